@@ -1,0 +1,915 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chain.h"
+#include "i18n.h"
+#include "identity.h"
+#include "merkle.h"
+
+static const char META_HEAD[] = "head";
+static const char META_CHAIN_ID[] = "chain_id";
+static const char META_VALSET[] = "valset";
+static const char META_FORMAT[] = "format";
+static const char FORMAT_V1[] = "medchain-store-1";
+
+#define REC_FIXED (8 + 4 + 4 + 8 + MC_HASH_LEN)
+
+uint64_t mc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int mc_chain_head(struct mc_txn *t, struct mc_head *head, struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	int rc;
+
+	memset(head, 0, sizeof(*head));
+	rc = mc_txn_get(t, MC_DB_META, META_HEAD, sizeof(META_HEAD) - 1, &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND) {
+		head->empty = true;
+		return 0;
+	}
+	if (vn != 8 + MC_HASH_LEN + 8)
+		return mc_err_set(err, EX_DATAERR, _("malformed chain head"));
+	head->height = mc_from_be64(v);
+	memcpy(head->hash, (const uint8_t *)v + 8, MC_HASH_LEN);
+	head->timestamp_ms = mc_from_be64((const uint8_t *)v + 8 + MC_HASH_LEN);
+	rc = mc_txn_get(t, MC_DB_META, META_CHAIN_ID, sizeof(META_CHAIN_ID) - 1, &v, &vn, err);
+	if (rc != 0 || vn != MC_HASH_LEN)
+		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("missing chain id"));
+	memcpy(head->chain_id, v, MC_HASH_LEN);
+	return 0;
+}
+
+static int put_head(struct mc_txn *t, uint64_t height, const uint8_t hash[MC_HASH_LEN],
+		    uint64_t ts, struct mc_err *err)
+{
+	uint8_t v[8 + MC_HASH_LEN + 8];
+
+	mc_be64(v, height);
+	memcpy(v + 8, hash, MC_HASH_LEN);
+	mc_be64(v + 8 + MC_HASH_LEN, ts);
+	return mc_txn_put(t, MC_DB_META, META_HEAD, sizeof(META_HEAD) - 1, v, sizeof(v), err);
+}
+
+int mc_chain_validators(struct mc_txn *t, uint8_t (*out)[MC_PK_LEN], size_t *n,
+			struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_META, META_VALSET, sizeof(META_VALSET) - 1, &v, &vn, err);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("missing validator set"));
+	if (vn == 0 || vn % MC_PK_LEN || vn / MC_PK_LEN > MC_MAX_VALIDATORS)
+		return mc_err_set(err, EX_DATAERR, _("malformed validator set"));
+	*n = vn / MC_PK_LEN;
+	memcpy(out, v, vn);
+	return 0;
+}
+
+/* ---- record state ----------------------------------------------------- */
+
+int mc_record_state_decode(const void *p, size_t n, struct mc_record_state *rs,
+			   struct mc_err *err)
+{
+	const uint8_t *b = p;
+	struct mc_rd r;
+
+	memset(rs, 0, sizeof(*rs));
+	if (n < REC_FIXED)
+		return mc_err_set(err, EX_DATAERR, _("malformed record state"));
+	rs->height = mc_from_be64(b);
+	rs->tx_index = mc_from_be32(b + 8);
+	rs->entry_index = mc_from_be32(b + 12);
+	rs->erased = mc_from_be64(b + 16);
+	memcpy(rs->leaf, b + 24, MC_HASH_LEN);
+	mc_rd_init(&r, b + REC_FIXED, n - REC_FIXED);
+	if (mc_entry_read(&r, &rs->entry, err) != 0 || !mc_rd_finish(&r))
+		return mc_err_set(err, EX_DATAERR, _("malformed record state"));
+	return 0;
+}
+
+static void record_key(uint8_t key[MC_RECORD_ID_LEN + 4], const uint8_t id[MC_RECORD_ID_LEN],
+		       uint32_t version)
+{
+	memcpy(key, id, MC_RECORD_ID_LEN);
+	mc_be32(key + MC_RECORD_ID_LEN, version);
+}
+
+int mc_record_version(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
+		      struct mc_record_state *rs, struct mc_err *err)
+{
+	uint8_t key[MC_RECORD_ID_LEN + 4];
+	const void *v;
+	size_t vn;
+	int rc;
+
+	record_key(key, id, version);
+	rc = mc_txn_get(t, MC_DB_RECORDS, key, sizeof(key), &v, &vn, err);
+	if (rc != 0)
+		return rc;
+	return mc_record_state_decode(v, vn, rs, err);
+}
+
+int mc_record_latest(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
+		     struct mc_record_state *rs, struct mc_err *err)
+{
+	uint8_t key[MC_RECORD_ID_LEN + 4];
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc;
+
+	record_key(key, id, UINT32_MAX);
+	if (mc_cursor_open(t, MC_DB_RECORDS, &c, err) != 0)
+		return -1;
+	rc = mc_cursor_seek(c, key, sizeof(key), &k, &kn, &v, &vn, err);
+	if (rc == 0)
+		rc = mc_cursor_prev(c, &k, &kn, &v, &vn, err);
+	else if (rc == MC_NOTFOUND)
+		rc = mc_cursor_last(c, &k, &kn, &v, &vn, err);
+	if (rc == 0 && (kn != sizeof(key) || memcmp(k, id, MC_RECORD_ID_LEN) != 0))
+		rc = MC_NOTFOUND;
+	if (rc == 0)
+		rc = mc_record_state_decode(v, vn, rs, err);
+	mc_cursor_close(c);
+	return rc;
+}
+
+static int put_record_state(struct mc_txn *t, const struct mc_record_state *rs,
+			    struct mc_err *err)
+{
+	uint8_t key[MC_RECORD_ID_LEN + 4];
+	struct mc_buf b;
+	int rc;
+
+	mc_buf_init(&b);
+	mc_put_u64(&b, rs->height);
+	mc_put_u32(&b, rs->tx_index);
+	mc_put_u32(&b, rs->entry_index);
+	mc_put_u64(&b, rs->erased);
+	mc_put_raw(&b, rs->leaf, MC_HASH_LEN);
+	mc_entry_encode(&rs->entry, &b);
+	if (mc_buf_failed(&b)) {
+		mc_buf_release(&b);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	record_key(key, rs->entry.id, rs->entry.version);
+	rc = mc_txn_put(t, MC_DB_RECORDS, key, sizeof(key), b.data, b.len, err);
+	mc_buf_release(&b);
+	return rc;
+}
+
+/* ---- the rules -------------------------------------------------------- */
+
+static int refuse(struct mc_err *err, const struct mc_apply_ctx *ax, const char *why)
+{
+	return mc_err_set(err, EX_DATAERR, _("block %llu, tx %u: %s"),
+			  (unsigned long long)ax->height, (unsigned)ax->tx_index, why);
+}
+
+/* Prefixes a decoder's message with the block and tx. */
+static int refuse_body(struct mc_err *err, const struct mc_apply_ctx *ax)
+{
+	if (err)
+		err->code = EX_DATAERR;
+	return mc_err_wrap(err, _("block %llu, tx %u"), (unsigned long long)ax->height,
+			   (unsigned)ax->tx_index);
+}
+
+static int author_active(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			 const uint8_t pk[MC_PK_LEN], uint32_t need_any,
+			 struct mc_err *err)
+{
+	struct mc_identity id;
+	int rc = mc_identity_get(t, pk, &id, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return refuse(err, ax, _("the author is not an enrolled identity"));
+	if (id.revoked != MC_NOT_REVOKED)
+		return refuse(err, ax, _("the author's identity is revoked"));
+	if (need_any && !(id.roles & need_any))
+		return refuse(err, ax, _("the author's roles do not allow this transaction"));
+	return 0;
+}
+
+static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			const struct mc_tx *tx, struct mc_err *err)
+{
+	struct mc_enroll e;
+	struct mc_identity id, old;
+	struct mc_buf b;
+	int rc;
+
+	if (mc_enroll_decode(tx->body, tx->body_len, &e, err) != 0)
+		return refuse_body(err, ax);
+	if (ax->height == 0) {
+		if (memcmp(tx->author, e.pk, MC_PK_LEN) != 0)
+			return refuse(err, ax, _("genesis enrollments must be self-signed"));
+	} else if (author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0) {
+		return -1;
+	}
+	rc = mc_identity_get(t, e.pk, &old, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return refuse(err, ax, _("the identity is already enrolled"));
+	memset(&id, 0, sizeof(id));
+	memcpy(id.pk, e.pk, MC_PK_LEN);
+	id.roles = e.roles;
+	id.enrolled = ax->height;
+	id.revoked = MC_NOT_REVOKED;
+	memcpy(id.name, e.name, e.name_len);
+	memcpy(id.org, e.org, e.org_len);
+	mc_buf_init(&b);
+	mc_identity_encode(&id, &b);
+	rc = mc_buf_failed(&b) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+			       : mc_txn_put(t, MC_DB_IDENTITIES, e.pk, MC_PK_LEN, b.data, b.len, err);
+	mc_buf_release(&b);
+	return rc;
+}
+
+static int apply_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			const struct mc_tx *tx, struct mc_err *err)
+{
+	struct mc_revoke r;
+	struct mc_identity id;
+	struct mc_buf b;
+	int rc;
+
+	if (mc_revoke_decode(tx->body, tx->body_len, &r, err) != 0)
+		return refuse_body(err, ax);
+	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0)
+		return -1;
+	if (memcmp(r.pk, tx->author, MC_PK_LEN) == 0)
+		return refuse(err, ax, _("an identity cannot revoke itself"));
+	rc = mc_identity_get(t, r.pk, &id, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return refuse(err, ax, _("no such identity"));
+	if (id.revoked != MC_NOT_REVOKED)
+		return refuse(err, ax, _("the identity is already revoked"));
+	id.revoked = ax->height;
+	mc_buf_init(&b);
+	mc_identity_encode(&id, &b);
+	rc = mc_buf_failed(&b) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+			       : mc_txn_put(t, MC_DB_IDENTITIES, r.pk, MC_PK_LEN, b.data, b.len, err);
+	mc_buf_release(&b);
+	return rc;
+}
+
+static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
+		       const struct mc_entry *e, uint32_t index, const uint8_t leaf[MC_HASH_LEN],
+		       struct mc_err *err)
+{
+	static const uint8_t zeros[MC_HASH_LEN];
+	struct mc_record_state prev, rs;
+	int rc = mc_record_latest(t, e->id, &prev, err);
+
+	if (rc < 0)
+		return -1;
+	if (e->version == 1) {
+		if (rc == 0)
+			return refuse(err, ax, _("the record id is already in use"));
+		if (memcmp(e->prev, zeros, MC_HASH_LEN) != 0)
+			return refuse(err, ax, _("a first version must not name a previous one"));
+	} else {
+		if (rc == MC_NOTFOUND || prev.entry.version != e->version - 1)
+			return refuse(err, ax, _("an amendment must follow the newest version"));
+		if (prev.erased)
+			return refuse(err, ax, _("the record is erased"));
+		if (memcmp(prev.entry.subject, e->subject, MC_HASH_LEN) != 0)
+			return refuse(err, ax, _("an amendment must keep the record's subject"));
+		if (memcmp(prev.leaf, e->prev, MC_HASH_LEN) != 0)
+			return refuse(err, ax, _("an amendment names the wrong previous version"));
+	}
+	if (!ax->replay) {
+		uint8_t key[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
+		const void *v;
+		size_t vn;
+
+		rc = mc_txn_get(t, MC_DB_PAYLOADS, e->ct_hash, MC_HASH_LEN, &v, &vn, err);
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND || vn != e->ct_size)
+			return refuse(err, ax, _("a record's ciphertext is missing"));
+		record_key(key, e->id, e->version);
+		memcpy(key + MC_RECORD_ID_LEN + 4, put->org, MC_PK_LEN);
+		rc = mc_txn_get(t, MC_DB_KEYWRAP, key, sizeof(key), &v, &vn, err);
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			return refuse(err, ax, _("a record's wrapped key is missing"));
+	}
+	memset(&rs, 0, sizeof(rs));
+	rs.height = ax->height;
+	rs.tx_index = ax->tx_index;
+	rs.entry_index = index;
+	rs.erased = 0;
+	memcpy(rs.leaf, leaf, MC_HASH_LEN);
+	rs.entry = *e;
+	if (put_record_state(t, &rs, err) != 0)
+		return -1;
+	if (e->version == 1) {
+		uint8_t skey[MC_HASH_LEN + MC_RECORD_ID_LEN];
+
+		memcpy(skey, e->subject, MC_HASH_LEN);
+		memcpy(skey + MC_HASH_LEN, e->id, MC_RECORD_ID_LEN);
+		if (mc_txn_put(t, MC_DB_SUBJECTS, skey, sizeof(skey), "", 0, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int apply_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
+		     const struct mc_tx *tx, struct mc_err *err)
+{
+	struct mc_put put;
+	struct mc_identity org;
+	struct mc_rd r;
+	uint8_t (*leaves)[MC_HASH_LEN] = NULL;
+	uint8_t root[MC_HASH_LEN];
+	int rc;
+
+	if (mc_put_decode(tx->body, tx->body_len, &put, err) != 0)
+		return refuse_body(err, ax);
+	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN, err) != 0)
+		return -1;
+	rc = mc_identity_get(t, put.org, &org, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND || !(org.roles & MC_ROLE_ORG) || org.revoked != MC_NOT_REVOKED)
+		return refuse(err, ax, _("the custodian is not an active organization"));
+	if (!ax->replay) {
+		uint8_t key[MC_PK_LEN + 4], h[MC_HASH_LEN];
+		const void *v;
+		size_t vn;
+
+		memcpy(key, put.org, MC_PK_LEN);
+		mc_be32(key + MC_PK_LEN, put.epoch);
+		rc = mc_txn_get(t, MC_DB_KEKS, key, sizeof(key), &v, &vn, err);
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			return refuse(err, ax, _("the organization's key-encryption key is missing"));
+		mc_sha256(v, vn, h);
+		if (memcmp(h, put.kek_hash, MC_HASH_LEN) != 0)
+			return refuse(err, ax, _("the key-encryption key does not match its hash"));
+	}
+	leaves = malloc((size_t)put.count * MC_HASH_LEN);
+	if (!leaves)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	mc_rd_init(&r, tx->attach, tx->attach_len);
+	for (uint32_t i = 0; i < put.count; i++) {
+		struct mc_entry e;
+
+		if (mc_entry_read(&r, &e, err) != 0) {
+			free(leaves);
+			return refuse_body(err, ax);
+		}
+		mc_entry_leaf(&e, leaves[i]);
+		if (apply_entry(t, ax, &put, &e, i, leaves[i], err) != 0) {
+			free(leaves);
+			return -1;
+		}
+	}
+	if (!mc_rd_finish(&r)) {
+		free(leaves);
+		return refuse(err, ax, _("the attachment does not hold exactly the announced entries"));
+	}
+	mc_merkle_root((const uint8_t (*)[MC_HASH_LEN])leaves, put.count, root);
+	free(leaves);
+	if (memcmp(root, put.entries_root, MC_HASH_LEN) != 0)
+		return refuse(err, ax, _("the entries do not match the signed entries root"));
+	return 0;
+}
+
+static int apply_erase(struct mc_txn *t, const struct mc_apply_ctx *ax,
+		       const struct mc_tx *tx, struct mc_err *err)
+{
+	struct mc_erase e;
+	struct mc_record_state latest;
+	int rc;
+
+	if (mc_erase_decode(tx->body, tx->body_len, &e, err) != 0)
+		return refuse_body(err, ax);
+	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0)
+		return -1;
+	rc = mc_record_latest(t, e.id, &latest, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return refuse(err, ax, _("no such record"));
+	if (latest.erased)
+		return refuse(err, ax, _("the record is already erased"));
+	for (uint32_t v = 1; v <= latest.entry.version; v++) {
+		struct mc_record_state rs;
+		uint8_t wkey[MC_RECORD_ID_LEN + 4];
+		uint8_t ct_hash[MC_HASH_LEN];
+		struct mc_cursor *c;
+		const void *k;
+		size_t kn;
+		/* copy before rewriting: rs borrows from the row */
+		struct mc_buf copy;
+
+		rc = mc_record_version(t, e.id, v, &rs, err);
+		if (rc != 0)
+			return rc < 0 ? -1 : refuse(err, ax, _("a record version is missing"));
+		memcpy(ct_hash, rs.entry.ct_hash, MC_HASH_LEN);
+		mc_buf_init(&copy);
+		mc_entry_encode(&rs.entry, &copy);
+		if (mc_buf_failed(&copy)) {
+			mc_buf_release(&copy);
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		}
+		{
+			struct mc_rd r;
+
+			mc_rd_init(&r, copy.data, copy.len);
+			if (mc_entry_read(&r, &rs.entry, err) != 0) {
+				mc_buf_release(&copy);
+				return -1;
+			}
+		}
+		rs.erased = ax->height;
+		rc = put_record_state(t, &rs, err);
+		mc_buf_release(&copy);
+		if (rc != 0)
+			return -1;
+		/* Crypto-shredding: the ciphertext and every wrapped data key go. */
+		rc = mc_txn_del(t, MC_DB_PAYLOADS, ct_hash, MC_HASH_LEN, err);
+		if (rc < 0)
+			return -1;
+		record_key(wkey, e.id, v);
+		if (mc_cursor_open(t, MC_DB_KEYWRAP, &c, err) != 0)
+			return -1;
+		for (rc = mc_cursor_seek(c, wkey, sizeof(wkey), &k, &kn, NULL, NULL, err);
+		     rc == 0 && kn > sizeof(wkey) && memcmp(k, wkey, sizeof(wkey)) == 0;
+		     rc = mc_cursor_seek(c, wkey, sizeof(wkey), &k, &kn, NULL, NULL, err)) {
+			if (mc_cursor_del(c, err) != 0) {
+				mc_cursor_close(c);
+				return -1;
+			}
+		}
+		mc_cursor_close(c);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
+		      const struct mc_tx *tx, const uint8_t *enc, size_t enc_len,
+		      struct mc_err *err)
+{
+	uint8_t hash[MC_HASH_LEN], loc[12], seqv[8];
+	uint64_t last = 0;
+	const void *v;
+	size_t vn;
+	int rc;
+
+	if (!ax->sig_checked && mc_tx_verify_sig(tx, ax->chain_id) != 0)
+		return refuse(err, ax, _("bad signature"));
+	rc = mc_txn_get(t, MC_DB_SEQS, tx->author, MC_PK_LEN, &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		if (vn != 8)
+			return mc_err_set(err, EX_DATAERR, _("malformed sequence number"));
+		last = mc_from_be64(v);
+	}
+	if (tx->seq != last + 1)
+		return refuse(err, ax, _("out-of-order sequence number (a replay?)"));
+	mc_be64(seqv, tx->seq);
+	if (mc_txn_put(t, MC_DB_SEQS, tx->author, MC_PK_LEN, seqv, 8, err) != 0)
+		return -1;
+
+	switch (tx->type) {
+	case MC_TX_IDENTITY_ENROLL:
+		rc = apply_enroll(t, ax, tx, err);
+		break;
+	case MC_TX_IDENTITY_REVOKE:
+		rc = apply_revoke(t, ax, tx, err);
+		break;
+	case MC_TX_RECORD_PUT:
+		rc = apply_put(t, ax, tx, err);
+		break;
+	case MC_TX_RECORD_ERASE:
+		rc = apply_erase(t, ax, tx, err);
+		break;
+	default:
+		rc = refuse(err, ax, _("this transaction type is not enabled on this chain"));
+		break;
+	}
+	if (rc != 0)
+		return -1;
+	if (ax->height > 0 && tx->type != MC_TX_RECORD_PUT && tx->attach_len != 0)
+		return refuse(err, ax, _("unexpected attachment"));
+
+	mc_be64(loc, ax->height);
+	mc_be32(loc + 8, ax->tx_index);
+	if (mc_txn_put(t, MC_DB_TXS, loc, sizeof(loc), enc, enc_len, err) != 0)
+		return -1;
+	mc_tx_hash(tx, hash);
+	rc = mc_txn_get(t, MC_DB_TXIDX, hash, MC_HASH_LEN, &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return refuse(err, ax, _("duplicate transaction"));
+	return mc_txn_put(t, MC_DB_TXIDX, hash, MC_HASH_LEN, loc, sizeof(loc), err);
+}
+
+/* ---- chain tree ------------------------------------------------------- */
+
+static void ctree_key(uint8_t key[9], unsigned level, uint64_t index)
+{
+	key[0] = (uint8_t)level;
+	mc_be64(key + 1, index);
+}
+
+struct ctree_src_ctx {
+	struct mc_txn *t;
+	struct mc_err *err;
+};
+
+static int ctree_get(void *ctx, unsigned level, uint64_t index, uint8_t out[MC_HASH_LEN])
+{
+	struct ctree_src_ctx *c = ctx;
+	uint8_t key[9];
+	const void *v;
+	size_t vn;
+	int rc;
+
+	ctree_key(key, level, index);
+	rc = mc_txn_get(c->t, MC_DB_CTREE, key, sizeof(key), &v, &vn, c->err);
+	if (rc != 0 || vn != MC_HASH_LEN) {
+		if (rc >= 0)
+			mc_err_set(c->err, EX_DATAERR, _("chain tree node %u/%llu is missing"),
+				   level, (unsigned long long)index);
+		return -1;
+	}
+	memcpy(out, v, MC_HASH_LEN);
+	return 0;
+}
+
+int mc_ctree_append(struct mc_txn *t, uint64_t height, const uint8_t block_hash[MC_HASH_LEN],
+		    struct mc_err *err)
+{
+	unsigned levels[65];
+	uint64_t indexes[65];
+	unsigned n = mc_mtree_completed(height, levels, indexes);
+	struct ctree_src_ctx sc = { t, err };
+	uint8_t h[MC_HASH_LEN], key[9];
+
+	for (unsigned i = 0; i < n; i++) {
+		if (levels[i] == 0) {
+			mc_merkle_leaf_hash(block_hash, MC_HASH_LEN, h);
+		} else {
+			uint8_t l[MC_HASH_LEN], r[MC_HASH_LEN];
+
+			if (ctree_get(&sc, levels[i] - 1, indexes[i] * 2, l) != 0 ||
+			    ctree_get(&sc, levels[i] - 1, indexes[i] * 2 + 1, r) != 0)
+				return -1;
+			mc_merkle_node_hash(l, r, h);
+		}
+		ctree_key(key, levels[i], indexes[i]);
+		if (mc_txn_put(t, MC_DB_CTREE, key, sizeof(key), h, MC_HASH_LEN, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int mc_ctree_root(struct mc_txn *t, uint64_t size, uint8_t out[MC_HASH_LEN], struct mc_err *err)
+{
+	struct ctree_src_ctx sc = { t, err };
+	struct mc_mtree_src src = { ctree_get, &sc };
+
+	if (mc_mtree_root(&src, size, out) != 0)
+		return err && err->code ? -1 : mc_err_set(err, EX_DATAERR, _("cannot compute the chain tree root"));
+	return 0;
+}
+
+/* ---- blocks ------------------------------------------------------------ */
+
+int mc_chain_block(struct mc_txn *t, uint64_t height, struct mc_header *h, struct mc_cert *c,
+		   struct mc_err *err)
+{
+	uint8_t key[8];
+	const void *v;
+	size_t vn;
+	struct mc_rd r;
+	int rc;
+
+	mc_be64(key, height);
+	rc = mc_txn_get(t, MC_DB_BLOCKS, key, sizeof(key), &v, &vn, err);
+	if (rc != 0)
+		return rc;
+	mc_rd_init(&r, v, vn);
+	if (mc_header_decode(&r, h, err) != 0 || mc_cert_decode(&r, c, err) != 0)
+		return mc_err_wrap(err, _("block %llu"), (unsigned long long)height);
+	if (!mc_rd_finish(&r))
+		return mc_err_set(err, EX_DATAERR, _("block %llu: trailing bytes"),
+				  (unsigned long long)height);
+	return 0;
+}
+
+struct mc_builder {
+	uint64_t height;
+	uint64_t time_ms;
+	uint8_t chain_id[MC_HASH_LEN];
+	uint8_t (*leaves)[MC_HASH_LEN];
+	size_t count, cap;
+};
+
+const uint8_t *mc_builder_chain_id(const struct mc_builder *b)
+{
+	return b->chain_id;
+}
+
+uint64_t mc_builder_height(const struct mc_builder *b)
+{
+	return b->height;
+}
+
+uint64_t mc_builder_time(const struct mc_builder *b)
+{
+	return b->time_ms;
+}
+
+int mc_builder_next_seq(struct mc_txn *t, const uint8_t author[MC_PK_LEN], uint64_t *seq,
+			struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_SEQS, author, MC_PK_LEN, &v, &vn, err);
+
+	if (rc < 0)
+		return -1;
+	*seq = 1;
+	if (rc == 0) {
+		if (vn != 8)
+			return mc_err_set(err, EX_DATAERR, _("malformed sequence number"));
+		*seq = mc_from_be64(v) + 1;
+	}
+	return 0;
+}
+
+int mc_builder_add(struct mc_txn *t, struct mc_builder *b, const uint8_t *enc, size_t n,
+		   struct mc_err *err)
+{
+	struct mc_apply_ctx ax = { .height = b->height, .block_time_ms = b->time_ms };
+	struct mc_tx tx;
+	uint8_t hash[MC_HASH_LEN];
+
+	if (b->count >= MC_BLOCK_MAX_TXS)
+		return mc_err_set(err, EX_SOFTWARE, _("block is full"));
+	if (mc_tx_decode(enc, n, &tx, err) != 0)
+		return -1;
+	ax.tx_index = (uint32_t)b->count;
+	memcpy(ax.chain_id, b->chain_id, MC_HASH_LEN);
+	if (mc_chain_apply_tx(t, &ax, &tx, enc, n, err) != 0)
+		return -1;
+	if (b->count == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		void *p = realloc(b->leaves, cap * MC_HASH_LEN);
+
+		if (!p)
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		b->leaves = p;
+		b->cap = cap;
+	}
+	mc_tx_hash(&tx, hash);
+	mc_merkle_leaf_hash(hash, MC_HASH_LEN, b->leaves[b->count]);
+	b->count++;
+	return 0;
+}
+
+static int seal_block(struct mc_txn *t, struct mc_builder *b, const struct mc_key *node,
+		      const uint8_t prev[MC_HASH_LEN], const uint8_t header_chain_id[MC_HASH_LEN],
+		      struct mc_produced *out, struct mc_err *err)
+{
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
+	size_t nval = 0;
+	bool member = false;
+	struct mc_header h;
+	struct mc_cert cert;
+	struct mc_buf enc;
+	uint8_t key[8];
+	int rc;
+
+	if (mc_chain_validators(t, vals, &nval, err) != 0)
+		return -1;
+	for (size_t i = 0; i < nval; i++)
+		member = member || memcmp(vals[i], node->pk, MC_PK_LEN) == 0;
+	if (!member)
+		return mc_err_set(err, EX_NOPERM, _("this node is not a validator"));
+	memset(&h, 0, sizeof(h));
+	h.version = MC_BLOCK_VERSION;
+	memcpy(h.chain_id, header_chain_id, MC_HASH_LEN);
+	h.height = b->height;
+	memcpy(h.prev, prev, MC_HASH_LEN);
+	h.timestamp_ms = b->time_ms;
+	memcpy(h.proposer, node->pk, MC_PK_LEN);
+	mc_merkle_root((const uint8_t (*)[MC_HASH_LEN])b->leaves, b->count, h.tx_root);
+	h.tx_count = (uint32_t)b->count;
+	mc_valset_hash((const uint8_t (*)[MC_PK_LEN])vals, nval, h.valset_hash);
+	h.view = 0;
+	mc_block_hash(&h, out->hash);
+	memset(&cert, 0, sizeof(cert));
+	cert.count = 1;
+	mc_vote_sign(out->hash, node->sk, node->pk, &cert.votes[0]);
+
+	mc_buf_init(&enc);
+	mc_header_encode(&h, &enc);
+	mc_cert_encode(&cert, &enc);
+	if (mc_buf_failed(&enc)) {
+		mc_buf_release(&enc);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	mc_be64(key, b->height);
+	rc = mc_txn_put(t, MC_DB_BLOCKS, key, sizeof(key), enc.data, enc.len, err);
+	mc_buf_release(&enc);
+	if (rc != 0 || mc_ctree_append(t, b->height, out->hash, err) != 0 ||
+	    put_head(t, b->height, out->hash, b->time_ms, err) != 0)
+		return -1;
+	out->height = b->height;
+	out->tx_count = h.tx_count;
+	return 0;
+}
+
+struct produce_ctx {
+	const struct mc_key *node;
+	mc_build_fn build;
+	void *ctx;
+	struct mc_produced *out;
+};
+
+static int produce_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct produce_ctx *pc = vctx;
+	struct mc_builder b;
+	struct mc_head head;
+	uint64_t now = mc_now_ms();
+	int rc;
+
+	memset(pc->out, 0, sizeof(*pc->out));
+	/* Height and previous hash are read inside the write transaction. */
+	if (mc_chain_head(t, &head, err) != 0)
+		return -1;
+	if (head.empty)
+		return mc_err_set(err, EX_DATAERR, _("the chain has no genesis block"));
+	memset(&b, 0, sizeof(b));
+	b.height = head.height + 1;
+	b.time_ms = now > head.timestamp_ms ? now : head.timestamp_ms;
+	memcpy(b.chain_id, head.chain_id, MC_HASH_LEN);
+	rc = pc->build(t, &b, pc->ctx, err);
+	if (rc == 0 && b.count > 0)
+		rc = seal_block(t, &b, pc->node, head.hash, head.chain_id, pc->out, err);
+	free(b.leaves);
+	return rc;
+}
+
+int mc_chain_produce(struct mc_store *s, const struct mc_key *node, mc_build_fn build,
+		     void *ctx, struct mc_produced *out, struct mc_err *err)
+{
+	struct produce_ctx pc = { node, build, ctx, out };
+
+	return mc_store_write(s, produce_txn, &pc, err);
+}
+
+struct genesis_ctx {
+	const struct mc_key *node;
+	const struct mc_genesis_identity *ids;
+	size_t n;
+	mc_store_fn extra;
+	void *extra_ctx;
+	struct mc_produced *out;
+};
+
+static int genesis_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	static const uint8_t zeros[MC_HASH_LEN];
+	struct genesis_ctx *g = vctx;
+	struct mc_builder b;
+	struct mc_head head;
+	int rc = 0;
+
+	if (mc_chain_head(t, &head, err) != 0)
+		return -1;
+	if (!head.empty)
+		return mc_err_set(err, EX_CANTCREAT, _("the chain already has a genesis block"));
+	if (mc_txn_put(t, MC_DB_META, META_FORMAT, sizeof(META_FORMAT) - 1, FORMAT_V1,
+		       sizeof(FORMAT_V1) - 1, err) != 0 ||
+	    mc_txn_put(t, MC_DB_META, META_VALSET, sizeof(META_VALSET) - 1, g->node->pk,
+		       MC_PK_LEN, err) != 0)
+		return -1;
+	memset(&b, 0, sizeof(b));
+	b.height = 0;
+	b.time_ms = mc_now_ms();
+	for (size_t i = 0; i < g->n && rc == 0; i++) {
+		struct mc_enroll e;
+		struct mc_tx tx;
+		struct mc_buf body, enc;
+
+		memset(&e, 0, sizeof(e));
+		memcpy(e.pk, g->ids[i].key->pk, MC_PK_LEN);
+		e.roles = g->ids[i].roles;
+		e.name = (const uint8_t *)g->ids[i].name;
+		e.name_len = strlen(g->ids[i].name);
+		e.org = (const uint8_t *)g->ids[i].org;
+		e.org_len = strlen(g->ids[i].org);
+		mc_buf_init(&body);
+		mc_buf_init(&enc);
+		mc_enroll_encode(&e, &body);
+		memset(&tx, 0, sizeof(tx));
+		tx.version = MC_TX_VERSION;
+		tx.type = MC_TX_IDENTITY_ENROLL;
+		memcpy(tx.author, e.pk, MC_PK_LEN);
+		tx.timestamp_ms = b.time_ms;
+		tx.seq = 1;
+		tx.body = body.data;
+		tx.body_len = body.len;
+		mc_tx_sign(&tx, zeros, g->ids[i].key->sk);
+		mc_tx_encode(&tx, &enc);
+		if (mc_buf_failed(&body) || mc_buf_failed(&enc))
+			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+		else
+			rc = mc_builder_add(t, &b, enc.data, enc.len, err);
+		mc_buf_release(&body);
+		mc_buf_release(&enc);
+	}
+	if (rc == 0)
+		rc = seal_block(t, &b, g->node, zeros, zeros, g->out, err);
+	free(b.leaves);
+	if (rc == 0)
+		rc = mc_txn_put(t, MC_DB_META, META_CHAIN_ID, sizeof(META_CHAIN_ID) - 1,
+				g->out->hash, MC_HASH_LEN, err);
+	if (rc == 0 && g->extra)
+		rc = g->extra(t, g->extra_ctx, err);
+	return rc;
+}
+
+int mc_chain_genesis(struct mc_store *s, const struct mc_key *node,
+		     const struct mc_genesis_identity *ids, size_t n,
+		     mc_store_fn extra, void *extra_ctx, struct mc_produced *out,
+		     struct mc_err *err)
+{
+	struct genesis_ctx g = { node, ids, n, extra, extra_ctx, out };
+
+	return mc_store_write(s, genesis_txn, &g, err);
+}
+
+struct submit_ctx {
+	const struct mc_key *author;
+	unsigned type;
+	const uint8_t *body;
+	size_t body_len;
+};
+
+static int submit_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
+{
+	struct submit_ctx *c = vctx;
+	struct mc_tx tx;
+	struct mc_buf enc;
+	int rc;
+
+	memset(&tx, 0, sizeof(tx));
+	tx.version = MC_TX_VERSION;
+	tx.type = (uint8_t)c->type;
+	memcpy(tx.author, c->author->pk, MC_PK_LEN);
+	tx.timestamp_ms = b->time_ms;
+	if (mc_builder_next_seq(t, c->author->pk, &tx.seq, err) != 0)
+		return -1;
+	tx.body = c->body;
+	tx.body_len = c->body_len;
+	mc_tx_sign(&tx, b->chain_id, c->author->sk);
+	mc_buf_init(&enc);
+	mc_tx_encode(&tx, &enc);
+	rc = mc_buf_failed(&enc) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+				 : mc_builder_add(t, b, enc.data, enc.len, err);
+	mc_buf_release(&enc);
+	return rc;
+}
+
+int mc_chain_submit(struct mc_store *s, const struct mc_key *node, const struct mc_key *author,
+		    unsigned type, const uint8_t *body, size_t body_len,
+		    struct mc_produced *out, struct mc_err *err)
+{
+	struct submit_ctx c = { author, type, body, body_len };
+
+	return mc_chain_produce(s, node, submit_build, &c, out, err);
+}

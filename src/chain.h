@@ -1,0 +1,140 @@
+/* chain.h - applying transactions and blocks to the chain state, and
+ * producing blocks on a node.
+ *
+ * All state (identities, sequence numbers, record versions, the subject
+ * index, the tx index and the chain tree) is derived from the blocks by
+ * mc_chain_apply_tx(), the single set of rules used both when a node makes a
+ * block and when `verify` replays the chain into a scratch store.
+ */
+#ifndef MC_CHAIN_H
+#define MC_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block.h"
+#include "codec.h"
+#include "crypto.h"
+#include "err.h"
+#include "keystore.h"
+#include "store.h"
+#include "tx.h"
+
+/* meta "head": height u64 | block hash | timestamp u64 */
+struct mc_head {
+	bool empty;                 /* no genesis yet */
+	uint64_t height;
+	uint8_t hash[MC_HASH_LEN];
+	uint64_t timestamp_ms;
+	uint8_t chain_id[MC_HASH_LEN];
+};
+
+int mc_chain_head(struct mc_txn *t, struct mc_head *head, struct mc_err *err);
+
+/* Record state row (MC_DB_RECORDS, key id || version):
+ *   height u64 | tx index u32 | entry index u32 | erased height u64 (0: live)
+ *   | entry leaf hash (32) | entry encoding */
+struct mc_record_state {
+	uint64_t height;
+	uint32_t tx_index;
+	uint32_t entry_index;
+	uint64_t erased;            /* height of the RECORD_ERASE, 0 while live */
+	uint8_t leaf[MC_HASH_LEN];
+	struct mc_entry entry;      /* borrows from the row */
+};
+int mc_record_state_decode(const void *p, size_t n, struct mc_record_state *rs,
+			   struct mc_err *err);
+/* The newest version of a record: 0, MC_NOTFOUND or -1. */
+int mc_record_latest(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
+		     struct mc_record_state *rs, struct mc_err *err);
+int mc_record_version(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
+		      struct mc_record_state *rs, struct mc_err *err);
+
+/* Where and how a tx is applied. */
+struct mc_apply_ctx {
+	uint64_t height;
+	uint32_t tx_index;
+	uint64_t block_time_ms;
+	uint8_t chain_id[MC_HASH_LEN];  /* zeros at genesis */
+	bool replay;                    /* verify's scratch replay: the store holds
+					 * no payloads, wrapped keys or KEKs */
+	bool sig_checked;               /* signature already verified by the caller */
+};
+
+/* Checks one decoded tx against the rules and the state in t, and applies it
+ * (state rows, the tx row and the tx index). EX_DATAERR naming the rule on
+ * refusal; the caller aborts the write transaction. */
+int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
+		      const struct mc_tx *tx, const uint8_t *enc, size_t enc_len,
+		      struct mc_err *err);
+
+/* Appends a block hash to the stored chain tree as leaf `height`. */
+int mc_ctree_append(struct mc_txn *t, uint64_t height, const uint8_t block_hash[MC_HASH_LEN],
+		    struct mc_err *err);
+/* The chain tree's root over the first `size` blocks (O(log n) reads). */
+int mc_ctree_root(struct mc_txn *t, uint64_t size, uint8_t out[MC_HASH_LEN], struct mc_err *err);
+
+/* The validator set in force (meta "valset", sorted keys). */
+int mc_chain_validators(struct mc_txn *t, uint8_t (*out)[MC_PK_LEN], size_t *n,
+			struct mc_err *err);
+
+/* ---- block production on one node (a validator set of one) ---------- */
+
+struct mc_builder;
+
+/* Called inside the block's write transaction; adds txs with
+ * mc_builder_add(). Must be re-runnable (the transaction may be retried
+ * after the map grows). */
+typedef int (*mc_build_fn)(struct mc_txn *t, struct mc_builder *b, void *ctx,
+			   struct mc_err *err);
+
+/* The chain id and next sequence number of an author, for building txs. */
+const uint8_t *mc_builder_chain_id(const struct mc_builder *b);
+uint64_t mc_builder_height(const struct mc_builder *b);
+uint64_t mc_builder_time(const struct mc_builder *b);
+int mc_builder_next_seq(struct mc_txn *t, const uint8_t author[MC_PK_LEN], uint64_t *seq,
+			struct mc_err *err);
+/* Applies an encoded, signed tx as the next tx of the block. */
+int mc_builder_add(struct mc_txn *t, struct mc_builder *b, const uint8_t *enc, size_t n,
+		   struct mc_err *err);
+
+struct mc_produced {
+	uint64_t height;
+	uint8_t hash[MC_HASH_LEN];
+	uint32_t tx_count;
+};
+
+/* One block: begins a write transaction, runs build, seals the block with
+ * the node key's vote (quorum 1 of 1), appends it to the chain tree and
+ * commits durably. A build that adds nothing commits nothing. */
+int mc_chain_produce(struct mc_store *s, const struct mc_key *node, mc_build_fn build,
+		     void *ctx, struct mc_produced *out, struct mc_err *err);
+
+/* One tx of `type` with `body`, signed by author, as one block. */
+int mc_chain_submit(struct mc_store *s, const struct mc_key *node, const struct mc_key *author,
+		    unsigned type, const uint8_t *body, size_t body_len,
+		    struct mc_produced *out, struct mc_err *err);
+
+/* The genesis block: enrolls each identity (self-signed), sets the
+ * validator set to {node} and writes the chain id. `extra` runs in the same
+ * transaction (init stores the first sealed KEK there). */
+struct mc_genesis_identity {
+	const struct mc_key *key;
+	uint32_t roles;
+	const char *name;
+	const char *org;
+};
+int mc_chain_genesis(struct mc_store *s, const struct mc_key *node,
+		     const struct mc_genesis_identity *ids, size_t n,
+		     mc_store_fn extra, void *extra_ctx, struct mc_produced *out,
+		     struct mc_err *err);
+
+/* Loads block `height`: header and certificate. */
+int mc_chain_block(struct mc_txn *t, uint64_t height, struct mc_header *h, struct mc_cert *c,
+		   struct mc_err *err);
+
+/* The current time in ms (CLOCK_REALTIME). */
+uint64_t mc_now_ms(void);
+
+#endif

@@ -1,0 +1,91 @@
+/* cli.h - what every command shares: global options, the data dir, keys,
+ * passphrases and output. Not part of the core library. */
+#ifndef MC_CLI_H
+#define MC_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "keystore.h"
+#include "store.h"
+
+struct mc_cli {
+	char datadir[4096];
+	const char *as;              /* --as IDENTITY, NULL: the node's admin */
+	const char *passfile;        /* --passphrase-file */
+	bool json;
+	bool quiet;
+	struct mc_store *store;      /* opened by mc_cli_open() */
+	char *pass;                  /* guarded memory; NULL until asked */
+	size_t passlen;
+};
+
+/* argv after the global options: a command's own arguments. */
+struct mc_args {
+	int argc;
+	char **argv;
+};
+
+struct mc_command {
+	const char *group;     /* "record", or NULL for a top-level command */
+	const char *name;
+	int (*run)(struct mc_cli *cli, struct mc_args *a);
+	const char *usage;     /* N_() */
+	const char *summary;   /* N_() */
+};
+
+/* Paths inside the data dir. */
+void mc_cli_path(const struct mc_cli *cli, char *out, size_t n, const char *rel);
+
+/* Opens the store of an existing data dir (EX_NOINPUT if it is not one). */
+int mc_cli_open(struct mc_cli *cli, unsigned flags, struct mc_err *err);
+void mc_cli_close(struct mc_cli *cli);
+
+/* The passphrase for sealed keys: --passphrase-file, else
+ * $MEDCHAIN_PASSPHRASE_FILE, else a prompt on /dev/tty with echo off.
+ * confirm: ask twice (new keys). */
+int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err);
+
+/* Keys of this node: "node", "admin", "org" (keys/<role>.key). */
+int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **key,
+			 struct mc_err *err);
+/* The acting identity (--as, default admin): resolves it on chain, finds its
+ * key file in keys/ and loads it. */
+int mc_cli_load_actor(struct mc_cli *cli, struct mc_key **key, struct mc_err *err);
+/* Loads keys/<hex pk>.key or a role key holding that pk. */
+int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct mc_key **key,
+			struct mc_err *err);
+
+/* Prints "medchain: <msg>" on stderr and returns the exit code. */
+int mc_cli_fail(const struct mc_err *err);
+/* Reports a usage error for a command; returns EX_USAGE. */
+int mc_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads all of a file ("-" or NULL: stdin) up to max bytes: EX_DATAERR
+ * past it. *out is malloc'd. */
+int mc_cli_read_all(const char *path, size_t max, unsigned char **out, size_t *n,
+		    struct mc_err *err);
+/* Writes data to path atomically (temp file, fsync, rename), mode 0600. */
+int mc_cli_write_file(const char *path, const void *p, size_t n, struct mc_err *err);
+
+/* A progress bar on stderr when it is a terminal; no-op otherwise. */
+void mc_cli_progress(const char *what, unsigned long long done, unsigned long long total);
+void mc_cli_progress_end(void);
+
+/* JSON string escaping onto f. */
+void mc_cli_json_str(FILE *f, const char *s);
+
+/* Simple option parsing for commands: --name VALUE / --flag. Returns the
+ * index of the first positional argument, or -1 after reporting usage. */
+struct mc_opt {
+	const char *name;      /* "--subject" */
+	bool has_arg;
+	const char **value;    /* for has_arg */
+	bool *flag;            /* for flags */
+};
+int mc_cli_parse(struct mc_args *a, const struct mc_opt *opts, size_t nopts,
+		 char **pos, int maxpos, int *npos);
+
+#endif

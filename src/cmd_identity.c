@@ -1,0 +1,206 @@
+/* medchain identity add | list | revoke */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "commands.h"
+#include "i18n.h"
+#include "identity.h"
+#include "text.h"
+
+int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *name = NULL, *role = NULL, *org = NULL;
+	bool nopass = false;
+	struct mc_opt opts[] = {
+		{ "--name", true, &name, NULL },
+		{ "--role", true, &role, NULL },
+		{ "--org", true, &org, NULL },
+		{ "--no-passphrase", false, NULL, &nopass },
+	};
+	char *pos[1];
+	int npos, rc = -1;
+	uint32_t roles;
+	struct mc_err err = { 0 };
+	struct mc_key *node = NULL, *author = NULL, *key = NULL;
+	struct mc_enroll e;
+	struct mc_buf body;
+	struct mc_produced out;
+	char hex[65], rel[128], path[4300];
+
+	if (mc_cli_parse(a, opts, 4, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (!name || !role)
+		return mc_cli_usage(_("identity add needs --name and --role"));
+	if (!*name || strlen(name) > MC_NAME_MAX || !mc_text_clean(name, strlen(name)))
+		return mc_cli_usage(_("--name must be 1 to %d characters of text"), MC_NAME_MAX);
+	if (org && (strlen(org) > MC_NAME_MAX || !mc_text_clean(org, strlen(org))))
+		return mc_cli_usage(_("--org must be at most %d characters of text"), MC_NAME_MAX);
+	if (mc_roles_parse(role, &roles, &err) != 0)
+		return mc_cli_fail(&err);
+	if (roles & MC_ROLE_ORG)
+		return mc_cli_usage(_("organizations are made by 'medchain init'"));
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
+	    mc_cli_load_actor(cli, &author, &err) != 0 || mc_key_generate(false, &key, &err) != 0)
+		goto out;
+	mc_hex(key->pk, MC_PK_LEN, hex);
+	snprintf(rel, sizeof(rel), "keys/%s.key", hex);
+	mc_cli_path(cli, path, sizeof(path), rel);
+	if (mc_key_save(path, key, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, &err) != 0)
+		goto out;
+	memset(&e, 0, sizeof(e));
+	memcpy(e.pk, key->pk, MC_PK_LEN);
+	e.roles = roles;
+	e.name = (const uint8_t *)name;
+	e.name_len = strlen(name);
+	e.org = (const uint8_t *)(org ? org : "");
+	e.org_len = org ? strlen(org) : 0;
+	mc_buf_init(&body);
+	mc_enroll_encode(&e, &body);
+	rc = mc_chain_submit(cli->store, node, author, MC_TX_IDENTITY_ENROLL, body.data, body.len,
+			     &out, &err);
+	mc_buf_release(&body);
+	if (rc != 0) {
+		unlink(path);
+		if (err.code == EX_DATAERR)
+			err.code = EX_NOPERM;
+		goto out;
+	}
+	if (cli->json)
+		printf("{\"key\":\"%s\",\"block\":%llu}\n", hex, (unsigned long long)out.height);
+	else
+		printf("%s\n", hex);
+out:
+	mc_key_free(node);
+	mc_key_free(author);
+	mc_key_free(key);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}
+
+struct list_ctx {
+	struct mc_cli *cli;
+	int n;
+};
+
+static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct list_ctx *lc = vctx;
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc;
+
+	if (mc_cursor_open(t, MC_DB_IDENTITIES, &c, err) != 0)
+		return -1;
+	if (lc->cli->json)
+		printf("[");
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_identity id;
+		char hex[65], roles[128];
+
+		if (kn != MC_PK_LEN || mc_identity_decode(k, v, vn, &id, err) != 0) {
+			rc = -1;
+			break;
+		}
+		mc_hex(id.pk, MC_PK_LEN, hex);
+		mc_roles_format(id.roles, roles, sizeof(roles));
+		if (lc->cli->json) {
+			printf("%s{\"key\":\"%s\",\"name\":", lc->n ? "," : "", hex);
+			mc_cli_json_str(stdout, id.name);
+			printf(",\"org\":");
+			mc_cli_json_str(stdout, id.org);
+			printf(",\"roles\":\"%s\",\"enrolled\":%llu,\"revoked\":", roles,
+			       (unsigned long long)id.enrolled);
+			if (id.revoked == MC_NOT_REVOKED)
+				printf("null}");
+			else
+				printf("%llu}", (unsigned long long)id.revoked);
+		} else {
+			printf("%s  %-20s %-24s %s%s\n", hex, id.name, roles, id.org,
+			       id.revoked == MC_NOT_REVOKED ? "" : _("  (revoked)"));
+		}
+		lc->n++;
+	}
+	mc_cursor_close(c);
+	if (lc->cli->json)
+		printf("]\n");
+	return rc < 0 ? -1 : 0;
+}
+
+int cmd_identity_list(struct mc_cli *cli, struct mc_args *a)
+{
+	struct mc_err err = { 0 };
+	struct list_ctx lc = { cli, 0 };
+	char *pos[1];
+	int npos;
+
+	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 ||
+	    mc_store_read(cli->store, list_txn, &lc, &err) != 0)
+		return mc_cli_fail(&err);
+	return 0;
+}
+
+struct find_ctx {
+	const char *what;
+	struct mc_identity id;
+};
+
+static int find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct find_ctx *f = vctx;
+
+	return mc_identity_find(t, f->what, &f->id, err);
+}
+
+int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *reason = "";
+	struct mc_opt opts[] = { { "--reason", true, &reason, NULL } };
+	char *pos[1];
+	int npos, rc = -1;
+	struct mc_err err = { 0 };
+	struct mc_key *node = NULL, *author = NULL;
+	struct find_ctx f;
+	struct mc_revoke r;
+	struct mc_buf body;
+	struct mc_produced out;
+
+	if (mc_cli_parse(a, opts, 1, pos, 1, &npos) != 0)
+		return EX_USAGE;
+	if (npos != 1)
+		return mc_cli_usage(_("identity revoke needs the identity's key or name"));
+	if (strlen(reason) > MC_REASON_MAX || !mc_text_clean(reason, strlen(reason)))
+		return mc_cli_usage(_("--reason must be at most %d characters of text"), MC_REASON_MAX);
+	f.what = pos[0];
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, find_txn, &f, &err) != 0)
+		goto out;
+	if (f.id.revoked != MC_NOT_REVOKED) {
+		mc_err_set(&err, EX_DATAERR, _("identity '%s' is already revoked"), pos[0]);
+		goto out;
+	}
+	if (mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
+	    mc_cli_load_actor(cli, &author, &err) != 0)
+		goto out;
+	memset(&r, 0, sizeof(r));
+	memcpy(r.pk, f.id.pk, MC_PK_LEN);
+	r.reason = (const uint8_t *)reason;
+	r.reason_len = strlen(reason);
+	mc_buf_init(&body);
+	mc_revoke_encode(&r, &body);
+	rc = mc_chain_submit(cli->store, node, author, MC_TX_IDENTITY_REVOKE, body.data, body.len,
+			     &out, &err);
+	mc_buf_release(&body);
+	if (rc == 0 && !cli->quiet)
+		printf(cli->json ? "{\"revoked\":true,\"block\":%llu}\n" : _("revoked in block %llu\n"),
+		       (unsigned long long)out.height);
+out:
+	mc_key_free(node);
+	mc_key_free(author);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}

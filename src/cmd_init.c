@@ -1,0 +1,157 @@
+/* medchain init: keys, the store and the genesis block. */
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "commands.h"
+#include "i18n.h"
+#include "records.h"
+#include "text.h"
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int mkdir_p(const char *path, struct mc_err *err)
+{
+	char tmp[4096];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+				return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp,
+						  strerror(errno));
+			*p = '/';
+		}
+	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+		return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp, strerror(errno));
+	return 0;
+}
+
+struct kek_ctx {
+	const uint8_t *org_pk;
+};
+
+static int init_kek(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct kek_ctx *k = vctx;
+
+	return mc_kek_create(t, k->org_pk, 0, err);
+}
+
+int cmd_init(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *name = "node1", *org = "Demo Hospital";
+	bool nopass = false;
+	struct mc_opt opts[] = {
+		{ "--name", true, &name, NULL },
+		{ "--org", true, &org, NULL },
+		{ "--no-passphrase", false, NULL, &nopass },
+	};
+	char *pos[1];
+	int npos;
+	char keys[4200], keysnew[4200], db[4200], path[4300];
+	struct mc_key *node = NULL, *admin = NULL, *orgk = NULL;
+	struct mc_err err = { 0 };
+	struct mc_produced gen;
+	struct stat st;
+	int rc = -1;
+
+	if (mc_cli_parse(a, opts, 3, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (!*name || strlen(name) > MC_NAME_MAX || !mc_text_clean(name, strlen(name)))
+		return mc_cli_usage(_("--name must be 1 to %d characters of text"), MC_NAME_MAX);
+	if (!*org || strlen(org) > MC_NAME_MAX || !mc_text_clean(org, strlen(org)))
+		return mc_cli_usage(_("--org must be 1 to %d characters of text"), MC_NAME_MAX);
+
+	mc_cli_path(cli, keys, sizeof(keys), "keys");
+	mc_cli_path(cli, keysnew, sizeof(keysnew), "keys.new");
+	mc_cli_path(cli, db, sizeof(db), "db");
+	if (stat(keys, &st) == 0) {
+		fprintf(stderr, "medchain: %s\n", _("this data dir is already initialised"));
+		fprintf(stderr, "  %s\n", cli->datadir);
+		return EX_CANTCREAT;
+	}
+	if (mkdir_p(cli->datadir, &err) != 0)
+		return mc_cli_fail(&err);
+	if (access(cli->datadir, W_OK) != 0) {
+		mc_err_set(&err, EX_CANTCREAT, _("cannot write to '%s': %s"), cli->datadir, strerror(errno));
+		return mc_cli_fail(&err);
+	}
+	/* Leftovers of an init that did not finish: keys/ is renamed into
+	 * place last, so without it nothing here was ever in use. */
+	nftw(keysnew, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	nftw(db, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	if (mkdir(keysnew, 0700) != 0) {
+		mc_err_set(&err, EX_CANTCREAT, _("cannot create '%s': %s"), keysnew, strerror(errno));
+		return mc_cli_fail(&err);
+	}
+	if (!nopass && mc_cli_passphrase(cli, true, &err) != 0)
+		goto out;
+	if (mc_key_generate(false, &node, &err) != 0 || mc_key_generate(false, &admin, &err) != 0 ||
+	    mc_key_generate(true, &orgk, &err) != 0)
+		goto out;
+	{
+		const char *roles[] = { "node", "admin", "org" };
+		struct mc_key *ks[] = { node, admin, orgk };
+
+		for (int i = 0; i < 3; i++) {
+			snprintf(path, sizeof(path), "%s/%s.key", keysnew, roles[i]);
+			if (mc_key_save(path, ks[i], nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen,
+					&err) != 0)
+				goto out;
+		}
+	}
+	if (mc_store_open(db, MC_STORE_CREATE, &cli->store, &err) != 0)
+		goto out;
+	{
+		struct mc_genesis_identity ids[] = {
+			{ node, MC_ROLE_NODE, name, org },
+			{ admin, MC_ROLE_ADMIN, "admin", org },
+			{ orgk, MC_ROLE_ORG, org, org },
+		};
+		struct kek_ctx kc = { orgk->pk };
+
+		if (mc_chain_genesis(cli->store, node, ids, 3, init_kek, &kc, &gen, &err) != 0)
+			goto out;
+	}
+	if (rename(keysnew, keys) != 0) {
+		mc_err_set(&err, EX_CANTCREAT, _("cannot rename '%s': %s"), keysnew, strerror(errno));
+		goto out;
+	}
+	{
+		char chex[65], ahex[65];
+
+		mc_hex(gen.hash, MC_HASH_LEN, chex);
+		mc_hex(admin->pk, MC_PK_LEN, ahex);
+		if (cli->json) {
+			printf("{\"datadir\":");
+			mc_cli_json_str(stdout, cli->datadir);
+			printf(",\"chain_id\":\"%s\",\"admin\":\"%s\",\"sealed\":%s}\n", chex, ahex,
+			       nopass ? "false" : "true");
+		} else if (!cli->quiet) {
+			printf(_("initialised %s\n  chain id  %s\n  admin     %s\n"), cli->datadir, chex, ahex);
+			if (nopass)
+				printf(_("  keys are NOT sealed with a passphrase (--no-passphrase)\n"));
+		}
+	}
+	rc = 0;
+out:
+	mc_key_free(node);
+	mc_key_free(admin);
+	mc_key_free(orgk);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}

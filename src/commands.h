@@ -1,0 +1,20 @@
+/* commands.h - the command functions main.c lists in its table. */
+#ifndef MC_COMMANDS_H
+#define MC_COMMANDS_H
+
+#include "cli.h"
+
+int cmd_init(struct mc_cli *cli, struct mc_args *a);
+int cmd_status(struct mc_cli *cli, struct mc_args *a);
+int cmd_identity_add(struct mc_cli *cli, struct mc_args *a);
+int cmd_identity_list(struct mc_cli *cli, struct mc_args *a);
+int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a);
+int cmd_record_put(struct mc_cli *cli, struct mc_args *a);
+int cmd_record_import(struct mc_cli *cli, struct mc_args *a);
+int cmd_record_get(struct mc_cli *cli, struct mc_args *a);
+int cmd_record_list(struct mc_cli *cli, struct mc_args *a);
+int cmd_record_history(struct mc_cli *cli, struct mc_args *a);
+int cmd_record_erase(struct mc_cli *cli, struct mc_args *a);
+int cmd_verify(struct mc_cli *cli, struct mc_args *a);
+
+#endif

@@ -1,0 +1,169 @@
+#include "config.h"
+
+#include <nettle/sha2.h>
+#include <sodium.h>
+#include <stdalign.h>
+#include <string.h>
+
+#include "crypto.h"
+
+_Static_assert(sizeof(struct sha256_ctx) <= sizeof(((struct mc_sha256 *)0)->state),
+	       "mc_sha256 state too small for nettle's sha256_ctx");
+_Static_assert(crypto_box_SEALBYTES == MC_SEALBYTES, "sealed box overhead");
+_Static_assert(crypto_sign_SECRETKEYBYTES == MC_SK_LEN, "ed25519 secret key size");
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == MC_AEAD_NONCE_LEN, "nonce size");
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == MC_AEAD_TAG_LEN, "tag size");
+
+/* The opaque state is used through a union so nettle's context is correctly
+ * aligned whatever the caller's struct alignment. */
+union sha_state {
+	struct mc_sha256 outer;
+	struct sha256_ctx ctx;
+};
+_Static_assert(sizeof(union sha_state) == sizeof(struct mc_sha256),
+	       "nettle's sha256_ctx must fit the opaque state exactly in size");
+
+static struct sha256_ctx *ctx_of(struct mc_sha256 *h)
+{
+	return &((union sha_state *)(void *)h)->ctx;
+}
+
+int mc_crypto_init(void)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+void mc_sha256_init(struct mc_sha256 *h)
+{
+	sha256_init(ctx_of(h));
+}
+
+void mc_sha256_update(struct mc_sha256 *h, const void *p, size_t n)
+{
+	if (n)
+		sha256_update(ctx_of(h), n, p);
+}
+
+void mc_sha256_final(struct mc_sha256 *h, uint8_t out[MC_HASH_LEN])
+{
+	sha256_digest(ctx_of(h), MC_HASH_LEN, out);
+}
+
+void mc_sha256(const void *p, size_t n, uint8_t out[MC_HASH_LEN])
+{
+	struct mc_sha256 h;
+
+	mc_sha256_init(&h);
+	mc_sha256_update(&h, p, n);
+	mc_sha256_final(&h, out);
+}
+
+void mc_blake2b_keyed(const uint8_t key[32], const void *p, size_t n, uint8_t out[MC_HASH_LEN])
+{
+	crypto_generichash(out, MC_HASH_LEN, p, n, key, 32);
+}
+
+void mc_random(void *p, size_t n)
+{
+	randombytes_buf(p, n);
+}
+
+void mc_sign_seed_keypair(const uint8_t seed[MC_SEED_LEN], uint8_t pk[MC_PK_LEN],
+			  uint8_t sk[MC_SK_LEN])
+{
+	crypto_sign_ed25519_seed_keypair(pk, sk, seed);
+}
+
+void mc_sign(const uint8_t sk[MC_SK_LEN], const void *msg, size_t n, uint8_t sig[MC_SIG_LEN])
+{
+	crypto_sign_ed25519_detached(sig, NULL, msg, n, sk);
+}
+
+int mc_sign_verify(const uint8_t pk[MC_PK_LEN], const void *msg, size_t n,
+		   const uint8_t sig[MC_SIG_LEN])
+{
+	return crypto_sign_ed25519_verify_detached(sig, msg, n, pk) == 0 ? 0 : -1;
+}
+
+int mc_pk_to_x25519(const uint8_t pk[MC_PK_LEN], uint8_t xpk[MC_X25519_LEN])
+{
+	return crypto_sign_ed25519_pk_to_curve25519(xpk, pk) == 0 ? 0 : -1;
+}
+
+int mc_sk_to_x25519(const uint8_t sk[MC_SK_LEN], uint8_t xsk[MC_X25519_LEN])
+{
+	return crypto_sign_ed25519_sk_to_curve25519(xsk, sk) == 0 ? 0 : -1;
+}
+
+int mc_seal(const uint8_t pk[MC_PK_LEN], const void *msg, size_t n, uint8_t *out)
+{
+	uint8_t xpk[MC_X25519_LEN];
+
+	if (mc_pk_to_x25519(pk, xpk) != 0)
+		return -1;
+	return crypto_box_seal(out, msg, n, xpk) == 0 ? 0 : -1;
+}
+
+int mc_seal_open(const uint8_t sk[MC_SK_LEN], const uint8_t *c, size_t n, uint8_t *out)
+{
+	uint8_t xpk[MC_X25519_LEN], xsk[MC_X25519_LEN];
+	int rc = -1;
+
+	if (n < MC_SEALBYTES)
+		return -1;
+	if (mc_pk_to_x25519(sk + MC_SEED_LEN, xpk) == 0 && mc_sk_to_x25519(sk, xsk) == 0)
+		rc = crypto_box_seal_open(out, c, n, xpk, xsk) == 0 ? 0 : -1;
+	sodium_memzero(xsk, sizeof(xsk));
+	return rc;
+}
+
+void mc_aead_encrypt(const uint8_t key[MC_AEAD_KEY_LEN], const uint8_t nonce[MC_AEAD_NONCE_LEN],
+		     const void *ad, size_t adlen, const void *msg, size_t n, uint8_t *out)
+{
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out, NULL, msg, n, ad, adlen, NULL, nonce, key);
+}
+
+int mc_aead_decrypt(const uint8_t key[MC_AEAD_KEY_LEN], const uint8_t nonce[MC_AEAD_NONCE_LEN],
+		    const void *ad, size_t adlen, const uint8_t *c, size_t n, uint8_t *out)
+{
+	if (n < MC_AEAD_TAG_LEN)
+		return -1;
+	return crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, c, n, ad, adlen, nonce,
+							  key) == 0 ? 0 : -1;
+}
+
+void mc_hex(const void *p, size_t n, char *out)
+{
+	sodium_bin2hex(out, 2 * n + 1, p, n);
+}
+
+int mc_unhex(const char *s, void *out, size_t n)
+{
+	size_t len = strlen(s), bin = 0;
+	const char *end = NULL;
+
+	if (len != 2 * n)
+		return -1;
+	if (sodium_hex2bin(out, n, s, len, NULL, &bin, &end) != 0 || bin != n || *end != '\0')
+		return -1;
+	return 0;
+}
+
+void *mc_secure_alloc(size_t n)
+{
+	void *p = sodium_malloc(n);
+
+	if (p)
+		sodium_memzero(p, n);
+	return p;
+}
+
+void mc_secure_free(void *p)
+{
+	sodium_free(p);  /* wipes before freeing; NULL is fine */
+}
+
+void mc_wipe(void *p, size_t n)
+{
+	sodium_memzero(p, n);
+}

@@ -1,0 +1,11 @@
+/* i18n.h - gettext macros. Every user-facing string goes through _().
+ * Machine output (--json, CSV headers, log keys) is never translated. */
+#ifndef MC_I18N_H
+#define MC_I18N_H
+
+#include <libintl.h>
+
+#define _(s) gettext(s)
+#define N_(s) (s)
+
+#endif

@@ -1,0 +1,150 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "i18n.h"
+#include "identity.h"
+
+static const char *const role_names[] = {
+	"admin", "clinician", "auditor", "patient", "node", "anchor", "org",
+};
+#define NROLES (sizeof(role_names) / sizeof(role_names[0]))
+
+void mc_identity_encode(const struct mc_identity *id, struct mc_buf *b)
+{
+	mc_put_u32(b, id->roles);
+	mc_put_u64(b, id->enrolled);
+	mc_put_u64(b, id->revoked);
+	mc_put_bytes(b, id->name, strlen(id->name));
+	mc_put_bytes(b, id->org, strlen(id->org));
+}
+
+int mc_identity_decode(const uint8_t pk[MC_PK_LEN], const void *p, size_t n,
+		       struct mc_identity *id, struct mc_err *err)
+{
+	struct mc_rd r;
+	const uint8_t *name, *org;
+	size_t name_len, org_len;
+
+	memset(id, 0, sizeof(*id));
+	memcpy(id->pk, pk, MC_PK_LEN);
+	mc_rd_init(&r, p, n);
+	id->roles = mc_get_u32(&r);
+	id->enrolled = mc_get_u64(&r);
+	id->revoked = mc_get_u64(&r);
+	name = mc_get_bytes(&r, MC_NAME_MAX, &name_len);
+	org = mc_get_bytes(&r, MC_NAME_MAX, &org_len);
+	if (!mc_rd_finish(&r))
+		return mc_err_set(err, EX_DATAERR, _("malformed identity record"));
+	memcpy(id->name, name, name_len);
+	memcpy(id->org, org, org_len);
+	return 0;
+}
+
+int mc_identity_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_identity *id,
+		    struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_IDENTITIES, pk, MC_PK_LEN, &v, &vn, err);
+
+	if (rc != 0)
+		return rc;
+	return mc_identity_decode(pk, v, vn, id, err);
+}
+
+int mc_identity_find(struct mc_txn *t, const char *what, struct mc_identity *id,
+		     struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn, wlen = strlen(what);
+	int found = 0, rc;
+	uint8_t pk[MC_PK_LEN];
+	bool hexkey = wlen == 2 * MC_PK_LEN && mc_unhex(what, pk, MC_PK_LEN) == 0;
+
+	if (hexkey) {
+		rc = mc_identity_get(t, pk, id, err);
+		if (rc == MC_NOTFOUND)
+			return mc_err_set(err, EX_NOUSER, _("no identity with key '%s'"), what);
+		return rc;
+	}
+	if (mc_cursor_open(t, MC_DB_IDENTITIES, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_identity cand;
+		char hex[2 * MC_PK_LEN + 1];
+
+		if (kn != MC_PK_LEN || mc_identity_decode(k, v, vn, &cand, err) != 0) {
+			mc_cursor_close(c);
+			return mc_err_set(err, EX_DATAERR, _("malformed identity record"));
+		}
+		mc_hex(k, kn, hex);
+		if (strcmp(cand.name, what) == 0 ||
+		    (wlen >= 8 && strncmp(hex, what, wlen) == 0)) {
+			/* Prefer an active identity when a name was reused. */
+			if (found && cand.revoked != MC_NOT_REVOKED)
+				continue;
+			if (found && id->revoked == MC_NOT_REVOKED) {
+				mc_cursor_close(c);
+				return mc_err_set(err, EX_USAGE,
+						  _("'%s' names more than one identity: give the key"), what);
+			}
+			*id = cand;
+			found = 1;
+		}
+	}
+	mc_cursor_close(c);
+	if (rc < 0)
+		return -1;
+	if (!found)
+		return mc_err_set(err, EX_NOUSER, _("no identity named '%s'"), what);
+	return 0;
+}
+
+int mc_roles_parse(const char *s, uint32_t *roles, struct mc_err *err)
+{
+	const char *p = s;
+
+	*roles = 0;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		bool ok = false;
+
+		for (size_t i = 0; i < NROLES; i++) {
+			if (strlen(role_names[i]) == n && strncmp(p, role_names[i], n) == 0) {
+				*roles |= 1u << i;
+				ok = true;
+			}
+		}
+		if (!ok)
+			return mc_err_set(err, EX_USAGE,
+					  _("unknown role '%.*s' (roles: admin, clinician, auditor, patient, node, anchor)"),
+					  (int)n, p);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (*roles == 0)
+		return mc_err_set(err, EX_USAGE, _("give at least one role"));
+	return 0;
+}
+
+void mc_roles_format(uint32_t roles, char *out, size_t outlen)
+{
+	size_t len = 0;
+
+	if (outlen)
+		out[0] = '\0';
+	for (size_t i = 0; i < NROLES; i++) {
+		if (roles & (1u << i)) {
+			int w = snprintf(out + len, outlen - len, "%s%s", len ? "," : "", role_names[i]);
+
+			if (w < 0 || (size_t)w >= outlen - len)
+				return;
+			len += (size_t)w;
+		}
+	}
+}

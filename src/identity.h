@@ -1,0 +1,44 @@
+/* identity.h - enrolled identities as chain state, and role names. */
+#ifndef MC_IDENTITY_H
+#define MC_IDENTITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "store.h"
+#include "tx.h"
+
+#define MC_NOT_REVOKED UINT64_MAX
+
+/* Identity state row (MC_DB_IDENTITIES):
+ * roles u32 | enrolled height u64 | revoked height u64 | name | org */
+struct mc_identity {
+	uint8_t pk[MC_PK_LEN];
+	uint32_t roles;
+	uint64_t enrolled;
+	uint64_t revoked;          /* MC_NOT_REVOKED while active */
+	char name[MC_NAME_MAX + 1];
+	char org[MC_NAME_MAX + 1];
+};
+
+void mc_identity_encode(const struct mc_identity *id, struct mc_buf *b);
+int mc_identity_decode(const uint8_t pk[MC_PK_LEN], const void *p, size_t n,
+		       struct mc_identity *id, struct mc_err *err);
+
+/* 0, MC_NOTFOUND or -1. */
+int mc_identity_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_identity *id,
+		    struct mc_err *err);
+/* Finds an identity by 64-hex key, unique hex prefix (>= 8 digits), or
+ * exact name. EX_NOUSER when none, EX_USAGE when ambiguous. */
+int mc_identity_find(struct mc_txn *t, const char *what, struct mc_identity *id,
+		     struct mc_err *err);
+
+/* "admin,clinician" <-> bits. Unknown role: EX_USAGE naming it. */
+int mc_roles_parse(const char *s, uint32_t *roles, struct mc_err *err);
+/* Writes the comma-separated machine names (never translated). */
+void mc_roles_format(uint32_t roles, char *out, size_t outlen);
+
+#endif

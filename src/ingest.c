@@ -1,0 +1,269 @@
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "i18n.h"
+#include "ingest.h"
+#include "text.h"
+
+void mc_ingest_item_release(struct mc_ingest_item *it)
+{
+	if (!it)
+		return;
+	if (it->subject)
+		sodium_memzero(it->subject, strlen(it->subject));
+	free(it->subject);
+	if (it->payload)
+		sodium_memzero(it->payload, it->payload_len);
+	free(it->payload);
+	memset(it, 0, sizeof(*it));
+}
+
+static int copy_field(char *dst, size_t cap, const cJSON *v, const char *name, struct mc_err *err)
+{
+	size_t n;
+
+	if (!cJSON_IsString(v))
+		return mc_err_set(err, EX_DATAERR, _("field '%s' must be a string"), name);
+	n = strlen(v->valuestring);
+	if (n == 0 || n >= cap)
+		return mc_err_set(err, EX_DATAERR, _("field '%s' must be 1 to %zu bytes"), name, cap - 1);
+	memcpy(dst, v->valuestring, n + 1);
+	return 0;
+}
+
+int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
+			  struct mc_err *err)
+{
+	cJSON *root, *subj, *cat, *type, *payload, *b64;
+	const char *end = NULL;
+	int rc = -1;
+
+	memset(it, 0, sizeof(*it));
+	if (!mc_utf8_valid(line, n))
+		return mc_err_set(err, EX_DATAERR, _("not UTF-8"));
+	root = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+	if (!root)
+		return mc_err_set(err, EX_DATAERR, _("invalid JSON"));
+	while (end && end < line + n && isspace((unsigned char)*end))
+		end++;
+	if (end != line + n) {
+		mc_err_set(err, EX_DATAERR, _("trailing data after the JSON object"));
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		mc_err_set(err, EX_DATAERR, _("a line must hold a JSON object"));
+		goto out;
+	}
+	subj = cJSON_GetObjectItemCaseSensitive(root, "subject");
+	cat = cJSON_GetObjectItemCaseSensitive(root, "category");
+	type = cJSON_GetObjectItemCaseSensitive(root, "type");
+	payload = cJSON_GetObjectItemCaseSensitive(root, "payload");
+	b64 = cJSON_GetObjectItemCaseSensitive(root, "payload_base64");
+	if (!cJSON_IsString(subj) || !subj->valuestring[0]) {
+		mc_err_set(err, EX_DATAERR, _("field 'subject' is missing or not a string"));
+		goto out;
+	}
+	if (!cat) {
+		mc_err_set(err, EX_DATAERR, _("field 'category' is missing"));
+		goto out;
+	}
+	if (copy_field(it->category, sizeof(it->category), cat, "category", err) != 0)
+		goto out;
+	if ((payload != NULL) == (b64 != NULL)) {
+		mc_err_set(err, EX_DATAERR, _("give exactly one of 'payload' and 'payload_base64'"));
+		goto out;
+	}
+	if (b64) {
+		size_t len = 0, cap;
+
+		if (!cJSON_IsString(b64)) {
+			mc_err_set(err, EX_DATAERR, _("field 'payload_base64' must be a string"));
+			goto out;
+		}
+		cap = strlen(b64->valuestring) / 4 * 3 + 3;
+		it->payload = malloc(cap);
+		if (!it->payload) {
+			mc_err_set(err, EX_OSERR, _("out of memory"));
+			goto out;
+		}
+		if (sodium_base642bin(it->payload, cap, b64->valuestring, strlen(b64->valuestring),
+				      "\n\r ", &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+			mc_err_set(err, EX_DATAERR, _("field 'payload_base64' is not base64"));
+			goto out;
+		}
+		it->payload_len = len;
+		strcpy(it->ctype, "application/octet-stream");
+	} else if (cJSON_IsString(payload)) {
+		it->payload_len = strlen(payload->valuestring);
+		it->payload = malloc(it->payload_len + 1);
+		if (!it->payload) {
+			mc_err_set(err, EX_OSERR, _("out of memory"));
+			goto out;
+		}
+		memcpy(it->payload, payload->valuestring, it->payload_len);
+		strcpy(it->ctype, "text/plain");
+	} else if (cJSON_IsObject(payload) || cJSON_IsArray(payload)) {
+		char *s = cJSON_PrintUnformatted(payload);
+
+		if (!s) {
+			mc_err_set(err, EX_OSERR, _("out of memory"));
+			goto out;
+		}
+		it->payload = (unsigned char *)s;
+		it->payload_len = strlen(s);
+		strcpy(it->ctype, "application/fhir+json");
+	} else {
+		mc_err_set(err, EX_DATAERR, _("field 'payload' must be a string, object or array"));
+		goto out;
+	}
+	if (type && copy_field(it->ctype, sizeof(it->ctype), type, "type", err) != 0)
+		goto out;
+	it->subject = strdup(subj->valuestring);
+	if (!it->subject) {
+		mc_err_set(err, EX_OSERR, _("out of memory"));
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	if (rc != 0)
+		mc_ingest_item_release(it);
+	return rc;
+}
+
+static const char *patient_id(const cJSON *patient)
+{
+	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(patient, "identifier");
+	const cJSON *first = cJSON_IsArray(ids) ? cJSON_GetArrayItem(ids, 0) : NULL;
+	const cJSON *val = first ? cJSON_GetObjectItemCaseSensitive(first, "value") : NULL;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(patient, "id");
+
+	if (cJSON_IsString(val) && val->valuestring[0])
+		return val->valuestring;
+	if (cJSON_IsString(id) && id->valuestring[0])
+		return id->valuestring;
+	return NULL;
+}
+
+/* Resolves "Patient/<id>" or a fullUrl to the subject identifier. */
+static const char *resolve_ref(const cJSON *entries, const char *ref)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, entries) {
+		const cJSON *res = cJSON_GetObjectItemCaseSensitive(e, "resource");
+		const cJSON *full = cJSON_GetObjectItemCaseSensitive(e, "fullUrl");
+		const cJSON *rt = cJSON_GetObjectItemCaseSensitive(res, "resourceType");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
+
+		if (!cJSON_IsString(rt) || strcmp(rt->valuestring, "Patient") != 0)
+			continue;
+		if (cJSON_IsString(full) && strcmp(full->valuestring, ref) == 0)
+			return patient_id(res);
+		if (cJSON_IsString(id) && strncmp(ref, "Patient/", 8) == 0 &&
+		    strcmp(ref + 8, id->valuestring) == 0)
+			return patient_id(res);
+	}
+	if (strncmp(ref, "Patient/", 8) == 0 && ref[8])
+		return ref + 8;
+	return NULL;
+}
+
+int mc_ingest_bundle(const char *doc, size_t n, struct mc_ingest_item **items, size_t *count,
+		     struct mc_err *err)
+{
+	cJSON *root, *entries, *e;
+	const cJSON *rt;
+	struct mc_ingest_item *out = NULL;
+	size_t k = 0, total;
+	int rc = -1;
+
+	*items = NULL;
+	*count = 0;
+	if (!mc_utf8_valid(doc, n))
+		return mc_err_set(err, EX_DATAERR, _("the bundle is not UTF-8"));
+	root = cJSON_ParseWithLength(doc, n);
+	if (!root)
+		return mc_err_set(err, EX_DATAERR, _("the bundle is not valid JSON"));
+	rt = cJSON_GetObjectItemCaseSensitive(root, "resourceType");
+	if (!cJSON_IsString(rt) || strcmp(rt->valuestring, "Bundle") != 0) {
+		mc_err_set(err, EX_DATAERR, _("not a FHIR Bundle (resourceType is not \"Bundle\")"));
+		goto out;
+	}
+	entries = cJSON_GetObjectItemCaseSensitive(root, "entry");
+	if (!cJSON_IsArray(entries) || cJSON_GetArraySize(entries) == 0) {
+		mc_err_set(err, EX_DATAERR, _("the bundle has no entries"));
+		goto out;
+	}
+	total = (size_t)cJSON_GetArraySize(entries);
+	out = calloc(total, sizeof(*out));
+	if (!out) {
+		mc_err_set(err, EX_OSERR, _("out of memory"));
+		goto out;
+	}
+	cJSON_ArrayForEach(e, entries) {
+		const cJSON *res = cJSON_GetObjectItemCaseSensitive(e, "resource");
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(res, "resourceType");
+		const char *subject = NULL;
+		struct mc_ingest_item *it = &out[k];
+		char *s;
+		size_t tl;
+
+		if (!cJSON_IsObject(res) || !cJSON_IsString(type) || !type->valuestring[0]) {
+			mc_err_set(err, EX_DATAERR, _("entry %zu: no resource with a resourceType"), k + 1);
+			goto out;
+		}
+		tl = strlen(type->valuestring);
+		if (tl >= sizeof(it->category)) {
+			mc_err_set(err, EX_DATAERR, _("entry %zu: resourceType too long"), k + 1);
+			goto out;
+		}
+		for (size_t i = 0; i <= tl; i++)
+			it->category[i] = (char)tolower((unsigned char)type->valuestring[i]);
+		if (strcmp(type->valuestring, "Patient") == 0) {
+			subject = patient_id(res);
+		} else {
+			const cJSON *ref = cJSON_GetObjectItemCaseSensitive(res, "subject");
+			const cJSON *r;
+
+			if (!ref)
+				ref = cJSON_GetObjectItemCaseSensitive(res, "patient");
+			r = cJSON_GetObjectItemCaseSensitive(ref, "reference");
+			if (cJSON_IsString(r))
+				subject = resolve_ref(entries, r->valuestring);
+		}
+		if (!subject) {
+			mc_err_set(err, EX_DATAERR, _("entry %zu (%s): no patient subject"), k + 1,
+				   it->category);
+			goto out;
+		}
+		strcpy(it->ctype, "application/fhir+json");
+		it->subject = strdup(subject);
+		s = cJSON_PrintUnformatted(res);
+		if (!it->subject || !s) {
+			free(s);
+			mc_err_set(err, EX_OSERR, _("out of memory"));
+			goto out;
+		}
+		it->payload = (unsigned char *)s;
+		it->payload_len = strlen(s);
+		k++;
+	}
+	*items = out;
+	*count = k;
+	out = NULL;
+	rc = 0;
+out:
+	if (out) {
+		for (size_t i = 0; i < total; i++)
+			mc_ingest_item_release(&out[i]);
+		free(out);
+	}
+	cJSON_Delete(root);
+	return rc;
+}

@@ -1,0 +1,178 @@
+/* main.c - the program's entry and its one command table. */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "crypto.h"
+#include "i18n.h"
+
+static const struct mc_command commands[] = {
+	{ NULL, "init", cmd_init, N_("init [--name N] [--org O] [--no-passphrase]"),
+	  N_("make a new node: keys and the genesis block") },
+	{ NULL, "status", cmd_status, N_("status"), N_("height, head, validators") },
+	{ "identity", "add", cmd_identity_add,
+	  N_("identity add --name N --role R[,R] [--org O] [--no-passphrase]"),
+	  N_("enroll a new identity; prints its public key") },
+	{ "identity", "list", cmd_identity_list, N_("identity list"), N_("list identities") },
+	{ "identity", "revoke", cmd_identity_revoke, N_("identity revoke KEY [--reason T]"),
+	  N_("revoke an identity") },
+	{ "record", "put", cmd_record_put,
+	  N_("record put --subject ID --category C [--type MIME] [--amend RECORD] [FILE|-]"),
+	  N_("store a record; prints its id") },
+	{ "record", "import", cmd_record_import,
+	  N_("record import [--format ndjson|bundle] [--batch N] [FILE|-]"),
+	  N_("bulk import NDJSON or a FHIR R4 Bundle") },
+	{ "record", "get", cmd_record_get, N_("record get RECORD [--version N] [-o FILE]"),
+	  N_("decrypt a record") },
+	{ "record", "list", cmd_record_list, N_("record list [--subject ID] [--category C]"),
+	  N_("list records") },
+	{ "record", "history", cmd_record_history, N_("record history RECORD"),
+	  N_("list a record's versions") },
+	{ "record", "erase", cmd_record_erase, N_("record erase RECORD --reason T"),
+	  N_("erase a record's data on every node") },
+	{ NULL, "verify", cmd_verify, N_("verify"),
+	  N_("recompute and check everything stored; exit 65 naming the first damage") },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f, _("usage: medchain [--datadir DIR] [--as IDENTITY] [--passphrase-file FILE] [--json] [-q] COMMAND ...\n"));
+	fprintf(f, _("       medchain --help | --version\n\ncommands:\n"));
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-72s\n      %s\n", _(commands[i].usage), _(commands[i].summary));
+	fprintf(f, _("\nexit codes follow sysexits.h: 0 ok, 64 usage, 65 bad data, 66 no input, 67 unknown identity,\n"
+		     "69 unavailable, 73 cannot create, 74 I/O error, 75 try again, 77 not permitted, 78 configuration\n"));
+}
+
+static void default_datadir(struct mc_cli *cli)
+{
+	const char *env = getenv("MEDCHAIN_DATADIR");
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+
+	if (env && *env)
+		snprintf(cli->datadir, sizeof(cli->datadir), "%s", env);
+	else if (xdg && *xdg)
+		snprintf(cli->datadir, sizeof(cli->datadir), "%s/medchain", xdg);
+	else if (home && *home)
+		snprintf(cli->datadir, sizeof(cli->datadir), "%s/.local/share/medchain", home);
+	else
+		snprintf(cli->datadir, sizeof(cli->datadir), "/var/lib/medchain");
+}
+
+int main(int argc, char **argv)
+{
+	struct mc_cli cli;
+	struct rlimit nocore = { 0, 0 };
+	struct mc_args a;
+	int i, rc;
+
+	setlocale(LC_ALL, "");
+	bindtextdomain(PACKAGE, LOCALEDIR);
+	textdomain(PACKAGE);
+	/* This process may hold keys: never dump core. */
+	setrlimit(RLIMIT_CORE, &nocore);
+	if (mc_crypto_init() != 0) {
+		fprintf(stderr, "medchain: %s\n", _("cannot initialise libsodium"));
+		return EX_SOFTWARE;
+	}
+
+	memset(&cli, 0, sizeof(cli));
+	default_datadir(&cli);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *o = argv[i];
+
+		if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(o, "--version") == 0) {
+			printf("medchain %s\n", PACKAGE_VERSION);
+			return 0;
+		} else if (strcmp(o, "--json") == 0) {
+			cli.json = true;
+		} else if (strcmp(o, "-q") == 0 || strcmp(o, "--quiet") == 0) {
+			cli.quiet = true;
+		} else if ((strcmp(o, "--datadir") == 0 || strcmp(o, "--as") == 0 ||
+			    strcmp(o, "--passphrase-file") == 0 || strcmp(o, "--config") == 0)) {
+			if (i + 1 >= argc)
+				return mc_cli_usage(_("option '%s' needs a value"), o);
+			if (strcmp(o, "--datadir") == 0) {
+				if (strlen(argv[i + 1]) >= sizeof(cli.datadir) - 64)
+					return mc_cli_usage(_("--datadir is too long"));
+				snprintf(cli.datadir, sizeof(cli.datadir), "%s", argv[i + 1]);
+			} else if (strcmp(o, "--as") == 0) {
+				cli.as = argv[i + 1];
+			} else if (strcmp(o, "--passphrase-file") == 0) {
+				cli.passfile = argv[i + 1];
+			} else {
+				return mc_cli_usage(_("--config is not supported yet"));
+			}
+			i++;
+		} else {
+			return mc_cli_usage(_("unknown option '%s' (see 'medchain --help')"), o);
+		}
+	}
+	if (i >= argc) {
+		/* The console comes with its own issue; until then, usage. */
+		usage(stderr);
+		return EX_USAGE;
+	}
+	for (size_t k = 0; k < NCOMMANDS; k++) {
+		const struct mc_command *c = &commands[k];
+
+		if (c->group) {
+			if (strcmp(argv[i], c->group) != 0 || i + 1 >= argc ||
+			    strcmp(argv[i + 1], c->name) != 0)
+				continue;
+			a.argc = argc - i - 2;
+			a.argv = argv + i + 2;
+		} else {
+			if (strcmp(argv[i], c->name) != 0)
+				continue;
+			a.argc = argc - i - 1;
+			a.argv = argv + i + 1;
+		}
+		/* --json and -q may also follow the command. */
+		{
+			int w = 0;
+
+			for (int j = 0; j < a.argc; j++) {
+				if (strcmp(a.argv[j], "--") == 0) {
+					while (j < a.argc)
+						a.argv[w++] = a.argv[j++];
+					break;
+				}
+				if (strcmp(a.argv[j], "--json") == 0)
+					cli.json = true;
+				else if (strcmp(a.argv[j], "-q") == 0 || strcmp(a.argv[j], "--quiet") == 0)
+					cli.quiet = true;
+				else
+					a.argv[w++] = a.argv[j];
+			}
+			a.argc = w;
+		}
+		for (int j = 0; j < a.argc; j++) {
+			if (strcmp(a.argv[j], "--help") == 0) {
+				printf(_("usage: medchain %s\n  %s\n"), _(c->usage), _(c->summary));
+				return 0;
+			}
+		}
+		rc = c->run(&cli, &a);
+		mc_cli_close(&cli);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "medchain: %s\n", _("cannot write the output"));
+			return rc ? rc : EX_IOERR;
+		}
+		return rc;
+	}
+	return mc_cli_usage(_("unknown command '%s%s%s' (see 'medchain --help')"), argv[i],
+			    i + 1 < argc ? " " : "", i + 1 < argc ? argv[i + 1] : "");
+}

@@ -1,0 +1,593 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "i18n.h"
+#include "identity.h"
+#include "merkle.h"
+#include "records.h"
+#include "text.h"
+
+struct mc_org {
+	uint8_t pk[MC_PK_LEN];
+	uint32_t epoch;
+	uint8_t kek_hash[MC_HASH_LEN];
+	uint8_t *secret;  /* guarded: KEK (32) || pseudonym key (32) */
+};
+
+int mc_subject_pseudonym(const uint8_t key[32], const char *id, size_t n,
+			 uint8_t out[MC_HASH_LEN], struct mc_err *err)
+{
+	while (n > 0 && (*id == ' ' || *id == '\t' || *id == '\r' || *id == '\n')) {
+		id++;
+		n--;
+	}
+	while (n > 0 && (id[n - 1] == ' ' || id[n - 1] == '\t' || id[n - 1] == '\r' ||
+			 id[n - 1] == '\n'))
+		n--;
+	if (n == 0)
+		return mc_err_set(err, EX_DATAERR, _("empty patient identifier"));
+	if (n > MC_SUBJECT_MAX)
+		return mc_err_set(err, EX_DATAERR, _("patient identifier longer than %u bytes"),
+				  MC_SUBJECT_MAX);
+	if (!mc_text_clean(id, n))
+		return mc_err_set(err, EX_DATAERR,
+				  _("patient identifier is not UTF-8 text without control characters"));
+	mc_blake2b_keyed(key, id, n, out);
+	return 0;
+}
+
+static void kek_key(uint8_t key[MC_PK_LEN + 4], const uint8_t org[MC_PK_LEN], uint32_t epoch)
+{
+	memcpy(key, org, MC_PK_LEN);
+	mc_be32(key + MC_PK_LEN, epoch);
+}
+
+int mc_kek_create(struct mc_txn *t, const uint8_t org_pk[MC_PK_LEN], uint32_t epoch,
+		  struct mc_err *err)
+{
+	uint8_t key[MC_PK_LEN + 4], sealed[MC_SEALED_KEK_LEN];
+	uint8_t *kek = mc_secure_alloc(MC_AEAD_KEY_LEN);
+	int rc;
+
+	if (!kek)
+		return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
+	mc_random(kek, MC_AEAD_KEY_LEN);
+	rc = mc_seal(org_pk, kek, MC_AEAD_KEY_LEN, sealed);
+	mc_secure_free(kek);
+	if (rc != 0)
+		return mc_err_set(err, EX_SOFTWARE, _("cannot seal the key-encryption key"));
+	kek_key(key, org_pk, epoch);
+	return mc_txn_put(t, MC_DB_KEKS, key, sizeof(key), sealed, sizeof(sealed), err);
+}
+
+struct org_open_ctx {
+	const struct mc_key *orgkey;
+	struct mc_org *org;
+};
+
+static int org_open_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct org_open_ctx *c = vctx;
+	uint8_t key[MC_PK_LEN + 4];
+	struct mc_cursor *cur;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc;
+
+	/* The newest epoch: the last key with this org's prefix. */
+	kek_key(key, c->orgkey->pk, UINT32_MAX);
+	if (mc_cursor_open(t, MC_DB_KEKS, &cur, err) != 0)
+		return -1;
+	rc = mc_cursor_seek(cur, key, sizeof(key), &k, &kn, &v, &vn, err);
+	if (rc == 0 && memcmp(k, key, sizeof(key)) != 0)
+		rc = mc_cursor_prev(cur, &k, &kn, &v, &vn, err);
+	else if (rc == MC_NOTFOUND)
+		rc = mc_cursor_last(cur, &k, &kn, &v, &vn, err);
+	if (rc == 0 && (kn != sizeof(key) || memcmp(k, c->orgkey->pk, MC_PK_LEN) != 0))
+		rc = MC_NOTFOUND;
+	if (rc == 0 && vn != MC_SEALED_KEK_LEN)
+		rc = mc_err_set(err, EX_DATAERR, _("malformed sealed key-encryption key"));
+	if (rc == 0) {
+		c->org->epoch = mc_from_be32((const uint8_t *)k + MC_PK_LEN);
+		mc_sha256(v, vn, c->org->kek_hash);
+		if (mc_seal_open(c->orgkey->sk, v, vn, c->org->secret) != 0)
+			rc = mc_err_set(err, EX_DATAERR,
+					_("the organization's key-encryption key does not open with its key"));
+	}
+	mc_cursor_close(cur);
+	if (rc == MC_NOTFOUND)
+		return mc_err_set(err, EX_DATAERR, _("the organization has no key-encryption key"));
+	return rc;
+}
+
+int mc_org_open(struct mc_store *s, const struct mc_key *orgkey, struct mc_org **out,
+		struct mc_err *err)
+{
+	struct mc_org *org = calloc(1, sizeof(*org));
+	struct org_open_ctx c = { orgkey, org };
+
+	*out = NULL;
+	if (!org)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	if (!orgkey->has_pseudo) {
+		free(org);
+		return mc_err_set(err, EX_DATAERR, _("the organization key has no pseudonym key"));
+	}
+	org->secret = mc_secure_alloc(2 * 32);
+	if (!org->secret) {
+		free(org);
+		return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
+	}
+	memcpy(org->pk, orgkey->pk, MC_PK_LEN);
+	memcpy(org->secret + 32, orgkey->pseudo, 32);
+	if (mc_store_read(s, org_open_txn, &c, err) != 0) {
+		mc_org_free(org);
+		return -1;
+	}
+	*out = org;
+	return 0;
+}
+
+void mc_org_free(struct mc_org *org)
+{
+	if (!org)
+		return;
+	mc_secure_free(org->secret);
+	free(org);
+}
+
+const uint8_t *mc_org_pk(const struct mc_org *org)
+{
+	return org->pk;
+}
+
+int mc_org_subject(const struct mc_org *org, const char *id, size_t n,
+		   uint8_t out[MC_HASH_LEN], struct mc_err *err)
+{
+	return mc_subject_pseudonym(org->secret + 32, id, n, out, err);
+}
+
+static void payload_ad(uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_HASH_LEN],
+		       const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
+		       const uint8_t subject[MC_HASH_LEN])
+{
+	memcpy(ad, id, MC_RECORD_ID_LEN);
+	mc_be32(ad + MC_RECORD_ID_LEN, version);
+	memcpy(ad + MC_RECORD_ID_LEN + 4, subject, MC_HASH_LEN);
+}
+
+static void wrap_ad(uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_PK_LEN],
+		    const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
+		    const uint8_t org[MC_PK_LEN])
+{
+	memcpy(ad, id, MC_RECORD_ID_LEN);
+	mc_be32(ad + MC_RECORD_ID_LEN, version);
+	memcpy(ad + MC_RECORD_ID_LEN + 4, org, MC_PK_LEN);
+}
+
+int mc_record_seal(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_LEN],
+		   uint32_t version, const uint8_t prev[MC_HASH_LEN],
+		   const uint8_t subject[MC_HASH_LEN], const char *category, const char *ctype,
+		   const void *payload, size_t n, struct mc_sealed *out, struct mc_err *err)
+{
+	uint8_t dk[MC_AEAD_KEY_LEN];
+	uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_HASH_LEN];
+	uint8_t wad[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
+	size_t clen = strlen(category), tlen = strlen(ctype);
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0)
+		return mc_err_set(err, EX_DATAERR, _("empty payload"));
+	if (n > MC_PAYLOAD_MAX)
+		return mc_err_set(err, EX_DATAERR, _("payload of %zu bytes is over the limit of %u bytes"),
+				  n, MC_PAYLOAD_MAX);
+	if (!mc_token_valid(category, clen, MC_CATEGORY_MAX))
+		return mc_err_set(err, EX_DATAERR,
+				  _("invalid category '%s': use 1 to %d of a-z, 0-9, '.', '_' and '-'"),
+				  category, MC_CATEGORY_MAX);
+	if (!mc_mime_valid(ctype, tlen, MC_CTYPE_MAX))
+		return mc_err_set(err, EX_DATAERR, _("invalid content type '%s'"), ctype);
+	if (version == 0)
+		return mc_err_set(err, EX_SOFTWARE, _("record versions start at 1"));
+
+	out->ct_len = MC_AEAD_NONCE_LEN + n + MC_AEAD_TAG_LEN;
+	out->ct = malloc(out->ct_len);
+	if (!out->ct)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	mc_random(dk, sizeof(dk));
+	mc_random(out->ct, MC_AEAD_NONCE_LEN);
+	payload_ad(ad, id, version, subject);
+	mc_aead_encrypt(dk, out->ct, ad, sizeof(ad), payload, n, out->ct + MC_AEAD_NONCE_LEN);
+	mc_random(out->wrapped, MC_AEAD_NONCE_LEN);
+	wrap_ad(wad, id, version, org->pk);
+	mc_aead_encrypt(org->secret, out->wrapped, wad, sizeof(wad), dk, sizeof(dk),
+			out->wrapped + MC_AEAD_NONCE_LEN);
+	mc_wipe(dk, sizeof(dk));
+
+	memcpy(out->category, category, clen);
+	memcpy(out->ctype, ctype, tlen);
+	memcpy(out->entry.id, id, MC_RECORD_ID_LEN);
+	out->entry.version = version;
+	memcpy(out->entry.subject, subject, MC_HASH_LEN);
+	out->entry.category = out->category;
+	out->entry.category_len = clen;
+	out->entry.ctype = out->ctype;
+	out->entry.ctype_len = tlen;
+	mc_sha256(out->ct, out->ct_len, out->entry.ct_hash);
+	out->entry.ct_size = out->ct_len;
+	if (prev)
+		memcpy(out->entry.prev, prev, MC_HASH_LEN);
+	mc_sha256(out->wrapped, sizeof(out->wrapped), out->entry.wrap_hash);
+	return 0;
+}
+
+void mc_sealed_release(struct mc_sealed *s)
+{
+	if (!s)
+		return;
+	free(s->ct);
+	s->ct = NULL;
+}
+
+int mc_batch_prepare(struct mc_batch *b, struct mc_sealed *recs, size_t n, struct mc_err *err)
+{
+	uint8_t (*leaves)[MC_HASH_LEN];
+
+	memset(b, 0, sizeof(*b));
+	mc_buf_init(&b->attach);
+	if (n == 0 || n > MC_BATCH_MAX)
+		return mc_err_set(err, EX_SOFTWARE, _("a batch holds 1 to %u records"), MC_BATCH_MAX);
+	leaves = malloc(n * MC_HASH_LEN);
+	if (!leaves)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	for (size_t i = 0; i < n; i++) {
+		mc_entry_encode(&recs[i].entry, &b->attach);
+		mc_entry_leaf(&recs[i].entry, leaves[i]);
+	}
+	mc_merkle_root((const uint8_t (*)[MC_HASH_LEN])leaves, n, b->root);
+	free(leaves);
+	if (mc_buf_failed(&b->attach)) {
+		mc_buf_release(&b->attach);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	b->recs = recs;
+	b->n = n;
+	return 0;
+}
+
+void mc_batch_release(struct mc_batch *b)
+{
+	if (!b)
+		return;
+	mc_buf_release(&b->attach);
+}
+
+int mc_batch_add(struct mc_txn *t, struct mc_builder *bld, const struct mc_batch *b,
+		 const struct mc_org *org, const struct mc_key *author, struct mc_err *err)
+{
+	struct mc_put put;
+	struct mc_tx tx;
+	struct mc_buf body, enc;
+	int rc;
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct mc_sealed *r = &b->recs[i];
+		uint8_t wkey[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
+		void *dst;
+
+		if (mc_txn_reserve(t, MC_DB_PAYLOADS, r->entry.ct_hash, MC_HASH_LEN, r->ct_len,
+				   &dst, err) != 0)
+			return -1;
+		memcpy(dst, r->ct, r->ct_len);
+		memcpy(wkey, r->entry.id, MC_RECORD_ID_LEN);
+		mc_be32(wkey + MC_RECORD_ID_LEN, r->entry.version);
+		memcpy(wkey + MC_RECORD_ID_LEN + 4, org->pk, MC_PK_LEN);
+		if (mc_txn_put(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), r->wrapped, sizeof(r->wrapped),
+			       err) != 0)
+			return -1;
+	}
+	memset(&put, 0, sizeof(put));
+	memcpy(put.org, org->pk, MC_PK_LEN);
+	put.epoch = org->epoch;
+	memcpy(put.kek_hash, org->kek_hash, MC_HASH_LEN);
+	put.count = (uint32_t)b->n;
+	memcpy(put.entries_root, b->root, MC_HASH_LEN);
+
+	memset(&tx, 0, sizeof(tx));
+	tx.version = MC_TX_VERSION;
+	tx.type = MC_TX_RECORD_PUT;
+	memcpy(tx.author, author->pk, MC_PK_LEN);
+	tx.timestamp_ms = mc_builder_time(bld);
+	if (mc_builder_next_seq(t, author->pk, &tx.seq, err) != 0)
+		return -1;
+	mc_buf_init(&body);
+	mc_buf_init(&enc);
+	mc_put_encode(&put, &body);
+	tx.body = body.data;
+	tx.body_len = body.len;
+	tx.attach = b->attach.data;
+	tx.attach_len = b->attach.len;
+	mc_tx_sign(&tx, mc_builder_chain_id(bld), author->sk);
+	mc_tx_encode(&tx, &enc);
+	if (mc_buf_failed(&body) || mc_buf_failed(&enc))
+		rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+	else
+		rc = mc_builder_add(t, bld, enc.data, enc.len, err);
+	mc_buf_release(&body);
+	mc_buf_release(&enc);
+	return rc;
+}
+
+struct commit_ctx {
+	const struct mc_batch *batch;
+	const struct mc_org *org;
+	const struct mc_key *author;
+};
+
+static int commit_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
+{
+	struct commit_ctx *c = vctx;
+
+	return mc_batch_add(t, b, c->batch, c->org, c->author, err);
+}
+
+int mc_records_commit(struct mc_store *s, const struct mc_key *node, const struct mc_key *author,
+		      const struct mc_org *org, struct mc_sealed *recs, size_t n,
+		      struct mc_produced *out, struct mc_err *err)
+{
+	struct mc_batch batch;
+	struct commit_ctx c = { &batch, org, author };
+	int rc;
+
+	if (mc_batch_prepare(&batch, recs, n, err) != 0)
+		return -1;
+	rc = mc_chain_produce(s, node, commit_build, &c, out, err);
+	mc_batch_release(&batch);
+	return rc;
+}
+
+void mc_record_info_from_state(const struct mc_record_state *rs, struct mc_record_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	memcpy(info->id, rs->entry.id, MC_RECORD_ID_LEN);
+	info->version = rs->entry.version;
+	memcpy(info->subject, rs->entry.subject, MC_HASH_LEN);
+	memcpy(info->category, rs->entry.category, rs->entry.category_len);
+	memcpy(info->ctype, rs->entry.ctype, rs->entry.ctype_len);
+	info->size = rs->entry.ct_size >= MC_AEAD_NONCE_LEN + MC_AEAD_TAG_LEN
+			     ? rs->entry.ct_size - MC_AEAD_NONCE_LEN - MC_AEAD_TAG_LEN
+			     : 0;
+	info->height = rs->height;
+	info->erased = rs->erased;
+	memcpy(info->leaf, rs->leaf, MC_HASH_LEN);
+}
+
+int mc_record_id_parse(const char *s, uint8_t id[MC_RECORD_ID_LEN], struct mc_err *err)
+{
+	if (strlen(s) != 2 * MC_RECORD_ID_LEN || mc_unhex(s, id, MC_RECORD_ID_LEN) != 0)
+		return mc_err_set(err, EX_USAGE, _("'%s' is not a record id (32 hex digits)"), s);
+	return 0;
+}
+
+struct read_ctx {
+	const struct mc_org *org;
+	const uint8_t *id;
+	uint32_t version;
+	struct mc_record_info *info;
+	uint8_t *ct;
+	size_t ct_len;
+	uint8_t wrapped[MC_WRAPPED_LEN];
+};
+
+static int read_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct read_ctx *c = vctx;
+	struct mc_record_state rs;
+	uint8_t wkey[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
+	char hex[2 * MC_RECORD_ID_LEN + 1];
+	const void *v;
+	size_t vn;
+	int rc;
+
+	mc_hex(c->id, MC_RECORD_ID_LEN, hex);
+	rc = c->version ? mc_record_version(t, c->id, c->version, &rs, err)
+			: mc_record_latest(t, c->id, &rs, err);
+	if (rc == MC_NOTFOUND)
+		return mc_err_set(err, EX_NOINPUT, _("no record '%s'"), hex);
+	if (rc != 0)
+		return -1;
+	mc_record_info_from_state(&rs, c->info);
+	if (rs.erased)
+		return mc_err_set(err, EX_NOINPUT, _("record '%s' was erased in block %llu"), hex,
+				  (unsigned long long)rs.erased);
+	rc = mc_txn_get(t, MC_DB_PAYLOADS, rs.entry.ct_hash, MC_HASH_LEN, &v, &vn, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("record '%s': ciphertext missing"), hex);
+	if (vn < MC_AEAD_NONCE_LEN + MC_AEAD_TAG_LEN + 1 || vn != rs.entry.ct_size)
+		return mc_err_set(err, EX_DATAERR, _("record '%s': ciphertext damaged"), hex);
+	c->ct = malloc(vn);
+	if (!c->ct)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	memcpy(c->ct, v, vn);
+	c->ct_len = vn;
+	memcpy(wkey, c->id, MC_RECORD_ID_LEN);
+	mc_be32(wkey + MC_RECORD_ID_LEN, rs.entry.version);
+	memcpy(wkey + MC_RECORD_ID_LEN + 4, c->org->pk, MC_PK_LEN);
+	rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
+	if (rc != 0 || vn != MC_WRAPPED_LEN)
+		return rc < 0 ? -1
+			      : mc_err_set(err, EX_NOPERM,
+					   _("record '%s': no data key for this organization"), hex);
+	memcpy(c->wrapped, v, vn);
+	return 0;
+}
+
+int mc_record_read(struct mc_store *s, const struct mc_org *org,
+		   const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
+		   uint8_t **payload, size_t *n, struct mc_record_info *info, struct mc_err *err)
+{
+	struct read_ctx c = { .org = org, .id = id, .version = version, .info = info };
+	uint8_t *dk = NULL, *out = NULL;
+	uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_HASH_LEN];
+	uint8_t wad[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
+	size_t plen;
+	int rc = -1;
+
+	*payload = NULL;
+	*n = 0;
+	if (mc_store_read(s, read_txn, &c, err) != 0)
+		goto done;
+	dk = mc_secure_alloc(MC_AEAD_KEY_LEN);
+	if (!dk) {
+		mc_err_set(err, EX_OSERR, _("out of guarded memory"));
+		goto done;
+	}
+	wrap_ad(wad, id, info->version, org->pk);
+	if (mc_aead_decrypt(org->secret, c.wrapped, wad, sizeof(wad), c.wrapped + MC_AEAD_NONCE_LEN,
+			    MC_AEAD_KEY_LEN + MC_AEAD_TAG_LEN, dk) != 0) {
+		mc_err_set(err, EX_DATAERR, _("the record's data key does not authenticate"));
+		goto done;
+	}
+	plen = c.ct_len - MC_AEAD_NONCE_LEN - MC_AEAD_TAG_LEN;
+	out = malloc(plen);
+	if (!out) {
+		mc_err_set(err, EX_OSERR, _("out of memory"));
+		goto done;
+	}
+	payload_ad(ad, id, info->version, info->subject);
+	if (mc_aead_decrypt(dk, c.ct, ad, sizeof(ad), c.ct + MC_AEAD_NONCE_LEN,
+			    c.ct_len - MC_AEAD_NONCE_LEN, out) != 0) {
+		mc_err_set(err, EX_DATAERR, _("the record's ciphertext does not authenticate"));
+		mc_payload_free(out, plen);
+		out = NULL;
+		goto done;
+	}
+	*payload = out;
+	*n = plen;
+	rc = 0;
+done:
+	mc_secure_free(dk);
+	free(c.ct);
+	return rc;
+}
+
+void mc_payload_free(uint8_t *p, size_t n)
+{
+	if (!p)
+		return;
+	mc_wipe(p, n);
+	free(p);
+}
+
+static int visit_latest(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN], const char *category,
+			mc_record_visit_fn fn, void *ctx, struct mc_err *err)
+{
+	struct mc_record_state rs;
+	struct mc_record_info info;
+	int rc = mc_record_latest(t, id, &rs, err);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("subject index names a missing record"));
+	mc_record_info_from_state(&rs, &info);
+	if (category && strcmp(category, info.category) != 0)
+		return 0;
+	return fn(&info, ctx);
+}
+
+int mc_records_list(struct mc_txn *t, const uint8_t *subject, const char *category,
+		    mc_record_visit_fn fn, void *ctx, struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k;
+	size_t kn;
+	int rc, vr = 0;
+
+	if (subject) {
+		if (mc_cursor_open(t, MC_DB_SUBJECTS, &c, err) != 0)
+			return -1;
+		for (rc = mc_cursor_seek(c, subject, MC_HASH_LEN, &k, &kn, NULL, NULL, err);
+		     rc == 0 && vr == 0; rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+			if (kn != MC_HASH_LEN + MC_RECORD_ID_LEN || memcmp(k, subject, MC_HASH_LEN) != 0)
+				break;
+			vr = visit_latest(t, (const uint8_t *)k + MC_HASH_LEN, category, fn, ctx, err);
+		}
+	} else {
+		uint8_t last[MC_RECORD_ID_LEN];
+		bool have = false;
+
+		if (mc_cursor_open(t, MC_DB_RECORDS, &c, err) != 0)
+			return -1;
+		/* Rows are id || version: visit each id once, at its newest. */
+		for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err); rc == 0 && vr == 0;
+		     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+			if (kn != MC_RECORD_ID_LEN + 4)
+				continue;
+			if (have && memcmp(last, k, MC_RECORD_ID_LEN) == 0)
+				continue;
+			memcpy(last, k, MC_RECORD_ID_LEN);
+			have = true;
+			vr = visit_latest(t, last, category, fn, ctx, err);
+		}
+	}
+	mc_cursor_close(c);
+	if (rc < 0 || vr < 0)
+		return -1;
+	return 0;
+}
+
+int mc_record_history(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
+		      mc_record_visit_fn fn, void *ctx, struct mc_err *err)
+{
+	struct mc_record_state rs;
+	struct mc_record_info info;
+	char hex[2 * MC_RECORD_ID_LEN + 1];
+	int rc = mc_record_latest(t, id, &rs, err);
+	uint32_t newest;
+
+	mc_hex(id, MC_RECORD_ID_LEN, hex);
+	if (rc == MC_NOTFOUND)
+		return mc_err_set(err, EX_NOINPUT, _("no record '%s'"), hex);
+	if (rc != 0)
+		return -1;
+	newest = rs.entry.version;
+	for (uint32_t v = 1; v <= newest; v++) {
+		rc = mc_record_version(t, id, v, &rs, err);
+		if (rc != 0)
+			return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("record '%s': version %u missing"),
+							 hex, v);
+		mc_record_info_from_state(&rs, &info);
+		rc = fn(&info, ctx);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			break;
+	}
+	return 0;
+}
+
+int mc_record_erase(struct mc_store *s, const struct mc_key *node, const struct mc_key *author,
+		    const uint8_t id[MC_RECORD_ID_LEN], const char *reason,
+		    struct mc_produced *out, struct mc_err *err)
+{
+	struct mc_erase e;
+	struct mc_buf body;
+	size_t n = strlen(reason);
+	int rc;
+
+	if (n == 0 || n > MC_REASON_MAX || !mc_text_clean(reason, n))
+		return mc_err_set(err, EX_USAGE, _("give a reason of 1 to %d characters of text"),
+				  MC_REASON_MAX);
+	memset(&e, 0, sizeof(e));
+	memcpy(e.id, id, MC_RECORD_ID_LEN);
+	e.reason = (const uint8_t *)reason;
+	e.reason_len = n;
+	mc_buf_init(&body);
+	mc_erase_encode(&e, &body);
+	rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+				  : mc_chain_submit(s, node, author, MC_TX_RECORD_ERASE, body.data,
+						    body.len, out, err);
+	mc_buf_release(&body);
+	return rc;
+}

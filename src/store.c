@@ -1,0 +1,412 @@
+#include "config.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "i18n.h"
+#include "store.h"
+
+/* Names of the databases, in enum mc_db order. */
+static const char *const db_names[MC_DB__COUNT] = {
+	"meta", "blocks", "txs", "txidx", "ctree", "payloads",
+	"keywrap", "keks", "records", "subjects", "identities", "seqs",
+};
+
+#define MC_MAP_INITIAL (64ULL << 20)   /* 64 MiB; grows by doubling */
+#define MC_MAP_STEP_MAX (4ULL << 30)   /* grow by at most 4 GiB at a time */
+#define MC_MAX_READERS 126
+
+struct mc_store {
+	MDB_env *env;
+	MDB_dbi dbi[MC_DB__COUNT];
+	bool rdonly;
+};
+
+struct mc_txn {
+	struct mc_store *s;
+	MDB_txn *txn;
+	bool map_full;  /* an operation hit MDB_MAP_FULL: grow and rerun */
+};
+
+struct mc_cursor {
+	MDB_cursor *cur;
+	struct mc_txn *t;
+};
+
+static int lmdb_err(struct mc_err *err, int rc, const char *what)
+{
+	int code = EX_SOFTWARE;
+
+	switch (rc) {
+	case EIO:
+	case ENOSPC:
+	case EDQUOT:
+		code = EX_IOERR;
+		break;
+	case EACCES:
+	case EROFS:
+	case EPERM:
+		code = EX_CANTCREAT;
+		break;
+	case ENOMEM:
+		code = EX_OSERR;
+		break;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+	case MDB_BAD_VALSIZE:
+		code = EX_DATAERR;
+		break;
+	case MDB_READERS_FULL:
+		code = EX_TEMPFAIL;
+		break;
+	default:
+		break;
+	}
+	return mc_err_set(err, code, _("storage: %s: %s"), what, mdb_strerror(rc));
+}
+
+int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct mc_err *err)
+{
+	struct mc_store *s;
+	struct stat st;
+	MDB_txn *txn = NULL;
+	unsigned envflags = MDB_NOTLS;
+	int rc, dead = 0;
+
+	*out = NULL;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		if (!(flags & MC_STORE_CREATE))
+			return mc_err_set(err, EX_NOINPUT, _("no chain database in '%s'"), dir);
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), dir,
+					  strerror(errno));
+	} else if (!(flags & MC_STORE_CREATE)) {
+		char path[4096];
+		struct stat dst;
+
+		snprintf(path, sizeof(path), "%s/data.mdb", dir);
+		if (stat(path, &dst) != 0)
+			return mc_err_set(err, EX_NOINPUT, _("no chain database in '%s'"), dir);
+	}
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	s->rdonly = (flags & MC_STORE_RDONLY) != 0;
+	if (s->rdonly)
+		envflags |= MDB_RDONLY;
+
+	rc = mdb_env_create(&s->env);
+	if (rc == 0)
+		rc = mdb_env_set_maxdbs(s->env, MC_DB__COUNT + 2);
+	if (rc == 0)
+		rc = mdb_env_set_maxreaders(s->env, MC_MAX_READERS);
+	if (rc == 0 && (flags & MC_STORE_CREATE))
+		rc = mdb_env_set_mapsize(s->env, MC_MAP_INITIAL);
+	if (rc != 0) {
+		lmdb_err(err, rc, _("cannot create the environment"));
+		goto fail;
+	}
+	/* Never MDB_NOSYNC, MDB_MAPASYNC, MDB_WRITEMAP or MDB_NOMEMINIT. */
+	rc = mdb_env_open(s->env, dir, envflags, 0600);
+	if (rc != 0) {
+		lmdb_err(err, rc, dir);
+		goto fail;
+	}
+	mdb_reader_check(s->env, &dead);
+
+	rc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0, &txn);
+	if (rc == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(s->env, 0);
+		rc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0, &txn);
+	}
+	if (rc != 0) {
+		lmdb_err(err, rc, _("cannot begin a transaction"));
+		goto fail;
+	}
+	for (int i = 0; i < MC_DB__COUNT; i++) {
+		rc = mdb_dbi_open(txn, db_names[i], s->rdonly ? 0 : MDB_CREATE, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND) {
+			mdb_txn_abort(txn);
+			mc_err_set(err, EX_NOINPUT, _("'%s' is not a medchain database"), dir);
+			goto fail;
+		}
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			lmdb_err(err, rc, db_names[i]);
+			goto fail;
+		}
+	}
+	/* Committed even when read-only: DBI handles opened in an aborted
+	 * transaction are closed with it. */
+	rc = mdb_txn_commit(txn);
+	if (rc != 0) {
+		lmdb_err(err, rc, _("cannot commit"));
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+	return -1;
+}
+
+void mc_store_close(struct mc_store *s)
+{
+	if (!s)
+		return;
+	mdb_env_close(s->env);
+	free(s);
+}
+
+uint64_t mc_store_mapsize(struct mc_store *s)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(s->env, &info) != 0)
+		return 0;
+	return info.me_mapsize;
+}
+
+static int grow_map(struct mc_store *s, struct mc_err *err)
+{
+	MDB_envinfo info;
+	uint64_t size, step;
+	int rc;
+
+	rc = mdb_env_info(s->env, &info);
+	if (rc != 0)
+		return lmdb_err(err, rc, _("cannot read the map size"));
+	size = info.me_mapsize;
+	step = size < MC_MAP_STEP_MAX ? size : MC_MAP_STEP_MAX;
+	rc = mdb_env_set_mapsize(s->env, size + step);
+	if (rc != 0)
+		return lmdb_err(err, rc, _("cannot grow the map"));
+	return 0;
+}
+
+static int begin(struct mc_store *s, unsigned flags, MDB_txn **txn, struct mc_err *err)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size. */
+		rc = mdb_env_set_mapsize(s->env, 0);
+		if (rc == 0)
+			rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	}
+	if (rc != 0)
+		return lmdb_err(err, rc, _("cannot begin a transaction"));
+	return 0;
+}
+
+int mc_store_write(struct mc_store *s, mc_store_fn fn, void *ctx, struct mc_err *err)
+{
+	if (s->rdonly)
+		return mc_err_set(err, EX_SOFTWARE, _("storage: opened read-only"));
+	for (int attempt = 0; attempt < 32; attempt++) {
+		struct mc_txn t = { .s = s };
+		int rc;
+
+		if (begin(s, 0, &t.txn, err) != 0)
+			return -1;
+		rc = fn(&t, ctx, err);
+		if (rc != 0) {
+			mdb_txn_abort(t.txn);
+			if (!t.map_full)
+				return -1;
+		} else {
+			rc = mdb_txn_commit(t.txn);
+			if (rc == 0)
+				return 0;
+			if (rc != MDB_MAP_FULL)
+				return lmdb_err(err, rc, _("cannot commit"));
+			t.map_full = true;
+		}
+		/* MDB_MAP_FULL from a put or from the commit: grow with no
+		 * transaction open and run the whole transaction again. */
+		mc_err_clear(err);
+		if (grow_map(s, err) != 0)
+			return -1;
+	}
+	return mc_err_set(err, EX_IOERR, _("storage: the map cannot grow enough"));
+}
+
+int mc_store_read(struct mc_store *s, mc_store_fn fn, void *ctx, struct mc_err *err)
+{
+	struct mc_txn t = { .s = s };
+	int rc;
+
+	if (begin(s, MDB_RDONLY, &t.txn, err) != 0)
+		return -1;
+	rc = fn(&t, ctx, err);
+	mdb_txn_abort(t.txn);
+	return rc;
+}
+
+static int op_err(struct mc_txn *t, int rc, struct mc_err *err, const char *what)
+{
+	if (rc == MDB_MAP_FULL)
+		t->map_full = true;
+	return lmdb_err(err, rc, what);
+}
+
+int mc_txn_get(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+	       const void **v, size_t *vn, struct mc_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val;
+	int rc = mdb_get(t->txn, t->s->dbi[db], &key, &val);
+
+	if (rc == MDB_NOTFOUND)
+		return MC_NOTFOUND;
+	if (rc != 0)
+		return op_err(t, rc, err, db_names[db]);
+	*v = val.mv_data;
+	*vn = val.mv_size;
+	return 0;
+}
+
+int mc_txn_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+	       const void *v, size_t vn, struct mc_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, 0);
+
+	if (rc != 0)
+		return op_err(t, rc, err, db_names[db]);
+	return 0;
+}
+
+int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+		   size_t vn, void **v, struct mc_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, NULL };
+	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE);
+
+	if (rc != 0)
+		return op_err(t, rc, err, db_names[db]);
+	*v = val.mv_data;
+	return 0;
+}
+
+int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct mc_err *err)
+{
+	MDB_val key = { kn, (void *)k };
+	int rc = mdb_del(t->txn, t->s->dbi[db], &key, NULL);
+
+	if (rc == MDB_NOTFOUND)
+		return MC_NOTFOUND;
+	if (rc != 0)
+		return op_err(t, rc, err, db_names[db]);
+	return 0;
+}
+
+int mc_txn_count(struct mc_txn *t, enum mc_db db, uint64_t *n, struct mc_err *err)
+{
+	MDB_stat st;
+	int rc = mdb_stat(t->txn, t->s->dbi[db], &st);
+
+	if (rc != 0)
+		return op_err(t, rc, err, db_names[db]);
+	*n = st.ms_entries;
+	return 0;
+}
+
+int mc_cursor_open(struct mc_txn *t, enum mc_db db, struct mc_cursor **c, struct mc_err *err)
+{
+	struct mc_cursor *cur = calloc(1, sizeof(*cur));
+	int rc;
+
+	*c = NULL;
+	if (!cur)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	rc = mdb_cursor_open(t->txn, t->s->dbi[db], &cur->cur);
+	if (rc != 0) {
+		free(cur);
+		return op_err(t, rc, err, db_names[db]);
+	}
+	cur->t = t;
+	*c = cur;
+	return 0;
+}
+
+void mc_cursor_close(struct mc_cursor *c)
+{
+	if (!c)
+		return;
+	mdb_cursor_close(c->cur);
+	free(c);
+}
+
+static int cursor_get(struct mc_cursor *c, MDB_val *key, MDB_cursor_op op,
+		      const void **k, size_t *kn, const void **v, size_t *vn,
+		      struct mc_err *err)
+{
+	MDB_val val;
+	int rc = mdb_cursor_get(c->cur, key, &val, op);
+
+	if (rc == MDB_NOTFOUND)
+		return MC_NOTFOUND;
+	if (rc != 0)
+		return op_err(c->t, rc, err, _("cursor"));
+	if (k)
+		*k = key->mv_data;
+	if (kn)
+		*kn = key->mv_size;
+	if (v)
+		*v = val.mv_data;
+	if (vn)
+		*vn = val.mv_size;
+	return 0;
+}
+
+int mc_cursor_seek(struct mc_cursor *c, const void *k, size_t kn,
+		   const void **key, size_t *keyn, const void **v, size_t *vn, struct mc_err *err)
+{
+	MDB_val mk = { kn, (void *)k };
+
+	if (!k)
+		return cursor_get(c, &mk, MDB_FIRST, key, keyn, v, vn, err);
+	return cursor_get(c, &mk, MDB_SET_RANGE, key, keyn, v, vn, err);
+}
+
+int mc_cursor_next(struct mc_cursor *c, const void **key, size_t *keyn,
+		   const void **v, size_t *vn, struct mc_err *err)
+{
+	MDB_val mk = { 0, NULL };
+
+	return cursor_get(c, &mk, MDB_NEXT, key, keyn, v, vn, err);
+}
+
+int mc_cursor_prev(struct mc_cursor *c, const void **key, size_t *keyn,
+		   const void **v, size_t *vn, struct mc_err *err)
+{
+	MDB_val mk = { 0, NULL };
+
+	return cursor_get(c, &mk, MDB_PREV, key, keyn, v, vn, err);
+}
+
+int mc_cursor_last(struct mc_cursor *c, const void **key, size_t *keyn,
+		   const void **v, size_t *vn, struct mc_err *err)
+{
+	MDB_val mk = { 0, NULL };
+
+	return cursor_get(c, &mk, MDB_LAST, key, keyn, v, vn, err);
+}
+
+int mc_cursor_del(struct mc_cursor *c, struct mc_err *err)
+{
+	int rc = mdb_cursor_del(c->cur, 0);
+
+	if (rc != 0)
+		return op_err(c->t, rc, err, _("cursor"));
+	return 0;
+}

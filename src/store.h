@@ -1,0 +1,99 @@
+/* store.h - the node's LMDB environment.
+ *
+ * One environment per node (<datadir>/db), opened once per process, never
+ * used across fork(). Named databases are listed in enum mc_db. Writes go
+ * through mc_store_write(), which runs a callback inside one write
+ * transaction and, when the map is full (from mdb_put or mdb_txn_commit),
+ * aborts, grows the map with no transaction open, and runs the callback
+ * again from the start: callbacks must be re-runnable. Readers never block
+ * the writer; one writer at a time across processes (LMDB's lock: a second
+ * writer waits).
+ *
+ * The node's data is opened without MDB_NOSYNC, MDB_MAPASYNC, MDB_WRITEMAP
+ * and MDB_NOMEMINIT. A failed commit with EIO/ENOSPC is reported as EX_IOERR
+ * and never retried.
+ *
+ * This header does not expose LMDB: ui/ may include it.
+ */
+#ifndef MC_STORE_H
+#define MC_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+enum mc_db {
+	MC_DB_META,        /* "chain_id", "format", ... -> value */
+	MC_DB_BLOCKS,      /* height u64 -> block header || certificate */
+	MC_DB_TXS,         /* height u64 || index u32 -> tx encoding */
+	MC_DB_TXIDX,       /* tx hash -> height u64 || index u32 */
+	MC_DB_CTREE,       /* level u8 || index u64 -> chain tree subtree hash */
+	MC_DB_PAYLOADS,    /* sha256(ciphertext) -> ciphertext */
+	MC_DB_KEYWRAP,     /* record id || version u32 || org pk -> wrapped key */
+	MC_DB_KEKS,        /* org pk || epoch u32 -> sealed KEK */
+	MC_DB_RECORDS,     /* record id || version u32 -> record state */
+	MC_DB_SUBJECTS,    /* subject || record id -> (empty) */
+	MC_DB_IDENTITIES,  /* pk -> identity state */
+	MC_DB_SEQS,        /* author pk -> last sequence u64 */
+	MC_DB__COUNT
+};
+
+#define MC_NOTFOUND 1
+
+struct mc_store;
+struct mc_txn;
+struct mc_cursor;
+
+enum {
+	MC_STORE_CREATE = 1 << 0,  /* create the environment if missing */
+	MC_STORE_RDONLY = 1 << 1,  /* open read-only (verify, status) */
+};
+
+/* Opens (or with MC_STORE_CREATE, creates) the environment in dir. Clears
+ * stale reader slots. */
+int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct mc_err *err);
+void mc_store_close(struct mc_store *s);
+
+typedef int (*mc_store_fn)(struct mc_txn *txn, void *ctx, struct mc_err *err);
+
+/* Runs fn in a write transaction and commits when fn returns 0. */
+int mc_store_write(struct mc_store *s, mc_store_fn fn, void *ctx, struct mc_err *err);
+/* Runs fn in a read transaction. */
+int mc_store_read(struct mc_store *s, mc_store_fn fn, void *ctx, struct mc_err *err);
+
+/* 0 found (v points into the map, valid until the txn ends), MC_NOTFOUND,
+ * or -1 with err set. */
+int mc_txn_get(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+	       const void **v, size_t *vn, struct mc_err *err);
+int mc_txn_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+	       const void *v, size_t vn, struct mc_err *err);
+/* Reserves vn bytes for the value and returns where to write them. */
+int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+		   size_t vn, void **v, struct mc_err *err);
+/* 0 deleted, MC_NOTFOUND, -1 error. */
+int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct mc_err *err);
+/* Number of entries in db. */
+int mc_txn_count(struct mc_txn *t, enum mc_db db, uint64_t *n, struct mc_err *err);
+
+/* Cursors: every positioning call returns 0 (k/v set, borrowed until the
+ * txn ends), MC_NOTFOUND, or -1. */
+int mc_cursor_open(struct mc_txn *t, enum mc_db db, struct mc_cursor **c, struct mc_err *err);
+void mc_cursor_close(struct mc_cursor *c);
+/* First key >= k (k NULL: the first key). */
+int mc_cursor_seek(struct mc_cursor *c, const void *k, size_t kn,
+		   const void **key, size_t *keyn, const void **v, size_t *vn, struct mc_err *err);
+int mc_cursor_next(struct mc_cursor *c, const void **key, size_t *keyn,
+		   const void **v, size_t *vn, struct mc_err *err);
+int mc_cursor_prev(struct mc_cursor *c, const void **key, size_t *keyn,
+		   const void **v, size_t *vn, struct mc_err *err);
+int mc_cursor_last(struct mc_cursor *c, const void **key, size_t *keyn,
+		   const void **v, size_t *vn, struct mc_err *err);
+/* Deletes the entry under the cursor. */
+int mc_cursor_del(struct mc_cursor *c, struct mc_err *err);
+
+/* Current map size in bytes (for status). */
+uint64_t mc_store_mapsize(struct mc_store *s);
+
+#endif

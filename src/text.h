@@ -1,0 +1,18 @@
+/* text.h - checks on text that crosses our boundary. */
+#ifndef MC_TEXT_H
+#define MC_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+bool mc_utf8_valid(const void *p, size_t n);
+/* UTF-8 with no C0/C1 control characters and no DEL. */
+bool mc_text_clean(const void *p, size_t n);
+/* A category or similar token: 1..max of [a-z0-9._-]. */
+bool mc_token_valid(const void *p, size_t n, size_t max);
+/* A MIME type: 1..max printable ASCII with one '/', no spaces. */
+bool mc_mime_valid(const void *p, size_t n, size_t max);
+
+#endif

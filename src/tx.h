@@ -1,0 +1,146 @@
+/* tx.h - transactions: the envelope, its canonical encoding and signing.
+ *
+ * Encoding (see docs/formats.md):
+ *   envelope = version u8 | type u8 | author (32) | timestamp_ms u64 |
+ *              seq u64 | body (u32 length + bytes)
+ *   tx       = envelope | signature (64) | attachment (u32 length + bytes)
+ * sign hash = SHA-256("medchain/tx/v1" || chain id (32) || envelope); the
+ *             author signs these 32 bytes with Ed25519.
+ * tx hash   = SHA-256(envelope || signature).
+ * The attachment carries data committed to by the body (a RECORD_PUT body
+ * holds the Merkle root of the entries its attachment lists), so a record's
+ * proof needs only its entry, a path, and the small signed envelope.
+ *
+ * Decoded structs borrow from the input buffer: keep it alive.
+ */
+#ifndef MC_TX_H
+#define MC_TX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "crypto.h"
+#include "err.h"
+
+#define MC_TX_VERSION 1
+#define MC_TX_BODY_MAX (64u * 1024)
+#define MC_TX_ATTACH_MAX (64u * 1024 * 1024)
+#define MC_NAME_MAX 128
+#define MC_REASON_MAX 512
+#define MC_CATEGORY_MAX 64
+#define MC_CTYPE_MAX 128
+#define MC_BATCH_MAX 65536u
+#define MC_RECORD_ID_LEN 16
+
+enum mc_tx_type {
+	MC_TX_IDENTITY_ENROLL = 1,
+	MC_TX_IDENTITY_REVOKE = 2,
+	MC_TX_RECORD_PUT = 3,
+	MC_TX_RECORD_ERASE = 4,
+	MC_TX_CONSENT_GRANT = 5,
+	MC_TX_CONSENT_REVOKE = 6,
+	MC_TX_ACCESS = 7,
+	MC_TX_NODE_ADD = 8,
+	MC_TX_NODE_REMOVE = 9,
+	MC_TX_VIEW_CHANGE = 10,
+	MC_TX_ANCHOR_COMMIT = 11,
+};
+
+/* Machine name of a type ("RECORD_PUT"); never translated. NULL if unknown. */
+const char *mc_tx_type_name(unsigned type);
+
+struct mc_tx {
+	uint8_t version;
+	uint8_t type;
+	uint8_t author[MC_PK_LEN];
+	uint64_t timestamp_ms;
+	uint64_t seq;
+	const uint8_t *body;       /* borrowed */
+	size_t body_len;
+	uint8_t sig[MC_SIG_LEN];
+	const uint8_t *attach;     /* borrowed; may be NULL when attach_len is 0 */
+	size_t attach_len;
+};
+
+/* Appends the tx encoding to b. */
+void mc_tx_encode(const struct mc_tx *tx, struct mc_buf *b);
+/* Decodes exactly one tx filling n bytes; EX_DATAERR on any malformation,
+ * unknown version or type, over-limit lengths or trailing bytes. */
+int mc_tx_decode(const uint8_t *p, size_t n, struct mc_tx *tx, struct mc_err *err);
+
+void mc_tx_sign_hash(const struct mc_tx *tx, const uint8_t chain_id[MC_HASH_LEN],
+		     uint8_t out[MC_HASH_LEN]);
+/* Fills tx->sig with the author's signature. sk must belong to tx->author. */
+void mc_tx_sign(struct mc_tx *tx, const uint8_t chain_id[MC_HASH_LEN],
+		const uint8_t sk[MC_SK_LEN]);
+int mc_tx_verify_sig(const struct mc_tx *tx, const uint8_t chain_id[MC_HASH_LEN])
+	__attribute__((warn_unused_result));
+void mc_tx_hash(const struct mc_tx *tx, uint8_t out[MC_HASH_LEN]);
+
+/* ---- bodies --------------------------------------------------------- */
+
+enum mc_role {
+	MC_ROLE_ADMIN = 1u << 0,
+	MC_ROLE_CLINICIAN = 1u << 1,
+	MC_ROLE_AUDITOR = 1u << 2,
+	MC_ROLE_PATIENT = 1u << 3,
+	MC_ROLE_NODE = 1u << 4,
+	MC_ROLE_ANCHOR = 1u << 5,
+	MC_ROLE_ORG = 1u << 6,  /* an organization: its X25519 key seals KEKs */
+};
+#define MC_ROLE_ALL 0x7fu
+
+struct mc_enroll {
+	uint8_t pk[MC_PK_LEN];
+	uint32_t roles;
+	const uint8_t *name;   size_t name_len;   /* UTF-8, 1..MC_NAME_MAX */
+	const uint8_t *org;    size_t org_len;    /* UTF-8, 0..MC_NAME_MAX */
+};
+void mc_enroll_encode(const struct mc_enroll *e, struct mc_buf *b);
+int mc_enroll_decode(const uint8_t *p, size_t n, struct mc_enroll *e, struct mc_err *err);
+
+struct mc_revoke {
+	uint8_t pk[MC_PK_LEN];
+	const uint8_t *reason; size_t reason_len; /* 0..MC_REASON_MAX */
+};
+void mc_revoke_encode(const struct mc_revoke *r, struct mc_buf *b);
+int mc_revoke_decode(const uint8_t *p, size_t n, struct mc_revoke *r, struct mc_err *err);
+
+/* One record version as the chain holds it: no payload, no raw subject. */
+struct mc_entry {
+	uint8_t id[MC_RECORD_ID_LEN];
+	uint32_t version;                       /* 1, 2, ... */
+	uint8_t subject[MC_HASH_LEN];           /* pseudonym */
+	const uint8_t *category; size_t category_len;
+	const uint8_t *ctype; size_t ctype_len;
+	uint8_t ct_hash[MC_HASH_LEN];           /* SHA-256 of the stored ciphertext */
+	uint64_t ct_size;
+	uint8_t prev[MC_HASH_LEN];              /* entry hash of the previous version, or zeros */
+	uint8_t wrap_hash[MC_HASH_LEN];         /* SHA-256 of the custodian's wrapped data key */
+};
+void mc_entry_encode(const struct mc_entry *e, struct mc_buf *b);
+/* Decodes one entry from a reader (used for attachments). */
+int mc_entry_read(struct mc_rd *r, struct mc_entry *e, struct mc_err *err);
+/* leaf hash of the entry's encoding: its leaf in the batch's entries tree */
+void mc_entry_leaf(const struct mc_entry *e, uint8_t out[MC_HASH_LEN]);
+
+struct mc_put {
+	uint8_t org[MC_PK_LEN];       /* custodian organization */
+	uint32_t epoch;               /* its KEK epoch */
+	uint8_t kek_hash[MC_HASH_LEN];/* SHA-256 of the sealed KEK */
+	uint32_t count;               /* entries in the attachment, 1..MC_BATCH_MAX */
+	uint8_t entries_root[MC_HASH_LEN];
+};
+void mc_put_encode(const struct mc_put *p, struct mc_buf *b);
+int mc_put_decode(const uint8_t *p, size_t n, struct mc_put *out, struct mc_err *err);
+
+struct mc_erase {
+	uint8_t id[MC_RECORD_ID_LEN];
+	const uint8_t *reason; size_t reason_len; /* 1..MC_REASON_MAX */
+};
+void mc_erase_encode(const struct mc_erase *e, struct mc_buf *b);
+int mc_erase_decode(const uint8_t *p, size_t n, struct mc_erase *e, struct mc_err *err);
+
+#endif

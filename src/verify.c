@@ -1,0 +1,515 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "i18n.h"
+#include "merkle.h"
+#include "records.h"
+#include "store.h"
+#include "verify.h"
+
+#define SCRATCH_BLOCKS_PER_TXN 512
+
+struct wrap_ref {
+	uint8_t id[MC_RECORD_ID_LEN];
+	uint32_t version;
+	uint8_t org[MC_PK_LEN];
+};
+
+struct vstate {
+	struct mc_store *real, *scratch;
+	struct mc_txn *rt;              /* the long read transaction on the real store */
+	struct mc_head head;
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
+	size_t nval;
+	uint8_t valset_hash[MC_HASH_LEN];
+	uint64_t next;                  /* next height to replay */
+	uint8_t prev[MC_HASH_LEN];
+	uint64_t prev_time;
+	struct wrap_ref *refs;
+	size_t nrefs, caprefs;
+	struct mc_verify_report *rep;
+	mc_verify_progress_fn progress;
+	void *pctx;
+};
+
+static int add_ref(struct vstate *vs, const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
+		   const uint8_t org[MC_PK_LEN], struct mc_err *err)
+{
+	if (vs->nrefs == vs->caprefs) {
+		size_t cap = vs->caprefs ? vs->caprefs * 2 : 1024;
+		void *p = realloc(vs->refs, cap * sizeof(*vs->refs));
+
+		if (!p)
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		vs->refs = p;
+		vs->caprefs = cap;
+	}
+	memcpy(vs->refs[vs->nrefs].id, id, MC_RECORD_ID_LEN);
+	vs->refs[vs->nrefs].version = version;
+	memcpy(vs->refs[vs->nrefs].org, org, MC_PK_LEN);
+	vs->nrefs++;
+	return 0;
+}
+
+static int bad_block(struct mc_err *err, uint64_t h, const char *why)
+{
+	return mc_err_set(err, EX_DATAERR, _("block %llu: %s"), (unsigned long long)h, why);
+}
+
+/* The sealed KEK a RECORD_PUT names must be the one stored. */
+static int check_put_side(struct vstate *vs, uint64_t h, const struct mc_tx *tx,
+			  struct mc_err *err)
+{
+	struct mc_put put;
+	struct mc_rd r;
+	uint8_t key[MC_PK_LEN + 4], hh[MC_HASH_LEN];
+	const void *v;
+	size_t vn;
+	int rc;
+
+	if (mc_put_decode(tx->body, tx->body_len, &put, err) != 0)
+		return bad_block(err, h, _("malformed RECORD_PUT"));
+	memcpy(key, put.org, MC_PK_LEN);
+	mc_be32(key + MC_PK_LEN, put.epoch);
+	rc = mc_txn_get(vs->rt, MC_DB_KEKS, key, sizeof(key), &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return bad_block(err, h, _("the key-encryption key it names is missing"));
+	mc_sha256(v, vn, hh);
+	if (memcmp(hh, put.kek_hash, MC_HASH_LEN) != 0)
+		return bad_block(err, h, _("the stored key-encryption key does not match its hash"));
+	mc_rd_init(&r, tx->attach, tx->attach_len);
+	for (uint32_t i = 0; i < put.count; i++) {
+		struct mc_entry e;
+
+		if (mc_entry_read(&r, &e, err) != 0)
+			return bad_block(err, h, _("malformed record entry"));
+		if (add_ref(vs, e.id, e.version, put.org, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int replay_block(struct vstate *vs, struct mc_txn *st, uint64_t h, struct mc_err *err)
+{
+	static const uint8_t zeros[MC_HASH_LEN];
+	struct mc_header hdr;
+	struct mc_cert cert;
+	uint8_t hash[MC_HASH_LEN], root[MC_HASH_LEN];
+	uint8_t (*leaves)[MC_HASH_LEN] = NULL;
+	int rc;
+
+	rc = mc_chain_block(vs->rt, h, &hdr, &cert, err);
+	if (rc == MC_NOTFOUND)
+		return bad_block(err, h, _("missing"));
+	if (rc != 0) {
+		err->code = EX_DATAERR;
+		return -1;
+	}
+	if (hdr.height != h)
+		return bad_block(err, h, _("stored under the wrong height"));
+	if (memcmp(hdr.prev, h ? vs->prev : zeros, MC_HASH_LEN) != 0)
+		return bad_block(err, h, _("does not link to the previous block"));
+	if (memcmp(hdr.chain_id, h ? vs->head.chain_id : zeros, MC_HASH_LEN) != 0)
+		return bad_block(err, h, _("carries the wrong chain id"));
+	if (h && hdr.timestamp_ms < vs->prev_time)
+		return bad_block(err, h, _("its time goes backwards"));
+	if (memcmp(hdr.valset_hash, vs->valset_hash, MC_HASH_LEN) != 0)
+		return bad_block(err, h, _("names the wrong validator set"));
+	mc_block_hash(&hdr, hash);
+	if (mc_cert_check(&cert, hash, (const uint8_t (*)[MC_PK_LEN])vs->vals, vs->nval, err) != 0)
+		return mc_err_wrap(err, _("block %llu"), (unsigned long long)h);
+
+	if (hdr.tx_count) {
+		leaves = malloc((size_t)hdr.tx_count * MC_HASH_LEN);
+		if (!leaves)
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	for (uint32_t i = 0; i < hdr.tx_count; i++) {
+		struct mc_apply_ctx ax = { .height = h, .tx_index = i,
+					   .block_time_ms = hdr.timestamp_ms, .replay = true };
+		uint8_t key[12], th[MC_HASH_LEN];
+		const void *v;
+		size_t vn;
+		struct mc_tx tx;
+
+		memcpy(ax.chain_id, h ? vs->head.chain_id : zeros, MC_HASH_LEN);
+		mc_be64(key, h);
+		mc_be32(key + 8, i);
+		rc = mc_txn_get(vs->rt, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
+		if (rc != 0) {
+			free(leaves);
+			return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("block %llu: tx %u is missing"),
+							 (unsigned long long)h, i);
+		}
+		if (mc_tx_decode(v, vn, &tx, err) != 0) {
+			free(leaves);
+			err->code = EX_DATAERR;
+			return mc_err_wrap(err, _("block %llu, tx %u"), (unsigned long long)h, i);
+		}
+		/* the rules name the block and tx themselves */
+		if (mc_chain_apply_tx(st, &ax, &tx, v, vn, err) != 0) {
+			free(leaves);
+			err->code = EX_DATAERR;
+			return -1;
+		}
+		if (tx.type == MC_TX_RECORD_PUT && check_put_side(vs, h, &tx, err) != 0) {
+			free(leaves);
+			return -1;
+		}
+		mc_tx_hash(&tx, th);
+		mc_merkle_leaf_hash(th, MC_HASH_LEN, leaves[i]);
+		vs->rep->txs++;
+	}
+	mc_merkle_root((const uint8_t (*)[MC_HASH_LEN])leaves, hdr.tx_count, root);
+	free(leaves);
+	if (memcmp(root, hdr.tx_root, MC_HASH_LEN) != 0)
+		return bad_block(err, h, _("its transactions do not match its tx root"));
+	if (mc_ctree_append(st, h, hash, err) != 0)
+		return -1;
+	memcpy(vs->prev, hash, MC_HASH_LEN);
+	vs->prev_time = hdr.timestamp_ms;
+	vs->rep->blocks++;
+	return 0;
+}
+
+static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
+{
+	struct vstate *vs = vctx;
+	uint64_t end = vs->next + SCRATCH_BLOCKS_PER_TXN;
+
+	if (end > vs->head.height + 1)
+		end = vs->head.height + 1;
+	for (uint64_t h = vs->next; h < end; h++) {
+		if (replay_block(vs, st, h, err) != 0)
+			return -1;
+		if (vs->progress)
+			vs->progress(h + 1, vs->head.height + 1, vs->pctx);
+	}
+	vs->next = end;
+	return 0;
+}
+
+static const char *db_label(enum mc_db db)
+{
+	switch (db) {
+	case MC_DB_IDENTITIES: return _("identities");
+	case MC_DB_SEQS: return _("sequence numbers");
+	case MC_DB_RECORDS: return _("records");
+	case MC_DB_SUBJECTS: return _("subject index");
+	case MC_DB_TXIDX: return _("transaction index");
+	case MC_DB_CTREE: return _("chain tree");
+	case MC_DB_TXS: return _("transactions");
+	default: return "?";
+	}
+}
+
+static int diff_err(struct mc_err *err, enum mc_db db, const void *k, size_t kn, const char *what)
+{
+	char hex[2 * 40 + 1];
+
+	mc_hex(k, kn > 40 ? 40 : kn, hex);
+	if (db == MC_DB_RECORDS && kn == MC_RECORD_ID_LEN + 4)
+		return mc_err_set(err, EX_DATAERR, _("record %.32s version %u: stored state %s"),
+				  hex, mc_from_be32((const uint8_t *)k + MC_RECORD_ID_LEN), what);
+	return mc_err_set(err, EX_DATAERR, _("%s: entry %s: %s"), db_label(db), hex, what);
+}
+
+struct cmp_ctx {
+	struct vstate *vs;
+	enum mc_db db;
+};
+
+static int compare_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
+{
+	struct cmp_ctx *cc = vctx;
+	struct mc_cursor *a = NULL, *b = NULL;
+	const void *ak, *av, *bk, *bv;
+	size_t akn, avn, bkn, bvn;
+	int ra, rb, rc = 0;
+
+	if (mc_cursor_open(cc->vs->rt, cc->db, &a, err) != 0 ||
+	    mc_cursor_open(st, cc->db, &b, err) != 0) {
+		mc_cursor_close(a);
+		return -1;
+	}
+	ra = mc_cursor_seek(a, NULL, 0, &ak, &akn, &av, &avn, err);
+	rb = mc_cursor_seek(b, NULL, 0, &bk, &bkn, &bv, &bvn, err);
+	while (rc == 0) {
+		if (ra < 0 || rb < 0) {
+			rc = -1;
+			break;
+		}
+		if (ra == MC_NOTFOUND && rb == MC_NOTFOUND)
+			break;
+		if (ra == MC_NOTFOUND) {
+			rc = diff_err(err, cc->db, bk, bkn, _("is missing"));
+			break;
+		}
+		if (rb == MC_NOTFOUND) {
+			rc = diff_err(err, cc->db, ak, akn, _("is not backed by the chain"));
+			break;
+		}
+		if (akn != bkn || memcmp(ak, bk, akn) != 0) {
+			int c = memcmp(ak, bk, akn < bkn ? akn : bkn);
+
+			if (c < 0 || (c == 0 && akn < bkn))
+				rc = diff_err(err, cc->db, ak, akn, _("is not backed by the chain"));
+			else
+				rc = diff_err(err, cc->db, bk, bkn, _("is missing"));
+			break;
+		}
+		if (avn != bvn || memcmp(av, bv, avn) != 0) {
+			rc = diff_err(err, cc->db, ak, akn, _("differs from what the chain gives"));
+			break;
+		}
+		ra = mc_cursor_next(a, &ak, &akn, &av, &avn, err);
+		rb = mc_cursor_next(b, &bk, &bkn, &bv, &bvn, err);
+	}
+	mc_cursor_close(a);
+	mc_cursor_close(b);
+	return rc;
+}
+
+struct side_ctx {
+	struct vstate *vs;
+};
+
+/* Payloads and wrapped keys against the hashes in the (replayed) chain. */
+static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
+{
+	struct vstate *vs = ((struct side_ctx *)vctx)->vs;
+	uint64_t live = 0, npay = 0, nwrap = 0;
+
+	for (size_t i = 0; i < vs->nrefs; i++) {
+		const struct wrap_ref *ref = &vs->refs[i];
+		struct mc_record_state rs;
+		uint8_t wkey[MC_RECORD_ID_LEN + 4 + MC_PK_LEN], hh[MC_HASH_LEN];
+		char hex[2 * MC_RECORD_ID_LEN + 1];
+		const void *v;
+		size_t vn;
+		int rc = mc_record_version(st, ref->id, ref->version, &rs, err);
+
+		mc_hex(ref->id, MC_RECORD_ID_LEN, hex);
+		if (rc != 0)
+			return rc < 0 ? -1 : mc_err_set(err, EX_SOFTWARE, _("record %s vanished"), hex);
+		memcpy(wkey, ref->id, MC_RECORD_ID_LEN);
+		mc_be32(wkey + MC_RECORD_ID_LEN, ref->version);
+		memcpy(wkey + MC_RECORD_ID_LEN + 4, ref->org, MC_PK_LEN);
+		if (rs.erased)
+			continue;
+		live++;
+		rc = mc_txn_get(vs->rt, MC_DB_PAYLOADS, rs.entry.ct_hash, MC_HASH_LEN, &v, &vn, err);
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			return mc_err_set(err, EX_DATAERR, _("record %s version %u (block %llu): payload is missing"),
+					  hex, ref->version, (unsigned long long)rs.height);
+		mc_sha256(v, vn, hh);
+		if (vn != rs.entry.ct_size || memcmp(hh, rs.entry.ct_hash, MC_HASH_LEN) != 0)
+			return mc_err_set(err, EX_DATAERR,
+					  _("record %s version %u (block %llu): payload does not match its hash"),
+					  hex, ref->version, (unsigned long long)rs.height);
+		rc = mc_txn_get(vs->rt, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			return mc_err_set(err, EX_DATAERR,
+					  _("record %s version %u (block %llu): wrapped key is missing"),
+					  hex, ref->version, (unsigned long long)rs.height);
+		mc_sha256(v, vn, hh);
+		if (memcmp(hh, rs.entry.wrap_hash, MC_HASH_LEN) != 0)
+			return mc_err_set(err, EX_DATAERR,
+					  _("record %s version %u (block %llu): wrapped key does not match its hash"),
+					  hex, ref->version, (unsigned long long)rs.height);
+	}
+	if (mc_txn_count(vs->rt, MC_DB_PAYLOADS, &npay, err) != 0 ||
+	    mc_txn_count(vs->rt, MC_DB_KEYWRAP, &nwrap, err) != 0)
+		return -1;
+	if (npay != live)
+		return mc_err_set(err, EX_DATAERR,
+				  _("the payload store holds %llu payloads where the chain accounts for %llu"),
+				  (unsigned long long)npay, (unsigned long long)live);
+	if (nwrap != live)
+		return mc_err_set(err, EX_DATAERR,
+				  _("the key-wrap store holds %llu keys where the chain accounts for %llu"),
+				  (unsigned long long)nwrap, (unsigned long long)live);
+	vs->rep->records = vs->nrefs;
+	vs->rep->payloads = live;
+	return 0;
+}
+
+static int head_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
+{
+	struct vstate *vs = vctx;
+	uint8_t root[MC_HASH_LEN], root2[MC_HASH_LEN];
+
+	(void)st;
+	if (vs->head.height + 1 != vs->rep->blocks ||
+	    memcmp(vs->head.hash, vs->prev, MC_HASH_LEN) != 0)
+		return mc_err_set(err, EX_DATAERR, _("the stored head is not the last block"));
+	/* The stored chain tree (already compared node by node) gives the same root. */
+	if (mc_ctree_root(vs->rt, vs->rep->blocks, root, err) != 0 ||
+	    mc_ctree_root(st, vs->rep->blocks, root2, err) != 0)
+		return -1;
+	if (memcmp(root, root2, MC_HASH_LEN) != 0)
+		return mc_err_set(err, EX_DATAERR, _("the chain tree root differs"));
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+struct run_ctx {
+	struct vstate *vs;
+	const char *scratch_parent;
+	struct mc_err *err;
+};
+
+static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
+{
+	struct vstate *vs = vctx;
+	static const enum mc_db derived[] = {
+		MC_DB_IDENTITIES, MC_DB_SEQS, MC_DB_RECORDS, MC_DB_SUBJECTS, MC_DB_TXIDX,
+		MC_DB_CTREE, MC_DB_TXS,
+	};
+	struct side_ctx sc = { vs };
+
+	vs->rt = rt;
+	if (mc_chain_head(rt, &vs->head, err) != 0)
+		return -1;
+	if (vs->head.empty)
+		return mc_err_set(err, EX_DATAERR, _("the chain has no genesis block"));
+	if (mc_chain_validators(rt, vs->vals, &vs->nval, err) != 0)
+		return -1;
+	mc_valset_hash((const uint8_t (*)[MC_PK_LEN])vs->vals, vs->nval, vs->valset_hash);
+	while (vs->next <= vs->head.height) {
+		if (mc_store_write(vs->scratch, replay_some, vs, err) != 0)
+			return -1;
+	}
+	if (mc_store_read(vs->scratch, head_txn, vs, err) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
+		struct cmp_ctx cc = { vs, derived[i] };
+
+		if (mc_store_read(vs->scratch, compare_txn, &cc, err) != 0)
+			return -1;
+	}
+	return mc_store_read(vs->scratch, side_txn, &sc, err);
+}
+
+int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_fn progress,
+	      void *pctx, struct mc_verify_report *rep, struct mc_err *err)
+{
+	struct vstate vs;
+	char tmpl[4096];
+	int rc;
+
+	memset(&vs, 0, sizeof(vs));
+	memset(rep, 0, sizeof(*rep));
+	vs.rep = rep;
+	vs.progress = progress;
+	vs.pctx = pctx;
+	if (mc_store_open(dbdir, MC_STORE_RDONLY, &vs.real, err) != 0)
+		return -1;
+	snprintf(tmpl, sizeof(tmpl), "%s/medchain-verify-XXXXXX", scratch_parent);
+	if (!mkdtemp(tmpl)) {
+		mc_store_close(vs.real);
+		return mc_err_set(err, EX_CANTCREAT, _("cannot make a scratch directory in '%s': %s"),
+				  scratch_parent, strerror(errno));
+	}
+	rc = mc_store_open(tmpl, MC_STORE_CREATE, &vs.scratch, err);
+	if (rc == 0)
+		rc = mc_store_read(vs.real, run_in_read, &vs, err);
+	mc_store_close(vs.scratch);
+	mc_store_close(vs.real);
+	nftw(tmpl, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(vs.refs);
+	return rc;
+}
+
+struct wire {
+	int code;
+	struct mc_verify_report rep;
+	char msg[MC_ERR_MSG_MAX];
+};
+
+int mc_verify_isolated(const char *dbdir, const char *scratch_parent,
+		       mc_verify_progress_fn progress, void *pctx,
+		       struct mc_verify_report *rep, struct mc_err *err)
+{
+	int fds[2], status;
+	pid_t pid;
+	struct wire w;
+	size_t got = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	if (pipe(fds) != 0)
+		return mc_err_set(err, EX_OSERR, _("cannot make a pipe: %s"), strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return mc_err_set(err, EX_OSERR, _("cannot fork: %s"), strerror(errno));
+	}
+	if (pid == 0) {
+		struct mc_err cerr = { 0 };
+		ssize_t wr;
+		size_t off = 0;
+
+		close(fds[0]);
+		memset(&w, 0, sizeof(w));
+		if (mc_verify(dbdir, scratch_parent, progress, pctx, &w.rep, &cerr) != 0) {
+			w.code = cerr.code ? cerr.code : EX_SOFTWARE;
+			memcpy(w.msg, cerr.msg, sizeof(w.msg));
+		}
+		while (off < sizeof(w)) {
+			wr = write(fds[1], (const char *)&w + off, sizeof(w) - off);
+			if (wr <= 0)
+				break;
+			off += (size_t)wr;
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	while (got < sizeof(w)) {
+		ssize_t rd = read(fds[0], (char *)&w + got, sizeof(w) - got);
+
+		if (rd < 0 && errno == EINTR)
+			continue;
+		if (rd <= 0)
+			break;
+		got += (size_t)rd;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status))
+		return mc_err_set(err, EX_DATAERR,
+				  _("verification stopped on signal %d while reading the store: it is damaged"),
+				  WTERMSIG(status));
+	if (got != sizeof(w))
+		return mc_err_set(err, EX_SOFTWARE, _("verification ended without a result"));
+	*rep = w.rep;
+	if (w.code) {
+		w.msg[sizeof(w.msg) - 1] = '\0';
+		return mc_err_set(err, w.code, "%s", w.msg);
+	}
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* verify.h - recompute everything the node stores and compare.
+ *
+ * Replays every block into a scratch store with the same rules that made
+ * them (checking hash links, quorum certificates, signatures, sequence
+ * numbers, tx roots and entries roots), then compares every derived table
+ * (identities, sequence numbers, records, the subject index, the tx index,
+ * the chain tree, the head) with the node's, and checks every payload,
+ * wrapped data key and sealed KEK against the hashes the chain commits to.
+ *
+ * mc_verify_isolated() runs it in a child process, so a corrupted page that
+ * crashes LMDB is reported as damage (EX_DATAERR), never as our crash.
+ */
+#ifndef MC_VERIFY_H
+#define MC_VERIFY_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+struct mc_verify_report {
+	uint64_t blocks;
+	uint64_t txs;
+	uint64_t records;
+	uint64_t payloads;
+};
+
+/* dbdir: the LMDB environment directory; scratch_parent: where to make
+ * the temporary scratch store. progress may be NULL; it is called with the
+ * block just checked and the total. */
+typedef void (*mc_verify_progress_fn)(uint64_t done, uint64_t total, void *ctx);
+
+int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_fn progress,
+	      void *pctx, struct mc_verify_report *rep, struct mc_err *err);
+int mc_verify_isolated(const char *dbdir, const char *scratch_parent,
+		       mc_verify_progress_fn progress, void *pctx,
+		       struct mc_verify_report *rep, struct mc_err *err);
+
+#endif

@@ -1,0 +1,63 @@
+# Any change to a stored block, tx, payload, wrapped key, KEK or derived
+# table makes verify exit 65 and name the block or record; an untouched copy
+# verifies. Changes are made with LMDB's own tools (mdb_dump / mdb_load), as
+# someone with access to the files would.
+. "$(dirname "$0")/lib.sh"
+
+init_node
+for i in 1 2 3; do echo "note $i" | mc record put --subject "P$i" --category note --type text/plain >/dev/null; done
+gen_ndjson 50 P | mc record import >/dev/null
+mc identity add --name "Dr A" --role clinician --no-passphrase >/dev/null
+mc verify >/dev/null || fail "the untouched chain verifies"
+base="$T/base"
+cp -a "$D" "$base"
+
+# tamper DB ENTRY POS: flips one hex digit of the value of entry ENTRY
+# (0-based) in database DB, at hex position POS (negative: from the end).
+tamper() {
+    local db=$1 entry=$2 pos=$3
+    rm -rf "$D"; cp -a "$base" "$D"
+    mdb_dump -s "$db" "$D/db" >"$T/dump" || fail "mdb_dump $db"
+    awk -v e="$entry" -v p="$pos" '
+        BEGIN { inb = 0; n = 0 }
+        /^HEADER=END/ { inb = 1; print; next }
+        /^DATA=END/ { inb = 0 }
+        inb { n++
+              if (n == 2 * e + 2) {
+                  s = substr($0, 2); L = length(s)
+                  q = (p < 0) ? L + p + 1 : p + 1
+                  if (q < 1) q = 1; if (q > L) q = L
+                  c = substr(s, q, 1)
+                  d = index("0123456789abcdef", c) - 1
+                  d = (d % 2 == 0) ? d + 1 : d - 1
+                  s = substr(s, 1, q - 1) substr("0123456789abcdef", d + 1, 1) substr(s, q + 1)
+                  print " " s; next } }
+        { print }' "$T/dump" >"$T/dump2"
+    cmp -s "$T/dump" "$T/dump2" && fail "tamper of $db made no change"
+    mdb_load -s "$db" -f "$T/dump2" "$D/db" || fail "mdb_load $db"
+}
+
+check() {
+    local what=$1 pattern=$2
+    expect_exit 65 mc verify
+    grep -Eq "$pattern" "$T/err" || { cat "$T/err"; fail "$what: message does not name $pattern"; }
+    ok "$what -> $(head -1 "$T/err")"
+}
+
+tamper blocks 1 20;        check "block 1 header (chain id)" "block 1"
+tamper blocks 2 -10;       check "block 2 certificate" "block 2"
+tamper blocks 0 100;       check "genesis header" "block 0"
+tamper txs 3 200;          check "a tx's body" "block [0-9]+"
+tamper txs 3 -40;          check "a tx's attachment" "block [0-9]+"
+tamper payloads 0 60;      check "a payload" "record [0-9a-f]{32}"
+tamper payloads 7 -3;      check "a payload's tag" "record [0-9a-f]{32}"
+tamper keywrap 0 70;       check "a wrapped key" "record [0-9a-f]{32}"
+tamper keks 0 10;          check "the sealed KEK" "block [0-9]+"
+tamper records 0 90;       check "a record's stored state" "record [0-9a-f]{32}"
+tamper identities 1 2;     check "an identity's roles" "identities"
+tamper ctree 1 5;          check "a chain tree node" "chain tree"
+tamper seqs 0 -1;          check "a sequence number" "sequence"
+
+rm -rf "$D"; cp -a "$base" "$D"
+mc verify >/dev/null || fail "a fresh copy still verifies"
+ok "every tampered copy refused, the untouched one verifies"

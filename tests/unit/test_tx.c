@@ -1,0 +1,299 @@
+/* Transactions and blocks: encodings round-trip, decoders refuse malformed
+ * input at every length, signatures bind every field and the chain id. */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "block.h"
+#include "crypto.h"
+#include "tx.h"
+
+static uint8_t sk[MC_SK_LEN], pk[MC_PK_LEN];
+static const uint8_t chain[MC_HASH_LEN] = { 1, 2, 3 };
+
+static void setup(void)
+{
+	uint8_t seed[MC_SEED_LEN] = { 7 };
+
+	cr_assert_eq(mc_crypto_init(), 0);
+	mc_sign_seed_keypair(seed, pk, sk);
+}
+
+TestSuite(tx, .init = setup);
+
+static void make_tx(struct mc_tx *tx, struct mc_buf *body)
+{
+	struct mc_revoke r = { .reason = (const uint8_t *)"left", .reason_len = 4 };
+
+	memset(r.pk, 9, MC_PK_LEN);
+	mc_buf_init(body);
+	mc_revoke_encode(&r, body);
+	memset(tx, 0, sizeof(*tx));
+	tx->version = MC_TX_VERSION;
+	tx->type = MC_TX_IDENTITY_REVOKE;
+	memcpy(tx->author, pk, MC_PK_LEN);
+	tx->timestamp_ms = 1700000000000ULL;
+	tx->seq = 5;
+	tx->body = body->data;
+	tx->body_len = body->len;
+	mc_tx_sign(tx, chain, sk);
+}
+
+Test(tx, encode_decode_round_trip_preserves_every_field)
+{
+	struct mc_tx tx, back;
+	struct mc_buf body, enc;
+
+	make_tx(&tx, &body);
+	mc_buf_init(&enc);
+	mc_tx_encode(&tx, &enc);
+	cr_assert_eq(mc_tx_decode(enc.data, enc.len, &back, NULL), 0);
+	cr_assert_eq(back.type, tx.type);
+	cr_assert_eq(back.seq, 5);
+	cr_assert_eq(back.timestamp_ms, tx.timestamp_ms);
+	cr_assert_eq(back.body_len, body.len);
+	cr_assert_arr_eq(back.body, body.data, body.len);
+	cr_assert_arr_eq(back.sig, tx.sig, MC_SIG_LEN);
+	cr_assert_eq(mc_tx_verify_sig(&back, chain), 0);
+	mc_buf_release(&body);
+	mc_buf_release(&enc);
+}
+
+Test(tx, decoder_refuses_every_truncation_and_trailing_bytes)
+{
+	struct mc_tx tx, back;
+	struct mc_buf body, enc;
+	struct mc_err err = { 0 };
+
+	make_tx(&tx, &body);
+	mc_buf_init(&enc);
+	mc_tx_encode(&tx, &enc);
+	for (size_t n = 0; n < enc.len; n++)
+		cr_assert_eq(mc_tx_decode(enc.data, n, &back, &err), -1, "length %zu accepted", n);
+	cr_assert_eq(err.code, EX_DATAERR);
+	mc_put_u8(&enc, 0);
+	cr_assert_eq(mc_tx_decode(enc.data, enc.len, &back, NULL), -1);
+	mc_buf_release(&body);
+	mc_buf_release(&enc);
+}
+
+Test(tx, decoder_refuses_unknown_version_and_type)
+{
+	struct mc_tx tx, back;
+	struct mc_buf body, enc;
+
+	make_tx(&tx, &body);
+	mc_buf_init(&enc);
+	mc_tx_encode(&tx, &enc);
+	enc.data[0] = 2;
+	cr_assert_eq(mc_tx_decode(enc.data, enc.len, &back, NULL), -1);
+	enc.data[0] = 1;
+	enc.data[1] = 99;
+	cr_assert_eq(mc_tx_decode(enc.data, enc.len, &back, NULL), -1);
+	enc.data[1] = 0;
+	cr_assert_eq(mc_tx_decode(enc.data, enc.len, &back, NULL), -1);
+	mc_buf_release(&body);
+	mc_buf_release(&enc);
+}
+
+Test(tx, decoder_refuses_over_limit_body_length)
+{
+	uint8_t buf[2 + 32 + 8 + 8 + 4] = { 1, 2 };
+
+	mc_be32(buf + sizeof(buf) - 4, MC_TX_BODY_MAX + 1);
+	struct mc_tx back;
+	cr_assert_eq(mc_tx_decode(buf, sizeof(buf), &back, NULL), -1);
+	mc_be32(buf + sizeof(buf) - 4, 0xffffffffu);
+	cr_assert_eq(mc_tx_decode(buf, sizeof(buf), &back, NULL), -1);
+}
+
+Test(tx, signature_binds_every_field_and_the_chain_id)
+{
+	struct mc_tx tx, t2;
+	struct mc_buf body;
+	uint8_t other[MC_HASH_LEN] = { 1, 2, 4 };
+	uint8_t b2[64];
+
+	make_tx(&tx, &body);
+	cr_assert_eq(mc_tx_verify_sig(&tx, chain), 0);
+	cr_assert_neq(mc_tx_verify_sig(&tx, other), 0, "signature must not replay on another chain");
+	t2 = tx; t2.seq++;
+	cr_assert_neq(mc_tx_verify_sig(&t2, chain), 0);
+	t2 = tx; t2.timestamp_ms++;
+	cr_assert_neq(mc_tx_verify_sig(&t2, chain), 0);
+	t2 = tx; t2.type = MC_TX_IDENTITY_ENROLL;
+	cr_assert_neq(mc_tx_verify_sig(&t2, chain), 0);
+	t2 = tx; t2.author[0] ^= 1;
+	cr_assert_neq(mc_tx_verify_sig(&t2, chain), 0);
+	memcpy(b2, body.data, body.len);
+	b2[3] ^= 0x40;
+	t2 = tx; t2.body = b2;
+	cr_assert_neq(mc_tx_verify_sig(&t2, chain), 0);
+	mc_buf_release(&body);
+}
+
+Test(tx, tx_hash_changes_with_the_signature_but_not_the_attachment)
+{
+	struct mc_tx tx, t2;
+	struct mc_buf body;
+	uint8_t h1[MC_HASH_LEN], h2[MC_HASH_LEN];
+
+	make_tx(&tx, &body);
+	mc_tx_hash(&tx, h1);
+	t2 = tx;
+	t2.attach = (const uint8_t *)"x";
+	t2.attach_len = 1;
+	mc_tx_hash(&t2, h2);
+	cr_assert_arr_eq(h1, h2, MC_HASH_LEN);
+	t2.sig[0] ^= 1;
+	mc_tx_hash(&t2, h2);
+	cr_assert_arr_neq(h1, h2, MC_HASH_LEN);
+	mc_buf_release(&body);
+}
+
+Test(tx, enroll_decoder_refuses_bad_roles_names_and_truncation)
+{
+	struct mc_enroll e = { .roles = MC_ROLE_CLINICIAN, .name = (const uint8_t *)"Dr A", .name_len = 4 };
+	struct mc_enroll back;
+	struct mc_buf b;
+
+	mc_buf_init(&b);
+	mc_enroll_encode(&e, &b);
+	cr_assert_eq(mc_enroll_decode(b.data, b.len, &back, NULL), 0);
+	cr_assert_eq(back.roles, MC_ROLE_CLINICIAN);
+	for (size_t n = 0; n < b.len; n++)
+		cr_assert_eq(mc_enroll_decode(b.data, n, &back, NULL), -1);
+	mc_buf_reset(&b);
+	e.roles = 0;
+	mc_enroll_encode(&e, &b);
+	cr_assert_eq(mc_enroll_decode(b.data, b.len, &back, NULL), -1);
+	mc_buf_reset(&b);
+	e.roles = 1u << 20;
+	mc_enroll_encode(&e, &b);
+	cr_assert_eq(mc_enroll_decode(b.data, b.len, &back, NULL), -1);
+	mc_buf_reset(&b);
+	e.roles = MC_ROLE_ADMIN;
+	e.name = (const uint8_t *)"a\x01";
+	e.name_len = 2;
+	mc_enroll_encode(&e, &b);
+	cr_assert_eq(mc_enroll_decode(b.data, b.len, &back, NULL), -1, "control characters refused");
+	mc_buf_release(&b);
+}
+
+Test(tx, entry_round_trip_and_leaf_matches_encoding)
+{
+	struct mc_entry e, back;
+	struct mc_buf b;
+	struct mc_rd r;
+	uint8_t l1[MC_HASH_LEN], l2[MC_HASH_LEN];
+	uint8_t pre[1 + 512] = { 0 };
+
+	memset(&e, 0, sizeof(e));
+	memset(e.id, 0xab, sizeof(e.id));
+	e.version = 3;
+	e.category = (const uint8_t *)"observation";
+	e.category_len = 11;
+	e.ctype = (const uint8_t *)"application/fhir+json";
+	e.ctype_len = 21;
+	e.ct_size = 1234;
+	mc_buf_init(&b);
+	mc_entry_encode(&e, &b);
+	mc_rd_init(&r, b.data, b.len);
+	cr_assert_eq(mc_entry_read(&r, &back, NULL), 0);
+	cr_assert(mc_rd_finish(&r));
+	cr_assert_eq(back.version, 3);
+	cr_assert_eq(back.ct_size, 1234);
+	mc_entry_leaf(&e, l1);
+	memcpy(pre + 1, b.data, b.len);
+	mc_sha256(pre, b.len + 1, l2);
+	cr_assert_arr_eq(l1, l2, MC_HASH_LEN, "leaf = SHA-256(0x00 || encoding)");
+	for (size_t n = 0; n < b.len; n++) {
+		mc_rd_init(&r, b.data, n);
+		cr_assert_eq(mc_entry_read(&r, &back, NULL), -1);
+	}
+	mc_buf_release(&b);
+}
+
+Test(tx, put_decoder_refuses_zero_and_over_limit_counts)
+{
+	struct mc_put p, back;
+	struct mc_buf b;
+
+	memset(&p, 0, sizeof(p));
+	p.count = 1;
+	mc_buf_init(&b);
+	mc_put_encode(&p, &b);
+	cr_assert_eq(mc_put_decode(b.data, b.len, &back, NULL), 0);
+	mc_buf_reset(&b);
+	p.count = 0;
+	mc_put_encode(&p, &b);
+	cr_assert_eq(mc_put_decode(b.data, b.len, &back, NULL), -1);
+	mc_buf_reset(&b);
+	p.count = MC_BATCH_MAX + 1;
+	mc_put_encode(&p, &b);
+	cr_assert_eq(mc_put_decode(b.data, b.len, &back, NULL), -1);
+	mc_buf_release(&b);
+}
+
+Test(block, header_and_certificate_round_trip_and_quorum_rules)
+{
+	struct mc_header h, back;
+	struct mc_cert c, cb;
+	struct mc_buf b;
+	struct mc_rd r;
+	uint8_t hash[MC_HASH_LEN], vals[4][MC_PK_LEN], sks[4][MC_SK_LEN];
+
+	cr_assert_eq(mc_crypto_init(), 0);
+	for (int i = 0; i < 4; i++) {
+		uint8_t seed[MC_SEED_LEN] = { (uint8_t)(i + 1) };
+
+		mc_sign_seed_keypair(seed, vals[i], sks[i]);
+	}
+	/* sort the validator keys */
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
+			if (memcmp(vals[i], vals[j], MC_PK_LEN) > 0) {
+				uint8_t t[MC_PK_LEN], ts[MC_SK_LEN];
+				memcpy(t, vals[i], MC_PK_LEN); memcpy(vals[i], vals[j], MC_PK_LEN); memcpy(vals[j], t, MC_PK_LEN);
+				memcpy(ts, sks[i], MC_SK_LEN); memcpy(sks[i], sks[j], MC_SK_LEN); memcpy(sks[j], ts, MC_SK_LEN);
+			}
+	memset(&h, 0, sizeof(h));
+	h.version = MC_BLOCK_VERSION;
+	h.height = 42;
+	h.tx_count = 3;
+	mc_block_hash(&h, hash);
+	memset(&c, 0, sizeof(c));
+	c.count = 3;
+	for (int i = 0; i < 3; i++)
+		mc_vote_sign(hash, sks[i], vals[i], &c.votes[i]);
+	mc_buf_init(&b);
+	mc_header_encode(&h, &b);
+	cr_assert_eq(b.len, MC_HEADER_LEN);
+	mc_cert_encode(&c, &b);
+	mc_rd_init(&r, b.data, b.len);
+	cr_assert_eq(mc_header_decode(&r, &back, NULL), 0);
+	cr_assert_eq(mc_cert_decode(&r, &cb, NULL), 0);
+	cr_assert(mc_rd_finish(&r));
+	cr_assert_eq(back.height, 42);
+	cr_assert_eq(mc_cert_check(&cb, hash, (const uint8_t (*)[MC_PK_LEN])vals, 4, NULL), 0,
+		     "3 of 4 is a quorum");
+	cb.count = 2;
+	cr_assert_neq(mc_cert_check(&cb, hash, (const uint8_t (*)[MC_PK_LEN])vals, 4, NULL), 0,
+		      "2 of 4 is not");
+	cb.count = 3;
+	cb.votes[1].sig[5] ^= 1;
+	cr_assert_neq(mc_cert_check(&cb, hash, (const uint8_t (*)[MC_PK_LEN])vals, 4, NULL), 0,
+		      "a forged vote is refused");
+	cb.votes[1] = cb.votes[0];
+	cr_assert_neq(mc_cert_check(&cb, hash, (const uint8_t (*)[MC_PK_LEN])vals, 4, NULL), 0,
+		      "a repeated vote is refused");
+	cr_assert_neq(mc_cert_check(&c, hash, (const uint8_t (*)[MC_PK_LEN])vals + 1, 3, NULL), 0,
+		      "a vote from outside the set is refused");
+	for (size_t n = 0; n < b.len; n++) {
+		mc_rd_init(&r, b.data, n);
+		if (mc_header_decode(&r, &back, NULL) == 0)
+			cr_assert_neq(mc_cert_decode(&r, &cb, NULL), 0, "truncation at %zu accepted", n);
+	}
+	mc_buf_release(&b);
+}
