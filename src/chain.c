@@ -15,7 +15,13 @@ static const char META_VALSET[] = "valset";
 static const char META_FORMAT[] = "format";
 static const char FORMAT_V1[] = "medchain-store-1";
 
-#define REC_FIXED (8 + 4 + 4 + 8 + MC_HASH_LEN)
+
+void mc_loc_key(uint8_t out[MC_LOC_LEN], uint64_t height, uint32_t tx_index, uint32_t entry_index)
+{
+	mc_be64(out, height);
+	mc_be32(out + 8, tx_index);
+	mc_be32(out + 12, entry_index);
+}
 
 uint64_t mc_now_ms(void)
 {
@@ -80,31 +86,48 @@ int mc_chain_validators(struct mc_txn *t, uint8_t (*out)[MC_PK_LEN], size_t *n,
 
 /* ---- record state ----------------------------------------------------- */
 
-int mc_record_state_decode(const void *p, size_t n, struct mc_record_state *rs,
-			   struct mc_err *err)
-{
-	const uint8_t *b = p;
-	struct mc_rd r;
-
-	memset(rs, 0, sizeof(*rs));
-	if (n < REC_FIXED)
-		return mc_err_set(err, EX_DATAERR, _("malformed record state"));
-	rs->height = mc_from_be64(b);
-	rs->tx_index = mc_from_be32(b + 8);
-	rs->entry_index = mc_from_be32(b + 12);
-	rs->erased = mc_from_be64(b + 16);
-	memcpy(rs->leaf, b + 24, MC_HASH_LEN);
-	mc_rd_init(&r, b + REC_FIXED, n - REC_FIXED);
-	if (mc_entry_read(&r, &rs->entry, err) != 0 || !mc_rd_finish(&r))
-		return mc_err_set(err, EX_DATAERR, _("malformed record state"));
-	return 0;
-}
-
 static void record_key(uint8_t key[MC_RECORD_ID_LEN + 4], const uint8_t id[MC_RECORD_ID_LEN],
 		       uint32_t version)
 {
 	memcpy(key, id, MC_RECORD_ID_LEN);
 	mc_be32(key + MC_RECORD_ID_LEN, version);
+}
+
+#define REC_ROW_LEN (8 + 4 + 4 + 4 + 8 + MC_HASH_LEN)
+
+/* Decodes a state row and reads its entry from the tx it lives in. */
+static int state_load(struct mc_txn *t, const uint8_t key[MC_RECORD_ID_LEN + 4], const void *p,
+		      size_t n, struct mc_record_state *rs, struct mc_err *err)
+{
+	const uint8_t *b = p;
+	uint8_t loc[12];
+	const void *v;
+	size_t vn;
+	struct mc_tx tx;
+	struct mc_rd r;
+	int rc;
+
+	memset(rs, 0, sizeof(*rs));
+	if (n != REC_ROW_LEN)
+		return mc_err_set(err, EX_DATAERR, _("malformed record state"));
+	rs->height = mc_from_be64(b);
+	rs->tx_index = mc_from_be32(b + 8);
+	rs->entry_index = mc_from_be32(b + 12);
+	rs->offset = mc_from_be32(b + 16);
+	rs->erased = mc_from_be64(b + 20);
+	memcpy(rs->leaf, b + 28, MC_HASH_LEN);
+	memcpy(loc, b, 12);
+	rc = mc_txn_get(t, MC_DB_TXS, loc, sizeof(loc), &v, &vn, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("a record's transaction is missing"));
+	if (mc_tx_decode(v, vn, &tx, err) != 0 || rs->offset > tx.attach_len)
+		return mc_err_set(err, EX_DATAERR, _("malformed record state"));
+	mc_rd_init(&r, tx.attach + rs->offset, tx.attach_len - rs->offset);
+	if (mc_entry_read(&r, &rs->entry, err) != 0 ||
+	    memcmp(rs->entry.id, key, MC_RECORD_ID_LEN) != 0 ||
+	    rs->entry.version != mc_from_be32(key + MC_RECORD_ID_LEN))
+		return mc_err_set(err, EX_DATAERR, _("a record's state does not match its transaction"));
+	return 0;
 }
 
 int mc_record_version(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
@@ -119,7 +142,7 @@ int mc_record_version(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN], uint
 	rc = mc_txn_get(t, MC_DB_RECORDS, key, sizeof(key), &v, &vn, err);
 	if (rc != 0)
 		return rc;
-	return mc_record_state_decode(v, vn, rs, err);
+	return state_load(t, key, v, vn, rs, err);
 }
 
 int mc_record_latest(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
@@ -141,34 +164,29 @@ int mc_record_latest(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
 		rc = mc_cursor_last(c, &k, &kn, &v, &vn, err);
 	if (rc == 0 && (kn != sizeof(key) || memcmp(k, id, MC_RECORD_ID_LEN) != 0))
 		rc = MC_NOTFOUND;
-	if (rc == 0)
-		rc = mc_record_state_decode(v, vn, rs, err);
+	if (rc == 0) {
+		uint8_t found[MC_RECORD_ID_LEN + 4];
+
+		memcpy(found, k, sizeof(found));
+		rc = state_load(t, found, v, vn, rs, err);
+	}
 	mc_cursor_close(c);
 	return rc;
 }
 
-static int put_record_state(struct mc_txn *t, const struct mc_record_state *rs,
-			    struct mc_err *err)
+static int put_record_state(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
+			    uint32_t version, const struct mc_record_state *rs, struct mc_err *err)
 {
-	uint8_t key[MC_RECORD_ID_LEN + 4];
-	struct mc_buf b;
-	int rc;
+	uint8_t key[MC_RECORD_ID_LEN + 4], row[REC_ROW_LEN];
 
-	mc_buf_init(&b);
-	mc_put_u64(&b, rs->height);
-	mc_put_u32(&b, rs->tx_index);
-	mc_put_u32(&b, rs->entry_index);
-	mc_put_u64(&b, rs->erased);
-	mc_put_raw(&b, rs->leaf, MC_HASH_LEN);
-	mc_entry_encode(&rs->entry, &b);
-	if (mc_buf_failed(&b)) {
-		mc_buf_release(&b);
-		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	}
-	record_key(key, rs->entry.id, rs->entry.version);
-	rc = mc_txn_put(t, MC_DB_RECORDS, key, sizeof(key), b.data, b.len, err);
-	mc_buf_release(&b);
-	return rc;
+	mc_be64(row, rs->height);
+	mc_be32(row + 8, rs->tx_index);
+	mc_be32(row + 12, rs->entry_index);
+	mc_be32(row + 16, rs->offset);
+	mc_be64(row + 20, rs->erased);
+	memcpy(row + 28, rs->leaf, MC_HASH_LEN);
+	record_key(key, id, version);
+	return mc_txn_put(t, MC_DB_RECORDS, key, sizeof(key), row, sizeof(row), err);
 }
 
 /* ---- the rules -------------------------------------------------------- */
@@ -273,8 +291,8 @@ static int apply_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 }
 
 static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
-		       const struct mc_entry *e, uint32_t index, const uint8_t leaf[MC_HASH_LEN],
-		       struct mc_err *err)
+		       const struct mc_entry *e, uint32_t index, uint32_t offset,
+		       const uint8_t leaf[MC_HASH_LEN], struct mc_err *err)
 {
 	static const uint8_t zeros[MC_HASH_LEN];
 	struct mc_record_state prev, rs;
@@ -298,17 +316,17 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 			return refuse(err, ax, _("an amendment names the wrong previous version"));
 	}
 	if (!ax->replay) {
-		uint8_t key[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
+		uint8_t key[MC_LOC_LEN + MC_PK_LEN];
 		const void *v;
 		size_t vn;
 
-		rc = mc_txn_get(t, MC_DB_PAYLOADS, e->ct_hash, MC_HASH_LEN, &v, &vn, err);
+		mc_loc_key(key, ax->height, ax->tx_index, index);
+		rc = mc_txn_get(t, MC_DB_PAYLOADS, key, MC_LOC_LEN, &v, &vn, err);
 		if (rc < 0)
 			return -1;
 		if (rc == MC_NOTFOUND || vn != e->ct_size)
 			return refuse(err, ax, _("a record's ciphertext is missing"));
-		record_key(key, e->id, e->version);
-		memcpy(key + MC_RECORD_ID_LEN + 4, put->org, MC_PK_LEN);
+		memcpy(key + MC_LOC_LEN, put->org, MC_PK_LEN);
 		rc = mc_txn_get(t, MC_DB_KEYWRAP, key, sizeof(key), &v, &vn, err);
 		if (rc < 0)
 			return -1;
@@ -319,10 +337,10 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 	rs.height = ax->height;
 	rs.tx_index = ax->tx_index;
 	rs.entry_index = index;
+	rs.offset = offset;
 	rs.erased = 0;
 	memcpy(rs.leaf, leaf, MC_HASH_LEN);
-	rs.entry = *e;
-	if (put_record_state(t, &rs, err) != 0)
+	if (put_record_state(t, e->id, e->version, &rs, err) != 0)
 		return -1;
 	if (e->version == 1) {
 		uint8_t skey[MC_HASH_LEN + MC_RECORD_ID_LEN];
@@ -376,13 +394,14 @@ static int apply_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	mc_rd_init(&r, tx->attach, tx->attach_len);
 	for (uint32_t i = 0; i < put.count; i++) {
 		struct mc_entry e;
+		uint32_t offset = (uint32_t)(tx->attach_len - r.left);
 
 		if (mc_entry_read(&r, &e, err) != 0) {
 			free(leaves);
 			return refuse_body(err, ax);
 		}
 		mc_entry_leaf(&e, leaves[i]);
-		if (apply_entry(t, ax, &put, &e, i, leaves[i], err) != 0) {
+		if (apply_entry(t, ax, &put, &e, i, offset, leaves[i], err) != 0) {
 			free(leaves);
 			return -1;
 		}
@@ -403,6 +422,7 @@ static int apply_erase(struct mc_txn *t, const struct mc_apply_ctx *ax,
 {
 	struct mc_erase e;
 	struct mc_record_state latest;
+	uint32_t newest;
 	int rc;
 
 	if (mc_erase_decode(tx->body, tx->body_len, &e, err) != 0)
@@ -416,45 +436,25 @@ static int apply_erase(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		return refuse(err, ax, _("no such record"));
 	if (latest.erased)
 		return refuse(err, ax, _("the record is already erased"));
-	for (uint32_t v = 1; v <= latest.entry.version; v++) {
+	newest = latest.entry.version;
+	for (uint32_t v = 1; v <= newest; v++) {
 		struct mc_record_state rs;
-		uint8_t wkey[MC_RECORD_ID_LEN + 4];
-		uint8_t ct_hash[MC_HASH_LEN];
+		uint8_t wkey[MC_LOC_LEN];
 		struct mc_cursor *c;
 		const void *k;
 		size_t kn;
-		/* copy before rewriting: rs borrows from the row */
-		struct mc_buf copy;
 
 		rc = mc_record_version(t, e.id, v, &rs, err);
 		if (rc != 0)
 			return rc < 0 ? -1 : refuse(err, ax, _("a record version is missing"));
-		memcpy(ct_hash, rs.entry.ct_hash, MC_HASH_LEN);
-		mc_buf_init(&copy);
-		mc_entry_encode(&rs.entry, &copy);
-		if (mc_buf_failed(&copy)) {
-			mc_buf_release(&copy);
-			return mc_err_set(err, EX_OSERR, _("out of memory"));
-		}
-		{
-			struct mc_rd r;
-
-			mc_rd_init(&r, copy.data, copy.len);
-			if (mc_entry_read(&r, &rs.entry, err) != 0) {
-				mc_buf_release(&copy);
-				return -1;
-			}
-		}
+		mc_loc_key(wkey, rs.height, rs.tx_index, rs.entry_index);
 		rs.erased = ax->height;
-		rc = put_record_state(t, &rs, err);
-		mc_buf_release(&copy);
-		if (rc != 0)
+		if (put_record_state(t, e.id, v, &rs, err) != 0)
 			return -1;
 		/* Crypto-shredding: the ciphertext and every wrapped data key go. */
-		rc = mc_txn_del(t, MC_DB_PAYLOADS, ct_hash, MC_HASH_LEN, err);
+		rc = mc_txn_del(t, MC_DB_PAYLOADS, wkey, sizeof(wkey), err);
 		if (rc < 0)
 			return -1;
-		record_key(wkey, e.id, v);
 		if (mc_cursor_open(t, MC_DB_KEYWRAP, &c, err) != 0)
 			return -1;
 		for (rc = mc_cursor_seek(c, wkey, sizeof(wkey), &k, &kn, NULL, NULL, err);
@@ -498,6 +498,22 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	if (mc_txn_put(t, MC_DB_SEQS, tx->author, MC_PK_LEN, seqv, 8, err) != 0)
 		return -1;
 
+	/* The tx row goes in first: record states of this very tx (an
+	 * amendment in the same batch, say) read their entries from it. A
+	 * refusal aborts the whole write transaction. */
+	mc_be64(loc, ax->height);
+	mc_be32(loc + 8, ax->tx_index);
+	if (mc_txn_put(t, MC_DB_TXS, loc, sizeof(loc), enc, enc_len, err) != 0)
+		return -1;
+	mc_tx_hash(tx, hash);
+	rc = mc_txn_get(t, MC_DB_TXIDX, hash, MC_HASH_LEN, &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return refuse(err, ax, _("duplicate transaction"));
+	if (mc_txn_put(t, MC_DB_TXIDX, hash, MC_HASH_LEN, loc, sizeof(loc), err) != 0)
+		return -1;
+
 	switch (tx->type) {
 	case MC_TX_IDENTITY_ENROLL:
 		rc = apply_enroll(t, ax, tx, err);
@@ -519,18 +535,7 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		return -1;
 	if (ax->height > 0 && tx->type != MC_TX_RECORD_PUT && tx->attach_len != 0)
 		return refuse(err, ax, _("unexpected attachment"));
-
-	mc_be64(loc, ax->height);
-	mc_be32(loc + 8, ax->tx_index);
-	if (mc_txn_put(t, MC_DB_TXS, loc, sizeof(loc), enc, enc_len, err) != 0)
-		return -1;
-	mc_tx_hash(tx, hash);
-	rc = mc_txn_get(t, MC_DB_TXIDX, hash, MC_HASH_LEN, &v, &vn, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 0)
-		return refuse(err, ax, _("duplicate transaction"));
-	return mc_txn_put(t, MC_DB_TXIDX, hash, MC_HASH_LEN, loc, sizeof(loc), err);
+	return 0;
 }
 
 /* ---- chain tree ------------------------------------------------------- */
@@ -648,6 +653,11 @@ uint64_t mc_builder_height(const struct mc_builder *b)
 uint64_t mc_builder_time(const struct mc_builder *b)
 {
 	return b->time_ms;
+}
+
+uint32_t mc_builder_tx_index(const struct mc_builder *b)
+{
+	return (uint32_t)b->count;
 }
 
 int mc_builder_next_seq(struct mc_txn *t, const uint8_t author[MC_PK_LEN], uint64_t *seq,

@@ -32,24 +32,32 @@ struct mc_head {
 
 int mc_chain_head(struct mc_txn *t, struct mc_head *head, struct mc_err *err);
 
-/* Record state row (MC_DB_RECORDS, key id || version):
- *   height u64 | tx index u32 | entry index u32 | erased height u64 (0: live)
- *   | entry leaf hash (32) | entry encoding */
+/* Record state row (MC_DB_RECORDS, key id || version), small so that
+ * random-key inserts touch few pages:
+ *   height u64 | tx index u32 | entry index u32 | offset of the entry in
+ *   the tx's attachment u32 | erased height u64 (0: live) | entry leaf (32)
+ * The entry itself is read from the tx. */
 struct mc_record_state {
 	uint64_t height;
 	uint32_t tx_index;
 	uint32_t entry_index;
+	uint32_t offset;
 	uint64_t erased;            /* height of the RECORD_ERASE, 0 while live */
 	uint8_t leaf[MC_HASH_LEN];
-	struct mc_entry entry;      /* borrows from the row */
+	struct mc_entry entry;      /* borrows from the tx row: valid until the
+				     * next write or the end of the txn */
 };
-int mc_record_state_decode(const void *p, size_t n, struct mc_record_state *rs,
-			   struct mc_err *err);
 /* The newest version of a record: 0, MC_NOTFOUND or -1. */
 int mc_record_latest(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
 		     struct mc_record_state *rs, struct mc_err *err);
 int mc_record_version(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
 		      struct mc_record_state *rs, struct mc_err *err);
+
+/* Payloads and wrapped keys are stored under their record version's place
+ * in the chain, so bulk writes append: location = height u64 || tx index
+ * u32 || entry index u32 (wrapped keys add the org key). */
+#define MC_LOC_LEN 16
+void mc_loc_key(uint8_t out[MC_LOC_LEN], uint64_t height, uint32_t tx_index, uint32_t entry_index);
 
 /* Where and how a tx is applied. */
 struct mc_apply_ctx {
@@ -93,6 +101,8 @@ typedef int (*mc_build_fn)(struct mc_txn *t, struct mc_builder *b, void *ctx,
 const uint8_t *mc_builder_chain_id(const struct mc_builder *b);
 uint64_t mc_builder_height(const struct mc_builder *b);
 uint64_t mc_builder_time(const struct mc_builder *b);
+/* The index the next added tx will have in the block. */
+uint32_t mc_builder_tx_index(const struct mc_builder *b);
 int mc_builder_next_seq(struct mc_txn *t, const uint8_t author[MC_PK_LEN], uint64_t *seq,
 			struct mc_err *err);
 /* Applies an encoded, signed tx as the next tx of the block. */

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chain.h"
 #include "commands.h"
 #include "i18n.h"
+#include "importer.h"
 #include "ingest.h"
 #include "records.h"
 #include "text.h"
@@ -160,64 +162,112 @@ out:
 
 /* ---- import ------------------------------------------------------------ */
 
-struct importer {
+struct report {
 	struct mc_cli *cli;
-	struct writer *w;
-	struct mc_sealed *recs;
-	unsigned long *lines;
-	size_t n, cap;
-	unsigned long long committed;
-	unsigned long long total;      /* 0 when unknown (streaming) */
-	bool json_first;
+	bool first;
+	unsigned long long done, total;
 };
 
-static int import_flush(struct importer *im, struct mc_err *err)
+/* On the committer thread, after each durable commit. */
+static void report_commit(void *ctx, const struct mc_sealed *recs, const unsigned long *tags,
+			  size_t n, const struct mc_produced *block)
 {
-	struct mc_produced out;
+	struct report *r = ctx;
 
-	if (im->n == 0)
-		return 0;
-	if (mc_records_commit(im->cli->store, im->w->node, im->w->author, im->w->org, im->recs,
-			      im->n, &out, err) != 0)
-		return -1;
-	/* Report only what is committed. */
-	for (size_t i = 0; i < im->n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char hex[33];
 
-		mc_hex(im->recs[i].entry.id, MC_RECORD_ID_LEN, hex);
-		if (im->cli->json) {
-			printf("%s{\"record\":\"%s\",\"line\":%lu,\"block\":%llu}",
-			       im->json_first ? "" : ",", hex, im->lines[i],
-			       (unsigned long long)out.height);
-			im->json_first = false;
+		mc_hex(recs[i].entry.id, MC_RECORD_ID_LEN, hex);
+		if (r->cli->json) {
+			printf("%s{\"record\":\"%s\",\"line\":%lu,\"block\":%llu}", r->first ? "" : ",",
+			       hex, tags[i], (unsigned long long)block->height);
+			r->first = false;
 		} else {
-			printf("%s\t%lu\n", hex, im->lines[i]);
+			printf("%s\t%lu\n", hex, tags[i]);
 		}
-		mc_sealed_release(&im->recs[i]);
 	}
 	fflush(stdout);
-	im->committed += im->n;
-	im->n = 0;
-	mc_cli_progress(_("importing"), im->committed, im->total);
+	r->done += n;
+	mc_cli_progress(_("importing"), r->done, r->total);
+}
+
+static int import_items(struct mc_importer *im, struct mc_ingest_item *items, size_t count,
+			struct mc_err *err)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (mc_importer_add(im, items[i].subject, items[i].category, items[i].ctype,
+				    items[i].payload, items[i].payload_len, (unsigned long)(i + 1), err) != 0)
+			return mc_err_wrap(err, _("entry %zu"), i + 1);
+	}
 	return 0;
 }
 
-static int import_item(struct importer *im, struct mc_ingest_item *it, unsigned long line,
+static int import_bundle(struct mc_importer *im, struct report *rep, const char *doc, size_t n,
+			 struct mc_err *err)
+{
+	struct mc_ingest_item *items = NULL;
+	size_t count = 0;
+	int rc;
+
+	if (mc_ingest_bundle(doc, n, &items, &count, err) != 0)
+		return -1;
+	rep->total = count;
+	rc = import_items(im, items, count, err);
+	for (size_t i = 0; i < count; i++)
+		mc_ingest_item_release(&items[i]);
+	free(items);
+	return rc;
+}
+
+static int import_line(struct mc_importer *im, const char *line, size_t l, unsigned long lineno,
 		       struct mc_err *err)
 {
-	uint8_t id[MC_RECORD_ID_LEN], subj[MC_HASH_LEN];
-	struct mc_sealed *s = &im->recs[im->n];
+	struct mc_ingest_item it;
+	int rc;
 
-	if (mc_org_subject(im->w->org, it->subject, strlen(it->subject), subj, err) != 0)
-		return -1;
-	mc_random(id, sizeof(id));
-	if (mc_record_seal(im->w->org, id, 1, NULL, subj, it->category, it->ctype, it->payload,
-			   it->payload_len, s, err) != 0)
-		return -1;
-	im->lines[im->n] = line;
-	im->n++;
-	if (im->n == im->cap)
-		return import_flush(im, err);
+	if (l > MC_INGEST_LINE_MAX)
+		return mc_err_set(err, EX_DATAERR, _("line %lu: longer than %u bytes"), lineno,
+				  MC_INGEST_LINE_MAX);
+	if (mc_ingest_ndjson_line(line, l, &it, err) != 0)
+		return mc_err_wrap(err, _("line %lu"), lineno);
+	rc = mc_importer_add(im, it.subject, it.category, it.ctype, it.payload, it.payload_len,
+			     lineno, err);
+	mc_ingest_item_release(&it);
+	if (rc != 0)
+		return mc_err_wrap(err, _("line %lu"), lineno);
+	return 0;
+}
+
+/* Appends the rest of f to *buf (holding *n bytes), up to max bytes. */
+static int slurp_rest(FILE *f, char **buf, size_t *n, size_t max, struct mc_err *err)
+{
+	size_t cap = *n + 65536;
+	char *p = realloc(*buf, cap);
+
+	if (!p)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	*buf = p;
+	for (;;) {
+		size_t r;
+
+		if (*n == cap) {
+			if (cap > max)
+				return mc_err_set(err, EX_DATAERR, _("a bundle is at most %zu bytes"), max);
+			p = realloc(*buf, cap * 2);
+			if (!p)
+				return mc_err_set(err, EX_OSERR, _("out of memory"));
+			*buf = p;
+			cap *= 2;
+		}
+		r = fread(*buf + *n, 1, cap - *n, f);
+		*n += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(f))
+		return mc_err_set(err, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
+	if (*n > max)
+		return mc_err_set(err, EX_DATAERR, _("a bundle is at most %zu bytes"), max);
 	return 0;
 }
 
@@ -230,18 +280,19 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 	};
 	char *pos[1];
 	int npos, rc = -1;
-	struct mc_err err = { 0 };
+	struct mc_err err = { 0 }, ferr = { 0 };
 	struct writer w;
-	struct importer im;
+	struct report rep = { .cli = cli, .first = true };
+	struct mc_importer *im = NULL;
 	FILE *in = stdin;
 	char *line = NULL;
 	size_t linecap = 0;
 	ssize_t len;
 	unsigned long lineno = 0;
-	long bsize = 1000;
+	long bsize = 10000;
+	unsigned long long committed = 0;
 
 	memset(&w, 0, sizeof(w));
-	memset(&im, 0, sizeof(im));
 	if (mc_cli_parse(a, opts, 2, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (format && strcmp(format, "ndjson") != 0 && strcmp(format, "bundle") != 0)
@@ -254,187 +305,93 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 			return mc_cli_usage(_("--batch must be 1 to %u"), MC_BATCH_MAX);
 	}
 	if (npos && strcmp(pos[0], "-") != 0) {
+		struct stat st;
+
 		in = fopen(pos[0], "rb");
 		if (!in) {
 			mc_err_set(&err, EX_NOINPUT, _("cannot open '%s': %s"), pos[0], strerror(errno));
 			return mc_cli_fail(&err);
 		}
+		if (fstat(fileno(in), &st) == 0 && S_ISDIR(st.st_mode)) {
+			fclose(in);
+			mc_err_set(&err, EX_NOINPUT, _("'%s' is a directory"), pos[0]);
+			return mc_cli_fail(&err);
+		}
 	}
-	if (writer_open(cli, &w, &err) != 0)
-		goto out;
-	im.cli = cli;
-	im.w = &w;
-	im.cap = (size_t)bsize;
-	im.recs = calloc(im.cap, sizeof(*im.recs));
-	im.lines = calloc(im.cap, sizeof(*im.lines));
-	im.json_first = true;
-	if (!im.recs || !im.lines) {
-		mc_err_set(&err, EX_OSERR, _("out of memory"));
+	/* The first non-empty line tells the format: a Bundle names itself
+	 * or opens a pretty-printed document; NDJSON is one object a line. */
+	while ((len = getline(&line, &linecap, in)) >= 0) {
+		lineno++;
+		if (strspn(line, " \t\r\n") != (size_t)len)
+			break;
+	}
+	if (len < 0) {
+		mc_err_set(&err, ferror(in) ? EX_IOERR : EX_DATAERR,
+			   ferror(in) ? _("cannot read the input") : _("empty input"));
 		goto out;
 	}
+	if (!format) {
+		size_t t = strspn(line, " \t");
+
+		format = (strstr(line, "\"Bundle\"") || line[t] == '\n' || line[t] == '\r' ||
+			  ((line[t] == '{' || line[t] == '[') && strspn(line + t + 1, " \t\r\n") ==
+				  strlen(line + t + 1)))
+				 ? "bundle" : "ndjson";
+	}
+	if (writer_open(cli, &w, &err) != 0 ||
+	    mc_importer_start(cli->store, w.node, w.author, w.org, (size_t)bsize, report_commit, &rep,
+			      &im, &err) != 0)
+		goto out;
 	if (cli->json)
 		printf("[");
+	if (strcmp(format, "bundle") == 0) {
+		size_t n = (size_t)len;
 
-	if (!format) {
-		int c;
-
-		while ((c = getc(in)) != EOF && (c == ' ' || c == '\n' || c == '\r' || c == '\t'))
-			;
-		if (c == EOF) {
-			mc_err_set(&err, EX_DATAERR, _("empty input"));
-			goto out;
-		}
-		ungetc(c, in);
-		format = "ndjson";
-		/* A Bundle starts with an object whose first line is not a
-		 * whole record; NDJSON lines are complete objects. */
-		len = getline(&line, &linecap, in);
-		if (len > 0) {
-			struct mc_ingest_item it;
-			struct mc_err perr = { 0 };
+		rc = slurp_rest(in, &line, &n, MC_INGEST_BUNDLE_MAX, &ferr);
+		if (rc == 0)
+			rc = import_bundle(im, &rep, line, n, &ferr);
+	} else {
+		rc = 0;
+		do {
 			size_t l = (size_t)len;
 
 			while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == '\r'))
 				l--;
-			if (strstr(line, "\"Bundle\"") ||
-			    mc_ingest_ndjson_line(line, l, &it, &perr) != 0) {
-				if (perr.code && !strstr(line, "\"Bundle\"") && l > 0 && line[l - 1] == '}') {
-					/* a complete but bad NDJSON line */
-					mc_err_set(&err, EX_DATAERR, _("line 1: %s"), perr.msg);
-					goto out;
-				}
-				format = "bundle";
-			} else {
-				lineno = 1;
-				rc = import_item(&im, &it, 1, &err);
-				mc_ingest_item_release(&it);
-				if (rc != 0)
-					goto out;
-				rc = -1;
-			}
-		}
-		if (strcmp(format, "bundle") == 0) {
-			/* Put the first line back in front of the rest. */
-			unsigned char *rest = NULL;
-			size_t rn = 0, fn = len > 0 ? (size_t)len : 0;
-			char *doc;
-			struct mc_ingest_item *items = NULL;
-			size_t count = 0;
-
-			if (mc_cli_read_all(npos ? pos[0] : "-", MC_INGEST_BUNDLE_MAX, &rest, &rn, &err) != 0)
-				goto out;
-			/* read_all reopened a named file from the start; stdin continues */
-			if (npos && strcmp(pos[0], "-") != 0)
-				fn = 0;
-			doc = malloc(fn + rn + 1);
-			if (!doc) {
-				free(rest);
-				mc_err_set(&err, EX_OSERR, _("out of memory"));
-				goto out;
-			}
-			memcpy(doc, line, fn);
-			memcpy(doc + fn, rest, rn);
-			free(rest);
-			rc = mc_ingest_bundle(doc, fn + rn, &items, &count, &err);
-			free(doc);
-			if (rc != 0)
-				goto out;
-			im.total = count;
-			for (size_t i = 0; i < count && rc == 0; i++) {
-				rc = import_item(&im, &items[i], (unsigned long)(i + 1), &err);
-				if (rc != 0)
-					mc_err_wrap(&err, _("entry %zu"), i + 1);
-			}
-			for (size_t i = 0; i < count; i++)
-				mc_ingest_item_release(&items[i]);
-			free(items);
-			if (rc != 0) {
-				rc = -1;
-				goto out;
-			}
-			rc = -1;
-			goto finish;
-		}
-	} else if (strcmp(format, "bundle") == 0) {
-		unsigned char *doc = NULL;
-		size_t dn = 0, count = 0;
-		struct mc_ingest_item *items = NULL;
-
-		if (mc_cli_read_all(npos ? pos[0] : "-", MC_INGEST_BUNDLE_MAX, &doc, &dn, &err) != 0)
-			goto out;
-		rc = mc_ingest_bundle((const char *)doc, dn, &items, &count, &err);
-		free(doc);
-		if (rc != 0) {
-			rc = -1;
-			goto out;
-		}
-		im.total = count;
-		for (size_t i = 0; i < count && rc == 0; i++)
-			rc = import_item(&im, &items[i], (unsigned long)(i + 1), &err);
-		for (size_t i = 0; i < count; i++)
-			mc_ingest_item_release(&items[i]);
-		free(items);
-		if (rc != 0) {
-			rc = -1;
-			goto out;
-		}
+			if (l > 0)
+				rc = import_line(im, line, l, lineno, &ferr);
+			lineno++;
+		} while (rc == 0 && (len = getline(&line, &linecap, in)) >= 0);
+		if (rc == 0 && ferror(in))
+			rc = mc_err_set(&ferr, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
+	}
+	/* An input error drops the batch it was in; what was reported stays. */
+	if (mc_importer_finish(im, rc != 0, &committed, &err) != 0) {
 		rc = -1;
-		goto finish;
-	}
-
-	while ((len = getline(&line, &linecap, in)) >= 0) {
-		struct mc_ingest_item it;
-		size_t l = (size_t)len;
-
-		lineno++;
-		while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == '\r'))
-			l--;
-		if (l == 0)
-			continue;
-		if (l > MC_INGEST_LINE_MAX) {
-			mc_err_set(&err, EX_DATAERR, _("line %lu: longer than %u bytes"), lineno,
-				   MC_INGEST_LINE_MAX);
-			goto out;
-		}
-		if (mc_ingest_ndjson_line(line, l, &it, &err) != 0) {
-			mc_err_wrap(&err, _("line %lu"), lineno);
-			goto out;
-		}
-		if (import_item(&im, &it, lineno, &err) != 0) {
-			mc_ingest_item_release(&it);
-			mc_err_wrap(&err, _("line %lu"), lineno);
-			goto out;
-		}
-		mc_ingest_item_release(&it);
-	}
-	if (ferror(in)) {
-		mc_err_set(&err, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
 		goto out;
 	}
-finish:
-	if (import_flush(&im, &err) != 0)
+	if (rc != 0) {
+		err = ferr;
 		goto out;
-	if (im.committed == 0) {
+	}
+	if (committed == 0) {
 		mc_err_set(&err, EX_DATAERR, _("no records in the input"));
+		rc = -1;
 		goto out;
 	}
 	rc = 0;
 out:
 	mc_cli_progress_end();
-	if (cli->json && im.recs)
+	if (cli->json && im)
 		printf("]\n");
-	if (im.recs) {
-		for (size_t i = 0; i < im.n; i++)
-			mc_sealed_release(&im.recs[i]);
+	if (line) {
+		mc_wipe(line, linecap);
+		free(line);
 	}
-	free(im.recs);
-	free(im.lines);
-	free(line);
 	if (in != stdin)
 		fclose(in);
 	writer_close(&w);
 	if (rc == 0 && !cli->json && !cli->quiet && isatty(STDERR_FILENO))
-		fprintf(stderr, _("imported %llu records\n"), im.committed);
+		fprintf(stderr, _("imported %llu records\n"), committed);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 

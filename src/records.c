@@ -172,7 +172,9 @@ int mc_record_seal(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_LEN],
 		   const uint8_t subject[MC_HASH_LEN], const char *category, const char *ctype,
 		   const void *payload, size_t n, struct mc_sealed *out, struct mc_err *err)
 {
-	uint8_t dk[MC_AEAD_KEY_LEN];
+	/* data key || payload nonce || wrap nonce, drawn in one call */
+	uint8_t rnd[MC_AEAD_KEY_LEN + 2 * MC_AEAD_NONCE_LEN];
+	uint8_t *dk = rnd;
 	uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_HASH_LEN];
 	uint8_t wad[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
 	size_t clen = strlen(category), tlen = strlen(ctype);
@@ -196,15 +198,15 @@ int mc_record_seal(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_LEN],
 	out->ct = malloc(out->ct_len);
 	if (!out->ct)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	mc_random(dk, sizeof(dk));
-	mc_random(out->ct, MC_AEAD_NONCE_LEN);
+	mc_random(rnd, sizeof(rnd));
+	memcpy(out->ct, rnd + MC_AEAD_KEY_LEN, MC_AEAD_NONCE_LEN);
 	payload_ad(ad, id, version, subject);
 	mc_aead_encrypt(dk, out->ct, ad, sizeof(ad), payload, n, out->ct + MC_AEAD_NONCE_LEN);
-	mc_random(out->wrapped, MC_AEAD_NONCE_LEN);
+	memcpy(out->wrapped, rnd + MC_AEAD_KEY_LEN + MC_AEAD_NONCE_LEN, MC_AEAD_NONCE_LEN);
 	wrap_ad(wad, id, version, org->pk);
-	mc_aead_encrypt(org->secret, out->wrapped, wad, sizeof(wad), dk, sizeof(dk),
+	mc_aead_encrypt(org->secret, out->wrapped, wad, sizeof(wad), dk, MC_AEAD_KEY_LEN,
 			out->wrapped + MC_AEAD_NONCE_LEN);
-	mc_wipe(dk, sizeof(dk));
+	mc_wipe(rnd, sizeof(rnd));
 
 	memcpy(out->category, category, clen);
 	memcpy(out->ctype, ctype, tlen);
@@ -272,19 +274,19 @@ int mc_batch_add(struct mc_txn *t, struct mc_builder *bld, const struct mc_batch
 	struct mc_buf body, enc;
 	int rc;
 
+	uint32_t txi = mc_builder_tx_index(bld);
+
 	for (size_t i = 0; i < b->n; i++) {
 		const struct mc_sealed *r = &b->recs[i];
-		uint8_t wkey[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
+		uint8_t wkey[MC_LOC_LEN + MC_PK_LEN];
 		void *dst;
 
-		if (mc_txn_reserve(t, MC_DB_PAYLOADS, r->entry.ct_hash, MC_HASH_LEN, r->ct_len,
-				   &dst, err) != 0)
+		mc_loc_key(wkey, mc_builder_height(bld), txi, (uint32_t)i);
+		if (mc_txn_append_reserve(t, MC_DB_PAYLOADS, wkey, MC_LOC_LEN, r->ct_len, &dst, err) != 0)
 			return -1;
 		memcpy(dst, r->ct, r->ct_len);
-		memcpy(wkey, r->entry.id, MC_RECORD_ID_LEN);
-		mc_be32(wkey + MC_RECORD_ID_LEN, r->entry.version);
-		memcpy(wkey + MC_RECORD_ID_LEN + 4, org->pk, MC_PK_LEN);
-		if (mc_txn_put(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), r->wrapped, sizeof(r->wrapped),
+		memcpy(wkey + MC_LOC_LEN, org->pk, MC_PK_LEN);
+		if (mc_txn_append(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), r->wrapped, sizeof(r->wrapped),
 			       err) != 0)
 			return -1;
 	}
@@ -385,7 +387,7 @@ static int read_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct read_ctx *c = vctx;
 	struct mc_record_state rs;
-	uint8_t wkey[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
+	uint8_t wkey[MC_LOC_LEN + MC_PK_LEN], ch[MC_HASH_LEN];
 	char hex[2 * MC_RECORD_ID_LEN + 1];
 	const void *v;
 	size_t vn;
@@ -402,19 +404,20 @@ static int read_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	if (rs.erased)
 		return mc_err_set(err, EX_NOINPUT, _("record '%s' was erased in block %llu"), hex,
 				  (unsigned long long)rs.erased);
-	rc = mc_txn_get(t, MC_DB_PAYLOADS, rs.entry.ct_hash, MC_HASH_LEN, &v, &vn, err);
+	mc_loc_key(wkey, rs.height, rs.tx_index, rs.entry_index);
+	rc = mc_txn_get(t, MC_DB_PAYLOADS, wkey, MC_LOC_LEN, &v, &vn, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("record '%s': ciphertext missing"), hex);
-	if (vn < MC_AEAD_NONCE_LEN + MC_AEAD_TAG_LEN + 1 || vn != rs.entry.ct_size)
+	mc_sha256(v, vn, ch);
+	if (vn < MC_AEAD_NONCE_LEN + MC_AEAD_TAG_LEN + 1 || vn != rs.entry.ct_size ||
+	    memcmp(ch, rs.entry.ct_hash, MC_HASH_LEN) != 0)
 		return mc_err_set(err, EX_DATAERR, _("record '%s': ciphertext damaged"), hex);
 	c->ct = malloc(vn);
 	if (!c->ct)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	memcpy(c->ct, v, vn);
 	c->ct_len = vn;
-	memcpy(wkey, c->id, MC_RECORD_ID_LEN);
-	mc_be32(wkey + MC_RECORD_ID_LEN, rs.entry.version);
-	memcpy(wkey + MC_RECORD_ID_LEN + 4, c->org->pk, MC_PK_LEN);
+	memcpy(wkey + MC_LOC_LEN, c->org->pk, MC_PK_LEN);
 	rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
 	if (rc != 0 || vn != MC_WRAPPED_LEN)
 		return rc < 0 ? -1

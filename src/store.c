@@ -297,6 +297,33 @@ int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	return 0;
 }
 
+int mc_txn_append_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+			  size_t vn, void **v, struct mc_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, NULL };
+	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE | MDB_APPEND);
+
+	if (rc == MDB_KEYEXIST)
+		return mc_txn_reserve(t, db, k, kn, vn, v, err);
+	if (rc != 0)
+		return op_err(t, rc, err, db_names[db]);
+	*v = val.mv_data;
+	return 0;
+}
+
+int mc_txn_append(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+		  const void *v, size_t vn, struct mc_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_APPEND);
+
+	if (rc == MDB_KEYEXIST)
+		return mc_txn_put(t, db, k, kn, v, vn, err);
+	if (rc != 0)
+		return op_err(t, rc, err, db_names[db]);
+	return 0;
+}
+
 int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k };

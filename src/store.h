@@ -30,8 +30,8 @@ enum mc_db {
 	MC_DB_TXS,         /* height u64 || index u32 -> tx encoding */
 	MC_DB_TXIDX,       /* tx hash -> height u64 || index u32 */
 	MC_DB_CTREE,       /* level u8 || index u64 -> chain tree subtree hash */
-	MC_DB_PAYLOADS,    /* sha256(ciphertext) -> ciphertext */
-	MC_DB_KEYWRAP,     /* record id || version u32 || org pk -> wrapped key */
+	MC_DB_PAYLOADS,    /* location (height || tx || entry) -> ciphertext */
+	MC_DB_KEYWRAP,     /* location || org pk -> wrapped data key */
 	MC_DB_KEKS,        /* org pk || epoch u32 -> sealed KEK */
 	MC_DB_RECORDS,     /* record id || version u32 -> record state */
 	MC_DB_SUBJECTS,    /* subject || record id -> (empty) */
@@ -72,6 +72,13 @@ int mc_txn_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 /* Reserves vn bytes for the value and returns where to write them. */
 int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 		   size_t vn, void **v, struct mc_err *err);
+/* As mc_txn_reserve for a key greater than every key in db (bulk appends
+ * fill pages fully); falls back to an ordinary insert if it is not. */
+int mc_txn_append_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+			  size_t vn, void **v, struct mc_err *err);
+int mc_txn_append(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+		  const void *v, size_t vn, struct mc_err *err);
+
 /* 0 deleted, MC_NOTFOUND, -1 error. */
 int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct mc_err *err);
 /* Number of entries in db. */

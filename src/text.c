@@ -10,10 +10,21 @@ bool mc_utf8_valid(const void *p, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		uint8_t c = s[i];
+		uint8_t c;
 		uint32_t cp;
 		size_t len;
+		uint64_t w;
 
+		/* ASCII fast path, eight bytes at a time */
+		while (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		c = s[i];
 		if (c < 0x80) {
 			i++;
 			continue;

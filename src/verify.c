@@ -37,6 +37,13 @@ struct vstate {
 	struct wrap_ref *refs;
 	size_t nrefs, caprefs;
 	struct mc_verify_report *rep;
+	struct {                        /* where a scratch transaction started: */
+		uint64_t next;          /* it is re-run from here if the scratch */
+		uint8_t prev[MC_HASH_LEN]; /* map has to grow */
+		uint64_t prev_time;
+		size_t nrefs;
+		struct mc_verify_report rep;
+	} ck;
 	mc_verify_progress_fn progress;
 	void *pctx;
 };
@@ -186,7 +193,15 @@ static int replay_block(struct vstate *vs, struct mc_txn *st, uint64_t h, struct
 static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 {
 	struct vstate *vs = vctx;
-	uint64_t end = vs->next + SCRATCH_BLOCKS_PER_TXN;
+	uint64_t end;
+
+	/* Re-runnable: start from the checkpoint taken before this transaction. */
+	vs->next = vs->ck.next;
+	memcpy(vs->prev, vs->ck.prev, MC_HASH_LEN);
+	vs->prev_time = vs->ck.prev_time;
+	vs->nrefs = vs->ck.nrefs;
+	*vs->rep = vs->ck.rep;
+	end = vs->next + SCRATCH_BLOCKS_PER_TXN;
 
 	if (end > vs->head.height + 1)
 		end = vs->head.height + 1;
@@ -294,7 +309,7 @@ static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 	for (size_t i = 0; i < vs->nrefs; i++) {
 		const struct wrap_ref *ref = &vs->refs[i];
 		struct mc_record_state rs;
-		uint8_t wkey[MC_RECORD_ID_LEN + 4 + MC_PK_LEN], hh[MC_HASH_LEN];
+		uint8_t wkey[MC_LOC_LEN + MC_PK_LEN], hh[MC_HASH_LEN];
 		char hex[2 * MC_RECORD_ID_LEN + 1];
 		const void *v;
 		size_t vn;
@@ -303,13 +318,12 @@ static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 		mc_hex(ref->id, MC_RECORD_ID_LEN, hex);
 		if (rc != 0)
 			return rc < 0 ? -1 : mc_err_set(err, EX_SOFTWARE, _("record %s vanished"), hex);
-		memcpy(wkey, ref->id, MC_RECORD_ID_LEN);
-		mc_be32(wkey + MC_RECORD_ID_LEN, ref->version);
-		memcpy(wkey + MC_RECORD_ID_LEN + 4, ref->org, MC_PK_LEN);
+		mc_loc_key(wkey, rs.height, rs.tx_index, rs.entry_index);
+		memcpy(wkey + MC_LOC_LEN, ref->org, MC_PK_LEN);
 		if (rs.erased)
 			continue;
 		live++;
-		rc = mc_txn_get(vs->rt, MC_DB_PAYLOADS, rs.entry.ct_hash, MC_HASH_LEN, &v, &vn, err);
+		rc = mc_txn_get(vs->rt, MC_DB_PAYLOADS, wkey, MC_LOC_LEN, &v, &vn, err);
 		if (rc < 0)
 			return -1;
 		if (rc == MC_NOTFOUND)
@@ -399,6 +413,11 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		return -1;
 	mc_valset_hash((const uint8_t (*)[MC_PK_LEN])vs->vals, vs->nval, vs->valset_hash);
 	while (vs->next <= vs->head.height) {
+		vs->ck.next = vs->next;
+		memcpy(vs->ck.prev, vs->prev, MC_HASH_LEN);
+		vs->ck.prev_time = vs->prev_time;
+		vs->ck.nrefs = vs->nrefs;
+		vs->ck.rep = *vs->rep;
 		if (mc_store_write(vs->scratch, replay_some, vs, err) != 0)
 			return -1;
 	}
