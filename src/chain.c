@@ -174,8 +174,10 @@ int mc_record_latest(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
 	return rc;
 }
 
+/* fresh: the row must not exist yet (MC_EXISTS if it does). */
 static int put_record_state(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
-			    uint32_t version, const struct mc_record_state *rs, struct mc_err *err)
+			    uint32_t version, const struct mc_record_state *rs, bool fresh,
+			    struct mc_err *err)
 {
 	uint8_t key[MC_RECORD_ID_LEN + 4], row[REC_ROW_LEN];
 
@@ -186,6 +188,8 @@ static int put_record_state(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN]
 	mc_be64(row + 20, rs->erased);
 	memcpy(row + 28, rs->leaf, MC_HASH_LEN);
 	record_key(key, id, version);
+	if (fresh)
+		return mc_txn_put_new(t, MC_DB_RECORDS, key, sizeof(key), row, sizeof(row), err);
 	return mc_txn_put(t, MC_DB_RECORDS, key, sizeof(key), row, sizeof(row), err);
 }
 
@@ -296,16 +300,17 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 {
 	static const uint8_t zeros[MC_HASH_LEN];
 	struct mc_record_state prev, rs;
-	int rc = mc_record_latest(t, e->id, &prev, err);
+	int rc;
 
-	if (rc < 0)
-		return -1;
 	if (e->version == 1) {
-		if (rc == 0)
-			return refuse(err, ax, _("the record id is already in use"));
+		/* Versions are contiguous from 1: the id is in use exactly when
+		 * its version 1 exists, which the insert below checks. */
 		if (memcmp(e->prev, zeros, MC_HASH_LEN) != 0)
 			return refuse(err, ax, _("a first version must not name a previous one"));
 	} else {
+		rc = mc_record_latest(t, e->id, &prev, err);
+		if (rc < 0)
+			return -1;
 		if (rc == MC_NOTFOUND || prev.entry.version != e->version - 1)
 			return refuse(err, ax, _("an amendment must follow the newest version"));
 		if (prev.erased)
@@ -340,7 +345,10 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 	rs.offset = offset;
 	rs.erased = 0;
 	memcpy(rs.leaf, leaf, MC_HASH_LEN);
-	if (put_record_state(t, e->id, e->version, &rs, err) != 0)
+	rc = put_record_state(t, e->id, e->version, &rs, e->version == 1, err);
+	if (rc == MC_EXISTS)
+		return refuse(err, ax, _("the record id is already in use"));
+	if (rc != 0)
 		return -1;
 	if (e->version == 1) {
 		uint8_t skey[MC_HASH_LEN + MC_RECORD_ID_LEN];
@@ -449,7 +457,7 @@ static int apply_erase(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			return rc < 0 ? -1 : refuse(err, ax, _("a record version is missing"));
 		mc_loc_key(wkey, rs.height, rs.tx_index, rs.entry_index);
 		rs.erased = ax->height;
-		if (put_record_state(t, e.id, v, &rs, err) != 0)
+		if (put_record_state(t, e.id, v, &rs, false, err) != 0)
 			return -1;
 		/* Crypto-shredding: the ciphertext and every wrapped data key go. */
 		rc = mc_txn_del(t, MC_DB_PAYLOADS, wkey, sizeof(wkey), err);

@@ -30,6 +30,7 @@ struct mc_importer {
 	struct mc_err err;         /* the committer's first error */
 	unsigned long long committed;
 	uint8_t *ids;              /* random record ids for the filling slot */
+	uint8_t *rnd;              /* and its sealing randomness (guarded memory) */
 
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -105,10 +106,13 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 		im->slots[i].tags = calloc(batch, sizeof(unsigned long));
 	}
 	im->ids = malloc(batch * MC_RECORD_ID_LEN);
+	im->rnd = mc_secure_alloc(batch * MC_SEAL_RANDOM);
 	if (!im->slots[0].recs || !im->slots[1].recs || !im->slots[0].tags || !im->slots[1].tags ||
-	    !im->ids)
+	    !im->ids || !im->rnd)
 		goto oom;
+	/* One draw a batch instead of a few system calls a record. */
 	mc_random(im->ids, batch * MC_RECORD_ID_LEN);
+	mc_random(im->rnd, batch * MC_SEAL_RANDOM);
 	pthread_mutex_init(&im->mu, NULL);
 	pthread_cond_init(&im->cv, NULL);
 	if (pthread_create(&im->thread, NULL, committer, im) != 0) {
@@ -124,6 +128,7 @@ oom:
 		free(im->slots[i].tags);
 	}
 	free(im->ids);
+	mc_secure_free(im->rnd);
 	free(im);
 	return mc_err_set(err, EX_OSERR, _("out of memory"));
 }
@@ -145,8 +150,10 @@ static int hand_over(struct mc_importer *im, struct mc_err *err)
 		pthread_cond_broadcast(&im->cv);
 	}
 	pthread_mutex_unlock(&im->mu);
-	if (rc == 0)
+	if (rc == 0) {
 		mc_random(im->ids, im->cap * MC_RECORD_ID_LEN);
+		mc_random(im->rnd, im->cap * MC_SEAL_RANDOM);
+	}
 	return rc;
 }
 
@@ -158,8 +165,9 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *cat
 	uint8_t subj[MC_HASH_LEN];
 
 	if (mc_org_subject(im->org, subject, strlen(subject), subj, err) != 0 ||
-	    mc_record_seal(im->org, im->ids + sl->n * MC_RECORD_ID_LEN, 1, NULL, subj, category,
-			   ctype, payload, n, &sl->recs[sl->n], err) != 0)
+	    mc_record_seal_rnd(im->org, im->ids + sl->n * MC_RECORD_ID_LEN, 1, NULL, subj, category,
+			       ctype, payload, n, im->rnd + sl->n * MC_SEAL_RANDOM, &sl->recs[sl->n],
+			       err) != 0)
 		return -1;
 	sl->tags[sl->n] = tag;
 	sl->n++;
@@ -191,6 +199,7 @@ int mc_importer_finish(struct mc_importer *im, int abandon, unsigned long long *
 		free(im->slots[i].tags);
 	}
 	free(im->ids);
+	mc_secure_free(im->rnd);
 	pthread_mutex_destroy(&im->mu);
 	pthread_cond_destroy(&im->cv);
 	free(im);

@@ -108,8 +108,15 @@ int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
 		memcpy(it->payload, payload->valuestring, it->payload_len);
 		strcpy(it->ctype, "text/plain");
 	} else if (cJSON_IsObject(payload) || cJSON_IsArray(payload)) {
-		char *s = cJSON_PrintUnformatted(payload);
+		/* Compact output is never longer than the line it came from
+		 * (plus escapes cJSON may add); print into one allocation. */
+		int cap = (int)(n < 1024 ? 2048 : 2 * n);
+		char *s = malloc((size_t)cap);
 
+		if (s && !cJSON_PrintPreallocated(payload, s, cap, 0)) {
+			free(s);
+			s = cJSON_PrintUnformatted(payload);
+		}
 		if (!s) {
 			mc_err_set(err, EX_OSERR, _("out of memory"));
 			goto out;

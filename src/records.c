@@ -172,8 +172,23 @@ int mc_record_seal(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_LEN],
 		   const uint8_t subject[MC_HASH_LEN], const char *category, const char *ctype,
 		   const void *payload, size_t n, struct mc_sealed *out, struct mc_err *err)
 {
-	/* data key || payload nonce || wrap nonce, drawn in one call */
-	uint8_t rnd[MC_AEAD_KEY_LEN + 2 * MC_AEAD_NONCE_LEN];
+	uint8_t rnd[MC_SEAL_RANDOM];
+
+	int rc;
+
+	mc_random(rnd, sizeof(rnd));
+	rc = mc_record_seal_rnd(org, id, version, prev, subject, category, ctype, payload, n, rnd,
+				out, err);
+	mc_wipe(rnd, sizeof(rnd));
+	return rc;
+}
+
+int mc_record_seal_rnd(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_LEN],
+		       uint32_t version, const uint8_t prev[MC_HASH_LEN],
+		       const uint8_t subject[MC_HASH_LEN], const char *category, const char *ctype,
+		       const void *payload, size_t n, uint8_t rnd[MC_SEAL_RANDOM],
+		       struct mc_sealed *out, struct mc_err *err)
+{
 	uint8_t *dk = rnd;
 	uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_HASH_LEN];
 	uint8_t wad[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
@@ -198,7 +213,6 @@ int mc_record_seal(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_LEN],
 	out->ct = malloc(out->ct_len);
 	if (!out->ct)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	mc_random(rnd, sizeof(rnd));
 	memcpy(out->ct, rnd + MC_AEAD_KEY_LEN, MC_AEAD_NONCE_LEN);
 	payload_ad(ad, id, version, subject);
 	mc_aead_encrypt(dk, out->ct, ad, sizeof(ad), payload, n, out->ct + MC_AEAD_NONCE_LEN);
@@ -206,7 +220,7 @@ int mc_record_seal(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_LEN],
 	wrap_ad(wad, id, version, org->pk);
 	mc_aead_encrypt(org->secret, out->wrapped, wad, sizeof(wad), dk, MC_AEAD_KEY_LEN,
 			out->wrapped + MC_AEAD_NONCE_LEN);
-	mc_wipe(rnd, sizeof(rnd));
+	mc_wipe(rnd, MC_SEAL_RANDOM);
 
 	memcpy(out->category, category, clen);
 	memcpy(out->ctype, ctype, tlen);

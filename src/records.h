@@ -66,6 +66,15 @@ int mc_record_seal(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_LEN],
 		   uint32_t version, const uint8_t prev[MC_HASH_LEN],
 		   const uint8_t subject[MC_HASH_LEN], const char *category, const char *ctype,
 		   const void *payload, size_t n, struct mc_sealed *out, struct mc_err *err);
+/* As mc_record_seal with the randomness given by the caller (bulk import
+ * draws it for a whole batch at once): rnd = data key (32) || payload
+ * nonce (24) || wrap nonce (24), used once and wiped. */
+#define MC_SEAL_RANDOM (MC_AEAD_KEY_LEN + 2 * MC_AEAD_NONCE_LEN)
+int mc_record_seal_rnd(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_LEN],
+		       uint32_t version, const uint8_t prev[MC_HASH_LEN],
+		       const uint8_t subject[MC_HASH_LEN], const char *category, const char *ctype,
+		       const void *payload, size_t n, uint8_t rnd[MC_SEAL_RANDOM],
+		       struct mc_sealed *out, struct mc_err *err);
 void mc_sealed_release(struct mc_sealed *s);
 
 /* A batch prepared for one RECORD_PUT tx: the entries attachment and root,

@@ -285,6 +285,19 @@ int mc_txn_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	return 0;
 }
 
+int mc_txn_put_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+		   const void *v, size_t vn, struct mc_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_NOOVERWRITE);
+
+	if (rc == MDB_KEYEXIST)
+		return MC_EXISTS;
+	if (rc != 0)
+		return op_err(t, rc, err, db_names[db]);
+	return 0;
+}
+
 int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 		   size_t vn, void **v, struct mc_err *err)
 {

@@ -69,6 +69,10 @@ int mc_txn_get(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	       const void **v, size_t *vn, struct mc_err *err);
 int mc_txn_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	       const void *v, size_t vn, struct mc_err *err);
+/* Inserts only if the key is absent: 0, MC_EXISTS, or -1. */
+#define MC_EXISTS 2
+int mc_txn_put_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+		   const void *v, size_t vn, struct mc_err *err);
 /* Reserves vn bytes for the value and returns where to write them. */
 int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 		   size_t vn, void **v, struct mc_err *err);
