@@ -82,31 +82,29 @@ int mc_cert_decode(struct mc_rd *r, struct mc_cert *c, struct mc_err *err)
 	return 0;
 }
 
-static void vote_message(const uint8_t block_hash[MC_HASH_LEN], uint8_t *msg)
+_Static_assert(sizeof(vote_domain) - 1 == 16, "vote domain length");
+
+void mc_vote_message(const uint8_t block_hash[MC_HASH_LEN], uint8_t out[MC_VOTE_MSG_LEN])
 {
-	memcpy(msg, vote_domain, sizeof(vote_domain) - 1);
-	memcpy(msg + sizeof(vote_domain) - 1, block_hash, MC_HASH_LEN);
+	memcpy(out, vote_domain, sizeof(vote_domain) - 1);
+	memcpy(out + sizeof(vote_domain) - 1, block_hash, MC_HASH_LEN);
 }
 
 void mc_vote_sign(const uint8_t block_hash[MC_HASH_LEN], const uint8_t sk[MC_SK_LEN],
 		  const uint8_t pk[MC_PK_LEN], struct mc_vote *v)
 {
-	uint8_t msg[sizeof(vote_domain) - 1 + MC_HASH_LEN];
+	uint8_t msg[MC_VOTE_MSG_LEN];
 
-	vote_message(block_hash, msg);
+	mc_vote_message(block_hash, msg);
 	memcpy(v->pk, pk, MC_PK_LEN);
 	mc_sign(sk, msg, sizeof(msg), v->sig);
 }
 
-int mc_cert_check(const struct mc_cert *c, const uint8_t block_hash[MC_HASH_LEN],
-		  const uint8_t (*validators)[MC_PK_LEN], size_t nval, struct mc_err *err)
+int mc_cert_check_quorum(const struct mc_cert *c, const uint8_t (*validators)[MC_PK_LEN],
+			 size_t nval, struct mc_err *err)
 {
-	uint8_t msg[sizeof(vote_domain) - 1 + MC_HASH_LEN];
-	size_t good = 0;
-
 	if (nval == 0)
 		return mc_err_set(err, EX_DATAERR, _("empty validator set"));
-	vote_message(block_hash, msg);
 	for (unsigned i = 0; i < c->count; i++) {
 		bool member = false;
 
@@ -117,14 +115,25 @@ int mc_cert_check(const struct mc_cert *c, const uint8_t block_hash[MC_HASH_LEN]
 			member = memcmp(validators[k], c->votes[i].pk, MC_PK_LEN) == 0;
 		if (!member)
 			return mc_err_set(err, EX_DATAERR, _("certificate carries a vote from a non-validator"));
+	}
+	/* more than two thirds: 3 * votes > 2 * n */
+	if (3 * (size_t)c->count <= 2 * nval)
+		return mc_err_set(err, EX_DATAERR, _("certificate has %u of %zu votes, short of a quorum"),
+				  (unsigned)c->count, nval);
+	return 0;
+}
+
+int mc_cert_check(const struct mc_cert *c, const uint8_t block_hash[MC_HASH_LEN],
+		  const uint8_t (*validators)[MC_PK_LEN], size_t nval, struct mc_err *err)
+{
+	uint8_t msg[MC_VOTE_MSG_LEN];
+
+	if (mc_cert_check_quorum(c, validators, nval, err) != 0)
+		return -1;
+	mc_vote_message(block_hash, msg);
+	for (unsigned i = 0; i < c->count; i++)
 		if (mc_sign_verify(c->votes[i].pk, msg, sizeof(msg), c->votes[i].sig) != 0)
 			return mc_err_set(err, EX_DATAERR, _("certificate carries a forged vote"));
-		good++;
-	}
-	/* more than two thirds: 3 * good > 2 * n */
-	if (3 * good <= 2 * nval)
-		return mc_err_set(err, EX_DATAERR, _("certificate has %zu of %zu votes, short of a quorum"),
-				  good, nval);
 	return 0;
 }
 

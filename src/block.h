@@ -56,6 +56,13 @@ void mc_cert_encode(const struct mc_cert *c, struct mc_buf *b);
 int mc_cert_decode(struct mc_rd *r, struct mc_cert *c, struct mc_err *err);
 void mc_vote_sign(const uint8_t block_hash[MC_HASH_LEN], const uint8_t sk[MC_SK_LEN],
 		  const uint8_t pk[MC_PK_LEN], struct mc_vote *v);
+/* The message a validator signs: "medchain/vote/v1" || block hash. */
+#define MC_VOTE_MSG_LEN (16 + MC_HASH_LEN)
+void mc_vote_message(const uint8_t block_hash[MC_HASH_LEN], uint8_t out[MC_VOTE_MSG_LEN]);
+/* The certificate's structure without its signatures: votes in key order,
+ * no repeats, all from the validator set, more than two thirds of it. */
+int mc_cert_check_quorum(const struct mc_cert *c, const uint8_t (*validators)[MC_PK_LEN],
+			 size_t nval, struct mc_err *err) __attribute__((warn_unused_result));
 /* Checks every vote against the validator set (sorted pks) and that more
  * than two thirds of it signed. 0 when the certificate holds. */
 int mc_cert_check(const struct mc_cert *c, const uint8_t block_hash[MC_HASH_LEN],

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,85 +109,259 @@ static int check_put_side(struct vstate *vs, uint64_t h, const struct mc_tx *tx,
 	return 0;
 }
 
-static int replay_block(struct vstate *vs, struct mc_txn *st, uint64_t h, struct mc_err *err)
+/* A chunk of blocks replayed in one scratch transaction. Signatures (tx
+ * authors' and validators' votes) are checked first, on both cores; the
+ * rules are then applied in order on one. */
+struct sigjob {
+	const uint8_t *pk;
+	const uint8_t *sig;
+	uint8_t msg[MC_VOTE_MSG_LEN];
+	uint8_t len;
+	uint8_t ok;
+};
+
+struct chunk {
+	uint64_t first, count;
+	struct mc_header *hdrs;
+	struct mc_cert *certs;
+	uint8_t (*hashes)[MC_HASH_LEN];
+	size_t *tx_start;          /* per block: index of its first tx, count + 1 entries */
+	size_t *vote_start;        /* per block: index of its first vote job */
+	struct mc_tx *txs;
+	const uint8_t **enc;
+	size_t *enc_len;
+	size_t ntx, captx;
+	struct sigjob *jobs;
+	size_t njobs;
+};
+
+#define CHUNK_MAX_TXS 20000
+
+static void chunk_free(struct chunk *c)
+{
+	free(c->hdrs);
+	free(c->certs);
+	free(c->hashes);
+	free(c->tx_start);
+	free(c->vote_start);
+	free(c->txs);
+	free(c->enc);
+	free(c->enc_len);
+	free(c->jobs);
+	memset(c, 0, sizeof(*c));
+}
+
+static int chunk_grow_txs(struct chunk *c, size_t need, struct mc_err *err)
+{
+	size_t cap = c->captx ? c->captx : 1024;
+	void *a, *b, *d;
+
+	if (need <= c->captx)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	a = realloc(c->txs, cap * sizeof(*c->txs));
+	if (a)
+		c->txs = a;
+	b = realloc(c->enc, cap * sizeof(*c->enc));
+	if (b)
+		c->enc = b;
+	d = realloc(c->enc_len, cap * sizeof(*c->enc_len));
+	if (d)
+		c->enc_len = d;
+	if (!a || !b || !d)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	c->captx = cap;
+	return 0;
+}
+
+/* Reads blocks [first, last] (stopping early past CHUNK_MAX_TXS) and their
+ * txs from the node's store; every pointer stays valid for the long read
+ * transaction. */
+static int chunk_load(struct vstate *vs, struct chunk *c, uint64_t first, uint64_t last,
+		      struct mc_err *err)
 {
 	static const uint8_t zeros[MC_HASH_LEN];
-	struct mc_header hdr;
-	struct mc_cert cert;
-	uint8_t hash[MC_HASH_LEN], root[MC_HASH_LEN];
-	uint8_t (*leaves)[MC_HASH_LEN] = NULL;
-	int rc;
+	uint64_t max = last - first + 1;
+	size_t nvotes = 0;
 
-	rc = mc_chain_block(vs->rt, h, &hdr, &cert, err);
-	if (rc == MC_NOTFOUND)
-		return bad_block(err, h, _("missing"));
-	if (rc != 0) {
-		err->code = EX_DATAERR;
-		return -1;
+	memset(c, 0, sizeof(*c));
+	c->first = first;
+	c->hdrs = calloc(max, sizeof(*c->hdrs));
+	c->certs = calloc(max, sizeof(*c->certs));
+	c->hashes = calloc(max, MC_HASH_LEN);
+	c->tx_start = calloc(max + 1, sizeof(size_t));
+	c->vote_start = calloc(max + 1, sizeof(size_t));
+	if (!c->hdrs || !c->certs || !c->hashes || !c->tx_start || !c->vote_start)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	for (uint64_t k = 0; k < max && (k == 0 || c->ntx < CHUNK_MAX_TXS); k++) {
+		uint64_t h = first + k;
+		struct mc_header *hdr = &c->hdrs[k];
+		int rc = mc_chain_block(vs->rt, h, hdr, &c->certs[k], err);
+
+		if (rc == MC_NOTFOUND)
+			return bad_block(err, h, _("missing"));
+		if (rc != 0) {
+			err->code = EX_DATAERR;
+			return -1;
+		}
+		mc_block_hash(hdr, c->hashes[k]);
+		c->tx_start[k] = c->ntx;
+		c->vote_start[k] = nvotes;
+		nvotes += c->certs[k].count;
+		if (chunk_grow_txs(c, c->ntx + hdr->tx_count, err) != 0)
+			return -1;
+		for (uint32_t i = 0; i < hdr->tx_count; i++) {
+			uint8_t key[12];
+			const void *v;
+			size_t vn;
+
+			mc_be64(key, h);
+			mc_be32(key + 8, i);
+			rc = mc_txn_get(vs->rt, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
+			if (rc != 0)
+				return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("block %llu: tx %u is missing"),
+								 (unsigned long long)h, i);
+			if (mc_tx_decode(v, vn, &c->txs[c->ntx], err) != 0) {
+				err->code = EX_DATAERR;
+				return mc_err_wrap(err, _("block %llu, tx %u"), (unsigned long long)h, i);
+			}
+			c->enc[c->ntx] = v;
+			c->enc_len[c->ntx] = vn;
+			c->ntx++;
+		}
+		c->count = k + 1;
 	}
-	if (hdr.height != h)
-		return bad_block(err, h, _("stored under the wrong height"));
-	if (memcmp(hdr.prev, h ? vs->prev : zeros, MC_HASH_LEN) != 0)
-		return bad_block(err, h, _("does not link to the previous block"));
-	if (memcmp(hdr.chain_id, h ? vs->head.chain_id : zeros, MC_HASH_LEN) != 0)
-		return bad_block(err, h, _("carries the wrong chain id"));
-	if (h && hdr.timestamp_ms < vs->prev_time)
-		return bad_block(err, h, _("its time goes backwards"));
-	if (memcmp(hdr.valset_hash, vs->valset_hash, MC_HASH_LEN) != 0)
-		return bad_block(err, h, _("names the wrong validator set"));
-	mc_block_hash(&hdr, hash);
-	if (mc_cert_check(&cert, hash, (const uint8_t (*)[MC_PK_LEN])vs->vals, vs->nval, err) != 0)
-		return mc_err_wrap(err, _("block %llu"), (unsigned long long)h);
+	c->tx_start[c->count] = c->ntx;
+	c->vote_start[c->count] = nvotes;
 
-	if (hdr.tx_count) {
-		leaves = malloc((size_t)hdr.tx_count * MC_HASH_LEN);
+	c->jobs = calloc(nvotes + c->ntx + 1, sizeof(*c->jobs));
+	if (!c->jobs)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	for (uint64_t k = 0; k < c->count; k++) {
+		uint8_t msg[MC_VOTE_MSG_LEN];
+
+		mc_vote_message(c->hashes[k], msg);
+		for (unsigned v = 0; v < c->certs[k].count; v++) {
+			struct sigjob *j = &c->jobs[c->njobs++];
+
+			j->pk = c->certs[k].votes[v].pk;
+			j->sig = c->certs[k].votes[v].sig;
+			memcpy(j->msg, msg, sizeof(msg));
+			j->len = sizeof(msg);
+		}
+	}
+	for (uint64_t k = 0; k < c->count; k++) {
+		const uint8_t *cid = c->first + k ? vs->head.chain_id : zeros;
+
+		for (size_t i = c->tx_start[k]; i < c->tx_start[k + 1]; i++) {
+			struct sigjob *j = &c->jobs[c->njobs++];
+
+			j->pk = c->txs[i].author;
+			j->sig = c->txs[i].sig;
+			mc_tx_sign_hash(&c->txs[i], cid, j->msg);
+			j->len = MC_HASH_LEN;
+		}
+	}
+	return 0;
+}
+
+struct sigrange {
+	struct sigjob *jobs;
+	size_t n;
+};
+
+static void *verify_range(void *arg)
+{
+	struct sigrange *r = arg;
+
+	for (size_t i = 0; i < r->n; i++)
+		r->jobs[i].ok = mc_sign_verify(r->jobs[i].pk, r->jobs[i].msg, r->jobs[i].len,
+					       r->jobs[i].sig) == 0;
+	return NULL;
+}
+
+/* Every signature of the chunk, half on a second thread. */
+static void chunk_verify_sigs(struct chunk *c)
+{
+	struct sigrange lo = { c->jobs, c->njobs / 2 };
+	struct sigrange hi = { c->jobs + c->njobs / 2, c->njobs - c->njobs / 2 };
+	pthread_t th;
+	bool threaded = c->njobs >= 64 && pthread_create(&th, NULL, verify_range, &hi) == 0;
+
+	verify_range(&lo);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		verify_range(&hi);
+}
+
+static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk *c, uint64_t k,
+			      struct mc_err *err)
+{
+	static const uint8_t zeros[MC_HASH_LEN];
+	const struct mc_header *hdr = &c->hdrs[k];
+	uint64_t h = c->first + k;
+	size_t first = c->tx_start[k], ntx = c->tx_start[k + 1] - first;
+	size_t txjobs = c->vote_start[c->count];
+	uint8_t root[MC_HASH_LEN];
+	uint8_t (*leaves)[MC_HASH_LEN] = NULL;
+
+	if (hdr->height != h)
+		return bad_block(err, h, _("stored under the wrong height"));
+	if (memcmp(hdr->prev, h ? vs->prev : zeros, MC_HASH_LEN) != 0)
+		return bad_block(err, h, _("does not link to the previous block"));
+	if (memcmp(hdr->chain_id, h ? vs->head.chain_id : zeros, MC_HASH_LEN) != 0)
+		return bad_block(err, h, _("carries the wrong chain id"));
+	if (h && hdr->timestamp_ms < vs->prev_time)
+		return bad_block(err, h, _("its time goes backwards"));
+	if (memcmp(hdr->valset_hash, vs->valset_hash, MC_HASH_LEN) != 0)
+		return bad_block(err, h, _("names the wrong validator set"));
+	if (mc_cert_check_quorum(&c->certs[k], (const uint8_t (*)[MC_PK_LEN])vs->vals, vs->nval, err) != 0)
+		return mc_err_wrap(err, _("block %llu"), (unsigned long long)h);
+	for (size_t v = c->vote_start[k]; v < c->vote_start[k + 1]; v++)
+		if (!c->jobs[v].ok)
+			return bad_block(err, h, _("certificate carries a forged vote"));
+	if (ntx) {
+		leaves = malloc(ntx * MC_HASH_LEN);
 		if (!leaves)
 			return mc_err_set(err, EX_OSERR, _("out of memory"));
 	}
-	for (uint32_t i = 0; i < hdr.tx_count; i++) {
-		struct mc_apply_ctx ax = { .height = h, .tx_index = i,
-					   .block_time_ms = hdr.timestamp_ms, .replay = true };
-		uint8_t key[12], th[MC_HASH_LEN];
-		const void *v;
-		size_t vn;
-		struct mc_tx tx;
+	for (size_t i = 0; i < ntx; i++) {
+		const struct mc_tx *tx = &c->txs[first + i];
+		struct mc_apply_ctx ax = { .height = h, .tx_index = (uint32_t)i,
+					   .block_time_ms = hdr->timestamp_ms, .replay = true,
+					   .sig_checked = true };
+		uint8_t th[MC_HASH_LEN];
 
+		if (!c->jobs[txjobs + first + i].ok) {
+			free(leaves);
+			return mc_err_set(err, EX_DATAERR, _("block %llu, tx %zu: bad signature"),
+					  (unsigned long long)h, i);
+		}
 		memcpy(ax.chain_id, h ? vs->head.chain_id : zeros, MC_HASH_LEN);
-		mc_be64(key, h);
-		mc_be32(key + 8, i);
-		rc = mc_txn_get(vs->rt, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
-		if (rc != 0) {
-			free(leaves);
-			return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("block %llu: tx %u is missing"),
-							 (unsigned long long)h, i);
-		}
-		if (mc_tx_decode(v, vn, &tx, err) != 0) {
-			free(leaves);
-			err->code = EX_DATAERR;
-			return mc_err_wrap(err, _("block %llu, tx %u"), (unsigned long long)h, i);
-		}
 		/* the rules name the block and tx themselves */
-		if (mc_chain_apply_tx(st, &ax, &tx, v, vn, err) != 0) {
+		if (mc_chain_apply_tx(st, &ax, tx, c->enc[first + i], c->enc_len[first + i], err) != 0) {
 			free(leaves);
 			err->code = EX_DATAERR;
 			return -1;
 		}
-		if (tx.type == MC_TX_RECORD_PUT && check_put_side(vs, h, &tx, err) != 0) {
+		if (tx->type == MC_TX_RECORD_PUT && check_put_side(vs, h, tx, err) != 0) {
 			free(leaves);
 			return -1;
 		}
-		mc_tx_hash(&tx, th);
+		mc_tx_hash(tx, th);
 		mc_merkle_leaf_hash(th, MC_HASH_LEN, leaves[i]);
 		vs->rep->txs++;
 	}
-	mc_merkle_root((const uint8_t (*)[MC_HASH_LEN])leaves, hdr.tx_count, root);
+	mc_merkle_root((const uint8_t (*)[MC_HASH_LEN])leaves, ntx, root);
 	free(leaves);
-	if (memcmp(root, hdr.tx_root, MC_HASH_LEN) != 0)
+	if (ntx != hdr->tx_count || memcmp(root, hdr->tx_root, MC_HASH_LEN) != 0)
 		return bad_block(err, h, _("its transactions do not match its tx root"));
-	if (mc_ctree_append(st, h, hash, err) != 0)
+	if (mc_ctree_append(st, h, c->hashes[k], err) != 0)
 		return -1;
-	memcpy(vs->prev, hash, MC_HASH_LEN);
-	vs->prev_time = hdr.timestamp_ms;
+	memcpy(vs->prev, c->hashes[k], MC_HASH_LEN);
+	vs->prev_time = hdr->timestamp_ms;
 	vs->rep->blocks++;
 	return 0;
 }
@@ -193,7 +369,9 @@ static int replay_block(struct vstate *vs, struct mc_txn *st, uint64_t h, struct
 static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 {
 	struct vstate *vs = vctx;
-	uint64_t end;
+	struct chunk c;
+	uint64_t last;
+	int rc = 0;
 
 	/* Re-runnable: start from the checkpoint taken before this transaction. */
 	vs->next = vs->ck.next;
@@ -201,18 +379,22 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 	vs->prev_time = vs->ck.prev_time;
 	vs->nrefs = vs->ck.nrefs;
 	*vs->rep = vs->ck.rep;
-	end = vs->next + SCRATCH_BLOCKS_PER_TXN;
-
-	if (end > vs->head.height + 1)
-		end = vs->head.height + 1;
-	for (uint64_t h = vs->next; h < end; h++) {
-		if (replay_block(vs, st, h, err) != 0)
-			return -1;
-		if (vs->progress)
-			vs->progress(h + 1, vs->head.height + 1, vs->pctx);
+	last = vs->next + SCRATCH_BLOCKS_PER_TXN - 1;
+	if (last > vs->head.height)
+		last = vs->head.height;
+	if (chunk_load(vs, &c, vs->next, last, err) != 0) {
+		chunk_free(&c);
+		return -1;
 	}
-	vs->next = end;
-	return 0;
+	chunk_verify_sigs(&c);
+	for (uint64_t k = 0; k < c.count && rc == 0; k++) {
+		rc = replay_chunk_block(vs, st, &c, k, err);
+		if (rc == 0 && vs->progress)
+			vs->progress(c.first + k + 1, vs->head.height + 1, vs->pctx);
+	}
+	vs->next = c.first + c.count;
+	chunk_free(&c);
+	return rc;
 }
 
 static const char *db_label(enum mc_db db)
