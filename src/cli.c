@@ -222,18 +222,28 @@ static int find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return mc_identity_find(t, c->what, &c->id, err);
 }
 
+int mc_cli_find_identity(struct mc_cli *cli, const char *what, struct mc_identity *id,
+			 struct mc_err *err)
+{
+	struct find_ctx c = { .what = what };
+
+	if (mc_store_read(cli->store, find_txn, &c, err) != 0)
+		return -1;
+	*id = c.id;
+	return 0;
+}
+
 int mc_cli_load_actor(struct mc_cli *cli, struct mc_key **key, struct mc_err *err)
 {
-	struct find_ctx c;
+	struct mc_identity id;
 
 	if (!cli->as)
 		return mc_cli_load_role_key(cli, "admin", key, err);
-	c.what = cli->as;
-	if (mc_store_read(cli->store, find_txn, &c, err) != 0)
+	if (mc_cli_find_identity(cli, cli->as, &id, err) != 0)
 		return -1;
-	if (c.id.revoked != MC_NOT_REVOKED)
+	if (id.revoked != MC_NOT_REVOKED)
 		return mc_err_set(err, EX_NOPERM, _("identity '%s' is revoked"), cli->as);
-	return mc_cli_load_key_for(cli, c.id.pk, key, err);
+	return mc_cli_load_key_for(cli, id.pk, key, err);
 }
 
 int mc_cli_fail(const struct mc_err *err)

@@ -54,6 +54,10 @@ int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **k
 /* The acting identity (--as, default admin): resolves it on chain, finds its
  * key file in keys/ and loads it. */
 int mc_cli_load_actor(struct mc_cli *cli, struct mc_key **key, struct mc_err *err);
+/* Finds an enrolled identity by key, key prefix or name. */
+struct mc_identity;
+int mc_cli_find_identity(struct mc_cli *cli, const char *what, struct mc_identity *id,
+			 struct mc_err *err);
 /* Loads keys/<hex pk>.key or a role key holding that pk. */
 int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct mc_key **key,
 			struct mc_err *err);

@@ -146,18 +146,6 @@ int cmd_identity_list(struct mc_cli *cli, struct mc_args *a)
 	return 0;
 }
 
-struct find_ctx {
-	const char *what;
-	struct mc_identity id;
-};
-
-static int find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct find_ctx *f = vctx;
-
-	return mc_identity_find(t, f->what, &f->id, err);
-}
-
 int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a)
 {
 	const char *reason = "";
@@ -166,7 +154,7 @@ int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a)
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
 	struct mc_key *node = NULL, *author = NULL;
-	struct find_ctx f;
+	struct mc_identity target;
 	struct mc_revoke r;
 	struct mc_buf body;
 	struct mc_produced out;
@@ -177,10 +165,9 @@ int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_usage(_("identity revoke needs the identity's key or name"));
 	if (strlen(reason) > MC_REASON_MAX || !mc_text_clean(reason, strlen(reason)))
 		return mc_cli_usage(_("--reason must be at most %d characters of text"), MC_REASON_MAX);
-	f.what = pos[0];
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, find_txn, &f, &err) != 0)
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_find_identity(cli, pos[0], &target, &err) != 0)
 		goto out;
-	if (f.id.revoked != MC_NOT_REVOKED) {
+	if (target.revoked != MC_NOT_REVOKED) {
 		mc_err_set(&err, EX_DATAERR, _("identity '%s' is already revoked"), pos[0]);
 		goto out;
 	}
@@ -188,7 +175,7 @@ int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a)
 	    mc_cli_load_actor(cli, &author, &err) != 0)
 		goto out;
 	memset(&r, 0, sizeof(r));
-	memcpy(r.pk, f.id.pk, MC_PK_LEN);
+	memcpy(r.pk, target.pk, MC_PK_LEN);
 	r.reason = (const uint8_t *)reason;
 	r.reason_len = strlen(reason);
 	mc_buf_init(&body);

@@ -63,19 +63,27 @@ int mc_tx_decode(const uint8_t *p, size_t n, struct mc_tx *tx, struct mc_err *er
 	return 0;
 }
 
-void mc_tx_sign_hash(const struct mc_tx *tx, const uint8_t chain_id[MC_HASH_LEN],
-		     uint8_t out[MC_HASH_LEN])
-{
-	uint8_t head[1 + 1 + MC_PK_LEN + 8 + 8 + 4];
-	struct mc_sha256 h;
+#define ENVELOPE_HEAD_LEN (1 + 1 + MC_PK_LEN + 8 + 8 + 4)
 
-	/* The envelope, streamed so the body is not copied. */
+/* The envelope up to the body's bytes: what envelope_encode() writes first. */
+static void envelope_head(const struct mc_tx *tx, uint8_t head[ENVELOPE_HEAD_LEN])
+{
 	head[0] = tx->version;
 	head[1] = tx->type;
 	memcpy(head + 2, tx->author, MC_PK_LEN);
 	mc_be64(head + 2 + MC_PK_LEN, tx->timestamp_ms);
 	mc_be64(head + 10 + MC_PK_LEN, tx->seq);
 	mc_be32(head + 18 + MC_PK_LEN, (uint32_t)tx->body_len);
+}
+
+void mc_tx_sign_hash(const struct mc_tx *tx, const uint8_t chain_id[MC_HASH_LEN],
+		     uint8_t out[MC_HASH_LEN])
+{
+	uint8_t head[ENVELOPE_HEAD_LEN];
+	struct mc_sha256 h;
+
+	/* The envelope, streamed so the body is not copied. */
+	envelope_head(tx, head);
 	mc_sha256_init(&h);
 	mc_sha256_update(&h, tx_domain, sizeof(tx_domain) - 1);
 	mc_sha256_update(&h, chain_id, MC_HASH_LEN);
@@ -103,15 +111,10 @@ int mc_tx_verify_sig(const struct mc_tx *tx, const uint8_t chain_id[MC_HASH_LEN]
 
 void mc_tx_hash(const struct mc_tx *tx, uint8_t out[MC_HASH_LEN])
 {
-	uint8_t head[1 + 1 + MC_PK_LEN + 8 + 8 + 4];
+	uint8_t head[ENVELOPE_HEAD_LEN];
 	struct mc_sha256 h;
 
-	head[0] = tx->version;
-	head[1] = tx->type;
-	memcpy(head + 2, tx->author, MC_PK_LEN);
-	mc_be64(head + 2 + MC_PK_LEN, tx->timestamp_ms);
-	mc_be64(head + 10 + MC_PK_LEN, tx->seq);
-	mc_be32(head + 18 + MC_PK_LEN, (uint32_t)tx->body_len);
+	envelope_head(tx, head);
 	mc_sha256_init(&h);
 	mc_sha256_update(&h, head, sizeof(head));
 	mc_sha256_update(&h, tx->body, tx->body_len);

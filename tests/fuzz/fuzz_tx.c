@@ -1,0 +1,114 @@
+/* Fuzz target: the tx decoder and every body decoder, with attachments. */
+#include "config.h"
+
+#include <string.h>
+
+#include "crypto.h"
+#include "fuzz.h"
+#include "identity.h"
+#include "tx.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_init();
+	struct mc_tx tx;
+	uint8_t h[MC_HASH_LEN], zero[MC_HASH_LEN] = { 0 };
+
+	if (mc_tx_decode(data, size, &tx, NULL) != 0)
+		return 0;
+	mc_tx_hash(&tx, h);
+	if (mc_tx_verify_sig(&tx, zero) == 0)
+		h[0] ^= 1;
+	switch (tx.type) {
+	case MC_TX_IDENTITY_ENROLL: {
+		struct mc_enroll e;
+
+		(void)mc_enroll_decode(tx.body, tx.body_len, &e, NULL);
+		break;
+	}
+	case MC_TX_IDENTITY_REVOKE: {
+		struct mc_revoke r;
+
+		(void)mc_revoke_decode(tx.body, tx.body_len, &r, NULL);
+		break;
+	}
+	case MC_TX_RECORD_PUT: {
+		struct mc_put p;
+		struct mc_rd r;
+
+		if (mc_put_decode(tx.body, tx.body_len, &p, NULL) != 0)
+			break;
+		mc_rd_init(&r, tx.attach, tx.attach_len);
+		for (uint32_t i = 0; i < p.count; i++) {
+			struct mc_entry e;
+
+			if (mc_entry_read(&r, &e, NULL) != 0)
+				break;
+			mc_entry_leaf(&e, h);
+		}
+		break;
+	}
+	case MC_TX_RECORD_ERASE: {
+		struct mc_erase e;
+
+		(void)mc_erase_decode(tx.body, tx.body_len, &e, NULL);
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
+bool fuzz_seed(int k, struct mc_buf *out)
+{
+	uint8_t seed[32] = { 1 }, pk[32], sk[64], chain[32] = { 0 };
+	struct mc_buf body, attach;
+	struct mc_tx tx;
+
+	if (k > 3)
+		return false;
+	mc_sign_seed_keypair(seed, pk, sk);
+	mc_buf_init(&body);
+	mc_buf_init(&attach);
+	memset(&tx, 0, sizeof(tx));
+	tx.version = MC_TX_VERSION;
+	memcpy(tx.author, pk, 32);
+	tx.seq = 7;
+	if (k == 0) {
+		struct mc_enroll e = { .roles = MC_ROLE_CLINICIAN, .name = (const uint8_t *)"Dr A", .name_len = 4,
+				       .org = (const uint8_t *)"Org", .org_len = 3 };
+
+		tx.type = MC_TX_IDENTITY_ENROLL;
+		mc_enroll_encode(&e, &body);
+	} else if (k == 1) {
+		struct mc_revoke r = { .reason = (const uint8_t *)"left", .reason_len = 4 };
+
+		tx.type = MC_TX_IDENTITY_REVOKE;
+		mc_revoke_encode(&r, &body);
+	} else if (k == 2) {
+		struct mc_put p = { .count = 2 };
+		struct mc_entry e = { .version = 1, .category = (const uint8_t *)"note", .category_len = 4,
+				      .ctype = (const uint8_t *)"text/plain", .ctype_len = 10, .ct_size = 57 };
+
+		tx.type = MC_TX_RECORD_PUT;
+		mc_put_encode(&p, &body);
+		mc_entry_encode(&e, &attach);
+		e.version = 2;
+		mc_entry_encode(&e, &attach);
+		tx.attach = attach.data;
+		tx.attach_len = attach.len;
+	} else {
+		struct mc_erase e = { .reason = (const uint8_t *)"request", .reason_len = 7 };
+
+		tx.type = MC_TX_RECORD_ERASE;
+		mc_erase_encode(&e, &body);
+	}
+	tx.body = body.data;
+	tx.body_len = body.len;
+	mc_tx_sign(&tx, chain, sk);
+	mc_tx_encode(&tx, out);
+	mc_buf_release(&body);
+	mc_buf_release(&attach);
+	return true;
+}
