@@ -397,6 +397,24 @@ void mc_cli_progress(const char *what, unsigned long long done, unsigned long lo
 	progress_shown = true;
 }
 
+void mc_cli_progress_frac(const char *what, unsigned long long done, unsigned long long total,
+			  unsigned long long count)
+{
+	char bar[41];
+	unsigned fill;
+
+	if (!isatty(STDERR_FILENO) || total == 0)
+		return;
+	fill = (unsigned)(40ULL * (done > total ? total : done) / total);
+	memset(bar, '#', fill);
+	memset(bar + fill, '.', 40 - fill);
+	bar[40] = '\0';
+	fprintf(stderr, "\r%s [%s] %3llu%% %llu", what, bar,
+		100ULL * (done > total ? total : done) / total, count);
+	fflush(stderr);
+	progress_shown = true;
+}
+
 void mc_cli_progress_end(void)
 {
 	if (progress_shown && isatty(STDERR_FILENO))

@@ -77,6 +77,9 @@ int mc_cli_write_file(const char *path, const void *p, size_t n, struct mc_err *
 /* A progress bar on stderr when it is a terminal; no-op otherwise. */
 void mc_cli_progress(const char *what, unsigned long long done, unsigned long long total);
 void mc_cli_progress_end(void);
+/* A bar for done/total of some measure (bytes read), labelled with a count. */
+void mc_cli_progress_frac(const char *what, unsigned long long done, unsigned long long total,
+			  unsigned long long count);
 
 /* JSON string escaping onto f. */
 void mc_cli_json_str(FILE *f, const char *s);

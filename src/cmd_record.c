@@ -166,6 +166,8 @@ struct report {
 	struct mc_cli *cli;
 	bool first;
 	unsigned long long done, total;
+	unsigned long long bytes_total;  /* a regular file's size, else 0 */
+	unsigned long long bytes_read;   /* written by the reader, read atomically */
 };
 
 /* On the committer thread, after each durable commit. */
@@ -188,7 +190,11 @@ static void report_commit(void *ctx, const struct mc_sealed *recs, const unsigne
 	}
 	fflush(stdout);
 	r->done += n;
-	mc_cli_progress(_("importing"), r->done, r->total);
+	if (r->bytes_total && !r->total)
+		mc_cli_progress_frac(_("importing"), __atomic_load_n(&r->bytes_read, __ATOMIC_RELAXED),
+				     r->bytes_total, r->done);
+	else
+		mc_cli_progress(_("importing"), r->done, r->total);
 }
 
 static int import_items(struct mc_importer *im, struct mc_ingest_item *items, size_t count,
@@ -317,6 +323,8 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 			mc_err_set(&err, EX_NOINPUT, _("'%s' is a directory"), pos[0]);
 			return mc_cli_fail(&err);
 		}
+		if (S_ISREG(st.st_mode))
+			rep.bytes_total = (unsigned long long)st.st_size;
 	}
 	/* The first non-empty line tells the format: a Bundle names itself
 	 * or opens a pretty-printed document; NDJSON is one object a line. */
@@ -360,6 +368,7 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 			if (l > 0)
 				rc = import_line(im, line, l, lineno, &ferr);
 			lineno++;
+			__atomic_fetch_add(&rep.bytes_read, (unsigned long long)len, __ATOMIC_RELAXED);
 		} while (rc == 0 && (len = getline(&line, &linecap, in)) >= 0);
 		if (rc == 0 && ferror(in))
 			rc = mc_err_set(&ferr, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
@@ -524,6 +533,12 @@ int cmd_record_list(struct mc_cli *cli, struct mc_args *a)
 	rc = mc_store_read(cli->store, list_txn, &lc, &err);
 	if (cli->json)
 		printf("]\n");
+	/* Subjects are pseudonyms: an identifier with no records is most
+	 * likely a typo, and says so rather than listing nothing. */
+	if (rc == 0 && subject && lc.pc.n == 0) {
+		mc_err_set(&err, EX_NOINPUT, _("no records for that patient identifier"));
+		rc = -1;
+	}
 out:
 	writer_close(&w);
 	return rc == 0 ? 0 : mc_cli_fail(&err);

@@ -41,6 +41,7 @@ bad 65 "empty import" mc record import /dev/null
 bad 64 "malformed record id" mc record get 1234
 bad 66 "unknown record" mc record get 0123456789abcdef0123456789abcdef
 bad 66 "history of an unknown record" mc record history 0123456789abcdef0123456789abcdef
+bad 66 "an unknown subject" mc record list --subject NO-SUCH-PATIENT
 bad 66 "erase of an unknown record" mc record erase 0123456789abcdef0123456789abcdef --reason test
 bad 67 "unknown --as identity" mc --as nobody record put --subject P --category note --type text/plain "$T/notutf8"
 bad 64 "unknown role" mc identity add --name X --role wizard

@@ -1,0 +1,101 @@
+/* Text checks and role names: what crosses our boundary as text is
+ * well-formed, clean, and named the way the CLI documents. */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "identity.h"
+#include "text.h"
+
+Test(text, utf8_accepts_ascii_and_every_sequence_length)
+{
+	cr_assert(mc_utf8_valid("", 0));
+	cr_assert(mc_utf8_valid("plain ascii text of some length", 31));
+	cr_assert(mc_utf8_valid("\xc3\xa9", 2));          /* é */
+	cr_assert(mc_utf8_valid("\xe2\x82\xac", 3));      /* € */
+	cr_assert(mc_utf8_valid("\xf0\x9f\x98\x80", 4));  /* U+1F600 */
+	cr_assert(mc_utf8_valid("\xf4\x8f\xbf\xbf", 4));  /* U+10FFFF */
+}
+
+Test(text, utf8_refuses_overlongs_surrogates_out_of_range_and_truncation)
+{
+	cr_assert_not(mc_utf8_valid("\xc0\xaf", 2), "overlong '/'");
+	cr_assert_not(mc_utf8_valid("\xe0\x80\xaf", 3), "overlong 3-byte");
+	cr_assert_not(mc_utf8_valid("\xf0\x80\x80\xaf", 4), "overlong 4-byte");
+	cr_assert_not(mc_utf8_valid("\xed\xa0\x80", 3), "surrogate");
+	cr_assert_not(mc_utf8_valid("\xf4\x90\x80\x80", 4), "above U+10FFFF");
+	cr_assert_not(mc_utf8_valid("\xe2\x82", 2), "truncated");
+	cr_assert_not(mc_utf8_valid("abcdefgh\xe2\x82", 10), "truncated after the fast path");
+	cr_assert_not(mc_utf8_valid("\x80", 1), "lone continuation");
+	cr_assert_not(mc_utf8_valid("\xff", 1));
+	cr_assert_not(mc_utf8_valid("\xc3\x28", 2), "bad continuation");
+}
+
+Test(text, clean_text_refuses_c0_c1_and_del)
+{
+	cr_assert(mc_text_clean("Dr Émile", strlen("Dr Émile")));
+	cr_assert_not(mc_text_clean("a\nb", 3));
+	cr_assert_not(mc_text_clean("a\x7f", 2));
+	cr_assert_not(mc_text_clean("a\xc2\x85", 3), "C1 NEL");
+	cr_assert_not(mc_text_clean("a\0b", 3));
+}
+
+Test(text, tokens_and_mime_types)
+{
+	cr_assert(mc_token_valid("observation", 11, 64));
+	cr_assert(mc_token_valid("lab-result_v2.1", 15, 64));
+	cr_assert_not(mc_token_valid("", 0, 64));
+	cr_assert_not(mc_token_valid("Upper", 5, 64));
+	cr_assert_not(mc_token_valid("a b", 3, 64));
+	cr_assert_not(mc_token_valid("abc", 3, 2), "over the limit");
+	cr_assert(mc_mime_valid("application/fhir+json", 21, 128));
+	cr_assert_not(mc_mime_valid("textplain", 9, 128));
+	cr_assert_not(mc_mime_valid("text/plain; charset=utf-8", 25, 128), "no spaces");
+	cr_assert_not(mc_mime_valid("/plain", 6, 128));
+	cr_assert_not(mc_mime_valid("a/b/c", 5, 128));
+}
+
+Test(identity, roles_parse_and_format_round_trip)
+{
+	uint32_t r;
+	char out[128];
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_roles_parse("admin,clinician", &r, NULL), 0);
+	cr_assert_eq(r, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN);
+	mc_roles_format(r, out, sizeof(out));
+	cr_assert_str_eq(out, "admin,clinician");
+	cr_assert_eq(mc_roles_parse("auditor,patient,node,anchor", &r, NULL), 0);
+	mc_roles_format(r, out, sizeof(out));
+	cr_assert_str_eq(out, "auditor,patient,node,anchor");
+	cr_assert_eq(mc_roles_parse("wizard", &r, &err), -1);
+	cr_assert_eq(err.code, EX_USAGE);
+	cr_assert_not_null(strstr(err.msg, "wizard"));
+	cr_assert_eq(mc_roles_parse("", &r, NULL), -1);
+	cr_assert_eq(mc_roles_parse("admi", &r, NULL), -1, "no prefixes");
+}
+
+Test(identity, identity_rows_round_trip_and_refuse_damage)
+{
+	struct mc_identity id, back;
+	struct mc_buf b;
+	uint8_t pk[32] = { 7 };
+
+	memset(&id, 0, sizeof(id));
+	memcpy(id.pk, pk, 32);
+	id.roles = MC_ROLE_CLINICIAN;
+	id.enrolled = 4;
+	id.revoked = MC_NOT_REVOKED;
+	strcpy(id.name, "Dr A");
+	strcpy(id.org, "St Example");
+	mc_buf_init(&b);
+	mc_identity_encode(&id, &b);
+	cr_assert_eq(mc_identity_decode(pk, b.data, b.len, &back, NULL), 0);
+	cr_assert_str_eq(back.name, "Dr A");
+	cr_assert_str_eq(back.org, "St Example");
+	cr_assert_eq(back.revoked, MC_NOT_REVOKED);
+	for (size_t n = 0; n < b.len; n++)
+		cr_assert_eq(mc_identity_decode(pk, b.data, n, &back, NULL), -1, "truncated to %zu", n);
+	mc_buf_release(&b);
+}
