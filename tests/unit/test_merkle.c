@@ -259,6 +259,49 @@ static int synth_get(void *ctx, unsigned level, uint64_t index, uint8_t out[HL])
 	return 0;
 }
 
+/* A real, consistent Merkle tree of any size, cheap to read: every leaf is
+ * the leaf hash of "a" except leaf `special`, the leaf hash of "b". Perfect
+ * subtrees not holding it all have the same hash per level; the ones holding
+ * it are folded along one path. */
+struct lone {
+	uint64_t size, special;
+	bool out_of_range;
+};
+
+static void lone_leaf(uint64_t i, const struct lone *t, uint8_t out[HL])
+{
+	mc_merkle_leaf_hash(i == t->special ? "b" : "a", 1, out);
+}
+
+static void lone_node(const struct lone *t, unsigned level, uint64_t index, uint8_t out[HL])
+{
+	uint8_t l[HL], r[HL];
+
+	if (level == 0) {
+		lone_leaf(index, t, out);
+		return;
+	}
+	if ((t->special >> level) != index) {
+		/* uniform: any index without the special leaf will do */
+		lone_node(t, level - 1, (t->special >> (level - 1)) ^ 1, l);
+		mc_merkle_node_hash(l, l, out);
+		return;
+	}
+	lone_node(t, level - 1, 2 * index, l);
+	lone_node(t, level - 1, 2 * index + 1, r);
+	mc_merkle_node_hash(l, r, out);
+}
+
+static int lone_get(void *ctx, unsigned level, uint64_t index, uint8_t out[HL])
+{
+	struct lone *t = ctx;
+
+	if (level >= 64 || index >= (t->size >> level))
+		t->out_of_range = true;
+	lone_node(t, level, index, out);
+	return 0;
+}
+
 /* ---- RFC 6962 reference vectors ---------------------------------------- */
 
 /* The Certificate Transparency reference leaves and roots (RFC 6962 test
@@ -518,15 +561,15 @@ Test(merkle, every_inclusion_proof_up_to_70_verifies_and_any_change_breaks_it)
 				for (size_t byte = 0; byte < HL; byte++) {
 					p[k][byte] ^= (uint8_t)(1u << (byte % 8));
 					if (mc_merkle_verify_inclusion(ls[i], i, n, CP(p), len, roots[n]) == 0)
-						cr_fail("leaf %zu of %zu: flipped path[%zu][%zu] verified", i, n, k, byte);
+						cr_assert_fail("leaf %zu of %zu: flipped path[%zu][%zu] verified", i, n, k, byte);
 					p[k][byte] ^= (uint8_t)(1u << (byte % 8));
 				}
 			for (size_t j = 0; j < n + 2; j++)
 				if (j != i && mc_merkle_verify_inclusion(ls[i], j, n, CP(p), len, roots[n]) == 0)
-					cr_fail("leaf %zu of %zu verified as index %zu", i, n, j);
+					cr_assert_fail("leaf %zu of %zu verified as index %zu", i, n, j);
 			for (size_t m = 1; m <= PX; m++)
 				if (m != n && mc_merkle_verify_inclusion(ls[i], i, m, CP(p), len, roots[m]) == 0)
-					cr_fail("leaf %zu of %zu verified in size %zu", i, n, m);
+					cr_assert_fail("leaf %zu of %zu verified in size %zu", i, n, m);
 			if (n > 1)
 				cr_assert_neq(mc_merkle_verify_inclusion(ls[(i + 1) % n], i, n, CP(p), len, roots[n]), 0,
 					      "another leaf fails");
@@ -567,15 +610,15 @@ Test(merkle, every_consistency_proof_up_to_70_verifies_and_any_change_breaks_it)
 				for (size_t byte = 0; byte < HL; byte++) {
 					p[k][byte] ^= (uint8_t)(1u << (byte % 8));
 					if (mc_merkle_verify_consistency(n1, n2, r1, r2, CP(p + 1), len) == 0)
-						cr_fail("%zu -> %zu: flipped path[%zu][%zu] verified", n1, n2, k - 1, byte);
+						cr_assert_fail("%zu -> %zu: flipped path[%zu][%zu] verified", n1, n2, k - 1, byte);
 					p[k][byte] ^= (uint8_t)(1u << (byte % 8));
 				}
 			for (size_t m = 1; m <= n2; m++)
 				if (m != n1 && mc_merkle_verify_consistency(m, n2, roots[m], r2, CP(p + 1), len) == 0)
-					cr_fail("%zu -> %zu verified as %zu -> %zu", n1, n2, m, n2);
+					cr_assert_fail("%zu -> %zu verified as %zu -> %zu", n1, n2, m, n2);
 			for (size_t m = 1; m <= PX; m++)
 				if (m != n2 && mc_merkle_verify_consistency(n1, m, r1, roots[m], CP(p + 1), len) == 0)
-					cr_fail("%zu -> %zu verified as %zu -> %zu", n1, n2, n1, m);
+					cr_assert_fail("%zu -> %zu verified as %zu -> %zu", n1, n2, n1, m);
 			if (n1 < n2) {
 				memcpy(bad, r1, HL);
 				bad[0] ^= 1;
@@ -644,21 +687,9 @@ Test(merkle, stored_tree_operations_make_logarithmic_reads)
 			cr_assert_leq(s.calls, bound, "inclusion %llu of %llu: %lu reads",
 				      (unsigned long long)idx[j], (unsigned long long)size, s.calls);
 			cr_assert_eq(len, ref_path_len(idx[j], size));
-			cr_assert_eq(mc_merkle_verify_inclusion(p[0], 0, 1, CP(p), 0, p[0]), 0);
-			{
-				/* the leaf is the (0, idx) node of the synthetic tree */
-				uint8_t leaf[HL];
-				struct synth s2 = { .size = size };
-
-				cr_assert_eq(synth_get(&s2, 0, idx[j], leaf), 0);
-				cr_assert_eq(mc_merkle_verify_inclusion(leaf, idx[j], size, CP(p), len, root), 0,
-					     "inclusion %llu of %llu verifies", (unsigned long long)idx[j],
-					     (unsigned long long)size);
-			}
 		}
 		for (size_t j = 0; j < sizeof(old) / sizeof(old[0]); j++) {
 			unsigned want;
-			uint8_t r1[HL];
 			int rc;
 
 			if (old[j] == 0 || old[j] > size)
@@ -676,12 +707,74 @@ Test(merkle, stored_tree_operations_make_logarithmic_reads)
 			}
 			cr_assert_eq(rc, 0);
 			cr_assert_eq(len, want);
-			cr_assert_eq(mc_mtree_root(&src, old[j], r1), 0);
-			cr_assert_eq(mc_merkle_verify_consistency(old[j], size, r1, root, CP(p), len), 0,
-				     "%llu -> %llu verifies", (unsigned long long)old[j],
-				     (unsigned long long)size);
 		}
 		cr_assert_not(s.out_of_range, "no read beyond the %llu leaves", (unsigned long long)size);
+	}
+}
+
+Test(merkle, the_one_odd_leaf_tree_used_below_is_a_real_merkle_tree)
+{
+	uint8_t (*ls)[HL] = calloc(PN, HL);
+
+	cr_assert_not_null(ls);
+	for (uint64_t n = 1; n <= PN; n++)
+		for (uint64_t sp = 0; sp < n + 1; sp++) {
+			struct lone t = { .size = n, .special = sp };
+			struct mc_mtree_src src = { lone_get, &t };
+			uint8_t want[HL], got[HL];
+
+			for (uint64_t i = 0; i < n; i++)
+				lone_leaf(i, &t, ls[i]);
+			mc_merkle_root(CP(ls), n, want);
+			cr_assert_eq(mc_mtree_root(&src, n, got), 0);
+			cr_assert_arr_eq(got, want, HL, "size %llu, odd leaf %llu", (unsigned long long)n,
+					 (unsigned long long)sp);
+			cr_assert_not(t.out_of_range);
+		}
+	free(ls);
+}
+
+Test(merkle, proofs_from_huge_stored_trees_verify)
+{
+	static const uint64_t sizes[] = {
+		1000, (1ULL << 40) + 12345, (1ULL << 63) - 1, 1ULL << 63, (1ULL << 63) + 1,
+		UINT64_MAX,
+	};
+
+	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		uint64_t size = sizes[z];
+		uint64_t pos[] = { 0, 1, 2, size / 3, size / 2, size / 2 + 7, size - 2, size - 1 };
+
+		for (size_t j = 0; j < sizeof(pos) / sizeof(pos[0]); j++) {
+			struct lone t = { .size = size, .special = pos[j] };
+			struct mc_mtree_src src = { lone_get, &t };
+			uint8_t root[HL], r1[HL], leaf[HL], p[MAXP][HL];
+			uint64_t m = pos[j] + 1;   /* the old tree ends with the odd leaf */
+			size_t len;
+
+			cr_assert_eq(mc_mtree_root(&src, size, root), 0);
+			lone_leaf(pos[j], &t, leaf);
+			cr_assert_eq(mc_mtree_inclusion(&src, pos[j], size, p, &len), 0);
+			cr_assert_eq(mc_merkle_verify_inclusion(leaf, pos[j], size, CP(p), len, root), 0,
+				     "leaf %llu of %llu", (unsigned long long)pos[j], (unsigned long long)size);
+			cr_assert_neq(mc_merkle_verify_inclusion(leaf, pos[j] ^ 1, size, CP(p), len, root), 0);
+			p[len / 2][7] ^= 2;
+			cr_assert_neq(mc_merkle_verify_inclusion(leaf, pos[j], size, CP(p), len, root), 0);
+
+			cr_assert_eq(mc_mtree_root(&src, m, r1), 0);
+			if (ref_subproof_len(m, size) > MAXP) {
+				cr_assert_eq(mc_mtree_consistency(&src, m, size, p, &len), -1);
+				continue;
+			}
+			cr_assert_eq(mc_mtree_consistency(&src, m, size, p, &len), 0);
+			cr_assert_eq(mc_merkle_verify_consistency(m, size, r1, root, CP(p), len), 0,
+				     "%llu -> %llu", (unsigned long long)m, (unsigned long long)size);
+			if (len) {
+				p[len - 1][0] ^= 1;
+				cr_assert_neq(mc_merkle_verify_consistency(m, size, r1, root, CP(p), len), 0);
+			}
+			cr_assert_not(t.out_of_range);
+		}
 	}
 }
 
@@ -704,13 +797,11 @@ Test(merkle, the_exact_read_bound_at_2_40_plus_12345)
 				cr_assert_eq(mc_mtree_inclusion(&src, i, size, p, &len), 0);
 				worst_incl = s.calls > worst_incl ? s.calls : worst_incl;
 			}
-			if (i + 1 <= size && i + 1 > 0) {
+			if (i + 1 <= size) {
 				s.calls = 0;
-				if (mc_mtree_consistency(&src, i + 1, size, p, &len) == 0 ||
-				    ref_subproof_len(i + 1, size) > MAXP)
-					worst_cons = s.calls > worst_cons ? s.calls : worst_cons;
-				else
-					cr_fail("consistency %llu failed", (unsigned long long)(i + 1));
+				cr_assert_eq(mc_mtree_consistency(&src, i + 1, size, p, &len), 0);
+				cr_assert_eq(len, ref_subproof_len(i + 1, size));
+				worst_cons = s.calls > worst_cons ? s.calls : worst_cons;
 			}
 		}
 	cr_assert_leq(worst_incl, 2 * 64 + 2, "inclusion: %lu reads", worst_incl);
@@ -814,7 +905,7 @@ Test(merkle, completed_subtrees_for_a_few_sizes)
 	cr_assert(lv[0] == 0 && ix[0] == 6);
 	cr_assert_eq(mc_mtree_completed(7, lv, ix), 4);
 	for (unsigned k = 0; k < 4; k++)
-		cr_assert(lv[k] == k && ix[k] == 7 >> k, "(%u, %llu)", lv[k], (unsigned long long)ix[k]);
+		cr_assert(lv[k] == k && ix[k] == 7u >> k, "(%u, %llu)", lv[k], (unsigned long long)ix[k]);
 	cr_assert_eq(mc_mtree_completed(11, lv, ix), 3);  /* 0b1011 */
 	cr_assert(lv[2] == 2 && ix[2] == 2);
 	cr_assert_eq(mc_mtree_completed((1ULL << 40) - 1, lv, ix), 41);
@@ -832,12 +923,12 @@ Test(merkle, appends_with_completed_subtrees_reproduce_in_memory_roots_1_to_300)
 
 	cr_assert_not_null(t);
 	for (uint64_t i = 0; i < TMAX; i++) {
-		unsigned lv[65], n = mc_mtree_completed(i, lv, (uint64_t[65]){ 0 });
+		unsigned lv[65], n;
 		uint64_t ix[65];
 		uint8_t want[HL], got[HL], a[MAXP][HL], b[MAXP][HL];
 		size_t al, bl;
 
-		cr_assert_eq(mc_mtree_completed(i, lv, ix), n);
+		n = mc_mtree_completed(i, lv, ix);
 		cr_assert_eq(n, 1 + (unsigned)__builtin_ctzll(~i), "1 + trailing ones of %llu",
 			     (unsigned long long)i);
 		for (unsigned k = 0; k < n; k++) {
@@ -929,10 +1020,10 @@ Test(merkle, hostile_verify_arguments_are_refused_without_reading_past_the_proof
 				uint8_t (*p)[HL] = exact_proof(len, &seed);
 
 				if (mc_merkle_verify_inclusion(leaf, vals[a], vals[b], CP(p), len, r1) == 0)
-					cr_fail("inclusion %llu/%llu/%zu accepted", (unsigned long long)vals[a],
+					cr_assert_fail("inclusion %llu/%llu/%zu accepted", (unsigned long long)vals[a],
 						(unsigned long long)vals[b], len);
 				if (mc_merkle_verify_consistency(vals[a], vals[b], r1, r2, CP(p), len) == 0)
-					cr_fail("consistency %llu/%llu/%zu accepted",
+					cr_assert_fail("consistency %llu/%llu/%zu accepted",
 						(unsigned long long)vals[a], (unsigned long long)vals[b], len);
 				if (len == 1) {
 					/* size1 == size2 with a non-empty proof, even equal roots */

@@ -1,0 +1,151 @@
+/* consent.h - consent grants, revocations, access decisions.
+ *
+ * mc_consent_check() is a pure function: given the grants a subject gave an
+ * actor (with their revocations), the actor's standing and the request, it
+ * permits (naming the grant), permits as break-glass, or denies (naming the
+ * reason). Time is always block time. The validity window of a grant is
+ * [not_before, not_after], both ends inclusive; a revoked grant stops
+ * permitting at the revoking block's time.
+ *
+ * Bodies (canonical encoding, see docs/formats.md):
+ *   CONSENT_GRANT  = grant id (16) | subject (32) | grantee (32) | purpose u8 |
+ *                    not_before u64 | not_after u64 | flags u8 (bit 0: every
+ *                    category) | ncat u8 | ncat x category bytes |
+ *                    nrec u16 | nrec x record id (16) | attestation kind u8 |
+ *                    attestation bytes (1..256)
+ *   CONSENT_REVOKE = grant id (16) | reason bytes (1..512)
+ *   ACCESS         = record id (16) | version u32 | subject (32) | purpose u8 |
+ *                    outcome u8 | grant id (16, zeros if none) | reason u8 |
+ *                    break-glass reason bytes (0..512)
+ */
+#ifndef MC_CONSENT_H
+#define MC_CONSENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "crypto.h"
+#include "err.h"
+#include "tx.h"
+
+#define MC_GRANT_ID_LEN 16
+#define MC_SCOPE_CATS_MAX 16
+#define MC_SCOPE_RECS_MAX 256
+#define MC_ATTEST_MAX 256
+#define MC_TIME_OPEN UINT64_MAX   /* a grant with no end */
+
+enum mc_purpose {
+	MC_PURPOSE_TREATMENT = 1,
+	MC_PURPOSE_PAYMENT = 2,
+	MC_PURPOSE_OPERATIONS = 3,
+	MC_PURPOSE_RESEARCH = 4,
+	MC_PURPOSE_PATIENT_REQUEST = 5,
+	MC_PURPOSE_EMERGENCY = 6,
+};
+/* "treatment" ... "emergency" (machine names, never translated). */
+const char *mc_purpose_name(unsigned p);
+int mc_purpose_parse(const char *s, uint8_t *p, struct mc_err *err);
+
+enum mc_attest {
+	MC_ATTEST_PATIENT_SIGNATURE = 1,  /* the patient's identity authored the grant */
+	MC_ATTEST_CONSENT_FORM = 2,       /* a staff member references the signed form */
+};
+
+struct mc_grant {
+	uint8_t id[MC_GRANT_ID_LEN];
+	uint8_t subject[MC_HASH_LEN];
+	uint8_t grantee[MC_PK_LEN];
+	uint8_t purpose;
+	uint64_t not_before, not_after;
+	bool all_categories;
+	uint8_t ncat;
+	const uint8_t *cat[MC_SCOPE_CATS_MAX];
+	size_t cat_len[MC_SCOPE_CATS_MAX];
+	uint16_t nrec;
+	const uint8_t *recs;              /* nrec x 16 bytes */
+	uint8_t attest_kind;
+	const uint8_t *attest;
+	size_t attest_len;
+};
+void mc_grant_encode(const struct mc_grant *g, struct mc_buf *b);
+/* Borrows from p. EX_DATAERR on malformation or inconsistent fields. */
+int mc_grant_decode(const uint8_t *p, size_t n, struct mc_grant *g, struct mc_err *err);
+
+struct mc_consent_revoke {
+	uint8_t id[MC_GRANT_ID_LEN];
+	const uint8_t *reason;
+	size_t reason_len;
+};
+void mc_consent_revoke_encode(const struct mc_consent_revoke *r, struct mc_buf *b);
+int mc_consent_revoke_decode(const uint8_t *p, size_t n, struct mc_consent_revoke *r,
+			     struct mc_err *err);
+
+enum mc_outcome {
+	MC_OUTCOME_PERMIT = 1,
+	MC_OUTCOME_DENY = 2,
+	MC_OUTCOME_BREAK_GLASS = 3,
+};
+const char *mc_outcome_name(unsigned o);   /* "permit", "deny", "break-glass" */
+int mc_outcome_parse(const char *s, uint8_t *o, struct mc_err *err);
+
+enum mc_deny_reason {
+	MC_DENY_NONE = 0,
+	MC_DENY_NO_GRANT = 1,
+	MC_DENY_NOT_YET = 2,
+	MC_DENY_EXPIRED = 3,
+	MC_DENY_REVOKED = 4,
+	MC_DENY_WRONG_PURPOSE = 5,
+	MC_DENY_OUT_OF_SCOPE = 6,
+	MC_DENY_ACTOR_INACTIVE = 7,
+	MC_DENY_ROLE = 8,
+	MC_DENY_BREAK_GLASS_REFUSED = 9,
+};
+/* Machine name ("no-grant") and a translated sentence for people. */
+const char *mc_deny_name(unsigned r);
+const char *mc_deny_text(unsigned r);
+
+struct mc_access {
+	uint8_t record[MC_RECORD_ID_LEN];
+	uint32_t version;
+	uint8_t subject[MC_HASH_LEN];
+	uint8_t purpose;
+	uint8_t outcome;
+	uint8_t grant[MC_GRANT_ID_LEN];
+	uint8_t reason;                    /* enum mc_deny_reason */
+	const uint8_t *glass;              /* break-glass reason */
+	size_t glass_len;
+};
+void mc_access_encode(const struct mc_access *a, struct mc_buf *b);
+int mc_access_decode(const uint8_t *p, size_t n, struct mc_access *a, struct mc_err *err);
+
+/* A grant as the check sees it: the grant and when (block time) it was
+ * revoked, MC_TIME_OPEN if never. */
+struct mc_grant_view {
+	struct mc_grant g;
+	uint64_t revoked_at;
+};
+
+struct mc_access_req {
+	uint32_t actor_roles;
+	bool actor_active;          /* enrolled and not revoked */
+	uint8_t record[MC_RECORD_ID_LEN];
+	const uint8_t *category;
+	size_t category_len;
+	uint8_t purpose;
+	uint64_t time_ms;           /* block time */
+	bool break_glass;           /* asked for, with a reason */
+};
+
+struct mc_decision {
+	uint8_t outcome;            /* enum mc_outcome */
+	uint8_t reason;             /* enum mc_deny_reason, MC_DENY_NONE unless denied */
+	uint8_t grant[MC_GRANT_ID_LEN];
+};
+
+/* The pure decision. grants: those the subject gave this actor. */
+void mc_consent_check(const struct mc_grant_view *grants, size_t n,
+		      const struct mc_access_req *req, struct mc_decision *out);
+
+#endif
