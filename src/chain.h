@@ -59,6 +59,27 @@ int mc_record_version(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN], uint
 #define MC_LOC_LEN 16
 void mc_loc_key(uint8_t out[MC_LOC_LEN], uint64_t height, uint32_t tx_index, uint32_t entry_index);
 
+/* Grant state row (MC_DB_GRANTS, key grant id):
+ *   granted height u64 | granted at u64 (block time) | revoked height u64 |
+ *   revoked at u64 (MC_TIME_OPEN while active) | grantor pk (32) | grant body */
+struct mc_grant_state {
+	uint64_t height, granted_at, revoked_height, revoked_at;
+	uint8_t grantor[MC_PK_LEN];
+	const uint8_t *body;         /* borrowed from the row */
+	size_t body_len;
+};
+int mc_grant_state_get(struct mc_txn *t, const uint8_t id[16], struct mc_grant_state *gs,
+		       struct mc_err *err);
+#define MC_GRANTS_PER_PAIR_MAX 256
+
+/* Audit index entries: where, what, and the outcome of an ACCESS. */
+struct mc_audit_ref {
+	uint64_t height;
+	uint32_t tx_index;
+	uint8_t type;
+	uint8_t outcome;   /* 0 for events other than ACCESS */
+};
+
 /* Where and how a tx is applied. */
 struct mc_apply_ctx {
 	uint64_t height;
@@ -76,6 +97,20 @@ struct mc_apply_ctx {
 int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		      const struct mc_tx *tx, const uint8_t *enc, size_t enc_len,
 		      struct mc_err *err);
+
+/* The grants a subject gave one grantee, as mc_consent_check() wants them.
+ * views: room for max. Borrowed from the store: valid until the next write. */
+struct mc_grant_view;
+struct mc_decision;
+int mc_consent_load(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN],
+		    const uint8_t grantee[MC_PK_LEN], struct mc_grant_view *views, size_t max,
+		    size_t *n, struct mc_err *err);
+/* The decision for actor reading record/version for purpose at time_ms,
+ * from the chain state in t (also gives the record's subject). */
+int mc_access_decide(struct mc_txn *t, const uint8_t actor[MC_PK_LEN],
+		     const uint8_t record[MC_RECORD_ID_LEN], uint32_t version, uint8_t purpose,
+		     bool break_glass, uint64_t time_ms, uint8_t subject_out[MC_HASH_LEN],
+		     struct mc_decision *d, struct mc_err *err);
 
 /* Appends a block hash to the stored chain tree as leaf `height`. */
 int mc_ctree_append(struct mc_txn *t, uint64_t height, const uint8_t block_hash[MC_HASH_LEN],

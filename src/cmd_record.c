@@ -10,6 +10,7 @@
 
 #include "chain.h"
 #include "commands.h"
+#include "consent.h"
 #include "i18n.h"
 #include "importer.h"
 #include "ingest.h"
@@ -406,12 +407,85 @@ out:
 
 /* ---- reading ----------------------------------------------------------- */
 
+/* The ACCESS event of a read, decided and committed inside one write
+ * transaction at the new block's time. */
+struct access_ctx {
+	const struct mc_key *actor;
+	const uint8_t *id;
+	uint32_t version;            /* 0: the newest */
+	uint8_t purpose;
+	const char *glass;           /* break-glass reason or NULL */
+	uint32_t used_version;
+	struct mc_decision d;
+};
+
+static int access_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
+{
+	struct access_ctx *c = vctx;
+	struct mc_access acc;
+	struct mc_tx tx;
+	struct mc_buf body, enc;
+	char hex[33];
+	int rc;
+
+	mc_hex(c->id, MC_RECORD_ID_LEN, hex);
+	c->used_version = c->version;
+	if (!c->version) {
+		struct mc_record_state rs;
+
+		rc = mc_record_latest(t, c->id, &rs, err);
+		if (rc == MC_NOTFOUND)
+			return mc_err_set(err, EX_NOINPUT, _("no record '%s'"), hex);
+		if (rc != 0)
+			return -1;
+		c->used_version = rs.entry.version;
+	}
+	memset(&acc, 0, sizeof(acc));
+	if (mc_access_decide(t, c->actor->pk, c->id, c->used_version, c->purpose, c->glass != NULL,
+			     mc_builder_time(b), acc.subject, &c->d, err) != 0) {
+		if (err->code == EX_NOINPUT)
+			return mc_err_set(err, EX_NOINPUT, _("record '%s': %s"), hex,
+					  c->version ? _("no such version, or erased") : _("erased"));
+		return -1;
+	}
+	memcpy(acc.record, c->id, MC_RECORD_ID_LEN);
+	acc.version = c->used_version;
+	acc.purpose = c->purpose;
+	acc.outcome = c->d.outcome;
+	memcpy(acc.grant, c->d.grant, MC_GRANT_ID_LEN);
+	acc.reason = c->d.reason;
+	acc.glass = (const uint8_t *)c->glass;
+	acc.glass_len = c->glass ? strlen(c->glass) : 0;
+	memset(&tx, 0, sizeof(tx));
+	tx.version = MC_TX_VERSION;
+	tx.type = MC_TX_ACCESS;
+	memcpy(tx.author, c->actor->pk, MC_PK_LEN);
+	tx.timestamp_ms = mc_builder_time(b);
+	if (mc_builder_next_seq(t, c->actor->pk, &tx.seq, err) != 0)
+		return -1;
+	mc_buf_init(&body);
+	mc_buf_init(&enc);
+	mc_access_encode(&acc, &body);
+	tx.body = body.data;
+	tx.body_len = body.len;
+	mc_tx_sign(&tx, mc_builder_chain_id(b), c->actor->sk);
+	mc_tx_encode(&tx, &enc);
+	rc = (mc_buf_failed(&body) || mc_buf_failed(&enc))
+		     ? mc_err_set(err, EX_OSERR, _("out of memory"))
+		     : mc_builder_add(t, b, enc.data, enc.len, err);
+	mc_buf_release(&body);
+	mc_buf_release(&enc);
+	return rc;
+}
+
 int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 {
-	const char *outpath = NULL, *vers = NULL;
+	const char *outpath = NULL, *vers = NULL, *purpose = NULL, *glass = NULL;
 	struct mc_opt opts[] = {
 		{ "-o", true, &outpath, NULL },
 		{ "--version", true, &vers, NULL },
+		{ "--purpose", true, &purpose, NULL },
+		{ "--break-glass", true, &glass, NULL },
 	};
 	char *pos[1];
 	int npos, rc = -1;
@@ -422,9 +496,12 @@ int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 	size_t n = 0;
 	unsigned long version = 0;
 	struct mc_record_info info;
+	struct access_ctx ac;
+	struct mc_produced out;
 
 	memset(&w, 0, sizeof(w));
-	if (mc_cli_parse(a, opts, 2, pos, 1, &npos) != 0)
+	memset(&ac, 0, sizeof(ac));
+	if (mc_cli_parse(a, opts, 4, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1)
 		return mc_cli_usage(_("record get needs a record id"));
@@ -435,10 +512,32 @@ int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 		if (*end || version == 0 || version > UINT32_MAX)
 			return mc_cli_usage(_("--version must be a positive number"));
 	}
+	if (glass && (!*glass || strlen(glass) > MC_REASON_MAX || !mc_text_clean(glass, strlen(glass))))
+		return mc_cli_usage(_("--break-glass needs a reason of 1 to %d characters of text"),
+				    MC_REASON_MAX);
+	ac.purpose = glass ? MC_PURPOSE_EMERGENCY : MC_PURPOSE_TREATMENT;
+	if (purpose && mc_purpose_parse(purpose, &ac.purpose, &err) != 0)
+		return mc_cli_fail(&err);
 	if (mc_record_id_parse(pos[0], id, &err) != 0)
 		return mc_cli_fail(&err);
-	if (reader_open(cli, &w, &err) != 0 ||
-	    mc_record_read(cli->store, w.org, id, (uint32_t)version, &payload, &n, &info, &err) != 0)
+	if (writer_open(cli, &w, &err) != 0)
+		goto out;
+	ac.actor = w.author;
+	ac.id = id;
+	ac.version = (uint32_t)version;
+	ac.glass = glass;
+	/* Every attempt is on the chain before any plaintext leaves. */
+	if (mc_chain_produce(cli->store, w.node, access_build, &ac, &out, &err) != 0)
+		goto out;
+	if (ac.d.outcome == MC_OUTCOME_DENY) {
+		mc_err_set(&err, EX_NOPERM, _("access denied: %s (recorded in block %llu)"),
+			   mc_deny_text(ac.d.reason), (unsigned long long)out.height);
+		goto out;
+	}
+	if (ac.d.outcome == MC_OUTCOME_BREAK_GLASS && !cli->quiet)
+		fprintf(stderr, _("medchain: break-glass read, recorded and flagged in block %llu\n"),
+			(unsigned long long)out.height);
+	if (mc_record_read(cli->store, w.org, id, ac.used_version, &payload, &n, &info, &err) != 0)
 		goto out;
 	if (outpath) {
 		if (mc_cli_write_file(outpath, payload, n, &err) != 0)

@@ -16,5 +16,9 @@ int cmd_record_list(struct mc_cli *cli, struct mc_args *a);
 int cmd_record_history(struct mc_cli *cli, struct mc_args *a);
 int cmd_record_erase(struct mc_cli *cli, struct mc_args *a);
 int cmd_verify(struct mc_cli *cli, struct mc_args *a);
+int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a);
+int cmd_consent_revoke(struct mc_cli *cli, struct mc_args *a);
+int cmd_consent_list(struct mc_cli *cli, struct mc_args *a);
+int cmd_audit_list(struct mc_cli *cli, struct mc_args *a);
 
 #endif

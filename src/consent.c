@@ -209,7 +209,7 @@ static bool in_scope(const struct mc_grant *g, const struct mc_access_req *req)
 static unsigned rank(unsigned reason)
 {
 	switch (reason) {
-	case MC_DENY_REVOKED: return 5;
+	case MC_DENY_REVOKED: return 4;
 	case MC_DENY_EXPIRED: return 4;
 	case MC_DENY_NOT_YET: return 4;
 	case MC_DENY_OUT_OF_SCOPE: return 3;
@@ -222,6 +222,7 @@ void mc_consent_check(const struct mc_grant_view *grants, size_t n,
 		      const struct mc_access_req *req, struct mc_decision *out)
 {
 	unsigned best = MC_DENY_NO_GRANT;
+	uint64_t best_at = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->outcome = MC_OUTCOME_DENY;
@@ -266,8 +267,10 @@ void mc_consent_check(const struct mc_grant_view *grants, size_t n,
 				out->reason = MC_DENY_NONE;
 				memcpy(out->grant, g->id, MC_GRANT_ID_LEN);
 			}
-		} else if (rank(why) > rank(best)) {
+		} else if (rank(why) > rank(best) ||
+			   (rank(why) == rank(best) && grants[i].granted_at > best_at)) {
 			best = why;
+			best_at = grants[i].granted_at;
 		}
 	}
 	if (out->outcome != MC_OUTCOME_PERMIT)

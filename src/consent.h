@@ -124,6 +124,7 @@ int mc_access_decode(const uint8_t *p, size_t n, struct mc_access *a, struct mc_
  * revoked, MC_TIME_OPEN if never. */
 struct mc_grant_view {
 	struct mc_grant g;
+	uint64_t granted_at;    /* block time of the grant */
 	uint64_t revoked_at;
 };
 
@@ -144,7 +145,10 @@ struct mc_decision {
 	uint8_t grant[MC_GRANT_ID_LEN];
 };
 
-/* The pure decision. grants: those the subject gave this actor. */
+/* The pure decision. grants: those the subject gave this actor. A denial
+ * names the closest miss: a grant that failed only on its time window or a
+ * revocation (the most recently granted of those) before one out of scope,
+ * before one for another purpose. */
 void mc_consent_check(const struct mc_grant_view *grants, size_t n,
 		      const struct mc_access_req *req, struct mc_decision *out);
 

@@ -37,6 +37,11 @@ enum mc_db {
 	MC_DB_SUBJECTS,    /* subject || record id -> (empty) */
 	MC_DB_IDENTITIES,  /* pk -> identity state */
 	MC_DB_SEQS,        /* author pk -> last sequence u64 */
+	MC_DB_GRANTS,      /* grant id -> grant state */
+	MC_DB_GRANTIDX,    /* subject || grantee || grant id -> (empty) */
+	MC_DB_AUDIT_SUBJECT, /* subject || height u64 || tx u32 -> type u8 | outcome u8 */
+	MC_DB_AUDIT_ACTOR, /* actor pk || height u64 || tx u32 -> type u8 | outcome u8 */
+	MC_DB_AUDIT_OUTCOME, /* outcome u8 || height u64 || tx u32 -> (empty) */
 	MC_DB__COUNT
 };
 

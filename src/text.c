@@ -1,6 +1,9 @@
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "text.h"
 
@@ -70,6 +73,86 @@ bool mc_text_clean(const void *p, size_t n)
 			return false;
 	}
 	return true;
+}
+
+int mc_time_parse(const char *s, uint64_t now_ms, int dir, uint64_t *out)
+{
+	struct tm tm;
+	const char *p;
+	char *end;
+	long long off = 0;
+
+	if (strcmp(s, "now") == 0) {
+		*out = now_ms;
+		return 0;
+	}
+	if ((s[0] == '+' || s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && !strchr(s, 'T') &&
+	    !strchr(s + 1, '-')) {
+		int sign = s[0] == '-' ? -1 : s[0] == '+' ? 1 : dir;
+		unsigned long long v = strtoull(s + (s[0] == '+' || s[0] == '-'), &end, 10);
+		unsigned long long unit;
+
+		switch (*end) {
+		case 'd': unit = 86400000ULL; break;
+		case 'h': unit = 3600000ULL; break;
+		case 'm': unit = 60000ULL; break;
+		case 's': unit = 1000ULL; break;
+		default: return -1;
+		}
+		if (end[1] != '\0' || end == s || v > 100000ULL * 365)
+			return -1;
+		if (sign < 0)
+			*out = v * unit > now_ms ? 0 : now_ms - v * unit;
+		else
+			*out = now_ms + v * unit;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%d", &tm);
+	if (!p)
+		return -1;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p = strptime(p + 1, "%H:%M:%S", &tm);
+		if (!p)
+			return -1;
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				;
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+			int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+
+			off = (long long)(hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
+			p += 6;
+		} else {
+			return -1;
+		}
+	}
+	if (*p != '\0')
+		return -1;
+	{
+		time_t t = timegm(&tm);
+
+		if (t == (time_t)-1 || (long long)t - off < 0)
+			return -1;
+		*out = (uint64_t)((long long)t - off) * 1000ULL;
+	}
+	return 0;
+}
+
+void mc_time_format(uint64_t ms, char *out, size_t n)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms == UINT64_MAX) {
+		snprintf(out, n, "-");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
 }
 
 bool mc_token_valid(const void *p, size_t n, size_t max)

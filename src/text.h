@@ -15,4 +15,11 @@ bool mc_token_valid(const void *p, size_t n, size_t max);
 /* A MIME type: 1..max printable ASCII with one '/', no spaces. */
 bool mc_mime_valid(const void *p, size_t n, size_t max);
 
+/* Times: RFC 3339 ("2026-11-22T10:00:00Z", an offset, or a date alone),
+ * "now", or relative ("30d", "12h", "15m", "90s", with an optional sign;
+ * without one, dir (+1 or -1) says which way). Milliseconds since 1970. */
+int mc_time_parse(const char *s, uint64_t now_ms, int dir, uint64_t *out);
+/* "2026-11-22T10:00:00.123Z"; out holds at least 32 bytes. */
+void mc_time_format(uint64_t ms, char *out, size_t n);
+
 #endif

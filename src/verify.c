@@ -407,6 +407,11 @@ static const char *db_label(enum mc_db db)
 	case MC_DB_TXIDX: return _("transaction index");
 	case MC_DB_CTREE: return _("chain tree");
 	case MC_DB_TXS: return _("transactions");
+	case MC_DB_GRANTS: return _("consent grants");
+	case MC_DB_GRANTIDX: return _("grant index");
+	case MC_DB_AUDIT_SUBJECT: return _("audit index by subject");
+	case MC_DB_AUDIT_ACTOR: return _("audit index by actor");
+	case MC_DB_AUDIT_OUTCOME: return _("audit index by outcome");
 	default: return "?";
 	}
 }
@@ -582,7 +587,8 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 	struct vstate *vs = vctx;
 	static const enum mc_db derived[] = {
 		MC_DB_IDENTITIES, MC_DB_SEQS, MC_DB_RECORDS, MC_DB_SUBJECTS, MC_DB_TXIDX,
-		MC_DB_CTREE, MC_DB_TXS,
+		MC_DB_CTREE, MC_DB_TXS, MC_DB_GRANTS, MC_DB_GRANTIDX, MC_DB_AUDIT_SUBJECT,
+		MC_DB_AUDIT_ACTOR, MC_DB_AUDIT_OUTCOME,
 	};
 	struct side_ctx sc = { vs };
 

@@ -33,6 +33,7 @@ static struct mc_grant_view grant(uint8_t id, uint8_t purpose, uint64_t nbf, uin
 		v.g.cat_len[0] = strlen(cat);
 	}
 	v.g.attest_kind = MC_ATTEST_CONSENT_FORM;
+	v.granted_at = id;      /* later ids were granted later */
 	v.revoked_at = revoked_at;
 	return v;
 }
@@ -100,8 +101,8 @@ Test(consent_check, revoked_denies_from_the_revoking_time_and_a_new_grant_permit
 
 	cr_assert_eq(check(gs, 1, req(T0 + 9, TREAT, "lab")).outcome, MC_OUTCOME_PERMIT);
 	cr_assert_eq(check(gs, 1, req(T0 + 10, TREAT, "lab")).reason, MC_DENY_REVOKED);
-	cr_assert_eq(check(gs, 2, req(T0 + 15, TREAT, "lab")).reason, MC_DENY_REVOKED,
-		     "the revocation is the closest reason before the new grant starts");
+	cr_assert_eq(check(gs, 2, req(T0 + 15, TREAT, "lab")).reason, MC_DENY_NOT_YET,
+		     "the newest grant's reason is named: it is not valid yet");
 	struct mc_decision d = check(gs, 2, req(T0 + 20, TREAT, "lab"));
 	cr_assert_eq(d.outcome, MC_OUTCOME_PERMIT);
 	cr_assert_eq(d.grant[0], 2);
@@ -120,6 +121,18 @@ Test(consent_check, overlapping_grants_permit_by_the_lowest_grant_id)
 	cr_assert_eq(d.grant[0], 3);
 	d = check(gs, 3, req(T0 + 2 * DAY, TREAT, "lab"));
 	cr_assert_eq(d.grant[0], 5, "grant 3 expired; 5 covers the record");
+}
+
+Test(consent_check, a_denial_names_the_newest_grant_that_failed_on_time)
+{
+	struct mc_grant_view gs[2] = {
+		grant(1, TREAT, T0, OPEN, "lab", T0 + 5),       /* revoked */
+		grant(2, TREAT, T0, T0 + 10, "lab", OPEN),      /* then expired */
+	};
+
+	cr_assert_eq(check(gs, 2, req(T0 + 11, TREAT, "lab")).reason, MC_DENY_EXPIRED);
+	gs[0].granted_at = 9;
+	cr_assert_eq(check(gs, 2, req(T0 + 11, TREAT, "lab")).reason, MC_DENY_REVOKED);
 }
 
 Test(consent_check, wrong_purpose_denies)

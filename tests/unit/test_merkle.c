@@ -1012,6 +1012,29 @@ Test(merkle, hostile_verify_arguments_are_refused_without_reading_past_the_proof
 	cr_assert_neq(mc_merkle_verify_consistency(4, 8, r1, r2, NULL, 0), 0, "empty proof");
 	cr_assert_neq(mc_merkle_verify_consistency(3, 3, r1, r2, NULL, 0), 0, "different roots");
 	cr_assert_eq(mc_merkle_verify_consistency(3, 3, r1, r1, NULL, 0), 0, "same tree");
+	cr_assert_neq(mc_merkle_verify_consistency(3, 8, r1, r2, NULL, 0), 0, "empty proof, no p[0]");
+	cr_assert_neq(mc_merkle_verify_consistency(UINT64_MAX - 2, UINT64_MAX, r1, r2, NULL, 0), 0);
+
+	/* an interior node passed off as a leaf, or as a root, with a proof
+	 * that stops early: the hashes chain up, only the sizes object */
+	{
+		uint8_t (*ls)[HL] = make_leaves(4);
+		uint8_t n01[HL], n23[HL], root4[HL], pr[3][HL];
+
+		mc_merkle_node_hash(ls[0], ls[1], n01);
+		mc_merkle_node_hash(ls[2], ls[3], n23);
+		mc_merkle_node_hash(n01, n23, root4);
+		cr_assert_neq(mc_merkle_verify_inclusion(n01, 0, 4, CP(&n23), 1, root4), 0);
+		cr_assert_neq(mc_merkle_verify_inclusion(n23, 3, 4, CP(&n01), 1, root4), 0);
+		/* 3 -> 4 is [l2, l3, n01]; its first two hashes fold to (l2, n23) */
+		memcpy(pr[0], ls[2], HL);
+		memcpy(pr[1], ls[3], HL);
+		memcpy(pr[2], n01, HL);
+		cr_assert_neq(mc_merkle_verify_consistency(3, 4, ls[2], n23, CP(pr), 2), 0);
+		mc_merkle_node_hash(n01, ls[2], r1);
+		cr_assert_eq(mc_merkle_verify_consistency(3, 4, r1, root4, CP(pr), 3), 0);
+		free(ls);
+	}
 
 	/* every small or extreme (index, size, len) with random hashes */
 	for (size_t a = 0; a < nv; a++)

@@ -1,0 +1,365 @@
+/* medchain consent grant | revoke | list */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "commands.h"
+#include "consent.h"
+#include "i18n.h"
+#include "identity.h"
+#include "records.h"
+#include "text.h"
+
+static int parse_scope(const char *s, struct mc_grant *g, char *store, size_t cap,
+		       struct mc_err *err)
+{
+	size_t used = 0;
+
+	if (strcmp(s, "*") == 0) {
+		g->all_categories = true;
+		return 0;
+	}
+	while (*s) {
+		size_t n = strcspn(s, ",");
+
+		if (!mc_token_valid(s, n, MC_CATEGORY_MAX) || g->ncat >= MC_SCOPE_CATS_MAX || used + n > cap)
+			return mc_err_set(err, EX_USAGE,
+					  _("--scope takes '*' or up to %d categories of a-z, 0-9, '.', '_', '-' separated by commas"),
+					  MC_SCOPE_CATS_MAX);
+		memcpy(store + used, s, n);
+		g->cat[g->ncat] = (const uint8_t *)store + used;
+		g->cat_len[g->ncat] = n;
+		g->ncat++;
+		used += n;
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return 0;
+}
+
+static int parse_records(const char *s, struct mc_grant *g, uint8_t *store, struct mc_err *err)
+{
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		char hex[33];
+
+		if (n != 32 || g->nrec >= MC_SCOPE_RECS_MAX)
+			return mc_err_set(err, EX_USAGE, _("--record takes up to %d record ids separated by commas"),
+					  MC_SCOPE_RECS_MAX);
+		memcpy(hex, s, 32);
+		hex[32] = '\0';
+		if (mc_record_id_parse(hex, store + (size_t)g->nrec * MC_RECORD_ID_LEN, err) != 0)
+			return -1;
+		g->nrec++;
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	g->recs = store;
+	return 0;
+}
+
+int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *subject = NULL, *to = NULL, *purpose = NULL, *scope = NULL, *records = NULL;
+	const char *from = NULL, *until = NULL, *form = NULL;
+	struct mc_opt opts[] = {
+		{ "--subject", true, &subject, NULL }, { "--to", true, &to, NULL },
+		{ "--purpose", true, &purpose, NULL }, { "--scope", true, &scope, NULL },
+		{ "--record", true, &records, NULL }, { "--from", true, &from, NULL },
+		{ "--until", true, &until, NULL }, { "--form", true, &form, NULL },
+	};
+	char *pos[1], cats[MC_SCOPE_CATS_MAX * MC_CATEGORY_MAX];
+	uint8_t recs[MC_SCOPE_RECS_MAX * MC_RECORD_ID_LEN];
+	int npos, rc = -1;
+	struct mc_err err = { 0 };
+	struct mc_grant g;
+	struct mc_identity grantee;
+	struct mc_key *node = NULL, *author = NULL, *orgkey = NULL;
+	struct mc_org *org = NULL;
+	struct mc_buf body;
+	struct mc_produced out;
+	uint64_t now = mc_now_ms();
+	char hex[33];
+
+	memset(&g, 0, sizeof(g));
+	mc_buf_init(&body);
+	if (mc_cli_parse(a, opts, 8, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (!subject || !to || !purpose)
+		return mc_cli_usage(_("consent grant needs --subject, --to and --purpose"));
+	if (mc_purpose_parse(purpose, &g.purpose, &err) != 0 ||
+	    (scope && parse_scope(scope, &g, cats, sizeof(cats), &err) != 0) ||
+	    (records && parse_records(records, &g, recs, &err) != 0))
+		return mc_cli_fail(&err);
+	if (!scope && !records)
+		g.all_categories = true;
+	g.not_before = 0;
+	g.not_after = MC_TIME_OPEN;
+	if (from && mc_time_parse(from, now, +1, &g.not_before) != 0)
+		return mc_cli_usage(_("--from: not a time (RFC 3339 such as 2026-11-22T10:00:00Z, or relative such as 2d)"));
+	if (until && mc_time_parse(until, now, +1, &g.not_after) != 0)
+		return mc_cli_usage(_("--until: not a time (RFC 3339 such as 2026-11-22T10:00:00Z, or relative such as 30d)"));
+	if (g.not_after < g.not_before)
+		return mc_cli_usage(_("--until is before --from"));
+	if (!form)
+		form = "signed consent form on file";
+	if (!*form || strlen(form) > MC_ATTEST_MAX || !mc_text_clean(form, strlen(form)))
+		return mc_cli_usage(_("--form must be 1 to %d characters of text"), MC_ATTEST_MAX);
+	g.attest_kind = MC_ATTEST_CONSENT_FORM;
+	g.attest = (const uint8_t *)form;
+	g.attest_len = strlen(form);
+
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_find_identity(cli, to, &grantee, &err) != 0)
+		goto out;
+	if (grantee.revoked != MC_NOT_REVOKED) {
+		mc_err_set(&err, EX_NOUSER, _("the grantee '%s' is revoked"), to);
+		goto out;
+	}
+	if (mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
+	    mc_org_open(cli->store, orgkey, &org, &err) != 0 ||
+	    mc_org_subject(org, subject, strlen(subject), g.subject, &err) != 0 ||
+	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
+	    mc_cli_load_actor(cli, &author, &err) != 0)
+		goto out;
+	memcpy(g.grantee, grantee.pk, MC_PK_LEN);
+	mc_random(g.id, sizeof(g.id));
+	mc_grant_encode(&g, &body);
+	if (mc_buf_failed(&body)) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		goto out;
+	}
+	if (mc_chain_submit(cli->store, node, author, MC_TX_CONSENT_GRANT, body.data, body.len, &out,
+			    &err) != 0) {
+		if (err.code == EX_DATAERR && strstr(err.msg, "roles"))
+			err.code = EX_NOPERM;
+		goto out;
+	}
+	mc_hex(g.id, sizeof(g.id), hex);
+	if (cli->json)
+		printf("{\"grant\":\"%s\",\"block\":%llu}\n", hex, (unsigned long long)out.height);
+	else
+		printf("%s\n", hex);
+	rc = 0;
+out:
+	mc_buf_release(&body);
+	mc_org_free(org);
+	mc_key_free(orgkey);
+	mc_key_free(node);
+	mc_key_free(author);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}
+
+struct grant_find {
+	uint8_t id[MC_GRANT_ID_LEN];
+	bool found, revoked;
+};
+
+static int grant_find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct grant_find *f = vctx;
+	struct mc_grant_state gs;
+	int rc = mc_grant_state_get(t, f->id, &gs, err);
+
+	if (rc < 0)
+		return -1;
+	f->found = rc == 0;
+	f->revoked = rc == 0 && gs.revoked_at != MC_TIME_OPEN;
+	return 0;
+}
+
+int cmd_consent_revoke(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *reason = NULL;
+	struct mc_opt opts[] = { { "--reason", true, &reason, NULL } };
+	char *pos[1];
+	int npos, rc = -1;
+	struct mc_err err = { 0 };
+	struct grant_find f = { 0 };
+	struct mc_consent_revoke r;
+	struct mc_key *node = NULL, *author = NULL;
+	struct mc_buf body;
+	struct mc_produced out;
+
+	mc_buf_init(&body);
+	if (mc_cli_parse(a, opts, 1, pos, 1, &npos) != 0)
+		return EX_USAGE;
+	if (npos != 1 || !reason)
+		return mc_cli_usage(_("consent revoke needs a grant id and --reason"));
+	if (!*reason || strlen(reason) > MC_REASON_MAX || !mc_text_clean(reason, strlen(reason)))
+		return mc_cli_usage(_("--reason must be 1 to %d characters of text"), MC_REASON_MAX);
+	if (strlen(pos[0]) != 32 || mc_unhex(pos[0], f.id, sizeof(f.id)) != 0)
+		return mc_cli_usage(_("'%s' is not a grant id (32 hex digits)"), pos[0]);
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, grant_find_txn, &f, &err) != 0)
+		goto out;
+	if (!f.found) {
+		mc_err_set(&err, EX_NOINPUT, _("no grant '%s'"), pos[0]);
+		goto out;
+	}
+	if (f.revoked) {
+		mc_err_set(&err, EX_DATAERR, _("grant '%s' is already revoked"), pos[0]);
+		goto out;
+	}
+	if (mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
+	    mc_cli_load_actor(cli, &author, &err) != 0)
+		goto out;
+	memcpy(r.id, f.id, sizeof(r.id));
+	r.reason = (const uint8_t *)reason;
+	r.reason_len = strlen(reason);
+	mc_consent_revoke_encode(&r, &body);
+	if (mc_chain_submit(cli->store, node, author, MC_TX_CONSENT_REVOKE, body.data, body.len, &out,
+			    &err) != 0) {
+		if (err.code == EX_DATAERR && strstr(err.msg, "roles"))
+			err.code = EX_NOPERM;
+		goto out;
+	}
+	if (cli->json)
+		printf("{\"revoked\":\"%s\",\"block\":%llu}\n", pos[0], (unsigned long long)out.height);
+	else if (!cli->quiet)
+		printf(_("revoked in block %llu\n"), (unsigned long long)out.height);
+	rc = 0;
+out:
+	mc_buf_release(&body);
+	mc_key_free(node);
+	mc_key_free(author);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}
+
+struct list_ctx {
+	struct mc_cli *cli;
+	const uint8_t *subject;
+	const uint8_t *grantee;
+	bool active;
+	uint64_t now;
+	unsigned long n;
+};
+
+static const char *status_of(const struct mc_grant_state *gs, const struct mc_grant *g, uint64_t now)
+{
+	if (gs->revoked_at != MC_TIME_OPEN)
+		return "revoked";
+	if (now < g->not_before)
+		return "not-yet-valid";
+	if (now > g->not_after)
+		return "expired";
+	return "active";
+}
+
+static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct list_ctx *lc = vctx;
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc;
+
+	if (mc_cursor_open(t, MC_DB_GRANTS, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_grant_state gs;
+		struct mc_grant g;
+		struct mc_identity who;
+		char id[33], subj[65], from[32], until[32], scope[MC_SCOPE_CATS_MAX * (MC_CATEGORY_MAX + 1) + 16];
+		const char *status;
+		size_t sl = 0;
+
+		if (kn != MC_GRANT_ID_LEN || mc_grant_state_get(t, k, &gs, err) != 0 ||
+		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
+			rc = -1;
+			break;
+		}
+		if ((lc->subject && memcmp(g.subject, lc->subject, MC_HASH_LEN) != 0) ||
+		    (lc->grantee && memcmp(g.grantee, lc->grantee, MC_PK_LEN) != 0))
+			continue;
+		status = status_of(&gs, &g, lc->now);
+		if (lc->active && strcmp(status, "active") != 0)
+			continue;
+		if (mc_identity_get(t, g.grantee, &who, err) != 0)
+			strcpy(who.name, "?");
+		mc_hex(g.id, MC_GRANT_ID_LEN, id);
+		mc_hex(g.subject, MC_HASH_LEN, subj);
+		mc_time_format(g.not_before ? g.not_before : gs.granted_at, from, sizeof(from));
+		mc_time_format(g.not_after, until, sizeof(until));
+		scope[0] = '\0';
+		if (g.all_categories)
+			sl = (size_t)snprintf(scope, sizeof(scope), "*");
+		for (unsigned i = 0; i < g.ncat; i++)
+			sl += (size_t)snprintf(scope + sl, sizeof(scope) - sl, "%s%.*s", sl ? "," : "",
+					       (int)g.cat_len[i], (const char *)g.cat[i]);
+		if (g.nrec)
+			snprintf(scope + sl, sizeof(scope) - sl, "%s%u record(s)", sl ? "," : "",
+				 (unsigned)g.nrec);
+		if (lc->cli->json) {
+			char gh[65];
+
+			mc_hex(g.grantee, MC_PK_LEN, gh);
+			printf("%s{\"grant\":\"%s\",\"subject\":\"%s\",\"grantee\":\"%s\",\"grantee_name\":",
+			       lc->n ? "," : "", id, subj, gh);
+			mc_cli_json_str(stdout, who.name);
+			printf(",\"purpose\":\"%s\",\"scope\":", mc_purpose_name(g.purpose));
+			mc_cli_json_str(stdout, scope);
+			printf(",\"from\":\"%s\",\"until\":%s%s%s,\"status\":\"%s\",\"block\":%llu}", from,
+			       g.not_after == MC_TIME_OPEN ? "" : "\"",
+			       g.not_after == MC_TIME_OPEN ? "null" : until,
+			       g.not_after == MC_TIME_OPEN ? "" : "\"", status,
+			       (unsigned long long)gs.height);
+		} else {
+			printf("%s  %-14s %-16s %-20s %-15s %s .. %s  %s\n", id, status, who.name,
+			       mc_purpose_name(g.purpose), scope, from, until, subj + 56);
+		}
+		lc->n++;
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
+int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *subject = NULL, *grantee = NULL;
+	bool active = false;
+	struct mc_opt opts[] = {
+		{ "--subject", true, &subject, NULL },
+		{ "--grantee", true, &grantee, NULL },
+		{ "--active", false, NULL, &active },
+	};
+	char *pos[1];
+	int npos, rc = -1;
+	struct mc_err err = { 0 };
+	struct list_ctx lc = { .cli = cli, .now = mc_now_ms() };
+	uint8_t subj[MC_HASH_LEN];
+	struct mc_identity who;
+	struct mc_key *orgkey = NULL;
+	struct mc_org *org = NULL;
+
+	if (mc_cli_parse(a, opts, 3, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	lc.active = active;
+	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+		goto out;
+	if (subject) {
+		if (mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
+		    mc_org_open(cli->store, orgkey, &org, &err) != 0 ||
+		    mc_org_subject(org, subject, strlen(subject), subj, &err) != 0)
+			goto out;
+		lc.subject = subj;
+	}
+	if (grantee) {
+		if (mc_cli_find_identity(cli, grantee, &who, &err) != 0)
+			goto out;
+		lc.grantee = who.pk;
+	}
+	if (cli->json)
+		printf("[");
+	rc = mc_store_read(cli->store, list_txn, &lc, &err);
+	if (cli->json)
+		printf("]\n");
+out:
+	mc_org_free(org);
+	mc_key_free(orgkey);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}

@@ -1,0 +1,86 @@
+# Consent is enforced on every read and every attempt is audited: no grant
+# denies (77, no plaintext, a deny event); a grant permits identical bytes;
+# revoked and expired grants deny again; break-glass is for clinicians only
+# and flagged; bad consent input changes nothing.
+. "$(dirname "$0")/lib.sh"
+
+init_node
+dr=$(mc identity add --name "Dr A" --role clinician --no-passphrase)
+mc identity add --name "Aud" --role auditor --no-passphrase >/dev/null
+printf '{"resourceType":"Observation","note":"SECRET-%s"}' "$RANDOM" >"$T/payload"
+mc record put --subject MRN-7 --category lab "$T/payload" >"$T/id"
+id=$(cat "$T/id")
+
+expect_exit 77 mc --as "Dr A" record get "$id"
+[ ! -s "$T/out" ] || fail "no plaintext on stdout without a grant"
+grep -q "no consent grant" "$T/err" || fail "the denial says why"
+mc --json audit list --subject MRN-7 | jq -e '.events | length == 1 and .[0].outcome == "deny" and .[0].actor_name == "Dr A"' >/dev/null \
+    || fail "a deny event is in the audit trail"
+ok "no grant: 77, no plaintext, deny audited"
+
+g=$(mc consent grant --subject MRN-7 --to "Dr A" --purpose treatment --scope lab --form "form 2026-117")
+mc --as "Dr A" record get "$id" >"$T/got"
+cmp -s "$T/got" "$T/payload" || fail "a grant gives identical bytes"
+expect_exit 77 mc --as "Dr A" record get --purpose research "$id"
+grep -q "another purpose" "$T/err" || fail "wrong purpose is named"
+mc consent list --subject MRN-7 --active | grep -q "$g" || fail "consent list shows the active grant"
+mc consent revoke "$g" --reason "patient withdrew consent" >/dev/null
+expect_exit 77 mc --as "Dr A" record get "$id"
+grep -q "revoked" "$T/err" || fail "a revoked grant denies"
+mc --json consent list --subject MRN-7 | jq -e '.[0].status == "revoked"' >/dev/null || fail "consent list shows it revoked"
+ok "grant permits identical bytes; wrong purpose and revoke deny"
+
+until=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)
+mc consent grant --subject MRN-7 --to "Dr A" --purpose treatment --until "$until" >/dev/null
+mc --as "Dr A" record get "$id" >/dev/null || fail "the short grant permits before it ends"
+sleep 4
+expect_exit 77 mc --as "Dr A" record get "$id"
+grep -q "expired" "$T/err" || fail "past expiry denies"
+ok "past expiry: denied again"
+
+mc --as "Dr A" record get --break-glass "unconscious patient in the ER" "$id" >"$T/got" 2>"$T/bg"
+cmp -s "$T/got" "$T/payload" || fail "break-glass by a clinician reads"
+grep -q "break-glass" "$T/bg" || fail "break-glass is flagged to the reader"
+expect_exit 77 mc --as Aud record get --break-glass "curious" "$id"
+expect_exit 77 mc record get --break-glass "admin override" "$id"
+expect_exit 77 mc --as Aud record get "$id"
+ok "break-glass: clinician yes, auditor and admin no"
+
+# Every attempt, in order, with actor, purpose and outcome.
+mc --json audit list --subject MRN-7 | jq -r '.events[] | select(.type == "ACCESS") | "\(.actor_name) \(.purpose) \(.outcome)"' >"$T/trail"
+cat >"$T/want" <<'TRAIL'
+Dr A treatment deny
+Dr A treatment permit
+Dr A research deny
+Dr A treatment deny
+Dr A treatment permit
+Dr A treatment deny
+Dr A emergency break-glass
+Aud emergency deny
+admin emergency deny
+Aud treatment deny
+TRAIL
+diff -u "$T/want" "$T/trail" || fail "the audit trail lists every attempt in order"
+mc --json audit list --outcome break-glass | jq -e '.events | length == 1 and (.[0].break_glass | length > 0)' >/dev/null \
+    || fail "break-glass reads are found by outcome, with their reason"
+mc --json audit list --actor Aud | jq -e '.events | length == 2' >/dev/null || fail "audit list by actor"
+mc --json audit list --subject MRN-7 --limit 3 >"$T/p1"
+next=$(jq -r .next "$T/p1")
+mc --json audit list --subject MRN-7 --limit 3 --after "$next" | jq -e '.events | length == 3' >/dev/null || fail "paging"
+[ "$(jq -r '.events[0].block' "$T/p1")" -lt "$(mc --json audit list --subject MRN-7 --limit 3 --after "$next" | jq -r '.events[0].block')" ] \
+    || fail "the next page starts after the cursor"
+ok "audit list: in order; by subject, actor and outcome; paged"
+
+# Bad input writes nothing.
+h0=$(height)
+bad() { local code=$1 what=$2; shift 2; expect_exit "$code" "$@"; [ "$(height)" = "$h0" ] || fail "$what changed the chain"; ok "$what -> $code: $(head -1 "$T/err")"; }
+bad 67 "unknown grantee" mc consent grant --subject MRN-7 --to "Dr Nobody" --purpose treatment
+bad 64 "until before from" mc consent grant --subject MRN-7 --to "Dr A" --purpose treatment --from 2026-12-01 --until 2026-11-01
+bad 64 "a purpose not in the list" mc consent grant --subject MRN-7 --to "Dr A" --purpose marketing
+bad 66 "revoking an unknown grant" mc consent revoke 0123456789abcdef0123456789abcdef --reason x
+bad 65 "revoking an already revoked grant" mc consent revoke "$g" --reason again
+bad 64 "a bad scope" mc consent grant --subject MRN-7 --to "Dr A" --purpose treatment --scope "Not A Category"
+bad 64 "a purpose not in the list on read" mc --as "Dr A" record get --purpose marketing "$id"
+bad 77 "an auditor cannot grant" mc --as Aud consent grant --subject MRN-7 --to "Dr A" --purpose treatment
+mc verify >/dev/null || fail "verify replays every consent decision"
+ok "bad consent input writes nothing; verify passes"
