@@ -1,9 +1,12 @@
 /* medchain audit list: the audit trail, through its indexes, paged. */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "chain.h"
 #include "commands.h"
@@ -31,6 +34,10 @@ struct audit_q {
 	bool cache_ok;
 	uint64_t last_h;
 	uint32_t last_t;
+	int fmt;                      /* enum audit_fmt */
+	bool only_audit;              /* the TXS scan: consent and access events only */
+	cJSON *entries;               /* FHIR bundle entries */
+	char node_pk[65];
 };
 
 static int block_time(struct mc_txn *t, struct audit_q *q, uint64_t h, uint64_t *ts,
@@ -76,8 +83,248 @@ static int height_at(struct mc_txn *t, struct audit_q *q, uint64_t ms, uint64_t 
 	return 0;
 }
 
-/* Prints one event if it passes the filters; 1 when the limit is reached,
- * 2 when past --until. */
+enum audit_fmt { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_FHIR };
+
+struct audit_event {
+	uint64_t ts, h;
+	uint32_t ti;
+	uint8_t type;
+	uint8_t actor[MC_PK_LEN];
+	char actor_name[MC_NAME_MAX + 1];
+	bool has_subject;
+	uint8_t subject[MC_HASH_LEN];
+	struct mc_access acc;         /* ACCESS */
+	uint8_t grant[MC_GRANT_ID_LEN];
+	bool has_grant;
+	uint8_t purpose;              /* ACCESS and CONSENT_GRANT */
+	char glass[MC_REASON_MAX + 1];
+};
+
+static void emit_text(const struct audit_event *e)
+{
+	char when[32], extra[800] = "", rec[33], gid[33];
+
+	mc_time_format(e->ts, when, sizeof(when));
+	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
+	if (e->type == MC_TX_ACCESS) {
+		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
+		snprintf(extra, sizeof(extra), "%s v%u %s %s%s%s", rec, e->acc.version,
+			 mc_purpose_name(e->acc.purpose), mc_outcome_name(e->acc.outcome),
+			 e->acc.outcome == MC_OUTCOME_DENY ? " " : "",
+			 e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "");
+		if (e->acc.outcome == MC_OUTCOME_BREAK_GLASS) {
+			size_t l = strlen(extra);
+
+			snprintf(extra + l, sizeof(extra) - l, " \"%s\"  [%s]", e->glass, _("BREAK-GLASS"));
+		}
+	} else if (e->has_grant) {
+		snprintf(extra, sizeof(extra), "%s%s%s", gid, e->purpose ? " " : "",
+			 e->purpose ? mc_purpose_name(e->purpose) : "");
+	}
+	printf("%s  %llu.%u  %-15s %-16s %s\n", when, (unsigned long long)e->h, e->ti,
+	       mc_tx_type_name(e->type), e->actor_name, extra);
+}
+
+static void emit_json(const struct audit_event *e, bool first)
+{
+	char when[32], actor[65], rec[33], gid[33], subj[65];
+
+	mc_time_format(e->ts, when, sizeof(when));
+	mc_hex(e->actor, MC_PK_LEN, actor);
+	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
+	printf("%s{\"time\":\"%s\",\"block\":%llu,\"tx\":%u,\"type\":\"%s\",\"actor\":\"%s\",\"actor_name\":",
+	       first ? "" : ",", when, (unsigned long long)e->h, e->ti, mc_tx_type_name(e->type), actor);
+	mc_cli_json_str(stdout, e->actor_name);
+	if (e->has_subject) {
+		mc_hex(e->subject, MC_HASH_LEN, subj);
+		printf(",\"subject\":\"%s\"", subj);
+	}
+	if (e->type == MC_TX_ACCESS) {
+		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
+		printf(",\"record\":\"%s\",\"version\":%u,\"outcome\":\"%s\"", rec, e->acc.version,
+		       mc_outcome_name(e->acc.outcome));
+		if (e->acc.outcome == MC_OUTCOME_DENY)
+			printf(",\"reason\":\"%s\"", mc_deny_name(e->acc.reason));
+		if (e->glass[0]) {
+			printf(",\"break_glass\":");
+			mc_cli_json_str(stdout, e->glass);
+		}
+	}
+	if (e->purpose)
+		printf(",\"purpose\":\"%s\"", mc_purpose_name(e->purpose));
+	if (e->has_grant && (e->type != MC_TX_ACCESS || e->acc.outcome == MC_OUTCOME_PERMIT))
+		printf(",\"grant\":\"%s\"", gid);
+	printf("}");
+}
+
+/* CSV for spreadsheets and SIEMs: RFC 4180 quoting; the header is fixed
+ * machine text, never translated. */
+static void csv_field(const char *s, bool last)
+{
+	bool quote = strpbrk(s, ",\"\r\n") != NULL;
+
+	if (quote) {
+		putchar('"');
+		for (; *s; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	} else {
+		fputs(s, stdout);
+	}
+	putchar(last ? '\n' : ',');
+}
+
+static void emit_csv(const struct audit_event *e)
+{
+	char when[32], actor[65], rec[33] = "", gid[33] = "", subj[65] = "", num[24][4];
+
+	mc_time_format(e->ts, when, sizeof(when));
+	mc_hex(e->actor, MC_PK_LEN, actor);
+	if (e->has_grant && (e->type != MC_TX_ACCESS || e->acc.outcome == MC_OUTCOME_PERMIT))
+		mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
+	if (e->has_subject)
+		mc_hex(e->subject, MC_HASH_LEN, subj);
+	if (e->type == MC_TX_ACCESS)
+		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
+	snprintf(num[0], sizeof(num[0]), "%llu", (unsigned long long)e->h);
+	snprintf(num[1], sizeof(num[1]), "%u", e->ti);
+	snprintf(num[2], sizeof(num[2]), "%u", e->type == MC_TX_ACCESS ? e->acc.version : 0);
+	csv_field(when, false);
+	csv_field(num[0], false);
+	csv_field(num[1], false);
+	csv_field(mc_tx_type_name(e->type), false);
+	csv_field(actor, false);
+	csv_field(e->actor_name, false);
+	csv_field(subj, false);
+	csv_field(rec, false);
+	csv_field(e->type == MC_TX_ACCESS ? num[2] : "", false);
+	csv_field(e->purpose ? mc_purpose_name(e->purpose) : "", false);
+	csv_field(e->type == MC_TX_ACCESS ? mc_outcome_name(e->acc.outcome) : "", false);
+	csv_field(gid, false);
+	csv_field(e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "",
+		  false);
+	csv_field(e->glass, true);
+}
+
+/* FHIR R4 AuditEvent. */
+static const char *const act_reason[] = { "", "TREAT", "HPAYMT", "HOPERAT", "HRESCH", "PATRQT", "ETREAT" };
+
+static cJSON *coding(const char *system, const char *code, const char *display)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(c, "system", system);
+	cJSON_AddStringToObject(c, "code", code);
+	if (display)
+		cJSON_AddStringToObject(c, "display", display);
+	return c;
+}
+
+static cJSON *ident_ref(const char *system, const char *value, const char *display)
+{
+	cJSON *r = cJSON_CreateObject(), *id = cJSON_AddObjectToObject(r, "identifier");
+
+	cJSON_AddStringToObject(id, "system", system);
+	cJSON_AddStringToObject(id, "value", value);
+	if (display)
+		cJSON_AddStringToObject(r, "display", display);
+	return r;
+}
+
+static cJSON *fhir_event(const struct audit_event *e, const char *node_pk)
+{
+	cJSON *ev = cJSON_CreateObject(), *agents, *agent, *entities, *ent, *src, *sub, *pur;
+	char when[32], actor[65], rec[33], subj[65], gid[33], id[64];
+	const char *subtype = "read", *action = "R", *outcome = "0";
+
+	mc_time_format(e->ts, when, sizeof(when));
+	mc_hex(e->actor, MC_PK_LEN, actor);
+	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
+	snprintf(id, sizeof(id), "%llu-%u", (unsigned long long)e->h, e->ti);
+	cJSON_AddStringToObject(ev, "resourceType", "AuditEvent");
+	cJSON_AddStringToObject(ev, "id", id);
+	if (e->type == MC_TX_ACCESS) {
+		cJSON_AddItemToObject(ev, "type", coding("http://dicom.nema.org/resources/ontology/DCM",
+							  "110110", "Patient Record"));
+		if (e->acc.outcome == MC_OUTCOME_DENY)
+			outcome = "4";
+	} else {
+		cJSON_AddItemToObject(ev, "type", coding("http://terminology.hl7.org/CodeSystem/audit-event-type",
+							  "rest", "Restful Operation"));
+		subtype = e->type == MC_TX_CONSENT_GRANT ? "create" : "update";
+		action = e->type == MC_TX_CONSENT_GRANT ? "C" : "U";
+	}
+	sub = cJSON_AddArrayToObject(ev, "subtype");
+	cJSON_AddItemToArray(sub, coding("http://hl7.org/fhir/restful-interaction", subtype, NULL));
+	cJSON_AddStringToObject(ev, "action", action);
+	cJSON_AddStringToObject(ev, "recorded", when);
+	cJSON_AddStringToObject(ev, "outcome", outcome);
+	if (e->type == MC_TX_ACCESS && (e->acc.outcome == MC_OUTCOME_DENY || e->glass[0])) {
+		char desc[MC_REASON_MAX + 64];
+
+		/* one outcomeDesc: the denial, the break-glass reason, or both */
+		snprintf(desc, sizeof(desc), "%s%s%s%s",
+			 e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "",
+			 e->acc.outcome == MC_OUTCOME_DENY && e->glass[0] ? "; " : "",
+			 e->glass[0] ? "break-glass: " : "", e->glass);
+		cJSON_AddStringToObject(ev, "outcomeDesc", desc);
+	}
+	if (e->purpose) {
+		pur = cJSON_AddArrayToObject(ev, "purposeOfEvent");
+		cJSON *cc = cJSON_CreateObject(), *codings = cJSON_AddArrayToObject(cc, "coding");
+
+		cJSON_AddItemToArray(codings, coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
+						     act_reason[e->purpose], mc_purpose_name(e->purpose)));
+		if (e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_BREAK_GLASS)
+			cJSON_AddItemToArray(codings, coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
+							     "BTG", "break the glass"));
+		cJSON_AddItemToArray(pur, cc);
+	}
+	agents = cJSON_AddArrayToObject(ev, "agent");
+	agent = cJSON_CreateObject();
+	cJSON_AddItemToObject(agent, "who", ident_ref("urn:medchain:identity", actor, e->actor_name));
+	cJSON_AddBoolToObject(agent, "requestor", true);
+	cJSON_AddItemToArray(agents, agent);
+	src = cJSON_AddObjectToObject(ev, "source");
+	cJSON_AddStringToObject(src, "site", "medchain");
+	cJSON_AddItemToObject(src, "observer", ident_ref("urn:medchain:node", node_pk, "medchain node"));
+	entities = cJSON_AddArrayToObject(ev, "entity");
+	if (e->has_subject) {
+		mc_hex(e->subject, MC_HASH_LEN, subj);
+		ent = cJSON_CreateObject();
+		cJSON_AddItemToObject(ent, "what", ident_ref("urn:medchain:subject", subj, NULL));
+		cJSON_AddItemToObject(ent, "type", coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
+							  "1", "Person"));
+		cJSON_AddItemToObject(ent, "role", coding("http://terminology.hl7.org/CodeSystem/object-role",
+							  "1", "Patient"));
+		cJSON_AddItemToArray(entities, ent);
+	}
+	if (e->type == MC_TX_ACCESS) {
+		char what[48];
+
+		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
+		snprintf(what, sizeof(what), "%s/%u", rec, e->acc.version);
+		ent = cJSON_CreateObject();
+		cJSON_AddItemToObject(ent, "what", ident_ref("urn:medchain:record", what, NULL));
+		cJSON_AddItemToObject(ent, "type", coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
+							  "2", "System Object"));
+		cJSON_AddItemToArray(entities, ent);
+	}
+	if (e->has_grant && (e->type != MC_TX_ACCESS || e->acc.outcome == MC_OUTCOME_PERMIT)) {
+		ent = cJSON_CreateObject();
+		cJSON_AddItemToObject(ent, "what", ident_ref("urn:medchain:grant", gid, NULL));
+		cJSON_AddItemToObject(ent, "type", coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
+							  "2", "System Object"));
+		cJSON_AddItemToArray(entities, ent);
+	}
+	return ev;
+}
+
+/* Reads, filters and hands one event on; 1 when the limit is reached, 2
+ * when past --until. */
 static int visit(struct mc_txn *t, struct audit_q *q, uint64_t h, uint32_t ti, struct mc_err *err)
 {
 	uint8_t key[12];
@@ -85,21 +332,19 @@ static int visit(struct mc_txn *t, struct audit_q *q, uint64_t h, uint32_t ti, s
 	size_t vn;
 	struct mc_tx tx;
 	struct mc_identity who;
-	uint64_t ts;
-	char when[32], actor[65], extra[700] = "";
-	const uint8_t *subject = NULL;
-	struct mc_access acc;
+	struct audit_event e;
 	struct mc_grant g;
 	struct mc_consent_revoke rv;
 	int rc;
 
 	if (q->have_after && (h < q->after_h || (h == q->after_h && ti <= q->after_t)))
 		return 0;
-	if (block_time(t, q, h, &ts, err) != 0)
+	memset(&e, 0, sizeof(e));
+	if (block_time(t, q, h, &e.ts, err) != 0)
 		return -1;
-	if (ts < q->since)
+	if (e.ts < q->since)
 		return 0;
-	if (ts > q->until)
+	if (e.ts > q->until)
 		return 2;
 	mc_be64(key, h);
 	mc_be32(key + 8, ti);
@@ -110,96 +355,68 @@ static int visit(struct mc_txn *t, struct audit_q *q, uint64_t h, uint32_t ti, s
 		return -1;
 	if (q->actor && memcmp(tx.author, q->actor, MC_PK_LEN) != 0)
 		return 0;
-	memset(&acc, 0, sizeof(acc));
+	e.h = h;
+	e.ti = ti;
+	e.type = tx.type;
+	memcpy(e.actor, tx.author, MC_PK_LEN);
 	if (tx.type == MC_TX_ACCESS) {
-		if (mc_access_decode(tx.body, tx.body_len, &acc, err) != 0)
+		if (mc_access_decode(tx.body, tx.body_len, &e.acc, err) != 0)
 			return -1;
-		subject = acc.subject;
+		e.has_subject = true;
+		memcpy(e.subject, e.acc.subject, MC_HASH_LEN);
+		e.purpose = e.acc.purpose;
+		memcpy(e.grant, e.acc.grant, MC_GRANT_ID_LEN);
+		e.has_grant = e.acc.outcome == MC_OUTCOME_PERMIT;
+		memcpy(e.glass, e.acc.glass, e.acc.glass_len);
+		e.acc.glass = NULL;
 	} else if (tx.type == MC_TX_CONSENT_GRANT) {
 		if (mc_grant_decode(tx.body, tx.body_len, &g, err) != 0)
 			return -1;
-		subject = g.subject;
+		e.has_subject = true;
+		memcpy(e.subject, g.subject, MC_HASH_LEN);
+		memcpy(e.grant, g.id, MC_GRANT_ID_LEN);
+		e.has_grant = true;
+		e.purpose = g.purpose;
 	} else if (tx.type == MC_TX_CONSENT_REVOKE) {
+		struct mc_grant_state gs;
+
 		if (mc_consent_revoke_decode(tx.body, tx.body_len, &rv, err) != 0)
 			return -1;
+		memcpy(e.grant, rv.id, MC_GRANT_ID_LEN);
+		e.has_grant = true;
+		if (mc_grant_state_get(t, rv.id, &gs, err) == 0 &&
+		    mc_grant_decode(gs.body, gs.body_len, &g, err) == 0) {
+			e.has_subject = true;
+			memcpy(e.subject, g.subject, MC_HASH_LEN);
+		}
 	}
-	if (q->outcome && acc.outcome != q->outcome)
+	if (q->outcome && (tx.type != MC_TX_ACCESS || e.acc.outcome != q->outcome))
 		return 0;
-	if (q->subject && tx.type != MC_TX_CONSENT_REVOKE &&
-	    (!subject || memcmp(subject, q->subject, MC_HASH_LEN) != 0))
+	if (q->subject && (!e.has_subject || memcmp(e.subject, q->subject, MC_HASH_LEN) != 0))
+		return 0;
+	if (q->only_audit && tx.type != MC_TX_ACCESS && tx.type != MC_TX_CONSENT_GRANT &&
+	    tx.type != MC_TX_CONSENT_REVOKE)
 		return 0;
 	if (mc_identity_get(t, tx.author, &who, err) != 0)
 		strcpy(who.name, "?");
-	mc_time_format(ts, when, sizeof(when));
-	mc_hex(tx.author, MC_PK_LEN, actor);
-	if (q->cli->json) {
-		printf("%s{\"time\":\"%s\",\"block\":%llu,\"tx\":%u,\"type\":\"%s\",\"actor\":\"%s\",\"actor_name\":",
-		       q->n ? "," : "", when, (unsigned long long)h, ti, mc_tx_type_name(tx.type), actor);
-		mc_cli_json_str(stdout, who.name);
-		if (tx.type == MC_TX_ACCESS) {
-			char rec[33], gr[33];
+	memcpy(e.actor_name, who.name, sizeof(e.actor_name));
+	switch (q->fmt) {
+	case FMT_TEXT:
+		emit_text(&e);
+		break;
+	case FMT_JSON:
+		emit_json(&e, q->n == 0);
+		break;
+	case FMT_CSV:
+		emit_csv(&e);
+		break;
+	case FMT_FHIR: {
+		cJSON *entry = cJSON_CreateObject();
 
-			mc_hex(acc.record, MC_RECORD_ID_LEN, rec);
-			mc_hex(acc.grant, MC_GRANT_ID_LEN, gr);
-			printf(",\"record\":\"%s\",\"version\":%u,\"purpose\":\"%s\",\"outcome\":\"%s\"",
-			       rec, acc.version, mc_purpose_name(acc.purpose), mc_outcome_name(acc.outcome));
-			if (acc.outcome == MC_OUTCOME_PERMIT)
-				printf(",\"grant\":\"%s\"", gr);
-			if (acc.outcome == MC_OUTCOME_DENY)
-				printf(",\"reason\":\"%s\"", mc_deny_name(acc.reason));
-			if (acc.glass_len) {
-				char glass[MC_REASON_MAX + 1];
-
-				memcpy(glass, acc.glass, acc.glass_len);
-				glass[acc.glass_len] = '\0';
-				printf(",\"break_glass\":");
-				mc_cli_json_str(stdout, glass);
-			}
-		} else if (tx.type == MC_TX_CONSENT_GRANT) {
-			char gid[33], gh[65];
-
-			mc_hex(g.id, MC_GRANT_ID_LEN, gid);
-			mc_hex(g.grantee, MC_PK_LEN, gh);
-			printf(",\"grant\":\"%s\",\"grantee\":\"%s\",\"purpose\":\"%s\"", gid, gh,
-			       mc_purpose_name(g.purpose));
-		} else if (tx.type == MC_TX_CONSENT_REVOKE) {
-			char gid[33];
-
-			mc_hex(rv.id, MC_GRANT_ID_LEN, gid);
-			printf(",\"grant\":\"%s\"", gid);
-		}
-		printf("}");
-	} else {
-		if (tx.type == MC_TX_ACCESS) {
-			char rec[33];
-
-			mc_hex(acc.record, MC_RECORD_ID_LEN, rec);
-			snprintf(extra, sizeof(extra), "%s v%u %s %s%s%s%s\"%.*s\"", rec, acc.version,
-				 mc_purpose_name(acc.purpose), mc_outcome_name(acc.outcome),
-				 acc.outcome == MC_OUTCOME_DENY ? " " : "",
-				 acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(acc.reason) : "",
-				 acc.glass_len ? " " : "", (int)acc.glass_len,
-				 acc.glass_len ? (const char *)acc.glass : "");
-			if (!acc.glass_len)
-				extra[strlen(extra) - 2] = '\0';
-			if (acc.outcome == MC_OUTCOME_BREAK_GLASS) {
-				size_t l = strlen(extra);
-
-				snprintf(extra + l, sizeof(extra) - l, "  [%s]", _("BREAK-GLASS"));
-			}
-		} else if (tx.type == MC_TX_CONSENT_GRANT) {
-			char gid[33];
-
-			mc_hex(g.id, MC_GRANT_ID_LEN, gid);
-			snprintf(extra, sizeof(extra), "%s %s", gid, mc_purpose_name(g.purpose));
-		} else if (tx.type == MC_TX_CONSENT_REVOKE) {
-			char gid[33];
-
-			mc_hex(rv.id, MC_GRANT_ID_LEN, gid);
-			snprintf(extra, sizeof(extra), "%s", gid);
-		}
-		printf("%s  %llu.%u  %-15s %-16s %s\n", when, (unsigned long long)h, ti,
-		       mc_tx_type_name(tx.type), who.name, extra);
+		cJSON_AddItemToObject(entry, "resource", fhir_event(&e, q->node_pk));
+		cJSON_AddItemToArray(q->entries, entry);
+		break;
+	}
 	}
 	q->n++;
 	q->last_h = h;
@@ -237,6 +454,7 @@ static int audit_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 		plen = 1;
 	} else {
 		db = MC_DB_TXS;
+		q->only_audit = true;
 	}
 	memcpy(start, prefix, plen);
 	mc_be64(start + plen, from_h);
@@ -257,15 +475,16 @@ static int audit_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
-int cmd_audit_list(struct mc_cli *cli, struct mc_args *a)
+static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 {
 	const char *subject = NULL, *actor = NULL, *since = NULL, *until = NULL, *outcome = NULL;
-	const char *limit = NULL, *after = NULL;
+	const char *limit = NULL, *after = NULL, *format = NULL, *outpath = NULL;
 	struct mc_opt opts[] = {
 		{ "--subject", true, &subject, NULL }, { "--actor", true, &actor, NULL },
 		{ "--since", true, &since, NULL }, { "--until", true, &until, NULL },
 		{ "--outcome", true, &outcome, NULL }, { "--limit", true, &limit, NULL },
-		{ "--after", true, &after, NULL },
+		{ "--after", true, &after, NULL }, { "--format", true, &format, NULL },
+		{ "-o", true, &outpath, NULL },
 	};
 	char *pos[1];
 	int npos, rc = -1;
@@ -276,13 +495,27 @@ int cmd_audit_list(struct mc_cli *cli, struct mc_args *a)
 	struct mc_key *orgkey = NULL;
 	struct mc_org *org = NULL;
 	uint64_t now = mc_now_ms();
+	char *mem = NULL;
+	size_t memlen = 0;
+	FILE *saved = stdout, *ms = NULL;
 
 	memset(&q, 0, sizeof(q));
 	q.cli = cli;
-	q.limit = AUDIT_LIMIT_DEFAULT;
+	q.limit = export ? ULONG_MAX : AUDIT_LIMIT_DEFAULT;
 	q.until = UINT64_MAX;
-	if (mc_cli_parse(a, opts, 7, pos, 0, &npos) != 0)
+	q.fmt = cli->json ? FMT_JSON : FMT_TEXT;
+	if (mc_cli_parse(a, opts, export ? 9 : 7, pos, 0, &npos) != 0)
 		return EX_USAGE;
+	if (export) {
+		if (!format)
+			return mc_cli_usage(_("audit export needs --format fhir or --format csv"));
+		if (strcmp(format, "fhir") == 0)
+			q.fmt = FMT_FHIR;
+		else if (strcmp(format, "csv") == 0)
+			q.fmt = FMT_CSV;
+		else
+			return mc_cli_usage(_("--format must be 'fhir' or 'csv'"));
+	}
 	if (since && mc_time_parse(since, now, -1, &q.since) != 0)
 		return mc_cli_usage(_("--since: not a time (RFC 3339, or relative such as 12h)"));
 	if (until && mc_time_parse(until, now, -1, &q.until) != 0)
@@ -323,19 +556,84 @@ int cmd_audit_list(struct mc_cli *cli, struct mc_args *a)
 			goto out;
 		q.actor = who.pk;
 	}
-	if (cli->json)
+	{
+		char path[4200];
+		uint8_t npk[MC_PK_LEN];
+		bool sealed;
+
+		mc_cli_path(cli, path, sizeof(path), "keys/node.key");
+		if (mc_key_peek(path, npk, &sealed, NULL) == 0)
+			mc_hex(npk, MC_PK_LEN, q.node_pk);
+		else
+			strcpy(q.node_pk, "unknown");
+	}
+	if (outpath) {
+		/* Written whole, then moved into place: no half-written export. */
+		ms = open_memstream(&mem, &memlen);
+		if (!ms) {
+			mc_err_set(&err, EX_OSERR, _("out of memory"));
+			goto out;
+		}
+		stdout = ms;
+	}
+	if (q.fmt == FMT_FHIR)
+		q.entries = cJSON_CreateArray();
+	if (q.fmt == FMT_JSON)
 		printf("{\"events\":[");
+	if (q.fmt == FMT_CSV)
+		printf("time,block,tx,type,actor,actor_name,subject,record,version,purpose,outcome,grant,reason,break_glass\n");
 	rc = mc_store_read(cli->store, audit_txn, &q, &err);
-	if (cli->json) {
+	if (q.fmt == FMT_JSON) {
 		printf("]");
 		if (rc == 0 && q.n >= q.limit)
 			printf(",\"next\":\"%llu.%u\"", (unsigned long long)q.last_h, q.last_t);
 		printf("}\n");
-	} else if (rc == 0 && q.n >= q.limit && !cli->quiet) {
+	} else if (q.fmt == FMT_TEXT && rc == 0 && q.n >= q.limit && !cli->quiet) {
 		fprintf(stderr, _("more: --after %llu.%u\n"), (unsigned long long)q.last_h, q.last_t);
+	} else if (q.fmt == FMT_FHIR && rc == 0) {
+		cJSON *bundle = cJSON_CreateObject();
+		char *text, when[32];
+
+		mc_time_format(now, when, sizeof(when));
+		cJSON_AddStringToObject(bundle, "resourceType", "Bundle");
+		cJSON_AddStringToObject(bundle, "type", "collection");
+		cJSON_AddStringToObject(bundle, "timestamp", when);
+		cJSON_AddItemToObject(bundle, "entry", q.entries);
+		q.entries = NULL;
+		text = cJSON_PrintUnformatted(bundle);
+		if (text)
+			printf("%s\n", text);
+		else
+			rc = mc_err_set(&err, EX_OSERR, _("out of memory"));
+		free(text);
+		cJSON_Delete(bundle);
+	}
+	if (ms) {
+		stdout = saved;
+		if (fclose(ms) != 0 && rc == 0)
+			rc = mc_err_set(&err, EX_OSERR, _("out of memory"));
+		ms = NULL;
+		if (rc == 0)
+			rc = mc_cli_write_file(outpath, mem, memlen, &err);
 	}
 out:
+	if (ms) {
+		stdout = saved;
+		fclose(ms);
+	}
+	free(mem);
+	cJSON_Delete(q.entries);
 	mc_org_free(org);
 	mc_key_free(orgkey);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
+}
+
+int cmd_audit_list(struct mc_cli *cli, struct mc_args *a)
+{
+	return audit_run(cli, a, false);
+}
+
+int cmd_audit_export(struct mc_cli *cli, struct mc_args *a)
+{
+	return audit_run(cli, a, true);
 }

@@ -8,6 +8,7 @@
 #include "chain.h"
 #include "commands.h"
 #include "consent.h"
+#include "fhir.h"
 #include "i18n.h"
 #include "identity.h"
 #include "records.h"
@@ -361,5 +362,300 @@ int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
 out:
 	mc_org_free(org);
 	mc_key_free(orgkey);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}
+
+/* ---- FHIR R4 Consent export and import --------------------------------- */
+
+struct export_ctx {
+	const uint8_t *subject;
+	const uint8_t *grantee;
+	cJSON *entries;
+};
+
+static int export_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct export_ctx *x = vctx;
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc;
+
+	if (mc_cursor_open(t, MC_DB_GRANTS, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_grant_state gs;
+		struct mc_grant g;
+		struct mc_identity who;
+		cJSON *entry;
+
+		if (kn != MC_GRANT_ID_LEN || mc_grant_state_get(t, k, &gs, err) != 0 ||
+		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
+			rc = -1;
+			break;
+		}
+		if ((x->subject && memcmp(g.subject, x->subject, MC_HASH_LEN) != 0) ||
+		    (x->grantee && memcmp(g.grantee, x->grantee, MC_PK_LEN) != 0))
+			continue;
+		if (mc_identity_get(t, g.grantee, &who, err) != 0)
+			strcpy(who.name, "?");
+		entry = cJSON_CreateObject();
+		cJSON_AddItemToObject(entry, "resource",
+				      mc_fhir_consent(&g, gs.grantor, gs.granted_at,
+						      gs.revoked_at != MC_TIME_OPEN, who.name));
+		cJSON_AddItemToArray(x->entries, entry);
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
+int cmd_consent_export(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *subject = NULL, *grantee = NULL, *outpath = NULL;
+	struct mc_opt opts[] = {
+		{ "--subject", true, &subject, NULL },
+		{ "--grantee", true, &grantee, NULL },
+		{ "-o", true, &outpath, NULL },
+	};
+	char *pos[1], *text = NULL;
+	int npos, rc = -1;
+	struct mc_err err = { 0 };
+	struct export_ctx x = { 0 };
+	uint8_t subj[MC_HASH_LEN];
+	struct mc_identity who;
+	struct mc_key *orgkey = NULL;
+	struct mc_org *org = NULL;
+	cJSON *bundle = cJSON_CreateObject();
+
+	if (mc_cli_parse(a, opts, 3, pos, 0, &npos) != 0) {
+		cJSON_Delete(bundle);
+		return EX_USAGE;
+	}
+	x.entries = cJSON_CreateArray();
+	cJSON_AddStringToObject(bundle, "resourceType", "Bundle");
+	cJSON_AddStringToObject(bundle, "type", "collection");
+	cJSON_AddItemToObject(bundle, "entry", x.entries);
+	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+		goto out;
+	if (subject) {
+		if (mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
+		    mc_org_open(cli->store, orgkey, &org, &err) != 0 ||
+		    mc_org_subject(org, subject, strlen(subject), subj, &err) != 0)
+			goto out;
+		x.subject = subj;
+	}
+	if (grantee) {
+		if (mc_cli_find_identity(cli, grantee, &who, &err) != 0)
+			goto out;
+		x.grantee = who.pk;
+	}
+	if (mc_store_read(cli->store, export_txn, &x, &err) != 0)
+		goto out;
+	text = cJSON_Print(bundle);
+	if (!text) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		goto out;
+	}
+	if (outpath) {
+		if (mc_cli_write_file(outpath, text, strlen(text), &err) != 0)
+			goto out;
+	} else {
+		printf("%s\n", text);
+	}
+	rc = 0;
+out:
+	free(text);
+	cJSON_Delete(bundle);
+	mc_org_free(org);
+	mc_key_free(orgkey);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}
+
+/* Grants built from Consent resources, added in one block. */
+struct import_ctx {
+	const struct mc_key *author;
+	struct mc_buf *bodies;
+	size_t n;
+};
+
+static int import_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
+{
+	struct import_ctx *ic = vctx;
+
+	for (size_t i = 0; i < ic->n; i++) {
+		struct mc_tx tx;
+		struct mc_buf enc;
+		int rc;
+
+		memset(&tx, 0, sizeof(tx));
+		tx.version = MC_TX_VERSION;
+		tx.type = MC_TX_CONSENT_GRANT;
+		memcpy(tx.author, ic->author->pk, MC_PK_LEN);
+		tx.timestamp_ms = mc_builder_time(b);
+		if (mc_builder_next_seq(t, ic->author->pk, &tx.seq, err) != 0)
+			return -1;
+		tx.body = ic->bodies[i].data;
+		tx.body_len = ic->bodies[i].len;
+		mc_tx_sign(&tx, mc_builder_chain_id(b), ic->author->sk);
+		mc_buf_init(&enc);
+		mc_tx_encode(&tx, &enc);
+		rc = mc_buf_failed(&enc) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+					 : mc_builder_add(t, b, enc.data, enc.len, err);
+		mc_buf_release(&enc);
+		if (rc != 0)
+			return mc_err_wrap(err, _("Consent %zu"), i + 1);
+	}
+	return 0;
+}
+
+/* Turns one Consent into a grant body: subjects and grantees resolved. */
+static int consent_to_body(struct mc_cli *cli, const struct mc_org *org, const cJSON *res,
+			   struct mc_buf *body, uint8_t id_out[MC_GRANT_ID_LEN], struct mc_err *err)
+{
+	struct mc_fhir_consent_in in;
+	struct mc_grant g;
+	struct mc_identity who;
+	uint8_t recs[MC_SCOPE_RECS_MAX * MC_RECORD_ID_LEN];
+
+	if (mc_fhir_consent_read(res, &in, err) != 0)
+		return -1;
+	memset(&g, 0, sizeof(g));
+	if (in.subject_system && strcmp(in.subject_system, "urn:medchain:subject") == 0) {
+		if (strlen(in.subject_value) != 64 || mc_unhex(in.subject_value, g.subject, MC_HASH_LEN) != 0)
+			return mc_err_set(err, EX_DATAERR, _("Consent: a urn:medchain:subject value is 64 hex digits"));
+	} else if (mc_org_subject(org, in.subject_value, strlen(in.subject_value), g.subject, err) != 0) {
+		return -1;
+	}
+	if (in.grantee_value && (!in.grantee_system || strcmp(in.grantee_system, "urn:medchain:identity") == 0)) {
+		if (mc_cli_find_identity(cli, in.grantee_value, &who, err) != 0)
+			return -1;
+	} else if (mc_cli_find_identity(cli, in.grantee_display, &who, err) != 0) {
+		return -1;
+	}
+	memcpy(g.grantee, who.pk, MC_PK_LEN);
+	g.purpose = in.purpose;
+	g.not_before = in.not_before;
+	g.not_after = in.not_after;
+	g.all_categories = in.all_categories;
+	g.ncat = (uint8_t)in.ncat;
+	for (unsigned i = 0; i < in.ncat; i++) {
+		g.cat[i] = (const uint8_t *)in.cats[i];
+		g.cat_len[i] = strlen(in.cats[i]);
+	}
+	for (unsigned i = 0; i < in.nrec; i++)
+		if (mc_unhex(in.recs[i], recs + (size_t)i * MC_RECORD_ID_LEN, MC_RECORD_ID_LEN) != 0)
+			return mc_err_set(err, EX_DATAERR, _("Consent: a record id is 32 hex digits"));
+	g.nrec = (uint16_t)in.nrec;
+	g.recs = recs;
+	g.attest_kind = MC_ATTEST_CONSENT_FORM;
+	g.attest = (const uint8_t *)(in.attestation ? in.attestation : "FHIR Consent import");
+	g.attest_len = strlen((const char *)g.attest);
+	if (g.attest_len > MC_ATTEST_MAX || !mc_text_clean(g.attest, g.attest_len))
+		return mc_err_set(err, EX_DATAERR, _("Consent: sourceAttachment.title is too long or not text"));
+	mc_random(g.id, sizeof(g.id));
+	memcpy(id_out, g.id, MC_GRANT_ID_LEN);
+	mc_grant_encode(&g, body);
+	/* The encoder's checks are the decoder's: run them now. */
+	{
+		struct mc_grant back;
+
+		if (mc_buf_failed(body) || mc_grant_decode(body->data, body->len, &back, err) != 0)
+			return mc_err_wrap(err, "Consent");
+	}
+	return 0;
+}
+
+int cmd_consent_import(struct mc_cli *cli, struct mc_args *a)
+{
+	char *pos[1];
+	int npos, rc = -1;
+	struct mc_err err = { 0 };
+	unsigned char *doc = NULL;
+	size_t dn = 0, n = 0, cap = 0;
+	cJSON *root = NULL, *item;
+	const cJSON *list;
+	struct mc_key *node = NULL, *author = NULL, *orgkey = NULL;
+	struct mc_org *org = NULL;
+	struct mc_buf *bodies = NULL;
+	uint8_t (*ids)[MC_GRANT_ID_LEN] = NULL;
+	struct import_ctx ic;
+	struct mc_produced out;
+
+	if (mc_cli_parse(a, NULL, 0, pos, 1, &npos) != 0)
+		return EX_USAGE;
+	if (mc_cli_read_all(npos ? pos[0] : "-", 16u << 20, &doc, &dn, &err) != 0)
+		return mc_cli_fail(&err);
+	if (!mc_utf8_valid(doc, dn) || !(root = cJSON_ParseWithLength((const char *)doc, dn))) {
+		mc_err_set(&err, EX_DATAERR, _("the input is not valid UTF-8 JSON"));
+		goto out;
+	}
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "resourceType")) &&
+	    strcmp(cJSON_GetObjectItemCaseSensitive(root, "resourceType")->valuestring, "Bundle") == 0) {
+		list = cJSON_GetObjectItemCaseSensitive(root, "entry");
+		cap = (size_t)cJSON_GetArraySize(list);
+	} else {
+		list = NULL;
+		cap = 1;
+	}
+	if (cap == 0) {
+		mc_err_set(&err, EX_DATAERR, _("the bundle holds no Consent"));
+		goto out;
+	}
+	bodies = calloc(cap, sizeof(*bodies));
+	ids = calloc(cap, sizeof(*ids));
+	if (!bodies || !ids) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		goto out;
+	}
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
+	    mc_org_open(cli->store, orgkey, &org, &err) != 0 ||
+	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
+	    mc_cli_load_actor(cli, &author, &err) != 0)
+		goto out;
+	if (list) {
+		cJSON_ArrayForEach(item, list) {
+			mc_buf_init(&bodies[n]);
+			if (consent_to_body(cli, org, cJSON_GetObjectItemCaseSensitive(item, "resource"),
+					    &bodies[n], ids[n], &err) != 0) {
+				n++;
+				mc_err_wrap(&err, _("entry %zu"), n);
+				goto out;
+			}
+			n++;
+		}
+	} else {
+		mc_buf_init(&bodies[0]);
+		n = 1;
+		if (consent_to_body(cli, org, root, &bodies[0], ids[0], &err) != 0)
+			goto out;
+	}
+	ic.author = author;
+	ic.bodies = bodies;
+	ic.n = n;
+	/* All the grants in one block: an import is whole or not at all. */
+	if (mc_chain_produce(cli->store, node, import_build, &ic, &out, &err) != 0) {
+		if (err.code == EX_DATAERR && strstr(err.msg, "roles"))
+			err.code = EX_NOPERM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char hex[33];
+
+		mc_hex(ids[i], MC_GRANT_ID_LEN, hex);
+		printf("%s\n", hex);
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; bodies && i < n; i++)
+		mc_buf_release(&bodies[i]);
+	free(bodies);
+	free(ids);
+	cJSON_Delete(root);
+	free(doc);
+	mc_org_free(org);
+	mc_key_free(orgkey);
+	mc_key_free(node);
+	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

@@ -1,3 +1,4 @@
+/* codec.c - the canonical binary encoding's primitives (see codec.h). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -123,12 +124,15 @@ bool mc_rd_ok(const struct mc_rd *r)
 
 const uint8_t *mc_get_view(struct mc_rd *r, size_t n)
 {
+	static const uint8_t empty[1];
 	const uint8_t *p;
 
 	if (!r->ok || n > r->left) {
 		r->ok = false;
 		return NULL;
 	}
+	if (n == 0)  /* success must never look like failure, even on empty input */
+		return r->p ? r->p : empty;
 	p = r->p;
 	r->p += n;
 	r->left -= n;
@@ -181,7 +185,9 @@ const uint8_t *mc_get_bytes(struct mc_rd *r, size_t max, size_t *n)
 	*n = 0;
 	if (!r->ok)
 		return NULL;
-	if (len > max || len > r->left) {
+	/* Both comparisons are done in size_t (len is widened, never summed),
+	 * so a hostile 0xffffffff cannot wrap anything. */
+	if ((size_t)len > max || (size_t)len > r->left) {
 		r->ok = false;
 		return NULL;
 	}

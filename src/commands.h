@@ -20,5 +20,8 @@ int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a);
 int cmd_consent_revoke(struct mc_cli *cli, struct mc_args *a);
 int cmd_consent_list(struct mc_cli *cli, struct mc_args *a);
 int cmd_audit_list(struct mc_cli *cli, struct mc_args *a);
+int cmd_consent_export(struct mc_cli *cli, struct mc_args *a);
+int cmd_consent_import(struct mc_cli *cli, struct mc_args *a);
+int cmd_audit_export(struct mc_cli *cli, struct mc_args *a);
 
 #endif

@@ -1,25 +1,40 @@
+/* crypto.c - SHA-256 from nettle, everything else from libsodium. */
 #include "config.h"
 
 #include <nettle/sha2.h>
 #include <sodium.h>
-#include <stdalign.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "crypto.h"
 
-_Static_assert(sizeof(struct sha256_ctx) <= sizeof(((struct mc_sha256 *)0)->state),
-	       "mc_sha256 state too small for nettle's sha256_ctx");
 _Static_assert(crypto_box_SEALBYTES == MC_SEALBYTES, "sealed box overhead");
-_Static_assert(crypto_sign_SECRETKEYBYTES == MC_SK_LEN, "ed25519 secret key size");
+_Static_assert(crypto_sign_ed25519_PUBLICKEYBYTES == MC_PK_LEN, "ed25519 public key size");
+_Static_assert(crypto_sign_ed25519_SECRETKEYBYTES == MC_SK_LEN, "ed25519 secret key size");
+_Static_assert(crypto_sign_ed25519_SEEDBYTES == MC_SEED_LEN, "ed25519 seed size");
+_Static_assert(crypto_sign_ed25519_BYTES == MC_SIG_LEN, "ed25519 signature size");
+_Static_assert(crypto_scalarmult_curve25519_BYTES == MC_X25519_LEN, "x25519 key size");
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == MC_AEAD_KEY_LEN, "aead key size");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == MC_AEAD_NONCE_LEN, "nonce size");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == MC_AEAD_TAG_LEN, "tag size");
+_Static_assert(crypto_generichash_KEYBYTES_MIN <= 32 && 32 <= crypto_generichash_KEYBYTES_MAX,
+	       "blake2b key size");
+_Static_assert(SHA256_DIGEST_SIZE == MC_HASH_LEN, "sha-256 digest size");
 
-/* The opaque state is used through a union so nettle's context is correctly
- * aligned whatever the caller's struct alignment. */
+/* struct mc_sha256 is opaque storage for nettle's struct sha256_ctx. The
+ * context lives in it through a union, so it is the union's alignment and
+ * size that count: both are checked, and a nettle whose context outgrew or
+ * out-aligned the storage fails to compile rather than corrupt memory. The
+ * build uses -fno-strict-aliasing, and nettle only ever sees the context
+ * pointer. */
 union sha_state {
 	struct mc_sha256 outer;
 	struct sha256_ctx ctx;
 };
+_Static_assert(sizeof(struct sha256_ctx) <= sizeof(((struct mc_sha256 *)0)->state),
+	       "mc_sha256 state too small for nettle's sha256_ctx");
+_Static_assert(_Alignof(struct sha256_ctx) <= _Alignof(struct mc_sha256),
+	       "mc_sha256 state not aligned enough for nettle's sha256_ctx");
 _Static_assert(sizeof(union sha_state) == sizeof(struct mc_sha256),
 	       "nettle's sha256_ctx must fit the opaque state exactly in size");
 
@@ -139,11 +154,16 @@ void mc_hex(const void *p, size_t n, char *out)
 
 int mc_unhex(const char *s, void *out, size_t n)
 {
-	size_t len = strlen(s), bin = 0;
+	size_t len, bin = 0;
 	const char *end = NULL;
 
+	if (n > SIZE_MAX / 2)
+		return -1;
+	len = strlen(s);
 	if (len != 2 * n)
 		return -1;
+	/* No ignore set: any non-hex character stops the parse, and then
+	 * bin < n or *end != NUL says so. */
 	if (sodium_hex2bin(out, n, s, len, NULL, &bin, &end) != 0 || bin != n || *end != '\0')
 		return -1;
 	return 0;

@@ -1,8 +1,18 @@
+/* keystore.c - identity secret keys on disk and in guarded memory.
+ *
+ * The file format is in keystore.h and docs/formats.md. Everything that
+ * ever holds a seed, a pseudonym key, a derived key or a whole key file
+ * lives in sodium_malloc memory and is wiped when freed; the only stack
+ * copies of secrets are libsodium's own, which it wipes.
+ *
+ * MEDCHAIN_KDF=fast (see mc_kdf_default) is for the test suite only.
+ */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,22 +24,44 @@
 #include "i18n.h"
 #include "keystore.h"
 
-static const char magic[8] = { 'M', 'C', 'K', 'E', 'Y', '0', '0', '1' };
+static const uint8_t magic[8] = { 'M', 'C', 'K', 'E', 'Y', '0', '0', '1' };
 
-#define HDR_LEN (8 + 1 + 1 + MC_PK_LEN)
+#define MAGIC_LEN 8
+#define OFF_KIND 8
+#define OFF_FLAGS 9
+#define OFF_PK 10
+#define HDR_LEN (MAGIC_LEN + 1 + 1 + MC_PK_LEN)
 #define SALT_LEN crypto_pwhash_SALTBYTES
+#define COST_LEN 16  /* opslimit u64 | memlimit u64 */
+#define SEALED_PREFIX (HDR_LEN + SALT_LEN + COST_LEN + MC_AEAD_NONCE_LEN)
+#define PSEUDO_LEN 32
+#define SECRET_MAX (MC_SEED_LEN + PSEUDO_LEN)
 #define KIND_UNSEALED 0
 #define KIND_SEALED 1
 #define FLAG_PSEUDO 1
+/* Larger than any valid key file (178 bytes at most), so reading FILE_MAX
+ * bytes always sees the end of a valid file. */
 #define FILE_MAX 512
+/* A hostile file must not make us allocate unbounded memory or spin for
+ * ever: refuse costs above these before running Argon2id. */
+#define OPSLIMIT_MAX crypto_pwhash_OPSLIMIT_SENSITIVE
 #define MEMLIMIT_MAX (1024ULL * 1024 * 1024)
+#define TMP_SUFFIX ".tmpXXXXXX"
 
+_Static_assert(SALT_LEN == 16, "the file format has a 16-byte salt");
+_Static_assert(SEALED_PREFIX + SECRET_MAX + MC_AEAD_TAG_LEN < FILE_MAX, "FILE_MAX too small");
+_Static_assert(sizeof(((struct mc_key *)0)->pseudo) == PSEUDO_LEN, "pseudonym key size");
+
+/* The default Argon2id cost is libsodium's "interactive" level. When the
+ * environment variable MEDCHAIN_KDF is exactly "fast", the minimum cost is
+ * used instead: that is for the test suite ONLY (it runs hundreds of seal
+ * and open operations) and must never be set for real keys, since it makes
+ * guessing passphrases cheap. Files record their own cost, so a key sealed
+ * either way opens either way. */
 void mc_kdf_default(struct mc_kdf_cost *c)
 {
 	const char *k = getenv("MEDCHAIN_KDF");
 
-	/* MEDCHAIN_KDF=fast is for the test suite only: it makes sealing cheap
-	 * so hundreds of test runs stay quick. Never set it for real keys. */
 	if (k && strcmp(k, "fast") == 0) {
 		c->opslimit = crypto_pwhash_OPSLIMIT_MIN;
 		c->memlimit = crypto_pwhash_MEMLIMIT_MIN;
@@ -39,9 +71,9 @@ void mc_kdf_default(struct mc_kdf_cost *c)
 	}
 }
 
-static struct mc_key *key_alloc(void)
+static int oom(struct mc_err *err)
 {
-	return mc_secure_alloc(sizeof(struct mc_key));
+	return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
 }
 
 void mc_key_free(struct mc_key *key)
@@ -51,171 +83,312 @@ void mc_key_free(struct mc_key *key)
 
 int mc_key_generate(bool with_pseudo, struct mc_key **out, struct mc_err *err)
 {
-	struct mc_key *k = key_alloc();
-	uint8_t seed[MC_SEED_LEN];
+	struct mc_key *k = mc_secure_alloc(sizeof(*k));
+	uint8_t *seed = mc_secure_alloc(MC_SEED_LEN);
 
 	*out = NULL;
-	if (!k)
-		return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
-	mc_random(seed, sizeof(seed));
-	mc_sign_seed_keypair(seed, k->pk, k->sk);
-	mc_wipe(seed, sizeof(seed));
-	if (with_pseudo) {
-		mc_random(k->pseudo, sizeof(k->pseudo));
-		k->has_pseudo = true;
+	if (!k || !seed) {
+		mc_secure_free(seed);
+		mc_key_free(k);
+		return oom(err);
 	}
+	mc_random(seed, MC_SEED_LEN);
+	mc_sign_seed_keypair(seed, k->pk, k->sk);
+	mc_secure_free(seed);
+	k->has_pseudo = with_pseudo;
+	if (with_pseudo)
+		mc_random(k->pseudo, PSEUDO_LEN);
 	*out = k;
 	return 0;
 }
 
-static void header(uint8_t h[HDR_LEN], uint8_t kind, const struct mc_key *key)
+/* ---- saving ---- */
+
+static int write_full(int fd, const uint8_t *p, size_t n)
 {
-	memcpy(h, magic, 8);
-	h[8] = kind;
-	h[9] = key->has_pseudo ? FLAG_PSEUDO : 0;
-	memcpy(h + 10, key->pk, MC_PK_LEN);
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {  /* should not happen on a regular file */
+			errno = ENOSPC;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 static int fsync_dir_of(const char *path)
 {
-	char tmp[4096];
+	char tmp[PATH_MAX];
 	int fd, rc;
 
+	/* The caller checked strlen(path) < PATH_MAX. */
 	snprintf(tmp, sizeof(tmp), "%s", path);
 	fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	rc = fsync(fd);
-	close(fd);
-	return rc;
+	if (rc != 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* Moves tmp to path unless path exists. RENAME_NOREPLACE makes the refusal
+ * atomic; on a file system without it we fall back to a fresh check and a
+ * plain rename (a narrow race, only there). */
+static int publish(const char *tmp, const char *path)
+{
+	struct stat st;
+
+#ifdef RENAME_NOREPLACE
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+		return -1;
+#endif
+	if (lstat(path, &st) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(tmp, path);
+}
+
+/* Builds the whole file in buf (guarded memory); returns its length, or 0
+ * with err set. */
+static size_t encode(uint8_t *buf, const char *path, const struct mc_key *key, const char *pass,
+		     size_t passlen, struct mc_err *err)
+{
+	size_t n = HDR_LEN, slen = MC_SEED_LEN + (key->has_pseudo ? PSEUDO_LEN : 0);
+	uint8_t *secret = NULL, *dk = NULL, *salt, *nonce;
+	struct mc_kdf_cost cost;
+
+	memcpy(buf, magic, MAGIC_LEN);
+	buf[OFF_KIND] = pass ? KIND_SEALED : KIND_UNSEALED;
+	buf[OFF_FLAGS] = key->has_pseudo ? FLAG_PSEUDO : 0;
+	memcpy(buf + OFF_PK, key->pk, MC_PK_LEN);
+	if (!pass) {
+		/* Unsealed, at the operator's explicit request. */
+		memcpy(buf + n, key->sk, MC_SEED_LEN);
+		if (key->has_pseudo)
+			memcpy(buf + n + MC_SEED_LEN, key->pseudo, PSEUDO_LEN);
+		return n + slen;
+	}
+	secret = mc_secure_alloc(SECRET_MAX);
+	dk = mc_secure_alloc(MC_AEAD_KEY_LEN);
+	if (!secret || !dk) {
+		oom(err);
+		n = 0;
+		goto out;
+	}
+	memcpy(secret, key->sk, MC_SEED_LEN);
+	if (key->has_pseudo)
+		memcpy(secret + MC_SEED_LEN, key->pseudo, PSEUDO_LEN);
+	mc_kdf_default(&cost);
+	salt = buf + n;
+	mc_random(salt, SALT_LEN);
+	n += SALT_LEN;
+	mc_be64(buf + n, cost.opslimit);
+	mc_be64(buf + n + 8, cost.memlimit);
+	n += COST_LEN;
+	nonce = buf + n;
+	mc_random(nonce, MC_AEAD_NONCE_LEN);
+	n += MC_AEAD_NONCE_LEN;
+	if (crypto_pwhash(dk, MC_AEAD_KEY_LEN, pass, passlen, salt, cost.opslimit,
+			  (size_t)cost.memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		mc_err_set(err, EX_OSERR, _("not enough memory to seal key '%s'"), path);
+		n = 0;
+		goto out;
+	}
+	/* Associated data: every byte before the ciphertext (header, salt,
+	 * costs, nonce), so none of them can be changed unnoticed. */
+	mc_aead_encrypt(dk, nonce, buf, n, secret, slen, buf + n);
+	n += slen + MC_AEAD_TAG_LEN;
+out:
+	mc_secure_free(dk);
+	mc_secure_free(secret);
+	return n;
 }
 
 int mc_key_save(const char *path, const struct mc_key *key, const char *pass, size_t passlen,
 		struct mc_err *err)
 {
-	uint8_t *buf = mc_secure_alloc(FILE_MAX), *secret = NULL, *dk = NULL;
-	size_t n = 0, slen = MC_SEED_LEN + (key->has_pseudo ? 32 : 0);
-	char tmp[4200];
+	char tmp[PATH_MAX];
+	uint8_t *buf = NULL;
 	struct stat st;
+	size_t n;
 	int fd = -1, rc = -1;
 
+	if (strlen(path) + sizeof(TMP_SUFFIX) > sizeof(tmp))
+		return mc_err_set(err, EX_CANTCREAT, _("cannot create key file '%s': %s"), path,
+				  strerror(ENAMETOOLONG));
+	/* Checked early so an existing key costs no Argon2id run; publish()
+	 * checks again, atomically. */
+	if (lstat(path, &st) == 0)
+		return mc_err_set(err, EX_CANTCREAT, _("key file '%s' already exists"), path);
+	if (errno != ENOENT)
+		return mc_err_set(err, EX_CANTCREAT, _("cannot create key file '%s': %s"), path,
+				  strerror(errno));
+	buf = mc_secure_alloc(FILE_MAX);
 	if (!buf)
-		return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
-	if (lstat(path, &st) == 0) {
-		mc_err_set(err, EX_CANTCREAT, _("key file '%s' already exists"), path);
+		return oom(err);
+	n = encode(buf, path, key, pass, passlen, err);
+	if (n == 0)
 		goto out;
-	}
-	header(buf, pass ? KIND_SEALED : KIND_UNSEALED, key);
-	n = HDR_LEN;
-	secret = mc_secure_alloc(64);
-	if (!secret) {
-		mc_err_set(err, EX_OSERR, _("out of guarded memory"));
-		goto out;
-	}
-	memcpy(secret, key->sk, MC_SEED_LEN);
-	if (key->has_pseudo)
-		memcpy(secret + MC_SEED_LEN, key->pseudo, 32);
-	if (!pass) {
-		memcpy(buf + n, secret, slen);
-		n += slen;
-	} else {
-		struct mc_kdf_cost cost;
-		uint8_t *salt = buf + n, *nonce;
 
-		mc_kdf_default(&cost);
-		mc_random(salt, SALT_LEN);
-		n += SALT_LEN;
-		mc_be64(buf + n, cost.opslimit);
-		mc_be64(buf + n + 8, cost.memlimit);
-		n += 16;
-		nonce = buf + n;
-		mc_random(nonce, MC_AEAD_NONCE_LEN);
-		n += MC_AEAD_NONCE_LEN;
-		dk = mc_secure_alloc(MC_AEAD_KEY_LEN);
-		if (!dk) {
-			mc_err_set(err, EX_OSERR, _("out of guarded memory"));
-			goto out;
-		}
-		if (crypto_pwhash(dk, MC_AEAD_KEY_LEN, pass, passlen, salt, cost.opslimit,
-				  (size_t)cost.memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
-			mc_err_set(err, EX_OSERR, _("not enough memory to seal the key"));
-			goto out;
-		}
-		/* Associated data: everything before the ciphertext, so the
-		 * header, salt and cost cannot be changed unnoticed. */
-		mc_aead_encrypt(dk, nonce, buf, n, secret, slen, buf + n);
-		n += slen + MC_AEAD_TAG_LEN;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	snprintf(tmp, sizeof(tmp), "%s" TMP_SUFFIX, path);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		mc_err_set(err, errno == ENOSPC ? EX_IOERR : EX_CANTCREAT,
-			   _("cannot create key file '%s': %s"), tmp, strerror(errno));
+		int e = errno;
+
+		mc_err_set(err, (e == ENOSPC || e == EIO || e == EDQUOT) ? EX_IOERR : EX_CANTCREAT,
+			   _("cannot create key file '%s': %s"), path, strerror(e));
 		goto out;
 	}
-	if (write(fd, buf, n) != (ssize_t)n || fsync(fd) != 0) {
-		mc_err_set(err, EX_IOERR, _("cannot write key file '%s': %s"), tmp, strerror(errno));
+	/* mkostemp gives 0600 less the umask; make it exactly 0600. */
+	if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || write_full(fd, buf, n) != 0 || fsync(fd) != 0) {
+		int e = errno;
+
 		close(fd);
 		unlink(tmp);
+		mc_err_set(err, EX_IOERR, _("cannot write key file '%s': %s"), path, strerror(e));
 		goto out;
 	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
-		mc_err_set(err, EX_CANTCREAT, _("cannot write key file '%s': %s"), path, strerror(errno));
+	if (close(fd) != 0) {
+		int e = errno;
+
 		unlink(tmp);
+		mc_err_set(err, EX_IOERR, _("cannot write key file '%s': %s"), path, strerror(e));
+		goto out;
+	}
+	if (publish(tmp, path) != 0) {
+		int e = errno;
+
+		unlink(tmp);
+		if (e == EEXIST)
+			mc_err_set(err, EX_CANTCREAT, _("key file '%s' already exists"), path);
+		else
+			mc_err_set(err, EX_IOERR, _("cannot write key file '%s': %s"), path,
+				   strerror(e));
 		goto out;
 	}
 	if (fsync_dir_of(path) != 0) {
-		mc_err_set(err, EX_IOERR, _("cannot sync the directory of '%s': %s"), path,
+		mc_err_set(err, EX_IOERR, _("cannot sync the directory of key file '%s': %s"), path,
 			   strerror(errno));
 		goto out;
 	}
 	rc = 0;
 out:
-	mc_secure_free(dk);
-	mc_secure_free(secret);
 	mc_secure_free(buf);
 	return rc;
 }
 
-/* Reads the whole file into guarded memory after checking what it is. */
+/* ---- loading ---- */
+
+/* Opens path, checks that it is a regular file only its owner can access,
+ * and reads it whole into buf (FILE_MAX bytes of guarded memory). */
 static int read_file(const char *path, uint8_t *buf, size_t *n, struct mc_err *err)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t r;
+	size_t got = 0;
+	int fd;
 
-	if (fd < 0)
-		return mc_err_set(err, errno == ENOENT ? EX_NOINPUT : EX_NOPERM,
-				  _("cannot open key file '%s': %s"), path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	/* O_NONBLOCK: opening a FIFO planted at the path must not hang; it is
+	 * then refused as not a regular file. O_NOFOLLOW: a symbolic link is
+	 * not a regular file either. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ELOOP)
+			return mc_err_set(err, EX_NOPERM,
+					  _("key file '%s' is not a regular file"), path);
+		return mc_err_set(err,
+				  (e == ENOENT || e == ENOTDIR) ? EX_NOINPUT :
+				  (e == EACCES || e == EPERM) ? EX_NOPERM : EX_IOERR,
+				  _("cannot open key file '%s': %s"), path, strerror(e));
+	}
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+
+		close(fd);
+		return mc_err_set(err, EX_IOERR, _("cannot read key file '%s': %s"), path,
+				  strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return mc_err_set(err, EX_NOPERM, _("key file '%s' is not a regular file"), path);
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		close(fd);
 		return mc_err_set(err, EX_NOPERM,
-				  _("key file '%s' is readable by others: refusing it (chmod 600 '%s')"),
-				  path, path);
+				  _("key file '%s' is accessible to other users: refusing it "
+				    "(chmod 600 '%s')"), path, path);
 	}
-	r = read(fd, buf, FILE_MAX);
+	while (got < FILE_MAX) {
+		ssize_t r = read(fd, buf + got, FILE_MAX - got);
+
+		if (r < 0) {
+			int e = errno;
+
+			if (e == EINTR)
+				continue;
+			close(fd);
+			return mc_err_set(err, EX_IOERR, _("cannot read key file '%s': %s"), path,
+					  strerror(e));
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
 	close(fd);
-	if (r < 0)
-		return mc_err_set(err, EX_IOERR, _("cannot read key file '%s': %s"), path, strerror(errno));
-	*n = (size_t)r;
+	*n = got;
 	return 0;
 }
 
+static int damaged(const char *path, struct mc_err *err)
+{
+	return mc_err_set(err, EX_DATAERR, _("key file '%s' is damaged"), path);
+}
+
+static int truncated(const char *path, struct mc_err *err)
+{
+	return mc_err_set(err, EX_DATAERR, _("key file '%s' is truncated"), path);
+}
+
+/* Checks the clear header: magic, kind and flags. */
 static int parse_header(const char *path, const uint8_t *buf, size_t n, uint8_t *kind,
 			uint8_t *flags, struct mc_err *err)
 {
-	if (n < HDR_LEN || memcmp(buf, magic, 8) != 0)
+	if (memcmp(buf, magic, n < MAGIC_LEN ? n : MAGIC_LEN) != 0)
 		return mc_err_set(err, EX_DATAERR, _("'%s' is not a medchain key file"), path);
-	*kind = buf[8];
-	*flags = buf[9];
+	if (n < HDR_LEN)
+		return truncated(path, err);
+	*kind = buf[OFF_KIND];
+	*flags = buf[OFF_FLAGS];
 	if ((*kind != KIND_SEALED && *kind != KIND_UNSEALED) || (*flags & ~FLAG_PSEUDO))
-		return mc_err_set(err, EX_DATAERR, _("key file '%s' is damaged"), path);
+		return damaged(path, err);
+	return 0;
+}
+
+/* The exact length is known from kind and flags. */
+static int check_len(const char *path, size_t n, size_t want, struct mc_err *err)
+{
+	if (n < want)
+		return truncated(path, err);
+	if (n > want)
+		return damaged(path, err);
 	return 0;
 }
 
@@ -226,9 +399,10 @@ int mc_key_peek(const char *path, uint8_t pk[MC_PK_LEN], bool *sealed, struct mc
 	int rc = -1;
 
 	if (!buf)
-		return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
-	if (read_file(path, buf, &n, err) == 0 && parse_header(path, buf, n, &kind, &flags, err) == 0) {
-		memcpy(pk, buf + 10, MC_PK_LEN);
+		return oom(err);
+	if (read_file(path, buf, &n, err) == 0 &&
+	    parse_header(path, buf, n, &kind, &flags, err) == 0) {
+		memcpy(pk, buf + OFF_PK, MC_PK_LEN);
 		*sealed = kind == KIND_SEALED;
 		rc = 0;
 	}
@@ -236,79 +410,84 @@ int mc_key_peek(const char *path, uint8_t pk[MC_PK_LEN], bool *sealed, struct mc
 	return rc;
 }
 
+/* Opens the sealed secret in buf into secret. */
+static int unseal(const char *path, const uint8_t *buf, size_t slen, const char *pass,
+		  size_t passlen, uint8_t *secret, struct mc_err *err)
+{
+	const uint8_t *salt = buf + HDR_LEN;
+	const uint8_t *nonce = salt + SALT_LEN + COST_LEN;
+	uint64_t ops = mc_from_be64(salt + SALT_LEN);
+	uint64_t mem = mc_from_be64(salt + SALT_LEN + 8);
+	uint8_t *dk;
+	int rc = -1;
+
+	if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > OPSLIMIT_MAX ||
+	    mem < crypto_pwhash_MEMLIMIT_MIN || mem > MEMLIMIT_MAX)
+		return mc_err_set(err, EX_DATAERR,
+				  _("key file '%s' asks for an unreasonable key derivation cost"),
+				  path);
+	dk = mc_secure_alloc(MC_AEAD_KEY_LEN);
+	if (!dk)
+		return oom(err);
+	if (crypto_pwhash(dk, MC_AEAD_KEY_LEN, pass, passlen, salt, ops, (size_t)mem,
+			  crypto_pwhash_ALG_ARGON2ID13) != 0)
+		mc_err_set(err, EX_OSERR, _("not enough memory to open key '%s'"), path);
+	else if (mc_aead_decrypt(dk, nonce, buf, SEALED_PREFIX, buf + SEALED_PREFIX,
+				 slen + MC_AEAD_TAG_LEN, secret) != 0)
+		/* A damaged ciphertext looks exactly the same: AEAD cannot tell. */
+		mc_err_set(err, EX_NOPERM, _("wrong passphrase for key '%s'"), path);
+	else
+		rc = 0;
+	mc_secure_free(dk);
+	return rc;
+}
+
 int mc_key_load(const char *path, const char *pass, size_t passlen, struct mc_key **out,
 		struct mc_err *err)
 {
-	uint8_t *buf = mc_secure_alloc(FILE_MAX), *secret = mc_secure_alloc(64), *dk = NULL;
-	uint8_t kind, flags;
+	uint8_t *buf = mc_secure_alloc(FILE_MAX), *secret = mc_secure_alloc(SECRET_MAX);
+	uint8_t kind = 0, flags = 0;
 	size_t n = 0, slen;
 	struct mc_key *k = NULL;
 	int rc = -1;
 
 	*out = NULL;
 	if (!buf || !secret) {
-		mc_err_set(err, EX_OSERR, _("out of guarded memory"));
+		oom(err);
 		goto out;
 	}
-	if (read_file(path, buf, &n, err) != 0 || parse_header(path, buf, n, &kind, &flags, err) != 0)
+	if (read_file(path, buf, &n, err) != 0 ||
+	    parse_header(path, buf, n, &kind, &flags, err) != 0)
 		goto out;
-	slen = MC_SEED_LEN + ((flags & FLAG_PSEUDO) ? 32 : 0);
+	slen = MC_SEED_LEN + ((flags & FLAG_PSEUDO) ? PSEUDO_LEN : 0);
 	if (kind == KIND_UNSEALED) {
-		if (n != HDR_LEN + slen) {
-			mc_err_set(err, EX_DATAERR, _("key file '%s' is damaged"), path);
+		if (check_len(path, n, HDR_LEN + slen, err) != 0)
 			goto out;
-		}
 		memcpy(secret, buf + HDR_LEN, slen);
 	} else {
-		const uint8_t *salt = buf + HDR_LEN, *nonce;
-		uint64_t ops, mem;
-
-		if (n != HDR_LEN + SALT_LEN + 16 + MC_AEAD_NONCE_LEN + slen + MC_AEAD_TAG_LEN) {
-			mc_err_set(err, EX_DATAERR, _("key file '%s' is damaged"), path);
+		if (check_len(path, n, SEALED_PREFIX + slen + MC_AEAD_TAG_LEN, err) != 0)
 			goto out;
-		}
 		if (!pass) {
-			mc_err_set(err, EX_NOPERM, _("key '%s' is sealed: a passphrase is needed"), path);
-			goto out;
-		}
-		ops = mc_from_be64(salt + SALT_LEN);
-		mem = mc_from_be64(salt + SALT_LEN + 8);
-		nonce = salt + SALT_LEN + 16;
-		if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
-		    mem < crypto_pwhash_MEMLIMIT_MIN || mem > MEMLIMIT_MAX) {
-			mc_err_set(err, EX_DATAERR, _("key file '%s' asks for an unreasonable key derivation cost"),
+			mc_err_set(err, EX_NOPERM, _("key '%s' is sealed: a passphrase is needed"),
 				   path);
 			goto out;
 		}
-		dk = mc_secure_alloc(MC_AEAD_KEY_LEN);
-		if (!dk) {
-			mc_err_set(err, EX_OSERR, _("out of guarded memory"));
+		if (unseal(path, buf, slen, pass, passlen, secret, err) != 0)
 			goto out;
-		}
-		if (crypto_pwhash(dk, MC_AEAD_KEY_LEN, pass, passlen, salt, ops, (size_t)mem,
-				  crypto_pwhash_ALG_ARGON2ID13) != 0) {
-			mc_err_set(err, EX_OSERR, _("not enough memory to open key '%s'"), path);
-			goto out;
-		}
-		if (mc_aead_decrypt(dk, nonce, buf, (size_t)(nonce + MC_AEAD_NONCE_LEN - buf),
-				    nonce + MC_AEAD_NONCE_LEN,
-				    slen + MC_AEAD_TAG_LEN, secret) != 0) {
-			mc_err_set(err, EX_NOPERM, _("wrong passphrase for key '%s'"), path);
-			goto out;
-		}
 	}
-	k = key_alloc();
+	k = mc_secure_alloc(sizeof(*k));
 	if (!k) {
-		mc_err_set(err, EX_OSERR, _("out of guarded memory"));
+		oom(err);
 		goto out;
 	}
 	mc_sign_seed_keypair(secret, k->pk, k->sk);
-	if (sodium_memcmp(k->pk, buf + 10, MC_PK_LEN) != 0) {
-		mc_err_set(err, EX_DATAERR, _("key file '%s' is damaged: its key does not match"), path);
+	if (sodium_memcmp(k->pk, buf + OFF_PK, MC_PK_LEN) != 0) {
+		mc_err_set(err, EX_DATAERR, _("key file '%s' is damaged: its key does not match"),
+			   path);
 		goto out;
 	}
 	if (flags & FLAG_PSEUDO) {
-		memcpy(k->pseudo, secret + MC_SEED_LEN, 32);
+		memcpy(k->pseudo, secret + MC_SEED_LEN, PSEUDO_LEN);
 		k->has_pseudo = true;
 	}
 	*out = k;
@@ -316,7 +495,6 @@ int mc_key_load(const char *path, const char *pass, size_t passlen, struct mc_ke
 	rc = 0;
 out:
 	mc_key_free(k);
-	mc_secure_free(dk);
 	mc_secure_free(secret);
 	mc_secure_free(buf);
 	return rc;

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "codec.h"
@@ -17,6 +18,186 @@ Test(codec, empty_reader_finishes_and_refuses_any_read)
 	cr_assert_eq(mc_get_u8(&r), 0);
 	cr_assert_not(mc_rd_ok(&r));
 	cr_assert_not(mc_rd_finish(&r));
+}
+
+Test(codec, zero_length_view_of_empty_input_succeeds_with_non_null)
+{
+	struct mc_rd r;
+
+	mc_rd_init(&r, NULL, 0);
+	cr_assert_not_null(mc_get_view(&r, 0), "success must not look like failure");
+	cr_assert(mc_rd_ok(&r));
+	cr_assert(mc_rd_finish(&r));
+}
+
+Test(codec, huge_length_with_max_uint32_limit_and_short_input_is_refused)
+{
+	/* 0xffffffff is within the limit here: only the remaining-bytes check
+	 * stands between it and an out-of-bounds view. */
+	uint8_t in[6] = { 0xff, 0xff, 0xff, 0xff, 'a', 'b' };
+	struct mc_rd r;
+	size_t n = 99;
+
+	mc_rd_init(&r, in, sizeof(in));
+	cr_assert_null(mc_get_bytes(&r, UINT32_MAX, &n));
+	cr_assert_eq(n, 0);
+	cr_assert_not(mc_rd_ok(&r));
+	cr_assert_not(mc_rd_finish(&r));
+}
+
+Test(codec, length_one_past_the_remaining_bytes_is_refused)
+{
+	uint8_t in[7] = { 0, 0, 0, 3, 'a', 'b' };
+	struct mc_rd r;
+	size_t n;
+
+	mc_rd_init(&r, in, 6);
+	cr_assert_null(mc_get_bytes(&r, 100, &n));
+	cr_assert_not(mc_rd_ok(&r));
+}
+
+Test(codec, failed_reads_zero_their_outputs)
+{
+	uint8_t in[2] = { 0xff, 0xff }, out[4] = { 9, 9, 9, 9 };
+	struct mc_rd r;
+
+	mc_rd_init(&r, in, sizeof(in));
+	mc_get_raw(&r, out, 4);
+	cr_assert_arr_eq(out, ((uint8_t[4]){ 0 }), 4);
+	cr_assert_eq(mc_get_u8(&r), 0);
+	cr_assert_eq(mc_get_u16(&r), 0);
+	cr_assert_eq(mc_get_u32(&r), 0);
+	cr_assert_eq(mc_get_u64(&r), 0);
+	cr_assert_null(mc_get_view(&r, 0), "even an empty view fails once failed");
+	mc_get_raw(&r, out, 0);
+}
+
+#if SIZE_MAX > UINT32_MAX
+Test(codec, put_bytes_longer_than_a_u32_length_marks_the_writer_failed)
+{
+	struct mc_buf b;
+
+	mc_buf_init(&b);
+	/* The length is refused before the pointer is touched. */
+	mc_put_bytes(&b, "", (size_t)UINT32_MAX + 1);
+	cr_assert(mc_buf_failed(&b));
+	cr_assert_eq(b.len, 0);
+	mc_buf_release(&b);
+}
+#endif
+
+Test(codec, writer_errors_are_sticky_until_reset)
+{
+	struct mc_buf b;
+
+	mc_buf_init(&b);
+	cr_assert(mc_buf_reserve(&b, 0));
+	mc_put_u32(&b, 1);
+	cr_assert_not(mc_buf_reserve(&b, SIZE_MAX - 2), "len + n would overflow");
+	mc_put_u8(&b, 1);
+	mc_put_u16(&b, 1);
+	mc_put_u32(&b, 1);
+	mc_put_u64(&b, 1);
+	mc_put_raw(&b, "x", 1);
+	mc_put_bytes(&b, "x", 1);
+	cr_assert_eq(b.len, 4, "every put after a failure is a no-op");
+	cr_assert_not(mc_buf_reserve(&b, 1), "reserve is sticky too");
+	mc_buf_reset(&b);
+	cr_assert_not(mc_buf_failed(&b));
+	cr_assert_eq(b.len, 0);
+	mc_put_u8(&b, 7);
+	cr_assert_eq(b.len, 1);
+	cr_assert_eq(b.data[0], 7);
+	mc_buf_release(&b);
+	cr_assert_null(b.data);
+	cr_assert_eq(b.len, 0);
+	cr_assert_not(mc_buf_failed(&b));
+}
+
+Test(codec, extreme_integer_values_round_trip)
+{
+	struct mc_buf b;
+	struct mc_rd r;
+
+	mc_buf_init(&b);
+	mc_put_u8(&b, 0);
+	mc_put_u8(&b, UINT8_MAX);
+	mc_put_u16(&b, 0);
+	mc_put_u16(&b, UINT16_MAX);
+	mc_put_u32(&b, 0);
+	mc_put_u32(&b, UINT32_MAX);
+	mc_put_u64(&b, 0);
+	mc_put_u64(&b, UINT64_MAX);
+	mc_rd_init(&r, b.data, b.len);
+	cr_assert_eq(mc_get_u8(&r), 0);
+	cr_assert_eq(mc_get_u8(&r), UINT8_MAX);
+	cr_assert_eq(mc_get_u16(&r), 0);
+	cr_assert_eq(mc_get_u16(&r), UINT16_MAX);
+	cr_assert_eq(mc_get_u32(&r), 0);
+	cr_assert_eq(mc_get_u32(&r), UINT32_MAX);
+	cr_assert_eq(mc_get_u64(&r), 0);
+	cr_assert_eq(mc_get_u64(&r), UINT64_MAX);
+	cr_assert(mc_rd_finish(&r));
+	mc_buf_release(&b);
+}
+
+Test(codec, raw_fields_and_views_round_trip_without_prefix)
+{
+	struct mc_buf b;
+	struct mc_rd r;
+	uint8_t key[32], back[32];
+	const uint8_t *v;
+
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)(i * 7);
+	mc_buf_init(&b);
+	mc_put_raw(&b, key, 32);
+	mc_put_raw(&b, "tail", 4);
+	mc_put_raw(&b, NULL, 0);
+	cr_assert_eq(b.len, 36, "raw fields carry no length prefix");
+	mc_rd_init(&r, b.data, b.len);
+	mc_get_raw(&r, back, 32);
+	cr_assert_arr_eq(back, key, 32);
+	v = mc_get_view(&r, 4);
+	cr_assert_eq(v, b.data + 32, "a view borrows the input");
+	cr_assert_arr_eq(v, "tail", 4);
+	cr_assert(mc_rd_finish(&r));
+	mc_buf_release(&b);
+}
+
+Test(codec, big_endian_key_helpers_round_trip)
+{
+	uint8_t k8[8], k4[4];
+	static const uint8_t w8[8] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	static const uint8_t w4[4] = { 0xfe, 0xdc, 0xba, 0x98 };
+
+	mc_be64(k8, 0x0123456789abcdefULL);
+	cr_assert_arr_eq(k8, w8, 8);
+	cr_assert_eq(mc_from_be64(k8), 0x0123456789abcdefULL);
+	mc_be32(k4, 0xfedcba98U);
+	cr_assert_arr_eq(k4, w4, 4);
+	cr_assert_eq(mc_from_be32(k4), 0xfedcba98U);
+	mc_be64(k8, UINT64_MAX);
+	cr_assert_eq(mc_from_be64(k8), UINT64_MAX);
+	mc_be32(k4, 0);
+	cr_assert_eq(mc_from_be32(k4), 0);
+}
+
+Test(codec, bytes_at_exactly_the_limit_are_accepted_and_one_more_refused)
+{
+	struct mc_buf b;
+	struct mc_rd r;
+	size_t n;
+
+	mc_buf_init(&b);
+	mc_put_bytes(&b, "abcd", 4);
+	mc_rd_init(&r, b.data, b.len);
+	cr_assert_not_null(mc_get_bytes(&r, 4, &n));
+	cr_assert_eq(n, 4);
+	mc_rd_init(&r, b.data, b.len);
+	cr_assert_null(mc_get_bytes(&r, 3, &n));
+	cr_assert_not(mc_rd_ok(&r));
+	mc_buf_release(&b);
 }
 
 Test(codec, integers_are_big_endian_and_round_trip)
