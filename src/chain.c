@@ -935,6 +935,30 @@ int mc_chain_block(struct mc_txn *t, uint64_t height, struct mc_header *h, struc
 	return 0;
 }
 
+int mc_chain_height_at(struct mc_txn *t, uint64_t ms, uint64_t *height, struct mc_err *err)
+{
+	struct mc_head head;
+	uint64_t lo = 0, hi;
+
+	if (mc_chain_head(t, &head, err) != 0)
+		return -1;
+	hi = head.empty ? 0 : head.height + 1;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		struct mc_header h;
+		struct mc_cert c;
+
+		if (mc_chain_block(t, mid, &h, &c, err) != 0)
+			return -1;
+		if (h.timestamp_ms < ms)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*height = lo;
+	return 0;
+}
+
 struct mc_builder {
 	uint64_t height;
 	uint64_t time_ms;

@@ -175,6 +175,10 @@ int mc_chain_genesis(struct mc_store *s, const struct mc_key *node,
 		     mc_store_fn extra, void *extra_ctx, struct mc_produced *out,
 		     struct mc_err *err);
 
+/* The first height whose block time is >= ms (block times never go back);
+ * head + 1 when none is. O(log n) block reads. */
+int mc_chain_height_at(struct mc_txn *t, uint64_t ms, uint64_t *height, struct mc_err *err);
+
 /* Loads block `height`: header and certificate. */
 int mc_chain_block(struct mc_txn *t, uint64_t height, struct mc_header *h, struct mc_cert *c,
 		   struct mc_err *err);

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alerts.h"
 #include "chain.h"
 #include "commands.h"
 #include "consent.h"
@@ -56,30 +57,6 @@ static int block_time(struct mc_txn *t, struct audit_q *q, uint64_t h, uint64_t 
 	q->cache_ts = hd.timestamp_ms;
 	q->cache_ok = true;
 	*ts = hd.timestamp_ms;
-	return 0;
-}
-
-/* First height whose block time is >= ms (block times never go back). */
-static int height_at(struct mc_txn *t, struct audit_q *q, uint64_t ms, uint64_t *out,
-		     struct mc_err *err)
-{
-	struct mc_head head;
-	uint64_t lo = 0, hi;
-
-	if (mc_chain_head(t, &head, err) != 0)
-		return -1;
-	hi = head.height + 1;
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2, ts;
-
-		if (block_time(t, q, mid, &ts, err) != 0)
-			return -1;
-		if (ts < ms)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*out = lo;
 	return 0;
 }
 
@@ -436,7 +413,7 @@ static int audit_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	uint64_t from_h = 0;
 	int rc, vr = 0;
 
-	if (q->since && height_at(t, q, q->since, &from_h, err) != 0)
+	if (q->since && mc_chain_height_at(t, q->since, &from_h, err) != 0)
 		return -1;
 	if (q->have_after && q->after_h > from_h)
 		from_h = q->after_h;
@@ -636,4 +613,112 @@ int cmd_audit_list(struct mc_cli *cli, struct mc_args *a)
 int cmd_audit_export(struct mc_cli *cli, struct mc_args *a)
 {
 	return audit_run(cli, a, true);
+}
+
+/* ---- medchain alerts ------------------------------------------------------ */
+
+struct alerts_out {
+	struct mc_cli *cli;
+	struct mc_txn *t;
+	unsigned long n;
+};
+
+static int print_alert(const struct mc_alert *al, void *vctx)
+{
+	struct alerts_out *o = vctx;
+	struct mc_identity who;
+	char when[32], pk[65], subj[65], rec[33], gid[33];
+	struct mc_err err = { 0 };
+
+	if (mc_identity_get(o->t, al->actor, &who, &err) != 0)
+		strcpy(who.name, "?");
+	mc_time_format(al->time_ms, when, sizeof(when));
+	mc_hex(al->actor, MC_PK_LEN, pk);
+	mc_hex(al->subject, MC_HASH_LEN, subj);
+	mc_hex(al->record, 16, rec);
+	mc_hex(al->grant, 16, gid);
+	if (o->cli->json) {
+		printf("%s{\"alert\":\"%s\",\"time\":\"%s\",\"block\":%llu,\"actor\":\"%s\",\"actor_name\":",
+		       o->n ? "," : "", mc_alert_name(al->kind), when, (unsigned long long)al->height, pk);
+		mc_cli_json_str(stdout, who.name);
+		if (al->kind == MC_ALERT_BREAK_GLASS)
+			printf(",\"record\":\"%s\",\"subject\":\"%s\"", rec, subj);
+		else if (al->kind == MC_ALERT_DENY_BURST)
+			printf(",\"denials\":%u", al->count);
+		else
+			printf(",\"grant\":\"%s\",\"subject\":\"%s\"", gid, subj);
+		printf("}");
+	} else if (al->kind == MC_ALERT_BREAK_GLASS) {
+		printf(_("%s  break-glass read by %s of record %s\n"), when, who.name, rec);
+	} else if (al->kind == MC_ALERT_DENY_BURST) {
+		printf(_("%s  %u denied reads by %s in the last hour\n"), when, al->count, who.name);
+	} else {
+		printf(_("%s  grant %s to %s ends\n"), when, gid, who.name);
+	}
+	o->n++;
+	return 0;
+}
+
+struct alerts_run {
+	struct alerts_out *o;
+	struct mc_alert_params p;
+};
+
+static int alerts_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct alerts_run *r = vctx;
+
+	r->o->t = t;
+	return mc_alerts(t, &r->p, print_alert, r->o, err);
+}
+
+int cmd_alerts(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *hours = NULL, *burst = NULL, *days = NULL;
+	struct mc_opt opts[] = {
+		{ "--hours", true, &hours, NULL },
+		{ "--burst", true, &burst, NULL },
+		{ "--expiring-days", true, &days, NULL },
+	};
+	char *pos[1];
+	int npos, rc;
+	struct mc_err err = { 0 };
+	struct alerts_out o = { .cli = cli };
+	struct alerts_run r = { .o = &o };
+	char *end;
+
+	if (mc_cli_parse(a, opts, 3, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	mc_alert_defaults(&r.p, mc_now_ms());
+	if (hours) {
+		unsigned long v = strtoul(hours, &end, 10);
+
+		if (*end || v == 0 || v > 24 * 366)
+			return mc_cli_usage(_("--hours must be 1 to %d"), 24 * 366);
+		r.p.break_glass_window_ms = v * 3600000ULL;
+	}
+	if (burst) {
+		unsigned long v = strtoul(burst, &end, 10);
+
+		if (*end || v == 0 || v > 100000)
+			return mc_cli_usage(_("--burst must be 1 to %d"), 100000);
+		r.p.deny_burst = (unsigned)v;
+	}
+	if (days) {
+		unsigned long v = strtoul(days, &end, 10);
+
+		if (*end || v == 0 || v > 3660)
+			return mc_cli_usage(_("--expiring-days must be 1 to %d"), 3660);
+		r.p.expiring_window_ms = v * 86400000ULL;
+	}
+	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+		return mc_cli_fail(&err);
+	if (cli->json)
+		printf("[");
+	rc = mc_store_read(cli->store, alerts_txn, &r, &err);
+	if (cli->json)
+		printf("]\n");
+	else if (rc == 0 && o.n == 0 && !cli->quiet)
+		printf(_("no alerts\n"));
+	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

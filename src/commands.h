@@ -23,5 +23,6 @@ int cmd_audit_list(struct mc_cli *cli, struct mc_args *a);
 int cmd_consent_export(struct mc_cli *cli, struct mc_args *a);
 int cmd_consent_import(struct mc_cli *cli, struct mc_args *a);
 int cmd_audit_export(struct mc_cli *cli, struct mc_args *a);
+int cmd_alerts(struct mc_cli *cli, struct mc_args *a);
 
 #endif

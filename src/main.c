@@ -55,6 +55,8 @@ static const struct mc_command commands[] = {
 	{ "audit", "export", cmd_audit_export,
 	  N_("audit export --format fhir|csv [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [-o FILE]"),
 	  N_("the audit trail as a FHIR R4 Bundle of AuditEvents, or CSV") },
+	{ NULL, "alerts", cmd_alerts, N_("alerts [--hours N] [--burst N] [--expiring-days N]"),
+	  N_("break-glass reads, bursts of denials, grants ending soon") },
 	{ NULL, "verify", cmd_verify, N_("verify"),
 	  N_("recompute and check everything stored; exit 65 naming the first damage") },
 };

@@ -117,3 +117,14 @@ jq '.entry[0].resource.provision.purpose[0].code = "FUN"' "$T/one.json" >"$T/bad
 bad 65 "a Consent with an unknown purpose" mc consent import "$T/bad3.json"
 jq '.entry += [.entry[0]] | .entry[1].resource.provision.actor[0].reference = {"display": "Nobody"}' "$T/one.json" >"$T/bad4.json"
 bad 67 "a bundle whose second Consent names an unknown grantee (the first is not kept either)" mc consent import "$T/bad4.json"
+
+# The alerts model: break-glass reads, bursts of denials, grants ending soon.
+mc consent grant --subject MRN-8 --to "Dr A" --purpose treatment --until 2d >/dev/null
+mc --json alerts --burst 4 >"$T/alerts.json"
+jq -e '[.[] | select(.alert == "break-glass")] | length == 1' "$T/alerts.json" >/dev/null || fail "one break-glass alert"
+jq -e '[.[] | select(.alert == "deny-burst" and .actor_name == "Dr A")] | .[0].denials >= 4' "$T/alerts.json" >/dev/null \
+    || fail "Dr A's denials make a burst"
+jq -e '[.[] | select(.alert == "deny-burst" and .actor_name == "Aud")] | length == 0' "$T/alerts.json" >/dev/null \
+    || fail "two denials are not a burst of four"
+jq -e '[.[] | select(.alert == "grant-expiring")] | length == 1' "$T/alerts.json" >/dev/null || fail "the 2-day grant is ending soon"
+ok "alerts: break-glass, deny bursts, grants ending soon"

@@ -1,0 +1,229 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts.h"
+#include "chain.h"
+#include "consent.h"
+#include "i18n.h"
+
+const char *mc_alert_name(unsigned kind)
+{
+	switch (kind) {
+	case MC_ALERT_BREAK_GLASS: return "break-glass";
+	case MC_ALERT_DENY_BURST: return "deny-burst";
+	case MC_ALERT_GRANT_EXPIRING: return "grant-expiring";
+	default: return "?";
+	}
+}
+
+void mc_alert_defaults(struct mc_alert_params *p, uint64_t now_ms)
+{
+	p->now_ms = now_ms;
+	p->break_glass_window_ms = 24ULL * 3600 * 1000;
+	p->deny_window_ms = 3600ULL * 1000;
+	p->deny_burst = 5;
+	p->expiring_window_ms = 7ULL * 24 * 3600 * 1000;
+}
+
+static int load_access(struct mc_txn *t, uint64_t h, uint32_t ti, struct mc_tx *tx,
+		       struct mc_access *a, struct mc_err *err)
+{
+	uint8_t key[12];
+	const void *v;
+	size_t vn;
+
+	mc_be64(key, h);
+	mc_be32(key + 8, ti);
+	if (mc_txn_get(t, MC_DB_TXS, key, sizeof(key), &v, &vn, err) != 0 ||
+	    mc_tx_decode(v, vn, tx, err) != 0 || mc_access_decode(tx->body, tx->body_len, a, err) != 0)
+		return mc_err_set(err, EX_DATAERR, _("the audit index names a missing access event"));
+	return 0;
+}
+
+struct burst {
+	uint8_t actor[MC_PK_LEN];
+	unsigned count;
+	uint64_t last_ms, height;
+	uint32_t tx_index;
+};
+
+static int cmp_burst(const void *a, const void *b)
+{
+	return memcmp(((const struct burst *)a)->actor, ((const struct burst *)b)->actor, MC_PK_LEN);
+}
+
+/* Events with one outcome since `since`, in chain order. */
+static int scan_outcome(struct mc_txn *t, uint8_t outcome, uint64_t since,
+			int (*each)(struct mc_txn *, uint64_t, uint32_t, uint64_t, void *, struct mc_err *),
+			void *ctx, struct mc_err *err)
+{
+	uint8_t start[13];
+	uint64_t from = 0;
+	struct mc_cursor *c;
+	const void *k;
+	size_t kn;
+	int rc, vr = 0;
+
+	if (mc_chain_height_at(t, since, &from, err) != 0)
+		return -1;
+	start[0] = outcome;
+	mc_be64(start + 1, from);
+	mc_be32(start + 9, 0);
+	if (mc_cursor_open(t, MC_DB_AUDIT_OUTCOME, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, start, sizeof(start), &k, &kn, NULL, NULL, err); rc == 0 && vr == 0;
+	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+		const uint8_t *kb = k;
+		struct mc_header hd;
+		struct mc_cert cert;
+		uint64_t h;
+
+		if (kn != 13 || kb[0] != outcome)
+			break;
+		h = mc_from_be64(kb + 1);
+		if (mc_chain_block(t, h, &hd, &cert, err) != 0) {
+			vr = -1;
+			break;
+		}
+		vr = each(t, h, mc_from_be32(kb + 9), hd.timestamp_ms, ctx, err);
+	}
+	mc_cursor_close(c);
+	return rc < 0 || vr < 0 ? -1 : vr;
+}
+
+struct run {
+	mc_alert_fn fn;
+	void *ctx;
+	struct burst *b;
+	size_t nb, cap;
+};
+
+static int each_glass(struct mc_txn *t, uint64_t h, uint32_t ti, uint64_t ts, void *vctx,
+		      struct mc_err *err)
+{
+	struct run *r = vctx;
+	struct mc_tx tx;
+	struct mc_access a;
+	struct mc_alert al;
+
+	if (load_access(t, h, ti, &tx, &a, err) != 0)
+		return -1;
+	memset(&al, 0, sizeof(al));
+	al.kind = MC_ALERT_BREAK_GLASS;
+	al.time_ms = ts;
+	al.height = h;
+	al.tx_index = ti;
+	memcpy(al.actor, tx.author, MC_PK_LEN);
+	memcpy(al.subject, a.subject, MC_HASH_LEN);
+	memcpy(al.record, a.record, 16);
+	return r->fn(&al, r->ctx) ? 1 : 0;
+}
+
+static int each_deny(struct mc_txn *t, uint64_t h, uint32_t ti, uint64_t ts, void *vctx,
+		     struct mc_err *err)
+{
+	struct run *r = vctx;
+	struct mc_tx tx;
+	struct mc_access a;
+	size_t i;
+
+	if (load_access(t, h, ti, &tx, &a, err) != 0)
+		return -1;
+	for (i = 0; i < r->nb; i++)
+		if (memcmp(r->b[i].actor, tx.author, MC_PK_LEN) == 0)
+			break;
+	if (i == r->nb) {
+		if (r->nb == r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 16;
+			void *p = realloc(r->b, cap * sizeof(*r->b));
+
+			if (!p)
+				return mc_err_set(err, EX_OSERR, _("out of memory"));
+			r->b = p;
+			r->cap = cap;
+		}
+		memset(&r->b[i], 0, sizeof(r->b[i]));
+		memcpy(r->b[i].actor, tx.author, MC_PK_LEN);
+		r->nb++;
+	}
+	r->b[i].count++;
+	r->b[i].last_ms = ts;
+	r->b[i].height = h;
+	r->b[i].tx_index = ti;
+	return 0;
+}
+
+int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
+	      struct mc_err *err)
+{
+	struct run r = { fn, ctx, NULL, 0, 0 };
+	struct mc_cursor *c;
+	const void *k;
+	size_t kn;
+	int rc;
+
+	rc = scan_outcome(t, MC_OUTCOME_BREAK_GLASS,
+			  p->now_ms > p->break_glass_window_ms ? p->now_ms - p->break_glass_window_ms : 0,
+			  each_glass, &r, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	rc = scan_outcome(t, MC_OUTCOME_DENY,
+			  p->now_ms > p->deny_window_ms ? p->now_ms - p->deny_window_ms : 0, each_deny,
+			  &r, err);
+	if (rc < 0) {
+		free(r.b);
+		return -1;
+	}
+	if (r.nb)
+		qsort(r.b, r.nb, sizeof(*r.b), cmp_burst);
+	for (size_t i = 0; i < r.nb; i++) {
+		struct mc_alert al;
+
+		if (r.b[i].count < p->deny_burst)
+			continue;
+		memset(&al, 0, sizeof(al));
+		al.kind = MC_ALERT_DENY_BURST;
+		al.time_ms = r.b[i].last_ms;
+		al.height = r.b[i].height;
+		al.tx_index = r.b[i].tx_index;
+		memcpy(al.actor, r.b[i].actor, MC_PK_LEN);
+		al.count = r.b[i].count;
+		if (fn(&al, ctx)) {
+			free(r.b);
+			return 0;
+		}
+	}
+	free(r.b);
+	/* Grants that end within the window (a scan of the grant table: a
+	 * hospital holds thousands of grants, not millions). */
+	if (mc_cursor_open(t, MC_DB_GRANTS, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err); rc == 0;
+	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+		struct mc_grant_state gs;
+		struct mc_grant g;
+		struct mc_alert al;
+
+		if (kn != MC_GRANT_ID_LEN || mc_grant_state_get(t, k, &gs, err) != 0 ||
+		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
+			rc = -1;
+			break;
+		}
+		if (gs.revoked_at != MC_TIME_OPEN || g.not_after == MC_TIME_OPEN ||
+		    g.not_after < p->now_ms || g.not_after - p->now_ms > p->expiring_window_ms)
+			continue;
+		memset(&al, 0, sizeof(al));
+		al.kind = MC_ALERT_GRANT_EXPIRING;
+		al.time_ms = g.not_after;
+		al.height = gs.height;
+		memcpy(al.actor, g.grantee, MC_PK_LEN);
+		memcpy(al.subject, g.subject, MC_HASH_LEN);
+		memcpy(al.grant, g.id, 16);
+		if (fn(&al, ctx))
+			break;
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}

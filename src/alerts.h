@@ -1,0 +1,48 @@
+/* alerts.h - what the console's status line and dashboard warn about:
+ * break-glass reads in the last hours, bursts of denials by one actor, and
+ * active grants that end soon. A paged, read-only query over the indexes;
+ * no state of its own. */
+#ifndef MC_ALERTS_H
+#define MC_ALERTS_H
+
+#include <stdint.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "store.h"
+
+enum mc_alert_kind {
+	MC_ALERT_BREAK_GLASS = 1,
+	MC_ALERT_DENY_BURST = 2,
+	MC_ALERT_GRANT_EXPIRING = 3,
+};
+const char *mc_alert_name(unsigned kind);   /* machine name */
+
+struct mc_alert_params {
+	uint64_t now_ms;
+	uint64_t break_glass_window_ms;   /* default 24 h */
+	uint64_t deny_window_ms;          /* default 1 h */
+	unsigned deny_burst;              /* denials by one actor in the window; default 5 */
+	uint64_t expiring_window_ms;      /* default 7 days */
+};
+void mc_alert_defaults(struct mc_alert_params *p, uint64_t now_ms);
+
+struct mc_alert {
+	uint8_t kind;
+	uint64_t time_ms;                 /* event time, or the grant's end */
+	uint64_t height;
+	uint32_t tx_index;
+	uint8_t actor[MC_PK_LEN];         /* reader, or grantee */
+	uint8_t subject[MC_HASH_LEN];
+	uint8_t record[16];
+	uint8_t grant[16];
+	unsigned count;                   /* denials in a burst */
+};
+
+/* Calls fn for each alert (break-glass reads oldest first, then bursts,
+ * then expiring grants); fn returns 0 to go on, non-zero to stop. */
+typedef int (*mc_alert_fn)(const struct mc_alert *a, void *ctx);
+int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
+	      struct mc_err *err);
+
+#endif
