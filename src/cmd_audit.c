@@ -38,6 +38,7 @@ struct audit_q {
 	int fmt;                      /* enum audit_fmt */
 	bool only_audit;              /* the TXS scan: consent and access events only */
 	cJSON *entries;               /* FHIR bundle entries */
+	FILE *out;                    /* stdout, or a memory stream for -o */
 	char node_pk[65];
 };
 
@@ -77,7 +78,7 @@ struct audit_event {
 	char glass[MC_REASON_MAX + 1];
 };
 
-static void emit_text(const struct audit_event *e)
+static void emit_text(FILE *f, const struct audit_event *e)
 {
 	char when[32], extra[800] = "", rec[33], gid[33];
 
@@ -98,63 +99,63 @@ static void emit_text(const struct audit_event *e)
 		snprintf(extra, sizeof(extra), "%s%s%s", gid, e->purpose ? " " : "",
 			 e->purpose ? mc_purpose_name(e->purpose) : "");
 	}
-	printf("%s  %llu.%u  %-15s %-16s %s\n", when, (unsigned long long)e->h, e->ti,
+	fprintf(f, "%s  %llu.%u  %-15s %-16s %s\n", when, (unsigned long long)e->h, e->ti,
 	       mc_tx_type_name(e->type), e->actor_name, extra);
 }
 
-static void emit_json(const struct audit_event *e, bool first)
+static void emit_json(FILE *f, const struct audit_event *e, bool first)
 {
 	char when[32], actor[65], rec[33], gid[33], subj[65];
 
 	mc_time_format(e->ts, when, sizeof(when));
 	mc_hex(e->actor, MC_PK_LEN, actor);
 	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
-	printf("%s{\"time\":\"%s\",\"block\":%llu,\"tx\":%u,\"type\":\"%s\",\"actor\":\"%s\",\"actor_name\":",
+	fprintf(f, "%s{\"time\":\"%s\",\"block\":%llu,\"tx\":%u,\"type\":\"%s\",\"actor\":\"%s\",\"actor_name\":",
 	       first ? "" : ",", when, (unsigned long long)e->h, e->ti, mc_tx_type_name(e->type), actor);
-	mc_cli_json_str(stdout, e->actor_name);
+	mc_cli_json_str(f, e->actor_name);
 	if (e->has_subject) {
 		mc_hex(e->subject, MC_HASH_LEN, subj);
-		printf(",\"subject\":\"%s\"", subj);
+		fprintf(f, ",\"subject\":\"%s\"", subj);
 	}
 	if (e->type == MC_TX_ACCESS) {
 		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
-		printf(",\"record\":\"%s\",\"version\":%u,\"outcome\":\"%s\"", rec, e->acc.version,
+		fprintf(f, ",\"record\":\"%s\",\"version\":%u,\"outcome\":\"%s\"", rec, e->acc.version,
 		       mc_outcome_name(e->acc.outcome));
 		if (e->acc.outcome == MC_OUTCOME_DENY)
-			printf(",\"reason\":\"%s\"", mc_deny_name(e->acc.reason));
+			fprintf(f, ",\"reason\":\"%s\"", mc_deny_name(e->acc.reason));
 		if (e->glass[0]) {
-			printf(",\"break_glass\":");
-			mc_cli_json_str(stdout, e->glass);
+			fprintf(f, ",\"break_glass\":");
+			mc_cli_json_str(f, e->glass);
 		}
 	}
 	if (e->purpose)
-		printf(",\"purpose\":\"%s\"", mc_purpose_name(e->purpose));
+		fprintf(f, ",\"purpose\":\"%s\"", mc_purpose_name(e->purpose));
 	if (e->has_grant && (e->type != MC_TX_ACCESS || e->acc.outcome == MC_OUTCOME_PERMIT))
-		printf(",\"grant\":\"%s\"", gid);
-	printf("}");
+		fprintf(f, ",\"grant\":\"%s\"", gid);
+	fprintf(f, "}");
 }
 
 /* CSV for spreadsheets and SIEMs: RFC 4180 quoting; the header is fixed
  * machine text, never translated. */
-static void csv_field(const char *s, bool last)
+static void csv_field(FILE *f, const char *s, bool last)
 {
 	bool quote = strpbrk(s, ",\"\r\n") != NULL;
 
 	if (quote) {
-		putchar('"');
+		fputc('"', f);
 		for (; *s; s++) {
 			if (*s == '"')
-				putchar('"');
-			putchar(*s);
+				fputc('"', f);
+			fputc(*s, f);
 		}
-		putchar('"');
+		fputc('"', f);
 	} else {
-		fputs(s, stdout);
+		fputs(s, f);
 	}
-	putchar(last ? '\n' : ',');
+	fputc(last ? '\n' : ',', f);
 }
 
-static void emit_csv(const struct audit_event *e)
+static void emit_csv(FILE *f, const struct audit_event *e)
 {
 	char when[32], actor[65], rec[33] = "", gid[33] = "", subj[65] = "", num[24][4];
 
@@ -169,21 +170,21 @@ static void emit_csv(const struct audit_event *e)
 	snprintf(num[0], sizeof(num[0]), "%llu", (unsigned long long)e->h);
 	snprintf(num[1], sizeof(num[1]), "%u", e->ti);
 	snprintf(num[2], sizeof(num[2]), "%u", e->type == MC_TX_ACCESS ? e->acc.version : 0);
-	csv_field(when, false);
-	csv_field(num[0], false);
-	csv_field(num[1], false);
-	csv_field(mc_tx_type_name(e->type), false);
-	csv_field(actor, false);
-	csv_field(e->actor_name, false);
-	csv_field(subj, false);
-	csv_field(rec, false);
-	csv_field(e->type == MC_TX_ACCESS ? num[2] : "", false);
-	csv_field(e->purpose ? mc_purpose_name(e->purpose) : "", false);
-	csv_field(e->type == MC_TX_ACCESS ? mc_outcome_name(e->acc.outcome) : "", false);
-	csv_field(gid, false);
-	csv_field(e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "",
+	csv_field(f, when, false);
+	csv_field(f, num[0], false);
+	csv_field(f, num[1], false);
+	csv_field(f, mc_tx_type_name(e->type), false);
+	csv_field(f, actor, false);
+	csv_field(f, e->actor_name, false);
+	csv_field(f, subj, false);
+	csv_field(f, rec, false);
+	csv_field(f, e->type == MC_TX_ACCESS ? num[2] : "", false);
+	csv_field(f, e->purpose ? mc_purpose_name(e->purpose) : "", false);
+	csv_field(f, e->type == MC_TX_ACCESS ? mc_outcome_name(e->acc.outcome) : "", false);
+	csv_field(f, gid, false);
+	csv_field(f, e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "",
 		  false);
-	csv_field(e->glass, true);
+	csv_field(f, e->glass, true);
 }
 
 /* FHIR R4 AuditEvent. */
@@ -379,13 +380,13 @@ static int visit(struct mc_txn *t, struct audit_q *q, uint64_t h, uint32_t ti, s
 	memcpy(e.actor_name, who.name, sizeof(e.actor_name));
 	switch (q->fmt) {
 	case FMT_TEXT:
-		emit_text(&e);
+		emit_text(q->out, &e);
 		break;
 	case FMT_JSON:
-		emit_json(&e, q->n == 0);
+		emit_json(q->out, &e, q->n == 0);
 		break;
 	case FMT_CSV:
-		emit_csv(&e);
+		emit_csv(q->out, &e);
 		break;
 	case FMT_FHIR: {
 		cJSON *entry = cJSON_CreateObject();
@@ -474,7 +475,7 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 	uint64_t now = mc_now_ms();
 	char *mem = NULL;
 	size_t memlen = 0;
-	FILE *saved = stdout, *ms = NULL;
+	FILE *ms = NULL;
 
 	memset(&q, 0, sizeof(q));
 	q.cli = cli;
@@ -544,6 +545,7 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 		else
 			strcpy(q.node_pk, "unknown");
 	}
+	q.out = stdout;
 	if (outpath) {
 		/* Written whole, then moved into place: no half-written export. */
 		ms = open_memstream(&mem, &memlen);
@@ -551,20 +553,20 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 			mc_err_set(&err, EX_OSERR, _("out of memory"));
 			goto out;
 		}
-		stdout = ms;
 	}
+	q.out = ms ? ms : stdout;
 	if (q.fmt == FMT_FHIR)
 		q.entries = cJSON_CreateArray();
 	if (q.fmt == FMT_JSON)
-		printf("{\"events\":[");
+		fprintf(q.out, "{\"events\":[");
 	if (q.fmt == FMT_CSV)
-		printf("time,block,tx,type,actor,actor_name,subject,record,version,purpose,outcome,grant,reason,break_glass\n");
+		fprintf(q.out, "time,block,tx,type,actor,actor_name,subject,record,version,purpose,outcome,grant,reason,break_glass\n");
 	rc = mc_store_read(cli->store, audit_txn, &q, &err);
 	if (q.fmt == FMT_JSON) {
-		printf("]");
+		fprintf(q.out, "]");
 		if (rc == 0 && q.n >= q.limit)
-			printf(",\"next\":\"%llu.%u\"", (unsigned long long)q.last_h, q.last_t);
-		printf("}\n");
+			fprintf(q.out, ",\"next\":\"%llu.%u\"", (unsigned long long)q.last_h, q.last_t);
+		fprintf(q.out, "}\n");
 	} else if (q.fmt == FMT_TEXT && rc == 0 && q.n >= q.limit && !cli->quiet) {
 		fprintf(stderr, _("more: --after %llu.%u\n"), (unsigned long long)q.last_h, q.last_t);
 	} else if (q.fmt == FMT_FHIR && rc == 0) {
@@ -579,14 +581,13 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 		q.entries = NULL;
 		text = cJSON_PrintUnformatted(bundle);
 		if (text)
-			printf("%s\n", text);
+			fprintf(q.out, "%s\n", text);
 		else
 			rc = mc_err_set(&err, EX_OSERR, _("out of memory"));
 		free(text);
 		cJSON_Delete(bundle);
 	}
 	if (ms) {
-		stdout = saved;
 		if (fclose(ms) != 0 && rc == 0)
 			rc = mc_err_set(&err, EX_OSERR, _("out of memory"));
 		ms = NULL;
@@ -594,10 +595,8 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 			rc = mc_cli_write_file(outpath, mem, memlen, &err);
 	}
 out:
-	if (ms) {
-		stdout = saved;
+	if (ms)
 		fclose(ms);
-	}
 	free(mem);
 	cJSON_Delete(q.entries);
 	mc_org_free(org);
