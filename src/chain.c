@@ -599,6 +599,20 @@ int mc_access_decide(struct mc_txn *t, const uint8_t actor[MC_PK_LEN],
 	req.actor_roles = rc == 0 ? id.roles : 0;
 	memcpy(req.record, record, MC_RECORD_ID_LEN);
 	memcpy(subject_out, rs.entry.subject, MC_HASH_LEN);
+	{
+		/* Who stored this version: the author of its RECORD_PUT. */
+		uint8_t loc[12];
+		const void *v;
+		size_t vn;
+		struct mc_tx put;
+
+		mc_be64(loc, rs.height);
+		mc_be32(loc + 8, rs.tx_index);
+		rc = mc_txn_get(t, MC_DB_TXS, loc, sizeof(loc), &v, &vn, err);
+		if (rc != 0 || mc_tx_decode(v, vn, &put, err) != 0)
+			return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("a record's transaction is missing"));
+		req.actor_is_author = memcmp(put.author, actor, MC_PK_LEN) == 0;
+	}
 	/* the category is copied: loading grants reads other rows */
 	{
 		uint8_t cat[MC_CATEGORY_MAX];

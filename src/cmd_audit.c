@@ -86,10 +86,11 @@ static void emit_text(FILE *f, const struct audit_event *e)
 	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
 	if (e->type == MC_TX_ACCESS) {
 		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
-		snprintf(extra, sizeof(extra), "%s v%u %s %s%s%s", rec, e->acc.version,
+		snprintf(extra, sizeof(extra), "%s v%u %s %s%s%s%s", rec, e->acc.version,
 			 mc_purpose_name(e->acc.purpose), mc_outcome_name(e->acc.outcome),
 			 e->acc.outcome == MC_OUTCOME_DENY ? " " : "",
-			 e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "");
+			 e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "",
+			 e->acc.outcome == MC_OUTCOME_PERMIT && !e->has_grant ? _(" (its author)") : "");
 		if (e->acc.outcome == MC_OUTCOME_BREAK_GLASS) {
 			size_t l = strlen(extra);
 
@@ -121,6 +122,8 @@ static void emit_json(FILE *f, const struct audit_event *e, bool first)
 		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
 		fprintf(f, ",\"record\":\"%s\",\"version\":%u,\"outcome\":\"%s\"", rec, e->acc.version,
 		       mc_outcome_name(e->acc.outcome));
+		if (e->acc.outcome == MC_OUTCOME_PERMIT)
+			fprintf(f, ",\"basis\":\"%s\"", e->has_grant ? "grant" : "author");
 		if (e->acc.outcome == MC_OUTCOME_DENY)
 			fprintf(f, ",\"reason\":\"%s\"", mc_deny_name(e->acc.reason));
 		if (e->glass[0]) {
@@ -130,7 +133,7 @@ static void emit_json(FILE *f, const struct audit_event *e, bool first)
 	}
 	if (e->purpose)
 		fprintf(f, ",\"purpose\":\"%s\"", mc_purpose_name(e->purpose));
-	if (e->has_grant && (e->type != MC_TX_ACCESS || e->acc.outcome == MC_OUTCOME_PERMIT))
+	if (e->has_grant)
 		fprintf(f, ",\"grant\":\"%s\"", gid);
 	fprintf(f, "}");
 }
@@ -161,7 +164,7 @@ static void emit_csv(FILE *f, const struct audit_event *e)
 
 	mc_time_format(e->ts, when, sizeof(when));
 	mc_hex(e->actor, MC_PK_LEN, actor);
-	if (e->has_grant && (e->type != MC_TX_ACCESS || e->acc.outcome == MC_OUTCOME_PERMIT))
+	if (e->has_grant)
 		mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
 	if (e->has_subject)
 		mc_hex(e->subject, MC_HASH_LEN, subj);
@@ -291,7 +294,7 @@ static cJSON *fhir_event(const struct audit_event *e, const char *node_pk)
 							  "2", "System Object"));
 		cJSON_AddItemToArray(entities, ent);
 	}
-	if (e->has_grant && (e->type != MC_TX_ACCESS || e->acc.outcome == MC_OUTCOME_PERMIT)) {
+	if (e->has_grant) {
 		ent = cJSON_CreateObject();
 		cJSON_AddItemToObject(ent, "what", ident_ref("urn:medchain:grant", gid, NULL));
 		cJSON_AddItemToObject(ent, "type", coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
@@ -344,7 +347,13 @@ static int visit(struct mc_txn *t, struct audit_q *q, uint64_t h, uint32_t ti, s
 		memcpy(e.subject, e.acc.subject, MC_HASH_LEN);
 		e.purpose = e.acc.purpose;
 		memcpy(e.grant, e.acc.grant, MC_GRANT_ID_LEN);
-		e.has_grant = e.acc.outcome == MC_OUTCOME_PERMIT;
+		{
+			static const uint8_t none[MC_GRANT_ID_LEN];
+
+			/* a permit without a grant: the author reading back */
+			e.has_grant = e.acc.outcome == MC_OUTCOME_PERMIT &&
+				      memcmp(e.acc.grant, none, MC_GRANT_ID_LEN) != 0;
+		}
 		memcpy(e.glass, e.acc.glass, e.acc.glass_len);
 		e.acc.glass = NULL;
 	} else if (tx.type == MC_TX_CONSENT_GRANT) {

@@ -239,6 +239,11 @@ void mc_consent_check(const struct mc_grant_view *grants, size_t n,
 		}
 		return;
 	}
+	if (req->actor_is_author) {
+		out->outcome = MC_OUTCOME_PERMIT;
+		out->reason = MC_DENY_NONE;
+		return;
+	}
 	/* Readers of records: clinicians, admins (with a grant), patients. An
 	 * auditor reads the audit trail only; nodes and anchor keys read nothing. */
 	if (!(req->actor_roles & (MC_ROLE_CLINICIAN | MC_ROLE_ADMIN | MC_ROLE_PATIENT))) {

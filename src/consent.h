@@ -137,6 +137,7 @@ struct mc_access_req {
 	uint8_t purpose;
 	uint64_t time_ms;           /* block time */
 	bool break_glass;           /* asked for, with a reason */
+	bool actor_is_author;       /* the actor stored this record version */
 };
 
 struct mc_decision {
@@ -145,7 +146,9 @@ struct mc_decision {
 	uint8_t grant[MC_GRANT_ID_LEN];
 };
 
-/* The pure decision. grants: those the subject gave this actor. A denial
+/* The pure decision. grants: those the subject gave this actor. The
+ * identity that stored a record version may read that version back (it
+ * held the plaintext when it stored it): a permit with no grant. A denial
  * names the closest miss: a grant that failed only on its time window or a
  * revocation (the most recently granted of those) before one out of scope,
  * before one for another purpose. */

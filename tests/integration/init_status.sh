@@ -11,6 +11,13 @@ expect_exit 73 mc init --no-passphrase
 grep -q "already initialised" "$T/err" || fail "second init names the problem"
 ok "init, status, identity list, verify"
 
+# The identity that stored a record reads it back (the read is audited).
+printf 'stored by admin' | mc record put --subject P0 --category note --type text/plain >"$T/id0"
+[ "$(mc record get "$(cat "$T/id0")")" = "stored by admin" ] || fail "the author reads its record back"
+mc --json audit list --subject P0 | jq -e '.events[0].outcome == "permit" and .events[0].basis == "author"' >/dev/null \
+    || fail "the author's read is audited as such"
+ok "the author reads back its own record, audited"
+
 # A sealed node: keys need the passphrase.
 D2="$T/sealed"
 printf 'correct horse\n' > "$T/pass"

@@ -135,6 +135,23 @@ Test(consent_check, a_denial_names_the_newest_grant_that_failed_on_time)
 	cr_assert_eq(check(gs, 2, req(T0 + 11, TREAT, "lab")).reason, MC_DENY_REVOKED);
 }
 
+Test(consent_check, the_author_of_a_record_reads_it_back_without_a_grant_and_no_one_else_does)
+{
+	struct mc_access_req q = req(T0, TREAT, "lab");
+	struct mc_decision d;
+
+	q.actor_roles = MC_ROLE_ADMIN;
+	q.actor_is_author = true;
+	d = check(NULL, 0, q);
+	cr_assert_eq(d.outcome, MC_OUTCOME_PERMIT);
+	cr_assert_eq(d.grant[0], 0, "no grant is named");
+	q.actor_is_author = false;
+	cr_assert_eq(check(NULL, 0, q).reason, MC_DENY_NO_GRANT);
+	q.actor_is_author = true;
+	q.actor_active = false;
+	cr_assert_eq(check(NULL, 0, q).reason, MC_DENY_ACTOR_INACTIVE, "a revoked author reads nothing");
+}
+
 Test(consent_check, wrong_purpose_denies)
 {
 	struct mc_grant_view g = grant(1, MC_PURPOSE_RESEARCH, T0, OPEN, "*", OPEN);
