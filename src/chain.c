@@ -211,6 +211,15 @@ static int refuse_body(struct mc_err *err, const struct mc_apply_ctx *ax)
 			   (unsigned)ax->tx_index);
 }
 
+/* A refusal for want of permission: EX_NOPERM, so callers need not guess. */
+static int refuse_perm(struct mc_err *err, const struct mc_apply_ctx *ax, const char *why)
+{
+	refuse(err, ax, why);
+	if (err)
+		err->code = EX_NOPERM;
+	return -1;
+}
+
 static int author_active(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			 const uint8_t pk[MC_PK_LEN], uint32_t need_any,
 			 struct mc_err *err)
@@ -221,11 +230,11 @@ static int author_active(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	if (rc < 0)
 		return -1;
 	if (rc == MC_NOTFOUND)
-		return refuse(err, ax, _("the author is not an enrolled identity"));
+		return refuse_perm(err, ax, _("the author is not an enrolled identity"));
 	if (id.revoked != MC_NOT_REVOKED)
-		return refuse(err, ax, _("the author's identity is revoked"));
+		return refuse_perm(err, ax, _("the author's identity is revoked"));
 	if (need_any && !(id.roles & need_any))
-		return refuse(err, ax, _("the author's roles do not allow this transaction"));
+		return refuse_perm(err, ax, _("the author's roles do not allow this transaction"));
 	return 0;
 }
 
@@ -241,7 +250,7 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		return refuse_body(err, ax);
 	if (ax->height == 0) {
 		if (memcmp(tx->author, e.pk, MC_PK_LEN) != 0)
-			return refuse(err, ax, _("genesis enrollments must be self-signed"));
+			return refuse_perm(err, ax, _("genesis enrollments must be self-signed"));
 	} else if (author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0) {
 		return -1;
 	}
@@ -257,6 +266,9 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	id.revoked = MC_NOT_REVOKED;
 	memcpy(id.name, e.name, e.name_len);
 	memcpy(id.org, e.org, e.org_len);
+	id.has_subject = e.subject_len == MC_HASH_LEN;
+	if (id.has_subject)
+		memcpy(id.subject, e.subject, MC_HASH_LEN);
 	mc_buf_init(&b);
 	mc_identity_encode(&id, &b);
 	rc = mc_buf_failed(&b) ? mc_err_set(err, EX_OSERR, _("out of memory"))
@@ -484,13 +496,27 @@ static int apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 
 	if (mc_grant_decode(tx->body, tx->body_len, &g, err) != 0)
 		return refuse_body(err, ax);
-	/* Staff grant on the strength of a signed consent form. Patient
-	 * identities granting for their own subject need the subject binding
-	 * that comes with patient enrollment (not in this version). */
-	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN, err) != 0)
+	/* Staff grant on the strength of a signed consent form; a patient
+	 * grants for their own subject, and their signature on this tx is the
+	 * attestation. */
+	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT,
+			  err) != 0)
 		return -1;
-	if (g.attest_kind != MC_ATTEST_CONSENT_FORM)
-		return refuse(err, ax, _("a staff grant must reference the signed consent form"));
+	{
+		struct mc_identity author;
+
+		if (mc_identity_get(t, tx->author, &author, err) != 0)
+			return -1;
+		if (author.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN)) {
+			if (g.attest_kind != MC_ATTEST_CONSENT_FORM)
+				return refuse(err, ax, _("a staff grant must reference the signed consent form"));
+		} else {
+			if (g.attest_kind != MC_ATTEST_PATIENT_SIGNATURE)
+				return refuse(err, ax, _("a patient's grant is attested by the patient's signature"));
+			if (!author.has_subject || memcmp(author.subject, g.subject, MC_HASH_LEN) != 0)
+				return refuse_perm(err, ax, _("a patient grants only for their own records"));
+		}
+	}
 	rc = mc_identity_get(t, g.grantee, &grantee, err);
 	if (rc < 0)
 		return -1;
@@ -544,7 +570,8 @@ static int apply_consent_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 
 	if (mc_consent_revoke_decode(tx->body, tx->body_len, &r, err) != 0)
 		return refuse_body(err, ax);
-	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN, err) != 0)
+	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT,
+			  err) != 0)
 		return -1;
 	rc = mc_grant_state_get(t, r.id, &gs, err);
 	if (rc < 0)
@@ -556,6 +583,15 @@ static int apply_consent_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	if (mc_grant_decode(gs.body, gs.body_len, &g, err) != 0)
 		return -1;
 	memcpy(subject, g.subject, MC_HASH_LEN);
+	{
+		struct mc_identity author;
+
+		if (mc_identity_get(t, tx->author, &author, err) != 0)
+			return -1;
+		if (!(author.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN)) &&
+		    (!author.has_subject || memcmp(author.subject, subject, MC_HASH_LEN) != 0))
+			return refuse_perm(err, ax, _("a patient revokes only grants for their own records"));
+	}
 	/* gs.body points into the row about to be rewritten: copy it. */
 	mc_buf_init(&copy);
 	mc_put_raw(&copy, gs.body, gs.body_len);
@@ -651,7 +687,7 @@ static int apply_access(struct mc_txn *t, const struct mc_apply_ctx *ax, const s
 	if (rc < 0)
 		return -1;
 	if (rc == MC_NOTFOUND)
-		return refuse(err, ax, _("the author is not an enrolled identity"));
+		return refuse_perm(err, ax, _("the author is not an enrolled identity"));
 	if (mc_access_decide(t, tx->author, a.record, a.version, a.purpose, a.glass_len > 0,
 			     ax->block_time_ms, subject, &d, err) != 0)
 		return refuse_body(err, ax);

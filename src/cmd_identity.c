@@ -9,18 +9,21 @@
 #include "commands.h"
 #include "i18n.h"
 #include "identity.h"
+#include "records.h"
 #include "text.h"
 
 int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 {
-	const char *name = NULL, *role = NULL, *org = NULL;
+	const char *name = NULL, *role = NULL, *org = NULL, *subject = NULL;
 	bool nopass = false;
 	struct mc_opt opts[] = {
 		{ "--name", true, &name, NULL },
 		{ "--role", true, &role, NULL },
 		{ "--org", true, &org, NULL },
 		{ "--no-passphrase", false, NULL, &nopass },
+		{ "--subject", true, &subject, NULL },
 	};
+	uint8_t subj[MC_HASH_LEN];
 	char *pos[1];
 	int npos, rc = -1;
 	uint32_t roles;
@@ -31,7 +34,7 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	struct mc_produced out;
 	char hex[65], rel[128], path[4300];
 
-	if (mc_cli_parse(a, opts, 4, pos, 0, &npos) != 0)
+	if (mc_cli_parse(a, opts, 5, pos, 0, &npos) != 0)
 		return EX_USAGE;
 	if (!name || !role)
 		return mc_cli_usage(_("identity add needs --name and --role"));
@@ -43,9 +46,26 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	if (roles & MC_ROLE_ORG)
 		return mc_cli_usage(_("organizations are made by 'medchain init'"));
+	if ((roles & MC_ROLE_PATIENT) && !subject)
+		return mc_cli_usage(_("a patient identity needs --subject, the patient's own identifier"));
+	if (!(roles & MC_ROLE_PATIENT) && subject)
+		return mc_cli_usage(_("--subject is only for patient identities"));
 	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
 	    mc_cli_load_actor(cli, &author, &err) != 0 || mc_key_generate(false, &key, &err) != 0)
 		goto out;
+	if (subject) {
+		struct mc_key *orgkey = NULL;
+		struct mc_org *o = NULL;
+
+		rc = mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
+		     mc_org_open(cli->store, orgkey, &o, &err) != 0 ||
+		     mc_org_subject(o, subject, strlen(subject), subj, &err) != 0 ? -1 : 0;
+		mc_org_free(o);
+		mc_key_free(orgkey);
+		if (rc != 0)
+			goto out;
+		rc = -1;
+	}
 	mc_hex(key->pk, MC_PK_LEN, hex);
 	snprintf(rel, sizeof(rel), "keys/%s.key", hex);
 	mc_cli_path(cli, path, sizeof(path), rel);
@@ -58,6 +78,8 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	e.name_len = strlen(name);
 	e.org = (const uint8_t *)(org ? org : "");
 	e.org_len = org ? strlen(org) : 0;
+	e.subject = subject ? subj : NULL;
+	e.subject_len = subject ? MC_HASH_LEN : 0;
 	mc_buf_init(&body);
 	mc_enroll_encode(&e, &body);
 	rc = mc_chain_submit(cli->store, node, author, MC_TX_IDENTITY_ENROLL, body.data, body.len,
@@ -65,8 +87,6 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	mc_buf_release(&body);
 	if (rc != 0) {
 		unlink(path);
-		if (err.code == EX_DATAERR)
-			err.code = EX_NOPERM;
 		goto out;
 	}
 	if (cli->json)

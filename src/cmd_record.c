@@ -140,8 +140,6 @@ int cmd_record_put(struct mc_cli *cli, struct mc_args *a)
 	if (mc_record_seal(w.org, id, version, prev, subj, category, type, payload, n, &sealed,
 			   &err) != 0 ||
 	    mc_records_commit(cli->store, w.node, w.author, w.org, &sealed, 1, &out, &err) != 0) {
-		if (err.code == EX_DATAERR && strstr(err.msg, "roles"))
-			err.code = EX_NOPERM;
 		goto out;
 	}
 	mc_hex(id, MC_RECORD_ID_LEN, hex);
@@ -698,8 +696,6 @@ int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 	    mc_cli_load_actor(cli, &author, &err) != 0)
 		goto out;
 	if (mc_record_erase(cli->store, node, author, id, reason, &out, &err) != 0) {
-		if (err.code == EX_DATAERR && strstr(err.msg, "roles"))
-			err.code = EX_NOPERM;
 		goto out;
 	}
 	if (cli->json)

@@ -18,6 +18,7 @@ void mc_identity_encode(const struct mc_identity *id, struct mc_buf *b)
 	mc_put_u64(b, id->revoked);
 	mc_put_bytes(b, id->name, strlen(id->name));
 	mc_put_bytes(b, id->org, strlen(id->org));
+	mc_put_bytes(b, id->subject, id->has_subject ? MC_HASH_LEN : 0);
 }
 
 int mc_identity_decode(const uint8_t pk[MC_PK_LEN], const void *p, size_t n,
@@ -35,8 +36,16 @@ int mc_identity_decode(const uint8_t pk[MC_PK_LEN], const void *p, size_t n,
 	id->revoked = mc_get_u64(&r);
 	name = mc_get_bytes(&r, MC_NAME_MAX, &name_len);
 	org = mc_get_bytes(&r, MC_NAME_MAX, &org_len);
-	if (!mc_rd_finish(&r))
-		return mc_err_set(err, EX_DATAERR, _("malformed identity record"));
+	{
+		size_t sl;
+		const uint8_t *s = mc_get_bytes(&r, MC_HASH_LEN, &sl);
+
+		if (!mc_rd_finish(&r) || (sl != 0 && sl != MC_HASH_LEN))
+			return mc_err_set(err, EX_DATAERR, _("malformed identity record"));
+		id->has_subject = sl == MC_HASH_LEN;
+		if (id->has_subject)
+			memcpy(id->subject, s, MC_HASH_LEN);
+	}
 	memcpy(id->name, name, name_len);
 	memcpy(id->org, org, org_len);
 	return 0;

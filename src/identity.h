@@ -14,7 +14,8 @@
 #define MC_NOT_REVOKED UINT64_MAX
 
 /* Identity state row (MC_DB_IDENTITIES):
- * roles u32 | enrolled height u64 | revoked height u64 | name | org */
+ * roles u32 | enrolled height u64 | revoked height u64 | name | org |
+ * subject (0 or 32 bytes) */
 struct mc_identity {
 	uint8_t pk[MC_PK_LEN];
 	uint32_t roles;
@@ -22,6 +23,8 @@ struct mc_identity {
 	uint64_t revoked;          /* MC_NOT_REVOKED while active */
 	char name[MC_NAME_MAX + 1];
 	char org[MC_NAME_MAX + 1];
+	bool has_subject;                  /* a patient: its own subject */
+	uint8_t subject[MC_HASH_LEN];
 };
 
 void mc_identity_encode(const struct mc_identity *id, struct mc_buf *b);

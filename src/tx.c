@@ -135,6 +135,7 @@ void mc_enroll_encode(const struct mc_enroll *e, struct mc_buf *b)
 	mc_put_u32(b, e->roles);
 	mc_put_bytes(b, e->name, e->name_len);
 	mc_put_bytes(b, e->org, e->org_len);
+	mc_put_bytes(b, e->subject, e->subject_len);
 }
 
 int mc_enroll_decode(const uint8_t *p, size_t n, struct mc_enroll *e, struct mc_err *err)
@@ -147,8 +148,12 @@ int mc_enroll_decode(const uint8_t *p, size_t n, struct mc_enroll *e, struct mc_
 	e->roles = mc_get_u32(&r);
 	e->name = mc_get_bytes(&r, MC_NAME_MAX, &e->name_len);
 	e->org = mc_get_bytes(&r, MC_NAME_MAX, &e->org_len);
+	e->subject = mc_get_bytes(&r, MC_HASH_LEN, &e->subject_len);
 	if (!mc_rd_finish(&r))
 		return body_err(err, "IDENTITY_ENROLL");
+	/* A patient identity is bound to its own subject; nobody else is. */
+	if ((e->roles & MC_ROLE_PATIENT) ? e->subject_len != MC_HASH_LEN : e->subject_len != 0)
+		return mc_err_set(err, EX_DATAERR, _("a patient identity, and only one, names its subject"));
 	if (e->roles == 0 || (e->roles & ~MC_ROLE_ALL))
 		return mc_err_set(err, EX_DATAERR, _("invalid roles 0x%x"), (unsigned)e->roles);
 	if (e->name_len == 0 || !mc_text_clean(e->name, e->name_len) ||

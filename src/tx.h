@@ -97,6 +97,8 @@ struct mc_enroll {
 	uint32_t roles;
 	const uint8_t *name;   size_t name_len;   /* UTF-8, 1..MC_NAME_MAX */
 	const uint8_t *org;    size_t org_len;    /* UTF-8, 0..MC_NAME_MAX */
+	const uint8_t *subject; size_t subject_len; /* a patient's own subject
+						     * pseudonym (32), else empty */
 };
 void mc_enroll_encode(const struct mc_enroll *e, struct mc_buf *b);
 int mc_enroll_decode(const uint8_t *p, size_t n, struct mc_enroll *e, struct mc_err *err);

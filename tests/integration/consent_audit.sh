@@ -128,3 +128,20 @@ jq -e '[.[] | select(.alert == "deny-burst" and .actor_name == "Aud")] | length 
     || fail "two denials are not a burst of four"
 jq -e '[.[] | select(.alert == "grant-expiring")] | length == 1' "$T/alerts.json" >/dev/null || fail "the 2-day grant is ending soon"
 ok "alerts: break-glass, deny bursts, grants ending soon"
+
+# A patient identity grants and revokes for its own subject only.
+expect_exit 64 mc identity add --name "Pat" --role patient --no-passphrase
+mc identity add --name "Pat" --role patient --subject MRN-9 --no-passphrase >/dev/null
+printf 'for MRN-9' | mc record put --subject MRN-9 --category lab --type text/plain >"$T/id9"
+expect_exit 77 mc --as "Dr A" record get "$(cat "$T/id9")"
+pg=$(mc --as Pat consent grant --subject MRN-9 --to "Dr A" --purpose treatment)
+[ "$(mc --as "Dr A" record get "$(cat "$T/id9")")" = "for MRN-9" ] || fail "the patient's grant permits"
+mc consent export --subject MRN-9 | jq -e '.entry[0].resource.sourceAttachment.title == "signed by the patient"' >/dev/null \
+    || fail "the patient's own signature attests the grant"
+h0=$(height)
+bad 77 "a patient granting for another patient" mc --as Pat consent grant --subject MRN-7 --to "Dr A" --purpose treatment
+bad 77 "a patient revoking another patient's grant" mc --as Pat consent revoke "$g3" --reason mine
+mc --as Pat consent revoke "$pg" --reason "I changed my mind" >/dev/null
+expect_exit 77 mc --as "Dr A" record get "$(cat "$T/id9")"
+mc verify >/dev/null || fail "verify after patient grants"
+ok "a patient grants and revokes for its own records only"

@@ -73,7 +73,7 @@ Test(chain, a_non_admin_cannot_enroll_and_nothing_is_committed)
 	cr_assert_eq(enroll(fx.admin, "Dr A", MC_ROLE_CLINICIAN, &clin, &err), 0);
 	uint64_t h = head().height;
 	cr_assert_eq(enroll(clin, "Dr B", MC_ROLE_CLINICIAN, &k, &err), -1);
-	cr_assert_eq(err.code, EX_DATAERR);
+	cr_assert_eq(err.code, EX_NOPERM, "a want of permission is EX_NOPERM");
 	cr_assert_not_null(strstr(err.msg, "roles"), "%s", err.msg);
 	cr_assert_eq(head().height, h, "a refused tx commits nothing");
 	mc_key_free(clin);

@@ -181,6 +181,34 @@ Test(tx, enroll_decoder_refuses_bad_roles_names_and_truncation)
 	mc_buf_release(&b);
 }
 
+Test(tx, a_patient_enrollment_names_its_subject_and_no_other_does)
+{
+	uint8_t subject[MC_HASH_LEN] = { 5 };
+	struct mc_enroll e = { .roles = MC_ROLE_PATIENT, .name = (const uint8_t *)"Pat", .name_len = 3 };
+	struct mc_enroll back;
+	struct mc_buf b;
+
+	mc_buf_init(&b);
+	mc_enroll_encode(&e, &b);
+	cr_assert_eq(mc_enroll_decode(b.data, b.len, &back, NULL), -1, "a patient without a subject");
+	mc_buf_reset(&b);
+	e.subject = subject;
+	e.subject_len = MC_HASH_LEN;
+	mc_enroll_encode(&e, &b);
+	cr_assert_eq(mc_enroll_decode(b.data, b.len, &back, NULL), 0);
+	cr_assert_arr_eq(back.subject, subject, MC_HASH_LEN);
+	mc_buf_reset(&b);
+	e.roles = MC_ROLE_CLINICIAN;
+	mc_enroll_encode(&e, &b);
+	cr_assert_eq(mc_enroll_decode(b.data, b.len, &back, NULL), -1, "a clinician with a subject");
+	mc_buf_reset(&b);
+	e.roles = MC_ROLE_PATIENT;
+	e.subject_len = 31;
+	mc_enroll_encode(&e, &b);
+	cr_assert_eq(mc_enroll_decode(b.data, b.len, &back, NULL), -1, "a short subject");
+	mc_buf_release(&b);
+}
+
 Test(tx, entry_round_trip_and_leaf_matches_encoding)
 {
 	struct mc_entry e, back;
