@@ -1209,8 +1209,7 @@ static int genesis_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	b.time_ms = mc_now_ms();
 	for (size_t i = 0; i < g->n && rc == 0; i++) {
 		struct mc_enroll e;
-		struct mc_tx tx;
-		struct mc_buf body, enc;
+		struct mc_buf body;
 
 		memset(&e, 0, sizeof(e));
 		memcpy(e.pk, g->ids[i].key->pk, MC_PK_LEN);
@@ -1220,24 +1219,12 @@ static int genesis_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 		e.org = (const uint8_t *)g->ids[i].org;
 		e.org_len = strlen(g->ids[i].org);
 		mc_buf_init(&body);
-		mc_buf_init(&enc);
 		mc_enroll_encode(&e, &body);
-		memset(&tx, 0, sizeof(tx));
-		tx.version = MC_TX_VERSION;
-		tx.type = MC_TX_IDENTITY_ENROLL;
-		memcpy(tx.author, e.pk, MC_PK_LEN);
-		tx.timestamp_ms = b.time_ms;
-		tx.seq = 1;
-		tx.body = body.data;
-		tx.body_len = body.len;
-		mc_tx_sign(&tx, zeros, g->ids[i].key->sk);
-		mc_tx_encode(&tx, &enc);
-		if (mc_buf_failed(&body) || mc_buf_failed(&enc))
-			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
-		else
-			rc = mc_builder_add(t, &b, enc.data, enc.len, err);
+		/* self-signed, sequence 1, zero chain id: the builder's state here */
+		rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+					  : mc_builder_add_new(t, &b, g->ids[i].key, MC_TX_IDENTITY_ENROLL,
+							       body.data, body.len, NULL, 0, err);
 		mc_buf_release(&body);
-		mc_buf_release(&enc);
 	}
 	if (rc == 0)
 		rc = seal_block(t, &b, g->node, zeros, zeros, g->out, err);
@@ -1260,6 +1247,34 @@ int mc_chain_genesis(struct mc_store *s, const struct mc_key *node,
 	return mc_store_write(s, genesis_txn, &g, err);
 }
 
+int mc_builder_add_new(struct mc_txn *t, struct mc_builder *b, const struct mc_key *author,
+		       unsigned type, const uint8_t *body, size_t body_len,
+		       const uint8_t *attach, size_t attach_len, struct mc_err *err)
+{
+	struct mc_tx tx;
+	struct mc_buf enc;
+	int rc;
+
+	memset(&tx, 0, sizeof(tx));
+	tx.version = MC_TX_VERSION;
+	tx.type = (uint8_t)type;
+	memcpy(tx.author, author->pk, MC_PK_LEN);
+	tx.timestamp_ms = b->time_ms;
+	if (mc_builder_next_seq(t, author->pk, &tx.seq, err) != 0)
+		return -1;
+	tx.body = body;
+	tx.body_len = body_len;
+	tx.attach = attach;
+	tx.attach_len = attach_len;
+	mc_tx_sign(&tx, b->chain_id, author->sk);
+	mc_buf_init(&enc);
+	mc_tx_encode(&tx, &enc);
+	rc = mc_buf_failed(&enc) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+				 : mc_builder_add(t, b, enc.data, enc.len, err);
+	mc_buf_release(&enc);
+	return rc;
+}
+
 struct submit_ctx {
 	const struct mc_key *author;
 	unsigned type;
@@ -1270,26 +1285,8 @@ struct submit_ctx {
 static int submit_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
 {
 	struct submit_ctx *c = vctx;
-	struct mc_tx tx;
-	struct mc_buf enc;
-	int rc;
 
-	memset(&tx, 0, sizeof(tx));
-	tx.version = MC_TX_VERSION;
-	tx.type = (uint8_t)c->type;
-	memcpy(tx.author, c->author->pk, MC_PK_LEN);
-	tx.timestamp_ms = b->time_ms;
-	if (mc_builder_next_seq(t, c->author->pk, &tx.seq, err) != 0)
-		return -1;
-	tx.body = c->body;
-	tx.body_len = c->body_len;
-	mc_tx_sign(&tx, b->chain_id, c->author->sk);
-	mc_buf_init(&enc);
-	mc_tx_encode(&tx, &enc);
-	rc = mc_buf_failed(&enc) ? mc_err_set(err, EX_OSERR, _("out of memory"))
-				 : mc_builder_add(t, b, enc.data, enc.len, err);
-	mc_buf_release(&enc);
-	return rc;
+	return mc_builder_add_new(t, b, c->author, c->type, c->body, c->body_len, NULL, 0, err);
 }
 
 int mc_chain_submit(struct mc_store *s, const struct mc_key *node, const struct mc_key *author,

@@ -140,6 +140,11 @@ uint64_t mc_builder_time(const struct mc_builder *b);
 uint32_t mc_builder_tx_index(const struct mc_builder *b);
 int mc_builder_next_seq(struct mc_txn *t, const uint8_t author[MC_PK_LEN], uint64_t *seq,
 			struct mc_err *err);
+/* Makes the author's next tx of `type` (sequence number and block time
+ * filled in), signs it for this chain and adds it. attach may be NULL. */
+int mc_builder_add_new(struct mc_txn *t, struct mc_builder *b, const struct mc_key *author,
+		       unsigned type, const uint8_t *body, size_t body_len,
+		       const uint8_t *attach, size_t attach_len, struct mc_err *err);
 /* Applies an encoded, signed tx as the next tx of the block. */
 int mc_builder_add(struct mc_txn *t, struct mc_builder *b, const uint8_t *enc, size_t n,
 		   struct mc_err *err);

@@ -240,6 +240,39 @@ out:
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
+/* Every grant, optionally one subject's or one grantee's, in id order. */
+typedef int (*grant_fn)(struct mc_txn *t, const struct mc_grant_state *gs, const struct mc_grant *g,
+			void *ctx, struct mc_err *err);
+
+static int for_each_grant(struct mc_txn *t, const uint8_t *subject, const uint8_t *grantee,
+			  grant_fn fn, void *ctx, struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k;
+	size_t kn;
+	int rc, vr = 0;
+
+	if (mc_cursor_open(t, MC_DB_GRANTS, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err); rc == 0 && vr == 0;
+	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+		struct mc_grant_state gs;
+		struct mc_grant g;
+
+		if (kn != MC_GRANT_ID_LEN || mc_grant_state_get(t, k, &gs, err) != 0 ||
+		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
+			vr = -1;
+			break;
+		}
+		if ((subject && memcmp(g.subject, subject, MC_HASH_LEN) != 0) ||
+		    (grantee && memcmp(g.grantee, grantee, MC_PK_LEN) != 0))
+			continue;
+		vr = fn(t, &gs, &g, ctx, err);
+	}
+	mc_cursor_close(c);
+	return rc < 0 || vr < 0 ? -1 : 0;
+}
+
 struct list_ctx {
 	struct mc_cli *cli;
 	const uint8_t *subject;
@@ -260,73 +293,58 @@ static const char *status_of(const struct mc_grant_state *gs, const struct mc_gr
 	return "active";
 }
 
+static int list_one(struct mc_txn *t, const struct mc_grant_state *gsp, const struct mc_grant *gp,
+		    void *vctx, struct mc_err *err)
+{
+	struct list_ctx *lc = vctx;
+	const struct mc_grant_state gs = *gsp;
+	const struct mc_grant g = *gp;
+	struct mc_identity who;
+	char id[33], subj[65], from[32], until[32], scope[MC_SCOPE_CATS_MAX * (MC_CATEGORY_MAX + 1) + 16];
+	const char *status = status_of(&gs, &g, lc->now);
+	size_t sl = 0;
+
+	if (lc->active && strcmp(status, "active") != 0)
+		return 0;
+	if (mc_identity_get(t, g.grantee, &who, err) != 0)
+		strcpy(who.name, "?");
+	mc_hex(g.id, MC_GRANT_ID_LEN, id);
+	mc_hex(g.subject, MC_HASH_LEN, subj);
+	mc_time_format(g.not_before ? g.not_before : gs.granted_at, from, sizeof(from));
+	mc_time_format(g.not_after, until, sizeof(until));
+	scope[0] = '\0';
+	if (g.all_categories)
+		sl = (size_t)snprintf(scope, sizeof(scope), "*");
+	for (unsigned i = 0; i < g.ncat; i++)
+		sl += (size_t)snprintf(scope + sl, sizeof(scope) - sl, "%s%.*s", sl ? "," : "",
+				       (int)g.cat_len[i], (const char *)g.cat[i]);
+	if (g.nrec)
+		snprintf(scope + sl, sizeof(scope) - sl, "%s%u record(s)", sl ? "," : "", (unsigned)g.nrec);
+	if (lc->cli->json) {
+		char gh[65];
+
+		mc_hex(g.grantee, MC_PK_LEN, gh);
+		printf("%s{\"grant\":\"%s\",\"subject\":\"%s\",\"grantee\":\"%s\",\"grantee_name\":",
+		       lc->n ? "," : "", id, subj, gh);
+		mc_cli_json_str(stdout, who.name);
+		printf(",\"purpose\":\"%s\",\"scope\":", mc_purpose_name(g.purpose));
+		mc_cli_json_str(stdout, scope);
+		printf(",\"from\":\"%s\",\"until\":%s%s%s,\"status\":\"%s\",\"block\":%llu}", from,
+		       g.not_after == MC_TIME_OPEN ? "" : "\"", g.not_after == MC_TIME_OPEN ? "null" : until,
+		       g.not_after == MC_TIME_OPEN ? "" : "\"", status, (unsigned long long)gs.height);
+	} else {
+		printf("%s  %-14s %-16s %-20s %-15s %s .. %s  %s\n", id, status, who.name,
+		       mc_purpose_name(g.purpose), scope, from, until, subj + 56);
+	}
+	lc->n++;
+	return 0;
+}
+
 static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct list_ctx *lc = vctx;
-	struct mc_cursor *c;
-	const void *k, *v;
-	size_t kn, vn;
-	int rc;
 
-	if (mc_cursor_open(t, MC_DB_GRANTS, &c, err) != 0)
-		return -1;
-	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
-	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
-		struct mc_grant_state gs;
-		struct mc_grant g;
-		struct mc_identity who;
-		char id[33], subj[65], from[32], until[32], scope[MC_SCOPE_CATS_MAX * (MC_CATEGORY_MAX + 1) + 16];
-		const char *status;
-		size_t sl = 0;
-
-		if (kn != MC_GRANT_ID_LEN || mc_grant_state_get(t, k, &gs, err) != 0 ||
-		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
-			rc = -1;
-			break;
-		}
-		if ((lc->subject && memcmp(g.subject, lc->subject, MC_HASH_LEN) != 0) ||
-		    (lc->grantee && memcmp(g.grantee, lc->grantee, MC_PK_LEN) != 0))
-			continue;
-		status = status_of(&gs, &g, lc->now);
-		if (lc->active && strcmp(status, "active") != 0)
-			continue;
-		if (mc_identity_get(t, g.grantee, &who, err) != 0)
-			strcpy(who.name, "?");
-		mc_hex(g.id, MC_GRANT_ID_LEN, id);
-		mc_hex(g.subject, MC_HASH_LEN, subj);
-		mc_time_format(g.not_before ? g.not_before : gs.granted_at, from, sizeof(from));
-		mc_time_format(g.not_after, until, sizeof(until));
-		scope[0] = '\0';
-		if (g.all_categories)
-			sl = (size_t)snprintf(scope, sizeof(scope), "*");
-		for (unsigned i = 0; i < g.ncat; i++)
-			sl += (size_t)snprintf(scope + sl, sizeof(scope) - sl, "%s%.*s", sl ? "," : "",
-					       (int)g.cat_len[i], (const char *)g.cat[i]);
-		if (g.nrec)
-			snprintf(scope + sl, sizeof(scope) - sl, "%s%u record(s)", sl ? "," : "",
-				 (unsigned)g.nrec);
-		if (lc->cli->json) {
-			char gh[65];
-
-			mc_hex(g.grantee, MC_PK_LEN, gh);
-			printf("%s{\"grant\":\"%s\",\"subject\":\"%s\",\"grantee\":\"%s\",\"grantee_name\":",
-			       lc->n ? "," : "", id, subj, gh);
-			mc_cli_json_str(stdout, who.name);
-			printf(",\"purpose\":\"%s\",\"scope\":", mc_purpose_name(g.purpose));
-			mc_cli_json_str(stdout, scope);
-			printf(",\"from\":\"%s\",\"until\":%s%s%s,\"status\":\"%s\",\"block\":%llu}", from,
-			       g.not_after == MC_TIME_OPEN ? "" : "\"",
-			       g.not_after == MC_TIME_OPEN ? "null" : until,
-			       g.not_after == MC_TIME_OPEN ? "" : "\"", status,
-			       (unsigned long long)gs.height);
-		} else {
-			printf("%s  %-14s %-16s %-20s %-15s %s .. %s  %s\n", id, status, who.name,
-			       mc_purpose_name(g.purpose), scope, from, until, subj + 56);
-		}
-		lc->n++;
-	}
-	mc_cursor_close(c);
-	return rc < 0 ? -1 : 0;
+	return for_each_grant(t, lc->subject, lc->grantee, list_one, lc, err);
 }
 
 int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
@@ -383,41 +401,28 @@ struct export_ctx {
 	cJSON *entries;
 };
 
+static int export_one(struct mc_txn *t, const struct mc_grant_state *gs, const struct mc_grant *g,
+		      void *vctx, struct mc_err *err)
+{
+	struct export_ctx *x = vctx;
+	struct mc_identity who;
+	cJSON *entry;
+
+	if (mc_identity_get(t, g->grantee, &who, err) != 0)
+		strcpy(who.name, "?");
+	entry = cJSON_CreateObject();
+	cJSON_AddItemToObject(entry, "resource",
+			      mc_fhir_consent(g, gs->grantor, gs->granted_at,
+					      gs->revoked_at != MC_TIME_OPEN, who.name));
+	cJSON_AddItemToArray(x->entries, entry);
+	return 0;
+}
+
 static int export_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct export_ctx *x = vctx;
-	struct mc_cursor *c;
-	const void *k, *v;
-	size_t kn, vn;
-	int rc;
 
-	if (mc_cursor_open(t, MC_DB_GRANTS, &c, err) != 0)
-		return -1;
-	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
-	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
-		struct mc_grant_state gs;
-		struct mc_grant g;
-		struct mc_identity who;
-		cJSON *entry;
-
-		if (kn != MC_GRANT_ID_LEN || mc_grant_state_get(t, k, &gs, err) != 0 ||
-		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
-			rc = -1;
-			break;
-		}
-		if ((x->subject && memcmp(g.subject, x->subject, MC_HASH_LEN) != 0) ||
-		    (x->grantee && memcmp(g.grantee, x->grantee, MC_PK_LEN) != 0))
-			continue;
-		if (mc_identity_get(t, g.grantee, &who, err) != 0)
-			strcpy(who.name, "?");
-		entry = cJSON_CreateObject();
-		cJSON_AddItemToObject(entry, "resource",
-				      mc_fhir_consent(&g, gs.grantor, gs.granted_at,
-						      gs.revoked_at != MC_TIME_OPEN, who.name));
-		cJSON_AddItemToArray(x->entries, entry);
-	}
-	mc_cursor_close(c);
-	return rc < 0 ? -1 : 0;
+	return for_each_grant(t, x->subject, x->grantee, export_one, x, err);
 }
 
 int cmd_consent_export(struct mc_cli *cli, struct mc_args *a)
@@ -493,29 +498,10 @@ static int import_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 {
 	struct import_ctx *ic = vctx;
 
-	for (size_t i = 0; i < ic->n; i++) {
-		struct mc_tx tx;
-		struct mc_buf enc;
-		int rc;
-
-		memset(&tx, 0, sizeof(tx));
-		tx.version = MC_TX_VERSION;
-		tx.type = MC_TX_CONSENT_GRANT;
-		memcpy(tx.author, ic->author->pk, MC_PK_LEN);
-		tx.timestamp_ms = mc_builder_time(b);
-		if (mc_builder_next_seq(t, ic->author->pk, &tx.seq, err) != 0)
-			return -1;
-		tx.body = ic->bodies[i].data;
-		tx.body_len = ic->bodies[i].len;
-		mc_tx_sign(&tx, mc_builder_chain_id(b), ic->author->sk);
-		mc_buf_init(&enc);
-		mc_tx_encode(&tx, &enc);
-		rc = mc_buf_failed(&enc) ? mc_err_set(err, EX_OSERR, _("out of memory"))
-					 : mc_builder_add(t, b, enc.data, enc.len, err);
-		mc_buf_release(&enc);
-		if (rc != 0)
+	for (size_t i = 0; i < ic->n; i++)
+		if (mc_builder_add_new(t, b, ic->author, MC_TX_CONSENT_GRANT, ic->bodies[i].data,
+				       ic->bodies[i].len, NULL, 0, err) != 0)
 			return mc_err_wrap(err, _("Consent %zu"), i + 1);
-	}
 	return 0;
 }
 

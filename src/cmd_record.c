@@ -421,8 +421,7 @@ static int access_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 {
 	struct access_ctx *c = vctx;
 	struct mc_access acc;
-	struct mc_tx tx;
-	struct mc_buf body, enc;
+	struct mc_buf body;
 	char hex[33];
 	int rc;
 
@@ -454,25 +453,12 @@ static int access_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 	acc.reason = c->d.reason;
 	acc.glass = (const uint8_t *)c->glass;
 	acc.glass_len = c->glass ? strlen(c->glass) : 0;
-	memset(&tx, 0, sizeof(tx));
-	tx.version = MC_TX_VERSION;
-	tx.type = MC_TX_ACCESS;
-	memcpy(tx.author, c->actor->pk, MC_PK_LEN);
-	tx.timestamp_ms = mc_builder_time(b);
-	if (mc_builder_next_seq(t, c->actor->pk, &tx.seq, err) != 0)
-		return -1;
 	mc_buf_init(&body);
-	mc_buf_init(&enc);
 	mc_access_encode(&acc, &body);
-	tx.body = body.data;
-	tx.body_len = body.len;
-	mc_tx_sign(&tx, mc_builder_chain_id(b), c->actor->sk);
-	mc_tx_encode(&tx, &enc);
-	rc = (mc_buf_failed(&body) || mc_buf_failed(&enc))
-		     ? mc_err_set(err, EX_OSERR, _("out of memory"))
-		     : mc_builder_add(t, b, enc.data, enc.len, err);
+	rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+				  : mc_builder_add_new(t, b, c->actor, MC_TX_ACCESS, body.data, body.len,
+						       NULL, 0, err);
 	mc_buf_release(&body);
-	mc_buf_release(&enc);
 	return rc;
 }
 

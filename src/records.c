@@ -284,8 +284,7 @@ int mc_batch_add(struct mc_txn *t, struct mc_builder *bld, const struct mc_batch
 		 const struct mc_org *org, const struct mc_key *author, struct mc_err *err)
 {
 	struct mc_put put;
-	struct mc_tx tx;
-	struct mc_buf body, enc;
+	struct mc_buf body;
 	int rc;
 
 	uint32_t txi = mc_builder_tx_index(bld);
@@ -311,28 +310,12 @@ int mc_batch_add(struct mc_txn *t, struct mc_builder *bld, const struct mc_batch
 	put.count = (uint32_t)b->n;
 	memcpy(put.entries_root, b->root, MC_HASH_LEN);
 
-	memset(&tx, 0, sizeof(tx));
-	tx.version = MC_TX_VERSION;
-	tx.type = MC_TX_RECORD_PUT;
-	memcpy(tx.author, author->pk, MC_PK_LEN);
-	tx.timestamp_ms = mc_builder_time(bld);
-	if (mc_builder_next_seq(t, author->pk, &tx.seq, err) != 0)
-		return -1;
 	mc_buf_init(&body);
-	mc_buf_init(&enc);
 	mc_put_encode(&put, &body);
-	tx.body = body.data;
-	tx.body_len = body.len;
-	tx.attach = b->attach.data;
-	tx.attach_len = b->attach.len;
-	mc_tx_sign(&tx, mc_builder_chain_id(bld), author->sk);
-	mc_tx_encode(&tx, &enc);
-	if (mc_buf_failed(&body) || mc_buf_failed(&enc))
-		rc = mc_err_set(err, EX_OSERR, _("out of memory"));
-	else
-		rc = mc_builder_add(t, bld, enc.data, enc.len, err);
+	rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+				  : mc_builder_add_new(t, bld, author, MC_TX_RECORD_PUT, body.data, body.len,
+						       b->attach.data, b->attach.len, err);
 	mc_buf_release(&body);
-	mc_buf_release(&enc);
 	return rc;
 }
 

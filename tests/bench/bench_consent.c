@@ -57,8 +57,7 @@ static int reads_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struc
 		const uint8_t *id = r->ids[(r->first + i) % r->nids];
 		struct mc_access acc;
 		struct mc_decision d;
-		struct mc_tx tx;
-		struct mc_buf body, enc;
+		struct mc_buf body;
 		int rc;
 
 		memset(&acc, 0, sizeof(acc));
@@ -72,23 +71,10 @@ static int reads_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struc
 		acc.reason = d.reason;
 		memcpy(acc.grant, d.grant, MC_GRANT_ID_LEN);
 		r->permits += d.outcome == MC_OUTCOME_PERMIT;
-		memset(&tx, 0, sizeof(tx));
-		tx.version = MC_TX_VERSION;
-		tx.type = MC_TX_ACCESS;
-		memcpy(tx.author, r->actor->pk, MC_PK_LEN);
-		tx.timestamp_ms = mc_builder_time(b);
-		if (mc_builder_next_seq(t, r->actor->pk, &tx.seq, err) != 0)
-			return -1;
 		mc_buf_init(&body);
-		mc_buf_init(&enc);
 		mc_access_encode(&acc, &body);
-		tx.body = body.data;
-		tx.body_len = body.len;
-		mc_tx_sign(&tx, mc_builder_chain_id(b), r->actor->sk);
-		mc_tx_encode(&tx, &enc);
-		rc = mc_builder_add(t, b, enc.data, enc.len, err);
+		rc = mc_builder_add_new(t, b, r->actor, MC_TX_ACCESS, body.data, body.len, NULL, 0, err);
 		mc_buf_release(&body);
-		mc_buf_release(&enc);
 		if (rc != 0)
 			return -1;
 	}
@@ -107,8 +93,7 @@ static int grants_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 
 	for (int s = 0; s < SUBJECTS; s++) {
 		struct mc_grant g;
-		struct mc_tx tx;
-		struct mc_buf body, enc;
+		struct mc_buf body;
 		char who[32];
 		int n = snprintf(who, sizeof(who), "MRN-%06d", s), rc;
 
@@ -123,23 +108,10 @@ static int grants_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 		g.attest_kind = MC_ATTEST_CONSENT_FORM;
 		g.attest = (const uint8_t *)"bench form";
 		g.attest_len = 10;
-		memset(&tx, 0, sizeof(tx));
-		tx.version = MC_TX_VERSION;
-		tx.type = MC_TX_CONSENT_GRANT;
-		memcpy(tx.author, gc->author->pk, MC_PK_LEN);
-		tx.timestamp_ms = mc_builder_time(b);
-		if (mc_builder_next_seq(t, gc->author->pk, &tx.seq, err) != 0)
-			return -1;
 		mc_buf_init(&body);
-		mc_buf_init(&enc);
 		mc_grant_encode(&g, &body);
-		tx.body = body.data;
-		tx.body_len = body.len;
-		mc_tx_sign(&tx, mc_builder_chain_id(b), gc->author->sk);
-		mc_tx_encode(&tx, &enc);
-		rc = mc_builder_add(t, b, enc.data, enc.len, err);
+		rc = mc_builder_add_new(t, b, gc->author, MC_TX_CONSENT_GRANT, body.data, body.len, NULL, 0, err);
 		mc_buf_release(&body);
-		mc_buf_release(&enc);
 		if (rc != 0)
 			return -1;
 	}
@@ -150,28 +122,14 @@ static int enroll_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 {
 	const struct mc_key **k = vctx;   /* k[0] author, k[1] new clinician */
 	struct mc_enroll e = { .roles = MC_ROLE_CLINICIAN, .name = (const uint8_t *)"Dr Bench", .name_len = 8 };
-	struct mc_tx tx;
-	struct mc_buf body, enc;
+	struct mc_buf body;
 	int rc;
 
 	memcpy(e.pk, k[1]->pk, MC_PK_LEN);
-	memset(&tx, 0, sizeof(tx));
-	tx.version = MC_TX_VERSION;
-	tx.type = MC_TX_IDENTITY_ENROLL;
-	memcpy(tx.author, k[0]->pk, MC_PK_LEN);
-	tx.timestamp_ms = mc_builder_time(b);
-	if (mc_builder_next_seq(t, k[0]->pk, &tx.seq, err) != 0)
-		return -1;
 	mc_buf_init(&body);
-	mc_buf_init(&enc);
 	mc_enroll_encode(&e, &body);
-	tx.body = body.data;
-	tx.body_len = body.len;
-	mc_tx_sign(&tx, mc_builder_chain_id(b), k[0]->sk);
-	mc_tx_encode(&tx, &enc);
-	rc = mc_builder_add(t, b, enc.data, enc.len, err);
+	rc = mc_builder_add_new(t, b, k[0], MC_TX_IDENTITY_ENROLL, body.data, body.len, NULL, 0, err);
 	mc_buf_release(&body);
-	mc_buf_release(&enc);
 	return rc;
 }
 
