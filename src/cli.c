@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "i18n.h"
 #include "identity.h"
+#include "records.h"
 
 #define MC_PASS_MAX 1024
 
@@ -244,6 +245,21 @@ int mc_cli_load_actor(struct mc_cli *cli, struct mc_key **key, struct mc_err *er
 	if (id.revoked != MC_NOT_REVOKED)
 		return mc_err_set(err, EX_NOPERM, _("identity '%s' is revoked"), cli->as);
 	return mc_cli_load_key_for(cli, id.pk, key, err);
+}
+
+int mc_cli_subject(struct mc_cli *cli, const char *id, unsigned char out[32], struct mc_err *err)
+{
+	struct mc_key *orgkey = NULL;
+	struct mc_org *org = NULL;
+	int rc = -1;
+
+	if (mc_cli_load_role_key(cli, "org", &orgkey, err) == 0 &&
+	    mc_org_open(cli->store, orgkey, &org, err) == 0 &&
+	    mc_org_subject(org, id, strlen(id), out, err) == 0)
+		rc = 0;
+	mc_org_free(org);
+	mc_key_free(orgkey);
+	return rc;
 }
 
 int mc_cli_fail(const struct mc_err *err)

@@ -58,6 +58,9 @@ int mc_cli_load_actor(struct mc_cli *cli, struct mc_key **key, struct mc_err *er
 struct mc_identity;
 int mc_cli_find_identity(struct mc_cli *cli, const char *what, struct mc_identity *id,
 			 struct mc_err *err);
+/* The pseudonym of a patient identifier under this node's organization
+ * key (loaded and wiped again here). */
+int mc_cli_subject(struct mc_cli *cli, const char *id, unsigned char out[32], struct mc_err *err);
 /* Loads keys/<hex pk>.key or a role key holding that pk. */
 int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct mc_key **key,
 			struct mc_err *err);

@@ -12,6 +12,7 @@
 #include "chain.h"
 #include "commands.h"
 #include "consent.h"
+#include "fhir.h"
 #include "i18n.h"
 #include "identity.h"
 #include "records.h"
@@ -193,28 +194,6 @@ static void emit_csv(FILE *f, const struct audit_event *e)
 /* FHIR R4 AuditEvent. */
 static const char *const act_reason[] = { "", "TREAT", "HPAYMT", "HOPERAT", "HRESCH", "PATRQT", "ETREAT" };
 
-static cJSON *coding(const char *system, const char *code, const char *display)
-{
-	cJSON *c = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(c, "system", system);
-	cJSON_AddStringToObject(c, "code", code);
-	if (display)
-		cJSON_AddStringToObject(c, "display", display);
-	return c;
-}
-
-static cJSON *ident_ref(const char *system, const char *value, const char *display)
-{
-	cJSON *r = cJSON_CreateObject(), *id = cJSON_AddObjectToObject(r, "identifier");
-
-	cJSON_AddStringToObject(id, "system", system);
-	cJSON_AddStringToObject(id, "value", value);
-	if (display)
-		cJSON_AddStringToObject(r, "display", display);
-	return r;
-}
-
 static cJSON *fhir_event(const struct audit_event *e, const char *node_pk)
 {
 	cJSON *ev = cJSON_CreateObject(), *agents, *agent, *entities, *ent, *src, *sub, *pur;
@@ -228,18 +207,18 @@ static cJSON *fhir_event(const struct audit_event *e, const char *node_pk)
 	cJSON_AddStringToObject(ev, "resourceType", "AuditEvent");
 	cJSON_AddStringToObject(ev, "id", id);
 	if (e->type == MC_TX_ACCESS) {
-		cJSON_AddItemToObject(ev, "type", coding("http://dicom.nema.org/resources/ontology/DCM",
+		cJSON_AddItemToObject(ev, "type", mc_fhir_coding("http://dicom.nema.org/resources/ontology/DCM",
 							  "110110", "Patient Record"));
 		if (e->acc.outcome == MC_OUTCOME_DENY)
 			outcome = "4";
 	} else {
-		cJSON_AddItemToObject(ev, "type", coding("http://terminology.hl7.org/CodeSystem/audit-event-type",
+		cJSON_AddItemToObject(ev, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-event-type",
 							  "rest", "Restful Operation"));
 		subtype = e->type == MC_TX_CONSENT_GRANT ? "create" : "update";
 		action = e->type == MC_TX_CONSENT_GRANT ? "C" : "U";
 	}
 	sub = cJSON_AddArrayToObject(ev, "subtype");
-	cJSON_AddItemToArray(sub, coding("http://hl7.org/fhir/restful-interaction", subtype, NULL));
+	cJSON_AddItemToArray(sub, mc_fhir_coding("http://hl7.org/fhir/restful-interaction", subtype, NULL));
 	cJSON_AddStringToObject(ev, "action", action);
 	cJSON_AddStringToObject(ev, "recorded", when);
 	cJSON_AddStringToObject(ev, "outcome", outcome);
@@ -257,29 +236,29 @@ static cJSON *fhir_event(const struct audit_event *e, const char *node_pk)
 		pur = cJSON_AddArrayToObject(ev, "purposeOfEvent");
 		cJSON *cc = cJSON_CreateObject(), *codings = cJSON_AddArrayToObject(cc, "coding");
 
-		cJSON_AddItemToArray(codings, coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
+		cJSON_AddItemToArray(codings, mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
 						     act_reason[e->purpose], mc_purpose_name(e->purpose)));
 		if (e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_BREAK_GLASS)
-			cJSON_AddItemToArray(codings, coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
+			cJSON_AddItemToArray(codings, mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
 							     "BTG", "break the glass"));
 		cJSON_AddItemToArray(pur, cc);
 	}
 	agents = cJSON_AddArrayToObject(ev, "agent");
 	agent = cJSON_CreateObject();
-	cJSON_AddItemToObject(agent, "who", ident_ref("urn:medchain:identity", actor, e->actor_name));
+	cJSON_AddItemToObject(agent, "who", mc_fhir_ident_ref("urn:medchain:identity", actor, e->actor_name));
 	cJSON_AddBoolToObject(agent, "requestor", true);
 	cJSON_AddItemToArray(agents, agent);
 	src = cJSON_AddObjectToObject(ev, "source");
 	cJSON_AddStringToObject(src, "site", "medchain");
-	cJSON_AddItemToObject(src, "observer", ident_ref("urn:medchain:node", node_pk, "medchain node"));
+	cJSON_AddItemToObject(src, "observer", mc_fhir_ident_ref("urn:medchain:node", node_pk, "medchain node"));
 	entities = cJSON_AddArrayToObject(ev, "entity");
 	if (e->has_subject) {
 		mc_hex(e->subject, MC_HASH_LEN, subj);
 		ent = cJSON_CreateObject();
-		cJSON_AddItemToObject(ent, "what", ident_ref("urn:medchain:subject", subj, NULL));
-		cJSON_AddItemToObject(ent, "type", coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
+		cJSON_AddItemToObject(ent, "what", mc_fhir_ident_ref("urn:medchain:subject", subj, NULL));
+		cJSON_AddItemToObject(ent, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
 							  "1", "Person"));
-		cJSON_AddItemToObject(ent, "role", coding("http://terminology.hl7.org/CodeSystem/object-role",
+		cJSON_AddItemToObject(ent, "role", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/object-role",
 							  "1", "Patient"));
 		cJSON_AddItemToArray(entities, ent);
 	}
@@ -289,15 +268,15 @@ static cJSON *fhir_event(const struct audit_event *e, const char *node_pk)
 		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
 		snprintf(what, sizeof(what), "%s/%u", rec, e->acc.version);
 		ent = cJSON_CreateObject();
-		cJSON_AddItemToObject(ent, "what", ident_ref("urn:medchain:record", what, NULL));
-		cJSON_AddItemToObject(ent, "type", coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
+		cJSON_AddItemToObject(ent, "what", mc_fhir_ident_ref("urn:medchain:record", what, NULL));
+		cJSON_AddItemToObject(ent, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
 							  "2", "System Object"));
 		cJSON_AddItemToArray(entities, ent);
 	}
 	if (e->has_grant) {
 		ent = cJSON_CreateObject();
-		cJSON_AddItemToObject(ent, "what", ident_ref("urn:medchain:grant", gid, NULL));
-		cJSON_AddItemToObject(ent, "type", coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
+		cJSON_AddItemToObject(ent, "what", mc_fhir_ident_ref("urn:medchain:grant", gid, NULL));
+		cJSON_AddItemToObject(ent, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
 							  "2", "System Object"));
 		cJSON_AddItemToArray(entities, ent);
 	}
@@ -479,8 +458,6 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 	struct audit_q q;
 	uint8_t subj[MC_HASH_LEN];
 	struct mc_identity who;
-	struct mc_key *orgkey = NULL;
-	struct mc_org *org = NULL;
 	uint64_t now = mc_now_ms();
 	char *mem = NULL;
 	size_t memlen = 0;
@@ -532,9 +509,7 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
 		goto out;
 	if (subject) {
-		if (mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
-		    mc_org_open(cli->store, orgkey, &org, &err) != 0 ||
-		    mc_org_subject(org, subject, strlen(subject), subj, &err) != 0)
+		if (mc_cli_subject(cli, subject, subj, &err) != 0)
 			goto out;
 		q.subject = subj;
 	}
@@ -608,8 +583,6 @@ out:
 		fclose(ms);
 	free(mem);
 	cJSON_Delete(q.entries);
-	mc_org_free(org);
-	mc_key_free(orgkey);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 

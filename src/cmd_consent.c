@@ -80,8 +80,7 @@ int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
 	struct mc_err err = { 0 };
 	struct mc_grant g;
 	struct mc_identity grantee;
-	struct mc_key *node = NULL, *author = NULL, *orgkey = NULL;
-	struct mc_org *org = NULL;
+	struct mc_key *node = NULL, *author = NULL;
 	struct mc_buf body;
 	struct mc_produced out;
 	uint64_t now = mc_now_ms();
@@ -121,9 +120,7 @@ int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_NOUSER, _("the grantee '%s' is revoked"), to);
 		goto out;
 	}
-	if (mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
-	    mc_org_open(cli->store, orgkey, &org, &err) != 0 ||
-	    mc_org_subject(org, subject, strlen(subject), g.subject, &err) != 0 ||
+	if (mc_cli_subject(cli, subject, g.subject, &err) != 0 ||
 	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
 	    mc_cli_load_actor(cli, &author, &err) != 0)
 		goto out;
@@ -160,8 +157,6 @@ int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
 	rc = 0;
 out:
 	mc_buf_release(&body);
-	mc_org_free(org);
-	mc_key_free(orgkey);
 	mc_key_free(node);
 	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
@@ -362,8 +357,6 @@ int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
 	struct list_ctx lc = { .cli = cli, .now = mc_now_ms() };
 	uint8_t subj[MC_HASH_LEN];
 	struct mc_identity who;
-	struct mc_key *orgkey = NULL;
-	struct mc_org *org = NULL;
 
 	if (mc_cli_parse(a, opts, 3, pos, 0, &npos) != 0)
 		return EX_USAGE;
@@ -371,9 +364,7 @@ int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
 	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
 		goto out;
 	if (subject) {
-		if (mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
-		    mc_org_open(cli->store, orgkey, &org, &err) != 0 ||
-		    mc_org_subject(org, subject, strlen(subject), subj, &err) != 0)
+		if (mc_cli_subject(cli, subject, subj, &err) != 0)
 			goto out;
 		lc.subject = subj;
 	}
@@ -388,8 +379,6 @@ int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
 	if (cli->json)
 		printf("]\n");
 out:
-	mc_org_free(org);
-	mc_key_free(orgkey);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
@@ -439,8 +428,6 @@ int cmd_consent_export(struct mc_cli *cli, struct mc_args *a)
 	struct export_ctx x = { 0 };
 	uint8_t subj[MC_HASH_LEN];
 	struct mc_identity who;
-	struct mc_key *orgkey = NULL;
-	struct mc_org *org = NULL;
 	cJSON *bundle = cJSON_CreateObject();
 
 	if (mc_cli_parse(a, opts, 3, pos, 0, &npos) != 0) {
@@ -454,9 +441,7 @@ int cmd_consent_export(struct mc_cli *cli, struct mc_args *a)
 	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
 		goto out;
 	if (subject) {
-		if (mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
-		    mc_org_open(cli->store, orgkey, &org, &err) != 0 ||
-		    mc_org_subject(org, subject, strlen(subject), subj, &err) != 0)
+		if (mc_cli_subject(cli, subject, subj, &err) != 0)
 			goto out;
 		x.subject = subj;
 	}
@@ -482,8 +467,6 @@ int cmd_consent_export(struct mc_cli *cli, struct mc_args *a)
 out:
 	free(text);
 	cJSON_Delete(bundle);
-	mc_org_free(org);
-	mc_key_free(orgkey);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 

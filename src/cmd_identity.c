@@ -53,19 +53,8 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
 	    mc_cli_load_actor(cli, &author, &err) != 0 || mc_key_generate(false, &key, &err) != 0)
 		goto out;
-	if (subject) {
-		struct mc_key *orgkey = NULL;
-		struct mc_org *o = NULL;
-
-		rc = mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
-		     mc_org_open(cli->store, orgkey, &o, &err) != 0 ||
-		     mc_org_subject(o, subject, strlen(subject), subj, &err) != 0 ? -1 : 0;
-		mc_org_free(o);
-		mc_key_free(orgkey);
-		if (rc != 0)
-			goto out;
-		rc = -1;
-	}
+	if (subject && mc_cli_subject(cli, subject, subj, &err) != 0)
+		goto out;
 	mc_hex(key->pk, MC_PK_LEN, hex);
 	snprintf(rel, sizeof(rel), "keys/%s.key", hex);
 	mc_cli_path(cli, path, sizeof(path), rel);

@@ -24,7 +24,7 @@ int mc_fhir_purpose_from_code(const char *code, uint8_t *purpose)
 	return -1;
 }
 
-static cJSON *coding(const char *system, const char *code, const char *display)
+cJSON *mc_fhir_coding(const char *system, const char *code, const char *display)
 {
 	cJSON *c = cJSON_CreateObject();
 
@@ -43,7 +43,7 @@ static cJSON *concept(cJSON *coding_item)
 	return cc;
 }
 
-static cJSON *ident_ref(const char *system, const char *value, const char *display)
+cJSON *mc_fhir_ident_ref(const char *system, const char *value, const char *display)
 {
 	cJSON *r = cJSON_CreateObject(), *id = cJSON_AddObjectToObject(r, "identifier");
 
@@ -73,20 +73,20 @@ cJSON *mc_fhir_consent(const struct mc_grant *g, const uint8_t grantor[MC_PK_LEN
 		cJSON_AddItemToArray(arr, id);
 	}
 	cJSON_AddStringToObject(c, "status", revoked ? "inactive" : "active");
-	cJSON_AddItemToObject(c, "scope", concept(coding("http://terminology.hl7.org/CodeSystem/consentscope",
+	cJSON_AddItemToObject(c, "scope", concept(mc_fhir_coding("http://terminology.hl7.org/CodeSystem/consentscope",
 							 "patient-privacy", "Privacy Consent")));
 	arr = cJSON_AddArrayToObject(c, "category");
-	cJSON_AddItemToArray(arr, concept(coding("http://loinc.org", "59284-0", "Patient Consent")));
-	cJSON_AddItemToObject(c, "patient", ident_ref("urn:medchain:subject", subj, NULL));
+	cJSON_AddItemToArray(arr, concept(mc_fhir_coding("http://loinc.org", "59284-0", "Patient Consent")));
+	cJSON_AddItemToObject(c, "patient", mc_fhir_ident_ref("urn:medchain:subject", subj, NULL));
 	mc_time_format(granted_at, when, sizeof(when));
 	cJSON_AddStringToObject(c, "dateTime", when);
 	arr = cJSON_AddArrayToObject(c, "performer");
 	mc_hex(grantor, MC_PK_LEN, pk);
-	cJSON_AddItemToArray(arr, ident_ref("urn:medchain:identity", pk, NULL));
+	cJSON_AddItemToArray(arr, mc_fhir_ident_ref("urn:medchain:identity", pk, NULL));
 	memcpy(att, g->attest, g->attest_len);
 	att[g->attest_len] = '\0';
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "sourceAttachment"), "title", att);
-	cJSON_AddItemToObject(c, "policyRule", concept(coding("http://terminology.hl7.org/CodeSystem/v3-ActCode",
+	cJSON_AddItemToObject(c, "policyRule", concept(mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActCode",
 							      "OPTIN", "opt-in")));
 	prov = cJSON_AddObjectToObject(c, "provision");
 	cJSON_AddStringToObject(prov, "type", "permit");
@@ -103,13 +103,13 @@ cJSON *mc_fhir_consent(const struct mc_grant *g, const uint8_t grantor[MC_PK_LEN
 	}
 	arr = cJSON_AddArrayToObject(prov, "actor");
 	actor = cJSON_CreateObject();
-	cJSON_AddItemToObject(actor, "role", concept(coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+	cJSON_AddItemToObject(actor, "role", concept(mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
 							    "IRCP", "information recipient")));
 	mc_hex(g->grantee, MC_PK_LEN, pk);
-	cJSON_AddItemToObject(actor, "reference", ident_ref("urn:medchain:identity", pk, grantee_name));
+	cJSON_AddItemToObject(actor, "reference", mc_fhir_ident_ref("urn:medchain:identity", pk, grantee_name));
 	cJSON_AddItemToArray(arr, actor);
 	arr = cJSON_AddArrayToObject(prov, "purpose");
-	cJSON_AddItemToArray(arr, coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
+	cJSON_AddItemToArray(arr, mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
 					 mc_fhir_purpose_code(g->purpose), mc_purpose_name(g->purpose)));
 	if (!g->all_categories && g->ncat) {
 		arr = cJSON_AddArrayToObject(prov, "code");
@@ -118,7 +118,7 @@ cJSON *mc_fhir_consent(const struct mc_grant *g, const uint8_t grantor[MC_PK_LEN
 
 			memcpy(cat, g->cat[i], g->cat_len[i]);
 			cat[g->cat_len[i]] = '\0';
-			cJSON_AddItemToArray(arr, concept(coding("urn:medchain:category", cat, NULL)));
+			cJSON_AddItemToArray(arr, concept(mc_fhir_coding("urn:medchain:category", cat, NULL)));
 		}
 	}
 	if (g->nrec) {
@@ -129,7 +129,7 @@ cJSON *mc_fhir_consent(const struct mc_grant *g, const uint8_t grantor[MC_PK_LEN
 
 			mc_hex(g->recs + (size_t)i * MC_RECORD_ID_LEN, MC_RECORD_ID_LEN, rec);
 			cJSON_AddStringToObject(d, "meaning", "instance");
-			cJSON_AddItemToObject(d, "reference", ident_ref("urn:medchain:record", rec, NULL));
+			cJSON_AddItemToObject(d, "reference", mc_fhir_ident_ref("urn:medchain:record", rec, NULL));
 			cJSON_AddItemToArray(arr, d);
 		}
 	}

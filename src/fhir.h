@@ -19,6 +19,10 @@
 #include "consent.h"
 #include "err.h"
 
+/* Building blocks: a Coding, and a Reference by identifier. */
+cJSON *mc_fhir_coding(const char *system, const char *code, const char *display);
+cJSON *mc_fhir_ident_ref(const char *system, const char *value, const char *display);
+
 /* v3-ActReason code of a purpose and back ("TREAT" <-> treatment). */
 const char *mc_fhir_purpose_code(unsigned purpose);
 int mc_fhir_purpose_from_code(const char *code, uint8_t *purpose);
