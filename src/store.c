@@ -69,6 +69,9 @@ static int lmdb_err(struct mc_err *err, int rc, const char *what)
 	default:
 		break;
 	}
+	if (code == EX_IOERR)
+		return mc_err_set(err, code, _("storage: %s: %s (is the disk full or failing? nothing was committed)"),
+				  what, mdb_strerror(rc));
 	return mc_err_set(err, code, _("storage: %s: %s"), what, mdb_strerror(rc));
 }
 
