@@ -30,10 +30,10 @@ grep -q "revoked" "$T/err" || fail "a revoked grant denies"
 mc --json consent list --subject MRN-7 | jq -e '.[0].status == "revoked"' >/dev/null || fail "consent list shows it revoked"
 ok "grant permits identical bytes; wrong purpose and revoke deny"
 
-until=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)
+until=$(date -u -d '+6 seconds' +%Y-%m-%dT%H:%M:%SZ)
 mc consent grant --subject MRN-7 --to "Dr A" --purpose treatment --until "$until" >/dev/null
 mc --as "Dr A" record get "$id" >/dev/null || fail "the short grant permits before it ends"
-sleep 4
+sleep 7
 expect_exit 77 mc --as "Dr A" record get "$id"
 grep -q "expired" "$T/err" || fail "past expiry denies"
 ok "past expiry: denied again"
