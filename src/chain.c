@@ -483,6 +483,74 @@ int mc_consent_load(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN],
 	return rc < 0 ? -1 : 0;
 }
 
+/* A grant to another organization's identity carries that organization's
+ * re-wrapped data keys: every one must be a live version of the grant's
+ * subject within its scope, stored as committed. */
+static int check_share(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+		       const struct mc_grant *g, const struct mc_identity *grantee, struct mc_err *err)
+{
+	struct mc_share sh;
+	struct mc_identity org;
+	uint8_t h[MC_HASH_LEN];
+	int rc;
+
+	if (!tx->attach_len)
+		return refuse(err, ax, _("a grant that shares keys must carry them"));
+	mc_sha256(tx->attach, tx->attach_len, h);
+	if (memcmp(h, g->share, MC_HASH_LEN) != 0)
+		return refuse(err, ax, _("the shared keys do not match the grant"));
+	if (mc_share_decode(tx->attach, tx->attach_len, &sh, err) != 0)
+		return refuse_body(err, ax);
+	rc = mc_identity_get(t, sh.org, &org, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND || !(org.roles & MC_ROLE_ORG) || org.revoked != MC_NOT_REVOKED)
+		return refuse(err, ax, _("keys may be shared only with an active organization"));
+	if (strcmp(grantee->org, org.name) != 0)
+		return refuse(err, ax, _("the grantee does not belong to the organization the keys are shared with"));
+	if (!ax->replay) {
+		uint8_t kkey[MC_PK_LEN + 4];
+		const void *v;
+		size_t vn;
+
+		memcpy(kkey, sh.org, MC_PK_LEN);
+		mc_be32(kkey + MC_PK_LEN, sh.epoch);
+		rc = mc_txn_get(t, MC_DB_KEKS, kkey, sizeof(kkey), &v, &vn, err);
+		if (rc < 0)
+			return -1;
+		mc_sha256(v, rc == 0 ? vn : 0, h);
+		if (rc == MC_NOTFOUND || memcmp(h, sh.kek_hash, MC_HASH_LEN) != 0)
+			return refuse(err, ax, _("the shared key-encryption key is missing or differs"));
+	}
+	for (uint32_t i = 0; i < sh.count; i++) {
+		const uint8_t *it = sh.items + (size_t)i * MC_SHARE_ITEM_LEN;
+		struct mc_record_state rs;
+
+		rc = mc_record_version(t, it, mc_from_be32(it + MC_RECORD_ID_LEN), &rs, err);
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND || rs.erased ||
+		    memcmp(rs.entry.subject, g->subject, MC_HASH_LEN) != 0 ||
+		    !mc_grant_covers(g, rs.entry.id, rs.entry.category, rs.entry.category_len))
+			return refuse(err, ax, _("a shared key is not of a live record in the grant's scope"));
+		if (!ax->replay) {
+			uint8_t wkey[MC_LOC_LEN + MC_PK_LEN];
+			const void *v;
+			size_t vn;
+
+			mc_loc_key(wkey, rs.height, rs.tx_index, rs.entry_index);
+			memcpy(wkey + MC_LOC_LEN, sh.org, MC_PK_LEN);
+			rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
+			if (rc < 0)
+				return -1;
+			mc_sha256(v, rc == 0 ? vn : 0, h);
+			if (rc == MC_NOTFOUND || memcmp(h, it + MC_RECORD_ID_LEN + 4, MC_HASH_LEN) != 0)
+				return refuse(err, ax, _("a shared key is missing or differs from the grant"));
+		}
+	}
+	return 0;
+}
+
 static int apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
 		       struct mc_err *err)
 {
@@ -539,6 +607,12 @@ static int apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 			return -1;
 		if (n >= MC_GRANTS_PER_PAIR_MAX)
 			return refuse(err, ax, _("too many grants for one subject and grantee"));
+	}
+	if (g.share_len == MC_HASH_LEN) {
+		if (check_share(t, ax, tx, &g, &grantee, err) != 0)
+			return -1;
+	} else if (tx->attach_len) {
+		return refuse(err, ax, _("unexpected attachment"));
 	}
 	memset(&gs, 0, sizeof(gs));
 	gs.height = ax->height;
@@ -886,7 +960,8 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	}
 	if (rc != 0)
 		return -1;
-	if (ax->height > 0 && tx->type != MC_TX_RECORD_PUT && tx->attach_len != 0)
+	if (ax->height > 0 && tx->type != MC_TX_RECORD_PUT && tx->type != MC_TX_CONSENT_GRANT &&
+	    tx->attach_len != 0)
 		return refuse(err, ax, _("unexpected attachment"));
 	return 0;
 }

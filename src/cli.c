@@ -262,6 +262,75 @@ int mc_cli_subject(struct mc_cli *cli, const char *id, unsigned char out[32], st
 	return rc;
 }
 
+struct org_find_ctx {
+	const unsigned char *actor;
+	const uint8_t *home;
+	bool other;
+	uint8_t org[MC_PK_LEN];
+};
+
+static int org_find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct org_find_ctx *c = vctx;
+	struct mc_identity actor, home, org;
+	int rc = mc_identity_get(t, c->actor, &actor, err);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	rc = mc_identity_get(t, c->home, &home, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (!actor.org[0] || strcmp(actor.org, home.name) == 0)
+		return 0;
+	rc = mc_identity_find(t, actor.org, &org, err);
+	if (rc != 0) {
+		mc_err_clear(err);
+		return 0;
+	}
+	if ((org.roles & MC_ROLE_ORG) && org.revoked == MC_NOT_REVOKED) {
+		c->other = true;
+		memcpy(c->org, org.pk, MC_PK_LEN);
+	}
+	return 0;
+}
+
+int mc_cli_other_org(struct mc_cli *cli, const unsigned char actor[32], bool *other,
+		     unsigned char org[32], struct mc_err *err)
+{
+	uint8_t home[MC_PK_LEN];
+	bool sealed;
+	char path[4200];
+	struct org_find_ctx c = { .actor = actor, .home = home };
+
+	mc_cli_path(cli, path, sizeof(path), "keys/org.key");
+	if (mc_key_peek(path, home, &sealed, err) != 0 || mc_store_read(cli->store, org_find_txn, &c, err) != 0)
+		return -1;
+	*other = c.other;
+	memcpy(org, c.org, MC_PK_LEN);
+	return 0;
+}
+
+int mc_cli_load_reader_org(struct mc_cli *cli, const unsigned char actor[32], struct mc_key **key,
+			   struct mc_err *err)
+{
+	struct mc_key *home = NULL;
+	struct org_find_ctx c = { .actor = actor };
+
+	if (mc_cli_load_role_key(cli, "org", &home, err) != 0)
+		return -1;
+	c.home = home->pk;
+	if (mc_store_read(cli->store, org_find_txn, &c, err) != 0) {
+		mc_key_free(home);
+		return -1;
+	}
+	if (!c.other) {
+		*key = home;
+		return 0;
+	}
+	mc_key_free(home);
+	return mc_cli_load_key_for(cli, c.org, key, err);
+}
+
 int mc_cli_fail(const struct mc_err *err)
 {
 	fprintf(stderr, "medchain: %s\n", err->msg[0] ? err->msg : _("unknown error"));

@@ -61,6 +61,15 @@ int mc_cli_find_identity(struct mc_cli *cli, const char *what, struct mc_identit
 /* The pseudonym of a patient identifier under this node's organization
  * key (loaded and wiped again here). */
 int mc_cli_subject(struct mc_cli *cli, const char *id, unsigned char out[32], struct mc_err *err);
+/* The organization key an identity reads records with: this node's
+ * (keys/org.key), or, when the identity's organization is another enrolled
+ * organization whose key this node holds, that one. */
+int mc_cli_load_reader_org(struct mc_cli *cli, const unsigned char actor[32], struct mc_key **key,
+			   struct mc_err *err);
+/* *other: whether the identity belongs to another enrolled organization;
+ * its key in org. */
+int mc_cli_other_org(struct mc_cli *cli, const unsigned char actor[32], bool *other,
+		     unsigned char org[32], struct mc_err *err);
 /* Loads keys/<hex pk>.key or a role key holding that pk. */
 int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct mc_key **key,
 			struct mc_err *err);

@@ -64,6 +64,42 @@ static int parse_records(const char *s, struct mc_grant *g, uint8_t *store, stru
 	return 0;
 }
 
+/* The grant tx, with the keys it shares (if any) stored in the same
+ * write transaction and committed by the grant. */
+struct grant_build_ctx {
+	const struct mc_key *author;
+	struct mc_grant *g;
+	const struct mc_share_prep *prep;
+};
+
+static int grant_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
+{
+	struct grant_build_ctx *c = vctx;
+	struct mc_buf body, attach;
+	uint8_t share[MC_HASH_LEN];
+	int rc = 0;
+
+	mc_buf_init(&body);
+	mc_buf_init(&attach);
+	c->g->share = NULL;
+	c->g->share_len = 0;
+	if (c->prep) {
+		rc = mc_share_store(t, c->prep, &attach, err);
+		mc_sha256(attach.data, attach.len, share);
+		c->g->share = share;
+		c->g->share_len = MC_HASH_LEN;
+	}
+	if (rc == 0) {
+		mc_grant_encode(c->g, &body);
+		rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+					  : mc_builder_add_new(t, b, c->author, MC_TX_CONSENT_GRANT, body.data,
+							       body.len, attach.data, attach.len, err);
+	}
+	mc_buf_release(&body);
+	mc_buf_release(&attach);
+	return rc;
+}
+
 int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
 {
 	const char *subject = NULL, *to = NULL, *purpose = NULL, *scope = NULL, *records = NULL;
@@ -140,14 +176,39 @@ int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
 		}
 	}
 	mc_random(g.id, sizeof(g.id));
-	mc_grant_encode(&g, &body);
-	if (mc_buf_failed(&body)) {
-		mc_err_set(&err, EX_OSERR, _("out of memory"));
-		goto out;
-	}
-	if (mc_chain_submit(cli->store, node, author, MC_TX_CONSENT_GRANT, body.data, body.len, &out,
-			    &err) != 0) {
-		goto out;
+	{
+		/* A grantee of another organization gets that organization's
+		 * copy of the keys in scope, re-wrapped under a KEK sealed to it. */
+		bool other = false;
+		uint8_t other_org[MC_PK_LEN];
+		struct mc_share_prep prep;
+		struct mc_key *orgkey = NULL;
+		struct mc_org *org = NULL;
+		struct grant_build_ctx gb = { author, &g, NULL };
+
+		memset(&prep, 0, sizeof(prep));
+		if (mc_cli_other_org(cli, grantee.pk, &other, other_org, &err) != 0)
+			goto out;
+		if (other) {
+			rc = mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
+			     mc_org_open(cli->store, orgkey, &org, &err) != 0 ||
+			     mc_share_prepare(cli->store, org, other_org, &g, &prep, &err) != 0 ? -1 : 0;
+			mc_org_free(org);
+			mc_key_free(orgkey);
+			if (rc != 0)
+				goto out;
+			gb.prep = &prep;
+		}
+		rc = mc_chain_produce(cli->store, node, grant_build, &gb, &out, &err);
+		if (rc == 0 && other && !cli->quiet)
+			fprintf(stderr, _("medchain: %zu record version(s) shared with the grantee's organization\n"),
+				prep.n);
+		mc_share_release(&prep);
+		if (rc != 0) {
+			rc = -1;
+			goto out;
+		}
+		rc = -1;
 	}
 	mc_hex(g.id, sizeof(g.id), hex);
 	if (cli->json)

@@ -44,14 +44,15 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_usage(_("--org must be at most %d characters of text"), MC_NAME_MAX);
 	if (mc_roles_parse(role, &roles, &err) != 0)
 		return mc_cli_fail(&err);
-	if (roles & MC_ROLE_ORG)
-		return mc_cli_usage(_("organizations are made by 'medchain init'"));
+	if ((roles & MC_ROLE_ORG) && roles != MC_ROLE_ORG)
+		return mc_cli_usage(_("an organization identity has the org role alone"));
 	if ((roles & MC_ROLE_PATIENT) && !subject)
 		return mc_cli_usage(_("a patient identity needs --subject, the patient's own identifier"));
 	if (!(roles & MC_ROLE_PATIENT) && subject)
 		return mc_cli_usage(_("--subject is only for patient identities"));
 	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0 || mc_key_generate(false, &key, &err) != 0)
+	    mc_cli_load_actor(cli, &author, &err) != 0 ||
+	    mc_key_generate((roles & MC_ROLE_ORG) != 0, &key, &err) != 0)
 		goto out;
 	if (subject && mc_cli_subject(cli, subject, subj, &err) != 0)
 		goto out;
@@ -65,6 +66,9 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	e.roles = roles;
 	e.name = (const uint8_t *)name;
 	e.name_len = strlen(name);
+	/* an organization belongs to itself */
+	if (roles & MC_ROLE_ORG)
+		org = name;
 	e.org = (const uint8_t *)(org ? org : "");
 	e.org_len = org ? strlen(org) : 0;
 	e.subject = subject ? subj : NULL;

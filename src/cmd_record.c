@@ -521,8 +521,22 @@ int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 	if (ac.d.outcome == MC_OUTCOME_BREAK_GLASS && !cli->quiet)
 		fprintf(stderr, _("medchain: break-glass read, recorded and flagged in block %llu\n"),
 			(unsigned long long)out.height);
-	if (mc_record_read(cli->store, w.org, id, ac.used_version, &payload, &n, &info, &err) != 0)
-		goto out;
+	{
+		/* decrypt as the reader's organization: ours, or the one a
+		 * grant shared the keys with */
+		struct mc_key *rk = NULL;
+		struct mc_org *ro = NULL;
+
+		rc = mc_cli_load_reader_org(cli, w.author->pk, &rk, &err) != 0 ||
+		     mc_org_open(cli->store, rk, &ro, &err) != 0 ||
+		     mc_record_read(cli->store, ro, id, ac.used_version, &payload, &n, &info, &err) != 0
+			     ? -1 : 0;
+		mc_org_free(ro);
+		mc_key_free(rk);
+		if (rc != 0)
+			goto out;
+		rc = -1;
+	}
 	if (outpath) {
 		if (mc_cli_write_file(outpath, payload, n, &err) != 0)
 			goto out;

@@ -90,6 +90,34 @@ void mc_grant_encode(const struct mc_grant *g, struct mc_buf *b)
 	mc_put_raw(b, g->recs, (size_t)g->nrec * MC_RECORD_ID_LEN);
 	mc_put_u8(b, g->attest_kind);
 	mc_put_bytes(b, g->attest, g->attest_len);
+	mc_put_bytes(b, g->share, g->share_len);
+}
+
+void mc_share_encode(const struct mc_share *s, struct mc_buf *b)
+{
+	mc_put_raw(b, s->org, MC_PK_LEN);
+	mc_put_u32(b, s->epoch);
+	mc_put_raw(b, s->kek_hash, MC_HASH_LEN);
+	mc_put_u32(b, s->count);
+	mc_put_raw(b, s->items, (size_t)s->count * MC_SHARE_ITEM_LEN);
+}
+
+int mc_share_decode(const uint8_t *p, size_t n, struct mc_share *s, struct mc_err *err)
+{
+	struct mc_rd r;
+
+	memset(s, 0, sizeof(*s));
+	mc_rd_init(&r, p, n);
+	mc_get_raw(&r, s->org, MC_PK_LEN);
+	s->epoch = mc_get_u32(&r);
+	mc_get_raw(&r, s->kek_hash, MC_HASH_LEN);
+	s->count = mc_get_u32(&r);
+	if (!mc_rd_ok(&r) || s->count > MC_SHARE_MAX)
+		return mc_err_set(err, EX_DATAERR, _("malformed share"));
+	s->items = mc_get_view(&r, (size_t)s->count * MC_SHARE_ITEM_LEN);
+	if (!mc_rd_finish(&r))
+		return mc_err_set(err, EX_DATAERR, _("malformed share"));
+	return 0;
 }
 
 int mc_grant_decode(const uint8_t *p, size_t n, struct mc_grant *g, struct mc_err *err)
@@ -121,7 +149,8 @@ int mc_grant_decode(const uint8_t *p, size_t n, struct mc_grant *g, struct mc_er
 	g->recs = mc_get_view(&r, (size_t)g->nrec * MC_RECORD_ID_LEN);
 	g->attest_kind = mc_get_u8(&r);
 	g->attest = mc_get_bytes(&r, MC_ATTEST_MAX, &g->attest_len);
-	if (!mc_rd_finish(&r))
+	g->share = mc_get_bytes(&r, MC_HASH_LEN, &g->share_len);
+	if (!mc_rd_finish(&r) || (g->share_len != 0 && g->share_len != MC_HASH_LEN))
 		return mc_err_set(err, EX_DATAERR, _("malformed consent grant"));
 	if (!mc_purpose_name(g->purpose))
 		return mc_err_set(err, EX_DATAERR, _("consent grant with an unknown purpose"));
@@ -190,18 +219,23 @@ int mc_access_decode(const uint8_t *p, size_t n, struct mc_access *a, struct mc_
 
 /* ---- the decision ------------------------------------------------------------ */
 
-static bool in_scope(const struct mc_grant *g, const struct mc_access_req *req)
+bool mc_grant_covers(const struct mc_grant *g, const uint8_t id[MC_RECORD_ID_LEN],
+		     const uint8_t *category, size_t category_len)
 {
 	if (g->all_categories)
 		return true;
 	for (unsigned i = 0; i < g->ncat; i++)
-		if (g->cat_len[i] == req->category_len &&
-		    memcmp(g->cat[i], req->category, req->category_len) == 0)
+		if (g->cat_len[i] == category_len && memcmp(g->cat[i], category, category_len) == 0)
 			return true;
 	for (unsigned i = 0; i < g->nrec; i++)
-		if (memcmp(g->recs + (size_t)i * MC_RECORD_ID_LEN, req->record, MC_RECORD_ID_LEN) == 0)
+		if (memcmp(g->recs + (size_t)i * MC_RECORD_ID_LEN, id, MC_RECORD_ID_LEN) == 0)
 			return true;
 	return false;
+}
+
+static bool in_scope(const struct mc_grant *g, const struct mc_access_req *req)
+{
+	return mc_grant_covers(g, req->record, req->category, req->category_len);
 }
 
 /* How close a grant came, to name the most useful reason: a grant that

@@ -68,7 +68,27 @@ struct mc_grant {
 	uint8_t attest_kind;
 	const uint8_t *attest;
 	size_t attest_len;
+	const uint8_t *share;              /* SHA-256 of the tx's share attachment
+					    * (another organization's re-wrapped keys), */
+	size_t share_len;                  /* 32, or 0 when nothing is shared */
 };
+
+/* The share a grant to another organization's identity carries in its tx
+ * attachment (committed by mc_grant.share):
+ *   org pk (32) | KEK epoch u32 | SHA-256 of the sealed KEK (32) | count u32 |
+ *   count x (record id (16) | version u32 | SHA-256 of the stored
+ *   re-wrapped key, epoch u32 || wrapped key (32)) */
+#define MC_SHARE_ITEM_LEN (16 + 4 + MC_HASH_LEN)
+#define MC_SHARE_MAX 65536u
+struct mc_share {
+	uint8_t org[MC_PK_LEN];
+	uint32_t epoch;
+	uint8_t kek_hash[MC_HASH_LEN];
+	uint32_t count;
+	const uint8_t *items;              /* count x MC_SHARE_ITEM_LEN, borrowed */
+};
+void mc_share_encode(const struct mc_share *s, struct mc_buf *b);
+int mc_share_decode(const uint8_t *p, size_t n, struct mc_share *s, struct mc_err *err);
 void mc_grant_encode(const struct mc_grant *g, struct mc_buf *b);
 /* Borrows from p. EX_DATAERR on malformation or inconsistent fields. */
 int mc_grant_decode(const uint8_t *p, size_t n, struct mc_grant *g, struct mc_err *err);
@@ -145,6 +165,10 @@ struct mc_decision {
 	uint8_t reason;             /* enum mc_deny_reason, MC_DENY_NONE unless denied */
 	uint8_t grant[MC_GRANT_ID_LEN];
 };
+
+/* Whether a grant's scope covers a record (its id and category). */
+bool mc_grant_covers(const struct mc_grant *g, const uint8_t id[MC_RECORD_ID_LEN],
+		     const uint8_t *category, size_t category_len);
 
 /* The pure decision. grants: those the subject gave this actor. The
  * identity that stored a record version may read that version back (it

@@ -5,6 +5,7 @@
 
 #include "i18n.h"
 #include "identity.h"
+#include "consent.h"
 #include "merkle.h"
 #include "records.h"
 #include "text.h"
@@ -13,7 +14,8 @@ struct mc_org {
 	uint8_t pk[MC_PK_LEN];
 	uint32_t epoch;
 	uint8_t kek_hash[MC_HASH_LEN];
-	uint8_t *secret;  /* guarded: KEK (32) || pseudonym key (32) */
+	uint8_t *secret;  /* guarded: KEK (32) || pseudonym key (32) || Ed25519 sk (64),
+			   * the key opening KEKs sealed to this organization */
 };
 
 int mc_subject_pseudonym(const uint8_t key[32], const char *id, size_t n,
@@ -115,13 +117,14 @@ int mc_org_open(struct mc_store *s, const struct mc_key *orgkey, struct mc_org *
 		free(org);
 		return mc_err_set(err, EX_DATAERR, _("the organization key has no pseudonym key"));
 	}
-	org->secret = mc_secure_alloc(2 * 32);
+	org->secret = mc_secure_alloc(2 * 32 + MC_SK_LEN);
 	if (!org->secret) {
 		free(org);
 		return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
 	}
 	memcpy(org->pk, orgkey->pk, MC_PK_LEN);
 	memcpy(org->secret + 32, orgkey->pseudo, 32);
+	memcpy(org->secret + 64, orgkey->sk, MC_SK_LEN);
 	if (mc_store_read(s, org_open_txn, &c, err) != 0) {
 		mc_org_free(org);
 		return -1;
@@ -378,6 +381,8 @@ struct read_ctx {
 	uint8_t *ct;
 	size_t ct_len;
 	uint8_t wrapped[MC_WRAPPED_LEN];
+	bool shared;
+	uint8_t sealed_kek[MC_SEALED_KEK_LEN];
 };
 
 static int read_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
@@ -416,11 +421,27 @@ static int read_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	c->ct_len = vn;
 	memcpy(wkey + MC_LOC_LEN, c->org->pk, MC_PK_LEN);
 	rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
-	if (rc != 0 || vn != MC_WRAPPED_LEN)
+	if (rc != 0 || (vn != MC_WRAPPED_LEN && vn != 4 + MC_WRAPPED_LEN))
 		return rc < 0 ? -1
 			      : mc_err_set(err, EX_NOPERM,
 					   _("record '%s': no data key for this organization"), hex);
-	memcpy(c->wrapped, v, vn);
+	c->shared = vn != MC_WRAPPED_LEN;
+	if (c->shared) {
+		/* shared with this organization: under a KEK sealed to it */
+		uint8_t kkey[MC_PK_LEN + 4];
+		const void *kv;
+		size_t kvn;
+
+		memcpy(c->wrapped, (const uint8_t *)v + 4, MC_WRAPPED_LEN);
+		memcpy(kkey, c->org->pk, MC_PK_LEN);
+		memcpy(kkey + MC_PK_LEN, v, 4);
+		rc = mc_txn_get(t, MC_DB_KEKS, kkey, sizeof(kkey), &kv, &kvn, err);
+		if (rc != 0 || kvn != MC_SEALED_KEK_LEN)
+			return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("record '%s': the shared key-encryption key is missing"), hex);
+		memcpy(c->sealed_kek, kv, kvn);
+	} else {
+		memcpy(c->wrapped, v, vn);
+	}
 	return 0;
 }
 
@@ -429,7 +450,7 @@ int mc_record_read(struct mc_store *s, const struct mc_org *org,
 		   uint8_t **payload, size_t *n, struct mc_record_info *info, struct mc_err *err)
 {
 	struct read_ctx c = { .org = org, .id = id, .version = version, .info = info };
-	uint8_t *dk = NULL, *out = NULL;
+	uint8_t *dk = NULL, *out = NULL, *kek = NULL;
 	uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_HASH_LEN];
 	uint8_t wad[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
 	size_t plen;
@@ -445,8 +466,15 @@ int mc_record_read(struct mc_store *s, const struct mc_org *org,
 		goto done;
 	}
 	wrap_ad(wad, id, info->version, org->pk);
-	if (mc_aead_decrypt(org->secret, c.wrapped, wad, sizeof(wad), c.wrapped + MC_AEAD_NONCE_LEN,
-			    MC_AEAD_KEY_LEN + MC_AEAD_TAG_LEN, dk) != 0) {
+	if (c.shared) {
+		kek = mc_secure_alloc(MC_AEAD_KEY_LEN);
+		if (!kek || mc_seal_open(org->secret + 64, c.sealed_kek, sizeof(c.sealed_kek), kek) != 0) {
+			mc_err_set(err, EX_DATAERR, _("the shared key-encryption key does not open with this organization's key"));
+			goto done;
+		}
+	}
+	if (mc_aead_decrypt(c.shared ? kek : org->secret, c.wrapped, wad, sizeof(wad),
+			    c.wrapped + MC_AEAD_NONCE_LEN, MC_AEAD_KEY_LEN + MC_AEAD_TAG_LEN, dk) != 0) {
 		mc_err_set(err, EX_DATAERR, _("the record's data key does not authenticate"));
 		goto done;
 	}
@@ -468,6 +496,7 @@ int mc_record_read(struct mc_store *s, const struct mc_org *org,
 	*n = plen;
 	rc = 0;
 done:
+	mc_secure_free(kek);
 	mc_secure_free(dk);
 	free(c.ct);
 	return rc;
@@ -590,4 +619,202 @@ int mc_record_erase(struct mc_store *s, const struct mc_key *node, const struct 
 						    body.len, out, err);
 	mc_buf_release(&body);
 	return rc;
+}
+
+/* ---- sharing with another organization ------------------------------------ */
+
+struct share_ctx {
+	const struct mc_org *org;
+	const struct mc_grant *scope;
+	struct mc_share_prep *p;
+	uint8_t *kek;
+};
+
+static bool share_in_scope(const struct mc_grant *g, const struct mc_record_state *rs)
+{
+	return mc_grant_covers(g, rs->entry.id, rs->entry.category, rs->entry.category_len);
+}
+
+static int share_one(struct share_ctx *c, struct mc_txn *t, const struct mc_record_state *rs,
+		     struct mc_err *err)
+{
+	struct mc_share_prep *p = c->p;
+	struct mc_share_item *it;
+	uint8_t wkey[MC_LOC_LEN + MC_PK_LEN], wad[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
+	uint8_t *dk;
+	const void *v;
+	size_t vn;
+	int rc;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		void *q = realloc(p->items, cap * sizeof(*p->items));
+
+		if (!q || cap > MC_SHARE_MAX)
+			return mc_err_set(err, EX_DATAERR, _("too many records to share in one grant"));
+		p->items = q;
+		p->cap = cap;
+	}
+	mc_loc_key(wkey, rs->height, rs->tx_index, rs->entry_index);
+	memcpy(wkey + MC_LOC_LEN, c->org->pk, MC_PK_LEN);
+	rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
+	if (rc != 0 || vn != MC_WRAPPED_LEN)
+		return rc < 0 ? -1 : 0;   /* not in this organization's custody: not ours to share */
+	dk = mc_secure_alloc(MC_AEAD_KEY_LEN);
+	if (!dk)
+		return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
+	wrap_ad(wad, rs->entry.id, rs->entry.version, c->org->pk);
+	if (mc_aead_decrypt(c->org->secret, v, wad, sizeof(wad), (const uint8_t *)v + MC_AEAD_NONCE_LEN,
+			    MC_AEAD_KEY_LEN + MC_AEAD_TAG_LEN, dk) != 0) {
+		mc_secure_free(dk);
+		return mc_err_set(err, EX_DATAERR, _("a record's data key does not authenticate"));
+	}
+	it = &p->items[p->n++];
+	memcpy(it->id, rs->entry.id, MC_RECORD_ID_LEN);
+	it->version = rs->entry.version;
+	it->height = rs->height;
+	it->tx_index = rs->tx_index;
+	it->entry_index = rs->entry_index;
+	mc_random(it->wrapped, MC_AEAD_NONCE_LEN);
+	wrap_ad(wad, rs->entry.id, rs->entry.version, p->org);
+	mc_aead_encrypt(c->kek, it->wrapped, wad, sizeof(wad), dk, MC_AEAD_KEY_LEN,
+			it->wrapped + MC_AEAD_NONCE_LEN);
+	mc_secure_free(dk);
+	return 0;
+}
+
+static int share_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct share_ctx *c = vctx;
+	struct mc_cursor *cur;
+	const void *k;
+	size_t kn;
+	int rc, vr = 0;
+
+	if (mc_cursor_open(t, MC_DB_SUBJECTS, &cur, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(cur, c->scope->subject, MC_HASH_LEN, &k, &kn, NULL, NULL, err);
+	     rc == 0 && vr == 0; rc = mc_cursor_next(cur, &k, &kn, NULL, NULL, err)) {
+		uint8_t id[MC_RECORD_ID_LEN];
+		struct mc_record_state rs;
+		uint32_t newest;
+
+		if (kn != MC_HASH_LEN + MC_RECORD_ID_LEN || memcmp(k, c->scope->subject, MC_HASH_LEN) != 0)
+			break;
+		memcpy(id, (const uint8_t *)k + MC_HASH_LEN, MC_RECORD_ID_LEN);
+		if (mc_record_latest(t, id, &rs, err) != 0) {
+			vr = -1;
+			break;
+		}
+		newest = rs.entry.version;
+		for (uint32_t ver = 1; ver <= newest && vr == 0; ver++) {
+			if (mc_record_version(t, id, ver, &rs, err) != 0) {
+				vr = -1;
+				break;
+			}
+			if (!rs.erased && share_in_scope(c->scope, &rs))
+				vr = share_one(c, t, &rs, err);
+		}
+	}
+	mc_cursor_close(cur);
+	return rc < 0 || vr < 0 ? -1 : 0;
+}
+
+int mc_share_prepare(struct mc_store *s, const struct mc_org *custodian,
+		     const uint8_t other_org[MC_PK_LEN], const struct mc_grant *scope,
+		     struct mc_share_prep *out, struct mc_err *err)
+{
+	struct share_ctx c = { custodian, scope, out, NULL };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->org, other_org, MC_PK_LEN);
+	c.kek = mc_secure_alloc(MC_AEAD_KEY_LEN);
+	if (!c.kek)
+		return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
+	mc_random(c.kek, MC_AEAD_KEY_LEN);
+	if (mc_seal(other_org, c.kek, MC_AEAD_KEY_LEN, out->sealed_kek) != 0) {
+		mc_secure_free(c.kek);
+		return mc_err_set(err, EX_DATAERR, _("cannot seal a key-encryption key to that organization"));
+	}
+	rc = mc_store_read(s, share_txn, &c, err);
+	mc_secure_free(c.kek);
+	if (rc != 0)
+		mc_share_release(out);
+	return rc;
+}
+
+int mc_share_store(struct mc_txn *t, const struct mc_share_prep *p, struct mc_buf *attach,
+		   struct mc_err *err)
+{
+	uint8_t kkey[MC_PK_LEN + 4];
+	struct mc_cursor *c;
+	const void *k;
+	size_t kn;
+	uint32_t epoch = 0;
+	struct mc_share sh;
+	uint8_t *items = NULL;
+	int rc;
+
+	/* the organization's next KEK epoch, read inside the write txn */
+	memcpy(kkey, p->org, MC_PK_LEN);
+	mc_be32(kkey + MC_PK_LEN, UINT32_MAX);
+	if (mc_cursor_open(t, MC_DB_KEKS, &c, err) != 0)
+		return -1;
+	rc = mc_cursor_seek(c, kkey, sizeof(kkey), &k, &kn, NULL, NULL, err);
+	if (rc == 0)
+		rc = mc_cursor_prev(c, &k, &kn, NULL, NULL, err);
+	else if (rc == MC_NOTFOUND)
+		rc = mc_cursor_last(c, &k, &kn, NULL, NULL, err);
+	if (rc == 0 && kn == sizeof(kkey) && memcmp(k, p->org, MC_PK_LEN) == 0)
+		epoch = mc_from_be32((const uint8_t *)k + MC_PK_LEN) + 1;
+	mc_cursor_close(c);
+	if (rc < 0)
+		return -1;
+	mc_be32(kkey + MC_PK_LEN, epoch);
+	if (mc_txn_put(t, MC_DB_KEKS, kkey, sizeof(kkey), p->sealed_kek, sizeof(p->sealed_kek), err) != 0)
+		return -1;
+	memset(&sh, 0, sizeof(sh));
+	memcpy(sh.org, p->org, MC_PK_LEN);
+	sh.epoch = epoch;
+	mc_sha256(p->sealed_kek, sizeof(p->sealed_kek), sh.kek_hash);
+	sh.count = (uint32_t)p->n;
+	if (p->n) {
+		items = malloc(p->n * MC_SHARE_ITEM_LEN);
+		if (!items)
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct mc_share_item *it = &p->items[i];
+		uint8_t wkey[MC_LOC_LEN + MC_PK_LEN], val[4 + MC_WRAPPED_LEN];
+		uint8_t *row = items + i * MC_SHARE_ITEM_LEN;
+
+		mc_loc_key(wkey, it->height, it->tx_index, it->entry_index);
+		memcpy(wkey + MC_LOC_LEN, p->org, MC_PK_LEN);
+		mc_be32(val, epoch);
+		memcpy(val + 4, it->wrapped, MC_WRAPPED_LEN);
+		if (mc_txn_put(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), val, sizeof(val), err) != 0) {
+			free(items);
+			return -1;
+		}
+		memcpy(row, it->id, MC_RECORD_ID_LEN);
+		mc_be32(row + MC_RECORD_ID_LEN, it->version);
+		mc_sha256(val, sizeof(val), row + MC_RECORD_ID_LEN + 4);
+	}
+	sh.items = items;
+	mc_buf_reset(attach);
+	mc_share_encode(&sh, attach);
+	free(items);
+	return mc_buf_failed(attach) ? mc_err_set(err, EX_OSERR, _("out of memory")) : 0;
+}
+
+void mc_share_release(struct mc_share_prep *p)
+{
+	if (!p)
+		return;
+	if (p->items)
+		mc_wipe(p->items, p->cap * sizeof(*p->items));
+	free(p->items);
+	p->items = NULL;
+	p->n = p->cap = 0;
 }

@@ -132,6 +132,32 @@ int mc_records_list(struct mc_txn *t, const uint8_t *subject, const char *catego
 int mc_record_history(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
 		      mc_record_visit_fn fn, void *ctx, struct mc_err *err);
 
+/* Sharing a subject's records with another organization: every live
+ * version in scope (all categories, some, or some record ids) gets its data
+ * key re-wrapped under a fresh KEK sealed to that organization. Prepared
+ * in a read transaction; mc_share_store() writes the sealed KEK and the
+ * wrapped keys inside the grant's write transaction and fills in the
+ * attachment the grant commits to. */
+struct mc_share_prep {
+	uint8_t org[MC_PK_LEN];
+	uint8_t sealed_kek[MC_SEALED_KEK_LEN];
+	size_t n, cap;
+	struct mc_share_item {
+		uint8_t id[MC_RECORD_ID_LEN];
+		uint32_t version;
+		uint64_t height;
+		uint32_t tx_index, entry_index;
+		uint8_t wrapped[MC_WRAPPED_LEN];
+	} *items;
+};
+struct mc_grant;
+int mc_share_prepare(struct mc_store *s, const struct mc_org *custodian,
+		     const uint8_t other_org[MC_PK_LEN], const struct mc_grant *scope,
+		     struct mc_share_prep *out, struct mc_err *err);
+int mc_share_store(struct mc_txn *t, const struct mc_share_prep *p, struct mc_buf *attach,
+		   struct mc_err *err);
+void mc_share_release(struct mc_share_prep *p);
+
 /* Erases every version of a record: one RECORD_ERASE tx in one block. */
 int mc_record_erase(struct mc_store *s, const struct mc_key *node, const struct mc_key *author,
 		    const uint8_t id[MC_RECORD_ID_LEN], const char *reason,

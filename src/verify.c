@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "consent.h"
 #include "i18n.h"
 #include "merkle.h"
 #include "records.h"
@@ -24,6 +25,8 @@ struct wrap_ref {
 	uint8_t id[MC_RECORD_ID_LEN];
 	uint32_t version;
 	uint8_t org[MC_PK_LEN];
+	bool shared;                    /* re-wrapped for another organization by a grant */
+	uint8_t hash[MC_HASH_LEN];      /* for shared keys: the committed hash */
 };
 
 struct vstate {
@@ -65,7 +68,47 @@ static int add_ref(struct vstate *vs, const uint8_t id[MC_RECORD_ID_LEN], uint32
 	memcpy(vs->refs[vs->nrefs].id, id, MC_RECORD_ID_LEN);
 	vs->refs[vs->nrefs].version = version;
 	memcpy(vs->refs[vs->nrefs].org, org, MC_PK_LEN);
+	vs->refs[vs->nrefs].shared = false;
 	vs->nrefs++;
+	return 0;
+}
+
+static int bad_block(struct mc_err *err, uint64_t h, const char *why);
+
+/* A grant's shared keys: the KEK it names must be the one stored, and each
+ * key is checked (while its record lives) at the end. */
+static int check_grant_side(struct vstate *vs, uint64_t h, const struct mc_tx *tx,
+			    struct mc_err *err)
+{
+	struct mc_grant g;
+	struct mc_share sh;
+	uint8_t key[MC_PK_LEN + 4], hh[MC_HASH_LEN];
+	const void *v = NULL;
+	size_t vn = 0;
+	int rc;
+
+	if (mc_grant_decode(tx->body, tx->body_len, &g, err) != 0)
+		return bad_block(err, h, _("malformed CONSENT_GRANT"));
+	if (g.share_len == 0)
+		return 0;
+	if (mc_share_decode(tx->attach, tx->attach_len, &sh, err) != 0)
+		return bad_block(err, h, _("malformed share"));
+	memcpy(key, sh.org, MC_PK_LEN);
+	mc_be32(key + MC_PK_LEN, sh.epoch);
+	rc = mc_txn_get(vs->rt, MC_DB_KEKS, key, sizeof(key), &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	mc_sha256(v, rc == 0 ? vn : 0, hh);
+	if (rc == MC_NOTFOUND || memcmp(hh, sh.kek_hash, MC_HASH_LEN) != 0)
+		return bad_block(err, h, _("the shared key-encryption key it names is missing or differs"));
+	for (uint32_t i = 0; i < sh.count; i++) {
+		const uint8_t *it = sh.items + (size_t)i * MC_SHARE_ITEM_LEN;
+
+		if (add_ref(vs, it, mc_from_be32(it + MC_RECORD_ID_LEN), sh.org, err) != 0)
+			return -1;
+		vs->refs[vs->nrefs - 1].shared = true;
+		memcpy(vs->refs[vs->nrefs - 1].hash, it + MC_RECORD_ID_LEN + 4, MC_HASH_LEN);
+	}
 	return 0;
 }
 
@@ -346,7 +389,8 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 			err->code = EX_DATAERR;
 			return -1;
 		}
-		if (tx->type == MC_TX_RECORD_PUT && check_put_side(vs, h, tx, err) != 0) {
+		if ((tx->type == MC_TX_RECORD_PUT && check_put_side(vs, h, tx, err) != 0) ||
+		    (tx->type == MC_TX_CONSENT_GRANT && check_grant_side(vs, h, tx, err) != 0)) {
 			free(leaves);
 			return -1;
 		}
@@ -491,7 +535,7 @@ struct side_ctx {
 static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 {
 	struct vstate *vs = ((struct side_ctx *)vctx)->vs;
-	uint64_t live = 0, npay = 0, nwrap = 0;
+	uint64_t live = 0, shared = 0, npay = 0, nwrap = 0;
 
 	for (size_t i = 0; i < vs->nrefs; i++) {
 		const struct wrap_ref *ref = &vs->refs[i];
@@ -509,6 +553,22 @@ static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 		memcpy(wkey + MC_LOC_LEN, ref->org, MC_PK_LEN);
 		if (rs.erased)
 			continue;
+		if (ref->shared) {
+			rc = mc_txn_get(vs->rt, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
+			if (rc < 0)
+				return -1;
+			if (rc == MC_NOTFOUND)
+				return mc_err_set(err, EX_DATAERR,
+						  _("record %s version %u (block %llu): a key shared with another organization is missing"),
+						  hex, ref->version, (unsigned long long)rs.height);
+			mc_sha256(v, vn, hh);
+			if (memcmp(hh, ref->hash, MC_HASH_LEN) != 0)
+				return mc_err_set(err, EX_DATAERR,
+						  _("record %s version %u (block %llu): a key shared with another organization does not match its hash"),
+						  hex, ref->version, (unsigned long long)rs.height);
+			shared++;
+			continue;
+		}
 		live++;
 		rc = mc_txn_get(vs->rt, MC_DB_PAYLOADS, wkey, MC_LOC_LEN, &v, &vn, err);
 		if (rc < 0)
@@ -541,10 +601,10 @@ static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 		return mc_err_set(err, EX_DATAERR,
 				  _("the payload store holds %llu payloads where the chain accounts for %llu"),
 				  (unsigned long long)npay, (unsigned long long)live);
-	if (nwrap != live)
+	if (nwrap != live + shared)
 		return mc_err_set(err, EX_DATAERR,
 				  _("the key-wrap store holds %llu keys where the chain accounts for %llu"),
-				  (unsigned long long)nwrap, (unsigned long long)live);
+				  (unsigned long long)nwrap, (unsigned long long)(live + shared));
 	vs->rep->records = vs->nrefs;
 	vs->rep->payloads = live;
 	return 0;

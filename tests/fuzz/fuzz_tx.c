@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "consent.h"
 #include "crypto.h"
 #include "fuzz.h"
 #include "identity.h"
@@ -54,6 +55,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)mc_erase_decode(tx.body, tx.body_len, &e, NULL);
 		break;
 	}
+	case MC_TX_CONSENT_GRANT: {
+		struct mc_grant g;
+		struct mc_share sh;
+
+		if (mc_grant_decode(tx.body, tx.body_len, &g, NULL) == 0 &&
+		    mc_share_decode(tx.attach, tx.attach_len, &sh, NULL) == 0 && sh.count)
+			h[0] ^= sh.items[0];
+		break;
+	}
+	case MC_TX_CONSENT_REVOKE: {
+		struct mc_consent_revoke r;
+
+		(void)mc_consent_revoke_decode(tx.body, tx.body_len, &r, NULL);
+		break;
+	}
+	case MC_TX_ACCESS: {
+		struct mc_access a;
+
+		(void)mc_access_decode(tx.body, tx.body_len, &a, NULL);
+		break;
+	}
 	default:
 		break;
 	}
@@ -66,7 +88,7 @@ bool fuzz_seed(int k, struct mc_buf *out)
 	struct mc_buf body, attach;
 	struct mc_tx tx;
 
-	if (k > 3)
+	if (k > 5)
 		return false;
 	mc_sign_seed_keypair(seed, pk, sk);
 	mc_buf_init(&body);
@@ -98,11 +120,36 @@ bool fuzz_seed(int k, struct mc_buf *out)
 		mc_entry_encode(&e, &attach);
 		tx.attach = attach.data;
 		tx.attach_len = attach.len;
-	} else {
+	} else if (k == 3) {
 		struct mc_erase e = { .reason = (const uint8_t *)"request", .reason_len = 7 };
 
 		tx.type = MC_TX_RECORD_ERASE;
 		mc_erase_encode(&e, &body);
+	} else if (k == 4) {
+		static const uint8_t items[MC_SHARE_ITEM_LEN] = { 1, 2, 3 };
+		struct mc_share sh = { .epoch = 1, .count = 1, .items = items };
+		uint8_t hash[32];
+		struct mc_grant g = { .purpose = MC_PURPOSE_TREATMENT, .not_after = MC_TIME_OPEN,
+				      .ncat = 1, .attest_kind = MC_ATTEST_CONSENT_FORM,
+				      .attest = (const uint8_t *)"form 1", .attest_len = 6 };
+
+		g.cat[0] = (const uint8_t *)"lab";
+		g.cat_len[0] = 3;
+		mc_share_encode(&sh, &attach);
+		mc_sha256(attach.data, attach.len, hash);
+		g.share = hash;
+		g.share_len = 32;
+		tx.type = MC_TX_CONSENT_GRANT;
+		mc_grant_encode(&g, &body);
+		tx.attach = attach.data;
+		tx.attach_len = attach.len;
+	} else {
+		struct mc_access a = { .version = 1, .purpose = MC_PURPOSE_EMERGENCY,
+				       .outcome = MC_OUTCOME_BREAK_GLASS, .glass = (const uint8_t *)"er",
+				       .glass_len = 2 };
+
+		tx.type = MC_TX_ACCESS;
+		mc_access_encode(&a, &body);
 	}
 	tx.body = body.data;
 	tx.body_len = body.len;
