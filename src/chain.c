@@ -58,6 +58,19 @@ int mc_chain_head(struct mc_txn *t, struct mc_head *head, struct mc_err *err)
 	return 0;
 }
 
+int mc_chain_format_check(struct mc_txn *t, struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_META, META_FORMAT, sizeof(META_FORMAT) - 1, &v, &vn, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND || vn != sizeof(FORMAT_V1) - 1 || memcmp(v, FORMAT_V1, vn) != 0)
+		return mc_err_set(err, EX_DATAERR, _("the store's format marker is missing or unknown"));
+	return 0;
+}
+
 static int put_head(struct mc_txn *t, uint64_t height, const uint8_t hash[MC_HASH_LEN],
 		    uint64_t ts, struct mc_err *err)
 {

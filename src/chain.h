@@ -31,6 +31,8 @@ struct mc_head {
 };
 
 int mc_chain_head(struct mc_txn *t, struct mc_head *head, struct mc_err *err);
+/* The store's format marker is the one this build writes; EX_DATAERR if not. */
+int mc_chain_format_check(struct mc_txn *t, struct mc_err *err);
 
 /* Record state row (MC_DB_RECORDS, key id || version), small so that
  * random-key inserts touch few pages:

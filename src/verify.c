@@ -619,6 +619,16 @@ static int head_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 	if (vs->head.height + 1 != vs->rep->blocks ||
 	    memcmp(vs->head.hash, vs->prev, MC_HASH_LEN) != 0)
 		return mc_err_set(err, EX_DATAERR, _("the stored head is not the last block"));
+	{
+		uint64_t nblocks = 0;
+
+		if (mc_txn_count(vs->rt, MC_DB_BLOCKS, &nblocks, err) != 0)
+			return -1;
+		if (nblocks != vs->rep->blocks)
+			return mc_err_set(err, EX_DATAERR,
+					  _("the block table holds %llu blocks where the chain has %llu"),
+					  (unsigned long long)nblocks, (unsigned long long)vs->rep->blocks);
+	}
 	/* The stored chain tree (already compared node by node) gives the same root. */
 	if (mc_ctree_root(vs->rt, vs->rep->blocks, root, err) != 0 ||
 	    mc_ctree_root(st, vs->rep->blocks, root2, err) != 0)
@@ -657,6 +667,8 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		return -1;
 	if (vs->head.empty)
 		return mc_err_set(err, EX_DATAERR, _("the chain has no genesis block"));
+	if (mc_chain_format_check(rt, err) != 0)
+		return -1;
 	if (mc_chain_validators(rt, vs->vals, &vs->nval, err) != 0)
 		return -1;
 	mc_valset_hash((const uint8_t (*)[MC_PK_LEN])vs->vals, vs->nval, vs->valset_hash);

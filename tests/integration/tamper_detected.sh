@@ -57,6 +57,14 @@ tamper records 0 90;       check "a record's stored state" "record [0-9a-f]{32}"
 tamper identities 1 2;     check "an identity's roles" "identities"
 tamper ctree 1 5;          check "a chain tree node" "chain tree"
 tamper seqs 0 -1;          check "a sequence number" "sequence"
+tamper meta 1 3;           check "the meta table" "block|format|chain|validator|head"
+
+# A block row beyond the head (a copy of block 1 stored as block 99).
+rm -rf "$D"; cp -a "$base" "$D"
+mdb_dump -s blocks "$D/db" | awk '/^HEADER=END/ { inb = 1; print; next } /^DATA=END/ { inb = 0 }
+    inb && ++k == 3 { print " 0000000000000063"; next } inb && k == 4 { print; next } { print }' >"$T/dump2"
+mdb_load -s blocks -f "$T/dump2" "$D/db" 2>/dev/null
+check "an extra block row" "block"
 
 rm -rf "$D"; cp -a "$base" "$D"
 mc verify >/dev/null || fail "a fresh copy still verifies"
