@@ -535,6 +535,8 @@ out:
 struct import_ctx {
 	const struct mc_key *author;
 	struct mc_buf *bodies;
+	struct mc_share_prep **shares;   /* per grant: keys shared with the grantee's
+					  * organization, or NULL */
 	size_t n;
 };
 
@@ -542,10 +544,15 @@ static int import_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 {
 	struct import_ctx *ic = vctx;
 
-	for (size_t i = 0; i < ic->n; i++)
-		if (mc_builder_add_new(t, b, ic->author, MC_TX_CONSENT_GRANT, ic->bodies[i].data,
-				       ic->bodies[i].len, NULL, 0, err) != 0)
+	for (size_t i = 0; i < ic->n; i++) {
+		struct mc_grant g;
+		struct grant_build_ctx gb = { ic->author, &g, ic->shares[i] };
+
+		/* the grant as encoded; grant_build adds the share it commits to */
+		if (mc_grant_decode(ic->bodies[i].data, ic->bodies[i].len, &g, err) != 0 ||
+		    grant_build(t, b, &gb, err) != 0)
 			return mc_err_wrap(err, _("Consent %zu"), i + 1);
+	}
 	return 0;
 }
 
@@ -618,6 +625,7 @@ int cmd_consent_import(struct mc_cli *cli, struct mc_args *a)
 	struct mc_key *node = NULL, *author = NULL, *orgkey = NULL;
 	struct mc_org *org = NULL;
 	struct mc_buf *bodies = NULL;
+	struct mc_share_prep **shares = NULL;
 	uint8_t (*ids)[MC_GRANT_ID_LEN] = NULL;
 	struct import_ctx ic;
 	struct mc_produced out;
@@ -643,8 +651,9 @@ int cmd_consent_import(struct mc_cli *cli, struct mc_args *a)
 		goto out;
 	}
 	bodies = calloc(cap, sizeof(*bodies));
+	shares = calloc(cap, sizeof(*shares));
 	ids = calloc(cap, sizeof(*ids));
-	if (!bodies || !ids) {
+	if (!bodies || !shares || !ids) {
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
 		goto out;
 	}
@@ -670,8 +679,28 @@ int cmd_consent_import(struct mc_cli *cli, struct mc_args *a)
 		if (consent_to_body(cli, org, root, &bodies[0], ids[0], &err) != 0)
 			goto out;
 	}
+	/* grantees of another organization get that organization's copy of
+	 * the keys in scope, as with consent grant */
+	for (size_t i = 0; i < n; i++) {
+		struct mc_grant g;
+		bool other = false;
+		uint8_t other_org[MC_PK_LEN];
+
+		if (mc_grant_decode(bodies[i].data, bodies[i].len, &g, &err) != 0 ||
+		    mc_cli_other_org(cli, g.grantee, &other, other_org, &err) != 0)
+			goto out;
+		if (!other)
+			continue;
+		shares[i] = calloc(1, sizeof(**shares));
+		if (!shares[i] || mc_share_prepare(cli->store, org, other_org, &g, shares[i], &err) != 0) {
+			if (!shares[i])
+				mc_err_set(&err, EX_OSERR, _("out of memory"));
+			goto out;
+		}
+	}
 	ic.author = author;
 	ic.bodies = bodies;
+	ic.shares = shares;
 	ic.n = n;
 	/* All the grants in one block: an import is whole or not at all. */
 	if (mc_chain_produce(cli->store, node, import_build, &ic, &out, &err) != 0) {
@@ -687,6 +716,11 @@ int cmd_consent_import(struct mc_cli *cli, struct mc_args *a)
 out:
 	for (size_t i = 0; bodies && i < n; i++)
 		mc_buf_release(&bodies[i]);
+	for (size_t i = 0; shares && i < n; i++) {
+		mc_share_release(shares[i]);
+		free(shares[i]);
+	}
+	free(shares);
 	free(bodies);
 	free(ids);
 	cJSON_Delete(root);

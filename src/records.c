@@ -656,6 +656,12 @@ static int share_one(struct share_ctx *c, struct mc_txn *t, const struct mc_reco
 		p->cap = cap;
 	}
 	mc_loc_key(wkey, rs->height, rs->tx_index, rs->entry_index);
+	memcpy(wkey + MC_LOC_LEN, p->org, MC_PK_LEN);
+	rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return 0;   /* already shared with that organization by an earlier grant */
 	memcpy(wkey + MC_LOC_LEN, c->org->pk, MC_PK_LEN);
 	rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
 	if (rc != 0 || vn != MC_WRAPPED_LEN)
@@ -778,25 +784,30 @@ int mc_share_store(struct mc_txn *t, const struct mc_share_prep *p, struct mc_bu
 	memcpy(sh.org, p->org, MC_PK_LEN);
 	sh.epoch = epoch;
 	mc_sha256(p->sealed_kek, sizeof(p->sealed_kek), sh.kek_hash);
-	sh.count = (uint32_t)p->n;
 	if (p->n) {
 		items = malloc(p->n * MC_SHARE_ITEM_LEN);
 		if (!items)
 			return mc_err_set(err, EX_OSERR, _("out of memory"));
 	}
+	sh.count = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct mc_share_item *it = &p->items[i];
 		uint8_t wkey[MC_LOC_LEN + MC_PK_LEN], val[4 + MC_WRAPPED_LEN];
-		uint8_t *row = items + i * MC_SHARE_ITEM_LEN;
+		uint8_t *row = items + (size_t)sh.count * MC_SHARE_ITEM_LEN;
 
 		mc_loc_key(wkey, it->height, it->tx_index, it->entry_index);
 		memcpy(wkey + MC_LOC_LEN, p->org, MC_PK_LEN);
 		mc_be32(val, epoch);
 		memcpy(val + 4, it->wrapped, MC_WRAPPED_LEN);
-		if (mc_txn_put(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), val, sizeof(val), err) != 0) {
+		/* never over another grant's committed copy */
+		rc = mc_txn_put_new(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), val, sizeof(val), err);
+		if (rc == MC_EXISTS)
+			continue;
+		if (rc != 0) {
 			free(items);
 			return -1;
 		}
+		sh.count++;
 		memcpy(row, it->id, MC_RECORD_ID_LEN);
 		mc_be32(row + MC_RECORD_ID_LEN, it->version);
 		mc_sha256(val, sizeof(val), row + MC_RECORD_ID_LEN + 4);

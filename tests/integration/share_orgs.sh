@@ -42,9 +42,22 @@ done
 rm -rf "$D"; cp -a "$T/base" "$D"
 ok "a change to any wrapped key, shared or not, fails verify naming the record"
 
+# A second grant shares only what is not shared yet; so does a Consent import.
+printf 'lab result two' | mc record put --subject MRN-1 --category lab --type text/plain >"$T/r4"
+mc consent grant --subject MRN-1 --to "Dr B" --purpose research --scope lab 2>"$T/share2.err" >/dev/null
+grep -q "1 record version(s) shared" "$T/share2.err" || fail "only the new lab record is shared by the second grant"
+[ "$(wraps)" -eq 6 ] || fail "two records, two copies each"
+mc consent export --subject MRN-1 | jq '{resourceType: "Bundle", type: "collection", entry: [.entry[0]]}' >"$T/c.json"
+mc consent import "$T/c.json" >/dev/null
+[ "$(wraps)" -eq 6 ] || fail "an import shares nothing already shared"
+[ "$(mc --as "Dr B" record get "$(cat "$T/r4")")" = "lab result two" ] || fail "the newly shared record reads"
+mc verify >/dev/null || fail "verify after several shares"
+ok "later grants and imports share only what is new"
+
 mc consent revoke "$g" --reason "referral ended" >/dev/null
+for gg in $(mc --json consent list --grantee "Dr B" --active | jq -r '.[].grant'); do mc consent revoke "$gg" --reason "referral ended" >/dev/null; done
 expect_exit 77 mc --as "Dr B" record get "$(cat "$T/r1")"
 mc record erase "$(cat "$T/r1")" --reason "patient request" >/dev/null
-[ "$(wraps)" -eq 2 ] || fail "erasure removes every organization's copy of the key"
+[ "$(wraps)" -eq 4 ] || fail "erasure removes every organization's copy of the key"
 mc verify >/dev/null || fail "verify after erasing a shared record"
 ok "revoke denies again; erase shreds the shared key too"
