@@ -1,0 +1,267 @@
+#include "config.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "i18n.h"
+#include "rpc.h"
+
+struct mc_rpc {
+	CURL *curl;
+	char *url;
+	long timeout_ms;
+	int retries;
+	long next_id;
+};
+
+struct body {
+	char *p;
+	size_t n, cap;
+	bool too_big;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct body *b = ud;
+	size_t n = size * nmemb;
+
+	if (b->n + n > MC_RPC_RESPONSE_MAX) {
+		b->too_big = true;
+		return 0;   /* aborts the transfer */
+	}
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *q;
+
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		q = realloc(b->p, cap);
+		if (!q)
+			return 0;
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, ptr, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+	return n;
+}
+
+int mc_rpc_open(const char *url, long timeout_ms, int retries, struct mc_rpc **out,
+		struct mc_err *err)
+{
+	struct mc_rpc *r;
+
+	*out = NULL;
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return mc_err_set(err, EX_CONFIG, _("the RPC URL '%s' is not http:// or https://"), url);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return mc_err_set(err, EX_SOFTWARE, _("cannot initialise libcurl"));
+	r = calloc(1, sizeof(*r));
+	if (!r || !(r->url = strdup(url)) || !(r->curl = curl_easy_init())) {
+		if (r)
+			free(r->url);
+		free(r);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	r->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+	r->retries = retries >= 0 ? retries : 2;
+	r->next_id = 1;
+	*out = r;
+	return 0;
+}
+
+void mc_rpc_close(struct mc_rpc *r)
+{
+	if (!r)
+		return;
+	curl_easy_cleanup(r->curl);
+	free(r->url);
+	free(r);
+}
+
+int mc_rpc_parse(const char *body, size_t n, long id, cJSON **result, struct mc_err *err)
+{
+	cJSON *root, *v, *res, *e;
+
+	*result = NULL;
+	root = cJSON_ParseWithLength(body, n);
+	if (!root || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return mc_err_set(err, EX_PROTOCOL, _("the node's answer is not a JSON-RPC response"));
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "jsonrpc");
+	if (!cJSON_IsString(v) || strcmp(v->valuestring, "2.0") != 0) {
+		cJSON_Delete(root);
+		return mc_err_set(err, EX_PROTOCOL, _("the node's answer is not JSON-RPC 2.0"));
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "id");
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)id) {
+		cJSON_Delete(root);
+		return mc_err_set(err, EX_PROTOCOL, _("the node answered another request"));
+	}
+	e = cJSON_GetObjectItemCaseSensitive(root, "error");
+	if (e) {
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+		mc_err_set(err, EX_DATAERR, _("the node refused: %s (code %d)"),
+			   cJSON_IsString(msg) ? msg->valuestring : _("no message"),
+			   cJSON_IsNumber(code) ? code->valueint : 0);
+		cJSON_Delete(root);
+		return -1;
+	}
+	res = cJSON_DetachItemFromObjectCaseSensitive(root, "result");
+	cJSON_Delete(root);
+	if (!res)
+		return mc_err_set(err, EX_PROTOCOL, _("the node's answer has neither a result nor an error"));
+	*result = res;
+	return 0;
+}
+
+int mc_rpc_call(struct mc_rpc *r, const char *method, cJSON *params, cJSON **result,
+		struct mc_err *err)
+{
+	cJSON *req = cJSON_CreateObject();
+	char *text;
+	long id = r->next_id++;
+	int rc = -1;
+
+	*result = NULL;
+	cJSON_AddStringToObject(req, "jsonrpc", "2.0");
+	cJSON_AddNumberToObject(req, "id", (double)id);
+	cJSON_AddStringToObject(req, "method", method);
+	cJSON_AddItemToObject(req, "params", params ? params : cJSON_CreateArray());
+	text = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (!text)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	for (int attempt = 0; attempt <= r->retries; attempt++) {
+		struct body b = { 0 };
+		struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+		long status = 0;
+		CURLcode cc;
+
+		curl_easy_reset(r->curl);
+		curl_easy_setopt(r->curl, CURLOPT_URL, r->url);
+		curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, text);
+		curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_data);
+		curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS, r->timeout_ms < 3000 ? r->timeout_ms : 3000L);
+		curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+		curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(r->curl, CURLOPT_FOLLOWLOCATION, 0L);
+		cc = curl_easy_perform(r->curl);
+		curl_slist_free_all(h);
+		curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (b.too_big) {
+			free(b.p);
+			rc = mc_err_set(err, EX_PROTOCOL, _("the node's answer is larger than %u bytes"),
+					MC_RPC_RESPONSE_MAX);
+			break;
+		}
+		if (cc != CURLE_OK) {
+			free(b.p);
+			rc = mc_err_set(err, EX_UNAVAILABLE, _("cannot reach the node at %s: %s"), r->url,
+					curl_easy_strerror(cc));
+			if (attempt < r->retries) {
+				struct timespec ts = { 0, (long)(200000000L << attempt) };
+
+				nanosleep(&ts, NULL);   /* 0.2 s, 0.4 s, ... */
+			}
+			continue;
+		}
+		if (status != 200 && !b.p) {
+			rc = mc_err_set(err, EX_PROTOCOL, _("the node answered HTTP %ld"), status);
+			break;
+		}
+		rc = mc_rpc_parse(b.p ? b.p : "", b.n, id, result, err);
+		if (rc != 0 && status != 200 && err && err->code == EX_PROTOCOL)
+			mc_err_set(err, EX_PROTOCOL, _("the node answered HTTP %ld, not JSON-RPC"), status);
+		free(b.p);
+		break;
+	}
+	free(text);
+	return rc;
+}
+
+int mc_rpc_quantity(const cJSON *v, uint64_t *out, struct mc_err *err)
+{
+	const char *s;
+	uint64_t x = 0;
+
+	if (!cJSON_IsString(v) || strncmp(v->valuestring, "0x", 2) != 0 || !v->valuestring[2])
+		return mc_err_set(err, EX_PROTOCOL, _("the node answered a malformed quantity"));
+	s = v->valuestring + 2;
+	if (strlen(s) > 16)
+		return mc_err_set(err, EX_PROTOCOL, _("the node answered a quantity over 64 bits"));
+	for (; *s; s++) {
+		int d = (*s >= '0' && *s <= '9') ? *s - '0' : (*s >= 'a' && *s <= 'f') ? *s - 'a' + 10 :
+			(*s >= 'A' && *s <= 'F') ? *s - 'A' + 10 : -1;
+
+		if (d < 0)
+			return mc_err_set(err, EX_PROTOCOL, _("the node answered a malformed quantity"));
+		x = (x << 4) | (uint64_t)d;
+	}
+	*out = x;
+	return 0;
+}
+
+static int call_quantity(struct mc_rpc *r, const char *method, cJSON *params, uint64_t *out,
+			 struct mc_err *err)
+{
+	cJSON *res;
+	int rc;
+
+	if (mc_rpc_call(r, method, params, &res, err) != 0)
+		return -1;
+	rc = mc_rpc_quantity(res, out, err);
+	cJSON_Delete(res);
+	return rc;
+}
+
+int mc_rpc_chain_id(struct mc_rpc *r, uint64_t *id, struct mc_err *err)
+{
+	return call_quantity(r, "eth_chainId", NULL, id, err);
+}
+
+int mc_rpc_nonce(struct mc_rpc *r, const uint8_t addr[20], uint64_t *nonce, struct mc_err *err)
+{
+	char hex[2 + 40 + 1] = "0x";
+	cJSON *params = cJSON_CreateArray();
+
+	mc_hex(addr, 20, hex + 2);
+	cJSON_AddItemToArray(params, cJSON_CreateString(hex));
+	cJSON_AddItemToArray(params, cJSON_CreateString("pending"));
+	return call_quantity(r, "eth_getTransactionCount", params, nonce, err);
+}
+
+int mc_rpc_send_raw(struct mc_rpc *r, const uint8_t *raw, size_t n, uint8_t txhash[32],
+		    struct mc_err *err)
+{
+	char *hex = malloc(2 * n + 3);
+	cJSON *params = cJSON_CreateArray(), *res;
+	int rc;
+
+	if (!hex) {
+		cJSON_Delete(params);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	hex[0] = '0';
+	hex[1] = 'x';
+	mc_hex(raw, n, hex + 2);
+	cJSON_AddItemToArray(params, cJSON_CreateString(hex));
+	free(hex);
+	if (mc_rpc_call(r, "eth_sendRawTransaction", params, &res, err) != 0)
+		return -1;
+	rc = cJSON_IsString(res) && strlen(res->valuestring) == 66 &&
+	     mc_unhex(res->valuestring + 2, txhash, 32) == 0
+		     ? 0 : mc_err_set(err, EX_PROTOCOL, _("the node answered a malformed transaction hash"));
+	cJSON_Delete(res);
+	return rc;
+}
