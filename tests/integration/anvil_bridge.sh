@@ -4,8 +4,14 @@
 # same calldata. A stopped node is EX_UNAVAILABLE.
 . "$(dirname "$0")/lib.sh"
 
-ANVIL="$MC_SRCDIR/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-CAST="$MC_SRCDIR/node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
+# node_modules of the checkout (a distcheck tree sits inside it), or
+# $MEDCHAIN_DEVNODE_DIR
+nm=${MEDCHAIN_DEVNODE_DIR:-}
+for d in "$MC_SRCDIR" "$MC_SRCDIR/.." "$MC_SRCDIR/../.." "$MC_SRCDIR/../../.."; do
+    [ -z "$nm" ] && [ -x "$d/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ] && nm="$d/node_modules"
+done
+ANVIL="$nm/@foundry-rs/anvil-linux-amd64/bin/anvil"
+CAST="$nm/@foundry-rs/cast-linux-amd64/bin/cast"
 [ -x "$ANVIL" ] && [ -x "$CAST" ] || fail "anvil and cast are missing: run tools/install-deps"
 CHECK="$(dirname "$MEDCHAIN_BIN")/tests/bridge_check"
 
