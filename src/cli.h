@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "conf.h"
 #include "err.h"
 #include "keystore.h"
 #include "store.h"
@@ -20,6 +21,7 @@ struct mc_cli {
 	struct mc_store *store;      /* opened by mc_cli_open() */
 	char *pass;                  /* guarded memory; NULL until asked */
 	size_t passlen;
+	struct mc_config conf;       /* medchain.conf, environment, flags */
 };
 
 /* argv after the global options: a command's own arguments. */

@@ -64,7 +64,7 @@ static const struct mc_command commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, _("usage: medchain [--datadir DIR] [--as IDENTITY] [--passphrase-file FILE] [--json] [-q] COMMAND ...\n"));
+	fprintf(f, _("usage: medchain [--datadir DIR] [--config FILE] [--as IDENTITY] [--passphrase-file FILE] [--json] [-q] COMMAND ...\n"));
 	fprintf(f, _("       medchain --help | --version\n\ncommands:\n"));
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-72s\n      %s\n", _(commands[i].usage), _(commands[i].summary));
@@ -93,6 +93,8 @@ int main(int argc, char **argv)
 	struct mc_cli cli;
 	struct rlimit nocore = { 0, 0 };
 	struct mc_args a;
+	const char *config_file = NULL;
+	bool datadir_flag = false;
 	int i, rc;
 
 	setlocale(LC_ALL, "");
@@ -106,7 +108,7 @@ int main(int argc, char **argv)
 	}
 
 	memset(&cli, 0, sizeof(cli));
-	default_datadir(&cli);
+	mc_config_defaults(&cli.conf);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *o = argv[i];
 
@@ -128,17 +130,38 @@ int main(int argc, char **argv)
 				if (strlen(argv[i + 1]) >= sizeof(cli.datadir) - 64)
 					return mc_cli_usage(_("--datadir is too long"));
 				snprintf(cli.datadir, sizeof(cli.datadir), "%s", argv[i + 1]);
+				datadir_flag = true;
 			} else if (strcmp(o, "--as") == 0) {
 				cli.as = argv[i + 1];
 			} else if (strcmp(o, "--passphrase-file") == 0) {
 				cli.passfile = argv[i + 1];
 			} else {
-				return mc_cli_usage(_("--config is not supported yet"));
+				config_file = argv[i + 1];
 			}
 			i++;
 		} else {
 			return mc_cli_usage(_("unknown option '%s' (see 'medchain --help')"), o);
 		}
+	}
+	/* Configuration: /etc (or --config), the data dir's file, MEDCHAIN_*
+	 * variables; flags win. */
+	{
+		struct mc_err err = { 0 };
+		extern char **environ;
+		char path[4200];
+
+		if (mc_config_load_file(&cli.conf, config_file ? config_file : "/etc/medchain/medchain.conf",
+					config_file == NULL, &err) != 0)
+			return mc_cli_fail(&err);
+		if (!datadir_flag) {
+			default_datadir(&cli);
+			if (cli.conf.datadir[0] && !getenv("MEDCHAIN_DATADIR"))
+				snprintf(cli.datadir, sizeof(cli.datadir), "%s", cli.conf.datadir);
+		}
+		snprintf(path, sizeof(path), "%s/medchain.conf", cli.datadir);
+		if (mc_config_load_file(&cli.conf, path, true, &err) != 0 ||
+		    mc_config_load_env(&cli.conf, environ, &err) != 0)
+			return mc_cli_fail(&err);
 	}
 	if (i >= argc) {
 		/* The console comes with its own issue; until then, usage. */

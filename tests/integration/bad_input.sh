@@ -50,6 +50,21 @@ bad 66 "a data dir that does not exist" "$MEDCHAIN_BIN" --datadir "$T/none" reco
 mkdir -p "$T/fake/keys" "$T/fake/db"
 bad 66 "a directory that only looks like a data dir" "$MEDCHAIN_BIN" --datadir "$T/fake" status
 
+# Configuration: a bad line is named by file, line and key; --config works.
+printf '[node]\nname = n1\n[anchor]\nconfirmations = lots\n' >"$T/bad.conf"
+bad 78 "a bad configuration value" mc --config "$T/bad.conf" status
+grep -q "bad.conf:4: \[anchor\] confirmations" "$T/err" || fail "the message names file, line and key"
+bad 78 "a missing --config file" mc --config "$T/none.conf" status
+printf '[node]\ndatadir = %s\n' "$D" >"$T/good.conf"
+"$MEDCHAIN_BIN" --config "$T/good.conf" status >/dev/null || fail "the data dir comes from the configuration"
+printf '[console]\nrefresh_ms = 5\n' >"$D/medchain.conf"
+expect_exit 78 mc status
+grep -q "medchain.conf:2: \[console\] refresh_ms" "$T/err" || fail "the data dir's medchain.conf is read and checked"
+rm "$D/medchain.conf"
+MEDCHAIN_CONFIRMATIONS=0 "$MEDCHAIN_BIN" --datadir "$D" status >/dev/null 2>"$T/err" && fail "a bad MEDCHAIN_ variable is refused"
+grep -q MEDCHAIN_CONFIRMATIONS "$T/err" || fail "the variable is named"
+ok "configuration errors: file, line, key and exit 78"
+
 # An auditor cannot write records.
 aud=$(mc identity add --name Aud --role auditor --no-passphrase)
 h0=$(height)

@@ -1,0 +1,206 @@
+#include "config.h"
+
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "i18n.h"
+#include "text.h"
+
+void mc_config_defaults(struct mc_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->confirmations = 12;
+	c->max_fee_gwei = 100;
+	c->min_interval = 3600;
+	c->refresh_ms = 1000;
+}
+
+struct load_ctx {
+	struct mc_config *c;
+	const char *path;
+	struct mc_err *err;
+	bool failed;
+	FILE *f;
+	int line;        /* the line inih just read (it reads one per call) */
+};
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_ctx *l = stream;
+	char *r = fgets(str, num, l->f);
+
+	if (r)
+		l->line++;
+	return r;
+}
+
+static bool set_str(char *dst, size_t cap, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= cap || !mc_text_clean(v, n))
+		return false;
+	memcpy(dst, v, n + 1);
+	return true;
+}
+
+static bool set_u32(uint32_t *dst, const char *v, uint32_t min, uint32_t max)
+{
+	char *end;
+	unsigned long long x;
+
+	if (!*v || *v == '-')
+		return false;
+	x = strtoull(v, &end, 10);
+	if (*end || x < min || x > max)
+		return false;
+	*dst = (uint32_t)x;
+	return true;
+}
+
+static bool url_ok(const char *v)
+{
+	return (strncmp(v, "http://", 7) == 0 && v[7]) || (strncmp(v, "https://", 8) == 0 && v[8]);
+}
+
+/* Applies one key; on a bad value says what is allowed. */
+static int apply(struct mc_config *c, const char *section, const char *key, const char *v,
+		 const char **allowed)
+{
+	if (strcmp(section, "node") == 0) {
+		if (strcmp(key, "name") == 0)
+			return (*allowed = _("1 to 128 characters of text"),
+				strlen(v) >= 1 && strlen(v) <= 128 && set_str(c->node_name, sizeof(c->node_name), v));
+		if (strcmp(key, "datadir") == 0)
+			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->datadir, sizeof(c->datadir), v));
+		if (strcmp(key, "listen") == 0)
+			return (*allowed = _("host:port"), strchr(v, ':') != NULL && set_str(c->listen, sizeof(c->listen), v));
+		if (strcmp(key, "peers") == 0)
+			return (*allowed = _("comma-separated http:// or https:// URLs"),
+				(!*v || url_ok(v)) && set_str(c->peers, sizeof(c->peers), v));
+		*allowed = _("keys of [node]: name, datadir, listen, peers");
+		return -1;
+	}
+	if (strcmp(section, "anchor") == 0) {
+		if (strcmp(key, "rpc_url") == 0)
+			return (*allowed = _("an http:// or https:// URL"), url_ok(v) && set_str(c->rpc_url, sizeof(c->rpc_url), v));
+		if (strcmp(key, "chain_id") == 0) {
+			char *end;
+			unsigned long long x = strtoull(v, &end, 10);
+
+			*allowed = _("a positive integer");
+			if (!*v || *end || x == 0 || *v == '-')
+				return 0;
+			c->chain_id = x;
+			return 1;
+		}
+		if (strcmp(key, "key_file") == 0)
+			return (*allowed = _("a path"), *v && set_str(c->key_file, sizeof(c->key_file), v));
+		if (strcmp(key, "confirmations") == 0)
+			return (*allowed = _("1 to 10000"), set_u32(&c->confirmations, v, 1, 10000));
+		if (strcmp(key, "max_fee_gwei") == 0)
+			return (*allowed = _("1 to 100000"), set_u32(&c->max_fee_gwei, v, 1, 100000));
+		if (strcmp(key, "min_interval") == 0)
+			return (*allowed = _("0 to 604800 seconds"), set_u32(&c->min_interval, v, 0, 604800));
+		*allowed = _("keys of [anchor]: rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval");
+		return -1;
+	}
+	if (strcmp(section, "console") == 0) {
+		if (strcmp(key, "colors") == 0) {
+			*allowed = _("auto, always or never");
+			if (strcmp(v, "auto") == 0)
+				c->colors = 0;
+			else if (strcmp(v, "always") == 0)
+				c->colors = 1;
+			else if (strcmp(v, "never") == 0)
+				c->colors = -1;
+			else
+				return 0;
+			return 1;
+		}
+		if (strcmp(key, "refresh_ms") == 0)
+			return (*allowed = _("100 to 60000"), set_u32(&c->refresh_ms, v, 100, 60000));
+		*allowed = _("keys of [console]: colors, refresh_ms");
+		return -1;
+	}
+	*allowed = _("sections: [node], [anchor], [console]");
+	return -2;
+}
+
+static int on_line(void *user, const char *section, const char *key, const char *value)
+{
+	struct load_ctx *l = user;
+	const char *allowed = "";
+	int line = l->line;
+	int rc;
+
+	if (l->failed)
+		return 0;
+	rc = apply(l->c, section, key, value, &allowed);
+	if (rc == 1)
+		return 1;
+	l->failed = true;
+	if (rc == -2)
+		mc_err_set(l->err, EX_CONFIG, _("%s:%d: unknown section [%s] (%s)"), l->path, line, section, allowed);
+	else if (rc == -1)
+		mc_err_set(l->err, EX_CONFIG, _("%s:%d: unknown key '%s' (%s)"), l->path, line, key, allowed);
+	else
+		mc_err_set(l->err, EX_CONFIG, _("%s:%d: [%s] %s: bad value '%s' (allowed: %s)"), l->path, line,
+			   section, key, value, allowed);
+	return 0;
+}
+
+int mc_config_load_file(struct mc_config *c, const char *path, bool optional, struct mc_err *err)
+{
+	struct load_ctx l = { c, path, err, false, NULL, 0 };
+	int rc;
+
+	l.f = fopen(path, "r");
+	if (!l.f) {
+		if (optional)
+			return 0;
+		return mc_err_set(err, EX_CONFIG, _("cannot read the configuration file '%s'"), path);
+	}
+	rc = ini_parse_stream(read_line, &l, on_line, &l);
+	fclose(l.f);
+	if (l.failed)
+		return -1;
+	if (rc != 0)
+		return mc_err_set(err, EX_CONFIG, _("%s:%d: not an INI line (expected [section] or key = value)"),
+				  path, rc > 0 ? rc : 0);
+	return 0;
+}
+
+int mc_config_load_env(struct mc_config *c, char *const *env, struct mc_err *err)
+{
+	static const struct { const char *var, *section, *key; } map[] = {
+		{ "MEDCHAIN_NODE_NAME", "node", "name" },
+		{ "MEDCHAIN_LISTEN", "node", "listen" },
+		{ "MEDCHAIN_PEERS", "node", "peers" },
+		{ "MEDCHAIN_RPC_URL", "anchor", "rpc_url" },
+		{ "MEDCHAIN_CHAIN_ID", "anchor", "chain_id" },
+		{ "MEDCHAIN_ANCHOR_KEY_FILE", "anchor", "key_file" },
+		{ "MEDCHAIN_CONFIRMATIONS", "anchor", "confirmations" },
+		{ "MEDCHAIN_MAX_FEE_GWEI", "anchor", "max_fee_gwei" },
+		{ "MEDCHAIN_MIN_INTERVAL", "anchor", "min_interval" },
+		{ "MEDCHAIN_COLORS", "console", "colors" },
+		{ "MEDCHAIN_REFRESH_MS", "console", "refresh_ms" },
+	};
+
+	for (char *const *e = env; e && *e; e++) {
+		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+			size_t n = strlen(map[i].var);
+			const char *allowed = "";
+
+			if (strncmp(*e, map[i].var, n) != 0 || (*e)[n] != '=')
+				continue;
+			if (apply(c, map[i].section, map[i].key, *e + n + 1, &allowed) != 1)
+				return mc_err_set(err, EX_CONFIG, _("%s: bad value '%s' (allowed: %s)"), map[i].var,
+						  *e + n + 1, allowed);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,45 @@
+/* conf.h - medchain.conf: INI files a sysadmin edits.
+ *
+ * Read in order, later ones overriding: /etc/medchain/medchain.conf (or the
+ * file --config names), <datadir>/medchain.conf, MEDCHAIN_* environment
+ * variables (MEDCHAIN_RPC_URL, MEDCHAIN_CHAIN_ID, ...), then command-line
+ * flags. Every bad line gets a message naming the file, the line, the key
+ * and what is allowed, and EX_CONFIG.
+ *
+ *   [node]    name, datadir, listen (host:port), peers (comma-separated URLs)
+ *   [anchor]  rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval
+ *   [console] colors (auto|always|never), refresh_ms
+ */
+#ifndef MC_CONF_H
+#define MC_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define MC_CONF_STR 512
+
+struct mc_config {
+	char node_name[MC_CONF_STR];
+	char datadir[MC_CONF_STR];
+	char listen[MC_CONF_STR];
+	char peers[4 * MC_CONF_STR];
+	char rpc_url[MC_CONF_STR];
+	uint64_t chain_id;            /* 0: ask the node */
+	char key_file[MC_CONF_STR];
+	uint32_t confirmations;       /* default 12 */
+	uint32_t max_fee_gwei;        /* default 100 */
+	uint32_t min_interval;        /* seconds between anchors; default 3600 */
+	int colors;                   /* 0 auto, 1 always, -1 never */
+	uint32_t refresh_ms;          /* default 1000 */
+};
+
+void mc_config_defaults(struct mc_config *c);
+/* Reads one file. A missing file is fine when optional (EX_CONFIG
+ * otherwise); a bad line never is. */
+int mc_config_load_file(struct mc_config *c, const char *path, bool optional, struct mc_err *err);
+/* Applies MEDCHAIN_* variables (the environment is passed for tests). */
+int mc_config_load_env(struct mc_config *c, char *const *env, struct mc_err *err);
+
+#endif
