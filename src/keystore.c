@@ -39,6 +39,7 @@ static const uint8_t magic[8] = { 'M', 'C', 'K', 'E', 'Y', '0', '0', '1' };
 #define KIND_UNSEALED 0
 #define KIND_SEALED 1
 #define FLAG_PSEUDO 1
+#define FLAG_RAW 2
 /* Larger than any valid key file (178 bytes at most), so reading FILE_MAX
  * bytes always sees the end of a valid file. */
 #define FILE_MAX 512
@@ -176,7 +177,7 @@ static size_t encode(uint8_t *buf, const char *path, const struct mc_key *key, c
 
 	memcpy(buf, magic, MAGIC_LEN);
 	buf[OFF_KIND] = pass ? KIND_SEALED : KIND_UNSEALED;
-	buf[OFF_FLAGS] = key->has_pseudo ? FLAG_PSEUDO : 0;
+	buf[OFF_FLAGS] = (uint8_t)((key->has_pseudo ? FLAG_PSEUDO : 0) | (key->raw ? FLAG_RAW : 0));
 	memcpy(buf + OFF_PK, key->pk, MC_PK_LEN);
 	if (!pass) {
 		/* Unsealed, at the operator's explicit request. */
@@ -377,7 +378,8 @@ static int parse_header(const char *path, const uint8_t *buf, size_t n, uint8_t 
 		return truncated(path, err);
 	*kind = buf[OFF_KIND];
 	*flags = buf[OFF_FLAGS];
-	if ((*kind != KIND_SEALED && *kind != KIND_UNSEALED) || (*flags & ~FLAG_PSEUDO))
+	if ((*kind != KIND_SEALED && *kind != KIND_UNSEALED) || (*flags & ~(FLAG_PSEUDO | FLAG_RAW)) ||
+	    ((*flags & FLAG_RAW) && (*flags & FLAG_PSEUDO)))
 		return damaged(path, err);
 	return 0;
 }
@@ -480,7 +482,14 @@ int mc_key_load(const char *path, const char *pass, size_t passlen, struct mc_ke
 		oom(err);
 		goto out;
 	}
-	mc_sign_seed_keypair(secret, k->pk, k->sk);
+	if (flags & FLAG_RAW) {
+		/* another scheme's secret: its user checks it against pk */
+		memcpy(k->sk, secret, MC_SEED_LEN);
+		memcpy(k->pk, buf + OFF_PK, MC_PK_LEN);
+		k->raw = true;
+	} else {
+		mc_sign_seed_keypair(secret, k->pk, k->sk);
+	}
 	if (sodium_memcmp(k->pk, buf + OFF_PK, MC_PK_LEN) != 0) {
 		mc_err_set(err, EX_DATAERR, _("key file '%s' is damaged: its key does not match"),
 			   path);

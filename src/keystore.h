@@ -34,6 +34,10 @@ struct mc_key {
 	uint8_t sk[MC_SK_LEN];        /* seed || pk, libsodium layout */
 	uint8_t pseudo[32];           /* organization pseudonym key, if has_pseudo */
 	bool has_pseudo;
+	bool raw;                     /* not an Ed25519 identity: a 32-byte secret
+				       * of another scheme in sk[0..32] (the anchor's
+				       * secp256k1 key), its public id in pk, checked
+				       * by its user (flags bit 1) */
 };
 
 /* Argon2id cost for sealing; tests may use MC_KDF_FAST via the environment

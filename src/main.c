@@ -57,6 +57,10 @@ static const struct mc_command commands[] = {
 	  N_("the audit trail as a FHIR R4 Bundle of AuditEvents, or CSV") },
 	{ NULL, "alerts", cmd_alerts, N_("alerts [--hours N] [--burst N] [--expiring-days N]"),
 	  N_("break-glass reads, bursts of denials, grants ending soon") },
+	{ "anchor", "keygen", cmd_anchor_keygen, N_("anchor keygen [--no-passphrase]"),
+	  N_("a secp256k1 key for anchoring; prints the address to fund") },
+	{ "anchor", "plan", cmd_anchor_plan, N_("anchor plan"),
+	  N_("what the next anchor carries: chain id, tree size, root, calldata") },
 	{ NULL, "verify", cmd_verify, N_("verify"),
 	  N_("recompute and check everything stored; exit 65 naming the first damage") },
 };

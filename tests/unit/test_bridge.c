@@ -3,12 +3,17 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "anchor.h"
 #include "crypto.h"
 #include "eth_vectors.h"
 #include "ethtx.h"
 #include "keccak.h"
+#include "keystore.h"
 #include "rlp.h"
 
 static void unhex(const char *s, uint8_t *out, size_t n)
@@ -185,4 +190,67 @@ Test(ethtx, the_address_of_the_test_key)
 	assert_hex(addr, 20, ME, "address");
 	cr_assert_eq(mc_eth_address(zero, addr, &err), -1, "the zero key is refused");
 	cr_assert_eq(err.code, EX_DATAERR);
+}
+
+Test(anchor, payload_round_trip_and_refusals)
+{
+	uint8_t cid[32], root[32], p[MC_ANCHOR_PAYLOAD_LEN], c2[32], r2[32];
+	uint64_t size;
+
+	memset(cid, 0x11, 32);
+	memset(root, 0xab, 32);
+	mc_anchor_payload(cid, 1024, root, p);
+	/* the sample payload of shared/reference/ethereum.md */
+	assert_hex(p, sizeof(p),
+		   "4d444331011111111111111111111111111111111111111111111111111111111111111111"
+		   "0000000000000400abababababababababababababababababababababababababababababababab",
+		   "payload layout");
+	cr_assert_eq(mc_anchor_payload_parse(p, sizeof(p), c2, &size, r2, NULL), 0);
+	cr_assert_eq(size, 1024);
+	cr_assert_arr_eq(r2, root, 32);
+	cr_assert_eq(mc_anchor_payload_parse(p, sizeof(p) - 1, c2, &size, r2, NULL), -1, "short");
+	p[4] = 2;
+	cr_assert_eq(mc_anchor_payload_parse(p, sizeof(p), c2, &size, r2, NULL), -1, "version");
+	p[4] = 1;
+	p[0] = 'X';
+	cr_assert_eq(mc_anchor_payload_parse(p, sizeof(p), c2, &size, r2, NULL), -1, "magic");
+}
+
+Test(anchor, a_generated_key_round_trips_through_a_sealed_key_file)
+{
+	struct mc_key *k, *back;
+	uint8_t addr[20], addr2[20];
+	char dir[] = "/tmp/mc-anchor-XXXXXX", path[64];
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_crypto_init(), 0);
+	setenv("MEDCHAIN_KDF", "fast", 1);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/anchor.key", dir);
+	cr_assert_eq(mc_anchor_keygen(&k, addr, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_key_save(path, k, "pw", 2, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_key_load(path, "pw", 2, &back, &err), 0, "%s", err.msg);
+	cr_assert(back->raw);
+	cr_assert_eq(mc_anchor_key_address(back, addr2, &err), 0, "%s", err.msg);
+	cr_assert_arr_eq(addr, addr2, 20);
+	back->pk[3] ^= 1;
+	cr_assert_eq(mc_anchor_key_address(back, addr2, &err), -1, "a key whose recorded address differs");
+	cr_assert_eq(err.code, EX_DATAERR);
+	mc_key_free(k);
+	mc_key_free(back);
+	unlink(path);
+	rmdir(dir);
+}
+
+Test(anchor, an_identity_key_is_not_an_anchor_key)
+{
+	struct mc_key *k;
+	uint8_t addr[20];
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_crypto_init(), 0);
+	cr_assert_eq(mc_key_generate(false, &k, &err), 0);
+	cr_assert_eq(mc_anchor_key_address(k, addr, &err), -1);
+	cr_assert_eq(err.code, EX_CONFIG);
+	mc_key_free(k);
 }

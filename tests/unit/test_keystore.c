@@ -169,9 +169,12 @@ Test(keystore, unknown_kind_or_flags_are_refused)
 	write_all(p, buf, n);
 	refused(p, NULL, EX_DATAERR, "kind 2");
 	buf[OFF_KIND] = 0;
-	buf[OFF_FLAGS] = 0x02;
+	buf[OFF_FLAGS] = 0x04;
 	write_all(p, buf, n);
-	refused(p, NULL, EX_DATAERR, "flag bit 1");
+	refused(p, NULL, EX_DATAERR, "flag bit 2");
+	buf[OFF_FLAGS] = 0x03;
+	write_all(p, buf, n);
+	refused(p, NULL, EX_DATAERR, "a raw key cannot carry a pseudonym key");
 	mc_key_free(k);
 }
 
