@@ -364,7 +364,7 @@ static int visit(struct mc_txn *t, struct audit_q *q, uint64_t h, uint32_t ti, s
 	    tx.type != MC_TX_CONSENT_REVOKE)
 		return 0;
 	if (mc_identity_get(t, tx.author, &who, err) != 0)
-		strcpy(who.name, "?");
+		snprintf(who.name, sizeof(who.name), "?");
 	memcpy(e.actor_name, who.name, sizeof(e.actor_name));
 	switch (q->fmt) {
 	case FMT_TEXT:
@@ -527,7 +527,7 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 		if (mc_key_peek(path, npk, &sealed, NULL) == 0)
 			mc_hex(npk, MC_PK_LEN, q.node_pk);
 		else
-			strcpy(q.node_pk, "unknown");
+			snprintf(q.node_pk, sizeof(q.node_pk), "unknown");
 	}
 	q.out = stdout;
 	if (outpath) {
@@ -612,7 +612,7 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 	struct mc_err err = { 0 };
 
 	if (mc_identity_get(o->t, al->actor, &who, &err) != 0)
-		strcpy(who.name, "?");
+		snprintf(who.name, sizeof(who.name), "?");
 	mc_time_format(al->time_ms, when, sizeof(when));
 	mc_hex(al->actor, MC_PK_LEN, pk);
 	mc_hex(al->subject, MC_HASH_LEN, subj);

@@ -363,7 +363,7 @@ static int list_one(struct mc_txn *t, const struct mc_grant_state *gsp, const st
 	if (lc->active && strcmp(status, "active") != 0)
 		return 0;
 	if (mc_identity_get(t, g.grantee, &who, err) != 0)
-		strcpy(who.name, "?");
+		snprintf(who.name, sizeof(who.name), "?");
 	mc_hex(g.id, MC_GRANT_ID_LEN, id);
 	mc_hex(g.subject, MC_HASH_LEN, subj);
 	mc_time_format(g.not_before ? g.not_before : gs.granted_at, from, sizeof(from));
@@ -459,7 +459,7 @@ static int export_one(struct mc_txn *t, const struct mc_grant_state *gs, const s
 	cJSON *entry;
 
 	if (mc_identity_get(t, g->grantee, &who, err) != 0)
-		strcpy(who.name, "?");
+		snprintf(who.name, sizeof(who.name), "?");
 	entry = cJSON_CreateObject();
 	cJSON_AddItemToObject(entry, "resource",
 			      mc_fhir_consent(g, gs->grantor, gs->granted_at,

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,7 +98,7 @@ int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
 			goto out;
 		}
 		it->payload_len = len;
-		strcpy(it->ctype, "application/octet-stream");
+		snprintf(it->ctype, sizeof(it->ctype), "%s", "application/octet-stream");
 	} else if (cJSON_IsString(payload)) {
 		it->payload_len = strlen(payload->valuestring);
 		it->payload = malloc(it->payload_len + 1);
@@ -106,7 +107,7 @@ int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
 			goto out;
 		}
 		memcpy(it->payload, payload->valuestring, it->payload_len);
-		strcpy(it->ctype, "text/plain");
+		snprintf(it->ctype, sizeof(it->ctype), "%s", "text/plain");
 	} else if (cJSON_IsObject(payload) || cJSON_IsArray(payload)) {
 		/* Compact output is never longer than the line it came from
 		 * (plus escapes cJSON may add); print into one allocation. */
@@ -123,7 +124,7 @@ int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
 		}
 		it->payload = (unsigned char *)s;
 		it->payload_len = strlen(s);
-		strcpy(it->ctype, "application/fhir+json");
+		snprintf(it->ctype, sizeof(it->ctype), "%s", "application/fhir+json");
 	} else {
 		mc_err_set(err, EX_DATAERR, _("field 'payload' must be a string, object or array"));
 		goto out;
@@ -249,7 +250,7 @@ int mc_ingest_bundle(const char *doc, size_t n, struct mc_ingest_item **items, s
 				   it->category);
 			goto out;
 		}
-		strcpy(it->ctype, "application/fhir+json");
+		snprintf(it->ctype, sizeof(it->ctype), "%s", "application/fhir+json");
 		it->subject = strdup(subject);
 		s = cJSON_PrintUnformatted(res);
 		if (!it->subject || !s) {

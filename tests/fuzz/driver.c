@@ -97,8 +97,13 @@ int main(int argc, char **argv)
 
 	if (mc_crypto_init() != 0)
 		return 1;
-	if (env)
-		iters = atol(env);
+	if (env) {
+		char *end;
+
+		iters = strtol(env, &end, 10);
+		if (*end || iters < 0)
+			return fprintf(stderr, "MC_FUZZ_ITERATIONS must be a count\n"), 64;
+	}
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++) {
 			FILE *f = fopen(argv[i], "rb");
