@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -230,15 +231,212 @@ int mc_rpc_chain_id(struct mc_rpc *r, uint64_t *id, struct mc_err *err)
 	return call_quantity(r, "eth_chainId", NULL, id, err);
 }
 
-int mc_rpc_nonce(struct mc_rpc *r, const uint8_t addr[20], uint64_t *nonce, struct mc_err *err)
+static cJSON *hex_string(const uint8_t *p, size_t n)
 {
-	char hex[2 + 40 + 1] = "0x";
+	char hex[2 + 2 * 32 + 1] = "0x";
+
+	mc_hex(p, n, hex + 2);
+	return cJSON_CreateString(hex);
+}
+
+int mc_rpc_nonce_at(struct mc_rpc *r, const uint8_t addr[20], const char *tag, uint64_t *nonce,
+		    struct mc_err *err)
+{
 	cJSON *params = cJSON_CreateArray();
 
-	mc_hex(addr, 20, hex + 2);
-	cJSON_AddItemToArray(params, cJSON_CreateString(hex));
-	cJSON_AddItemToArray(params, cJSON_CreateString("pending"));
+	cJSON_AddItemToArray(params, hex_string(addr, 20));
+	cJSON_AddItemToArray(params, cJSON_CreateString(tag));
 	return call_quantity(r, "eth_getTransactionCount", params, nonce, err);
+}
+
+int mc_rpc_nonce(struct mc_rpc *r, const uint8_t addr[20], uint64_t *nonce, struct mc_err *err)
+{
+	return mc_rpc_nonce_at(r, addr, "pending", nonce, err);
+}
+
+int mc_rpc_balance(struct mc_rpc *r, const uint8_t addr[20], uint64_t *wei_low,
+		   bool *over_64_bits, struct mc_err *err)
+{
+	cJSON *params = cJSON_CreateArray(), *res;
+	int rc;
+
+	cJSON_AddItemToArray(params, hex_string(addr, 20));
+	cJSON_AddItemToArray(params, cJSON_CreateString("latest"));
+	if (mc_rpc_call(r, "eth_getBalance", params, &res, err) != 0)
+		return -1;
+	*over_64_bits = false;
+	*wei_low = 0;
+	if (cJSON_IsString(res) && strncmp(res->valuestring, "0x", 2) == 0 &&
+	    strlen(res->valuestring) > 18 && strlen(res->valuestring) <= 66) {
+		*over_64_bits = true;   /* more than 2^64 wei (18.4 ETH) */
+		rc = 0;
+	} else {
+		rc = mc_rpc_quantity(res, wei_low, err);
+	}
+	cJSON_Delete(res);
+	return rc;
+}
+
+/* "0x" and exactly n bytes of hex. */
+static int fixed_hex(const cJSON *v, uint8_t *out, size_t n, struct mc_err *err)
+{
+	if (!cJSON_IsString(v) || strlen(v->valuestring) != 2 + 2 * n ||
+	    strncmp(v->valuestring, "0x", 2) != 0 || mc_unhex(v->valuestring + 2, out, n) != 0)
+		return mc_err_set(err, EX_PROTOCOL, _("the node answered a malformed hash or address"));
+	return 0;
+}
+
+static int member_quantity(const cJSON *o, const char *name, uint64_t *out, struct mc_err *err)
+{
+	return mc_rpc_quantity(cJSON_GetObjectItemCaseSensitive(o, name), out, err);
+}
+
+static int call_by_hash(struct mc_rpc *r, const char *method, const uint8_t h[32], cJSON **res,
+			struct mc_err *err)
+{
+	cJSON *params = cJSON_CreateArray();
+
+	cJSON_AddItemToArray(params, hex_string(h, 32));
+	return mc_rpc_call(r, method, params, res, err);
+}
+
+int mc_rpc_receipt(struct mc_rpc *r, const uint8_t txhash[32], struct mc_rpc_receipt *out,
+		   struct mc_err *err)
+{
+	cJSON *res;
+	uint64_t status = 0;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (call_by_hash(r, "eth_getTransactionReceipt", txhash, &res, err) != 0)
+		return -1;
+	if (!cJSON_IsNull(res)) {
+		if (!cJSON_IsObject(res) || member_quantity(res, "blockNumber", &out->block_number, err) != 0 ||
+		    fixed_hex(cJSON_GetObjectItemCaseSensitive(res, "blockHash"), out->block_hash, 32, err) != 0 ||
+		    member_quantity(res, "gasUsed", &out->gas_used, err) != 0 ||
+		    member_quantity(res, "status", &status, err) != 0)
+			rc = mc_err_set(err, EX_PROTOCOL, _("the node answered a malformed receipt: %s"),
+					err && err->msg[0] ? err->msg : "");
+		else {
+			out->found = true;
+			out->success = status == 1;
+		}
+	}
+	cJSON_Delete(res);
+	return rc;
+}
+
+int mc_rpc_tx(struct mc_rpc *r, const uint8_t txhash[32], struct mc_rpc_txinfo *out,
+	      struct mc_err *err)
+{
+	cJSON *res, *input, *bn;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (call_by_hash(r, "eth_getTransactionByHash", txhash, &res, err) != 0)
+		return -1;
+	if (cJSON_IsNull(res))
+		goto done;
+	input = cJSON_GetObjectItemCaseSensitive(res, "input");
+	bn = cJSON_GetObjectItemCaseSensitive(res, "blockNumber");
+	if (!cJSON_IsObject(res) || !cJSON_IsString(input) || strncmp(input->valuestring, "0x", 2) != 0 ||
+	    strlen(input->valuestring) % 2 != 0 || fixed_hex(cJSON_GetObjectItemCaseSensitive(res, "from"),
+							     out->from, 20, err) != 0 ||
+	    member_quantity(res, "nonce", &out->nonce, err) != 0) {
+		rc = mc_err_set(err, EX_PROTOCOL, _("the node answered a malformed transaction"));
+		goto done;
+	}
+	out->input_len = (strlen(input->valuestring) - 2) / 2;
+	if (out->input_len > sizeof(out->input) ||
+	    mc_unhex(input->valuestring + 2, out->input, out->input_len) != 0) {
+		rc = mc_err_set(err, EX_DATAERR, _("the transaction's input is not an anchor"));
+		goto done;
+	}
+	if (bn && !cJSON_IsNull(bn)) {
+		if (mc_rpc_quantity(bn, &out->block_number, err) != 0 ||
+		    fixed_hex(cJSON_GetObjectItemCaseSensitive(res, "blockHash"), out->block_hash, 32, err) != 0) {
+			rc = -1;
+			goto done;
+		}
+		out->mined = true;
+	}
+	out->found = true;
+done:
+	cJSON_Delete(res);
+	return rc;
+}
+
+int mc_rpc_block(struct mc_rpc *r, const char *tag, uint64_t number, struct mc_rpc_block *out,
+		 struct mc_err *err)
+{
+	cJSON *params = cJSON_CreateArray(), *res, *bf;
+	char num[24];
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!tag) {
+		snprintf(num, sizeof(num), "0x%llx", (unsigned long long)number);
+		tag = num;
+	}
+	cJSON_AddItemToArray(params, cJSON_CreateString(tag));
+	cJSON_AddItemToArray(params, cJSON_CreateFalse());
+	if (mc_rpc_call(r, "eth_getBlockByNumber", params, &res, err) != 0)
+		return err->code == EX_DATAERR ? (memset(err, 0, sizeof(*err)), 0) : -1;
+	if (!cJSON_IsNull(res)) {
+		if (!cJSON_IsObject(res) || member_quantity(res, "number", &out->number, err) != 0 ||
+		    fixed_hex(cJSON_GetObjectItemCaseSensitive(res, "hash"), out->hash, 32, err) != 0) {
+			rc = mc_err_set(err, EX_PROTOCOL, _("the node answered a malformed block"));
+		} else {
+			bf = cJSON_GetObjectItemCaseSensitive(res, "baseFeePerGas");
+			out->has_base_fee = bf && mc_rpc_quantity(bf, &out->base_fee, err) == 0;
+			if (err)
+				memset(err, 0, sizeof(*err));
+			out->found = true;
+		}
+	}
+	cJSON_Delete(res);
+	return rc;
+}
+
+int mc_rpc_fees(struct mc_rpc *r, struct mc_rpc_fees *out, struct mc_err *err)
+{
+	cJSON *params, *res, *arr, *last;
+	struct mc_rpc_block latest;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (mc_rpc_block(r, "latest", 0, &latest, err) != 0)
+		return -1;
+	if (!latest.found)
+		return mc_err_set(err, EX_PROTOCOL, _("the node has no latest block"));
+	if (!latest.has_base_fee) {
+		out->legacy = true;
+		return call_quantity(r, "eth_gasPrice", NULL, &out->gas_price, err);
+	}
+	params = cJSON_CreateArray();
+	cJSON_AddItemToArray(params, cJSON_CreateString("0x1"));
+	cJSON_AddItemToArray(params, cJSON_CreateString("latest"));
+	cJSON_AddItemToArray(params, cJSON_CreateArray());
+	if (mc_rpc_call(r, "eth_feeHistory", params, &res, err) != 0)
+		return -1;
+	arr = cJSON_GetObjectItemCaseSensitive(res, "baseFeePerGas");
+	last = cJSON_IsArray(arr) ? cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1) : NULL;
+	rc = mc_rpc_quantity(last, &out->base_fee, err);   /* the next block's */
+	cJSON_Delete(res);
+	if (rc != 0)
+		return mc_err_set(err, EX_PROTOCOL, _("the node answered a malformed fee history"));
+	return call_quantity(r, "eth_maxPriorityFeePerGas", NULL, &out->tip, err);
+}
+
+bool mc_rpc_error_is(const struct mc_err *err, const char *what)
+{
+	char low[sizeof(err->msg)];
+	size_t i;
+
+	for (i = 0; i + 1 < sizeof(low) && err->msg[i]; i++)
+		low[i] = (char)(err->msg[i] >= 'A' && err->msg[i] <= 'Z' ? err->msg[i] + 32 : err->msg[i]);
+	low[i] = '\0';
+	return err->code == EX_DATAERR && strstr(low, what) != NULL;
 }
 
 int mc_rpc_send_raw(struct mc_rpc *r, const uint8_t *raw, size_t n, uint8_t txhash[32],

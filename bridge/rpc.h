@@ -11,6 +11,7 @@
 #define MC_RPC_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,65 @@ int mc_rpc_chain_id(struct mc_rpc *r, uint64_t *id, struct mc_err *err);
 int mc_rpc_nonce(struct mc_rpc *r, const uint8_t addr[20], uint64_t *nonce, struct mc_err *err);
 int mc_rpc_send_raw(struct mc_rpc *r, const uint8_t *raw, size_t n, uint8_t txhash[32],
 		    struct mc_err *err);
+
+/* The account's transaction count at a block tag ("latest", "pending"). */
+int mc_rpc_nonce_at(struct mc_rpc *r, const uint8_t addr[20], const char *tag, uint64_t *nonce,
+		    struct mc_err *err);
+int mc_rpc_balance(struct mc_rpc *r, const uint8_t addr[20], uint64_t *wei_low,
+		   bool *over_64_bits, struct mc_err *err);
+
+/* A receipt: found false while unknown or pending. */
+struct mc_rpc_receipt {
+	bool found;
+	bool success;              /* status 0x1 */
+	uint64_t block_number;
+	uint8_t block_hash[32];
+	uint64_t gas_used;
+};
+int mc_rpc_receipt(struct mc_rpc *r, const uint8_t txhash[32], struct mc_rpc_receipt *out,
+		   struct mc_err *err);
+
+/* A transaction by hash: found false when the node does not know it. */
+struct mc_rpc_txinfo {
+	bool found;
+	bool mined;
+	uint64_t block_number;
+	uint8_t block_hash[32];
+	uint8_t from[20];
+	uint64_t nonce;
+	uint8_t input[256];
+	size_t input_len;          /* longer inputs are refused (not an anchor) */
+};
+int mc_rpc_tx(struct mc_rpc *r, const uint8_t txhash[32], struct mc_rpc_txinfo *out,
+	      struct mc_err *err);
+
+/* A block by tag ("latest", "finalized") or number (tag NULL): found false
+ * when the node has none (a node without "finalized" answers an error, also
+ * reported as found false). */
+struct mc_rpc_block {
+	bool found;
+	uint64_t number;
+	uint8_t hash[32];
+	bool has_base_fee;
+	uint64_t base_fee;
+};
+int mc_rpc_block(struct mc_rpc *r, const char *tag, uint64_t number, struct mc_rpc_block *out,
+		 struct mc_err *err);
+
+/* Fees for a transaction to be mined soon: EIP-1559 (the next block's base
+ * fee from eth_feeHistory and eth_maxPriorityFeePerGas), or legacy
+ * (eth_gasPrice) when the chain has no base fee. */
+struct mc_rpc_fees {
+	bool legacy;
+	uint64_t base_fee;         /* next block's (EIP-1559) */
+	uint64_t tip;              /* EIP-1559 priority fee */
+	uint64_t gas_price;        /* legacy */
+};
+int mc_rpc_fees(struct mc_rpc *r, struct mc_rpc_fees *out, struct mc_err *err);
+
+/* The node's error message contains this lowercase text (for the
+ * well-known answers to eth_sendRawTransaction: "already known",
+ * "nonce too low", "underpriced", "insufficient funds"). */
+bool mc_rpc_error_is(const struct mc_err *err, const char *what);
 
 #endif

@@ -14,7 +14,7 @@ static const char META_HEAD[] = "head";
 static const char META_CHAIN_ID[] = "chain_id";
 static const char META_VALSET[] = "valset";
 static const char META_FORMAT[] = "format";
-static const char FORMAT_V1[] = "medchain-store-1";
+static const char FORMAT_V1[] = "medchain-store-2";
 
 
 void mc_loc_key(uint8_t out[MC_LOC_LEN], uint64_t height, uint32_t tx_index, uint32_t entry_index)
@@ -903,6 +903,91 @@ static int apply_erase(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	return 0;
 }
 
+static const char CHAINSTATE_CONTENT[] = "content";
+
+int mc_chain_content_height(struct mc_txn *t, uint64_t *height, struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_CHAINSTATE, CHAINSTATE_CONTENT, sizeof(CHAINSTATE_CONTENT) - 1,
+			    &v, &vn, err);
+
+	if (rc != 0)
+		return rc;
+	if (vn != 8)
+		return mc_err_set(err, EX_DATAERR, _("malformed chain state"));
+	*height = mc_from_be64(v);
+	return 0;
+}
+
+int mc_chain_anchored(struct mc_txn *t, uint64_t size_at_least, struct mc_anchored *out,
+		      struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	uint8_t key[8];
+	int rc;
+
+	if (mc_cursor_open(t, MC_DB_ANCHORED, &c, err) != 0)
+		return -1;
+	if (size_at_least == UINT64_MAX) {
+		rc = mc_cursor_last(c, &k, &kn, &v, &vn, err);
+	} else {
+		mc_be64(key, size_at_least);
+		rc = mc_cursor_seek(c, key, 8, &k, &kn, &v, &vn, err);
+	}
+	if (rc == 0) {
+		if (kn != 8 || vn != 12 + MC_ANCHOR_COMMIT_LEN)
+			rc = mc_err_set(err, EX_DATAERR, _("malformed anchor row"));
+		else {
+			out->height = mc_from_be64(v);
+			out->tx_index = mc_from_be32((const uint8_t *)v + 8);
+			rc = mc_anchor_commit_decode((const uint8_t *)v + 12, MC_ANCHOR_COMMIT_LEN, &out->a, err);
+		}
+	}
+	mc_cursor_close(c);
+	return rc;
+}
+
+static int apply_anchor_commit(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			       const struct mc_tx *tx, struct mc_err *err)
+{
+	struct mc_anchor_commit a;
+	struct mc_anchored last;
+	uint8_t root[MC_HASH_LEN], key[8], row[12 + MC_ANCHOR_COMMIT_LEN];
+	struct mc_buf b;
+	int rc;
+
+	if (mc_anchor_commit_decode(tx->body, tx->body_len, &a, err) != 0)
+		return refuse_body(err, ax);
+	if (author_active(t, ax, tx->author, MC_ROLE_NODE | MC_ROLE_ANCHOR, err) != 0)
+		return -1;
+	if (a.tree_size > ax->height)
+		return refuse(err, ax, _("the anchor covers blocks that do not exist yet"));
+	rc = mc_chain_anchored(t, UINT64_MAX, &last, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && a.tree_size <= last.a.tree_size)
+		return refuse(err, ax, _("an anchor must cover more blocks than the one before it"));
+	if (mc_ctree_root(t, a.tree_size, root, err) != 0)
+		return -1;
+	if (memcmp(root, a.root, MC_HASH_LEN) != 0)
+		return refuse(err, ax, _("the anchored root is not this chain's root at that size"));
+	mc_be64(key, a.tree_size);
+	mc_be64(row, ax->height);
+	mc_be32(row + 8, ax->tx_index);
+	mc_buf_init(&b);
+	mc_anchor_commit_encode(&a, &b);
+	if (mc_buf_failed(&b) || b.len != MC_ANCHOR_COMMIT_LEN) {
+		mc_buf_release(&b);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	memcpy(row + 12, b.data, b.len);
+	mc_buf_release(&b);
+	return mc_txn_put(t, MC_DB_ANCHORED, key, 8, row, sizeof(row), err);
+}
+
 int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		      const struct mc_tx *tx, const uint8_t *enc, size_t enc_len,
 		      struct mc_err *err)
@@ -967,12 +1052,23 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	case MC_TX_ACCESS:
 		rc = apply_access(t, ax, tx, err);
 		break;
+	case MC_TX_ANCHOR_COMMIT:
+		rc = apply_anchor_commit(t, ax, tx, err);
+		break;
 	default:
 		rc = refuse(err, ax, _("this transaction type is not enabled on this chain"));
 		break;
 	}
 	if (rc != 0)
 		return -1;
+	if (tx->type != MC_TX_ANCHOR_COMMIT) {
+		uint8_t hv[8];
+
+		mc_be64(hv, ax->height);
+		if (mc_txn_put(t, MC_DB_CHAINSTATE, CHAINSTATE_CONTENT, sizeof(CHAINSTATE_CONTENT) - 1,
+			       hv, 8, err) != 0)
+			return -1;
+	}
 	if (ax->height > 0 && tx->type != MC_TX_RECORD_PUT && tx->type != MC_TX_CONSENT_GRANT &&
 	    tx->attach_len != 0)
 		return refuse(err, ax, _("unexpected attachment"));
@@ -1046,6 +1142,29 @@ int mc_ctree_root(struct mc_txn *t, uint64_t size, uint8_t out[MC_HASH_LEN], str
 
 	if (mc_mtree_root(&src, size, out) != 0)
 		return err && err->code ? -1 : mc_err_set(err, EX_DATAERR, _("cannot compute the chain tree root"));
+	return 0;
+}
+
+int mc_ctree_inclusion(struct mc_txn *t, uint64_t index, uint64_t size,
+		       uint8_t path[][MC_HASH_LEN], size_t *len, struct mc_err *err)
+{
+	struct ctree_src_ctx sc = { t, err };
+	struct mc_mtree_src src = { ctree_get, &sc };
+
+	if (index >= size || mc_mtree_inclusion(&src, index, size, path, len) != 0)
+		return err && err->code ? -1 : mc_err_set(err, EX_DATAERR, _("cannot compute a chain tree path"));
+	return 0;
+}
+
+int mc_ctree_consistency(struct mc_txn *t, uint64_t size1, uint64_t size2,
+			 uint8_t path[][MC_HASH_LEN], size_t *len, struct mc_err *err)
+{
+	struct ctree_src_ctx sc = { t, err };
+	struct mc_mtree_src src = { ctree_get, &sc };
+
+	if (size1 == 0 || size1 > size2 || mc_mtree_consistency(&src, size1, size2, path, len) != 0)
+		return err && err->code ? -1
+					: mc_err_set(err, EX_DATAERR, _("cannot compute a chain tree consistency proof"));
 	return 0;
 }
 

@@ -120,6 +120,13 @@ int mc_ctree_append(struct mc_txn *t, uint64_t height, const uint8_t block_hash[
 /* The chain tree's root over the first `size` blocks (O(log n) reads). */
 int mc_ctree_root(struct mc_txn *t, uint64_t size, uint8_t out[MC_HASH_LEN], struct mc_err *err);
 
+/* Proofs over the stored chain tree (O(log n) reads; path room for
+ * MC_MERKLE_MAX_PROOF hashes). */
+int mc_ctree_inclusion(struct mc_txn *t, uint64_t index, uint64_t size,
+		       uint8_t path[][MC_HASH_LEN], size_t *len, struct mc_err *err);
+int mc_ctree_consistency(struct mc_txn *t, uint64_t size1, uint64_t size2,
+			 uint8_t path[][MC_HASH_LEN], size_t *len, struct mc_err *err);
+
 /* The validator set in force (meta "valset", sorted keys). */
 int mc_chain_validators(struct mc_txn *t, uint8_t (*out)[MC_PK_LEN], size_t *n,
 			struct mc_err *err);
@@ -189,6 +196,21 @@ int mc_chain_height_at(struct mc_txn *t, uint64_t ms, uint64_t *height, struct m
 /* Loads block `height`: header and certificate. */
 int mc_chain_block(struct mc_txn *t, uint64_t height, struct mc_header *h, struct mc_cert *c,
 		   struct mc_err *err);
+
+/* The height of the last block holding a tx other than ANCHOR_COMMIT (a
+ * block of anchor commits alone calls for no new anchor): 0 or MC_NOTFOUND. */
+int mc_chain_content_height(struct mc_txn *t, uint64_t *height, struct mc_err *err);
+
+/* A committed anchor: where its ANCHOR_COMMIT is and what it says. */
+struct mc_anchored {
+	uint64_t height;
+	uint32_t tx_index;
+	struct mc_anchor_commit a;
+};
+/* The first committed anchor whose tree size is >= size_at_least
+ * (UINT64_MAX: the last one): 0, MC_NOTFOUND or -1. */
+int mc_chain_anchored(struct mc_txn *t, uint64_t size_at_least, struct mc_anchored *out,
+		      struct mc_err *err);
 
 /* The current time in ms (CLOCK_REALTIME). */
 uint64_t mc_now_ms(void);

@@ -160,7 +160,7 @@ int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err)
 	return 0;
 }
 
-static int load_path(struct mc_cli *cli, const char *path, struct mc_key **key, struct mc_err *err)
+int mc_cli_load_key_file(struct mc_cli *cli, const char *path, struct mc_key **key, struct mc_err *err)
 {
 	uint8_t pk[MC_PK_LEN];
 	bool sealed;
@@ -179,7 +179,7 @@ int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **k
 
 	snprintf(rel, sizeof(rel), "keys/%s.key", role);
 	mc_cli_path(cli, path, sizeof(path), rel);
-	return load_path(cli, path, key, err);
+	return mc_cli_load_key_file(cli, path, key, err);
 }
 
 int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct mc_key **key,
@@ -203,7 +203,7 @@ int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct m
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (mc_key_peek(path, fpk, &sealed, NULL) == 0 && memcmp(fpk, pk, MC_PK_LEN) == 0) {
 			closedir(d);
-			return load_path(cli, path, key, err);
+			return mc_cli_load_key_file(cli, path, key, err);
 		}
 	}
 	closedir(d);

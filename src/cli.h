@@ -51,6 +51,9 @@ void mc_cli_close(struct mc_cli *cli);
 int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err);
 
 /* Keys of this node: "node", "admin", "org" (keys/<role>.key). */
+/* A key file, asking for the passphrase when it is sealed. */
+int mc_cli_load_key_file(struct mc_cli *cli, const char *path, struct mc_key **key,
+			 struct mc_err *err);
 int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **key,
 			 struct mc_err *err);
 /* The acting identity (--as, default admin): resolves it on chain, finds its

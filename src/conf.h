@@ -7,7 +7,8 @@
  * and what is allowed, and EX_CONFIG.
  *
  *   [node]    name, datadir, listen (host:port), peers (comma-separated URLs)
- *   [anchor]  rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval
+ *   [anchor]  rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval,
+ *             bump_after
  *   [console] colors (auto|always|never), refresh_ms
  */
 #ifndef MC_CONF_H
@@ -30,7 +31,9 @@ struct mc_config {
 	char key_file[MC_CONF_STR];
 	uint32_t confirmations;       /* default 12 */
 	uint32_t max_fee_gwei;        /* default 100 */
-	uint32_t min_interval;        /* seconds between anchors; default 3600 */
+	uint32_t min_interval;        /* seconds between anchors; default 0 */
+	uint32_t bump_after;          /* seconds before a pending anchor is
+				       * re-priced at the same nonce; default 300 */
 	int colors;                   /* 0 auto, 1 always, -1 never */
 	uint32_t refresh_ms;          /* default 1000 */
 };

@@ -61,6 +61,10 @@ static const struct mc_command commands[] = {
 	  N_("a secp256k1 key for anchoring; prints the address to fund") },
 	{ "anchor", "plan", cmd_anchor_plan, N_("anchor plan"),
 	  N_("what the next anchor carries: chain id, tree size, root, calldata") },
+	{ "anchor", "list", cmd_anchor_list, N_("anchor list"),
+	  N_("the anchor journal, each anchor's consistency proof checked from the one before") },
+	{ NULL, "anchor", cmd_anchor_run, N_("anchor [--wait SECONDS] [--dry-run]"),
+	  N_("headless, for cron: confirm what is pending, anchor what is new") },
 	{ NULL, "verify", cmd_verify, N_("verify"),
 	  N_("recompute and check everything stored; exit 65 naming the first damage") },
 };

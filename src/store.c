@@ -15,6 +15,7 @@ static const char *const db_names[MC_DB__COUNT] = {
 	"meta", "blocks", "txs", "txidx", "ctree", "payloads",
 	"keywrap", "keks", "records", "subjects", "identities", "seqs",
 	"grants", "grantidx", "audit_subject", "audit_actor", "audit_outcome",
+	"anchored", "chainstate", "journal",
 };
 
 #define MC_MAP_INITIAL (64ULL << 20)   /* 64 MiB; grows by doubling */

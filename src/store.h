@@ -42,6 +42,11 @@ enum mc_db {
 	MC_DB_AUDIT_SUBJECT, /* subject || height u64 || tx u32 -> type u8 | outcome u8 */
 	MC_DB_AUDIT_ACTOR, /* actor pk || height u64 || tx u32 -> type u8 | outcome u8 */
 	MC_DB_AUDIT_OUTCOME, /* outcome u8 || height u64 || tx u32 -> (empty) */
+	MC_DB_ANCHORED,    /* tree size u64 -> height u64 | tx u32 | ANCHOR_COMMIT body */
+	MC_DB_CHAINSTATE,  /* "content" -> height u64 of the last block holding a
+			    * tx other than ANCHOR_COMMIT */
+	MC_DB_JOURNAL,     /* this node's anchor journal (not derived from the
+			    * chain, not replicated): seq u64 -> anchor */
 	MC_DB__COUNT
 };
 

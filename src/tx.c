@@ -285,3 +285,33 @@ int mc_erase_decode(const uint8_t *p, size_t n, struct mc_erase *e, struct mc_er
 		return body_err(err, "RECORD_ERASE");
 	return 0;
 }
+
+void mc_anchor_commit_encode(const struct mc_anchor_commit *a, struct mc_buf *b)
+{
+	mc_put_u64(b, a->tree_size);
+	mc_put_raw(b, a->root, MC_HASH_LEN);
+	mc_put_u64(b, a->public_chain_id);
+	mc_put_raw(b, a->address, 20);
+	mc_put_raw(b, a->tx_hash, 32);
+	mc_put_u64(b, a->block_number);
+	mc_put_raw(b, a->block_hash, 32);
+}
+
+int mc_anchor_commit_decode(const uint8_t *p, size_t n, struct mc_anchor_commit *a,
+			    struct mc_err *err)
+{
+	struct mc_rd r;
+
+	memset(a, 0, sizeof(*a));
+	mc_rd_init(&r, p, n);
+	a->tree_size = mc_get_u64(&r);
+	mc_get_raw(&r, a->root, MC_HASH_LEN);
+	a->public_chain_id = mc_get_u64(&r);
+	mc_get_raw(&r, a->address, 20);
+	mc_get_raw(&r, a->tx_hash, 32);
+	a->block_number = mc_get_u64(&r);
+	mc_get_raw(&r, a->block_hash, 32);
+	if (!mc_rd_finish(&r) || a->tree_size == 0 || a->public_chain_id == 0)
+		return body_err(err, "ANCHOR_COMMIT");
+	return 0;
+}

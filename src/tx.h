@@ -145,4 +145,21 @@ struct mc_erase {
 void mc_erase_encode(const struct mc_erase *e, struct mc_buf *b);
 int mc_erase_decode(const uint8_t *p, size_t n, struct mc_erase *e, struct mc_err *err);
 
+/* ANCHOR_COMMIT: an anchor of the chain tree, confirmed on a public chain.
+ *   tree size u64 | root (32) | public chain id u64 | signer address (20) |
+ *   public tx hash (32) | public block number u64 | public block hash (32) */
+#define MC_ANCHOR_COMMIT_LEN (8 + 32 + 8 + 20 + 32 + 8 + 32)
+struct mc_anchor_commit {
+	uint64_t tree_size;
+	uint8_t root[MC_HASH_LEN];
+	uint64_t public_chain_id;
+	uint8_t address[20];
+	uint8_t tx_hash[32];
+	uint64_t block_number;
+	uint8_t block_hash[32];
+};
+void mc_anchor_commit_encode(const struct mc_anchor_commit *a, struct mc_buf *b);
+int mc_anchor_commit_decode(const uint8_t *p, size_t n, struct mc_anchor_commit *a,
+			    struct mc_err *err);
+
 #endif

@@ -456,6 +456,8 @@ static const char *db_label(enum mc_db db)
 	case MC_DB_AUDIT_SUBJECT: return _("audit index by subject");
 	case MC_DB_AUDIT_ACTOR: return _("audit index by actor");
 	case MC_DB_AUDIT_OUTCOME: return _("audit index by outcome");
+	case MC_DB_ANCHORED: return _("committed anchors");
+	case MC_DB_CHAINSTATE: return _("chain state");
 	default: return "?";
 	}
 }
@@ -658,7 +660,7 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 	static const enum mc_db derived[] = {
 		MC_DB_IDENTITIES, MC_DB_SEQS, MC_DB_RECORDS, MC_DB_SUBJECTS, MC_DB_TXIDX,
 		MC_DB_CTREE, MC_DB_TXS, MC_DB_GRANTS, MC_DB_GRANTIDX, MC_DB_AUDIT_SUBJECT,
-		MC_DB_AUDIT_ACTOR, MC_DB_AUDIT_OUTCOME,
+		MC_DB_AUDIT_ACTOR, MC_DB_AUDIT_OUTCOME, MC_DB_ANCHORED, MC_DB_CHAINSTATE,
 	};
 	struct side_ctx sc = { vs };
 

@@ -47,3 +47,77 @@ gen_ndjson() {
             printf "{\"subject\":\"%s-%d\",\"category\":\"observation\",\"payload\":{\"resourceType\":\"Observation\",\"id\":\"obs-%d\",\"note\":\"%s\"}}\n", p, i % 10, i, pad
     }'
 }
+
+# The dev node from npm: sets ANVIL and CAST (node_modules of the checkout;
+# a distcheck tree sits inside it), or $MEDCHAIN_DEVNODE_DIR.
+find_devnode() {
+    local nm=${MEDCHAIN_DEVNODE_DIR:-} d
+    for d in "$MC_SRCDIR" "$MC_SRCDIR/.." "$MC_SRCDIR/../.." "$MC_SRCDIR/../../.."; do
+        [ -z "$nm" ] && [ -x "$d/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ] && nm="$d/node_modules"
+    done
+    ANVIL="$nm/@foundry-rs/anvil-linux-amd64/bin/anvil"
+    CAST="$nm/@foundry-rs/cast-linux-amd64/bin/cast"
+    [ -x "$ANVIL" ] && [ -x "$CAST" ] || fail "anvil and cast are missing: run tools/install-deps"
+}
+
+# start_anvil [ARGS]: anvil on 127.0.0.1, a free port; sets URL and ANVIL_PID.
+# A restart on the same port: ANVIL_PORT=$port start_anvil ...
+start_anvil() {
+    local log="$T/anvil.$$.$RANDOM.log" port="" i
+    [ -n "${ANVIL:-}" ] || find_devnode
+    "$ANVIL" --host 127.0.0.1 --port "${ANVIL_PORT:-0}" "$@" >"$log" 2>&1 &
+    ANVIL_PID=$!
+    for i in $(seq 1 100); do
+        port=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log")
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    [ -n "$port" ] || { cat "$log" >&2; fail "anvil did not start"; }
+    ANVIL_PORT=$port
+    URL="http://127.0.0.1:$port"
+}
+stop_anvil() { kill "$ANVIL_PID" 2>/dev/null || true; wait "$ANVIL_PID" 2>/dev/null || true; }
+
+# rpc METHOD 'PARAMS-JSON': the result member of one JSON-RPC call to $URL
+rpc() {
+    curl -s -X POST -H 'Content-Type: application/json' \
+        --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$URL" | jq -c .result
+}
+
+# anchor_setup: an unsealed anchor key funded with 1 ETH on $URL, and
+# medchain.conf pointing at it.
+anchor_setup() {
+    ADDR=$(mc anchor keygen --no-passphrase 2>/dev/null)
+    rpc anvil_setBalance "[\"$ADDR\",\"0xde0b6b3a7640000\"]" >/dev/null
+    cat >"$D/medchain.conf" <<CONF
+[anchor]
+rpc_url = $URL
+chain_id = 31337
+confirmations = 2
+${ANCHOR_CONF_EXTRA:-}
+CONF
+}
+
+# independent_root [SIZE]: the chain tree root over the first SIZE blocks (all
+# by default), recomputed without medchain: block hash = SHA-256(
+# "medchain/block/v1" || the 189-byte header) from mdb_dump, leaf =
+# SHA-256(0x00 || block hash), node = SHA-256(0x01 || l || r) (RFC 9162).
+independent_root() {
+    sha() { xxd -r -p | sha256sum | cut -c1-64; }
+    local domain h bh
+    domain=$(printf 'medchain/block/v1' | xxd -p | tr -d '\n')
+    mdb_dump -s blocks "$D/db" | awk '/^HEADER=END/ { inb = 1; next } /^DATA=END/ { inb = 0 } inb && ++k % 2 == 0 { print substr($1, 1, 378) }' >"$T/headers"
+    [ -n "${1:-}" ] && { head -n "$1" "$T/headers" >"$T/headers.n"; mv "$T/headers.n" "$T/headers"; }
+    : >"$T/leaves"
+    while read -r h; do
+        bh=$(printf '%s%s' "$domain" "$h" | sha)
+        printf '00%s' "$bh" | sha >>"$T/leaves"
+    done <"$T/headers"
+    mth() { # leaves from line $1, count $2
+        local start=$1 n=$2 k=1
+        if [ "$n" -eq 1 ]; then sed -n "${start}p" "$T/leaves"; return; fi
+        while [ $((k * 2)) -lt "$n" ]; do k=$((k * 2)); done
+        printf '01%s%s' "$(mth "$start" "$k")" "$(mth $((start + k)) $((n - k)))" | sha
+    }
+    mth 1 "$(wc -l <"$T/leaves")"
+}

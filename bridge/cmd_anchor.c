@@ -1,0 +1,484 @@
+/* medchain anchor [--wait S] [--dry-run] | list | keygen | plan */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "anchor.h"
+#include "anchorrun.h"
+#include "chain.h"
+#include "commands.h"
+#include "i18n.h"
+#include "journal.h"
+#include "merkle.h"
+#include "verify.h"
+
+static void anchor_key_path(struct mc_cli *cli, char *out, size_t n)
+{
+	if (cli->conf.key_file[0])
+		snprintf(out, n, "%s", cli->conf.key_file);
+	else
+		mc_cli_path(cli, out, n, "keys/anchor.key");
+}
+
+int cmd_anchor_keygen(struct mc_cli *cli, struct mc_args *a)
+{
+	bool nopass = false;
+	struct mc_opt opts[] = { { "--no-passphrase", false, NULL, &nopass } };
+	char *pos[1], path[4200], hex[41];
+	int npos, rc = -1;
+	struct mc_err err = { 0 };
+	struct mc_key *k = NULL;
+	uint8_t addr[20];
+	struct stat st;
+
+	if (mc_cli_parse(a, opts, 1, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+		return mc_cli_fail(&err);
+	anchor_key_path(cli, path, sizeof(path));
+	if (stat(path, &st) == 0) {
+		mc_err_set(&err, EX_CANTCREAT, _("an anchor key already exists at '%s'"), path);
+		return mc_cli_fail(&err);
+	}
+	if ((!nopass && mc_cli_passphrase(cli, true, &err) != 0) || mc_anchor_keygen(&k, addr, &err) != 0 ||
+	    mc_key_save(path, k, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, &err) != 0)
+		goto out;
+	mc_hex(addr, 20, hex);
+	if (cli->json)
+		printf("{\"address\":\"0x%s\",\"key_file\":", hex);
+	if (cli->json) {
+		mc_cli_json_str(stdout, path);
+		printf(",\"sealed\":%s}\n", nopass ? "false" : "true");
+	} else {
+		printf("0x%s\n", hex);
+		if (!cli->quiet)
+			fprintf(stderr, _("medchain: fund this address on the public chain to pay for anchors\n"));
+	}
+	rc = 0;
+out:
+	mc_key_free(k);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}
+
+struct plan {
+	struct mc_head head;
+	uint8_t root[MC_HASH_LEN];
+};
+
+static int plan_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct plan *p = vctx;
+
+	if (mc_chain_head(t, &p->head, err) != 0)
+		return -1;
+	if (p->head.empty)
+		return mc_err_set(err, EX_DATAERR, _("the chain has no genesis block"));
+	return mc_ctree_root(t, p->head.height + 1, p->root, err);
+}
+
+int cmd_anchor_plan(struct mc_cli *cli, struct mc_args *a)
+{
+	char *pos[1], payload_hex[2 * MC_ANCHOR_PAYLOAD_LEN + 1], root[65], cid[65];
+	int npos;
+	struct mc_err err = { 0 };
+	struct plan p;
+	uint8_t payload[MC_ANCHOR_PAYLOAD_LEN];
+
+	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, plan_txn, &p, &err) != 0)
+		return mc_cli_fail(&err);
+	mc_anchor_payload(p.head.chain_id, p.head.height + 1, p.root, payload);
+	mc_hex(payload, sizeof(payload), payload_hex);
+	mc_hex(p.root, MC_HASH_LEN, root);
+	mc_hex(p.head.chain_id, MC_HASH_LEN, cid);
+	if (cli->json)
+		printf("{\"chain_id\":\"%s\",\"tree_size\":%llu,\"root\":\"%s\",\"payload\":\"0x%s\"}\n", cid,
+		       (unsigned long long)p.head.height + 1, root, payload_hex);
+	else
+		printf(_("the next anchor carries: chain %s, tree size %llu, root %s\n  calldata 0x%s\n"), cid,
+		       (unsigned long long)p.head.height + 1, root, payload_hex);
+	return 0;
+}
+
+/* ---- medchain anchor ------------------------------------------------------ */
+
+static bool use_syslog;
+
+static void say(int prio, const char *msg)
+{
+	if (use_syslog)
+		syslog(prio, "%s", msg);
+}
+
+static void on_note(const char *msg, void *ctx)
+{
+	struct mc_cli *cli = ctx;
+
+	say(LOG_NOTICE, msg);
+	if (!cli->quiet)
+		fprintf(stderr, "medchain: %s\n", msg);
+}
+
+/* The anchor lock: a separate file (closing a descriptor on LMDB's own
+ * files would drop LMDB's locks). Held until the process exits. */
+static int take_lock(struct mc_cli *cli, struct mc_err *err)
+{
+	char path[4200];
+	int fd;
+
+	mc_cli_path(cli, path, sizeof(path), "anchor.lock");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return mc_err_set(err, errno == EACCES || errno == EROFS ? EX_CANTCREAT : EX_NOINPUT,
+				  _("cannot open the anchor lock '%s': %s"), path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return mc_err_set(err, EX_TEMPFAIL, _("another medchain anchor run holds the lock"));
+		return mc_err_set(err, EX_IOERR, _("cannot lock '%s': %s"), path, strerror(e));
+	}
+	return 0;   /* fd stays open: the lock lasts as long as the run */
+}
+
+static void hex0x(const uint8_t *p, size_t n, char *out)
+{
+	out[0] = '0';
+	out[1] = 'x';
+	mc_hex(p, n, out + 2);
+}
+
+static const char *outcome_name(enum mc_anchor_outcome o)
+{
+	switch (o) {
+	case MC_ANCHOR_NOTHING_NEW: return "nothing_new";
+	case MC_ANCHOR_NOT_DUE: return "not_due";
+	case MC_ANCHOR_PLANNED_DRY: return "dry_run";
+	case MC_ANCHOR_SENT: return "broadcast";
+	case MC_ANCHOR_PENDING: return "pending";
+	case MC_ANCHOR_DONE: return "confirmed";
+	}
+	return "unknown";
+}
+
+static void summary(const struct mc_anchor_result *r, char *line, size_t n)
+{
+	const struct mc_anchor_entry *e = &r->entry;
+	char root[65], tx[67];
+	unsigned long long seq = (unsigned long long)e->seq, size = (unsigned long long)e->tree_size;
+
+	mc_hex(e->root, MC_HASH_LEN, root);
+	hex0x(e->nattempts ? e->attempts[e->nattempts - 1].hash : e->root, 32, tx);
+	if (e->state == MC_ANCHOR_MINED || e->state == MC_ANCHOR_CONFIRMED)
+		hex0x(e->mined_tx, 32, tx);
+	switch (r->outcome) {
+	case MC_ANCHOR_NOTHING_NEW:
+		if (r->have)
+			snprintf(line, n, _("nothing new: anchor %llu covers the chain's blocks up to tree size %llu"),
+				 seq, size);
+		else
+			snprintf(line, n, _("nothing new to anchor"));
+		break;
+	case MC_ANCHOR_NOT_DUE:
+		snprintf(line, n, _("not due: anchor %llu was made less than min_interval ago"), seq);
+		break;
+	case MC_ANCHOR_PLANNED_DRY:
+		snprintf(line, n, _("dry run: anchor %llu would carry tree size %llu, root %s, at nonce %llu, "
+				    "max fee %llu wei per gas, gas limit %llu; nothing was sent"),
+			 seq, size, root, (unsigned long long)e->nonce,
+			 (unsigned long long)e->attempts[0].max_fee, (unsigned long long)e->gas_limit);
+		break;
+	case MC_ANCHOR_SENT:
+		snprintf(line, n, _("anchor %llu broadcast: tree size %llu, root %s, tx %s, nonce %llu"), seq,
+			 size, root, tx, (unsigned long long)e->nonce);
+		break;
+	case MC_ANCHOR_PENDING:
+		if (e->state == MC_ANCHOR_MINED)
+			snprintf(line, n, _("anchor %llu pending: tx %s in public block %llu, %llu confirmations so far"),
+				 seq, tx, (unsigned long long)e->mined_block, (unsigned long long)r->depth);
+		else
+			snprintf(line, n, _("anchor %llu pending: tx %s not mined yet"), seq, tx);
+		break;
+	case MC_ANCHOR_DONE:
+		snprintf(line, n, _("anchor %llu confirmed: tree size %llu, root %s, tx %s in public block %llu, "
+				    "recorded in private block %llu"),
+			 seq, size, root, tx, (unsigned long long)e->mined_block,
+			 (unsigned long long)e->commit_height);
+		break;
+	}
+}
+
+static void print_json(const struct mc_anchor_result *r, int code, const char *line)
+{
+	const struct mc_anchor_entry *e = &r->entry;
+	char h[67];
+
+	printf("{\"outcome\":\"%s\",\"exit\":%d,\"message\":", outcome_name(r->outcome), code);
+	mc_cli_json_str(stdout, line);
+	if (r->have) {
+		mc_hex(e->root, MC_HASH_LEN, h);
+		printf(",\"anchor\":{\"seq\":%llu,\"state\":\"%s\",\"tree_size\":%llu,\"root\":\"%s\","
+		       "\"public_chain_id\":%llu,\"nonce\":%llu,\"gas_limit\":%llu",
+		       (unsigned long long)e->seq,
+		       r->outcome == MC_ANCHOR_PLANNED_DRY ? "dry_run" : mc_anchor_state_name(e->state),
+		       (unsigned long long)e->tree_size, h, (unsigned long long)e->public_chain_id,
+		       (unsigned long long)e->nonce, (unsigned long long)e->gas_limit);
+		hex0x(e->address, 20, h);
+		printf(",\"address\":\"%s\",\"txs\":[", h);
+		for (unsigned i = 0; i < e->nattempts; i++) {
+			hex0x(e->attempts[i].hash, 32, h);
+			printf("%s{\"hash\":\"%s\",\"max_fee\":%llu,\"tip\":%llu}", i ? "," : "", h,
+			       (unsigned long long)e->attempts[i].max_fee, (unsigned long long)e->attempts[i].tip);
+		}
+		printf("]");
+		if (e->state == MC_ANCHOR_MINED || e->state == MC_ANCHOR_CONFIRMED) {
+			hex0x(e->mined_tx, 32, h);
+			printf(",\"tx_hash\":\"%s\",\"block_number\":%llu", h,
+			       (unsigned long long)e->mined_block);
+			hex0x(e->mined_block_hash, 32, h);
+			printf(",\"block_hash\":\"%s\",\"confirmations\":%llu", h, (unsigned long long)r->depth);
+		}
+		if (e->state == MC_ANCHOR_CONFIRMED)
+			printf(",\"commit_height\":%llu", (unsigned long long)e->commit_height);
+		printf("}");
+	}
+	printf("}\n");
+}
+
+static int finish_fail(struct mc_cli *cli, const struct mc_err *err)
+{
+	say(LOG_ERR, err->msg);
+	if (cli->json) {
+		printf("{\"outcome\":\"error\",\"exit\":%d,\"message\":", err->code);
+		mc_cli_json_str(stdout, err->msg);
+		printf("}\n");
+	}
+	return mc_cli_fail(err);
+}
+
+int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *wait_s = NULL;
+	bool dry = false;
+	struct mc_opt opts[] = {
+		{ "--wait", true, &wait_s, NULL },
+		{ "--dry-run", false, NULL, &dry },
+	};
+	char *pos[1], path[4200], db[4200], line[1024];
+	const char *tmp = getenv("TMPDIR");
+	int npos, code;
+	struct mc_err err = { 0 };
+	struct mc_key *akey = NULL, *nkey = NULL;
+	struct mc_anchor_opts o;
+	struct mc_anchor_result *res = NULL;
+	struct mc_verify_report rep;
+	struct stat st;
+	long wait = -1;
+
+	if (mc_cli_parse(a, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (wait_s) {
+		char *end;
+
+		errno = 0;
+		wait = strtol(wait_s, &end, 10);
+		if (errno || *end || end == wait_s || wait < 0 || wait > 86400)
+			return mc_cli_usage(_("--wait takes 0 to 86400 seconds"));
+	}
+	use_syslog = !isatty(STDOUT_FILENO);
+	if (use_syslog)
+		openlog("medchain-anchor", LOG_PID, LOG_DAEMON);
+	if (!cli->conf.rpc_url[0]) {
+		mc_err_set(&err, EX_CONFIG, _("no public chain is configured: set rpc_url in [anchor] of medchain.conf"));
+		return finish_fail(cli, &err);
+	}
+	mc_cli_path(cli, db, sizeof(db), "db");
+	if (stat(db, &st) != 0) {
+		mc_err_set(&err, EX_NOINPUT, _("'%s' is not a medchain data dir"), cli->datadir);
+		return finish_fail(cli, &err);
+	}
+	if (take_lock(cli, &err) != 0)
+		return finish_fail(cli, &err);
+	/* Never anchor a corrupt chain. The store is opened only after the
+	 * check, which runs in a child process. */
+	if (mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", NULL, NULL, &rep, &err) != 0) {
+		char msg[sizeof(err.msg)];
+
+		snprintf(msg, sizeof(msg), "%s", err.msg);
+		mc_err_set(&err, err.code, _("the local chain fails verification, nothing anchored: %s"), msg);
+		return finish_fail(cli, &err);
+	}
+	anchor_key_path(cli, path, sizeof(path));
+	if (stat(path, &st) != 0) {
+		mc_err_set(&err, EX_CONFIG, _("no anchor key at '%s': run 'medchain anchor keygen' or set key_file"),
+			   path);
+		return finish_fail(cli, &err);
+	}
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_key_file(cli, path, &akey, &err) != 0 ||
+	    mc_cli_load_role_key(cli, "node", &nkey, &err) != 0)
+		goto fail;
+	if (!(res = malloc(sizeof(*res)))) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		goto fail;
+	}
+	memset(&o, 0, sizeof(o));
+	o.rpc_url = cli->conf.rpc_url;
+	o.chain_id = cli->conf.chain_id;
+	o.confirmations = cli->conf.confirmations;
+	o.max_fee_wei = (uint64_t)cli->conf.max_fee_gwei * 1000000000ULL;
+	o.bump_after_s = cli->conf.bump_after;
+	o.min_interval_s = cli->conf.min_interval;
+	o.wait_ms = wait < 0 ? -1 : wait * 1000;
+	o.poll_ms = 500;
+	o.dry_run = dry;
+	o.anchor_key = akey;
+	o.node_key = nkey;
+	o.note = on_note;
+	o.note_ctx = cli;
+	{
+		const char *crash = getenv("MEDCHAIN_TEST_CRASH");
+
+		o.crash_after_journal = crash && strcmp(crash, "after-journal") == 0;
+	}
+	if (mc_anchor_run(cli->store, &o, res, &err) != 0)
+		goto fail;
+	mc_key_free(akey);
+	mc_key_free(nkey);
+	summary(res, line, sizeof(line));
+	/* 0: the run did its part (nothing new, sent, confirmed); 75: an
+	 * anchor is still pending at the end (the next run goes on). */
+	code = res->outcome == MC_ANCHOR_PENDING || (res->outcome == MC_ANCHOR_SENT && wait >= 0)
+		       ? EX_TEMPFAIL : 0;
+	say(code ? LOG_WARNING : LOG_INFO, line);
+	if (cli->json)
+		print_json(res, code, line);
+	else if (!cli->quiet || code)
+		printf("%s\n", line);
+	free(res);
+	return code;
+fail:
+	mc_key_free(akey);
+	mc_key_free(nkey);
+	free(res);
+	return finish_fail(cli, &err);
+}
+
+/* ---- medchain anchor list -------------------------------------------------- */
+
+struct list_ctx {
+	struct mc_cli *cli;
+	unsigned bad;
+	unsigned n;
+};
+
+/* The consistency proof stored with e holds from the committed anchor
+ * before it: 1 ok, 0 none to check, -1 it fails. */
+static int check_consistency(struct mc_txn *t, const struct mc_anchor_entry *e, struct mc_err *err)
+{
+	struct mc_anchored prev;
+	int rc;
+
+	if (e->prev_size == 0)
+		return 0;
+	rc = mc_chain_anchored(t, e->prev_size, &prev, err);
+	if (rc < 0)
+		return -2;
+	if (rc == MC_NOTFOUND || prev.a.tree_size != e->prev_size)
+		return -1;
+	return mc_merkle_verify_consistency(e->prev_size, e->tree_size, prev.a.root, e->root,
+					    (const uint8_t (*)[MC_HASH_LEN])e->proof, e->proof_len) == 0 ? 1 : -1;
+}
+
+static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct list_ctx *lc = vctx;
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc;
+
+	if (mc_cursor_open(t, MC_DB_JOURNAL, &c, err) != 0)
+		return -1;
+	if (lc->cli->json)
+		printf("[");
+	else if (!lc->cli->quiet)
+		printf("%-5s %-10s %-10s %-6s %-66s %-10s %s\n", _("SEQ"), _("STATE"), _("TREE SIZE"), _("NONCE"),
+		       _("PUBLIC TX"), _("BLOCK"), _("CONSISTENCY"));
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_anchor_entry e;
+		char tx[67], root[65];
+		const char *cons;
+		int ck;
+
+		if (kn != 8) {
+			rc = mc_err_set(err, EX_DATAERR, _("a malformed anchor journal key"));
+			break;
+		}
+		e.seq = mc_from_be64(k);
+		if (mc_journal_decode(v, vn, &e, err) != 0) {
+			rc = -1;
+			break;
+		}
+		ck = check_consistency(t, &e, err);
+		if (ck == -2) {
+			rc = -1;
+			break;
+		}
+		if (ck < 0)
+			lc->bad++;
+		cons = ck > 0 ? "ok" : ck == 0 ? "-" : "FAILED";
+		hex0x(e.state == MC_ANCHOR_MINED || e.state == MC_ANCHOR_CONFIRMED ? e.mined_tx
+										 : e.attempts[e.nattempts - 1].hash,
+		      32, tx);
+		mc_hex(e.root, MC_HASH_LEN, root);
+		if (lc->cli->json) {
+			printf("%s{\"seq\":%llu,\"state\":\"%s\",\"tree_size\":%llu,\"root\":\"%s\","
+			       "\"prev_size\":%llu,\"consistency\":\"%s\",\"public_chain_id\":%llu,\"nonce\":%llu,"
+			       "\"tx_hash\":\"%s\",\"attempts\":%u,\"block_number\":%llu,\"commit_height\":%llu}",
+			       lc->n ? "," : "", (unsigned long long)e.seq, mc_anchor_state_name(e.state),
+			       (unsigned long long)e.tree_size, root, (unsigned long long)e.prev_size,
+			       ck > 0 ? "ok" : ck == 0 ? "none" : "failed",
+			       (unsigned long long)e.public_chain_id, (unsigned long long)e.nonce, tx,
+			       e.nattempts, (unsigned long long)e.mined_block,
+			       (unsigned long long)e.commit_height);
+		} else {
+			printf("%-5llu %-10s %-10llu %-6llu %-66s %-10llu %s\n", (unsigned long long)e.seq,
+			       mc_anchor_state_name(e.state), (unsigned long long)e.tree_size,
+			       (unsigned long long)e.nonce, tx, (unsigned long long)e.mined_block, cons);
+		}
+		lc->n++;
+	}
+	mc_cursor_close(c);
+	if (lc->cli->json)
+		printf("]\n");
+	return rc < 0 ? -1 : 0;
+}
+
+int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a)
+{
+	char *pos[1];
+	int npos;
+	struct mc_err err = { 0 };
+	struct list_ctx lc = { cli, 0, 0 };
+
+	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, list_txn, &lc, &err) != 0)
+		return mc_cli_fail(&err);
+	if (lc.bad) {
+		mc_err_set(&err, EX_DATAERR, _("%u anchor(s) fail their consistency proof"), lc.bad);
+		return mc_cli_fail(&err);
+	}
+	return 0;
+}

@@ -1,0 +1,164 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "i18n.h"
+#include "journal.h"
+
+#define JOURNAL_VERSION 1
+
+const char *mc_anchor_state_name(unsigned state)
+{
+	static const char *const names[] = { NULL, "planned", "broadcast", "mined", "confirmed",
+					     "superseded" };
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : NULL;
+}
+
+void mc_journal_encode(const struct mc_anchor_entry *e, struct mc_buf *b)
+{
+	mc_put_u8(b, JOURNAL_VERSION);
+	mc_put_u8(b, e->state);
+	mc_put_u64(b, e->tree_size);
+	mc_put_raw(b, e->root, MC_HASH_LEN);
+	mc_put_u64(b, e->public_chain_id);
+	mc_put_raw(b, e->address, 20);
+	mc_put_u64(b, e->nonce);
+	mc_put_u64(b, e->created_ms);
+	mc_put_u8(b, e->legacy ? 1 : 0);
+	mc_put_u64(b, e->gas_limit);
+	mc_put_u64(b, e->prev_size);
+	mc_put_u8(b, (uint8_t)e->proof_len);
+	for (size_t i = 0; i < e->proof_len; i++)
+		mc_put_raw(b, e->proof[i], MC_HASH_LEN);
+	mc_put_u64(b, e->mined_block);
+	mc_put_raw(b, e->mined_block_hash, 32);
+	mc_put_raw(b, e->mined_tx, 32);
+	mc_put_u64(b, e->commit_height);
+	mc_put_u8(b, (uint8_t)e->nattempts);
+	for (unsigned i = 0; i < e->nattempts; i++) {
+		const struct mc_anchor_attempt *a = &e->attempts[i];
+
+		mc_put_u64(b, a->max_fee);
+		mc_put_u64(b, a->tip);
+		mc_put_u64(b, a->time_ms);
+		mc_put_raw(b, a->hash, 32);
+		mc_put_bytes(b, a->raw, a->raw_len);
+	}
+}
+
+int mc_journal_decode(const uint8_t *p, size_t n, struct mc_anchor_entry *e, struct mc_err *err)
+{
+	struct mc_rd r;
+	uint8_t version, legacy;
+	uint64_t seq = e->seq;
+
+	memset(e, 0, sizeof(*e));
+	e->seq = seq;
+	mc_rd_init(&r, p, n);
+	version = mc_get_u8(&r);
+	e->state = mc_get_u8(&r);
+	e->tree_size = mc_get_u64(&r);
+	mc_get_raw(&r, e->root, MC_HASH_LEN);
+	e->public_chain_id = mc_get_u64(&r);
+	mc_get_raw(&r, e->address, 20);
+	e->nonce = mc_get_u64(&r);
+	e->created_ms = mc_get_u64(&r);
+	legacy = mc_get_u8(&r);
+	e->legacy = legacy == 1;
+	e->gas_limit = mc_get_u64(&r);
+	e->prev_size = mc_get_u64(&r);
+	e->proof_len = mc_get_u8(&r);
+	if (e->proof_len > MC_MERKLE_MAX_PROOF)
+		goto bad;
+	for (size_t i = 0; i < e->proof_len; i++)
+		mc_get_raw(&r, e->proof[i], MC_HASH_LEN);
+	e->mined_block = mc_get_u64(&r);
+	mc_get_raw(&r, e->mined_block_hash, 32);
+	mc_get_raw(&r, e->mined_tx, 32);
+	e->commit_height = mc_get_u64(&r);
+	e->nattempts = mc_get_u8(&r);
+	if (e->nattempts == 0 || e->nattempts > MC_ANCHOR_ATTEMPTS_MAX)
+		goto bad;
+	for (unsigned i = 0; i < e->nattempts; i++) {
+		struct mc_anchor_attempt *a = &e->attempts[i];
+		const uint8_t *raw;
+
+		a->max_fee = mc_get_u64(&r);
+		a->tip = mc_get_u64(&r);
+		a->time_ms = mc_get_u64(&r);
+		mc_get_raw(&r, a->hash, 32);
+		raw = mc_get_bytes(&r, MC_ANCHOR_RAW_MAX, &a->raw_len);
+		if (raw)
+			memcpy(a->raw, raw, a->raw_len);
+	}
+	if (!mc_rd_finish(&r) || version != JOURNAL_VERSION || legacy > 1 ||
+	    !mc_anchor_state_name(e->state) || e->tree_size == 0 || e->prev_size >= e->tree_size)
+		goto bad;
+	return 0;
+bad:
+	return mc_err_set(err, EX_DATAERR, _("a malformed anchor journal entry"));
+}
+
+int mc_journal_put(struct mc_txn *t, const struct mc_anchor_entry *e, struct mc_err *err)
+{
+	struct mc_buf b;
+	uint8_t key[8];
+	int rc;
+
+	mc_be64(key, e->seq);
+	mc_buf_init(&b);
+	mc_journal_encode(e, &b);
+	rc = mc_buf_failed(&b) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+			       : mc_txn_put(t, MC_DB_JOURNAL, key, 8, b.data, b.len, err);
+	mc_buf_release(&b);
+	return rc;
+}
+
+int mc_journal_get(struct mc_txn *t, uint64_t seq, struct mc_anchor_entry *e, struct mc_err *err)
+{
+	uint8_t key[8];
+	const void *v;
+	size_t vn;
+	int rc;
+
+	mc_be64(key, seq);
+	rc = mc_txn_get(t, MC_DB_JOURNAL, key, 8, &v, &vn, err);
+	if (rc != 0)
+		return rc;
+	e->seq = seq;
+	return mc_journal_decode(v, vn, e, err);
+}
+
+int mc_journal_last(struct mc_txn *t, uint64_t before, struct mc_anchor_entry *e,
+		    struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	uint8_t key[8];
+	int rc;
+
+	if (mc_cursor_open(t, MC_DB_JOURNAL, &c, err) != 0)
+		return -1;
+	if (before == UINT64_MAX) {
+		rc = mc_cursor_last(c, &k, &kn, &v, &vn, err);
+	} else {
+		mc_be64(key, before);
+		rc = mc_cursor_seek(c, key, 8, &k, &kn, &v, &vn, err);
+		if (rc == MC_NOTFOUND)
+			rc = mc_cursor_last(c, &k, &kn, &v, &vn, err);
+		else if (rc == 0)
+			rc = mc_cursor_prev(c, &k, &kn, &v, &vn, err);
+	}
+	if (rc == 0) {
+		if (kn != 8)
+			rc = mc_err_set(err, EX_DATAERR, _("a malformed anchor journal key"));
+		else {
+			e->seq = mc_from_be64(k);
+			rc = mc_journal_decode(v, vn, e, err);
+		}
+	}
+	mc_cursor_close(c);
+	return rc;
+}
