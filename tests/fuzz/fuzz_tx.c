@@ -76,6 +76,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)mc_access_decode(tx.body, tx.body_len, &a, NULL);
 		break;
 	}
+	case MC_TX_ANCHOR_COMMIT: {
+		struct mc_anchor_commit ac;
+
+		(void)mc_anchor_commit_decode(tx.body, tx.body_len, &ac, NULL);
+		break;
+	}
 	default:
 		break;
 	}
@@ -88,7 +94,7 @@ bool fuzz_seed(int k, struct mc_buf *out)
 	struct mc_buf body, attach;
 	struct mc_tx tx;
 
-	if (k > 5)
+	if (k > 6)
 		return false;
 	mc_sign_seed_keypair(seed, pk, sk);
 	mc_buf_init(&body);
@@ -143,6 +149,12 @@ bool fuzz_seed(int k, struct mc_buf *out)
 		mc_grant_encode(&g, &body);
 		tx.attach = attach.data;
 		tx.attach_len = attach.len;
+	} else if (k == 6) {
+		struct mc_anchor_commit ac = { .tree_size = 1000, .public_chain_id = 31337, .block_number = 7 };
+
+		ac.root[0] = 1;
+		tx.type = MC_TX_ANCHOR_COMMIT;
+		mc_anchor_commit_encode(&ac, &body);
 	} else {
 		struct mc_access a = { .version = 1, .purpose = MC_PURPOSE_EMERGENCY,
 				       .outcome = MC_OUTCOME_BREAK_GLASS, .glass = (const uint8_t *)"er",
