@@ -311,7 +311,8 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 		return finish_fail(cli, &err);
 	/* Never anchor a corrupt chain. The store is opened only after the
 	 * check, which runs in a child process. */
-	if (mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", NULL, NULL, &rep, &err) != 0) {
+	if ((cli->conf.verify_recent ? mc_verify_recent_isolated(db, &rep, &err)
+				     : mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", NULL, NULL, &rep, &err)) != 0) {
 		char msg[sizeof(err.msg)];
 
 		snprintf(msg, sizeof(msg), "%s", err.msg);

@@ -1108,6 +1108,14 @@ static int ctree_get(void *ctx, unsigned level, uint64_t index, uint8_t out[MC_H
 	return 0;
 }
 
+int mc_ctree_node(struct mc_txn *t, unsigned level, uint64_t index, uint8_t out[MC_HASH_LEN],
+		  struct mc_err *err)
+{
+	struct ctree_src_ctx sc = { t, err };
+
+	return ctree_get(&sc, level, index, out);
+}
+
 int mc_ctree_append(struct mc_txn *t, uint64_t height, const uint8_t block_hash[MC_HASH_LEN],
 		    struct mc_err *err)
 {

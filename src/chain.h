@@ -117,6 +117,9 @@ int mc_access_decide(struct mc_txn *t, const uint8_t actor[MC_PK_LEN],
 /* Appends a block hash to the stored chain tree as leaf `height`. */
 int mc_ctree_append(struct mc_txn *t, uint64_t height, const uint8_t block_hash[MC_HASH_LEN],
 		    struct mc_err *err);
+/* One stored chain tree node: the subtree of 2^level leaves at index. */
+int mc_ctree_node(struct mc_txn *t, unsigned level, uint64_t index, uint8_t out[MC_HASH_LEN],
+		  struct mc_err *err);
 /* The chain tree's root over the first `size` blocks (O(log n) reads). */
 int mc_ctree_root(struct mc_txn *t, uint64_t size, uint8_t out[MC_HASH_LEN], struct mc_err *err);
 

@@ -106,9 +106,19 @@ static int apply(struct mc_config *c, const char *section, const char *key, cons
 			return (*allowed = _("1 to 100000"), set_u32(&c->max_fee_gwei, v, 1, 100000));
 		if (strcmp(key, "min_interval") == 0)
 			return (*allowed = _("0 to 604800 seconds"), set_u32(&c->min_interval, v, 0, 604800));
+		if (strcmp(key, "verify") == 0) {
+			*allowed = _("full or recent");
+			if (strcmp(v, "full") == 0)
+				c->verify_recent = false;
+			else if (strcmp(v, "recent") == 0)
+				c->verify_recent = true;
+			else
+				return 0;
+			return 1;
+		}
 		if (strcmp(key, "bump_after") == 0)
 			return (*allowed = _("1 to 86400 seconds"), set_u32(&c->bump_after, v, 1, 86400));
-		*allowed = _("keys of [anchor]: rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval, bump_after");
+		*allowed = _("keys of [anchor]: rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval, bump_after, verify");
 		return -1;
 	}
 	if (strcmp(section, "console") == 0) {
@@ -190,6 +200,7 @@ int mc_config_load_env(struct mc_config *c, char *const *env, struct mc_err *err
 		{ "MEDCHAIN_MAX_FEE_GWEI", "anchor", "max_fee_gwei" },
 		{ "MEDCHAIN_MIN_INTERVAL", "anchor", "min_interval" },
 		{ "MEDCHAIN_BUMP_AFTER", "anchor", "bump_after" },
+		{ "MEDCHAIN_ANCHOR_VERIFY", "anchor", "verify" },
 		{ "MEDCHAIN_COLORS", "console", "colors" },
 		{ "MEDCHAIN_REFRESH_MS", "console", "refresh_ms" },
 	};

@@ -8,7 +8,7 @@
  *
  *   [node]    name, datadir, listen (host:port), peers (comma-separated URLs)
  *   [anchor]  rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval,
- *             bump_after
+ *             bump_after, verify (full|recent)
  *   [console] colors (auto|always|never), refresh_ms
  */
 #ifndef MC_CONF_H
@@ -32,6 +32,7 @@ struct mc_config {
 	uint32_t confirmations;       /* default 12 */
 	uint32_t max_fee_gwei;        /* default 100 */
 	uint32_t min_interval;        /* seconds between anchors; default 0 */
+	bool verify_recent;           /* [anchor] verify = recent (default full) */
 	uint32_t bump_after;          /* seconds before a pending anchor is
 				       * re-priced at the same nonce; default 300 */
 	int colors;                   /* 0 auto, 1 always, -1 never */

@@ -730,9 +730,166 @@ struct wire {
 	char msg[MC_ERR_MSG_MAX];
 };
 
+struct recent_ctx {
+	struct mc_verify_report *rep;
+};
+
+static int recent_block(struct mc_txn *t, uint64_t h, const uint8_t chain_id[MC_HASH_LEN],
+			const uint8_t (*vals)[MC_PK_LEN], size_t nval, const uint8_t valset[MC_HASH_LEN],
+			uint8_t prev[MC_HASH_LEN], struct mc_verify_report *rep, struct mc_err *err)
+{
+	struct mc_header hd;
+	struct mc_cert c;
+	uint8_t bh[MC_HASH_LEN], leaf[MC_HASH_LEN], node[MC_HASH_LEN], root[MC_HASH_LEN];
+	uint8_t (*leaves)[MC_HASH_LEN];
+	unsigned levels[65];
+	uint64_t indexes[65];
+	unsigned nc;
+	static const uint8_t zeros[MC_HASH_LEN];
+
+	if (mc_chain_block(t, h, &hd, &c, err) != 0)
+		return -1;
+	mc_block_hash(&hd, bh);
+	if (hd.height != h || (h > 0 && memcmp(hd.prev, prev, MC_HASH_LEN) != 0) ||
+	    memcmp(hd.chain_id, h ? chain_id : zeros, MC_HASH_LEN) != 0)
+		return mc_err_set(err, EX_DATAERR, _("block %llu does not link to the block before it"),
+				  (unsigned long long)h);
+	if (memcmp(hd.valset_hash, valset, MC_HASH_LEN) != 0 || mc_cert_check(&c, bh, vals, nval, err) != 0)
+		return mc_err_set(err, EX_DATAERR, _("block %llu: its certificate does not hold"),
+				  (unsigned long long)h);
+	if (!(leaves = malloc(((size_t)hd.tx_count + 1) * MC_HASH_LEN)))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	for (uint32_t i = 0; i < hd.tx_count; i++) {
+		uint8_t key[12], th[MC_HASH_LEN];
+		const void *v;
+		size_t vn;
+		struct mc_tx tx;
+		int rc;
+
+		mc_be64(key, h);
+		mc_be32(key + 8, i);
+		rc = mc_txn_get(t, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
+		if (rc != 0 || mc_tx_decode(v, vn, &tx, err) != 0 ||
+		    mc_tx_verify_sig(&tx, h ? chain_id : zeros) != 0) {
+			free(leaves);
+			return mc_err_set(err, EX_DATAERR, _("block %llu: transaction %u is missing, malformed or forged"),
+					  (unsigned long long)h, i);
+		}
+		mc_tx_hash(&tx, th);
+		mc_merkle_leaf_hash(th, MC_HASH_LEN, leaves[i]);
+		rep->txs++;
+	}
+	mc_merkle_root((const uint8_t (*)[MC_HASH_LEN])leaves, hd.tx_count, root);
+	free(leaves);
+	if (memcmp(root, hd.tx_root, MC_HASH_LEN) != 0)
+		return mc_err_set(err, EX_DATAERR, _("block %llu: its transactions do not give its tx root"),
+				  (unsigned long long)h);
+	/* The subtree hashes appending this leaf wrote. */
+	nc = mc_mtree_completed(h, levels, indexes);
+	for (unsigned i = 0; i < nc; i++) {
+		if (levels[i] == 0) {
+			mc_merkle_leaf_hash(bh, MC_HASH_LEN, leaf);
+		} else {
+			uint8_t l[MC_HASH_LEN], r[MC_HASH_LEN];
+
+			if (mc_ctree_node(t, levels[i] - 1, indexes[i] * 2, l, err) != 0 ||
+			    mc_ctree_node(t, levels[i] - 1, indexes[i] * 2 + 1, r, err) != 0)
+				return -1;
+			mc_merkle_node_hash(l, r, leaf);
+		}
+		if (mc_ctree_node(t, levels[i], indexes[i], node, err) != 0)
+			return -1;
+		if (memcmp(node, leaf, MC_HASH_LEN) != 0)
+			return mc_err_set(err, EX_DATAERR, _("block %llu: the chain tree does not hold it"),
+					  (unsigned long long)h);
+	}
+	memcpy(prev, bh, MC_HASH_LEN);
+	rep->blocks++;
+	return 0;
+}
+
+static int recent_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct recent_ctx *rc_ = vctx;
+	struct mc_head head;
+	struct mc_anchored last;
+	uint8_t (*vals)[MC_PK_LEN] = NULL, valset[MC_HASH_LEN], prev[MC_HASH_LEN], root[MC_HASH_LEN];
+	size_t nval;
+	uint64_t from = 0;
+	int rc;
+
+	if (mc_chain_head(t, &head, err) != 0 || mc_chain_format_check(t, err) != 0)
+		return -1;
+	if (head.empty)
+		return mc_err_set(err, EX_DATAERR, _("the chain has no genesis block"));
+	rc = mc_chain_anchored(t, UINT64_MAX, &last, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		if (mc_ctree_root(t, last.a.tree_size, root, err) != 0)
+			return -1;
+		if (memcmp(root, last.a.root, MC_HASH_LEN) != 0)
+			return mc_err_set(err, EX_DATAERR,
+					  _("the chain tree no longer gives the root anchored at tree size %llu"),
+					  (unsigned long long)last.a.tree_size);
+		from = last.a.tree_size;
+	}
+	if (!(vals = malloc(MC_MAX_VALIDATORS * MC_PK_LEN)))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	rc = mc_chain_validators(t, vals, &nval, err);
+	if (rc == 0) {
+		mc_valset_hash((const uint8_t (*)[MC_PK_LEN])vals, nval, valset);
+		if (from > 0) {
+			struct mc_header hd;
+			struct mc_cert c;
+
+			rc = mc_chain_block(t, from - 1, &hd, &c, err);
+			if (rc == 0)
+				mc_block_hash(&hd, prev);
+		}
+	}
+	for (uint64_t h = from; rc == 0 && h <= head.height; h++)
+		rc = recent_block(t, h, head.chain_id, (const uint8_t (*)[MC_PK_LEN])vals, nval, valset, prev,
+				  rc_->rep, err);
+	free(vals);
+	if (rc == 0 && memcmp(prev, head.hash, MC_HASH_LEN) != 0)
+		rc = mc_err_set(err, EX_DATAERR, _("the stored head is not the last block"));
+	return rc;
+}
+
+int mc_verify_recent(const char *dbdir, struct mc_verify_report *rep, struct mc_err *err)
+{
+	struct mc_store *s;
+	struct recent_ctx c = { rep };
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (mc_store_open(dbdir, MC_STORE_RDONLY, &s, err) != 0)
+		return -1;
+	rc = mc_store_read(s, recent_txn, &c, err);
+	mc_store_close(s);
+	return rc;
+}
+
+static int run_isolated(const char *dbdir, const char *scratch_parent, bool recent,
+			mc_verify_progress_fn progress, void *pctx,
+			struct mc_verify_report *rep, struct mc_err *err);
+
+int mc_verify_recent_isolated(const char *dbdir, struct mc_verify_report *rep, struct mc_err *err)
+{
+	return run_isolated(dbdir, NULL, true, NULL, NULL, rep, err);
+}
+
 int mc_verify_isolated(const char *dbdir, const char *scratch_parent,
 		       mc_verify_progress_fn progress, void *pctx,
 		       struct mc_verify_report *rep, struct mc_err *err)
+{
+	return run_isolated(dbdir, scratch_parent, false, progress, pctx, rep, err);
+}
+
+static int run_isolated(const char *dbdir, const char *scratch_parent, bool recent,
+			mc_verify_progress_fn progress, void *pctx,
+			struct mc_verify_report *rep, struct mc_err *err)
 {
 	int fds[2], status;
 	pid_t pid;
@@ -756,7 +913,8 @@ int mc_verify_isolated(const char *dbdir, const char *scratch_parent,
 
 		close(fds[0]);
 		memset(&w, 0, sizeof(w));
-		if (mc_verify(dbdir, scratch_parent, progress, pctx, &w.rep, &cerr) != 0) {
+		if ((recent ? mc_verify_recent(dbdir, &w.rep, &cerr)
+			    : mc_verify(dbdir, scratch_parent, progress, pctx, &w.rep, &cerr)) != 0) {
 			w.code = cerr.code ? cerr.code : EX_SOFTWARE;
 			memcpy(w.msg, cerr.msg, sizeof(w.msg));
 		}

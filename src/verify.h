@@ -35,4 +35,15 @@ int mc_verify_isolated(const char *dbdir, const char *scratch_parent,
 		       mc_verify_progress_fn progress, void *pctx,
 		       struct mc_verify_report *rep, struct mc_err *err);
 
+/* The quick check before an anchor (`[anchor] verify = recent`): the
+ * stored chain tree still gives the last committed anchor's root, and every
+ * block after that anchor is well formed, linked, certified by the
+ * validators, holds txs signed by their authors that give its tx root, and
+ * is the chain tree's leaf at its height, whose new subtree hashes hold.
+ * O(blocks since the last anchor); it replays no state and checks no
+ * payload: the full verify does (run it from a timer). In a child process
+ * like the full one. */
+int mc_verify_recent(const char *dbdir, struct mc_verify_report *rep, struct mc_err *err);
+int mc_verify_recent_isolated(const char *dbdir, struct mc_verify_report *rep, struct mc_err *err);
+
 #endif

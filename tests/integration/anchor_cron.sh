@@ -80,8 +80,27 @@ mdb_load -s keks -f "$T/keks.bad" "$D/db" 2>/dev/null
 expect_exit 65 mc anchor
 grep -q "fails verification" "$T/err" || fail "the refusal names verification: $(cat "$T/err")"
 [ "$(nonce)" -eq 2 ] || fail "a corrupt chain sent nothing"
-rm -rf "$D/db"; mv "$T/db.good" "$D/db"
+rm -rf "$D/db"; cp -a "$T/db.good" "$D/db"
 ok "a corrupt chain: exit 65, nothing anchored"
+
+# verify = recent: the blocks since the last anchor, checked in O(new blocks).
+echo "verify = recent" >>"$D/medchain.conf"
+last=$(height)
+mdb_dump -s blocks "$D/db" >"$T/blocks.dump"
+awk -v want="$(printf '%016x' "$last")" '/^HEADER=END/ { inb = 1; print; next } /^DATA=END/ { inb = 0 }
+    inb && prev_key == 1 { c = substr($0, 200, 1); $0 = substr($0, 1, 199) (c == "0" ? "1" : "0") substr($0, 201); prev_key = 0; print; next }
+    inb { prev_key = ($1 == want) }
+    { print }' "$T/blocks.dump" >"$T/blocks.bad"
+cmp -s "$T/blocks.dump" "$T/blocks.bad" && fail "the block tamper changed nothing"
+mdb_load -s blocks -f "$T/blocks.bad" "$D/db" 2>/dev/null
+expect_exit 65 mc anchor
+grep -q "block $last" "$T/err" || fail "verify = recent names the damaged block: $(cat "$T/err")"
+[ "$(nonce)" -eq 2 ] || fail "a damaged new block sent nothing"
+rm -rf "$D/db"; mv "$T/db.good" "$D/db"
+expect_exit 0 mc anchor --wait 60
+[ "$(nonce)" -eq 3 ] || fail "verify = recent anchors an intact chain"
+sed -i '/^verify = recent/d' "$D/medchain.conf"
+ok "verify = recent: a damaged block after the last anchor is 65 naming it; an intact chain anchors"
 
 # Bad configuration and bad answers: a clear message and a sysexits code.
 cp "$D/medchain.conf" "$T/conf.good"
@@ -89,10 +108,11 @@ sed -i 's/^chain_id = .*/chain_id = 1/' "$D/medchain.conf"
 expect_exit 78 mc anchor
 grep -q "serves chain id 31337" "$T/err" || fail "the wrong chain id is named"
 cp "$T/conf.good" "$D/medchain.conf"
+echo unfunded | mc record put --subject P --category note --type text/plain >/dev/null
 rpc anvil_setBalance "[\"$ADDR\",\"0x0\"]" >/dev/null
 expect_exit 78 mc anchor
 grep -q "fund it" "$T/err" || fail "an unfunded key is named: $(cat "$T/err")"
-[ "$(mc --json anchor list | jq length)" -eq 2 ] || fail "an unfunded key journals nothing"
+[ "$(mc --json anchor list | jq length)" -eq 3 ] || fail "an unfunded key journals nothing"
 rpc anvil_setBalance "[\"$ADDR\",\"0xde0b6b3a7640000\"]" >/dev/null
 sed -i "s|^rpc_url = .*|rpc_url = http://127.0.0.1:1|" "$D/medchain.conf"
 expect_exit 69 mc anchor
@@ -111,5 +131,5 @@ expect_exit 78 mc anchor
 grep -q "rpc_url" "$T/err" || fail "a missing rpc_url is named"
 cp "$T/conf.good" "$D/medchain.conf"
 expect_exit 64 mc anchor --wait soon
-[ "$(nonce)" -eq 2 ] || fail "no bad input sent anything"
+[ "$(nonce)" -eq 3 ] || fail "no bad input sent anything"
 ok "wrong chain id 78, unfunded 78, unreachable 69, HTML page 76, bad URL 78, no rpc_url 78, bad --wait 64"

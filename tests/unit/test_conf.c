@@ -42,7 +42,7 @@ Test(conf, defaults_and_a_full_file)
 	cr_assert_eq(load("# a comment\n; another\n[node]\nname = node1\ndatadir = /var/lib/medchain\n"
 			  "listen = 127.0.0.1:7070\npeers = http://10.0.0.2:7070,http://10.0.0.3:7070\n"
 			  "[anchor]\nrpc_url = http://127.0.0.1:8545\nchain_id = 31337\nkey_file = /etc/medchain/anchor.key\n"
-			  "confirmations = 3\nmax_fee_gwei = 50\nmin_interval = 600\n"
+			  "confirmations = 3\nmax_fee_gwei = 50\nmin_interval = 600\nbump_after = 90\nverify = recent\n"
 			  "[console]\ncolors = never\nrefresh_ms = 500\n", &c, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(c.node_name, "node1");
 	cr_assert_str_eq(c.datadir, "/var/lib/medchain");
@@ -51,10 +51,17 @@ Test(conf, defaults_and_a_full_file)
 	cr_assert_eq(c.confirmations, 3);
 	cr_assert_eq(c.max_fee_gwei, 50);
 	cr_assert_eq(c.min_interval, 600);
+	cr_assert_eq(c.bump_after, 90);
+	cr_assert(c.verify_recent);
 	cr_assert_eq(c.colors, -1);
 	cr_assert_eq(c.refresh_ms, 500);
 	mc_config_defaults(&c);
 	cr_assert_eq(c.confirmations, 12);
+	cr_assert_eq(c.bump_after, 300);
+	cr_assert_eq(c.min_interval, 0);
+	cr_assert(!c.verify_recent);
+	cr_assert_neq(load("[anchor]\nverify = sometimes\n", &c, &err), 0);
+	cr_assert(strstr(err.msg, "full or recent"), "%s", err.msg);
 }
 
 Test(conf, every_bad_line_names_file_line_key_and_what_is_allowed)
