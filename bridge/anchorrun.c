@@ -77,7 +77,7 @@ struct jctx {
 static int last_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct jctx *c = vctx;
-	int rc = mc_journal_last(t, UINT64_MAX, c->e, err);
+	int rc = mc_journal_last(t, c->e, err);
 
 	if (rc < 0)
 		return -1;

@@ -130,27 +130,16 @@ int mc_journal_get(struct mc_txn *t, uint64_t seq, struct mc_anchor_entry *e, st
 	return mc_journal_decode(v, vn, e, err);
 }
 
-int mc_journal_last(struct mc_txn *t, uint64_t before, struct mc_anchor_entry *e,
-		    struct mc_err *err)
+int mc_journal_last(struct mc_txn *t, struct mc_anchor_entry *e, struct mc_err *err)
 {
 	struct mc_cursor *c;
 	const void *k, *v;
 	size_t kn, vn;
-	uint8_t key[8];
 	int rc;
 
 	if (mc_cursor_open(t, MC_DB_JOURNAL, &c, err) != 0)
 		return -1;
-	if (before == UINT64_MAX) {
-		rc = mc_cursor_last(c, &k, &kn, &v, &vn, err);
-	} else {
-		mc_be64(key, before);
-		rc = mc_cursor_seek(c, key, 8, &k, &kn, &v, &vn, err);
-		if (rc == MC_NOTFOUND)
-			rc = mc_cursor_last(c, &k, &kn, &v, &vn, err);
-		else if (rc == 0)
-			rc = mc_cursor_prev(c, &k, &kn, &v, &vn, err);
-	}
+	rc = mc_cursor_last(c, &k, &kn, &v, &vn, err);
 	if (rc == 0) {
 		if (kn != 8)
 			rc = mc_err_set(err, EX_DATAERR, _("a malformed anchor journal key"));

@@ -84,9 +84,7 @@ int mc_journal_decode(const uint8_t *p, size_t n, struct mc_anchor_entry *e, str
 int mc_journal_put(struct mc_txn *t, const struct mc_anchor_entry *e, struct mc_err *err);
 /* The entry with key seq: 0, MC_NOTFOUND or -1. */
 int mc_journal_get(struct mc_txn *t, uint64_t seq, struct mc_anchor_entry *e, struct mc_err *err);
-/* The newest entry (UINT64_MAX before: the last), or the newest before
- * `before`: 0, MC_NOTFOUND or -1. */
-int mc_journal_last(struct mc_txn *t, uint64_t before, struct mc_anchor_entry *e,
-		    struct mc_err *err);
+/* The newest entry: 0, MC_NOTFOUND or -1. */
+int mc_journal_last(struct mc_txn *t, struct mc_anchor_entry *e, struct mc_err *err);
 
 #endif

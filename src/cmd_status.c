@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "i18n.h"
 #include "identity.h"
+#include "text.h"
 
 struct status {
 	struct mc_head head;
@@ -15,11 +16,15 @@ struct status {
 	size_t nval;
 	uint64_t identities, versions, payloads, txs;
 	uint8_t root[MC_HASH_LEN];
+	bool anchored;
+	struct mc_anchored last;
+	uint64_t anchor_time_ms;   /* block time of its ANCHOR_COMMIT */
 };
 
 static int status_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct status *s = vctx;
+	int rc;
 
 	if (mc_chain_head(t, &s->head, err) != 0)
 		return -1;
@@ -32,6 +37,18 @@ static int status_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	    mc_txn_count(t, MC_DB_TXIDX, &s->txs, err) != 0 ||
 	    mc_ctree_root(t, s->head.height + 1, s->root, err) != 0)
 		return -1;
+	rc = mc_chain_anchored(t, UINT64_MAX, &s->last, err);
+	if (rc < 0)
+		return -1;
+	s->anchored = rc == 0;
+	if (s->anchored) {
+		struct mc_header h;
+		struct mc_cert c;
+
+		if (mc_chain_block(t, s->last.height, &h, &c, err) != 0)
+			return -1;
+		s->anchor_time_ms = h.timestamp_ms;
+	}
 	return 0;
 }
 
@@ -67,7 +84,20 @@ int cmd_status(struct mc_cli *cli, struct mc_args *a)
 			mc_hex(s.vals[i], MC_PK_LEN, v);
 			printf("%s\"%s\"", i ? "," : "", v);
 		}
-		printf("],\"last_anchor\":null}\n");
+		printf("],\"last_anchor\":");
+		if (s.anchored) {
+			char r[65], tx[65];
+
+			mc_hex(s.last.a.root, MC_HASH_LEN, r);
+			mc_hex(s.last.a.tx_hash, 32, tx);
+			printf("{\"tree_size\":%llu,\"root\":\"%s\",\"public_chain_id\":%llu,\"tx_hash\":\"0x%s\","
+			       "\"block_number\":%llu,\"commit_height\":%llu,\"committed_at_ms\":%llu}}\n",
+			       (unsigned long long)s.last.a.tree_size, r, (unsigned long long)s.last.a.public_chain_id, tx,
+			       (unsigned long long)s.last.a.block_number, (unsigned long long)s.last.height,
+			       (unsigned long long)s.anchor_time_ms);
+		} else {
+			printf("null}\n");
+		}
 		return 0;
 	}
 	printf(_("data dir        %s\n"), cli->datadir);
@@ -85,6 +115,16 @@ int cmd_status(struct mc_cli *cli, struct mc_args *a)
 		mc_hex(s.vals[i], MC_PK_LEN, v);
 		printf(_("validator       %s\n"), v);
 	}
-	printf(_("last anchor     none (anchoring is not configured)\n"));
+	if (s.anchored) {
+		char tx[65], when[64];
+
+		mc_hex(s.last.a.tx_hash, 32, tx);
+		mc_time_format(s.anchor_time_ms, when, sizeof(when));
+		printf(_("last anchor     tree size %llu, tx 0x%s in block %llu of chain %llu, committed %s\n"),
+		       (unsigned long long)s.last.a.tree_size, tx, (unsigned long long)s.last.a.block_number,
+		       (unsigned long long)s.last.a.public_chain_id, when);
+	} else {
+		printf(_("last anchor     none yet\n"));
+	}
 	return 0;
 }

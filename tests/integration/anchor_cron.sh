@@ -40,7 +40,10 @@ ok "1000 records: one public tx (gas $gas), calldata = chain id, size $size, ind
 # The ANCHOR_COMMIT is on the private chain, and verify replays it.
 [ "$(jq -r .anchor.commit_height "$out")" -eq "$size" ] || fail "ANCHOR_COMMIT in the next private block"
 expect_exit 0 mc verify
-ok "the ANCHOR_COMMIT that records the confirmed anchor is on the chain and verifies"
+mc --json status >"$T/status.json"
+[ "$(jq -r .last_anchor.tree_size "$T/status.json")" -eq "$size" ] || fail "status shows the last anchor"
+[ "$(jq -r .last_anchor.tx_hash "$T/status.json")" = "$tx" ] || fail "status shows its public tx"
+ok "the ANCHOR_COMMIT that records the confirmed anchor is on the chain, verifies, and status shows it"
 
 # Nothing new (the chain grew by the ANCHOR_COMMIT block only): exit 0, no tx.
 expect_exit 0 mc anchor

@@ -4,26 +4,8 @@
 # same calldata. A stopped node is EX_UNAVAILABLE.
 . "$(dirname "$0")/lib.sh"
 
-# node_modules of the checkout (a distcheck tree sits inside it), or
-# $MEDCHAIN_DEVNODE_DIR
-nm=${MEDCHAIN_DEVNODE_DIR:-}
-for d in "$MC_SRCDIR" "$MC_SRCDIR/.." "$MC_SRCDIR/../.." "$MC_SRCDIR/../../.."; do
-    [ -z "$nm" ] && [ -x "$d/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ] && nm="$d/node_modules"
-done
-ANVIL="$nm/@foundry-rs/anvil-linux-amd64/bin/anvil"
-CAST="$nm/@foundry-rs/cast-linux-amd64/bin/cast"
-[ -x "$ANVIL" ] && [ -x "$CAST" ] || fail "anvil and cast are missing: run tools/install-deps"
+start_anvil
 CHECK="$(dirname "$MEDCHAIN_BIN")/tests/bridge_check"
-
-"$ANVIL" --host 127.0.0.1 --port 0 >"$T/anvil.log" 2>&1 &
-anvil_pid=$!
-for i in $(seq 1 100); do
-    port=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/anvil.log")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || fail "anvil did not start"
-URL="http://127.0.0.1:$port"
 
 out=$("$CHECK" "$URL") || fail "sending our signed transaction"
 tx=$(echo "$out" | sed -n 's/.* tx \(0x[0-9a-f]*\)$/\1/p')
@@ -37,8 +19,7 @@ want="0x4d444331$(for i in $(seq 4 47); do printf '%02x' "$i"; done)"
 "$CHECK" "$URL" | grep -q " nonce 1 " || fail "the next transaction takes the next nonce"
 ok "anvil mined our signed EIP-1559 tx; cast reads the same calldata"
 
-kill "$anvil_pid"
-wait "$anvil_pid" 2>/dev/null || true
+stop_anvil
 code=0
 "$CHECK" "$URL" 2>"$T/err" || code=$?
 [ "$code" -eq 69 ] || fail "a stopped node is EX_UNAVAILABLE (got $code)"

@@ -65,6 +65,7 @@ find_devnode() {
 start_anvil() {
     local log="$T/anvil.$$.$RANDOM.log" port="" i
     [ -n "${ANVIL:-}" ] || find_devnode
+    : >"$log"
     "$ANVIL" --host 127.0.0.1 --port "${ANVIL_PORT:-0}" "$@" >"$log" 2>&1 &
     ANVIL_PID=$!
     for i in $(seq 1 100); do

@@ -229,3 +229,77 @@ Test(chain, the_stored_chain_tree_root_matches_a_recomputation_at_every_size)
 		free(leaves);
 	}
 }
+
+/* ---- ANCHOR_COMMIT ------------------------------------------------------- */
+
+struct root_ctx { uint64_t size; uint8_t root[MC_HASH_LEN]; uint64_t content; struct mc_anchored last; int last_rc; };
+
+static int root_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct root_ctx *c = vctx;
+
+	if (mc_ctree_root(t, c->size, c->root, err) != 0 || mc_chain_content_height(t, &c->content, err) != 0)
+		return -1;
+	c->last_rc = mc_chain_anchored(t, UINT64_MAX, &c->last, err);
+	return c->last_rc < 0 ? -1 : 0;
+}
+
+static struct root_ctx chain_root(uint64_t size)
+{
+	struct root_ctx c = { .size = size };
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_store_read(fx.s, root_txn, &c, &err), 0, "%s", err.msg);
+	return c;
+}
+
+static int commit_anchor(const struct mc_key *author, uint64_t size, const uint8_t root[MC_HASH_LEN],
+			 struct mc_err *err)
+{
+	struct mc_anchor_commit a = { .tree_size = size, .public_chain_id = 31337, .block_number = 5 };
+	struct mc_buf b;
+	struct mc_produced p;
+	int rc;
+
+	memcpy(a.root, root, MC_HASH_LEN);
+	a.tx_hash[0] = 0xaa;
+	mc_buf_init(&b);
+	mc_anchor_commit_encode(&a, &b);
+	rc = mc_chain_submit(fx.s, fx.node, author, MC_TX_ANCHOR_COMMIT, b.data, b.len, &p, err);
+	mc_buf_release(&b);
+	return rc;
+}
+
+Test(chain, an_anchor_commit_must_carry_this_chains_root_at_a_size_that_exists_and_grows)
+{
+	struct mc_key *k = NULL;
+	struct mc_err err = { 0 };
+	uint8_t bad[MC_HASH_LEN];
+	struct root_ctx r;
+	uint64_t h;
+
+	cr_assert_eq(enroll(fx.admin, "Dr A", MC_ROLE_CLINICIAN, &k, &err), 0, "%s", err.msg);
+	h = head().height;                                   /* blocks 0..h exist */
+	r = chain_root(h + 1);
+	cr_assert_eq(r.content, h, "the enrollment's block is content");
+	cr_assert_eq(r.last_rc, MC_NOTFOUND);
+	memcpy(bad, r.root, MC_HASH_LEN);
+	bad[0] ^= 1;
+	cr_assert_neq(commit_anchor(fx.node, h + 1, bad, &err), 0, "another root is refused");
+	cr_assert(strstr(err.msg, "not this chain's root"), "%s", err.msg);
+	cr_assert_neq(commit_anchor(fx.node, h + 3, r.root, &err), 0, "a size beyond the chain is refused");
+	cr_assert_neq(commit_anchor(fx.admin, h + 1, r.root, &err), 0, "an admin is not the node or anchor role");
+	cr_assert_eq(err.code, EX_NOPERM);
+	cr_assert_eq(head().height, h, "no refused commit made a block");
+	cr_assert_eq(commit_anchor(fx.node, h + 1, r.root, &err), 0, "%s", err.msg);
+	r = chain_root(h + 1);
+	cr_assert_eq(r.last_rc, 0);
+	cr_assert_eq(r.last.a.tree_size, h + 1);
+	cr_assert_eq(r.last.height, h + 1);
+	cr_assert_eq(r.content, h, "a block of ANCHOR_COMMIT alone is not content");
+	cr_assert_neq(commit_anchor(fx.node, h + 1, r.root, &err), 0, "the same size again is refused");
+	cr_assert(strstr(err.msg, "more blocks"), "%s", err.msg);
+	r = chain_root(h + 2);
+	cr_assert_eq(commit_anchor(fx.node, h + 2, r.root, &err), 0, "a larger anchor is taken: %s", err.msg);
+	mc_key_free(k);
+}
