@@ -127,6 +127,17 @@ for i in $(seq 1 50); do hp=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/http.log" 
 sed -i "s|^rpc_url = .*|rpc_url = http://127.0.0.1:$hp/|" "$D/medchain.conf"
 expect_exit 76 mc anchor
 grep -q "not JSON-RPC" "$T/err" || fail "an HTML page is named: $(cat "$T/err")"
+# Truncated and huge JSON from an endpoint that answers POSTs.
+printf '{"jsonrpc":"2.0","id":1,"result":"0x7a' >"$T/trunc.json"
+serve_post "$T/trunc.json"
+sed -i "s|^rpc_url = .*|rpc_url = $SERVE_URL|" "$D/medchain.conf"
+expect_exit 76 mc anchor
+grep -q "not a JSON-RPC response" "$T/err" || fail "truncated JSON is named: $(cat "$T/err")"
+{ printf '{"jsonrpc":"2.0","id":1,"result":"'; head -c 5000000 /dev/zero | tr '\0' 'a'; printf '"}'; } >"$T/huge.json"
+serve_post "$T/huge.json"
+sed -i "s|^rpc_url = .*|rpc_url = $SERVE_URL|" "$D/medchain.conf"
+expect_exit 76 mc anchor
+grep -q "larger than" "$T/err" || fail "a huge answer is named: $(cat "$T/err")"
 sed -i "s|^rpc_url = .*|rpc_url = ftp://x|" "$D/medchain.conf"
 expect_exit 78 mc anchor
 sed -i '/^rpc_url/d' "$D/medchain.conf"
@@ -135,4 +146,4 @@ grep -q "rpc_url" "$T/err" || fail "a missing rpc_url is named"
 cp "$T/conf.good" "$D/medchain.conf"
 expect_exit 64 mc anchor --wait soon
 [ "$(nonce)" -eq 3 ] || fail "no bad input sent anything"
-ok "wrong chain id 78, unfunded 78, unreachable 69, HTML page 76, bad URL 78, no rpc_url 78, bad --wait 64"
+ok "wrong chain id 78, unfunded 78, unreachable 69, HTML page 76, truncated JSON 76, 5 MB answer 76, bad URL 78, no rpc_url 78, bad --wait 64"

@@ -122,3 +122,31 @@ independent_root() {
     }
     mth 1 "$(wc -l <"$T/leaves")"
 }
+
+# serve_post FILE: a local HTTP server that answers every POST with FILE's
+# bytes (a stand-in for a broken RPC endpoint); sets SERVE_URL.
+serve_post() {
+    local log="$T/serve.$RANDOM.log"
+    : >"$log"
+    python3 -c '
+import http.server, sys
+body = open(sys.argv[1], "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+' "$1" >"$log" 2>&1 &
+    local i p=""
+    for i in $(seq 1 50); do p=$(head -1 "$log"); [ -n "$p" ] && break; sleep 0.1; done
+    [ -n "$p" ] || fail "the stand-in server did not start"
+    SERVE_URL="http://127.0.0.1:$p/"
+}
