@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "alerts.h"
+#include "audit.h"
 #include "chain.h"
 #include "commands.h"
 #include "consent.h"
@@ -21,65 +22,17 @@
 #define AUDIT_LIMIT_DEFAULT 100
 #define AUDIT_LIMIT_MAX 100000
 
-struct audit_q {
-	struct mc_cli *cli;
-	const uint8_t *subject;       /* pseudonym */
-	const uint8_t *actor;
-	uint8_t outcome;              /* 0: any */
-	uint64_t since, until;        /* ms */
-	uint64_t after_h;             /* cursor: strictly after (after_h, after_t) */
-	uint32_t after_t;
-	bool have_after;
-	unsigned long limit, n;
-	uint64_t cache_h;
-	uint64_t cache_ts;
-	bool cache_ok;
-	uint64_t last_h;
-	uint32_t last_t;
+struct audit_out {
 	int fmt;                      /* enum audit_fmt */
-	bool only_audit;              /* the TXS scan: consent and access events only */
+	unsigned long n;
 	cJSON *entries;               /* FHIR bundle entries */
 	FILE *out;                    /* stdout, or a memory stream for -o */
 	char node_pk[65];
 };
 
-static int block_time(struct mc_txn *t, struct audit_q *q, uint64_t h, uint64_t *ts,
-		      struct mc_err *err)
-{
-	struct mc_header hd;
-	struct mc_cert c;
-
-	if (q->cache_ok && q->cache_h == h) {
-		*ts = q->cache_ts;
-		return 0;
-	}
-	if (mc_chain_block(t, h, &hd, &c, err) != 0)
-		return -1;
-	q->cache_h = h;
-	q->cache_ts = hd.timestamp_ms;
-	q->cache_ok = true;
-	*ts = hd.timestamp_ms;
-	return 0;
-}
-
 enum audit_fmt { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_FHIR };
 
-struct audit_event {
-	uint64_t ts, h;
-	uint32_t ti;
-	uint8_t type;
-	uint8_t actor[MC_PK_LEN];
-	char actor_name[MC_NAME_MAX + 1];
-	bool has_subject;
-	uint8_t subject[MC_HASH_LEN];
-	struct mc_access acc;         /* ACCESS */
-	uint8_t grant[MC_GRANT_ID_LEN];
-	bool has_grant;
-	uint8_t purpose;              /* ACCESS and CONSENT_GRANT */
-	char glass[MC_REASON_MAX + 1];
-};
-
-static void emit_text(FILE *f, const struct audit_event *e)
+static void emit_text(FILE *f, const struct mc_audit_event *e)
 {
 	char when[32], extra[800] = "", rec[33], gid[33];
 
@@ -105,7 +58,7 @@ static void emit_text(FILE *f, const struct audit_event *e)
 	       mc_tx_type_name(e->type), e->actor_name, extra);
 }
 
-static void emit_json(FILE *f, const struct audit_event *e, bool first)
+static void emit_json(FILE *f, const struct mc_audit_event *e, bool first)
 {
 	char when[32], actor[65], rec[33], gid[33], subj[65];
 
@@ -159,7 +112,7 @@ static void csv_field(FILE *f, const char *s, bool last)
 	fputc(last ? '\n' : ',', f);
 }
 
-static void emit_csv(FILE *f, const struct audit_event *e)
+static void emit_csv(FILE *f, const struct mc_audit_event *e)
 {
 	char when[32], actor[65], rec[33] = "", gid[33] = "", subj[65] = "", num[24][4];
 
@@ -194,7 +147,7 @@ static void emit_csv(FILE *f, const struct audit_event *e)
 /* FHIR R4 AuditEvent. */
 static const char *const act_reason[] = { "", "TREAT", "HPAYMT", "HOPERAT", "HRESCH", "PATRQT", "ETREAT" };
 
-static cJSON *fhir_event(const struct audit_event *e, const char *node_pk)
+static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
 {
 	cJSON *ev = cJSON_CreateObject(), *agents, *agent, *entities, *ent, *src, *sub, *pur;
 	char when[32], actor[65], rec[33], subj[65], gid[33], id[64];
@@ -283,179 +236,61 @@ static cJSON *fhir_event(const struct audit_event *e, const char *node_pk)
 	return ev;
 }
 
-/* Reads, filters and hands one event on; 1 when the limit is reached, 2
- * when past --until. */
-static int visit(struct mc_txn *t, struct audit_q *q, uint64_t h, uint32_t ti, struct mc_err *err)
+static int emit(const struct mc_audit_event *e, void *vctx)
 {
-	uint8_t key[12];
-	const void *v;
-	size_t vn;
-	struct mc_tx tx;
-	struct mc_identity who;
-	struct audit_event e;
-	struct mc_grant g;
-	struct mc_consent_revoke rv;
-	int rc;
+	struct audit_out *o = vctx;
 
-	if (q->have_after && (h < q->after_h || (h == q->after_h && ti <= q->after_t)))
-		return 0;
-	memset(&e, 0, sizeof(e));
-	if (block_time(t, q, h, &e.ts, err) != 0)
-		return -1;
-	if (e.ts < q->since)
-		return 0;
-	if (e.ts > q->until)
-		return 2;
-	mc_be64(key, h);
-	mc_be32(key + 8, ti);
-	rc = mc_txn_get(t, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
-	if (rc != 0)
-		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("the audit index names a missing transaction"));
-	if (mc_tx_decode(v, vn, &tx, err) != 0)
-		return -1;
-	if (q->actor && memcmp(tx.author, q->actor, MC_PK_LEN) != 0)
-		return 0;
-	e.h = h;
-	e.ti = ti;
-	e.type = tx.type;
-	memcpy(e.actor, tx.author, MC_PK_LEN);
-	if (tx.type == MC_TX_ACCESS) {
-		if (mc_access_decode(tx.body, tx.body_len, &e.acc, err) != 0)
-			return -1;
-		e.has_subject = true;
-		memcpy(e.subject, e.acc.subject, MC_HASH_LEN);
-		e.purpose = e.acc.purpose;
-		memcpy(e.grant, e.acc.grant, MC_GRANT_ID_LEN);
-		{
-			static const uint8_t none[MC_GRANT_ID_LEN];
-
-			/* a permit without a grant: the author reading back */
-			e.has_grant = e.acc.outcome == MC_OUTCOME_PERMIT &&
-				      memcmp(e.acc.grant, none, MC_GRANT_ID_LEN) != 0;
-		}
-		memcpy(e.glass, e.acc.glass, e.acc.glass_len);
-		e.acc.glass = NULL;
-	} else if (tx.type == MC_TX_CONSENT_GRANT) {
-		if (mc_grant_decode(tx.body, tx.body_len, &g, err) != 0)
-			return -1;
-		e.has_subject = true;
-		memcpy(e.subject, g.subject, MC_HASH_LEN);
-		memcpy(e.grant, g.id, MC_GRANT_ID_LEN);
-		e.has_grant = true;
-		e.purpose = g.purpose;
-	} else if (tx.type == MC_TX_CONSENT_REVOKE) {
-		struct mc_grant_state gs;
-
-		if (mc_consent_revoke_decode(tx.body, tx.body_len, &rv, err) != 0)
-			return -1;
-		memcpy(e.grant, rv.id, MC_GRANT_ID_LEN);
-		e.has_grant = true;
-		if (mc_grant_state_get(t, rv.id, &gs, err) == 0 &&
-		    mc_grant_decode(gs.body, gs.body_len, &g, err) == 0) {
-			e.has_subject = true;
-			memcpy(e.subject, g.subject, MC_HASH_LEN);
-		}
-	}
-	if (q->outcome && (tx.type != MC_TX_ACCESS || e.acc.outcome != q->outcome))
-		return 0;
-	if (q->subject && (!e.has_subject || memcmp(e.subject, q->subject, MC_HASH_LEN) != 0))
-		return 0;
-	if (q->only_audit && tx.type != MC_TX_ACCESS && tx.type != MC_TX_CONSENT_GRANT &&
-	    tx.type != MC_TX_CONSENT_REVOKE)
-		return 0;
-	if (mc_identity_get(t, tx.author, &who, err) != 0)
-		snprintf(who.name, sizeof(who.name), "?");
-	memcpy(e.actor_name, who.name, sizeof(e.actor_name));
-	switch (q->fmt) {
+	switch (o->fmt) {
 	case FMT_TEXT:
-		emit_text(q->out, &e);
+		emit_text(o->out, e);
 		break;
 	case FMT_JSON:
-		emit_json(q->out, &e, q->n == 0);
+		emit_json(o->out, e, o->n == 0);
 		break;
 	case FMT_CSV:
-		emit_csv(q->out, &e);
+		emit_csv(o->out, e);
 		break;
 	case FMT_FHIR: {
 		cJSON *entry = cJSON_CreateObject();
 
-		cJSON_AddItemToObject(entry, "resource", fhir_event(&e, q->node_pk));
-		cJSON_AddItemToArray(q->entries, entry);
+		cJSON_AddItemToObject(entry, "resource", fhir_event(e, o->node_pk));
+		cJSON_AddItemToArray(o->entries, entry);
 		break;
 	}
 	}
-	q->n++;
-	q->last_h = h;
-	q->last_t = ti;
-	return q->n >= q->limit ? 1 : 0;
+	o->n++;
+	return 0;
 }
+
+struct audit_run_ctx {
+	struct mc_audit_filter f;
+	struct audit_out o;
+	struct mc_audit_page page;
+};
 
 static int audit_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
-	struct audit_q *q = vctx;
-	uint8_t prefix[MC_PK_LEN], start[MC_PK_LEN + 12];
-	size_t plen = 0;
-	enum mc_db db;
-	struct mc_cursor *c;
-	const void *k;
-	size_t kn;
-	uint64_t from_h = 0;
-	int rc, vr = 0;
+	struct audit_run_ctx *r = vctx;
 
-	if (q->since && mc_chain_height_at(t, q->since, &from_h, err) != 0)
-		return -1;
-	if (q->have_after && q->after_h > from_h)
-		from_h = q->after_h;
-	if (q->subject) {
-		db = MC_DB_AUDIT_SUBJECT;
-		memcpy(prefix, q->subject, MC_HASH_LEN);
-		plen = MC_HASH_LEN;
-	} else if (q->actor) {
-		db = MC_DB_AUDIT_ACTOR;
-		memcpy(prefix, q->actor, MC_PK_LEN);
-		plen = MC_PK_LEN;
-	} else if (q->outcome) {
-		db = MC_DB_AUDIT_OUTCOME;
-		prefix[0] = q->outcome;
-		plen = 1;
-	} else {
-		db = MC_DB_TXS;
-		q->only_audit = true;
-	}
-	memcpy(start, prefix, plen);
-	mc_be64(start + plen, from_h);
-	mc_be32(start + plen + 8, 0);
-	if (mc_cursor_open(t, db, &c, err) != 0)
-		return -1;
-	for (rc = mc_cursor_seek(c, start, plen + 12, &k, &kn, NULL, NULL, err); rc == 0 && vr == 0;
-	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
-		const uint8_t *kb = k;
-
-		if (kn != plen + 12 || memcmp(kb, prefix, plen) != 0)
-			break;
-		vr = visit(t, q, mc_from_be64(kb + plen), mc_from_be32(kb + plen + 8), err);
-	}
-	mc_cursor_close(c);
-	if (rc < 0 || vr < 0)
-		return -1;
-	return 0;
+	return mc_audit_query(t, &r->f, emit, &r->o, &r->page, err);
 }
 
 static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 {
 	const char *subject = NULL, *actor = NULL, *since = NULL, *until = NULL, *outcome = NULL;
 	const char *limit = NULL, *after = NULL, *format = NULL, *outpath = NULL;
+	bool newest = false;
 	struct mc_opt opts[] = {
 		{ "--subject", true, &subject, NULL }, { "--actor", true, &actor, NULL },
 		{ "--since", true, &since, NULL }, { "--until", true, &until, NULL },
 		{ "--outcome", true, &outcome, NULL }, { "--limit", true, &limit, NULL },
-		{ "--after", true, &after, NULL }, { "--format", true, &format, NULL },
-		{ "-o", true, &outpath, NULL },
+		{ "--after", true, &after, NULL }, { "--newest", false, NULL, &newest },
+		{ "--format", true, &format, NULL }, { "-o", true, &outpath, NULL },
 	};
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
-	struct audit_q q;
+	struct audit_run_ctx r;
 	uint8_t subj[MC_HASH_LEN];
 	struct mc_identity who;
 	uint64_t now = mc_now_ms();
@@ -463,36 +298,35 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 	size_t memlen = 0;
 	FILE *ms = NULL;
 
-	memset(&q, 0, sizeof(q));
-	q.cli = cli;
-	q.limit = export ? ULONG_MAX : AUDIT_LIMIT_DEFAULT;
-	q.until = UINT64_MAX;
-	q.fmt = cli->json ? FMT_JSON : FMT_TEXT;
-	if (mc_cli_parse(a, opts, export ? 9 : 7, pos, 0, &npos) != 0)
+	memset(&r, 0, sizeof(r));
+	mc_audit_filter_init(&r.f);
+	r.f.limit = export ? 0 : AUDIT_LIMIT_DEFAULT;
+	r.o.fmt = cli->json ? FMT_JSON : FMT_TEXT;
+	if (mc_cli_parse(a, opts, export ? 10 : 8, pos, 0, &npos) != 0)
 		return EX_USAGE;
 	if (export) {
 		if (!format)
 			return mc_cli_usage(_("audit export needs --format fhir or --format csv"));
 		if (strcmp(format, "fhir") == 0)
-			q.fmt = FMT_FHIR;
+			r.o.fmt = FMT_FHIR;
 		else if (strcmp(format, "csv") == 0)
-			q.fmt = FMT_CSV;
+			r.o.fmt = FMT_CSV;
 		else
 			return mc_cli_usage(_("--format must be 'fhir' or 'csv'"));
 	}
-	if (since && mc_time_parse(since, now, -1, &q.since) != 0)
+	if (since && mc_time_parse(since, now, -1, &r.f.since) != 0)
 		return mc_cli_usage(_("--since: not a time (RFC 3339, or relative such as 12h)"));
-	if (until && mc_time_parse(until, now, -1, &q.until) != 0)
+	if (until && mc_time_parse(until, now, -1, &r.f.until) != 0)
 		return mc_cli_usage(_("--until: not a time (RFC 3339, or relative such as 1h)"));
-	if (q.until < q.since)
+	if (r.f.until < r.f.since)
 		return mc_cli_usage(_("--until is before --since"));
-	if (outcome && mc_outcome_parse(outcome, &q.outcome, &err) != 0)
+	if (outcome && mc_outcome_parse(outcome, &r.f.outcome, &err) != 0)
 		return mc_cli_fail(&err);
 	if (limit) {
 		char *end;
 
-		q.limit = strtoul(limit, &end, 10);
-		if (*end || q.limit == 0 || q.limit > AUDIT_LIMIT_MAX)
+		r.f.limit = strtoul(limit, &end, 10);
+		if (*end || r.f.limit == 0 || r.f.limit > AUDIT_LIMIT_MAX)
 			return mc_cli_usage(_("--limit must be 1 to %d"), AUDIT_LIMIT_MAX);
 	}
 	if (after) {
@@ -502,21 +336,22 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 
 		if (sscanf(after, "%llu.%u%n", &h, &ti, &used) != 2 || after[used] != '\0')
 			return mc_cli_usage(_("--after takes the cursor a previous page printed (BLOCK.TX)"));
-		q.after_h = h;
-		q.after_t = ti;
-		q.have_after = true;
+		r.f.after_h = h;
+		r.f.after_t = ti;
+		r.f.have_after = true;
 	}
+	r.f.newest_first = newest;
 	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
 		goto out;
 	if (subject) {
 		if (mc_cli_subject(cli, subject, subj, &err) != 0)
 			goto out;
-		q.subject = subj;
+		r.f.subject = subj;
 	}
 	if (actor) {
 		if (mc_cli_find_identity(cli, actor, &who, &err) != 0)
 			goto out;
-		q.actor = who.pk;
+		r.f.actor = who.pk;
 	}
 	{
 		char path[4200];
@@ -525,11 +360,10 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 
 		mc_cli_path(cli, path, sizeof(path), "keys/node.key");
 		if (mc_key_peek(path, npk, &sealed, NULL) == 0)
-			mc_hex(npk, MC_PK_LEN, q.node_pk);
+			mc_hex(npk, MC_PK_LEN, r.o.node_pk);
 		else
-			snprintf(q.node_pk, sizeof(q.node_pk), "unknown");
+			snprintf(r.o.node_pk, sizeof(r.o.node_pk), "unknown");
 	}
-	q.out = stdout;
 	if (outpath) {
 		/* Written whole, then moved into place: no half-written export. */
 		ms = open_memstream(&mem, &memlen);
@@ -538,22 +372,22 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 			goto out;
 		}
 	}
-	q.out = ms ? ms : stdout;
-	if (q.fmt == FMT_FHIR)
-		q.entries = cJSON_CreateArray();
-	if (q.fmt == FMT_JSON)
-		fprintf(q.out, "{\"events\":[");
-	if (q.fmt == FMT_CSV)
-		fprintf(q.out, "time,block,tx,type,actor,actor_name,subject,record,version,purpose,outcome,grant,reason,break_glass\n");
-	rc = mc_store_read(cli->store, audit_txn, &q, &err);
-	if (q.fmt == FMT_JSON) {
-		fprintf(q.out, "]");
-		if (rc == 0 && q.n >= q.limit)
-			fprintf(q.out, ",\"next\":\"%llu.%u\"", (unsigned long long)q.last_h, q.last_t);
-		fprintf(q.out, "}\n");
-	} else if (q.fmt == FMT_TEXT && rc == 0 && q.n >= q.limit && !cli->quiet) {
-		fprintf(stderr, _("more: --after %llu.%u\n"), (unsigned long long)q.last_h, q.last_t);
-	} else if (q.fmt == FMT_FHIR && rc == 0) {
+	r.o.out = ms ? ms : stdout;
+	if (r.o.fmt == FMT_FHIR)
+		r.o.entries = cJSON_CreateArray();
+	if (r.o.fmt == FMT_JSON)
+		fprintf(r.o.out, "{\"events\":[");
+	if (r.o.fmt == FMT_CSV)
+		fprintf(r.o.out, "time,block,tx,type,actor,actor_name,subject,record,version,purpose,outcome,grant,reason,break_glass\n");
+	rc = mc_store_read(cli->store, audit_txn, &r, &err);
+	if (r.o.fmt == FMT_JSON) {
+		fprintf(r.o.out, "]");
+		if (rc == 0 && r.page.more)
+			fprintf(r.o.out, ",\"next\":\"%llu.%u\"", (unsigned long long)r.page.last_h, r.page.last_t);
+		fprintf(r.o.out, "}\n");
+	} else if (r.o.fmt == FMT_TEXT && rc == 0 && r.page.more && !cli->quiet) {
+		fprintf(stderr, _("more: --after %llu.%u\n"), (unsigned long long)r.page.last_h, r.page.last_t);
+	} else if (r.o.fmt == FMT_FHIR && rc == 0) {
 		cJSON *bundle = cJSON_CreateObject();
 		char *text, when[32];
 
@@ -561,11 +395,11 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 		cJSON_AddStringToObject(bundle, "resourceType", "Bundle");
 		cJSON_AddStringToObject(bundle, "type", "collection");
 		cJSON_AddStringToObject(bundle, "timestamp", when);
-		cJSON_AddItemToObject(bundle, "entry", q.entries);
-		q.entries = NULL;
+		cJSON_AddItemToObject(bundle, "entry", r.o.entries);
+		r.o.entries = NULL;
 		text = cJSON_PrintUnformatted(bundle);
 		if (text)
-			fprintf(q.out, "%s\n", text);
+			fprintf(r.o.out, "%s\n", text);
 		else
 			rc = mc_err_set(&err, EX_OSERR, _("out of memory"));
 		free(text);
@@ -582,7 +416,7 @@ out:
 	if (ms)
 		fclose(ms);
 	free(mem);
-	cJSON_Delete(q.entries);
+	cJSON_Delete(r.o.entries);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 

@@ -50,7 +50,7 @@ static const struct mc_command commands[] = {
 	{ "consent", "import", cmd_consent_import, N_("consent import [FILE|-]"),
 	  N_("grants from FHIR R4 Consent resources (a Bundle or one), all in one block") },
 	{ "audit", "list", cmd_audit_list,
-	  N_("audit list [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [--limit N] [--after CURSOR]"),
+	  N_("audit list [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [--limit N] [--after CURSOR] [--newest]"),
 	  N_("the audit trail, oldest first, paged") },
 	{ "audit", "export", cmd_audit_export,
 	  N_("audit export --format fhir|csv [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [-o FILE]"),

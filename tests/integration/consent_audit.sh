@@ -69,7 +69,23 @@ next=$(jq -r .next "$T/p1")
 mc --json audit list --subject MRN-7 --limit 3 --after "$next" | jq -e '.events | length == 3' >/dev/null || fail "paging"
 [ "$(jq -r '.events[0].block' "$T/p1")" -lt "$(mc --json audit list --subject MRN-7 --limit 3 --after "$next" | jq -r '.events[0].block')" ] \
     || fail "the next page starts after the cursor"
-ok "audit list: in order; by subject, actor and outcome; paged"
+# Newest first, paged backwards, for each index and for the unfiltered scan:
+# the pages, joined, are the oldest-first list reversed.
+for filt in "--subject MRN-7" "--actor Aud" "--outcome deny" ""; do
+    # shellcheck disable=SC2086
+    mc --json audit list $filt --limit 100000 | jq -r '.events[] | "\(.block).\(.tx)"' >"$T/fwd"
+    : >"$T/bwd"; cur=""
+    while :; do
+        # shellcheck disable=SC2086
+        mc --json audit list $filt --newest --limit 2 ${cur:+--after "$cur"} >"$T/pg"
+        jq -r '.events[] | "\(.block).\(.tx)"' "$T/pg" >>"$T/bwd"
+        cur=$(jq -r '.next // empty' "$T/pg")
+        [ -n "$cur" ] || break
+    done
+    [ -s "$T/fwd" ] || fail "events for '$filt'"
+    diff <(tac "$T/fwd") "$T/bwd" >/dev/null || fail "newest first, paged, is the reverse for '$filt'"
+done
+ok "audit list: in order; by subject, actor and outcome; paged; newest first paged backwards"
 
 # Bad input writes nothing.
 h0=$(height)
