@@ -8,6 +8,8 @@
 #include "chain.h"
 #include "commands.h"
 #include "consent.h"
+#include "grants.h"
+#include "ops.h"
 #include "fhir.h"
 #include "i18n.h"
 #include "identity.h"
@@ -64,42 +66,6 @@ static int parse_records(const char *s, struct mc_grant *g, uint8_t *store, stru
 	return 0;
 }
 
-/* The grant tx, with the keys it shares (if any) stored in the same
- * write transaction and committed by the grant. */
-struct grant_build_ctx {
-	const struct mc_key *author;
-	struct mc_grant *g;
-	const struct mc_share_prep *prep;
-};
-
-static int grant_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
-{
-	struct grant_build_ctx *c = vctx;
-	struct mc_buf body, attach;
-	uint8_t share[MC_HASH_LEN];
-	int rc = 0;
-
-	mc_buf_init(&body);
-	mc_buf_init(&attach);
-	c->g->share = NULL;
-	c->g->share_len = 0;
-	if (c->prep) {
-		rc = mc_share_store(t, c->prep, &attach, err);
-		mc_sha256(attach.data, attach.len, share);
-		c->g->share = share;
-		c->g->share_len = MC_HASH_LEN;
-	}
-	if (rc == 0) {
-		mc_grant_encode(c->g, &body);
-		rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
-					  : mc_builder_add_new(t, b, c->author, MC_TX_CONSENT_GRANT, body.data,
-							       body.len, attach.data, attach.len, err);
-	}
-	mc_buf_release(&body);
-	mc_buf_release(&attach);
-	return rc;
-}
-
 int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
 {
 	const char *subject = NULL, *to = NULL, *purpose = NULL, *scope = NULL, *records = NULL;
@@ -117,13 +83,11 @@ int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
 	struct mc_grant g;
 	struct mc_identity grantee;
 	struct mc_key *node = NULL, *author = NULL;
-	struct mc_buf body;
-	struct mc_produced out;
+	struct mc_op_grant res;
 	uint64_t now = mc_now_ms();
 	char hex[33];
 
 	memset(&g, 0, sizeof(g));
-	mc_buf_init(&body);
 	if (mc_cli_parse(a, opts, 8, pos, 0, &npos) != 0)
 		return EX_USAGE;
 	if (!subject || !to || !purpose)
@@ -150,95 +114,25 @@ int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
 	g.attest = (const uint8_t *)form;
 	g.attest_len = strlen(form);
 
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_find_identity(cli, to, &grantee, &err) != 0)
-		goto out;
-	if (grantee.revoked != MC_NOT_REVOKED) {
-		mc_err_set(&err, EX_NOUSER, _("the grantee '%s' is revoked"), to);
-		goto out;
-	}
-	if (mc_cli_subject(cli, subject, g.subject, &err) != 0 ||
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_find_identity(cli, to, &grantee, &err) != 0 ||
+	    mc_cli_subject(cli, subject, g.subject, &err) != 0 ||
 	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0)
+	    mc_cli_load_actor(cli, &author, &err) != 0 ||
+	    mc_op_grant(cli, node, author, &g, &grantee, &res, &err) != 0)
 		goto out;
-	memcpy(g.grantee, grantee.pk, MC_PK_LEN);
-	{
-		struct mc_identity me;
-		char mehex[65];
-
-		/* A patient grants for themself: their signature attests it. */
-		mc_hex(author->pk, MC_PK_LEN, mehex);
-		if (mc_cli_find_identity(cli, mehex, &me, &err) != 0)
-			goto out;
-		if (!(me.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN)) && (me.roles & MC_ROLE_PATIENT)) {
-			g.attest_kind = MC_ATTEST_PATIENT_SIGNATURE;
-			g.attest = (const uint8_t *)"signed by the patient";
-			g.attest_len = strlen("signed by the patient");
-		}
-	}
-	mc_random(g.id, sizeof(g.id));
-	{
-		/* A grantee of another organization gets that organization's
-		 * copy of the keys in scope, re-wrapped under a KEK sealed to it. */
-		bool other = false;
-		uint8_t other_org[MC_PK_LEN];
-		struct mc_share_prep prep;
-		struct mc_key *orgkey = NULL;
-		struct mc_org *org = NULL;
-		struct grant_build_ctx gb = { author, &g, NULL };
-
-		memset(&prep, 0, sizeof(prep));
-		if (mc_cli_other_org(cli, grantee.pk, &other, other_org, &err) != 0)
-			goto out;
-		if (other) {
-			rc = mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
-			     mc_org_open(cli->store, orgkey, &org, &err) != 0 ||
-			     mc_share_prepare(cli->store, org, other_org, &g, &prep, &err) != 0 ? -1 : 0;
-			mc_org_free(org);
-			mc_key_free(orgkey);
-			if (rc != 0)
-				goto out;
-			gb.prep = &prep;
-		}
-		rc = mc_chain_produce(cli->store, node, grant_build, &gb, &out, &err);
-		if (rc == 0 && other && !cli->quiet)
-			fprintf(stderr, _("medchain: %zu record version(s) shared with the grantee's organization\n"),
-				prep.n);
-		mc_share_release(&prep);
-		if (rc != 0) {
-			rc = -1;
-			goto out;
-		}
-		rc = -1;
-	}
+	if (res.shared && !cli->quiet)
+		fprintf(stderr, _("medchain: %zu record version(s) shared with the grantee's organization\n"),
+			res.shared);
 	mc_hex(g.id, sizeof(g.id), hex);
 	if (cli->json)
-		printf("{\"grant\":\"%s\",\"block\":%llu}\n", hex, (unsigned long long)out.height);
+		printf("{\"grant\":\"%s\",\"block\":%llu}\n", hex, (unsigned long long)res.height);
 	else
 		printf("%s\n", hex);
 	rc = 0;
 out:
-	mc_buf_release(&body);
 	mc_key_free(node);
 	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
-}
-
-struct grant_find {
-	uint8_t id[MC_GRANT_ID_LEN];
-	bool found, revoked;
-};
-
-static int grant_find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct grant_find *f = vctx;
-	struct mc_grant_state gs;
-	int rc = mc_grant_state_get(t, f->id, &gs, err);
-
-	if (rc < 0)
-		return -1;
-	f->found = rc == 0;
-	f->revoked = rc == 0 && gs.revoked_at != MC_TIME_OPEN;
-	return 0;
 }
 
 int cmd_consent_revoke(struct mc_cli *cli, struct mc_args *a)
@@ -248,87 +142,34 @@ int cmd_consent_revoke(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
-	struct grant_find f = { 0 };
-	struct mc_consent_revoke r;
+	uint8_t id[MC_GRANT_ID_LEN];
 	struct mc_key *node = NULL, *author = NULL;
-	struct mc_buf body;
-	struct mc_produced out;
+	uint64_t height = 0;
 
-	mc_buf_init(&body);
 	if (mc_cli_parse(a, opts, 1, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1 || !reason)
 		return mc_cli_usage(_("consent revoke needs a grant id and --reason"));
 	if (!*reason || strlen(reason) > MC_REASON_MAX || !mc_text_clean(reason, strlen(reason)))
 		return mc_cli_usage(_("--reason must be 1 to %d characters of text"), MC_REASON_MAX);
-	if (strlen(pos[0]) != 32 || mc_unhex(pos[0], f.id, sizeof(f.id)) != 0)
+	if (strlen(pos[0]) != 32 || mc_unhex(pos[0], id, sizeof(id)) != 0)
 		return mc_cli_usage(_("'%s' is not a grant id (32 hex digits)"), pos[0]);
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, grant_find_txn, &f, &err) != 0)
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
+	    mc_cli_load_actor(cli, &author, &err) != 0 ||
+	    mc_op_revoke(cli, node, author, id, reason, &height, &err) != 0)
 		goto out;
-	if (!f.found) {
-		mc_err_set(&err, EX_NOINPUT, _("no grant '%s'"), pos[0]);
-		goto out;
-	}
-	if (f.revoked) {
-		mc_err_set(&err, EX_DATAERR, _("grant '%s' is already revoked"), pos[0]);
-		goto out;
-	}
-	if (mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0)
-		goto out;
-	memcpy(r.id, f.id, sizeof(r.id));
-	r.reason = (const uint8_t *)reason;
-	r.reason_len = strlen(reason);
-	mc_consent_revoke_encode(&r, &body);
-	if (mc_chain_submit(cli->store, node, author, MC_TX_CONSENT_REVOKE, body.data, body.len, &out,
-			    &err) != 0) {
-		goto out;
-	}
 	if (cli->json)
-		printf("{\"revoked\":\"%s\",\"block\":%llu}\n", pos[0], (unsigned long long)out.height);
+		printf("{\"revoked\":\"%s\",\"block\":%llu}\n", pos[0], (unsigned long long)height);
 	else if (!cli->quiet)
-		printf(_("revoked in block %llu\n"), (unsigned long long)out.height);
+		printf(_("revoked in block %llu\n"), (unsigned long long)height);
 	rc = 0;
 out:
-	mc_buf_release(&body);
 	mc_key_free(node);
 	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
 /* Every grant, optionally one subject's or one grantee's, in id order. */
-typedef int (*grant_fn)(struct mc_txn *t, const struct mc_grant_state *gs, const struct mc_grant *g,
-			void *ctx, struct mc_err *err);
-
-static int for_each_grant(struct mc_txn *t, const uint8_t *subject, const uint8_t *grantee,
-			  grant_fn fn, void *ctx, struct mc_err *err)
-{
-	struct mc_cursor *c;
-	const void *k;
-	size_t kn;
-	int rc, vr = 0;
-
-	if (mc_cursor_open(t, MC_DB_GRANTS, &c, err) != 0)
-		return -1;
-	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err); rc == 0 && vr == 0;
-	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
-		struct mc_grant_state gs;
-		struct mc_grant g;
-
-		if (kn != MC_GRANT_ID_LEN || mc_grant_state_get(t, k, &gs, err) != 0 ||
-		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
-			vr = -1;
-			break;
-		}
-		if ((subject && memcmp(g.subject, subject, MC_HASH_LEN) != 0) ||
-		    (grantee && memcmp(g.grantee, grantee, MC_PK_LEN) != 0))
-			continue;
-		vr = fn(t, &gs, &g, ctx, err);
-	}
-	mc_cursor_close(c);
-	return rc < 0 || vr < 0 ? -1 : 0;
-}
-
 struct list_ctx {
 	struct mc_cli *cli;
 	const uint8_t *subject;
@@ -338,17 +179,6 @@ struct list_ctx {
 	unsigned long n;
 };
 
-static const char *status_of(const struct mc_grant_state *gs, const struct mc_grant *g, uint64_t now)
-{
-	if (gs->revoked_at != MC_TIME_OPEN)
-		return "revoked";
-	if (now < g->not_before)
-		return "not-yet-valid";
-	if (now > g->not_after)
-		return "expired";
-	return "active";
-}
-
 static int list_one(struct mc_txn *t, const struct mc_grant_state *gsp, const struct mc_grant *gp,
 		    void *vctx, struct mc_err *err)
 {
@@ -356,10 +186,8 @@ static int list_one(struct mc_txn *t, const struct mc_grant_state *gsp, const st
 	const struct mc_grant_state gs = *gsp;
 	const struct mc_grant g = *gp;
 	struct mc_identity who;
-	char id[33], subj[65], from[32], until[32], scope[MC_SCOPE_CATS_MAX * (MC_CATEGORY_MAX + 1) + 16];
-	const char *status = status_of(&gs, &g, lc->now);
-	size_t sl = 0;
-
+	char id[33], subj[65], from[32], until[32], scope[MC_GRANT_SCOPE_TEXT_MAX];
+	const char *status = mc_grant_status(&gs, &g, lc->now);
 	if (lc->active && strcmp(status, "active") != 0)
 		return 0;
 	if (mc_identity_get(t, g.grantee, &who, err) != 0)
@@ -368,14 +196,7 @@ static int list_one(struct mc_txn *t, const struct mc_grant_state *gsp, const st
 	mc_hex(g.subject, MC_HASH_LEN, subj);
 	mc_time_format(g.not_before ? g.not_before : gs.granted_at, from, sizeof(from));
 	mc_time_format(g.not_after, until, sizeof(until));
-	scope[0] = '\0';
-	if (g.all_categories)
-		sl = (size_t)snprintf(scope, sizeof(scope), "*");
-	for (unsigned i = 0; i < g.ncat; i++)
-		sl += (size_t)snprintf(scope + sl, sizeof(scope) - sl, "%s%.*s", sl ? "," : "",
-				       (int)g.cat_len[i], (const char *)g.cat[i]);
-	if (g.nrec)
-		snprintf(scope + sl, sizeof(scope) - sl, "%s%u record(s)", sl ? "," : "", (unsigned)g.nrec);
+	mc_grant_scope_text(&g, scope, sizeof(scope));
 	if (lc->cli->json) {
 		char gh[65];
 
@@ -400,7 +221,7 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct list_ctx *lc = vctx;
 
-	return for_each_grant(t, lc->subject, lc->grantee, list_one, lc, err);
+	return mc_grants_each(t, lc->subject, lc->grantee, list_one, lc, err);
 }
 
 int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
@@ -472,7 +293,7 @@ static int export_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct export_ctx *x = vctx;
 
-	return for_each_grant(t, x->subject, x->grantee, export_one, x, err);
+	return mc_grants_each(t, x->subject, x->grantee, export_one, x, err);
 }
 
 int cmd_consent_export(struct mc_cli *cli, struct mc_args *a)
@@ -546,11 +367,10 @@ static int import_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 
 	for (size_t i = 0; i < ic->n; i++) {
 		struct mc_grant g;
-		struct grant_build_ctx gb = { ic->author, &g, ic->shares[i] };
 
-		/* the grant as encoded; grant_build adds the share it commits to */
+		/* the grant as encoded; mc_op_grant_add adds the share it commits to */
 		if (mc_grant_decode(ic->bodies[i].data, ic->bodies[i].len, &g, err) != 0 ||
-		    grant_build(t, b, &gb, err) != 0)
+		    mc_op_grant_add(t, b, ic->author, &g, ic->shares[i], err) != 0)
 			return mc_err_wrap(err, _("Consent %zu"), i + 1);
 	}
 	return 0;

@@ -14,6 +14,7 @@
 #include "i18n.h"
 #include "importer.h"
 #include "ingest.h"
+#include "ops.h"
 #include "records.h"
 #include "text.h"
 
@@ -405,63 +406,6 @@ out:
 
 /* ---- reading ----------------------------------------------------------- */
 
-/* The ACCESS event of a read, decided and committed inside one write
- * transaction at the new block's time. */
-struct access_ctx {
-	const struct mc_key *actor;
-	const uint8_t *id;
-	uint32_t version;            /* 0: the newest */
-	uint8_t purpose;
-	const char *glass;           /* break-glass reason or NULL */
-	uint32_t used_version;
-	struct mc_decision d;
-};
-
-static int access_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
-{
-	struct access_ctx *c = vctx;
-	struct mc_access acc;
-	struct mc_buf body;
-	char hex[33];
-	int rc;
-
-	mc_hex(c->id, MC_RECORD_ID_LEN, hex);
-	c->used_version = c->version;
-	if (!c->version) {
-		struct mc_record_state rs;
-
-		rc = mc_record_latest(t, c->id, &rs, err);
-		if (rc == MC_NOTFOUND)
-			return mc_err_set(err, EX_NOINPUT, _("no record '%s'"), hex);
-		if (rc != 0)
-			return -1;
-		c->used_version = rs.entry.version;
-	}
-	memset(&acc, 0, sizeof(acc));
-	if (mc_access_decide(t, c->actor->pk, c->id, c->used_version, c->purpose, c->glass != NULL,
-			     mc_builder_time(b), acc.subject, &c->d, err) != 0) {
-		if (err->code == EX_NOINPUT)
-			return mc_err_set(err, EX_NOINPUT, _("record '%s': %s"), hex,
-					  c->version ? _("no such version, or erased") : _("erased"));
-		return -1;
-	}
-	memcpy(acc.record, c->id, MC_RECORD_ID_LEN);
-	acc.version = c->used_version;
-	acc.purpose = c->purpose;
-	acc.outcome = c->d.outcome;
-	memcpy(acc.grant, c->d.grant, MC_GRANT_ID_LEN);
-	acc.reason = c->d.reason;
-	acc.glass = (const uint8_t *)c->glass;
-	acc.glass_len = c->glass ? strlen(c->glass) : 0;
-	mc_buf_init(&body);
-	mc_access_encode(&acc, &body);
-	rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
-				  : mc_builder_add_new(t, b, c->actor, MC_TX_ACCESS, body.data, body.len,
-						       NULL, 0, err);
-	mc_buf_release(&body);
-	return rc;
-}
-
 int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 {
 	const char *outpath = NULL, *vers = NULL, *purpose = NULL, *glass = NULL;
@@ -476,15 +420,12 @@ int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 	struct mc_err err = { 0 };
 	struct writer w;
 	uint8_t id[MC_RECORD_ID_LEN];
-	uint8_t *payload = NULL;
-	size_t n = 0;
 	unsigned long version = 0;
-	struct mc_record_info info;
-	struct access_ctx ac;
-	struct mc_produced out;
+	uint8_t purp;
+	struct mc_op_read rd;
 
 	memset(&w, 0, sizeof(w));
-	memset(&ac, 0, sizeof(ac));
+	memset(&rd, 0, sizeof(rd));
 	if (mc_cli_parse(a, opts, 4, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1)
@@ -499,54 +440,32 @@ int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 	if (glass && (!*glass || strlen(glass) > MC_REASON_MAX || !mc_text_clean(glass, strlen(glass))))
 		return mc_cli_usage(_("--break-glass needs a reason of 1 to %d characters of text"),
 				    MC_REASON_MAX);
-	ac.purpose = glass ? MC_PURPOSE_EMERGENCY : MC_PURPOSE_TREATMENT;
-	if (purpose && mc_purpose_parse(purpose, &ac.purpose, &err) != 0)
+	purp = glass ? MC_PURPOSE_EMERGENCY : MC_PURPOSE_TREATMENT;
+	if (purpose && mc_purpose_parse(purpose, &purp, &err) != 0)
 		return mc_cli_fail(&err);
 	if (mc_record_id_parse(pos[0], id, &err) != 0)
 		return mc_cli_fail(&err);
-	if (writer_open(cli, &w, &err) != 0)
+	if (writer_open(cli, &w, &err) != 0 ||
+	    mc_op_read(cli, w.node, w.author, id, (uint32_t)version, purp, glass, &rd, &err) != 0)
 		goto out;
-	ac.actor = w.author;
-	ac.id = id;
-	ac.version = (uint32_t)version;
-	ac.glass = glass;
-	/* Every attempt is on the chain before any plaintext leaves. */
-	if (mc_chain_produce(cli->store, w.node, access_build, &ac, &out, &err) != 0)
-		goto out;
-	if (ac.d.outcome == MC_OUTCOME_DENY) {
+	if (rd.d.outcome == MC_OUTCOME_DENY) {
 		mc_err_set(&err, EX_NOPERM, _("access denied: %s (recorded in block %llu)"),
-			   mc_deny_text(ac.d.reason), (unsigned long long)out.height);
+			   mc_deny_text(rd.d.reason), (unsigned long long)rd.height);
 		goto out;
 	}
-	if (ac.d.outcome == MC_OUTCOME_BREAK_GLASS && !cli->quiet)
+	if (rd.d.outcome == MC_OUTCOME_BREAK_GLASS && !cli->quiet)
 		fprintf(stderr, _("medchain: break-glass read, recorded and flagged in block %llu\n"),
-			(unsigned long long)out.height);
-	{
-		/* decrypt as the reader's organization: ours, or the one a
-		 * grant shared the keys with */
-		struct mc_key *rk = NULL;
-		struct mc_org *ro = NULL;
-
-		rc = mc_cli_load_reader_org(cli, w.author->pk, &rk, &err) != 0 ||
-		     mc_org_open(cli->store, rk, &ro, &err) != 0 ||
-		     mc_record_read(cli->store, ro, id, ac.used_version, &payload, &n, &info, &err) != 0
-			     ? -1 : 0;
-		mc_org_free(ro);
-		mc_key_free(rk);
-		if (rc != 0)
-			goto out;
-		rc = -1;
-	}
+			(unsigned long long)rd.height);
 	if (outpath) {
-		if (mc_cli_write_file(outpath, payload, n, &err) != 0)
+		if (mc_cli_write_file(outpath, rd.payload, rd.n, &err) != 0)
 			goto out;
-	} else if (fwrite(payload, 1, n, stdout) != n || fflush(stdout) != 0) {
+	} else if (fwrite(rd.payload, 1, rd.n, stdout) != rd.n || fflush(stdout) != 0) {
 		mc_err_set(&err, EX_IOERR, _("cannot write the output"));
 		goto out;
 	}
 	rc = 0;
 out:
-	mc_payload_free(payload, n);
+	mc_op_read_release(&rd);
 	writer_close(&w);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

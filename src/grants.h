@@ -1,0 +1,30 @@
+/* grants.h - consent grants as a list: every grant (or one subject's, or
+ * one grantee's) with its state, its status at a time, and its scope as
+ * text. Used by `consent list`, `consent export` and the console. */
+#ifndef MC_GRANTS_H
+#define MC_GRANTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain.h"
+#include "consent.h"
+#include "err.h"
+#include "store.h"
+
+/* fn returns 0 to go on, 1 to stop, -1 on error (err set). */
+typedef int (*mc_grant_each_fn)(struct mc_txn *t, const struct mc_grant_state *gs,
+				const struct mc_grant *g, void *ctx, struct mc_err *err);
+/* In grant id order; subject and grantee may be NULL (any). */
+int mc_grants_each(struct mc_txn *t, const uint8_t *subject, const uint8_t *grantee,
+		   mc_grant_each_fn fn, void *ctx, struct mc_err *err);
+
+/* "active", "revoked", "expired" or "not-yet-valid" at now (machine names). */
+const char *mc_grant_status(const struct mc_grant_state *gs, const struct mc_grant *g, uint64_t now);
+
+/* The scope as text: "*" for every category, or "lab,imaging", plus
+ * "N record(s)" for record-scoped grants. */
+void mc_grant_scope_text(const struct mc_grant *g, char *out, size_t n);
+#define MC_GRANT_SCOPE_TEXT_MAX (MC_SCOPE_CATS_MAX * (MC_CATEGORY_MAX + 1) + 32)
+
+#endif
