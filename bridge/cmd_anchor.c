@@ -382,24 +382,6 @@ struct list_ctx {
 	unsigned n;
 };
 
-/* The consistency proof stored with e holds from the committed anchor
- * before it: 1 ok, 0 none to check, -1 it fails. */
-static int check_consistency(struct mc_txn *t, const struct mc_anchor_entry *e, struct mc_err *err)
-{
-	struct mc_anchored prev;
-	int rc;
-
-	if (e->prev_size == 0)
-		return 0;
-	rc = mc_chain_anchored(t, e->prev_size, &prev, err);
-	if (rc < 0)
-		return -2;
-	if (rc == MC_NOTFOUND || prev.a.tree_size != e->prev_size)
-		return -1;
-	return mc_merkle_verify_consistency(e->prev_size, e->tree_size, prev.a.root, e->root,
-					    (const uint8_t (*)[MC_HASH_LEN])e->proof, e->proof_len) == 0 ? 1 : -1;
-}
-
 static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct list_ctx *lc = vctx;
@@ -431,7 +413,7 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 			rc = -1;
 			break;
 		}
-		ck = check_consistency(t, &e, err);
+		ck = mc_journal_consistency(t, &e, err);
 		if (ck == -2) {
 			rc = -1;
 			break;

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "chain.h"
 #include "i18n.h"
 #include "journal.h"
 
@@ -150,4 +151,20 @@ int mc_journal_last(struct mc_txn *t, struct mc_anchor_entry *e, struct mc_err *
 	}
 	mc_cursor_close(c);
 	return rc;
+}
+
+int mc_journal_consistency(struct mc_txn *t, const struct mc_anchor_entry *e, struct mc_err *err)
+{
+	struct mc_anchored prev;
+	int rc;
+
+	if (e->prev_size == 0)
+		return 0;
+	rc = mc_chain_anchored(t, e->prev_size, &prev, err);
+	if (rc < 0)
+		return -2;
+	if (rc == MC_NOTFOUND || prev.a.tree_size != e->prev_size)
+		return -1;
+	return mc_merkle_verify_consistency(e->prev_size, e->tree_size, prev.a.root, e->root,
+					    (const uint8_t (*)[MC_HASH_LEN])e->proof, e->proof_len) == 0 ? 1 : -1;
 }

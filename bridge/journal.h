@@ -87,4 +87,9 @@ int mc_journal_get(struct mc_txn *t, uint64_t seq, struct mc_anchor_entry *e, st
 /* The newest entry: 0, MC_NOTFOUND or -1. */
 int mc_journal_last(struct mc_txn *t, struct mc_anchor_entry *e, struct mc_err *err);
 
+/* The consistency proof stored with e, checked from the committed anchor
+ * of its previous size: 1 holds, 0 nothing to check (the first anchor), -1
+ * fails, -2 error (err set). */
+int mc_journal_consistency(struct mc_txn *t, const struct mc_anchor_entry *e, struct mc_err *err);
+
 #endif

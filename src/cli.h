@@ -16,6 +16,7 @@ struct mc_cli {
 	char datadir[4096];
 	const char *as;              /* --as IDENTITY, NULL: the node's admin */
 	const char *passfile;        /* --passphrase-file */
+	const char *config_file;     /* --config, or NULL */
 	bool json;
 	bool quiet;
 	struct mc_store *store;      /* opened by mc_cli_open() */

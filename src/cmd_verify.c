@@ -13,7 +13,12 @@
 static void progress(uint64_t done, uint64_t total, void *ctx)
 {
 	(void)ctx;
-	if (done == total || done % 256 == 0)
+	if (done != total && done % 256 != 0)
+		return;
+	/* a front-end (the console) reads machine lines from stderr */
+	if (getenv("MEDCHAIN_PROGRESS_LINES"))
+		fprintf(stderr, "progress %llu %llu\n", (unsigned long long)done, (unsigned long long)total);
+	else
 		mc_cli_progress(_("verifying"), done, total);
 }
 

@@ -77,7 +77,8 @@ static const struct mc_command commands[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, _("usage: medchain [--datadir DIR] [--config FILE] [--as IDENTITY] [--passphrase-file FILE] [--json] [-q] COMMAND ...\n"));
-	fprintf(f, _("       medchain --help | --version\n\ncommands:\n"));
+	fprintf(f, _("       medchain --help | --version\n"));
+	fprintf(f, _("       medchain          (no command, on a terminal) open the console\n\ncommands:\n"));
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-72s\n      %s\n", _(commands[i].usage), _(commands[i].summary));
 	fprintf(f, _("\nexit codes follow sysexits.h: 0 ok, 64 usage, 65 bad data, 66 no input, 67 unknown identity,\n"
@@ -175,8 +176,14 @@ int main(int argc, char **argv)
 		    mc_config_load_env(&cli.conf, environ, &err) != 0)
 			return mc_cli_fail(&err);
 	}
+	cli.config_file = config_file;
 	if (i >= argc) {
-		/* The console comes with its own issue; until then, usage. */
+		/* On a terminal, the console; on anything else, usage. */
+		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+			rc = mc_console_main(&cli);
+			mc_cli_close(&cli);
+			return rc;
+		}
 		usage(stderr);
 		return EX_USAGE;
 	}

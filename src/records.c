@@ -528,6 +528,12 @@ static int visit_latest(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN], co
 int mc_records_list(struct mc_txn *t, const uint8_t *subject, const char *category,
 		    mc_record_visit_fn fn, void *ctx, struct mc_err *err)
 {
+	return mc_records_list_after(t, subject, category, NULL, fn, ctx, err);
+}
+
+int mc_records_list_after(struct mc_txn *t, const uint8_t *subject, const char *category,
+			  const uint8_t *after, mc_record_visit_fn fn, void *ctx, struct mc_err *err)
+{
 	struct mc_cursor *c;
 	const void *k;
 	size_t kn;
@@ -536,10 +542,17 @@ int mc_records_list(struct mc_txn *t, const uint8_t *subject, const char *catego
 	if (subject) {
 		if (mc_cursor_open(t, MC_DB_SUBJECTS, &c, err) != 0)
 			return -1;
-		for (rc = mc_cursor_seek(c, subject, MC_HASH_LEN, &k, &kn, NULL, NULL, err);
+		uint8_t start[MC_HASH_LEN + MC_RECORD_ID_LEN];
+
+		memcpy(start, subject, MC_HASH_LEN);
+		if (after)
+			memcpy(start + MC_HASH_LEN, after, MC_RECORD_ID_LEN);
+		for (rc = mc_cursor_seek(c, start, after ? sizeof(start) : MC_HASH_LEN, &k, &kn, NULL, NULL, err);
 		     rc == 0 && vr == 0; rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
 			if (kn != MC_HASH_LEN + MC_RECORD_ID_LEN || memcmp(k, subject, MC_HASH_LEN) != 0)
 				break;
+			if (after && memcmp((const uint8_t *)k + MC_HASH_LEN, after, MC_RECORD_ID_LEN) == 0)
+				continue;
 			vr = visit_latest(t, (const uint8_t *)k + MC_HASH_LEN, category, fn, ctx, err);
 		}
 	} else {
@@ -549,8 +562,12 @@ int mc_records_list(struct mc_txn *t, const uint8_t *subject, const char *catego
 		if (mc_cursor_open(t, MC_DB_RECORDS, &c, err) != 0)
 			return -1;
 		/* Rows are id || version: visit each id once, at its newest. */
-		for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err); rc == 0 && vr == 0;
-		     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+		if (after) {
+			memcpy(last, after, MC_RECORD_ID_LEN);
+			have = true;
+		}
+		for (rc = mc_cursor_seek(c, after, after ? MC_RECORD_ID_LEN : 0, &k, &kn, NULL, NULL, err);
+		     rc == 0 && vr == 0; rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
 			if (kn != MC_RECORD_ID_LEN + 4)
 				continue;
 			if (have && memcmp(last, k, MC_RECORD_ID_LEN) == 0)

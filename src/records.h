@@ -129,6 +129,10 @@ void mc_payload_free(uint8_t *p, size_t n);
 typedef int (*mc_record_visit_fn)(const struct mc_record_info *info, void *ctx);
 int mc_records_list(struct mc_txn *t, const uint8_t *subject, const char *category,
 		    mc_record_visit_fn fn, void *ctx, struct mc_err *err);
+/* The same, starting after record id `after` (a page's last; NULL: from
+ * the start). */
+int mc_records_list_after(struct mc_txn *t, const uint8_t *subject, const char *category,
+			  const uint8_t *after, mc_record_visit_fn fn, void *ctx, struct mc_err *err);
 int mc_record_history(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
 		      mc_record_visit_fn fn, void *ctx, struct mc_err *err);
 

@@ -1,0 +1,280 @@
+/* The console's app loop: unlock the operator's key, set up the terminal,
+ * then read keys (100 ms at a time, so jobs and follow mode move on), poll
+ * the running job, refresh on a timer, and leave the terminal as found. */
+#include "config.h"
+
+#include <curses.h>
+#include <langinfo.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "commands.h"
+#include "i18n.h"
+#include "model_dash.h"
+#include "screens.h"
+#include "widgets.h"
+
+const struct mc_screen_ops *const mc_screens[MC_SCR__COUNT] = {
+	&mc_scr_dashboard, &mc_scr_nodes, &mc_scr_records, &mc_scr_consent,
+	&mc_scr_audit, &mc_scr_anchors, &mc_scr_help,
+};
+
+static volatile sig_atomic_t g_stop;
+static struct mc_app *g_app;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+void mc_app_msg(struct mc_app *app, bool is_err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(app->msg, sizeof(app->msg), fmt, ap);
+	va_end(ap);
+	app->msg_err = is_err;
+}
+
+bool mc_app_allowed(const struct mc_app *app, uint32_t roles)
+{
+	return roles == 0 || (app->me.roles & roles) != 0;
+}
+
+int mc_app_child_argv(struct mc_app *app, const char **argv, int max, int *n)
+{
+	static char self[4096];
+	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (l <= 0 || max < 10)
+		return -1;
+	self[l] = '\0';
+	*n = 0;
+	argv[(*n)++] = self;
+	argv[(*n)++] = "--datadir";
+	argv[(*n)++] = app->cli->datadir;
+	if (app->cli->config_file) {
+		argv[(*n)++] = "--config";
+		argv[(*n)++] = app->cli->config_file;
+	}
+	if (app->cli->pass) {
+		argv[(*n)++] = "--passphrase-file";
+		argv[(*n)++] = "/dev/fd/3";
+	}
+	return 0;
+}
+
+int mc_screen_body_rows(void)
+{
+	return LINES - 3;
+}
+
+static void status_refresh(struct mc_app *app)
+{
+	struct mc_dash *d = malloc(sizeof(*d));
+	struct mc_err err = { 0 };
+
+	if (!d)
+		return;
+	if (mc_dash_load(app->cli->store, mc_now_ms(), d, &err) == 0) {
+		app->height = d->head.height;
+		app->anchored = d->anchored;
+		app->anchor_age_ms = d->anchored && mc_now_ms() > d->last_anchor_ms ? mc_now_ms() - d->last_anchor_ms : 0;
+		app->alerts = d->break_glass + d->deny_bursts + d->expiring;
+	}
+	free(d);
+}
+
+void mc_screen_redraw(struct mc_app *app)
+{
+	getmaxyx(stdscr, app->rows, app->cols);
+	app->too_small = app->rows < 24 || app->cols < 80;
+	erase();
+	if (app->too_small) {
+		char line[128];
+		int y = app->rows / 2 - 1;
+
+		snprintf(line, sizeof(line), _("terminal too small: %dx%d"), app->cols, app->rows);
+		mc_ui_put(y > 0 ? y : 0, 0, app->cols, MC_STYLE_WARN, line);
+		if (y + 1 < app->rows)
+			mc_ui_put(y + 1, 0, app->cols, MC_STYLE_NORMAL, _("needs 80x24; q quits"));
+		refresh();
+		return;
+	}
+	mc_chrome_draw(app);
+	mc_screens[app->screen]->draw(app, 1, LINES - 3);
+	refresh();
+}
+
+static void switch_to(struct mc_app *app, enum mc_screen_id s)
+{
+	app->screen = s;
+	app->msg[0] = '\0';
+	mc_screens[s]->load(app);
+}
+
+static const struct mc_action_def *action_def(int screen, int key)
+{
+	for (size_t i = 0; i < mc_nactions; i++)
+		if (mc_actions[i].scope == screen && mc_actions[i].key == key)
+			return &mc_actions[i];
+	for (size_t i = 0; i < mc_nactions; i++)
+		if (mc_actions[i].scope == MC_SCOPE_GLOBAL && mc_actions[i].key == key)
+			return &mc_actions[i];
+	return NULL;
+}
+
+static void handle_key(struct mc_app *app, int key)
+{
+	const struct mc_action_def *def = action_def((int)app->screen, key);
+	enum mc_action a = def ? def->action : MC_ACT_NONE;
+
+	if (app->too_small) {
+		if (key == 'q')
+			app->quit = true;
+		return;
+	}
+	if (a == MC_ACT_NONE)
+		return;
+	if (!mc_app_allowed(app, def->roles)) {
+		char need[128];
+
+		mc_roles_format(def->roles, need, sizeof(need));
+		mc_app_msg(app, true, _("your roles do not offer this: it needs %s"), need);
+		return;
+	}
+	switch (a) {
+	case MC_ACT_QUIT:
+		if (mc_job_running(&app->job) &&
+		    !mc_confirm(app, _("a job is still running: stop it and quit?")))
+			return;
+		app->quit = true;
+		return;
+	case MC_ACT_HELP:
+		switch_to(app, MC_SCR_HELP);
+		return;
+	case MC_ACT_SCREEN_1: case MC_ACT_SCREEN_2: case MC_ACT_SCREEN_3:
+	case MC_ACT_SCREEN_4: case MC_ACT_SCREEN_5: case MC_ACT_SCREEN_6:
+		switch_to(app, (enum mc_screen_id)(a - MC_ACT_SCREEN_1));
+		return;
+	case MC_ACT_CANCEL:
+		if (mc_job_running(&app->job)) {
+			mc_job_cancel(&app->job);
+			mc_app_msg(app, false, _("%s: cancelling"), app->job.label);
+			return;
+		}
+		break;
+	case MC_ACT_REFRESH:
+		status_refresh(app);
+		mc_screens[app->screen]->load(app);
+		mc_app_msg(app, false, _("reloaded from the chain"));
+		return;
+	default:
+		break;
+	}
+	if (!mc_screens[app->screen]->act(app, a) && a == MC_ACT_CANCEL)
+		app->msg[0] = '\0';
+	status_refresh(app);
+}
+
+static void job_finished(struct mc_app *app)
+{
+	struct mc_job *j = &app->job;
+	const struct mc_screen_ops *owner = mc_screens[j->kind >= 0 ? j->kind % 100 % MC_SCR__COUNT : 0];
+
+	if (j->cancelled)
+		mc_app_msg(app, true, _("%s: cancelled"), j->label);
+	else if (owner->job_done)
+		owner->job_done(app, j);
+	else
+		mc_app_msg(app, j->exit_code != 0, _("%s: exit %d"), j->label, j->exit_code);
+	mc_job_clear(j);
+	status_refresh(app);
+	mc_screens[app->screen]->load(app);
+}
+
+int mc_console_main(struct mc_cli *cli)
+{
+	struct mc_app app;
+	struct mc_err err = { 0 };
+	char hex[65];
+	SCREEN *scr;
+	const char *nc = getenv("NO_COLOR");
+	uint64_t refresh_ms;
+	struct sigaction sa;
+
+	memset(&app, 0, sizeof(app));
+	app.cli = cli;
+	g_app = &app;
+	/* Before the terminal is taken: a passphrase prompt that never echoes. */
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_actor(cli, &app.actor, &err) != 0 ||
+	    mc_cli_load_role_key(cli, "node", &app.node, &err) != 0)
+		goto fail;
+	mc_hex(app.actor->pk, MC_PK_LEN, hex);
+	if (mc_cli_find_identity(cli, hex, &app.me, &err) != 0)
+		goto fail;
+	app.ascii = strcmp(nl_langinfo(CODESET), "UTF-8") != 0;
+	scr = newterm(NULL, stdout, stdin);
+	if (!scr) {
+		mc_err_set(&err, EX_UNAVAILABLE, _("cannot use this terminal (TERM=%s)"),
+			   getenv("TERM") ? getenv("TERM") : "");
+		goto fail;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	set_escdelay(25);
+	/* [console] colors = always wins over NO_COLOR; auto follows it */
+	app.color = has_colors() && (cli->conf.colors == 1 || (cli->conf.colors == 0 && !(nc && *nc)));
+	mc_ui_init_styles(&app);
+	refresh_ms = cli->conf.refresh_ms ? cli->conf.refresh_ms : 1000;
+	/* children (verify) report progress as lines the job reader parses */
+	setenv("MEDCHAIN_PROGRESS_LINES", "1", 1);
+	status_refresh(&app);
+	switch_to(&app, MC_SCR_DASHBOARD);
+	app.last_tick_ms = mc_now_ms_mono();
+	while (!app.quit && !g_stop) {
+		int key;
+
+		mc_screen_redraw(&app);
+		key = mc_ui_getkey(100);
+		if (key == KEY_RESIZE) {
+			clear();
+		} else if (key != ERR) {
+			handle_key(&app, key);
+		}
+		if (app.job.pid && mc_job_poll(&app.job))
+			job_finished(&app);
+		if (mc_now_ms_mono() - app.last_tick_ms >= refresh_ms) {
+			app.last_tick_ms = mc_now_ms_mono();
+			status_refresh(&app);
+			if (mc_screens[app.screen]->tick)
+				mc_screens[app.screen]->tick(&app);
+		}
+	}
+	mc_job_clear(&app.job);
+	erase();
+	refresh();
+	endwin();
+	delscreen(scr);
+	mc_key_free(app.actor);
+	mc_key_free(app.node);
+	return 0;
+fail:
+	mc_key_free(app.actor);
+	mc_key_free(app.node);
+	return mc_cli_fail(&err);
+}

@@ -1,0 +1,54 @@
+/* app.h - the console's state, shared by the app loop, the widgets and the
+ * screens. One console per process. */
+#ifndef MC_UI_APP_H
+#define MC_UI_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "identity.h"
+#include "jobs.h"
+#include "keystore.h"
+
+enum mc_screen_id {
+	MC_SCR_DASHBOARD,
+	MC_SCR_NODES,
+	MC_SCR_RECORDS,
+	MC_SCR_CONSENT,
+	MC_SCR_AUDIT,
+	MC_SCR_ANCHORS,
+	MC_SCR_HELP,
+	MC_SCR__COUNT
+};
+
+struct mc_app {
+	struct mc_cli *cli;
+	struct mc_key *node;             /* signs the blocks the console writes */
+	struct mc_key *actor;            /* the operator's identity */
+	struct mc_identity me;
+	enum mc_screen_id screen;
+	bool quit;
+	bool color, ascii;
+	int rows, cols;
+	bool too_small;
+	char msg[512];                   /* the message line: results and errors */
+	bool msg_err;
+	struct mc_job job;               /* at most one long-running job */
+	uint64_t last_tick_ms;
+	/* the status line's figures, refreshed each tick */
+	uint64_t height;
+	uint64_t anchor_age_ms;
+	bool anchored;
+	unsigned alerts;
+	bool verify_failed;
+};
+
+void mc_app_msg(struct mc_app *app, bool is_err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Whether the operator's roles allow an action needing any of roles (0: anyone). */
+bool mc_app_allowed(const struct mc_app *app, uint32_t roles);
+/* The path of this binary and the global options for a child medchain. */
+int mc_app_child_argv(struct mc_app *app, const char **argv, int max, int *n);
+
+#endif

@@ -1,0 +1,183 @@
+/* Anchors: the anchor journal with public tx, block, attempts and state,
+ * each confirmed anchor's consistency proof checked from the one before;
+ * "anchor now" and "verify a proof" run in the background. */
+#include "config.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "i18n.h"
+#include "model_anchors.h"
+#include "screens.h"
+#include "text.h"
+#include "widgets.h"
+
+enum { JOB_ANCHOR = MC_SCR_ANCHORS, JOB_PROOF = MC_SCR_ANCHORS + 100 };
+
+static struct {
+	struct mc_anchor_rows *rows;
+	struct mc_list list;
+	char err[MC_ERR_MSG_MAX];
+	char proof_path[256];
+} N;
+
+static void load(struct mc_app *app)
+{
+	struct mc_err err = { 0 };
+
+	if (!N.rows && !(N.rows = calloc(1, sizeof(*N.rows))))
+		return;
+	N.err[0] = '\0';
+	if (mc_anchor_rows_load(app->cli->store, N.rows, &err) != 0)
+		mc_ui_copy(N.err, sizeof(N.err), err.msg);
+	N.list.count = (int)N.rows->n;
+}
+
+static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
+{
+	const struct mc_anchor_row *r = &N.rows->rows[i];
+	char tx[65];
+
+	(void)ctx;
+	mc_hex(r->tx, 32, tx);
+	snprintf(buf, n, "%4llu %-10s %9llu %5llu 0x%.16s... %8llu %3u  %s", (unsigned long long)r->seq, r->state,
+		 (unsigned long long)r->tree_size, (unsigned long long)r->nonce, tx, (unsigned long long)r->block,
+		 r->attempts, r->consistency > 0 ? _("ok") : r->consistency == 0 ? "-" : _("FAILED"));
+	if (r->consistency < 0)
+		*st = MC_STYLE_BAD;
+	else if (strcmp(r->state, "confirmed") != 0 && strcmp(r->state, "superseded") != 0)
+		*st = MC_STYLE_WARN;
+	else if (strcmp(r->state, "superseded") == 0)
+		*st = MC_STYLE_DIM;
+}
+
+static void draw(struct mc_app *app, int y, int h)
+{
+	char head[160], tx[65];
+
+	if (N.err[0]) {
+		mc_ui_put(y + 1, 1, COLS - 2, MC_STYLE_BAD, N.err);
+		return;
+	}
+	if (N.rows->anchored) {
+		mc_hex(N.rows->last.a.tx_hash, 32, tx);
+		mc_ui_putf(y, 1, COLS - 2, MC_STYLE_HEAD,
+			   _("Last committed anchor: tree size %llu of %llu blocks, chain %llu, tx 0x%.16s..., private block %llu"),
+			   (unsigned long long)N.rows->last.a.tree_size, (unsigned long long)N.rows->chain_height + 1,
+			   (unsigned long long)N.rows->last.a.public_chain_id, tx, (unsigned long long)N.rows->last.height);
+	} else {
+		mc_ui_put(y, 1, COLS - 2, MC_STYLE_WARN, _("No anchor is committed yet"));
+	}
+	mc_ui_putf(y + 1, 1, COLS - 2, MC_STYLE_DIM, _("public chain: %s"),
+		   app->cli->conf.rpc_url[0] ? app->cli->conf.rpc_url : _("not configured ([anchor] rpc_url)"));
+	snprintf(head, sizeof(head), "%4s %-10s %9s %5s %-21s %8s %3s  %s", _("SEQ"), _("STATE"), _("SIZE"), _("NONCE"),
+		 _("PUBLIC TX"), _("BLOCK"), _("TRY"), _("CHECK"));
+	mc_list_draw(&N.list, y + 2, 1, h - 3, COLS - 2, head, row, NULL);
+	if (!N.list.count)
+		mc_ui_put(y + 4, 2, COLS - 3, MC_STYLE_DIM, _("the anchor journal is empty"));
+	mc_ui_put(y + h - 1, 1, COLS - 2, MC_STYLE_DIM, _("a anchor now, v verify a proof bundle"));
+}
+
+static bool busy(struct mc_app *app)
+{
+	if (mc_job_running(&app->job)) {
+		mc_app_msg(app, true, _("another job is running: wait, or Esc to cancel it"));
+		return true;
+	}
+	return false;
+}
+
+static void anchor_now(struct mc_app *app)
+{
+	const char *argv[24];
+	int n;
+
+	if (busy(app))
+		return;
+	if (!app->cli->conf.rpc_url[0]) {
+		mc_app_msg(app, true, _("no public chain is configured: set rpc_url in [anchor] of medchain.conf"));
+		return;
+	}
+	if (mc_app_child_argv(app, argv, 20, &n) != 0)
+		return;
+	argv[n++] = "--json";
+	argv[n++] = "anchor";
+	argv[n] = NULL;
+	if (mc_job_start(&app->job, _("anchoring"), JOB_ANCHOR, argv, app->cli->pass, app->cli->passlen) != 0)
+		mc_app_msg(app, true, _("cannot start the anchor run"));
+}
+
+static void verify_proof(struct mc_app *app)
+{
+	struct mc_form_field f[1];
+	const char *argv[24];
+	int n;
+
+	if (busy(app))
+		return;
+	memset(f, 0, sizeof(f));
+	f[0].label = _("Bundle file");
+	f[0].hint = _("made by medchain proof export; checked against the public chain when rpc_url is set");
+	mc_ui_copy(f[0].value, sizeof(f[0].value), N.proof_path);
+	if (!mc_form_run(app, _("Verify a proof bundle"), f, 1) || !f[0].value[0])
+		return;
+	mc_ui_copy(N.proof_path, sizeof(N.proof_path), f[0].value);
+	if (mc_app_child_argv(app, argv, 20, &n) != 0)
+		return;
+	argv[n++] = "--json";
+	argv[n++] = "proof";
+	argv[n++] = "verify";
+	argv[n++] = N.proof_path;
+	argv[n] = NULL;
+	if (mc_job_start(&app->job, _("verifying the proof"), JOB_PROOF, argv, NULL, 0) != 0)
+		mc_app_msg(app, true, _("cannot start the proof check"));
+}
+
+static void job_done(struct mc_app *app, struct mc_job *j)
+{
+	cJSON *o = j->out ? cJSON_Parse(j->out) : NULL;
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
+
+	if (j->kind == JOB_PROOF) {
+		const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
+		const cJSON *pub = cJSON_GetObjectItemCaseSensitive(o, "public_chain_checked");
+
+		if (cJSON_IsTrue(ok))
+			mc_app_msg(app, false, _("the proof holds%s"),
+				   cJSON_IsTrue(pub) ? _(", and the public chain carries its root")
+						     : _(" offline (no public chain configured)"));
+		else
+			mc_app_msg(app, true, _("the proof fails (exit %d): %s"), j->exit_code,
+				   cJSON_IsString(m) ? m->valuestring : j->last_line);
+	} else {
+		mc_app_msg(app, j->exit_code != 0 && j->exit_code != 75, _("anchor (exit %d): %s"), j->exit_code,
+			   cJSON_IsString(m) ? m->valuestring : j->last_line);
+	}
+	cJSON_Delete(o);
+}
+
+static bool act(struct mc_app *app, enum mc_action a)
+{
+	switch (a) {
+	case MC_ACT_ANCHOR_NOW:
+		anchor_now(app);
+		return true;
+	case MC_ACT_VERIFY_PROOF:
+		verify_proof(app);
+		return true;
+	default:
+		return mc_list_action(&N.list, a, mc_screen_body_rows() - 5);
+	}
+}
+
+static void tick(struct mc_app *app)
+{
+	if (mc_job_running(&app->job))
+		load(app);
+}
+
+const struct mc_screen_ops mc_scr_anchors = { N_("Anchors"), '6', load, draw, act, tick, job_done };

@@ -1,0 +1,287 @@
+/* Audit: every read, grant and revocation, newest first; filters by
+ * patient, actor, outcome and time; a follow mode; export to a file. */
+#include "config.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "chain.h"
+#include "consent.h"
+#include "records.h"
+#include "i18n.h"
+#include "model_audit.h"
+#include "screens.h"
+#include "text.h"
+#include "widgets.h"
+
+#define DEPTH 256
+
+static struct {
+	struct mc_audit_rows *rows;
+	struct mc_list list;
+	struct mc_audit_filter f;
+	uint8_t subject[MC_HASH_LEN], actor[MC_PK_LEN];
+	char subject_text[MC_SUBJECT_MAX + 1], actor_text[MC_NAME_MAX + 1], outcome_text[16];
+	char since_text[64], until_text[64];
+	bool follow;
+	/* page starts: a cursor (h, t) per page; page 0 has none */
+	uint64_t start_h[DEPTH];
+	uint32_t start_t[DEPTH];
+	int depth;
+	char err[MC_ERR_MSG_MAX];
+} A;
+
+static void load(struct mc_app *app)
+{
+	struct mc_err err = { 0 };
+	struct mc_audit_filter f;
+
+	if (!A.rows) {
+		if (!(A.rows = calloc(1, sizeof(*A.rows))))
+			return;
+		mc_audit_filter_init(&A.f);
+	}
+	A.err[0] = '\0';
+	f = A.f;
+	f.newest_first = true;
+	f.limit = 200;
+	if (A.depth > 0) {
+		f.have_after = true;
+		f.after_h = A.start_h[A.depth];
+		f.after_t = A.start_t[A.depth];
+	}
+	if (mc_audit_rows_load(app->cli->store, &f, A.rows, &err) != 0)
+		mc_ui_copy(A.err, sizeof(A.err), err.msg);
+	A.list.count = (int)A.rows->n;
+}
+
+static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
+{
+	const struct mc_audit_event *e = &A.rows->rows[i];
+	char when[32], what[160] = "", rec[33], gid[33];
+
+	(void)ctx;
+	mc_time_format(e->ts, when, sizeof(when));
+	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
+	if (e->type == MC_TX_ACCESS) {
+		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
+		snprintf(what, sizeof(what), "%.8s v%u %s %s%s%s", rec, e->acc.version, mc_purpose_name(e->acc.purpose),
+			 mc_outcome_name(e->acc.outcome), e->acc.outcome == MC_OUTCOME_DENY ? " " : "",
+			 e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "");
+		if (e->acc.outcome == MC_OUTCOME_DENY)
+			*st = MC_STYLE_WARN;
+		else if (e->acc.outcome == MC_OUTCOME_BREAK_GLASS)
+			*st = MC_STYLE_BAD;
+	} else if (e->has_grant) {
+		snprintf(what, sizeof(what), "%s %.8s%s%s", e->type == MC_TX_CONSENT_GRANT ? _("grant") : _("revoke"), gid,
+			 e->purpose ? " " : "", e->purpose ? mc_purpose_name(e->purpose) : "");
+	}
+	when[10] = ' ';
+	snprintf(buf, n, "%.19s %5llu.%-3u %-12.12s %s", when, (unsigned long long)e->h, e->ti, e->actor_name, what);
+}
+
+static void draw(struct mc_app *app, int y, int h)
+{
+	char head[160];
+
+	(void)app;
+	mc_ui_putf(y, 1, COLS - 2, MC_STYLE_HEAD, _("Audit trail, newest first%s%s%s%s%s%s%s%s, page %d%s"),
+		   A.subject_text[0] ? _(", patient ") : "", A.subject_text, A.actor_text[0] ? _(", actor ") : "",
+		   A.actor_text, A.outcome_text[0] ? _(", outcome ") : "", A.outcome_text,
+		   A.since_text[0] || A.until_text[0] ? _(", time-bounded") : "", "", A.depth + 1,
+		   A.follow ? _("  [FOLLOWING]") : "");
+	if (A.err[0]) {
+		mc_ui_put(y + 2, 1, COLS - 2, MC_STYLE_BAD, A.err);
+		return;
+	}
+	snprintf(head, sizeof(head), "%-19s %-9s %-12s %s", _("TIME (UTC)"), _("BLOCK.TX"), _("ACTOR"), _("EVENT"));
+	mc_list_draw(&A.list, y + 1, 1, h - 2, COLS - 2, head, row, NULL);
+	if (!A.list.count)
+		mc_ui_put(y + 3, 2, COLS - 3, MC_STYLE_DIM, _("no events"));
+	mc_ui_put(y + h - 1, 1, COLS - 2, MC_STYLE_DIM, _("/ filter, f follow, e export, PgUp/PgDn pages"));
+}
+
+static void audit_filter(struct mc_app *app)
+{
+	static const char *const outcomes[] = { "any", "permit", "deny", "break-glass" };
+	struct mc_form_field f[5];
+	struct mc_err err = { 0 };
+	struct mc_identity who;
+	uint64_t now = mc_now_ms();
+
+	memset(f, 0, sizeof(f));
+	f[0].label = _("Patient");
+	f[0].hint = _("empty: every patient");
+	mc_ui_copy(f[0].value, sizeof(f[0].value), A.subject_text);
+	f[1].label = _("Actor");
+	f[1].hint = _("a name or key; empty: everyone");
+	mc_ui_copy(f[1].value, sizeof(f[1].value), A.actor_text);
+	f[2].label = _("Outcome");
+	f[2].choices = outcomes;
+	f[2].nchoices = 4;
+	f[2].choice = A.f.outcome;
+	f[3].label = _("Since");
+	f[3].hint = _("RFC 3339 or relative (12h); empty: the start");
+	mc_ui_copy(f[3].value, sizeof(f[3].value), A.since_text);
+	f[4].label = _("Until");
+	f[4].hint = _("RFC 3339 or relative; empty: now");
+	mc_ui_copy(f[4].value, sizeof(f[4].value), A.until_text);
+	if (!mc_form_run(app, _("Filter the audit trail"), f, 5))
+		return;
+	mc_audit_filter_init(&A.f);
+	A.subject_text[0] = A.actor_text[0] = A.outcome_text[0] = A.since_text[0] = A.until_text[0] = '\0';
+	if (f[0].value[0]) {
+		if (mc_cli_subject(app->cli, f[0].value, A.subject, &err) != 0)
+			goto bad;
+		A.f.subject = A.subject;
+		mc_ui_copy(A.subject_text, sizeof(A.subject_text), f[0].value);
+	}
+	if (f[1].value[0]) {
+		if (mc_cli_find_identity(app->cli, f[1].value, &who, &err) != 0)
+			goto bad;
+		memcpy(A.actor, who.pk, MC_PK_LEN);
+		A.f.actor = A.actor;
+		mc_ui_copy(A.actor_text, sizeof(A.actor_text), f[1].value);
+	}
+	A.f.outcome = (uint8_t)f[2].choice;
+	if (f[2].choice)
+		mc_ui_copy(A.outcome_text, sizeof(A.outcome_text), outcomes[f[2].choice]);
+	if (f[3].value[0]) {
+		if (mc_time_parse(f[3].value, now, -1, &A.f.since) != 0) {
+			mc_app_msg(app, true, _("Since: not a time"));
+			return;
+		}
+		mc_ui_copy(A.since_text, sizeof(A.since_text), f[3].value);
+	}
+	if (f[4].value[0]) {
+		if (mc_time_parse(f[4].value, now, -1, &A.f.until) != 0) {
+			mc_app_msg(app, true, _("Until: not a time"));
+			return;
+		}
+		mc_ui_copy(A.until_text, sizeof(A.until_text), f[4].value);
+	}
+	A.depth = 0;
+	A.list.cursor = A.list.top = 0;
+	load(app);
+	return;
+bad:
+	mc_app_msg(app, true, "%s", err.msg);
+}
+
+static void audit_export(struct mc_app *app)
+{
+	static const char *const formats[] = { "csv", "fhir" };
+	struct mc_form_field f[2];
+	const char *argv[40];
+	int n;
+
+	if (mc_job_running(&app->job)) {
+		mc_app_msg(app, true, _("another job is running: wait, or Esc to cancel it"));
+		return;
+	}
+	memset(f, 0, sizeof(f));
+	f[0].label = _("Format");
+	f[0].choices = formats;
+	f[0].nchoices = 2;
+	f[1].label = _("File");
+	f[1].hint = _("written whole, mode 0600: it names patients' pseudonyms and readers");
+	snprintf(f[1].value, sizeof(f[1].value), "audit-export.%s", "csv");
+	if (!mc_form_run(app, _("Export the audit trail (the filter applies)"), f, 2) || !f[1].value[0])
+		return;
+	if (mc_app_child_argv(app, argv, 20, &n) != 0)
+		return;
+	argv[n++] = "audit";
+	argv[n++] = "export";
+	argv[n++] = "--format";
+	argv[n++] = formats[f[0].choice];
+	argv[n++] = "-o";
+	argv[n++] = f[1].value;
+	if (A.subject_text[0]) {
+		argv[n++] = "--subject";
+		argv[n++] = A.subject_text;
+	}
+	if (A.actor_text[0]) {
+		argv[n++] = "--actor";
+		argv[n++] = A.actor_text;
+	}
+	if (A.outcome_text[0]) {
+		argv[n++] = "--outcome";
+		argv[n++] = A.outcome_text;
+	}
+	if (A.since_text[0]) {
+		argv[n++] = "--since";
+		argv[n++] = A.since_text;
+	}
+	if (A.until_text[0]) {
+		argv[n++] = "--until";
+		argv[n++] = A.until_text;
+	}
+	argv[n] = NULL;
+	if (mc_job_start(&app->job, _("exporting the audit trail"), MC_SCR_AUDIT, argv, app->cli->pass,
+			 app->cli->passlen) != 0)
+		mc_app_msg(app, true, _("cannot start the export"));
+}
+
+static void job_done(struct mc_app *app, struct mc_job *j)
+{
+	if (j->exit_code == 0)
+		mc_app_msg(app, false, _("audit trail exported"));
+	else
+		mc_app_msg(app, true, _("export failed (exit %d): %s"), j->exit_code, j->last_line);
+}
+
+static bool act(struct mc_app *app, enum mc_action a)
+{
+	int page = mc_screen_body_rows() - 4;
+
+	switch (a) {
+	case MC_ACT_FILTER:
+		audit_filter(app);
+		return true;
+	case MC_ACT_FOLLOW:
+		A.follow = !A.follow;
+		A.depth = 0;
+		A.list.cursor = A.list.top = 0;
+		load(app);
+		mc_app_msg(app, false, A.follow ? _("following: new events appear at the top") : _("follow mode off"));
+		return true;
+	case MC_ACT_EXPORT:
+		audit_export(app);
+		return true;
+	case MC_ACT_PGDN:
+	case MC_ACT_DOWN:
+		if (A.rows && A.rows->page.more && A.list.cursor == A.list.count - 1 && A.depth + 1 < DEPTH) {
+			A.start_h[A.depth + 1] = A.rows->page.last_h;
+			A.start_t[A.depth + 1] = A.rows->page.last_t;
+			A.depth++;
+			A.follow = false;
+			A.list.cursor = A.list.top = 0;
+			load(app);
+			return true;
+		}
+		return mc_list_action(&A.list, a, page);
+	case MC_ACT_PGUP:
+	case MC_ACT_UP:
+		if (A.depth > 0 && A.list.cursor == 0) {
+			A.depth--;
+			load(app);
+			A.list.cursor = A.list.count - 1;
+			return true;
+		}
+		return mc_list_action(&A.list, a, page);
+	default:
+		return mc_list_action(&A.list, a, page);
+	}
+}
+
+static void tick(struct mc_app *app)
+{
+	if (A.follow && A.depth == 0)
+		load(app);
+}
+
+const struct mc_screen_ops mc_scr_audit = { N_("Audit"), '5', load, draw, act, tick, job_done };

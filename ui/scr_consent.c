@@ -1,0 +1,265 @@
+/* Consent: grants (all, one patient's, one grantee's, active only, ending
+ * soon), a grant form, and revocation with a reason. */
+#include "config.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "i18n.h"
+#include "model_consent.h"
+#include "ops.h"
+#include "screens.h"
+#include "text.h"
+#include "widgets.h"
+
+static struct {
+	struct mc_consent_rows *rows;
+	struct mc_list list;
+	struct mc_consent_filter f;
+	uint8_t subject[MC_HASH_LEN], grantee[MC_PK_LEN];
+	char subject_text[MC_SUBJECT_MAX + 1], grantee_text[MC_NAME_MAX + 1];
+	char err[MC_ERR_MSG_MAX];
+} C;
+
+static void load(struct mc_app *app)
+{
+	struct mc_err err = { 0 };
+
+	if (!C.rows && !(C.rows = calloc(1, sizeof(*C.rows))))
+		return;
+	C.err[0] = '\0';
+	C.f.now_ms = mc_now_ms();
+	if (mc_consent_rows_load(app->cli->store, &C.f, C.rows, &err) != 0)
+		mc_ui_copy(C.err, sizeof(C.err), err.msg);
+	C.list.count = (int)C.rows->n;
+}
+
+static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
+{
+	const struct mc_grant_row *r = &C.rows->rows[i];
+	char id[33], until[32], subj[65];
+
+	(void)ctx;
+	mc_hex(r->id, MC_GRANT_ID_LEN, id);
+	mc_hex(r->subject, MC_HASH_LEN, subj);
+	if (r->until_ms == MC_TIME_OPEN)
+		mc_ui_copy(until, sizeof(until), _("no end"));
+	else
+		mc_time_format(r->until_ms, until, sizeof(until));
+	snprintf(buf, n, "%.8s %-13s %-12.12s %-10.10s %-8.8s %-10.10s %.8s", id, r->status, r->grantee_name,
+		 mc_purpose_name(r->purpose), r->scope, until, subj);
+	if (strcmp(r->status, "active") != 0)
+		*st = MC_STYLE_DIM;
+	else if (r->expiring)
+		*st = MC_STYLE_WARN;
+}
+
+static void draw(struct mc_app *app, int y, int h)
+{
+	char head[256];
+
+	(void)app;
+	mc_ui_putf(y, 1, COLS - 2, MC_STYLE_HEAD, _("Consent grants%s%s%s%s%s%s: %u shown, %u ending within 7 days"),
+		   C.subject_text[0] ? _(" of patient ") : "", C.subject_text, C.grantee_text[0] ? _(" to ") : "",
+		   C.grantee_text, C.f.active_only ? _(", active only") : "",
+		   C.f.expiring_only ? _(", ending soon only") : "", C.rows ? C.rows->n : 0,
+		   C.rows ? C.rows->expiring : 0);
+	if (C.err[0]) {
+		mc_ui_put(y + 2, 1, COLS - 2, MC_STYLE_BAD, C.err);
+		return;
+	}
+	snprintf(head, sizeof(head), "%-8s %-13s %-12s %-10s %-8s %-10s %s", _("GRANT"), _("STATUS"), _("GRANTEE"),
+		 _("PURPOSE"), _("SCOPE"), _("UNTIL"), _("PATIENT"));
+	mc_list_draw(&C.list, y + 1, 1, h - 2, COLS - 2, head, row, NULL);
+	if (!C.list.count)
+		mc_ui_put(y + 3, 2, COLS - 3, MC_STYLE_DIM, _("no grants"));
+	mc_ui_put(y + h - 1, 1, COLS - 2, MC_STYLE_DIM,
+		  _("g grant, x revoke, / filter, a active only, e ending soon"));
+}
+
+static int parse_scope(const char *s, struct mc_grant *g, char *store, size_t cap, struct mc_app *app)
+{
+	size_t used = 0;
+
+	g->ncat = 0;
+	while (*s) {
+		const char *e = strchr(s, ',');
+		size_t l = e ? (size_t)(e - s) : strlen(s);
+
+		while (l && *s == ' ')
+			s++, l--;
+		while (l && s[l - 1] == ' ')
+			l--;
+		if (l) {
+			if (g->ncat == MC_SCOPE_CATS_MAX || l > MC_CATEGORY_MAX || used + l > cap) {
+				mc_app_msg(app, true, _("the scope has too many or too long categories"));
+				return -1;
+			}
+			memcpy(store + used, s, l);
+			g->cat[g->ncat] = (const uint8_t *)store + used;
+			g->cat_len[g->ncat++] = l;
+			used += l;
+		}
+		s += e ? (size_t)(e - s) + 1 : strlen(s);
+	}
+	return 0;
+}
+
+static void grant(struct mc_app *app)
+{
+	static const char *const purposes[] = { "treatment", "payment", "operations", "research", "patient-request",
+						"emergency" };
+	static const uint8_t pcodes[] = { MC_PURPOSE_TREATMENT, MC_PURPOSE_PAYMENT, MC_PURPOSE_OPERATIONS,
+					  MC_PURPOSE_RESEARCH, MC_PURPOSE_PATIENT_REQUEST, MC_PURPOSE_EMERGENCY };
+	struct mc_form_field f[5];
+	struct mc_grant g;
+	struct mc_identity grantee;
+	struct mc_op_grant res;
+	struct mc_err err = { 0 };
+	char cats[MC_SCOPE_CATS_MAX * MC_CATEGORY_MAX], hex[33];
+	uint64_t now = mc_now_ms();
+
+	memset(f, 0, sizeof(f));
+	f[0].label = _("Patient");
+	f[0].hint = _("the hospital's patient identifier");
+	mc_ui_copy(f[0].value, sizeof(f[0].value), C.subject_text);
+	f[1].label = _("Grantee");
+	f[1].hint = _("an enrolled identity: its name or key");
+	f[2].label = _("Purpose");
+	f[2].choices = purposes;
+	f[2].nchoices = 6;
+	f[3].label = _("Scope");
+	f[3].hint = _("categories, comma separated; empty: every category");
+	f[4].label = _("Until");
+	f[4].hint = _("RFC 3339 or relative (30d); empty: no end");
+	if (!mc_form_run(app, _("New consent grant"), f, 5))
+		return;
+	memset(&g, 0, sizeof(g));
+	if (!f[0].value[0] || !f[1].value[0]) {
+		mc_app_msg(app, true, _("a grant needs a patient and a grantee"));
+		return;
+	}
+	g.purpose = pcodes[f[2].choice];
+	if (parse_scope(f[3].value, &g, cats, sizeof(cats), app) != 0)
+		return;
+	g.all_categories = g.ncat == 0;
+	g.not_before = 0;
+	g.not_after = MC_TIME_OPEN;
+	if (f[4].value[0] && mc_time_parse(f[4].value, now, +1, &g.not_after) != 0) {
+		mc_app_msg(app, true, _("Until: not a time (RFC 3339 such as 2026-11-22T10:00:00Z, or relative such as 30d)"));
+		return;
+	}
+	g.attest_kind = MC_ATTEST_CONSENT_FORM;
+	g.attest = (const uint8_t *)"signed consent form on file";
+	g.attest_len = strlen("signed consent form on file");
+	if (mc_cli_find_identity(app->cli, f[1].value, &grantee, &err) != 0 ||
+	    mc_cli_subject(app->cli, f[0].value, g.subject, &err) != 0 ||
+	    mc_op_grant(app->cli, app->node, app->actor, &g, &grantee, &res, &err) != 0) {
+		mc_app_msg(app, true, "%s", err.msg);
+		return;
+	}
+	mc_hex(res.id, MC_GRANT_ID_LEN, hex);
+	mc_app_msg(app, false, _("grant %s to %s made in block %llu"), hex, grantee.name,
+		   (unsigned long long)res.height);
+	load(app);
+}
+
+static void revoke(struct mc_app *app)
+{
+	const struct mc_grant_row *r;
+	struct mc_form_field f[1];
+	struct mc_err err = { 0 };
+	char q[256], hex[33];
+	uint64_t height;
+
+	if (!C.list.count)
+		return;
+	r = &C.rows->rows[C.list.cursor];
+	mc_hex(r->id, MC_GRANT_ID_LEN, hex);
+	if (strcmp(r->status, "revoked") == 0) {
+		mc_app_msg(app, true, _("grant %s is already revoked"), hex);
+		return;
+	}
+	snprintf(q, sizeof(q), _("Revoke grant %.12s... to %s (%s)?"), hex, r->grantee_name, mc_purpose_name(r->purpose));
+	if (!mc_confirm(app, q))
+		return;
+	memset(f, 0, sizeof(f));
+	f[0].label = _("Reason");
+	f[0].hint = _("recorded on the chain: no health data");
+	if (!mc_form_run(app, _("Revoke a grant"), f, 1))
+		return;
+	if (mc_op_revoke(app->cli, app->node, app->actor, r->id, f[0].value, &height, &err) != 0) {
+		mc_app_msg(app, true, "%s", err.msg);
+		return;
+	}
+	mc_app_msg(app, false, _("grant %s revoked in block %llu"), hex, (unsigned long long)height);
+	load(app);
+}
+
+static void consent_filter(struct mc_app *app)
+{
+	struct mc_form_field f[2];
+	struct mc_err err = { 0 };
+	struct mc_identity who;
+
+	memset(f, 0, sizeof(f));
+	f[0].label = _("Patient");
+	f[0].hint = _("empty: every patient");
+	mc_ui_copy(f[0].value, sizeof(f[0].value), C.subject_text);
+	f[1].label = _("Grantee");
+	f[1].hint = _("a name or key; empty: every grantee");
+	mc_ui_copy(f[1].value, sizeof(f[1].value), C.grantee_text);
+	if (!mc_form_run(app, _("Filter grants"), f, 2))
+		return;
+	C.f.subject = NULL;
+	C.f.grantee = NULL;
+	C.subject_text[0] = C.grantee_text[0] = '\0';
+	if (f[0].value[0]) {
+		if (mc_cli_subject(app->cli, f[0].value, C.subject, &err) != 0) {
+			mc_app_msg(app, true, "%s", err.msg);
+			return;
+		}
+		C.f.subject = C.subject;
+		mc_ui_copy(C.subject_text, sizeof(C.subject_text), f[0].value);
+	}
+	if (f[1].value[0]) {
+		if (mc_cli_find_identity(app->cli, f[1].value, &who, &err) != 0) {
+			mc_app_msg(app, true, "%s", err.msg);
+			return;
+		}
+		memcpy(C.grantee, who.pk, MC_PK_LEN);
+		C.f.grantee = C.grantee;
+		mc_ui_copy(C.grantee_text, sizeof(C.grantee_text), who.name);
+	}
+	C.list.cursor = C.list.top = 0;
+	load(app);
+}
+
+static bool act(struct mc_app *app, enum mc_action a)
+{
+	switch (a) {
+	case MC_ACT_GRANT:
+		grant(app);
+		return true;
+	case MC_ACT_REVOKE:
+		revoke(app);
+		return true;
+	case MC_ACT_FILTER:
+		consent_filter(app);
+		return true;
+	case MC_ACT_ACTIVE:
+		C.f.active_only = !C.f.active_only;
+		load(app);
+		return true;
+	case MC_ACT_EXPIRING:
+		C.f.expiring_only = !C.f.expiring_only;
+		load(app);
+		return true;
+	default:
+		return mc_list_action(&C.list, a, mc_screen_body_rows() - 4);
+	}
+}
+
+const struct mc_screen_ops mc_scr_consent = { N_("Consent"), '4', load, draw, act, NULL, NULL };

@@ -1,0 +1,193 @@
+/* Dashboard: the chain at a glance. */
+#include "config.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include "i18n.h"
+#include "model_dash.h"
+#include "screens.h"
+#include "text.h"
+#include "widgets.h"
+
+static struct mc_dash *g_dash;
+static char g_err[MC_ERR_MSG_MAX];
+
+static void load(struct mc_app *app)
+{
+	struct mc_err err = { 0 };
+
+	if (!g_dash && !(g_dash = calloc(1, sizeof(*g_dash))))
+		return;
+	g_err[0] = '\0';
+	if (mc_dash_load(app->cli->store, mc_now_ms(), g_dash, &err) != 0)
+		mc_ui_copy(g_err, sizeof(g_err), err.msg);
+}
+
+static void age(uint64_t ms, char *out, size_t n)
+{
+	uint64_t now = mc_now_ms(), s = now > ms ? (now - ms) / 1000 : 0;
+
+	if (s < 120)
+		snprintf(out, n, _("%llu s ago"), (unsigned long long)s);
+	else if (s < 7200)
+		snprintf(out, n, _("%llu min ago"), (unsigned long long)(s / 60));
+	else if (s < 172800)
+		snprintf(out, n, _("%llu h ago"), (unsigned long long)(s / 3600));
+	else
+		snprintf(out, n, _("%llu days ago"), (unsigned long long)(s / 86400));
+}
+
+static void sparkline(struct mc_app *app, const uint64_t *v, int n, char *out, size_t cap)
+{
+	static const char *const blocks[] = { " ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586",
+					      "\u2587", "\u2588" };
+	static const char ascii[] = " .:-=+*#@";
+	uint64_t max = 0;
+	size_t o = 0;
+
+	for (int i = 0; i < n; i++)
+		if (v[i] > max)
+			max = v[i];
+	for (int i = 0; i < n && o + 4 < cap; i++) {
+		int lvl = max ? (int)((v[i] * 8 + max - 1) / max) : 0;
+
+		if (app->ascii) {
+			out[o++] = ascii[lvl];
+		} else {
+			size_t l = strlen(blocks[lvl]);
+
+			memcpy(out + o, blocks[lvl], l);
+			o += l;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void draw(struct mc_app *app, int y, int h)
+{
+	const struct mc_dash *d = g_dash;
+	int w = COLS / 2 - 1, x2 = COLS / 2 + 1, r;
+	char a[128], b[128], hex[65], spark[256];
+	uint64_t max = 0;
+
+	if (!d || g_err[0]) {
+		mc_ui_put(y + 1, 1, COLS - 2, MC_STYLE_BAD, g_err[0] ? g_err : _("out of memory"));
+		return;
+	}
+	mc_ui_put(y, 1, w, MC_STYLE_HEAD, _("Chain"));
+	mc_hex(d->head.hash, MC_HASH_LEN, hex);
+	mc_time_format(d->head.timestamp_ms, b, sizeof(b));
+	r = y + 1;
+	mc_ui_putf(r++, 2, w, MC_STYLE_NORMAL, _("height        %llu"), (unsigned long long)d->head.height);
+	mc_ui_putf(r++, 2, w, MC_STYLE_NORMAL, _("head          %.16s..."), hex);
+	mc_ui_putf(r++, 2, w, MC_STYLE_NORMAL, _("last block    %s"), b);
+	mc_ui_putf(r++, 2, w, MC_STYLE_NORMAL, _("transactions  %llu"), (unsigned long long)d->txs);
+	mc_ui_putf(r++, 2, w, MC_STYLE_NORMAL, _("identities    %llu"), (unsigned long long)d->identities);
+	mc_ui_putf(r++, 2, w, MC_STYLE_NORMAL, _("record versions %llu"), (unsigned long long)d->record_versions);
+
+	r = y;
+	mc_ui_put(r++, x2, w, MC_STYLE_HEAD, _("Anchoring"));
+	if (d->anchored) {
+		age(d->last_anchor_ms, a, sizeof(a));
+		mc_hex(d->last.a.tx_hash, 32, hex);
+		mc_ui_putf(r++, x2 + 1, w, MC_STYLE_OK, _("last anchor   tree size %llu, %s"),
+			   (unsigned long long)d->last.a.tree_size, a);
+		mc_ui_putf(r++, x2 + 1, w, MC_STYLE_NORMAL, _("public tx     0x%.12s... block %llu"), hex,
+			   (unsigned long long)d->last.a.block_number);
+	} else {
+		mc_ui_put(r++, x2 + 1, w, MC_STYLE_WARN, _("last anchor   none yet"));
+		r++;
+	}
+	if (d->pending)
+		mc_ui_putf(r++, x2 + 1, w, MC_STYLE_WARN, _("pending       anchor %llu (%s), tree size %llu"),
+			   (unsigned long long)d->pending_seq, d->pending_state, (unsigned long long)d->pending_size);
+	else
+		mc_ui_put(r++, x2 + 1, w, MC_STYLE_NORMAL, _("pending       none"));
+	mc_ui_put(r++, x2, w, MC_STYLE_HEAD, _("Nodes"));
+	mc_ui_putf(r++, x2 + 1, w, MC_STYLE_NORMAL, _("validators    %u, this node up"), d->validators);
+	mc_ui_put(r++, x2 + 1, w, MC_STYLE_DIM, _("peers         not configured"));
+
+	r = y + 8;
+	for (int i = 0; i < MC_DASH_HOURS; i++)
+		if (d->per_hour[i] > max)
+			max = d->per_hour[i];
+	sparkline(app, d->per_hour, MC_DASH_HOURS, spark, sizeof(spark));
+	mc_ui_putf(r++, 1, COLS - 2, MC_STYLE_HEAD, _("Blocks per hour, last 24 hours (peak %llu)"),
+		   (unsigned long long)max);
+	mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_OK, "[%s]", spark);
+	r++;
+	mc_ui_putf(r++, 1, COLS - 2, d->nalerts ? MC_STYLE_WARN : MC_STYLE_HEAD,
+		   _("Alerts: %u break-glass (24 h), %u denial burst(s), %u grant(s) ending in 7 days"),
+		   d->break_glass, d->deny_bursts, d->expiring);
+	for (unsigned i = 0; i < d->nalerts && r < y + h; i++) {
+		const struct mc_alert *al = &d->alerts[i];
+		char when[32], rec[33], gid[33];
+
+		mc_time_format(al->time_ms, when, sizeof(when));
+		mc_hex(al->record, 16, rec);
+		mc_hex(al->grant, 16, gid);
+		if (al->kind == MC_ALERT_BREAK_GLASS)
+			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD, _("%s  break-glass read of record %.12s... (block %llu)"),
+				   when, rec, (unsigned long long)al->height);
+		else if (al->kind == MC_ALERT_DENY_BURST)
+			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_WARN, _("%s  %u denied reads by one reader in an hour"), when,
+				   al->count);
+		else
+			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_NORMAL, _("%s  grant %.12s... ends"), when, gid);
+	}
+	if (!d->nalerts && r < y + h)
+		mc_ui_put(r++, 2, COLS - 3, MC_STYLE_DIM, _("no alerts"));
+	if (r < y + h - 1)
+		mc_ui_put(y + h - 1, 1, COLS - 2, MC_STYLE_DIM, _("V verify the chain, r reload, ? every key"));
+}
+
+static bool act(struct mc_app *app, enum mc_action a)
+{
+	const char *argv[24];
+	int n;
+
+	if (a != MC_ACT_VERIFY)
+		return false;
+	if (mc_job_running(&app->job)) {
+		mc_app_msg(app, true, _("another job is running: wait, or Esc to cancel it"));
+		return true;
+	}
+	if (mc_app_child_argv(app, argv, 20, &n) != 0)
+		return true;
+	argv[n++] = "--json";
+	argv[n++] = "verify";
+	argv[n] = NULL;
+	if (mc_job_start(&app->job, _("verifying the chain"), MC_SCR_DASHBOARD, argv, app->cli->pass,
+			 app->cli->passlen) != 0)
+		mc_app_msg(app, true, _("cannot start the verification"));
+	return true;
+}
+
+static void job_done(struct mc_app *app, struct mc_job *j)
+{
+	cJSON *o = j->out ? cJSON_Parse(j->out) : NULL;
+	const cJSON *blocks = cJSON_GetObjectItemCaseSensitive(o, "blocks");
+
+	if (j->exit_code == 0 && cJSON_IsNumber(blocks)) {
+		app->verify_failed = false;
+		mc_app_msg(app, false, _("verify: ok, %.0f blocks checked"), blocks->valuedouble);
+	} else {
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "error");
+
+		app->verify_failed = j->exit_code == 65;
+		mc_app_msg(app, true, _("verify failed (exit %d): %s"), j->exit_code,
+			   cJSON_IsString(m) ? m->valuestring : j->last_line);
+	}
+	cJSON_Delete(o);
+}
+
+static void tick(struct mc_app *app)
+{
+	load(app);
+}
+
+const struct mc_screen_ops mc_scr_dashboard = { N_("Dashboard"), '1', load, draw, act, tick, job_done };

@@ -1,0 +1,574 @@
+#include "config.h"
+
+#include <curses.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <wchar.h>
+
+#include "i18n.h"
+#include "screens.h"
+#include "widgets.h"
+
+static bool g_color;
+static bool g_ascii;
+
+void mc_ui_init_styles(struct mc_app *app)
+{
+	g_color = app->color;
+	g_ascii = app->ascii;
+	if (!g_color)
+		return;
+	start_color();
+	use_default_colors();
+	init_pair(1, COLOR_BLACK, COLOR_CYAN);    /* title */
+	init_pair(2, COLOR_BLACK, COLOR_WHITE);   /* current */
+	init_pair(3, COLOR_CYAN, -1);             /* head */
+	init_pair(4, COLOR_GREEN, -1);
+	init_pair(5, COLOR_YELLOW, -1);
+	init_pair(6, COLOR_RED, -1);
+}
+
+static attr_t style_attr(enum mc_ui_style st)
+{
+	if (!g_color) {
+		switch (st) {
+		case MC_STYLE_TITLE: case MC_STYLE_CURRENT: return A_REVERSE;
+		case MC_STYLE_HEAD: case MC_STYLE_BAD: return A_BOLD;
+		case MC_STYLE_WARN: return A_UNDERLINE;
+		case MC_STYLE_DIM: return A_DIM;
+		default: return A_NORMAL;
+		}
+	}
+	switch (st) {
+	case MC_STYLE_TITLE: return COLOR_PAIR(1);
+	case MC_STYLE_CURRENT: return COLOR_PAIR(2);
+	case MC_STYLE_HEAD: return COLOR_PAIR(3) | A_BOLD;
+	case MC_STYLE_OK: return COLOR_PAIR(4);
+	case MC_STYLE_WARN: return COLOR_PAIR(5) | A_BOLD;
+	case MC_STYLE_BAD: return COLOR_PAIR(6) | A_BOLD;
+	case MC_STYLE_DIM: return A_DIM;
+	default: return A_NORMAL;
+	}
+}
+
+/* UTF-8 to wide characters; anything undecodable or a control character
+ * becomes '?' (text from the chain is never trusted to steer the terminal). */
+static size_t to_wide(const char *s, wchar_t *out, size_t cap)
+{
+	mbstate_t st;
+	size_t n = 0;
+
+	memset(&st, 0, sizeof(st));
+	while (*s && n + 1 < cap) {
+		wchar_t wc;
+		size_t r = mbrtowc(&wc, s, MB_CUR_MAX, &st);
+
+		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
+			memset(&st, 0, sizeof(st));
+			wc = L'?';
+			r = 1;
+		}
+		if (wc < 0x20 || wc == 0x7f || (wc >= 0x80 && wc < 0xa0))
+			wc = L'?';
+		if (g_ascii && wc > 0x7e)
+			wc = L'?';
+		out[n++] = wc;
+		s += r;
+	}
+	out[n] = L'\0';
+	return n;
+}
+
+void mc_ui_copy(char *dst, size_t cap, const char *src)
+{
+	size_t l = strlen(src);
+
+	if (!cap)
+		return;
+	if (l >= cap) {
+		l = cap - 1;
+		while (l > 0 && ((unsigned char)src[l] & 0xc0) == 0x80)
+			l--;
+	}
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
+int mc_ui_width(const char *utf8)
+{
+	wchar_t w[1024];
+	size_t n = to_wide(utf8, w, sizeof(w) / sizeof(w[0]));
+	int cols = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int cw = wcwidth(w[i]);
+
+		cols += cw > 0 ? cw : 1;
+	}
+	return cols;
+}
+
+void mc_ui_put(int y, int x, int width, enum mc_ui_style st, const char *utf8)
+{
+	wchar_t w[1024];
+	size_t n;
+	int cols = 0;
+	attr_t a = style_attr(st);
+
+	if (width <= 0 || y < 0 || y >= LINES || x >= COLS)
+		return;
+	if (x + width > COLS)
+		width = COLS - x;
+	n = to_wide(utf8 ? utf8 : "", w, sizeof(w) / sizeof(w[0]));
+	attron(a);
+	move(y, x);
+	for (size_t i = 0; i < n; i++) {
+		int cw = wcwidth(w[i]);
+
+		if (cw < 1)
+			cw = 1;
+		if (cols + cw > width)
+			break;
+		addnwstr(&w[i], 1);
+		cols += cw;
+	}
+	for (; cols < width; cols++)
+		addch(' ');
+	attroff(a);
+}
+
+void mc_ui_putf(int y, int x, int width, enum mc_ui_style st, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	mc_ui_put(y, x, width, st, buf);
+}
+
+/* ---- list ----------------------------------------------------------------- */
+
+bool mc_list_action(struct mc_list *l, enum mc_action a, int page)
+{
+	int old = l->cursor;
+
+	if (page < 1)
+		page = 1;
+	switch (a) {
+	case MC_ACT_UP: l->cursor--; break;
+	case MC_ACT_DOWN: l->cursor++; break;
+	case MC_ACT_PGUP: l->cursor -= page; break;
+	case MC_ACT_PGDN: l->cursor += page; break;
+	case MC_ACT_HOME: l->cursor = 0; break;
+	case MC_ACT_END: l->cursor = l->count - 1; break;
+	default: return false;
+	}
+	if (l->cursor >= l->count)
+		l->cursor = l->count - 1;
+	if (l->cursor < 0)
+		l->cursor = 0;
+	return l->cursor != old;
+}
+
+void mc_list_draw(struct mc_list *l, int y, int x, int h, int w, const char *head,
+		  mc_list_row_fn row, void *ctx)
+{
+	int body = h - (head ? 1 : 0);
+
+	if (head)
+		mc_ui_put(y++, x, w, MC_STYLE_HEAD, head);
+	if (body < 1)
+		return;
+	if (l->cursor >= l->count)
+		l->cursor = l->count > 0 ? l->count - 1 : 0;
+	if (l->cursor < l->top)
+		l->top = l->cursor;
+	if (l->cursor >= l->top + body)
+		l->top = l->cursor - body + 1;
+	if (l->top < 0)
+		l->top = 0;
+	for (int i = 0; i < body; i++) {
+		int r = l->top + i;
+		char buf[1024] = "";
+		enum mc_ui_style st = MC_STYLE_NORMAL;
+
+		if (r < l->count) {
+			row(ctx, r, buf, sizeof(buf), &st);
+			if (r == l->cursor)
+				st = MC_STYLE_CURRENT;
+		}
+		mc_ui_put(y + i, x, w, st, buf);
+	}
+}
+
+/* ---- detail pane ------------------------------------------------------------ */
+
+void mc_detail_draw(int y, int x, int h, int w, const char *title, const char *const *labels,
+		    const char *const *values, int n)
+{
+	int lw = 0;
+
+	for (int i = 0; i < n; i++) {
+		int lw_i = mc_ui_width(labels[i]);
+
+		if (lw_i > lw)
+			lw = lw_i;
+	}
+	if (lw > w / 2)
+		lw = w / 2;
+	if (title)
+		mc_ui_put(y++, x, w, MC_STYLE_HEAD, title), h--;
+	for (int i = 0; i < h; i++) {
+		if (i < n) {
+			mc_ui_put(y + i, x, lw + 1, MC_STYLE_DIM, labels[i]);
+			mc_ui_put(y + i, x + lw + 2, w - lw - 2, MC_STYLE_NORMAL, values[i]);
+		} else {
+			mc_ui_put(y + i, x, w, MC_STYLE_NORMAL, "");
+		}
+	}
+}
+
+/* ---- modal widgets ------------------------------------------------------------ */
+
+int mc_ui_getkey(int ms)
+{
+	wint_t wc;
+	int r;
+
+	timeout(ms);
+	r = get_wch(&wc);
+	if (r == ERR)
+		return ERR;
+	if (r == KEY_CODE_YES)
+		return (int)wc;
+	return (int)wc;
+}
+
+static void box_at(int y, int x, int h, int w, const char *title)
+{
+	for (int i = 0; i < h; i++)
+		mc_ui_put(y + i, x, w, MC_STYLE_NORMAL, "");
+	attron(A_BOLD);
+	mvhline(y, x, g_ascii ? '-' : ACS_HLINE, w);
+	mvhline(y + h - 1, x, g_ascii ? '-' : ACS_HLINE, w);
+	mvvline(y, x, g_ascii ? '|' : ACS_VLINE, h);
+	mvvline(y, x + w - 1, g_ascii ? '|' : ACS_VLINE, h);
+	mvaddch(y, x, g_ascii ? '+' : ACS_ULCORNER);
+	mvaddch(y, x + w - 1, g_ascii ? '+' : ACS_URCORNER);
+	mvaddch(y + h - 1, x, g_ascii ? '+' : ACS_LLCORNER);
+	mvaddch(y + h - 1, x + w - 1, g_ascii ? '+' : ACS_LRCORNER);
+	attroff(A_BOLD);
+	if (title)
+		mc_ui_putf(y, x + 2, w - 4, MC_STYLE_HEAD, " %s ", title);
+}
+
+static void value_shown(const struct mc_form_field *f, char *out, size_t n)
+{
+	if (f->choices) {
+		snprintf(out, n, "< %s >", f->choices[f->choice]);
+	} else if (f->hidden) {
+		size_t l = strlen(f->value);
+
+		snprintf(out, n, "%s", l ? "********" : "");
+	} else {
+		snprintf(out, n, "%s", f->value);
+	}
+}
+
+/* Removes the last UTF-8 character. */
+static void backspace(char *s)
+{
+	size_t l = strlen(s);
+
+	while (l > 0) {
+		l--;
+		if (((unsigned char)s[l] & 0xc0) != 0x80)
+			break;
+	}
+	s[l] = '\0';
+}
+
+int mc_form_run(struct mc_app *app, const char *title, struct mc_form_field *f, int n)
+{
+	int cur = 0;
+
+	curs_set(1);
+	for (;;) {
+		int w = COLS - 4 > 76 ? 76 : COLS - 4, h = 2 * n + 4, y, x, lw = 0, key;
+
+		if (h > LINES - 2)
+			h = LINES - 2;
+		y = (LINES - h) / 2;
+		x = (COLS - w) / 2;
+		for (int i = 0; i < n; i++) {
+			int lwi = mc_ui_width(f[i].label);
+
+			if (lwi > lw)
+				lw = lwi;
+		}
+		if (lw > w / 3)
+			lw = w / 3;
+		box_at(y, x, h, w, title);
+		for (int i = 0; i < n && 1 + 2 * i < h - 2; i++) {
+			char shown[300];
+
+			value_shown(&f[i], shown, sizeof(shown));
+			mc_ui_put(y + 1 + 2 * i, x + 2, lw + 1, i == cur ? MC_STYLE_HEAD : MC_STYLE_DIM, f[i].label);
+			mc_ui_put(y + 1 + 2 * i, x + lw + 4, w - lw - 6, i == cur ? MC_STYLE_CURRENT : MC_STYLE_NORMAL,
+				  shown);
+			if (f[i].hint && 2 + 2 * i < h - 2)
+				mc_ui_put(y + 2 + 2 * i, x + lw + 4, w - lw - 6, MC_STYLE_DIM, f[i].hint);
+		}
+		mc_ui_put(y + h - 2, x + 2, w - 4, MC_STYLE_DIM,
+			  _("Tab/Down next field, Left/Right choose, Enter accept, Esc cancel"));
+		{
+			char shown[300];
+
+			value_shown(&f[cur], shown, sizeof(shown));
+			move(y + 1 + 2 * cur, x + lw + 4 + (f[cur].choices ? 0 : mc_ui_width(shown)));
+		}
+		refresh();
+		key = mc_ui_getkey(-1);
+		if (key == KEY_RESIZE) {
+			clear();
+			mc_screen_redraw(app);
+			continue;
+		}
+		if (key == 27) {
+			curs_set(0);
+			return 0;
+		}
+		if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+			if (cur < n - 1) {
+				cur++;
+				continue;
+			}
+			curs_set(0);
+			return 1;
+		}
+		if (key == '\t' || key == KEY_DOWN) {
+			cur = (cur + 1) % n;
+		} else if (key == KEY_BTAB || key == KEY_UP) {
+			cur = (cur + n - 1) % n;
+		} else if (f[cur].choices && (key == KEY_LEFT || key == KEY_RIGHT || key == ' ')) {
+			f[cur].choice = (f[cur].choice + (key == KEY_LEFT ? f[cur].nchoices - 1 : 1)) % f[cur].nchoices;
+		} else if (!f[cur].choices && (key == KEY_BACKSPACE || key == 127 || key == 8)) {
+			backspace(f[cur].value);
+		} else if (!f[cur].choices && key >= 0x20 && key != 0x7f && key < KEY_MIN) {
+			char mb[8];
+			mbstate_t st;
+			size_t l = strlen(f[cur].value), k;
+
+			memset(&st, 0, sizeof(st));
+			k = wcrtomb(mb, (wchar_t)key, &st);
+			if (k != (size_t)-1 && l + k < sizeof(f[cur].value)) {
+				memcpy(f[cur].value + l, mb, k);
+				f[cur].value[l + k] = '\0';
+			}
+		}
+	}
+}
+
+bool mc_confirm(struct mc_app *app, const char *question)
+{
+	for (;;) {
+		int w = COLS - 4 > 70 ? 70 : COLS - 4, h = 5, y = (LINES - h) / 2, x = (COLS - w) / 2, key;
+
+		box_at(y, x, h, w, _("Confirm"));
+		mc_ui_put(y + 1, x + 2, w - 4, MC_STYLE_NORMAL, question);
+		mc_ui_put(y + 3, x + 2, w - 4, MC_STYLE_DIM, _("y yes, n or Esc no"));
+		refresh();
+		key = mc_ui_getkey(-1);
+		if (key == KEY_RESIZE) {
+			clear();
+			mc_screen_redraw(app);
+			continue;
+		}
+		if (key == 'y' || key == 'Y')
+			return true;
+		if (key == 'n' || key == 'N' || key == 27)
+			return false;
+	}
+}
+
+void mc_text_view(struct mc_app *app, const char *title, const char *text, size_t n)
+{
+	/* split into lines once; the view scrolls over them */
+	size_t nlines = 0, cap = 64;
+	const char **lines = malloc(cap * sizeof(*lines));
+	size_t *lens = malloc(cap * sizeof(*lens));
+	int top = 0;
+
+	if (!lines || !lens) {
+		free(lines);
+		free(lens);
+		return;
+	}
+	int wrap = COLS - 4 > 10 ? COLS - 4 : 10;
+
+	for (size_t i = 0, start = 0, chars = 0; i <= n; i++) {
+		bool cont = i < n && ((unsigned char)text[i] & 0xc0) == 0x80;
+
+		if (!cont && i < n && text[i] != '\n')
+			chars++;
+		if (i == n || text[i] == '\n' || (!cont && chars > (size_t)wrap)) {
+			if (nlines == cap) {
+				const char **nl = realloc(lines, 2 * cap * sizeof(*lines));
+				size_t *nn = realloc(lens, 2 * cap * sizeof(*lens));
+
+				if (nl)
+					lines = nl;
+				if (nn)
+					lens = nn;
+				if (!nl || !nn)
+					break;
+				cap *= 2;
+			}
+			lines[nlines] = text + start;
+			lens[nlines++] = i - start;
+			if (i < n && text[i] != '\n') {
+				start = i;      /* a wrapped line goes on here */
+				chars = 1;
+			} else {
+				start = i + 1;
+				chars = 0;
+			}
+		}
+	}
+	for (;;) {
+		int h = LINES - 4, key;
+
+		box_at(1, 0, LINES - 2, COLS, title);
+		for (int i = 0; i < h - 2 && i + 1 < LINES; i++) {
+			char buf[1024];
+			size_t idx = (size_t)(top + i);
+
+			if (idx < nlines) {
+				size_t l = lens[idx] < sizeof(buf) - 1 ? lens[idx] : sizeof(buf) - 1;
+
+				memcpy(buf, lines[idx], l);
+				buf[l] = '\0';
+			} else {
+				buf[0] = '\0';
+			}
+			mc_ui_put(2 + i, 2, COLS - 4, MC_STYLE_NORMAL, buf);
+		}
+		mc_ui_putf(LINES - 3, 2, COLS - 4, MC_STYLE_DIM, _("lines %d-%d of %zu; Up/Down/PgUp/PgDn scroll, Esc or q close"),
+			   nlines ? top + 1 : 0, (int)((size_t)top + (size_t)(h - 2) < nlines ? top + h - 2 : (int)nlines),
+			   nlines);
+		refresh();
+		key = mc_ui_getkey(-1);
+		if (key == 27 || key == 'q')
+			break;
+		if (key == KEY_RESIZE) {
+			clear();
+			mc_screen_redraw(app);
+		} else if (key == KEY_DOWN || key == 'j') {
+			top++;
+		} else if (key == KEY_UP || key == 'k') {
+			top--;
+		} else if (key == KEY_NPAGE || key == ' ') {
+			top += h - 2;
+		} else if (key == KEY_PPAGE) {
+			top -= h - 2;
+		}
+		if (top > (int)nlines - (h - 2))
+			top = (int)nlines - (h - 2);
+		if (top < 0)
+			top = 0;
+	}
+	free(lines);
+	free(lens);
+	clear();
+}
+
+void mc_progress_draw(int y, int x, int w, double frac, const char *label)
+{
+	int lw = mc_ui_width(label) + 1, bw = w - lw - 2, fill;
+
+	if (bw < 4) {
+		mc_ui_put(y, x, w, MC_STYLE_NORMAL, label);
+		return;
+	}
+	mc_ui_put(y, x, lw, MC_STYLE_NORMAL, label);
+	if (frac < 0) {
+		/* indeterminate: a block that sweeps */
+		int pos = (int)((uint64_t)time(NULL) % (unsigned)bw);
+
+		mvaddch(y, x + lw, '[');
+		for (int i = 0; i < bw; i++)
+			addch(i >= pos && i < pos + 3 ? (g_ascii ? '#' : ACS_CKBOARD) : ' ');
+		addch(']');
+		return;
+	}
+	if (frac > 1)
+		frac = 1;
+	fill = (int)(frac * bw);
+	mvaddch(y, x + lw, '[');
+	for (int i = 0; i < bw; i++)
+		addch(i < fill ? (g_ascii ? '#' : ACS_BLOCK) : (g_ascii ? '.' : ' '));
+	addch(']');
+}
+
+/* ---- chrome ----------------------------------------------------------------- */
+
+static void fmt_age(uint64_t ms, char *out, size_t n)
+{
+	uint64_t s = ms / 1000;
+
+	if (s < 120)
+		snprintf(out, n, _("%llus ago"), (unsigned long long)s);
+	else if (s < 7200)
+		snprintf(out, n, _("%llum ago"), (unsigned long long)(s / 60));
+	else if (s < 172800)
+		snprintf(out, n, _("%lluh ago"), (unsigned long long)(s / 3600));
+	else
+		snprintf(out, n, _("%llud ago"), (unsigned long long)(s / 86400));
+}
+
+void mc_chrome_draw(struct mc_app *app)
+{
+	int x = 0;
+	char age[32], status[512], roles[128];
+
+	/* title: the tabs */
+	mc_ui_put(0, 0, COLS, MC_STYLE_TITLE, " medchain ");
+	x = 10;
+	for (int i = 0; i < MC_SCR__COUNT && x < COLS; i++) {
+		const struct mc_screen_ops *s = mc_screens[i];
+		char tab[64];
+		int tw;
+
+		snprintf(tab, sizeof(tab), "%c %s ", s->key, _(s->name));
+		tw = mc_ui_width(tab);
+		mc_ui_put(0, x, tw, (int)app->screen == i ? MC_STYLE_CURRENT : MC_STYLE_TITLE, tab);
+		x += tw;
+	}
+	/* the message line: a running job, or the last result */
+	if (mc_job_running(&app->job)) {
+		char label[320];
+		uint64_t el = (mc_now_ms_mono() - app->job.started_ms) / 1000;
+
+		snprintf(label, sizeof(label), _("%s, %llus (Esc cancels)%s%s"), app->job.label, (unsigned long long)el,
+			 app->job.last_line[0] ? ": " : "", app->job.last_line);
+		mc_progress_draw(LINES - 2, 0, COLS,
+				 app->job.total ? (double)app->job.done / (double)app->job.total : -1.0, label);
+	} else {
+		mc_ui_put(LINES - 2, 0, COLS, app->msg_err ? MC_STYLE_BAD : MC_STYLE_NORMAL, app->msg);
+	}
+	/* the status line */
+	if (app->anchored)
+		fmt_age(app->anchor_age_ms, age, sizeof(age));
+	else
+		snprintf(age, sizeof(age), "%s", _("none"));
+	mc_roles_format(app->me.roles, roles, sizeof(roles));
+	snprintf(status, sizeof(status), _(" %s (%s) | single node | height %llu | anchor %s | %u alert(s)%s"),
+		 app->me.name, roles, (unsigned long long)app->height, age, app->alerts,
+		 app->verify_failed ? _(" | VERIFY FAILED") : "");
+	mc_ui_put(LINES - 1, 0, COLS, app->alerts || app->verify_failed ? MC_STYLE_WARN : MC_STYLE_TITLE, status);
+}
