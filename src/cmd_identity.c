@@ -59,7 +59,10 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	mc_hex(key->pk, MC_PK_LEN, hex);
 	snprintf(rel, sizeof(rel), "keys/%s.key", hex);
 	mc_cli_path(cli, path, sizeof(path), rel);
-	if (mc_key_save(path, key, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, &err) != 0)
+	/* Sealed unless asked otherwise, even when no key so far needed the
+	 * passphrase (a node made with --no-passphrase). */
+	if ((!nopass && mc_cli_passphrase(cli, true, &err) != 0) ||
+	    mc_key_save(path, key, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, &err) != 0)
 		goto out;
 	memset(&e, 0, sizeof(e));
 	memcpy(e.pk, key->pk, MC_PK_LEN);
