@@ -25,7 +25,6 @@ const struct mc_screen_ops *const mc_screens[MC_SCR__COUNT] = {
 };
 
 static volatile sig_atomic_t g_stop;
-static struct mc_app *g_app;
 
 static void on_signal(int sig)
 {
@@ -200,81 +199,109 @@ static void job_finished(struct mc_app *app)
 	mc_screens[app->screen]->load(app);
 }
 
-int mc_console_main(struct mc_cli *cli)
+struct mc_app *mc_console_open(struct mc_cli *cli, FILE *out, FILE *in, struct mc_err *err)
 {
-	struct mc_app app;
-	struct mc_err err = { 0 };
+	struct mc_app *app = calloc(1, sizeof(*app));
 	char hex[65];
-	SCREEN *scr;
 	const char *nc = getenv("NO_COLOR");
-	uint64_t refresh_ms;
-	struct sigaction sa;
 
-	memset(&app, 0, sizeof(app));
-	app.cli = cli;
-	g_app = &app;
+	if (!app) {
+		mc_err_set(err, EX_OSERR, _("out of memory"));
+		return NULL;
+	}
+	app->cli = cli;
 	/* Before the terminal is taken: a passphrase prompt that never echoes. */
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_actor(cli, &app.actor, &err) != 0 ||
-	    mc_cli_load_role_key(cli, "node", &app.node, &err) != 0)
+	if (mc_cli_open(cli, 0, err) != 0 || mc_cli_load_actor(cli, &app->actor, err) != 0 ||
+	    mc_cli_load_role_key(cli, "node", &app->node, err) != 0)
 		goto fail;
-	mc_hex(app.actor->pk, MC_PK_LEN, hex);
-	if (mc_cli_find_identity(cli, hex, &app.me, &err) != 0)
+	mc_hex(app->actor->pk, MC_PK_LEN, hex);
+	if (mc_cli_find_identity(cli, hex, &app->me, err) != 0)
 		goto fail;
-	app.ascii = strcmp(nl_langinfo(CODESET), "UTF-8") != 0;
-	scr = newterm(NULL, stdout, stdin);
-	if (!scr) {
-		mc_err_set(&err, EX_UNAVAILABLE, _("cannot use this terminal (TERM=%s)"),
+	app->ascii = strcmp(nl_langinfo(CODESET), "UTF-8") != 0;
+	app->scr = newterm(NULL, out, in);
+	if (!app->scr) {
+		mc_err_set(err, EX_UNAVAILABLE, _("cannot use this terminal (TERM=%s)"),
 			   getenv("TERM") ? getenv("TERM") : "");
 		goto fail;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	cbreak();
 	noecho();
 	keypad(stdscr, TRUE);
 	curs_set(0);
 	set_escdelay(25);
 	/* [console] colors = always wins over NO_COLOR; auto follows it */
-	app.color = has_colors() && (cli->conf.colors == 1 || (cli->conf.colors == 0 && !(nc && *nc)));
-	mc_ui_init_styles(&app);
-	refresh_ms = cli->conf.refresh_ms ? cli->conf.refresh_ms : 1000;
+	app->color = has_colors() && (cli->conf.colors == 1 || (cli->conf.colors == 0 && !(nc && *nc)));
+	mc_ui_init_styles(app);
 	/* children (verify) report progress as lines the job reader parses */
 	setenv("MEDCHAIN_PROGRESS_LINES", "1", 1);
-	status_refresh(&app);
-	switch_to(&app, MC_SCR_DASHBOARD);
-	app.last_tick_ms = mc_now_ms_mono();
-	while (!app.quit && !g_stop) {
-		int key;
+	status_refresh(app);
+	switch_to(app, MC_SCR_DASHBOARD);
+	app->last_tick_ms = mc_now_ms_mono();
+	return app;
+fail:
+	mc_key_free(app->actor);
+	mc_key_free(app->node);
+	free(app);
+	return NULL;
+}
 
-		mc_screen_redraw(&app);
-		key = mc_ui_getkey(100);
-		if (key == KEY_RESIZE) {
-			clear();
-		} else if (key != ERR) {
-			handle_key(&app, key);
-		}
-		if (app.job.pid && mc_job_poll(&app.job))
-			job_finished(&app);
-		if (mc_now_ms_mono() - app.last_tick_ms >= refresh_ms) {
-			app.last_tick_ms = mc_now_ms_mono();
-			status_refresh(&app);
-			if (mc_screens[app.screen]->tick)
-				mc_screens[app.screen]->tick(&app);
-		}
-	}
-	mc_job_clear(&app.job);
+void mc_console_paint(struct mc_app *app)
+{
+	mc_screen_redraw(app);
+}
+
+void mc_console_key(struct mc_app *app, int key)
+{
+	if (key == KEY_RESIZE)
+		clear();
+	else
+		handle_key(app, key);
+}
+
+void mc_console_close(struct mc_app *app)
+{
+	if (!app)
+		return;
+	mc_job_clear(&app->job);
 	erase();
 	refresh();
 	endwin();
-	delscreen(scr);
-	mc_key_free(app.actor);
-	mc_key_free(app.node);
+	delscreen(app->scr);
+	mc_key_free(app->actor);
+	mc_key_free(app->node);
+	free(app);
+}
+
+int mc_console_main(struct mc_cli *cli)
+{
+	struct mc_err err = { 0 };
+	struct mc_app *app;
+	uint64_t refresh_ms = cli->conf.refresh_ms ? cli->conf.refresh_ms : 1000;
+	struct sigaction sa;
+
+	if (!(app = mc_console_open(cli, stdout, stdin, &err)))
+		return mc_cli_fail(&err);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	while (!app->quit && !g_stop) {
+		int key;
+
+		mc_console_paint(app);
+		key = mc_ui_getkey(100);
+		if (key != ERR)
+			mc_console_key(app, key);
+		if (app->job.pid && mc_job_poll(&app->job))
+			job_finished(app);
+		if (mc_now_ms_mono() - app->last_tick_ms >= refresh_ms) {
+			app->last_tick_ms = mc_now_ms_mono();
+			status_refresh(app);
+			if (mc_screens[app->screen]->tick)
+				mc_screens[app->screen]->tick(app);
+		}
+	}
+	mc_console_close(app);
 	return 0;
-fail:
-	mc_key_free(app.actor);
-	mc_key_free(app.node);
-	return mc_cli_fail(&err);
 }

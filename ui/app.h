@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cli.h"
 #include "identity.h"
@@ -24,6 +25,7 @@ enum mc_screen_id {
 
 struct mc_app {
 	struct mc_cli *cli;
+	struct screen *scr;              /* the curses screen */
 	struct mc_key *node;             /* signs the blocks the console writes */
 	struct mc_key *actor;            /* the operator's identity */
 	struct mc_identity me;
@@ -48,6 +50,14 @@ void mc_app_msg(struct mc_app *app, bool is_err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Whether the operator's roles allow an action needing any of roles (0: anyone). */
 bool mc_app_allowed(const struct mc_app *app, uint32_t roles);
+/* The console driven from outside the key loop (the app loop, and the
+ * benchmark on a pseudo-terminal): open unlocks the operator's key and
+ * takes the terminal; paint draws the current screen; key acts on one key. */
+struct mc_app *mc_console_open(struct mc_cli *cli, FILE *out, FILE *in, struct mc_err *err);
+void mc_console_paint(struct mc_app *app);
+void mc_console_key(struct mc_app *app, int key);
+void mc_console_close(struct mc_app *app);
+
 /* The path of this binary and the global options for a child medchain. */
 int mc_app_child_argv(struct mc_app *app, const char **argv, int max, int *n);
 

@@ -27,20 +27,6 @@ static void load(struct mc_app *app)
 		mc_ui_copy(g_err, sizeof(g_err), err.msg);
 }
 
-static void age(uint64_t ms, char *out, size_t n)
-{
-	uint64_t now = mc_now_ms(), s = now > ms ? (now - ms) / 1000 : 0;
-
-	if (s < 120)
-		snprintf(out, n, _("%llu s ago"), (unsigned long long)s);
-	else if (s < 7200)
-		snprintf(out, n, _("%llu min ago"), (unsigned long long)(s / 60));
-	else if (s < 172800)
-		snprintf(out, n, _("%llu h ago"), (unsigned long long)(s / 3600));
-	else
-		snprintf(out, n, _("%llu days ago"), (unsigned long long)(s / 86400));
-}
-
 static void sparkline(struct mc_app *app, const uint64_t *v, int n, char *out, size_t cap)
 {
 	static const char *const blocks[] = { " ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586",
@@ -92,7 +78,7 @@ static void draw(struct mc_app *app, int y, int h)
 	r = y;
 	mc_ui_put(r++, x2, w, MC_STYLE_HEAD, _("Anchoring"));
 	if (d->anchored) {
-		age(d->last_anchor_ms, a, sizeof(a));
+		mc_ui_age(mc_now_ms() > d->last_anchor_ms ? mc_now_ms() - d->last_anchor_ms : 0, a, sizeof(a));
 		mc_hex(d->last.a.tx_hash, 32, hex);
 		mc_ui_putf(r++, x2 + 1, w, MC_STYLE_OK, _("last anchor   tree size %llu, %s"),
 			   (unsigned long long)d->last.a.tree_size, a);

@@ -249,6 +249,22 @@ int mc_ui_getkey(int ms)
 	return (int)wc;
 }
 
+/* A key for a modal widget: after a resize the screen behind is drawn
+ * again and the widget redraws itself (-1). */
+static int modal_key(struct mc_app *app)
+{
+	int key;
+
+	refresh();
+	key = mc_ui_getkey(-1);
+	if (key == KEY_RESIZE) {
+		clear();
+		mc_screen_redraw(app);
+		return -1;
+	}
+	return key;
+}
+
 static void box_at(int y, int x, int h, int w, const char *title)
 {
 	for (int i = 0; i < h; i++)
@@ -332,13 +348,8 @@ int mc_form_run(struct mc_app *app, const char *title, struct mc_form_field *f, 
 			value_shown(&f[cur], shown, sizeof(shown));
 			move(y + 1 + 2 * cur, x + lw + 4 + (f[cur].choices ? 0 : mc_ui_width(shown)));
 		}
-		refresh();
-		key = mc_ui_getkey(-1);
-		if (key == KEY_RESIZE) {
-			clear();
-			mc_screen_redraw(app);
+		if ((key = modal_key(app)) < 0)
 			continue;
-		}
 		if (key == 27) {
 			curs_set(0);
 			return 0;
@@ -382,13 +393,8 @@ bool mc_confirm(struct mc_app *app, const char *question)
 		box_at(y, x, h, w, _("Confirm"));
 		mc_ui_put(y + 1, x + 2, w - 4, MC_STYLE_NORMAL, question);
 		mc_ui_put(y + 3, x + 2, w - 4, MC_STYLE_DIM, _("y yes, n or Esc no"));
-		refresh();
-		key = mc_ui_getkey(-1);
-		if (key == KEY_RESIZE) {
-			clear();
-			mc_screen_redraw(app);
+		if ((key = modal_key(app)) < 0)
 			continue;
-		}
 		if (key == 'y' || key == 'Y')
 			return true;
 		if (key == 'n' || key == 'N' || key == 27)
@@ -517,7 +523,7 @@ void mc_progress_draw(int y, int x, int w, double frac, const char *label)
 
 /* ---- chrome ----------------------------------------------------------------- */
 
-static void fmt_age(uint64_t ms, char *out, size_t n)
+void mc_ui_age(uint64_t ms, char *out, size_t n)
 {
 	uint64_t s = ms / 1000;
 
@@ -563,7 +569,7 @@ void mc_chrome_draw(struct mc_app *app)
 	}
 	/* the status line */
 	if (app->anchored)
-		fmt_age(app->anchor_age_ms, age, sizeof(age));
+		mc_ui_age(app->anchor_age_ms, age, sizeof(age));
 	else
 		snprintf(age, sizeof(age), "%s", _("none"));
 	mc_roles_format(app->me.roles, roles, sizeof(roles));

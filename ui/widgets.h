@@ -31,6 +31,8 @@ void mc_ui_putf(int y, int x, int width, enum mc_ui_style st, const char *fmt, .
 	__attribute__((format(printf, 5, 6)));
 /* Copies src into dst (cap bytes), cut at a UTF-8 character boundary. */
 void mc_ui_copy(char *dst, size_t cap, const char *src);
+/* "42s ago", "5m ago", "3h ago", "2d ago" for an age in ms. */
+void mc_ui_age(uint64_t ms, char *out, size_t n);
 /* Display width of a UTF-8 string. */
 int mc_ui_width(const char *utf8);
 

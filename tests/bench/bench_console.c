@@ -1,0 +1,216 @@
+/* bench_console - the console's budgets, on a pseudo-terminal of 80x24:
+ *
+ *   events DATADIR N   appends N ACCESS events (the admin reading back the
+ *                      records it stored, 5,000 a block) to a data dir made by
+ *                      `medchain init --no-passphrase` and `record import`
+ *   measure DATADIR    opens the console (the same code as `medchain` on a
+ *                      terminal) and prints: first paint of each screen (load
+ *                      from the chain and draw), a key press to the updated
+ *                      screen, and the process's resident memory
+ *
+ * Prints figures; never fails on a budget.
+ */
+#include "config.h"
+
+#include <curses.h>
+#include <pthread.h>
+#include <pty.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "chain.h"
+#include "cli.h"
+#include "consent.h"
+#include "keystore.h"
+#include "screens.h"
+#include "store.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+#include "bench_reads.h"
+
+struct ids {
+	uint8_t (*id)[MC_RECORD_ID_LEN];
+	size_t n, cap;
+};
+
+static int ids_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct ids *ids = vctx;
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc;
+
+	if (mc_cursor_open(t, MC_DB_RECORDS, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && ids->n < ids->cap;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err))
+		memcpy(ids->id[ids->n++], k, MC_RECORD_ID_LEN);
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
+static struct mc_key *load_key(const char *dir, const char *name)
+{
+	char path[4096];
+	struct mc_key *k = NULL;
+	struct mc_err err = { 0 };
+
+	snprintf(path, sizeof(path), "%s/keys/%s.key", dir, name);
+	if (mc_key_load(path, NULL, 0, &k, &err) != 0) {
+		fprintf(stderr, "bench_console: %s\n", err.msg);
+		exit(1);
+	}
+	return k;
+}
+
+static int cmd_events(const char *dir, size_t n)
+{
+	char db[4096];
+	struct mc_store *s;
+	struct mc_err err = { 0 };
+	struct mc_key *node = load_key(dir, "node"), *admin = load_key(dir, "admin");
+	struct ids ids = { calloc(10000, MC_RECORD_ID_LEN), 0, 10000 };
+	double t0 = now_ms();
+
+	snprintf(db, sizeof(db), "%s/db", dir);
+	if (mc_store_open(db, 0, &s, &err) != 0 || mc_store_read(s, ids_txn, &ids, &err) != 0 || !ids.n) {
+		fprintf(stderr, "bench_console: %s\n", err.msg[0] ? err.msg : "no records");
+		return 1;
+	}
+	for (size_t done = 0; done < n;) {
+		struct reads r = { admin, ids.id, done, n - done < 5000 ? n - done : 5000, ids.n, 0 };
+		struct mc_produced out;
+
+		if (mc_chain_produce(s, node, reads_build, &r, &out, &err) != 0) {
+			fprintf(stderr, "bench_console: %s\n", err.msg);
+			return 1;
+		}
+		done += r.count;
+	}
+	printf("  appended %zu audit events in %.1f s\n", n, (now_ms() - t0) / 1000);
+	mc_store_close(s);
+	mc_key_free(node);
+	mc_key_free(admin);
+	free(ids.id);
+	return 0;
+}
+
+static void *drain(void *arg)
+{
+	int fd = *(int *)arg;
+	char buf[65536];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmd_measure(const char *dir)
+{
+	struct mc_cli cli;
+	struct mc_err err = { 0 };
+	struct winsize ws = { 24, 80, 0, 0 };
+	int master, slave;
+	FILE *term;
+	pthread_t th;
+	struct mc_app *app;
+	static const int screen_keys[] = { '1', '2', '3', '4', '5', '6', '?' };
+	double worst_paint = 0, lat[200];
+	int nlat = 0;
+
+	memset(&cli, 0, sizeof(cli));
+	snprintf(cli.datadir, sizeof(cli.datadir), "%s", dir);
+	mc_config_defaults(&cli.conf);
+	if (openpty(&master, &slave, NULL, NULL, &ws) != 0 || !(term = fdopen(slave, "r+"))) {
+		perror("bench_console: openpty");
+		return 1;
+	}
+	pthread_create(&th, NULL, drain, &master);
+	setenv("TERM", "xterm-256color", 1);
+	if (!(app = mc_console_open(&cli, term, term, &err))) {
+		fprintf(stderr, "bench_console: %s\n", err.msg);
+		return 1;
+	}
+	printf("  first paint of each screen (load from the chain, draw, write to the terminal):\n");
+	for (size_t i = 0; i < sizeof(screen_keys) / sizeof(screen_keys[0]); i++) {
+		double t0 = now_ms(), dt;
+
+		mc_console_key(app, screen_keys[i]);
+		mc_console_paint(app);
+		dt = now_ms() - t0;
+		if (dt > worst_paint)
+			worst_paint = dt;
+		printf("    %c %-10s %7.2f ms\n", screen_keys[i], mc_screens[app->screen]->name, dt);
+	}
+	/* key presses on the big lists: cursor moves and page turns */
+	{
+		static const int walk[] = { KEY_DOWN, KEY_DOWN, KEY_NPAGE, KEY_NPAGE, KEY_UP, KEY_PPAGE, KEY_END, KEY_HOME };
+
+		for (int s = 0; s < 3; s++) {
+			mc_console_key(app, s == 0 ? '3' : s == 1 ? '5' : '4');
+			mc_console_paint(app);
+			for (int r = 0; r < 4; r++)
+				for (size_t k = 0; k < sizeof(walk) / sizeof(walk[0]) && nlat < 200; k++) {
+					double t0 = now_ms();
+
+					mc_console_key(app, walk[k]);
+					mc_console_paint(app);
+					lat[nlat++] = now_ms() - t0;
+				}
+		}
+	}
+	qsort(lat, (size_t)nlat, sizeof(double), cmp);
+	printf("  worst first paint %.2f ms (%.2fx the 50 ms budget)\n", worst_paint, worst_paint / 50);
+	printf("  a key press to the updated screen, %d presses on Records, Audit, Consent: median %.2f ms, worst %.2f ms"
+	       " (%.2fx the 20 ms budget)\n", nlat, lat[nlat / 2], lat[nlat - 1], lat[nlat - 1] / 20);
+	printf("  resident memory %.1f MiB (%.2fx the 32 MiB budget)\n", rss_kib() / 1024.0, rss_kib() / 1024.0 / 32);
+	mc_console_close(app);
+	mc_cli_close(&cli);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (mc_crypto_init() != 0)
+		return 1;
+	if (argc == 4 && strcmp(argv[1], "events") == 0)
+		return cmd_events(argv[2], strtoull(argv[3], NULL, 10));
+	if (argc == 3 && strcmp(argv[1], "measure") == 0)
+		return cmd_measure(argv[2]);
+	fprintf(stderr, "usage: bench_console events DATADIR N | measure DATADIR\n");
+	return 64;
+}
