@@ -18,6 +18,7 @@
 #include "i18n.h"
 #include "journal.h"
 #include "merkle.h"
+#include "rpc.h"
 #include "verify.h"
 
 static void anchor_key_path(struct mc_cli *cli, char *out, size_t n)
@@ -380,7 +381,32 @@ struct list_ctx {
 	struct mc_cli *cli;
 	unsigned bad;
 	unsigned n;
+	bool public;                 /* --public: confirmations from the chain */
+	uint64_t latest;
+	bool have_final;
+	uint64_t final;
 };
+
+/* "" or the confirmations of a mined anchor, as a JSON member or a column. */
+static void confirmations(const struct list_ctx *lc, const struct mc_anchor_entry *e, char *out, size_t n)
+{
+	uint64_t c;
+	bool fin;
+
+	out[0] = '\0';
+	if (!lc->public)
+		return;
+	if (!e->mined_block || e->state == MC_ANCHOR_SUPERSEDED) {
+		snprintf(out, n, lc->cli->json ? ",\"confirmations\":null" : "%8s", "-");
+		return;
+	}
+	c = lc->latest >= e->mined_block ? lc->latest - e->mined_block + 1 : 0;
+	fin = lc->have_final && lc->final >= e->mined_block;
+	if (lc->cli->json)
+		snprintf(out, n, ",\"confirmations\":%llu,\"final\":%s", (unsigned long long)c, fin ? "true" : "false");
+	else
+		snprintf(out, n, "%7llu%s", (unsigned long long)c, fin ? "F" : " ");
+}
 
 static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
@@ -395,12 +421,13 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	if (lc->cli->json)
 		printf("[");
 	else if (!lc->cli->quiet)
-		printf("%-5s %-10s %-10s %-6s %-66s %-10s %s\n", _("SEQ"), _("STATE"), _("TREE SIZE"), _("NONCE"),
-		       _("PUBLIC TX"), _("BLOCK"), _("CONSISTENCY"));
+		printf("%-5s %-10s %-10s %-6s %-66s %-10s %s%s%s\n", _("SEQ"), _("STATE"), _("TREE SIZE"), _("NONCE"),
+		       _("PUBLIC TX"), _("BLOCK"), lc->public ? _("   CONF ") : "", lc->public ? " " : "",
+		       _("CONSISTENCY"));
 	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
 	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
 		struct mc_anchor_entry e;
-		char tx[67], root[65];
+		char tx[67], root[65], conf[64];
 		const char *cons;
 		int ck;
 
@@ -425,20 +452,22 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 										 : e.attempts[e.nattempts - 1].hash,
 		      32, tx);
 		mc_hex(e.root, MC_HASH_LEN, root);
+		confirmations(lc, &e, conf, sizeof(conf));
 		if (lc->cli->json) {
 			printf("%s{\"seq\":%llu,\"state\":\"%s\",\"tree_size\":%llu,\"root\":\"%s\","
 			       "\"prev_size\":%llu,\"consistency\":\"%s\",\"public_chain_id\":%llu,\"nonce\":%llu,"
-			       "\"tx_hash\":\"%s\",\"attempts\":%u,\"block_number\":%llu,\"commit_height\":%llu}",
+			       "\"tx_hash\":\"%s\",\"attempts\":%u,\"block_number\":%llu,\"commit_height\":%llu%s}",
 			       lc->n ? "," : "", (unsigned long long)e.seq, mc_anchor_state_name(e.state),
 			       (unsigned long long)e.tree_size, root, (unsigned long long)e.prev_size,
 			       ck > 0 ? "ok" : ck == 0 ? "none" : "failed",
 			       (unsigned long long)e.public_chain_id, (unsigned long long)e.nonce, tx,
 			       e.nattempts, (unsigned long long)e.mined_block,
-			       (unsigned long long)e.commit_height);
+			       (unsigned long long)e.commit_height, conf);
 		} else {
-			printf("%-5llu %-10s %-10llu %-6llu %-66s %-10llu %s\n", (unsigned long long)e.seq,
+			printf("%-5llu %-10s %-10llu %-6llu %-66s %-10llu %s%s%s\n", (unsigned long long)e.seq,
 			       mc_anchor_state_name(e.state), (unsigned long long)e.tree_size,
-			       (unsigned long long)e.nonce, tx, (unsigned long long)e.mined_block, cons);
+			       (unsigned long long)e.nonce, tx, (unsigned long long)e.mined_block, conf,
+			       lc->public ? " " : "", cons);
 		}
 		lc->n++;
 	}
@@ -453,10 +482,30 @@ int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos;
 	struct mc_err err = { 0 };
-	struct list_ctx lc = { cli, 0, 0 };
+	struct list_ctx lc = { cli, 0, 0, false, 0, false, 0 };
+	struct mc_opt opts[] = { { "--public", false, NULL, &lc.public } };
 
-	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
+	if (mc_cli_parse(a, opts, 1, pos, 0, &npos) != 0)
 		return EX_USAGE;
+	if (lc.public) {
+		struct mc_rpc *rpc = NULL;
+		struct mc_rpc_block latest, fin;
+		int rc;
+
+		if (!cli->conf.rpc_url[0]) {
+			mc_err_set(&err, EX_CONFIG, _("no public chain is configured: set rpc_url in [anchor] of medchain.conf"));
+			return mc_cli_fail(&err);
+		}
+		rc = mc_rpc_open(cli->conf.rpc_url, 10000, 1, &rpc, &err) != 0 ||
+		     mc_rpc_block(rpc, "latest", 0, &latest, &err) != 0 ||
+		     mc_rpc_block(rpc, "finalized", 0, &fin, &err) != 0 ? -1 : 0;
+		mc_rpc_close(rpc);
+		if (rc != 0)
+			return mc_cli_fail(&err);
+		lc.latest = latest.number;
+		lc.have_final = fin.found;
+		lc.final = fin.number;
+	}
 	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, list_txn, &lc, &err) != 0)
 		return mc_cli_fail(&err);
 	if (lc.bad) {

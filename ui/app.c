@@ -151,7 +151,7 @@ static void handle_key(struct mc_app *app, int key)
 	}
 	switch (a) {
 	case MC_ACT_QUIT:
-		if (mc_job_running(&app->job) &&
+		if (mc_job_running(&app->job) && !app->job.background &&
 		    !mc_confirm(app, _("a job is still running: stop it and quit?")))
 			return;
 		app->quit = true;

@@ -24,6 +24,7 @@ struct mc_job {
 	bool finished, cancelled;
 	int exit_code;                  /* sysexits code; 128 + signal */
 	int kind;                       /* the caller's tag */
+	bool background;                /* nobody waits for it: quitting stops it unasked */
 };
 
 /* Starts argv (argv[0] the binary) with stdin from /dev/null; pass, when

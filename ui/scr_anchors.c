@@ -16,14 +16,40 @@
 #include "text.h"
 #include "widgets.h"
 
-enum { JOB_ANCHOR = MC_SCR_ANCHORS, JOB_PROOF = MC_SCR_ANCHORS + 100 };
+enum { JOB_ANCHOR = MC_SCR_ANCHORS, JOB_PROOF = MC_SCR_ANCHORS + 100, JOB_CONF = MC_SCR_ANCHORS + 200 };
+
+#define CONF_MAX 256
 
 static struct {
 	struct mc_anchor_rows *rows;
 	struct mc_list list;
+	/* confirmations on the public chain, fetched in the background */
+	uint64_t conf_seq[CONF_MAX], conf_n[CONF_MAX];
+	bool conf_final[CONF_MAX];
+	unsigned nconf;
+	uint64_t conf_at;                 /* when they were fetched (monotonic ms) */
 	char err[MC_ERR_MSG_MAX];
 	char proof_path[256];
 } N;
+
+static void fetch_confirmations(struct mc_app *app)
+{
+	const char *argv[24];
+	int n;
+
+	if (!app->cli->conf.rpc_url[0] || mc_job_running(&app->job) || mc_app_child_argv(app, argv, 20, &n) != 0)
+		return;
+	argv[n++] = "--json";
+	argv[n++] = "anchor";
+	argv[n++] = "list";
+	argv[n++] = "--public";
+	argv[n] = NULL;
+	N.conf_at = mc_now_ms_mono();
+	if (mc_job_start(&app->job, _("asking the public chain for confirmations"), JOB_CONF, argv, NULL, 0) != 0)
+		N.conf_at = 0;
+	else
+		app->job.background = true;
+}
 
 static void load(struct mc_app *app)
 {
@@ -35,18 +61,32 @@ static void load(struct mc_app *app)
 	if (mc_anchor_rows_load(app->cli->store, N.rows, &err) != 0)
 		mc_ui_copy(N.err, sizeof(N.err), err.msg);
 	N.list.count = (int)N.rows->n;
+	/* at most every 30 s, off the input path */
+	if (N.rows->n && (!N.conf_at || mc_now_ms_mono() - N.conf_at > 30000))
+		fetch_confirmations(app);
+}
+
+static const char *conf_of(uint64_t seq, char *buf, size_t n)
+{
+	for (unsigned i = 0; i < N.nconf; i++)
+		if (N.conf_seq[i] == seq) {
+			snprintf(buf, n, "%llu%s", (unsigned long long)N.conf_n[i], N.conf_final[i] ? "F" : "");
+			return buf;
+		}
+	return "-";
 }
 
 static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 {
 	const struct mc_anchor_row *r = &N.rows->rows[i];
-	char tx[65];
+	char tx[65], conf[32];
 
 	(void)ctx;
 	mc_hex(r->tx, 32, tx);
-	snprintf(buf, n, "%4llu %-10s %9llu %5llu 0x%.16s... %8llu %3u  %s", (unsigned long long)r->seq, r->state,
+	snprintf(buf, n, "%4llu %-10s %8llu %5llu 0x%.12s.. %7llu %5s %2u %s", (unsigned long long)r->seq, r->state,
 		 (unsigned long long)r->tree_size, (unsigned long long)r->nonce, tx, (unsigned long long)r->block,
-		 r->attempts, r->consistency > 0 ? _("ok") : r->consistency == 0 ? "-" : _("FAILED"));
+		 conf_of(r->seq, conf, sizeof(conf)), r->attempts,
+		 r->consistency > 0 ? _("ok") : r->consistency == 0 ? "-" : _("FAILED"));
 	if (r->consistency < 0)
 		*st = MC_STYLE_BAD;
 	else if (strcmp(r->state, "confirmed") != 0 && strcmp(r->state, "superseded") != 0)
@@ -74,8 +114,8 @@ static void draw(struct mc_app *app, int y, int h)
 	}
 	mc_ui_putf(y + 1, 1, COLS - 2, MC_STYLE_DIM, _("public chain: %s"),
 		   app->cli->conf.rpc_url[0] ? app->cli->conf.rpc_url : _("not configured ([anchor] rpc_url)"));
-	snprintf(head, sizeof(head), "%4s %-10s %9s %5s %-21s %8s %3s  %s", _("SEQ"), _("STATE"), _("SIZE"), _("NONCE"),
-		 _("PUBLIC TX"), _("BLOCK"), _("TRY"), _("CHECK"));
+	snprintf(head, sizeof(head), "%4s %-10s %8s %5s %-16s %7s %5s %2s %s", _("SEQ"), _("STATE"), _("SIZE"), _("NONCE"),
+		 _("PUBLIC TX"), _("BLOCK"), _("CONF"), _("TX"), _("CHECK"));
 	mc_list_draw(&N.list, y + 2, 1, h - 3, COLS - 2, head, row, NULL);
 	if (!N.list.count)
 		mc_ui_put(y + 4, 2, COLS - 3, MC_STYLE_DIM, _("the anchor journal is empty"));
@@ -84,6 +124,9 @@ static void draw(struct mc_app *app, int y, int h)
 
 static bool busy(struct mc_app *app)
 {
+	/* asking for confirmations gives way to what the operator asked for */
+	if (mc_job_running(&app->job) && app->job.kind == JOB_CONF)
+		mc_job_clear(&app->job);
 	if (mc_job_running(&app->job)) {
 		mc_app_msg(app, true, _("another job is running: wait, or Esc to cancel it"));
 		return true;
@@ -142,7 +185,27 @@ static void job_done(struct mc_app *app, struct mc_job *j)
 	cJSON *o = j->out ? cJSON_Parse(j->out) : NULL;
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
 
-	if (j->kind == JOB_PROOF) {
+	if (j->kind == JOB_CONF) {
+		const cJSON *it;
+
+		N.nconf = 0;
+		if (j->exit_code != 0 || !cJSON_IsArray(o)) {
+			mc_app_msg(app, true, _("confirmations: the public chain did not answer (%s)"), j->last_line);
+		} else {
+			cJSON_ArrayForEach(it, o) {
+				const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "seq");
+				const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "confirmations");
+				const cJSON *f = cJSON_GetObjectItemCaseSensitive(it, "final");
+
+				if (N.nconf < CONF_MAX && cJSON_IsNumber(seq) && cJSON_IsNumber(c)) {
+					N.conf_seq[N.nconf] = (uint64_t)seq->valuedouble;
+					N.conf_n[N.nconf] = (uint64_t)c->valuedouble;
+					N.conf_final[N.nconf++] = cJSON_IsTrue(f);
+				}
+			}
+			mc_app_msg(app, false, _("confirmations from the public chain: F marks a final block"));
+		}
+	} else if (j->kind == JOB_PROOF) {
 		const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, "ok");
 		const cJSON *pub = cJSON_GetObjectItemCaseSensitive(o, "public_chain_checked");
 

@@ -99,7 +99,27 @@ static void draw(struct mc_app *app, int y, int h)
 		return;
 	}
 	snprintf(head, sizeof(head), "%-19s %-9s %-12s %s", _("TIME (UTC)"), _("BLOCK.TX"), _("ACTOR"), _("EVENT"));
-	mc_list_draw(&A.list, y + 1, 1, h - 2, COLS - 2, head, row, NULL);
+	mc_list_draw(&A.list, y + 1, 1, h - 7, COLS - 2, head, row, NULL);
+	if (A.list.count) {
+		/* the selected event in full */
+		const struct mc_audit_event *e = &A.rows->rows[A.list.cursor];
+		char rec[64] = "-", subj[65] = "-", gid[33] = "-", actor[65];
+		const char *labels[] = { _("Record"), _("Patient"), _("Grant"), _("Actor key"), _("Break-glass") };
+		const char *values[] = { rec, subj, gid, actor, e->glass[0] ? e->glass : "-" };
+
+		if (e->type == MC_TX_ACCESS) {
+			char hex[33];
+
+			mc_hex(e->acc.record, MC_RECORD_ID_LEN, hex);
+			snprintf(rec, sizeof(rec), "%s v%u", hex, e->acc.version);
+		}
+		if (e->has_subject)
+			mc_hex(e->subject, MC_HASH_LEN, subj);
+		if (e->has_grant)
+			mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
+		mc_hex(e->actor, MC_PK_LEN, actor);
+		mc_detail_draw(y + h - 6, 1, 5, COLS - 2, NULL, labels, values, 5);
+	}
 	if (!A.list.count)
 		mc_ui_put(y + 3, 2, COLS - 3, MC_STYLE_DIM, _("no events"));
 	mc_ui_put(y + h - 1, 1, COLS - 2, MC_STYLE_DIM, _("/ filter, f follow, e export, PgUp/PgDn pages"));

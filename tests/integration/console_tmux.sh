@@ -46,7 +46,11 @@ keys 2; wait_for "ward-node"
 keys 3; wait_for "$(mc --json record list | jq -r '.[0].record' | cut -c1-12)"
 keys 4; wait_for "$(echo "$g1" | cut -c1-8)"
 keys 5; wait_for "$(echo "$r1" | cut -c1-8) v1 treatment permit"
-keys 6; wait_for "$(mc --json anchor list | jq -r '.[0].tx_hash' | cut -c1-18)"
+keys 6; wait_for "$(mc --json anchor list | jq -r '.[0].tx_hash' | cut -c1-14)"
+# its confirmations come from the public chain in the background
+wait_for "confirmations from the public chain"
+conf=$(mc --json anchor list --public | jq -r '.[0].confirmations')
+[ "$conf" -ge 1 ] || fail "anchor list --public gives confirmations"
 ok "keys 1 to 6 reach six screens, each showing data from the chain"
 
 # ? lists every key of the action table
@@ -128,6 +132,25 @@ wait_for "anchor (exit 0)"
 [ "$(mc --json anchor list | jq length)" -ge 2 ] || fail "anchor now made an anchor"
 ok "anchor now runs as a background job while other screens answer"
 keys q; wait_for "shell>"
+
+# a job that hangs on the network: keys are still answered, Esc stops it
+python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True); time.sleep(600)' >"$T/hole.port" &
+for i in $(seq 1 50); do hole=$(head -1 "$T/hole.port"); [ -n "$hole" ] && break; sleep 0.1; done
+mc proof export "$r1" -o "$T/r1.proof"
+cp "$D/medchain.conf" "$T/conf.keep"
+sed -i "s|^rpc_url = .*|rpc_url = http://127.0.0.1:$hole|" "$D/medchain.conf"
+keys "clear; $MEDCHAIN_BIN --datadir $D" Enter; wait_for "1 Dashboard"
+keys 6 v; wait_for "Verify a proof bundle"
+keys "$T/r1.proof" Enter
+wait_for "verifying the proof"
+keys 1; wait_for "Blocks per hour"
+pane | grep -q "Esc cancels" || fail "the job's progress shows while another screen is up"
+keys Escape; wait_for "cancelled"
+keys q; wait_for "shell>"
+cp "$T/conf.keep" "$D/medchain.conf"
+ok "a job waiting on an unanswering node: other screens still answer keys, Esc cancels it"
 
 # a sealed key: the passphrase is asked before the console opens, never echoed
 printf 'correct horse battery\n' >"$T/pass"
