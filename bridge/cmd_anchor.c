@@ -408,73 +408,57 @@ static void confirmations(const struct list_ctx *lc, const struct mc_anchor_entr
 		snprintf(out, n, "%7llu%s", (unsigned long long)c, fin ? "F" : " ");
 }
 
+static int list_one(struct mc_txn *t, const struct mc_anchor_entry *ep, void *vctx, struct mc_err *err)
+{
+	struct list_ctx *lc = vctx;
+	const struct mc_anchor_entry *e = ep;
+	char tx[67], root[65], conf[64];
+	const char *cons;
+	int ck = mc_journal_consistency(t, e, err);
+
+	if (ck == -2)
+		return -1;
+	if (ck < 0)
+		lc->bad++;
+	cons = ck > 0 ? "ok" : ck == 0 ? "-" : "FAILED";
+	hex0x(e->state == MC_ANCHOR_MINED || e->state == MC_ANCHOR_CONFIRMED ? e->mined_tx
+									  : e->attempts[e->nattempts - 1].hash,
+	      32, tx);
+	mc_hex(e->root, MC_HASH_LEN, root);
+	confirmations(lc, e, conf, sizeof(conf));
+	if (lc->cli->json) {
+		printf("%s{\"seq\":%llu,\"state\":\"%s\",\"tree_size\":%llu,\"root\":\"%s\","
+		       "\"prev_size\":%llu,\"consistency\":\"%s\",\"public_chain_id\":%llu,\"nonce\":%llu,"
+		       "\"tx_hash\":\"%s\",\"attempts\":%u,\"block_number\":%llu,\"commit_height\":%llu%s}",
+		       lc->n ? "," : "", (unsigned long long)e->seq, mc_anchor_state_name(e->state),
+		       (unsigned long long)e->tree_size, root, (unsigned long long)e->prev_size,
+		       ck > 0 ? "ok" : ck == 0 ? "none" : "failed", (unsigned long long)e->public_chain_id,
+		       (unsigned long long)e->nonce, tx, e->nattempts, (unsigned long long)e->mined_block,
+		       (unsigned long long)e->commit_height, conf);
+	} else {
+		printf("%-5llu %-10s %-10llu %-6llu %-66s %-10llu %s%s%s\n", (unsigned long long)e->seq,
+		       mc_anchor_state_name(e->state), (unsigned long long)e->tree_size, (unsigned long long)e->nonce, tx,
+		       (unsigned long long)e->mined_block, conf, lc->public ? " " : "", cons);
+	}
+	lc->n++;
+	return 0;
+}
+
 static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct list_ctx *lc = vctx;
-	struct mc_cursor *c;
-	const void *k, *v;
-	size_t kn, vn;
 	int rc;
 
-	if (mc_cursor_open(t, MC_DB_JOURNAL, &c, err) != 0)
-		return -1;
 	if (lc->cli->json)
 		printf("[");
 	else if (!lc->cli->quiet)
 		printf("%-5s %-10s %-10s %-6s %-66s %-10s %s%s%s\n", _("SEQ"), _("STATE"), _("TREE SIZE"), _("NONCE"),
 		       _("PUBLIC TX"), _("BLOCK"), lc->public ? _("   CONF ") : "", lc->public ? " " : "",
 		       _("CONSISTENCY"));
-	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
-	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
-		struct mc_anchor_entry e;
-		char tx[67], root[65], conf[64];
-		const char *cons;
-		int ck;
-
-		if (kn != 8) {
-			rc = mc_err_set(err, EX_DATAERR, _("a malformed anchor journal key"));
-			break;
-		}
-		e.seq = mc_from_be64(k);
-		if (mc_journal_decode(v, vn, &e, err) != 0) {
-			rc = -1;
-			break;
-		}
-		ck = mc_journal_consistency(t, &e, err);
-		if (ck == -2) {
-			rc = -1;
-			break;
-		}
-		if (ck < 0)
-			lc->bad++;
-		cons = ck > 0 ? "ok" : ck == 0 ? "-" : "FAILED";
-		hex0x(e.state == MC_ANCHOR_MINED || e.state == MC_ANCHOR_CONFIRMED ? e.mined_tx
-										 : e.attempts[e.nattempts - 1].hash,
-		      32, tx);
-		mc_hex(e.root, MC_HASH_LEN, root);
-		confirmations(lc, &e, conf, sizeof(conf));
-		if (lc->cli->json) {
-			printf("%s{\"seq\":%llu,\"state\":\"%s\",\"tree_size\":%llu,\"root\":\"%s\","
-			       "\"prev_size\":%llu,\"consistency\":\"%s\",\"public_chain_id\":%llu,\"nonce\":%llu,"
-			       "\"tx_hash\":\"%s\",\"attempts\":%u,\"block_number\":%llu,\"commit_height\":%llu%s}",
-			       lc->n ? "," : "", (unsigned long long)e.seq, mc_anchor_state_name(e.state),
-			       (unsigned long long)e.tree_size, root, (unsigned long long)e.prev_size,
-			       ck > 0 ? "ok" : ck == 0 ? "none" : "failed",
-			       (unsigned long long)e.public_chain_id, (unsigned long long)e.nonce, tx,
-			       e.nattempts, (unsigned long long)e.mined_block,
-			       (unsigned long long)e.commit_height, conf);
-		} else {
-			printf("%-5llu %-10s %-10llu %-6llu %-66s %-10llu %s%s%s\n", (unsigned long long)e.seq,
-			       mc_anchor_state_name(e.state), (unsigned long long)e.tree_size,
-			       (unsigned long long)e.nonce, tx, (unsigned long long)e.mined_block, conf,
-			       lc->public ? " " : "", cons);
-		}
-		lc->n++;
-	}
-	mc_cursor_close(c);
+	rc = mc_journal_each(t, false, list_one, lc, err);
 	if (lc->cli->json)
 		printf("]\n");
-	return rc < 0 ? -1 : 0;
+	return rc;
 }
 
 int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a)

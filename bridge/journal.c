@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "chain.h"
@@ -131,26 +132,68 @@ int mc_journal_get(struct mc_txn *t, uint64_t seq, struct mc_anchor_entry *e, st
 	return mc_journal_decode(v, vn, e, err);
 }
 
-int mc_journal_last(struct mc_txn *t, struct mc_anchor_entry *e, struct mc_err *err)
+static int row(const void *k, size_t kn, const void *v, size_t vn, struct mc_anchor_entry *e,
+	       struct mc_err *err)
+{
+	if (kn != 8)
+		return mc_err_set(err, EX_DATAERR, _("a malformed anchor journal key"));
+	e->seq = mc_from_be64(k);
+	return mc_journal_decode(v, vn, e, err);
+}
+
+int mc_journal_each(struct mc_txn *t, bool newest_first, mc_journal_fn fn, void *ctx, struct mc_err *err)
 {
 	struct mc_cursor *c;
 	const void *k, *v;
 	size_t kn, vn;
-	int rc;
+	struct mc_anchor_entry *e = malloc(sizeof(*e));
+	int rc, vr = 0;
 
-	if (mc_cursor_open(t, MC_DB_JOURNAL, &c, err) != 0)
+	if (!e)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	if (mc_cursor_open(t, MC_DB_JOURNAL, &c, err) != 0) {
+		free(e);
 		return -1;
-	rc = mc_cursor_last(c, &k, &kn, &v, &vn, err);
-	if (rc == 0) {
-		if (kn != 8)
-			rc = mc_err_set(err, EX_DATAERR, _("a malformed anchor journal key"));
-		else {
-			e->seq = mc_from_be64(k);
-			rc = mc_journal_decode(v, vn, e, err);
+	}
+	for (rc = newest_first ? mc_cursor_last(c, &k, &kn, &v, &vn, err)
+			       : mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err);
+	     rc == 0 && vr == 0;
+	     rc = newest_first ? mc_cursor_prev(c, &k, &kn, &v, &vn, err)
+			       : mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		if (row(k, kn, v, vn, e, err) != 0) {
+			vr = -1;
+			break;
 		}
+		vr = fn(t, e, ctx, err);
 	}
 	mc_cursor_close(c);
-	return rc;
+	free(e);
+	return rc < 0 || vr < 0 ? -1 : 0;
+}
+
+struct last_ctx {
+	struct mc_anchor_entry *out;
+	bool found;
+};
+
+static int take_last(struct mc_txn *t, const struct mc_anchor_entry *e, void *vctx, struct mc_err *err)
+{
+	struct last_ctx *l = vctx;
+
+	(void)t;
+	(void)err;
+	*l->out = *e;
+	l->found = true;
+	return 1;
+}
+
+int mc_journal_last(struct mc_txn *t, struct mc_anchor_entry *e, struct mc_err *err)
+{
+	struct last_ctx l = { e, false };
+
+	if (mc_journal_each(t, true, take_last, &l, err) != 0)
+		return -1;
+	return l.found ? 0 : MC_NOTFOUND;
 }
 
 int mc_journal_consistency(struct mc_txn *t, const struct mc_anchor_entry *e, struct mc_err *err)

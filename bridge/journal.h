@@ -84,6 +84,11 @@ int mc_journal_decode(const uint8_t *p, size_t n, struct mc_anchor_entry *e, str
 int mc_journal_put(struct mc_txn *t, const struct mc_anchor_entry *e, struct mc_err *err);
 /* The entry with key seq: 0, MC_NOTFOUND or -1. */
 int mc_journal_get(struct mc_txn *t, uint64_t seq, struct mc_anchor_entry *e, struct mc_err *err);
+/* Each entry, oldest or newest first; fn returns 0 to go on, 1 to stop, -1
+ * on error (err set). e is valid during the call only. */
+typedef int (*mc_journal_fn)(struct mc_txn *t, const struct mc_anchor_entry *e, void *ctx,
+			     struct mc_err *err);
+int mc_journal_each(struct mc_txn *t, bool newest_first, mc_journal_fn fn, void *ctx, struct mc_err *err);
 /* The newest entry: 0, MC_NOTFOUND or -1. */
 int mc_journal_last(struct mc_txn *t, struct mc_anchor_entry *e, struct mc_err *err);
 
