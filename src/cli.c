@@ -25,16 +25,17 @@ void mc_cli_path(const struct mc_cli *cli, char *out, size_t n, const char *rel)
 
 int mc_cli_open(struct mc_cli *cli, unsigned flags, struct mc_err *err)
 {
-	char db[4200], keys[4200];
+	char db[4200];
 	struct stat st;
 
 	if (stat(cli->datadir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return mc_err_set(err, EX_NOINPUT,
 				  _("no data dir at '%s' (run 'medchain init' or give --datadir)"),
 				  cli->datadir);
+	/* keys/ may be missing (a store restored without them): the commands
+	 * that need a key say so when they load it */
 	mc_cli_path(cli, db, sizeof(db), "db");
-	mc_cli_path(cli, keys, sizeof(keys), "keys");
-	if (stat(keys, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (stat(db, &st) != 0 || !S_ISDIR(st.st_mode))
 		return mc_err_set(err, EX_NOINPUT, _("'%s' is not a medchain data dir"), cli->datadir);
 	if (mc_store_open(db, flags, &cli->store, err) != 0) {
 		if (err->code == EX_NOINPUT)

@@ -121,7 +121,8 @@ int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
 	    mc_op_grant(cli, node, author, &g, &grantee, &res, &err) != 0)
 		goto out;
 	if (res.shared && !cli->quiet)
-		fprintf(stderr, _("medchain: %zu record version(s) shared with the grantee's organization\n"),
+		fprintf(stderr, P_("medchain: %zu record version shared with the grantee's organization\n",
+				   "medchain: %zu record versions shared with the grantee's organization\n", res.shared),
 			res.shared);
 	mc_hex(g.id, sizeof(g.id), hex);
 	if (cli->json)

@@ -400,7 +400,7 @@ out:
 		fclose(in);
 	writer_close(&w);
 	if (rc == 0 && !cli->json && !cli->quiet && isatty(STDERR_FILENO))
-		fprintf(stderr, _("imported %llu records\n"), committed);
+		fprintf(stderr, P_("imported %llu record\n", "imported %llu records\n", committed), committed);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 

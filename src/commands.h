@@ -29,6 +29,8 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a);
 int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a);
 int cmd_proof_export(struct mc_cli *cli, struct mc_args *a);
 int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a);
+int cmd_backup(struct mc_cli *cli, struct mc_args *a);
+int cmd_restore(struct mc_cli *cli, struct mc_args *a);
 /* The ncurses console (ui/): medchain with no command, on a terminal. */
 int mc_console_main(struct mc_cli *cli);
 int cmd_anchor_plan(struct mc_cli *cli, struct mc_args *a);

@@ -7,5 +7,7 @@
 
 #define _(s) gettext(s)
 #define N_(s) (s)
+/* Plurals: the translation for count n. */
+#define P_(s, p, n) ngettext(s, p, (unsigned long)(n))
 
 #endif

@@ -69,6 +69,10 @@ static const struct mc_command commands[] = {
 	  N_("check a proof bundle offline, then the anchor on the public chain") },
 	{ NULL, "anchor", cmd_anchor_run, N_("anchor [--wait SECONDS] [--dry-run]"),
 	  N_("headless, for cron: confirm what is pending, anchor what is new") },
+	{ NULL, "backup", cmd_backup, N_("backup DIR [--with-keys]"),
+	  N_("a hot, consistent, compacted copy of the chain, verified before it is kept") },
+	{ NULL, "restore", cmd_restore, N_("restore BACKUP"),
+	  N_("a backup into a new data dir (--datadir), verified before and after") },
 	{ NULL, "verify", cmd_verify, N_("verify"),
 	  N_("recompute and check everything stored; exit 65 naming the first damage") },
 };

@@ -455,3 +455,15 @@ int mc_cursor_del(struct mc_cursor *c, struct mc_err *err)
 		return op_err(c->t, rc, err, _("cursor"));
 	return 0;
 }
+
+int mc_store_copy(struct mc_store *s, const char *dir, struct mc_err *err)
+{
+	int rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+
+	if (rc == 0)
+		return 0;
+	if (rc == ENOSPC)
+		return mc_err_set(err, EX_IOERR, _("the copy does not fit: %s"), mdb_strerror(rc));
+	return mc_err_set(err, rc == EACCES || rc == ENOENT ? EX_CANTCREAT : EX_IOERR, _("cannot copy the store to '%s': %s"),
+			  dir, mdb_strerror(rc));
+}

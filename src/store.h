@@ -114,6 +114,11 @@ int mc_cursor_last(struct mc_cursor *c, const void **key, size_t *keyn,
 /* Deletes the entry under the cursor. */
 int mc_cursor_del(struct mc_cursor *c, struct mc_err *err);
 
+/* A consistent, compacted copy of the whole environment into the existing,
+ * empty directory dir (mdb_env_copy2 with MDB_CP_COMPACT: one read
+ * transaction, so writers go on meanwhile). */
+int mc_store_copy(struct mc_store *s, const char *dir, struct mc_err *err);
+
 /* Current map size in bytes (for status). */
 uint64_t mc_store_mapsize(struct mc_store *s);
 
