@@ -115,7 +115,19 @@ int main(int argc, char **argv)
 	int i, rc;
 
 	setlocale(LC_ALL, "");
-	bindtextdomain(PACKAGE, LOCALEDIR);
+	{
+		/* LANGUAGE=de should work even where no locale is set (gettext
+		 * ignores LANGUAGE in the C locale): messages and characters
+		 * then come from C.UTF-8. */
+		const char *lang = getenv("LANGUAGE"), *cur = setlocale(LC_MESSAGES, NULL);
+		const char *dir = getenv("MEDCHAIN_LOCALEDIR");
+
+		if (lang && *lang && cur && (strcmp(cur, "C") == 0 || strcmp(cur, "POSIX") == 0) &&
+		    setlocale(LC_MESSAGES, "C.UTF-8"))
+			setlocale(LC_CTYPE, "C.UTF-8");
+		/* the catalogs of a build tree, for the tests (documented) */
+		bindtextdomain(PACKAGE, dir && *dir ? dir : LOCALEDIR);
+	}
 	textdomain(PACKAGE);
 	/* This process may hold keys: never dump core. */
 	setrlimit(RLIMIT_CORE, &nocore);
