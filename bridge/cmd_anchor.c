@@ -493,7 +493,8 @@ int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a)
 	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, list_txn, &lc, &err) != 0)
 		return mc_cli_fail(&err);
 	if (lc.bad) {
-		mc_err_set(&err, EX_DATAERR, _("%u anchor(s) fail their consistency proof"), lc.bad);
+		mc_err_set(&err, EX_DATAERR, P_("%u anchor fails its consistency proof", "%u anchors fail their consistency proof",
+					       lc.bad), lc.bad);
 		return mc_cli_fail(&err);
 	}
 	return 0;

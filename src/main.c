@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -13,6 +14,8 @@
 #include "crypto.h"
 #include "i18n.h"
 
+/* L10N: in the usage lines, keep the commands, options (--name) and the
+ * capitalised placeholders (ID, FILE) as they are: they are typed. */
 static const struct mc_command commands[] = {
 	{ NULL, "init", cmd_init, N_("init [--name N] [--org O] [--no-passphrase]"),
 	  N_("make a new node: keys and the genesis block") },
@@ -125,8 +128,26 @@ int main(int argc, char **argv)
 		if (lang && *lang && cur && (strcmp(cur, "C") == 0 || strcmp(cur, "POSIX") == 0) &&
 		    setlocale(LC_MESSAGES, "C.UTF-8"))
 			setlocale(LC_CTYPE, "C.UTF-8");
-		/* the catalogs of a build tree, for the tests (documented) */
-		bindtextdomain(PACKAGE, dir && *dir ? dir : LOCALEDIR);
+		char exe[4096], tree[4200];
+		ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		struct stat st;
+
+		/* MEDCHAIN_LOCALEDIR (documented, for tests), else the locale
+		 * tree a build makes next to its binary, else the installed
+		 * catalogs */
+		tree[0] = '\0';
+		if (l > 0) {
+			char *slash;
+
+			exe[l] = '\0';
+			if ((slash = strrchr(exe, '/')) != NULL) {
+				*slash = '\0';
+				snprintf(tree, sizeof(tree), "%s/locale", exe);
+				if (stat(tree, &st) != 0 || !S_ISDIR(st.st_mode))
+					tree[0] = '\0';
+			}
+		}
+		bindtextdomain(PACKAGE, dir && *dir ? dir : tree[0] ? tree : LOCALEDIR);
 	}
 	textdomain(PACKAGE);
 	/* This process may hold keys: never dump core. */

@@ -10,6 +10,9 @@
 #define ANY 0
 #define WRITERS (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT)
 
+/* L10N: the first six are the screens' names, shown as tabs in the title
+ * bar: keep them short (all seven tabs share 70 columns). The others are
+ * the Help screen's explanations of each key; key names stay as they are. */
 const struct mc_action_def mc_actions[] = {
 	{ MC_ACT_SCREEN_1, '1', "1", MC_SCOPE_GLOBAL, N_("Dashboard"), ANY },
 	{ MC_ACT_SCREEN_2, '2', "2", MC_SCOPE_GLOBAL, N_("Nodes"), ANY },

@@ -114,6 +114,8 @@ static void draw(struct mc_app *app, int y, int h)
 	}
 	mc_ui_putf(y + 1, 1, COLS - 2, MC_STYLE_DIM, _("public chain: %s"),
 		   app->cli->conf.rpc_url[0] ? app->cli->conf.rpc_url : _("not configured ([anchor] rpc_url)"));
+	/* L10N: column heads of the anchor journal: keep each as short as the
+	 * English; CONF is the number of confirmations, TX the attempts */
 	snprintf(head, sizeof(head), "%4s %-10s %8s %5s %-16s %7s %5s %2s %s", _("SEQ"), _("STATE"), _("SIZE"), _("NONCE"),
 		 _("PUBLIC TX"), _("BLOCK"), _("CONF"), _("TX"), _("CHECK"));
 	mc_list_draw(&N.list, y + 2, 1, h - 3, COLS - 2, head, row, NULL);

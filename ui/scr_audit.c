@@ -98,6 +98,7 @@ static void draw(struct mc_app *app, int y, int h)
 		mc_ui_put(y + 2, 1, COLS - 2, MC_STYLE_BAD, A.err);
 		return;
 	}
+	/* L10N: column heads of the audit trail: keep each as short as the English */
 	snprintf(head, sizeof(head), "%-19s %-9s %-12s %s", _("TIME (UTC)"), _("BLOCK.TX"), _("ACTOR"), _("EVENT"));
 	mc_list_draw(&A.list, y + 1, 1, h - 7, COLS - 2, head, row, NULL);
 	if (A.list.count) {

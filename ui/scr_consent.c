@@ -70,6 +70,7 @@ static void draw(struct mc_app *app, int y, int h)
 		mc_ui_put(y + 2, 1, COLS - 2, MC_STYLE_BAD, C.err);
 		return;
 	}
+	/* L10N: column heads of the grants list: keep each as short as the English */
 	snprintf(head, sizeof(head), "%-8s %-13s %-12s %-10s %-8s %-10s %s", _("GRANT"), _("STATUS"), _("GRANTEE"),
 		 _("PURPOSE"), _("SCOPE"), _("UNTIL"), _("PATIENT"));
 	mc_list_draw(&C.list, y + 1, 1, h - 2, COLS - 2, head, row, NULL);

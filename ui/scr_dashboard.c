@@ -106,9 +106,17 @@ static void draw(struct mc_app *app, int y, int h)
 		   (unsigned long long)max);
 	mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_OK, "[%s]", spark);
 	r++;
-	mc_ui_putf(r++, 1, COLS - 2, d->nalerts ? MC_STYLE_WARN : MC_STYLE_HEAD,
-		   _("Alerts: %u break-glass (24 h), %u denial burst(s), %u grant(s) ending in 7 days"),
-		   d->break_glass, d->deny_bursts, d->expiring);
+	{
+		char bg[64], db[64], ex[64];
+
+		snprintf(bg, sizeof(bg), P_("%u break-glass read (24 h)", "%u break-glass reads (24 h)", d->break_glass),
+			 d->break_glass);
+		snprintf(db, sizeof(db), P_("%u burst of denials", "%u bursts of denials", d->deny_bursts), d->deny_bursts);
+		snprintf(ex, sizeof(ex), P_("%u grant ending in 7 days", "%u grants ending in 7 days", d->expiring),
+			 d->expiring);
+		/* L10N: the three parts are the counts above */
+		mc_ui_putf(r++, 1, COLS - 2, d->nalerts ? MC_STYLE_WARN : MC_STYLE_HEAD, _("Alerts: %s, %s, %s"), bg, db, ex);
+	}
 	for (unsigned i = 0; i < d->nalerts && r < y + h; i++) {
 		const struct mc_alert *al = &d->alerts[i];
 		char when[32], rec[33], gid[33];

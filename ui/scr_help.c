@@ -64,6 +64,7 @@ static void draw(struct mc_app *app, int y, int h)
 	}
 	if (l)
 		mc_ui_put(r++, 2, w - 1, MC_STYLE_NORMAL, line);
+	/* L10N: KEY is a key of the keyboard here */
 	snprintf(head, sizeof(head), "%-6s %-10s %s", _("KEY"), _("SCREEN"), _("WHAT IT DOES"));
 	mc_list_draw(&g_list, r, 1, y + h - r, w, head, row, NULL);
 }

@@ -50,7 +50,8 @@ static void draw(struct mc_app *app, int y, int h)
 	}
 	mc_ui_putf(y, 1, COLS - 2, MC_STYLE_HEAD, _("Validators in force at height %llu: %u (a quorum is more than two thirds)"),
 		   (unsigned long long)g_nodes.height, g_nodes.n);
-	snprintf(head, sizeof(head), "%-20s %-16s %-19s  %-9s %s", _("NAME"), _("ORGANIZATION"), _("KEY"), _("STATE"),
+	/* L10N: column heads of the validator list; NODE KEY is its public key */
+	snprintf(head, sizeof(head), "%-20s %-16s %-19s  %-9s %s", _("NAME"), _("ORGANIZATION"), _("NODE KEY"), _("STATE"),
 		 _("ROLE"));
 	mc_list_draw(&g_list, y + 1, 1, h - 5 > 3 ? h - 5 : 3, COLS - 2, head, row, NULL);
 	mc_ui_put(y + h - 3, 1, COLS - 2, MC_STYLE_HEAD, _("Peers"));

@@ -87,6 +87,8 @@ static void draw(struct mc_app *app, int y, int h)
 		mc_ui_put(y + 2, 1, COLS - 2, MC_STYLE_BAD, R.err);
 		return;
 	}
+	/* L10N: column heads of the Records list; each column is as wide as
+	 * the English word or a little wider: keep them as short */
 	snprintf(head, sizeof(head), "%-12s %-4s %-12s %-21s %7s %6s  %s", _("RECORD"), _("VER"), _("CATEGORY"),
 		 _("TYPE"), _("BYTES"), _("BLOCK"), _("PATIENT"));
 	mc_list_draw(&R.list, y + 1, 1, h - 2, COLS - 2, head, row, NULL);
