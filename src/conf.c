@@ -168,17 +168,26 @@ static int on_line(void *user, const char *section, const char *key, const char 
 
 int mc_config_load_file(struct mc_config *c, const char *path, bool optional, struct mc_err *err)
 {
-	struct load_ctx l = { c, path, err, false, NULL, 0 };
+	FILE *f = fopen(path, "r");
 	int rc;
 
-	l.f = fopen(path, "r");
-	if (!l.f) {
+	if (!f) {
 		if (optional)
 			return 0;
 		return mc_err_set(err, EX_CONFIG, _("cannot read the configuration file '%s'"), path);
 	}
+	rc = mc_config_load_stream(c, path, f, err);
+	fclose(f);
+	return rc;
+}
+
+int mc_config_load_stream(struct mc_config *c, const char *name, FILE *f, struct mc_err *err)
+{
+	struct load_ctx l = { c, name, err, false, f, 0 };
+	const char *path = name;
+	int rc;
+
 	rc = ini_parse_stream(read_line, &l, on_line, &l);
-	fclose(l.f);
 	if (l.failed)
 		return -1;
 	if (rc != 0)

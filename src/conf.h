@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -43,6 +44,8 @@ void mc_config_defaults(struct mc_config *c);
 /* Reads one file. A missing file is fine when optional (EX_CONFIG
  * otherwise); a bad line never is. */
 int mc_config_load_file(struct mc_config *c, const char *path, bool optional, struct mc_err *err);
+/* Reads an open file (name is used in messages); the parser the fuzzer runs. */
+int mc_config_load_stream(struct mc_config *c, const char *name, FILE *f, struct mc_err *err);
 /* Applies MEDCHAIN_* variables (the environment is passed for tests). */
 int mc_config_load_env(struct mc_config *c, char *const *env, struct mc_err *err);
 

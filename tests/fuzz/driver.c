@@ -5,6 +5,7 @@
  * crash found by libFuzzer). */
 #include "config.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,40 @@ int main(int argc, char **argv)
 		if (!fuzz_seed(nseeds, &seeds[nseeds]))
 			break;
 		LLVMFuzzerTestOneInput(seeds[nseeds].data, seeds[nseeds].len);
+	}
+	/* and the committed corpus: inputs taken from real outputs
+	 * (tests/fuzz/corpus/<target>/, the target named by argv[0]) */
+	{
+		const char *src = getenv("MC_SRCDIR"), *base = strrchr(argv[0], '/');
+		char dir[4096];
+		DIR *d;
+		struct dirent *de;
+
+		base = base ? base + 1 : argv[0];
+		if (strncmp(base, "fuzz_", 5) == 0)
+			base += 5;
+		snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", src ? src : ".", base);
+		if ((d = opendir(dir)) != NULL) {
+			while (nseeds < 64 && (de = readdir(d)) != NULL) {
+				char path[4400];
+				FILE *f;
+				static uint8_t in[1 << 16];
+				size_t n;
+
+				if (de->d_name[0] == '.')
+					continue;
+				snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+				if (!(f = fopen(path, "rb")))
+					continue;
+				n = fread(in, 1, sizeof(in), f);
+				fclose(f);
+				mc_buf_init(&seeds[nseeds]);
+				mc_put_raw(&seeds[nseeds], in, n);
+				LLVMFuzzerTestOneInput(seeds[nseeds].data, seeds[nseeds].len);
+				nseeds++;
+			}
+			closedir(d);
+		}
 	}
 	LLVMFuzzerTestOneInput(NULL, 0);
 	buf = malloc(cap);
