@@ -20,6 +20,8 @@ enum { JOB_ANCHOR = MC_SCR_ANCHORS, JOB_PROOF = MC_SCR_ANCHORS + 100, JOB_CONF =
 
 #define CONF_MAX 256
 
+static const int ANCHOR_COLS[] = { -4, 10, -8, -5, 16, -7, -5, -2, 0 };
+
 static struct {
 	struct mc_anchor_rows *rows;
 	struct mc_list list;
@@ -83,10 +85,19 @@ static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 
 	(void)ctx;
 	mc_hex(r->tx, 32, tx);
-	snprintf(buf, n, "%4llu %-10s %8llu %5llu 0x%.12s.. %7llu %5s %2u %s", (unsigned long long)r->seq, r->state,
-		 (unsigned long long)r->tree_size, (unsigned long long)r->nonce, tx, (unsigned long long)r->block,
-		 conf_of(r->seq, conf, sizeof(conf)), r->attempts,
-		 r->consistency > 0 ? _("ok") : r->consistency == 0 ? "-" : _("FAILED"));
+	{
+		char seq[24], size[24], nonce[24], txs[24], blk[24], att[8];
+		const char *cells[] = { seq, r->state, size, nonce, txs, blk, conf_of(r->seq, conf, sizeof(conf)), att,
+					r->consistency > 0 ? _("ok") : r->consistency == 0 ? "-" : _("FAILED") };
+
+		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)r->seq);
+		snprintf(size, sizeof(size), "%llu", (unsigned long long)r->tree_size);
+		snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)r->nonce);
+		snprintf(txs, sizeof(txs), "0x%.12s..", tx);
+		snprintf(blk, sizeof(blk), "%llu", (unsigned long long)r->block);
+		snprintf(att, sizeof(att), "%u", r->attempts);
+		mc_ui_row(buf, n, ANCHOR_COLS, cells, 9);
+	}
 	if (r->consistency < 0)
 		*st = MC_STYLE_BAD;
 	else if (strcmp(r->state, "confirmed") != 0 && strcmp(r->state, "superseded") != 0)
@@ -116,8 +127,12 @@ static void draw(struct mc_app *app, int y, int h)
 		   app->cli->conf.rpc_url[0] ? app->cli->conf.rpc_url : _("not configured ([anchor] rpc_url)"));
 	/* L10N: column heads of the anchor journal: keep each as short as the
 	 * English; CONF is the number of confirmations, TX the attempts */
-	snprintf(head, sizeof(head), "%4s %-10s %8s %5s %-16s %7s %5s %2s %s", _("SEQ"), _("STATE"), _("SIZE"), _("NONCE"),
-		 _("PUBLIC TX"), _("BLOCK"), _("CONF"), _("TX"), _("CHECK"));
+	{
+		const char *heads[] = { _("SEQ"), _("STATE"), _("SIZE"), _("NONCE"), _("PUBLIC TX"), _("BLOCK"), _("CONF"),
+					_("TX"), _("CHECK") };
+
+		mc_ui_row(head, sizeof(head), ANCHOR_COLS, heads, 9);
+	}
 	mc_list_draw(&N.list, y + 2, 1, h - 3, COLS - 2, head, row, NULL);
 	if (!N.list.count)
 		mc_ui_put(y + 4, 2, COLS - 3, MC_STYLE_DIM, _("the anchor journal is empty"));

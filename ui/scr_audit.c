@@ -20,6 +20,8 @@
 
 #define DEPTH 256
 
+static const int AUDIT_COLS[] = { 19, 9, 12, 0 };
+
 static struct {
 	struct mc_audit_rows *rows;
 	struct mc_list list;
@@ -81,7 +83,14 @@ static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 			 e->purpose ? " " : "", e->purpose ? mc_purpose_name(e->purpose) : "");
 	}
 	when[10] = ' ';
-	snprintf(buf, n, "%.19s %5llu.%-3u %-12.12s %s", when, (unsigned long long)e->h, e->ti, e->actor_name, what);
+	when[19] = '\0';
+	{
+		char bt[32];
+		const char *cells[] = { when, bt, e->actor_name, what };
+
+		snprintf(bt, sizeof(bt), "%5llu.%-3u", (unsigned long long)e->h, e->ti);
+		mc_ui_row(buf, n, AUDIT_COLS, cells, 4);
+	}
 }
 
 static void draw(struct mc_app *app, int y, int h)
@@ -99,7 +108,11 @@ static void draw(struct mc_app *app, int y, int h)
 		return;
 	}
 	/* L10N: column heads of the audit trail: keep each as short as the English */
-	snprintf(head, sizeof(head), "%-19s %-9s %-12s %s", _("TIME (UTC)"), _("BLOCK.TX"), _("ACTOR"), _("EVENT"));
+	{
+		const char *heads[] = { _("TIME (UTC)"), _("BLOCK.TX"), _("ACTOR"), _("EVENT") };
+
+		mc_ui_row(head, sizeof(head), AUDIT_COLS, heads, 4);
+	}
 	mc_list_draw(&A.list, y + 1, 1, h - 7, COLS - 2, head, row, NULL);
 	if (A.list.count) {
 		/* the selected event in full */

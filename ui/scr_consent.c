@@ -14,6 +14,8 @@
 #include "text.h"
 #include "widgets.h"
 
+static const int GRANT_COLS[] = { 8, 13, 12, 10, 8, 10, 8 };
+
 static struct {
 	struct mc_consent_rows *rows;
 	struct mc_list list;
@@ -48,8 +50,12 @@ static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 		mc_ui_copy(until, sizeof(until), _("no end"));
 	else
 		mc_time_format(r->until_ms, until, sizeof(until));
-	snprintf(buf, n, "%.8s %-13s %-12.12s %-10.10s %-8.8s %-10.10s %.8s", id, r->status, r->grantee_name,
-		 mc_purpose_name(r->purpose), r->scope, until, subj);
+	{
+		const char *cells[] = { id, r->status, r->grantee_name, mc_purpose_name(r->purpose), r->scope, until,
+					subj + 56 };
+
+		mc_ui_row(buf, n, GRANT_COLS, cells, 7);
+	}
 	if (strcmp(r->status, "active") != 0)
 		*st = MC_STYLE_DIM;
 	else if (r->expiring)
@@ -71,8 +77,12 @@ static void draw(struct mc_app *app, int y, int h)
 		return;
 	}
 	/* L10N: column heads of the grants list: keep each as short as the English */
-	snprintf(head, sizeof(head), "%-8s %-13s %-12s %-10s %-8s %-10s %s", _("GRANT"), _("STATUS"), _("GRANTEE"),
-		 _("PURPOSE"), _("SCOPE"), _("UNTIL"), _("PATIENT"));
+	{
+		const char *heads[] = { _("GRANT"), _("STATUS"), _("GRANTEE"), _("PURPOSE"), _("SCOPE"), _("UNTIL"),
+					_("PATIENT") };
+
+		mc_ui_row(head, sizeof(head), GRANT_COLS, heads, 7);
+	}
 	mc_list_draw(&C.list, y + 1, 1, h - 2, COLS - 2, head, row, NULL);
 	if (!C.list.count)
 		mc_ui_put(y + 3, 2, COLS - 3, MC_STYLE_DIM, _("no grants"));

@@ -11,6 +11,8 @@
 #include "screens.h"
 #include "widgets.h"
 
+static const int HELP_COLS[] = { 6, 10, 0 };
+
 static struct mc_list g_list;
 static int g_rows[64];
 static struct mc_app *g_app;
@@ -32,8 +34,13 @@ static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 	bool ok = mc_app_allowed(g_app, d->roles);
 
 	(void)ctx;
-	snprintf(buf, n, "%-6s %-10s %s%s", d->key_name, _(mc_screens[d->scope]->name), _(d->help),
-		 ok ? "" : _(" (not your role)"));
+	{
+		char what[512];
+		const char *cells[] = { d->key_name, _(mc_screens[d->scope]->name), what };
+
+		snprintf(what, sizeof(what), "%s%s", _(d->help), ok ? "" : _(" (not your role)"));
+		mc_ui_row(buf, n, HELP_COLS, cells, 3);
+	}
 	if (!ok)
 		*st = MC_STYLE_DIM;
 }
@@ -65,7 +72,11 @@ static void draw(struct mc_app *app, int y, int h)
 	if (l)
 		mc_ui_put(r++, 2, w - 1, MC_STYLE_NORMAL, line);
 	/* L10N: KEY is a key of the keyboard here */
-	snprintf(head, sizeof(head), "%-6s %-10s %s", _("KEY"), _("SCREEN"), _("WHAT IT DOES"));
+	{
+		const char *heads[] = { _("KEY"), _("SCREEN"), _("WHAT IT DOES") };
+
+		mc_ui_row(head, sizeof(head), HELP_COLS, heads, 3);
+	}
 	mc_list_draw(&g_list, r, 1, y + h - r, w, head, row, NULL);
 }
 

@@ -12,6 +12,8 @@
 #include "screens.h"
 #include "widgets.h"
 
+static const int NODE_COLS[] = { 20, 16, 20, 10, 0 };
+
 static struct mc_nodes g_nodes;
 static struct mc_list g_list;
 static char g_err[MC_ERR_MSG_MAX];
@@ -33,8 +35,14 @@ static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 
 	(void)ctx;
 	mc_hex(r->pk, MC_PK_LEN, hex);
-	snprintf(buf, n, "%-20.20s %-16.16s %.16s...  %-9s %s", r->name, r->org, hex,
-		 r->revoked ? _("revoked") : _("active"), r->self ? _("this node, leader") : _("peer"));
+	{
+		char key[32];
+		const char *cells[] = { r->name, r->org, key, r->revoked ? _("revoked") : _("active"),
+					r->self ? _("this node, leader") : _("peer") };
+
+		snprintf(key, sizeof(key), "%.16s...", hex);
+		mc_ui_row(buf, n, NODE_COLS, cells, 5);
+	}
 	if (r->revoked)
 		*st = MC_STYLE_BAD;
 }
@@ -51,8 +59,11 @@ static void draw(struct mc_app *app, int y, int h)
 	mc_ui_putf(y, 1, COLS - 2, MC_STYLE_HEAD, _("Validators in force at height %llu: %u (a quorum is more than two thirds)"),
 		   (unsigned long long)g_nodes.height, g_nodes.n);
 	/* L10N: column heads of the validator list; NODE KEY is its public key */
-	snprintf(head, sizeof(head), "%-20s %-16s %-19s  %-9s %s", _("NAME"), _("ORGANIZATION"), _("NODE KEY"), _("STATE"),
-		 _("ROLE"));
+	{
+		const char *heads[] = { _("NAME"), _("ORGANIZATION"), _("NODE KEY"), _("STATE"), _("ROLE") };
+
+		mc_ui_row(head, sizeof(head), NODE_COLS, heads, 5);
+	}
 	mc_list_draw(&g_list, y + 1, 1, h - 5 > 3 ? h - 5 : 3, COLS - 2, head, row, NULL);
 	mc_ui_put(y + h - 3, 1, COLS - 2, MC_STYLE_HEAD, _("Peers"));
 	mc_ui_put(y + h - 2, 2, COLS - 3, MC_STYLE_DIM,

@@ -18,6 +18,8 @@
 #include "widgets.h"
 
 #define PAGE 200
+
+static const int RECORD_COLS[] = { 12, 4, 12, 21, -7, -6, 0 };
 #define DEPTH 256
 
 static struct {
@@ -61,8 +63,16 @@ static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 	(void)ctx;
 	mc_hex(r->id, MC_RECORD_ID_LEN, id);
 	mc_hex(r->subject, MC_HASH_LEN, subj);
-	snprintf(buf, n, "%.12s v%-3u %-12.12s %-21.21s %7llu %6llu  %.8s%s", id, r->version, r->category, r->ctype,
-		 (unsigned long long)r->size, (unsigned long long)r->height, subj, r->erased ? _(" erased") : "");
+	char ver[16], size[24], blk[24], pat[32];
+	const char *cells[7];
+
+	snprintf(ver, sizeof(ver), "v%u", r->version);
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)r->size);
+	snprintf(blk, sizeof(blk), "%llu", (unsigned long long)r->height);
+	snprintf(pat, sizeof(pat), " %.8s%s", subj, r->erased ? _(" erased") : "");
+	cells[0] = id, cells[1] = ver, cells[2] = r->category, cells[3] = r->ctype;
+	cells[4] = size, cells[5] = blk, cells[6] = pat;
+	mc_ui_row(buf, n, RECORD_COLS, cells, 7);
 	if (r->erased)
 		*st = MC_STYLE_DIM;
 }
@@ -89,8 +99,14 @@ static void draw(struct mc_app *app, int y, int h)
 	}
 	/* L10N: column heads of the Records list; each column is as wide as
 	 * the English word or a little wider: keep them as short */
-	snprintf(head, sizeof(head), "%-12s %-4s %-12s %-21s %7s %6s  %s", _("RECORD"), _("VER"), _("CATEGORY"),
-		 _("TYPE"), _("BYTES"), _("BLOCK"), _("PATIENT"));
+	{
+		const char *cells[] = { _("RECORD"), _("VER"), _("CATEGORY"), _("TYPE"), _("BYTES"), _("BLOCK"), "" };
+		char pat[64];
+
+		snprintf(pat, sizeof(pat), " %s", _("PATIENT"));
+		cells[6] = pat;
+		mc_ui_row(head, sizeof(head), RECORD_COLS, cells, 7);
+	}
 	mc_list_draw(&R.list, y + 1, 1, h - 2, COLS - 2, head, row, NULL);
 	if (!R.list.count)
 		mc_ui_put(y + 3, 2, COLS - 3, MC_STYLE_DIM, _("no records"));

@@ -111,6 +111,66 @@ int mc_ui_width(const char *utf8)
 	return cols;
 }
 
+/* Appends s cut or padded to w display columns (right-aligned when right). */
+static size_t cell(char *out, size_t n, size_t o, const char *s, int w, bool right)
+{
+	mbstate_t st;
+	const char *p = s, *end = s;
+	int cols = 0;
+	size_t len;
+
+	memset(&st, 0, sizeof(st));
+	while (*p) {
+		wchar_t wc;
+		size_t r = mbrtowc(&wc, p, MB_CUR_MAX, &st);
+		int cw;
+
+		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
+			memset(&st, 0, sizeof(st));
+			r = 1;
+			cw = 1;
+		} else {
+			cw = wcwidth(wc);
+			if (cw < 0)
+				cw = 1;
+		}
+		if (w > 0 && cols + cw > w)
+			break;
+		cols += cw;
+		p += r;
+		end = p;
+	}
+	len = (size_t)(end - s);
+	if (right)
+		for (; cols < w && o + 1 < n; cols++)
+			out[o++] = ' ';
+	if (o + len >= n)
+		len = o < n ? n - o - 1 : 0;
+	memcpy(out + o, s, len);
+	o += len;
+	if (!right)
+		for (; cols < w && o + 1 < n; cols++)
+			out[o++] = ' ';
+	out[o < n ? o : n - 1] = '\0';
+	return o;
+}
+
+void mc_ui_row(char *out, size_t n, const int *widths, const char *const *cells, int ncells)
+{
+	size_t o = 0;
+
+	if (!n)
+		return;
+	out[0] = '\0';
+	for (int i = 0; i < ncells; i++) {
+		int w = widths[i];
+
+		if (i && o + 1 < n)
+			out[o++] = ' ';
+		o = cell(out, n, o, cells[i] ? cells[i] : "", w < 0 ? -w : w, w < 0);
+	}
+}
+
 void mc_ui_put(int y, int x, int width, enum mc_ui_style st, const char *utf8)
 {
 	wchar_t w[1024];

@@ -33,6 +33,10 @@ void mc_ui_putf(int y, int x, int width, enum mc_ui_style st, const char *fmt, .
 void mc_ui_copy(char *dst, size_t cap, const char *src);
 /* "42s ago", "5m ago", "3h ago", "2d ago" for an age in ms. */
 void mc_ui_age(uint64_t ms, char *out, size_t n);
+/* A row of cells, each cut or padded to display columns (not bytes: the
+ * translations have accents): width > 0 left-aligned, < 0 right-aligned,
+ * 0 the rest; one space between cells. */
+void mc_ui_row(char *out, size_t n, const int *widths, const char *const *cells, int ncells);
 /* Display width of a UTF-8 string. */
 int mc_ui_width(const char *utf8);
 

@@ -7,18 +7,18 @@
 init_node
 id=$(echo "kept note" | mc record put --subject P1 --category note --type text/plain)
 gen_ndjson 30000 MRN >"$T/recs.ndjson"
-mc record import "$T/recs.ndjson" >"$T/import.out" &
+mc record import --batch 2000 "$T/recs.ndjson" >"$T/import.out" &
 imp=$!
 # once some batches are committed, and while more are coming
 for i in $(seq 1 200); do [ "$(wc -l <"$T/import.out")" -ge 2000 ] && break; sleep 0.02; done
 expect_exit 0 mc --json backup "$T/b1"
 cp "$T/out" "$T/b1.json"
-during=$(wc -l <"$T/import.out")
 wait "$imp" || fail "the import went on while the backup ran"
-[ "$during" -lt 30000 ] || fail "the backup was taken while the import ran"
 h=$(jq -r .height "$T/b1.json")
 n=$(jq -r .record_versions "$T/b1.json")
 [ "$h" -ge 1 ] || fail "the backup holds the chain"
+[ "$n" -gt 1 ] && [ "$n" -lt "$(mc --json record list | jq length)" ] \
+    || fail "the backup was taken while the import ran (it holds $n record versions)"
 [ "$(stat -c %a "$T/b1/db/data.mdb")" = 600 ] || fail "the backup's store is 0600"
 [ ! -e "$T/b1/keys" ] || fail "no keys unless asked"
 ok "a backup taken during an import: height $h, $n record versions, verified before it was kept"
