@@ -598,6 +598,11 @@ static int run(struct run *r, struct mc_err *err)
 					  (unsigned long long)last->seq,
 					  (unsigned long long)last->public_chain_id, (unsigned long long)id);
 		r->res->have = true;
+		if (r->o->dry_run) {
+			/* a dry run only reports: no rebroadcast, no bump, no commit */
+			r->res->outcome = MC_ANCHOR_PENDING;
+			return 0;
+		}
 		if (wait_for(r, last, deadline, &st, err) != 0)
 			return -1;
 		if (st == P_PENDING) {

@@ -87,6 +87,8 @@ put d
 expect_exit 0 mc anchor
 tx4=$(journal tx_hash)
 [ "$(rpc anvil_dropTransaction "[\"$tx4\"]" | jq -r .)" = "$tx4" ] || fail "anvil dropped our tx"
+expect_exit 75 mc anchor --dry-run
+[ "$(rpc eth_getTransactionByHash "[\"$tx4\"]")" = null ] || fail "a dry run sends nothing, even with an anchor pending"
 expect_exit 75 mc anchor
 grep -q "no longer known" "$T/err" || fail "the drop is noticed: $(cat "$T/err")"
 [ "$(rpc eth_getTransactionByHash "[\"$tx4\"]" | jq -r .hash)" = "$tx4" ] || fail "sent again"
