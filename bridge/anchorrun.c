@@ -370,6 +370,16 @@ static int progress(struct run *r, struct mc_anchor_entry *e, enum progress *out
 		if (mc_rpc_nonce_at(r->rpc, e->address, "latest", &used, err) != 0)
 			return -1;
 		if (used > e->nonce) {
+			/* The nonce is used. Ours, with its receipt not served yet?
+			 * Only when no attempt of ours is in a block is it another tx. */
+			for (unsigned i = 0; i < e->nattempts; i++) {
+				struct mc_rpc_txinfo ti;
+
+				if (mc_rpc_tx(r->rpc, e->attempts[i].hash, &ti, err) != 0)
+					return -1;
+				if (ti.found && ti.mined)
+					return 0;   /* the next poll finds its receipt */
+			}
 			/* A mined tx took the nonce, and none of ours is mined. */
 			note(r, _("anchor %llu: another transaction took nonce %llu; a new anchor replaces it"),
 			     (unsigned long long)e->seq, (unsigned long long)e->nonce);
