@@ -3,7 +3,8 @@
 # kill -9 between the journal write and the broadcast (the next run sends
 # the same bytes: one anchor for that root), mining paused (a fee bump at the
 # same nonce), and a tx taken away by evm_revert, anvil_reorg or
-# anvil_dropTransaction (noticed and sent again).
+# anvil_dropTransaction (noticed and sent again), and another tx taking the
+# nonce (the anchor superseded, a new one at the next nonce).
 . "$(dirname "$0")/lib.sh"
 
 init_node
@@ -127,9 +128,28 @@ confirm
 [ "$(jq -r .anchor.tx_hash "$T/out")" = "$tx6" ] || fail "the same tx is the anchor"
 ok "anvil_reorg: the tx's block replaced; noticed and sent again"
 
+# --- another tx takes the nonce: superseded, and a new anchor replaces it ---
+rpc evm_setAutomine '[false]' >/dev/null
+put g
+expect_exit 0 mc anchor
+seq7=$(journal seq); n7=$(mc --json anchor list | jq -r '.[-1].nonce')
+secret=$(od -An -tx1 -j42 -N32 "$D/keys/anchor.key" | tr -d ' \n')
+"$CAST" send --async --private-key "0x$secret" --nonce "$n7" --gas-limit 30000 --gas-price 50gwei \
+    --priority-gas-price 5gwei --rpc-url "$URL" 0x000000000000000000000000000000000000dEaD 0x >/dev/null
+rpc evm_mine '[]' >/dev/null
+expect_exit 0 mc anchor
+grep -q "another transaction took nonce $n7" "$T/err" || fail "the taken nonce is noticed: $(cat "$T/err")"
+[ "$(mc --json anchor list | jq -r --argjson s "$seq7" '.[] | select(.seq == $s) | .state')" = superseded ] \
+    || fail "the anchor whose nonce was taken is superseded"
+[ "$(journal nonce)" -eq $((n7 + 1)) ] || fail "the new anchor takes the next nonce"
+rpc evm_mine '[]' >/dev/null
+confirm
+rpc evm_setAutomine '[true]' >/dev/null
+ok "another tx took the anchor's nonce: superseded, and a new anchor at nonce $((n7 + 1)) confirmed"
+
 expect_exit 0 mc --json anchor list
-[ "$(jq '[.[] | select(.state == "confirmed")] | length' "$T/out")" -eq 6 ] || fail "six anchors confirmed"
+[ "$(jq '[.[] | select(.state == "confirmed")] | length' "$T/out")" -eq 7 ] || fail "seven anchors confirmed"
 [ "$(jq '[.[1:][] | select(.consistency != "ok")] | length' "$T/out")" -eq 0 ] \
     || fail "every anchor's consistency proof verifies from the one before"
 expect_exit 0 mc verify
-ok "six anchors, each consistency proof verified from the one before; verify passes"
+ok "seven anchors (and one superseded), each consistency proof verified from the one before; verify passes"
