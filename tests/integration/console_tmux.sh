@@ -33,7 +33,7 @@ keys() { tm send-keys -t c "$@"; }
 cleanup_tmux() { tm kill-server 2>/dev/null || true; }
 trap 'cleanup_tmux; cleanup' EXIT
 
-tm new-session -d -s c -x 80 -y 24 "env -i PATH=/usr/bin:/bin HOME=$T TERM=screen LANG=C.UTF-8 MEDCHAIN_KDF=fast bash --norc --noprofile"
+tm new-session -d -s c -x 80 -y 24 "env -i PATH=/usr/bin:/bin HOME=$T HISTFILE=/dev/null TERM=screen LANG=C.UTF-8 MEDCHAIN_KDF=fast bash --norc --noprofile"
 keys "PS1='shell> '; clear; echo BEFORE-CONSOLE" Enter
 wait_for "BEFORE-CONSOLE"
 keys "$MEDCHAIN_BIN --datadir $D" Enter

@@ -12,7 +12,8 @@ cleanup() {
     jobs -p | xargs -r kill -9 2>/dev/null || true
     wait 2>/dev/null || true
     for m in "${MC_MOUNTS[@]:-}"; do [ -n "$m" ] && umount "$m" 2>/dev/null || true; done
-    rm -rf "$T"
+    # a process that outlived its kill may still write a last file: retry
+    rm -rf "$T" 2>/dev/null || { sleep 0.3; rm -rf "$T"; }
     exit $rc
 }
 MC_MOUNTS=()
