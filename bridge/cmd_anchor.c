@@ -267,6 +267,15 @@ static int finish_fail(struct mc_cli *cli, const struct mc_err *err)
 	return mc_cli_fail(err);
 }
 
+/* A bar on a terminal (a full verify of a large chain takes minutes);
+ * nothing under cron. */
+static void verify_progress(uint64_t done, uint64_t total, void *ctx)
+{
+	(void)ctx;
+	if (done == total || done % 256 == 0)
+		mc_cli_progress(_("verifying the chain before anchoring"), done, total);
+}
+
 int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 {
 	const char *wait_s = NULL;
@@ -277,7 +286,7 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 	};
 	char *pos[1], path[4200], db[4200], line[1024];
 	const char *tmp = getenv("TMPDIR");
-	int npos, code;
+	int npos, code, rc;
 	struct mc_err err = { 0 };
 	struct mc_key *akey = NULL, *nkey = NULL;
 	struct mc_anchor_opts o;
@@ -312,8 +321,10 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 		return finish_fail(cli, &err);
 	/* Never anchor a corrupt chain. The store is opened only after the
 	 * check, which runs in a child process. */
-	if ((cli->conf.verify_recent ? mc_verify_recent_isolated(db, &rep, &err)
-				     : mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", NULL, NULL, &rep, &err)) != 0) {
+	rc = cli->conf.verify_recent ? mc_verify_recent_isolated(db, &rep, &err)
+				     : mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", verify_progress, NULL, &rep, &err);
+	mc_cli_progress_end();
+	if (rc != 0) {
 		char msg[sizeof(err.msg)];
 
 		snprintf(msg, sizeof(msg), "%s", err.msg);

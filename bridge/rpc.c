@@ -380,8 +380,14 @@ int mc_rpc_block(struct mc_rpc *r, const char *tag, uint64_t number, struct mc_r
 	}
 	cJSON_AddItemToArray(params, cJSON_CreateString(tag));
 	cJSON_AddItemToArray(params, cJSON_CreateFalse());
-	if (mc_rpc_call(r, "eth_getBlockByNumber", params, &res, err) != 0)
-		return err->code == EX_DATAERR ? (memset(err, 0, sizeof(*err)), 0) : -1;
+	if (mc_rpc_call(r, "eth_getBlockByNumber", params, &res, err) != 0) {
+		if (err->code != EX_DATAERR)
+			return -1;
+		/* the node answered with an error: it has no such block (a node
+		 * without "finalized" says so this way) */
+		memset(err, 0, sizeof(*err));
+		return 0;
+	}
 	if (!cJSON_IsNull(res)) {
 		if (!cJSON_IsObject(res) || member_quantity(res, "number", &out->number, err) != 0 ||
 		    fixed_hex(cJSON_GetObjectItemCaseSensitive(res, "hash"), out->hash, 32, err) != 0) {

@@ -58,8 +58,8 @@ static int copy_file(const char *src, const char *dst, mode_t mode, struct mc_er
 
 				close(in);
 				close(out);
-				return mc_err_set(err, e == ENOSPC ? EX_IOERR : EX_IOERR, _("cannot write '%s': %s"), dst,
-						  strerror(e));
+				return mc_err_set(err, EX_IOERR, e == ENOSPC ? _("cannot write '%s': the disk is full (%s)")
+									     : _("cannot write '%s': %s"), dst, strerror(e));
 			}
 			off += w;
 		}
@@ -128,11 +128,21 @@ static int head_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return h->empty ? mc_err_set(err, EX_DATAERR, _("the chain has no genesis block")) : 0;
 }
 
-static int verify_db(const char *db, struct mc_verify_report *rep, struct mc_err *err)
+static void progress(uint64_t done, uint64_t total, void *ctx)
+{
+	if (done == total || done % 256 == 0)
+		mc_cli_progress(ctx, done, total);
+}
+
+/* The full verify, with a progress bar on a terminal: a large chain takes
+ * minutes. */
+static int verify_db(const char *db, const char *what, struct mc_verify_report *rep, struct mc_err *err)
 {
 	const char *tmp = getenv("TMPDIR");
+	int rc = mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", progress, (void *)what, rep, err);
 
-	return mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", NULL, NULL, rep, err);
+	mc_cli_progress_end();
+	return rc;
 }
 
 int cmd_backup(struct mc_cli *cli, struct mc_args *a)
@@ -183,7 +193,7 @@ int cmd_backup(struct mc_cli *cli, struct mc_args *a)
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/db", tmpl);
-	if (verify_db(path, &rep, &err) != 0) {
+	if (verify_db(path, _("verifying the copy"), &rep, &err) != 0) {
 		char msg[sizeof(err.msg)];
 
 		snprintf(msg, sizeof(msg), "%s", err.msg);
@@ -269,7 +279,7 @@ int cmd_restore(struct mc_cli *cli, struct mc_args *a)
 	}
 	/* the backup itself first: never restore a damaged copy */
 	snprintf(tmp, sizeof(tmp), "%s/db", pos[0]);
-	if (verify_db(tmp, &rep, &err) != 0) {
+	if (verify_db(tmp, _("verifying the backup"), &rep, &err) != 0) {
 		char msg[sizeof(err.msg)];
 
 		snprintf(msg, sizeof(msg), "%s", err.msg);
@@ -280,7 +290,14 @@ int cmd_restore(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_CANTCREAT, _("cannot create '%s': %s"), cli->datadir, strerror(errno));
 		return mc_cli_fail(&err);
 	}
+	/* the key files first: a crash before the store is in place leaves no
+	 * chain, and the next restore goes on */
+	snprintf(bkeys, sizeof(bkeys), "%s/keys", pos[0]);
+	mc_cli_path(cli, keys, sizeof(keys), "keys");
+	if (stat(bkeys, &st) == 0 && stat(keys, &st) != 0 && copy_keys(bkeys, keys, &nkeys, &err) != 0)
+		return mc_cli_fail(&err);
 	snprintf(tmp, sizeof(tmp), "%s.restoring", db);
+	rm_tree(tmp);   /* what an interrupted restore left: never a store in use */
 	if (mkdir(tmp, 0700) != 0) {
 		mc_err_set(&err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp, strerror(errno));
 		return mc_cli_fail(&err);
@@ -300,16 +317,12 @@ int cmd_restore(struct mc_cli *cli, struct mc_args *a)
 	made = false;
 	if (fsync_path(cli->datadir, &err) != 0)
 		goto out;
-	snprintf(bkeys, sizeof(bkeys), "%s/keys", pos[0]);
-	mc_cli_path(cli, keys, sizeof(keys), "keys");
-	if (stat(bkeys, &st) == 0 && stat(keys, &st) != 0 && copy_keys(bkeys, keys, &nkeys, &err) != 0)
-		goto out;
-	if (verify_db(db, &rep, &err) != 0)
+	if (verify_db(db, _("verifying the restored store"), &rep, &err) != 0)
 		goto out;
 	if (!cli->quiet)
 		printf(_("restored %llu blocks (%llu record versions) into %s%s; it verifies\n"),
 		       (unsigned long long)rep.blocks, (unsigned long long)rep.records, cli->datadir,
-		       nkeys ? _(", with the key files") : _(" (copy keys/ back before using it)"));
+		       nkeys ? _(", with the key files") : stat(keys, &st) == 0 ? "" : _(" (copy keys/ back before using it)"));
 	rc = 0;
 out:
 	if (made)

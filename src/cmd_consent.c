@@ -16,34 +16,6 @@
 #include "records.h"
 #include "text.h"
 
-static int parse_scope(const char *s, struct mc_grant *g, char *store, size_t cap,
-		       struct mc_err *err)
-{
-	size_t used = 0;
-
-	if (strcmp(s, "*") == 0) {
-		g->all_categories = true;
-		return 0;
-	}
-	while (*s) {
-		size_t n = strcspn(s, ",");
-
-		if (!mc_token_valid(s, n, MC_CATEGORY_MAX) || g->ncat >= MC_SCOPE_CATS_MAX || used + n > cap)
-			return mc_err_set(err, EX_USAGE,
-					  _("--scope takes '*' or up to %d categories of a-z, 0-9, '.', '_', '-' separated by commas"),
-					  MC_SCOPE_CATS_MAX);
-		memcpy(store + used, s, n);
-		g->cat[g->ncat] = (const uint8_t *)store + used;
-		g->cat_len[g->ncat] = n;
-		g->ncat++;
-		used += n;
-		s += n;
-		if (*s == ',')
-			s++;
-	}
-	return 0;
-}
-
 static int parse_records(const char *s, struct mc_grant *g, uint8_t *store, struct mc_err *err)
 {
 	while (*s) {
@@ -93,7 +65,7 @@ int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
 	if (!subject || !to || !purpose)
 		return mc_cli_usage(_("consent grant needs --subject, --to and --purpose"));
 	if (mc_purpose_parse(purpose, &g.purpose, &err) != 0 ||
-	    (scope && parse_scope(scope, &g, cats, sizeof(cats), &err) != 0) ||
+	    (scope && mc_grant_scope_parse(scope, &g, cats, sizeof(cats), &err) != 0) ||
 	    (records && parse_records(records, &g, recs, &err) != 0))
 		return mc_cli_fail(&err);
 	if (!scope && !records)

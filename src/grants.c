@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "grants.h"
+#include "i18n.h"
+#include "text.h"
 
 int mc_grants_each(struct mc_txn *t, const uint8_t *subject, const uint8_t *grantee,
 		   mc_grant_each_fn fn, void *ctx, struct mc_err *err)
@@ -59,4 +61,39 @@ void mc_grant_scope_text(const struct mc_grant *g, char *out, size_t n)
 				       (const char *)g->cat[i]);
 	if (g->nrec && sl < n)
 		snprintf(out + sl, n - sl, "%s%u record(s)", sl ? "," : "", (unsigned)g->nrec);
+}
+
+int mc_grant_scope_parse(const char *s, struct mc_grant *g, char *store, size_t cap, struct mc_err *err)
+{
+	size_t used = 0;
+
+	g->ncat = 0;
+	if (strcmp(s, "*") == 0) {
+		g->all_categories = true;
+		return 0;
+	}
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		const char *t = s;
+		size_t l = n;
+
+		while (l && *t == ' ')
+			t++, l--;
+		while (l && t[l - 1] == ' ')
+			l--;
+		if (l && (!mc_token_valid(t, l, MC_CATEGORY_MAX) || g->ncat >= MC_SCOPE_CATS_MAX || used + l > cap))
+			return mc_err_set(err, EX_USAGE,
+					  _("a scope is '*' or up to %d categories of a-z, 0-9, '.', '_', '-' separated by commas"),
+					  MC_SCOPE_CATS_MAX);
+		if (l) {
+			memcpy(store + used, t, l);
+			g->cat[g->ncat] = (const uint8_t *)store + used;
+			g->cat_len[g->ncat++] = l;
+			used += l;
+		}
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return 0;
 }

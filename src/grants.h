@@ -25,6 +25,10 @@ const char *mc_grant_status(const struct mc_grant_state *gs, const struct mc_gra
 /* The scope as text: "*" for every category, or "lab,imaging", plus
  * "N record(s)" for record-scoped grants. */
 void mc_grant_scope_text(const struct mc_grant *g, char *out, size_t n);
+/* Parses "*" (every category) or "lab, note" (spaces around commas are
+ * fine) into g; the category bytes go to store (cap bytes). An empty
+ * string gives no category. EX_USAGE naming what a scope is. */
+int mc_grant_scope_parse(const char *s, struct mc_grant *g, char *store, size_t cap, struct mc_err *err);
 #define MC_GRANT_SCOPE_TEXT_MAX (MC_SCOPE_CATS_MAX * (MC_CATEGORY_MAX + 1) + 32)
 
 #endif

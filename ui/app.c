@@ -75,20 +75,30 @@ int mc_screen_body_rows(void)
 	return LINES - 3;
 }
 
+/* One load serves the status line and the Dashboard (app->dash). */
 static void status_refresh(struct mc_app *app)
 {
-	struct mc_dash *d = malloc(sizeof(*d));
+	struct mc_dash *d = app->dash;
 	struct mc_err err = { 0 };
 
-	if (!d)
+	if (!d && !(d = app->dash = malloc(sizeof(*d)))) {
+		mc_ui_copy(app->dash_err, sizeof(app->dash_err), _("out of memory"));
 		return;
-	if (mc_dash_load(app->cli->store, mc_now_ms(), d, &err) == 0) {
-		app->height = d->head.height;
-		app->anchored = d->anchored;
-		app->anchor_age_ms = d->anchored && mc_now_ms() > d->last_anchor_ms ? mc_now_ms() - d->last_anchor_ms : 0;
-		app->alerts = d->break_glass + d->deny_bursts + d->expiring;
 	}
-	free(d);
+	app->dash_err[0] = '\0';
+	if (mc_dash_load(app->cli->store, mc_now_ms(), d, &err) != 0) {
+		mc_ui_copy(app->dash_err, sizeof(app->dash_err), err.msg);
+		return;
+	}
+	app->height = d->head.height;
+	app->anchored = d->anchored;
+	app->anchor_age_ms = d->anchored && mc_now_ms() > d->last_anchor_ms ? mc_now_ms() - d->last_anchor_ms : 0;
+	app->alerts = d->break_glass + d->deny_bursts + d->expiring;
+}
+
+void mc_app_refresh(struct mc_app *app)
+{
+	status_refresh(app);
 }
 
 void mc_screen_redraw(struct mc_app *app)
@@ -180,7 +190,10 @@ static void handle_key(struct mc_app *app, int key)
 	}
 	if (!mc_screens[app->screen]->act(app, a) && a == MC_ACT_CANCEL)
 		app->msg[0] = '\0';
-	status_refresh(app);
+	/* an action may have written a block; moving a cursor has not (the
+	 * refresh tick keeps the status line current either way) */
+	if (a < MC_ACT_UP || a > MC_ACT_END)
+		status_refresh(app);
 }
 
 static void job_finished(struct mc_app *app)
@@ -267,6 +280,7 @@ void mc_console_close(struct mc_app *app)
 	refresh();
 	endwin();
 	delscreen(app->scr);
+	free(app->dash);
 	mc_key_free(app->actor);
 	mc_key_free(app->node);
 	free(app);

@@ -11,6 +11,7 @@
 #include "identity.h"
 #include "jobs.h"
 #include "keystore.h"
+#include "model_dash.h"
 
 enum mc_screen_id {
 	MC_SCR_DASHBOARD,
@@ -44,10 +45,14 @@ struct mc_app {
 	bool anchored;
 	unsigned alerts;
 	bool verify_failed;
+	struct mc_dash *dash;            /* the Dashboard's data, loaded with the status */
+	char dash_err[MC_ERR_MSG_MAX];
 };
 
 void mc_app_msg(struct mc_app *app, bool is_err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Reloads the status line's figures and the Dashboard's data. */
+void mc_app_refresh(struct mc_app *app);
 /* Whether the operator's roles allow an action needing any of roles (0: anyone). */
 bool mc_app_allowed(const struct mc_app *app, uint32_t roles);
 /* The console driven from outside the key loop (the app loop, and the

@@ -90,34 +90,6 @@ static void draw(struct mc_app *app, int y, int h)
 		  _("g grant, x revoke, / filter, a active only, e ending soon"));
 }
 
-static int parse_scope(const char *s, struct mc_grant *g, char *store, size_t cap, struct mc_app *app)
-{
-	size_t used = 0;
-
-	g->ncat = 0;
-	while (*s) {
-		const char *e = strchr(s, ',');
-		size_t l = e ? (size_t)(e - s) : strlen(s);
-
-		while (l && *s == ' ')
-			s++, l--;
-		while (l && s[l - 1] == ' ')
-			l--;
-		if (l) {
-			if (g->ncat == MC_SCOPE_CATS_MAX || l > MC_CATEGORY_MAX || used + l > cap) {
-				mc_app_msg(app, true, _("the scope has too many or too long categories"));
-				return -1;
-			}
-			memcpy(store + used, s, l);
-			g->cat[g->ncat] = (const uint8_t *)store + used;
-			g->cat_len[g->ncat++] = l;
-			used += l;
-		}
-		s += e ? (size_t)(e - s) + 1 : strlen(s);
-	}
-	return 0;
-}
-
 static void grant(struct mc_app *app)
 {
 	static const char *const purposes[] = { "treatment", "payment", "operations", "research", "patient-request",
@@ -153,9 +125,11 @@ static void grant(struct mc_app *app)
 		return;
 	}
 	g.purpose = pcodes[f[2].choice];
-	if (parse_scope(f[3].value, &g, cats, sizeof(cats), app) != 0)
+	if (mc_grant_scope_parse(f[3].value, &g, cats, sizeof(cats), &err) != 0) {
+		mc_app_msg(app, true, "%s", err.msg);
 		return;
-	g.all_categories = g.ncat == 0;
+	}
+	g.all_categories = g.all_categories || g.ncat == 0;
 	g.not_before = 0;
 	g.not_after = MC_TIME_OPEN;
 	if (f[4].value[0] && mc_time_parse(f[4].value, now, +1, &g.not_after) != 0) {

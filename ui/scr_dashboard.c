@@ -13,18 +13,10 @@
 #include "text.h"
 #include "widgets.h"
 
-static struct mc_dash *g_dash;
-static char g_err[MC_ERR_MSG_MAX];
-
+/* The data is the app's: loaded once a tick for the status line and here. */
 static void load(struct mc_app *app)
 {
-	struct mc_err err = { 0 };
-
-	if (!g_dash && !(g_dash = calloc(1, sizeof(*g_dash))))
-		return;
-	g_err[0] = '\0';
-	if (mc_dash_load(app->cli->store, mc_now_ms(), g_dash, &err) != 0)
-		mc_ui_copy(g_err, sizeof(g_err), err.msg);
+	mc_app_refresh(app);
 }
 
 static void sparkline(struct mc_app *app, const uint64_t *v, int n, char *out, size_t cap)
@@ -55,13 +47,13 @@ static void sparkline(struct mc_app *app, const uint64_t *v, int n, char *out, s
 
 static void draw(struct mc_app *app, int y, int h)
 {
-	const struct mc_dash *d = g_dash;
+	const struct mc_dash *d = app->dash;
 	int w = COLS / 2 - 1, x2 = COLS / 2 + 1, r;
 	char a[128], b[128], hex[65], spark[256];
 	uint64_t max = 0;
 
-	if (!d || g_err[0]) {
-		mc_ui_put(y + 1, 1, COLS - 2, MC_STYLE_BAD, g_err[0] ? g_err : _("out of memory"));
+	if (!d || app->dash_err[0]) {
+		mc_ui_put(y + 1, 1, COLS - 2, MC_STYLE_BAD, app->dash_err[0] ? app->dash_err : _("out of memory"));
 		return;
 	}
 	mc_ui_put(y, 1, w, MC_STYLE_HEAD, _("Chain"));
@@ -179,9 +171,4 @@ static void job_done(struct mc_app *app, struct mc_job *j)
 	cJSON_Delete(o);
 }
 
-static void tick(struct mc_app *app)
-{
-	load(app);
-}
-
-const struct mc_screen_ops mc_scr_dashboard = { N_("Dashboard"), '1', load, draw, act, tick, job_done };
+const struct mc_screen_ops mc_scr_dashboard = { N_("Dashboard"), '1', load, draw, act, NULL, job_done };
