@@ -9,6 +9,7 @@
 #include "chain.h"
 #include "i18n.h"
 #include "proof.h"
+#include "valset.h"
 
 struct mc_proof *mc_proof_new(void)
 {
@@ -177,7 +178,7 @@ int mc_proof_build(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN], uint32_
 				  _("block %llu is not covered by a confirmed anchor yet: run 'medchain anchor'"),
 				  (unsigned long long)rs.height);
 	if (entry_paths(t, &rs, p, err) != 0 || block_paths(t, rs.height, rs.tx_index, p, err) != 0 ||
-	    mc_chain_validators(t, p->validators, &p->nvalidators, err) != 0)
+	    mc_chain_validators_at(t, rs.height, p->validators, &p->nvalidators, err) != 0)
 		return -1;
 	p->leaf_index = rs.height;
 	p->tree_size = an.a.tree_size;

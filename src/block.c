@@ -100,6 +100,12 @@ void mc_vote_sign(const uint8_t block_hash[MC_HASH_LEN], const uint8_t sk[MC_SK_
 	mc_sign(sk, msg, sizeof(msg), v->sig);
 }
 
+size_t mc_quorum(size_t n)
+{
+	/* more than two thirds: 3 * votes > 2 * n */
+	return 2 * n / 3 + 1;
+}
+
 int mc_cert_check_quorum(const struct mc_cert *c, const uint8_t (*validators)[MC_PK_LEN],
 			 size_t nval, struct mc_err *err)
 {
@@ -116,8 +122,7 @@ int mc_cert_check_quorum(const struct mc_cert *c, const uint8_t (*validators)[MC
 		if (!member)
 			return mc_err_set(err, EX_DATAERR, _("certificate carries a vote from a non-validator"));
 	}
-	/* more than two thirds: 3 * votes > 2 * n */
-	if (3 * (size_t)c->count <= 2 * nval)
+	if (c->count < mc_quorum(nval))
 		return mc_err_set(err, EX_DATAERR, _("certificate has %u of %zu votes, short of a quorum"),
 				  (unsigned)c->count, nval);
 	return 0;

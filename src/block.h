@@ -59,6 +59,10 @@ void mc_vote_sign(const uint8_t block_hash[MC_HASH_LEN], const uint8_t sk[MC_SK_
 /* The message a validator signs: "medchain/vote/v1" || block hash. */
 #define MC_VOTE_MSG_LEN (16 + MC_HASH_LEN)
 void mc_vote_message(const uint8_t block_hash[MC_HASH_LEN], uint8_t out[MC_VOTE_MSG_LEN]);
+/* The smallest count that is more than two thirds of n validators:
+ * floor(2n/3) + 1 (1 of 1, 2 of 2, 3 of 3, 3 of 4). Certificates,
+ * validator-set approvals and view changes all need it. */
+size_t mc_quorum(size_t n);
 /* The certificate's structure without its signatures: votes in key order,
  * no repeats, all from the validator set, more than two thirds of it. */
 int mc_cert_check_quorum(const struct mc_cert *c, const uint8_t (*validators)[MC_PK_LEN],

@@ -9,6 +9,8 @@
 #include "i18n.h"
 #include "identity.h"
 #include "merkle.h"
+#include "valset.h"
+#include "replica.h"
 
 static const char META_HEAD[] = "head";
 static const char META_CHAIN_ID[] = "chain_id";
@@ -256,7 +258,6 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 {
 	struct mc_enroll e;
 	struct mc_identity id, old;
-	struct mc_buf b;
 	int rc;
 
 	if (mc_enroll_decode(tx->body, tx->body_len, &e, err) != 0)
@@ -282,12 +283,7 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	id.has_subject = e.subject_len == MC_HASH_LEN;
 	if (id.has_subject)
 		memcpy(id.subject, e.subject, MC_HASH_LEN);
-	mc_buf_init(&b);
-	mc_identity_encode(&id, &b);
-	rc = mc_buf_failed(&b) ? mc_err_set(err, EX_OSERR, _("out of memory"))
-			       : mc_txn_put(t, MC_DB_IDENTITIES, e.pk, MC_PK_LEN, b.data, b.len, err);
-	mc_buf_release(&b);
-	return rc;
+	return mc_identity_put(t, &id, err);
 }
 
 static int apply_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
@@ -295,7 +291,6 @@ static int apply_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 {
 	struct mc_revoke r;
 	struct mc_identity id;
-	struct mc_buf b;
 	int rc;
 
 	if (mc_revoke_decode(tx->body, tx->body_len, &r, err) != 0)
@@ -312,12 +307,7 @@ static int apply_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	if (id.revoked != MC_NOT_REVOKED)
 		return refuse(err, ax, _("the identity is already revoked"));
 	id.revoked = ax->height;
-	mc_buf_init(&b);
-	mc_identity_encode(&id, &b);
-	rc = mc_buf_failed(&b) ? mc_err_set(err, EX_OSERR, _("out of memory"))
-			       : mc_txn_put(t, MC_DB_IDENTITIES, r.pk, MC_PK_LEN, b.data, b.len, err);
-	mc_buf_release(&b);
-	return rc;
+	return mc_identity_put(t, &id, err);
 }
 
 static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
@@ -351,18 +341,25 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 		const void *v;
 		size_t vn;
 
+		uint8_t h[MC_HASH_LEN];
+
 		mc_loc_key(key, ax->height, ax->tx_index, index);
 		rc = mc_txn_get(t, MC_DB_PAYLOADS, key, MC_LOC_LEN, &v, &vn, err);
 		if (rc < 0)
 			return -1;
-		if (rc == MC_NOTFOUND || vn != e->ct_size)
-			return refuse(err, ax, _("a record's ciphertext is missing"));
+		if (rc == 0 && ax->untrusted)
+			mc_sha256(v, vn, h);
+		if (rc == MC_NOTFOUND ? !ax->partial
+				      : vn != e->ct_size || (ax->untrusted && memcmp(h, e->ct_hash, MC_HASH_LEN) != 0))
+			return refuse(err, ax, _("a record's ciphertext is missing or does not match its hash"));
 		memcpy(key + MC_LOC_LEN, put->org, MC_PK_LEN);
 		rc = mc_txn_get(t, MC_DB_KEYWRAP, key, sizeof(key), &v, &vn, err);
 		if (rc < 0)
 			return -1;
-		if (rc == MC_NOTFOUND)
-			return refuse(err, ax, _("a record's wrapped key is missing"));
+		if (rc == 0 && ax->untrusted)
+			mc_sha256(v, vn, h);
+		if (rc == MC_NOTFOUND ? !ax->partial : ax->untrusted && memcmp(h, e->wrap_hash, MC_HASH_LEN) != 0)
+			return refuse(err, ax, _("a record's wrapped key is missing or does not match its hash"));
 	}
 	memset(&rs, 0, sizeof(rs));
 	rs.height = ax->height;
@@ -556,6 +553,8 @@ static int check_share(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 			rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
 			if (rc < 0)
 				return -1;
+			if (rc == MC_NOTFOUND && ax->partial)
+				continue;
 			mc_sha256(v, rc == 0 ? vn : 0, h);
 			if (rc == MC_NOTFOUND || memcmp(h, it + MC_RECORD_ID_LEN + 4, MC_HASH_LEN) != 0)
 				return refuse(err, ax, _("a shared key is missing or differs from the grant"));
@@ -1052,6 +1051,15 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	case MC_TX_ACCESS:
 		rc = apply_access(t, ax, tx, err);
 		break;
+	case MC_TX_NODE_ADD:
+		rc = mc_valset_apply_node_add(t, ax, tx, err);
+		break;
+	case MC_TX_NODE_REMOVE:
+		rc = mc_valset_apply_node_remove(t, ax, tx, err);
+		break;
+	case MC_TX_VIEW_CHANGE:
+		rc = mc_valset_apply_view_change(t, ax, tx, err);
+		break;
 	case MC_TX_ANCHOR_COMMIT:
 		rc = apply_anchor_commit(t, ax, tx, err);
 		break;
@@ -1309,16 +1317,17 @@ static int seal_block(struct mc_txn *t, struct mc_builder *b, const struct mc_ke
 	bool member = false;
 	struct mc_header h;
 	struct mc_cert cert;
-	struct mc_buf enc;
-	uint8_t key[8];
-	int rc;
 
-	if (mc_chain_validators(t, vals, &nval, err) != 0)
+	/* the set in force at this height: a change in this block takes
+	 * effect from the next one */
+	if (mc_chain_validators_at(t, b->height, vals, &nval, err) != 0)
 		return -1;
 	for (size_t i = 0; i < nval; i++)
 		member = member || memcmp(vals[i], node->pk, MC_PK_LEN) == 0;
 	if (!member)
 		return mc_err_set(err, EX_NOPERM, _("this node is not a validator"));
+	if (nval != 1)
+		return mc_err_set(err, EX_SOFTWARE, _("a block of several validators cannot be sealed alone"));
 	memset(&h, 0, sizeof(h));
 	h.version = MC_BLOCK_VERSION;
 	memcpy(h.chain_id, header_chain_id, MC_HASH_LEN);
@@ -1335,21 +1344,33 @@ static int seal_block(struct mc_txn *t, struct mc_builder *b, const struct mc_ke
 	cert.count = 1;
 	mc_vote_sign(out->hash, node->sk, node->pk, &cert.votes[0]);
 
+	if (mc_chain_store_block(t, &h, &cert, out->hash, err) != 0)
+		return -1;
+	out->height = b->height;
+	out->tx_count = h.tx_count;
+	return 0;
+}
+
+int mc_chain_store_block(struct mc_txn *t, const struct mc_header *h, const struct mc_cert *c,
+			 const uint8_t hash[MC_HASH_LEN], struct mc_err *err)
+{
+	struct mc_buf enc;
+	uint8_t key[8];
+	int rc;
+
 	mc_buf_init(&enc);
-	mc_header_encode(&h, &enc);
-	mc_cert_encode(&cert, &enc);
+	mc_header_encode(h, &enc);
+	mc_cert_encode(c, &enc);
 	if (mc_buf_failed(&enc)) {
 		mc_buf_release(&enc);
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	}
-	mc_be64(key, b->height);
+	mc_be64(key, h->height);
 	rc = mc_txn_put(t, MC_DB_BLOCKS, key, sizeof(key), enc.data, enc.len, err);
 	mc_buf_release(&enc);
-	if (rc != 0 || mc_ctree_append(t, b->height, out->hash, err) != 0 ||
-	    put_head(t, b->height, out->hash, b->time_ms, err) != 0)
+	if (rc != 0 || mc_ctree_append(t, h->height, hash, err) != 0 ||
+	    put_head(t, h->height, hash, h->timestamp_ms, err) != 0)
 		return -1;
-	out->height = b->height;
-	out->tx_count = h.tx_count;
 	return 0;
 }
 
@@ -1358,7 +1379,63 @@ struct produce_ctx {
 	mc_build_fn build;
 	void *ctx;
 	struct mc_produced *out;
+	struct mc_buf *remote;      /* set: collect the built txs here, commit nothing */
+	bool collected;
 };
+
+static mc_remote_fn remote_fn;
+static void *remote_ctx;
+
+void mc_chain_set_remote(mc_remote_fn fn, void *ctx)
+{
+	remote_fn = fn;
+	remote_ctx = ctx;
+}
+
+/* The chain's only validator is this node: it makes blocks itself. */
+static int sole_validator(struct mc_txn *t, const struct mc_key *node, bool *sole, struct mc_err *err)
+{
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
+	size_t nval = 0;
+
+	if (mc_chain_validators(t, vals, &nval, err) != 0)
+		return -1;
+	*sole = nval == 1 && memcmp(vals[0], node->pk, MC_PK_LEN) == 0;
+	return 0;
+}
+
+/* The txs a build added, with their side rows, as a tx bundle. */
+static int collect_built(struct mc_txn *t, uint64_t height, size_t count, struct mc_buf *out,
+			 struct mc_err *err)
+{
+	struct mc_buf side;
+	uint8_t key[12];
+	int rc = 0;
+
+	mc_buf_reset(out);
+	mc_put_u32(out, (uint32_t)count);
+	mc_buf_init(&side);
+	for (uint32_t i = 0; i < count && rc == 0; i++) {
+		struct mc_tx tx;
+		const void *v;
+		size_t vn;
+
+		mc_be64(key, height);
+		mc_be32(key + 8, i);
+		rc = mc_txn_get(t, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
+		if (rc != 0)
+			break;
+		mc_buf_reset(&side);
+		rc = mc_tx_decode(v, vn, &tx, err) != 0 ||
+		     mc_side_collect(t, height, i, &tx, &side, err) != 0 ? -1 : 0;
+		mc_put_bytes(out, v, vn);
+		mc_put_bytes(out, side.data, side.len);
+	}
+	mc_buf_release(&side);
+	if (rc == 0 && mc_buf_failed(out))
+		rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+	return rc == 0 ? 0 : -1;
+}
 
 static int produce_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
@@ -1369,6 +1446,7 @@ static int produce_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	int rc;
 
 	memset(pc->out, 0, sizeof(*pc->out));
+	pc->collected = false;
 	/* Height and previous hash are read inside the write transaction. */
 	if (mc_chain_head(t, &head, err) != 0)
 		return -1;
@@ -1379,18 +1457,57 @@ static int produce_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	b.time_ms = now > head.timestamp_ms ? now : head.timestamp_ms;
 	memcpy(b.chain_id, head.chain_id, MC_HASH_LEN);
 	rc = pc->build(t, &b, pc->ctx, err);
-	if (rc == 0 && b.count > 0)
-		rc = seal_block(t, &b, pc->node, head.hash, head.chain_id, pc->out, err);
+	if (rc == 0 && b.count > 0) {
+		if (!pc->remote)
+			rc = seal_block(t, &b, pc->node, head.hash, head.chain_id, pc->out, err);
+		else if ((rc = collect_built(t, b.height, b.count, pc->remote, err)) == 0) {
+			pc->collected = true;
+			rc = -1;   /* abort: nothing of it is committed here */
+		}
+	}
 	free(b.leaves);
 	return rc;
+}
+
+struct sole_ctx {
+	const struct mc_key *node;
+	bool sole;
+};
+
+static int sole_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct sole_ctx *c = vctx;
+
+	return sole_validator(t, c->node, &c->sole, err);
 }
 
 int mc_chain_produce(struct mc_store *s, const struct mc_key *node, mc_build_fn build,
 		     void *ctx, struct mc_produced *out, struct mc_err *err)
 {
-	struct produce_ctx pc = { node, build, ctx, out };
+	struct produce_ctx pc = { node, build, ctx, out, NULL, false };
+	struct sole_ctx sc = { node, true };
+	struct mc_buf txs;
+	int rc;
 
-	return mc_store_write(s, produce_txn, &pc, err);
+	if (mc_store_read(s, sole_txn, &sc, err) != 0)
+		return -1;
+	if (sc.sole)
+		return mc_store_write(s, produce_txn, &pc, err);
+	if (!remote_fn)
+		return mc_err_set(err, EX_UNAVAILABLE,
+				  _("this chain has several validators: writes go through `medchain serve`"));
+	/* Built in a write transaction that is then aborted, so the txs see
+	 * the node's state; the leader puts them in a block. */
+	mc_buf_init(&txs);
+	pc.remote = &txs;
+	memset(out, 0, sizeof(*out));
+	rc = mc_store_write(s, produce_txn, &pc, err);
+	if (pc.collected)
+		rc = 0;
+	if (rc == 0 && pc.collected)
+		rc = remote_fn(txs.data, txs.len, out, remote_ctx, err);
+	mc_buf_release(&txs);
+	return rc;
 }
 
 struct genesis_ctx {
@@ -1414,10 +1531,10 @@ static int genesis_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 		return -1;
 	if (!head.empty)
 		return mc_err_set(err, EX_CANTCREAT, _("the chain already has a genesis block"));
+	/* the validator set {node}, node leading view 0 */
 	if (mc_txn_put(t, MC_DB_META, META_FORMAT, sizeof(META_FORMAT) - 1, FORMAT_V1,
 		       sizeof(FORMAT_V1) - 1, err) != 0 ||
-	    mc_txn_put(t, MC_DB_META, META_VALSET, sizeof(META_VALSET) - 1, g->node->pk,
-		       MC_PK_LEN, err) != 0)
+	    mc_valset_genesis(t, g->node->pk, err) != 0)
 		return -1;
 	memset(&b, 0, sizeof(b));
 	b.height = 0;
@@ -1511,4 +1628,15 @@ int mc_chain_submit(struct mc_store *s, const struct mc_key *node, const struct 
 	struct submit_ctx c = { author, type, body, body_len };
 
 	return mc_chain_produce(s, node, submit_build, &c, out, err);
+}
+
+int mc_chain_mark_format(struct mc_txn *t, struct mc_err *err)
+{
+	return mc_txn_put(t, MC_DB_META, META_FORMAT, sizeof(META_FORMAT) - 1, FORMAT_V1,
+			  sizeof(FORMAT_V1) - 1, err);
+}
+
+int mc_chain_set_id(struct mc_txn *t, const uint8_t id[MC_HASH_LEN], struct mc_err *err)
+{
+	return mc_txn_put(t, MC_DB_META, META_CHAIN_ID, sizeof(META_CHAIN_ID) - 1, id, MC_HASH_LEN, err);
 }

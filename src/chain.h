@@ -91,6 +91,10 @@ struct mc_apply_ctx {
 	bool replay;                    /* verify's scratch replay: the store holds
 					 * no payloads, wrapped keys or KEKs */
 	bool sig_checked;               /* signature already verified by the caller */
+	bool untrusted;                 /* side rows came from another node: check
+					 * every payload, wrapped key and KEK hash */
+	bool partial;                   /* the sender left out side rows that a later
+					 * RECORD_ERASE removed: apply without them */
 };
 
 /* Checks one decoded tx against the rules and the state in t, and applies it
@@ -133,6 +137,26 @@ int mc_ctree_consistency(struct mc_txn *t, uint64_t size1, uint64_t size2,
 /* The validator set in force (meta "valset", sorted keys). */
 int mc_chain_validators(struct mc_txn *t, uint8_t (*out)[MC_PK_LEN], size_t *n,
 			struct mc_err *err);
+
+/* Stores a block whose txs are applied: the block row (header and
+ * certificate), its chain tree leaf and the new head. */
+int mc_chain_store_block(struct mc_txn *t, const struct mc_header *h, const struct mc_cert *c,
+			 const uint8_t hash[MC_HASH_LEN], struct mc_err *err);
+
+/* A genesis block received from another node: the store's format marker,
+ * and the chain id (the genesis block's hash) once the block is stored. */
+int mc_chain_mark_format(struct mc_txn *t, struct mc_err *err);
+int mc_chain_set_id(struct mc_txn *t, const uint8_t id[MC_HASH_LEN], struct mc_err *err);
+
+/* Writes by a node that is not the chain's only validator go through the
+ * node's `medchain serve` (the leader makes the block). The CLI registers
+ * how: the txs a build made (each with its side rows, as a tx bundle, see
+ * replica.h) are handed to fn, which returns once they are committed and
+ * fills out. Without it, such writes fail with EX_UNAVAILABLE. */
+struct mc_produced;
+typedef int (*mc_remote_fn)(const uint8_t *txbundle, size_t len, struct mc_produced *out,
+			    void *ctx, struct mc_err *err);
+void mc_chain_set_remote(mc_remote_fn fn, void *ctx);
 
 /* ---- block production on one node (a validator set of one) ---------- */
 

@@ -52,14 +52,57 @@ static int init_kek(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return mc_kek_create(t, k->org_pk, 0, err);
 }
 
+static int join_txn(struct mc_txn *t, void *ctx, struct mc_err *err)
+{
+	return mc_txn_put(t, MC_DB_CONSENSUS, "join", 4, ctx, MC_HASH_LEN, err);
+}
+
+/* A node of an existing chain: its node key, and the chain id it will take
+ * the genesis block from its peers by (`medchain serve`). */
+static int init_join(struct mc_cli *cli, const char *keysnew, const char *keys, const char *db,
+		     uint8_t chain_id[MC_HASH_LEN], bool nopass, struct mc_err *err)
+{
+	struct mc_key *node = NULL;
+	char path[4300], hex[2 * MC_PK_LEN + 1];
+	int rc = -1;
+
+	if (mc_key_generate(false, &node, err) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/node.key", keysnew);
+	if (mc_key_save(path, node, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, err) != 0 ||
+	    mc_store_open(db, MC_STORE_CREATE, &cli->store, err) != 0 ||
+	    mc_store_write(cli->store, join_txn, chain_id, err) != 0)
+		goto out;
+	if (rename(keysnew, keys) != 0) {
+		mc_err_set(err, EX_CANTCREAT, _("cannot rename '%s': %s"), keysnew, strerror(errno));
+		goto out;
+	}
+	mc_hex(node->pk, MC_PK_LEN, hex);
+	if (cli->json) {
+		printf("{\"datadir\":");
+		mc_cli_json_str(stdout, cli->datadir);
+		printf(",\"node\":\"%s\",\"joining\":true}\n", hex);
+	} else if (!cli->quiet) {
+		printf(_("initialised %s to join a chain\n  node key  %s\n"), cli->datadir, hex);
+		printf(_("  next: start `medchain serve` here with [node] peers set, and ask the chain's\n"
+			 "  operators to run `medchain node add URL %s`\n"), hex);
+	}
+	rc = 0;
+out:
+	mc_key_free(node);
+	return rc;
+}
+
 int cmd_init(struct mc_cli *cli, struct mc_args *a)
 {
-	const char *name = "node1", *org = "Demo Hospital";
+	const char *name = "node1", *org = "Demo Hospital", *join = NULL;
 	bool nopass = false;
+	uint8_t join_id[MC_HASH_LEN];
 	struct mc_opt opts[] = {
 		{ "--name", true, &name, NULL },
 		{ "--org", true, &org, NULL },
 		{ "--no-passphrase", false, NULL, &nopass },
+		{ "--join", true, &join, NULL },
 	};
 	char *pos[1];
 	int npos;
@@ -70,8 +113,10 @@ int cmd_init(struct mc_cli *cli, struct mc_args *a)
 	struct stat st;
 	int rc = -1;
 
-	if (mc_cli_parse(a, opts, 3, pos, 0, &npos) != 0)
+	if (mc_cli_parse(a, opts, 4, pos, 0, &npos) != 0)
 		return EX_USAGE;
+	if (join && (strlen(join) != 2 * MC_HASH_LEN || mc_unhex(join, join_id, MC_HASH_LEN) != 0))
+		return mc_cli_usage(_("--join takes the chain id: 64 hex digits (`medchain status` on a node of the chain shows it)"));
 	if (!*name || strlen(name) > MC_NAME_MAX || !mc_text_clean(name, strlen(name)))
 		return mc_cli_usage(_("--name must be 1 to %d characters of text"), MC_NAME_MAX);
 	if (!*org || strlen(org) > MC_NAME_MAX || !mc_text_clean(org, strlen(org)))
@@ -101,6 +146,10 @@ int cmd_init(struct mc_cli *cli, struct mc_args *a)
 	}
 	if (!nopass && mc_cli_passphrase(cli, true, &err) != 0)
 		goto out;
+	if (join) {
+		rc = init_join(cli, keysnew, keys, db, join_id, nopass, &err);
+		goto out;
+	}
 	if (mc_key_generate(false, &node, &err) != 0 || mc_key_generate(false, &admin, &err) != 0 ||
 	    mc_key_generate(true, &orgk, &err) != 0)
 		goto out;

@@ -34,5 +34,12 @@ int cmd_restore(struct mc_cli *cli, struct mc_args *a);
 /* The ncurses console (ui/): medchain with no command, on a terminal. */
 int mc_console_main(struct mc_cli *cli);
 int cmd_anchor_plan(struct mc_cli *cli, struct mc_args *a);
+int cmd_serve(struct mc_cli *cli, struct mc_args *a);
+int cmd_node_list(struct mc_cli *cli, struct mc_args *a);
+int cmd_node_add(struct mc_cli *cli, struct mc_args *a);
+int cmd_node_remove(struct mc_cli *cli, struct mc_args *a);
+int cmd_node_approve(struct mc_cli *cli, struct mc_args *a);
+/* Writes on a chain of several validators go through this node's serve. */
+void mc_cli_use_serve(struct mc_cli *cli);
 
 #endif

@@ -17,6 +17,8 @@ void mc_config_defaults(struct mc_config *c)
 	c->min_interval = 0;
 	c->bump_after = 300;
 	c->refresh_ms = 1000;
+	c->block_interval_ms = 50;
+	c->max_block_txs = 5000;
 }
 
 struct load_ctx {
@@ -82,7 +84,17 @@ static int apply(struct mc_config *c, const char *section, const char *key, cons
 		if (strcmp(key, "peers") == 0)
 			return (*allowed = _("comma-separated http:// or https:// URLs"),
 				(!*v || url_ok(v)) && set_str(c->peers, sizeof(c->peers), v));
-		*allowed = _("keys of [node]: name, datadir, listen, peers");
+		if (strcmp(key, "block_interval_ms") == 0)
+			return (*allowed = _("10 to 60000"), set_u32(&c->block_interval_ms, v, 10, 60000));
+		if (strcmp(key, "max_block_txs") == 0)
+			return (*allowed = _("1 to 100000"), set_u32(&c->max_block_txs, v, 1, 100000));
+		if (strcmp(key, "tls_cert") == 0)
+			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->tls_cert, sizeof(c->tls_cert), v));
+		if (strcmp(key, "tls_key") == 0)
+			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->tls_key, sizeof(c->tls_key), v));
+		if (strcmp(key, "ca_file") == 0)
+			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->ca_file, sizeof(c->ca_file), v));
+		*allowed = _("keys of [node]: name, datadir, listen, peers, block_interval_ms, max_block_txs, tls_cert, tls_key, ca_file");
 		return -1;
 	}
 	if (strcmp(section, "anchor") == 0) {
@@ -201,6 +213,7 @@ int mc_config_load_env(struct mc_config *c, char *const *env, struct mc_err *err
 	static const struct { const char *var, *section, *key; } map[] = {
 		{ "MEDCHAIN_NODE_NAME", "node", "name" },
 		{ "MEDCHAIN_LISTEN", "node", "listen" },
+		{ "MEDCHAIN_BLOCK_INTERVAL_MS", "node", "block_interval_ms" },
 		{ "MEDCHAIN_PEERS", "node", "peers" },
 		{ "MEDCHAIN_RPC_URL", "anchor", "rpc_url" },
 		{ "MEDCHAIN_CHAIN_ID", "anchor", "chain_id" },

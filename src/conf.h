@@ -27,6 +27,11 @@ struct mc_config {
 	char datadir[MC_CONF_STR];
 	char listen[MC_CONF_STR];
 	char peers[4 * MC_CONF_STR];
+	uint32_t block_interval_ms;   /* default 50 */
+	uint32_t max_block_txs;       /* default 5000 */
+	char tls_cert[MC_CONF_STR];   /* PEM: serve over https */
+	char tls_key[MC_CONF_STR];
+	char ca_file[MC_CONF_STR];    /* trust for https peers */
 	char rpc_url[MC_CONF_STR];
 	uint64_t chain_id;            /* 0: ask the node */
 	char key_file[MC_CONF_STR];

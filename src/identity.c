@@ -51,6 +51,19 @@ int mc_identity_decode(const uint8_t pk[MC_PK_LEN], const void *p, size_t n,
 	return 0;
 }
 
+int mc_identity_put(struct mc_txn *t, const struct mc_identity *id, struct mc_err *err)
+{
+	struct mc_buf b;
+	int rc;
+
+	mc_buf_init(&b);
+	mc_identity_encode(id, &b);
+	rc = mc_buf_failed(&b) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+			       : mc_txn_put(t, MC_DB_IDENTITIES, id->pk, MC_PK_LEN, b.data, b.len, err);
+	mc_buf_release(&b);
+	return rc;
+}
+
 int mc_identity_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_identity *id,
 		    struct mc_err *err)
 {

@@ -31,6 +31,8 @@ void mc_identity_encode(const struct mc_identity *id, struct mc_buf *b);
 int mc_identity_decode(const uint8_t pk[MC_PK_LEN], const void *p, size_t n,
 		       struct mc_identity *id, struct mc_err *err);
 
+/* Writes the identity's state row (key id->pk): 0 or -1. */
+int mc_identity_put(struct mc_txn *t, const struct mc_identity *id, struct mc_err *err);
 /* 0, MC_NOTFOUND or -1. */
 int mc_identity_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_identity *id,
 		    struct mc_err *err);

@@ -72,6 +72,16 @@ static const struct mc_command commands[] = {
 	  N_("check a proof bundle offline, then the anchor on the public chain") },
 	{ NULL, "anchor", cmd_anchor_run, N_("anchor [--wait SECONDS] [--dry-run]"),
 	  N_("headless, for cron: confirm what is pending, anchor what is new") },
+	{ NULL, "serve", cmd_serve, N_("serve"),
+	  N_("the peer API and block production ([node] listen, peers)") },
+	{ "node", "list", cmd_node_list, N_("node list"),
+	  N_("the validators, and each one's live status from serve") },
+	{ "node", "add", cmd_node_add, N_("node add URL KEY [--name N]"),
+	  N_("approve adding a validator; commits at a quorum, else prints a token") },
+	{ "node", "remove", cmd_node_remove, N_("node remove KEY"),
+	  N_("approve removing a validator; commits at a quorum, else prints a token") },
+	{ "node", "approve", cmd_node_approve, N_("node approve TOKEN"),
+	  N_("add this validator's approval to a proposed set change") },
 	{ NULL, "backup", cmd_backup, N_("backup DIR [--with-keys]"),
 	  N_("a hot, consistent, compacted copy of the chain, verified before it is kept") },
 	{ NULL, "restore", cmd_restore, N_("restore BACKUP"),
@@ -214,6 +224,7 @@ int main(int argc, char **argv)
 			return mc_cli_fail(&err);
 	}
 	cli.config_file = config_file;
+	mc_cli_use_serve(&cli);
 	if (i >= argc) {
 		/* On a terminal, the console; on anything else, usage. */
 		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {

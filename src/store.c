@@ -15,8 +15,15 @@ static const char *const db_names[MC_DB__COUNT] = {
 	"meta", "blocks", "txs", "txidx", "ctree", "payloads",
 	"keywrap", "keks", "records", "subjects", "identities", "seqs",
 	"grants", "grantidx", "audit_subject", "audit_actor", "audit_outcome",
-	"anchored", "chainstate", "journal",
+	"anchored", "chainstate", "nodes", "valsets", "journal", "consensus",
 };
+
+/* Tables a store written by an older build lacks until its first write
+ * (which creates them): opened read-only, such a store reads them as empty. */
+static bool db_optional(int db)
+{
+	return db == MC_DB_NODES || db == MC_DB_VALSETS || db == MC_DB_CONSENSUS;
+}
 
 #define MC_MAP_INITIAL (64ULL << 20)   /* 64 MiB; grows by doubling */
 #define MC_MAP_STEP_MAX (4ULL << 30)   /* grow by at most 4 GiB at a time */
@@ -25,6 +32,7 @@ static const char *const db_names[MC_DB__COUNT] = {
 struct mc_store {
 	MDB_env *env;
 	MDB_dbi dbi[MC_DB__COUNT];
+	bool absent[MC_DB__COUNT];  /* read-only, and older than the table */
 	bool rdonly;
 };
 
@@ -137,6 +145,10 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 	}
 	for (int i = 0; i < MC_DB__COUNT; i++) {
 		rc = mdb_dbi_open(txn, db_names[i], s->rdonly ? 0 : MDB_CREATE, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && db_optional(i)) {
+			s->absent[i] = true;
+			continue;
+		}
 		if (rc == MDB_NOTFOUND) {
 			mdb_txn_abort(txn);
 			mc_err_set(err, EX_NOINPUT, _("'%s' is not a medchain database"), dir);
@@ -268,7 +280,7 @@ int mc_txn_get(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	       const void **v, size_t *vn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val;
-	int rc = mdb_get(t->txn, t->s->dbi[db], &key, &val);
+	int rc = t->s->absent[db] ? MDB_NOTFOUND : mdb_get(t->txn, t->s->dbi[db], &key, &val);
 
 	if (rc == MDB_NOTFOUND)
 		return MC_NOTFOUND;
@@ -356,8 +368,8 @@ int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct
 
 int mc_txn_count(struct mc_txn *t, enum mc_db db, uint64_t *n, struct mc_err *err)
 {
-	MDB_stat st;
-	int rc = mdb_stat(t->txn, t->s->dbi[db], &st);
+	MDB_stat st = { 0 };
+	int rc = t->s->absent[db] ? 0 : mdb_stat(t->txn, t->s->dbi[db], &st);
 
 	if (rc != 0)
 		return op_err(t, rc, err, db_names[db]);
@@ -373,7 +385,8 @@ int mc_cursor_open(struct mc_txn *t, enum mc_db db, struct mc_cursor **c, struct
 	*c = NULL;
 	if (!cur)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	rc = mdb_cursor_open(t->txn, t->s->dbi[db], &cur->cur);
+	/* an absent table: a cursor that finds nothing (cur stays NULL) */
+	rc = t->s->absent[db] ? 0 : mdb_cursor_open(t->txn, t->s->dbi[db], &cur->cur);
 	if (rc != 0) {
 		free(cur);
 		return op_err(t, rc, err, db_names[db]);
@@ -387,7 +400,8 @@ void mc_cursor_close(struct mc_cursor *c)
 {
 	if (!c)
 		return;
-	mdb_cursor_close(c->cur);
+	if (c->cur)
+		mdb_cursor_close(c->cur);
 	free(c);
 }
 
@@ -396,7 +410,7 @@ static int cursor_get(struct mc_cursor *c, MDB_val *key, MDB_cursor_op op,
 		      struct mc_err *err)
 {
 	MDB_val val;
-	int rc = mdb_cursor_get(c->cur, key, &val, op);
+	int rc = c->cur ? mdb_cursor_get(c->cur, key, &val, op) : MDB_NOTFOUND;
 
 	if (rc == MDB_NOTFOUND)
 		return MC_NOTFOUND;
@@ -449,7 +463,7 @@ int mc_cursor_last(struct mc_cursor *c, const void **key, size_t *keyn,
 
 int mc_cursor_del(struct mc_cursor *c, struct mc_err *err)
 {
-	int rc = mdb_cursor_del(c->cur, 0);
+	int rc = c->cur ? mdb_cursor_del(c->cur, 0) : EACCES;
 
 	if (rc != 0)
 		return op_err(c->t, rc, err, _("cursor"));

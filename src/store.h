@@ -45,8 +45,14 @@ enum mc_db {
 	MC_DB_ANCHORED,    /* tree size u64 -> height u64 | tx u32 | ANCHOR_COMMIT body */
 	MC_DB_CHAINSTATE,  /* "content" -> height u64 of the last block holding a
 			    * tx other than ANCHOR_COMMIT */
+	MC_DB_NODES,       /* validator pk -> added height u64 | removed height u64
+			    * (0 while in the set) | url (valset.h) */
+	MC_DB_VALSETS,     /* first height u64 a validator set applies to ->
+			    * its sorted keys (valset.h) */
 	MC_DB_JOURNAL,     /* this node's anchor journal (not derived from the
 			    * chain, not replicated): seq u64 -> anchor */
+	MC_DB_CONSENSUS,   /* this node's consensus state (not derived, not
+			    * replicated): "lock", "join", proposals (engine.h) */
 	MC_DB__COUNT
 };
 

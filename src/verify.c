@@ -17,6 +17,7 @@
 #include "merkle.h"
 #include "records.h"
 #include "store.h"
+#include "valset.h"
 #include "verify.h"
 
 #define SCRATCH_BLOCKS_PER_TXN 512
@@ -33,9 +34,11 @@ struct vstate {
 	struct mc_store *real, *scratch;
 	struct mc_txn *rt;              /* the long read transaction on the real store */
 	struct mc_head head;
-	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN]; /* the set in force at vs->next */
 	size_t nval;
 	uint8_t valset_hash[MC_HASH_LEN];
+	bool legacy_valset;             /* a store older than the nodes and valsets
+					 * tables, with no set change since genesis */
 	uint64_t next;                  /* next height to replay */
 	uint8_t prev[MC_HASH_LEN];
 	uint64_t prev_time;
@@ -339,6 +342,16 @@ static void chunk_verify_sigs(struct chunk *c)
 		verify_range(&hi);
 }
 
+/* The set for the next block: the replayed state's (a change in block h
+ * takes effect from block h + 1). */
+static int load_vals(struct vstate *vs, struct mc_txn *st, struct mc_err *err)
+{
+	if (mc_chain_validators(st, vs->vals, &vs->nval, err) != 0)
+		return -1;
+	mc_valset_hash((const uint8_t (*)[MC_PK_LEN])vs->vals, vs->nval, vs->valset_hash);
+	return 0;
+}
+
 static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk *c, uint64_t k,
 			      struct mc_err *err)
 {
@@ -358,6 +371,14 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 		return bad_block(err, h, _("carries the wrong chain id"));
 	if (h && hdr->timestamp_ms < vs->prev_time)
 		return bad_block(err, h, _("its time goes backwards"));
+	if (h == 0) {
+		/* genesis holds the initializing node alone: its proposer */
+		memcpy(vs->vals[0], hdr->proposer, MC_PK_LEN);
+		vs->nval = 1;
+		mc_valset_hash((const uint8_t (*)[MC_PK_LEN])vs->vals, 1, vs->valset_hash);
+		if (mc_valset_genesis(st, hdr->proposer, err) != 0)
+			return -1;
+	}
 	if (memcmp(hdr->valset_hash, vs->valset_hash, MC_HASH_LEN) != 0)
 		return bad_block(err, h, _("names the wrong validator set"));
 	if (mc_cert_check_quorum(&c->certs[k], (const uint8_t (*)[MC_PK_LEN])vs->vals, vs->nval, err) != 0)
@@ -402,7 +423,7 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 	free(leaves);
 	if (ntx != hdr->tx_count || memcmp(root, hdr->tx_root, MC_HASH_LEN) != 0)
 		return bad_block(err, h, _("its transactions do not match its tx root"));
-	if (mc_ctree_append(st, h, c->hashes[k], err) != 0)
+	if (mc_ctree_append(st, h, c->hashes[k], err) != 0 || load_vals(vs, st, err) != 0)
 		return -1;
 	memcpy(vs->prev, c->hashes[k], MC_HASH_LEN);
 	vs->prev_time = hdr->timestamp_ms;
@@ -423,6 +444,8 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 	vs->prev_time = vs->ck.prev_time;
 	vs->nrefs = vs->ck.nrefs;
 	*vs->rep = vs->ck.rep;
+	if (vs->next > 0 && load_vals(vs, st, err) != 0)
+		return -1;
 	last = vs->next + SCRATCH_BLOCKS_PER_TXN - 1;
 	if (last > vs->head.height)
 		last = vs->head.height;
@@ -458,6 +481,8 @@ static const char *db_label(enum mc_db db)
 	case MC_DB_AUDIT_OUTCOME: return _("audit index by outcome");
 	case MC_DB_ANCHORED: return _("committed anchors");
 	case MC_DB_CHAINSTATE: return _("chain state");
+	case MC_DB_NODES: return _("validator nodes");
+	case MC_DB_VALSETS: return _("validator sets by height");
 	default: return "?";
 	}
 }
@@ -640,6 +665,39 @@ static int head_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 	return 0;
 }
 
+/* The validator set, its epoch, the leader and the view the chain gives,
+ * read through the getters (which give a store older than some of these
+ * keys their values since genesis). */
+static int valstate_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
+{
+	struct vstate *vs = vctx;
+	uint8_t (*a)[MC_PK_LEN] = malloc(2 * MC_MAX_VALIDATORS * MC_PK_LEN), (*b)[MC_PK_LEN];
+	uint8_t la[MC_PK_LEN], lb[MC_PK_LEN];
+	uint64_t ea, eb, va, vb, nodes = 0, sets = 0;
+	size_t na, nb;
+	int rc = 0;
+
+	if (!a)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	b = a + MC_MAX_VALIDATORS;
+	if (mc_chain_validators(vs->rt, a, &na, err) != 0 || mc_chain_validators(st, b, &nb, err) != 0 ||
+	    mc_chain_valset_epoch(vs->rt, &ea, err) != 0 || mc_chain_valset_epoch(st, &eb, err) != 0 ||
+	    mc_chain_leader(vs->rt, la, &va, err) != 0 || mc_chain_leader(st, lb, &vb, err) != 0 ||
+	    mc_txn_count(vs->rt, MC_DB_NODES, &nodes, err) != 0 ||
+	    mc_txn_count(vs->rt, MC_DB_VALSETS, &sets, err) != 0)
+		rc = -1;
+	else if (na != nb || memcmp(a, b, na * MC_PK_LEN) != 0)
+		rc = mc_err_set(err, EX_DATAERR, _("the stored validator set differs from what the chain gives"));
+	else if (ea != eb)
+		rc = mc_err_set(err, EX_DATAERR, _("the stored validator set epoch differs from what the chain gives"));
+	else if (va != vb || memcmp(la, lb, MC_PK_LEN) != 0)
+		rc = mc_err_set(err, EX_DATAERR, _("the stored leader or view differs from what the chain gives"));
+	free(a);
+	if (rc == 0)
+		vs->legacy_valset = nodes == 0 && sets == 0 && eb == 0;
+	return rc;
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -661,6 +719,7 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		MC_DB_IDENTITIES, MC_DB_SEQS, MC_DB_RECORDS, MC_DB_SUBJECTS, MC_DB_TXIDX,
 		MC_DB_CTREE, MC_DB_TXS, MC_DB_GRANTS, MC_DB_GRANTIDX, MC_DB_AUDIT_SUBJECT,
 		MC_DB_AUDIT_ACTOR, MC_DB_AUDIT_OUTCOME, MC_DB_ANCHORED, MC_DB_CHAINSTATE,
+		MC_DB_NODES, MC_DB_VALSETS,
 	};
 	struct side_ctx sc = { vs };
 
@@ -671,9 +730,7 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		return mc_err_set(err, EX_DATAERR, _("the chain has no genesis block"));
 	if (mc_chain_format_check(rt, err) != 0)
 		return -1;
-	if (mc_chain_validators(rt, vs->vals, &vs->nval, err) != 0)
-		return -1;
-	mc_valset_hash((const uint8_t (*)[MC_PK_LEN])vs->vals, vs->nval, vs->valset_hash);
+	/* the validator set of each height comes from the replay itself */
 	while (vs->next <= vs->head.height) {
 		vs->ck.next = vs->next;
 		memcpy(vs->ck.prev, vs->prev, MC_HASH_LEN);
@@ -683,11 +740,16 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		if (mc_store_write(vs->scratch, replay_some, vs, err) != 0)
 			return -1;
 	}
-	if (mc_store_read(vs->scratch, head_txn, vs, err) != 0)
+	if (mc_store_read(vs->scratch, head_txn, vs, err) != 0 ||
+	    mc_store_read(vs->scratch, valstate_txn, vs, err) != 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
 		struct cmp_ctx cc = { vs, derived[i] };
 
+		/* an older store without these tables has had one set since
+		 * genesis, which the getters give */
+		if (vs->legacy_valset && (derived[i] == MC_DB_NODES || derived[i] == MC_DB_VALSETS))
+			continue;
 		if (mc_store_read(vs->scratch, compare_txn, &cc, err) != 0)
 			return -1;
 	}
@@ -836,21 +898,24 @@ static int recent_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	}
 	if (!(vals = malloc(MC_MAX_VALIDATORS * MC_PK_LEN)))
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	rc = mc_chain_validators(t, vals, &nval, err);
-	if (rc == 0) {
-		mc_valset_hash((const uint8_t (*)[MC_PK_LEN])vals, nval, valset);
-		if (from > 0) {
-			struct mc_header hd;
-			struct mc_cert c;
+	rc = 0;
+	if (from > 0) {
+		struct mc_header hd;
+		struct mc_cert c;
 
-			rc = mc_chain_block(t, from - 1, &hd, &c, err);
-			if (rc == 0)
-				mc_block_hash(&hd, prev);
-		}
+		rc = mc_chain_block(t, from - 1, &hd, &c, err);
+		if (rc == 0)
+			mc_block_hash(&hd, prev);
 	}
-	for (uint64_t h = from; rc == 0 && h <= head.height; h++)
+	for (uint64_t h = from; rc == 0 && h <= head.height; h++) {
+		/* each block is certified by the set in force at its height */
+		rc = mc_chain_validators_at(t, h, vals, &nval, err);
+		if (rc != 0)
+			break;
+		mc_valset_hash((const uint8_t (*)[MC_PK_LEN])vals, nval, valset);
 		rc = recent_block(t, h, head.chain_id, (const uint8_t (*)[MC_PK_LEN])vals, nval, valset, prev,
 				  rc_->rep, err);
+	}
 	free(vals);
 	if (rc == 0 && memcmp(prev, head.hash, MC_HASH_LEN) != 0)
 		rc = mc_err_set(err, EX_DATAERR, _("the stored head is not the last block"));

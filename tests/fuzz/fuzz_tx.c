@@ -1,4 +1,5 @@
-/* Fuzz target: the tx decoder and every body decoder, with attachments. */
+/* Fuzz target: the tx decoder and every body decoder (the validator-set
+ * ones with their digests and signatures), with attachments. */
 #include "config.h"
 
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "fuzz.h"
 #include "identity.h"
 #include "tx.h"
+#include "valset.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -82,6 +84,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)mc_anchor_commit_decode(tx.body, tx.body_len, &ac, NULL);
 		break;
 	}
+	case MC_TX_NODE_ADD: {
+		struct mc_node_add a;
+
+		if (mc_node_add_decode(tx.body, tx.body_len, &a, NULL) == 0) {
+			mc_node_change_digest(zero, MC_NODE_OP_ADD, a.pk, a.name, a.name_len, a.url,
+					      a.url_len, a.epoch, h);
+			if (mc_approval_verify(h, &a.approvals.a[0]) == 0)
+				h[0] ^= 1;
+		}
+		break;
+	}
+	case MC_TX_NODE_REMOVE: {
+		struct mc_node_remove r;
+
+		if (mc_node_remove_decode(tx.body, tx.body_len, &r, NULL) == 0)
+			mc_node_change_digest(zero, MC_NODE_OP_REMOVE, r.pk, NULL, 0, NULL, 0, r.epoch, h);
+		break;
+	}
+	case MC_TX_VIEW_CHANGE: {
+		static struct mc_view_change v;
+
+		if (mc_view_change_decode(tx.body, tx.body_len, &v, NULL) == 0 &&
+		    mc_vc_vote_verify(zero, v.view, v.leader, &v.votes[v.count - 1]) == 0)
+			h[0] ^= 1;
+		break;
+	}
 	default:
 		break;
 	}
@@ -94,7 +122,7 @@ bool fuzz_seed(int k, struct mc_buf *out)
 	struct mc_buf body, attach;
 	struct mc_tx tx;
 
-	if (k > 6)
+	if (k > 9)
 		return false;
 	mc_sign_seed_keypair(seed, pk, sk);
 	mc_buf_init(&body);
@@ -149,6 +177,43 @@ bool fuzz_seed(int k, struct mc_buf *out)
 		mc_grant_encode(&g, &body);
 		tx.attach = attach.data;
 		tx.attach_len = attach.len;
+	} else if (k == 7 || k == 8) {
+		/* NODE_ADD, NODE_REMOVE: two approvals by throwaway keys */
+		uint8_t s2[32] = { 2 }, pk2[32], sk2[64], digest[32];
+		struct mc_approval a1, a2;
+		struct mc_node_add na = { .name = (const uint8_t *)"node-b", .name_len = 6,
+					  .url = (const uint8_t *)"https://b.example:7700", .url_len = 22,
+					  .epoch = 1 };
+		struct mc_node_remove nr = { .epoch = 2 };
+
+		mc_sign_seed_keypair(s2, pk2, sk2);
+		memset(na.pk, 0xb0, 32);
+		memcpy(nr.pk, pk2, 32);
+		mc_node_change_digest(chain, k == 7 ? MC_NODE_OP_ADD : MC_NODE_OP_REMOVE, na.pk, na.name,
+				      na.name_len, na.url, na.url_len, na.epoch, digest);
+		mc_approval_sign(digest, sk, pk, &a1);
+		mc_approval_sign(digest, sk2, pk2, &a2);
+		mc_approvals_add(&na.approvals, &a1, NULL);
+		mc_approvals_add(&na.approvals, &a2, NULL);
+		nr.approvals = na.approvals;
+		tx.type = k == 7 ? MC_TX_NODE_ADD : MC_TX_NODE_REMOVE;
+		if (k == 7)
+			mc_node_add_encode(&na, &body);
+		else
+			mc_node_remove_encode(&nr, &body);
+	} else if (k == 9) {
+		static struct mc_view_change v;
+
+		memset(&v, 0, sizeof(v));
+		v.view = 3;
+		memcpy(v.leader, pk, 32);
+		v.count = 1;
+		v.votes[0].locked_height = 12;
+		v.votes[0].locked_view = 2;
+		memset(v.votes[0].locked_hash, 0x5a, 32);
+		mc_vc_vote_sign(chain, v.view, v.leader, sk, pk, &v.votes[0]);
+		tx.type = MC_TX_VIEW_CHANGE;
+		mc_view_change_encode(&v, &body);
 	} else if (k == 6) {
 		struct mc_anchor_commit ac = { .tree_size = 1000, .public_chain_id = 31337, .block_number = 7 };
 

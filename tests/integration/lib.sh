@@ -151,3 +151,80 @@ s.serve_forever()
     [ -n "$p" ] || fail "the stand-in server did not start"
     SERVE_URL="http://127.0.0.1:$p/"
 }
+
+# ---- clusters of real `medchain serve` processes on 127.0.0.1 -------------
+# cluster_start N: node 1 makes the chain; nodes 2..N join it by chain id and
+# are added with quorum approvals (`node add` on node 1, `node approve` on
+# the others). Each node: data dir $T/nI, port CL_PORT[I], key CL_KEY[I],
+# serve PID CL_PID[I], log $T/nI.log. Admin and org keys are copied to every
+# node (one hospital running N nodes), so any node can take any command.
+CL_N=0
+declare -a CL_PORT CL_KEY CL_PID
+free_ports() {
+    python3 -c '
+import socket, sys
+ss = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); ss.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
+}
+cn() { local i=$1; shift; "$MEDCHAIN_BIN" --datadir "$T/n$i" "$@"; }
+cl_url() { echo "http://127.0.0.1:${CL_PORT[$1]}"; }
+cl_height() { cn "$1" --json status | jq -r .height; }
+cl_head() { cn "$1" --json status | jq -r .head; }
+serve_start() {
+    local i=$1
+    "$MEDCHAIN_BIN" --datadir "$T/n$i" serve >>"$T/n$i.log" 2>&1 &
+    CL_PID[$i]=$!
+    local t
+    for t in $(seq 100); do
+        grep -q "listening on" "$T/n$i.log" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    cat "$T/n$i.log" >&2; fail "serve $i did not start"
+}
+serve_kill() { kill -"${2:-9}" "${CL_PID[$1]}" 2>/dev/null || true; [ "${2:-9}" = 9 ] && { wait "${CL_PID[$1]}" 2>/dev/null || true; }; return 0; }
+# cl_wait_same TIMEOUT_S NODES...: until every listed node has the same head
+cl_wait_same() {
+    local t=$1; shift
+    local end=$(( $(date +%s) + t )) h first
+    while :; do
+        first=""; local same=1 n
+        for n in "$@"; do
+            h=$(cl_head "$n" 2>/dev/null || echo "?$n")
+            [ -z "$first" ] && first=$h
+            [ "$h" = "$first" ] || same=0
+        done
+        [ "$same" = 1 ] && return 0
+        [ "$(date +%s)" -ge "$end" ] && return 1
+        sleep 0.1
+    done
+}
+cluster_start() {
+    local n=$1 i j k tok cid
+    CL_N=$n
+    read -r -a ports <<<"$(free_ports "$n")"
+    for i in $(seq 1 "$n"); do CL_PORT[$i]=${ports[$((i-1))]}; done
+    cn 1 --json init --no-passphrase --name n1 >"$T/init1.json"
+    cid=$(jq -r .chain_id "$T/init1.json")
+    CL_KEY[1]=$(cn 1 --json identity list | jq -r '.[] | select(.enrolled == 0 and (.roles | test("node"))) | .key' | head -1)
+    for i in $(seq 2 "$n"); do
+        cn "$i" --json init --no-passphrase --join "$cid" >"$T/init$i.json"
+        CL_KEY[$i]=$(jq -r .node "$T/init$i.json")
+    done
+    for i in $(seq 1 "$n"); do
+        printf '[node]\nname = n%s\nlisten = 127.0.0.1:%s\npeers = %s\nblock_interval_ms = %s\n' \
+            "$i" "${CL_PORT[$i]}" "$(cl_url 1)" "${CL_BLOCK_MS:-20}" >"$T/n$i/medchain.conf"
+        serve_start "$i"
+    done
+    for i in $(seq 2 "$n"); do
+        tok=$(cn 1 --json node add "$(cl_url "$i")" "${CL_KEY[$i]}" --name "n$i" | jq -r '.token // empty')
+        for j in $(seq 2 $((i - 1))); do
+            [ -z "$tok" ] && break
+            tok=$(cn "$j" --json node approve "$tok" | jq -r '.token // empty')
+        done
+        [ -z "$tok" ] || fail "node $i: approvals did not reach a quorum"
+        cl_wait_same 20 $(seq 1 "$i") || fail "node $i did not catch up"
+        cp "$T/n1/keys/admin.key" "$T/n1/keys/org.key" "$T/n$i/keys/"
+    done
+}

@@ -1,0 +1,438 @@
+/* cmd_node.c - `medchain node list | add | approve | remove`.
+ *
+ * A change of the validator set needs approvals from a quorum of the set.
+ * `node add URL KEY` and `node remove KEY` sign this node's approval and,
+ * when that is already a quorum, commit the change; otherwise they print a
+ * proposal token: another validator's operator passes it to `node approve
+ * TOKEN`, which adds that node's approval, and commits once a quorum
+ * approved. A token holds only public keys, the URL and signatures.
+ *   token = hex(op u8 | NODE_ADD or NODE_REMOVE body)
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "chain.h"
+#include "commands.h"
+#include "i18n.h"
+#include "identity.h"
+#include "text.h"
+#include "valset.h"
+
+#define TOKEN_MAX (2 * (1 + 32 + 2 + MC_NAME_MAX + 2 + MC_URL_MAX + 8 + 2 + MC_MAX_VALIDATORS * 96) + 1)
+
+struct set_ctx {
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
+	size_t nval;
+	uint64_t epoch;
+	struct mc_head head;
+};
+
+static int set_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct set_ctx *c = vctx;
+
+	if (mc_chain_head(t, &c->head, err) != 0)
+		return -1;
+	if (c->head.empty)
+		return mc_err_set(err, EX_UNAVAILABLE, _("this node has no chain yet (it is still joining)"));
+	if (mc_chain_validators(t, c->vals, &c->nval, err) != 0 ||
+	    mc_chain_valset_epoch(t, &c->epoch, err) != 0)
+		return -1;
+	return 0;
+}
+
+/* A proposal being approved: the op and its body, decoded. */
+struct change {
+	unsigned op;
+	struct mc_node_add add;
+	struct mc_node_remove rm;
+	uint8_t *raw;            /* the decoded token (add/rm borrow from it) */
+};
+
+static struct mc_approvals *approvals_of(struct change *c)
+{
+	return c->op == MC_NODE_OP_ADD ? &c->add.approvals : &c->rm.approvals;
+}
+
+static void change_digest(const struct change *c, const uint8_t chain_id[MC_HASH_LEN], uint8_t d[MC_HASH_LEN])
+{
+	if (c->op == MC_NODE_OP_ADD)
+		mc_node_change_digest(chain_id, MC_NODE_OP_ADD, c->add.pk, c->add.name, c->add.name_len,
+				      c->add.url, c->add.url_len, c->add.epoch, d);
+	else
+		mc_node_change_digest(chain_id, MC_NODE_OP_REMOVE, c->rm.pk, NULL, 0, NULL, 0, c->rm.epoch, d);
+}
+
+static void change_encode(const struct change *c, struct mc_buf *b)
+{
+	mc_put_u8(b, (uint8_t)c->op);
+	if (c->op == MC_NODE_OP_ADD)
+		mc_node_add_encode(&c->add, b);
+	else
+		mc_node_remove_encode(&c->rm, b);
+}
+
+struct submit_ctx {
+	const struct mc_key *node;
+	const struct mc_buf *body;
+	unsigned type;
+};
+
+static int change_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
+{
+	struct submit_ctx *c = vctx;
+
+	return mc_builder_add_new(t, b, c->node, c->type, c->body->data, c->body->len, NULL, 0, err);
+}
+
+/* Adds this node's approval; commits the change at a quorum, else prints
+ * the token for the next validator. */
+static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *err)
+{
+	struct set_ctx sc;
+	struct mc_key *node = NULL;
+	struct mc_approval mine;
+	uint8_t d[MC_HASH_LEN];
+	uint64_t epoch = c->op == MC_NODE_OP_ADD ? c->add.epoch : c->rm.epoch;
+	struct mc_buf body;
+	bool member = false;
+	int rc = -1;
+
+	memset(&sc, 0, sizeof(sc));
+	if (mc_store_read(cli->store, set_txn, &sc, err) != 0 || mc_cli_load_role_key(cli, "node", &node, err) != 0)
+		goto out;
+	if (epoch != sc.epoch) {
+		mc_err_set(err, EX_DATAERR, _("the validator set changed since this proposal was made: make it again"));
+		goto out;
+	}
+	for (size_t i = 0; i < sc.nval; i++)
+		member = member || memcmp(sc.vals[i], node->pk, MC_PK_LEN) == 0;
+	if (!member) {
+		mc_err_set(err, EX_NOPERM, _("this node is not a validator: only validators approve set changes"));
+		goto out;
+	}
+	change_digest(c, sc.head.chain_id, d);
+	mc_approval_sign(d, node->sk, node->pk, &mine);
+	if (mc_approvals_add(approvals_of(c), &mine, err) != 0)
+		goto out;
+	mc_buf_init(&body);
+	if (approvals_of(c)->count >= mc_quorum(sc.nval)) {
+		struct submit_ctx sx = { node, &body, c->op == MC_NODE_OP_ADD ? MC_TX_NODE_ADD : MC_TX_NODE_REMOVE };
+		struct mc_produced out;
+
+		if (c->op == MC_NODE_OP_ADD)
+			mc_node_add_encode(&c->add, &body);
+		else
+			mc_node_remove_encode(&c->rm, &body);
+		rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+					  : mc_chain_produce(cli->store, node, change_build, &sx, &out, err);
+		if (rc == 0 && cli->json)
+			printf("{\"committed\":true,\"height\":%llu}\n", (unsigned long long)out.height);
+		else if (rc == 0 && !cli->quiet)
+			printf(c->op == MC_NODE_OP_ADD ? _("node added in block %llu\n")
+						       : _("node removed in block %llu\n"),
+			       (unsigned long long)out.height);
+	} else {
+		char *hex;
+
+		change_encode(c, &body);
+		hex = mc_buf_failed(&body) ? NULL : malloc(2 * body.len + 1);
+		if (!hex) {
+			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+		} else {
+			mc_hex(body.data, body.len, hex);
+			if (cli->json)
+				printf("{\"committed\":false,\"approvals\":%u,\"needed\":%zu,\"token\":\"%s\"}\n",
+				       (unsigned)approvals_of(c)->count, mc_quorum(sc.nval), hex);
+			else
+				printf(_("%u of %zu approvals needed so far. On another validator run:\n  medchain node approve %s\n"),
+				       (unsigned)approvals_of(c)->count, mc_quorum(sc.nval), hex);
+			free(hex);
+			rc = 0;
+		}
+	}
+	mc_buf_release(&body);
+out:
+	mc_key_free(node);
+	return rc;
+}
+
+static int parse_key(const char *s, uint8_t pk[MC_PK_LEN])
+{
+	return strlen(s) == 2 * MC_PK_LEN && mc_unhex(s, pk, MC_PK_LEN) == 0 ? 0 : -1;
+}
+
+int cmd_node_add(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *name = NULL;
+	struct mc_opt opts[] = { { "--name", true, &name, NULL } };
+	char *pos[2];
+	int npos;
+	struct change c;
+	struct set_ctx sc;
+	struct mc_err err = { 0 };
+
+	if (mc_cli_parse(a, opts, 1, pos, 2, &npos) != 0)
+		return EX_USAGE;
+	if (npos != 2)
+		return mc_cli_usage(_("node add needs URL and KEY"));
+	memset(&c, 0, sizeof(c));
+	c.op = MC_NODE_OP_ADD;
+	if (!mc_node_url_valid((const uint8_t *)pos[0], strlen(pos[0])))
+		return mc_cli_usage(_("URL must be http:// or https:// with no spaces, at most %d bytes"), MC_URL_MAX);
+	if (parse_key(pos[1], c.add.pk) != 0)
+		return mc_cli_usage(_("KEY must be the node's public key: 64 hex digits"));
+	if (!name)
+		name = pos[0];
+	if (!*name || strlen(name) > MC_NAME_MAX || !mc_text_clean(name, strlen(name)))
+		return mc_cli_usage(_("--name must be 1 to %d characters of text"), MC_NAME_MAX);
+	c.add.name = (const uint8_t *)name;
+	c.add.name_len = strlen(name);
+	c.add.url = (const uint8_t *)pos[0];
+	c.add.url_len = strlen(pos[0]);
+	memset(&sc, 0, sizeof(sc));
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
+		return mc_cli_fail(&err);
+	c.add.epoch = sc.epoch;
+	return approve_and_go(cli, &c, &err) == 0 ? 0 : mc_cli_fail(&err);
+}
+
+int cmd_node_remove(struct mc_cli *cli, struct mc_args *a)
+{
+	char *pos[1];
+	int npos;
+	struct change c;
+	struct set_ctx sc;
+	struct mc_err err = { 0 };
+
+	if (mc_cli_parse(a, NULL, 0, pos, 1, &npos) != 0)
+		return EX_USAGE;
+	if (npos != 1)
+		return mc_cli_usage(_("node remove needs KEY"));
+	memset(&c, 0, sizeof(c));
+	c.op = MC_NODE_OP_REMOVE;
+	if (parse_key(pos[0], c.rm.pk) != 0)
+		return mc_cli_usage(_("KEY must be the node's public key: 64 hex digits"));
+	memset(&sc, 0, sizeof(sc));
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
+		return mc_cli_fail(&err);
+	c.rm.epoch = sc.epoch;
+	return approve_and_go(cli, &c, &err) == 0 ? 0 : mc_cli_fail(&err);
+}
+
+int cmd_node_approve(struct mc_cli *cli, struct mc_args *a)
+{
+	char *pos[1];
+	int npos, rc;
+	struct change c;
+	struct mc_err err = { 0 };
+	size_t len;
+
+	if (mc_cli_parse(a, NULL, 0, pos, 1, &npos) != 0)
+		return EX_USAGE;
+	if (npos != 1)
+		return mc_cli_usage(_("node approve needs the proposal token `node add` or `node remove` printed"));
+	len = strlen(pos[0]);
+	memset(&c, 0, sizeof(c));
+	if (len < 2 || len % 2 || len >= TOKEN_MAX || !(c.raw = malloc(len / 2)) ||
+	    mc_unhex(pos[0], c.raw, len / 2) != 0) {
+		free(c.raw);
+		return mc_cli_usage(_("the proposal token is not one `node add` or `node remove` printed"));
+	}
+	c.op = c.raw[0];
+	rc = c.op == MC_NODE_OP_ADD ? mc_node_add_decode(c.raw + 1, len / 2 - 1, &c.add, &err)
+	   : c.op == MC_NODE_OP_REMOVE ? mc_node_remove_decode(c.raw + 1, len / 2 - 1, &c.rm, &err)
+	   : mc_err_set(&err, EX_DATAERR, _("unknown kind of proposal"));
+	if (rc == 0 && mc_cli_open(cli, 0, &err) == 0) {
+		struct set_ctx sc;
+		uint8_t d[MC_HASH_LEN];
+		const struct mc_approvals *ap = approvals_of(&c);
+
+		memset(&sc, 0, sizeof(sc));
+		rc = mc_store_read(cli->store, set_txn, &sc, &err);
+		/* every approval so far must hold before this node adds its own */
+		if (rc == 0) {
+			change_digest(&c, sc.head.chain_id, d);
+			for (uint16_t i = 0; i < ap->count && rc == 0; i++)
+				if (mc_approval_verify(d, &ap->a[i]) != 0)
+					rc = mc_err_set(&err, EX_DATAERR, _("an approval in the token does not verify"));
+		}
+		if (rc == 0)
+			rc = approve_and_go(cli, &c, &err);
+	} else {
+		rc = -1;
+	}
+	free(c.raw);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}
+
+/* ---- node list ------------------------------------------------------------ */
+
+struct live {
+	cJSON *status;       /* serve.status.json, or NULL */
+	bool fresh;          /* written in the last few seconds */
+};
+
+static const cJSON *live_peer(const struct live *l, const char *hex)
+{
+	const cJSON *peers = l->status ? cJSON_GetObjectItemCaseSensitive(l->status, "peers") : NULL, *p;
+
+	if (!cJSON_IsArray(peers))
+		return NULL;
+	cJSON_ArrayForEach(p, peers) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "node");
+
+		if (cJSON_IsString(n) && strcmp(n->valuestring, hex) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+	const cJSON *x = o ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+
+	return x && cJSON_IsNumber(x) ? x->valuedouble : -1;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *x = o ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+
+	return x && cJSON_IsString(x) && x->valuestring ? x->valuestring : "";
+}
+
+struct list_ctx {
+	struct mc_cli *cli;
+	struct live *live;
+	const uint8_t *self;
+	uint8_t leader[MC_PK_LEN];
+	uint64_t height;
+	cJSON *arr;
+	int rows;
+};
+
+static int list_row(const uint8_t pk[MC_PK_LEN], uint64_t added, uint64_t removed, const char *url, void *vctx)
+{
+	struct list_ctx *c = vctx;
+	char hex[2 * MC_PK_LEN + 1];
+	const cJSON *p;
+	bool self = memcmp(pk, c->self, MC_PK_LEN) == 0;
+	bool leader = memcmp(pk, c->leader, MC_PK_LEN) == 0;
+	double h, seen;
+	const char *state;
+
+	if (removed)
+		return 0;
+	mc_hex(pk, MC_PK_LEN, hex);
+	p = self ? c->live->status : live_peer(c->live, hex);
+	h = self ? (double)c->height : num(p, "height");
+	seen = self ? num(c->live->status, "time_ms") : num(p, "last_seen_ms");
+	if (!c->live->fresh)
+		state = "unknown";
+	else if (self)
+		state = "up";
+	else
+		state = p && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "up")) ? "up" : "down";
+	if (c->cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "node", hex);
+		cJSON_AddStringToObject(o, "url", url);
+		cJSON_AddNumberToObject(o, "added", (double)added);
+		cJSON_AddBoolToObject(o, "self", self);
+		cJSON_AddBoolToObject(o, "leader", leader);
+		cJSON_AddStringToObject(o, "state", state);
+		cJSON_AddNumberToObject(o, "height", h);
+		cJSON_AddNumberToObject(o, "lag", h >= 0 ? (double)c->height - h : -1);
+		cJSON_AddNumberToObject(o, "last_seen_ms", seen);
+		cJSON_AddStringToObject(o, "version", self ? PACKAGE_VERSION : str(p, "version"));
+		cJSON_AddItemToArray(c->arr, o);
+	} else {
+		char hs[24] = "-", lag[24] = "-", age[32] = "-";
+
+		if (h >= 0) {
+			snprintf(hs, sizeof(hs), "%.0f", h);
+			snprintf(lag, sizeof(lag), "%.0f", (double)c->height - h);
+		}
+		if (seen > 0)
+			snprintf(age, sizeof(age), _("%.0fs ago"), ((double)mc_now_ms() - seen) / 1000.0);
+		printf("%-16.16s %s%-6s %-28.28s %8s %5s %-10s %-8s %s\n", hex, leader ? "*" : " ", state,
+		       *url ? url : (self ? _("(this node)") : "-"), hs, lag, age,
+		       self ? PACKAGE_VERSION : str(p, "version"), self ? _("(this node)") : "");
+	}
+	c->rows++;
+	return 0;
+}
+
+static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct list_ctx *c = vctx;
+	struct mc_head head;
+	uint64_t view;
+
+	if (mc_chain_head(t, &head, err) != 0 || mc_chain_leader(t, c->leader, &view, err) != 0)
+		return -1;
+	c->height = head.height;
+	return mc_nodes_each(t, list_row, c, err);
+}
+
+static void live_load(struct mc_cli *cli, struct live *l)
+{
+	char path[4200];
+	struct stat st;
+	unsigned char *text = NULL;
+	size_t n = 0;
+	struct mc_err err = { 0 };
+
+	memset(l, 0, sizeof(*l));
+	mc_cli_path(cli, path, sizeof(path), "serve.status.json");
+	if (stat(path, &st) != 0 || mc_cli_read_all(path, 4u << 20, &text, &n, &err) != 0)
+		return;
+	l->status = cJSON_ParseWithLength((const char *)text, n);
+	l->fresh = l->status && time(NULL) - st.st_mtime <= 5;
+	free(text);
+}
+
+int cmd_node_list(struct mc_cli *cli, struct mc_args *a)
+{
+	char *pos[1];
+	int npos, rc;
+	struct mc_err err = { 0 };
+	struct mc_key *node = NULL;
+	struct live live;
+	struct list_ctx c;
+
+	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0)
+		return mc_cli_fail(&err);
+	live_load(cli, &live);
+	memset(&c, 0, sizeof(c));
+	c.cli = cli;
+	c.live = &live;
+	c.self = node->pk;
+	c.arr = cJSON_CreateArray();
+	if (!cli->json)
+		printf("%-16s %-7s %-28s %8s %5s %-10s %-8s\n", _("NODE"), _("STATE"), _("URL"), _("HEIGHT"),
+		       _("LAG"), _("SEEN"), _("VERSION"));
+	rc = mc_store_read(cli->store, list_txn, &c, &err);
+	if (rc == 0 && cli->json) {
+		char *text = cJSON_PrintUnformatted(c.arr);
+
+		printf("{\"serve\":%s,\"nodes\":%s}\n", live.fresh ? "true" : "false", text ? text : "[]");
+		free(text);
+	} else if (rc == 0 && !live.fresh && !cli->quiet) {
+		printf(_("(no live status: `medchain serve` is not running on this node)\n"));
+	}
+	cJSON_Delete(c.arr);
+	cJSON_Delete(live.status);
+	mc_key_free(node);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}

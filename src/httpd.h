@@ -1,0 +1,35 @@
+/* httpd.h - the peer API over HTTP (libmicrohttpd): routing, body limits,
+ * connection limits, TLS, and the signatures on every request and answer.
+ *
+ *   GET  /v1/status                 JSON: height, head, view, leader, peers...
+ *   GET  /v1/blocks?from=H&max=N    block bundles (replica.h), back to back
+ *   POST /v1/tx?wait=MS             a tx bundle; JSON with each tx's state
+ *   POST /v1/propose                a block bundle; the vote: pk (32) | sig (64)
+ *   POST /v1/commit                 a block bundle with its certificate
+ *
+ * The raw request target (path and query) is what the signature covers.
+ */
+#ifndef MC_HTTPD_H
+#define MC_HTTPD_H
+
+#include <stddef.h>
+
+#include "engine.h"
+#include "err.h"
+
+struct mc_httpd_conf {
+	const char *listen;        /* host:port (IPv4 or [IPv6]) */
+	const char *tls_cert;      /* PEM file, or NULL for plain HTTP */
+	const char *tls_key;
+	unsigned max_connections;  /* 0: 256 */
+	unsigned per_ip;           /* 0: 64 */
+	size_t body_max;           /* 0: MC_ENGINE_BODY_MAX */
+};
+
+struct mc_httpd;
+
+int mc_httpd_start(const struct mc_httpd_conf *c, struct mc_engine *e, struct mc_httpd **out,
+		   struct mc_err *err);
+void mc_httpd_stop(struct mc_httpd *h);
+
+#endif

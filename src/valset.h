@@ -1,0 +1,185 @@
+/* valset.h - the validator set on chain: NODE_ADD, NODE_REMOVE and
+ * VIEW_CHANGE, their bodies, approvals and votes, the rules that apply them,
+ * and the state they derive (see docs/formats.md).
+ *
+ * Bodies (u16 lengths and counts, big-endian):
+ *   approvals   = count u16 (1..MC_MAX_VALIDATORS) |
+ *                 count x (validator pk (32) | signature (64)), keys ascending
+ *   NODE_ADD    = pk (32) | name (u16 len, 1..MC_NAME_MAX, clean UTF-8) |
+ *                 url (u16 len, 1..MC_URL_MAX, http:// or https://, printable
+ *                 ASCII without spaces) | valset epoch u64 | approvals
+ *   NODE_REMOVE = pk (32) | valset epoch u64 | approvals
+ *   VIEW_CHANGE = view u64 | leader pk (32) | count u16 (1..MC_MAX_VALIDATORS) |
+ *                 count x (validator pk (32) | locked height u64 |
+ *                 locked view u64 | locked block hash (32) | signature (64)),
+ *                 keys ascending
+ * An approval is an Ed25519 signature over mc_node_change_digest(); a
+ * view-change vote one over mc_view_change_digest().
+ *
+ * Derived state (rebuilt and compared by `verify`):
+ *   meta "valset" (sorted keys), "valset_epoch" u64 (absent: 0; +1 on every
+ *   set change), "leader" (32) and "view" u64 (absent in stores older than
+ *   them: the first validator and view 0);
+ *   MC_DB_NODES   pk -> added height u64 | removed height u64 (0 while in
+ *                 the set) | url;
+ *   MC_DB_VALSETS first height u64 the set applies to -> sorted keys. A set
+ *                 change in block h takes effect from block h + 1.
+ *
+ * Decoded structs borrow from the input buffer: keep it alive.
+ */
+#ifndef MC_VALSET_H
+#define MC_VALSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block.h"
+#include "chain.h"
+#include "codec.h"
+#include "crypto.h"
+#include "err.h"
+#include "store.h"
+#include "tx.h"
+
+#define MC_URL_MAX 256
+
+enum mc_node_op {
+	MC_NODE_OP_ADD = 1,
+	MC_NODE_OP_REMOVE = 2,
+};
+
+/* ---- approvals of a set change ---------------------------------------- */
+
+struct mc_approval {
+	uint8_t pk[MC_PK_LEN];
+	uint8_t sig[MC_SIG_LEN];
+};
+
+struct mc_approvals {
+	uint16_t count;
+	struct mc_approval a[MC_MAX_VALIDATORS];
+};
+
+/* The 32-byte message a validator signs to consent to a set change:
+ * SHA-256("medchain/node-change/v1" || chain id || op u8 || pk ||
+ * SHA-256(name) || SHA-256(url) || valset epoch u64). A removal hashes an
+ * empty name and url. */
+void mc_node_change_digest(const uint8_t chain_id[MC_HASH_LEN], unsigned op,
+			   const uint8_t pk[MC_PK_LEN], const uint8_t *name, size_t name_len,
+			   const uint8_t *url, size_t url_len, uint64_t epoch,
+			   uint8_t out[MC_HASH_LEN]);
+void mc_approval_sign(const uint8_t digest[MC_HASH_LEN], const uint8_t sk[MC_SK_LEN],
+		      const uint8_t pk[MC_PK_LEN], struct mc_approval *a);
+/* 0 when a->sig is a->pk's signature over digest. */
+int mc_approval_verify(const uint8_t digest[MC_HASH_LEN], const struct mc_approval *a)
+	__attribute__((warn_unused_result));
+/* Inserts a in key order (a validator approving twice replaces its first
+ * approval). EX_DATAERR when the list is full. */
+int mc_approvals_add(struct mc_approvals *ap, const struct mc_approval *a, struct mc_err *err);
+/* Every approval from the validator set (sorted keys), in key order, its
+ * signature valid over digest, and at least mc_quorum(nval) of them.
+ * EX_DATAERR naming what fails. */
+int mc_approvals_check(const struct mc_approvals *ap, const uint8_t digest[MC_HASH_LEN],
+		       const uint8_t (*validators)[MC_PK_LEN], size_t nval, struct mc_err *err)
+	__attribute__((warn_unused_result));
+
+/* ---- bodies ------------------------------------------------------------ */
+
+struct mc_node_add {
+	uint8_t pk[MC_PK_LEN];
+	const uint8_t *name; size_t name_len;   /* borrowed */
+	const uint8_t *url; size_t url_len;     /* borrowed */
+	uint64_t epoch;
+	struct mc_approvals approvals;
+};
+void mc_node_add_encode(const struct mc_node_add *a, struct mc_buf *b);
+int mc_node_add_decode(const uint8_t *p, size_t n, struct mc_node_add *a, struct mc_err *err);
+/* An http:// or https:// URL of 1..MC_URL_MAX printable ASCII bytes, no spaces. */
+bool mc_node_url_valid(const uint8_t *url, size_t n);
+
+struct mc_node_remove {
+	uint8_t pk[MC_PK_LEN];
+	uint64_t epoch;
+	struct mc_approvals approvals;
+};
+void mc_node_remove_encode(const struct mc_node_remove *r, struct mc_buf *b);
+int mc_node_remove_decode(const uint8_t *p, size_t n, struct mc_node_remove *r,
+			  struct mc_err *err);
+
+/* One validator's view-change vote: its highest lock (height 0, view 0 and
+ * a zero hash when it holds none) and its signature. */
+struct mc_vc_vote {
+	uint8_t pk[MC_PK_LEN];
+	uint64_t locked_height;
+	uint64_t locked_view;
+	uint8_t locked_hash[MC_HASH_LEN];
+	uint8_t sig[MC_SIG_LEN];
+};
+
+struct mc_view_change {
+	uint64_t view;
+	uint8_t leader[MC_PK_LEN];
+	uint16_t count;
+	struct mc_vc_vote votes[MC_MAX_VALIDATORS];
+};
+void mc_view_change_encode(const struct mc_view_change *v, struct mc_buf *b);
+int mc_view_change_decode(const uint8_t *p, size_t n, struct mc_view_change *v,
+			  struct mc_err *err);
+
+/* SHA-256("medchain/view-change/v1" || chain id || view u64 || leader ||
+ * locked height u64 || locked view u64 || locked hash). */
+void mc_view_change_digest(const uint8_t chain_id[MC_HASH_LEN], uint64_t view,
+			   const uint8_t leader[MC_PK_LEN], uint64_t locked_height,
+			   uint64_t locked_view, const uint8_t locked_hash[MC_HASH_LEN],
+			   uint8_t out[MC_HASH_LEN]);
+/* Fills v->pk with pk and v->sig with the signature over v's lock (set by
+ * the caller) for this view and leader. */
+void mc_vc_vote_sign(const uint8_t chain_id[MC_HASH_LEN], uint64_t view,
+		     const uint8_t leader[MC_PK_LEN], const uint8_t sk[MC_SK_LEN],
+		     const uint8_t pk[MC_PK_LEN], struct mc_vc_vote *v);
+int mc_vc_vote_verify(const uint8_t chain_id[MC_HASH_LEN], uint64_t view,
+		      const uint8_t leader[MC_PK_LEN], const struct mc_vc_vote *v)
+	__attribute__((warn_unused_result));
+/* The leader is in the validator set (sorted keys); every vote is from it,
+ * in key order, with a valid signature, and at least mc_quorum(nval) voted.
+ * EX_DATAERR naming what fails. (Whether the view is higher than the
+ * current one is the caller's: see mc_chain_leader().) */
+int mc_view_change_check(const struct mc_view_change *v, const uint8_t chain_id[MC_HASH_LEN],
+			 const uint8_t (*validators)[MC_PK_LEN], size_t nval, struct mc_err *err)
+	__attribute__((warn_unused_result));
+
+/* ---- rules (called by mc_chain_apply_tx) -------------------------------- */
+
+int mc_valset_apply_node_add(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			     const struct mc_tx *tx, struct mc_err *err);
+int mc_valset_apply_node_remove(struct mc_txn *t, const struct mc_apply_ctx *ax,
+				const struct mc_tx *tx, struct mc_err *err);
+int mc_valset_apply_view_change(struct mc_txn *t, const struct mc_apply_ctx *ax,
+				const struct mc_tx *tx, struct mc_err *err);
+/* The genesis state: {node} as the validator set (meta "valset" and
+ * VALSETS[0]), its NODES row (no url), node as leader in view 0. */
+int mc_valset_genesis(struct mc_txn *t, const uint8_t node[MC_PK_LEN], struct mc_err *err);
+
+/* ---- derived state ------------------------------------------------------ */
+
+/* The current leader and view (meta "leader" and "view"; a store older than
+ * them: the first validator, view 0). */
+int mc_chain_leader(struct mc_txn *t, uint8_t leader[MC_PK_LEN], uint64_t *view,
+		    struct mc_err *err);
+/* Set changes so far (meta "valset_epoch"; 0 when absent). */
+int mc_chain_valset_epoch(struct mc_txn *t, uint64_t *epoch, struct mc_err *err);
+/* The validator set in force at block `height` (sorted keys; out has room
+ * for MC_MAX_VALIDATORS): the VALSETS row with the greatest key <= height,
+ * or meta "valset" in a store older than VALSETS. */
+int mc_chain_validators_at(struct mc_txn *t, uint64_t height, uint8_t (*out)[MC_PK_LEN],
+			   size_t *n, struct mc_err *err);
+
+/* Every node that ever was a validator, in key order. url is NUL-terminated
+ * and valid during the call; removed is 0 while the node is in the set. fn
+ * returns 0 to go on; anything else stops the walk and is returned. */
+typedef int (*mc_node_visit_fn)(const uint8_t pk[MC_PK_LEN], uint64_t added, uint64_t removed,
+				const char *url, void *ctx);
+int mc_nodes_each(struct mc_txn *t, mc_node_visit_fn fn, void *ctx, struct mc_err *err);
+
+#endif
