@@ -173,8 +173,18 @@ static int remote_submit(const uint8_t *txs, size_t len, struct mc_produced *out
 		mc_key_free(node);
 		return -1;
 	}
-	rc = mc_peer_call(cl, hc.head.chain_id, node, url, "POST", "/v1/tx?wait=60000", txs, len, node->pk,
-			  70000, 16u << 20, &r, err);
+	{
+		/* MEDCHAIN_COMMIT_TIMEOUT: seconds to wait for the commit (default 60) */
+		const char *env = getenv("MEDCHAIN_COMMIT_TIMEOUT");
+		long secs = env && *env ? strtol(env, NULL, 10) : 60;
+		char path[64];
+
+		if (secs < 1 || secs > 120)
+			secs = 60;
+		snprintf(path, sizeof(path), "/v1/tx?wait=%ld", secs * 1000);
+		rc = mc_peer_call(cl, hc.head.chain_id, node, url, "POST", path, txs, len, node->pk,
+				  secs * 1000 + 10000, 16u << 20, &r, err);
+	}
 	if (rc != 0 && err->code == EX_UNAVAILABLE)
 		mc_err_wrap(err, _("this chain has several validators and writes go through `medchain serve` at %s"),
 			    url);

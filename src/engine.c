@@ -575,6 +575,8 @@ static void peer_send_commit(struct peer *p, struct mc_peer_client *cl)
 		p->up = false;
 		return;
 	}
+	if (r.status == 200 && p->height < h)
+		p->height = h;
 	mc_peer_resp_release(&r);
 }
 
@@ -644,11 +646,13 @@ static void *peer_main(void *arg)
 	while (!e->stop && !p->stop) {
 		uint64_t now = mc_now_ms();
 
-		if (p->pk_known && peer_is_validator(e, p) && e->prop_seq > p->sent_prop && e->prop.len) {
-			peer_propose(p, cl);
-		} else if (p->pk_known && e->commit_height > p->sent_commit && e->commit.len &&
-			   (!p->up || p->height < e->commit_height)) {
+		/* The last commit goes before the next proposal: a validator
+		 * checks a proposal only on top of the block before it. */
+		if (p->pk_known && e->commit_height > p->sent_commit && e->commit.len &&
+		    (!p->up || p->height < e->commit_height)) {
 			peer_send_commit(p, cl);
+		} else if (p->pk_known && peer_is_validator(e, p) && e->prop_seq > p->sent_prop && e->prop.len) {
+			peer_propose(p, cl);
 		} else if (now >= next_poll) {
 			peer_poll(p, cl);
 			next_poll = mc_now_ms() + POLL_MS;

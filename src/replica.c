@@ -716,6 +716,14 @@ int mc_block_build(struct mc_txn *t, const uint8_t proposer[MC_PK_LEN], const st
 			continue;
 		}
 		rc = apply_txin(t, &head, height, (uint32_t)l.n, time_ms, &in[i], true, &tx, &e);
+		if (rc != 0 && e.code != EX_DATAERR && e.code != EX_NOPERM) {
+			/* the store failed (a full map grows and the build runs
+			 * again), not the tx */
+			if (err)
+				*err = e;
+			free(l.v);
+			return -1;
+		}
 		if (rc != 0) {
 			status[i] = MC_TXIN_REFUSED;
 			refused(i, &e, rctx);

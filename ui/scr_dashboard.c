@@ -9,14 +9,36 @@
 #include <cjson/cJSON.h>
 #include "i18n.h"
 #include "model_dash.h"
+#include "model_nodes.h"
 #include "screens.h"
 #include "text.h"
 #include "widgets.h"
+
+/* The validators and how many are up: the Nodes screen's model, reloaded
+ * with the rest every tick (the status file serve writes is live). */
+static struct mc_nodes g_nodes;
+static bool g_nodes_ok;
+
+static void nodes_load(struct mc_app *app)
+{
+	struct mc_err err = { 0 };
+	char path[4200];
+
+	mc_cli_path(app->cli, path, sizeof(path), "serve.status.json");
+	g_nodes_ok = mc_nodes_load(app->cli->store, app->node->pk, app->cli->conf.node_name, path, mc_now_ms(),
+				   &g_nodes, &err) == 0;
+}
 
 /* The data is the app's: loaded once a tick for the status line and here. */
 static void load(struct mc_app *app)
 {
 	mc_app_refresh(app);
+	nodes_load(app);
+}
+
+static void tick(struct mc_app *app)
+{
+	nodes_load(app);
 }
 
 static void sparkline(struct mc_app *app, const uint64_t *v, int n, char *out, size_t cap)
@@ -43,6 +65,25 @@ static void sparkline(struct mc_app *app, const uint64_t *v, int n, char *out, s
 		}
 	}
 	out[o] = '\0';
+}
+
+/* The leader's name, or its short key. */
+static const char *leader_name(char *buf, size_t n)
+{
+	for (unsigned i = 0; i < g_nodes.n; i++) {
+		const struct mc_node_row *v = &g_nodes.rows[i];
+		char hex[2 * MC_PK_LEN + 1];
+
+		if (!v->leader)
+			continue;
+		mc_hex(v->pk, MC_PK_LEN, hex);
+		if (v->self)
+			snprintf(buf, n, _("%s (this node)"), v->name[0] ? v->name : hex);
+		else
+			snprintf(buf, n, "%.*s", v->name[0] ? 64 : 12, v->name[0] ? v->name : hex);
+		return buf;
+	}
+	return "-";
 }
 
 static void draw(struct mc_app *app, int y, int h)
@@ -86,8 +127,17 @@ static void draw(struct mc_app *app, int y, int h)
 	else
 		mc_ui_put(r++, x2 + 1, w, MC_STYLE_NORMAL, _("pending       none"));
 	mc_ui_put(r++, x2, w, MC_STYLE_HEAD, _("Nodes"));
-	mc_ui_putf(r++, x2 + 1, w, MC_STYLE_NORMAL, _("validators    %u, this node up"), d->validators);
-	mc_ui_put(r++, x2 + 1, w, MC_STYLE_DIM, _("peers         not configured"));
+	if (!g_nodes_ok) {
+		mc_ui_putf(r++, x2 + 1, w, MC_STYLE_NORMAL, _("validators    %u"), d->validators);
+		r++;
+	} else if (g_nodes.live) {
+		mc_ui_putf(r++, x2 + 1, w, g_nodes.up < g_nodes.n ? MC_STYLE_WARN : MC_STYLE_OK,
+			   _("validators    %u, %u up"), g_nodes.n, g_nodes.up);
+		mc_ui_putf(r++, x2 + 1, w, MC_STYLE_NORMAL, _("leader        %s"), leader_name(a, sizeof(a)));
+	} else {
+		mc_ui_putf(r++, x2 + 1, w, MC_STYLE_NORMAL, _("validators    %u"), g_nodes.n);
+		mc_ui_put(r++, x2 + 1, w, MC_STYLE_WARN, _("serve not running: states unknown"));
+	}
 
 	r = y + 8;
 	for (int i = 0; i < MC_DASH_HOURS; i++)
@@ -171,4 +221,4 @@ static void job_done(struct mc_app *app, struct mc_job *j)
 	cJSON_Delete(o);
 }
 
-const struct mc_screen_ops mc_scr_dashboard = { N_("Dashboard"), '1', load, draw, act, NULL, job_done };
+const struct mc_screen_ops mc_scr_dashboard = { N_("Dashboard"), '1', load, draw, act, tick, job_done };

@@ -1,5 +1,7 @@
-/* Nodes: the validator set in force on the chain. Live peer status comes
- * with the Nodes issue's peer API; until then it says "not configured". */
+/* Nodes: every validator in force and its live status (state, height, lag
+ * behind this node, last seen, version), as `medchain node list` shows it.
+ * The model reads the chain and the status file `medchain serve` writes;
+ * the screen reloads it every refresh tick, so the states are live. */
 #include "config.h"
 
 #include <curses.h>
@@ -7,75 +9,187 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "i18n.h"
 #include "model_nodes.h"
 #include "screens.h"
 #include "widgets.h"
 
-static const int NODE_COLS[] = { 20, 16, 20, 10, 0 };
+/* A URL column narrower than this is left out (the detail pane shows it). */
+#define URL_MIN 16
+#define NCOLS 9
 
 static struct mc_nodes g_nodes;
 static struct mc_list g_list;
 static char g_err[MC_ERR_MSG_MAX];
+static int g_cols[NCOLS];
+static int g_ncols;
 
 static void load(struct mc_app *app)
 {
 	struct mc_err err = { 0 };
+	char path[4200];
 
 	g_err[0] = '\0';
-	if (mc_nodes_load(app->cli->store, app->node->pk, &g_nodes, &err) != 0)
+	mc_cli_path(app->cli, path, sizeof(path), "serve.status.json");
+	if (mc_nodes_load(app->cli->store, app->node->pk, app->cli->conf.node_name, path, mc_now_ms(),
+			  &g_nodes, &err) != 0)
 		mc_ui_copy(g_err, sizeof(g_err), err.msg);
 	g_list.count = (int)g_nodes.n;
+}
+
+static void tick(struct mc_app *app)
+{
+	load(app);
+}
+
+/* The state word, translated. The msgids carry a context before "|" (the
+ * keys' "up" and "down" are other words): a catalog translates the whole
+ * msgid, and what is left untranslated loses its context here. */
+static const char *state_word(enum mc_node_state st)
+{
+	/* L10N: a node's state in the Nodes list: translate only the word after
+	 * "|" (keep it short: it fills a narrow column) */
+	const char *s = st == MC_NODE_UP ? _("node state|up") : st == MC_NODE_DOWN ? _("node state|down")
+										  : _("node state|unknown");
+	const char *bar = strchr(s, '|');
+
+	return bar ? bar + 1 : s;
+}
+
+static int max_width(int w, const char *s)
+{
+	int x = mc_ui_width(s);
+
+	return x > w ? x : w;
+}
+
+/* Column widths for width w: mark, key, name, state, height, lag, seen,
+ * version and, when there is room, the URL. */
+static void layout(int w)
+{
+	char a[32], b[32];
+	int used = 0;
+
+	mc_ui_age(119000, a, sizeof(a));
+	mc_ui_age(7199000, b, sizeof(b));
+	g_cols[0] = 2;
+	g_cols[1] = 12;
+	g_cols[2] = 12;
+	g_cols[3] = max_width(max_width(max_width(max_width(5, _("STATE")), state_word(MC_NODE_UP)),
+					state_word(MC_NODE_DOWN)), state_word(MC_NODE_UNKNOWN));
+	g_cols[4] = -max_width(7, _("HEIGHT"));
+	g_cols[5] = -max_width(5, _("LAG"));
+	g_cols[6] = max_width(max_width(max_width(7, _("SEEN")), a), b);
+	g_cols[7] = max_width(7, _("VERSION"));
+	g_cols[8] = 0;
+	for (int i = 0; i < 8; i++)
+		used += abs(g_cols[i]) + 1;
+	g_ncols = w - used >= URL_MIN ? 9 : 8;
 }
 
 static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 {
 	const struct mc_node_row *r = &g_nodes.rows[i];
-	char hex[65];
+	char hex[2 * MC_PK_LEN + 1], mark[3], height[24] = "-", lag[24] = "-", seen[32] = "-";
+	const char *cells[NCOLS];
 
 	(void)ctx;
 	mc_hex(r->pk, MC_PK_LEN, hex);
-	{
-		char key[32];
-		const char *cells[] = { r->name, r->org, key, r->revoked ? _("revoked") : _("active"),
-					r->self ? _("this node, leader") : _("peer") };
-
-		snprintf(key, sizeof(key), "%.16s...", hex);
-		mc_ui_row(buf, n, NODE_COLS, cells, 5);
+	mark[0] = r->self ? '>' : ' ';
+	mark[1] = r->leader ? '*' : ' ';
+	mark[2] = '\0';
+	if (r->has_height) {
+		snprintf(height, sizeof(height), "%llu", (unsigned long long)r->height);
+		snprintf(lag, sizeof(lag), "%lld", (long long)r->lag);
 	}
-	if (r->revoked)
+	if (r->seen)
+		mc_ui_age(r->seen_age_ms, seen, sizeof(seen));
+	cells[0] = mark;
+	cells[1] = hex;
+	cells[2] = r->name[0] ? r->name : "-";
+	cells[3] = state_word(r->state);
+	cells[4] = height;
+	cells[5] = lag;
+	cells[6] = seen;
+	cells[7] = r->version[0] ? r->version : "-";
+	cells[8] = r->url[0] ? r->url : r->self ? _("(this node)") : "-";
+	mc_ui_row(buf, n, g_cols, cells, g_ncols);
+	if (r->state == MC_NODE_DOWN)
 		*st = MC_STYLE_BAD;
+	else if (r->state == MC_NODE_UNKNOWN)
+		*st = MC_STYLE_DIM;
+}
+
+/* The row under the cursor in full: its key, URL, organization and what
+ * serve last had to say about it. */
+static void detail(int y, int w)
+{
+	const struct mc_node_row *r;
+	char hex[2 * MC_PK_LEN + 1], title[512];
+	const char *labels[3], *values[3];
+
+	if (g_list.cursor < 0 || g_list.cursor >= (int)g_nodes.n)
+		return;
+	r = &g_nodes.rows[g_list.cursor];
+	mc_hex(r->pk, MC_PK_LEN, hex);
+	if (r->org[0])
+		/* L10N: the detail of the selected validator: its name, its organization,
+		 * the block its NODE_ADD is in (0: it made the chain), then ", this node"
+		 * or nothing; the next one is the same without an organization */
+		snprintf(title, sizeof(title), _("%s (%s), validator since block %llu%s"), r->name[0] ? r->name : "-",
+			 r->org, (unsigned long long)r->added, r->self ? _(", this node") : "");
+	else
+		snprintf(title, sizeof(title), _("%s, validator since block %llu%s"), r->name[0] ? r->name : "-",
+			 (unsigned long long)r->added, r->self ? _(", this node") : "");
+	labels[0] = _("key");
+	values[0] = hex;
+	labels[1] = _("URL");
+	values[1] = r->url[0] ? r->url : (r->self ? _("(this node)") : "-");
+	labels[2] = _("last error");
+	values[2] = r->error[0] ? r->error
+		  : g_nodes.live && !r->listed ? _("none: it is not among the [node] peers serve asks")
+		  : "-";
+	mc_detail_draw(y, 1, 4, w, title, labels, values, 3);
 }
 
 static void draw(struct mc_app *app, int y, int h)
 {
-	char head[160];
+	char head[512];
+	int w = COLS - 2, lh = h - 6 > 3 ? h - 6 : 3;
 
 	(void)app;
 	if (g_err[0]) {
-		mc_ui_put(y + 1, 1, COLS - 2, MC_STYLE_BAD, g_err);
+		mc_ui_put(y + 1, 1, w, MC_STYLE_BAD, g_err);
 		return;
 	}
-	mc_ui_putf(y, 1, COLS - 2, MC_STYLE_HEAD, _("Validators in force at height %llu: %u (a quorum is more than two thirds)"),
-		   (unsigned long long)g_nodes.height, g_nodes.n);
-	/* L10N: column heads of the validator list; NODE KEY is its public key */
+	if (g_nodes.live)
+		mc_ui_putf(y, 1, w, MC_STYLE_HEAD, _("Validators in force at height %llu: %u, %u up (view %llu)"),
+			   (unsigned long long)g_nodes.height, g_nodes.n, g_nodes.up, (unsigned long long)g_nodes.view);
+	else
+		mc_ui_putf(y, 1, w, MC_STYLE_WARN,
+			   _("Validators in force at height %llu: %u; serve not running, states unknown"),
+			   (unsigned long long)g_nodes.height, g_nodes.n);
+	layout(w);
 	{
-		const char *heads[] = { _("NAME"), _("ORGANIZATION"), _("NODE KEY"), _("STATE"), _("ROLE") };
+		/* L10N: column heads of the Nodes list: the node's public key, its name, up/down,
+		 * its chain height, how many blocks it is behind this node, when serve last heard
+		 * from it, the medchain version it runs, its URL */
+		const char *heads[NCOLS] = { "", _("NODE KEY"), _("NAME"), _("STATE"), _("HEIGHT"), _("LAG"),
+					     _("SEEN"), _("VERSION"), _("URL") };
 
-		mc_ui_row(head, sizeof(head), NODE_COLS, heads, 5);
+		mc_ui_row(head, sizeof(head), g_cols, heads, g_ncols);
 	}
-	mc_list_draw(&g_list, y + 1, 1, h - 5 > 3 ? h - 5 : 3, COLS - 2, head, row, NULL);
-	mc_ui_put(y + h - 3, 1, COLS - 2, MC_STYLE_HEAD, _("Peers"));
-	mc_ui_put(y + h - 2, 2, COLS - 3, MC_STYLE_DIM,
-		  app->cli->conf.peers[0]
-			  ? _("not configured: peers are listed in medchain.conf, but this build has no peer API yet")
-			  : _("not configured: this node runs alone (no [node] peers)"));
+	mc_list_draw(&g_list, y + 1, 1, lh, w, head, row, NULL);
+	if (h >= 10)
+		detail(y + h - 5, w);
+	mc_ui_put(y + h - 1, 1, w, MC_STYLE_DIM, _("> this node, * leader; r reload (live status comes from medchain serve)"));
 }
 
 static bool act(struct mc_app *app, enum mc_action a)
 {
 	(void)app;
-	return mc_list_action(&g_list, a, mc_screen_body_rows() - 6);
+	return mc_list_action(&g_list, a, mc_screen_body_rows() - 7);
 }
 
-const struct mc_screen_ops mc_scr_nodes = { N_("Nodes"), '2', load, draw, act, NULL, NULL };
+const struct mc_screen_ops mc_scr_nodes = { N_("Nodes"), '2', load, draw, act, tick, NULL };

@@ -3,8 +3,9 @@
 # the action table, a grant made there is in `consent list` and revoked
 # there is revoked, a read without consent is denied on screen and in the
 # audit trail, "anchor now" runs in the background, a resize to 40x10 and
-# back leaves no garbage, q gives the shell back as it was; without a
-# terminal `medchain` prints usage and exits 64.
+# back leaves no garbage, q gives the shell back as it was; Nodes shows
+# this node up while `medchain serve` runs; without a terminal `medchain`
+# prints usage and exits 64.
 . "$(dirname "$0")/lib.sh"
 command -v tmux >/dev/null || fail "tmux is missing: run tools/install-deps"
 
@@ -173,6 +174,28 @@ keys 4 g; wait_for "New consent grant"
 pane | grep -q "+-" || fail "boxes in ASCII on a non-UTF-8 locale"
 keys Escape q; wait_for "shell>"
 ok "NO_COLOR, a vt100 and the C locale: the console works in monochrome ASCII"
+
+# Nodes: this node's own row, state unknown without serve; with a real
+# `medchain serve` it turns up at the chain's height within a refresh tick
+self_key=$(mc --json node list | jq -r '.nodes[] | select(.self) | .node' | cut -c1-12)
+[ ${#self_key} -eq 12 ] || fail "node list --json names this node"
+keys "clear; $MEDCHAIN_BIN --datadir $D" Enter; wait_for "1 Dashboard"
+keys 2; wait_for "serve not running"
+pane | grep -F "$self_key" | grep -qw unknown || { pane >&2; fail "Nodes lists this node ($self_key), state unknown without serve"; }
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+MEDCHAIN_LISTEN=127.0.0.1:$port "$MEDCHAIN_BIN" --datadir "$D" serve >"$T/serve.log" 2>&1 &
+serve_pid=$!
+for i in $(seq 1 100); do [ -f "$D/serve.status.json" ] && break; sleep 0.1; done
+[ -f "$D/serve.status.json" ] || { cat "$T/serve.log" >&2; fail "serve writes serve.status.json"; }
+h=$(height)
+wait_for ": 1, 1 up"
+pane | grep -F "$self_key" | grep -qE " up +$h +0 " || { pane >&2; fail "Nodes shows this node up at height $h, lag 0"; }
+keys 1; wait_for "validators    1, 1 up"
+kill -TERM "$serve_pid"; wait "$serve_pid" || true
+[ ! -e "$D/serve.status.json" ] || fail "serve removes its status file when it stops"
+keys 2; wait_for "serve not running"
+keys q; wait_for "shell>"
+ok "Nodes lists this node: unknown without serve, up at height $h while medchain serve runs"
 
 # no terminal: usage and 64
 expect_exit 64 mc

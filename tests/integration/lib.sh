@@ -213,8 +213,8 @@ cluster_start() {
         CL_KEY[$i]=$(jq -r .node "$T/init$i.json")
     done
     for i in $(seq 1 "$n"); do
-        printf '[node]\nname = n%s\nlisten = 127.0.0.1:%s\npeers = %s\nblock_interval_ms = %s\n' \
-            "$i" "${CL_PORT[$i]}" "$(cl_url 1)" "${CL_BLOCK_MS:-20}" >"$T/n$i/medchain.conf"
+        printf '[node]\nname = n%s\nlisten = 127.0.0.1:%s\npeers = %s\nblock_interval_ms = %s\nmax_block_txs = %s\n' \
+            "$i" "${CL_PORT[$i]}" "$(cl_url 1)" "${CL_BLOCK_MS:-20}" "${CL_MAX_TXS:-5000}" >"$T/n$i/medchain.conf"
         serve_start "$i"
     done
     for i in $(seq 2 "$n"); do

@@ -2,6 +2,8 @@
  * store, paged and filtered as the screens ask. */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include "fixture.h"
 #include "journal.h"
 #include "model_anchors.h"
@@ -172,16 +174,369 @@ Test(models, audit_rows_are_newest_first_and_page_backwards)
 	free(r);
 }
 
+/* ---- Nodes: the validator set joined with serve.status.json ---------------- */
+
+#define NOW_MS 1764517000000ull
+
 Test(models, nodes_list_the_validator_set_and_mark_this_node)
 {
-	struct mc_nodes n;
+	struct mc_nodes *n = calloc(1, sizeof(*n));
 	struct mc_err err = { 0 };
 
-	cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, &n, &err), 0, "%s", err.msg);
-	cr_assert_eq(n.n, 1);
-	cr_assert(n.rows[0].self);
-	cr_assert_str_eq(n.rows[0].name, "n1");
-	cr_assert_str_eq(n.rows[0].org, "Org");
+	cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, NULL, NULL, NOW_MS, n, &err), 0, "%s", err.msg);
+	cr_assert_eq(n->n, 1);
+	cr_assert(n->rows[0].self);
+	cr_assert(n->rows[0].leader, "the genesis node leads view 0");
+	cr_assert_str_eq(n->rows[0].name, "n1");
+	cr_assert_str_eq(n->rows[0].org, "Org");
+	cr_assert_eq(n->rows[0].state, MC_NODE_UNKNOWN, "no status file: unknown");
+	cr_assert_not(n->live);
+	cr_assert(n->rows[0].has_height, "this node's own height is the chain's");
+	cr_assert_eq(n->rows[0].lag, 0);
+	cr_assert_str_eq(n->rows[0].version, PACKAGE_VERSION);
+	cr_assert_str_eq(mc_node_state_name(MC_NODE_UP), "up");
+	cr_assert_str_eq(mc_node_state_name(MC_NODE_DOWN), "down");
+	cr_assert_str_eq(mc_node_state_name(MC_NODE_UNKNOWN), "unknown");
+	/* [node] name wins over the enrolled name */
+	cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, "ward-1", NULL, NOW_MS, n, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(n->rows[0].name, "ward-1");
+	free(n);
+}
+
+/* A chain of blocks 0..2 made by fx.node alone, then three validators
+ * added (p[1..3]) and a view change to p[1]: set changes applied directly
+ * at heights 3.. (several validators' certificates are the engine's). */
+static struct mc_key *p[4];
+static const char *const P_URL[4] = { "", "http://127.0.0.1:17402", "http://127.0.0.1:17403",
+				      "http://127.0.0.1:17404" };
+
+struct apply_ctx {
+	unsigned type;
+	const struct mc_buf *body;
+	uint64_t height;
+};
+
+static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct apply_ctx *c = vctx;
+	struct mc_head h;
+	struct mc_tx tx, dec;
+	struct mc_apply_ctx ax;
+	struct mc_buf enc;
+	int rc;
+
+	if (mc_chain_head(t, &h, err) != 0)
+		return -1;
+	memset(&tx, 0, sizeof(tx));
+	tx.version = MC_TX_VERSION;
+	tx.type = (uint8_t)c->type;
+	memcpy(tx.author, fx.node->pk, MC_PK_LEN);
+	tx.timestamp_ms = mc_now_ms();
+	if (mc_builder_next_seq(t, fx.node->pk, &tx.seq, err) != 0)
+		return -1;
+	tx.body = c->body->data;
+	tx.body_len = c->body->len;
+	mc_tx_sign(&tx, h.chain_id, fx.node->sk);
+	mc_buf_init(&enc);
+	mc_tx_encode(&tx, &enc);
+	cr_assert_eq(mc_tx_decode(enc.data, enc.len, &dec, err), 0);
+	memset(&ax, 0, sizeof(ax));
+	ax.height = c->height;
+	ax.block_time_ms = tx.timestamp_ms;
+	memcpy(ax.chain_id, h.chain_id, MC_HASH_LEN);
+	rc = mc_chain_apply_tx(t, &ax, &dec, enc.data, enc.len, err);
+	mc_buf_release(&enc);
+	return rc;
+}
+
+static void apply(unsigned type, struct mc_buf *body, uint64_t height)
+{
+	struct apply_ctx c = { type, body, height };
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_store_write(fx.s, apply_txn, &c, &err), 0, "%s", err.msg);
+	mc_buf_release(body);
+}
+
+static int head_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	return mc_chain_head(t, vctx, err);
+}
+
+static void grow_to_four(void)
+{
+	struct mc_head h;
+	struct mc_err err = { 0 };
+	uint8_t id[MC_RECORD_ID_LEN];
+
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(fx_put("P1", "note", id, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_read(fx.s, head_txn, &h, &err), 0, "%s", err.msg);
+	cr_assert_eq(h.height, 2);
+	p[0] = fx.node;
+	for (unsigned i = 1; i < 4; i++) {
+		struct mc_node_add a;
+		uint8_t digest[MC_HASH_LEN];
+		char name[16];
+		struct mc_buf b;
+
+		cr_assert_eq(mc_key_generate(false, &p[i], &err), 0);
+		snprintf(name, sizeof(name), "enrolled-%u", i + 1);
+		memset(&a, 0, sizeof(a));
+		memcpy(a.pk, p[i]->pk, MC_PK_LEN);
+		a.name = (const uint8_t *)name;
+		a.name_len = strlen(name);
+		a.url = (const uint8_t *)P_URL[i];
+		a.url_len = strlen(P_URL[i]);
+		a.epoch = i - 1;
+		mc_node_change_digest(h.chain_id, MC_NODE_OP_ADD, a.pk, a.name, a.name_len, a.url, a.url_len,
+				      a.epoch, digest);
+		for (unsigned k = 0; k < i; k++) {
+			struct mc_approval ap;
+
+			mc_approval_sign(digest, p[k]->sk, p[k]->pk, &ap);
+			cr_assert_eq(mc_approvals_add(&a.approvals, &ap, NULL), 0);
+		}
+		mc_buf_init(&b);
+		mc_node_add_encode(&a, &b);
+		apply(MC_TX_NODE_ADD, &b, 2 + i);
+	}
+	{
+		struct mc_view_change *v = calloc(1, sizeof(*v));
+		struct mc_buf b;
+
+		v->view = 1;
+		memcpy(v->leader, p[1]->pk, MC_PK_LEN);
+		for (unsigned i = 0; i < 4; i++) {
+			struct mc_vc_vote vo;
+			unsigned at = v->count;
+
+			memset(&vo, 0, sizeof(vo));
+			mc_vc_vote_sign(h.chain_id, 1, p[1]->pk, p[i]->sk, p[i]->pk, &vo);
+			while (at > 0 && memcmp(v->votes[at - 1].pk, vo.pk, MC_PK_LEN) > 0) {
+				v->votes[at] = v->votes[at - 1];
+				at--;
+			}
+			v->votes[at] = vo;
+			v->count++;
+		}
+		mc_buf_init(&b);
+		mc_view_change_encode(v, &b);
+		free(v);
+		apply(MC_TX_VIEW_CHANGE, &b, 6);
+	}
+}
+
+static void free_peers(void)
+{
+	for (unsigned i = 1; i < 4; i++) {
+		mc_key_free(p[i]);
+		p[i] = NULL;
+	}
+}
+
+static char *status_path(void)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "%s/serve.status.json", fx.dir);
+	return path;
+}
+
+static void write_status(const char *text, size_t n)
+{
+	FILE *f = fopen(status_path(), "wb");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(text, 1, n, f), n);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* serve's status as of time_ms: p[1] up one block ahead, p[2] down
+ * two blocks behind with an error, p[3] never reached (its key unknown:
+ * only its URL, with a trailing slash), and a peer that is no validator. */
+static void write_fixture(uint64_t time_ms)
+{
+	char hex[4][65], text[4096];
+	int n;
+
+	for (int i = 0; i < 4; i++)
+		mc_hex(p[i]->pk, MC_PK_LEN, hex[i]);
+	n = snprintf(text, sizeof(text),
+		     "{\"name\":\"n1\",\"version\":\"0.1.0\",\"node\":\"%s\",\"height\":2,\"view\":1,"
+		     "\"leader\":\"%s\",\"validator\":true,\"validators\":4,\"pending\":0,\"uptime_s\":33,"
+		     "\"time_ms\":%llu,\"pid\":1234,\"peers\":["
+		     "{\"url\":\"%s\",\"node\":\"%s\",\"name\":\"n2\",\"up\":true,\"height\":3,\"view\":1,"
+		     "\"version\":\"0.1.0\",\"last_seen_ms\":%llu,\"error\":\"\"},"
+		     "{\"url\":\"%s\",\"node\":\"%s\",\"name\":\"n3\",\"up\":false,\"height\":0,\"view\":0,"
+		     "\"version\":\"0.0.9\",\"last_seen_ms\":%llu,\"error\":\"connection refused\"},"
+		     "{\"url\":\"%s/\",\"name\":\"\",\"up\":false,\"height\":0,\"view\":0,\"version\":\"\","
+		     "\"last_seen_ms\":0,\"error\":\"timed out\"},"
+		     "{\"url\":\"http://127.0.0.1:9\",\"node\":\"%064d\",\"name\":\"other\",\"up\":true,\"height\":7,"
+		     "\"version\":\"9\",\"last_seen_ms\":%llu,\"error\":\"\"}]}",
+		     hex[0], hex[1], (unsigned long long)time_ms, P_URL[1], hex[1], (unsigned long long)(time_ms - 100),
+		     P_URL[2], hex[2], (unsigned long long)(time_ms - 61600), P_URL[3], 0,
+		     (unsigned long long)time_ms);
+	cr_assert(n > 0 && (size_t)n < sizeof(text));
+	write_status(text, (size_t)n);
+}
+
+static const struct mc_node_row *row_of(const struct mc_nodes *n, const struct mc_key *k)
+{
+	for (unsigned i = 0; i < n->n; i++)
+		if (memcmp(n->rows[i].pk, k->pk, MC_PK_LEN) == 0)
+			return &n->rows[i];
+	cr_assert_fail("no row for a validator");
+	return NULL;
+}
+
+Test(models, nodes_join_serves_status_states_lags_ages_and_the_leader)
+{
+	struct mc_nodes *n = calloc(1, sizeof(*n));
+	struct mc_err err = { 0 };
+	const struct mc_node_row *r;
+
+	grow_to_four();
+	write_fixture(NOW_MS - 400);
+	cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, "conf-name", status_path(), NOW_MS, n, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(n->n, 4, "the validators in force, not the extra peer");
+	cr_assert(n->live);
+	cr_assert_eq(n->up, 2);
+	cr_assert_eq(n->height, 2);
+	cr_assert_eq(n->view, 1);
+	for (unsigned i = 1; i < n->n; i++)
+		cr_assert_lt(memcmp(n->rows[i - 1].pk, n->rows[i].pk, MC_PK_LEN), 0, "key order");
+
+	r = row_of(n, p[0]);
+	cr_assert(r->self);
+	cr_assert_not(r->leader, "the view change made p[1] the leader");
+	cr_assert_str_eq(r->name, "n1", "the status file's name");
+	cr_assert_eq(r->state, MC_NODE_UP);
+	cr_assert(r->has_height);
+	cr_assert_eq(r->height, 2);
+	cr_assert_eq(r->lag, 0);
+	cr_assert(r->seen);
+	cr_assert_eq(r->seen_age_ms, 400);
+	cr_assert_str_eq(r->version, "0.1.0");
+
+	r = row_of(n, p[1]);
+	cr_assert_not(r->self);
+	cr_assert(r->leader);
+	cr_assert_str_eq(r->name, "n2");
+	cr_assert_str_eq(r->org, "", "NODE_ADD enrolls no organization");
+	cr_assert_str_eq(r->url, P_URL[1]);
+	cr_assert_eq(r->added, 3);
+	cr_assert_eq(r->state, MC_NODE_UP);
+	cr_assert(r->has_height);
+	cr_assert_eq(r->height, 3);
+	cr_assert_eq(r->lag, -1, "a peer ahead of this node lags by less than nothing");
+	cr_assert_eq(r->seen_age_ms, 500);
+	cr_assert_str_eq(r->error, "");
+
+	r = row_of(n, p[2]);
+	cr_assert_not(r->leader);
+	cr_assert_eq(r->state, MC_NODE_DOWN);
+	cr_assert_str_eq(r->name, "n3");
+	cr_assert(r->has_height, "its last height is kept while it is down");
+	cr_assert_eq(r->height, 0);
+	cr_assert_eq(r->lag, 2);
+	cr_assert_eq(r->seen_age_ms, 62000);
+	cr_assert_str_eq(r->version, "0.0.9");
+	cr_assert_str_eq(r->error, "connection refused");
+
+	r = row_of(n, p[3]);
+	cr_assert_eq(r->state, MC_NODE_DOWN);
+	cr_assert(r->listed, "matched by URL while its key is unknown");
+	cr_assert_str_eq(r->name, "enrolled-4", "no name from serve: the enrolled one");
+	cr_assert_not(r->has_height, "never reached: no height, no lag");
+	cr_assert_not(r->seen);
+	cr_assert_str_eq(r->version, "");
+	cr_assert_str_eq(r->error, "timed out");
+	free(n);
+	free_peers();
+}
+
+Test(models, nodes_are_unknown_without_a_fresh_status_file)
+{
+	struct mc_nodes *n = calloc(1, sizeof(*n));
+	struct mc_err err = { 0 };
+	const uint64_t at[] = { NOW_MS - 5001, NOW_MS + 5001 };
+
+	grow_to_four();
+	/* missing */
+	cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, NULL, status_path(), NOW_MS, n, &err), 0, "%s", err.msg);
+	cr_assert_eq(n->n, 4);
+	cr_assert_not(n->live);
+	cr_assert_eq(n->up, 0);
+	for (unsigned i = 0; i < n->n; i++) {
+		cr_assert_eq(n->rows[i].state, MC_NODE_UNKNOWN);
+		cr_assert_eq(n->rows[i].has_height, n->rows[i].self);
+		cr_assert_not(n->rows[i].seen);
+		cr_assert_eq(n->rows[i].leader, memcmp(n->rows[i].pk, p[1]->pk, MC_PK_LEN) == 0);
+	}
+	cr_assert_str_eq(row_of(n, p[1])->name, "enrolled-2");
+	/* written more than 5 s before now, or after it */
+	for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+		write_fixture(at[k]);
+		cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, NULL, status_path(), NOW_MS, n, &err), 0, "%s",
+			     err.msg);
+		cr_assert_not(n->live, "time_ms %llu", (unsigned long long)at[k]);
+		cr_assert_eq(n->up, 0);
+		for (unsigned i = 0; i < n->n; i++) {
+			cr_assert_eq(n->rows[i].state, MC_NODE_UNKNOWN);
+			cr_assert_str_eq(n->rows[i].error, "");
+			cr_assert_eq(n->rows[i].has_height, n->rows[i].self, "no stale heights");
+		}
+		cr_assert_eq(row_of(n, p[0])->seen_age_ms, k == 0 ? 5001 : 0, "when serve last wrote");
+	}
+	/* exactly 5 s old is still fresh */
+	write_fixture(NOW_MS - 5000);
+	cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, NULL, status_path(), NOW_MS, n, &err), 0, "%s", err.msg);
+	cr_assert(n->live);
+	free(n);
+	free_peers();
+}
+
+Test(models, nodes_with_a_malformed_status_file_are_unknown_or_down)
+{
+	struct mc_nodes *n = calloc(1, sizeof(*n));
+	struct mc_err err = { 0 };
+	char fresh[512];
+	static const char *const bad[] = {
+		"", "{", "null", "[1,2]", "\"text\"", "{\"time_ms\":\"1764517000000\"}", "{\"time_ms\":-1}",
+		"{\"time_ms\":1764517000000", "\x01\x02\xff\xfe", "{\"time_ms\":1e400}",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_status(bad[i], strlen(bad[i]));
+		cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, NULL, status_path(), NOW_MS, n, &err), 0, "%s", err.msg);
+		cr_assert_eq(n->n, 1);
+		cr_assert_not(n->live, "case %zu", i);
+		cr_assert_eq(n->rows[0].state, MC_NODE_UNKNOWN, "case %zu", i);
+	}
+	/* fresh, but the peers of the wrong types: this node up, no crash */
+	snprintf(fresh, sizeof(fresh),
+		 "{\"time_ms\":%llu,\"name\":\"bad\\u001b[2Jname\",\"version\":7,\"peers\":[1,\"x\",null,"
+		 "{\"node\":5,\"url\":[],\"up\":\"yes\",\"height\":-3,\"last_seen_ms\":\"now\"}]}",
+		 NOW_MS);
+	write_status(fresh, strlen(fresh));
+	cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, NULL, status_path(), NOW_MS, n, &err), 0, "%s", err.msg);
+	cr_assert(n->live);
+	cr_assert_eq(n->rows[0].state, MC_NODE_UP);
+	cr_assert_str_eq(n->rows[0].name, "bad?[2Jname", "no control characters reach the terminal");
+	cr_assert_str_eq(n->rows[0].version, PACKAGE_VERSION);
+	snprintf(fresh, sizeof(fresh), "{\"time_ms\":%llu,\"peers\":{\"a\":1}}", NOW_MS);
+	write_status(fresh, strlen(fresh));
+	cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, NULL, status_path(), NOW_MS, n, &err), 0, "%s", err.msg);
+	cr_assert_eq(n->up, 1);
+	/* a directory where the file should be */
+	remove(status_path());
+	cr_assert_eq(mkdir(status_path(), 0700), 0);
+	cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, NULL, status_path(), NOW_MS, n, &err), 0, "%s", err.msg);
+	cr_assert_not(n->live);
+	remove(status_path());
+	free(n);
 }
 
 static int put_entry(struct mc_txn *t, void *ctx, struct mc_err *err)

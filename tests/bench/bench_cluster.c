@@ -1,0 +1,470 @@
+/* bench_cluster - load for a cluster of `medchain serve` processes: signed
+ * ACCESS txs (audit events of reads, decided by the consent rules) from many
+ * authors, sent to every node, as fast as the cluster commits them or at a
+ * fixed rate with each batch waiting for its commit.
+ *
+ *   bench_cluster DATADIR setup AUTHORS URL
+ *       enrolls AUTHORS clinicians (signed by DATADIR's admin)
+ *   bench_cluster DATADIR max SECONDS THREADS BATCH URL...
+ *       committed tx/s at full load: prints "committed N seconds S rate R"
+ *   bench_cluster DATADIR latency RATE SECONDS THREADS URL...
+ *       commit latency at RATE tx/s: prints "sent N p50 MS p99 MS max MS"
+ *   bench_cluster DATADIR verify-rate
+ *       Ed25519 verifications a second on one core (the machine's limit)
+ *
+ * DATADIR is a node's data dir: its node key signs requests, its store
+ * gives the chain id, a record to read and the count of committed txs.
+ * The authors' keys are derived from a fixed seed, so setup and load agree.
+ */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "consent.h"
+#include "crypto.h"
+#include "keystore.h"
+#include "peer.h"
+#include "records.h"
+#include "replica.h"
+#include "store.h"
+
+#define MAX_AUTHORS 4096
+#define MAX_URLS 16
+
+static struct mc_store *store;
+static struct mc_key *node;
+static uint8_t chain_id[MC_HASH_LEN];
+static const char *urls[MAX_URLS];
+static int nurls;
+
+struct author {
+	uint8_t pk[MC_PK_LEN], sk[MC_SK_LEN];
+	uint64_t seq;
+};
+static struct author authors[MAX_AUTHORS];
+static size_t nauthors;
+static uint8_t access_body[512];
+static size_t access_len;
+static atomic_ullong committed_now;
+static atomic_int stop_flag;
+
+static void die(const char *what, const struct mc_err *err)
+{
+	fprintf(stderr, "bench_cluster: %s: %s\n", what, err ? err->msg : "");
+	exit(70);
+}
+
+static void derive_authors(size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t seed[MC_SEED_LEN];
+
+		memset(seed, 0, sizeof(seed));
+		memcpy(seed, "bench-author", 12);
+		seed[30] = (uint8_t)(i >> 8);
+		seed[31] = (uint8_t)i;
+		mc_sign_seed_keypair(seed, authors[i].pk, authors[i].sk);
+	}
+	nauthors = n;
+}
+
+struct state_ctx {
+	struct mc_head head;
+	uint64_t txs;
+};
+
+static int state_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct state_ctx *c = vctx;
+
+	if (mc_chain_head(t, &c->head, err) != 0)
+		return -1;
+	return mc_txn_count(t, MC_DB_TXIDX, &c->txs, err);
+}
+
+static uint64_t committed(void)
+{
+	struct state_ctx c;
+	struct mc_err err = { 0 };
+
+	if (mc_store_read(store, state_txn, &c, &err) != 0)
+		die("read", &err);
+	return c.txs;
+}
+
+struct seqs_ctx {
+	size_t n;
+};
+
+static int seqs_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	(void)vctx;
+	for (size_t i = 0; i < nauthors; i++)
+		if (mc_builder_next_seq(t, authors[i].pk, &authors[i].seq, err) != 0)
+			return -1;
+	return 0;
+}
+
+/* The ACCESS every author sends: a read of the first record for
+ * treatment, decided by the consent rules (no grant: denied). */
+static int access_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	struct mc_access acc;
+	struct mc_decision d;
+	struct mc_buf b;
+
+	(void)vctx;
+	if (mc_cursor_open(t, MC_DB_RECORDS, &c, err) != 0)
+		return -1;
+	if (mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err) != 0) {
+		mc_cursor_close(c);
+		return mc_err_set(err, EX_NOINPUT, "no record to read: put one first");
+	}
+	memset(&acc, 0, sizeof(acc));
+	memcpy(acc.record, k, MC_RECORD_ID_LEN);
+	mc_cursor_close(c);
+	acc.version = 1;
+	acc.purpose = MC_PURPOSE_TREATMENT;
+	if (mc_access_decide(t, authors[0].pk, acc.record, 1, acc.purpose, false, mc_now_ms(), acc.subject, &d,
+			     err) != 0)
+		return -1;
+	acc.outcome = d.outcome;
+	acc.reason = d.reason;
+	memcpy(acc.grant, d.grant, MC_GRANT_ID_LEN);
+	mc_buf_init(&b);
+	mc_access_encode(&acc, &b);
+	if (b.len > sizeof(access_body))
+		return mc_err_set(err, EX_SOFTWARE, "access body too long");
+	memcpy(access_body, b.data, b.len);
+	access_len = b.len;
+	mc_buf_release(&b);
+	return 0;
+}
+
+static void add_tx(struct mc_buf *out, unsigned type, const uint8_t *author_pk, const uint8_t *author_sk,
+		   uint64_t seq, const uint8_t *body, size_t len)
+{
+	static const uint8_t empty_side[4];
+	struct mc_tx tx;
+	struct mc_buf enc;
+
+	memset(&tx, 0, sizeof(tx));
+	tx.version = MC_TX_VERSION;
+	tx.type = (uint8_t)type;
+	memcpy(tx.author, author_pk, MC_PK_LEN);
+	tx.timestamp_ms = mc_now_ms();
+	tx.seq = seq;
+	tx.body = body;
+	tx.body_len = len;
+	mc_tx_sign(&tx, chain_id, author_sk);
+	mc_buf_init(&enc);
+	mc_tx_encode(&tx, &enc);
+	mc_put_bytes(out, enc.data, enc.len);
+	mc_put_bytes(out, empty_side, sizeof(empty_side));
+	mc_buf_release(&enc);
+}
+
+static long post(struct mc_peer_client *cl, const char *url, const struct mc_buf *txs, unsigned wait_ms)
+{
+	struct mc_peer_resp r;
+	struct mc_err err = { 0 };
+	char path[64];
+	long st;
+
+	snprintf(path, sizeof(path), "/v1/tx?wait=%u", wait_ms);
+	if (mc_peer_call(cl, chain_id, node, url, "POST", path, txs->data, txs->len, NULL, wait_ms + 30000,
+			 16u << 20, &r, &err) != 0) {
+		fprintf(stderr, "bench_cluster: %s\n", err.msg);
+		return -1;
+	}
+	st = r.status;
+	if (st != 200 && st != 202)
+		fprintf(stderr, "bench_cluster: HTTP %ld: %.300s\n", st, (const char *)r.body);
+	mc_peer_resp_release(&r);
+	return st;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct worker {
+	pthread_t th;
+	int id, nthreads;
+	size_t batch;
+	double rate_per_thread;     /* latency mode: txs a second; 0: as fast as possible */
+	double until;
+	uint64_t sent;
+	double *lat;                /* latency mode: one per batch */
+	size_t nlat, caplat;
+	uint64_t backlog_max;
+	uint64_t base;
+	atomic_ullong *total_sent;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct mc_peer_client *cl = NULL;
+	struct mc_err err = { 0 };
+	struct mc_buf txs;
+	size_t next = 0;
+	double t_next = now_s();
+
+	if (mc_peer_client_new(NULL, &cl, &err) != 0)
+		die("client", &err);
+	mc_buf_init(&txs);
+	while (!atomic_load(&stop_flag) && now_s() < w->until) {
+		const char *url = urls[(w->id + (int)(w->sent / w->batch)) % nurls];
+		double t0;
+		long st;
+
+		if (w->rate_per_thread > 0) {
+			double now = now_s();
+
+			if (now < t_next) {
+				usleep((useconds_t)((t_next - now) * 1e6));
+				continue;
+			}
+			t_next += (double)w->batch / w->rate_per_thread;
+		} else {
+			/* keep the backlog bounded: the cluster's rate, not the mempool's */
+			uint64_t sent = atomic_load(w->total_sent), done = atomic_load(&committed_now) - w->base;
+
+			if (sent > done + w->backlog_max) {
+				usleep(2000);
+				continue;
+			}
+		}
+		mc_buf_reset(&txs);
+		mc_put_u32(&txs, (uint32_t)w->batch);
+		for (size_t i = 0; i < w->batch; i++) {
+			/* this thread's authors: id, id + nthreads, ... */
+			size_t a = (size_t)w->id + (next++ % (nauthors / (size_t)w->nthreads)) * (size_t)w->nthreads;
+
+			add_tx(&txs, MC_TX_ACCESS, authors[a].pk, authors[a].sk, authors[a].seq++, access_body,
+			       access_len);
+		}
+		t0 = now_s();
+		st = post(cl, url, &txs, w->rate_per_thread > 0 ? 30000 : 0);
+		if (st != 200 && st != 202) {
+			atomic_store(&stop_flag, 1);
+			break;
+		}
+		w->sent += w->batch;
+		atomic_fetch_add(w->total_sent, w->batch);
+		if (w->rate_per_thread > 0) {
+			if (w->nlat == w->caplat) {
+				w->caplat = w->caplat ? w->caplat * 2 : 1024;
+				w->lat = realloc(w->lat, w->caplat * sizeof(double));
+			}
+			w->lat[w->nlat++] = (now_s() - t0) * 1000.0;
+		}
+	}
+	mc_buf_release(&txs);
+	mc_peer_client_free(cl);
+	return NULL;
+}
+
+static void *monitor_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop_flag)) {
+		atomic_store(&committed_now, committed());
+		usleep(5000);
+	}
+	return NULL;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void load(double seconds, int threads, size_t batch, double rate)
+{
+	struct worker *w = calloc((size_t)threads, sizeof(*w));
+	atomic_ullong total_sent = 0;
+	pthread_t mon;
+	uint64_t base = committed(), last;
+	double t_start = now_s(), t_last;
+	struct mc_err err = { 0 };
+
+	if (mc_store_read(store, seqs_txn, NULL, &err) != 0)
+		die("sequence numbers", &err);
+	if (rate > 0)   /* latency: 20 batches a second a thread */
+		batch = (size_t)(rate / threads / 20) > 0 ? (size_t)(rate / threads / 20) : 1;
+	atomic_store(&committed_now, base);
+	pthread_create(&mon, NULL, monitor_main, NULL);
+	for (int i = 0; i < threads; i++) {
+		w[i].id = i;
+		w[i].nthreads = threads;
+		w[i].batch = batch;
+		w[i].until = t_start + seconds;
+		w[i].rate_per_thread = rate / threads;
+		w[i].backlog_max = 20000;
+		w[i].base = base;
+		w[i].total_sent = &total_sent;
+		pthread_create(&w[i].th, NULL, worker_main, &w[i]);
+	}
+	for (int i = 0; i < threads; i++)
+		pthread_join(w[i].th, NULL);
+	/* everything sent is committed, then: the time of the last commit */
+	last = atomic_load(&committed_now);
+	t_last = now_s();
+	for (int idle = 0; idle < 3000 && last - base < atomic_load(&total_sent); idle++) {
+		uint64_t c;
+
+		usleep(1000);
+		c = atomic_load(&committed_now);
+		if (c != last) {
+			last = c;
+			t_last = now_s();
+			idle = 0;
+		}
+	}
+	atomic_store(&stop_flag, 1);
+	pthread_join(mon, NULL);
+	if (rate > 0) {
+		double *all = NULL;
+		size_t n = 0;
+
+		for (int i = 0; i < threads; i++) {
+			all = realloc(all, (n + w[i].nlat + 1) * sizeof(double));
+			memcpy(all + n, w[i].lat, w[i].nlat * sizeof(double));
+			n += w[i].nlat;
+			free(w[i].lat);
+		}
+		qsort(all, n, sizeof(double), cmp_d);
+		printf("sent %llu batches %zu p50 %.1f p99 %.1f max %.1f rate %.0f\n",
+		       (unsigned long long)atomic_load(&total_sent), n, n ? all[n / 2] : 0.0,
+		       n ? all[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] : 0.0, n ? all[n - 1] : 0.0,
+		       (double)(last - base) / (t_last - t_start));
+		free(all);
+	} else {
+		printf("committed %llu seconds %.2f rate %.0f\n", (unsigned long long)(last - base),
+		       t_last - t_start, (double)(last - base) / (t_last - t_start));
+	}
+	free(w);
+}
+
+int main(int argc, char **argv)
+{
+	char path[4200];
+	struct mc_err err = { 0 };
+	struct state_ctx sc;
+	const char *mode;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: bench_cluster DATADIR setup AUTHORS URL | max SECONDS THREADS BATCH URL... |"
+				" latency RATE SECONDS THREADS URL... | verify-rate\n");
+		return 64;
+	}
+	mode = argv[2];
+	if (mc_crypto_init() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return 70;
+	if (strcmp(mode, "verify-rate") == 0) {
+		uint8_t pk[MC_PK_LEN], sk[MC_SK_LEN], seed[MC_SEED_LEN] = { 1 }, sig[MC_SIG_LEN], msg[32] = { 2 };
+		double t0 = now_s(), t;
+		int n = 0;
+
+		mc_sign_seed_keypair(seed, pk, sk);
+		mc_sign(sk, msg, sizeof(msg), sig);
+		while ((t = now_s()) - t0 < 1.0)
+			for (int i = 0; i < 100; i++)
+				n += mc_sign_verify(pk, msg, sizeof(msg), sig) == 0;
+		printf("verify-rate %.0f\n", n / (t - t0));
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/db", argv[1]);
+	if (mc_store_open(path, MC_STORE_RDONLY, &store, &err) != 0 || mc_store_read(store, state_txn, &sc, &err) != 0)
+		die(path, &err);
+	memcpy(chain_id, sc.head.chain_id, MC_HASH_LEN);
+	snprintf(path, sizeof(path), "%s/keys/node.key", argv[1]);
+	if (mc_key_load(path, NULL, 0, &node, &err) != 0)
+		die(path, &err);
+	if (strcmp(mode, "setup") == 0 && argc == 5) {
+		size_t n = strtoul(argv[3], NULL, 10);
+		struct mc_key *admin = NULL;
+		struct mc_peer_client *cl = NULL;
+		struct mc_buf txs;
+		uint64_t seq;
+
+		if (n < 1 || n > MAX_AUTHORS)
+			return 64;
+		derive_authors(n);
+		snprintf(path, sizeof(path), "%s/keys/admin.key", argv[1]);
+		if (mc_key_load(path, NULL, 0, &admin, &err) != 0 || mc_peer_client_new(NULL, &cl, &err) != 0)
+			die(path, &err);
+		authors[0].seq = 0;
+		{
+			struct author save = authors[0];
+
+			memcpy(authors[0].pk, admin->pk, MC_PK_LEN);
+			nauthors = 1;
+			if (mc_store_read(store, seqs_txn, NULL, &err) != 0)
+				die("seq", &err);
+			seq = authors[0].seq;
+			authors[0] = save;
+			nauthors = n;
+		}
+		mc_buf_init(&txs);
+		mc_put_u32(&txs, (uint32_t)n);
+		for (size_t i = 0; i < n; i++) {
+			struct mc_enroll e;
+			struct mc_buf body;
+			char name[32];
+
+			memset(&e, 0, sizeof(e));
+			memcpy(e.pk, authors[i].pk, MC_PK_LEN);
+			e.roles = MC_ROLE_CLINICIAN;
+			snprintf(name, sizeof(name), "bench-%zu", i);
+			e.name = (const uint8_t *)name;
+			e.name_len = strlen(name);
+			mc_buf_init(&body);
+			mc_enroll_encode(&e, &body);
+			add_tx(&txs, MC_TX_IDENTITY_ENROLL, admin->pk, admin->sk, seq + i, body.data, body.len);
+			mc_buf_release(&body);
+		}
+		urls[0] = argv[4];
+		nurls = 1;
+		return post(cl, argv[4], &txs, 60000) == 200 ? 0 : 1;
+	}
+	if (strcmp(mode, "max") == 0 && argc >= 7) {
+		for (int i = 6; i < argc && nurls < MAX_URLS; i++)
+			urls[nurls++] = argv[i];
+		derive_authors(MAX_AUTHORS >= 1024 ? 1024 : MAX_AUTHORS);
+		if (mc_store_read(store, access_txn, NULL, &err) != 0)
+			die("access", &err);
+		load(atof(argv[3]), atoi(argv[4]), strtoul(argv[5], NULL, 10), 0);
+		return 0;
+	}
+	if (strcmp(mode, "latency") == 0 && argc >= 7) {
+		for (int i = 6; i < argc && nurls < MAX_URLS; i++)
+			urls[nurls++] = argv[i];
+		derive_authors(1024);
+		if (mc_store_read(store, access_txn, NULL, &err) != 0)
+			die("access", &err);
+		load(atof(argv[4]), atoi(argv[5]), 0, atof(argv[3]));
+		return 0;
+	}
+	fprintf(stderr, "bench_cluster: bad arguments\n");
+	return 64;
+}

@@ -1,0 +1,43 @@
+#!/bin/bash
+# Four validators and a misbehaving peer (tests/peerprobe): a request signed
+# by a key outside the set, a replayed request, a stale one, an oversized
+# body, a validator (the leader's key) signing two blocks at one height, a
+# block with forged votes and one short of a quorum: each refused and
+# logged, and nothing of it committed.
+. "$(dirname "$0")/lib.sh"
+: "${MC_PEERPROBE:?MC_PEERPROBE must name tests/peerprobe}"
+
+cluster_start 4
+probe() { "$MC_PEERPROBE" "$T/n1" "$(cl_url 2)" "$@"; }
+log2() { grep -c "$1" "$T/n2.log" || true; }
+h0=$(cl_height 2); head0=$(cl_head 2)
+
+[ "$(probe outsider)" = 403 ] || fail "a key outside the set was not refused"
+[ "$(log2 'the key is not in the validator set')" -ge 1 ] || fail "the outsider was not logged"
+ok "a request signed by a key outside the set: 403, logged"
+
+[ "$(probe replay)" = "200 403" ] || fail "a replayed request was not refused"
+[ "$(log2 'already used (a replay)')" -ge 1 ] || fail "the replay was not logged"
+ok "a replayed request: the first 200, the copy 403, logged"
+
+[ "$(probe stale)" = 403 ] || fail "a request signed 60 s ago was not refused"
+ok "a request signed 60 s ago: 403"
+
+[ "$(probe oversize 70000000)" = 413 ] || fail "an oversized body was not refused"
+[ "$(log2 'the body is larger than')" -ge 1 ] || fail "the oversized body was not logged"
+ok "a 70 MB body: 413, logged"
+
+[ "$(probe forged-commit)" = 422 ] || fail "a block with forged votes was not refused"
+[ "$(probe missing-vote)" = 422 ] || fail "a block short of a quorum was not refused"
+[ "$(log2 'commit .* refused')" -ge 2 ] || fail "the bad certificates were not logged"
+ok "a block with forged votes, and one with 1 vote of 4: 422, logged"
+
+[ "$(probe equivocate)" = "200 409" ] || fail "a second block at one height and view was not refused"
+[ "$(log2 'equivocation')" -ge 1 ] || fail "the equivocation was not logged"
+ok "a validator signing two blocks at one height: the first voted, the second 409, logged"
+
+[ "$(cl_height 2)" = "$h0" ] && [ "$(cl_head 2)" = "$head0" ] || fail "something the probes sent was committed"
+cn 1 identity add --name after-probes --role clinician --no-passphrase >/dev/null || fail "no commit after the probes"
+cl_wait_same 15 1 2 3 4 || fail "the four disagree after the probes"
+for i in 1 2 3 4; do expect_exit 0 cn "$i" verify; done
+ok "nothing of it was committed; the chain goes on and all four verify"
