@@ -17,6 +17,7 @@
 #include "httpd.h"
 #include "i18n.h"
 #include "peer.h"
+#include "valset.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -72,6 +73,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	ec.ca_file = *cli->conf.ca_file ? cli->conf.ca_file : NULL;
 	ec.block_interval_ms = cli->conf.block_interval_ms;
 	ec.max_block_txs = cli->conf.max_block_txs;
+	ec.leader_timeout_ms = cli->conf.leader_timeout_ms;
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = cli->conf.listen;
 	hc.tls_cert = *cli->conf.tls_cert ? cli->conf.tls_cert : NULL;
@@ -207,4 +209,79 @@ static int remote_submit(const uint8_t *txs, size_t len, struct mc_produced *out
 void mc_cli_use_serve(struct mc_cli *cli)
 {
 	mc_chain_set_remote(remote_submit, cli);
+}
+
+/* ---- node promote ------------------------------------------------------------ */
+
+struct leader_ctx {
+	uint8_t leader[MC_PK_LEN];
+	uint64_t view;
+	struct mc_head head;
+};
+
+static int leader_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct leader_ctx *c = vctx;
+
+	if (mc_chain_head(t, &c->head, err) != 0)
+		return -1;
+	return mc_chain_leader(t, c->leader, &c->view, err);
+}
+
+int cmd_node_promote(struct mc_cli *cli, struct mc_args *a)
+{
+	char *pos[1], url[700], path[200];
+	int npos, rc = -1;
+	struct mc_err err = { 0 };
+	struct mc_key *node = NULL;
+	struct mc_peer_client *cl = NULL;
+	struct mc_peer_resp r;
+	struct leader_ctx lc;
+	uint8_t want[MC_PK_LEN];
+	uint64_t until;
+
+	if (mc_cli_parse(a, NULL, 0, pos, 1, &npos) != 0)
+		return EX_USAGE;
+	if (npos != 1 || strlen(pos[0]) != 2 * MC_PK_LEN || mc_unhex(pos[0], want, MC_PK_LEN) != 0)
+		return mc_cli_usage(_("node promote needs the new leader's key: 64 hex digits (`node list` shows them)"));
+	memset(&r, 0, sizeof(r));
+	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, leader_txn, &lc, &err) != 0 ||
+	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
+	    mc_peer_client_new(*cli->conf.ca_file ? cli->conf.ca_file : NULL, &cl, &err) != 0)
+		goto out;
+	if (memcmp(lc.leader, want, MC_PK_LEN) == 0) {
+		mc_err_set(&err, EX_DATAERR, _("that node is the leader already (view %llu)"), (unsigned long long)lc.view);
+		goto out;
+	}
+	local_url(cli, url, sizeof(url));
+	snprintf(path, sizeof(path), "/v1/promote?leader=%s", pos[0]);
+	if (mc_peer_call(cl, lc.head.chain_id, node, url, "POST", path, NULL, 0, node->pk, 30000, 4096, &r, &err) != 0)
+		goto out;
+	if (r.status != 202) {
+		mc_err_set(&err, r.status == 503 ? EX_TEMPFAIL : EX_DATAERR, "%.300s", (const char *)r.body);
+		goto out;
+	}
+	/* the change is done when this node has the VIEW_CHANGE block */
+	for (until = mc_now_ms() + 30000; mc_now_ms() < until; usleep(100000)) {
+		if (mc_store_read(cli->store, leader_txn, &lc, &err) != 0)
+			goto out;
+		if (memcmp(lc.leader, want, MC_PK_LEN) == 0)
+			break;
+	}
+	if (memcmp(lc.leader, want, MC_PK_LEN) != 0) {
+		mc_err_set(&err, EX_TEMPFAIL, _("the validators agreed, but the new leader has not taken over yet"));
+		goto out;
+	}
+	if (cli->json)
+		printf("{\"leader\":\"%s\",\"view\":%llu,\"height\":%llu}\n", pos[0], (unsigned long long)lc.view,
+		       (unsigned long long)lc.head.height);
+	else if (!cli->quiet)
+		printf(_("%.16s leads view %llu from block %llu\n"), pos[0], (unsigned long long)lc.view,
+		       (unsigned long long)lc.head.height);
+	rc = 0;
+out:
+	mc_peer_resp_release(&r);
+	mc_peer_client_free(cl);
+	mc_key_free(node);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

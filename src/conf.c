@@ -19,6 +19,7 @@ void mc_config_defaults(struct mc_config *c)
 	c->refresh_ms = 1000;
 	c->block_interval_ms = 50;
 	c->max_block_txs = 5000;
+	c->leader_timeout_ms = 10000;
 }
 
 struct load_ctx {
@@ -88,13 +89,17 @@ static int apply(struct mc_config *c, const char *section, const char *key, cons
 			return (*allowed = _("10 to 60000"), set_u32(&c->block_interval_ms, v, 10, 60000));
 		if (strcmp(key, "max_block_txs") == 0)
 			return (*allowed = _("1 to 100000"), set_u32(&c->max_block_txs, v, 1, 100000));
+		if (strcmp(key, "leader_timeout_ms") == 0)
+			return (*allowed = _("0 (manual leader changes only) or 1000 to 600000"),
+				(strcmp(v, "0") == 0 && set_u32(&c->leader_timeout_ms, v, 0, 0)) ||
+				set_u32(&c->leader_timeout_ms, v, 1000, 600000));
 		if (strcmp(key, "tls_cert") == 0)
 			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->tls_cert, sizeof(c->tls_cert), v));
 		if (strcmp(key, "tls_key") == 0)
 			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->tls_key, sizeof(c->tls_key), v));
 		if (strcmp(key, "ca_file") == 0)
 			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->ca_file, sizeof(c->ca_file), v));
-		*allowed = _("keys of [node]: name, datadir, listen, peers, block_interval_ms, max_block_txs, tls_cert, tls_key, ca_file");
+		*allowed = _("keys of [node]: name, datadir, listen, peers, block_interval_ms, max_block_txs, leader_timeout_ms, tls_cert, tls_key, ca_file");
 		return -1;
 	}
 	if (strcmp(section, "anchor") == 0) {

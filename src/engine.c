@@ -94,7 +94,8 @@ struct mc_engine {
 	uint64_t prop_seq;
 	struct mc_buf prop;
 	uint8_t prop_hash[MC_HASH_LEN];
-	uint64_t prop_height;
+	uint64_t prop_height, prop_view;
+	bool prop_relay;              /* another proposer's locked block, finished by us */
 	struct mc_vote votes[MC_MAX_VALIDATORS];
 	size_t nvotes;
 	/* the newest committed block, for the peers */
@@ -104,6 +105,16 @@ struct mc_engine {
 	uint8_t checked[MC_HASH_LEN];
 	bool has_checked;
 
+	/* view changes: the highest view this node voted to move to, and a
+	 * change this node was handed as the new leader */
+	uint64_t vc_voted;
+	uint8_t vc_voted_leader[MC_PK_LEN];
+	struct mc_buf vc_body, vc_relay;
+	uint64_t vc_view;
+	uint64_t leader_seen_ms, last_vc_try_ms;
+	int test_crash;               /* MEDCHAIN_TEST_CRASH: 1 leader-after-votes,
+				       * 2 leader-after-commit (tests only) */
+
 	struct peer *peers[PEERS_MAX];
 	size_t npeers;
 	struct rate rates[PEERS_MAX];
@@ -112,6 +123,7 @@ struct mc_engine {
 };
 
 static void peers_refresh(struct mc_engine *e);
+static void reply_text(struct mc_reply *r, unsigned status, const char *msg);
 
 void mc_engine_log(const char *fmt, ...)
 {
@@ -362,6 +374,7 @@ static void after_commit(struct mc_engine *e)
 		mc_engine_log("cannot read the chain: %s", err.msg);
 	if (mc_store_read(e->s, drop_committed_txn, &g, &err) != 0)
 		mc_engine_log("cannot tidy the pending txs: %s", err.msg);
+	e->leader_seen_ms = mc_now_ms();   /* the chain moves: its leader lives */
 	if (e->epoch != old_epoch) {
 		mc_engine_log("the validator set changed: %zu validators", e->nval);
 		peers_refresh(e);
@@ -617,6 +630,8 @@ static void peer_poll(struct peer *p, struct mc_peer_client *cl)
 			mc_engine_log("peer %s is up", p->url);
 		p->up = true;
 		p->last_seen_ms = mc_now_ms();
+		if (memcmp(p->pk, e->leader, MC_PK_LEN) == 0)
+			e->leader_seen_ms = p->last_seen_ms;
 		peer_status_parse(p, &r);
 		if (p->height > e->sync_hint) {
 			e->sync_hint = p->height;
@@ -761,20 +776,21 @@ static int build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 
 /* Builds a proposal from the pending txs into e->prop. mu held (released
  * while building). 0 with a proposal, 1 when there is nothing to propose. */
-static int make_proposal(struct mc_engine *e, struct mc_err *err)
+static int make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err)
 {
 	struct build_ctx c;
-	size_t n = e->mp_n;
+	size_t n = e->mp_n, k = first ? 1 : 0;
+	bool first_refused = false;
 	int rc;
 
-	if (n == 0)
+	if (n + k == 0)
 		return 1;
 	memset(&c, 0, sizeof(c));
 	c.e = e;
-	c.n = n;
-	c.in = calloc(n, sizeof(*c.in));
-	c.status = calloc(n, 1);
-	c.why = calloc(n, sizeof(*c.why));
+	c.n = n + k;
+	c.in = calloc(n + k, sizeof(*c.in));
+	c.status = calloc(n + k, 1);
+	c.why = calloc(n + k, sizeof(*c.why));
 	c.out = &e->prop;
 	if (!c.in || !c.status || !c.why) {
 		free(c.in);
@@ -782,12 +798,17 @@ static int make_proposal(struct mc_engine *e, struct mc_err *err)
 		free(c.why);
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	}
+	if (first) {
+		/* a VIEW_CHANGE goes first: the new leader's first block */
+		c.in[0] = *first;
+		c.status[0] = MC_TXIN_PENDING;
+	}
 	for (size_t i = 0; i < n; i++) {
-		c.in[i].tx = e->mp[i]->bytes;
-		c.in[i].tx_len = e->mp[i]->tx_len;
-		c.in[i].side = e->mp[i]->bytes + e->mp[i]->tx_len;
-		c.in[i].side_len = e->mp[i]->side_len;
-		c.status[i] = e->mp[i]->status == MC_TXIN_DEFERRED ? MC_TXIN_DEFERRED : MC_TXIN_PENDING;
+		c.in[k + i].tx = e->mp[i]->bytes;
+		c.in[k + i].tx_len = e->mp[i]->tx_len;
+		c.in[k + i].side = e->mp[i]->bytes + e->mp[i]->tx_len;
+		c.in[k + i].side_len = e->mp[i]->side_len;
+		c.status[k + i] = e->mp[i]->status == MC_TXIN_DEFERRED ? MC_TXIN_DEFERRED : MC_TXIN_PENDING;
 	}
 	/* Items are only removed by this thread, so the snapshot stays valid
 	 * while others append. */
@@ -804,21 +825,30 @@ static int make_proposal(struct mc_engine *e, struct mc_err *err)
 	}
 	pthread_mutex_unlock(&e->chain_mu);
 	pthread_mutex_lock(&e->mu);
+	if (first && c.status[0] != MC_TXIN_IN) {
+		first_refused = true;
+		mc_engine_log("the view change was refused: %s", c.why[0] ? c.why[0] : "");
+	}
 	for (size_t i = 0; i < n; i++) {
-		e->mp[i]->status = c.status[i];
-		if (c.status[i] == MC_TXIN_REFUSED) {
+		e->mp[i]->status = c.status[k + i];
+		if (c.status[k + i] == MC_TXIN_REFUSED) {
 			char hex[17];
 
 			mc_hex(e->mp[i]->hash, 8, hex);
-			remember_refusal(e, e->mp[i]->hash, c.why[i] ? c.why[i] : _("refused"));
-			mc_engine_log("tx %s refused: %s", hex, c.why[i] ? c.why[i] : "");
+			remember_refusal(e, e->mp[i]->hash, c.why[k + i] ? c.why[k + i] : _("refused"));
+			mc_engine_log("tx %s refused: %s", hex, c.why[k + i] ? c.why[k + i] : "");
 		}
-		free(c.why[i]);
 	}
+	for (size_t i = 0; i < n + k; i++)
+		free(c.why[i]);
 	free(c.in);
 	free(c.status);
 	free(c.why);
 	purge_pool(e);
+	if (first_refused) {
+		mc_buf_reset(&e->prop);
+		return -1;
+	}
 	if (!c.built)
 		return err->code ? -1 : 1;
 	(void)rc;
@@ -829,11 +859,13 @@ static int make_proposal(struct mc_engine *e, struct mc_err *err)
 	}
 	mc_block_hash(&c.h, e->prop_hash);
 	e->prop_height = c.h.height;
+	e->prop_view = c.h.view;
+	e->prop_relay = false;
 	return 0;
 }
 
 /* Sends e->prop to the validators, waits for a quorum, commits. mu held. */
-static int run_proposal(struct mc_engine *e, uint64_t view, struct mc_err *err)
+static int run_proposal(struct mc_engine *e, struct mc_err *err)
 {
 	struct mc_bundle b;
 	struct mc_cert cert;
@@ -843,7 +875,7 @@ static int run_proposal(struct mc_engine *e, uint64_t view, struct mc_err *err)
 	size_t quorum = e->nval * 2 / 3 + 1;
 	int rc;
 
-	if (lock_put(e, e->prop_height, view, e->prop_hash, e->prop.data, e->prop.len, err) != 0)
+	if (lock_put(e, e->prop_height, e->prop_view, e->prop_hash, e->prop.data, e->prop.len, err) != 0)
 		return -1;
 	mc_vote_sign(e->prop_hash, e->node->sk, e->node->pk, &own);
 	e->votes[0] = own;
@@ -873,6 +905,10 @@ static int run_proposal(struct mc_engine *e, uint64_t view, struct mc_err *err)
 		cert.votes[j] = e->votes[i];
 		cert.count++;
 	}
+	if (e->test_crash == 1) {
+		mc_engine_log("test: exiting with a quorum of votes and nothing committed");
+		_exit(137);
+	}
 	if (mc_bundle_decode(e->prop.data, e->prop.len, &b, err) != 0)
 		return -1;
 	b.cert = cert;
@@ -881,6 +917,10 @@ static int run_proposal(struct mc_engine *e, uint64_t view, struct mc_err *err)
 	rc = apply_block(e, &b, MC_APPLY_COMMIT | MC_APPLY_SIGS_CHECKED, false, err);
 	pthread_mutex_unlock(&e->chain_mu);
 	pthread_mutex_lock(&e->mu);
+	if (rc == 0 && e->test_crash == 2) {
+		mc_engine_log("test: exiting with a block committed here and sent nowhere");
+		_exit(137);
+	}
 	if (rc == 0) {
 		set_commit(e, &b, &cert);
 		mc_buf_reset(&e->prop);
@@ -1002,6 +1042,467 @@ static void sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 	}
 }
 
+/* ---- view changes -------------------------------------------------------------
+ * A validator asked to move to view V under leader L votes once per view,
+ * durably ("vc" -> view u64 | leader), with its lock at the next height (so
+ * the new leader can finish that block first), and for an automatic change
+ * only when it, too, has not heard from the leader for half the timeout.
+ * The one who asked gathers a quorum of votes into a VIEW_CHANGE and hands
+ * it, with the highest locked block, to L; L finishes that block, then
+ * proposes a block whose first tx is the VIEW_CHANGE: applying it makes L
+ * the leader of view V on every node. */
+
+static const char VC_KEY[] = "vc";
+
+struct next_seq_ctx {
+	const uint8_t *pk;
+	uint64_t *seq;
+};
+
+static int next_seq_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct next_seq_ctx *c = vctx;
+
+	return mc_builder_next_seq(t, c->pk, c->seq, err);
+}
+#define VC_VOTE_LEN (MC_PK_LEN + 8 + 8 + MC_HASH_LEN + MC_SIG_LEN)
+
+struct vc_put_ctx {
+	uint64_t view;
+	const uint8_t *leader;
+};
+
+static int vc_put_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct vc_put_ctx *c = vctx;
+	uint8_t v[8 + MC_PK_LEN];
+
+	mc_be64(v, c->view);
+	memcpy(v + 8, c->leader, MC_PK_LEN);
+	return mc_txn_put(t, MC_DB_CONSENSUS, VC_KEY, sizeof(VC_KEY) - 1, v, sizeof(v), err);
+}
+
+static int vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_engine *e = vctx;
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_CONSENSUS, VC_KEY, sizeof(VC_KEY) - 1, &v, &vn, err);
+
+	if (rc != 0 || vn != 8 + MC_PK_LEN)
+		return rc < 0 ? -1 : 0;
+	e->vc_voted = mc_from_be64(v);
+	memcpy(e->vc_voted_leader, (const uint8_t *)v + 8, MC_PK_LEN);
+	return 0;
+}
+
+/* This node's vote for view `view` under `leader`: appended to out (the
+ * vote, then the locked block's bundle when the lock is at the next
+ * height). mu held. */
+static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN], bool timeout,
+		   struct mc_buf *out, struct mc_err *err)
+{
+	struct vc_put_ctx pc = { view, leader };
+	struct mc_vc_vote v;
+	struct lock l;
+	uint64_t now = mc_now_ms();
+
+	if (!e->have_chain || !is_validator(e, e->node->pk))
+		return mc_err_set(err, EX_NOPERM, _("this node is not a validator"));
+	if (!is_validator(e, leader))
+		return mc_err_set(err, EX_DATAERR, _("the proposed leader is not a validator"));
+	if (view <= e->view)
+		return mc_err_set(err, EX_DATAERR, _("view %llu is not after the current view %llu"),
+				  (unsigned long long)view, (unsigned long long)e->view);
+	if (view < e->vc_voted || (view == e->vc_voted && memcmp(leader, e->vc_voted_leader, MC_PK_LEN) != 0))
+		return mc_err_set(err, EX_DATAERR, _("this node already voted for another leader of view %llu"),
+				  (unsigned long long)view);
+	if (timeout && !am_leader(e) && now - e->leader_seen_ms < e->c.leader_timeout_ms / 2)
+		return mc_err_set(err, EX_TEMPFAIL, _("the leader is alive as seen from here"));
+	if (mc_store_write(e->s, vc_put_txn, &pc, err) != 0)   /* durable before the vote leaves */
+		return -1;
+	e->vc_voted = view;
+	memcpy(e->vc_voted_leader, leader, MC_PK_LEN);
+	memset(&v, 0, sizeof(v));
+	if (lock_get(e, &l, err) != 0)
+		return -1;
+	if (l.has && l.height == e->height + 1) {
+		v.locked_height = l.height;
+		v.locked_view = l.view;
+		memcpy(v.locked_hash, l.hash, MC_HASH_LEN);
+	}
+	mc_vc_vote_sign(e->chain_id, view, leader, e->node->sk, e->node->pk, &v);
+	mc_put_raw(out, v.pk, MC_PK_LEN);
+	mc_put_u64(out, v.locked_height);
+	mc_put_u64(out, v.locked_view);
+	mc_put_raw(out, v.locked_hash, MC_HASH_LEN);
+	mc_put_raw(out, v.sig, MC_SIG_LEN);
+	if (v.locked_height)
+		mc_put_raw(out, l.bundle, l.len);
+	lock_release(&l);
+	mc_engine_log("voted to move to view %llu", (unsigned long long)view);
+	return 0;
+}
+
+static int parse_view_query(const char *view_s, const char *leader_s, uint64_t *view, uint8_t leader[MC_PK_LEN])
+{
+	char *end;
+
+	if (!view_s || !leader_s || !*view_s || *view_s < '0' || *view_s > '9')
+		return -1;
+	*view = strtoull(view_s, &end, 10);
+	if (*end || strlen(leader_s) != 2 * MC_PK_LEN || mc_unhex(leader_s, leader, MC_PK_LEN) != 0)
+		return -1;
+	return 0;
+}
+
+void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const char *view_s,
+			    const char *leader_s, bool timeout, struct mc_reply *r)
+{
+	uint64_t view;
+	uint8_t leader[MC_PK_LEN];
+	struct mc_err err = { 0 };
+	char who[17];
+
+	short_pk(from, who);
+	if (parse_view_query(view_s, leader_s, &view, leader) != 0) {
+		reply_text(r, 400, "view=N&leader=HEX");
+		return;
+	}
+	pthread_mutex_lock(&e->mu);
+	mc_buf_reset(&r->body);
+	if (vc_vote(e, view, leader, timeout, &r->body, &err) != 0) {
+		pthread_mutex_unlock(&e->mu);
+		mc_engine_log("view change to %llu asked by %s refused: %s", (unsigned long long)view, who, err.msg);
+		reply_text(r, err.code == EX_TEMPFAIL ? 409 : 422, err.msg);
+		return;
+	}
+	pthread_mutex_unlock(&e->mu);
+	r->status = 200;
+	r->ctype = "application/octet-stream";
+}
+
+/* Hands a quorum's VIEW_CHANGE (and the locked block to finish first) to
+ * this node, the new leader. mu held. */
+static int vc_adopt(struct mc_engine *e, const uint8_t *body, size_t len, struct mc_err *err)
+{
+	struct mc_view_change vc;
+	struct mc_rd rd;
+	const uint8_t *vcb, *relay;
+	size_t vcn, relayn;
+	const struct mc_vc_vote *best = NULL;
+
+	mc_rd_init(&rd, body, len);
+	vcb = mc_get_bytes(&rd, MC_TX_BODY_MAX, &vcn);
+	relay = mc_get_bytes(&rd, MC_BUNDLE_MAX, &relayn);
+	if (!mc_rd_finish(&rd) || mc_view_change_decode(vcb, vcn, &vc, err) != 0)
+		return mc_err_set(err, EX_DATAERR, _("malformed view change"));
+	if (memcmp(vc.leader, e->node->pk, MC_PK_LEN) != 0)
+		return mc_err_set(err, EX_DATAERR, _("the view change names another leader"));
+	if (vc.view <= e->view)
+		return mc_err_set(err, EX_DATAERR, _("the view change is not after the current view"));
+	if (mc_view_change_check(&vc, e->chain_id, (const uint8_t (*)[MC_PK_LEN])e->vals, e->nval, err) != 0)
+		return -1;
+	for (uint16_t i = 0; i < vc.count; i++)
+		if (vc.votes[i].locked_height == e->height + 1 &&
+		    (!best || vc.votes[i].locked_view > best->locked_view))
+			best = &vc.votes[i];
+	mc_buf_reset(&e->vc_relay);
+	if (best) {
+		struct mc_bundle b;
+
+		if (mc_bundle_decode(relay, relayn, &b, err) != 0)
+			return mc_err_wrap(err, _("the locked block"));
+		if (memcmp(b.hash, best->locked_hash, MC_HASH_LEN) != 0) {
+			mc_bundle_release(&b);
+			return mc_err_set(err, EX_DATAERR, _("the block given is not the highest locked block"));
+		}
+		mc_bundle_release(&b);
+		mc_put_raw(&e->vc_relay, relay, relayn);
+	}
+	mc_buf_reset(&e->vc_body);
+	mc_put_raw(&e->vc_body, vcb, vcn);
+	e->vc_view = vc.view;
+	mc_engine_log("taking over as leader of view %llu%s", (unsigned long long)vc.view,
+		      best ? _(" (finishing a locked block first)") : "");
+	pthread_cond_broadcast(&e->cv);
+	return 0;
+}
+
+void mc_engine_on_view_change(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
+			      size_t len, struct mc_reply *r)
+{
+	struct mc_err err = { 0 };
+	char who[17];
+
+	short_pk(from, who);
+	pthread_mutex_lock(&e->mu);
+	if (vc_adopt(e, body, len, &err) != 0) {
+		pthread_mutex_unlock(&e->mu);
+		mc_engine_log("view change from %s refused: %s", who, err.msg);
+		reply_text(r, 422, err.msg);
+		return;
+	}
+	pthread_mutex_unlock(&e->mu);
+	reply_text(r, 202, "ok");
+}
+
+/* Asks every validator to move to `view` under `leader`, and hands a
+ * quorum's VIEW_CHANGE to the leader. mu held (released during calls). */
+static int start_view_change(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
+			     bool timeout, struct mc_err *err)
+{
+	struct mc_view_change vc;
+	struct mc_buf mine, relay, body, msg;
+	uint8_t chain[MC_HASH_LEN], lhex[2 * MC_PK_LEN + 1];
+	uint64_t relay_view = 0;
+	size_t quorum = mc_quorum(e->nval);
+	struct mc_peer_client *cl = NULL;
+	struct target { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } *tg;
+	size_t nt = 0;
+	int rc = 0;
+
+	memset(&vc, 0, sizeof(vc));
+	vc.view = view;
+	memcpy(vc.leader, leader, MC_PK_LEN);
+	mc_buf_init(&mine);
+	mc_buf_init(&relay);
+	mc_buf_init(&body);
+	mc_buf_init(&msg);
+	if (!(tg = calloc(PEERS_MAX, sizeof(*tg))))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	/* our own vote first */
+	if (vc_vote(e, view, leader, timeout, &mine, err) != 0) {
+		free(tg);
+		return -1;
+	}
+	for (size_t i = 0; i < e->npeers; i++)
+		if (!e->peers[i]->gone && peer_is_validator(e, e->peers[i])) {
+			snprintf(tg[nt].url, sizeof(tg[nt].url), "%s", e->peers[i]->url);
+			memcpy(tg[nt].pk, e->peers[i]->pk, MC_PK_LEN);
+			nt++;
+		}
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	mc_hex(leader, MC_PK_LEN, (char *)lhex);
+	pthread_mutex_unlock(&e->mu);
+	rc = mc_peer_client_new(e->c.ca_file, &cl, err);
+	for (size_t i = 0; rc == 0 && i <= nt && vc.count < MC_MAX_VALIDATORS; i++) {
+		struct mc_peer_resp resp;
+		const uint8_t *p;
+		size_t n;
+		struct mc_rd rd;
+		struct mc_vc_vote v;
+		char path[200];
+
+		memset(&resp, 0, sizeof(resp));
+		if (i == nt) {
+			p = mine.data;
+			n = mine.len;
+		} else {
+			snprintf(path, sizeof(path), "/v1/view-vote?view=%llu&leader=%s%s", (unsigned long long)view,
+				 (const char *)lhex, timeout ? "&why=timeout" : "");
+			if (mc_peer_call(cl, chain, e->node, tg[i].url, "POST", path, NULL, 0, tg[i].pk, PEER_TIMEOUT_MS,
+					 MC_BUNDLE_MAX, &resp, err) != 0 || resp.status != 200) {
+				if (resp.status)
+					mc_engine_log("view change: %s: HTTP %ld: %.150s", tg[i].url, resp.status,
+						      (const char *)resp.body);
+				mc_peer_resp_release(&resp);
+				mc_err_clear(err);
+				continue;
+			}
+			p = resp.body;
+			n = resp.len;
+		}
+		mc_rd_init(&rd, p, n);
+		mc_get_raw(&rd, v.pk, MC_PK_LEN);
+		v.locked_height = mc_get_u64(&rd);
+		v.locked_view = mc_get_u64(&rd);
+		mc_get_raw(&rd, v.locked_hash, MC_HASH_LEN);
+		mc_get_raw(&rd, v.sig, MC_SIG_LEN);
+		if (mc_rd_ok(&rd) && mc_vc_vote_verify(chain, view, leader, &v) == 0) {
+			size_t j = vc.count;
+
+			while (j > 0 && memcmp(vc.votes[j - 1].pk, v.pk, MC_PK_LEN) > 0) {
+				vc.votes[j] = vc.votes[j - 1];
+				j--;
+			}
+			vc.votes[j] = v;
+			vc.count++;
+			if (v.locked_height && rd.left && (relay.len == 0 || v.locked_view > relay_view)) {
+				mc_buf_reset(&relay);
+				mc_put_raw(&relay, rd.p, rd.left);
+				relay_view = v.locked_view;
+			}
+		}
+		mc_peer_resp_release(&resp);
+	}
+	if (rc == 0 && vc.count < quorum)
+		rc = mc_err_set(err, EX_TEMPFAIL, _("%u of %zu validators agreed to view %llu; %zu needed"),
+				(unsigned)vc.count, e->nval, (unsigned long long)view, quorum);
+	if (rc == 0) {
+		mc_view_change_encode(&vc, &body);
+		mc_put_bytes(&msg, body.data, body.len);
+		mc_put_bytes(&msg, relay.data, relay.len);
+	}
+	pthread_mutex_lock(&e->mu);
+	if (rc == 0 && memcmp(leader, e->node->pk, MC_PK_LEN) == 0) {
+		rc = vc_adopt(e, msg.data, msg.len, err);
+	} else if (rc == 0) {
+		char url[MC_URL_MAX + 1] = "";
+		struct mc_peer_resp resp;
+
+		for (size_t i = 0; i < nt; i++)
+			if (memcmp(tg[i].pk, leader, MC_PK_LEN) == 0)
+				snprintf(url, sizeof(url), "%s", tg[i].url);
+		pthread_mutex_unlock(&e->mu);
+		memset(&resp, 0, sizeof(resp));
+		rc = !*url ? mc_err_set(err, EX_UNAVAILABLE, _("the new leader's address is not known"))
+			   : mc_peer_call(cl, chain, e->node, url, "POST", "/v1/view-change", msg.data, msg.len, leader,
+					  PEER_TIMEOUT_MS, 4096, &resp, err);
+		if (rc == 0 && resp.status != 202)
+			rc = mc_err_set(err, EX_PROTOCOL, _("the new leader refused the view change: %.200s"),
+					(const char *)resp.body);
+		mc_peer_resp_release(&resp);
+		pthread_mutex_lock(&e->mu);
+	}
+	mc_peer_client_free(cl);
+	mc_buf_release(&mine);
+	mc_buf_release(&relay);
+	mc_buf_release(&body);
+	mc_buf_release(&msg);
+	free(tg);
+	return rc;
+}
+
+void mc_engine_on_promote(struct mc_engine *e, const char *leader_s, struct mc_reply *r)
+{
+	uint8_t leader[MC_PK_LEN];
+	struct mc_err err = { 0 };
+	uint64_t view;
+	char msg[300];
+
+	if (!leader_s || strlen(leader_s) != 2 * MC_PK_LEN || mc_unhex(leader_s, leader, MC_PK_LEN) != 0) {
+		reply_text(r, 400, "leader=HEX");
+		return;
+	}
+	pthread_mutex_lock(&e->mu);
+	view = (e->vc_voted > e->view ? e->vc_voted : e->view) + 1;
+	if (start_view_change(e, view, leader, false, &err) != 0) {
+		pthread_mutex_unlock(&e->mu);
+		mc_engine_log("promotion to view %llu failed: %s", (unsigned long long)view, err.msg);
+		reply_text(r, err.code == EX_TEMPFAIL ? 503 : 422, err.msg);
+		return;
+	}
+	pthread_mutex_unlock(&e->mu);
+	snprintf(msg, sizeof(msg), "{\"view\":%llu}", (unsigned long long)view);
+	r->status = 202;
+	r->ctype = "application/json";
+	mc_buf_reset(&r->body);
+	mc_put_raw(&r->body, msg, strlen(msg));
+}
+
+/* The candidate after a silent leader: the first validator after it (in
+ * key order) that this node sees up, itself included. mu held. */
+static bool auto_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN])
+{
+	size_t at = 0;
+
+	for (size_t i = 0; i < e->nval; i++)
+		if (memcmp(e->vals[i], e->leader, MC_PK_LEN) == 0)
+			at = i;
+	for (size_t k = 1; k < e->nval; k++) {
+		const uint8_t *pk = e->vals[(at + k) % e->nval];
+
+		if (memcmp(pk, e->node->pk, MC_PK_LEN) == 0) {
+			memcpy(out, pk, MC_PK_LEN);
+			return true;
+		}
+		for (size_t i = 0; i < e->npeers; i++)
+			if (!e->peers[i]->gone && e->peers[i]->up && e->peers[i]->pk_known &&
+			    memcmp(e->peers[i]->pk, pk, MC_PK_LEN) == 0) {
+				memcpy(out, pk, MC_PK_LEN);
+				return true;
+			}
+	}
+	return false;
+}
+
+/* The new leader's work: finish the locked block, then the VIEW_CHANGE
+ * block. mu held. 0 while there is more to do, 1 when done. */
+static int vc_take_over(struct mc_engine *e, struct mc_err *err)
+{
+	struct mc_txin first;
+	struct mc_buf tx;
+	int rc;
+
+	if (e->vc_view <= e->view) {
+		e->vc_view = 0;
+		return 1;
+	}
+	if (e->vc_relay.len) {
+		struct mc_bundle b;
+
+		if (mc_bundle_decode(e->vc_relay.data, e->vc_relay.len, &b, err) != 0)
+			return -1;
+		if (b.h.height == e->height + 1) {
+			mc_buf_reset(&e->prop);
+			mc_put_raw(&e->prop, e->vc_relay.data, e->vc_relay.len);
+			memcpy(e->prop_hash, b.hash, MC_HASH_LEN);
+			e->prop_height = b.h.height;
+			e->prop_view = b.h.view;
+			e->prop_relay = true;
+			mc_bundle_release(&b);
+			mc_engine_log("finishing locked block %llu", (unsigned long long)e->prop_height);
+			rc = run_proposal(e, err);
+			if (rc != 0)
+				return rc < 0 ? -1 : 0;
+		} else {
+			mc_bundle_release(&b);
+		}
+		mc_buf_reset(&e->vc_relay);
+	}
+	/* the VIEW_CHANGE as this node's next tx, first in the block */
+	{
+		uint64_t seq = 1;
+		struct next_seq_ctx nc = { e->node->pk, &seq };
+		struct mc_tx t;
+
+		mc_buf_init(&tx);
+		if (mc_store_read(e->s, next_seq_txn, &nc, err) != 0) {
+			mc_buf_release(&tx);
+			return -1;
+		}
+		memset(&t, 0, sizeof(t));
+		t.version = MC_TX_VERSION;
+		t.type = MC_TX_VIEW_CHANGE;
+		memcpy(t.author, e->node->pk, MC_PK_LEN);
+		t.timestamp_ms = mc_now_ms();
+		t.seq = seq;
+		t.body = e->vc_body.data;
+		t.body_len = e->vc_body.len;
+		mc_tx_sign(&t, e->chain_id, e->node->sk);
+		mc_tx_encode(&t, &tx);
+		mc_put_u32(&tx, 0);   /* no side rows */
+	}
+	first.tx = tx.data;
+	first.tx_len = tx.len - 4;
+	first.side = tx.data + tx.len - 4;
+	first.side_len = 4;
+	rc = make_proposal(e, &first, err);
+	mc_buf_release(&tx);
+	if (rc != 0) {
+		e->vc_view = 0;   /* refused: the next timeout tries again */
+		return -1;
+	}
+	rc = run_proposal(e, err);
+	if (rc == 0) {
+		mc_engine_log("leader of view %llu", (unsigned long long)e->view);
+		e->vc_view = 0;
+		return 1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
 /* ---- the engine thread ------------------------------------------------------ */
 
 static void write_status_file(struct mc_engine *e);
@@ -1058,6 +1559,29 @@ static void *engine_main(void *arg)
 			if (e->have_chain && e->height > before)
 				continue;
 		}
+		if (e->have_chain && e->vc_view > e->view && e->sync_hint <= e->height) {
+			if (vc_take_over(e, &err) < 0) {
+				mc_engine_log("the view change did not complete: %s", err.msg);
+				e->vc_view = 0;
+			}
+			continue;
+		}
+		if (e->have_chain && e->c.leader_timeout_ms && !am_leader(e) && is_validator(e, e->node->pk) &&
+		    now - e->leader_seen_ms > e->c.leader_timeout_ms &&
+		    now - e->last_vc_try_ms > e->c.leader_timeout_ms) {
+			uint8_t cand[MC_PK_LEN];
+
+			e->last_vc_try_ms = now;
+			if (auto_candidate(e, cand) && memcmp(cand, e->node->pk, MC_PK_LEN) == 0) {
+				uint64_t view = (e->vc_voted > e->view ? e->vc_voted : e->view) + 1;
+
+				mc_engine_log("no word from the leader for %u ms: asking to lead view %llu",
+					      e->c.leader_timeout_ms, (unsigned long long)view);
+				if (start_view_change(e, view, cand, true, &err) != 0)
+					mc_engine_log("view change to %llu: %s", (unsigned long long)view, err.msg);
+			}
+			continue;
+		}
 		if (e->have_chain && e->sync_hint <= e->height && am_leader(e)) {
 			struct lock l;
 
@@ -1068,18 +1592,20 @@ static void *engine_main(void *arg)
 				mc_put_raw(&e->prop, l.bundle, l.len);
 				memcpy(e->prop_hash, l.hash, MC_HASH_LEN);
 				e->prop_height = l.height;
+				e->prop_view = l.view;
+				e->prop_relay = false;
 				mc_engine_log("proposing locked block %llu again", (unsigned long long)l.height);
 			}
 			lock_release(&l);
 			if (!e->prop.len && e->mp_n && (now - last_block >= e->c.block_interval_ms ||
 							 e->mp_n >= e->c.max_block_txs)) {
-				int rc = make_proposal(e, &err);
+				int rc = make_proposal(e, NULL, &err);
 
 				if (rc < 0)
 					mc_engine_log("cannot make a block: %s", err.msg);
 			}
 			if (e->prop.len) {
-				int rc = run_proposal(e, e->view, &err);
+				int rc = run_proposal(e, &err);
 
 				if (rc < 0) {
 					mc_engine_log("block %llu not committed: %s",
@@ -1606,9 +2132,10 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 		uint8_t vmsg[MC_VOTE_MSG_LEN];
 
 		mc_vote_message(b.hash, vmsg);
-		if (memcmp(from, b.h.proposer, MC_PK_LEN) != 0 || b.cert.count != 1 ||
-		    memcmp(b.cert.votes[0].pk, from, MC_PK_LEN) != 0 ||
-		    mc_sign_verify(from, vmsg, sizeof(vmsg), b.cert.votes[0].sig) != 0) {
+		/* Signed by its proposer. Another validator may bring it: the
+		 * new leader of a view change finishing a locked block. */
+		if (b.cert.count != 1 || memcmp(b.cert.votes[0].pk, b.h.proposer, MC_PK_LEN) != 0 ||
+		    mc_sign_verify(b.h.proposer, vmsg, sizeof(vmsg), b.cert.votes[0].sig) != 0) {
 			mc_engine_log("proposal from %s refused: it is not signed by its proposer", who);
 			reply_text(r, 403, _("the proposal is not signed by its proposer"));
 			goto out;
@@ -1631,11 +2158,23 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 		reply_text(r, 500, err.msg);
 		goto unlock;
 	}
-	if (l.has && l.height == b.h.height && l.view == b.h.view && memcmp(l.hash, b.hash, MC_HASH_LEN) != 0) {
+	/* One block a height: a validator locked on a block votes for no
+	 * other at its height, in any view (the new leader of a view change
+	 * finishes the highest locked block first). */
+	if (l.has && l.height == b.h.height && memcmp(l.hash, b.hash, MC_HASH_LEN) != 0) {
+		struct mc_header lh;
+		struct mc_rd rd;
+
+		mc_rd_init(&rd, l.bundle, l.len);
+		if (mc_header_decode(&rd, &lh, NULL) == 0 && lh.view == b.h.view &&
+		    memcmp(lh.proposer, b.h.proposer, MC_PK_LEN) == 0)
+			mc_engine_log("proposal from %s refused: its proposer signed a second block at height %llu, view %llu (equivocation)",
+				      who, (unsigned long long)b.h.height, (unsigned long long)b.h.view);
+		else
+			mc_engine_log("proposal from %s refused: this node is locked on another block at height %llu",
+				      who, (unsigned long long)b.h.height);
 		lock_release(&l);
-		mc_engine_log("proposal from %s refused: a second block at height %llu, view %llu (equivocation)",
-			      who, (unsigned long long)b.h.height, (unsigned long long)b.h.view);
-		reply_text(r, 409, _("this node voted for another block at this height and view"));
+		reply_text(r, 409, _("this node voted for another block at this height"));
 		goto unlock;
 	}
 	lock_release(&l);
@@ -1768,12 +2307,22 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	if (!e->c.mempool_max)
 		e->c.mempool_max = 200000;
 	e->started_ms = mc_now_ms();
+	e->leader_seen_ms = e->started_ms;
+	{
+		const char *tc = getenv("MEDCHAIN_TEST_CRASH");
+
+		e->test_crash = !tc ? 0 : strcmp(tc, "leader-after-votes") == 0 ? 1
+				  : strcmp(tc, "leader-after-commit") == 0 ? 2 : 0;
+	}
 	mc_buf_init(&e->prop);
+	mc_buf_init(&e->vc_body);
+	mc_buf_init(&e->vc_relay);
 	mc_buf_init(&e->commit);
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->chain_mu, NULL);
 	pthread_cond_init(&e->cv, NULL);
-	if (mc_replay_new(MC_REPLAY_DEFAULT, &e->replay, err) != 0 || cache_load(e, err) != 0) {
+	if (mc_replay_new(MC_REPLAY_DEFAULT, &e->replay, err) != 0 || cache_load(e, err) != 0 ||
+	    mc_store_read(e->s, vc_get_txn, e, err) != 0) {
 		mc_replay_free(e->replay);
 		free(e);
 		return -1;
@@ -1811,6 +2360,8 @@ void mc_engine_stop(struct mc_engine *e)
 	free(e->mp);
 	mc_buf_release(&e->prop);
 	mc_buf_release(&e->commit);
+	mc_buf_release(&e->vc_body);
+	mc_buf_release(&e->vc_relay);
 	mc_replay_free(e->replay);
 	if (e->c.status_file)
 		unlink(e->c.status_file);

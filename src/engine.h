@@ -46,6 +46,8 @@ struct mc_engine_conf {
 	unsigned block_interval_ms;
 	unsigned max_block_txs;
 	size_t mempool_max;
+	unsigned leader_timeout_ms;   /* silence from the leader before an
+				       * automatic view change; 0: manual only */
 };
 
 struct mc_engine;
@@ -80,6 +82,15 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 			  size_t len, struct mc_reply *r);
 void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
 			 size_t len, struct mc_reply *r);
+
+/* View changes: a vote asked of this validator (why=timeout: only if it
+ * too has lost the leader), a quorum's VIEW_CHANGE handed to this node as
+ * the new leader, and an operator's `node promote` (the local CLI). */
+void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const char *view,
+			    const char *leader, bool timeout, struct mc_reply *r);
+void mc_engine_on_view_change(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
+			      size_t len, struct mc_reply *r);
+void mc_engine_on_promote(struct mc_engine *e, const char *leader, struct mc_reply *r);
 
 /* One line to the log (stderr, which systemd keeps): never secrets or
  * health data. */

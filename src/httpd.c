@@ -145,6 +145,22 @@ static void route(struct mc_httpd *h, struct MHD_Connection *con, const char *ur
 		mc_engine_on_propose(h->e, sg->pk, rq->body.data, rq->body.len, r);
 	} else if (post && strcmp(url, "/v1/commit") == 0) {
 		mc_engine_on_commit(h->e, sg->pk, rq->body.data, rq->body.len, r);
+	} else if (post && strcmp(url, "/v1/view-vote") == 0) {
+		const char *why = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "why");
+
+		mc_engine_on_view_vote(h->e, sg->pk, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "view"),
+				       MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "leader"),
+				       why && strcmp(why, "timeout") == 0, r);
+	} else if (post && strcmp(url, "/v1/view-change") == 0) {
+		mc_engine_on_view_change(h->e, sg->pk, rq->body.data, rq->body.len, r);
+	} else if (post && strcmp(url, "/v1/promote") == 0) {
+		/* the operator's own node only */
+		if (memcmp(sg->pk, mc_engine_node(h->e)->pk, MC_PK_LEN) != 0) {
+			r->status = 403;
+			mc_put_raw(&r->body, "promote: this node's own key only\n", 34);
+			return;
+		}
+		mc_engine_on_promote(h->e, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "leader"), r);
 	} else {
 		r->status = 404;
 		mc_put_raw(&r->body, "not found\n", 10);

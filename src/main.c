@@ -80,6 +80,8 @@ static const struct mc_command commands[] = {
 	  N_("approve adding a validator; commits at a quorum, else prints a token") },
 	{ "node", "remove", cmd_node_remove, N_("node remove KEY"),
 	  N_("approve removing a validator; commits at a quorum, else prints a token") },
+	{ "node", "promote", cmd_node_promote, N_("node promote KEY"),
+	  N_("make another validator the leader (a view change the validators agree to)") },
 	{ "node", "approve", cmd_node_approve, N_("node approve TOKEN"),
 	  N_("add this validator's approval to a proposed set change") },
 	{ NULL, "backup", cmd_backup, N_("backup DIR [--with-keys]"),

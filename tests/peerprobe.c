@@ -12,6 +12,8 @@
  *   peerprobe DATADIR URL missing-vote      a block whose certificate lacks a quorum
  *   peerprobe DATADIR URL enroll N          N enrolments signed by DATADIR's admin,
  *                                           sent at once; prints the answer's HTTP status
+ *   peerprobe DATADIR URL fetch PATH        a signed GET; the answer's body on stdout
+ *   peerprobe DATADIR - txbundle N          the enrolments' tx bundle on stdout (fuzz seeds)
  *
  * DATADIR is a node's data dir: its keys/node.key signs, its store gives the
  * chain's head.
@@ -309,6 +311,44 @@ int main(int argc, char **argv)
 		mc_buf_init(&txs);
 		enrolments(s, admin, strtoul(argv[4], NULL, 10), &txs);
 		printf("%ld\n", send_signed(url, node, "POST", "/v1/tx?wait=120000", txs.data, txs.len, mc_now_ms()));
+		mc_buf_release(&txs);
+		mc_key_free(admin);
+	} else if (strcmp(what, "fetch") == 0 && argc > 4) {
+		struct mc_peer_sig sg;
+		char full[1024];
+		CURL *c = curl_easy_init();
+		char k[MC_PEER_KEY_HEX], t[MC_PEER_TIME_DEC], n[MC_PEER_NONCE_HEX], sgx[MC_PEER_SIG_HEX], line[300];
+		struct curl_slist *h = NULL;
+
+		if (mc_peer_sign_request(chain_id, node, "GET", argv[4], NULL, 0, mc_now_ms(), &sg, &err) != 0)
+			return 70;
+		mc_peer_sig_headers(&sg, k, t, n, sgx);
+		snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_KEY, k);
+		h = curl_slist_append(h, line);
+		snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_TIME, t);
+		h = curl_slist_append(h, line);
+		snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_NONCE, n);
+		h = curl_slist_append(h, line);
+		snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_SIG, sgx);
+		h = curl_slist_append(h, line);
+		snprintf(full, sizeof(full), "%s%s", url, argv[4]);
+		curl_easy_setopt(c, CURLOPT_URL, full);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, stdout);
+		if (curl_easy_perform(c) != CURLE_OK)
+			return 69;
+		curl_slist_free_all(h);
+		curl_easy_cleanup(c);
+	} else if (strcmp(what, "txbundle") == 0 && argc > 4) {
+		struct mc_key *admin = NULL;
+		struct mc_buf txs;
+
+		snprintf(path, sizeof(path), "%s/keys/admin.key", argv[1]);
+		if (mc_key_load(path, NULL, 0, &admin, &err) != 0)
+			return 66;
+		mc_buf_init(&txs);
+		enrolments(s, admin, strtoul(argv[4], NULL, 10), &txs);
+		fwrite(txs.data, 1, txs.len, stdout);
 		mc_buf_release(&txs);
 		mc_key_free(admin);
 	} else {

@@ -20,10 +20,11 @@ done
 for l in de fr; do
     [ -n "$(find "$R" -path "*/locale/$l/LC_MESSAGES/medchain.mo" | head -1)" ] || fail "the $l catalog installed"
 done
-for u in medchain-anchor.service medchain-anchor.timer medchain-verify.service medchain-verify.timer; do
+for u in medchain-anchor.service medchain-anchor.timer medchain-verify.service medchain-verify.timer \
+    medchain-serve.service; do
     [ -f "$R$unitdir/$u" ] || fail "$u in $unitdir"
 done
-for u in medchain-anchor.service medchain-verify.service; do
+for u in medchain-anchor.service medchain-verify.service medchain-serve.service; do
     f="$R$unitdir/$u"
     grep -q "^ExecStart=$bindir/medchain " "$f" || fail "$u runs the installed binary"
     for d in User=medchain NoNewPrivileges=yes ProtectSystem=strict ReadWritePaths=/var/lib/medchain \
@@ -33,6 +34,7 @@ for u in medchain-anchor.service medchain-verify.service; do
     done
 done
 grep -q "^SuccessExitStatus=75" "$R$unitdir/medchain-anchor.service" || fail "exit 75 is not a failure of the anchor unit"
+grep -q "^Restart=on-failure" "$R$unitdir/medchain-serve.service" || fail "the serve unit restarts a node that fails"
 ex=$(find "$R" -path "*/examples/medchain.cron" | head -1)
 grep -q "medchain  $bindir/medchain -q anchor" "$ex" || fail "the cron file runs the installed binary"
 conf=$(find "$R" -path "*/examples/medchain.conf" | head -1)
@@ -41,4 +43,4 @@ init_node
 if command -v systemd-analyze >/dev/null && [ -d /run/systemd/system ]; then
     systemd-analyze verify "$R$unitdir"/medchain-*.service >/dev/null 2>&1 || true
 fi
-ok "make install: binary, man pages (groff -ww clean), de and fr catalogs, hardened units, cron file, example configuration"
+ok "make install: binary, man pages (groff -ww clean), de and fr catalogs, hardened units (serve, anchor, verify), cron file, example configuration"

@@ -169,7 +169,21 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
 }
 cn() { local i=$1; shift; "$MEDCHAIN_BIN" --datadir "$T/n$i" "$@"; }
-cl_url() { echo "http://127.0.0.1:${CL_PORT[$1]}"; }
+cl_url() { echo "${CL_SCHEME:-http}://127.0.0.1:${CL_PORT[$1]}"; }
+# cl_tls_certs: a private CA and a certificate for 127.0.0.1 per node (CL_TLS=1)
+cl_tls_certs() {
+    local i
+    mkdir -p "$T/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=medchain test CA" \
+        -keyout "$T/tls/ca.key" -out "$T/tls/ca.crt" 2>/dev/null
+    for i in $(seq 1 "$1"); do
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=n$i" \
+            -keyout "$T/tls/n$i.key" -out "$T/tls/n$i.csr" 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\n' >"$T/tls/n$i.ext"
+        openssl x509 -req -in "$T/tls/n$i.csr" -CA "$T/tls/ca.crt" -CAkey "$T/tls/ca.key" -CAcreateserial \
+            -days 2 -extfile "$T/tls/n$i.ext" -out "$T/tls/n$i.crt" 2>/dev/null
+    done
+}
 cl_height() { cn "$1" --json status | jq -r .height; }
 cl_head() { cn "$1" --json status | jq -r .head; }
 serve_start() {
@@ -212,9 +226,15 @@ cluster_start() {
         cn "$i" --json init --no-passphrase --join "$cid" >"$T/init$i.json"
         CL_KEY[$i]=$(jq -r .node "$T/init$i.json")
     done
+    if [ "${CL_TLS:-0}" = 1 ]; then CL_SCHEME=https; cl_tls_certs "$n"; fi
     for i in $(seq 1 "$n"); do
-        printf '[node]\nname = n%s\nlisten = 127.0.0.1:%s\npeers = %s\nblock_interval_ms = %s\nmax_block_txs = %s\n' \
-            "$i" "${CL_PORT[$i]}" "$(cl_url 1)" "${CL_BLOCK_MS:-20}" "${CL_MAX_TXS:-5000}" >"$T/n$i/medchain.conf"
+        printf '[node]\nname = n%s\nlisten = 127.0.0.1:%s\npeers = %s\nblock_interval_ms = %s\nmax_block_txs = %s\nleader_timeout_ms = %s\n' \
+            "$i" "${CL_PORT[$i]}" "$(cl_url 1)" "${CL_BLOCK_MS:-20}" "${CL_MAX_TXS:-5000}" \
+            "${CL_LEADER_MS:-10000}" >"$T/n$i/medchain.conf"
+        if [ "${CL_TLS:-0}" = 1 ]; then
+            printf 'tls_cert = %s\ntls_key = %s\nca_file = %s\n' "$T/tls/n$i.crt" "$T/tls/n$i.key" \
+                "$T/tls/ca.crt" >>"$T/n$i/medchain.conf"
+        fi
         serve_start "$i"
     done
     for i in $(seq 2 "$n"); do
