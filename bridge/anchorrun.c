@@ -274,6 +274,20 @@ static int commit_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 						(unsigned long long)c->e->seq);
 	if (cur.state == MC_ANCHOR_CONFIRMED)
 		return 0;   /* nothing to add: the block is not made */
+	{
+		/* Committed already, through the leader, before this node's
+		 * journal said so (a chain of several validators): just say so. */
+		struct mc_anchored an;
+
+		rc = mc_chain_anchored(t, c->e->tree_size, &an, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && an.a.tree_size == c->e->tree_size && memcmp(an.a.tx_hash, c->e->mined_tx, 32) == 0) {
+			c->e->state = MC_ANCHOR_CONFIRMED;
+			c->e->commit_height = an.height;
+			return mc_journal_put(t, c->e, err);
+		}
+	}
 	memset(&ac, 0, sizeof(ac));
 	ac.tree_size = c->e->tree_size;
 	memcpy(ac.root, c->e->root, MC_HASH_LEN);
@@ -295,12 +309,32 @@ static int commit_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 	return mc_journal_put(t, c->e, err);
 }
 
+static int confirm_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct commit_ctx *c = vctx;
+	struct mc_anchor_entry cur;
+	int rc = mc_journal_get(t, c->e->seq, &cur, err);
+
+	if (rc != 0 || cur.state == MC_ANCHOR_CONFIRMED)
+		return rc < 0 ? -1 : 0;
+	return mc_journal_put(t, c->e, err);
+}
+
 static int commit(struct run *r, struct mc_anchor_entry *e, struct mc_err *err)
 {
 	struct commit_ctx c = { r, e };
 	struct mc_produced out;
 
-	return mc_chain_produce(r->s, r->o->node_key, commit_build, &c, &out, err);
+	if (mc_chain_produce(r->s, r->o->node_key, commit_build, &c, &out, err) != 0)
+		return -1;
+	/* On a chain of several validators the leader made the block and this
+	 * node's journal was not written with it: write it now (a crash in
+	 * between is mended by commit_build, which finds the commit). */
+	if (out.height && e->state == MC_ANCHOR_CONFIRMED) {
+		e->commit_height = out.height;
+		return mc_store_write(r->s, confirm_txn, &c, err);
+	}
+	return 0;
 }
 
 static int progress(struct run *r, struct mc_anchor_entry *e, enum progress *out,

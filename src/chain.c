@@ -211,14 +211,13 @@ static int put_record_state(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN]
 
 /* ---- the rules -------------------------------------------------------- */
 
-static int refuse(struct mc_err *err, const struct mc_apply_ctx *ax, const char *why)
+int mc_refuse(struct mc_err *err, const struct mc_apply_ctx *ax, const char *why)
 {
 	return mc_err_set(err, EX_DATAERR, _("block %llu, tx %u: %s"),
 			  (unsigned long long)ax->height, (unsigned)ax->tx_index, why);
 }
 
-/* Prefixes a decoder's message with the block and tx. */
-static int refuse_body(struct mc_err *err, const struct mc_apply_ctx *ax)
+int mc_refuse_body(struct mc_err *err, const struct mc_apply_ctx *ax)
 {
 	if (err)
 		err->code = EX_DATAERR;
@@ -226,18 +225,16 @@ static int refuse_body(struct mc_err *err, const struct mc_apply_ctx *ax)
 			   (unsigned)ax->tx_index);
 }
 
-/* A refusal for want of permission: EX_NOPERM, so callers need not guess. */
-static int refuse_perm(struct mc_err *err, const struct mc_apply_ctx *ax, const char *why)
+int mc_refuse_perm(struct mc_err *err, const struct mc_apply_ctx *ax, const char *why)
 {
-	refuse(err, ax, why);
+	mc_refuse(err, ax, why);
 	if (err)
 		err->code = EX_NOPERM;
 	return -1;
 }
 
-static int author_active(struct mc_txn *t, const struct mc_apply_ctx *ax,
-			 const uint8_t pk[MC_PK_LEN], uint32_t need_any,
-			 struct mc_err *err)
+int mc_author_active(struct mc_txn *t, const struct mc_apply_ctx *ax, const uint8_t pk[MC_PK_LEN],
+		     uint32_t need_any, struct mc_err *err)
 {
 	struct mc_identity id;
 	int rc = mc_identity_get(t, pk, &id, err);
@@ -245,11 +242,11 @@ static int author_active(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	if (rc < 0)
 		return -1;
 	if (rc == MC_NOTFOUND)
-		return refuse_perm(err, ax, _("the author is not an enrolled identity"));
+		return mc_refuse_perm(err, ax, _("the author is not an enrolled identity"));
 	if (id.revoked != MC_NOT_REVOKED)
-		return refuse_perm(err, ax, _("the author's identity is revoked"));
+		return mc_refuse_perm(err, ax, _("the author's identity is revoked"));
 	if (need_any && !(id.roles & need_any))
-		return refuse_perm(err, ax, _("the author's roles do not allow this transaction"));
+		return mc_refuse_perm(err, ax, _("the author's roles do not allow this transaction"));
 	return 0;
 }
 
@@ -261,18 +258,18 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	int rc;
 
 	if (mc_enroll_decode(tx->body, tx->body_len, &e, err) != 0)
-		return refuse_body(err, ax);
+		return mc_refuse_body(err, ax);
 	if (ax->height == 0) {
 		if (memcmp(tx->author, e.pk, MC_PK_LEN) != 0)
-			return refuse_perm(err, ax, _("genesis enrollments must be self-signed"));
-	} else if (author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0) {
+			return mc_refuse_perm(err, ax, _("genesis enrollments must be self-signed"));
+	} else if (mc_author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0) {
 		return -1;
 	}
 	rc = mc_identity_get(t, e.pk, &old, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
-		return refuse(err, ax, _("the identity is already enrolled"));
+		return mc_refuse(err, ax, _("the identity is already enrolled"));
 	memset(&id, 0, sizeof(id));
 	memcpy(id.pk, e.pk, MC_PK_LEN);
 	id.roles = e.roles;
@@ -294,18 +291,18 @@ static int apply_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	int rc;
 
 	if (mc_revoke_decode(tx->body, tx->body_len, &r, err) != 0)
-		return refuse_body(err, ax);
-	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (mc_author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0)
 		return -1;
 	if (memcmp(r.pk, tx->author, MC_PK_LEN) == 0)
-		return refuse(err, ax, _("an identity cannot revoke itself"));
+		return mc_refuse(err, ax, _("an identity cannot revoke itself"));
 	rc = mc_identity_get(t, r.pk, &id, err);
 	if (rc < 0)
 		return -1;
 	if (rc == MC_NOTFOUND)
-		return refuse(err, ax, _("no such identity"));
+		return mc_refuse(err, ax, _("no such identity"));
 	if (id.revoked != MC_NOT_REVOKED)
-		return refuse(err, ax, _("the identity is already revoked"));
+		return mc_refuse(err, ax, _("the identity is already revoked"));
 	id.revoked = ax->height;
 	return mc_identity_put(t, &id, err);
 }
@@ -322,19 +319,19 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 		/* Versions are contiguous from 1: the id is in use exactly when
 		 * its version 1 exists, which the insert below checks. */
 		if (memcmp(e->prev, zeros, MC_HASH_LEN) != 0)
-			return refuse(err, ax, _("a first version must not name a previous one"));
+			return mc_refuse(err, ax, _("a first version must not name a previous one"));
 	} else {
 		rc = mc_record_latest(t, e->id, &prev, err);
 		if (rc < 0)
 			return -1;
 		if (rc == MC_NOTFOUND || prev.entry.version != e->version - 1)
-			return refuse(err, ax, _("an amendment must follow the newest version"));
+			return mc_refuse(err, ax, _("an amendment must follow the newest version"));
 		if (prev.erased)
-			return refuse(err, ax, _("the record is erased"));
+			return mc_refuse(err, ax, _("the record is erased"));
 		if (memcmp(prev.entry.subject, e->subject, MC_HASH_LEN) != 0)
-			return refuse(err, ax, _("an amendment must keep the record's subject"));
+			return mc_refuse(err, ax, _("an amendment must keep the record's subject"));
 		if (memcmp(prev.leaf, e->prev, MC_HASH_LEN) != 0)
-			return refuse(err, ax, _("an amendment names the wrong previous version"));
+			return mc_refuse(err, ax, _("an amendment names the wrong previous version"));
 	}
 	if (!ax->replay) {
 		uint8_t key[MC_LOC_LEN + MC_PK_LEN];
@@ -351,7 +348,7 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 			mc_sha256(v, vn, h);
 		if (rc == MC_NOTFOUND ? !ax->partial
 				      : vn != e->ct_size || (ax->untrusted && memcmp(h, e->ct_hash, MC_HASH_LEN) != 0))
-			return refuse(err, ax, _("a record's ciphertext is missing or does not match its hash"));
+			return mc_refuse(err, ax, _("a record's ciphertext is missing or does not match its hash"));
 		memcpy(key + MC_LOC_LEN, put->org, MC_PK_LEN);
 		rc = mc_txn_get(t, MC_DB_KEYWRAP, key, sizeof(key), &v, &vn, err);
 		if (rc < 0)
@@ -359,7 +356,7 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 		if (rc == 0 && ax->untrusted)
 			mc_sha256(v, vn, h);
 		if (rc == MC_NOTFOUND ? !ax->partial : ax->untrusted && memcmp(h, e->wrap_hash, MC_HASH_LEN) != 0)
-			return refuse(err, ax, _("a record's wrapped key is missing or does not match its hash"));
+			return mc_refuse(err, ax, _("a record's wrapped key is missing or does not match its hash"));
 	}
 	memset(&rs, 0, sizeof(rs));
 	rs.height = ax->height;
@@ -370,7 +367,7 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 	memcpy(rs.leaf, leaf, MC_HASH_LEN);
 	rc = put_record_state(t, e->id, e->version, &rs, e->version == 1, err);
 	if (rc == MC_EXISTS)
-		return refuse(err, ax, _("the record id is already in use"));
+		return mc_refuse(err, ax, _("the record id is already in use"));
 	if (rc != 0)
 		return -1;
 	if (e->version == 1) {
@@ -505,19 +502,19 @@ static int check_share(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 	int rc;
 
 	if (!tx->attach_len)
-		return refuse(err, ax, _("a grant that shares keys must carry them"));
+		return mc_refuse(err, ax, _("a grant that shares keys must carry them"));
 	mc_sha256(tx->attach, tx->attach_len, h);
 	if (memcmp(h, g->share, MC_HASH_LEN) != 0)
-		return refuse(err, ax, _("the shared keys do not match the grant"));
+		return mc_refuse(err, ax, _("the shared keys do not match the grant"));
 	if (mc_share_decode(tx->attach, tx->attach_len, &sh, err) != 0)
-		return refuse_body(err, ax);
+		return mc_refuse_body(err, ax);
 	rc = mc_identity_get(t, sh.org, &org, err);
 	if (rc < 0)
 		return -1;
 	if (rc == MC_NOTFOUND || !(org.roles & MC_ROLE_ORG) || org.revoked != MC_NOT_REVOKED)
-		return refuse(err, ax, _("keys may be shared only with an active organization"));
+		return mc_refuse(err, ax, _("keys may be shared only with an active organization"));
 	if (strcmp(grantee->org, org.name) != 0)
-		return refuse(err, ax, _("the grantee does not belong to the organization the keys are shared with"));
+		return mc_refuse(err, ax, _("the grantee does not belong to the organization the keys are shared with"));
 	if (!ax->replay) {
 		uint8_t kkey[MC_PK_LEN + 4];
 		const void *v;
@@ -530,7 +527,7 @@ static int check_share(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 			return -1;
 		mc_sha256(v, rc == 0 ? vn : 0, h);
 		if (rc == MC_NOTFOUND || memcmp(h, sh.kek_hash, MC_HASH_LEN) != 0)
-			return refuse(err, ax, _("the shared key-encryption key is missing or differs"));
+			return mc_refuse(err, ax, _("the shared key-encryption key is missing or differs"));
 	}
 	for (uint32_t i = 0; i < sh.count; i++) {
 		const uint8_t *it = sh.items + (size_t)i * MC_SHARE_ITEM_LEN;
@@ -542,7 +539,7 @@ static int check_share(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 		if (rc == MC_NOTFOUND || rs.erased ||
 		    memcmp(rs.entry.subject, g->subject, MC_HASH_LEN) != 0 ||
 		    !mc_grant_covers(g, rs.entry.id, rs.entry.category, rs.entry.category_len))
-			return refuse(err, ax, _("a shared key is not of a live record in the grant's scope"));
+			return mc_refuse(err, ax, _("a shared key is not of a live record in the grant's scope"));
 		if (!ax->replay) {
 			uint8_t wkey[MC_LOC_LEN + MC_PK_LEN];
 			const void *v;
@@ -557,7 +554,7 @@ static int check_share(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 				continue;
 			mc_sha256(v, rc == 0 ? vn : 0, h);
 			if (rc == MC_NOTFOUND || memcmp(h, it + MC_RECORD_ID_LEN + 4, MC_HASH_LEN) != 0)
-				return refuse(err, ax, _("a shared key is missing or differs from the grant"));
+				return mc_refuse(err, ax, _("a shared key is missing or differs from the grant"));
 		}
 	}
 	return 0;
@@ -575,11 +572,11 @@ static int apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 	int rc;
 
 	if (mc_grant_decode(tx->body, tx->body_len, &g, err) != 0)
-		return refuse_body(err, ax);
+		return mc_refuse_body(err, ax);
 	/* Staff grant on the strength of a signed consent form; a patient
 	 * grants for their own subject, and their signature on this tx is the
 	 * attestation. */
-	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT,
+	if (mc_author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT,
 			  err) != 0)
 		return -1;
 	{
@@ -589,24 +586,24 @@ static int apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 			return -1;
 		if (author.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN)) {
 			if (g.attest_kind != MC_ATTEST_CONSENT_FORM)
-				return refuse(err, ax, _("a staff grant must reference the signed consent form"));
+				return mc_refuse(err, ax, _("a staff grant must reference the signed consent form"));
 		} else {
 			if (g.attest_kind != MC_ATTEST_PATIENT_SIGNATURE)
-				return refuse(err, ax, _("a patient's grant is attested by the patient's signature"));
+				return mc_refuse(err, ax, _("a patient's grant is attested by the patient's signature"));
 			if (!author.has_subject || memcmp(author.subject, g.subject, MC_HASH_LEN) != 0)
-				return refuse_perm(err, ax, _("a patient grants only for their own records"));
+				return mc_refuse_perm(err, ax, _("a patient grants only for their own records"));
 		}
 	}
 	rc = mc_identity_get(t, g.grantee, &grantee, err);
 	if (rc < 0)
 		return -1;
 	if (rc == MC_NOTFOUND || grantee.revoked != MC_NOT_REVOKED)
-		return refuse(err, ax, _("the grantee is not an active identity"));
+		return mc_refuse(err, ax, _("the grantee is not an active identity"));
 	rc = mc_grant_state_get(t, g.id, &old, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
-		return refuse(err, ax, _("the grant id is already in use"));
+		return mc_refuse(err, ax, _("the grant id is already in use"));
 	(void)views;
 	{
 		struct mc_grant_view *all = malloc(MC_GRANTS_PER_PAIR_MAX * sizeof(*all));
@@ -618,13 +615,13 @@ static int apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 		if (rc != 0)
 			return -1;
 		if (n >= MC_GRANTS_PER_PAIR_MAX)
-			return refuse(err, ax, _("too many grants for one subject and grantee"));
+			return mc_refuse(err, ax, _("too many grants for one subject and grantee"));
 	}
 	if (g.share_len == MC_HASH_LEN) {
 		if (check_share(t, ax, tx, &g, &grantee, err) != 0)
 			return -1;
 	} else if (tx->attach_len) {
-		return refuse(err, ax, _("unexpected attachment"));
+		return mc_refuse(err, ax, _("unexpected attachment"));
 	}
 	memset(&gs, 0, sizeof(gs));
 	gs.height = ax->height;
@@ -655,17 +652,17 @@ static int apply_consent_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	int rc;
 
 	if (mc_consent_revoke_decode(tx->body, tx->body_len, &r, err) != 0)
-		return refuse_body(err, ax);
-	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT,
+		return mc_refuse_body(err, ax);
+	if (mc_author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT,
 			  err) != 0)
 		return -1;
 	rc = mc_grant_state_get(t, r.id, &gs, err);
 	if (rc < 0)
 		return -1;
 	if (rc == MC_NOTFOUND)
-		return refuse(err, ax, _("no such grant"));
+		return mc_refuse(err, ax, _("no such grant"));
 	if (gs.revoked_at != MC_TIME_OPEN)
-		return refuse(err, ax, _("the grant is already revoked"));
+		return mc_refuse(err, ax, _("the grant is already revoked"));
 	if (mc_grant_decode(gs.body, gs.body_len, &g, err) != 0)
 		return -1;
 	memcpy(subject, g.subject, MC_HASH_LEN);
@@ -676,7 +673,7 @@ static int apply_consent_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			return -1;
 		if (!(author.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN)) &&
 		    (!author.has_subject || memcmp(author.subject, subject, MC_HASH_LEN) != 0))
-			return refuse_perm(err, ax, _("a patient revokes only grants for their own records"));
+			return mc_refuse_perm(err, ax, _("a patient revokes only grants for their own records"));
 	}
 	/* gs.body points into the row about to be rewritten: copy it. */
 	mc_buf_init(&copy);
@@ -767,19 +764,19 @@ static int apply_access(struct mc_txn *t, const struct mc_apply_ctx *ax, const s
 	int rc;
 
 	if (mc_access_decode(tx->body, tx->body_len, &a, err) != 0)
-		return refuse_body(err, ax);
+		return mc_refuse_body(err, ax);
 	/* Any enrolled identity's attempt is recorded, a revoked one's too. */
 	rc = mc_identity_get(t, tx->author, &id, err);
 	if (rc < 0)
 		return -1;
 	if (rc == MC_NOTFOUND)
-		return refuse_perm(err, ax, _("the author is not an enrolled identity"));
+		return mc_refuse_perm(err, ax, _("the author is not an enrolled identity"));
 	if (mc_access_decide(t, tx->author, a.record, a.version, a.purpose, a.glass_len > 0,
 			     ax->block_time_ms, subject, &d, err) != 0)
-		return refuse_body(err, ax);
+		return mc_refuse_body(err, ax);
 	if (memcmp(subject, a.subject, MC_HASH_LEN) != 0 || d.outcome != a.outcome ||
 	    d.reason != a.reason || memcmp(d.grant, a.grant, MC_GRANT_ID_LEN) != 0)
-		return refuse(err, ax, _("the access event does not match the consent rules at its block time"));
+		return mc_refuse(err, ax, _("the access event does not match the consent rules at its block time"));
 	return audit_index(t, ax, tx, subject, a.outcome, err);
 }
 
@@ -794,14 +791,14 @@ static int apply_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	int rc;
 
 	if (mc_put_decode(tx->body, tx->body_len, &put, err) != 0)
-		return refuse_body(err, ax);
-	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (mc_author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN, err) != 0)
 		return -1;
 	rc = mc_identity_get(t, put.org, &org, err);
 	if (rc < 0)
 		return -1;
 	if (rc == MC_NOTFOUND || !(org.roles & MC_ROLE_ORG) || org.revoked != MC_NOT_REVOKED)
-		return refuse(err, ax, _("the custodian is not an active organization"));
+		return mc_refuse(err, ax, _("the custodian is not an active organization"));
 	if (!ax->replay) {
 		uint8_t key[MC_PK_LEN + 4], h[MC_HASH_LEN];
 		const void *v;
@@ -813,10 +810,10 @@ static int apply_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		if (rc < 0)
 			return -1;
 		if (rc == MC_NOTFOUND)
-			return refuse(err, ax, _("the organization's key-encryption key is missing"));
+			return mc_refuse(err, ax, _("the organization's key-encryption key is missing"));
 		mc_sha256(v, vn, h);
 		if (memcmp(h, put.kek_hash, MC_HASH_LEN) != 0)
-			return refuse(err, ax, _("the key-encryption key does not match its hash"));
+			return mc_refuse(err, ax, _("the key-encryption key does not match its hash"));
 	}
 	leaves = malloc((size_t)put.count * MC_HASH_LEN);
 	if (!leaves)
@@ -828,7 +825,7 @@ static int apply_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 
 		if (mc_entry_read(&r, &e, err) != 0) {
 			free(leaves);
-			return refuse_body(err, ax);
+			return mc_refuse_body(err, ax);
 		}
 		mc_entry_leaf(&e, leaves[i]);
 		if (apply_entry(t, ax, &put, &e, i, offset, leaves[i], err) != 0) {
@@ -838,12 +835,12 @@ static int apply_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	}
 	if (!mc_rd_finish(&r)) {
 		free(leaves);
-		return refuse(err, ax, _("the attachment does not hold exactly the announced entries"));
+		return mc_refuse(err, ax, _("the attachment does not hold exactly the announced entries"));
 	}
 	mc_merkle_root((const uint8_t (*)[MC_HASH_LEN])leaves, put.count, root);
 	free(leaves);
 	if (memcmp(root, put.entries_root, MC_HASH_LEN) != 0)
-		return refuse(err, ax, _("the entries do not match the signed entries root"));
+		return mc_refuse(err, ax, _("the entries do not match the signed entries root"));
 	return 0;
 }
 
@@ -856,16 +853,16 @@ static int apply_erase(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	int rc;
 
 	if (mc_erase_decode(tx->body, tx->body_len, &e, err) != 0)
-		return refuse_body(err, ax);
-	if (author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (mc_author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0)
 		return -1;
 	rc = mc_record_latest(t, e.id, &latest, err);
 	if (rc < 0)
 		return -1;
 	if (rc == MC_NOTFOUND)
-		return refuse(err, ax, _("no such record"));
+		return mc_refuse(err, ax, _("no such record"));
 	if (latest.erased)
-		return refuse(err, ax, _("the record is already erased"));
+		return mc_refuse(err, ax, _("the record is already erased"));
 	newest = latest.entry.version;
 	for (uint32_t v = 1; v <= newest; v++) {
 		struct mc_record_state rs;
@@ -876,7 +873,7 @@ static int apply_erase(struct mc_txn *t, const struct mc_apply_ctx *ax,
 
 		rc = mc_record_version(t, e.id, v, &rs, err);
 		if (rc != 0)
-			return rc < 0 ? -1 : refuse(err, ax, _("a record version is missing"));
+			return rc < 0 ? -1 : mc_refuse(err, ax, _("a record version is missing"));
 		mc_loc_key(wkey, rs.height, rs.tx_index, rs.entry_index);
 		rs.erased = ax->height;
 		if (put_record_state(t, e.id, v, &rs, false, err) != 0)
@@ -959,20 +956,20 @@ static int apply_anchor_commit(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	int rc;
 
 	if (mc_anchor_commit_decode(tx->body, tx->body_len, &a, err) != 0)
-		return refuse_body(err, ax);
-	if (author_active(t, ax, tx->author, MC_ROLE_NODE | MC_ROLE_ANCHOR, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (mc_author_active(t, ax, tx->author, MC_ROLE_NODE | MC_ROLE_ANCHOR, err) != 0)
 		return -1;
 	if (a.tree_size > ax->height)
-		return refuse(err, ax, _("the anchor covers blocks that do not exist yet"));
+		return mc_refuse(err, ax, _("the anchor covers blocks that do not exist yet"));
 	rc = mc_chain_anchored(t, UINT64_MAX, &last, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0 && a.tree_size <= last.a.tree_size)
-		return refuse(err, ax, _("an anchor must cover more blocks than the one before it"));
+		return mc_refuse(err, ax, _("an anchor must cover more blocks than the one before it"));
 	if (mc_ctree_root(t, a.tree_size, root, err) != 0)
 		return -1;
 	if (memcmp(root, a.root, MC_HASH_LEN) != 0)
-		return refuse(err, ax, _("the anchored root is not this chain's root at that size"));
+		return mc_refuse(err, ax, _("the anchored root is not this chain's root at that size"));
 	mc_be64(key, a.tree_size);
 	mc_be64(row, ax->height);
 	mc_be32(row + 8, ax->tx_index);
@@ -998,7 +995,7 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	int rc;
 
 	if (!ax->sig_checked && mc_tx_verify_sig(tx, ax->chain_id) != 0)
-		return refuse(err, ax, _("bad signature"));
+		return mc_refuse(err, ax, _("bad signature"));
 	rc = mc_txn_get(t, MC_DB_SEQS, tx->author, MC_PK_LEN, &v, &vn, err);
 	if (rc < 0)
 		return -1;
@@ -1008,7 +1005,7 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		last = mc_from_be64(v);
 	}
 	if (tx->seq != last + 1)
-		return refuse(err, ax, _("out-of-order sequence number (a replay?)"));
+		return mc_refuse(err, ax, _("out-of-order sequence number (a replay?)"));
 	mc_be64(seqv, tx->seq);
 	if (mc_txn_put(t, MC_DB_SEQS, tx->author, MC_PK_LEN, seqv, 8, err) != 0)
 		return -1;
@@ -1025,7 +1022,7 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
-		return refuse(err, ax, _("duplicate transaction"));
+		return mc_refuse(err, ax, _("duplicate transaction"));
 	if (mc_txn_put(t, MC_DB_TXIDX, hash, MC_HASH_LEN, loc, sizeof(loc), err) != 0)
 		return -1;
 
@@ -1064,7 +1061,7 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		rc = apply_anchor_commit(t, ax, tx, err);
 		break;
 	default:
-		rc = refuse(err, ax, _("this transaction type is not enabled on this chain"));
+		rc = mc_refuse(err, ax, _("this transaction type is not enabled on this chain"));
 		break;
 	}
 	if (rc != 0)
@@ -1079,7 +1076,7 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	}
 	if (ax->height > 0 && tx->type != MC_TX_RECORD_PUT && tx->type != MC_TX_CONSENT_GRANT &&
 	    tx->attach_len != 0)
-		return refuse(err, ax, _("unexpected attachment"));
+		return mc_refuse(err, ax, _("unexpected attachment"));
 	return 0;
 }
 
@@ -1404,39 +1401,6 @@ static int sole_validator(struct mc_txn *t, const struct mc_key *node, bool *sol
 	return 0;
 }
 
-/* The txs a build added, with their side rows, as a tx bundle. */
-static int collect_built(struct mc_txn *t, uint64_t height, size_t count, struct mc_buf *out,
-			 struct mc_err *err)
-{
-	struct mc_buf side;
-	uint8_t key[12];
-	int rc = 0;
-
-	mc_buf_reset(out);
-	mc_put_u32(out, (uint32_t)count);
-	mc_buf_init(&side);
-	for (uint32_t i = 0; i < count && rc == 0; i++) {
-		struct mc_tx tx;
-		const void *v;
-		size_t vn;
-
-		mc_be64(key, height);
-		mc_be32(key + 8, i);
-		rc = mc_txn_get(t, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
-		if (rc != 0)
-			break;
-		mc_buf_reset(&side);
-		rc = mc_tx_decode(v, vn, &tx, err) != 0 ||
-		     mc_side_collect(t, height, i, &tx, &side, err) != 0 ? -1 : 0;
-		mc_put_bytes(out, v, vn);
-		mc_put_bytes(out, side.data, side.len);
-	}
-	mc_buf_release(&side);
-	if (rc == 0 && mc_buf_failed(out))
-		rc = mc_err_set(err, EX_OSERR, _("out of memory"));
-	return rc == 0 ? 0 : -1;
-}
-
 static int produce_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct produce_ctx *pc = vctx;
@@ -1458,11 +1422,16 @@ static int produce_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	memcpy(b.chain_id, head.chain_id, MC_HASH_LEN);
 	rc = pc->build(t, &b, pc->ctx, err);
 	if (rc == 0 && b.count > 0) {
-		if (!pc->remote)
+		if (!pc->remote) {
 			rc = seal_block(t, &b, pc->node, head.hash, head.chain_id, pc->out, err);
-		else if ((rc = collect_built(t, b.height, b.count, pc->remote, err)) == 0) {
-			pc->collected = true;
-			rc = -1;   /* abort: nothing of it is committed here */
+		} else {
+			/* the built txs with their side rows, for the leader */
+			mc_buf_reset(pc->remote);
+			rc = mc_txins_load(t, b.height, (uint32_t)b.count, pc->remote, err);
+			if (rc == 0) {
+				pc->collected = true;
+				rc = -1;   /* abort: nothing of it is committed here */
+			}
 		}
 	}
 	free(b.leaves);

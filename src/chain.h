@@ -97,6 +97,17 @@ struct mc_apply_ctx {
 					 * RECORD_ERASE removed: apply without them */
 };
 
+/* A rule's refusal: EX_DATAERR (mc_refuse_perm: EX_NOPERM) naming the
+ * block, the tx and the rule; mc_refuse_body prefixes a body decoder's
+ * message. All return -1. */
+int mc_refuse(struct mc_err *err, const struct mc_apply_ctx *ax, const char *why);
+int mc_refuse_body(struct mc_err *err, const struct mc_apply_ctx *ax);
+int mc_refuse_perm(struct mc_err *err, const struct mc_apply_ctx *ax, const char *why);
+/* The author pk is an enrolled, unrevoked identity holding one of the
+ * roles need_any (0: any role); else a refusal (EX_NOPERM). */
+int mc_author_active(struct mc_txn *t, const struct mc_apply_ctx *ax, const uint8_t pk[MC_PK_LEN],
+		     uint32_t need_any, struct mc_err *err);
+
 /* Checks one decoded tx against the rules and the state in t, and applies it
  * (state rows, the tx row and the tx index). EX_DATAERR naming the rule on
  * refusal; the caller aborts the write transaction. */

@@ -317,29 +317,27 @@ int mc_httpd_start(const struct mc_httpd_conf *c, struct mc_engine *e, struct mc
 		goto fail;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	if (c->tls_cert && *c->tls_cert) {
-		if (!(h->cert = slurp(c->tls_cert, err)) || !(h->key = slurp(c->tls_key ? c->tls_key : "", err)))
-			goto fail;
-		flags |= MHD_USE_TLS;
-		h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-					MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-					MHD_OPTION_CONNECTION_LIMIT, c->max_connections ? c->max_connections : 256u,
-					MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_ip ? c->per_ip : 64u,
-					MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-					MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-					MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-					MHD_OPTION_HTTPS_MEM_CERT, h->cert,
-					MHD_OPTION_HTTPS_MEM_KEY, h->key,
-					MHD_OPTION_END);
-	} else {
-		h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-					MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-					MHD_OPTION_CONNECTION_LIMIT, c->max_connections ? c->max_connections : 256u,
-					MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_ip ? c->per_ip : 64u,
-					MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-					MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-					MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-					MHD_OPTION_END);
+	{
+		struct MHD_OptionItem opts[] = {
+			{ MHD_OPTION_SOCK_ADDR, 0, &ss },
+			{ MHD_OPTION_CONNECTION_LIMIT, c->max_connections ? c->max_connections : 256u, NULL },
+			{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_ip ? c->per_ip : 64u, NULL },
+			{ MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL },
+			{ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL },
+			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_done, NULL },
+			{ MHD_OPTION_END, 0, NULL },   /* TLS: the certificate here */
+			{ MHD_OPTION_END, 0, NULL },   /* and its key */
+			{ MHD_OPTION_END, 0, NULL },
+		};
+
+		if (c->tls_cert && *c->tls_cert) {
+			if (!(h->cert = slurp(c->tls_cert, err)) || !(h->key = slurp(c->tls_key ? c->tls_key : "", err)))
+				goto fail;
+			flags |= MHD_USE_TLS;
+			opts[6] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert };
+			opts[7] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->key };
+		}
+		h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	}
 	if (!h->d) {
 		mc_err_set(err, EX_UNAVAILABLE, _("cannot listen on %s (in use, or TLS files unusable)"), c->listen);

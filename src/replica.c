@@ -490,23 +490,16 @@ int mc_txbundle_decode(const uint8_t *p, size_t n, struct mc_txin **txs, size_t 
 	return 0;
 }
 
-int mc_bundle_load(struct mc_txn *t, uint64_t height, struct mc_buf *b, struct mc_err *err)
+int mc_txins_load(struct mc_txn *t, uint64_t height, uint32_t count, struct mc_buf *b,
+		  struct mc_err *err)
 {
-	struct mc_header h;
-	struct mc_cert c;
 	struct mc_buf side;
 	uint8_t key[12];
-	int rc;
+	int rc = 0;
 
-	rc = mc_chain_block(t, height, &h, &c, err);
-	if (rc != 0)
-		return rc < 0 ? -1 : mc_err_set(err, EX_NOINPUT, _("no block at height %llu"),
-						(unsigned long long)height);
-	mc_header_encode(&h, b);
-	mc_cert_encode(&c, b);
-	mc_put_u32(b, h.tx_count);
+	mc_put_u32(b, count);
 	mc_buf_init(&side);
-	for (uint32_t i = 0; i < h.tx_count; i++) {
+	for (uint32_t i = 0; i < count && rc == 0; i++) {
 		struct mc_tx tx;
 		const void *v;
 		size_t vn;
@@ -515,23 +508,36 @@ int mc_bundle_load(struct mc_txn *t, uint64_t height, struct mc_buf *b, struct m
 		mc_be32(key + 8, i);
 		rc = mc_txn_get(t, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
 		if (rc != 0) {
-			mc_buf_release(&side);
-			return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("block %llu: tx %u is missing"),
-							(unsigned long long)height, i);
+			rc = rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("block %llu: tx %u is missing"),
+						      (unsigned long long)height, i);
+			break;
 		}
 		mc_buf_reset(&side);
-		if (mc_tx_decode(v, vn, &tx, err) != 0 ||
-		    mc_side_collect(t, height, i, &tx, &side, err) != 0) {
-			mc_buf_release(&side);
-			return mc_err_wrap(err, _("block %llu, tx %u"), (unsigned long long)height, i);
+		if (mc_tx_decode(v, vn, &tx, err) != 0 || mc_side_collect(t, height, i, &tx, &side, err) != 0) {
+			rc = mc_err_wrap(err, _("block %llu, tx %u"), (unsigned long long)height, i);
+			break;
 		}
 		mc_put_bytes(b, v, vn);
 		mc_put_bytes(b, side.data, side.len);
 	}
 	mc_buf_release(&side);
-	if (mc_buf_failed(b))
-		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	return 0;
+	if (rc == 0 && mc_buf_failed(b))
+		rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+	return rc;
+}
+
+int mc_bundle_load(struct mc_txn *t, uint64_t height, struct mc_buf *b, struct mc_err *err)
+{
+	struct mc_header h;
+	struct mc_cert c;
+	int rc = mc_chain_block(t, height, &h, &c, err);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : mc_err_set(err, EX_NOINPUT, _("no block at height %llu"),
+						(unsigned long long)height);
+	mc_header_encode(&h, b);
+	mc_cert_encode(&c, b);
+	return mc_txins_load(t, height, h.tx_count, b, err);
 }
 
 /* ---- applying and building blocks --------------------------------------- */
@@ -652,19 +658,6 @@ int mc_block_apply(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, 
 	return 0;
 }
 
-static int next_seq_of(struct mc_txn *t, const uint8_t author[MC_PK_LEN], uint64_t *next,
-		       struct mc_err *err)
-{
-	const void *v;
-	size_t vn;
-	int rc = mc_txn_get(t, MC_DB_SEQS, author, MC_PK_LEN, &v, &vn, err);
-
-	if (rc < 0)
-		return -1;
-	*next = rc == 0 && vn == 8 ? mc_from_be64(v) + 1 : 1;
-	return 0;
-}
-
 int mc_block_build(struct mc_txn *t, const uint8_t proposer[MC_PK_LEN], const struct mc_txin *in,
 		   size_t n, uint8_t *status, size_t max_txs, uint64_t now_ms, mc_refused_fn refused,
 		   void *rctx, struct mc_header *h, struct mc_err *err)
@@ -700,7 +693,7 @@ int mc_block_build(struct mc_txn *t, const uint8_t proposer[MC_PK_LEN], const st
 		if (status[i] != MC_TXIN_PENDING && status[i] != MC_TXIN_DEFERRED)
 			continue;
 		if (mc_tx_decode(in[i].tx, in[i].tx_len, &tx, &e) != 0 ||
-		    next_seq_of(t, tx.author, &next, &e) != 0) {
+		    mc_builder_next_seq(t, tx.author, &next, &e) != 0) {
 			status[i] = MC_TXIN_REFUSED;
 			refused(i, &e, rctx);
 			continue;

@@ -91,6 +91,10 @@ void mc_txbundle_encode(const struct mc_txin *txs, size_t n, struct mc_buf *b);
 int mc_txbundle_decode(const uint8_t *p, size_t n, struct mc_txin **txs, size_t *count,
 		       struct mc_err *err);
 
+/* The first count txs stored at height, with their side rows, as a tx
+ * list (count u32 | count x (tx | sidecar)) appended to b: a tx bundle. */
+int mc_txins_load(struct mc_txn *t, uint64_t height, uint32_t count, struct mc_buf *b,
+		  struct mc_err *err);
 /* The stored block at height as a bundle (header, certificate, txs and
  * their side rows), appended to b. */
 int mc_bundle_load(struct mc_txn *t, uint64_t height, struct mc_buf *b, struct mc_err *err);

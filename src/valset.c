@@ -522,44 +522,6 @@ int mc_valset_genesis(struct mc_txn *t, const uint8_t node[MC_PK_LEN], struct mc
 
 /* ---- the rules ---------------------------------------------------------- */
 
-/* The same refusals as chain.c's: EX_DATAERR naming the block, tx and rule. */
-static int refuse(struct mc_err *err, const struct mc_apply_ctx *ax, const char *why)
-{
-	return mc_err_set(err, EX_DATAERR, _("block %llu, tx %u: %s"),
-			  (unsigned long long)ax->height, (unsigned)ax->tx_index, why);
-}
-
-static int refuse_body(struct mc_err *err, const struct mc_apply_ctx *ax)
-{
-	if (err)
-		err->code = EX_DATAERR;
-	return mc_err_wrap(err, _("block %llu, tx %u"), (unsigned long long)ax->height,
-			   (unsigned)ax->tx_index);
-}
-
-static int refuse_perm(struct mc_err *err, const struct mc_apply_ctx *ax, const char *why)
-{
-	refuse(err, ax, why);
-	if (err)
-		err->code = EX_NOPERM;
-	return -1;
-}
-
-static int author_enrolled(struct mc_txn *t, const struct mc_apply_ctx *ax,
-			   const struct mc_tx *tx, struct mc_err *err)
-{
-	struct mc_identity id;
-	int rc = mc_identity_get(t, tx->author, &id, err);
-
-	if (rc < 0)
-		return -1;
-	if (rc == MC_NOTFOUND)
-		return refuse_perm(err, ax, _("the author is not an enrolled identity"));
-	if (id.revoked != MC_NOT_REVOKED)
-		return refuse_perm(err, ax, _("the author's identity is revoked"));
-	return 0;
-}
-
 /* The author is an active validator; loads the current set and epoch and
  * checks the body's epoch against it. */
 static int change_preamble(struct mc_txn *t, const struct mc_apply_ctx *ax,
@@ -567,14 +529,14 @@ static int change_preamble(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			   uint8_t (*vals)[MC_PK_LEN], size_t *n, uint64_t *epoch,
 			   struct mc_err *err)
 {
-	if (author_enrolled(t, ax, tx, err) != 0 || mc_chain_validators(t, vals, n, err) != 0)
+	if (mc_author_active(t, ax, tx->author, 0, err) != 0 || mc_chain_validators(t, vals, n, err) != 0)
 		return -1;
 	if (!in_set((const uint8_t (*)[MC_PK_LEN])vals, *n, tx->author))
-		return refuse_perm(err, ax, _("the author is not a validator"));
+		return mc_refuse_perm(err, ax, _("the author is not a validator"));
 	if (mc_chain_valset_epoch(t, epoch, err) != 0)
 		return -1;
 	if (body_epoch != *epoch)
-		return refuse(err, ax, _("the approvals are for another validator set epoch (stale or replayed)"));
+		return mc_refuse(err, ax, _("the approvals are for another validator set epoch (stale or replayed)"));
 	return 0;
 }
 
@@ -608,7 +570,7 @@ static int set_changed(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	uint8_t key[8];
 
 	if (ax->height == UINT64_MAX)
-		return refuse(err, ax, _("no block follows this one"));
+		return mc_refuse(err, ax, _("no block follows this one"));
 	mc_be64(key, ax->height + 1);
 	if (meta_put(t, META_VALSET, vals, n * MC_PK_LEN, err) != 0 ||
 	    mc_txn_put(t, MC_DB_VALSETS, key, sizeof(key), vals, n * MC_PK_LEN, err) != 0 ||
@@ -629,9 +591,9 @@ static int node_identity(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		return -1;
 	if (rc == 0) {
 		if (id.revoked != MC_NOT_REVOKED)
-			return refuse(err, ax, _("the node's identity is revoked"));
+			return mc_refuse(err, ax, _("the node's identity is revoked"));
 		if (!(id.roles & MC_ROLE_NODE))
-			return refuse(err, ax, _("the node's identity does not have the node role"));
+			return mc_refuse(err, ax, _("the node's identity does not have the node role"));
 		return 0;
 	}
 	memset(&id, 0, sizeof(id));
@@ -652,17 +614,17 @@ int mc_valset_apply_node_add(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	size_t n, at;
 
 	if (mc_node_add_decode(tx->body, tx->body_len, &a, err) != 0)
-		return refuse_body(err, ax);
+		return mc_refuse_body(err, ax);
 	if (change_preamble(t, ax, tx, a.epoch, vals, &n, &epoch, err) != 0)
 		return -1;
 	if (in_set((const uint8_t (*)[MC_PK_LEN])vals, n, a.pk))
-		return refuse(err, ax, _("the node is already a validator"));
+		return mc_refuse(err, ax, _("the node is already a validator"));
 	if (n >= MC_MAX_VALIDATORS)
-		return refuse(err, ax, _("the validator set is full"));
+		return mc_refuse(err, ax, _("the validator set is full"));
 	mc_node_change_digest(ax->chain_id, MC_NODE_OP_ADD, a.pk, a.name, a.name_len, a.url,
 			      a.url_len, a.epoch, digest);
 	if (mc_approvals_check(&a.approvals, digest, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
-		return refuse_body(err, ax);
+		return mc_refuse_body(err, ax);
 	if (node_identity(t, ax, &a, err) != 0 || mc_chain_leader(t, leader, &view, err) != 0 ||
 	    adopt_legacy(t, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
 		return -1;
@@ -689,17 +651,17 @@ int mc_valset_apply_node_remove(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	int rc;
 
 	if (mc_node_remove_decode(tx->body, tx->body_len, &rm, err) != 0)
-		return refuse_body(err, ax);
+		return mc_refuse_body(err, ax);
 	if (change_preamble(t, ax, tx, rm.epoch, vals, &n, &epoch, err) != 0)
 		return -1;
 	if (!in_set((const uint8_t (*)[MC_PK_LEN])vals, n, rm.pk))
-		return refuse(err, ax, _("the node is not a validator"));
+		return mc_refuse(err, ax, _("the node is not a validator"));
 	if (n < 2)
-		return refuse(err, ax, _("the last validator cannot be removed"));
+		return mc_refuse(err, ax, _("the last validator cannot be removed"));
 	mc_node_change_digest(ax->chain_id, MC_NODE_OP_REMOVE, rm.pk, NULL, 0, NULL, 0, rm.epoch,
 			      digest);
 	if (mc_approvals_check(&rm.approvals, digest, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
-		return refuse_body(err, ax);
+		return mc_refuse_body(err, ax);
 	if (mc_chain_leader(t, leader, &view, err) != 0 ||
 	    adopt_legacy(t, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
 		return -1;
@@ -734,15 +696,15 @@ int mc_valset_apply_view_change(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	size_t n;
 
 	if (mc_view_change_decode(tx->body, tx->body_len, &vc, err) != 0)
-		return refuse_body(err, ax);
-	if (author_enrolled(t, ax, tx, err) != 0 || mc_chain_leader(t, leader, &view, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (mc_author_active(t, ax, tx->author, 0, err) != 0 || mc_chain_leader(t, leader, &view, err) != 0)
 		return -1;
 	if (vc.view <= view)
-		return refuse(err, ax, _("a view change must move to a higher view"));
+		return mc_refuse(err, ax, _("a view change must move to a higher view"));
 	if (mc_chain_validators(t, vals, &n, err) != 0)
 		return -1;
 	if (mc_view_change_check(&vc, ax->chain_id, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
-		return refuse_body(err, ax);
+		return mc_refuse_body(err, ax);
 	if (meta_put_u64(t, META_VIEW, vc.view, err) != 0)
 		return -1;
 	return meta_put(t, META_LEADER, vc.leader, MC_PK_LEN, err);

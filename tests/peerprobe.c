@@ -42,9 +42,10 @@ static size_t sink(char *p, size_t s, size_t n, void *ud)
 	return s * n;
 }
 
-/* Sends one request with the given signature headers; returns the status. */
-static long send_raw(const char *url, const char *method, const char *path, const void *body,
-		     size_t len, const struct mc_peer_sig *sg)
+/* Sends one request with the given signature headers; returns the status.
+ * The answer's body goes to out (NULL: nowhere). */
+static long send_to(const char *url, const char *method, const char *path, const void *body,
+		    size_t len, const struct mc_peer_sig *sg, FILE *out)
 {
 	char k[MC_PEER_KEY_HEX], t[MC_PEER_TIME_DEC], n[MC_PEER_NONCE_HEX], s[MC_PEER_SIG_HEX];
 	char line[300], full[1024];
@@ -65,7 +66,10 @@ static long send_raw(const char *url, const char *method, const char *path, cons
 	snprintf(full, sizeof(full), "%s%s", url, path);
 	curl_easy_setopt(c, CURLOPT_URL, full);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	if (out)
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	else
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 150L);
 	if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -77,6 +81,12 @@ static long send_raw(const char *url, const char *method, const char *path, cons
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	return status;
+}
+
+static long send_raw(const char *url, const char *method, const char *path, const void *body,
+		     size_t len, const struct mc_peer_sig *sg)
+{
+	return send_to(url, method, path, body, len, sg, NULL);
 }
 
 static long send_signed(const char *url, const struct mc_key *key, const char *method, const char *path,
@@ -315,30 +325,10 @@ int main(int argc, char **argv)
 		mc_key_free(admin);
 	} else if (strcmp(what, "fetch") == 0 && argc > 4) {
 		struct mc_peer_sig sg;
-		char full[1024];
-		CURL *c = curl_easy_init();
-		char k[MC_PEER_KEY_HEX], t[MC_PEER_TIME_DEC], n[MC_PEER_NONCE_HEX], sgx[MC_PEER_SIG_HEX], line[300];
-		struct curl_slist *h = NULL;
 
-		if (mc_peer_sign_request(chain_id, node, "GET", argv[4], NULL, 0, mc_now_ms(), &sg, &err) != 0)
-			return 70;
-		mc_peer_sig_headers(&sg, k, t, n, sgx);
-		snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_KEY, k);
-		h = curl_slist_append(h, line);
-		snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_TIME, t);
-		h = curl_slist_append(h, line);
-		snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_NONCE, n);
-		h = curl_slist_append(h, line);
-		snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_SIG, sgx);
-		h = curl_slist_append(h, line);
-		snprintf(full, sizeof(full), "%s%s", url, argv[4]);
-		curl_easy_setopt(c, CURLOPT_URL, full);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, stdout);
-		if (curl_easy_perform(c) != CURLE_OK)
+		if (mc_peer_sign_request(chain_id, node, "GET", argv[4], NULL, 0, mc_now_ms(), &sg, &err) != 0 ||
+		    send_to(url, "GET", argv[4], NULL, 0, &sg, stdout) != 200)
 			return 69;
-		curl_slist_free_all(h);
-		curl_easy_cleanup(c);
 	} else if (strcmp(what, "txbundle") == 0 && argc > 4) {
 		struct mc_key *admin = NULL;
 		struct mc_buf txs;

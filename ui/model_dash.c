@@ -7,6 +7,7 @@
 #include "i18n.h"
 #include "journal.h"
 #include "model_dash.h"
+#include "valset.h"
 
 struct load {
 	struct mc_dash *d;
@@ -46,7 +47,8 @@ static int dash_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	if (mc_txn_count(t, MC_DB_IDENTITIES, &d->identities, err) != 0 ||
 	    mc_txn_count(t, MC_DB_RECORDS, &d->record_versions, err) != 0 ||
 	    mc_txn_count(t, MC_DB_TXIDX, &d->txs, err) != 0 ||
-	    mc_chain_validators(t, vals, &nval, err) != 0)
+	    mc_chain_validators(t, vals, &nval, err) != 0 ||
+	    mc_chain_leader(t, d->leader, &d->view, err) != 0)
 		return -1;
 	d->validators = (unsigned)nval;
 	/* blocks per hour: the first height at each hour boundary, O(log n) each */

@@ -19,6 +19,8 @@ struct mc_dash {
 	struct mc_head head;
 	uint64_t identities, record_versions, txs;
 	unsigned validators;
+	uint64_t view;                        /* the view and its leader */
+	uint8_t leader[MC_PK_LEN];
 	uint64_t per_hour[MC_DASH_HOURS];     /* oldest first; the last is the current hour */
 	bool anchored;
 	struct mc_anchored last;

@@ -600,7 +600,7 @@ void mc_ui_age(uint64_t ms, char *out, size_t n)
 void mc_chrome_draw(struct mc_app *app)
 {
 	int x = 0;
-	char age[32], status[512], roles[128], alerts[64];
+	char age[32], status[512], roles[128], alerts[64], nodes[64];
 
 	/* title: the tabs */
 	mc_ui_put(0, 0, COLS, MC_STYLE_TITLE, " medchain ");
@@ -634,9 +634,18 @@ void mc_chrome_draw(struct mc_app *app)
 		snprintf(age, sizeof(age), "%s", _("none"));
 	mc_roles_format(app->me.roles, roles, sizeof(roles));
 	snprintf(alerts, sizeof(alerts), P_("%u alert", "%u alerts", app->alerts), app->alerts);
+	if (app->dash && app->dash->validators > 1) {
+		char lhex[17];
+
+		mc_hex(app->dash->leader, 4, lhex);
+		/* L10N: the status line's nodes part: the view and the leader's key prefix */
+		snprintf(nodes, sizeof(nodes), _("view %llu, leader %s"), (unsigned long long)app->dash->view, lhex);
+	} else {
+		snprintf(nodes, sizeof(nodes), "%s", _("single node"));
+	}
 	/* L10N: the status line: name (roles) | nodes | height | last anchor age | alerts; keep it short (80 columns) */
-	snprintf(status, sizeof(status), _(" %s (%s) | single node | height %llu | anchor %s | %s%s"),
-		 app->me.name, roles, (unsigned long long)app->height, age, alerts,
+	snprintf(status, sizeof(status), _(" %s (%s) | %s | height %llu | anchor %s | %s%s"),
+		 app->me.name, roles, nodes, (unsigned long long)app->height, age, alerts,
 		 app->verify_failed ? _(" | VERIFY FAILED") : "");
 	mc_ui_put(LINES - 1, 0, COLS, app->alerts || app->verify_failed ? MC_STYLE_WARN : MC_STYLE_TITLE, status);
 }

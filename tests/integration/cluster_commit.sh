@@ -43,3 +43,17 @@ for i in 1 2 3 4; do
     expect_exit 0 cn "$i" verify
 done
 ok "the erasure removed the payload on every node, and all four verify"
+
+# node remove: approvals from a quorum of the four (3), then three validators
+k4=${CL_KEY[4]}
+tok=$(cn 1 --json node remove "$k4" | jq -r '.token // empty')
+[ -n "$tok" ] || fail "one approval of four committed a removal"
+tok=$(cn 2 --json node approve "$tok" | jq -r '.token // empty')
+[ -n "$tok" ] || fail "two approvals of four committed a removal"
+cn 3 node approve "$tok" >"$T/out" || fail "three approvals of four did not commit the removal"
+cl_wait_same 10 1 2 3 || fail "heads differ after the removal"
+[ "$(cn 1 --json status | jq -r '.validators | length')" = 3 ] || fail "the set is not three after the removal"
+serve_kill 4
+cn 2 identity add --name after-removal --role clinician --no-passphrase >/dev/null \
+    || fail "no commit by the three after the removal"
+ok "node remove with 3 approvals of 4: the set is three, and they commit without the removed node"

@@ -1,0 +1,578 @@
+/* engine_http.c - the peer API's requests, as the engine answers them
+ * (httpd.c does the HTTP). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "engine_int.h"
+#include "i18n.h"
+#include "identity.h"
+
+/* ---- requests ------------------------------------------------------------------ */
+
+void eng_reply_text(struct mc_reply *r, unsigned status, const char *msg)
+{
+	r->status = status;
+	r->ctype = "text/plain; charset=utf-8";
+	mc_buf_reset(&r->body);
+	mc_put_raw(&r->body, msg, strlen(msg));
+	mc_put_raw(&r->body, "\n", 1);
+}
+
+void eng_reply_json(struct mc_reply *r, unsigned status, cJSON *j)
+{
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+
+	cJSON_Delete(j);
+	if (!text) {
+		eng_reply_text(r, 500, _("out of memory"));
+		return;
+	}
+	r->status = status;
+	r->ctype = "application/json";
+	mc_buf_reset(&r->body);
+	mc_put_raw(&r->body, text, strlen(text));
+	free(text);
+}
+
+struct member_ctx {
+	const uint8_t *pk;
+	bool ok;
+};
+
+static int member_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct member_ctx *m = vctx;
+	struct mc_identity id;
+	int rc = mc_identity_get(t, m->pk, &id, err);
+
+	if (rc < 0)
+		return -1;
+	m->ok = rc == 0 && id.revoked == MC_NOT_REVOKED && (id.roles & MC_ROLE_NODE);
+	return 0;
+}
+
+static bool rate_ok(struct mc_engine *e, const uint8_t pk[MC_PK_LEN], uint64_t now)
+{
+	struct rate *slot = NULL, *oldest = &e->rates[0];
+
+	for (size_t i = 0; i < PEERS_MAX; i++) {
+		if (memcmp(e->rates[i].pk, pk, MC_PK_LEN) == 0) {
+			slot = &e->rates[i];
+			break;
+		}
+		if (e->rates[i].at_ms < oldest->at_ms)
+			oldest = &e->rates[i];
+	}
+	if (!slot) {
+		slot = oldest;
+		memcpy(slot->pk, pk, MC_PK_LEN);
+		slot->tokens = RATE_BURST;
+		slot->at_ms = now;
+	}
+	slot->tokens += (double)(now - slot->at_ms) * RATE_PER_S / 1000.0;
+	if (slot->tokens > RATE_BURST)
+		slot->tokens = RATE_BURST;
+	slot->at_ms = now;
+	if (slot->tokens < 1.0)
+		return false;
+	slot->tokens -= 1.0;
+	return true;
+}
+
+int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const char *method,
+		   const char *path, const void *body, size_t len, bool write, struct mc_err *err)
+{
+	uint8_t chain[MC_HASH_LEN];
+	uint64_t now = mc_now_ms();
+	bool member, have;
+	char who[17];
+	int rc;
+
+	eng_short_pk(sig->pk, who);
+	pthread_mutex_lock(&e->mu);
+	have = e->have_chain;
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	member = eng_is_validator(e, sig->pk) || memcmp(sig->pk, e->node->pk, MC_PK_LEN) == 0;
+	pthread_mutex_unlock(&e->mu);
+	if (!have)
+		return mc_err_set(err, EX_UNAVAILABLE, _("this node has no chain yet"));
+	rc = mc_peer_check_request(chain, sig, method, path, body, len, now, err);
+	if (rc == 0 && !member && !write) {
+		struct member_ctx m = { sig->pk, false };
+
+		if (mc_store_read(e->s, member_txn, &m, err) != 0)
+			return -1;
+		member = m.ok;
+	}
+	if (rc == 0 && !member)
+		rc = mc_err_set(err, EX_NOPERM, _("the key is not in the validator set"));
+	if (rc == 0 && mc_replay_check(e->replay, sig->pk, sig->nonce, now) == MC_EXISTS)
+		rc = mc_err_set(err, EX_NOPERM, _("the request's nonce was already used (a replay)"));
+	if (rc == 0) {
+		pthread_mutex_lock(&e->mu);
+		if (!rate_ok(e, sig->pk, now))
+			rc = mc_err_set(err, EX_TEMPFAIL, _("too many requests from this key"));
+		pthread_mutex_unlock(&e->mu);
+	}
+	if (rc != 0)
+		mc_engine_log("refused %s %s from %s: %s", method, path, who, err->msg);
+	return rc;
+}
+
+void mc_engine_on_status(struct mc_engine *e, struct mc_reply *r)
+{
+	cJSON *j;
+
+	pthread_mutex_lock(&e->mu);
+	j = eng_status_json(e);
+	if (j)
+		cJSON_AddItemToObject(j, "peers", eng_peers_json(e));
+	pthread_mutex_unlock(&e->mu);
+	eng_reply_json(r, 200, j);
+}
+
+struct blocks_ctx {
+	uint64_t from, max;
+	struct mc_buf *out;
+};
+
+static int blocks_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct blocks_ctx *c = vctx;
+	struct mc_head head;
+
+	if (mc_chain_head(t, &head, err) != 0)
+		return -1;
+	for (uint64_t h = c->from; !head.empty && h <= head.height && h < c->from + c->max; h++) {
+		if (mc_bundle_load(t, h, c->out, err) != 0)
+			return -1;
+		if (c->out->len >= SYNC_BYTES_MAX)
+			break;
+	}
+	return 0;
+}
+
+void mc_engine_on_blocks(struct mc_engine *e, uint64_t from, uint64_t max, struct mc_reply *r)
+{
+	struct blocks_ctx c = { from, max ? (max < SYNC_BATCH ? max : SYNC_BATCH) : 1, &r->body };
+	struct mc_err err = { 0 };
+
+	mc_buf_reset(&r->body);
+	if (mc_store_read(e->s, blocks_txn, &c, &err) != 0) {
+		eng_reply_text(r, 500, err.msg);
+		return;
+	}
+	r->status = 200;
+	r->ctype = "application/octet-stream";
+}
+
+/* ---- txs ---------------------------------------------------------------- */
+
+struct seen_ctx {
+	const uint8_t (*hashes)[MC_HASH_LEN];
+	size_t n;
+	uint64_t *heights;   /* 0: not committed */
+};
+
+static int seen_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct seen_ctx *c = vctx;
+
+	for (size_t i = 0; i < c->n; i++) {
+		const void *v;
+		size_t vn;
+		int rc = mc_txn_get(t, MC_DB_TXIDX, c->hashes[i], MC_HASH_LEN, &v, &vn, err);
+
+		if (rc < 0)
+			return -1;
+		c->heights[i] = rc == 0 && vn == 12 ? mc_from_be64(v) : 0;
+	}
+	return 0;
+}
+
+static bool in_pool(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
+{
+	for (size_t i = 0; i < e->mp_n; i++)
+		if (memcmp(e->mp[i]->hash, hash, MC_HASH_LEN) == 0)
+			return true;
+	return false;
+}
+
+static int pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN])
+{
+	struct mp_item *it;
+
+	if (in_pool(e, hash))
+		return 0;
+	if (e->mp_n >= e->c.mempool_max)
+		return -1;
+	if (e->mp_n == e->mp_cap) {
+		size_t cap = e->mp_cap ? e->mp_cap * 2 : 1024;
+		void *p = realloc(e->mp, cap * sizeof(*e->mp));
+
+		if (!p)
+			return -1;
+		e->mp = p;
+		e->mp_cap = cap;
+	}
+	if (!(it = calloc(1, sizeof(*it))) || !(it->bytes = malloc(in->tx_len + in->side_len + 1))) {
+		free(it);
+		return -1;
+	}
+	memcpy(it->bytes, in->tx, in->tx_len);
+	memcpy(it->bytes + in->tx_len, in->side, in->side_len);
+	it->tx_len = in->tx_len;
+	it->side_len = in->side_len;
+	memcpy(it->hash, hash, MC_HASH_LEN);
+	it->status = MC_TXIN_PENDING;
+	it->added_ms = mc_now_ms();
+	e->mp[e->mp_n++] = it;
+	return 0;
+}
+
+/* The leader's URL, if we know it. mu held. */
+static bool leader_url(struct mc_engine *e, char url[MC_URL_MAX + 1])
+{
+	for (size_t i = 0; i < e->npeers; i++)
+		if (!e->peers[i]->gone && e->peers[i]->pk_known &&
+		    memcmp(e->peers[i]->pk, e->leader, MC_PK_LEN) == 0) {
+			snprintf(url, MC_URL_MAX + 1, "%s", e->peers[i]->url);
+			return true;
+		}
+	return false;
+}
+
+/* Waits until every tx is committed here or refused, or until deadline.
+ * mu held. */
+static void wait_txs(struct mc_engine *e, const uint8_t (*hashes)[MC_HASH_LEN], size_t n,
+		     uint64_t *heights, uint64_t deadline)
+{
+	struct seen_ctx sc = { hashes, n, heights };
+	struct mc_err err = { 0 };
+
+	for (;;) {
+		size_t done = 0;
+		struct timespec ts;
+
+		if (mc_store_read(e->s, seen_txn, &sc, &err) != 0)
+			return;
+		for (size_t i = 0; i < n; i++)
+			done += heights[i] != 0 || eng_refusal_of(e, hashes[i]) != NULL;
+		if (done == n || e->stop || mc_now_ms() >= deadline)
+			return;
+		ts.tv_sec = (time_t)(deadline / 1000);
+		ts.tv_nsec = (long)(deadline % 1000) * 1000000L;
+		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+	}
+}
+
+static cJSON *txs_result(struct mc_engine *e, const uint8_t (*hashes)[MC_HASH_LEN], size_t n,
+			 const uint64_t *heights, unsigned *status)
+{
+	cJSON *j = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(j, "txs");
+	size_t committed = 0, refused = 0;
+
+	for (size_t i = 0; a && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		const char *why = heights[i] ? NULL : eng_refusal_of(e, hashes[i]);
+
+		if (!o)
+			break;
+		eng_add_hex(o, "hash", hashes[i], MC_HASH_LEN);
+		if (heights[i]) {
+			cJSON_AddStringToObject(o, "state", "committed");
+			cJSON_AddNumberToObject(o, "height", (double)heights[i]);
+			committed++;
+		} else if (why) {
+			cJSON_AddStringToObject(o, "state", "refused");
+			cJSON_AddStringToObject(o, "error", why);
+			refused++;
+		} else {
+			cJSON_AddStringToObject(o, "state", "pending");
+		}
+		cJSON_AddItemToArray(a, o);
+	}
+	*status = refused ? 422 : committed == n ? 200 : 202;
+	return j;
+}
+
+/* Forwards txs to the leader and relays its answer. mu held (released). */
+static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, unsigned wait_ms,
+			struct mc_reply *r)
+{
+	char url[MC_URL_MAX + 1], path[64];
+	uint8_t chain[MC_HASH_LEN];
+	struct mc_peer_client *cl = NULL;
+	struct mc_peer_resp resp;
+	struct mc_err err = { 0 };
+	uint8_t leader[MC_PK_LEN];
+	int rc;
+
+	if (!leader_url(e, url)) {
+		eng_reply_text(r, 503, _("the leader's address is not known yet"));
+		return;
+	}
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	memcpy(leader, e->leader, MC_PK_LEN);
+	snprintf(path, sizeof(path), "/v1/tx?wait=%u", wait_ms);
+	pthread_mutex_unlock(&e->mu);
+	rc = mc_peer_client_new(e->c.ca_file, &cl, &err);
+	if (rc == 0)
+		rc = mc_peer_call(cl, chain, e->node, url, "POST", path, body, len, leader,
+				  (long)wait_ms + 5000, 16u << 20, &resp, &err);
+	mc_peer_client_free(cl);
+	pthread_mutex_lock(&e->mu);
+	if (rc != 0) {
+		eng_reply_text(r, 503, err.msg);
+		return;
+	}
+	r->status = (unsigned)resp.status;
+	r->ctype = "application/json";
+	mc_buf_reset(&r->body);
+	mc_put_raw(&r->body, resp.body, resp.len);
+	mc_peer_resp_release(&resp);
+}
+
+void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
+		      size_t len, unsigned wait_ms, struct mc_reply *r)
+{
+	struct mc_txin *in = NULL;
+	uint8_t (*hashes)[MC_HASH_LEN] = NULL;
+	uint64_t *heights = NULL;
+	uint8_t chain[MC_HASH_LEN];
+	struct mc_err err = { 0 };
+	size_t n = 0;
+	unsigned status;
+
+	(void)from;
+	if (wait_ms > 120000)
+		wait_ms = 120000;
+	pthread_mutex_lock(&e->mu);
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	pthread_mutex_unlock(&e->mu);
+	if (mc_txbundle_decode(body, len, &in, &n, &err) != 0) {
+		eng_reply_text(r, 400, err.msg);
+		return;
+	}
+	hashes = calloc(n ? n : 1, sizeof(*hashes));
+	heights = calloc(n ? n : 1, sizeof(*heights));
+	if (!hashes || !heights) {
+		eng_reply_text(r, 503, _("out of memory"));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct mc_tx tx;
+
+		if (mc_tx_decode(in[i].tx, in[i].tx_len, &tx, &err) != 0 ||
+		    mc_side_check(in[i].side, in[i].side_len, &err) != 0 ||
+		    (mc_tx_verify_sig(&tx, chain) != 0 &&
+		     mc_err_set(&err, EX_DATAERR, _("bad signature")) != 0)) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), _("tx %zu: %s"), i, err.msg);
+			eng_reply_text(r, 400, msg);
+			goto out;
+		}
+		mc_tx_hash(&tx, hashes[i]);
+	}
+	pthread_mutex_lock(&e->mu);
+	if (!eng_am_leader(e)) {
+		forward_txs(e, body, len, wait_ms, r);
+		if (r->status == 200 && wait_ms)   /* and here too, before answering */
+			wait_txs(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, mc_now_ms() + wait_ms);
+		pthread_mutex_unlock(&e->mu);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (pool_add(e, &in[i], hashes[i]) != 0) {
+			pthread_mutex_unlock(&e->mu);
+			eng_reply_text(r, 503, _("too many pending transactions: try again later"));
+			goto out;
+		}
+	pthread_cond_broadcast(&e->cv);
+	if (wait_ms)
+		wait_txs(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, mc_now_ms() + wait_ms);
+	eng_reply_json(r, 0, txs_result(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, &status));
+	r->status = wait_ms ? status : 202;
+	pthread_mutex_unlock(&e->mu);
+out:
+	free(in);
+	free(hashes);
+	free(heights);
+}
+
+/* ---- proposals and commits ------------------------------------------------------ */
+
+void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
+			  size_t len, struct mc_reply *r)
+{
+	struct mc_bundle b;
+	struct mc_err err = { 0 };
+	struct lock l;
+	struct mc_vote v;
+	char who[17], msg[400];
+	uint64_t height;
+
+	eng_short_pk(from, who);
+	if (mc_bundle_decode(body, len, &b, &err) != 0) {
+		mc_engine_log("proposal from %s refused: %s", who, err.msg);
+		eng_reply_text(r, 400, err.msg);
+		return;
+	}
+	{
+		uint8_t vmsg[MC_VOTE_MSG_LEN];
+
+		mc_vote_message(b.hash, vmsg);
+		/* Signed by its proposer. Another validator may bring it: the
+		 * new leader of a view change finishing a locked block. */
+		if (b.cert.count != 1 || memcmp(b.cert.votes[0].pk, b.h.proposer, MC_PK_LEN) != 0 ||
+		    mc_sign_verify(b.h.proposer, vmsg, sizeof(vmsg), b.cert.votes[0].sig) != 0) {
+			mc_engine_log("proposal from %s refused: it is not signed by its proposer", who);
+			eng_reply_text(r, 403, _("the proposal is not signed by its proposer"));
+			goto out;
+		}
+	}
+	pthread_mutex_lock(&e->chain_mu);
+	pthread_mutex_lock(&e->mu);
+	height = e->height;
+	if (b.h.height > height + 1 && b.h.height > e->sync_hint) {
+		e->sync_hint = b.h.height - 1;
+		pthread_cond_broadcast(&e->cv);
+	}
+	pthread_mutex_unlock(&e->mu);
+	if (b.h.height != height + 1) {
+		snprintf(msg, sizeof(msg), _("this node is at height %llu"), (unsigned long long)height);
+		eng_reply_text(r, 409, msg);
+		goto unlock;
+	}
+	if (eng_lock_get(e, &l, &err) != 0) {
+		eng_reply_text(r, 500, err.msg);
+		goto unlock;
+	}
+	/* One block a height: a validator locked on a block votes for no
+	 * other at its height, in any view (the new leader of a view change
+	 * finishes the highest locked block first). */
+	if (l.has && l.height == b.h.height && memcmp(l.hash, b.hash, MC_HASH_LEN) != 0) {
+		struct mc_header lh;
+		struct mc_rd rd;
+
+		mc_rd_init(&rd, l.bundle, l.len);
+		if (mc_header_decode(&rd, &lh, NULL) == 0 && lh.view == b.h.view &&
+		    memcmp(lh.proposer, b.h.proposer, MC_PK_LEN) == 0)
+			mc_engine_log("proposal from %s refused: its proposer signed a second block at height %llu, view %llu (equivocation)",
+				      who, (unsigned long long)b.h.height, (unsigned long long)b.h.view);
+		else
+			mc_engine_log("proposal from %s refused: this node is locked on another block at height %llu",
+				      who, (unsigned long long)b.h.height);
+		eng_lock_release(&l);
+		eng_reply_text(r, 409, _("this node voted for another block at this height"));
+		goto unlock;
+	}
+	eng_lock_release(&l);
+	if (eng_apply_block(e, &b, MC_APPLY_PROPOSAL, true, &err) != 0) {
+		mc_engine_log("proposal %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
+		eng_reply_text(r, 422, err.msg);
+		goto unlock;
+	}
+	/* The lock is on disk before the vote leaves. */
+	if (eng_lock_put(e, b.h.height, b.h.view, b.hash, body, len, &err) != 0) {
+		mc_engine_log("cannot store the vote lock: %s", err.msg);
+		eng_reply_text(r, 500, err.msg);
+		goto unlock;
+	}
+	mc_vote_sign(b.hash, e->node->sk, e->node->pk, &v);
+	pthread_mutex_lock(&e->mu);
+	memcpy(e->checked, b.hash, MC_HASH_LEN);
+	e->has_checked = true;
+	pthread_mutex_unlock(&e->mu);
+	r->status = 200;
+	r->ctype = "application/octet-stream";
+	mc_buf_reset(&r->body);
+	mc_put_raw(&r->body, v.pk, MC_PK_LEN);
+	mc_put_raw(&r->body, v.sig, MC_SIG_LEN);
+unlock:
+	pthread_mutex_unlock(&e->chain_mu);
+out:
+	mc_bundle_release(&b);
+}
+
+struct hash_at_ctx {
+	uint64_t height;
+	uint8_t hash[MC_HASH_LEN];
+	bool found;
+};
+
+static int hash_at_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct hash_at_ctx *c = vctx;
+	struct mc_header h;
+	struct mc_cert cert;
+	int rc = mc_chain_block(t, c->height, &h, &cert, err);
+
+	if (rc < 0)
+		return -1;
+	c->found = rc == 0;
+	if (c->found)
+		mc_block_hash(&h, c->hash);
+	return 0;
+}
+
+void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
+			 size_t len, struct mc_reply *r)
+{
+	struct mc_bundle b;
+	struct mc_err err = { 0 };
+	char who[17];
+	uint64_t height;
+	bool checked;
+
+	eng_short_pk(from, who);
+	if (mc_bundle_decode(body, len, &b, &err) != 0) {
+		mc_engine_log("commit from %s refused: %s", who, err.msg);
+		eng_reply_text(r, 400, err.msg);
+		return;
+	}
+	pthread_mutex_lock(&e->chain_mu);
+	pthread_mutex_lock(&e->mu);
+	height = e->height;
+	checked = e->has_checked && memcmp(e->checked, b.hash, MC_HASH_LEN) == 0;
+	if (b.h.height > height + 1 && b.h.height > e->sync_hint) {
+		e->sync_hint = b.h.height;
+		pthread_cond_broadcast(&e->cv);
+	}
+	pthread_mutex_unlock(&e->mu);
+	if (b.h.height <= height) {
+		struct hash_at_ctx c = { b.h.height, { 0 }, false };
+
+		if (mc_store_read(e->s, hash_at_txn, &c, &err) == 0 && c.found &&
+		    memcmp(c.hash, b.hash, MC_HASH_LEN) != 0) {
+			mc_engine_log("commit from %s refused: another block at height %llu than ours (a fork)",
+				      who, (unsigned long long)b.h.height);
+			eng_reply_text(r, 409, _("this node committed another block at that height"));
+		} else {
+			eng_reply_text(r, 200, "ok");
+		}
+	} else if (b.h.height > height + 1) {
+		eng_reply_text(r, 202, _("behind: catching up"));
+	} else if (eng_apply_block(e, &b, MC_APPLY_COMMIT | (checked ? MC_APPLY_SIGS_CHECKED : 0), false, &err) != 0) {
+		mc_engine_log("commit %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
+		eng_reply_text(r, 422, err.msg);
+	} else {
+		pthread_mutex_lock(&e->mu);
+		eng_set_commit(e, &b, &b.cert);
+		eng_after_commit(e);
+		pthread_mutex_unlock(&e->mu);
+		eng_reply_text(r, 200, "ok");
+	}
+	pthread_mutex_unlock(&e->chain_mu);
+	mc_bundle_release(&b);
+}
+

@@ -1,0 +1,161 @@
+/* engine_int.h - the consensus engine's shared state, for its own files
+ * only (engine.c: the chain cache, the vote lock, the leader, catching up,
+ * the engine thread; engine_peers.c: the peers' threads and the status;
+ * engine_vc.c: view changes; engine_http.c: the peer API's requests).
+ * Everything else uses engine.h. */
+#ifndef MC_ENGINE_INT_H
+#define MC_ENGINE_INT_H
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "block.h"
+#include "engine.h"
+#include "peer.h"
+#include "replica.h"
+#include "valset.h"
+
+#define PEERS_MAX (MC_MAX_VALIDATORS + 16)
+#define REFUSALS 4096
+#define VOTE_WAIT_MS 3000
+#define PEER_TIMEOUT_MS 3000
+#define POLL_MS 500
+#define SYNC_BATCH 256
+#define SYNC_BYTES_MAX (32u * 1024 * 1024)
+#define RATE_PER_S 500.0
+#define RATE_BURST 1000.0
+
+struct mp_item {
+	uint8_t *bytes;               /* tx || side rows */
+	size_t tx_len, side_len;
+	uint8_t hash[MC_HASH_LEN];
+	uint8_t status;
+	uint64_t added_ms;
+};
+
+struct refusal {
+	uint8_t hash[MC_HASH_LEN];
+	char msg[240];
+};
+
+struct rate {
+	uint8_t pk[MC_PK_LEN];
+	double tokens;
+	uint64_t at_ms;
+};
+
+struct peer {
+	struct mc_engine *e;
+	pthread_t th;
+	bool started, stop, gone;
+	char url[MC_URL_MAX + 1];
+	bool pk_known;
+	uint8_t pk[MC_PK_LEN];
+	uint64_t sent_prop, sent_commit;
+	/* what its status said, and when */
+	bool up;
+	uint64_t height, view, last_seen_ms;
+	uint8_t head[MC_HASH_LEN], leader[MC_PK_LEN];
+	char version[32], name[MC_NAME_MAX + 1], error[160];
+};
+
+struct mc_engine {
+	struct mc_engine_conf c;
+	struct mc_store *s;
+	const struct mc_key *node;
+	pthread_mutex_t mu;           /* everything below */
+	pthread_cond_t cv;            /* any change: txs, votes, commits, stop */
+	pthread_mutex_t chain_mu;     /* one chain-changing step at a time */
+	pthread_t th;
+	bool stop;
+	uint64_t started_ms;
+
+	bool have_chain;
+	uint8_t chain_id[MC_HASH_LEN];
+	uint64_t height, view, epoch, timestamp_ms;
+	uint8_t head[MC_HASH_LEN], leader[MC_PK_LEN];
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
+	size_t nval;
+	uint64_t sync_hint;            /* the highest height a peer has shown */
+
+	struct mp_item **mp;
+	size_t mp_n, mp_cap;
+	struct refusal refusals[REFUSALS];
+	size_t ref_next;
+
+	/* the leader's proposal in flight */
+	uint64_t prop_seq;
+	struct mc_buf prop;
+	uint8_t prop_hash[MC_HASH_LEN];
+	uint64_t prop_height, prop_view;
+	bool prop_relay;              /* another proposer's locked block, finished by us */
+	struct mc_vote votes[MC_MAX_VALIDATORS];
+	size_t nvotes;
+	/* the newest committed block, for the peers */
+	struct mc_buf commit;
+	uint64_t commit_height;
+	/* a validator's last checked proposal */
+	uint8_t checked[MC_HASH_LEN];
+	bool has_checked;
+
+	/* view changes: the highest view this node voted to move to, and a
+	 * change this node was handed as the new leader */
+	uint64_t vc_voted;
+	uint8_t vc_voted_leader[MC_PK_LEN];
+	struct mc_buf vc_body, vc_relay;
+	uint64_t vc_view;
+	uint64_t leader_seen_ms, last_vc_try_ms;
+	int test_crash;               /* MEDCHAIN_TEST_CRASH: 1 leader-after-votes,
+				       * 2 leader-after-commit (tests only) */
+
+	struct peer *peers[PEERS_MAX];
+	size_t npeers;
+	struct rate rates[PEERS_MAX];
+	struct mc_replay *replay;
+	uint64_t last_status_write;
+};
+
+struct lock {
+	bool has;
+	uint64_t height, view;
+	uint8_t hash[MC_HASH_LEN];
+	uint8_t *bundle;   /* malloc'd */
+	size_t len;
+};
+
+
+void eng_short_pk(const uint8_t pk[MC_PK_LEN], char out[17]);
+int eng_cache_load(struct mc_engine *e, struct mc_err *err);
+bool eng_is_validator(const struct mc_engine *e, const uint8_t pk[MC_PK_LEN]);
+bool eng_am_leader(const struct mc_engine *e);
+int eng_lock_get(struct mc_engine *e, struct lock *l, struct mc_err *err);
+void eng_lock_release(struct lock *l);
+int eng_lock_put(struct mc_engine *e, uint64_t height, uint64_t view, const uint8_t hash[MC_HASH_LEN],
+	const uint8_t *bundle, size_t len, struct mc_err *err);
+int eng_apply_block(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, bool check_only,
+	struct mc_err *err);
+void eng_remember_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], const char *msg);
+const char *eng_refusal_of(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN]);
+void eng_after_commit(struct mc_engine *e);
+void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct mc_cert *cert);
+int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err);
+int eng_run_proposal(struct mc_engine *e, struct mc_err *err);
+void eng_peers_refresh(struct mc_engine *e);
+bool eng_peer_is_validator(struct mc_engine *e, const struct peer *p);
+void eng_reply_text(struct mc_reply *r, unsigned status, const char *msg);
+void eng_reply_json(struct mc_reply *r, unsigned status, cJSON *j);
+cJSON *eng_status_json(struct mc_engine *e);
+cJSON *eng_peers_json(struct mc_engine *e);
+void eng_write_status_file(struct mc_engine *e);
+cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n);
+void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl);
+int eng_vc_take_over(struct mc_engine *e, struct mc_err *err);
+int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
+	bool timeout, struct mc_err *err);
+bool eng_auto_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN]);
+int eng_vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err);
+void *eng_peer_main(void *arg);
+
+#endif

@@ -1,0 +1,398 @@
+/* engine_peers.c - one thread per peer: it delivers the leader's proposals
+ * and commits, and polls the peer's status; and the status this node
+ * shows (GET /v1/status, serve.status.json). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "engine_int.h"
+#include "i18n.h"
+#include "identity.h"
+
+/* ---- peers --------------------------------------------------------------- */
+
+static struct peer *peer_find_url(struct mc_engine *e, const char *url)
+{
+	for (size_t i = 0; i < e->npeers; i++)
+		if (strcmp(e->peers[i]->url, url) == 0)
+			return e->peers[i];
+	return NULL;
+}
+
+static void peer_add(struct mc_engine *e, const char *url, const uint8_t *pk)
+{
+	struct peer *p = NULL;
+
+	if (!*url || (p = peer_find_url(e, url))) {
+		if (p && pk && !p->pk_known) {
+			memcpy(p->pk, pk, MC_PK_LEN);
+			p->pk_known = true;
+		}
+		return;
+	}
+	if (e->npeers == PEERS_MAX || !(p = calloc(1, sizeof(*p))))
+		return;
+	p->e = e;
+	snprintf(p->url, sizeof(p->url), "%s", url);
+	if (pk) {
+		memcpy(p->pk, pk, MC_PK_LEN);
+		p->pk_known = true;
+	}
+	e->peers[e->npeers++] = p;
+	if (pthread_create(&p->th, NULL, eng_peer_main, p) == 0)
+		p->started = true;
+}
+
+struct peers_ctx {
+	struct mc_engine *e;
+};
+
+static int add_node_peer(const uint8_t pk[MC_PK_LEN], uint64_t added, uint64_t removed,
+			 const char *url, void *ctx)
+{
+	struct mc_engine *e = ctx;
+
+	(void)added;
+	if (removed == 0 && memcmp(pk, e->node->pk, MC_PK_LEN) != 0 && url && *url)
+		peer_add(e, url, pk);
+	return 0;
+}
+
+static int peers_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_engine *e = ((struct peers_ctx *)vctx)->e;
+
+	return mc_nodes_each(t, add_node_peer, e, err);
+}
+
+/* The validators' URLs from the chain, and the configured bootstrap URLs.
+ * mu held. */
+void eng_peers_refresh(struct mc_engine *e)
+{
+	struct peers_ctx c = { e };
+	struct mc_err err = { 0 };
+	const char *p = e->c.peers;
+
+	while (p && *p) {
+		char url[MC_URL_MAX + 1];
+		size_t n = strcspn(p, ",");
+		size_t a = 0;
+
+		while (a < n && p[a] == ' ')
+			a++;
+		if (n - a > 0 && n - a <= MC_URL_MAX) {
+			memcpy(url, p + a, n - a);
+			url[n - a] = 0;
+			while (*url && url[strlen(url) - 1] == ' ')
+				url[strlen(url) - 1] = 0;
+			while (*url && url[strlen(url) - 1] == '/')
+				url[strlen(url) - 1] = 0;
+			peer_add(e, url, NULL);
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (e->have_chain && mc_store_read(e->s, peers_txn, &c, &err) != 0)
+		mc_engine_log("cannot read the node list: %s", err.msg);
+}
+
+bool eng_peer_is_validator(struct mc_engine *e, const struct peer *p)
+{
+	return p->pk_known && eng_is_validator(e, p->pk);
+}
+
+static void peer_status_parse(struct peer *p, const struct mc_peer_resp *r)
+{
+	cJSON *j = cJSON_ParseWithLength((const char *)r->body, r->len);
+	const cJSON *x;
+
+	if (!j) {
+		snprintf(p->error, sizeof(p->error), "%s", _("malformed status"));
+		return;
+	}
+	if ((x = cJSON_GetObjectItemCaseSensitive(j, "height")) && cJSON_IsNumber(x) && x->valuedouble >= 0)
+		p->height = (uint64_t)x->valuedouble;
+	if ((x = cJSON_GetObjectItemCaseSensitive(j, "view")) && cJSON_IsNumber(x) && x->valuedouble >= 0)
+		p->view = (uint64_t)x->valuedouble;
+	if ((x = cJSON_GetObjectItemCaseSensitive(j, "head")) && cJSON_IsString(x) &&
+	    strlen(x->valuestring) == 2 * MC_HASH_LEN && mc_unhex(x->valuestring, p->head, MC_HASH_LEN) != 0)
+		memset(p->head, 0, MC_HASH_LEN);
+	if ((x = cJSON_GetObjectItemCaseSensitive(j, "leader")) && cJSON_IsString(x) &&
+	    strlen(x->valuestring) == 2 * MC_PK_LEN && mc_unhex(x->valuestring, p->leader, MC_PK_LEN) != 0)
+		memset(p->leader, 0, MC_PK_LEN);
+	if ((x = cJSON_GetObjectItemCaseSensitive(j, "version")) && cJSON_IsString(x))
+		snprintf(p->version, sizeof(p->version), "%s", x->valuestring);
+	if ((x = cJSON_GetObjectItemCaseSensitive(j, "name")) && cJSON_IsString(x))
+		snprintf(p->name, sizeof(p->name), "%s", x->valuestring);
+	cJSON_Delete(j);
+	p->error[0] = 0;
+}
+
+/* POSTs a copy of buf (the engine's, which may change meanwhile) to p with
+ * mu released during the call. 0 with *r to release, or -1 (the peer
+ * marked down). mu held on entry and exit. */
+static int peer_post(struct peer *p, struct mc_peer_client *cl, const char *path, const struct mc_buf *buf,
+		     struct mc_peer_resp *r)
+{
+	struct mc_engine *e = p->e;
+	size_t len = buf->len;
+	uint8_t *copy = malloc(len ? len : 1), chain[MC_HASH_LEN];
+	struct mc_err err = { 0 };
+	int rc;
+
+	if (!copy)
+		return -1;
+	memcpy(copy, buf->data, len);
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	pthread_mutex_unlock(&e->mu);
+	rc = mc_peer_call(cl, chain, e->node, p->url, "POST", path, copy, len, p->pk, PEER_TIMEOUT_MS, 4096, r,
+			  &err);
+	free(copy);
+	pthread_mutex_lock(&e->mu);
+	if (rc != 0) {
+		snprintf(p->error, sizeof(p->error), "%.150s", err.msg);
+		p->up = false;
+	}
+	return rc;
+}
+
+/* Sends the current proposal to p and adds its vote. mu held on entry and
+ * exit; released during the call. */
+static void peer_propose(struct peer *p, struct mc_peer_client *cl)
+{
+	struct mc_engine *e = p->e;
+	uint64_t seq = e->prop_seq;
+	uint8_t hash[MC_HASH_LEN];
+	struct mc_peer_resp r;
+
+	p->sent_prop = seq;
+	memcpy(hash, e->prop_hash, MC_HASH_LEN);
+	if (peer_post(p, cl, "/v1/propose", &e->prop, &r) != 0)
+		return;
+	if (r.status == 200 && r.len == MC_PK_LEN + MC_SIG_LEN && seq == e->prop_seq &&
+	    memcmp(r.body, p->pk, MC_PK_LEN) == 0) {
+		struct mc_vote v;
+		uint8_t msg[MC_VOTE_MSG_LEN];
+		bool dup = false;
+
+		memcpy(v.pk, r.body, MC_PK_LEN);
+		memcpy(v.sig, r.body + MC_PK_LEN, MC_SIG_LEN);
+		mc_vote_message(hash, msg);
+		for (size_t i = 0; i < e->nvotes; i++)
+			dup = dup || memcmp(e->votes[i].pk, v.pk, MC_PK_LEN) == 0;
+		if (!dup && mc_sign_verify(v.pk, msg, sizeof(msg), v.sig) == 0 && e->nvotes < MC_MAX_VALIDATORS) {
+			e->votes[e->nvotes++] = v;
+			pthread_cond_broadcast(&e->cv);
+		}
+	} else if (r.status != 200) {
+		snprintf(p->error, sizeof(p->error), "%.*s", (int)(r.len < 150 ? r.len : 150), (const char *)r.body);
+		if (r.status == 409)
+			p->sent_prop = seq;   /* it is behind or has moved on: it will sync */
+	}
+	mc_peer_resp_release(&r);
+}
+
+static void peer_send_commit(struct peer *p, struct mc_peer_client *cl)
+{
+	struct mc_engine *e = p->e;
+	uint64_t h = e->commit_height;
+	struct mc_peer_resp r;
+
+	p->sent_commit = h;
+	if (peer_post(p, cl, "/v1/commit", &e->commit, &r) != 0)
+		return;
+	if (r.status == 200 && p->height < h)
+		p->height = h;
+	mc_peer_resp_release(&r);
+}
+
+static void peer_poll(struct peer *p, struct mc_peer_client *cl)
+{
+	struct mc_engine *e = p->e;
+	uint8_t chain[MC_HASH_LEN];
+	struct mc_peer_resp r;
+	struct mc_err err = { 0 };
+	bool known = p->pk_known;
+	uint8_t pk[MC_PK_LEN];
+	int rc;
+
+	memcpy(pk, p->pk, MC_PK_LEN);
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	pthread_mutex_unlock(&e->mu);
+	rc = mc_peer_call(cl, chain, e->node, p->url, "GET", "/v1/status", NULL, 0, known ? pk : NULL,
+			  PEER_TIMEOUT_MS, 1u << 20, &r, &err);
+	pthread_mutex_lock(&e->mu);
+	if (rc != 0) {
+		if (p->up || !p->error[0])
+			mc_engine_log("peer %s: %s", p->url, err.msg);
+		snprintf(p->error, sizeof(p->error), "%.150s", err.msg);
+		p->up = false;
+		return;
+	}
+	if (memcmp(r.pk, e->node->pk, MC_PK_LEN) == 0) {
+		p->gone = p->stop = true;   /* our own address in [node] peers */
+		mc_peer_resp_release(&r);
+		return;
+	}
+	if (r.status == 200) {
+		if (!p->pk_known) {
+			memcpy(p->pk, r.pk, MC_PK_LEN);
+			p->pk_known = true;
+		}
+		if (!p->up)
+			mc_engine_log("peer %s is up", p->url);
+		p->up = true;
+		p->last_seen_ms = mc_now_ms();
+		if (memcmp(p->pk, e->leader, MC_PK_LEN) == 0)
+			e->leader_seen_ms = p->last_seen_ms;
+		peer_status_parse(p, &r);
+		if (p->height > e->sync_hint) {
+			e->sync_hint = p->height;
+			pthread_cond_broadcast(&e->cv);
+		}
+	} else {
+		snprintf(p->error, sizeof(p->error), "HTTP %ld: %.*s", r.status,
+			 (int)(r.len < 120 ? r.len : 120), (const char *)r.body);
+		p->up = false;
+	}
+	mc_peer_resp_release(&r);
+}
+
+void *eng_peer_main(void *arg)
+{
+	struct peer *p = arg;
+	struct mc_engine *e = p->e;
+	struct mc_peer_client *cl = NULL;
+	struct mc_err err = { 0 };
+	uint64_t next_poll = 0;
+
+	if (mc_peer_client_new(e->c.ca_file, &cl, &err) != 0) {
+		mc_engine_log("%s", err.msg);
+		return NULL;
+	}
+	pthread_mutex_lock(&e->mu);
+	while (!e->stop && !p->stop) {
+		uint64_t now = mc_now_ms();
+
+		/* The last commit goes before the next proposal: a validator
+		 * checks a proposal only on top of the block before it. */
+		if (p->pk_known && e->commit_height > p->sent_commit && e->commit.len &&
+		    (!p->up || p->height < e->commit_height)) {
+			peer_send_commit(p, cl);
+		} else if (p->pk_known && eng_peer_is_validator(e, p) && e->prop_seq > p->sent_prop && e->prop.len) {
+			peer_propose(p, cl);
+		} else if (now >= next_poll) {
+			peer_poll(p, cl);
+			next_poll = mc_now_ms() + POLL_MS;
+		} else {
+			struct timespec ts;
+			uint64_t until = next_poll;
+
+			ts.tv_sec = (time_t)(until / 1000);
+			ts.tv_nsec = (long)(until % 1000) * 1000000L;
+			pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&e->mu);
+	mc_peer_client_free(cl);
+	return NULL;
+}
+
+cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n)
+{
+	char hex[2 * 64 + 1];
+
+	mc_hex(p, n, hex);
+	return cJSON_AddStringToObject(o, k, hex);
+}
+
+/* The node's own status as JSON (machine names, never translated). mu held. */
+cJSON *eng_status_json(struct mc_engine *e)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	if (!j)
+		return NULL;
+	cJSON_AddStringToObject(j, "name", e->c.name ? e->c.name : "");
+	cJSON_AddStringToObject(j, "version", PACKAGE_VERSION);
+	eng_add_hex(j, "node", e->node->pk, MC_PK_LEN);
+	eng_add_hex(j, "chain_id", e->chain_id, MC_HASH_LEN);
+	cJSON_AddNumberToObject(j, "height", e->have_chain ? (double)e->height : -1);
+	eng_add_hex(j, "head", e->head, MC_HASH_LEN);
+	cJSON_AddNumberToObject(j, "view", (double)e->view);
+	eng_add_hex(j, "leader", e->leader, MC_PK_LEN);
+	cJSON_AddBoolToObject(j, "validator", eng_is_validator(e, e->node->pk));
+	cJSON_AddNumberToObject(j, "validators", (double)e->nval);
+	cJSON_AddNumberToObject(j, "pending", (double)e->mp_n);
+	cJSON_AddNumberToObject(j, "uptime_s", (double)((mc_now_ms() - e->started_ms) / 1000));
+	cJSON_AddNumberToObject(j, "time_ms", (double)mc_now_ms());
+	return j;
+}
+
+cJSON *eng_peers_json(struct mc_engine *e)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a && i < e->npeers; i++) {
+		const struct peer *p = e->peers[i];
+		cJSON *o;
+
+		if (p->gone)
+			continue;
+		if (!(o = cJSON_CreateObject()))
+			break;
+		cJSON_AddStringToObject(o, "url", p->url);
+		if (p->pk_known)
+			eng_add_hex(o, "node", p->pk, MC_PK_LEN);
+		cJSON_AddStringToObject(o, "name", p->name);
+		cJSON_AddBoolToObject(o, "up", p->up);
+		cJSON_AddNumberToObject(o, "height", (double)p->height);
+		eng_add_hex(o, "head", p->head, MC_HASH_LEN);
+		cJSON_AddNumberToObject(o, "view", (double)p->view);
+		eng_add_hex(o, "leader", p->leader, MC_PK_LEN);
+		cJSON_AddStringToObject(o, "version", p->version);
+		cJSON_AddNumberToObject(o, "last_seen_ms", (double)p->last_seen_ms);
+		cJSON_AddStringToObject(o, "error", p->error);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+/* The console reads this file: it never talks to the network itself. */
+void eng_write_status_file(struct mc_engine *e)
+{
+	char tmp[4096 + 8];
+	cJSON *j;
+	char *text;
+	FILE *f;
+
+	if (!e->c.status_file || snprintf(tmp, sizeof(tmp), "%s.tmp", e->c.status_file) >= (int)sizeof(tmp))
+		return;
+	j = eng_status_json(e);
+	if (!j)
+		return;
+	cJSON_AddItemToObject(j, "peers", eng_peers_json(e));
+	cJSON_AddNumberToObject(j, "pid", (double)getpid());
+	text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (!text)
+		return;
+	f = fopen(tmp, "w");
+	if (f) {
+		bool ok = fputs(text, f) >= 0;
+
+		ok = fclose(f) == 0 && ok;
+		if (!ok || rename(tmp, e->c.status_file) != 0)
+			unlink(tmp);
+	}
+	free(text);
+}
+

@@ -1,0 +1,477 @@
+/* engine_vc.c - view changes: votes, the new leader taking over. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "engine_int.h"
+#include "i18n.h"
+#include "identity.h"
+
+/* ---- view changes -------------------------------------------------------------
+ * A validator asked to move to view V under leader L votes once per view,
+ * durably ("vc" -> view u64 | leader), with its lock at the next height (so
+ * the new leader can finish that block first), and for an automatic change
+ * only when it, too, has not heard from the leader for half the timeout.
+ * The one who asked gathers a quorum of votes into a VIEW_CHANGE and hands
+ * it, with the highest locked block, to L; L finishes that block, then
+ * proposes a block whose first tx is the VIEW_CHANGE: applying it makes L
+ * the leader of view V on every node. */
+
+static const char VC_KEY[] = "vc";
+
+struct next_seq_ctx {
+	const uint8_t *pk;
+	uint64_t *seq;
+};
+
+static int next_seq_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct next_seq_ctx *c = vctx;
+
+	return mc_builder_next_seq(t, c->pk, c->seq, err);
+}
+#define VC_VOTE_LEN (MC_PK_LEN + 8 + 8 + MC_HASH_LEN + MC_SIG_LEN)
+
+struct vc_put_ctx {
+	uint64_t view;
+	const uint8_t *leader;
+};
+
+static int vc_put_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct vc_put_ctx *c = vctx;
+	uint8_t v[8 + MC_PK_LEN];
+
+	mc_be64(v, c->view);
+	memcpy(v + 8, c->leader, MC_PK_LEN);
+	return mc_txn_put(t, MC_DB_CONSENSUS, VC_KEY, sizeof(VC_KEY) - 1, v, sizeof(v), err);
+}
+
+int eng_vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_engine *e = vctx;
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_CONSENSUS, VC_KEY, sizeof(VC_KEY) - 1, &v, &vn, err);
+
+	if (rc != 0 || vn != 8 + MC_PK_LEN)
+		return rc < 0 ? -1 : 0;
+	e->vc_voted = mc_from_be64(v);
+	memcpy(e->vc_voted_leader, (const uint8_t *)v + 8, MC_PK_LEN);
+	return 0;
+}
+
+/* This node's vote for view `view` under `leader`: appended to out (the
+ * vote, then the locked block's bundle when the lock is at the next
+ * height). mu held. */
+static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN], bool timeout,
+		   struct mc_buf *out, struct mc_err *err)
+{
+	struct vc_put_ctx pc = { view, leader };
+	struct mc_vc_vote v;
+	struct lock l;
+	uint64_t now = mc_now_ms();
+
+	if (!e->have_chain || !eng_is_validator(e, e->node->pk))
+		return mc_err_set(err, EX_NOPERM, _("this node is not a validator"));
+	if (!eng_is_validator(e, leader))
+		return mc_err_set(err, EX_DATAERR, _("the proposed leader is not a validator"));
+	if (view <= e->view)
+		return mc_err_set(err, EX_DATAERR, _("view %llu is not after the current view %llu"),
+				  (unsigned long long)view, (unsigned long long)e->view);
+	if (view < e->vc_voted || (view == e->vc_voted && memcmp(leader, e->vc_voted_leader, MC_PK_LEN) != 0))
+		return mc_err_set(err, EX_DATAERR, _("this node already voted for another leader of view %llu"),
+				  (unsigned long long)view);
+	if (timeout && !eng_am_leader(e) && now - e->leader_seen_ms < e->c.leader_timeout_ms / 2)
+		return mc_err_set(err, EX_TEMPFAIL, _("the leader is alive as seen from here"));
+	if (mc_store_write(e->s, vc_put_txn, &pc, err) != 0)   /* durable before the vote leaves */
+		return -1;
+	e->vc_voted = view;
+	memcpy(e->vc_voted_leader, leader, MC_PK_LEN);
+	memset(&v, 0, sizeof(v));
+	if (eng_lock_get(e, &l, err) != 0)
+		return -1;
+	if (l.has && l.height == e->height + 1) {
+		v.locked_height = l.height;
+		v.locked_view = l.view;
+		memcpy(v.locked_hash, l.hash, MC_HASH_LEN);
+	}
+	mc_vc_vote_sign(e->chain_id, view, leader, e->node->sk, e->node->pk, &v);
+	mc_put_raw(out, v.pk, MC_PK_LEN);
+	mc_put_u64(out, v.locked_height);
+	mc_put_u64(out, v.locked_view);
+	mc_put_raw(out, v.locked_hash, MC_HASH_LEN);
+	mc_put_raw(out, v.sig, MC_SIG_LEN);
+	if (v.locked_height)
+		mc_put_raw(out, l.bundle, l.len);
+	eng_lock_release(&l);
+	mc_engine_log("voted to move to view %llu", (unsigned long long)view);
+	return 0;
+}
+
+static int parse_view_query(const char *view_s, const char *leader_s, uint64_t *view, uint8_t leader[MC_PK_LEN])
+{
+	char *end;
+
+	if (!view_s || !leader_s || !*view_s || *view_s < '0' || *view_s > '9')
+		return -1;
+	*view = strtoull(view_s, &end, 10);
+	if (*end || strlen(leader_s) != 2 * MC_PK_LEN || mc_unhex(leader_s, leader, MC_PK_LEN) != 0)
+		return -1;
+	return 0;
+}
+
+void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const char *view_s,
+			    const char *leader_s, bool timeout, struct mc_reply *r)
+{
+	uint64_t view;
+	uint8_t leader[MC_PK_LEN];
+	struct mc_err err = { 0 };
+	char who[17];
+
+	eng_short_pk(from, who);
+	if (parse_view_query(view_s, leader_s, &view, leader) != 0) {
+		eng_reply_text(r, 400, "view=N&leader=HEX");
+		return;
+	}
+	pthread_mutex_lock(&e->mu);
+	mc_buf_reset(&r->body);
+	if (vc_vote(e, view, leader, timeout, &r->body, &err) != 0) {
+		pthread_mutex_unlock(&e->mu);
+		mc_engine_log("view change to %llu asked by %s refused: %s", (unsigned long long)view, who, err.msg);
+		eng_reply_text(r, err.code == EX_TEMPFAIL ? 409 : 422, err.msg);
+		return;
+	}
+	pthread_mutex_unlock(&e->mu);
+	r->status = 200;
+	r->ctype = "application/octet-stream";
+}
+
+/* Hands a quorum's VIEW_CHANGE (and the locked block to finish first) to
+ * this node, the new leader. mu held. */
+static int vc_adopt(struct mc_engine *e, const uint8_t *body, size_t len, struct mc_err *err)
+{
+	struct mc_view_change vc;
+	struct mc_rd rd;
+	const uint8_t *vcb, *relay;
+	size_t vcn, relayn;
+	const struct mc_vc_vote *best = NULL;
+
+	mc_rd_init(&rd, body, len);
+	vcb = mc_get_bytes(&rd, MC_TX_BODY_MAX, &vcn);
+	relay = mc_get_bytes(&rd, MC_BUNDLE_MAX, &relayn);
+	if (!mc_rd_finish(&rd) || mc_view_change_decode(vcb, vcn, &vc, err) != 0)
+		return mc_err_set(err, EX_DATAERR, _("malformed view change"));
+	if (memcmp(vc.leader, e->node->pk, MC_PK_LEN) != 0)
+		return mc_err_set(err, EX_DATAERR, _("the view change names another leader"));
+	if (vc.view <= e->view)
+		return mc_err_set(err, EX_DATAERR, _("the view change is not after the current view"));
+	if (mc_view_change_check(&vc, e->chain_id, (const uint8_t (*)[MC_PK_LEN])e->vals, e->nval, err) != 0)
+		return -1;
+	for (uint16_t i = 0; i < vc.count; i++)
+		if (vc.votes[i].locked_height == e->height + 1 &&
+		    (!best || vc.votes[i].locked_view > best->locked_view))
+			best = &vc.votes[i];
+	mc_buf_reset(&e->vc_relay);
+	if (best) {
+		struct mc_bundle b;
+
+		if (mc_bundle_decode(relay, relayn, &b, err) != 0)
+			return mc_err_wrap(err, _("the locked block"));
+		if (memcmp(b.hash, best->locked_hash, MC_HASH_LEN) != 0) {
+			mc_bundle_release(&b);
+			return mc_err_set(err, EX_DATAERR, _("the block given is not the highest locked block"));
+		}
+		mc_bundle_release(&b);
+		mc_put_raw(&e->vc_relay, relay, relayn);
+	}
+	mc_buf_reset(&e->vc_body);
+	mc_put_raw(&e->vc_body, vcb, vcn);
+	e->vc_view = vc.view;
+	mc_engine_log("taking over as leader of view %llu%s", (unsigned long long)vc.view,
+		      best ? _(" (finishing a locked block first)") : "");
+	pthread_cond_broadcast(&e->cv);
+	return 0;
+}
+
+void mc_engine_on_view_change(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
+			      size_t len, struct mc_reply *r)
+{
+	struct mc_err err = { 0 };
+	char who[17];
+
+	eng_short_pk(from, who);
+	pthread_mutex_lock(&e->mu);
+	if (vc_adopt(e, body, len, &err) != 0) {
+		pthread_mutex_unlock(&e->mu);
+		mc_engine_log("view change from %s refused: %s", who, err.msg);
+		eng_reply_text(r, 422, err.msg);
+		return;
+	}
+	pthread_mutex_unlock(&e->mu);
+	eng_reply_text(r, 202, "ok");
+}
+
+/* Asks every validator to move to `view` under `leader`, and hands a
+ * quorum's VIEW_CHANGE to the leader. mu held (released during calls). */
+int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
+			     bool timeout, struct mc_err *err)
+{
+	struct mc_view_change vc;
+	struct mc_buf mine, relay, body, msg;
+	uint8_t chain[MC_HASH_LEN], lhex[2 * MC_PK_LEN + 1];
+	uint64_t relay_view = 0;
+	size_t quorum = mc_quorum(e->nval);
+	struct mc_peer_client *cl = NULL;
+	struct target { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } *tg;
+	size_t nt = 0;
+	int rc = 0;
+
+	memset(&vc, 0, sizeof(vc));
+	vc.view = view;
+	memcpy(vc.leader, leader, MC_PK_LEN);
+	mc_buf_init(&mine);
+	mc_buf_init(&relay);
+	mc_buf_init(&body);
+	mc_buf_init(&msg);
+	if (!(tg = calloc(PEERS_MAX, sizeof(*tg))))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	/* our own vote first */
+	if (vc_vote(e, view, leader, timeout, &mine, err) != 0) {
+		free(tg);
+		return -1;
+	}
+	for (size_t i = 0; i < e->npeers; i++)
+		if (!e->peers[i]->gone && eng_peer_is_validator(e, e->peers[i])) {
+			snprintf(tg[nt].url, sizeof(tg[nt].url), "%s", e->peers[i]->url);
+			memcpy(tg[nt].pk, e->peers[i]->pk, MC_PK_LEN);
+			nt++;
+		}
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	mc_hex(leader, MC_PK_LEN, (char *)lhex);
+	pthread_mutex_unlock(&e->mu);
+	rc = mc_peer_client_new(e->c.ca_file, &cl, err);
+	for (size_t i = 0; rc == 0 && i <= nt && vc.count < MC_MAX_VALIDATORS; i++) {
+		struct mc_peer_resp resp;
+		const uint8_t *p;
+		size_t n;
+		struct mc_rd rd;
+		struct mc_vc_vote v;
+		char path[200];
+
+		memset(&resp, 0, sizeof(resp));
+		if (i == nt) {
+			p = mine.data;
+			n = mine.len;
+		} else {
+			snprintf(path, sizeof(path), "/v1/view-vote?view=%llu&leader=%s%s", (unsigned long long)view,
+				 (const char *)lhex, timeout ? "&why=timeout" : "");
+			if (mc_peer_call(cl, chain, e->node, tg[i].url, "POST", path, NULL, 0, tg[i].pk, PEER_TIMEOUT_MS,
+					 MC_BUNDLE_MAX, &resp, err) != 0 || resp.status != 200) {
+				if (resp.status)
+					mc_engine_log("view change: %s: HTTP %ld: %.150s", tg[i].url, resp.status,
+						      (const char *)resp.body);
+				mc_peer_resp_release(&resp);
+				mc_err_clear(err);
+				continue;
+			}
+			p = resp.body;
+			n = resp.len;
+		}
+		mc_rd_init(&rd, p, n);
+		mc_get_raw(&rd, v.pk, MC_PK_LEN);
+		v.locked_height = mc_get_u64(&rd);
+		v.locked_view = mc_get_u64(&rd);
+		mc_get_raw(&rd, v.locked_hash, MC_HASH_LEN);
+		mc_get_raw(&rd, v.sig, MC_SIG_LEN);
+		if (mc_rd_ok(&rd) && mc_vc_vote_verify(chain, view, leader, &v) == 0) {
+			size_t j = vc.count;
+
+			while (j > 0 && memcmp(vc.votes[j - 1].pk, v.pk, MC_PK_LEN) > 0) {
+				vc.votes[j] = vc.votes[j - 1];
+				j--;
+			}
+			vc.votes[j] = v;
+			vc.count++;
+			if (v.locked_height && rd.left && (relay.len == 0 || v.locked_view > relay_view)) {
+				mc_buf_reset(&relay);
+				mc_put_raw(&relay, rd.p, rd.left);
+				relay_view = v.locked_view;
+			}
+		}
+		mc_peer_resp_release(&resp);
+	}
+	if (rc == 0 && vc.count < quorum)
+		rc = mc_err_set(err, EX_TEMPFAIL, _("%u of %zu validators agreed to view %llu; %zu needed"),
+				(unsigned)vc.count, e->nval, (unsigned long long)view, quorum);
+	if (rc == 0) {
+		mc_view_change_encode(&vc, &body);
+		mc_put_bytes(&msg, body.data, body.len);
+		mc_put_bytes(&msg, relay.data, relay.len);
+	}
+	pthread_mutex_lock(&e->mu);
+	if (rc == 0 && memcmp(leader, e->node->pk, MC_PK_LEN) == 0) {
+		rc = vc_adopt(e, msg.data, msg.len, err);
+	} else if (rc == 0) {
+		char url[MC_URL_MAX + 1] = "";
+		struct mc_peer_resp resp;
+
+		for (size_t i = 0; i < nt; i++)
+			if (memcmp(tg[i].pk, leader, MC_PK_LEN) == 0)
+				snprintf(url, sizeof(url), "%s", tg[i].url);
+		pthread_mutex_unlock(&e->mu);
+		memset(&resp, 0, sizeof(resp));
+		rc = !*url ? mc_err_set(err, EX_UNAVAILABLE, _("the new leader's address is not known"))
+			   : mc_peer_call(cl, chain, e->node, url, "POST", "/v1/view-change", msg.data, msg.len, leader,
+					  PEER_TIMEOUT_MS, 4096, &resp, err);
+		if (rc == 0 && resp.status != 202)
+			rc = mc_err_set(err, EX_PROTOCOL, _("the new leader refused the view change: %.200s"),
+					(const char *)resp.body);
+		mc_peer_resp_release(&resp);
+		pthread_mutex_lock(&e->mu);
+	}
+	mc_peer_client_free(cl);
+	mc_buf_release(&mine);
+	mc_buf_release(&relay);
+	mc_buf_release(&body);
+	mc_buf_release(&msg);
+	free(tg);
+	return rc;
+}
+
+void mc_engine_on_promote(struct mc_engine *e, const char *leader_s, struct mc_reply *r)
+{
+	uint8_t leader[MC_PK_LEN];
+	struct mc_err err = { 0 };
+	uint64_t view;
+	char msg[300];
+
+	if (!leader_s || strlen(leader_s) != 2 * MC_PK_LEN || mc_unhex(leader_s, leader, MC_PK_LEN) != 0) {
+		eng_reply_text(r, 400, "leader=HEX");
+		return;
+	}
+	pthread_mutex_lock(&e->mu);
+	view = (e->vc_voted > e->view ? e->vc_voted : e->view) + 1;
+	if (eng_start_view_change(e, view, leader, false, &err) != 0) {
+		pthread_mutex_unlock(&e->mu);
+		mc_engine_log("promotion to view %llu failed: %s", (unsigned long long)view, err.msg);
+		eng_reply_text(r, err.code == EX_TEMPFAIL ? 503 : 422, err.msg);
+		return;
+	}
+	pthread_mutex_unlock(&e->mu);
+	snprintf(msg, sizeof(msg), "{\"view\":%llu}", (unsigned long long)view);
+	r->status = 202;
+	r->ctype = "application/json";
+	mc_buf_reset(&r->body);
+	mc_put_raw(&r->body, msg, strlen(msg));
+}
+
+/* The candidate after a silent leader: the first validator after it (in
+ * key order) that this node sees up, itself included. mu held. */
+bool eng_auto_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN])
+{
+	size_t at = 0;
+
+	for (size_t i = 0; i < e->nval; i++)
+		if (memcmp(e->vals[i], e->leader, MC_PK_LEN) == 0)
+			at = i;
+	for (size_t k = 1; k < e->nval; k++) {
+		const uint8_t *pk = e->vals[(at + k) % e->nval];
+
+		if (memcmp(pk, e->node->pk, MC_PK_LEN) == 0) {
+			memcpy(out, pk, MC_PK_LEN);
+			return true;
+		}
+		for (size_t i = 0; i < e->npeers; i++)
+			if (!e->peers[i]->gone && e->peers[i]->up && e->peers[i]->pk_known &&
+			    memcmp(e->peers[i]->pk, pk, MC_PK_LEN) == 0) {
+				memcpy(out, pk, MC_PK_LEN);
+				return true;
+			}
+	}
+	return false;
+}
+
+/* The new leader's work: finish the locked block, then the VIEW_CHANGE
+ * block. mu held. 0 while there is more to do, 1 when done. */
+int eng_vc_take_over(struct mc_engine *e, struct mc_err *err)
+{
+	struct mc_txin first;
+	struct mc_buf tx;
+	int rc;
+
+	if (e->vc_view <= e->view) {
+		e->vc_view = 0;
+		return 1;
+	}
+	if (e->vc_relay.len) {
+		struct mc_bundle b;
+
+		if (mc_bundle_decode(e->vc_relay.data, e->vc_relay.len, &b, err) != 0)
+			return -1;
+		if (b.h.height == e->height + 1) {
+			mc_buf_reset(&e->prop);
+			mc_put_raw(&e->prop, e->vc_relay.data, e->vc_relay.len);
+			memcpy(e->prop_hash, b.hash, MC_HASH_LEN);
+			e->prop_height = b.h.height;
+			e->prop_view = b.h.view;
+			e->prop_relay = true;
+			mc_bundle_release(&b);
+			mc_engine_log("finishing locked block %llu", (unsigned long long)e->prop_height);
+			rc = eng_run_proposal(e, err);
+			if (rc != 0)
+				return rc < 0 ? -1 : 0;
+		} else {
+			mc_bundle_release(&b);
+		}
+		mc_buf_reset(&e->vc_relay);
+	}
+	/* the VIEW_CHANGE as this node's next tx, first in the block */
+	{
+		uint64_t seq = 1;
+		struct next_seq_ctx nc = { e->node->pk, &seq };
+		struct mc_tx t;
+
+		mc_buf_init(&tx);
+		if (mc_store_read(e->s, next_seq_txn, &nc, err) != 0) {
+			mc_buf_release(&tx);
+			return -1;
+		}
+		memset(&t, 0, sizeof(t));
+		t.version = MC_TX_VERSION;
+		t.type = MC_TX_VIEW_CHANGE;
+		memcpy(t.author, e->node->pk, MC_PK_LEN);
+		t.timestamp_ms = mc_now_ms();
+		t.seq = seq;
+		t.body = e->vc_body.data;
+		t.body_len = e->vc_body.len;
+		mc_tx_sign(&t, e->chain_id, e->node->sk);
+		mc_tx_encode(&t, &tx);
+		mc_put_u32(&tx, 0);   /* no side rows */
+	}
+	first.tx = tx.data;
+	first.tx_len = tx.len - 4;
+	first.side = tx.data + tx.len - 4;
+	first.side_len = 4;
+	rc = eng_make_proposal(e, &first, err);
+	mc_buf_release(&tx);
+	if (rc != 0) {
+		e->vc_view = 0;   /* refused: the next timeout tries again */
+		return -1;
+	}
+	rc = eng_run_proposal(e, err);
+	if (rc == 0) {
+		mc_engine_log("leader of view %llu", (unsigned long long)e->view);
+		e->vc_view = 0;
+		return 1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
