@@ -87,6 +87,44 @@ static bool rate_ok(struct mc_engine *e, const uint8_t pk[MC_PK_LEN], uint64_t n
 	return true;
 }
 
+/* The same refusal of the same key again and again (a node polling before
+ * it is added) is logged once in 10 s, with the count of those not logged
+ * in between. Returns the count to log, or -1 to stay quiet. */
+static long long log_refusal_due(struct mc_engine *e, const uint8_t pk[MC_PK_LEN], const char *why,
+				 uint64_t now)
+{
+	const size_t n = sizeof(e->logged) / sizeof(e->logged[0]);
+	uint8_t h[MC_HASH_LEN];
+	long long quiet = 0;
+
+	mc_sha256(why, strlen(why), h);
+	pthread_mutex_lock(&e->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (memcmp(e->logged[i].pk, pk, MC_PK_LEN) != 0 || memcmp(e->logged[i].why, h, 8) != 0)
+			continue;
+		if (now - e->logged[i].at_ms < 10000) {
+			e->logged[i].quiet++;
+			pthread_mutex_unlock(&e->mu);
+			return -1;
+		}
+		quiet = (long long)e->logged[i].quiet;
+		e->logged[i].at_ms = now;
+		e->logged[i].quiet = 0;
+		pthread_mutex_unlock(&e->mu);
+		return quiet;
+	}
+	{
+		size_t k = e->logged_next++ % n;
+
+		memcpy(e->logged[k].pk, pk, MC_PK_LEN);
+		memcpy(e->logged[k].why, h, 8);
+		e->logged[k].at_ms = now;
+		e->logged[k].quiet = 0;
+	}
+	pthread_mutex_unlock(&e->mu);
+	return 0;
+}
+
 int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const char *method,
 		   const char *path, const void *body, size_t len, bool write, struct mc_err *err)
 {
@@ -122,8 +160,15 @@ int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const cha
 			rc = mc_err_set(err, EX_TEMPFAIL, _("too many requests from this key"));
 		pthread_mutex_unlock(&e->mu);
 	}
-	if (rc != 0)
-		mc_engine_log("refused %s %s from %s: %s", method, path, who, err->msg);
+	if (rc != 0) {
+		long long quiet = log_refusal_due(e, sig->pk, err->msg, now);
+
+		if (quiet > 0)
+			mc_engine_log("refused %s %s from %s: %s (and %lld times more since it was last logged)",
+				      method, path, who, err->msg, quiet);
+		else if (quiet == 0)
+			mc_engine_log("refused %s %s from %s: %s", method, path, who, err->msg);
+	}
 	return rc;
 }
 

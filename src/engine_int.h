@@ -113,6 +113,11 @@ struct mc_engine {
 	struct peer *peers[PEERS_MAX];
 	size_t npeers;
 	struct rate rates[PEERS_MAX];
+	struct {                       /* refusals logged lately: a key and reason */
+		uint8_t pk[MC_PK_LEN], why[8];
+		uint64_t at_ms, quiet;     /* when logged; refused since, unlogged */
+	} logged[64];
+	size_t logged_next;
 	struct mc_replay *replay;
 	uint64_t last_status_write;
 };

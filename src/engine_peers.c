@@ -60,8 +60,14 @@ static int add_node_peer(const uint8_t pk[MC_PK_LEN], uint64_t added, uint64_t r
 	struct mc_engine *e = ctx;
 
 	(void)added;
-	if (removed == 0 && memcmp(pk, e->node->pk, MC_PK_LEN) != 0 && url && *url)
+	if (removed == 0 && memcmp(pk, e->node->pk, MC_PK_LEN) != 0 && url && *url) {
 		peer_add(e, url, pk);
+	} else if (removed) {
+		/* a removed validator is no peer of ours any more */
+		for (size_t i = 0; i < e->npeers; i++)
+			if (e->peers[i]->pk_known && memcmp(e->peers[i]->pk, pk, MC_PK_LEN) == 0)
+				e->peers[i]->gone = e->peers[i]->stop = true;
+	}
 	return 0;
 }
 

@@ -261,17 +261,24 @@ static int put_same(struct mc_txn *t, enum mc_db db, const uint8_t *k, size_t kn
 }
 
 struct side_scope {
-	unsigned type;
 	uint64_t height;
 	uint32_t index;
-	bool has_put, has_share;
+	bool has_put, has_share, has_org;
 	struct mc_put put;
 	struct mc_share sh;
+	uint8_t org[MC_PK_LEN];   /* an organization the (genesis) tx enrolls */
 };
 
 static int scope_load(struct side_scope *sc, const struct mc_tx *tx, struct mc_err *err)
 {
-	if (tx->type == MC_TX_RECORD_PUT) {
+	if (tx->type == MC_TX_IDENTITY_ENROLL && sc->height == 0) {
+		struct mc_enroll e;
+
+		if (mc_enroll_decode(tx->body, tx->body_len, &e, err) != 0)
+			return -1;
+		sc->has_org = (e.roles & MC_ROLE_ORG) != 0;
+		memcpy(sc->org, e.pk, MC_PK_LEN);
+	} else if (tx->type == MC_TX_RECORD_PUT) {
 		if (mc_put_decode(tx->body, tx->body_len, &sc->put, err) != 0)
 			return -1;
 		sc->has_put = true;
@@ -341,7 +348,7 @@ static int write_row(struct mc_txn *t, const struct side_scope *sc, const struct
 	case MC_SIDE_KEK:
 		if (!((sc->has_put && memcmp(row->org, sc->put.org, MC_PK_LEN) == 0 && row->epoch == sc->put.epoch) ||
 		      (sc->has_share && memcmp(row->org, sc->sh.org, MC_PK_LEN) == 0 && row->epoch == sc->sh.epoch) ||
-		      (sc->height == 0 && sc->type == MC_TX_IDENTITY_ENROLL && row->epoch == 0)))
+		      (sc->has_org && memcmp(row->org, sc->org, MC_PK_LEN) == 0 && row->epoch == 0)))
 			return mc_err_set(err, EX_DATAERR, _("a key-encryption key is not named by its transaction"));
 		memcpy(key, row->org, MC_PK_LEN);
 		mc_be32(key + MC_PK_LEN, row->epoch);
@@ -360,7 +367,6 @@ int mc_side_write(struct mc_txn *t, uint64_t height, uint32_t index, const struc
 
 	*partial = false;
 	memset(&sc, 0, sizeof(sc));
-	sc.type = tx->type;
 	sc.height = height;
 	sc.index = index;
 	mc_rd_init(&r, p, n);
@@ -440,9 +446,11 @@ int mc_bundle_read(struct mc_rd *r, struct mc_bundle *out, struct mc_err *err)
 	if (get_txins(r, MC_BLOCK_MAX_TXS, &out->txs, &out->count, err) != 0)
 		return -1;
 	if (out->count != out->h.tx_count) {
+		size_t n = out->count;
+
 		mc_bundle_release(out);
 		return mc_err_set(err, EX_DATAERR, _("a block bundle holds %zu txs where its header says %u"),
-				  out->count, (unsigned)out->h.tx_count);
+				  n, (unsigned)out->h.tx_count);
 	}
 	mc_block_hash(&out->h, out->hash);
 	return 0;

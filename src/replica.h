@@ -99,7 +99,6 @@ int mc_txins_load(struct mc_txn *t, uint64_t height, uint32_t count, struct mc_b
  * their side rows), appended to b. */
 int mc_bundle_load(struct mc_txn *t, uint64_t height, struct mc_buf *b, struct mc_err *err);
 
-#endif
 
 /* ---- applying and building blocks --------------------------------------- */
 
@@ -139,3 +138,5 @@ int mc_block_build(struct mc_txn *t, const uint8_t proposer[MC_PK_LEN], const st
  * its certificate the proposer's own, its txs self-signed enrolments. */
 int mc_block_apply_genesis(struct mc_txn *t, const struct mc_bundle *b,
 			   const uint8_t expect[MC_HASH_LEN], struct mc_err *err);
+
+#endif

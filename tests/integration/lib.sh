@@ -9,6 +9,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/mc-it.XXXXXX")
 D="$T/data"
 cleanup() {
     local rc=$?
+    # MC_KEEP_LOGS=DIR: a failed test's node logs are kept there
+    if [ "$rc" -ne 0 ] && [ -n "${MC_KEEP_LOGS:-}" ]; then mkdir -p "$MC_KEEP_LOGS"; cp "$T"/*.log "$MC_KEEP_LOGS"/ 2>/dev/null || true; fi
     jobs -p | xargs -r kill -9 2>/dev/null || true
     wait 2>/dev/null || true
     for m in "${MC_MOUNTS[@]:-}"; do [ -n "$m" ] && umount "$m" 2>/dev/null || true; done
