@@ -89,4 +89,56 @@ static inline int fx_put(const char *subject, const char *payload, uint8_t id[MC
 	return rc;
 }
 
+/* One tx of type with body, signed by author, applied straight into the
+ * store as tx 0 of block `height` (no block made: for rules tests that need
+ * no certificate). */
+struct fx_apply_ctx {
+	const struct mc_key *author;
+	unsigned type;
+	const uint8_t *body;
+	size_t len;
+	uint64_t height;
+};
+
+static inline int fx_apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct fx_apply_ctx *c = vctx;
+	struct mc_head h;
+	struct mc_tx tx, dec;
+	struct mc_apply_ctx ax;
+	struct mc_buf enc;
+	int rc;
+
+	if (mc_chain_head(t, &h, err) != 0)
+		return -1;
+	memset(&tx, 0, sizeof(tx));
+	tx.version = MC_TX_VERSION;
+	tx.type = (uint8_t)c->type;
+	memcpy(tx.author, c->author->pk, MC_PK_LEN);
+	tx.timestamp_ms = mc_now_ms();
+	if (mc_builder_next_seq(t, c->author->pk, &tx.seq, err) != 0)
+		return -1;
+	tx.body = c->body;
+	tx.body_len = c->len;
+	mc_tx_sign(&tx, h.chain_id, c->author->sk);
+	mc_buf_init(&enc);
+	mc_tx_encode(&tx, &enc);
+	cr_assert_eq(mc_tx_decode(enc.data, enc.len, &dec, err), 0);
+	memset(&ax, 0, sizeof(ax));
+	ax.height = c->height;
+	ax.block_time_ms = tx.timestamp_ms;
+	memcpy(ax.chain_id, h.chain_id, MC_HASH_LEN);
+	rc = mc_chain_apply_tx(t, &ax, &dec, enc.data, enc.len, err);
+	mc_buf_release(&enc);
+	return rc;
+}
+
+static inline int fx_apply_tx(struct mc_store *s, const struct mc_key *author, unsigned type,
+			      const uint8_t *body, size_t len, uint64_t height, struct mc_err *err)
+{
+	struct fx_apply_ctx c = { author, type, body, len, height };
+
+	return mc_store_write(s, fx_apply_txn, &c, err);
+}
+
 #endif

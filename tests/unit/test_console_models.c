@@ -210,51 +210,11 @@ static struct mc_key *p[4];
 static const char *const P_URL[4] = { "", "http://127.0.0.1:17402", "http://127.0.0.1:17403",
 				      "http://127.0.0.1:17404" };
 
-struct apply_ctx {
-	unsigned type;
-	const struct mc_buf *body;
-	uint64_t height;
-};
-
-static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct apply_ctx *c = vctx;
-	struct mc_head h;
-	struct mc_tx tx, dec;
-	struct mc_apply_ctx ax;
-	struct mc_buf enc;
-	int rc;
-
-	if (mc_chain_head(t, &h, err) != 0)
-		return -1;
-	memset(&tx, 0, sizeof(tx));
-	tx.version = MC_TX_VERSION;
-	tx.type = (uint8_t)c->type;
-	memcpy(tx.author, fx.node->pk, MC_PK_LEN);
-	tx.timestamp_ms = mc_now_ms();
-	if (mc_builder_next_seq(t, fx.node->pk, &tx.seq, err) != 0)
-		return -1;
-	tx.body = c->body->data;
-	tx.body_len = c->body->len;
-	mc_tx_sign(&tx, h.chain_id, fx.node->sk);
-	mc_buf_init(&enc);
-	mc_tx_encode(&tx, &enc);
-	cr_assert_eq(mc_tx_decode(enc.data, enc.len, &dec, err), 0);
-	memset(&ax, 0, sizeof(ax));
-	ax.height = c->height;
-	ax.block_time_ms = tx.timestamp_ms;
-	memcpy(ax.chain_id, h.chain_id, MC_HASH_LEN);
-	rc = mc_chain_apply_tx(t, &ax, &dec, enc.data, enc.len, err);
-	mc_buf_release(&enc);
-	return rc;
-}
-
 static void apply(unsigned type, struct mc_buf *body, uint64_t height)
 {
-	struct apply_ctx c = { type, body, height };
 	struct mc_err err = { 0 };
 
-	cr_assert_eq(mc_store_write(fx.s, apply_txn, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(fx_apply_tx(fx.s, fx.node, type, body->data, body->len, height, &err), 0, "%s", err.msg);
 	mc_buf_release(body);
 }
 

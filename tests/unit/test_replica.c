@@ -1677,36 +1677,25 @@ Test(replica, apply_refuses_a_payload_or_wrapped_key_with_one_byte_flipped)
 	uint8_t *v;
 
 	put_block(&bundle, r, &n);
-	/* the payload of entry 0: same length, other bytes */
-	v = flipped(&r[1]);
+	/* same length, other bytes: the payloads of entries 0 and 1, and
+	 * entry 0's wrapped key */
 	{
-		struct row keep = r[1];
+		static const struct { size_t row; const char *rule; } flips[] = {
+			{ 1, "ciphertext is missing or does not match its hash" },
+			{ 3, "ciphertext is missing or does not match its hash" },
+			{ 2, "wrapped key is missing or does not match its hash" },
+		};
 
-		r[1].v = v;
-		refused_sides(&bundle, 0, r, n, w.put_height, "ciphertext is missing or does not match its hash");
-		r[1] = keep;
-	}
-	free(v);
-	/* the payload of entry 1 */
-	v = flipped(&r[3]);
-	{
-		struct row keep = r[3];
+		for (size_t k = 0; k < sizeof(flips) / sizeof(flips[0]); k++) {
+			struct row keep = r[flips[k].row];
 
-		r[3].v = v;
-		refused_sides(&bundle, 0, r, n, w.put_height, "ciphertext is missing or does not match its hash");
-		r[3] = keep;
+			v = flipped(&r[flips[k].row]);
+			r[flips[k].row].v = v;
+			refused_sides(&bundle, 0, r, n, w.put_height, flips[k].rule);
+			r[flips[k].row] = keep;
+			free(v);
+		}
 	}
-	free(v);
-	/* entry 0's wrapped key */
-	v = flipped(&r[2]);
-	{
-		struct row keep = r[2];
-
-		r[2].v = v;
-		refused_sides(&bundle, 0, r, n, w.put_height, "wrapped key is missing or does not match its hash");
-		r[2] = keep;
-	}
-	free(v);
 	/* untouched, the same block applies */
 	commit_bytes(rp.s, &bundle);
 	mc_buf_release(&bundle);

@@ -537,52 +537,10 @@ static struct snap snap(void)
 
 /* One tx applied directly at its own height (no block: certificates of
  * several validators are the consensus engine's). */
-struct apply_ctx {
-	const struct mc_key *author;
-	unsigned type;
-	const uint8_t *body;
-	size_t len;
-	uint64_t height;
-};
-
-static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct apply_ctx *c = vctx;
-	struct mc_head h;
-	struct mc_tx tx, dec;
-	struct mc_apply_ctx ax;
-	struct mc_buf enc;
-	int rc;
-
-	if (mc_chain_head(t, &h, err) != 0)
-		return -1;
-	memset(&tx, 0, sizeof(tx));
-	tx.version = MC_TX_VERSION;
-	tx.type = (uint8_t)c->type;
-	memcpy(tx.author, c->author->pk, MC_PK_LEN);
-	tx.timestamp_ms = mc_now_ms();
-	if (mc_builder_next_seq(t, c->author->pk, &tx.seq, err) != 0)
-		return -1;
-	tx.body = c->body;
-	tx.body_len = c->len;
-	mc_tx_sign(&tx, h.chain_id, c->author->sk);
-	mc_buf_init(&enc);
-	mc_tx_encode(&tx, &enc);
-	cr_assert_eq(mc_tx_decode(enc.data, enc.len, &dec, err), 0);
-	memset(&ax, 0, sizeof(ax));
-	ax.height = c->height;
-	ax.block_time_ms = tx.timestamp_ms;
-	memcpy(ax.chain_id, h.chain_id, MC_HASH_LEN);
-	rc = mc_chain_apply_tx(t, &ax, &dec, enc.data, enc.len, err);
-	mc_buf_release(&enc);
-	return rc;
-}
-
 static int apply(const struct mc_key *author, unsigned type, const struct mc_buf *body,
 		 struct mc_err *err)
 {
-	struct apply_ctx c = { author, type, body->data, body->len, next_height };
-	int rc = mc_store_write(fx.s, apply_txn, &c, err);
+	int rc = fx_apply_tx(fx.s, author, type, body->data, body->len, next_height, err);
 
 	if (rc == 0)
 		next_height++;
