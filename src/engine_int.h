@@ -131,36 +131,49 @@ struct lock {
 };
 
 
-void eng_short_pk(const uint8_t pk[MC_PK_LEN], char out[17]);
+/* engine.c: the chain cache, the vote lock, blocks, the leader, catching up.
+ * Unless said otherwise, call with e->mu held. */
+void eng_short_pk(const uint8_t pk[MC_PK_LEN], char out[17]);   /* 16 hex, for logs */
 int eng_cache_load(struct mc_engine *e, struct mc_err *err);
 bool eng_is_validator(const struct mc_engine *e, const uint8_t pk[MC_PK_LEN]);
 bool eng_am_leader(const struct mc_engine *e);
 int eng_lock_get(struct mc_engine *e, struct lock *l, struct mc_err *err);
 void eng_lock_release(struct lock *l);
+/* durable (LMDB commits with fsync) before anything is signed */
 int eng_lock_put(struct mc_engine *e, uint64_t height, uint64_t view, const uint8_t hash[MC_HASH_LEN],
-	const uint8_t *bundle, size_t len, struct mc_err *err);
+		 const uint8_t *bundle, size_t len, struct mc_err *err);
+/* checks (check_only: in a transaction then aborted) or commits one
+ * block; call with e->chain_mu held */
 int eng_apply_block(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, bool check_only,
-	struct mc_err *err);
+		    struct mc_err *err);
 void eng_remember_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], const char *msg);
 const char *eng_refusal_of(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN]);
 void eng_after_commit(struct mc_engine *e);
 void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct mc_cert *cert);
+/* the leader: a proposal from pending txs (first: a tx to put before them),
+ * then sent, voted and committed */
 int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err);
 int eng_run_proposal(struct mc_engine *e, struct mc_err *err);
+void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl);
+
+/* engine_peers.c: the peers' threads, and the status this node shows */
+void *eng_peer_main(void *arg);
 void eng_peers_refresh(struct mc_engine *e);
 bool eng_peer_is_validator(struct mc_engine *e, const struct peer *p);
-void eng_reply_text(struct mc_reply *r, unsigned status, const char *msg);
-void eng_reply_json(struct mc_reply *r, unsigned status, cJSON *j);
 cJSON *eng_status_json(struct mc_engine *e);
 cJSON *eng_peers_json(struct mc_engine *e);
 void eng_write_status_file(struct mc_engine *e);
 cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n);
-void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl);
+
+/* engine_vc.c: view changes */
+int eng_vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err);
 int eng_vc_take_over(struct mc_engine *e, struct mc_err *err);
 int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
-	bool timeout, struct mc_err *err);
+			  bool timeout, struct mc_err *err);
 bool eng_auto_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN]);
-int eng_vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err);
-void *eng_peer_main(void *arg);
+
+/* engine_http.c: answers */
+void eng_reply_text(struct mc_reply *r, unsigned status, const char *msg);
+void eng_reply_json(struct mc_reply *r, unsigned status, cJSON *j);
 
 #endif
