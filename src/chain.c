@@ -1605,6 +1605,12 @@ int mc_chain_mark_format(struct mc_txn *t, struct mc_err *err)
 			  sizeof(FORMAT_V1) - 1, err);
 }
 
+int mc_chain_set_head(struct mc_txn *t, uint64_t height, const uint8_t hash[MC_HASH_LEN], uint64_t ts,
+		      struct mc_err *err)
+{
+	return put_head(t, height, hash, ts, err);
+}
+
 int mc_chain_set_id(struct mc_txn *t, const uint8_t id[MC_HASH_LEN], struct mc_err *err)
 {
 	return mc_txn_put(t, MC_DB_META, META_CHAIN_ID, sizeof(META_CHAIN_ID) - 1, id, MC_HASH_LEN, err);

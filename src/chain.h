@@ -158,6 +158,10 @@ int mc_chain_store_block(struct mc_txn *t, const struct mc_header *h, const stru
  * and the chain id (the genesis block's hash) once the block is stored. */
 int mc_chain_mark_format(struct mc_txn *t, struct mc_err *err);
 int mc_chain_set_id(struct mc_txn *t, const uint8_t id[MC_HASH_LEN], struct mc_err *err);
+/* The head as put_head stores it (verify's replay writes the metadata a
+ * node writes, so that the two compare key for key). */
+int mc_chain_set_head(struct mc_txn *t, uint64_t height, const uint8_t hash[MC_HASH_LEN], uint64_t ts,
+		      struct mc_err *err);
 
 /* Writes by a node that is not the chain's only validator go through the
  * node's `medchain serve` (the leader makes the block). The CLI registers

@@ -558,6 +558,17 @@ static int adopt_legacy(struct mc_txn *t, const uint8_t (*vals)[MC_PK_LEN], size
 	for (size_t i = 0; i < n; i++)
 		if (put_node(t, vals[i], 0, 0, NULL, 0, err) != 0)
 			return -1;
+	/* and the view genesis writes today (the leader is written below) */
+	{
+		const void *v;
+		size_t vn;
+		int rc = mc_txn_get(t, MC_DB_META, META_VIEW, sizeof(META_VIEW) - 1, &v, &vn, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			return meta_put_u64(t, META_VIEW, 0, err);
+	}
 	return 0;
 }
 

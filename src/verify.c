@@ -376,7 +376,8 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 		memcpy(vs->vals[0], hdr->proposer, MC_PK_LEN);
 		vs->nval = 1;
 		mc_valset_hash((const uint8_t (*)[MC_PK_LEN])vs->vals, 1, vs->valset_hash);
-		if (mc_valset_genesis(st, hdr->proposer, err) != 0)
+		if (mc_valset_genesis(st, hdr->proposer, err) != 0 || mc_chain_mark_format(st, err) != 0 ||
+		    mc_chain_set_id(st, c->hashes[k], err) != 0)
 			return -1;
 	}
 	if (memcmp(hdr->valset_hash, vs->valset_hash, MC_HASH_LEN) != 0)
@@ -423,7 +424,8 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 	free(leaves);
 	if (ntx != hdr->tx_count || memcmp(root, hdr->tx_root, MC_HASH_LEN) != 0)
 		return bad_block(err, h, _("its transactions do not match its tx root"));
-	if (mc_ctree_append(st, h, c->hashes[k], err) != 0 || load_vals(vs, st, err) != 0)
+	if (mc_ctree_append(st, h, c->hashes[k], err) != 0 ||
+	    mc_chain_set_head(st, h, c->hashes[k], hdr->timestamp_ms, err) != 0 || load_vals(vs, st, err) != 0)
 		return -1;
 	memcpy(vs->prev, c->hashes[k], MC_HASH_LEN);
 	vs->prev_time = hdr->timestamp_ms;
@@ -467,6 +469,7 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 static const char *db_label(enum mc_db db)
 {
 	switch (db) {
+	case MC_DB_META: return _("chain metadata");
 	case MC_DB_IDENTITIES: return _("identities");
 	case MC_DB_SEQS: return _("sequence numbers");
 	case MC_DB_RECORDS: return _("records");
@@ -719,7 +722,7 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		MC_DB_IDENTITIES, MC_DB_SEQS, MC_DB_RECORDS, MC_DB_SUBJECTS, MC_DB_TXIDX,
 		MC_DB_CTREE, MC_DB_TXS, MC_DB_GRANTS, MC_DB_GRANTIDX, MC_DB_AUDIT_SUBJECT,
 		MC_DB_AUDIT_ACTOR, MC_DB_AUDIT_OUTCOME, MC_DB_ANCHORED, MC_DB_CHAINSTATE,
-		MC_DB_NODES, MC_DB_VALSETS,
+		MC_DB_NODES, MC_DB_VALSETS, MC_DB_META,
 	};
 	struct side_ctx sc = { vs };
 
@@ -746,9 +749,12 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 	for (size_t i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
 		struct cmp_ctx cc = { vs, derived[i] };
 
-		/* an older store without these tables has had one set since
-		 * genesis, which the getters give */
-		if (vs->legacy_valset && (derived[i] == MC_DB_NODES || derived[i] == MC_DB_VALSETS))
+		/* an older store without these tables (and meta keys) has had
+		 * one set since genesis, which the getters give; every other
+		 * store's metadata is what the replay writes, key for key, so
+		 * an altered or unknown key is found */
+		if (vs->legacy_valset &&
+		    (derived[i] == MC_DB_NODES || derived[i] == MC_DB_VALSETS || derived[i] == MC_DB_META))
 			continue;
 		if (mc_store_read(vs->scratch, compare_txn, &cc, err) != 0)
 			return -1;

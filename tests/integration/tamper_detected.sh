@@ -58,6 +58,17 @@ tamper identities 1 2;     check "an identity's roles" "identities"
 tamper ctree 1 5;          check "a chain tree node" "chain tree"
 tamper seqs 0 -1;          check "a sequence number" "sequence"
 tamper meta 1 3;           check "the meta table" "block|format|chain|validator|head"
+tamper meta 3 -1;          check "the leader" "leader|metadata"
+tamper nodes 0 5;          check "a validator's node row" "nodes|validator"
+tamper valsets 0 3;        check "a validator set by height" "validator|valsets"
+
+# A meta key renamed (a getter would fall back to the same value: the
+# metadata is compared key for key).
+rm -rf "$D"; cp -a "$base" "$D"
+mdb_dump -s meta "$D/db" | sed 's/^ 76696577$/ 76696578/' >"$T/dump2"   # "view" -> "viex"
+grep -q '^ 76696578$' "$T/dump2" || fail "no view key to rename"
+mdb_load -s meta -f "$T/dump2" "$D/db"
+check "a renamed meta key" "metadata"
 
 # A block row beyond the head (a copy of block 1 stored as block 99).
 rm -rf "$D"; cp -a "$base" "$D"
