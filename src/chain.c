@@ -1376,7 +1376,7 @@ struct produce_ctx {
 	mc_build_fn build;
 	void *ctx;
 	struct mc_produced *out;
-	struct mc_buf *remote;      /* set: collect the built txs here, commit nothing */
+	struct mc_buf *remote;      /* the built txs, when another node makes the block */
 	bool collected;
 };
 
@@ -1407,6 +1407,7 @@ static int produce_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	struct mc_builder b;
 	struct mc_head head;
 	uint64_t now = mc_now_ms();
+	bool sole = true;
 	int rc;
 
 	memset(pc->out, 0, sizeof(*pc->out));
@@ -1421,16 +1422,19 @@ static int produce_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	b.time_ms = now > head.timestamp_ms ? now : head.timestamp_ms;
 	memcpy(b.chain_id, head.chain_id, MC_HASH_LEN);
 	rc = pc->build(t, &b, pc->ctx, err);
+	if (rc == 0 && b.count > 0)
+		rc = sole_validator(t, pc->node, &sole, err);
 	if (rc == 0 && b.count > 0) {
-		if (!pc->remote) {
+		if (sole) {
 			rc = seal_block(t, &b, pc->node, head.hash, head.chain_id, pc->out, err);
 		} else {
-			/* the built txs with their side rows, for the leader */
+			/* Several validators: the built txs with their side rows go
+			 * to the leader, and nothing of this transaction is kept. */
 			mc_buf_reset(pc->remote);
 			rc = mc_txins_load(t, b.height, (uint32_t)b.count, pc->remote, err);
 			if (rc == 0) {
 				pc->collected = true;
-				rc = -1;   /* abort: nothing of it is committed here */
+				rc = -1;   /* abort */
 			}
 		}
 	}
@@ -1438,43 +1442,21 @@ static int produce_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return rc;
 }
 
-struct sole_ctx {
-	const struct mc_key *node;
-	bool sole;
-};
-
-static int sole_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct sole_ctx *c = vctx;
-
-	return sole_validator(t, c->node, &c->sole, err);
-}
-
 int mc_chain_produce(struct mc_store *s, const struct mc_key *node, mc_build_fn build,
 		     void *ctx, struct mc_produced *out, struct mc_err *err)
 {
-	struct produce_ctx pc = { node, build, ctx, out, NULL, false };
-	struct sole_ctx sc = { node, true };
 	struct mc_buf txs;
+	struct produce_ctx pc = { node, build, ctx, out, &txs, false };
 	int rc;
 
-	if (mc_store_read(s, sole_txn, &sc, err) != 0)
-		return -1;
-	if (sc.sole)
-		return mc_store_write(s, produce_txn, &pc, err);
-	if (!remote_fn)
-		return mc_err_set(err, EX_UNAVAILABLE,
-				  _("this chain has several validators: writes go through `medchain serve`"));
-	/* Built in a write transaction that is then aborted, so the txs see
-	 * the node's state; the leader puts them in a block. */
 	mc_buf_init(&txs);
-	pc.remote = &txs;
-	memset(out, 0, sizeof(*out));
 	rc = mc_store_write(s, produce_txn, &pc, err);
-	if (pc.collected)
-		rc = 0;
-	if (rc == 0 && pc.collected)
-		rc = remote_fn(txs.data, txs.len, out, remote_ctx, err);
+	if (pc.collected) {
+		memset(out, 0, sizeof(*out));
+		rc = remote_fn ? remote_fn(txs.data, txs.len, out, remote_ctx, err)
+			       : mc_err_set(err, EX_UNAVAILABLE,
+					    _("this chain has several validators: writes go through `medchain serve`"));
+	}
 	mc_buf_release(&txs);
 	return rc;
 }

@@ -249,6 +249,8 @@ int cmd_node_approve(struct mc_cli *cli, struct mc_args *a)
 	rc = c.op == MC_NODE_OP_ADD ? mc_node_add_decode(c.raw + 1, len / 2 - 1, &c.add, &err)
 	   : c.op == MC_NODE_OP_REMOVE ? mc_node_remove_decode(c.raw + 1, len / 2 - 1, &c.rm, &err)
 	   : mc_err_set(&err, EX_DATAERR, _("unknown kind of proposal"));
+	if (rc != 0)
+		mc_err_wrap(&err, _("the proposal token is not one `node add` or `node remove` printed"));
 	if (rc == 0 && mc_cli_open(cli, 0, &err) == 0) {
 		struct set_ctx sc;
 		uint8_t d[MC_HASH_LEN];
@@ -377,9 +379,17 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	struct mc_head head;
 	uint64_t view;
 
-	if (mc_chain_head(t, &head, err) != 0 || mc_chain_leader(t, c->leader, &view, err) != 0)
+	if (mc_chain_head(t, &head, err) != 0)
+		return -1;
+	if (head.empty)
+		return mc_err_set(err, EX_UNAVAILABLE,
+				  _("this node has no chain yet (it is still joining): see `serve` and [node] peers"));
+	if (mc_chain_leader(t, c->leader, &view, err) != 0)
 		return -1;
 	c->height = head.height;
+	if (!c->cli->json)
+		printf("%-16s %-7s %-28s %8s %5s %-10s %-8s\n", _("NODE"), _("STATE"), _("URL"), _("HEIGHT"),
+		       _("LAG"), _("SEEN"), _("VERSION"));
 	return mc_nodes_each(t, list_row, c, err);
 }
 
@@ -419,9 +429,6 @@ int cmd_node_list(struct mc_cli *cli, struct mc_args *a)
 	c.live = &live;
 	c.self = node->pk;
 	c.arr = cJSON_CreateArray();
-	if (!cli->json)
-		printf("%-16s %-7s %-28s %8s %5s %-10s %-8s\n", _("NODE"), _("STATE"), _("URL"), _("HEIGHT"),
-		       _("LAG"), _("SEEN"), _("VERSION"));
 	rc = mc_store_read(cli->store, list_txn, &c, &err);
 	if (rc == 0 && cli->json) {
 		char *text = cJSON_PrintUnformatted(c.arr);

@@ -55,8 +55,10 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
-	if (!*cli->conf.listen)
-		return mc_cli_usage(_("serve needs [node] listen (host:port) in medchain.conf or MEDCHAIN_LISTEN"));
+	if (!*cli->conf.listen) {
+		mc_err_set(&err, EX_CONFIG, _("serve needs [node] listen (host:port) in medchain.conf or MEDCHAIN_LISTEN"));
+		return mc_cli_fail(&err);
+	}
 	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0)
 		goto out;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {

@@ -224,6 +224,14 @@ struct gone_ctx {
 	struct mc_engine *e;
 };
 
+static void pool_drop(struct mc_engine *e, size_t i)
+{
+	free(e->mp[i]->bytes);
+	free(e->mp[i]);
+}
+
+/* After blocks this node did not see the txs of (caught up, or made by
+ * the CLI): every pending tx is looked up among the committed ones. */
 static int drop_committed_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct mc_engine *e = ((struct gone_ctx *)vctx)->e;
@@ -236,19 +244,49 @@ static int drop_committed_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 
 		if (rc < 0)
 			return -1;
-		if (rc == 0 || e->mp[i]->status == MC_TXIN_REFUSED) {
-			free(e->mp[i]->bytes);
-			free(e->mp[i]);
-		} else {
+		if (rc == 0 || e->mp[i]->status == MC_TXIN_REFUSED)
+			pool_drop(e, i);
+		else
 			e->mp[k++] = e->mp[i];
-		}
 	}
 	e->mp_n = k;
 	return 0;
 }
 
-/* After a commit: the cache, the mempool, and everyone waiting. mu held. */
-void eng_after_commit(struct mc_engine *e)
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, MC_HASH_LEN);
+}
+
+/* After one block whose txs are at hand: drops those from the pool (a
+ * sorted list of its tx hashes, no store reads for the rest of the pool). */
+static void drop_block_txs(struct mc_engine *e, const struct mc_bundle *b)
+{
+	uint8_t (*h)[MC_HASH_LEN] = b->count ? malloc(b->count * MC_HASH_LEN) : NULL;
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; h && i < b->count; i++) {
+		struct mc_tx tx;
+
+		if (mc_tx_decode(b->txs[i].tx, b->txs[i].tx_len, &tx, NULL) == 0)
+			mc_tx_hash(&tx, h[n++]);
+	}
+	if (h)
+		qsort(h, n, MC_HASH_LEN, hash_cmp);
+	for (size_t i = 0; i < e->mp_n; i++) {
+		if (e->mp[i]->status == MC_TXIN_REFUSED ||
+		    (h && bsearch(e->mp[i]->hash, h, n, MC_HASH_LEN, hash_cmp)))
+			pool_drop(e, i);
+		else
+			e->mp[k++] = e->mp[i];
+	}
+	e->mp_n = k;
+	free(h);
+}
+
+/* After a commit: the cache, the mempool, and everyone waiting. b: the
+ * block committed, or NULL after several or unknown ones. mu held. */
+void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 {
 	struct mc_err err = { 0 };
 	struct gone_ctx g = { e };
@@ -256,7 +294,9 @@ void eng_after_commit(struct mc_engine *e)
 
 	if (eng_cache_load(e, &err) != 0)
 		mc_engine_log("cannot read the chain: %s", err.msg);
-	if (mc_store_read(e->s, drop_committed_txn, &g, &err) != 0)
+	if (b && b->count)
+		drop_block_txs(e, b);
+	else if (!b && e->mp_n && mc_store_read(e->s, drop_committed_txn, &g, &err) != 0)
 		mc_engine_log("cannot tidy the pending txs: %s", err.msg);
 	e->leader_seen_ms = mc_now_ms();   /* the chain moves: its leader lives */
 	if (e->epoch != old_epoch) {
@@ -311,6 +351,8 @@ struct build_ctx {
 	size_t n;
 	struct mc_header h;
 	struct mc_buf *out;
+	size_t max;               /* txs in the block at most */
+	size_t applied;           /* after a refusal: the txs applied before it */
 	bool built;
 };
 
@@ -329,12 +371,14 @@ static int build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	int rc;
 
 	c->built = false;
-	do {
-		rc = mc_block_build(t, c->e->node->pk, c->in, c->n, c->status, c->e->c.max_block_txs,
-				    mc_now_ms(), on_refused, c, &c->h, err);
-		if (rc == MC_BUILD_RETRY)
-			return MC_BUILD_RETRY;
-	} while (0);
+	rc = mc_block_build(t, c->e->node->pk, c->in, c->n, c->status, c->max, mc_now_ms(), on_refused, c,
+			    &c->h, err);
+	if (rc == MC_BUILD_RETRY) {
+		c->applied = 0;
+		for (size_t i = 0; i < c->n; i++)
+			c->applied += c->status[i] == MC_TXIN_IN;
+		return rc;
+	}
 	if (rc != 0)
 		return -1;
 	if (c->h.tx_count) {
@@ -402,14 +446,18 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 	 * while others append. */
 	pthread_mutex_unlock(&e->mu);
 	pthread_mutex_lock(&e->chain_mu);
+	c.max = e->c.max_block_txs;
 	for (int attempt = 0; attempt < 1000; attempt++) {
 		mc_err_clear(err);
 		rc = mc_store_write(e->s, build_txn, &c, err);
-		if (c.built)
+		if (c.built || err->code)
 			break;
-		/* a refused tx: build again without it */
-		if (err->code)
-			break;
+		/* A refused tx: build again without it. Many refusals in one
+		 * round (a flood of txs that break the rules) would mean many
+		 * rebuilds of a large block: after a few, the block stops
+		 * before the last refusal, and the rest waits for the next. */
+		if (attempt >= 8 && c.applied)
+			c.max = c.applied;
 	}
 	pthread_mutex_unlock(&e->chain_mu);
 	pthread_mutex_lock(&e->mu);
@@ -448,7 +496,6 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 	mc_block_hash(&c.h, e->prop_hash);
 	e->prop_height = c.h.height;
 	e->prop_view = c.h.view;
-	e->prop_relay = false;
 	return 0;
 }
 
@@ -512,7 +559,7 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 	if (rc == 0) {
 		eng_set_commit(e, &b, &cert);
 		mc_buf_reset(&e->prop);
-		eng_after_commit(e);
+		eng_after_commit(e, &b);
 	}
 	mc_bundle_release(&b);
 	return rc;
@@ -624,7 +671,7 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 		mc_peer_resp_release(&r);
 		pthread_mutex_lock(&e->mu);
 		if (rc == 0) {
-			eng_after_commit(e);
+			eng_after_commit(e, NULL);
 			return;
 		}
 	}
@@ -674,7 +721,7 @@ static void *engine_main(void *arg)
 			e->last_status_write = now;
 		}
 		if (head_moved(e))   /* a block this process did not make (the CLI on a sole validator) */
-			eng_after_commit(e);
+			eng_after_commit(e, NULL);
 		if (!e->have_chain || e->sync_hint > e->height) {
 			uint64_t before = e->height;
 			bool had = e->have_chain;
@@ -719,7 +766,6 @@ static void *engine_main(void *arg)
 				memcpy(e->prop_hash, l.hash, MC_HASH_LEN);
 				e->prop_height = l.height;
 				e->prop_view = l.view;
-				e->prop_relay = false;
 				mc_engine_log("proposing locked block %llu again", (unsigned long long)l.height);
 			}
 			eng_lock_release(&l);

@@ -90,7 +90,6 @@ struct mc_engine {
 	struct mc_buf prop;
 	uint8_t prop_hash[MC_HASH_LEN];
 	uint64_t prop_height, prop_view;
-	bool prop_relay;              /* another proposer's locked block, finished by us */
 	struct mc_vote votes[MC_MAX_VALIDATORS];
 	size_t nvotes;
 	/* the newest committed block, for the peers */
@@ -148,7 +147,8 @@ int eng_apply_block(struct mc_engine *e, const struct mc_bundle *b, unsigned fla
 		    struct mc_err *err);
 void eng_remember_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], const char *msg);
 const char *eng_refusal_of(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN]);
-void eng_after_commit(struct mc_engine *e);
+/* b: the block just committed, or NULL after several or unknown ones */
+void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b);
 void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct mc_cert *cert);
 /* the leader: a proposal from pending txs (first: a tx to put before them),
  * then sent, voted and committed */

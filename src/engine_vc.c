@@ -422,7 +422,6 @@ int eng_vc_take_over(struct mc_engine *e, struct mc_err *err)
 			memcpy(e->prop_hash, b.hash, MC_HASH_LEN);
 			e->prop_height = b.h.height;
 			e->prop_view = b.h.view;
-			e->prop_relay = true;
 			mc_bundle_release(&b);
 			mc_engine_log("finishing locked block %llu", (unsigned long long)e->prop_height);
 			rc = eng_run_proposal(e, err);

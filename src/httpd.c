@@ -167,6 +167,25 @@ static void route(struct mc_httpd *h, struct MHD_Connection *con, const char *ur
 	}
 }
 
+/* 413, logged: the body is over the limit. */
+static enum MHD_Result refuse_too_big(struct mc_httpd *h, struct MHD_Connection *con, const char *method,
+				      struct req *rq)
+{
+	static const uint8_t none[MC_PEER_NONCE_LEN];
+	struct mc_reply r = { 413, NULL, { NULL, 0, 0, false } };
+	const char *k = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_KEY);
+	enum MHD_Result ret;
+
+	rq->too_big = true;
+	mc_engine_log("refused %s %s from %.16s: the body is larger than %zu bytes", method, rq->target,
+		      k ? k : "?", h->body_max);
+	mc_buf_init(&r.body);
+	mc_put_raw(&r.body, "request body too large\n", 23);
+	ret = send_reply(h, con, none, &r);
+	mc_buf_release(&r.body);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **req_cls)
@@ -185,8 +204,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
 
 		rq->started = true;
+		/* refused before a byte of the body is read */
 		if (cl && strtoull(cl, NULL, 10) > h->body_max)
-			rq->too_big = true;
+			return refuse_too_big(h, con, method, rq);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -197,29 +217,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (rq->too_big || mc_buf_failed(&rq->body))   /* a body without a length, grown too large */
+		return refuse_too_big(h, con, method, rq);
 	memset(&sg, 0, sizeof(sg));
 	mc_buf_init(&r.body);
-	if (rq->too_big || mc_buf_failed(&rq->body)) {
-		char who[MC_PEER_KEY_HEX] = "?";
-		const char *k = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_KEY);
-
-		if (k)
-			snprintf(who, sizeof(who), "%s", k);
-		mc_engine_log("refused %s %s from %.16s: the body is larger than %zu bytes", method,
-			      rq->target, who, h->body_max);
-		r.status = 413;
-		mc_put_raw(&r.body, "request body too large\n", 23);
-	} else if (mc_peer_sig_parse(MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_KEY),
+	if (mc_peer_sig_parse(MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_KEY),
 				     MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_TIME),
 				     MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_NONCE),
 				     MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_SIG),
 				     &sg, &err) != 0 ||
 		   mc_engine_auth(h->e, &sg, method, rq->target, rq->body.data, rq->body.len,
 				  strcmp(method, "GET") != 0, &err) != 0) {
-		if (err.code == EX_NOPERM || err.code == EX_DATAERR)
-			r.status = err.code == EX_NOPERM ? 403 : 400;
-		else
-			r.status = status_of(err.code);
+		r.status = status_of(err.code);
 		mc_put_raw(&r.body, err.msg, strlen(err.msg));
 		mc_put_raw(&r.body, "\n", 1);
 	} else {

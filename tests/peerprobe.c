@@ -12,6 +12,8 @@
  *   peerprobe DATADIR URL missing-vote      a block whose certificate lacks a quorum
  *   peerprobe DATADIR URL enroll N          N enrolments signed by DATADIR's admin,
  *                                           sent at once; prints the answer's HTTP status
+ *   peerprobe DATADIR URL flood N           N signed GETs of /v1/status on one connection,
+ *                                           as fast as they go: "answered A limited L other O"
  *   peerprobe DATADIR URL fetch PATH        a signed GET; the answer's body on stdout
  *   peerprobe DATADIR - txbundle N          the enrolments' tx bundle on stdout (fuzz seeds)
  *
@@ -323,6 +325,17 @@ int main(int argc, char **argv)
 		printf("%ld\n", send_signed(url, node, "POST", "/v1/tx?wait=120000", txs.data, txs.len, mc_now_ms()));
 		mc_buf_release(&txs);
 		mc_key_free(admin);
+	} else if (strcmp(what, "flood") == 0 && argc > 4) {
+		unsigned long n = strtoul(argv[4], NULL, 10), ok = 0, limited = 0, other = 0;
+
+		for (unsigned long i = 0; i < n; i++) {
+			long st = send_signed(url, node, "GET", "/v1/status", NULL, 0, mc_now_ms());
+
+			ok += st == 200;
+			limited += st == 429;
+			other += st != 200 && st != 429;
+		}
+		printf("answered %lu limited %lu other %lu\n", ok, limited, other);
 	} else if (strcmp(what, "fetch") == 0 && argc > 4) {
 		struct mc_peer_sig sg;
 

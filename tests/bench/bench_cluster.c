@@ -56,6 +56,19 @@ static size_t access_len;
 static atomic_ullong committed_now;
 static atomic_int stop_flag;
 
+/* A number argument in [lo, hi], or exit 64 naming it. */
+static double num_arg(const char *s, const char *what, double lo, double hi)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "bench_cluster: %s must be a number from %g to %g, not '%s'\n", what, lo, hi, s);
+		exit(64);
+	}
+	return v;
+}
+
 static void die(const char *what, const struct mc_err *err)
 {
 	fprintf(stderr, "bench_cluster: %s: %s\n", what, err ? err->msg : "");
@@ -453,7 +466,8 @@ int main(int argc, char **argv)
 		derive_authors(MAX_AUTHORS >= 1024 ? 1024 : MAX_AUTHORS);
 		if (mc_store_read(store, access_txn, NULL, &err) != 0)
 			die("access", &err);
-		load(atof(argv[3]), atoi(argv[4]), strtoul(argv[5], NULL, 10), 0);
+		load(num_arg(argv[3], "SECONDS", 1, 3600), (int)num_arg(argv[4], "THREADS", 1, 1024),
+		     (size_t)num_arg(argv[5], "BATCH", 1, 10000), 0);
 		return 0;
 	}
 	if (strcmp(mode, "latency") == 0 && argc >= 7) {
@@ -462,7 +476,8 @@ int main(int argc, char **argv)
 		derive_authors(1024);
 		if (mc_store_read(store, access_txn, NULL, &err) != 0)
 			die("access", &err);
-		load(atof(argv[4]), atoi(argv[5]), 0, atof(argv[3]));
+		load(num_arg(argv[4], "SECONDS", 1, 3600), (int)num_arg(argv[5], "THREADS", 1, 1024), 0,
+		     num_arg(argv[3], "RATE", 1, 1e6));
 		return 0;
 	}
 	fprintf(stderr, "bench_cluster: bad arguments\n");

@@ -26,6 +26,12 @@ bad 64 "missing --subject" mc record put --category note "$T/notutf8"
 bad 64 "unknown option" mc record put --frobnicate
 bad 64 "unknown command" mc frobnicate
 bad 66 "payload file missing" mc record put --subject P --category note "$T/nope"
+bad 78 "serve without [node] listen" mc serve
+bad 78 "serve on a port out of range" env MEDCHAIN_LISTEN=127.0.0.1:99999 "$MEDCHAIN_BIN" --datadir "$D" serve
+bad 64 "node add with a key that is not one" mc node add http://127.0.0.1:7400 nothex
+bad 64 "node add with a bad URL" mc node add "ftp://x y" "$(printf '%064d' 0)"
+bad 65 "node approve with a made-up token" mc node approve abcd
+bad 64 "init --join with a bad chain id" "$MEDCHAIN_BIN" --datadir "$T/joining" init --join 1234
 printf '{"subject":"P","category":"note","payload":"x"}\n{"subject":"P",\n' >"$T/trunc.ndjson"
 bad 65 "truncated NDJSON" mc record import --format ndjson "$T/trunc.ndjson"
 h0=$(height)   # the first, valid line's batch was committed and reported

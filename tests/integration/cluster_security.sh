@@ -2,8 +2,9 @@
 # Four validators and a misbehaving peer (tests/peerprobe): a request signed
 # by a key outside the set, a replayed request, a stale one, an oversized
 # body, a validator (the leader's key) signing two blocks at one height, a
-# block with forged votes and one short of a quorum: each refused and
-# logged, and nothing of it committed.
+# block with forged votes and one short of a quorum, and more than 500
+# requests a second from one key: each refused and logged, and nothing of
+# it committed.
 . "$(dirname "$0")/lib.sh"
 : "${MC_PEERPROBE:?MC_PEERPROBE must name tests/peerprobe}"
 
@@ -35,6 +36,12 @@ ok "a block with forged votes, and one with 1 vote of 4: 422, logged"
 [ "$(probe equivocate)" = "200 409" ] || fail "a second block at one height and view was not refused"
 [ "$(log2 'equivocation')" -ge 1 ] || fail "the equivocation was not logged"
 ok "a validator signing two blocks at one height: the first voted, the second 409, logged"
+
+read -r _ answered _ limited _ other < <(probe flood 4000)
+[ "$limited" -gt 0 ] && [ "$answered" -ge 1000 ] && [ "$other" = 0 ] \
+    || fail "4,000 requests as fast as they go: $answered answered, $limited limited, $other other"
+[ "$(log2 'too many requests from this key')" -ge 1 ] || fail "the rate limit was not logged"
+ok "4,000 requests from one key as fast as they go: $answered answered, $limited refused with 429 (500 a second, burst 1,000), logged"
 
 [ "$(cl_height 2)" = "$h0" ] && [ "$(cl_head 2)" = "$head0" ] || fail "something the probes sent was committed"
 cn 1 identity add --name after-probes --role clinician --no-passphrase >/dev/null || fail "no commit after the probes"
