@@ -1450,12 +1450,24 @@ int mc_chain_produce(struct mc_store *s, const struct mc_key *node, mc_build_fn 
 	int rc;
 
 	mc_buf_init(&txs);
-	rc = mc_store_write(s, produce_txn, &pc, err);
-	if (pc.collected) {
+	for (unsigned attempt = 0;; attempt++) {
+		rc = mc_store_write(s, produce_txn, &pc, err);
+		if (!pc.collected)
+			break;
 		memset(out, 0, sizeof(*out));
-		rc = remote_fn ? remote_fn(txs.data, txs.len, out, remote_ctx, err)
+		rc = remote_fn ? remote_fn(txs.data, txs.len, attempt, out, remote_ctx, err)
 			       : mc_err_set(err, EX_UNAVAILABLE,
 					    _("this chain has several validators: writes go through `medchain serve`"));
+		if (rc != MC_REMOTE_STALE)
+			break;
+		/* another writer of the same author took the sequence number:
+		 * build again (the store has that tx now) and sign anew */
+		if (attempt + 1 >= MC_REMOTE_ATTEMPTS) {
+			rc = mc_err_set(err, EX_TEMPFAIL,
+					_("%u attempts lost their sequence number to other writers of the same identity: try again"),
+					MC_REMOTE_ATTEMPTS);
+			break;
+		}
 	}
 	mc_buf_release(&txs);
 	return rc;

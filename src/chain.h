@@ -169,8 +169,13 @@ int mc_chain_set_head(struct mc_txn *t, uint64_t height, const uint8_t hash[MC_H
  * replica.h) are handed to fn, which returns once they are committed and
  * fills out. Without it, such writes fail with EX_UNAVAILABLE. */
 struct mc_produced;
-typedef int (*mc_remote_fn)(const uint8_t *txbundle, size_t len, struct mc_produced *out,
+typedef int (*mc_remote_fn)(const uint8_t *txbundle, size_t len, unsigned attempt, struct mc_produced *out,
 			    void *ctx, struct mc_err *err);
+/* What fn returns when a tx was refused only because its author's sequence
+ * number went to another tx meanwhile (a concurrent writer): the build
+ * runs again (attempt + 1) and the new txs go, up to MC_REMOTE_ATTEMPTS. */
+#define MC_REMOTE_STALE 2
+#define MC_REMOTE_ATTEMPTS 64
 void mc_chain_set_remote(mc_remote_fn fn, void *ctx);
 
 /* ---- block production on one node (a validator set of one) ---------- */

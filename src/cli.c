@@ -23,6 +23,19 @@ void mc_cli_path(const struct mc_cli *cli, char *out, size_t n, const char *rel)
 	snprintf(out, n, "%s/%s", cli->datadir, rel);
 }
 
+void mc_cli_serve_url(const struct mc_cli *cli, char *out, size_t n)
+{
+	const char *l = *cli->conf.listen ? cli->conf.listen : "127.0.0.1:7400";
+	const char *scheme = *cli->conf.tls_cert ? "https" : "http";
+
+	if (strncmp(l, "0.0.0.0:", 8) == 0)
+		snprintf(out, n, "%s://127.0.0.1%s", scheme, l + 7);
+	else if (strncmp(l, "[::]:", 5) == 0)
+		snprintf(out, n, "%s://[::1]%s", scheme, l + 4);
+	else
+		snprintf(out, n, "%s://%s", scheme, l);
+}
+
 int mc_cli_open(struct mc_cli *cli, unsigned flags, struct mc_err *err)
 {
 	char db[4200];

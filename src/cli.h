@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "err.h"
 #include "keystore.h"
+#include "outbox.h"
 #include "store.h"
 
 struct mc_cli {
@@ -23,6 +24,7 @@ struct mc_cli {
 	char *pass;                  /* guarded memory; NULL until asked */
 	size_t passlen;
 	struct mc_config conf;       /* medchain.conf, environment, flags */
+	struct mc_request req;       /* this command's writes, for retries (outbox.h) */
 };
 
 /* argv after the global options: a command's own arguments. */
@@ -37,10 +39,17 @@ struct mc_command {
 	int (*run)(struct mc_cli *cli, struct mc_args *a);
 	const char *usage;     /* N_() */
 	const char *summary;   /* N_() */
+	unsigned flags;        /* MC_CMD_* */
 };
+
+/* Run again after a timeout, the command makes the same write, not a
+ * second one (outbox.h). */
+#define MC_CMD_SAME_WRITE (1u << 0)
 
 /* Paths inside the data dir. */
 void mc_cli_path(const struct mc_cli *cli, char *out, size_t n, const char *rel);
+/* The URL this node's own `medchain serve` answers the CLI at ([node] listen). */
+void mc_cli_serve_url(const struct mc_cli *cli, char *out, size_t n);
 
 /* Opens the store of an existing data dir (EX_NOINPUT if it is not one). */
 int mc_cli_open(struct mc_cli *cli, unsigned flags, struct mc_err *err);

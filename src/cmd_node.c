@@ -1,4 +1,4 @@
-/* cmd_node.c - `medchain node list | add | approve | remove`.
+/* cmd_node.c - `medchain node list | add | approve | remove | promote`.
  *
  * A change of the validator set needs approvals from a quorum of the set.
  * `node add URL KEY` and `node remove KEY` sign this node's approval and,
@@ -6,7 +6,14 @@
  * proposal token: another validator's operator passes it to `node approve
  * TOKEN`, which adds that node's approval, and commits once a quorum
  * approved. A token holds only public keys, the URL and signatures.
- *   token = hex(op u8 | NODE_ADD or NODE_REMOVE body)
+ *   token = hex(op u8 | NODE_ADD or NODE_REMOVE body, or a promotion)
+ *
+ * `node promote KEY` asks the validators to move the leadership; each
+ * agrees only if the leader has been silent for it too. When they do not
+ * (a live leader, moved for maintenance), the promotion needs the
+ * operators' approvals: a token like the others, approved on other
+ * validators until a quorum, and then handed to this node's serve with
+ * the view change it starts.
  */
 #include "config.h"
 
@@ -16,11 +23,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chain.h"
 #include "commands.h"
 #include "i18n.h"
 #include "identity.h"
+#include "peer.h"
 #include "text.h"
 #include "valset.h"
 
@@ -29,7 +38,8 @@
 struct set_ctx {
 	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
 	size_t nval;
-	uint64_t epoch;
+	uint64_t epoch, view;
+	uint8_t leader[MC_PK_LEN];
 	struct mc_head head;
 };
 
@@ -42,9 +52,19 @@ static int set_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	if (c->head.empty)
 		return mc_err_set(err, EX_UNAVAILABLE, _("this node has no chain yet (it is still joining)"));
 	if (mc_chain_validators(t, c->vals, &c->nval, err) != 0 ||
-	    mc_chain_valset_epoch(t, &c->epoch, err) != 0)
+	    mc_chain_valset_epoch(t, &c->epoch, err) != 0 || mc_chain_leader(t, c->leader, &c->view, err) != 0)
 		return -1;
 	return 0;
+}
+
+static void print_json(cJSON *j)
+{
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	cJSON_Delete(j);
 }
 
 /* A proposal being approved: the op and its body, decoded. */
@@ -52,12 +72,14 @@ struct change {
 	unsigned op;
 	struct mc_node_add add;
 	struct mc_node_remove rm;
+	struct mc_promote pr;
 	uint8_t *raw;            /* the decoded token (add/rm borrow from it) */
 };
 
 static struct mc_approvals *approvals_of(struct change *c)
 {
-	return c->op == MC_NODE_OP_ADD ? &c->add.approvals : &c->rm.approvals;
+	return c->op == MC_NODE_OP_ADD ? &c->add.approvals
+	     : c->op == MC_NODE_OP_PROMOTE ? &c->pr.approvals : &c->rm.approvals;
 }
 
 static void change_digest(const struct change *c, const uint8_t chain_id[MC_HASH_LEN], uint8_t d[MC_HASH_LEN])
@@ -65,6 +87,8 @@ static void change_digest(const struct change *c, const uint8_t chain_id[MC_HASH
 	if (c->op == MC_NODE_OP_ADD)
 		mc_node_change_digest(chain_id, MC_NODE_OP_ADD, c->add.pk, c->add.name, c->add.name_len,
 				      c->add.url, c->add.url_len, c->add.epoch, d);
+	else if (c->op == MC_NODE_OP_PROMOTE)
+		mc_promote_digest(chain_id, c->pr.from_view, c->pr.leader, d);
 	else
 		mc_node_change_digest(chain_id, MC_NODE_OP_REMOVE, c->rm.pk, NULL, 0, NULL, 0, c->rm.epoch, d);
 }
@@ -74,6 +98,8 @@ static void change_encode(const struct change *c, struct mc_buf *b)
 	mc_put_u8(b, (uint8_t)c->op);
 	if (c->op == MC_NODE_OP_ADD)
 		mc_node_add_encode(&c->add, b);
+	else if (c->op == MC_NODE_OP_PROMOTE)
+		mc_promote_encode(&c->pr, b);
 	else
 		mc_node_remove_encode(&c->rm, b);
 }
@@ -89,6 +115,68 @@ static int change_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 	struct submit_ctx *c = vctx;
 
 	return mc_builder_add_new(t, b, c->node, c->type, c->body->data, c->body->len, NULL, 0, err);
+}
+
+/* Asks this node's serve to start the view change that makes `leader`
+ * lead (with the operators' approvals, or NULL), then waits until this
+ * node has the VIEW_CHANGE block, and says so. */
+static int promote_via_serve(struct mc_cli *cli, const uint8_t leader[MC_PK_LEN], const struct mc_promote *ap,
+			     struct mc_err *err)
+{
+	char url[700], path[200], hex[2 * MC_PK_LEN + 1];
+	struct mc_key *node = NULL;
+	struct mc_peer_client *cl = NULL;
+	struct mc_peer_resp r;
+	struct mc_buf body;
+	struct set_ctx sc;
+	uint64_t until;
+	int rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	mc_buf_init(&body);
+	if (ap)
+		mc_promote_encode(ap, &body);
+	mc_hex(leader, MC_PK_LEN, hex);
+	mc_cli_serve_url(cli, url, sizeof(url));
+	snprintf(path, sizeof(path), "/v1/promote?leader=%s", hex);
+	if (mc_store_read(cli->store, set_txn, &sc, err) != 0 || mc_cli_load_role_key(cli, "node", &node, err) != 0 ||
+	    mc_peer_client_new(*cli->conf.ca_file ? cli->conf.ca_file : NULL, &cl, err) != 0 ||
+	    mc_peer_call(cl, sc.head.chain_id, node, url, "POST", path, body.data, body.len, node->pk, 30000, 4096, &r,
+			 err) != 0)
+		goto out;
+	if (r.status != 202) {
+		mc_err_set(err, r.status == 503 ? EX_TEMPFAIL : EX_DATAERR, "%.300s", (const char *)r.body);
+		goto out;
+	}
+	/* the change is done when this node has the VIEW_CHANGE block */
+	for (until = mc_now_ms() + 30000; mc_now_ms() < until; usleep(100000)) {
+		if (mc_store_read(cli->store, set_txn, &sc, err) != 0)
+			goto out;
+		if (memcmp(sc.leader, leader, MC_PK_LEN) == 0)
+			break;
+	}
+	if (memcmp(sc.leader, leader, MC_PK_LEN) != 0) {
+		mc_err_set(err, EX_TEMPFAIL, _("the validators agreed, but the new leader has not taken over yet"));
+		goto out;
+	}
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "leader", hex);
+		cJSON_AddNumberToObject(j, "view", (double)sc.view);
+		cJSON_AddNumberToObject(j, "height", (double)sc.head.height);
+		print_json(j);
+	} else if (!cli->quiet) {
+		printf(_("%.16s leads view %llu from block %llu\n"), hex, (unsigned long long)sc.view,
+		       (unsigned long long)sc.head.height);
+	}
+	rc = 0;
+out:
+	mc_buf_release(&body);
+	mc_peer_resp_release(&r);
+	mc_peer_client_free(cl);
+	mc_key_free(node);
+	return rc;
 }
 
 /* Adds this node's approval; commits the change at a quorum, else prints
@@ -107,7 +195,11 @@ static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *e
 	memset(&sc, 0, sizeof(sc));
 	if (mc_store_read(cli->store, set_txn, &sc, err) != 0 || mc_cli_load_role_key(cli, "node", &node, err) != 0)
 		goto out;
-	if (epoch != sc.epoch) {
+	if (c->op == MC_NODE_OP_PROMOTE && c->pr.from_view != sc.view) {
+		mc_err_set(err, EX_DATAERR, _("the leader changed since this promotion was proposed: make it again"));
+		goto out;
+	}
+	if (c->op != MC_NODE_OP_PROMOTE && epoch != sc.epoch) {
 		mc_err_set(err, EX_DATAERR, _("the validator set changed since this proposal was made: make it again"));
 		goto out;
 	}
@@ -122,7 +214,9 @@ static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *e
 	if (mc_approvals_add(approvals_of(c), &mine, err) != 0)
 		goto out;
 	mc_buf_init(&body);
-	if (approvals_of(c)->count >= mc_quorum(sc.nval)) {
+	if (c->op == MC_NODE_OP_PROMOTE && approvals_of(c)->count >= mc_quorum(sc.nval)) {
+		rc = promote_via_serve(cli, c->pr.leader, &c->pr, err);
+	} else if (approvals_of(c)->count >= mc_quorum(sc.nval)) {
 		struct submit_ctx sx = { node, &body, c->op == MC_NODE_OP_ADD ? MC_TX_NODE_ADD : MC_TX_NODE_REMOVE };
 		struct mc_produced out;
 
@@ -132,9 +226,13 @@ static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *e
 			mc_node_remove_encode(&c->rm, &body);
 		rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
 					  : mc_chain_produce(cli->store, node, change_build, &sx, &out, err);
-		if (rc == 0 && cli->json)
-			printf("{\"committed\":true,\"height\":%llu}\n", (unsigned long long)out.height);
-		else if (rc == 0 && !cli->quiet)
+		if (rc == 0 && cli->json) {
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddBoolToObject(j, "committed", true);
+			cJSON_AddNumberToObject(j, "height", (double)out.height);
+			print_json(j);
+		} else if (rc == 0 && !cli->quiet)
 			printf(c->op == MC_NODE_OP_ADD ? _("node added in block %llu\n")
 						       : _("node removed in block %llu\n"),
 			       (unsigned long long)out.height);
@@ -147,10 +245,15 @@ static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *e
 			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
 		} else {
 			mc_hex(body.data, body.len, hex);
-			if (cli->json)
-				printf("{\"committed\":false,\"approvals\":%u,\"needed\":%zu,\"token\":\"%s\"}\n",
-				       (unsigned)approvals_of(c)->count, mc_quorum(sc.nval), hex);
-			else
+			if (cli->json) {
+				cJSON *j = cJSON_CreateObject();
+
+				cJSON_AddBoolToObject(j, "committed", false);
+				cJSON_AddNumberToObject(j, "approvals", approvals_of(c)->count);
+				cJSON_AddNumberToObject(j, "needed", (double)mc_quorum(sc.nval));
+				cJSON_AddStringToObject(j, "token", hex);
+				print_json(j);
+			} else
 				printf(_("%u of %zu approvals needed so far. On another validator run:\n  medchain node approve %s\n"),
 				       (unsigned)approvals_of(c)->count, mc_quorum(sc.nval), hex);
 			free(hex);
@@ -226,6 +329,48 @@ int cmd_node_remove(struct mc_cli *cli, struct mc_args *a)
 	return approve_and_go(cli, &c, &err) == 0 ? 0 : mc_cli_fail(&err);
 }
 
+int cmd_node_promote(struct mc_cli *cli, struct mc_args *a)
+{
+	char *pos[1];
+	int npos;
+	struct mc_err err = { 0 };
+	struct set_ctx sc;
+	struct change c;
+	bool member = false;
+
+	if (mc_cli_parse(a, NULL, 0, pos, 1, &npos) != 0)
+		return EX_USAGE;
+	memset(&c, 0, sizeof(c));
+	c.op = MC_NODE_OP_PROMOTE;
+	if (npos != 1 || parse_key(pos[0], c.pr.leader) != 0)
+		return mc_cli_usage(_("node promote needs the new leader's key: 64 hex digits (`node list` shows them)"));
+	memset(&sc, 0, sizeof(sc));
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
+		return mc_cli_fail(&err);
+	for (size_t i = 0; i < sc.nval; i++)
+		member = member || memcmp(sc.vals[i], c.pr.leader, MC_PK_LEN) == 0;
+	if (!member) {
+		mc_err_set(&err, EX_DATAERR, _("that key is not a validator (`node list` shows them)"));
+		return mc_cli_fail(&err);
+	}
+	if (memcmp(sc.leader, c.pr.leader, MC_PK_LEN) == 0) {
+		mc_err_set(&err, EX_DATAERR, _("that node is the leader already (view %llu)"), (unsigned long long)sc.view);
+		return mc_cli_fail(&err);
+	}
+	/* A silent leader: the validators agree by themselves. */
+	if (promote_via_serve(cli, c.pr.leader, NULL, &err) == 0)
+		return 0;
+	if (err.code != EX_TEMPFAIL && err.code != EX_DATAERR)
+		return mc_cli_fail(&err);
+	/* A live one: the operators approve it, a quorum of them. */
+	if (!cli->quiet)
+		fprintf(stderr, _("medchain: the validators did not agree by themselves (%s): the promotion needs the operators' approvals\n"),
+			err.msg);
+	mc_err_clear(&err);
+	c.pr.from_view = sc.view;
+	return approve_and_go(cli, &c, &err) == 0 ? 0 : mc_cli_fail(&err);
+}
+
 int cmd_node_approve(struct mc_cli *cli, struct mc_args *a)
 {
 	char *pos[1];
@@ -237,20 +382,21 @@ int cmd_node_approve(struct mc_cli *cli, struct mc_args *a)
 	if (mc_cli_parse(a, NULL, 0, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1)
-		return mc_cli_usage(_("node approve needs the proposal token `node add` or `node remove` printed"));
+		return mc_cli_usage(_("node approve needs the proposal token `node add`, `node remove` or `node promote` printed"));
 	len = strlen(pos[0]);
 	memset(&c, 0, sizeof(c));
 	if (len < 2 || len % 2 || len >= TOKEN_MAX || !(c.raw = malloc(len / 2)) ||
 	    mc_unhex(pos[0], c.raw, len / 2) != 0) {
 		free(c.raw);
-		return mc_cli_usage(_("the proposal token is not one `node add` or `node remove` printed"));
+		return mc_cli_usage(_("the proposal token is not one `node add`, `node remove` or `node promote` printed"));
 	}
 	c.op = c.raw[0];
 	rc = c.op == MC_NODE_OP_ADD ? mc_node_add_decode(c.raw + 1, len / 2 - 1, &c.add, &err)
 	   : c.op == MC_NODE_OP_REMOVE ? mc_node_remove_decode(c.raw + 1, len / 2 - 1, &c.rm, &err)
+	   : c.op == MC_NODE_OP_PROMOTE ? mc_promote_decode(c.raw + 1, len / 2 - 1, &c.pr, &err)
 	   : mc_err_set(&err, EX_DATAERR, _("unknown kind of proposal"));
 	if (rc != 0)
-		mc_err_wrap(&err, _("the proposal token is not one `node add` or `node remove` printed"));
+		mc_err_wrap(&err, _("the proposal token is not one `node add`, `node remove` or `node promote` printed"));
 	if (rc == 0 && mc_cli_open(cli, 0, &err) == 0) {
 		struct set_ctx sc;
 		uint8_t d[MC_HASH_LEN];

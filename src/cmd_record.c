@@ -113,6 +113,7 @@ int cmd_record_put(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	if (mc_cli_read_all(npos ? pos[0] : "-", MC_PAYLOAD_MAX, &payload, &n, &err) != 0)
 		return mc_cli_fail(&err);
+	mc_request_add(&cli->req, payload, n);   /* the write is this payload */
 	if (n == 0) {
 		mc_err_set(&err, EX_DATAERR, _("empty payload"));
 		goto out;
@@ -135,8 +136,8 @@ int cmd_record_put(struct mc_cli *cli, struct mc_args *a)
 		}
 		version = lc.info.version + 1;
 		prev = lc.info.leaf;
-	} else {
-		mc_random(id, sizeof(id));
+	} else if (mc_request_ids(&cli->req, cli->store, "record id", id, sizeof(id), &err) != 0) {
+		goto out;   /* the same id when this very write is run again after a timeout */
 	}
 	if (mc_record_seal(w.org, id, version, prev, subj, category, type, payload, n, &sealed,
 			   &err) != 0 ||

@@ -17,6 +17,7 @@
 #include "httpd.h"
 #include "i18n.h"
 #include "peer.h"
+#include "replica.h"
 #include "valset.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -24,20 +25,6 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
-}
-
-/* The URL the CLI reaches this node's serve at. */
-static void local_url(const struct mc_cli *cli, char *out, size_t n)
-{
-	const char *l = *cli->conf.listen ? cli->conf.listen : "127.0.0.1:7400";
-	const char *scheme = *cli->conf.tls_cert ? "https" : "http";
-
-	if (strncmp(l, "0.0.0.0:", 8) == 0)
-		snprintf(out, n, "%s://127.0.0.1%s", scheme, l + 7);
-	else if (strncmp(l, "[::]:", 5) == 0)
-		snprintf(out, n, "%s://[::1]%s", scheme, l + 4);
-	else
-		snprintf(out, n, "%s://%s", scheme, l);
 }
 
 int cmd_serve(struct mc_cli *cli, struct mc_args *a)
@@ -120,170 +107,257 @@ static int head_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
-/* Reads serve's answer: every tx committed (the highest height), or the
- * first refusal's reason. */
-static int txs_answer(const struct mc_peer_resp *r, uint64_t *height, size_t *n, struct mc_err *err)
+/* What serve said of a submission. */
+enum answer { ANS_COMMITTED, ANS_STALE, ANS_REFUSED, ANS_PENDING };
+
+/* Reads serve's answer: every tx committed (the highest height), a tx
+ * refused only for its sequence number (stale: its author's number went to
+ * another writer), another refusal, or still pending (with why). */
+static enum answer txs_answer(const struct mc_peer_resp *r, uint64_t *height, size_t *n, struct mc_err *err)
 {
 	cJSON *j = cJSON_ParseWithLength((const char *)r->body, r->len);
 	const cJSON *a = j ? cJSON_GetObjectItemCaseSensitive(j, "txs") : NULL, *o;
-	int rc = 0;
+	const cJSON *why = j ? cJSON_GetObjectItemCaseSensitive(j, "why") : NULL;
+	enum answer ans = ANS_COMMITTED;
 
 	*height = 0;
 	*n = 0;
 	if (!cJSON_IsArray(a)) {
 		cJSON_Delete(j);
-		return mc_err_set(err, r->status >= 500 ? EX_UNAVAILABLE : EX_PROTOCOL,
-				  _("medchain serve answered HTTP %ld: %.200s"), r->status, (const char *)r->body);
+		mc_err_set(err, r->status >= 500 ? EX_UNAVAILABLE : EX_PROTOCOL,
+			   _("medchain serve answered HTTP %ld: %.200s"), r->status, (const char *)r->body);
+		return r->status >= 500 ? ANS_PENDING : ANS_REFUSED;
 	}
 	cJSON_ArrayForEach(o, a) {
 		const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "state");
 		const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "height");
-		const cJSON *why = cJSON_GetObjectItemCaseSensitive(o, "error");
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
 
 		(*n)++;
-		if (rc != 0 || !cJSON_IsString(st))
+		if (!cJSON_IsString(st) || ans == ANS_REFUSED)
 			continue;
 		if (strcmp(st->valuestring, "committed") == 0 && cJSON_IsNumber(h)) {
 			if ((uint64_t)h->valuedouble > *height)
 				*height = (uint64_t)h->valuedouble;
+		} else if (strcmp(st->valuestring, "refused") == 0 &&
+			   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stale"))) {
+			ans = ANS_STALE;
 		} else if (strcmp(st->valuestring, "refused") == 0) {
-			rc = mc_err_set(err, EX_DATAERR, "%s", cJSON_IsString(why) ? why->valuestring : "refused");
-		} else {
-			rc = mc_err_set(err, EX_TEMPFAIL, _("not committed yet: the leader may be down (try again)"));
+			mc_err_set(err, EX_DATAERR, "%s", cJSON_IsString(e) ? e->valuestring : "refused");
+			ans = ANS_REFUSED;
+		} else if (ans == ANS_COMMITTED) {
+			ans = ANS_PENDING;
 		}
 	}
+	if (ans == ANS_PENDING)
+		mc_err_set(err, EX_TEMPFAIL, _("not committed yet: %s (try again: the same command is the same write)"),
+			   cJSON_IsString(why) ? why->valuestring : _("no answer in time"));
 	cJSON_Delete(j);
-	return rc;
+	return ans;
 }
 
-static int remote_submit(const uint8_t *txs, size_t len, struct mc_produced *out, void *ctx,
+/* Every tx of the bundle is in this node's own store (applied from a
+ * block whose certificate this node checked): serve's word is not taken
+ * for it. */
+struct mine_ctx {
+	const uint8_t *txs;
+	size_t len;
+	bool all;
+	/* after a stale refusal: the first stale author and number */
+	uint8_t author[MC_PK_LEN];
+	uint64_t seq, next;
+};
+
+static int mine_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mine_ctx *c = vctx;
+	struct mc_txin *in = NULL;
+	size_t n = 0;
+
+	c->all = false;
+	if (mc_txbundle_decode(c->txs, c->len, &in, &n, err) != 0)
+		return -1;
+	c->all = true;
+	for (size_t i = 0; i < n && c->all; i++) {
+		struct mc_tx tx;
+		uint8_t h[MC_HASH_LEN];
+		const void *v;
+		size_t vn;
+		int rc;
+
+		if (mc_tx_decode(in[i].tx, in[i].tx_len, &tx, err) != 0) {
+			free(in);
+			return -1;
+		}
+		mc_tx_hash(&tx, h);
+		rc = mc_txn_get(t, MC_DB_TXIDX, h, MC_HASH_LEN, &v, &vn, err);
+		if (rc < 0) {
+			free(in);
+			return -1;
+		}
+		if (rc != 0) {
+			c->all = false;
+			memcpy(c->author, tx.author, MC_PK_LEN);
+			c->seq = tx.seq;
+			if (mc_builder_next_seq(t, tx.author, &c->next, err) != 0) {
+				free(in);
+				return -1;
+			}
+		}
+	}
+	free(in);
+	return 0;
+}
+
+/* Hands txs to the node's serve and reads the answer. */
+static enum answer send_txs(struct mc_cli *cli, const struct mc_key *node, const struct head_ctx *hc,
+			    const uint8_t *txs, size_t len, uint64_t *height, size_t *n, struct mc_err *err)
+{
+	struct mc_peer_client *cl = NULL;
+	struct mc_peer_resp r;
+	char url[700], path[64];
+	/* MEDCHAIN_COMMIT_TIMEOUT: seconds to wait for the commit (default 60) */
+	const char *env = getenv("MEDCHAIN_COMMIT_TIMEOUT");
+	long secs = env && *env ? strtol(env, NULL, 10) : 60;
+	enum answer ans;
+
+	memset(&r, 0, sizeof(r));
+	mc_cli_serve_url(cli, url, sizeof(url));
+	if (secs < 1 || secs > 120)
+		secs = 60;
+	snprintf(path, sizeof(path), "/v1/tx?wait=%ld", secs * 1000);
+	if (mc_peer_client_new(*cli->conf.ca_file ? cli->conf.ca_file : NULL, &cl, err) != 0)
+		return ANS_REFUSED;
+	if (mc_peer_call(cl, hc->head.chain_id, node, url, "POST", path, txs, len, node->pk, secs * 1000 + 10000,
+			 16u << 20, &r, err) != 0) {
+		if (err->code == EX_UNAVAILABLE)
+			mc_err_wrap(err, _("this chain has several validators and writes go through `medchain serve` at %s"),
+				    url);
+		ans = ANS_PENDING;
+	} else {
+		ans = txs_answer(&r, height, n, err);
+	}
+	mc_peer_resp_release(&r);
+	mc_peer_client_free(cl);
+	if (ans == ANS_COMMITTED) {
+		/* this node's own store, never serve's (or a leader's) word */
+		struct mine_ctx mc = { txs, len, false, { 0 }, 0, 0 };
+
+		if (mc_store_read(cli->store, mine_txn, &mc, err) != 0)
+			return ANS_PENDING;
+		if (!mc.all) {
+			mc_err_set(err, EX_TEMPFAIL,
+				   _("medchain serve answered committed, but the tx is not in this node's store: try again"));
+			return ANS_PENDING;
+		}
+	}
+	return ans;
+}
+
+/* After a stale refusal: waits (3 s at most) until this node's store has
+ * the tx that took the number, so that the next build picks a fresh one. */
+static void wait_seq_taken(struct mc_cli *cli, const uint8_t *txs, size_t len)
+{
+	struct mc_err err = { 0 };
+
+	for (int i = 0; i < 600; i++) {
+		struct mine_ctx mc = { txs, len, false, { 0 }, 0, 0 };
+
+		if (mc_store_read(cli->store, mine_txn, &mc, &err) != 0 || mc.all || mc.next > mc.seq)
+			break;
+		usleep(5000);
+	}
+	/* writers that collided should not collide again in step */
+	{
+		uint32_t jitter;
+
+		mc_random(&jitter, sizeof(jitter));
+		usleep(1000 + jitter % 20000);
+	}
+}
+
+static int remote_submit(const uint8_t *txs, size_t len, unsigned attempt, struct mc_produced *out, void *ctx,
 			 struct mc_err *err)
 {
 	struct mc_cli *cli = ctx;
 	struct mc_key *node = NULL;
-	struct mc_peer_client *cl = NULL;
-	struct mc_peer_resp r;
 	struct head_ctx hc;
-	char url[700];
+	uint8_t key[MC_HASH_LEN];
+	bool kept = cli->req.same_write;
 	size_t n = 0;
-	int rc;
+	enum answer ans;
+	int rc = -1;
 
 	memset(&hc, 0, sizeof(hc));
-	memset(&r, 0, sizeof(r));
-	local_url(cli, url, sizeof(url));
-	if (mc_store_read(cli->store, head_txn, &hc, err) != 0 ||
-	    mc_cli_load_role_key(cli, "node", &node, err) != 0 ||
-	    mc_peer_client_new(*cli->conf.ca_file ? cli->conf.ca_file : NULL, &cl, err) != 0) {
+	if (mc_store_read(cli->store, head_txn, &hc, err) != 0 || mc_cli_load_role_key(cli, "node", &node, err) != 0) {
 		mc_key_free(node);
 		return -1;
 	}
-	{
-		/* MEDCHAIN_COMMIT_TIMEOUT: seconds to wait for the commit (default 60) */
-		const char *env = getenv("MEDCHAIN_COMMIT_TIMEOUT");
-		long secs = env && *env ? strtol(env, NULL, 10) : 60;
-		char path[64];
+	mc_request_key(&cli->req, key);
+	if (kept && attempt == 0) {
+		/* This very write timed out before: its txs may still commit.
+		 * They go first; only once they are refused can new ones go. */
+		struct mc_buf old;
+		uint8_t seed[32];
+		int found;
 
-		if (secs < 1 || secs > 120)
-			secs = 60;
-		snprintf(path, sizeof(path), "/v1/tx?wait=%ld", secs * 1000);
-		rc = mc_peer_call(cl, hc.head.chain_id, node, url, "POST", path, txs, len, node->pk,
-				  secs * 1000 + 10000, 16u << 20, &r, err);
+		mc_buf_init(&old);
+		found = mc_outbox_get(cli->store, key, seed, &old, err);
+		if (found < 0) {
+			mc_buf_release(&old);
+			goto out;
+		}
+		if (found == 0) {
+			ans = send_txs(cli, node, &hc, old.data, old.len, &hc.height, &n, err);
+			if (ans == ANS_COMMITTED) {
+				mc_buf_release(&old);
+				goto committed;
+			}
+			mc_buf_release(&old);
+			if (ans == ANS_PENDING)
+				goto out;   /* still unknown: it stays in the outbox */
+			mc_err_clear(err);   /* refused: it can never commit; the new txs go */
+		}
 	}
-	if (rc != 0 && err->code == EX_UNAVAILABLE)
-		mc_err_wrap(err, _("this chain has several validators and writes go through `medchain serve` at %s"),
-			    url);
-	if (rc == 0)
-		rc = txs_answer(&r, &hc.height, &n, err);
-	mc_peer_resp_release(&r);
-	mc_peer_client_free(cl);
-	mc_key_free(node);
-	if (rc != 0)
-		return -1;
+	/* kept before it leaves: a timeout leaves it for the retry */
+	if (kept) {
+		uint8_t seed[32];
+
+		if (mc_request_seed(&cli->req, cli->store, seed, err) != 0 ||
+		    mc_outbox_put(cli->store, key, seed, txs, len, err) != 0)
+			goto out;
+	}
+	ans = send_txs(cli, node, &hc, txs, len, &hc.height, &n, err);
+	if (ans == ANS_PENDING)
+		goto out;
+	if (kept)
+		mc_outbox_del(cli->store, key, NULL);
+	if (ans == ANS_STALE) {
+		wait_seq_taken(cli, txs, len);
+		rc = MC_REMOTE_STALE;
+		goto out;
+	}
+	if (ans == ANS_REFUSED) {
+		mc_request_done(&cli->req);
+		goto out;
+	}
+committed:
+	if (kept)
+		mc_outbox_del(cli->store, key, NULL);
+	mc_request_done(&cli->req);
 	memset(out, 0, sizeof(*out));
 	out->height = hc.height;
 	out->tx_count = (uint32_t)n;
 	if (mc_store_read(cli->store, head_txn, &hc, err) != 0)
-		return -1;
+		goto out;
 	memcpy(out->hash, hc.hash, MC_HASH_LEN);
-	return 0;
+	rc = 0;
+out:
+	mc_key_free(node);
+	return rc;
 }
 
 void mc_cli_use_serve(struct mc_cli *cli)
 {
 	mc_chain_set_remote(remote_submit, cli);
-}
-
-/* ---- node promote ------------------------------------------------------------ */
-
-struct leader_ctx {
-	uint8_t leader[MC_PK_LEN];
-	uint64_t view;
-	struct mc_head head;
-};
-
-static int leader_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct leader_ctx *c = vctx;
-
-	if (mc_chain_head(t, &c->head, err) != 0)
-		return -1;
-	return mc_chain_leader(t, c->leader, &c->view, err);
-}
-
-int cmd_node_promote(struct mc_cli *cli, struct mc_args *a)
-{
-	char *pos[1], url[700], path[200];
-	int npos, rc = -1;
-	struct mc_err err = { 0 };
-	struct mc_key *node = NULL;
-	struct mc_peer_client *cl = NULL;
-	struct mc_peer_resp r;
-	struct leader_ctx lc;
-	uint8_t want[MC_PK_LEN];
-	uint64_t until;
-
-	if (mc_cli_parse(a, NULL, 0, pos, 1, &npos) != 0)
-		return EX_USAGE;
-	if (npos != 1 || strlen(pos[0]) != 2 * MC_PK_LEN || mc_unhex(pos[0], want, MC_PK_LEN) != 0)
-		return mc_cli_usage(_("node promote needs the new leader's key: 64 hex digits (`node list` shows them)"));
-	memset(&r, 0, sizeof(r));
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, leader_txn, &lc, &err) != 0 ||
-	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_peer_client_new(*cli->conf.ca_file ? cli->conf.ca_file : NULL, &cl, &err) != 0)
-		goto out;
-	if (memcmp(lc.leader, want, MC_PK_LEN) == 0) {
-		mc_err_set(&err, EX_DATAERR, _("that node is the leader already (view %llu)"), (unsigned long long)lc.view);
-		goto out;
-	}
-	local_url(cli, url, sizeof(url));
-	snprintf(path, sizeof(path), "/v1/promote?leader=%s", pos[0]);
-	if (mc_peer_call(cl, lc.head.chain_id, node, url, "POST", path, NULL, 0, node->pk, 30000, 4096, &r, &err) != 0)
-		goto out;
-	if (r.status != 202) {
-		mc_err_set(&err, r.status == 503 ? EX_TEMPFAIL : EX_DATAERR, "%.300s", (const char *)r.body);
-		goto out;
-	}
-	/* the change is done when this node has the VIEW_CHANGE block */
-	for (until = mc_now_ms() + 30000; mc_now_ms() < until; usleep(100000)) {
-		if (mc_store_read(cli->store, leader_txn, &lc, &err) != 0)
-			goto out;
-		if (memcmp(lc.leader, want, MC_PK_LEN) == 0)
-			break;
-	}
-	if (memcmp(lc.leader, want, MC_PK_LEN) != 0) {
-		mc_err_set(&err, EX_TEMPFAIL, _("the validators agreed, but the new leader has not taken over yet"));
-		goto out;
-	}
-	if (cli->json)
-		printf("{\"leader\":\"%s\",\"view\":%llu,\"height\":%llu}\n", pos[0], (unsigned long long)lc.view,
-		       (unsigned long long)lc.head.height);
-	else if (!cli->quiet)
-		printf(_("%.16s leads view %llu from block %llu\n"), pos[0], (unsigned long long)lc.view,
-		       (unsigned long long)lc.head.height);
-	rc = 0;
-out:
-	mc_peer_resp_release(&r);
-	mc_peer_client_free(cl);
-	mc_key_free(node);
-	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

@@ -15,6 +15,7 @@
 
 static const char LOCK_KEY[] = "lock";
 static const char JOIN_KEY[] = "join";
+static const char EVIDENCE_PREFIX[] = "evidence";
 
 
 void mc_engine_log(const char *fmt, ...)
@@ -76,6 +77,18 @@ static int cache_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	e->height = head.height;
 	memcpy(e->head, head.hash, MC_HASH_LEN);
 	e->timestamp_ms = head.timestamp_ms;
+	{
+		/* the head's certificate: what a peer checks before it believes
+		 * this node is ahead of it */
+		struct mc_header h;
+		struct mc_cert cert;
+
+		if (mc_chain_block(t, head.height, &h, &cert, err) != 0)
+			return -1;
+		mc_buf_reset(&e->head_cert);
+		mc_header_encode(&h, &e->head_cert);
+		mc_cert_encode(&cert, &e->head_cert);
+	}
 	return 0;
 }
 
@@ -170,6 +183,52 @@ int eng_lock_put(struct mc_engine *e, uint64_t height, uint64_t view, const uint
 	return mc_store_write(e->s, lock_put_txn, &c, err);
 }
 
+/* ---- evidence of equivocation -------------------------------------------- */
+
+struct evidence_ctx {
+	const uint8_t *first;
+	size_t first_len;
+	const struct mc_bundle *second;
+};
+
+static int evidence_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct evidence_ctx *c = vctx;
+	struct mc_bundle a;
+	struct mc_buf key, val;
+	int rc;
+
+	if (mc_bundle_decode(c->first, c->first_len, &a, err) != 0)
+		return -1;
+	mc_buf_init(&key);
+	mc_buf_init(&val);
+	mc_put_raw(&key, EVIDENCE_PREFIX, sizeof(EVIDENCE_PREFIX) - 1);
+	mc_put_u64(&key, a.h.height);
+	mc_put_raw(&key, a.h.proposer, MC_PK_LEN);
+	/* each block's header and its proposer's signature on it */
+	mc_header_encode(&a.h, &val);
+	mc_cert_encode(&a.cert, &val);
+	mc_header_encode(&c->second->h, &val);
+	mc_cert_encode(&c->second->cert, &val);
+	rc = mc_buf_failed(&key) || mc_buf_failed(&val)
+		? mc_err_set(err, EX_OSERR, _("out of memory"))
+		: mc_txn_put_new(t, MC_DB_CONSENSUS, key.data, key.len, val.data, val.len, err);
+	mc_buf_release(&key);
+	mc_buf_release(&val);
+	mc_bundle_release(&a);
+	return rc < 0 ? -1 : 0;   /* MC_EXISTS: the first pair is kept */
+}
+
+/* Keeps two blocks one proposer signed at one height and view: the one
+ * this node locked on (a bundle) and the other. */
+int eng_keep_evidence(struct mc_engine *e, const uint8_t *locked, size_t len, const struct mc_bundle *other,
+		      struct mc_err *err)
+{
+	struct evidence_ctx c = { locked, len, other };
+
+	return mc_store_write(e->s, evidence_txn, &c, err);
+}
+
 /* ---- applying blocks --------------------------------------------------------- */
 
 struct apply_ctx {
@@ -204,30 +263,60 @@ int eng_apply_block(struct mc_engine *e, const struct mc_bundle *b, unsigned fla
 	return rc;
 }
 
-void eng_remember_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], const char *msg)
+void eng_remember_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], const char *msg, bool stale)
 {
 	struct refusal *r = &e->refusals[e->ref_next++ % REFUSALS];
 
 	memcpy(r->hash, hash, MC_HASH_LEN);
 	snprintf(r->msg, sizeof(r->msg), "%.230s", msg);
+	r->stale = stale;
+}
+
+static struct refusal *refusal_find(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
+{
+	for (size_t i = 0; i < REFUSALS; i++)
+		if (e->refusals[i].msg[0] && memcmp(e->refusals[i].hash, hash, MC_HASH_LEN) == 0)
+			return &e->refusals[i];
+	return NULL;
 }
 
 const char *eng_refusal_of(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
 {
-	for (size_t i = 0; i < REFUSALS; i++)
-		if (e->refusals[i].msg[0] && memcmp(e->refusals[i].hash, hash, MC_HASH_LEN) == 0)
-			return e->refusals[i].msg;
-	return NULL;
+	struct refusal *r = refusal_find(e, hash);
+
+	return r ? r->msg : NULL;
+}
+
+const char *eng_refusal_stale(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], bool *stale)
+{
+	struct refusal *r = refusal_find(e, hash);
+
+	*stale = r && r->stale;
+	return r ? r->msg : NULL;
+}
+
+void eng_forget_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
+{
+	struct refusal *r;
+
+	while ((r = refusal_find(e, hash)))
+		r->msg[0] = 0;
 }
 
 struct gone_ctx {
 	struct mc_engine *e;
 };
 
+void eng_pool_free(struct mc_engine *e, struct mp_item *it)
+{
+	e->mp_bytes -= it->tx_len + it->side_len;
+	free(it->bytes);
+	free(it);
+}
+
 static void pool_drop(struct mc_engine *e, size_t i)
 {
-	free(e->mp[i]->bytes);
-	free(e->mp[i]);
+	eng_pool_free(e, e->mp[i]);
 }
 
 /* After blocks this node did not see the txs of (caught up, or made by
@@ -292,9 +381,15 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 	struct gone_ctx g = { e };
 	uint64_t old_epoch = e->epoch;
 
+	uint64_t before = e->height;
+
 	if (eng_cache_load(e, &err) != 0)
 		mc_engine_log("cannot read the chain: %s", err.msg);
-	if (b && b->count)
+	if (e->height > before && e->cert_hint > e->height)
+		e->cert_hint_ms = mc_now_ms();   /* catching up: not stalled */
+	if (e->building)
+		;   /* the builder owns the pool now; it drops what is committed */
+	else if (b && b->count)
 		drop_block_txs(e, b);
 	else if (!b && e->mp_n && mc_store_read(e->s, drop_committed_txn, &g, &err) != 0)
 		mc_engine_log("cannot tidy the pending txs: %s", err.msg);
@@ -328,12 +423,11 @@ static void purge_pool(struct mc_engine *e)
 		struct mp_item *it = e->mp[i];
 
 		if (it->status == MC_TXIN_DEFERRED && now - it->added_ms > DEFER_MAX_MS) {
-			eng_remember_refusal(e, it->hash, _("an earlier sequence number of its author never arrived"));
+			eng_remember_refusal(e, it->hash, _("an earlier sequence number of its author never arrived"), false);
 			it->status = MC_TXIN_REFUSED;
 		}
 		if (it->status == MC_TXIN_REFUSED) {
-			free(it->bytes);
-			free(it);
+			eng_pool_free(e, it);
 		} else {
 			e->mp[k++] = it;
 		}
@@ -348,6 +442,7 @@ struct build_ctx {
 	struct mc_txin *in;
 	uint8_t *status;
 	char **why;               /* a refused tx's reason, malloc'd */
+	bool *stale;              /* refused only because its sequence number is used */
 	size_t n;
 	struct mc_header h;
 	struct mc_buf *out;
@@ -363,6 +458,7 @@ static void on_refused(size_t index, const struct mc_err *why, void *ctx)
 
 	free(c->why[index]);
 	c->why[index] = strdup(why->msg);
+	c->stale[index] = why->code == EX_TEMPFAIL;
 }
 
 static int build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
@@ -423,17 +519,35 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 	c.in = calloc(n + k, sizeof(*c.in));
 	c.status = calloc(n + k, 1);
 	c.why = calloc(n + k, sizeof(*c.why));
+	c.stale = calloc(n + k, sizeof(*c.stale));
 	c.out = &e->prop;
-	if (!c.in || !c.status || !c.why) {
+	if (!c.in || !c.status || !c.why || !c.stale) {
 		free(c.in);
 		free(c.status);
 		free(c.why);
+		free(c.stale);
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	}
 	if (first) {
 		/* a VIEW_CHANGE goes first: the new leader's first block */
 		c.in[0] = *first;
 		c.status[0] = MC_TXIN_PENDING;
+	}
+	/* A block's bundle stays within what a validator takes in one body:
+	 * txs past the byte cap wait for the next block. */
+	{
+		size_t bytes = first ? first->tx_len + first->side_len : 0, keep = 0;
+
+		while (keep < n) {
+			size_t more = e->mp[keep]->tx_len + e->mp[keep]->side_len + 8;
+
+			if (keep > 0 && bytes + more > MC_ENGINE_BLOCK_BYTES - 4096)
+				break;
+			bytes += more;
+			keep++;
+		}
+		n = keep;
+		c.n = n + k;
 	}
 	for (size_t i = 0; i < n; i++) {
 		c.in[k + i].tx = e->mp[i]->bytes;
@@ -442,8 +556,9 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 		c.in[k + i].side_len = e->mp[i]->side_len;
 		c.status[k + i] = e->mp[i]->status == MC_TXIN_DEFERRED ? MC_TXIN_DEFERRED : MC_TXIN_PENDING;
 	}
-	/* Items are only removed by this thread, so the snapshot stays valid
-	 * while others append. */
+	/* Items are only removed by this thread, and by no one while it
+	 * builds, so the snapshot stays valid while others append. */
+	e->building = true;
 	pthread_mutex_unlock(&e->mu);
 	pthread_mutex_lock(&e->chain_mu);
 	c.max = e->c.max_block_txs;
@@ -471,7 +586,8 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 			char hex[17];
 
 			mc_hex(e->mp[i]->hash, 8, hex);
-			eng_remember_refusal(e, e->mp[i]->hash, c.why[k + i] ? c.why[k + i] : _("refused"));
+			eng_remember_refusal(e, e->mp[i]->hash, c.why[k + i] ? c.why[k + i] : _("refused"),
+					     c.stale[k + i]);
 			mc_engine_log("tx %s refused: %s", hex, c.why[k + i] ? c.why[k + i] : "");
 		}
 	}
@@ -480,6 +596,8 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 	free(c.in);
 	free(c.status);
 	free(c.why);
+	free(c.stale);
+	e->building = false;
 	purge_pool(e);
 	if (first_refused) {
 		mc_buf_reset(&e->prop);
@@ -627,33 +745,41 @@ static int join_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
-/* Pulls the blocks after our head from a peer that has them. mu held. */
+/* Pulls the blocks after our head from a peer whose status claims them,
+ * or, when a checked certificate shows this node behind, from any peer up.
+ * Every block is checked as it is applied (mc_block_apply with its
+ * certificate). A peer that claims more than it gives is not asked again
+ * for CLAIM_RETRY_MS, and the claim never holds up anything else. mu held. */
 void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 {
 	struct join_ctx j = { { 0 }, false };
 	struct mc_err err = { 0 };
+	bool behind;
 
 	if (!e->have_chain && (mc_store_read(e->s, join_txn, &j, &err) != 0 || !j.has))
 		return;
+	behind = eng_behind(e, mc_now_ms());
 	for (size_t i = 0; i < e->npeers && !e->stop; i++) {
 		struct peer *p = e->peers[i];
-		uint64_t from = e->have_chain ? e->height + 1 : 0;
+		uint64_t from = e->have_chain ? e->height + 1 : 0, now = mc_now_ms();
 		char path[96], url[MC_URL_MAX + 1];
-		uint8_t chain[MC_HASH_LEN];
+		uint8_t chain[MC_HASH_LEN], pk[MC_PK_LEN];
+		bool known = p->pk_known;
 		struct mc_peer_resp r;
 		struct sync_ctx sc;
 		int rc;
 
-		if (p->gone || !p->up || p->height < from)
+		if (p->gone || !p->up || (p->height < from && !behind) || now < p->claim_retry_ms)
 			continue;
 		snprintf(path, sizeof(path), "/v1/blocks?from=%llu&max=%u", (unsigned long long)from, SYNC_BATCH);
 		snprintf(url, sizeof(url), "%s", p->url);
 		memcpy(chain, e->have_chain ? e->chain_id : j.id, MC_HASH_LEN);
+		memcpy(pk, p->pk, MC_PK_LEN);
+		memset(&sc, 0, sizeof(sc));
 		pthread_mutex_unlock(&e->mu);
-		rc = mc_peer_call(cl, chain, e->node, url, "GET", path, NULL, 0, NULL, 30000,
-				  SYNC_BYTES_MAX + (64u << 20), &r, &err);
+		rc = mc_peer_call(cl, chain, e->node, url, "GET", path, NULL, 0, known ? pk : NULL, 30000,
+				  MC_ENGINE_SYNC_BYTES + MC_ENGINE_BLOCK_BODY_MAX, &r, &err);
 		if (rc == 0 && r.status == 200) {
-			memset(&sc, 0, sizeof(sc));
 			sc.e = e;
 			sc.p = r.body;
 			sc.n = r.len;
@@ -670,11 +796,50 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 		}
 		mc_peer_resp_release(&r);
 		pthread_mutex_lock(&e->mu);
-		if (rc == 0) {
+		if (rc == 0 && sc.applied) {
 			eng_after_commit(e, NULL);
 			return;
 		}
+		/* it gave nothing past our head: its claim waits */
+		p->claim_retry_ms = mc_now_ms() + CLAIM_RETRY_MS;
+		if (p->height >= from && p->claim_logged != p->height) {
+			p->claim_logged = p->height;
+			mc_engine_log("peer %s claims height %llu but gave no block after %llu: not asked again for %d s",
+				      url, (unsigned long long)p->height, (unsigned long long)(from ? from - 1 : 0),
+				      CLAIM_RETRY_MS / 1000);
+		}
 	}
+}
+
+/* Behind: a certificate this node checked shows a block it lacks, and
+ * fetching it has not stalled for CERT_HINT_TTL_MS. mu held. */
+bool eng_behind(const struct mc_engine *e, uint64_t now)
+{
+	return e->have_chain && e->cert_hint > e->height && now - e->cert_hint_ms < CERT_HINT_TTL_MS;
+}
+
+/* A block at `height` whose certificate this node checked. mu held. */
+void eng_note_certified(struct mc_engine *e, uint64_t height)
+{
+	if (height <= e->height || height <= e->cert_hint)
+		return;
+	e->cert_hint = height;
+	e->cert_hint_ms = mc_now_ms();
+	pthread_cond_broadcast(&e->cv);
+}
+
+/* Some peer claims a height above ours, and is due to be asked. mu held. */
+static bool claims_due(const struct mc_engine *e, uint64_t now)
+{
+	uint64_t from = e->have_chain ? e->height + 1 : 0;
+
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct peer *p = e->peers[i];
+
+		if (!p->gone && p->up && p->height >= from && now >= p->claim_retry_ms)
+			return true;
+	}
+	return false;
 }
 
 /* ---- the engine thread ------------------------------------------------------ */
@@ -715,6 +880,7 @@ static void *engine_main(void *arg)
 		uint64_t now = mc_now_ms();
 		struct timespec ts;
 		uint64_t until;
+		bool behind;
 
 		if (now - e->last_status_write >= 1000) {
 			eng_write_status_file(e);
@@ -722,7 +888,13 @@ static void *engine_main(void *arg)
 		}
 		if (head_moved(e))   /* a block this process did not make (the CLI on a sole validator) */
 			eng_after_commit(e, NULL);
-		if (!e->have_chain || e->sync_hint > e->height) {
+		if (e->cert_hint > e->height && now - e->cert_hint_ms >= CERT_HINT_TTL_MS) {
+			mc_engine_log("block %llu is certified, but no peer gave it for %d s: going on",
+				      (unsigned long long)e->cert_hint, CERT_HINT_TTL_MS / 1000);
+			e->cert_hint = 0;
+		}
+		behind = eng_behind(e, now);
+		if (!e->have_chain || behind || claims_due(e, now)) {
 			uint64_t before = e->height;
 			bool had = e->have_chain;
 
@@ -732,7 +904,7 @@ static void *engine_main(void *arg)
 			if (e->have_chain && e->height > before)
 				continue;
 		}
-		if (e->have_chain && e->vc_view > e->view && e->sync_hint <= e->height) {
+		if (e->have_chain && e->vc_view > e->view && !behind) {
 			if (eng_vc_take_over(e, &err) < 0) {
 				mc_engine_log("the view change did not complete: %s", err.msg);
 				e->vc_view = 0;
@@ -746,16 +918,20 @@ static void *engine_main(void *arg)
 
 			e->last_vc_try_ms = now;
 			if (eng_auto_candidate(e, cand) && memcmp(cand, e->node->pk, MC_PK_LEN) == 0) {
-				uint64_t view = (e->vc_voted > e->view ? e->vc_voted : e->view) + 1;
+				uint64_t view = 0;
 
+				if (!eng_next_view(e, &view)) {
+					mc_engine_log("no view number is left for a view change");
+					continue;
+				}
 				mc_engine_log("no word from the leader for %u ms: asking to lead view %llu",
 					      e->c.leader_timeout_ms, (unsigned long long)view);
-				if (eng_start_view_change(e, view, cand, true, &err) != 0)
+				if (eng_start_view_change(e, view, cand, true, NULL, &err) != 0)
 					mc_engine_log("view change to %llu: %s", (unsigned long long)view, err.msg);
 			}
 			continue;
 		}
-		if (e->have_chain && e->sync_hint <= e->height && eng_am_leader(e)) {
+		if (e->have_chain && !behind && eng_am_leader(e)) {
 			struct lock l;
 
 			/* A block we locked and proposed but did not commit comes first. */
@@ -826,7 +1002,10 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	if (!e->c.max_block_txs)
 		e->c.max_block_txs = 5000;
 	if (!e->c.mempool_max)
-		e->c.mempool_max = 200000;
+		e->c.mempool_max = MC_ENGINE_POOL_TXS;
+	if (!e->c.mempool_bytes)
+		e->c.mempool_bytes = MC_ENGINE_POOL_BYTES;
+	e->log_tokens = LOG_BURST;
 	e->started_ms = mc_now_ms();
 	e->leader_seen_ms = e->started_ms;
 	{
@@ -839,12 +1018,14 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	mc_buf_init(&e->vc_body);
 	mc_buf_init(&e->vc_relay);
 	mc_buf_init(&e->commit);
+	mc_buf_init(&e->head_cert);
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->chain_mu, NULL);
 	pthread_cond_init(&e->cv, NULL);
 	if (mc_replay_new(MC_REPLAY_DEFAULT, &e->replay, err) != 0 || eng_cache_load(e, err) != 0 ||
 	    mc_store_read(e->s, eng_vc_get_txn, e, err) != 0) {
 		mc_replay_free(e->replay);
+		mc_buf_release(&e->head_cert);
 		free(e);
 		return -1;
 	}
@@ -874,13 +1055,12 @@ void mc_engine_stop(struct mc_engine *e)
 			pthread_join(e->peers[i]->th, NULL);
 		free(e->peers[i]);
 	}
-	for (size_t i = 0; i < e->mp_n; i++) {
-		free(e->mp[i]->bytes);
-		free(e->mp[i]);
-	}
+	for (size_t i = 0; i < e->mp_n; i++)
+		eng_pool_free(e, e->mp[i]);
 	free(e->mp);
 	mc_buf_release(&e->prop);
 	mc_buf_release(&e->commit);
+	mc_buf_release(&e->head_cert);
 	mc_buf_release(&e->vc_body);
 	mc_buf_release(&e->vc_relay);
 	mc_replay_free(e->replay);

@@ -19,6 +19,10 @@
  * mc_engine_on_* functions. MC_DB_CONSENSUS holds the node's local state:
  *   "lock" -> height u64 | view u64 | block hash (32) | the block bundle
  *   "join" -> the chain id given to `init --join` (until genesis arrives)
+ *   "vc"   -> the view this validator last voted to move to, and its leader
+ *   "evidence" || height u64 || proposer (32) -> two blocks that proposer
+ *            signed at one height and view: each header | certificate
+ *            (the proposer's own vote), the first the one voted for
  */
 #ifndef MC_ENGINE_H
 #define MC_ENGINE_H
@@ -34,7 +38,16 @@
 #include "peerauth.h"
 #include "store.h"
 
-#define MC_ENGINE_BODY_MAX (64u * 1024 * 1024)
+/* Body limits of the peer API, and the memory a node lets requests hold. */
+#define MC_ENGINE_TX_BODY_MAX (24u * 1024 * 1024)       /* a tx bundle: one record
+							 * of MC_PAYLOAD_MAX fits */
+#define MC_ENGINE_BLOCK_BYTES (32u * 1024 * 1024)       /* a leader's block bundle */
+#define MC_ENGINE_BLOCK_BODY_MAX (MC_ENGINE_BLOCK_BYTES + 1024u * 1024)
+#define MC_ENGINE_SMALL_BODY_MAX (64u * 1024)           /* every other path */
+#define MC_ENGINE_SYNC_BYTES (8u * 1024 * 1024)         /* one GET /v1/blocks batch */
+#define MC_ENGINE_INFLIGHT_MAX (40u * 1024 * 1024)      /* bodies and batches at once */
+#define MC_ENGINE_POOL_BYTES (32u * 1024 * 1024)        /* pending txs, default */
+#define MC_ENGINE_POOL_TXS 200000u
 
 struct mc_engine_conf {
 	struct mc_store *s;
@@ -45,7 +58,8 @@ struct mc_engine_conf {
 	const char *ca_file;          /* TLS trust for https peers, or NULL */
 	unsigned block_interval_ms;
 	unsigned max_block_txs;
-	size_t mempool_max;
+	size_t mempool_max;           /* pending txs at most (count) */
+	size_t mempool_bytes;         /* and in bytes; the oldest go first */
 	unsigned leader_timeout_ms;   /* silence from the leader before an
 				       * automatic view change; 0: manual only */
 };
@@ -66,13 +80,23 @@ struct mc_reply {
 	struct mc_buf body;
 };
 
-/* Authenticates a request: its signature (for this chain), its time, that
- * the key is a validator (or, for reads, any enrolled node), that its nonce
- * is new, and the key's request rate. Refusals are logged. */
+/* Authenticates a request from its headers alone: its signature (for this
+ * chain, over the body hash it names), its time (never before this node
+ * started: the replay cache does not outlive the process), that the key is
+ * a validator (or, for reads, an enrolled node that was never removed from
+ * the set), that its nonce is new, and the key's request rate. Refusals are
+ * logged (mc_engine_log_refusal). */
 int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const char *method,
-		   const char *path, const void *body, size_t len, bool write, struct mc_err *err);
+		   const char *path, bool write, struct mc_err *err);
+/* A refused request, logged at a bounded rate across all keys: the same key
+ * and reason once in 10 s, and at most a few lines a second in all, with a
+ * count of what was left out. pk may be NULL (not yet known). */
+void mc_engine_log_refusal(struct mc_engine *e, const uint8_t *pk, const char *method, const char *path,
+			   const char *why);
 
 void mc_engine_on_status(struct mc_engine *e, struct mc_reply *r);
+/* Blocks from height `from` on: at most max, and past MC_ENGINE_SYNC_BYTES
+ * no further block. */
 void mc_engine_on_blocks(struct mc_engine *e, uint64_t from, uint64_t max, struct mc_reply *r);
 /* Txs (a tx bundle) from `from`; wait_ms > 0: answer once they are
  * committed here, refused, or the wait is over. */
@@ -83,14 +107,20 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
 			 size_t len, struct mc_reply *r);
 
-/* View changes: a vote asked of this validator (why=timeout: only if it
- * too has lost the leader), a quorum's VIEW_CHANGE handed to this node as
- * the new leader, and an operator's `node promote` (the local CLI). */
+/* View changes: a vote asked of this validator, a quorum's VIEW_CHANGE
+ * handed to this node as the new leader, and an operator's `node promote`
+ * (the local CLI). A vote is given only for the next view or a little
+ * above it (MC_VIEW_AHEAD_MAX), and only when this validator too has lost
+ * the leader, or when the body carries a quorum of the operators'
+ * approvals of that promotion (valset.h, mc_promote_digest). */
 void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const char *view,
-			    const char *leader, bool timeout, struct mc_reply *r);
+			    const char *leader, bool timeout, const uint8_t *body, size_t len,
+			    struct mc_reply *r);
 void mc_engine_on_view_change(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
 			      size_t len, struct mc_reply *r);
-void mc_engine_on_promote(struct mc_engine *e, const char *leader, struct mc_reply *r);
+/* body: empty, or the approvals of promoting leader (a promote token's). */
+void mc_engine_on_promote(struct mc_engine *e, const char *leader, const uint8_t *body, size_t len,
+			  struct mc_reply *r);
 
 /* One line to the log (stderr, which systemd keeps): never secrets or
  * health data. */

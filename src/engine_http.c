@@ -14,6 +14,7 @@
 #include "engine_int.h"
 #include "i18n.h"
 #include "identity.h"
+#include "valset.h"
 
 /* ---- requests ------------------------------------------------------------------ */
 
@@ -47,15 +48,43 @@ struct member_ctx {
 	bool ok;
 };
 
+struct removed_ctx {
+	const uint8_t *pk;
+	bool removed;
+};
+
+static int removed_visit(const uint8_t pk[MC_PK_LEN], uint64_t added, uint64_t removed, const char *url, void *ctx)
+{
+	struct removed_ctx *c = ctx;
+
+	(void)added;
+	(void)url;
+	if (memcmp(pk, c->pk, MC_PK_LEN) == 0) {
+		c->removed = removed != 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* A reader: an enrolled, unrevoked node identity that NODE_REMOVE has not
+ * taken out of the set (a removed validator gets no new blocks, payloads
+ * or keys). */
 static int member_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct member_ctx *m = vctx;
+	struct removed_ctx rc2 = { m->pk, false };
 	struct mc_identity id;
 	int rc = mc_identity_get(t, m->pk, &id, err);
 
 	if (rc < 0)
 		return -1;
 	m->ok = rc == 0 && id.revoked == MC_NOT_REVOKED && (id.roles & MC_ROLE_NODE);
+	if (m->ok) {
+		rc = mc_nodes_each(t, removed_visit, &rc2, err);
+		if (rc < 0)
+			return -1;
+		m->ok = !rc2.removed;
+	}
 	return 0;
 }
 
@@ -89,31 +118,49 @@ static bool rate_ok(struct mc_engine *e, const uint8_t pk[MC_PK_LEN], uint64_t n
 
 /* The same refusal of the same key again and again (a node polling before
  * it is added) is logged once in 10 s, with the count of those not logged
- * in between. Returns the count to log, or -1 to stay quiet. */
-static long long log_refusal_due(struct mc_engine *e, const uint8_t pk[MC_PK_LEN], const char *why,
-				 uint64_t now)
+ * in between; and refusals of every key together pass a token bucket
+ * (LOG_PER_S a second), so random keys cannot flood the log either. */
+void mc_engine_log_refusal(struct mc_engine *e, const uint8_t *pk, const char *method, const char *path,
+			   const char *why)
 {
+	static const uint8_t nobody[MC_PK_LEN];
 	const size_t n = sizeof(e->logged) / sizeof(e->logged[0]);
+	uint64_t now = mc_now_ms(), dropped = 0;
 	uint8_t h[MC_HASH_LEN];
 	long long quiet = 0;
+	char who[17];
+	bool known = false;
 
+	if (!pk)
+		pk = nobody;
 	mc_sha256(why, strlen(why), h);
 	pthread_mutex_lock(&e->mu);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !known; i++) {
 		if (memcmp(e->logged[i].pk, pk, MC_PK_LEN) != 0 || memcmp(e->logged[i].why, h, 8) != 0)
 			continue;
+		known = true;
 		if (now - e->logged[i].at_ms < 10000) {
 			e->logged[i].quiet++;
 			pthread_mutex_unlock(&e->mu);
-			return -1;
+			return;
 		}
 		quiet = (long long)e->logged[i].quiet;
 		e->logged[i].at_ms = now;
 		e->logged[i].quiet = 0;
-		pthread_mutex_unlock(&e->mu);
-		return quiet;
 	}
-	{
+	e->log_tokens += (double)(now - e->log_at_ms) * LOG_PER_S / 1000.0;
+	if (e->log_tokens > LOG_BURST)
+		e->log_tokens = LOG_BURST;
+	e->log_at_ms = now;
+	if (e->log_tokens < 1.0) {
+		e->log_dropped++;
+		pthread_mutex_unlock(&e->mu);
+		return;
+	}
+	e->log_tokens -= 1.0;
+	dropped = e->log_dropped;
+	e->log_dropped = 0;
+	if (!known) {
 		size_t k = e->logged_next++ % n;
 
 		memcpy(e->logged[k].pk, pk, MC_PK_LEN);
@@ -122,27 +169,38 @@ static long long log_refusal_due(struct mc_engine *e, const uint8_t pk[MC_PK_LEN
 		e->logged[k].quiet = 0;
 	}
 	pthread_mutex_unlock(&e->mu);
-	return 0;
+	if (pk == nobody)
+		snprintf(who, sizeof(who), "?");
+	else
+		eng_short_pk(pk, who);
+	if (quiet > 0 || dropped > 0)
+		mc_engine_log("refused %s %.200s from %s: %s (and %lld times more since it was last logged, %llu other refusals not logged)",
+			      method, path, who, why, quiet, (unsigned long long)dropped);
+	else
+		mc_engine_log("refused %s %.200s from %s: %s", method, path, who, why);
 }
 
 int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const char *method,
-		   const char *path, const void *body, size_t len, bool write, struct mc_err *err)
+		   const char *path, bool write, struct mc_err *err)
 {
 	uint8_t chain[MC_HASH_LEN];
-	uint64_t now = mc_now_ms();
+	uint64_t now = mc_now_ms(), started;
 	bool member, have;
-	char who[17];
 	int rc;
 
-	eng_short_pk(sig->pk, who);
 	pthread_mutex_lock(&e->mu);
 	have = e->have_chain;
+	started = e->started_ms;
 	memcpy(chain, e->chain_id, MC_HASH_LEN);
 	member = eng_is_validator(e, sig->pk) || memcmp(sig->pk, e->node->pk, MC_PK_LEN) == 0;
 	pthread_mutex_unlock(&e->mu);
 	if (!have)
 		return mc_err_set(err, EX_UNAVAILABLE, _("this node has no chain yet"));
-	rc = mc_peer_check_request(chain, sig, method, path, body, len, now, err);
+	rc = mc_peer_check_request_head(chain, sig, method, path, now, err);
+	/* The replay cache lives as long as the process: a request signed
+	 * before it started could be a replay it no longer knows. */
+	if (rc == 0 && sig->time_ms < started)
+		rc = mc_err_set(err, EX_NOPERM, _("the request was signed before this node started (sign it again)"));
 	if (rc == 0 && !member && !write) {
 		struct member_ctx m = { sig->pk, false };
 
@@ -152,23 +210,22 @@ int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const cha
 	}
 	if (rc == 0 && !member)
 		rc = mc_err_set(err, EX_NOPERM, _("the key is not in the validator set"));
-	if (rc == 0 && mc_replay_check(e->replay, sig->pk, sig->nonce, now) == MC_EXISTS)
-		rc = mc_err_set(err, EX_NOPERM, _("the request's nonce was already used (a replay)"));
+	if (rc == 0) {
+		int seen = mc_replay_check(e->replay, sig->pk, sig->nonce, now);
+
+		if (seen == MC_EXISTS)
+			rc = mc_err_set(err, EX_NOPERM, _("the request's nonce was already used (a replay)"));
+		else if (seen == MC_REPLAY_BUSY)
+			rc = mc_err_set(err, EX_TEMPFAIL, _("too many requests from this key in the replay window"));
+	}
 	if (rc == 0) {
 		pthread_mutex_lock(&e->mu);
 		if (!rate_ok(e, sig->pk, now))
 			rc = mc_err_set(err, EX_TEMPFAIL, _("too many requests from this key"));
 		pthread_mutex_unlock(&e->mu);
 	}
-	if (rc != 0) {
-		long long quiet = log_refusal_due(e, sig->pk, err->msg, now);
-
-		if (quiet > 0)
-			mc_engine_log("refused %s %s from %s: %s (and %lld times more since it was last logged)",
-				      method, path, who, err->msg, quiet);
-		else if (quiet == 0)
-			mc_engine_log("refused %s %s from %s: %s", method, path, who, err->msg);
-	}
+	if (rc != 0)
+		mc_engine_log_refusal(e, sig->pk, method, path, err->msg);
 	return rc;
 }
 
@@ -199,7 +256,7 @@ static int blocks_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	for (uint64_t h = c->from; !head.empty && h <= head.height && h < c->from + c->max; h++) {
 		if (mc_bundle_load(t, h, c->out, err) != 0)
 			return -1;
-		if (c->out->len >= SYNC_BYTES_MAX)
+		if (c->out->len >= MC_ENGINE_SYNC_BYTES)
 			break;
 	}
 	return 0;
@@ -251,13 +308,49 @@ static bool in_pool(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
 	return false;
 }
 
+/* Evicts the oldest pending txs until `more` bytes and one more tx fit;
+ * false when they cannot (the engine is building a block from the pool,
+ * or the tx alone is over the limit). Logged once a second at most, with
+ * the count. mu held. */
+static bool pool_make_room(struct mc_engine *e, size_t more)
+{
+	size_t k = 0, drop = 0;
+	uint64_t now;
+
+	if (more > e->c.mempool_bytes)
+		return false;
+	if (e->mp_n + 1 <= e->c.mempool_max && e->mp_bytes + more <= e->c.mempool_bytes)
+		return true;
+	if (e->building)
+		return false;
+	while (drop < e->mp_n && (e->mp_n - drop + 1 > e->c.mempool_max || e->mp_bytes + more > e->c.mempool_bytes)) {
+		eng_remember_refusal(e, e->mp[drop]->hash, _("evicted from a full pending pool (send it again)"), false);
+		eng_pool_free(e, e->mp[drop]);
+		drop++;
+	}
+	for (size_t i = drop; i < e->mp_n; i++)
+		e->mp[k++] = e->mp[i];
+	e->mp_n = k;
+	e->evicted += drop;
+	now = mc_now_ms();
+	if (now - e->evicted_logged_ms >= 1000) {
+		mc_engine_log("the pending pool is full (%zu txs, %zu bytes at most): %llu oldest txs evicted",
+			      e->c.mempool_max, e->c.mempool_bytes, (unsigned long long)e->evicted);
+		e->evicted = 0;
+		e->evicted_logged_ms = now;
+	}
+	pthread_cond_broadcast(&e->cv);   /* their waiters learn it */
+	return true;
+}
+
 static int pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN])
 {
 	struct mp_item *it;
+	size_t bytes = in->tx_len + in->side_len;
 
 	if (in_pool(e, hash))
 		return 0;
-	if (e->mp_n >= e->c.mempool_max)
+	if (!pool_make_room(e, bytes))
 		return -1;
 	if (e->mp_n == e->mp_cap) {
 		size_t cap = e->mp_cap ? e->mp_cap * 2 : 1024;
@@ -268,7 +361,7 @@ static int pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t
 		e->mp = p;
 		e->mp_cap = cap;
 	}
-	if (!(it = calloc(1, sizeof(*it))) || !(it->bytes = malloc(in->tx_len + in->side_len + 1))) {
+	if (!(it = calloc(1, sizeof(*it))) || !(it->bytes = malloc(bytes + 1))) {
 		free(it);
 		return -1;
 	}
@@ -279,7 +372,9 @@ static int pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t
 	memcpy(it->hash, hash, MC_HASH_LEN);
 	it->status = MC_TXIN_PENDING;
 	it->added_ms = mc_now_ms();
+	it->order = e->mp_order++;
 	e->mp[e->mp_n++] = it;
+	e->mp_bytes += bytes;
 	return 0;
 }
 
@@ -319,15 +414,47 @@ static void wait_txs(struct mc_engine *e, const uint8_t (*hashes)[MC_HASH_LEN], 
 	}
 }
 
+/* Why txs are still pending after the wait, for the operator: what is
+ * missing, as seen from here. mu held. */
+static void pending_why(struct mc_engine *e, const char *forward_err, bool leader_said_committed, char *out,
+			size_t n)
+{
+	size_t up = eng_is_validator(e, e->node->pk) ? 1 : 0, quorum = mc_quorum(e->nval);
+	bool leader_up = eng_am_leader(e);
+
+	for (size_t i = 0; i < e->npeers; i++) {
+		const struct peer *p = e->peers[i];
+
+		if (p->gone || !p->up || !eng_peer_is_validator(e, p))
+			continue;
+		up++;
+		leader_up = leader_up || memcmp(p->pk, e->leader, MC_PK_LEN) == 0;
+	}
+	if (up < quorum)
+		snprintf(out, n, _("no quorum: %zu of %zu validators answer, %zu needed"), up, e->nval, quorum);
+	else if (forward_err)
+		snprintf(out, n, _("the leader does not answer: %.200s"), forward_err);
+	else if (!leader_up)
+		snprintf(out, n, "%s", _("the leader does not answer"));
+	else if (leader_said_committed)
+		snprintf(out, n, "%s",
+			 _("the leader says it is committed, but no certified block holding it has reached this node"));
+	else
+		snprintf(out, n, "%s", _("the validators answer, but it was not committed within the wait"));
+}
+
+/* The answer, from this node's own store: committed only what is in a
+ * block here with a certificate this node checked. */
 static cJSON *txs_result(struct mc_engine *e, const uint8_t (*hashes)[MC_HASH_LEN], size_t n,
-			 const uint64_t *heights, unsigned *status)
+			 const uint64_t *heights, const char *why, unsigned *status)
 {
 	cJSON *j = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(j, "txs");
 	size_t committed = 0, refused = 0;
 
 	for (size_t i = 0; a && i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
-		const char *why = heights[i] ? NULL : eng_refusal_of(e, hashes[i]);
+		bool stale = false;
+		const char *msg = heights[i] ? NULL : eng_refusal_stale(e, hashes[i], &stale);
 
 		if (!o)
 			break;
@@ -336,22 +463,28 @@ static cJSON *txs_result(struct mc_engine *e, const uint8_t (*hashes)[MC_HASH_LE
 			cJSON_AddStringToObject(o, "state", "committed");
 			cJSON_AddNumberToObject(o, "height", (double)heights[i]);
 			committed++;
-		} else if (why) {
+		} else if (msg) {
 			cJSON_AddStringToObject(o, "state", "refused");
-			cJSON_AddStringToObject(o, "error", why);
+			cJSON_AddStringToObject(o, "error", msg);
+			if (stale)   /* its sequence number went to another tx: sign again */
+				cJSON_AddBoolToObject(o, "stale", true);
 			refused++;
 		} else {
 			cJSON_AddStringToObject(o, "state", "pending");
 		}
 		cJSON_AddItemToArray(a, o);
 	}
+	if (committed + refused < n && why)
+		cJSON_AddStringToObject(j, "why", why);
 	*status = refused ? 422 : committed == n ? 200 : 202;
 	return j;
 }
 
-/* Forwards txs to the leader and relays its answer. mu held (released). */
+/* Forwards txs to the leader. Its word is taken for refusals only (they
+ * release nothing); what it says is committed counts once the block is
+ * here. mu held (released during the call). */
 static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, unsigned wait_ms,
-			struct mc_reply *r)
+			char *ferr, size_t ferr_n, bool *said_committed)
 {
 	char url[MC_URL_MAX + 1], path[64];
 	uint8_t chain[MC_HASH_LEN];
@@ -359,10 +492,13 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 	struct mc_peer_resp resp;
 	struct mc_err err = { 0 };
 	uint8_t leader[MC_PK_LEN];
+	cJSON *j;
+	const cJSON *a, *o;
 	int rc;
 
+	*said_committed = false;
 	if (!leader_url(e, url)) {
-		eng_reply_text(r, 503, _("the leader's address is not known yet"));
+		snprintf(ferr, ferr_n, "%s", _("its address is not known yet"));
 		return;
 	}
 	memcpy(chain, e->chain_id, MC_HASH_LEN);
@@ -376,14 +512,74 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 	mc_peer_client_free(cl);
 	pthread_mutex_lock(&e->mu);
 	if (rc != 0) {
-		eng_reply_text(r, 503, err.msg);
+		snprintf(ferr, ferr_n, "%.250s", err.msg);
 		return;
 	}
-	r->status = (unsigned)resp.status;
-	r->ctype = "application/json";
-	mc_buf_reset(&r->body);
-	mc_put_raw(&r->body, resp.body, resp.len);
+	j = cJSON_ParseWithLength((const char *)resp.body, resp.len);
+	a = j ? cJSON_GetObjectItemCaseSensitive(j, "txs") : NULL;
+	cJSON_ArrayForEach(o, a) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "state");
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "hash");
+		const cJSON *why = cJSON_GetObjectItemCaseSensitive(o, "error");
+		uint8_t hash[MC_HASH_LEN];
+
+		if (!cJSON_IsString(st) || !cJSON_IsString(h) || strlen(h->valuestring) != 2 * MC_HASH_LEN ||
+		    mc_unhex(h->valuestring, hash, MC_HASH_LEN) != 0)
+			continue;
+		if (strcmp(st->valuestring, "committed") == 0)
+			*said_committed = true;
+		else if (strcmp(st->valuestring, "refused") == 0)
+			eng_remember_refusal(e, hash, cJSON_IsString(why) ? why->valuestring : _("refused by the leader"),
+					     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stale")));
+	}
+	if (!cJSON_IsArray(a) && resp.status >= 400)
+		snprintf(ferr, ferr_n, "HTTP %ld: %.200s", resp.status, (const char *)resp.body);
+	cJSON_Delete(j);
 	mc_peer_resp_release(&resp);
+	pthread_cond_broadcast(&e->cv);
+}
+
+struct admit_ctx {
+	const struct mc_txin *in;
+	const uint8_t (*hashes)[MC_HASH_LEN];
+	size_t n;
+	uint64_t *heights;
+	char (*why)[160];         /* a refusal, or "" */
+	bool *stale;
+};
+
+/* Committed already (a retry of the same bytes), or admitted: the author
+ * is an enrolled, unrevoked identity and its sequence number is not used. */
+static int admit_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct admit_ctx *c = vctx;
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct mc_identity id;
+		struct mc_tx tx;
+		const void *v;
+		size_t vn;
+		uint64_t next;
+		int rc = mc_txn_get(t, MC_DB_TXIDX, c->hashes[i], MC_HASH_LEN, &v, &vn, err);
+
+		c->why[i][0] = 0;
+		c->stale[i] = false;
+		if (rc < 0)
+			return -1;
+		c->heights[i] = rc == 0 && vn == 12 ? mc_from_be64(v) : 0;
+		if (c->heights[i] || mc_tx_decode(c->in[i].tx, c->in[i].tx_len, &tx, NULL) != 0)
+			continue;
+		rc = mc_identity_get(t, tx.author, &id, err);
+		if (rc < 0 || mc_builder_next_seq(t, tx.author, &next, err) != 0)
+			return -1;
+		if (rc != 0 || id.revoked != MC_NOT_REVOKED) {
+			snprintf(c->why[i], sizeof(c->why[i]), "%s", _("its author is not an enrolled, active identity"));
+		} else if (tx.seq < next) {
+			snprintf(c->why[i], sizeof(c->why[i]), "%s", _("the sequence number is already used"));
+			c->stale[i] = true;
+		}
+	}
+	return 0;
 }
 
 void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
@@ -392,10 +588,14 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 	struct mc_txin *in = NULL;
 	uint8_t (*hashes)[MC_HASH_LEN] = NULL;
 	uint64_t *heights = NULL;
+	char (*why)[160] = NULL;
+	bool *stale = NULL;
 	uint8_t chain[MC_HASH_LEN];
 	struct mc_err err = { 0 };
-	size_t n = 0;
+	size_t n = 0, open = 0;
 	unsigned status;
+	char ferr[300] = "", pending[400] = "";
+	bool said = false, full = false;
 
 	(void)from;
 	if (wait_ms > 120000)
@@ -409,7 +609,9 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 	}
 	hashes = calloc(n ? n : 1, sizeof(*hashes));
 	heights = calloc(n ? n : 1, sizeof(*heights));
-	if (!hashes || !heights) {
+	why = calloc(n ? n : 1, sizeof(*why));
+	stale = calloc(n ? n : 1, sizeof(*stale));
+	if (!hashes || !heights || !why || !stale) {
 		eng_reply_text(r, 503, _("out of memory"));
 		goto out;
 	}
@@ -428,30 +630,47 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 		}
 		mc_tx_hash(&tx, hashes[i]);
 	}
-	pthread_mutex_lock(&e->mu);
-	if (!eng_am_leader(e)) {
-		forward_txs(e, body, len, wait_ms, r);
-		if (r->status == 200 && wait_ms)   /* and here too, before answering */
-			wait_txs(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, mc_now_ms() + wait_ms);
-		pthread_mutex_unlock(&e->mu);
-		goto out;
+	{
+		struct admit_ctx ac = { in, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, why, stale };
+
+		if (mc_store_read(e->s, admit_txn, &ac, &err) != 0) {
+			eng_reply_text(r, 503, err.msg);
+			goto out;
+		}
 	}
-	for (size_t i = 0; i < n; i++)
-		if (pool_add(e, &in[i], hashes[i]) != 0) {
+	pthread_mutex_lock(&e->mu);
+	for (size_t i = 0; i < n; i++) {
+		eng_forget_refusal(e, hashes[i]);   /* sent again: decided afresh */
+		if (why[i][0])
+			eng_remember_refusal(e, hashes[i], why[i], stale[i]);
+		open += !heights[i] && !why[i][0];
+	}
+	if (open && !eng_am_leader(e)) {
+		forward_txs(e, body, len, wait_ms, ferr, sizeof(ferr), &said);
+	} else {
+		for (size_t i = 0; i < n && !full; i++)
+			if (!heights[i] && !why[i][0] && pool_add(e, &in[i], hashes[i]) != 0)
+				full = true;
+		if (full) {
 			pthread_mutex_unlock(&e->mu);
 			eng_reply_text(r, 503, _("too many pending transactions: try again later"));
 			goto out;
 		}
-	pthread_cond_broadcast(&e->cv);
+		pthread_cond_broadcast(&e->cv);
+	}
+	/* answered from this node's own store, never on the leader's word */
 	if (wait_ms)
 		wait_txs(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, mc_now_ms() + wait_ms);
-	eng_reply_json(r, 0, txs_result(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, &status));
-	r->status = wait_ms ? status : 202;
+	pending_why(e, ferr[0] ? ferr : NULL, said, pending, sizeof(pending));
+	eng_reply_json(r, 0, txs_result(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, pending, &status));
+	r->status = wait_ms || status == 422 ? status : 202;
 	pthread_mutex_unlock(&e->mu);
 out:
 	free(in);
 	free(hashes);
 	free(heights);
+	free(why);
+	free(stale);
 }
 
 /* ---- proposals and commits ------------------------------------------------------ */
@@ -487,11 +706,7 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 	}
 	pthread_mutex_lock(&e->chain_mu);
 	pthread_mutex_lock(&e->mu);
-	height = e->height;
-	if (b.h.height > height + 1 && b.h.height > e->sync_hint) {
-		e->sync_hint = b.h.height - 1;
-		pthread_cond_broadcast(&e->cv);
-	}
+	height = e->height;   /* a proposal's height proves nothing: it moves no hint */
 	pthread_mutex_unlock(&e->mu);
 	if (b.h.height != height + 1) {
 		snprintf(msg, sizeof(msg), _("this node is at height %llu"), (unsigned long long)height);
@@ -511,10 +726,17 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 
 		mc_rd_init(&rd, l.bundle, l.len);
 		if (mc_header_decode(&rd, &lh, NULL) == 0 && lh.view == b.h.view &&
-		    memcmp(lh.proposer, b.h.proposer, MC_PK_LEN) == 0)
-			mc_engine_log("proposal from %s refused: its proposer signed a second block at height %llu, view %llu (equivocation)",
-				      who, (unsigned long long)b.h.height, (unsigned long long)b.h.view);
-		else
+		    memcmp(lh.proposer, b.h.proposer, MC_PK_LEN) == 0) {
+			char ph[17], ha[17], hb[17];
+
+			eng_short_pk(b.h.proposer, ph);
+			mc_hex(l.hash, 8, ha);
+			mc_hex(b.hash, 8, hb);
+			if (eng_keep_evidence(e, l.bundle, l.len, &b, &err) != 0)
+				mc_engine_log("cannot keep the evidence: %s", err.msg);
+			mc_engine_log("proposal from %s refused: proposer %s signed two blocks at height %llu, view %llu (equivocation): %s and %s, both kept as evidence",
+				      who, ph, (unsigned long long)b.h.height, (unsigned long long)b.h.view, ha, hb);
+		} else
 			mc_engine_log("proposal from %s refused: this node is locked on another block at height %llu",
 				      who, (unsigned long long)b.h.height);
 		eng_lock_release(&l);
@@ -589,10 +811,11 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 	pthread_mutex_lock(&e->mu);
 	height = e->height;
 	checked = e->has_checked && memcmp(e->checked, b.hash, MC_HASH_LEN) == 0;
-	if (b.h.height > height + 1 && b.h.height > e->sync_hint) {
-		e->sync_hint = b.h.height;
-		pthread_cond_broadcast(&e->cv);
-	}
+	/* A block ahead of us moves how far behind we think we are only
+	 * when its certificate checks against the set we know. */
+	if (b.h.height > height + 1 && memcmp(b.h.chain_id, e->chain_id, MC_HASH_LEN) == 0 &&
+	    mc_cert_check(&b.cert, b.hash, (const uint8_t (*)[MC_PK_LEN])e->vals, e->nval, NULL) == 0)
+		eng_note_certified(e, b.h.height);
 	pthread_mutex_unlock(&e->mu);
 	if (b.h.height <= height) {
 		struct hash_at_ctx c = { b.h.height, { 0 }, false };

@@ -23,7 +23,10 @@
 #define PEER_TIMEOUT_MS 3000
 #define POLL_MS 500
 #define SYNC_BATCH 256
-#define SYNC_BYTES_MAX (32u * 1024 * 1024)
+#define CLAIM_RETRY_MS 5000      /* a height claim that gave no blocks: not tried again before */
+#define CERT_HINT_TTL_MS 10000   /* a certified height no peer delivers: given up after */
+#define LOG_PER_S 5.0            /* refusals logged a second, across all keys */
+#define LOG_BURST 20.0
 #define RATE_PER_S 500.0
 #define RATE_BURST 1000.0
 
@@ -33,11 +36,13 @@ struct mp_item {
 	uint8_t hash[MC_HASH_LEN];
 	uint8_t status;
 	uint64_t added_ms;
+	uint64_t order;               /* arrival order: the oldest is evicted first */
 };
 
 struct refusal {
 	uint8_t hash[MC_HASH_LEN];
 	char msg[240];
+	bool stale;                   /* its sequence number went to another tx */
 };
 
 struct rate {
@@ -54,9 +59,10 @@ struct peer {
 	bool pk_known;
 	uint8_t pk[MC_PK_LEN];
 	uint64_t sent_prop, sent_commit;
-	/* what its status said, and when */
+	/* what its status said, and when; a height it claims but does not
+	 * deliver blocks for is not asked for again before claim_retry_ms */
 	bool up;
-	uint64_t height, view, last_seen_ms;
+	uint64_t height, view, last_seen_ms, claim_retry_ms, claim_logged;
 	uint8_t head[MC_HASH_LEN], leader[MC_PK_LEN];
 	char version[32], name[MC_NAME_MAX + 1], error[160];
 };
@@ -78,10 +84,17 @@ struct mc_engine {
 	uint8_t head[MC_HASH_LEN], leader[MC_PK_LEN];
 	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
 	size_t nval;
-	uint64_t sync_hint;            /* the highest height a peer has shown */
+	struct mc_buf head_cert;        /* the head's header and certificate, for status */
+	/* How far behind this node is: only a certificate it checked moves
+	 * it (a commit, or a peer's status showing its head's certificate).
+	 * Heights peers merely claim start a fetch, never stop production. */
+	uint64_t cert_hint, cert_hint_ms;
 
 	struct mp_item **mp;
-	size_t mp_n, mp_cap;
+	size_t mp_n, mp_cap, mp_bytes;
+	bool building;                 /* the engine thread builds from a snapshot of mp */
+	uint64_t mp_order;
+	uint64_t evicted, evicted_logged_ms;
 	struct refusal refusals[REFUSALS];
 	size_t ref_next;
 
@@ -101,7 +114,7 @@ struct mc_engine {
 
 	/* view changes: the highest view this node voted to move to, and a
 	 * change this node was handed as the new leader */
-	uint64_t vc_voted;
+	uint64_t vc_voted, vc_seen;    /* vc_seen: the highest a peer said it voted */
 	uint8_t vc_voted_leader[MC_PK_LEN];
 	struct mc_buf vc_body, vc_relay;
 	uint64_t vc_view;
@@ -117,6 +130,8 @@ struct mc_engine {
 		uint64_t at_ms, quiet;     /* when logged; refused since, unlogged */
 	} logged[64];
 	size_t logged_next;
+	double log_tokens;             /* all refusals: a token bucket */
+	uint64_t log_at_ms, log_dropped;
 	struct mc_replay *replay;
 	uint64_t last_status_write;
 };
@@ -138,6 +153,10 @@ bool eng_is_validator(const struct mc_engine *e, const uint8_t pk[MC_PK_LEN]);
 bool eng_am_leader(const struct mc_engine *e);
 int eng_lock_get(struct mc_engine *e, struct lock *l, struct mc_err *err);
 void eng_lock_release(struct lock *l);
+/* Keeps two blocks their proposer signed at one height and view (MC_DB_CONSENSUS
+ * "evidence" || height u64 || proposer -> both headers and certificates). */
+int eng_keep_evidence(struct mc_engine *e, const uint8_t *locked, size_t len, const struct mc_bundle *other,
+		      struct mc_err *err);
 /* durable (LMDB commits with fsync) before anything is signed */
 int eng_lock_put(struct mc_engine *e, uint64_t height, uint64_t view, const uint8_t hash[MC_HASH_LEN],
 		 const uint8_t *bundle, size_t len, struct mc_err *err);
@@ -145,8 +164,11 @@ int eng_lock_put(struct mc_engine *e, uint64_t height, uint64_t view, const uint
  * block; call with e->chain_mu held */
 int eng_apply_block(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, bool check_only,
 		    struct mc_err *err);
-void eng_remember_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], const char *msg);
+void eng_remember_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], const char *msg, bool stale);
 const char *eng_refusal_of(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN]);
+const char *eng_refusal_stale(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], bool *stale);
+/* A tx sent again: what was said of it before no longer stands. */
+void eng_forget_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN]);
 /* b: the block just committed, or NULL after several or unknown ones */
 void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b);
 void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct mc_cert *cert);
@@ -155,6 +177,10 @@ void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct
 int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err);
 int eng_run_proposal(struct mc_engine *e, struct mc_err *err);
 void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl);
+bool eng_behind(const struct mc_engine *e, uint64_t now);
+void eng_note_certified(struct mc_engine *e, uint64_t height);
+/* Frees a pending tx (taken out of e->mp by the caller). */
+void eng_pool_free(struct mc_engine *e, struct mp_item *it);
 
 /* engine_peers.c: the peers' threads, and the status this node shows */
 void *eng_peer_main(void *arg);
@@ -168,8 +194,11 @@ cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n);
 /* engine_vc.c: view changes */
 int eng_vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err);
 int eng_vc_take_over(struct mc_engine *e, struct mc_err *err);
+struct mc_promote;
 int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
-			  bool timeout, struct mc_err *err);
+			  bool timeout, const struct mc_promote *ap, struct mc_err *err);
+/* The next view to ask for (overflow-checked): false when none is left. */
+bool eng_next_view(const struct mc_engine *e, uint64_t *out);
 bool eng_auto_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN]);
 
 /* engine_http.c: answers */

@@ -115,6 +115,31 @@ bool eng_peer_is_validator(struct mc_engine *e, const struct peer *p)
 	return p->pk_known && eng_is_validator(e, p->pk);
 }
 
+/* A peer's head, with its certificate: checked against the set in force
+ * here, it shows how far behind this node really is. A claim that does not
+ * check (a lie, or a set changed since) only starts a fetch. mu held. */
+static void peer_head_cert(struct mc_engine *e, const char *hex)
+{
+	size_t n = strlen(hex);
+	uint8_t *raw, hash[MC_HASH_LEN];
+	struct mc_header h;
+	struct mc_cert cert;
+	struct mc_rd rd;
+
+	if (n == 0 || n % 2 || n > 2 * (MC_HEADER_LEN + 2 + MC_MAX_VALIDATORS * 96) || !(raw = malloc(n / 2)))
+		return;
+	if (mc_unhex(hex, raw, n / 2) == 0) {
+		mc_rd_init(&rd, raw, n / 2);
+		if (mc_header_decode(&rd, &h, NULL) == 0 && mc_cert_decode(&rd, &cert, NULL) == 0 && mc_rd_finish(&rd) &&
+		    h.height > e->height && memcmp(h.chain_id, e->chain_id, MC_HASH_LEN) == 0) {
+			mc_block_hash(&h, hash);
+			if (mc_cert_check(&cert, hash, (const uint8_t (*)[MC_PK_LEN])e->vals, e->nval, NULL) == 0)
+				eng_note_certified(e, h.height);
+		}
+	}
+	free(raw);
+}
+
 static void peer_status_parse(struct peer *p, const struct mc_peer_resp *r)
 {
 	cJSON *j = cJSON_ParseWithLength((const char *)r->body, r->len);
@@ -124,6 +149,8 @@ static void peer_status_parse(struct peer *p, const struct mc_peer_resp *r)
 		snprintf(p->error, sizeof(p->error), "%s", _("malformed status"));
 		return;
 	}
+	if ((x = cJSON_GetObjectItemCaseSensitive(j, "head_cert")) && cJSON_IsString(x) && p->e->have_chain)
+		peer_head_cert(p->e, x->valuestring);
 	if ((x = cJSON_GetObjectItemCaseSensitive(j, "height")) && cJSON_IsNumber(x) && x->valuedouble >= 0)
 		p->height = (uint64_t)x->valuedouble;
 	if ((x = cJSON_GetObjectItemCaseSensitive(j, "view")) && cJSON_IsNumber(x) && x->valuedouble >= 0)
@@ -260,10 +287,8 @@ static void peer_poll(struct peer *p, struct mc_peer_client *cl)
 		if (memcmp(p->pk, e->leader, MC_PK_LEN) == 0)
 			e->leader_seen_ms = p->last_seen_ms;
 		peer_status_parse(p, &r);
-		if (p->height > e->sync_hint) {
-			e->sync_hint = p->height;
-			pthread_cond_broadcast(&e->cv);
-		}
+		if (p->height > e->height)
+			pthread_cond_broadcast(&e->cv);   /* a claim: the engine may fetch */
 	} else {
 		snprintf(p->error, sizeof(p->error), "HTTP %ld: %.*s", r.status,
 			 (int)(r.len < 120 ? r.len : 120), (const char *)r.body);
@@ -333,6 +358,12 @@ cJSON *eng_status_json(struct mc_engine *e)
 	eng_add_hex(j, "chain_id", e->chain_id, MC_HASH_LEN);
 	cJSON_AddNumberToObject(j, "height", e->have_chain ? (double)e->height : -1);
 	eng_add_hex(j, "head", e->head, MC_HASH_LEN);
+	if (e->head_cert.len && e->head_cert.len <= MC_HEADER_LEN + 2 + MC_MAX_VALIDATORS * 96) {
+		char hex[2 * (MC_HEADER_LEN + 2 + MC_MAX_VALIDATORS * 96) + 1];
+
+		mc_hex(e->head_cert.data, e->head_cert.len, hex);
+		cJSON_AddStringToObject(j, "head_cert", hex);
+	}
 	cJSON_AddNumberToObject(j, "view", (double)e->view);
 	eng_add_hex(j, "leader", e->leader, MC_PK_LEN);
 	cJSON_AddBoolToObject(j, "validator", eng_is_validator(e, e->node->pk));

@@ -17,8 +17,13 @@
 /* ---- view changes -------------------------------------------------------------
  * A validator asked to move to view V under leader L votes once per view,
  * durably ("vc" -> view u64 | leader), with its lock at the next height (so
- * the new leader can finish that block first), and for an automatic change
- * only when it, too, has not heard from the leader for half the timeout.
+ * the new leader can finish that block first). It votes only for a view
+ * above the current one and at most MC_VIEW_AHEAD_MAX above the highest it
+ * knows (every increment overflow-checked, UINT64_MAX never a view), and
+ * only with evidence: it, too, has not heard from the leader for half the
+ * leader timeout, or the request carries a quorum of the operators'
+ * approvals of that promotion. A refusal says which view it voted for, so
+ * the asker can ask above it next time.
  * The one who asked gathers a quorum of votes into a VIEW_CHANGE and hands
  * it, with the highest locked block, to L; L finishes that block, then
  * proposes a block whose first tx is the VIEW_CHANGE: applying it makes L
@@ -68,16 +73,41 @@ int eng_vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
+/* The next view this node may ask for: above the chain's view, its own
+ * vote and the votes peers said they gave; false past the last number. */
+bool eng_next_view(const struct mc_engine *e, uint64_t *out)
+{
+	uint64_t base = e->view;
+
+	if (e->vc_voted > base)
+		base = e->vc_voted;
+	if (e->vc_seen > base)
+		base = e->vc_seen;
+	if (base >= UINT64_MAX - 1)   /* UINT64_MAX itself is never a view */
+		return false;
+	*out = base + 1;
+	return true;
+}
+
+/* How long the leader must have been silent, as seen here, for this node
+ * to vote it out without the operators' approvals. */
+static uint64_t silence_ms(const struct mc_engine *e)
+{
+	return (e->c.leader_timeout_ms ? e->c.leader_timeout_ms : 10000u) / 2;
+}
+
 /* This node's vote for view `view` under `leader`: appended to out (the
  * vote, then the locked block's bundle when the lock is at the next
- * height). mu held. */
-static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN], bool timeout,
-		   struct mc_buf *out, struct mc_err *err)
+ * height). Given only for a view just above the current ones, and only
+ * with evidence: the leader silent as seen from here, or a quorum of the
+ * operators' approvals (ap, or NULL). mu held. */
+static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
+		   const struct mc_promote *ap, struct mc_buf *out, struct mc_err *err)
 {
 	struct vc_put_ctx pc = { view, leader };
 	struct mc_vc_vote v;
 	struct lock l;
-	uint64_t now = mc_now_ms();
+	uint64_t now = mc_now_ms(), base = e->view > e->vc_voted ? e->view : e->vc_voted;
 
 	if (!e->have_chain || !eng_is_validator(e, e->node->pk))
 		return mc_err_set(err, EX_NOPERM, _("this node is not a validator"));
@@ -86,11 +116,28 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 	if (view <= e->view)
 		return mc_err_set(err, EX_DATAERR, _("view %llu is not after the current view %llu"),
 				  (unsigned long long)view, (unsigned long long)e->view);
+	if (view == UINT64_MAX || (view > base && view - base > MC_VIEW_AHEAD_MAX))
+		return mc_err_set(err, EX_DATAERR, _("view %llu is too far ahead: this node votes up to view %llu"),
+				  (unsigned long long)view,
+				  (unsigned long long)(base < UINT64_MAX - MC_VIEW_AHEAD_MAX ? base + MC_VIEW_AHEAD_MAX
+											: UINT64_MAX - 1));
 	if (view < e->vc_voted || (view == e->vc_voted && memcmp(leader, e->vc_voted_leader, MC_PK_LEN) != 0))
-		return mc_err_set(err, EX_DATAERR, _("this node already voted for another leader of view %llu"),
-				  (unsigned long long)view);
-	if (timeout && !eng_am_leader(e) && now - e->leader_seen_ms < e->c.leader_timeout_ms / 2)
-		return mc_err_set(err, EX_TEMPFAIL, _("the leader is alive as seen from here"));
+		return mc_err_set(err, EX_TEMPFAIL, _("this node already voted for another leader of view %llu"),
+				  (unsigned long long)e->vc_voted);
+	if (ap) {
+		uint8_t d[MC_HASH_LEN];
+
+		if (ap->from_view != e->view || memcmp(ap->leader, leader, MC_PK_LEN) != 0)
+			return mc_err_set(err, EX_DATAERR,
+					  _("the approvals are for another leader or an earlier view (make the token again)"));
+		mc_promote_digest(e->chain_id, ap->from_view, ap->leader, d);
+		if (mc_approvals_check(&ap->approvals, d, (const uint8_t (*)[MC_PK_LEN])e->vals, e->nval, err) != 0)
+			return -1;
+	} else if (!eng_am_leader(e) && now - e->leader_seen_ms < silence_ms(e)) {
+		return mc_err_set(err, EX_TEMPFAIL,
+				  _("the leader was heard from %llu ms ago: a change needs %llu ms of its silence, or the operators' approvals"),
+				  (unsigned long long)(now - e->leader_seen_ms), (unsigned long long)silence_ms(e));
+	}
 	if (mc_store_write(e->s, vc_put_txn, &pc, err) != 0)   /* durable before the vote leaves */
 		return -1;
 	e->vc_voted = view;
@@ -112,7 +159,8 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 	if (v.locked_height)
 		mc_put_raw(out, l.bundle, l.len);
 	eng_lock_release(&l);
-	mc_engine_log("voted to move to view %llu", (unsigned long long)view);
+	mc_engine_log("voted to move to view %llu%s", (unsigned long long)view,
+		      ap ? " (the operators approved it)" : "");
 	return 0;
 }
 
@@ -122,31 +170,46 @@ static int parse_view_query(const char *view_s, const char *leader_s, uint64_t *
 
 	if (!view_s || !leader_s || !*view_s || *view_s < '0' || *view_s > '9')
 		return -1;
+	errno = 0;
 	*view = strtoull(view_s, &end, 10);
-	if (*end || strlen(leader_s) != 2 * MC_PK_LEN || mc_unhex(leader_s, leader, MC_PK_LEN) != 0)
+	if (*end || errno == ERANGE || strlen(leader_s) != 2 * MC_PK_LEN || mc_unhex(leader_s, leader, MC_PK_LEN) != 0)
 		return -1;
 	return 0;
 }
 
 void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const char *view_s,
-			    const char *leader_s, bool timeout, struct mc_reply *r)
+			    const char *leader_s, bool timeout, const uint8_t *body, size_t len,
+			    struct mc_reply *r)
 {
 	uint64_t view;
 	uint8_t leader[MC_PK_LEN];
+	struct mc_promote ap;
 	struct mc_err err = { 0 };
 	char who[17];
+	cJSON *j;
 
 	eng_short_pk(from, who);
 	if (parse_view_query(view_s, leader_s, &view, leader) != 0) {
 		eng_reply_text(r, 400, "view=N&leader=HEX");
 		return;
 	}
+	if (len && mc_promote_decode(body, len, &ap, &err) != 0) {
+		eng_reply_text(r, 400, err.msg);
+		return;
+	}
 	pthread_mutex_lock(&e->mu);
 	mc_buf_reset(&r->body);
-	if (vc_vote(e, view, leader, timeout, &r->body, &err) != 0) {
+	if (vc_vote(e, view, leader, len ? &ap : NULL, &r->body, &err) != 0) {
+		uint64_t voted = e->vc_voted;
+
 		pthread_mutex_unlock(&e->mu);
-		mc_engine_log("view change to %llu asked by %s refused: %s", (unsigned long long)view, who, err.msg);
-		eng_reply_text(r, err.code == EX_TEMPFAIL ? 409 : 422, err.msg);
+		mc_engine_log("view change to %llu asked by %s%s refused: %s", (unsigned long long)view, who,
+			      timeout ? " (leader timeout)" : "", err.msg);
+		/* the asker learns the view this node voted for, to ask above it */
+		j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "error", err.msg);
+		cJSON_AddNumberToObject(j, "voted", (double)voted);
+		eng_reply_json(r, err.code == EX_TEMPFAIL ? 409 : 422, j);
 		return;
 	}
 	pthread_mutex_unlock(&e->mu);
@@ -222,13 +285,14 @@ void mc_engine_on_view_change(struct mc_engine *e, const uint8_t from[MC_PK_LEN]
 /* Asks every validator to move to `view` under `leader`, and hands a
  * quorum's VIEW_CHANGE to the leader. mu held (released during calls). */
 int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
-			     bool timeout, struct mc_err *err)
+			  bool timeout, const struct mc_promote *ap, struct mc_err *err)
 {
 	struct mc_view_change vc;
 	struct mc_buf mine, relay, body, msg;
 	uint8_t chain[MC_HASH_LEN], lhex[2 * MC_PK_LEN + 1];
-	uint64_t relay_view = 0;
+	uint64_t relay_view = 0, seen = 0;
 	size_t quorum = mc_quorum(e->nval);
+	struct mc_buf apb;
 	struct mc_peer_client *cl = NULL;
 	struct target { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } *tg;
 	size_t nt = 0;
@@ -241,11 +305,18 @@ int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t lead
 	mc_buf_init(&relay);
 	mc_buf_init(&body);
 	mc_buf_init(&msg);
-	if (!(tg = calloc(PEERS_MAX, sizeof(*tg))))
-		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	/* our own vote first */
-	if (vc_vote(e, view, leader, timeout, &mine, err) != 0) {
+	mc_buf_init(&apb);
+	if (ap)
+		mc_promote_encode(ap, &apb);
+	if (!(tg = calloc(PEERS_MAX, sizeof(*tg))) || mc_buf_failed(&apb)) {
 		free(tg);
+		mc_buf_release(&apb);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	/* our own vote first */
+	if (vc_vote(e, view, leader, ap, &mine, err) != 0) {
+		free(tg);
+		mc_buf_release(&apb);
 		return -1;
 	}
 	for (size_t i = 0; i < e->npeers; i++)
@@ -273,11 +344,19 @@ int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t lead
 		} else {
 			snprintf(path, sizeof(path), "/v1/view-vote?view=%llu&leader=%s%s", (unsigned long long)view,
 				 (const char *)lhex, timeout ? "&why=timeout" : "");
-			if (mc_peer_call(cl, chain, e->node, tg[i].url, "POST", path, NULL, 0, tg[i].pk, PEER_TIMEOUT_MS,
-					 MC_BUNDLE_MAX, &resp, err) != 0 || resp.status != 200) {
-				if (resp.status)
+			if (mc_peer_call(cl, chain, e->node, tg[i].url, "POST", path, apb.data, apb.len, tg[i].pk,
+					 PEER_TIMEOUT_MS, MC_ENGINE_BLOCK_BODY_MAX, &resp, err) != 0 || resp.status != 200) {
+				if (resp.status) {
+					cJSON *j = cJSON_ParseWithLength((const char *)resp.body, resp.len);
+					const cJSON *vo = j ? cJSON_GetObjectItemCaseSensitive(j, "voted") : NULL;
+					const cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+
+					if (cJSON_IsNumber(vo) && vo->valuedouble > (double)seen && vo->valuedouble < 1.8e19)
+						seen = (uint64_t)vo->valuedouble;
 					mc_engine_log("view change: %s: HTTP %ld: %.150s", tg[i].url, resp.status,
-						      (const char *)resp.body);
+						      cJSON_IsString(m) ? m->valuestring : "");
+					cJSON_Delete(j);
+				}
 				mc_peer_resp_release(&resp);
 				mc_err_clear(err);
 				continue;
@@ -317,6 +396,18 @@ int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t lead
 		mc_put_bytes(&msg, relay.data, relay.len);
 	}
 	pthread_mutex_lock(&e->mu);
+	/* a peer already voted above: the next attempt asks above that (bounded
+	 * by what each voter takes, MC_VIEW_AHEAD_MAX) */
+	{
+		uint64_t base = e->view > e->vc_voted ? e->view : e->vc_voted;
+		uint64_t most = base < UINT64_MAX - MC_VIEW_AHEAD_MAX ? base + MC_VIEW_AHEAD_MAX - 1 : base;
+
+		/* what a lying voter says cannot push us past what voters take */
+		if (seen > most)
+			seen = most;
+		if (seen > e->vc_seen)
+			e->vc_seen = seen;
+	}
 	if (rc == 0 && memcmp(leader, e->node->pk, MC_PK_LEN) == 0) {
 		rc = vc_adopt(e, msg.data, msg.len, err);
 	} else if (rc == 0) {
@@ -338,6 +429,7 @@ int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t lead
 		pthread_mutex_lock(&e->mu);
 	}
 	mc_peer_client_free(cl);
+	mc_buf_release(&apb);
 	mc_buf_release(&mine);
 	mc_buf_release(&relay);
 	mc_buf_release(&body);
@@ -346,31 +438,39 @@ int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t lead
 	return rc;
 }
 
-void mc_engine_on_promote(struct mc_engine *e, const char *leader_s, struct mc_reply *r)
+void mc_engine_on_promote(struct mc_engine *e, const char *leader_s, const uint8_t *body, size_t len,
+			  struct mc_reply *r)
 {
 	uint8_t leader[MC_PK_LEN];
+	struct mc_promote ap;
 	struct mc_err err = { 0 };
 	uint64_t view;
-	char msg[300];
+	cJSON *j;
 
 	if (!leader_s || strlen(leader_s) != 2 * MC_PK_LEN || mc_unhex(leader_s, leader, MC_PK_LEN) != 0) {
 		eng_reply_text(r, 400, "leader=HEX");
 		return;
 	}
+	if (len && mc_promote_decode(body, len, &ap, &err) != 0) {
+		eng_reply_text(r, 400, err.msg);
+		return;
+	}
 	pthread_mutex_lock(&e->mu);
-	view = (e->vc_voted > e->view ? e->vc_voted : e->view) + 1;
-	if (eng_start_view_change(e, view, leader, false, &err) != 0) {
+	if (!eng_next_view(e, &view)) {
+		pthread_mutex_unlock(&e->mu);
+		eng_reply_text(r, 422, _("no view number is left"));
+		return;
+	}
+	if (eng_start_view_change(e, view, leader, false, len ? &ap : NULL, &err) != 0) {
 		pthread_mutex_unlock(&e->mu);
 		mc_engine_log("promotion to view %llu failed: %s", (unsigned long long)view, err.msg);
 		eng_reply_text(r, err.code == EX_TEMPFAIL ? 503 : 422, err.msg);
 		return;
 	}
 	pthread_mutex_unlock(&e->mu);
-	snprintf(msg, sizeof(msg), "{\"view\":%llu}", (unsigned long long)view);
-	r->status = 202;
-	r->ctype = "application/json";
-	mc_buf_reset(&r->body);
-	mc_put_raw(&r->body, msg, strlen(msg));
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "view", (double)view);
+	eng_reply_json(r, 202, j);
 }
 
 /* The candidate after a silent leader: the first validator after it (in

@@ -4,28 +4,148 @@
 #include <microhttpd.h>
 #include <sodium.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "chain.h"
 #include "httpd.h"
 #include "i18n.h"
 #include "peerauth.h"
 
+/* Connections: each tracked from accept to close, so that one arriving
+ * when all slots are taken can push out the oldest that never
+ * authenticated, and none sits unauthenticated for long. */
+#define UNAUTH_TIMEOUT_S 5u          /* MHD's idle timeout before auth */
+#define UNAUTH_DEADLINE_MS 10000     /* and the whole time allowed for it */
+#define AUTH_TIMEOUT_S 60u           /* idle timeout once authenticated */
+#define HARD_EXTRA 32u               /* MHD's own limit: the soft one + this */
+
+struct conn {
+	struct conn *prev, *next;    /* oldest first */
+	int fd;
+	uint64_t opened_ms;
+	bool authed, evicted;
+};
+
 struct mc_httpd {
 	struct MHD_Daemon *d;
 	struct mc_engine *e;
-	size_t body_max;
+	size_t tx_max, block_max;    /* body limits of the large paths */
+	unsigned soft_limit;
+	pthread_mutex_t mu;          /* the list and the in-flight bytes */
+	struct conn *oldest, *newest;
+	size_t nconns;
+	size_t inflight, inflight_max;
 	char *cert, *key;
 };
 
 struct req {
 	char *target;             /* raw path and query, as signed */
 	struct mc_buf body;
-	bool started, too_big;
+	struct mc_peer_sig sg;
+	size_t expect;            /* Content-Length */
+	size_t reserved;          /* bytes counted in h->inflight */
+	bool started, overflow;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void evict(struct conn *c)
+{
+	c->evicted = true;
+	shutdown(c->fd, SHUT_RDWR);   /* MHD's thread sees the end and closes it */
+}
+
+/* A new connection: unauthenticated ones past their deadline go, and
+ * when the slots are full the oldest unauthenticated one goes too.
+ * h->mu held. */
+static void admit(struct mc_httpd *h, struct conn *c)
+{
+	size_t live = 0;
+	struct conn *victim = NULL;
+
+	for (struct conn *x = h->oldest; x; x = x->next) {
+		if (!x->authed && !x->evicted && c->opened_ms - x->opened_ms > UNAUTH_DEADLINE_MS)
+			evict(x);
+		if (!x->evicted) {
+			live++;
+			if (!x->authed && !victim)
+				victim = x;
+		}
+	}
+	if (live >= h->soft_limit && victim) {
+		evict(victim);
+		mc_engine_log_refusal(h->e, NULL, "CONNECT", "-",
+				      _("every connection slot is taken: the oldest unauthenticated connection is closed"));
+	}
+	c->prev = h->newest;
+	if (h->newest)
+		h->newest->next = c;
+	else
+		h->oldest = c;
+	h->newest = c;
+	h->nconns++;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct mc_httpd *h = cls;
+	struct conn *c = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (!ci || !(c = calloc(1, sizeof(*c))))
+			return;
+		c->fd = ci->connect_fd;
+		c->opened_ms = now_ms();
+		pthread_mutex_lock(&h->mu);
+		admit(h, c);
+		pthread_mutex_unlock(&h->mu);
+		*socket_context = c;
+		MHD_set_connection_option(con, MHD_CONNECTION_OPTION_TIMEOUT, UNAUTH_TIMEOUT_S);
+		return;
+	}
+	if (!c)
+		return;
+	pthread_mutex_lock(&h->mu);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->oldest = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		h->newest = c->prev;
+	h->nconns--;
+	pthread_mutex_unlock(&h->mu);
+	free(c);
+	*socket_context = NULL;
+}
+
+static void mark_authed(struct mc_httpd *h, struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *c = ci ? ci->socket_context : NULL;
+
+	if (c) {
+		pthread_mutex_lock(&h->mu);
+		c->authed = true;
+		pthread_mutex_unlock(&h->mu);
+	}
+	MHD_set_connection_option(con, MHD_CONNECTION_OPTION_TIMEOUT, AUTH_TIMEOUT_S);
+}
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
@@ -43,19 +163,26 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 static void on_done(void *cls, struct MHD_Connection *con, void **req_cls,
 		    enum MHD_RequestTerminationCode toe)
 {
+	struct mc_httpd *h = cls;
 	struct req *rq = *req_cls;
 
-	(void)cls;
 	(void)con;
 	(void)toe;
 	if (!rq)
 		return;
+	if (rq->reserved) {
+		pthread_mutex_lock(&h->mu);
+		h->inflight -= rq->reserved;
+		pthread_mutex_unlock(&h->mu);
+	}
 	free(rq->target);
 	mc_buf_release(&rq->body);
 	free(rq);
 	*req_cls = NULL;
 }
 
+/* Sends r (its body handed over to MHD, no copy), signed over the
+ * request's nonce. */
 static enum MHD_Result send_reply(struct mc_httpd *h, struct MHD_Connection *con,
 				  const uint8_t nonce[MC_PEER_NONCE_LEN], struct mc_reply *r)
 {
@@ -65,18 +192,23 @@ static enum MHD_Result send_reply(struct mc_httpd *h, struct MHD_Connection *con
 	uint8_t chain[MC_HASH_LEN];
 	char key[MC_PEER_KEY_HEX], tm[MC_PEER_TIME_DEC], sig[MC_PEER_SIG_HEX];
 	enum MHD_Result ret;
+	bool signed_ok;
 
 	mc_engine_chain_id(h->e, chain);
 	if (mc_buf_failed(&r->body)) {
 		mc_buf_reset(&r->body);
 		r->status = 500;
 	}
-	resp = MHD_create_response_from_buffer(r->body.len, r->body.data, MHD_RESPMEM_MUST_COPY);
+	signed_ok = mc_peer_sign_response(chain, mc_engine_node(h->e), nonce, (uint16_t)r->status, r->body.data,
+					  r->body.len, mc_now_ms(), &sg, &err) == 0;
+	resp = r->body.len ? MHD_create_response_from_buffer(r->body.len, r->body.data, MHD_RESPMEM_MUST_FREE)
+			   : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
+	if (r->body.len)
+		mc_buf_init(&r->body);   /* MHD owns the bytes now */
 	MHD_add_response_header(resp, "Content-Type", r->ctype ? r->ctype : "text/plain; charset=utf-8");
-	if (mc_peer_sign_response(chain, mc_engine_node(h->e), nonce, (uint16_t)r->status, r->body.data,
-				  r->body.len, mc_now_ms(), &sg, &err) == 0) {
+	if (signed_ok) {
 		mc_peer_sig_headers(&sg, key, tm, NULL, sig);
 		MHD_add_response_header(resp, MC_PEER_HDR_KEY, key);
 		MHD_add_response_header(resp, MC_PEER_HDR_TIME, tm);
@@ -114,6 +246,18 @@ static bool u64_arg(struct MHD_Connection *con, const char *name, uint64_t *out)
 	return true;
 }
 
+/* The largest body a path takes: blocks and txs are large, the rest small. */
+static size_t body_limit(const struct mc_httpd *h, const char *method, const char *url)
+{
+	if (strcmp(method, "POST") != 0)
+		return 0;
+	if (strcmp(url, "/v1/tx") == 0)
+		return h->tx_max;
+	if (strcmp(url, "/v1/propose") == 0 || strcmp(url, "/v1/commit") == 0 || strcmp(url, "/v1/view-change") == 0)
+		return h->block_max;
+	return MC_ENGINE_SMALL_BODY_MAX;
+}
+
 static void route(struct mc_httpd *h, struct MHD_Connection *con, const char *url, const char *method,
 		  const struct mc_peer_sig *sg, struct req *rq, struct mc_reply *r)
 {
@@ -130,6 +274,17 @@ static void route(struct mc_httpd *h, struct MHD_Connection *con, const char *ur
 			mc_put_raw(&r->body, "from=HEIGHT&max=N\n", 18);
 			return;
 		}
+		/* a batch of blocks is built in memory: it counts as in flight */
+		pthread_mutex_lock(&h->mu);
+		if (h->inflight + MC_ENGINE_SYNC_BYTES > h->inflight_max) {
+			pthread_mutex_unlock(&h->mu);
+			r->status = 503;
+			mc_put_raw(&r->body, "busy\n", 5);
+			return;
+		}
+		h->inflight += MC_ENGINE_SYNC_BYTES;
+		rq->reserved += MC_ENGINE_SYNC_BYTES;
+		pthread_mutex_unlock(&h->mu);
 		mc_engine_on_blocks(h->e, from, max, r);
 	} else if (post && strcmp(url, "/v1/tx") == 0) {
 		uint64_t wait = 0;
@@ -150,7 +305,7 @@ static void route(struct mc_httpd *h, struct MHD_Connection *con, const char *ur
 
 		mc_engine_on_view_vote(h->e, sg->pk, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "view"),
 				       MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "leader"),
-				       why && strcmp(why, "timeout") == 0, r);
+				       why && strcmp(why, "timeout") == 0, rq->body.data, rq->body.len, r);
 	} else if (post && strcmp(url, "/v1/view-change") == 0) {
 		mc_engine_on_view_change(h->e, sg->pk, rq->body.data, rq->body.len, r);
 	} else if (post && strcmp(url, "/v1/promote") == 0) {
@@ -160,30 +315,87 @@ static void route(struct mc_httpd *h, struct MHD_Connection *con, const char *ur
 			mc_put_raw(&r->body, "promote: this node's own key only\n", 34);
 			return;
 		}
-		mc_engine_on_promote(h->e, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "leader"), r);
+		mc_engine_on_promote(h->e, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "leader"),
+				     rq->body.data, rq->body.len, r);
 	} else {
 		r->status = 404;
 		mc_put_raw(&r->body, "not found\n", 10);
 	}
 }
 
-/* 413, logged: the body is over the limit. */
-static enum MHD_Result refuse_too_big(struct mc_httpd *h, struct MHD_Connection *con, const char *method,
-				      struct req *rq)
+/* A refusal before the body is read (MHD then closes the connection
+ * without reading it), logged at a bounded rate. */
+static enum MHD_Result refuse(struct mc_httpd *h, struct MHD_Connection *con, const char *method, struct req *rq,
+			      const uint8_t *pk, unsigned status, const char *msg, bool log)
 {
 	static const uint8_t none[MC_PEER_NONCE_LEN];
-	struct mc_reply r = { 413, NULL, { NULL, 0, 0, false } };
-	const char *k = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_KEY);
+	struct mc_reply r = { status, NULL, { NULL, 0, 0, false } };
 	enum MHD_Result ret;
 
-	rq->too_big = true;
-	mc_engine_log("refused %s %s from %.16s: the body is larger than %zu bytes", method, rq->target,
-		      k ? k : "?", h->body_max);
+	rq->overflow = true;
+	if (log)
+		mc_engine_log_refusal(h->e, pk, method, rq->target, msg);
 	mc_buf_init(&r.body);
-	mc_put_raw(&r.body, "request body too large\n", 23);
-	ret = send_reply(h, con, none, &r);
+	mc_put_raw(&r.body, msg, strlen(msg));
+	mc_put_raw(&r.body, "\n", 1);
+	ret = send_reply(h, con, rq->sg.time_ms ? rq->sg.nonce : none, &r);
 	mc_buf_release(&r.body);
 	return ret;
+}
+
+/* The headers alone: the signature over the body's signed hash, the key,
+ * the time, the nonce and the rate, the path's body limit and the bytes
+ * in flight. Nothing of the body is read before all of them pass. */
+static enum MHD_Result on_headers(struct mc_httpd *h, struct MHD_Connection *con, const char *url,
+				  const char *method, struct req *rq)
+{
+	const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
+	const char *te = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Transfer-Encoding");
+	const char *bh = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_BODY);
+	size_t limit = body_limit(h, method, url);
+	struct mc_err err = { 0 };
+	char msg[160];
+	char *end;
+	unsigned long long n = 0;
+
+	rq->started = true;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+		return refuse(h, con, method, rq, NULL, 405, _("only GET and POST are served"), true);
+	if (te || (cl && (!*cl || *cl < '0' || *cl > '9' || (n = strtoull(cl, &end, 10), *end))))
+		return refuse(h, con, method, rq, NULL, 411, _("a request body needs a plain Content-Length"), true);
+	if (!cl && strcmp(method, "POST") == 0)
+		return refuse(h, con, method, rq, NULL, 411, _("a request body needs a plain Content-Length"), true);
+	if (mc_peer_sig_parse(MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_KEY),
+			      MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_TIME),
+			      MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_NONCE),
+			      MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_SIG), &rq->sg, &err) != 0 ||
+	    ((n > 0 && !bh) ? mc_err_set(&err, EX_NOPERM, _("header %s is missing"), MC_PEER_HDR_BODY)
+			    : mc_peer_body_parse(bh, &rq->sg, &err)) != 0) {
+		memset(&rq->sg, 0, sizeof(rq->sg));
+		return refuse(h, con, method, rq, NULL, status_of(err.code), err.msg, true);
+	}
+	if (n > limit) {
+		snprintf(msg, sizeof(msg), _("the body is larger than the %zu bytes %s takes"), limit, url);
+		return refuse(h, con, method, rq, rq->sg.pk, 413, msg, true);
+	}
+	if (mc_engine_auth(h->e, &rq->sg, method, rq->target, strcmp(method, "GET") != 0, &err) != 0)
+		return refuse(h, con, method, rq, NULL, status_of(err.code), err.msg, false);   /* logged there */
+	mark_authed(h, con);
+	if (n) {
+		pthread_mutex_lock(&h->mu);
+		if (h->inflight + n > h->inflight_max) {
+			pthread_mutex_unlock(&h->mu);
+			return refuse(h, con, method, rq, rq->sg.pk, 503,
+				      _("too many large requests in flight: try again"), true);
+		}
+		h->inflight += n;
+		rq->reserved = n;
+		pthread_mutex_unlock(&h->mu);
+		if (!mc_buf_reserve(&rq->body, n))
+			return refuse(h, con, method, rq, rq->sg.pk, 503, _("out of memory"), true);
+	}
+	rq->expect = n;
+	return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
@@ -193,48 +405,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	struct mc_httpd *h = cls;
 	struct req *rq = *req_cls;
 	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
-	struct mc_peer_sig sg;
-	struct mc_err err = { 0 };
 	enum MHD_Result ret;
 
 	(void)version;
 	if (!rq)
 		return MHD_NO;
-	if (!rq->started) {
-		const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
-
-		rq->started = true;
-		/* refused before a byte of the body is read */
-		if (cl && strtoull(cl, NULL, 10) > h->body_max)
-			return refuse_too_big(h, con, method, rq);
-		return MHD_YES;
-	}
+	if (!rq->started)
+		return on_headers(h, con, url, method, rq);
+	if (rq->overflow)   /* refused already; MHD drops what still comes */
+		return MHD_NO;
 	if (*upload_size) {
-		if (!rq->too_big && rq->body.len + *upload_size <= h->body_max)
+		if (rq->body.len + *upload_size <= rq->expect)
 			mc_put_raw(&rq->body, upload, *upload_size);
 		else
-			rq->too_big = true;
+			rq->overflow = true;
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (rq->too_big || mc_buf_failed(&rq->body))   /* a body without a length, grown too large */
-		return refuse_too_big(h, con, method, rq);
-	memset(&sg, 0, sizeof(sg));
 	mc_buf_init(&r.body);
-	if (mc_peer_sig_parse(MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_KEY),
-				     MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_TIME),
-				     MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_NONCE),
-				     MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_SIG),
-				     &sg, &err) != 0 ||
-		   mc_engine_auth(h->e, &sg, method, rq->target, rq->body.data, rq->body.len,
-				  strcmp(method, "GET") != 0, &err) != 0) {
-		r.status = status_of(err.code);
-		mc_put_raw(&r.body, err.msg, strlen(err.msg));
-		mc_put_raw(&r.body, "\n", 1);
+	if (rq->overflow || rq->body.len != rq->expect || mc_buf_failed(&rq->body)) {
+		r.status = 400;
+		mc_put_raw(&r.body, "the body does not have its Content-Length\n", 42);
+	} else if (!mc_peer_body_matches(&rq->sg, rq->body.data, rq->body.len)) {
+		mc_engine_log_refusal(h->e, rq->sg.pk, method, rq->target, _("the body does not match its signed hash"));
+		r.status = 400;
+		mc_put_raw(&r.body, "the body does not match X-Medchain-Body\n", 40);
 	} else {
-		route(h, con, url, method, &sg, rq, &r);
+		route(h, con, url, method, &rq->sg, rq, &r);
 	}
-	ret = send_reply(h, con, sg.nonce, &r);
+	ret = send_reply(h, con, rq->sg.nonce, &r);
 	mc_buf_release(&r.body);
 	return ret;
 }
@@ -321,7 +520,13 @@ int mc_httpd_start(const struct mc_httpd_conf *c, struct mc_engine *e, struct mc
 	if (!h)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	h->e = e;
-	h->body_max = c->body_max ? c->body_max : MC_ENGINE_BODY_MAX;
+	h->tx_max = c->tx_max ? c->tx_max : MC_ENGINE_TX_BODY_MAX;
+	h->block_max = c->block_max ? c->block_max : MC_ENGINE_BLOCK_BODY_MAX;
+	h->inflight_max = c->inflight_max ? c->inflight_max : MC_ENGINE_INFLIGHT_MAX;
+	if (h->inflight_max < h->block_max)
+		h->inflight_max = h->block_max;
+	h->soft_limit = c->max_connections ? c->max_connections : 256u;
+	pthread_mutex_init(&h->mu, NULL);
 	if (parse_listen(c->listen, &ss, &sl, err) != 0)
 		goto fail;
 	if (ss.ss_family == AF_INET6)
@@ -329,11 +534,12 @@ int mc_httpd_start(const struct mc_httpd_conf *c, struct mc_engine *e, struct mc
 	{
 		struct MHD_OptionItem opts[] = {
 			{ MHD_OPTION_SOCK_ADDR, 0, &ss },
-			{ MHD_OPTION_CONNECTION_LIMIT, c->max_connections ? c->max_connections : 256u, NULL },
+			{ MHD_OPTION_CONNECTION_LIMIT, h->soft_limit + HARD_EXTRA, NULL },
 			{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_ip ? c->per_ip : 64u, NULL },
-			{ MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL },
+			{ MHD_OPTION_CONNECTION_TIMEOUT, AUTH_TIMEOUT_S, NULL },
 			{ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL },
-			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_done, NULL },
+			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_done, h },
+			{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h },
 			{ MHD_OPTION_END, 0, NULL },   /* TLS: the certificate here */
 			{ MHD_OPTION_END, 0, NULL },   /* and its key */
 			{ MHD_OPTION_END, 0, NULL },
@@ -343,8 +549,8 @@ int mc_httpd_start(const struct mc_httpd_conf *c, struct mc_engine *e, struct mc
 			if (!(h->cert = slurp(c->tls_cert, err)) || !(h->key = slurp(c->tls_key ? c->tls_key : "", err)))
 				goto fail;
 			flags |= MHD_USE_TLS;
-			opts[6] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert };
-			opts[7] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->key };
+			opts[7] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert };
+			opts[8] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->key };
 		}
 		h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	}
@@ -359,6 +565,7 @@ fail:
 		sodium_memzero(h->key, strlen(h->key));
 	free(h->cert);
 	free(h->key);
+	pthread_mutex_destroy(&h->mu);
 	free(h);
 	return -1;
 }
@@ -372,5 +579,6 @@ void mc_httpd_stop(struct mc_httpd *h)
 	if (h->key)
 		sodium_memzero(h->key, strlen(h->key));
 	free(h->key);
+	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

@@ -18,84 +18,84 @@
  * capitalised placeholders (ID, FILE) as they are: they are typed. */
 static const struct mc_command commands[] = {
 	{ NULL, "init", cmd_init, N_("init [--name N] [--org O] [--no-passphrase]"),
-	  N_("make a new node: keys and the genesis block") },
-	{ NULL, "status", cmd_status, N_("status"), N_("height, head, validators") },
+	  N_("make a new node: keys and the genesis block"), 0 },
+	{ NULL, "status", cmd_status, N_("status"), N_("height, head, validators"), 0 },
 	{ "identity", "add", cmd_identity_add,
 	  N_("identity add --name N --role R[,R] [--org O] [--no-passphrase]"),
-	  N_("enroll a new identity; prints its public key") },
-	{ "identity", "list", cmd_identity_list, N_("identity list"), N_("list identities") },
+	  N_("enroll a new identity; prints its public key"), 0 },
+	{ "identity", "list", cmd_identity_list, N_("identity list"), N_("list identities"), 0 },
 	{ "identity", "revoke", cmd_identity_revoke, N_("identity revoke KEY [--reason T]"),
-	  N_("revoke an identity") },
+	  N_("revoke an identity"), MC_CMD_SAME_WRITE },
 	{ "record", "put", cmd_record_put,
 	  N_("record put --subject ID --category C [--type MIME] [--amend RECORD] [FILE|-]"),
-	  N_("store a record; prints its id") },
+	  N_("store a record; prints its id"), MC_CMD_SAME_WRITE },
 	{ "record", "import", cmd_record_import,
 	  N_("record import [--format ndjson|bundle] [--batch N] [FILE|-]"),
-	  N_("bulk import NDJSON or a FHIR R4 Bundle") },
+	  N_("bulk import NDJSON or a FHIR R4 Bundle"), 0 },
 	{ "record", "get", cmd_record_get,
 	  N_("record get RECORD [--purpose P] [--break-glass REASON] [--version N] [-o FILE]"),
-	  N_("read a record under consent; every attempt is audited") },
+	  N_("read a record under consent; every attempt is audited"), MC_CMD_SAME_WRITE },
 	{ "record", "list", cmd_record_list, N_("record list [--subject ID] [--category C]"),
-	  N_("list records") },
+	  N_("list records"), 0 },
 	{ "record", "history", cmd_record_history, N_("record history RECORD"),
-	  N_("list a record's versions") },
+	  N_("list a record's versions"), 0 },
 	{ "record", "erase", cmd_record_erase, N_("record erase RECORD --reason T"),
-	  N_("erase a record's data on every node") },
+	  N_("erase a record's data on every node"), MC_CMD_SAME_WRITE },
 	{ "consent", "grant", cmd_consent_grant,
 	  N_("consent grant --subject ID --to KEY|NAME --purpose P [--scope C,C|*] [--record R,R] [--from T] [--until T] [--form REF]"),
-	  N_("record a patient's consent; prints the grant id") },
+	  N_("record a patient's consent; prints the grant id"), MC_CMD_SAME_WRITE },
 	{ "consent", "revoke", cmd_consent_revoke, N_("consent revoke GRANT --reason T"),
-	  N_("revoke a grant") },
+	  N_("revoke a grant"), MC_CMD_SAME_WRITE },
 	{ "consent", "list", cmd_consent_list, N_("consent list [--subject ID] [--grantee X] [--active]"),
-	  N_("list grants") },
+	  N_("list grants"), 0 },
 	{ "consent", "export", cmd_consent_export, N_("consent export [--subject ID] [--grantee X] [-o FILE]"),
-	  N_("grants as a FHIR R4 Bundle of Consent resources") },
+	  N_("grants as a FHIR R4 Bundle of Consent resources"), 0 },
 	{ "consent", "import", cmd_consent_import, N_("consent import [FILE|-]"),
-	  N_("grants from FHIR R4 Consent resources (a Bundle or one), all in one block") },
+	  N_("grants from FHIR R4 Consent resources (a Bundle or one), all in one block"), 0 },
 	{ "audit", "list", cmd_audit_list,
 	  N_("audit list [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [--limit N] [--after CURSOR] [--newest]"),
-	  N_("the audit trail, oldest first, paged") },
+	  N_("the audit trail, oldest first, paged"), 0 },
 	{ "audit", "export", cmd_audit_export,
 	  N_("audit export --format fhir|csv [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [-o FILE]"),
-	  N_("the audit trail as a FHIR R4 Bundle of AuditEvents, or CSV") },
+	  N_("the audit trail as a FHIR R4 Bundle of AuditEvents, or CSV"), 0 },
 	{ NULL, "alerts", cmd_alerts, N_("alerts [--hours N] [--burst N] [--expiring-days N]"),
-	  N_("break-glass reads, bursts of denials, grants ending soon") },
+	  N_("break-glass reads, bursts of denials, grants ending soon"), 0 },
 	{ "anchor", "keygen", cmd_anchor_keygen, N_("anchor keygen [--no-passphrase]"),
-	  N_("a secp256k1 key for anchoring; prints the address to fund") },
+	  N_("a secp256k1 key for anchoring; prints the address to fund"), 0 },
 	{ "anchor", "plan", cmd_anchor_plan, N_("anchor plan"),
-	  N_("what the next anchor carries: chain id, tree size, root, calldata") },
+	  N_("what the next anchor carries: chain id, tree size, root, calldata"), 0 },
 	{ "anchor", "list", cmd_anchor_list, N_("anchor list [--public]"),
-	  N_("the anchor journal, each anchor's consistency proof checked from the one before; --public adds confirmations") },
+	  N_("the anchor journal, each anchor's consistency proof checked from the one before; --public adds confirmations"), 0 },
 	{ "proof", "export", cmd_proof_export, N_("proof export RECORD [--version N] [-o FILE]"),
-	  N_("a record's proof bundle: its paths to an anchored root (no payload)") },
+	  N_("a record's proof bundle: its paths to an anchored root (no payload)"), 0 },
 	{ "proof", "verify", cmd_proof_verify, N_("proof verify FILE [--rpc URL] [--confirmations N]"),
-	  N_("check a proof bundle offline, then the anchor on the public chain") },
+	  N_("check a proof bundle offline, then the anchor on the public chain"), 0 },
 	{ NULL, "anchor", cmd_anchor_run, N_("anchor [--wait SECONDS] [--dry-run]"),
-	  N_("headless, for cron: confirm what is pending, anchor what is new") },
+	  N_("headless, for cron: confirm what is pending, anchor what is new"), 0 },
 	{ NULL, "serve", cmd_serve, N_("serve"),
-	  N_("the peer API and block production ([node] listen, peers)") },
+	  N_("the peer API and block production ([node] listen, peers)"), 0 },
 	{ "node", "list", cmd_node_list, N_("node list"),
-	  N_("the validators, and each one's live status from serve") },
+	  N_("the validators, and each one's live status from serve"), 0 },
 	{ "node", "add", cmd_node_add, N_("node add URL KEY [--name N]"),
-	  N_("approve adding a validator; commits at a quorum, else prints a token") },
+	  N_("approve adding a validator; commits at a quorum, else prints a token"), 0 },
 	{ "node", "remove", cmd_node_remove, N_("node remove KEY"),
-	  N_("approve removing a validator; commits at a quorum, else prints a token") },
+	  N_("approve removing a validator; commits at a quorum, else prints a token"), 0 },
 	{ "node", "promote", cmd_node_promote, N_("node promote KEY"),
-	  N_("make another validator the leader (a view change the validators agree to)") },
+	  N_("make another validator the leader (a view change the validators agree to)"), 0 },
 	{ "node", "approve", cmd_node_approve, N_("node approve TOKEN"),
-	  N_("add this validator's approval to a proposed set change") },
+	  N_("add this validator's approval to a proposed set change"), 0 },
 	{ NULL, "backup", cmd_backup, N_("backup DIR [--with-keys]"),
-	  N_("a hot, consistent, compacted copy of the chain, verified before it is kept") },
+	  N_("a hot, consistent, compacted copy of the chain, verified before it is kept"), 0 },
 	{ NULL, "restore", cmd_restore, N_("restore BACKUP"),
-	  N_("a backup into a new data dir (--datadir), verified before and after") },
+	  N_("a backup into a new data dir (--datadir), verified before and after"), 0 },
 	{ NULL, "verify", cmd_verify, N_("verify"),
-	  N_("recompute and check everything stored; exit 65 naming the first damage") },
+	  N_("recompute and check everything stored; exit 65 naming the first damage"), 0 },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
-	fprintf(f, _("usage: medchain [--datadir DIR] [--config FILE] [--as IDENTITY] [--passphrase-file FILE] [--json] [-q] COMMAND ...\n"));
+	fprintf(f, _("usage: medchain [--datadir DIR] [--config FILE] [--as IDENTITY] [--passphrase-file FILE] [--idempotency-key K] [--json] [-q] COMMAND ...\n"));
 	fprintf(f, _("       medchain --help | --version\n"));
 	fprintf(f, _("       medchain          (no command, on a terminal) open the console\n\ncommands:\n"));
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 	struct mc_cli cli;
 	struct rlimit nocore = { 0, 0 };
 	struct mc_args a;
-	const char *config_file = NULL;
+	const char *config_file = NULL, *idem = NULL;
 	bool datadir_flag = false;
 	int i, rc;
 
@@ -185,7 +185,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(o, "-q") == 0 || strcmp(o, "--quiet") == 0) {
 			cli.quiet = true;
 		} else if ((strcmp(o, "--datadir") == 0 || strcmp(o, "--as") == 0 ||
-			    strcmp(o, "--passphrase-file") == 0 || strcmp(o, "--config") == 0)) {
+			    strcmp(o, "--passphrase-file") == 0 || strcmp(o, "--config") == 0 ||
+			    strcmp(o, "--idempotency-key") == 0)) {
 			if (i + 1 >= argc)
 				return mc_cli_usage(_("option '%s' needs a value"), o);
 			if (strcmp(o, "--datadir") == 0) {
@@ -197,6 +198,10 @@ int main(int argc, char **argv)
 				cli.as = argv[i + 1];
 			} else if (strcmp(o, "--passphrase-file") == 0) {
 				cli.passfile = argv[i + 1];
+			} else if (strcmp(o, "--idempotency-key") == 0) {
+				idem = argv[i + 1];
+				if (!*idem || strlen(idem) > MC_REQUEST_KEY_MAX)
+					return mc_cli_usage(_("--idempotency-key must have 1 to %d bytes"), MC_REQUEST_KEY_MAX);
 			} else {
 				config_file = argv[i + 1];
 			}
@@ -277,6 +282,8 @@ int main(int argc, char **argv)
 				return 0;
 			}
 		}
+		/* what makes this write the same write when it is run again */
+		mc_request_begin(&cli.req, (c->flags & MC_CMD_SAME_WRITE) != 0, idem, cli.as, argc - 1, argv + 1);
 		rc = c->run(&cli, &a);
 		mc_cli_close(&cli);
 		if (fflush(stdout) != 0 || ferror(stdout)) {

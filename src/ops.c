@@ -182,7 +182,9 @@ int mc_op_grant(struct mc_cli *cli, const struct mc_key *node, const struct mc_k
 		g->attest = (const uint8_t *)"signed by the patient";
 		g->attest_len = strlen("signed by the patient");
 	}
-	mc_random(g->id, sizeof(g->id));
+	/* the same id when this very write is run again after a timeout */
+	if (mc_request_ids(&cli->req, cli->store, "grant id", g->id, sizeof(g->id), err) != 0)
+		return -1;
 	/* A grantee of another organization gets that organization's copy of
 	 * the keys in scope, re-wrapped under a KEK sealed to it. */
 	memset(&prep, 0, sizeof(prep));

@@ -111,10 +111,11 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 static struct curl_slist *sig_headers(const struct mc_peer_sig *sg)
 {
 	char key[MC_PEER_KEY_HEX], tm[MC_PEER_TIME_DEC], nonce[MC_PEER_NONCE_HEX], sig[MC_PEER_SIG_HEX];
-	char line[256];
+	char body[MC_PEER_BODY_HEX], line[256];
 	struct curl_slist *h = NULL, *n;
 
 	mc_peer_sig_headers(sg, key, tm, nonce, sig);
+	mc_peer_body_header(sg, body);
 	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_KEY, key);
 	h = curl_slist_append(h, line);
 	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_TIME, tm);
@@ -124,6 +125,10 @@ static struct curl_slist *sig_headers(const struct mc_peer_sig *sg)
 	if (h && (n = curl_slist_append(h, line)))
 		h = n;
 	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_SIG, sig);
+	if (h && (n = curl_slist_append(h, line)))
+		h = n;
+	/* the body's hash: the server checks the signature before the body */
+	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_BODY, body);
 	if (h && (n = curl_slist_append(h, line)))
 		h = n;
 	if (h && (n = curl_slist_append(h, "Content-Type: application/octet-stream")))

@@ -17,13 +17,12 @@ static const char resp_domain[] = "medchain/peer-resp/v1";
 static void req_digest(const uint8_t chain_id[MC_HASH_LEN], const char *method, size_t mlen,
 		       const char *path, size_t plen, uint64_t time_ms,
 		       const uint8_t nonce[MC_PEER_NONCE_LEN],
-		       const void *body, size_t body_len, uint8_t out[MC_HASH_LEN])
+		       const uint8_t body_hash[MC_HASH_LEN], uint8_t out[MC_HASH_LEN])
 {
 	uint8_t len8 = (uint8_t)mlen, len16[2] = { (uint8_t)(plen >> 8), (uint8_t)plen };
-	uint8_t t[8], body_hash[MC_HASH_LEN];
+	uint8_t t[8];
 	struct mc_sha256 h;
 
-	mc_sha256(body_len ? body : "", body_len, body_hash);
 	mc_be64(t, time_ms);
 	mc_sha256_init(&h);
 	mc_sha256_update(&h, req_domain, sizeof(req_domain) - 1);
@@ -89,7 +88,8 @@ int mc_peer_sign_request(const uint8_t chain_id[MC_HASH_LEN], const struct mc_ke
 	memcpy(out->pk, node->pk, MC_PK_LEN);
 	out->time_ms = now_ms;
 	mc_random(out->nonce, MC_PEER_NONCE_LEN);
-	req_digest(chain_id, method, mlen, path, plen, now_ms, out->nonce, body, body_len, digest);
+	mc_sha256(body_len ? body : "", body_len, out->body_hash);
+	req_digest(chain_id, method, mlen, path, plen, now_ms, out->nonce, out->body_hash, digest);
 	mc_sign(node->sk, digest, sizeof(digest), out->sig);
 	return 0;
 }
@@ -137,6 +137,11 @@ void mc_peer_sig_headers(const struct mc_peer_sig *s, char key[MC_PEER_KEY_HEX],
 	if (nonce)
 		mc_hex(s->nonce, MC_PEER_NONCE_LEN, nonce);
 	mc_hex(s->sig, MC_SIG_LEN, sig);
+}
+
+void mc_peer_body_header(const struct mc_peer_sig *s, char body[MC_PEER_BODY_HEX])
+{
+	mc_hex(s->body_hash, MC_HASH_LEN, body);
 }
 
 /* A hex header of exactly n bytes. */
@@ -201,6 +206,15 @@ int mc_peer_sig_parse(const char *key, const char *time, const char *nonce,
 	return 0;
 }
 
+int mc_peer_body_parse(const char *body, struct mc_peer_sig *s, struct mc_err *err)
+{
+	if (!body) {
+		mc_sha256("", 0, s->body_hash);
+		return 0;
+	}
+	return parse_hex(MC_PEER_HDR_BODY, body, s->body_hash, MC_HASH_LEN, err);
+}
+
 int mc_peer_resp_parse(const char *key, const char *time, const char *sig,
 		       const uint8_t req_nonce[MC_PEER_NONCE_LEN],
 		       struct mc_peer_sig *out, struct mc_err *err)
@@ -255,6 +269,24 @@ int mc_peer_check_request(const uint8_t chain_id[MC_HASH_LEN], const struct mc_p
 			  const void *body, size_t body_len, uint64_t now_ms,
 			  struct mc_err *err)
 {
+	struct mc_peer_sig with = *s;
+
+	mc_sha256(body_len ? body : "", body_len, with.body_hash);
+	return mc_peer_check_request_head(chain_id, &with, method, path, now_ms, err);
+}
+
+bool mc_peer_body_matches(const struct mc_peer_sig *s, const void *body, size_t len)
+{
+	uint8_t h[MC_HASH_LEN];
+
+	mc_sha256(len ? body : "", len, h);
+	return memcmp(h, s->body_hash, MC_HASH_LEN) == 0;
+}
+
+int mc_peer_check_request_head(const uint8_t chain_id[MC_HASH_LEN], const struct mc_peer_sig *s,
+			       const char *method, const char *path, uint64_t now_ms,
+			       struct mc_err *err)
+{
 	size_t mlen = strnlen(method, MC_PEER_METHOD_MAX + 1);
 	size_t plen = strnlen(path, MC_PEER_PATH_MAX + 1);
 	uint8_t digest[MC_HASH_LEN];
@@ -265,7 +297,7 @@ int mc_peer_check_request(const uint8_t chain_id[MC_HASH_LEN], const struct mc_p
 	if (plen > MC_PEER_PATH_MAX)
 		return mc_err_set(err, EX_DATAERR, _("the request path must have at most %d characters"),
 				  MC_PEER_PATH_MAX);
-	req_digest(chain_id, method, mlen, path, plen, s->time_ms, s->nonce, body, body_len, digest);
+	req_digest(chain_id, method, mlen, path, plen, s->time_ms, s->nonce, s->body_hash, digest);
 	if (mc_sign_verify(s->pk, digest, sizeof(digest), s->sig) != 0)
 		return mc_err_set(err, EX_NOPERM, _("the request's signature does not verify"));
 	/* After the signature: a time the sender did not sign says nothing. */
@@ -306,10 +338,19 @@ struct replay_entry {
 	uint32_t hash;
 };
 
+/* How many entries each key holds (keys with none give their slot up). */
+#define REPLAY_KEYS 256
+
+struct replay_key {
+	uint8_t pk[MC_PK_LEN];
+	uint32_t count;
+};
+
 struct mc_replay {
 	pthread_mutex_t lock;
 	struct replay_entry *ring;
 	uint32_t cap, head, count;
+	struct replay_key keys[REPLAY_KEYS];
 	uint32_t *slots;          /* ring index or SLOT_EMPTY */
 	uint32_t mask;            /* number of slots - 1 (a power of two) */
 	uint8_t key[32];
@@ -372,10 +413,32 @@ static uint32_t entry_hash(const struct mc_replay *r, const uint8_t pk[MC_PK_LEN
 	return mc_from_be32(h);
 }
 
+/* The key's counter; with add, a free one is taken for a new key (NULL
+ * when none is free). */
+static struct replay_key *key_slot(struct mc_replay *r, const uint8_t pk[MC_PK_LEN], bool add)
+{
+	struct replay_key *free_slot = NULL;
+
+	for (size_t i = 0; i < REPLAY_KEYS; i++) {
+		if (r->keys[i].count && memcmp(r->keys[i].pk, pk, MC_PK_LEN) == 0)
+			return &r->keys[i];
+		if (!r->keys[i].count && !free_slot)
+			free_slot = &r->keys[i];
+	}
+	if (!add || !free_slot)
+		return NULL;
+	memcpy(free_slot->pk, pk, MC_PK_LEN);
+	return free_slot;
+}
+
 /* Removes the head entry from the index and the ring. */
 static void evict_head(struct mc_replay *r)
 {
 	uint32_t e = r->head, i = r->ring[e].hash & r->mask, j;
+	struct replay_key *k = key_slot(r, r->ring[e].pk, false);
+
+	if (k)
+		k->count--;
 
 	while (r->slots[i] != e)
 		i = (i + 1) & r->mask;
@@ -404,6 +467,7 @@ int mc_replay_check(struct mc_replay *r, const uint8_t pk[MC_PK_LEN],
 {
 	uint32_t hash = entry_hash(r, pk, nonce), i, e;
 	struct replay_entry *x;
+	struct replay_key *k;
 
 	pthread_mutex_lock(&r->lock);
 	/* Seen before? Kept entries count even when past their expiry (the
@@ -418,8 +482,14 @@ int mc_replay_check(struct mc_replay *r, const uint8_t pk[MC_PK_LEN],
 	}
 	while (r->count > 0 && r->ring[r->head].expires_ms < now_ms)
 		evict_head(r);
-	if (r->count == r->cap)
-		evict_head(r);
+	/* Full, or this key holds its share: refuse this request rather than
+	 * forget a nonce that could still be replayed. */
+	k = key_slot(r, pk, true);
+	if (r->count == r->cap || !k || k->count >= r->cap / MC_REPLAY_KEY_SHARE + (r->cap < MC_REPLAY_KEY_SHARE)) {
+		pthread_mutex_unlock(&r->lock);
+		return MC_REPLAY_BUSY;
+	}
+	k->count++;
 	e = (r->head + r->count) % r->cap;
 	x = &r->ring[e];
 	memcpy(x->pk, pk, MC_PK_LEN);

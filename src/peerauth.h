@@ -2,10 +2,12 @@
  *
  * Pure code: the HTTP server and client hand in header values as strings.
  *
- * A request carries four headers (machine names, never translated):
+ * A request carries five headers (machine names, never translated):
  *   X-Medchain-Key    64 hex: the sender's Ed25519 node key
  *   X-Medchain-Time   decimal ms since the epoch
  *   X-Medchain-Nonce  32 hex: 16 random bytes
+ *   X-Medchain-Body   64 hex: SHA-256 of the body (may be left out when
+ *                     the body is empty)
  *   X-Medchain-Sig    128 hex: Ed25519 over the SHA-256 of
  *     "medchain/peer-req/v1" || chain id (32) || u8 len || method ||
  *     u16 len || path (with the query string) || time u64 || nonce (16) ||
@@ -15,12 +17,18 @@
  *     status u16 || time u64 || SHA-256(body)
  * so that it answers one request only. Integers are big-endian.
  *
+ * Because the body's hash travels in a header, a server checks the
+ * signature, the time, the key and the nonce from the headers alone, before
+ * it reads a byte of the body (mc_peer_check_request_head), and compares
+ * the body with the signed hash once it has it (mc_peer_body_matches).
+ *
  * Checking a signature does not check that the key belongs to a validator:
  * the caller does that, then asks the replay cache about the nonce.
  */
 #ifndef MC_PEERAUTH_H
 #define MC_PEERAUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +41,7 @@
 #define MC_PEER_HDR_TIME "X-Medchain-Time"
 #define MC_PEER_HDR_NONCE "X-Medchain-Nonce"
 #define MC_PEER_HDR_SIG "X-Medchain-Sig"
+#define MC_PEER_HDR_BODY "X-Medchain-Body"
 
 #define MC_PEER_SKEW_MS 30000      /* allowed clock difference either way */
 #define MC_PEER_NONCE_LEN 16
@@ -44,12 +53,14 @@
 #define MC_PEER_TIME_DEC 21
 #define MC_PEER_NONCE_HEX (2 * MC_PEER_NONCE_LEN + 1)
 #define MC_PEER_SIG_HEX (2 * MC_SIG_LEN + 1)
+#define MC_PEER_BODY_HEX (2 * MC_HASH_LEN + 1)
 
 struct mc_peer_sig {
 	uint8_t pk[MC_PK_LEN];
 	uint64_t time_ms;
 	uint8_t nonce[MC_PEER_NONCE_LEN];  /* a response: its request's nonce */
 	uint8_t sig[MC_SIG_LEN];
+	uint8_t body_hash[MC_HASH_LEN];    /* a request: SHA-256 of its body */
 };
 
 /* Signs a request as node at now_ms with a fresh random nonce. EX_USAGE if
@@ -85,6 +96,14 @@ int mc_peer_sig_parse(const char *key, const char *time, const char *nonce,
 		      const char *sig, struct mc_peer_sig *out, struct mc_err *err)
 	__attribute__((warn_unused_result));
 
+/* The body hash header of a request (lowercase hex, NUL-terminated). */
+void mc_peer_body_header(const struct mc_peer_sig *s, char body[MC_PEER_BODY_HEX]);
+
+/* Parses X-Medchain-Body into s->body_hash. NULL (the header is missing)
+ * stands for an empty body. EX_DATAERR when malformed. */
+int mc_peer_body_parse(const char *body, struct mc_peer_sig *s, struct mc_err *err)
+	__attribute__((warn_unused_result));
+
 /* As mc_peer_sig_parse for a response's three headers; out->nonce is set to
  * req_nonce so the result goes straight to mc_peer_check_response. */
 int mc_peer_resp_parse(const char *key, const char *time, const char *sig,
@@ -101,6 +120,16 @@ int mc_peer_check_request(const uint8_t chain_id[MC_HASH_LEN], const struct mc_p
 			  struct mc_err *err)
 	__attribute__((warn_unused_result));
 
+/* As mc_peer_check_request, with the body's hash from s->body_hash (the
+ * X-Medchain-Body header): nothing of the body is needed. */
+int mc_peer_check_request_head(const uint8_t chain_id[MC_HASH_LEN], const struct mc_peer_sig *s,
+			       const char *method, const char *path, uint64_t now_ms,
+			       struct mc_err *err)
+	__attribute__((warn_unused_result));
+
+/* Whether body hashes to s->body_hash. */
+bool mc_peer_body_matches(const struct mc_peer_sig *s, const void *body, size_t len);
+
 /* Checks a response to the request whose nonce was req_nonce: the signer is
  * expected_pk (NULL: any key, the caller checks s->pk), the signature
  * verifies, and the time is within MC_PEER_SKEW_MS of now_ms. 0, or -1 with
@@ -116,14 +145,17 @@ int mc_peer_check_response(const uint8_t chain_id[MC_HASH_LEN], const struct mc_
 
 /* Remembers (key, nonce) pairs for 2 * MC_PEER_SKEW_MS after they were
  * first seen, which covers every time a request can carry and still pass
- * the time check. Thread-safe. Memory is fixed at creation: when all
- * capacity entries are within the window, the oldest is forgotten first
- * (only validators' signed requests reach the cache, so filling it takes a
- * misbehaving validator). */
+ * the time check. Thread-safe. Memory is fixed at creation. An entry is
+ * never forgotten inside its window: when the cache is full, or when one
+ * key already holds its share (MC_REPLAY_KEY_SHARE of the capacity), the
+ * new request is refused (MC_REPLAY_BUSY) rather than an older one
+ * forgotten, so one key's volume cannot flush another's nonces. */
 struct mc_replay;
 
 #define MC_REPLAY_DEFAULT 65536
 #define MC_REPLAY_MAX (1u << 24)
+#define MC_REPLAY_KEY_SHARE 4      /* one key holds at most 1/4 of the cache */
+#define MC_REPLAY_BUSY 3           /* full: refuse the request, try later */
 
 /* capacity: 1 to MC_REPLAY_MAX entries (EX_USAGE otherwise); EX_OSERR when
  * memory or the mutex cannot be had. Free with mc_replay_free(). */
@@ -133,8 +165,9 @@ int mc_replay_new(size_t capacity, struct mc_replay **out, struct mc_err *err)
 void mc_replay_free(struct mc_replay *r);
 
 /* 0 the first time (the pair is now remembered), MC_EXISTS if it was seen
- * within the window. Call it only for requests that passed
- * mc_peer_check_request at now_ms. */
+ * within the window, MC_REPLAY_BUSY if it cannot be remembered without
+ * forgetting a pair still inside its window (the request must be refused).
+ * Call it only for requests that passed mc_peer_check_request at now_ms. */
 int mc_replay_check(struct mc_replay *r, const uint8_t pk[MC_PK_LEN],
 		    const uint8_t nonce[MC_PEER_NONCE_LEN], uint64_t now_ms)
 	__attribute__((warn_unused_result));

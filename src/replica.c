@@ -602,6 +602,28 @@ static int valset_now(struct mc_txn *t, uint8_t (*vals)[MC_PK_LEN], size_t *nval
 	return 0;
 }
 
+/* Before a single tx is applied: the proposer leads the block's view now,
+ * or the block's first tx is a VIEW_CHANGE naming it the leader of that
+ * view (its votes are checked when it is applied). */
+static int leader_precheck(struct mc_txn *t, const struct mc_bundle *b, struct mc_err *err)
+{
+	uint8_t leader[MC_PK_LEN];
+	uint64_t view;
+	struct mc_tx tx;
+	struct mc_view_change vc;
+
+	if (mc_chain_leader(t, leader, &view, err) != 0)
+		return -1;
+	if (memcmp(b->h.proposer, leader, MC_PK_LEN) == 0 && b->h.view == view)
+		return 0;
+	if (b->count && mc_tx_decode(b->txs[0].tx, b->txs[0].tx_len, &tx, NULL) == 0 &&
+	    tx.type == MC_TX_VIEW_CHANGE && mc_view_change_decode(tx.body, tx.body_len, &vc, NULL) == 0 &&
+	    vc.view == b->h.view && vc.view > view && memcmp(vc.leader, b->h.proposer, MC_PK_LEN) == 0)
+		return 0;
+	return mc_err_set(err, EX_NOPERM, _("block %llu was not proposed by the leader of its view"),
+			  (unsigned long long)b->h.height);
+}
+
 int mc_block_apply(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, uint64_t now_ms,
 		   struct mc_err *err)
 {
@@ -637,6 +659,8 @@ int mc_block_apply(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, 
 	if ((flags & MC_APPLY_COMMIT) &&
 	    mc_cert_check(&b->cert, b->hash, (const uint8_t (*)[MC_PK_LEN])vals, nval, err) != 0)
 		return mc_err_wrap(err, _("block %llu"), (unsigned long long)h->height);
+	if (leader_precheck(t, b, err) != 0)
+		return -1;
 	for (uint32_t i = 0; i < b->count && rc == 0; i++) {
 		struct mc_tx tx;
 
@@ -711,7 +735,8 @@ int mc_block_build(struct mc_txn *t, const uint8_t proposer[MC_PK_LEN], const st
 			continue;
 		}
 		if (tx.seq < next) {
-			mc_err_set(&e, EX_DATAERR, _("the sequence number is already used"));
+			/* EX_TEMPFAIL: its author signs it again with a new number */
+			mc_err_set(&e, EX_TEMPFAIL, _("the sequence number is already used"));
 			status[i] = MC_TXIN_REFUSED;
 			refused(i, &e, rctx);
 			continue;

@@ -128,6 +128,8 @@ int mc_block_apply(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, 
  * -1. The caller never commits this transaction. */
 enum { MC_TXIN_PENDING, MC_TXIN_IN, MC_TXIN_DEFERRED, MC_TXIN_REFUSED };
 #define MC_BUILD_RETRY 3
+/* why->code is EX_TEMPFAIL when the tx was refused only because its
+ * author's sequence number went to another tx (its author signs it again). */
 typedef void (*mc_refused_fn)(size_t index, const struct mc_err *why, void *ctx);
 int mc_block_build(struct mc_txn *t, const uint8_t proposer[MC_PK_LEN], const struct mc_txin *in,
 		   size_t n, uint8_t *status, size_t max_txs, uint64_t now_ms, mc_refused_fn refused,

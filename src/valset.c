@@ -9,6 +9,7 @@
 
 static const char change_domain[] = "medchain/node-change/v1";
 static const char view_domain[] = "medchain/view-change/v1";
+static const char promote_domain[] = "medchain/promote/v1";
 
 static const char META_VALSET[] = "valset";
 static const char META_EPOCH[] = "valset_epoch";
@@ -230,6 +231,41 @@ int mc_node_remove_decode(const uint8_t *p, size_t n, struct mc_node_remove *rm,
 	rm->epoch = mc_get_u64(&r);
 	if (!approvals_read(&r, &rm->approvals) || !mc_rd_finish(&r))
 		return body_err(err, "NODE_REMOVE");
+	return 0;
+}
+
+void mc_promote_digest(const uint8_t chain_id[MC_HASH_LEN], uint64_t from_view, const uint8_t leader[MC_PK_LEN],
+		       uint8_t out[MC_HASH_LEN])
+{
+	uint8_t num[8];
+	struct mc_sha256 h;
+
+	mc_be64(num, from_view);
+	mc_sha256_init(&h);
+	mc_sha256_update(&h, promote_domain, sizeof(promote_domain) - 1);
+	mc_sha256_update(&h, chain_id, MC_HASH_LEN);
+	mc_sha256_update(&h, num, 8);
+	mc_sha256_update(&h, leader, MC_PK_LEN);
+	mc_sha256_final(&h, out);
+}
+
+void mc_promote_encode(const struct mc_promote *p, struct mc_buf *b)
+{
+	mc_put_u64(b, p->from_view);
+	mc_put_raw(b, p->leader, MC_PK_LEN);
+	approvals_encode(&p->approvals, b);
+}
+
+int mc_promote_decode(const uint8_t *p, size_t n, struct mc_promote *out, struct mc_err *err)
+{
+	struct mc_rd r;
+
+	memset(out, 0, sizeof(*out));
+	mc_rd_init(&r, p, n);
+	out->from_view = mc_get_u64(&r);
+	mc_get_raw(&r, out->leader, MC_PK_LEN);
+	if (!approvals_read(&r, &out->approvals) || !mc_rd_finish(&r))
+		return mc_err_set(err, EX_DATAERR, _("malformed promotion approvals"));
 	return 0;
 }
 
@@ -712,6 +748,8 @@ int mc_valset_apply_view_change(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		return -1;
 	if (vc.view <= view)
 		return mc_refuse(err, ax, _("a view change must move to a higher view"));
+	if (vc.view == UINT64_MAX)   /* there must always be a next view */
+		return mc_refuse(err, ax, _("a view change cannot move to the last view number"));
 	if (mc_chain_validators(t, vals, &n, err) != 0)
 		return -1;
 	if (mc_view_change_check(&vc, ax->chain_id, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)

@@ -47,6 +47,7 @@
 enum mc_node_op {
 	MC_NODE_OP_ADD = 1,
 	MC_NODE_OP_REMOVE = 2,
+	MC_NODE_OP_PROMOTE = 3,   /* a promote token (cmd_node.c), never a tx */
 };
 
 /* ---- approvals of a set change ---------------------------------------- */
@@ -148,6 +149,26 @@ int mc_vc_vote_verify(const uint8_t chain_id[MC_HASH_LEN], uint64_t view,
 int mc_view_change_check(const struct mc_view_change *v, const uint8_t chain_id[MC_HASH_LEN],
 			 const uint8_t (*validators)[MC_PK_LEN], size_t nval, struct mc_err *err)
 	__attribute__((warn_unused_result));
+
+/* ---- promotions the operators approve --------------------------------- *
+ * `node promote KEY` on a live leader needs a quorum of the validators'
+ * operators: each signs SHA-256("medchain/promote/v1" || chain id ||
+ * from view u64 || leader), valid while the chain is in from_view.
+ *   promote = from view u64 | leader (32) | approvals */
+struct mc_promote {
+	uint64_t from_view;
+	uint8_t leader[MC_PK_LEN];
+	struct mc_approvals approvals;
+};
+void mc_promote_digest(const uint8_t chain_id[MC_HASH_LEN], uint64_t from_view, const uint8_t leader[MC_PK_LEN],
+		       uint8_t out[MC_HASH_LEN]);
+void mc_promote_encode(const struct mc_promote *p, struct mc_buf *b);
+int mc_promote_decode(const uint8_t *p, size_t n, struct mc_promote *out, struct mc_err *err);
+
+/* How far above the next view a validator votes (failed attempts use view
+ * numbers up; a vote further ahead is refused, so a view cannot be pushed
+ * towards its end). */
+#define MC_VIEW_AHEAD_MAX 4
 
 /* ---- rules (called by mc_chain_apply_tx) -------------------------------- */
 

@@ -50,12 +50,15 @@ static long send_to(const char *url, const char *method, const char *path, const
 		    size_t len, const struct mc_peer_sig *sg, FILE *out)
 {
 	char k[MC_PEER_KEY_HEX], t[MC_PEER_TIME_DEC], n[MC_PEER_NONCE_HEX], s[MC_PEER_SIG_HEX];
-	char line[300], full[1024];
+	char b[MC_PEER_BODY_HEX], line[300], full[1024];
 	struct curl_slist *h = NULL;
 	CURL *c = curl_easy_init();
 	long status = 0;
 
 	mc_peer_sig_headers(sg, k, t, n, s);
+	mc_peer_body_header(sg, b);
+	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_BODY, b);
+	h = curl_slist_append(h, line);
 	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_KEY, k);
 	h = curl_slist_append(h, line);
 	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_TIME, t);

@@ -343,6 +343,13 @@ Test(peerauth, headers_round_trip)
 	assert_lower_hex(h.sig, 128);
 	cr_assert_str_eq(h.time, "1764500000000");
 	cr_assert_eq(mc_peer_sig_parse(h.key, h.time, h.nonce, h.sig, &back, &err), 0, "%s", err.msg);
+	{
+		char bh[MC_PEER_BODY_HEX];
+
+		mc_peer_body_header(&s, bh);
+		assert_lower_hex(bh, 64);
+		cr_assert_eq(mc_peer_body_parse(bh, &back, &err), 0, "%s", err.msg);
+	}
 	cr_assert_eq(memcmp(&back, &s, sizeof(s)), 0);
 	cr_assert_eq(check_req(&back, "PUT", "/v1/vote", body, sizeof(body) - 1, NOW, &err), 0);
 
@@ -352,6 +359,37 @@ Test(peerauth, headers_round_trip)
 			*c = (char)(*c - 'a' + 'A');
 	cr_assert_eq(mc_peer_sig_parse(h.key, h.time, h.nonce, h.sig, &back, &err), 0, "%s", err.msg);
 	cr_assert_eq(memcmp(back.pk, s.pk, 32), 0);
+}
+
+/* The server checks a request from its headers before it reads the body:
+ * the signed body hash comes in X-Medchain-Body, and the body must match
+ * it afterwards. */
+Test(peerauth, request_checked_from_headers_then_body_matched)
+{
+	struct mc_peer_sig s = sign_req("POST", "/v1/tx", NOW), back;
+	struct mc_err err = { 0 };
+	struct hdrs h;
+	char bh[MC_PEER_BODY_HEX];
+
+	mc_peer_sig_headers(&s, h.key, h.time, h.nonce, h.sig);
+	mc_peer_body_header(&s, bh);
+	cr_assert_eq(mc_peer_sig_parse(h.key, h.time, h.nonce, h.sig, &back, &err), 0);
+	cr_assert_eq(mc_peer_body_parse(bh, &back, &err), 0);
+	cr_assert_eq(mc_peer_check_request_head(chain, &back, "POST", "/v1/tx", NOW, &err), 0, "%s", err.msg);
+	cr_assert(mc_peer_body_matches(&back, body, sizeof(body) - 1));
+	cr_assert_not(mc_peer_body_matches(&back, body, sizeof(body) - 2), "a shorter body");
+	/* a body hash the sender did not sign fails before any body is read */
+	bh[0] = bh[0] == '0' ? '1' : '0';
+	cr_assert_eq(mc_peer_body_parse(bh, &back, &err), 0);
+	cr_assert_eq(mc_peer_check_request_head(chain, &back, "POST", "/v1/tx", NOW, &err), -1);
+	cr_assert_eq(err.code, EX_NOPERM);
+	/* no header: an empty body's hash, which this signature does not cover */
+	cr_assert_eq(mc_peer_body_parse(NULL, &back, &err), 0);
+	cr_assert_eq(mc_peer_check_request_head(chain, &back, "POST", "/v1/tx", NOW, &err), -1);
+	cr_assert(mc_peer_body_matches(&back, NULL, 0));
+	/* malformed */
+	cr_assert_eq(mc_peer_body_parse("abc", &back, &err), -1);
+	cr_assert_eq(err.code, EX_DATAERR);
 }
 
 Test(peerauth, response_headers_round_trip)
@@ -532,35 +570,63 @@ Test(peerauth, replay_capacity_limits)
 	mc_replay_free(r);
 }
 
-Test(peerauth, replay_full_cache_forgets_the_oldest_first)
+Test(peerauth, replay_full_cache_refuses_rather_than_forget_a_nonce_in_its_window)
 {
-	struct mc_replay *r = replay(4);
-	uint8_t n[16];
+	struct mc_replay *r = replay(8);
+	uint8_t n[16], pk[4][MC_PK_LEN];
 
-	for (uint32_t i = 0; i < 6; i++) {
+	for (int k = 0; k < 4; k++)
+		memset(pk[k], 0x10 + k, MC_PK_LEN);
+	/* four keys, two each: full */
+	for (uint32_t i = 0; i < 8; i++) {
 		nonce_of(i, n);
-		cr_assert_eq(mc_replay_check(r, node->pk, n, NOW), 0);
+		cr_assert_eq(mc_replay_check(r, pk[i % 4], n, NOW), 0);
 	}
-	for (uint32_t i = 2; i < 6; i++) {
+	nonce_of(100, n);
+	cr_assert_eq(mc_replay_check(r, pk[0], n, NOW), MC_REPLAY_BUSY, "full: refused");
+	for (uint32_t i = 0; i < 8; i++) {
 		nonce_of(i, n);
-		cr_assert_eq(mc_replay_check(r, node->pk, n, NOW), MC_EXISTS, "newest %u kept", i);
+		cr_assert_eq(mc_replay_check(r, pk[i % 4], n, NOW), MC_EXISTS, "nonce %u still known", i);
 	}
-	nonce_of(0, n);
-	cr_assert_eq(mc_replay_check(r, node->pk, n, NOW), 0, "oldest forgotten");
-	nonce_of(2, n);
-	cr_assert_eq(mc_replay_check(r, node->pk, n, NOW), 0, "and now the next oldest");
+	/* after the window the oldest go, and room comes back */
+	nonce_of(100, n);
+	cr_assert_eq(mc_replay_check(r, pk[0], n, NOW + 2 * MC_PEER_SKEW_MS + 1), 0);
 	mc_replay_free(r);
 
 	r = replay(1);
 	nonce_of(7, n);
 	cr_assert_eq(mc_replay_check(r, node->pk, n, NOW), 0);
 	cr_assert_eq(mc_replay_check(r, node->pk, n, NOW), MC_EXISTS);
+	nonce_of(8, n);
+	cr_assert_eq(mc_replay_check(r, node->pk, n, NOW), MC_REPLAY_BUSY);
+	mc_replay_free(r);
+}
+
+Test(peerauth, replay_one_key_cannot_flush_another_keys_nonces)
+{
+	struct mc_replay *r = replay(64);
+	uint8_t n[16];
+	uint32_t taken = 0;
+
+	nonce_of(0xabc, n);
+	cr_assert_eq(mc_replay_check(r, other->pk, n, NOW), 0);
+	/* one key floods: it gets its share (a quarter) and then is refused */
+	for (uint32_t i = 0; i < 1000; i++) {
+		nonce_of(i, n);
+		if (mc_replay_check(r, node->pk, n, NOW) == 0)
+			taken++;
+	}
+	cr_assert_eq(taken, 64 / MC_REPLAY_KEY_SHARE);
+	nonce_of(0xabc, n);
+	cr_assert_eq(mc_replay_check(r, other->pk, n, NOW), MC_EXISTS, "the other key's nonce is still known");
+	nonce_of(0xabd, n);
+	cr_assert_eq(mc_replay_check(r, other->pk, n, NOW), 0, "and the other key still gets room");
 	mc_replay_free(r);
 }
 
 Test(peerauth, replay_entries_expire_after_the_window)
 {
-	struct mc_replay *r = replay(3);
+	struct mc_replay *r = replay(12);   /* a key's share: 3 */
 	uint8_t a[16], b[16], c[16];
 
 	nonce_of(0xa, a);
@@ -570,8 +636,8 @@ Test(peerauth, replay_entries_expire_after_the_window)
 	/* at the end of a's window it is still kept */
 	cr_assert_eq(mc_replay_check(r, node->pk, b, NOW + 2 * MC_PEER_SKEW_MS), 0);
 	cr_assert_eq(mc_replay_check(r, node->pk, a, NOW + 2 * MC_PEER_SKEW_MS), MC_EXISTS);
-	/* a millisecond later a new entry clears it out, though the cache
-	 * (a, b, c) is not full: only expiry removed it */
+	/* a millisecond later a new entry clears it out, though the key's
+	 * share (a, b, c) is not used up: only expiry removed it */
 	cr_assert_eq(mc_replay_check(r, node->pk, c, NOW + 2 * MC_PEER_SKEW_MS + 1), 0);
 	cr_assert_eq(mc_replay_check(r, node->pk, a, NOW + 2 * MC_PEER_SKEW_MS + 1), 0);
 	/* and b, c, a fill it now */
@@ -580,35 +646,56 @@ Test(peerauth, replay_entries_expire_after_the_window)
 	mc_replay_free(r);
 }
 
-/* Against a plain FIFO list: many collisions and deletions in a small
- * table (random keys, so every cluster shape turns up). */
+/* Against a plain model: entries in the order first seen, each kept
+ * for its whole window (seen before? checked over every kept entry, even
+ * one past its window), expired ones leaving from the oldest, and a new
+ * pair refused when the cache is full or its key holds its share. Many
+ * collisions and deletions in a small table, over five keys and a moving
+ * clock, so every cluster shape and every refusal turns up. */
 Test(peerauth, replay_matches_a_reference_model)
 {
-	enum { CAP = 7, POOL = 24, OPS = 200000 };
+	enum { CAP = 16, POOL = 60, KEYS = 5, OPS = 200000 };
 	struct mc_replay *r = replay(CAP);
-	uint32_t fifo[CAP], len = 0, seed = 12345;
-	uint8_t n[16];
+	struct { uint32_t v; uint64_t seen; } fifo[CAP];
+	uint32_t len = 0, seed = 12345, busy = 0, exists = 0;
+	uint8_t n[16], pk[KEYS][MC_PK_LEN];
+	uint64_t now = NOW;
 
+	for (int k = 0; k < KEYS; k++)
+		memset(pk[k], 0x40 + k, MC_PK_LEN);
 	for (int op = 0; op < OPS; op++) {
-		uint32_t v, k;
+		uint32_t v, k, held = 0;
 		int want = 0, got;
 
 		seed = seed * 1103515245u + 12345u;
 		v = (seed >> 8) % POOL;
+		seed = seed * 1103515245u + 12345u;
+		now += (seed >> 8) % (2 * MC_PEER_SKEW_MS / 6);
 		for (k = 0; k < len; k++)
-			if (fifo[k] == v)
+			if (fifo[k].v == v)
 				want = MC_EXISTS;
 		if (want == 0) {
-			if (len == CAP) {
-				memmove(fifo, fifo + 1, (CAP - 1) * sizeof(fifo[0]));
+			while (len && fifo[0].seen + 2 * MC_PEER_SKEW_MS < now) {
+				memmove(fifo, fifo + 1, (len - 1) * sizeof(fifo[0]));
 				len--;
 			}
-			fifo[len++] = v;
+			for (k = 0; k < len; k++)
+				held += fifo[k].v % KEYS == v % KEYS;
+			if (len == CAP || held >= CAP / MC_REPLAY_KEY_SHARE) {
+				want = MC_REPLAY_BUSY;
+			} else {
+				fifo[len].v = v;
+				fifo[len++].seen = now;
+			}
 		}
+		busy += want == MC_REPLAY_BUSY;
+		exists += want == MC_EXISTS;
 		nonce_of(v, n);
-		got = mc_replay_check(r, (v & 1) ? node->pk : other->pk, n, NOW);
+		got = mc_replay_check(r, pk[v % KEYS], n, now);
 		cr_assert_eq(got, want, "op %d, nonce %u: got %d, want %d", op, v, got, want);
 	}
+	cr_assert_gt(busy, 1000, "the model reached refusals (%u)", busy);
+	cr_assert_gt(exists, 1000, "and replays (%u)", exists);
 	mc_replay_free(r);
 }
 

@@ -1,0 +1,72 @@
+/* outbox.h - a write's identity, and the writes whose outcome is unknown.
+ *
+ * On a chain of several validators a write (a tx handed to the node's
+ * serve) can time out with its outcome unknown: the tx may still commit.
+ * Run again, the same command must not write twice. So each write of a
+ * command that allows it has a key: a hash of the command line, the acting
+ * identity and the input the command read (or an idempotency key the
+ * caller gives), and the command's k-th write. Before its txs leave, they
+ * are kept under that key in the outbox, with a random seed the command's
+ * ids (a record id, a grant id) are derived from. Run again with the same
+ * key, the command derives the same ids, and its first attempt's txs are
+ * sent again before anything new: committed, they are the write's result;
+ * refused, they can never commit, and the new txs (the same ids) go.
+ *
+ * The outbox is this node's own state (MC_DB_CONSENSUS, "outbox" || key ->
+ * created ms u64 | seed (32) | tx bundle); an entry is dropped once its
+ * write is decided, and ignored after MC_OUTBOX_TTL_MS.
+ */
+#ifndef MC_OUTBOX_H
+#define MC_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "crypto.h"
+#include "err.h"
+#include "store.h"
+
+#define MC_OUTBOX_TTL_MS (24ull * 3600 * 1000)
+#define MC_REQUEST_KEY_MAX 256   /* --idempotency-key, bytes */
+
+struct mc_request {
+	bool same_write;              /* this command's writes are kept in the outbox */
+	struct mc_sha256 h;           /* the command line, the identity, the input */
+	bool keyed;                   /* an idempotency key was given: h is final */
+	unsigned writes;              /* writes decided so far (the next is k) */
+	uint8_t seed[32];             /* ids of write k */
+	bool seed_set;
+	unsigned seed_for;
+};
+
+/* Starts a command's request: same_write from the command table; key: the
+ * caller's idempotency key or NULL (then argv, as and the input make it). */
+void mc_request_begin(struct mc_request *r, bool same_write, const char *key, const char *as, int argc,
+		      char *const *argv);
+/* The input the command read (a payload), unless a key was given. */
+void mc_request_add(struct mc_request *r, const void *p, size_t n);
+/* The key of the write about to be made. */
+void mc_request_key(const struct mc_request *r, uint8_t out[MC_HASH_LEN]);
+/* n bytes of ids for the write about to be made, named by label: derived
+ * from its seed, the one in the outbox when an earlier attempt of this
+ * very write is there, else a fresh random one. */
+int mc_request_ids(struct mc_request *r, struct mc_store *s, const char *label, uint8_t *out, size_t n,
+		   struct mc_err *err);
+/* The seed of the write about to be made (as mc_request_ids finds it). */
+int mc_request_seed(struct mc_request *r, struct mc_store *s, uint8_t out[32], struct mc_err *err);
+/* The write is decided (committed or refused): the next one gets a new key. */
+void mc_request_done(struct mc_request *r);
+
+/* An outbox entry: 0 with its seed and txs (appended to txs), MC_NOTFOUND
+ * (also when older than MC_OUTBOX_TTL_MS), or -1. */
+int mc_outbox_get(struct mc_store *s, const uint8_t key[MC_HASH_LEN], uint8_t seed[32], struct mc_buf *txs,
+		  struct mc_err *err);
+/* Keeps txs under key, durably (the write commits with fsync) before they
+ * are sent. Expired entries are dropped on the way. */
+int mc_outbox_put(struct mc_store *s, const uint8_t key[MC_HASH_LEN], const uint8_t seed[32],
+		  const uint8_t *txs, size_t len, struct mc_err *err);
+int mc_outbox_del(struct mc_store *s, const uint8_t key[MC_HASH_LEN], struct mc_err *err);
+
+#endif
