@@ -219,6 +219,10 @@ static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *e
 	} else if (approvals_of(c)->count >= mc_quorum(sc.nval)) {
 		struct submit_ctx sx = { node, &body, c->op == MC_NODE_OP_ADD ? MC_TX_NODE_ADD : MC_TX_NODE_REMOVE };
 		struct mc_produced out;
+		bool was_member = false;   /* a validator's NODE_ADD: its new address */
+
+		for (size_t i = 0; i < sc.nval; i++)
+			was_member = was_member || memcmp(sc.vals[i], c->add.pk, MC_PK_LEN) == 0;
 
 		if (c->op == MC_NODE_OP_ADD)
 			mc_node_add_encode(&c->add, &body);
@@ -232,10 +236,14 @@ static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *e
 			cJSON_AddBoolToObject(j, "committed", true);
 			cJSON_AddNumberToObject(j, "height", (double)out.height);
 			print_json(j);
-		} else if (rc == 0 && !cli->quiet)
+		} else if (rc == 0 && !cli->quiet && c->op == MC_NODE_OP_ADD && was_member) {
+			printf(_("the node's address is now %.*s (block %llu)\n"), (int)c->add.url_len,
+			       (const char *)c->add.url, (unsigned long long)out.height);
+		} else if (rc == 0 && !cli->quiet) {
 			printf(c->op == MC_NODE_OP_ADD ? _("node added in block %llu\n")
 						       : _("node removed in block %llu\n"),
 			       (unsigned long long)out.height);
+		}
 	} else {
 		char *hex;
 

@@ -27,6 +27,133 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
+/* ---- this node's address on the chain ---------------------------------------- */
+
+/* [node] url, else the listen address when it names one. */
+static bool advertised_url(const struct mc_cli *cli, char *out, size_t n)
+{
+	const char *l = cli->conf.listen;
+
+	if (*cli->conf.url) {
+		snprintf(out, n, "%.256s", cli->conf.url);
+		return true;
+	}
+	if (strncmp(l, "0.0.0.0:", 8) == 0 || strncmp(l, "[::]:", 5) == 0 || *l == ':')
+		return false;
+	mc_cli_serve_url(cli, out, n);
+	return true;
+}
+
+struct addr_ctx {
+	const uint8_t *pk;
+	struct mc_head head;
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
+	size_t nval;
+	uint64_t epoch;
+	bool member;
+	char url[MC_URL_MAX + 1];
+};
+
+static int addr_visit(const uint8_t pk[MC_PK_LEN], uint64_t added, uint64_t removed, const char *url, void *ctx)
+{
+	struct addr_ctx *c = ctx;
+
+	(void)added;
+	if (memcmp(pk, c->pk, MC_PK_LEN) == 0 && !removed)
+		snprintf(c->url, sizeof(c->url), "%s", url);
+	return 0;
+}
+
+static int addr_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct addr_ctx *c = vctx;
+
+	if (mc_chain_head(t, &c->head, err) != 0)
+		return -1;
+	if (c->head.empty)
+		return 0;
+	if (mc_chain_validators(t, c->vals, &c->nval, err) != 0 || mc_chain_valset_epoch(t, &c->epoch, err) != 0 ||
+	    mc_nodes_each(t, addr_visit, c, err) != 0)
+		return -1;
+	for (size_t i = 0; i < c->nval; i++)
+		c->member = c->member || memcmp(c->vals[i], c->pk, MC_PK_LEN) == 0;
+	return 0;
+}
+
+struct announce_ctx {
+	const struct mc_key *node;
+	const struct mc_buf *body;
+};
+
+static int announce_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
+{
+	struct announce_ctx *c = vctx;
+
+	return mc_builder_add_new(t, b, c->node, MC_TX_NODE_ADD, c->body->data, c->body->len, NULL, 0, err);
+}
+
+/* The chain holds every validator's address, the first one's too: a node
+ * whose [node] peers names any validator finds the leader. A sole
+ * validator records its own (its approval is a quorum); one of several
+ * says how to change it. */
+static int announce_url(struct mc_cli *cli, const struct mc_key *node, struct mc_err *err)
+{
+	struct addr_ctx c;
+	char url[MC_URL_MAX + 1];
+	struct mc_node_add add;
+	struct mc_approval mine;
+	struct announce_ctx ac;
+	struct mc_produced out;
+	struct mc_buf body;
+	uint8_t d[MC_HASH_LEN];
+	const char *name = *cli->conf.node_name ? cli->conf.node_name : "node";
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.pk = node->pk;
+	if (mc_store_read(cli->store, addr_txn, &c, err) != 0)
+		return -1;
+	if (c.head.empty || !c.member)
+		return 0;
+	if (!advertised_url(cli, url, sizeof(url))) {
+		if (!*c.url)
+			mc_engine_log("this node has no address on the chain and listens on every address: set [node] url so that other nodes can reach it");
+		return 0;
+	}
+	if (strcmp(url, c.url) == 0)
+		return 0;
+	if (!mc_node_url_valid((const uint8_t *)url, strlen(url)))
+		return mc_err_set(err, EX_CONFIG, _("[node] url: '%s' is not an http:// or https:// URL"), url);
+	if (c.nval != 1) {
+		mc_engine_log("this node's address on the chain is '%s' but it is reached at '%s': a quorum of validators changes it with `medchain node add %s KEY`",
+			      c.url, url, url);
+		return 0;
+	}
+	memset(&add, 0, sizeof(add));
+	memcpy(add.pk, node->pk, MC_PK_LEN);
+	add.name = (const uint8_t *)name;
+	add.name_len = strlen(name);
+	add.url = (const uint8_t *)url;
+	add.url_len = strlen(url);
+	add.epoch = c.epoch;
+	mc_node_change_digest(c.head.chain_id, MC_NODE_OP_ADD, add.pk, add.name, add.name_len, add.url, add.url_len,
+			      add.epoch, d);
+	mc_approval_sign(d, node->sk, node->pk, &mine);
+	if (mc_approvals_add(&add.approvals, &mine, err) != 0)
+		return -1;
+	mc_buf_init(&body);
+	mc_node_add_encode(&add, &body);
+	ac.node = node;
+	ac.body = &body;
+	rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+				  : mc_chain_produce(cli->store, node, announce_build, &ac, &out, err);
+	mc_buf_release(&body);
+	if (rc == 0)
+		mc_engine_log("this node's address on the chain is now %s (block %llu)", url,
+			      (unsigned long long)out.height);
+	return rc;
+}
+
 int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 {
 	struct mc_err err = { 0 };
@@ -72,7 +199,8 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (mc_engine_start(&ec, &e, &err) != 0 || mc_httpd_start(&hc, e, &h, &err) != 0)
+	if (mc_engine_start(&ec, &e, &err) != 0 || mc_httpd_start(&hc, e, &h, &err) != 0 ||
+	    announce_url(cli, node, &err) != 0)   /* once it is reachable there */
 		goto out;
 	mc_engine_log("listening on %s", cli->conf.listen);
 	while (!stop_signal)

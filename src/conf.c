@@ -82,6 +82,9 @@ static int apply(struct mc_config *c, const char *section, const char *key, cons
 			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->datadir, sizeof(c->datadir), v));
 		if (strcmp(key, "listen") == 0)
 			return (*allowed = _("host:port"), strchr(v, ':') != NULL && set_str(c->listen, sizeof(c->listen), v));
+		if (strcmp(key, "url") == 0)
+			return (*allowed = _("the http:// or https:// URL other nodes reach this one at"),
+				url_ok(v) && !strpbrk(v, " ,") && strlen(v) <= 256 && set_str(c->url, sizeof(c->url), v));
 		if (strcmp(key, "peers") == 0)
 			return (*allowed = _("comma-separated http:// or https:// URLs"),
 				(!*v || url_ok(v)) && set_str(c->peers, sizeof(c->peers), v));
@@ -99,7 +102,7 @@ static int apply(struct mc_config *c, const char *section, const char *key, cons
 			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->tls_key, sizeof(c->tls_key), v));
 		if (strcmp(key, "ca_file") == 0)
 			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->ca_file, sizeof(c->ca_file), v));
-		*allowed = _("keys of [node]: name, datadir, listen, peers, block_interval_ms, max_block_txs, leader_timeout_ms, tls_cert, tls_key, ca_file");
+		*allowed = _("keys of [node]: name, datadir, listen, url, peers, block_interval_ms, max_block_txs, leader_timeout_ms, tls_cert, tls_key, ca_file");
 		return -1;
 	}
 	if (strcmp(section, "anchor") == 0) {
@@ -218,6 +221,7 @@ int mc_config_load_env(struct mc_config *c, char *const *env, struct mc_err *err
 	static const struct { const char *var, *section, *key; } map[] = {
 		{ "MEDCHAIN_NODE_NAME", "node", "name" },
 		{ "MEDCHAIN_LISTEN", "node", "listen" },
+		{ "MEDCHAIN_URL", "node", "url" },
 		{ "MEDCHAIN_BLOCK_INTERVAL_MS", "node", "block_interval_ms" },
 		{ "MEDCHAIN_PEERS", "node", "peers" },
 		{ "MEDCHAIN_RPC_URL", "anchor", "rpc_url" },

@@ -6,7 +6,8 @@
  * flags. Every bad line gets a message naming the file, the line, the key
  * and what is allowed, and EX_CONFIG.
  *
- *   [node]    name, datadir, listen (host:port), peers (comma-separated URLs)
+ *   [node]    name, datadir, listen (host:port), url (the address other
+ *             nodes reach it at), peers (comma-separated URLs)
  *   [anchor]  rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval,
  *             bump_after, verify (full|recent)
  *   [console] colors (auto|always|never), refresh_ms
@@ -26,6 +27,7 @@ struct mc_config {
 	char node_name[MC_CONF_STR];
 	char datadir[MC_CONF_STR];
 	char listen[MC_CONF_STR];
+	char url[MC_CONF_STR];        /* advertised; default from listen */
 	char peers[4 * MC_CONF_STR];
 	uint32_t block_interval_ms;   /* default 50 */
 	uint32_t max_block_txs;       /* default 5000 */

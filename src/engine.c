@@ -641,6 +641,11 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 		ts.tv_nsec = (long)(until % 1000) * 1000000L;
 		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
 	}
+	if (e->prop_height != e->height + 1) {
+		mc_engine_log("block %llu: the chain moved to %llu meanwhile; not committed here",
+			      (unsigned long long)e->prop_height, (unsigned long long)e->height);
+		return 1;
+	}
 	if (e->nvotes < quorum) {
 		mc_engine_log("block %llu: %zu of %zu votes, %zu needed; proposing it again",
 			      (unsigned long long)e->prop_height, e->nvotes, e->nval, quorum);
@@ -930,6 +935,13 @@ static void *engine_main(void *arg)
 					mc_engine_log("view change to %llu: %s", (unsigned long long)view, err.msg);
 			}
 			continue;
+		}
+		if (e->prop.len && e->prop_height != e->height + 1) {
+			/* another proposer's block took that height (a twin, or a
+			 * leader of a view this node missed): ours is stale */
+			mc_engine_log("proposal %llu dropped: the chain is at %llu", (unsigned long long)e->prop_height,
+				      (unsigned long long)e->height);
+			mc_buf_reset(&e->prop);
 		}
 		if (e->have_chain && !behind && eng_am_leader(e)) {
 			struct lock l;

@@ -746,7 +746,7 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 	eng_lock_release(&l);
 	if (eng_apply_block(e, &b, MC_APPLY_PROPOSAL, true, &err) != 0) {
 		mc_engine_log("proposal %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
-		eng_reply_text(r, 422, err.msg);
+		eng_reply_text(r, err.code == EX_NOPERM ? 403 : 422, err.msg);
 		goto unlock;
 	}
 	/* The lock is on disk before the vote leaves. */
@@ -799,7 +799,7 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 	struct mc_err err = { 0 };
 	char who[17];
 	uint64_t height;
-	bool checked;
+	bool checked, ahead_ok = false;
 
 	eng_short_pk(from, who);
 	if (mc_bundle_decode(body, len, &b, &err) != 0) {
@@ -814,8 +814,10 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 	/* A block ahead of us moves how far behind we think we are only
 	 * when its certificate checks against the set we know. */
 	if (b.h.height > height + 1 && memcmp(b.h.chain_id, e->chain_id, MC_HASH_LEN) == 0 &&
-	    mc_cert_check(&b.cert, b.hash, (const uint8_t (*)[MC_PK_LEN])e->vals, e->nval, NULL) == 0)
+	    mc_cert_check(&b.cert, b.hash, (const uint8_t (*)[MC_PK_LEN])e->vals, e->nval, &err) == 0) {
 		eng_note_certified(e, b.h.height);
+		ahead_ok = true;
+	}
 	pthread_mutex_unlock(&e->mu);
 	if (b.h.height <= height) {
 		struct hash_at_ctx c = { b.h.height, { 0 }, false };
@@ -828,8 +830,13 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 		} else {
 			eng_reply_text(r, 200, "ok");
 		}
-	} else if (b.h.height > height + 1) {
+	} else if (b.h.height > height + 1 && ahead_ok) {
 		eng_reply_text(r, 202, _("behind: catching up"));
+	} else if (b.h.height > height + 1) {
+		/* a height nobody certified: it moves nothing here */
+		mc_engine_log("commit %llu from %s refused: %s", (unsigned long long)b.h.height, who,
+			      err.msg[0] ? err.msg : _("another chain"));
+		eng_reply_text(r, 422, err.msg[0] ? err.msg : _("another chain"));
 	} else if (eng_apply_block(e, &b, MC_APPLY_COMMIT | (checked ? MC_APPLY_SIGS_CHECKED : 0), false, &err) != 0) {
 		mc_engine_log("commit %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
 		eng_reply_text(r, 422, err.msg);

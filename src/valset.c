@@ -652,6 +652,29 @@ static int node_identity(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	return mc_identity_put(t, &id, err);
 }
 
+/* A NODE_ADD of a validator already in the set (its approvals checked):
+ * its new address (the genesis node's first one). The set
+ * stays; the epoch moves on, so older approvals cannot put an old address
+ * back. */
+static int readdress(struct mc_txn *t, const struct mc_node_add *a, const uint8_t (*vals)[MC_PK_LEN], size_t n,
+		     uint64_t epoch, struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	int rc;
+
+	if (adopt_legacy(t, vals, n, err) != 0)
+		return -1;
+	rc = mc_txn_get(t, MC_DB_NODES, a->pk, MC_PK_LEN, &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc != 0 || vn < NODE_ROW_FIXED)
+		return mc_err_set(err, EX_DATAERR, _("malformed validator node row"));
+	if (meta_put_u64(t, META_EPOCH, epoch + 1, err) != 0)
+		return -1;
+	return put_node(t, a->pk, mc_from_be64(v), 0, a->url, a->url_len, err);
+}
+
 int mc_valset_apply_node_add(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			     const struct mc_tx *tx, struct mc_err *err)
 {
@@ -664,14 +687,14 @@ int mc_valset_apply_node_add(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		return mc_refuse_body(err, ax);
 	if (change_preamble(t, ax, tx, a.epoch, vals, &n, &epoch, err) != 0)
 		return -1;
-	if (in_set((const uint8_t (*)[MC_PK_LEN])vals, n, a.pk))
-		return mc_refuse(err, ax, _("the node is already a validator"));
-	if (n >= MC_MAX_VALIDATORS)
-		return mc_refuse(err, ax, _("the validator set is full"));
 	mc_node_change_digest(ax->chain_id, MC_NODE_OP_ADD, a.pk, a.name, a.name_len, a.url,
 			      a.url_len, a.epoch, digest);
 	if (mc_approvals_check(&a.approvals, digest, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
 		return mc_refuse_body(err, ax);
+	if (in_set((const uint8_t (*)[MC_PK_LEN])vals, n, a.pk))
+		return readdress(t, &a, (const uint8_t (*)[MC_PK_LEN])vals, n, epoch, err);
+	if (n >= MC_MAX_VALIDATORS)
+		return mc_refuse(err, ax, _("the validator set is full"));
 	if (node_identity(t, ax, &a, err) != 0 || mc_chain_leader(t, leader, &view, err) != 0 ||
 	    adopt_legacy(t, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
 		return -1;

@@ -6,12 +6,12 @@
 # reaches it without its payload (never asked for again), and one put and
 # kept reaches it with its payload.
 . "$(dirname "$0")/lib.sh"
-: "${MC_PEERPROBE:?MC_PEERPROBE must name tests/peerprobe}"
+: "${MC_ADVERSARY:?MC_ADVERSARY must name tests/adversary}"
 
 CL_MAX_TXS=1 cluster_start 4
 serve_kill 4
 h0=$(cl_height 1)
-[ "$("$MC_PEERPROBE" "$T/n1" "$(cl_url 1)" enroll 1000)" = 200 ] || fail "the 1,000 txs were not committed"
+[ "$("$MC_ADVERSARY" "$T/n1" "$(cl_url 1)" enroll 1000)" = 200 ] || fail "the 1,000 txs were not committed"
 h1=$(cl_height 1)
 [ $((h1 - h0)) -ge 1000 ] || fail "expected 1,000 new blocks, got $((h1 - h0))"
 cl_wait_same 20 1 2 3 || fail "the three live nodes disagree"

@@ -1,15 +1,15 @@
 #!/bin/bash
-# Four validators and a misbehaving peer (tests/peerprobe): a request signed
+# Four validators and a misbehaving peer (tests/adversary): a request signed
 # by a key outside the set, a replayed request, a stale one, an oversized
 # body, a validator (the leader's key) signing two blocks at one height, a
 # block with forged votes and one short of a quorum, and more than 500
 # requests a second from one key: each refused and logged, and nothing of
 # it committed.
 . "$(dirname "$0")/lib.sh"
-: "${MC_PEERPROBE:?MC_PEERPROBE must name tests/peerprobe}"
+: "${MC_ADVERSARY:?MC_ADVERSARY must name tests/adversary}"
 
 cluster_start 4
-probe() { "$MC_PEERPROBE" "$T/n1" "$(cl_url 2)" "$@"; }
+probe() { "$MC_ADVERSARY" "$T/n1" "$(cl_url 2)" "$@"; }
 log2() { grep -c "$1" "$T/n2.log" || true; }
 h0=$(cl_height 2); head0=$(cl_head 2)
 

@@ -858,10 +858,6 @@ Test(valset, node_add_refusals_name_the_rule_and_change_nothing, .fini = free_ke
 		expect_refused(apply(vk[0], MC_TX_NODE_ADD, &b, &err), &err, "signature is not valid", &before);
 		mc_buf_release(&b);
 	}
-	add_body(&b, vk[2]->pk, "again", "http://again.example", 3, vk, 4);
-	expect_refused(apply(vk[0], MC_TX_NODE_ADD, &b, &err), &err, "already a validator", &before);
-	mc_buf_release(&b);
-
 	add_body(&b, x->pk, "x", "http://x.example", 3, vk, 4);
 	expect_refused(apply(fx.admin, MC_TX_NODE_ADD, &b, &err), &err, "not a validator", &before);
 	cr_assert_eq(err.code, EX_NOPERM);
@@ -871,6 +867,48 @@ Test(valset, node_add_refusals_name_the_rule_and_change_nothing, .fini = free_ke
 	mc_buf_release(&b);
 	mc_key_free(x);
 	mc_key_free(outsider);
+}
+
+/* The genesis node has no address on the chain: a NODE_ADD of itself, with
+ * a quorum of approvals, gives it one. A validator's NODE_ADD changes only
+ * its address (and the epoch, so older approvals cannot put an old one
+ * back). */
+Test(valset, node_add_of_a_validator_changes_only_its_address)
+{
+	struct mc_err err = { 0 };
+	struct mc_buf b;
+	struct snap before, after;
+	struct node_row r;
+
+	vk[0] = fx.node;
+	before = snap();
+	add_body(&b, fx.node->pk, "first", "http://first.example:7400", 0, vk, 1);
+	cr_assert_eq(apply(vk[0], MC_TX_NODE_ADD, &b, &err), 0, "%s", err.msg);
+	mc_buf_release(&b);
+	after = snap();
+	r = node_row(fx.node->pk);
+	cr_assert_str_eq(r.url, "http://first.example:7400");
+	cr_assert_eq(r.added, 0, "it stays the validator added at genesis");
+	cr_assert_eq(r.removed, 0);
+	cr_assert_eq(after.n, 1);
+	cr_assert_arr_eq(after.vals, before.vals, sizeof(after.vals));
+	cr_assert_eq(after.sets, before.sets, "no new validator set");
+	cr_assert_eq(after.nodes, before.nodes);
+	cr_assert_eq(after.epoch, before.epoch + 1);
+	/* the same approvals again: stale now */
+	add_body(&b, fx.node->pk, "first", "http://old.example:7400", 0, vk, 1);
+	expect_refused(apply(vk[0], MC_TX_NODE_ADD, &b, &err), &err, "another validator set epoch", &after);
+	mc_buf_release(&b);
+	/* without a quorum: refused */
+	{
+		struct mc_key *other = NULL;
+
+		cr_assert_eq(mc_key_generate(false, &other, &err), 0);
+		add_body(&b, fx.node->pk, "first", "http://x.example", 1, &other, 1);
+		expect_refused(apply(vk[0], MC_TX_NODE_ADD, &b, &err), &err, "not from a validator", &after);
+		mc_buf_release(&b);
+		mc_key_free(other);
+	}
 }
 
 Test(valset, an_added_node_must_be_an_active_node_identity, .fini = free_keys)

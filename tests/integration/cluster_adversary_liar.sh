@@ -1,0 +1,45 @@
+#!/bin/bash
+# A lying leader: tests/adversary holds the leader's real key at the
+# leader's address, answers every tx "committed" and drops it. A node
+# answers a write, and releases a record's plaintext, only once the tx (for
+# a read, its ACCESS event) is in its own store with a certificate it
+# checked: the read exits 75 and prints nothing, nothing is audited that
+# did not happen, and the message says what is missing.
+. "$(dirname "$0")/lib.sh"
+: "${MC_ADVERSARY:?MC_ADVERSARY must name tests/adversary}"
+
+cluster_start 4
+secret="blood panel of patient P-1: secret-$RANDOM$RANDOM"
+id=$(printf '%s' "$secret" | cn 2 record put --subject P-1 --category lab --type text/plain) \
+    || fail "record put failed"
+[ "$(cn 2 record get "$id" --purpose treatment)" = "$secret" ] || fail "the record does not read back"
+cl_wait_same 10 1 2 3 4 || fail "no agreement before the attack"
+ok "a record stored and read back through the cluster"
+
+serve_kill 1
+"$MC_ADVERSARY" "$T/n1" "127.0.0.1:${CL_PORT[1]}" liar 0 >"$T/liar.out" 2>"$T/liar.err" &
+for t in $(seq 50); do grep -q listening "$T/liar.out" && break; sleep 0.1; done
+h2=$(cl_height 2); h3=$(cl_height 3)
+
+expect_exit 75 env MEDCHAIN_COMMIT_TIMEOUT=3 "$MEDCHAIN_BIN" --datadir "$T/n2" record get "$id" --purpose treatment
+[ ! -s "$T/out" ] || fail "the read printed something: $(head -c 200 "$T/out")"
+grep -q "secret-" "$T/out" "$T/err" && fail "the plaintext left the node"
+grep -q "the leader says it is committed, but no certified block holding it has reached this node" "$T/err" \
+    || fail "the message does not say what is missing: $(cat "$T/err")"
+grep -q 'answered 1 txs "committed" and dropped them' "$T/liar.err" || fail "the liar was not asked"
+ok "a read while the leader lies: exit 75, nothing printed, the message says the block never came"
+
+expect_exit 75 env MEDCHAIN_COMMIT_TIMEOUT=3 "$MEDCHAIN_BIN" --datadir "$T/n3" record get "$id" --purpose treatment \
+    -o "$T/leaked.txt"
+[ ! -e "$T/leaked.txt" ] || fail "-o wrote a file"
+printf 'another' | expect_exit 75 env MEDCHAIN_COMMIT_TIMEOUT=3 "$MEDCHAIN_BIN" --datadir "$T/n2" record put \
+    --subject P-2 --category lab --type text/plain
+ok "a read with -o writes no file; a write exits 75 too"
+
+[ "$(cl_height 2)" = "$h2" ] && [ "$(cl_height 3)" = "$h3" ] || fail "a height moved with no real leader"
+for i in 2 3 4; do
+    [ "$(cn "$i" --json audit list --limit 1000 | jq '[.events[] | select(.type == "ACCESS")] | length')" = 1 ] \
+        || fail "node $i records an ACCESS event that was never committed"
+done
+for i in 2 3 4; do expect_exit 0 cn "$i" verify; done
+ok "no height moved, each node holds only the one real ACCESS event, and verifies"
