@@ -189,6 +189,8 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	ec.ca_file = *cli->conf.ca_file ? cli->conf.ca_file : NULL;
 	ec.block_interval_ms = cli->conf.block_interval_ms;
 	ec.max_block_txs = cli->conf.max_block_txs;
+	ec.mempool_max = cli->conf.pool_txs;
+	ec.mempool_bytes = (size_t)cli->conf.pool_mib * 1024 * 1024;
 	ec.leader_timeout_ms = cli->conf.leader_timeout_ms;
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = cli->conf.listen;

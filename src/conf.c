@@ -19,6 +19,8 @@ void mc_config_defaults(struct mc_config *c)
 	c->refresh_ms = 1000;
 	c->block_interval_ms = 50;
 	c->max_block_txs = 5000;
+	c->pool_txs = 200000;
+	c->pool_mib = 32;
 	c->leader_timeout_ms = 10000;
 }
 
@@ -92,6 +94,10 @@ static int apply(struct mc_config *c, const char *section, const char *key, cons
 			return (*allowed = _("10 to 60000"), set_u32(&c->block_interval_ms, v, 10, 60000));
 		if (strcmp(key, "max_block_txs") == 0)
 			return (*allowed = _("1 to 100000"), set_u32(&c->max_block_txs, v, 1, 100000));
+		if (strcmp(key, "pool_txs") == 0)
+			return (*allowed = _("100 to 1000000"), set_u32(&c->pool_txs, v, 100, 1000000));
+		if (strcmp(key, "pool_mib") == 0)
+			return (*allowed = _("1 to 4096"), set_u32(&c->pool_mib, v, 1, 4096));
 		if (strcmp(key, "leader_timeout_ms") == 0)
 			return (*allowed = _("0 (manual leader changes only) or 1000 to 600000"),
 				(strcmp(v, "0") == 0 && set_u32(&c->leader_timeout_ms, v, 0, 0)) ||
@@ -102,7 +108,7 @@ static int apply(struct mc_config *c, const char *section, const char *key, cons
 			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->tls_key, sizeof(c->tls_key), v));
 		if (strcmp(key, "ca_file") == 0)
 			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->ca_file, sizeof(c->ca_file), v));
-		*allowed = _("keys of [node]: name, datadir, listen, url, peers, block_interval_ms, max_block_txs, leader_timeout_ms, tls_cert, tls_key, ca_file");
+		*allowed = _("keys of [node]: name, datadir, listen, url, peers, block_interval_ms, max_block_txs, pool_txs, pool_mib, leader_timeout_ms, tls_cert, tls_key, ca_file");
 		return -1;
 	}
 	if (strcmp(section, "anchor") == 0) {

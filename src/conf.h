@@ -31,6 +31,8 @@ struct mc_config {
 	char peers[4 * MC_CONF_STR];
 	uint32_t block_interval_ms;   /* default 50 */
 	uint32_t max_block_txs;       /* default 5000 */
+	uint32_t pool_txs;            /* pending txs at most; default 200000 */
+	uint32_t pool_mib;            /* and MiB of them; default 32 */
 	uint32_t leader_timeout_ms;   /* default 10000; 0: manual leader changes only */
 	char tls_cert[MC_CONF_STR];   /* PEM: serve over https */
 	char tls_key[MC_CONF_STR];

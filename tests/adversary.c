@@ -14,7 +14,8 @@
  *                                           the same key, then the first again:
  *                                           "first S flood A ok L limited replay R"
  *   adversary DATADIR URL stale             signed 60 s ago
- *   adversary DATADIR URL oversize BYTES    a body of BYTES (signed)
+ *   adversary DATADIR URL oversize BYTES [PATH]
+ *                                           a body of BYTES (signed) to PATH (/v1/tx)
  *   adversary DATADIR URL equivocate        two blocks at one height and view,
  *                                           both signed by DATADIR's node (the leader)
  *   adversary DATADIR URL forged-commit     a block whose certificate holds forged votes
@@ -754,7 +755,7 @@ int main(int argc, char **argv)
 
 		if (!body)
 			return 70;
-		printf("%ld\n", send_signed(url, node, "POST", "/v1/tx", body, n, mc_now_ms()));
+		printf("%ld\n", send_signed(url, node, "POST", argc > 5 ? argv[5] : "/v1/tx", body, n, mc_now_ms()));
 		free(body);
 	} else if (strcmp(what, "equivocate") == 0) {
 		struct mc_buf a, b;

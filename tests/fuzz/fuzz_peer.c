@@ -1,6 +1,7 @@
-/* Fuzz target: the peer API's signature headers (mc_peer_sig_parse and
- * mc_peer_resp_parse). The input is up to four lines: X-Medchain-Key,
- * -Time, -Nonce and -Sig; a line that is not there is a missing header.
+/* Fuzz target: the peer API's signature headers (mc_peer_sig_parse,
+ * mc_peer_body_parse and mc_peer_resp_parse). The input is up to five
+ * lines: X-Medchain-Key, -Time, -Nonce, -Sig and -Body; a line that is not
+ * there is a missing header.
  * What parses must print back to the same values and go through the
  * signature check without harm. */
 #include "config.h"
@@ -12,7 +13,7 @@
 #include "fuzz.h"
 #include "peerauth.h"
 
-#define LINES 4
+#define LINES 5
 
 static const uint8_t chain_id[MC_HASH_LEN] = { 0x6d, 0x63 };
 
@@ -66,8 +67,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		*nl = '\0';
 		at = (size_t)(nl - copy) + 1;
 	}
-	if (mc_peer_sig_parse(line[0], line[1], line[2], line[3], &s, &err) == 0)
+	if (mc_peer_sig_parse(line[0], line[1], line[2], line[3], &s, &err) == 0) {
 		check_round_trip(&s, line[0], line[1], line[2], line[3]);
+		mc_err_clear(&err);
+		if (mc_peer_body_parse(line[4], &s, &err) == 0) {
+			char b[MC_PEER_BODY_HEX];
+
+			mc_peer_body_header(&s, b);
+			if (line[4] && strcasecmp(b, line[4]) != 0)
+				__builtin_trap();
+			/* no seed signs this path: passing would be a forgery */
+			if (mc_peer_check_request_head(chain_id, &s, "POST", "/v1/other", s.time_ms, &err) == 0)
+				__builtin_trap();
+		} else if (err.code != EX_DATAERR) {
+			__builtin_trap();
+		}
+	}
 	else if (err.code != EX_NOPERM && err.code != EX_DATAERR)
 		__builtin_trap();
 	/* the response's three headers: key, time, sig */
@@ -101,6 +116,13 @@ static void put_headers(struct mc_buf *out, const struct mc_peer_sig *s, bool up
 		mc_put_raw(out, n, strlen(n));
 	mc_put_raw(out, "\n", 1);
 	mc_put_raw(out, g, strlen(g));
+	if (with_nonce) {   /* a request's body hash */
+		char b[MC_PEER_BODY_HEX];
+
+		mc_peer_body_header(s, b);
+		mc_put_raw(out, "\n", 1);
+		mc_put_raw(out, b, strlen(b));
+	}
 }
 
 bool fuzz_seed(int k, struct mc_buf *out)

@@ -1,5 +1,7 @@
 /* Fuzz target: the tx decoder and every body decoder (the validator-set
- * ones with their digests and signatures), with attachments. */
+ * ones with their digests and signatures), with attachments; and the
+ * operators' promotion approvals (a promote token's body, a view-vote
+ * request's body), decoded from the raw input. */
 #include "config.h"
 
 #include <string.h>
@@ -16,7 +18,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_init();
 	struct mc_tx tx;
 	uint8_t h[MC_HASH_LEN], zero[MC_HASH_LEN] = { 0 };
+	static struct mc_promote pr;
+	static const uint8_t one[1][MC_PK_LEN] = { { 1 } };
 
+	if (mc_promote_decode(data, size, &pr, NULL) == 0) {
+		mc_promote_digest(zero, pr.from_view, pr.leader, h);
+		if (mc_approvals_check(&pr.approvals, h, one, 1, NULL) == 0)
+			__builtin_trap();   /* no seed signs as that key */
+	}
 	if (mc_tx_decode(data, size, &tx, NULL) != 0)
 		return 0;
 	mc_tx_hash(&tx, h);
@@ -122,9 +131,21 @@ bool fuzz_seed(int k, struct mc_buf *out)
 	struct mc_buf body, attach;
 	struct mc_tx tx;
 
-	if (k > 9)
+	if (k > 10)
 		return false;
 	mc_sign_seed_keypair(seed, pk, sk);
+	if (k == 10) {
+		/* a promotion approved by one operator */
+		struct mc_promote p = { .from_view = 3 };
+		uint8_t d[MC_HASH_LEN];
+
+		memcpy(p.leader, pk, 32);
+		mc_promote_digest(chain, p.from_view, p.leader, d);
+		p.approvals.count = 1;
+		mc_approval_sign(d, sk, pk, &p.approvals.a[0]);
+		mc_promote_encode(&p, out);
+		return true;
+	}
 	mc_buf_init(&body);
 	mc_buf_init(&attach);
 	memset(&tx, 0, sizeof(tx));

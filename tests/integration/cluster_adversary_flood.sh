@@ -12,6 +12,8 @@
 #    replay cache;
 #  - a validator forwarding 60 MiB txs, and 20 MB ones, from keys nobody
 #    enrolled: refused, and the leader stays under 64 MiB;
+#  - per-path body limits; a pending pool bounded in bytes evicts its oldest
+#    txs, logged;
 #  - a validator removed from the set asks for blocks: refused.
 . "$(dirname "$0")/lib.sh"
 : "${MC_ADVERSARY:?MC_ADVERSARY must name tests/adversary}"
@@ -59,6 +61,29 @@ echo "$out" | grep -qE '\b20[02]\b' && fail "a 20 MB tx of an unenrolled key was
 [ "$(hwm_mib 1)" -lt 64 ] || fail "the leader grew to $(hwm_mib 1) MiB"
 grep -q "not an enrolled, active identity" "$T/n1.log" "$T/n4.log" || true
 ok "8 txs of 60 MiB: 413 each; 8 of 20 MB from unenrolled keys: refused ($out); the leader peaked at $(hwm_mib 1) MiB"
+
+[ "$(adv 4 2 oversize 100000 '/v1/view-vote?view=1&leader=00')" = 413 ] || fail "a 100 kB body to /v1/view-vote was taken"
+[ "$(adv 4 2 oversize 30000000)" = 413 ] || fail "a 30 MB tx bundle was taken"
+ok "per-path body limits: 100 kB to /v1/view-vote and 30 MB to /v1/tx refused from their headers (413)"
+
+# the leader's pending pool at 1 MiB, and no quorum (two validators down):
+# txs of enrolled authors pile up, and the oldest are evicted, logged
+serve_kill 1
+printf 'pool_mib = 1\n' >>"$T/n1/medchain.conf"
+serve_start 1
+serve_kill 2
+serve_kill 3
+sleep 1
+head -c 300000 /dev/urandom | base64 -w0 >"$T/big"
+for k in 1 2 3 4 5; do
+    MEDCHAIN_COMMIT_TIMEOUT=1 cn 1 record put --subject "POOL-$k" --category note --type text/plain "$T/big" \
+        >/dev/null 2>&1 && fail "a write committed without a quorum"
+done
+grep -q "the pending pool is full (200000 txs, 1048576 bytes at most): [0-9]* oldest txs evicted" "$T/n1.log" \
+    || fail "the full pool was not logged"
+serve_start 2
+serve_start 3
+ok "a pending pool bounded at 1 MiB: five 400 kB writes without a quorum evicted the oldest, logged"
 
 tok=$(cn 1 --json node remove "${CL_KEY[4]}" | jq -r .token)
 tok=$(cn 2 --json node approve "$tok" | jq -r '.token // empty')

@@ -1394,3 +1394,44 @@ Test(valset, an_older_store_adopts_the_tables_on_its_first_set_change, .fini = f
 	cr_assert_eq(node_row(fx.node->pk).added, 0);
 	cr_assert_eq(run_verify(false, &err), 0, "%s", err.msg);
 }
+
+/* The operators' approvals of a promotion: a round trip, every truncation
+ * and trailing bytes refused, and the digest binding the chain, the view
+ * it starts from and the leader. */
+Test(valset, promote_approvals_round_trip_and_bind_chain_view_and_leader)
+{
+	struct mc_promote p, back;
+	struct mc_err err = { 0 };
+	struct mc_buf b;
+	uint8_t cid[MC_HASH_LEN], d[MC_HASH_LEN], d2[MC_HASH_LEN], other[MC_HASH_LEN] = { 7 };
+	uint8_t vals[1][MC_PK_LEN];
+
+	memset(&p, 0, sizeof(p));
+	p.from_view = 41;
+	memcpy(p.leader, fx.admin->pk, MC_PK_LEN);
+	chain_id(cid);
+	mc_promote_digest(cid, p.from_view, p.leader, d);
+	p.approvals.count = 1;
+	mc_approval_sign(d, fx.node->sk, fx.node->pk, &p.approvals.a[0]);
+	mc_buf_init(&b);
+	mc_promote_encode(&p, &b);
+	cr_assert_eq(mc_promote_decode(b.data, b.len, &back, &err), 0, "%s", err.msg);
+	cr_assert_eq(back.from_view, 41);
+	cr_assert_arr_eq(back.leader, p.leader, MC_PK_LEN);
+	memcpy(vals[0], fx.node->pk, MC_PK_LEN);
+	cr_assert_eq(mc_approvals_check(&back.approvals, d, (const uint8_t (*)[MC_PK_LEN])vals, 1, &err), 0);
+	for (size_t n = 0; n < b.len; n++)
+		cr_assert_eq(mc_promote_decode(b.data, n, &back, &err), -1, "truncated at %zu", n);
+	cr_assert_eq(err.code, EX_DATAERR);
+	mc_put_u8(&b, 0);
+	cr_assert_eq(mc_promote_decode(b.data, b.len, &back, &err), -1, "a trailing byte");
+	/* another chain, view or leader is another digest */
+	mc_promote_digest(other, 41, p.leader, d2);
+	cr_assert_arr_neq(d, d2, MC_HASH_LEN);
+	mc_promote_digest(cid, 42, p.leader, d2);
+	cr_assert_arr_neq(d, d2, MC_HASH_LEN);
+	mc_promote_digest(cid, 41, fx.node->pk, d2);
+	cr_assert_arr_neq(d, d2, MC_HASH_LEN);
+	cr_assert_eq(mc_approvals_check(&p.approvals, d2, (const uint8_t (*)[MC_PK_LEN])vals, 1, &err), -1);
+	mc_buf_release(&b);
+}
