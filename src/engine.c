@@ -307,6 +307,13 @@ struct gone_ctx {
 	struct mc_engine *e;
 };
 
+struct fwd_seen_ctx {
+	struct mc_engine *e;
+};
+
+static int fwd_seen_txn(struct mc_txn *t, void *vctx, struct mc_err *err);
+static void fwd_drop(struct mc_engine *e, size_t i);
+
 void eng_pool_free(struct mc_engine *e, struct mp_item *it)
 {
 	e->mp_bytes -= it->tx_len + it->side_len;
@@ -381,10 +388,13 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 	struct gone_ctx g = { e };
 	uint64_t old_epoch = e->epoch;
 
-	uint64_t before = e->height;
+	uint64_t before = e->height, old_view = e->view;
 
 	if (eng_cache_load(e, &err) != 0)
 		mc_engine_log("cannot read the chain: %s", err.msg);
+	if (e->view != old_view)   /* what the old leader was handed is no longer its to commit */
+		while (e->nfwd)
+			fwd_drop(e, 0);
 	if (e->height > before && e->cert_hint > e->height)
 		e->cert_hint_ms = mc_now_ms();   /* catching up: not stalled */
 	if (e->building)
@@ -393,6 +403,12 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 		drop_block_txs(e, b);
 	else if (!b && e->mp_n && mc_store_read(e->s, drop_committed_txn, &g, &err) != 0)
 		mc_engine_log("cannot tidy the pending txs: %s", err.msg);
+	if (e->nfwd) {
+		struct fwd_seen_ctx fc = { e };
+
+		if (mc_store_read(e->s, fwd_seen_txn, &fc, &err) != 0)
+			mc_engine_log("cannot read the chain: %s", err.msg);
+	}
 	e->leader_seen_ms = mc_now_ms();   /* the chain moves: its leader lives */
 	if (e->epoch != old_epoch) {
 		mc_engine_log("the validator set changed: %zu validators", e->nval);
@@ -816,6 +832,173 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 	}
 }
 
+/* ---- txs handed to the leader ---------------------------------------------- */
+
+static void fwd_drop(struct mc_engine *e, size_t i)
+{
+	e->fwd_bytes -= e->fwd[i].len;
+	free(e->fwd[i].bundle);
+	memmove(&e->fwd[i], &e->fwd[i + 1], (e->nfwd - i - 1) * sizeof(e->fwd[0]));
+	e->nfwd--;
+}
+
+void eng_fwd_watch(struct mc_engine *e, const struct mc_txin *in, const uint8_t (*hashes)[MC_HASH_LEN],
+		   const uint64_t *heights, size_t n)
+{
+	uint64_t now = mc_now_ms();
+
+	for (size_t i = 0; i < n; i++) {
+		struct fwd *f;
+		bool known = false;
+
+		if (heights[i] || eng_refusal_of(e, hashes[i]))
+			continue;
+		for (size_t j = 0; j < e->nfwd && !known; j++)
+			known = memcmp(e->fwd[j].hash, hashes[i], MC_HASH_LEN) == 0;
+		if (known)
+			continue;
+		if (e->nfwd == FWD_MAX)
+			fwd_drop(e, 0);
+		f = &e->fwd[e->nfwd++];
+		memset(f, 0, sizeof(*f));
+		memcpy(f->hash, hashes[i], MC_HASH_LEN);
+		f->at_ms = now;
+		/* kept to relay while the bytes kept stay small */
+		if (e->fwd_bytes + in[i].tx_len + in[i].side_len + 16 <= FWD_BYTES_MAX) {
+			struct mc_buf b;
+
+			mc_buf_init(&b);
+			mc_txbundle_encode(&in[i], 1, &b);
+			if (!mc_buf_failed(&b)) {
+				f->bundle = b.data;
+				f->len = b.len;
+				e->fwd_bytes += b.len;
+			} else {
+				mc_buf_release(&b);
+			}
+		}
+	}
+}
+
+uint64_t eng_fwd_oldest_ms(const struct mc_engine *e, uint64_t now)
+{
+	return e->nfwd && now > e->fwd[0].at_ms ? now - e->fwd[0].at_ms : 0;
+}
+
+bool eng_leader_silent(const struct mc_engine *e, uint64_t now, uint64_t ms)
+{
+	return now - e->leader_seen_ms >= ms || eng_fwd_oldest_ms(e, now) >= ms;
+}
+
+/* Txs handed to the leader that are now committed here, or refused, are
+ * no longer watched. mu held. */
+static int fwd_seen_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_engine *e = ((struct fwd_seen_ctx *)vctx)->e;
+
+	for (size_t i = 0; i < e->nfwd;) {
+		const void *v;
+		size_t vn;
+		int rc = mc_txn_get(t, MC_DB_TXIDX, e->fwd[i].hash, MC_HASH_LEN, &v, &vn, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc == 0 || eng_refusal_of(e, e->fwd[i].hash))
+			fwd_drop(e, i);
+		else
+			i++;
+	}
+	return 0;
+}
+
+/* Whether the leader's answer about a tx is a refusal. */
+static bool answer_refused(const struct mc_peer_resp *r, char *why, size_t n)
+{
+	cJSON *j = cJSON_ParseWithLength((const char *)r->body, r->len);
+	const cJSON *a = j ? cJSON_GetObjectItemCaseSensitive(j, "txs") : NULL;
+	const cJSON *o = cJSON_IsArray(a) ? cJSON_GetArrayItem(a, 0) : NULL;
+	const cJSON *st = o ? cJSON_GetObjectItemCaseSensitive(o, "state") : NULL;
+	const cJSON *e = o ? cJSON_GetObjectItemCaseSensitive(o, "error") : NULL;
+	bool refused = cJSON_IsString(st) && strcmp(st->valuestring, "refused") == 0;
+
+	if (refused)
+		snprintf(why, n, "%s", cJSON_IsString(e) ? e->valuestring : "refused");
+	cJSON_Delete(j);
+	return refused;
+}
+
+/* A tx the leader has sat on for a quarter of the timeout: the leader is
+ * asked about it again (a refusal after it answered "pending" ends the
+ * watch: only the leader's refusal counts, a peer's could hide a stall);
+ * else it goes to every other validator too, which hands it to the leader
+ * itself and so sees for itself whether the leader commits it. mu held
+ * (released during calls). */
+static void fwd_relay(struct mc_engine *e, struct mc_peer_client *cl, uint64_t now)
+{
+	uint64_t after = (e->c.leader_timeout_ms ? e->c.leader_timeout_ms : 10000u) / 4;
+
+	for (size_t i = 0; i < e->nfwd; i++) {
+		struct fwd *f = &e->fwd[i];
+		uint8_t chain[MC_HASH_LEN], hash[MC_HASH_LEN], leader[MC_PK_LEN], *copy;
+		struct { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } to[PEERS_MAX];
+		size_t nto = 0, len = f->len;
+		ssize_t lead = -1;
+		char why[240] = "";
+		bool refused = false;
+		uint64_t waited = now - f->at_ms;
+
+		if (f->relayed || !f->bundle || now - f->at_ms < after)
+			continue;
+		f->relayed = true;
+		for (size_t k = 0; k < e->npeers && nto < PEERS_MAX; k++) {
+			struct peer *p = e->peers[k];
+
+			if (p->gone || !eng_peer_is_validator(e, p))
+				continue;
+			if (memcmp(p->pk, e->leader, MC_PK_LEN) == 0)
+				lead = (ssize_t)nto;
+			snprintf(to[nto].url, sizeof(to[nto].url), "%s", p->url);
+			memcpy(to[nto++].pk, p->pk, MC_PK_LEN);
+		}
+		if (!nto || !(copy = malloc(len)))
+			continue;
+		memcpy(copy, f->bundle, len);
+		memcpy(hash, f->hash, MC_HASH_LEN);
+		memcpy(chain, e->chain_id, MC_HASH_LEN);
+		memcpy(leader, e->leader, MC_PK_LEN);
+		pthread_mutex_unlock(&e->mu);
+		for (size_t pass = 0; pass < 2 && !refused; pass++)
+			for (size_t k = 0; k < nto && !refused; k++) {
+				struct mc_peer_resp r;
+				struct mc_err err = { 0 };
+
+				/* the leader first, the others then */
+				if ((pass == 0) != ((ssize_t)k == lead))
+					continue;
+				if (mc_peer_call(cl, chain, e->node, to[k].url, "POST", "/v1/tx?wait=0", copy, len, to[k].pk,
+						 PEER_TIMEOUT_MS, 1u << 20, &r, &err) != 0)
+					continue;
+				refused = pass == 0 && memcmp(to[k].pk, leader, MC_PK_LEN) == 0 &&
+					  answer_refused(&r, why, sizeof(why));
+				mc_peer_resp_release(&r);
+			}
+		free(copy);
+		pthread_mutex_lock(&e->mu);
+		if (refused) {
+			eng_remember_refusal(e, hash, why, false);
+			for (size_t k = 0; k < e->nfwd; k++)
+				if (memcmp(e->fwd[k].hash, hash, MC_HASH_LEN) == 0) {
+					fwd_drop(e, k);
+					break;
+				}
+		} else {
+			mc_engine_log("a tx handed to the leader is not committed after %llu ms: sent to the other validators too",
+				      (unsigned long long)waited);
+		}
+		return;   /* one at a time: the list may have changed */
+	}
+}
+
 /* Behind: a certificate this node checked shows a block it lacks, and
  * fetching it has not stalled for CERT_HINT_TTL_MS. mu held. */
 bool eng_behind(const struct mc_engine *e, uint64_t now)
@@ -916,8 +1099,10 @@ static void *engine_main(void *arg)
 			}
 			continue;
 		}
+		if (e->have_chain && e->nfwd && !eng_am_leader(e))
+			fwd_relay(e, cl, now);
 		if (e->have_chain && e->c.leader_timeout_ms && !eng_am_leader(e) && eng_is_validator(e, e->node->pk) &&
-		    now - e->leader_seen_ms > e->c.leader_timeout_ms &&
+		    eng_leader_silent(e, now, e->c.leader_timeout_ms) &&
 		    now - e->last_vc_try_ms > e->c.leader_timeout_ms) {
 			uint8_t cand[MC_PK_LEN];
 
@@ -929,8 +1114,12 @@ static void *engine_main(void *arg)
 					mc_engine_log("no view number is left for a view change");
 					continue;
 				}
-				mc_engine_log("no word from the leader for %u ms: asking to lead view %llu",
-					      e->c.leader_timeout_ms, (unsigned long long)view);
+				if (eng_fwd_oldest_ms(e, now) >= e->c.leader_timeout_ms)
+					mc_engine_log("the leader has not committed a tx it was handed %llu ms ago: asking to lead view %llu",
+						      (unsigned long long)eng_fwd_oldest_ms(e, now), (unsigned long long)view);
+				else
+					mc_engine_log("no word from the leader for %u ms: asking to lead view %llu",
+						      e->c.leader_timeout_ms, (unsigned long long)view);
 				if (eng_start_view_change(e, view, cand, true, NULL, &err) != 0)
 					mc_engine_log("view change to %llu: %s", (unsigned long long)view, err.msg);
 			}
@@ -1070,6 +1259,8 @@ void mc_engine_stop(struct mc_engine *e)
 	for (size_t i = 0; i < e->mp_n; i++)
 		eng_pool_free(e, e->mp[i]);
 	free(e->mp);
+	while (e->nfwd)
+		fwd_drop(e, 0);
 	mc_buf_release(&e->prop);
 	mc_buf_release(&e->commit);
 	mc_buf_release(&e->head_cert);

@@ -661,6 +661,8 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 	/* answered from this node's own store, never on the leader's word */
 	if (wait_ms)
 		wait_txs(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, mc_now_ms() + wait_ms);
+	if (open && !eng_am_leader(e) && !ferr[0])   /* the leader took them: watch that it commits them */
+		eng_fwd_watch(e, in, (const uint8_t (*)[MC_HASH_LEN])hashes, heights, n);
 	pending_why(e, ferr[0] ? ferr : NULL, said, pending, sizeof(pending));
 	eng_reply_json(r, 0, txs_result(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, pending, &status));
 	r->status = wait_ms || status == 422 ? status : 202;

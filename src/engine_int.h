@@ -26,6 +26,8 @@
 #define CLAIM_RETRY_MS 5000      /* a height claim that gave no blocks: not tried again before */
 #define CERT_HINT_TTL_MS 10000   /* a certified height no peer delivers: given up after */
 #define LOG_PER_S 5.0            /* refusals logged a second, across all keys */
+#define FWD_MAX 256              /* txs handed to the leader, watched until committed */
+#define FWD_BYTES_MAX (8u * 1024 * 1024)
 #define LOG_BURST 20.0
 #define RATE_PER_S 500.0
 #define RATE_BURST 1000.0
@@ -37,6 +39,16 @@ struct mp_item {
 	uint8_t status;
 	uint64_t added_ms;
 	uint64_t order;               /* arrival order: the oldest is evicted first */
+};
+
+/* A tx this node handed to the leader and has not seen committed: a leader
+ * that answers but commits nothing is as good as silent. */
+struct fwd {
+	uint8_t hash[MC_HASH_LEN];
+	uint64_t at_ms;
+	uint8_t *bundle;              /* the tx as a one-tx bundle, to relay; or NULL */
+	size_t len;
+	bool relayed;
 };
 
 struct refusal {
@@ -119,6 +131,8 @@ struct mc_engine {
 	struct mc_buf vc_body, vc_relay;
 	uint64_t vc_view;
 	uint64_t leader_seen_ms, last_vc_try_ms;
+	struct fwd fwd[FWD_MAX];       /* oldest first */
+	size_t nfwd, fwd_bytes;
 	int test_crash;               /* MEDCHAIN_TEST_CRASH: 1 leader-after-votes,
 				       * 2 leader-after-commit (tests only) */
 
@@ -178,6 +192,14 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 int eng_run_proposal(struct mc_engine *e, struct mc_err *err);
 void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl);
 bool eng_behind(const struct mc_engine *e, uint64_t now);
+/* Watches txs handed to the leader (in) until committed here or refused. */
+void eng_fwd_watch(struct mc_engine *e, const struct mc_txin *in, const uint8_t (*hashes)[MC_HASH_LEN],
+		   const uint64_t *heights, size_t n);
+/* How long the oldest tx handed to the leader has waited (0: none waits). */
+uint64_t eng_fwd_oldest_ms(const struct mc_engine *e, uint64_t now);
+/* The leader is silent for this node: nothing heard for ms, or a tx it was
+ * handed uncommitted for ms (a leader that answers but commits nothing). */
+bool eng_leader_silent(const struct mc_engine *e, uint64_t now, uint64_t ms);
 void eng_note_certified(struct mc_engine *e, uint64_t height);
 /* Frees a pending tx (taken out of e->mp by the caller). */
 void eng_pool_free(struct mc_engine *e, struct mp_item *it);

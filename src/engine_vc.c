@@ -21,8 +21,9 @@
  * above the current one and at most MC_VIEW_AHEAD_MAX above the highest it
  * knows (every increment overflow-checked, UINT64_MAX never a view), and
  * only with evidence: it, too, has not heard from the leader for half the
- * leader timeout, or the request carries a quorum of the operators'
- * approvals of that promotion. A refusal says which view it voted for, so
+ * leader timeout, or a tx it handed the leader has waited that long
+ * uncommitted (a leader that answers but commits nothing), or the request
+ * carries a quorum of the operators' approvals of that promotion. A refusal says which view it voted for, so
  * the asker can ask above it next time.
  * The one who asked gathers a quorum of votes into a VIEW_CHANGE and hands
  * it, with the highest locked block, to L; L finishes that block, then
@@ -133,7 +134,7 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 		mc_promote_digest(e->chain_id, ap->from_view, ap->leader, d);
 		if (mc_approvals_check(&ap->approvals, d, (const uint8_t (*)[MC_PK_LEN])e->vals, e->nval, err) != 0)
 			return -1;
-	} else if (!eng_am_leader(e) && now - e->leader_seen_ms < silence_ms(e)) {
+	} else if (!eng_am_leader(e) && !eng_leader_silent(e, now, silence_ms(e))) {
 		return mc_err_set(err, EX_TEMPFAIL,
 				  _("the leader was heard from %llu ms ago: a change needs %llu ms of its silence, or the operators' approvals"),
 				  (unsigned long long)(now - e->leader_seen_ms), (unsigned long long)silence_ms(e));

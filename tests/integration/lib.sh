@@ -189,12 +189,14 @@ cl_tls_certs() {
 cl_height() { cn "$1" --json status | jq -r .height; }
 cl_head() { cn "$1" --json status | jq -r .head; }
 serve_start() {
-    local i=$1
+    local i=$1 seen
+    # a restart appends to the log: wait for a new "listening on" line
+    seen=$(grep -c "listening on" "$T/n$i.log" 2>/dev/null || true)
     "$MEDCHAIN_BIN" --datadir "$T/n$i" serve >>"$T/n$i.log" 2>&1 &
     CL_PID[$i]=$!
     local t
     for t in $(seq 100); do
-        grep -q "listening on" "$T/n$i.log" 2>/dev/null && return 0
+        [ "$(grep -c "listening on" "$T/n$i.log" 2>/dev/null || true)" -gt "${seen:-0}" ] && return 0
         sleep 0.05
     done
     cat "$T/n$i.log" >&2; fail "serve $i did not start"
