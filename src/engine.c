@@ -392,9 +392,20 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 
 	if (eng_cache_load(e, &err) != 0)
 		mc_engine_log("cannot read the chain: %s", err.msg);
-	if (e->view != old_view)   /* what the old leader was handed is no longer its to commit */
-		while (e->nfwd)
-			fwd_drop(e, 0);
+	if (e->view != old_view) {
+		/* what the old leader was handed and did not commit goes to the
+		 * new one: the writers need not send it again */
+		for (size_t i = 0; i < e->nfwd;) {
+			if (!e->fwd[i].bundle) {
+				fwd_drop(e, i);
+				continue;
+			}
+			e->fwd[i].resend = true;
+			e->fwd[i].relayed = false;
+			e->fwd[i].at_ms = mc_now_ms();
+			i++;
+		}
+	}
 	if (e->height > before && e->cert_hint > e->height)
 		e->cert_hint_ms = mc_now_ms();   /* catching up: not stalled */
 	if (e->building)
@@ -911,6 +922,61 @@ static int fwd_seen_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
+/* After a view change: the txs the old leader sat on go to the new one
+ * (into this node's own pool when it leads now). mu held (released). */
+static void fwd_resend(struct mc_engine *e, struct mc_peer_client *cl)
+{
+	char url[MC_URL_MAX + 1] = "";
+	uint8_t chain[MC_HASH_LEN], leader[MC_PK_LEN];
+	size_t sent = 0;
+
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	memcpy(leader, e->leader, MC_PK_LEN);
+	for (size_t k = 0; k < e->npeers; k++)
+		if (!e->peers[k]->gone && e->peers[k]->pk_known && memcmp(e->peers[k]->pk, leader, MC_PK_LEN) == 0)
+			snprintf(url, sizeof(url), "%s", e->peers[k]->url);
+	for (size_t i = 0; i < e->nfwd; i++) {
+		struct fwd *f = &e->fwd[i];
+		struct mc_txin *in = NULL;
+		size_t n = 0;
+		uint8_t *copy;
+		size_t len = f->len;
+
+		if (!f->resend)
+			continue;
+		f->resend = false;
+		if (eng_am_leader(e)) {
+			if (mc_txbundle_decode(f->bundle, f->len, &in, &n, NULL) == 0 && n == 1 &&
+			    eng_pool_add(e, &in[0], f->hash) == 0)
+				sent++;
+			free(in);
+			continue;
+		}
+		if (!*url || !(copy = malloc(len)))
+			continue;
+		memcpy(copy, f->bundle, len);
+		pthread_mutex_unlock(&e->mu);
+		{
+			struct mc_peer_resp r;
+			struct mc_err err = { 0 };
+
+			if (mc_peer_call(cl, chain, e->node, url, "POST", "/v1/tx?wait=0", copy, len, leader, PEER_TIMEOUT_MS,
+					 1u << 20, &r, &err) == 0) {
+				mc_peer_resp_release(&r);
+				sent++;
+			}
+		}
+		free(copy);
+		pthread_mutex_lock(&e->mu);
+		if (memcmp(leader, e->leader, MC_PK_LEN) != 0)
+			break;   /* yet another leader: the next round */
+	}
+	if (sent) {
+		mc_engine_log("%zu txs the old leader did not commit handed to the new one", sent);
+		pthread_cond_broadcast(&e->cv);
+	}
+}
+
 /* Whether the leader's answer about a tx is a refusal. */
 static bool answer_refused(const struct mc_peer_resp *r, char *why, size_t n)
 {
@@ -1099,8 +1165,11 @@ static void *engine_main(void *arg)
 			}
 			continue;
 		}
-		if (e->have_chain && e->nfwd && !eng_am_leader(e))
-			fwd_relay(e, cl, now);
+		if (e->have_chain && e->nfwd) {
+			fwd_resend(e, cl);
+			if (!eng_am_leader(e))
+				fwd_relay(e, cl, now);
+		}
 		if (e->have_chain && e->c.leader_timeout_ms && !eng_am_leader(e) && eng_is_validator(e, e->node->pk) &&
 		    eng_leader_silent(e, now, e->c.leader_timeout_ms) &&
 		    now - e->last_vc_try_ms > e->c.leader_timeout_ms) {

@@ -343,7 +343,7 @@ static bool pool_make_room(struct mc_engine *e, size_t more)
 	return true;
 }
 
-static int pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN])
+int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN])
 {
 	struct mp_item *it;
 	size_t bytes = in->tx_len + in->side_len;
@@ -649,7 +649,7 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 		forward_txs(e, body, len, wait_ms, ferr, sizeof(ferr), &said);
 	} else {
 		for (size_t i = 0; i < n && !full; i++)
-			if (!heights[i] && !why[i][0] && pool_add(e, &in[i], hashes[i]) != 0)
+			if (!heights[i] && !why[i][0] && eng_pool_add(e, &in[i], hashes[i]) != 0)
 				full = true;
 		if (full) {
 			pthread_mutex_unlock(&e->mu);

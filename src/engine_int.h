@@ -49,6 +49,7 @@ struct fwd {
 	uint8_t *bundle;              /* the tx as a one-tx bundle, to relay; or NULL */
 	size_t len;
 	bool relayed;
+	bool resend;                  /* the leader changed: hand it to the new one */
 };
 
 struct refusal {
@@ -201,6 +202,9 @@ uint64_t eng_fwd_oldest_ms(const struct mc_engine *e, uint64_t now);
  * handed uncommitted for ms (a leader that answers but commits nothing). */
 bool eng_leader_silent(const struct mc_engine *e, uint64_t now, uint64_t ms);
 void eng_note_certified(struct mc_engine *e, uint64_t height);
+/* Adds a tx to the pending pool (evicting the oldest to make room): -1
+ * when it cannot. mu held. (engine_http.c) */
+int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN]);
 /* Frees a pending tx (taken out of e->mp by the caller). */
 void eng_pool_free(struct mc_engine *e, struct mp_item *it);
 

@@ -60,3 +60,10 @@ cn 3 identity add --name after-the-liar --role clinician --no-passphrase >/dev/n
 cl_wait_same 10 2 3 4 || fail "the honest three disagree"
 for i in 2 3 4; do expect_exit 0 cn "$i" verify; done
 ok "a leader that answers but commits nothing is voted out by the other three; writes and reads go on"
+grep -qh "txs the old leader did not commit handed to the new one" "$T"/n[234].log || fail "no node handed them over"
+# the write that timed out, run again: the same write, committed once
+printf 'another' | env MEDCHAIN_COMMIT_TIMEOUT=20 "$MEDCHAIN_BIN" --datadir "$T/n2" record put --subject P-2 --category lab \
+    --type text/plain >/dev/null || fail "the write run again failed"
+cl_wait_same 10 2 3 4 || fail "the honest three disagree"
+[ "$(cn 4 --json record list --subject P-2 | jq length)" = 1 ] || fail "the write the liar dropped is not there exactly once"
+ok "the txs the liar sat on were handed to the new leader; the write that timed out, run again, is committed once"
