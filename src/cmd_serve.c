@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +197,9 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	hc.listen = cli->conf.listen;
 	hc.tls_cert = *cli->conf.tls_cert ? cli->conf.tls_cert : NULL;
 	hc.tls_key = *cli->conf.tls_key ? cli->conf.tls_key : NULL;
+	/* Large bodies come and go: each in its own mapping, given back to
+	 * the system when freed, so that memory follows what is in flight. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);

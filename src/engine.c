@@ -660,10 +660,13 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 	mc_vote_sign(e->prop_hash, e->node->sk, e->node->pk, &own);
 	e->votes[0] = own;
 	e->nvotes = 1;
+	e->nrefused = 0;
 	e->prop_seq++;
 	pthread_cond_broadcast(&e->cv);
 	until = mc_now_ms() + VOTE_WAIT_MS;
-	while (e->nvotes < quorum && !e->stop && mc_now_ms() < until) {
+	/* until a quorum voted, or so many refused that none can (another
+	 * block holds their votes at this height: a twin, a missed commit) */
+	while (e->nvotes < quorum && e->nval - e->nrefused >= quorum && !e->stop && mc_now_ms() < until) {
 		ts.tv_sec = (time_t)(until / 1000);
 		ts.tv_nsec = (long)(until % 1000) * 1000000L;
 		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
@@ -671,6 +674,11 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 	if (e->prop_height != e->height + 1) {
 		mc_engine_log("block %llu: the chain moved to %llu meanwhile; not committed here",
 			      (unsigned long long)e->prop_height, (unsigned long long)e->height);
+		return 1;
+	}
+	if (e->nvotes < quorum && e->nval - e->nrefused < quorum) {
+		mc_engine_log("block %llu: %zu of %zu validators refused it, no quorum can vote for it",
+			      (unsigned long long)e->prop_height, e->nrefused, e->nval);
 		return 1;
 	}
 	if (e->nvotes < quorum) {

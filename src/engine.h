@@ -39,13 +39,15 @@
 #include "store.h"
 
 /* Body limits of the peer API, and the memory a node lets requests hold. */
-#define MC_ENGINE_TX_BODY_MAX (24u * 1024 * 1024)       /* a tx bundle: one record
+#define MC_ENGINE_TX_BODY_MAX (17u * 1024 * 1024)       /* a tx bundle: one record
 							 * of MC_PAYLOAD_MAX fits */
-#define MC_ENGINE_BLOCK_BYTES (32u * 1024 * 1024)       /* a leader's block bundle */
+#define MC_ENGINE_BLOCK_BYTES (24u * 1024 * 1024)       /* a leader's block bundle */
 #define MC_ENGINE_BLOCK_BODY_MAX (MC_ENGINE_BLOCK_BYTES + 1024u * 1024)
 #define MC_ENGINE_SMALL_BODY_MAX (64u * 1024)           /* every other path */
 #define MC_ENGINE_SYNC_BYTES (8u * 1024 * 1024)         /* one GET /v1/blocks batch */
-#define MC_ENGINE_INFLIGHT_MAX (40u * 1024 * 1024)      /* bodies and batches at once */
+#define MC_ENGINE_INFLIGHT_MAX (40u * 1024 * 1024)      /* bodies and batches at once;
+							 * one key holds at most half,
+							 * or one block's body */
 #define MC_ENGINE_POOL_BYTES (32u * 1024 * 1024)        /* pending txs, default */
 #define MC_ENGINE_POOL_TXS 200000u
 

@@ -118,6 +118,7 @@ struct mc_engine {
 	uint64_t prop_height, prop_view;
 	struct mc_vote votes[MC_MAX_VALIDATORS];
 	size_t nvotes;
+	size_t nrefused;              /* validators that refused it (409, 4xx) */
 	/* the newest committed block, for the peers */
 	struct mc_buf commit;
 	uint64_t commit_height;

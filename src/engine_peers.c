@@ -229,6 +229,10 @@ static void peer_propose(struct peer *p, struct mc_peer_client *cl)
 		snprintf(p->error, sizeof(p->error), "%.*s", (int)(r.len < 150 ? r.len : 150), (const char *)r.body);
 		if (r.status == 409)
 			p->sent_prop = seq;   /* it is behind or has moved on: it will sync */
+		if (r.status >= 400 && r.status < 500 && seq == e->prop_seq) {
+			e->nrefused++;   /* this proposal will not get its vote */
+			pthread_cond_broadcast(&e->cv);
+		}
 	}
 	mc_peer_resp_release(&r);
 }

@@ -31,6 +31,8 @@ struct conn {
 	bool authed, evicted;
 };
 
+#define KEYS_INFLIGHT 64            /* keys with bytes in flight, at most */
+
 struct mc_httpd {
 	struct MHD_Daemon *d;
 	struct mc_engine *e;
@@ -39,7 +41,11 @@ struct mc_httpd {
 	pthread_mutex_t mu;          /* the list and the in-flight bytes */
 	struct conn *oldest, *newest;
 	size_t nconns;
-	size_t inflight, inflight_max;
+	size_t inflight, inflight_max, key_share;
+	struct {                     /* in flight by key: one cannot take it all */
+		uint8_t pk[MC_PK_LEN];
+		size_t bytes;
+	} keys[KEYS_INFLIGHT];
 	char *cert, *key;
 };
 
@@ -48,7 +54,7 @@ struct req {
 	struct mc_buf body;
 	struct mc_peer_sig sg;
 	size_t expect;            /* Content-Length */
-	size_t reserved;          /* bytes counted in h->inflight */
+	size_t reserved;          /* bytes counted in h->inflight, for sg.pk */
 	bool started, overflow;
 };
 
@@ -160,6 +166,43 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 	return rq;
 }
 
+/* Counts n more bytes in flight for pk: false (nothing counted) when they
+ * would pass the node's budget or the key's share of it. */
+static bool inflight_take(struct mc_httpd *h, const uint8_t pk[MC_PK_LEN], size_t n)
+{
+	size_t at = KEYS_INFLIGHT;
+	bool ok;
+
+	pthread_mutex_lock(&h->mu);
+	for (size_t i = 0; i < KEYS_INFLIGHT && at == KEYS_INFLIGHT; i++)
+		if (h->keys[i].bytes && memcmp(h->keys[i].pk, pk, MC_PK_LEN) == 0)
+			at = i;
+	for (size_t i = 0; i < KEYS_INFLIGHT && at == KEYS_INFLIGHT; i++)
+		if (!h->keys[i].bytes) {
+			at = i;
+			memcpy(h->keys[i].pk, pk, MC_PK_LEN);
+		}
+	ok = at < KEYS_INFLIGHT && h->inflight + n <= h->inflight_max && h->keys[at].bytes + n <= h->key_share;
+	if (ok) {
+		h->inflight += n;
+		h->keys[at].bytes += n;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return ok;
+}
+
+static void inflight_give(struct mc_httpd *h, const uint8_t pk[MC_PK_LEN], size_t n)
+{
+	pthread_mutex_lock(&h->mu);
+	h->inflight -= n;
+	for (size_t i = 0; i < KEYS_INFLIGHT; i++)
+		if (h->keys[i].bytes && memcmp(h->keys[i].pk, pk, MC_PK_LEN) == 0) {
+			h->keys[i].bytes -= n;
+			break;
+		}
+	pthread_mutex_unlock(&h->mu);
+}
+
 static void on_done(void *cls, struct MHD_Connection *con, void **req_cls,
 		    enum MHD_RequestTerminationCode toe)
 {
@@ -170,11 +213,8 @@ static void on_done(void *cls, struct MHD_Connection *con, void **req_cls,
 	(void)toe;
 	if (!rq)
 		return;
-	if (rq->reserved) {
-		pthread_mutex_lock(&h->mu);
-		h->inflight -= rq->reserved;
-		pthread_mutex_unlock(&h->mu);
-	}
+	if (rq->reserved)
+		inflight_give(h, rq->sg.pk, rq->reserved);
 	free(rq->target);
 	mc_buf_release(&rq->body);
 	free(rq);
@@ -275,16 +315,12 @@ static void route(struct mc_httpd *h, struct MHD_Connection *con, const char *ur
 			return;
 		}
 		/* a batch of blocks is built in memory: it counts as in flight */
-		pthread_mutex_lock(&h->mu);
-		if (h->inflight + MC_ENGINE_SYNC_BYTES > h->inflight_max) {
-			pthread_mutex_unlock(&h->mu);
+		if (!inflight_take(h, sg->pk, MC_ENGINE_SYNC_BYTES)) {
 			r->status = 503;
 			mc_put_raw(&r->body, "busy\n", 5);
 			return;
 		}
-		h->inflight += MC_ENGINE_SYNC_BYTES;
 		rq->reserved += MC_ENGINE_SYNC_BYTES;
-		pthread_mutex_unlock(&h->mu);
 		mc_engine_on_blocks(h->e, from, max, r);
 	} else if (post && strcmp(url, "/v1/tx") == 0) {
 		uint64_t wait = 0;
@@ -382,15 +418,10 @@ static enum MHD_Result on_headers(struct mc_httpd *h, struct MHD_Connection *con
 		return refuse(h, con, method, rq, NULL, status_of(err.code), err.msg, false);   /* logged there */
 	mark_authed(h, con);
 	if (n) {
-		pthread_mutex_lock(&h->mu);
-		if (h->inflight + n > h->inflight_max) {
-			pthread_mutex_unlock(&h->mu);
+		if (!inflight_take(h, rq->sg.pk, n))
 			return refuse(h, con, method, rq, rq->sg.pk, 503,
 				      _("too many large requests in flight: try again"), true);
-		}
-		h->inflight += n;
 		rq->reserved = n;
-		pthread_mutex_unlock(&h->mu);
 		if (!mc_buf_reserve(&rq->body, n))
 			return refuse(h, con, method, rq, rq->sg.pk, 503, _("out of memory"), true);
 	}
@@ -525,6 +556,7 @@ int mc_httpd_start(const struct mc_httpd_conf *c, struct mc_engine *e, struct mc
 	h->inflight_max = c->inflight_max ? c->inflight_max : MC_ENGINE_INFLIGHT_MAX;
 	if (h->inflight_max < h->block_max)
 		h->inflight_max = h->block_max;
+	h->key_share = h->inflight_max / 2 > h->block_max ? h->inflight_max / 2 : h->block_max;
 	h->soft_limit = c->max_connections ? c->max_connections : 256u;
 	pthread_mutex_init(&h->mu, NULL);
 	if (parse_listen(c->listen, &ss, &sl, err) != 0)

@@ -12,6 +12,7 @@ struct slot {
 	struct mc_sealed *recs;
 	unsigned long *tags;
 	size_t n;
+	size_t bytes;              /* ciphertext in the batch */
 };
 
 struct mc_importer {
@@ -42,6 +43,7 @@ static void slot_clear(struct slot *sl)
 	for (size_t i = 0; i < sl->n; i++)
 		mc_sealed_release(&sl->recs[i]);
 	sl->n = 0;
+	sl->bytes = 0;
 }
 
 static void *committer(void *arg)
@@ -170,8 +172,11 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *cat
 			       err) != 0)
 		return -1;
 	sl->tags[sl->n] = tag;
+	sl->bytes += sl->recs[sl->n].ct_len;
 	sl->n++;
-	if (sl->n == im->cap)
+	/* full in count, or in bytes: one tx a batch must fit what a node
+	 * takes in one request (MC_IMPORT_BATCH_BYTES) */
+	if (sl->n == im->cap || sl->bytes >= MC_IMPORT_BATCH_BYTES)
 		return hand_over(im, err);
 	return 0;
 }

@@ -21,6 +21,10 @@
 #include "records.h"
 #include "store.h"
 
+/* A batch is committed when it holds this much ciphertext (a record of
+ * MC_PAYLOAD_MAX goes alone), so that its tx fits one peer API request. */
+#define MC_IMPORT_BATCH_BYTES (8u * 1024 * 1024)
+
 struct mc_importer;
 
 /* Called after each commit with the batch's records (their entries carry

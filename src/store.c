@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,11 @@ struct mc_store {
 	MDB_dbi dbi[MC_DB__COUNT];
 	bool absent[MC_DB__COUNT];  /* read-only, and older than the table */
 	bool rdonly;
+	/* Every transaction of this process holds it shared; changing the
+	 * map size (growing it, or adopting another process's growth) holds
+	 * it alone: LMDB remaps, and a thread still reading the old mapping
+	 * would fault. */
+	pthread_rwlock_t maplock;
 };
 
 struct mc_txn {
@@ -111,6 +117,10 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	if (pthread_rwlock_init(&s->maplock, NULL) != 0) {
+		free(s);
+		return mc_err_set(err, EX_OSERR, _("cannot create the map lock"));
+	}
 	s->rdonly = (flags & MC_STORE_RDONLY) != 0;
 	if (s->rdonly)
 		envflags |= MDB_RDONLY;
@@ -172,6 +182,7 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 fail:
 	if (s->env)
 		mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->maplock);
 	free(s);
 	return -1;
 }
@@ -181,6 +192,7 @@ void mc_store_close(struct mc_store *s)
 	if (!s)
 		return;
 	mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->maplock);
 	free(s);
 }
 
@@ -210,19 +222,47 @@ static int grow_map(struct mc_store *s, struct mc_err *err)
 	return 0;
 }
 
+/* Changes the map size with no transaction of this process open: grows
+ * it, or (grow false) adopts the size another process gave it. */
+static int resize(struct mc_store *s, bool grow, struct mc_err *err)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&s->maplock);
+	if (grow) {
+		rc = grow_map(s, err);
+	} else {
+		rc = mdb_env_set_mapsize(s->env, 0);
+		if (rc != 0)
+			rc = lmdb_err(err, rc, _("cannot adopt the map size"));
+	}
+	pthread_rwlock_unlock(&s->maplock);
+	return rc;
+}
+
+/* Begins a transaction holding the map lock shared; end() releases it. */
 static int begin(struct mc_store *s, unsigned flags, MDB_txn **txn, struct mc_err *err)
 {
-	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	for (int attempt = 0; attempt < 8; attempt++) {
+		int rc;
 
-	if (rc == MDB_MAP_RESIZED) {
-		/* Another process grew the map: adopt its size. */
-		rc = mdb_env_set_mapsize(s->env, 0);
+		pthread_rwlock_rdlock(&s->maplock);
+		rc = mdb_txn_begin(s->env, NULL, flags, txn);
 		if (rc == 0)
-			rc = mdb_txn_begin(s->env, NULL, flags, txn);
+			return 0;
+		pthread_rwlock_unlock(&s->maplock);
+		if (rc != MDB_MAP_RESIZED)
+			return lmdb_err(err, rc, _("cannot begin a transaction"));
+		/* Another process grew the map: adopt its size. */
+		if (resize(s, false, err) != 0)
+			return -1;
 	}
-	if (rc != 0)
-		return lmdb_err(err, rc, _("cannot begin a transaction"));
-	return 0;
+	return mc_err_set(err, EX_TEMPFAIL, _("cannot begin a transaction: the map keeps being resized"));
+}
+
+static void end(struct mc_store *s)
+{
+	pthread_rwlock_unlock(&s->maplock);
 }
 
 int mc_store_write(struct mc_store *s, mc_store_fn fn, void *ctx, struct mc_err *err)
@@ -238,10 +278,12 @@ int mc_store_write(struct mc_store *s, mc_store_fn fn, void *ctx, struct mc_err 
 		rc = fn(&t, ctx, err);
 		if (rc != 0) {
 			mdb_txn_abort(t.txn);
+			end(s);
 			if (!t.map_full)
 				return -1;
 		} else {
 			rc = mdb_txn_commit(t.txn);
+			end(s);
 			if (rc == 0)
 				return 0;
 			if (rc != MDB_MAP_FULL)
@@ -251,7 +293,7 @@ int mc_store_write(struct mc_store *s, mc_store_fn fn, void *ctx, struct mc_err 
 		/* MDB_MAP_FULL from a put or from the commit: grow with no
 		 * transaction open and run the whole transaction again. */
 		mc_err_clear(err);
-		if (grow_map(s, err) != 0)
+		if (resize(s, true, err) != 0)
 			return -1;
 	}
 	return mc_err_set(err, EX_IOERR, _("storage: the map cannot grow enough"));
@@ -266,6 +308,7 @@ int mc_store_read(struct mc_store *s, mc_store_fn fn, void *ctx, struct mc_err *
 		return -1;
 	rc = fn(&t, ctx, err);
 	mdb_txn_abort(t.txn);
+	end(s);
 	return rc;
 }
 
@@ -472,7 +515,11 @@ int mc_cursor_del(struct mc_cursor *c, struct mc_err *err)
 
 int mc_store_copy(struct mc_store *s, const char *dir, struct mc_err *err)
 {
-	int rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+	int rc;
+
+	pthread_rwlock_rdlock(&s->maplock);   /* it reads in a transaction of its own */
+	rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&s->maplock);
 
 	if (rc == 0)
 		return 0;
