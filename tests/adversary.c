@@ -32,7 +32,8 @@
  *                                           DATADIR's node: the status, and the
  *                                           answer's first line
  *   adversary DATADIR URL junk N BYTES      N txs at once, each from a new unenrolled
- *                                           key with an attachment of BYTES
+ *                                           key with an attachment of BYTES: each
+ *                                           answer's status ("closed": none came)
  *   adversary DATADIR URL enroll N          N enrolments signed by DATADIR's admin,
  *                                           sent at once; prints the answer's HTTP status
  *   adversary DATADIR URL flood N           N signed GETs of /v1/status on one connection,
@@ -94,46 +95,52 @@ static size_t sink(char *p, size_t s, size_t n, void *ud)
 	return s * n;
 }
 
-/* Sends one request with the given signature headers; returns the status.
+/* One request on c with the given signature headers; returns the status
+ * (also when a refusal closed the connection while the body still went).
  * The answer's body goes to out (NULL: nowhere). */
-static long send_to(const char *url, const char *method, const char *path, const void *body,
-		    size_t len, const struct mc_peer_sig *sg, FILE *out)
+static long perform(CURL *c, const char *url, const char *method, const char *path, const void *body, size_t len,
+		    const struct mc_peer_sig *sg, FILE *out)
 {
 	char k[MC_PEER_KEY_HEX], t[MC_PEER_TIME_DEC], n[MC_PEER_NONCE_HEX], s[MC_PEER_SIG_HEX];
 	char b[MC_PEER_BODY_HEX], line[300], full[1024];
+	const char *hv[][2] = { { MC_PEER_HDR_KEY, k }, { MC_PEER_HDR_TIME, t }, { MC_PEER_HDR_NONCE, n },
+				{ MC_PEER_HDR_SIG, s }, { MC_PEER_HDR_BODY, b } };
 	struct curl_slist *h = NULL;
-	CURL *c = curl_easy_init();
 	long status = 0;
 
 	mc_peer_sig_headers(sg, k, t, n, s);
 	mc_peer_body_header(sg, b);
-	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_BODY, b);
-	h = curl_slist_append(h, line);
-	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_KEY, k);
-	h = curl_slist_append(h, line);
-	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_TIME, t);
-	h = curl_slist_append(h, line);
-	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_NONCE, n);
-	h = curl_slist_append(h, line);
-	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_SIG, s);
-	h = curl_slist_append(h, line);
+	for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++) {
+		snprintf(line, sizeof(line), "%s: %s", hv[i][0], hv[i][1]);
+		h = curl_slist_append(h, line);
+	}
 	h = curl_slist_append(h, "Expect:");
 	snprintf(full, sizeof(full), "%s%s", url, path);
 	curl_easy_setopt(c, CURLOPT_URL, full);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (out)
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	else
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, out ? NULL : sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 150L);
 	if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, len ? body : "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	} else {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	}
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(h);
+	return status;
+}
+
+/* Sends one request on a new connection; returns the status. */
+static long send_to(const char *url, const char *method, const char *path, const void *body,
+		    size_t len, const struct mc_peer_sig *sg, FILE *out)
+{
+	CURL *c = curl_easy_init();
+	long status = perform(c, url, method, path, body, len, sg, out);
+
 	curl_easy_cleanup(c);
 	return status;
 }
@@ -295,16 +302,14 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* One request on a kept connection (h reused), signed now by key. */
+/* One request on a kept connection (c reused), signed now by key; the
+ * first line of the answer in first (when not NULL). */
 static long send_on(CURL *c, const char *url, const struct mc_key *key, const char *method, const char *path,
 		    const void *body, size_t len, char *first, size_t first_n)
 {
 	struct mc_peer_sig sg;
 	struct mc_err err = { 0 };
-	char k[MC_PEER_KEY_HEX], t[MC_PEER_TIME_DEC], n[MC_PEER_NONCE_HEX], g[MC_PEER_SIG_HEX];
-	char b[MC_PEER_BODY_HEX], line[300], full[1024];
-	struct curl_slist *h = NULL;
-	long status = 0;
+	long status;
 	char *text = NULL;
 	size_t tlen = 0;
 	FILE *mem = first ? open_memstream(&text, &tlen) : NULL;
@@ -313,45 +318,11 @@ static long send_on(CURL *c, const char *url, const struct mc_key *key, const ch
 		fprintf(stderr, "adversary: %s\n", err.msg);
 		exit(70);
 	}
-	mc_peer_sig_headers(&sg, k, t, n, g);
-	mc_peer_body_header(&sg, b);
-	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_KEY, k);
-	h = curl_slist_append(h, line);
-	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_TIME, t);
-	h = curl_slist_append(h, line);
-	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_NONCE, n);
-	h = curl_slist_append(h, line);
-	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_SIG, g);
-	h = curl_slist_append(h, line);
-	snprintf(line, sizeof(line), "%s: %s", MC_PEER_HDR_BODY, b);
-	h = curl_slist_append(h, line);
-	h = curl_slist_append(h, "Expect:");
-	snprintf(full, sizeof(full), "%s%s", url, path);
-	curl_easy_setopt(c, CURLOPT_URL, full);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (mem)
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, mem);
-	else
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 150L);
-	if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, len ? body : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	} else {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	}
-	/* a refusal may close the connection while the body still goes: the
-	 * answer's status counts even then */
-	curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
+	status = perform(c, url, method, path, body, len, &sg, mem);
 	if (mem) {
 		fclose(mem);
 		snprintf(first, first_n, "%.*s", (int)strcspn(text ? text : "", "\n"), text ? text : "");
 		free(text);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
 	}
 	return status;
 }
@@ -966,7 +937,12 @@ int main(int argc, char **argv)
 		}
 		for (size_t i = 0; p && i < n; i++) {
 			pthread_join(p[i].th, NULL);
-			printf("%s%ld", i ? " " : "", p[i].status);
+			/* a refusal that closed the connection under a body still
+			 * being sent may lose its answer to a reset: "closed" */
+			if (p[i].status)
+				printf("%s%ld", i ? " " : "", p[i].status);
+			else
+				printf("%sclosed", i ? " " : "");
 		}
 		printf("\n");
 		free(p);

@@ -10,7 +10,7 @@
 #  - a request replayed after the node restarted: refused (signed before it
 #    started); 70,000 requests of one key cannot flush a nonce from the
 #    replay cache;
-#  - a validator forwarding 60 MiB txs, and 20 MB ones, from keys nobody
+#  - a validator forwarding 60 MiB txs, and 16 MB ones, from keys nobody
 #    enrolled: refused, and the leader stays under 64 MiB;
 #  - per-path body limits; a pending pool bounded in bytes evicts its oldest
 #    txs, logged;
@@ -54,13 +54,17 @@ out=$(adv 4 3 replay-flood 70000)
 case "$out" in "first 200 "*"replay 403") ;; *) fail "one key's 70,000 requests flushed a nonce: $out" ;; esac
 ok "one key's 70,000 requests cannot flush its earlier nonce: $out"
 
-out=$(adv 4 1 junk 8 62914560)
-[ "$out" = "413 413 413 413 413 413 413 413" ] || fail "60 MiB txs: $out"
-out=$(adv 4 1 junk 8 20000000)
-echo "$out" | grep -qE '\b20[02]\b' && fail "a 20 MB tx of an unenrolled key was taken: $out"
+out60=$(adv 4 1 junk 8 62914560)
+out=$out60
+# each refused from its headers: 413, or the connection closed under the
+# body still being sent (the answer then lost to a reset)
+[ "$(echo "$out" | tr ' ' '\n' | grep -cvE '^(413|closed)$')" = 0 ] && echo "$out" | grep -q 413 \
+    || fail "60 MiB txs: $out"
+out=$(adv 4 1 junk 8 16000000)
+echo "$out" | grep -qE '\b20[02]\b' && fail "a 16 MB tx of an unenrolled key was taken: $out"
 [ "$(hwm_mib 1)" -lt 64 ] || fail "the leader grew to $(hwm_mib 1) MiB"
 grep -q "not an enrolled, active identity" "$T/n1.log" "$T/n4.log" || true
-ok "8 txs of 60 MiB: 413 each; 8 of 20 MB from unenrolled keys: refused ($out); the leader peaked at $(hwm_mib 1) MiB"
+ok "8 txs of 60 MiB: refused from their headers ($out60); 8 of 16 MB from unenrolled keys: refused ($out); the leader peaked at $(hwm_mib 1) MiB"
 
 [ "$(adv 4 2 oversize 100000 '/v1/view-vote?view=1&leader=00')" = 413 ] || fail "a 100 kB body to /v1/view-vote was taken"
 [ "$(adv 4 2 oversize 30000000)" = 413 ] || fail "a 30 MB tx bundle was taken"
