@@ -372,8 +372,7 @@ int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t ha
 	memcpy(it->hash, hash, MC_HASH_LEN);
 	it->status = MC_TXIN_PENDING;
 	it->added_ms = mc_now_ms();
-	it->order = e->mp_order++;
-	e->mp[e->mp_n++] = it;
+	e->mp[e->mp_n++] = it;   /* in arrival order: the oldest are evicted first */
 	e->mp_bytes += bytes;
 	return 0;
 }
@@ -484,7 +483,7 @@ static cJSON *txs_result(struct mc_engine *e, const uint8_t (*hashes)[MC_HASH_LE
  * release nothing); what it says is committed counts once the block is
  * here. mu held (released during the call). */
 static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, unsigned wait_ms,
-			char *ferr, size_t ferr_n, bool *said_committed)
+			const uint8_t (*hashes)[MC_HASH_LEN], size_t n, char *ferr, size_t ferr_n, bool *said_committed)
 {
 	char url[MC_URL_MAX + 1], path[64];
 	uint8_t chain[MC_HASH_LEN];
@@ -522,9 +521,14 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 		const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "hash");
 		const cJSON *why = cJSON_GetObjectItemCaseSensitive(o, "error");
 		uint8_t hash[MC_HASH_LEN];
+		bool ours = false;
 
 		if (!cJSON_IsString(st) || !cJSON_IsString(h) || strlen(h->valuestring) != 2 * MC_HASH_LEN ||
 		    mc_unhex(h->valuestring, hash, MC_HASH_LEN) != 0)
+			continue;
+		for (size_t i = 0; i < n && !ours; i++)   /* only what was asked */
+			ours = memcmp(hashes[i], hash, MC_HASH_LEN) == 0;
+		if (!ours)
 			continue;
 		if (strcmp(st->valuestring, "committed") == 0)
 			*said_committed = true;
@@ -646,7 +650,7 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 		open += !heights[i] && !why[i][0];
 	}
 	if (open && !eng_am_leader(e)) {
-		forward_txs(e, body, len, wait_ms, ferr, sizeof(ferr), &said);
+		forward_txs(e, body, len, wait_ms, (const uint8_t (*)[MC_HASH_LEN])hashes, n, ferr, sizeof(ferr), &said);
 	} else {
 		for (size_t i = 0; i < n && !full; i++)
 			if (!heights[i] && !why[i][0] && eng_pool_add(e, &in[i], hashes[i]) != 0)

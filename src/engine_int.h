@@ -38,7 +38,6 @@ struct mp_item {
 	uint8_t hash[MC_HASH_LEN];
 	uint8_t status;
 	uint64_t added_ms;
-	uint64_t order;               /* arrival order: the oldest is evicted first */
 };
 
 /* A tx this node handed to the leader and has not seen committed: a leader
@@ -104,9 +103,8 @@ struct mc_engine {
 	uint64_t cert_hint, cert_hint_ms;
 
 	struct mp_item **mp;
-	size_t mp_n, mp_cap, mp_bytes;
+	size_t mp_n, mp_cap, mp_bytes;   /* mp in arrival order */
 	bool building;                 /* the engine thread builds from a snapshot of mp */
-	uint64_t mp_order;
 	uint64_t evicted, evicted_logged_ms;
 	struct refusal refusals[REFUSALS];
 	size_t ref_next;
