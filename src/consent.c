@@ -194,6 +194,8 @@ void mc_access_encode(const struct mc_access *a, struct mc_buf *b)
 	mc_put_raw(b, a->grant, MC_GRANT_ID_LEN);
 	mc_put_u8(b, a->reason);
 	mc_put_bytes(b, a->glass, a->glass_len);
+	if (a->has_attempt)
+		mc_put_raw(b, a->attempt, MC_ACCESS_ATTEMPT_LEN);
 }
 
 int mc_access_decode(const uint8_t *p, size_t n, struct mc_access *a, struct mc_err *err)
@@ -210,6 +212,10 @@ int mc_access_decode(const uint8_t *p, size_t n, struct mc_access *a, struct mc_
 	mc_get_raw(&r, a->grant, MC_GRANT_ID_LEN);
 	a->reason = mc_get_u8(&r);
 	a->glass = mc_get_bytes(&r, MC_REASON_MAX, &a->glass_len);
+	if (mc_rd_ok(&r) && r.left == MC_ACCESS_ATTEMPT_LEN) {
+		mc_get_raw(&r, a->attempt, MC_ACCESS_ATTEMPT_LEN);
+		a->has_attempt = true;
+	}
 	if (!mc_rd_finish(&r) || !mc_purpose_name(a->purpose) || !mc_outcome_name(a->outcome) ||
 	    a->reason >= sizeof(deny_names) / sizeof(deny_names[0]) || a->version == 0 ||
 	    !mc_text_clean(a->glass, a->glass_len))

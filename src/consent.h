@@ -126,6 +126,8 @@ enum mc_deny_reason {
 const char *mc_deny_name(unsigned r);
 const char *mc_deny_text(unsigned r);
 
+#define MC_ACCESS_ATTEMPT_LEN 16
+
 struct mc_access {
 	uint8_t record[MC_RECORD_ID_LEN];
 	uint32_t version;
@@ -136,6 +138,11 @@ struct mc_access {
 	uint8_t reason;                    /* enum mc_deny_reason */
 	const uint8_t *glass;              /* break-glass reason */
 	size_t glass_len;
+	/* A random id of this read attempt: two attempts by one reader at
+	 * the same instant and sequence number (on two nodes) are two txs,
+	 * never one. Optional on the wire (absent in older events). */
+	bool has_attempt;
+	uint8_t attempt[MC_ACCESS_ATTEMPT_LEN];
 };
 void mc_access_encode(const struct mc_access *a, struct mc_buf *b);
 int mc_access_decode(const uint8_t *p, size_t n, struct mc_access *a, struct mc_err *err);

@@ -17,6 +17,7 @@ struct access_ctx {
 	uint32_t version;            /* 0: the newest */
 	uint8_t purpose;
 	const char *glass;           /* break-glass reason or NULL */
+	uint8_t attempt[MC_ACCESS_ATTEMPT_LEN];
 	uint32_t used_version;
 	struct mc_decision d;
 };
@@ -57,6 +58,8 @@ static int access_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 	acc.reason = c->d.reason;
 	acc.glass = (const uint8_t *)c->glass;
 	acc.glass_len = c->glass ? strlen(c->glass) : 0;
+	acc.has_attempt = true;
+	memcpy(acc.attempt, c->attempt, MC_ACCESS_ATTEMPT_LEN);
 	mc_buf_init(&body);
 	mc_access_encode(&acc, &body);
 	rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
@@ -83,6 +86,12 @@ int mc_op_read(struct mc_cli *cli, const struct mc_key *node, const struct mc_ke
 	ac.version = version;
 	ac.purpose = purpose;
 	ac.glass = glass;
+	/* this attempt's own id: the same when this very read is run again
+	 * after a timeout, another for every other attempt */
+	if (!cli->req.same_write)
+		mc_random(ac.attempt, sizeof(ac.attempt));
+	else if (mc_request_ids(&cli->req, cli->store, "access attempt", ac.attempt, sizeof(ac.attempt), err) != 0)
+		return -1;
 	/* Every attempt is on the chain before any plaintext leaves. */
 	if (mc_chain_produce(cli->store, node, access_build, &ac, &p, err) != 0)
 		return -1;

@@ -56,7 +56,7 @@ for i in 1 2 3 4; do wait "${pids[$((i - 1))]}" || fail "read $i failed: $(cat "
 for i in 1 2 3 4; do [ "$(cat "$T/read.$i")" = "the scan of R-9" ] || fail "read $i returned something else"; done
 cl_wait_same 10 1 2 3 4 || fail "the four disagree after the reads"
 n=$(cn 2 --json audit list --actor "Dr R" --limit 100 | jq '[.events[] | select(.type == "ACCESS" and .outcome == "permit")] | length')
-[ "$n" = 4 ] || fail "$n reads audited, not 4"
+[ "$n" = 4 ] || { cn 2 --json audit list --actor "Dr R" --limit 100 >&2; for i in 1 2 3 4; do cat "$T/read.$i.err" >&2; done; fail "$n reads audited, not 4"; }
 ok "four concurrent reads by one clinician, one on each node: all four returned the record and are audited"
 
 serve_kill 3

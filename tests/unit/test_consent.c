@@ -255,9 +255,37 @@ Test(consent_codec, access_round_trip_and_refusals)
 	mc_access_encode(&a, &b);
 	cr_assert_eq(mc_access_decode(b.data, b.len, &back, NULL), 0);
 	cr_assert_eq(back.reason, MC_DENY_NO_GRANT);
+	cr_assert_not(back.has_attempt, "an event without an attempt id (older ones) decodes");
 	b.data[16 + 4 + 32 + 1] = 9;   /* outcome */
 	cr_assert_eq(mc_access_decode(b.data, b.len, &back, NULL), -1);
 	mc_buf_release(&b);
+}
+
+/* Two reads at one instant and sequence number on two nodes: their attempt
+ * ids make them two txs. The id is optional (16 bytes or none); any other
+ * trailing length is refused. */
+Test(consent_codec, access_attempt_id_round_trip_and_lengths)
+{
+	struct mc_access a = { .version = 1, .purpose = TREAT, .outcome = MC_OUTCOME_PERMIT, .has_attempt = true };
+	struct mc_access back;
+	struct mc_buf b, c;
+
+	memset(a.attempt, 0xa7, sizeof(a.attempt));
+	mc_buf_init(&b);
+	mc_access_encode(&a, &b);
+	cr_assert_eq(mc_access_decode(b.data, b.len, &back, NULL), 0);
+	cr_assert(back.has_attempt);
+	cr_assert_arr_eq(back.attempt, a.attempt, MC_ACCESS_ATTEMPT_LEN);
+	a.attempt[0] ^= 1;
+	mc_buf_init(&c);
+	mc_access_encode(&a, &c);
+	cr_assert_arr_neq(b.data, c.data, b.len, "another attempt, another body");
+	for (size_t cut = 1; cut < MC_ACCESS_ATTEMPT_LEN; cut++)
+		cr_assert_eq(mc_access_decode(b.data, b.len - cut, &back, NULL), -1, "%zu bytes of an id", 16 - cut);
+	mc_put_u8(&b, 0);
+	cr_assert_eq(mc_access_decode(b.data, b.len, &back, NULL), -1, "a byte after the id");
+	mc_buf_release(&b);
+	mc_buf_release(&c);
 }
 
 Test(consent_names, purposes_and_outcomes_parse)
