@@ -432,8 +432,8 @@ static int url_addr(const char *url, char *host, size_t hn, int *port)
 		return -1;
 	memcpy(host, p, (size_t)(colon - p));
 	host[colon - p] = 0;
-	*port = atoi(colon + 1);
-	return *port > 0 ? 0 : -1;
+	*port = (int)strtol(colon + 1, NULL, 10);
+	return *port > 0 && *port < 65536 ? 0 : -1;
 }
 
 static int connect_from(const char *src, const char *host, int port)
@@ -654,14 +654,15 @@ static int run_liar(const char *listen, struct vals_ctx *vc, const struct mc_key
 	char host[64];
 	const char *colon = strrchr(listen, ':');
 	struct MHD_Daemon *d;
+	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
 
-	if (!colon || (size_t)(colon - listen) >= sizeof(host))
+	if (!colon || (size_t)(colon - listen) >= sizeof(host) || port <= 0 || port > 65535)
 		return 64;
 	memcpy(host, listen, (size_t)(colon - listen));
 	host[colon - listen] = 0;
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)atoi(colon + 1));
+	a.sin_port = htons((uint16_t)port);
 	inet_pton(AF_INET, host, &a.sin_addr);
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
 			     liar_request, &l, MHD_OPTION_SOCK_ADDR, &a, MHD_OPTION_END);

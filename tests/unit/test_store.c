@@ -33,7 +33,7 @@ static void setup(void)
 	struct mc_err err = { 0 };
 
 	cr_assert_eq(mc_crypto_init(), 0);
-	strcpy(dir, "/tmp/mc-store-XXXXXX");
+	snprintf(dir, sizeof(dir), "/tmp/mc-store-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 	cr_assert_eq(mc_store_open(dir, MC_STORE_CREATE, &st, &err), 0, "%s", err.msg);
 }
