@@ -1044,6 +1044,15 @@ Test(valset, view_change_with_a_quorum_sets_view_and_leader, .fini = free_keys)
 	cr_assert_eq(apply(vk[1], MC_TX_VIEW_CHANGE, &b, &err), 0, "%s", err.msg);
 	mc_buf_release(&b);
 	cr_assert_eq(snap().view, 7);
+	/* never the last view number: there must always be a next one */
+	before = snap();
+	vc_body(&b, UINT64_MAX, vk[2]->pk, vk, 4);
+	expect_refused(apply(vk[1], MC_TX_VIEW_CHANGE, &b, &err), &err, "last view number", &before);
+	mc_buf_release(&b);
+	vc_body(&b, UINT64_MAX - 1, vk[2]->pk, vk, 4);
+	cr_assert_eq(apply(vk[1], MC_TX_VIEW_CHANGE, &b, &err), 0, "%s", err.msg);
+	mc_buf_release(&b);
+	cr_assert_eq(snap().view, UINT64_MAX - 1);
 	mc_key_free(outsider);
 }
 
