@@ -186,47 +186,80 @@ int eng_lock_put(struct mc_engine *e, uint64_t height, uint64_t view, const uint
 /* ---- evidence of equivocation -------------------------------------------- */
 
 struct evidence_ctx {
-	const uint8_t *first;
-	size_t first_len;
-	const struct mc_bundle *second;
+	const uint8_t *ev;
+	size_t len;
+	const struct mc_header *h;
 };
 
 static int evidence_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct evidence_ctx *c = vctx;
-	struct mc_bundle a;
-	struct mc_buf key, val;
+	uint8_t key[sizeof(EVIDENCE_PREFIX) - 1 + 8 + MC_PK_LEN];
 	int rc;
 
-	if (mc_bundle_decode(c->first, c->first_len, &a, err) != 0)
-		return -1;
-	mc_buf_init(&key);
-	mc_buf_init(&val);
-	mc_put_raw(&key, EVIDENCE_PREFIX, sizeof(EVIDENCE_PREFIX) - 1);
-	mc_put_u64(&key, a.h.height);
-	mc_put_raw(&key, a.h.proposer, MC_PK_LEN);
-	/* each block's header and its proposer's signature on it */
-	mc_header_encode(&a.h, &val);
-	mc_cert_encode(&a.cert, &val);
-	mc_header_encode(&c->second->h, &val);
-	mc_cert_encode(&c->second->cert, &val);
-	rc = mc_buf_failed(&key) || mc_buf_failed(&val)
-		? mc_err_set(err, EX_OSERR, _("out of memory"))
-		: mc_txn_put_new(t, MC_DB_CONSENSUS, key.data, key.len, val.data, val.len, err);
-	mc_buf_release(&key);
-	mc_buf_release(&val);
-	mc_bundle_release(&a);
+	memcpy(key, EVIDENCE_PREFIX, sizeof(EVIDENCE_PREFIX) - 1);
+	mc_be64(key + sizeof(EVIDENCE_PREFIX) - 1, c->h->height);
+	memcpy(key + sizeof(EVIDENCE_PREFIX) - 1 + 8, c->h->proposer, MC_PK_LEN);
+	rc = mc_txn_put_new(t, MC_DB_CONSENSUS, key, sizeof(key), c->ev, c->len, err);
 	return rc < 0 ? -1 : 0;   /* MC_EXISTS: the first pair is kept */
 }
 
-/* Keeps two blocks one proposer signed at one height and view: the one
- * this node locked on (a bundle) and the other. */
-int eng_keep_evidence(struct mc_engine *e, const uint8_t *locked, size_t len, const struct mc_bundle *other,
-		      struct mc_err *err)
+int eng_evidence(struct mc_engine *e, const uint8_t *ev, size_t len, bool relay, struct mc_err *err)
 {
-	struct evidence_ctx c = { locked, len, other };
+	struct mc_header a, b;
+	struct evidence_ctx c = { ev, len, &a };
 
-	return mc_store_write(e->s, evidence_txn, &c, err);
+	if (mc_evidence_check(ev, len, &a, &b, err) != 0)
+		return -1;
+	if (mc_store_write(e->s, evidence_txn, &c, err) != 0)
+		return -1;
+	pthread_mutex_lock(&e->mu);
+	if (memcmp(a.proposer, e->leader, MC_PK_LEN) == 0 && a.view == e->view && !e->leader_equivocated) {
+		/* a proven equivocator leads no longer: its twins could race
+		 * small blocks past every honest proposal */
+		e->leader_equivocated = true;
+		e->equivocated_view = e->view;
+		if (relay) {   /* the other validators see it for themselves */
+			mc_buf_reset(&e->ev_out);
+			mc_put_raw(&e->ev_out, ev, len);
+		}
+		pthread_cond_broadcast(&e->cv);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return 0;
+}
+
+/* Sends the evidence this node found to the other validators. mu held
+ * (released during the calls). */
+static void evidence_send(struct mc_engine *e, struct mc_peer_client *cl)
+{
+	struct { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } to[PEERS_MAX];
+	uint8_t chain[MC_HASH_LEN];
+	struct mc_buf ev;
+	size_t nto = 0;
+
+	for (size_t k = 0; k < e->npeers && nto < PEERS_MAX; k++) {
+		struct peer *p = e->peers[k];
+
+		if (p->gone || !eng_peer_is_validator(e, p) || memcmp(p->pk, e->leader, MC_PK_LEN) == 0)
+			continue;
+		snprintf(to[nto].url, sizeof(to[nto].url), "%s", p->url);
+		memcpy(to[nto++].pk, p->pk, MC_PK_LEN);
+	}
+	ev = e->ev_out;
+	mc_buf_init(&e->ev_out);
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	pthread_mutex_unlock(&e->mu);
+	for (size_t k = 0; k < nto; k++) {
+		struct mc_peer_resp r;
+		struct mc_err err = { 0 };
+
+		if (mc_peer_call(cl, chain, e->node, to[k].url, "POST", "/v1/evidence", ev.data, ev.len, to[k].pk,
+				 PEER_TIMEOUT_MS, 4096, &r, &err) == 0)
+			mc_peer_resp_release(&r);
+	}
+	mc_buf_release(&ev);
+	pthread_mutex_lock(&e->mu);
 }
 
 /* ---- applying blocks --------------------------------------------------------- */
@@ -393,6 +426,7 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 	if (eng_cache_load(e, &err) != 0)
 		mc_engine_log("cannot read the chain: %s", err.msg);
 	if (e->view != old_view) {
+		e->leader_equivocated = false;
 		/* what the old leader was handed and did not commit goes to the
 		 * new one: the writers need not send it again */
 		for (size_t i = 0; i < e->nfwd;) {
@@ -408,6 +442,8 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 	}
 	if (e->height > before && e->cert_hint > e->height)
 		e->cert_hint_ms = mc_now_ms();   /* catching up: not stalled */
+	if (e->height != before)
+		e->last_commit_ms = mc_now_ms();
 	if (e->building)
 		;   /* the builder owns the pool now; it drops what is committed */
 	else if (b && b->count)
@@ -906,7 +942,9 @@ uint64_t eng_fwd_oldest_ms(const struct mc_engine *e, uint64_t now)
 
 bool eng_leader_silent(const struct mc_engine *e, uint64_t now, uint64_t ms)
 {
-	return now - e->leader_seen_ms >= ms || eng_fwd_oldest_ms(e, now) >= ms;
+	return now - e->leader_seen_ms >= ms ||
+	       (eng_fwd_oldest_ms(e, now) >= ms && now - e->last_commit_ms >= ms / 2) ||
+	       (e->leader_equivocated && e->equivocated_view == e->view);
 }
 
 /* Txs handed to the leader that are now committed here, or refused, are
@@ -946,9 +984,11 @@ static void fwd_resend(struct mc_engine *e, struct mc_peer_client *cl)
 	for (size_t i = 0; i < e->nfwd; i++) {
 		struct fwd *f = &e->fwd[i];
 		struct mc_txin *in = NULL;
-		size_t n = 0;
-		uint8_t *copy;
-		size_t len = f->len;
+		struct mc_peer_resp r;
+		struct mc_err err = { 0 };
+		uint8_t *copy, hash[MC_HASH_LEN];
+		size_t n = 0, len = f->len;
+		bool ok;
 
 		if (!f->resend)
 			continue;
@@ -963,19 +1003,20 @@ static void fwd_resend(struct mc_engine *e, struct mc_peer_client *cl)
 		if (!*url || !(copy = malloc(len)))
 			continue;
 		memcpy(copy, f->bundle, len);
+		memcpy(hash, f->hash, MC_HASH_LEN);
 		pthread_mutex_unlock(&e->mu);
-		{
-			struct mc_peer_resp r;
-			struct mc_err err = { 0 };
-
-			if (mc_peer_call(cl, chain, e->node, url, "POST", "/v1/tx?wait=0", copy, len, leader, PEER_TIMEOUT_MS,
-					 1u << 20, &r, &err) == 0) {
-				mc_peer_resp_release(&r);
-				sent++;
-			}
-		}
+		memset(&r, 0, sizeof(r));
+		ok = mc_peer_call(cl, chain, e->node, url, "POST", "/v1/tx?wait=" HANDOVER_WAIT_S, copy, len, leader,
+				  HANDOVER_WAIT_MS + PEER_TIMEOUT_MS, 1u << 20, &r, &err) == 0;
 		free(copy);
 		pthread_mutex_lock(&e->mu);
+		if (ok) {
+			bool said;
+
+			eng_note_answer(e, r.body, r.len, (const uint8_t (*)[MC_HASH_LEN])&hash, 1, &said);
+			mc_peer_resp_release(&r);
+			sent++;
+		}
 		if (memcmp(leader, e->leader, MC_PK_LEN) != 0)
 			break;   /* yet another leader: the next round */
 	}
@@ -983,6 +1024,77 @@ static void fwd_resend(struct mc_engine *e, struct mc_peer_client *cl)
 		mc_engine_log("%zu txs the old leader did not commit handed to the new one", sent);
 		pthread_cond_broadcast(&e->cv);
 	}
+}
+
+/* A node that led and leads no longer (a view change) hands its pending
+ * pool to the new leader, a request of up to 1 MiB at a time, so that the
+ * txs its writers wait for are not stranded. mu held (released). */
+static void pool_handover(struct mc_engine *e, struct mc_peer_client *cl)
+{
+	char url[MC_URL_MAX + 1] = "";
+	uint8_t chain[MC_HASH_LEN], leader[MC_PK_LEN], (*hashes)[MC_HASH_LEN];
+	struct mc_txin *in;
+	struct mc_buf b;
+	struct mc_peer_resp r;
+	size_t n = 0, bytes = 0, k = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < e->npeers; i++)
+		if (!e->peers[i]->gone && e->peers[i]->pk_known && memcmp(e->peers[i]->pk, e->leader, MC_PK_LEN) == 0)
+			snprintf(url, sizeof(url), "%s", e->peers[i]->url);
+	if (!*url || !(in = calloc(e->mp_n, sizeof(*in))))
+		return;
+	if (!(hashes = calloc(e->mp_n, MC_HASH_LEN))) {
+		free(in);
+		return;
+	}
+	while (n < e->mp_n && (n == 0 || bytes + e->mp[n]->tx_len + e->mp[n]->side_len <= (1u << 20))) {
+		memcpy(hashes[n], e->mp[n]->hash, MC_HASH_LEN);
+		in[n].tx = e->mp[n]->bytes;
+		in[n].tx_len = e->mp[n]->tx_len;
+		in[n].side = e->mp[n]->bytes + e->mp[n]->tx_len;
+		in[n].side_len = e->mp[n]->side_len;
+		bytes += e->mp[n]->tx_len + e->mp[n]->side_len;
+		n++;
+	}
+	mc_buf_init(&b);
+	mc_txbundle_encode(in, n, &b);
+	free(in);
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	memcpy(leader, e->leader, MC_PK_LEN);
+	e->building = true;   /* the pool stays as it is meanwhile */
+	pthread_mutex_unlock(&e->mu);
+	memset(&r, 0, sizeof(r));
+	if (!mc_buf_failed(&b)) {
+		struct mc_err err = { 0 };
+
+		/* a short wait: its refusals (a sequence number a twin took, say)
+		 * reach the writers waiting here */
+		rc = mc_peer_call(cl, chain, e->node, url, "POST", "/v1/tx?wait=" HANDOVER_WAIT_S, b.data, b.len,
+				  leader, HANDOVER_WAIT_MS + PEER_TIMEOUT_MS, 1u << 20, &r, &err);
+	}
+	mc_buf_release(&b);
+	pthread_mutex_lock(&e->mu);
+	e->building = false;
+	if (rc != 0) {
+		free(hashes);
+		return;   /* the next round tries again */
+	}
+	{
+		bool said;
+
+		eng_note_answer(e, r.body, r.len, (const uint8_t (*)[MC_HASH_LEN])hashes, n, &said);
+		mc_peer_resp_release(&r);
+		free(hashes);
+		pthread_cond_broadcast(&e->cv);
+	}
+	for (size_t i = 0; i < e->mp_n; i++)
+		if (i < n)
+			eng_pool_free(e, e->mp[i]);
+		else
+			e->mp[k++] = e->mp[i];
+	e->mp_n = k;
+	mc_engine_log("%zu pending txs handed to the new leader", n);
 }
 
 /* Whether the leader's answer about a tx is a refusal. */
@@ -1021,7 +1133,8 @@ static void fwd_relay(struct mc_engine *e, struct mc_peer_client *cl, uint64_t n
 		bool refused = false;
 		uint64_t waited = now - f->at_ms;
 
-		if (f->relayed || !f->bundle || now - f->at_ms < after)
+		/* a leader that commits blocks is busy, not stalled */
+		if (f->relayed || !f->bundle || now - f->at_ms < after || now - e->last_commit_ms < after)
 			continue;
 		f->relayed = true;
 		for (size_t k = 0; k < e->npeers && nto < PEERS_MAX; k++) {
@@ -1173,6 +1286,10 @@ static void *engine_main(void *arg)
 			}
 			continue;
 		}
+		if (e->ev_out.len)
+			evidence_send(e, cl);
+		if (e->have_chain && e->mp_n && !eng_am_leader(e))
+			pool_handover(e, cl);
 		if (e->have_chain && e->nfwd) {
 			fwd_resend(e, cl);
 			if (!eng_am_leader(e))
@@ -1191,7 +1308,10 @@ static void *engine_main(void *arg)
 					mc_engine_log("no view number is left for a view change");
 					continue;
 				}
-				if (eng_fwd_oldest_ms(e, now) >= e->c.leader_timeout_ms)
+				if (e->leader_equivocated && e->equivocated_view == e->view)
+					mc_engine_log("the leader signed two blocks at one height: asking to lead view %llu",
+						      (unsigned long long)view);
+				else if (eng_fwd_oldest_ms(e, now) >= e->c.leader_timeout_ms)
 					mc_engine_log("the leader has not committed a tx it was handed %llu ms ago: asking to lead view %llu",
 						      (unsigned long long)eng_fwd_oldest_ms(e, now), (unsigned long long)view);
 				else
@@ -1239,6 +1359,18 @@ static void *engine_main(void *arg)
 					mc_buf_reset(&e->prop);
 				}
 				last_block = mc_now_ms();
+				if (rc > 0 && e->prop.len && e->nval - e->nrefused < mc_quorum(e->nval)) {
+					/* refused by too many to ever commit: not again at
+					 * once (another block holds their votes; the chain
+					 * moves on, or the poll brings it) */
+					uint64_t h = e->height, wake = mc_now_ms() + POLL_MS;
+
+					while (!e->stop && e->height == h && mc_now_ms() < wake) {
+						ts.tv_sec = (time_t)(wake / 1000);
+						ts.tv_nsec = (long)(wake % 1000) * 1000000L;
+						pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+					}
+				}
 				continue;
 			}
 		}
@@ -1286,6 +1418,7 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	e->log_tokens = LOG_BURST;
 	e->started_ms = mc_now_ms();
 	e->leader_seen_ms = e->started_ms;
+	e->last_commit_ms = e->started_ms;
 	{
 		const char *tc = getenv("MEDCHAIN_TEST_CRASH");
 
@@ -1297,6 +1430,7 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	mc_buf_init(&e->vc_relay);
 	mc_buf_init(&e->commit);
 	mc_buf_init(&e->head_cert);
+	mc_buf_init(&e->ev_out);
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->chain_mu, NULL);
 	pthread_cond_init(&e->cv, NULL);
@@ -1341,6 +1475,7 @@ void mc_engine_stop(struct mc_engine *e)
 	mc_buf_release(&e->prop);
 	mc_buf_release(&e->commit);
 	mc_buf_release(&e->head_cert);
+	mc_buf_release(&e->ev_out);
 	mc_buf_release(&e->vc_body);
 	mc_buf_release(&e->vc_relay);
 	mc_replay_free(e->replay);

@@ -21,8 +21,7 @@
  *   "join" -> the chain id given to `init --join` (until genesis arrives)
  *   "vc"   -> the view this validator last voted to move to, and its leader
  *   "evidence" || height u64 || proposer (32) -> two blocks that proposer
- *            signed at one height and view: each header | certificate
- *            (the proposer's own vote), the first the one voted for
+ *            signed at one height and view (replica.h: mc_evidence_check)
  */
 #ifndef MC_ENGINE_H
 #define MC_ENGINE_H
@@ -108,6 +107,11 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 			  size_t len, struct mc_reply *r);
 void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
 			 size_t len, struct mc_reply *r);
+
+/* Evidence of equivocation (replica.h) a peer found: checked, kept; when
+ * it convicts the leader of this view, the leader counts as silent. */
+void mc_engine_on_evidence(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body, size_t len,
+			   struct mc_reply *r);
 
 /* View changes: a vote asked of this validator, a quorum's VIEW_CHANGE
  * handed to this node as the new leader, and an operator's `node promote`

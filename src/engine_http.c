@@ -491,8 +491,6 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 	struct mc_peer_resp resp;
 	struct mc_err err = { 0 };
 	uint8_t leader[MC_PK_LEN];
-	cJSON *j;
-	const cJSON *a, *o;
 	int rc;
 
 	*said_committed = false;
@@ -514,8 +512,20 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 		snprintf(ferr, ferr_n, "%.250s", err.msg);
 		return;
 	}
-	j = cJSON_ParseWithLength((const char *)resp.body, resp.len);
-	a = j ? cJSON_GetObjectItemCaseSensitive(j, "txs") : NULL;
+	if (!eng_note_answer(e, resp.body, resp.len, hashes, n, said_committed) && resp.status >= 400)
+		snprintf(ferr, ferr_n, "HTTP %ld: %.200s", resp.status, (const char *)resp.body);
+	mc_peer_resp_release(&resp);
+	pthread_cond_broadcast(&e->cv);
+}
+
+bool eng_note_answer(struct mc_engine *e, const uint8_t *body, size_t len, const uint8_t (*hashes)[MC_HASH_LEN],
+		     size_t n, bool *said_committed)
+{
+	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
+	const cJSON *a = j ? cJSON_GetObjectItemCaseSensitive(j, "txs") : NULL, *o;
+	bool parsed = cJSON_IsArray(a);
+
+	*said_committed = false;
 	cJSON_ArrayForEach(o, a) {
 		const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "state");
 		const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "hash");
@@ -536,11 +546,8 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 			eng_remember_refusal(e, hash, cJSON_IsString(why) ? why->valuestring : _("refused by the leader"),
 					     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stale")));
 	}
-	if (!cJSON_IsArray(a) && resp.status >= 400)
-		snprintf(ferr, ferr_n, "HTTP %ld: %.200s", resp.status, (const char *)resp.body);
 	cJSON_Delete(j);
-	mc_peer_resp_release(&resp);
-	pthread_cond_broadcast(&e->cv);
+	return parsed;
 }
 
 struct admit_ctx {
@@ -738,8 +745,17 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 			eng_short_pk(b.h.proposer, ph);
 			mc_hex(l.hash, 8, ha);
 			mc_hex(b.hash, 8, hb);
-			if (eng_keep_evidence(e, l.bundle, l.len, &b, &err) != 0)
-				mc_engine_log("cannot keep the evidence: %s", err.msg);
+			struct mc_bundle lb;
+			struct mc_buf ev;
+
+			mc_buf_init(&ev);
+			if (mc_bundle_decode(l.bundle, l.len, &lb, &err) == 0) {
+				mc_evidence_encode(&lb.h, &lb.cert, &b.h, &b.cert, &ev);
+				mc_bundle_release(&lb);
+				if (eng_evidence(e, ev.data, ev.len, true, &err) != 0)
+					mc_engine_log("cannot keep the evidence: %s", err.msg);
+			}
+			mc_buf_release(&ev);
 			mc_engine_log("proposal from %s refused: proposer %s signed two blocks at height %llu, view %llu (equivocation): %s and %s, both kept as evidence",
 				      who, ph, (unsigned long long)b.h.height, (unsigned long long)b.h.view, ha, hb);
 		} else
@@ -857,3 +873,19 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 	mc_bundle_release(&b);
 }
 
+
+void mc_engine_on_evidence(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body, size_t len,
+			   struct mc_reply *r)
+{
+	struct mc_err err = { 0 };
+	char who[17];
+
+	eng_short_pk(from, who);
+	if (eng_evidence(e, body, len, false, &err) != 0) {
+		mc_engine_log("evidence from %s refused: %s", who, err.msg);
+		eng_reply_text(r, 422, err.msg);
+		return;
+	}
+	mc_engine_log("evidence of equivocation from %s checked and kept", who);
+	eng_reply_text(r, 200, "ok");
+}

@@ -27,6 +27,8 @@
 #define CERT_HINT_TTL_MS 10000   /* a certified height no peer delivers: given up after */
 #define LOG_PER_S 5.0            /* refusals logged a second, across all keys */
 #define FWD_MAX 256              /* txs handed to the leader, watched until committed */
+#define HANDOVER_WAIT_S "2000"     /* what a node hands a new leader: answered within */
+#define HANDOVER_WAIT_MS 2000
 #define FWD_BYTES_MAX (8u * 1024 * 1024)
 #define LOG_BURST 20.0
 #define RATE_PER_S 500.0
@@ -131,6 +133,11 @@ struct mc_engine {
 	struct mc_buf vc_body, vc_relay;
 	uint64_t vc_view;
 	uint64_t leader_seen_ms, last_vc_try_ms;
+	uint64_t last_commit_ms;       /* when the chain last moved here */
+	bool leader_equivocated;       /* the leader of this view signed two blocks
+					* at one height: it leads no longer */
+	uint64_t equivocated_view;
+	struct mc_buf ev_out;          /* evidence to send the other validators */
 	struct fwd fwd[FWD_MAX];       /* oldest first */
 	size_t nfwd, fwd_bytes;
 	int test_crash;               /* MEDCHAIN_TEST_CRASH: 1 leader-after-votes,
@@ -167,10 +174,12 @@ bool eng_is_validator(const struct mc_engine *e, const uint8_t pk[MC_PK_LEN]);
 bool eng_am_leader(const struct mc_engine *e);
 int eng_lock_get(struct mc_engine *e, struct lock *l, struct mc_err *err);
 void eng_lock_release(struct lock *l);
-/* Keeps two blocks their proposer signed at one height and view (MC_DB_CONSENSUS
- * "evidence" || height u64 || proposer -> both headers and certificates). */
-int eng_keep_evidence(struct mc_engine *e, const uint8_t *locked, size_t len, const struct mc_bundle *other,
-		      struct mc_err *err);
+/* Evidence of equivocation (replica.h), found here or sent by a peer:
+ * checked, kept (MC_DB_CONSENSUS "evidence" || height u64 || proposer ->
+ * the evidence), and when its proposer leads this view, the leader counts
+ * as silent from now on (relay: and the other validators are sent it).
+ * mu not held. */
+int eng_evidence(struct mc_engine *e, const uint8_t *ev, size_t len, bool relay, struct mc_err *err);
 /* durable (LMDB commits with fsync) before anything is signed */
 int eng_lock_put(struct mc_engine *e, uint64_t height, uint64_t view, const uint8_t hash[MC_HASH_LEN],
 		 const uint8_t *bundle, size_t len, struct mc_err *err);
@@ -198,12 +207,21 @@ void eng_fwd_watch(struct mc_engine *e, const struct mc_txin *in, const uint8_t 
 /* How long the oldest tx handed to the leader has waited (0: none waits). */
 uint64_t eng_fwd_oldest_ms(const struct mc_engine *e, uint64_t now);
 /* The leader is silent for this node: nothing heard for ms, or a tx it was
- * handed uncommitted for ms (a leader that answers but commits nothing). */
+ * handed uncommitted for ms while no block came for half of it (a leader
+ * that answers but commits nothing; a busy one commits blocks), or it
+ * signed two blocks at one height of this view (its twins can starve the
+ * honest proposals). */
 bool eng_leader_silent(const struct mc_engine *e, uint64_t now, uint64_t ms);
 void eng_note_certified(struct mc_engine *e, uint64_t height);
 /* Adds a tx to the pending pool (evicting the oldest to make room): -1
  * when it cannot. mu held. (engine_http.c) */
 int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN]);
+/* Reads a leader's answer to txs this node handed it: refusals of the txs
+ * named in hashes are remembered (their waiters learn them); its word that
+ * they are committed counts for nothing here (said_committed tells). False
+ * when the answer is not one. mu held. (engine_http.c) */
+bool eng_note_answer(struct mc_engine *e, const uint8_t *body, size_t len, const uint8_t (*hashes)[MC_HASH_LEN],
+		     size_t n, bool *said_committed);
 /* Frees a pending tx (taken out of e->mp by the caller). */
 void eng_pool_free(struct mc_engine *e, struct mp_item *it);
 

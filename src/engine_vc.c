@@ -22,7 +22,8 @@
  * knows (every increment overflow-checked, UINT64_MAX never a view), and
  * only with evidence: it, too, has not heard from the leader for half the
  * leader timeout, or a tx it handed the leader has waited that long
- * uncommitted (a leader that answers but commits nothing), or the request
+ * uncommitted with no block for half of it (a leader that answers but
+ * commits nothing), or the request
  * carries a quorum of the operators' approvals of that promotion. A refusal says which view it voted for, so
  * the asker can ask above it next time.
  * The one who asked gathers a quorum of votes into a VIEW_CHANGE and hands

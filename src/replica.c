@@ -602,6 +602,49 @@ static int valset_now(struct mc_txn *t, uint8_t (*vals)[MC_PK_LEN], size_t *nval
 	return 0;
 }
 
+/* ---- evidence of equivocation ---------------------------------------- */
+
+void mc_evidence_encode(const struct mc_header *a, const struct mc_cert *ca, const struct mc_header *b,
+			const struct mc_cert *cb, struct mc_buf *out)
+{
+	mc_header_encode(a, out);
+	mc_cert_encode(ca, out);
+	mc_header_encode(b, out);
+	mc_cert_encode(cb, out);
+}
+
+/* The certificate is the proposer's vote on the block, alone. */
+static bool proposer_signed(const struct mc_header *h, const struct mc_cert *c)
+{
+	uint8_t hash[MC_HASH_LEN], msg[MC_VOTE_MSG_LEN];
+
+	if (c->count != 1 || memcmp(c->votes[0].pk, h->proposer, MC_PK_LEN) != 0)
+		return false;
+	mc_block_hash(h, hash);
+	mc_vote_message(hash, msg);
+	return mc_sign_verify(h->proposer, msg, sizeof(msg), c->votes[0].sig) == 0;
+}
+
+int mc_evidence_check(const uint8_t *p, size_t n, struct mc_header *a, struct mc_header *b, struct mc_err *err)
+{
+	struct mc_cert ca, cb;
+	struct mc_rd r;
+	uint8_t ha[MC_HASH_LEN], hb[MC_HASH_LEN];
+
+	mc_rd_init(&r, p, n);
+	if (mc_header_decode(&r, a, NULL) != 0 || mc_cert_decode(&r, &ca, NULL) != 0 ||
+	    mc_header_decode(&r, b, NULL) != 0 || mc_cert_decode(&r, &cb, NULL) != 0 || !mc_rd_finish(&r))
+		return mc_err_set(err, EX_DATAERR, _("malformed evidence"));
+	mc_block_hash(a, ha);
+	mc_block_hash(b, hb);
+	if (a->height != b->height || a->view != b->view || memcmp(a->proposer, b->proposer, MC_PK_LEN) != 0 ||
+	    memcmp(a->chain_id, b->chain_id, MC_HASH_LEN) != 0 || memcmp(ha, hb, MC_HASH_LEN) == 0)
+		return mc_err_set(err, EX_DATAERR, _("the evidence is not two blocks of one proposer at one height and view"));
+	if (!proposer_signed(a, &ca) || !proposer_signed(b, &cb))
+		return mc_err_set(err, EX_DATAERR, _("the evidence is not signed by its proposer"));
+	return 0;
+}
+
 /* Before a single tx is applied: the proposer leads the block's view now,
  * or the block's first tx is a VIEW_CHANGE naming it the leader of that
  * view (its votes are checked when it is applied). */

@@ -100,6 +100,19 @@ int mc_txins_load(struct mc_txn *t, uint64_t height, uint32_t count, struct mc_b
 int mc_bundle_load(struct mc_txn *t, uint64_t height, struct mc_buf *b, struct mc_err *err);
 
 
+/* ---- evidence of equivocation ------------------------------------------ *
+ * Two blocks one proposer signed at one height and view:
+ *   evidence = header | certificate | header | certificate
+ * each certificate the proposer's own vote alone (a proposal's). Anyone can
+ * check it: it proves the proposer broke the one-block-a-height rule. */
+void mc_evidence_encode(const struct mc_header *a, const struct mc_cert *ca, const struct mc_header *b,
+			const struct mc_cert *cb, struct mc_buf *out);
+/* 0 when p is evidence (fills a and b): both decode with nothing after,
+ * one height, one view, one proposer whose valid signature each carries,
+ * two different blocks. EX_DATAERR otherwise. */
+int mc_evidence_check(const uint8_t *p, size_t n, struct mc_header *a, struct mc_header *b, struct mc_err *err)
+	__attribute__((warn_unused_result));
+
 /* ---- applying and building blocks --------------------------------------- */
 
 #define MC_BLOCK_SKEW_MS 10000   /* a proposal's time may run this far ahead */

@@ -1,8 +1,9 @@
 /* Fuzz target: what peers send each other (replica.h): block bundles
- * (proposals, commits, GET /v1/blocks answers), tx bundles (POST /v1/tx)
- * and side rows. The first byte picks the decoder: 0 block bundles back to
- * back, 1 a tx bundle, 2 side rows. Every decoded tx and sidecar is decoded
- * and checked in turn, as the engine does before it touches the store. */
+ * (proposals, commits, GET /v1/blocks answers), tx bundles (POST /v1/tx),
+ * side rows and evidence of equivocation (POST /v1/evidence). The first
+ * byte picks the decoder: 0 block bundles back to back, 1 a tx bundle, 2
+ * side rows, 3 evidence. Every decoded tx and sidecar is decoded and
+ * checked in turn, as the engine does before it touches the store. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -52,6 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_txins(in, n);
 			free(in);
 		}
+	} else if (data[0] == 3) {
+		struct mc_header a, b;
+
+		/* evidence needs two signatures of one key over two blocks */
+		if (mc_evidence_check(data + 1, size - 1, &a, &b, &err) == 0 &&
+		    (a.height != b.height || memcmp(a.proposer, b.proposer, MC_PK_LEN) != 0))
+			__builtin_trap();
 	} else {
 		(void)mc_side_check(data + 1, size - 1, &err);
 	}
@@ -70,9 +78,32 @@ bool fuzz_seed(int k, struct mc_buf *out)
 	struct mc_buf txe, side;
 	struct mc_txin in;
 
-	if (k >= 3)
+	if (k >= 4)
 		return false;
 	mc_sign_seed_keypair(seed, pk, sk);
+	if (k == 3) {
+		/* evidence: two blocks at height 9, view 0, both signed by pk */
+		struct mc_header h2;
+		struct mc_cert c2;
+		uint8_t hash[MC_HASH_LEN];
+
+		memset(&h, 0, sizeof(h));
+		h.version = MC_BLOCK_VERSION;
+		h.height = 9;
+		h.timestamp_ms = 1764500000000ull;
+		memcpy(h.proposer, pk, MC_PK_LEN);
+		h2 = h;
+		h2.timestamp_ms++;
+		memset(&c, 0, sizeof(c));
+		memset(&c2, 0, sizeof(c2));
+		mc_block_hash(&h, hash);
+		mc_vote_sign(hash, sk, pk, &c.votes[c.count++]);
+		mc_block_hash(&h2, hash);
+		mc_vote_sign(hash, sk, pk, &c2.votes[c2.count++]);
+		mc_put_u8(out, 3);
+		mc_evidence_encode(&h, &c, &h2, &c2, out);
+		return true;
+	}
 	memset(blob, 0x5a, sizeof(blob));
 	mc_buf_init(&side);
 	mc_put_u32(&side, 5);

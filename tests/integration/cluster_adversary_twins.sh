@@ -4,8 +4,8 @@
 # both proposing. Writes go through both twins and through the honest
 # nodes at once. No two different blocks are certified at one height (every
 # process that has a height has the same block there), the honest nodes keep
-# committing and agree, and each equivocation is logged with both signed
-# proposals kept as evidence.
+# committing and agree, each equivocation is logged with both signed
+# proposals kept as evidence, and the equivocator is voted out.
 . "$(dirname "$0")/lib.sh"
 
 cluster_start 4
@@ -62,4 +62,12 @@ for i in 2 3 4; do
 done
 [ "$ev" -ge 1 ] || fail "no evidence kept"
 ok "equivocation logged $(wc -l <"$T/equiv") times, $ev pairs of signed proposals kept as evidence"
+
+# a proven equivocator leads no longer: the honest three voted it out
+l=$(cn 2 --json node list | jq -r '.nodes[] | select(.leader) | .node')
+[ "$l" != "${CL_KEY[1]}" ] || fail "the equivocating leader still leads"
+grep -qh "the leader signed two blocks at one height: asking to lead view" "$T"/n[234].log \
+    || fail "no honest node asked to replace the equivocator"
+cn 3 identity add --name after-twins --role clinician --no-passphrase >/dev/null || fail "no commit under the new leader"
+ok "the equivocating leader was voted out; the new leader commits"
 kill "$twin" 2>/dev/null || true

@@ -2481,3 +2481,71 @@ Test(replica_genesis, a_genesis_block_with_a_certificate_not_its_proposers_is_re
 	mc_buf_release(&bad);
 	mc_buf_release(&b);
 }
+
+/* Evidence of equivocation: two blocks one proposer signed at one height
+ * and view convict it; anything else is refused (one block twice, two
+ * heights, two views, two proposers, a forged signature, trailing bytes,
+ * every truncation). */
+Test(replica, evidence_convicts_only_two_signed_blocks_at_one_height_and_view)
+{
+	struct mc_key *k = NULL, *other = NULL;
+	struct mc_err err = { 0 };
+	struct mc_header h1, h2, a, b;
+	struct mc_cert c1, c2;
+	struct mc_buf ev;
+	uint8_t hash[MC_HASH_LEN];
+
+	cr_assert_eq(mc_key_generate(false, &k, &err), 0);
+	cr_assert_eq(mc_key_generate(false, &other, &err), 0);
+	memset(&h1, 0, sizeof(h1));
+	h1.version = MC_BLOCK_VERSION;
+	h1.height = 12;
+	h1.view = 3;
+	h1.timestamp_ms = 1764500000000ull;
+	memcpy(h1.proposer, k->pk, MC_PK_LEN);
+	h2 = h1;
+	h2.timestamp_ms++;
+#define SIGN(h, c, key) do { memset(&(c), 0, sizeof(c)); mc_block_hash(&(h), hash); \
+	mc_vote_sign(hash, (key)->sk, (key)->pk, &(c).votes[(c).count++]); } while (0)
+#define EV(ha, ca, hb, cb) do { mc_buf_reset(&ev); mc_evidence_encode(&(ha), &(ca), &(hb), &(cb), &ev); } while (0)
+	mc_buf_init(&ev);
+	SIGN(h1, c1, k);
+	SIGN(h2, c2, k);
+	EV(h1, c1, h2, c2);
+	cr_assert_eq(mc_evidence_check(ev.data, ev.len, &a, &b, &err), 0, "%s", err.msg);
+	cr_assert_eq(a.height, 12);
+	for (size_t n = 0; n < ev.len; n++)
+		cr_assert_eq(mc_evidence_check(ev.data, n, &a, &b, &err), -1, "truncated at %zu", n);
+	mc_put_u8(&ev, 0);
+	cr_assert_eq(mc_evidence_check(ev.data, ev.len, &a, &b, &err), -1, "a trailing byte");
+	EV(h1, c1, h1, c1);
+	cr_assert_eq(mc_evidence_check(ev.data, ev.len, &a, &b, &err), -1, "one block twice");
+	h2.height = 13;
+	SIGN(h2, c2, k);
+	EV(h1, c1, h2, c2);
+	cr_assert_eq(mc_evidence_check(ev.data, ev.len, &a, &b, &err), -1, "two heights");
+	h2.height = 12;
+	h2.view = 4;
+	SIGN(h2, c2, k);
+	EV(h1, c1, h2, c2);
+	cr_assert_eq(mc_evidence_check(ev.data, ev.len, &a, &b, &err), -1, "two views");
+	h2.view = 3;
+	memcpy(h2.proposer, other->pk, MC_PK_LEN);
+	SIGN(h2, c2, other);
+	EV(h1, c1, h2, c2);
+	cr_assert_eq(mc_evidence_check(ev.data, ev.len, &a, &b, &err), -1, "two proposers");
+	memcpy(h2.proposer, k->pk, MC_PK_LEN);
+	SIGN(h2, c2, other);   /* another key's signature on the proposer's block */
+	EV(h1, c1, h2, c2);
+	cr_assert_eq(mc_evidence_check(ev.data, ev.len, &a, &b, &err), -1, "a signature not the proposer's");
+	SIGN(h2, c2, k);
+	c2.votes[0].sig[0] ^= 1;
+	EV(h1, c1, h2, c2);
+	cr_assert_eq(mc_evidence_check(ev.data, ev.len, &a, &b, &err), -1, "a forged signature");
+	cr_assert_eq(err.code, EX_DATAERR);
+#undef SIGN
+#undef EV
+	mc_buf_release(&ev);
+	mc_key_free(k);
+	mc_key_free(other);
+}
