@@ -688,6 +688,59 @@ out:
 
 /* ---- proposals and commits ------------------------------------------------------ */
 
+struct block_at_ctx {
+	uint64_t height;
+	struct mc_header h;
+	struct mc_cert cert;
+	bool found;
+};
+
+static int block_at_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct block_at_ctx *c = vctx;
+	int rc = mc_chain_block(t, c->height, &c->h, &c->cert, err);
+
+	if (rc < 0)
+		return -1;
+	c->found = rc == 0;
+	return 0;
+}
+
+/* A proposal for a height this node committed already: when the committed
+ * block is another one by the same proposer in the same view, the proposer
+ * signed two blocks at that height (a twin racing small blocks past it
+ * commits before the other arrives): evidence. chain_mu held. */
+static void committed_twin(struct mc_engine *e, const struct mc_bundle *b, const char *who)
+{
+	struct block_at_ctx *c = calloc(1, sizeof(*c));
+	struct mc_err err = { 0 };
+	uint8_t hash[MC_HASH_LEN];
+
+	if (!c)
+		return;
+	c->height = b->h.height;
+	if (mc_store_read(e->s, block_at_txn, c, &err) == 0 && c->found)
+		mc_block_hash(&c->h, hash);
+	if (c->found && c->h.view == b->h.view && memcmp(c->h.proposer, b->h.proposer, MC_PK_LEN) == 0 &&
+	    memcmp(hash, b->hash, MC_HASH_LEN) != 0) {
+		struct mc_cert own;
+		struct mc_buf ev;
+
+		/* the proposer's own vote on the committed block, alone */
+		memset(&own, 0, sizeof(own));
+		for (uint16_t i = 0; i < c->cert.count; i++)
+			if (memcmp(c->cert.votes[i].pk, c->h.proposer, MC_PK_LEN) == 0)
+				own.votes[own.count++] = c->cert.votes[i];
+		mc_buf_init(&ev);
+		mc_evidence_encode(&c->h, &own, &b->h, &b->cert, &ev);
+		if (own.count == 1 && eng_evidence(e, ev.data, ev.len, true, &err) == 0)
+			mc_engine_log("proposal from %s refused: its proposer signed another block at committed height %llu, view %llu (equivocation), kept as evidence",
+				      who, (unsigned long long)b->h.height, (unsigned long long)b->h.view);
+		mc_buf_release(&ev);
+	}
+	free(c);
+}
+
 void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
 			  size_t len, struct mc_reply *r)
 {
@@ -722,6 +775,8 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 	height = e->height;   /* a proposal's height proves nothing: it moves no hint */
 	pthread_mutex_unlock(&e->mu);
 	if (b.h.height != height + 1) {
+		if (b.h.height <= height)
+			committed_twin(e, &b, who);
 		snprintf(msg, sizeof(msg), _("this node is at height %llu"), (unsigned long long)height);
 		eng_reply_text(r, 409, msg);
 		goto unlock;
