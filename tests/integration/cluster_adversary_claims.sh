@@ -59,7 +59,7 @@ case "$out" in 422*) ;; *) fail "a timeout vote for view 2^64-2: $out" ;; esac
 out=$(adv 3 view-vote 1)
 case "$out" in 409*"heard from"*) ;; *) fail "a vote for view 1 while the leader is heard from: $out" ;; esac
 for i in 1 2 3; do
-    [ "$(cn "$i" --json node list | jq -r '.nodes[] | select(.leader) | .node')" = "${CL_KEY[1]}" ] \
+    [ "$(cl_leader "$i")" = "${CL_KEY[1]}" ] \
         || fail "node $i has another leader"
 done
 commits 1 2 after-views

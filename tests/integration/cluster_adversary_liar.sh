@@ -48,12 +48,7 @@ ok "a read with -o writes no file; a write exits 75 too"
 
 # the txs handed to the liar were also sent to the other validators, which
 # saw it commit none of them: after the leader timeout they vote it out
-for t in $(seq 250); do
-    l=$(cn 2 --json node list | jq -r '.nodes[] | select(.leader) | .node')
-    [ "$l" != "${CL_KEY[1]}" ] && break
-    sleep 0.1
-done
-[ "$l" != "${CL_KEY[1]}" ] || fail "the lying leader still leads"
+cl_wait_leader_not 2 "${CL_KEY[1]}" 25 || fail "the lying leader still leads"
 grep -qh "the leader has not committed a tx it was handed" "$T"/n[234].log || fail "no node said why it asked for a change"
 cn 3 identity add --name after-the-liar --role clinician --no-passphrase >/dev/null || fail "no commit after the change"
 [ "$(cn 3 record get "$id" --purpose treatment)" = "$secret" ] || fail "the record does not read back under the new leader"

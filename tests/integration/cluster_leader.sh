@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CL_LEADER_MS=3000 cluster_start 4
-leader() { cn "$1" --json node list | jq -r '.nodes[] | select(.leader) | .node'; }
+leader() { cl_leader "$1"; }
 self() { cn "$1" --json node list | jq -r '.nodes[] | select(.self) | .node'; }
 idx() { local k=$1 i; for i in 1 2 3 4; do [ "${CL_KEY[$i]}" = "$k" ] && echo "$i"; done; return 0; }
 has() { cn "$1" --json identity list | jq -e --arg n "$2" 'any(.[]; .name == $n)' >/dev/null; }

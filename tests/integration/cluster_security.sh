@@ -47,12 +47,7 @@ ok "nothing the probes sent was committed"
 ok "a validator signing two blocks at one height: the first voted, the second 409, logged"
 
 # a proven equivocator leads no longer: the others vote it out
-for t in $(seq 100); do
-    l=$(cn 2 --json node list | jq -r '.nodes[] | select(.leader) | .node')
-    [ "$l" != "${CL_KEY[1]}" ] && break
-    sleep 0.1
-done
-[ "$l" != "${CL_KEY[1]}" ] || fail "the equivocating leader still leads"
+cl_wait_leader_not 2 "${CL_KEY[1]}" 10 || fail "the equivocating leader still leads"
 ok "the equivocating leader was voted out"
 cn 2 identity add --name after-probes --role clinician --no-passphrase >/dev/null || fail "no commit after the probes"
 cl_wait_same 15 1 2 3 4 || fail "the four disagree after the probes"

@@ -187,6 +187,16 @@ cl_tls_certs() {
     done
 }
 cl_height() { cn "$1" --json status | jq -r .height; }
+# cl_leader I: the leader's key as node I sees it
+cl_leader() { cn "$1" --json node list | jq -r '.nodes[] | select(.leader) | .node'; }
+# cl_wait_leader_not I KEY TIMEOUT_S: until node I sees another leader than KEY
+cl_wait_leader_not() {
+    local end=$(( $(date +%s) + $3 ))
+    while [ "$(cl_leader "$1")" = "$2" ]; do
+        [ "$(date +%s)" -ge "$end" ] && return 1
+        sleep 0.1
+    done
+}
 cl_head() { cn "$1" --json status | jq -r .head; }
 serve_start() {
     local i=$1 seen
