@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* anchor.h - what goes on the public chain, and the key that pays for it.
  *
  * Payload (calldata of one plain transaction, 77 bytes):

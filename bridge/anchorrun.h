@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* anchorrun.h - one headless anchoring run (medchain anchor).
  *
  * Resumes the journaled anchor if one is pending (rebroadcasting the very

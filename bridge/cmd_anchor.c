@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* medchain anchor [--wait S] [--dry-run] | list | keygen | plan */
 #include "config.h"
 

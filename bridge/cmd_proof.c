@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* medchain proof export RECORD [--version N] [-o FILE] | verify FILE [--rpc URL] */
 #include "config.h"
 

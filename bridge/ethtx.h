@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ethtx.h - Ethereum transactions for anchoring: EIP-1559 (type 2) and
  * legacy EIP-155, signed with libsecp256k1's recoverable ECDSA (RFC 6979
  * nonces, low s). Amounts in wei fit 64 bits for every fee medchain pays. */

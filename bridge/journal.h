@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* journal.h - the anchor journal: one row per anchor in this node's LMDB
  * (MC_DB_JOURNAL, key seq u64), rewritten at each step of its state
  * machine and committed durably BEFORE the step's side effect (a signed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keccak.h - Ethereum's keccak-256 (the original Keccak padding 0x01..0x80,
  * rate 136 bytes; not SHA3-256), on nettle's Keccak-f[1600] permutation. */
 #ifndef MC_KECCAK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proof.h - a record's proof bundle: everything an outsider needs to check,
  * with no access to the private chain, that a record version is in a block
  * whose chain-tree root was anchored on a public chain. No payload, no raw

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rlp.h - Ethereum's Recursive Length Prefix encoding (the encoder the
  * transaction signer needs). Lists are built by encoding their items into a
  * buffer and wrapping it with mc_rlp_list(). */

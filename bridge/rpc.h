@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rpc.h - an Ethereum JSON-RPC client (libcurl, cJSON).
  *
  * Every call has a connect and a total timeout, retries transport failures

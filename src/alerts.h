@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* alerts.h - what the console's status line and dashboard warn about:
  * break-glass reads in the last hours, bursts of denials by one actor, and
  * active grants that end soon. A paged, read-only query over the indexes;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* audit.h - the audit trail as a query: every ACCESS, CONSENT_GRANT and
  * CONSENT_REVOKE event, through the audit indexes (by subject, actor or
  * outcome) or, unfiltered, the transaction table; filtered by time with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* block.h - block headers and quorum certificates.
  *
  * header = version u8 | chain id (32) | height u64 | prev (32) |

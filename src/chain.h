@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* chain.h - applying transactions and blocks to the chain state, and
  * producing blocks on a node.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cli.h - what every command shares: global options, the data dir, keys,
  * passphrases and output. Not part of the core library. */
 #ifndef MC_CLI_H

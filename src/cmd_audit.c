@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* medchain audit list: the audit trail, through its indexes, paged. */
 #include "config.h"
 

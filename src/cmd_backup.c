@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* medchain backup DIR [--with-keys] | restore BACKUP
  *
  * A backup is a directory: db/data.mdb (a consistent, compacted copy made

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* medchain init: keys, the store and the genesis block. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_node.c - `medchain node list | add | approve | remove | promote`.
  *
  * A change of the validator set needs approvals from a quorum of the set.

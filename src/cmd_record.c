@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* medchain record put | import | get | list | history | erase */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_serve.c - `medchain serve`: the peer API and block production, and
  * the CLI's way to write on a chain of several validators (through the
  * node's own serve). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* codec.c - the canonical binary encoding's primitives (see codec.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* codec.h - the canonical binary encoding.
  *
  * Fixed field order, big-endian integers, byte strings prefixed with a u32

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* commands.h - the command functions main.c lists in its table. */
 #ifndef MC_COMMANDS_H
 #define MC_COMMANDS_H

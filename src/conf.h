@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* conf.h - medchain.conf: INI files a sysadmin edits.
  *
  * Read in order, later ones overriding: /etc/medchain/medchain.conf (or the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* consent.h - consent grants, revocations, access decisions.
  *
  * mc_consent_check() is a pure function: given the grants a subject gave an

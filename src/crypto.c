@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* crypto.c - SHA-256 from nettle, everything else from libsodium. */
 #include "config.h"
 

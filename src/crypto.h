@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* crypto.h - thin wrappers over libsodium and nettle.
  *
  * SHA-256 comes from nettle (CPU SHA extensions where present); Ed25519,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* engine.h - a node's consensus engine: the mempool, the leader's
  * proposals, the validators' votes, commits, catch-up, and the peers.
  *

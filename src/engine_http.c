@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* engine_http.c - the peer API's requests, as the engine answers them
  * (httpd.c does the HTTP). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* engine_int.h - the consensus engine's shared state, for its own files
  * only (engine.c: the chain cache, the vote lock, the leader, catching up,
  * the engine thread; engine_peers.c: the peers' threads and the status;

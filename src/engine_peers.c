@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* engine_peers.c - one thread per peer: it delivers the leader's proposals
  * and commits, and polls the peer's status; and the status this node
  * shows (GET /v1/status, serve.status.json). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* engine_vc.c - view changes: votes, the new leader taking over. */
 #include "config.h"
 

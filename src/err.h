@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* err.h - one error convention for the core.
  *
  * Every fallible core function takes a `struct mc_err *` (which may be NULL)

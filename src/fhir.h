@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fhir.h - FHIR R4 Consent resources for consent grants, both ways.
  *
  * Mapping (docs/decisions.md): identifier urn:medchain:grant; status active

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* grants.h - consent grants as a list: every grant (or one subject's, or
  * one grantee's) with its state, its status at a time, and its scope as
  * text. Used by `consent list`, `consent export` and the console. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* httpd.h - the peer API over HTTP (libmicrohttpd): routing, body limits,
  * connection limits, TLS, and the signatures on every request and answer.
  *

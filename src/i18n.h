@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* i18n.h - gettext macros. Every user-facing string goes through _().
  * Machine output (--json, CSV headers, log keys) is never translated. */
 #ifndef MC_I18N_H

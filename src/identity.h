@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* identity.h - enrolled identities as chain state, and role names. */
 #ifndef MC_IDENTITY_H
 #define MC_IDENTITY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* importer.h - bulk ingest with parsing and sealing overlapped with commits.
  *
  * The caller's thread seals records into a batch (mc_importer_add); full

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ingest.h - turning clinical systems' input into records to seal.
  *
  * NDJSON: one JSON object a line:

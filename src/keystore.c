@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keystore.c - identity secret keys on disk and in guarded memory.
  *
  * The file format is in keystore.h and docs/formats.md. Everything that

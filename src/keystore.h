@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keystore.h - identity secret keys on disk and in guarded memory.
  *
  * A key file holds one Ed25519 identity (its 32-byte seed) and, for an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c - the program's entry and its one command table. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* merkle.h - RFC 9162 (RFC 6962) Merkle tree hashing and proofs.
  *
  * leaf = SHA-256(0x00 || data), node = SHA-256(0x01 || left || right),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ops.h - the operations the command line and the console share: an
  * audited read of a record, a consent grant, a revocation. Each takes the
  * keys its caller holds (the node's and the acting identity's), writes one

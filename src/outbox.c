@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* outbox.c - a write's identity, and the writes whose outcome is unknown. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* outbox.h - a write's identity, and the writes whose outcome is unknown.
  *
  * On a chain of several validators a write (a tx handed to the node's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* peer.h - calling another node's peer API: signed requests over libcurl,
  * signed responses checked.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* peerauth.h - signed peer API requests and responses, and a replay cache.
  *
  * Pure code: the HTTP server and client hand in header values as strings.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* records.h - health records: pseudonymous subjects, sealed payloads,
  * wrapped data keys, committing versions, reading them back, erasure.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* replica.h - what travels between nodes with a block: side rows and block
  * bundles.
  *

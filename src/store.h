@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store.h - the node's LMDB environment.
  *
  * One environment per node (<datadir>/db), opened once per process, never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* text.h - checks on text that crosses our boundary. */
 #ifndef MC_TEXT_H
 #define MC_TEXT_H

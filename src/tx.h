@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tx.h - transactions: the envelope, its canonical encoding and signing.
  *
  * Encoding (see docs/formats.md):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* valset.h - the validator set on chain: NODE_ADD, NODE_REMOVE and
  * VIEW_CHANGE, their bodies, approvals and votes, the rules that apply them,
  * and the state they derive (see docs/formats.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* verify.h - recompute everything the node stores and compare.
  *
  * Replays every block into a scratch store with the same rules that made

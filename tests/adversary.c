@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* adversary - a misbehaving peer for the integration tests, holding a real
  * validator's key (DATADIR's keys/node.key) or none: it sends a node what
  * `medchain serve` must refuse, and prints the HTTP status of each answer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bridge_check URL - against a live Ethereum node (anvil in the tests):
  * checks the chain id, signs an anchor-shaped EIP-1559 transaction from
  * anvil's funded account 0 with our signer, sends it, and prints its hash.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actions.h - the one action table: every key the console answers, where,
  * what it does and which roles it needs. The key map and the Help screen
  * are both made from it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The console's app loop: unlock the operator's key, set up the terminal,
  * then read keys (100 ms at a time, so jobs and follow mode move on), poll
  * the running job, refresh on a timer, and leave the terminal as found. */

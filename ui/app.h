@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* app.h - the console's state, shared by the app loop, the widgets and the
  * screens. One console per process. */
 #ifndef MC_UI_APP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* jobs.h - long work off the input path: a child `medchain` process (an
  * anchor run, a verify, a proof check, an export) whose output the app loop
  * reads without blocking, with progress and cancel (Esc: SIGTERM to its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model_anchors.h - the Anchors screen's data: this node's anchor journal,
  * newest first (state, tree size, nonce, public tx and block, attempts),
  * with each confirmed anchor's consistency proof checked from the one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model_audit.h - the Audit screen's data: a page of audit events, newest
  * first (or oldest first), filtered by subject, actor, outcome and time,
  * with the cursor to the next page. */

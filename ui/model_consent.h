@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model_consent.h - the Consent screen's data: grants (all, one subject's,
  * one grantee's, or only the active ones) with their status at a time, and
  * the grants ending within a window. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model_dash.h - the Dashboard's data, from the chain (no curses): head,
  * counts, blocks per hour over the last 24 hours, the last committed anchor
  * and a pending one, and the alerts. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model_nodes.h - the Nodes screen's data (no curses): the validator set in
  * force on the chain, joined with the live status `medchain serve` writes
  * to <datadir>/serve.status.json about once a second. The same facts as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model_records.h - the Records screen's data: a page of records (the
  * newest version of each; one subject's through the subject index, one
  * category), and one record's history. Metadata only: no payload. */

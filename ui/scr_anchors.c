@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Anchors: the anchor journal with public tx, block, attempts and state,
  * each confirmed anchor's consistency proof checked from the one before;
  * "anchor now" and "verify a proof" run in the background. */

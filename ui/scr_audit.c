@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Audit: every read, grant and revocation, newest first; filters by
  * patient, actor, outcome and time; a follow mode; export to a file. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Consent: grants (all, one patient's, one grantee's, active only, ending
  * soon), a grant form, and revocation with a reason. */
 #include "config.h"

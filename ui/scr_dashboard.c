@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Dashboard: the chain at a glance. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Help: every key of the action table, where it works and whether the
  * operator's roles offer it. Made from the table, so it cannot drift: the
  * keys that work everywhere first, wrapped, then each screen's own keys. */

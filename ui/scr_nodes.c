@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Nodes: every validator in force and its live status (state, height, lag
  * behind this node, last seen, version), as `medchain node list` shows it.
  * The model reads the chain and the status file `medchain serve` writes;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Records: the newest version of each record (one patient's, one
  * category), a record's history, and reading one: the purpose is asked
  * (or a break-glass reason), consent is checked on chain and the read is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* screens.h - the screen-ops table: one file per screen (scr_*.c). Each
  * screen loads its model when entered or refreshed, draws it between the
  * title bar and the message line, and handles its actions. */

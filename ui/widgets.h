@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* widgets.h - what the screens are drawn with: text cells that respect
  * display width (UTF-8, or ASCII on other locales), a list with a cursor
  * and paging, a detail pane, a form, a confirm dialog, a progress bar, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_bridge - the Bridge issue's in-process measurements.
  *
  *   grow DATADIR N     appends N blocks (one IDENTITY_ENROLL each, by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_cluster - load for a cluster of `medchain serve` processes: signed
  * ACCESS txs (audit events of reads, decided by the consent rules) from many
  * authors, sent to every node, as fast as the cluster commits them or at a

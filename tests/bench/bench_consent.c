@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_consent - the Consent and audit issue's budgets, printed:
  *   consent_check over a subject with 100 grants (pure function), checks/s
  *   consented reads (check + signed ACCESS tx + decrypt) through group commit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_console - the console's budgets, on a pseudo-terminal of 80x24:
  *
  *   events DATADIR N   appends N ACCESS events (the admin reading back the

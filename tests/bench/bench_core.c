@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_core - measures the core against the machine's own limits, in one
  * run, and prints ratios (never a pass/fail: budgets are read by people).
  *

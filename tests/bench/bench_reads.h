@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_reads.h - the benchmarks' audit events: ACCESS txs, each decided
  * by the same consent rules as a real read, many to a block. */
 #ifndef MC_BENCH_READS_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The elements FHIR R4 marks required (minimum cardinality >= 1, and the
 # invariants that demand one of several) for the resources medchain
 # exports, from hl7.org/fhir/R4/auditevent.html and consent.html.

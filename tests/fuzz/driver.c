@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* driver.c - runs a fuzz target without libFuzzer: every seed, then
  * mutations of them (bit flips, byte changes, truncation, insertion,
  * splicing, length-field games), deterministic for a given iteration

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz.h - every fuzz target defines LLVMFuzzerTestOneInput and fuzz_seed.
  *
  * Built with clang -fsanitize=fuzzer (make fuzz), libFuzzer drives the

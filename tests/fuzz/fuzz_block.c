@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: block headers and quorum certificates. */
 #include "config.h"
 

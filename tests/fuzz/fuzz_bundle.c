@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a FHIR R4 Bundle. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: medchain.conf (the INI reader and every key's check). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: FHIR R4 Consent resources as consent import reads them. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: key files, sealed and unsealed, read from a real file. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: Merkle proof verification with hostile sizes and paths. */
 #include "config.h"
 

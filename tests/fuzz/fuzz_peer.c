@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the peer API's signature headers (mc_peer_sig_parse,
  * mc_peer_body_parse and mc_peer_resp_parse). The input is up to five
  * lines: X-Medchain-Key, -Time, -Nonce, -Sig and -Body; a line that is not

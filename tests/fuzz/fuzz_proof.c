@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: proof bundles (parse, canonical check, every offline step)
  * and anchor journal rows. The first input byte picks which. */
 #include "config.h"

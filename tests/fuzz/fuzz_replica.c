@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: what peers send each other (replica.h): block bundles
  * (proposals, commits, GET /v1/blocks answers), tx bundles (POST /v1/tx),
  * side rows and evidence of equivocation (POST /v1/evidence). The first

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: JSON-RPC responses and quantities. */
 #include "config.h"
 

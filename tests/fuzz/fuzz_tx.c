@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the tx decoder and every body decoder (the validator-set
  * ones with their digests and signatures), with attachments; and the
  * operators' promotion approvals (a promote token's body, a view-vote

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # medchain anchor as cron runs it, against a real anvil (1 s blocks, its
 # "finalized" block 2 behind the head): one public tx per anchor carrying
 # chain id, tree size and a root equal to an independent RFC 9162

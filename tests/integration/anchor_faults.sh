@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # medchain anchor when the public chain misbehaves (anvil's fault calls):
 # a stopped node (69, or 75 with a tx pending; the run after it completes),
 # kill -9 between the journal write and the broadcast (the next run sends

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A public chain without EIP-1559 (anvil --hardfork berlin: no base fee):
 # medchain anchor sends a legacy EIP-155 transaction (type 0, v = 2 x chain
 # id + 35 + y parity, eth_gasPrice) and it is confirmed like any other.

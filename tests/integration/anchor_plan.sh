@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What the next anchor carries: its root equals an independent RFC 9162
 # recomputation over the block hashes (shell, mdb_dump, sha256sum), and the
 # anchor key's address equals cast's for the same secret.

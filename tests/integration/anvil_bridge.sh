@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Our signer and JSON-RPC client against a real Ethereum node: anvil on
 # 127.0.0.1 (from npm, installed by tools/install-deps) mines the
 # transaction we sign, and cast, independently of our code, reads back the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # medchain backup / restore: a backup taken while an import runs restores to
 # a data dir that verifies, with every record the backup's head holds; a
 # damaged backup is never restored; nothing is overwritten; keys only when

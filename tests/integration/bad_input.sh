@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Bad input gets one clear message and a sysexits code, and changes nothing.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The translations: every catalog in po/LINGUAS (de and fr at least) covers
 # every user-facing string of the current sources (a template made afresh
 # with xgettext), has nothing fuzzy or untranslated, and passes msgfmt -c;

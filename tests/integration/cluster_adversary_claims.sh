@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # One malicious validator of four (tests/adversary holding node 4's real
 # key) lies about heights and views and proposes out of turn: the other
 # three keep committing, agree on one head and verify.

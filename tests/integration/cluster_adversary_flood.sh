@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # An outsider, and a validator gone bad, try to exhaust a node:
 #  - 16 unauthenticated connections each sending a 64 MiB body (less one
 #    byte): each refused at once from its headers, before its body is read;

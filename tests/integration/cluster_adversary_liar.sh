@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A lying leader: tests/adversary holds the leader's real key at the
 # leader's address, answers every tx "committed" and drops it. A node
 # answers a write, and releases a record's plaintext, only once the tx (for

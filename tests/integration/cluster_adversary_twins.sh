@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Equivocation ("twins"): two `medchain serve` processes hold the leader's
 # key (node 1 and a copy of it, node 1b, on another port), both serving and
 # both proposing. Writes go through both twins and through the honest

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Anchoring a chain of four validators from a follower: `medchain anchor`
 # on node 2 (not the leader) anchors the chain tree root on a real anvil,
 # its ANCHOR_COMMIT goes through the leader into a block every node holds,

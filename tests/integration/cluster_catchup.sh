@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A validator stopped while 1,000 blocks are committed catches up when it
 # returns: it pulls them from its peers, checks each block's certificate
 # against the validator set of its height, and ends on the same head; its

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Four validators on loopback: a tx sent to any node is committed on all
 # four with identical heads; records, their payloads and wrapped keys reach
 # every node; an erasure removes them on every node; every node verifies.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Four validators, faults on real processes: one killed, commits go on; two
 # killed, nothing commits and nothing forks; one back, commits resume and
 # all four agree; a validator stopped (SIGSTOP) for 30 s rejoins by itself.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Leader changes on four validators. A live leader moves only with a
 # quorum of the operators' approvals; a silent one on one operator's
 # `node promote`, and nothing committed is lost. The leader killed

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Four validators and a misbehaving peer (tests/adversary): a request signed
 # by a key outside the set, a replayed request, a stale one, an oversized
 # body, a validator (the leader's key) signing two blocks at one height, a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The peer API over TLS (GnuTLS through libmicrohttpd; libcurl checks the
 # peer's certificate against [node] ca_file): three validators on https
 # commit and agree; plain HTTP to a TLS port gets no answer; a client that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Busy hospitals on four validators: concurrent writers of one identity,
 # concurrent reads by one clinician, and a write retried after a timeout.
 #  - the first validator's address is on the chain like every other's, so a

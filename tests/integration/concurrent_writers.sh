@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Two writer processes at once: the second waits for the first (LMDB's
 # writer lock); nothing is lost or corrupted.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Consent is enforced on every read and every attempt is audited: no grant
 # denies (77, no plaintext, a deny event); a grant permits identical bytes;
 # revoked and expired grants deny again; break-glass is for clinicians only

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The console under tmux at 80x24, driven by keys and read back from the
 # pane: every screen shows real data from the chain, ? lists every key of
 # the action table, a grant made there is in `consent list` and revoked

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # kill -9 of a running `record import` at a random instant, 20 times: every
 # record it reported committed is present afterwards, and verify passes.
 . "$(dirname "$0")/lib.sh"

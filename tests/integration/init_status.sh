@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # init makes a node with a genesis block; status and verify describe it.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # make install DESTDIR=... lays out the binary, both man pages (clean under
 # groff -ww), the catalogs, the systemd units (hardened, pointing at the
 # installed binary), the cron file and an example configuration that the

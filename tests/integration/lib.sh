@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the integration tests: each test sources this file and
 # drives the real medchain binary on a temporary data dir.
 set -euo pipefail

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Payloads are ciphertext and subjects pseudonyms: a unique marker in a
 # payload and the raw patient identifier appear nowhere in the data dir.
 . "$(dirname "$0")/lib.sh"

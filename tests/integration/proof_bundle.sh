@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # proof export / proof verify: a bundle for every record verifies offline and
 # against the public chain (anvil); it fails with exit 65, naming the step,
 # when any byte of it changes, when the anchor tx is not on the chain, and

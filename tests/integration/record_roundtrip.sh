@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # 1,000 single record puts; every get returns the identical bytes; amendments
 # make versions; erase removes the data and verify still passes.
 . "$(dirname "$0")/lib.sh"

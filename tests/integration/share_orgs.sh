@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sharing across organizations: a grant to another organization's identity
 # re-wraps the data keys in scope under a KEK sealed to that organization;
 # its clinician reads identical bytes, nothing outside the scope; the shared

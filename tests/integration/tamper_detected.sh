@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Any change to a stored block, tx, payload, wrapped key, KEK or derived
 # table makes verify exit 65 and name the block or record; an untouched copy
 # verifies. Changes are made with LMDB's own tools (mdb_dump / mdb_load), as

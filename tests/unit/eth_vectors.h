@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Transaction vectors from shared/reference/ethereum-tx-vectors.md, made with
  * cast 1.7.1 independently of medchain (regenerate from that file; do not edit). */
 #ifndef MC_ETH_VECTORS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A node on a temporary LMDB store, for unit tests of chain and records. */
 #ifndef MC_TEST_FIXTURE_H
 #define MC_TEST_FIXTURE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The bridge's encoders against vectors made by cast, independently of
  * our code: keccak-256, RLP, EIP-1559 and EIP-155 transactions, addresses. */
 #include "config.h"

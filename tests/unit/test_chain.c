@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Chain rules: heads, sequence numbers (replay), chain ids, roles,
  * revocation, and the stored chain tree. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The canonical codec: round trips, big-endian layout, and a reader that
  * refuses every truncation, over-limit or oversized length and trailing
  * bytes, with sticky errors. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* medchain.conf: values land where they belong; every bad line is named by
  * file, line and key, with what is allowed, as EX_CONFIG. */
 #include "config.h"

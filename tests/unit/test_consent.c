@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* consent_check over a table of cases, and the consent codecs. */
 #include "config.h"
 

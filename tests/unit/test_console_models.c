@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The console's models, without curses: each screen's data from a real
  * store, paged and filtered as the screens ask. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Crypto wrappers: known answers (FIPS 180, RFC 8032, BLAKE2b from Python's
  * hashlib), authentication failures, hex parsing. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Ingest: NDJSON lines and FHIR Bundles become records; malformed input is
  * refused with messages that carry no values. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key files: sealed and unsealed round trips, wrong or missing passphrases,
  * modes and file types, existing targets, and every kind of damage refused
  * cleanly (EX_DATAERR naming the file, never a crash). */

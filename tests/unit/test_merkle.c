@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RFC 9162 Merkle trees: the RFC 6962 reference vectors, a naive reference
  * implementation compared exhaustively, proof tampering, hostile verifier
  * arguments, O(log n) reads from a stored tree, failing reads, appends.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* outbox.c: a write's key, the ids it derives, and the outbox that keeps
  * a write whose outcome is unknown. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Peer API signatures: round trips, every single-bit change refused, the
  * time window to the millisecond both ways, responses bound to their
  * request, header parsing (missing, lengths, digits, overflow), and the

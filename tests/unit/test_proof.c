@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Proof bundles: the sample (a real bundle exported from a chain anchored
  * on anvil) parses and passes every offline step; every changed byte
  * either fails offline, or changes the public anchor fields that the online

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Records: pseudonyms, sealing, reading back, amendments, erasure, and the
  * map growing under a large write. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Replication (replica.c): the codec of block bundles, tx bundles and side
  * rows; side rows collected from one store and written into a second that
  * replays the same blocks (the replica ends byte-identical and verifies);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* JSON-RPC responses: results, the node's error object, and everything that
  * is not a JSON-RPC answer, each with its exit code. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store.c under threads: the map grows (LMDB remaps it) while other
  * threads of the process read, as in `medchain serve`, where the peer
  * API's threads read while a block is written. No reader may fault or see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Text checks and role names: what crosses our boundary as text is
  * well-formed, clean, and named the way the CLI documents. */
 #include "config.h"

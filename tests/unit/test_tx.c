@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Transactions and blocks: encodings round-trip, decoders refuse malformed
  * input at every length, signatures bind every field and the chain id. */
 #include "config.h"

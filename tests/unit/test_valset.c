@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The validator set on chain: NODE_ADD, NODE_REMOVE and VIEW_CHANGE bodies
  * (round trips, every truncation, trailing bytes, key order), approvals and
  * votes, the rules on a real store (quorum, epochs, refusals that change
