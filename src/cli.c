@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,6 +523,11 @@ void mc_cli_progress_end(void)
 	progress_shown = false;
 }
 
+bool mc_cli_list_header(const struct mc_cli *cli)
+{
+	return !cli->json && !cli->quiet && isatty(STDOUT_FILENO);
+}
+
 void mc_cli_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -536,49 +542,245 @@ void mc_cli_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* ---- options ------------------------------------------------------------ */
+
+/* The options every command's parser takes besides its own table. */
+enum { COMMON_JSON, COMMON_QUIET, COMMON_Q, COMMON_HELP, COMMON_H, COMMON_LIST, NCOMMON };
+static const struct mc_optinfo common_opts[NCOMMON] = {
+	[COMMON_JSON] = { "--json", false },   [COMMON_QUIET] = { "--quiet", false },
+	[COMMON_Q] = { "-q", false },          [COMMON_HELP] = { "--help", false },
+	[COMMON_H] = { "-h", false },          [COMMON_LIST] = { "--list-options", false },
+};
+
+static struct mc_optprobe *probe;
+
+void mc_cli_probe(struct mc_optprobe *p)
+{
+	probe = p;
+}
+
+typedef void (*opt_fn)(void *ctx, size_t k, char *value);
+typedef int (*pos_fn)(void *ctx, char *arg);
+
+static bool is_long(const char *name)
+{
+	return name[0] == '-' && name[1] == '-' && name[2] != '\0';
+}
+
+static bool is_short(const char *name)
+{
+	return name[0] == '-' && name[1] != '-' && name[1] != '\0' && name[2] == '\0';
+}
+
+/* Why getopt_long refused the option before optind: reported as usage. */
+static void report_bad(char **v, int c, const struct mc_optinfo *all, size_t n)
+{
+	const char *arg = v[optind - 1];
+	char shortname[3] = { '-', (char)optopt, '\0' };
+
+	if (c == ':') {
+		mc_cli_usage(_("option '%s' needs a value"), arg);
+	} else if (optopt >= 256 && (size_t)(optopt - 256) < n) {
+		mc_cli_usage(_("option '%s' takes no value"), all[optopt - 256].name);
+	} else if (optopt > 0 && optopt < 256) {
+		mc_cli_usage(_("unknown option '%s'"), shortname);
+	} else {
+		size_t len = strcspn(arg, "="), matches = 0;
+
+		for (size_t k = 0; k < n; k++)
+			if (is_long(all[k].name) && strlen(all[k].name) > len &&
+			    strncmp(all[k].name, arg, len) == 0)
+				matches++;
+		if (len > 2 && matches > 1)
+			mc_cli_usage(_("ambiguous option '%s'"), arg);
+		else
+			mc_cli_usage(_("unknown option '%s'"), arg);
+	}
+}
+
+/* getopt_long over a's arguments (which have no argv[0]) with the options
+ * all[0..n): on_opt for each option, on_pos for each positional argument in
+ * the order given. report: usage errors are reported and end the parse;
+ * otherwise unknown options are skipped. "-" in front of the short options
+ * returns positionals in place, so that neither permutation nor
+ * POSIXLY_CORRECT changes their order; ':' lets us tell a missing value. */
+static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, size_t n, bool report,
+		      opt_fn on_opt, pos_fn on_pos, void *ctx)
+{
+	static char prog[] = "medchain";
+	struct option lo[MC_OPTS_MAX + NCOMMON + 1];
+	char shorts[2 * (MC_OPTS_MAX + NCOMMON) + 3] = "-:";
+	size_t nl = 0, ns = 2;
+	char **v;
+	int c, rc = 0, argc = a->argc + 1;
+
+	if (n > MC_OPTS_MAX + NCOMMON)
+		return report ? mc_cli_usage(_("too many options in a command's table")), -1 : -1;
+	for (size_t k = 0; k < n; k++) {
+		if (is_long(all[k].name)) {
+			lo[nl].name = all[k].name + 2;
+			lo[nl].has_arg = all[k].has_arg ? required_argument : no_argument;
+			lo[nl].flag = NULL;
+			lo[nl].val = 256 + (int)k;
+			nl++;
+		} else if (is_short(all[k].name)) {
+			shorts[ns++] = all[k].name[1];
+			if (all[k].has_arg)
+				shorts[ns++] = ':';
+		}
+	}
+	memset(&lo[nl], 0, sizeof(lo[nl]));
+	shorts[ns] = '\0';
+	v = calloc((size_t)argc + 1, sizeof(*v));
+	if (!v)
+		return report ? mc_cli_usage(_("out of memory")), -1 : -1;
+	v[0] = prog;
+	for (int i = 0; i < a->argc; i++)
+		v[i + 1] = a->argv[i];
+	/* 0, not 1: glibc starts over (a second parse of other arguments) */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, v, shorts, lo, NULL)) != -1) {
+		size_t k = n;
+
+		if (c == 1) {
+			if (on_pos(ctx, optarg) != 0) {
+				rc = -1;
+				break;
+			}
+			continue;
+		}
+		if (c == '?' || c == ':') {
+			if (!report)
+				continue;
+			report_bad(v, c, all, n);
+			rc = -1;
+			break;
+		}
+		if (c >= 256) {
+			k = (size_t)(c - 256);
+		} else {
+			for (size_t j = 0; j < n && k == n; j++)
+				if (is_short(all[j].name) && all[j].name[1] == c)
+					k = j;
+		}
+		if (k < n)
+			on_opt(ctx, k, optarg);
+	}
+	for (int i = optind; rc == 0 && i < argc; i++)
+		if (on_pos(ctx, v[i]) != 0)
+			rc = -1;
+	free(v);
+	return rc;
+}
+
+/* A command's table followed by the common options. */
+static size_t join_opts(struct mc_optinfo *all, const struct mc_optinfo *own, size_t n)
+{
+	if (all != own)
+		memcpy(all, own, n * sizeof(*own));
+	memcpy(all + n, common_opts, sizeof(common_opts));
+	return n + NCOMMON;
+}
+
+struct parse_ctx {
+	const struct mc_opt *opts;
+	size_t nopts;
+	char **pos;
+	int maxpos, *npos;
+};
+
+static void parse_opt(void *vctx, size_t k, char *value)
+{
+	struct parse_ctx *p = vctx;
+
+	if (k >= p->nopts)
+		return; /* a common option: main() has acted on it */
+	if (p->opts[k].has_arg)
+		*p->opts[k].value = value;
+	else
+		*p->opts[k].flag = true;
+}
+
+static int parse_pos(void *vctx, char *arg)
+{
+	struct parse_ctx *p = vctx;
+
+	if (*p->npos >= p->maxpos)
+		return mc_cli_usage(_("unexpected argument '%s'"), arg), -1;
+	p->pos[(*p->npos)++] = arg;
+	return 0;
+}
+
 int mc_cli_parse(struct mc_args *a, const struct mc_opt *opts, size_t nopts,
 		 char **pos, int maxpos, int *npos)
 {
+	struct mc_optinfo all[MC_OPTS_MAX + NCOMMON];
+	struct parse_ctx p = { opts, nopts, pos, maxpos, npos };
+
 	*npos = 0;
-	for (int i = 0; i < a->argc; i++) {
-		const char *arg = a->argv[i];
-		bool matched = false;
-
-		if (strcmp(arg, "--") == 0) {
-			for (i++; i < a->argc; i++) {
-				if (*npos >= maxpos)
-					return mc_cli_usage(_("unexpected argument '%s'"), a->argv[i]), -1;
-				pos[(*npos)++] = a->argv[i];
+	if (probe) {
+		if (!probe->reached) {
+			probe->reached = true;
+			for (size_t k = 0; k < nopts && k < MC_OPTS_MAX; k++) {
+				probe->opts[k].name = opts[k].name;
+				probe->opts[k].has_arg = opts[k].has_arg;
 			}
-			break;
+			probe->n = nopts < MC_OPTS_MAX ? nopts : MC_OPTS_MAX;
 		}
-		if (arg[0] == '-' && arg[1] != '\0') {
-			for (size_t k = 0; k < nopts && !matched; k++) {
-				size_t nl = strlen(opts[k].name);
-
-				if (strncmp(arg, opts[k].name, nl) != 0)
-					continue;
-				if (arg[nl] == '\0') {
-					if (opts[k].has_arg) {
-						if (i + 1 >= a->argc)
-							return mc_cli_usage(_("option '%s' needs a value"), arg), -1;
-						*opts[k].value = a->argv[++i];
-					} else {
-						*opts[k].flag = true;
-					}
-					matched = true;
-				} else if (arg[nl] == '=' && opts[k].has_arg) {
-					*opts[k].value = arg + nl + 1;
-					matched = true;
-				}
-			}
-			if (!matched)
-				return mc_cli_usage(_("unknown option '%s'"), arg), -1;
-			continue;
-		}
-		if (*npos >= maxpos)
-			return mc_cli_usage(_("unexpected argument '%s'"), arg), -1;
-		pos[(*npos)++] = a->argv[i];
+		return -1;
 	}
+	if (nopts > MC_OPTS_MAX)
+		return mc_cli_usage(_("too many options in a command's table")), -1;
+	for (size_t k = 0; k < nopts; k++) {
+		all[k].name = opts[k].name;
+		all[k].has_arg = opts[k].has_arg;
+	}
+	return run_getopt(a, all, join_opts(all, all, nopts), true, parse_opt, parse_pos, &p);
+}
+
+struct common_ctx {
+	size_t own;            /* the command's own options come first */
+	struct mc_common *c;
+};
+
+static void common_opt(void *vctx, size_t k, char *value)
+{
+	struct common_ctx *x = vctx;
+
+	(void)value;
+	if (k < x->own)
+		return;
+	switch (k - x->own) {
+	case COMMON_JSON: x->c->json = true; break;
+	case COMMON_QUIET: case COMMON_Q: x->c->quiet = true; break;
+	case COMMON_HELP: case COMMON_H: x->c->help = true; break;
+	case COMMON_LIST: x->c->list_options = true; break;
+	default: break;
+	}
+}
+
+static int common_pos(void *vctx, char *arg)
+{
+	(void)vctx;
+	(void)arg;
 	return 0;
+}
+
+void mc_cli_common(const struct mc_args *a, const struct mc_optprobe *p, struct mc_common *c)
+{
+	struct mc_optinfo all[MC_OPTS_MAX + NCOMMON];
+	struct common_ctx x = { p->n, c };
+
+	memset(c, 0, sizeof(*c));
+	run_getopt(a, all, join_opts(all, p->opts, p->n), false, common_opt, common_pos, &x);
+}
+
+void mc_cli_print_options(FILE *f, const struct mc_optprobe *p)
+{
+	for (size_t k = 0; k < p->n; k++)
+		fprintf(f, "%s\n", p->opts[k].name);
+	for (size_t k = 0; k < NCOMMON; k++)
+		if (k != COMMON_LIST)
+			fprintf(f, "%s\n", common_opts[k].name);
 }

@@ -109,6 +109,10 @@ void mc_cli_progress_end(void);
 void mc_cli_progress_frac(const char *what, unsigned long long done, unsigned long long total,
 			  unsigned long long count);
 
+/* Whether a list prints its header row: on a terminal, not with --json or
+ * -q (a pipe gets the rows alone; --json is the form for scripts). */
+bool mc_cli_list_header(const struct mc_cli *cli);
+
 /* JSON string escaping onto f. */
 void mc_cli_json_str(FILE *f, const char *s);
 
@@ -122,5 +126,38 @@ struct mc_opt {
 };
 int mc_cli_parse(struct mc_args *a, const struct mc_opt *opts, size_t nopts,
 		 char **pos, int maxpos, int *npos);
+/* mc_cli_parse is getopt_long underneath: "--name VALUE", "--name=VALUE",
+ * "-o FILE", "-oFILE", options and positional arguments in any order, "--"
+ * ends the options. Every command's parser also accepts the common options
+ * (--json, -q/--quiet, -h/--help, --list-options), which main() acts on
+ * before the command runs (mc_cli_common). */
+
+/* What a command's parser accepts, read from the very table it parses with:
+ * main() runs the command once with a probe set, and mc_cli_parse then
+ * copies its table into the probe and fails without parsing or printing
+ * (every command parses before it does anything else). Help, completion and
+ * the test that help lists every option all read this. */
+#define MC_OPTS_MAX 48
+struct mc_optinfo {
+	const char *name;      /* "--subject", "-o" */
+	bool has_arg;
+};
+struct mc_optprobe {
+	bool reached;          /* the command called mc_cli_parse */
+	size_t n;
+	struct mc_optinfo opts[MC_OPTS_MAX];
+};
+/* While p is set, mc_cli_parse records into it; NULL ends probing. */
+void mc_cli_probe(struct mc_optprobe *p);
+
+/* The common options among a command's arguments, parsed with the command's
+ * own table so that an option's value is never taken for one (unknown
+ * options are left for the command to report). */
+struct mc_common {
+	bool json, quiet, help, list_options;
+};
+void mc_cli_common(const struct mc_args *a, const struct mc_optprobe *p, struct mc_common *c);
+/* The options a probed command accepts, one a line (--list-options). */
+void mc_cli_print_options(FILE *f, const struct mc_optprobe *p);
 
 #endif

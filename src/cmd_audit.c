@@ -35,7 +35,7 @@ enum audit_fmt { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_FHIR };
 
 static void emit_text(FILE *f, const struct mc_audit_event *e)
 {
-	char when[32], extra[800] = "", rec[33], gid[33];
+	char when[32], extra[800] = "", rec[33], gid[33], pos[48];
 
 	mc_time_format(e->ts, when, sizeof(when));
 	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
@@ -55,8 +55,8 @@ static void emit_text(FILE *f, const struct mc_audit_event *e)
 		snprintf(extra, sizeof(extra), "%s%s%s", gid, e->purpose ? " " : "",
 			 e->purpose ? mc_purpose_name(e->purpose) : "");
 	}
-	fprintf(f, "%s  %llu.%u  %-15s %-16s %s\n", when, (unsigned long long)e->h, e->ti,
-	       mc_tx_type_name(e->type), e->actor_name, extra);
+	snprintf(pos, sizeof(pos), "%llu.%u", (unsigned long long)e->h, e->ti);
+	fprintf(f, "%s  %-9s %-15s %-16s %s\n", when, pos, mc_tx_type_name(e->type), e->actor_name, extra);
 }
 
 static void emit_json(FILE *f, const struct mc_audit_event *e, bool first)
@@ -378,6 +378,9 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 		r.o.entries = cJSON_CreateArray();
 	if (r.o.fmt == FMT_JSON)
 		fprintf(r.o.out, "{\"events\":[");
+	if (r.o.fmt == FMT_TEXT && mc_cli_list_header(cli))
+		printf("%-20s  %-9s %-15s %-16s %s\n", _("TIME"), _("BLOCK.TX"), _("TYPE"), _("ACTOR"),
+		       _("DETAILS"));
 	if (r.o.fmt == FMT_CSV)
 		fprintf(r.o.out, "time,block,tx,type,actor,actor_name,subject,record,version,purpose,outcome,grant,reason,break_glass\n");
 	rc = mc_store_read(cli->store, audit_txn, &r, &err);

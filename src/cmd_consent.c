@@ -231,6 +231,9 @@ int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
 	}
 	if (cli->json)
 		printf("[");
+	else if (mc_cli_list_header(cli))
+		printf("%-32s  %-14s %-16s %-20s %-15s %-44s  %s\n", _("GRANT"), _("STATUS"), _("GRANTEE"),
+		       _("PURPOSE"), _("SCOPE"), _("VALID"), _("SUBJECT"));
 	rc = mc_store_read(cli->store, list_txn, &lc, &err);
 	if (cli->json)
 		printf("]\n");

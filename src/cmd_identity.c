@@ -114,6 +114,8 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 		return -1;
 	if (lc->cli->json)
 		printf("[");
+	else if (mc_cli_list_header(lc->cli))
+		printf("%-64s  %-20s %-24s %s\n", _("KEY"), _("NAME"), _("ROLES"), _("ORGANIZATION"));
 	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
 	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
 		struct mc_identity id;

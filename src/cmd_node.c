@@ -542,8 +542,8 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	if (mc_chain_leader(t, c->leader, &view, err) != 0)
 		return -1;
 	c->height = head.height;
-	if (!c->cli->json)
-		printf("%-16s %-7s %-28s %8s %5s %-10s %-8s\n", _("NODE"), _("STATE"), _("URL"), _("HEIGHT"),
+	if (mc_cli_list_header(c->cli))
+		printf("%-16s %-7s %-28s %8s %5s %-10s %s\n", _("NODE"), _("STATE"), _("URL"), _("HEIGHT"),
 		       _("LAG"), _("SEEN"), _("VERSION"));
 	return mc_nodes_each(t, list_row, c, err);
 }

@@ -548,6 +548,9 @@ int cmd_record_list(struct mc_cli *cli, struct mc_args *a)
 	}
 	if (cli->json)
 		printf("[");
+	else if (mc_cli_list_header(cli))
+		printf("%-32s  %-4s %-16s %-24s %8s  %s\n", _("RECORD"), _("VER"), _("CATEGORY"), _("TYPE"),
+		       _("SIZE"), _("BLOCK"));
 	rc = mc_store_read(cli->store, list_txn, &lc, &err);
 	if (cli->json)
 		printf("]\n");

@@ -2,7 +2,9 @@
 /* main.c - the program's entry and its one command table. */
 #include "config.h"
 
+#include <getopt.h>
 #include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +20,11 @@
 /* L10N: in the usage lines, keep the commands, options (--name) and the
  * capitalised placeholders (ID, FILE) as they are: they are typed. */
 static const struct mc_command commands[] = {
-	{ NULL, "init", cmd_init, N_("init [--name N] [--org O] [--no-passphrase]"),
+	{ NULL, "init", cmd_init, N_("init [--name N] [--org O] [--no-passphrase] [--join CHAIN_ID]"),
 	  N_("make a new node: keys and the genesis block"), 0 },
 	{ NULL, "status", cmd_status, N_("status"), N_("height, head, validators"), 0 },
 	{ "identity", "add", cmd_identity_add,
-	  N_("identity add --name N --role R[,R] [--org O] [--no-passphrase]"),
+	  N_("identity add --name N --role R[,R] [--org O] [--subject ID] [--no-passphrase]"),
 	  N_("enroll a new identity; prints its public key"), 0 },
 	{ "identity", "list", cmd_identity_list, N_("identity list"), N_("list identities"), 0 },
 	{ "identity", "revoke", cmd_identity_revoke, N_("identity revoke KEY [--reason T]"),
@@ -57,7 +59,7 @@ static const struct mc_command commands[] = {
 	  N_("audit list [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [--limit N] [--after CURSOR] [--newest]"),
 	  N_("the audit trail, oldest first, paged"), 0 },
 	{ "audit", "export", cmd_audit_export,
-	  N_("audit export --format fhir|csv [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [-o FILE]"),
+	  N_("audit export --format fhir|csv [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [--limit N] [--after CURSOR] [--newest] [-o FILE]"),
 	  N_("the audit trail as a FHIR R4 Bundle of AuditEvents, or CSV"), 0 },
 	{ NULL, "alerts", cmd_alerts, N_("alerts [--hours N] [--burst N] [--expiring-days N]"),
 	  N_("break-glass reads, bursts of denials, grants ending soon"), 0 },
@@ -94,15 +96,113 @@ static const struct mc_command commands[] = {
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* The global options: getopt_long's table and the help are both made from
+ * this list. */
+struct global_opt {
+	const char *name;      /* long name, without the dashes */
+	char shortname;        /* or 0 */
+	const char *arg;       /* the value's placeholder, NULL for a flag */
+	const char *help;      /* N_() */
+};
+enum { G_DATADIR, G_CONFIG, G_AS, G_PASSFILE, G_IDEM, G_JSON, G_QUIET, G_HELP, G_VERSION, G_LIST, NGLOBAL };
+static const struct global_opt globals[NGLOBAL] = {
+	[G_DATADIR] = { "datadir", 0, "DIR",
+			N_("the data dir (else $MEDCHAIN_DATADIR, [node] datadir, $XDG_DATA_HOME/medchain)") },
+	[G_CONFIG] = { "config", 0, "FILE", N_("read FILE instead of /etc/medchain/medchain.conf") },
+	[G_AS] = { "as", 0, "IDENTITY", N_("act as this enrolled identity (default: the node's admin)") },
+	[G_PASSFILE] = { "passphrase-file", 0, "FILE",
+			 N_("the passphrase of sealed keys is the first line of FILE") },
+	[G_IDEM] = { "idempotency-key", 0, "K", N_("name this write: run again, it makes the same write") },
+	[G_JSON] = { "json", 0, NULL, N_("machine-readable output") },
+	[G_QUIET] = { "quiet", 'q', NULL, N_("print only what was asked for") },
+	[G_HELP] = { "help", 'h', NULL, N_("this help; after a command or a group, its help") },
+	[G_VERSION] = { "version", 0, NULL, N_("the program's version") },
+	[G_LIST] = { "list-commands", 0, NULL,
+		     N_("the commands, one a line; 'medchain COMMAND --list-options' lists a command's options (for completion)") },
+};
+
+static void print_command(FILE *f, const struct mc_command *c)
+{
+	fprintf(f, "  %s\n      %s\n", _(c->usage), _(c->summary));
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, _("usage: medchain [--datadir DIR] [--config FILE] [--as IDENTITY] [--passphrase-file FILE] [--idempotency-key K] [--json] [-q] COMMAND ...\n"));
 	fprintf(f, _("       medchain --help | --version\n"));
-	fprintf(f, _("       medchain          (no command, on a terminal) open the console\n\ncommands:\n"));
+	fprintf(f, _("       medchain          (no command, on a terminal) open the console\n"));
+	fprintf(f, "\n%s\n", _("options:"));
+	for (size_t k = 0; k < NGLOBAL; k++) {
+		const struct global_opt *g = &globals[k];
+
+		fputs("  ", f);
+		if (g->shortname)
+			fprintf(f, "-%c, ", g->shortname);
+		fprintf(f, "--%s", g->name);
+		if (g->arg)
+			fprintf(f, " %s", g->arg);
+		fprintf(f, "\n      %s\n", _(g->help));
+	}
+	fprintf(f, "\n%s\n", _("commands:"));
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-72s\n      %s\n", _(commands[i].usage), _(commands[i].summary));
+		print_command(f, &commands[i]);
+	fprintf(f, "\n%s\n", _("'medchain COMMAND --help' shows a command's help, 'medchain GROUP --help' a group's commands"));
 	fprintf(f, _("\nexit codes follow sysexits.h: 0 ok, 64 usage, 65 bad data, 66 no input, 67 unknown identity,\n"
-		     "69 unavailable, 73 cannot create, 74 I/O error, 75 try again, 77 not permitted, 78 configuration\n"));
+		     "69 unavailable, 70 internal error, 71 system error, 73 cannot create, 74 I/O error, 75 try again,\n"
+		     "76 protocol error, 77 not permitted, 78 configuration\n"));
+}
+
+static bool is_group(const char *name)
+{
+	for (size_t k = 0; k < NCOMMANDS; k++)
+		if (commands[k].group && strcmp(commands[k].group, name) == 0)
+			return true;
+	return false;
+}
+
+/* The commands of a group, for its --help (stdout) or after a missing or
+ * unknown command (stderr). */
+static void group_usage(FILE *f, const char *group)
+{
+	fprintf(f, _("usage: medchain %s COMMAND ...\n"), group);
+	fprintf(f, "\n%s\n", _("commands:"));
+	for (size_t k = 0; k < NCOMMANDS; k++)
+		if (commands[k].group && strcmp(commands[k].group, group) == 0)
+			print_command(f, &commands[k]);
+	fprintf(f, "\n");
+	fprintf(f, _("'medchain %s COMMAND --help' shows a command's help\n"), group);
+}
+
+static void command_help(const struct mc_command *c)
+{
+	printf(_("usage: medchain %s\n  %s\n"), _(c->usage), _(c->summary));
+	printf("\n%s\n", _("every command also takes --json, -q (--quiet) and -h (--help); the global options are in 'medchain --help'"));
+	/* "anchor" is a command and a group */
+	if (!c->group && is_group(c->name)) {
+		printf("\n");
+		group_usage(stdout, c->name);
+	}
+}
+
+/* Runs the command with the option probe on: its parser hands back its
+ * table (cli.h). */
+static int probe_command(const struct mc_command *c, const struct mc_args *args,
+			 struct mc_optprobe *p)
+{
+	struct mc_cli pc;
+	struct mc_args a = *args;
+
+	memset(&pc, 0, sizeof(pc));
+	memset(p, 0, sizeof(*p));
+	mc_config_defaults(&pc.conf);
+	mc_cli_probe(p);
+	(void)c->run(&pc, &a);
+	mc_cli_probe(NULL);
+	if (!p->reached) {
+		fprintf(stderr, "medchain: %s\n", _("internal error: the command did not parse its options"));
+		return EX_SOFTWARE;
+	}
+	return 0;
 }
 
 static void default_datadir(struct mc_cli *cli)
@@ -126,6 +226,7 @@ int main(int argc, char **argv)
 	struct mc_cli cli;
 	struct rlimit nocore = { 0, 0 };
 	struct mc_args a;
+	const struct mc_command *cmd = NULL;
 	const char *config_file = NULL, *idem = NULL;
 	bool datadir_flag = false;
 	int i, rc;
@@ -172,44 +273,139 @@ int main(int argc, char **argv)
 
 	memset(&cli, 0, sizeof(cli));
 	mc_config_defaults(&cli.conf);
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *o = argv[i];
+	{
+		/* '+': the global options end at the command; ':': a missing value
+		 * is told from an unknown option */
+		struct option lo[NGLOBAL + 1];
+		char shorts[2 * NGLOBAL + 3] = "+:";
+		size_t ns = 2;
+		int c;
 
-		if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(o, "--version") == 0) {
-			printf("medchain %s\n", PACKAGE_VERSION);
-			return 0;
-		} else if (strcmp(o, "--json") == 0) {
-			cli.json = true;
-		} else if (strcmp(o, "-q") == 0 || strcmp(o, "--quiet") == 0) {
-			cli.quiet = true;
-		} else if ((strcmp(o, "--datadir") == 0 || strcmp(o, "--as") == 0 ||
-			    strcmp(o, "--passphrase-file") == 0 || strcmp(o, "--config") == 0 ||
-			    strcmp(o, "--idempotency-key") == 0)) {
-			if (i + 1 >= argc)
-				return mc_cli_usage(_("option '%s' needs a value"), o);
-			if (strcmp(o, "--datadir") == 0) {
-				if (strlen(argv[i + 1]) >= sizeof(cli.datadir) - 64)
+		for (size_t k = 0; k < NGLOBAL; k++) {
+			lo[k].name = globals[k].name;
+			lo[k].has_arg = globals[k].arg ? required_argument : no_argument;
+			lo[k].flag = NULL;
+			lo[k].val = 256 + (int)k;
+			if (globals[k].shortname)
+				shorts[ns++] = globals[k].shortname;
+		}
+		memset(&lo[NGLOBAL], 0, sizeof(lo[NGLOBAL]));
+		shorts[ns] = '\0';
+		optind = 0;
+		opterr = 0;
+		while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+			if (c == ':')
+				return mc_cli_usage(_("option '%s' needs a value"), argv[optind - 1]);
+			if (c == '?') {
+				char s1[3] = { '-', (char)optopt, '\0' };
+
+				if (optopt >= 256)
+					return mc_cli_usage(_("option '%s' takes no value"), argv[optind - 1]);
+				return mc_cli_usage(_("unknown option '%s' (see 'medchain --help')"),
+						    optopt ? s1 : argv[optind - 1]);
+			}
+			switch (c == 'q' ? 256 + G_QUIET : c == 'h' ? 256 + G_HELP : c) {
+			case 256 + G_HELP:
+				usage(stdout);
+				return 0;
+			case 256 + G_VERSION:
+				printf("medchain %s\n", PACKAGE_VERSION);
+				return 0;
+			case 256 + G_LIST:
+				for (size_t k = 0; k < NCOMMANDS; k++)
+					printf("%s%s%s\n", commands[k].group ? commands[k].group : "",
+					       commands[k].group ? " " : "", commands[k].name);
+				return 0;
+			case 256 + G_JSON:
+				cli.json = true;
+				break;
+			case 256 + G_QUIET:
+				cli.quiet = true;
+				break;
+			case 256 + G_DATADIR:
+				if (!*optarg)
+					return mc_cli_usage(_("--datadir needs a directory"));
+				if (strlen(optarg) >= sizeof(cli.datadir) - 64)
 					return mc_cli_usage(_("--datadir is too long"));
-				snprintf(cli.datadir, sizeof(cli.datadir), "%s", argv[i + 1]);
+				snprintf(cli.datadir, sizeof(cli.datadir), "%s", optarg);
 				datadir_flag = true;
-			} else if (strcmp(o, "--as") == 0) {
-				cli.as = argv[i + 1];
-			} else if (strcmp(o, "--passphrase-file") == 0) {
-				cli.passfile = argv[i + 1];
-			} else if (strcmp(o, "--idempotency-key") == 0) {
-				idem = argv[i + 1];
+				break;
+			case 256 + G_AS:
+				cli.as = optarg;
+				break;
+			case 256 + G_PASSFILE:
+				cli.passfile = optarg;
+				break;
+			case 256 + G_IDEM:
+				idem = optarg;
 				if (!*idem || strlen(idem) > MC_REQUEST_KEY_MAX)
 					return mc_cli_usage(_("--idempotency-key must have 1 to %d bytes"), MC_REQUEST_KEY_MAX);
-			} else {
-				config_file = argv[i + 1];
+				break;
+			case 256 + G_CONFIG:
+				config_file = optarg;
+				break;
+			default:
+				break;
 			}
-			i++;
-		} else {
-			return mc_cli_usage(_("unknown option '%s' (see 'medchain --help')"), o);
 		}
+		i = optind;
+	}
+	/* The command, its help and its options, before any file is read. */
+	if (i < argc) {
+		const char *name = argv[i], *sub = i + 1 < argc ? argv[i + 1] : NULL;
+		bool group = is_group(name);
+		struct mc_optprobe probe;
+		struct mc_common common;
+
+		cmd = NULL;
+		for (size_t k = 0; k < NCOMMANDS && !cmd; k++) {
+			const struct mc_command *c = &commands[k];
+
+			if (c->group && sub && strcmp(name, c->group) == 0 && strcmp(sub, c->name) == 0) {
+				cmd = c;
+				a.argc = argc - i - 2;
+				a.argv = argv + i + 2;
+			}
+		}
+		/* a top-level command ("anchor" is also a group: its subcommands
+		 * first, then the command when no word follows) */
+		for (size_t k = 0; k < NCOMMANDS && !cmd; k++) {
+			const struct mc_command *c = &commands[k];
+
+			if (!c->group && strcmp(name, c->name) == 0 && (!group || !sub || sub[0] == '-')) {
+				cmd = c;
+				a.argc = argc - i - 1;
+				a.argv = argv + i + 1;
+			}
+		}
+		if (!cmd && group) {
+			if (sub && (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)) {
+				group_usage(stdout, name);
+				return 0;
+			}
+			if (!sub)
+				mc_cli_usage(_("'%s' needs a command"), name);
+			else
+				mc_cli_usage(_("unknown command '%s %s'"), name, sub);
+			group_usage(stderr, name);
+			return EX_USAGE;
+		}
+		if (!cmd)
+			return mc_cli_usage(_("unknown command '%s%s%s' (see 'medchain --help')"), name,
+					    sub ? " " : "", sub ? sub : "");
+		if ((rc = probe_command(cmd, &a, &probe)) != 0)
+			return rc;
+		mc_cli_common(&a, &probe, &common);
+		if (common.list_options) {
+			mc_cli_print_options(stdout, &probe);
+			return 0;
+		}
+		if (common.help) {
+			command_help(cmd);
+			return 0;
+		}
+		cli.json |= common.json;
+		cli.quiet |= common.quiet;
 	}
 	/* Configuration: /etc (or --config), the data dir's file, MEDCHAIN_*
 	 * variables; flags win. */
@@ -243,56 +439,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	for (size_t k = 0; k < NCOMMANDS; k++) {
-		const struct mc_command *c = &commands[k];
-
-		if (c->group) {
-			if (strcmp(argv[i], c->group) != 0 || i + 1 >= argc ||
-			    strcmp(argv[i + 1], c->name) != 0)
-				continue;
-			a.argc = argc - i - 2;
-			a.argv = argv + i + 2;
-		} else {
-			if (strcmp(argv[i], c->name) != 0)
-				continue;
-			a.argc = argc - i - 1;
-			a.argv = argv + i + 1;
-		}
-		/* --json and -q may also follow the command. */
-		{
-			int w = 0;
-
-			for (int j = 0; j < a.argc; j++) {
-				if (strcmp(a.argv[j], "--") == 0) {
-					while (j < a.argc)
-						a.argv[w++] = a.argv[j++];
-					break;
-				}
-				if (strcmp(a.argv[j], "--json") == 0)
-					cli.json = true;
-				else if (strcmp(a.argv[j], "-q") == 0 || strcmp(a.argv[j], "--quiet") == 0)
-					cli.quiet = true;
-				else
-					a.argv[w++] = a.argv[j];
-			}
-			a.argc = w;
-		}
-		for (int j = 0; j < a.argc; j++) {
-			if (strcmp(a.argv[j], "--help") == 0) {
-				printf(_("usage: medchain %s\n  %s\n"), _(c->usage), _(c->summary));
-				return 0;
-			}
-		}
-		/* what makes this write the same write when it is run again */
-		mc_request_begin(&cli.req, (c->flags & MC_CMD_SAME_WRITE) != 0, idem, cli.as, argc - 1, argv + 1);
-		rc = c->run(&cli, &a);
-		mc_cli_close(&cli);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			fprintf(stderr, "medchain: %s\n", _("cannot write the output"));
-			return rc ? rc : EX_IOERR;
-		}
-		return rc;
+	/* what makes this write the same write when it is run again */
+	mc_request_begin(&cli.req, (cmd->flags & MC_CMD_SAME_WRITE) != 0, idem, cli.as, argc - 1, argv + 1);
+	rc = cmd->run(&cli, &a);
+	mc_cli_close(&cli);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "medchain: %s\n", _("cannot write the output"));
+		return rc ? rc : EX_IOERR;
 	}
-	return mc_cli_usage(_("unknown command '%s%s%s' (see 'medchain --help')"), argv[i],
-			    i + 1 < argc ? " " : "", i + 1 < argc ? argv[i + 1] : "");
+	return rc;
 }
