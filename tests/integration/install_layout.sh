@@ -18,6 +18,43 @@ for m in man1/medchain.1 man5/medchain.conf.5; do
     [ -n "$f" ] || fail "$m installed"
     out=$(groff -ww -z -man "$f" 2>&1) ; [ -z "$out" ] || fail "$m renders with no warning: $out"
 done
+# the man pages: .TH from configure, every exit code the sources use, every
+# variable they read, every global option
+S="$MC_SRCDIR"
+man1=$(find "$R" -path "*/man/man1/medchain.1" | head -1)
+man5=$(find "$R" -path "*/man/man5/medchain.conf.5" | head -1)
+version=$("$bin" --version | awk '{ print $2 }')
+for f in "$man1" "$man5"; do
+    grep -qE "^\.TH [A-Z.]+ [15] \"[0-9]{4}-[0-9]{2}-[0-9]{2}\" \"medchain $version\"" "$f" ||
+        fail "$(basename "$f"): .TH has the version $version and a date from configure: $(grep '^\.TH' "$f")"
+done
+grep -q '^\.SH OPTIONS' "$man1" || fail "medchain.1 has an OPTIONS section"
+sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' "$man1" >"$T/exit"
+codes=0
+for ex in $(cd "$S" && grep -rhoE '\bEX_[A-Z]+\b' src bridge ui | sort -u); do
+    num=$(printf '#include <sysexits.h>\n%s\n' "$ex" | cpp -P - | tr -d '[:space:]')
+    [[ $num =~ ^[0-9]+$ ]] || fail "$ex is not a sysexits.h code"
+    grep -qx "\.B $num" "$T/exit" || fail "medchain.1 EXIT STATUS lists $num ($ex), which the sources use"
+    codes=$((codes + 1))
+done
+vars=0
+for f in "$man1" "$man5"; do groff -man -Tascii -P-cbou -rHY=0 -rLL=250n "$f"; done >"$T/man.txt" 2>/dev/null
+for v in $( (cd "$S" && grep -rhoE 'getenv\("[A-Z_]+"\)' src bridge ui | sed 's/getenv("//; s/")//'
+    sed -n 's/^[[:space:]]*{ "\(MEDCHAIN_[A-Z_]*\)",.*/\1/p' "$S/src/conf.c") | sort -u); do
+    grep -qE "(^|[^A-Z_])$v([^A-Z_]|\$)" "$T/man.txt" || fail "the man pages document \$$v, which the program reads"
+    vars=$((vars + 1))
+done
+groff -man -Tascii -P-cbou "$man1" 2>/dev/null | sed -n '/^OPTIONS/,/^[A-Z]/p' >"$T/options"
+for o in $("$bin" --help | sed -n '/^options:/,/^$/p' | grep -oE -- '--[a-z-]+'); do
+    grep -qE -- "^ +(-[a-z], )?$o([= ]|\$)" "$T/options" || fail "medchain.1 OPTIONS describes $o"
+done
+[ "$codes" -ge 13 ] && [ "$vars" -ge 15 ] || fail "only $codes exit codes and $vars variables found in the sources"
+# bash completion where bash-completion looks
+compdir=$(sed -n 's/^bashcompletiondir = //p' "$BUILD/Makefile" | sed "s|\${datadir}|$prefix/share|; s|\${datarootdir}|$prefix/share|; s|\${prefix}|$prefix|")
+want=$(pkg-config --variable=completionsdir bash-completion 2>/dev/null || true)
+[ -z "$want" ] || [ "$compdir" = "$want" ] || fail "the completion goes to bash-completion's $want, not $compdir"
+[ -f "$R$compdir/medchain" ] || fail "the bash completion installed in $compdir"
+bash -n "$R$compdir/medchain" || fail "the installed completion parses"
 for l in de fr; do
     [ -n "$(find "$R" -path "*/locale/$l/LC_MESSAGES/medchain.mo" | head -1)" ] || fail "the $l catalog installed"
 done
@@ -44,4 +81,4 @@ init_node
 if command -v systemd-analyze >/dev/null && [ -d /run/systemd/system ]; then
     systemd-analyze verify "$R$unitdir"/medchain-*.service >/dev/null 2>&1 || true
 fi
-ok "make install: binary, man pages (groff -ww clean), de and fr catalogs, hardened units (serve, anchor, verify), cron file, example configuration"
+ok "make install: binary, man pages (groff -ww clean; .TH from configure; EXIT STATUS with all $codes codes used, all $vars variables read, every global option), bash completion, de and fr catalogs, hardened units (serve, anchor, verify), cron file, example configuration"

@@ -12,9 +12,9 @@ missing=0 n=0
 while IFS= read -r f; do
     n=$((n + 1))
     head -n 3 "$f" | grep -q "SPDX-License-Identifier: Apache-2.0" || { echo "no SPDX line: ${f#"$S"/}"; missing=$((missing + 1)); }
-done < <(cd "$S" && find src ui bridge tests tools examples docs -type f \
+done < <(cd "$S" && find src ui bridge tests tools examples docs completion -type f \
     \( -name '*.c' -o -name '*.h' -o -name '*.sh' -o -name '*.in' -o -name '*.timer' -o -name '*.1' -o -name '*.5' \
-       -o -name '*.conf' -o -path 'tools/*' -o -path 'tests/campaign/*' -o -path 'tests/bench/*' \) \
+       -o -name '*.conf' -o -path 'tools/*' -o -path 'completion/*' -o -path 'tests/campaign/*' -o -path 'tests/bench/*' \) \
     ! -path '*/corpus/*' ! -name '*.json' ! -name '*.md' | sed "s|^|$S/|"; echo "$S/Makefile.am"; echo "$S/configure.ac")
 [ "$missing" = 0 ] || fail "$missing of $n source files lack the SPDX line"
 ok "LICENSE is the Apache License 2.0; all $n source files carry SPDX-License-Identifier: Apache-2.0"
