@@ -598,6 +598,25 @@ static void report_bad(char **v, int c, const struct mc_optinfo *all, size_t n)
 	}
 }
 
+/* getopt_long takes any unambiguous prefix of a long option ("--sub" for
+ * "--subject"). We don't: a script that relies on one breaks, or changes
+ * meaning, the day an option with the same prefix is added. After
+ * getopt_long returned the long option name (without "--"), whether it was
+ * typed in full: v[optind - 1] holds it, or, with its value in the next
+ * argument, v[optind - 2]. */
+const char *mc_cli_abbreviated(char **v, int ind, const char *name, const char *arg)
+{
+	const char *t = v[ind - 1];
+	size_t len = strlen(name);
+
+	if (arg && arg == t && ind >= 2)
+		t = v[ind - 2];
+	if (strncmp(t, "--", 2) == 0 && strncmp(t + 2, name, len) == 0 &&
+	    (t[2 + len] == '\0' || t[2 + len] == '='))
+		return NULL;
+	return t;
+}
+
 /* getopt_long over a's arguments (which have no argv[0]) with the options
  * all[0..n): on_opt for each option, on_pos for each positional argument in
  * the order given. report: usage errors are reported and end the parse;
@@ -658,7 +677,18 @@ static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, siz
 			break;
 		}
 		if (c >= 256) {
+			const char *typed;
+
 			k = (size_t)(c - 256);
+			typed = mc_cli_abbreviated(v, optind, all[k].name + 2, optarg);
+			if (typed) {
+				if (!report)
+					continue;
+				mc_cli_usage(_("unknown option '%s' (options are not abbreviated: %s)"),
+					     typed, all[k].name);
+				rc = -1;
+				break;
+			}
 		} else {
 			for (size_t j = 0; j < n && k == n; j++)
 				if (is_short(all[j].name) && all[j].name[1] == c)

@@ -112,6 +112,10 @@ void mc_cli_progress_frac(const char *what, unsigned long long done, unsigned lo
 /* Whether a list prints its header row: on a terminal, not with --json or
  * -q (a pipe gets the rows alone; --json is the form for scripts). */
 bool mc_cli_list_header(const struct mc_cli *cli);
+/* After getopt_long returned the long option name (no "--") with optarg
+ * arg and optind ind over v: NULL when it was typed in full, else the
+ * argument as typed (an abbreviation, which medchain refuses). */
+const char *mc_cli_abbreviated(char **v, int ind, const char *name, const char *arg);
 
 /* JSON string escaping onto f. */
 void mc_cli_json_str(FILE *f, const char *s);

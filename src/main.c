@@ -304,6 +304,16 @@ int main(int argc, char **argv)
 				return mc_cli_usage(_("unknown option '%s' (see 'medchain --help')"),
 						    optopt ? s1 : argv[optind - 1]);
 			}
+			if (c >= 256) {
+				const char *typed = mc_cli_abbreviated(argv, optind, globals[c - 256].name, optarg);
+
+				char full[32];
+
+				snprintf(full, sizeof(full), "--%s", globals[c - 256].name);
+				if (typed)
+					return mc_cli_usage(_("unknown option '%s' (options are not abbreviated: %s)"),
+							    typed, full);
+			}
 			switch (c == 'q' ? 256 + G_QUIET : c == 'h' ? 256 + G_HELP : c) {
 			case 256 + G_HELP:
 				usage(stdout);

@@ -84,4 +84,14 @@ expect_exit 64 mc record list --subject P-1 extra
 grep -q "unexpected argument 'extra'" "$T/err" || fail "an extra argument is named"
 expect_exit 64 "$B" --datadir
 grep -q "option '--datadir' needs a value" "$T/err" || fail "a global option's missing value is named"
-ok "--datadir=DIR, --name=VALUE, '--', options after positional arguments (also with POSIXLY_CORRECT), errors named"
+# no abbreviations: "--sub" must not quietly mean "--subject" (a script
+# relying on one would change meaning when an option is added)
+expect_exit 64 mc record list --sub P-1
+grep -q "unknown option '--sub'" "$T/err" || fail "an abbreviated command option is refused"
+expect_exit 64 mc record get "$id" --purp=treatment
+grep -q "unknown option '--purp=treatment'" "$T/err" || fail "an abbreviated option=value is refused"
+expect_exit 64 "$B" --data="$D" status
+grep -q "unknown option '--data=" "$T/err" || fail "an abbreviated global option is refused"
+expect_exit 64 "$B" --datadir "$D" --vers
+mc record get "$id" --reason-x 2>/dev/null && fail "a longer option name than any is refused"
+ok "--datadir=DIR, --name=VALUE, '--', options after positional arguments (also with POSIXLY_CORRECT), errors named; no abbreviations"
