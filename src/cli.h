@@ -14,11 +14,15 @@
 #include "outbox.h"
 #include "store.h"
 
+/* The system-wide configuration file, read when --config names none. */
+#define MC_SYSTEM_CONFIG SYSCONFDIR "/medchain/medchain.conf"
+
 struct mc_cli {
 	char datadir[4096];
 	const char *as;              /* --as IDENTITY, NULL: the node's admin */
 	const char *passfile;        /* --passphrase-file */
-	const char *config_file;     /* --config, or NULL */
+	const char *config_file;     /* --config, or NULL: MC_SYSTEM_CONFIG */
+	bool datadir_flag;           /* datadir came from --datadir */
 	bool json;
 	bool quiet;
 	struct mc_store *store;      /* opened by mc_cli_open() */
