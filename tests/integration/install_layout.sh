@@ -28,7 +28,7 @@ done
 for u in medchain-anchor.service medchain-verify.service medchain-serve.service; do
     f="$R$unitdir/$u"
     grep -q "^ExecStart=$bindir/medchain " "$f" || fail "$u runs the installed binary"
-    for d in User=medchain NoNewPrivileges=yes ProtectSystem=strict ReadWritePaths=/var/lib/medchain \
+    for d in User=medchain NoNewPrivileges=yes ProtectSystem=strict StateDirectory=medchain \
         ProtectHome=yes PrivateTmp=yes PrivateDevices=yes CapabilityBoundingSet= RestrictSUIDSGID=yes \
         MemoryDenyWriteExecute=yes SystemCallFilter=@system-service UMask=0077; do
         grep -qx "$d" "$f" || fail "$u has $d"
