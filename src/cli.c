@@ -118,36 +118,63 @@ static int prompt_tty(const char *prompt, char *buf, size_t cap, size_t *len)
 	return rc;
 }
 
+/* The passphrase from a file: --passphrase-file, $MEDCHAIN_PASSPHRASE_FILE
+ * or the systemd credential. A credential that is a plain file must not be
+ * readable by group or others (systemd makes its directory and files for
+ * the service user alone; anything else is not a credential it made). */
+static int read_pass_file(const char *file, bool credential, char *buf, size_t *len, struct mc_err *err)
+{
+	struct stat st;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return mc_err_set(err, EX_NOINPUT, _("cannot open passphrase file '%s': %s"), file, strerror(errno));
+	if (credential && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077)) {
+		close(fd);
+		return mc_err_set(err, EX_NOPERM,
+				  _("the credential '%s' can be read by group or others (mode %04o): make it 0400 or 0600"),
+				  file, (unsigned)(st.st_mode & 07777));
+	}
+	if (read_pass_fd(fd, buf, MC_PASS_MAX, len) != 0) {
+		close(fd);
+		return mc_err_set(err, EX_DATAERR, _("cannot read passphrase file '%s'"), file);
+	}
+	close(fd);
+	return 0;
+}
+
 int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err)
 {
 	const char *file = cli->passfile ? cli->passfile : getenv("MEDCHAIN_PASSPHRASE_FILE");
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	char cred[4200];
+	bool credential = false;
 	char *buf;
 	size_t len = 0;
 
 	if (cli->pass)
 		return 0;
+	if (!file && creds && *creds) {
+		snprintf(cred, sizeof(cred), "%s/%s", creds, MC_CREDENTIAL);
+		if (access(cred, F_OK) == 0) {
+			file = cred;
+			credential = true;
+		}
+	}
 	buf = mc_secure_alloc(MC_PASS_MAX);
 	if (!buf)
 		return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
 	if (file) {
-		int fd = open(file, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0) {
+		if (read_pass_file(file, credential, buf, &len, err) != 0) {
 			mc_secure_free(buf);
-			return mc_err_set(err, EX_NOINPUT, _("cannot open passphrase file '%s': %s"), file,
-					  strerror(errno));
+			return -1;
 		}
-		if (read_pass_fd(fd, buf, MC_PASS_MAX, &len) != 0) {
-			close(fd);
-			mc_secure_free(buf);
-			return mc_err_set(err, EX_DATAERR, _("cannot read passphrase file '%s'"), file);
-		}
-		close(fd);
 	} else {
 		if (prompt_tty(_("Passphrase: "), buf, MC_PASS_MAX, &len) != 0) {
 			mc_secure_free(buf);
 			return mc_err_set(err, EX_NOPERM,
-					  _("the keys are sealed and there is no terminal to ask for the passphrase: give --passphrase-file"));
+					  _("the keys are sealed and there is no terminal to ask for the passphrase: give --passphrase-file, or the systemd credential '%s'"),
+					  MC_CREDENTIAL);
 		}
 		if (confirm) {
 			char *again = mc_secure_alloc(MC_PASS_MAX);
@@ -173,6 +200,7 @@ int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err)
 	}
 	cli->pass = buf;
 	cli->passlen = len;
+	snprintf(cli->pass_from, sizeof(cli->pass_from), "%s", file ? file : "/dev/tty");
 	return 0;
 }
 
@@ -185,7 +213,12 @@ int mc_cli_load_key_file(struct mc_cli *cli, const char *path, struct mc_key **k
 		return -1;
 	if (sealed && mc_cli_passphrase(cli, false, err) != 0)
 		return -1;
-	return mc_key_load(path, sealed ? cli->pass : NULL, sealed ? cli->passlen : 0, key, err);
+	if (mc_key_load(path, sealed ? cli->pass : NULL, sealed ? cli->passlen : 0, key, err) == 0)
+		return 0;
+	if (sealed && err && err->code == EX_NOPERM)   /* say where the wrong one came from */
+		return mc_err_set(err, EX_NOPERM, _("wrong passphrase for key '%s' (the passphrase was read from '%s')"),
+				  path, cli->pass_from);
+	return -1;
 }
 
 int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **key,

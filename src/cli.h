@@ -14,16 +14,21 @@
 #include "outbox.h"
 #include "store.h"
 
+/* The system-wide configuration file, read when --config names none. */
+#define MC_SYSTEM_CONFIG SYSCONFDIR "/medchain/medchain.conf"
+
 struct mc_cli {
 	char datadir[4096];
 	const char *as;              /* --as IDENTITY, NULL: the node's admin */
 	const char *passfile;        /* --passphrase-file */
-	const char *config_file;     /* --config, or NULL */
+	const char *config_file;     /* --config, or NULL: MC_SYSTEM_CONFIG */
+	bool datadir_flag;           /* datadir came from --datadir */
 	bool json;
 	bool quiet;
 	struct mc_store *store;      /* opened by mc_cli_open() */
 	char *pass;                  /* guarded memory; NULL until asked */
 	size_t passlen;
+	char pass_from[4200];        /* the file it was read from, or /dev/tty */
 	struct mc_config conf;       /* medchain.conf, environment, flags */
 	struct mc_request req;       /* this command's writes, for retries (outbox.h) */
 };
@@ -57,8 +62,12 @@ int mc_cli_open(struct mc_cli *cli, unsigned flags, struct mc_err *err);
 void mc_cli_close(struct mc_cli *cli);
 
 /* The passphrase for sealed keys: --passphrase-file, else
- * $MEDCHAIN_PASSPHRASE_FILE, else a prompt on /dev/tty with echo off.
- * confirm: ask twice (new keys). */
+ * $MEDCHAIN_PASSPHRASE_FILE, else the systemd credential MC_CREDENTIAL in
+ * $CREDENTIALS_DIRECTORY (LoadCredential= or LoadCredentialEncrypted=),
+ * else a prompt on /dev/tty with echo off. Read into guarded memory (one
+ * line, up to 1023 bytes). confirm: ask twice (new keys; a file is read
+ * once). */
+#define MC_CREDENTIAL "medchain.passphrase"
 int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err);
 
 /* Keys of this node: "node", "admin", "org" (keys/<role>.key). */

@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "httpd.h"
 #include "i18n.h"
+#include "notify.h"
 #include "peer.h"
 #include "replica.h"
 #include "valset.h"
@@ -156,6 +157,25 @@ static int announce_url(struct mc_cli *cli, const struct mc_key *node, struct mc
 	return rc;
 }
 
+static int height_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_head *h = vctx;
+
+	return mc_chain_head(t, h, err);
+}
+
+/* The height in the store (for the READY=1 status; 0 when unknown). */
+static uint64_t serve_height(struct mc_cli *cli)
+{
+	struct mc_head h;
+	struct mc_err err = { 0 };
+
+	memset(&h, 0, sizeof(h));
+	if (mc_store_read(cli->store, height_txn, &h, &err) != 0 || h.empty)
+		return 0;
+	return h.height;
+}
+
 int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 {
 	struct mc_err err = { 0 };
@@ -194,6 +214,8 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	ec.mempool_max = cli->conf.pool_txs;
 	ec.mempool_bytes = (size_t)cli->conf.pool_mib * 1024 * 1024;
 	ec.leader_timeout_ms = cli->conf.leader_timeout_ms;
+	ec.tick = mc_notify_tick;
+	mc_notify_init();
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = cli->conf.listen;
 	hc.tls_cert = *cli->conf.tls_cert ? cli->conf.tls_cert : NULL;
@@ -210,11 +232,13 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	    announce_url(cli, node, &err) != 0)   /* once it is reachable there */
 		goto out;
 	mc_engine_log("listening on %s", cli->conf.listen);
+	mc_notify_ready(cli->conf.listen, serve_height(cli));
 	while (!stop_signal)
 		pause();
 	mc_engine_log("stopping (signal %d)", (int)stop_signal);
 	rc = 0;
 out:
+	mc_notify_stopping();
 	mc_httpd_stop(h);
 	mc_engine_stop(e);
 	mc_key_free(node);

@@ -1,14 +1,105 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <errno.h>
 #include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "conf.h"
 #include "i18n.h"
 #include "text.h"
+
+enum kind { K_STR, K_U32, K_U64, K_COLORS, K_VERIFY };
+
+/* Every key: what `config check` lists, and the origin slot apply() fills. */
+static const struct {
+	const char *section, *key, *env;
+	enum kind kind;
+	size_t off;
+} keys[MC_CONF_NKEYS] = {
+#define F(m) offsetof(struct mc_config, m)
+	{ "node", "name", "MEDCHAIN_NODE_NAME", K_STR, F(node_name) },
+	{ "node", "datadir", NULL, K_STR, F(datadir) },
+	{ "node", "listen", "MEDCHAIN_LISTEN", K_STR, F(listen) },
+	{ "node", "url", "MEDCHAIN_URL", K_STR, F(url) },
+	{ "node", "peers", "MEDCHAIN_PEERS", K_STR, F(peers) },
+	{ "node", "block_interval_ms", "MEDCHAIN_BLOCK_INTERVAL_MS", K_U32, F(block_interval_ms) },
+	{ "node", "max_block_txs", NULL, K_U32, F(max_block_txs) },
+	{ "node", "pool_txs", NULL, K_U32, F(pool_txs) },
+	{ "node", "pool_mib", NULL, K_U32, F(pool_mib) },
+	{ "node", "leader_timeout_ms", NULL, K_U32, F(leader_timeout_ms) },
+	{ "node", "tls_cert", NULL, K_STR, F(tls_cert) },
+	{ "node", "tls_key", NULL, K_STR, F(tls_key) },
+	{ "node", "ca_file", NULL, K_STR, F(ca_file) },
+	{ "anchor", "rpc_url", "MEDCHAIN_RPC_URL", K_STR, F(rpc_url) },
+	{ "anchor", "chain_id", "MEDCHAIN_CHAIN_ID", K_U64, F(chain_id) },
+	{ "anchor", "key_file", "MEDCHAIN_ANCHOR_KEY_FILE", K_STR, F(key_file) },
+	{ "anchor", "confirmations", "MEDCHAIN_CONFIRMATIONS", K_U32, F(confirmations) },
+	{ "anchor", "max_fee_gwei", "MEDCHAIN_MAX_FEE_GWEI", K_U32, F(max_fee_gwei) },
+	{ "anchor", "min_interval", "MEDCHAIN_MIN_INTERVAL", K_U32, F(min_interval) },
+	{ "anchor", "bump_after", "MEDCHAIN_BUMP_AFTER", K_U32, F(bump_after) },
+	{ "anchor", "verify", "MEDCHAIN_ANCHOR_VERIFY", K_VERIFY, F(verify_recent) },
+	{ "console", "colors", "MEDCHAIN_COLORS", K_COLORS, F(colors) },
+	{ "console", "refresh_ms", "MEDCHAIN_REFRESH_MS", K_U32, F(refresh_ms) },
+#undef F
+};
+
+void mc_config_key(size_t i, const char **section, const char **key, const char **env)
+{
+	*section = keys[i].section;
+	*key = keys[i].key;
+	*env = keys[i].env;
+}
+
+int mc_config_find(const char *section, const char *key)
+{
+	for (size_t i = 0; i < MC_CONF_NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+void mc_config_value(const struct mc_config *c, size_t i, char *out, size_t n)
+{
+	const char *p = (const char *)c + keys[i].off;
+
+	switch (keys[i].kind) {
+	case K_STR:
+		snprintf(out, n, "%s", p);
+		break;
+	case K_U32:
+		snprintf(out, n, "%lu", (unsigned long)*(const uint32_t *)(const void *)p);
+		break;
+	case K_U64:
+		if (*(const uint64_t *)(const void *)p)
+			snprintf(out, n, "%llu", (unsigned long long)*(const uint64_t *)(const void *)p);
+		else
+			snprintf(out, n, "%s", "");
+		break;
+	case K_COLORS:
+		snprintf(out, n, "%s", c->colors > 0 ? "always" : c->colors < 0 ? "never" : "auto");
+		break;
+	case K_VERIFY:
+		snprintf(out, n, "%s", c->verify_recent ? "recent" : "full");
+		break;
+	}
+}
+
+static void set_origin(struct mc_config *c, const char *section, const char *key, enum mc_conf_source src,
+		       const char *where, int line)
+{
+	int i = mc_config_find(section, key);
+
+	if (i < 0)
+		return;
+	c->origin[i].source = src;
+	c->origin[i].line = line;
+	snprintf(c->origin[i].where, sizeof(c->origin[i].where), "%s", where);
+}
 
 void mc_config_defaults(struct mc_config *c)
 {
@@ -180,8 +271,10 @@ static int on_line(void *user, const char *section, const char *key, const char 
 	if (l->failed)
 		return 0;
 	rc = apply(l->c, section, key, value, &allowed);
-	if (rc == 1)
+	if (rc == 1) {
+		set_origin(l->c, section, key, MC_CONF_FILE, l->path, line);
 		return 1;
+	}
 	l->failed = true;
 	if (rc == -2)
 		mc_err_set(l->err, EX_CONFIG, _("%s:%d: unknown section [%s] (%s)"), l->path, line, section, allowed);
@@ -196,14 +289,26 @@ static int on_line(void *user, const char *section, const char *key, const char 
 int mc_config_load_file(struct mc_config *c, const char *path, bool optional, struct mc_err *err)
 {
 	FILE *f = fopen(path, "r");
+	struct stat st;
 	int rc;
 
 	if (!f) {
-		if (optional)
+		/* absent (or under something that is not a directory): fine when
+		 * optional; there but unreadable: never skipped */
+		if (optional && (errno == ENOENT || errno == ENOTDIR))
 			return 0;
-		return mc_err_set(err, EX_CONFIG, _("cannot read the configuration file '%s'"), path);
+		return mc_err_set(err, EX_CONFIG, _("cannot read the configuration file '%s': %s"), path,
+				  strerror(errno));
+	}
+	if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return mc_err_set(err, EX_CONFIG, _("cannot read the configuration file '%s': %s"), path,
+				  strerror(EISDIR));
 	}
 	rc = mc_config_load_stream(c, path, f, err);
+	if (rc == 0 && ferror(f))
+		rc = mc_err_set(err, EX_CONFIG, _("cannot read the configuration file '%s': %s"), path,
+				_("read error"));
 	fclose(f);
 	return rc;
 }
@@ -225,34 +330,20 @@ int mc_config_load_stream(struct mc_config *c, const char *name, FILE *f, struct
 
 int mc_config_load_env(struct mc_config *c, char *const *env, struct mc_err *err)
 {
-	static const struct { const char *var, *section, *key; } map[] = {
-		{ "MEDCHAIN_NODE_NAME", "node", "name" },
-		{ "MEDCHAIN_LISTEN", "node", "listen" },
-		{ "MEDCHAIN_URL", "node", "url" },
-		{ "MEDCHAIN_BLOCK_INTERVAL_MS", "node", "block_interval_ms" },
-		{ "MEDCHAIN_PEERS", "node", "peers" },
-		{ "MEDCHAIN_RPC_URL", "anchor", "rpc_url" },
-		{ "MEDCHAIN_CHAIN_ID", "anchor", "chain_id" },
-		{ "MEDCHAIN_ANCHOR_KEY_FILE", "anchor", "key_file" },
-		{ "MEDCHAIN_CONFIRMATIONS", "anchor", "confirmations" },
-		{ "MEDCHAIN_MAX_FEE_GWEI", "anchor", "max_fee_gwei" },
-		{ "MEDCHAIN_MIN_INTERVAL", "anchor", "min_interval" },
-		{ "MEDCHAIN_BUMP_AFTER", "anchor", "bump_after" },
-		{ "MEDCHAIN_ANCHOR_VERIFY", "anchor", "verify" },
-		{ "MEDCHAIN_COLORS", "console", "colors" },
-		{ "MEDCHAIN_REFRESH_MS", "console", "refresh_ms" },
-	};
-
 	for (char *const *e = env; e && *e; e++) {
-		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-			size_t n = strlen(map[i].var);
-			const char *allowed = "";
+		for (size_t i = 0; i < MC_CONF_NKEYS; i++) {
+			const char *var = keys[i].env, *allowed = "";
+			size_t n;
 
-			if (strncmp(*e, map[i].var, n) != 0 || (*e)[n] != '=')
+			if (!var)
 				continue;
-			if (apply(c, map[i].section, map[i].key, *e + n + 1, &allowed) != 1)
-				return mc_err_set(err, EX_CONFIG, _("%s: bad value '%s' (allowed: %s)"), map[i].var,
+			n = strlen(var);
+			if (strncmp(*e, var, n) != 0 || (*e)[n] != '=')
+				continue;
+			if (apply(c, keys[i].section, keys[i].key, *e + n + 1, &allowed) != 1)
+				return mc_err_set(err, EX_CONFIG, _("%s: bad value '%s' (allowed: %s)"), var,
 						  *e + n + 1, allowed);
+			set_origin(c, keys[i].section, keys[i].key, MC_CONF_ENV, var, 0);
 		}
 	}
 	return 0;

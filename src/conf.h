@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* conf.h - medchain.conf: INI files a sysadmin edits.
  *
- * Read in order, later ones overriding: /etc/medchain/medchain.conf (or the
- * file --config names), <datadir>/medchain.conf, MEDCHAIN_* environment
- * variables (MEDCHAIN_RPC_URL, MEDCHAIN_CHAIN_ID, ...), then command-line
- * flags. Every bad line gets a message naming the file, the line, the key
- * and what is allowed, and EX_CONFIG.
+ * Read in order, later ones overriding: $(sysconfdir)/medchain/medchain.conf
+ * (or the file --config names), <datadir>/medchain.conf, MEDCHAIN_*
+ * environment variables (MEDCHAIN_RPC_URL, MEDCHAIN_CHAIN_ID, ...), then
+ * command-line flags. Every bad line gets a message naming the file, the
+ * line, the key and what is allowed, and EX_CONFIG; so does a file that
+ * exists but cannot be read (a missing optional file is fine). Each key
+ * remembers where its value came from (mc_config_origin), for `medchain
+ * config check`.
  *
  *   [node]    name, datadir, listen (host:port), url (the address other
  *             nodes reach it at), peers (comma-separated URLs)
@@ -23,6 +26,16 @@
 #include "err.h"
 
 #define MC_CONF_STR 512
+#define MC_CONF_NKEYS 23          /* every key of every section */
+
+/* Where a key's value came from. */
+enum mc_conf_source { MC_CONF_DEFAULT = 0, MC_CONF_FILE, MC_CONF_ENV };
+struct mc_conf_origin {
+	enum mc_conf_source source;
+	int line;                     /* MC_CONF_FILE: the line */
+	char where[MC_CONF_STR];      /* the file, or the environment variable
+				       * (cut at MC_CONF_STR - 1 bytes) */
+};
 
 struct mc_config {
 	char node_name[MC_CONF_STR];
@@ -49,15 +62,25 @@ struct mc_config {
 				       * re-priced at the same nonce; default 300 */
 	int colors;                   /* 0 auto, 1 always, -1 never */
 	uint32_t refresh_ms;          /* default 1000 */
+	struct mc_conf_origin origin[MC_CONF_NKEYS];   /* by key index */
 };
 
 void mc_config_defaults(struct mc_config *c);
 /* Reads one file. A missing file is fine when optional (EX_CONFIG
- * otherwise); a bad line never is. */
+ * otherwise); one that exists but cannot be read (no permission, a
+ * directory, an I/O error) never is, nor is a bad line. */
 int mc_config_load_file(struct mc_config *c, const char *path, bool optional, struct mc_err *err);
 /* Reads an open file (name is used in messages); the parser the fuzzer runs. */
 int mc_config_load_stream(struct mc_config *c, const char *name, FILE *f, struct mc_err *err);
 /* Applies MEDCHAIN_* variables (the environment is passed for tests). */
 int mc_config_load_env(struct mc_config *c, char *const *env, struct mc_err *err);
+
+/* The keys, by index 0 .. MC_CONF_NKEYS - 1: section, name and the
+ * MEDCHAIN_* variable that sets it (NULL: none). Static strings. */
+void mc_config_key(size_t i, const char **section, const char **key, const char **env);
+/* The index of section.key, or -1. */
+int mc_config_find(const char *section, const char *key);
+/* Key i's effective value as text, as a file would spell it ("" unset). */
+void mc_config_value(const struct mc_config *c, size_t i, char *out, size_t n);
 
 #endif

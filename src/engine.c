@@ -1262,6 +1262,8 @@ static void *engine_main(void *arg)
 			eng_write_status_file(e);
 			e->last_status_write = now;
 		}
+		if (e->c.tick)
+			e->c.tick(e->c.tick_ctx, e->height);
 		if (head_moved(e))   /* a block this process did not make (the CLI on a sole validator) */
 			eng_after_commit(e, NULL);
 		if (e->cert_hint > e->height && now - e->cert_hint_ms >= CERT_HINT_TTL_MS) {

@@ -64,6 +64,11 @@ struct mc_engine_conf {
 	size_t mempool_bytes;         /* and in bytes; the oldest go first */
 	unsigned leader_timeout_ms;   /* silence from the leader before an
 				       * automatic view change; 0: manual only */
+	/* Called by the engine's thread on every pass of its loop (at least
+	 * every 200 ms while it is alive), with the height: a watchdog's
+	 * heartbeat. Must be quick. NULL: none. */
+	void (*tick)(void *ctx, uint64_t height);
+	void *tick_ctx;
 };
 
 struct mc_engine;

@@ -91,6 +91,8 @@ static const struct mc_command commands[] = {
 	  N_("a hot, consistent, compacted copy of the chain, verified before it is kept"), 0 },
 	{ NULL, "restore", cmd_restore, N_("restore BACKUP"),
 	  N_("a backup into a new data dir (--datadir), verified before and after"), 0 },
+	{ "config", "check", cmd_config_check, N_("config check"),
+	  N_("read every configuration layer; print each setting and where it came from"), 0 },
 	{ NULL, "verify", cmd_verify, N_("verify"),
 	  N_("recompute and check everything stored; exit 65 naming the first damage"), 0 },
 };
@@ -108,7 +110,7 @@ enum { G_DATADIR, G_CONFIG, G_AS, G_PASSFILE, G_IDEM, G_JSON, G_QUIET, G_HELP, G
 static const struct global_opt globals[NGLOBAL] = {
 	[G_DATADIR] = { "datadir", 0, "DIR",
 			N_("the data dir (else $MEDCHAIN_DATADIR, [node] datadir, $XDG_DATA_HOME/medchain)") },
-	[G_CONFIG] = { "config", 0, "FILE", N_("read FILE instead of /etc/medchain/medchain.conf") },
+	[G_CONFIG] = { "config", 0, "FILE", N_("read FILE instead of the system-wide medchain.conf (config check names it)") },
 	[G_AS] = { "as", 0, "IDENTITY", N_("act as this enrolled identity (default: the node's admin)") },
 	[G_PASSFILE] = { "passphrase-file", 0, "FILE",
 			 N_("the passphrase of sealed keys is the first line of FILE") },
@@ -424,7 +426,7 @@ int main(int argc, char **argv)
 		extern char **environ;
 		char path[4200];
 
-		if (mc_config_load_file(&cli.conf, config_file ? config_file : "/etc/medchain/medchain.conf",
+		if (mc_config_load_file(&cli.conf, config_file ? config_file : MC_SYSTEM_CONFIG,
 					config_file == NULL, &err) != 0)
 			return mc_cli_fail(&err);
 		if (!datadir_flag) {
@@ -438,6 +440,7 @@ int main(int argc, char **argv)
 			return mc_cli_fail(&err);
 	}
 	cli.config_file = config_file;
+	cli.datadir_flag = datadir_flag;
 	mc_cli_use_serve(&cli);
 	if (i >= argc) {
 		/* On a terminal, the console; on anything else, usage. */

@@ -40,7 +40,7 @@ done
 vars=0
 for f in "$man1" "$man5"; do groff -man -Tascii -P-cbou -rHY=0 -rLL=250n "$f"; done >"$T/man.txt" 2>/dev/null
 for v in $( (cd "$S" && grep -rhoE 'getenv\("[A-Z_]+"\)' src bridge ui | sed 's/getenv("//; s/")//'
-    sed -n 's/^[[:space:]]*{ "\(MEDCHAIN_[A-Z_]*\)",.*/\1/p' "$S/src/conf.c") | sort -u); do
+    grep -oE '"MEDCHAIN_[A-Z_]+"' "$S/src/conf.c" | tr -d '"') | sort -u); do
     grep -qE "(^|[^A-Z_])$v([^A-Z_]|\$)" "$T/man.txt" || fail "the man pages document \$$v, which the program reads"
     vars=$((vars + 1))
 done
@@ -65,7 +65,7 @@ done
 for u in medchain-anchor.service medchain-verify.service medchain-serve.service; do
     f="$R$unitdir/$u"
     grep -q "^ExecStart=$bindir/medchain " "$f" || fail "$u runs the installed binary"
-    for d in User=medchain NoNewPrivileges=yes ProtectSystem=strict ReadWritePaths=/var/lib/medchain \
+    for d in User=medchain NoNewPrivileges=yes ProtectSystem=strict StateDirectory=medchain \
         ProtectHome=yes PrivateTmp=yes PrivateDevices=yes CapabilityBoundingSet= RestrictSUIDSGID=yes \
         MemoryDenyWriteExecute=yes SystemCallFilter=@system-service UMask=0077; do
         grep -qx "$d" "$f" || fail "$u has $d"

@@ -119,3 +119,49 @@ Test(conf, environment_variables_override_and_are_checked)
 	cr_assert_eq(err.code, EX_CONFIG);
 	cr_assert_not_null(strstr(err.msg, "MEDCHAIN_MAX_FEE_GWEI"));
 }
+
+Test(conf, a_directory_in_place_of_an_optional_file_is_an_error_naming_it)
+{
+	struct mc_config c;
+	struct mc_err err = { 0 };
+	char dir[] = "/tmp/mc-conf-dir-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(dir));
+	mc_config_defaults(&c);
+	cr_assert_eq(mc_config_load_file(&c, dir, true, &err), -1);
+	rmdir(dir);
+	cr_assert_eq(err.code, EX_CONFIG);
+	cr_assert_not_null(strstr(err.msg, dir), "%s", err.msg);
+}
+
+Test(conf, each_key_remembers_the_file_line_or_variable_that_set_it)
+{
+	struct mc_config c;
+	struct mc_err err = { 0 };
+	char e0[] = "MEDCHAIN_LISTEN=127.0.0.1:9";
+	char *env[] = { e0, NULL };
+	int name = mc_config_find("node", "name"), listen = mc_config_find("node", "listen");
+	int conf = mc_config_find("anchor", "confirmations");
+	char v[64];
+
+	cr_assert(name >= 0 && listen >= 0 && conf >= 0);
+	cr_assert_eq(mc_config_find("node", "nonsense"), -1);
+	cr_assert_eq(load("[node]\n\nname = n1\nlisten = 127.0.0.1:1\n", &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.origin[name].source, MC_CONF_FILE);
+	cr_assert_eq(c.origin[name].line, 3);
+	cr_assert_str_eq(c.origin[name].where, path);
+	cr_assert_eq(mc_config_load_env(&c, env, &err), 0);
+	cr_assert_eq(c.origin[listen].source, MC_CONF_ENV);
+	cr_assert_str_eq(c.origin[listen].where, "MEDCHAIN_LISTEN");
+	cr_assert_eq(c.origin[conf].source, MC_CONF_DEFAULT);
+	mc_config_value(&c, (size_t)listen, v, sizeof(v));
+	cr_assert_str_eq(v, "127.0.0.1:9");
+	mc_config_value(&c, (size_t)conf, v, sizeof(v));
+	cr_assert_str_eq(v, "12");
+	for (size_t i = 0; i < MC_CONF_NKEYS; i++) {
+		const char *s, *k, *env_name;
+
+		mc_config_key(i, &s, &k, &env_name);
+		cr_assert_eq(mc_config_find(s, k), (int)i, "%s.%s", s, k);
+	}
+}

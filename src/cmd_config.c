@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_config.c - `medchain config check`: like `nginx -t`. main.c has
+ * already read every layer (the system file or --config, the data dir's
+ * file, MEDCHAIN_* variables, flags) and stopped with exit 78 at a bad
+ * line; this prints the effective settings, each with where it came from,
+ * and checks what only makes sense across keys (a TLS certificate needs its
+ * key) or outside the file (the files the settings name can be read). */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "i18n.h"
+
+/* Where setting i came from, for people: file:line, $VARIABLE, --datadir
+ * or "default". */
+static void origin_text(const struct mc_cli *cli, size_t i, char *out, size_t n)
+{
+	const struct mc_conf_origin *o = &cli->conf.origin[i];
+
+	if ((int)i == mc_config_find("node", "datadir")) {
+		const char *env = getenv("MEDCHAIN_DATADIR");
+
+		if (cli->datadir_flag) {
+			snprintf(out, n, "--datadir");
+			return;
+		}
+		if (env && *env) {
+			snprintf(out, n, "$MEDCHAIN_DATADIR");
+			return;
+		}
+		if (o->source == MC_CONF_DEFAULT) {
+			snprintf(out, n, "%s", _("default"));
+			return;
+		}
+	}
+	if (o->source == MC_CONF_FILE)
+		snprintf(out, n, "%s:%d", o->where, o->line);
+	else if (o->source == MC_CONF_ENV)
+		snprintf(out, n, "$%s", o->where);
+	else
+		snprintf(out, n, "%s", _("default"));
+}
+
+static void value_of(const struct mc_cli *cli, size_t i, char *out, size_t n)
+{
+	if ((int)i == mc_config_find("node", "datadir"))
+		snprintf(out, n, "%.4095s", cli->datadir);
+	else
+		mc_config_value(&cli->conf, i, out, n);
+}
+
+/* A file a setting names must be readable by whoever runs this: the
+ * service user, when the check runs as it. */
+static int check_readable(const struct mc_cli *cli, const char *section, const char *key, struct mc_err *err)
+{
+	int i = mc_config_find(section, key);
+	char value[MC_CONF_STR], where[MC_CONF_STR + 32];
+	struct stat st;
+	int fd;
+
+	mc_config_value(&cli->conf, (size_t)i, value, sizeof(value));
+	if (value[0] != '/')
+		return 0;
+	origin_text(cli, (size_t)i, where, sizeof(where));
+	fd = open(value, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mc_err_set(err, EX_CONFIG, _("%s: [%s] %s: cannot read '%s': %s"), where, section, key, value,
+				  strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return mc_err_set(err, EX_CONFIG, _("%s: [%s] %s: '%s' is not a regular file"), where, section, key,
+				  value);
+	}
+	close(fd);
+	return 0;
+}
+
+static int check(const struct mc_cli *cli, struct mc_err *err)
+{
+	const struct mc_config *c = &cli->conf;
+
+	if (!*c->tls_cert != !*c->tls_key) {
+		int i = mc_config_find("node", *c->tls_cert ? "tls_cert" : "tls_key");
+		char where[MC_CONF_STR + 32];
+
+		origin_text(cli, (size_t)i, where, sizeof(where));
+		return mc_err_set(err, EX_CONFIG, _("%s: [node] tls_cert and tls_key go together: set both or neither"),
+				  where);
+	}
+	if (check_readable(cli, "node", "tls_cert", err) != 0 || check_readable(cli, "node", "tls_key", err) != 0 ||
+	    check_readable(cli, "node", "ca_file", err) != 0 || check_readable(cli, "anchor", "key_file", err) != 0)
+		return -1;
+	return 0;
+}
+
+static const char *source_name(const struct mc_cli *cli, size_t i)
+{
+	if ((int)i == mc_config_find("node", "datadir")) {
+		const char *env = getenv("MEDCHAIN_DATADIR");
+
+		if (cli->datadir_flag)
+			return "flag";
+		if (env && *env)
+			return "environment";
+	}
+	switch (cli->conf.origin[i].source) {
+	case MC_CONF_FILE:
+		return "file";
+	case MC_CONF_ENV:
+		return "environment";
+	case MC_CONF_DEFAULT:
+		break;
+	}
+	return "default";
+}
+
+static int print_json(const struct mc_cli *cli, const char *files[2])
+{
+	cJSON *j = cJSON_CreateObject(), *fa = cJSON_AddArrayToObject(j, "files");
+	cJSON *sa = cJSON_AddArrayToObject(j, "settings");
+	static const char *const layer[2] = { "system", "datadir" };
+	char *text;
+
+	for (int k = 0; k < 2; k++) {
+		cJSON *f = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(f, "layer", layer[k]);
+		cJSON_AddStringToObject(f, "path", files[k]);
+		cJSON_AddBoolToObject(f, "read", access(files[k], F_OK) == 0);
+		cJSON_AddItemToArray(fa, f);
+	}
+	for (size_t i = 0; i < MC_CONF_NKEYS; i++) {
+		const char *section, *key, *env, *src = source_name(cli, i);
+		const struct mc_conf_origin *o = &cli->conf.origin[i];
+		char value[4200];
+		cJSON *s = cJSON_CreateObject();
+
+		mc_config_key(i, &section, &key, &env);
+		value_of(cli, i, value, sizeof(value));
+		cJSON_AddStringToObject(s, "section", section);
+		cJSON_AddStringToObject(s, "key", key);
+		cJSON_AddStringToObject(s, "value", value);
+		cJSON_AddStringToObject(s, "source", src);
+		if (strcmp(src, "flag") == 0) {
+			cJSON_AddStringToObject(s, "flag", "--datadir");
+		} else if (strcmp(src, "environment") == 0) {
+			cJSON_AddStringToObject(s, "variable", o->source == MC_CONF_ENV ? o->where : "MEDCHAIN_DATADIR");
+		} else if (strcmp(src, "file") == 0) {
+			cJSON_AddStringToObject(s, "file", o->where);
+			cJSON_AddNumberToObject(s, "line", o->line);
+		}
+		cJSON_AddItemToArray(sa, s);
+	}
+	cJSON_AddBoolToObject(j, "valid", true);
+	text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (!text)
+		return -1;
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+int cmd_config_check(struct mc_cli *cli, struct mc_args *a)
+{
+	struct mc_err err = { 0 };
+	char datafile[4200];
+	const char *files[2];
+	char *pos[1];
+	int npos;
+
+	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (check(cli, &err) != 0)
+		return mc_cli_fail(&err);
+	mc_cli_path(cli, datafile, sizeof(datafile), "medchain.conf");
+	files[0] = cli->config_file ? cli->config_file : MC_SYSTEM_CONFIG;
+	files[1] = datafile;
+	if (cli->json) {
+		if (print_json(cli, files) != 0) {
+			mc_err_set(&err, EX_OSERR, _("out of memory"));
+			return mc_cli_fail(&err);
+		}
+		return 0;
+	}
+	printf("# %s\n", _("configuration files, in the order read:"));
+	for (int k = 0; k < 2; k++)
+		printf("#   %s: %s\n", files[k], access(files[k], F_OK) == 0 ? _("read") : _("not present"));
+	for (size_t i = 0; i < MC_CONF_NKEYS; i++) {
+		const char *section, *key, *env;
+		char value[4200], where[MC_CONF_STR + 32];
+
+		mc_config_key(i, &section, &key, &env);
+		value_of(cli, i, value, sizeof(value));
+		origin_text(cli, i, where, sizeof(where));
+		printf("%s.%s = %s  (%s)\n", section, key, value, where);
+	}
+	if (!cli->quiet)
+		fprintf(stderr, "medchain: %s\n", _("the configuration is valid"));
+	return 0;
+}

@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# `medchain config check` reads every layer (the --config file, the data
+# dir's file, MEDCHAIN_* variables, --datadir) and names where each setting
+# came from, as text and --json; a bad line, a TLS certificate without its
+# key or a file a setting names that cannot be read is exit 78 naming the
+# file and line. A configuration file that exists but cannot be read (a
+# directory in its place, or no permission for the user running medchain)
+# is exit 78 naming it, never skipped; a missing optional one is fine.
+. "$(dirname "$0")/lib.sh"
+init_node
+SYS="$T/system.conf"
+printf '# system layer\n[node]\nname = from-system\nlisten = 127.0.0.1:7401\n\n[anchor]\nconfirmations = 5\nmax_fee_gwei = 40\n' >"$SYS"
+printf '[anchor]\nconfirmations = 7\n' >"$D/medchain.conf"
+
+MEDCHAIN_MAX_FEE_GWEI=33 "$MEDCHAIN_BIN" --config "$SYS" --datadir "$D" config check >"$T/check" 2>"$T/check.err" \
+    || { cat "$T/check.err"; fail "config check of a good configuration exits 0"; }
+grep -qxF "node.name = from-system  ($SYS:3)" "$T/check" || { cat "$T/check"; fail "a file's setting names file:line"; }
+grep -qxF "node.listen = 127.0.0.1:7401  ($SYS:4)" "$T/check" || fail "listen from the system file, line 4"
+grep -qxF "anchor.confirmations = 7  ($D/medchain.conf:2)" "$T/check" || fail "the data dir's file overrides the system file"
+grep -qxF "anchor.max_fee_gwei = 33  (\$MEDCHAIN_MAX_FEE_GWEI)" "$T/check" || fail "the environment overrides both files"
+grep -qxF "node.datadir = $D  (--datadir)" "$T/check" || fail "the data dir from the flag"
+grep -qxF "anchor.bump_after = 300  (default)" "$T/check" || fail "an unset key shows its default"
+grep -qF "the configuration is valid" "$T/check.err" || fail "config check says the configuration is valid"
+ok "config check: file:line, the data dir's file over the system file, the environment over both, the flag, defaults"
+
+MEDCHAIN_MAX_FEE_GWEI=33 "$MEDCHAIN_BIN" --config "$SYS" --datadir "$D" --json config check >"$T/check.json"
+jq -e '.valid == true and (.files | map(.read) == [true, true])' "$T/check.json" >/dev/null || fail "--json lists both files, read"
+jq -e --arg f "$SYS" '.settings[] | select(.section == "node" and .key == "name") | .source == "file" and .file == $f and .line == 3' \
+    "$T/check.json" >/dev/null || fail "--json: a file's setting has file and line"
+jq -e '.settings[] | select(.key == "max_fee_gwei") | .source == "environment" and .variable == "MEDCHAIN_MAX_FEE_GWEI" and .value == "33"' \
+    "$T/check.json" >/dev/null || fail "--json: an environment setting names its variable"
+jq -e '.settings[] | select(.key == "datadir") | .source == "flag" and .flag == "--datadir"' "$T/check.json" >/dev/null \
+    || fail "--json: the data dir from the flag"
+jq -e '.settings[] | select(.key == "refresh_ms") | .source == "default" and .value == "1000"' "$T/check.json" >/dev/null \
+    || fail "--json: a default"
+[ "$(jq '.settings | length' "$T/check.json")" -eq 23 ] || fail "--json lists every key"
+MEDCHAIN_DATADIR="$D" "$MEDCHAIN_BIN" --config "$SYS" --json config check | \
+    jq -e '.settings[] | select(.key == "datadir") | .source == "environment" and .variable == "MEDCHAIN_DATADIR"' >/dev/null \
+    || fail "--json: the data dir from MEDCHAIN_DATADIR"
+ok "config check --json: files, and each setting's source (file and line, variable, flag, default)"
+
+# errors: exit 78 naming the file and line
+printf '[node]\nname = x\nlisten = nocolon\n' >"$T/bad.conf"
+expect_exit 78 "$MEDCHAIN_BIN" --config "$T/bad.conf" --datadir "$D" config check
+grep -qF "$T/bad.conf:3:" "$T/err" || fail "a bad line names file and line: $(cat "$T/err")"
+printf '[node]\n\ntls_cert = %s\n' "$SYS" >"$T/tls.conf"
+expect_exit 78 "$MEDCHAIN_BIN" --config "$T/tls.conf" --datadir "$D" config check
+grep -qF "$T/tls.conf:3: [node] tls_cert and tls_key go together" "$T/err" || fail "a certificate without its key: $(cat "$T/err")"
+printf '[node]\ntls_cert = %s\ntls_key = %s/missing.key\n' "$SYS" "$T" >"$T/tls2.conf"
+expect_exit 78 "$MEDCHAIN_BIN" --config "$T/tls2.conf" --datadir "$D" config check
+grep -qF "$T/tls2.conf:3: [node] tls_key: cannot read '$T/missing.key'" "$T/err" || fail "an unreadable key file: $(cat "$T/err")"
+ok "config check: a bad line, a certificate without its key, a missing key file: exit 78 naming file and line"
+
+# a directory where a configuration file should be: 78 naming it, for the
+# --config file and for the data dir's (optional) file alike
+mkdir "$T/adir.conf"
+expect_exit 78 "$MEDCHAIN_BIN" --config "$T/adir.conf" --datadir "$D" status
+grep -qF "cannot read the configuration file '$T/adir.conf'" "$T/err" || fail "a directory as --config: $(cat "$T/err")"
+mv "$D/medchain.conf" "$T/saved.conf" && mkdir "$D/medchain.conf"
+expect_exit 78 "$MEDCHAIN_BIN" --datadir "$D" status
+grep -qF "cannot read the configuration file '$D/medchain.conf'" "$T/err" || fail "a directory as the data dir's file: $(cat "$T/err")"
+rmdir "$D/medchain.conf"
+mc status >/dev/null || fail "a missing data dir file is fine"
+ok "a directory in place of a configuration file: exit 78 naming it; a missing optional file is fine"
+
+# no permission (root reads anything: run as an unprivileged user)
+command -v runuser >/dev/null || fail "runuser is missing (util-linux)"
+chmod 0711 "$T"
+install -d -m 0755 "$T/pub"
+printf '[node]\nname = secret\n' >"$T/pub/locked.conf"
+chmod 0000 "$T/pub/locked.conf"
+code=0
+runuser -u nobody -- env MEDCHAIN_KDF=fast "$MEDCHAIN_BIN" --config "$T/pub/locked.conf" --datadir "$T/pub/none" \
+    config check >"$T/out" 2>"$T/err" || code=$?
+[ "$code" -eq 78 ] || { cat "$T/err"; fail "an unreadable --config file exits 78, got $code"; }
+grep -qF "cannot read the configuration file '$T/pub/locked.conf': Permission denied" "$T/err" \
+    || fail "the message names the file and why: $(cat "$T/err")"
+install -d -m 0755 "$T/pub/dd"
+cp "$T/pub/locked.conf" "$T/pub/dd/medchain.conf"   # stays 0000
+code=0
+runuser -u nobody -- env MEDCHAIN_KDF=fast "$MEDCHAIN_BIN" --config /dev/null --datadir "$T/pub/dd" config check \
+    >"$T/out" 2>"$T/err" || code=$?
+[ "$code" -eq 78 ] || { cat "$T/err"; fail "an unreadable data dir file exits 78, got $code"; }
+grep -qF "'$T/pub/dd/medchain.conf': Permission denied" "$T/err" || fail "it names the data dir's file: $(cat "$T/err")"
+ok "a configuration file the user may not read (EACCES): exit 78 naming it, never skipped"
