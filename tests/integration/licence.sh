@@ -23,9 +23,11 @@ done < <(cd "$S" && find src ui bridge tests tools examples docs -type f \
     ! -path '*/.deps/*' ! -name '*.o' ! -name '*.log' ! -name '*.trs' ! -name .dirstamp \
     | sed "s|^|$S/|"; echo "$S/Makefile.am"; echo "$S/configure.ac"
     if [ -d "$S/debian" ]; then
+        # what dpkg-buildpackage leaves (see .gitignore) is not source
         cd "$S" && find debian -type f ! -path 'debian/.debhelper/*' ! -path 'debian/medchain/*' ! -path 'debian/tmp/*' \
-            ! -name changelog ! -name copyright ! -path debian/source/format ! -name files ! -name '*.substvars' \
-            ! -name '*.log' ! -name debhelper-build-stamp | sed "s|^|$S/|"
+            ! -path 'debian/build/*' ! -name changelog ! -name copyright ! -path debian/source/format ! -name files \
+            ! -name '*.substvars' ! -name '*.debhelper' ! -name '*.log' ! -name debhelper-build-stamp \
+            ! -name 'autoreconf.*' | sed "s|^|$S/|"
     fi)
 [ "$missing" = 0 ] || fail "$missing of $n source files lack the SPDX line"
 ok "LICENSE is the Apache License 2.0; all $n source files carry SPDX-License-Identifier: Apache-2.0"
