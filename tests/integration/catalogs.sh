@@ -48,7 +48,7 @@ for l in de fr; do
 done
 
 # the console speaks it too
-command -v tmux >/dev/null || fail "tmux is missing"
+need_tool tmux
 SOCK="mc-cat-$$"
 trap 'tmux -L "$SOCK" kill-server 2>/dev/null || true; cleanup' EXIT
 for l in de fr; do

@@ -5,7 +5,7 @@
 # commit and agree; plain HTTP to a TLS port gets no answer; a client that
 # does not trust the private CA refuses the node's certificate.
 . "$(dirname "$0")/lib.sh"
-command -v openssl >/dev/null || fail "openssl is needed to make test certificates"
+need_tool openssl
 
 CL_TLS=1 cluster_start 3
 for i in 1 2 3; do

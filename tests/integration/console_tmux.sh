@@ -8,7 +8,7 @@
 # this node up while `medchain serve` runs; without a terminal `medchain`
 # prints usage and exits 64.
 . "$(dirname "$0")/lib.sh"
-command -v tmux >/dev/null || fail "tmux is missing: run tools/install-deps"
+need_tool tmux
 
 init_node --name "ward-node" --org "Test Hospital"
 mc identity add --name "Dr A" --role clinician --org "Test Hospital" --no-passphrase >/dev/null

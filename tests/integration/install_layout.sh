@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # make install DESTDIR=... lays out the binary, both man pages (clean under
 # groff -ww), the catalogs, the systemd units (hardened, pointing at the
-# installed binary), the cron file and an example configuration that the
-# installed binary accepts.
+# installed binary), the sysusers.d and tmpfiles.d entries, the cron file
+# and an example configuration that the installed binary accepts.
 . "$(dirname "$0")/lib.sh"
+need_tool groff groff-base
 BUILD=$(cd "$(dirname "$MEDCHAIN_BIN")" && pwd)
 R="$T/root"
 make -s -C "$BUILD" install DESTDIR="$R" >"$T/install.log" 2>&1 || { tail -20 "$T/install.log"; fail "make install"; }
@@ -73,6 +74,11 @@ for u in medchain-anchor.service medchain-verify.service medchain-serve.service;
 done
 grep -q "^SuccessExitStatus=75" "$R$unitdir/medchain-anchor.service" || fail "exit 75 is not a failure of the anchor unit"
 grep -q "^Restart=on-failure" "$R$unitdir/medchain-serve.service" || fail "the serve unit restarts a node that fails"
+sysusersdir=$(sed -n 's/^sysusersdir = //p' "$BUILD/Makefile" | sed "s|\${prefix}|$prefix|; s|\$(prefix)|$prefix|")
+tmpfilesdir=$(sed -n 's/^tmpfilesdir = //p' "$BUILD/Makefile" | sed "s|\${prefix}|$prefix|; s|\$(prefix)|$prefix|")
+grep -qE '^u +medchain +- ' "$R$sysusersdir/medchain.conf" || fail "the medchain system user in $sysusersdir"
+grep -qE '^d +/var/lib/medchain +0700 +medchain +medchain ' "$R$tmpfilesdir/medchain.conf" \
+    || fail "/var/lib/medchain (0700, medchain) in $tmpfilesdir"
 ex=$(find "$R" -path "*/examples/medchain.cron" | head -1)
 grep -q "medchain  $bindir/medchain -q anchor" "$ex" || fail "the cron file runs the installed binary"
 conf=$(find "$R" -path "*/examples/medchain.conf" | head -1)
@@ -81,4 +87,4 @@ init_node
 if command -v systemd-analyze >/dev/null && [ -d /run/systemd/system ]; then
     systemd-analyze verify "$R$unitdir"/medchain-*.service >/dev/null 2>&1 || true
 fi
-ok "make install: binary, man pages (groff -ww clean; .TH from configure; EXIT STATUS with all $codes codes used, all $vars variables read, every global option), bash completion, de and fr catalogs, hardened units (serve, anchor, verify), cron file, example configuration"
+ok "make install: binary, man pages (groff -ww clean; .TH from configure; EXIT STATUS with all $codes codes used, all $vars variables read, every global option), bash completion, de and fr catalogs, hardened units (serve, anchor, verify), sysusers.d and tmpfiles.d entries, cron file, example configuration"

@@ -26,6 +26,13 @@ mc() { "$MEDCHAIN_BIN" --datadir "$D" "$@"; }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
+# skip REASON: the test cannot run here (exit 77, SKIP in the automake totals);
+# tools/test installs everything and counts a SKIP as a failure.
+skip() { echo "SKIP: $*" >&2; exit 77; }
+# need_tool NAME [PACKAGE]: skip the test unless NAME is on PATH
+need_tool() {
+    command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed (Debian package ${2:-$1}; tools/install-deps --test installs it)"
+}
 
 # expect_exit CODE command...: runs it, checks the exit code, keeps stderr in $T/err
 expect_exit() {
@@ -61,7 +68,7 @@ find_devnode() {
     done
     ANVIL="$nm/@foundry-rs/anvil-linux-amd64/bin/anvil"
     CAST="$nm/@foundry-rs/cast-linux-amd64/bin/cast"
-    [ -x "$ANVIL" ] && [ -x "$CAST" ] || fail "anvil and cast are missing: run tools/install-deps"
+    [ -x "$ANVIL" ] && [ -x "$CAST" ] || skip "the dev node (anvil and cast, from npm) is missing: tools/install-deps --test installs it"
 }
 
 # start_anvil [ARGS]: anvil on 127.0.0.1, a free port; sets URL and ANVIL_PID.
