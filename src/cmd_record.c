@@ -2,6 +2,7 @@
 /* medchain record put | import | get | list | history | erase */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,7 +597,12 @@ int cmd_record_history(struct mc_cli *cli, struct mc_args *a)
 int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 {
 	const char *reason = NULL;
-	struct mc_opt opts[] = { { "--reason", true, &reason, NULL } };
+	bool yes = false, dry = false;
+	struct mc_opt opts[] = {
+		{ "--reason", true, &reason, NULL },
+		{ "--yes", false, NULL, &yes },
+		{ "--dry-run", false, NULL, &dry },
+	};
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
@@ -604,25 +610,62 @@ int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 	struct mc_key *node = NULL, *author = NULL;
 	struct latest_ctx lc;
 	struct mc_produced out;
+	char hex[33], question[512];
 
-	if (mc_cli_parse(a, opts, 1, pos, 1, &npos) != 0)
+	if (mc_cli_parse(a, opts, 3, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1 || !reason)
 		return mc_cli_usage(_("record erase needs a record id and --reason"));
+	if (!*reason || strlen(reason) > MC_REASON_MAX || !mc_text_clean(reason, strlen(reason)))
+		return mc_cli_usage(_("give a reason of 1 to %d characters of text"), MC_REASON_MAX);
 	if (mc_record_id_parse(pos[0], id, &err) != 0)
 		return mc_cli_fail(&err);
+	mc_hex(id, MC_RECORD_ID_LEN, hex);
 	lc.id = id;
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, latest_txn, &lc, &err) != 0 ||
+	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0 ||
+	    mc_store_read(cli->store, latest_txn, &lc, &err) != 0)
+		goto out;
+	if (dry) {
+		/* what would be done, from the same checks; nothing opened for writing */
+		if (cli->json) {
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddBoolToObject(j, "dry_run", true);
+			cJSON_AddStringToObject(j, "erase", hex);
+			cJSON_AddNumberToObject(j, "versions", lc.info.version);
+			cJSON_AddStringToObject(j, "category", lc.info.category);
+			if (mc_cli_json_print(j, &err) != 0)
+				goto out;
+		} else {
+			printf(P_("would erase record %s (%u version, category %s) on every node; nothing was written\n",
+				  "would erase record %s (%u versions, category %s) on every node; nothing was written\n",
+				  lc.info.version),
+			       hex, lc.info.version, lc.info.category);
+		}
+		rc = 0;
+		goto out;
+	}
+	snprintf(question, sizeof(question),
+		 P_("erase record %s (%u version) on every node? This cannot be undone.",
+		    "erase record %s (%u versions) on every node? This cannot be undone.", lc.info.version),
+		 hex, lc.info.version);
+	if (mc_cli_confirm(yes, question, &err) != 0 ||
 	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
 	    mc_cli_load_actor(cli, &author, &err) != 0)
 		goto out;
 	if (mc_record_erase(cli->store, node, author, id, reason, &out, &err) != 0) {
 		goto out;
 	}
-	if (cli->json)
-		printf("{\"erased\":\"%s\",\"block\":%llu}\n", pos[0], (unsigned long long)out.height);
-	else if (!cli->quiet)
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "erased", hex);
+		cJSON_AddNumberToObject(j, "block", (double)out.height);
+		if (mc_cli_json_print(j, &err) != 0)
+			goto out;
+	} else if (!cli->quiet) {
 		printf(_("erased in block %llu\n"), (unsigned long long)out.height);
+	}
 	rc = 0;
 out:
 	mc_key_free(node);
