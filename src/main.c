@@ -31,7 +31,7 @@ static const struct mc_command commands[] = {
 	  N_("record put --subject ID --category C [--type MIME] [--amend RECORD] [FILE|-]"),
 	  N_("store a record; prints its id"), MC_CMD_SAME_WRITE },
 	{ "record", "import", cmd_record_import,
-	  N_("record import [--format ndjson|bundle] [--batch N] [FILE|-]"),
+	  N_("record import [--format ndjson|bundle] [--batch N] [--on-duplicate skip|version|error] [FILE|-]"),
 	  N_("bulk import NDJSON or a FHIR R4 Bundle"), 0 },
 	{ "record", "get", cmd_record_get,
 	  N_("record get RECORD [--purpose P] [--break-glass REASON] [--version N] [-o FILE]"),
