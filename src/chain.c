@@ -371,6 +371,21 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 		return mc_refuse(err, ax, _("the record id is already in use"));
 	if (rc != 0)
 		return -1;
+	if (e->keyed) {
+		/* One record per duplicate key: a resource imported again is a
+		 * new version of its record, never a second record. */
+		const void *v;
+		size_t vn;
+
+		rc = mc_txn_get(t, MC_DB_DUPKEYS, e->dupkey, MC_HASH_LEN, &v, &vn, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && (vn != MC_RECORD_ID_LEN || memcmp(v, e->id, MC_RECORD_ID_LEN) != 0))
+			return mc_refuse(err, ax, _("a record with the same duplicate key exists"));
+		if (rc == MC_NOTFOUND &&
+		    mc_txn_put(t, MC_DB_DUPKEYS, e->dupkey, MC_HASH_LEN, e->id, MC_RECORD_ID_LEN, err) != 0)
+			return -1;
+	}
 	if (e->version == 1) {
 		uint8_t skey[MC_HASH_LEN + MC_RECORD_ID_LEN];
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -559,6 +560,48 @@ void mc_cli_progress_end(void)
 bool mc_cli_list_header(const struct mc_cli *cli)
 {
 	return !cli->json && !cli->quiet && isatty(STDOUT_FILENO);
+}
+
+int mc_cli_confirm(bool yes, const char *question, struct mc_err *err)
+{
+	FILE *tty;
+	char answer[64];
+	bool got;
+
+	if (yes || !isatty(STDIN_FILENO))
+		return 0;
+	/* The answer comes from the terminal itself: stdin may have been read
+	 * to its end already (a document typed or pasted there). */
+	tty = fopen("/dev/tty", "r");
+	/* L10N: the answer is matched against your locale's yes expression
+	 * (rpmatch(3)): keep the letters users of your language type. */
+	fprintf(stderr, _("%s [y/N] "), question);
+	fflush(stderr);
+	got = fgets(answer, sizeof(answer), tty ? tty : stdin) != NULL;
+	if (tty)
+		fclose(tty);
+	if (!got)
+		fputc('\n', stderr);
+	if (got) {
+		answer[strcspn(answer, "\r\n")] = '\0';
+		if (rpmatch(answer) == 1)
+			return 0;
+	}
+	return mc_err_set(err, MC_EX_DECLINED, _("not confirmed: nothing was written"));
+}
+
+int mc_cli_json_print(struct cJSON *j, struct mc_err *err)
+{
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+	int rc = 0;
+
+	if (!text)
+		rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+	else
+		printf("%s\n", text);
+	free(text);
+	cJSON_Delete(j);
+	return rc;
 }
 
 void mc_cli_json_str(FILE *f, const char *s)

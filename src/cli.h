@@ -125,6 +125,19 @@ bool mc_cli_list_header(const struct mc_cli *cli);
  * arg and optind ind over v: NULL when it was typed in full, else the
  * argument as typed (an abbreviation, which medchain refuses). */
 const char *mc_cli_abbreviated(char **v, int ind, const char *name, const char *arg);
+/* Confirmation before an irreversible or bulk action (docs/decisions.md,
+ * "Confirming irreversible and bulk actions"). With yes (--yes), or when
+ * stdin is not a terminal (cron, scripts, a pipe), returns 0 without
+ * asking. On a terminal it prints `question` and a yes/no hint on stderr
+ * and reads one answer from the terminal: 0 for the locale's yes, else -1
+ * with err set (MC_EX_DECLINED, "nothing was written"). */
+#define MC_EX_DECLINED 1
+int mc_cli_confirm(bool yes, const char *question, struct mc_err *err);
+
+/* Prints one JSON document and a newline on stdout; frees it (NULL: out
+ * of memory, reported as EX_OSERR). */
+struct cJSON;
+int mc_cli_json_print(struct cJSON *j, struct mc_err *err);
 
 /* JSON string escaping onto f. */
 void mc_cli_json_str(FILE *f, const char *s);

@@ -2,6 +2,7 @@
 /* medchain consent grant | revoke | list */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,8 +411,54 @@ static int consent_to_body(struct mc_cli *cli, const struct mc_org *org, const c
 	return 0;
 }
 
+/* --dry-run: the grants the import would make, and nothing written. */
+static int import_dry_report(struct mc_cli *cli, const struct mc_buf *bodies, size_t n,
+			     struct mc_err *err)
+{
+	cJSON *j = cli->json ? cJSON_CreateObject() : NULL, *arr = NULL;
+
+	if (cli->json) {
+		cJSON_AddBoolToObject(j, "dry_run", true);
+		cJSON_AddNumberToObject(j, "count", (double)n);
+		arr = cJSON_AddArrayToObject(j, "grants");
+	} else {
+		printf(P_("would import %zu grant in one block; nothing was written\n",
+			  "would import %zu grants in one block; nothing was written\n", n), n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct mc_grant g;
+		char subj[2 * MC_HASH_LEN + 1], grantee[2 * MC_PK_LEN + 1];
+
+		if (mc_grant_decode(bodies[i].data, bodies[i].len, &g, err) != 0) {
+			cJSON_Delete(j);
+			return -1;
+		}
+		mc_hex(g.subject, MC_HASH_LEN, subj);
+		mc_hex(g.grantee, MC_PK_LEN, grantee);
+		if (cli->json) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "subject", subj);
+			cJSON_AddStringToObject(o, "grantee", grantee);
+			cJSON_AddStringToObject(o, "purpose", mc_purpose_name(g.purpose));
+			cJSON_AddBoolToObject(o, "all_categories", g.all_categories);
+			cJSON_AddItemToArray(arr, o);
+		} else {
+			printf(_("  subject %.16s... to %.16s... for %s\n"), subj, grantee,
+			       mc_purpose_name(g.purpose));
+		}
+	}
+	return cli->json ? mc_cli_json_print(j, err) : 0;
+}
+
 int cmd_consent_import(struct mc_cli *cli, struct mc_args *a)
 {
+	bool yes = false, dry = false;
+	struct mc_opt opts[] = {
+		{ "--yes", false, NULL, &yes },
+		{ "--dry-run", false, NULL, &dry },
+	};
+	char question[512];
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
@@ -427,7 +474,7 @@ int cmd_consent_import(struct mc_cli *cli, struct mc_args *a)
 	struct import_ctx ic;
 	struct mc_produced out;
 
-	if (mc_cli_parse(a, NULL, 0, pos, 1, &npos) != 0)
+	if (mc_cli_parse(a, opts, 2, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (mc_cli_read_all(npos ? pos[0] : "-", 16u << 20, &doc, &dn, &err) != 0)
 		return mc_cli_fail(&err);
@@ -454,10 +501,9 @@ int cmd_consent_import(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
 		goto out;
 	}
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
-	    mc_org_open(cli->store, orgkey, &org, &err) != 0 ||
-	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0)
+	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0 ||
+	    mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
+	    mc_org_open(cli->store, orgkey, &org, &err) != 0)
 		goto out;
 	if (list) {
 		cJSON_ArrayForEach(item, list) {
@@ -476,6 +522,16 @@ int cmd_consent_import(struct mc_cli *cli, struct mc_args *a)
 		if (consent_to_body(cli, org, root, &bodies[0], ids[0], &err) != 0)
 			goto out;
 	}
+	if (dry) {
+		rc = import_dry_report(cli, bodies, n, &err);
+		goto out;
+	}
+	snprintf(question, sizeof(question),
+		 P_("import %zu grant in one block?", "import %zu grants in one block?", n), n);
+	if (mc_cli_confirm(yes, question, &err) != 0 ||
+	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
+	    mc_cli_load_actor(cli, &author, &err) != 0)
+		goto out;
 	/* grantees of another organization get that organization's copy of
 	 * the keys in scope, as with consent grant */
 	for (size_t i = 0; i < n; i++) {

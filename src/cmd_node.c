@@ -317,13 +317,19 @@ int cmd_node_add(struct mc_cli *cli, struct mc_args *a)
 
 int cmd_node_remove(struct mc_cli *cli, struct mc_args *a)
 {
+	bool yes = false, dry = false, member = false;
+	struct mc_opt opts[] = {
+		{ "--yes", false, NULL, &yes },
+		{ "--dry-run", false, NULL, &dry },
+	};
 	char *pos[1];
 	int npos;
 	struct change c;
 	struct set_ctx sc;
 	struct mc_err err = { 0 };
+	char hex[2 * MC_PK_LEN + 1], question[512];
 
-	if (mc_cli_parse(a, NULL, 0, pos, 1, &npos) != 0)
+	if (mc_cli_parse(a, opts, 2, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1)
 		return mc_cli_usage(_("node remove needs KEY"));
@@ -331,10 +337,42 @@ int cmd_node_remove(struct mc_cli *cli, struct mc_args *a)
 	c.op = MC_NODE_OP_REMOVE;
 	if (parse_key(pos[0], c.rm.pk) != 0)
 		return mc_cli_usage(_("KEY must be the node's public key: 64 hex digits"));
+	mc_hex(c.rm.pk, MC_PK_LEN, hex);
 	memset(&sc, 0, sizeof(sc));
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
+	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0 ||
+	    mc_store_read(cli->store, set_txn, &sc, &err) != 0)
 		return mc_cli_fail(&err);
 	c.rm.epoch = sc.epoch;
+	for (size_t i = 0; i < sc.nval; i++)
+		member = member || memcmp(sc.vals[i], c.rm.pk, MC_PK_LEN) == 0;
+	/* the chain's own rules (valset.h), checked before anything is signed */
+	if (!member) {
+		mc_err_set(&err, EX_DATAERR, _("'%s' is not in the validator set"), hex);
+		return mc_cli_fail(&err);
+	}
+	if (sc.nval < 2) {
+		mc_err_set(&err, EX_DATAERR, _("the last validator cannot be removed"));
+		return mc_cli_fail(&err);
+	}
+	if (dry) {
+		if (cli->json) {
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddBoolToObject(j, "dry_run", true);
+			cJSON_AddStringToObject(j, "remove", hex);
+			cJSON_AddNumberToObject(j, "validators", (double)sc.nval);
+			cJSON_AddNumberToObject(j, "needed", (double)mc_quorum(sc.nval));
+			cJSON_AddNumberToObject(j, "epoch", (double)sc.epoch);
+			return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
+		}
+		printf(_("would approve removing validator %s from the set of %zu; the removal commits once %zu approve; nothing was written\n"),
+		       hex, sc.nval, mc_quorum(sc.nval));
+		return 0;
+	}
+	snprintf(question, sizeof(question),
+		 _("approve removing validator %s from the set of %zu?"), hex, sc.nval);
+	if (mc_cli_confirm(yes, question, &err) != 0)
+		return mc_cli_fail(&err);
 	return approve_and_go(cli, &c, &err) == 0 ? 0 : mc_cli_fail(&err);
 }
 

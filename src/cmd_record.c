@@ -2,6 +2,7 @@
 /* medchain record put | import | get | list | history | erase */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,8 @@ out:
 struct report {
 	struct mc_cli *cli;
 	bool first;
+	cJSON *skipped;                  /* --json: the duplicates not stored */
+	unsigned long long nskipped;
 	unsigned long long done, total;
 	unsigned long long bytes_total;  /* a regular file's size, else 0 */
 	unsigned long long bytes_read;   /* written by the reader, read atomically */
@@ -183,9 +186,20 @@ static void report_commit(void *ctx, const struct mc_sealed *recs, const unsigne
 
 		mc_hex(recs[i].entry.id, MC_RECORD_ID_LEN, hex);
 		if (r->cli->json) {
-			printf("%s{\"record\":\"%s\",\"line\":%lu,\"block\":%llu}", r->first ? "" : ",",
-			       hex, tags[i], (unsigned long long)block->height);
+			/* the elements of "records", as each batch commits */
+			cJSON *j = cJSON_CreateObject();
+			char *text;
+
+			cJSON_AddStringToObject(j, "record", hex);
+			cJSON_AddNumberToObject(j, "version", recs[i].entry.version);
+			cJSON_AddNumberToObject(j, "line", (double)tags[i]);
+			cJSON_AddNumberToObject(j, "block", (double)block->height);
+			text = cJSON_PrintUnformatted(j);
+			if (text)
+				printf("%s%s", r->first ? "" : ",", text);
 			r->first = false;
+			free(text);
+			cJSON_Delete(j);
 		} else {
 			printf("%s\t%lu\n", hex, tags[i]);
 		}
@@ -199,36 +213,82 @@ static void report_commit(void *ctx, const struct mc_sealed *recs, const unsigne
 		mc_cli_progress(_("importing"), r->done, r->total);
 }
 
-static int import_items(struct mc_importer *im, struct mc_ingest_item *items, size_t count,
-			struct mc_err *err)
+/* A duplicate not stored: "existing-id TAB line TAB duplicate" (or
+ * "erased"), or a row of the summary's "duplicates" with --json. */
+static void report_dup(struct report *r, const struct mc_import_dup *d, unsigned long tag)
+{
+	char hex[33];
+
+	mc_hex(d->id, MC_RECORD_ID_LEN, hex);
+	r->nskipped++;
+	if (r->cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "duplicate_of", hex);
+		cJSON_AddNumberToObject(j, "line", (double)tag);
+		cJSON_AddBoolToObject(j, "erased", d->erased);
+		cJSON_AddItemToArray(r->skipped, j);
+	} else {
+		flockfile(stdout);
+		printf("%s\t%lu\t%s\n", hex, tag, d->erased ? "erased" : "duplicate");
+		funlockfile(stdout);
+	}
+}
+
+/* One record of the input: its check (check: the first pass of
+ * --on-duplicate error) or its import. */
+static int import_one(struct mc_importer *im, struct report *rep, bool check,
+		      const struct mc_ingest_item *it, unsigned long tag, struct mc_err *err)
+{
+	struct mc_import_dup d;
+	int rc;
+
+	if (check)
+		return mc_importer_check(im, it->subject, it->ref, it->category, it->payload,
+					 it->payload_len, err);
+	rc = mc_importer_add(im, it->subject, it->ref, it->category, it->ctype, it->payload,
+			     it->payload_len, tag, &d, err);
+	if (rc == 1) {
+		report_dup(rep, &d, tag);
+		rc = 0;
+	}
+	return rc;
+}
+
+static int import_items(struct mc_importer *im, struct report *rep, bool check,
+			struct mc_ingest_item *items, size_t count, struct mc_err *err)
 {
 	for (size_t i = 0; i < count; i++) {
-		if (mc_importer_add(im, items[i].subject, items[i].category, items[i].ctype,
-				    items[i].payload, items[i].payload_len, (unsigned long)(i + 1), err) != 0)
+		if (import_one(im, rep, check, &items[i], (unsigned long)(i + 1), err) != 0)
 			return mc_err_wrap(err, _("entry %zu"), i + 1);
 	}
 	return 0;
 }
 
-static int import_bundle(struct mc_importer *im, struct report *rep, const char *doc, size_t n,
-			 struct mc_err *err)
+static int import_bundle(struct mc_importer *im, struct report *rep, bool twopass, const char *doc,
+			 size_t n, struct mc_err *err)
 {
 	struct mc_ingest_item *items = NULL;
 	size_t count = 0;
-	int rc;
+	int rc = 0;
 
 	if (mc_ingest_bundle(doc, n, &items, &count, err) != 0)
 		return -1;
 	rep->total = count;
-	rc = import_items(im, items, count, err);
+	if (twopass) {
+		rc = import_items(im, rep, true, items, count, err);
+		mc_importer_checked(im);
+	}
+	if (rc == 0)
+		rc = import_items(im, rep, false, items, count, err);
 	for (size_t i = 0; i < count; i++)
 		mc_ingest_item_release(&items[i]);
 	free(items);
 	return rc;
 }
 
-static int import_line(struct mc_importer *im, const char *line, size_t l, unsigned long lineno,
-		       struct mc_err *err)
+static int import_line(struct mc_importer *im, struct report *rep, bool check, const char *line,
+		       size_t l, unsigned long lineno, struct mc_err *err)
 {
 	struct mc_ingest_item it;
 	int rc;
@@ -238,11 +298,28 @@ static int import_line(struct mc_importer *im, const char *line, size_t l, unsig
 				  MC_INGEST_LINE_MAX);
 	if (mc_ingest_ndjson_line(line, l, &it, err) != 0)
 		return mc_err_wrap(err, _("line %lu"), lineno);
-	rc = mc_importer_add(im, it.subject, it.category, it.ctype, it.payload, it.payload_len,
-			     lineno, err);
+	rc = import_one(im, rep, check, &it, lineno, err);
 	mc_ingest_item_release(&it);
 	if (rc != 0)
 		return mc_err_wrap(err, _("line %lu"), lineno);
+	return 0;
+}
+
+/* NDJSON held in memory (from line `lineno`): one pass of --on-duplicate
+ * error's two. */
+static int ndjson_pass(struct mc_importer *im, struct report *rep, bool check, const char *buf,
+		       size_t n, unsigned long lineno, struct mc_err *err)
+{
+	for (size_t off = 0; off < n; lineno++) {
+		const char *nl = memchr(buf + off, '\n', n - off);
+		size_t l = nl ? (size_t)(nl - (buf + off)) : n - off, next = off + l + (nl ? 1 : 0);
+
+		while (l > 0 && buf[off + l - 1] == '\r')
+			l--;
+		if (l > 0 && import_line(im, rep, check, buf + off, l, lineno, err) != 0)
+			return -1;
+		off = next;
+	}
 	return 0;
 }
 
@@ -281,11 +358,13 @@ static int slurp_rest(FILE *f, char **buf, size_t *n, size_t max, struct mc_err 
 
 int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 {
-	const char *format = NULL, *batch = NULL;
+	const char *format = NULL, *batch = NULL, *ondup = "skip";
 	struct mc_opt opts[] = {
 		{ "--format", true, &format, NULL },
 		{ "--batch", true, &batch, NULL },
+		{ "--on-duplicate", true, &ondup, NULL },
 	};
+	enum mc_dup_mode dmode;
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 }, ferr = { 0 };
@@ -301,8 +380,16 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 	unsigned long long committed = 0;
 
 	memset(&w, 0, sizeof(w));
-	if (mc_cli_parse(a, opts, 2, pos, 1, &npos) != 0)
+	if (mc_cli_parse(a, opts, 3, pos, 1, &npos) != 0)
 		return EX_USAGE;
+	if (strcmp(ondup, "skip") == 0)
+		dmode = MC_DUP_SKIP;
+	else if (strcmp(ondup, "version") == 0)
+		dmode = MC_DUP_VERSION;
+	else if (strcmp(ondup, "error") == 0)
+		dmode = MC_DUP_ERROR;
+	else
+		return mc_cli_usage(_("--on-duplicate must be 'skip', 'version' or 'error'"));
 	if (format && strcmp(format, "ndjson") != 0 && strcmp(format, "bundle") != 0)
 		return mc_cli_usage(_("--format must be 'ndjson' or 'bundle'"));
 	if (batch) {
@@ -349,18 +436,37 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 				 ? "bundle" : "ndjson";
 	}
 	if (writer_open(cli, &w, &err) != 0 ||
-	    mc_importer_start(cli->store, w.node, w.author, w.org, (size_t)bsize, report_commit, &rep,
-			      &im, &err) != 0)
+	    mc_importer_start(cli->store, w.node, w.author, w.org, (size_t)bsize, dmode, report_commit,
+			      &rep, &im, &err) != 0)
 		goto out;
-	if (cli->json)
-		printf("[");
-	if (strcmp(format, "bundle") == 0) {
+	rc = 0;
+	if (cli->json) {
+		rep.skipped = cJSON_CreateArray();
+		if (!rep.skipped) {
+			mc_err_set(&ferr, EX_OSERR, _("out of memory"));
+			rc = -1;
+		}
+		printf("{\"records\":[");
+	}
+	if (rc == 0 && strcmp(format, "bundle") == 0) {
 		size_t n = (size_t)len;
 
 		rc = slurp_rest(in, &line, &n, MC_INGEST_BUNDLE_MAX, &ferr);
 		if (rc == 0)
-			rc = import_bundle(im, &rep, line, n, &ferr);
-	} else {
+			rc = import_bundle(im, &rep, dmode == MC_DUP_ERROR, line, n, &ferr);
+	} else if (rc == 0 && dmode == MC_DUP_ERROR) {
+		/* every duplicate is found before anything is sealed or committed:
+		 * the input is held in memory (at most MC_INGEST_BUNDLE_MAX) and
+		 * read twice, checked, then imported */
+		size_t n = (size_t)len;
+
+		rc = slurp_rest(in, &line, &n, MC_INGEST_BUNDLE_MAX, &ferr);
+		if (rc == 0)
+			rc = ndjson_pass(im, &rep, true, line, n, lineno, &ferr);
+		mc_importer_checked(im);
+		if (rc == 0)
+			rc = ndjson_pass(im, &rep, false, line, n, lineno, &ferr);
+	} else if (rc == 0) {
 		rc = 0;
 		do {
 			size_t l = (size_t)len;
@@ -368,7 +474,7 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 			while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == '\r'))
 				l--;
 			if (l > 0)
-				rc = import_line(im, line, l, lineno, &ferr);
+				rc = import_line(im, &rep, false, line, l, lineno, &ferr);
 			lineno++;
 			__atomic_fetch_add(&rep.bytes_read, (unsigned long long)len, __ATOMIC_RELAXED);
 		} while (rc == 0 && (len = getline(&line, &linecap, in)) >= 0);
@@ -384,7 +490,7 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 		err = ferr;
 		goto out;
 	}
-	if (committed == 0) {
+	if (committed == 0 && rep.nskipped == 0) {
 		mc_err_set(&err, EX_DATAERR, _("no records in the input"));
 		rc = -1;
 		goto out;
@@ -392,8 +498,15 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 	rc = 0;
 out:
 	mc_cli_progress_end();
-	if (cli->json && im)
-		printf("]\n");
+	if (cli->json && im) {
+		/* the summary closes the document: what was stored, what was not */
+		char *text = rep.skipped ? cJSON_PrintUnformatted(rep.skipped) : NULL;
+
+		printf("],\"imported\":%llu,\"duplicates\":%llu,\"skipped\":%s}\n", committed,
+		       rep.nskipped, text ? text : "[]");
+		free(text);
+	}
+	cJSON_Delete(rep.skipped);
 	if (line) {
 		mc_wipe(line, linecap);
 		free(line);
@@ -402,7 +515,11 @@ out:
 		fclose(in);
 	writer_close(&w);
 	if (rc == 0 && !cli->json && !cli->quiet && isatty(STDERR_FILENO))
-		fprintf(stderr, P_("imported %llu record\n", "imported %llu records\n", committed), committed);
+		fprintf(stderr, P_("imported %llu record", "imported %llu records", committed), committed);
+	if (rc == 0 && !cli->json && !cli->quiet && isatty(STDERR_FILENO))
+		fprintf(stderr, P_(", %llu duplicate not stored again (--on-duplicate %s)\n",
+				   ", %llu duplicates not stored again (--on-duplicate %s)\n", rep.nskipped),
+			rep.nskipped, ondup);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
@@ -599,7 +716,12 @@ int cmd_record_history(struct mc_cli *cli, struct mc_args *a)
 int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 {
 	const char *reason = NULL;
-	struct mc_opt opts[] = { { "--reason", true, &reason, NULL } };
+	bool yes = false, dry = false;
+	struct mc_opt opts[] = {
+		{ "--reason", true, &reason, NULL },
+		{ "--yes", false, NULL, &yes },
+		{ "--dry-run", false, NULL, &dry },
+	};
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
@@ -607,25 +729,62 @@ int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 	struct mc_key *node = NULL, *author = NULL;
 	struct latest_ctx lc;
 	struct mc_produced out;
+	char hex[33], question[512];
 
-	if (mc_cli_parse(a, opts, 1, pos, 1, &npos) != 0)
+	if (mc_cli_parse(a, opts, 3, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1 || !reason)
 		return mc_cli_usage(_("record erase needs a record id and --reason"));
+	if (!*reason || strlen(reason) > MC_REASON_MAX || !mc_text_clean(reason, strlen(reason)))
+		return mc_cli_usage(_("give a reason of 1 to %d characters of text"), MC_REASON_MAX);
 	if (mc_record_id_parse(pos[0], id, &err) != 0)
 		return mc_cli_fail(&err);
+	mc_hex(id, MC_RECORD_ID_LEN, hex);
 	lc.id = id;
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, latest_txn, &lc, &err) != 0 ||
+	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0 ||
+	    mc_store_read(cli->store, latest_txn, &lc, &err) != 0)
+		goto out;
+	if (dry) {
+		/* what would be done, from the same checks; nothing opened for writing */
+		if (cli->json) {
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddBoolToObject(j, "dry_run", true);
+			cJSON_AddStringToObject(j, "erase", hex);
+			cJSON_AddNumberToObject(j, "versions", lc.info.version);
+			cJSON_AddStringToObject(j, "category", lc.info.category);
+			if (mc_cli_json_print(j, &err) != 0)
+				goto out;
+		} else {
+			printf(P_("would erase record %s (%u version, category %s) on every node; nothing was written\n",
+				  "would erase record %s (%u versions, category %s) on every node; nothing was written\n",
+				  lc.info.version),
+			       hex, lc.info.version, lc.info.category);
+		}
+		rc = 0;
+		goto out;
+	}
+	snprintf(question, sizeof(question),
+		 P_("erase record %s (%u version) on every node? This cannot be undone.",
+		    "erase record %s (%u versions) on every node? This cannot be undone.", lc.info.version),
+		 hex, lc.info.version);
+	if (mc_cli_confirm(yes, question, &err) != 0 ||
 	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
 	    mc_cli_load_actor(cli, &author, &err) != 0)
 		goto out;
 	if (mc_record_erase(cli->store, node, author, id, reason, &out, &err) != 0) {
 		goto out;
 	}
-	if (cli->json)
-		printf("{\"erased\":\"%s\",\"block\":%llu}\n", pos[0], (unsigned long long)out.height);
-	else if (!cli->quiet)
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "erased", hex);
+		cJSON_AddNumberToObject(j, "block", (double)out.height);
+		if (mc_cli_json_print(j, &err) != 0)
+			goto out;
+	} else if (!cli->quiet) {
 		printf(_("erased in block %llu\n"), (unsigned long long)out.height);
+	}
 	rc = 0;
 out:
 	mc_key_free(node);

@@ -31,6 +31,9 @@ struct mc_importer {
 	bool failed;               /* the committer hit an error */
 	struct mc_err err;         /* the committer's first error */
 	unsigned long long committed;
+	enum mc_dup_mode dup;
+	struct seen *seen;         /* the duplicate keys of this import (open addressing) */
+	size_t seen_cap, seen_n;
 	uint8_t *ids;              /* random record ids for the filling slot */
 	uint8_t *rnd;              /* and its sealing randomness (guarded memory) */
 
@@ -38,6 +41,160 @@ struct mc_importer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 };
+
+/* A duplicate key met in this import: the record it names and that
+ * record's newest version here (leaf: its entry's leaf hash). */
+struct seen {
+	bool used;
+	bool erased;
+	uint8_t key[MC_HASH_LEN];
+	uint8_t id[MC_RECORD_ID_LEN];
+	uint32_t version;
+	uint8_t leaf[MC_HASH_LEN];
+};
+
+static struct seen *seen_find(struct mc_importer *im, const uint8_t key[MC_HASH_LEN])
+{
+	size_t mask = im->seen_cap - 1, i;
+
+	/* the key is a keyed hash: its first bytes are uniform */
+	for (i = mc_from_be32(key) & mask; im->seen[i].used; i = (i + 1) & mask)
+		if (memcmp(im->seen[i].key, key, MC_HASH_LEN) == 0)
+			return &im->seen[i];
+	return &im->seen[i];
+}
+
+/* The slot for a new key (grown to stay at most half full). */
+static struct seen *seen_insert(struct mc_importer *im, const uint8_t key[MC_HASH_LEN],
+				struct mc_err *err)
+{
+	struct seen *sl;
+
+	if (2 * (im->seen_n + 1) > im->seen_cap) {
+		struct seen *old = im->seen;
+		size_t oldcap = im->seen_cap;
+
+		im->seen_cap = oldcap ? 2 * oldcap : 4096;
+		im->seen = calloc(im->seen_cap, sizeof(*im->seen));
+		if (!im->seen) {
+			im->seen = old;
+			im->seen_cap = oldcap;
+			mc_err_set(err, EX_OSERR, _("out of memory"));
+			return NULL;
+		}
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].used)
+				*seen_find(im, old[i].key) = old[i];
+		free(old);
+	}
+	sl = seen_find(im, key);
+	if (!sl->used) {
+		memset(sl, 0, sizeof(*sl));
+		sl->used = true;
+		memcpy(sl->key, key, MC_HASH_LEN);
+		im->seen_n++;
+	}
+	return sl;
+}
+
+struct lookup_ctx {
+	const uint8_t *key;
+	struct seen *out;
+	bool found;
+};
+
+/* The committed record a duplicate key names, at its newest version. */
+static int lookup_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct lookup_ctx *c = vctx;
+	struct mc_record_state rs;
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_DUPKEYS, c->key, MC_HASH_LEN, &v, &vn, err);
+
+	if (rc != 0)
+		return rc == MC_NOTFOUND ? 0 : -1;
+	if (vn != MC_RECORD_ID_LEN)
+		return mc_err_set(err, EX_DATAERR, _("malformed duplicate key index"));
+	memcpy(c->out->id, v, MC_RECORD_ID_LEN);
+	rc = mc_record_latest(t, c->out->id, &rs, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("the duplicate key index names a missing record"));
+	c->out->version = rs.entry.version;
+	c->out->erased = rs.erased != 0;
+	memcpy(c->out->leaf, rs.leaf, MC_HASH_LEN);
+	c->found = true;
+	return 0;
+}
+
+/* The subject's pseudonym and the record's duplicate key, and what it
+ * names: this import's entry for it (NULL if none yet), after looking the
+ * key up on the chain on first sight. */
+static int dup_lookup(struct mc_importer *im, const char *subject, const char *ref,
+		      const char *category, const void *payload, size_t n,
+		      uint8_t subj[MC_HASH_LEN], uint8_t key[MC_HASH_LEN], struct seen **hit,
+		      struct mc_err *err)
+{
+	struct seen *sl;
+
+	*hit = NULL;
+	if (mc_org_subject(im->org, subject, strlen(subject), subj, err) != 0 ||
+	    mc_org_dupkey(im->org, subj, ref, category, payload, n, key, err) != 0)
+		return -1;
+	sl = seen_find(im, key);
+	if (sl->used) {
+		*hit = sl;
+		return 0;
+	}
+	{
+		struct seen found;
+		struct lookup_ctx c = { key, &found, false };
+
+		memset(&found, 0, sizeof(found));
+		if (mc_store_read(im->s, lookup_txn, &c, err) != 0)
+			return -1;
+		if (c.found) {
+			if (!(sl = seen_insert(im, key, err)))
+				return -1;
+			memcpy(sl->id, found.id, MC_RECORD_ID_LEN);
+			sl->version = found.version;
+			sl->erased = found.erased;
+			memcpy(sl->leaf, found.leaf, MC_HASH_LEN);
+			*hit = sl;
+		}
+	}
+	return 0;
+}
+
+static int dup_error(const struct seen *sl, struct mc_err *err)
+{
+	char hex[2 * MC_RECORD_ID_LEN + 1];
+
+	mc_hex(sl->id, MC_RECORD_ID_LEN, hex);
+	if (!sl->version)
+		return mc_err_set(err, EX_DATAERR, _("a duplicate of an earlier record of this import"));
+	return mc_err_set(err, EX_DATAERR, _("a duplicate of record %s"), hex);
+}
+
+int mc_importer_check(struct mc_importer *im, const char *subject, const char *ref,
+		      const char *category, const void *payload, size_t n, struct mc_err *err)
+{
+	uint8_t subj[MC_HASH_LEN], key[MC_HASH_LEN];
+	struct seen *hit;
+
+	if (dup_lookup(im, subject, ref, category, payload, n, subj, key, &hit, err) != 0)
+		return -1;
+	if (hit)
+		return dup_error(hit, err);
+	return seen_insert(im, key, err) ? 0 : -1;   /* version 0: met in this check */
+}
+
+void mc_importer_checked(struct mc_importer *im)
+{
+	if (im->seen)
+		memset(im->seen, 0, im->seen_cap * sizeof(*im->seen));
+	im->seen_n = 0;
+}
 
 static void slot_clear(struct slot *sl)
 {
@@ -87,8 +244,9 @@ static void *committer(void *arg)
 }
 
 int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struct mc_key *author,
-		      const struct mc_org *org, size_t batch, mc_import_commit_fn on_commit,
-		      void *ctx, struct mc_importer **out, struct mc_err *err)
+		      const struct mc_org *org, size_t batch, enum mc_dup_mode dup,
+		      mc_import_commit_fn on_commit, void *ctx, struct mc_importer **out,
+		      struct mc_err *err)
 {
 	struct mc_importer *im = calloc(1, sizeof(*im));
 
@@ -102,16 +260,19 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 	im->author = author;
 	im->org = org;
 	im->cap = batch;
+	im->dup = dup;
 	im->on_commit = on_commit;
 	im->ctx = ctx;
 	for (int i = 0; i < 2; i++) {
 		im->slots[i].recs = calloc(batch, sizeof(struct mc_sealed));
 		im->slots[i].tags = calloc(batch, sizeof(unsigned long));
 	}
+	im->seen_cap = 4096;
+	im->seen = calloc(im->seen_cap, sizeof(*im->seen));
 	im->ids = malloc(batch * MC_RECORD_ID_LEN);
 	im->rnd = mc_secure_alloc(batch * MC_SEAL_RANDOM);
 	if (!im->slots[0].recs || !im->slots[1].recs || !im->slots[0].tags || !im->slots[1].tags ||
-	    !im->ids || !im->rnd)
+	    !im->ids || !im->rnd || !im->seen)
 		goto oom;
 	/* One draw a batch instead of a few system calls a record. */
 	mc_random(im->ids, batch * MC_RECORD_ID_LEN);
@@ -131,6 +292,7 @@ oom:
 		free(im->slots[i].tags);
 	}
 	free(im->ids);
+	free(im->seen);
 	mc_secure_free(im->rnd);
 	free(im);
 	return mc_err_set(err, EX_OSERR, _("out of memory"));
@@ -160,20 +322,45 @@ static int hand_over(struct mc_importer *im, struct mc_err *err)
 	return rc;
 }
 
-int mc_importer_add(struct mc_importer *im, const char *subject, const char *category,
-		    const char *ctype, const void *payload, size_t n, unsigned long tag,
-		    struct mc_err *err)
+int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref,
+		    const char *category, const char *ctype, const void *payload, size_t n,
+		    unsigned long tag, struct mc_import_dup *dup, struct mc_err *err)
 {
 	struct slot *sl = &im->slots[im->filling];
-	uint8_t subj[MC_HASH_LEN];
+	uint8_t subj[MC_HASH_LEN], key[MC_HASH_LEN];
+	const uint8_t *id = im->ids + sl->n * MC_RECORD_ID_LEN, *prev = NULL;
+	uint32_t version = 1;
+	struct seen *hit;
+	struct mc_sealed *rec = &sl->recs[sl->n];
 
-	if (mc_org_subject(im->org, subject, strlen(subject), subj, err) != 0 ||
-	    mc_record_seal_rnd(im->org, im->ids + sl->n * MC_RECORD_ID_LEN, 1, NULL, subj, category,
-			       ctype, payload, n, im->rnd + sl->n * MC_SEAL_RANDOM, &sl->recs[sl->n],
-			       err) != 0)
+	if (dup_lookup(im, subject, ref, category, payload, n, subj, key, &hit, err) != 0)
 		return -1;
+	if (hit && (hit->erased || im->dup == MC_DUP_SKIP)) {
+		memcpy(dup->id, hit->id, MC_RECORD_ID_LEN);
+		dup->erased = hit->erased;
+		return 1;
+	}
+	if (hit && im->dup == MC_DUP_ERROR)
+		return dup_error(hit, err);
+	if (hit) {
+		id = hit->id;
+		version = hit->version + 1;
+		prev = hit->leaf;
+	}
+	if (mc_record_seal_rnd(im->org, id, version, prev, subj, category, ctype, payload, n,
+			       im->rnd + sl->n * MC_SEAL_RANDOM, rec, err) != 0)
+		return -1;
+	rec->entry.keyed = true;
+	memcpy(rec->entry.dupkey, key, MC_HASH_LEN);
+	if (!hit && !(hit = seen_insert(im, key, err))) {
+		mc_sealed_release(rec);
+		return -1;
+	}
+	memcpy(hit->id, rec->entry.id, MC_RECORD_ID_LEN);
+	hit->version = version;
+	mc_entry_leaf(&rec->entry, hit->leaf);
 	sl->tags[sl->n] = tag;
-	sl->bytes += sl->recs[sl->n].ct_len;
+	sl->bytes += rec->ct_len;
 	sl->n++;
 	/* full in count, or in bytes: one tx a batch must fit what a node
 	 * takes in one request (MC_IMPORT_BATCH_BYTES) */
@@ -205,6 +392,7 @@ int mc_importer_finish(struct mc_importer *im, int abandon, unsigned long long *
 		free(im->slots[i].tags);
 	}
 	free(im->ids);
+	free(im->seen);
 	mc_secure_free(im->rnd);
 	pthread_mutex_destroy(&im->mu);
 	pthread_cond_destroy(&im->cv);

@@ -13,6 +13,7 @@
 #ifndef MC_IMPORTER_H
 #define MC_IMPORTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,20 @@
 
 struct mc_importer;
 
+/* What an import does with a record whose duplicate key (records.h) names
+ * a record already on the chain or earlier in the same import. */
+enum mc_dup_mode {
+	MC_DUP_SKIP,      /* not stored again; reported with the existing id */
+	MC_DUP_VERSION,   /* stored as the next version of that record */
+	MC_DUP_ERROR,     /* EX_DATAERR naming the record */
+};
+
+/* A record not stored because it is a duplicate. */
+struct mc_import_dup {
+	uint8_t id[MC_RECORD_ID_LEN];   /* the record it duplicates */
+	bool erased;                    /* that record is erased: never stored again */
+};
+
 /* Called after each commit with the batch's records (their entries carry
  * the record ids) and the caller's tags (line numbers). */
 typedef void (*mc_import_commit_fn)(void *ctx, const struct mc_sealed *recs,
@@ -35,14 +50,27 @@ typedef void (*mc_import_commit_fn)(void *ctx, const struct mc_sealed *recs,
 				    const struct mc_produced *block);
 
 int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struct mc_key *author,
-		      const struct mc_org *org, size_t batch, mc_import_commit_fn on_commit,
-		      void *ctx, struct mc_importer **out, struct mc_err *err);
+		      const struct mc_org *org, size_t batch, enum mc_dup_mode dup,
+		      mc_import_commit_fn on_commit, void *ctx, struct mc_importer **out,
+		      struct mc_err *err);
 
-/* Seals one payload as a new record (version 1) for the patient identifier
- * `subject`, tagged for the report. */
-int mc_importer_add(struct mc_importer *im, const char *subject, const char *category,
-		    const char *ctype, const void *payload, size_t n, unsigned long tag,
-		    struct mc_err *err);
+/* Seals one payload for the patient identifier `subject` (ref: what names
+ * the resource, ingest.h, or NULL), tagged for the report: a new record
+ * (version 1) carrying its duplicate key, or, for a duplicate, what the
+ * mode says. Returns 0 when the record was added to the import, 1 when it
+ * was not stored because it is a duplicate (*dup says of what; always so
+ * for a duplicate of an erased record: an import never brings erased data
+ * back), -1 on error (EX_DATAERR for a duplicate under MC_DUP_ERROR). */
+int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref,
+		    const char *category, const char *ctype, const void *payload, size_t n,
+		    unsigned long tag, struct mc_import_dup *dup, struct mc_err *err);
+
+/* The check pass of MC_DUP_ERROR: whether the record would be a duplicate
+ * (EX_DATAERR naming what it duplicates), sealing and storing nothing. Call
+ * mc_importer_checked() after the last check and before the first add. */
+int mc_importer_check(struct mc_importer *im, const char *subject, const char *ref,
+		      const char *category, const void *payload, size_t n, struct mc_err *err);
+void mc_importer_checked(struct mc_importer *im);
 
 /* Commits what is left, waits for the committer, and frees everything.
  * abandon: drop the partial batch instead (after an input error). Returns

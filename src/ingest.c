@@ -22,7 +22,43 @@ void mc_ingest_item_release(struct mc_ingest_item *it)
 	if (it->payload)
 		sodium_memzero(it->payload, it->payload_len);
 	free(it->payload);
+	if (it->ref)
+		sodium_memzero(it->ref, strlen(it->ref));
+	free(it->ref);
 	memset(it, 0, sizeof(*it));
+}
+
+/* it->ref from a FHIR resource (see ingest.h); none when it has no type,
+ * no usable identifier or id, or the name would be over the limit. */
+static int resource_ref(const cJSON *res, struct mc_ingest_item *it, struct mc_err *err)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(res, "resourceType");
+	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(res, "identifier"), *idn;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
+	char buf[MC_INGEST_REF_MAX + 1];
+	int len = -1;
+
+	if (!cJSON_IsObject(res) || !cJSON_IsString(type) || !type->valuestring[0])
+		return 0;
+	cJSON_ArrayForEach(idn, ids) {
+		const cJSON *sys = cJSON_GetObjectItemCaseSensitive(idn, "system");
+		const cJSON *val = cJSON_GetObjectItemCaseSensitive(idn, "value");
+
+		if (cJSON_IsString(val) && val->valuestring[0]) {
+			len = snprintf(buf, sizeof(buf), "%s|identifier|%s|%s", type->valuestring,
+				       cJSON_IsString(sys) ? sys->valuestring : "", val->valuestring);
+			break;
+		}
+	}
+	if (len < 0 && cJSON_IsString(id) && id->valuestring[0])
+		len = snprintf(buf, sizeof(buf), "%s|id|%s", type->valuestring, id->valuestring);
+	if (len < 0 || (size_t)len >= sizeof(buf)) {
+		sodium_memzero(buf, sizeof(buf));
+		return 0;
+	}
+	it->ref = strdup(buf);
+	sodium_memzero(buf, sizeof(buf));
+	return it->ref ? 0 : mc_err_set(err, EX_OSERR, _("out of memory"));
 }
 
 static int copy_field(char *dst, size_t cap, const cJSON *v, const char *name, struct mc_err *err)
@@ -131,6 +167,8 @@ int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
 		goto out;
 	}
 	if (type && copy_field(it->ctype, sizeof(it->ctype), type, "type", err) != 0)
+		goto out;
+	if (cJSON_IsObject(payload) && resource_ref(payload, it, err) != 0)
 		goto out;
 	it->subject = strdup(subj->valuestring);
 	if (!it->subject) {
@@ -261,6 +299,8 @@ int mc_ingest_bundle(const char *doc, size_t n, struct mc_ingest_item **items, s
 		}
 		it->payload = (unsigned char *)s;
 		it->payload_len = strlen(s);
+		if (resource_ref(res, it, err) != 0)
+			goto out;
 		k++;
 	}
 	*items = out;

@@ -32,7 +32,14 @@ struct mc_ingest_item {
 	char ctype[129];
 	unsigned char *payload;     /* malloc'd */
 	size_t payload_len;
+	/* What names the FHIR resource, for recognising it when it is imported
+	 * again: "resourceType|identifier|system|value" (its first identifier
+	 * with a value) or "resourceType|id|id"; NULL when the payload is not a
+	 * resource with either (it is then recognised by its content).
+	 * malloc'd, at most MC_INGEST_REF_MAX bytes. */
+	char *ref;
 };
+#define MC_INGEST_REF_MAX 1024
 
 void mc_ingest_item_release(struct mc_ingest_item *it);
 

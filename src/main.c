@@ -33,7 +33,7 @@ static const struct mc_command commands[] = {
 	  N_("record put --subject ID --category C [--type MIME] [--amend RECORD] [FILE|-]"),
 	  N_("store a record; prints its id"), MC_CMD_SAME_WRITE },
 	{ "record", "import", cmd_record_import,
-	  N_("record import [--format ndjson|bundle] [--batch N] [FILE|-]"),
+	  N_("record import [--format ndjson|bundle] [--batch N] [--on-duplicate skip|version|error] [FILE|-]"),
 	  N_("bulk import NDJSON or a FHIR R4 Bundle"), 0 },
 	{ "record", "get", cmd_record_get,
 	  N_("record get RECORD [--purpose P] [--break-glass REASON] [--version N] [-o FILE]"),
@@ -42,7 +42,7 @@ static const struct mc_command commands[] = {
 	  N_("list records"), 0 },
 	{ "record", "history", cmd_record_history, N_("record history RECORD"),
 	  N_("list a record's versions"), 0 },
-	{ "record", "erase", cmd_record_erase, N_("record erase RECORD --reason T"),
+	{ "record", "erase", cmd_record_erase, N_("record erase RECORD --reason T [--dry-run] [--yes]"),
 	  N_("erase a record's data on every node"), MC_CMD_SAME_WRITE },
 	{ "consent", "grant", cmd_consent_grant,
 	  N_("consent grant --subject ID --to KEY|NAME --purpose P [--scope C,C|*] [--record R,R] [--from T] [--until T] [--form REF]"),
@@ -53,7 +53,7 @@ static const struct mc_command commands[] = {
 	  N_("list grants"), 0 },
 	{ "consent", "export", cmd_consent_export, N_("consent export [--subject ID] [--grantee X] [-o FILE]"),
 	  N_("grants as a FHIR R4 Bundle of Consent resources"), 0 },
-	{ "consent", "import", cmd_consent_import, N_("consent import [FILE|-]"),
+	{ "consent", "import", cmd_consent_import, N_("consent import [--dry-run] [--yes] [FILE|-]"),
 	  N_("grants from FHIR R4 Consent resources (a Bundle or one), all in one block"), 0 },
 	{ "audit", "list", cmd_audit_list,
 	  N_("audit list [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [--limit N] [--after CURSOR] [--newest]"),
@@ -81,7 +81,7 @@ static const struct mc_command commands[] = {
 	  N_("the validators, and each one's live status from serve"), 0 },
 	{ "node", "add", cmd_node_add, N_("node add URL KEY [--name N]"),
 	  N_("approve adding a validator; commits at a quorum, else prints a token"), 0 },
-	{ "node", "remove", cmd_node_remove, N_("node remove KEY"),
+	{ "node", "remove", cmd_node_remove, N_("node remove KEY [--dry-run] [--yes]"),
 	  N_("approve removing a validator; commits at a quorum, else prints a token"), 0 },
 	{ "node", "promote", cmd_node_promote, N_("node promote KEY"),
 	  N_("make another validator the leader (a view change the validators agree to)"), 0 },
@@ -149,9 +149,9 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		print_command(f, &commands[i]);
 	fprintf(f, "\n%s\n", _("'medchain COMMAND --help' shows a command's help, 'medchain GROUP --help' a group's commands"));
-	fprintf(f, _("\nexit codes follow sysexits.h: 0 ok, 64 usage, 65 bad data, 66 no input, 67 unknown identity,\n"
-		     "69 unavailable, 70 internal error, 71 system error, 73 cannot create, 74 I/O error, 75 try again,\n"
-		     "76 protocol error, 77 not permitted, 78 configuration\n"));
+	fprintf(f, _("\nexit codes follow sysexits.h: 0 ok, 1 not confirmed (nothing written), 64 usage, 65 bad data,\n"
+		     "66 no input, 67 unknown identity, 69 unavailable, 70 internal error, 71 system error,\n"
+		     "73 cannot create, 74 I/O error, 75 try again, 76 protocol error, 77 not permitted, 78 configuration\n"));
 }
 
 static bool is_group(const char *name)

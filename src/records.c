@@ -153,6 +153,37 @@ int mc_org_subject(const struct mc_org *org, const char *id, size_t n,
 	return mc_subject_pseudonym(org->secret + 32, id, n, out, err);
 }
 
+int mc_org_dupkey(const struct mc_org *org, const uint8_t subject[MC_HASH_LEN], const char *ref,
+		  const char *category, const void *payload, size_t n, uint8_t out[MC_HASH_LEN],
+		  struct mc_err *err)
+{
+	static const char domain[] = "medchain/dupkey/v1";
+	struct mc_buf m;
+
+	mc_buf_init(&m);
+	mc_put_raw(&m, domain, sizeof(domain) - 1);
+	mc_put_u8(&m, ref ? 1 : 2);
+	mc_put_raw(&m, subject, MC_HASH_LEN);
+	if (ref) {
+		mc_put_raw(&m, ref, strlen(ref));
+	} else {
+		uint8_t h[MC_HASH_LEN];
+
+		mc_sha256(payload, n, h);
+		mc_put_raw(&m, category, strlen(category));
+		mc_put_u8(&m, 0);
+		mc_put_raw(&m, h, MC_HASH_LEN);
+	}
+	if (mc_buf_failed(&m)) {
+		mc_buf_release(&m);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	mc_blake2b_keyed(org->secret + 32, m.data, m.len, out);
+	mc_wipe(m.data, m.len);
+	mc_buf_release(&m);
+	return 0;
+}
+
 static void payload_ad(uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_HASH_LEN],
 		       const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
 		       const uint8_t subject[MC_HASH_LEN])

@@ -54,6 +54,8 @@ enum mc_db {
 			    * chain, not replicated): seq u64 -> anchor */
 	MC_DB_CONSENSUS,   /* this node's consensus state (not derived, not
 			    * replicated): "lock", "join", proposals (engine.h) */
+	MC_DB_DUPKEYS,     /* duplicate key (32) -> record id (16): derived from
+			    * keyed RECORD_PUT entries (records.h) */
 	MC_DB__COUNT
 };
 

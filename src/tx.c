@@ -185,7 +185,7 @@ int mc_revoke_decode(const uint8_t *p, size_t n, struct mc_revoke *out, struct m
 void mc_entry_encode(const struct mc_entry *e, struct mc_buf *b)
 {
 	mc_put_raw(b, e->id, MC_RECORD_ID_LEN);
-	mc_put_u32(b, e->version);
+	mc_put_u32(b, e->version | (e->keyed ? MC_ENTRY_KEYED : 0));
 	mc_put_raw(b, e->subject, MC_HASH_LEN);
 	mc_put_bytes(b, e->category, e->category_len);
 	mc_put_bytes(b, e->ctype, e->ctype_len);
@@ -193,6 +193,8 @@ void mc_entry_encode(const struct mc_entry *e, struct mc_buf *b)
 	mc_put_u64(b, e->ct_size);
 	mc_put_raw(b, e->prev, MC_HASH_LEN);
 	mc_put_raw(b, e->wrap_hash, MC_HASH_LEN);
+	if (e->keyed)
+		mc_put_raw(b, e->dupkey, MC_HASH_LEN);
 }
 
 int mc_entry_read(struct mc_rd *r, struct mc_entry *e, struct mc_err *err)
@@ -200,6 +202,8 @@ int mc_entry_read(struct mc_rd *r, struct mc_entry *e, struct mc_err *err)
 	memset(e, 0, sizeof(*e));
 	mc_get_raw(r, e->id, MC_RECORD_ID_LEN);
 	e->version = mc_get_u32(r);
+	e->keyed = (e->version & MC_ENTRY_KEYED) != 0;
+	e->version &= ~MC_ENTRY_KEYED;
 	mc_get_raw(r, e->subject, MC_HASH_LEN);
 	e->category = mc_get_bytes(r, MC_CATEGORY_MAX, &e->category_len);
 	e->ctype = mc_get_bytes(r, MC_CTYPE_MAX, &e->ctype_len);
@@ -207,6 +211,8 @@ int mc_entry_read(struct mc_rd *r, struct mc_entry *e, struct mc_err *err)
 	e->ct_size = mc_get_u64(r);
 	mc_get_raw(r, e->prev, MC_HASH_LEN);
 	mc_get_raw(r, e->wrap_hash, MC_HASH_LEN);
+	if (e->keyed)
+		mc_get_raw(r, e->dupkey, MC_HASH_LEN);
 	if (!mc_rd_ok(r))
 		return mc_err_set(err, EX_DATAERR, _("malformed record entry"));
 	if (e->version == 0 || !mc_token_valid(e->category, e->category_len, MC_CATEGORY_MAX) ||
@@ -226,7 +232,7 @@ void mc_entry_leaf(const struct mc_entry *e, uint8_t out[MC_HASH_LEN])
 	mc_sha256_init(&h);
 	mc_sha256_update(&h, &leaf_prefix, 1);
 	mc_sha256_update(&h, e->id, MC_RECORD_ID_LEN);
-	mc_be32(num, e->version);
+	mc_be32(num, e->version | (e->keyed ? MC_ENTRY_KEYED : 0));
 	mc_sha256_update(&h, num, 4);
 	mc_sha256_update(&h, e->subject, MC_HASH_LEN);
 	mc_be32(num, (uint32_t)e->category_len);
@@ -240,6 +246,8 @@ void mc_entry_leaf(const struct mc_entry *e, uint8_t out[MC_HASH_LEN])
 	mc_sha256_update(&h, num, 8);
 	mc_sha256_update(&h, e->prev, MC_HASH_LEN);
 	mc_sha256_update(&h, e->wrap_hash, MC_HASH_LEN);
+	if (e->keyed)
+		mc_sha256_update(&h, e->dupkey, MC_HASH_LEN);
 	mc_sha256_final(&h, out);
 }
 

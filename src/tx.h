@@ -122,7 +122,12 @@ struct mc_entry {
 	uint64_t ct_size;
 	uint8_t prev[MC_HASH_LEN];              /* entry hash of the previous version, or zeros */
 	uint8_t wrap_hash[MC_HASH_LEN];         /* SHA-256 of the custodian's wrapped data key */
+	bool keyed;                             /* a duplicate key follows (docs/formats.md) */
+	uint8_t dupkey[MC_HASH_LEN];            /* keyed hash naming the resource; see records.h */
 };
+/* The version word's top bit marks an entry carrying a duplicate key: an
+ * entry without one encodes exactly as before the key existed. */
+#define MC_ENTRY_KEYED 0x80000000u
 void mc_entry_encode(const struct mc_entry *e, struct mc_buf *b);
 /* Decodes one entry from a reader (used for attachments). */
 int mc_entry_read(struct mc_rd *r, struct mc_entry *e, struct mc_err *err);

@@ -6,6 +6,9 @@ set -euo pipefail
 : "${MEDCHAIN_BIN:?MEDCHAIN_BIN must name the medchain binary}"
 export MEDCHAIN_KDF=${MEDCHAIN_KDF:-fast}
 unset MEDCHAIN_DATADIR MEDCHAIN_PASSPHRASE_FILE
+# Tests are not interactive: run from a terminal, `make check` would
+# otherwise let commands that confirm on a terminal ask it.
+exec </dev/null
 T=$(mktemp -d "${TMPDIR:-/tmp}/mc-it.XXXXXX")
 D="$T/data"
 cleanup() {
