@@ -120,20 +120,22 @@ static int prompt_tty(const char *prompt, char *buf, size_t cap, size_t *len)
 }
 
 /* The passphrase from a file: --passphrase-file, $MEDCHAIN_PASSPHRASE_FILE
- * or the systemd credential. A credential that is a plain file must not be
- * readable by group or others (systemd makes its directory and files for
- * the service user alone; anything else is not a credential it made). */
+ * or the systemd credential. A credential must be a regular file (not a
+ * symbolic link) that others cannot read. systemd writes it 0400, owned by
+ * root, with an ACL entry giving the service user read: the group bits
+ * stat shows are then the ACL's mask (0440), so only the others bits tell
+ * a credential systemd made from a file anyone may read. */
 static int read_pass_file(const char *file, bool credential, char *buf, size_t *len, struct mc_err *err)
 {
 	struct stat st;
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | (credential ? O_NOFOLLOW | O_NONBLOCK : 0));
 
 	if (fd < 0)
 		return mc_err_set(err, EX_NOINPUT, _("cannot open passphrase file '%s': %s"), file, strerror(errno));
-	if (credential && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077)) {
+	if (credential && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 007))) {
 		close(fd);
 		return mc_err_set(err, EX_NOPERM,
-				  _("the credential '%s' can be read by group or others (mode %04o): make it 0400 or 0600"),
+				  _("the credential '%s' is not a regular file that only its owner and group can read (mode %04o): make it 0400 or 0600"),
 				  file, (unsigned)(st.st_mode & 07777));
 	}
 	if (read_pass_fd(fd, buf, MC_PASS_MAX, len) != 0) {

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "commands.h"
 #include "i18n.h"
 
@@ -49,12 +51,85 @@ static void origin_text(const struct mc_cli *cli, size_t i, char *out, size_t n)
 		snprintf(out, n, "%s", _("default"));
 }
 
+/* One URL as config check shows it: scheme, host and port, with any
+ * user:password@ and any path, query or fragment (an RPC provider's API key
+ * often sits in the path: /v3/KEY) replaced by "***". Parsed with libcurl's
+ * URL API, the parser that will use it; what it cannot parse is hidden
+ * whole. */
+static void redact_url(const char *url, char *out, size_t n)
+{
+	CURLU *h = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *path = NULL, *query = NULL,
+	     *frag = NULL;
+
+	if (!h || curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(out, n, "***");
+	} else {
+		bool secret_path;
+
+		curl_url_get(h, CURLUPART_PORT, &port, 0);
+		curl_url_get(h, CURLUPART_USER, &user, 0);
+		curl_url_get(h, CURLUPART_PATH, &path, 0);
+		curl_url_get(h, CURLUPART_QUERY, &query, 0);
+		curl_url_get(h, CURLUPART_FRAGMENT, &frag, 0);
+		secret_path = (path && strcmp(path, "/") != 0 && *path) || query || frag;
+		snprintf(out, n, "%s://%s%s%s%s%s", scheme, user ? "***@" : "", host, port ? ":" : "",
+			 port ? port : "", secret_path ? "/***" : "");
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(user);
+	curl_free(path);
+	curl_free(query);
+	curl_free(frag);
+	curl_url_cleanup(h);
+}
+
+/* The settings that hold URLs ([node] url and peers, [anchor] rpc_url):
+ * each one redacted, so the output can go into a ticket. */
+static void redact_urls(const char *value, char *out, size_t n)
+{
+	const char *p = value;
+	size_t o = 0;
+
+	out[0] = '\0';
+	while (*p && o + 1 < n) {
+		char one[MC_CONF_STR], shown[MC_CONF_STR];
+		size_t len;
+
+		p += strspn(p, " ,");
+		len = strcspn(p, ",");
+		while (len && p[len - 1] == ' ')
+			len--;
+		if (!len)
+			break;
+		snprintf(one, sizeof(one), "%.*s", (int)(len < sizeof(one) - 1 ? len : sizeof(one) - 1), p);
+		redact_url(one, shown, sizeof(shown));
+		o += (size_t)snprintf(out + o, n - o, "%s%s", o ? ", " : "", shown);
+		if (o >= n)
+			break;
+		p += strcspn(p, ",");
+	}
+}
+
 static void value_of(const struct mc_cli *cli, size_t i, char *out, size_t n)
 {
-	if ((int)i == mc_config_find("node", "datadir"))
+	const char *section, *key, *env;
+
+	mc_config_key(i, &section, &key, &env);
+	if ((int)i == mc_config_find("node", "datadir")) {
 		snprintf(out, n, "%.4095s", cli->datadir);
-	else
+	} else if (strcmp(key, "url") == 0 || strcmp(key, "peers") == 0 || strcmp(key, "rpc_url") == 0) {
+		char raw[MC_CONF_STR];
+
+		mc_config_value(&cli->conf, i, raw, sizeof(raw));
+		redact_urls(raw, out, n);
+	} else {
 		mc_config_value(&cli->conf, i, out, n);
+	}
 }
 
 /* A file a setting names must be readable by whoever runs this: the
@@ -70,7 +145,8 @@ static int check_readable(const struct mc_cli *cli, const char *section, const c
 	if (value[0] != '/')
 		return 0;
 	origin_text(cli, (size_t)i, where, sizeof(where));
-	fd = open(value, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (or a device) named here must not hang the check */
+	fd = open(value, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return mc_err_set(err, EX_CONFIG, _("%s: [%s] %s: cannot read '%s': %s"), where, section, key, value,
 				  strerror(errno));

@@ -84,3 +84,26 @@ runuser -u nobody -- env MEDCHAIN_KDF=fast "$MEDCHAIN_BIN" --config /dev/null --
 [ "$code" -eq 78 ] || { cat "$T/err"; fail "an unreadable data dir file exits 78, got $code"; }
 grep -qF "'$T/pub/dd/medchain.conf': Permission denied" "$T/err" || fail "it names the data dir's file: $(cat "$T/err")"
 ok "a configuration file the user may not read (EACCES): exit 78 naming it, never skipped"
+
+# What config check prints can go into a ticket: no user:password@ and no
+# path or query (an RPC provider's API key) of any URL setting.
+cat >"$T/secret.conf" <<'CONF'
+[node]
+url = https://node1.example:7400
+peers = https://peer:p4ss@n2.example:7400/x?token=T0KEN, http://n3.example:7400
+[anchor]
+rpc_url = https://user:s3cr3t@rpc.example/v3/APIKEY123
+CONF
+"$MEDCHAIN_BIN" --config "$T/secret.conf" --datadir "$T/none" config check >"$T/out" 2>&1 || fail "config check on URLs with secrets"
+"$MEDCHAIN_BIN" --config "$T/secret.conf" --datadir "$T/none" --json config check >>"$T/out" 2>&1 || fail "config check --json on URLs with secrets"
+! grep -qE 's3cr3t|APIKEY123|p4ss|T0KEN|user:' "$T/out" || { cat "$T/out"; fail "config check prints no secret of a URL"; }
+grep -qF 'anchor.rpc_url = https://***@rpc.example/***' "$T/out" || { cat "$T/out"; fail "the RPC URL is shown redacted"; }
+grep -qF 'node.url = https://node1.example:7400' "$T/out" || fail "a URL with no secret is shown whole"
+# a FIFO where a file is named must not hang the check
+mkfifo "$T/fifo.crt"
+printf '[node]\ntls_cert = %s\ntls_key = %s\n' "$T/fifo.crt" "$T/fifo.crt" >"$T/fifo.conf"
+code=0
+timeout 10 "$MEDCHAIN_BIN" --config "$T/fifo.conf" --datadir "$T/none" config check >"$T/out" 2>"$T/err" || code=$?
+[ "$code" -eq 78 ] || { cat "$T/err"; fail "a FIFO named as tls_cert: exit 78 at once, got $code"; }
+grep -qF "is not a regular file" "$T/err" || fail "the FIFO is named: $(cat "$T/err")"
+ok "config check hides user:password@ and paths of URLs (API keys), and a FIFO named as a file is refused at once"

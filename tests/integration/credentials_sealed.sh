@@ -59,8 +59,17 @@ ok "the wrong passphrase in the credential: exit 77, naming the key and the cred
 install -d -m 0755 "$T/loose"
 install -m 0644 "$T/pass" "$T/loose/medchain.passphrase"
 expect_exit 77 withcreds "$T/loose" serve
-grep -qF "can be read by group or others (mode 0644)" "$T/err" || fail "a readable credential is refused: $(cat "$T/err")"
-ok "a credential file group or others can read is refused (exit 77)"
+grep -qF "is not a regular file that only its owner and group can read (mode 0644)" "$T/err" || fail "a readable credential is refused: $(cat "$T/err")"
+rm "$T/loose/medchain.passphrase"; ln -s "$T/pass" "$T/loose/medchain.passphrase"
+expect_exit 66 withcreds "$T/loose" identity add --name "Dr L" --role clinician --no-passphrase
+grep -qF "cannot open passphrase file" "$T/err" || fail "a credential that is a symbolic link is refused: $(cat "$T/err")"
+# what systemd makes for User=medchain: 0400 root-owned plus an ACL entry
+# for the user, which stat shows as 0440 (the ACL mask in the group bits)
+install -d -m 0500 "$T/acl"
+install -m 0440 "$T/pass" "$T/acl/medchain.passphrase"
+withcreds "$T/acl" identity add --name "Dr A" --role clinician --no-passphrase >/dev/null 2>"$T/err" ||
+    fail "a credential systemd made with an ACL (mode 0440) is taken: $(cat "$T/err")"
+ok "a credential file others can read is refused (exit 77), a symbolic link too (66); systemd's 0440 with an ACL is taken"
 
 # --passphrase-file still wins over the credential
 withcreds "$T/wrong" --passphrase-file "$T/pass" identity add --name "Dr P" --role clinician --no-passphrase >/dev/null 2>"$T/err" || fail "--passphrase-file before the credential: $(cat "$T/err")"
