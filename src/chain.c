@@ -372,18 +372,25 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 	if (rc != 0)
 		return -1;
 	if (e->keyed) {
-		/* One record per duplicate key: a resource imported again is a
-		 * new version of its record, never a second record. */
+		/* One record per duplicate key within its custodian: a resource
+		 * imported again is a new version of its record, never a second
+		 * record. The index is custodian || dupkey -> record id || ckey
+		 * of its newest keyed version, so another organization's records
+		 * never block or answer this one's. */
+		uint8_t ik[MC_PK_LEN + MC_HASH_LEN], iv[MC_RECORD_ID_LEN + MC_HASH_LEN];
 		const void *v;
 		size_t vn;
 
-		rc = mc_txn_get(t, MC_DB_DUPKEYS, e->dupkey, MC_HASH_LEN, &v, &vn, err);
+		memcpy(ik, put->org, MC_PK_LEN);
+		memcpy(ik + MC_PK_LEN, e->dupkey, MC_HASH_LEN);
+		rc = mc_txn_get(t, MC_DB_DUPKEYS, ik, sizeof(ik), &v, &vn, err);
 		if (rc < 0)
 			return -1;
-		if (rc == 0 && (vn != MC_RECORD_ID_LEN || memcmp(v, e->id, MC_RECORD_ID_LEN) != 0))
+		if (rc == 0 && (vn != sizeof(iv) || memcmp(v, e->id, MC_RECORD_ID_LEN) != 0))
 			return mc_refuse(err, ax, _("a record with the same duplicate key exists"));
-		if (rc == MC_NOTFOUND &&
-		    mc_txn_put(t, MC_DB_DUPKEYS, e->dupkey, MC_HASH_LEN, e->id, MC_RECORD_ID_LEN, err) != 0)
+		memcpy(iv, e->id, MC_RECORD_ID_LEN);
+		memcpy(iv + MC_RECORD_ID_LEN, e->ckey, MC_HASH_LEN);
+		if (mc_txn_put(t, MC_DB_DUPKEYS, ik, sizeof(ik), iv, sizeof(iv), err) != 0)
 			return -1;
 	}
 	if (e->version == 1) {

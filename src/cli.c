@@ -286,6 +286,21 @@ int mc_cli_find_identity(struct mc_cli *cli, const char *what, struct mc_identit
 	return 0;
 }
 
+int mc_cli_actor_identity(struct mc_cli *cli, struct mc_identity *id, struct mc_err *err)
+{
+	char path[4200], hex[2 * MC_PK_LEN + 1];
+	uint8_t pk[MC_PK_LEN];
+	bool sealed;
+
+	if (cli->as)
+		return mc_cli_find_identity(cli, cli->as, id, err);
+	mc_cli_path(cli, path, sizeof(path), "keys/admin.key");
+	if (mc_key_peek(path, pk, &sealed, err) != 0)
+		return -1;
+	mc_hex(pk, MC_PK_LEN, hex);
+	return mc_cli_find_identity(cli, hex, id, err);
+}
+
 int mc_cli_load_actor(struct mc_cli *cli, struct mc_key **key, struct mc_err *err)
 {
 	struct mc_identity id;

@@ -79,6 +79,10 @@ int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **k
 /* The acting identity (--as, default admin): resolves it on chain, finds its
  * key file in keys/ and loads it. */
 int mc_cli_load_actor(struct mc_cli *cli, struct mc_key **key, struct mc_err *err);
+/* The acting identity's state on chain (--as, default admin), loading no
+ * secret key: for --dry-run, which must not ask for a passphrase. */
+struct mc_identity;
+int mc_cli_actor_identity(struct mc_cli *cli, struct mc_identity *id, struct mc_err *err);
 /* Finds an enrolled identity by key, key prefix or name. */
 struct mc_identity;
 int mc_cli_find_identity(struct mc_cli *cli, const char *what, struct mc_identity *id,

@@ -170,6 +170,7 @@ struct report {
 	bool first;
 	cJSON *skipped;                  /* --json: the duplicates not stored */
 	unsigned long long nskipped;
+	unsigned long long nchanged;     /* of them: same resource, other content */
 	unsigned long long done, total;
 	unsigned long long bytes_total;  /* a regular file's size, else 0 */
 	unsigned long long bytes_read;   /* written by the reader, read atomically */
@@ -214,23 +215,27 @@ static void report_commit(void *ctx, const struct mc_sealed *recs, const unsigne
 }
 
 /* A duplicate not stored: "existing-id TAB line TAB duplicate" (or
- * "erased"), or a row of the summary's "duplicates" with --json. */
+ * "erased", or "changed": the same resource with other content, left for
+ * --on-duplicate version), or a row of the summary's "skipped" with --json. */
 static void report_dup(struct report *r, const struct mc_import_dup *d, unsigned long tag)
 {
 	char hex[33];
 
 	mc_hex(d->id, MC_RECORD_ID_LEN, hex);
 	r->nskipped++;
+	if (d->changed)
+		r->nchanged++;
 	if (r->cli->json) {
 		cJSON *j = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(j, "duplicate_of", hex);
 		cJSON_AddNumberToObject(j, "line", (double)tag);
 		cJSON_AddBoolToObject(j, "erased", d->erased);
+		cJSON_AddBoolToObject(j, "changed", d->changed);
 		cJSON_AddItemToArray(r->skipped, j);
 	} else {
 		flockfile(stdout);
-		printf("%s\t%lu\t%s\n", hex, tag, d->erased ? "erased" : "duplicate");
+		printf("%s\t%lu\t%s\n", hex, tag, d->erased ? "erased" : d->changed ? "changed" : "duplicate");
 		funlockfile(stdout);
 	}
 }
@@ -502,8 +507,8 @@ out:
 		/* the summary closes the document: what was stored, what was not */
 		char *text = rep.skipped ? cJSON_PrintUnformatted(rep.skipped) : NULL;
 
-		printf("],\"imported\":%llu,\"duplicates\":%llu,\"skipped\":%s}\n", committed,
-		       rep.nskipped, text ? text : "[]");
+		printf("],\"imported\":%llu,\"duplicates\":%llu,\"changed\":%llu,\"skipped\":%s}\n", committed,
+		       rep.nskipped - rep.nchanged, rep.nchanged, text ? text : "[]");
 		free(text);
 	}
 	cJSON_Delete(rep.skipped);
@@ -520,6 +525,13 @@ out:
 		fprintf(stderr, P_(", %llu duplicate not stored again (--on-duplicate %s)\n",
 				   ", %llu duplicates not stored again (--on-duplicate %s)\n", rep.nskipped),
 			rep.nskipped, ondup);
+	/* never silent, on a terminal or not: a changed resource was not stored */
+	if (rc == 0 && rep.nchanged)
+		fprintf(stderr,
+			P_("medchain: %llu resource differs from the one stored and was not stored: import it again with --on-duplicate version to store it as a new version\n",
+			   "medchain: %llu resources differ from the ones stored and were not stored: import them again with --on-duplicate version to store them as new versions\n",
+			   rep.nchanged),
+			rep.nchanged);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
@@ -745,7 +757,18 @@ int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 	    mc_store_read(cli->store, latest_txn, &lc, &err) != 0)
 		goto out;
 	if (dry) {
-		/* what would be done, from the same checks; nothing opened for writing */
+		/* what would be done, from the same checks; nothing opened for
+		 * writing and no key unlocked: the chain's rule for RECORD_ERASE
+		 * (an active admin) is checked on the acting identity's state */
+		struct mc_identity actor;
+
+		if (mc_cli_actor_identity(cli, &actor, &err) != 0)
+			goto out;
+		if (actor.revoked != MC_NOT_REVOKED || !(actor.roles & MC_ROLE_ADMIN)) {
+			mc_err_set(&err, EX_NOPERM, _("'%s' may not erase records (an active admin may): the erase would be refused"),
+				   actor.name);
+			goto out;
+		}
 		if (cli->json) {
 			cJSON *j = cJSON_CreateObject();
 

@@ -48,6 +48,7 @@ struct seen {
 	bool used;
 	bool erased;
 	uint8_t key[MC_HASH_LEN];
+	uint8_t ckey[MC_HASH_LEN];     /* the content of its newest version */
 	uint8_t id[MC_RECORD_ID_LEN];
 	uint32_t version;
 	uint8_t leaf[MC_HASH_LEN];
@@ -98,7 +99,7 @@ static struct seen *seen_insert(struct mc_importer *im, const uint8_t key[MC_HAS
 }
 
 struct lookup_ctx {
-	const uint8_t *key;
+	const uint8_t *key;            /* custodian pk || dupkey */
 	struct seen *out;
 	bool found;
 };
@@ -110,13 +111,14 @@ static int lookup_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	struct mc_record_state rs;
 	const void *v;
 	size_t vn;
-	int rc = mc_txn_get(t, MC_DB_DUPKEYS, c->key, MC_HASH_LEN, &v, &vn, err);
+	int rc = mc_txn_get(t, MC_DB_DUPKEYS, c->key, MC_PK_LEN + MC_HASH_LEN, &v, &vn, err);
 
 	if (rc != 0)
 		return rc == MC_NOTFOUND ? 0 : -1;
-	if (vn != MC_RECORD_ID_LEN)
+	if (vn != MC_RECORD_ID_LEN + MC_HASH_LEN)
 		return mc_err_set(err, EX_DATAERR, _("malformed duplicate key index"));
 	memcpy(c->out->id, v, MC_RECORD_ID_LEN);
+	memcpy(c->out->ckey, (const uint8_t *)v + MC_RECORD_ID_LEN, MC_HASH_LEN);
 	rc = mc_record_latest(t, c->out->id, &rs, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("the duplicate key index names a missing record"));
@@ -132,15 +134,18 @@ static int lookup_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
  * key up on the chain on first sight. */
 static int dup_lookup(struct mc_importer *im, const char *subject, const char *ref,
 		      const char *category, const void *payload, size_t n,
-		      uint8_t subj[MC_HASH_LEN], uint8_t key[MC_HASH_LEN], struct seen **hit,
-		      struct mc_err *err)
+		      uint8_t subj[MC_HASH_LEN], uint8_t key[MC_HASH_LEN], uint8_t ckey[MC_HASH_LEN],
+		      struct seen **hit, struct mc_err *err)
 {
 	struct seen *sl;
+	uint8_t ik[MC_PK_LEN + MC_HASH_LEN];
 
 	*hit = NULL;
 	if (mc_org_subject(im->org, subject, strlen(subject), subj, err) != 0 ||
-	    mc_org_dupkey(im->org, subj, ref, category, payload, n, key, err) != 0)
+	    mc_org_dupkey(im->org, subj, ref, category, payload, n, key, ckey, err) != 0)
 		return -1;
+	memcpy(ik, mc_org_pk(im->org), MC_PK_LEN);
+	memcpy(ik + MC_PK_LEN, key, MC_HASH_LEN);
 	sl = seen_find(im, key);
 	if (sl->used) {
 		*hit = sl;
@@ -148,7 +153,7 @@ static int dup_lookup(struct mc_importer *im, const char *subject, const char *r
 	}
 	{
 		struct seen found;
-		struct lookup_ctx c = { key, &found, false };
+		struct lookup_ctx c = { ik, &found, false };
 
 		memset(&found, 0, sizeof(found));
 		if (mc_store_read(im->s, lookup_txn, &c, err) != 0)
@@ -159,6 +164,7 @@ static int dup_lookup(struct mc_importer *im, const char *subject, const char *r
 			memcpy(sl->id, found.id, MC_RECORD_ID_LEN);
 			sl->version = found.version;
 			sl->erased = found.erased;
+			memcpy(sl->ckey, found.ckey, MC_HASH_LEN);
 			memcpy(sl->leaf, found.leaf, MC_HASH_LEN);
 			*hit = sl;
 		}
@@ -179,10 +185,10 @@ static int dup_error(const struct seen *sl, struct mc_err *err)
 int mc_importer_check(struct mc_importer *im, const char *subject, const char *ref,
 		      const char *category, const void *payload, size_t n, struct mc_err *err)
 {
-	uint8_t subj[MC_HASH_LEN], key[MC_HASH_LEN];
+	uint8_t subj[MC_HASH_LEN], key[MC_HASH_LEN], ckey[MC_HASH_LEN];
 	struct seen *hit;
 
-	if (dup_lookup(im, subject, ref, category, payload, n, subj, key, &hit, err) != 0)
+	if (dup_lookup(im, subject, ref, category, payload, n, subj, key, ckey, &hit, err) != 0)
 		return -1;
 	if (hit)
 		return dup_error(hit, err);
@@ -327,21 +333,25 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 		    unsigned long tag, struct mc_import_dup *dup, struct mc_err *err)
 {
 	struct slot *sl = &im->slots[im->filling];
-	uint8_t subj[MC_HASH_LEN], key[MC_HASH_LEN];
+	uint8_t subj[MC_HASH_LEN], key[MC_HASH_LEN], ckey[MC_HASH_LEN];
 	const uint8_t *id = im->ids + sl->n * MC_RECORD_ID_LEN, *prev = NULL;
 	uint32_t version = 1;
 	struct seen *hit;
 	struct mc_sealed *rec = &sl->recs[sl->n];
 
-	if (dup_lookup(im, subject, ref, category, payload, n, subj, key, &hit, err) != 0)
+	if (dup_lookup(im, subject, ref, category, payload, n, subj, key, ckey, &hit, err) != 0)
 		return -1;
-	if (hit && (hit->erased || im->dup == MC_DUP_SKIP)) {
+	if (hit && im->dup == MC_DUP_ERROR && !hit->erased)
+		return dup_error(hit, err);
+	/* never stored again: the same content, anything of an erased record
+	 * (an import never brings erased data back), and, unless asked to
+	 * version it, a resource whose content changed (reported as such) */
+	if (hit && (hit->erased || memcmp(hit->ckey, ckey, MC_HASH_LEN) == 0 || im->dup == MC_DUP_SKIP)) {
 		memcpy(dup->id, hit->id, MC_RECORD_ID_LEN);
 		dup->erased = hit->erased;
+		dup->changed = !hit->erased && memcmp(hit->ckey, ckey, MC_HASH_LEN) != 0;
 		return 1;
 	}
-	if (hit && im->dup == MC_DUP_ERROR)
-		return dup_error(hit, err);
 	if (hit) {
 		id = hit->id;
 		version = hit->version + 1;
@@ -352,11 +362,13 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 		return -1;
 	rec->entry.keyed = true;
 	memcpy(rec->entry.dupkey, key, MC_HASH_LEN);
+	memcpy(rec->entry.ckey, ckey, MC_HASH_LEN);
 	if (!hit && !(hit = seen_insert(im, key, err))) {
 		mc_sealed_release(rec);
 		return -1;
 	}
 	memcpy(hit->id, rec->entry.id, MC_RECORD_ID_LEN);
+	memcpy(hit->ckey, ckey, MC_HASH_LEN);
 	hit->version = version;
 	mc_entry_leaf(&rec->entry, hit->leaf);
 	sl->tags[sl->n] = tag;

@@ -30,10 +30,12 @@
 struct mc_importer;
 
 /* What an import does with a record whose duplicate key (records.h) names
- * a record already on the chain or earlier in the same import. */
+ * a record of this organization already on the chain or earlier in the
+ * same import. The same content (ckey) is never stored twice; a resource
+ * whose content changed is never dropped unsaid. */
 enum mc_dup_mode {
-	MC_DUP_SKIP,      /* not stored again; reported with the existing id */
-	MC_DUP_VERSION,   /* stored as the next version of that record */
+	MC_DUP_SKIP,      /* not stored again; a changed one is reported as such */
+	MC_DUP_VERSION,   /* a changed one is stored as the next version of that record */
 	MC_DUP_ERROR,     /* EX_DATAERR naming the record */
 };
 
@@ -41,6 +43,7 @@ enum mc_dup_mode {
 struct mc_import_dup {
 	uint8_t id[MC_RECORD_ID_LEN];   /* the record it duplicates */
 	bool erased;                    /* that record is erased: never stored again */
+	bool changed;                   /* same resource, other content (MC_DUP_SKIP) */
 };
 
 /* Called after each commit with the batch's records (their entries carry

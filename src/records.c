@@ -153,27 +153,20 @@ int mc_org_subject(const struct mc_org *org, const char *id, size_t n,
 	return mc_subject_pseudonym(org->secret + 32, id, n, out, err);
 }
 
-int mc_org_dupkey(const struct mc_org *org, const uint8_t subject[MC_HASH_LEN], const char *ref,
-		  const char *category, const void *payload, size_t n, uint8_t out[MC_HASH_LEN],
-		  struct mc_err *err)
+static int dupkey_hash(const struct mc_org *org, uint8_t form, const uint8_t subject[MC_HASH_LEN],
+		       const void *a, size_t an, const void *b, size_t bn, uint8_t out[MC_HASH_LEN],
+		       struct mc_err *err)
 {
 	static const char domain[] = "medchain/dupkey/v1";
 	struct mc_buf m;
 
 	mc_buf_init(&m);
 	mc_put_raw(&m, domain, sizeof(domain) - 1);
-	mc_put_u8(&m, ref ? 1 : 2);
+	mc_put_u8(&m, form);
 	mc_put_raw(&m, subject, MC_HASH_LEN);
-	if (ref) {
-		mc_put_raw(&m, ref, strlen(ref));
-	} else {
-		uint8_t h[MC_HASH_LEN];
-
-		mc_sha256(payload, n, h);
-		mc_put_raw(&m, category, strlen(category));
-		mc_put_u8(&m, 0);
-		mc_put_raw(&m, h, MC_HASH_LEN);
-	}
+	mc_put_raw(&m, a, an);
+	if (b)
+		mc_put_raw(&m, b, bn);
 	if (mc_buf_failed(&m)) {
 		mc_buf_release(&m);
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
@@ -182,6 +175,24 @@ int mc_org_dupkey(const struct mc_org *org, const uint8_t subject[MC_HASH_LEN], 
 	mc_wipe(m.data, m.len);
 	mc_buf_release(&m);
 	return 0;
+}
+
+int mc_org_dupkey(const struct mc_org *org, const uint8_t subject[MC_HASH_LEN], const char *ref,
+		  const char *category, const void *payload, size_t n, uint8_t dupkey[MC_HASH_LEN],
+		  uint8_t ckey[MC_HASH_LEN], struct mc_err *err)
+{
+	uint8_t h[1 + MC_HASH_LEN];
+
+	/* category || 0x00 || SHA-256(payload) */
+	h[0] = 0;
+	mc_sha256(payload, n, h + 1);
+	if (dupkey_hash(org, 2, subject, category, strlen(category), h, sizeof(h), ckey, err) != 0)
+		return -1;
+	if (!ref) {
+		memcpy(dupkey, ckey, MC_HASH_LEN);
+		return 0;
+	}
+	return dupkey_hash(org, 1, subject, ref, strlen(ref), NULL, 0, dupkey, err);
 }
 
 static void payload_ad(uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_HASH_LEN],

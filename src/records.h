@@ -46,15 +46,17 @@ const uint8_t *mc_org_pk(const struct mc_org *org);
 int mc_org_subject(const struct mc_org *org, const char *id, size_t n,
 		   uint8_t out[MC_HASH_LEN], struct mc_err *err);
 
-/* The duplicate key of a record: what recognises the same resource when it
- * is imported again, without saying anything about it to whoever lacks the
- * organization's pseudonym key. BLAKE2b-256 keyed with that key over
- *   "medchain/dupkey/v1" || 0x01 || subject (32) || ref        (ref: ingest.h)
- *   "medchain/dupkey/v1" || 0x02 || subject (32) || category || 0x00 ||
- *                           SHA-256(payload)                   (ref NULL) */
+/* The duplicate keys of a record: what recognises the same resource, and
+ * the same content, when it is imported again, without saying anything
+ * about either to whoever lacks the organization's pseudonym key.
+ * BLAKE2b-256 keyed with that key over
+ *   ckey:   "medchain/dupkey/v1" || 0x02 || subject (32) || category || 0x00 ||
+ *           SHA-256(payload)
+ *   dupkey: "medchain/dupkey/v1" || 0x01 || subject (32) || ref   (ref: ingest.h)
+ *           or, when the record has no ref, ckey itself. */
 int mc_org_dupkey(const struct mc_org *org, const uint8_t subject[MC_HASH_LEN], const char *ref,
-		  const char *category, const void *payload, size_t n, uint8_t out[MC_HASH_LEN],
-		  struct mc_err *err);
+		  const char *category, const void *payload, size_t n, uint8_t dupkey[MC_HASH_LEN],
+		  uint8_t ckey[MC_HASH_LEN], struct mc_err *err);
 
 /* Draws a KEK for (org, epoch), seals it to the org and stores it. */
 int mc_kek_create(struct mc_txn *t, const uint8_t org_pk[MC_PK_LEN], uint32_t epoch,

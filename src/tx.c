@@ -193,8 +193,10 @@ void mc_entry_encode(const struct mc_entry *e, struct mc_buf *b)
 	mc_put_u64(b, e->ct_size);
 	mc_put_raw(b, e->prev, MC_HASH_LEN);
 	mc_put_raw(b, e->wrap_hash, MC_HASH_LEN);
-	if (e->keyed)
+	if (e->keyed) {
 		mc_put_raw(b, e->dupkey, MC_HASH_LEN);
+		mc_put_raw(b, e->ckey, MC_HASH_LEN);
+	}
 }
 
 int mc_entry_read(struct mc_rd *r, struct mc_entry *e, struct mc_err *err)
@@ -211,8 +213,10 @@ int mc_entry_read(struct mc_rd *r, struct mc_entry *e, struct mc_err *err)
 	e->ct_size = mc_get_u64(r);
 	mc_get_raw(r, e->prev, MC_HASH_LEN);
 	mc_get_raw(r, e->wrap_hash, MC_HASH_LEN);
-	if (e->keyed)
+	if (e->keyed) {
 		mc_get_raw(r, e->dupkey, MC_HASH_LEN);
+		mc_get_raw(r, e->ckey, MC_HASH_LEN);
+	}
 	if (!mc_rd_ok(r))
 		return mc_err_set(err, EX_DATAERR, _("malformed record entry"));
 	if (e->version == 0 || !mc_token_valid(e->category, e->category_len, MC_CATEGORY_MAX) ||
@@ -246,8 +250,10 @@ void mc_entry_leaf(const struct mc_entry *e, uint8_t out[MC_HASH_LEN])
 	mc_sha256_update(&h, num, 8);
 	mc_sha256_update(&h, e->prev, MC_HASH_LEN);
 	mc_sha256_update(&h, e->wrap_hash, MC_HASH_LEN);
-	if (e->keyed)
+	if (e->keyed) {
 		mc_sha256_update(&h, e->dupkey, MC_HASH_LEN);
+		mc_sha256_update(&h, e->ckey, MC_HASH_LEN);
+	}
 	mc_sha256_final(&h, out);
 }
 

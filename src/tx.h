@@ -122,8 +122,9 @@ struct mc_entry {
 	uint64_t ct_size;
 	uint8_t prev[MC_HASH_LEN];              /* entry hash of the previous version, or zeros */
 	uint8_t wrap_hash[MC_HASH_LEN];         /* SHA-256 of the custodian's wrapped data key */
-	bool keyed;                             /* a duplicate key follows (docs/formats.md) */
+	bool keyed;                             /* duplicate keys follow (docs/formats.md) */
 	uint8_t dupkey[MC_HASH_LEN];            /* keyed hash naming the resource; see records.h */
+	uint8_t ckey[MC_HASH_LEN];              /* keyed hash of its content; see records.h */
 };
 /* The version word's top bit marks an entry carrying a duplicate key: an
  * entry without one encodes exactly as before the key existed. */

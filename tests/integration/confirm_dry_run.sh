@@ -38,6 +38,9 @@ mc --json record erase "$r1" --reason "patient request" --dry-run >"$T/dry.json"
 jq -e --arg r "$r1" '.dry_run == true and .erase == $r and .versions == 1 and .category == "lab"' "$T/dry.json" >/dev/null \
     || fail "erase --dry-run --json: $(cat "$T/dry.json")"
 expect_exit 66 mc record erase 00000000000000000000000000000000 --reason x --dry-run
+# the chain's rule, checked without unlocking any key: a clinician may not erase
+expect_exit 77 mc --as "Dr A" record erase "$r1" --reason "patient request" --dry-run
+grep -q "'Dr A' may not erase records" "$T/err" || fail "erase --dry-run as a clinician says it would be refused: $(cat "$T/err")"
 [ "$(snap)" = "$before" ] || fail "erase --dry-run leaves the height and the data file unchanged"
 mc --json record list | jq -e --arg r "$r1" 'map(select(.record == $r and .erased == null)) | length == 1' >/dev/null \
     || fail "the record is still live after --dry-run"

@@ -2,9 +2,11 @@
 # The same NDJSON or FHIR Bundle imported twice stores nothing twice: a
 # resource is recognised by its FHIR identifier or id, anything else by
 # subject, category and content; --on-duplicate skip (default, counted),
-# version (amendments) or error (exit 65 naming the line, nothing of that
-# import committed). Duplicates inside one file count too. verify replays
-# the duplicate key index.
+# version (a changed resource becomes a new version) or error (exit 65
+# naming the line, nothing of that import committed). The same resource
+# with other content is never dropped unsaid: skip reports it as "changed"
+# and warns. Duplicates inside one file count too. verify replays the
+# duplicate key index.
 . "$(dirname "$0")/lib.sh"
 init_node
 cat >"$T/a.ndjson" <<'J'
@@ -15,16 +17,32 @@ cat >"$T/a.ndjson" <<'J'
 J
 mc record import "$T/a.ndjson" >"$T/first"
 [ "$(awk -F'\t' 'NF == 2' "$T/first" | wc -l)" -eq 3 ] || fail "three records stored: $(cat "$T/first")"
-grep -qP '^[0-9a-f]{32}\t4\tduplicate$' "$T/first" || fail "line 4 duplicates line 1 in the same file"
+grep -qP '^[0-9a-f]{32}\t4\tchanged$' "$T/first" || fail "line 4 (o1 again, another value) is reported changed, not stored: $(cat "$T/first")"
 [ "$(mc --json record list | jq length)" -eq 3 ] || fail "three records on the chain"
 h=$(height)
 mc --json record import "$T/a.ndjson" >"$T/again.json"
-jq -e '.imported == 0 and .duplicates == 4 and (.skipped | length) == 4 and (.records | length) == 0' "$T/again.json" >/dev/null \
-    || fail "a second import stores nothing and counts 4 duplicates: $(cat "$T/again.json")"
+jq -e '.imported == 0 and .duplicates == 3 and .changed == 1 and (.skipped | length) == 4 and (.records | length) == 0' "$T/again.json" >/dev/null \
+    || fail "a second import stores nothing: 3 duplicates, 1 changed: $(cat "$T/again.json")"
 [ "$(height)" -eq "$h" ] && [ "$(mc --json record list | jq length)" -eq 3 ] || fail "nothing stored again"
 ok "skip: the same NDJSON imported twice is stored once, duplicates counted"
 
+# Two results that share an identifier (one accession for a panel) are not
+# the same content: the second is not dropped unsaid.
+cat >"$T/panel.ndjson" <<'J'
+{"subject":"P7","category":"lab","payload":{"resourceType":"Observation","identifier":[{"system":"urn:acc","value":"ACC-1"}],"code":{"text":"Potassium"},"value":4.1}}
+{"subject":"P7","category":"lab","payload":{"resourceType":"Observation","identifier":[{"system":"urn:acc","value":"ACC-1"}],"code":{"text":"Sodium"},"value":139}}
+J
+mc record import "$T/panel.ndjson" >"$T/panel.out" 2>"$T/panel.err"
+grep -qP '^[0-9a-f]{32}\t2\tchanged$' "$T/panel.out" || fail "the second result is reported changed: $(cat "$T/panel.out")"
+grep -q "1 resource differs from the one stored and was not stored" "$T/panel.err" ||
+    fail "a changed resource not stored is warned about, also off a terminal: $(cat "$T/panel.err")"
+mc --json record import --on-duplicate version "$T/panel.ndjson" >"$T/panel.json"
+jq -e '.imported == 1 and .records[0].version == 2 and .duplicates == 1' "$T/panel.json" >/dev/null ||
+    fail "version stores the changed one as a new version and skips the identical one: $(cat "$T/panel.json")"
+ok "the same identifier with other content: reported changed and warned (skip), a new version (version); never dropped unsaid"
+
 sed 's/"value":1}/"value":9}/' "$T/a.ndjson" >"$T/changed.ndjson"
+h=$(height)
 expect_exit 65 mc record import --on-duplicate error "$T/changed.ndjson"
 grep -q "line 1: a duplicate of record" "$T/err" || fail "error names the line: $(cat "$T/err")"
 printf '{"subject":"P9","category":"lab","payload":"new"}\n' >"$T/mixed.ndjson"
@@ -34,11 +52,12 @@ grep -q "line 2: a duplicate" "$T/err" || fail "error names line 2: $(cat "$T/er
 [ "$(height)" -eq "$h" ] || fail "nothing of an import with a duplicate is committed, not even a batch before it"
 ok "error: exit 65 naming the line, nothing committed"
 
-mc --json record import --on-duplicate version "$T/a.ndjson" >"$T/v.json"
-jq -e '.imported == 4 and ([.records[].version] | sort) == [2,2,2,3]' "$T/v.json" >/dev/null \
-    || fail "version: amendments of the existing records: $(cat "$T/v.json")"
-[ "$(mc --json record list | jq length)" -eq 3 ] || fail "still three records, with new versions"
-ok "version: duplicates become new versions"
+n=$(mc --json record list | jq length)
+mc --json record import --on-duplicate version "$T/changed.ndjson" >"$T/v.json"
+jq -e '.imported == 2 and ([.records[].version] | sort) == [2,3] and .duplicates == 2' "$T/v.json" >/dev/null \
+    || fail "version: the changed resource becomes versions 2 and 3, the unchanged two are skipped: $(cat "$T/v.json")"
+[ "$(mc --json record list | jq length)" -eq "$n" ] || fail "no new record, new versions"
+ok "version: a changed resource becomes a new version; the same content is not stored again"
 
 cat >"$T/bundle.json" <<'J'
 {"resourceType":"Bundle","type":"collection","entry":[
