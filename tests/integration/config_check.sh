@@ -68,10 +68,13 @@ ok "a directory in place of a configuration file: exit 78 naming it; a missing o
 command -v runuser >/dev/null || fail "runuser is missing (util-linux)"
 chmod 0711 "$T"
 install -d -m 0755 "$T/pub"
+# a copy nobody may run: the build tree may sit under a directory only root
+# can enter (a clone in /root)
+install -m 0755 "$MEDCHAIN_BIN" "$T/pub/medchain"
 printf '[node]\nname = secret\n' >"$T/pub/locked.conf"
 chmod 0000 "$T/pub/locked.conf"
 code=0
-runuser -u nobody -- env MEDCHAIN_KDF=fast "$MEDCHAIN_BIN" --config "$T/pub/locked.conf" --datadir "$T/pub/none" \
+runuser -u nobody -- env MEDCHAIN_KDF=fast "$T/pub/medchain" --config "$T/pub/locked.conf" --datadir "$T/pub/none" \
     config check >"$T/out" 2>"$T/err" || code=$?
 [ "$code" -eq 78 ] || { cat "$T/err"; fail "an unreadable --config file exits 78, got $code"; }
 grep -qF "cannot read the configuration file '$T/pub/locked.conf': Permission denied" "$T/err" \
@@ -79,7 +82,7 @@ grep -qF "cannot read the configuration file '$T/pub/locked.conf': Permission de
 install -d -m 0755 "$T/pub/dd"
 cp "$T/pub/locked.conf" "$T/pub/dd/medchain.conf"   # stays 0000
 code=0
-runuser -u nobody -- env MEDCHAIN_KDF=fast "$MEDCHAIN_BIN" --config /dev/null --datadir "$T/pub/dd" config check \
+runuser -u nobody -- env MEDCHAIN_KDF=fast "$T/pub/medchain" --config /dev/null --datadir "$T/pub/dd" config check \
     >"$T/out" 2>"$T/err" || code=$?
 [ "$code" -eq 78 ] || { cat "$T/err"; fail "an unreadable data dir file exits 78, got $code"; }
 grep -qF "'$T/pub/dd/medchain.conf': Permission denied" "$T/err" || fail "it names the data dir's file: $(cat "$T/err")"

@@ -16,7 +16,8 @@ listen=$(sed -n 's/^listen = //p' "$CONF")
 "$MEDCHAIN_BIN" --config "$CONF" --datadir "$D" config check >"$T/check" 2>&1 || { cat "$T/check"; fail "config check accepts the example"; }
 ok "the example: TLS, peers, url and the anchor endpoint commented out; config check accepts it"
 
-command -v unshare >/dev/null && command -v ip >/dev/null || fail "unshare and ip (util-linux, iproute2) are missing"
+need_tool unshare util-linux
+need_tool ip iproute2
 cat >"$T/node.sh" <<'SH'
 set -eu
 ip link set lo up
