@@ -15,6 +15,7 @@ const char *mc_alert_name(unsigned kind)
 	case MC_ALERT_BREAK_GLASS: return "break-glass";
 	case MC_ALERT_DENY_BURST: return "deny-burst";
 	case MC_ALERT_GRANT_EXPIRING: return "grant-expiring";
+	case MC_ALERT_STAFF_GRANT: return "staff-grant";
 	default: return "?";
 	}
 }
@@ -156,6 +157,46 @@ static int each_deny(struct mc_txn *t, uint64_t h, uint32_t ti, uint64_t ts, voi
 	return 0;
 }
 
+/* Every grant staff recorded from a consent form rather than the patient
+ * gave with their own signature: all of them, revoked ones included. */
+static int staff_grants(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k;
+	size_t kn;
+	int rc;
+
+	if (mc_cursor_open(t, MC_DB_GRANTS, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err); rc == 0;
+	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+		struct mc_grant_state gs;
+		struct mc_grant g;
+		struct mc_alert al;
+
+		if (kn != MC_GRANT_ID_LEN || mc_grant_state_get(t, k, &gs, err) != 0 ||
+		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
+			rc = -1;
+			break;
+		}
+		if (g.attest_kind == MC_ATTEST_PATIENT_SIGNATURE)
+			continue;
+		memset(&al, 0, sizeof(al));
+		al.kind = MC_ALERT_STAFF_GRANT;
+		al.time_ms = gs.granted_at;
+		al.height = gs.height;
+		memcpy(al.actor, g.grantee, MC_PK_LEN);
+		memcpy(al.subject, g.subject, MC_HASH_LEN);
+		memcpy(al.grant, g.id, 16);
+		memcpy(al.author, gs.grantor, MC_PK_LEN);
+		al.revoked = gs.revoked_at != MC_TIME_OPEN;
+		if (fn(&al, ctx))
+			break;
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
 int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
 	      struct mc_err *err)
 {
@@ -222,9 +263,13 @@ int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn,
 		memcpy(al.actor, g.grantee, MC_PK_LEN);
 		memcpy(al.subject, g.subject, MC_HASH_LEN);
 		memcpy(al.grant, g.id, 16);
-		if (fn(&al, ctx))
-			break;
+		if (fn(&al, ctx)) {
+			mc_cursor_close(c);
+			return 0;
+		}
 	}
 	mc_cursor_close(c);
-	return rc < 0 ? -1 : 0;
+	if (rc < 0)
+		return -1;
+	return staff_grants(t, fn, ctx, err) < 0 ? -1 : 0;
 }

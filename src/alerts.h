@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* alerts.h - what the console's status line and dashboard warn about:
- * break-glass reads in the last hours, bursts of denials by one actor, and
- * active grants that end soon. A paged, read-only query over the indexes;
+ * break-glass reads in the last hours, bursts of denials by one actor,
+ * active grants that end soon, and every grant that staff recorded on a
+ * patient's behalf rather than the patient gave. A paged, read-only query over the indexes;
  * no state of its own. */
 #ifndef MC_ALERTS_H
 #define MC_ALERTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "crypto.h"
@@ -16,6 +18,7 @@ enum mc_alert_kind {
 	MC_ALERT_BREAK_GLASS = 1,
 	MC_ALERT_DENY_BURST = 2,
 	MC_ALERT_GRANT_EXPIRING = 3,
+	MC_ALERT_STAFF_GRANT = 4,       /* a grant recorded by staff (a consent form) */
 };
 const char *mc_alert_name(unsigned kind);   /* machine name */
 
@@ -30,7 +33,8 @@ void mc_alert_defaults(struct mc_alert_params *p, uint64_t now_ms);
 
 struct mc_alert {
 	uint8_t kind;
-	uint64_t time_ms;                 /* event time, or the grant's end */
+	uint64_t time_ms;                 /* event time, the grant's end, or when
+					   * staff recorded it */
 	uint64_t height;
 	uint32_t tx_index;
 	uint8_t actor[MC_PK_LEN];         /* reader, or grantee */
@@ -38,10 +42,13 @@ struct mc_alert {
 	uint8_t record[16];
 	uint8_t grant[16];
 	unsigned count;                   /* denials in a burst */
+	uint8_t author[MC_PK_LEN];        /* staff grant: who recorded it */
+	bool revoked;                     /* staff grant: revoked since */
 };
 
 /* Calls fn for each alert (break-glass reads oldest first, then bursts,
- * then expiring grants); fn returns 0 to go on, non-zero to stop. */
+ * then expiring grants, then every staff-recorded grant in grant id
+ * order); fn returns 0 to go on, non-zero to stop. */
 typedef int (*mc_alert_fn)(const struct mc_alert *a, void *ctx);
 int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
 	      struct mc_err *err);

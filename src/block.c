@@ -38,7 +38,7 @@ int mc_header_decode(struct mc_rd *r, struct mc_header *h, struct mc_err *err)
 	h->view = mc_get_u64(r);
 	if (!mc_rd_ok(r))
 		return mc_err_set(err, EX_DATAERR, _("malformed block header"));
-	if (h->version != MC_BLOCK_VERSION)
+	if (h->version < MC_BLOCK_VERSION_MIN || h->version > MC_BLOCK_VERSION)
 		return mc_err_set(err, EX_DATAERR, _("unknown block version %u"), (unsigned)h->version);
 	if (h->tx_count > MC_BLOCK_MAX_TXS)
 		return mc_err_set(err, EX_DATAERR, _("block holds too many transactions"));

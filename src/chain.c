@@ -583,6 +583,13 @@ static int check_share(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 	return 0;
 }
 
+/* Blocks from version 2 on follow the consent authorship and custodian
+ * rules; a version 1 block (an older chain's) is replayed as it was. */
+static bool consent_rules_v2(const struct mc_apply_ctx *ax)
+{
+	return ax->block_version == 0 || ax->block_version >= 2;
+}
+
 static int apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
 		       struct mc_err *err)
 {
@@ -598,16 +605,29 @@ static int apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 		return mc_refuse_body(err, ax);
 	/* Staff grant on the strength of a signed consent form; a patient
 	 * grants for their own subject, and their signature on this tx is the
-	 * attestation. */
-	if (mc_author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT,
-			  err) != 0)
+	 * attestation. From block version 2 on, consent is given by the
+	 * patient or recorded for them by staff whose role records consent
+	 * forms (admin, registrar): nobody grants to themself, and a clinician
+	 * grants to nobody. Older blocks keep the rule of their time. */
+	if (consent_rules_v2(ax)) {
+		if (memcmp(g.grantee, tx->author, MC_PK_LEN) == 0)
+			return mc_refuse_perm(err, ax, _("an identity cannot grant consent to itself"));
+		if (mc_author_active(t, ax, tx->author, 0, err) != 0)
+			return -1;
+	} else if (mc_author_active(t, ax, tx->author,
+				    MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT, err) != 0) {
 		return -1;
+	}
 	{
 		struct mc_identity author;
+		uint32_t staff = consent_rules_v2(ax) ? MC_ROLES_CONSENT_STAFF
+						     : MC_ROLE_ADMIN | MC_ROLE_CLINICIAN;
 
 		if (mc_identity_get(t, tx->author, &author, err) != 0)
 			return -1;
-		if (author.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN)) {
+		if (!(author.roles & (staff | MC_ROLE_PATIENT)))
+			return mc_refuse_perm(err, ax, _("only the patient, or staff who record consent forms (admin, registrar), may grant consent"));
+		if (author.roles & staff) {
 			if (g.attest_kind != MC_ATTEST_CONSENT_FORM)
 				return mc_refuse(err, ax, _("a staff grant must reference the signed consent form"));
 		} else {
@@ -676,8 +696,9 @@ static int apply_consent_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 
 	if (mc_consent_revoke_decode(tx->body, tx->body_len, &r, err) != 0)
 		return mc_refuse_body(err, ax);
-	if (mc_author_active(t, ax, tx->author, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT,
-			  err) != 0)
+	if (mc_author_active(t, ax, tx->author,
+			     consent_rules_v2(ax) ? 0 : MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT,
+			     err) != 0)
 		return -1;
 	rc = mc_grant_state_get(t, r.id, &gs, err);
 	if (rc < 0)
@@ -692,11 +713,21 @@ static int apply_consent_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	{
 		struct mc_identity author;
 
+		bool own_subject;
+
 		if (mc_identity_get(t, tx->author, &author, err) != 0)
 			return -1;
-		if (!(author.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN)) &&
-		    (!author.has_subject || memcmp(author.subject, subject, MC_HASH_LEN) != 0))
+		own_subject = (author.roles & MC_ROLE_PATIENT) && author.has_subject &&
+			      memcmp(author.subject, subject, MC_HASH_LEN) == 0;
+		if (consent_rules_v2(ax)) {
+			/* The patient, staff who record consent forms, or the
+			 * grantee giving up their own grant. */
+			if (!(author.roles & MC_ROLES_CONSENT_STAFF) && !own_subject &&
+			    memcmp(g.grantee, tx->author, MC_PK_LEN) != 0)
+				return mc_refuse_perm(err, ax, _("only the patient, staff who record consent forms (admin, registrar) or the grantee may revoke a grant"));
+		} else if (!(author.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN)) && !own_subject) {
 			return mc_refuse_perm(err, ax, _("a patient revokes only grants for their own records"));
+		}
 	}
 	/* gs.body points into the row about to be rewritten: copy it. */
 	mc_buf_init(&copy);
@@ -822,6 +853,17 @@ static int apply_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		return -1;
 	if (rc == MC_NOTFOUND || !(org.roles & MC_ROLE_ORG) || org.revoked != MC_NOT_REVOKED)
 		return mc_refuse(err, ax, _("the custodian is not an active organization"));
+	if (consent_rules_v2(ax)) {
+		/* From block version 2 on, staff store records in the custody of
+		 * their own organization only. An identity enrolled without an
+		 * organization is not bound (docs/decisions.md). */
+		struct mc_identity author;
+
+		if (mc_identity_get(t, tx->author, &author, err) != 0)
+			return -1;
+		if (author.org[0] && strcmp(author.org, org.name) != 0)
+			return mc_refuse_perm(err, ax, _("the custodian is not the author's own organization"));
+	}
 	if (!ax->replay) {
 		uint8_t key[MC_PK_LEN + 4], h[MC_HASH_LEN];
 		const void *v;

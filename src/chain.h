@@ -96,6 +96,8 @@ struct mc_apply_ctx {
 					 * every payload, wrapped key and KEK hash */
 	bool partial;                   /* the sender left out side rows that a later
 					 * RECORD_ERASE removed: apply without them */
+	uint8_t block_version;          /* the block's header version; 0: a block
+					 * this build makes (MC_BLOCK_VERSION) */
 };
 
 /* A rule's refusal: EX_DATAERR (mc_refuse_perm: EX_NOPERM) naming the

@@ -445,12 +445,14 @@ struct alerts_out {
 static int print_alert(const struct mc_alert *al, void *vctx)
 {
 	struct alerts_out *o = vctx;
-	struct mc_identity who;
+	struct mc_identity who, staff;
 	char when[32], pk[65], subj[65], rec[33], gid[33];
 	struct mc_err err = { 0 };
 
 	if (mc_identity_get(o->t, al->actor, &who, &err) != 0)
 		snprintf(who.name, sizeof(who.name), "?");
+	if (al->kind != MC_ALERT_STAFF_GRANT || mc_identity_get(o->t, al->author, &staff, &err) != 0)
+		snprintf(staff.name, sizeof(staff.name), "?");
 	mc_time_format(al->time_ms, when, sizeof(when));
 	mc_hex(al->actor, MC_PK_LEN, pk);
 	mc_hex(al->subject, MC_HASH_LEN, subj);
@@ -466,11 +468,21 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 			printf(",\"denials\":%u", al->count);
 		else
 			printf(",\"grant\":\"%s\",\"subject\":\"%s\"", gid, subj);
+		if (al->kind == MC_ALERT_STAFF_GRANT) {
+			mc_hex(al->author, MC_PK_LEN, pk);
+			printf(",\"recorded_by\":\"%s\",\"recorded_by_name\":", pk);
+			mc_cli_json_str(stdout, staff.name);
+			printf(",\"revoked\":%s", al->revoked ? "true" : "false");
+		}
 		printf("}");
 	} else if (al->kind == MC_ALERT_BREAK_GLASS) {
 		printf(_("%s  break-glass read by %s of record %s\n"), when, who.name, rec);
 	} else if (al->kind == MC_ALERT_DENY_BURST) {
 		printf(_("%s  %u denied reads by %s in the last hour\n"), when, al->count, who.name);
+	} else if (al->kind == MC_ALERT_STAFF_GRANT) {
+		printf(al->revoked ? _("%s  grant %s to %s recorded by staff (%s), since revoked\n")
+				   : _("%s  grant %s to %s recorded by staff (%s), not by the patient\n"),
+		       when, gid, who.name, staff.name);
 	} else {
 		printf(_("%s  grant %s to %s ends\n"), when, gid, who.name);
 	}

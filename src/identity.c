@@ -8,7 +8,7 @@
 #include "identity.h"
 
 static const char *const role_names[] = {
-	"admin", "clinician", "auditor", "patient", "node", "anchor", "org",
+	"admin", "clinician", "auditor", "patient", "node", "anchor", "org", "registrar",
 };
 #define NROLES (sizeof(role_names) / sizeof(role_names[0]))
 

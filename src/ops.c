@@ -187,7 +187,7 @@ int mc_op_grant(struct mc_cli *cli, const struct mc_key *node, const struct mc_k
 	mc_hex(author->pk, MC_PK_LEN, mehex);
 	if (mc_cli_find_identity(cli, mehex, &me, err) != 0)
 		return -1;
-	if (!(me.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN)) && (me.roles & MC_ROLE_PATIENT)) {
+	if (!(me.roles & MC_ROLES_CONSENT_STAFF) && (me.roles & MC_ROLE_PATIENT)) {
 		g->attest_kind = MC_ATTEST_PATIENT_SIGNATURE;
 		g->attest = (const uint8_t *)"signed by the patient";
 		g->attest_len = strlen("signed by the patient");

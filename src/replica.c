@@ -575,13 +575,14 @@ static int leafs_add(struct leafs *l, const struct mc_tx *tx, struct mc_err *err
 }
 
 /* Applies one tx with its side rows at (height, index). */
-static int apply_txin(struct mc_txn *t, const struct mc_head *head, uint64_t height, uint32_t index,
-		      uint64_t time_ms, const struct mc_txin *in, bool sigs_checked, struct mc_tx *tx,
-		      struct mc_err *err)
+static int apply_txin(struct mc_txn *t, const struct mc_head *head, uint8_t version, uint64_t height,
+		      uint32_t index, uint64_t time_ms, const struct mc_txin *in, bool sigs_checked,
+		      struct mc_tx *tx, struct mc_err *err)
 {
 	struct mc_apply_ctx ax;
 
 	memset(&ax, 0, sizeof(ax));
+	ax.block_version = version;
 	ax.height = height;
 	ax.tx_index = index;
 	ax.block_time_ms = time_ms;
@@ -684,9 +685,21 @@ int mc_block_apply(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, 
 		return -1;
 	if (head.empty)
 		return mc_err_set(err, EX_DATAERR, _("the chain has no genesis block"));
-	if (h->version != MC_BLOCK_VERSION || memcmp(h->chain_id, head.chain_id, MC_HASH_LEN) != 0)
+	if (memcmp(h->chain_id, head.chain_id, MC_HASH_LEN) != 0)
 		return mc_err_set(err, EX_DATAERR, _("block %llu is not of this chain"),
 				  (unsigned long long)h->height);
+	{
+		/* A chain's block versions never go down: once a block of this
+		 * build's version is in, the rules of older ones are over. */
+		struct mc_header ph;
+		struct mc_cert pc;
+
+		if (mc_chain_block(t, head.height, &ph, &pc, err) != 0)
+			return -1;
+		if (h->version < ph.version || ((flags & MC_APPLY_PROPOSAL) && h->version != MC_BLOCK_VERSION))
+			return mc_err_set(err, EX_DATAERR, _("block %llu: its version is older than the previous block's"),
+					  (unsigned long long)h->height);
+	}
 	if (h->height != head.height + 1 || memcmp(h->prev, head.hash, MC_HASH_LEN) != 0)
 		return mc_err_set(err, EX_DATAERR, _("block %llu does not follow the head (%llu)"),
 				  (unsigned long long)h->height, (unsigned long long)head.height);
@@ -708,7 +721,7 @@ int mc_block_apply(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, 
 	for (uint32_t i = 0; i < b->count && rc == 0; i++) {
 		struct mc_tx tx;
 
-		rc = apply_txin(t, &head, h->height, i, h->timestamp_ms, &b->txs[i],
+		rc = apply_txin(t, &head, h->version, h->height, i, h->timestamp_ms, &b->txs[i],
 				(flags & MC_APPLY_SIGS_CHECKED) != 0, &tx, err);
 		if (rc == 0)
 			rc = leafs_add(&l, &tx, err);
@@ -785,7 +798,7 @@ int mc_block_build(struct mc_txn *t, const uint8_t proposer[MC_PK_LEN], const st
 			refused(i, &e, rctx);
 			continue;
 		}
-		rc = apply_txin(t, &head, height, (uint32_t)l.n, time_ms, &in[i], true, &tx, &e);
+		rc = apply_txin(t, &head, MC_BLOCK_VERSION, height, (uint32_t)l.n, time_ms, &in[i], true, &tx, &e);
 		if (rc != 0 && e.code != EX_DATAERR && e.code != EX_NOPERM) {
 			/* the store failed (a full map grows and the build runs
 			 * again), not the tx */
@@ -834,7 +847,7 @@ int mc_block_apply_genesis(struct mc_txn *t, const struct mc_bundle *b,
 		return mc_err_set(err, EX_DATAERR, _("the peer's genesis block is not the chain id given at init"));
 	memcpy(one[0], h->proposer, MC_PK_LEN);
 	mc_valset_hash((const uint8_t (*)[MC_PK_LEN])one, 1, vhash);
-	if (h->version != MC_BLOCK_VERSION || h->height != 0 || memcmp(h->prev, zeros, MC_HASH_LEN) != 0 ||
+	if (h->height != 0 || memcmp(h->prev, zeros, MC_HASH_LEN) != 0 ||
 	    memcmp(h->chain_id, zeros, MC_HASH_LEN) != 0 || memcmp(h->valset_hash, vhash, MC_HASH_LEN) != 0 ||
 	    h->view != 0)
 		return mc_err_set(err, EX_DATAERR, _("malformed genesis block"));
@@ -846,7 +859,7 @@ int mc_block_apply_genesis(struct mc_txn *t, const struct mc_bundle *b,
 	for (uint32_t i = 0; i < b->count && rc == 0; i++) {
 		struct mc_tx tx;
 
-		rc = apply_txin(t, &head, 0, i, h->timestamp_ms, &b->txs[i], false, &tx, err);
+		rc = apply_txin(t, &head, h->version, 0, i, h->timestamp_ms, &b->txs[i], false, &tx, err);
 		if (rc == 0 && tx.type != MC_TX_IDENTITY_ENROLL)
 			rc = mc_err_set(err, EX_DATAERR, _("a genesis block holds only enrolments"));
 		if (rc == 0)

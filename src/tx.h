@@ -90,8 +90,11 @@ enum mc_role {
 	MC_ROLE_NODE = 1u << 4,
 	MC_ROLE_ANCHOR = 1u << 5,
 	MC_ROLE_ORG = 1u << 6,  /* an organization: its X25519 key seals KEKs */
+	MC_ROLE_REGISTRAR = 1u << 7,  /* records patients' signed consent forms */
 };
-#define MC_ROLE_ALL 0x7fu
+#define MC_ROLE_ALL 0xffu
+/* Who records a consent form on a patient's behalf (a staff grant). */
+#define MC_ROLES_CONSENT_STAFF (MC_ROLE_ADMIN | MC_ROLE_REGISTRAR)
 
 struct mc_enroll {
 	uint8_t pk[MC_PK_LEN];

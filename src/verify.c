@@ -43,6 +43,7 @@ struct vstate {
 	uint64_t next;                  /* next height to replay */
 	uint8_t prev[MC_HASH_LEN];
 	uint64_t prev_time;
+	uint8_t prev_version;           /* block versions never go down */
 	struct wrap_ref *refs;
 	size_t nrefs, caprefs;
 	struct mc_verify_report *rep;
@@ -50,6 +51,7 @@ struct vstate {
 		uint64_t next;          /* it is re-run from here if the scratch */
 		uint8_t prev[MC_HASH_LEN]; /* map has to grow */
 		uint64_t prev_time;
+		uint8_t prev_version;
 		size_t nrefs;
 		struct mc_verify_report rep;
 	} ck;
@@ -372,6 +374,8 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 		return bad_block(err, h, _("carries the wrong chain id"));
 	if (h && hdr->timestamp_ms < vs->prev_time)
 		return bad_block(err, h, _("its time goes backwards"));
+	if (h && hdr->version < vs->prev_version)
+		return bad_block(err, h, _("its version is older than the previous block's"));
 	if (h == 0) {
 		/* genesis holds the initializing node alone: its proposer */
 		memcpy(vs->vals[0], hdr->proposer, MC_PK_LEN);
@@ -397,7 +401,7 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 		const struct mc_tx *tx = &c->txs[first + i];
 		struct mc_apply_ctx ax = { .height = h, .tx_index = (uint32_t)i,
 					   .block_time_ms = hdr->timestamp_ms, .replay = true,
-					   .sig_checked = true };
+					   .sig_checked = true, .block_version = hdr->version };
 		uint8_t th[MC_HASH_LEN];
 
 		if (!c->jobs[txjobs + first + i].ok) {
@@ -429,6 +433,7 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 		return -1;
 	memcpy(vs->prev, c->hashes[k], MC_HASH_LEN);
 	vs->prev_time = hdr->timestamp_ms;
+	vs->prev_version = hdr->version;
 	vs->rep->blocks++;
 	return 0;
 }
@@ -444,6 +449,7 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 	vs->next = vs->ck.next;
 	memcpy(vs->prev, vs->ck.prev, MC_HASH_LEN);
 	vs->prev_time = vs->ck.prev_time;
+	vs->prev_version = vs->ck.prev_version;
 	vs->nrefs = vs->ck.nrefs;
 	*vs->rep = vs->ck.rep;
 	if (vs->next > 0 && load_vals(vs, st, err) != 0)
@@ -746,6 +752,7 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		vs->ck.next = vs->next;
 		memcpy(vs->ck.prev, vs->prev, MC_HASH_LEN);
 		vs->ck.prev_time = vs->prev_time;
+		vs->ck.prev_version = vs->prev_version;
 		vs->ck.nrefs = vs->nrefs;
 		vs->ck.rep = *vs->rep;
 		if (mc_store_write(vs->scratch, replay_some, vs, err) != 0)

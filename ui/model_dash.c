@@ -23,6 +23,8 @@ static int on_alert(const struct mc_alert *a, void *vctx)
 		d->break_glass++;
 	else if (a->kind == MC_ALERT_DENY_BURST)
 		d->deny_bursts++;
+	else if (a->kind == MC_ALERT_STAFF_GRANT)
+		d->staff_grants++;
 	else
 		d->expiring++;
 	if (d->nalerts < MC_DASH_ALERTS)

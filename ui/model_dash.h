@@ -29,7 +29,7 @@ struct mc_dash {
 	bool pending;                         /* a journaled anchor not yet confirmed */
 	uint64_t pending_seq, pending_size;
 	char pending_state[16];
-	unsigned break_glass, deny_bursts, expiring;
+	unsigned break_glass, deny_bursts, expiring, staff_grants;
 	unsigned nalerts;                     /* the first MC_DASH_ALERTS, as the CLI lists them */
 	struct mc_alert alerts[MC_DASH_ALERTS];
 };

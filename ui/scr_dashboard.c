@@ -150,15 +150,18 @@ static void draw(struct mc_app *app, int y, int h)
 	mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_OK, "[%s]", spark);
 	r++;
 	{
-		char bg[64], db[64], ex[64];
+		char bg[64], db[64], ex[64], sg[64];
 
 		snprintf(bg, sizeof(bg), P_("%u break-glass read (24 h)", "%u break-glass reads (24 h)", d->break_glass),
 			 d->break_glass);
 		snprintf(db, sizeof(db), P_("%u burst of denials", "%u bursts of denials", d->deny_bursts), d->deny_bursts);
 		snprintf(ex, sizeof(ex), P_("%u grant ending in 7 days", "%u grants ending in 7 days", d->expiring),
 			 d->expiring);
-		/* L10N: the three parts are the counts above */
-		mc_ui_putf(r++, 1, COLS - 2, d->nalerts ? MC_STYLE_WARN : MC_STYLE_HEAD, _("Alerts: %s, %s, %s"), bg, db, ex);
+		snprintf(sg, sizeof(sg), P_("%u grant recorded by staff", "%u grants recorded by staff", d->staff_grants),
+			 d->staff_grants);
+		/* L10N: the four parts are the counts above */
+		mc_ui_putf(r++, 1, COLS - 2, d->nalerts ? MC_STYLE_WARN : MC_STYLE_HEAD, _("Alerts: %s, %s, %s, %s"), bg, db,
+			   ex, sg);
 	}
 	for (unsigned i = 0; i < d->nalerts && r < y + h; i++) {
 		const struct mc_alert *al = &d->alerts[i];
@@ -173,6 +176,9 @@ static void draw(struct mc_app *app, int y, int h)
 		else if (al->kind == MC_ALERT_DENY_BURST)
 			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_WARN, _("%s  %u denied reads by one reader in an hour"), when,
 				   al->count);
+		else if (al->kind == MC_ALERT_STAFF_GRANT)
+			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_NORMAL, _("%s  grant %.12s... recorded by staff, not the patient"),
+				   when, gid);
 		else
 			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_NORMAL, _("%s  grant %.12s... ends"), when, gid);
 	}

@@ -3,6 +3,9 @@
  * revocation, and the stored chain tree. */
 #include "config.h"
 
+#include <sysexits.h>
+
+#include "consent.h"
 #include "fixture.h"
 #include "merkle.h"
 
@@ -303,4 +306,72 @@ Test(chain, an_anchor_commit_must_carry_this_chains_root_at_a_size_that_exists_a
 	r = chain_root(h + 2);
 	cr_assert_eq(commit_anchor(fx.node, h + 2, r.root, &err), 0, "a larger anchor is taken: %s", err.msg);
 	mc_key_free(k);
+}
+
+/* A clinician's grant to themself, signed and applied directly in a block of
+ * the given version, then rolled back. */
+struct grant_try { const struct mc_key *clin; uint8_t version; int rc; struct mc_err err; };
+
+static int grant_try_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct grant_try *c = vctx;
+	struct mc_head h;
+	struct mc_grant g;
+	struct mc_tx tx;
+	struct mc_buf body, enc;
+
+	if (mc_chain_head(t, &h, err) != 0)
+		return -1;
+	memset(&g, 0, sizeof(g));
+	mc_random(g.id, sizeof(g.id));
+	memset(g.subject, 0x77, MC_HASH_LEN);
+	memcpy(g.grantee, c->clin->pk, MC_PK_LEN);
+	g.purpose = MC_PURPOSE_TREATMENT;
+	g.not_after = MC_TIME_OPEN;
+	g.all_categories = true;
+	g.attest_kind = MC_ATTEST_CONSENT_FORM;
+	g.attest = (const uint8_t *)"form";
+	g.attest_len = 4;
+	mc_buf_init(&body);
+	mc_buf_init(&enc);
+	mc_grant_encode(&g, &body);
+	memset(&tx, 0, sizeof(tx));
+	tx.version = MC_TX_VERSION;
+	tx.type = MC_TX_CONSENT_GRANT;
+	memcpy(tx.author, c->clin->pk, MC_PK_LEN);
+	tx.seq = 1;
+	tx.body = body.data;
+	tx.body_len = body.len;
+	mc_tx_sign(&tx, h.chain_id, c->clin->sk);
+	mc_tx_encode(&tx, &enc);
+	{
+		struct mc_apply_ctx ax = { .height = h.height + 1, .block_time_ms = mc_now_ms(),
+					   .block_version = c->version };
+
+		memcpy(ax.chain_id, h.chain_id, MC_HASH_LEN);
+		c->rc = mc_chain_apply_tx(t, &ax, &tx, enc.data, enc.len, &c->err);
+	}
+	mc_buf_release(&body);
+	mc_buf_release(&enc);
+	/* never commit: each try starts from the same state */
+	return mc_err_set(err, EX_TEMPFAIL, "rolled back");
+}
+
+Test(chain, a_clinicians_self_grant_is_refused_from_block_version_2_and_replays_in_older_blocks)
+{
+	struct mc_key *clin = NULL;
+	struct mc_err err = { 0 };
+	struct grant_try old = { .version = 1 }, now = { .version = 2 }, built = { .version = 0 };
+
+	cr_assert_eq(enroll(fx.admin, "Dr A", MC_ROLE_CLINICIAN, &clin, &err), 0, "%s", err.msg);
+	old.clin = now.clin = built.clin = clin;
+	cr_assert_eq(mc_store_write(fx.s, grant_try_txn, &old, &err), -1);
+	cr_assert_eq(old.rc, 0, "a version 1 block (an older chain) keeps its rule: %s", old.err.msg);
+	cr_assert_eq(mc_store_write(fx.s, grant_try_txn, &now, &err), -1);
+	cr_assert_eq(now.rc, -1);
+	cr_assert_eq(now.err.code, EX_NOPERM, "%s", now.err.msg);
+	cr_assert_not_null(strstr(now.err.msg, "itself"), "%s", now.err.msg);
+	cr_assert_eq(mc_store_write(fx.s, grant_try_txn, &built, &err), -1);
+	cr_assert_eq(built.rc, -1, "a block this build makes follows the new rule");
+	mc_key_free(clin);
 }

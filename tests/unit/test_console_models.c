@@ -77,6 +77,27 @@ Test(models, dashboard_counts_blocks_records_and_the_current_hours_blocks)
 	free(d);
 }
 
+Test(models, dashboard_alerts_count_every_grant_recorded_by_staff)
+{
+	struct mc_dash *d = calloc(1, sizeof(*d));
+	struct mc_err err = { 0 };
+	uint8_t g1[16], g2[16];
+
+	grant("P1", fx.node->pk, MC_TIME_OPEN, g1);
+	grant("P2", fx.node->pk, MC_TIME_OPEN, g2);
+	revoke(g2);
+	cr_assert_eq(mc_dash_load(fx.s, mc_now_ms(), d, &err), 0, "%s", err.msg);
+	cr_assert_eq(d->staff_grants, 2, "the admin recorded both, one revoked since");
+	cr_assert_eq(d->expiring, 0);
+	cr_assert_eq(d->nalerts, 2);
+	for (unsigned i = 0; i < d->nalerts; i++) {
+		cr_assert_eq(d->alerts[i].kind, MC_ALERT_STAFF_GRANT);
+		cr_assert_arr_eq(d->alerts[i].author, fx.admin->pk, MC_PK_LEN);
+		cr_assert_eq(d->alerts[i].revoked, memcmp(d->alerts[i].grant, g2, 16) == 0);
+	}
+	free(d);
+}
+
 Test(models, records_pages_cover_every_record_once_in_id_order_and_filter_by_patient)
 {
 	struct mc_records_page *p = calloc(1, sizeof(*p));
@@ -117,8 +138,8 @@ Test(models, consent_rows_show_status_filters_and_grants_ending_soon)
 	uint8_t g1[16], g2[16];
 	uint64_t now = mc_now_ms();
 
-	grant("P1", fx.admin->pk, now + 2 * 86400000ULL, g1);
-	grant("P2", fx.admin->pk, MC_TIME_OPEN, g2);
+	grant("P1", fx.node->pk, now + 2 * 86400000ULL, g1);
+	grant("P2", fx.node->pk, MC_TIME_OPEN, g2);
 	revoke(g2);
 	f.now_ms = mc_now_ms();
 	cr_assert_eq(mc_consent_rows_load(fx.s, &f, r, &err), 0, "%s", err.msg);
@@ -129,7 +150,7 @@ Test(models, consent_rows_show_status_filters_and_grants_ending_soon)
 
 		cr_assert_str_eq(r->rows[i].status, is1 ? "active" : "revoked");
 		cr_assert_str_eq(r->rows[i].scope, "*");
-		cr_assert_str_eq(r->rows[i].grantee_name, "admin");
+		cr_assert_str_eq(r->rows[i].grantee_name, "n1");
 	}
 	f.active_only = true;
 	cr_assert_eq(mc_consent_rows_load(fx.s, &f, r, &err), 0);
@@ -153,7 +174,7 @@ Test(models, audit_rows_are_newest_first_and_page_backwards)
 	unsigned total = 0;
 
 	for (int i = 0; i < 5; i++) {
-		grant("P1", fx.admin->pk, MC_TIME_OPEN, g);
+		grant("P1", fx.node->pk, MC_TIME_OPEN, g);
 		revoke(g);
 	}
 	mc_audit_filter_init(&f);
