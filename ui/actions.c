@@ -9,7 +9,10 @@
 #include "tx.h"
 
 #define ANY 0
-#define WRITERS (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT)
+/* Consent is given by the patient or recorded by staff who record consent
+ * forms; a grantee (a clinician) may give up their own grant. */
+#define GRANTERS (MC_ROLE_ADMIN | MC_ROLE_REGISTRAR | MC_ROLE_PATIENT)
+#define REVOKERS (GRANTERS | MC_ROLE_CLINICIAN)
 
 /* L10N: the first six are the screens' names, shown as tabs in the title
  * bar: keep them short (all seven tabs share 70 columns). The others are
@@ -41,8 +44,8 @@ const struct mc_action_def mc_actions[] = {
 	  MC_ROLE_CLINICIAN },
 	{ MC_ACT_HISTORY, 'h', "h", MC_SCR_RECORDS, N_("the record's versions"), ANY },
 	{ MC_ACT_FILTER, '/', "/", MC_SCR_RECORDS, N_("filter by patient and category"), ANY },
-	{ MC_ACT_GRANT, 'g', "g", MC_SCR_CONSENT, N_("new grant (a form)"), WRITERS },
-	{ MC_ACT_REVOKE, 'x', "x", MC_SCR_CONSENT, N_("revoke the grant, with a reason"), WRITERS },
+	{ MC_ACT_GRANT, 'g', "g", MC_SCR_CONSENT, N_("new grant (a form)"), GRANTERS },
+	{ MC_ACT_REVOKE, 'x', "x", MC_SCR_CONSENT, N_("revoke the grant, with a reason"), REVOKERS },
 	{ MC_ACT_FILTER, '/', "/", MC_SCR_CONSENT, N_("filter by patient and grantee"), ANY },
 	{ MC_ACT_ACTIVE, 'a', "a", MC_SCR_CONSENT, N_("active grants only, or all"), ANY },
 	{ MC_ACT_EXPIRING, 'e', "e", MC_SCR_CONSENT, N_("grants ending within 7 days, or all"), ANY },

@@ -26,7 +26,7 @@ printf 'correct horse\n' > "$T/pass"
 ! grep -qa "correct horse" "$D2"/keys/*.key || fail "passphrase not stored"
 printf 'wrong\n' > "$T/wrong"
 echo hello | "$MEDCHAIN_BIN" --datadir "$D2" --passphrase-file "$T/pass" record put --subject P1 --category note --type text/plain >"$T/id"
-"$MEDCHAIN_BIN" --datadir "$D2" --passphrase-file "$T/pass" consent grant --subject P1 --to admin --purpose treatment >/dev/null
+"$MEDCHAIN_BIN" --datadir "$D2" --passphrase-file "$T/pass" consent grant --subject P1 --to node1 --purpose treatment >/dev/null
 expect_exit 77 "$MEDCHAIN_BIN" --datadir "$D2" --passphrase-file "$T/wrong" record get "$(cat "$T/id")"
 grep -q "wrong passphrase" "$T/err" || fail "wrong passphrase is named"
 [ "$("$MEDCHAIN_BIN" --datadir "$D2" --passphrase-file "$T/pass" record get "$(cat "$T/id")")" = hello ] || fail "sealed round trip"

@@ -8,9 +8,10 @@ marker="MARKER-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 patient="PATIENT-ID-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 printf '{"resourceType":"Observation","note":"%s"}' "$marker" |
     mc record put --subject "$patient" --category observation >"$T/id"
-mc consent grant --subject "$patient" --to admin --purpose treatment >/dev/null
+mc identity add --name "Dr K" --role clinician --no-passphrase >/dev/null
+mc consent grant --subject "$patient" --to "Dr K" --purpose treatment >/dev/null
 gen_ndjson 200 "$patient" | sed "s/xxxxxxxxxx/$marker/" | mc record import >/dev/null
-[ "$(mc record get "$(cat "$T/id")" | grep -c "$marker")" = 1 ] || fail "the record holds the marker"
+[ "$(mc --as "Dr K" record get "$(cat "$T/id")" | grep -c "$marker")" = 1 ] || fail "the record holds the marker"
 if grep -ra -- "$marker" "$D" >/dev/null; then fail "payload marker found in the data dir"; fi
 if grep -ra -- "$patient" "$D" >/dev/null; then fail "raw patient identifier found in the data dir"; fi
 # nor in hex, in case something stored it encoded
