@@ -627,9 +627,11 @@ static int run(struct run *r, struct mc_err *err)
 	memcpy(r->priv_chain_id, head.chain_id, MC_HASH_LEN);
 	if (mc_anchor_key_address(r->o->anchor_key, r->addr, err) != 0)
 		return -1;
+	if (!r->o->chain_id)
+		return mc_err_set(err, EX_CONFIG, _("[anchor] chain_id is not set"));
 	if (mc_rpc_chain_id(r->rpc, &id, err) != 0)
 		return -1;
-	if (r->o->chain_id && id != r->o->chain_id)
+	if (id != r->o->chain_id)
 		return mc_err_set(err, EX_CONFIG,
 				  _("the RPC URL serves chain id %llu, but chain_id is %llu"),
 				  (unsigned long long)id, (unsigned long long)r->o->chain_id);

@@ -23,7 +23,7 @@
 
 struct mc_anchor_opts {
 	const char *rpc_url;
-	uint64_t chain_id;            /* 0: take the node's (recorded in the journal) */
+	uint64_t chain_id;            /* [anchor] chain_id: required, never the node's */
 	uint32_t confirmations;       /* depth when the node has no "finalized" block */
 	uint64_t max_fee_wei;         /* cap on maxFeePerGas (gas price for legacy) */
 	uint32_t bump_after_s;        /* replace a tx unmined this long, same nonce */

@@ -313,6 +313,15 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_CONFIG, _("no public chain is configured: set rpc_url in [anchor] of medchain.conf"));
 		return finish_fail(cli, &err);
 	}
+	/* The chain the anchor key signs for comes from the operator, never
+	 * from the RPC node: a node that lies about eth_chainId would otherwise
+	 * pick the chain (EIP-155) the signature is good on. */
+	if (!cli->conf.chain_id) {
+		mc_err_set(&err, EX_CONFIG, _("[anchor] chain_id is not set: give the public chain's id in "
+					      "medchain.conf (1 for Ethereum mainnet, 31337 for anvil); it is "
+					      "never taken from the RPC node"));
+		return finish_fail(cli, &err);
+	}
 	mc_cli_path(cli, db, sizeof(db), "db");
 	if (stat(db, &st) != 0) {
 		mc_err_set(&err, EX_NOINPUT, _("'%s' is not a medchain data dir"), cli->datadir);
