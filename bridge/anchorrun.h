@@ -30,6 +30,7 @@ struct mc_anchor_opts {
 	uint32_t min_interval_s;      /* no new anchor sooner after the last one */
 	long wait_ms;                 /* < 0: do not wait for confirmation */
 	long poll_ms;                 /* between polls while waiting */
+	long nonce_recheck_ms;        /* pause before reading a nonce jump again */
 	bool dry_run;
 	const struct mc_key *anchor_key;   /* secp256k1 (raw) */
 	const struct mc_key *node_key;     /* signs ANCHOR_COMMIT */
@@ -59,6 +60,10 @@ struct mc_anchor_result {
 	bool resumed;                 /* a journaled anchor was confirmed this run */
 	uint64_t resumed_seq;
 };
+
+/* A node's next nonce more than this above the journal's is read again
+ * before it is believed (docs/decisions.md). */
+#define MC_ANCHOR_NONCE_JUMP 8
 
 /* 0 with res filled (the exit code is the caller's), or -1 with err set:
  * EX_UNAVAILABLE (unreachable, nothing pending), EX_TEMPFAIL (unreachable

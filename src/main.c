@@ -67,6 +67,8 @@ static const struct mc_command commands[] = {
 	  N_("a secp256k1 key for anchoring; prints the address to fund"), 0 },
 	{ "anchor", "plan", cmd_anchor_plan, N_("anchor plan"),
 	  N_("what the next anchor carries: chain id, tree size, root, calldata"), 0 },
+	{ "anchor", "reset-nonce", cmd_anchor_reset_nonce, N_("anchor reset-nonce [--to N]"),
+	  N_("forget a nonce floor a lying RPC node left: the pending anchor is given up, the next takes N or the last confirmed nonce + 1"), 0 },
 	{ "anchor", "list", cmd_anchor_list, N_("anchor list [--public]"),
 	  N_("the anchor journal, each anchor's consistency proof checked from the one before; --public adds confirmations"), 0 },
 	{ "proof", "export", cmd_proof_export, N_("proof export RECORD [--version N] [-o FILE]"),
