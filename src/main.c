@@ -73,7 +73,7 @@ static const struct mc_command commands[] = {
 	  N_("the anchor journal, each anchor's consistency proof checked from the one before; --public adds confirmations"), 0 },
 	{ "proof", "export", cmd_proof_export, N_("proof export RECORD [--version N] [-o FILE]"),
 	  N_("a record's proof bundle: its paths to an anchored root (no payload)"), 0 },
-	{ "proof", "verify", cmd_proof_verify, N_("proof verify FILE [--rpc URL] [--confirmations N]"),
+	{ "proof", "verify", cmd_proof_verify, N_("proof verify FILE [--rpc URL] [--confirmations N] [--expect-address ADDR] [--expect-validators FILE|HASH]"),
 	  N_("check a proof bundle offline, then the anchor on the public chain"), 0 },
 	{ NULL, "anchor", cmd_anchor_run, N_("anchor [--wait SECONDS] [--dry-run]"),
 	  N_("headless, for cron: confirm what is pending, anchor what is new"), 0 },
