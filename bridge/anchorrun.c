@@ -459,6 +459,8 @@ struct plan_ctx {
 	bool have_anchored;
 	struct mc_anchored last;
 	struct mc_anchor_entry *e;
+	bool have_reset;
+	struct mc_nonce_reset reset;
 };
 
 static int plan_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
@@ -479,6 +481,10 @@ static int plan_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	if (rc < 0)
 		return -1;
 	p->have_anchored = rc == 0;
+	rc = mc_journal_reset_get(t, &p->reset, err);
+	if (rc < 0)
+		return -1;
+	p->have_reset = rc == 0;
 	p->e->tree_size = p->head.height + 1;
 	if (mc_ctree_root(t, p->e->tree_size, p->e->root, err) != 0)
 		return -1;
@@ -494,13 +500,48 @@ static int plan_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
+/* The key's next nonce from the node ("pending"), not believed blindly:
+ * an answer more than MC_ANCHOR_NONCE_JUMP above the journal's own next
+ * nonce would become the floor of every later anchor (a signed, journaled
+ * tx at that nonce). It is logged and read again after a pause: taken only
+ * when "pending" says the same again and "latest" (mined) shows the jump
+ * too; otherwise EX_PROTOCOL, nothing signed, nothing journaled. */
+static int node_nonce(struct run *r, uint64_t jnext, uint64_t *out, struct mc_err *err)
+{
+	uint64_t first, latest, again;
+	char hex[41];
+
+	if (mc_rpc_nonce_at(r->rpc, r->addr, "pending", &first, err) != 0)
+		return -1;
+	*out = first;
+	if (first <= jnext || first - jnext <= MC_ANCHOR_NONCE_JUMP)
+		return 0;
+	mc_hex(r->addr, 20, hex);
+	note(r, _("the RPC node says the next nonce of 0x%s is %llu, but the journal's is %llu: reading it again"),
+	     hex, (unsigned long long)first, (unsigned long long)jnext);
+	sleep_ms(r->o->nonce_recheck_ms);
+	if (mc_rpc_nonce_at(r->rpc, r->addr, "latest", &latest, err) != 0 ||
+	    mc_rpc_nonce_at(r->rpc, r->addr, "pending", &again, err) != 0)
+		return -1;
+	if (again == first && latest > jnext + MC_ANCHOR_NONCE_JUMP) {
+		note(r, _("the nonce of 0x%s jumped to %llu (read twice, %llu mined): another party uses this key"),
+		     hex, (unsigned long long)first, (unsigned long long)latest);
+		return 0;
+	}
+	return mc_err_set(err, EX_PROTOCOL,
+			  _("the RPC node's nonces for 0x%s disagree (pending %llu, then mined %llu and pending %llu; "
+			    "the journal's next is %llu): nothing was signed and the nonce floor is unchanged"),
+			  hex, (unsigned long long)first, (unsigned long long)latest, (unsigned long long)again,
+			  (unsigned long long)jnext);
+}
+
 static int plan(struct run *r, const struct mc_anchor_entry *prev, bool have_prev,
 		struct mc_err *err)
 {
 	struct mc_anchor_entry *e = &r->res->entry;
 	struct plan_ctx p;
-	uint64_t pending, mf, tip, base, wei;
-	bool legacy, big;
+	uint64_t pending, mf, tip, base, wei, jnext = 0;
+	bool legacy, big, floor = false;
 	uint8_t payload[MC_ANCHOR_PAYLOAD_LEN];
 	enum sent sent;
 
@@ -523,14 +564,23 @@ static int plan(struct run *r, const struct mc_anchor_entry *prev, bool have_pre
 	e->public_chain_id = r->chain_id;
 	memcpy(e->address, r->addr, 20);
 	e->created_ms = now_ms();
-	if (mc_rpc_nonce_at(r->rpc, r->addr, "pending", &pending, err) != 0)
+	/* The journal is the source of truth for nonces: a node's pending view
+	 * can forget a tx it was sent. The operator's reset (anchor
+	 * reset-nonce) replaces the last anchor's nonce + 1 as the floor. */
+	if (have_prev && memcmp(prev->address, r->addr, 20) == 0 && prev->public_chain_id == r->chain_id) {
+		jnext = prev->nonce + 1;
+		floor = true;
+	}
+	if (have_prev && p.have_reset && p.reset.after_seq == prev->seq &&
+	    memcmp(p.reset.address, r->addr, 20) == 0 && p.reset.public_chain_id == r->chain_id) {
+		jnext = p.reset.next_nonce;
+		floor = true;
+	}
+	if (node_nonce(r, jnext, &pending, err) != 0)
 		return -1;
 	e->nonce = pending;
-	/* The journal is the source of truth for nonces: a node's pending view
-	 * can forget a tx it was sent. */
-	if (have_prev && memcmp(prev->address, r->addr, 20) == 0 &&
-	    prev->public_chain_id == r->chain_id && prev->nonce + 1 > e->nonce)
-		e->nonce = prev->nonce + 1;
+	if (floor && jnext > e->nonce)
+		e->nonce = jnext;
 	if (fresh_fees(r, &legacy, &mf, &tip, &base, err) != 0)
 		return -1;
 	e->legacy = legacy;
@@ -627,9 +677,11 @@ static int run(struct run *r, struct mc_err *err)
 	memcpy(r->priv_chain_id, head.chain_id, MC_HASH_LEN);
 	if (mc_anchor_key_address(r->o->anchor_key, r->addr, err) != 0)
 		return -1;
+	if (!r->o->chain_id)
+		return mc_err_set(err, EX_CONFIG, _("[anchor] chain_id is not set"));
 	if (mc_rpc_chain_id(r->rpc, &id, err) != 0)
 		return -1;
-	if (r->o->chain_id && id != r->o->chain_id)
+	if (id != r->o->chain_id)
 		return mc_err_set(err, EX_CONFIG,
 				  _("the RPC URL serves chain id %llu, but chain_id is %llu"),
 				  (unsigned long long)id, (unsigned long long)r->o->chain_id);

@@ -23,13 +23,14 @@
 
 struct mc_anchor_opts {
 	const char *rpc_url;
-	uint64_t chain_id;            /* 0: take the node's (recorded in the journal) */
+	uint64_t chain_id;            /* [anchor] chain_id: required, never the node's */
 	uint32_t confirmations;       /* depth when the node has no "finalized" block */
 	uint64_t max_fee_wei;         /* cap on maxFeePerGas (gas price for legacy) */
 	uint32_t bump_after_s;        /* replace a tx unmined this long, same nonce */
 	uint32_t min_interval_s;      /* no new anchor sooner after the last one */
 	long wait_ms;                 /* < 0: do not wait for confirmation */
 	long poll_ms;                 /* between polls while waiting */
+	long nonce_recheck_ms;        /* pause before reading a nonce jump again */
 	bool dry_run;
 	const struct mc_key *anchor_key;   /* secp256k1 (raw) */
 	const struct mc_key *node_key;     /* signs ANCHOR_COMMIT */
@@ -59,6 +60,10 @@ struct mc_anchor_result {
 	bool resumed;                 /* a journaled anchor was confirmed this run */
 	uint64_t resumed_seq;
 };
+
+/* A node's next nonce more than this above the journal's is read again
+ * before it is believed (docs/decisions.md). */
+#define MC_ANCHOR_NONCE_JUMP 8
 
 /* 0 with res filled (the exit code is the caller's), or -1 with err set:
  * EX_UNAVAILABLE (unreachable, nothing pending), EX_TEMPFAIL (unreachable

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* medchain anchor [--wait S] [--dry-run] | list | keygen | plan */
+/* medchain anchor [--wait S] [--dry-run] | list | keygen | plan | reset-nonce */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "anchor.h"
 #include "anchorrun.h"
@@ -313,6 +315,15 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_CONFIG, _("no public chain is configured: set rpc_url in [anchor] of medchain.conf"));
 		return finish_fail(cli, &err);
 	}
+	/* The chain the anchor key signs for comes from the operator, never
+	 * from the RPC node: a node that lies about eth_chainId would otherwise
+	 * pick the chain (EIP-155) the signature is good on. */
+	if (!cli->conf.chain_id) {
+		mc_err_set(&err, EX_CONFIG, _("[anchor] chain_id is not set: give the public chain's id in "
+					      "medchain.conf (1 for Ethereum mainnet, 31337 for anvil); it is "
+					      "never taken from the RPC node"));
+		return finish_fail(cli, &err);
+	}
 	mc_cli_path(cli, db, sizeof(db), "db");
 	if (stat(db, &st) != 0) {
 		mc_err_set(&err, EX_NOINPUT, _("'%s' is not a medchain data dir"), cli->datadir);
@@ -354,6 +365,7 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 	o.min_interval_s = cli->conf.min_interval;
 	o.wait_ms = wait < 0 ? -1 : wait * 1000;
 	o.poll_ms = 500;
+	o.nonce_recheck_ms = 2000;
 	o.dry_run = dry;
 	o.anchor_key = akey;
 	o.node_key = nkey;
@@ -509,5 +521,137 @@ int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a)
 					       lc.bad), lc.bad);
 		return mc_cli_fail(&err);
 	}
+	return 0;
+}
+
+/* ---- medchain anchor reset-nonce ------------------------------------------ */
+
+struct reset_ctx {
+	const char *to;              /* --to N, or NULL */
+	uint64_t to_n;
+	struct mc_nonce_reset r;
+	bool empty;
+	bool gave_up;                /* the last anchor was pending: superseded now */
+	struct mc_anchor_entry *last;
+};
+
+static int highest_confirmed(struct mc_txn *t, const struct mc_anchor_entry *e, void *vctx, struct mc_err *err)
+{
+	struct reset_ctx *c = vctx;
+
+	(void)t;
+	(void)err;
+	if (e->state == MC_ANCHOR_CONFIRMED && memcmp(e->address, c->last->address, 20) == 0 &&
+	    e->public_chain_id == c->last->public_chain_id && e->nonce + 1 > c->r.next_nonce)
+		c->r.next_nonce = e->nonce + 1;
+	return 0;
+}
+
+/* One write transaction: the pending anchor superseded and the reset row
+ * written together, or neither. */
+static int reset_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct reset_ctx *c = vctx;
+	int rc = mc_journal_last(t, c->last, err);
+
+	c->empty = c->gave_up = false;
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND) {
+		c->empty = true;
+		return 0;
+	}
+	if (c->last->state == MC_ANCHOR_MINED)
+		return mc_err_set(err, EX_TEMPFAIL,
+				  _("anchor %llu is in public block %llu: let 'medchain anchor' confirm it, "
+				    "then reset the nonce if you still need to"),
+				  (unsigned long long)c->last->seq, (unsigned long long)c->last->mined_block);
+	memset(&c->r, 0, sizeof(c->r));
+	c->r.after_seq = c->last->seq;
+	c->r.public_chain_id = c->last->public_chain_id;
+	memcpy(c->r.address, c->last->address, 20);
+	c->r.time_ms = mc_now_ms();
+	if (c->to)
+		c->r.next_nonce = c->to_n;
+	else if (mc_journal_each(t, false, highest_confirmed, c, err) != 0)
+		return -1;
+	if (c->last->state == MC_ANCHOR_PLANNED || c->last->state == MC_ANCHOR_BROADCAST) {
+		c->last->state = MC_ANCHOR_SUPERSEDED;
+		c->gave_up = true;
+		if (mc_journal_put(t, c->last, err) != 0)
+			return -1;
+	}
+	return mc_journal_reset_put(t, &c->r, err);
+}
+
+int cmd_anchor_reset_nonce(struct mc_cli *cli, struct mc_args *a)
+{
+	struct reset_ctx c;
+	struct mc_opt opts[1];
+	char *pos[1], addr[43], line[512];
+	int npos;
+	struct mc_err err = { 0 };
+
+	memset(&c, 0, sizeof(c));
+	opts[0] = (struct mc_opt){ "--to", true, &c.to, NULL };
+	if (mc_cli_parse(a, opts, 1, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (c.to) {
+		char *end;
+
+		errno = 0;
+		c.to_n = strtoull(c.to, &end, 10);
+		if (errno || *end || end == c.to || *c.to == '-' || c.to_n > (1ULL << 62))
+			return mc_cli_usage(_("--to takes a nonce: 0 to 4611686018427387904"));
+	}
+	if (!(c.last = malloc(sizeof(*c.last)))) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		return mc_cli_fail(&err);
+	}
+	use_syslog = !isatty(STDOUT_FILENO);
+	if (use_syslog)
+		openlog("medchain-anchor", LOG_PID, LOG_DAEMON);
+	if (take_lock(cli, &err) != 0 || mc_cli_open(cli, 0, &err) != 0 ||
+	    mc_store_write(cli->store, reset_txn, &c, &err) != 0) {
+		free(c.last);
+		say(LOG_ERR, err.msg);
+		return mc_cli_fail(&err);
+	}
+	hex0x(c.r.address, 20, addr);
+	if (c.empty)
+		snprintf(line, sizeof(line), _("the anchor journal is empty: there is no nonce floor to reset"));
+	else if (c.gave_up)
+		snprintf(line, sizeof(line),
+			 _("nonce floor reset: pending anchor %llu (nonce %llu) is given up; the next anchor of %s "
+			   "on chain %llu takes nonce %llu, or the node's count if it is higher"),
+			 (unsigned long long)c.last->seq, (unsigned long long)c.last->nonce, addr,
+			 (unsigned long long)c.r.public_chain_id, (unsigned long long)c.r.next_nonce);
+	else
+		snprintf(line, sizeof(line),
+			 _("nonce floor reset: the next anchor of %s on chain %llu takes nonce %llu, or the node's "
+			   "count if it is higher"),
+			 addr, (unsigned long long)c.r.public_chain_id, (unsigned long long)c.r.next_nonce);
+	say(LOG_NOTICE, line);
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+		bool okj = j && cJSON_AddBoolToObject(j, "reset", !c.empty) && cJSON_AddStringToObject(j, "message", line);
+
+		if (okj && !c.empty)
+			okj = cJSON_AddStringToObject(j, "address", addr) &&
+			      cJSON_AddNumberToObject(j, "public_chain_id", (double)c.r.public_chain_id) &&
+			      cJSON_AddNumberToObject(j, "next_nonce", (double)c.r.next_nonce) &&
+			      cJSON_AddNumberToObject(j, "after_seq", (double)c.r.after_seq) &&
+			      (c.gave_up ? cJSON_AddNumberToObject(j, "superseded", (double)c.last->seq)
+					 : cJSON_AddNullToObject(j, "superseded"));
+		free(c.last);
+		if (!okj) {
+			cJSON_Delete(j);
+			mc_err_set(&err, EX_OSERR, _("out of memory"));
+			return mc_cli_fail(&err);
+		}
+		return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
+	}
+	free(c.last);
+	printf("%s\n", line);
 	return 0;
 }

@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* medchain proof export RECORD [--version N] [-o FILE] | verify FILE [--rpc URL] */
+/* medchain proof export RECORD [--version N] [-o FILE]
+ *              | verify FILE [--rpc URL] [--confirmations N]
+ *                           [--expect-address ADDR] [--expect-validators FILE|HASH] */
 #include "config.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "anchor.h"
+#include "block.h"
 #include "cli.h"
 #include "commands.h"
 #include "i18n.h"
@@ -142,24 +149,165 @@ out:
 	return rc;
 }
 
+/* --expect-address: 0x and 40 hex digits (any case). */
+static int parse_address(const char *s, uint8_t out[20])
+{
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	return mc_unhex(s, out, 20) == 0 ? 0 : -1;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, MC_PK_LEN);
+}
+
+/* --expect-validators: 64 hex digits are the validator-set hash itself;
+ * anything else names a file of validator public keys, one per line in
+ * hex (as `node list` prints them), blank lines and # comments skipped,
+ * any order: the hash is computed over the sorted set. */
+static int expected_valset(const char *arg, uint8_t out[MC_HASH_LEN], size_t *nkeys, struct mc_err *err)
+{
+	unsigned char *raw = NULL;
+	char *text;
+	size_t n, nk = 0, line = 0;
+	uint8_t (*keys)[MC_PK_LEN];
+	char *p;
+
+	*nkeys = 0;
+	if (strlen(arg) == 2 * MC_HASH_LEN && mc_unhex(arg, out, MC_HASH_LEN) == 0)
+		return 0;
+	if (mc_cli_read_all(arg, 1u << 20, &raw, &n, err) != 0)
+		return -1;
+	if (memchr(raw, 0, n)) {
+		free(raw);
+		return mc_err_set(err, EX_DATAERR, _("%s is not a text file of validator keys"), arg);
+	}
+	text = malloc(n + 1);
+	keys = calloc(MC_MAX_VALIDATORS, MC_PK_LEN);
+	if (!text || !keys) {
+		free(raw);
+		free(text);
+		free(keys);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	memcpy(text, raw, n);
+	text[n] = '\0';
+	free(raw);
+	for (char *l = text, *nl; l; l = nl) {
+		if ((nl = strchr(l, '\n')))
+			*nl++ = '\0';
+		line++;
+		while (isspace((unsigned char)*l))
+			l++;
+		for (p = l + strlen(l); p > l && isspace((unsigned char)p[-1]);)
+			*--p = '\0';
+		if (!*l || *l == '#')
+			continue;
+		if (nk == MC_MAX_VALIDATORS || mc_unhex(l, keys[nk], MC_PK_LEN) != 0) {
+			mc_err_set(err, EX_DATAERR,
+				   nk == MC_MAX_VALIDATORS ? _("%s, line %zu: more than %d validator keys")
+							   : _("%s, line %zu: not a validator public key (64 hex digits)"),
+				   arg, line, MC_MAX_VALIDATORS);
+			free(keys);
+			free(text);
+			return -1;
+		}
+		nk++;
+	}
+	free(text);
+	if (nk == 0) {
+		free(keys);
+		return mc_err_set(err, EX_DATAERR, _("%s holds no validator key"), arg);
+	}
+	qsort(keys, nk, MC_PK_LEN, cmp_key);
+	for (size_t i = 1; i < nk; i++)
+		if (memcmp(keys[i - 1], keys[i], MC_PK_LEN) == 0) {
+			free(keys);
+			return mc_err_set(err, EX_DATAERR, _("%s names a validator key twice"), arg);
+		}
+	mc_valset_hash((const uint8_t (*)[MC_PK_LEN])keys, nk, out);
+	*nkeys = nk;
+	free(keys);
+	return 0;
+}
+
+static int verify_fail(struct mc_cli *cli, const struct mc_err *err)
+{
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+		struct mc_err e2 = { 0 };
+
+		if (j && cJSON_AddFalseToObject(j, "ok") && cJSON_AddNumberToObject(j, "exit", err->code) &&
+		    cJSON_AddStringToObject(j, "message", err->msg))
+			(void)mc_cli_json_print(j, &e2);
+		else
+			cJSON_Delete(j);
+	}
+	return mc_cli_fail(err);
+}
+
+static int verify_json(const struct mc_proof *p, bool online, uint64_t depth, const char *addr,
+		       const char *vhash, bool addr_checked, bool vals_checked, struct mc_err *err)
+{
+	char id[2 * MC_RECORD_ID_LEN + 1], root[65], tx[67];
+	cJSON *j = cJSON_CreateObject(), *an = cJSON_CreateObject(), *vs = cJSON_CreateObject();
+	bool ok;
+
+	mc_hex(p->record, MC_RECORD_ID_LEN, id);
+	mc_hex(p->root, MC_HASH_LEN, root);
+	tx[0] = '0';
+	tx[1] = 'x';
+	mc_hex(p->anchor_tx, 32, tx + 2);
+	ok = j && an && vs && cJSON_AddTrueToObject(j, "ok") &&
+	     cJSON_AddBoolToObject(j, "public_chain_checked", online) && cJSON_AddStringToObject(j, "record", id) &&
+	     cJSON_AddNumberToObject(j, "version", p->version) &&
+	     cJSON_AddNumberToObject(j, "block", (double)p->leaf_index) &&
+	     cJSON_AddNumberToObject(j, "tree_size", (double)p->tree_size) && cJSON_AddStringToObject(j, "root", root) &&
+	     cJSON_AddNumberToObject(j, "public_chain_id", (double)p->public_chain_id) &&
+	     cJSON_AddStringToObject(j, "tx_hash", tx) &&
+	     cJSON_AddNumberToObject(j, "block_number", (double)p->anchor_block) &&
+	     cJSON_AddNumberToObject(j, "confirmations", (double)depth) &&
+	     cJSON_AddStringToObject(an, "address", addr) && cJSON_AddBoolToObject(an, "address_checked", addr_checked) &&
+	     cJSON_AddStringToObject(vs, "hash", vhash) &&
+	     cJSON_AddNumberToObject(vs, "validators", (double)p->nvalidators) &&
+	     cJSON_AddBoolToObject(vs, "checked", vals_checked);
+	if (ok) {
+		cJSON_AddItemToObject(j, "anchor", an);
+		an = NULL;
+		cJSON_AddItemToObject(j, "validator_set", vs);
+		vs = NULL;
+	}
+	cJSON_Delete(an);
+	cJSON_Delete(vs);
+	if (!ok) {
+		cJSON_Delete(j);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	return mc_cli_json_print(j, err);
+}
+
 int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a)
 {
-	const char *url = NULL, *conf_s = NULL;
+	const char *url = NULL, *conf_s = NULL, *exp_addr_s = NULL, *exp_vals_s = NULL;
 	struct mc_opt opts[] = {
 		{ "--rpc", true, &url, NULL },
 		{ "--confirmations", true, &conf_s, NULL },
+		{ "--expect-address", true, &exp_addr_s, NULL },
+		{ "--expect-validators", true, &exp_vals_s, NULL },
 	};
-	char *pos[1], root[65], tx[65];
-	int npos;
+	char *pos[1], root[65], tx[65], addr[43], vhash[65], want[65];
+	int npos, rc = -1;
 	struct mc_err err = { 0 };
 	unsigned char *text = NULL;
-	size_t n;
+	size_t n, nkeys = 0;
 	struct mc_proof *p = NULL;
 	uint32_t confirmations = cli->conf.confirmations;
 	uint64_t depth = 0;
+	uint8_t exp_addr[20], exp_vals[MC_HASH_LEN], vh[MC_HASH_LEN];
 	bool online;
 
-	if (mc_cli_parse(a, opts, 2, pos, 1, &npos) != 0)
+	if (mc_cli_parse(a, opts, sizeof(opts) / sizeof(opts[0]), pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1)
 		return mc_cli_usage(_("proof verify needs a bundle file"));
@@ -171,54 +319,80 @@ int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a)
 			return mc_cli_usage(_("--confirmations takes 1 to 10000"));
 		confirmations = (uint32_t)v;
 	}
+	if (exp_addr_s && parse_address(exp_addr_s, exp_addr) != 0)
+		return mc_cli_usage(_("--expect-address takes an address: 0x and 40 hex digits"));
+	if (exp_vals_s && expected_valset(exp_vals_s, exp_vals, &nkeys, &err) != 0)
+		return verify_fail(cli, &err);
 	if (!url && cli->conf.rpc_url[0])
 		url = cli->conf.rpc_url;
 	online = url != NULL;
 	if (mc_cli_read_all(pos[0], MC_PROOF_MAX, &text, &n, &err) != 0)
-		return mc_cli_fail(&err);
+		return verify_fail(cli, &err);
 	if (!(p = mc_proof_new())) {
-		free(text);
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
-		return mc_cli_fail(&err);
+		goto out;
 	}
-	if (mc_proof_parse((const char *)text, n, p, &err) != 0 || mc_proof_check(p, &err) != 0 ||
-	    (online && check_public(p, url, confirmations, &depth, &err) != 0)) {
-		free(text);
-		mc_proof_free(p);
-		if (cli->json) {
-			printf("{\"ok\":false,\"exit\":%d,\"message\":", err.code);
-			mc_cli_json_str(stdout, err.msg);
-			printf("}\n");
-		}
-		return mc_cli_fail(&err);
+	if (mc_proof_parse((const char *)text, n, p, &err) != 0 || mc_proof_check(p, &err) != 0)
+		goto out;
+	/* Who anchored: the bundle's address and validator set (their hash is
+	 * the block header's, checked above), against what the hospitals
+	 * publish. */
+	addr[0] = '0';
+	addr[1] = 'x';
+	mc_hex(p->anchor_address, 20, addr + 2);
+	mc_valset_hash((const uint8_t (*)[MC_PK_LEN])p->validators, p->nvalidators, vh);
+	mc_hex(vh, MC_HASH_LEN, vhash);
+	if (exp_addr_s && memcmp(exp_addr, p->anchor_address, 20) != 0) {
+		mc_hex(exp_addr, 20, want);
+		mc_err_set(&err, EX_DATAERR, _("the anchor address differs: the bundle was anchored by %s, not 0x%s"),
+			   addr, want);
+		goto out;
 	}
-	free(text);
+	if (exp_vals_s && memcmp(exp_vals, vh, MC_HASH_LEN) != 0) {
+		mc_hex(exp_vals, MC_HASH_LEN, want);
+		if (nkeys)
+			mc_err_set(&err, EX_DATAERR,
+				   _("the validator set differs: the bundle's block was signed by the set %s (%zu keys), "
+				     "not by the %zu keys in %s (set %s)"),
+				   vhash, p->nvalidators, nkeys, exp_vals_s, want);
+		else
+			mc_err_set(&err, EX_DATAERR,
+				   _("the validator set differs: the bundle's block was signed by the set %s (%zu keys), not %s"),
+				   vhash, p->nvalidators, want);
+		goto out;
+	}
+	if (online && check_public(p, url, confirmations, &depth, &err) != 0)
+		goto out;
 	mc_hex(p->root, MC_HASH_LEN, root);
 	mc_hex(p->anchor_tx, 32, tx);
 	if (cli->json) {
-		printf("{\"ok\":true,\"public_chain_checked\":%s,\"record\":", online ? "true" : "false");
-		{
-			char id[2 * MC_RECORD_ID_LEN + 1];
-
-			mc_hex(p->record, MC_RECORD_ID_LEN, id);
-			printf("\"%s\",\"version\":%u,\"block\":%llu,\"tree_size\":%llu,\"root\":\"%s\","
-			       "\"public_chain_id\":%llu,\"tx_hash\":\"0x%s\",\"block_number\":%llu,"
-			       "\"confirmations\":%llu}\n",
-			       id, p->version, (unsigned long long)p->leaf_index, (unsigned long long)p->tree_size,
-			       root, (unsigned long long)p->public_chain_id, tx, (unsigned long long)p->anchor_block,
-			       (unsigned long long)depth);
-		}
-	} else if (online) {
-		printf(_("the proof holds: the record version is in private block %llu, under root %s of tree size "
-			 "%llu, anchored by tx 0x%s in block %llu of chain %llu (%llu confirmations)\n"),
-		       (unsigned long long)p->leaf_index, root, (unsigned long long)p->tree_size, tx,
-		       (unsigned long long)p->anchor_block, (unsigned long long)p->public_chain_id,
-		       (unsigned long long)depth);
+		if (verify_json(p, online, depth, addr, vhash, exp_addr_s != NULL, exp_vals_s != NULL, &err) != 0)
+			goto out;
 	} else {
-		printf(_("the proof's math holds up to root %s of tree size %llu; the public chain was not "
-			 "consulted (give --rpc URL to check tx 0x%s)\n"),
-		       root, (unsigned long long)p->tree_size, tx);
+		if (online)
+			printf(_("the proof holds: the record version is in private block %llu, under root %s of tree size "
+				 "%llu, anchored by tx 0x%s in block %llu of chain %llu (%llu confirmations)\n"),
+			       (unsigned long long)p->leaf_index, root, (unsigned long long)p->tree_size, tx,
+			       (unsigned long long)p->anchor_block, (unsigned long long)p->public_chain_id,
+			       (unsigned long long)depth);
+		else
+			printf(_("the proof's math holds up to root %s of tree size %llu; the public chain was not "
+				 "consulted (give --rpc URL to check tx 0x%s)\n"),
+			       root, (unsigned long long)p->tree_size, tx);
+		printf(_("  anchor address %s%s\n  validator set %s (%zu keys)%s\n"), addr,
+		       exp_addr_s ? _(" (as expected)") : "", vhash, p->nvalidators,
+		       exp_vals_s ? _(" (as expected)") : "");
 	}
+	if (!exp_addr_s && !exp_vals_s)
+		fprintf(stderr, _("medchain: did not check who anchored: give --expect-address and --expect-validators "
+				  "(the address and validator keys the hospitals publish)\n"));
+	else if (!exp_addr_s)
+		fprintf(stderr, _("medchain: did not check the anchor address: give --expect-address\n"));
+	else if (!exp_vals_s)
+		fprintf(stderr, _("medchain: did not check the validator set: give --expect-validators\n"));
+	rc = 0;
+out:
+	free(text);
 	mc_proof_free(p);
-	return 0;
+	return rc == 0 ? 0 : verify_fail(cli, &err);
 }

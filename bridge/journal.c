@@ -133,6 +133,50 @@ int mc_journal_get(struct mc_txn *t, uint64_t seq, struct mc_anchor_entry *e, st
 	return mc_journal_decode(v, vn, e, err);
 }
 
+static const uint8_t reset_key[1] = { 0 };
+#define RESET_VERSION 1
+
+int mc_journal_reset_put(struct mc_txn *t, const struct mc_nonce_reset *r, struct mc_err *err)
+{
+	struct mc_buf b;
+	int rc;
+
+	mc_buf_init(&b);
+	mc_put_u8(&b, RESET_VERSION);
+	mc_put_u64(&b, r->after_seq);
+	mc_put_u64(&b, r->public_chain_id);
+	mc_put_raw(&b, r->address, 20);
+	mc_put_u64(&b, r->next_nonce);
+	mc_put_u64(&b, r->time_ms);
+	rc = mc_buf_failed(&b) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+			       : mc_txn_put(t, MC_DB_JOURNAL, reset_key, sizeof(reset_key), b.data, b.len, err);
+	mc_buf_release(&b);
+	return rc;
+}
+
+int mc_journal_reset_get(struct mc_txn *t, struct mc_nonce_reset *r, struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	struct mc_rd rd;
+	uint8_t version;
+	int rc = mc_txn_get(t, MC_DB_JOURNAL, reset_key, sizeof(reset_key), &v, &vn, err);
+
+	if (rc != 0)
+		return rc;
+	memset(r, 0, sizeof(*r));
+	mc_rd_init(&rd, v, vn);
+	version = mc_get_u8(&rd);
+	r->after_seq = mc_get_u64(&rd);
+	r->public_chain_id = mc_get_u64(&rd);
+	mc_get_raw(&rd, r->address, 20);
+	r->next_nonce = mc_get_u64(&rd);
+	r->time_ms = mc_get_u64(&rd);
+	if (!mc_rd_finish(&rd) || version != RESET_VERSION)
+		return mc_err_set(err, EX_DATAERR, _("a malformed nonce reset in the anchor journal"));
+	return 0;
+}
+
 static int row(const void *k, size_t kn, const void *v, size_t vn, struct mc_anchor_entry *e,
 	       struct mc_err *err)
 {
@@ -161,6 +205,8 @@ int mc_journal_each(struct mc_txn *t, bool newest_first, mc_journal_fn fn, void 
 	     rc == 0 && vr == 0;
 	     rc = newest_first ? mc_cursor_prev(c, &k, &kn, &v, &vn, err)
 			       : mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		if (kn == sizeof(reset_key) && memcmp(k, reset_key, kn) == 0)
+			continue;   /* the nonce floor reset, not an anchor */
 		if (row(k, kn, v, vn, e, err) != 0) {
 			vr = -1;
 			break;

@@ -20,6 +20,14 @@
  * (count u8, count x 32) | mined block u64 | mined block hash (32) | mined
  * tx hash (32) | commit height u64 | attempts (count u8, each: max fee u64 |
  * tip u64 | time u64 | tx hash (32) | raw (u32 length + bytes)).
+ *
+ * One more row, under the one-byte key 0x00 (it sorts before every seq and
+ * is skipped by mc_journal_each): the operator's nonce floor reset
+ * (`medchain anchor reset-nonce`), local state like the rest of the
+ * journal: version u8 (1) | after seq u64 | public chain id u64 |
+ * address (20) | next nonce u64 | time u64. It applies to the anchor
+ * planned right after anchor `after seq` by that key on that chain: that
+ * anchor's nonce floor is `next nonce` instead of the last nonce + 1.
  */
 #ifndef MC_JOURNAL_H
 #define MC_JOURNAL_H
@@ -92,6 +100,18 @@ typedef int (*mc_journal_fn)(struct mc_txn *t, const struct mc_anchor_entry *e, 
 int mc_journal_each(struct mc_txn *t, bool newest_first, mc_journal_fn fn, void *ctx, struct mc_err *err);
 /* The newest entry: 0, MC_NOTFOUND or -1. */
 int mc_journal_last(struct mc_txn *t, struct mc_anchor_entry *e, struct mc_err *err);
+
+struct mc_nonce_reset {
+	uint64_t after_seq;          /* the journal's last seq when it was made */
+	uint64_t public_chain_id;
+	uint8_t address[20];
+	uint64_t next_nonce;         /* the floor for the anchor after after_seq */
+	uint64_t time_ms;
+};
+/* Writes (replaces) the reset row. */
+int mc_journal_reset_put(struct mc_txn *t, const struct mc_nonce_reset *r, struct mc_err *err);
+/* The reset row: 0, MC_NOTFOUND or -1 (EX_DATAERR when malformed). */
+int mc_journal_reset_get(struct mc_txn *t, struct mc_nonce_reset *r, struct mc_err *err);
 
 /* The consistency proof stored with e, checked from the committed anchor
  * of its previous size: 1 holds, 0 nothing to check (the first anchor), -1

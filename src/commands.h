@@ -29,6 +29,7 @@ int cmd_alerts(struct mc_cli *cli, struct mc_args *a);
 int cmd_anchor_keygen(struct mc_cli *cli, struct mc_args *a);
 int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a);
 int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a);
+int cmd_anchor_reset_nonce(struct mc_cli *cli, struct mc_args *a);
 int cmd_proof_export(struct mc_cli *cli, struct mc_args *a);
 int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a);
 int cmd_backup(struct mc_cli *cli, struct mc_args *a);

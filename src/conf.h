@@ -52,7 +52,7 @@ struct mc_config {
 	char tls_key[MC_CONF_STR];
 	char ca_file[MC_CONF_STR];    /* trust for https peers */
 	char rpc_url[MC_CONF_STR];
-	uint64_t chain_id;            /* 0: ask the node */
+	uint64_t chain_id;            /* 0: not set (anchor refuses: 78) */
 	char key_file[MC_CONF_STR];
 	uint32_t confirmations;       /* default 12 */
 	uint32_t max_fee_gwei;        /* default 100 */

@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <sodium.h>
 #include <netinet/in.h>
@@ -10,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chain.h"
 #include "httpd.h"
@@ -543,6 +547,67 @@ static char *slurp(const char *path, struct mc_err *err)
 	return buf;
 }
 
+/* The TLS private key (PEM), read like the other key files (keystore.c): a
+ * regular file (a symbolic link is followed: certbot's live/ names are
+ * links; its target is checked) that neither group nor others can access,
+ * else EX_NOPERM. Read into guarded memory (sodium_malloc: locked,
+ * NUL-terminated); the caller sodium_free()s it, which wipes it. */
+#define TLS_KEY_MAX (64u << 10)
+static char *read_tls_key(const char *path, struct mc_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+
+	if (fd < 0) {
+		int e = errno;
+
+		mc_err_set(err, e == EACCES || e == EPERM ? EX_NOPERM : EX_CONFIG,
+			   _("cannot read the TLS key '%s': %s"), path, strerror(e));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		mc_err_set(err, EX_NOPERM, _("the TLS key '%s' is not a regular file"), path);
+		return NULL;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		close(fd);
+		mc_err_set(err, EX_NOPERM,
+			   _("the TLS key '%s' is accessible to other users: refusing it (chmod 600 '%s')"), path,
+			   path);
+		return NULL;
+	}
+	if (st.st_size <= 0 || (unsigned long long)st.st_size >= TLS_KEY_MAX) {
+		close(fd);
+		mc_err_set(err, EX_CONFIG, _("the TLS key '%s' is empty or too large"), path);
+		return NULL;
+	}
+	if (!(buf = sodium_malloc((size_t)st.st_size + 1))) {
+		close(fd);
+		mc_err_set(err, EX_OSERR, _("out of memory"));
+		return NULL;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (got != (size_t)st.st_size || memchr(buf, 0, got)) {
+		sodium_free(buf);
+		mc_err_set(err, EX_CONFIG, _("cannot read the TLS key '%s'"), path);
+		return NULL;
+	}
+	buf[got] = '\0';
+	return buf;
+}
+
 int mc_httpd_start(const struct mc_httpd_conf *c, struct mc_engine *e, struct mc_httpd **out,
 		   struct mc_err *err)
 {
@@ -581,13 +646,18 @@ int mc_httpd_start(const struct mc_httpd_conf *c, struct mc_engine *e, struct mc
 		};
 
 		if (c->tls_cert && *c->tls_cert) {
-			if (!(h->cert = slurp(c->tls_cert, err)) || !(h->key = slurp(c->tls_key ? c->tls_key : "", err)))
+			if (!(h->cert = slurp(c->tls_cert, err)) || !(h->key = read_tls_key(c->tls_key ? c->tls_key : "", err)))
 				goto fail;
 			flags |= MHD_USE_TLS;
 			opts[7] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert };
 			opts[8] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->key };
 		}
 		h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+		/* MHD reads the PEM only inside MHD_start_daemon (its TLS setup
+		 * hands it to gnutls_certificate_set_x509_key_mem2, which parses
+		 * and keeps its own copy in the credentials): ours is wiped now. */
+		sodium_free(h->key);
+		h->key = NULL;
 	}
 	if (!h->d) {
 		mc_err_set(err, EX_UNAVAILABLE, _("cannot listen on %s (in use, or TLS files unusable)"), c->listen);
@@ -596,10 +666,8 @@ int mc_httpd_start(const struct mc_httpd_conf *c, struct mc_engine *e, struct mc
 	*out = h;
 	return 0;
 fail:
-	if (h->key)
-		sodium_memzero(h->key, strlen(h->key));
+	sodium_free(h->key);
 	free(h->cert);
-	free(h->key);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 	return -1;
@@ -611,9 +679,6 @@ void mc_httpd_stop(struct mc_httpd *h)
 		return;
 	MHD_stop_daemon(h->d);
 	free(h->cert);
-	if (h->key)
-		sodium_memzero(h->key, strlen(h->key));
-	free(h->key);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

@@ -35,7 +35,7 @@ has() { # WHAT WORD-THAT-MUST-BE-OFFERED WORD...
 expect "commands and groups by prefix" "record restore" "$B" re
 expect "a group's commands" "put import get list history erase" "$B" record ""
 expect "a group's commands by prefix" "grant" "$B" consent gr
-expect "anchor: the group's commands" "keygen plan list" "$B" anchor ""
+expect "anchor: the group's commands" "keygen plan reset-nonce list" "$B" anchor ""
 has "anchor is also a command with options" --dry-run "$B" anchor --d
 expect "a command's options, from its parser" "--subject" "$B" record put --s
 for o in $("$B" record get --list-options); do has "record get offers $o" "$o" "$B" record get -; done

@@ -555,3 +555,59 @@ Test(models, anchors_list_the_journal_newest_first_with_its_state)
 	free(r);
 	free(e);
 }
+
+static int put_reset(struct mc_txn *t, void *ctx, struct mc_err *err)
+{
+	return mc_journal_reset_put(t, ctx, err);
+}
+
+static int get_reset(struct mc_txn *t, void *ctx, struct mc_err *err)
+{
+	int rc = mc_journal_reset_get(t, ctx, err);
+
+	return rc == MC_NOTFOUND ? mc_err_set(err, EX_SOFTWARE, "no reset row") : rc;
+}
+
+static int raw_reset(struct mc_txn *t, void *ctx, struct mc_err *err)
+{
+	const uint8_t key[1] = { 0 };
+
+	(void)ctx;
+	return mc_txn_put(t, MC_DB_JOURNAL, key, 1, "\x01\x02", 2, err);
+}
+
+Test(models, the_nonce_reset_row_round_trips_and_is_not_an_anchor)
+{
+	struct mc_anchor_rows *r = calloc(1, sizeof(*r));
+	struct mc_anchor_entry *e = calloc(1, sizeof(*e));
+	struct mc_nonce_reset in = { 2, 31337, { 0xab }, 7, 1234 }, out;
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_store_write(fx.s, put_reset, &in, &err), 0, "%s", err.msg);
+	for (uint64_t s = 1; s <= 2; s++) {
+		memset(e, 0, sizeof(*e));
+		e->seq = s;
+		e->state = MC_ANCHOR_SUPERSEDED;
+		e->tree_size = s + 1;
+		e->nonce = 1000 + s;
+		e->nattempts = 1;
+		cr_assert_eq(mc_store_write(fx.s, put_entry, e, &err), 0, "%s", err.msg);
+	}
+	cr_assert_eq(mc_store_read(fx.s, get_reset, &out, &err), 0, "%s", err.msg);
+	cr_assert_eq(out.after_seq, 2);
+	cr_assert_eq(out.public_chain_id, 31337);
+	cr_assert_eq(out.address[0], 0xab);
+	cr_assert_eq(out.next_nonce, 7);
+	cr_assert_eq(out.time_ms, 1234);
+	/* the journal's readers see the two anchors, newest first, not the row */
+	cr_assert_eq(mc_anchor_rows_load(fx.s, r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r->n, 2);
+	cr_assert_eq(r->rows[0].seq, 2);
+	cr_assert_eq(r->rows[1].seq, 1);
+	/* a malformed row is named, not taken */
+	cr_assert_eq(mc_store_write(fx.s, raw_reset, NULL, &err), 0, "%s", err.msg);
+	cr_assert_neq(mc_store_read(fx.s, get_reset, &out, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR);
+	free(r);
+	free(e);
+}
