@@ -2,6 +2,7 @@
 /* medchain proof export RECORD [--version N] [-o FILE] | verify FILE [--rpc URL] */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "proof.h"
 #include "records.h"
 #include "rpc.h"
+#include "text.h"
 
 struct export_ctx {
 	const uint8_t *id;
@@ -186,9 +188,15 @@ int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a)
 		free(text);
 		mc_proof_free(p);
 		if (cli->json) {
-			printf("{\"ok\":false,\"exit\":%d,\"message\":", err.code);
-			mc_cli_json_str(stdout, err.msg);
-			printf("}\n");
+			cJSON *j = cJSON_CreateObject();
+			struct mc_err perr = { 0 };
+
+			if (j) {
+				cJSON_AddFalseToObject(j, "ok");
+				cJSON_AddNumberToObject(j, "exit", err.code);
+				mc_json_add_str(j, "message", err.msg);
+			}
+			mc_cli_json_print(j, &perr);
 		}
 		return mc_cli_fail(&err);
 	}
@@ -196,17 +204,27 @@ int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a)
 	mc_hex(p->root, MC_HASH_LEN, root);
 	mc_hex(p->anchor_tx, 32, tx);
 	if (cli->json) {
-		printf("{\"ok\":true,\"public_chain_checked\":%s,\"record\":", online ? "true" : "false");
-		{
-			char id[2 * MC_RECORD_ID_LEN + 1];
+		cJSON *j = cJSON_CreateObject();
+		char id[2 * MC_RECORD_ID_LEN + 1], tx0x[67];
 
-			mc_hex(p->record, MC_RECORD_ID_LEN, id);
-			printf("\"%s\",\"version\":%u,\"block\":%llu,\"tree_size\":%llu,\"root\":\"%s\","
-			       "\"public_chain_id\":%llu,\"tx_hash\":\"0x%s\",\"block_number\":%llu,"
-			       "\"confirmations\":%llu}\n",
-			       id, p->version, (unsigned long long)p->leaf_index, (unsigned long long)p->tree_size,
-			       root, (unsigned long long)p->public_chain_id, tx, (unsigned long long)p->anchor_block,
-			       (unsigned long long)depth);
+		mc_hex(p->record, MC_RECORD_ID_LEN, id);
+		snprintf(tx0x, sizeof(tx0x), "0x%s", tx);
+		if (j) {
+			cJSON_AddTrueToObject(j, "ok");
+			cJSON_AddBoolToObject(j, "public_chain_checked", online);
+			cJSON_AddStringToObject(j, "record", id);
+			cJSON_AddNumberToObject(j, "version", p->version);
+			cJSON_AddNumberToObject(j, "block", (double)p->leaf_index);
+			cJSON_AddNumberToObject(j, "tree_size", (double)p->tree_size);
+			cJSON_AddStringToObject(j, "root", root);
+			cJSON_AddNumberToObject(j, "public_chain_id", (double)p->public_chain_id);
+			cJSON_AddStringToObject(j, "tx_hash", tx0x);
+			cJSON_AddNumberToObject(j, "block_number", (double)p->anchor_block);
+			cJSON_AddNumberToObject(j, "confirmations", (double)depth);
+		}
+		if (mc_cli_json_print(j, &err) != 0) {
+			mc_proof_free(p);
+			return mc_cli_fail(&err);
 		}
 	} else if (online) {
 		printf(_("the proof holds: the record version is in private block %llu, under root %s of tree size "

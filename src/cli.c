@@ -621,20 +621,6 @@ int mc_cli_json_print(struct cJSON *j, struct mc_err *err)
 	return rc;
 }
 
-void mc_cli_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 /* ---- options ------------------------------------------------------------ */
 
 /* The options every command's parser takes besides its own table. */

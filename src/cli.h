@@ -139,12 +139,11 @@ const char *mc_cli_abbreviated(char **v, int ind, const char *name, const char *
 int mc_cli_confirm(bool yes, const char *question, struct mc_err *err);
 
 /* Prints one JSON document and a newline on stdout; frees it (NULL: out
- * of memory, reported as EX_OSERR). */
+ * of memory, reported as EX_OSERR). All --json output is built with cJSON
+ * and printed through here; text from the data goes in through
+ * mc_json_add_str() (text.h), which makes it well-formed UTF-8. */
 struct cJSON;
 int mc_cli_json_print(struct cJSON *j, struct mc_err *err);
-
-/* JSON string escaping onto f. */
-void mc_cli_json_str(FILE *f, const char *s);
 
 /* Simple option parsing for commands: --name VALUE / --flag. Returns the
  * index of the first positional argument, or -1 after reporting usage. */
