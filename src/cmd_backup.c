@@ -166,7 +166,7 @@ int cmd_backup(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_usage(_("backup needs the directory to write"));
 	if (strlen(pos[0]) > 4000)
 		return mc_cli_usage(_("the backup path is too long"));
-	if (stat(pos[0], &st) == 0) {
+	if (lstat(pos[0], &st) == 0) {
 		mc_err_set(&err, EX_CANTCREAT, _("'%s' exists: a backup goes to a new directory"), pos[0]);
 		return mc_cli_fail(&err);
 	}
