@@ -2,6 +2,7 @@
 /* medchain anchor [--wait S] [--dry-run] | list | keygen | plan | reset-nonce */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "journal.h"
 #include "merkle.h"
 #include "rpc.h"
+#include "text.h"
 #include "verify.h"
 
 static void anchor_key_path(struct mc_cli *cli, char *out, size_t n)
@@ -56,11 +58,18 @@ int cmd_anchor_keygen(struct mc_cli *cli, struct mc_args *a)
 	    mc_key_save(path, k, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, &err) != 0)
 		goto out;
 	mc_hex(addr, 20, hex);
-	if (cli->json)
-		printf("{\"address\":\"0x%s\",\"key_file\":", hex);
 	if (cli->json) {
-		mc_cli_json_str(stdout, path);
-		printf(",\"sealed\":%s}\n", nopass ? "false" : "true");
+		cJSON *j = cJSON_CreateObject();
+		char a0x[43];
+
+		snprintf(a0x, sizeof(a0x), "0x%s", hex);
+		if (j) {
+			cJSON_AddStringToObject(j, "address", a0x);
+			mc_json_add_str(j, "key_file", path);
+			cJSON_AddBoolToObject(j, "sealed", !nopass);
+		}
+		if (mc_cli_json_print(j, &err) != 0)
+			goto out;
 	} else {
 		printf("0x%s\n", hex);
 		if (!cli->quiet)
@@ -104,10 +113,24 @@ int cmd_anchor_plan(struct mc_cli *cli, struct mc_args *a)
 	mc_hex(payload, sizeof(payload), payload_hex);
 	mc_hex(p.root, MC_HASH_LEN, root);
 	mc_hex(p.head.chain_id, MC_HASH_LEN, cid);
-	if (cli->json)
-		printf("{\"chain_id\":\"%s\",\"tree_size\":%llu,\"root\":\"%s\",\"payload\":\"0x%s\"}\n", cid,
-		       (unsigned long long)p.head.height + 1, root, payload_hex);
-	else
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+		char *pl = malloc(strlen(payload_hex) + 3);
+
+		if (j && pl) {
+			sprintf(pl, "0x%s", payload_hex);
+			cJSON_AddStringToObject(j, "chain_id", cid);
+			cJSON_AddNumberToObject(j, "tree_size", (double)(p.head.height + 1));
+			cJSON_AddStringToObject(j, "root", root);
+			cJSON_AddStringToObject(j, "payload", pl);
+		} else {
+			cJSON_Delete(j);
+			j = NULL;
+		}
+		free(pl);
+		if (mc_cli_json_print(j, &err) != 0)
+			return mc_cli_fail(&err);
+	} else
 		printf(_("the next anchor carries: chain %s, tree size %llu, root %s\n  calldata 0x%s\n"), cid,
 		       (unsigned long long)p.head.height + 1, root, payload_hex);
 	return 0;
@@ -226,46 +249,66 @@ static void print_json(const struct mc_anchor_result *r, int code, const char *l
 {
 	const struct mc_anchor_entry *e = &r->entry;
 	char h[67];
+	cJSON *j = cJSON_CreateObject(), *an, *txs;
+	struct mc_err perr = { 0 };
 
-	printf("{\"outcome\":\"%s\",\"exit\":%d,\"message\":", outcome_name(r->outcome), code);
-	mc_cli_json_str(stdout, line);
-	if (r->have) {
+	if (!j)
+		return;
+	cJSON_AddStringToObject(j, "outcome", outcome_name(r->outcome));
+	cJSON_AddNumberToObject(j, "exit", code);
+	mc_json_add_str(j, "message", line);
+	if (r->have && (an = cJSON_AddObjectToObject(j, "anchor"))) {
 		mc_hex(e->root, MC_HASH_LEN, h);
-		printf(",\"anchor\":{\"seq\":%llu,\"state\":\"%s\",\"tree_size\":%llu,\"root\":\"%s\","
-		       "\"public_chain_id\":%llu,\"nonce\":%llu,\"gas_limit\":%llu",
-		       (unsigned long long)e->seq,
-		       r->outcome == MC_ANCHOR_PLANNED_DRY ? "dry_run" : mc_anchor_state_name(e->state),
-		       (unsigned long long)e->tree_size, h, (unsigned long long)e->public_chain_id,
-		       (unsigned long long)e->nonce, (unsigned long long)e->gas_limit);
+		cJSON_AddNumberToObject(an, "seq", (double)e->seq);
+		cJSON_AddStringToObject(an, "state", r->outcome == MC_ANCHOR_PLANNED_DRY ? "dry_run"
+									     : mc_anchor_state_name(e->state));
+		cJSON_AddNumberToObject(an, "tree_size", (double)e->tree_size);
+		cJSON_AddStringToObject(an, "root", h);
+		cJSON_AddNumberToObject(an, "public_chain_id", (double)e->public_chain_id);
+		cJSON_AddNumberToObject(an, "nonce", (double)e->nonce);
+		cJSON_AddNumberToObject(an, "gas_limit", (double)e->gas_limit);
 		hex0x(e->address, 20, h);
-		printf(",\"address\":\"%s\",\"txs\":[", h);
-		for (unsigned i = 0; i < e->nattempts; i++) {
+		cJSON_AddStringToObject(an, "address", h);
+		txs = cJSON_AddArrayToObject(an, "txs");
+		for (unsigned i = 0; txs && i < e->nattempts; i++) {
+			cJSON *t = cJSON_CreateObject();
+
+			if (!t || !cJSON_AddItemToArray(txs, t)) {
+				cJSON_Delete(t);
+				break;
+			}
 			hex0x(e->attempts[i].hash, 32, h);
-			printf("%s{\"hash\":\"%s\",\"max_fee\":%llu,\"tip\":%llu}", i ? "," : "", h,
-			       (unsigned long long)e->attempts[i].max_fee, (unsigned long long)e->attempts[i].tip);
+			cJSON_AddStringToObject(t, "hash", h);
+			cJSON_AddNumberToObject(t, "max_fee", (double)e->attempts[i].max_fee);
+			cJSON_AddNumberToObject(t, "tip", (double)e->attempts[i].tip);
 		}
-		printf("]");
 		if (e->state == MC_ANCHOR_MINED || e->state == MC_ANCHOR_CONFIRMED) {
 			hex0x(e->mined_tx, 32, h);
-			printf(",\"tx_hash\":\"%s\",\"block_number\":%llu", h,
-			       (unsigned long long)e->mined_block);
+			cJSON_AddStringToObject(an, "tx_hash", h);
+			cJSON_AddNumberToObject(an, "block_number", (double)e->mined_block);
 			hex0x(e->mined_block_hash, 32, h);
-			printf(",\"block_hash\":\"%s\",\"confirmations\":%llu", h, (unsigned long long)r->depth);
+			cJSON_AddStringToObject(an, "block_hash", h);
+			cJSON_AddNumberToObject(an, "confirmations", (double)r->depth);
 		}
 		if (e->state == MC_ANCHOR_CONFIRMED)
-			printf(",\"commit_height\":%llu", (unsigned long long)e->commit_height);
-		printf("}");
+			cJSON_AddNumberToObject(an, "commit_height", (double)e->commit_height);
 	}
-	printf("}\n");
+	mc_cli_json_print(j, &perr);
 }
 
 static int finish_fail(struct mc_cli *cli, const struct mc_err *err)
 {
 	say(LOG_ERR, err->msg);
 	if (cli->json) {
-		printf("{\"outcome\":\"error\",\"exit\":%d,\"message\":", err->code);
-		mc_cli_json_str(stdout, err->msg);
-		printf("}\n");
+		cJSON *j = cJSON_CreateObject();
+		struct mc_err perr = { 0 };
+
+		if (j) {
+			cJSON_AddStringToObject(j, "outcome", "error");
+			cJSON_AddNumberToObject(j, "exit", err->code);
+			mc_json_add_str(j, "message", err->msg);
+		}
+		mc_cli_json_print(j, &perr);
 	}
 	return mc_cli_fail(err);
 }
@@ -409,10 +452,14 @@ struct list_ctx {
 	uint64_t latest;
 	bool have_final;
 	uint64_t final;
+	cJSON *arr;                  /* with --json: the anchors */
 };
 
-/* "" or the confirmations of a mined anchor, as a JSON member or a column. */
-static void confirmations(const struct list_ctx *lc, const struct mc_anchor_entry *e, char *out, size_t n)
+/* With --public, the confirmations of a mined anchor: added to o as JSON
+ * members (o not NULL), else written into out as a column ("" without
+ * --public). */
+static void confirmations(const struct list_ctx *lc, const struct mc_anchor_entry *e, cJSON *o, char *out,
+			  size_t n)
 {
 	uint64_t c;
 	bool fin;
@@ -421,15 +468,20 @@ static void confirmations(const struct list_ctx *lc, const struct mc_anchor_entr
 	if (!lc->public)
 		return;
 	if (!e->mined_block || e->state == MC_ANCHOR_SUPERSEDED) {
-		snprintf(out, n, lc->cli->json ? ",\"confirmations\":null" : "%8s", "-");
+		if (o)
+			cJSON_AddNullToObject(o, "confirmations");
+		else
+			snprintf(out, n, "%8s", "-");
 		return;
 	}
 	c = lc->latest >= e->mined_block ? lc->latest - e->mined_block + 1 : 0;
 	fin = lc->have_final && lc->final >= e->mined_block;
-	if (lc->cli->json)
-		snprintf(out, n, ",\"confirmations\":%llu,\"final\":%s", (unsigned long long)c, fin ? "true" : "false");
-	else
+	if (o) {
+		cJSON_AddNumberToObject(o, "confirmations", (double)c);
+		cJSON_AddBoolToObject(o, "final", fin);
+	} else {
 		snprintf(out, n, "%7llu%s", (unsigned long long)c, fin ? "F" : " ");
+	}
 }
 
 static int list_one(struct mc_txn *t, const struct mc_anchor_entry *ep, void *vctx, struct mc_err *err)
@@ -449,17 +501,28 @@ static int list_one(struct mc_txn *t, const struct mc_anchor_entry *ep, void *vc
 									  : e->attempts[e->nattempts - 1].hash,
 	      32, tx);
 	mc_hex(e->root, MC_HASH_LEN, root);
-	confirmations(lc, e, conf, sizeof(conf));
 	if (lc->cli->json) {
-		printf("%s{\"seq\":%llu,\"state\":\"%s\",\"tree_size\":%llu,\"root\":\"%s\","
-		       "\"prev_size\":%llu,\"consistency\":\"%s\",\"public_chain_id\":%llu,\"nonce\":%llu,"
-		       "\"tx_hash\":\"%s\",\"attempts\":%u,\"block_number\":%llu,\"commit_height\":%llu%s}",
-		       lc->n ? "," : "", (unsigned long long)e->seq, mc_anchor_state_name(e->state),
-		       (unsigned long long)e->tree_size, root, (unsigned long long)e->prev_size,
-		       ck > 0 ? "ok" : ck == 0 ? "none" : "failed", (unsigned long long)e->public_chain_id,
-		       (unsigned long long)e->nonce, tx, e->nattempts, (unsigned long long)e->mined_block,
-		       (unsigned long long)e->commit_height, conf);
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(lc->arr, o)) {
+			cJSON_Delete(o);
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		}
+		cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+		cJSON_AddStringToObject(o, "state", mc_anchor_state_name(e->state));
+		cJSON_AddNumberToObject(o, "tree_size", (double)e->tree_size);
+		cJSON_AddStringToObject(o, "root", root);
+		cJSON_AddNumberToObject(o, "prev_size", (double)e->prev_size);
+		cJSON_AddStringToObject(o, "consistency", ck > 0 ? "ok" : ck == 0 ? "none" : "failed");
+		cJSON_AddNumberToObject(o, "public_chain_id", (double)e->public_chain_id);
+		cJSON_AddNumberToObject(o, "nonce", (double)e->nonce);
+		cJSON_AddStringToObject(o, "tx_hash", tx);
+		cJSON_AddNumberToObject(o, "attempts", e->nattempts);
+		cJSON_AddNumberToObject(o, "block_number", (double)e->mined_block);
+		cJSON_AddNumberToObject(o, "commit_height", (double)e->commit_height);
+		confirmations(lc, e, o, conf, sizeof(conf));
 	} else {
+		confirmations(lc, e, NULL, conf, sizeof(conf));
 		printf("%-5llu %-10s %-10llu %-6llu %-66s %-10llu %s%s%s\n", (unsigned long long)e->seq,
 		       mc_anchor_state_name(e->state), (unsigned long long)e->tree_size, (unsigned long long)e->nonce, tx,
 		       (unsigned long long)e->mined_block, conf, lc->public ? " " : "", cons);
@@ -473,15 +536,11 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	struct list_ctx *lc = vctx;
 	int rc;
 
-	if (lc->cli->json)
-		printf("[");
-	else if (!lc->cli->quiet)
+	if (!lc->cli->json && !lc->cli->quiet)
 		printf("%-5s %-10s %-10s %-6s %-66s %-10s %s%s%s\n", _("SEQ"), _("STATE"), _("TREE SIZE"), _("NONCE"),
 		       _("PUBLIC TX"), _("BLOCK"), lc->public ? _("   CONF ") : "", lc->public ? " " : "",
 		       _("CONSISTENCY"));
 	rc = mc_journal_each(t, false, list_one, lc, err);
-	if (lc->cli->json)
-		printf("]\n");
 	return rc;
 }
 
@@ -490,7 +549,7 @@ int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos;
 	struct mc_err err = { 0 };
-	struct list_ctx lc = { cli, 0, 0, false, 0, false, 0 };
+	struct list_ctx lc = { cli, 0, 0, false, 0, false, 0, NULL };
 	struct mc_opt opts[] = { { "--public", false, NULL, &lc.public } };
 
 	if (mc_cli_parse(a, opts, 1, pos, 0, &npos) != 0)
@@ -514,7 +573,16 @@ int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a)
 		lc.have_final = fin.found;
 		lc.final = fin.number;
 	}
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, list_txn, &lc, &err) != 0)
+	if (cli->json && !(lc.arr = cJSON_CreateArray())) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		return mc_cli_fail(&err);
+	}
+	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, list_txn, &lc, &err) != 0) {
+		cJSON_Delete(lc.arr);
+		return mc_cli_fail(&err);
+	}
+	/* printed with a failed consistency proof too: the rows say which */
+	if (lc.arr && mc_cli_json_print(lc.arr, &err) != 0)
 		return mc_cli_fail(&err);
 	if (lc.bad) {
 		mc_err_set(&err, EX_DATAERR, P_("%u anchor fails its consistency proof", "%u anchors fail their consistency proof",

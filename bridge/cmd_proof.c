@@ -20,6 +20,7 @@
 #include "proof.h"
 #include "records.h"
 #include "rpc.h"
+#include "text.h"
 
 struct export_ctx {
 	const uint8_t *id;

@@ -491,29 +491,86 @@ int mc_cli_read_all(const char *path, size_t max, unsigned char **out, size_t *n
 	return 0;
 }
 
-int mc_cli_write_file(const char *path, const void *p, size_t n, struct mc_err *err)
+static int write_all(int fd, const char *what, const void *p, size_t n, struct mc_err *err)
 {
-	char tmp[4200];
-	int fd;
 	size_t off = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp, strerror(errno));
 	while (off < n) {
 		ssize_t w = write(fd, (const char *)p + off, n - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0) {
-			int e = errno;
-
-			close(fd);
-			unlink(tmp);
-			return mc_err_set(err, EX_IOERR, _("cannot write '%s': %s"), tmp, strerror(e));
-		}
+		if (w <= 0)
+			return mc_err_set(err, EX_IOERR, _("cannot write '%s': %s"), what, strerror(w < 0 ? errno : EIO));
 		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* A target that is not a regular file (a character device, a FIFO, a
+ * socket, a terminal): opened without creating or truncating, and written
+ * in place. What is opened is checked again: never a regular file (one put
+ * there since the check is not written into without the rename). */
+static int write_in_place(const char *path, bool follow, const void *p, size_t n, struct mc_err *err)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+
+	if (fd < 0)
+		return mc_err_set(err, EX_CANTCREAT, _("cannot open '%s': %s"), path, strerror(errno));
+	if (fstat(fd, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+		close(fd);
+		return mc_err_set(err, EX_CANTCREAT, _("'%s' changed while it was opened: nothing was written"), path);
+	}
+	if (write_all(fd, path, p, n, err) != 0) {
+		close(fd);
+		return -1;
+	}
+	if (close(fd) != 0)
+		return mc_err_set(err, EX_IOERR, _("cannot write '%s': %s"), path, strerror(errno));
+	return 0;
+}
+
+int mc_cli_write_file(const char *path, const void *p, size_t n, struct mc_err *err)
+{
+	char tmp[4200];
+	struct stat st;
+	int fd;
+
+	if (strcmp(path, "-") == 0) {
+		if (fflush(stdout) != 0 || write_all(STDOUT_FILENO, _("standard output"), p, n, err) != 0)
+			return err->code ? -1 : mc_err_set(err, EX_IOERR, _("cannot write standard output"));
+		return 0;
+	}
+	if (lstat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return mc_err_set(err, EX_CANTCREAT, _("'%s' is a directory"), path);
+		if (S_ISLNK(st.st_mode)) {
+			/* A link to a device or a FIFO (/dev/stdout) is written
+			 * through: nothing is replaced. A link to a file is
+			 * refused: the rename would replace the link, and
+			 * writing through it would write wherever it points. */
+			if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+				return write_in_place(path, true, p, n, err);
+			return mc_err_set(err, EX_CANTCREAT,
+					  _("'%s' is a symbolic link: give the path of the file itself (or - for standard output)"),
+					  path);
+		}
+		if (!S_ISREG(st.st_mode))
+			return write_in_place(path, false, p, n, err);
+	} else if (errno != ENOENT) {
+		return mc_err_set(err, EX_CANTCREAT, _("cannot write '%s': %s"), path, strerror(errno));
+	}
+	/* A regular file, or none: written whole beside it, then renamed over
+	 * it, so it is never half-written. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp, strerror(errno));
+	if (write_all(fd, tmp, p, n, err) != 0) {
+		close(fd);
+		unlink(tmp);
+		return -1;
 	}
 	if (fsync(fd) != 0 || close(fd) != 0) {
 		unlink(tmp);
@@ -619,20 +676,6 @@ int mc_cli_json_print(struct cJSON *j, struct mc_err *err)
 	free(text);
 	cJSON_Delete(j);
 	return rc;
-}
-
-void mc_cli_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }
 
 /* ---- options ------------------------------------------------------------ */

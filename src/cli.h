@@ -112,7 +112,13 @@ int mc_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * past it. *out is malloc'd. */
 int mc_cli_read_all(const char *path, size_t max, unsigned char **out, size_t *n,
 		    struct mc_err *err);
-/* Writes data to path atomically (temp file, fsync, rename), mode 0600. */
+/* Writes data to path, the target of every -o: "-" is standard output; a
+ * regular file (or none) is replaced atomically (temp file, fsync, rename;
+ * a new file gets mode 0600); anything else that exists (a character
+ * device, a FIFO) is opened and written in place, never replaced; a
+ * symbolic link is written through only when it points at such a
+ * non-regular file (/dev/stdout), and refused otherwise; a directory is
+ * refused. */
 int mc_cli_write_file(const char *path, const void *p, size_t n, struct mc_err *err);
 
 /* A progress bar on stderr when it is a terminal; no-op otherwise. */
@@ -139,12 +145,11 @@ const char *mc_cli_abbreviated(char **v, int ind, const char *name, const char *
 int mc_cli_confirm(bool yes, const char *question, struct mc_err *err);
 
 /* Prints one JSON document and a newline on stdout; frees it (NULL: out
- * of memory, reported as EX_OSERR). */
+ * of memory, reported as EX_OSERR). All --json output is built with cJSON
+ * and printed through here; text from the data goes in through
+ * mc_json_add_str() (text.h), which makes it well-formed UTF-8. */
 struct cJSON;
 int mc_cli_json_print(struct cJSON *j, struct mc_err *err);
-
-/* JSON string escaping onto f. */
-void mc_cli_json_str(FILE *f, const char *s);
 
 /* Simple option parsing for commands: --name VALUE / --flag. Returns the
  * index of the first positional argument, or -1 after reporting usage. */

@@ -26,7 +26,7 @@
 struct audit_out {
 	int fmt;                      /* enum audit_fmt */
 	unsigned long n;
-	cJSON *entries;               /* FHIR bundle entries */
+	cJSON *entries;               /* FHIR bundle entries, or --json's events */
 	FILE *out;                    /* stdout, or a memory stream for -o */
 	char node_pk[65];
 };
@@ -59,48 +59,61 @@ static void emit_text(FILE *f, const struct mc_audit_event *e)
 	fprintf(f, "%s  %-9s %-15s %-16s %s\n", when, pos, mc_tx_type_name(e->type), e->actor_name, extra);
 }
 
-static void emit_json(FILE *f, const struct mc_audit_event *e, bool first)
+static int emit_json(cJSON *arr, const struct mc_audit_event *e)
 {
 	char when[32], actor[65], rec[33], gid[33], subj[65];
+	cJSON *o = cJSON_CreateObject();
 
+	if (!o || !cJSON_AddItemToArray(arr, o)) {
+		cJSON_Delete(o);
+		return -1;
+	}
 	mc_time_format(e->ts, when, sizeof(when));
 	mc_hex(e->actor, MC_PK_LEN, actor);
 	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
-	fprintf(f, "%s{\"time\":\"%s\",\"block\":%llu,\"tx\":%u,\"type\":\"%s\",\"actor\":\"%s\",\"actor_name\":",
-	       first ? "" : ",", when, (unsigned long long)e->h, e->ti, mc_tx_type_name(e->type), actor);
-	mc_cli_json_str(f, e->actor_name);
+	cJSON_AddStringToObject(o, "time", when);
+	cJSON_AddNumberToObject(o, "block", (double)e->h);
+	cJSON_AddNumberToObject(o, "tx", e->ti);
+	cJSON_AddStringToObject(o, "type", mc_tx_type_name(e->type));
+	cJSON_AddStringToObject(o, "actor", actor);
+	mc_json_add_str(o, "actor_name", e->actor_name);
 	if (e->has_subject) {
 		mc_hex(e->subject, MC_HASH_LEN, subj);
-		fprintf(f, ",\"subject\":\"%s\"", subj);
+		cJSON_AddStringToObject(o, "subject", subj);
 	}
 	if (e->type == MC_TX_ACCESS) {
 		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
-		fprintf(f, ",\"record\":\"%s\",\"version\":%u,\"outcome\":\"%s\"", rec, e->acc.version,
-		       mc_outcome_name(e->acc.outcome));
+		cJSON_AddStringToObject(o, "record", rec);
+		cJSON_AddNumberToObject(o, "version", e->acc.version);
+		cJSON_AddStringToObject(o, "outcome", mc_outcome_name(e->acc.outcome));
 		if (e->acc.outcome == MC_OUTCOME_PERMIT)
-			fprintf(f, ",\"basis\":\"%s\"", e->has_grant ? "grant" : "author");
+			cJSON_AddStringToObject(o, "basis", e->has_grant ? "grant" : "author");
 		if (e->acc.outcome == MC_OUTCOME_DENY)
-			fprintf(f, ",\"reason\":\"%s\"", mc_deny_name(e->acc.reason));
-		if (e->glass[0]) {
-			fprintf(f, ",\"break_glass\":");
-			mc_cli_json_str(f, e->glass);
-		}
+			cJSON_AddStringToObject(o, "reason", mc_deny_name(e->acc.reason));
+		if (e->glass[0])
+			mc_json_add_str(o, "break_glass", e->glass);
 	}
 	if (e->purpose)
-		fprintf(f, ",\"purpose\":\"%s\"", mc_purpose_name(e->purpose));
+		cJSON_AddStringToObject(o, "purpose", mc_purpose_name(e->purpose));
 	if (e->has_grant)
-		fprintf(f, ",\"grant\":\"%s\"", gid);
-	fprintf(f, "}");
+		cJSON_AddStringToObject(o, "grant", gid);
+	return 0;
 }
 
 /* CSV for spreadsheets and SIEMs: RFC 4180 quoting; the header is fixed
- * machine text, never translated. */
+ * machine text, never translated. A cell that a spreadsheet would take
+ * for a formula (one starting with '=', '+', '-', '@', a tab or a carriage
+ * return: OWASP's CSV injection) gets a leading single quote, so it is
+ * shown as the text it is; the rest of the cell is unchanged. */
 static void csv_field(FILE *f, const char *s, bool last)
 {
+	bool defuse = *s && strchr("=+-@\t\r", *s) != NULL;
 	bool quote = strpbrk(s, ",\"\r\n") != NULL;
 
 	if (quote) {
 		fputc('"', f);
+		if (defuse)
+			fputc('\'', f);
 		for (; *s; s++) {
 			if (*s == '"')
 				fputc('"', f);
@@ -108,6 +121,8 @@ static void csv_field(FILE *f, const char *s, bool last)
 		}
 		fputc('"', f);
 	} else {
+		if (defuse)
+			fputc('\'', f);
 		fputs(s, f);
 	}
 	fputc(last ? '\n' : ',', f);
@@ -184,7 +199,7 @@ static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
 			 e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "",
 			 e->acc.outcome == MC_OUTCOME_DENY && e->glass[0] ? "; " : "",
 			 e->glass[0] ? "break-glass: " : "", e->glass);
-		cJSON_AddStringToObject(ev, "outcomeDesc", desc);
+		mc_json_add_str(ev, "outcomeDesc", desc);
 	}
 	if (e->purpose) {
 		pur = cJSON_AddArrayToObject(ev, "purposeOfEvent");
@@ -246,7 +261,8 @@ static int emit(const struct mc_audit_event *e, void *vctx)
 		emit_text(o->out, e);
 		break;
 	case FMT_JSON:
-		emit_json(o->out, e, o->n == 0);
+		if (emit_json(o->entries, e) != 0)
+			return -1;
 		break;
 	case FMT_CSV:
 		emit_csv(o->out, e);
@@ -374,21 +390,30 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 		}
 	}
 	r.o.out = ms ? ms : stdout;
-	if (r.o.fmt == FMT_FHIR)
-		r.o.entries = cJSON_CreateArray();
-	if (r.o.fmt == FMT_JSON)
-		fprintf(r.o.out, "{\"events\":[");
+	if ((r.o.fmt == FMT_FHIR || r.o.fmt == FMT_JSON) && !(r.o.entries = cJSON_CreateArray())) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		goto out;
+	}
 	if (r.o.fmt == FMT_TEXT && mc_cli_list_header(cli))
 		printf("%-20s  %-9s %-15s %-16s %s\n", _("TIME"), _("BLOCK.TX"), _("TYPE"), _("ACTOR"),
 		       _("DETAILS"));
 	if (r.o.fmt == FMT_CSV)
 		fprintf(r.o.out, "time,block,tx,type,actor,actor_name,subject,record,version,purpose,outcome,grant,reason,break_glass\n");
 	rc = mc_store_read(cli->store, audit_txn, &r, &err);
-	if (r.o.fmt == FMT_JSON) {
-		fprintf(r.o.out, "]");
-		if (rc == 0 && r.page.more)
-			fprintf(r.o.out, ",\"next\":\"%llu.%u\"", (unsigned long long)r.page.last_h, r.page.last_t);
-		fprintf(r.o.out, "}\n");
+	if (rc != 0 && !err.code)   /* emit_json ran out of memory */
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+	if (r.o.fmt == FMT_JSON && rc == 0) {
+		cJSON *doc = cJSON_CreateObject();
+
+		if (doc && cJSON_AddItemToObject(doc, "events", r.o.entries))
+			r.o.entries = NULL;
+		if (doc && r.page.more) {
+			char next[48];
+
+			snprintf(next, sizeof(next), "%llu.%u", (unsigned long long)r.page.last_h, r.page.last_t);
+			cJSON_AddStringToObject(doc, "next", next);
+		}
+		rc = mc_cli_json_print(doc, &err);
 	} else if (r.o.fmt == FMT_TEXT && rc == 0 && r.page.more && !cli->quiet) {
 		fprintf(stderr, _("more: --after %llu.%u\n"), (unsigned long long)r.page.last_h, r.page.last_t);
 	} else if (r.o.fmt == FMT_FHIR && rc == 0) {
@@ -439,6 +464,7 @@ int cmd_audit_export(struct mc_cli *cli, struct mc_args *a)
 struct alerts_out {
 	struct mc_cli *cli;
 	struct mc_txn *t;
+	cJSON *arr;   /* with --json: the alerts */
 	unsigned long n;
 };
 
@@ -459,22 +485,32 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 	mc_hex(al->record, 16, rec);
 	mc_hex(al->grant, 16, gid);
 	if (o->cli->json) {
-		printf("%s{\"alert\":\"%s\",\"time\":\"%s\",\"block\":%llu,\"actor\":\"%s\",\"actor_name\":",
-		       o->n ? "," : "", mc_alert_name(al->kind), when, (unsigned long long)al->height, pk);
-		mc_cli_json_str(stdout, who.name);
-		if (al->kind == MC_ALERT_BREAK_GLASS)
-			printf(",\"record\":\"%s\",\"subject\":\"%s\"", rec, subj);
-		else if (al->kind == MC_ALERT_DENY_BURST)
-			printf(",\"denials\":%u", al->count);
-		else
-			printf(",\"grant\":\"%s\",\"subject\":\"%s\"", gid, subj);
+		cJSON *j = cJSON_CreateObject();
+
+		if (!j || !cJSON_AddItemToArray(o->arr, j)) {
+			cJSON_Delete(j);
+			return -1;
+		}
+		cJSON_AddStringToObject(j, "alert", mc_alert_name(al->kind));
+		cJSON_AddStringToObject(j, "time", when);
+		cJSON_AddNumberToObject(j, "block", (double)al->height);
+		cJSON_AddStringToObject(j, "actor", pk);
+		mc_json_add_str(j, "actor_name", who.name);
+		if (al->kind == MC_ALERT_BREAK_GLASS) {
+			cJSON_AddStringToObject(j, "record", rec);
+			cJSON_AddStringToObject(j, "subject", subj);
+		} else if (al->kind == MC_ALERT_DENY_BURST) {
+			cJSON_AddNumberToObject(j, "denials", al->count);
+		} else {
+			cJSON_AddStringToObject(j, "grant", gid);
+			cJSON_AddStringToObject(j, "subject", subj);
+		}
 		if (al->kind == MC_ALERT_STAFF_GRANT) {
 			mc_hex(al->author, MC_PK_LEN, pk);
-			printf(",\"recorded_by\":\"%s\",\"recorded_by_name\":", pk);
-			mc_cli_json_str(stdout, staff.name);
-			printf(",\"revoked\":%s", al->revoked ? "true" : "false");
+			cJSON_AddStringToObject(j, "recorded_by", pk);
+			mc_json_add_str(j, "recorded_by_name", staff.name);
+			cJSON_AddBoolToObject(j, "revoked", al->revoked);
 		}
-		printf("}");
 	} else if (al->kind == MC_ALERT_BREAK_GLASS) {
 		printf(_("%s  break-glass read by %s of record %s\n"), when, who.name, rec);
 	} else if (al->kind == MC_ALERT_DENY_BURST) {
@@ -544,12 +580,19 @@ int cmd_alerts(struct mc_cli *cli, struct mc_args *a)
 	}
 	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
 		return mc_cli_fail(&err);
-	if (cli->json)
-		printf("[");
+	if (cli->json && !(o.arr = cJSON_CreateArray())) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		return mc_cli_fail(&err);
+	}
 	rc = mc_store_read(cli->store, alerts_txn, &r, &err);
-	if (cli->json)
-		printf("]\n");
-	else if (rc == 0 && o.n == 0 && !cli->quiet)
+	if (rc != 0 && !err.code)   /* print_alert ran out of memory */
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+	if (cli->json) {
+		if (rc == 0)
+			rc = mc_cli_json_print(o.arr, &err);
+		else
+			cJSON_Delete(o.arr);
+	} else if (rc == 0 && o.n == 0 && !cli->quiet)
 		printf(_("no alerts\n"));
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

@@ -8,6 +8,7 @@
  * into place: a DIR that exists is a complete, verified backup. */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -165,7 +166,7 @@ int cmd_backup(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_usage(_("backup needs the directory to write"));
 	if (strlen(pos[0]) > 4000)
 		return mc_cli_usage(_("the backup path is too long"));
-	if (stat(pos[0], &st) == 0) {
+	if (lstat(pos[0], &st) == 0) {
 		mc_err_set(&err, EX_CANTCREAT, _("'%s' exists: a backup goes to a new directory"), pos[0]);
 		return mc_cli_fail(&err);
 	}
@@ -221,11 +222,30 @@ int cmd_backup(struct mc_cli *cli, struct mc_args *a)
 	}
 	mc_hex(head.hash, MC_HASH_LEN, hash);
 	mc_hex(head.chain_id, MC_HASH_LEN, cid);
-	snprintf(manifest, sizeof(manifest),
-		 "{\"format\":\"medchain-backup-1\",\"chain_id\":\"%s\",\"height\":%llu,\"head\":\"%s\","
-		 "\"blocks\":%llu,\"record_versions\":%llu,\"created_ms\":%llu,\"keys\":%s}\n",
-		 cid, (unsigned long long)head.height, hash, (unsigned long long)rep.blocks,
-		 (unsigned long long)rep.records, (unsigned long long)mc_now_ms(), with_keys ? "true" : "false");
+	{
+		cJSON *j = cJSON_CreateObject();
+		char *text = NULL;
+
+		if (j) {
+			cJSON_AddStringToObject(j, "format", "medchain-backup-1");
+			cJSON_AddStringToObject(j, "chain_id", cid);
+			cJSON_AddNumberToObject(j, "height", (double)head.height);
+			cJSON_AddStringToObject(j, "head", hash);
+			cJSON_AddNumberToObject(j, "blocks", (double)rep.blocks);
+			cJSON_AddNumberToObject(j, "record_versions", (double)rep.records);
+			cJSON_AddNumberToObject(j, "created_ms", (double)mc_now_ms());
+			cJSON_AddBoolToObject(j, "keys", with_keys);
+			text = cJSON_PrintUnformatted(j);
+			cJSON_Delete(j);
+		}
+		if (!text || strlen(text) + 2 > sizeof(manifest)) {
+			free(text);
+			mc_err_set(&err, EX_OSERR, _("out of memory"));
+			goto out;
+		}
+		snprintf(manifest, sizeof(manifest), "%s\n", text);
+		free(text);
+	}
 	snprintf(path, sizeof(path), "%s/backup.json", tmpl);
 	if (mc_cli_write_file(path, manifest, strlen(manifest), &err) != 0 || fsync_path(tmpl, &err) != 0)
 		goto out;

@@ -20,6 +20,7 @@
 
 #include "commands.h"
 #include "i18n.h"
+#include "text.h"
 
 /* Where setting i came from, for people: file:line, $VARIABLE, --datadir
  * or "default". */
@@ -209,7 +210,7 @@ static int print_json(const struct mc_cli *cli, const char *files[2])
 		cJSON *f = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(f, "layer", layer[k]);
-		cJSON_AddStringToObject(f, "path", files[k]);
+		mc_json_add_str(f, "path", files[k]);
 		cJSON_AddBoolToObject(f, "read", access(files[k], F_OK) == 0);
 		cJSON_AddItemToArray(fa, f);
 	}
@@ -223,14 +224,14 @@ static int print_json(const struct mc_cli *cli, const char *files[2])
 		value_of(cli, i, value, sizeof(value));
 		cJSON_AddStringToObject(s, "section", section);
 		cJSON_AddStringToObject(s, "key", key);
-		cJSON_AddStringToObject(s, "value", value);
+		mc_json_add_str(s, "value", value);
 		cJSON_AddStringToObject(s, "source", src);
 		if (strcmp(src, "flag") == 0) {
 			cJSON_AddStringToObject(s, "flag", "--datadir");
 		} else if (strcmp(src, "environment") == 0) {
-			cJSON_AddStringToObject(s, "variable", o->source == MC_CONF_ENV ? o->where : "MEDCHAIN_DATADIR");
+			mc_json_add_str(s, "variable", o->source == MC_CONF_ENV ? o->where : "MEDCHAIN_DATADIR");
 		} else if (strcmp(src, "file") == 0) {
-			cJSON_AddStringToObject(s, "file", o->where);
+			mc_json_add_str(s, "file", o->where);
 			cJSON_AddNumberToObject(s, "line", o->line);
 		}
 		cJSON_AddItemToArray(sa, s);

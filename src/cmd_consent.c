@@ -99,10 +99,18 @@ int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
 				   "medchain: %zu record versions shared with the grantee's organization\n", res.shared),
 			res.shared);
 	mc_hex(g.id, sizeof(g.id), hex);
-	if (cli->json)
-		printf("{\"grant\":\"%s\",\"block\":%llu}\n", hex, (unsigned long long)res.height);
-	else
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		if (j) {
+			cJSON_AddStringToObject(j, "grant", hex);
+			cJSON_AddNumberToObject(j, "block", (double)res.height);
+		}
+		if (mc_cli_json_print(j, &err) != 0)
+			goto out;
+	} else {
 		printf("%s\n", hex);
+	}
 	rc = 0;
 out:
 	mc_key_free(node);
@@ -133,9 +141,18 @@ int cmd_consent_revoke(struct mc_cli *cli, struct mc_args *a)
 	    mc_cli_load_actor(cli, &author, &err) != 0 ||
 	    mc_op_revoke(cli, node, author, id, reason, &height, &err) != 0)
 		goto out;
-	if (cli->json)
-		printf("{\"revoked\":\"%s\",\"block\":%llu}\n", pos[0], (unsigned long long)height);
-	else if (!cli->quiet)
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+		char hex[33];
+
+		mc_hex(id, sizeof(id), hex);
+		if (j) {
+			cJSON_AddStringToObject(j, "revoked", hex);
+			cJSON_AddNumberToObject(j, "block", (double)height);
+		}
+		if (mc_cli_json_print(j, &err) != 0)
+			goto out;
+	} else if (!cli->quiet)
 		printf(_("revoked in block %llu\n"), (unsigned long long)height);
 	rc = 0;
 out:
@@ -151,6 +168,7 @@ struct list_ctx {
 	const uint8_t *grantee;
 	bool active;
 	uint64_t now;
+	cJSON *arr;   /* with --json: the grants */
 	unsigned long n;
 };
 
@@ -175,15 +193,23 @@ static int list_one(struct mc_txn *t, const struct mc_grant_state *gsp, const st
 	if (lc->cli->json) {
 		char gh[65];
 
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(lc->arr, o)) {
+			cJSON_Delete(o);
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		}
 		mc_hex(g.grantee, MC_PK_LEN, gh);
-		printf("%s{\"grant\":\"%s\",\"subject\":\"%s\",\"grantee\":\"%s\",\"grantee_name\":",
-		       lc->n ? "," : "", id, subj, gh);
-		mc_cli_json_str(stdout, who.name);
-		printf(",\"purpose\":\"%s\",\"scope\":", mc_purpose_name(g.purpose));
-		mc_cli_json_str(stdout, scope);
-		printf(",\"from\":\"%s\",\"until\":%s%s%s,\"status\":\"%s\",\"block\":%llu}", from,
-		       g.not_after == MC_TIME_OPEN ? "" : "\"", g.not_after == MC_TIME_OPEN ? "null" : until,
-		       g.not_after == MC_TIME_OPEN ? "" : "\"", status, (unsigned long long)gs.height);
+		cJSON_AddStringToObject(o, "grant", id);
+		cJSON_AddStringToObject(o, "subject", subj);
+		cJSON_AddStringToObject(o, "grantee", gh);
+		mc_json_add_str(o, "grantee_name", who.name);
+		cJSON_AddStringToObject(o, "purpose", mc_purpose_name(g.purpose));
+		mc_json_add_str(o, "scope", scope);
+		cJSON_AddStringToObject(o, "from", from);
+		mc_json_add_str(o, "until", g.not_after == MC_TIME_OPEN ? NULL : until);
+		cJSON_AddStringToObject(o, "status", status);
+		cJSON_AddNumberToObject(o, "block", (double)gs.height);
 	} else {
 		printf("%s  %-14s %-16s %-20s %-15s %s .. %s  %s\n", id, status, who.name,
 		       mc_purpose_name(g.purpose), scope, from, until, subj + 56);
@@ -230,15 +256,20 @@ int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
 			goto out;
 		lc.grantee = who.pk;
 	}
-	if (cli->json)
-		printf("[");
-	else if (mc_cli_list_header(cli))
+	if (cli->json && !(lc.arr = cJSON_CreateArray())) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		goto out;
+	} else if (mc_cli_list_header(cli)) {
 		printf("%-32s  %-14s %-16s %-20s %-15s %-44s  %s\n", _("GRANT"), _("STATUS"), _("GRANTEE"),
 		       _("PURPOSE"), _("SCOPE"), _("VALID"), _("SUBJECT"));
+	}
 	rc = mc_store_read(cli->store, list_txn, &lc, &err);
-	if (cli->json)
-		printf("]\n");
+	if (rc == 0 && lc.arr) {
+		rc = mc_cli_json_print(lc.arr, &err);
+		lc.arr = NULL;
+	}
 out:
+	cJSON_Delete(lc.arr);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 

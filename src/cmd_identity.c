@@ -2,6 +2,7 @@
 /* medchain identity add | list | revoke */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,10 +87,17 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 		unlink(path);
 		goto out;
 	}
-	if (cli->json)
-		printf("{\"key\":\"%s\",\"block\":%llu}\n", hex, (unsigned long long)out.height);
-	else
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		if (j) {
+			cJSON_AddStringToObject(j, "key", hex);
+			cJSON_AddNumberToObject(j, "block", (double)out.height);
+		}
+		rc = mc_cli_json_print(j, &err);
+	} else {
 		printf("%s\n", hex);
+	}
 out:
 	mc_key_free(node);
 	mc_key_free(author);
@@ -100,6 +108,7 @@ out:
 struct list_ctx {
 	struct mc_cli *cli;
 	int n;
+	cJSON *arr;   /* with --json: the identities */
 };
 
 static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
@@ -112,9 +121,7 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 
 	if (mc_cursor_open(t, MC_DB_IDENTITIES, &c, err) != 0)
 		return -1;
-	if (lc->cli->json)
-		printf("[");
-	else if (mc_cli_list_header(lc->cli))
+	if (!lc->cli->json && mc_cli_list_header(lc->cli))
 		printf("%-64s  %-20s %-24s %s\n", _("KEY"), _("NAME"), _("ROLES"), _("ORGANIZATION"));
 	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
 	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
@@ -128,16 +135,22 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 		mc_hex(id.pk, MC_PK_LEN, hex);
 		mc_roles_format(id.roles, roles, sizeof(roles));
 		if (lc->cli->json) {
-			printf("%s{\"key\":\"%s\",\"name\":", lc->n ? "," : "", hex);
-			mc_cli_json_str(stdout, id.name);
-			printf(",\"org\":");
-			mc_cli_json_str(stdout, id.org);
-			printf(",\"roles\":\"%s\",\"enrolled\":%llu,\"revoked\":", roles,
-			       (unsigned long long)id.enrolled);
+			cJSON *o = cJSON_CreateObject();
+
+			if (!o || !cJSON_AddItemToArray(lc->arr, o)) {
+				cJSON_Delete(o);
+				rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+				break;
+			}
+			cJSON_AddStringToObject(o, "key", hex);
+			mc_json_add_str(o, "name", id.name);
+			mc_json_add_str(o, "org", id.org);
+			cJSON_AddStringToObject(o, "roles", roles);
+			cJSON_AddNumberToObject(o, "enrolled", (double)id.enrolled);
 			if (id.revoked == MC_NOT_REVOKED)
-				printf("null}");
+				cJSON_AddNullToObject(o, "revoked");
 			else
-				printf("%llu}", (unsigned long long)id.revoked);
+				cJSON_AddNumberToObject(o, "revoked", (double)id.revoked);
 		} else {
 			printf("%s  %-20s %-24s %s%s\n", hex, id.name, roles, id.org,
 			       id.revoked == MC_NOT_REVOKED ? "" : _("  (revoked)"));
@@ -145,22 +158,28 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 		lc->n++;
 	}
 	mc_cursor_close(c);
-	if (lc->cli->json)
-		printf("]\n");
 	return rc < 0 ? -1 : 0;
 }
 
 int cmd_identity_list(struct mc_cli *cli, struct mc_args *a)
 {
 	struct mc_err err = { 0 };
-	struct list_ctx lc = { cli, 0 };
+	struct list_ctx lc = { cli, 0, NULL };
 	char *pos[1];
 	int npos;
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
+	if (cli->json && !(lc.arr = cJSON_CreateArray())) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		return mc_cli_fail(&err);
+	}
 	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 ||
-	    mc_store_read(cli->store, list_txn, &lc, &err) != 0)
+	    mc_store_read(cli->store, list_txn, &lc, &err) != 0) {
+		cJSON_Delete(lc.arr);
+		return mc_cli_fail(&err);
+	}
+	if (lc.arr && mc_cli_json_print(lc.arr, &err) != 0)
 		return mc_cli_fail(&err);
 	return 0;
 }
@@ -202,9 +221,17 @@ int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a)
 	rc = mc_chain_submit(cli->store, node, author, MC_TX_IDENTITY_REVOKE, body.data, body.len,
 			     &out, &err);
 	mc_buf_release(&body);
-	if (rc == 0 && !cli->quiet)
-		printf(cli->json ? "{\"revoked\":true,\"block\":%llu}\n" : _("revoked in block %llu\n"),
-		       (unsigned long long)out.height);
+	if (rc == 0 && cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		if (j) {
+			cJSON_AddTrueToObject(j, "revoked");
+			cJSON_AddNumberToObject(j, "block", (double)out.height);
+		}
+		rc = mc_cli_json_print(j, &err);
+	} else if (rc == 0 && !cli->quiet) {
+		printf(_("revoked in block %llu\n"), (unsigned long long)out.height);
+	}
 out:
 	mc_key_free(node);
 	mc_key_free(author);

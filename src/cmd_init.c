@@ -2,6 +2,7 @@
 /* medchain init: keys, the store and the genesis block. */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -80,9 +81,15 @@ static int init_join(struct mc_cli *cli, const char *keysnew, const char *keys, 
 	}
 	mc_hex(node->pk, MC_PK_LEN, hex);
 	if (cli->json) {
-		printf("{\"datadir\":");
-		mc_cli_json_str(stdout, cli->datadir);
-		printf(",\"node\":\"%s\",\"joining\":true}\n", hex);
+		cJSON *j = cJSON_CreateObject();
+
+		if (j) {
+			mc_json_add_str(j, "datadir", cli->datadir);
+			cJSON_AddStringToObject(j, "node", hex);
+			cJSON_AddTrueToObject(j, "joining");
+		}
+		if (mc_cli_json_print(j, err) != 0)
+			goto out;
 	} else if (!cli->quiet) {
 		printf(_("initialised %s to join a chain\n  node key  %s\n"), cli->datadir, hex);
 		printf(_("  next: start `medchain serve` here with [node] peers set, and ask the chain's\n"
@@ -188,10 +195,15 @@ int cmd_init(struct mc_cli *cli, struct mc_args *a)
 		mc_hex(gen.hash, MC_HASH_LEN, chex);
 		mc_hex(admin->pk, MC_PK_LEN, ahex);
 		if (cli->json) {
-			printf("{\"datadir\":");
-			mc_cli_json_str(stdout, cli->datadir);
-			printf(",\"chain_id\":\"%s\",\"admin\":\"%s\",\"sealed\":%s}\n", chex, ahex,
-			       nopass ? "false" : "true");
+			cJSON *j = cJSON_CreateObject();
+
+			if (j) {
+				mc_json_add_str(j, "datadir", cli->datadir);
+				cJSON_AddStringToObject(j, "chain_id", chex);
+				cJSON_AddStringToObject(j, "admin", ahex);
+				cJSON_AddBoolToObject(j, "sealed", !nopass);
+			}
+			mc_cli_json_print(j, &err);
 		} else if (!cli->quiet) {
 			printf(_("initialised %s\n  chain id  %s\n  admin     %s\n"), cli->datadir, chex, ahex);
 			if (nopass)

@@ -539,7 +539,7 @@ static int list_row(const uint8_t pk[MC_PK_LEN], uint64_t added, uint64_t remove
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "node", hex);
-		cJSON_AddStringToObject(o, "url", url);
+		mc_json_add_str(o, "url", url);
 		cJSON_AddNumberToObject(o, "added", (double)added);
 		cJSON_AddBoolToObject(o, "self", self);
 		cJSON_AddBoolToObject(o, "leader", leader);
@@ -547,7 +547,7 @@ static int list_row(const uint8_t pk[MC_PK_LEN], uint64_t added, uint64_t remove
 		cJSON_AddNumberToObject(o, "height", h);
 		cJSON_AddNumberToObject(o, "lag", h >= 0 ? (double)c->height - h : -1);
 		cJSON_AddNumberToObject(o, "last_seen_ms", seen);
-		cJSON_AddStringToObject(o, "version", self ? PACKAGE_VERSION : str(p, "version"));
+		mc_json_add_str(o, "version", self ? PACKAGE_VERSION : str(p, "version"));
 		cJSON_AddItemToArray(c->arr, o);
 	} else {
 		char hs[24] = "-", lag[24] = "-", age[32] = "-";
@@ -624,10 +624,14 @@ int cmd_node_list(struct mc_cli *cli, struct mc_args *a)
 	c.arr = cJSON_CreateArray();
 	rc = mc_store_read(cli->store, list_txn, &c, &err);
 	if (rc == 0 && cli->json) {
-		char *text = cJSON_PrintUnformatted(c.arr);
+		cJSON *j = cJSON_CreateObject();
 
-		printf("{\"serve\":%s,\"nodes\":%s}\n", live.fresh ? "true" : "false", text ? text : "[]");
-		free(text);
+		if (j) {
+			cJSON_AddBoolToObject(j, "serve", live.fresh);
+			if (cJSON_AddItemToObject(j, "nodes", c.arr))
+				c.arr = NULL;
+		}
+		rc = mc_cli_json_print(j, &err);
 	} else if (rc == 0 && !live.fresh && !cli->quiet) {
 		printf(_("(no live status: `medchain serve` is not running on this node)\n"));
 	}

@@ -147,11 +147,19 @@ int cmd_record_put(struct mc_cli *cli, struct mc_args *a)
 		goto out;
 	}
 	mc_hex(id, MC_RECORD_ID_LEN, hex);
-	if (cli->json)
-		printf("{\"record\":\"%s\",\"version\":%u,\"block\":%llu}\n", hex, version,
-		       (unsigned long long)out.height);
-	else
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		if (j) {
+			cJSON_AddStringToObject(j, "record", hex);
+			cJSON_AddNumberToObject(j, "version", version);
+			cJSON_AddNumberToObject(j, "block", (double)out.height);
+		}
+		if (mc_cli_json_print(j, &err) != 0)
+			goto out;
+	} else {
 		printf("%s\n", hex);
+	}
 	rc = 0;
 out:
 	mc_sealed_release(&sealed);
@@ -451,6 +459,10 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 			mc_err_set(&ferr, EX_OSERR, _("out of memory"));
 			rc = -1;
 		}
+		/* A streaming document: the elements of "records" are printed
+		 * as each batch commits (what is printed is committed), each one
+		 * a cJSON-printed object; only the punctuation around them is
+		 * printed here, and the summary that closes it is cJSON's too. */
 		printf("{\"records\":[");
 	}
 	if (rc == 0 && strcmp(format, "bundle") == 0) {
@@ -505,10 +517,22 @@ out:
 	mc_cli_progress_end();
 	if (cli->json && im) {
 		/* the summary closes the document: what was stored, what was not */
-		char *text = rep.skipped ? cJSON_PrintUnformatted(rep.skipped) : NULL;
+		cJSON *sum = cJSON_CreateObject();
+		char *text = NULL;
 
-		printf("],\"imported\":%llu,\"duplicates\":%llu,\"changed\":%llu,\"skipped\":%s}\n", committed,
-		       rep.nskipped - rep.nchanged, rep.nchanged, text ? text : "[]");
+		if (sum) {
+			cJSON_AddNumberToObject(sum, "imported", (double)committed);
+			cJSON_AddNumberToObject(sum, "duplicates", (double)(rep.nskipped - rep.nchanged));
+			cJSON_AddNumberToObject(sum, "changed", (double)rep.nchanged);
+			if (rep.skipped && cJSON_AddItemToObject(sum, "skipped", rep.skipped))
+				rep.skipped = NULL;
+			else
+				cJSON_AddArrayToObject(sum, "skipped");
+			text = cJSON_PrintUnformatted(sum);
+			cJSON_Delete(sum);
+		}
+		/* the summary object's members, after the records' array */
+		printf("]%s%s\n", text ? "," : "}", text ? text + 1 : "");
 		free(text);
 	}
 	cJSON_Delete(rep.skipped);
@@ -603,6 +627,7 @@ out:
 
 struct print_ctx {
 	struct mc_cli *cli;
+	cJSON *arr;   /* with --json: the rows */
 	unsigned long n;
 };
 
@@ -614,14 +639,23 @@ static int print_info(const struct mc_record_info *info, void *vctx)
 	mc_hex(info->id, MC_RECORD_ID_LEN, id);
 	mc_hex(info->subject, MC_HASH_LEN, subj);
 	if (pc->cli->json) {
-		printf("%s{\"record\":\"%s\",\"version\":%u,\"subject\":\"%s\",\"category\":\"%s\","
-		       "\"type\":\"%s\",\"size\":%llu,\"block\":%llu,\"erased\":",
-		       pc->n ? "," : "", id, info->version, subj, info->category, info->ctype,
-		       (unsigned long long)info->size, (unsigned long long)info->height);
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(pc->arr, o)) {
+			cJSON_Delete(o);
+			return -1;
+		}
+		cJSON_AddStringToObject(o, "record", id);
+		cJSON_AddNumberToObject(o, "version", info->version);
+		cJSON_AddStringToObject(o, "subject", subj);
+		mc_json_add_str(o, "category", info->category);
+		mc_json_add_str(o, "type", info->ctype);
+		cJSON_AddNumberToObject(o, "size", (double)info->size);
+		cJSON_AddNumberToObject(o, "block", (double)info->height);
 		if (info->erased)
-			printf("%llu}", (unsigned long long)info->erased);
+			cJSON_AddNumberToObject(o, "erased", (double)info->erased);
 		else
-			printf("null}");
+			cJSON_AddNullToObject(o, "erased");
 	} else {
 		printf("%s  v%-3u %-16s %-24s %8llu  block %llu%s\n", id, info->version, info->category,
 		       info->ctype, (unsigned long long)info->size, (unsigned long long)info->height,
@@ -642,9 +676,12 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct list_ctx *lc = vctx;
 
-	if (lc->id)
-		return mc_record_history(t, lc->id, print_info, &lc->pc, err);
-	return mc_records_list(t, lc->subject, lc->category, print_info, &lc->pc, err);
+	int rc = lc->id ? mc_record_history(t, lc->id, print_info, &lc->pc, err)
+			: mc_records_list(t, lc->subject, lc->category, print_info, &lc->pc, err);
+
+	if (rc != 0 && !err->code)   /* print_info ran out of memory */
+		mc_err_set(err, EX_OSERR, _("out of memory"));
+	return rc;
 }
 
 int cmd_record_list(struct mc_cli *cli, struct mc_args *a)
@@ -675,21 +712,26 @@ int cmd_record_list(struct mc_cli *cli, struct mc_args *a)
 	} else if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0) {
 		goto out;
 	}
-	if (cli->json)
-		printf("[");
-	else if (mc_cli_list_header(cli))
+	if (cli->json && !(lc.pc.arr = cJSON_CreateArray())) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		goto out;
+	} else if (mc_cli_list_header(cli)) {
 		printf("%-32s  %-4s %-16s %-24s %8s  %s\n", _("RECORD"), _("VER"), _("CATEGORY"), _("TYPE"),
 		       _("SIZE"), _("BLOCK"));
+	}
 	rc = mc_store_read(cli->store, list_txn, &lc, &err);
-	if (cli->json)
-		printf("]\n");
 	/* Subjects are pseudonyms: an identifier with no records is most
 	 * likely a typo, and says so rather than listing nothing. */
 	if (rc == 0 && subject && lc.pc.n == 0) {
 		mc_err_set(&err, EX_NOINPUT, _("no records for that patient identifier"));
 		rc = -1;
 	}
+	if (rc == 0 && lc.pc.arr) {
+		rc = mc_cli_json_print(lc.pc.arr, &err);
+		lc.pc.arr = NULL;
+	}
 out:
+	cJSON_Delete(lc.pc.arr);
 	writer_close(&w);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
@@ -713,15 +755,16 @@ int cmd_record_history(struct mc_cli *cli, struct mc_args *a)
 	lc.id = id;
 	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
 		return mc_cli_fail(&err);
-	if (cli->json)
-		printf("[");
-	if (mc_store_read(cli->store, list_txn, &lc, &err) != 0) {
-		if (cli->json)
-			printf("]\n");
+	if (cli->json && !(lc.pc.arr = cJSON_CreateArray())) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
 		return mc_cli_fail(&err);
 	}
-	if (cli->json)
-		printf("]\n");
+	if (mc_store_read(cli->store, list_txn, &lc, &err) != 0) {
+		cJSON_Delete(lc.pc.arr);
+		return mc_cli_fail(&err);
+	}
+	if (lc.pc.arr && mc_cli_json_print(lc.pc.arr, &err) != 0)
+		return mc_cli_fail(&err);
 	return 0;
 }
 
@@ -775,7 +818,7 @@ int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 			cJSON_AddBoolToObject(j, "dry_run", true);
 			cJSON_AddStringToObject(j, "erase", hex);
 			cJSON_AddNumberToObject(j, "versions", lc.info.version);
-			cJSON_AddStringToObject(j, "category", lc.info.category);
+			mc_json_add_str(j, "category", lc.info.category);
 			if (mc_cli_json_print(j, &err) != 0)
 				goto out;
 		} else {

@@ -2,6 +2,7 @@
 /* medchain status */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,36 +71,46 @@ int cmd_status(struct mc_cli *cli, struct mc_args *a)
 	mc_hex(s.head.chain_id, MC_HASH_LEN, cid);
 	mc_hex(s.root, MC_HASH_LEN, root);
 	if (cli->json) {
-		printf("{\"datadir\":");
-		mc_cli_json_str(stdout, cli->datadir);
-		printf(",\"chain_id\":\"%s\",\"height\":%llu,\"head\":\"%s\",\"head_time_ms\":%llu,"
-		       "\"chain_root\":\"%s\",\"transactions\":%llu,\"identities\":%llu,"
-		       "\"record_versions\":%llu,\"payloads\":%llu,\"validators\":[",
-		       cid, (unsigned long long)s.head.height, head,
-		       (unsigned long long)s.head.timestamp_ms, root, (unsigned long long)s.txs,
-		       (unsigned long long)s.identities, (unsigned long long)s.versions,
-		       (unsigned long long)s.payloads);
-		for (size_t i = 0; i < s.nval; i++) {
+		cJSON *j = cJSON_CreateObject(), *vals, *la;
+
+		if (!j) {
+			mc_err_set(&err, EX_OSERR, _("out of memory"));
+			return mc_cli_fail(&err);
+		}
+		mc_json_add_str(j, "datadir", cli->datadir);
+		cJSON_AddStringToObject(j, "chain_id", cid);
+		cJSON_AddNumberToObject(j, "height", (double)s.head.height);
+		cJSON_AddStringToObject(j, "head", head);
+		cJSON_AddNumberToObject(j, "head_time_ms", (double)s.head.timestamp_ms);
+		cJSON_AddStringToObject(j, "chain_root", root);
+		cJSON_AddNumberToObject(j, "transactions", (double)s.txs);
+		cJSON_AddNumberToObject(j, "identities", (double)s.identities);
+		cJSON_AddNumberToObject(j, "record_versions", (double)s.versions);
+		cJSON_AddNumberToObject(j, "payloads", (double)s.payloads);
+		vals = cJSON_AddArrayToObject(j, "validators");
+		for (size_t i = 0; vals && i < s.nval; i++) {
 			char v[65];
 
 			mc_hex(s.vals[i], MC_PK_LEN, v);
-			printf("%s\"%s\"", i ? "," : "", v);
+			cJSON_AddItemToArray(vals, cJSON_CreateString(v));
 		}
-		printf("],\"last_anchor\":");
-		if (s.anchored) {
-			char r[65], tx[65];
+		if (s.anchored && (la = cJSON_AddObjectToObject(j, "last_anchor"))) {
+			char r[65], tx[68];
 
 			mc_hex(s.last.a.root, MC_HASH_LEN, r);
-			mc_hex(s.last.a.tx_hash, 32, tx);
-			printf("{\"tree_size\":%llu,\"root\":\"%s\",\"public_chain_id\":%llu,\"tx_hash\":\"0x%s\","
-			       "\"block_number\":%llu,\"commit_height\":%llu,\"committed_at_ms\":%llu}}\n",
-			       (unsigned long long)s.last.a.tree_size, r, (unsigned long long)s.last.a.public_chain_id, tx,
-			       (unsigned long long)s.last.a.block_number, (unsigned long long)s.last.height,
-			       (unsigned long long)s.anchor_time_ms);
-		} else {
-			printf("null}\n");
+			memcpy(tx, "0x", 2);
+			mc_hex(s.last.a.tx_hash, 32, tx + 2);
+			cJSON_AddNumberToObject(la, "tree_size", (double)s.last.a.tree_size);
+			cJSON_AddStringToObject(la, "root", r);
+			cJSON_AddNumberToObject(la, "public_chain_id", (double)s.last.a.public_chain_id);
+			cJSON_AddStringToObject(la, "tx_hash", tx);
+			cJSON_AddNumberToObject(la, "block_number", (double)s.last.a.block_number);
+			cJSON_AddNumberToObject(la, "commit_height", (double)s.last.height);
+			cJSON_AddNumberToObject(la, "committed_at_ms", (double)s.anchor_time_ms);
+		} else if (!s.anchored) {
+			cJSON_AddNullToObject(j, "last_anchor");
 		}
-		return 0;
+		return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
 	}
 	printf(_("data dir        %s\n"), cli->datadir);
 	printf(_("chain id        %s\n"), cid);

@@ -2,6 +2,7 @@
 /* medchain verify */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "i18n.h"
+#include "text.h"
 #include "verify.h"
 
 static void progress(uint64_t done, uint64_t total, void *ctx)
@@ -45,19 +47,31 @@ int cmd_verify(struct mc_cli *cli, struct mc_args *a)
 	if (mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", progress, NULL, &rep, &err) != 0) {
 		mc_cli_progress_end();
 		if (cli->json) {
-			printf("{\"ok\":false,\"error\":");
-			mc_cli_json_str(stdout, err.msg);
-			printf("}\n");
+			cJSON *j = cJSON_CreateObject();
+			struct mc_err perr = { 0 };
+
+			if (j) {
+				cJSON_AddFalseToObject(j, "ok");
+				mc_json_add_str(j, "error", err.msg);
+			}
+			mc_cli_json_print(j, &perr);
 		}
 		return mc_cli_fail(&err);
 	}
 	mc_cli_progress_end();
-	if (cli->json)
-		printf("{\"ok\":true,\"blocks\":%llu,\"transactions\":%llu,\"record_versions\":%llu,"
-		       "\"payloads\":%llu}\n",
-		       (unsigned long long)rep.blocks, (unsigned long long)rep.txs,
-		       (unsigned long long)rep.records, (unsigned long long)rep.payloads);
-	else if (!cli->quiet)
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		if (j) {
+			cJSON_AddTrueToObject(j, "ok");
+			cJSON_AddNumberToObject(j, "blocks", (double)rep.blocks);
+			cJSON_AddNumberToObject(j, "transactions", (double)rep.txs);
+			cJSON_AddNumberToObject(j, "record_versions", (double)rep.records);
+			cJSON_AddNumberToObject(j, "payloads", (double)rep.payloads);
+		}
+		if (mc_cli_json_print(j, &err) != 0)
+			return mc_cli_fail(&err);
+	} else if (!cli->quiet)
 		printf(_("ok: %llu blocks, %llu transactions, %llu record versions, %llu payloads\n"),
 		       (unsigned long long)rep.blocks, (unsigned long long)rep.txs,
 		       (unsigned long long)rep.records, (unsigned long long)rep.payloads);

@@ -32,7 +32,7 @@ cJSON *mc_fhir_coding(const char *system, const char *code, const char *display)
 	cJSON_AddStringToObject(c, "system", system);
 	cJSON_AddStringToObject(c, "code", code);
 	if (display)
-		cJSON_AddStringToObject(c, "display", display);
+		mc_json_add_str(c, "display", display);
 	return c;
 }
 
@@ -51,7 +51,7 @@ cJSON *mc_fhir_ident_ref(const char *system, const char *value, const char *disp
 	cJSON_AddStringToObject(id, "system", system);
 	cJSON_AddStringToObject(id, "value", value);
 	if (display)
-		cJSON_AddStringToObject(r, "display", display);
+		mc_json_add_str(r, "display", display);
 	return r;
 }
 
@@ -59,7 +59,7 @@ cJSON *mc_fhir_consent(const struct mc_grant *g, const uint8_t grantor[MC_PK_LEN
 		       uint64_t granted_at, bool revoked, const char *grantee_name)
 {
 	cJSON *c = cJSON_CreateObject(), *arr, *prov, *actor, *period;
-	char gid[33], subj[65], pk[65], when[32], att[MC_ATTEST_MAX + 1];
+	char gid[33], subj[65], pk[65], when[32];
 
 	mc_hex(g->id, MC_GRANT_ID_LEN, gid);
 	mc_hex(g->subject, MC_HASH_LEN, subj);
@@ -84,9 +84,8 @@ cJSON *mc_fhir_consent(const struct mc_grant *g, const uint8_t grantor[MC_PK_LEN
 	arr = cJSON_AddArrayToObject(c, "performer");
 	mc_hex(grantor, MC_PK_LEN, pk);
 	cJSON_AddItemToArray(arr, mc_fhir_ident_ref("urn:medchain:identity", pk, NULL));
-	memcpy(att, g->attest, g->attest_len);
-	att[g->attest_len] = '\0';
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "sourceAttachment"), "title", att);
+	mc_json_add_strn(cJSON_AddObjectToObject(c, "sourceAttachment"), "title",
+			 g->attest_len ? (const void *)g->attest : "", g->attest_len);
 	cJSON_AddItemToObject(c, "policyRule", concept(mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActCode",
 							      "OPTIN", "opt-in")));
 	prov = cJSON_AddObjectToObject(c, "provision");

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "text.h"
 
 bool mc_utf8_valid(const void *p, size_t n)
@@ -154,6 +156,65 @@ void mc_time_format(uint64_t ms, char *out, size_t n)
 	gmtime_r(&t, &tm);
 	snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+}
+
+/* The length of the well-formed sequence at s[0..n) (n >= 1), 0 if none. */
+static size_t utf8_seq(const uint8_t *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return s[0] ? 1 : 0;
+	return n >= 2 && mc_utf8_valid(s, 2) ? 2
+	       : n >= 3 && mc_utf8_valid(s, 3) ? 3
+	       : n >= 4 && mc_utf8_valid(s, 4) ? 4 : 0;
+}
+
+char *mc_utf8_lossy(const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	char *out, *o;
+	size_t i = 0;
+
+	if (n > (SIZE_MAX - 1) / 3)
+		return NULL;
+	out = malloc(3 * n + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	while (i < n) {
+		size_t l = utf8_seq(s + i, n - i);
+
+		if (l) {
+			memcpy(o, s + i, l);
+			o += l;
+			i += l;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+cJSON *mc_json_add_strn(cJSON *obj, const char *key, const void *p, size_t n)
+{
+	char *t = p ? mc_utf8_lossy(p, n) : NULL;
+	cJSON *item = p ? (t ? cJSON_CreateString(t) : NULL) : cJSON_CreateNull();
+
+	free(t);
+	if (!item)
+		return NULL;
+	if (key ? !cJSON_AddItemToObject(obj, key, item) : !cJSON_AddItemToArray(obj, item)) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
+}
+
+cJSON *mc_json_add_str(cJSON *obj, const char *key, const char *s)
+{
+	return mc_json_add_strn(obj, key, s, s ? strlen(s) : 0);
 }
 
 bool mc_token_valid(const void *p, size_t n, size_t max)

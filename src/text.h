@@ -16,6 +16,19 @@ bool mc_token_valid(const void *p, size_t n, size_t max);
 /* A MIME type: 1..max printable ASCII with one '/', no spaces. */
 bool mc_mime_valid(const void *p, size_t n, size_t max);
 
+/* The text of p..n as well-formed UTF-8: each byte that does not start a
+ * well-formed sequence, and each NUL, becomes U+FFFD. Returns a malloc'd
+ * NUL-terminated string (NULL: out of memory). */
+char *mc_utf8_lossy(const void *p, size_t n);
+
+/* Every string that output JSON carries goes in through these (cJSON
+ * escapes but does not check UTF-8): s (NULL: JSON null) is added to obj
+ * under key, made well-formed by mc_utf8_lossy(); to an array when key is
+ * NULL. Return the new item, NULL when out of memory. */
+struct cJSON;
+struct cJSON *mc_json_add_str(struct cJSON *obj, const char *key, const char *s);
+struct cJSON *mc_json_add_strn(struct cJSON *obj, const char *key, const void *p, size_t n);
+
 /* Times: RFC 3339 ("2026-11-22T10:00:00Z", an offset, or a date alone),
  * "now", or relative ("30d", "12h", "15m", "90s", with an optional sign;
  * without one, dir (+1 or -1) says which way). Milliseconds since 1970. */

@@ -3,7 +3,9 @@
  * well-formed, clean, and named the way the CLI documents. */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "identity.h"
@@ -55,6 +57,50 @@ Test(text, tokens_and_mime_types)
 	cr_assert_not(mc_mime_valid("text/plain; charset=utf-8", 25, 128), "no spaces");
 	cr_assert_not(mc_mime_valid("/plain", 6, 128));
 	cr_assert_not(mc_mime_valid("a/b/c", 5, 128));
+}
+
+Test(text, lossy_utf8_keeps_valid_text_and_replaces_each_bad_byte)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *out;
+	} cases[] = {
+		{ "", 0, "" },
+		{ "plain \"q\" \\", 11, "plain \"q\" \\" },
+		{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" },
+		{ "a\xff" "b", 3, "a\xef\xbf\xbd" "b" },
+		{ "\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd" },             /* overlong */
+		{ "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* surrogate */
+		{ "x\xe2\x82", 3, "x\xef\xbf\xbd\xef\xbf\xbd" },             /* truncated */
+		{ "a\0b", 3, "a\xef\xbf\xbd" "b" },                           /* NUL */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *o = mc_utf8_lossy(cases[i].in, cases[i].n);
+
+		cr_assert_not_null(o);
+		cr_assert_str_eq(o, cases[i].out, "case %zu", i);
+		cr_assert(mc_utf8_valid(o, strlen(o)));
+		free(o);
+	}
+}
+
+Test(text, json_strings_are_escaped_and_well_formed)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
+	char *t;
+
+	cr_assert_not_null(mc_json_add_str(o, "k", "x\",\"forged\":\"1\\\x01\xff"));
+	cr_assert_not_null(mc_json_add_str(o, "n", NULL));
+	cr_assert_not_null(mc_json_add_strn(a, NULL, "ab\xfe", 3));
+	cJSON_AddItemToObject(o, "a", a);
+	t = cJSON_PrintUnformatted(o);
+	cr_assert_str_eq(t, "{\"k\":\"x\\\",\\\"forged\\\":\\\"1\\\\\\u0001\xef\xbf\xbd\",\"n\":null,"
+			    "\"a\":[\"ab\xef\xbf\xbd\"]}");
+	cr_assert(mc_utf8_valid(t, strlen(t)));
+	free(t);
+	cJSON_Delete(o);
 }
 
 Test(identity, roles_parse_and_format_round_trip)

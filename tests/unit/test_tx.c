@@ -8,6 +8,7 @@
 
 #include "block.h"
 #include "crypto.h"
+#include "text.h"
 #include "tx.h"
 
 static uint8_t sk[MC_SK_LEN], pk[MC_PK_LEN];
@@ -241,6 +242,53 @@ Test(tx, entry_round_trip_and_leaf_matches_encoding)
 		mc_rd_init(&r, b.data, n);
 		cr_assert_eq(mc_entry_read(&r, &back, NULL), -1);
 	}
+	mc_buf_release(&b);
+}
+
+/* The replication path (a peer's block, applied by chain.c and replayed by
+ * verify) reads every entry through mc_entry_read: a category or content
+ * type that record put, NDJSON or a Bundle would refuse is refused here
+ * too, by the same mc_token_valid / mc_mime_valid. */
+Test(tx, entry_reader_refuses_categories_and_types_the_cli_refuses)
+{
+	static const char *const cats[] = { "Lab", "lab\"x", "lab x", "", "l\xc3\xa9" };
+	static const char *const types[] = { "text/x y", "text", "/plain", "text/\xffx", "te\x01t/x", "a/b/c" };
+	struct mc_entry e, back;
+	struct mc_buf b;
+	struct mc_rd r;
+
+	memset(&e, 0, sizeof(e));
+	e.version = 1;
+	e.ctype = (const uint8_t *)"text/plain";
+	e.ctype_len = 10;
+	mc_buf_init(&b);
+	for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++) {
+		e.category = (const uint8_t *)cats[i];
+		e.category_len = strlen(cats[i]);
+		mc_buf_reset(&b);
+		mc_entry_encode(&e, &b);
+		mc_rd_init(&r, b.data, b.len);
+		cr_assert_eq(mc_entry_read(&r, &back, NULL), -1, "category '%s'", cats[i]);
+		cr_assert(!mc_token_valid(cats[i], strlen(cats[i]), MC_CATEGORY_MAX));
+	}
+	e.category = (const uint8_t *)"lab";
+	e.category_len = 3;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		e.ctype = (const uint8_t *)types[i];
+		e.ctype_len = strlen(types[i]);
+		mc_buf_reset(&b);
+		mc_entry_encode(&e, &b);
+		mc_rd_init(&r, b.data, b.len);
+		cr_assert_eq(mc_entry_read(&r, &back, NULL), -1, "type '%s'", types[i]);
+		cr_assert(!mc_mime_valid(types[i], strlen(types[i]), MC_CTYPE_MAX));
+	}
+	/* quotes and backslashes are printable MIME text: accepted on every path */
+	e.ctype = (const uint8_t *)"text/x\",\"a\\b";
+	e.ctype_len = strlen((const char *)e.ctype);
+	mc_buf_reset(&b);
+	mc_entry_encode(&e, &b);
+	mc_rd_init(&r, b.data, b.len);
+	cr_assert_eq(mc_entry_read(&r, &back, NULL), 0);
 	mc_buf_release(&b);
 }
 
