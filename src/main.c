@@ -324,6 +324,12 @@ int main(int argc, char **argv)
 				return 0;
 			case 256 + G_VERSION:
 				printf("medchain %s\n", PACKAGE_VERSION);
+				/* machine-read by the tests: not translated */
+#ifdef MC_TEST_HOOKS
+				printf("test hooks: on (MEDCHAIN_KDF, MEDCHAIN_TEST_CRASH; a test build, not for real keys)\n");
+#else
+				printf("test hooks: off\n");
+#endif
 				return 0;
 			case 256 + G_LIST:
 				for (size_t k = 0; k < NCOMMANDS; k++)
