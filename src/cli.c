@@ -221,11 +221,12 @@ static bool passfile_is_nodes(struct mc_cli *cli)
 
 	if (!cli->as)
 		return true;
-	if (!cli->as_node) {
+	/* known once the store is open (every command that loads a key opens it first) */
+	if (!cli->as_node && cli->store) {
 		struct mc_err ignored = { 0 };
 
 		cli->as_node = 2;
-		if (cli->store && mc_cli_find_identity(cli, cli->as, &id, &ignored) == 0 &&
+		if (mc_cli_find_identity(cli, cli->as, &id, &ignored) == 0 &&
 		    find_key_path(cli, id.pk, path, sizeof(path), &ignored) == 0 && is_role_key_file(path))
 			cli->as_node = 1;
 	}
