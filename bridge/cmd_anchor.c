@@ -414,11 +414,13 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 	o.node_key = nkey;
 	o.note = on_note;
 	o.note_ctx = cli;
+#ifdef MC_TEST_HOOKS /* a test build only (./configure --enable-test-hooks) */
 	{
 		const char *crash = getenv("MEDCHAIN_TEST_CRASH");
 
 		o.crash_after_journal = crash && strcmp(crash, "after-journal") == 0;
 	}
+#endif
 	if (mc_anchor_run(cli->store, &o, res, &err) != 0)
 		goto fail;
 	mc_key_free(akey);

@@ -68,6 +68,8 @@ void mc_cli_close(struct mc_cli *cli)
 	cli->store = NULL;
 	mc_secure_free(cli->pass);
 	cli->pass = NULL;
+	mc_secure_free(cli->as_pass);
+	cli->as_pass = NULL;
 }
 
 static int read_pass_fd(int fd, char *buf, size_t cap, size_t *len)
@@ -146,25 +148,15 @@ static int read_pass_file(const char *file, bool credential, char *buf, size_t *
 	return 0;
 }
 
-int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err)
+/* A passphrase into guarded memory: from file (credential: the systemd
+ * credential's checks), else asked on the terminal with prompt (twice when
+ * again is not NULL). notty: the message when there is no terminal. */
+static int get_pass(const char *file, bool credential, const char *prompt, const char *again,
+		    const char *notty, char **out, size_t *outlen, struct mc_err *err)
 {
-	const char *file = cli->passfile ? cli->passfile : getenv("MEDCHAIN_PASSPHRASE_FILE");
-	const char *creds = getenv("CREDENTIALS_DIRECTORY");
-	char cred[4200];
-	bool credential = false;
-	char *buf;
+	char *buf = mc_secure_alloc(MC_PASS_MAX);
 	size_t len = 0;
 
-	if (cli->pass)
-		return 0;
-	if (!file && creds && *creds) {
-		snprintf(cred, sizeof(cred), "%s/%s", creds, MC_CREDENTIAL);
-		if (access(cred, F_OK) == 0) {
-			file = cred;
-			credential = true;
-		}
-	}
-	buf = mc_secure_alloc(MC_PASS_MAX);
 	if (!buf)
 		return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
 	if (file) {
@@ -173,24 +165,22 @@ int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err)
 			return -1;
 		}
 	} else {
-		if (prompt_tty(_("Passphrase: "), buf, MC_PASS_MAX, &len) != 0) {
+		if (prompt_tty(prompt, buf, MC_PASS_MAX, &len) != 0) {
 			mc_secure_free(buf);
-			return mc_err_set(err, EX_NOPERM,
-					  _("the keys are sealed and there is no terminal to ask for the passphrase: give --passphrase-file, or the systemd credential '%s'"),
-					  MC_CREDENTIAL);
+			return mc_err_set(err, EX_NOPERM, "%s", notty);
 		}
-		if (confirm) {
-			char *again = mc_secure_alloc(MC_PASS_MAX);
+		if (again) {
+			char *twice = mc_secure_alloc(MC_PASS_MAX);
 			size_t alen = 0;
 			bool same;
 
-			if (!again) {
+			if (!twice) {
 				mc_secure_free(buf);
 				return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
 			}
-			same = prompt_tty(_("Passphrase again: "), again, MC_PASS_MAX, &alen) == 0 &&
-			       alen == len && memcmp(again, buf, len) == 0;
-			mc_secure_free(again);
+			same = prompt_tty(again, twice, MC_PASS_MAX, &alen) == 0 && alen == len &&
+			       memcmp(twice, buf, len) == 0;
+			mc_secure_free(twice);
 			if (!same) {
 				mc_secure_free(buf);
 				return mc_err_set(err, EX_USAGE, _("the passphrases do not match"));
@@ -201,10 +191,99 @@ int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err)
 		mc_secure_free(buf);
 		return mc_err_set(err, EX_USAGE, _("empty passphrase (use --no-passphrase for unsealed keys)"));
 	}
-	cli->pass = buf;
-	cli->passlen = len;
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+static bool is_role_key_file(const char *path)
+{
+	static const char *const roles[] = { "node.key", "admin.key", "org.key", "anchor.key" };
+	const char *base = strrchr(path, '/');
+	size_t i;
+
+	base = base ? base + 1 : path;
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(base, roles[i]) == 0)
+			return true;
+	return false;
+}
+
+static int find_key_path(struct mc_cli *cli, const unsigned char pk[32], char *out, size_t n,
+			 struct mc_err *err);
+
+/* Whether --passphrase-file is the node's passphrase: without --as, or
+ * when --as names one of the node's own keys (its admin, say). */
+static bool passfile_is_nodes(struct mc_cli *cli)
+{
+	struct mc_identity id;
+	char path[4500];
+
+	if (!cli->as)
+		return true;
+	/* known once the store is open (every command that loads a key opens it first) */
+	if (!cli->as_node && cli->store) {
+		struct mc_err ignored = { 0 };
+
+		cli->as_node = 2;
+		if (mc_cli_find_identity(cli, cli->as, &id, &ignored) == 0 &&
+		    find_key_path(cli, id.pk, path, sizeof(path), &ignored) == 0 && is_role_key_file(path))
+			cli->as_node = 1;
+	}
+	return cli->as_node == 1;
+}
+
+int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err)
+{
+	const char *env = getenv("MEDCHAIN_PASSPHRASE_FILE");
+	const char *file = cli->passfile && passfile_is_nodes(cli) ? cli->passfile : env && *env ? env : NULL;
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	char cred[4200], notty[600];
+	bool credential = false;
+
+	if (cli->pass)
+		return 0;
+	if (!file && creds && *creds) {
+		snprintf(cred, sizeof(cred), "%s/%s", creds, MC_CREDENTIAL);
+		if (access(cred, F_OK) == 0) {
+			file = cred;
+			credential = true;
+		}
+	}
+	snprintf(notty, sizeof(notty),
+		 _("the keys are sealed and there is no terminal to ask for the passphrase: give --passphrase-file, or the systemd credential '%s'"),
+		 MC_CREDENTIAL);
+	if (cli->as && !passfile_is_nodes(cli))
+		snprintf(notty, sizeof(notty),
+			 _("this node's keys are sealed and there is no terminal to ask for their passphrase: give MEDCHAIN_PASSPHRASE_FILE or the systemd credential '%s' (with --as, --passphrase-file is the acting identity's own)"),
+			 MC_CREDENTIAL);
+	if (get_pass(file, credential,
+		     cli->as && !passfile_is_nodes(cli) ? _("Passphrase for this node's keys: ") : _("Passphrase: "),
+		     confirm ? _("Passphrase again: ") : NULL, notty, &cli->pass, &cli->passlen, err) != 0)
+		return -1;
 	snprintf(cli->pass_from, sizeof(cli->pass_from), "%s", file ? file : "/dev/tty");
 	return 0;
+}
+
+int mc_cli_new_passphrase(const char *file, const char *whose, const char *fileopt, char **pass,
+			  size_t *len, struct mc_err *err)
+{
+	char prompt[400], again[400], notty[600];
+
+	if (whose) {
+		snprintf(prompt, sizeof(prompt), _("Passphrase for the new key of %s: "), whose);
+		snprintf(again, sizeof(again), _("Passphrase for the new key of %s, again: "), whose);
+		snprintf(notty, sizeof(notty),
+			 _("there is no terminal to ask the passphrase for the new key of %s: give %s, or --no-passphrase for a service identity"),
+			 whose, fileopt);
+	} else {
+		snprintf(prompt, sizeof(prompt), "%s", _("Passphrase for the new key: "));
+		snprintf(again, sizeof(again), "%s", _("Passphrase for the new key, again: "));
+		snprintf(notty, sizeof(notty),
+			 _("there is no terminal to ask the passphrase for the new key: give %s, or --no-passphrase"),
+			 fileopt);
+	}
+	return get_pass(file, false, prompt, again, notty, pass, len, err);
 }
 
 int mc_cli_load_key_file(struct mc_cli *cli, const char *path, struct mc_key **key, struct mc_err *err)
@@ -224,6 +303,37 @@ int mc_cli_load_key_file(struct mc_cli *cli, const char *path, struct mc_key **k
 	return -1;
 }
 
+/* The key of the identity --as names, when it is not one of the node's own:
+ * unlocked only by its holder's passphrase (--passphrase-file given with
+ * --as, or the terminal), never by the node's (MEDCHAIN_PASSPHRASE_FILE,
+ * the systemd credential, a passphrase read for the node's keys). */
+static int load_own_key(struct mc_cli *cli, const char *path, struct mc_key **key, struct mc_err *err)
+{
+	uint8_t pk[MC_PK_LEN];
+	bool sealed;
+	char prompt[400], notty[700];
+
+	if (mc_key_peek(path, pk, &sealed, err) != 0)
+		return -1;
+	if (sealed && !cli->as_pass) {
+		snprintf(prompt, sizeof(prompt), _("Passphrase for the key of %s: "), cli->as);
+		snprintf(notty, sizeof(notty),
+			 _("the key of %s is sealed under its holder's passphrase and there is no terminal to ask for it: give --passphrase-file with that passphrase"),
+			 cli->as);
+		if (get_pass(cli->passfile, false, prompt, NULL, notty, &cli->as_pass, &cli->as_passlen, err) != 0)
+			return -1;
+		snprintf(cli->as_pass_from, sizeof(cli->as_pass_from), "%s",
+			 cli->passfile ? cli->passfile : "/dev/tty");
+	}
+	if (mc_key_load(path, sealed ? cli->as_pass : NULL, sealed ? cli->as_passlen : 0, key, err) == 0)
+		return 0;
+	if (sealed && err && err->code == EX_NOPERM)
+		return mc_err_set(err, EX_NOPERM,
+				  _("wrong passphrase for the key of %s, '%s' (the passphrase was read from '%s'; only its holder's own passphrase unlocks it)"),
+				  cli->as, path, cli->as_pass_from);
+	return -1;
+}
+
 int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **key,
 			 struct mc_err *err)
 {
@@ -234,10 +344,10 @@ int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **k
 	return mc_cli_load_key_file(cli, path, key, err);
 }
 
-int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct mc_key **key,
-			struct mc_err *err)
+static int find_key_path(struct mc_cli *cli, const unsigned char pk[32], char *out, size_t n,
+			 struct mc_err *err)
 {
-	char dir[4200], path[4500], hex[2 * MC_PK_LEN + 1];
+	char dir[4200], hex[2 * MC_PK_LEN + 1];
 	DIR *d;
 	struct dirent *de;
 
@@ -248,19 +358,29 @@ int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct m
 	while ((de = readdir(d)) != NULL) {
 		uint8_t fpk[MC_PK_LEN];
 		bool sealed;
-		size_t n = strlen(de->d_name);
+		size_t len = strlen(de->d_name);
 
-		if (n < 5 || strcmp(de->d_name + n - 4, ".key") != 0)
+		if (len < 5 || strcmp(de->d_name + len - 4, ".key") != 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (mc_key_peek(path, fpk, &sealed, NULL) == 0 && memcmp(fpk, pk, MC_PK_LEN) == 0) {
+		snprintf(out, n, "%s/%s", dir, de->d_name);
+		if (mc_key_peek(out, fpk, &sealed, NULL) == 0 && memcmp(fpk, pk, MC_PK_LEN) == 0) {
 			closedir(d);
-			return mc_cli_load_key_file(cli, path, key, err);
+			return 0;
 		}
 	}
 	closedir(d);
 	mc_hex(pk, MC_PK_LEN, hex);
 	return mc_err_set(err, EX_NOPERM, _("this node holds no secret key for identity %s"), hex);
+}
+
+int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct mc_key **key,
+			struct mc_err *err)
+{
+	char path[4500];
+
+	if (find_key_path(cli, pk, path, sizeof(path), err) != 0)
+		return -1;
+	return mc_cli_load_key_file(cli, path, key, err);
 }
 
 struct find_ctx {
@@ -304,6 +424,7 @@ int mc_cli_actor_identity(struct mc_cli *cli, struct mc_identity *id, struct mc_
 int mc_cli_load_actor(struct mc_cli *cli, struct mc_key **key, struct mc_err *err)
 {
 	struct mc_identity id;
+	char path[4500];
 
 	if (!cli->as)
 		return mc_cli_load_role_key(cli, "admin", key, err);
@@ -311,7 +432,11 @@ int mc_cli_load_actor(struct mc_cli *cli, struct mc_key **key, struct mc_err *er
 		return -1;
 	if (id.revoked != MC_NOT_REVOKED)
 		return mc_err_set(err, EX_NOPERM, _("identity '%s' is revoked"), cli->as);
-	return mc_cli_load_key_for(cli, id.pk, key, err);
+	if (find_key_path(cli, id.pk, path, sizeof(path), err) != 0)
+		return -1;
+	if (is_role_key_file(path))
+		return mc_cli_load_key_file(cli, path, key, err);
+	return load_own_key(cli, path, key, err);
 }
 
 int mc_cli_subject(struct mc_cli *cli, const char *id, unsigned char out[32], struct mc_err *err)

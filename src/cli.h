@@ -29,6 +29,10 @@ struct mc_cli {
 	char *pass;                  /* guarded memory; NULL until asked */
 	size_t passlen;
 	char pass_from[4200];        /* the file it was read from, or /dev/tty */
+	char *as_pass;               /* guarded: the passphrase of the --as identity's own key */
+	size_t as_passlen;
+	char as_pass_from[4200];
+	int as_node;                 /* --as names a key of the node: 0 not known yet, 1 yes, 2 no */
 	struct mc_config conf;       /* medchain.conf, environment, flags */
 	struct mc_request req;       /* this command's writes, for retries (outbox.h) */
 };
@@ -61,14 +65,24 @@ void mc_cli_serve_url(const struct mc_cli *cli, char *out, size_t n);
 int mc_cli_open(struct mc_cli *cli, unsigned flags, struct mc_err *err);
 void mc_cli_close(struct mc_cli *cli);
 
-/* The passphrase for sealed keys: --passphrase-file, else
- * $MEDCHAIN_PASSPHRASE_FILE, else the systemd credential MC_CREDENTIAL in
- * $CREDENTIALS_DIRECTORY (LoadCredential= or LoadCredentialEncrypted=),
- * else a prompt on /dev/tty with echo off. Read into guarded memory (one
- * line, up to 1023 bytes). confirm: ask twice (new keys; a file is read
- * once). */
+/* The passphrase of the node's own keys (node, admin, org, anchor and the
+ * organization keys it holds): --passphrase-file (unless --as names an
+ * identity that is not one of those keys: then --passphrase-file is that
+ * identity's own), else $MEDCHAIN_PASSPHRASE_FILE, else the systemd
+ * credential MC_CREDENTIAL in $CREDENTIALS_DIRECTORY (LoadCredential= or
+ * LoadCredentialEncrypted=), else a prompt on /dev/tty with echo off. Read
+ * into guarded memory (one line, up to 1023 bytes). confirm: ask twice (new
+ * keys; a file is read once). It is never tried on a staff key: the --as
+ * identity's key is unlocked by its own passphrase alone (docs/decisions.md). */
 #define MC_CREDENTIAL "medchain.passphrase"
 int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err);
+/* The passphrase of a new key for its holder (whose: a name for the
+ * prompt, or NULL): the first line of file, else asked twice on the
+ * terminal (fileopt: the option that gives the file, for the message when
+ * there is none). Never the node's passphrase. Free *pass with
+ * mc_secure_free(). */
+int mc_cli_new_passphrase(const char *file, const char *whose, const char *fileopt, char **pass,
+			  size_t *len, struct mc_err *err);
 
 /* Keys of this node: "node", "admin", "org" (keys/<role>.key). */
 /* A key file, asking for the passphrase when it is sealed. */

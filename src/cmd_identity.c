@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* medchain identity add | list | revoke */
+/* medchain identity keygen | add | list | revoke */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -8,15 +8,77 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "cli.h"
+#include "crypto.h"
 #include "commands.h"
 #include "i18n.h"
 #include "identity.h"
 #include "records.h"
 #include "text.h"
 
+/* identity keygen: a new key in its holder's account, sealed under the
+ * holder's own passphrase; the admin enrols only its public key (identity
+ * add --key). Needs no data dir. */
+int cmd_identity_keygen(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *outfile = NULL;
+	bool nopass = false;
+	struct mc_opt opts[] = {
+		{ "-o", true, &outfile, NULL },
+		{ "--no-passphrase", false, NULL, &nopass },
+	};
+	char *pos[1], *pass = NULL;
+	size_t passlen = 0;
+	int npos, rc = -1;
+	struct mc_err err = { 0 };
+	struct mc_key *key = NULL;
+	char hex[65], def[80];
+
+	if (mc_cli_parse(a, opts, 2, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (outfile && !*outfile)
+		return mc_cli_usage(_("-o needs a file name"));
+	if (nopass && cli->passfile)
+		return mc_cli_usage(_("--no-passphrase and --passphrase-file exclude each other"));
+	if (mc_key_generate(false, &key, &err) != 0)
+		goto out;
+	mc_hex(key->pk, MC_PK_LEN, hex);
+	if (!outfile) {
+		snprintf(def, sizeof(def), "%s.key", hex);
+		outfile = def;
+	}
+	if (!nopass && mc_cli_new_passphrase(cli->passfile, NULL, "--passphrase-file", &pass, &passlen, &err) != 0)
+		goto out;
+	if (mc_key_save(outfile, key, pass, passlen, &err) != 0)
+		goto out;
+	rc = 0;
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+		char *txt;
+
+		cJSON_AddStringToObject(o, "key", hex);
+		cJSON_AddStringToObject(o, "file", outfile);
+		cJSON_AddBoolToObject(o, "sealed", !nopass);
+		txt = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		if (!txt) {
+			rc = mc_err_set(&err, EX_OSERR, _("out of memory"));
+			goto out;
+		}
+		printf("%s\n", txt);
+		cJSON_free(txt);
+	} else {
+		printf("%s\n", hex);
+	}
+out:
+	mc_secure_free(pass);
+	mc_key_free(key);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}
+
 int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 {
-	const char *name = NULL, *role = NULL, *org = NULL, *subject = NULL;
+	const char *name = NULL, *role = NULL, *org = NULL, *subject = NULL, *pubhex = NULL, *newpass = NULL;
 	bool nopass = false;
 	struct mc_opt opts[] = {
 		{ "--name", true, &name, NULL },
@@ -24,9 +86,12 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 		{ "--org", true, &org, NULL },
 		{ "--no-passphrase", false, NULL, &nopass },
 		{ "--subject", true, &subject, NULL },
+		{ "--key", true, &pubhex, NULL },
+		{ "--new-passphrase-file", true, &newpass, NULL },
 	};
-	uint8_t subj[MC_HASH_LEN];
-	char *pos[1];
+	uint8_t subj[MC_HASH_LEN], pk[MC_PK_LEN], xpk[MC_X25519_LEN];
+	char *pos[1], *pass = NULL;
+	size_t passlen = 0;
 	int npos, rc = -1;
 	uint32_t roles;
 	struct mc_err err = { 0 };
@@ -35,8 +100,9 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	struct mc_buf body;
 	struct mc_produced out;
 	char hex[65], rel[128], path[4300];
+	bool wrote = false;
 
-	if (mc_cli_parse(a, opts, 5, pos, 0, &npos) != 0)
+	if (mc_cli_parse(a, opts, 7, pos, 0, &npos) != 0)
 		return EX_USAGE;
 	if (!name || !role)
 		return mc_cli_usage(_("identity add needs --name and --role"));
@@ -52,22 +118,45 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_usage(_("a patient identity needs --subject, the patient's own identifier"));
 	if (!(roles & MC_ROLE_PATIENT) && subject)
 		return mc_cli_usage(_("--subject is only for patient identities"));
+	if (pubhex && (nopass || newpass))
+		return mc_cli_usage(_("--key enrols a public key made elsewhere: no key is made here, so --no-passphrase and --new-passphrase-file do not apply"));
+	if (pubhex && (strlen(pubhex) != 2 * MC_PK_LEN || mc_unhex(pubhex, pk, MC_PK_LEN) != 0 ||
+		       mc_pk_to_x25519(pk, xpk) != 0))
+		return mc_cli_usage(_("--key must be an Ed25519 public key, 64 hex digits (as 'identity keygen' prints it)"));
+	if (nopass && newpass)
+		return mc_cli_usage(_("--no-passphrase and --new-passphrase-file exclude each other"));
+	if ((roles & MC_ROLE_ORG) && newpass)
+		return mc_cli_usage(_("an organization key made here is one of this node's keys, sealed under the node's passphrase: --new-passphrase-file is for staff keys (another organization's node makes its own key: enrol it with --key)"));
 	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0 ||
-	    mc_key_generate((roles & MC_ROLE_ORG) != 0, &key, &err) != 0)
+	    mc_cli_load_actor(cli, &author, &err) != 0)
 		goto out;
 	if (subject && mc_cli_subject(cli, subject, subj, &err) != 0)
 		goto out;
-	mc_hex(key->pk, MC_PK_LEN, hex);
-	snprintf(rel, sizeof(rel), "keys/%s.key", hex);
-	mc_cli_path(cli, path, sizeof(path), rel);
-	/* Sealed unless asked otherwise, even when no key so far needed the
-	 * passphrase (a node made with --no-passphrase). */
-	if ((!nopass && mc_cli_passphrase(cli, true, &err) != 0) ||
-	    mc_key_save(path, key, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, &err) != 0)
-		goto out;
+	if (pubhex) {
+		mc_hex(pk, MC_PK_LEN, hex);
+	} else {
+		if (mc_key_generate((roles & MC_ROLE_ORG) != 0, &key, &err) != 0)
+			goto out;
+		memcpy(pk, key->pk, MC_PK_LEN);
+		mc_hex(key->pk, MC_PK_LEN, hex);
+		snprintf(rel, sizeof(rel), "keys/%s.key", hex);
+		mc_cli_path(cli, path, sizeof(path), rel);
+		/* Sealed unless asked otherwise. A staff key under the passphrase
+		 * its holder types, never the operator's; an organization key
+		 * made here is the node's own (it reads with it), under the
+		 * node's passphrase, even when no key so far needed one. */
+		if (!nopass && (roles & MC_ROLE_ORG) && mc_cli_passphrase(cli, true, &err) != 0)
+			goto out;
+		if (!nopass && !(roles & MC_ROLE_ORG) &&
+		    mc_cli_new_passphrase(newpass, name, "--new-passphrase-file", &pass, &passlen, &err) != 0)
+			goto out;
+		if (mc_key_save(path, key, nopass ? NULL : (roles & MC_ROLE_ORG) ? cli->pass : pass,
+				nopass ? 0 : (roles & MC_ROLE_ORG) ? cli->passlen : passlen, &err) != 0)
+			goto out;
+		wrote = true;
+	}
 	memset(&e, 0, sizeof(e));
-	memcpy(e.pk, key->pk, MC_PK_LEN);
+	memcpy(e.pk, pk, MC_PK_LEN);
 	e.roles = roles;
 	e.name = (const uint8_t *)name;
 	e.name_len = strlen(name);
@@ -84,7 +173,8 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 			     &out, &err);
 	mc_buf_release(&body);
 	if (rc != 0) {
-		unlink(path);
+		if (wrote)
+			unlink(path);
 		goto out;
 	}
 	if (cli->json) {
@@ -99,6 +189,7 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 		printf("%s\n", hex);
 	}
 out:
+	mc_secure_free(pass);
 	mc_key_free(node);
 	mc_key_free(author);
 	mc_key_free(key);

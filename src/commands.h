@@ -7,6 +7,7 @@
 
 int cmd_init(struct mc_cli *cli, struct mc_args *a);
 int cmd_status(struct mc_cli *cli, struct mc_args *a);
+int cmd_identity_keygen(struct mc_cli *cli, struct mc_args *a);
 int cmd_identity_add(struct mc_cli *cli, struct mc_args *a);
 int cmd_identity_list(struct mc_cli *cli, struct mc_args *a);
 int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a);

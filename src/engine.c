@@ -1422,12 +1422,14 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	e->started_ms = mc_now_ms();
 	e->leader_seen_ms = e->started_ms;
 	e->last_commit_ms = e->started_ms;
+#ifdef MC_TEST_HOOKS /* a test build only (./configure --enable-test-hooks) */
 	{
 		const char *tc = getenv("MEDCHAIN_TEST_CRASH");
 
 		e->test_crash = !tc ? 0 : strcmp(tc, "leader-after-votes") == 0 ? 1
 				  : strcmp(tc, "leader-after-commit") == 0 ? 2 : 0;
 	}
+#endif
 	mc_buf_init(&e->prop);
 	mc_buf_init(&e->vc_body);
 	mc_buf_init(&e->vc_relay);

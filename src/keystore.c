@@ -54,23 +54,27 @@ _Static_assert(SALT_LEN == 16, "the file format has a 16-byte salt");
 _Static_assert(SEALED_PREFIX + SECRET_MAX + MC_AEAD_TAG_LEN < FILE_MAX, "FILE_MAX too small");
 _Static_assert(sizeof(((struct mc_key *)0)->pseudo) == PSEUDO_LEN, "pseudonym key size");
 
-/* The default Argon2id cost is libsodium's "interactive" level. When the
- * environment variable MEDCHAIN_KDF is exactly "fast", the minimum cost is
- * used instead: that is for the test suite ONLY (it runs hundreds of seal
- * and open operations) and must never be set for real keys, since it makes
- * guessing passphrases cheap. Files record their own cost, so a key sealed
- * either way opens either way. */
+/* The default Argon2id cost is libsodium's "interactive" level. In a test
+ * build (./configure --enable-test-hooks, MC_TEST_HOOKS) the environment
+ * variable MEDCHAIN_KDF set to exactly "fast" makes it the minimum cost:
+ * that is for the test suite ONLY (it runs hundreds of seal and open
+ * operations). A release build does not read the variable at all, since it
+ * would make guessing passphrases cheap. Files record their own cost, so a
+ * key sealed either way opens either way. */
 void mc_kdf_default(struct mc_kdf_cost *c)
 {
-	const char *k = getenv("MEDCHAIN_KDF");
+	c->opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+	c->memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+#ifdef MC_TEST_HOOKS
+	{
+		const char *k = getenv("MEDCHAIN_KDF");
 
-	if (k && strcmp(k, "fast") == 0) {
-		c->opslimit = crypto_pwhash_OPSLIMIT_MIN;
-		c->memlimit = crypto_pwhash_MEMLIMIT_MIN;
-	} else {
-		c->opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
-		c->memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+		if (k && strcmp(k, "fast") == 0) {
+			c->opslimit = crypto_pwhash_OPSLIMIT_MIN;
+			c->memlimit = crypto_pwhash_MEMLIMIT_MIN;
+		}
 	}
+#endif
 }
 
 static int oom(struct mc_err *err)

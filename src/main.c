@@ -23,9 +23,11 @@ static const struct mc_command commands[] = {
 	{ NULL, "init", cmd_init, N_("init [--name N] [--org O] [--no-passphrase] [--join CHAIN_ID]"),
 	  N_("make a new node: keys and the genesis block"), 0 },
 	{ NULL, "status", cmd_status, N_("status"), N_("height, head, validators"), 0 },
+	{ "identity", "keygen", cmd_identity_keygen, N_("identity keygen [-o FILE] [--no-passphrase]"),
+	  N_("make your own key, sealed under your passphrase; prints its public key"), 0 },
 	{ "identity", "add", cmd_identity_add,
-	  N_("identity add --name N --role R[,R] [--org O] [--subject ID] [--no-passphrase]"),
-	  N_("enroll a new identity; prints its public key"), 0 },
+	  N_("identity add --name N --role R[,R] [--org O] [--subject ID] [--key PUB] [--new-passphrase-file FILE] [--no-passphrase]"),
+	  N_("enroll an identity (its own public key with --key); prints its public key"), 0 },
 	{ "identity", "list", cmd_identity_list, N_("identity list"), N_("list identities"), 0 },
 	{ "identity", "revoke", cmd_identity_revoke, N_("identity revoke KEY [--reason T]"),
 	  N_("revoke an identity"), MC_CMD_SAME_WRITE },
@@ -324,6 +326,12 @@ int main(int argc, char **argv)
 				return 0;
 			case 256 + G_VERSION:
 				printf("medchain %s\n", PACKAGE_VERSION);
+				/* machine-read by the tests: not translated */
+#ifdef MC_TEST_HOOKS
+				printf("test hooks: on (MEDCHAIN_KDF, MEDCHAIN_TEST_CRASH; a test build, not for real keys)\n");
+#else
+				printf("test hooks: off\n");
+#endif
 				return 0;
 			case 256 + G_LIST:
 				for (size_t k = 0; k < NCOMMANDS; k++)

@@ -7,6 +7,7 @@
 # anvil_dropTransaction (noticed and sent again), and another tx taking the
 # nonce (the anchor superseded, a new one at the next nonce).
 . "$(dirname "$0")/lib.sh"
+need_test_hooks
 
 init_node
 start_anvil --slots-in-an-epoch 1 --state "$T/anvil.state"

@@ -9,6 +9,7 @@
 # block it sent to no one: the new leader finishes the same block, and the
 # old leader, back, agrees with everyone.
 . "$(dirname "$0")/lib.sh"
+need_test_hooks
 
 CL_LEADER_MS=3000 cluster_start 4
 leader() { cl_leader "$1"; }

@@ -156,11 +156,11 @@ ok "a job waiting on an unanswering node: other screens still answer keys, Esc c
 
 # a sealed key: the passphrase is asked before the console opens, never echoed
 printf 'correct horse battery\n' >"$T/pass"
-pks=$(mc --passphrase-file "$T/pass" identity add --name "Dr S" --role clinician --org "Test Hospital")
+pks=$(mc identity add --name "Dr S" --role clinician --org "Test Hospital" --new-passphrase-file "$T/pass")
 [ "$(od -An -tx1 -j8 -N1 "$D/keys/$pks.key" | tr -d ' ')" = 01 ] \
     || fail "identity add seals the key (no --no-passphrase) even on a node whose own keys are unsealed"
 keys "clear; $MEDCHAIN_BIN --datadir $D --as 'Dr S'" Enter
-wait_for "Passphrase:"
+wait_for "Passphrase for the key of Dr S:"
 keys "correct horse battery" Enter
 wait_for "Dr S (clinician)"
 keys q; wait_for "shell>"

@@ -48,6 +48,13 @@ expect_exit() {
     fi
 }
 
+# need_test_hooks: skip unless the binary is a test build (./configure
+# --enable-test-hooks): MEDCHAIN_TEST_CRASH is read by nothing else
+need_test_hooks() {
+    "$MEDCHAIN_BIN" --version | grep -q "^test hooks: on" \
+        || skip "a release build (no --enable-test-hooks) has no MEDCHAIN_TEST_CRASH; tools/build configures with it"
+}
+
 init_node() { mc init --no-passphrase -q "$@"; }
 
 height() { mc --json status | jq -r .height; }

@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: Apache-2.0
+# Test hooks exist only in a test build (./configure --enable-test-hooks):
+# `medchain --version` says whether this binary reads them, the key files it
+# seals follow that, and the key store compiled in the release configuration
+# (this build's config.h without MC_TEST_HOOKS) seals at the full Argon2id
+# cost even with MEDCHAIN_KDF=fast, while the same code with the hooks on
+# takes the cheap cost (so the check can tell the two apart).
+. "$(dirname "$0")/lib.sh"
+
+# opslimit and memlimit of a sealed key file (docs/formats.md: magic 8,
+# kind 1, flags 1, pk 32, salt 16, then opslimit u64 and memlimit u64, big-endian)
+kdf_of() { echo "$(( 16#$(od -An -tx1 -j58 -N8 "$1" | tr -d ' \n') )) $(( 16#$(od -An -tx1 -j66 -N8 "$1" | tr -d ' \n') ))"; }
+full="2 67108864"   # libsodium's OPSLIMIT/MEMLIMIT_INTERACTIVE
+fast="1 8192"       # OPSLIMIT/MEMLIMIT_MIN
+printf 'a passphrase\n' >"$T/pass"
+
+"$MEDCHAIN_BIN" --version >"$T/version"
+MEDCHAIN_KDF=fast "$MEDCHAIN_BIN" --passphrase-file "$T/pass" identity keygen -o "$T/hook.key" >/dev/null
+env -u MEDCHAIN_KDF "$MEDCHAIN_BIN" --passphrase-file "$T/pass" identity keygen -o "$T/plain.key" >/dev/null
+[ "$(kdf_of "$T/plain.key")" = "$full" ] || fail "without MEDCHAIN_KDF a key is sealed at the full cost: $(kdf_of "$T/plain.key")"
+if grep -qx "test hooks: off" "$T/version"; then
+    [ "$(kdf_of "$T/hook.key")" = "$full" ] || fail "a release binary ignores MEDCHAIN_KDF=fast: $(kdf_of "$T/hook.key")"
+    ok "this release binary says test hooks are off and seals at the full cost under MEDCHAIN_KDF=fast"
+else
+    grep -q "^test hooks: on" "$T/version" || fail "--version says whether test hooks are on: $(cat "$T/version")"
+    [ "$(kdf_of "$T/hook.key")" = "$fast" ] || fail "a test build takes MEDCHAIN_KDF=fast: $(kdf_of "$T/hook.key")"
+    ok "this test build says so in --version and takes MEDCHAIN_KDF=fast"
+fi
+
+# The key store in both configurations, from this build's config.h.
+cfg="$(dirname "$MEDCHAIN_BIN")/config.h"
+[ -f "$cfg" ] || skip "no config.h beside $MEDCHAIN_BIN"
+need_tool cc gcc
+S="$MC_SRCDIR/src"
+cat >"$T/seal.c" <<'C'
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+#include <stdio.h>
+#include <sodium.h>
+#include "keystore.h"
+int main(int argc, char **argv)
+{
+	struct mc_key *k = NULL;
+	struct mc_err err = { 0 };
+
+	if (argc != 2 || sodium_init() < 0 || mc_key_generate(false, &k, &err) != 0 ||
+	    mc_key_save(argv[1], k, "pw", 2, &err) != 0) {
+		fprintf(stderr, "seal: %s\n", err.msg);
+		return 1;
+	}
+	mc_key_free(k);
+	return 0;
+}
+C
+for conf in release hooks; do
+    mkdir "$T/$conf"
+    grep -v 'MC_TEST_HOOKS' "$cfg" >"$T/$conf/config.h"
+    [ "$conf" = hooks ] && echo '#define MC_TEST_HOOKS 1' >>"$T/$conf/config.h"
+    cc -std=c11 -D_GNU_SOURCE -w -I"$T/$conf" -I"$S" -o "$T/$conf/seal" "$T/seal.c" "$S/keystore.c" \
+        "$S/crypto.c" "$S/err.c" "$S/codec.c" $(pkg-config --cflags --libs libsodium nettle) 2>"$T/cc.err" || { cat "$T/cc.err"; fail "the key store builds in the $conf configuration"; }
+    MEDCHAIN_KDF=fast "$T/$conf/seal" "$T/$conf.key"
+done
+[ "$(kdf_of "$T/release.key")" = "$full" ] || fail "the release configuration ignores MEDCHAIN_KDF=fast: $(kdf_of "$T/release.key")"
+[ "$(kdf_of "$T/hooks.key")" = "$fast" ] || fail "the test configuration takes MEDCHAIN_KDF=fast: $(kdf_of "$T/hooks.key")"
+ok "built without --enable-test-hooks, the key store seals at the full Argon2id cost under MEDCHAIN_KDF=fast"
+
+# every getenv'd test hook sits behind MC_TEST_HOOKS in the sources
+for f in "$S/keystore.c" "$S/engine.c" "$MC_SRCDIR/bridge/cmd_anchor.c"; do
+    awk '/^#ifdef MC_TEST_HOOKS/ { on = 1 } /^#endif/ { on = 0 }
+         /getenv\("MEDCHAIN_(KDF|TEST_CRASH)"\)/ && !on { print FILENAME ": " $0; bad = 1 } END { exit bad }' "$f" \
+        || fail "a test hook is read outside #ifdef MC_TEST_HOOKS"
+done
+ok "MEDCHAIN_KDF and MEDCHAIN_TEST_CRASH are read only under MC_TEST_HOOKS"
+
+# medchain(1) says which variables only a test build reads
+for v in MEDCHAIN_KDF MEDCHAIN_TEST_CRASH; do
+    awk -v v="$v" '$0 == ".B " v { getline; print; exit }' "$MC_SRCDIR/docs/medchain.1.in" | grep -q "^Test builds only" \
+        || fail "medchain(1) ENVIRONMENT says $v is for test builds only"
+done
+ok "medchain(1) names the test-build-only variables"
