@@ -101,6 +101,7 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	struct mc_produced out;
 	char hex[65], rel[128], path[4300];
 	bool wrote = false;
+	struct mc_identity nodeorg;
 
 	if (mc_cli_parse(a, opts, 7, pos, 0, &npos) != 0)
 		return EX_USAGE;
@@ -132,6 +133,25 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 		goto out;
 	if (subject && mc_cli_subject(cli, subject, subj, &err) != 0)
 		goto out;
+	if (!org && !(roles & MC_ROLE_ORG)) {
+		/* Staff belong to this node's organization unless --org names
+		 * another: the chain then holds them to it as the custodian of
+		 * what they store (an identity with no organization is bound to
+		 * none; docs/decisions.md). */
+		char orgpath[4200], orghex[2 * MC_PK_LEN + 1];
+		uint8_t orgpk[MC_PK_LEN];
+		bool sealed;
+
+		mc_cli_path(cli, orgpath, sizeof(orgpath), "keys/org.key");
+		if (access(orgpath, F_OK) == 0) {
+			if (mc_key_peek(orgpath, orgpk, &sealed, &err) != 0)
+				goto out;
+			mc_hex(orgpk, MC_PK_LEN, orghex);
+			if (mc_cli_find_identity(cli, orghex, &nodeorg, &err) != 0)
+				goto out;
+			org = nodeorg.name;
+		}
+	}
 	if (pubhex) {
 		mc_hex(pk, MC_PK_LEN, hex);
 	} else {

@@ -74,8 +74,11 @@ expect_exit 77 mc --as "Dr C" record put --subject P --category note --type text
 grep -q "not the author's own organization" "$T/err" || fail "the refusal names the custodian rule: $(cat "$T/err")"
 [ "$(height)" = "$h2" ] || fail "nothing committed for a record in another organization's custody"
 mc --as "Dr A" record put --subject P --category note --type text/plain "$T/payload" >/dev/null \
-    || fail "a clinician enrolled without an organization still stores records"
-ok "a clinician of another organization cannot store records in this one's custody"
+    || fail "a clinician enrolled without --org stores records in this node's custody"
+nodeorg=$(mc --json identity list | jq -r '.[] | select(.name == "admin") | .org')
+[ -n "$nodeorg" ] && [ "$(mc --json identity list | jq -r '.[] | select(.name == "Dr A") | .org')" = "$nodeorg" ] ||
+    fail "staff enrolled without --org belong to this node's organization ($nodeorg), so the custodian rule binds them"
+ok "a clinician of another organization cannot store records in this one's custody; staff enrolled without --org belong to the node's"
 
 expect_exit 0 mc verify
 ok "verify replays the consent authorship rule"
