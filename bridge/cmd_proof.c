@@ -327,6 +327,11 @@ int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a)
 	if (!url && cli->conf.rpc_url[0])
 		url = cli->conf.rpc_url;
 	online = url != NULL;
+	/* Offline, the bundle's anchor address is only what the file says
+	 * (nothing signed covers it until the public chain's transaction is
+	 * checked): "as expected" would prove nothing. */
+	if (exp_addr_s && !online)
+		return mc_cli_usage(_("--expect-address needs the public chain (--rpc URL, or [anchor] rpc_url): offline, the bundle's address is only what the file says"));
 	if (mc_cli_read_all(pos[0], MC_PROOF_MAX, &text, &n, &err) != 0)
 		return verify_fail(cli, &err);
 	if (!(p = mc_proof_new())) {

@@ -251,6 +251,35 @@ int mc_author_active(struct mc_txn *t, const struct mc_apply_ctx *ax, const uint
 	return 0;
 }
 
+static bool consent_rules_v2(const struct mc_apply_ctx *ax);
+
+/* 1 when an active patient identity already names this subject, 0 when
+ * none does, -1 on error. A scan of the identities: enrolments are rare. */
+static int patient_exists(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN], struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc, found = 0;
+
+	if (mc_cursor_open(t, MC_DB_IDENTITIES, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && !found;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_identity id;
+
+		if (kn != MC_PK_LEN || mc_identity_decode(k, v, vn, &id, err) != 0) {
+			mc_cursor_close(c);
+			return -1;
+		}
+		if ((id.roles & MC_ROLE_PATIENT) && id.has_subject && id.revoked == MC_NOT_REVOKED &&
+		    memcmp(id.subject, subject, MC_HASH_LEN) == 0)
+			found = 1;
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : found;
+}
+
 static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			const struct mc_tx *tx, struct mc_err *err)
 {
@@ -281,6 +310,16 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	id.has_subject = e.subject_len == MC_HASH_LEN;
 	if (id.has_subject)
 		memcpy(id.subject, e.subject, MC_HASH_LEN);
+	/* From block version 2 on, one active patient identity per subject:
+	 * a second one (made by staff to grant consent in the patient's
+	 * name) is refused; a patient's new key follows a revocation. */
+	if (id.has_subject && (id.roles & MC_ROLE_PATIENT) && consent_rules_v2(ax)) {
+		rc = patient_exists(t, id.subject, err);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			return mc_refuse(err, ax, _("the patient already has an active identity: revoke it before enrolling another"));
+	}
 	return mc_identity_put(t, &id, err);
 }
 

@@ -643,9 +643,13 @@ static int write_in_place(const char *path, bool follow, const void *p, size_t n
 
 	if (fd < 0)
 		return mc_err_set(err, EX_CANTCREAT, _("cannot open '%s': %s"), path, strerror(errno));
-	if (fstat(fd, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+	/* decided on what was opened, not on what the path named a moment
+	 * before: a character device or a FIFO, never a disk */
+	if (fstat(fd, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
 		close(fd);
-		return mc_err_set(err, EX_CANTCREAT, _("'%s' changed while it was opened: nothing was written"), path);
+		return mc_err_set(err, EX_CANTCREAT,
+				  _("'%s' is not a file, a character device or a FIFO (or it changed while it was opened): nothing was written"),
+				  path);
 	}
 	if (write_all(fd, path, p, n, err) != 0) {
 		close(fd);
@@ -671,16 +675,23 @@ int mc_cli_write_file(const char *path, const void *p, size_t n, struct mc_err *
 		if (S_ISDIR(st.st_mode))
 			return mc_err_set(err, EX_CANTCREAT, _("'%s' is a directory"), path);
 		if (S_ISLNK(st.st_mode)) {
-			/* A link to a device or a FIFO (/dev/stdout) is written
-			 * through: nothing is replaced. A link to a file is
-			 * refused: the rename would replace the link, and
-			 * writing through it would write wherever it points. */
-			if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+			/* A link to a character device or a FIFO (/dev/stdout)
+			 * is written through, when root or this user owns the
+			 * link (not one planted in a shared directory): nothing
+			 * is replaced. Anything else is refused: a rename would
+			 * replace the link, and writing through it would write
+			 * wherever it points. */
+			uid_t owner = st.st_uid;
+
+			if ((owner == 0 || owner == geteuid()) && stat(path, &st) == 0 &&
+			    (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)))
 				return write_in_place(path, true, p, n, err);
 			return mc_err_set(err, EX_CANTCREAT,
 					  _("'%s' is a symbolic link: give the path of the file itself (or - for standard output)"),
 					  path);
 		}
+		if (S_ISBLK(st.st_mode))
+			return mc_err_set(err, EX_CANTCREAT, _("'%s' is a block device: nothing was written"), path);
 		if (!S_ISREG(st.st_mode))
 			return write_in_place(path, false, p, n, err);
 	} else if (errno != ENOENT) {

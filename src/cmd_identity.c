@@ -126,6 +126,16 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_usage(_("--key must be an Ed25519 public key, 64 hex digits (as 'identity keygen' prints it)"));
 	if (nopass && newpass)
 		return mc_cli_usage(_("--no-passphrase and --new-passphrase-file exclude each other"));
+#ifndef MC_TEST_HOOKS
+	/* A person's key made here must be sealed under a passphrase its
+	 * holder types: an unsealed key, or one sealed from a file the
+	 * operator wrote, is a key the operator can act with. Service
+	 * identities (node, anchor, org) keep both. A test build allows them
+	 * for the test suite (./configure --enable-test-hooks). */
+	if (!pubhex && (nopass || newpass) &&
+	    (roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_AUDITOR | MC_ROLE_PATIENT | MC_ROLE_REGISTRAR)))
+		return mc_cli_usage(_("a person's key made on this node is sealed under a passphrase its holder types here: --no-passphrase and --new-passphrase-file are for node, anchor and org identities; or the holder runs 'identity keygen' and you enrol the key with --key"));
+#endif
 	if ((roles & MC_ROLE_ORG) && newpass)
 		return mc_cli_usage(_("an organization key made here is one of this node's keys, sealed under the node's passphrase: --new-passphrase-file is for staff keys (another organization's node makes its own key: enrol it with --key)"));
 	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||

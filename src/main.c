@@ -243,7 +243,13 @@ int main(int argc, char **argv)
 		 * ignores LANGUAGE in the C locale): messages and characters
 		 * then come from C.UTF-8. */
 		const char *lang = getenv("LANGUAGE"), *cur = setlocale(LC_MESSAGES, NULL);
+		/* a test hook: a release binary never takes its message formats
+		 * from a directory named in the environment */
+#ifdef MC_TEST_HOOKS
 		const char *dir = getenv("MEDCHAIN_LOCALEDIR");
+#else
+		const char *dir = NULL;
+#endif
 
 		if (lang && *lang && cur && (strcmp(cur, "C") == 0 || strcmp(cur, "POSIX") == 0) &&
 		    setlocale(LC_MESSAGES, "C.UTF-8"))
@@ -252,7 +258,7 @@ int main(int argc, char **argv)
 		ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		struct stat st;
 
-		/* MEDCHAIN_LOCALEDIR (documented, for tests), else the locale
+		/* MEDCHAIN_LOCALEDIR (test builds), else the locale
 		 * tree a build makes next to its binary, else the installed
 		 * catalogs */
 		tree[0] = '\0';

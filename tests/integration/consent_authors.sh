@@ -31,6 +31,12 @@ expect_exit 77 mc consent grant --subject P --to admin --purpose treatment
 ok "the admin granting themself: 77"
 
 mc identity add --name Pat --role patient --subject P --no-passphrase >/dev/null
+# a second patient identity for the same subject (staff posing as the
+# patient to grant in their name) is refused; one for another subject is not
+h0=$(height)
+expect_exit 65 mc identity add --name "Fake Pat" --role patient --subject P --no-passphrase
+grep -q "already has an active identity" "$T/err" || fail "a second patient identity is refused: $(cat "$T/err")"
+[ "$(height)" = "$h0" ] || fail "nothing committed for a second patient identity"
 mc identity add --name Reg --role registrar --no-passphrase >/dev/null || fail "identity add --role registrar"
 mc --json identity list | jq -e '.[] | select(.name == "Reg") | .roles | index("registrar")' >/dev/null \
     || fail "the registrar role is listed"

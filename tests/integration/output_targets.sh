@@ -53,7 +53,18 @@ for c in record audit consent; do
         ln -s "$T/null" "$T/devlink"
         out_cmd "$c" "$T/devlink" || fail "$c -o a link to a device"
         [ -L "$T/devlink" ] && [ -c "$T/null" ] || fail "$c replaced a link to a device"
+        # ... but not a link someone else planted (a shared directory)
+        chown -h nobody "$T/devlink"
+        expect_exit 73 out_cmd "$c" "$T/devlink"
+        grep -q "symbolic link" "$T/err" || fail "$c: a link owned by another user is refused"
         rm "$T/devlink"
+        # a block device is never written (refused before it is opened)
+        mknod "$T/blk" b 1 250
+        expect_exit 73 out_cmd "$c" "$T/blk"
+        grep -q "block device" "$T/err" || fail "$c: a block device is refused"
+        ln -s "$T/blk" "$T/blklink"
+        expect_exit 73 out_cmd "$c" "$T/blklink"
+        rm "$T/blk" "$T/blklink"
     fi
     # a regular file is replaced whole (a new inode), not written into
     echo old-old-old-old-old-old-old-old-old-old-old-old-old-old-old-old >"$T/file"
@@ -70,7 +81,7 @@ done
 cmp -s "$T/fifo.record" "$T/p" || fail "record get through a FIFO gives the payload"
 cmp -s "$T/stdout.record" "$T/p" || fail "record get -o - gives the payload"
 [ "$have_mknod" = 1 ] && ok "a character device is written in place" || echo "note: mknod not permitted here"
-ok "-o: standard output, FIFOs and devices in place, symbolic links to files refused, files replaced whole"
+ok "-o: standard output, FIFOs and character devices in place, block devices and symbolic links to files or owned by others refused, files replaced whole"
 
 # backup refuses a symbolic link as its target, dangling or not
 ln -s "$T/nowhere" "$T/bklink"

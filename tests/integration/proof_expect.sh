@@ -50,6 +50,11 @@ grep -q "validator set" "$T/err" || fail "the validator mismatch is named: $(cat
 expect_exit 65 mc proof verify "$T/p.json" --expect-validators "$(printf '%064x' 9)"
 grep -q "validator set" "$T/err" || fail "a hash mismatch is named: $(cat "$T/err")"
 expect_exit 64 mc proof verify "$T/p.json" --expect-address 0x1234
+# offline the bundle's address is only what the file says: a forged one
+# would pass, so --expect-address needs the public chain
+sed "s/${addr#0x}/$(printf '%040x' 4242)/" "$T/p.json" >"$T/forged.json"
+expect_exit 64 "$MEDCHAIN_BIN" --datadir "$T/offline" --config /dev/null proof verify "$T/forged.json" --expect-address "$(printf '0x%040x' 4242)"
+grep -q "needs the public chain" "$T/err" || fail "offline --expect-address is refused: $(cat "$T/err")"
 expect_exit 66 mc proof verify "$T/p.json" --expect-validators "$T/nope"
 echo "not-a-key" >"$T/bad.keys"
 expect_exit 65 mc proof verify "$T/p.json" --expect-validators "$T/bad.keys"

@@ -65,15 +65,15 @@ done
 ok "built without --enable-test-hooks, the key store seals at the full Argon2id cost under MEDCHAIN_KDF=fast"
 
 # every getenv'd test hook sits behind MC_TEST_HOOKS in the sources
-for f in "$S/keystore.c" "$S/engine.c" "$MC_SRCDIR/bridge/cmd_anchor.c"; do
-    awk '/^#ifdef MC_TEST_HOOKS/ { on = 1 } /^#endif/ { on = 0 }
-         /getenv\("MEDCHAIN_(KDF|TEST_CRASH)"\)/ && !on { print FILENAME ": " $0; bad = 1 } END { exit bad }' "$f" \
+for f in "$S/keystore.c" "$S/engine.c" "$S/main.c" "$MC_SRCDIR/bridge/cmd_anchor.c"; do
+    awk '/^#ifdef MC_TEST_HOOKS/ { on = 1 } /^#(endif|else)/ { on = 0 }
+         /getenv\("MEDCHAIN_(KDF|TEST_CRASH|LOCALEDIR)"\)/ && !on { print FILENAME ": " $0; bad = 1 } END { exit bad }' "$f" \
         || fail "a test hook is read outside #ifdef MC_TEST_HOOKS"
 done
-ok "MEDCHAIN_KDF and MEDCHAIN_TEST_CRASH are read only under MC_TEST_HOOKS"
+ok "MEDCHAIN_KDF, MEDCHAIN_TEST_CRASH and MEDCHAIN_LOCALEDIR are read only under MC_TEST_HOOKS"
 
 # medchain(1) says which variables only a test build reads
-for v in MEDCHAIN_KDF MEDCHAIN_TEST_CRASH; do
+for v in MEDCHAIN_KDF MEDCHAIN_TEST_CRASH MEDCHAIN_LOCALEDIR; do
     awk -v v="$v" '$0 == ".B " v { getline; print; exit }' "$MC_SRCDIR/docs/medchain.1.in" | grep -q "^Test builds only" \
         || fail "medchain(1) ENVIRONMENT says $v is for test builds only"
 done
