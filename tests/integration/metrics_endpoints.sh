@@ -104,6 +104,27 @@ wait_metric() {
     done
 }
 
+# One node first: a metrics_listen that is no IP address is refused at
+# start (78, naming the key); a name with a quote and a backslash comes
+# back escaped in a label.
+init_node --name ward7
+read -r p1 p2 <<<"$(free_ports 2)"
+printf '[node]\nlisten = 127.0.0.1:%s\nmetrics_listen = localhost:%s\n' "$p1" "$p2" >"$D/medchain.conf"
+expect_exit 78 mc serve
+grep -q "metrics_listen" "$T/err" || fail "a bad metrics_listen is not named: $(cat "$T/err")"
+printf '[node]\nname = ward "7\\b\nlisten = 127.0.0.1:%s\nmetrics_listen = 127.0.0.1:%s\n' "$p1" "$p2" >"$D/medchain.conf"
+mc serve >"$T/solo.log" 2>&1 &
+solo=$!
+for t in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p2/healthz" && break; sleep 0.05; done
+CL_MPORT[0]=$p2
+scrape 0
+grep -qF 'medchain_node_info{name="ward \"7\\b",' "$T/m0.txt" || fail "the name label is not escaped: $(grep node_info "$T/m0.txt")"
+[ "$(metric 0 medchain_validators)" = 1 ] && [ "$(metric 0 medchain_validators_up)" = 1 ] || fail "a sole validator is not 1 of 1 up"
+health 0
+[ "$code" = 200 ] || fail "a sole validator's /healthz is $code: $body"
+kill "$solo"; wait "$solo" 2>/dev/null || true
+ok "a bad metrics_listen exits 78 naming it; a sole validator is healthy, its name label escaped"
+
 CL_METRICS=1 cluster_start 4
 for i in 1 2 3 4; do
     cn "$i" config check | grep -q "metrics_listen *= *127.0.0.1:${CL_MPORT[$i]}" || fail "config check does not show metrics_listen"
