@@ -166,6 +166,36 @@ static void counter(struct text *t, const char *name, const char *help, uint64_t
 	put(t, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* The /healthz verdict on one copy of the engine's state. */
+static unsigned health_of(const struct mc_engine_health *h, char *msg, size_t n)
+{
+	if (!h->have_chain) {
+		snprintf(msg, n, "%s", _("this node has no chain yet"));
+		return 503;
+	}
+	if (h->certified - h->height > MC_HEALTH_LAG_MAX) {
+		snprintf(msg, n, _("behind: height %llu, the certified height is %llu"), (unsigned long long)h->height,
+			 (unsigned long long)h->certified);
+		return 503;
+	}
+	if (h->nval > 1 && h->up < h->quorum) {
+		snprintf(msg, n, _("no quorum: %zu of %zu validators reachable, %zu needed"), h->up, h->nval,
+			 h->quorum);
+		return 503;
+	}
+	snprintf(msg, n, _("ok: height %llu, %zu of %zu validators reachable"), (unsigned long long)h->height, h->up,
+		 h->nval);
+	return 200;
+}
+
+unsigned mc_metrics_health(struct mc_engine *e, char *msg, size_t n)
+{
+	struct mc_engine_health h;
+
+	mc_engine_health(e, &h);
+	return health_of(&h, msg, n);
+}
+
 /* Resident memory from /proc/self/statm (its second field, in pages). */
 static double rss_bytes(void)
 {
@@ -187,9 +217,10 @@ char *mc_metrics_render(struct mc_engine *e)
 	struct text t = { NULL, 0, 0, false };
 	uint64_t cum = 0;
 	char msg[256];
-	bool healthy = mc_metrics_health(e, msg, sizeof(msg)) == 200;
+	bool healthy;
 
 	mc_engine_health(e, &h);
+	healthy = health_of(&h, msg, sizeof(msg)) == 200;
 	head(&t, "medchain_node_info", "gauge", "This node: its name and version (always 1).");
 	put(&t, "medchain_node_info{name=\"");
 	put_label(&t, h.name);
@@ -254,29 +285,6 @@ char *mc_metrics_render(struct mc_engine *e)
 		return NULL;
 	}
 	return t.p;
-}
-
-unsigned mc_metrics_health(struct mc_engine *e, char *msg, size_t n)
-{
-	struct mc_engine_health h;
-
-	mc_engine_health(e, &h);
-	if (!h.have_chain) {
-		snprintf(msg, n, "%s", _("this node has no chain yet"));
-		return 503;
-	}
-	if (h.certified - h.height > MC_HEALTH_LAG_MAX) {
-		snprintf(msg, n, _("behind: height %llu, the certified height is %llu"), (unsigned long long)h.height,
-			 (unsigned long long)h.certified);
-		return 503;
-	}
-	if (h.nval > 1 && h.up < h.quorum) {
-		snprintf(msg, n, _("no quorum: %zu of %zu validators reachable, %zu needed"), h.up, h.nval, h.quorum);
-		return 503;
-	}
-	snprintf(msg, n, _("ok: height %llu, %zu of %zu validators reachable"), (unsigned long long)h.height, h.up,
-		 h.nval);
-	return 200;
 }
 
 /* ---- the listener ----------------------------------------------------------- */
