@@ -5,7 +5,8 @@
 # exposition is checked by a parser here (and by promtool when installed);
 # commits raise medchain_commits_total; one validator killed: the survivors
 # stay healthy and see medchain_validators_up drop to 3; a second killed:
-# /healthz answers 503 and says there is no quorum.
+# /healthz answers 503 and says there is no quorum. The listener drops a
+# fifth connection from one address and closes silent ones after 5 s.
 . "$(dirname "$0")/lib.sh"
 need_tool curl
 
@@ -122,7 +123,20 @@ grep -qF 'medchain_node_info{name="ward \"7\\b",' "$T/m0.txt" || fail "the name 
 [ "$(metric 0 medchain_validators)" = 1 ] && [ "$(metric 0 medchain_validators_up)" = 1 ] || fail "a sole validator is not 1 of 1 up"
 health 0
 [ "$code" = 200 ] || fail "a sole validator's /healthz is $code: $body"
+# not a way to load the node: four silent connections from one address
+# take its share, a fifth is dropped; 5 s of silence closes them
+python3 -c '
+import socket, sys, time
+ss = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(4)]
+time.sleep(12)' "$p2" &
+hog=$!
+sleep 0.5
+if curl -s -m 3 -o /dev/null "http://127.0.0.1:$p2/healthz"; then fail "a fifth connection from one address was served"; fi
+sleep 6
+curl -s -m 3 -o /dev/null "http://127.0.0.1:$p2/healthz" || fail "silent connections were not closed after 5 s"
+kill "$hog" 2>/dev/null; wait "$hog" 2>/dev/null || true
 kill "$solo"; wait "$solo" 2>/dev/null || true
+ok "four silent connections from one address: a fifth dropped, and after 5 s of silence served again"
 ok "a bad metrics_listen exits 78 naming it; a sole validator is healthy, its name label escaped"
 
 CL_METRICS=1 cluster_start 4
