@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "engine.h"
 #include "httpd.h"
+#include "metrics.h"
 #include "i18n.h"
 #include "notify.h"
 #include "peer.h"
@@ -182,6 +183,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	struct mc_key *node = NULL;
 	struct mc_engine *e = NULL;
 	struct mc_httpd *h = NULL;
+	struct mc_metrics *m = NULL;
 	struct mc_engine_conf ec;
 	struct mc_httpd_conf hc;
 	char status_file[4200];
@@ -229,9 +231,12 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (mc_engine_start(&ec, &e, &err) != 0 || mc_httpd_start(&hc, e, &h, &err) != 0 ||
+	    (*cli->conf.metrics_listen && mc_metrics_start(cli->conf.metrics_listen, e, &m, &err) != 0) ||
 	    announce_url(cli, node, &err) != 0)   /* once it is reachable there */
 		goto out;
 	mc_engine_log("listening on %s", cli->conf.listen);
+	if (m)
+		mc_engine_log("/healthz and /metrics on %s", cli->conf.metrics_listen);
 	mc_notify_ready(cli->conf.listen, serve_height(cli));
 	while (!stop_signal)
 		pause();
@@ -239,6 +244,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	rc = 0;
 out:
 	mc_notify_stopping();
+	mc_metrics_stop(m);
 	mc_httpd_stop(h);
 	mc_engine_stop(e);
 	mc_key_free(node);

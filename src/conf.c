@@ -35,6 +35,7 @@ static const struct {
 	{ "node", "tls_cert", NULL, K_STR, F(tls_cert) },
 	{ "node", "tls_key", NULL, K_STR, F(tls_key) },
 	{ "node", "ca_file", NULL, K_STR, F(ca_file) },
+	{ "node", "metrics_listen", "MEDCHAIN_METRICS_LISTEN", K_STR, F(metrics_listen) },
 	{ "anchor", "rpc_url", "MEDCHAIN_RPC_URL", K_STR, F(rpc_url) },
 	{ "anchor", "chain_id", "MEDCHAIN_CHAIN_ID", K_U64, F(chain_id) },
 	{ "anchor", "key_file", "MEDCHAIN_ANCHOR_KEY_FILE", K_STR, F(key_file) },
@@ -200,7 +201,10 @@ static int apply(struct mc_config *c, const char *section, const char *key, cons
 			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->tls_key, sizeof(c->tls_key), v));
 		if (strcmp(key, "ca_file") == 0)
 			return (*allowed = _("an absolute path"), v[0] == '/' && set_str(c->ca_file, sizeof(c->ca_file), v));
-		*allowed = _("keys of [node]: name, datadir, listen, url, peers, block_interval_ms, max_block_txs, pool_txs, pool_mib, leader_timeout_ms, tls_cert, tls_key, ca_file");
+		if (strcmp(key, "metrics_listen") == 0)
+			return (*allowed = _("host:port, or empty (no /healthz or /metrics)"),
+				(!*v || strchr(v, ':') != NULL) && set_str(c->metrics_listen, sizeof(c->metrics_listen), v));
+		*allowed = _("keys of [node]: name, datadir, listen, url, peers, block_interval_ms, max_block_txs, pool_txs, pool_mib, leader_timeout_ms, tls_cert, tls_key, ca_file, metrics_listen");
 		return -1;
 	}
 	if (strcmp(section, "anchor") == 0) {

@@ -11,7 +11,8 @@
  * config check`.
  *
  *   [node]    name, datadir, listen (host:port), url (the address other
- *             nodes reach it at), peers (comma-separated URLs)
+ *             nodes reach it at), peers (comma-separated URLs),
+ *             metrics_listen (host:port of /healthz and /metrics; metrics.h)
  *   [anchor]  rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval,
  *             bump_after, verify (full|recent)
  *   [console] colors (auto|always|never), refresh_ms
@@ -26,7 +27,7 @@
 #include "err.h"
 
 #define MC_CONF_STR 512
-#define MC_CONF_NKEYS 23          /* every key of every section */
+#define MC_CONF_NKEYS 24          /* every key of every section */
 
 /* Where a key's value came from. */
 enum mc_conf_source { MC_CONF_DEFAULT = 0, MC_CONF_FILE, MC_CONF_ENV };
@@ -51,6 +52,8 @@ struct mc_config {
 	char tls_cert[MC_CONF_STR];   /* PEM: serve over https */
 	char tls_key[MC_CONF_STR];
 	char ca_file[MC_CONF_STR];    /* trust for https peers */
+	char metrics_listen[MC_CONF_STR];   /* host:port of /healthz and /metrics;
+					     * empty (default): none */
 	char rpc_url[MC_CONF_STR];
 	uint64_t chain_id;            /* 0: not set (anchor refuses: 78) */
 	char key_file[MC_CONF_STR];

@@ -12,6 +12,7 @@
 #include "chain.h"
 #include "engine_int.h"
 #include "i18n.h"
+#include "metrics.h"
 #include "identity.h"
 
 static const char LOCK_KEY[] = "lock";
@@ -445,6 +446,13 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 		e->cert_hint_ms = mc_now_ms();   /* catching up: not stalled */
 	if (e->height != before)
 		e->last_commit_ms = mc_now_ms();
+	if (e->height > before) {
+		uint64_t now = mc_now_ms();
+
+		/* the latency of one block just committed; not of a batch caught up */
+		mc_metrics_commits(e->height - before, e->height - before == 1 && b
+				   ? (now > e->timestamp_ms ? (double)(now - e->timestamp_ms) / 1000.0 : 0.0) : -1.0);
+	}
 	if (e->building)
 		;   /* the builder owns the pool now; it drops what is committed */
 	else if (b && b->count)

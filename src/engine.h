@@ -80,6 +80,22 @@ void mc_engine_stop(struct mc_engine *e);
 void mc_engine_chain_id(struct mc_engine *e, uint8_t out[MC_HASH_LEN]);
 const struct mc_key *mc_engine_node(struct mc_engine *e);
 
+/* What a monitoring system is shown (metrics.h): a copy taken under the
+ * engine's lock, never more. */
+struct mc_engine_health {
+	bool have_chain, leader, validator;
+	uint64_t height;              /* this node's */
+	uint64_t certified;           /* the highest certified height it knows */
+	uint64_t view;
+	size_t nval, up, quorum;      /* validators, those reachable (this node
+				       * counts when it is one), a quorum */
+	size_t pending, pending_bytes;
+	uint64_t uptime_ms;
+	char name[64 + 1];
+};
+
+void mc_engine_health(struct mc_engine *e, struct mc_engine_health *out);
+
 /* An answer to a peer API request. */
 struct mc_reply {
 	unsigned status;

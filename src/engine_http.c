@@ -14,6 +14,7 @@
 #include "chain.h"
 #include "engine_int.h"
 #include "i18n.h"
+#include "metrics.h"
 #include "identity.h"
 #include "valset.h"
 
@@ -187,6 +188,7 @@ int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const cha
 	uint8_t chain[MC_HASH_LEN];
 	uint64_t now = mc_now_ms(), started;
 	bool member, have;
+	enum mc_refusal why;
 	int rc;
 
 	pthread_mutex_lock(&e->mu);
@@ -195,12 +197,15 @@ int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const cha
 	memcpy(chain, e->chain_id, MC_HASH_LEN);
 	member = eng_is_validator(e, sig->pk) || memcmp(sig->pk, e->node->pk, MC_PK_LEN) == 0;
 	pthread_mutex_unlock(&e->mu);
-	if (!have)
+	if (!have) {
+		mc_metrics_refusal(MC_REFUSAL_NO_CHAIN);
 		return mc_err_set(err, EX_UNAVAILABLE, _("this node has no chain yet"));
+	}
 	rc = mc_peer_check_request_head(chain, sig, method, path, now, err);
+	why = MC_REFUSAL_SIGNATURE;
 	/* The replay cache lives as long as the process: a request signed
 	 * before it started could be a replay it no longer knows. */
-	if (rc == 0 && sig->time_ms < started)
+	if (rc == 0 && sig->time_ms < started && (why = MC_REFUSAL_REPLAY))
 		rc = mc_err_set(err, EX_NOPERM, _("the request was signed before this node started (sign it again)"));
 	if (rc == 0 && !member && !write) {
 		struct member_ctx m = { sig->pk, false };
@@ -209,11 +214,12 @@ int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const cha
 			return -1;
 		member = m.ok;
 	}
-	if (rc == 0 && !member)
+	if (rc == 0 && !member && (why = MC_REFUSAL_NOT_MEMBER))
 		rc = mc_err_set(err, EX_NOPERM, _("the key is not in the validator set"));
 	if (rc == 0) {
 		int seen = mc_replay_check(e->replay, sig->pk, sig->nonce, now);
 
+		why = seen == MC_EXISTS ? MC_REFUSAL_REPLAY : MC_REFUSAL_RATE;
 		if (seen == MC_EXISTS)
 			rc = mc_err_set(err, EX_NOPERM, _("the request's nonce was already used (a replay)"));
 		else if (seen == MC_REPLAY_BUSY)
@@ -221,12 +227,14 @@ int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const cha
 	}
 	if (rc == 0) {
 		pthread_mutex_lock(&e->mu);
-		if (!rate_ok(e, sig->pk, now))
+		if (!rate_ok(e, sig->pk, now) && (why = MC_REFUSAL_RATE))
 			rc = mc_err_set(err, EX_TEMPFAIL, _("too many requests from this key"));
 		pthread_mutex_unlock(&e->mu);
 	}
-	if (rc != 0)
+	if (rc != 0) {
+		mc_metrics_refusal(why);
 		mc_engine_log_refusal(e, sig->pk, method, path, err->msg);
+	}
 	return rc;
 }
 

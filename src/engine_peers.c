@@ -438,3 +438,37 @@ void eng_write_status_file(struct mc_engine *e)
 	free(text);
 }
 
+
+void mc_engine_health(struct mc_engine *e, struct mc_engine_health *out)
+{
+	uint64_t now = mc_now_ms();
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&e->mu);
+	out->have_chain = e->have_chain;
+	out->height = e->height;
+	out->certified = e->height;
+	/* a certificate checked here for a higher block, while it is fresh */
+	if (e->cert_hint > e->height && now - e->cert_hint_ms < CERT_HINT_TTL_MS)
+		out->certified = e->cert_hint;
+	out->view = e->view;
+	out->leader = e->have_chain && eng_am_leader(e);
+	out->validator = eng_is_validator(e, e->node->pk);
+	out->nval = e->nval;
+	out->quorum = e->nval ? mc_quorum(e->nval) : 0;
+	for (size_t v = 0; v < e->nval; v++) {
+		bool up = memcmp(e->vals[v], e->node->pk, MC_PK_LEN) == 0;
+
+		for (size_t i = 0; i < e->npeers && !up; i++) {
+			const struct peer *p = e->peers[i];
+
+			up = !p->gone && p->up && p->pk_known && memcmp(p->pk, e->vals[v], MC_PK_LEN) == 0;
+		}
+		out->up += up;
+	}
+	out->pending = e->mp_n;
+	out->pending_bytes = e->mp_bytes;
+	out->uptime_ms = now - e->started_ms;
+	snprintf(out->name, sizeof(out->name), "%s", e->c.name ? e->c.name : "");
+	pthread_mutex_unlock(&e->mu);
+}

@@ -19,6 +19,7 @@
 #include "chain.h"
 #include "httpd.h"
 #include "i18n.h"
+#include "metrics.h"
 #include "peerauth.h"
 
 /* Connections: each tracked from accept to close, so that one arriving
@@ -96,6 +97,7 @@ static void admit(struct mc_httpd *h, struct conn *c)
 	}
 	if (live >= h->soft_limit && victim) {
 		evict(victim);
+		mc_metrics_refusal(MC_REFUSAL_SLOTS);
 		mc_engine_log_refusal(h->e, NULL, "CONNECT", "-",
 				      _("every connection slot is taken: the oldest unauthenticated connection is closed"));
 	}
@@ -124,6 +126,7 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		pthread_mutex_lock(&h->mu);
 		admit(h, c);
 		pthread_mutex_unlock(&h->mu);
+		mc_metrics_connection(1);
 		*socket_context = c;
 		MHD_set_connection_option(con, MHD_CONNECTION_OPTION_TIMEOUT, UNAUTH_TIMEOUT_S);
 		return;
@@ -141,6 +144,7 @@ static void on_connection(void *cls, struct MHD_Connection *con, void **socket_c
 		h->newest = c->prev;
 	h->nconns--;
 	pthread_mutex_unlock(&h->mu);
+	mc_metrics_connection(-1);
 	free(c);
 	*socket_context = NULL;
 }
@@ -228,7 +232,7 @@ static void on_done(void *cls, struct MHD_Connection *con, void **req_cls,
 
 /* Sends r (its body handed over to MHD, no copy), signed over the
  * request's nonce. */
-static enum MHD_Result send_reply(struct mc_httpd *h, struct MHD_Connection *con,
+static enum MHD_Result send_reply(struct mc_httpd *h, struct MHD_Connection *con, const char *path,
 				  const uint8_t nonce[MC_PEER_NONCE_LEN], struct mc_reply *r)
 {
 	struct MHD_Response *resp;
@@ -244,6 +248,7 @@ static enum MHD_Result send_reply(struct mc_httpd *h, struct MHD_Connection *con
 		mc_buf_reset(&r->body);
 		r->status = 500;
 	}
+	mc_metrics_request(path, r->status);
 	signed_ok = mc_peer_sign_response(chain, mc_engine_node(h->e), nonce, (uint16_t)r->status, r->body.data,
 					  r->body.len, mc_now_ms(), &sg, &err) == 0;
 	resp = r->body.len ? MHD_create_response_from_buffer(r->body.len, r->body.data, MHD_RESPMEM_MUST_FREE)
@@ -369,7 +374,7 @@ static void route(struct mc_httpd *h, struct MHD_Connection *con, const char *ur
 /* A refusal before the body is read (MHD then closes the connection
  * without reading it), logged at a bounded rate. */
 static enum MHD_Result refuse(struct mc_httpd *h, struct MHD_Connection *con, const char *method, struct req *rq,
-			      const uint8_t *pk, unsigned status, const char *msg, bool log)
+			      const uint8_t *pk, unsigned status, enum mc_refusal why, const char *msg, bool log)
 {
 	static const uint8_t none[MC_PEER_NONCE_LEN];
 	struct mc_reply r = { status, NULL, { NULL, 0, 0, false } };
@@ -377,11 +382,13 @@ static enum MHD_Result refuse(struct mc_httpd *h, struct MHD_Connection *con, co
 
 	rq->overflow = true;
 	if (log)
+		mc_metrics_refusal(why);   /* else counted where it was logged */
+	if (log)
 		mc_engine_log_refusal(h->e, pk, method, rq->target, msg);
 	mc_buf_init(&r.body);
 	mc_put_raw(&r.body, msg, strlen(msg));
 	mc_put_raw(&r.body, "\n", 1);
-	ret = send_reply(h, con, rq->sg.time_ms ? rq->sg.nonce : none, &r);
+	ret = send_reply(h, con, rq->target, rq->sg.time_ms ? rq->sg.nonce : none, &r);
 	mc_buf_release(&r.body);
 	return ret;
 }
@@ -403,11 +410,11 @@ static enum MHD_Result on_headers(struct mc_httpd *h, struct MHD_Connection *con
 
 	rq->started = true;
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
-		return refuse(h, con, method, rq, NULL, 405, _("only GET and POST are served"), true);
+		return refuse(h, con, method, rq, NULL, 405, MC_REFUSAL_METHOD, _("only GET and POST are served"), true);
 	if (te || (cl && (!*cl || *cl < '0' || *cl > '9' || (n = strtoull(cl, &end, 10), *end))))
-		return refuse(h, con, method, rq, NULL, 411, _("a request body needs a plain Content-Length"), true);
+		return refuse(h, con, method, rq, NULL, 411, MC_REFUSAL_LENGTH, _("a request body needs a plain Content-Length"), true);
 	if (!cl && strcmp(method, "POST") == 0)
-		return refuse(h, con, method, rq, NULL, 411, _("a request body needs a plain Content-Length"), true);
+		return refuse(h, con, method, rq, NULL, 411, MC_REFUSAL_LENGTH, _("a request body needs a plain Content-Length"), true);
 	if (mc_peer_sig_parse(MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_KEY),
 			      MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_TIME),
 			      MHD_lookup_connection_value(con, MHD_HEADER_KIND, MC_PEER_HDR_NONCE),
@@ -415,22 +422,22 @@ static enum MHD_Result on_headers(struct mc_httpd *h, struct MHD_Connection *con
 	    ((n > 0 && !bh) ? mc_err_set(&err, EX_NOPERM, _("header %s is missing"), MC_PEER_HDR_BODY)
 			    : mc_peer_body_parse(bh, &rq->sg, &err)) != 0) {
 		memset(&rq->sg, 0, sizeof(rq->sg));
-		return refuse(h, con, method, rq, NULL, status_of(err.code), err.msg, true);
+		return refuse(h, con, method, rq, NULL, status_of(err.code), MC_REFUSAL_SIGNATURE, err.msg, true);
 	}
 	if (n > limit) {
 		snprintf(msg, sizeof(msg), _("the body is larger than the %zu bytes %s takes"), limit, url);
-		return refuse(h, con, method, rq, rq->sg.pk, 413, msg, true);
+		return refuse(h, con, method, rq, rq->sg.pk, 413, MC_REFUSAL_TOO_LARGE, msg, true);
 	}
 	if (mc_engine_auth(h->e, &rq->sg, method, rq->target, strcmp(method, "GET") != 0, &err) != 0)
-		return refuse(h, con, method, rq, NULL, status_of(err.code), err.msg, false);   /* logged there */
+		return refuse(h, con, method, rq, NULL, status_of(err.code), MC_REFUSAL_N, err.msg, false);   /* logged there */
 	mark_authed(h, con);
 	if (n) {
 		if (!inflight_take(h, rq->sg.pk, n))
-			return refuse(h, con, method, rq, rq->sg.pk, 503,
+			return refuse(h, con, method, rq, rq->sg.pk, 503, MC_REFUSAL_BUSY,
 				      _("too many large requests in flight: try again"), true);
 		rq->reserved = n;
 		if (!mc_buf_reserve(&rq->body, n))
-			return refuse(h, con, method, rq, rq->sg.pk, 503, _("out of memory"), true);
+			return refuse(h, con, method, rq, rq->sg.pk, 503, MC_REFUSAL_BUSY, _("out of memory"), true);
 	}
 	rq->expect = n;
 	return MHD_YES;
@@ -465,19 +472,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		r.status = 400;
 		mc_put_raw(&r.body, "the body does not have its Content-Length\n", 42);
 	} else if (!mc_peer_body_matches(&rq->sg, rq->body.data, rq->body.len)) {
+		mc_metrics_refusal(MC_REFUSAL_BODY);
 		mc_engine_log_refusal(h->e, rq->sg.pk, method, rq->target, _("the body does not match its signed hash"));
 		r.status = 400;
 		mc_put_raw(&r.body, "the body does not match X-Medchain-Body\n", 40);
 	} else {
 		route(h, con, url, method, &rq->sg, rq, &r);
 	}
-	ret = send_reply(h, con, rq->sg.nonce, &r);
+	ret = send_reply(h, con, url, rq->sg.nonce, &r);
 	mc_buf_release(&r.body);
 	return ret;
 }
 
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
-			struct mc_err *err)
+int mc_httpd_parse_listen(const char *key, const char *listen, struct sockaddr_storage *ss, socklen_t *len,
+			  struct mc_err *err)
 {
 	char host[256];
 	const char *colon = strrchr(listen, ':');
@@ -485,12 +493,12 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
 	char *end;
 
 	if (!colon || (size_t)(colon - listen) >= sizeof(host))
-		return mc_err_set(err, EX_CONFIG, _("[node] listen: expected host:port, got '%s'"), listen);
+		return mc_err_set(err, EX_CONFIG, _("%s: expected host:port, got '%s'"), key, listen);
 	memcpy(host, listen, (size_t)(colon - listen));
 	host[colon - listen] = 0;
 	port = strtoul(colon + 1, &end, 10);
 	if (*end || port == 0 || port > 65535)
-		return mc_err_set(err, EX_CONFIG, _("[node] listen: bad port in '%s'"), listen);
+		return mc_err_set(err, EX_CONFIG, _("%s: bad port in '%s'"), key, listen);
 	memset(ss, 0, sizeof(*ss));
 	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
@@ -499,7 +507,7 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
 		a->sin6_family = AF_INET6;
 		a->sin6_port = htons((uint16_t)port);
 		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
-			return mc_err_set(err, EX_CONFIG, _("[node] listen: bad address in '%s'"), listen);
+			return mc_err_set(err, EX_CONFIG, _("%s: bad address in '%s'"), key, listen);
 		*len = sizeof(*a);
 	} else {
 		struct sockaddr_in *a = (struct sockaddr_in *)ss;
@@ -507,8 +515,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
 		a->sin_family = AF_INET;
 		a->sin_port = htons((uint16_t)port);
 		if (inet_pton(AF_INET, *host ? host : "0.0.0.0", &a->sin_addr) != 1)
-			return mc_err_set(err, EX_CONFIG, _("[node] listen: bad address in '%s' (use an IP address)"),
-					  listen);
+			return mc_err_set(err, EX_CONFIG, _("%s: bad address in '%s' (use an IP address)"),
+					  key, listen);
 		*len = sizeof(*a);
 	}
 	return 0;
@@ -627,7 +635,7 @@ int mc_httpd_start(const struct mc_httpd_conf *c, struct mc_engine *e, struct mc
 	h->key_share = h->inflight_max / 2 > h->block_max ? h->inflight_max / 2 : h->block_max;
 	h->soft_limit = c->max_connections ? c->max_connections : 256u;
 	pthread_mutex_init(&h->mu, NULL);
-	if (parse_listen(c->listen, &ss, &sl, err) != 0)
+	if (mc_httpd_parse_listen("[node] listen", c->listen, &ss, &sl, err) != 0)
 		goto fail;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;

@@ -21,6 +21,7 @@
 #define MC_HTTPD_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "engine.h"
 #include "err.h"
@@ -45,5 +46,9 @@ struct mc_httpd;
 int mc_httpd_start(const struct mc_httpd_conf *c, struct mc_engine *e, struct mc_httpd **out,
 		   struct mc_err *err);
 void mc_httpd_stop(struct mc_httpd *h);
+/* host:port (IPv4 or [IPv6]) into an address; key names the setting in
+ * messages ("[node] listen"). EX_CONFIG when it is not one. */
+int mc_httpd_parse_listen(const char *key, const char *listen, struct sockaddr_storage *ss, socklen_t *len,
+			  struct mc_err *err);
 
 #endif

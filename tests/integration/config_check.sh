@@ -34,7 +34,7 @@ jq -e '.settings[] | select(.key == "datadir") | .source == "flag" and .flag == 
     || fail "--json: the data dir from the flag"
 jq -e '.settings[] | select(.key == "refresh_ms") | .source == "default" and .value == "1000"' "$T/check.json" >/dev/null \
     || fail "--json: a default"
-[ "$(jq '.settings | length' "$T/check.json")" -eq 23 ] || fail "--json lists every key"
+[ "$(jq '.settings | length' "$T/check.json")" -eq 24 ] || fail "--json lists every key"
 MEDCHAIN_DATADIR="$D" "$MEDCHAIN_BIN" --config "$SYS" --json config check | \
     jq -e '.settings[] | select(.key == "datadir") | .source == "environment" and .variable == "MEDCHAIN_DATADIR"' >/dev/null \
     || fail "--json: the data dir from MEDCHAIN_DATADIR"

@@ -249,8 +249,8 @@ cl_wait_same() {
 cluster_start() {
     local n=$1 i j k tok cid
     CL_N=$n
-    read -r -a ports <<<"$(free_ports "$n")"
-    for i in $(seq 1 "$n"); do CL_PORT[$i]=${ports[$((i-1))]}; done
+    read -r -a ports <<<"$(free_ports $((2 * n)))"
+    for i in $(seq 1 "$n"); do CL_PORT[$i]=${ports[$((i-1))]}; CL_MPORT[$i]=${ports[$((n+i-1))]}; done
     cn 1 --json init --no-passphrase --name n1 >"$T/init1.json"
     cid=$(jq -r .chain_id "$T/init1.json")
     CL_KEY[1]=$(cn 1 --json identity list | jq -r '.[] | select(.enrolled == 0 and (.roles | test("node"))) | .key' | head -1)
@@ -263,6 +263,10 @@ cluster_start() {
         printf '[node]\nname = n%s\nlisten = 127.0.0.1:%s\npeers = %s\nblock_interval_ms = %s\nmax_block_txs = %s\nleader_timeout_ms = %s\n' \
             "$i" "${CL_PORT[$i]}" "$(cl_url 1)" "${CL_BLOCK_MS:-20}" "${CL_MAX_TXS:-5000}" \
             "${CL_LEADER_MS:-10000}" >"$T/n$i/medchain.conf"
+        # CL_METRICS=1: /healthz and /metrics on 127.0.0.1:${CL_MPORT[i]}
+        if [ "${CL_METRICS:-0}" = 1 ]; then
+            printf 'metrics_listen = 127.0.0.1:%s\n' "${CL_MPORT[$i]}" >>"$T/n$i/medchain.conf"
+        fi
         if [ "${CL_TLS:-0}" = 1 ]; then
             printf 'tls_cert = %s\ntls_key = %s\nca_file = %s\n' "$T/tls/n$i.crt" "$T/tls/n$i.key" \
                 "$T/tls/ca.crt" >>"$T/n$i/medchain.conf"
