@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,8 @@ const char *mc_alert_name(unsigned kind)
 	case MC_ALERT_DENY_BURST: return "deny-burst";
 	case MC_ALERT_GRANT_EXPIRING: return "grant-expiring";
 	case MC_ALERT_STAFF_GRANT: return "staff-grant";
+	case MC_ALERT_VERIFY_FAILED: return "verify-failed";
+	case MC_ALERT_VERIFY_OVERDUE: return "verify-overdue";
 	default: return "?";
 	}
 }
@@ -27,6 +30,46 @@ void mc_alert_defaults(struct mc_alert_params *p, uint64_t now_ms)
 	p->deny_window_ms = 3600ULL * 1000;
 	p->deny_burst = 5;
 	p->expiring_window_ms = 7ULL * 24 * 3600 * 1000;
+	p->check_verify = false;
+	p->verify_ran = false;
+	memset(&p->verify, 0, sizeof(p->verify));
+	p->verify_overdue_ms = 36ULL * 3600 * 1000;
+}
+
+/* A failed verify, or none for verify_overdue_ms (counted from the genesis
+ * block's time when none ever ran: a new chain is not overdue). */
+static int verify_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
+			 struct mc_err *err)
+{
+	struct mc_alert al;
+	uint64_t since;
+
+	memset(&al, 0, sizeof(al));
+	if (p->verify_ran && !p->verify.ok) {
+		al.kind = MC_ALERT_VERIFY_FAILED;
+		al.time_ms = p->verify.time_ms;
+		al.height = p->verify.blocks;
+		snprintf(al.message, sizeof(al.message), "%s", p->verify.message);
+		if (fn(&al, ctx))
+			return 1;
+		memset(&al, 0, sizeof(al));
+	}
+	if (p->verify_ran) {
+		since = p->verify.time_ms;
+	} else {
+		struct mc_header hd;
+		struct mc_cert c;
+
+		if (mc_chain_block(t, 0, &hd, &c, err) != 0)
+			return -1;
+		since = hd.timestamp_ms;
+	}
+	if (p->now_ms <= since || p->now_ms - since < p->verify_overdue_ms)
+		return 0;
+	al.kind = MC_ALERT_VERIFY_OVERDUE;
+	al.time_ms = p->verify_ran ? p->verify.time_ms : since;
+	al.never = !p->verify_ran;
+	return fn(&al, ctx) ? 1 : 0;
 }
 
 static int load_access(struct mc_txn *t, uint64_t h, uint32_t ti, struct mc_tx *tx,
@@ -206,6 +249,8 @@ int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn,
 	size_t kn;
 	int rc;
 
+	if (p->check_verify && (rc = verify_alerts(t, p, fn, ctx, err)) != 0)
+		return rc < 0 ? -1 : 0;
 	rc = scan_outcome(t, MC_OUTCOME_BREAK_GLASS,
 			  p->now_ms > p->break_glass_window_ms ? p->now_ms - p->break_glass_window_ms : 0,
 			  each_glass, &r, err);

@@ -13,12 +13,15 @@
 #include "crypto.h"
 #include "err.h"
 #include "store.h"
+#include "vlast.h"
 
 enum mc_alert_kind {
 	MC_ALERT_BREAK_GLASS = 1,
 	MC_ALERT_DENY_BURST = 2,
 	MC_ALERT_GRANT_EXPIRING = 3,
 	MC_ALERT_STAFF_GRANT = 4,       /* a grant recorded by staff (a consent form) */
+	MC_ALERT_VERIFY_FAILED = 5,     /* the last verify found damage */
+	MC_ALERT_VERIFY_OVERDUE = 6,    /* no verify for verify_overdue_ms */
 };
 const char *mc_alert_name(unsigned kind);   /* machine name */
 
@@ -28,6 +31,12 @@ struct mc_alert_params {
 	uint64_t deny_window_ms;          /* default 1 h */
 	unsigned deny_burst;              /* denials by one actor in the window; default 5 */
 	uint64_t expiring_window_ms;      /* default 7 days */
+	/* The last verify (vlast.h), local to this node: with check_verify,
+	 * verify_ran says whether one stored an outcome in verify. Never run,
+	 * the overdue clock starts at the genesis block's time. */
+	bool check_verify, verify_ran;
+	struct mc_verify_last verify;
+	uint64_t verify_overdue_ms;       /* default 36 h */
 };
 void mc_alert_defaults(struct mc_alert_params *p, uint64_t now_ms);
 
@@ -44,9 +53,11 @@ struct mc_alert {
 	unsigned count;                   /* denials in a burst */
 	uint8_t author[MC_PK_LEN];        /* staff grant: who recorded it */
 	bool revoked;                     /* staff grant: revoked since */
+	bool never;                       /* verify overdue: none ever ran */
+	char message[512];                /* verify failed: the first damage */
 };
 
-/* Calls fn for each alert (break-glass reads oldest first, then bursts,
+/* Calls fn for each alert (a failed or overdue verify first, break-glass reads oldest first, then bursts,
  * then expiring grants, then every staff-recorded grant in grant id
  * order); fn returns 0 to go on, non-zero to stop. */
 typedef int (*mc_alert_fn)(const struct mc_alert *a, void *ctx);

@@ -831,6 +831,11 @@ void mc_cli_probe(struct mc_optprobe *p)
 	probe = p;
 }
 
+bool mc_cli_probing(void)
+{
+	return probe != NULL;
+}
+
 typedef void (*opt_fn)(void *ctx, size_t k, char *value);
 typedef int (*pos_fn)(void *ctx, char *arg);
 

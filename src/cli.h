@@ -198,6 +198,9 @@ struct mc_optprobe {
 };
 /* While p is set, mc_cli_parse records into it; NULL ends probing. */
 void mc_cli_probe(struct mc_optprobe *p);
+/* Whether the probe is on: a command that prints even a usage error on
+ * stdout (check, a monitoring plugin) stays silent then. */
+bool mc_cli_probing(void);
 
 /* The common options among a command's arguments, parsed with the command's
  * own table so that an option's value is never taken for one (unknown

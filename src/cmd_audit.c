@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "alerts.h"
+#include "vlast.h"
 #include "audit.h"
 #include "chain.h"
 #include "commands.h"
@@ -484,6 +485,32 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 	mc_hex(al->subject, MC_HASH_LEN, subj);
 	mc_hex(al->record, 16, rec);
 	mc_hex(al->grant, 16, gid);
+	if (al->kind == MC_ALERT_VERIFY_FAILED || al->kind == MC_ALERT_VERIFY_OVERDUE) {
+		if (o->cli->json) {
+			cJSON *j = cJSON_CreateObject();
+
+			if (!j || !cJSON_AddItemToArray(o->arr, j)) {
+				cJSON_Delete(j);
+				return -1;
+			}
+			cJSON_AddStringToObject(j, "alert", mc_alert_name(al->kind));
+			cJSON_AddStringToObject(j, "time", when);
+			if (al->kind == MC_ALERT_VERIFY_FAILED) {
+				cJSON_AddNumberToObject(j, "blocks", (double)al->height);
+				mc_json_add_str(j, "message", al->message);
+			} else {
+				cJSON_AddBoolToObject(j, "never", al->never);
+			}
+		} else if (al->kind == MC_ALERT_VERIFY_FAILED) {
+			printf(_("%s  verify failed: %s\n"), when, al->message);
+		} else if (al->never) {
+			printf(_("%s  verify has never run on this node (chain started then)\n"), when);
+		} else {
+			printf(_("%s  verify has not run since\n"), when);
+		}
+		o->n++;
+		return 0;
+	}
 	if (o->cli->json) {
 		cJSON *j = cJSON_CreateObject();
 
@@ -580,6 +607,11 @@ int cmd_alerts(struct mc_cli *cli, struct mc_args *a)
 	}
 	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
 		return mc_cli_fail(&err);
+	r.p.check_verify = true;
+	rc = mc_vlast_load(cli->datadir, &r.p.verify, &err);
+	if (rc < 0)
+		return mc_cli_fail(&err);
+	r.p.verify_ran = rc == 0;
 	if (cli->json && !(o.arr = cJSON_CreateArray())) {
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
 		return mc_cli_fail(&err);

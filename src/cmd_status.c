@@ -11,6 +11,7 @@
 #include "i18n.h"
 #include "identity.h"
 #include "text.h"
+#include "vlast.h"
 
 struct status {
 	struct mc_head head;
@@ -61,11 +62,17 @@ int cmd_status(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos;
 	char head[65], cid[65], root[65];
+	struct mc_verify_last vl;
+	int vrc;
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
 	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 ||
 	    mc_store_read(cli->store, status_txn, &s, &err) != 0)
+		return mc_cli_fail(&err);
+	/* the last verify's outcome: this node's own file, not the chain */
+	vrc = mc_vlast_load(cli->datadir, &vl, &err);
+	if (vrc < 0)
 		return mc_cli_fail(&err);
 	mc_hex(s.head.hash, MC_HASH_LEN, head);
 	mc_hex(s.head.chain_id, MC_HASH_LEN, cid);
@@ -110,6 +117,16 @@ int cmd_status(struct mc_cli *cli, struct mc_args *a)
 		} else if (!s.anchored) {
 			cJSON_AddNullToObject(j, "last_anchor");
 		}
+		if (vrc == 0 && (la = cJSON_AddObjectToObject(j, "last_verify"))) {
+			cJSON_AddNumberToObject(la, "time_ms", (double)vl.time_ms);
+			cJSON_AddStringToObject(la, "result", vl.ok ? "ok" : "damaged");
+			if (!vl.ok)
+				mc_json_add_str(la, "message", vl.message);
+			cJSON_AddNumberToObject(la, "duration_s", vl.duration_s);
+			cJSON_AddNumberToObject(la, "blocks", (double)vl.blocks);
+		} else if (vrc != 0) {
+			cJSON_AddNullToObject(j, "last_verify");
+		}
 		return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
 	}
 	printf(_("data dir        %s\n"), cli->datadir);
@@ -137,6 +154,19 @@ int cmd_status(struct mc_cli *cli, struct mc_args *a)
 		       (unsigned long long)s.last.a.public_chain_id, when);
 	} else {
 		printf(_("last anchor     none yet\n"));
+	}
+	if (vrc != 0) {
+		printf(_("last verify     never run on this node\n"));
+	} else {
+		char when[64];
+
+		mc_time_format(vl.time_ms, when, sizeof(when));
+		if (vl.ok)
+			printf(_("last verify     ok, %s, %llu blocks in %.1f s\n"), when,
+			       (unsigned long long)vl.blocks, vl.duration_s);
+		else
+			printf(_("last verify     DAMAGED, %s, after %llu blocks: %s\n"), when,
+			       (unsigned long long)vl.blocks, vl.message);
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -12,6 +13,8 @@
 #include "i18n.h"
 #include "text.h"
 #include "verify.h"
+#include "vlast.h"
+#include "chain.h"
 
 static void progress(uint64_t done, uint64_t total, void *ctx)
 {
@@ -34,6 +37,9 @@ int cmd_verify(struct mc_cli *cli, struct mc_args *a)
 	char db[4200];
 	const char *tmp = getenv("TMPDIR");
 	struct stat st;
+	struct mc_verify_last vl;
+	uint64_t t0;
+	int rc;
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
@@ -44,8 +50,31 @@ int cmd_verify(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	}
 	/* The store is opened only in the child: never across fork(). */
-	if (mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", progress, NULL, &rep, &err) != 0) {
-		mc_cli_progress_end();
+	t0 = mc_now_ms();
+	rc = mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", progress, NULL, &rep, &err);
+	mc_cli_progress_end();
+	/* The outcome is kept for status, check, alerts and the console: ok,
+	 * or damage found (EX_DATAERR); a verify that could not run (no
+	 * scratch space, out of memory) says nothing about the chain and
+	 * leaves the last outcome as it was. */
+	if (rc == 0 || err.code == EX_DATAERR) {
+		struct mc_err serr = { 0 };
+
+		memset(&vl, 0, sizeof(vl));
+		vl.time_ms = mc_now_ms();
+		vl.ok = rc == 0;
+		if (rc != 0)
+			snprintf(vl.message, sizeof(vl.message), "%s", err.msg);
+		vl.duration_s = (double)(vl.time_ms - t0) / 1000.0;
+		vl.blocks = rep.blocks;   /* up to the damage */
+		/* The verdict on the chain stands either way (a read-only
+		 * mount of a backup, a full disk): the monitor sees the stale
+		 * outcome go overdue. */
+		if (mc_vlast_save(cli->datadir, &vl, &serr) != 0)
+			fprintf(stderr, _("medchain: warning: the outcome was not kept for status, check and alerts: %s\n"),
+				serr.msg);
+	}
+	if (rc != 0) {
 		if (cli->json) {
 			cJSON *j = cJSON_CreateObject();
 			struct mc_err perr = { 0 };
@@ -58,7 +87,6 @@ int cmd_verify(struct mc_cli *cli, struct mc_args *a)
 		}
 		return mc_cli_fail(&err);
 	}
-	mc_cli_progress_end();
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject();
 

@@ -18,6 +18,7 @@ int cmd_record_list(struct mc_cli *cli, struct mc_args *a);
 int cmd_record_history(struct mc_cli *cli, struct mc_args *a);
 int cmd_record_erase(struct mc_cli *cli, struct mc_args *a);
 int cmd_verify(struct mc_cli *cli, struct mc_args *a);
+int cmd_check(struct mc_cli *cli, struct mc_args *a);
 int cmd_config_check(struct mc_cli *cli, struct mc_args *a);
 int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a);
 int cmd_consent_revoke(struct mc_cli *cli, struct mc_args *a);

@@ -43,6 +43,7 @@ static const struct {
 	{ "anchor", "max_fee_gwei", "MEDCHAIN_MAX_FEE_GWEI", K_U32, F(max_fee_gwei) },
 	{ "anchor", "min_interval", "MEDCHAIN_MIN_INTERVAL", K_U32, F(min_interval) },
 	{ "anchor", "bump_after", "MEDCHAIN_BUMP_AFTER", K_U32, F(bump_after) },
+	{ "anchor", "overdue_after", "MEDCHAIN_ANCHOR_OVERDUE_AFTER", K_U32, F(overdue_after) },
 	{ "anchor", "verify", "MEDCHAIN_ANCHOR_VERIFY", K_VERIFY, F(verify_recent) },
 	{ "console", "colors", "MEDCHAIN_COLORS", K_COLORS, F(colors) },
 	{ "console", "refresh_ms", "MEDCHAIN_REFRESH_MS", K_U32, F(refresh_ms) },
@@ -240,7 +241,10 @@ static int apply(struct mc_config *c, const char *section, const char *key, cons
 		}
 		if (strcmp(key, "bump_after") == 0)
 			return (*allowed = _("1 to 86400 seconds"), set_u32(&c->bump_after, v, 1, 86400));
-		*allowed = _("keys of [anchor]: rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval, bump_after, verify");
+		if (strcmp(key, "overdue_after") == 0)
+			return (*allowed = _("0 (not checked) to 31536000 seconds"),
+				set_u32(&c->overdue_after, v, 0, 31536000));
+		*allowed = _("keys of [anchor]: rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval, bump_after, overdue_after, verify");
 		return -1;
 	}
 	if (strcmp(section, "console") == 0) {

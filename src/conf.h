@@ -14,7 +14,7 @@
  *             nodes reach it at), peers (comma-separated URLs),
  *             metrics_listen (host:port of /healthz and /metrics; metrics.h)
  *   [anchor]  rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval,
- *             bump_after, verify (full|recent)
+ *             bump_after, overdue_after, verify (full|recent)
  *   [console] colors (auto|always|never), refresh_ms
  */
 #ifndef MC_CONF_H
@@ -27,7 +27,7 @@
 #include "err.h"
 
 #define MC_CONF_STR 512
-#define MC_CONF_NKEYS 24          /* every key of every section */
+#define MC_CONF_NKEYS 25          /* every key of every section */
 
 /* Where a key's value came from. */
 enum mc_conf_source { MC_CONF_DEFAULT = 0, MC_CONF_FILE, MC_CONF_ENV };
@@ -63,6 +63,8 @@ struct mc_config {
 	bool verify_recent;           /* [anchor] verify = recent (default full) */
 	uint32_t bump_after;          /* seconds before a pending anchor is
 				       * re-priced at the same nonce; default 300 */
+	uint32_t overdue_after;       /* seconds without an anchor before
+				       * `check` warns; 0 (default): not checked */
 	int colors;                   /* 0 auto, 1 always, -1 never */
 	uint32_t refresh_ms;          /* default 1000 */
 	struct mc_conf_origin origin[MC_CONF_NKEYS];   /* by key index */

@@ -64,7 +64,7 @@ static const struct mc_command commands[] = {
 	  N_("audit export --format fhir|csv [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [--limit N] [--after CURSOR] [--newest] [-o FILE]"),
 	  N_("the audit trail as a FHIR R4 Bundle of AuditEvents, or CSV"), 0 },
 	{ NULL, "alerts", cmd_alerts, N_("alerts [--hours N] [--burst N] [--expiring-days N]"),
-	  N_("break-glass reads, bursts of denials, grants ending soon"), 0 },
+	  N_("a failed or overdue verify, break-glass reads, bursts of denials, grants ending soon"), 0 },
 	{ "anchor", "keygen", cmd_anchor_keygen, N_("anchor keygen [--no-passphrase]"),
 	  N_("a secp256k1 key for anchoring; prints the address to fund"), 0 },
 	{ "anchor", "plan", cmd_anchor_plan, N_("anchor plan"),
@@ -98,7 +98,9 @@ static const struct mc_command commands[] = {
 	{ "config", "check", cmd_config_check, N_("config check"),
 	  N_("read every configuration layer; print each setting and where it came from"), 0 },
 	{ NULL, "verify", cmd_verify, N_("verify"),
-	  N_("recompute and check everything stored; exit 65 naming the first damage"), 0 },
+	  N_("recompute and check everything stored; exit 65 naming the first damage; the outcome is kept for status, check and alerts"), 0 },
+	{ NULL, "check", cmd_check, N_("check [-w lag=N,anchor=SECONDS,verify=HOURS,break-glass=N] [-c lag=N,anchor=SECONDS,verify=HOURS,break-glass=N]"),
+	  N_("a Nagios/Icinga plugin: one line with perfdata, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"), 0 },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

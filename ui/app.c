@@ -87,7 +87,7 @@ static void status_refresh(struct mc_app *app)
 		return;
 	}
 	app->dash_err[0] = '\0';
-	if (mc_dash_load(app->cli->store, mc_now_ms(), d, &err) != 0) {
+	if (mc_dash_load(app->cli->store, app->cli->datadir, mc_now_ms(), d, &err) != 0) {
 		mc_ui_copy(app->dash_err, sizeof(app->dash_err), err.msg);
 		return;
 	}

@@ -13,6 +13,7 @@
 struct load {
 	struct mc_dash *d;
 	uint64_t now;
+	bool check_verify;
 };
 
 static int on_alert(const struct mc_alert *a, void *vctx)
@@ -25,6 +26,10 @@ static int on_alert(const struct mc_alert *a, void *vctx)
 		d->deny_bursts++;
 	else if (a->kind == MC_ALERT_STAFF_GRANT)
 		d->staff_grants++;
+	else if (a->kind == MC_ALERT_VERIFY_FAILED)
+		d->verify_failed = true;
+	else if (a->kind == MC_ALERT_VERIFY_OVERDUE)
+		d->verify_overdue = true;
 	else
 		d->expiring++;
 	if (d->nalerts < MC_DASH_ALERTS)
@@ -91,13 +96,24 @@ static int dash_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	if (rc < 0)
 		return -1;
 	mc_alert_defaults(&ap, l->now);
+	ap.check_verify = l->check_verify;
+	ap.verify_ran = d->verify_ran;
+	ap.verify = d->verify;
 	return mc_alerts(t, &ap, on_alert, d, err);
 }
 
-int mc_dash_load(struct mc_store *s, uint64_t now_ms, struct mc_dash *d, struct mc_err *err)
+int mc_dash_load(struct mc_store *s, const char *datadir, uint64_t now_ms, struct mc_dash *d,
+		 struct mc_err *err)
 {
-	struct load l = { d, now_ms };
+	struct load l = { d, now_ms, datadir != NULL };
+	int rc;
 
 	memset(d, 0, sizeof(*d));
+	if (datadir) {
+		rc = mc_vlast_load(datadir, &d->verify, err);
+		if (rc < 0)
+			return -1;
+		d->verify_ran = rc == 0;
+	}
 	return mc_store_read(s, dash_txn, &l, err);
 }

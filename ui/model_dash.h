@@ -30,10 +30,15 @@ struct mc_dash {
 	uint64_t pending_seq, pending_size;
 	char pending_state[16];
 	unsigned break_glass, deny_bursts, expiring, staff_grants;
+	bool verify_ran;                      /* the last verify (vlast.h) */
+	struct mc_verify_last verify;
+	bool verify_failed, verify_overdue;
 	unsigned nalerts;                     /* the first MC_DASH_ALERTS, as the CLI lists them */
 	struct mc_alert alerts[MC_DASH_ALERTS];
 };
 
-int mc_dash_load(struct mc_store *s, uint64_t now_ms, struct mc_dash *d, struct mc_err *err);
+/* datadir: where the last verify's outcome is (NULL: not shown). */
+int mc_dash_load(struct mc_store *s, const char *datadir, uint64_t now_ms, struct mc_dash *d,
+		 struct mc_err *err);
 
 #endif

@@ -127,6 +127,17 @@ static void draw(struct mc_app *app, int y, int h)
 			   (unsigned long long)d->pending_seq, d->pending_state, (unsigned long long)d->pending_size);
 	else
 		mc_ui_put(r++, x2 + 1, w, MC_STYLE_NORMAL, _("pending       none"));
+	if (!d->verify_ran) {
+		mc_ui_put(r++, x2 + 1, w, d->verify_overdue ? MC_STYLE_WARN : MC_STYLE_NORMAL,
+			  _("last verify   never run"));
+	} else {
+		mc_ui_age(mc_now_ms() > d->verify.time_ms ? mc_now_ms() - d->verify.time_ms : 0, a, sizeof(a));
+		if (d->verify.ok)
+			mc_ui_putf(r++, x2 + 1, w, d->verify_overdue ? MC_STYLE_WARN : MC_STYLE_OK,
+				   _("last verify   ok, %s"), a);
+		else
+			mc_ui_putf(r++, x2 + 1, w, MC_STYLE_BAD, _("last verify   DAMAGED, %s"), a);
+	}
 	mc_ui_put(r++, x2, w, MC_STYLE_HEAD, _("Nodes"));
 	if (!g_nodes_ok) {
 		mc_ui_putf(r++, x2 + 1, w, MC_STYLE_NORMAL, _("validators    %u"), d->validators);
@@ -170,7 +181,13 @@ static void draw(struct mc_app *app, int y, int h)
 		mc_time_format(al->time_ms, when, sizeof(when));
 		mc_hex(al->record, 16, rec);
 		mc_hex(al->grant, 16, gid);
-		if (al->kind == MC_ALERT_BREAK_GLASS)
+		if (al->kind == MC_ALERT_VERIFY_FAILED)
+			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD, _("%s  verify failed: %s"), when, al->message);
+		else if (al->kind == MC_ALERT_VERIFY_OVERDUE)
+			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_WARN,
+				   al->never ? _("%s  verify has never run on this node (chain started then)")
+					     : _("%s  verify has not run since"), when);
+		else if (al->kind == MC_ALERT_BREAK_GLASS)
 			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD, _("%s  break-glass read of record %.12s... (block %llu)"),
 				   when, rec, (unsigned long long)al->height);
 		else if (al->kind == MC_ALERT_DENY_BURST)

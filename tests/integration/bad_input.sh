@@ -90,6 +90,8 @@ if mount -t tmpfs -o size=8m tmpfs "$T" 2>/dev/null; then
     mount -o remount,ro "$T/ro"
     D="$T/ro/d"; h0=$(height)
     bad 73 "a read-only data dir" mc record put --subject P --category note --type text/plain "$T/notutf8"
+    mc verify >/dev/null 2>"$T/err" || fail "a read-only data dir still verifies"
+    grep -q "outcome was not kept" "$T/err" || fail "verify says it could not keep its outcome"
     mount -t tmpfs -o size=3m tmpfs "$T/full"; MC_MOUNTS+=("$T/full")
     D="$T/full/d"
     init_node

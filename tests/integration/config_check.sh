@@ -21,6 +21,7 @@ grep -qxF "anchor.confirmations = 7  ($D/medchain.conf:2)" "$T/check" || fail "t
 grep -qxF "anchor.max_fee_gwei = 33  (\$MEDCHAIN_MAX_FEE_GWEI)" "$T/check" || fail "the environment overrides both files"
 grep -qxF "node.datadir = $D  (--datadir)" "$T/check" || fail "the data dir from the flag"
 grep -qxF "anchor.bump_after = 300  (default)" "$T/check" || fail "an unset key shows its default"
+grep -qxF "anchor.overdue_after = 0  (default)" "$T/check" || fail "overdue_after defaults to 0 (not checked)"
 grep -qF "the configuration is valid" "$T/check.err" || fail "config check says the configuration is valid"
 ok "config check: file:line, the data dir's file over the system file, the environment over both, the flag, defaults"
 
@@ -34,7 +35,7 @@ jq -e '.settings[] | select(.key == "datadir") | .source == "flag" and .flag == 
     || fail "--json: the data dir from the flag"
 jq -e '.settings[] | select(.key == "refresh_ms") | .source == "default" and .value == "1000"' "$T/check.json" >/dev/null \
     || fail "--json: a default"
-[ "$(jq '.settings | length' "$T/check.json")" -eq 24 ] || fail "--json lists every key"
+[ "$(jq '.settings | length' "$T/check.json")" -eq 25 ] || fail "--json lists every key"
 MEDCHAIN_DATADIR="$D" "$MEDCHAIN_BIN" --config "$SYS" --json config check | \
     jq -e '.settings[] | select(.key == "datadir") | .source == "environment" and .variable == "MEDCHAIN_DATADIR"' >/dev/null \
     || fail "--json: the data dir from MEDCHAIN_DATADIR"

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "i18n.h"
+#include "text.h"
+#include "vlast.h"
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int mc_vlast_save(const char *datadir, const struct mc_verify_last *v, struct mc_err *err)
+{
+	char path[4200], tmp[4240];
+	cJSON *j = cJSON_CreateObject();
+	char *text = NULL;
+	struct stat dst;
+	int fd = -1, dfd, rc = -1;
+
+	if (snprintf(path, sizeof(path), "%s/%s", datadir, MC_VLAST_FILE) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
+		cJSON_Delete(j);
+		return mc_err_set(err, EX_CANTCREAT, _("the data dir path is too long"));
+	}
+	if (!j || !cJSON_AddNumberToObject(j, "version", 1) ||
+	    !cJSON_AddNumberToObject(j, "time_ms", (double)v->time_ms) ||
+	    !cJSON_AddStringToObject(j, "result", v->ok ? "ok" : "damaged") ||
+	    !mc_json_add_str(j, "message", v->message) ||
+	    !cJSON_AddNumberToObject(j, "duration_s", v->duration_s) ||
+	    !cJSON_AddNumberToObject(j, "blocks", (double)v->blocks) ||
+	    !(text = cJSON_PrintUnformatted(j))) {
+		cJSON_Delete(j);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	cJSON_Delete(j);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp, strerror(errno));
+		goto out;
+	}
+	/* verify run by root (by hand) must not leave a file the service
+	 * user can no longer read */
+	if (geteuid() == 0 && stat(datadir, &dst) == 0 && fchown(fd, dst.st_uid, dst.st_gid) != 0) {
+		mc_err_set(err, EX_CANTCREAT, _("cannot write '%s': %s"), tmp, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0644) != 0 || write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 ||
+	    fsync(fd) != 0) {
+		mc_err_set(err, EX_IOERR, _("cannot write '%s': %s"), tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		mc_err_set(err, EX_IOERR, _("cannot write '%s': %s"), tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		mc_err_set(err, EX_CANTCREAT, _("cannot replace '%s': %s"), path, strerror(errno));
+		goto out;
+	}
+	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		unlink(tmp);
+	free(text);
+	return rc;
+}
+
+int mc_vlast_load(const char *datadir, struct mc_verify_last *v, struct mc_err *err)
+{
+	char path[4200], buf[4096];
+	cJSON *j;
+	const cJSON *t, *r, *m, *d, *b;
+	ssize_t n;
+	int fd;
+
+	memset(v, 0, sizeof(*v));
+	if (snprintf(path, sizeof(path), "%s/%s", datadir, MC_VLAST_FILE) >= (int)sizeof(path))
+		return mc_err_set(err, EX_NOINPUT, _("the data dir path is too long"));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		return 1;
+	if (fd < 0)
+		return mc_err_set(err, EX_NOINPUT, _("cannot read '%s': %s"), path, strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return mc_err_set(err, EX_IOERR, _("cannot read '%s': %s"), path, strerror(errno));
+	buf[n] = '\0';
+	j = cJSON_ParseWithLength(buf, (size_t)n);
+	t = cJSON_GetObjectItemCaseSensitive(j, "time_ms");
+	r = cJSON_GetObjectItemCaseSensitive(j, "result");
+	m = cJSON_GetObjectItemCaseSensitive(j, "message");
+	d = cJSON_GetObjectItemCaseSensitive(j, "duration_s");
+	b = cJSON_GetObjectItemCaseSensitive(j, "blocks");
+	if (!cJSON_IsNumber(t) || t->valuedouble < 0 || !cJSON_IsString(r) || !cJSON_IsString(m) ||
+	    !cJSON_IsNumber(d) || !cJSON_IsNumber(b) || b->valuedouble < 0 ||
+	    (strcmp(r->valuestring, "ok") != 0 && strcmp(r->valuestring, "damaged") != 0)) {
+		cJSON_Delete(j);
+		return mc_err_set(err, EX_DATAERR, _("'%s' is not a verify outcome"), path);
+	}
+	v->time_ms = (uint64_t)t->valuedouble;
+	v->ok = strcmp(r->valuestring, "ok") == 0;
+	snprintf(v->message, sizeof(v->message), "%s", m->valuestring);
+	v->duration_s = d->valuedouble;
+	v->blocks = (uint64_t)b->valuedouble;
+	cJSON_Delete(j);
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vlast.h - the outcome of this node's last `medchain verify`, kept in
+ * <datadir>/verify.last.json (docs/decisions.md, "Where verify keeps its
+ * outcome"). This node's own local state, not chain state: status, check,
+ * alerts and the console's Dashboard read it. */
+#ifndef MC_VLAST_H
+#define MC_VLAST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define MC_VLAST_FILE "verify.last.json"
+
+struct mc_verify_last {
+	uint64_t time_ms;          /* when it finished */
+	bool ok;                   /* false: damage found (exit 65) */
+	char message[512];         /* the first damage; "" when ok */
+	double duration_s;
+	uint64_t blocks;           /* blocks checked */
+};
+
+/* Replaces the file atomically (temp file, fsync, rename, fsync of the
+ * directory), mode 0644; run as root, the file is given to the data dir's
+ * owner, so the service user can still read and replace it. */
+int mc_vlast_save(const char *datadir, const struct mc_verify_last *v, struct mc_err *err);
+/* 0: loaded; 1: no verify has stored an outcome; -1: unreadable or
+ * malformed (err set). */
+int mc_vlast_load(const char *datadir, struct mc_verify_last *v, struct mc_err *err);
+
+#endif
