@@ -9,6 +9,7 @@
 #include "chain.h"
 #include "consent.h"
 #include "i18n.h"
+#include "identity.h"
 
 const char *mc_alert_name(unsigned kind)
 {
@@ -19,6 +20,7 @@ const char *mc_alert_name(unsigned kind)
 	case MC_ALERT_STAFF_GRANT: return "staff-grant";
 	case MC_ALERT_VERIFY_FAILED: return "verify-failed";
 	case MC_ALERT_VERIFY_OVERDUE: return "verify-overdue";
+	case MC_ALERT_ENROLLER_GRANT: return "enroller-grant";
 	default: return "?";
 	}
 }
@@ -200,8 +202,53 @@ static int each_deny(struct mc_txn *t, uint64_t h, uint32_t ti, uint64_t ts, voi
 	return 0;
 }
 
+/* Who enrolled identity pk: the author of the IDENTITY_ENROLL naming it,
+ * in the block of its enrolment. 0 and *found, or 0 and not found (a
+ * genesis identity), or -1. */
+static int enroller_of(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint8_t out[MC_PK_LEN], bool *found,
+		       struct mc_err *err)
+{
+	struct mc_identity id;
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	uint8_t start[12];
+	int rc;
+
+	*found = false;
+	rc = mc_identity_get(t, pk, &id, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	mc_be64(start, id.enrolled);
+	mc_be32(start + 8, 0);
+	if (mc_cursor_open(t, MC_DB_TXS, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, start, sizeof(start), &k, &kn, &v, &vn, err); rc == 0 && !*found;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_tx tx;
+		struct mc_enroll e;
+
+		if (kn != sizeof(start) || mc_from_be64(k) != id.enrolled)
+			break;
+		if (mc_tx_decode(v, vn, &tx, err) != 0) {
+			rc = -1;
+			break;
+		}
+		if (tx.type == MC_TX_IDENTITY_ENROLL && mc_enroll_decode(tx.body, tx.body_len, &e, NULL) == 0 &&
+		    memcmp(e.pk, pk, MC_PK_LEN) == 0) {
+			memcpy(out, tx.author, MC_PK_LEN);
+			*found = memcmp(tx.author, pk, MC_PK_LEN) != 0;   /* genesis: self-signed */
+		}
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
 /* Every grant staff recorded from a consent form rather than the patient
- * gave with their own signature: all of them, revoked ones included. */
+ * gave with their own signature: all of them, revoked ones included. And
+ * every patient-signed grant whose grantee is the staff member who
+ * enrolled that patient identity: the way an operator who made a patient
+ * identity with a key of their own would give themselves access. */
 static int staff_grants(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct mc_err *err)
 {
 	struct mc_cursor *c;
@@ -222,10 +269,21 @@ static int staff_grants(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct mc_e
 			rc = -1;
 			break;
 		}
-		if (g.attest_kind == MC_ATTEST_PATIENT_SIGNATURE)
-			continue;
 		memset(&al, 0, sizeof(al));
-		al.kind = MC_ALERT_STAFF_GRANT;
+		if (g.attest_kind == MC_ATTEST_PATIENT_SIGNATURE) {
+			uint8_t enroller[MC_PK_LEN];
+			bool found;
+
+			if (enroller_of(t, gs.grantor, enroller, &found, err) != 0) {
+				rc = -1;
+				break;
+			}
+			if (!found || memcmp(enroller, g.grantee, MC_PK_LEN) != 0)
+				continue;
+			al.kind = MC_ALERT_ENROLLER_GRANT;
+		} else {
+			al.kind = MC_ALERT_STAFF_GRANT;
+		}
 		al.time_ms = gs.granted_at;
 		al.height = gs.height;
 		memcpy(al.actor, g.grantee, MC_PK_LEN);

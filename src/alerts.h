@@ -22,6 +22,8 @@ enum mc_alert_kind {
 	MC_ALERT_STAFF_GRANT = 4,       /* a grant recorded by staff (a consent form) */
 	MC_ALERT_VERIFY_FAILED = 5,     /* the last verify found damage */
 	MC_ALERT_VERIFY_OVERDUE = 6,    /* no verify for verify_overdue_ms */
+	MC_ALERT_ENROLLER_GRANT = 7,    /* a patient-signed grant to the staff member
+					 * who enrolled that patient identity */
 };
 const char *mc_alert_name(unsigned kind);   /* machine name */
 

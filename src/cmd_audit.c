@@ -478,7 +478,8 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 
 	if (mc_identity_get(o->t, al->actor, &who, &err) != 0)
 		snprintf(who.name, sizeof(who.name), "?");
-	if (al->kind != MC_ALERT_STAFF_GRANT || mc_identity_get(o->t, al->author, &staff, &err) != 0)
+	if ((al->kind != MC_ALERT_STAFF_GRANT && al->kind != MC_ALERT_ENROLLER_GRANT) ||
+	    mc_identity_get(o->t, al->author, &staff, &err) != 0)
 		snprintf(staff.name, sizeof(staff.name), "?");
 	mc_time_format(al->time_ms, when, sizeof(when));
 	mc_hex(al->actor, MC_PK_LEN, pk);
@@ -537,11 +538,20 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 			cJSON_AddStringToObject(j, "recorded_by", pk);
 			mc_json_add_str(j, "recorded_by_name", staff.name);
 			cJSON_AddBoolToObject(j, "revoked", al->revoked);
+		} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
+			/* the patient identity that signed it, which the grantee enrolled */
+			mc_hex(al->author, MC_PK_LEN, pk);
+			cJSON_AddStringToObject(j, "patient_identity", pk);
+			mc_json_add_str(j, "patient_identity_name", staff.name);
+			cJSON_AddBoolToObject(j, "revoked", al->revoked);
 		}
 	} else if (al->kind == MC_ALERT_BREAK_GLASS) {
 		printf(_("%s  break-glass read by %s of record %s\n"), when, who.name, rec);
 	} else if (al->kind == MC_ALERT_DENY_BURST) {
 		printf(_("%s  %u denied reads by %s in the last hour\n"), when, al->count, who.name);
+	} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
+		printf(_("%s  grant %s to %s, signed by the patient identity %s, which %s enrolled\n"),
+		       when, gid, who.name, staff.name, who.name);
 	} else if (al->kind == MC_ALERT_STAFF_GRANT) {
 		printf(al->revoked ? _("%s  grant %s to %s recorded by staff (%s), since revoked\n")
 				   : _("%s  grant %s to %s recorded by staff (%s), not by the patient\n"),

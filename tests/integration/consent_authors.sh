@@ -70,7 +70,18 @@ jq -e --arg g "$gp" '[.[] | select(.alert == "staff-grant")] | map(.grant) | ind
     || fail "the patient's own grant is no alert"
 mc alerts >"$T/alerts.txt"
 grep -q "$gr" "$T/alerts.txt" || fail "text alerts name the staff grant"
-ok "alerts list every staff-recorded grant, not the patient's"
+jq -e --arg g "$gp" '[.[] | select(.alert == "enroller-grant")] | map(.grant) | index($g) | not' "$T/alerts.json" >/dev/null \
+    || fail "a patient's grant to someone who did not enrol them raises no enroller-grant: $(cat "$T/alerts.json")"
+# staff who enrol a patient identity with a key they hold, then grant
+# themselves access in the patient's name: flagged
+mc identity add --name "Pat Two" --role patient --subject P2 --no-passphrase >/dev/null
+admin=$(mc --json identity list | jq -r '.[] | select(.name == "admin") | .key')
+ge=$(mc --as "Pat Two" consent grant --subject P2 --to admin --purpose treatment) || fail "a patient grant to the admin is accepted by the chain"
+mc --json alerts >"$T/alerts.json" || fail "alerts --json"
+jq -e --arg g "$ge" --arg a "$admin" '[.[] | select(.alert == "enroller-grant" and .grant == $g and .actor == $a and .patient_identity_name == "Pat Two")] | length == 1' \
+    "$T/alerts.json" >/dev/null || fail "a patient grant to the staff member who enrolled that patient is an enroller-grant alert: $(cat "$T/alerts.json")"
+mc alerts | grep -q "signed by the patient identity Pat Two, which admin enrolled" || fail "text alerts name the enroller grant"
+ok "alerts list every staff-recorded grant, not the patient's, and a patient grant to whoever enrolled that patient"
 
 # A record's custodian is its author's own organization.
 mc identity add --name "Other Org" --role org --no-passphrase >/dev/null
