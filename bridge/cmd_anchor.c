@@ -115,19 +115,15 @@ int cmd_anchor_plan(struct mc_cli *cli, struct mc_args *a)
 	mc_hex(p.head.chain_id, MC_HASH_LEN, cid);
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject();
-		char *pl = malloc(strlen(payload_hex) + 3);
+		char pl[2 * MC_ANCHOR_PAYLOAD_LEN + 3];
 
-		if (j && pl) {
-			sprintf(pl, "0x%s", payload_hex);
+		snprintf(pl, sizeof(pl), "0x%s", payload_hex);
+		if (j) {
 			cJSON_AddStringToObject(j, "chain_id", cid);
 			cJSON_AddNumberToObject(j, "tree_size", (double)(p.head.height + 1));
 			cJSON_AddStringToObject(j, "root", root);
 			cJSON_AddStringToObject(j, "payload", pl);
-		} else {
-			cJSON_Delete(j);
-			j = NULL;
 		}
-		free(pl);
 		if (mc_cli_json_print(j, &err) != 0)
 			return mc_cli_fail(&err);
 	} else

@@ -244,67 +244,108 @@ static int enroller_of(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint8_t ou
 	return rc < 0 ? -1 : 0;
 }
 
-/* Every grant staff recorded from a consent form rather than the patient
- * gave with their own signature: all of them, revoked ones included. And
- * every patient-signed grant whose grantee is the staff member who
- * enrolled that patient identity: the way an operator who made a patient
- * identity with a key of their own would give themselves access. */
-static int staff_grants(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct mc_err *err)
+/* Calls each(t, state, grant, ctx) for every grant (a scan of the grant
+ * table: a hospital holds thousands of grants, not millions); each returns
+ * 1 to stop, 0 to go on, -1 on error. Returns what stopped it, or 0. */
+static int each_grant(struct mc_txn *t,
+		      int (*each)(struct mc_txn *, const struct mc_grant_state *, const struct mc_grant *,
+				  void *, struct mc_err *),
+		      void *ctx, struct mc_err *err)
 {
 	struct mc_cursor *c;
 	const void *k;
 	size_t kn;
-	int rc;
+	int rc, stop = 0;
 
 	if (mc_cursor_open(t, MC_DB_GRANTS, &c, err) != 0)
 		return -1;
-	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err); rc == 0;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err); rc == 0 && !stop;
 	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
 		struct mc_grant_state gs;
 		struct mc_grant g;
-		struct mc_alert al;
 
 		if (kn != MC_GRANT_ID_LEN || mc_grant_state_get(t, k, &gs, err) != 0 ||
 		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
 			rc = -1;
 			break;
 		}
-		memset(&al, 0, sizeof(al));
-		if (g.attest_kind == MC_ATTEST_PATIENT_SIGNATURE) {
-			uint8_t enroller[MC_PK_LEN];
-			bool found;
-
-			if (enroller_of(t, gs.grantor, enroller, &found, err) != 0) {
-				rc = -1;
-				break;
-			}
-			if (!found || memcmp(enroller, g.grantee, MC_PK_LEN) != 0)
-				continue;
-			al.kind = MC_ALERT_ENROLLER_GRANT;
-		} else {
-			al.kind = MC_ALERT_STAFF_GRANT;
-		}
-		al.time_ms = gs.granted_at;
-		al.height = gs.height;
-		memcpy(al.actor, g.grantee, MC_PK_LEN);
-		memcpy(al.subject, g.subject, MC_HASH_LEN);
-		memcpy(al.grant, g.id, 16);
-		memcpy(al.author, gs.grantor, MC_PK_LEN);
-		al.revoked = gs.revoked_at != MC_TIME_OPEN;
-		if (fn(&al, ctx))
+		stop = each(t, &gs, &g, ctx, err);
+		if (stop < 0) {
+			rc = -1;
 			break;
+		}
 	}
 	mc_cursor_close(c);
-	return rc < 0 ? -1 : 0;
+	return rc < 0 ? -1 : stop;
+}
+
+struct grant_run {
+	const struct mc_alert_params *p;
+	mc_alert_fn fn;
+	void *ctx;
+};
+
+static void grant_alert(struct mc_alert *al, unsigned kind, const struct mc_grant_state *gs,
+			const struct mc_grant *g)
+{
+	memset(al, 0, sizeof(*al));
+	al->kind = kind;
+	al->height = gs->height;
+	memcpy(al->actor, g->grantee, MC_PK_LEN);
+	memcpy(al->subject, g->subject, MC_HASH_LEN);
+	memcpy(al->grant, g->id, 16);
+}
+
+/* A grant that ends within the window. */
+static int each_expiring(struct mc_txn *t, const struct mc_grant_state *gs, const struct mc_grant *g,
+			 void *vctx, struct mc_err *err)
+{
+	struct grant_run *r = vctx;
+	struct mc_alert al;
+
+	(void)t;
+	(void)err;
+	if (gs->revoked_at != MC_TIME_OPEN || g->not_after == MC_TIME_OPEN ||
+	    g->not_after < r->p->now_ms || g->not_after - r->p->now_ms > r->p->expiring_window_ms)
+		return 0;
+	grant_alert(&al, MC_ALERT_GRANT_EXPIRING, gs, g);
+	al.time_ms = g->not_after;
+	return r->fn(&al, r->ctx) ? 1 : 0;
+}
+
+/* A grant staff recorded from a consent form rather than the patient gave
+ * with their own signature (revoked ones included), or a patient-signed
+ * grant whose grantee is the staff member who enrolled that patient
+ * identity: the way an operator who made a patient identity with a key of
+ * their own would give themselves access. */
+static int each_staff_grant(struct mc_txn *t, const struct mc_grant_state *gs, const struct mc_grant *g,
+			    void *vctx, struct mc_err *err)
+{
+	struct grant_run *r = vctx;
+	struct mc_alert al;
+	unsigned kind = MC_ALERT_STAFF_GRANT;
+
+	if (g->attest_kind == MC_ATTEST_PATIENT_SIGNATURE) {
+		uint8_t enroller[MC_PK_LEN];
+		bool found;
+
+		if (enroller_of(t, gs->grantor, enroller, &found, err) != 0)
+			return -1;
+		if (!found || memcmp(enroller, g->grantee, MC_PK_LEN) != 0)
+			return 0;
+		kind = MC_ALERT_ENROLLER_GRANT;
+	}
+	grant_alert(&al, kind, gs, g);
+	al.time_ms = gs->granted_at;
+	memcpy(al.author, gs->grantor, MC_PK_LEN);
+	al.revoked = gs->revoked_at != MC_TIME_OPEN;
+	return r->fn(&al, r->ctx) ? 1 : 0;
 }
 
 int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
 	      struct mc_err *err)
 {
 	struct run r = { fn, ctx, NULL, 0, 0 };
-	struct mc_cursor *c;
-	const void *k;
-	size_t kn;
 	int rc;
 
 	if (p->check_verify && (rc = verify_alerts(t, p, fn, ctx, err)) != 0)
@@ -341,38 +382,13 @@ int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn,
 		}
 	}
 	free(r.b);
-	/* Grants that end within the window (a scan of the grant table: a
-	 * hospital holds thousands of grants, not millions). */
-	if (mc_cursor_open(t, MC_DB_GRANTS, &c, err) != 0)
-		return -1;
-	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err); rc == 0;
-	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
-		struct mc_grant_state gs;
-		struct mc_grant g;
-		struct mc_alert al;
+	/* grants ending soon, then grants recorded by staff */
+	{
+		struct grant_run gr = { p, fn, ctx };
 
-		if (kn != MC_GRANT_ID_LEN || mc_grant_state_get(t, k, &gs, err) != 0 ||
-		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
-			rc = -1;
-			break;
-		}
-		if (gs.revoked_at != MC_TIME_OPEN || g.not_after == MC_TIME_OPEN ||
-		    g.not_after < p->now_ms || g.not_after - p->now_ms > p->expiring_window_ms)
-			continue;
-		memset(&al, 0, sizeof(al));
-		al.kind = MC_ALERT_GRANT_EXPIRING;
-		al.time_ms = g.not_after;
-		al.height = gs.height;
-		memcpy(al.actor, g.grantee, MC_PK_LEN);
-		memcpy(al.subject, g.subject, MC_HASH_LEN);
-		memcpy(al.grant, g.id, 16);
-		if (fn(&al, ctx)) {
-			mc_cursor_close(c);
-			return 0;
-		}
+		rc = each_grant(t, each_expiring, &gr, err);
+		if (rc == 0)
+			rc = each_grant(t, each_staff_grant, &gr, err);
 	}
-	mc_cursor_close(c);
-	if (rc < 0)
-		return -1;
-	return staff_grants(t, fn, ctx, err) < 0 ? -1 : 0;
+	return rc < 0 ? -1 : 0;
 }

@@ -474,6 +474,7 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 	struct alerts_out *o = vctx;
 	struct mc_identity who, staff;
 	char when[32], pk[65], subj[65], rec[33], gid[33];
+	cJSON *j = NULL;
 	struct mc_err err = { 0 };
 
 	if (mc_identity_get(o->t, al->actor, &who, &err) != 0)
@@ -486,16 +487,18 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 	mc_hex(al->subject, MC_HASH_LEN, subj);
 	mc_hex(al->record, 16, rec);
 	mc_hex(al->grant, 16, gid);
+	if (o->cli->json) {
+		/* every alert's object starts with its kind and time */
+		j = cJSON_CreateObject();
+		if (!j || !cJSON_AddItemToArray(o->arr, j)) {
+			cJSON_Delete(j);
+			return -1;
+		}
+		cJSON_AddStringToObject(j, "alert", mc_alert_name(al->kind));
+		cJSON_AddStringToObject(j, "time", when);
+	}
 	if (al->kind == MC_ALERT_VERIFY_FAILED || al->kind == MC_ALERT_VERIFY_OVERDUE) {
-		if (o->cli->json) {
-			cJSON *j = cJSON_CreateObject();
-
-			if (!j || !cJSON_AddItemToArray(o->arr, j)) {
-				cJSON_Delete(j);
-				return -1;
-			}
-			cJSON_AddStringToObject(j, "alert", mc_alert_name(al->kind));
-			cJSON_AddStringToObject(j, "time", when);
+		if (j) {
 			if (al->kind == MC_ALERT_VERIFY_FAILED) {
 				cJSON_AddNumberToObject(j, "blocks", (double)al->height);
 				mc_json_add_str(j, "message", al->message);
@@ -512,15 +515,7 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 		o->n++;
 		return 0;
 	}
-	if (o->cli->json) {
-		cJSON *j = cJSON_CreateObject();
-
-		if (!j || !cJSON_AddItemToArray(o->arr, j)) {
-			cJSON_Delete(j);
-			return -1;
-		}
-		cJSON_AddStringToObject(j, "alert", mc_alert_name(al->kind));
-		cJSON_AddStringToObject(j, "time", when);
+	if (j) {
 		cJSON_AddNumberToObject(j, "block", (double)al->height);
 		cJSON_AddStringToObject(j, "actor", pk);
 		mc_json_add_str(j, "actor_name", who.name);

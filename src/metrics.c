@@ -338,10 +338,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	if (strcmp(method, "GET") != 0)
 		return answer(con, 405, text, "only GET is served\n", NULL);
 	if (strcmp(url, "/healthz") == 0) {
+		/* the reason, with room kept for its newline */
 		unsigned st = mc_metrics_health(m->e, line, sizeof(line) - 1);
+		size_t len = strnlen(line, sizeof(line) - 2);
 
 		atomic_fetch_add(&health_requests[st == 200 ? 0 : 1], 1);
-		strcat(line, "\n");
+		line[len] = '\n';
+		line[len + 1] = '\0';
 		return answer(con, st, text, line, NULL);
 	}
 	atomic_fetch_add(&metrics_requests, 1);
