@@ -82,7 +82,7 @@ ok "every old record reads back with the old key file destroyed"
 # that carries the name; the pseudonyms stay.
 printf 'after the rotation' | mc --as "Dr A" record put --subject MRN-1 --category note --type text/plain >"$T/r4"
 [ "$(mc --as "Dr A" record get "$(cat "$T/r4")")" = "after the rotation" ] || fail "a new record reads"
-mdb_dump -s keywrap "$D/db" | grep -q "$new" || fail "the new record's key is wrapped for the new organization"
+mdb_dump -s keywrap "$D/db" >"$T/kw"; grep -q "$new" "$T/kw" || fail "the new record's key is wrapped for the new organization"
 [ "$(mc --json record list --subject MRN-1 | jq length)" -eq 3 ] || fail "MRN-1 names the same pseudonym before and after"
 [ "$(mc --json identity list | jq --arg o "$old" '[.[] | select(.key == $o and .revoked != null)] | length')" -eq 1 ] \
     || fail "the old organization identity is revoked"
@@ -95,7 +95,8 @@ grep -q "1 record version shared" "$T/share.err" || fail "an old record in the o
 ok "old records are shared with another organization after the rotation"
 
 # The audit trail shows it.
-mc audit list | grep -q "ORG_ROTATE" || fail "audit list shows the rotation"
+mc audit list >"$T/audit"
+grep -q "ORG_ROTATE.*organization key ${old:0:16} replaced by ${new:0:16}" "$T/audit" || fail "audit list shows the rotation"
 mc --json audit list --actor admin | jq -e --arg o "$old" --arg n "$new" \
     '.events | map(select(.type == "ORG_ROTATE" and .old_org == $o and .new_org == $n)) | length == 1' >/dev/null \
     || fail "audit list --json names the old and new keys"
@@ -130,6 +131,20 @@ done
 [ "$(mc --as "Dr A" record get "$(cat "$T/r4")")" = "after the rotation" ] || fail "the first rotation's records read"
 mc verify >/dev/null || fail "verify after two rotations"
 ok "a second rotation keeps every record readable"
+
+# Keys shared WITH an organization survive its rotation: for the test the
+# node takes B Hospital's key as its organization key, B's admin rotates it,
+# and Dr B reads what St A shared with B before.
+mc identity add --name "Admin B" --role admin --org "B Hospital" --no-passphrase >/dev/null
+bpk=$(orgpk "B Hospital"); apk=$(keyhex "$D/keys/org.key")
+mv "$D/keys/org.key" "$D/keys/$apk.key"; mv "$D/keys/$bpk.key" "$D/keys/org.key"
+expect_exit 77 mc org rotate-key      # St A's admin rotates only St A's key
+mc --as "Admin B" org rotate-key >/dev/null 2>&1 || fail "B's admin rotates B's key"
+rm -f "$D/keys/retired/$bpk.key"
+[ "$(mc --as "Dr B" record get "$(cat "$T/r1")" --version 1)" = "lab result one" ] || fail "a key shared with B before B's rotation"
+[ "$(mc --as "Dr B" record get "$(cat "$T/r2")" --purpose research)" = "imaging report" ] || fail "the other key shared with B"
+mc verify >/dev/null || fail "verify after the other organization's rotation"
+ok "keys shared with an organization read after its rotation"
 
 # A sealed organization key is replaced by one sealed the same way.
 rm -rf "$D"
