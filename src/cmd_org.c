@@ -230,8 +230,12 @@ int cmd_org_rotate_key(struct mc_cli *cli, struct mc_args *a)
 	}
 	wrote = false;
 	test_crash("org-after-commit");
-	if (mc_key_promote(newpath, orgpath, retpath, &err) != 0)
+	if (mc_key_promote(newpath, orgpath, retpath, &err) != 0) {
+		/* committed: the next command loading the key finishes the swap */
+		mc_err_wrap(&err, _("the rotation is committed in block %llu, but the new key is not in place of keys/org.key yet (the next command that loads it tries again)"),
+			    (unsigned long long)out.height);
 		goto out;
+	}
 	rc = 0;
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject();
