@@ -8,6 +8,7 @@
 #include "chain.h"
 #include "i18n.h"
 #include "identity.h"
+#include "orgrot.h"
 
 struct q {
 	const struct mc_audit_filter *f;
@@ -86,7 +87,7 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 	if (mc_tx_decode(v, vn, &tx, err) != 0)
 		return -1;
 	if (q->only_audit && tx.type != MC_TX_ACCESS && tx.type != MC_TX_CONSENT_GRANT &&
-	    tx.type != MC_TX_CONSENT_REVOKE)
+	    tx.type != MC_TX_CONSENT_REVOKE && tx.type != MC_TX_ORG_ROTATE)
 		return 0;
 	if (f->actor && memcmp(tx.author, f->actor, MC_PK_LEN) != 0)
 		return 0;
@@ -128,6 +129,14 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 			e.has_subject = true;
 			memcpy(e.subject, g.subject, MC_HASH_LEN);
 		}
+	}
+	if (tx.type == MC_TX_ORG_ROTATE) {
+		struct mc_org_rotate rot;
+
+		if (mc_org_rotate_decode(tx.body, tx.body_len, &rot, err) != 0)
+			return -1;
+		memcpy(e.old_org, rot.old_pk, MC_PK_LEN);
+		memcpy(e.new_org, rot.new_pk, MC_PK_LEN);
 	}
 	if (f->outcome && (tx.type != MC_TX_ACCESS || e.acc.outcome != f->outcome))
 		return 0;

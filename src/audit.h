@@ -29,6 +29,8 @@ struct mc_audit_event {
 	bool has_grant;
 	uint8_t purpose;                  /* ACCESS and CONSENT_GRANT */
 	char glass[MC_REASON_MAX + 1];    /* break-glass reason */
+	uint8_t old_org[MC_PK_LEN];       /* ORG_ROTATE: the key replaced */
+	uint8_t new_org[MC_PK_LEN];       /* ORG_ROTATE: the key that replaced it */
 };
 
 struct mc_audit_filter {

@@ -10,6 +10,7 @@
 #include "i18n.h"
 #include "identity.h"
 #include "merkle.h"
+#include "orgrot.h"
 #include "valset.h"
 #include "replica.h"
 
@@ -1164,6 +1165,9 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	case MC_TX_ANCHOR_COMMIT:
 		rc = apply_anchor_commit(t, ax, tx, err);
 		break;
+	case MC_TX_ORG_ROTATE:
+		rc = mc_org_rotate_apply(t, ax, tx, err);
+		break;
 	default:
 		rc = mc_refuse(err, ax, _("this transaction type is not enabled on this chain"));
 		break;
@@ -1179,7 +1183,7 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			return -1;
 	}
 	if (ax->height > 0 && tx->type != MC_TX_RECORD_PUT && tx->type != MC_TX_CONSENT_GRANT &&
-	    tx->attach_len != 0)
+	    tx->type != MC_TX_ORG_ROTATE && tx->attach_len != 0)
 		return mc_refuse(err, ax, _("unexpected attachment"));
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "i18n.h"
 #include "identity.h"
+#include "orgrot.h"
 #include "records.h"
 
 #define MC_PASS_MAX 1024
@@ -334,12 +335,66 @@ static int load_own_key(struct mc_cli *cli, const char *path, struct mc_key **ke
 	return -1;
 }
 
+struct org_finish_ctx {
+	uint8_t pk[MC_PK_LEN];
+	bool rotated;
+	uint8_t next[MC_PK_LEN];
+};
+
+static int org_finish_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct org_finish_ctx *c = vctx;
+	struct mc_identity id;
+	int rc = mc_identity_get(t, c->pk, &id, err);
+
+	if (rc != 0 || id.revoked == MC_NOT_REVOKED)
+		return rc < 0 ? -1 : 0;
+	rc = mc_org_successor(t, c->pk, c->next, NULL, err);
+	if (rc < 0)
+		return -1;
+	c->rotated = rc == 0;
+	return 0;
+}
+
+/* An `org rotate-key` that committed but was stopped before it put the
+ * new key in place of keys/org.key is finished here: the chain names the
+ * successor and its key waits as keys/<key>.key (cmd_org.c). */
+static int org_finish(struct mc_cli *cli, const char *path, struct mc_err *err)
+{
+	struct org_finish_ctx c;
+	struct mc_err ignored = { 0 };
+	char oldhex[2 * MC_PK_LEN + 1], newhex[2 * MC_PK_LEN + 1], rel[200], newpath[4300],
+		retpath[4400];
+	bool sealed;
+
+	memset(&c, 0, sizeof(c));
+	if (access(path, F_OK) != 0 || mc_key_peek(path, c.pk, &sealed, NULL) != 0 ||
+	    mc_store_read(cli->store, org_finish_txn, &c, &ignored) != 0)
+		return 0;   /* the load that follows says what is wrong */
+	if (!c.rotated)
+		return 0;
+	mc_hex(c.pk, MC_PK_LEN, oldhex);
+	mc_hex(c.next, MC_PK_LEN, newhex);
+	snprintf(rel, sizeof(rel), "keys/%s.key", newhex);
+	mc_cli_path(cli, newpath, sizeof(newpath), rel);
+	if (access(newpath, F_OK) != 0)
+		return 0;   /* the new key is on another node: the old one still reads */
+	snprintf(rel, sizeof(rel), "keys/retired/%s.key", oldhex);
+	mc_cli_path(cli, retpath, sizeof(retpath), rel);
+	return mc_key_promote(newpath, path, retpath, err);
+}
+
 int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **key,
 			 struct mc_err *err)
 {
 	char rel[64], path[4200];
 
 	snprintf(rel, sizeof(rel), "keys/%s.key", role);
+	if (cli->store && strcmp(role, "org") == 0) {
+		mc_cli_path(cli, path, sizeof(path), rel);
+		if (org_finish(cli, path, err) != 0)
+			return -1;
+	}
 	mc_cli_path(cli, path, sizeof(path), rel);
 	return mc_cli_load_key_file(cli, path, key, err);
 }

@@ -55,6 +55,12 @@ static void emit_text(FILE *f, const struct mc_audit_event *e)
 	} else if (e->has_grant) {
 		snprintf(extra, sizeof(extra), "%s%s%s", gid, e->purpose ? " " : "",
 			 e->purpose ? mc_purpose_name(e->purpose) : "");
+	} else if (e->type == MC_TX_ORG_ROTATE) {
+		char o[65], n[65];
+
+		mc_hex(e->old_org, MC_PK_LEN, o);
+		mc_hex(e->new_org, MC_PK_LEN, n);
+		snprintf(extra, sizeof(extra), _("organization key %.16s replaced by %.16s"), o, n);
 	}
 	snprintf(pos, sizeof(pos), "%llu.%u", (unsigned long long)e->h, e->ti);
 	fprintf(f, "%s  %-9s %-15s %-16s %s\n", when, pos, mc_tx_type_name(e->type), e->actor_name, extra);
@@ -93,6 +99,14 @@ static int emit_json(cJSON *arr, const struct mc_audit_event *e)
 			cJSON_AddStringToObject(o, "reason", mc_deny_name(e->acc.reason));
 		if (e->glass[0])
 			mc_json_add_str(o, "break_glass", e->glass);
+	}
+	if (e->type == MC_TX_ORG_ROTATE) {
+		char ok[65], nk[65];
+
+		mc_hex(e->old_org, MC_PK_LEN, ok);
+		mc_hex(e->new_org, MC_PK_LEN, nk);
+		cJSON_AddStringToObject(o, "old_org", ok);
+		cJSON_AddStringToObject(o, "new_org", nk);
 	}
 	if (e->purpose)
 		cJSON_AddStringToObject(o, "purpose", mc_purpose_name(e->purpose));

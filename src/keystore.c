@@ -151,6 +151,32 @@ static int fsync_dir_of(const char *path)
 	return close(fd);
 }
 
+int mc_key_promote(const char *newpath, const char *path, const char *retired, struct mc_err *err)
+{
+	char dir[PATH_MAX];
+
+	if (strlen(newpath) >= PATH_MAX || strlen(path) >= PATH_MAX || strlen(retired) >= PATH_MAX)
+		return mc_err_set(err, EX_USAGE, _("path too long"));
+	snprintf(dir, sizeof(dir), "%s", retired);
+	if (mkdir(dirname(dir), S_IRWXU) != 0 && errno != EEXIST)
+		return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), dir, strerror(errno));
+	if (fsync_dir_of(dir) != 0)
+		return mc_err_set(err, EX_IOERR, _("cannot sync '%s': %s"), dir, strerror(errno));
+	if (link(path, retired) != 0 && errno != EEXIST)
+		return mc_err_set(err, EX_CANTCREAT, _("cannot keep '%s' as '%s': %s"), path, retired,
+				  strerror(errno));
+	if (fsync_dir_of(retired) != 0)
+		return mc_err_set(err, EX_IOERR, _("cannot sync the directory of '%s': %s"), retired,
+				  strerror(errno));
+	if (rename(newpath, path) != 0)
+		return mc_err_set(err, EX_CANTCREAT, _("cannot move '%s' to '%s': %s"), newpath, path,
+				  strerror(errno));
+	if (fsync_dir_of(path) != 0)
+		return mc_err_set(err, EX_IOERR, _("cannot sync the directory of '%s': %s"), path,
+				  strerror(errno));
+	return 0;
+}
+
 /* Moves tmp to path unless path exists. RENAME_NOREPLACE makes the refusal
  * atomic; on a file system without it we fall back to a fresh check and a
  * plain rename (a narrow race, only there). */

@@ -65,6 +65,13 @@ int mc_key_load(const char *path, const char *pass, size_t passlen,
 /* Reads only the clear header: the public key and whether it is sealed. */
 int mc_key_peek(const char *path, uint8_t pk[MC_PK_LEN], bool *sealed, struct mc_err *err);
 
+/* Puts the key file at newpath in the place of the one at path, keeping
+ * the one replaced as retired (a directory made 0700 if missing): retired
+ * gets a link to path's file, then newpath is renamed over path; each step
+ * is fsynced, and a repeat after a crash finishes what is left (a retired
+ * file already there is kept). EX_CANTCREAT / EX_IOERR naming the file. */
+int mc_key_promote(const char *newpath, const char *path, const char *retired, struct mc_err *err);
+
 /* Wipes and frees; NULL is fine. */
 void mc_key_free(struct mc_key *key);
 

@@ -31,6 +31,8 @@ static const struct mc_command commands[] = {
 	{ "identity", "list", cmd_identity_list, N_("identity list"), N_("list identities"), 0 },
 	{ "identity", "revoke", cmd_identity_revoke, N_("identity revoke KEY [--reason T]"),
 	  N_("revoke an identity"), MC_CMD_SAME_WRITE },
+	{ "org", "rotate-key", cmd_org_rotate_key, N_("org rotate-key"),
+	  N_("a new key for this node's organization; every record stays readable"), 0 },
 	{ "record", "put", cmd_record_put,
 	  N_("record put --subject ID --category C [--type MIME] [--amend RECORD] [FILE|-]"),
 	  N_("store a record; prints its id"), MC_CMD_SAME_WRITE },

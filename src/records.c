@@ -8,6 +8,7 @@
 #include "identity.h"
 #include "consent.h"
 #include "merkle.h"
+#include "orgrot.h"
 #include "records.h"
 #include "text.h"
 
@@ -416,6 +417,156 @@ int mc_record_id_parse(const char *s, uint8_t id[MC_RECORD_ID_LEN], struct mc_er
 	return 0;
 }
 
+/* Where an organization finds the data key of a record version: its own
+ * custody (wrapped under its newest KEK), a key shared with it (under a KEK
+ * sealed to it), or, after an organization key rotation, either of these
+ * of an organization it succeeded (under that organization's KEK of the
+ * epoch, resealed to this one: MC_DB_ORGKEKS). */
+struct keyref {
+	uint8_t wrapped[MC_WRAPPED_LEN];
+	uint8_t wrap_org[MC_PK_LEN];            /* the org the wrap's associated data names */
+	bool custody;                           /* the custodian's own copy */
+	bool has_kek;                           /* else: the organization's newest KEK */
+	uint8_t sealed_kek[MC_SEALED_KEK_LEN];  /* sealed to the organization */
+};
+
+/* The KEK epoch the RECORD_PUT of a record version names, and its custodian. */
+static int put_epoch(struct mc_txn *t, const struct mc_record_state *rs, const uint8_t owner[MC_PK_LEN],
+		     uint32_t *epoch, struct mc_err *err)
+{
+	uint8_t key[12];
+	const void *v;
+	size_t vn;
+	struct mc_tx tx;
+	struct mc_put put;
+	int rc;
+
+	mc_be64(key, rs->height);
+	mc_be32(key + 8, rs->tx_index);
+	rc = mc_txn_get(t, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("a record's transaction is missing"));
+	if (mc_tx_decode(v, vn, &tx, err) != 0 || tx.type != MC_TX_RECORD_PUT ||
+	    mc_put_decode(tx.body, tx.body_len, &put, err) != 0 || memcmp(put.org, owner, MC_PK_LEN) != 0)
+		return mc_err_set(err, EX_DATAERR, _("a record's transaction does not name its custodian"));
+	*epoch = put.epoch;
+	return 0;
+}
+
+static int take_wrap(struct mc_txn *t, const uint8_t holder[MC_PK_LEN], const uint8_t owner[MC_PK_LEN],
+		     bool rotated, const uint8_t *v, size_t vn, const struct mc_record_state *rs,
+		     struct keyref *ref, struct mc_err *err)
+{
+	uint8_t key[MC_ORGKEKS_KEY_LEN];
+	const void *kv;
+	size_t kvn;
+	uint32_t epoch = 0;
+	int rc;
+
+	memset(ref, 0, sizeof(*ref));
+	memcpy(ref->wrap_org, owner, MC_PK_LEN);
+	if (vn == MC_WRAPPED_LEN) {
+		ref->custody = true;
+		memcpy(ref->wrapped, v, MC_WRAPPED_LEN);
+		if (!rotated)
+			return 0;
+		if (put_epoch(t, rs, owner, &epoch, err) != 0)
+			return -1;
+	} else if (vn == 4 + MC_WRAPPED_LEN) {
+		epoch = mc_from_be32(v);
+		memcpy(ref->wrapped, (const uint8_t *)v + 4, MC_WRAPPED_LEN);
+	} else {
+		return mc_err_set(err, EX_DATAERR, _("malformed wrapped key"));
+	}
+	ref->has_kek = true;
+	if (rotated) {
+		memcpy(key, holder, MC_PK_LEN);
+		memcpy(key + MC_PK_LEN, owner, MC_PK_LEN);
+		mc_be32(key + 2 * MC_PK_LEN, epoch);
+		rc = mc_txn_get(t, MC_DB_ORGKEKS, key, sizeof(key), &kv, &kvn, err);
+	} else {
+		kek_key(key, holder, epoch);
+		rc = mc_txn_get(t, MC_DB_KEKS, key, MC_PK_LEN + 4, &kv, &kvn, err);
+	}
+	if (rc < 0)
+		return -1;
+	if (rc != 0 || kvn != MC_SEALED_KEK_LEN)
+		return mc_err_set(err, EX_DATAERR, _("the key-encryption key of a record's data key is missing"));
+	memcpy(ref->sealed_kek, kv, kvn);
+	return 0;
+}
+
+/* 0 with *ref filled, MC_NOTFOUND when the organization holds no key to
+ * the record version, -1 on error. */
+static int find_key(struct mc_txn *t, const uint8_t holder[MC_PK_LEN], const struct mc_record_state *rs,
+		    struct keyref *ref, struct mc_err *err)
+{
+	uint8_t wkey[MC_LOC_LEN + MC_PK_LEN], last[MC_PK_LEN];
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	bool have = false;
+	int rc, found = MC_NOTFOUND;
+
+	mc_loc_key(wkey, rs->height, rs->tx_index, rs->entry_index);
+	memcpy(wkey + MC_LOC_LEN, holder, MC_PK_LEN);
+	rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return take_wrap(t, holder, holder, false, v, vn, rs, ref, err);
+	/* the organizations this one succeeded: the origins of its resealed KEKs */
+	if (mc_cursor_open(t, MC_DB_ORGKEKS, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, holder, MC_PK_LEN, &k, &kn, NULL, NULL, err);
+	     rc == 0 && found == MC_NOTFOUND && kn == MC_ORGKEKS_KEY_LEN && memcmp(k, holder, MC_PK_LEN) == 0;
+	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+		const uint8_t *origin = (const uint8_t *)k + MC_PK_LEN;
+
+		if (have && memcmp(last, origin, MC_PK_LEN) == 0)
+			continue;
+		memcpy(last, origin, MC_PK_LEN);
+		have = true;
+		memcpy(wkey + MC_LOC_LEN, origin, MC_PK_LEN);
+		rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
+		if (rc < 0)
+			break;
+		if (rc == 0)
+			found = take_wrap(t, holder, last, true, v, vn, rs, ref, err);
+		rc = 0;
+	}
+	mc_cursor_close(c);
+	if (rc < 0)
+		return -1;
+	return found;
+}
+
+/* The data key (guarded, MC_AEAD_KEY_LEN) from a key reference. */
+static int open_key(const struct mc_org *org, const struct keyref *ref, const uint8_t id[MC_RECORD_ID_LEN],
+		    uint32_t version, uint8_t *dk, struct mc_err *err)
+{
+	uint8_t wad[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
+	uint8_t *kek = NULL;
+	int rc = 0;
+
+	if (ref->has_kek) {
+		kek = mc_secure_alloc(MC_AEAD_KEY_LEN);
+		if (!kek)
+			return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
+		if (mc_seal_open(org->secret + 64, ref->sealed_kek, sizeof(ref->sealed_kek), kek) != 0) {
+			mc_secure_free(kek);
+			return mc_err_set(err, EX_DATAERR,
+					  _("the shared key-encryption key does not open with this organization's key"));
+		}
+	}
+	wrap_ad(wad, id, version, ref->wrap_org);
+	if (mc_aead_decrypt(kek ? kek : org->secret, ref->wrapped, wad, sizeof(wad),
+			    ref->wrapped + MC_AEAD_NONCE_LEN, MC_AEAD_KEY_LEN + MC_AEAD_TAG_LEN, dk) != 0)
+		rc = mc_err_set(err, EX_DATAERR, _("the record's data key does not authenticate"));
+	mc_secure_free(kek);
+	return rc;
+}
+
 struct read_ctx {
 	const struct mc_org *org;
 	const uint8_t *id;
@@ -423,9 +574,7 @@ struct read_ctx {
 	struct mc_record_info *info;
 	uint8_t *ct;
 	size_t ct_len;
-	uint8_t wrapped[MC_WRAPPED_LEN];
-	bool shared;
-	uint8_t sealed_kek[MC_SEALED_KEK_LEN];
+	struct keyref ref;
 };
 
 static int read_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
@@ -462,30 +611,10 @@ static int read_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	memcpy(c->ct, v, vn);
 	c->ct_len = vn;
-	memcpy(wkey + MC_LOC_LEN, c->org->pk, MC_PK_LEN);
-	rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
-	if (rc != 0 || (vn != MC_WRAPPED_LEN && vn != 4 + MC_WRAPPED_LEN))
-		return rc < 0 ? -1
-			      : mc_err_set(err, EX_NOPERM,
-					   _("record '%s': no data key for this organization"), hex);
-	c->shared = vn != MC_WRAPPED_LEN;
-	if (c->shared) {
-		/* shared with this organization: under a KEK sealed to it */
-		uint8_t kkey[MC_PK_LEN + 4];
-		const void *kv;
-		size_t kvn;
-
-		memcpy(c->wrapped, (const uint8_t *)v + 4, MC_WRAPPED_LEN);
-		memcpy(kkey, c->org->pk, MC_PK_LEN);
-		memcpy(kkey + MC_PK_LEN, v, 4);
-		rc = mc_txn_get(t, MC_DB_KEKS, kkey, sizeof(kkey), &kv, &kvn, err);
-		if (rc != 0 || kvn != MC_SEALED_KEK_LEN)
-			return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("record '%s': the shared key-encryption key is missing"), hex);
-		memcpy(c->sealed_kek, kv, kvn);
-	} else {
-		memcpy(c->wrapped, v, vn);
-	}
-	return 0;
+	rc = find_key(t, c->org->pk, &rs, &c->ref, err);
+	if (rc == MC_NOTFOUND)
+		return mc_err_set(err, EX_NOPERM, _("record '%s': no data key for this organization"), hex);
+	return rc;
 }
 
 int mc_record_read(struct mc_store *s, const struct mc_org *org,
@@ -493,9 +622,8 @@ int mc_record_read(struct mc_store *s, const struct mc_org *org,
 		   uint8_t **payload, size_t *n, struct mc_record_info *info, struct mc_err *err)
 {
 	struct read_ctx c = { .org = org, .id = id, .version = version, .info = info };
-	uint8_t *dk = NULL, *out = NULL, *kek = NULL;
+	uint8_t *dk = NULL, *out = NULL;
 	uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_HASH_LEN];
-	uint8_t wad[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
 	size_t plen;
 	int rc = -1;
 
@@ -508,19 +636,8 @@ int mc_record_read(struct mc_store *s, const struct mc_org *org,
 		mc_err_set(err, EX_OSERR, _("out of guarded memory"));
 		goto done;
 	}
-	wrap_ad(wad, id, info->version, org->pk);
-	if (c.shared) {
-		kek = mc_secure_alloc(MC_AEAD_KEY_LEN);
-		if (!kek || mc_seal_open(org->secret + 64, c.sealed_kek, sizeof(c.sealed_kek), kek) != 0) {
-			mc_err_set(err, EX_DATAERR, _("the shared key-encryption key does not open with this organization's key"));
-			goto done;
-		}
-	}
-	if (mc_aead_decrypt(c.shared ? kek : org->secret, c.wrapped, wad, sizeof(wad),
-			    c.wrapped + MC_AEAD_NONCE_LEN, MC_AEAD_KEY_LEN + MC_AEAD_TAG_LEN, dk) != 0) {
-		mc_err_set(err, EX_DATAERR, _("the record's data key does not authenticate"));
+	if (open_key(org, &c.ref, id, info->version, dk, err) != 0)
 		goto done;
-	}
 	plen = c.ct_len - MC_AEAD_NONCE_LEN - MC_AEAD_TAG_LEN;
 	out = malloc(plen);
 	if (!out) {
@@ -539,7 +656,6 @@ int mc_record_read(struct mc_store *s, const struct mc_org *org,
 	*n = plen;
 	rc = 0;
 done:
-	mc_secure_free(kek);
 	mc_secure_free(dk);
 	free(c.ct);
 	return rc;
@@ -700,6 +816,7 @@ static int share_one(struct share_ctx *c, struct mc_txn *t, const struct mc_reco
 {
 	struct mc_share_prep *p = c->p;
 	struct mc_share_item *it;
+	struct keyref ref;
 	uint8_t wkey[MC_LOC_LEN + MC_PK_LEN], wad[MC_RECORD_ID_LEN + 4 + MC_PK_LEN];
 	uint8_t *dk;
 	const void *v;
@@ -722,16 +839,14 @@ static int share_one(struct share_ctx *c, struct mc_txn *t, const struct mc_reco
 		return -1;
 	if (rc == 0)
 		return 0;   /* already shared with that organization by an earlier grant */
-	memcpy(wkey + MC_LOC_LEN, c->org->pk, MC_PK_LEN);
-	rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
-	if (rc != 0 || vn != MC_WRAPPED_LEN)
+	/* in this organization's custody, or that of one it succeeded */
+	rc = find_key(t, c->org->pk, rs, &ref, err);
+	if (rc != 0 || !ref.custody)
 		return rc < 0 ? -1 : 0;   /* not in this organization's custody: not ours to share */
 	dk = mc_secure_alloc(MC_AEAD_KEY_LEN);
 	if (!dk)
 		return mc_err_set(err, EX_OSERR, _("out of guarded memory"));
-	wrap_ad(wad, rs->entry.id, rs->entry.version, c->org->pk);
-	if (mc_aead_decrypt(c->org->secret, v, wad, sizeof(wad), (const uint8_t *)v + MC_AEAD_NONCE_LEN,
-			    MC_AEAD_KEY_LEN + MC_AEAD_TAG_LEN, dk) != 0) {
+	if (open_key(c->org, &ref, rs->entry.id, rs->entry.version, dk, err) != 0) {
 		mc_secure_free(dk);
 		return mc_err_set(err, EX_DATAERR, _("a record's data key does not authenticate"));
 	}

@@ -8,6 +8,7 @@
 #include "i18n.h"
 #include "identity.h"
 #include "merkle.h"
+#include "orgrot.h"
 #include "records.h"
 #include "replica.h"
 #include "valset.h"
@@ -149,6 +150,25 @@ static int collect_genesis_org(struct collect *c, const struct mc_tx *tx)
 	return collect_kek(c, e.pk, 0);
 }
 
+/* The new organization's first KEK (epoch 0), drawn with its rotation. */
+static int collect_rotated_org(struct collect *c, const struct mc_tx *tx)
+{
+	struct mc_org_rotate r;
+	uint8_t key[MC_PK_LEN + 4];
+	const void *v;
+	size_t vn;
+	int rc;
+
+	if (mc_org_rotate_decode(tx->body, tx->body_len, &r, c->err) != 0)
+		return -1;
+	memcpy(key, r.new_pk, MC_PK_LEN);
+	mc_be32(key + MC_PK_LEN, 0);
+	rc = mc_txn_get(c->t, MC_DB_KEKS, key, sizeof(key), &v, &vn, c->err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	return collect_kek(c, r.new_pk, 0);
+}
+
 int mc_side_collect(struct mc_txn *t, uint64_t height, uint32_t index, const struct mc_tx *tx,
 		    struct mc_buf *side, struct mc_err *err)
 {
@@ -167,6 +187,9 @@ int mc_side_collect(struct mc_txn *t, uint64_t height, uint32_t index, const str
 	case MC_TX_IDENTITY_ENROLL:
 		if (height == 0)
 			rc = collect_genesis_org(&c, tx);
+		break;
+	case MC_TX_ORG_ROTATE:
+		rc = collect_rotated_org(&c, tx);
 		break;
 	default:
 		break;
@@ -279,6 +302,13 @@ static int scope_load(struct side_scope *sc, const struct mc_tx *tx, struct mc_e
 			return -1;
 		sc->has_org = (e.roles & MC_ROLE_ORG) != 0;
 		memcpy(sc->org, e.pk, MC_PK_LEN);
+	} else if (tx->type == MC_TX_ORG_ROTATE) {
+		struct mc_org_rotate r;
+
+		if (mc_org_rotate_decode(tx->body, tx->body_len, &r, err) != 0)
+			return -1;
+		sc->has_org = true;   /* the new organization's epoch 0 */
+		memcpy(sc->org, r.new_pk, MC_PK_LEN);
 	} else if (tx->type == MC_TX_RECORD_PUT) {
 		if (mc_put_decode(tx->body, tx->body_len, &sc->put, err) != 0)
 			return -1;

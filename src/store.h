@@ -56,6 +56,11 @@ enum mc_db {
 			    * replicated): "lock", "join", proposals (engine.h) */
 	MC_DB_DUPKEYS,     /* duplicate key (32) -> record id (16): derived from
 			    * keyed RECORD_PUT entries (records.h) */
+	MC_DB_ORGKEKS,     /* holder org pk || origin org pk || epoch u32 -> KEK of
+			    * origin's epoch sealed to holder: derived from
+			    * ORG_ROTATE (orgrot.h) */
+	MC_DB_ORGSUCC,     /* old org pk -> new org pk || height u64: derived
+			    * from ORG_ROTATE (orgrot.h) */
 	MC_DB__COUNT
 };
 

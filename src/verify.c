@@ -16,6 +16,7 @@
 #include "consent.h"
 #include "i18n.h"
 #include "merkle.h"
+#include "orgrot.h"
 #include "records.h"
 #include "store.h"
 #include "valset.h"
@@ -154,6 +155,37 @@ static int check_put_side(struct vstate *vs, uint64_t h, const struct mc_tx *tx,
 			return bad_block(err, h, _("malformed record entry"));
 		if (add_ref(vs, e.id, e.version, put.org, err) != 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* The KEKs an ORG_ROTATE resealed must be stored as the rotation committed
+ * them (the replay has checked the attachment against the body). */
+static int check_rotate_side(struct vstate *vs, uint64_t h, const struct mc_tx *tx,
+			     struct mc_err *err)
+{
+	struct mc_org_rotate r;
+	const uint8_t *items;
+
+	if (mc_org_rotate_decode(tx->body, tx->body_len, &r, err) != 0 ||
+	    mc_org_rotate_items(tx->attach, tx->attach_len, r.count, &items, err) != 0)
+		return bad_block(err, h, _("malformed ORG_ROTATE"));
+	for (uint32_t i = 0; i < r.count; i++) {
+		const uint8_t *it = items + (size_t)i * MC_ORGROT_ITEM_LEN;
+		uint8_t key[MC_ORGKEKS_KEY_LEN];
+		const void *v;
+		size_t vn;
+		int rc;
+
+		memcpy(key, r.new_pk, MC_PK_LEN);
+		memcpy(key + MC_PK_LEN, it, MC_PK_LEN + 4);
+		rc = mc_txn_get(vs->rt, MC_DB_ORGKEKS, key, sizeof(key), &v, &vn, err);
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			return bad_block(err, h, _("a key-encryption key the organization key rotation resealed is missing"));
+		if (vn != MC_ORGROT_SEALED_LEN || memcmp(v, it + MC_PK_LEN + 4, MC_ORGROT_SEALED_LEN) != 0)
+			return bad_block(err, h, _("a resealed key-encryption key does not match the hash the organization key rotation committed"));
 	}
 	return 0;
 }
@@ -417,7 +449,8 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 			return -1;
 		}
 		if ((tx->type == MC_TX_RECORD_PUT && check_put_side(vs, h, tx, err) != 0) ||
-		    (tx->type == MC_TX_CONSENT_GRANT && check_grant_side(vs, h, tx, err) != 0)) {
+		    (tx->type == MC_TX_CONSENT_GRANT && check_grant_side(vs, h, tx, err) != 0) ||
+		    (tx->type == MC_TX_ORG_ROTATE && check_rotate_side(vs, h, tx, err) != 0)) {
 			free(leaves);
 			return -1;
 		}
@@ -737,6 +770,7 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		MC_DB_CTREE, MC_DB_TXS, MC_DB_GRANTS, MC_DB_GRANTIDX, MC_DB_AUDIT_SUBJECT,
 		MC_DB_AUDIT_ACTOR, MC_DB_AUDIT_OUTCOME, MC_DB_ANCHORED, MC_DB_CHAINSTATE,
 		MC_DB_NODES, MC_DB_VALSETS, MC_DB_DUPKEYS, MC_DB_META,
+		MC_DB_ORGKEKS, MC_DB_ORGSUCC,
 	};
 	struct side_ctx sc = { vs };
 

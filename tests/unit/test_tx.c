@@ -8,6 +8,7 @@
 
 #include "block.h"
 #include "crypto.h"
+#include "orgrot.h"
 #include "text.h"
 #include "tx.h"
 
@@ -311,6 +312,112 @@ Test(tx, put_decoder_refuses_zero_and_over_limit_counts)
 	mc_put_encode(&p, &b);
 	cr_assert_eq(mc_put_decode(b.data, b.len, &back, NULL), -1);
 	mc_buf_release(&b);
+}
+
+static void make_rotate(struct mc_org_rotate *r, struct mc_buf *b)
+{
+	memset(r, 0, sizeof(*r));
+	memset(r->old_pk, 1, MC_PK_LEN);
+	memset(r->new_pk, 2, MC_PK_LEN);
+	r->count = 2;
+	memset(r->keks_hash, 3, MC_HASH_LEN);
+	memset(r->old_sig, 4, MC_SIG_LEN);
+	memset(r->new_sig, 5, MC_SIG_LEN);
+	mc_buf_init(b);
+	mc_org_rotate_encode(r, b);
+}
+
+Test(tx, org_rotate_round_trips_and_refuses_every_truncation_and_trailing_byte)
+{
+	struct mc_org_rotate r, d;
+	struct mc_buf b;
+	struct mc_err err = { 0 };
+
+	make_rotate(&r, &b);
+	cr_assert_eq(b.len, MC_ORGROT_BODY_LEN);
+	cr_assert_eq(mc_org_rotate_decode(b.data, b.len, &d, &err), 0);
+	cr_assert_eq(memcmp(&r, &d, sizeof(r)), 0);
+	for (size_t n = 0; n < b.len; n++)
+		cr_assert_neq(mc_org_rotate_decode(b.data, n, &d, &err), 0, "length %zu", n);
+	mc_put_u8(&b, 0);
+	cr_assert_neq(mc_org_rotate_decode(b.data, b.len, &d, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR);
+	mc_buf_release(&b);
+}
+
+Test(tx, org_rotate_refuses_one_key_for_both_and_over_limit_counts)
+{
+	struct mc_org_rotate r, d;
+	struct mc_buf b;
+	struct mc_err err = { 0 };
+
+	make_rotate(&r, &b);
+	memcpy(b.data + MC_PK_LEN, r.old_pk, MC_PK_LEN);   /* new = old */
+	cr_assert_neq(mc_org_rotate_decode(b.data, b.len, &d, &err), 0);
+	mc_buf_release(&b);
+	make_rotate(&r, &b);
+	mc_be32(b.data + 2 * MC_PK_LEN, MC_ORGROT_MAX + 1);
+	cr_assert_neq(mc_org_rotate_decode(b.data, b.len, &d, &err), 0);
+	mc_be32(b.data + 2 * MC_PK_LEN, MC_ORGROT_MAX);
+	cr_assert_eq(mc_org_rotate_decode(b.data, b.len, &d, &err), 0);
+	mc_buf_release(&b);
+}
+
+Test(tx, org_rotate_items_must_fill_the_attachment_in_strictly_ascending_order)
+{
+	uint8_t items[3 * MC_ORGROT_ITEM_LEN];
+	const uint8_t *view;
+	struct mc_err err = { 0 };
+	uint8_t h1[MC_HASH_LEN], h2[MC_HASH_LEN];
+
+	memset(items, 0, sizeof(items));
+	for (int i = 0; i < 3; i++) {
+		memset(items + i * MC_ORGROT_ITEM_LEN, 0x10, MC_PK_LEN);
+		mc_be32(items + i * MC_ORGROT_ITEM_LEN + MC_PK_LEN, (uint32_t)i);
+	}
+	cr_assert_eq(mc_org_rotate_items(items, sizeof(items), 3, &view, &err), 0);
+	cr_assert_eq(view, items);
+	cr_assert_eq(mc_org_rotate_items(NULL, 0, 0, &view, &err), 0);
+	/* a count that does not fill the attachment, either way */
+	cr_assert_neq(mc_org_rotate_items(items, sizeof(items), 2, &view, &err), 0);
+	cr_assert_neq(mc_org_rotate_items(items, sizeof(items) - 1, 3, &view, &err), 0);
+	cr_assert_neq(mc_org_rotate_items(items, sizeof(items), MC_ORGROT_MAX + 1, &view, &err), 0);
+	/* a repeated epoch, then a descending one */
+	mc_be32(items + 2 * MC_ORGROT_ITEM_LEN + MC_PK_LEN, 1);
+	cr_assert_neq(mc_org_rotate_items(items, sizeof(items), 3, &view, &err), 0);
+	mc_be32(items + 2 * MC_ORGROT_ITEM_LEN + MC_PK_LEN, 0);
+	cr_assert_neq(mc_org_rotate_items(items, sizeof(items), 3, &view, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR);
+	/* the keks hash binds every sealed KEK */
+	mc_org_rotate_keks_hash(items, 3, h1);
+	items[MC_ORGROT_ITEM_LEN + MC_PK_LEN + 4 + 7] ^= 1;
+	mc_org_rotate_keks_hash(items, 3, h2);
+	cr_assert_neq(memcmp(h1, h2, MC_HASH_LEN), 0);
+}
+
+Test(tx, org_rotate_digest_binds_the_chain_keys_and_keks)
+{
+	struct mc_org_rotate r;
+	struct mc_buf b;
+	uint8_t d1[MC_HASH_LEN], d2[MC_HASH_LEN];
+	static const uint8_t other[MC_HASH_LEN] = { 9 };
+
+	make_rotate(&r, &b);
+	mc_buf_release(&b);
+	mc_org_rotate_digest(chain, &r, d1);
+	mc_org_rotate_digest(other, &r, d2);
+	cr_assert_neq(memcmp(d1, d2, MC_HASH_LEN), 0);
+	r.new_pk[0] ^= 1;
+	mc_org_rotate_digest(chain, &r, d2);
+	cr_assert_neq(memcmp(d1, d2, MC_HASH_LEN), 0);
+	r.new_pk[0] ^= 1;
+	r.keks_hash[31] ^= 1;
+	mc_org_rotate_digest(chain, &r, d2);
+	cr_assert_neq(memcmp(d1, d2, MC_HASH_LEN), 0);
+	r.keks_hash[31] ^= 1;
+	r.count++;
+	mc_org_rotate_digest(chain, &r, d2);
+	cr_assert_neq(memcmp(d1, d2, MC_HASH_LEN), 0);
 }
 
 Test(block, header_and_certificate_round_trip_and_quorum_rules)
