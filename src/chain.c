@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -284,6 +285,35 @@ static int patient_exists(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN], 
 	return rc < 0 ? -1 : found;
 }
 
+/* 1 and holder's key when an active identity bears this display name, 0
+ * when none does, -1 on error. A scan, as patient_exists. */
+static int name_taken(struct mc_txn *t, const uint8_t *name, size_t len, uint8_t holder[MC_PK_LEN],
+		      struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc, found = 0;
+
+	if (mc_cursor_open(t, MC_DB_IDENTITIES, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && !found;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_identity id;
+
+		if (kn != MC_PK_LEN || mc_identity_decode(k, v, vn, &id, err) != 0) {
+			mc_cursor_close(c);
+			return -1;
+		}
+		if (id.revoked == MC_NOT_REVOKED && strlen(id.name) == len && memcmp(id.name, name, len) == 0) {
+			memcpy(holder, id.pk, MC_PK_LEN);
+			found = 1;
+		}
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : found;
+}
+
 static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			const struct mc_tx *tx, struct mc_err *err)
 {
@@ -323,6 +353,24 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			return -1;
 		if (rc > 0)
 			return mc_refuse(err, ax, _("the patient already has an active identity: revoke it before enrolling another"));
+	}
+	/* From block version 3 on, no two active identities share a display
+	 * name: lists, audits and alerts show names, and "Dr A" must be one
+	 * person. A revoked identity's name is free again. */
+	if (ax->height > 0 && insider_rules_v3(ax)) {
+		uint8_t holder[MC_PK_LEN];
+		char hex[2 * MC_PK_LEN + 1], why[MC_NAME_MAX + 256];
+
+		rc = name_taken(t, e.name, e.name_len, holder, err);
+		if (rc < 0)
+			return -1;
+		if (rc > 0) {
+			mc_hex(holder, MC_PK_LEN, hex);
+			snprintf(why, sizeof(why),
+				 _("an active identity is already named '%s' (key %.8s): enrol this one under a name of its own"),
+				 id.name, hex);
+			return mc_refuse(err, ax, why);
+		}
 	}
 	return mc_identity_put(t, &id, err);
 }

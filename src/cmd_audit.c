@@ -36,7 +36,7 @@ enum audit_fmt { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_FHIR };
 
 static void emit_text(FILE *f, const struct mc_audit_event *e)
 {
-	char when[32], extra[800] = "", rec[33], gid[33], pos[48];
+	char when[32], extra[800] = "", rec[33], gid[33], pos[48], akey[65], actor[MC_NAME_MAX + 16];
 
 	mc_time_format(e->ts, when, sizeof(when));
 	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
@@ -57,7 +57,12 @@ static void emit_text(FILE *f, const struct mc_audit_event *e)
 			 e->purpose ? mc_purpose_name(e->purpose) : "");
 	}
 	snprintf(pos, sizeof(pos), "%llu.%u", (unsigned long long)e->h, e->ti);
-	fprintf(f, "%s  %-9s %-15s %-16s %s\n", when, pos, mc_tx_type_name(e->type), e->actor_name, extra);
+	/* a name with its key's first 8 hex digits: a revoked "Dr A" and
+	 * the one enrolled after are two people (and older chains may hold
+	 * two active ones) */
+	mc_hex(e->actor, MC_PK_LEN, akey);
+	snprintf(actor, sizeof(actor), "%s (%.8s)", e->actor_name, akey);
+	fprintf(f, "%s  %-9s %-15s %-27s %s\n", when, pos, mc_tx_type_name(e->type), actor, extra);
 }
 
 static int emit_json(cJSON *arr, const struct mc_audit_event *e)

@@ -595,3 +595,32 @@ Test(chain, only_the_custodians_staff_amend_or_erase_a_record_from_block_version
 	mc_key_free(drb);
 	mc_key_free(adminb);
 }
+
+Test(chain, an_active_identitys_display_name_is_refused_to_a_new_enrolment_from_block_version_3)
+{
+	struct mc_key *a = NULL, *b = NULL;
+	struct mc_err err = { 0 };
+	struct mc_enroll e = { .roles = MC_ROLE_CLINICIAN, .name = (const uint8_t *)"Dr A", .name_len = 4 };
+	struct mc_buf body;
+
+	cr_assert_eq(enroll(fx.admin, "Dr A", MC_ROLE_CLINICIAN, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_key_generate(false, &b, &err), 0);
+	memcpy(e.pk, b->pk, MC_PK_LEN);
+	mc_buf_init(&body);
+	mc_enroll_encode(&e, &body);
+	for (uint8_t v = 2; v <= 3; v++) {
+		struct rule_try c = { fx.admin, MC_TX_IDENTITY_ENROLL, &body, NULL, v, 0, { 0 } };
+
+		cr_assert_eq(mc_store_write(fx.s, rule_try_txn, &c, &err), -1);
+		if (v == 2) {
+			cr_assert_eq(c.rc, 0, "a version 2 block keeps its rule: %s", c.err.msg);
+		} else {
+			cr_assert_eq(c.rc, -1);
+			cr_assert_eq(c.err.code, EX_DATAERR, "%s", c.err.msg);
+			cr_assert_not_null(strstr(c.err.msg, "already named 'Dr A'"), "%s", c.err.msg);
+		}
+	}
+	mc_buf_release(&body);
+	mc_key_free(a);
+	mc_key_free(b);
+}
