@@ -477,16 +477,19 @@ struct alerts_out {
 static int print_alert(const struct mc_alert *al, void *vctx)
 {
 	struct alerts_out *o = vctx;
-	struct mc_identity who, staff;
+	struct mc_identity who, staff, by;
 	char when[32], pk[65], subj[65], rec[33], gid[33];
 	cJSON *j = NULL;
 	struct mc_err err = { 0 };
 
 	if (mc_identity_get(o->t, al->actor, &who, &err) != 0)
 		snprintf(who.name, sizeof(who.name), "?");
-	if ((al->kind != MC_ALERT_STAFF_GRANT && al->kind != MC_ALERT_ENROLLER_GRANT) ||
+	if ((al->kind != MC_ALERT_STAFF_GRANT && al->kind != MC_ALERT_ENROLLER_GRANT &&
+	     al->kind != MC_ALERT_ENROLLER_COLLEAGUE_GRANT) ||
 	    mc_identity_get(o->t, al->author, &staff, &err) != 0)
 		snprintf(staff.name, sizeof(staff.name), "?");
+	if (al->kind != MC_ALERT_ENROLLER_COLLEAGUE_GRANT || mc_identity_get(o->t, al->enroller, &by, &err) != 0)
+		snprintf(by.name, sizeof(by.name), "?");
 	mc_time_format(al->time_ms, when, sizeof(when));
 	mc_hex(al->actor, MC_PK_LEN, pk);
 	mc_hex(al->subject, MC_HASH_LEN, subj);
@@ -544,6 +547,16 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 			cJSON_AddStringToObject(j, "patient_identity", pk);
 			mc_json_add_str(j, "patient_identity_name", staff.name);
 			cJSON_AddBoolToObject(j, "revoked", al->revoked);
+		} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+			/* the patient identity that signed it, and who enrolled it */
+			mc_hex(al->author, MC_PK_LEN, pk);
+			cJSON_AddStringToObject(j, "patient_identity", pk);
+			mc_json_add_str(j, "patient_identity_name", staff.name);
+			mc_hex(al->enroller, MC_PK_LEN, pk);
+			cJSON_AddStringToObject(j, "enrolled_by", pk);
+			mc_json_add_str(j, "enrolled_by_name", by.name);
+			cJSON_AddNumberToObject(j, "minutes_after_enrolment", (double)(al->after_ms / 60000));
+			cJSON_AddBoolToObject(j, "revoked", al->revoked);
 		}
 	} else if (al->kind == MC_ALERT_BREAK_GLASS) {
 		printf(_("%s  break-glass read by %s of record %s\n"), when, who.name, rec);
@@ -552,6 +565,10 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 	} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
 		printf(_("%s  grant %s to %s, signed by the patient identity %s, which %s enrolled\n"),
 		       when, gid, who.name, staff.name, who.name);
+	} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+		printf(_("%s  grant %s to %s, signed by the patient identity %s %llu min after %s of the same organization enrolled it%s\n"),
+		       when, gid, who.name, staff.name, (unsigned long long)(al->after_ms / 60000), by.name,
+		       al->revoked ? _(", since revoked") : "");
 	} else if (al->kind == MC_ALERT_STAFF_GRANT) {
 		printf(al->revoked ? _("%s  grant %s to %s recorded by staff (%s), since revoked\n")
 				   : _("%s  grant %s to %s recorded by staff (%s), not by the patient\n"),

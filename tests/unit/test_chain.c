@@ -5,6 +5,9 @@
 
 #include <sysexits.h>
 
+#include <unistd.h>
+
+#include "alerts.h"
 #include "consent.h"
 #include "fixture.h"
 #include "merkle.h"
@@ -623,4 +626,77 @@ Test(chain, an_active_identitys_display_name_is_refused_to_a_new_enrolment_from_
 	mc_buf_release(&body);
 	mc_key_free(a);
 	mc_key_free(b);
+}
+
+/* ---- enroller-colleague-grant ------------------------------------------- */
+
+struct colleague_ctx { struct mc_alert_params p; unsigned n; uint64_t after_ms; };
+
+static int count_colleague(const struct mc_alert *a, void *vctx)
+{
+	struct colleague_ctx *c = vctx;
+
+	if (a->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+		c->n++;
+		c->after_ms = a->after_ms;
+	}
+	return 0;
+}
+
+static int colleague_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct colleague_ctx *c = vctx;
+
+	return mc_alerts(t, &c->p, count_colleague, c, err);
+}
+
+Test(chain, a_new_patient_identitys_grant_to_its_enrollers_colleague_is_flagged_within_the_window_only)
+{
+	struct mc_key *dr = NULL, *pat = NULL;
+	struct mc_err err = { 0 };
+	struct mc_enroll e = { .roles = MC_ROLE_PATIENT, .name = (const uint8_t *)"Pat", .name_len = 3,
+			       .org = (const uint8_t *)"", .org_len = 0 };
+	struct mc_grant g;
+	struct mc_buf b;
+	struct mc_produced p;
+	uint8_t subj[MC_HASH_LEN];
+	struct colleague_ctx in = { .n = 0 }, out = { .n = 0 };
+
+	cr_assert_eq(enroll_in(fx.admin, "Dr A", MC_ROLE_CLINICIAN, "Org", false, &dr, &err), 0, "%s", err.msg);
+	memset(subj, 0x51, sizeof(subj));
+	cr_assert_eq(mc_key_generate(false, &pat, &err), 0);
+	memcpy(e.pk, pat->pk, MC_PK_LEN);
+	e.subject = subj;
+	e.subject_len = MC_HASH_LEN;
+	mc_buf_init(&b);
+	mc_enroll_encode(&e, &b);
+	cr_assert_eq(mc_chain_submit(fx.s, fx.node, fx.admin, MC_TX_IDENTITY_ENROLL, b.data, b.len, &p, &err), 0,
+		     "%s", err.msg);
+	usleep(20000);   /* the grant's block is later than the enrolment's */
+	memset(&g, 0, sizeof(g));
+	mc_random(g.id, sizeof(g.id));
+	memcpy(g.subject, subj, MC_HASH_LEN);
+	memcpy(g.grantee, dr->pk, MC_PK_LEN);
+	g.purpose = MC_PURPOSE_TREATMENT;
+	g.not_after = MC_TIME_OPEN;
+	g.all_categories = true;
+	g.attest_kind = MC_ATTEST_PATIENT_SIGNATURE;
+	g.attest = (const uint8_t *)"signed";
+	g.attest_len = 6;
+	mc_buf_reset(&b);
+	mc_grant_encode(&g, &b);
+	cr_assert_eq(mc_chain_submit(fx.s, fx.node, pat, MC_TX_CONSENT_GRANT, b.data, b.len, &p, &err), 0,
+		     "%s", err.msg);
+	mc_buf_release(&b);
+
+	mc_alert_defaults(&in.p, mc_now_ms());
+	cr_assert_eq(mc_store_read(fx.s, colleague_txn, &in, &err), 0, "%s", err.msg);
+	cr_assert_eq(in.n, 1, "within 24 hours of the enrolment: flagged");
+	cr_assert_geq(in.after_ms, 20, "the delay from enrolment to grant: %llu ms", (unsigned long long)in.after_ms);
+	out.p = in.p;
+	out.p.enrolment_window_ms = in.after_ms - 1;
+	cr_assert_eq(mc_store_read(fx.s, colleague_txn, &out, &err), 0, "%s", err.msg);
+	cr_assert_eq(out.n, 0, "a grant made after the window is a patient's ordinary grant");
+	mc_key_free(dr);
+	mc_key_free(pat);
 }
