@@ -133,9 +133,29 @@ static int check_public(const struct mc_proof *p, const char *url, uint32_t conf
 		public_fail(err, "calldata", _("the transaction does not carry this chain id, tree size and root"));
 		goto out;
 	}
-	if (memcmp(ti.from, p->anchor_address, 20) != 0) {
-		public_fail(err, "signer", _("the transaction is from another address"));
-		goto out;
+	/* Who signed it, from the signature: the node's `from` is its word. */
+	{
+		uint8_t signer[20];
+		char said[41], real[41], why[sizeof(err->msg)];
+
+		if (mc_rpc_tx_sender(&ti, p->anchor_tx, signer, err) != 0) {
+			snprintf(why, sizeof(why), "%s", err->msg);
+			public_fail(err, "signer", why);
+			goto out;
+		}
+		if (memcmp(signer, ti.from, 20) != 0) {
+			mc_hex(ti.from, 20, said);
+			mc_hex(signer, 20, real);
+			snprintf(why, sizeof(why),
+				 _("the RPC node says the transaction is from 0x%s, its signature is from 0x%s"),
+				 said, real);
+			public_fail(err, "signer", why);
+			goto out;
+		}
+		if (memcmp(signer, p->anchor_address, 20) != 0) {
+			public_fail(err, "signer", _("the transaction is from another address"));
+			goto out;
+		}
 	}
 	if (mc_rpc_block(rpc, "finalized", 0, &fin, err) != 0 || mc_rpc_block(rpc, "latest", 0, &latest, err) != 0)
 		goto out;

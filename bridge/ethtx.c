@@ -62,6 +62,53 @@ void mc_eth_signing_hash(const struct mc_eth_tx *tx, uint8_t hash[32])
 	mc_buf_release(&u);
 }
 
+void mc_eth_encode_signed(const struct mc_eth_tx *tx, int recid, const uint8_t r[32],
+			  const uint8_t s[32], struct mc_buf *raw)
+{
+	struct mc_buf p;
+
+	mc_buf_init(&p);
+	fields(tx, &p);
+	if (tx->legacy)
+		mc_rlp_uint(&p, (uint64_t)recid + 35 + 2 * tx->chain_id);
+	else
+		mc_rlp_uint(&p, (uint64_t)recid);
+	mc_rlp_uint_be(&p, r, 32);
+	mc_rlp_uint_be(&p, s, 32);
+	mc_buf_reset(raw);
+	if (!tx->legacy)
+		mc_put_u8(raw, 0x02);
+	mc_rlp_list(raw, &p);
+	mc_buf_release(&p);
+}
+
+int mc_eth_recover(const struct mc_eth_tx *tx, int recid, const uint8_t r[32], const uint8_t s[32],
+		   uint8_t addr[20], struct mc_err *err)
+{
+	secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+	secp256k1_ecdsa_recoverable_signature sig;
+	secp256k1_pubkey pub;
+	uint8_t hash[32], rs[64], ser[65], h[32];
+	size_t len = sizeof(ser);
+	int ok;
+
+	if (!ctx)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	memcpy(rs, r, 32);
+	memcpy(rs + 32, s, 32);
+	mc_eth_signing_hash(tx, hash);
+	ok = (recid == 0 || recid == 1) &&
+	     secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &sig, rs, recid) &&
+	     secp256k1_ecdsa_recover(ctx, &pub, &sig, hash) &&
+	     secp256k1_ec_pubkey_serialize(ctx, ser, &len, &pub, SECP256K1_EC_UNCOMPRESSED) && len == 65;
+	secp256k1_context_destroy(ctx);
+	if (!ok)
+		return mc_err_set(err, EX_DATAERR, _("the transaction's signature recovers no key"));
+	mc_keccak256(ser + 1, 64, h);
+	memcpy(addr, h + 12, 20);
+	return 0;
+}
+
 int mc_eth_sign(const struct mc_eth_tx *tx, const uint8_t seckey[32], struct mc_buf *raw,
 		uint8_t txhash[32], struct mc_err *err)
 {
@@ -69,7 +116,6 @@ int mc_eth_sign(const struct mc_eth_tx *tx, const uint8_t seckey[32], struct mc_
 	secp256k1_ecdsa_recoverable_signature sig;
 	uint8_t hash[32], rs[64];
 	int recid = 0;
-	struct mc_buf p;
 
 	if (!ctx)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
@@ -80,19 +126,7 @@ int mc_eth_sign(const struct mc_eth_tx *tx, const uint8_t seckey[32], struct mc_
 	}
 	secp256k1_ecdsa_recoverable_signature_serialize_compact(ctx, rs, &recid, &sig);
 	secp256k1_context_destroy(ctx);
-	mc_buf_init(&p);
-	fields(tx, &p);
-	if (tx->legacy)
-		mc_rlp_uint(&p, (uint64_t)recid + 35 + 2 * tx->chain_id);
-	else
-		mc_rlp_uint(&p, (uint64_t)recid);
-	mc_rlp_uint_be(&p, rs, 32);
-	mc_rlp_uint_be(&p, rs + 32, 32);
-	mc_buf_reset(raw);
-	if (!tx->legacy)
-		mc_put_u8(raw, 0x02);
-	mc_rlp_list(raw, &p);
-	mc_buf_release(&p);
+	mc_eth_encode_signed(tx, recid, rs, rs + 32, raw);
 	mc_wipe(rs, sizeof(rs));
 	if (mc_buf_failed(raw))
 		return mc_err_set(err, EX_OSERR, _("out of memory"));

@@ -35,6 +35,17 @@ void mc_eth_signing_hash(const struct mc_eth_tx *tx, uint8_t hash[32]);
 int mc_eth_sign(const struct mc_eth_tx *tx, const uint8_t seckey[32], struct mc_buf *raw,
 		uint8_t txhash[32], struct mc_err *err) __attribute__((warn_unused_result));
 
+/* The raw signed transaction (recid 0 or 1; r and s big-endian) as
+ * eth_sendRawTransaction takes it; its keccak-256 is the tx hash. */
+void mc_eth_encode_signed(const struct mc_eth_tx *tx, int recid, const uint8_t r[32],
+			  const uint8_t s[32], struct mc_buf *raw);
+
+/* The address that signed tx with (recid, r, s): recovered from the
+ * signature over its signing hash. EX_DATAERR when the signature is
+ * malformed or recovers no key. */
+int mc_eth_recover(const struct mc_eth_tx *tx, int recid, const uint8_t r[32], const uint8_t s[32],
+		   uint8_t addr[20], struct mc_err *err) __attribute__((warn_unused_result));
+
 /* The address of a secret key: the last 20 bytes of keccak-256 of the
  * uncompressed public key without its 0x04 prefix. */
 int mc_eth_address(const uint8_t seckey[32], uint8_t addr[20], struct mc_err *err)

@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "i18n.h"
+#include "keccak.h"
 #include "rpc.h"
 
 struct mc_rpc {
@@ -327,42 +328,125 @@ int mc_rpc_receipt(struct mc_rpc *r, const uint8_t txhash[32], struct mc_rpc_rec
 	return rc;
 }
 
-int mc_rpc_tx(struct mc_rpc *r, const uint8_t txhash[32], struct mc_rpc_txinfo *out,
-	      struct mc_err *err)
+/* A 256-bit quantity (r, s): 0x and 1 to 64 hex digits, big-endian into 32
+ * bytes. */
+static int quantity256(const cJSON *v, uint8_t out[32])
 {
-	cJSON *res, *input, *bn;
-	int rc = 0;
+	char hex[65];
+	size_t n;
+
+	if (!cJSON_IsString(v) || strncmp(v->valuestring, "0x", 2) != 0)
+		return -1;
+	n = strlen(v->valuestring + 2);
+	if (n == 0 || n > 64)
+		return -1;
+	memset(hex, '0', 64 - n);
+	memcpy(hex + 64 - n, v->valuestring + 2, n + 1);
+	return mc_unhex(hex, out, 32);
+}
+
+/* The fields that make the signed transaction (docs: signed_tx in rpc.h);
+ * out->input is already filled. Leaves signed_tx false on anything else. */
+static void parse_signed(const cJSON *res, struct mc_rpc_txinfo *out)
+{
+	struct mc_eth_tx *tx = &out->tx;
+	const cJSON *al, *yp;
+	uint64_t type, v;
+
+	memset(tx, 0, sizeof(*tx));
+	if (member_quantity(res, "type", &type, NULL) != 0 || (type != 0 && type != 2) ||
+	    member_quantity(res, "nonce", &tx->nonce, NULL) != 0 ||
+	    member_quantity(res, "gas", &tx->gas_limit, NULL) != 0 ||
+	    member_quantity(res, "value", &tx->value, NULL) != 0 ||
+	    fixed_hex(cJSON_GetObjectItemCaseSensitive(res, "to"), tx->to, 20, NULL) != 0 ||
+	    quantity256(cJSON_GetObjectItemCaseSensitive(res, "r"), out->r) != 0 ||
+	    quantity256(cJSON_GetObjectItemCaseSensitive(res, "s"), out->s) != 0)
+		return;
+	tx->data = out->input;
+	tx->data_len = out->input_len;
+	if (type == 2) {
+		al = cJSON_GetObjectItemCaseSensitive(res, "accessList");
+		yp = cJSON_GetObjectItemCaseSensitive(res, "yParity");
+		if (member_quantity(res, "chainId", &tx->chain_id, NULL) != 0 ||
+		    member_quantity(res, "maxPriorityFeePerGas", &tx->max_priority_fee, NULL) != 0 ||
+		    member_quantity(res, "maxFeePerGas", &tx->max_fee, NULL) != 0 ||
+		    (al && (!cJSON_IsArray(al) || cJSON_GetArraySize(al) != 0)) ||
+		    mc_rpc_quantity(yp ? yp : cJSON_GetObjectItemCaseSensitive(res, "v"), &v, NULL) != 0 ||
+		    v > 1)
+			return;
+		out->recid = (int)v;
+	} else {
+		tx->legacy = true;
+		if (member_quantity(res, "gasPrice", &tx->gas_price, NULL) != 0 ||
+		    member_quantity(res, "v", &v, NULL) != 0 || v < 35 || v > UINT64_MAX / 2)
+			return;
+		/* EIP-155: v = recid + 35 + 2 * chain id */
+		tx->chain_id = (v - 35) / 2;
+		out->recid = (int)((v - 35) % 2);
+	}
+	out->signed_tx = true;
+}
+
+int mc_rpc_tx_sender(const struct mc_rpc_txinfo *ti, const uint8_t txhash[32], uint8_t addr[20],
+		     struct mc_err *err)
+{
+	struct mc_buf raw;
+	uint8_t h[32];
+
+	if (!ti->signed_tx)
+		return mc_err_set(err, EX_DATAERR, _("the node did not give the transaction's signed fields"));
+	mc_buf_init(&raw);
+	mc_eth_encode_signed(&ti->tx, ti->recid, ti->r, ti->s, &raw);
+	if (mc_buf_failed(&raw)) {
+		mc_buf_release(&raw);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	mc_keccak256(raw.data, raw.len, h);
+	mc_buf_release(&raw);
+	if (memcmp(h, txhash, 32) != 0)
+		return mc_err_set(err, EX_DATAERR, _("the transaction's fields as the node gives them do not hash to the transaction"));
+	return mc_eth_recover(&ti->tx, ti->recid, ti->r, ti->s, addr, err);
+}
+
+int mc_rpc_txinfo_parse(const cJSON *res, struct mc_rpc_txinfo *out, struct mc_err *err)
+{
+	const cJSON *input, *bn;
 
 	memset(out, 0, sizeof(*out));
-	if (call_by_hash(r, "eth_getTransactionByHash", txhash, &res, err) != 0)
-		return -1;
 	if (cJSON_IsNull(res))
-		goto done;
+		return 0;
 	input = cJSON_GetObjectItemCaseSensitive(res, "input");
 	bn = cJSON_GetObjectItemCaseSensitive(res, "blockNumber");
 	if (!cJSON_IsObject(res) || !cJSON_IsString(input) || strncmp(input->valuestring, "0x", 2) != 0 ||
 	    strlen(input->valuestring) % 2 != 0 || fixed_hex(cJSON_GetObjectItemCaseSensitive(res, "from"),
 							     out->from, 20, err) != 0 ||
-	    member_quantity(res, "nonce", &out->nonce, err) != 0) {
-		rc = mc_err_set(err, EX_PROTOCOL, _("the node answered a malformed transaction"));
-		goto done;
-	}
+	    member_quantity(res, "nonce", &out->nonce, err) != 0)
+		return mc_err_set(err, EX_PROTOCOL, _("the node answered a malformed transaction"));
 	out->input_len = (strlen(input->valuestring) - 2) / 2;
 	if (out->input_len > sizeof(out->input) ||
-	    mc_unhex(input->valuestring + 2, out->input, out->input_len) != 0) {
-		rc = mc_err_set(err, EX_DATAERR, _("the transaction's input is not an anchor"));
-		goto done;
-	}
+	    mc_unhex(input->valuestring + 2, out->input, out->input_len) != 0)
+		return mc_err_set(err, EX_DATAERR, _("the transaction's input is not an anchor"));
+	parse_signed(res, out);
 	if (bn && !cJSON_IsNull(bn)) {
 		if (mc_rpc_quantity(bn, &out->block_number, err) != 0 ||
-		    fixed_hex(cJSON_GetObjectItemCaseSensitive(res, "blockHash"), out->block_hash, 32, err) != 0) {
-			rc = -1;
-			goto done;
-		}
+		    fixed_hex(cJSON_GetObjectItemCaseSensitive(res, "blockHash"), out->block_hash, 32, err) != 0)
+			return -1;
 		out->mined = true;
 	}
 	out->found = true;
-done:
+	return 0;
+}
+
+int mc_rpc_tx(struct mc_rpc *r, const uint8_t txhash[32], struct mc_rpc_txinfo *out,
+	      struct mc_err *err)
+{
+	cJSON *res;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (call_by_hash(r, "eth_getTransactionByHash", txhash, &res, err) != 0)
+		return -1;
+	rc = mc_rpc_txinfo_parse(res, out, err);
 	cJSON_Delete(res);
 	return rc;
 }

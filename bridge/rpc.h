@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "ethtx.h"
 
 #define MC_RPC_RESPONSE_MAX (4u << 20)
 
@@ -69,9 +70,26 @@ struct mc_rpc_txinfo {
 	uint64_t nonce;
 	uint8_t input[256];
 	size_t input_len;          /* longer inputs are refused (not an anchor) */
+	/* The signed transaction as the node describes it, for recovering its
+	 * sender instead of taking `from` on trust: signed is false when a
+	 * field is missing, out of range, or of a form medchain never sends
+	 * (a type other than 0 or 2, an access list, pre-EIP-155 v). tx.data
+	 * points into input: valid while this struct is, never after a copy. */
+	bool signed_tx;
+	struct mc_eth_tx tx;
+	int recid;
+	uint8_t r[32], s[32];
 };
 int mc_rpc_tx(struct mc_rpc *r, const uint8_t txhash[32], struct mc_rpc_txinfo *out,
 	      struct mc_err *err);
+/* mc_rpc_tx()'s reading of an eth_getTransactionByHash result. */
+int mc_rpc_txinfo_parse(const cJSON *res, struct mc_rpc_txinfo *out, struct mc_err *err);
+/* The sender of a transaction mc_rpc_tx() found, recovered from its
+ * signature: 0 when ti->tx signed with ti's signature hashes to txhash
+ * (so the fields are the transaction's own) and the signature recovers
+ * an address; EX_DATAERR otherwise. */
+int mc_rpc_tx_sender(const struct mc_rpc_txinfo *ti, const uint8_t txhash[32], uint8_t addr[20],
+		     struct mc_err *err) __attribute__((warn_unused_result));
 
 /* A block by tag ("latest", "finalized") or number (tag NULL): found false
  * when the node has none (a node without "finalized" answers an error, also

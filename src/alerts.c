@@ -21,6 +21,7 @@ const char *mc_alert_name(unsigned kind)
 	case MC_ALERT_VERIFY_FAILED: return "verify-failed";
 	case MC_ALERT_VERIFY_OVERDUE: return "verify-overdue";
 	case MC_ALERT_ENROLLER_GRANT: return "enroller-grant";
+	case MC_ALERT_ENROLLER_COLLEAGUE_GRANT: return "enroller-colleague-grant";
 	default: return "?";
 	}
 }
@@ -36,6 +37,7 @@ void mc_alert_defaults(struct mc_alert_params *p, uint64_t now_ms)
 	p->verify_ran = false;
 	memset(&p->verify, 0, sizeof(p->verify));
 	p->verify_overdue_ms = 36ULL * 3600 * 1000;
+	p->enrolment_window_ms = 24ULL * 3600 * 1000;
 }
 
 /* A failed verify, or none for verify_overdue_ms (counted from the genesis
@@ -244,6 +246,41 @@ static int enroller_of(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint8_t ou
 	return rc < 0 ? -1 : 0;
 }
 
+/* Whether a patient-signed grant by patient identity `patient`, which
+ * `enroller` enrolled, goes to a colleague of the enroller (an identity of
+ * the enroller's own, non-empty organization, with a staff role, not the
+ * enroller) within the window after the enrolment's block: how an operator
+ * who made a patient identity with a key of their own would give a
+ * colleague access. *after gets the delay. 1, 0 or -1. */
+static int colleague_soon(struct mc_txn *t, const struct mc_alert_params *p, const uint8_t patient[MC_PK_LEN],
+			  const uint8_t enroller[MC_PK_LEN], const struct mc_grant_state *gs,
+			  const struct mc_grant *g, uint64_t *after, struct mc_err *err)
+{
+	struct mc_identity pat, by, to;
+	struct mc_header h;
+	struct mc_cert *cert;
+	int rc;
+
+	if (memcmp(enroller, g->grantee, MC_PK_LEN) == 0)
+		return 0;
+	if (mc_identity_get(t, patient, &pat, err) != 0 || mc_identity_get(t, enroller, &by, err) != 0)
+		return -1;
+	rc = mc_identity_get(t, g->grantee, &to, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (!by.org[0] || strcmp(by.org, to.org) != 0 ||
+	    !(to.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_AUDITOR | MC_ROLE_REGISTRAR)))
+		return 0;
+	if (!(cert = malloc(sizeof(*cert))))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	rc = mc_chain_block(t, pat.enrolled, &h, cert, err);
+	free(cert);
+	if (rc != 0)
+		return -1;
+	*after = gs->granted_at > h.timestamp_ms ? gs->granted_at - h.timestamp_ms : 0;
+	return *after <= p->enrolment_window_ms;
+}
+
 /* Calls each(t, state, grant, ctx) for every grant (a scan of the grant
  * table: a hospital holds thousands of grants, not millions); each returns
  * 1 to stop, 0 to go on, -1 on error. Returns what stopped it, or 0. */
@@ -324,18 +361,31 @@ static int each_staff_grant(struct mc_txn *t, const struct mc_grant_state *gs, c
 	struct grant_run *r = vctx;
 	struct mc_alert al;
 	unsigned kind = MC_ALERT_STAFF_GRANT;
+	uint8_t enroller[MC_PK_LEN];
+	uint64_t after = 0;
 
 	if (g->attest_kind == MC_ATTEST_PATIENT_SIGNATURE) {
-		uint8_t enroller[MC_PK_LEN];
 		bool found;
+		int rc;
 
 		if (enroller_of(t, gs->grantor, enroller, &found, err) != 0)
 			return -1;
-		if (!found || memcmp(enroller, g->grantee, MC_PK_LEN) != 0)
+		if (!found)
 			return 0;
-		kind = MC_ALERT_ENROLLER_GRANT;
+		if (memcmp(enroller, g->grantee, MC_PK_LEN) == 0) {
+			kind = MC_ALERT_ENROLLER_GRANT;
+		} else {
+			rc = colleague_soon(t, r->p, gs->grantor, enroller, gs, g, &after, err);
+			if (rc <= 0)
+				return rc;
+			kind = MC_ALERT_ENROLLER_COLLEAGUE_GRANT;
+		}
 	}
 	grant_alert(&al, kind, gs, g);
+	if (kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+		memcpy(al.enroller, enroller, MC_PK_LEN);
+		al.after_ms = after;
+	}
 	al.time_ms = gs->granted_at;
 	memcpy(al.author, gs->grantor, MC_PK_LEN);
 	al.revoked = gs->revoked_at != MC_TIME_OPEN;

@@ -24,6 +24,9 @@ enum mc_alert_kind {
 	MC_ALERT_VERIFY_OVERDUE = 6,    /* no verify for verify_overdue_ms */
 	MC_ALERT_ENROLLER_GRANT = 7,    /* a patient-signed grant to the staff member
 					 * who enrolled that patient identity */
+	MC_ALERT_ENROLLER_COLLEAGUE_GRANT = 8, /* a patient-signed grant, soon after that
+					 * patient identity's enrolment, to a colleague
+					 * (same organization) of its enroller */
 };
 const char *mc_alert_name(unsigned kind);   /* machine name */
 
@@ -39,6 +42,8 @@ struct mc_alert_params {
 	bool check_verify, verify_ran;
 	struct mc_verify_last verify;
 	uint64_t verify_overdue_ms;       /* default 36 h */
+	uint64_t enrolment_window_ms;     /* enroller-colleague-grant: from the patient
+					   * identity's enrolment; default 24 h */
 };
 void mc_alert_defaults(struct mc_alert_params *p, uint64_t now_ms);
 
@@ -57,6 +62,9 @@ struct mc_alert {
 	bool revoked;                     /* staff grant: revoked since */
 	bool never;                       /* verify overdue: none ever ran */
 	char message[512];                /* verify failed: the first damage */
+	uint8_t enroller[MC_PK_LEN];      /* enroller-colleague-grant: who enrolled the
+					   * patient identity (author) */
+	uint64_t after_ms;                /* enroller-colleague-grant: from enrolment to grant */
 };
 
 /* Calls fn for each alert (a failed or overdue verify first, break-glass reads oldest first, then bursts,

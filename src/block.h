@@ -21,11 +21,12 @@
 #include "crypto.h"
 #include "err.h"
 
-/* Version 2 (this build's): blocks whose consent grants follow the
- * authorship rules (docs/formats.md). Version 1 blocks of older chains are
- * still read and replayed under the rules of their time; a chain's block
- * versions never go down. */
-#define MC_BLOCK_VERSION 2
+/* Version 3 (this build's): blocks whose records follow the custody rules
+ * against insiders; version 2: blocks whose consent grants follow the
+ * authorship rules (docs/formats.md). Version 1 and 2 blocks of older
+ * chains are still read and replayed under the rules of their time; a
+ * chain's block versions never go down. */
+#define MC_BLOCK_VERSION 3
 #define MC_BLOCK_VERSION_MIN 1
 #define MC_HEADER_LEN (1 + 32 + 8 + 32 + 8 + 32 + 32 + 4 + 32 + 8)
 #define MC_MAX_VALIDATORS 64

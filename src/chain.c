@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -253,6 +254,10 @@ int mc_author_active(struct mc_txn *t, const struct mc_apply_ctx *ax, const uint
 }
 
 static bool consent_rules_v2(const struct mc_apply_ctx *ax);
+static bool insider_rules_v3(const struct mc_apply_ctx *ax);
+static int custodian_staff(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			   const struct mc_record_state *rs, const uint8_t author[MC_PK_LEN],
+			   const char *why, struct mc_err *err);
 
 /* 1 when an active patient identity already names this subject, 0 when
  * none does, -1 on error. A scan of the identities: enrolments are rare. */
@@ -276,6 +281,35 @@ static int patient_exists(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN], 
 		if ((id.roles & MC_ROLE_PATIENT) && id.has_subject && id.revoked == MC_NOT_REVOKED &&
 		    memcmp(id.subject, subject, MC_HASH_LEN) == 0)
 			found = 1;
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : found;
+}
+
+/* 1 and holder's key when an active identity bears this display name, 0
+ * when none does, -1 on error. A scan, as patient_exists. */
+static int name_taken(struct mc_txn *t, const uint8_t *name, size_t len, uint8_t holder[MC_PK_LEN],
+		      struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc, found = 0;
+
+	if (mc_cursor_open(t, MC_DB_IDENTITIES, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && !found;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_identity id;
+
+		if (kn != MC_PK_LEN || mc_identity_decode(k, v, vn, &id, err) != 0) {
+			mc_cursor_close(c);
+			return -1;
+		}
+		if (id.revoked == MC_NOT_REVOKED && strlen(id.name) == len && memcmp(id.name, name, len) == 0) {
+			memcpy(holder, id.pk, MC_PK_LEN);
+			found = 1;
+		}
 	}
 	mc_cursor_close(c);
 	return rc < 0 ? -1 : found;
@@ -321,6 +355,24 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		if (rc > 0)
 			return mc_refuse(err, ax, _("the patient already has an active identity: revoke it before enrolling another"));
 	}
+	/* From block version 3 on, no two active identities share a display
+	 * name: lists, audits and alerts show names, and "Dr A" must be one
+	 * person. A revoked identity's name is free again. */
+	if (ax->height > 0 && insider_rules_v3(ax)) {
+		uint8_t holder[MC_PK_LEN];
+		char hex[2 * MC_PK_LEN + 1], why[MC_NAME_MAX + 256];
+
+		rc = name_taken(t, e.name, e.name_len, holder, err);
+		if (rc < 0)
+			return -1;
+		if (rc > 0) {
+			mc_hex(holder, MC_PK_LEN, hex);
+			snprintf(why, sizeof(why),
+				 _("an active identity is already named '%s' (key %.8s): enrol this one under a name of its own"),
+				 id.name, hex);
+			return mc_refuse(err, ax, why);
+		}
+	}
 	return mc_identity_put(t, &id, err);
 }
 
@@ -349,8 +401,8 @@ static int apply_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 }
 
 static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
-		       const struct mc_entry *e, uint32_t index, uint32_t offset,
-		       const uint8_t leaf[MC_HASH_LEN], struct mc_err *err)
+		       const uint8_t author[MC_PK_LEN], const struct mc_entry *e, uint32_t index,
+		       uint32_t offset, const uint8_t leaf[MC_HASH_LEN], struct mc_err *err)
 {
 	static const uint8_t zeros[MC_HASH_LEN];
 	struct mc_record_state prev, rs;
@@ -373,6 +425,9 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 			return mc_refuse(err, ax, _("an amendment must keep the record's subject"));
 		if (memcmp(prev.leaf, e->prev, MC_HASH_LEN) != 0)
 			return mc_refuse(err, ax, _("an amendment names the wrong previous version"));
+		if (insider_rules_v3(ax) &&
+		    custodian_staff(t, ax, &prev, author, _("only the custodian organization's staff may amend a record"), err) != 0)
+			return -1;
 	}
 	if (!ax->replay) {
 		uint8_t key[MC_LOC_LEN + MC_PK_LEN];
@@ -628,6 +683,64 @@ static int check_share(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 static bool consent_rules_v2(const struct mc_apply_ctx *ax)
 {
 	return ax->block_version == 0 || ax->block_version >= 2;
+}
+
+/* Blocks from version 3 on follow the custody rules against insiders: a
+ * RECORD_PUT's custodian is its author's organization (an author of no
+ * organization stores nothing), and only that organization's staff amend
+ * or erase its records. Older blocks replay as they were. */
+static bool insider_rules_v3(const struct mc_apply_ctx *ax)
+{
+	return ax->block_version == 0 || ax->block_version >= 3;
+}
+
+/* The custodian organization of a stored record version: the organization
+ * its RECORD_PUT names. */
+static int record_custodian(struct mc_txn *t, const struct mc_record_state *rs,
+			    uint8_t org[MC_PK_LEN], struct mc_err *err)
+{
+	uint8_t loc[12];
+	const void *v;
+	size_t vn;
+	struct mc_tx tx;
+	struct mc_put put;
+	int rc;
+
+	mc_be64(loc, rs->height);
+	mc_be32(loc + 8, rs->tx_index);
+	rc = mc_txn_get(t, MC_DB_TXS, loc, sizeof(loc), &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND || mc_tx_decode(v, vn, &tx, err) != 0 || tx.type != MC_TX_RECORD_PUT ||
+	    mc_put_decode(tx.body, tx.body_len, &put, err) != 0)
+		return mc_err_set(err, EX_DATAERR, _("a record's transaction is missing"));
+	memcpy(org, put.org, MC_PK_LEN);
+	return 0;
+}
+
+/* 0 when author belongs to the organization that holds the record version
+ * rs in custody (its enrollment's org is that organization's name); else
+ * a refusal (EX_NOPERM) saying why. */
+static int custodian_staff(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			   const struct mc_record_state *rs, const uint8_t author[MC_PK_LEN],
+			   const char *why, struct mc_err *err)
+{
+	uint8_t org_pk[MC_PK_LEN];
+	struct mc_identity org, who;
+	int rc;
+
+	if (record_custodian(t, rs, org_pk, err) != 0)
+		return -1;
+	rc = mc_identity_get(t, org_pk, &org, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return mc_err_set(err, EX_DATAERR, _("a record's custodian is not an enrolled identity"));
+	if (mc_identity_get(t, author, &who, err) != 0)
+		return -1;
+	if (!who.org[0] || strcmp(who.org, org.name) != 0)
+		return mc_refuse_perm(err, ax, why);
+	return 0;
 }
 
 static int apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
@@ -901,6 +1014,8 @@ static int apply_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 
 		if (mc_identity_get(t, tx->author, &author, err) != 0)
 			return -1;
+		if (!author.org[0] && insider_rules_v3(ax))
+			return mc_refuse_perm(err, ax, _("the author belongs to no organization: only an organization's staff store records"));
 		if (author.org[0] && strcmp(author.org, org.name) != 0)
 			return mc_refuse_perm(err, ax, _("the custodian is not the author's own organization"));
 	}
@@ -933,7 +1048,7 @@ static int apply_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			return mc_refuse_body(err, ax);
 		}
 		mc_entry_leaf(&e, leaves[i]);
-		if (apply_entry(t, ax, &put, &e, i, offset, leaves[i], err) != 0) {
+		if (apply_entry(t, ax, &put, tx->author, &e, i, offset, leaves[i], err) != 0) {
 			free(leaves);
 			return -1;
 		}
@@ -968,6 +1083,9 @@ static int apply_erase(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		return mc_refuse(err, ax, _("no such record"));
 	if (latest.erased)
 		return mc_refuse(err, ax, _("the record is already erased"));
+	if (insider_rules_v3(ax) &&
+	    custodian_staff(t, ax, &latest, tx->author, _("only the custodian organization's staff may erase a record"), err) != 0)
+		return -1;
 	newest = latest.entry.version;
 	for (uint32_t v = 1; v <= newest; v++) {
 		struct mc_record_state rs;

@@ -36,7 +36,7 @@ enum audit_fmt { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_FHIR };
 
 static void emit_text(FILE *f, const struct mc_audit_event *e)
 {
-	char when[32], extra[800] = "", rec[33], gid[33], pos[48];
+	char when[32], extra[800] = "", rec[33], gid[33], pos[48], akey[65], actor[MC_NAME_MAX + 16];
 
 	mc_time_format(e->ts, when, sizeof(when));
 	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
@@ -63,7 +63,12 @@ static void emit_text(FILE *f, const struct mc_audit_event *e)
 		snprintf(extra, sizeof(extra), _("organization key %.16s replaced by %.16s"), o, n);
 	}
 	snprintf(pos, sizeof(pos), "%llu.%u", (unsigned long long)e->h, e->ti);
-	fprintf(f, "%s  %-9s %-15s %-16s %s\n", when, pos, mc_tx_type_name(e->type), e->actor_name, extra);
+	/* a name with its key's first 8 hex digits: a revoked "Dr A" and
+	 * the one enrolled after are two people (and older chains may hold
+	 * two active ones) */
+	mc_hex(e->actor, MC_PK_LEN, akey);
+	snprintf(actor, sizeof(actor), "%s (%.8s)", e->actor_name, akey);
+	fprintf(f, "%s  %-9s %-15s %-27s %s\n", when, pos, mc_tx_type_name(e->type), actor, extra);
 }
 
 static int emit_json(cJSON *arr, const struct mc_audit_event *e)
@@ -486,16 +491,19 @@ struct alerts_out {
 static int print_alert(const struct mc_alert *al, void *vctx)
 {
 	struct alerts_out *o = vctx;
-	struct mc_identity who, staff;
+	struct mc_identity who, staff, by;
 	char when[32], pk[65], subj[65], rec[33], gid[33];
 	cJSON *j = NULL;
 	struct mc_err err = { 0 };
 
 	if (mc_identity_get(o->t, al->actor, &who, &err) != 0)
 		snprintf(who.name, sizeof(who.name), "?");
-	if ((al->kind != MC_ALERT_STAFF_GRANT && al->kind != MC_ALERT_ENROLLER_GRANT) ||
+	if ((al->kind != MC_ALERT_STAFF_GRANT && al->kind != MC_ALERT_ENROLLER_GRANT &&
+	     al->kind != MC_ALERT_ENROLLER_COLLEAGUE_GRANT) ||
 	    mc_identity_get(o->t, al->author, &staff, &err) != 0)
 		snprintf(staff.name, sizeof(staff.name), "?");
+	if (al->kind != MC_ALERT_ENROLLER_COLLEAGUE_GRANT || mc_identity_get(o->t, al->enroller, &by, &err) != 0)
+		snprintf(by.name, sizeof(by.name), "?");
 	mc_time_format(al->time_ms, when, sizeof(when));
 	mc_hex(al->actor, MC_PK_LEN, pk);
 	mc_hex(al->subject, MC_HASH_LEN, subj);
@@ -553,6 +561,16 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 			cJSON_AddStringToObject(j, "patient_identity", pk);
 			mc_json_add_str(j, "patient_identity_name", staff.name);
 			cJSON_AddBoolToObject(j, "revoked", al->revoked);
+		} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+			/* the patient identity that signed it, and who enrolled it */
+			mc_hex(al->author, MC_PK_LEN, pk);
+			cJSON_AddStringToObject(j, "patient_identity", pk);
+			mc_json_add_str(j, "patient_identity_name", staff.name);
+			mc_hex(al->enroller, MC_PK_LEN, pk);
+			cJSON_AddStringToObject(j, "enrolled_by", pk);
+			mc_json_add_str(j, "enrolled_by_name", by.name);
+			cJSON_AddNumberToObject(j, "minutes_after_enrolment", (double)(al->after_ms / 60000));
+			cJSON_AddBoolToObject(j, "revoked", al->revoked);
 		}
 	} else if (al->kind == MC_ALERT_BREAK_GLASS) {
 		printf(_("%s  break-glass read by %s of record %s\n"), when, who.name, rec);
@@ -561,6 +579,10 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 	} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
 		printf(_("%s  grant %s to %s, signed by the patient identity %s, which %s enrolled\n"),
 		       when, gid, who.name, staff.name, who.name);
+	} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+		printf(_("%s  grant %s to %s, signed by the patient identity %s %llu min after %s of the same organization enrolled it%s\n"),
+		       when, gid, who.name, staff.name, (unsigned long long)(al->after_ms / 60000), by.name,
+		       al->revoked ? _(", since revoked") : "");
 	} else if (al->kind == MC_ALERT_STAFF_GRANT) {
 		printf(al->revoked ? _("%s  grant %s to %s recorded by staff (%s), since revoked\n")
 				   : _("%s  grant %s to %s recorded by staff (%s), not by the patient\n"),

@@ -134,8 +134,11 @@ static void value_of(const struct mc_cli *cli, size_t i, char *out, size_t n)
 }
 
 /* A file a setting names must be readable by whoever runs this: the
- * service user, when the check runs as it. */
-static int check_readable(const struct mc_cli *cli, const char *section, const char *key, struct mc_err *err)
+ * service user, when the check runs as it. A secret (the TLS key) must
+ * also be closed to group and others, as serve requires (EX_NOPERM, the
+ * same refusal; a link is judged by its target, as serve follows it). */
+static int check_readable(const struct mc_cli *cli, const char *section, const char *key, bool secret,
+			  struct mc_err *err)
 {
 	int i = mc_config_find(section, key);
 	char value[MC_CONF_STR], where[MC_CONF_STR + 32];
@@ -157,6 +160,10 @@ static int check_readable(const struct mc_cli *cli, const char *section, const c
 				  value);
 	}
 	close(fd);
+	if (secret && (st.st_mode & (S_IRWXG | S_IRWXO)))
+		return mc_err_set(err, EX_NOPERM,
+				  _("%s: [%s] %s: '%s' is accessible to other users: serve refuses it (chmod 600 '%s')"),
+				  where, section, key, value, value);
 	return 0;
 }
 
@@ -172,8 +179,10 @@ static int check(const struct mc_cli *cli, struct mc_err *err)
 		return mc_err_set(err, EX_CONFIG, _("%s: [node] tls_cert and tls_key go together: set both or neither"),
 				  where);
 	}
-	if (check_readable(cli, "node", "tls_cert", err) != 0 || check_readable(cli, "node", "tls_key", err) != 0 ||
-	    check_readable(cli, "node", "ca_file", err) != 0 || check_readable(cli, "anchor", "key_file", err) != 0)
+	if (check_readable(cli, "node", "tls_cert", false, err) != 0 ||
+	    check_readable(cli, "node", "tls_key", true, err) != 0 ||
+	    check_readable(cli, "node", "ca_file", false, err) != 0 ||
+	    check_readable(cli, "anchor", "key_file", false, err) != 0)
 		return -1;
 	return 0;
 }

@@ -24,7 +24,8 @@ static int on_alert(const struct mc_alert *a, void *vctx)
 		d->break_glass++;
 	else if (a->kind == MC_ALERT_DENY_BURST)
 		d->deny_bursts++;
-	else if (a->kind == MC_ALERT_STAFF_GRANT || a->kind == MC_ALERT_ENROLLER_GRANT)
+	else if (a->kind == MC_ALERT_STAFF_GRANT || a->kind == MC_ALERT_ENROLLER_GRANT ||
+		 a->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT)
 		d->staff_grants++;
 	else if (a->kind == MC_ALERT_VERIFY_FAILED)
 		d->verify_failed = true;

@@ -196,6 +196,10 @@ static void draw(struct mc_app *app, int y, int h)
 		else if (al->kind == MC_ALERT_ENROLLER_GRANT)
 			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD,
 				   _("%s  grant %.12s... signed by a patient identity its grantee enrolled"), when, gid);
+		else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT)
+			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD,
+				   _("%s  grant %.12s... signed by a new patient identity to its enroller's colleague"), when,
+				   gid);
 		else if (al->kind == MC_ALERT_STAFF_GRANT)
 			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_NORMAL, _("%s  grant %.12s... recorded by staff, not the patient"),
 				   when, gid);

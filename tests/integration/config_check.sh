@@ -4,7 +4,8 @@
 # dir's file, MEDCHAIN_* variables, --datadir) and names where each setting
 # came from, as text and --json; a bad line, a TLS certificate without its
 # key or a file a setting names that cannot be read is exit 78 naming the
-# file and line. A configuration file that exists but cannot be read (a
+# file and line; a TLS key group or others may access is exit 77, as serve
+# refuses it. A configuration file that exists but cannot be read (a
 # directory in its place, or no permission for the user running medchain)
 # is exit 78 naming it, never skipped; a missing optional one is fine.
 . "$(dirname "$0")/lib.sh"
@@ -52,6 +53,25 @@ printf '[node]\ntls_cert = %s\ntls_key = %s/missing.key\n' "$SYS" "$T" >"$T/tls2
 expect_exit 78 "$MEDCHAIN_BIN" --config "$T/tls2.conf" --datadir "$D" config check
 grep -qF "$T/tls2.conf:3: [node] tls_key: cannot read '$T/missing.key'" "$T/err" || fail "an unreadable key file: $(cat "$T/err")"
 ok "config check: a bad line, a certificate without its key, a missing key file: exit 78 naming file and line"
+
+# a TLS key group or others may read: serve refuses it (77), and so does the check
+printf 'not a real key\n' >"$T/tls.key"
+printf '[node]\ntls_cert = %s\ntls_key = %s/tls.key\n' "$SYS" "$T" >"$T/tls3.conf"
+for mode in 0644 0640 0604 0660; do
+    chmod "$mode" "$T/tls.key"
+    expect_exit 77 "$MEDCHAIN_BIN" --config "$T/tls3.conf" --datadir "$D" config check
+    grep -qF "$T/tls3.conf:3: [node] tls_key: '$T/tls.key' is accessible to other users" "$T/err" \
+        || fail "a key file of mode $mode is named with file and line: $(cat "$T/err")"
+    grep -qF "chmod 600" "$T/err" || fail "the fix is given: $(cat "$T/err")"
+done
+ln -s "$T/tls.key" "$T/tls-link.key"
+printf '[node]\ntls_cert = %s\ntls_key = %s/tls-link.key\n' "$SYS" "$T" >"$T/tls4.conf"
+expect_exit 77 "$MEDCHAIN_BIN" --config "$T/tls4.conf" --datadir "$D" --json config check
+grep -qF "tls-link.key" "$T/err" || fail "a link to a readable key is judged by its target: $(cat "$T/err")"
+chmod 0600 "$T/tls.key"
+expect_exit 0 "$MEDCHAIN_BIN" --config "$T/tls3.conf" --datadir "$D" config check
+expect_exit 0 "$MEDCHAIN_BIN" --config "$T/tls4.conf" --datadir "$D" config check
+ok "config check: a TLS key group or others may access exits 77 naming file and line, as serve refuses it; 0600 passes"
 
 # a directory where a configuration file should be: 78 naming it, for the
 # --config file and for the data dir's (optional) file alike

@@ -6,7 +6,8 @@ rpc_liar.py UPSTREAM_URL PORT_FILE LIE_FILE: listens on 127.0.0.1 (a free
 port, written to PORT_FILE) and forwards every request to UPSTREAM_URL.
 While LIE_FILE holds "VALUE COUNT", the next COUNT eth_getTransactionCount
 answers become VALUE (the file is rewritten with the count left, removed
-at 0); each lie is appended to LIE_FILE.log.
+at 0); each lie is appended to LIE_FILE.log. While LIE_FILE.from holds an
+address, every eth_getTransactionByHash answer names it as `from`.
 """
 import http.server
 import json
@@ -50,6 +51,16 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 with open(LIE_FILE + ".log", "a") as f:
                     f.write("%s %s -> %d\n" % (json.loads(body)["params"][1], doc.get("result"), lie))
                 doc["result"] = hex(lie)
+                answer = json.dumps(doc).encode()
+        if method == "eth_getTransactionByHash":
+            try:
+                with open(LIE_FILE + ".from") as f:
+                    sender = f.read().strip()
+            except OSError:
+                sender = None
+            doc = json.loads(answer)
+            if sender and isinstance(doc.get("result"), dict):
+                doc["result"]["from"] = sender
                 answer = json.dumps(doc).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -5,6 +5,9 @@
 
 #include <sysexits.h>
 
+#include <unistd.h>
+
+#include "alerts.h"
 #include "consent.h"
 #include "fixture.h"
 #include "merkle.h"
@@ -374,4 +377,326 @@ Test(chain, a_clinicians_self_grant_is_refused_from_block_version_2_and_replays_
 	cr_assert_eq(mc_store_write(fx.s, grant_try_txn, &built, &err), -1);
 	cr_assert_eq(built.rc, -1, "a block this build makes follows the new rule");
 	mc_key_free(clin);
+}
+
+/* ---- custody (block version 3) ------------------------------------------ */
+
+static int enroll_in(const struct mc_key *author, const char *name, uint32_t roles, const char *org,
+		     bool x25519, struct mc_key **out, struct mc_err *err)
+{
+	struct mc_enroll e = { .roles = roles };
+	struct mc_buf b;
+	struct mc_produced p;
+	int rc;
+
+	if (mc_key_generate(x25519, out, err) != 0)
+		return -1;
+	memcpy(e.pk, (*out)->pk, MC_PK_LEN);
+	e.name = (const uint8_t *)name;
+	e.name_len = strlen(name);
+	e.org = (const uint8_t *)org;
+	e.org_len = strlen(org);
+	mc_buf_init(&b);
+	mc_enroll_encode(&e, &b);
+	rc = mc_chain_submit(fx.s, fx.node, author, MC_TX_IDENTITY_ENROLL, b.data, b.len, &p, err);
+	mc_buf_release(&b);
+	return rc;
+}
+
+/* One tx signed by author, applied as a replay (no side rows needed) in a
+ * block of the given version, then rolled back. */
+struct rule_try {
+	const struct mc_key *author;
+	uint8_t type;
+	const struct mc_buf *body, *attach;
+	uint8_t version;
+	int rc;
+	struct mc_err err;
+};
+
+static int rule_try_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct rule_try *c = vctx;
+	struct mc_head h;
+	struct mc_tx tx;
+	struct mc_buf enc;
+
+	if (mc_chain_head(t, &h, err) != 0)
+		return -1;
+	memset(&tx, 0, sizeof(tx));
+	tx.version = MC_TX_VERSION;
+	tx.type = c->type;
+	memcpy(tx.author, c->author->pk, MC_PK_LEN);
+	tx.timestamp_ms = mc_now_ms();
+	if (mc_builder_next_seq(t, c->author->pk, &tx.seq, err) != 0)
+		return -1;
+	tx.body = c->body->data;
+	tx.body_len = c->body->len;
+	if (c->attach) {
+		tx.attach = c->attach->data;
+		tx.attach_len = c->attach->len;
+	}
+	mc_tx_sign(&tx, h.chain_id, c->author->sk);
+	mc_buf_init(&enc);
+	mc_tx_encode(&tx, &enc);
+	{
+		struct mc_apply_ctx ax = { .height = h.height + 1, .block_time_ms = tx.timestamp_ms,
+					   .replay = true, .block_version = c->version };
+
+		memcpy(ax.chain_id, h.chain_id, MC_HASH_LEN);
+		c->rc = mc_chain_apply_tx(t, &ax, &tx, enc.data, enc.len, &c->err);
+	}
+	mc_buf_release(&enc);
+	return mc_err_set(err, EX_TEMPFAIL, "rolled back");
+}
+
+/* Applies the tx in a version 2 block (must pass: older chains replay) and
+ * in a version 3 block and one this build makes (must be refused as
+ * EX_NOPERM with `why` in the message). */
+static void v2_passes_v3_refuses(const struct mc_key *author, uint8_t type, const struct mc_buf *body,
+				 const struct mc_buf *attach, const char *why)
+{
+	struct mc_err err = { 0 };
+
+	for (uint8_t v = 0; v <= 3; v++) {
+		struct rule_try c = { author, type, body, attach, v, 0, { 0 } };
+
+		if (v == 1)
+			continue;
+		cr_assert_eq(mc_store_write(fx.s, rule_try_txn, &c, &err), -1);
+		if (v == 2) {
+			cr_assert_eq(c.rc, 0, "a version 2 block keeps its rule: %s", c.err.msg);
+		} else {
+			cr_assert_eq(c.rc, -1, "block version %u: refused", v);
+			cr_assert_eq(c.err.code, EX_NOPERM, "%s", c.err.msg);
+			cr_assert_not_null(strstr(c.err.msg, why), "%s", c.err.msg);
+		}
+	}
+}
+
+/* A RECORD_PUT body and attachment holding one entry. */
+static void one_entry_put(const uint8_t org[MC_PK_LEN], const struct mc_entry *e, struct mc_buf *body,
+			  struct mc_buf *attach)
+{
+	struct mc_put put;
+	uint8_t leaf[1][MC_HASH_LEN];
+
+	memset(&put, 0, sizeof(put));
+	memcpy(put.org, org, MC_PK_LEN);
+	put.count = 1;
+	mc_entry_leaf(e, leaf[0]);
+	mc_merkle_root((const uint8_t (*)[MC_HASH_LEN])leaf, 1, put.entries_root);
+	mc_buf_init(body);
+	mc_buf_init(attach);
+	mc_put_encode(&put, body);
+	mc_entry_encode(e, attach);
+}
+
+static void fresh_entry(struct mc_entry *e, uint8_t fill)
+{
+	memset(e, 0, sizeof(*e));
+	mc_random(e->id, MC_RECORD_ID_LEN);
+	e->version = 1;
+	memset(e->subject, fill, MC_HASH_LEN);
+	e->category = (const uint8_t *)"note";
+	e->category_len = 4;
+	e->ctype = (const uint8_t *)"text/plain";
+	e->ctype_len = 10;
+	e->ct_size = 64;
+}
+
+Test(chain, a_put_by_staff_of_no_organization_is_refused_from_block_version_3)
+{
+	struct mc_key *clin = NULL;
+	struct mc_err err = { 0 };
+	struct mc_entry e;
+	struct mc_buf body, attach;
+
+	cr_assert_eq(enroll(fx.admin, "Dr None", MC_ROLE_CLINICIAN, &clin, &err), 0, "%s", err.msg);
+	fresh_entry(&e, 0x41);
+	one_entry_put(fx.org->pk, &e, &body, &attach);
+	v2_passes_v3_refuses(clin, MC_TX_RECORD_PUT, &body, &attach, "organization");
+	mc_buf_release(&body);
+	mc_buf_release(&attach);
+	mc_key_free(clin);
+}
+
+struct latest_ctx { uint8_t id[MC_RECORD_ID_LEN]; uint8_t subject[MC_HASH_LEN], leaf[MC_HASH_LEN]; };
+
+static int latest_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct latest_ctx *c = vctx;
+	struct mc_record_state rs;
+
+	if (mc_record_latest(t, c->id, &rs, err) != 0)
+		return -1;
+	memcpy(c->subject, rs.entry.subject, MC_HASH_LEN);
+	memcpy(c->leaf, rs.leaf, MC_HASH_LEN);
+	return 0;
+}
+
+Test(chain, only_the_custodians_staff_amend_or_erase_a_record_from_block_version_3)
+{
+	struct mc_key *orgb = NULL, *drb = NULL, *adminb = NULL;
+	struct mc_err err = { 0 };
+	struct latest_ctx l;
+	struct mc_entry e;
+	struct mc_buf body, attach;
+
+	cr_assert_eq(fx_put("MRN-1", "first", l.id, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_read(fx.s, latest_txn, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(enroll_in(fx.admin, "B Hospital", MC_ROLE_ORG, "B Hospital", true, &orgb, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(enroll_in(fx.admin, "Dr B", MC_ROLE_CLINICIAN, "B Hospital", false, &drb, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(enroll_in(fx.admin, "Admin B", MC_ROLE_ADMIN, "B Hospital", false, &adminb, &err), 0,
+		     "%s", err.msg);
+
+	/* Dr B amends Org's record naming their own organization as custodian:
+	 * version 2's custodian rule holds, the record is not theirs. */
+	fresh_entry(&e, 0);
+	memcpy(e.id, l.id, MC_RECORD_ID_LEN);
+	e.version = 2;
+	memcpy(e.subject, l.subject, MC_HASH_LEN);
+	memcpy(e.prev, l.leaf, MC_HASH_LEN);
+	one_entry_put(orgb->pk, &e, &body, &attach);
+	v2_passes_v3_refuses(drb, MC_TX_RECORD_PUT, &body, &attach, "custodian");
+	mc_buf_release(&body);
+	mc_buf_release(&attach);
+
+	/* B's admin erases Org's record. */
+	{
+		struct mc_erase er = { .reason = (const uint8_t *)"gone", .reason_len = 4 };
+
+		memcpy(er.id, l.id, MC_RECORD_ID_LEN);
+		mc_buf_init(&body);
+		mc_erase_encode(&er, &body);
+		v2_passes_v3_refuses(adminb, MC_TX_RECORD_ERASE, &body, NULL, "custodian");
+		mc_buf_release(&body);
+	}
+
+	/* Org's own admin still amends and erases it. */
+	{
+		struct mc_erase er = { .reason = (const uint8_t *)"gone", .reason_len = 4 };
+		struct rule_try c = { fx.admin, MC_TX_RECORD_PUT, &body, &attach, 3, 0, { 0 } };
+
+		one_entry_put(fx.org->pk, &e, &body, &attach);
+		cr_assert_eq(mc_store_write(fx.s, rule_try_txn, &c, &err), -1);
+		cr_assert_eq(c.rc, 0, "the custodian's admin amends: %s", c.err.msg);
+		mc_buf_release(&body);
+		mc_buf_release(&attach);
+		memcpy(er.id, l.id, MC_RECORD_ID_LEN);
+		mc_buf_init(&body);
+		mc_erase_encode(&er, &body);
+		c.type = MC_TX_RECORD_ERASE;
+		c.attach = NULL;
+		cr_assert_eq(mc_store_write(fx.s, rule_try_txn, &c, &err), -1);
+		cr_assert_eq(c.rc, 0, "the custodian's admin erases: %s", c.err.msg);
+		mc_buf_release(&body);
+	}
+	mc_key_free(orgb);
+	mc_key_free(drb);
+	mc_key_free(adminb);
+}
+
+Test(chain, an_active_identitys_display_name_is_refused_to_a_new_enrolment_from_block_version_3)
+{
+	struct mc_key *a = NULL, *b = NULL;
+	struct mc_err err = { 0 };
+	struct mc_enroll e = { .roles = MC_ROLE_CLINICIAN, .name = (const uint8_t *)"Dr A", .name_len = 4 };
+	struct mc_buf body;
+
+	cr_assert_eq(enroll(fx.admin, "Dr A", MC_ROLE_CLINICIAN, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_key_generate(false, &b, &err), 0);
+	memcpy(e.pk, b->pk, MC_PK_LEN);
+	mc_buf_init(&body);
+	mc_enroll_encode(&e, &body);
+	for (uint8_t v = 2; v <= 3; v++) {
+		struct rule_try c = { fx.admin, MC_TX_IDENTITY_ENROLL, &body, NULL, v, 0, { 0 } };
+
+		cr_assert_eq(mc_store_write(fx.s, rule_try_txn, &c, &err), -1);
+		if (v == 2) {
+			cr_assert_eq(c.rc, 0, "a version 2 block keeps its rule: %s", c.err.msg);
+		} else {
+			cr_assert_eq(c.rc, -1);
+			cr_assert_eq(c.err.code, EX_DATAERR, "%s", c.err.msg);
+			cr_assert_not_null(strstr(c.err.msg, "already named 'Dr A'"), "%s", c.err.msg);
+		}
+	}
+	mc_buf_release(&body);
+	mc_key_free(a);
+	mc_key_free(b);
+}
+
+/* ---- enroller-colleague-grant ------------------------------------------- */
+
+struct colleague_ctx { struct mc_alert_params p; unsigned n; uint64_t after_ms; };
+
+static int count_colleague(const struct mc_alert *a, void *vctx)
+{
+	struct colleague_ctx *c = vctx;
+
+	if (a->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+		c->n++;
+		c->after_ms = a->after_ms;
+	}
+	return 0;
+}
+
+static int colleague_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct colleague_ctx *c = vctx;
+
+	return mc_alerts(t, &c->p, count_colleague, c, err);
+}
+
+Test(chain, a_new_patient_identitys_grant_to_its_enrollers_colleague_is_flagged_within_the_window_only)
+{
+	struct mc_key *dr = NULL, *pat = NULL;
+	struct mc_err err = { 0 };
+	struct mc_enroll e = { .roles = MC_ROLE_PATIENT, .name = (const uint8_t *)"Pat", .name_len = 3,
+			       .org = (const uint8_t *)"", .org_len = 0 };
+	struct mc_grant g;
+	struct mc_buf b;
+	struct mc_produced p;
+	uint8_t subj[MC_HASH_LEN];
+	struct colleague_ctx in = { .n = 0 }, out = { .n = 0 };
+
+	cr_assert_eq(enroll_in(fx.admin, "Dr A", MC_ROLE_CLINICIAN, "Org", false, &dr, &err), 0, "%s", err.msg);
+	memset(subj, 0x51, sizeof(subj));
+	cr_assert_eq(mc_key_generate(false, &pat, &err), 0);
+	memcpy(e.pk, pat->pk, MC_PK_LEN);
+	e.subject = subj;
+	e.subject_len = MC_HASH_LEN;
+	mc_buf_init(&b);
+	mc_enroll_encode(&e, &b);
+	cr_assert_eq(mc_chain_submit(fx.s, fx.node, fx.admin, MC_TX_IDENTITY_ENROLL, b.data, b.len, &p, &err), 0,
+		     "%s", err.msg);
+	usleep(20000);   /* the grant's block is later than the enrolment's */
+	memset(&g, 0, sizeof(g));
+	mc_random(g.id, sizeof(g.id));
+	memcpy(g.subject, subj, MC_HASH_LEN);
+	memcpy(g.grantee, dr->pk, MC_PK_LEN);
+	g.purpose = MC_PURPOSE_TREATMENT;
+	g.not_after = MC_TIME_OPEN;
+	g.all_categories = true;
+	g.attest_kind = MC_ATTEST_PATIENT_SIGNATURE;
+	g.attest = (const uint8_t *)"signed";
+	g.attest_len = 6;
+	mc_buf_reset(&b);
+	mc_grant_encode(&g, &b);
+	cr_assert_eq(mc_chain_submit(fx.s, fx.node, pat, MC_TX_CONSENT_GRANT, b.data, b.len, &p, &err), 0,
+		     "%s", err.msg);
+	mc_buf_release(&b);
+
+	mc_alert_defaults(&in.p, mc_now_ms());
+	cr_assert_eq(mc_store_read(fx.s, colleague_txn, &in, &err), 0, "%s", err.msg);
+	cr_assert_eq(in.n, 1, "within 24 hours of the enrolment: flagged");
+	cr_assert_geq(in.after_ms, 20, "the delay from enrolment to grant: %llu ms", (unsigned long long)in.after_ms);
+	out.p = in.p;
+	out.p.enrolment_window_ms = in.after_ms - 1;
+	cr_assert_eq(mc_store_read(fx.s, colleague_txn, &out, &err), 0, "%s", err.msg);
+	cr_assert_eq(out.n, 0, "a grant made after the window is a patient's ordinary grant");
+	mc_key_free(dr);
+	mc_key_free(pat);
 }
