@@ -56,6 +56,9 @@ enum mc_db {
 			    * replicated): "lock", "join", proposals (engine.h) */
 	MC_DB_DUPKEYS,     /* duplicate key (32) -> record id (16): derived from
 			    * keyed RECORD_PUT entries (records.h) */
+	MC_DB_ROTATIONS,   /* new pk -> old pk (32) | kind u8 | height u64 |
+			    * tx u32 | author pk (32): derived from
+			    * IDENTITY_ROTATE (chain.h) */
 	MC_DB__COUNT
 };
 
