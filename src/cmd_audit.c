@@ -177,7 +177,7 @@ static void emit_csv(FILE *f, const struct mc_audit_event *e)
 	csv_field(f, gid, false);
 	csv_field(f, e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "",
 		  false);
-	csv_field(f, e->glass, true);
+	csv_field(f, e->type == MC_TX_ACCESS ? e->glass : "", true);   /* the break-glass column */
 }
 
 /* FHIR R4 AuditEvent. */
