@@ -438,6 +438,21 @@ int cmd_identity_rotate(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_DATAERR, _("--key is the identity's current key"));
 		goto out;
 	}
+	{
+		/* keys/admin.key signs for this node: rotated away, the node
+		 * would sign with a revoked key */
+		char path[4200];
+		uint8_t apk[MC_PK_LEN];
+		bool sealed;
+
+		mc_cli_path(cli, path, sizeof(path), "keys/admin.key");
+		if (mc_key_peek(path, apk, &sealed, NULL) == 0 && memcmp(apk, target.pk, MC_PK_LEN) == 0) {
+			mc_err_set(&err, EX_DATAERR,
+				   _("identity '%s' is this node's own admin key (keys/admin.key), which the node signs with: enrol another admin, then revoke this one"),
+				   pos[0]);
+			goto out;
+		}
+	}
 	if (mc_store_read(cli->store, rotate_txn, &rx, &err) != 0)
 		goto out;
 	if (rx.enrolled) {

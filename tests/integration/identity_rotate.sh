@@ -47,6 +47,8 @@ pkb=$(mc --json identity list | jq -r '.[] | select(.name == "Dr B") | .key')
 expect_exit 65 rot "Dr A" --key "$pkb" --new-passphrase-file "$T/a2.pass" --old-passphrase-file "$T/a1.pass"
 grep -q "already an enrolled identity" "$T/err" || fail "an enrolled key is refused: $(cat "$T/err")"
 expect_exit 65 rot "Dr A" --key "$pka" --new-passphrase-file "$T/a1.pass" --old-passphrase-file "$T/a1.pass"
+expect_exit 65 rot admin --key "$pka2" --new-passphrase-file "$T/a2.pass"
+grep -q "keys/admin.key" "$T/err" || fail "the node's own admin key is not rotated away: $(cat "$T/err")"
 # the holder's passphrases, and no other, unlock the two keys
 expect_exit 77 rot "Dr A" --key "$pka2" --new-passphrase-file "$T/a1.pass" --old-passphrase-file "$T/a1.pass"
 grep -q "wrong passphrase for the new key of Dr A" "$T/err" || fail "the wrong new-key passphrase is named: $(cat "$T/err")"
