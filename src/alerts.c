@@ -22,6 +22,7 @@ const char *mc_alert_name(unsigned kind)
 	case MC_ALERT_VERIFY_OVERDUE: return "verify-overdue";
 	case MC_ALERT_ENROLLER_GRANT: return "enroller-grant";
 	case MC_ALERT_ENROLLER_COLLEAGUE_GRANT: return "enroller-colleague-grant";
+	case MC_ALERT_LOST_KEY_ROTATION: return "lost-key-rotation";
 	default: return "?";
 	}
 }
@@ -281,6 +282,37 @@ static int colleague_soon(struct mc_txn *t, const struct mc_alert_params *p, con
 	return *after <= p->enrolment_window_ms;
 }
 
+/* Whether staff put pk's identity in someone's hands: the admin who
+ * enrolled it, or who rotated it (or a key it came from) to a new key.
+ * Someone who made the first key, or submitted a rotation, may hold the
+ * key that now signs. */
+static int enrolled_by(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], const uint8_t staff[MC_PK_LEN],
+		       bool *match, struct mc_err *err)
+{
+	uint8_t cur[MC_PK_LEN], who[MC_PK_LEN];
+	bool found;
+
+	*match = false;
+	memcpy(cur, pk, MC_PK_LEN);
+	for (unsigned i = 0; i < MC_ROTATIONS_MAX && !*match; i++) {
+		struct mc_rotation rot;
+		int rc = mc_rotation_get(t, cur, &rot, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			break;
+		*match = memcmp(rot.author, staff, MC_PK_LEN) == 0;
+		memcpy(cur, rot.old_pk, MC_PK_LEN);
+	}
+	if (*match)
+		return 0;
+	if (enroller_of(t, cur, who, &found, err) != 0)
+		return -1;
+	*match = found && memcmp(who, staff, MC_PK_LEN) == 0;
+	return 0;
+}
+
 /* Calls each(t, state, grant, ctx) for every grant (a scan of the grant
  * table: a hospital holds thousands of grants, not millions); each returns
  * 1 to stop, 0 to go on, -1 on error. Returns what stopped it, or 0. */
@@ -365,16 +397,18 @@ static int each_staff_grant(struct mc_txn *t, const struct mc_grant_state *gs, c
 	uint64_t after = 0;
 
 	if (g->attest_kind == MC_ATTEST_PATIENT_SIGNATURE) {
-		bool found;
+		bool match, found;
 		int rc;
 
-		if (enroller_of(t, gs->grantor, enroller, &found, err) != 0)
+		if (enrolled_by(t, gs->grantor, g->grantee, &match, err) != 0)
 			return -1;
-		if (!found)
-			return 0;
-		if (memcmp(enroller, g->grantee, MC_PK_LEN) == 0) {
+		if (match) {
 			kind = MC_ALERT_ENROLLER_GRANT;
 		} else {
+			if (enroller_of(t, gs->grantor, enroller, &found, err) != 0)
+				return -1;
+			if (!found)
+				return 0;
 			rc = colleague_soon(t, r->p, gs->grantor, enroller, gs, g, &after, err);
 			if (rc <= 0)
 				return rc;
@@ -390,6 +424,56 @@ static int each_staff_grant(struct mc_txn *t, const struct mc_grant_state *gs, c
 	memcpy(al.author, gs->grantor, MC_PK_LEN);
 	al.revoked = gs->revoked_at != MC_TIME_OPEN;
 	return r->fn(&al, r->ctx) ? 1 : 0;
+}
+
+/* Every rotation an admin made without the old key's signature: the way
+ * an insider would move someone's access to a key of their own. */
+static int lost_key_alerts(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc, stop = 0;
+
+	if (mc_cursor_open(t, MC_DB_ROTATIONS, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && !stop;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_rotation rot;
+		struct mc_identity id;
+		struct mc_header hd;
+		struct mc_cert cert;
+		struct mc_alert al;
+
+		if (kn != MC_PK_LEN || mc_rotation_decode(k, v, vn, &rot, err) != 0) {
+			rc = -1;
+			break;
+		}
+		if (rot.kind != MC_ROTATE_LOST_KEY)
+			continue;
+		if (mc_chain_block(t, rot.height, &hd, &cert, err) != 0) {
+			rc = -1;
+			break;
+		}
+		memset(&al, 0, sizeof(al));
+		al.kind = MC_ALERT_LOST_KEY_ROTATION;
+		al.time_ms = hd.timestamp_ms;
+		al.height = rot.height;
+		al.tx_index = rot.tx_index;
+		memcpy(al.actor, rot.new_pk, MC_PK_LEN);
+		memcpy(al.old_pk, rot.old_pk, MC_PK_LEN);
+		memcpy(al.author, rot.author, MC_PK_LEN);
+		rc = mc_identity_get(t, rot.new_pk, &id, err);
+		if (rc < 0)
+			break;
+		if (rc == 0 && id.has_subject)
+			memcpy(al.subject, id.subject, MC_HASH_LEN);
+		al.revoked = rc == 0 && id.revoked != MC_NOT_REVOKED;
+		rc = 0;
+		stop = fn(&al, ctx) ? 1 : 0;
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : stop;
 }
 
 int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
@@ -440,5 +524,7 @@ int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn,
 		if (rc == 0)
 			rc = each_grant(t, each_staff_grant, &gr, err);
 	}
+	if (rc == 0)
+		rc = lost_key_alerts(t, fn, ctx, err);
 	return rc < 0 ? -1 : 0;
 }

@@ -27,6 +27,8 @@ enum mc_alert_kind {
 	MC_ALERT_ENROLLER_COLLEAGUE_GRANT = 8, /* a patient-signed grant, soon after that
 					 * patient identity's enrolment, to a colleague
 					 * (same organization) of its enroller */
+	MC_ALERT_LOST_KEY_ROTATION = 9, /* an admin moved an identity to a new key
+					 * without the old key's signature */
 };
 const char *mc_alert_name(unsigned kind);   /* machine name */
 
@@ -58,7 +60,10 @@ struct mc_alert {
 	uint8_t record[16];
 	uint8_t grant[16];
 	unsigned count;                   /* denials in a burst */
-	uint8_t author[MC_PK_LEN];        /* staff grant: who recorded it */
+	uint8_t author[MC_PK_LEN];        /* staff grant: who recorded it; lost-key
+					   * rotation: the admin who submitted it */
+	uint8_t old_pk[MC_PK_LEN];        /* lost-key rotation: the key it replaced
+					   * (actor: the new key) */
 	bool revoked;                     /* staff grant: revoked since */
 	bool never;                       /* verify overdue: none ever ran */
 	char message[512];                /* verify failed: the first damage */
@@ -69,7 +74,7 @@ struct mc_alert {
 
 /* Calls fn for each alert (a failed or overdue verify first, break-glass reads oldest first, then bursts,
  * then expiring grants, then every staff-recorded grant in grant id
- * order); fn returns 0 to go on, non-zero to stop. */
+ * order, then every lost-key rotation by new key); fn returns 0 to go on, non-zero to stop. */
 typedef int (*mc_alert_fn)(const struct mc_alert *a, void *ctx);
 int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
 	      struct mc_err *err);

@@ -87,7 +87,8 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 	if (mc_tx_decode(v, vn, &tx, err) != 0)
 		return -1;
 	if (q->only_audit && tx.type != MC_TX_ACCESS && tx.type != MC_TX_CONSENT_GRANT &&
-	    tx.type != MC_TX_CONSENT_REVOKE && tx.type != MC_TX_ORG_ROTATE)
+	    tx.type != MC_TX_CONSENT_REVOKE && tx.type != MC_TX_ORG_ROTATE &&
+	    tx.type != MC_TX_IDENTITY_ROTATE)
 		return 0;
 	if (f->actor && memcmp(tx.author, f->actor, MC_PK_LEN) != 0)
 		return 0;
@@ -128,6 +129,23 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 		    mc_grant_decode(gs.body, gs.body_len, &g, err) == 0) {
 			e.has_subject = true;
 			memcpy(e.subject, g.subject, MC_HASH_LEN);
+		}
+	} else if (tx.type == MC_TX_IDENTITY_ROTATE) {
+		struct mc_rotate rot;
+		struct mc_identity nw;
+
+		if (mc_rotate_decode(tx.body, tx.body_len, &rot, err) != 0)
+			return -1;
+		memcpy(e.rot_old, rot.old_pk, MC_PK_LEN);
+		memcpy(e.rot_new, rot.new_pk, MC_PK_LEN);
+		e.rot_kind = rot.kind;
+		memcpy(e.glass, rot.reason, rot.reason_len);
+		rc = mc_identity_get(t, rot.new_pk, &nw, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && nw.has_subject) {
+			e.has_subject = true;
+			memcpy(e.subject, nw.subject, MC_HASH_LEN);
 		}
 	}
 	if (tx.type == MC_TX_ORG_ROTATE) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* audit.h - the audit trail as a query: every ACCESS, CONSENT_GRANT and
- * CONSENT_REVOKE event, through the audit indexes (by subject, actor or
+ * CONSENT_REVOKE event (and IDENTITY_ROTATE: whose access moved to which key), through the audit indexes (by subject, actor or
  * outcome) or, unfiltered, the transaction table; filtered by time with
  * block-time binary search; oldest or newest first; paged with a cursor.
  * Used by `audit list`, `audit export` and the console. */
@@ -28,9 +28,12 @@ struct mc_audit_event {
 	uint8_t grant[MC_GRANT_ID_LEN];
 	bool has_grant;
 	uint8_t purpose;                  /* ACCESS and CONSENT_GRANT */
-	char glass[MC_REASON_MAX + 1];    /* break-glass reason */
 	uint8_t old_org[MC_PK_LEN];       /* ORG_ROTATE: the key replaced */
 	uint8_t new_org[MC_PK_LEN];       /* ORG_ROTATE: the key that replaced it */
+	char glass[MC_REASON_MAX + 1];    /* break-glass reason; a rotation's reason */
+	uint8_t rot_old[MC_PK_LEN];       /* IDENTITY_ROTATE: the key replaced, */
+	uint8_t rot_new[MC_PK_LEN];       /* the key that took over, */
+	uint8_t rot_kind;                 /* and enum mc_rotate_kind */
 };
 
 struct mc_audit_filter {

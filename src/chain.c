@@ -400,6 +400,210 @@ static int apply_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	return mc_identity_put(t, &id, err);
 }
 
+static int audit_index(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+		       const uint8_t *subject, uint8_t outcome, struct mc_err *err);
+
+int mc_rotation_decode(const uint8_t new_pk[MC_PK_LEN], const void *p, size_t n, struct mc_rotation *r,
+		       struct mc_err *err)
+{
+	const uint8_t *b = p;
+
+	if (n != MC_ROTATION_ROW_LEN)
+		return mc_err_set(err, EX_DATAERR, _("malformed key rotation row"));
+	memcpy(r->new_pk, new_pk, MC_PK_LEN);
+	memcpy(r->old_pk, b, MC_PK_LEN);
+	r->kind = b[MC_PK_LEN];
+	r->height = mc_from_be64(b + MC_PK_LEN + 1);
+	r->tx_index = mc_from_be32(b + MC_PK_LEN + 9);
+	memcpy(r->author, b + MC_PK_LEN + 13, MC_PK_LEN);
+	return 0;
+}
+
+int mc_rotation_get(struct mc_txn *t, const uint8_t new_pk[MC_PK_LEN], struct mc_rotation *r,
+		    struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_ROTATIONS, new_pk, MC_PK_LEN, &v, &vn, err);
+
+	if (rc != 0)
+		return rc;
+	return mc_rotation_decode(new_pk, v, vn, r, err);
+}
+
+/* Whether actor is pk, or pk's identity rotated (once or more) to actor. */
+static int same_holder_line(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], const uint8_t actor[MC_PK_LEN],
+			    bool *same, struct mc_err *err)
+{
+	uint8_t cur[MC_PK_LEN];
+
+	*same = memcmp(pk, actor, MC_PK_LEN) == 0;
+	memcpy(cur, actor, MC_PK_LEN);
+	for (unsigned i = 0; i < MC_ROTATIONS_MAX && !*same; i++) {
+		struct mc_rotation rot;
+		int rc = mc_rotation_get(t, cur, &rot, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			break;
+		memcpy(cur, rot.old_pk, MC_PK_LEN);
+		*same = memcmp(cur, pk, MC_PK_LEN) == 0;
+	}
+	return 0;
+}
+
+/* The grant row's body with its grantee replaced: the row holds the grant
+ * as it stands (the CONSENT_GRANT tx keeps the grant as given). The grantee
+ * sits at a fixed offset of the body: grant id (16) | subject (32) | grantee. */
+#define GRANT_GRANTEE_OFF (MC_GRANT_ID_LEN + MC_HASH_LEN)
+static int put_grant_state(struct mc_txn *t, const uint8_t id[16], const struct mc_grant_state *gs,
+			   struct mc_err *err);
+
+/* Every grant to old that is not revoked and has not ended by the block's
+ * time names new from now on: its row and its index entry move. */
+static int move_grants(struct mc_txn *t, const struct mc_apply_ctx *ax, const uint8_t old[MC_PK_LEN],
+		       const uint8_t new_pk[MC_PK_LEN], struct mc_err *err)
+{
+	enum { IKEY = MC_HASH_LEN + MC_PK_LEN + MC_GRANT_ID_LEN };
+	struct mc_cursor *c;
+	const void *k;
+	size_t kn, n = 0, cap = 0;
+	uint8_t *keys = NULL;
+	int rc;
+
+	/* collect first: the index is rewritten below */
+	if (mc_cursor_open(t, MC_DB_GRANTIDX, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err); rc == 0;
+	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+		if (kn != IKEY || memcmp((const uint8_t *)k + MC_HASH_LEN, old, MC_PK_LEN) != 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			uint8_t *p = realloc(keys, ncap * IKEY);
+
+			if (!p) {
+				rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+				break;
+			}
+			keys = p;
+			cap = ncap;
+		}
+		memcpy(keys + n * IKEY, k, IKEY);
+		n++;
+	}
+	mc_cursor_close(c);
+	if (rc < 0) {
+		free(keys);
+		return -1;
+	}
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		uint8_t *ik = keys + i * IKEY;
+		struct mc_grant_state gs;
+		struct mc_grant g;
+		struct mc_buf copy;
+
+		if (mc_grant_state_get(t, ik + MC_HASH_LEN + MC_PK_LEN, &gs, err) != 0 ||
+		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
+			rc = mc_err_set(err, EX_DATAERR, _("the grant index names a missing grant"));
+			break;
+		}
+		if (gs.revoked_at != MC_TIME_OPEN || g.not_after < ax->block_time_ms)
+			continue;
+		mc_buf_init(&copy);
+		mc_put_raw(&copy, gs.body, gs.body_len);
+		if (mc_buf_failed(&copy)) {
+			mc_buf_release(&copy);
+			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+			break;
+		}
+		memcpy(copy.data + GRANT_GRANTEE_OFF, new_pk, MC_PK_LEN);
+		gs.body = copy.data;
+		rc = put_grant_state(t, ik + MC_HASH_LEN + MC_PK_LEN, &gs, err);
+		mc_buf_release(&copy);
+		if (rc != 0 || mc_txn_del(t, MC_DB_GRANTIDX, ik, IKEY, err) != 0) {
+			rc = -1;
+			break;
+		}
+		memcpy(ik + MC_HASH_LEN, new_pk, MC_PK_LEN);
+		if (mc_txn_put(t, MC_DB_GRANTIDX, ik, IKEY, "", 0, err) != 0)
+			rc = -1;
+	}
+	free(keys);
+	return rc < 0 ? -1 : 0;
+}
+
+/* IDENTITY_ROTATE: an admin moves a person's identity to a new key its
+ * holder made and signed for. The new key takes the name, roles,
+ * organization and (a patient's) subject; the old key is revoked in the
+ * same tx, so one active patient identity per subject holds throughout;
+ * active grants to the old key name the new one; grants the old key gave
+ * stay as they are. A new tx type: older chains hold none, so the rule
+ * applies to every chain as it is. */
+static int apply_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			struct mc_err *err)
+{
+	struct mc_rotate r;
+	struct mc_identity old, nw;
+	uint8_t st[MC_HASH_LEN], row[MC_ROTATION_ROW_LEN];
+	int rc;
+
+	if (mc_rotate_decode(tx->body, tx->body_len, &r, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (mc_author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0)
+		return -1;
+	rc = mc_identity_get(t, r.old_pk, &old, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return mc_refuse(err, ax, _("no such identity"));
+	if (old.revoked != MC_NOT_REVOKED)
+		return mc_refuse(err, ax, _("the identity is already revoked"));
+	if (old.roles & ~(uint32_t)MC_ROLES_PEOPLE)
+		return mc_refuse(err, ax, _("only a person's key is rotated this way (node, anchor and organization keys have their own rotation)"));
+	rc = mc_identity_get(t, r.new_pk, &nw, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return mc_refuse(err, ax, _("the new key is already an enrolled identity's: a rotation moves to a key never enrolled"));
+	if (r.kind == MC_ROTATE_LOST_KEY && memcmp(tx->author, r.old_pk, MC_PK_LEN) == 0)
+		return mc_refuse(err, ax, _("an admin who signs with the key does not have it lost: rotate it with its signature"));
+	mc_rotate_statement(ax->chain_id, r.old_pk, r.new_pk, r.kind, st);
+	if (mc_sign_verify(r.new_pk, st, sizeof(st), r.new_sig) != 0)
+		return mc_refuse_perm(err, ax, _("the new key's holder did not sign this rotation"));
+	if (r.kind == MC_ROTATE_HOLDER && mc_sign_verify(r.old_pk, st, sizeof(st), r.old_sig) != 0)
+		return mc_refuse_perm(err, ax, _("the old key did not sign this rotation"));
+	nw = old;
+	memcpy(nw.pk, r.new_pk, MC_PK_LEN);
+	nw.enrolled = ax->height;
+	nw.revoked = MC_NOT_REVOKED;
+	old.revoked = ax->height;
+	if (mc_identity_put(t, &old, err) != 0)
+		return -1;
+	if (nw.has_subject && (nw.roles & MC_ROLE_PATIENT)) {
+		/* the subject passes on, never doubles */
+		rc = patient_exists(t, nw.subject, err);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			return mc_refuse(err, ax, _("the patient already has another active identity"));
+	}
+	if (mc_identity_put(t, &nw, err) != 0 || move_grants(t, ax, r.old_pk, r.new_pk, err) != 0)
+		return -1;
+	memcpy(row, r.old_pk, MC_PK_LEN);
+	row[MC_PK_LEN] = r.kind;
+	mc_be64(row + MC_PK_LEN + 1, ax->height);
+	mc_be32(row + MC_PK_LEN + 9, ax->tx_index);
+	memcpy(row + MC_PK_LEN + 13, tx->author, MC_PK_LEN);
+	rc = mc_txn_put_new(t, MC_DB_ROTATIONS, r.new_pk, MC_PK_LEN, row, sizeof(row), err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_EXISTS)
+		return mc_refuse(err, ax, _("the new key was rotated to before"));
+	return audit_index(t, ax, tx, nw.has_subject ? nw.subject : NULL, 0, err);
+}
+
 static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
 		       const uint8_t author[MC_PK_LEN], const struct mc_entry *e, uint32_t index,
 		       uint32_t offset, const uint8_t leaf[MC_HASH_LEN], struct mc_err *err)
@@ -937,7 +1141,9 @@ int mc_access_decide(struct mc_txn *t, const uint8_t actor[MC_PK_LEN],
 		rc = mc_txn_get(t, MC_DB_TXS, loc, sizeof(loc), &v, &vn, err);
 		if (rc != 0 || mc_tx_decode(v, vn, &put, err) != 0)
 			return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("a record's transaction is missing"));
-		req.actor_is_author = memcmp(put.author, actor, MC_PK_LEN) == 0;
+		/* the author, or the author's identity under a rotated key */
+		if (same_holder_line(t, put.author, actor, &req.actor_is_author, err) != 0)
+			return -1;
 	}
 	/* the category is copied: loading grants reads other rows */
 	{
@@ -1285,6 +1491,9 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		break;
 	case MC_TX_ORG_ROTATE:
 		rc = mc_org_rotate_apply(t, ax, tx, err);
+		break;
+	case MC_TX_IDENTITY_ROTATE:
+		rc = apply_rotate(t, ax, tx, err);
 		break;
 	default:
 		rc = mc_refuse(err, ax, _("this transaction type is not enabled on this chain"));

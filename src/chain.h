@@ -75,6 +75,27 @@ int mc_grant_state_get(struct mc_txn *t, const uint8_t id[16], struct mc_grant_s
 		       struct mc_err *err);
 #define MC_GRANTS_PER_PAIR_MAX 256
 
+/* Key rotation row (MC_DB_ROTATIONS, key the new pk): what IDENTITY_ROTATE
+ * left behind, for the alerts (a lost-key rotation), the enroller of a
+ * rotated identity and a record's author reading it back with a new key.
+ *   old pk (32) | kind u8 | height u64 | tx index u32 | author pk (32) */
+struct mc_rotation {
+	uint8_t new_pk[MC_PK_LEN];
+	uint8_t old_pk[MC_PK_LEN];
+	uint8_t kind;                /* enum mc_rotate_kind */
+	uint64_t height;
+	uint32_t tx_index;
+	uint8_t author[MC_PK_LEN];   /* the admin who submitted it */
+};
+#define MC_ROTATION_ROW_LEN (MC_PK_LEN + 1 + 8 + 4 + MC_PK_LEN)
+int mc_rotation_decode(const uint8_t new_pk[MC_PK_LEN], const void *p, size_t n, struct mc_rotation *r,
+		       struct mc_err *err);
+/* The rotation that made new_pk: 0, MC_NOTFOUND or -1. */
+int mc_rotation_get(struct mc_txn *t, const uint8_t new_pk[MC_PK_LEN], struct mc_rotation *r,
+		    struct mc_err *err);
+/* How many rotations a key's line may hold (a bound for walking it back). */
+#define MC_ROTATIONS_MAX 64
+
 /* Audit index entries: where, what, and the outcome of an ACCESS. */
 struct mc_audit_ref {
 	uint64_t height;

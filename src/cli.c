@@ -438,6 +438,35 @@ int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct m
 	return mc_cli_load_key_file(cli, path, key, err);
 }
 
+int mc_cli_load_holder_key(struct mc_cli *cli, const unsigned char pk[32], const char *whose,
+			   const char *passfile, const char *fileopt, struct mc_key **key,
+			   struct mc_err *err)
+{
+	char path[4500], prompt[400], notty[700];
+	uint8_t fpk[MC_PK_LEN];
+	char *pass = NULL;
+	size_t passlen = 0;
+	bool sealed;
+	int rc;
+
+	if (find_key_path(cli, pk, path, sizeof(path), err) != 0 || mc_key_peek(path, fpk, &sealed, err) != 0)
+		return -1;
+	if (sealed) {
+		snprintf(prompt, sizeof(prompt), _("Passphrase for %s: "), whose);
+		snprintf(notty, sizeof(notty),
+			 _("%s is sealed under its holder's passphrase and there is no terminal to ask for it: give %s"),
+			 whose, fileopt);
+		if (get_pass(passfile, false, prompt, NULL, notty, &pass, &passlen, err) != 0)
+			return -1;
+	}
+	rc = mc_key_load(path, pass, passlen, key, err);
+	mc_secure_free(pass);
+	if (rc != 0 && sealed && err && err->code == EX_NOPERM)
+		return mc_err_set(err, EX_NOPERM, _("wrong passphrase for %s, '%s' (the passphrase was read from '%s')"),
+				  whose, path, passfile ? passfile : "/dev/tty");
+	return rc;
+}
+
 struct find_ctx {
 	const char *what;
 	struct mc_identity id;

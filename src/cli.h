@@ -117,6 +117,14 @@ int mc_cli_other_org(struct mc_cli *cli, const unsigned char actor[32], bool *ot
 int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct mc_key **key,
 			struct mc_err *err);
 
+/* The key of a holder who is present (a key rotation): keys/ holds the key
+ * file for pk; a sealed one is unlocked by the first line of passfile, else
+ * by the passphrase its holder types on the terminal (whose: a name for the
+ * prompt; fileopt: the option naming the file). Never the node's passphrase. */
+int mc_cli_load_holder_key(struct mc_cli *cli, const unsigned char pk[32], const char *whose,
+			   const char *passfile, const char *fileopt, struct mc_key **key,
+			   struct mc_err *err);
+
 /* Prints "medchain: <msg>" on stderr and returns the exit code. */
 int mc_cli_fail(const struct mc_err *err);
 /* Reports a usage error for a command; returns EX_USAGE. */

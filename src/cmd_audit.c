@@ -52,6 +52,14 @@ static void emit_text(FILE *f, const struct mc_audit_event *e)
 
 			snprintf(extra + l, sizeof(extra) - l, " \"%s\"  [%s]", e->glass, _("BREAK-GLASS"));
 		}
+	} else if (e->type == MC_TX_IDENTITY_ROTATE) {
+		char from[65], to[65];
+
+		mc_hex(e->rot_old, MC_PK_LEN, from);
+		mc_hex(e->rot_new, MC_PK_LEN, to);
+		snprintf(extra, sizeof(extra), "%s -> %s %s%s%s%s", from, to,
+			 e->rot_kind == MC_ROTATE_LOST_KEY ? "lost-key" : "holder", e->glass[0] ? " \"" : "",
+			 e->glass, e->glass[0] ? "\"" : "");
 	} else if (e->has_grant) {
 		snprintf(extra, sizeof(extra), "%s%s%s", gid, e->purpose ? " " : "",
 			 e->purpose ? mc_purpose_name(e->purpose) : "");
@@ -112,6 +120,17 @@ static int emit_json(cJSON *arr, const struct mc_audit_event *e)
 		mc_hex(e->new_org, MC_PK_LEN, nk);
 		cJSON_AddStringToObject(o, "old_org", ok);
 		cJSON_AddStringToObject(o, "new_org", nk);
+	}
+	if (e->type == MC_TX_IDENTITY_ROTATE) {
+		char k[65];
+
+		mc_hex(e->rot_old, MC_PK_LEN, k);
+		cJSON_AddStringToObject(o, "old_key", k);
+		mc_hex(e->rot_new, MC_PK_LEN, k);
+		cJSON_AddStringToObject(o, "new_key", k);
+		cJSON_AddStringToObject(o, "rotation", e->rot_kind == MC_ROTATE_LOST_KEY ? "lost-key" : "holder");
+		if (e->glass[0])
+			mc_json_add_str(o, "reason", e->glass);
 	}
 	if (e->purpose)
 		cJSON_AddStringToObject(o, "purpose", mc_purpose_name(e->purpose));
@@ -177,7 +196,7 @@ static void emit_csv(FILE *f, const struct mc_audit_event *e)
 	csv_field(f, gid, false);
 	csv_field(f, e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "",
 		  false);
-	csv_field(f, e->glass, true);
+	csv_field(f, e->type == MC_TX_ACCESS ? e->glass : "", true);   /* the break-glass column */
 }
 
 /* FHIR R4 AuditEvent. */
@@ -261,6 +280,19 @@ static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
 		cJSON_AddItemToObject(ent, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
 							  "2", "System Object"));
 		cJSON_AddItemToArray(entities, ent);
+	}
+	if (e->type == MC_TX_IDENTITY_ROTATE) {
+		char k[65];
+
+		/* the key replaced, then the key that took over */
+		for (int i = 0; i < 2; i++) {
+			mc_hex(i ? e->rot_new : e->rot_old, MC_PK_LEN, k);
+			ent = cJSON_CreateObject();
+			cJSON_AddItemToObject(ent, "what", mc_fhir_ident_ref("urn:medchain:identity", k, NULL));
+			cJSON_AddItemToObject(ent, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
+								  "4", "Other"));
+			cJSON_AddItemToArray(entities, ent);
+		}
 	}
 	if (e->has_grant) {
 		ent = cJSON_CreateObject();
@@ -499,7 +531,7 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 	if (mc_identity_get(o->t, al->actor, &who, &err) != 0)
 		snprintf(who.name, sizeof(who.name), "?");
 	if ((al->kind != MC_ALERT_STAFF_GRANT && al->kind != MC_ALERT_ENROLLER_GRANT &&
-	     al->kind != MC_ALERT_ENROLLER_COLLEAGUE_GRANT) ||
+	     al->kind != MC_ALERT_ENROLLER_COLLEAGUE_GRANT && al->kind != MC_ALERT_LOST_KEY_ROTATION) ||
 	    mc_identity_get(o->t, al->author, &staff, &err) != 0)
 		snprintf(staff.name, sizeof(staff.name), "?");
 	if (al->kind != MC_ALERT_ENROLLER_COLLEAGUE_GRANT || mc_identity_get(o->t, al->enroller, &by, &err) != 0)
@@ -546,6 +578,14 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 			cJSON_AddStringToObject(j, "subject", subj);
 		} else if (al->kind == MC_ALERT_DENY_BURST) {
 			cJSON_AddNumberToObject(j, "denials", al->count);
+		} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
+			/* actor: the new key; the key it replaced; the admin */
+			mc_hex(al->old_pk, MC_PK_LEN, pk);
+			cJSON_AddStringToObject(j, "old_key", pk);
+			mc_hex(al->author, MC_PK_LEN, pk);
+			cJSON_AddStringToObject(j, "rotated_by", pk);
+			mc_json_add_str(j, "rotated_by_name", staff.name);
+			cJSON_AddBoolToObject(j, "revoked", al->revoked);
 		} else {
 			cJSON_AddStringToObject(j, "grant", gid);
 			cJSON_AddStringToObject(j, "subject", subj);
@@ -576,6 +616,9 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 		printf(_("%s  break-glass read by %s of record %s\n"), when, who.name, rec);
 	} else if (al->kind == MC_ALERT_DENY_BURST) {
 		printf(_("%s  %u denied reads by %s in the last hour\n"), when, al->count, who.name);
+	} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
+		printf(_("%s  %s moved to key %s by %s without the old key's signature (lost-key rotation)\n"),
+		       when, who.name, pk, staff.name);
 	} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
 		printf(_("%s  grant %s to %s, signed by the patient identity %s, which %s enrolled\n"),
 		       when, gid, who.name, staff.name, who.name);

@@ -358,3 +358,157 @@ out:
 	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
+
+struct rotate_ctx {
+	const uint8_t *new_pk;
+	bool enrolled;               /* the new key is already an identity's */
+	uint8_t chain_id[MC_HASH_LEN];
+};
+
+static int rotate_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct rotate_ctx *rc = vctx;
+	struct mc_identity id;
+	struct mc_head head;
+	int r = mc_identity_get(t, rc->new_pk, &id, err);
+
+	if (r < 0 || mc_chain_head(t, &head, err) != 0)
+		return -1;
+	rc->enrolled = r == 0;
+	memcpy(rc->chain_id, head.chain_id, MC_HASH_LEN);
+	return 0;
+}
+
+/* identity rotate NAME --key NEWPUB: the admin moves a person's identity
+ * to the new key its holder made with `identity keygen` and put in keys/.
+ * The holder signs for the new key (its passphrase: --new-passphrase-file
+ * or the terminal) and, unless --lost-key, for the old one too
+ * (--old-passphrase-file or the terminal). --lost-key: the old key is lost
+ * or compromised; the admin's word and a --reason alone, which `alerts`
+ * lists as lost-key-rotation. */
+int cmd_identity_rotate(struct mc_cli *cli, struct mc_args *a)
+{
+	const char *pubhex = NULL, *newpass = NULL, *oldpass = NULL, *reason = "";
+	bool lost = false;
+	struct mc_opt opts[] = {
+		{ "--key", true, &pubhex, NULL },
+		{ "--new-passphrase-file", true, &newpass, NULL },
+		{ "--old-passphrase-file", true, &oldpass, NULL },
+		{ "--lost-key", false, NULL, &lost },
+		{ "--reason", true, &reason, NULL },
+	};
+	char *pos[1], oldhex[65], newhex[65], whose[MC_NAME_MAX + 64];
+	int npos, rc = -1;
+	uint8_t pk[MC_PK_LEN], xpk[MC_X25519_LEN], st[MC_HASH_LEN];
+	struct mc_err err = { 0 };
+	struct mc_key *node = NULL, *author = NULL, *newkey = NULL, *oldkey = NULL;
+	struct mc_identity target;
+	struct rotate_ctx rx = { .new_pk = pk };
+	struct mc_rotate r;
+	struct mc_buf body;
+	struct mc_produced out;
+
+	if (mc_cli_parse(a, opts, 5, pos, 1, &npos) != 0)
+		return EX_USAGE;
+	if (npos != 1 || !pubhex)
+		return mc_cli_usage(_("identity rotate needs the identity's key or name, and --key with its new public key"));
+	if (strlen(pubhex) != 2 * MC_PK_LEN || mc_unhex(pubhex, pk, MC_PK_LEN) != 0 || mc_pk_to_x25519(pk, xpk) != 0)
+		return mc_cli_usage(_("--key must be an Ed25519 public key, 64 hex digits (as 'identity keygen' prints it)"));
+	if (strlen(reason) > MC_REASON_MAX || !mc_text_clean(reason, strlen(reason)))
+		return mc_cli_usage(_("--reason must be at most %d characters of text"), MC_REASON_MAX);
+	if (lost && !*reason)
+		return mc_cli_usage(_("--lost-key needs --reason: why the old key cannot sign (it shows in the audit trail and in alerts)"));
+	if (lost && oldpass)
+		return mc_cli_usage(_("--lost-key and --old-passphrase-file exclude each other: a lost key signs nothing"));
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_find_identity(cli, pos[0], &target, &err) != 0)
+		goto out;
+	mc_hex(target.pk, MC_PK_LEN, oldhex);
+	mc_hex(pk, MC_PK_LEN, newhex);
+	if (target.revoked != MC_NOT_REVOKED) {
+		mc_err_set(&err, EX_DATAERR, _("identity '%s' is revoked: enrol its holder anew"), pos[0]);
+		goto out;
+	}
+	if (target.roles & ~(uint32_t)MC_ROLES_PEOPLE) {
+		mc_err_set(&err, EX_DATAERR,
+			   _("identity '%s' is a node, anchor or organization key: those are not rotated with identity rotate"),
+			   pos[0]);
+		goto out;
+	}
+	if (memcmp(target.pk, pk, MC_PK_LEN) == 0) {
+		mc_err_set(&err, EX_DATAERR, _("--key is the identity's current key"));
+		goto out;
+	}
+	{
+		/* keys/admin.key signs for this node: rotated away, the node
+		 * would sign with a revoked key */
+		char path[4200];
+		uint8_t apk[MC_PK_LEN];
+		bool sealed;
+
+		mc_cli_path(cli, path, sizeof(path), "keys/admin.key");
+		if (mc_key_peek(path, apk, &sealed, NULL) == 0 && memcmp(apk, target.pk, MC_PK_LEN) == 0) {
+			mc_err_set(&err, EX_DATAERR,
+				   _("identity '%s' is this node's own admin key (keys/admin.key), which the node signs with: enrol another admin, then revoke this one"),
+				   pos[0]);
+			goto out;
+		}
+	}
+	if (mc_store_read(cli->store, rotate_txn, &rx, &err) != 0)
+		goto out;
+	if (rx.enrolled) {
+		mc_err_set(&err, EX_DATAERR,
+			   _("the key %s is already an enrolled identity's: the holder makes a new one with 'identity keygen'"),
+			   newhex);
+		goto out;
+	}
+	/* the holder signs: the new key, then (unless lost) the old one */
+	memset(&r, 0, sizeof(r));
+	memcpy(r.old_pk, target.pk, MC_PK_LEN);
+	memcpy(r.new_pk, pk, MC_PK_LEN);
+	r.kind = lost ? MC_ROTATE_LOST_KEY : MC_ROTATE_HOLDER;
+	r.reason = (const uint8_t *)reason;
+	r.reason_len = strlen(reason);
+	mc_rotate_statement(rx.chain_id, r.old_pk, r.new_pk, r.kind, st);
+	snprintf(whose, sizeof(whose), _("the new key of %s"), target.name);
+	if (mc_cli_load_holder_key(cli, pk, whose, newpass, "--new-passphrase-file", &newkey, &err) != 0)
+		goto out;
+	mc_sign(newkey->sk, st, sizeof(st), r.new_sig);
+	if (!lost) {
+		snprintf(whose, sizeof(whose), _("the current key of %s"), target.name);
+		if (mc_cli_load_holder_key(cli, target.pk, whose, oldpass, "--old-passphrase-file", &oldkey, &err) != 0) {
+			mc_err_wrap(&err, _("the current key of %s signs a rotation (if it is lost or compromised: --lost-key --reason)"),
+				    target.name);
+			goto out;
+		}
+		mc_sign(oldkey->sk, st, sizeof(st), r.old_sig);
+		r.has_old_sig = true;
+	}
+	if (mc_cli_load_role_key(cli, "node", &node, &err) != 0 || mc_cli_load_actor(cli, &author, &err) != 0)
+		goto out;
+	mc_buf_init(&body);
+	mc_rotate_encode(&r, &body);
+	rc = mc_buf_failed(&body) ? mc_err_set(&err, EX_OSERR, _("out of memory"))
+				  : mc_chain_submit(cli->store, node, author, MC_TX_IDENTITY_ROTATE, body.data,
+						    body.len, &out, &err);
+	mc_buf_release(&body);
+	if (rc == 0 && cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		if (j) {
+			cJSON_AddStringToObject(j, "key", newhex);
+			cJSON_AddStringToObject(j, "old_key", oldhex);
+			cJSON_AddStringToObject(j, "rotation", lost ? "lost-key" : "holder");
+			cJSON_AddNumberToObject(j, "block", (double)out.height);
+		}
+		rc = mc_cli_json_print(j, &err);
+	} else if (rc == 0 && !cli->quiet) {
+		printf(_("%s now holds the identity of %s (key %s revoked) in block %llu\n"), newhex, target.name,
+		       oldhex, (unsigned long long)out.height);
+	}
+out:
+	mc_key_free(node);
+	mc_key_free(author);
+	mc_key_free(newkey);
+	mc_key_free(oldkey);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}

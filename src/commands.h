@@ -12,6 +12,7 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a);
 int cmd_identity_list(struct mc_cli *cli, struct mc_args *a);
 int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a);
 int cmd_org_rotate_key(struct mc_cli *cli, struct mc_args *a);
+int cmd_identity_rotate(struct mc_cli *cli, struct mc_args *a);
 int cmd_record_put(struct mc_cli *cli, struct mc_args *a);
 int cmd_record_import(struct mc_cli *cli, struct mc_args *a);
 int cmd_record_get(struct mc_cli *cli, struct mc_args *a);

@@ -19,6 +19,7 @@ static const char *const db_names[MC_DB__COUNT] = {
 	"grants", "grantidx", "audit_subject", "audit_actor", "audit_outcome",
 	"anchored", "chainstate", "nodes", "valsets", "journal", "consensus", "dupkeys",
 	"orgkeks", "orgsucc",
+	"rotations",
 };
 
 /* Tables a store written by an older build lacks until its first write
@@ -26,7 +27,8 @@ static const char *const db_names[MC_DB__COUNT] = {
 static bool db_optional(int db)
 {
 	return db == MC_DB_NODES || db == MC_DB_VALSETS || db == MC_DB_CONSENSUS || db == MC_DB_DUPKEYS ||
-	       db == MC_DB_ORGKEKS || db == MC_DB_ORGSUCC;
+	       db == MC_DB_ORGKEKS || db == MC_DB_ORGSUCC ||
+	       db == MC_DB_ROTATIONS;
 }
 
 #define MC_MAP_INITIAL (64ULL << 20)   /* 64 MiB; grows by doubling */

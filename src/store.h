@@ -61,6 +61,9 @@ enum mc_db {
 			    * ORG_ROTATE (orgrot.h) */
 	MC_DB_ORGSUCC,     /* old org pk -> new org pk || height u64: derived
 			    * from ORG_ROTATE (orgrot.h) */
+	MC_DB_ROTATIONS,   /* new pk -> old pk (32) | kind u8 | height u64 |
+			    * tx u32 | author pk (32): derived from
+			    * IDENTITY_ROTATE (chain.h) */
 	MC_DB__COUNT
 };
 

@@ -16,6 +16,7 @@ const char *mc_tx_type_name(unsigned type)
 		"CONSENT_GRANT", "CONSENT_REVOKE", "ACCESS", "NODE_ADD", "NODE_REMOVE",
 		"VIEW_CHANGE", "ANCHOR_COMMIT",
 		[MC_TX_ORG_ROTATE] = "ORG_ROTATE",
+		[MC_TX_IDENTITY_ROTATE] = "IDENTITY_ROTATE",
 	};
 
 	if (type >= sizeof(names) / sizeof(names[0]))
@@ -181,6 +182,65 @@ int mc_revoke_decode(const uint8_t *p, size_t n, struct mc_revoke *out, struct m
 	if (!mc_rd_finish(&r) || !mc_text_clean(out->reason, out->reason_len))
 		return body_err(err, "IDENTITY_REVOKE");
 	return 0;
+}
+
+void mc_rotate_encode(const struct mc_rotate *r, struct mc_buf *b)
+{
+	mc_put_raw(b, r->old_pk, MC_PK_LEN);
+	mc_put_raw(b, r->new_pk, MC_PK_LEN);
+	mc_put_u8(b, r->kind);
+	mc_put_raw(b, r->new_sig, MC_SIG_LEN);
+	mc_put_bytes(b, r->old_sig, r->has_old_sig ? MC_SIG_LEN : 0);
+	mc_put_bytes(b, r->reason, r->reason_len);
+}
+
+int mc_rotate_decode(const uint8_t *p, size_t n, struct mc_rotate *out, struct mc_err *err)
+{
+	struct mc_rd r;
+	const uint8_t *os;
+	size_t osl;
+
+	memset(out, 0, sizeof(*out));
+	mc_rd_init(&r, p, n);
+	mc_get_raw(&r, out->old_pk, MC_PK_LEN);
+	mc_get_raw(&r, out->new_pk, MC_PK_LEN);
+	out->kind = mc_get_u8(&r);
+	mc_get_raw(&r, out->new_sig, MC_SIG_LEN);
+	os = mc_get_bytes(&r, MC_SIG_LEN, &osl);
+	out->reason = mc_get_bytes(&r, MC_REASON_MAX, &out->reason_len);
+	if (!mc_rd_finish(&r) || !mc_text_clean(out->reason, out->reason_len))
+		return body_err(err, "IDENTITY_ROTATE");
+	if (memcmp(out->old_pk, out->new_pk, MC_PK_LEN) == 0)
+		return mc_err_set(err, EX_DATAERR, _("a key rotation names the same key twice"));
+	if (out->kind == MC_ROTATE_HOLDER) {
+		if (osl != MC_SIG_LEN)
+			return mc_err_set(err, EX_DATAERR, _("a key rotation its holder asked for carries the old key's signature"));
+		memcpy(out->old_sig, os, MC_SIG_LEN);
+		out->has_old_sig = true;
+	} else if (out->kind == MC_ROTATE_LOST_KEY) {
+		if (osl != 0)
+			return mc_err_set(err, EX_DATAERR, _("a lost-key rotation carries no old-key signature"));
+		if (out->reason_len == 0)
+			return mc_err_set(err, EX_DATAERR, _("a lost-key rotation gives its reason"));
+	} else {
+		return mc_err_set(err, EX_DATAERR, _("unknown key rotation kind %u"), (unsigned)out->kind);
+	}
+	return 0;
+}
+
+void mc_rotate_statement(const uint8_t chain_id[MC_HASH_LEN], const uint8_t old_pk[MC_PK_LEN],
+			 const uint8_t new_pk[MC_PK_LEN], uint8_t kind, uint8_t out[MC_HASH_LEN])
+{
+	static const char domain[] = "medchain/rotate/v1";
+	struct mc_sha256 h;
+
+	mc_sha256_init(&h);
+	mc_sha256_update(&h, domain, sizeof(domain) - 1);
+	mc_sha256_update(&h, chain_id, MC_HASH_LEN);
+	mc_sha256_update(&h, old_pk, MC_PK_LEN);
+	mc_sha256_update(&h, new_pk, MC_PK_LEN);
+	mc_sha256_update(&h, &kind, 1);
+	mc_sha256_final(&h, out);
 }
 
 void mc_entry_encode(const struct mc_entry *e, struct mc_buf *b)

@@ -48,6 +48,7 @@ enum mc_tx_type {
 	MC_TX_VIEW_CHANGE = 10,
 	MC_TX_ANCHOR_COMMIT = 11,
 	MC_TX_ORG_ROTATE = 13,     /* orgrot.h */
+	MC_TX_IDENTITY_ROTATE = 14,
 };
 
 /* Machine name of a type ("RECORD_PUT"); never translated. NULL if unknown. */
@@ -94,6 +95,10 @@ enum mc_role {
 	MC_ROLE_REGISTRAR = 1u << 7,  /* records patients' signed consent forms */
 };
 #define MC_ROLE_ALL 0xffu
+/* The roles of people, whose keys IDENTITY_ROTATE moves (node, anchor and
+ * organization keys have rotations of their own). */
+#define MC_ROLES_PEOPLE (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_AUDITOR | MC_ROLE_PATIENT | \
+			 MC_ROLE_REGISTRAR)
 /* Who records a consent form on a patient's behalf (a staff grant). */
 #define MC_ROLES_CONSENT_STAFF (MC_ROLE_ADMIN | MC_ROLE_REGISTRAR)
 
@@ -114,6 +119,36 @@ struct mc_revoke {
 };
 void mc_revoke_encode(const struct mc_revoke *r, struct mc_buf *b);
 int mc_revoke_decode(const uint8_t *p, size_t n, struct mc_revoke *r, struct mc_err *err);
+
+/* IDENTITY_ROTATE: a person's identity moves to a new key (docs/formats.md).
+ *   old pk (32) | new pk (32) | kind u8 | new-key signature (64) |
+ *   old-key signature (u32 length: 64 for MC_ROTATE_HOLDER, 0 for
+ *   MC_ROTATE_LOST_KEY) | reason (u32 length, 0..MC_REASON_MAX; at least 1
+ *   byte for MC_ROTATE_LOST_KEY)
+ * Both holder signatures are over mc_rotate_statement(). */
+enum mc_rotate_kind {
+	MC_ROTATE_HOLDER = 1,      /* the old key signed too: its holder asked */
+	MC_ROTATE_LOST_KEY = 2,    /* the old key is lost or compromised: the
+				    * admin's word alone (an alert, lost-key-rotation) */
+};
+struct mc_rotate {
+	uint8_t old_pk[MC_PK_LEN];
+	uint8_t new_pk[MC_PK_LEN];
+	uint8_t kind;
+	uint8_t new_sig[MC_SIG_LEN];
+	bool has_old_sig;
+	uint8_t old_sig[MC_SIG_LEN];
+	const uint8_t *reason; size_t reason_len;
+};
+void mc_rotate_encode(const struct mc_rotate *r, struct mc_buf *b);
+/* EX_DATAERR on malformation: the two keys equal, an unknown kind, an old-key
+ * signature present or absent against the kind, a lost-key rotation
+ * without a reason, unclean text, trailing bytes. */
+int mc_rotate_decode(const uint8_t *p, size_t n, struct mc_rotate *r, struct mc_err *err);
+/* What the holder's keys sign: SHA-256("medchain/rotate/v1" || chain id ||
+ * old pk || new pk || kind). */
+void mc_rotate_statement(const uint8_t chain_id[MC_HASH_LEN], const uint8_t old_pk[MC_PK_LEN],
+			 const uint8_t new_pk[MC_PK_LEN], uint8_t kind, uint8_t out[MC_HASH_LEN]);
 
 /* One record version as the chain holds it: no payload, no raw subject. */
 struct mc_entry {

@@ -526,6 +526,7 @@ static const char *db_label(enum mc_db db)
 	case MC_DB_NODES: return _("validator nodes");
 	case MC_DB_VALSETS: return _("validator sets by height");
 	case MC_DB_DUPKEYS: return _("duplicate key index");
+	case MC_DB_ROTATIONS: return _("key rotations");
 	default: return "?";
 	}
 }
@@ -771,6 +772,7 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		MC_DB_AUDIT_ACTOR, MC_DB_AUDIT_OUTCOME, MC_DB_ANCHORED, MC_DB_CHAINSTATE,
 		MC_DB_NODES, MC_DB_VALSETS, MC_DB_DUPKEYS, MC_DB_META,
 		MC_DB_ORGKEKS, MC_DB_ORGSUCC,
+		MC_DB_ROTATIONS,
 	};
 	struct side_ctx sc = { vs };
 

@@ -94,7 +94,7 @@ static void status_refresh(struct mc_app *app)
 	app->height = d->head.height;
 	app->anchored = d->anchored;
 	app->anchor_age_ms = d->anchored && mc_now_ms() > d->last_anchor_ms ? mc_now_ms() - d->last_anchor_ms : 0;
-	app->alerts = d->break_glass + d->deny_bursts + d->expiring + d->staff_grants;
+	app->alerts = d->break_glass + d->deny_bursts + d->expiring + d->staff_grants + d->lost_key_rotations;
 }
 
 void mc_app_refresh(struct mc_app *app)

@@ -27,6 +27,8 @@ static int on_alert(const struct mc_alert *a, void *vctx)
 	else if (a->kind == MC_ALERT_STAFF_GRANT || a->kind == MC_ALERT_ENROLLER_GRANT ||
 		 a->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT)
 		d->staff_grants++;
+	else if (a->kind == MC_ALERT_LOST_KEY_ROTATION)
+		d->lost_key_rotations++;
 	else if (a->kind == MC_ALERT_VERIFY_FAILED)
 		d->verify_failed = true;
 	else if (a->kind == MC_ALERT_VERIFY_OVERDUE)

@@ -30,6 +30,7 @@ struct mc_dash {
 	uint64_t pending_seq, pending_size;
 	char pending_state[16];
 	unsigned break_glass, deny_bursts, expiring, staff_grants;
+	unsigned lost_key_rotations;       /* identities moved without the old key */
 	bool verify_ran;                      /* the last verify (vlast.h) */
 	struct mc_verify_last verify;
 	bool verify_failed, verify_overdue;

@@ -193,6 +193,10 @@ static void draw(struct mc_app *app, int y, int h)
 		else if (al->kind == MC_ALERT_DENY_BURST)
 			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_WARN, _("%s  %u denied reads by one reader in an hour"), when,
 				   al->count);
+		else if (al->kind == MC_ALERT_LOST_KEY_ROTATION)
+			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD,
+				   _("%s  an identity moved to a new key without its old key's signature (block %llu)"), when,
+				   (unsigned long long)al->height);
 		else if (al->kind == MC_ALERT_ENROLLER_GRANT)
 			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD,
 				   _("%s  grant %.12s... signed by a patient identity its grantee enrolled"), when, gid);

@@ -45,6 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)mc_revoke_decode(tx.body, tx.body_len, &r, NULL);
 		break;
 	}
+	case MC_TX_IDENTITY_ROTATE: {
+		struct mc_rotate r;
+
+		(void)mc_rotate_decode(tx.body, tx.body_len, &r, NULL);
+		break;
+	}
 	case MC_TX_RECORD_PUT: {
 		struct mc_put p;
 		struct mc_rd r;

@@ -50,6 +50,7 @@ expect "--datadir=DIR as bash splits it" "carol" "$B" --datadir = "$D2" audit li
 expect "--datadir=DIR in one word" "carol" "$B" "--datadir=$D2" --as c
 expect "--as=NAME as bash splits it" "alice albert" "$B" --datadir "$D" --as = al
 expect "identity revoke takes a name" "albert" "$B" --datadir "$D" identity revoke alb
+expect "identity rotate takes a name" "alice albert" "$B" --datadir "$D" identity rotate al
 has "a data dir for --datadir" "$T/other" "$B" --datadir "$T/oth"
 expect "nothing after an unknown command" "" "$B" no-such-command --
 ok "bash completion: commands, groups, per-command options, global options, identity names of the --datadir typed"

@@ -403,6 +403,53 @@ static int enroll_in(const struct mc_key *author, const char *name, uint32_t rol
 	return rc;
 }
 
+struct id_ctx {
+	const uint8_t *pk;
+	struct mc_identity id;
+	int rc;
+};
+
+static int id_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct id_ctx *c = vctx;
+
+	c->rc = mc_identity_get(t, c->pk, &c->id, err);
+	return c->rc < 0 ? -1 : 0;
+}
+
+/* Submits an IDENTITY_ROTATE of old_pk to new_signer's key by author; the
+ * statement is signed for chain `chain` by new_signer and (kind 1) by
+ * old_signer. */
+static int rotate(const struct mc_key *author, const uint8_t *old_pk, const uint8_t *new_pk,
+		  const struct mc_key *new_signer, const struct mc_key *old_signer, uint8_t kind,
+		  const uint8_t chain[MC_HASH_LEN], struct mc_err *err)
+{
+	struct mc_rotate r;
+	struct mc_buf b;
+	struct mc_produced p;
+	uint8_t st[MC_HASH_LEN];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.old_pk, old_pk, MC_PK_LEN);
+	memcpy(r.new_pk, new_pk, MC_PK_LEN);
+	r.kind = kind;
+	mc_rotate_statement(chain, r.old_pk, r.new_pk, kind, st);
+	mc_sign(new_signer->sk, st, sizeof(st), r.new_sig);
+	if (kind == MC_ROTATE_HOLDER) {
+		r.has_old_sig = true;
+		mc_sign(old_signer->sk, st, sizeof(st), r.old_sig);
+	} else {
+		r.reason = (const uint8_t *)"lost";
+		r.reason_len = 4;
+	}
+	mc_buf_init(&b);
+	mc_rotate_encode(&r, &b);
+	rc = mc_chain_submit(fx.s, fx.node, author, MC_TX_IDENTITY_ROTATE, b.data, b.len, &p, err);
+	mc_buf_release(&b);
+	return rc;
+}
+
 /* One tx signed by author, applied as a replay (no side rows needed) in a
  * block of the given version, then rolled back. */
 struct rule_try {
@@ -699,4 +746,58 @@ Test(chain, a_new_patient_identitys_grant_to_its_enrollers_colleague_is_flagged_
 	cr_assert_eq(out.n, 0, "a grant made after the window is a patient's ordinary grant");
 	mc_key_free(dr);
 	mc_key_free(pat);
+}
+
+Test(chain, a_rotation_needs_both_holder_signatures_for_this_chain_an_admin_and_a_fresh_key)
+{
+	struct mc_key *a = NULL, *b = NULL, *fresh = NULL, *other = NULL;
+	struct mc_err err = { 0 };
+	struct mc_head h0 = head();
+	uint8_t elsewhere[MC_HASH_LEN] = { 5 };
+	uint64_t h;
+
+	cr_assert_eq(enroll(fx.admin, "Dr A", MC_ROLE_CLINICIAN, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(enroll(fx.admin, "Dr B", MC_ROLE_CLINICIAN, &b, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_key_generate(false, &fresh, &err), 0);
+	cr_assert_eq(mc_key_generate(false, &other, &err), 0);
+	h = head().height;
+	cr_assert_eq(rotate(fx.admin, a->pk, fresh->pk, other, a, MC_ROTATE_HOLDER, h0.chain_id, &err), -1);
+	cr_assert_eq(err.code, EX_NOPERM, "a new-key signature by another key: %s", err.msg);
+	cr_assert_eq(rotate(fx.admin, a->pk, fresh->pk, fresh, other, MC_ROTATE_HOLDER, h0.chain_id, &err), -1);
+	cr_assert_eq(err.code, EX_NOPERM, "an old-key signature by another key: %s", err.msg);
+	cr_assert_eq(rotate(fx.admin, a->pk, fresh->pk, fresh, a, MC_ROTATE_HOLDER, elsewhere, &err), -1,
+		     "signatures made for another chain");
+	cr_assert_eq(rotate(fx.admin, a->pk, fresh->pk, fresh, a, MC_ROTATE_LOST_KEY, elsewhere, &err), -1,
+		     "a lost-key rotation's new-key signature for another chain");
+	cr_assert_eq(rotate(b, a->pk, fresh->pk, fresh, a, MC_ROTATE_HOLDER, h0.chain_id, &err), -1);
+	cr_assert_eq(err.code, EX_NOPERM, "a clinician as author: %s", err.msg);
+	cr_assert_eq(rotate(fx.admin, a->pk, b->pk, b, a, MC_ROTATE_HOLDER, h0.chain_id, &err), -1,
+		     "a key already enrolled");
+	cr_assert_eq(rotate(fx.admin, fx.node->pk, fresh->pk, fresh, fx.node, MC_ROTATE_HOLDER, h0.chain_id, &err),
+		     -1, "a node key");
+	cr_assert_eq(rotate(fx.admin, fx.admin->pk, fresh->pk, fresh, NULL, MC_ROTATE_LOST_KEY, h0.chain_id, &err),
+		     -1, "an admin declaring lost the key it signs with");
+	cr_assert_eq(head().height, h, "refused rotations commit nothing");
+
+	cr_assert_eq(rotate(fx.admin, a->pk, fresh->pk, fresh, a, MC_ROTATE_HOLDER, h0.chain_id, &err), 0, "%s",
+		     err.msg);
+	{
+		struct id_ctx o = { .pk = a->pk }, n = { .pk = fresh->pk };
+
+		cr_assert_eq(mc_store_read(fx.s, id_txn, &o, &err), 0);
+		cr_assert_eq(mc_store_read(fx.s, id_txn, &n, &err), 0);
+		cr_assert_eq(o.rc, 0);
+		cr_assert_eq(n.rc, 0);
+		cr_assert_neq(o.id.revoked, MC_NOT_REVOKED, "the old key is revoked");
+		cr_assert_eq(n.id.revoked, MC_NOT_REVOKED, "the new key is active");
+		cr_assert_eq(n.id.roles, MC_ROLE_CLINICIAN);
+		cr_assert_str_eq(n.id.name, "Dr A");
+		cr_assert_eq(n.id.enrolled, o.id.revoked, "one tx: enrolled where the old was revoked");
+	}
+	cr_assert_eq(rotate(fx.admin, a->pk, other->pk, other, a, MC_ROTATE_HOLDER, h0.chain_id, &err), -1,
+		     "the old key, now revoked, rotates no more");
+	mc_key_free(a);
+	mc_key_free(b);
+	mc_key_free(fresh);
+	mc_key_free(other);
 }

@@ -481,3 +481,122 @@ Test(block, header_and_certificate_round_trip_and_quorum_rules)
 	}
 	mc_buf_release(&b);
 }
+
+static void make_rotate(struct mc_rotate *r, uint8_t kind)
+{
+	memset(r, 0, sizeof(*r));
+	memset(r->old_pk, 1, MC_PK_LEN);
+	memset(r->new_pk, 2, MC_PK_LEN);
+	memset(r->new_sig, 3, MC_SIG_LEN);
+	r->kind = kind;
+	if (kind == MC_ROTATE_HOLDER) {
+		r->has_old_sig = true;
+		memset(r->old_sig, 4, MC_SIG_LEN);
+	} else {
+		r->reason = (const uint8_t *)"laptop stolen";
+		r->reason_len = 13;
+	}
+}
+
+static int rotate_decodes(const struct mc_rotate *r)
+{
+	struct mc_rotate back;
+	struct mc_buf b;
+	int rc;
+
+	mc_buf_init(&b);
+	mc_rotate_encode(r, &b);
+	rc = mc_rotate_decode(b.data, b.len, &back, NULL);
+	mc_buf_release(&b);
+	return rc;
+}
+
+Test(tx, rotate_body_round_trips_both_kinds)
+{
+	struct mc_rotate r, back;
+	struct mc_buf b;
+
+	make_rotate(&r, MC_ROTATE_HOLDER);
+	mc_buf_init(&b);
+	mc_rotate_encode(&r, &b);
+	cr_assert_eq(mc_rotate_decode(b.data, b.len, &back, NULL), 0);
+	cr_assert_eq(back.kind, MC_ROTATE_HOLDER);
+	cr_assert(back.has_old_sig);
+	cr_assert_arr_eq(back.old_pk, r.old_pk, MC_PK_LEN);
+	cr_assert_arr_eq(back.new_pk, r.new_pk, MC_PK_LEN);
+	cr_assert_arr_eq(back.new_sig, r.new_sig, MC_SIG_LEN);
+	cr_assert_arr_eq(back.old_sig, r.old_sig, MC_SIG_LEN);
+	cr_assert_eq(back.reason_len, 0);
+	mc_buf_release(&b);
+	make_rotate(&r, MC_ROTATE_LOST_KEY);
+	mc_buf_init(&b);
+	mc_rotate_encode(&r, &b);
+	cr_assert_eq(mc_rotate_decode(b.data, b.len, &back, NULL), 0);
+	cr_assert_not(back.has_old_sig);
+	cr_assert_eq(back.reason_len, 13);
+	cr_assert_arr_eq(back.reason, "laptop stolen", 13);
+	mc_buf_release(&b);
+}
+
+Test(tx, rotate_decoder_refuses_truncation_trailing_bytes_and_inconsistent_fields)
+{
+	struct mc_rotate r, back;
+	struct mc_buf b;
+
+	for (int k = MC_ROTATE_HOLDER; k <= MC_ROTATE_LOST_KEY; k++) {
+		make_rotate(&r, (uint8_t)k);
+		mc_buf_init(&b);
+		mc_rotate_encode(&r, &b);
+		for (size_t n = 0; n < b.len; n++)
+			cr_assert_eq(mc_rotate_decode(b.data, n, &back, NULL), -1, "kind %d, %zu bytes", k, n);
+		mc_put_u8(&b, 0);
+		cr_assert_eq(mc_rotate_decode(b.data, b.len, &back, NULL), -1, "trailing byte refused");
+		mc_buf_release(&b);
+	}
+	make_rotate(&r, MC_ROTATE_HOLDER);
+	memcpy(r.new_pk, r.old_pk, MC_PK_LEN);
+	cr_assert_eq(rotate_decodes(&r), -1, "the same key twice");
+	make_rotate(&r, MC_ROTATE_HOLDER);
+	r.kind = 3;
+	cr_assert_eq(rotate_decodes(&r), -1, "an unknown kind");
+	r.kind = 0;
+	cr_assert_eq(rotate_decodes(&r), -1, "kind 0");
+	make_rotate(&r, MC_ROTATE_HOLDER);
+	r.has_old_sig = false;
+	cr_assert_eq(rotate_decodes(&r), -1, "a holder's rotation without the old key's signature");
+	make_rotate(&r, MC_ROTATE_LOST_KEY);
+	r.has_old_sig = true;
+	cr_assert_eq(rotate_decodes(&r), -1, "a lost-key rotation with an old-key signature");
+	make_rotate(&r, MC_ROTATE_LOST_KEY);
+	r.reason_len = 0;
+	cr_assert_eq(rotate_decodes(&r), -1, "a lost-key rotation without a reason");
+	make_rotate(&r, MC_ROTATE_LOST_KEY);
+	r.reason = (const uint8_t *)"bad\x01";
+	r.reason_len = 4;
+	cr_assert_eq(rotate_decodes(&r), -1, "a reason with control characters");
+	/* an old-key signature of another length */
+	make_rotate(&r, MC_ROTATE_HOLDER);
+	mc_buf_init(&b);
+	mc_put_raw(&b, r.old_pk, MC_PK_LEN);
+	mc_put_raw(&b, r.new_pk, MC_PK_LEN);
+	mc_put_u8(&b, MC_ROTATE_HOLDER);
+	mc_put_raw(&b, r.new_sig, MC_SIG_LEN);
+	mc_put_bytes(&b, r.old_sig, MC_SIG_LEN - 1);
+	mc_put_bytes(&b, NULL, 0);
+	cr_assert_eq(mc_rotate_decode(b.data, b.len, &back, NULL), -1, "a 63-byte signature");
+	mc_buf_release(&b);
+}
+
+Test(tx, rotate_statement_binds_chain_keys_and_kind)
+{
+	uint8_t a[MC_PK_LEN] = { 1 }, b[MC_PK_LEN] = { 2 }, other[MC_HASH_LEN] = { 9 };
+	uint8_t s0[MC_HASH_LEN], s1[MC_HASH_LEN];
+
+	mc_rotate_statement(chain, a, b, MC_ROTATE_HOLDER, s0);
+	mc_rotate_statement(other, a, b, MC_ROTATE_HOLDER, s1);
+	cr_assert_arr_neq(s0, s1, MC_HASH_LEN, "the chain id");
+	mc_rotate_statement(chain, b, a, MC_ROTATE_HOLDER, s1);
+	cr_assert_arr_neq(s0, s1, MC_HASH_LEN, "which key is old");
+	mc_rotate_statement(chain, a, b, MC_ROTATE_LOST_KEY, s1);
+	cr_assert_arr_neq(s0, s1, MC_HASH_LEN, "the kind");
+}
