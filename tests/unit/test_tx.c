@@ -314,7 +314,7 @@ Test(tx, put_decoder_refuses_zero_and_over_limit_counts)
 	mc_buf_release(&b);
 }
 
-static void make_rotate(struct mc_org_rotate *r, struct mc_buf *b)
+static void make_org_rotate(struct mc_org_rotate *r, struct mc_buf *b)
 {
 	memset(r, 0, sizeof(*r));
 	memset(r->old_pk, 1, MC_PK_LEN);
@@ -333,7 +333,7 @@ Test(tx, org_rotate_round_trips_and_refuses_every_truncation_and_trailing_byte)
 	struct mc_buf b;
 	struct mc_err err = { 0 };
 
-	make_rotate(&r, &b);
+	make_org_rotate(&r, &b);
 	cr_assert_eq(b.len, MC_ORGROT_BODY_LEN);
 	cr_assert_eq(mc_org_rotate_decode(b.data, b.len, &d, &err), 0);
 	cr_assert_eq(memcmp(&r, &d, sizeof(r)), 0);
@@ -351,11 +351,11 @@ Test(tx, org_rotate_refuses_one_key_for_both_and_over_limit_counts)
 	struct mc_buf b;
 	struct mc_err err = { 0 };
 
-	make_rotate(&r, &b);
+	make_org_rotate(&r, &b);
 	memcpy(b.data + MC_PK_LEN, r.old_pk, MC_PK_LEN);   /* new = old */
 	cr_assert_neq(mc_org_rotate_decode(b.data, b.len, &d, &err), 0);
 	mc_buf_release(&b);
-	make_rotate(&r, &b);
+	make_org_rotate(&r, &b);
 	mc_be32(b.data + 2 * MC_PK_LEN, MC_ORGROT_MAX + 1);
 	cr_assert_neq(mc_org_rotate_decode(b.data, b.len, &d, &err), 0);
 	mc_be32(b.data + 2 * MC_PK_LEN, MC_ORGROT_MAX);
@@ -402,7 +402,7 @@ Test(tx, org_rotate_digest_binds_the_chain_keys_and_keks)
 	uint8_t d1[MC_HASH_LEN], d2[MC_HASH_LEN];
 	static const uint8_t other[MC_HASH_LEN] = { 9 };
 
-	make_rotate(&r, &b);
+	make_org_rotate(&r, &b);
 	mc_buf_release(&b);
 	mc_org_rotate_digest(chain, &r, d1);
 	mc_org_rotate_digest(other, &r, d2);
