@@ -1164,6 +1164,9 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	case MC_TX_ANCHOR_COMMIT:
 		rc = apply_anchor_commit(t, ax, tx, err);
 		break;
+	case MC_TX_NODE_ROTATE:
+		rc = mc_valset_apply_node_rotate(t, ax, tx, err);
+		break;
 	default:
 		rc = mc_refuse(err, ax, _("this transaction type is not enabled on this chain"));
 		break;

@@ -15,6 +15,7 @@ const char *mc_tx_type_name(unsigned type)
 		NULL, "IDENTITY_ENROLL", "IDENTITY_REVOKE", "RECORD_PUT", "RECORD_ERASE",
 		"CONSENT_GRANT", "CONSENT_REVOKE", "ACCESS", "NODE_ADD", "NODE_REMOVE",
 		"VIEW_CHANGE", "ANCHOR_COMMIT",
+		"NODE_ROTATE",
 	};
 
 	if (type >= sizeof(names) / sizeof(names[0]))

@@ -47,6 +47,7 @@ enum mc_tx_type {
 	MC_TX_NODE_REMOVE = 9,
 	MC_TX_VIEW_CHANGE = 10,
 	MC_TX_ANCHOR_COMMIT = 11,
+	MC_TX_NODE_ROTATE = 12,
 };
 
 /* Machine name of a type ("RECORD_PUT"); never translated. NULL if unknown. */
