@@ -19,6 +19,7 @@
 #include "httpd.h"
 #include "metrics.h"
 #include "i18n.h"
+#include "nodekey.h"
 #include "notify.h"
 #include "peer.h"
 #include "replica.h"
@@ -158,6 +159,30 @@ static int announce_url(struct mc_cli *cli, const struct mc_key *node, struct mc
 	return rc;
 }
 
+/* The engine's rekey: a rotation of this node's key committed. The key
+ * files follow the chain (nodekey.h), and the new node.key is loaded with
+ * the passphrase serve started with (it stays in guarded memory). */
+static int rekey(void *ctx, const uint8_t current[MC_PK_LEN], struct mc_key **key, struct mc_err *err)
+{
+	struct mc_cli *cli = ctx;
+	enum mc_nodekey_state st;
+	char keys[4200];
+	uint8_t pk[MC_PK_LEN];
+	bool sealed;
+
+	*key = NULL;
+	mc_cli_path(cli, keys, sizeof(keys), "keys");
+	if (mc_nodekey_settle(keys, cli->store, &st, err) != 0)
+		return -1;
+	/* switched here, or by a command that loaded the node key first */
+	mc_cli_path(cli, keys, sizeof(keys), "keys/node.key");
+	if (mc_key_peek(keys, pk, &sealed, err) != 0)
+		return -1;
+	if (memcmp(pk, current, MC_PK_LEN) == 0)
+		return 0;
+	return mc_cli_load_key_file(cli, keys, key, err);
+}
+
 static int height_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct mc_head *h = vctx;
@@ -217,6 +242,8 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	ec.mempool_bytes = (size_t)cli->conf.pool_mib * 1024 * 1024;
 	ec.leader_timeout_ms = cli->conf.leader_timeout_ms;
 	ec.tick = mc_notify_tick;
+	ec.rekey = rekey;
+	ec.rekey_ctx = cli;
 	mc_notify_init();
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = cli->conf.listen;

@@ -19,24 +19,38 @@
 
 /* ---- peers --------------------------------------------------------------- */
 
+/* The peer at url: a live one first, else one that is gone. */
 static struct peer *peer_find_url(struct mc_engine *e, const char *url)
 {
+	struct peer *gone = NULL;
+
 	for (size_t i = 0; i < e->npeers; i++)
-		if (strcmp(e->peers[i]->url, url) == 0)
-			return e->peers[i];
-	return NULL;
+		if (strcmp(e->peers[i]->url, url) == 0) {
+			if (!e->peers[i]->gone)
+				return e->peers[i];
+			gone = gone ? gone : e->peers[i];
+		}
+	return gone;
 }
 
 static void peer_add(struct mc_engine *e, const char *url, const uint8_t *pk)
 {
 	struct peer *p = NULL;
 
-	if (!*url || (p = peer_find_url(e, url))) {
-		if (p && pk && !p->pk_known) {
-			memcpy(p->pk, pk, MC_PK_LEN);
-			p->pk_known = true;
-		}
+	if (!*url)
 		return;
+	if ((p = peer_find_url(e, url))) {
+		if (pk && p->pk_known && memcmp(p->pk, pk, MC_PK_LEN) != 0) {
+			/* another key at this address (NODE_ROTATE): a new peer
+			 * thread for it; the old key's ends */
+			p->gone = p->stop = true;
+		} else {
+			if (pk && !p->pk_known) {
+				memcpy(p->pk, pk, MC_PK_LEN);
+				p->pk_known = true;
+			}
+			return;
+		}
 	}
 	if (e->npeers == PEERS_MAX || !(p = calloc(1, sizeof(*p))))
 		return;

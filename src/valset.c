@@ -847,8 +847,6 @@ int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		return mc_refuse(err, ax, _("the rotated key is not a validator"));
 	if (mc_chain_leader(t, leader, &view, err) != 0)
 		return -1;
-	if (memcmp(leader, ro.old_pk, MC_PK_LEN) == 0)
-		return mc_refuse(err, ax, _("the leader's key cannot be rotated: move the leadership to another validator first"));
 	rc = mc_txn_get(t, MC_DB_NODES, ro.new_pk, MC_PK_LEN, &v, &vn, err);
 	if (rc < 0)
 		return -1;
@@ -888,6 +886,9 @@ int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		;
 	memmove(vals[at + 1], vals[at], (n - 1 - at) * MC_PK_LEN);
 	memcpy(vals[at], ro.new_pk, MC_PK_LEN);
+	/* a leader's rotation: the same node leads on, under its new key */
+	if (memcmp(leader, ro.old_pk, MC_PK_LEN) == 0)
+		memcpy(leader, ro.new_pk, MC_PK_LEN);
 	if (set_changed(t, ax, (const uint8_t (*)[MC_PK_LEN])vals, n, epoch, leader, err) != 0)
 		return -1;
 	/* the identities: the new key a node of the old one's name, the old

@@ -203,13 +203,14 @@ int mc_valset_apply_node_add(struct mc_txn *t, const struct mc_apply_ctx *ax,
 int mc_valset_apply_node_remove(struct mc_txn *t, const struct mc_apply_ctx *ax,
 				const struct mc_tx *tx, struct mc_err *err);
 /* NODE_ROTATE: the author is a validator; the epoch is the current one;
- * the old key is a validator and not the leader (move the leadership
- * first: `node promote`); the new key was never a validator nor an
+ * the old key is a validator; the new key was never a validator nor an
  * identity; the new key's signature and a quorum's approvals hold. The
  * new key then takes the old one's place in the set from the next block
- * (VALSETS), its NODES row (the old one's address) and a node identity of
- * the old one's name and organization; the old key's row is marked
- * removed and its identity revoked, in this block. */
+ * (VALSETS), its NODES row (the old one's address), a node identity of
+ * the old one's name and organization, and the leadership when the old
+ * key led (the rotating block itself is the old key's: see
+ * mc_block_apply); the old key's row is marked removed and its identity
+ * revoked, in this block. */
 int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
 				const struct mc_tx *tx, struct mc_err *err);
 int mc_valset_apply_view_change(struct mc_txn *t, const struct mc_apply_ctx *ax,

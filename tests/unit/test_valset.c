@@ -1650,9 +1650,6 @@ Test(valset, node_rotate_refusals_name_the_rule_and_change_nothing, .fini = free
 	rotate_body(&b, vk[2], nw, 2, NULL, vk, 3);
 	expect_refused(apply(vk[0], MC_TX_NODE_ROTATE, &b, &err), &err, "epoch", &before);
 	mc_buf_release(&b);
-	rotate_body(&b, vk[0], nw, 3, NULL, vk, 3);
-	expect_refused(apply(vk[1], MC_TX_NODE_ROTATE, &b, &err), &err, "leader's key cannot be rotated", &before);
-	mc_buf_release(&b);
 	rotate_body(&b, vk[2], vk[3], 3, NULL, vk, 3);
 	expect_refused(apply(vk[0], MC_TX_NODE_ROTATE, &b, &err), &err, "fresh key", &before);
 	mc_buf_release(&b);
@@ -1699,5 +1696,27 @@ Test(valset, verify_refuses_a_block_certified_with_a_retired_key, .fini = free_k
 	}
 	cr_assert_neq(run_verify(false, &err), 0, "the retired key's vote does not count");
 	cr_assert_not_null(strstr(err.msg, "block 5"), "%s", err.msg);
+	mc_key_free(nw);
+}
+
+Test(valset, node_rotate_of_the_leader_hands_the_leadership_to_the_new_key)
+{
+	struct mc_err err = { 0 };
+	struct mc_key *nw = NULL;
+	struct mc_buf b;
+	struct snap after;
+
+	vk[0] = fx.node;
+	next_height = 1;
+	cr_assert_eq(mc_key_generate(false, &nw, &err), 0);
+	/* the sole validator (and leader) rotates its own key */
+	rotate_body(&b, fx.node, nw, 0, NULL, vk, 1);
+	cr_assert_eq(apply(fx.node, MC_TX_NODE_ROTATE, &b, &err), 0, "%s", err.msg);
+	mc_buf_release(&b);
+	after = snap();
+	cr_assert_eq(after.n, 1);
+	cr_assert_arr_eq(after.vals[0], nw->pk, MC_PK_LEN);
+	cr_assert_arr_eq(after.leader, nw->pk, MC_PK_LEN, "the node leads on under its new key");
+	cr_assert_eq(after.view, 0, "no view change");
 	mc_key_free(nw);
 }
