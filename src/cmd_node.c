@@ -595,7 +595,10 @@ int cmd_node_rotate_key(struct mc_cli *cli, struct mc_args *a)
 	mc_node_rotate_digest(sc.head.chain_id, c.ro.old_pk, c.ro.new_pk, c.ro.epoch, d);
 	mc_sign(next->sk, d, MC_HASH_LEN, c.ro.new_sig);
 	mc_key_free(next);
+	mc_nodekey_test_crash("rotate-before-submit");
 	rc = approve_and_go(cli, &c, &err);
+	if (rc == 0)
+		mc_nodekey_test_crash("rotate-after-commit");
 	if (rc == 0) {
 		/* committed here (or a token printed): the key files follow the chain */
 		enum mc_nodekey_state st;

@@ -205,7 +205,7 @@ static uint64_t serve_height(struct mc_cli *cli)
 int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 {
 	struct mc_err err = { 0 };
-	struct mc_key *node = NULL;
+	struct mc_key *node = NULL, *pending = NULL;
 	struct mc_engine *e = NULL;
 	struct mc_httpd *h = NULL;
 	struct mc_metrics *m = NULL;
@@ -224,6 +224,18 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	}
 	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0)
 		goto out;
+	{
+		/* a rotation under way (the node key is settled above): its key too */
+		char next[4300], keys[4200];
+
+		mc_cli_path(cli, keys, sizeof(keys), "keys");
+		mc_nodekey_next_path(keys, next, sizeof(next));
+		if (access(next, F_OK) == 0) {
+			if (mc_cli_load_key_file(cli, next, &pending, &err) != 0)
+				goto out;
+			mc_engine_log("a rotation of this node's key is under way (keys/node.next.key): it is taken once the chain has it");
+		}
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		mc_err_set(&err, EX_SOFTWARE, _("cannot start libcurl"));
 		goto out;
@@ -244,6 +256,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	ec.tick = mc_notify_tick;
 	ec.rekey = rekey;
 	ec.rekey_ctx = cli;
+	ec.pending = pending;
 	mc_notify_init();
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = cli->conf.listen;
@@ -275,6 +288,7 @@ out:
 	mc_httpd_stop(h);
 	mc_engine_stop(e);
 	mc_key_free(node);
+	mc_key_free(pending);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 

@@ -905,6 +905,12 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 		pthread_mutex_unlock(&e->mu);
 		rc = mc_peer_call(cl, chain, e->node, url, "GET", path, NULL, 0, known ? pk : NULL, 30000,
 				  MC_ENGINE_SYNC_BYTES + MC_ENGINE_BLOCK_BODY_MAX, &r, &err);
+		if (rc == 0 && (r.status == 401 || r.status == 403) && e->c.pending) {
+			/* refused under the node's key: its rotation may be on the chain */
+			mc_peer_resp_release(&r);
+			rc = mc_peer_call(cl, chain, e->c.pending, url, "GET", path, NULL, 0, known ? pk : NULL, 30000,
+					  MC_ENGINE_SYNC_BYTES + MC_ENGINE_BLOCK_BODY_MAX, &r, &err);
+		}
 		if (rc == 0 && r.status == 200) {
 			sc.e = e;
 			sc.p = r.body;

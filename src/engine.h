@@ -76,6 +76,12 @@ struct mc_engine_conf {
 	 * removed node, or a rotation not made here). NULL: never. */
 	int (*rekey)(void *ctx, const uint8_t current[MC_PK_LEN], struct mc_key **key, struct mc_err *err);
 	void *rekey_ctx;
+	/* The key a rotation under way moves to (keys/node.next.key), or NULL
+	 * (not owned). A read a peer refuses under the node's key (a status
+	 * poll, a block fetch) is asked again under it: a node whose rotation
+	 * committed while it was down fetches that block with the key the
+	 * chain knows it by now. */
+	const struct mc_key *pending;
 };
 
 struct mc_engine;

@@ -281,6 +281,12 @@ static void peer_poll(struct peer *p, struct mc_peer_client *cl)
 	pthread_mutex_unlock(&e->mu);
 	rc = mc_peer_call(cl, chain, e->node, p->url, "GET", "/v1/status", NULL, 0, known ? pk : NULL,
 			  PEER_TIMEOUT_MS, 1u << 20, &r, &err);
+	if (rc == 0 && (r.status == 401 || r.status == 403) && e->c.pending) {
+		/* refused under the node's key: its rotation may be on the chain */
+		mc_peer_resp_release(&r);
+		rc = mc_peer_call(cl, chain, e->c.pending, p->url, "GET", "/v1/status", NULL, 0, known ? pk : NULL,
+				  PEER_TIMEOUT_MS, 1u << 20, &r, &err);
+	}
 	pthread_mutex_lock(&e->mu);
 	if (rc != 0) {
 		if (p->up || !p->error[0])

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -14,6 +16,18 @@
 #include "keystore.h"
 #include "nodekey.h"
 #include "valset.h"
+
+void mc_nodekey_test_crash(const char *point)
+{
+#ifdef MC_TEST_HOOKS /* a test build only */
+	const char *tc = getenv("MEDCHAIN_TEST_CRASH");
+
+	if (tc && strcmp(tc, point) == 0)
+		raise(SIGKILL);
+#else
+	(void)point;
+#endif
+}
 
 void mc_nodekey_next_path(const char *keysdir, char *out, size_t n)
 {
@@ -79,6 +93,7 @@ static int do_switch(int dfd, const char *keysdir, const uint8_t cur[MC_PK_LEN],
 	}
 	if (sync_dir(dfd, keysdir, err) != 0)
 		return -1;
+	mc_nodekey_test_crash("rotate-after-link");
 	/* 2: the new key is the node's key */
 	if (rename(next_path, cur_path) != 0)
 		return mc_err_set(err, EX_IOERR, _("cannot move '%s' to '%s': %s"), next_path, cur_path,

@@ -42,4 +42,10 @@ void mc_nodekey_next_path(const char *keysdir, char *out, size_t n);
 int mc_nodekey_settle(const char *keysdir, struct mc_store *s, enum mc_nodekey_state *state,
 		      struct mc_err *err);
 
+/* In a test build (./configure --enable-test-hooks) only: the process
+ * kills itself (SIGKILL) at point when MEDCHAIN_TEST_CRASH names it
+ * ("rotate-before-submit", "rotate-after-commit", "rotate-after-link"), so
+ * that the tests can stop a rotation at each step. A no-op otherwise. */
+void mc_nodekey_test_crash(const char *point);
+
 #endif
