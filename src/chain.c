@@ -1499,19 +1499,23 @@ void mc_chain_set_remote(mc_remote_fn fn, void *ctx)
 	remote_ctx = ctx;
 }
 
-/* The chain's only validator at height is this node: it makes blocks
- * itself. (The set in force for the block, as seal_block checks it: the
- * block's own txs, a NODE_ROTATE of this node's key say, change only the
- * next one's.) */
+/* The chain's only validator is this node, and stays the only one: it
+ * makes blocks itself. (The set in force for the block, as seal_block
+ * checks it, is this node; the set the block's txs leave has one key: the
+ * same, or this node's new key after a NODE_ROTATE. A NODE_ADD goes
+ * through serve, whose engine then knows the new set.) */
 static int sole_validator(struct mc_txn *t, const struct mc_key *node, uint64_t height, bool *sole,
 			  struct mc_err *err)
 {
 	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
-	size_t nval = 0;
+	size_t nval = 0, after = 0;
 
 	if (mc_chain_validators_at(t, height, vals, &nval, err) != 0)
 		return -1;
 	*sole = nval == 1 && memcmp(vals[0], node->pk, MC_PK_LEN) == 0;
+	if (*sole && mc_chain_validators(t, vals, &after, err) != 0)
+		return -1;
+	*sole = *sole && after == 1;
 	return 0;
 }
 
