@@ -85,9 +85,10 @@ struct peer {
 struct mc_engine {
 	struct mc_engine_conf c;
 	struct mc_store *s;
-	/* This node's key: swapped (under mu, by the engine's thread) when a
-	 * NODE_ROTATE of it commits; read anywhere, once per use (a function
-	 * signing with sk and naming pk takes one snapshot). */
+	/* This node's key: swapped under mu (eng_after_commit, whichever
+	 * thread committed) when a NODE_ROTATE of it commits; read anywhere,
+	 * mu held or not, once per use (a function signing with sk and naming
+	 * pk takes one snapshot). The keys swapped in stay until stop. */
 	const struct mc_key *_Atomic node;
 	struct mc_key *rotated[8];      /* keys the engine took over, freed at stop */
 	size_t nrotated;
