@@ -255,6 +255,12 @@ static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *e
 
 			cJSON_AddBoolToObject(j, "committed", true);
 			cJSON_AddNumberToObject(j, "height", (double)out.height);
+			if (c->op == MC_NODE_OP_ROTATE) {
+				char hex[2 * MC_PK_LEN + 1];
+
+				mc_hex(c->ro.new_pk, MC_PK_LEN, hex);
+				cJSON_AddStringToObject(j, "key", hex);
+			}
 			print_json(j);
 		} else if (rc == 0 && !cli->quiet && c->op == MC_NODE_OP_ROTATE) {
 			char hex[2 * MC_PK_LEN + 1];

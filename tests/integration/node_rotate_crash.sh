@@ -71,7 +71,13 @@ write "the node cannot write after a kill during the switch"
 [ "$(ls "$K" | grep -c '^node\.retired-')" = 3 ] || fail "not every retired key is kept: $(ls "$K")"
 ok "killed during the key switch: the next command finishes it; all three retired keys are kept"
 
+# --json: the new key and the block
+mc --json node rotate-key --yes >"$T/rot.json"
+jq -e --arg k "$(pk_of "$K/node.key")" '.committed and .key == $k and .height > 0' "$T/rot.json" >/dev/null \
+    || fail "rotate-key --json does not give the new key: $(cat "$T/rot.json")"
+ok "rotate-key --json gives the new key and its block"
+
 expect_exit 0 mc verify
-[ "$(mc --json audit list | jq '[.events[] | select(.type == "NODE_ROTATE")] | length')" = 3 ] \
-    || fail "the audit trail does not hold the three rotations"
-ok "the chain verifies and its audit trail holds the three rotations"
+[ "$(mc --json audit list | jq '[.events[] | select(.type == "NODE_ROTATE")] | length')" = 4 ] \
+    || fail "the audit trail does not hold the four rotations"
+ok "the chain verifies and its audit trail holds the four rotations"
