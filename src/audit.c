@@ -87,8 +87,8 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 	if (mc_tx_decode(v, vn, &tx, err) != 0)
 		return -1;
 	if (q->only_audit && tx.type != MC_TX_ACCESS && tx.type != MC_TX_CONSENT_GRANT &&
-	    tx.type != MC_TX_CONSENT_REVOKE && tx.type != MC_TX_ORG_ROTATE &&
-	    tx.type != MC_TX_IDENTITY_ROTATE)
+	    tx.type != MC_TX_CONSENT_REVOKE && tx.type != MC_TX_NODE_ROTATE &&
+	    tx.type != MC_TX_ORG_ROTATE && tx.type != MC_TX_IDENTITY_ROTATE)
 		return 0;
 	if (f->actor && memcmp(tx.author, f->actor, MC_PK_LEN) != 0)
 		return 0;

@@ -1495,6 +1495,12 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	case MC_TX_IDENTITY_ROTATE:
 		rc = apply_rotate(t, ax, tx, err);
 		break;
+	case MC_TX_NODE_ROTATE:
+		/* a node's key replaced: on the audit trail too (by its author) */
+		rc = mc_valset_apply_node_rotate(t, ax, tx, err);
+		if (rc == 0)
+			rc = audit_index(t, ax, tx, NULL, 0, err);
+		break;
 	default:
 		rc = mc_refuse(err, ax, _("this transaction type is not enabled on this chain"));
 		break;
@@ -1824,15 +1830,23 @@ void mc_chain_set_remote(mc_remote_fn fn, void *ctx)
 	remote_ctx = ctx;
 }
 
-/* The chain's only validator is this node: it makes blocks itself. */
-static int sole_validator(struct mc_txn *t, const struct mc_key *node, bool *sole, struct mc_err *err)
+/* The chain's only validator is this node, and stays the only one: it
+ * makes blocks itself. (The set in force for the block, as seal_block
+ * checks it, is this node; the set the block's txs leave has one key: the
+ * same, or this node's new key after a NODE_ROTATE. A NODE_ADD goes
+ * through serve, whose engine then knows the new set.) */
+static int sole_validator(struct mc_txn *t, const struct mc_key *node, uint64_t height, bool *sole,
+			  struct mc_err *err)
 {
 	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
-	size_t nval = 0;
+	size_t nval = 0, after = 0;
 
-	if (mc_chain_validators(t, vals, &nval, err) != 0)
+	if (mc_chain_validators_at(t, height, vals, &nval, err) != 0)
 		return -1;
 	*sole = nval == 1 && memcmp(vals[0], node->pk, MC_PK_LEN) == 0;
+	if (*sole && mc_chain_validators(t, vals, &after, err) != 0)
+		return -1;
+	*sole = *sole && after == 1;
 	return 0;
 }
 
@@ -1858,7 +1872,7 @@ static int produce_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	memcpy(b.chain_id, head.chain_id, MC_HASH_LEN);
 	rc = pc->build(t, &b, pc->ctx, err);
 	if (rc == 0 && b.count > 0)
-		rc = sole_validator(t, pc->node, &sole, err);
+		rc = sole_validator(t, pc->node, b.height, &sole, err);
 	if (rc == 0 && b.count > 0) {
 		if (sole) {
 			rc = seal_block(t, &b, pc->node, head.hash, head.chain_id, pc->out, err);

@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "i18n.h"
 #include "identity.h"
+#include "nodekey.h"
 #include "orgrot.h"
 #include "records.h"
 
@@ -388,6 +389,16 @@ int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **k
 			 struct mc_err *err)
 {
 	char rel[64], path[4200];
+
+	/* a rotation of the node's key the chain has: node.key becomes the new
+	 * key first (nodekey.h) */
+	if (strcmp(role, "node") == 0 && cli->store) {
+		enum mc_nodekey_state st;
+
+		mc_cli_path(cli, path, sizeof(path), "keys");
+		if (mc_nodekey_settle(path, cli->store, &st, err) != 0)
+			return -1;
+	}
 
 	snprintf(rel, sizeof(rel), "keys/%s.key", role);
 	if (cli->store && strcmp(role, "org") == 0) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd_node.c - `medchain node list | add | approve | remove | promote`.
+/* cmd_node.c - `medchain node list | add | approve | remove | promote |
+ * rotate-key`.
  *
  * A change of the validator set needs approvals from a quorum of the set.
  * `node add URL KEY` and `node remove KEY` sign this node's approval and,
@@ -15,6 +16,13 @@
  * operators' approvals: a token like the others, approved on other
  * validators until a quorum, and then handed to this node's serve with
  * the view change it starts.
+ *
+ * `node rotate-key` makes this node's next key (keys/node.next.key, sealed
+ * like node.key; nodekey.h), has it sign the NODE_ROTATE digest, and
+ * approves the rotation like a set change: a token for the other
+ * validators until a quorum approved. Run again, it goes on with the same
+ * next key. Once the chain has the rotation, serve (and any command that
+ * loads the node key) switches the key files.
  */
 #include "config.h"
 
@@ -30,6 +38,7 @@
 #include "commands.h"
 #include "i18n.h"
 #include "identity.h"
+#include "nodekey.h"
 #include "peer.h"
 #include "text.h"
 #include "valset.h"
@@ -74,13 +83,15 @@ struct change {
 	struct mc_node_add add;
 	struct mc_node_remove rm;
 	struct mc_promote pr;
+	struct mc_node_rotate ro;
 	uint8_t *raw;            /* the decoded token (add/rm borrow from it) */
 };
 
 static struct mc_approvals *approvals_of(struct change *c)
 {
 	return c->op == MC_NODE_OP_ADD ? &c->add.approvals
-	     : c->op == MC_NODE_OP_PROMOTE ? &c->pr.approvals : &c->rm.approvals;
+	     : c->op == MC_NODE_OP_PROMOTE ? &c->pr.approvals
+	     : c->op == MC_NODE_OP_ROTATE ? &c->ro.approvals : &c->rm.approvals;
 }
 
 static void change_digest(const struct change *c, const uint8_t chain_id[MC_HASH_LEN], uint8_t d[MC_HASH_LEN])
@@ -90,6 +101,8 @@ static void change_digest(const struct change *c, const uint8_t chain_id[MC_HASH
 				      c->add.url, c->add.url_len, c->add.epoch, d);
 	else if (c->op == MC_NODE_OP_PROMOTE)
 		mc_promote_digest(chain_id, c->pr.from_view, c->pr.leader, d);
+	else if (c->op == MC_NODE_OP_ROTATE)
+		mc_node_rotate_digest(chain_id, c->ro.old_pk, c->ro.new_pk, c->ro.epoch, d);
 	else
 		mc_node_change_digest(chain_id, MC_NODE_OP_REMOVE, c->rm.pk, NULL, 0, NULL, 0, c->rm.epoch, d);
 }
@@ -101,6 +114,8 @@ static void change_encode(const struct change *c, struct mc_buf *b)
 		mc_node_add_encode(&c->add, b);
 	else if (c->op == MC_NODE_OP_PROMOTE)
 		mc_promote_encode(&c->pr, b);
+	else if (c->op == MC_NODE_OP_ROTATE)
+		mc_node_rotate_encode(&c->ro, b);
 	else
 		mc_node_remove_encode(&c->rm, b);
 }
@@ -188,7 +203,8 @@ static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *e
 	struct mc_key *node = NULL;
 	struct mc_approval mine;
 	uint8_t d[MC_HASH_LEN];
-	uint64_t epoch = c->op == MC_NODE_OP_ADD ? c->add.epoch : c->rm.epoch;
+	uint64_t epoch = c->op == MC_NODE_OP_ADD ? c->add.epoch
+		       : c->op == MC_NODE_OP_ROTATE ? c->ro.epoch : c->rm.epoch;
 	struct mc_buf body;
 	bool member = false;
 	int rc = -1;
@@ -218,7 +234,8 @@ static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *e
 	if (c->op == MC_NODE_OP_PROMOTE && approvals_of(c)->count >= mc_quorum(sc.nval)) {
 		rc = promote_via_serve(cli, c->pr.leader, &c->pr, err);
 	} else if (approvals_of(c)->count >= mc_quorum(sc.nval)) {
-		struct submit_ctx sx = { node, &body, c->op == MC_NODE_OP_ADD ? MC_TX_NODE_ADD : MC_TX_NODE_REMOVE };
+		struct submit_ctx sx = { node, &body, c->op == MC_NODE_OP_ADD ? MC_TX_NODE_ADD
+						    : c->op == MC_NODE_OP_ROTATE ? MC_TX_NODE_ROTATE : MC_TX_NODE_REMOVE };
 		struct mc_produced out;
 		bool was_member = false;   /* a validator's NODE_ADD: its new address */
 
@@ -227,6 +244,8 @@ static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *e
 
 		if (c->op == MC_NODE_OP_ADD)
 			mc_node_add_encode(&c->add, &body);
+		else if (c->op == MC_NODE_OP_ROTATE)
+			mc_node_rotate_encode(&c->ro, &body);
 		else
 			mc_node_remove_encode(&c->rm, &body);
 		rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
@@ -236,7 +255,19 @@ static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *e
 
 			cJSON_AddBoolToObject(j, "committed", true);
 			cJSON_AddNumberToObject(j, "height", (double)out.height);
+			if (c->op == MC_NODE_OP_ROTATE) {
+				char hex[2 * MC_PK_LEN + 1];
+
+				mc_hex(c->ro.new_pk, MC_PK_LEN, hex);
+				cJSON_AddStringToObject(j, "key", hex);
+			}
 			print_json(j);
+		} else if (rc == 0 && !cli->quiet && c->op == MC_NODE_OP_ROTATE) {
+			char hex[2 * MC_PK_LEN + 1];
+
+			mc_hex(c->ro.new_pk, MC_PK_LEN, hex);
+			printf(_("the node's key is now %s: the rotation is in block %llu, the new key signs from block %llu\n"),
+			       hex, (unsigned long long)out.height, (unsigned long long)out.height + 1);
 		} else if (rc == 0 && !cli->quiet && c->op == MC_NODE_OP_ADD && was_member) {
 			printf(_("the node's address is now %.*s (block %llu)\n"), (int)c->add.url_len,
 			       (const char *)c->add.url, (unsigned long long)out.height);
@@ -429,21 +460,22 @@ int cmd_node_approve(struct mc_cli *cli, struct mc_args *a)
 	if (mc_cli_parse(a, NULL, 0, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1)
-		return mc_cli_usage(_("node approve needs the proposal token `node add`, `node remove` or `node promote` printed"));
+		return mc_cli_usage(_("node approve needs the proposal token `node add`, `node remove`, `node promote` or `node rotate-key` printed"));
 	len = strlen(pos[0]);
 	memset(&c, 0, sizeof(c));
 	if (len < 2 || len % 2 || len >= TOKEN_MAX || !(c.raw = malloc(len / 2)) ||
 	    mc_unhex(pos[0], c.raw, len / 2) != 0) {
 		free(c.raw);
-		return mc_cli_usage(_("the proposal token is not one `node add`, `node remove` or `node promote` printed"));
+		return mc_cli_usage(_("the proposal token is not one `node add`, `node remove`, `node promote` or `node rotate-key` printed"));
 	}
 	c.op = c.raw[0];
 	rc = c.op == MC_NODE_OP_ADD ? mc_node_add_decode(c.raw + 1, len / 2 - 1, &c.add, &err)
 	   : c.op == MC_NODE_OP_REMOVE ? mc_node_remove_decode(c.raw + 1, len / 2 - 1, &c.rm, &err)
 	   : c.op == MC_NODE_OP_PROMOTE ? mc_promote_decode(c.raw + 1, len / 2 - 1, &c.pr, &err)
+	   : c.op == MC_NODE_OP_ROTATE ? mc_node_rotate_decode(c.raw + 1, len / 2 - 1, &c.ro, &err)
 	   : mc_err_set(&err, EX_DATAERR, _("unknown kind of proposal"));
 	if (rc != 0)
-		mc_err_wrap(&err, _("the proposal token is not one `node add`, `node remove` or `node promote` printed"));
+		mc_err_wrap(&err, _("the proposal token is not one `node add`, `node remove`, `node promote` or `node rotate-key` printed"));
 	if (rc == 0 && mc_cli_open(cli, 0, &err) == 0) {
 		struct set_ctx sc;
 		uint8_t d[MC_HASH_LEN];
@@ -457,6 +489,10 @@ int cmd_node_approve(struct mc_cli *cli, struct mc_args *a)
 			for (uint16_t i = 0; i < ap->count && rc == 0; i++)
 				if (mc_approval_verify(d, &ap->a[i]) != 0)
 					rc = mc_err_set(&err, EX_DATAERR, _("an approval in the token does not verify"));
+			/* a rotation: the new key's holder agreed to it */
+			if (rc == 0 && c.op == MC_NODE_OP_ROTATE &&
+			    mc_sign_verify(c.ro.new_pk, d, MC_HASH_LEN, c.ro.new_sig) != 0)
+				rc = mc_err_set(&err, EX_DATAERR, _("the new key's signature in the token does not verify"));
 		}
 		if (rc == 0)
 			rc = approve_and_go(cli, &c, &err);
@@ -464,6 +500,118 @@ int cmd_node_approve(struct mc_cli *cli, struct mc_args *a)
 		rc = -1;
 	}
 	free(c.raw);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}
+
+/* ---- node rotate-key ------------------------------------------------------- */
+
+/* The next key: keys/node.next.key when a rotation is under way (the same
+ * key again), else a new one, written sealed like node.key (under the
+ * node's passphrase) or unsealed like it, durably, before anything is
+ * signed with it. */
+static int next_key(struct mc_cli *cli, bool node_sealed, bool *made, struct mc_key **out, struct mc_err *err)
+{
+	char keys[4200], path[4300];
+
+	*made = false;
+	mc_cli_path(cli, keys, sizeof(keys), "keys");
+	mc_nodekey_next_path(keys, path, sizeof(path));
+	if (access(path, F_OK) == 0)
+		return mc_cli_load_key_file(cli, path, out, err);
+	if (node_sealed && mc_cli_passphrase(cli, false, err) != 0)
+		return -1;
+	if (mc_key_generate(false, out, err) != 0)
+		return -1;
+	if (mc_key_save(path, *out, node_sealed ? cli->pass : NULL, node_sealed ? cli->passlen : 0, err) != 0) {
+		mc_key_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	*made = true;
+	return 0;
+}
+
+int cmd_node_rotate_key(struct mc_cli *cli, struct mc_args *a)
+{
+	bool yes = false, dry = false, member = false, sealed = false, made = false;
+	struct mc_opt opts[] = {
+		{ "--yes", false, NULL, &yes },
+		{ "--dry-run", false, NULL, &dry },
+	};
+	char *pos[1], path[4200], hex[2 * MC_PK_LEN + 1], question[512];
+	int npos, rc;
+	uint8_t pk[MC_PK_LEN], d[MC_HASH_LEN];
+	struct mc_key *next = NULL;
+	struct mc_err err = { 0 };
+	struct set_ctx sc;
+	struct change c;
+
+	if (mc_cli_parse(a, opts, 2, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	memset(&sc, 0, sizeof(sc));
+	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0)
+		return mc_cli_fail(&err);
+	if (!dry) {
+		/* a rotation the chain has already: the key files first */
+		enum mc_nodekey_state st;
+
+		mc_cli_path(cli, path, sizeof(path), "keys");
+		if (mc_nodekey_settle(path, cli->store, &st, &err) != 0)
+			return mc_cli_fail(&err);
+	}
+	mc_cli_path(cli, path, sizeof(path), "keys/node.key");
+	if (mc_key_peek(path, pk, &sealed, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
+		return mc_cli_fail(&err);
+	mc_hex(pk, MC_PK_LEN, hex);
+	for (size_t i = 0; i < sc.nval; i++)
+		member = member || memcmp(sc.vals[i], pk, MC_PK_LEN) == 0;
+	/* the chain's own rules (valset.h), checked before anything is made */
+	if (!member) {
+		mc_err_set(&err, EX_NOPERM, _("this node (%.16s) is not a validator: only a validator's key is rotated on the chain"),
+			   hex);
+		return mc_cli_fail(&err);
+	}
+	if (dry) {
+		if (cli->json) {
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddBoolToObject(j, "dry_run", true);
+			cJSON_AddStringToObject(j, "node", hex);
+			cJSON_AddNumberToObject(j, "validators", (double)sc.nval);
+			cJSON_AddNumberToObject(j, "needed", (double)mc_quorum(sc.nval));
+			cJSON_AddNumberToObject(j, "epoch", (double)sc.epoch);
+			return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
+		}
+		printf(_("would make a new key for this node (%s) and approve the rotation; it commits once %zu of %zu validators approve; nothing was written\n"),
+		       hex, mc_quorum(sc.nval), sc.nval);
+		return 0;
+	}
+	snprintf(question, sizeof(question), _("replace this node's key %.16s by a new one?"), hex);
+	if (mc_cli_confirm(yes, question, &err) != 0)
+		return mc_cli_fail(&err);
+	if (next_key(cli, sealed, &made, &next, &err) != 0)
+		return mc_cli_fail(&err);
+	if (!made && !cli->quiet && !cli->json)
+		fprintf(stderr, _("medchain: a rotation was under way: going on with its new key (keys/node.next.key)\n"));
+	memset(&c, 0, sizeof(c));
+	c.op = MC_NODE_OP_ROTATE;
+	memcpy(c.ro.old_pk, pk, MC_PK_LEN);
+	memcpy(c.ro.new_pk, next->pk, MC_PK_LEN);
+	c.ro.epoch = sc.epoch;
+	mc_node_rotate_digest(sc.head.chain_id, c.ro.old_pk, c.ro.new_pk, c.ro.epoch, d);
+	mc_sign(next->sk, d, MC_HASH_LEN, c.ro.new_sig);
+	mc_key_free(next);
+	mc_nodekey_test_crash("rotate-before-submit");
+	rc = approve_and_go(cli, &c, &err);
+	if (rc == 0)
+		mc_nodekey_test_crash("rotate-after-commit");
+	if (rc == 0) {
+		/* committed here (or a token printed): the key files follow the chain */
+		enum mc_nodekey_state st;
+
+		mc_cli_path(cli, path, sizeof(path), "keys");
+		rc = mc_nodekey_settle(path, cli->store, &st, &err);
+	}
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 

@@ -19,6 +19,7 @@
 #include "httpd.h"
 #include "metrics.h"
 #include "i18n.h"
+#include "nodekey.h"
 #include "notify.h"
 #include "peer.h"
 #include "replica.h"
@@ -158,6 +159,30 @@ static int announce_url(struct mc_cli *cli, const struct mc_key *node, struct mc
 	return rc;
 }
 
+/* The engine's rekey: a rotation of this node's key committed. The key
+ * files follow the chain (nodekey.h), and the new node.key is loaded with
+ * the passphrase serve started with (it stays in guarded memory). */
+static int rekey(void *ctx, const uint8_t current[MC_PK_LEN], struct mc_key **key, struct mc_err *err)
+{
+	struct mc_cli *cli = ctx;
+	enum mc_nodekey_state st;
+	char keys[4200];
+	uint8_t pk[MC_PK_LEN];
+	bool sealed;
+
+	*key = NULL;
+	mc_cli_path(cli, keys, sizeof(keys), "keys");
+	if (mc_nodekey_settle(keys, cli->store, &st, err) != 0)
+		return -1;
+	/* switched here, or by a command that loaded the node key first */
+	mc_cli_path(cli, keys, sizeof(keys), "keys/node.key");
+	if (mc_key_peek(keys, pk, &sealed, err) != 0)
+		return -1;
+	if (memcmp(pk, current, MC_PK_LEN) == 0)
+		return 0;
+	return mc_cli_load_key_file(cli, keys, key, err);
+}
+
 static int height_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct mc_head *h = vctx;
@@ -180,7 +205,7 @@ static uint64_t serve_height(struct mc_cli *cli)
 int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 {
 	struct mc_err err = { 0 };
-	struct mc_key *node = NULL;
+	struct mc_key *node = NULL, *pending = NULL;
 	struct mc_engine *e = NULL;
 	struct mc_httpd *h = NULL;
 	struct mc_metrics *m = NULL;
@@ -199,6 +224,18 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	}
 	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0)
 		goto out;
+	{
+		/* a rotation under way (the node key is settled above): its key too */
+		char next[4300], keys[4200];
+
+		mc_cli_path(cli, keys, sizeof(keys), "keys");
+		mc_nodekey_next_path(keys, next, sizeof(next));
+		if (access(next, F_OK) == 0) {
+			if (mc_cli_load_key_file(cli, next, &pending, &err) != 0)
+				goto out;
+			mc_engine_log("a rotation of this node's key is under way (keys/node.next.key): it is taken once the chain has it");
+		}
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		mc_err_set(&err, EX_SOFTWARE, _("cannot start libcurl"));
 		goto out;
@@ -217,6 +254,9 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	ec.mempool_bytes = (size_t)cli->conf.pool_mib * 1024 * 1024;
 	ec.leader_timeout_ms = cli->conf.leader_timeout_ms;
 	ec.tick = mc_notify_tick;
+	ec.rekey = rekey;
+	ec.rekey_ctx = cli;
+	ec.pending = pending;
 	mc_notify_init();
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = cli->conf.listen;
@@ -248,6 +288,7 @@ out:
 	mc_httpd_stop(h);
 	mc_engine_stop(e);
 	mc_key_free(node);
+	mc_key_free(pending);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 

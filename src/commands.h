@@ -47,6 +47,7 @@ int cmd_node_add(struct mc_cli *cli, struct mc_args *a);
 int cmd_node_remove(struct mc_cli *cli, struct mc_args *a);
 int cmd_node_approve(struct mc_cli *cli, struct mc_args *a);
 int cmd_node_promote(struct mc_cli *cli, struct mc_args *a);
+int cmd_node_rotate_key(struct mc_cli *cli, struct mc_args *a);
 /* Writes on a chain of several validators go through this node's serve. */
 void mc_cli_use_serve(struct mc_cli *cli);
 

@@ -417,6 +417,37 @@ static void drop_block_txs(struct mc_engine *e, const struct mc_bundle *b)
 
 /* After a commit: the cache, the mempool, and everyone waiting. b: the
  * block committed, or NULL after several or unknown ones. mu held. */
+/* This node's key left the set: a rotation's new key takes over (before
+ * the peers are read again, so that this node is not its own peer). */
+static void take_new_key(struct mc_engine *e)
+{
+	struct mc_key *key = NULL;
+	struct mc_err err = { 0 };
+	char was[17], now[17];
+
+	if (!e->c.rekey)
+		return;
+	if (e->c.rekey(e->c.rekey_ctx, e->node->pk, &key, &err) != 0) {
+		mc_engine_log("this node's key left the validator set, and its new key cannot be taken: %s", err.msg);
+		return;
+	}
+	if (!key)
+		return;
+	if (!eng_is_validator(e, key->pk) || e->nrotated == sizeof(e->rotated) / sizeof(e->rotated[0])) {
+		eng_short_pk(key->pk, now);
+		mc_engine_log("keys/node.key (%s) is not a validator's key: restart serve once the chain has its rotation",
+			      now);
+		mc_key_free(key);
+		return;
+	}
+	eng_short_pk(e->node->pk, was);
+	eng_short_pk(key->pk, now);
+	e->rotated[e->nrotated++] = key;
+	e->node = key;
+	mc_engine_log("this node's key was rotated at block %llu: it signs with %s from now on (%s is retired)",
+		      (unsigned long long)e->height, now, was);
+}
+
 void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 {
 	struct mc_err err = { 0 };
@@ -468,6 +499,8 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 	e->leader_seen_ms = mc_now_ms();   /* the chain moves: its leader lives */
 	if (e->epoch != old_epoch) {
 		mc_engine_log("the validator set changed: %zu validators", e->nval);
+		if (!eng_is_validator(e, e->node->pk))
+			take_new_key(e);
 		eng_peers_refresh(e);
 	}
 	pthread_cond_broadcast(&e->cv);
@@ -565,7 +598,11 @@ static int build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 		memset(&none, 0, sizeof(none));
 		mc_block_hash(&c->h, hash);
 		none.count = 1;
-		mc_vote_sign(hash, c->e->node->sk, c->e->node->pk, &none.votes[0]);
+		{
+			const struct mc_key *me = c->e->node;   /* one key for both halves */
+
+			mc_vote_sign(hash, me->sk, me->pk, &none.votes[0]);
+		}
 		mc_buf_reset(c->out);
 		mc_bundle_encode(&c->h, &none, picked, k, c->out);
 		free(picked);
@@ -702,7 +739,11 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 
 	if (eng_lock_put(e, e->prop_height, e->prop_view, e->prop_hash, e->prop.data, e->prop.len, err) != 0)
 		return -1;
-	mc_vote_sign(e->prop_hash, e->node->sk, e->node->pk, &own);
+	{
+		const struct mc_key *me = e->node;   /* one key for both halves */
+
+		mc_vote_sign(e->prop_hash, me->sk, me->pk, &own);
+	}
 	e->votes[0] = own;
 	e->nvotes = 1;
 	e->nrefused = 0;
@@ -864,6 +905,12 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 		pthread_mutex_unlock(&e->mu);
 		rc = mc_peer_call(cl, chain, e->node, url, "GET", path, NULL, 0, known ? pk : NULL, 30000,
 				  MC_ENGINE_SYNC_BYTES + MC_ENGINE_BLOCK_BODY_MAX, &r, &err);
+		if (rc == 0 && (r.status == 401 || r.status == 403) && e->c.pending) {
+			/* refused under the node's key: its rotation may be on the chain */
+			mc_peer_resp_release(&r);
+			rc = mc_peer_call(cl, chain, e->c.pending, url, "GET", path, NULL, 0, known ? pk : NULL, 30000,
+					  MC_ENGINE_SYNC_BYTES + MC_ENGINE_BLOCK_BODY_MAX, &r, &err);
+		}
 		if (rc == 0 && r.status == 200) {
 			sc.e = e;
 			sc.p = r.body;
@@ -1492,6 +1539,8 @@ void mc_engine_stop(struct mc_engine *e)
 	mc_buf_release(&e->vc_body);
 	mc_buf_release(&e->vc_relay);
 	mc_replay_free(e->replay);
+	for (size_t i = 0; i < e->nrotated; i++)
+		mc_key_free(e->rotated[i]);
 	if (e->c.status_file)
 		unlink(e->c.status_file);
 	free(e);

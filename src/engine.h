@@ -69,6 +69,19 @@ struct mc_engine_conf {
 	 * heartbeat. Must be quick. NULL: none. */
 	void (*tick)(void *ctx, uint64_t height);
 	void *tick_ctx;
+	/* Called by the engine (mu held) once a committed block has taken this
+	 * node's key out of the set (a NODE_ROTATE): *key is then the node's
+	 * key now (keys/node.key, switched: nodekey.h), which the engine owns
+	 * from then on and signs with; NULL when it is still current (a
+	 * removed node, or a rotation not made here). NULL: never. */
+	int (*rekey)(void *ctx, const uint8_t current[MC_PK_LEN], struct mc_key **key, struct mc_err *err);
+	void *rekey_ctx;
+	/* The key a rotation under way moves to (keys/node.next.key), or NULL
+	 * (not owned). A read a peer refuses under the node's key (a status
+	 * poll, a block fetch) is asked again under it: a node whose rotation
+	 * committed while it was down fetches that block with the key the
+	 * chain knows it by now. */
+	const struct mc_key *pending;
 };
 
 struct mc_engine;

@@ -841,7 +841,11 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 		eng_reply_text(r, 500, err.msg);
 		goto unlock;
 	}
-	mc_vote_sign(b.hash, e->node->sk, e->node->pk, &v);
+	{
+		const struct mc_key *me = e->node;   /* one key for both halves */
+
+		mc_vote_sign(b.hash, me->sk, me->pk, &v);
+	}
 	pthread_mutex_lock(&e->mu);
 	memcpy(e->checked, b.hash, MC_HASH_LEN);
 	e->has_checked = true;

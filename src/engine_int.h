@@ -85,7 +85,13 @@ struct peer {
 struct mc_engine {
 	struct mc_engine_conf c;
 	struct mc_store *s;
-	const struct mc_key *node;
+	/* This node's key: swapped under mu (eng_after_commit, whichever
+	 * thread committed) when a NODE_ROTATE of it commits; read anywhere,
+	 * mu held or not, once per use (a function signing with sk and naming
+	 * pk takes one snapshot). The keys swapped in stay until stop. */
+	const struct mc_key *_Atomic node;
+	struct mc_key *rotated[8];      /* keys the engine took over, freed at stop */
+	size_t nrotated;
 	pthread_mutex_t mu;           /* everything below */
 	pthread_cond_t cv;            /* any change: txs, votes, commits, stop */
 	pthread_mutex_t chain_mu;     /* one chain-changing step at a time */

@@ -19,24 +19,38 @@
 
 /* ---- peers --------------------------------------------------------------- */
 
+/* The peer at url: a live one first, else one that is gone. */
 static struct peer *peer_find_url(struct mc_engine *e, const char *url)
 {
+	struct peer *gone = NULL;
+
 	for (size_t i = 0; i < e->npeers; i++)
-		if (strcmp(e->peers[i]->url, url) == 0)
-			return e->peers[i];
-	return NULL;
+		if (strcmp(e->peers[i]->url, url) == 0) {
+			if (!e->peers[i]->gone)
+				return e->peers[i];
+			gone = gone ? gone : e->peers[i];
+		}
+	return gone;
 }
 
 static void peer_add(struct mc_engine *e, const char *url, const uint8_t *pk)
 {
 	struct peer *p = NULL;
 
-	if (!*url || (p = peer_find_url(e, url))) {
-		if (p && pk && !p->pk_known) {
-			memcpy(p->pk, pk, MC_PK_LEN);
-			p->pk_known = true;
-		}
+	if (!*url)
 		return;
+	if ((p = peer_find_url(e, url))) {
+		if (pk && p->pk_known && memcmp(p->pk, pk, MC_PK_LEN) != 0) {
+			/* another key at this address (NODE_ROTATE): a new peer
+			 * thread for it; the old key's ends */
+			p->gone = p->stop = true;
+		} else {
+			if (pk && !p->pk_known) {
+				memcpy(p->pk, pk, MC_PK_LEN);
+				p->pk_known = true;
+			}
+			return;
+		}
 	}
 	if (e->npeers == PEERS_MAX || !(p = calloc(1, sizeof(*p))))
 		return;
@@ -267,6 +281,12 @@ static void peer_poll(struct peer *p, struct mc_peer_client *cl)
 	pthread_mutex_unlock(&e->mu);
 	rc = mc_peer_call(cl, chain, e->node, p->url, "GET", "/v1/status", NULL, 0, known ? pk : NULL,
 			  PEER_TIMEOUT_MS, 1u << 20, &r, &err);
+	if (rc == 0 && (r.status == 401 || r.status == 403) && e->c.pending) {
+		/* refused under the node's key: its rotation may be on the chain */
+		mc_peer_resp_release(&r);
+		rc = mc_peer_call(cl, chain, e->c.pending, p->url, "GET", "/v1/status", NULL, 0, known ? pk : NULL,
+				  PEER_TIMEOUT_MS, 1u << 20, &r, &err);
+	}
 	pthread_mutex_lock(&e->mu);
 	if (rc != 0) {
 		if (p->up || !p->error[0])

@@ -153,7 +153,11 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 		v.locked_view = l.view;
 		memcpy(v.locked_hash, l.hash, MC_HASH_LEN);
 	}
-	mc_vc_vote_sign(e->chain_id, view, leader, e->node->sk, e->node->pk, &v);
+	{
+		const struct mc_key *me = e->node;   /* one key for both halves */
+
+		mc_vc_vote_sign(e->chain_id, view, leader, me->sk, me->pk, &v);
+	}
 	mc_put_raw(out, v.pk, MC_PK_LEN);
 	mc_put_u64(out, v.locked_height);
 	mc_put_u64(out, v.locked_view);
@@ -538,7 +542,8 @@ int eng_vc_take_over(struct mc_engine *e, struct mc_err *err)
 	/* the VIEW_CHANGE as this node's next tx, first in the block */
 	{
 		uint64_t seq = 1;
-		struct next_seq_ctx nc = { e->node->pk, &seq };
+		const struct mc_key *me = e->node;   /* one key for the whole tx */
+		struct next_seq_ctx nc = { me->pk, &seq };
 		struct mc_tx t;
 
 		mc_buf_init(&tx);
@@ -549,12 +554,12 @@ int eng_vc_take_over(struct mc_engine *e, struct mc_err *err)
 		memset(&t, 0, sizeof(t));
 		t.version = MC_TX_VERSION;
 		t.type = MC_TX_VIEW_CHANGE;
-		memcpy(t.author, e->node->pk, MC_PK_LEN);
+		memcpy(t.author, me->pk, MC_PK_LEN);
 		t.timestamp_ms = mc_now_ms();
 		t.seq = seq;
 		t.body = e->vc_body.data;
 		t.body_len = e->vc_body.len;
-		mc_tx_sign(&t, e->chain_id, e->node->sk);
+		mc_tx_sign(&t, e->chain_id, me->sk);
 		mc_tx_encode(&t, &tx);
 		mc_put_u32(&tx, 0);   /* no side rows */
 	}

@@ -96,6 +96,8 @@ static const struct mc_command commands[] = {
 	  N_("make another validator the leader (a view change the validators agree to)"), 0 },
 	{ "node", "approve", cmd_node_approve, N_("node approve TOKEN"),
 	  N_("add this validator's approval to a proposed set change"), 0 },
+	{ "node", "rotate-key", cmd_node_rotate_key, N_("node rotate-key [--dry-run] [--yes]"),
+	  N_("replace this node's key by a new one; commits at a quorum, else prints a token"), 0 },
 	{ NULL, "backup", cmd_backup, N_("backup DIR [--with-keys]"),
 	  N_("a hot, consistent, compacted copy of the chain, verified before it is kept"), 0 },
 	{ NULL, "restore", cmd_restore, N_("restore BACKUP"),

@@ -699,6 +699,22 @@ static int leader_precheck(struct mc_txn *t, const struct mc_bundle *b, struct m
 			  (unsigned long long)b->h.height);
 }
 
+/* The block holds a NODE_ROTATE of its proposer's key to leader: the
+ * leader's own rotation, proposed under the key it retires. */
+static bool rotated_leader(const struct mc_bundle *b, const uint8_t leader[MC_PK_LEN])
+{
+	for (uint32_t i = 0; i < b->count; i++) {
+		struct mc_tx tx;
+		struct mc_node_rotate ro;
+
+		if (mc_tx_decode(b->txs[i].tx, b->txs[i].tx_len, &tx, NULL) == 0 && tx.type == MC_TX_NODE_ROTATE &&
+		    mc_node_rotate_decode(tx.body, tx.body_len, &ro, NULL) == 0 &&
+		    memcmp(ro.old_pk, b->h.proposer, MC_PK_LEN) == 0 && memcmp(ro.new_pk, leader, MC_PK_LEN) == 0)
+			return true;
+	}
+	return false;
+}
+
 int mc_block_apply(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, uint64_t now_ms,
 		   struct mc_err *err)
 {
@@ -769,7 +785,7 @@ int mc_block_apply(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, 
 	 * first of all) are applied. */
 	if (mc_chain_leader(t, leader, &view, err) != 0)
 		return -1;
-	if (memcmp(h->proposer, leader, MC_PK_LEN) != 0 || h->view != view)
+	if ((memcmp(h->proposer, leader, MC_PK_LEN) != 0 && !rotated_leader(b, leader)) || h->view != view)
 		return mc_err_set(err, EX_NOPERM, _("block %llu was not proposed by the leader of its view"),
 				  (unsigned long long)h->height);
 	if (flags & MC_APPLY_COMMIT)

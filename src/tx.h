@@ -47,6 +47,7 @@ enum mc_tx_type {
 	MC_TX_NODE_REMOVE = 9,
 	MC_TX_VIEW_CHANGE = 10,
 	MC_TX_ANCHOR_COMMIT = 11,
+	MC_TX_NODE_ROTATE = 12,
 	MC_TX_ORG_ROTATE = 13,     /* orgrot.h */
 	MC_TX_IDENTITY_ROTATE = 14,
 };

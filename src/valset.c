@@ -11,6 +11,7 @@
 static const char change_domain[] = "medchain/node-change/v1";
 static const char view_domain[] = "medchain/view-change/v1";
 static const char promote_domain[] = "medchain/promote/v1";
+static const char rotate_domain[] = "medchain/node-rotate/v1";
 
 static const char META_VALSET[] = "valset";
 static const char META_EPOCH[] = "valset_epoch";
@@ -267,6 +268,48 @@ int mc_promote_decode(const uint8_t *p, size_t n, struct mc_promote *out, struct
 	mc_get_raw(&r, out->leader, MC_PK_LEN);
 	if (!approvals_read(&r, &out->approvals) || !mc_rd_finish(&r))
 		return mc_err_set(err, EX_DATAERR, _("malformed promotion approvals"));
+	return 0;
+}
+
+void mc_node_rotate_digest(const uint8_t chain_id[MC_HASH_LEN], const uint8_t old_pk[MC_PK_LEN],
+			   const uint8_t new_pk[MC_PK_LEN], uint64_t epoch, uint8_t out[MC_HASH_LEN])
+{
+	uint8_t num[8];
+	struct mc_sha256 h;
+
+	mc_be64(num, epoch);
+	mc_sha256_init(&h);
+	mc_sha256_update(&h, rotate_domain, sizeof(rotate_domain) - 1);
+	mc_sha256_update(&h, chain_id, MC_HASH_LEN);
+	mc_sha256_update(&h, old_pk, MC_PK_LEN);
+	mc_sha256_update(&h, new_pk, MC_PK_LEN);
+	mc_sha256_update(&h, num, 8);
+	mc_sha256_final(&h, out);
+}
+
+void mc_node_rotate_encode(const struct mc_node_rotate *r, struct mc_buf *b)
+{
+	mc_put_raw(b, r->old_pk, MC_PK_LEN);
+	mc_put_raw(b, r->new_pk, MC_PK_LEN);
+	mc_put_u64(b, r->epoch);
+	mc_put_raw(b, r->new_sig, MC_SIG_LEN);
+	approvals_encode(&r->approvals, b);
+}
+
+int mc_node_rotate_decode(const uint8_t *p, size_t n, struct mc_node_rotate *r,
+			  struct mc_err *err)
+{
+	struct mc_rd rd;
+
+	memset(r, 0, sizeof(*r));
+	mc_rd_init(&rd, p, n);
+	mc_get_raw(&rd, r->old_pk, MC_PK_LEN);
+	mc_get_raw(&rd, r->new_pk, MC_PK_LEN);
+	r->epoch = mc_get_u64(&rd);
+	mc_get_raw(&rd, r->new_sig, MC_SIG_LEN);
+	if (!mc_rd_ok(&rd) || !approvals_read(&rd, &r->approvals) || !mc_rd_finish(&rd) ||
+	    memcmp(r->old_pk, r->new_pk, MC_PK_LEN) == 0)
+		return body_err(err, "NODE_ROTATE");
 	return 0;
 }
 
@@ -781,4 +824,92 @@ int mc_valset_apply_view_change(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	if (meta_put_u64(t, META_VIEW, vc.view, err) != 0)
 		return -1;
 	return meta_put(t, META_LEADER, vc.leader, MC_PK_LEN, err);
+}
+
+int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
+				const struct mc_tx *tx, struct mc_err *err)
+{
+	struct mc_node_rotate ro;
+	struct mc_identity old_id, new_id;
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN], leader[MC_PK_LEN], digest[MC_HASH_LEN];
+	uint8_t url[MC_URL_MAX];
+	uint64_t epoch, view, added = 0;
+	size_t n, at, url_len = 0;
+	const void *v;
+	size_t vn;
+	int rc;
+
+	if (mc_node_rotate_decode(tx->body, tx->body_len, &ro, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (change_preamble(t, ax, tx, ro.epoch, vals, &n, &epoch, err) != 0)
+		return -1;
+	if (!in_set((const uint8_t (*)[MC_PK_LEN])vals, n, ro.old_pk))
+		return mc_refuse(err, ax, _("the rotated key is not a validator"));
+	if (mc_chain_leader(t, leader, &view, err) != 0)
+		return -1;
+	rc = mc_txn_get(t, MC_DB_NODES, ro.new_pk, MC_PK_LEN, &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return mc_refuse(err, ax, _("the new key was a validator before: a rotation needs a fresh key"));
+	rc = mc_identity_get(t, ro.new_pk, &new_id, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return mc_refuse(err, ax, _("the new key is an enrolled identity already: a rotation needs a fresh key"));
+	mc_node_rotate_digest(ax->chain_id, ro.old_pk, ro.new_pk, ro.epoch, digest);
+	if (mc_sign_verify(ro.new_pk, digest, MC_HASH_LEN, ro.new_sig) != 0)
+		return mc_refuse(err, ax, _("the new key's signature is not valid (its holder did not agree)"));
+	if (mc_approvals_check(&ro.approvals, digest, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (adopt_legacy(t, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
+		return -1;
+	/* the old key's row: removed in this block, its address kept */
+	rc = mc_txn_get(t, MC_DB_NODES, ro.old_pk, MC_PK_LEN, &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		if (vn < NODE_ROW_FIXED || vn - NODE_ROW_FIXED > MC_URL_MAX)
+			return mc_err_set(err, EX_DATAERR, _("malformed validator node row"));
+		added = mc_from_be64(v);
+		url_len = vn - NODE_ROW_FIXED;
+		memcpy(url, (const uint8_t *)v + NODE_ROW_FIXED, url_len);
+	}
+	if (put_node(t, ro.old_pk, added, ax->height, url, url_len, err) != 0 ||
+	    put_node(t, ro.new_pk, ax->height, 0, url, url_len, err) != 0)
+		return -1;
+	/* the set: the new key in the old one's place, in key order */
+	for (at = 0; memcmp(vals[at], ro.old_pk, MC_PK_LEN) != 0; at++)
+		;
+	memmove(vals[at], vals[at + 1], (n - at - 1) * MC_PK_LEN);
+	for (at = 0; at < n - 1 && memcmp(vals[at], ro.new_pk, MC_PK_LEN) < 0; at++)
+		;
+	memmove(vals[at + 1], vals[at], (n - 1 - at) * MC_PK_LEN);
+	memcpy(vals[at], ro.new_pk, MC_PK_LEN);
+	/* a leader's rotation: the same node leads on, under its new key */
+	if (memcmp(leader, ro.old_pk, MC_PK_LEN) == 0)
+		memcpy(leader, ro.new_pk, MC_PK_LEN);
+	if (set_changed(t, ax, (const uint8_t (*)[MC_PK_LEN])vals, n, epoch, leader, err) != 0)
+		return -1;
+	/* the identities: the new key a node of the old one's name, the old
+	 * one revoked (its txs and reads are refused from now on) */
+	rc = mc_identity_get(t, ro.old_pk, &old_id, err);
+	if (rc < 0)
+		return -1;
+	memset(&new_id, 0, sizeof(new_id));
+	memcpy(new_id.pk, ro.new_pk, MC_PK_LEN);
+	new_id.roles = MC_ROLE_NODE;
+	new_id.enrolled = ax->height;
+	new_id.revoked = MC_NOT_REVOKED;
+	if (rc == 0) {
+		new_id.roles = old_id.roles | MC_ROLE_NODE;
+		memcpy(new_id.name, old_id.name, sizeof(new_id.name));
+		memcpy(new_id.org, old_id.org, sizeof(new_id.org));
+		if (old_id.revoked == MC_NOT_REVOKED) {
+			old_id.revoked = ax->height;
+			if (mc_identity_put(t, &old_id, err) != 0)
+				return -1;
+		}
+	}
+	return mc_identity_put(t, &new_id, err);
 }

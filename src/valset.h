@@ -10,6 +10,8 @@
  *                 url (u16 len, 1..MC_URL_MAX, http:// or https://, printable
  *                 ASCII without spaces) | valset epoch u64 | approvals
  *   NODE_REMOVE = pk (32) | valset epoch u64 | approvals
+ *   NODE_ROTATE = old pk (32) | new pk (32) | valset epoch u64 |
+ *                 new key's signature (64) | approvals
  *   VIEW_CHANGE = view u64 | leader pk (32) | count u16 (1..MC_MAX_VALIDATORS) |
  *                 count x (validator pk (32) | locked height u64 |
  *                 locked view u64 | locked block hash (32) | signature (64)),
@@ -49,6 +51,7 @@ enum mc_node_op {
 	MC_NODE_OP_ADD = 1,
 	MC_NODE_OP_REMOVE = 2,
 	MC_NODE_OP_PROMOTE = 3,   /* a promote token (cmd_node.c), never a tx */
+	MC_NODE_OP_ROTATE = 4,    /* a NODE_ROTATE token */
 };
 
 /* ---- approvals of a set change ---------------------------------------- */
@@ -107,6 +110,28 @@ struct mc_node_remove {
 };
 void mc_node_remove_encode(const struct mc_node_remove *r, struct mc_buf *b);
 int mc_node_remove_decode(const uint8_t *p, size_t n, struct mc_node_remove *r,
+			  struct mc_err *err);
+
+/* A validator's new key in place of its old one, in one set change: the
+ * new key's holder agreed (new_sig: the new key's signature over
+ * mc_node_rotate_digest()) and a quorum of the set approved (approvals
+ * over the same digest). */
+struct mc_node_rotate {
+	uint8_t old_pk[MC_PK_LEN];
+	uint8_t new_pk[MC_PK_LEN];
+	uint64_t epoch;
+	uint8_t new_sig[MC_SIG_LEN];
+	struct mc_approvals approvals;
+};
+/* SHA-256("medchain/node-rotate/v1" || chain id || old pk || new pk ||
+ * valset epoch u64). */
+void mc_node_rotate_digest(const uint8_t chain_id[MC_HASH_LEN], const uint8_t old_pk[MC_PK_LEN],
+			   const uint8_t new_pk[MC_PK_LEN], uint64_t epoch, uint8_t out[MC_HASH_LEN]);
+void mc_node_rotate_encode(const struct mc_node_rotate *r, struct mc_buf *b);
+/* EX_DATAERR on a short or long body, equal keys, or approvals that are
+ * not 1..MC_MAX_VALIDATORS in ascending key order. (Signatures are the
+ * rule's: mc_valset_apply_node_rotate.) */
+int mc_node_rotate_decode(const uint8_t *p, size_t n, struct mc_node_rotate *r,
 			  struct mc_err *err);
 
 /* One validator's view-change vote: its highest lock (height 0, view 0 and
@@ -176,6 +201,17 @@ int mc_promote_decode(const uint8_t *p, size_t n, struct mc_promote *out, struct
 int mc_valset_apply_node_add(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			     const struct mc_tx *tx, struct mc_err *err);
 int mc_valset_apply_node_remove(struct mc_txn *t, const struct mc_apply_ctx *ax,
+				const struct mc_tx *tx, struct mc_err *err);
+/* NODE_ROTATE: the author is a validator; the epoch is the current one;
+ * the old key is a validator; the new key was never a validator nor an
+ * identity; the new key's signature and a quorum's approvals hold. The
+ * new key then takes the old one's place in the set from the next block
+ * (VALSETS), its NODES row (the old one's address), a node identity of
+ * the old one's name and organization, and the leadership when the old
+ * key led (the rotating block itself is the old key's: see
+ * mc_block_apply); the old key's row is marked removed and its identity
+ * revoked, in this block. */
+int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
 				const struct mc_tx *tx, struct mc_err *err);
 int mc_valset_apply_view_change(struct mc_txn *t, const struct mc_apply_ctx *ax,
 				const struct mc_tx *tx, struct mc_err *err);

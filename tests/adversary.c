@@ -41,6 +41,12 @@
  *                                           as fast as they go: "answered A limited L other O"
  *   adversary DATADIR URL fetch PATH        a signed GET; the answer's body on stdout
  *   adversary DATADIR URL get PATH          a signed GET; its status
+ *   adversary DATADIR URL cert-with KEY DATADIR2
+ *                                           a commit of an empty block at head + 1 by
+ *                                           DATADIR's node (the leader), its certificate
+ *                                           the votes of DATADIR's node, DATADIR2's node
+ *                                           and the key file KEY (a retired key): the
+ *                                           status, and the answer's first line
  *   adversary DATADIR - txbundle N          the enrolments' tx bundle on stdout (fuzz seeds)
  * Connections (no key):
  *   adversary DATADIR URL halfopen N        N connections from 127.0.0.2-5, each
@@ -57,7 +63,8 @@
  *                                           none, every tx is "committed" and dropped,
  *                                           proposals get 409
  *
- * DATADIR is a node's data dir: its keys/node.key signs, its store gives the
+ * DATADIR is a node's data dir: its keys/node.key signs (or the key file
+ * $MC_ADVERSARY_KEY names: a retired key, say), its store gives the
  * chain's head.
  */
 #include "config.h"
@@ -702,6 +709,8 @@ int main(int argc, char **argv)
 	}
 	memcpy(chain_id, vc.head.chain_id, MC_HASH_LEN);
 	snprintf(path, sizeof(path), "%s/keys/node.key", argv[1]);
+	if (getenv("MC_ADVERSARY_KEY") && *getenv("MC_ADVERSARY_KEY"))
+		snprintf(path, sizeof(path), "%s", getenv("MC_ADVERSARY_KEY"));
 	if (mc_key_load(path, NULL, 0, &node, &err) != 0) {
 		fprintf(stderr, "adversary: %s\n", err.msg);
 		return 66;
@@ -1005,6 +1014,47 @@ int main(int argc, char **argv)
 		if (mc_peer_sign_request(chain_id, node, "GET", argv[4], NULL, 0, mc_now_ms(), &sg, &err) != 0)
 			return 70;
 		printf("%ld\n", send_to(url, "GET", argv[4], NULL, 0, &sg, NULL));
+	} else if (strcmp(what, "cert-with") == 0 && argc > 5) {
+		struct mc_key *k[3] = { node, NULL, NULL };
+		struct mc_cert cert;
+		struct build b = { node, mc_now_ms(), { 0 }, false };
+		uint8_t hash[MC_HASH_LEN];
+		char first[300] = "";
+		struct mc_buf a;
+		CURL *c = curl_easy_init();
+
+		snprintf(path, sizeof(path), "%s/keys/node.key", argv[5]);
+		if (mc_key_load(argv[4], NULL, 0, &k[1], &err) != 0 || mc_key_load(path, NULL, 0, &k[2], &err) != 0) {
+			fprintf(stderr, "adversary: %s\n", err.msg);
+			return 66;
+		}
+		mc_store_write(s, build_txn, &b, &err);
+		if (!b.built) {
+			fprintf(stderr, "adversary: cannot build a block: %s\n", err.msg);
+			return 70;
+		}
+		mc_block_hash(&b.h, hash);
+		/* the three votes in key order */
+		for (int i = 0; i < 3; i++)
+			for (int j = i + 1; j < 3; j++)
+				if (memcmp(k[j]->pk, k[i]->pk, MC_PK_LEN) < 0) {
+					struct mc_key *x = k[i];
+
+					k[i] = k[j];
+					k[j] = x;
+				}
+		memset(&cert, 0, sizeof(cert));
+		for (int i = 0; i < 3; i++)
+			mc_vote_sign(hash, k[i]->sk, k[i]->pk, &cert.votes[cert.count++]);
+		mc_buf_init(&a);
+		mc_bundle_encode(&b.h, &cert, NULL, 0, &a);
+		printf("%ld", send_on(c, url, node, "POST", "/v1/commit", a.data, a.len, first, sizeof(first)));
+		printf(" %s\n", first);
+		mc_buf_release(&a);
+		curl_easy_cleanup(c);
+		for (int i = 0; i < 3; i++)
+			if (k[i] != node)
+				mc_key_free(k[i]);
 	} else if (strcmp(what, "liar") == 0 && argc > 4) {
 		return run_liar(url, &vc, node, strtoull(argv[4], NULL, 10));
 	} else {

@@ -126,6 +126,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			h[0] ^= 1;
 		break;
 	}
+	case MC_TX_NODE_ROTATE: {
+		static struct mc_node_rotate r;
+
+		if (mc_node_rotate_decode(tx.body, tx.body_len, &r, NULL) == 0) {
+			mc_node_rotate_digest(zero, r.old_pk, r.new_pk, r.epoch, h);
+			if (mc_sign_verify(r.new_pk, h, MC_HASH_LEN, r.new_sig) == 0)
+				h[0] ^= 1;
+		}
+		break;
+	}
 	default:
 		break;
 	}
@@ -138,7 +148,7 @@ bool fuzz_seed(int k, struct mc_buf *out)
 	struct mc_buf body, attach;
 	struct mc_tx tx;
 
-	if (k > 10)
+	if (k > 11)
 		return false;
 	mc_sign_seed_keypair(seed, pk, sk);
 	if (k == 10) {
@@ -242,6 +252,20 @@ bool fuzz_seed(int k, struct mc_buf *out)
 		mc_vc_vote_sign(chain, v.view, v.leader, sk, pk, &v.votes[0]);
 		tx.type = MC_TX_VIEW_CHANGE;
 		mc_view_change_encode(&v, &body);
+	} else if (k == 11) {
+		/* NODE_ROTATE: pk's key to a fresh one, both signing */
+		uint8_t s2[32] = { 3 }, pk2[32], sk2[64], digest[32];
+		static struct mc_node_rotate r = { .epoch = 4 };
+
+		mc_sign_seed_keypair(s2, pk2, sk2);
+		memcpy(r.old_pk, pk, 32);
+		memcpy(r.new_pk, pk2, 32);
+		mc_node_rotate_digest(chain, r.old_pk, r.new_pk, r.epoch, digest);
+		mc_sign(sk2, digest, MC_HASH_LEN, r.new_sig);
+		r.approvals.count = 1;
+		mc_approval_sign(digest, sk, pk, &r.approvals.a[0]);
+		tx.type = MC_TX_NODE_ROTATE;
+		mc_node_rotate_encode(&r, &body);
 	} else if (k == 6) {
 		struct mc_anchor_commit ac = { .tree_size = 1000, .public_chain_id = 31337, .block_number = 7 };
 

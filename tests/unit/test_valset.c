@@ -3,7 +3,9 @@
  * (round trips, every truncation, trailing bytes, key order), approvals and
  * votes, the rules on a real store (quorum, epochs, refusals that change
  * nothing), the derived state (nodes, valsets, leader, view), and verify
- * with blocks certified by the set in force at each height. */
+ * with blocks certified by the set in force at each height. NODE_ROTATE:
+ * its body, and a validator's key replaced (the retired key's votes no
+ * longer certify). */
 #include "config.h"
 
 #include <lmdb.h>
@@ -412,6 +414,85 @@ Test(valset_codec, view_change_digest_is_the_documented_hash)
 
 /* The fuzz corpus seeds (tests/fuzz/corpus/tx/): with MC_WRITE_SEEDS=DIR,
  * writes one signed tx of each type there (tests/fuzz/make-corpus). */
+static int dec_rotate(const uint8_t *p, size_t n, void *out, struct mc_err *err)
+{
+	return mc_node_rotate_decode(p, n, out, err);
+}
+
+static void sample_rotate(struct mc_node_rotate *r, unsigned napprovals)
+{
+	static const uint8_t digest[MC_HASH_LEN] = { 9 };
+
+	memset(r, 0, sizeof(*r));
+	memset(r->old_pk, 0x31, MC_PK_LEN);
+	memset(r->new_pk, 0x32, MC_PK_LEN);
+	r->epoch = 0x0102030405060708ULL;
+	memset(r->new_sig, 0x33, MC_SIG_LEN);
+	some_approvals(&r->approvals, napprovals, digest);
+}
+
+Test(valset_codec, node_rotate_round_trips_and_refuses_malformed_bodies)
+{
+	struct mc_node_rotate r, d;
+	struct mc_buf b, b2;
+	struct mc_err err = { 0 };
+
+	sample_rotate(&r, 3);
+	mc_buf_init(&b);
+	mc_node_rotate_encode(&r, &b);
+	cr_assert_eq(b.len, 32 + 32 + 8 + 64 + 2 + 3 * 96);
+	cr_assert_eq(mc_node_rotate_decode(b.data, b.len, &d, &err), 0, "%s", err.msg);
+	cr_assert_arr_eq(&d, &r, sizeof(d));
+	mc_buf_init(&b2);
+	mc_node_rotate_encode(&d, &b2);
+	cr_assert_arr_eq(b2.data, b.data, b.len);
+	mc_buf_release(&b2);
+	refuses_truncation_and_trailing(dec_rotate, &b, &d);
+	cr_assert_neq(mc_node_rotate_decode(b.data, b.len - 1, &d, &err), 0);
+	cr_assert_not_null(strstr(err.msg, "NODE_ROTATE"), "the message names the body: %s", err.msg);
+	/* approvals out of key order, or none at all */
+	disorder(&b, 32 + 32 + 8 + 64, false);
+	cr_assert_neq(mc_node_rotate_decode(b.data, b.len, &d, &err), 0, "approvals out of order");
+	mc_buf_release(&b);
+	sample_rotate(&r, 1);
+	r.approvals.count = 0;
+	mc_buf_init(&b);
+	mc_node_rotate_encode(&r, &b);
+	cr_assert_neq(mc_node_rotate_decode(b.data, b.len, &d, &err), 0, "no approvals");
+	mc_buf_release(&b);
+	/* a key rotated to itself */
+	sample_rotate(&r, 1);
+	memcpy(r.new_pk, r.old_pk, MC_PK_LEN);
+	mc_buf_init(&b);
+	mc_node_rotate_encode(&r, &b);
+	cr_assert_neq(mc_node_rotate_decode(b.data, b.len, &d, &err), 0, "the same key twice");
+	cr_assert_eq(err.code, EX_DATAERR);
+	mc_buf_release(&b);
+}
+
+Test(valset_codec, node_rotate_digest_is_the_documented_hash)
+{
+	uint8_t chain[MC_HASH_LEN], a[MC_PK_LEN], b[MC_PK_LEN], got[MC_HASH_LEN], want[MC_HASH_LEN];
+	uint8_t msg[23 + 32 + 32 + 32 + 8];
+
+	memset(chain, 0x11, sizeof(chain));
+	memset(a, 0x22, sizeof(a));
+	memset(b, 0x33, sizeof(b));
+	mc_node_rotate_digest(chain, a, b, 0x0102030405060708ULL, got);
+	memcpy(msg, "medchain/node-rotate/v1", 23);
+	memcpy(msg + 23, chain, 32);
+	memcpy(msg + 55, a, 32);
+	memcpy(msg + 87, b, 32);
+	for (int i = 0; i < 8; i++)
+		msg[119 + i] = (uint8_t)(i + 1);
+	mc_sha256(msg, sizeof(msg), want);
+	cr_assert_arr_eq(got, want, MC_HASH_LEN);
+	mc_node_rotate_digest(chain, b, a, 0x0102030405060708ULL, want);
+	cr_assert_arr_neq(got, want, MC_HASH_LEN, "which key is old counts");
+	mc_node_rotate_digest(chain, a, b, 1, want);
+	cr_assert_arr_neq(got, want, MC_HASH_LEN, "the epoch counts");
+}
+
 static void write_seed(const char *dir, const char *name, unsigned type, const struct mc_buf *body)
 {
 	uint8_t pk[MC_PK_LEN], sk[MC_SK_LEN], chain[MC_HASH_LEN] = { 0 };
@@ -469,6 +550,15 @@ Test(valset_codec, fuzz_seeds)
 	mc_view_change_encode(v, &b);
 	write_seed(dir, "view-change", MC_TX_VIEW_CHANGE, &b);
 	mc_buf_release(&b);
+	{
+		struct mc_node_rotate ro;
+
+		sample_rotate(&ro, 3);
+		mc_buf_init(&b);
+		mc_node_rotate_encode(&ro, &b);
+		write_seed(dir, "node-rotate", MC_TX_NODE_ROTATE, &b);
+		mc_buf_release(&b);
+	}
 	free(v);
 }
 
@@ -1444,4 +1534,189 @@ Test(valset, promote_approvals_round_trip_and_bind_chain_view_and_leader)
 	cr_assert_arr_neq(d, d2, MC_HASH_LEN);
 	cr_assert_eq(mc_approvals_check(&p.approvals, d2, (const uint8_t (*)[MC_PK_LEN])vals, 1, &err), -1);
 	mc_buf_release(&b);
+}
+
+/* ---- NODE_ROTATE ------------------------------------------------------------ */
+
+/* A rotation of old to nw at epoch, signed by nw (or by signer when it is
+ * not NULL: a holder who did not agree) and approved by signers. */
+static void rotate_body(struct mc_buf *b, const struct mc_key *old, const struct mc_key *nw, uint64_t epoch,
+			const struct mc_key *new_signer, struct mc_key *const *signers, size_t n)
+{
+	struct mc_node_rotate r;
+	uint8_t cid[MC_HASH_LEN], digest[MC_HASH_LEN];
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.old_pk, old->pk, MC_PK_LEN);
+	memcpy(r.new_pk, nw->pk, MC_PK_LEN);
+	r.epoch = epoch;
+	chain_id(cid);
+	mc_node_rotate_digest(cid, old->pk, nw->pk, epoch, digest);
+	mc_sign(new_signer ? new_signer->sk : nw->sk, digest, MC_HASH_LEN, r.new_sig);
+	approve(&r.approvals, digest, signers, n);
+	mc_buf_init(b);
+	mc_node_rotate_encode(&r, b);
+}
+
+Test(valset, node_rotate_puts_the_new_key_in_the_old_ones_place_from_the_next_block, .fini = free_keys)
+{
+	struct mc_err err = { 0 };
+	struct mc_key *nw = NULL;
+	struct mc_buf b;
+	struct snap before, after;
+	struct id_ctx ic;
+	struct node_row r;
+	uint64_t h;
+
+	next_height = 1;
+	grow_to(4);
+	cr_assert_eq(mc_key_generate(false, &nw, &err), 0);
+	before = snap();
+	h = next_height;
+	/* vk[2]'s key, approved by three of four (itself among them) */
+	rotate_body(&b, vk[2], nw, 3, NULL, vk, 3);
+	cr_assert_eq(apply(vk[0], MC_TX_NODE_ROTATE, &b, &err), 0, "%s", err.msg);
+	mc_buf_release(&b);
+	after = snap();
+	cr_assert_eq(after.n, 4);
+	cr_assert(has(&after, nw->pk));
+	cr_assert_not(has(&after, vk[2]->pk));
+	for (size_t i = 1; i < after.n; i++)
+		cr_assert_lt(memcmp(after.vals[i - 1], after.vals[i], MC_PK_LEN), 0, "the set is sorted");
+	cr_assert_eq(after.epoch, before.epoch + 1);
+	cr_assert_arr_eq(after.leader, before.leader, MC_PK_LEN, "the leader stays");
+	/* the rotating block is still certified by the old key, the next by the new */
+	{
+		struct at_ctx in = set_at(h), next = set_at(h + 1);
+		struct snap s1, s2;
+
+		memcpy(s1.vals, in.vals, sizeof(in.vals));
+		s1.n = in.n;
+		memcpy(s2.vals, next.vals, sizeof(next.vals));
+		s2.n = next.n;
+		cr_assert(has(&s1, vk[2]->pk) && !has(&s1, nw->pk));
+		cr_assert(has(&s2, nw->pk) && !has(&s2, vk[2]->pk));
+	}
+	r = node_row(vk[2]->pk);
+	cr_assert_eq(r.removed, h, "the old key's row is closed in the rotating block");
+	cr_assert_str_eq(r.url, "https://node-2.example:7700");
+	r = node_row(nw->pk);
+	cr_assert_eq(r.added, h);
+	cr_assert_eq(r.removed, 0);
+	cr_assert_str_eq(r.url, "https://node-2.example:7700", "the address goes with the node");
+	ic.pk = nw->pk;
+	cr_assert_eq(mc_store_read(fx.s, id_txn, &ic, &err), 0, "%s", err.msg);
+	cr_assert_eq(ic.rc, 0);
+	cr_assert_eq(ic.id.roles, MC_ROLE_NODE);
+	cr_assert_str_eq(ic.id.name, "node-2", "the node keeps its name");
+	cr_assert_eq(ic.id.enrolled, h);
+	cr_assert_eq(ic.id.revoked, MC_NOT_REVOKED);
+	ic.pk = vk[2]->pk;
+	cr_assert_eq(mc_store_read(fx.s, id_txn, &ic, &err), 0, "%s", err.msg);
+	cr_assert_eq(ic.id.revoked, h, "the old key's identity is revoked");
+	/* the retired key authors nothing more; the new one does */
+	before = after;
+	remove_body(&b, vk[3]->pk, after.epoch, vk, 3);
+	expect_refused(apply(vk[2], MC_TX_NODE_REMOVE, &b, &err), &err, "revoked", &before);
+	mc_buf_release(&b);
+	{
+		struct mc_key *const now[] = { vk[0], vk[1], nw };
+
+		remove_body(&b, vk[3]->pk, after.epoch, now, 3);
+		cr_assert_eq(apply(nw, MC_TX_NODE_REMOVE, &b, &err), 0, "%s", err.msg);
+		mc_buf_release(&b);
+	}
+	mc_key_free(nw);
+}
+
+Test(valset, node_rotate_refusals_name_the_rule_and_change_nothing, .fini = free_keys)
+{
+	struct mc_err err = { 0 };
+	struct mc_key *nw = NULL, *other = NULL;
+	struct mc_buf b;
+	struct snap before;
+
+	next_height = 1;
+	grow_to(4);
+	cr_assert_eq(mc_key_generate(false, &nw, &err), 0);
+	cr_assert_eq(mc_key_generate(false, &other, &err), 0);
+	before = snap();
+	rotate_body(&b, vk[2], nw, 3, other, vk, 3);
+	expect_refused(apply(vk[0], MC_TX_NODE_ROTATE, &b, &err), &err, "holder did not agree", &before);
+	mc_buf_release(&b);
+	rotate_body(&b, vk[2], nw, 3, NULL, vk, 2);
+	expect_refused(apply(vk[0], MC_TX_NODE_ROTATE, &b, &err), &err, "short of a quorum", &before);
+	mc_buf_release(&b);
+	rotate_body(&b, vk[2], nw, 2, NULL, vk, 3);
+	expect_refused(apply(vk[0], MC_TX_NODE_ROTATE, &b, &err), &err, "epoch", &before);
+	mc_buf_release(&b);
+	rotate_body(&b, vk[2], vk[3], 3, NULL, vk, 3);
+	expect_refused(apply(vk[0], MC_TX_NODE_ROTATE, &b, &err), &err, "fresh key", &before);
+	mc_buf_release(&b);
+	rotate_body(&b, vk[2], fx.admin, 3, NULL, vk, 3);
+	expect_refused(apply(vk[0], MC_TX_NODE_ROTATE, &b, &err), &err, "enrolled identity already", &before);
+	mc_buf_release(&b);
+	rotate_body(&b, other, nw, 3, NULL, vk, 3);
+	expect_refused(apply(vk[0], MC_TX_NODE_ROTATE, &b, &err), &err, "not a validator", &before);
+	mc_buf_release(&b);
+	rotate_body(&b, vk[2], nw, 3, NULL, vk, 3);
+	expect_refused(apply(fx.admin, MC_TX_NODE_ROTATE, &b, &err), &err, "not a validator", &before);
+	cr_assert_eq(apply(vk[2], MC_TX_NODE_ROTATE, &b, &err), 0, "%s", err.msg);
+	mc_buf_release(&b);
+	mc_key_free(nw);
+	mc_key_free(other);
+}
+
+Test(valset, verify_refuses_a_block_certified_with_a_retired_key, .fini = free_keys)
+{
+	struct mc_err err = { 0 };
+	struct mc_buf b;
+	struct mc_key *nw = NULL;
+
+	three_blocks();
+	cr_assert_eq(mc_key_generate(false, &nw, &err), 0);
+	/* block 4 rotates v2's key (certified by n, v1, v2 as before) */
+	rotate_body(&b, vk[2], nw, 2, NULL, vk, 3);
+	block(vk[1], MC_TX_NODE_ROTATE, &b, vk, 3, IN_FORCE);
+	mc_buf_release(&b);
+	cr_assert_eq(run_verify(false, &err), 0, "%s", err.msg);
+	/* block 5 names the new set but carries the retired key's vote */
+	{
+		struct mc_enroll e = { .roles = MC_ROLE_CLINICIAN, .name = (const uint8_t *)"Dr Y", .name_len = 4 };
+		struct mc_key *y = NULL;
+		struct mc_key *const signers[] = { vk[1], vk[0], vk[2] };
+
+		cr_assert_eq(mc_key_generate(false, &y, &err), 0);
+		memcpy(e.pk, y->pk, MC_PK_LEN);
+		mc_buf_init(&b);
+		mc_enroll_encode(&e, &b);
+		block(fx.admin, MC_TX_IDENTITY_ENROLL, &b, signers, 3, IN_FORCE);
+		mc_buf_release(&b);
+		mc_key_free(y);
+	}
+	cr_assert_neq(run_verify(false, &err), 0, "the retired key's vote does not count");
+	cr_assert_not_null(strstr(err.msg, "block 5"), "%s", err.msg);
+	mc_key_free(nw);
+}
+
+Test(valset, node_rotate_of_the_leader_hands_the_leadership_to_the_new_key)
+{
+	struct mc_err err = { 0 };
+	struct mc_key *nw = NULL;
+	struct mc_buf b;
+	struct snap after;
+
+	vk[0] = fx.node;
+	next_height = 1;
+	cr_assert_eq(mc_key_generate(false, &nw, &err), 0);
+	/* the sole validator (and leader) rotates its own key */
+	rotate_body(&b, fx.node, nw, 0, NULL, vk, 1);
+	cr_assert_eq(apply(fx.node, MC_TX_NODE_ROTATE, &b, &err), 0, "%s", err.msg);
+	mc_buf_release(&b);
+	after = snap();
+	cr_assert_eq(after.n, 1);
+	cr_assert_arr_eq(after.vals[0], nw->pk, MC_PK_LEN);
+	cr_assert_arr_eq(after.leader, nw->pk, MC_PK_LEN, "the node leads on under its new key");
+	cr_assert_eq(after.view, 0, "no view change");
+	mc_key_free(nw);
 }
