@@ -15,6 +15,7 @@
 #include "log.h"
 
 #define MAX_FIELDS 16
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 static enum mc_log_target target = MC_LOG_STDERR;
 static char ident_s[32] = "medchain";         /* "serve": stderr's "medchain serve:" */
@@ -180,8 +181,10 @@ void mc_log(int prio, const struct mc_log_field *fields, const char *fmt, ...)
 
 		for (int i = 0; i < n; i++)
 			iov[i] = (struct iovec){ v[i], strlen(v[i]) };
-		/* journald did not take it: its stream reads the "<N>" prefix */
-		if (n < 0 || sd_journal_sendv(iov, n) < 0)
+		/* journald is not there (sd_journal_sendv then drops the entry
+		 * and says nothing) or did not take it: its stream reads the
+		 * "<N>" prefix */
+		if (n < 0 || access(JOURNAL_SOCKET, W_OK) != 0 || sd_journal_sendv(iov, n) < 0)
 			to_stderr(MC_LOG_JOURNAL, prio, msg);
 		mc_log_entry_free(v, n);
 	} else

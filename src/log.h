@@ -7,8 +7,9 @@
  *            documentation asks): each message goes to journald with
  *            sd_journal_sendv, with PRIORITY=, SYSLOG_IDENTIFIER= and the
  *            MEDCHAIN_* fields; no timestamp of ours. Should journald not
- *            take it, the line goes to stderr with a "<N>" priority prefix,
- *            which journald's stream reads as the priority.
+ *            be there (its socket missing: sd_journal_sendv would drop the
+ *            entry silently) or not take it, the line goes to stderr with a
+ *            "<N>" prefix, which journald's stream reads as the priority.
  *   syslog   stderr is no terminal and a syslog daemon listens (/dev/log):
  *            syslog(3), facility daemon, with the priority; nothing on
  *            stderr, so nothing twice.

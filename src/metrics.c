@@ -220,7 +220,7 @@ static void refresh(struct mc_metrics *m)
 			mc_log(LOG_WARNING, NULL, "/metrics: %s", err.msg);
 		m->alerts_at_ms = 0;   /* a verify changes the verify alerts */
 	}
-	if (changed(m->db_path, &m->db) && mc_store_read(m->c.s, chain_txn, m, &err) != 0) {
+	if ((changed(m->db_path, &m->db) || !m->chain_read) && mc_store_read(m->c.s, chain_txn, m, &err) != 0) {
 		mc_log(LOG_WARNING, NULL, "/metrics: %s", err.msg);
 		m->db.have = false;    /* try again next time */
 	}
@@ -548,7 +548,7 @@ int mc_metrics_start(const struct mc_metrics_conf *c, struct mc_metrics **out, s
 	m->c = *c;
 	m->vrc = 1;
 	pthread_mutex_init(&m->mu, NULL);
-	snprintf(m->db_path, sizeof(m->db_path), "%s/data.mdb", c->datadir);
+	snprintf(m->db_path, sizeof(m->db_path), "%s/db/data.mdb", c->datadir);
 	snprintf(m->vlast_path, sizeof(m->vlast_path), "%s/%s", c->datadir, MC_VLAST_FILE);
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;

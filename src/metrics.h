@@ -77,7 +77,7 @@ struct mc_metrics_conf {
 	const char *listen;         /* [node] metrics_listen */
 	struct mc_engine *e;
 	struct mc_store *s;         /* read only */
-	const char *datadir;        /* where verify.last.json is */
+	const char *datadir;        /* verify.last.json; the store in db/ */
 	/* Brings *out up to date from the journal in t; ctx is kept between
 	 * calls (NULL function: no journal). */
 	int (*anchor)(struct mc_txn *t, void *ctx, struct mc_metrics_anchor *out, struct mc_err *err);
