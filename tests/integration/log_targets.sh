@@ -11,7 +11,8 @@
 #   - no journal, stderr no terminal, a syslog listening: syslog with the
 #     daemon facility and the priority (info 30, warning 28), nothing on
 #     stderr;
-#   - none of them: stderr, timestamped.
+#   - none of them: stderr, timestamped;
+#   - anchor under the journal: its lines once, in the journal only.
 # No capture holds an MRN, a payload marker or a break-glass reason.
 if [ -z "${MC_LOG_NS:-}" ]; then
     command -v unshare >/dev/null 2>&1 || { echo "SKIP: unshare (util-linux) is not installed" >&2; exit 77; }
@@ -98,7 +99,7 @@ start_serve() {
     for t in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$port/v1/status" 2>/dev/null && return 0; sleep 0.05; done
     cat "$err"; fail "serve did not start"
 }
-stop_serve() { kill -TERM "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; }
+stop_serve() { kill -TERM "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; sleep 0.3; }
 no_markers() {   # no_markers FILE...: none of the test's MRNs, payloads, reasons
     local m
     for m in "${MARKERS[@]}"; do
@@ -170,3 +171,30 @@ grep -Eq "^$STAMP:[0-9]{2}\.[0-9]{3}Z medchain serve: warning: refused GET /v1/s
 [ "$(grep -c 'listening on' "$T/t.err")" = 1 ] || fail "'listening on' not once"
 no_markers "$T/t.err"
 ok "stderr: timestamped lines, 'warning:' on warnings, once each; no MRN, payload or reason in any of the four"
+
+# 5. anchor under systemd (stdout and stderr the journal's stream, and a
+#    syslog that is journald's too): its summary reaches the journal once,
+#    with its priority, and is neither printed nor sent to syslog as well
+start_anvil --slots-in-an-epoch 1 --block-time 1
+ADDR=$(mc anchor keygen --no-passphrase 2>/dev/null)
+rpc anvil_setBalance "[\"$ADDR\",\"0xde0b6b3a7640000\"]" >/dev/null
+printf '[anchor]\nrpc_url = %s\nchain_id = 31337\nconfirmations = 1\n' "$URL" >"$D/medchain.conf"
+sink /run/systemd/journal/socket "$T/ajournal.cap" journal
+J_PID=$SINK_PID
+sink /dev/log "$T/asyslog.cap" syslog
+: >"$T/anchor.out"
+JOURNAL_STREAM="$(stat -c '%d:%i' "$T/anchor.out")" mc anchor --wait 60 >>"$T/anchor.out" 2>&1 || { sleep 0.3; cat "$T/anchor.out" "$T/ajournal.cap"; fail "anchor failed"; }
+sleep 0.5   # the sinks write what they received
+kill "$SINK_PID" "$J_PID" 2>/dev/null; wait "$SINK_PID" "$J_PID" 2>/dev/null || true
+stop_anvil
+n=$(python3 -c '
+import json, sys
+es = [json.loads(l) for l in open(sys.argv[1])]
+ms = [e["MESSAGE"][0] for e in es]
+if len(set(ms)) != len(ms): sys.exit(f"a message twice: {ms}")
+print(sum(1 for e in es if e["SYSLOG_IDENTIFIER"] == ["medchain-anchor"] and e["PRIORITY"] == ["6"] and "anchor" in e["MESSAGE"][0]))' "$T/ajournal.cap") \
+    || fail "the anchor logged a message twice"
+[ "$n" -ge 1 ] || { cat "$T/ajournal.cap" "$T/anchor.out"; fail "the anchor's summary is not in the journal at info"; }
+[ ! -s "$T/anchor.out" ] || { cat "$T/anchor.out"; fail "under the journal, anchor also printed its lines (twice)"; }
+[ ! -s "$T/asyslog.cap" ] || { cat "$T/asyslog.cap"; fail "under the journal, anchor also sent its lines to syslog (twice)"; }
+ok "anchor under the journal: its summary once, at info, as medchain-anchor; nothing printed or sent to syslog as well"
