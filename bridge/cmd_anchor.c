@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -21,6 +20,7 @@
 #include "commands.h"
 #include "i18n.h"
 #include "journal.h"
+#include "log.h"
 #include "merkle.h"
 #include "rpc.h"
 #include "text.h"
@@ -134,12 +134,21 @@ int cmd_anchor_plan(struct mc_cli *cli, struct mc_args *a)
 
 /* ---- medchain anchor ------------------------------------------------------ */
 
-static bool use_syslog;
-
+/* What a run says, logged once (src/log.h): on a terminal, or with no
+ * syslog, the lines printed are the log and nothing more is sent; to
+ * syslog as well when it is there (cron mails what is printed); under
+ * journald only to the journal, with its priority, and the text lines that
+ * would reach the journal again through stdout and stderr are not printed
+ * (--json output still is). */
 static void say(int prio, const char *msg)
 {
-	if (use_syslog)
-		syslog(prio, "%s", msg);
+	if (mc_log_target() != MC_LOG_STDERR)
+		mc_log(prio, NULL, "%s", msg);
+}
+
+static bool printed_to_journal(void)
+{
+	return mc_log_target() == MC_LOG_JOURNAL;
 }
 
 static void on_note(const char *msg, void *ctx)
@@ -147,7 +156,7 @@ static void on_note(const char *msg, void *ctx)
 	struct mc_cli *cli = ctx;
 
 	say(LOG_NOTICE, msg);
-	if (!cli->quiet)
+	if (!cli->quiet && !printed_to_journal())
 		fprintf(stderr, "medchain: %s\n", msg);
 }
 
@@ -306,6 +315,8 @@ static int finish_fail(struct mc_cli *cli, const struct mc_err *err)
 		}
 		mc_cli_json_print(j, &perr);
 	}
+	if (printed_to_journal())
+		return err->code ? err->code : EX_SOFTWARE;
 	return mc_cli_fail(err);
 }
 
@@ -347,9 +358,7 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 		if (errno || *end || end == wait_s || wait < 0 || wait > 86400)
 			return mc_cli_usage(_("--wait takes 0 to 86400 seconds"));
 	}
-	use_syslog = !isatty(STDOUT_FILENO);
-	if (use_syslog)
-		openlog("medchain-anchor", LOG_PID, LOG_DAEMON);
+	mc_log_open("anchor");
 	if (!cli->conf.rpc_url[0]) {
 		mc_err_set(&err, EX_CONFIG, _("no public chain is configured: set rpc_url in [anchor] of medchain.conf"));
 		return finish_fail(cli, &err);
@@ -429,7 +438,7 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 	say(code ? LOG_WARNING : LOG_INFO, line);
 	if (cli->json)
 		print_json(res, code, line);
-	else if (!cli->quiet || code)
+	else if ((!cli->quiet || code) && !printed_to_journal())
 		printf("%s\n", line);
 	free(res);
 	return code;
@@ -674,14 +683,12 @@ int cmd_anchor_reset_nonce(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
 		return mc_cli_fail(&err);
 	}
-	use_syslog = !isatty(STDOUT_FILENO);
-	if (use_syslog)
-		openlog("medchain-anchor", LOG_PID, LOG_DAEMON);
+	mc_log_open("anchor");
 	if (take_lock(cli, &err) != 0 || mc_cli_open(cli, 0, &err) != 0 ||
 	    mc_store_write(cli->store, reset_txn, &c, &err) != 0) {
 		free(c.last);
 		say(LOG_ERR, err.msg);
-		return mc_cli_fail(&err);
+		return printed_to_journal() ? (err.code ? err.code : EX_SOFTWARE) : mc_cli_fail(&err);
 	}
 	hex0x(c.r.address, 20, addr);
 	if (c.empty)
@@ -718,6 +725,7 @@ int cmd_anchor_reset_nonce(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
 	}
 	free(c.last);
-	printf("%s\n", line);
+	if (!printed_to_journal())
+		printf("%s\n", line);
 	return 0;
 }

@@ -258,3 +258,54 @@ int mc_journal_consistency(struct mc_txn *t, const struct mc_anchor_entry *e, st
 	return mc_merkle_verify_consistency(e->prev_size, e->tree_size, prev.a.root, e->root,
 					    (const uint8_t (*)[MC_HASH_LEN])e->proof, e->proof_len) == 0 ? 1 : -1;
 }
+
+int mc_journal_summarise(struct mc_txn *t, struct mc_journal_summary *s, struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	uint8_t from[8];
+	uint64_t gas = s->final_gas, rows = s->final_rows;
+	bool contiguous = true;
+	struct mc_anchor_entry *e = malloc(sizeof(*e));
+	struct mc_journal_summary n = *s;
+	int rc, vr = 0;
+
+	if (!e)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	if (mc_cursor_open(t, MC_DB_JOURNAL, &c, err) != 0) {
+		free(e);
+		return -1;
+	}
+	mc_be64(from, s->final_seq + 1);
+	for (rc = mc_cursor_seek(c, from, sizeof(from), &k, &kn, &v, &vn, err); rc == 0;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		bool final;
+
+		if (kn == sizeof(reset_key) && memcmp(k, reset_key, kn) == 0)
+			continue;
+		if (row(k, kn, v, vn, e, err) != 0) {
+			vr = -1;
+			break;
+		}
+		rows++;
+		final = e->state == MC_ANCHOR_CONFIRMED || e->state == MC_ANCHOR_SUPERSEDED;
+		if (e->state == MC_ANCHOR_CONFIRMED)
+			gas += e->gas_limit;
+		if (contiguous && final) {
+			n.final_seq = e->seq;
+			n.final_gas = gas;
+			n.final_rows = rows;
+		} else
+			contiguous = false;
+		n.last_state = e->state;
+	}
+	mc_cursor_close(c);
+	free(e);
+	if (rc < 0 || vr < 0)
+		return -1;
+	n.gas = gas;
+	n.rows = rows;
+	*s = n;
+	return 0;
+}

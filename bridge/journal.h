@@ -113,6 +113,23 @@ int mc_journal_reset_put(struct mc_txn *t, const struct mc_nonce_reset *r, struc
 /* The reset row: 0, MC_NOTFOUND or -1 (EX_DATAERR when malformed). */
 int mc_journal_reset_get(struct mc_txn *t, struct mc_nonce_reset *r, struct mc_err *err);
 
+/* What serve's /metrics shows of the journal, kept between calls and
+ * brought up to date by reading only the rows it has not yet counted for
+ * good: a confirmed or superseded row never changes again, so every row
+ * up to final_seq (all final) is read once. Gas: an anchor is a plain
+ * transaction to the key's own address with no value and no contract, so
+ * it spends exactly its gas limit (the intrinsic gas); a confirmed row's
+ * gas limit is gas spent. Start from a zeroed struct. */
+struct mc_journal_summary {
+	uint64_t final_seq;          /* rows up to it are final and counted */
+	uint64_t final_gas;          /* gas of the confirmed rows up to it */
+	uint64_t gas;                /* final_gas + confirmed rows after it */
+	uint64_t final_rows;         /* rows up to final_seq */
+	uint64_t rows;               /* anchors in the journal */
+	unsigned last_state;         /* the newest row's state; 0: none */
+};
+int mc_journal_summarise(struct mc_txn *t, struct mc_journal_summary *s, struct mc_err *err);
+
 /* The consistency proof stored with e, checked from the committed anchor
  * of its previous size: 1 holds, 0 nothing to check (the first anchor), -1
  * fails, -2 error (err set). */

@@ -17,8 +17,10 @@
 #include "commands.h"
 #include "engine.h"
 #include "httpd.h"
+#include "journal.h"
 #include "metrics.h"
 #include "i18n.h"
+#include "log.h"
 #include "nodekey.h"
 #include "notify.h"
 #include "peer.h"
@@ -122,7 +124,7 @@ static int announce_url(struct mc_cli *cli, const struct mc_key *node, struct mc
 		return 0;
 	if (!advertised_url(cli, url, sizeof(url))) {
 		if (!*c.url)
-			mc_engine_log("this node has no address on the chain and listens on every address: set [node] url so that other nodes can reach it");
+			mc_log(LOG_WARNING, NULL, "this node has no address on the chain and listens on every address: set [node] url so that other nodes can reach it");
 		return 0;
 	}
 	if (strcmp(url, c.url) == 0)
@@ -130,7 +132,7 @@ static int announce_url(struct mc_cli *cli, const struct mc_key *node, struct mc
 	if (!mc_node_url_valid((const uint8_t *)url, strlen(url)))
 		return mc_err_set(err, EX_CONFIG, _("[node] url: '%s' is not an http:// or https:// URL"), url);
 	if (c.nval != 1) {
-		mc_engine_log("this node's address on the chain is '%s' but it is reached at '%s': a quorum of validators changes it with `medchain node add %s KEY`",
+		mc_log(LOG_WARNING, NULL, "this node's address on the chain is '%s' but it is reached at '%s': a quorum of validators changes it with `medchain node add %s KEY`",
 			      c.url, url, url);
 		return 0;
 	}
@@ -154,7 +156,7 @@ static int announce_url(struct mc_cli *cli, const struct mc_key *node, struct mc
 				  : mc_chain_produce(cli->store, node, announce_build, &ac, &out, err);
 	mc_buf_release(&body);
 	if (rc == 0)
-		mc_engine_log("this node's address on the chain is now %s (block %llu)", url,
+		mc_log(LOG_INFO, NULL, "this node's address on the chain is now %s (block %llu)", url,
 			      (unsigned long long)out.height);
 	return rc;
 }
@@ -202,8 +204,23 @@ static uint64_t serve_height(struct mc_cli *cli)
 	return h.height;
 }
 
+/* /metrics' view of the anchor journal (bridge/journal.h), kept up to
+ * date incrementally in the metrics listener's thread. */
+static int anchor_summary(struct mc_txn *t, void *ctx, struct mc_metrics_anchor *out, struct mc_err *err)
+{
+	struct mc_journal_summary *s = ctx;
+
+	if (mc_journal_summarise(t, s, err) != 0)
+		return -1;
+	out->last_state = s->last_state;
+	out->gas_used = s->gas;
+	return 0;
+}
+
 int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 {
+	struct mc_journal_summary js;
+	struct mc_metrics_conf mcf;
 	struct mc_err err = { 0 };
 	struct mc_key *node = NULL, *pending = NULL;
 	struct mc_engine *e = NULL;
@@ -218,6 +235,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
+	mc_log_open("serve");
 	if (!*cli->conf.listen) {
 		mc_err_set(&err, EX_CONFIG, _("serve needs [node] listen (host:port) in medchain.conf or MEDCHAIN_LISTEN"));
 		return mc_cli_fail(&err);
@@ -233,7 +251,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 		if (access(next, F_OK) == 0) {
 			if (mc_cli_load_key_file(cli, next, &pending, &err) != 0)
 				goto out;
-			mc_engine_log("a rotation of this node's key is under way (keys/node.next.key): it is taken once the chain has it");
+			mc_log(LOG_NOTICE, NULL, "a rotation of this node's key is under way (keys/node.next.key): it is taken once the chain has it");
 		}
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
@@ -270,17 +288,25 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	memset(&js, 0, sizeof(js));
+	memset(&mcf, 0, sizeof(mcf));
+	mcf.listen = cli->conf.metrics_listen;
+	mcf.s = cli->store;
+	mcf.datadir = cli->datadir;
+	mcf.anchor = anchor_summary;
+	mcf.anchor_ctx = &js;
+	mcf.anchor_state_name = mc_anchor_state_name;
 	if (mc_engine_start(&ec, &e, &err) != 0 || mc_httpd_start(&hc, e, &h, &err) != 0 ||
-	    (*cli->conf.metrics_listen && mc_metrics_start(cli->conf.metrics_listen, e, &m, &err) != 0) ||
+	    (*cli->conf.metrics_listen && (mcf.e = e, mc_metrics_start(&mcf, &m, &err)) != 0) ||
 	    announce_url(cli, node, &err) != 0)   /* once it is reachable there */
 		goto out;
-	mc_engine_log("listening on %s", cli->conf.listen);
+	mc_log(LOG_INFO, NULL, "listening on %s", cli->conf.listen);
 	if (m)
-		mc_engine_log("/healthz and /metrics on %s", cli->conf.metrics_listen);
+		mc_log(LOG_INFO, NULL, "/healthz and /metrics on %s", cli->conf.metrics_listen);
 	mc_notify_ready(cli->conf.listen, serve_height(cli));
 	while (!stop_signal)
 		pause();
-	mc_engine_log("stopping (signal %d)", (int)stop_signal);
+	mc_log(LOG_INFO, NULL, "stopping (signal %d)", (int)stop_signal);
 	rc = 0;
 out:
 	mc_notify_stopping();

@@ -14,30 +14,12 @@
 #include "i18n.h"
 #include "metrics.h"
 #include "identity.h"
+#include "log.h"
 
 static const char LOCK_KEY[] = "lock";
 static const char JOIN_KEY[] = "join";
 static const char EVIDENCE_PREFIX[] = "evidence";
 
-
-void mc_engine_log(const char *fmt, ...)
-{
-	char ts[32];
-	struct timespec now;
-	struct tm tm;
-	va_list ap;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	flockfile(stderr);
-	fprintf(stderr, "%s.%03ldZ medchain serve: ", ts, now.tv_nsec / 1000000);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
-}
 
 void eng_short_pk(const uint8_t pk[MC_PK_LEN], char out[17])
 {
@@ -428,15 +410,15 @@ static void take_new_key(struct mc_engine *e)
 	if (!e->c.rekey)
 		return;
 	if (e->c.rekey(e->c.rekey_ctx, e->node->pk, &key, &err) != 0) {
-		mc_engine_log("this node's key left the validator set, and its new key cannot be taken: %s", err.msg);
+		mc_log(LOG_ERR, NULL, "this node's key left the validator set, and its new key cannot be taken: %s", err.msg);
 		return;
 	}
 	if (!key)
 		return;
 	if (!eng_is_validator(e, key->pk) || e->nrotated == sizeof(e->rotated) / sizeof(e->rotated[0])) {
 		eng_short_pk(key->pk, now);
-		mc_engine_log("keys/node.key (%s) is not a validator's key: restart serve once the chain has its rotation",
-			      now);
+		mc_log(LOG_WARNING, NULL,
+		       "keys/node.key (%s) is not a validator's key: restart serve once the chain has its rotation", now);
 		mc_key_free(key);
 		return;
 	}
@@ -444,8 +426,8 @@ static void take_new_key(struct mc_engine *e)
 	eng_short_pk(key->pk, now);
 	e->rotated[e->nrotated++] = key;
 	e->node = key;
-	mc_engine_log("this node's key was rotated at block %llu: it signs with %s from now on (%s is retired)",
-		      (unsigned long long)e->height, now, was);
+	mc_log(LOG_NOTICE, NULL, "this node's key was rotated at block %llu: it signs with %s from now on (%s is retired)",
+	       (unsigned long long)e->height, now, was);
 }
 
 void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
@@ -457,7 +439,7 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 	uint64_t before = e->height, old_view = e->view;
 
 	if (eng_cache_load(e, &err) != 0)
-		mc_engine_log("cannot read the chain: %s", err.msg);
+		mc_log(LOG_ERR, NULL, "cannot read the chain: %s", err.msg);
 	if (e->view != old_view) {
 		e->leader_equivocated = false;
 		/* what the old leader was handed and did not commit goes to the
@@ -489,16 +471,16 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 	else if (b && b->count)
 		drop_block_txs(e, b);
 	else if (!b && e->mp_n && mc_store_read(e->s, drop_committed_txn, &g, &err) != 0)
-		mc_engine_log("cannot tidy the pending txs: %s", err.msg);
+		mc_log(LOG_ERR, NULL, "cannot tidy the pending txs: %s", err.msg);
 	if (e->nfwd) {
 		struct fwd_seen_ctx fc = { e };
 
 		if (mc_store_read(e->s, fwd_seen_txn, &fc, &err) != 0)
-			mc_engine_log("cannot read the chain: %s", err.msg);
+			mc_log(LOG_ERR, NULL, "cannot read the chain: %s", err.msg);
 	}
 	e->leader_seen_ms = mc_now_ms();   /* the chain moves: its leader lives */
 	if (e->epoch != old_epoch) {
-		mc_engine_log("the validator set changed: %zu validators", e->nval);
+		mc_log(LOG_INFO, NULL, "the validator set changed: %zu validators", e->nval);
 		if (!eng_is_validator(e, e->node->pk))
 			take_new_key(e);
 		eng_peers_refresh(e);
@@ -687,7 +669,7 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 	pthread_mutex_lock(&e->mu);
 	if (first && c.status[0] != MC_TXIN_IN) {
 		first_refused = true;
-		mc_engine_log("the view change was refused: %s", c.why[0] ? c.why[0] : "");
+		mc_log(LOG_WARNING, NULL, "the view change was refused: %s", c.why[0] ? c.why[0] : "");
 	}
 	for (size_t i = 0; i < n; i++) {
 		e->mp[i]->status = c.status[k + i];
@@ -697,7 +679,8 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 			mc_hex(e->mp[i]->hash, 8, hex);
 			eng_remember_refusal(e, e->mp[i]->hash, c.why[k + i] ? c.why[k + i] : _("refused"),
 					     c.stale[k + i]);
-			mc_engine_log("tx %s refused: %s", hex, c.why[k + i] ? c.why[k + i] : "");
+			mc_log(LOG_WARNING, MC_LOG_FIELDS({ "TX", hex }, { "REASON", c.why[k + i] }), "tx %s refused: %s",
+			       hex, c.why[k + i] ? c.why[k + i] : "");
 		}
 	}
 	for (size_t i = 0; i < n + k; i++)
@@ -758,17 +741,17 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
 	}
 	if (e->prop_height != e->height + 1) {
-		mc_engine_log("block %llu: the chain moved to %llu meanwhile; not committed here",
+		mc_log(LOG_WARNING, NULL, "block %llu: the chain moved to %llu meanwhile; not committed here",
 			      (unsigned long long)e->prop_height, (unsigned long long)e->height);
 		return 1;
 	}
 	if (e->nvotes < quorum && e->nval - e->nrefused < quorum) {
-		mc_engine_log("block %llu: %zu of %zu validators refused it, no quorum can vote for it",
+		mc_log(LOG_WARNING, NULL, "block %llu: %zu of %zu validators refused it, no quorum can vote for it",
 			      (unsigned long long)e->prop_height, e->nrefused, e->nval);
 		return 1;
 	}
 	if (e->nvotes < quorum) {
-		mc_engine_log("block %llu: %zu of %zu votes, %zu needed; proposing it again",
+		mc_log(LOG_INFO, NULL, "block %llu: %zu of %zu votes, %zu needed; proposing it again",
 			      (unsigned long long)e->prop_height, e->nvotes, e->nval, quorum);
 		return 1;
 	}
@@ -785,7 +768,7 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 		cert.count++;
 	}
 	if (e->test_crash == 1) {
-		mc_engine_log("test: exiting with a quorum of votes and nothing committed");
+		mc_log(LOG_WARNING, NULL, "test: exiting with a quorum of votes and nothing committed");
 		_exit(137);
 	}
 	if (mc_bundle_decode(e->prop.data, e->prop.len, &b, err) != 0)
@@ -797,7 +780,7 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 	pthread_mutex_unlock(&e->chain_mu);
 	pthread_mutex_lock(&e->mu);
 	if (rc == 0 && e->test_crash == 2) {
-		mc_engine_log("test: exiting with a block committed here and sent nowhere");
+		mc_log(LOG_WARNING, NULL, "test: exiting with a block committed here and sent nowhere");
 		_exit(137);
 	}
 	if (rc == 0) {
@@ -920,9 +903,11 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 			rc = mc_store_write(e->s, sync_txn, &sc, &err);
 			pthread_mutex_unlock(&e->chain_mu);
 			if (rc != 0)
-				mc_engine_log("blocks from %s refused: %s", url, err.msg);
+				mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", url }, { "REASON", err.msg }), "blocks from %s refused: %s",
+				       url, err.msg);
 			else if (sc.applied)
-				mc_engine_log("caught up %llu blocks from %s", (unsigned long long)sc.applied, url);
+				mc_log(LOG_INFO, MC_LOG_FIELDS({ "PEER", url }), "caught up %llu blocks from %s",
+				       (unsigned long long)sc.applied, url);
 		} else if (rc == 0) {
 			rc = -1;
 		}
@@ -936,7 +921,7 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 		p->claim_retry_ms = mc_now_ms() + CLAIM_RETRY_MS;
 		if (p->height >= from && p->claim_logged != p->height) {
 			p->claim_logged = p->height;
-			mc_engine_log("peer %s claims height %llu but gave no block after %llu: not asked again for %d s",
+			mc_log(LOG_WARNING, NULL, "peer %s claims height %llu but gave no block after %llu: not asked again for %d s",
 				      url, (unsigned long long)p->height, (unsigned long long)(from ? from - 1 : 0),
 				      CLAIM_RETRY_MS / 1000);
 		}
@@ -1077,7 +1062,7 @@ static void fwd_resend(struct mc_engine *e, struct mc_peer_client *cl)
 			break;   /* yet another leader: the next round */
 	}
 	if (sent) {
-		mc_engine_log("%zu txs the old leader did not commit handed to the new one", sent);
+		mc_log(LOG_WARNING, NULL, "%zu txs the old leader did not commit handed to the new one", sent);
 		pthread_cond_broadcast(&e->cv);
 	}
 }
@@ -1150,7 +1135,7 @@ static void pool_handover(struct mc_engine *e, struct mc_peer_client *cl)
 		else
 			e->mp[k++] = e->mp[i];
 	e->mp_n = k;
-	mc_engine_log("%zu pending txs handed to the new leader", n);
+	mc_log(LOG_INFO, NULL, "%zu pending txs handed to the new leader", n);
 }
 
 /* Whether the leader's answer about a tx is a refusal. */
@@ -1235,7 +1220,7 @@ static void fwd_relay(struct mc_engine *e, struct mc_peer_client *cl, uint64_t n
 					break;
 				}
 		} else {
-			mc_engine_log("a tx handed to the leader is not committed after %llu ms: sent to the other validators too",
+			mc_log(LOG_WARNING, NULL, "a tx handed to the leader is not committed after %llu ms: sent to the other validators too",
 				      (unsigned long long)waited);
 		}
 		return;   /* one at a time: the list may have changed */
@@ -1303,7 +1288,7 @@ static void *engine_main(void *arg)
 	uint64_t last_block = 0;
 
 	if (mc_peer_client_new(e->c.ca_file, &cl, &err) != 0) {
-		mc_engine_log("%s", err.msg);
+		mc_log(LOG_WARNING, NULL, "%s", err.msg);
 		return NULL;
 	}
 	pthread_mutex_lock(&e->mu);
@@ -1322,7 +1307,7 @@ static void *engine_main(void *arg)
 		if (head_moved(e))   /* a block this process did not make (the CLI on a sole validator) */
 			eng_after_commit(e, NULL);
 		if (e->cert_hint > e->height && now - e->cert_hint_ms >= CERT_HINT_TTL_MS) {
-			mc_engine_log("block %llu is certified, but no peer gave it for %d s: going on",
+			mc_log(LOG_WARNING, NULL, "block %llu is certified, but no peer gave it for %d s: going on",
 				      (unsigned long long)e->cert_hint, CERT_HINT_TTL_MS / 1000);
 			e->cert_hint = 0;
 		}
@@ -1339,7 +1324,7 @@ static void *engine_main(void *arg)
 		}
 		if (e->have_chain && e->vc_view > e->view && !behind) {
 			if (eng_vc_take_over(e, &err) < 0) {
-				mc_engine_log("the view change did not complete: %s", err.msg);
+				mc_log(LOG_WARNING, NULL, "the view change did not complete: %s", err.msg);
 				e->vc_view = 0;
 			}
 			continue;
@@ -1363,27 +1348,27 @@ static void *engine_main(void *arg)
 				uint64_t view = 0;
 
 				if (!eng_next_view(e, &view)) {
-					mc_engine_log("no view number is left for a view change");
+					mc_log(LOG_WARNING, NULL, "no view number is left for a view change");
 					continue;
 				}
 				if (e->leader_equivocated && e->equivocated_view == e->view)
-					mc_engine_log("the leader signed two blocks at one height: asking to lead view %llu",
+					mc_log(LOG_WARNING, NULL, "the leader signed two blocks at one height: asking to lead view %llu",
 						      (unsigned long long)view);
 				else if (eng_fwd_oldest_ms(e, now) >= e->c.leader_timeout_ms)
-					mc_engine_log("the leader has not committed a tx it was handed %llu ms ago: asking to lead view %llu",
+					mc_log(LOG_WARNING, NULL, "the leader has not committed a tx it was handed %llu ms ago: asking to lead view %llu",
 						      (unsigned long long)eng_fwd_oldest_ms(e, now), (unsigned long long)view);
 				else
-					mc_engine_log("no word from the leader for %u ms: asking to lead view %llu",
+					mc_log(LOG_WARNING, NULL, "no word from the leader for %u ms: asking to lead view %llu",
 						      e->c.leader_timeout_ms, (unsigned long long)view);
 				if (eng_start_view_change(e, view, cand, true, NULL, &err) != 0)
-					mc_engine_log("view change to %llu: %s", (unsigned long long)view, err.msg);
+					mc_log(LOG_WARNING, NULL, "view change to %llu: %s", (unsigned long long)view, err.msg);
 			}
 			continue;
 		}
 		if (e->prop.len && e->prop_height != e->height + 1) {
 			/* another proposer's block took that height (a twin, or a
 			 * leader of a view this node missed): ours is stale */
-			mc_engine_log("proposal %llu dropped: the chain is at %llu", (unsigned long long)e->prop_height,
+			mc_log(LOG_WARNING, NULL, "proposal %llu dropped: the chain is at %llu", (unsigned long long)e->prop_height,
 				      (unsigned long long)e->height);
 			mc_buf_reset(&e->prop);
 		}
@@ -1398,7 +1383,7 @@ static void *engine_main(void *arg)
 				memcpy(e->prop_hash, l.hash, MC_HASH_LEN);
 				e->prop_height = l.height;
 				e->prop_view = l.view;
-				mc_engine_log("proposing locked block %llu again", (unsigned long long)l.height);
+				mc_log(LOG_INFO, NULL, "proposing locked block %llu again", (unsigned long long)l.height);
 			}
 			eng_lock_release(&l);
 			if (!e->prop.len && e->mp_n && (now - last_block >= e->c.block_interval_ms ||
@@ -1406,13 +1391,13 @@ static void *engine_main(void *arg)
 				int rc = eng_make_proposal(e, NULL, &err);
 
 				if (rc < 0)
-					mc_engine_log("cannot make a block: %s", err.msg);
+					mc_log(LOG_ERR, NULL, "cannot make a block: %s", err.msg);
 			}
 			if (e->prop.len) {
 				int rc = eng_run_proposal(e, &err);
 
 				if (rc < 0) {
-					mc_engine_log("block %llu not committed: %s",
+					mc_log(LOG_WARNING, NULL, "block %llu not committed: %s",
 						      (unsigned long long)e->prop_height, err.msg);
 					mc_buf_reset(&e->prop);
 				}

@@ -163,8 +163,4 @@ void mc_engine_on_view_change(struct mc_engine *e, const uint8_t from[MC_PK_LEN]
 void mc_engine_on_promote(struct mc_engine *e, const char *leader, const uint8_t *body, size_t len,
 			  struct mc_reply *r);
 
-/* One line to the log (stderr, which systemd keeps): never secrets or
- * health data. */
-void mc_engine_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 #endif

@@ -14,6 +14,7 @@
 #include "chain.h"
 #include "engine_int.h"
 #include "i18n.h"
+#include "log.h"
 #include "metrics.h"
 #include "identity.h"
 #include "valset.h"
@@ -176,10 +177,10 @@ void mc_engine_log_refusal(struct mc_engine *e, const uint8_t *pk, const char *m
 	else
 		eng_short_pk(pk, who);
 	if (quiet > 0 || dropped > 0)
-		mc_engine_log("refused %s %.200s from %s: %s (and %lld times more since it was last logged, %llu other refusals not logged)",
+		mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", who }, { "REASON", why }), "refused %s %.200s from %s: %s (and %lld times more since it was last logged, %llu other refusals not logged)",
 			      method, path, who, why, quiet, (unsigned long long)dropped);
 	else
-		mc_engine_log("refused %s %.200s from %s: %s", method, path, who, why);
+		mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", who }, { "REASON", why }), "refused %s %.200s from %s: %s", method, path, who, why);
 }
 
 int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const char *method,
@@ -343,7 +344,7 @@ static bool pool_make_room(struct mc_engine *e, size_t more)
 	e->evicted += drop;
 	now = mc_now_ms();
 	if (now - e->evicted_logged_ms >= 1000) {
-		mc_engine_log("the pending pool is full (%zu txs, %zu bytes at most): %llu oldest txs evicted",
+		mc_log(LOG_WARNING, NULL, "the pending pool is full (%zu txs, %zu bytes at most): %llu oldest txs evicted",
 			      e->c.mempool_max, e->c.mempool_bytes, (unsigned long long)e->evicted);
 		e->evicted = 0;
 		e->evicted_logged_ms = now;
@@ -743,7 +744,7 @@ static void committed_twin(struct mc_engine *e, const struct mc_bundle *b, const
 		mc_buf_init(&ev);
 		mc_evidence_encode(&c->h, &own, &b->h, &b->cert, &ev);
 		if (own.count == 1 && eng_evidence(e, ev.data, ev.len, true, &err) == 0)
-			mc_engine_log("proposal from %s refused: its proposer signed another block at committed height %llu, view %llu (equivocation), kept as evidence",
+			mc_log(LOG_WARNING, NULL, "proposal from %s refused: its proposer signed another block at committed height %llu, view %llu (equivocation), kept as evidence",
 				      who, (unsigned long long)b->h.height, (unsigned long long)b->h.view);
 		mc_buf_release(&ev);
 	}
@@ -762,7 +763,7 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 
 	eng_short_pk(from, who);
 	if (mc_bundle_decode(body, len, &b, &err) != 0) {
-		mc_engine_log("proposal from %s refused: %s", who, err.msg);
+		mc_log(LOG_WARNING, NULL, "proposal from %s refused: %s", who, err.msg);
 		eng_reply_text(r, 400, err.msg);
 		return;
 	}
@@ -774,7 +775,7 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 		 * new leader of a view change finishing a locked block. */
 		if (b.cert.count != 1 || memcmp(b.cert.votes[0].pk, b.h.proposer, MC_PK_LEN) != 0 ||
 		    mc_sign_verify(b.h.proposer, vmsg, sizeof(vmsg), b.cert.votes[0].sig) != 0) {
-			mc_engine_log("proposal from %s refused: it is not signed by its proposer", who);
+			mc_log(LOG_WARNING, NULL, "proposal from %s refused: it is not signed by its proposer", who);
 			eng_reply_text(r, 403, _("the proposal is not signed by its proposer"));
 			goto out;
 		}
@@ -817,13 +818,13 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 				mc_evidence_encode(&lb.h, &lb.cert, &b.h, &b.cert, &ev);
 				mc_bundle_release(&lb);
 				if (eng_evidence(e, ev.data, ev.len, true, &err) != 0)
-					mc_engine_log("cannot keep the evidence: %s", err.msg);
+					mc_log(LOG_ERR, NULL, "cannot keep the evidence: %s", err.msg);
 			}
 			mc_buf_release(&ev);
-			mc_engine_log("proposal from %s refused: proposer %s signed two blocks at height %llu, view %llu (equivocation): %s and %s, both kept as evidence",
+			mc_log(LOG_WARNING, NULL, "proposal from %s refused: proposer %s signed two blocks at height %llu, view %llu (equivocation): %s and %s, both kept as evidence",
 				      who, ph, (unsigned long long)b.h.height, (unsigned long long)b.h.view, ha, hb);
 		} else
-			mc_engine_log("proposal from %s refused: this node is locked on another block at height %llu",
+			mc_log(LOG_WARNING, NULL, "proposal from %s refused: this node is locked on another block at height %llu",
 				      who, (unsigned long long)b.h.height);
 		eng_lock_release(&l);
 		eng_reply_text(r, 409, _("this node voted for another block at this height"));
@@ -831,13 +832,17 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 	}
 	eng_lock_release(&l);
 	if (eng_apply_block(e, &b, MC_APPLY_PROPOSAL, true, &err) != 0) {
-		mc_engine_log("proposal %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
+		char hs[24];
+
+		snprintf(hs, sizeof(hs), "%llu", (unsigned long long)b.h.height);
+		mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", who }, { "HEIGHT", hs }, { "REASON", err.msg }),
+		       "proposal %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
 		eng_reply_text(r, err.code == EX_NOPERM ? 403 : 422, err.msg);
 		goto unlock;
 	}
 	/* The lock is on disk before the vote leaves. */
 	if (eng_lock_put(e, b.h.height, b.h.view, b.hash, body, len, &err) != 0) {
-		mc_engine_log("cannot store the vote lock: %s", err.msg);
+		mc_log(LOG_ERR, NULL, "cannot store the vote lock: %s", err.msg);
 		eng_reply_text(r, 500, err.msg);
 		goto unlock;
 	}
@@ -893,7 +898,7 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 
 	eng_short_pk(from, who);
 	if (mc_bundle_decode(body, len, &b, &err) != 0) {
-		mc_engine_log("commit from %s refused: %s", who, err.msg);
+		mc_log(LOG_WARNING, NULL, "commit from %s refused: %s", who, err.msg);
 		eng_reply_text(r, 400, err.msg);
 		return;
 	}
@@ -914,7 +919,7 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 
 		if (mc_store_read(e->s, hash_at_txn, &c, &err) == 0 && c.found &&
 		    memcmp(c.hash, b.hash, MC_HASH_LEN) != 0) {
-			mc_engine_log("commit from %s refused: another block at height %llu than ours (a fork)",
+			mc_log(LOG_WARNING, NULL, "commit from %s refused: another block at height %llu than ours (a fork)",
 				      who, (unsigned long long)b.h.height);
 			eng_reply_text(r, 409, _("this node committed another block at that height"));
 		} else {
@@ -924,11 +929,15 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 		eng_reply_text(r, 202, _("behind: catching up"));
 	} else if (b.h.height > height + 1) {
 		/* a height nobody certified: it moves nothing here */
-		mc_engine_log("commit %llu from %s refused: %s", (unsigned long long)b.h.height, who,
+		mc_log(LOG_WARNING, NULL, "commit %llu from %s refused: %s", (unsigned long long)b.h.height, who,
 			      err.msg[0] ? err.msg : _("another chain"));
 		eng_reply_text(r, 422, err.msg[0] ? err.msg : _("another chain"));
 	} else if (eng_apply_block(e, &b, MC_APPLY_COMMIT | (checked ? MC_APPLY_SIGS_CHECKED : 0), false, &err) != 0) {
-		mc_engine_log("commit %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
+		char hs[24];
+
+		snprintf(hs, sizeof(hs), "%llu", (unsigned long long)b.h.height);
+		mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", who }, { "HEIGHT", hs }, { "REASON", err.msg }),
+		       "commit %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
 		eng_reply_text(r, 422, err.msg);
 	} else {
 		pthread_mutex_lock(&e->mu);
@@ -950,10 +959,10 @@ void mc_engine_on_evidence(struct mc_engine *e, const uint8_t from[MC_PK_LEN], c
 
 	eng_short_pk(from, who);
 	if (eng_evidence(e, body, len, false, &err) != 0) {
-		mc_engine_log("evidence from %s refused: %s", who, err.msg);
+		mc_log(LOG_WARNING, NULL, "evidence from %s refused: %s", who, err.msg);
 		eng_reply_text(r, 422, err.msg);
 		return;
 	}
-	mc_engine_log("evidence of equivocation from %s checked and kept", who);
+	mc_log(LOG_WARNING, NULL, "evidence of equivocation from %s checked and kept", who);
 	eng_reply_text(r, 200, "ok");
 }

@@ -15,6 +15,7 @@
 #include "chain.h"
 #include "engine_int.h"
 #include "i18n.h"
+#include "log.h"
 #include "identity.h"
 
 /* ---- peers --------------------------------------------------------------- */
@@ -122,7 +123,7 @@ void eng_peers_refresh(struct mc_engine *e)
 			p++;
 	}
 	if (e->have_chain && mc_store_read(e->s, peers_txn, &c, &err) != 0)
-		mc_engine_log("cannot read the node list: %s", err.msg);
+		mc_log(LOG_ERR, NULL, "cannot read the node list: %s", err.msg);
 }
 
 bool eng_peer_is_validator(struct mc_engine *e, const struct peer *p)
@@ -290,7 +291,8 @@ static void peer_poll(struct peer *p, struct mc_peer_client *cl)
 	pthread_mutex_lock(&e->mu);
 	if (rc != 0) {
 		if (p->up || !p->error[0])
-			mc_engine_log("peer %s: %s", p->url, err.msg);
+			mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", p->url }, { "REASON", err.msg }), "peer %s: %s", p->url,
+			       err.msg);
 		snprintf(p->error, sizeof(p->error), "%.150s", err.msg);
 		p->up = false;
 		return;
@@ -306,7 +308,7 @@ static void peer_poll(struct peer *p, struct mc_peer_client *cl)
 			p->pk_known = true;
 		}
 		if (!p->up)
-			mc_engine_log("peer %s is up", p->url);
+			mc_log(LOG_NOTICE, MC_LOG_FIELDS({ "PEER", p->url }), "peer %s is up", p->url);
 		p->up = true;
 		p->last_seen_ms = mc_now_ms();
 		if (memcmp(p->pk, e->leader, MC_PK_LEN) == 0)
@@ -331,7 +333,7 @@ void *eng_peer_main(void *arg)
 	uint64_t next_poll = 0;
 
 	if (mc_peer_client_new(e->c.ca_file, &cl, &err) != 0) {
-		mc_engine_log("%s", err.msg);
+		mc_log(LOG_WARNING, NULL, "%s", err.msg);
 		return NULL;
 	}
 	pthread_mutex_lock(&e->mu);

@@ -13,6 +13,7 @@
 #include "chain.h"
 #include "engine_int.h"
 #include "i18n.h"
+#include "log.h"
 #include "identity.h"
 
 /* ---- view changes -------------------------------------------------------------
@@ -166,7 +167,7 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 	if (v.locked_height)
 		mc_put_raw(out, l.bundle, l.len);
 	eng_lock_release(&l);
-	mc_engine_log("voted to move to view %llu%s", (unsigned long long)view,
+	mc_log(LOG_INFO, NULL, "voted to move to view %llu%s", (unsigned long long)view,
 		      ap ? " (the operators approved it)" : "");
 	return 0;
 }
@@ -210,7 +211,7 @@ void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], 
 		uint64_t voted = e->vc_voted;
 
 		pthread_mutex_unlock(&e->mu);
-		mc_engine_log("view change to %llu asked by %s%s refused: %s", (unsigned long long)view, who,
+		mc_log(LOG_WARNING, NULL, "view change to %llu asked by %s%s refused: %s", (unsigned long long)view, who,
 			      timeout ? " (leader timeout)" : "", err.msg);
 		/* the asker learns the view this node voted for, to ask above it */
 		j = cJSON_CreateObject();
@@ -265,7 +266,7 @@ static int vc_adopt(struct mc_engine *e, const uint8_t *body, size_t len, struct
 	mc_buf_reset(&e->vc_body);
 	mc_put_raw(&e->vc_body, vcb, vcn);
 	e->vc_view = vc.view;
-	mc_engine_log("taking over as leader of view %llu%s", (unsigned long long)vc.view,
+	mc_log(LOG_NOTICE, NULL, "taking over as leader of view %llu%s", (unsigned long long)vc.view,
 		      best ? _(" (finishing a locked block first)") : "");
 	pthread_cond_broadcast(&e->cv);
 	return 0;
@@ -281,7 +282,7 @@ void mc_engine_on_view_change(struct mc_engine *e, const uint8_t from[MC_PK_LEN]
 	pthread_mutex_lock(&e->mu);
 	if (vc_adopt(e, body, len, &err) != 0) {
 		pthread_mutex_unlock(&e->mu);
-		mc_engine_log("view change from %s refused: %s", who, err.msg);
+		mc_log(LOG_WARNING, NULL, "view change from %s refused: %s", who, err.msg);
 		eng_reply_text(r, 422, err.msg);
 		return;
 	}
@@ -360,7 +361,7 @@ int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t lead
 
 					if (cJSON_IsNumber(vo) && vo->valuedouble > (double)seen && vo->valuedouble < 1.8e19)
 						seen = (uint64_t)vo->valuedouble;
-					mc_engine_log("view change: %s: HTTP %ld: %.150s", tg[i].url, resp.status,
+					mc_log(LOG_WARNING, NULL, "view change: %s: HTTP %ld: %.150s", tg[i].url, resp.status,
 						      cJSON_IsString(m) ? m->valuestring : "");
 					cJSON_Delete(j);
 				}
@@ -470,7 +471,7 @@ void mc_engine_on_promote(struct mc_engine *e, const char *leader_s, const uint8
 	}
 	if (eng_start_view_change(e, view, leader, false, len ? &ap : NULL, &err) != 0) {
 		pthread_mutex_unlock(&e->mu);
-		mc_engine_log("promotion to view %llu failed: %s", (unsigned long long)view, err.msg);
+		mc_log(LOG_WARNING, NULL, "promotion to view %llu failed: %s", (unsigned long long)view, err.msg);
 		eng_reply_text(r, err.code == EX_TEMPFAIL ? 503 : 422, err.msg);
 		return;
 	}
@@ -530,7 +531,7 @@ int eng_vc_take_over(struct mc_engine *e, struct mc_err *err)
 			e->prop_height = b.h.height;
 			e->prop_view = b.h.view;
 			mc_bundle_release(&b);
-			mc_engine_log("finishing locked block %llu", (unsigned long long)e->prop_height);
+			mc_log(LOG_INFO, NULL, "finishing locked block %llu", (unsigned long long)e->prop_height);
 			rc = eng_run_proposal(e, err);
 			if (rc != 0)
 				return rc < 0 ? -1 : 0;
@@ -575,7 +576,7 @@ int eng_vc_take_over(struct mc_engine *e, struct mc_err *err)
 	}
 	rc = eng_run_proposal(e, err);
 	if (rc == 0) {
-		mc_engine_log("leader of view %llu", (unsigned long long)e->view);
+		mc_log(LOG_NOTICE, NULL, "leader of view %llu", (unsigned long long)e->view);
 		e->vc_view = 0;
 		return 1;
 	}

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -9,11 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "alerts.h"
+#include "chain.h"
 #include "httpd.h"
 #include "i18n.h"
+#include "log.h"
 #include "metrics.h"
+#include "vlast.h"
 
 #define IDLE_TIMEOUT_S 5u
 #define PER_IP 4u
@@ -92,6 +98,139 @@ void mc_metrics_commits(uint64_t n, double latency_s)
 void mc_metrics_connection(int delta)
 {
 	atomic_fetch_add(&peer_conns, delta);
+}
+
+/* ---- what is read from the store and the data directory, cached ---------- */
+
+/* A file as last seen: read again only when one of these changed. */
+struct seen {
+	bool have;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+/* true when path is not as last seen (and *sn now says how it is) */
+static bool changed(const char *path, struct seen *sn)
+{
+	struct stat st;
+	struct seen now = { 0 };
+
+	if (stat(path, &st) == 0)
+		now = (struct seen){ true, st.st_dev, st.st_ino, st.st_size, st.st_mtim };
+	if (now.have == sn->have && now.dev == sn->dev && now.ino == sn->ino && now.size == sn->size &&
+	    now.mtime.tv_sec == sn->mtime.tv_sec && now.mtime.tv_nsec == sn->mtime.tv_nsec)
+		return false;
+	*sn = now;
+	return true;
+}
+
+#define NKINDS 256u   /* alert kinds are a u8 */
+
+struct mc_metrics {
+	struct MHD_Daemon *d;
+	struct mc_metrics_conf c;
+	pthread_mutex_t mu;                   /* the cache below */
+	char db_path[4200], vlast_path[4200];
+	struct seen db, vl;
+	/* from the store */
+	bool chain_read, anchored;
+	uint64_t anchor_ms, genesis_ms;       /* block times */
+	struct mc_metrics_anchor an;
+	/* the last verify: 0 loaded, 1 never run, -1 unreadable */
+	int vrc;
+	struct mc_verify_last v;
+	/* alerts by kind, and when they were computed (0: never) */
+	uint64_t alerts_at_ms;
+	bool alerts_ok;
+	unsigned alerts[NKINDS];
+};
+
+static int chain_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_metrics *m = vctx;
+	struct mc_head head;
+	struct mc_header hd;
+	struct mc_cert c;
+	struct mc_anchored last;
+	int rc;
+
+	if (mc_chain_head(t, &head, err) != 0)
+		return -1;
+	if (head.empty)
+		return 0;
+	if (mc_chain_block(t, 0, &hd, &c, err) != 0)
+		return -1;
+	m->genesis_ms = hd.timestamp_ms;
+	if ((rc = mc_chain_anchored(t, UINT64_MAX, &last, err)) < 0)
+		return -1;
+	m->anchored = rc == 0;
+	if (m->anchored) {
+		if (mc_chain_block(t, last.height, &hd, &c, err) != 0)
+			return -1;
+		m->anchor_ms = hd.timestamp_ms;
+	}
+	if (m->c.anchor && m->c.anchor(t, m->c.anchor_ctx, &m->an, err) != 0)
+		return -1;
+	m->chain_read = true;
+	return 0;
+}
+
+struct count_ctx {
+	unsigned *n;
+};
+
+static int count_alert(const struct mc_alert *a, void *vctx)
+{
+	struct count_ctx *c = vctx;
+
+	c->n[a->kind]++;
+	return 0;
+}
+
+static int alerts_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_metrics *m = vctx;
+	struct mc_alert_params p;
+	unsigned n[NKINDS] = { 0 };
+	struct count_ctx c = { n };
+
+	mc_alert_defaults(&p, mc_now_ms());
+	p.check_verify = m->vrc >= 0;
+	p.verify_ran = m->vrc == 0;
+	p.verify = m->v;
+	if (mc_alerts(t, &p, count_alert, &c, err) != 0)
+		return -1;
+	memcpy(m->alerts, n, sizeof(n));
+	return 0;
+}
+
+/* Brings the cache up to date; under m->mu. A failure is logged and the
+ * last values kept. */
+static void refresh(struct mc_metrics *m)
+{
+	struct mc_err err = { 0 };
+	uint64_t now = mc_now_ms();
+
+	if (changed(m->vlast_path, &m->vl)) {
+		memset(&m->v, 0, sizeof(m->v));
+		m->vrc = mc_vlast_load(m->c.datadir, &m->v, &err);
+		if (m->vrc < 0)
+			mc_log(LOG_WARNING, NULL, "/metrics: %s", err.msg);
+		m->alerts_at_ms = 0;   /* a verify changes the verify alerts */
+	}
+	if ((changed(m->db_path, &m->db) || !m->chain_read) && mc_store_read(m->c.s, chain_txn, m, &err) != 0) {
+		mc_log(LOG_WARNING, NULL, "/metrics: %s", err.msg);
+		m->db.have = false;    /* try again next time */
+	}
+	if (!m->alerts_at_ms || now - m->alerts_at_ms >= MC_METRICS_ALERTS_EVERY_S * 1000ull) {
+		memset(&err, 0, sizeof(err));
+		m->alerts_ok = mc_store_read(m->c.s, alerts_txn, m, &err) == 0;
+		if (!m->alerts_ok)
+			mc_log(LOG_WARNING, NULL, "/metrics: alerts: %s", err.msg);
+		m->alerts_at_ms = now;
+	}
 }
 
 /* ---- the exposition --------------------------------------------------------- */
@@ -211,8 +350,49 @@ static double rss_bytes(void)
 	return ok && page > 0 ? (double)res * (double)page : 0;
 }
 
-char *mc_metrics_render(struct mc_engine *e)
+/* The series read from the store and the data directory. */
+static void render_cached(struct mc_metrics *m, struct text *t)
 {
+	double now_s = (double)mc_now_ms() / 1000.0;
+
+	pthread_mutex_lock(&m->mu);
+	refresh(m);
+	if (m->chain_read)
+		gauge(t, "medchain_anchor_age_seconds",
+		      "Seconds since the block holding the last committed anchor (since genesis when none).",
+		      now_s - (double)(m->anchored ? m->anchor_ms : m->genesis_ms) / 1000.0);
+	head(t, "medchain_anchor_state", "gauge",
+	     "State of the newest anchor in this node's journal (1 for that state; all 0: none).");
+	for (unsigned st = 1; m->c.anchor_state_name && m->c.anchor_state_name(st); st++)
+		put(t, "medchain_anchor_state{state=\"%s\"} %d\n", m->c.anchor_state_name(st),
+		    m->an.last_state == st);
+	counter(t, "medchain_anchor_gas_used_total", "Gas spent by this node's confirmed anchors.",
+		m->an.gas_used);
+	gauge(t, "medchain_verify_last_timestamp_seconds",
+	      "When the last verify finished (Unix time; 0: never run).",
+	      m->vrc == 0 ? (double)m->v.time_ms / 1000.0 : 0);
+	gauge(t, "medchain_verify_last_ok",
+	      "The last verify: 1 no damage, 0 damage found, -1 never run or its outcome unreadable.",
+	      m->vrc == 0 ? (m->v.ok ? 1 : 0) : -1);
+	gauge(t, "medchain_verify_last_duration_seconds", "How long the last verify took (0: never run).",
+	      m->vrc == 0 ? m->v.duration_s : 0);
+	gauge(t, "medchain_verify_last_blocks", "Blocks the last verify checked (0: never run).",
+	      m->vrc == 0 ? (double)m->v.blocks : 0);
+	if (m->alerts_ok) {
+		head(t, "medchain_alerts", "gauge", "Alerts by kind, as `medchain alerts` lists them.");
+		/* every kind the alerts module names, none hard-coded here */
+		for (unsigned k = 1; k < NKINDS; k++)
+			if (strcmp(mc_alert_name(k), "?") != 0)
+				put(t, "medchain_alerts{kind=\"%s\"} %u\n", mc_alert_name(k), m->alerts[k]);
+		gauge(t, "medchain_alerts_age_seconds", "Seconds since the alerts were last counted.",
+		      now_s - (double)m->alerts_at_ms / 1000.0);
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+char *mc_metrics_render(struct mc_metrics *m)
+{
+	struct mc_engine *e = m->c.e;
 	struct mc_engine_health h;
 	struct text t = { NULL, 0, 0, false };
 	uint64_t cum = 0;
@@ -280,6 +460,7 @@ char *mc_metrics_render(struct mc_engine *e)
 	    (unsigned long long)atomic_load(&metrics_requests));
 	gauge(&t, "medchain_uptime_seconds", "Seconds since serve started.", (double)h.uptime_ms / 1000.0);
 	gauge(&t, "medchain_process_resident_memory_bytes", "Resident memory of the serve process.", rss_bytes());
+	render_cached(m, &t);
 	if (t.failed) {
 		free(t.p);
 		return NULL;
@@ -288,11 +469,6 @@ char *mc_metrics_render(struct mc_engine *e)
 }
 
 /* ---- the listener ----------------------------------------------------------- */
-
-struct mc_metrics {
-	struct MHD_Daemon *d;
-	struct mc_engine *e;
-};
 
 /* body: copied; or owned (malloc'd, handed to MHD) */
 static enum MHD_Result answer(struct MHD_Connection *con, unsigned status, const char *ctype, const char *body,
@@ -339,7 +515,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		return answer(con, 405, text, "only GET is served\n", NULL);
 	if (strcmp(url, "/healthz") == 0) {
 		/* the reason, with room kept for its newline */
-		unsigned st = mc_metrics_health(m->e, line, sizeof(line) - 1);
+		unsigned st = mc_metrics_health(m->c.e, line, sizeof(line) - 1);
 		size_t len = strnlen(line, sizeof(line) - 2);
 
 		atomic_fetch_add(&health_requests[st == 200 ? 0 : 1], 1);
@@ -349,7 +525,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	}
 	atomic_fetch_add(&metrics_requests, 1);
 	{
-		char *body = mc_metrics_render(m->e);
+		char *body = mc_metrics_render(m);
 
 		if (!body)
 			return answer(con, 500, text, "out of memory\n", NULL);
@@ -357,18 +533,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	}
 }
 
-int mc_metrics_start(const char *listen, struct mc_engine *e, struct mc_metrics **out, struct mc_err *err)
+int mc_metrics_start(const struct mc_metrics_conf *c, struct mc_metrics **out, struct mc_err *err)
 {
 	struct mc_metrics *m;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+	const char *listen = c->listen;
 
 	if (mc_httpd_parse_listen("[node] metrics_listen", listen, &ss, &sl, err) != 0)
 		return -1;
 	if (!(m = calloc(1, sizeof(*m))))
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	m->e = e;
+	m->c = *c;
+	m->vrc = 1;
+	pthread_mutex_init(&m->mu, NULL);
+	snprintf(m->db_path, sizeof(m->db_path), "%s/db/data.mdb", c->datadir);
+	snprintf(m->vlast_path, sizeof(m->vlast_path), "%s/%s", c->datadir, MC_VLAST_FILE);
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	m->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR, &ss,
@@ -376,6 +557,7 @@ int mc_metrics_start(const char *listen, struct mc_engine *e, struct mc_metrics 
 				PER_IP, MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_END);
 	if (!m->d) {
+		pthread_mutex_destroy(&m->mu);
 		free(m);
 		return mc_err_set(err, EX_UNAVAILABLE, _("cannot listen on %s (in use?)"), listen);
 	}
@@ -388,5 +570,6 @@ void mc_metrics_stop(struct mc_metrics *m)
 	if (!m)
 		return;
 	MHD_stop_daemon(m->d);
+	pthread_mutex_destroy(&m->mu);
 	free(m);
 }

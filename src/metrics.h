@@ -17,6 +17,17 @@
  * body read. The counters below are process-wide atomics: counting never
  * takes a lock, and a scrape reads the engine's state under its lock only
  * for a copy (mc_engine_health).
+ *
+ * What is not the engine's is read from the store and the data directory,
+ * read only, and cached so that a scrape costs next to nothing:
+ *   - the last committed anchor's age, and this node's anchor journal (the
+ *     newest anchor's state, the gas the confirmed ones spent): read again
+ *     only when data.mdb's mtime or size changed, and then only the journal
+ *     rows not yet final (mc_journal_summarise);
+ *   - the last verify (verify.last.json): read again when its mtime or size
+ *     changed;
+ *   - alerts by kind: computed at most every MC_METRICS_ALERTS_EVERY_S
+ *     seconds (mc_alerts walks the grant table; a scrape never does).
  */
 #ifndef MC_METRICS_H
 #define MC_METRICS_H
@@ -28,6 +39,7 @@
 
 #define MC_HEALTH_LAG_MAX 5u        /* blocks behind the certified height */
 #define MC_METRICS_CONNS 16u
+#define MC_METRICS_ALERTS_EVERY_S 60u
 
 /* Why the peer API refused a request (the label `reason`). */
 enum mc_refusal {
@@ -54,13 +66,35 @@ void mc_metrics_commits(uint64_t n, double latency_s);
 /* The peer API's open connections, +1 / -1. */
 void mc_metrics_connection(int delta);
 
+/* The anchor journal as /metrics shows it. The journal is the bridge's
+ * (bridge -> src, never back): serve hands in a function that reads it. */
+struct mc_metrics_anchor {
+	unsigned last_state;        /* the newest row's state; 0: no row */
+	uint64_t gas_used;          /* gas spent by the confirmed anchors */
+};
+
+struct mc_metrics_conf {
+	const char *listen;         /* [node] metrics_listen */
+	struct mc_engine *e;
+	struct mc_store *s;         /* read only */
+	const char *datadir;        /* verify.last.json; the store in db/ */
+	/* Brings *out up to date from the journal in t; ctx is kept between
+	 * calls (NULL function: no journal). */
+	int (*anchor)(struct mc_txn *t, void *ctx, struct mc_metrics_anchor *out, struct mc_err *err);
+	void *anchor_ctx;
+	/* The machine name of anchor state 1, 2, ... (NULL past the last):
+	 * the fixed list of the `state` label. */
+	const char *(*anchor_state_name)(unsigned state);
+};
+
+struct mc_metrics;
 /* The whole exposition, NUL-terminated, malloc'd (NULL: out of memory). */
-char *mc_metrics_render(struct mc_engine *e);
+char *mc_metrics_render(struct mc_metrics *m);
 /* The /healthz answer: 200 or 503, and its line in msg. */
 unsigned mc_metrics_health(struct mc_engine *e, char *msg, size_t n);
 
-struct mc_metrics;
-int mc_metrics_start(const char *listen, struct mc_engine *e, struct mc_metrics **out, struct mc_err *err);
+/* c and the strings and objects it points to must outlive the listener. */
+int mc_metrics_start(const struct mc_metrics_conf *c, struct mc_metrics **out, struct mc_err *err);
 void mc_metrics_stop(struct mc_metrics *m);
 
 #endif
