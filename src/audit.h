@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* audit.h - the audit trail as a query: every ACCESS, CONSENT_GRANT and
- * CONSENT_REVOKE event, through the audit indexes (by subject, actor or
+/* audit.h - the audit trail as a query: every ACCESS, CONSENT_GRANT,
+ * CONSENT_REVOKE and ALERT_ACK event, through the audit indexes (by subject, actor or
  * outcome) or, unfiltered, the transaction table; filtered by time with
  * block-time binary search; oldest or newest first; paged with a cursor.
  * Used by `audit list`, `audit export` and the console. */
@@ -19,7 +19,8 @@
 struct mc_audit_event {
 	uint64_t ts, h;                   /* block time (ms), block height */
 	uint32_t ti;                      /* tx index in the block */
-	uint8_t type;                     /* MC_TX_ACCESS, _CONSENT_GRANT, _CONSENT_REVOKE */
+	uint8_t type;                     /* MC_TX_ACCESS, _CONSENT_GRANT, _CONSENT_REVOKE,
+					   * _ALERT_ACK */
 	uint8_t actor[MC_PK_LEN];
 	char actor_name[MC_NAME_MAX + 1];
 	bool has_subject;
@@ -29,6 +30,9 @@ struct mc_audit_event {
 	bool has_grant;
 	uint8_t purpose;                  /* ACCESS and CONSENT_GRANT */
 	char glass[MC_REASON_MAX + 1];    /* break-glass reason */
+	uint8_t alert_kind;               /* ALERT_ACK: the alert acknowledged */
+	uint8_t alert_id[MC_ALERT_ID_LEN];
+	char ack_reason[MC_REASON_MAX + 1];
 };
 
 struct mc_audit_filter {

@@ -18,13 +18,15 @@ static const char *const db_names[MC_DB__COUNT] = {
 	"keywrap", "keks", "records", "subjects", "identities", "seqs",
 	"grants", "grantidx", "audit_subject", "audit_actor", "audit_outcome",
 	"anchored", "chainstate", "nodes", "valsets", "journal", "consensus", "dupkeys",
+	"alert_acks",
 };
 
 /* Tables a store written by an older build lacks until its first write
  * (which creates them): opened read-only, such a store reads them as empty. */
 static bool db_optional(int db)
 {
-	return db == MC_DB_NODES || db == MC_DB_VALSETS || db == MC_DB_CONSENSUS || db == MC_DB_DUPKEYS;
+	return db == MC_DB_NODES || db == MC_DB_VALSETS || db == MC_DB_CONSENSUS || db == MC_DB_DUPKEYS ||
+	       db == MC_DB_ALERT_ACKS;
 }
 
 #define MC_MAP_INITIAL (64ULL << 20)   /* 64 MiB; grows by doubling */

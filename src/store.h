@@ -56,6 +56,8 @@ enum mc_db {
 			    * replicated): "lock", "join", proposals (engine.h) */
 	MC_DB_DUPKEYS,     /* duplicate key (32) -> record id (16): derived from
 			    * keyed RECORD_PUT entries (records.h) */
+	MC_DB_ALERT_ACKS,  /* alert id (8) -> kind u8 | height u64 | tx u32 |
+			    * author pk: derived from ALERT_ACK (alerts.h) */
 	MC_DB__COUNT
 };
 

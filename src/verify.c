@@ -737,6 +737,7 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		MC_DB_CTREE, MC_DB_TXS, MC_DB_GRANTS, MC_DB_GRANTIDX, MC_DB_AUDIT_SUBJECT,
 		MC_DB_AUDIT_ACTOR, MC_DB_AUDIT_OUTCOME, MC_DB_ANCHORED, MC_DB_CHAINSTATE,
 		MC_DB_NODES, MC_DB_VALSETS, MC_DB_DUPKEYS, MC_DB_META,
+		MC_DB_ALERT_ACKS,
 	};
 	struct side_ctx sc = { vs };
 
