@@ -370,9 +370,14 @@ int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 		goto out;
 	}
 	/* the id must name an alert this node lists now (acknowledged ones
-	 * too, for the message) */
+	 * too, for the message), with any of the windows alerts takes: an id
+	 * names its fact whatever the window that showed it */
 	mc_alert_defaults(&f->p, mc_now_ms());
 	f->p.include_acked = true;
+	f->p.break_glass_window_ms = f->p.now_ms;
+	f->p.deny_window_ms = f->p.now_ms;
+	f->p.expiring_window_ms = UINT64_MAX / 2;
+	f->p.validator_down_ms = 0;
 	f->datadir = cli->datadir;
 	f->conf = &cli->conf;
 	if (mc_store_read(cli->store, find_txn, f, &err) != 0)
