@@ -257,10 +257,10 @@ static void ack(struct mc_app *app)
 	memset(f, 0, sizeof(f));
 	f[0].label = _("Reason");
 	f[0].hint = _("recorded on the chain: no health data");
-	/* L10N: the form's title; %s is the alert's kind (machine name) and id */
 	{
 		char title[128];
 
+		/* L10N: the form's title: the alert's kind (its machine name) and id */
 		snprintf(title, sizeof(title), _("Acknowledge %s %s"), mc_alert_name(al.kind), id);
 		if (!mc_form_run(app, title, f, 1))
 			return;
