@@ -203,6 +203,8 @@ static int state_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_al
 			struct mc_err *err)
 {
 	struct mc_alert al;
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
+	size_t nval = 0;
 
 	if (p->check_serve && !p->serve_running) {
 		memset(&al, 0, sizeof(al));
@@ -211,12 +213,18 @@ static int state_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_al
 		if (fn(&al, ctx))
 			return 1;
 	}
+	if (p->check_serve && p->serve_running && p->npeers &&
+	    mc_chain_validators(t, vals, &nval, err) != 0)
+		return -1;
 	for (size_t i = 0; p->check_serve && p->serve_running && i < p->npeers; i++) {
 		const struct mc_alert_peer *pe = &p->peers[i];
 		/* never heard from: down since serve started */
 		uint64_t since = pe->last_seen_ms ? pe->last_seen_ms : p->serve_started_ms;
+		bool validator = !pe->has_pk;   /* a url not answered yet may be one */
 
-		if (pe->up || p->now_ms < since || p->now_ms - since <= p->validator_down_ms)
+		for (size_t v = 0; pe->has_pk && v < nval && !validator; v++)
+			validator = memcmp(vals[v], pe->pk, MC_PK_LEN) == 0;
+		if (!validator || pe->up || p->now_ms < since || p->now_ms - since <= p->validator_down_ms)
 			continue;
 		memset(&al, 0, sizeof(al));
 		al.kind = MC_ALERT_VALIDATOR_DOWN;
