@@ -81,6 +81,18 @@ static bool print_state(const struct mc_alert *al, const char *when, cJSON *j)
 			printf(_("%s  validator %s has not been heard from since"), when, al->message);
 		}
 		return true;
+	case MC_ALERT_VALIDATOR_LAGGING:
+		mc_hex(al->actor, MC_PK_LEN, pk);
+		if (j) {
+			cJSON_AddStringToObject(j, "node", pk);
+			mc_json_add_str(j, "url", al->message);
+			cJSON_AddNumberToObject(j, "missing_from", (double)al->height);
+			cJSON_AddNumberToObject(j, "behind", al->count);
+		} else {
+			printf(_("%s  validator %s lacks block %llu, made then (%u blocks behind)"), when, al->message,
+			       (unsigned long long)al->height, al->count);
+		}
+		return true;
 	case MC_ALERT_ANCHOR_OVERDUE:
 		if (j) {
 			cJSON_AddNumberToObject(j, "tree_size", (double)al->seq);

@@ -31,13 +31,14 @@ const char *mc_alert_name(unsigned kind)
 	case MC_ALERT_ANCHOR_OVERDUE: return "anchor-overdue";
 	case MC_ALERT_ANCHOR_STUCK: return "anchor-stuck";
 	case MC_ALERT_BALANCE_LOW: return "balance-low";
+	case MC_ALERT_VALIDATOR_LAGGING: return "validator-lagging";
 	default: return "?";
 	}
 }
 
 unsigned mc_alert_kind(const char *name)
 {
-	for (unsigned k = 1; k <= MC_ALERT_BALANCE_LOW; k++)
+	for (unsigned k = 1; k <= MC_ALERT_VALIDATOR_LAGGING; k++)
 		if (strcmp(name, mc_alert_name(k)) == 0)
 			return k;
 	return 0;
@@ -137,6 +138,7 @@ void mc_alert_load_serve(struct mc_alert_params *p, const char *path)
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
 		const cJSON *pu = cJSON_GetObjectItemCaseSensitive(e, "up");
 		const cJSON *seen = cJSON_GetObjectItemCaseSensitive(e, "last_seen_ms");
+		const cJSON *ph = cJSON_GetObjectItemCaseSensitive(e, "height");
 
 		if (p->npeers == MC_ALERT_PEERS_MAX)
 			break;
@@ -151,6 +153,8 @@ void mc_alert_load_serve(struct mc_alert_params *p, const char *path)
 		pe->up = cJSON_IsTrue(pu);
 		if (cJSON_IsNumber(seen) && seen->valuedouble > 0)
 			pe->last_seen_ms = (uint64_t)seen->valuedouble;
+		if (cJSON_IsNumber(ph) && ph->valuedouble >= 0)
+			pe->height = (uint64_t)ph->valuedouble;
 		p->npeers++;
 	}
 	cJSON_Delete(j);
@@ -205,6 +209,7 @@ static int state_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_al
 	struct mc_alert al;
 	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
 	size_t nval = 0;
+	struct mc_head head = { .empty = true };
 
 	if (p->check_serve && !p->serve_running) {
 		memset(&al, 0, sizeof(al));
@@ -214,7 +219,7 @@ static int state_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_al
 			return 1;
 	}
 	if (p->check_serve && p->serve_running && p->npeers &&
-	    mc_chain_validators(t, vals, &nval, err) != 0)
+	    (mc_chain_validators(t, vals, &nval, err) != 0 || mc_chain_head(t, &head, err) != 0))
 		return -1;
 	for (size_t i = 0; p->check_serve && p->serve_running && i < p->npeers; i++) {
 		const struct mc_alert_peer *pe = &p->peers[i];
@@ -224,15 +229,35 @@ static int state_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_al
 
 		for (size_t v = 0; pe->has_pk && v < nval && !validator; v++)
 			validator = memcmp(vals[v], pe->pk, MC_PK_LEN) == 0;
-		if (!validator || pe->up || p->now_ms < since || p->now_ms - since <= p->validator_down_ms)
+		if (!validator)
 			continue;
 		memset(&al, 0, sizeof(al));
-		al.kind = MC_ALERT_VALIDATOR_DOWN;
-		al.time_ms = since;
 		if (pe->has_pk)
 			memcpy(al.actor, pe->pk, MC_PK_LEN);
 		snprintf(al.message, sizeof(al.message), "%s", pe->url);
-		al.never = pe->last_seen_ms == 0;
+		if (!pe->up) {
+			if (p->now_ms < since || p->now_ms - since <= p->validator_down_ms)
+				continue;
+			al.kind = MC_ALERT_VALIDATOR_DOWN;
+			al.time_ms = since;
+			al.never = pe->last_seen_ms == 0;
+		} else {
+			/* up but behind: lagging for as long as the first block it
+			 * lacks has existed */
+			struct mc_header hd;
+			struct mc_cert c;
+
+			if (head.empty || pe->height >= head.height)
+				continue;
+			if (mc_chain_block(t, pe->height + 1, &hd, &c, err) != 0)
+				return -1;
+			if (p->now_ms < hd.timestamp_ms || p->now_ms - hd.timestamp_ms <= p->validator_down_ms)
+				continue;
+			al.kind = MC_ALERT_VALIDATOR_LAGGING;
+			al.time_ms = hd.timestamp_ms;
+			al.height = pe->height + 1;
+			al.count = (unsigned)(head.height - pe->height);
+		}
 		if (fn(&al, ctx))
 			return 1;
 	}

@@ -41,6 +41,8 @@ enum mc_alert_kind {
 	MC_ALERT_ANCHOR_OVERDUE = 10,   /* no anchor for [anchor] overdue_after */
 	MC_ALERT_ANCHOR_STUCK = 11,     /* a pending anchor older than 3 x bump_after */
 	MC_ALERT_BALANCE_LOW = 12,      /* the anchor key cannot pay 20 anchors */
+	MC_ALERT_VALIDATOR_LAGGING = 13,/* a validator that is up, lacking a block
+					 * this node has had for validator_down_ms */
 };
 const char *mc_alert_name(unsigned kind);   /* machine name */
 /* The kind of a machine name, or 0. */
@@ -55,6 +57,7 @@ struct mc_alert_peer {
 	char name[MC_NAME_MAX + 1];
 	bool up;
 	uint64_t last_seen_ms;           /* 0: never heard from */
+	uint64_t height;                 /* its head, as serve last heard */
 };
 
 struct mc_alert_params {
@@ -75,7 +78,7 @@ struct mc_alert_params {
 	uint64_t status_ms, serve_started_ms;
 	size_t npeers;
 	struct mc_alert_peer peers[MC_ALERT_PEERS_MAX];
-	uint64_t validator_down_ms;       /* default 60 s */
+	uint64_t validator_down_ms;       /* down or lagging this long; default 60 s */
 	uint64_t anchor_overdue_ms;       /* [anchor] overdue_after; 0: off */
 	/* alerts the caller found elsewhere (the anchor journal, the anchor
 	 * key's balance: bridge/anchorwatch.h), listed after the states */
@@ -100,7 +103,8 @@ struct mc_alert {
 	uint8_t subject[MC_HASH_LEN];
 	uint8_t record[16];
 	uint8_t grant[16];
-	unsigned count;                   /* denials in a burst */
+	unsigned count;                   /* denials in a burst; blocks a
+					   * lagging validator lacks */
 	uint8_t author[MC_PK_LEN];        /* staff grant: who recorded it */
 	bool revoked;                     /* staff grant: revoked since */
 	bool never;                       /* verify overdue: none ever ran */

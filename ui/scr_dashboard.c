@@ -203,6 +203,10 @@ static void draw(struct mc_app *app, int y, int h)
 		} else if (al->kind == MC_ALERT_VALIDATOR_DOWN) {
 			st = MC_STYLE_BAD;
 			snprintf(text, sizeof(text), _("%s  validator %s has not been heard from since"), when, al->message);
+		} else if (al->kind == MC_ALERT_VALIDATOR_LAGGING) {
+			st = MC_STYLE_WARN;
+			snprintf(text, sizeof(text), _("%s  validator %s lacks block %llu, made then (%u blocks behind)"), when,
+				 al->message, (unsigned long long)al->height, al->count);
 		} else if (al->kind == MC_ALERT_ANCHOR_OVERDUE) {
 			st = MC_STYLE_WARN;
 			snprintf(text, sizeof(text), _("%s  no anchor since: past [anchor] overdue_after"), when);
