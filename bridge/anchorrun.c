@@ -9,6 +9,7 @@
 
 #include "anchor.h"
 #include "anchorrun.h"
+#include "anchorwatch.h"
 #include "chain.h"
 #include "ethtx.h"
 #include "i18n.h"
@@ -596,6 +597,22 @@ static int plan(struct run *r, const struct mc_anchor_entry *prev, bool have_pre
 	e->gas_limit = mc_anchor_intrinsic_gas(payload, sizeof(payload));
 	if (mc_rpc_balance(r->rpc, r->addr, &wei, &big, err) != 0)
 		return -1;
+	if (r->o->datadir) {
+		/* for `alerts` (balance-low), which reads no network */
+		struct mc_balance_seen bs;
+		struct mc_err berr = { 0 };
+
+		memset(&bs, 0, sizeof(bs));
+		bs.time_ms = now_ms();
+		memcpy(bs.address, r->addr, 20);
+		bs.chain_id = r->chain_id;
+		bs.wei = wei;
+		bs.over_64_bits = big;
+		bs.fee_wei = mf;
+		bs.gas = e->gas_limit;
+		if (mc_balance_record(r->o->datadir, &bs, &berr) != 0)
+			note(r, _("the balance is not recorded for alerts: %s"), berr.msg);
+	}
 	if (!big && wei / e->gas_limit < mf) {
 		char hex[41];
 

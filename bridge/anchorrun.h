@@ -34,6 +34,7 @@ struct mc_anchor_opts {
 	bool dry_run;
 	const struct mc_key *anchor_key;   /* secp256k1 (raw) */
 	const struct mc_key *node_key;     /* signs ANCHOR_COMMIT */
+	const char *datadir;          /* records the balance seen (anchorwatch.h); NULL: not */
 	/* Test hook (docs/decisions.md): kill the process right after the
 	 * journal write, before the broadcast. */
 	bool crash_after_journal;

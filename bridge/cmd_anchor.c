@@ -410,6 +410,7 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 	o.confirmations = cli->conf.confirmations;
 	o.max_fee_wei = (uint64_t)cli->conf.max_fee_gwei * 1000000000ULL;
 	o.bump_after_s = cli->conf.bump_after;
+	o.datadir = cli->datadir;
 	o.min_interval_s = cli->conf.min_interval;
 	o.wait_ms = wait < 0 ? -1 : wait * 1000;
 	o.poll_ms = 500;

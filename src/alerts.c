@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "alerts.h"
 #include "chain.h"
 #include "consent.h"
 #include "i18n.h"
 #include "identity.h"
+#include "text.h"
 
 const char *mc_alert_name(unsigned kind)
 {
@@ -23,8 +28,157 @@ const char *mc_alert_name(unsigned kind)
 	case MC_ALERT_ENROLLER_GRANT: return "enroller-grant";
 	case MC_ALERT_ENROLLER_COLLEAGUE_GRANT: return "enroller-colleague-grant";
 	case MC_ALERT_LOST_KEY_ROTATION: return "lost-key-rotation";
+	case MC_ALERT_SERVE_DOWN: return "serve-down";
+	case MC_ALERT_VALIDATOR_DOWN: return "validator-down";
+	case MC_ALERT_ANCHOR_OVERDUE: return "anchor-overdue";
+	case MC_ALERT_ANCHOR_STUCK: return "anchor-stuck";
+	case MC_ALERT_BALANCE_LOW: return "balance-low";
+	case MC_ALERT_VALIDATOR_LAGGING: return "validator-lagging";
 	default: return "?";
 	}
+}
+
+unsigned mc_alert_kind(const char *name)
+{
+	for (unsigned k = 1; k <= MC_ALERT_VALIDATOR_LAGGING; k++)
+		if (strcmp(name, mc_alert_name(k)) == 0)
+			return k;
+	return 0;
+}
+
+void mc_alert_id(const struct mc_alert *a, uint8_t out[MC_ALERT_ID_LEN])
+{
+	static const char domain[] = "medchain/alert/v1";
+	struct mc_sha256 h;
+	uint8_t n[8], hash[MC_HASH_LEN];
+
+	mc_sha256_init(&h);
+	mc_sha256_update(&h, domain, sizeof(domain) - 1);
+	mc_sha256_update(&h, &a->kind, 1);
+	mc_be64(n, a->height);
+	mc_sha256_update(&h, n, 8);
+	mc_be32(n, a->tx_index);
+	mc_sha256_update(&h, n, 4);
+	mc_sha256_update(&h, a->actor, MC_PK_LEN);
+	mc_sha256_update(&h, a->subject, MC_HASH_LEN);
+	mc_sha256_update(&h, a->record, 16);
+	mc_sha256_update(&h, a->grant, 16);
+	mc_be64(n, a->time_ms);
+	mc_sha256_update(&h, n, 8);
+	mc_be64(n, a->seq);
+	mc_sha256_update(&h, n, 8);
+	mc_sha256_update(&h, a->address, 20);
+	mc_sha256_final(&h, hash);
+	memcpy(out, hash, MC_ALERT_ID_LEN);
+}
+
+int mc_alert_ack_get(struct mc_txn *t, const uint8_t id[MC_ALERT_ID_LEN], struct mc_alert *a,
+		     struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	uint8_t loc[12];
+	struct mc_tx tx;
+	struct mc_alert_ack ack;
+	int rc = mc_txn_get(t, MC_DB_ALERT_ACKS, id, MC_ALERT_ID_LEN, &v, &vn, err);
+
+	if (rc != 0)
+		return rc;
+	if (vn != 1 + 8 + 4 + MC_PK_LEN)
+		return mc_err_set(err, EX_DATAERR, _("malformed alert acknowledgement"));
+	a->ack_height = mc_from_be64((const uint8_t *)v + 1);
+	memcpy(a->ack_by, (const uint8_t *)v + 13, MC_PK_LEN);
+	memcpy(loc, (const uint8_t *)v + 1, 12);
+	if (mc_txn_get(t, MC_DB_TXS, loc, sizeof(loc), &v, &vn, err) != 0 ||
+	    mc_tx_decode(v, vn, &tx, err) != 0 || mc_alert_ack_decode(tx.body, tx.body_len, &ack, err) != 0)
+		return mc_err_set(err, EX_DATAERR, _("an alert acknowledgement names a missing transaction"));
+	memcpy(a->ack_reason, ack.reason, ack.reason_len);
+	a->ack_reason[ack.reason_len] = '\0';
+	return 0;
+}
+
+void mc_alert_load_serve(struct mc_alert_params *p, const char *path)
+{
+	FILE *f;
+	char *text = NULL;
+	long n;
+	cJSON *j = NULL;
+	const cJSON *tm, *pid, *up, *peers, *e;
+
+	p->check_serve = true;
+	p->serve_running = false;
+	p->status_ms = 0;
+	p->npeers = 0;
+	if (!(f = fopen(path, "re")))
+		return;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (4L << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+	    (text = malloc((size_t)n)) && fread(text, 1, (size_t)n, f) == (size_t)n)
+		j = cJSON_ParseWithLength(text, (size_t)n);
+	fclose(f);
+	free(text);
+	tm = cJSON_GetObjectItemCaseSensitive(j, "time_ms");
+	pid = cJSON_GetObjectItemCaseSensitive(j, "pid");
+	up = cJSON_GetObjectItemCaseSensitive(j, "uptime_s");
+	if (cJSON_IsNumber(tm) && tm->valuedouble > 0)
+		p->status_ms = (uint64_t)tm->valuedouble;
+	/* killed, its file stays behind: the process is gone at once (EPERM:
+	 * it runs as another user, so it is there) */
+	if (!p->status_ms || p->now_ms > p->status_ms + MC_ALERT_SERVE_FRESH_MS ||
+	    (cJSON_IsNumber(pid) && pid->valuedouble > 0 && kill((pid_t)pid->valuedouble, 0) != 0 &&
+	     errno == ESRCH)) {
+		cJSON_Delete(j);
+		return;
+	}
+	p->serve_running = true;
+	if (cJSON_IsNumber(up) && up->valuedouble >= 0 && p->status_ms > (uint64_t)up->valuedouble * 1000)
+		p->serve_started_ms = p->status_ms - (uint64_t)up->valuedouble * 1000;
+	peers = cJSON_GetObjectItemCaseSensitive(j, "peers");
+	cJSON_ArrayForEach(e, peers) {
+		struct mc_alert_peer *pe;
+		const cJSON *url = cJSON_GetObjectItemCaseSensitive(e, "url");
+		const cJSON *node = cJSON_GetObjectItemCaseSensitive(e, "node");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+		const cJSON *pu = cJSON_GetObjectItemCaseSensitive(e, "up");
+		const cJSON *seen = cJSON_GetObjectItemCaseSensitive(e, "last_seen_ms");
+		const cJSON *ph = cJSON_GetObjectItemCaseSensitive(e, "height");
+
+		if (p->npeers == MC_ALERT_PEERS_MAX)
+			break;
+		pe = &p->peers[p->npeers];
+		memset(pe, 0, sizeof(*pe));
+		if (cJSON_IsString(url))
+			snprintf(pe->url, sizeof(pe->url), "%s", url->valuestring);
+		if (cJSON_IsString(name))
+			snprintf(pe->name, sizeof(pe->name), "%s", name->valuestring);
+		pe->has_pk = cJSON_IsString(node) && strlen(node->valuestring) == 2 * MC_PK_LEN &&
+			     mc_unhex(node->valuestring, pe->pk, MC_PK_LEN) == 0;
+		pe->up = cJSON_IsTrue(pu);
+		if (cJSON_IsNumber(seen) && seen->valuedouble > 0)
+			pe->last_seen_ms = (uint64_t)seen->valuedouble;
+		if (cJSON_IsNumber(ph) && ph->valuedouble >= 0)
+			pe->height = (uint64_t)ph->valuedouble;
+		p->npeers++;
+	}
+	cJSON_Delete(j);
+}
+
+int mc_anchor_age(struct mc_txn *t, struct mc_anchor_age *out, struct mc_err *err)
+{
+	struct mc_anchored last;
+	struct mc_header hd;
+	struct mc_cert c;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = mc_chain_anchored(t, UINT64_MAX, &last, err);
+	if (rc < 0)
+		return -1;
+	out->anchored = rc == 0;
+	if (mc_chain_block(t, out->anchored ? last.height : 0, &hd, &c, err) != 0)
+		return -1;
+	out->since_ms = hd.timestamp_ms;
+	out->tree_size = out->anchored ? last.a.tree_size : 0;
+	return 0;
 }
 
 void mc_alert_defaults(struct mc_alert_params *p, uint64_t now_ms)
@@ -39,6 +193,132 @@ void mc_alert_defaults(struct mc_alert_params *p, uint64_t now_ms)
 	memset(&p->verify, 0, sizeof(p->verify));
 	p->verify_overdue_ms = 36ULL * 3600 * 1000;
 	p->enrolment_window_ms = 24ULL * 3600 * 1000;
+	p->check_serve = false;
+	p->serve_running = false;
+	p->status_ms = 0;
+	p->serve_started_ms = 0;
+	p->npeers = 0;
+	p->validator_down_ms = 60ULL * 1000;
+	p->anchor_overdue_ms = 0;
+	p->nextra = 0;
+	p->include_acked = false;
+}
+
+/* serve not running, validators not heard from, no anchor for too long,
+ * then the caller's extra alerts */
+static int state_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
+			struct mc_err *err)
+{
+	struct mc_alert al;
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
+	size_t nval = 0;
+	struct mc_head head = { .empty = true };
+
+	if (p->check_serve && !p->serve_running) {
+		memset(&al, 0, sizeof(al));
+		al.kind = MC_ALERT_SERVE_DOWN;
+		al.time_ms = p->status_ms;
+		if (fn(&al, ctx))
+			return 1;
+	}
+	if (p->check_serve && p->serve_running && p->npeers &&
+	    (mc_chain_validators(t, vals, &nval, err) != 0 || mc_chain_head(t, &head, err) != 0))
+		return -1;
+	for (size_t i = 0; p->check_serve && p->serve_running && i < p->npeers; i++) {
+		const struct mc_alert_peer *pe = &p->peers[i];
+		/* never heard from: down since serve started */
+		uint64_t since = pe->last_seen_ms ? pe->last_seen_ms : p->serve_started_ms;
+		bool validator = !pe->has_pk;   /* a url not answered yet may be one */
+
+		for (size_t v = 0; pe->has_pk && v < nval && !validator; v++)
+			validator = memcmp(vals[v], pe->pk, MC_PK_LEN) == 0;
+		if (!validator)
+			continue;
+		memset(&al, 0, sizeof(al));
+		if (pe->has_pk)
+			memcpy(al.actor, pe->pk, MC_PK_LEN);
+		snprintf(al.message, sizeof(al.message), "%s", pe->url);
+		if (!pe->up) {
+			if (p->now_ms < since || p->now_ms - since <= p->validator_down_ms)
+				continue;
+			al.kind = MC_ALERT_VALIDATOR_DOWN;
+			al.time_ms = since;
+			al.never = pe->last_seen_ms == 0;
+		} else {
+			/* up but behind: lagging for as long as the first block it
+			 * lacks has existed */
+			struct mc_header hd;
+			struct mc_cert c;
+
+			if (head.empty || pe->height >= head.height)
+				continue;
+			if (mc_chain_block(t, pe->height + 1, &hd, &c, err) != 0)
+				return -1;
+			if (p->now_ms < hd.timestamp_ms || p->now_ms - hd.timestamp_ms <= p->validator_down_ms)
+				continue;
+			al.kind = MC_ALERT_VALIDATOR_LAGGING;
+			al.time_ms = hd.timestamp_ms;
+			al.height = pe->height + 1;
+			al.count = (unsigned)(head.height - pe->height);
+		}
+		if (fn(&al, ctx))
+			return 1;
+	}
+	if (p->anchor_overdue_ms) {
+		struct mc_anchor_age ag;
+
+		if (mc_anchor_age(t, &ag, err) != 0)
+			return -1;
+		if (p->now_ms > ag.since_ms && p->now_ms - ag.since_ms > p->anchor_overdue_ms) {
+			memset(&al, 0, sizeof(al));
+			al.kind = MC_ALERT_ANCHOR_OVERDUE;
+			al.time_ms = ag.since_ms;
+			al.seq = ag.tree_size;
+			al.never = !ag.anchored;
+			if (fn(&al, ctx))
+				return 1;
+		}
+	}
+	for (size_t i = 0; i < p->nextra; i++) {
+		memset(&al, 0, sizeof(al));
+		al.kind = p->extra[i].kind;
+		al.time_ms = p->extra[i].time_ms;
+		al.seq = p->extra[i].seq;
+		memcpy(al.address, p->extra[i].address, 20);
+		snprintf(al.message, sizeof(al.message), "%s", p->extra[i].message);
+		if (fn(&al, ctx))
+			return 1;
+	}
+	return 0;
+}
+
+/* Between the scans and the caller: gives each alert its id and its
+ * acknowledgement, and leaves acknowledged ones out unless asked. */
+struct gate {
+	struct mc_txn *t;
+	const struct mc_alert_params *p;
+	mc_alert_fn fn;
+	void *ctx;
+	struct mc_err *err;
+	bool failed;
+};
+
+static int gate_fn(const struct mc_alert *in, void *vctx)
+{
+	struct gate *g = vctx;
+	struct mc_alert a = *in;
+	int rc;
+
+	mc_alert_id(&a, a.id);
+	rc = mc_alert_ack_get(g->t, a.id, &a, g->err);
+	if (rc < 0) {
+		g->failed = true;
+		return 1;
+	}
+	a.acked = rc == 0;
+	if (a.acked && !g->p->include_acked)
+		return 0;
+	return g->fn(&a, g->ctx);
 }
 
 /* A failed verify, or none for verify_overdue_ms (counted from the genesis
@@ -476,13 +756,15 @@ static int lost_key_alerts(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct m
 	return rc < 0 ? -1 : stop;
 }
 
-int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
-	      struct mc_err *err)
+static int alerts_run(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
+		      struct mc_err *err)
 {
 	struct run r = { fn, ctx, NULL, 0, 0 };
 	int rc;
 
 	if (p->check_verify && (rc = verify_alerts(t, p, fn, ctx, err)) != 0)
+		return rc < 0 ? -1 : 0;
+	if ((rc = state_alerts(t, p, fn, ctx, err)) != 0)
 		return rc < 0 ? -1 : 0;
 	rc = scan_outcome(t, MC_OUTCOME_BREAK_GLASS,
 			  p->now_ms > p->break_glass_window_ms ? p->now_ms - p->break_glass_window_ms : 0,
@@ -527,4 +809,13 @@ int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn,
 	if (rc == 0)
 		rc = lost_key_alerts(t, fn, ctx, err);
 	return rc < 0 ? -1 : 0;
+}
+
+int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
+	      struct mc_err *err)
+{
+	struct gate g = { t, p, fn, ctx, err, false };
+	int rc = alerts_run(t, p, gate_fn, &g, err);
+
+	return rc < 0 || g.failed ? -1 : 0;
 }

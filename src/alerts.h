@@ -2,8 +2,18 @@
 /* alerts.h - what the console's status line and dashboard warn about:
  * break-glass reads in the last hours, bursts of denials by one actor,
  * active grants that end soon, and every grant that staff recorded on a
- * patient's behalf rather than the patient gave. A paged, read-only query over the indexes;
- * no state of its own. */
+ * patient's behalf rather than the patient gave; and this node's states:
+ * a failed or overdue verify, serve not running, a validator down, an
+ * anchor overdue, stuck, or a key too poor to anchor. A read-only query
+ * over the indexes and the facts the caller gathered; no state of its own.
+ *
+ * Every alert has a stable id (mc_alert_id): the same fact gives the same
+ * id on every run and every node that sees it. An operator acknowledges an
+ * id on the chain (ALERT_ACK); acknowledged alerts are left out unless
+ * include_acked. A state (verify overdue, serve or a validator down, an
+ * anchor overdue or stuck, a low balance) keeps its id while it lasts, so
+ * an acknowledgement holds until it clears; the next time it begins it is
+ * a new alert (docs/decisions.md). */
 #ifndef MC_ALERTS_H
 #define MC_ALERTS_H
 
@@ -13,6 +23,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "store.h"
+#include "tx.h"
 #include "vlast.h"
 
 enum mc_alert_kind {
@@ -29,8 +40,30 @@ enum mc_alert_kind {
 					 * (same organization) of its enroller */
 	MC_ALERT_LOST_KEY_ROTATION = 9, /* an admin moved an identity to a new key
 					 * without the old key's signature */
+	MC_ALERT_SERVE_DOWN = 10,    /* [node] listen set, serve not running */
+	MC_ALERT_VALIDATOR_DOWN = 11, /* a validator serve has not heard from
+					 * for validator_down_ms */
+	MC_ALERT_ANCHOR_OVERDUE = 12, /* no anchor for [anchor] overdue_after */
+	MC_ALERT_ANCHOR_STUCK = 13,   /* a pending anchor older than 3 x bump_after */
+	MC_ALERT_BALANCE_LOW = 14,    /* the anchor key cannot pay 20 anchors */
+	MC_ALERT_VALIDATOR_LAGGING = 15,/* a validator that is up, lacking a block
+					 * this node has had for validator_down_ms */
 };
 const char *mc_alert_name(unsigned kind);   /* machine name */
+/* The kind of a machine name, or 0. */
+unsigned mc_alert_kind(const char *name);
+
+#define MC_ALERT_PEERS_MAX 64
+/* A peer as serve.status.json names it. */
+struct mc_alert_peer {
+	bool has_pk;
+	uint8_t pk[MC_PK_LEN];
+	char url[256];
+	char name[MC_NAME_MAX + 1];
+	bool up;
+	uint64_t last_seen_ms;           /* 0: never heard from */
+	uint64_t height;                 /* its head, as serve last heard */
+};
 
 struct mc_alert_params {
 	uint64_t now_ms;
@@ -46,6 +79,24 @@ struct mc_alert_params {
 	uint64_t verify_overdue_ms;       /* default 36 h */
 	uint64_t enrolment_window_ms;     /* enroller-colleague-grant: from the patient
 					   * identity's enrolment; default 24 h */
+	/* serve (check_serve): serve_running, and when not, status_ms (when
+	 * the status file was last written; 0 none). Running, its peers. */
+	bool check_serve, serve_running;
+	uint64_t status_ms, serve_started_ms;
+	size_t npeers;
+	struct mc_alert_peer peers[MC_ALERT_PEERS_MAX];
+	uint64_t validator_down_ms;       /* down or lagging this long; default 60 s */
+	uint64_t anchor_overdue_ms;       /* [anchor] overdue_after; 0: off */
+	/* alerts the caller found elsewhere (the anchor journal, the anchor
+	 * key's balance: bridge/anchorwatch.h), listed after the states */
+	size_t nextra;
+	struct mc_alert_extra {
+		uint8_t kind;
+		uint64_t time_ms, seq;
+		uint8_t address[20];
+		char message[160];
+	} extra[4];
+	bool include_acked;               /* list acknowledged alerts too */
 };
 void mc_alert_defaults(struct mc_alert_params *p, uint64_t now_ms);
 
@@ -59,22 +110,63 @@ struct mc_alert {
 	uint8_t subject[MC_HASH_LEN];
 	uint8_t record[16];
 	uint8_t grant[16];
-	unsigned count;                   /* denials in a burst */
+	unsigned count;                   /* denials in a burst; blocks a
+					   * lagging validator lacks */
 	uint8_t author[MC_PK_LEN];        /* staff grant: who recorded it; lost-key
 					   * rotation: the admin who submitted it */
 	uint8_t old_pk[MC_PK_LEN];        /* lost-key rotation: the key it replaced
 					   * (actor: the new key) */
 	bool revoked;                     /* staff grant: revoked since */
 	bool never;                       /* verify overdue: none ever ran */
-	char message[512];                /* verify failed: the first damage */
+	char message[512];                /* verify failed: the first damage;
+					   * validator down: its url; balance
+					   * low: balance and cost */
 	uint8_t enroller[MC_PK_LEN];      /* enroller-colleague-grant: who enrolled the
 					   * patient identity (author) */
 	uint64_t after_ms;                /* enroller-colleague-grant: from enrolment to grant */
+	uint64_t seq;                     /* anchor stuck: its journal seq;
+					   * anchor overdue: the last anchored
+					   * tree size (0: none) */
+	uint8_t address[20];              /* balance low: the anchor key */
+	/* filled by mc_alerts */
+	uint8_t id[MC_ALERT_ID_LEN];
+	bool acked;
+	uint8_t ack_by[MC_PK_LEN];
+	uint64_t ack_height;
+	char ack_reason[MC_REASON_MAX + 1];
 };
 
-/* Calls fn for each alert (a failed or overdue verify first, break-glass reads oldest first, then bursts,
- * then expiring grants, then every staff-recorded grant in grant id
- * order, then every lost-key rotation by new key); fn returns 0 to go on, non-zero to stop. */
+/* The alert's id: the first 8 bytes of SHA-256 over its kind and the
+ * fields that name its fact (docs/formats.md). */
+void mc_alert_id(const struct mc_alert *a, uint8_t out[MC_ALERT_ID_LEN]);
+
+/* Reads serve.status.json at path into p (check_serve set): running when
+ * written within MC_ALERT_SERVE_FRESH_MS of now_ms by a process that is
+ * still there. Never fails: an unreadable file is serve not running. */
+#define MC_ALERT_SERVE_FRESH_MS 10000
+void mc_alert_load_serve(struct mc_alert_params *p, const char *path);
+
+/* When the chain was last anchored: the block time of the newest
+ * ANCHOR_COMMIT, or the genesis block's when none (anchored false). What
+ * `medchain check` and the anchor-overdue alert both measure from. */
+struct mc_anchor_age {
+	bool anchored;
+	uint64_t since_ms;
+	uint64_t tree_size;               /* the last anchor's; 0 none */
+};
+int mc_anchor_age(struct mc_txn *t, struct mc_anchor_age *out, struct mc_err *err);
+
+/* The acknowledgement of id: 0 found (ack_by, ack_height, ack_reason of a
+ * filled), MC_NOTFOUND, or -1. */
+int mc_alert_ack_get(struct mc_txn *t, const uint8_t id[MC_ALERT_ID_LEN], struct mc_alert *a,
+		     struct mc_err *err);
+
+/* Calls fn for each alert (a failed or overdue verify first, then serve
+ * and validators down, an anchor overdue, the caller's extra alerts, then
+ * break-glass reads oldest first, then bursts, then expiring grants, then
+ * every staff-recorded grant in grant id order, then every lost-key
+ * rotation by new key), each with its id and acknowledgement; fn returns
+ * 0 to go on, non-zero to stop. */
 typedef int (*mc_alert_fn)(const struct mc_alert *a, void *ctx);
 int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
 	      struct mc_err *err);

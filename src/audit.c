@@ -88,7 +88,8 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 		return -1;
 	if (q->only_audit && tx.type != MC_TX_ACCESS && tx.type != MC_TX_CONSENT_GRANT &&
 	    tx.type != MC_TX_CONSENT_REVOKE && tx.type != MC_TX_NODE_ROTATE &&
-	    tx.type != MC_TX_ORG_ROTATE && tx.type != MC_TX_IDENTITY_ROTATE)
+	    tx.type != MC_TX_ORG_ROTATE && tx.type != MC_TX_IDENTITY_ROTATE &&
+	    tx.type != MC_TX_ALERT_ACK)
 		return 0;
 	if (f->actor && memcmp(tx.author, f->actor, MC_PK_LEN) != 0)
 		return 0;
@@ -155,6 +156,14 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 			return -1;
 		memcpy(e.old_org, rot.old_pk, MC_PK_LEN);
 		memcpy(e.new_org, rot.new_pk, MC_PK_LEN);
+	} else if (tx.type == MC_TX_ALERT_ACK) {
+		struct mc_alert_ack ack;
+
+		if (mc_alert_ack_decode(tx.body, tx.body_len, &ack, err) != 0)
+			return -1;
+		e.alert_kind = ack.kind;
+		memcpy(e.alert_id, ack.id, MC_ALERT_ID_LEN);
+		memcpy(e.ack_reason, ack.reason, ack.reason_len);
 	}
 	if (f->outcome && (tx.type != MC_TX_ACCESS || e.acc.outcome != f->outcome))
 		return 0;

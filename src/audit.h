@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* audit.h - the audit trail as a query: every ACCESS, CONSENT_GRANT and
- * CONSENT_REVOKE event (and IDENTITY_ROTATE: whose access moved to which key), through the audit indexes (by subject, actor or
+/* audit.h - the audit trail as a query: every ACCESS, CONSENT_GRANT,
+ * CONSENT_REVOKE and ALERT_ACK event (and the rotations: whose access moved to which key), through the audit indexes (by subject, actor or
  * outcome) or, unfiltered, the transaction table; filtered by time with
  * block-time binary search; oldest or newest first; paged with a cursor.
  * Used by `audit list`, `audit export` and the console. */
@@ -19,7 +19,8 @@
 struct mc_audit_event {
 	uint64_t ts, h;                   /* block time (ms), block height */
 	uint32_t ti;                      /* tx index in the block */
-	uint8_t type;                     /* MC_TX_ACCESS, _CONSENT_GRANT, _CONSENT_REVOKE */
+	uint8_t type;                     /* MC_TX_ACCESS, _CONSENT_GRANT, _CONSENT_REVOKE,
+					   * _ALERT_ACK */
 	uint8_t actor[MC_PK_LEN];
 	char actor_name[MC_NAME_MAX + 1];
 	bool has_subject;
@@ -34,6 +35,9 @@ struct mc_audit_event {
 	uint8_t rot_old[MC_PK_LEN];       /* IDENTITY_ROTATE: the key replaced, */
 	uint8_t rot_new[MC_PK_LEN];       /* the key that took over, */
 	uint8_t rot_kind;                 /* and enum mc_rotate_kind */
+	uint8_t alert_kind;               /* ALERT_ACK: the alert acknowledged */
+	uint8_t alert_id[MC_ALERT_ID_LEN];
+	char ack_reason[MC_REASON_MAX + 1];
 };
 
 struct mc_audit_filter {

@@ -1413,6 +1413,36 @@ static int apply_anchor_commit(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	return mc_txn_put(t, MC_DB_ANCHORED, key, 8, row, sizeof(row), err);
 }
 
+/* ALERT_ACK: an admin acknowledges an alert once (docs/formats.md). The
+ * chain knows nothing of the alert itself (its facts are partly this
+ * node's own); it keeps who acknowledged which id, and when. */
+static int apply_alert_ack(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			   const struct mc_tx *tx, struct mc_err *err)
+{
+	struct mc_alert_ack a;
+	uint8_t row[1 + 8 + 4 + MC_PK_LEN];
+	const void *v;
+	size_t vn;
+	int rc;
+
+	if (mc_alert_ack_decode(tx->body, tx->body_len, &a, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (mc_author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0)
+		return -1;
+	rc = mc_txn_get(t, MC_DB_ALERT_ACKS, a.id, MC_ALERT_ID_LEN, &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return mc_refuse(err, ax, _("the alert is already acknowledged"));
+	row[0] = a.kind;
+	mc_be64(row + 1, ax->height);
+	mc_be32(row + 9, ax->tx_index);
+	memcpy(row + 13, tx->author, MC_PK_LEN);
+	if (mc_txn_put(t, MC_DB_ALERT_ACKS, a.id, MC_ALERT_ID_LEN, row, sizeof(row), err) != 0)
+		return -1;
+	return audit_index(t, ax, tx, NULL, 0, err);
+}
+
 int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		      const struct mc_tx *tx, const uint8_t *enc, size_t enc_len,
 		      struct mc_err *err)
@@ -1500,6 +1530,9 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		rc = mc_valset_apply_node_rotate(t, ax, tx, err);
 		if (rc == 0)
 			rc = audit_index(t, ax, tx, NULL, 0, err);
+		break;
+	case MC_TX_ALERT_ACK:
+		rc = apply_alert_ack(t, ax, tx, err);
 		break;
 	default:
 		rc = mc_refuse(err, ax, _("this transaction type is not enabled on this chain"));

@@ -10,7 +10,6 @@
 #include <cjson/cJSON.h>
 
 #include "alerts.h"
-#include "vlast.h"
 #include "audit.h"
 #include "chain.h"
 #include "commands.h"
@@ -60,6 +59,11 @@ static void emit_text(FILE *f, const struct mc_audit_event *e)
 		snprintf(extra, sizeof(extra), "%s -> %s %s%s%s%s", from, to,
 			 e->rot_kind == MC_ROTATE_LOST_KEY ? "lost-key" : "holder", e->glass[0] ? " \"" : "",
 			 e->glass, e->glass[0] ? "\"" : "");
+	} else if (e->type == MC_TX_ALERT_ACK) {
+		char aid[2 * MC_ALERT_ID_LEN + 1];
+
+		mc_hex(e->alert_id, MC_ALERT_ID_LEN, aid);
+		snprintf(extra, sizeof(extra), "%s %s \"%s\"", aid, mc_alert_name(e->alert_kind), e->ack_reason);
 	} else if (e->has_grant) {
 		snprintf(extra, sizeof(extra), "%s%s%s", gid, e->purpose ? " " : "",
 			 e->purpose ? mc_purpose_name(e->purpose) : "");
@@ -132,6 +136,14 @@ static int emit_json(cJSON *arr, const struct mc_audit_event *e)
 		if (e->glass[0])
 			mc_json_add_str(o, "reason", e->glass);
 	}
+	if (e->type == MC_TX_ALERT_ACK) {
+		char aid[2 * MC_ALERT_ID_LEN + 1];
+
+		mc_hex(e->alert_id, MC_ALERT_ID_LEN, aid);
+		cJSON_AddStringToObject(o, "alert_id", aid);
+		cJSON_AddStringToObject(o, "alert", mc_alert_name(e->alert_kind));
+		mc_json_add_str(o, "reason", e->ack_reason);
+	}
 	if (e->purpose)
 		cJSON_AddStringToObject(o, "purpose", mc_purpose_name(e->purpose));
 	if (e->has_grant)
@@ -194,7 +206,9 @@ static void emit_csv(FILE *f, const struct mc_audit_event *e)
 	csv_field(f, e->purpose ? mc_purpose_name(e->purpose) : "", false);
 	csv_field(f, e->type == MC_TX_ACCESS ? mc_outcome_name(e->acc.outcome) : "", false);
 	csv_field(f, gid, false);
-	csv_field(f, e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "",
+	/* ALERT_ACK: its reason in the reason column */
+	csv_field(f, e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason)
+		  : e->type == MC_TX_ALERT_ACK ? e->ack_reason : "",
 		  false);
 	csv_field(f, e->type == MC_TX_ACCESS ? e->glass : "", true);   /* the break-glass column */
 }
@@ -238,6 +252,15 @@ static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
 			 e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "",
 			 e->acc.outcome == MC_OUTCOME_DENY && e->glass[0] ? "; " : "",
 			 e->glass[0] ? "break-glass: " : "", e->glass);
+		mc_json_add_str(ev, "outcomeDesc", desc);
+	}
+	if (e->type == MC_TX_ALERT_ACK) {
+		char desc[MC_REASON_MAX + 64], aid[2 * MC_ALERT_ID_LEN + 1];
+
+		/* an update of the alert's state: which alert, and why */
+		mc_hex(e->alert_id, MC_ALERT_ID_LEN, aid);
+		snprintf(desc, sizeof(desc), "alert %s %s acknowledged: %s", aid, mc_alert_name(e->alert_kind),
+			 e->ack_reason);
 		mc_json_add_str(ev, "outcomeDesc", desc);
 	}
 	if (e->purpose) {
@@ -509,206 +532,4 @@ int cmd_audit_list(struct mc_cli *cli, struct mc_args *a)
 int cmd_audit_export(struct mc_cli *cli, struct mc_args *a)
 {
 	return audit_run(cli, a, true);
-}
-
-/* ---- medchain alerts ------------------------------------------------------ */
-
-struct alerts_out {
-	struct mc_cli *cli;
-	struct mc_txn *t;
-	cJSON *arr;   /* with --json: the alerts */
-	unsigned long n;
-};
-
-static int print_alert(const struct mc_alert *al, void *vctx)
-{
-	struct alerts_out *o = vctx;
-	struct mc_identity who, staff, by;
-	char when[32], pk[65], subj[65], rec[33], gid[33];
-	cJSON *j = NULL;
-	struct mc_err err = { 0 };
-
-	if (mc_identity_get(o->t, al->actor, &who, &err) != 0)
-		snprintf(who.name, sizeof(who.name), "?");
-	if ((al->kind != MC_ALERT_STAFF_GRANT && al->kind != MC_ALERT_ENROLLER_GRANT &&
-	     al->kind != MC_ALERT_ENROLLER_COLLEAGUE_GRANT && al->kind != MC_ALERT_LOST_KEY_ROTATION) ||
-	    mc_identity_get(o->t, al->author, &staff, &err) != 0)
-		snprintf(staff.name, sizeof(staff.name), "?");
-	if (al->kind != MC_ALERT_ENROLLER_COLLEAGUE_GRANT || mc_identity_get(o->t, al->enroller, &by, &err) != 0)
-		snprintf(by.name, sizeof(by.name), "?");
-	mc_time_format(al->time_ms, when, sizeof(when));
-	mc_hex(al->actor, MC_PK_LEN, pk);
-	mc_hex(al->subject, MC_HASH_LEN, subj);
-	mc_hex(al->record, 16, rec);
-	mc_hex(al->grant, 16, gid);
-	if (o->cli->json) {
-		/* every alert's object starts with its kind and time */
-		j = cJSON_CreateObject();
-		if (!j || !cJSON_AddItemToArray(o->arr, j)) {
-			cJSON_Delete(j);
-			return -1;
-		}
-		cJSON_AddStringToObject(j, "alert", mc_alert_name(al->kind));
-		cJSON_AddStringToObject(j, "time", when);
-	}
-	if (al->kind == MC_ALERT_VERIFY_FAILED || al->kind == MC_ALERT_VERIFY_OVERDUE) {
-		if (j) {
-			if (al->kind == MC_ALERT_VERIFY_FAILED) {
-				cJSON_AddNumberToObject(j, "blocks", (double)al->height);
-				mc_json_add_str(j, "message", al->message);
-			} else {
-				cJSON_AddBoolToObject(j, "never", al->never);
-			}
-		} else if (al->kind == MC_ALERT_VERIFY_FAILED) {
-			printf(_("%s  verify failed: %s\n"), when, al->message);
-		} else if (al->never) {
-			printf(_("%s  verify has never run on this node (chain started then)\n"), when);
-		} else {
-			printf(_("%s  verify has not run since\n"), when);
-		}
-		o->n++;
-		return 0;
-	}
-	if (j) {
-		cJSON_AddNumberToObject(j, "block", (double)al->height);
-		cJSON_AddStringToObject(j, "actor", pk);
-		mc_json_add_str(j, "actor_name", who.name);
-		if (al->kind == MC_ALERT_BREAK_GLASS) {
-			cJSON_AddStringToObject(j, "record", rec);
-			cJSON_AddStringToObject(j, "subject", subj);
-		} else if (al->kind == MC_ALERT_DENY_BURST) {
-			cJSON_AddNumberToObject(j, "denials", al->count);
-		} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
-			/* actor: the new key; the key it replaced; the admin */
-			mc_hex(al->old_pk, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "old_key", pk);
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "rotated_by", pk);
-			mc_json_add_str(j, "rotated_by_name", staff.name);
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		} else {
-			cJSON_AddStringToObject(j, "grant", gid);
-			cJSON_AddStringToObject(j, "subject", subj);
-		}
-		if (al->kind == MC_ALERT_STAFF_GRANT) {
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "recorded_by", pk);
-			mc_json_add_str(j, "recorded_by_name", staff.name);
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
-			/* the patient identity that signed it, which the grantee enrolled */
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "patient_identity", pk);
-			mc_json_add_str(j, "patient_identity_name", staff.name);
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
-			/* the patient identity that signed it, and who enrolled it */
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "patient_identity", pk);
-			mc_json_add_str(j, "patient_identity_name", staff.name);
-			mc_hex(al->enroller, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "enrolled_by", pk);
-			mc_json_add_str(j, "enrolled_by_name", by.name);
-			cJSON_AddNumberToObject(j, "minutes_after_enrolment", (double)(al->after_ms / 60000));
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		}
-	} else if (al->kind == MC_ALERT_BREAK_GLASS) {
-		printf(_("%s  break-glass read by %s of record %s\n"), when, who.name, rec);
-	} else if (al->kind == MC_ALERT_DENY_BURST) {
-		printf(_("%s  %u denied reads by %s in the last hour\n"), when, al->count, who.name);
-	} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
-		printf(_("%s  %s moved to key %s by %s without the old key's signature (lost-key rotation)\n"),
-		       when, who.name, pk, staff.name);
-	} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
-		printf(_("%s  grant %s to %s, signed by the patient identity %s, which %s enrolled\n"),
-		       when, gid, who.name, staff.name, who.name);
-	} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
-		printf(_("%s  grant %s to %s, signed by the patient identity %s %llu min after %s of the same organization enrolled it%s\n"),
-		       when, gid, who.name, staff.name, (unsigned long long)(al->after_ms / 60000), by.name,
-		       al->revoked ? _(", since revoked") : "");
-	} else if (al->kind == MC_ALERT_STAFF_GRANT) {
-		printf(al->revoked ? _("%s  grant %s to %s recorded by staff (%s), since revoked\n")
-				   : _("%s  grant %s to %s recorded by staff (%s), not by the patient\n"),
-		       when, gid, who.name, staff.name);
-	} else {
-		printf(_("%s  grant %s to %s ends\n"), when, gid, who.name);
-	}
-	o->n++;
-	return 0;
-}
-
-struct alerts_run {
-	struct alerts_out *o;
-	struct mc_alert_params p;
-};
-
-static int alerts_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct alerts_run *r = vctx;
-
-	r->o->t = t;
-	return mc_alerts(t, &r->p, print_alert, r->o, err);
-}
-
-int cmd_alerts(struct mc_cli *cli, struct mc_args *a)
-{
-	const char *hours = NULL, *burst = NULL, *days = NULL;
-	struct mc_opt opts[] = {
-		{ "--hours", true, &hours, NULL },
-		{ "--burst", true, &burst, NULL },
-		{ "--expiring-days", true, &days, NULL },
-	};
-	char *pos[1];
-	int npos, rc;
-	struct mc_err err = { 0 };
-	struct alerts_out o = { .cli = cli };
-	struct alerts_run r = { .o = &o };
-	char *end;
-
-	if (mc_cli_parse(a, opts, 3, pos, 0, &npos) != 0)
-		return EX_USAGE;
-	mc_alert_defaults(&r.p, mc_now_ms());
-	if (hours) {
-		unsigned long v = strtoul(hours, &end, 10);
-
-		if (*end || v == 0 || v > 24 * 366)
-			return mc_cli_usage(_("--hours must be 1 to %d"), 24 * 366);
-		r.p.break_glass_window_ms = v * 3600000ULL;
-	}
-	if (burst) {
-		unsigned long v = strtoul(burst, &end, 10);
-
-		if (*end || v == 0 || v > 100000)
-			return mc_cli_usage(_("--burst must be 1 to %d"), 100000);
-		r.p.deny_burst = (unsigned)v;
-	}
-	if (days) {
-		unsigned long v = strtoul(days, &end, 10);
-
-		if (*end || v == 0 || v > 3660)
-			return mc_cli_usage(_("--expiring-days must be 1 to %d"), 3660);
-		r.p.expiring_window_ms = v * 86400000ULL;
-	}
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
-		return mc_cli_fail(&err);
-	r.p.check_verify = true;
-	rc = mc_vlast_load(cli->datadir, &r.p.verify, &err);
-	if (rc < 0)
-		return mc_cli_fail(&err);
-	r.p.verify_ran = rc == 0;
-	if (cli->json && !(o.arr = cJSON_CreateArray())) {
-		mc_err_set(&err, EX_OSERR, _("out of memory"));
-		return mc_cli_fail(&err);
-	}
-	rc = mc_store_read(cli->store, alerts_txn, &r, &err);
-	if (rc != 0 && !err.code)   /* print_alert ran out of memory */
-		mc_err_set(&err, EX_OSERR, _("out of memory"));
-	if (cli->json) {
-		if (rc == 0)
-			rc = mc_cli_json_print(o.arr, &err);
-		else
-			cJSON_Delete(o.arr);
-	} else if (rc == 0 && o.n == 0 && !cli->quiet)
-		printf(_("no alerts\n"));
-	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

@@ -165,9 +165,8 @@ bad:
 
 struct chainfacts {
 	uint64_t height;
-	uint64_t genesis_ms;
 	bool anchored;
-	uint64_t anchor_ms;
+	uint64_t since_ms;        /* the last anchor's block time, else genesis */
 	unsigned glass;
 };
 
@@ -185,29 +184,20 @@ static int facts_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct chainfacts *f = vctx;
 	struct mc_head head;
-	struct mc_header hd;
-	struct mc_cert c;
-	struct mc_anchored last;
+	struct mc_anchor_age ag;
 	struct mc_alert_params p;
-	int rc;
 
 	if (mc_chain_head(t, &head, err) != 0)
 		return -1;
 	if (head.empty)
 		return mc_err_set(err, EX_DATAERR, _("the chain has no genesis block"));
 	f->height = head.height;
-	if (mc_chain_block(t, 0, &hd, &c, err) != 0)
+	/* the anchor-overdue alert measures from the same point */
+	if (mc_anchor_age(t, &ag, err) != 0)
 		return -1;
-	f->genesis_ms = hd.timestamp_ms;
-	rc = mc_chain_anchored(t, UINT64_MAX, &last, err);
-	if (rc < 0)
-		return -1;
-	f->anchored = rc == 0;
-	if (f->anchored) {
-		if (mc_chain_block(t, last.height, &hd, &c, err) != 0)
-			return -1;
-		f->anchor_ms = hd.timestamp_ms;
-	}
+	f->anchored = ag.anchored;
+	f->since_ms = ag.since_ms;
+	/* acknowledged break-glass reads are left out, as `alerts` does */
 	mc_alert_defaults(&p, mc_now_ms());
 	return mc_alerts(t, &p, count_glass, f, err);
 }
@@ -328,9 +318,7 @@ int cmd_check(struct mc_cli *cli, struct mc_args *a)
 	/* anchor age: since the last committed anchor, or since the genesis
 	 * block when none was ever anchored */
 	if (w.anchor.set || c.anchor.set) {
-		uint64_t since = f.anchored ? f.anchor_ms : f.genesis_ms;
-
-		age = now > since ? (double)(now - since) / 1000.0 : 0;
+		age = now > f.since_ms ? (double)(now - f.since_ms) / 1000.0 : 0;
 		if (f.anchored)
 			part(&o, level(&w.anchor, &c.anchor, age), _("last anchor %.0f s ago"), age);
 		else
@@ -361,7 +349,7 @@ int cmd_check(struct mc_cli *cli, struct mc_args *a)
 	snprintf(v, sizeof(v), "%d", vrc == 0 && !vl.ok ? 0 : 1);
 	perf(&o, "verify_ok", vrc == 1 ? "U" : v, "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
 
-	/* no acknowledgement yet: every break-glass read of the last 24 h counts */
+	/* every unacknowledged break-glass read of the last 24 h counts */
 	part(&o, level(&w.glass, &c.glass, f.glass),
 	     P_("%u break-glass read in 24 h", "%u break-glass reads in 24 h", f.glass), f.glass);
 	snprintf(v, sizeof(v), "%u", f.glass);

@@ -30,6 +30,7 @@ int cmd_consent_export(struct mc_cli *cli, struct mc_args *a);
 int cmd_consent_import(struct mc_cli *cli, struct mc_args *a);
 int cmd_audit_export(struct mc_cli *cli, struct mc_args *a);
 int cmd_alerts(struct mc_cli *cli, struct mc_args *a);
+int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a);
 int cmd_anchor_keygen(struct mc_cli *cli, struct mc_args *a);
 int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a);
 int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a);

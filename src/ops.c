@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "chain.h"
 #include "i18n.h"
 #include "ops.h"
@@ -268,6 +269,81 @@ int mc_op_revoke(struct mc_cli *cli, const struct mc_key *node, const struct mc_
 	rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
 				  : mc_chain_submit(cli->store, node, author, MC_TX_CONSENT_REVOKE, body.data,
 						    body.len, &p, err);
+	mc_buf_release(&body);
+	if (rc == 0)
+		*height = p.height;
+	return rc;
+}
+
+struct ack_find {
+	uint8_t id[MC_ALERT_ID_LEN];
+	const uint8_t *author;
+	struct mc_identity who;
+	bool who_found;
+	struct mc_alert al;
+	bool acked;
+};
+
+static int ack_find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct ack_find *f = vctx;
+	int rc = mc_identity_get(t, f->author, &f->who, err);
+
+	if (rc < 0)
+		return -1;
+	f->who_found = rc == 0;
+	rc = mc_alert_ack_get(t, f->id, &f->al, err);
+	if (rc < 0)
+		return -1;
+	f->acked = rc == 0;
+	return 0;
+}
+
+int mc_op_alert_ack(struct mc_cli *cli, const struct mc_key *node, const struct mc_key *author,
+		    uint8_t kind, const uint8_t id[MC_ALERT_ID_LEN], const char *reason, uint64_t *height,
+		    struct mc_err *err)
+{
+	struct ack_find *f;
+	struct mc_alert_ack ack;
+	struct mc_buf body;
+	struct mc_produced p;
+	char hex[2 * MC_ALERT_ID_LEN + 1];
+	int rc;
+
+	mc_hex(id, MC_ALERT_ID_LEN, hex);
+	if (!*reason || strlen(reason) > MC_REASON_MAX || !mc_text_clean(reason, strlen(reason)))
+		return mc_err_set(err, EX_USAGE, _("a reason must be 1 to %d characters of text"), MC_REASON_MAX);
+	if (!(f = calloc(1, sizeof(*f))))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	memcpy(f->id, id, MC_ALERT_ID_LEN);
+	f->author = author->pk;
+	if (mc_store_read(cli->store, ack_find_txn, f, err) != 0) {
+		free(f);
+		return -1;
+	}
+	if (!f->who_found || !(f->who.roles & MC_ROLE_ADMIN) || f->who.revoked != MC_NOT_REVOKED) {
+		rc = mc_err_set(err, EX_NOPERM, _("only an admin acknowledges alerts, and '%s' is not one"),
+				f->who_found ? f->who.name : "?");
+		free(f);
+		return rc;
+	}
+	if (f->acked) {
+		rc = mc_err_set(err, EX_DATAERR, _("alert '%s' is already acknowledged (block %llu)"), hex,
+				(unsigned long long)f->al.ack_height);
+		free(f);
+		return rc;
+	}
+	free(f);
+	memset(&ack, 0, sizeof(ack));
+	ack.kind = kind;
+	memcpy(ack.id, id, MC_ALERT_ID_LEN);
+	ack.reason = (const uint8_t *)reason;
+	ack.reason_len = strlen(reason);
+	mc_buf_init(&body);
+	mc_alert_ack_encode(&ack, &body);
+	rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+				  : mc_chain_submit(cli->store, node, author, MC_TX_ALERT_ACK, body.data, body.len, &p,
+						    err);
 	mc_buf_release(&body);
 	if (rc == 0)
 		*height = p.height;

@@ -2,7 +2,8 @@
 /* ops.h - the operations the command line and the console share: an
  * audited read of a record, a consent grant, a revocation. Each takes the
  * keys its caller holds (the node's and the acting identity's), writes one
- * block, and reports what happened; neither prints anything. */
+ * block, and reports what happened; neither prints anything. Also an
+ * alert's acknowledgement. */
 #ifndef MC_OPS_H
 #define MC_OPS_H
 
@@ -52,5 +53,13 @@ int mc_op_grant_add(struct mc_txn *t, struct mc_builder *b, const struct mc_key 
 int mc_op_revoke(struct mc_cli *cli, const struct mc_key *node, const struct mc_key *author,
 		 const uint8_t id[MC_GRANT_ID_LEN], const char *reason, uint64_t *height,
 		 struct mc_err *err);
+
+/* Acknowledges the alert (kind, id) on the chain (ALERT_ACK). The author
+ * must be an admin (EX_NOPERM); EX_USAGE for a reason that is not 1 to
+ * MC_REASON_MAX characters of text, EX_DATAERR when already acknowledged.
+ * That the id names an alert this node lists is the caller's to check. */
+int mc_op_alert_ack(struct mc_cli *cli, const struct mc_key *node, const struct mc_key *author,
+		    uint8_t kind, const uint8_t id[MC_ALERT_ID_LEN], const char *reason, uint64_t *height,
+		    struct mc_err *err);
 
 #endif

@@ -20,6 +20,7 @@ static const char *const db_names[MC_DB__COUNT] = {
 	"anchored", "chainstate", "nodes", "valsets", "journal", "consensus", "dupkeys",
 	"orgkeks", "orgsucc",
 	"rotations",
+	"alert_acks",
 };
 
 /* Tables a store written by an older build lacks until its first write
@@ -28,7 +29,7 @@ static bool db_optional(int db)
 {
 	return db == MC_DB_NODES || db == MC_DB_VALSETS || db == MC_DB_CONSENSUS || db == MC_DB_DUPKEYS ||
 	       db == MC_DB_ORGKEKS || db == MC_DB_ORGSUCC ||
-	       db == MC_DB_ROTATIONS;
+	       db == MC_DB_ROTATIONS || db == MC_DB_ALERT_ACKS;
 }
 
 #define MC_MAP_INITIAL (64ULL << 20)   /* 64 MiB; grows by doubling */

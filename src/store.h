@@ -64,6 +64,8 @@ enum mc_db {
 	MC_DB_ROTATIONS,   /* new pk -> old pk (32) | kind u8 | height u64 |
 			    * tx u32 | author pk (32): derived from
 			    * IDENTITY_ROTATE (chain.h) */
+	MC_DB_ALERT_ACKS,  /* alert id (8) -> kind u8 | height u64 | tx u32 |
+			    * author pk: derived from ALERT_ACK (alerts.h) */
 	MC_DB__COUNT
 };
 

@@ -18,6 +18,7 @@ const char *mc_tx_type_name(unsigned type)
 		[MC_TX_NODE_ROTATE] = "NODE_ROTATE",
 		[MC_TX_ORG_ROTATE] = "ORG_ROTATE",
 		[MC_TX_IDENTITY_ROTATE] = "IDENTITY_ROTATE",
+		[MC_TX_ALERT_ACK] = "ALERT_ACK",
 	};
 
 	if (type >= sizeof(names) / sizeof(names[0]))
@@ -390,5 +391,26 @@ int mc_anchor_commit_decode(const uint8_t *p, size_t n, struct mc_anchor_commit 
 	mc_get_raw(&r, a->block_hash, 32);
 	if (!mc_rd_finish(&r) || a->tree_size == 0 || a->public_chain_id == 0)
 		return body_err(err, "ANCHOR_COMMIT");
+	return 0;
+}
+
+void mc_alert_ack_encode(const struct mc_alert_ack *a, struct mc_buf *b)
+{
+	mc_put_u8(b, a->kind);
+	mc_put_raw(b, a->id, MC_ALERT_ID_LEN);
+	mc_put_bytes(b, a->reason, a->reason_len);
+}
+
+int mc_alert_ack_decode(const uint8_t *p, size_t n, struct mc_alert_ack *a, struct mc_err *err)
+{
+	struct mc_rd r;
+
+	memset(a, 0, sizeof(*a));
+	mc_rd_init(&r, p, n);
+	a->kind = mc_get_u8(&r);
+	mc_get_raw(&r, a->id, MC_ALERT_ID_LEN);
+	a->reason = mc_get_bytes(&r, MC_REASON_MAX, &a->reason_len);
+	if (!mc_rd_finish(&r) || a->kind == 0 || a->reason_len == 0 || !mc_text_clean(a->reason, a->reason_len))
+		return body_err(err, "ALERT_ACK");
 	return 0;
 }

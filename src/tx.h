@@ -50,6 +50,7 @@ enum mc_tx_type {
 	MC_TX_NODE_ROTATE = 12,
 	MC_TX_ORG_ROTATE = 13,     /* orgrot.h */
 	MC_TX_IDENTITY_ROTATE = 14,
+	MC_TX_ALERT_ACK = 15,
 };
 
 /* Machine name of a type ("RECORD_PUT"); never translated. NULL if unknown. */
@@ -208,5 +209,17 @@ struct mc_anchor_commit {
 void mc_anchor_commit_encode(const struct mc_anchor_commit *a, struct mc_buf *b);
 int mc_anchor_commit_decode(const uint8_t *p, size_t n, struct mc_anchor_commit *a,
 			    struct mc_err *err);
+
+/* ALERT_ACK: an operator acknowledges an alert (alerts.h).
+ *   alert kind u8 (not 0) | alert id (8) | reason (u32 length + bytes,
+ *   1..MC_REASON_MAX, clean text) */
+#define MC_ALERT_ID_LEN 8
+struct mc_alert_ack {
+	uint8_t kind;
+	uint8_t id[MC_ALERT_ID_LEN];
+	const uint8_t *reason; size_t reason_len;
+};
+void mc_alert_ack_encode(const struct mc_alert_ack *a, struct mc_buf *b);
+int mc_alert_ack_decode(const uint8_t *p, size_t n, struct mc_alert_ack *a, struct mc_err *err);
 
 #endif

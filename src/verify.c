@@ -773,6 +773,7 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		MC_DB_NODES, MC_DB_VALSETS, MC_DB_DUPKEYS, MC_DB_META,
 		MC_DB_ORGKEKS, MC_DB_ORGSUCC,
 		MC_DB_ROTATIONS,
+		MC_DB_ALERT_ACKS,
 	};
 	struct side_ctx sc = { vs };
 

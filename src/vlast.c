@@ -29,35 +29,18 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int mc_vlast_save(const char *datadir, const struct mc_verify_last *v, struct mc_err *err)
+int mc_state_file_save(const char *datadir, const char *name, const char *text, struct mc_err *err)
 {
 	char path[4200], tmp[4240];
-	cJSON *j = cJSON_CreateObject();
-	char *text = NULL;
 	struct stat dst;
 	int fd = -1, dfd, rc = -1;
 
-	if (snprintf(path, sizeof(path), "%s/%s", datadir, MC_VLAST_FILE) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
-		cJSON_Delete(j);
+	if (snprintf(path, sizeof(path), "%s/%s", datadir, name) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
 		return mc_err_set(err, EX_CANTCREAT, _("the data dir path is too long"));
-	}
-	if (!j || !cJSON_AddNumberToObject(j, "version", 1) ||
-	    !cJSON_AddNumberToObject(j, "time_ms", (double)v->time_ms) ||
-	    !cJSON_AddStringToObject(j, "result", v->ok ? "ok" : "damaged") ||
-	    !mc_json_add_str(j, "message", v->message) ||
-	    !cJSON_AddNumberToObject(j, "duration_s", v->duration_s) ||
-	    !cJSON_AddNumberToObject(j, "blocks", (double)v->blocks) ||
-	    !(text = cJSON_PrintUnformatted(j))) {
-		cJSON_Delete(j);
-		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	}
-	cJSON_Delete(j);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
-		mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp, strerror(errno));
-		goto out;
-	}
+	if (fd < 0)
+		return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp, strerror(errno));
 	/* verify run by root (by hand) must not leave a file the service
 	 * user can no longer read */
 	if (geteuid() == 0 && stat(datadir, &dst) == 0 && fchown(fd, dst.st_uid, dst.st_gid) != 0) {
@@ -89,6 +72,27 @@ out:
 		close(fd);
 	if (rc != 0)
 		unlink(tmp);
+	return rc;
+}
+
+int mc_vlast_save(const char *datadir, const struct mc_verify_last *v, struct mc_err *err)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *text = NULL;
+	int rc;
+
+	if (!j || !cJSON_AddNumberToObject(j, "version", 1) ||
+	    !cJSON_AddNumberToObject(j, "time_ms", (double)v->time_ms) ||
+	    !cJSON_AddStringToObject(j, "result", v->ok ? "ok" : "damaged") ||
+	    !mc_json_add_str(j, "message", v->message) ||
+	    !cJSON_AddNumberToObject(j, "duration_s", v->duration_s) ||
+	    !cJSON_AddNumberToObject(j, "blocks", (double)v->blocks) ||
+	    !(text = cJSON_PrintUnformatted(j))) {
+		cJSON_Delete(j);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	cJSON_Delete(j);
+	rc = mc_state_file_save(datadir, MC_VLAST_FILE, text, err);
 	free(text);
 	return rc;
 }

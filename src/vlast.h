@@ -25,6 +25,9 @@ struct mc_verify_last {
  * directory), mode 0644; run as root, the file is given to the data dir's
  * owner, so the service user can still read and replace it. */
 int mc_vlast_save(const char *datadir, const struct mc_verify_last *v, struct mc_err *err);
+/* The same for any small state file of this node: text (a JSON document)
+ * and a newline replace <datadir>/name atomically. */
+int mc_state_file_save(const char *datadir, const char *name, const char *text, struct mc_err *err);
 /* 0: loaded; 1: no verify has stored an outcome; -1: unreadable or
  * malformed (err set). */
 int mc_vlast_load(const char *datadir, struct mc_verify_last *v, struct mc_err *err);

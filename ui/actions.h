@@ -18,6 +18,7 @@ enum mc_action {
 	MC_ACT_REFRESH,
 	MC_ACT_CANCEL,
 	MC_ACT_VERIFY,          /* dashboard: verify the chain */
+	MC_ACT_ACK_ALERT,       /* dashboard: acknowledge the selected alert */
 	MC_ACT_OPEN,            /* records: read the record (asks the purpose) */
 	MC_ACT_BREAK_GLASS,     /* records: emergency read with a reason */
 	MC_ACT_HISTORY,         /* records: the versions of a record */

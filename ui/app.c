@@ -87,14 +87,15 @@ static void status_refresh(struct mc_app *app)
 		return;
 	}
 	app->dash_err[0] = '\0';
-	if (mc_dash_load(app->cli->store, app->cli->datadir, mc_now_ms(), d, &err) != 0) {
+	if (mc_dash_load(app->cli->store, app->cli->datadir, &app->cli->conf, mc_now_ms(), d, &err) != 0) {
 		mc_ui_copy(app->dash_err, sizeof(app->dash_err), err.msg);
 		return;
 	}
 	app->height = d->head.height;
 	app->anchored = d->anchored;
 	app->anchor_age_ms = d->anchored && mc_now_ms() > d->last_anchor_ms ? mc_now_ms() - d->last_anchor_ms : 0;
-	app->alerts = d->break_glass + d->deny_bursts + d->expiring + d->staff_grants + d->lost_key_rotations;
+	app->alerts = d->break_glass + d->deny_bursts + d->expiring + d->staff_grants + d->lost_key_rotations +
+		      d->node_states;
 }
 
 void mc_app_refresh(struct mc_app *app)

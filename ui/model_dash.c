@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "i18n.h"
+#include "anchorwatch.h"
 #include "journal.h"
 #include "model_dash.h"
 #include "valset.h"
@@ -13,7 +14,8 @@
 struct load {
 	struct mc_dash *d;
 	uint64_t now;
-	bool check_verify;
+	const char *datadir;
+	const struct mc_config *conf;
 };
 
 static int on_alert(const struct mc_alert *a, void *vctx)
@@ -33,6 +35,8 @@ static int on_alert(const struct mc_alert *a, void *vctx)
 		d->verify_failed = true;
 	else if (a->kind == MC_ALERT_VERIFY_OVERDUE)
 		d->verify_overdue = true;
+	else if (a->kind >= MC_ALERT_SERVE_DOWN)
+		d->node_states++;
 	else
 		d->expiring++;
 	if (d->nalerts < MC_DASH_ALERTS)
@@ -99,16 +103,21 @@ static int dash_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	if (rc < 0)
 		return -1;
 	mc_alert_defaults(&ap, l->now);
-	ap.check_verify = l->check_verify;
-	ap.verify_ran = d->verify_ran;
-	ap.verify = d->verify;
+	if (l->datadir && l->conf) {
+		if (mc_alert_gather(t, l->datadir, l->conf, &ap, err) != 0)
+			return -1;
+	} else {
+		ap.check_verify = l->datadir != NULL;
+		ap.verify_ran = d->verify_ran;
+		ap.verify = d->verify;
+	}
 	return mc_alerts(t, &ap, on_alert, d, err);
 }
 
-int mc_dash_load(struct mc_store *s, const char *datadir, uint64_t now_ms, struct mc_dash *d,
-		 struct mc_err *err)
+int mc_dash_load(struct mc_store *s, const char *datadir, const struct mc_config *conf, uint64_t now_ms,
+		 struct mc_dash *d, struct mc_err *err)
 {
-	struct load l = { d, now_ms, datadir != NULL };
+	struct load l = { d, now_ms, datadir, conf };
 	int rc;
 
 	memset(d, 0, sizeof(*d));

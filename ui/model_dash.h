@@ -10,6 +10,7 @@
 
 #include "alerts.h"
 #include "chain.h"
+#include "conf.h"
 #include "err.h"
 #include "store.h"
 
@@ -31,6 +32,8 @@ struct mc_dash {
 	char pending_state[16];
 	unsigned break_glass, deny_bursts, expiring, staff_grants;
 	unsigned lost_key_rotations;       /* identities moved without the old key */
+	unsigned node_states;                 /* serve or a validator down, anchoring
+					       * overdue, stuck or underfunded */
 	bool verify_ran;                      /* the last verify (vlast.h) */
 	struct mc_verify_last verify;
 	bool verify_failed, verify_overdue;
@@ -38,8 +41,10 @@ struct mc_dash {
 	struct mc_alert alerts[MC_DASH_ALERTS];
 };
 
-/* datadir: where the last verify's outcome is (NULL: not shown). */
-int mc_dash_load(struct mc_store *s, const char *datadir, uint64_t now_ms, struct mc_dash *d,
-		 struct mc_err *err);
+/* datadir: where the last verify's outcome is (NULL: not shown); with
+ * conf too, every alert `medchain alerts` lists (mc_alert_gather). Alerts
+ * acknowledged on the chain are left out. */
+int mc_dash_load(struct mc_store *s, const char *datadir, const struct mc_config *conf, uint64_t now_ms,
+		 struct mc_dash *d, struct mc_err *err);
 
 #endif

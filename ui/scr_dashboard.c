@@ -11,6 +11,7 @@
 #include "i18n.h"
 #include "model_dash.h"
 #include "model_nodes.h"
+#include "ops.h"
 #include "screens.h"
 #include "text.h"
 #include "widgets.h"
@@ -19,6 +20,8 @@
  * with the rest every tick (the status file serve writes is live). */
 static struct mc_nodes g_nodes;
 static bool g_nodes_ok;
+/* the selected alert, for MC_ACT_ACK_ALERT */
+static unsigned g_sel;
 
 static void nodes_load(struct mc_app *app)
 {
@@ -174,46 +177,113 @@ static void draw(struct mc_app *app, int y, int h)
 		mc_ui_putf(r++, 1, COLS - 2, d->nalerts ? MC_STYLE_WARN : MC_STYLE_HEAD, _("Alerts: %s, %s, %s, %s"), bg, db,
 			   ex, sg);
 	}
+	if (g_sel >= d->nalerts)
+		g_sel = d->nalerts ? d->nalerts - 1 : 0;
 	for (unsigned i = 0; i < d->nalerts && r < y + h; i++) {
 		const struct mc_alert *al = &d->alerts[i];
-		char when[32], rec[33], gid[33];
+		char when[32], rec[33], gid[33], id[2 * MC_ALERT_ID_LEN + 1], text[768], addr[41];
+		enum mc_ui_style st = MC_STYLE_NORMAL;
 
 		mc_time_format(al->time_ms, when, sizeof(when));
 		mc_hex(al->record, 16, rec);
 		mc_hex(al->grant, 16, gid);
-		if (al->kind == MC_ALERT_VERIFY_FAILED)
-			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD, _("%s  verify failed: %s"), when, al->message);
-		else if (al->kind == MC_ALERT_VERIFY_OVERDUE)
-			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_WARN,
-				   al->never ? _("%s  verify has never run on this node (chain started then)")
-					     : _("%s  verify has not run since"), when);
-		else if (al->kind == MC_ALERT_BREAK_GLASS)
-			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD, _("%s  break-glass read of record %.12s... (block %llu)"),
-				   when, rec, (unsigned long long)al->height);
-		else if (al->kind == MC_ALERT_DENY_BURST)
-			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_WARN, _("%s  %u denied reads by one reader in an hour"), when,
-				   al->count);
-		else if (al->kind == MC_ALERT_LOST_KEY_ROTATION)
-			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD,
-				   _("%s  an identity moved to a new key without its old key's signature (block %llu)"), when,
-				   (unsigned long long)al->height);
-		else if (al->kind == MC_ALERT_ENROLLER_GRANT)
-			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD,
-				   _("%s  grant %.12s... signed by a patient identity its grantee enrolled"), when, gid);
-		else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT)
-			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_BAD,
-				   _("%s  grant %.12s... signed by a new patient identity to its enroller's colleague"), when,
-				   gid);
-		else if (al->kind == MC_ALERT_STAFF_GRANT)
-			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_NORMAL, _("%s  grant %.12s... recorded by staff, not the patient"),
-				   when, gid);
-		else
-			mc_ui_putf(r++, 2, COLS - 3, MC_STYLE_NORMAL, _("%s  grant %.12s... ends"), when, gid);
+		mc_hex(al->id, MC_ALERT_ID_LEN, id);
+		mc_hex(al->address, 20, addr);
+		if (al->kind == MC_ALERT_VERIFY_FAILED) {
+			st = MC_STYLE_BAD;
+			snprintf(text, sizeof(text), _("%s  verify failed: %s"), when, al->message);
+		} else if (al->kind == MC_ALERT_VERIFY_OVERDUE) {
+			st = MC_STYLE_WARN;
+			snprintf(text, sizeof(text),
+				 al->never ? _("%s  verify has never run on this node (chain started then)")
+					   : _("%s  verify has not run since"), when);
+		} else if (al->kind == MC_ALERT_SERVE_DOWN) {
+			st = MC_STYLE_BAD;
+			snprintf(text, sizeof(text), "%s", _("serve is not running: validator states unknown"));
+		} else if (al->kind == MC_ALERT_VALIDATOR_DOWN) {
+			st = MC_STYLE_BAD;
+			snprintf(text, sizeof(text), _("%s  validator %s has not been heard from since"), when, al->message);
+		} else if (al->kind == MC_ALERT_VALIDATOR_LAGGING) {
+			st = MC_STYLE_WARN;
+			snprintf(text, sizeof(text), _("%s  validator %s lacks block %llu, made then (%u blocks behind)"), when,
+				 al->message, (unsigned long long)al->height, al->count);
+		} else if (al->kind == MC_ALERT_ANCHOR_OVERDUE) {
+			st = MC_STYLE_WARN;
+			snprintf(text, sizeof(text), _("%s  no anchor since: past [anchor] overdue_after"), when);
+		} else if (al->kind == MC_ALERT_ANCHOR_STUCK) {
+			st = MC_STYLE_WARN;
+			snprintf(text, sizeof(text), _("%s  anchor %llu still %s since: past 3 x [anchor] bump_after"), when,
+				 (unsigned long long)al->seq, al->message);
+		} else if (al->kind == MC_ALERT_BALANCE_LOW) {
+			st = MC_STYLE_WARN;
+			snprintf(text, sizeof(text), _("%s  the anchor key 0x%.12s... cannot pay %d more anchors"), when, addr,
+				 20);
+		} else if (al->kind == MC_ALERT_BREAK_GLASS) {
+			st = MC_STYLE_BAD;
+			snprintf(text, sizeof(text), _("%s  break-glass read of record %.12s... (block %llu)"), when, rec,
+				 (unsigned long long)al->height);
+		} else if (al->kind == MC_ALERT_DENY_BURST) {
+			st = MC_STYLE_WARN;
+			snprintf(text, sizeof(text), _("%s  %u denied reads by one reader in an hour"), when, al->count);
+		} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
+			st = MC_STYLE_BAD;
+			snprintf(text, sizeof(text),
+				 _("%s  an identity moved to a new key without its old key's signature (block %llu)"), when,
+				 (unsigned long long)al->height);
+		} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
+			st = MC_STYLE_BAD;
+			snprintf(text, sizeof(text), _("%s  grant %.12s... signed by a patient identity its grantee enrolled"),
+				 when, gid);
+		} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+			st = MC_STYLE_BAD;
+			snprintf(text, sizeof(text), _("%s  grant %.12s... signed by a new patient identity to its enroller's colleague"),
+				 when, gid);
+		} else if (al->kind == MC_ALERT_STAFF_GRANT) {
+			snprintf(text, sizeof(text), _("%s  grant %.12s... recorded by staff, not the patient"), when, gid);
+		} else {
+			snprintf(text, sizeof(text), _("%s  grant %.12s... ends"), when, gid);
+		}
+		mc_ui_putf(r++, 2, COLS - 3, i == g_sel ? MC_STYLE_CURRENT : st, "%s  %s", id, text);
 	}
 	if (!d->nalerts && r < y + h)
 		mc_ui_put(r++, 2, COLS - 3, MC_STYLE_DIM, _("no alerts"));
 	if (r < y + h - 1)
-		mc_ui_put(y + h - 1, 1, COLS - 2, MC_STYLE_DIM, _("V verify the chain, r reload, ? every key"));
+		mc_ui_put(y + h - 1, 1, COLS - 2, MC_STYLE_DIM, _("V verify the chain, a acknowledge the selected alert, r reload, ? every key"));
+}
+
+/* Acknowledges the selected alert with a reason, on the chain. */
+static void ack(struct mc_app *app)
+{
+	const struct mc_dash *d = app->dash;
+	struct mc_alert al;
+	struct mc_form_field f[1];
+	struct mc_err err = { 0 };
+	char id[2 * MC_ALERT_ID_LEN + 1];
+	uint64_t height;
+
+	if (!d || g_sel >= d->nalerts) {
+		mc_app_msg(app, true, _("no alert to acknowledge"));
+		return;
+	}
+	al = d->alerts[g_sel];
+	mc_hex(al.id, MC_ALERT_ID_LEN, id);
+	memset(f, 0, sizeof(f));
+	f[0].label = _("Reason");
+	f[0].hint = _("recorded on the chain: no health data");
+	{
+		char title[128];
+
+		/* L10N: the form's title: the alert's kind (its machine name) and id */
+		snprintf(title, sizeof(title), _("Acknowledge %s %s"), mc_alert_name(al.kind), id);
+		if (!mc_form_run(app, title, f, 1))
+			return;
+	}
+	if (mc_op_alert_ack(app->cli, app->node, app->actor, al.kind, al.id, f[0].value, &height, &err) != 0) {
+		mc_app_msg(app, true, "%s", err.msg);
+		return;
+	}
+	mc_app_msg(app, false, _("alert %s acknowledged in block %llu"), id, (unsigned long long)height);
+	load(app);
 }
 
 static bool act(struct mc_app *app, enum mc_action a)
@@ -221,6 +291,19 @@ static bool act(struct mc_app *app, enum mc_action a)
 	const char *argv[24];
 	int n;
 
+	if (a == MC_ACT_ACK_ALERT) {
+		ack(app);
+		return true;
+	}
+	if (a == MC_ACT_UP || a == MC_ACT_DOWN) {
+		unsigned na = app->dash ? app->dash->nalerts : 0;
+
+		if (a == MC_ACT_UP && g_sel > 0)
+			g_sel--;
+		else if (a == MC_ACT_DOWN && g_sel + 1 < na)
+			g_sel++;
+		return true;
+	}
 	if (a != MC_ACT_VERIFY)
 		return false;
 	if (mc_job_running(&app->job)) {

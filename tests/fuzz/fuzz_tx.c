@@ -100,6 +100,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)mc_anchor_commit_decode(tx.body, tx.body_len, &ac, NULL);
 		break;
 	}
+	case MC_TX_ALERT_ACK: {
+		struct mc_alert_ack ack;
+
+		(void)mc_alert_ack_decode(tx.body, tx.body_len, &ack, NULL);
+		break;
+	}
 	case MC_TX_NODE_ADD: {
 		struct mc_node_add a;
 

@@ -33,5 +33,7 @@ mc --json audit list --subject MRN-00123 >"$T/audit"
     fail "the break-glass read is flagged with its reason"
 [ -s "$T/work/audit.json" ] && jq -e '.resourceType == "Bundle"' "$T/work/audit.json" >/dev/null ||
     fail "audit export wrote a FHIR Bundle"
+mc --json alerts --all | jq -e '[.[] | select(.alert == "break-glass" and .acked and .ack_reason == "called the ER: a real emergency")] | length == 1' >/dev/null ||
+    fail "the break-glass alert is acknowledged with the README's reason"
 mc verify >/dev/null || fail "the try-out chain verifies"
-ok "the README's Using it block runs as written ($(printf '%s\n' "$block" | grep -c .) lines) on the shipped configuration; the read is the document, the second import stored nothing, the break-glass read is flagged, the chain verifies"
+ok "the README's Using it block runs as written ($(printf '%s\n' "$block" | grep -c .) lines) on the shipped configuration; the read is the document, the second import stored nothing, the break-glass read is flagged and acknowledged, the chain verifies"

@@ -801,3 +801,73 @@ Test(chain, a_rotation_needs_both_holder_signatures_for_this_chain_an_admin_and_
 	mc_key_free(fresh);
 	mc_key_free(other);
 }
+
+static int submit_ack(const struct mc_key *author, uint8_t kind, uint8_t idbyte, const char *reason,
+		      struct mc_err *err)
+{
+	struct mc_alert_ack a = { .kind = kind };
+	struct mc_buf b;
+	struct mc_produced p;
+	int rc;
+
+	memset(a.id, idbyte, MC_ALERT_ID_LEN);
+	a.reason = (const uint8_t *)reason;
+	a.reason_len = strlen(reason);
+	mc_buf_init(&b);
+	mc_alert_ack_encode(&a, &b);
+	rc = mc_chain_submit(fx.s, fx.node, author, MC_TX_ALERT_ACK, b.data, b.len, &p, err);
+	mc_buf_release(&b);
+	return rc;
+}
+
+struct ack_look {
+	uint8_t id[MC_ALERT_ID_LEN];
+	struct mc_alert a;
+	int rc;
+};
+
+static int ack_look_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct ack_look *l = vctx;
+
+	l->rc = mc_alert_ack_get(t, l->id, &l->a, err);
+	return l->rc < 0 ? -1 : 0;
+}
+
+Test(chain, an_alert_ack_needs_an_active_admin_and_acknowledges_an_id_once)
+{
+	struct mc_key *clin = NULL;
+	struct mc_err err = { 0 };
+	struct ack_look l;
+	uint64_t h;
+
+	cr_assert_eq(enroll(fx.admin, "Dr A", MC_ROLE_CLINICIAN, &clin, &err), 0, "%s", err.msg);
+	h = head().height;
+	/* the chain refuses what the CLI refuses first */
+	cr_assert_eq(submit_ack(clin, 1, 0x11, "it was me", &err), -1);
+	cr_assert_eq(err.code, EX_NOPERM, "a clinician: EX_NOPERM (%s)", err.msg);
+	cr_assert_eq(head().height, h, "nothing committed");
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(submit_ack(fx.admin, 1, 0x11, "", &err), -1, "no reason");
+	cr_assert_eq(err.code, EX_DATAERR);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(submit_ack(fx.admin, 0, 0x11, "kind 0", &err), -1, "kind 0");
+	cr_assert_eq(head().height, h, "nothing committed");
+
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(submit_ack(fx.admin, 1, 0x11, "called the ER", &err), 0, "%s", err.msg);
+	cr_assert_eq(head().height, h + 1);
+	memset(&l, 0, sizeof(l));
+	memset(l.id, 0x11, MC_ALERT_ID_LEN);
+	cr_assert_eq(mc_store_read(fx.s, ack_look_txn, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l.rc, 0, "acknowledged");
+	cr_assert_arr_eq(l.a.ack_by, fx.admin->pk, MC_PK_LEN);
+	cr_assert_eq(l.a.ack_height, h + 1);
+	cr_assert_str_eq(l.a.ack_reason, "called the ER");
+	cr_assert_eq(submit_ack(fx.admin, 1, 0x11, "again", &err), -1, "an id is acknowledged once");
+	cr_assert_not_null(strstr(err.msg, "already acknowledged"), "%s", err.msg);
+	memset(l.id, 0x22, MC_ALERT_ID_LEN);
+	cr_assert_eq(mc_store_read(fx.s, ack_look_txn, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l.rc, MC_NOTFOUND, "another id is not acknowledged");
+	mc_key_free(clin);
+}

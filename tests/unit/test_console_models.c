@@ -66,7 +66,7 @@ Test(models, dashboard_counts_blocks_records_and_the_current_hours_blocks)
 
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(fx_put("P1", "hello", id, &err), 0, "%s", err.msg);
-	cr_assert_eq(mc_dash_load(fx.s, NULL, mc_now_ms(), d, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_dash_load(fx.s, NULL, NULL, mc_now_ms(), d, &err), 0, "%s", err.msg);
 	cr_assert_eq(d->head.height, 3);
 	cr_assert_eq(d->record_versions, 3);
 	cr_assert_eq(d->validators, 1);
@@ -86,7 +86,7 @@ Test(models, dashboard_alerts_count_every_grant_recorded_by_staff)
 	grant("P1", fx.node->pk, MC_TIME_OPEN, g1);
 	grant("P2", fx.node->pk, MC_TIME_OPEN, g2);
 	revoke(g2);
-	cr_assert_eq(mc_dash_load(fx.s, NULL, mc_now_ms(), d, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_dash_load(fx.s, NULL, NULL, mc_now_ms(), d, &err), 0, "%s", err.msg);
 	cr_assert_eq(d->staff_grants, 2, "the admin recorded both, one revoked since");
 	cr_assert_eq(d->expiring, 0);
 	cr_assert_eq(d->nalerts, 2);
@@ -619,11 +619,11 @@ Test(models, dashboard_shows_a_failed_verify_first_and_a_verify_overdue_for_36_h
 	struct mc_verify_last v = { 0 };
 	uint64_t now = mc_now_ms();
 
-	cr_assert_eq(mc_dash_load(fx.s, fx.dir, now, d, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_dash_load(fx.s, fx.dir, NULL, now, d, &err), 0, "%s", err.msg);
 	cr_assert_not(d->verify_ran, "no verify has stored an outcome yet");
 	cr_assert_not(d->verify_overdue, "a chain started now is not overdue");
 	cr_assert_eq(d->nalerts, 0);
-	cr_assert_eq(mc_dash_load(fx.s, fx.dir, now + 37ULL * 3600 * 1000, d, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_dash_load(fx.s, fx.dir, NULL, now + 37ULL * 3600 * 1000, d, &err), 0, "%s", err.msg);
 	cr_assert(d->verify_overdue, "36 h after genesis without a verify");
 	cr_assert(d->alerts[0].kind == MC_ALERT_VERIFY_OVERDUE && d->alerts[0].never);
 
@@ -632,7 +632,7 @@ Test(models, dashboard_shows_a_failed_verify_first_and_a_verify_overdue_for_36_h
 	snprintf(v.message, sizeof(v.message), "block 1: damaged");
 	v.blocks = 1;
 	cr_assert_eq(mc_vlast_save(fx.dir, &v, &err), 0, "%s", err.msg);
-	cr_assert_eq(mc_dash_load(fx.s, fx.dir, now, d, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_dash_load(fx.s, fx.dir, NULL, now, d, &err), 0, "%s", err.msg);
 	cr_assert(d->verify_ran && !d->verify.ok);
 	cr_assert(d->verify_failed);
 	cr_assert_not(d->verify_overdue);

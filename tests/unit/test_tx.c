@@ -420,6 +420,70 @@ Test(tx, org_rotate_digest_binds_the_chain_keys_and_keks)
 	cr_assert_neq(memcmp(d1, d2, MC_HASH_LEN), 0);
 }
 
+static void ack_body(struct mc_buf *b, uint8_t kind, const char *reason, size_t reason_len)
+{
+	struct mc_alert_ack a;
+
+	memset(&a, 0, sizeof(a));
+	a.kind = kind;
+	memset(a.id, 0xab, MC_ALERT_ID_LEN);
+	a.reason = (const uint8_t *)reason;
+	a.reason_len = reason_len;
+	mc_buf_init(b);
+	mc_alert_ack_encode(&a, b);
+	cr_assert(!mc_buf_failed(b));
+}
+
+Test(tx, alert_ack_round_trips_and_its_decoder_refuses_malformed_bodies)
+{
+	struct mc_buf b;
+	struct mc_alert_ack a;
+	struct mc_err err = { 0 };
+	char big[MC_REASON_MAX + 2];
+
+	ack_body(&b, 1, "called the ER", 13);
+	cr_assert_eq(b.len, 1 + MC_ALERT_ID_LEN + 4 + 13);
+	cr_assert_eq(mc_alert_ack_decode(b.data, b.len, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(a.kind, 1);
+	cr_assert_eq(a.id[0], 0xab);
+	cr_assert_eq(a.reason_len, 13);
+	cr_assert_eq(memcmp(a.reason, "called the ER", 13), 0);
+	/* every truncation, and one byte too many */
+	for (size_t n = 0; n < b.len; n++)
+		cr_assert_neq(mc_alert_ack_decode(b.data, n, &a, NULL), 0, "truncated to %zu", n);
+	mc_put_u8(&b, 0);
+	cr_assert(!mc_buf_failed(&b));
+	cr_assert_neq(mc_alert_ack_decode(b.data, b.len, &a, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR);
+	mc_buf_release(&b);
+
+	/* kind 0, an empty reason, a reason past MC_REASON_MAX, control bytes */
+	ack_body(&b, 0, "why", 3);
+	cr_assert_neq(mc_alert_ack_decode(b.data, b.len, &a, NULL), 0, "kind 0");
+	mc_buf_release(&b);
+	ack_body(&b, 2, "", 0);
+	cr_assert_neq(mc_alert_ack_decode(b.data, b.len, &a, NULL), 0, "no reason");
+	mc_buf_release(&b);
+	memset(big, 'x', sizeof(big));
+	ack_body(&b, 2, big, MC_REASON_MAX);
+	cr_assert_eq(mc_alert_ack_decode(b.data, b.len, &a, NULL), 0, "MC_REASON_MAX bytes");
+	mc_buf_release(&b);
+	ack_body(&b, 2, big, MC_REASON_MAX + 1);
+	cr_assert_neq(mc_alert_ack_decode(b.data, b.len, &a, NULL), 0, "past MC_REASON_MAX");
+	mc_buf_release(&b);
+	ack_body(&b, 2, "bad\x1b[2Jterm", 12);
+	cr_assert_neq(mc_alert_ack_decode(b.data, b.len, &a, NULL), 0, "an escape sequence");
+	mc_buf_release(&b);
+	ack_body(&b, 2, "\xff\xfe", 2);
+	cr_assert_neq(mc_alert_ack_decode(b.data, b.len, &a, NULL), 0, "not UTF-8");
+	mc_buf_release(&b);
+	/* a reason length that claims more than there is */
+	ack_body(&b, 2, "why", 3);
+	b.data[1 + MC_ALERT_ID_LEN + 3] = 9;
+	cr_assert_neq(mc_alert_ack_decode(b.data, b.len, &a, NULL), 0, "length past the end");
+	mc_buf_release(&b);
+}
+
 Test(block, header_and_certificate_round_trip_and_quorum_rules)
 {
 	struct mc_header h, back;
