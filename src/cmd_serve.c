@@ -17,7 +17,6 @@
 #include "commands.h"
 #include "engine.h"
 #include "httpd.h"
-#include "journal.h"
 #include "metrics.h"
 #include "i18n.h"
 #include "log.h"
@@ -204,23 +203,9 @@ static uint64_t serve_height(struct mc_cli *cli)
 	return h.height;
 }
 
-/* /metrics' view of the anchor journal (bridge/journal.h), kept up to
- * date incrementally in the metrics listener's thread. */
-static int anchor_summary(struct mc_txn *t, void *ctx, struct mc_metrics_anchor *out, struct mc_err *err)
-{
-	struct mc_journal_summary *s = ctx;
-
-	if (mc_journal_summarise(t, s, err) != 0)
-		return -1;
-	out->last_state = s->last_state;
-	out->gas_used = s->gas;
-	return 0;
-}
-
 int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 {
-	struct mc_journal_summary js;
-	struct mc_metrics_conf mcf;
+	struct mc_metrics_conf mcf = { 0 };
 	struct mc_err err = { 0 };
 	struct mc_key *node = NULL, *pending = NULL;
 	struct mc_engine *e = NULL;
@@ -288,14 +273,12 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	memset(&js, 0, sizeof(js));
 	memset(&mcf, 0, sizeof(mcf));
 	mcf.listen = cli->conf.metrics_listen;
 	mcf.s = cli->store;
 	mcf.datadir = cli->datadir;
-	mcf.anchor = anchor_summary;
-	mcf.anchor_ctx = &js;
-	mcf.anchor_state_name = mc_anchor_state_name;
+	if (mc_serve_metrics_hooks(&mcf, cli->datadir, &cli->conf, &err) != 0)
+		goto out;
 	if (mc_engine_start(&ec, &e, &err) != 0 || mc_httpd_start(&hc, e, &h, &err) != 0 ||
 	    (*cli->conf.metrics_listen && (mcf.e = e, mc_metrics_start(&mcf, &m, &err)) != 0) ||
 	    announce_url(cli, node, &err) != 0)   /* once it is reachable there */
@@ -311,6 +294,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 out:
 	mc_notify_stopping();
 	mc_metrics_stop(m);
+	mc_serve_metrics_hooks_free(&mcf);
 	mc_httpd_stop(h);
 	mc_engine_stop(e);
 	mc_key_free(node);

@@ -52,4 +52,13 @@ int cmd_node_rotate_key(struct mc_cli *cli, struct mc_args *a);
 /* Writes on a chain of several validators go through this node's serve. */
 void mc_cli_use_serve(struct mc_cli *cli);
 
+/* bridge/serve_metrics.c: fills c's hooks for serve's /metrics (the anchor
+ * journal, and the alerts' facts besides the chain, read as `medchain
+ * alerts` reads them); mc_serve_metrics_hooks_free releases them. */
+struct mc_metrics_conf;
+struct mc_config;
+int mc_serve_metrics_hooks(struct mc_metrics_conf *c, const char *datadir, const struct mc_config *conf,
+			   struct mc_err *err);
+void mc_serve_metrics_hooks_free(struct mc_metrics_conf *c);
+
 #endif

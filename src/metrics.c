@@ -171,7 +171,7 @@ static int chain_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 			return -1;
 		m->anchor_ms = hd.timestamp_ms;
 	}
-	if (m->c.anchor && m->c.anchor(t, m->c.anchor_ctx, &m->an, err) != 0)
+	if (m->c.anchor && m->c.anchor(t, m->c.hooks_ctx, &m->an, err) != 0)
 		return -1;
 	m->chain_read = true;
 	return 0;
@@ -197,9 +197,14 @@ static int alerts_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	struct count_ctx c = { n };
 
 	mc_alert_defaults(&p, mc_now_ms());
-	p.check_verify = m->vrc >= 0;
-	p.verify_ran = m->vrc == 0;
-	p.verify = m->v;
+	if (m->c.alert_params) {
+		if (m->c.alert_params(t, m->c.hooks_ctx, &p, err) != 0)
+			return -1;
+	} else {
+		p.check_verify = m->vrc >= 0;
+		p.verify_ran = m->vrc == 0;
+		p.verify = m->v;
+	}
 	if (mc_alerts(t, &p, count_alert, &c, err) != 0)
 		return -1;
 	memcpy(m->alerts, n, sizeof(n));

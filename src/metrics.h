@@ -73,18 +73,24 @@ struct mc_metrics_anchor {
 	uint64_t gas_used;          /* gas spent by the confirmed anchors */
 };
 
+struct mc_alert_params;
+
 struct mc_metrics_conf {
 	const char *listen;         /* [node] metrics_listen */
 	struct mc_engine *e;
 	struct mc_store *s;         /* read only */
 	const char *datadir;        /* verify.last.json; the store in db/ */
-	/* Brings *out up to date from the journal in t; ctx is kept between
-	 * calls (NULL function: no journal). */
+	/* The hooks below get hooks_ctx, kept between calls. */
+	void *hooks_ctx;
+	/* Brings *out up to date from the journal in t (NULL: no journal). */
 	int (*anchor)(struct mc_txn *t, void *ctx, struct mc_metrics_anchor *out, struct mc_err *err);
-	void *anchor_ctx;
 	/* The machine name of anchor state 1, 2, ... (NULL past the last):
 	 * the fixed list of the `state` label. */
 	const char *(*anchor_state_name)(unsigned state);
+	/* Fills p (after mc_alert_defaults) with what the alerts read besides
+	 * the chain, so that alerts by kind count what `medchain alerts` lists
+	 * (NULL: the last verify only). */
+	int (*alert_params)(struct mc_txn *t, void *ctx, struct mc_alert_params *p, struct mc_err *err);
 };
 
 struct mc_metrics;
