@@ -295,6 +295,8 @@ Test(grants, the_chain_decides_each_deny_reason_from_the_grants_it_holds)
 	struct mc_err err = { 0 };
 	uint64_t now = mc_now_ms();
 	struct mc_decision d;
+	struct mc_revoke rv = { .reason = (const uint8_t *)"left", .reason_len = 4 };
+	struct mc_buf b;
 
 	cr_assert_eq(fx_put("P1", "one", rec, &err), 0, "%s", err.msg);     /* category "note" */
 	d = decide(c->pk, rec, MC_PURPOSE_TREATMENT, false, now);
@@ -330,9 +332,6 @@ Test(grants, the_chain_decides_each_deny_reason_from_the_grants_it_holds)
 	/* the clinician leaves: an open grant no longer lets them read */
 	grant_scoped("P1", c->pk, MC_PURPOSE_TREATMENT, "note", 0, MC_TIME_OPEN);
 	cr_assert_eq(decide(c->pk, rec, MC_PURPOSE_TREATMENT, false, mc_now_ms()).outcome, MC_OUTCOME_PERMIT);
-	struct mc_revoke rv = { .reason = (const uint8_t *)"left", .reason_len = 4 };
-	struct mc_buf b;
-
 	memcpy(rv.pk, c->pk, MC_PK_LEN);
 	mc_buf_init(&b);
 	mc_revoke_encode(&rv, &b);
