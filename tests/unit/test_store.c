@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* store.c under threads: the map grows (LMDB remaps it) while other
+/* store.c: first under threads: the map grows (LMDB remaps it) while other
  * threads of the process read, as in `medchain serve`, where the peer
  * API's threads read while a block is written. No reader may fault or see
  * a torn value. */
@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "crypto.h"
@@ -121,4 +124,374 @@ Test(store, the_map_grows_while_other_threads_read)
 		     (unsigned long long)before, (unsigned long long)mc_store_mapsize(st));
 	cr_assert_gt(atomic_load(&reads), READERS, "the readers read meanwhile");
 	cr_assert_eq(atomic_load(&bad), 0, "no read failed or saw a torn value");
+}
+
+/* ---- The API on one thread: open and create, transactions, rollback,
+ * growth inside one transaction, read-only, the reader slots, the tables. */
+
+struct kv {
+	enum mc_db db;
+	const char *k, *v;
+};
+
+static int put_kv_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	const struct kv *c = vctx;
+
+	return mc_txn_put(t, c->db, c->k, strlen(c->k), c->v, strlen(c->v), err);
+}
+
+struct got {
+	enum mc_db db;
+	const char *k;
+	char v[64];
+	int rc;
+};
+
+static int get_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct got *g = vctx;
+	const void *v;
+	size_t vn;
+
+	g->v[0] = '\0';
+	g->rc = mc_txn_get(t, g->db, g->k, strlen(g->k), &v, &vn, err);
+	if (g->rc == 0)
+		snprintf(g->v, sizeof(g->v), "%.*s", (int)vn, (const char *)v);
+	return g->rc < 0 ? -1 : 0;
+}
+
+/* The value of k in db ("" when absent). */
+static const char *get(struct mc_store *s, enum mc_db db, const char *k)
+{
+	static struct got g;
+	struct mc_err err = { 0 };
+
+	g.db = db;
+	g.k = k;
+	cr_assert_eq(mc_store_read(s, get_txn, &g, &err), 0, "%s", err.msg);
+	return g.v;
+}
+
+static void put(struct mc_store *s, enum mc_db db, const char *k, const char *v)
+{
+	struct kv c = { db, k, v };
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_store_write(s, put_kv_txn, &c, &err), 0, "%s", err.msg);
+}
+
+Test(store, a_created_store_reopens_with_what_was_committed)
+{
+	struct mc_err err = { 0 };
+
+	put(st, MC_DB_META, "format", "7");
+	mc_store_close(st);
+	st = NULL;
+	cr_assert_eq(mc_store_open(dir, 0, &st, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(get(st, MC_DB_META, "format"), "7");
+	cr_assert_str_eq(get(st, MC_DB_META, "chain_id"), "", "absent: MC_NOTFOUND");
+}
+
+Test(store, opening_what_is_not_a_store_says_so)
+{
+	char empty[96], file[128];
+	struct mc_store *s = NULL;
+	struct mc_err err = { 0 };
+	FILE *f;
+
+	cr_assert_eq(mc_store_open("/nonexistent-mc-dir", 0, &s, &err), -1);
+	cr_assert_eq(err.code, EX_NOINPUT, "a missing directory without create: %s", err.msg);
+	cr_assert_null(s);
+
+	snprintf(empty, sizeof(empty), "%s/empty", dir);
+	cr_assert_eq(mkdir(empty, 0700), 0);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(empty, MC_STORE_RDONLY, &s, &err), -1);
+	cr_assert_eq(err.code, EX_NOINPUT, "an empty directory: %s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "no chain database"), "%s", err.msg);
+
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open("/nonexistent-mc-dir/a/b", MC_STORE_CREATE, &s, &err), -1);
+	cr_assert_eq(err.code, EX_CANTCREAT, "%s", err.msg);
+
+	snprintf(file, sizeof(file), "%s/data.mdb", empty);
+	cr_assert_not_null(f = fopen(file, "w"));
+	fputs("not an LMDB file, but long enough to look at................................", f);
+	fclose(f);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(empty, MC_STORE_RDONLY, &s, &err), -1, "garbage is refused");
+	cr_assert_neq(err.code, 0);
+	cr_assert_null(s);
+}
+
+struct two_then_fail {
+	int code;
+};
+
+static int two_then_fail_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct two_then_fail *c = vctx;
+
+	if (mc_txn_put(t, MC_DB_META, "a", 1, "1", 1, err) != 0 ||
+	    mc_txn_put(t, MC_DB_RECORDS, "b", 1, "2", 1, err) != 0 || mc_txn_del(t, MC_DB_META, "keep", 4, err) != 0)
+		return -1;
+	return c->code ? mc_err_set(err, c->code, "refused") : 0;
+}
+
+Test(store, a_write_whose_callback_fails_leaves_nothing_of_it)
+{
+	struct two_then_fail c = { EX_DATAERR };
+	struct mc_err err = { 0 };
+
+	put(st, MC_DB_META, "keep", "yes");
+	cr_assert_eq(mc_store_write(st, two_then_fail_txn, &c, &err), -1);
+	cr_assert_eq(err.code, EX_DATAERR, "the callback's error comes back");
+	cr_assert_str_eq(err.msg, "refused");
+	cr_assert_str_eq(get(st, MC_DB_META, "a"), "");
+	cr_assert_str_eq(get(st, MC_DB_RECORDS, "b"), "");
+	cr_assert_str_eq(get(st, MC_DB_META, "keep"), "yes", "the delete was rolled back too");
+	c.code = 0;
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_write(st, two_then_fail_txn, &c, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(get(st, MC_DB_META, "a"), "1");
+	cr_assert_str_eq(get(st, MC_DB_META, "keep"), "");
+}
+
+static int ops_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	uint64_t n;
+	const void *v;
+	size_t vn;
+	void *w;
+
+	(void)vctx;
+	cr_assert_eq(mc_txn_put_new(t, MC_DB_SEQS, "k", 1, "one", 3, err), 0);
+	cr_assert_eq(mc_txn_put_new(t, MC_DB_SEQS, "k", 1, "two", 3, err), MC_EXISTS);
+	cr_assert_eq(mc_txn_get(t, MC_DB_SEQS, "k", 1, &v, &vn, err), 0);
+	cr_assert_eq(memcmp(v, "one", 3), 0, "put_new left the first value");
+	cr_assert_eq(mc_txn_reserve(t, MC_DB_SEQS, "r", 1, 4, &w, err), 0);
+	memcpy(w, "rsvd", 4);
+	cr_assert_eq(mc_txn_append(t, MC_DB_SEQS, "z", 1, "last", 4, err), 0);
+	cr_assert_eq(mc_txn_append(t, MC_DB_SEQS, "m", 1, "mid", 3, err), 0,
+		     "an append out of order falls back to an insert");
+	cr_assert_eq(mc_txn_count(t, MC_DB_SEQS, &n, err), 0);
+	cr_assert_eq(n, 4);
+	cr_assert_eq(mc_txn_del(t, MC_DB_SEQS, "m", 1, err), 0);
+	cr_assert_eq(mc_txn_del(t, MC_DB_SEQS, "m", 1, err), MC_NOTFOUND);
+	cr_assert_eq(mc_txn_get(t, MC_DB_SEQS, "m", 1, &v, &vn, err), MC_NOTFOUND);
+	return 0;
+}
+
+static int cursor_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+
+	(void)vctx;
+	cr_assert_eq(mc_cursor_open(t, MC_DB_SEQS, &c, err), 0);
+	cr_assert_eq(mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err), 0);
+	cr_assert_eq(memcmp(k, "k", 1), 0, "the first key");
+	cr_assert_eq(mc_cursor_seek(c, "l", 1, &k, &kn, &v, &vn, err), 0);
+	cr_assert_eq(memcmp(k, "r", 1), 0, "the first key >= l");
+	cr_assert_eq(memcmp(v, "rsvd", 4), 0, "what was written into the reservation");
+	cr_assert_eq(mc_cursor_next(c, &k, &kn, &v, &vn, err), 0);
+	cr_assert_eq(memcmp(k, "z", 1), 0);
+	cr_assert_eq(mc_cursor_next(c, &k, &kn, &v, &vn, err), MC_NOTFOUND);
+	cr_assert_eq(mc_cursor_last(c, &k, &kn, &v, &vn, err), 0);
+	cr_assert_eq(mc_cursor_prev(c, &k, &kn, &v, &vn, err), 0);
+	cr_assert_eq(memcmp(k, "r", 1), 0);
+	cr_assert_eq(mc_cursor_seek(c, "zz", 2, &k, &kn, &v, &vn, err), MC_NOTFOUND);
+	mc_cursor_close(c);
+	return 0;
+}
+
+static int cursor_del_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+
+	(void)vctx;
+	cr_assert_eq(mc_cursor_open(t, MC_DB_SEQS, &c, err), 0);
+	cr_assert_eq(mc_cursor_seek(c, "r", 1, &k, &kn, &v, &vn, err), 0);
+	cr_assert_eq(mc_cursor_del(c, err), 0);
+	mc_cursor_close(c);
+	return 0;
+}
+
+Test(store, puts_gets_deletes_and_cursors_keep_key_order)
+{
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_store_write(st, ops_txn, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_read(st, cursor_txn, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_write(st, cursor_del_txn, NULL, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(get(st, MC_DB_SEQS, "r"), "");
+	cr_assert_str_eq(get(st, MC_DB_SEQS, "z"), "last");
+}
+
+struct big {
+	unsigned runs, values;
+	uint8_t *val;
+	size_t len;
+};
+
+static int big_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct big *c = vctx;
+	uint8_t key[4];
+
+	c->runs++;
+	for (uint32_t i = 0; i < c->values; i++) {
+		mc_be32(key, i);
+		c->val[0] = (uint8_t)i;
+		if (mc_txn_put(t, MC_DB_PAYLOADS, key, sizeof(key), c->val, c->len, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int count_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	return mc_txn_count(t, MC_DB_PAYLOADS, vctx, err);
+}
+
+Test(store, one_transaction_larger_than_the_map_grows_it_and_is_run_again_whole)
+{
+	struct big c = { 0, 96, calloc(1, 1 << 20), 1 << 20 };
+	struct mc_err err = { 0 };
+	uint64_t before = mc_store_mapsize(st), n = 0;
+
+	cr_assert_not_null(c.val);
+	cr_assert_lt((uint64_t)c.values * c.len, 2 * before, "one doubling is enough...");
+	cr_assert_gt((uint64_t)c.values * c.len, before, "...and more than the initial map");
+	cr_assert_eq(mc_store_write(st, big_txn, &c, &err), 0, "%s", err.msg);
+	cr_assert_geq(c.runs, 2, "the callback ran again after the map grew");
+	cr_assert_gt(mc_store_mapsize(st), before);
+	cr_assert_eq(mc_store_read(st, count_txn, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(n, c.values, "every value once, none from the aborted run twice");
+	free(c.val);
+}
+
+Test(store, a_store_opened_read_only_reads_and_refuses_every_write)
+{
+	struct mc_store *ro = NULL;
+	struct mc_err err = { 0 };
+	struct kv c = { MC_DB_META, "x", "y" };
+
+	put(st, MC_DB_META, "format", "7");
+	mc_store_close(st);
+	st = NULL;
+	cr_assert_eq(mc_store_open(dir, MC_STORE_RDONLY, &ro, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(get(ro, MC_DB_META, "format"), "7");
+	cr_assert_eq(mc_store_write(ro, put_kv_txn, &c, &err), -1);
+	cr_assert_eq(err.code, EX_SOFTWARE, "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "read-only"), "%s", err.msg);
+	mc_store_close(ro);
+	cr_assert_eq(mc_store_open(dir, 0, &st, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(get(st, MC_DB_META, "x"), "", "nothing was written");
+}
+
+/* Readers that hold their transaction until told. */
+static atomic_int held, refused, release;
+
+static int hold_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	(void)t;
+	(void)vctx;
+	(void)err;
+	atomic_fetch_add(&held, 1);
+	while (!atomic_load(&release))
+		usleep(1000);
+	return 0;
+}
+
+static void *holder(void *arg)
+{
+	struct mc_err err = { 0 };
+
+	(void)arg;
+	if (mc_store_read(st, hold_txn, NULL, &err) != 0) {
+		cr_assert_eq(err.code, EX_TEMPFAIL, "a reader over the limit: %d %s", err.code, err.msg);
+		atomic_fetch_add(&refused, 1);
+	}
+	return NULL;
+}
+
+Test(store, readers_over_the_slot_limit_are_told_to_try_again_and_the_slots_come_back)
+{
+	enum { N = 140 };
+	pthread_t th[N];
+	int i;
+
+	for (i = 0; i < N; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, holder, NULL), 0);
+	for (int w = 0; w < 10000 && atomic_load(&held) + atomic_load(&refused) < N; w++)
+		usleep(1000);
+	cr_assert_eq(atomic_load(&held) + atomic_load(&refused), N, "every reader began or was refused");
+	cr_assert_gt(atomic_load(&refused), 0, "more readers than slots: some refused");
+	cr_assert_geq(atomic_load(&held), 100, "a hundred readers at once are fine (%d)", atomic_load(&held));
+	atomic_store(&release, 1);
+	for (i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	put(st, MC_DB_META, "after", "1");
+	cr_assert_str_eq(get(st, MC_DB_META, "after"), "1", "the slots were given back");
+}
+
+static int fill_tables_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	(void)vctx;
+	for (int db = 0; db < MC_DB__COUNT; db++) {
+		uint8_t v = (uint8_t)db;
+
+		if (mc_txn_put(t, (enum mc_db)db, "key", 3, &v, 1, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_tables_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	(void)vctx;
+	for (int db = 0; db < MC_DB__COUNT; db++) {
+		const void *v;
+		size_t vn;
+		uint64_t n;
+
+		cr_assert_eq(mc_txn_get(t, (enum mc_db)db, "key", 3, &v, &vn, err), 0, "table %d", db);
+		cr_assert_eq(vn, 1);
+		cr_assert_eq(*(const uint8_t *)v, db, "table %d is a table of its own", db);
+		cr_assert_eq(mc_txn_count(t, (enum mc_db)db, &n, err), 0);
+		cr_assert_eq(n, 1, "table %d", db);
+	}
+	return 0;
+}
+
+Test(store, every_table_in_the_list_exists_and_is_distinct_read_write_and_read_only)
+{
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_store_write(st, fill_tables_txn, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_read(st, check_tables_txn, NULL, &err), 0, "%s", err.msg);
+	mc_store_close(st);
+	st = NULL;
+	cr_assert_eq(mc_store_open(dir, MC_STORE_RDONLY, &st, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_read(st, check_tables_txn, NULL, &err), 0, "%s", err.msg);
+}
+
+Test(store, a_copy_holds_the_committed_data)
+{
+	char copy[128];
+	struct mc_store *c = NULL;
+	struct mc_err err = { 0 };
+
+	put(st, MC_DB_RECORDS, "r1", "v1");
+	snprintf(copy, sizeof(copy), "%s/copy", dir);
+	cr_assert_eq(mkdir(copy, 0700), 0);
+	cr_assert_eq(mc_store_copy(st, copy, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_open(copy, MC_STORE_RDONLY, &c, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(get(c, MC_DB_RECORDS, "r1"), "v1");
+	mc_store_close(c);
 }

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mc_audit_query over a chain with every kind of audited event: a grant,
+ * permitted and denied reads, a revocation, an alert acknowledgement and a
+ * lost-key rotation. Each filter (subject, actor, outcome, time), both
+ * orders and the paging cursor give exactly the events they name. */
+#include "config.h"
+
+#include "alerts.h"
+#include "audit.h"
+#include "events.h"
+
+TestSuite(audit, .init = fx_setup, .fini = fx_teardown);
+
+#define EV_MAX 16
+
+struct got {
+	unsigned n;
+	struct mc_audit_event e[EV_MAX];
+	struct mc_audit_page page;
+};
+
+static int collect(const struct mc_audit_event *e, void *vctx)
+{
+	struct got *g = vctx;
+
+	cr_assert_lt(g->n, EV_MAX);
+	g->e[g->n++] = *e;
+	return 0;
+}
+
+struct qctx {
+	const struct mc_audit_filter *f;
+	struct got *g;
+};
+
+static int query_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct qctx *q = vctx;
+
+	return mc_audit_query(t, q->f, collect, q->g, &q->g->page, err);
+}
+
+static struct got *query(const struct mc_audit_filter *f)
+{
+	static struct got g;
+	struct qctx q = { f, &g };
+	struct mc_err err = { 0 };
+
+	memset(&g, 0, sizeof(g));
+	cr_assert_eq(mc_store_read(fx.s, query_txn, &q, &err), 0, "%s", err.msg);
+	return &g;
+}
+
+/* The chain the tests query. */
+static struct {
+	struct mc_key *clin, *clin2;
+	uint8_t rec1[MC_RECORD_ID_LEN], rec2[MC_RECORD_ID_LEN];
+	uint8_t grant[MC_GRANT_ID_LEN];
+	uint8_t p1[MC_HASH_LEN], p2[MC_HASH_LEN];
+	uint8_t alert[MC_ALERT_ID_LEN];
+} c;
+
+static const uint8_t chain_types[] = {
+	MC_TX_CONSENT_GRANT, MC_TX_ACCESS, MC_TX_ACCESS, MC_TX_CONSENT_REVOKE, MC_TX_ACCESS,
+	MC_TX_ALERT_ACK, MC_TX_IDENTITY_ROTATE,
+};
+#define NEVENTS (sizeof(chain_types) / sizeof(chain_types[0]))
+
+static void build(void)
+{
+	struct mc_err err = { 0 };
+
+	fx_setup();
+	memset(&c, 0, sizeof(c));
+	c.clin = ev_enroll("Dr C", MC_ROLE_CLINICIAN);
+	cr_assert_eq(fx_put("P1", "one", c.rec1, &err), 0, "%s", err.msg);
+	cr_assert_eq(fx_put("P2", "two", c.rec2, &err), 0, "%s", err.msg);
+	ev_subject("P1", c.p1);
+	ev_subject("P2", c.p2);
+	ev_grant("P1", c.clin->pk, 0, MC_TIME_OPEN, c.grant);
+	cr_assert_eq(ev_read(c.clin, c.rec1, NULL, NULL), MC_OUTCOME_PERMIT);
+	cr_assert_eq(ev_read(c.clin, c.rec2, NULL, NULL), MC_OUTCOME_DENY);
+	ev_revoke(c.grant);
+	cr_assert_eq(ev_read(c.clin, c.rec1, NULL, NULL), MC_OUTCOME_DENY);
+	memset(c.alert, 0x5a, sizeof(c.alert));
+	ev_ack(MC_ALERT_BREAK_GLASS, c.alert, "reviewed");
+	c.clin2 = ev_rotate_lost(c.clin);
+}
+
+static void unbuild(void)
+{
+	mc_key_free(c.clin);
+	mc_key_free(c.clin2);
+	fx_teardown();
+}
+
+TestSuite(audit_chain, .init = build, .fini = unbuild);
+
+Test(audit_chain, unfiltered_gives_every_audited_event_oldest_first_and_no_other_tx)
+{
+	struct mc_audit_filter f;
+	struct got *g;
+
+	mc_audit_filter_init(&f);
+	g = query(&f);
+	cr_assert_eq(g->n, NEVENTS, "enrolments and record puts are not audit events (got %u)", g->n);
+	for (unsigned i = 0; i < g->n; i++) {
+		cr_assert_eq(g->e[i].type, chain_types[i], "event %u", i);
+		if (i)
+			cr_assert_gt(g->e[i].h, g->e[i - 1].h, "oldest first");
+	}
+	cr_assert_not(g->page.more);
+	cr_assert_eq(g->page.n, NEVENTS);
+	cr_assert_eq(g->page.last_h, g->e[NEVENTS - 1].h);
+}
+
+Test(audit_chain, newest_first_is_the_same_events_reversed)
+{
+	struct mc_audit_filter f;
+	struct got *g;
+
+	mc_audit_filter_init(&f);
+	f.newest_first = true;
+	g = query(&f);
+	cr_assert_eq(g->n, NEVENTS);
+	for (unsigned i = 0; i < g->n; i++)
+		cr_assert_eq(g->e[i].type, chain_types[NEVENTS - 1 - i], "event %u", i);
+}
+
+Test(audit_chain, by_subject_gives_that_patients_grant_reads_and_revocation_only)
+{
+	struct mc_audit_filter f;
+	struct got *g;
+	static const uint8_t p1_types[] = { MC_TX_CONSENT_GRANT, MC_TX_ACCESS, MC_TX_CONSENT_REVOKE, MC_TX_ACCESS };
+
+	mc_audit_filter_init(&f);
+	f.subject = c.p1;
+	g = query(&f);
+	cr_assert_eq(g->n, 4, "got %u", g->n);
+	for (unsigned i = 0; i < g->n; i++) {
+		cr_assert_eq(g->e[i].type, p1_types[i], "event %u", i);
+		cr_assert(g->e[i].has_subject);
+		cr_assert_arr_eq(g->e[i].subject, c.p1, MC_HASH_LEN);
+	}
+	f.subject = c.p2;
+	g = query(&f);
+	cr_assert_eq(g->n, 1);
+	cr_assert_eq(g->e[0].type, MC_TX_ACCESS);
+	cr_assert_arr_eq(g->e[0].acc.record, c.rec2, MC_RECORD_ID_LEN);
+}
+
+Test(audit_chain, by_actor_gives_what_that_key_signed)
+{
+	struct mc_audit_filter f;
+	struct got *g;
+
+	mc_audit_filter_init(&f);
+	f.actor = c.clin->pk;
+	g = query(&f);
+	cr_assert_eq(g->n, 3, "the clinician's three reads (got %u)", g->n);
+	for (unsigned i = 0; i < g->n; i++) {
+		cr_assert_eq(g->e[i].type, MC_TX_ACCESS);
+		cr_assert_arr_eq(g->e[i].actor, c.clin->pk, MC_PK_LEN);
+		cr_assert_str_eq(g->e[i].actor_name, "Dr C");
+	}
+	f.actor = fx.admin->pk;
+	g = query(&f);
+	cr_assert_eq(g->n, 4, "grant, revocation, acknowledgement, rotation (got %u)", g->n);
+	cr_assert_eq(g->e[0].type, MC_TX_CONSENT_GRANT);
+	cr_assert_eq(g->e[3].type, MC_TX_IDENTITY_ROTATE);
+	f.actor = fx.node->pk;
+	cr_assert_eq(query(&f)->n, 0, "the node signed blocks, no audited event");
+}
+
+Test(audit_chain, by_outcome_gives_the_reads_with_that_outcome_and_their_reasons)
+{
+	struct mc_audit_filter f;
+	struct got *g;
+
+	mc_audit_filter_init(&f);
+	f.outcome = MC_OUTCOME_PERMIT;
+	g = query(&f);
+	cr_assert_eq(g->n, 1);
+	cr_assert(g->e[0].has_grant);
+	cr_assert_arr_eq(g->e[0].grant, c.grant, MC_GRANT_ID_LEN, "a permit names its grant");
+	cr_assert_eq(g->e[0].purpose, MC_PURPOSE_TREATMENT);
+
+	f.outcome = MC_OUTCOME_DENY;
+	g = query(&f);
+	cr_assert_eq(g->n, 2);
+	cr_assert_eq(g->e[0].acc.reason, MC_DENY_NO_GRANT);
+	cr_assert_not(g->e[0].has_grant);
+	cr_assert_eq(g->e[1].acc.reason, MC_DENY_REVOKED);
+
+	f.outcome = MC_OUTCOME_BREAK_GLASS;
+	cr_assert_eq(query(&f)->n, 0);
+	f.outcome = MC_OUTCOME_DENY;
+	f.subject = c.p2;
+	cr_assert_eq(query(&f)->n, 1, "filters combine");
+}
+
+Test(audit_chain, a_time_window_keeps_events_whose_block_time_is_inside_it_inclusive)
+{
+	struct mc_audit_filter f;
+	struct got *g;
+	uint64_t ts[NEVENTS], since, until;
+	unsigned want = 0;
+
+	mc_audit_filter_init(&f);
+	g = query(&f);
+	for (unsigned i = 0; i < NEVENTS; i++)
+		ts[i] = g->e[i].ts;
+	since = ts[2];
+	until = ts[4];
+	for (unsigned i = 0; i < NEVENTS; i++)
+		want += ts[i] >= since && ts[i] <= until;
+	f.since = since;
+	f.until = until;
+	g = query(&f);
+	cr_assert_eq(g->n, want, "%u events in [%llu, %llu], got %u", want, (unsigned long long)since,
+		     (unsigned long long)until, g->n);
+	for (unsigned i = 0; i < g->n; i++)
+		cr_assert(g->e[i].ts >= since && g->e[i].ts <= until);
+	f.newest_first = true;
+	cr_assert_eq(query(&f)->n, want, "the same window newest first");
+	f.since = ts[NEVENTS - 1] + 1;
+	f.until = UINT64_MAX;
+	cr_assert_eq(query(&f)->n, 0, "a window after the last event is empty");
+}
+
+/* Pages of `limit` through the filter; the events in order. */
+static unsigned page_through(struct mc_audit_filter *f, unsigned long limit, uint8_t *types, uint64_t *hs)
+{
+	unsigned total = 0, pages = 0;
+	struct got *g;
+
+	f->limit = limit;
+	f->have_after = false;
+	do {
+		g = query(f);
+		cr_assert_leq(g->n, limit);
+		for (unsigned i = 0; i < g->n; i++) {
+			types[total] = g->e[i].type;
+			hs[total] = g->e[i].h;
+			total++;
+		}
+		f->have_after = true;
+		f->after_h = g->page.last_h;
+		f->after_t = g->page.last_t;
+		cr_assert_lt(++pages, 20, "paging ends");
+	} while (g->page.more);
+	return total;
+}
+
+Test(audit_chain, pages_follow_the_cursor_and_cover_every_event_once_both_ways)
+{
+	struct mc_audit_filter f;
+	uint8_t types[EV_MAX];
+	uint64_t hs[EV_MAX];
+	unsigned n;
+
+	mc_audit_filter_init(&f);
+	n = page_through(&f, 2, types, hs);
+	cr_assert_eq(n, NEVENTS);
+	for (unsigned i = 0; i < n; i++) {
+		cr_assert_eq(types[i], chain_types[i], "event %u", i);
+		if (i)
+			cr_assert_gt(hs[i], hs[i - 1], "no repeats");
+	}
+	mc_audit_filter_init(&f);
+	f.newest_first = true;
+	n = page_through(&f, 3, types, hs);
+	cr_assert_eq(n, NEVENTS);
+	for (unsigned i = 0; i < n; i++)
+		cr_assert_eq(types[i], chain_types[NEVENTS - 1 - i], "event %u", i);
+
+	mc_audit_filter_init(&f);
+	f.actor = c.clin->pk;
+	n = page_through(&f, 1, types, hs);
+	cr_assert_eq(n, 3, "a filtered query pages through the index too");
+}
+
+Test(audit_chain, the_acknowledgement_and_the_rotation_carry_what_they_did)
+{
+	struct mc_audit_filter f;
+	struct got *g;
+
+	mc_audit_filter_init(&f);
+	f.newest_first = true;
+	f.limit = 2;
+	g = query(&f);
+	cr_assert_eq(g->n, 2);
+	cr_assert(g->page.more);
+	cr_assert_eq(g->e[0].type, MC_TX_IDENTITY_ROTATE);
+	cr_assert_arr_eq(g->e[0].rot_old, c.clin->pk, MC_PK_LEN);
+	cr_assert_arr_eq(g->e[0].rot_new, c.clin2->pk, MC_PK_LEN);
+	cr_assert_eq(g->e[0].rot_kind, MC_ROTATE_LOST_KEY);
+	cr_assert_str_eq(g->e[0].glass, "lost", "a rotation's reason");
+	cr_assert_eq(g->e[1].type, MC_TX_ALERT_ACK);
+	cr_assert_eq(g->e[1].alert_kind, MC_ALERT_BREAK_GLASS);
+	cr_assert_arr_eq(g->e[1].alert_id, c.alert, MC_ALERT_ID_LEN);
+	cr_assert_str_eq(g->e[1].ack_reason, "reviewed");
+	cr_assert_str_eq(g->e[1].actor_name, "admin");
+}
+
+Test(audit, an_empty_chain_has_no_events)
+{
+	struct mc_audit_filter f;
+
+	mc_audit_filter_init(&f);
+	cr_assert_eq(query(&f)->n, 0);
+	f.newest_first = true;
+	cr_assert_eq(query(&f)->n, 0);
+}

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The importer fed from NDJSON lines and a FHIR Bundle (ingest.h), as
+ * `record import` feeds it: records are reported only once committed, in
+ * order, each batch one block; a malformed line is refused with EX_DATAERR
+ * and an abandoned import commits nothing of its partial batch; a
+ * duplicate is skipped, versioned or an error as --on-duplicate says. */
+#include "config.h"
+
+#include <sysexits.h>
+
+#include "fixture.h"
+#include "codec.h"
+#include "importer.h"
+#include "ingest.h"
+
+TestSuite(importer, .init = fx_setup, .fini = fx_teardown);
+
+#define MAXR 16
+
+struct report {
+	unsigned n, blocks;
+	unsigned long tags[MAXR];
+	uint8_t ids[MAXR][MC_RECORD_ID_LEN];
+	uint32_t versions[MAXR];
+	uint64_t heights[MAXR];
+};
+
+static void on_commit(void *ctx, const struct mc_sealed *recs, const unsigned long *tags, size_t n,
+		      const struct mc_produced *block)
+{
+	struct report *r = ctx;
+
+	r->blocks++;
+	for (size_t i = 0; i < n && r->n < MAXR; i++) {
+		r->tags[r->n] = tags[i];
+		memcpy(r->ids[r->n], recs[i].entry.id, MC_RECORD_ID_LEN);
+		r->versions[r->n] = recs[i].entry.version;
+		r->heights[r->n] = block->height;
+		r->n++;
+	}
+}
+
+static struct mc_importer *start(size_t batch, enum mc_dup_mode mode, struct report *r)
+{
+	struct mc_importer *im;
+	struct mc_err err = { 0 };
+
+	memset(r, 0, sizeof(*r));
+	cr_assert_eq(mc_importer_start(fx.s, fx.node, fx.admin, fx.o, batch, mode, on_commit, r, &im, &err), 0,
+		     "%s", err.msg);
+	return im;
+}
+
+static int add_line(struct mc_importer *im, const char *line, unsigned long tag, struct mc_import_dup *dup,
+		    struct mc_err *err)
+{
+	struct mc_ingest_item it;
+	int rc;
+
+	if (mc_ingest_ndjson_line(line, strlen(line), &it, err) != 0)
+		return -1;
+	rc = mc_importer_add(im, it.subject, it.ref, it.category, it.ctype, it.payload, it.payload_len, tag, dup,
+			     err);
+	mc_ingest_item_release(&it);
+	return rc;
+}
+
+static void read_back(const uint8_t id[MC_RECORD_ID_LEN], uint32_t version, const char *want, const char *category)
+{
+	uint8_t *p;
+	size_t n;
+	struct mc_record_info info;
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_record_read(fx.s, fx.o, id, version, &p, &n, &info, &err), 0, "%s", err.msg);
+	cr_assert_eq(n, strlen(want));
+	cr_assert_eq(memcmp(p, want, n), 0);
+	cr_assert_str_eq(info.category, category);
+	mc_payload_free(p, n);
+}
+
+static int head_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	return mc_chain_head(t, vctx, err);
+}
+
+static uint64_t height(void)
+{
+	struct mc_head h;
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_store_read(fx.s, head_txn, &h, &err), 0, "%s", err.msg);
+	return h.height;
+}
+
+Test(importer, ndjson_lines_are_committed_in_batches_and_reported_in_order_after_commit)
+{
+	static const char *lines[] = {
+		"{\"subject\":\"MRN-1\",\"category\":\"note\",\"payload\":\"first\"}",
+		"{\"subject\":\"MRN-1\",\"category\":\"lab\",\"payload\":\"second\"}",
+		"{\"subject\":\"MRN-2\",\"category\":\"note\",\"payload\":\"third\"}",
+		"{\"subject\":\"MRN-3\",\"category\":\"note\",\"payload\":\"fourth\"}",
+		"{\"subject\":\"MRN-3\",\"category\":\"note\",\"payload\":\"fifth\"}",
+	};
+	struct report r;
+	struct mc_importer *im = start(2, MC_DUP_SKIP, &r);
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed = 0;
+	uint64_t h0 = height();
+
+	for (unsigned i = 0; i < 5; i++)
+		cr_assert_eq(add_line(im, lines[i], 10 + i, &dup, &err), 0, "line %u: %s", i, err.msg);
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 5);
+	cr_assert_eq(r.n, 5);
+	cr_assert_eq(r.blocks, 3, "batches of two: 2 + 2 + 1");
+	cr_assert_eq(height(), h0 + 3, "one block a batch");
+	for (unsigned i = 0; i < 5; i++) {
+		cr_assert_eq(r.tags[i], 10 + i, "reported in input order");
+		cr_assert_eq(r.versions[i], 1);
+		if (i)
+			cr_assert_geq(r.heights[i], r.heights[i - 1]);
+	}
+	read_back(r.ids[0], 0, "first", "note");
+	read_back(r.ids[1], 0, "second", "lab");
+	read_back(r.ids[4], 0, "fifth", "note");
+}
+
+Test(importer, a_bundles_resources_become_records_of_their_patient_and_type)
+{
+	static const char doc[] =
+		"{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+		"{\"fullUrl\":\"urn:uuid:p1\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\","
+		"\"identifier\":[{\"system\":\"urn:mrn\",\"value\":\"MRN-7\"}]}},"
+		"{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\","
+		"\"subject\":{\"reference\":\"urn:uuid:p1\"}}},"
+		"{\"resource\":{\"resourceType\":\"Condition\",\"id\":\"c1\","
+		"\"subject\":{\"reference\":\"Patient/p1\"}}}]}";
+	struct mc_ingest_item *items;
+	size_t count;
+	struct report r;
+	struct mc_importer *im;
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed;
+	uint8_t subj[MC_HASH_LEN];
+	struct mc_record_info info;
+	uint8_t *p;
+	size_t n;
+
+	cr_assert_eq(mc_ingest_bundle(doc, strlen(doc), &items, &count, &err), 0, "%s", err.msg);
+	cr_assert_eq(count, 3);
+	im = start(0, MC_DUP_SKIP, &r);
+	for (size_t i = 0; i < count; i++) {
+		cr_assert_str_eq(items[i].subject, "MRN-7", "entry %zu", i);
+		cr_assert_eq(mc_importer_add(im, items[i].subject, items[i].ref, items[i].category, items[i].ctype,
+					     items[i].payload, items[i].payload_len, i, &dup, &err), 0, "%s", err.msg);
+	}
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 3);
+	cr_assert_eq(r.blocks, 1, "one batch");
+	cr_assert_eq(mc_org_subject(fx.o, "MRN-7", 5, subj, &err), 0);
+	cr_assert_eq(mc_record_read(fx.s, fx.o, r.ids[1], 0, &p, &n, &info, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(info.category, "observation");
+	cr_assert_str_eq(info.ctype, "application/fhir+json");
+	cr_assert_arr_eq(info.subject, subj, MC_HASH_LEN, "the Patient's identifier is the subject");
+	cr_assert_not_null(memmem(p, n, "\"final\"", 7));
+	mc_payload_free(p, n);
+	for (size_t i = 0; i < count; i++)
+		mc_ingest_item_release(&items[i]);
+	free(items);
+}
+
+Test(importer, a_malformed_line_is_a_data_error_and_an_abandoned_import_commits_nothing_more)
+{
+	static const char *bad[] = {
+		"{\"subject\":\"MRN-1\",\"category\":\"note\"}",                     /* no payload */
+		"{\"subject\":\"MRN-1\",\"category\":\"note\",\"payload\":\"x\"",    /* cut short */
+		"[1,2]",
+		"{\"subject\":17,\"category\":\"note\",\"payload\":\"x\"}",
+		"{\"subject\":\"MRN-1\",\"category\":\"No Such\",\"payload\":\"x\"}",
+	};
+	struct report r;
+	struct mc_importer *im = start(0, MC_DUP_SKIP, &r);
+	struct mc_import_dup dup;
+	struct mc_err err;
+	unsigned long long committed = 99;
+	uint64_t h0 = height();
+
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(add_line(im, "{\"subject\":\"MRN-1\",\"category\":\"note\",\"payload\":\"kept?\"}", 1, &dup,
+			      &err), 0, "%s", err.msg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		cr_assert_eq(add_line(im, bad[i], 2 + i, &dup, &err), -1, "line %zu", i);
+		cr_assert_eq(err.code, EX_DATAERR, "line %zu: %d %s", i, err.code, err.msg);
+		cr_assert_null(strstr(err.msg, "MRN-1"), "no value in the message: %s", err.msg);
+	}
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_importer_finish(im, 1, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 0);
+	cr_assert_eq(r.n, 0);
+	cr_assert_eq(height(), h0, "the partial batch was dropped: no block");
+}
+
+#define LINE(v) "{\"subject\":\"MRN-1\",\"category\":\"lab\",\"payload\":{\"resourceType\":\"Observation\"," \
+		"\"id\":\"obs-1\",\"status\":\"" v "\"}}"
+
+/* Imports LINE("preliminary") in its own import first (so it is on the
+ * chain); returns its id. */
+static void first_import(uint8_t id[MC_RECORD_ID_LEN])
+{
+	struct report r;
+	struct mc_importer *im = start(0, MC_DUP_SKIP, &r);
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed;
+
+	cr_assert_eq(add_line(im, LINE("preliminary"), 1, &dup, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 1);
+	memcpy(id, r.ids[0], MC_RECORD_ID_LEN);
+}
+
+Test(importer, skip_leaves_a_duplicate_out_and_says_whether_its_content_changed)
+{
+	uint8_t id[MC_RECORD_ID_LEN];
+	struct report r;
+	struct mc_importer *im;
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed;
+
+	first_import(id);
+	im = start(0, MC_DUP_SKIP, &r);
+	memset(&dup, 0, sizeof(dup));
+	cr_assert_eq(add_line(im, LINE("preliminary"), 1, &dup, &err), 1, "%s", err.msg);
+	cr_assert_arr_eq(dup.id, id, MC_RECORD_ID_LEN, "names the record on the chain");
+	cr_assert_not(dup.changed);
+	cr_assert_not(dup.erased);
+	memset(&dup, 0, sizeof(dup));
+	cr_assert_eq(add_line(im, LINE("final"), 2, &dup, &err), 1);
+	cr_assert_arr_eq(dup.id, id, MC_RECORD_ID_LEN);
+	cr_assert(dup.changed, "the same resource with other content is reported as changed");
+	cr_assert_eq(add_line(im, LINE("amended"), 3, &dup, &err), 1);
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 0);
+	read_back(id, 0, "{\"resourceType\":\"Observation\",\"id\":\"obs-1\",\"status\":\"preliminary\"}", "lab");
+}
+
+Test(importer, version_stores_changed_content_as_the_next_version_and_never_the_same_twice)
+{
+	uint8_t id[MC_RECORD_ID_LEN];
+	struct report r;
+	struct mc_importer *im;
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed;
+
+	first_import(id);
+	im = start(0, MC_DUP_VERSION, &r);
+	cr_assert_eq(add_line(im, LINE("preliminary"), 1, &dup, &err), 1, "the same content is not stored again");
+	cr_assert_arr_eq(dup.id, id, MC_RECORD_ID_LEN);
+	cr_assert_eq(add_line(im, LINE("final"), 2, &dup, &err), 0, "%s", err.msg);
+	cr_assert_eq(add_line(im, LINE("final"), 3, &dup, &err), 1,
+		     "a duplicate earlier in the same import is a duplicate too");
+	cr_assert_eq(add_line(im, LINE("amended"), 4, &dup, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 2);
+	cr_assert_arr_eq(r.ids[0], id, MC_RECORD_ID_LEN, "a new version of the same record");
+	cr_assert_eq(r.versions[0], 2);
+	cr_assert_eq(r.versions[1], 3);
+	read_back(id, 0, "{\"resourceType\":\"Observation\",\"id\":\"obs-1\",\"status\":\"amended\"}", "lab");
+	read_back(id, 2, "{\"resourceType\":\"Observation\",\"id\":\"obs-1\",\"status\":\"final\"}", "lab");
+}
+
+Test(importer, error_refuses_a_duplicate_in_the_check_pass_naming_it_and_stores_nothing)
+{
+	uint8_t id[MC_RECORD_ID_LEN];
+	char hex[2 * MC_RECORD_ID_LEN + 1];
+	struct report r;
+	struct mc_importer *im;
+	struct mc_ingest_item it;
+	struct mc_err err = { 0 };
+	unsigned long long committed;
+	uint64_t h0;
+
+	first_import(id);
+	h0 = height();
+	mc_hex(id, MC_RECORD_ID_LEN, hex);
+	im = start(0, MC_DUP_ERROR, &r);
+	cr_assert_eq(mc_ingest_ndjson_line(LINE("other"), strlen(LINE("other")), &it, &err), 0);
+	cr_assert_eq(mc_importer_check(im, "MRN-2", it.ref, it.category, it.payload, it.payload_len, &err), 0,
+		     "another patient's resource is not a duplicate: %s", err.msg);
+	cr_assert_eq(mc_importer_check(im, it.subject, it.ref, it.category, it.payload, it.payload_len, &err), -1);
+	cr_assert_eq(err.code, EX_DATAERR);
+	cr_assert_not_null(strstr(err.msg, hex), "names the record it duplicates: %s", err.msg);
+	mc_ingest_item_release(&it);
+	cr_assert_eq(mc_importer_finish(im, 1, &committed, &err), 0);
+	cr_assert_eq(committed, 0);
+	cr_assert_eq(height(), h0, "the check pass stores nothing");
+}
