@@ -361,16 +361,18 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	 * person. A revoked identity's name is free again. */
 	if (ax->height > 0 && insider_rules_v3(ax)) {
 		uint8_t holder[MC_PK_LEN];
-		char hex[2 * MC_PK_LEN + 1], why[MC_NAME_MAX + 256];
+		char hex[2 * MC_PK_LEN + 1], why[256];
 
 		rc = name_taken(t, e.name, e.name_len, holder, err);
 		if (rc < 0)
 			return -1;
 		if (rc > 0) {
 			mc_hex(holder, MC_PK_LEN, hex);
+			/* by key prefix, not by the name: serve logs refusals, and
+			 * a patient identity's name is a patient identifier */
 			snprintf(why, sizeof(why),
-				 _("an active identity is already named '%s' (key %.8s): enrol this one under a name of its own"),
-				 id.name, hex);
+				 _("an active identity already has this display name (key %.8s): enrol this one under a name of its own"),
+				 hex);
 			return mc_refuse(err, ax, why);
 		}
 	}
