@@ -861,6 +861,8 @@ struct fact_run {
 	uint8_t kind;
 	const uint8_t *id;
 	struct mc_alert_fact *f;
+	bool have_last;              /* the last block's time read: events */
+	uint64_t last_h, last_ms;    /* come in runs of one block */
 };
 
 static void fact_party(struct mc_alert_fact *f, const uint8_t pk[MC_PK_LEN])
@@ -892,8 +894,15 @@ static int fact_access(struct mc_txn *t, struct fact_run *r, uint64_t h, uint32_
 	struct mc_alert al;
 	uint64_t ts;
 
-	if (load_access(t, h, ti, &tx, &a, err) != 0 || block_time(t, r->ax, h, &ts, err) != 0)
+	if (load_access(t, h, ti, &tx, &a, err) != 0)
 		return -1;
+	if (!r->have_last || r->last_h != h) {
+		if (block_time(t, r->ax, h, &r->last_ms, err) != 0)
+			return -1;
+		r->last_h = h;
+		r->have_last = true;
+	}
+	ts = r->last_ms;
 	memset(&al, 0, sizeof(al));
 	al.kind = r->kind;
 	al.time_ms = ts;
@@ -986,7 +995,7 @@ static int fact_rotation(struct mc_txn *t, struct fact_run *r, struct mc_err *er
 int mc_alert_fact(struct mc_txn *t, const struct mc_apply_ctx *ax, uint8_t kind, const uint8_t id[MC_ALERT_ID_LEN],
 		  struct mc_alert_fact *f, struct mc_err *err)
 {
-	struct fact_run r = { ax, kind, id, f };
+	struct fact_run r = { ax, kind, id, f, false, 0, 0 };
 	int rc = 0;
 
 	memset(f, 0, sizeof(*f));

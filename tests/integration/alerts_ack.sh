@@ -99,3 +99,14 @@ mc --json alerts --all | jq -e --arg s "$sid" '.[] | select(.id == $s) | .acked_
     || fail "Admin B acknowledged it"
 expect_exit 0 mc verify
 ok "the admin who recorded a consent form cannot acknowledge its alert (77); a second admin does; verify replays it"
+
+# A burst of denials is found on the chain by its last denial: another
+# admin's acknowledgement of it commits, and verify replays it.
+mc identity add --name "Dr C" --role clinician --no-passphrase >/dev/null
+for _ in 1 2 3 4 5; do mc --as "Dr C" record get "$id" >/dev/null 2>&1 || true; done
+bid=$(mc --json alerts | jq -r '.[] | select(.alert == "deny-burst") | .id')
+[ -n "$bid" ] || fail "five denials are a deny-burst alert"
+expect_exit 0 mc alerts ack "$bid" --reason "Dr C mistyped the record id"
+mc --json alerts --all | jq -e --arg b "$bid" '.[] | select(.id == $b) | .acked' >/dev/null || fail "the burst is acknowledged"
+expect_exit 0 mc verify
+ok "a deny-burst is acknowledged by its id; verify replays the lookup"
