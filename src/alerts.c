@@ -86,6 +86,8 @@ int mc_alert_ack_get(struct mc_txn *t, const uint8_t id[MC_ALERT_ID_LEN], struct
 		return rc;
 	if (vn != 1 + 8 + 4 + MC_PK_LEN)
 		return mc_err_set(err, EX_DATAERR, _("malformed alert acknowledgement"));
+	if (a->kind && ((const uint8_t *)v)[0] != a->kind)
+		return MC_NOTFOUND;
 	a->ack_height = mc_from_be64((const uint8_t *)v + 1);
 	memcpy(a->ack_by, (const uint8_t *)v + 13, MC_PK_LEN);
 	memcpy(loc, (const uint8_t *)v + 1, 12);

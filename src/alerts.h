@@ -157,7 +157,10 @@ struct mc_anchor_age {
 int mc_anchor_age(struct mc_txn *t, struct mc_anchor_age *out, struct mc_err *err);
 
 /* The acknowledgement of id: 0 found (ack_by, ack_height, ack_reason of a
- * filled), MC_NOTFOUND, or -1. */
+ * filled), MC_NOTFOUND, or -1. When a->kind is set, an acknowledgement
+ * made under another kind is MC_NOTFOUND: an id is a hash over its kind,
+ * so only a forged ack names an alert's id under another kind (one the
+ * chain does not look up, to slip past the ALERT_ACK rule). */
 int mc_alert_ack_get(struct mc_txn *t, const uint8_t id[MC_ALERT_ID_LEN], struct mc_alert *a,
 		     struct mc_err *err);
 

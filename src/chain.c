@@ -1437,7 +1437,10 @@ static int apply_alert_ack(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	rc = mc_txn_get(t, MC_DB_ALERT_ACKS, a.id, MC_ALERT_ID_LEN, &v, &vn, err);
 	if (rc < 0)
 		return -1;
-	if (rc == 0)
+	/* an id acknowledged under another kind (only a forged ack does that:
+	 * an id hashes its kind) acknowledges nothing, and the right kind's
+	 * ack takes its place */
+	if (rc == 0 && vn && ((const uint8_t *)v)[0] == a.kind)
 		return mc_refuse(err, ax, _("the alert is already acknowledged"));
 	/* an alert about a tx on the chain: the tx is there before its ack
 	 * (an id computed in advance acknowledges nothing), and the admin it

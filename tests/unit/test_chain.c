@@ -955,3 +955,36 @@ Test(chain, an_alert_on_the_chain_is_acknowledged_only_once_it_exists_and_not_by
 	mc_key_free(a);
 	mc_key_free(fresh);
 }
+
+Test(chain, an_ack_under_another_kind_does_not_hide_an_alert_nor_block_its_own_ack)
+{
+	struct mc_key *a = NULL, *fresh = NULL, *admin2 = NULL;
+	struct mc_err err = { 0 };
+	struct lost_find l = { .n = 0 };
+
+	cr_assert_eq(enroll(fx.admin, "Dr A", MC_ROLE_CLINICIAN, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_key_generate(false, &fresh, &err), 0);
+	cr_assert_eq(rotate(fx.admin, a->pk, fresh->pk, fresh, NULL, MC_ROTATE_LOST_KEY, head().chain_id, &err), 0,
+		     "%s", err.msg);
+	mc_alert_defaults(&l.p, mc_now_ms());
+	cr_assert_eq(mc_store_read(fx.s, lost_find_txn, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l.n, 1);
+	/* the admin who did it names its id under a kind the chain cannot
+	 * look up (a node's own): the chain takes it, but it acknowledges
+	 * only an alert of that kind */
+	cr_assert_eq(submit_ack_id(fx.admin, MC_ALERT_SERVE_DOWN, l.id, "nothing to see", &err), 0, "%s", err.msg);
+	l.n = 0;
+	cr_assert_eq(mc_store_read(fx.s, lost_find_txn, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l.n, 1, "the lost-key rotation is still listed");
+	/* and it does not keep a second admin from acknowledging it */
+	cr_assert_eq(enroll(fx.admin, "Admin Two", MC_ROLE_ADMIN, &admin2, &err), 0, "%s", err.msg);
+	cr_assert_eq(submit_ack_id(admin2, MC_ALERT_LOST_KEY_ROTATION, l.id, "Dr A confirmed", &err), 0, "%s",
+		     err.msg);
+	l.n = 0;
+	cr_assert_eq(mc_store_read(fx.s, lost_find_txn, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l.n, 0, "acknowledged under its own kind");
+	cr_assert_eq(submit_ack_id(admin2, MC_ALERT_LOST_KEY_ROTATION, l.id, "again", &err), -1, "once");
+	mc_key_free(admin2);
+	mc_key_free(a);
+	mc_key_free(fresh);
+}
