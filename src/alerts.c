@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,10 +125,13 @@ void mc_alert_load_serve(struct mc_alert_params *p, const char *path)
 	if (cJSON_IsNumber(tm) && tm->valuedouble > 0)
 		p->status_ms = (uint64_t)tm->valuedouble;
 	/* killed, its file stays behind: the process is gone at once (EPERM:
-	 * it runs as another user, so it is there) */
+	 * it runs as another user, so it is there). A time ahead of the clock
+	 * by more than the freshness (forged, or the clock set back) proves
+	 * nothing, nor does a pid no process can have. */
 	if (!p->status_ms || p->now_ms > p->status_ms + MC_ALERT_SERVE_FRESH_MS ||
-	    (cJSON_IsNumber(pid) && pid->valuedouble > 0 && kill((pid_t)pid->valuedouble, 0) != 0 &&
-	     errno == ESRCH)) {
+	    p->status_ms > p->now_ms + MC_ALERT_SERVE_FRESH_MS ||
+	    (pid && (!cJSON_IsNumber(pid) || pid->valuedouble < 1 || pid->valuedouble > INT_MAX ||
+		     (kill((pid_t)pid->valuedouble, 0) != 0 && errno == ESRCH)))) {
 		cJSON_Delete(j);
 		return;
 	}

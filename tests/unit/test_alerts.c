@@ -6,7 +6,10 @@
  * (then serve-down alone). Ids name the fact: the same fact, the same id. */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "alerts.h"
 #include "chain.h"
@@ -148,4 +151,42 @@ Test(alerts, serve_not_running_says_so_and_judges_no_validator)
 	cr_assert_eq(g.a[0].time_ms, now - 20000);
 	mc_alert_defaults(&p, now);
 	cr_assert_eq(run(&p).n, 0, "no serve to check: nothing said");
+}
+
+/* serve.status.json with a time ahead of the clock: a forged or stale file
+ * (the clock was set back after serve wrote it) is no proof that serve
+ * runs now, even with the pid of a live process in it */
+Test(alerts, a_status_file_from_the_future_is_not_a_running_serve)
+{
+	char path[] = "/tmp/medchain-status-XXXXXX";
+	struct mc_alert_params p;
+	uint64_t now = mc_now_ms();
+	int fd = mkstemp(path);
+	FILE *f;
+
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"time_ms\":%llu,\"pid\":%d,\"uptime_s\":10,\"peers\":[]}",
+		(unsigned long long)(now + 24ULL * 3600 * 1000), (int)getpid());
+	fclose(f);
+	mc_alert_defaults(&p, now);
+	mc_alert_load_serve(&p, path);
+	cr_assert(!p.serve_running, "a status written a day from now is not fresh");
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"time_ms\":%llu,\"pid\":%d,\"uptime_s\":10,\"peers\":[]}", (unsigned long long)now,
+		(int)getpid());
+	fclose(f);
+	mc_alert_defaults(&p, now);
+	mc_alert_load_serve(&p, path);
+	cr_assert(p.serve_running, "one written now by a live process is");
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"time_ms\":%llu,\"pid\":1e300,\"uptime_s\":10,\"peers\":[]}", (unsigned long long)now);
+	fclose(f);
+	mc_alert_defaults(&p, now);
+	mc_alert_load_serve(&p, path);
+	cr_assert(!p.serve_running, "a pid no process can have is a forged file");
+	unlink(path);
 }
