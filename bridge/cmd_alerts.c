@@ -354,6 +354,8 @@ struct find {
 	struct mc_alert_params p;
 	const char *datadir;
 	const struct mc_config *conf;
+	uint8_t me[MC_PK_LEN];
+	bool party;
 };
 
 static int find_one(const struct mc_alert *al, void *vctx)
@@ -370,10 +372,18 @@ static int find_one(const struct mc_alert *al, void *vctx)
 static int find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct find *f = vctx;
+	struct mc_alert_fact fact;
 
-	if (mc_alert_gather(t, f->datadir, f->conf, &f->p, err) != 0)
+	if (mc_alert_gather(t, f->datadir, f->conf, &f->p, err) != 0 ||
+	    mc_alerts(t, &f->p, find_one, f, err) != 0)
 		return -1;
-	return mc_alerts(t, &f->p, find_one, f, err);
+	/* the chain's rule, said before any passphrase is asked */
+	f->party = false;
+	if (f->found && !f->al.acked &&
+	    (mc_alert_fact(t, NULL, f->al.kind, f->id, &fact, err) != 0 ||
+	     (fact.found && mc_alert_fact_party(t, &fact, f->me, &f->party, err) != 0)))
+		return -1;
+	return 0;
 }
 
 int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
@@ -421,10 +431,17 @@ int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 	f->p.validator_down_ms = 0;
 	f->datadir = cli->datadir;
 	f->conf = &cli->conf;
+	memcpy(f->me, me.pk, MC_PK_LEN);
 	if (mc_store_read(cli->store, find_txn, f, &err) != 0)
 		goto out;
 	if (!f->found) {
 		mc_err_set(&err, EX_DATAERR, _("no alert '%s' (see medchain alerts)"), pos[0]);
+		goto out;
+	}
+	if (f->party) {
+		mc_err_set(&err, EX_NOPERM,
+			   _("alert %s is about an act or access of '%s' (or of a key it came from): another admin acknowledges it"),
+			   pos[0], me.name);
 		goto out;
 	}
 	if (mc_cli_load_role_key(cli, "node", &node, &err) != 0 || mc_cli_load_actor(cli, &author, &err) != 0)

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,8 @@ int mc_alert_ack_get(struct mc_txn *t, const uint8_t id[MC_ALERT_ID_LEN], struct
 		return rc;
 	if (vn != 1 + 8 + 4 + MC_PK_LEN)
 		return mc_err_set(err, EX_DATAERR, _("malformed alert acknowledgement"));
+	if (a->kind && ((const uint8_t *)v)[0] != a->kind)
+		return MC_NOTFOUND;
 	a->ack_height = mc_from_be64((const uint8_t *)v + 1);
 	memcpy(a->ack_by, (const uint8_t *)v + 13, MC_PK_LEN);
 	memcpy(loc, (const uint8_t *)v + 1, 12);
@@ -122,10 +125,13 @@ void mc_alert_load_serve(struct mc_alert_params *p, const char *path)
 	if (cJSON_IsNumber(tm) && tm->valuedouble > 0)
 		p->status_ms = (uint64_t)tm->valuedouble;
 	/* killed, its file stays behind: the process is gone at once (EPERM:
-	 * it runs as another user, so it is there) */
+	 * it runs as another user, so it is there). A time ahead of the clock
+	 * by more than the freshness (forged, or the clock set back) proves
+	 * nothing, nor does a pid no process can have. */
 	if (!p->status_ms || p->now_ms > p->status_ms + MC_ALERT_SERVE_FRESH_MS ||
-	    (cJSON_IsNumber(pid) && pid->valuedouble > 0 && kill((pid_t)pid->valuedouble, 0) != 0 &&
-	     errno == ESRCH)) {
+	    p->status_ms > p->now_ms + MC_ALERT_SERVE_FRESH_MS ||
+	    (pid && (!cJSON_IsNumber(pid) || pid->valuedouble < 1 || pid->valuedouble > INT_MAX ||
+		     (kill((pid_t)pid->valuedouble, 0) != 0 && errno == ESRCH)))) {
 		cJSON_Delete(j);
 		return;
 	}
@@ -706,6 +712,58 @@ static int each_staff_grant(struct mc_txn *t, const struct mc_grant_state *gs, c
 	return r->fn(&al, r->ctx) ? 1 : 0;
 }
 
+/* The lost-key-rotation alert of one rotation row. */
+/* The time of block h: the block being applied is not stored yet, and
+ * verify's replay keeps the blocks in the real store (ax->blocks). */
+static int block_time(struct mc_txn *t, const struct mc_apply_ctx *ax, uint64_t h, uint64_t *ms,
+		      struct mc_err *err)
+{
+	struct mc_header hd;
+	struct mc_cert *cert;
+	int rc;
+
+	if (ax && h == ax->height) {
+		*ms = ax->block_time_ms;
+		return 0;
+	}
+	if (!(cert = malloc(sizeof(*cert))))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	rc = mc_chain_block(ax && ax->blocks ? ax->blocks : t, h, &hd, cert, err);
+	free(cert);
+	if (rc == MC_NOTFOUND)
+		return mc_err_set(err, EX_DATAERR, _("block %llu is missing"), (unsigned long long)h);
+	if (rc != 0)
+		return -1;
+	*ms = hd.timestamp_ms;
+	return 0;
+}
+
+static int lost_key_alert(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_rotation *rot,
+			  struct mc_alert *al, struct mc_err *err)
+{
+	struct mc_identity id;
+	uint64_t ms;
+	int rc;
+
+	if (block_time(t, ax, rot->height, &ms, err) != 0)
+		return -1;
+	memset(al, 0, sizeof(*al));
+	al->kind = MC_ALERT_LOST_KEY_ROTATION;
+	al->time_ms = ms;
+	al->height = rot->height;
+	al->tx_index = rot->tx_index;
+	memcpy(al->actor, rot->new_pk, MC_PK_LEN);
+	memcpy(al->old_pk, rot->old_pk, MC_PK_LEN);
+	memcpy(al->author, rot->author, MC_PK_LEN);
+	rc = mc_identity_get(t, rot->new_pk, &id, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && id.has_subject)
+		memcpy(al->subject, id.subject, MC_HASH_LEN);
+	al->revoked = rc == 0 && id.revoked != MC_NOT_REVOKED;
+	return 0;
+}
+
 /* Every rotation an admin made without the old key's signature: the way
  * an insider would move someone's access to a key of their own. */
 static int lost_key_alerts(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct mc_err *err)
@@ -720,9 +778,6 @@ static int lost_key_alerts(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct m
 	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && !stop;
 	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
 		struct mc_rotation rot;
-		struct mc_identity id;
-		struct mc_header hd;
-		struct mc_cert cert;
 		struct mc_alert al;
 
 		if (kn != MC_PK_LEN || mc_rotation_decode(k, v, vn, &rot, err) != 0) {
@@ -731,25 +786,10 @@ static int lost_key_alerts(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct m
 		}
 		if (rot.kind != MC_ROTATE_LOST_KEY)
 			continue;
-		if (mc_chain_block(t, rot.height, &hd, &cert, err) != 0) {
+		if (lost_key_alert(t, NULL, &rot, &al, err) != 0) {
 			rc = -1;
 			break;
 		}
-		memset(&al, 0, sizeof(al));
-		al.kind = MC_ALERT_LOST_KEY_ROTATION;
-		al.time_ms = hd.timestamp_ms;
-		al.height = rot.height;
-		al.tx_index = rot.tx_index;
-		memcpy(al.actor, rot.new_pk, MC_PK_LEN);
-		memcpy(al.old_pk, rot.old_pk, MC_PK_LEN);
-		memcpy(al.author, rot.author, MC_PK_LEN);
-		rc = mc_identity_get(t, rot.new_pk, &id, err);
-		if (rc < 0)
-			break;
-		if (rc == 0 && id.has_subject)
-			memcpy(al.subject, id.subject, MC_HASH_LEN);
-		al.revoked = rc == 0 && id.revoked != MC_NOT_REVOKED;
-		rc = 0;
 		stop = fn(&al, ctx) ? 1 : 0;
 	}
 	mc_cursor_close(c);
@@ -818,4 +858,198 @@ int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn,
 	int rc = alerts_run(t, p, gate_fn, &g, err);
 
 	return rc < 0 || g.failed ? -1 : 0;
+}
+
+/* ---- the fact behind an acknowledged id (ALERT_ACK's rule) -------------- */
+
+struct fact_run {
+	const struct mc_apply_ctx *ax;
+	uint8_t kind;
+	const uint8_t *id;
+	struct mc_alert_fact *f;
+	bool have_last;              /* the last block's time read: events */
+	uint64_t last_h, last_ms;    /* come in runs of one block */
+};
+
+static void fact_party(struct mc_alert_fact *f, const uint8_t pk[MC_PK_LEN])
+{
+	for (size_t i = 0; i < f->nparties; i++)
+		if (memcmp(f->parties[i], pk, MC_PK_LEN) == 0)
+			return;
+	if (f->nparties < MC_ALERT_PARTIES_MAX)
+		memcpy(f->parties[f->nparties++], pk, MC_PK_LEN);
+}
+
+/* 1 and the fact's parties when al has the id, else 0 */
+static int fact_match(struct fact_run *r, const struct mc_alert *al)
+{
+	uint8_t id[MC_ALERT_ID_LEN];
+
+	mc_alert_id(al, id);
+	if (memcmp(id, r->id, MC_ALERT_ID_LEN) != 0)
+		return 0;
+	r->f->found = true;
+	return 1;
+}
+
+/* a break-glass read, or any denial (a burst's id names its last one) */
+static int fact_access(struct mc_txn *t, struct fact_run *r, uint64_t h, uint32_t ti, struct mc_err *err)
+{
+	struct mc_tx tx;
+	struct mc_access a;
+	struct mc_alert al;
+	uint64_t ts;
+
+	if (load_access(t, h, ti, &tx, &a, err) != 0)
+		return -1;
+	if (!r->have_last || r->last_h != h) {
+		if (block_time(t, r->ax, h, &r->last_ms, err) != 0)
+			return -1;
+		r->last_h = h;
+		r->have_last = true;
+	}
+	ts = r->last_ms;
+	memset(&al, 0, sizeof(al));
+	al.kind = r->kind;
+	al.time_ms = ts;
+	al.height = h;
+	al.tx_index = ti;
+	memcpy(al.actor, tx.author, MC_PK_LEN);
+	if (r->kind == MC_ALERT_BREAK_GLASS) {
+		memcpy(al.subject, a.subject, MC_HASH_LEN);
+		memcpy(al.record, a.record, 16);
+	}
+	if (!fact_match(r, &al))
+		return 0;
+	fact_party(r->f, tx.author);
+	return 1;
+}
+
+/* every event with the outcome, oldest first */
+static int fact_accesses(struct mc_txn *t, struct fact_run *r, uint8_t outcome, struct mc_err *err)
+{
+	uint8_t start[13] = { outcome };
+	struct mc_cursor *c;
+	const void *k;
+	size_t kn;
+	int rc, vr = 0;
+
+	if (mc_cursor_open(t, MC_DB_AUDIT_OUTCOME, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, start, sizeof(start), &k, &kn, NULL, NULL, err); rc == 0 && vr == 0;
+	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+		const uint8_t *kb = k;
+
+		if (kn != 13 || kb[0] != outcome)
+			break;
+		vr = fact_access(t, r, mc_from_be64(kb + 1), mc_from_be32(kb + 9), err);
+	}
+	mc_cursor_close(c);
+	return rc < 0 || vr < 0 ? -1 : 0;
+}
+
+static int fact_grant(struct mc_txn *t, const struct mc_grant_state *gs, const struct mc_grant *g, void *vctx,
+		      struct mc_err *err)
+{
+	struct fact_run *r = vctx;
+	struct mc_alert al;
+	uint8_t enroller[MC_PK_LEN];
+	bool found;
+
+	grant_alert(&al, r->kind, gs, g);
+	al.time_ms = r->kind == MC_ALERT_GRANT_EXPIRING ? g->not_after : gs->granted_at;
+	if (!fact_match(r, &al))
+		return 0;
+	fact_party(r->f, gs->grantor);
+	fact_party(r->f, g->grantee);
+	if (enroller_of(t, gs->grantor, enroller, &found, err) != 0)
+		return -1;
+	if (found)
+		fact_party(r->f, enroller);
+	return 1;
+}
+
+static int fact_rotation(struct mc_txn *t, struct fact_run *r, struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc, stop = 0;
+
+	if (mc_cursor_open(t, MC_DB_ROTATIONS, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && !stop;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_rotation rot;
+		struct mc_alert al;
+
+		if (kn != MC_PK_LEN || mc_rotation_decode(k, v, vn, &rot, err) != 0 ||
+		    (rot.kind == MC_ROTATE_LOST_KEY && lost_key_alert(t, r->ax, &rot, &al, err) != 0)) {
+			rc = -1;
+			break;
+		}
+		if (rot.kind != MC_ROTATE_LOST_KEY || !fact_match(r, &al))
+			continue;
+		fact_party(r->f, rot.author);
+		fact_party(r->f, rot.new_pk);
+		stop = 1;
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
+int mc_alert_fact(struct mc_txn *t, const struct mc_apply_ctx *ax, uint8_t kind, const uint8_t id[MC_ALERT_ID_LEN],
+		  struct mc_alert_fact *f, struct mc_err *err)
+{
+	struct fact_run r = { ax, kind, id, f, false, 0, 0 };
+	int rc = 0;
+
+	memset(f, 0, sizeof(*f));
+	switch (kind) {
+	case MC_ALERT_BREAK_GLASS:
+	case MC_ALERT_DENY_BURST:
+		f->on_chain = true;
+		rc = fact_accesses(t, &r, kind == MC_ALERT_BREAK_GLASS ? MC_OUTCOME_BREAK_GLASS : MC_OUTCOME_DENY, err);
+		break;
+	case MC_ALERT_GRANT_EXPIRING:
+	case MC_ALERT_STAFF_GRANT:
+	case MC_ALERT_ENROLLER_GRANT:
+	case MC_ALERT_ENROLLER_COLLEAGUE_GRANT:
+		f->on_chain = true;
+		rc = each_grant(t, fact_grant, &r, err);
+		break;
+	case MC_ALERT_LOST_KEY_ROTATION:
+		f->on_chain = true;
+		rc = fact_rotation(t, &r, err);
+		break;
+	default:
+		break;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+int mc_alert_fact_party(struct mc_txn *t, const struct mc_alert_fact *f, const uint8_t pk[MC_PK_LEN],
+			bool *party, struct mc_err *err)
+{
+	uint8_t cur[MC_PK_LEN];
+
+	*party = false;
+	memcpy(cur, pk, MC_PK_LEN);
+	for (unsigned n = 0; n <= MC_ROTATIONS_MAX; n++) {
+		struct mc_rotation rot;
+		int rc;
+
+		for (size_t i = 0; i < f->nparties; i++)
+			if (memcmp(f->parties[i], cur, MC_PK_LEN) == 0) {
+				*party = true;
+				return 0;
+			}
+		rc = mc_rotation_get(t, cur, &rot, err);
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			break;
+		memcpy(cur, rot.old_pk, MC_PK_LEN);
+	}
+	return 0;
 }

@@ -157,7 +157,10 @@ struct mc_anchor_age {
 int mc_anchor_age(struct mc_txn *t, struct mc_anchor_age *out, struct mc_err *err);
 
 /* The acknowledgement of id: 0 found (ack_by, ack_height, ack_reason of a
- * filled), MC_NOTFOUND, or -1. */
+ * filled), MC_NOTFOUND, or -1. When a->kind is set, an acknowledgement
+ * made under another kind is MC_NOTFOUND: an id is a hash over its kind,
+ * so only a forged ack names an alert's id under another kind (one the
+ * chain does not look up, to slip past the ALERT_ACK rule). */
 int mc_alert_ack_get(struct mc_txn *t, const uint8_t id[MC_ALERT_ID_LEN], struct mc_alert *a,
 		     struct mc_err *err);
 
@@ -170,5 +173,33 @@ int mc_alert_ack_get(struct mc_txn *t, const uint8_t id[MC_ALERT_ID_LEN], struct
 typedef int (*mc_alert_fn)(const struct mc_alert *a, void *ctx);
 int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
 	      struct mc_err *err);
+
+/* What an ALERT_ACK's chain rule (src/chain.c) needs to know of the alert
+ * it names. Kinds whose fact is a tx on the chain (break-glass, deny-burst,
+ * the grant kinds, lost-key-rotation) are looked up among every such fact
+ * the chain holds, whatever the windows: on_chain is set, found says
+ * whether one has that id, and parties lists the identities the fact is
+ * about or by (the reader, the grantor and grantee and the patient
+ * identity's enroller, the rotation's author and new key). The other kinds
+ * are this node's own (serve, validators, anchors, verify): on_chain is
+ * false and nothing is found. The same for every node: no clock, no
+ * configuration. ax: the tx being applied (its block's time, and where
+ * earlier blocks are), or NULL outside a commit. */
+struct mc_apply_ctx;
+#define MC_ALERT_PARTIES_MAX 3
+struct mc_alert_fact {
+	bool on_chain;
+	bool found;
+	size_t nparties;
+	uint8_t parties[MC_ALERT_PARTIES_MAX][MC_PK_LEN];
+};
+int mc_alert_fact(struct mc_txn *t, const struct mc_apply_ctx *ax, uint8_t kind, const uint8_t id[MC_ALERT_ID_LEN],
+		  struct mc_alert_fact *f, struct mc_err *err);
+
+/* Whether pk, or a key it was rotated from, is one of the fact's parties:
+ * the admin who did the act does not acknowledge the alert about it, not
+ * even under a new key. */
+int mc_alert_fact_party(struct mc_txn *t, const struct mc_alert_fact *f, const uint8_t pk[MC_PK_LEN],
+			bool *party, struct mc_err *err);
 
 #endif

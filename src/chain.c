@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerts.h"
 #include "chain.h"
 #include "consent.h"
 #include "i18n.h"
@@ -360,16 +361,18 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	 * person. A revoked identity's name is free again. */
 	if (ax->height > 0 && insider_rules_v3(ax)) {
 		uint8_t holder[MC_PK_LEN];
-		char hex[2 * MC_PK_LEN + 1], why[MC_NAME_MAX + 256];
+		char hex[2 * MC_PK_LEN + 1], why[256];
 
 		rc = name_taken(t, e.name, e.name_len, holder, err);
 		if (rc < 0)
 			return -1;
 		if (rc > 0) {
 			mc_hex(holder, MC_PK_LEN, hex);
+			/* by key prefix, not by the name: serve logs refusals, and
+			 * a patient identity's name is a patient identifier */
 			snprintf(why, sizeof(why),
-				 _("an active identity is already named '%s' (key %.8s): enrol this one under a name of its own"),
-				 id.name, hex);
+				 _("an active identity already has this display name (key %.8s): enrol this one under a name of its own"),
+				 hex);
 			return mc_refuse(err, ax, why);
 		}
 	}
@@ -1420,9 +1423,11 @@ static int apply_alert_ack(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			   const struct mc_tx *tx, struct mc_err *err)
 {
 	struct mc_alert_ack a;
+	struct mc_alert_fact *f;
 	uint8_t row[1 + 8 + 4 + MC_PK_LEN];
 	const void *v;
 	size_t vn;
+	bool party = false;
 	int rc;
 
 	if (mc_alert_ack_decode(tx->body, tx->body_len, &a, err) != 0)
@@ -1432,8 +1437,27 @@ static int apply_alert_ack(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	rc = mc_txn_get(t, MC_DB_ALERT_ACKS, a.id, MC_ALERT_ID_LEN, &v, &vn, err);
 	if (rc < 0)
 		return -1;
-	if (rc == 0)
+	/* an id acknowledged under another kind (only a forged ack does that:
+	 * an id hashes its kind) acknowledges nothing, and the right kind's
+	 * ack takes its place */
+	if (rc == 0 && vn && ((const uint8_t *)v)[0] == a.kind)
 		return mc_refuse(err, ax, _("the alert is already acknowledged"));
+	/* an alert about a tx on the chain: the tx is there before its ack
+	 * (an id computed in advance acknowledges nothing), and the admin it
+	 * is about, or who did it, leaves it to another admin */
+	if (!(f = malloc(sizeof(*f))))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	if (mc_alert_fact(t, ax, a.kind, a.id, f, err) != 0 ||
+	    (f->found && mc_alert_fact_party(t, f, tx->author, &party, err) != 0)) {
+		free(f);
+		return -1;
+	}
+	rc = f->on_chain && !f->found;
+	free(f);
+	if (rc)
+		return mc_refuse(err, ax, _("no alert of that kind has that id on the chain (an acknowledgement follows its alert)"));
+	if (party)
+		return mc_refuse_perm(err, ax, _("the alert is about the acknowledging admin's own act or access: another admin acknowledges it"));
 	row[0] = a.kind;
 	mc_be64(row + 1, ax->height);
 	mc_be32(row + 9, ax->tx_index);

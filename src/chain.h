@@ -119,6 +119,8 @@ struct mc_apply_ctx {
 					 * RECORD_ERASE removed: apply without them */
 	uint8_t block_version;          /* the block's header version; 0: a block
 					 * this build makes (MC_BLOCK_VERSION) */
+	struct mc_txn *blocks;          /* where earlier blocks are (verify: the
+					 * real store); NULL: the txn applied to */
 };
 
 /* A rule's refusal: EX_DATAERR (mc_refuse_perm: EX_NOPERM) naming the

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -229,6 +230,12 @@ static void check_serve(struct mc_cli *cli, const struct limits *w, const struct
 		perf(o, "serve_up", "0", "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
 		return;
 	}
+	if (st.st_mtime - now > CK_STALE_S) {
+		part(o, CK_CRITICAL, _("serve is not running (status dated %lld s ahead of the clock)"),
+		     (long long)(st.st_mtime - now));
+		perf(o, "serve_up", "0", "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
+		return;
+	}
 	if (mc_cli_read_all(path, 4u << 20, &text, &n, &err) == 0)
 		j = cJSON_ParseWithLength((const char *)text, n);
 	free(text);
@@ -237,8 +244,8 @@ static void check_serve(struct mc_cli *cli, const struct limits *w, const struct
 	/* killed (SIGKILL, a crash) leaves the file behind: its process is gone
 	 * at once, while the file only goes stale after CK_STALE_S (EPERM: it
 	 * runs as another user, so it is there) */
-	if (cJSON_IsNumber(pid) && pid->valuedouble > 0 && kill((pid_t)pid->valuedouble, 0) != 0 &&
-	    errno == ESRCH) {
+	if (cJSON_IsNumber(pid) && pid->valuedouble > 0 &&
+	    (pid->valuedouble > INT_MAX || (kill((pid_t)pid->valuedouble, 0) != 0 && errno == ESRCH))) {
 		part(o, CK_CRITICAL, _("serve is not running (process %.0f is gone)"), pid->valuedouble);
 		perf(o, "serve_up", "0", "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
 		cJSON_Delete(j);

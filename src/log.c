@@ -84,6 +84,16 @@ void mc_log_entry_free(char **v, int n)
 		free(v[i]);
 }
 
+/* Control bytes as '?': messages and fields carry text from requests (a
+ * path, a peer's answer), and an escape sequence in a log would act on the
+ * terminal of whoever reads it, a CR or LF forge a line. UTF-8 is kept. */
+static void plain(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			*s = '?';
+}
+
 static int add(char **out, int *n, size_t max, const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -95,6 +105,7 @@ static int add(char **out, int *n, size_t max, const char *a, const char *b)
 		return -1;
 	memcpy(s, a, la);
 	memcpy(s + la, b, lb + 1);
+	plain(s + la);
 	out[(*n)++] = s;
 	return 0;
 }
@@ -143,12 +154,15 @@ void mc_log_line(enum mc_log_target t, int prio, const char *ident, const char *
 
 	if (t == MC_LOG_JOURNAL) {
 		snprintf(out, n, "<%d>%s", prio & LOG_PRIMASK, msg);
-		return;
+	} else {
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(out, n, "%s.%03ldZ medchain %s: %s%s", ts, now.tv_nsec / 1000000, ident, prio_word(prio),
+			 msg);
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, n, "%s.%03ldZ medchain %s: %s%s", ts, now.tv_nsec / 1000000, ident, prio_word(prio), msg);
+	if (n)
+		plain(out);
 }
 
 static void to_stderr(enum mc_log_target t, int prio, const char *msg)
@@ -171,9 +185,7 @@ void mc_log(int prio, const struct mc_log_field *fields, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	for (char *c = msg; *c; c++)   /* one message, one line */
-		if (*c == '\n' || *c == '\r')
-			*c = ' ';
+	plain(msg);   /* one message, one line, no terminal escapes */
 	if (target == MC_LOG_SYSLOG) {
 		syslog(prio, "%s", msg);
 	} else if (target == MC_LOG_JOURNAL) {

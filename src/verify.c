@@ -433,7 +433,8 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 		const struct mc_tx *tx = &c->txs[first + i];
 		struct mc_apply_ctx ax = { .height = h, .tx_index = (uint32_t)i,
 					   .block_time_ms = hdr->timestamp_ms, .replay = true,
-					   .sig_checked = true, .block_version = hdr->version };
+					   .sig_checked = true, .block_version = hdr->version,
+					   .blocks = vs->rt };
 		uint8_t th[MC_HASH_LEN];
 
 		if (!c->jobs[txjobs + first + i].ok) {

@@ -37,6 +37,8 @@
  *                                           answer's status ("closed": none came)
  *   adversary DATADIR URL enroll N          N enrolments signed by DATADIR's admin,
  *                                           sent at once; prints the answer's HTTP status
+ *   adversary DATADIR URL enroll-named NAME an enrolment named NAME signed by
+ *                                           DATADIR's admin; the answer's HTTP status
  *   adversary DATADIR URL flood N           N signed GETs of /v1/status on one connection,
  *                                           as fast as they go: "answered A limited L other O"
  *   adversary DATADIR URL fetch PATH        a signed GET; the answer's body on stdout
@@ -242,8 +244,10 @@ static int seq_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
-/* N IDENTITY_ENROLL txs of fresh keys, signed by admin, as one tx bundle. */
-static void enrolments(struct mc_store *s, const struct mc_key *admin, size_t n, struct mc_buf *out)
+/* N IDENTITY_ENROLL txs of fresh keys, signed by admin, as one tx bundle,
+ * named bulk-I, or all `named` (NULL: bulk-I). */
+static void enrolments_named(struct mc_store *s, const struct mc_key *admin, size_t n, const char *named,
+			     struct mc_buf *out)
 {
 	struct seq_ctx sc = { admin->pk, 1 };
 	struct mc_err err = { 0 };
@@ -261,8 +265,8 @@ static void enrolments(struct mc_store *s, const struct mc_key *admin, size_t n,
 		mc_random(e.pk, MC_PK_LEN);
 		e.roles = MC_ROLE_CLINICIAN;
 		snprintf(name, sizeof(name), "bulk-%zu", i);
-		e.name = (const uint8_t *)name;
-		e.name_len = strlen(name);
+		e.name = (const uint8_t *)(named ? named : name);
+		e.name_len = strlen((const char *)e.name);
 		mc_buf_init(&body);
 		mc_enroll_encode(&e, &body);
 		memset(&tx, 0, sizeof(tx));
@@ -281,6 +285,11 @@ static void enrolments(struct mc_store *s, const struct mc_key *admin, size_t n,
 		mc_buf_release(&enc);
 		mc_buf_release(&body);
 	}
+}
+
+static void enrolments(struct mc_store *s, const struct mc_key *admin, size_t n, struct mc_buf *out)
+{
+	enrolments_named(s, admin, n, NULL, out);
 }
 
 struct vals_ctx {
@@ -779,6 +788,20 @@ int main(int argc, char **argv)
 		}
 		mc_buf_init(&txs);
 		enrolments(s, admin, strtoul(argv[4], NULL, 10), &txs);
+		printf("%ld\n", send_signed(url, node, "POST", "/v1/tx?wait=120000", txs.data, txs.len, mc_now_ms()));
+		mc_buf_release(&txs);
+		mc_key_free(admin);
+	} else if (strcmp(what, "enroll-named") == 0 && argc > 4) {
+		struct mc_key *admin = NULL;
+		struct mc_buf txs;
+
+		snprintf(path, sizeof(path), "%s/keys/admin.key", argv[1]);
+		if (mc_key_load(path, NULL, 0, &admin, &err) != 0) {
+			fprintf(stderr, "adversary: %s\n", err.msg);
+			return 66;
+		}
+		mc_buf_init(&txs);
+		enrolments_named(s, admin, 1, argv[4], &txs);
 		printf("%ld\n", send_signed(url, node, "POST", "/v1/tx?wait=120000", txs.data, txs.len, mc_now_ms()));
 		mc_buf_release(&txs);
 		mc_key_free(admin);

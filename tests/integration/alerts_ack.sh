@@ -81,3 +81,32 @@ mc backup "$T/bk" >/dev/null
 "$MEDCHAIN_BIN" --datadir "$T/restored" --json alerts --all \
     | jq -e --arg a "$aid" '.[] | select(.id == $a) | .acked' >/dev/null || fail "a restored copy has the acknowledgement"
 ok "the acknowledgement is chain state: a backup restored elsewhere has it"
+
+# The admin an alert is about does not acknowledge it: the admin who
+# recorded a consent form (staff-grant) is refused before any key is
+# loaded, and the chain refuses it too; a second admin acknowledges it,
+# and verify replays the rule.
+gid=$(mc consent grant --subject MRN-7 --to "Dr A" --purpose research --form "form 2026-11")
+sid=$(mc --json alerts | jq -r --arg g "$gid" '.[] | select(.alert == "staff-grant" and .grant == $g) | .id')
+[ -n "$sid" ] || fail "the admin's consent form is a staff-grant alert"
+h1=$(height)
+expect_exit 77 mc alerts ack "$sid" --reason "my own form, all fine"
+grep -q "another admin acknowledges it" "$T/err" || fail "the refusal says another admin acknowledges it: $(cat "$T/err")"
+[ "$(height)" -eq "$h1" ] || fail "nothing committed for a self-acknowledgement"
+mc identity add --name "Admin B" --role admin --no-passphrase >/dev/null
+expect_exit 0 mc --as "Admin B" alerts ack "$sid" --reason "checked the signed form in the file"
+mc --json alerts --all | jq -e --arg s "$sid" '.[] | select(.id == $s) | .acked_by_name == "Admin B"' >/dev/null \
+    || fail "Admin B acknowledged it"
+expect_exit 0 mc verify
+ok "the admin who recorded a consent form cannot acknowledge its alert (77); a second admin does; verify replays it"
+
+# A burst of denials is found on the chain by its last denial: another
+# admin's acknowledgement of it commits, and verify replays it.
+mc identity add --name "Dr C" --role clinician --no-passphrase >/dev/null
+for _ in 1 2 3 4 5; do mc --as "Dr C" record get "$id" >/dev/null 2>&1 || true; done
+bid=$(mc --json alerts | jq -r '.[] | select(.alert == "deny-burst") | .id')
+[ -n "$bid" ] || fail "five denials are a deny-burst alert"
+expect_exit 0 mc alerts ack "$bid" --reason "Dr C mistyped the record id"
+mc --json alerts --all | jq -e --arg b "$bid" '.[] | select(.id == $b) | .acked' >/dev/null || fail "the burst is acknowledged"
+expect_exit 0 mc verify
+ok "a deny-burst is acknowledged by its id; verify replays the lookup"

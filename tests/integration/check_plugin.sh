@@ -77,6 +77,13 @@ plugin 0
 serve_kill 1 9
 plugin 2
 grep -q "is gone" "$T/out" || fail "a killed serve is CRITICAL at once"
+# a status file dated ahead of the clock (written before the clock was set
+# back, or forged), naming a live process: no proof serve runs
+jq --argjson p $$ '.pid = $p | .time_ms = (now + 86400) * 1000' "$D/serve.status.json" >"$T/st" && mv "$T/st" "$D/serve.status.json"
+touch -d '+1 day' "$D/serve.status.json"
+plugin 2
+grep -q "ahead of the clock" "$T/out" || fail "a status dated ahead of the clock is CRITICAL: $(cat "$T/out")"
+mc --json alerts | jq -e 'map(.alert) | index("serve-down")' >/dev/null || fail "alerts: serve-down too"
 rm -f "$D/medchain.conf"
 ok "serve: not running, up, hung (stale status), killed"
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # No two active identities share a display name (block version 3): an
 # enrolment under an active identity's name exits 65 naming the holder's
-# key prefix, and leaves no key file and no block; a revoked identity's name
+# key prefix (not the name: serve logs refusals), and leaves no key file and no block; a revoked identity's name
 # may be taken again. audit list and identity list show a key prefix next to
 # each name, so a revoked "Dr A" and the new one are told apart.
 . "$(dirname "$0")/lib.sh"
@@ -11,7 +11,8 @@ a1=$(mc identity add --name "Dr A" --role clinician --no-passphrase)
 keys=$(ls "$D/keys" | wc -l)
 h=$(height)
 expect_exit 65 mc identity add --name "Dr A" --role clinician --no-passphrase
-grep -q "already named 'Dr A'" "$T/err" || fail "the refusal names the name: $(cat "$T/err")"
+grep -q "already has this display name" "$T/err" || fail "the refusal says the name is taken: $(cat "$T/err")"
+! grep -q "Dr A" "$T/err" || fail "the refusal does not repeat the name (serve logs refusals): $(cat "$T/err")"
 grep -q "${a1:0:8}" "$T/err" || fail "the refusal names the holder's key prefix: $(cat "$T/err")"
 [ "$(ls "$D/keys" | wc -l)" -eq "$keys" ] || fail "no key file is left behind"
 [ "$(height)" = "$h" ] || fail "nothing is committed"

@@ -6,7 +6,10 @@
  * (then serve-down alone). Ids name the fact: the same fact, the same id. */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "alerts.h"
 #include "chain.h"
@@ -520,4 +523,42 @@ Test(alerts, an_id_is_the_hash_of_the_kind_and_the_fact)
 	b.time_ms = 0;
 	mc_alert_id(&b, ib);
 	cr_assert_arr_neq(ia, ib, MC_ALERT_ID_LEN, "another kind");
+}
+
+/* serve.status.json with a time ahead of the clock: a forged or stale file
+ * (the clock was set back after serve wrote it) is no proof that serve
+ * runs now, even with the pid of a live process in it */
+Test(alerts, a_status_file_from_the_future_is_not_a_running_serve)
+{
+	char path[] = "/tmp/medchain-status-XXXXXX";
+	struct mc_alert_params p;
+	uint64_t now = mc_now_ms();
+	int fd = mkstemp(path);
+	FILE *f;
+
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"time_ms\":%llu,\"pid\":%d,\"uptime_s\":10,\"peers\":[]}",
+		(unsigned long long)(now + 24ULL * 3600 * 1000), (int)getpid());
+	fclose(f);
+	mc_alert_defaults(&p, now);
+	mc_alert_load_serve(&p, path);
+	cr_assert(!p.serve_running, "a status written a day from now is not fresh");
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"time_ms\":%llu,\"pid\":%d,\"uptime_s\":10,\"peers\":[]}", (unsigned long long)now,
+		(int)getpid());
+	fclose(f);
+	mc_alert_defaults(&p, now);
+	mc_alert_load_serve(&p, path);
+	cr_assert(p.serve_running, "one written now by a live process is");
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"time_ms\":%llu,\"pid\":1e300,\"uptime_s\":10,\"peers\":[]}", (unsigned long long)now);
+	fclose(f);
+	mc_alert_defaults(&p, now);
+	mc_alert_load_serve(&p, path);
+	cr_assert(!p.serve_running, "a pid no process can have is a forged file");
+	unlink(path);
 }

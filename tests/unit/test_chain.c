@@ -667,7 +667,7 @@ Test(chain, an_active_identitys_display_name_is_refused_to_a_new_enrolment_from_
 		} else {
 			cr_assert_eq(c.rc, -1);
 			cr_assert_eq(c.err.code, EX_DATAERR, "%s", c.err.msg);
-			cr_assert_not_null(strstr(c.err.msg, "already named 'Dr A'"), "%s", c.err.msg);
+			cr_assert_not_null(strstr(c.err.msg, "already has this display name"), "%s", c.err.msg);
 		}
 	}
 	mc_buf_release(&body);
@@ -802,15 +802,15 @@ Test(chain, a_rotation_needs_both_holder_signatures_for_this_chain_an_admin_and_
 	mc_key_free(other);
 }
 
-static int submit_ack(const struct mc_key *author, uint8_t kind, uint8_t idbyte, const char *reason,
-		      struct mc_err *err)
+static int submit_ack_id(const struct mc_key *author, uint8_t kind, const uint8_t id[MC_ALERT_ID_LEN],
+			 const char *reason, struct mc_err *err)
 {
 	struct mc_alert_ack a = { .kind = kind };
 	struct mc_buf b;
 	struct mc_produced p;
 	int rc;
 
-	memset(a.id, idbyte, MC_ALERT_ID_LEN);
+	memcpy(a.id, id, MC_ALERT_ID_LEN);
 	a.reason = (const uint8_t *)reason;
 	a.reason_len = strlen(reason);
 	mc_buf_init(&b);
@@ -818,6 +818,15 @@ static int submit_ack(const struct mc_key *author, uint8_t kind, uint8_t idbyte,
 	rc = mc_chain_submit(fx.s, fx.node, author, MC_TX_ALERT_ACK, b.data, b.len, &p, err);
 	mc_buf_release(&b);
 	return rc;
+}
+
+static int submit_ack(const struct mc_key *author, uint8_t kind, uint8_t idbyte, const char *reason,
+		      struct mc_err *err)
+{
+	uint8_t id[MC_ALERT_ID_LEN];
+
+	memset(id, idbyte, sizeof(id));
+	return submit_ack_id(author, kind, id, reason, err);
 }
 
 struct ack_look {
@@ -844,18 +853,18 @@ Test(chain, an_alert_ack_needs_an_active_admin_and_acknowledges_an_id_once)
 	cr_assert_eq(enroll(fx.admin, "Dr A", MC_ROLE_CLINICIAN, &clin, &err), 0, "%s", err.msg);
 	h = head().height;
 	/* the chain refuses what the CLI refuses first */
-	cr_assert_eq(submit_ack(clin, 1, 0x11, "it was me", &err), -1);
+	cr_assert_eq(submit_ack(clin, MC_ALERT_SERVE_DOWN, 0x11, "it was me", &err), -1);
 	cr_assert_eq(err.code, EX_NOPERM, "a clinician: EX_NOPERM (%s)", err.msg);
 	cr_assert_eq(head().height, h, "nothing committed");
 	memset(&err, 0, sizeof(err));
-	cr_assert_eq(submit_ack(fx.admin, 1, 0x11, "", &err), -1, "no reason");
+	cr_assert_eq(submit_ack(fx.admin, MC_ALERT_SERVE_DOWN, 0x11, "", &err), -1, "no reason");
 	cr_assert_eq(err.code, EX_DATAERR);
 	memset(&err, 0, sizeof(err));
 	cr_assert_eq(submit_ack(fx.admin, 0, 0x11, "kind 0", &err), -1, "kind 0");
 	cr_assert_eq(head().height, h, "nothing committed");
 
 	memset(&err, 0, sizeof(err));
-	cr_assert_eq(submit_ack(fx.admin, 1, 0x11, "called the ER", &err), 0, "%s", err.msg);
+	cr_assert_eq(submit_ack(fx.admin, MC_ALERT_SERVE_DOWN, 0x11, "called the ER", &err), 0, "%s", err.msg);
 	cr_assert_eq(head().height, h + 1);
 	memset(&l, 0, sizeof(l));
 	memset(l.id, 0x11, MC_ALERT_ID_LEN);
@@ -864,10 +873,118 @@ Test(chain, an_alert_ack_needs_an_active_admin_and_acknowledges_an_id_once)
 	cr_assert_arr_eq(l.a.ack_by, fx.admin->pk, MC_PK_LEN);
 	cr_assert_eq(l.a.ack_height, h + 1);
 	cr_assert_str_eq(l.a.ack_reason, "called the ER");
-	cr_assert_eq(submit_ack(fx.admin, 1, 0x11, "again", &err), -1, "an id is acknowledged once");
+	cr_assert_eq(submit_ack(fx.admin, MC_ALERT_SERVE_DOWN, 0x11, "again", &err), -1, "an id is acknowledged once");
 	cr_assert_not_null(strstr(err.msg, "already acknowledged"), "%s", err.msg);
 	memset(l.id, 0x22, MC_ALERT_ID_LEN);
 	cr_assert_eq(mc_store_read(fx.s, ack_look_txn, &l, &err), 0, "%s", err.msg);
 	cr_assert_eq(l.rc, MC_NOTFOUND, "another id is not acknowledged");
 	mc_key_free(clin);
+}
+
+struct lost_find {
+	struct mc_alert_params p;
+	uint8_t id[MC_ALERT_ID_LEN];
+	unsigned n;
+};
+
+static int lost_find_fn(const struct mc_alert *al, void *vctx)
+{
+	struct lost_find *l = vctx;
+
+	if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
+		memcpy(l->id, al->id, MC_ALERT_ID_LEN);
+		l->n++;
+	}
+	return 0;
+}
+
+static int lost_find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct lost_find *l = vctx;
+
+	return mc_alerts(t, &l->p, lost_find_fn, l, err);
+}
+
+Test(chain, an_alert_on_the_chain_is_acknowledged_only_once_it_exists_and_not_by_the_admin_who_did_it)
+{
+	struct mc_key *admin2 = NULL, *a = NULL, *fresh = NULL;
+	struct mc_err err = { 0 };
+	struct lost_find l = { .n = 0 };
+	uint8_t made_up[MC_ALERT_ID_LEN];
+	uint64_t h;
+
+	cr_assert_eq(enroll(fx.admin, "Admin Two", MC_ROLE_ADMIN, &admin2, &err), 0, "%s", err.msg);
+	cr_assert_eq(enroll(fx.admin, "Dr A", MC_ROLE_CLINICIAN, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_key_generate(false, &fresh, &err), 0);
+	/* an id made up, or computed in advance for an act still to come,
+	 * names no fact on the chain: it would hide the alert once it came */
+	memset(made_up, 0x5a, sizeof(made_up));
+	h = head().height;
+	cr_assert_eq(submit_ack_id(fx.admin, MC_ALERT_LOST_KEY_ROTATION, made_up, "nothing to see", &err), -1,
+		     "a pre-acknowledgement");
+	cr_assert_eq(err.code, EX_DATAERR, "%s", err.msg);
+	cr_assert_eq(submit_ack_id(fx.admin, MC_ALERT_BREAK_GLASS, made_up, "nothing to see", &err), -1,
+		     "a break-glass id no read has");
+	cr_assert_eq(head().height, h, "nothing committed");
+
+	/* fx.admin moves Dr A's identity to a key of its choosing */
+	cr_assert_eq(rotate(fx.admin, a->pk, fresh->pk, fresh, NULL, MC_ROTATE_LOST_KEY, head().chain_id, &err), 0,
+		     "%s", err.msg);
+	mc_alert_defaults(&l.p, mc_now_ms());
+	cr_assert_eq(mc_store_read(fx.s, lost_find_txn, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l.n, 1, "the lost-key rotation is an alert");
+	h = head().height;
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(submit_ack_id(fx.admin, MC_ALERT_LOST_KEY_ROTATION, l.id, "all fine", &err), -1,
+		     "the admin who did it acknowledges it");
+	cr_assert_eq(err.code, EX_NOPERM, "%s", err.msg);
+	cr_assert_eq(submit_ack_id(fresh, MC_ALERT_LOST_KEY_ROTATION, l.id, "all fine", &err), -1,
+		     "the key it went to (not an admin either)");
+	cr_assert_eq(head().height, h, "nothing committed");
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(submit_ack_id(admin2, MC_ALERT_LOST_KEY_ROTATION, l.id, "Dr A confirmed by phone", &err), 0,
+		     "another admin: %s", err.msg);
+	l.n = 0;
+	cr_assert_eq(mc_store_read(fx.s, lost_find_txn, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l.n, 0, "acknowledged, so no longer listed");
+	/* a node's own alert (serve, validators, anchors, verify) is no fact of
+	 * the chain: the chain takes its id as given */
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(submit_ack_id(fx.admin, MC_ALERT_SERVE_DOWN, made_up, "restarted", &err), 0, "%s", err.msg);
+	mc_key_free(admin2);
+	mc_key_free(a);
+	mc_key_free(fresh);
+}
+
+Test(chain, an_ack_under_another_kind_does_not_hide_an_alert_nor_block_its_own_ack)
+{
+	struct mc_key *a = NULL, *fresh = NULL, *admin2 = NULL;
+	struct mc_err err = { 0 };
+	struct lost_find l = { .n = 0 };
+
+	cr_assert_eq(enroll(fx.admin, "Dr A", MC_ROLE_CLINICIAN, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_key_generate(false, &fresh, &err), 0);
+	cr_assert_eq(rotate(fx.admin, a->pk, fresh->pk, fresh, NULL, MC_ROTATE_LOST_KEY, head().chain_id, &err), 0,
+		     "%s", err.msg);
+	mc_alert_defaults(&l.p, mc_now_ms());
+	cr_assert_eq(mc_store_read(fx.s, lost_find_txn, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l.n, 1);
+	/* the admin who did it names its id under a kind the chain cannot
+	 * look up (a node's own): the chain takes it, but it acknowledges
+	 * only an alert of that kind */
+	cr_assert_eq(submit_ack_id(fx.admin, MC_ALERT_SERVE_DOWN, l.id, "nothing to see", &err), 0, "%s", err.msg);
+	l.n = 0;
+	cr_assert_eq(mc_store_read(fx.s, lost_find_txn, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l.n, 1, "the lost-key rotation is still listed");
+	/* and it does not keep a second admin from acknowledging it */
+	cr_assert_eq(enroll(fx.admin, "Admin Two", MC_ROLE_ADMIN, &admin2, &err), 0, "%s", err.msg);
+	cr_assert_eq(submit_ack_id(admin2, MC_ALERT_LOST_KEY_ROTATION, l.id, "Dr A confirmed", &err), 0, "%s",
+		     err.msg);
+	l.n = 0;
+	cr_assert_eq(mc_store_read(fx.s, lost_find_txn, &l, &err), 0, "%s", err.msg);
+	cr_assert_eq(l.n, 0, "acknowledged under its own kind");
+	cr_assert_eq(submit_ack_id(admin2, MC_ALERT_LOST_KEY_ROTATION, l.id, "again", &err), -1, "once");
+	mc_key_free(admin2);
+	mc_key_free(a);
+	mc_key_free(fresh);
 }

@@ -101,3 +101,22 @@ Test(log, journal_chosen_only_when_journal_stream_names_stderr)
 	close(fd);
 	unlink(path);
 }
+
+Test(log, control_characters_from_a_request_reach_no_field_or_line)
+{
+	char *v[8], line[256];
+	int n = mc_log_entry(LOG_WARNING, "medchain-serve",
+			     MC_LOG_FIELDS({ "PEER", "\x1b[2Jpeer" }, { "REASON", "a\rb\tc\x7f" }),
+			     "GET /v1/\x1b[31mred\x08", v, 8);
+
+	cr_assert_eq(n, 5);
+	cr_assert_str_eq(v[0], "MESSAGE=GET /v1/?[31mred?");
+	cr_assert_str_eq(v[3], "MEDCHAIN_PEER=?[2Jpeer");
+	cr_assert_str_eq(v[4], "MEDCHAIN_REASON=a?b?c?");
+	mc_log_entry_free(v, n);
+	mc_log_line(MC_LOG_STDERR, LOG_WARNING, "serve", "x\x1b[2Jy", line, sizeof(line));
+	cr_assert_null(strchr(line, '\x1b'), "%s", line);
+	cr_assert_not_null(strstr(line, "x?[2Jy"), "%s", line);
+	mc_log_line(MC_LOG_JOURNAL, LOG_WARNING, "serve", "\x1b" "b\xc3\xa9", line, sizeof(line));
+	cr_assert_str_eq(line, "<4>?b\xc3\xa9", "UTF-8 is kept");
+}
