@@ -93,7 +93,8 @@ static int load_access(struct mc_txn *t, uint64_t h, uint32_t ti, struct mc_tx *
 }
 
 struct burst {
-	uint8_t actor[MC_PK_LEN];
+	uint8_t root[MC_PK_LEN];          /* the person: the first key of the line */
+	uint8_t actor[MC_PK_LEN];         /* the key of the last denial */
 	unsigned count;
 	uint64_t last_ms, height;
 	uint32_t tx_index;
@@ -171,18 +172,40 @@ static int each_glass(struct mc_txn *t, uint64_t h, uint32_t ti, uint64_t ts, vo
 	return r->fn(&al, r->ctx) ? 1 : 0;
 }
 
+/* The first key of pk's line: pk, or the key its identity was rotated
+ * from, and so on back (the chain keeps a line within MC_ROTATIONS_MAX). */
+static int line_root(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint8_t root[MC_PK_LEN],
+		     struct mc_err *err)
+{
+	memcpy(root, pk, MC_PK_LEN);
+	for (unsigned i = 0; i < MC_ROTATIONS_MAX; i++) {
+		struct mc_rotation rot;
+		int rc = mc_rotation_get(t, root, &rot, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			break;
+		memcpy(root, rot.old_pk, MC_PK_LEN);
+	}
+	return 0;
+}
+
+/* Denials are counted per person: a rotation of the key half way through
+ * a burst does not split it. */
 static int each_deny(struct mc_txn *t, uint64_t h, uint32_t ti, uint64_t ts, void *vctx,
 		     struct mc_err *err)
 {
 	struct run *r = vctx;
 	struct mc_tx tx;
 	struct mc_access a;
+	uint8_t root[MC_PK_LEN];
 	size_t i;
 
-	if (load_access(t, h, ti, &tx, &a, err) != 0)
+	if (load_access(t, h, ti, &tx, &a, err) != 0 || line_root(t, tx.author, root, err) != 0)
 		return -1;
 	for (i = 0; i < r->nb; i++)
-		if (memcmp(r->b[i].actor, tx.author, MC_PK_LEN) == 0)
+		if (memcmp(r->b[i].root, root, MC_PK_LEN) == 0)
 			break;
 	if (i == r->nb) {
 		if (r->nb == r->cap) {
@@ -195,9 +218,10 @@ static int each_deny(struct mc_txn *t, uint64_t h, uint32_t ti, uint64_t ts, voi
 			r->cap = cap;
 		}
 		memset(&r->b[i], 0, sizeof(r->b[i]));
-		memcpy(r->b[i].actor, tx.author, MC_PK_LEN);
+		memcpy(r->b[i].root, root, MC_PK_LEN);
 		r->nb++;
 	}
+	memcpy(r->b[i].actor, tx.author, MC_PK_LEN);
 	r->b[i].count++;
 	r->b[i].last_ms = ts;
 	r->b[i].height = h;
