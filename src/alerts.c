@@ -306,35 +306,78 @@ static int colleague_soon(struct mc_txn *t, const struct mc_alert_params *p, con
 	return *after <= p->enrolment_window_ms;
 }
 
-/* Whether staff put pk's identity in someone's hands: the admin who
- * enrolled it, or who rotated it (or a key it came from) to a new key.
- * Someone who made the first key, or submitted a rotation, may hold the
- * key that now signs. */
-static int enrolled_by(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], const uint8_t staff[MC_PK_LEN],
-		       bool *match, struct mc_err *err)
-{
-	uint8_t cur[MC_PK_LEN], who[MC_PK_LEN];
-	bool found;
+/* The keys of one person: pk and every key its identity was rotated from. */
+struct line {
+	uint8_t pk[MC_ROTATIONS_MAX + 1][MC_PK_LEN];
+	size_t n;
+};
 
-	*match = false;
-	memcpy(cur, pk, MC_PK_LEN);
-	for (unsigned i = 0; i < MC_ROTATIONS_MAX && !*match; i++) {
+static int line_of(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct line *l, struct mc_err *err)
+{
+	memcpy(l->pk[0], pk, MC_PK_LEN);
+	l->n = 1;
+	while (l->n <= MC_ROTATIONS_MAX) {
 		struct mc_rotation rot;
-		int rc = mc_rotation_get(t, cur, &rot, err);
+		int rc = mc_rotation_get(t, l->pk[l->n - 1], &rot, err);
 
 		if (rc < 0)
 			return -1;
 		if (rc == MC_NOTFOUND)
 			break;
-		*match = memcmp(rot.author, staff, MC_PK_LEN) == 0;
+		memcpy(l->pk[l->n++], rot.old_pk, MC_PK_LEN);
+	}
+	return 0;
+}
+
+static bool in_line(const struct line *l, const uint8_t pk[MC_PK_LEN])
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (memcmp(l->pk[i], pk, MC_PK_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* Whether staff put pk's identity in someone's hands: the admin who
+ * enrolled it, or who rotated it (or a key it came from) to a new key.
+ * Someone who made the first key, or submitted a rotation, may hold the
+ * key that now signs. The staff member is a person too: any key their
+ * identity held counts (a rotation of the enroller's own key moves a grant
+ * to the new key, and an enroller may grant to it afterwards). */
+static int enrolled_by(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], const uint8_t staff[MC_PK_LEN],
+		       bool *match, struct mc_err *err)
+{
+	uint8_t cur[MC_PK_LEN], who[MC_PK_LEN];
+	struct line *sl = malloc(sizeof(*sl));
+	bool found;
+	int rc = 0;
+
+	*match = false;
+	if (!sl)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	if (line_of(t, staff, sl, err) != 0) {
+		free(sl);
+		return -1;
+	}
+	memcpy(cur, pk, MC_PK_LEN);
+	for (unsigned i = 0; i < MC_ROTATIONS_MAX && !*match; i++) {
+		struct mc_rotation rot;
+
+		rc = mc_rotation_get(t, cur, &rot, err);
+		if (rc < 0)
+			break;
+		if (rc == MC_NOTFOUND) {
+			rc = 0;
+			break;
+		}
+		*match = in_line(sl, rot.author);
 		memcpy(cur, rot.old_pk, MC_PK_LEN);
 	}
-	if (*match)
-		return 0;
-	if (enroller_of(t, cur, who, &found, err) != 0)
-		return -1;
-	*match = found && memcmp(who, staff, MC_PK_LEN) == 0;
-	return 0;
+	if (rc == 0 && !*match) {
+		rc = enroller_of(t, cur, who, &found, err);
+		*match = rc == 0 && found && in_line(sl, who);
+	}
+	free(sl);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Calls each(t, state, grant, ctx) for every grant (a scan of the grant
