@@ -271,6 +271,24 @@ static int enroller_of(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint8_t ou
 	return rc < 0 ? -1 : 0;
 }
 
+/* Who last put identity pk in someone's hands: the admin who rotated the
+ * identity to pk, or (pk enrolled as it is) who enrolled it. The window of
+ * colleague_soon runs from that block: pk's enrolment height either way. */
+static int placed_by(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint8_t out[MC_PK_LEN], bool *found,
+		     struct mc_err *err)
+{
+	struct mc_rotation rot;
+	int rc = mc_rotation_get(t, pk, &rot, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return enroller_of(t, pk, out, found, err);
+	memcpy(out, rot.author, MC_PK_LEN);
+	*found = true;
+	return 0;
+}
+
 /* Whether a patient-signed grant by patient identity `patient`, which
  * `enroller` enrolled, goes to a colleague of the enroller (an identity of
  * the enroller's own, non-empty organization, with a staff role, not the
@@ -472,7 +490,7 @@ static int each_staff_grant(struct mc_txn *t, const struct mc_grant_state *gs, c
 		if (match) {
 			kind = MC_ALERT_ENROLLER_GRANT;
 		} else {
-			if (enroller_of(t, gs->grantor, enroller, &found, err) != 0)
+			if (placed_by(t, gs->grantor, enroller, &found, err) != 0)
 				return -1;
 			if (!found)
 				return 0;
