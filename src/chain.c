@@ -14,6 +14,7 @@
 #include "orgrot.h"
 #include "valset.h"
 #include "replica.h"
+#include "text.h"
 
 static const char META_HEAD[] = "head";
 static const char META_CHAIN_ID[] = "chain_id";
@@ -362,6 +363,10 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		uint8_t holder[MC_PK_LEN];
 		char hex[2 * MC_PK_LEN + 1], why[MC_NAME_MAX + 256];
 
+		/* names that print alike are one name: no spaces at an end or
+		 * doubled, no other whitespace, nothing invisible */
+		if (!mc_name_plain(e.name, e.name_len))
+			return mc_refuse(err, ax, _("a name has no space at either end, no two spaces in a row, and no other space or invisible character: it would print like another name"));
 		rc = name_taken(t, e.name, e.name_len, holder, err);
 		if (rc < 0)
 			return -1;
