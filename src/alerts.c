@@ -379,7 +379,8 @@ static int load_access(struct mc_txn *t, uint64_t h, uint32_t ti, struct mc_tx *
 }
 
 struct burst {
-	uint8_t actor[MC_PK_LEN];
+	uint8_t root[MC_PK_LEN];          /* the person: the first key of the line */
+	uint8_t actor[MC_PK_LEN];         /* the key of the last denial */
 	unsigned count;
 	uint64_t last_ms, height;
 	uint32_t tx_index;
@@ -457,18 +458,40 @@ static int each_glass(struct mc_txn *t, uint64_t h, uint32_t ti, uint64_t ts, vo
 	return r->fn(&al, r->ctx) ? 1 : 0;
 }
 
+/* The first key of pk's line: pk, or the key its identity was rotated
+ * from, and so on back (the chain keeps a line within MC_ROTATIONS_MAX). */
+static int line_root(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint8_t root[MC_PK_LEN],
+		     struct mc_err *err)
+{
+	memcpy(root, pk, MC_PK_LEN);
+	for (unsigned i = 0; i < MC_ROTATIONS_MAX; i++) {
+		struct mc_rotation rot;
+		int rc = mc_rotation_get(t, root, &rot, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			break;
+		memcpy(root, rot.old_pk, MC_PK_LEN);
+	}
+	return 0;
+}
+
+/* Denials are counted per person: a rotation of the key half way through
+ * a burst does not split it. */
 static int each_deny(struct mc_txn *t, uint64_t h, uint32_t ti, uint64_t ts, void *vctx,
 		     struct mc_err *err)
 {
 	struct run *r = vctx;
 	struct mc_tx tx;
 	struct mc_access a;
+	uint8_t root[MC_PK_LEN];
 	size_t i;
 
-	if (load_access(t, h, ti, &tx, &a, err) != 0)
+	if (load_access(t, h, ti, &tx, &a, err) != 0 || line_root(t, tx.author, root, err) != 0)
 		return -1;
 	for (i = 0; i < r->nb; i++)
-		if (memcmp(r->b[i].actor, tx.author, MC_PK_LEN) == 0)
+		if (memcmp(r->b[i].root, root, MC_PK_LEN) == 0)
 			break;
 	if (i == r->nb) {
 		if (r->nb == r->cap) {
@@ -481,9 +504,10 @@ static int each_deny(struct mc_txn *t, uint64_t h, uint32_t ti, uint64_t ts, voi
 			r->cap = cap;
 		}
 		memset(&r->b[i], 0, sizeof(r->b[i]));
-		memcpy(r->b[i].actor, tx.author, MC_PK_LEN);
+		memcpy(r->b[i].root, root, MC_PK_LEN);
 		r->nb++;
 	}
+	memcpy(r->b[i].actor, tx.author, MC_PK_LEN);
 	r->b[i].count++;
 	r->b[i].last_ms = ts;
 	r->b[i].height = h;
@@ -533,6 +557,24 @@ static int enroller_of(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint8_t ou
 	return rc < 0 ? -1 : 0;
 }
 
+/* Who last put identity pk in someone's hands: the admin who rotated the
+ * identity to pk, or (pk enrolled as it is) who enrolled it. The window of
+ * colleague_soon runs from that block: pk's enrolment height either way. */
+static int placed_by(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint8_t out[MC_PK_LEN], bool *found,
+		     struct mc_err *err)
+{
+	struct mc_rotation rot;
+	int rc = mc_rotation_get(t, pk, &rot, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return enroller_of(t, pk, out, found, err);
+	memcpy(out, rot.author, MC_PK_LEN);
+	*found = true;
+	return 0;
+}
+
 /* Whether a patient-signed grant by patient identity `patient`, which
  * `enroller` enrolled, goes to a colleague of the enroller (an identity of
  * the enroller's own, non-empty organization, with a staff role, not the
@@ -568,35 +610,78 @@ static int colleague_soon(struct mc_txn *t, const struct mc_alert_params *p, con
 	return *after <= p->enrolment_window_ms;
 }
 
-/* Whether staff put pk's identity in someone's hands: the admin who
- * enrolled it, or who rotated it (or a key it came from) to a new key.
- * Someone who made the first key, or submitted a rotation, may hold the
- * key that now signs. */
-static int enrolled_by(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], const uint8_t staff[MC_PK_LEN],
-		       bool *match, struct mc_err *err)
-{
-	uint8_t cur[MC_PK_LEN], who[MC_PK_LEN];
-	bool found;
+/* The keys of one person: pk and every key its identity was rotated from. */
+struct line {
+	uint8_t pk[MC_ROTATIONS_MAX + 1][MC_PK_LEN];
+	size_t n;
+};
 
-	*match = false;
-	memcpy(cur, pk, MC_PK_LEN);
-	for (unsigned i = 0; i < MC_ROTATIONS_MAX && !*match; i++) {
+static int line_of(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct line *l, struct mc_err *err)
+{
+	memcpy(l->pk[0], pk, MC_PK_LEN);
+	l->n = 1;
+	while (l->n <= MC_ROTATIONS_MAX) {
 		struct mc_rotation rot;
-		int rc = mc_rotation_get(t, cur, &rot, err);
+		int rc = mc_rotation_get(t, l->pk[l->n - 1], &rot, err);
 
 		if (rc < 0)
 			return -1;
 		if (rc == MC_NOTFOUND)
 			break;
-		*match = memcmp(rot.author, staff, MC_PK_LEN) == 0;
+		memcpy(l->pk[l->n++], rot.old_pk, MC_PK_LEN);
+	}
+	return 0;
+}
+
+static bool in_line(const struct line *l, const uint8_t pk[MC_PK_LEN])
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (memcmp(l->pk[i], pk, MC_PK_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* Whether staff put pk's identity in someone's hands: the admin who
+ * enrolled it, or who rotated it (or a key it came from) to a new key.
+ * Someone who made the first key, or submitted a rotation, may hold the
+ * key that now signs. The staff member is a person too: any key their
+ * identity held counts (a rotation of the enroller's own key moves a grant
+ * to the new key, and an enroller may grant to it afterwards). */
+static int enrolled_by(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], const uint8_t staff[MC_PK_LEN],
+		       bool *match, struct mc_err *err)
+{
+	uint8_t cur[MC_PK_LEN], who[MC_PK_LEN];
+	struct line *sl = malloc(sizeof(*sl));
+	bool found;
+	int rc = 0;
+
+	*match = false;
+	if (!sl)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	if (line_of(t, staff, sl, err) != 0) {
+		free(sl);
+		return -1;
+	}
+	memcpy(cur, pk, MC_PK_LEN);
+	for (unsigned i = 0; i < MC_ROTATIONS_MAX && !*match; i++) {
+		struct mc_rotation rot;
+
+		rc = mc_rotation_get(t, cur, &rot, err);
+		if (rc < 0)
+			break;
+		if (rc == MC_NOTFOUND) {
+			rc = 0;
+			break;
+		}
+		*match = in_line(sl, rot.author);
 		memcpy(cur, rot.old_pk, MC_PK_LEN);
 	}
-	if (*match)
-		return 0;
-	if (enroller_of(t, cur, who, &found, err) != 0)
-		return -1;
-	*match = found && memcmp(who, staff, MC_PK_LEN) == 0;
-	return 0;
+	if (rc == 0 && !*match) {
+		rc = enroller_of(t, cur, who, &found, err);
+		*match = rc == 0 && found && in_line(sl, who);
+	}
+	free(sl);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Calls each(t, state, grant, ctx) for every grant (a scan of the grant
@@ -691,7 +776,7 @@ static int each_staff_grant(struct mc_txn *t, const struct mc_grant_state *gs, c
 		if (match) {
 			kind = MC_ALERT_ENROLLER_GRANT;
 		} else {
-			if (enroller_of(t, gs->grantor, enroller, &found, err) != 0)
+			if (placed_by(t, gs->grantor, enroller, &found, err) != 0)
 				return -1;
 			if (!found)
 				return 0;

@@ -18,6 +18,10 @@ struct q {
 	bool only_audit;                  /* the TXS scan: audit events only */
 	uint64_t cache_h, cache_ts;
 	bool cache_ok;
+	/* the actor filter: the key asked for and the keys its identity
+	 * held before (IDENTITY_ROTATE), newest first */
+	uint8_t line[MC_ROTATIONS_MAX + 1][MC_PK_LEN];
+	size_t nline;
 };
 
 void mc_audit_filter_init(struct mc_audit_filter *f)
@@ -91,8 +95,14 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 	    tx.type != MC_TX_ORG_ROTATE && tx.type != MC_TX_IDENTITY_ROTATE &&
 	    tx.type != MC_TX_ALERT_ACK)
 		return 0;
-	if (f->actor && memcmp(tx.author, f->actor, MC_PK_LEN) != 0)
-		return 0;
+	if (f->actor) {
+		size_t i = 0;
+
+		while (i < q->nline && memcmp(tx.author, q->line[i], MC_PK_LEN) != 0)
+			i++;
+		if (i == q->nline)
+			return 0;
+	}
 	e.h = h;
 	e.ti = ti;
 	e.type = tx.type;
@@ -184,10 +194,30 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 	return 0;
 }
 
+/* The actor's key and every key its identity was rotated from: what one
+ * person did under each (the chain keeps a line within MC_ROTATIONS_MAX). */
+static int actor_line(struct mc_txn *t, struct q *q, const uint8_t actor[MC_PK_LEN], struct mc_err *err)
+{
+	memcpy(q->line[0], actor, MC_PK_LEN);
+	q->nline = 1;
+	while (q->nline <= MC_ROTATIONS_MAX) {
+		struct mc_rotation rot;
+		int rc = mc_rotation_get(t, q->line[q->nline - 1], &rot, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND)
+			break;
+		memcpy(q->line[q->nline++], rot.old_pk, MC_PK_LEN);
+	}
+	return 0;
+}
+
 int mc_audit_query(struct mc_txn *t, const struct mc_audit_filter *f, mc_audit_fn fn, void *ctx,
 		   struct mc_audit_page *page, struct mc_err *err)
 {
-	struct q q = { f, fn, ctx, page, false, 0, 0, false };
+	static struct q zero;
+	struct q q = zero;
 	uint8_t prefix[MC_PK_LEN], start[MC_PK_LEN + 12];
 	size_t plen = 0;
 	enum mc_db db;
@@ -198,12 +228,18 @@ int mc_audit_query(struct mc_txn *t, const struct mc_audit_filter *f, mc_audit_f
 	uint32_t bound_t = 0;
 	int rc, vr = 0;
 
+	q.f = f;
+	q.fn = fn;
+	q.ctx = ctx;
+	q.page = page;
 	memset(page, 0, sizeof(*page));
+	if (f->actor && actor_line(t, &q, f->actor, err) != 0)
+		return -1;
 	if (f->subject) {
 		db = MC_DB_AUDIT_SUBJECT;
 		memcpy(prefix, f->subject, MC_HASH_LEN);
 		plen = MC_HASH_LEN;
-	} else if (f->actor) {
+	} else if (f->actor && q.nline == 1) {
 		db = MC_DB_AUDIT_ACTOR;
 		memcpy(prefix, f->actor, MC_PK_LEN);
 		plen = MC_PK_LEN;
@@ -212,6 +248,8 @@ int mc_audit_query(struct mc_txn *t, const struct mc_audit_filter *f, mc_audit_f
 		prefix[0] = f->outcome;
 		plen = 1;
 	} else {
+		/* no filter, or an actor whose identity held several keys: its
+		 * events under each, in chain order, from the one scan */
 		db = MC_DB_TXS;
 		q.only_audit = true;
 	}

@@ -15,6 +15,7 @@
 #include "orgrot.h"
 #include "valset.h"
 #include "replica.h"
+#include "text.h"
 
 static const char META_HEAD[] = "head";
 static const char META_CHAIN_ID[] = "chain_id";
@@ -363,6 +364,10 @@ static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		uint8_t holder[MC_PK_LEN];
 		char hex[2 * MC_PK_LEN + 1], why[256];
 
+		/* names that print alike are one name: no spaces at an end or
+		 * doubled, no other whitespace, nothing invisible */
+		if (!mc_name_plain(e.name, e.name_len))
+			return mc_refuse(err, ax, _("a name has no space at either end, no two spaces in a row, and no other space or invisible character: it would print like another name"));
 		rc = name_taken(t, e.name, e.name_len, holder, err);
 		if (rc < 0)
 			return -1;
@@ -565,6 +570,33 @@ static int apply_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax, const s
 		return mc_refuse(err, ax, _("the identity is already revoked"));
 	if (old.roles & ~(uint32_t)MC_ROLES_PEOPLE)
 		return mc_refuse(err, ax, _("only a person's key is rotated this way (node, anchor and organization keys have their own rotation)"));
+	/* The line stays within what a walk back from its newest key covers
+	 * (same_holder_line, the alerts' enrolled_by): a key further back
+	 * would lose its records' authorship and its enroller. */
+	{
+		uint8_t cur[MC_PK_LEN];
+		unsigned depth = 0;
+
+		memcpy(cur, r.old_pk, MC_PK_LEN);
+		for (; depth < MC_ROTATIONS_MAX; depth++) {
+			struct mc_rotation prev;
+
+			rc = mc_rotation_get(t, cur, &prev, err);
+			if (rc < 0)
+				return -1;
+			if (rc == MC_NOTFOUND)
+				break;
+			memcpy(cur, prev.old_pk, MC_PK_LEN);
+		}
+		if (depth >= MC_ROTATIONS_MAX) {
+			char why[256];
+
+			snprintf(why, sizeof(why),
+				 _("the identity was rotated %u times, the most a key line holds: enrol a new identity for its holder"),
+				 (unsigned)MC_ROTATIONS_MAX);
+			return mc_refuse(err, ax, why);
+		}
+	}
 	rc = mc_identity_get(t, r.new_pk, &nw, err);
 	if (rc < 0)
 		return -1;

@@ -134,8 +134,9 @@ static void value_of(const struct mc_cli *cli, size_t i, char *out, size_t n)
 }
 
 /* A file a setting names must be readable by whoever runs this: the
- * service user, when the check runs as it. A secret (the TLS key) must
- * also be closed to group and others, as serve requires (EX_NOPERM, the
+ * service user, when the check runs as it. A secret (the TLS key, the
+ * anchor's key file) must also be closed to group and others, as serve
+ * and the key store require (EX_NOPERM, the
  * same refusal; a link is judged by its target, as serve follows it). */
 static int check_readable(const struct mc_cli *cli, const char *section, const char *key, bool secret,
 			  struct mc_err *err)
@@ -182,7 +183,7 @@ static int check(const struct mc_cli *cli, struct mc_err *err)
 	if (check_readable(cli, "node", "tls_cert", false, err) != 0 ||
 	    check_readable(cli, "node", "tls_key", true, err) != 0 ||
 	    check_readable(cli, "node", "ca_file", false, err) != 0 ||
-	    check_readable(cli, "anchor", "key_file", false, err) != 0)
+	    check_readable(cli, "anchor", "key_file", true, err) != 0)
 		return -1;
 	return 0;
 }

@@ -78,6 +78,48 @@ bool mc_text_clean(const void *p, size_t n)
 	return true;
 }
 
+/* Code points that print as a space or as nothing: whitespace other than
+ * U+0020 and invisible format characters (Unicode White_Space and
+ * Default_Ignorable_Code_Point, those a name could hold). */
+static bool blank_cp(uint32_t c)
+{
+	return c == 0xa0 || c == 0xad || c == 0x34f || c == 0x61c || c == 0x115f || c == 0x1160 ||
+	       c == 0x1680 || c == 0x17b4 || c == 0x17b5 || (c >= 0x180b && c <= 0x180f) ||
+	       (c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) ||
+	       (c >= 0x205f && c <= 0x206f) || c == 0x3000 || c == 0x3164 ||
+	       (c >= 0xfe00 && c <= 0xfe0f) || c == 0xfeff || c == 0xffa0 || (c >= 0xfff0 && c <= 0xfff8) ||
+	       (c >= 0x1bca0 && c <= 0x1bca3) || (c >= 0x1d173 && c <= 0x1d17a) ||
+	       (c >= 0xe0000 && c <= 0xe0fff);
+}
+
+bool mc_name_plain(const void *p, size_t n)
+{
+	const uint8_t *s = p;
+
+	if (n == 0 || !mc_text_clean(p, n) || s[0] == ' ' || s[n - 1] == ' ')
+		return false;
+	for (size_t i = 0; i < n;) {
+		uint32_t c;
+		size_t len;
+
+		if (s[i] < 0x80) {
+			if (s[i] == ' ' && i + 1 < n && s[i + 1] == ' ')
+				return false;
+			i++;
+			continue;
+		}
+		/* well-formed (mc_text_clean): the lead byte gives the length */
+		len = s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : 2;
+		c = s[i] & (len == 4 ? 0x07 : len == 3 ? 0x0f : 0x1f);
+		for (size_t k = 1; k < len; k++)
+			c = c << 6 | (s[i + k] & 0x3f);
+		if (blank_cp(c))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 int mc_time_parse(const char *s, uint64_t now_ms, int dir, uint64_t *out)
 {
 	struct tm tm;

@@ -11,6 +11,12 @@
 bool mc_utf8_valid(const void *p, size_t n);
 /* UTF-8 with no C0/C1 control characters and no DEL. */
 bool mc_text_clean(const void *p, size_t n);
+/* A display name that looks like what it is: clean text (above) with no
+ * space at either end, no two spaces in a row, and no whitespace but
+ * U+0020 nor invisible format characters (no-break and thin spaces,
+ * zero-width characters, soft hyphen, byte order mark, ...): two names
+ * that differ only there print alike. */
+bool mc_name_plain(const void *p, size_t n);
 /* A category or similar token: 1..max of [a-z0-9._-]. */
 bool mc_token_valid(const void *p, size_t n, size_t max);
 /* A MIME type: 1..max printable ASCII with one '/', no spaces. */

@@ -528,6 +528,8 @@ static const char *db_label(enum mc_db db)
 	case MC_DB_VALSETS: return _("validator sets by height");
 	case MC_DB_DUPKEYS: return _("duplicate key index");
 	case MC_DB_ROTATIONS: return _("key rotations");
+	case MC_DB_ORGKEKS: return _("key-encryption keys held from other organizations");
+	case MC_DB_ORGSUCC: return _("organization successions");
 	default: return "?";
 	}
 }

@@ -73,6 +73,18 @@ expect_exit 0 "$MEDCHAIN_BIN" --config "$T/tls3.conf" --datadir "$D" config chec
 expect_exit 0 "$MEDCHAIN_BIN" --config "$T/tls4.conf" --datadir "$D" config check
 ok "config check: a TLS key group or others may access exits 77 naming file and line, as serve refuses it; 0600 passes"
 
+# the anchor's key file is a secret too: `anchor` refuses one that group or
+# others may access (the key store's rule), and so does the check
+printf 'not a real key\n' >"$T/anchor.key"
+chmod 0640 "$T/anchor.key"
+printf '[anchor]\nkey_file = %s/anchor.key\n' "$T" >"$T/anchor.conf"
+expect_exit 77 "$MEDCHAIN_BIN" --config "$T/anchor.conf" --datadir "$D" config check
+grep -qF "$T/anchor.conf:2: [anchor] key_file: '$T/anchor.key' is accessible to other users" "$T/err" \
+    || fail "an anchor key file of mode 0640 is named with file and line: $(cat "$T/err")"
+chmod 0600 "$T/anchor.key"
+expect_exit 0 "$MEDCHAIN_BIN" --config "$T/anchor.conf" --datadir "$D" config check
+ok "config check: an anchor key file group or others may access exits 77, as anchor refuses it; 0600 passes"
+
 # a directory where a configuration file should be: 78 naming it, for the
 # --config file and for the data dir's (optional) file alike
 mkdir "$T/adir.conf"

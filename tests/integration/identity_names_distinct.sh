@@ -20,6 +20,21 @@ expect_exit 65 mc identity add --name "Dr A" --role patient --subject MRN-1 --no
 expect_exit 65 mc identity add --name "St A" --role org --no-passphrase
 ok "an enrolment under an active identity's name (any role) exits 65 naming the holder; nothing written"
 
+# A name that only looks like another one: spaces at either end or doubled,
+# a no-break space, an invisible character. Each printed as "Dr A" in
+# lists, audits and alerts and was accepted as a name of its own.
+h=$(height)
+for n in "Dr A " " Dr A" "Dr  A" "$(printf 'Dr\u00a0A')" "$(printf 'Dr A\u200b')" "$(printf 'Dr\u2009A')" \
+    "$(printf '\ufeffDr A')" "$(printf 'Dr A\u00ad')"; do
+    expect_exit 65 mc identity add --name "$n" --role clinician --no-passphrase
+    grep -q "space" "$T/err" || fail "the refusal of '$n' says why: $(cat "$T/err")"
+done
+[ "$(ls "$D/keys" | wc -l)" -eq "$keys" ] || fail "no key file is left behind"
+[ "$(height)" = "$h" ] || fail "nothing is committed"
+mc identity add --name "$(printf 'Dr Zo\u00eb M\u00fcller-\u674e')" --role clinician --no-passphrase >/dev/null \
+    || fail "letters of any script and single spaces are fine"
+ok "a name with spaces at an end, doubled or not ASCII, or invisible characters, exits 65; nothing written"
+
 mc identity add --name "Dr a" --role clinician --no-passphrase >/dev/null || fail "another name is fine"
 r=$(echo note | mc record put --subject MRN-1 --category note --type text/plain)
 expect_exit 77 mc --as "Dr A" record get "$r"

@@ -120,6 +120,7 @@ grep -q "resealed key-encryption key" "$T/err" && grep -Eq "block [0-9]+" "$T/er
 rm -rf "$D"; cp -a "$T/base" "$D"
 flip orgsucc
 expect_exit 65 mc verify
+grep -q "organization successions: entry" "$T/err" || fail "verify names the table that differs: $(cat "$T/err")"
 rm -rf "$D"; cp -a "$T/base" "$D"
 ok "a changed resealed KEK or succession row fails verify"
 

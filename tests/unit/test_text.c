@@ -44,6 +44,30 @@ Test(text, clean_text_refuses_c0_c1_and_del)
 	cr_assert_not(mc_text_clean("a\0b", 3));
 }
 
+#define S(x) x, sizeof(x) - 1
+Test(text, plain_names_refuse_what_prints_like_another_name)
+{
+	cr_assert(mc_name_plain(S("Dr A")));
+	cr_assert(mc_name_plain(S("Dr Zo\xc3\xab M\xc3\xbcller-\xe6\x9d\x8e")), "letters of any script");
+	cr_assert(mc_name_plain(S("A")));
+	cr_assert(mc_name_plain(S("\xf0\x9f\x98\x80 ok")), "a 4-byte sequence that is not blank");
+	cr_assert_not(mc_name_plain(S("")));
+	cr_assert_not(mc_name_plain(S("Dr A ")));
+	cr_assert_not(mc_name_plain(S(" Dr A")));
+	cr_assert_not(mc_name_plain(S("Dr  A")));
+	cr_assert_not(mc_name_plain(S("Dr\xc2\xa0" "A")), "no-break space");
+	cr_assert_not(mc_name_plain(S("Dr A\xc2\xad")), "soft hyphen");
+	cr_assert_not(mc_name_plain(S("Dr\xe2\x80\x89" "A")), "thin space");
+	cr_assert_not(mc_name_plain(S("Dr A\xe2\x80\x8b")), "zero-width space");
+	cr_assert_not(mc_name_plain(S("Dr A\xe2\x80\xae")), "right-to-left override");
+	cr_assert_not(mc_name_plain(S("\xef\xbb\xbf" "Dr A")), "byte order mark");
+	cr_assert_not(mc_name_plain(S("Dr\xe3\x80\x80" "A")), "ideographic space");
+	cr_assert_not(mc_name_plain(S("Dr A\xf3\xa0\x80\x81")), "a tag character");
+	cr_assert_not(mc_name_plain(S("Dr\tA")), "a control");
+	cr_assert_not(mc_name_plain(S("Dr \xc3")), "not UTF-8");
+}
+#undef S
+
 Test(text, tokens_and_mime_types)
 {
 	cr_assert(mc_token_valid("observation", 11, 64));
