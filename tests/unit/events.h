@@ -133,7 +133,10 @@ static inline uint8_t ev_read(const struct mc_key *actor, const uint8_t id[MC_RE
 	return c.d.outcome;
 }
 
-static inline void ev_ack(uint8_t kind, const uint8_t id[MC_ALERT_ID_LEN], const char *reason)
+/* An acknowledgement of alert id (of that kind) by author: an admin not
+ * involved in the alert's fact, which must be on the chain. */
+static inline void ev_ack_by(const struct mc_key *author, uint8_t kind, const uint8_t id[MC_ALERT_ID_LEN],
+			     const char *reason)
 {
 	struct mc_alert_ack a = { .kind = kind };
 	struct mc_buf b;
@@ -143,7 +146,7 @@ static inline void ev_ack(uint8_t kind, const uint8_t id[MC_ALERT_ID_LEN], const
 	a.reason_len = strlen(reason);
 	mc_buf_init(&b);
 	mc_alert_ack_encode(&a, &b);
-	ev_submit(fx.admin, MC_TX_ALERT_ACK, &b);
+	ev_submit(author, MC_TX_ALERT_ACK, &b);
 }
 
 static inline int ev_head_txn(struct mc_txn *t, void *vctx, struct mc_err *err)

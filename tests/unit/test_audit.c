@@ -53,7 +53,7 @@ static struct got *query(const struct mc_audit_filter *f)
 
 /* The chain the tests query. */
 static struct {
-	struct mc_key *clin, *clin2;
+	struct mc_key *clin, *clin2, *admin2;
 	uint8_t rec1[MC_RECORD_ID_LEN], rec2[MC_RECORD_ID_LEN];
 	uint8_t grant[MC_GRANT_ID_LEN];
 	uint8_t p1[MC_HASH_LEN], p2[MC_HASH_LEN];
@@ -66,6 +66,28 @@ static const uint8_t chain_types[] = {
 };
 #define NEVENTS (sizeof(chain_types) / sizeof(chain_types[0]))
 
+/* The staff-grant alert's id of grant g (a form fx.admin recorded). */
+struct staff_alert { const uint8_t *grant; uint8_t id[MC_ALERT_ID_LEN]; bool found; };
+
+static int staff_alert_fn(const struct mc_alert *a, void *vctx)
+{
+	struct staff_alert *s = vctx;
+
+	if (a->kind == MC_ALERT_STAFF_GRANT && memcmp(a->grant, s->grant, MC_GRANT_ID_LEN) == 0) {
+		memcpy(s->id, a->id, MC_ALERT_ID_LEN);
+		s->found = true;
+	}
+	return 0;
+}
+
+static int staff_alert_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_alert_params p;
+
+	mc_alert_defaults(&p, mc_now_ms());
+	return mc_alerts(t, &p, staff_alert_fn, vctx, err);
+}
+
 static void build(void)
 {
 	struct mc_err err = { 0 };
@@ -73,6 +95,7 @@ static void build(void)
 	fx_setup();
 	memset(&c, 0, sizeof(c));
 	c.clin = ev_enroll("Dr C", MC_ROLE_CLINICIAN);
+	c.admin2 = ev_enroll("Admin B", MC_ROLE_ADMIN);
 	cr_assert_eq(fx_put("P1", "one", c.rec1, &err), 0, "%s", err.msg);
 	cr_assert_eq(fx_put("P2", "two", c.rec2, &err), 0, "%s", err.msg);
 	ev_subject("P1", c.p1);
@@ -82,8 +105,15 @@ static void build(void)
 	cr_assert_eq(ev_read(c.clin, c.rec2, NULL, NULL), MC_OUTCOME_DENY);
 	ev_revoke(c.grant);
 	cr_assert_eq(ev_read(c.clin, c.rec1, NULL, NULL), MC_OUTCOME_DENY);
-	memset(c.alert, 0x5a, sizeof(c.alert));
-	ev_ack(MC_ALERT_BREAK_GLASS, c.alert, "reviewed");
+	{
+		/* another admin acknowledges the form fx.admin recorded */
+		struct staff_alert sa = { c.grant, { 0 }, false };
+
+		cr_assert_eq(mc_store_read(fx.s, staff_alert_txn, &sa, &err), 0, "%s", err.msg);
+		cr_assert(sa.found);
+		memcpy(c.alert, sa.id, MC_ALERT_ID_LEN);
+		ev_ack_by(c.admin2, MC_ALERT_STAFF_GRANT, c.alert, "reviewed");
+	}
 	c.clin2 = ev_rotate_lost(c.clin);
 }
 
@@ -91,6 +121,7 @@ static void unbuild(void)
 {
 	mc_key_free(c.clin);
 	mc_key_free(c.clin2);
+	mc_key_free(c.admin2);
 	fx_teardown();
 }
 
@@ -165,9 +196,13 @@ Test(audit_chain, by_actor_gives_what_that_key_signed)
 	}
 	f.actor = fx.admin->pk;
 	g = query(&f);
-	cr_assert_eq(g->n, 4, "grant, revocation, acknowledgement, rotation (got %u)", g->n);
+	cr_assert_eq(g->n, 3, "grant, revocation, rotation (got %u)", g->n);
 	cr_assert_eq(g->e[0].type, MC_TX_CONSENT_GRANT);
-	cr_assert_eq(g->e[3].type, MC_TX_IDENTITY_ROTATE);
+	cr_assert_eq(g->e[2].type, MC_TX_IDENTITY_ROTATE);
+	f.actor = c.admin2->pk;
+	g = query(&f);
+	cr_assert_eq(g->n, 1, "the other admin's acknowledgement (got %u)", g->n);
+	cr_assert_eq(g->e[0].type, MC_TX_ALERT_ACK);
 	f.actor = fx.node->pk;
 	cr_assert_eq(query(&f)->n, 0, "the node signed blocks, no audited event");
 }
@@ -297,10 +332,10 @@ Test(audit_chain, the_acknowledgement_and_the_rotation_carry_what_they_did)
 	cr_assert_eq(g->e[0].rot_kind, MC_ROTATE_LOST_KEY);
 	cr_assert_str_eq(g->e[0].glass, "lost", "a rotation's reason");
 	cr_assert_eq(g->e[1].type, MC_TX_ALERT_ACK);
-	cr_assert_eq(g->e[1].alert_kind, MC_ALERT_BREAK_GLASS);
+	cr_assert_eq(g->e[1].alert_kind, MC_ALERT_STAFF_GRANT);
 	cr_assert_arr_eq(g->e[1].alert_id, c.alert, MC_ALERT_ID_LEN);
 	cr_assert_str_eq(g->e[1].ack_reason, "reviewed");
-	cr_assert_str_eq(g->e[1].actor_name, "admin");
+	cr_assert_str_eq(g->e[1].actor_name, "Admin B");
 }
 
 Test(audit, an_empty_chain_has_no_events)
