@@ -43,7 +43,7 @@ printf '[node]\nlisten = 127.0.0.1:%s\nmetrics_listen = localhost:%s\n' "$p1" "$
 expect_exit 78 mc serve
 grep -q "metrics_listen" "$T/err" || fail "a bad metrics_listen is not named: $(cat "$T/err")"
 printf '[node]\nname = ward "7\\b\nlisten = 127.0.0.1:%s\nmetrics_listen = 127.0.0.1:%s\n' "$p1" "$p2" >"$D/medchain.conf"
-mc serve >"$T/solo.log" 2>&1 &
+"$MEDCHAIN_BIN" --datadir "$D" serve >"$T/solo.log" 2>&1 &   # not through mc(): $! must be serve itself
 solo=$!
 for t in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p2/healthz" && break; sleep 0.05; done
 CL_MPORT[0]=$p2
