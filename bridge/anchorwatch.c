@@ -18,26 +18,15 @@
 
 int mc_balance_load(const char *datadir, struct mc_balance_seen *b, struct mc_err *err)
 {
-	char path[4200], buf[4096], *end;
+	char path[4200], *end;
 	const cJSON *t, *a, *c, *w, *big, *f, *g, *low, *ls;
 	cJSON *j;
-	ssize_t n;
-	int fd;
+	int rc;
 
 	memset(b, 0, sizeof(*b));
-	if (snprintf(path, sizeof(path), "%s/%s", datadir, MC_BALANCE_FILE) >= (int)sizeof(path))
-		return mc_err_set(err, EX_NOINPUT, _("the data dir path is too long"));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT)
-		return 1;
-	if (fd < 0)
-		return mc_err_set(err, EX_NOINPUT, _("cannot read '%s': %s"), path, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return mc_err_set(err, EX_IOERR, _("cannot read '%s': %s"), path, strerror(errno));
-	buf[n] = '\0';
-	j = cJSON_ParseWithLength(buf, (size_t)n);
+	rc = mc_state_file_load(datadir, MC_BALANCE_FILE, &j, path, sizeof(path), err);
+	if (rc != 0)
+		return rc;
 	t = cJSON_GetObjectItemCaseSensitive(j, "time_ms");
 	a = cJSON_GetObjectItemCaseSensitive(j, "address");
 	c = cJSON_GetObjectItemCaseSensitive(j, "chain_id");

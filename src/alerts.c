@@ -458,22 +458,15 @@ static int each_glass(struct mc_txn *t, uint64_t h, uint32_t ti, uint64_t ts, vo
 	return r->fn(&al, r->ctx) ? 1 : 0;
 }
 
-/* The first key of pk's line: pk, or the key its identity was rotated
- * from, and so on back (the chain keeps a line within MC_ROTATIONS_MAX). */
+/* The first key of pk's line (mc_key_line). */
 static int line_root(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint8_t root[MC_PK_LEN],
 		     struct mc_err *err)
 {
-	memcpy(root, pk, MC_PK_LEN);
-	for (unsigned i = 0; i < MC_ROTATIONS_MAX; i++) {
-		struct mc_rotation rot;
-		int rc = mc_rotation_get(t, root, &rot, err);
+	struct mc_key_line l;
 
-		if (rc < 0)
-			return -1;
-		if (rc == MC_NOTFOUND)
-			break;
-		memcpy(root, rot.old_pk, MC_PK_LEN);
-	}
+	if (mc_key_line(t, pk, &l, err) != 0)
+		return -1;
+	memcpy(root, l.pk[l.n - 1], MC_PK_LEN);
 	return 0;
 }
 
@@ -610,37 +603,6 @@ static int colleague_soon(struct mc_txn *t, const struct mc_alert_params *p, con
 	return *after <= p->enrolment_window_ms;
 }
 
-/* The keys of one person: pk and every key its identity was rotated from. */
-struct line {
-	uint8_t pk[MC_ROTATIONS_MAX + 1][MC_PK_LEN];
-	size_t n;
-};
-
-static int line_of(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct line *l, struct mc_err *err)
-{
-	memcpy(l->pk[0], pk, MC_PK_LEN);
-	l->n = 1;
-	while (l->n <= MC_ROTATIONS_MAX) {
-		struct mc_rotation rot;
-		int rc = mc_rotation_get(t, l->pk[l->n - 1], &rot, err);
-
-		if (rc < 0)
-			return -1;
-		if (rc == MC_NOTFOUND)
-			break;
-		memcpy(l->pk[l->n++], rot.old_pk, MC_PK_LEN);
-	}
-	return 0;
-}
-
-static bool in_line(const struct line *l, const uint8_t pk[MC_PK_LEN])
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (memcmp(l->pk[i], pk, MC_PK_LEN) == 0)
-			return true;
-	return false;
-}
-
 /* Whether staff put pk's identity in someone's hands: the admin who
  * enrolled it, or who rotated it (or a key it came from) to a new key.
  * Someone who made the first key, or submitted a rotation, may hold the
@@ -651,14 +613,14 @@ static int enrolled_by(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], const uint
 		       bool *match, struct mc_err *err)
 {
 	uint8_t cur[MC_PK_LEN], who[MC_PK_LEN];
-	struct line *sl = malloc(sizeof(*sl));
+	struct mc_key_line *sl = malloc(sizeof(*sl));
 	bool found;
 	int rc = 0;
 
 	*match = false;
 	if (!sl)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	if (line_of(t, staff, sl, err) != 0) {
+	if (mc_key_line(t, staff, sl, err) != 0) {
 		free(sl);
 		return -1;
 	}
@@ -673,12 +635,12 @@ static int enrolled_by(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], const uint
 			rc = 0;
 			break;
 		}
-		*match = in_line(sl, rot.author);
+		*match = mc_key_line_has(sl, rot.author);
 		memcpy(cur, rot.old_pk, MC_PK_LEN);
 	}
 	if (rc == 0 && !*match) {
 		rc = enroller_of(t, cur, who, &found, err);
-		*match = rc == 0 && found && in_line(sl, who);
+		*match = rc == 0 && found && mc_key_line_has(sl, who);
 	}
 	free(sl);
 	return rc < 0 ? -1 : 0;
@@ -1116,25 +1078,12 @@ int mc_alert_fact(struct mc_txn *t, const struct mc_apply_ctx *ax, uint8_t kind,
 int mc_alert_fact_party(struct mc_txn *t, const struct mc_alert_fact *f, const uint8_t pk[MC_PK_LEN],
 			bool *party, struct mc_err *err)
 {
-	uint8_t cur[MC_PK_LEN];
+	struct mc_key_line l;
 
 	*party = false;
-	memcpy(cur, pk, MC_PK_LEN);
-	for (unsigned n = 0; n <= MC_ROTATIONS_MAX; n++) {
-		struct mc_rotation rot;
-		int rc;
-
-		for (size_t i = 0; i < f->nparties; i++)
-			if (memcmp(f->parties[i], cur, MC_PK_LEN) == 0) {
-				*party = true;
-				return 0;
-			}
-		rc = mc_rotation_get(t, cur, &rot, err);
-		if (rc < 0)
-			return -1;
-		if (rc == MC_NOTFOUND)
-			break;
-		memcpy(cur, rot.old_pk, MC_PK_LEN);
-	}
+	if (mc_key_line(t, pk, &l, err) != 0)
+		return -1;
+	for (size_t i = 0; i < f->nparties && !*party; i++)
+		*party = mc_key_line_has(&l, f->parties[i]);
 	return 0;
 }

@@ -20,8 +20,7 @@ struct q {
 	bool cache_ok;
 	/* the actor filter: the key asked for and the keys its identity
 	 * held before (IDENTITY_ROTATE), newest first */
-	uint8_t line[MC_ROTATIONS_MAX + 1][MC_PK_LEN];
-	size_t nline;
+	struct mc_key_line line;
 };
 
 void mc_audit_filter_init(struct mc_audit_filter *f)
@@ -95,14 +94,8 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 	    tx.type != MC_TX_ORG_ROTATE && tx.type != MC_TX_IDENTITY_ROTATE &&
 	    tx.type != MC_TX_ALERT_ACK)
 		return 0;
-	if (f->actor) {
-		size_t i = 0;
-
-		while (i < q->nline && memcmp(tx.author, q->line[i], MC_PK_LEN) != 0)
-			i++;
-		if (i == q->nline)
-			return 0;
-	}
+	if (f->actor && !mc_key_line_has(&q->line, tx.author))
+		return 0;
 	e.h = h;
 	e.ti = ti;
 	e.type = tx.type;
@@ -194,24 +187,6 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 	return 0;
 }
 
-/* The actor's key and every key its identity was rotated from: what one
- * person did under each (the chain keeps a line within MC_ROTATIONS_MAX). */
-static int actor_line(struct mc_txn *t, struct q *q, const uint8_t actor[MC_PK_LEN], struct mc_err *err)
-{
-	memcpy(q->line[0], actor, MC_PK_LEN);
-	q->nline = 1;
-	while (q->nline <= MC_ROTATIONS_MAX) {
-		struct mc_rotation rot;
-		int rc = mc_rotation_get(t, q->line[q->nline - 1], &rot, err);
-
-		if (rc < 0)
-			return -1;
-		if (rc == MC_NOTFOUND)
-			break;
-		memcpy(q->line[q->nline++], rot.old_pk, MC_PK_LEN);
-	}
-	return 0;
-}
 
 int mc_audit_query(struct mc_txn *t, const struct mc_audit_filter *f, mc_audit_fn fn, void *ctx,
 		   struct mc_audit_page *page, struct mc_err *err)
@@ -233,13 +208,13 @@ int mc_audit_query(struct mc_txn *t, const struct mc_audit_filter *f, mc_audit_f
 	q.ctx = ctx;
 	q.page = page;
 	memset(page, 0, sizeof(*page));
-	if (f->actor && actor_line(t, &q, f->actor, err) != 0)
+	if (f->actor && mc_key_line(t, f->actor, &q.line, err) != 0)
 		return -1;
 	if (f->subject) {
 		db = MC_DB_AUDIT_SUBJECT;
 		memcpy(prefix, f->subject, MC_HASH_LEN);
 		plen = MC_HASH_LEN;
-	} else if (f->actor && q.nline == 1) {
+	} else if (f->actor && q.line.n == 1) {
 		db = MC_DB_AUDIT_ACTOR;
 		memcpy(prefix, f->actor, MC_PK_LEN);
 		plen = MC_PK_LEN;

@@ -263,58 +263,43 @@ static int custodian_staff(struct mc_txn *t, const struct mc_apply_ctx *ax,
 
 /* 1 when an active patient identity already names this subject, 0 when
  * none does, -1 on error. A scan of the identities: enrolments are rare. */
+static int is_subjects_patient(const struct mc_identity *id, void *ctx, struct mc_err *err)
+{
+	(void)err;
+	return (id->roles & MC_ROLE_PATIENT) && id->has_subject && id->revoked == MC_NOT_REVOKED &&
+	       memcmp(id->subject, ctx, MC_HASH_LEN) == 0;
+}
+
 static int patient_exists(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN], struct mc_err *err)
 {
-	struct mc_cursor *c;
-	const void *k, *v;
-	size_t kn, vn;
-	int rc, found = 0;
-
-	if (mc_cursor_open(t, MC_DB_IDENTITIES, &c, err) != 0)
-		return -1;
-	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && !found;
-	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
-		struct mc_identity id;
-
-		if (kn != MC_PK_LEN || mc_identity_decode(k, v, vn, &id, err) != 0) {
-			mc_cursor_close(c);
-			return -1;
-		}
-		if ((id.roles & MC_ROLE_PATIENT) && id.has_subject && id.revoked == MC_NOT_REVOKED &&
-		    memcmp(id.subject, subject, MC_HASH_LEN) == 0)
-			found = 1;
-	}
-	mc_cursor_close(c);
-	return rc < 0 ? -1 : found;
+	return mc_identities_each(t, is_subjects_patient, (void *)subject, err);
 }
 
 /* 1 and holder's key when an active identity bears this display name, 0
  * when none does, -1 on error. A scan, as patient_exists. */
+struct name_look {
+	const uint8_t *name;
+	size_t len;
+	uint8_t *holder;
+};
+
+static int bears_name(const struct mc_identity *id, void *ctx, struct mc_err *err)
+{
+	struct name_look *l = ctx;
+
+	(void)err;
+	if (id->revoked != MC_NOT_REVOKED || strlen(id->name) != l->len || memcmp(id->name, l->name, l->len) != 0)
+		return 0;
+	memcpy(l->holder, id->pk, MC_PK_LEN);
+	return 1;
+}
+
 static int name_taken(struct mc_txn *t, const uint8_t *name, size_t len, uint8_t holder[MC_PK_LEN],
 		      struct mc_err *err)
 {
-	struct mc_cursor *c;
-	const void *k, *v;
-	size_t kn, vn;
-	int rc, found = 0;
+	struct name_look l = { name, len, holder };
 
-	if (mc_cursor_open(t, MC_DB_IDENTITIES, &c, err) != 0)
-		return -1;
-	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && !found;
-	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
-		struct mc_identity id;
-
-		if (kn != MC_PK_LEN || mc_identity_decode(k, v, vn, &id, err) != 0) {
-			mc_cursor_close(c);
-			return -1;
-		}
-		if (id.revoked == MC_NOT_REVOKED && strlen(id.name) == len && memcmp(id.name, name, len) == 0) {
-			memcpy(holder, id.pk, MC_PK_LEN);
-			found = 1;
-		}
-	}
-	mc_cursor_close(c);
-	return rc < 0 ? -1 : found;
+	return mc_identities_each(t, bears_name, &l, err);
 }
 
 static int apply_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
@@ -439,25 +424,41 @@ int mc_rotation_get(struct mc_txn *t, const uint8_t new_pk[MC_PK_LEN], struct mc
 	return mc_rotation_decode(new_pk, v, vn, r, err);
 }
 
-/* Whether actor is pk, or pk's identity rotated (once or more) to actor. */
-static int same_holder_line(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], const uint8_t actor[MC_PK_LEN],
-			    bool *same, struct mc_err *err)
+int mc_key_line(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_key_line *l, struct mc_err *err)
 {
-	uint8_t cur[MC_PK_LEN];
-
-	*same = memcmp(pk, actor, MC_PK_LEN) == 0;
-	memcpy(cur, actor, MC_PK_LEN);
-	for (unsigned i = 0; i < MC_ROTATIONS_MAX && !*same; i++) {
+	memcpy(l->pk[0], pk, MC_PK_LEN);
+	l->n = 1;
+	while (l->n <= MC_ROTATIONS_MAX) {
 		struct mc_rotation rot;
-		int rc = mc_rotation_get(t, cur, &rot, err);
+		int rc = mc_rotation_get(t, l->pk[l->n - 1], &rot, err);
 
 		if (rc < 0)
 			return -1;
 		if (rc == MC_NOTFOUND)
 			break;
-		memcpy(cur, rot.old_pk, MC_PK_LEN);
-		*same = memcmp(cur, pk, MC_PK_LEN) == 0;
+		memcpy(l->pk[l->n++], rot.old_pk, MC_PK_LEN);
 	}
+	return 0;
+}
+
+bool mc_key_line_has(const struct mc_key_line *l, const uint8_t pk[MC_PK_LEN])
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (memcmp(l->pk[i], pk, MC_PK_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* Whether actor is pk, or pk's identity rotated (once or more) to actor. */
+static int same_holder_line(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], const uint8_t actor[MC_PK_LEN],
+			    bool *same, struct mc_err *err)
+{
+	struct mc_key_line l;
+
+	*same = false;
+	if (mc_key_line(t, actor, &l, err) != 0)
+		return -1;
+	*same = mc_key_line_has(&l, pk);
 	return 0;
 }
 
@@ -574,21 +575,11 @@ static int apply_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax, const s
 	 * (same_holder_line, the alerts' enrolled_by): a key further back
 	 * would lose its records' authorship and its enroller. */
 	{
-		uint8_t cur[MC_PK_LEN];
-		unsigned depth = 0;
+		struct mc_key_line line;
 
-		memcpy(cur, r.old_pk, MC_PK_LEN);
-		for (; depth < MC_ROTATIONS_MAX; depth++) {
-			struct mc_rotation prev;
-
-			rc = mc_rotation_get(t, cur, &prev, err);
-			if (rc < 0)
-				return -1;
-			if (rc == MC_NOTFOUND)
-				break;
-			memcpy(cur, prev.old_pk, MC_PK_LEN);
-		}
-		if (depth >= MC_ROTATIONS_MAX) {
+		if (mc_key_line(t, r.old_pk, &line, err) != 0)
+			return -1;
+		if (line.n > MC_ROTATIONS_MAX) {   /* n - 1 rotations already */
 			char why[256];
 
 			snprintf(why, sizeof(why),

@@ -95,6 +95,14 @@ int mc_rotation_get(struct mc_txn *t, const uint8_t new_pk[MC_PK_LEN], struct mc
 		    struct mc_err *err);
 /* How many rotations a key's line may hold (a bound for walking it back). */
 #define MC_ROTATIONS_MAX 64
+/* One person's keys: pk, then the key its identity was rotated from, and
+ * so on back (at most MC_ROTATIONS_MAX + 1 keys; a longer line is cut). */
+struct mc_key_line {
+	uint8_t pk[MC_ROTATIONS_MAX + 1][MC_PK_LEN];
+	size_t n;
+};
+int mc_key_line(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_key_line *l, struct mc_err *err);
+bool mc_key_line_has(const struct mc_key_line *l, const uint8_t pk[MC_PK_LEN]);
 
 /* Audit index entries: where, what, and the outcome of an ACCESS. */
 struct mc_audit_ref {

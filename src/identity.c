@@ -77,6 +77,33 @@ int mc_identity_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_ide
 	return mc_identity_decode(pk, v, vn, id, err);
 }
 
+int mc_identities_each(struct mc_txn *t, mc_identity_fn fn, void *ctx, struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc, stop = 0;
+
+	if (mc_cursor_open(t, MC_DB_IDENTITIES, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && !stop;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_identity id;
+
+		if (kn != MC_PK_LEN || mc_identity_decode(k, v, vn, &id, err) != 0) {
+			rc = mc_err_set(err, EX_DATAERR, _("malformed identity record"));
+			break;
+		}
+		stop = fn(&id, ctx, err);
+		if (stop < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : stop;
+}
+
 int mc_identity_find(struct mc_txn *t, const char *what, struct mc_identity *id,
 		     struct mc_err *err)
 {

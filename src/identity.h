@@ -37,6 +37,11 @@ int mc_identity_put(struct mc_txn *t, const struct mc_identity *id, struct mc_er
 /* 0, MC_NOTFOUND or -1. */
 int mc_identity_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_identity *id,
 		    struct mc_err *err);
+/* Calls fn for every identity, in key order; fn returns 0 to go on, 1 to
+ * stop, -1 on error (err set). Returns what stopped it (0 or 1), or -1
+ * (a malformed row: EX_DATAERR). */
+typedef int (*mc_identity_fn)(const struct mc_identity *id, void *ctx, struct mc_err *err);
+int mc_identities_each(struct mc_txn *t, mc_identity_fn fn, void *ctx, struct mc_err *err);
 /* Finds an identity by 64-hex key, unique hex prefix (>= 8 digits), or
  * exact name. EX_NOUSER when none, EX_USAGE when ambiguous. */
 int mc_identity_find(struct mc_txn *t, const char *what, struct mc_identity *id,

@@ -97,16 +97,15 @@ int mc_vlast_save(const char *datadir, const struct mc_verify_last *v, struct mc
 	return rc;
 }
 
-int mc_vlast_load(const char *datadir, struct mc_verify_last *v, struct mc_err *err)
+int mc_state_file_load(const char *datadir, const char *name, cJSON **out, char *path, size_t pn,
+		       struct mc_err *err)
 {
-	char path[4200], buf[4096];
-	cJSON *j;
-	const cJSON *t, *r, *m, *d, *b;
+	char buf[4096];
 	ssize_t n;
 	int fd;
 
-	memset(v, 0, sizeof(*v));
-	if (snprintf(path, sizeof(path), "%s/%s", datadir, MC_VLAST_FILE) >= (int)sizeof(path))
+	*out = NULL;
+	if (snprintf(path, pn, "%s/%s", datadir, name) >= (int)pn)
 		return mc_err_set(err, EX_NOINPUT, _("the data dir path is too long"));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT)
@@ -118,7 +117,21 @@ int mc_vlast_load(const char *datadir, struct mc_verify_last *v, struct mc_err *
 	if (n < 0)
 		return mc_err_set(err, EX_IOERR, _("cannot read '%s': %s"), path, strerror(errno));
 	buf[n] = '\0';
-	j = cJSON_ParseWithLength(buf, (size_t)n);
+	*out = cJSON_ParseWithLength(buf, (size_t)n);
+	return 0;
+}
+
+int mc_vlast_load(const char *datadir, struct mc_verify_last *v, struct mc_err *err)
+{
+	char path[4200];
+	cJSON *j;
+	const cJSON *t, *r, *m, *d, *b;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	rc = mc_state_file_load(datadir, MC_VLAST_FILE, &j, path, sizeof(path), err);
+	if (rc != 0)
+		return rc;
 	t = cJSON_GetObjectItemCaseSensitive(j, "time_ms");
 	r = cJSON_GetObjectItemCaseSensitive(j, "result");
 	m = cJSON_GetObjectItemCaseSensitive(j, "message");

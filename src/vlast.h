@@ -7,6 +7,7 @@
 #define MC_VLAST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -28,6 +29,13 @@ int mc_vlast_save(const char *datadir, const struct mc_verify_last *v, struct mc
 /* The same for any small state file of this node: text (a JSON document)
  * and a newline replace <datadir>/name atomically. */
 int mc_state_file_save(const char *datadir, const char *name, const char *text, struct mc_err *err);
+/* Reads <datadir>/name (at most 4 KiB; never through a symlink) and
+ * parses it: 0 with *out (NULL when it is no JSON document: the caller
+ * says what it should have been; else the caller deletes it), 1 when there
+ * is no such file, -1 (err set). path (n bytes) gets the file's path. */
+struct cJSON;
+int mc_state_file_load(const char *datadir, const char *name, struct cJSON **out, char *path, size_t n,
+		       struct mc_err *err);
 /* 0: loaded; 1: no verify has stored an outcome; -1: unreadable or
  * malformed (err set). */
 int mc_vlast_load(const char *datadir, struct mc_verify_last *v, struct mc_err *err);
