@@ -811,9 +811,14 @@ static int lost_key_alert(struct mc_txn *t, const struct mc_apply_ctx *ax, const
 	return 0;
 }
 
-/* Every rotation an admin made without the old key's signature: the way
- * an insider would move someone's access to a key of their own. */
-static int lost_key_alerts(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct mc_err *err)
+/* Calls each(t, alert, ctx, err) with the alert of every rotation an
+ * admin made without the old key's signature (the way an insider would
+ * move someone's access to a key of their own), in new key order; each
+ * returns 1 to stop, 0 to go on, -1 on error. ax: as lost_key_alert. */
+static int each_lost_key(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			 int (*each)(struct mc_txn *, const struct mc_rotation *, struct mc_alert *, void *,
+				     struct mc_err *),
+			 void *ctx, struct mc_err *err)
 {
 	struct mc_cursor *c;
 	const void *k, *v;
@@ -833,14 +838,36 @@ static int lost_key_alerts(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct m
 		}
 		if (rot.kind != MC_ROTATE_LOST_KEY)
 			continue;
-		if (lost_key_alert(t, NULL, &rot, &al, err) != 0) {
+		if (lost_key_alert(t, ax, &rot, &al, err) != 0 || (stop = each(t, &rot, &al, ctx, err)) < 0) {
 			rc = -1;
 			break;
 		}
-		stop = fn(&al, ctx) ? 1 : 0;
 	}
 	mc_cursor_close(c);
 	return rc < 0 ? -1 : stop;
+}
+
+struct lost_key_run {
+	mc_alert_fn fn;
+	void *ctx;
+};
+
+static int lost_key_to_caller(struct mc_txn *t, const struct mc_rotation *rot, struct mc_alert *al, void *vctx,
+			      struct mc_err *err)
+{
+	struct lost_key_run *r = vctx;
+
+	(void)t;
+	(void)rot;
+	(void)err;
+	return r->fn(al, r->ctx) ? 1 : 0;
+}
+
+static int lost_key_alerts(struct mc_txn *t, mc_alert_fn fn, void *ctx, struct mc_err *err)
+{
+	struct lost_key_run r = { fn, ctx };
+
+	return each_lost_key(t, NULL, lost_key_to_caller, &r, err);
 }
 
 static int alerts_run(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
@@ -1016,33 +1043,23 @@ static int fact_grant(struct mc_txn *t, const struct mc_grant_state *gs, const s
 	return 1;
 }
 
+static int fact_rotation_match(struct mc_txn *t, const struct mc_rotation *rot, struct mc_alert *al, void *vctx,
+			       struct mc_err *err)
+{
+	struct fact_run *r = vctx;
+
+	(void)t;
+	(void)err;
+	if (!fact_match(r, al))
+		return 0;
+	fact_party(r->f, rot->author);
+	fact_party(r->f, rot->new_pk);
+	return 1;
+}
+
 static int fact_rotation(struct mc_txn *t, struct fact_run *r, struct mc_err *err)
 {
-	struct mc_cursor *c;
-	const void *k, *v;
-	size_t kn, vn;
-	int rc, stop = 0;
-
-	if (mc_cursor_open(t, MC_DB_ROTATIONS, &c, err) != 0)
-		return -1;
-	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && !stop;
-	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
-		struct mc_rotation rot;
-		struct mc_alert al;
-
-		if (kn != MC_PK_LEN || mc_rotation_decode(k, v, vn, &rot, err) != 0 ||
-		    (rot.kind == MC_ROTATE_LOST_KEY && lost_key_alert(t, r->ax, &rot, &al, err) != 0)) {
-			rc = -1;
-			break;
-		}
-		if (rot.kind != MC_ROTATE_LOST_KEY || !fact_match(r, &al))
-			continue;
-		fact_party(r->f, rot.author);
-		fact_party(r->f, rot.new_pk);
-		stop = 1;
-	}
-	mc_cursor_close(c);
-	return rc < 0 ? -1 : 0;
+	return each_lost_key(t, r->ax, fact_rotation_match, r, err) < 0 ? -1 : 0;
 }
 
 int mc_alert_fact(struct mc_txn *t, const struct mc_apply_ctx *ax, uint8_t kind, const uint8_t id[MC_ALERT_ID_LEN],
