@@ -18,7 +18,11 @@ static const int colors_values[] = { 0, 1, -1 };
 static const char *const verify_names[] = { "full", "recent", NULL };
 static const int verify_values[] = { 0, 1 };
 
-/* Every key of every section, in the order `config check` lists them. */
+/* Every key of every section, in the order `config check` lists them. A
+ * row: section, key, MEDCHAIN_* variable (NULL: none), type with its flags
+ * and range, what a bad value is told is allowed, the default (NULL: none),
+ * one line of doc, and the field it sets. medchain.conf(5) documents each
+ * and examples/medchain.conf names each (test_conf.c checks both ways). */
 #define F(m) offsetof(struct mc_config, m), sizeof(((struct mc_config *)0)->m)
 #define TEXT(min, max) MC_CONF_TEXT, 0, min, max, NULL, NULL
 #define OF(t, flags) t, flags, 0, 0, NULL, NULL
