@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,7 @@ Test(conf, each_key_remembers_the_file_line_or_variable_that_set_it)
  * variable. */
 struct names {
 	char name[64][80];
+	char text[64][2048];          /* the man page: the entry's text */
 	size_t n;
 };
 
@@ -208,9 +210,17 @@ static void man_names(struct names *keys, struct names *vars)
 	FILE *f = open_source("docs/medchain.conf.5.in");
 	char line[1024], section[32] = "";
 	bool env = false, tp = false;
+	size_t entry = 0;             /* the first key of the current entry */
 
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
+		for (size_t i = entry; line[0] != '.' && i < keys->n; i++) {
+			size_t o = strlen(keys->text[i]);
+
+			snprintf(keys->text[i] + o, sizeof(keys->text[i]) - o, " %s", line);
+		}
+		if (strncmp(line, ".TP", 3) == 0 || strncmp(line, ".SH", 3) == 0)
+			entry = keys->n;
 		if (strncmp(line, ".SH ", 4) == 0) {
 			section[0] = '\0';
 			env = strcmp(line, ".SH ENVIRONMENT") == 0;
@@ -249,7 +259,26 @@ static void example_names(struct names *keys)
 	fclose(f);
 }
 
-Test(conf, every_key_of_the_table_is_in_the_man_page_and_the_example_and_no_other)
+/* The man page's entry for name gives def as its default ("Default: 50."
+ * or "default 32)"). */
+static bool man_says_default(const struct names *man, const char *name, const char *def)
+{
+	for (size_t i = 0; i < man->n; i++) {
+		const char *p = man->text[i];
+
+		if (strcmp(man->name[i], name) != 0)
+			continue;
+		while ((p = strcasestr(p, "default"))) {
+			p += strlen("default");
+			p += strspn(p, ": ");
+			if (strncmp(p, def, strlen(def)) == 0 && !isalnum((unsigned char)p[strlen(def)]))
+				return true;
+		}
+	}
+	return false;
+}
+
+Test(conf, every_key_of_the_table_is_in_the_man_page_with_its_default_and_in_the_example_and_no_other)
 {
 	struct names man = { 0 }, vars = { 0 }, example = { 0 };
 	char name[80];
@@ -265,6 +294,8 @@ Test(conf, every_key_of_the_table_is_in_the_man_page_and_the_example_and_no_othe
 		cr_expect(has_name(&man, name), "[%s] %s is not in medchain.conf(5)", k->section, k->key);
 		cr_expect(has_name(&example, name), "[%s] %s is not in examples/medchain.conf", k->section, k->key);
 		cr_expect(!k->env || has_name(&vars, k->env), "%s is not in medchain.conf(5)'s ENVIRONMENT", k->env);
+		cr_expect(!k->def || man_says_default(&man, name, k->def), "medchain.conf(5): [%s] %s: Default: %s",
+			  k->section, k->key, k->def);
 	}
 	for (size_t i = 0; i < man.n; i++) {
 		char section[32], key[48];
