@@ -89,8 +89,8 @@ static void redact_url(const char *url, char *out, size_t n)
 	curl_url_cleanup(h);
 }
 
-/* The settings that hold URLs ([node] url and peers, [anchor] rpc_url):
- * each one redacted, so the output can go into a ticket. */
+/* The settings that hold URLs (of type MC_CONF_URL or MC_CONF_URLS in
+ * conf.c's table): each one redacted, so the output can go into a ticket. */
 static void redact_urls(const char *value, char *out, size_t n)
 {
 	const char *p = value;
@@ -118,12 +118,11 @@ static void redact_urls(const char *value, char *out, size_t n)
 
 static void value_of(const struct mc_cli *cli, size_t i, char *out, size_t n)
 {
-	const char *section, *key, *env;
+	const struct mc_conf_key *k = mc_config_key_info(i);
 
-	mc_config_key(i, &section, &key, &env);
 	if ((int)i == mc_config_find("node", "datadir")) {
 		snprintf(out, n, "%.4095s", cli->datadir);
-	} else if (strcmp(key, "url") == 0 || strcmp(key, "peers") == 0 || strcmp(key, "rpc_url") == 0) {
+	} else if (k->type == MC_CONF_URL || k->type == MC_CONF_URLS) {
 		char raw[MC_CONF_STR];
 
 		mc_config_value(&cli->conf, i, raw, sizeof(raw));
@@ -133,23 +132,25 @@ static void value_of(const struct mc_cli *cli, size_t i, char *out, size_t n)
 	}
 }
 
-/* A file a setting names must be readable by whoever runs this: the
- * service user, when the check runs as it. A secret (the TLS key, the
- * anchor's key file) must also be closed to group and others, as serve
- * and the key store require (EX_NOPERM, the
- * same refusal; a link is judged by its target, as serve follows it). */
-static int check_readable(const struct mc_cli *cli, const char *section, const char *key, bool secret,
-			  struct mc_err *err)
+/* A file a setting names (MC_CONF_READS in conf.c's table) must be
+ * readable by whoever runs this: the service user, when the check runs as
+ * it. A secret (MC_CONF_SECRET: the TLS key, the anchor's key file) must
+ * also be closed to group and others, as serve and the key store require
+ * (EX_NOPERM, the same refusal; a link is judged by its target, as serve
+ * follows it). */
+static int check_readable(const struct mc_cli *cli, size_t i, struct mc_err *err)
 {
-	int i = mc_config_find(section, key);
+	const struct mc_conf_key *k = mc_config_key_info(i);
+	const char *section = k->section, *key = k->key;
+	bool secret = k->flags & MC_CONF_SECRET;
 	char value[MC_CONF_STR], where[MC_CONF_STR + 32];
 	struct stat st;
 	int fd;
 
-	mc_config_value(&cli->conf, (size_t)i, value, sizeof(value));
+	mc_config_value(&cli->conf, i, value, sizeof(value));
 	if (value[0] != '/')
 		return 0;
-	origin_text(cli, (size_t)i, where, sizeof(where));
+	origin_text(cli, i, where, sizeof(where));
 	/* O_NONBLOCK: a FIFO (or a device) named here must not hang the check */
 	fd = open(value, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
@@ -180,11 +181,9 @@ static int check(const struct mc_cli *cli, struct mc_err *err)
 		return mc_err_set(err, EX_CONFIG, _("%s: [node] tls_cert and tls_key go together: set both or neither"),
 				  where);
 	}
-	if (check_readable(cli, "node", "tls_cert", false, err) != 0 ||
-	    check_readable(cli, "node", "tls_key", true, err) != 0 ||
-	    check_readable(cli, "node", "ca_file", false, err) != 0 ||
-	    check_readable(cli, "anchor", "key_file", true, err) != 0)
-		return -1;
+	for (size_t i = 0; i < MC_CONF_NKEYS; i++)
+		if ((mc_config_key_info(i)->flags & MC_CONF_READS) && check_readable(cli, i, err) != 0)
+			return -1;
 	return 0;
 }
 

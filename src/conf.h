@@ -10,12 +10,11 @@
  * remembers where its value came from (mc_config_origin), for `medchain
  * config check`.
  *
- *   [node]    name, datadir, listen (host:port), url (the address other
- *             nodes reach it at), peers (comma-separated URLs),
- *             metrics_listen (host:port of /healthz and /metrics; metrics.h)
- *   [anchor]  rpc_url, chain_id, key_file, confirmations, max_fee_gwei, min_interval,
- *             bump_after, overdue_after, verify (full|recent)
- *   [console] colors (auto|always|never), refresh_ms
+ * Every key is one row of the table in conf.c (struct mc_conf_key): its
+ * section, name, MEDCHAIN_* variable, type, range, default and one line of
+ * doc. The INI handler, the environment overrides, the checks and their
+ * messages, the defaults and `config check`'s listing all read that table;
+ * test_conf.c checks it against medchain.conf(5) and examples/medchain.conf.
  */
 #ifndef MC_CONF_H
 #define MC_CONF_H
@@ -60,7 +59,7 @@ struct mc_config {
 	uint32_t confirmations;       /* default 12 */
 	uint32_t max_fee_gwei;        /* default 100 */
 	uint32_t min_interval;        /* seconds between anchors; default 0 */
-	bool verify_recent;           /* [anchor] verify = recent (default full) */
+	int verify_recent;            /* 1: [anchor] verify = recent; 0: full (default) */
 	uint32_t bump_after;          /* seconds before a pending anchor is
 				       * re-priced at the same nonce; default 300 */
 	uint32_t overdue_after;       /* seconds without an anchor before
@@ -79,6 +78,45 @@ int mc_config_load_file(struct mc_config *c, const char *path, bool optional, st
 int mc_config_load_stream(struct mc_config *c, const char *name, FILE *f, struct mc_err *err);
 /* Applies MEDCHAIN_* variables (the environment is passed for tests). */
 int mc_config_load_env(struct mc_config *c, char *const *env, struct mc_err *err);
+
+/* What a key holds: how a value is checked and how `config check` shows
+ * it. */
+enum mc_conf_type {
+	MC_CONF_TEXT,       /* text, min to max characters */
+	MC_CONF_PATH,       /* a path, not empty */
+	MC_CONF_ABSPATH,    /* an absolute path */
+	MC_CONF_HOSTPORT,   /* host:port */
+	MC_CONF_URL,        /* an http:// or https:// URL (shown redacted) */
+	MC_CONF_URLS,       /* comma-separated URLs (shown redacted) */
+	MC_CONF_UINT,       /* an integer, min to max (uint32_t or uint64_t) */
+	MC_CONF_CHOICE,     /* one of choices[], stored as an int of values[] */
+};
+
+#define MC_CONF_EMPTY_OK 1u   /* "" is allowed too (unset) */
+#define MC_CONF_ZERO_OK 2u    /* MC_CONF_UINT: 0 is allowed below min */
+#define MC_CONF_ONE_URL 4u    /* MC_CONF_URL: no spaces or commas */
+#define MC_CONF_READS 8u      /* names a file `config check` opens */
+#define MC_CONF_SECRET 16u    /* ... that group and others may not access */
+
+/* One configuration key. */
+struct mc_conf_key {
+	const char *section, *key;
+	const char *env;              /* the MEDCHAIN_* variable, or NULL */
+	enum mc_conf_type type;
+	unsigned flags;
+	uint64_t min, max;            /* UINT: the range; TEXT: the length
+				       * (max 0: as the field holds) */
+	const char *const *choices;   /* CHOICE: NULL-terminated */
+	const int *values;            /* CHOICE: the value of each choice */
+	const char *allowed;          /* N_(): what a bad value is told */
+	const char *def;              /* the default as a file spells it;
+				       * NULL: none (empty, or 0) */
+	const char *doc;              /* one line of doc */
+	size_t off, size;             /* the field in struct mc_config */
+};
+
+/* Key i of the table, 0 .. MC_CONF_NKEYS - 1. */
+const struct mc_conf_key *mc_config_key_info(size_t i);
 
 /* The keys, by index 0 .. MC_CONF_NKEYS - 1: section, name and the
  * MEDCHAIN_* variable that sets it (NULL: none). Static strings. */
