@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "chain.h"
-#include "commands.h"
+#include "console.h"
 #include "i18n.h"
 #include "model_dash.h"
 #include "screens.h"

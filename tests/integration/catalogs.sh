@@ -8,8 +8,8 @@
 S="$MC_SRCDIR"
 for l in de fr; do grep -qw "$l" "$S/po/LINGUAS" || fail "po/LINGUAS lists $l"; done
 
-# every C file of src/, bridge/ and ui/ is in POTFILES.in
-for f in "$S"/src/*.c "$S"/bridge/*.c "$S"/ui/*.c; do
+# every C file of src/ (its layers' folders), bridge/ and ui/ is in POTFILES.in
+for f in "$S"/src/*/*.c "$S"/bridge/*.c "$S"/ui/*.c; do
     grep -qx "${f#"$S"/}" "$S/po/POTFILES.in" || fail "po/POTFILES.in lists ${f#"$S"/}"
 done
 (cd "$S" && xgettext --keyword=_ --keyword=N_ --keyword=P_:1,2 --add-comments=L10N --from-code=UTF-8 \

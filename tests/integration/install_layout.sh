@@ -41,7 +41,7 @@ done
 vars=0
 for f in "$man1" "$man5"; do groff -man -Tascii -P-cbou -rHY=0 -rLL=250n "$f"; done >"$T/man.txt" 2>/dev/null
 for v in $( (cd "$S" && grep -rhoE 'getenv\("[A-Z_]+"\)' src bridge ui | sed 's/getenv("//; s/")//'
-    grep -oE '"MEDCHAIN_[A-Z_]+"' "$S/src/conf.c" | tr -d '"') | sort -u); do
+    grep -oE '"MEDCHAIN_[A-Z_]+"' "$S/src/core/conf.c" | tr -d '"') | sort -u); do
     grep -qE "(^|[^A-Z_])$v([^A-Z_]|\$)" "$T/man.txt" || fail "the man pages document \$$v, which the program reads"
     vars=$((vars + 1))
 done

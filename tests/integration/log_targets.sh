@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Where serve logs (src/log.h), each way tried on a real serve taking record
+# Where serve logs (src/node/log.h), each way tried on a real serve taking record
 # puts, a grant, reads and a break-glass read, in a private mount namespace
 # whose /dev/log and /run/systemd/journal/socket are this test's:
 #   - JOURNAL_STREAM naming stderr (as systemd sets it): every message goes

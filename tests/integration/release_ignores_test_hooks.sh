@@ -31,7 +31,7 @@ fi
 cfg="$(dirname "$MEDCHAIN_BIN")/config.h"
 [ -f "$cfg" ] || skip "no config.h beside $MEDCHAIN_BIN"
 need_tool cc gcc
-S="$MC_SRCDIR/src"
+S="$MC_SRCDIR/src/core"
 cat >"$T/seal.c" <<'C'
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
@@ -65,7 +65,7 @@ done
 ok "built without --enable-test-hooks, the key store seals at the full Argon2id cost under MEDCHAIN_KDF=fast"
 
 # every getenv'd test hook sits behind MC_TEST_HOOKS in the sources
-for f in "$S/keystore.c" "$S/engine.c" "$S/main.c" "$MC_SRCDIR/bridge/cmd_anchor.c"; do
+for f in "$S/keystore.c" "$MC_SRCDIR/src/node/engine.c" "$MC_SRCDIR/src/cmd/main.c" "$MC_SRCDIR/src/cmd/cmd_anchor.c"; do
     awk '/^#ifdef MC_TEST_HOOKS/ { on = 1 } /^#(endif|else)/ { on = 0 }
          /getenv\("MEDCHAIN_(KDF|TEST_CRASH|LOCALEDIR)"\)/ && !on { print FILENAME ": " $0; bad = 1 } END { exit bad }' "$f" \
         || fail "a test hook is read outside #ifdef MC_TEST_HOOKS"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The log module (src/log.h): the journal entry mc_log sends (fields,
+/* The log module (src/node/log.h): the journal entry mc_log sends (fields,
  * priority, identifier; bad field names and NULL values left out; no room
  * left out rather than overrun), the stderr line (a timestamp on a
  * terminal, none under the journal but its "<N>" prefix), and the choice

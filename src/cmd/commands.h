@@ -4,6 +4,7 @@
 #define MC_COMMANDS_H
 
 #include "cli.h"
+#include "console.h" /* the ncurses console (ui/): medchain with no command, on a terminal */
 
 int cmd_init(struct mc_cli *cli, struct mc_args *a);
 int cmd_status(struct mc_cli *cli, struct mc_args *a);
@@ -39,8 +40,6 @@ int cmd_proof_export(struct mc_cli *cli, struct mc_args *a);
 int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a);
 int cmd_backup(struct mc_cli *cli, struct mc_args *a);
 int cmd_restore(struct mc_cli *cli, struct mc_args *a);
-/* The ncurses console (ui/): medchain with no command, on a terminal. */
-int mc_console_main(struct mc_cli *cli);
 int cmd_anchor_plan(struct mc_cli *cli, struct mc_args *a);
 int cmd_serve(struct mc_cli *cli, struct mc_args *a);
 int cmd_node_list(struct mc_cli *cli, struct mc_args *a);
