@@ -89,10 +89,7 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("the audit index names a missing transaction"));
 	if (mc_tx_decode(v, vn, &tx, err) != 0)
 		return -1;
-	if (q->only_audit && tx.type != MC_TX_ACCESS && tx.type != MC_TX_CONSENT_GRANT &&
-	    tx.type != MC_TX_CONSENT_REVOKE && tx.type != MC_TX_NODE_ROTATE &&
-	    tx.type != MC_TX_ORG_ROTATE && tx.type != MC_TX_IDENTITY_ROTATE &&
-	    tx.type != MC_TX_ALERT_ACK)
+	if (q->only_audit && !mc_tx_type_audited(tx.type))
 		return 0;
 	if (f->actor && !mc_key_line_has(&q->line, tx.author))
 		return 0;

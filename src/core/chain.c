@@ -1490,10 +1490,32 @@ static int apply_alert_ack(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	return audit_index(t, ax, tx, NULL, 0, err);
 }
 
+/* A node's key replaced: on the audit trail too (by its author). */
+static int apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			     struct mc_err *err)
+{
+	if (mc_valset_apply_node_rotate(t, ax, tx, err) != 0)
+		return -1;
+	return audit_index(t, ax, tx, NULL, 0, err);
+}
+
+/* Each type's rule, from the one list of types (tx.h). */
+static const mc_tx_apply_fn tx_apply[MC_TX__END] = {
+#define TX_APPLY(name, number, apply, attach, audited) [number] = apply,
+	MC_TX_TYPES(TX_APPLY)
+#undef TX_APPLY
+};
+
+mc_tx_apply_fn mc_chain_tx_apply_fn(unsigned type)
+{
+	return type < MC_TX__END ? tx_apply[type] : NULL;
+}
+
 int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		      const struct mc_tx *tx, const uint8_t *enc, size_t enc_len,
 		      struct mc_err *err)
 {
+	mc_tx_apply_fn apply;
 	uint8_t hash[MC_HASH_LEN], loc[12], seqv[8];
 	uint64_t last = 0;
 	const void *v;
@@ -1532,59 +1554,9 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	if (mc_txn_put(t, MC_DB_TXIDX, hash, MC_HASH_LEN, loc, sizeof(loc), err) != 0)
 		return -1;
 
-	switch (tx->type) {
-	case MC_TX_IDENTITY_ENROLL:
-		rc = apply_enroll(t, ax, tx, err);
-		break;
-	case MC_TX_IDENTITY_REVOKE:
-		rc = apply_revoke(t, ax, tx, err);
-		break;
-	case MC_TX_RECORD_PUT:
-		rc = apply_put(t, ax, tx, err);
-		break;
-	case MC_TX_RECORD_ERASE:
-		rc = apply_erase(t, ax, tx, err);
-		break;
-	case MC_TX_CONSENT_GRANT:
-		rc = apply_grant(t, ax, tx, err);
-		break;
-	case MC_TX_CONSENT_REVOKE:
-		rc = apply_consent_revoke(t, ax, tx, err);
-		break;
-	case MC_TX_ACCESS:
-		rc = apply_access(t, ax, tx, err);
-		break;
-	case MC_TX_NODE_ADD:
-		rc = mc_valset_apply_node_add(t, ax, tx, err);
-		break;
-	case MC_TX_NODE_REMOVE:
-		rc = mc_valset_apply_node_remove(t, ax, tx, err);
-		break;
-	case MC_TX_VIEW_CHANGE:
-		rc = mc_valset_apply_view_change(t, ax, tx, err);
-		break;
-	case MC_TX_ANCHOR_COMMIT:
-		rc = apply_anchor_commit(t, ax, tx, err);
-		break;
-	case MC_TX_ORG_ROTATE:
-		rc = mc_org_rotate_apply(t, ax, tx, err);
-		break;
-	case MC_TX_IDENTITY_ROTATE:
-		rc = apply_rotate(t, ax, tx, err);
-		break;
-	case MC_TX_NODE_ROTATE:
-		/* a node's key replaced: on the audit trail too (by its author) */
-		rc = mc_valset_apply_node_rotate(t, ax, tx, err);
-		if (rc == 0)
-			rc = audit_index(t, ax, tx, NULL, 0, err);
-		break;
-	case MC_TX_ALERT_ACK:
-		rc = apply_alert_ack(t, ax, tx, err);
-		break;
-	default:
-		rc = mc_refuse(err, ax, _("this transaction type is not enabled on this chain"));
-		break;
-	}
+	apply = mc_chain_tx_apply_fn(tx->type);
+	rc = apply ? apply(t, ax, tx, err)
+		   : mc_refuse(err, ax, _("this transaction type is not enabled on this chain"));
 	if (rc != 0)
 		return -1;
 	if (tx->type != MC_TX_ANCHOR_COMMIT) {
@@ -1595,8 +1567,7 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			       hv, 8, err) != 0)
 			return -1;
 	}
-	if (ax->height > 0 && tx->type != MC_TX_RECORD_PUT && tx->type != MC_TX_CONSENT_GRANT &&
-	    tx->type != MC_TX_ORG_ROTATE && tx->attach_len != 0)
+	if (ax->height > 0 && !mc_tx_type_attach(tx->type) && tx->attach_len != 0)
 		return mc_refuse(err, ax, _("unexpected attachment"));
 	return 0;
 }

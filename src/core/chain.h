@@ -148,6 +148,11 @@ int mc_author_active(struct mc_txn *t, const struct mc_apply_ctx *ax, const uint
 int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		      const struct mc_tx *tx, const uint8_t *enc, size_t enc_len,
 		      struct mc_err *err);
+/* The rule of one transaction type (its apply in tx.h's MC_TX_TYPES); NULL
+ * for a number no type has. */
+typedef int (*mc_tx_apply_fn)(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			      struct mc_err *err);
+mc_tx_apply_fn mc_chain_tx_apply_fn(unsigned type);
 
 /* The grants a subject gave one grantee, as mc_consent_check() wants them.
  * views: room for max. Borrowed from the store: valid until the next write. */

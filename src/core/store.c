@@ -12,24 +12,15 @@
 #include "i18n.h"
 #include "store.h"
 
-/* Names of the databases, in enum mc_db order. */
-static const char *const db_names[MC_DB__COUNT] = {
-	"meta", "blocks", "txs", "txidx", "ctree", "payloads",
-	"keywrap", "keks", "records", "subjects", "identities", "seqs",
-	"grants", "grantidx", "audit_subject", "audit_actor", "audit_outcome",
-	"anchored", "chainstate", "nodes", "valsets", "journal", "consensus", "dupkeys",
-	"orgkeks", "orgsucc",
-	"rotations",
-	"alert_acks",
+static const struct mc_db_info db_info[MC_DB__COUNT] = {
+#define DB_INFO(id, name, label, kind, flags) [MC_DB_##id] = { name, label, kind, flags },
+	MC_DBS(DB_INFO)
+#undef DB_INFO
 };
 
-/* Tables a store written by an older build lacks until its first write
- * (which creates them): opened read-only, such a store reads them as empty. */
-static bool db_optional(int db)
+const struct mc_db_info *mc_db_info(unsigned db)
 {
-	return db == MC_DB_NODES || db == MC_DB_VALSETS || db == MC_DB_CONSENSUS || db == MC_DB_DUPKEYS ||
-	       db == MC_DB_ORGKEKS || db == MC_DB_ORGSUCC ||
-	       db == MC_DB_ROTATIONS || db == MC_DB_ALERT_ACKS;
+	return db < MC_DB__COUNT ? &db_info[db] : NULL;
 }
 
 #define MC_MAP_INITIAL (64ULL << 20)   /* 64 MiB; grows by doubling */
@@ -160,8 +151,8 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 		goto fail;
 	}
 	for (int i = 0; i < MC_DB__COUNT; i++) {
-		rc = mdb_dbi_open(txn, db_names[i], s->rdonly ? 0 : MDB_CREATE, &s->dbi[i]);
-		if (rc == MDB_NOTFOUND && db_optional(i)) {
+		rc = mdb_dbi_open(txn, db_info[i].name, s->rdonly ? 0 : MDB_CREATE, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && (db_info[i].flags & MC_DBF_OPTIONAL)) {
 			s->absent[i] = true;
 			continue;
 		}
@@ -172,7 +163,7 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 		}
 		if (rc != 0) {
 			mdb_txn_abort(txn);
-			lmdb_err(err, rc, db_names[i]);
+			lmdb_err(err, rc, db_info[i].name);
 			goto fail;
 		}
 	}
@@ -334,7 +325,7 @@ int mc_txn_get(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	if (rc == MDB_NOTFOUND)
 		return MC_NOTFOUND;
 	if (rc != 0)
-		return op_err(t, rc, err, db_names[db]);
+		return op_err(t, rc, err, db_info[db].name);
 	*v = val.mv_data;
 	*vn = val.mv_size;
 	return 0;
@@ -347,7 +338,7 @@ int mc_txn_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, 0);
 
 	if (rc != 0)
-		return op_err(t, rc, err, db_names[db]);
+		return op_err(t, rc, err, db_info[db].name);
 	return 0;
 }
 
@@ -360,7 +351,7 @@ int mc_txn_put_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	if (rc == MDB_KEYEXIST)
 		return MC_EXISTS;
 	if (rc != 0)
-		return op_err(t, rc, err, db_names[db]);
+		return op_err(t, rc, err, db_info[db].name);
 	return 0;
 }
 
@@ -371,7 +362,7 @@ int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE);
 
 	if (rc != 0)
-		return op_err(t, rc, err, db_names[db]);
+		return op_err(t, rc, err, db_info[db].name);
 	*v = val.mv_data;
 	return 0;
 }
@@ -385,7 +376,7 @@ int mc_txn_append_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t
 	if (rc == MDB_KEYEXIST)
 		return mc_txn_reserve(t, db, k, kn, vn, v, err);
 	if (rc != 0)
-		return op_err(t, rc, err, db_names[db]);
+		return op_err(t, rc, err, db_info[db].name);
 	*v = val.mv_data;
 	return 0;
 }
@@ -399,7 +390,7 @@ int mc_txn_append(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	if (rc == MDB_KEYEXIST)
 		return mc_txn_put(t, db, k, kn, v, vn, err);
 	if (rc != 0)
-		return op_err(t, rc, err, db_names[db]);
+		return op_err(t, rc, err, db_info[db].name);
 	return 0;
 }
 
@@ -411,7 +402,7 @@ int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct
 	if (rc == MDB_NOTFOUND)
 		return MC_NOTFOUND;
 	if (rc != 0)
-		return op_err(t, rc, err, db_names[db]);
+		return op_err(t, rc, err, db_info[db].name);
 	return 0;
 }
 
@@ -421,7 +412,7 @@ int mc_txn_count(struct mc_txn *t, enum mc_db db, uint64_t *n, struct mc_err *er
 	int rc = t->s->absent[db] ? 0 : mdb_stat(t->txn, t->s->dbi[db], &st);
 
 	if (rc != 0)
-		return op_err(t, rc, err, db_names[db]);
+		return op_err(t, rc, err, db_info[db].name);
 	*n = st.ms_entries;
 	return 0;
 }
@@ -438,7 +429,7 @@ int mc_cursor_open(struct mc_txn *t, enum mc_db db, struct mc_cursor **c, struct
 	rc = t->s->absent[db] ? 0 : mdb_cursor_open(t->txn, t->s->dbi[db], &cur->cur);
 	if (rc != 0) {
 		free(cur);
-		return op_err(t, rc, err, db_names[db]);
+		return op_err(t, rc, err, db_info[db].name);
 	}
 	cur->t = t;
 	*c = cur;

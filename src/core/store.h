@@ -25,49 +25,116 @@
 
 #include "err.h"
 
+/* What verify does with a table (mc_db_info):
+ * MC_DBK_DERIVED  written by applying the chain: verify replays the chain
+ *                 into a scratch store and compares the table key for key;
+ * MC_DBK_PRIMARY  what the chain holds or commits to (block headers and
+ *                 certificates, payloads, wrapped keys, KEKs): verify checks
+ *                 it against the hashes in the chain;
+ * MC_DBK_LOCAL    this node's own, not derived from the chain, not
+ *                 replicated: verify leaves it. */
+enum mc_db_kind { MC_DBK_DERIVED, MC_DBK_PRIMARY, MC_DBK_LOCAL };
+
+/* Flags of a table (mc_db_info). */
+enum {
+	/* a store written by an older build lacks it until its first write
+	 * (which creates it): opened read-only, such a store reads it as empty */
+	MC_DBF_OPTIONAL = 1 << 0,
+	/* from the validator-set tables on: a store older than them has had one
+	 * set since genesis, which the getters give, so verify does not compare
+	 * it there */
+	MC_DBF_VALSET = 1 << 1,
+};
+
+/* The named databases: the one list a new table is added to. Each row:
+ *   X(ID, name, label, kind, flags)
+ * ID gives MC_DB_ID; name is LMDB's; label names it in messages (verify's
+ * "<label>: entry <key>: ..."), marked for translation; kind and flags as
+ * above. A table of kind MC_DBK_DERIVED is compared by verify: nothing more
+ * to add. */
+#define MC_DBS(X)                                                                                \
+	/* "chain_id", "format", ... -> value */                                                 \
+	X(META, "meta", N_("chain metadata"), MC_DBK_DERIVED, MC_DBF_VALSET)                     \
+	/* height u64 -> block header || certificate */                                          \
+	X(BLOCKS, "blocks", N_("blocks"), MC_DBK_PRIMARY, 0)                                     \
+	/* height u64 || index u32 -> tx encoding */                                             \
+	X(TXS, "txs", N_("transactions"), MC_DBK_DERIVED, 0)                                     \
+	/* tx hash -> height u64 || index u32 */                                                 \
+	X(TXIDX, "txidx", N_("transaction index"), MC_DBK_DERIVED, 0)                            \
+	/* level u8 || index u64 -> chain tree subtree hash */                                   \
+	X(CTREE, "ctree", N_("chain tree"), MC_DBK_DERIVED, 0)                                   \
+	/* location (height || tx || entry) -> ciphertext */                                     \
+	X(PAYLOADS, "payloads", N_("payloads"), MC_DBK_PRIMARY, 0)                               \
+	/* location || org pk -> wrapped data key */                                             \
+	X(KEYWRAP, "keywrap", N_("wrapped keys"), MC_DBK_PRIMARY, 0)                             \
+	/* org pk || epoch u32 -> sealed KEK */                                                  \
+	X(KEKS, "keks", N_("key-encryption keys"), MC_DBK_PRIMARY, 0)                            \
+	/* record id || version u32 -> record state */                                           \
+	X(RECORDS, "records", N_("records"), MC_DBK_DERIVED, 0)                                  \
+	/* subject || record id -> (empty) */                                                    \
+	X(SUBJECTS, "subjects", N_("subject index"), MC_DBK_DERIVED, 0)                          \
+	/* pk -> identity state */                                                               \
+	X(IDENTITIES, "identities", N_("identities"), MC_DBK_DERIVED, 0)                         \
+	/* author pk -> last sequence u64 */                                                     \
+	X(SEQS, "seqs", N_("sequence numbers"), MC_DBK_DERIVED, 0)                               \
+	/* grant id -> grant state */                                                            \
+	X(GRANTS, "grants", N_("consent grants"), MC_DBK_DERIVED, 0)                             \
+	/* subject || grantee || grant id -> (empty) */                                          \
+	X(GRANTIDX, "grantidx", N_("grant index"), MC_DBK_DERIVED, 0)                            \
+	/* subject || height u64 || tx u32 -> type u8 | outcome u8 */                            \
+	X(AUDIT_SUBJECT, "audit_subject", N_("audit index by subject"), MC_DBK_DERIVED, 0)       \
+	/* actor pk || height u64 || tx u32 -> type u8 | outcome u8 */                           \
+	X(AUDIT_ACTOR, "audit_actor", N_("audit index by actor"), MC_DBK_DERIVED, 0)             \
+	/* outcome u8 || height u64 || tx u32 -> (empty) */                                      \
+	X(AUDIT_OUTCOME, "audit_outcome", N_("audit index by outcome"), MC_DBK_DERIVED, 0)       \
+	/* tree size u64 -> height u64 | tx u32 | ANCHOR_COMMIT body */                          \
+	X(ANCHORED, "anchored", N_("committed anchors"), MC_DBK_DERIVED, 0)                      \
+	/* "content" -> height u64 of the last block holding a tx other than                     \
+	 * ANCHOR_COMMIT */                                                                      \
+	X(CHAINSTATE, "chainstate", N_("chain state"), MC_DBK_DERIVED, 0)                        \
+	/* validator pk -> added height u64 | removed height u64 (0 while in the                 \
+	 * set) | url (valset.h) */                                                              \
+	X(NODES, "nodes", N_("validator nodes"), MC_DBK_DERIVED, MC_DBF_OPTIONAL | MC_DBF_VALSET) \
+	/* first height u64 a validator set applies to -> its sorted keys                        \
+	 * (valset.h) */                                                                         \
+	X(VALSETS, "valsets", N_("validator sets by height"), MC_DBK_DERIVED,                    \
+	  MC_DBF_OPTIONAL | MC_DBF_VALSET)                                                       \
+	/* this node's anchor journal: seq u64 -> anchor */                                      \
+	X(JOURNAL, "journal", N_("anchor journal"), MC_DBK_LOCAL, 0)                             \
+	/* this node's consensus state: "lock", "join", proposals (engine.h) */                  \
+	X(CONSENSUS, "consensus", N_("consensus state"), MC_DBK_LOCAL, MC_DBF_OPTIONAL)          \
+	/* duplicate key (32) -> record id (16): from keyed RECORD_PUT entries                   \
+	 * (records.h) */                                                                        \
+	X(DUPKEYS, "dupkeys", N_("duplicate key index"), MC_DBK_DERIVED, MC_DBF_OPTIONAL)        \
+	/* holder org pk || origin org pk || epoch u32 -> KEK of origin's epoch                  \
+	 * sealed to holder: from ORG_ROTATE (orgrot.h) */                                       \
+	X(ORGKEKS, "orgkeks", N_("key-encryption keys held from other organizations"),           \
+	  MC_DBK_DERIVED, MC_DBF_OPTIONAL)                                                       \
+	/* old org pk -> new org pk || height u64: from ORG_ROTATE (orgrot.h) */                 \
+	X(ORGSUCC, "orgsucc", N_("organization successions"), MC_DBK_DERIVED, MC_DBF_OPTIONAL)   \
+	/* new pk -> old pk (32) | kind u8 | height u64 | tx u32 | author pk (32):               \
+	 * from IDENTITY_ROTATE (chain.h) */                                                     \
+	X(ROTATIONS, "rotations", N_("key rotations"), MC_DBK_DERIVED, MC_DBF_OPTIONAL)          \
+	/* alert id (8) -> kind u8 | height u64 | tx u32 | author pk: from                       \
+	 * ALERT_ACK (alerts.h) */                                                               \
+	X(ALERT_ACKS, "alert_acks", N_("alert acknowledgements"), MC_DBK_DERIVED, MC_DBF_OPTIONAL)
+
 enum mc_db {
-	MC_DB_META,        /* "chain_id", "format", ... -> value */
-	MC_DB_BLOCKS,      /* height u64 -> block header || certificate */
-	MC_DB_TXS,         /* height u64 || index u32 -> tx encoding */
-	MC_DB_TXIDX,       /* tx hash -> height u64 || index u32 */
-	MC_DB_CTREE,       /* level u8 || index u64 -> chain tree subtree hash */
-	MC_DB_PAYLOADS,    /* location (height || tx || entry) -> ciphertext */
-	MC_DB_KEYWRAP,     /* location || org pk -> wrapped data key */
-	MC_DB_KEKS,        /* org pk || epoch u32 -> sealed KEK */
-	MC_DB_RECORDS,     /* record id || version u32 -> record state */
-	MC_DB_SUBJECTS,    /* subject || record id -> (empty) */
-	MC_DB_IDENTITIES,  /* pk -> identity state */
-	MC_DB_SEQS,        /* author pk -> last sequence u64 */
-	MC_DB_GRANTS,      /* grant id -> grant state */
-	MC_DB_GRANTIDX,    /* subject || grantee || grant id -> (empty) */
-	MC_DB_AUDIT_SUBJECT, /* subject || height u64 || tx u32 -> type u8 | outcome u8 */
-	MC_DB_AUDIT_ACTOR, /* actor pk || height u64 || tx u32 -> type u8 | outcome u8 */
-	MC_DB_AUDIT_OUTCOME, /* outcome u8 || height u64 || tx u32 -> (empty) */
-	MC_DB_ANCHORED,    /* tree size u64 -> height u64 | tx u32 | ANCHOR_COMMIT body */
-	MC_DB_CHAINSTATE,  /* "content" -> height u64 of the last block holding a
-			    * tx other than ANCHOR_COMMIT */
-	MC_DB_NODES,       /* validator pk -> added height u64 | removed height u64
-			    * (0 while in the set) | url (valset.h) */
-	MC_DB_VALSETS,     /* first height u64 a validator set applies to ->
-			    * its sorted keys (valset.h) */
-	MC_DB_JOURNAL,     /* this node's anchor journal (not derived from the
-			    * chain, not replicated): seq u64 -> anchor */
-	MC_DB_CONSENSUS,   /* this node's consensus state (not derived, not
-			    * replicated): "lock", "join", proposals (engine.h) */
-	MC_DB_DUPKEYS,     /* duplicate key (32) -> record id (16): derived from
-			    * keyed RECORD_PUT entries (records.h) */
-	MC_DB_ORGKEKS,     /* holder org pk || origin org pk || epoch u32 -> KEK of
-			    * origin's epoch sealed to holder: derived from
-			    * ORG_ROTATE (orgrot.h) */
-	MC_DB_ORGSUCC,     /* old org pk -> new org pk || height u64: derived
-			    * from ORG_ROTATE (orgrot.h) */
-	MC_DB_ROTATIONS,   /* new pk -> old pk (32) | kind u8 | height u64 |
-			    * tx u32 | author pk (32): derived from
-			    * IDENTITY_ROTATE (chain.h) */
-	MC_DB_ALERT_ACKS,  /* alert id (8) -> kind u8 | height u64 | tx u32 |
-			    * author pk: derived from ALERT_ACK (alerts.h) */
+#define MC_DB_ENUM(id, name, label, kind, flags) MC_DB_##id,
+	MC_DBS(MC_DB_ENUM)
+#undef MC_DB_ENUM
 	MC_DB__COUNT
 };
+
+struct mc_db_info {
+	const char *name;   /* LMDB's */
+	const char *label;  /* untranslated: pass it through _() */
+	enum mc_db_kind kind;
+	unsigned flags;     /* MC_DBF_* */
+};
+
+/* The row of db in MC_DBS; NULL if db is out of range. */
+const struct mc_db_info *mc_db_info(unsigned db);
 
 #define MC_NOTFOUND 1
 

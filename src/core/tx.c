@@ -9,21 +9,36 @@
 
 static const char tx_domain[] = "medchain/tx/v1";
 
+struct tx_type {
+	const char *name;
+	bool attach;
+	bool audited;
+};
+
+static const struct tx_type tx_types[MC_TX__END] = {
+#define TX_TYPE(name, number, apply, attach, audited) [number] = { #name, attach, audited },
+	MC_TX_TYPES(TX_TYPE)
+#undef TX_TYPE
+};
+
+static const struct tx_type *tx_type(unsigned type)
+{
+	return type < MC_TX__END && tx_types[type].name ? &tx_types[type] : NULL;
+}
+
 const char *mc_tx_type_name(unsigned type)
 {
-	static const char *const names[] = {
-		NULL, "IDENTITY_ENROLL", "IDENTITY_REVOKE", "RECORD_PUT", "RECORD_ERASE",
-		"CONSENT_GRANT", "CONSENT_REVOKE", "ACCESS", "NODE_ADD", "NODE_REMOVE",
-		"VIEW_CHANGE", "ANCHOR_COMMIT",
-		[MC_TX_NODE_ROTATE] = "NODE_ROTATE",
-		[MC_TX_ORG_ROTATE] = "ORG_ROTATE",
-		[MC_TX_IDENTITY_ROTATE] = "IDENTITY_ROTATE",
-		[MC_TX_ALERT_ACK] = "ALERT_ACK",
-	};
+	return tx_type(type) ? tx_type(type)->name : NULL;
+}
 
-	if (type >= sizeof(names) / sizeof(names[0]))
-		return NULL;
-	return names[type];
+bool mc_tx_type_attach(unsigned type)
+{
+	return tx_type(type) && tx_type(type)->attach;
+}
+
+bool mc_tx_type_audited(unsigned type)
+{
+	return tx_type(type) && tx_type(type)->audited;
 }
 
 static void envelope_encode(const struct mc_tx *tx, struct mc_buf *b)

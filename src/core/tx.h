@@ -35,26 +35,47 @@
 #define MC_BATCH_MAX 65536u
 #define MC_RECORD_ID_LEN 16
 
+/* The transaction types: the one list a new type is added to. Each row:
+ *   X(NAME, number, apply, attach, audited)
+ * NAME     gives MC_TX_NAME and the machine name "NAME" (mc_tx_type_name);
+ * number   the type byte on the wire: never reused, rows in its order, no gaps;
+ * apply    the rule that commit and verify's replay run (mc_chain_apply_tx
+ *          dispatches on it): a function of chain.c or of a header it
+ *          includes (valset.h, orgrot.h), taking
+ *          (struct mc_txn *, const struct mc_apply_ctx *, const struct mc_tx *,
+ *           struct mc_err *);
+ * attach   whether a tx of this type may carry an attachment after genesis;
+ * audited  whether it is on the audit trail (`medchain audit` lists it). */
+#define MC_TX_TYPES(X)                                                              \
+	X(IDENTITY_ENROLL,  1, apply_enroll,                 false, false)          \
+	X(IDENTITY_REVOKE,  2, apply_revoke,                 false, false)          \
+	X(RECORD_PUT,       3, apply_put,                    true,  false)          \
+	X(RECORD_ERASE,     4, apply_erase,                  false, false)          \
+	X(CONSENT_GRANT,    5, apply_grant,                  true,  true)           \
+	X(CONSENT_REVOKE,   6, apply_consent_revoke,         false, true)           \
+	X(ACCESS,           7, apply_access,                 false, true)           \
+	X(NODE_ADD,         8, mc_valset_apply_node_add,     false, false)          \
+	X(NODE_REMOVE,      9, mc_valset_apply_node_remove,  false, false)          \
+	X(VIEW_CHANGE,     10, mc_valset_apply_view_change,  false, false)          \
+	X(ANCHOR_COMMIT,   11, apply_anchor_commit,          false, false)          \
+	X(NODE_ROTATE,     12, apply_node_rotate,            false, true)           \
+	X(ORG_ROTATE,      13, mc_org_rotate_apply,          true,  true)  /* orgrot.h */ \
+	X(IDENTITY_ROTATE, 14, apply_rotate,                 false, true)           \
+	X(ALERT_ACK,       15, apply_alert_ack,              false, true)
+
 enum mc_tx_type {
-	MC_TX_IDENTITY_ENROLL = 1,
-	MC_TX_IDENTITY_REVOKE = 2,
-	MC_TX_RECORD_PUT = 3,
-	MC_TX_RECORD_ERASE = 4,
-	MC_TX_CONSENT_GRANT = 5,
-	MC_TX_CONSENT_REVOKE = 6,
-	MC_TX_ACCESS = 7,
-	MC_TX_NODE_ADD = 8,
-	MC_TX_NODE_REMOVE = 9,
-	MC_TX_VIEW_CHANGE = 10,
-	MC_TX_ANCHOR_COMMIT = 11,
-	MC_TX_NODE_ROTATE = 12,
-	MC_TX_ORG_ROTATE = 13,     /* orgrot.h */
-	MC_TX_IDENTITY_ROTATE = 14,
-	MC_TX_ALERT_ACK = 15,
+#define MC_TX_ENUM(name, number, apply, attach, audited) MC_TX_##name = number,
+	MC_TX_TYPES(MC_TX_ENUM)
+#undef MC_TX_ENUM
+	MC_TX__END  /* one past the last type */
 };
 
 /* Machine name of a type ("RECORD_PUT"); never translated. NULL if unknown. */
 const char *mc_tx_type_name(unsigned type);
+/* Whether a tx of type may carry an attachment (after genesis). */
+bool mc_tx_type_attach(unsigned type);
+/* Whether type is on the audit trail. */
+bool mc_tx_type_audited(unsigned type);
 
 struct mc_tx {
 	uint8_t version;

@@ -508,30 +508,7 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 
 static const char *db_label(enum mc_db db)
 {
-	switch (db) {
-	case MC_DB_META: return _("chain metadata");
-	case MC_DB_IDENTITIES: return _("identities");
-	case MC_DB_SEQS: return _("sequence numbers");
-	case MC_DB_RECORDS: return _("records");
-	case MC_DB_SUBJECTS: return _("subject index");
-	case MC_DB_TXIDX: return _("transaction index");
-	case MC_DB_CTREE: return _("chain tree");
-	case MC_DB_TXS: return _("transactions");
-	case MC_DB_GRANTS: return _("consent grants");
-	case MC_DB_GRANTIDX: return _("grant index");
-	case MC_DB_AUDIT_SUBJECT: return _("audit index by subject");
-	case MC_DB_AUDIT_ACTOR: return _("audit index by actor");
-	case MC_DB_AUDIT_OUTCOME: return _("audit index by outcome");
-	case MC_DB_ANCHORED: return _("committed anchors");
-	case MC_DB_CHAINSTATE: return _("chain state");
-	case MC_DB_NODES: return _("validator nodes");
-	case MC_DB_VALSETS: return _("validator sets by height");
-	case MC_DB_DUPKEYS: return _("duplicate key index");
-	case MC_DB_ROTATIONS: return _("key rotations");
-	case MC_DB_ORGKEKS: return _("key-encryption keys held from other organizations");
-	case MC_DB_ORGSUCC: return _("organization successions");
-	default: return "?";
-	}
+	return _(mc_db_info(db)->label);
 }
 
 static int diff_err(struct mc_err *err, enum mc_db db, const void *k, size_t kn, const char *what)
@@ -769,15 +746,6 @@ struct run_ctx {
 static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 {
 	struct vstate *vs = vctx;
-	static const enum mc_db derived[] = {
-		MC_DB_IDENTITIES, MC_DB_SEQS, MC_DB_RECORDS, MC_DB_SUBJECTS, MC_DB_TXIDX,
-		MC_DB_CTREE, MC_DB_TXS, MC_DB_GRANTS, MC_DB_GRANTIDX, MC_DB_AUDIT_SUBJECT,
-		MC_DB_AUDIT_ACTOR, MC_DB_AUDIT_OUTCOME, MC_DB_ANCHORED, MC_DB_CHAINSTATE,
-		MC_DB_NODES, MC_DB_VALSETS, MC_DB_DUPKEYS, MC_DB_META,
-		MC_DB_ORGKEKS, MC_DB_ORGSUCC,
-		MC_DB_ROTATIONS,
-		MC_DB_ALERT_ACKS,
-	};
 	struct side_ctx sc = { vs };
 
 	vs->rt = rt;
@@ -803,15 +771,16 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 	    mc_store_read(vs->scratch, head_txn, vs, err) != 0 ||
 	    mc_store_read(vs->scratch, valstate_txn, vs, err) != 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
-		struct cmp_ctx cc = { vs, derived[i] };
+	/* every derived table of store.h's MC_DBS, key for key */
+	for (unsigned db = 0; db < MC_DB__COUNT; db++) {
+		struct cmp_ctx cc = { vs, db };
 
 		/* an older store without these tables (and meta keys) has had
 		 * one set since genesis, which the getters give; every other
 		 * store's metadata is what the replay writes, key for key, so
 		 * an altered or unknown key is found */
-		if (vs->legacy_valset &&
-		    (derived[i] == MC_DB_NODES || derived[i] == MC_DB_VALSETS || derived[i] == MC_DB_META))
+		if (mc_db_info(db)->kind != MC_DBK_DERIVED ||
+		    (vs->legacy_valset && (mc_db_info(db)->flags & MC_DBF_VALSET)))
 			continue;
 		if (mc_store_read(vs->scratch, compare_txn, &cc, err) != 0)
 			return -1;
