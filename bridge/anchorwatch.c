@@ -14,6 +14,7 @@
 #include "i18n.h"
 #include "journal.h"
 #include "text.h"
+#include "util.h"
 #include "vlast.h"
 
 int mc_balance_load(const char *datadir, struct mc_balance_seen *b, struct mc_err *err)
@@ -120,7 +121,7 @@ static int each_entry(struct mc_txn *t, const struct mc_anchor_entry *e, void *v
 		return 0;
 	if (w->p->now_ms < e->created_ms || w->p->now_ms - e->created_ms <= w->stuck_ms)
 		return 0;
-	if (w->p->nextra == sizeof(w->p->extra) / sizeof(w->p->extra[0]))
+	if (w->p->nextra == MC_ARRAY_LEN(w->p->extra))
 		return 1;
 	x = &w->p->extra[w->p->nextra++];
 	memset(x, 0, sizeof(*x));
@@ -144,7 +145,7 @@ int mc_anchor_watch(struct mc_txn *t, const char *datadir, uint32_t bump_after_s
 		rc = mc_balance_load(datadir, &b, err);
 		if (rc < 0)
 			return -1;
-		if (rc == 0 && b.low && p->nextra < sizeof(p->extra) / sizeof(p->extra[0])) {
+		if (rc == 0 && b.low && p->nextra < MC_ARRAY_LEN(p->extra)) {
 			struct mc_alert_extra *x = &p->extra[p->nextra++];
 
 			memset(x, 0, sizeof(*x));

@@ -24,6 +24,7 @@
 #include "merkle.h"
 #include "rpc.h"
 #include "text.h"
+#include "util.h"
 #include "verify.h"
 
 static void anchor_key_path(struct mc_cli *cli, char *out, size_t n)
@@ -348,7 +349,7 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 	struct stat st;
 	long wait = -1;
 
-	if (mc_cli_parse(a, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &npos) != 0)
+	if (mc_cli_parse(a, opts, MC_ARRAY_LEN(opts), pos, 0, &npos) != 0)
 		return EX_USAGE;
 	if (wait_s) {
 		char *end;

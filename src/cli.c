@@ -20,6 +20,7 @@
 #include "nodekey.h"
 #include "orgrot.h"
 #include "records.h"
+#include "util.h"
 
 #define MC_PASS_MAX 1024
 
@@ -205,7 +206,7 @@ static bool is_role_key_file(const char *path)
 	size_t i;
 
 	base = base ? base + 1 : path;
-	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+	for (i = 0; i < MC_ARRAY_LEN(roles); i++)
 		if (strcmp(base, roles[i]) == 0)
 			return true;
 	return false;

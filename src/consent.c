@@ -6,6 +6,7 @@
 #include "consent.h"
 #include "i18n.h"
 #include "text.h"
+#include "util.h"
 
 static const char *const purpose_names[] = {
 	NULL, "treatment", "payment", "operations", "research", "patient-request", "emergency",
@@ -13,12 +14,12 @@ static const char *const purpose_names[] = {
 
 const char *mc_purpose_name(unsigned p)
 {
-	return p < sizeof(purpose_names) / sizeof(purpose_names[0]) ? purpose_names[p] : NULL;
+	return p < MC_ARRAY_LEN(purpose_names) ? purpose_names[p] : NULL;
 }
 
 int mc_purpose_parse(const char *s, uint8_t *p, struct mc_err *err)
 {
-	for (unsigned i = 1; i < sizeof(purpose_names) / sizeof(purpose_names[0]); i++) {
+	for (unsigned i = 1; i < MC_ARRAY_LEN(purpose_names); i++) {
 		if (strcmp(s, purpose_names[i]) == 0) {
 			*p = (uint8_t)i;
 			return 0;
@@ -54,7 +55,7 @@ static const char *const deny_names[] = {
 
 const char *mc_deny_name(unsigned r)
 {
-	return r < sizeof(deny_names) / sizeof(deny_names[0]) ? deny_names[r] : "?";
+	return r < MC_ARRAY_LEN(deny_names) ? deny_names[r] : "?";
 }
 
 const char *mc_deny_text(unsigned r)
@@ -218,7 +219,7 @@ int mc_access_decode(const uint8_t *p, size_t n, struct mc_access *a, struct mc_
 		a->has_attempt = true;
 	}
 	if (!mc_rd_finish(&r) || !mc_purpose_name(a->purpose) || !mc_outcome_name(a->outcome) ||
-	    a->reason >= sizeof(deny_names) / sizeof(deny_names[0]) || a->version == 0 ||
+	    a->reason >= MC_ARRAY_LEN(deny_names) || a->version == 0 ||
 	    !mc_text_clean(a->glass, a->glass_len))
 		return mc_err_set(err, EX_DATAERR, _("malformed access event"));
 	return 0;

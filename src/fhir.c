@@ -6,17 +6,18 @@
 #include "fhir.h"
 #include "i18n.h"
 #include "text.h"
+#include "util.h"
 
 static const char *const act_reason[] = { NULL, "TREAT", "HPAYMT", "HOPERAT", "HRESCH", "PATRQT", "ETREAT" };
 
 const char *mc_fhir_purpose_code(unsigned purpose)
 {
-	return purpose < sizeof(act_reason) / sizeof(act_reason[0]) ? act_reason[purpose] : NULL;
+	return purpose < MC_ARRAY_LEN(act_reason) ? act_reason[purpose] : NULL;
 }
 
 int mc_fhir_purpose_from_code(const char *code, uint8_t *purpose)
 {
-	for (unsigned i = 1; i < sizeof(act_reason) / sizeof(act_reason[0]); i++) {
+	for (unsigned i = 1; i < MC_ARRAY_LEN(act_reason); i++) {
 		if (strcmp(code, act_reason[i]) == 0) {
 			*purpose = (uint8_t)i;
 			return 0;

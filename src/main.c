@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "crypto.h"
 #include "i18n.h"
+#include "util.h"
 
 /* L10N: in the usage lines, keep the commands, options (--name) and the
  * capitalised placeholders (ID, FILE) as they are: they are typed. */
@@ -111,7 +112,7 @@ static const struct mc_command commands[] = {
 	{ NULL, "check", cmd_check, N_("check [-w lag=N,anchor=SECONDS,verify=HOURS,break-glass=N] [-c lag=N,anchor=SECONDS,verify=HOURS,break-glass=N]"),
 	  N_("a Nagios/Icinga plugin: one line with perfdata, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"), 0 },
 };
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+#define NCOMMANDS (MC_ARRAY_LEN(commands))
 
 /* The global options: getopt_long's table and the help are both made from
  * this list. */

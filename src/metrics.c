@@ -19,6 +19,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "metrics.h"
+#include "util.h"
 #include "vlast.h"
 
 #define IDLE_TIMEOUT_S 5u
@@ -45,14 +46,14 @@ static const char *const paths[] = {
 	"/v1/status", "/v1/blocks", "/v1/tx", "/v1/propose", "/v1/commit", "/v1/view-vote",
 	"/v1/view-change", "/v1/evidence", "/v1/promote", "other",
 };
-#define NPATHS (sizeof(paths) / sizeof(paths[0]))
+#define NPATHS (MC_ARRAY_LEN(paths))
 /* The statuses it answers; any other counts under 0 ("other"). */
 static const unsigned statuses[] = { 200, 202, 400, 403, 404, 405, 409, 411, 413, 429, 500, 503, 0 };
-#define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
+#define NSTATUS (MC_ARRAY_LEN(statuses))
 
 /* Commit latency buckets, in seconds (upper bounds; +Inf after them). */
 static const double buckets[] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
-#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+#define NBUCKETS (MC_ARRAY_LEN(buckets))
 
 static atomic_uint_fast64_t refusals[MC_REFUSAL_N];
 static atomic_uint_fast64_t requests[NPATHS][NSTATUS];

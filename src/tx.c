@@ -6,6 +6,7 @@
 #include "i18n.h"
 #include "text.h"
 #include "tx.h"
+#include "util.h"
 
 static const char tx_domain[] = "medchain/tx/v1";
 
@@ -21,7 +22,7 @@ const char *mc_tx_type_name(unsigned type)
 		[MC_TX_ALERT_ACK] = "ALERT_ACK",
 	};
 
-	if (type >= sizeof(names) / sizeof(names[0]))
+	if (type >= MC_ARRAY_LEN(names))
 		return NULL;
 	return names[type];
 }

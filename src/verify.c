@@ -19,6 +19,7 @@
 #include "orgrot.h"
 #include "records.h"
 #include "store.h"
+#include "util.h"
 #include "valset.h"
 #include "verify.h"
 
@@ -803,7 +804,7 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 	    mc_store_read(vs->scratch, head_txn, vs, err) != 0 ||
 	    mc_store_read(vs->scratch, valstate_txn, vs, err) != 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(derived); i++) {
 		struct cmp_ctx cc = { vs, derived[i] };
 
 		/* an older store without these tables (and meta keys) has had
