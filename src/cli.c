@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "crypto.h"
+#include "fileio.h"
 #include "i18n.h"
 #include "identity.h"
 #include "nodekey.h"
@@ -712,22 +713,6 @@ int mc_cli_read_all(const char *path, size_t max, unsigned char **out, size_t *n
 	return 0;
 }
 
-static int write_all(int fd, const char *what, const void *p, size_t n, struct mc_err *err)
-{
-	size_t off = 0;
-
-	while (off < n) {
-		ssize_t w = write(fd, (const char *)p + off, n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return mc_err_set(err, EX_IOERR, _("cannot write '%s': %s"), what, strerror(w < 0 ? errno : EIO));
-		off += (size_t)w;
-	}
-	return 0;
-}
-
 /* A target that is not a regular file (a character device, a FIFO, a
  * socket, a terminal): opened without creating or truncating, and written
  * in place. What is opened is checked again: never a regular file (one put
@@ -747,7 +732,7 @@ static int write_in_place(const char *path, bool follow, const void *p, size_t n
 				  _("'%s' is not a file, a character device or a FIFO (or it changed while it was opened): nothing was written"),
 				  path);
 	}
-	if (write_all(fd, path, p, n, err) != 0) {
+	if (mc_write_all(fd, path, p, n, err) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -758,12 +743,10 @@ static int write_in_place(const char *path, bool follow, const void *p, size_t n
 
 int mc_cli_write_file(const char *path, const void *p, size_t n, struct mc_err *err)
 {
-	char tmp[4200];
 	struct stat st;
-	int fd;
 
 	if (strcmp(path, "-") == 0) {
-		if (fflush(stdout) != 0 || write_all(STDOUT_FILENO, _("standard output"), p, n, err) != 0)
+		if (fflush(stdout) != 0 || mc_write_all(STDOUT_FILENO, _("standard output"), p, n, err) != 0)
 			return err->code ? -1 : mc_err_set(err, EX_IOERR, _("cannot write standard output"));
 		return 0;
 	}
@@ -795,26 +778,7 @@ int mc_cli_write_file(const char *path, const void *p, size_t n, struct mc_err *
 	}
 	/* A regular file, or none: written whole beside it, then renamed over
 	 * it, so it is never half-written. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp, strerror(errno));
-	if (write_all(fd, tmp, p, n, err) != 0) {
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		unlink(tmp);
-		return mc_err_set(err, EX_IOERR, _("cannot write '%s': %s"), tmp, strerror(errno));
-	}
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-
-		unlink(tmp);
-		return mc_err_set(err, EX_CANTCREAT, _("cannot write '%s': %s"), path, strerror(e));
-	}
-	return 0;
+	return mc_file_write_atomic(path, p, n, &(struct mc_file_opts){ .mode = 0600 }, err);
 }
 
 static bool progress_shown;

@@ -135,8 +135,8 @@ int mc_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int mc_cli_read_all(const char *path, size_t max, unsigned char **out, size_t *n,
 		    struct mc_err *err);
 /* Writes data to path, the target of every -o: "-" is standard output; a
- * regular file (or none) is replaced atomically (temp file, fsync, rename;
- * a new file gets mode 0600); anything else that exists (a character
+ * regular file (or none) is replaced atomically (mc_file_write_atomic:
+ * temp file, fsync, rename, fsync of the directory; mode 0600); anything else that exists (a character
  * device, a FIFO) is opened and written in place, never replaced; a
  * symbolic link is written through only when it points at such a
  * non-regular file (/dev/stdout), and refused otherwise; a directory is

@@ -247,7 +247,8 @@ int cmd_backup(struct mc_cli *cli, struct mc_args *a)
 		free(text);
 	}
 	snprintf(path, sizeof(path), "%s/backup.json", tmpl);
-	if (mc_cli_write_file(path, manifest, strlen(manifest), &err) != 0 || fsync_path(tmpl, &err) != 0)
+	/* written, fsynced, and tmpl (its directory) fsynced too */
+	if (mc_cli_write_file(path, manifest, strlen(manifest), &err) != 0)
 		goto out;
 	if (rename(tmpl, pos[0]) != 0) {
 		mc_err_set(&err, EX_CANTCREAT, _("cannot move the backup into place at '%s': %s"), pos[0], strerror(errno));
