@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 
 int mc_balance_load(const char *datadir, struct mc_balance_seen *b, struct mc_err *err)
 {
-	char path[4200], *end;
+	char path[PATH_MAX], *end;
 	const cJSON *t, *a, *c, *w, *big, *f, *g, *low, *ls;
 	cJSON *j;
 	int rc;
@@ -164,7 +165,7 @@ int mc_anchor_watch(struct mc_txn *t, const char *datadir, uint32_t bump_after_s
 int mc_alert_gather(struct mc_txn *t, const char *datadir, const struct mc_config *conf,
 		    struct mc_alert_params *p, struct mc_err *err)
 {
-	char path[4200];
+	char path[PATH_MAX];
 	int rc;
 
 	p->check_verify = true;

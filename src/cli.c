@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,10 @@
 
 void mc_cli_path(const struct mc_cli *cli, char *out, size_t n, const char *rel)
 {
-	snprintf(out, n, "%s/%s", cli->datadir, rel);
+	/* fits, given MC_DATADIR_MAX; else an empty path, never a shortened
+	 * one that names another file */
+	if (mc_path_printf(out, n, NULL, "%s/%s", cli->datadir, rel) != 0)
+		out[0] = '\0';
 }
 
 void mc_cli_serve_url(const struct mc_cli *cli, char *out, size_t n)
@@ -45,7 +49,7 @@ void mc_cli_serve_url(const struct mc_cli *cli, char *out, size_t n)
 
 int mc_cli_open(struct mc_cli *cli, unsigned flags, struct mc_err *err)
 {
-	char db[4200];
+	char db[PATH_MAX];
 	struct stat st;
 
 	if (stat(cli->datadir, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -221,7 +225,7 @@ static int find_key_path(struct mc_cli *cli, const unsigned char pk[32], char *o
 static bool passfile_is_nodes(struct mc_cli *cli)
 {
 	struct mc_identity id;
-	char path[4500];
+	char path[PATH_MAX];
 
 	if (!cli->as)
 		return true;
@@ -242,7 +246,7 @@ int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err)
 	const char *env = getenv("MEDCHAIN_PASSPHRASE_FILE");
 	const char *file = cli->passfile && passfile_is_nodes(cli) ? cli->passfile : env && *env ? env : NULL;
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
-	char cred[4200], notty[600];
+	char cred[PATH_MAX], notty[600];
 	bool credential = false;
 
 	if (cli->pass)
@@ -366,8 +370,8 @@ static int org_finish(struct mc_cli *cli, const char *path, struct mc_err *err)
 {
 	struct org_finish_ctx c;
 	struct mc_err ignored = { 0 };
-	char oldhex[2 * MC_PK_LEN + 1], newhex[2 * MC_PK_LEN + 1], rel[200], newpath[4300],
-		retpath[4400];
+	char oldhex[2 * MC_PK_LEN + 1], newhex[2 * MC_PK_LEN + 1], rel[200], newpath[PATH_MAX],
+		retpath[PATH_MAX];
 	bool sealed;
 
 	memset(&c, 0, sizeof(c));
@@ -390,7 +394,7 @@ static int org_finish(struct mc_cli *cli, const char *path, struct mc_err *err)
 int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **key,
 			 struct mc_err *err)
 {
-	char rel[64], path[4200];
+	char rel[64], path[PATH_MAX];
 
 	/* a rotation of the node's key the chain has: node.key becomes the new
 	 * key first (nodekey.h) */
@@ -415,7 +419,7 @@ int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **k
 static int find_key_path(struct mc_cli *cli, const unsigned char pk[32], char *out, size_t n,
 			 struct mc_err *err)
 {
-	char dir[4200], hex[2 * MC_PK_LEN + 1];
+	char dir[PATH_MAX], hex[2 * MC_PK_LEN + 1];
 	DIR *d;
 	struct dirent *de;
 
@@ -430,7 +434,8 @@ static int find_key_path(struct mc_cli *cli, const unsigned char pk[32], char *o
 
 		if (len < 5 || strcmp(de->d_name + len - 4, ".key") != 0)
 			continue;
-		snprintf(out, n, "%s/%s", dir, de->d_name);
+		if (mc_path_printf(out, n, NULL, "%s/%s", dir, de->d_name) != 0)
+			continue;  /* no file of that path can be opened either */
 		if (mc_key_peek(out, fpk, &sealed, NULL) == 0 && memcmp(fpk, pk, MC_PK_LEN) == 0) {
 			closedir(d);
 			return 0;
@@ -444,7 +449,7 @@ static int find_key_path(struct mc_cli *cli, const unsigned char pk[32], char *o
 int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct mc_key **key,
 			struct mc_err *err)
 {
-	char path[4500];
+	char path[PATH_MAX];
 
 	if (find_key_path(cli, pk, path, sizeof(path), err) != 0)
 		return -1;
@@ -455,7 +460,7 @@ int mc_cli_load_holder_key(struct mc_cli *cli, const unsigned char pk[32], const
 			   const char *passfile, const char *fileopt, struct mc_key **key,
 			   struct mc_err *err)
 {
-	char path[4500], prompt[400], notty[700];
+	char path[PATH_MAX], prompt[400], notty[700];
 	uint8_t fpk[MC_PK_LEN];
 	char *pass = NULL;
 	size_t passlen = 0;
@@ -505,7 +510,7 @@ int mc_cli_find_identity(struct mc_cli *cli, const char *what, struct mc_identit
 
 int mc_cli_actor_identity(struct mc_cli *cli, struct mc_identity *id, struct mc_err *err)
 {
-	char path[4200], hex[2 * MC_PK_LEN + 1];
+	char path[PATH_MAX], hex[2 * MC_PK_LEN + 1];
 	uint8_t pk[MC_PK_LEN];
 	bool sealed;
 
@@ -521,7 +526,7 @@ int mc_cli_actor_identity(struct mc_cli *cli, struct mc_identity *id, struct mc_
 int mc_cli_load_actor(struct mc_cli *cli, struct mc_key **key, struct mc_err *err)
 {
 	struct mc_identity id;
-	char path[4500];
+	char path[PATH_MAX];
 
 	if (!cli->as)
 		return mc_cli_load_role_key(cli, "admin", key, err);
@@ -588,7 +593,7 @@ int mc_cli_other_org(struct mc_cli *cli, const unsigned char actor[32], bool *ot
 {
 	uint8_t home[MC_PK_LEN];
 	bool sealed;
-	char path[4200];
+	char path[PATH_MAX];
 	struct org_find_ctx c = { .actor = actor, .home = home };
 
 	mc_cli_path(cli, path, sizeof(path), "keys/org.key");

@@ -446,7 +446,7 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 		r.f.actor = who.pk;
 	}
 	{
-		char path[4200];
+		char path[PATH_MAX];
 		uint8_t npk[MC_PK_LEN];
 		bool sealed;
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,19 @@ int mc_write_all(int fd, const char *what, const void *p, size_t n, struct mc_er
 		c += w;
 		n -= (size_t)w;
 	}
+	return 0;
+}
+
+int mc_path_printf(char *out, size_t n, struct mc_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	int l;
+
+	va_start(ap, fmt);
+	l = vsnprintf(out, n, fmt, ap);
+	va_end(ap);
+	if (l < 0 || (size_t)l >= n)
+		return mc_err_set(err, EX_USAGE, _("path too long"));
 	return 0;
 }
 

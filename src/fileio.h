@@ -35,6 +35,12 @@ int mc_file_write_atomic(const char *path, const void *p, size_t n, const struct
  * the target in the message. 0, or -1 with err set (EX_IOERR). */
 int mc_write_all(int fd, const char *what, const void *p, size_t n, struct mc_err *err);
 
+/* snprintf for a path into out (n bytes, PATH_MAX for a full path): 0, or
+ * -1 with err set (EX_USAGE, "path too long") when it does not fit, never
+ * a shortened path. */
+int mc_path_printf(char *out, size_t n, struct mc_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* fsyncs the directory that holds path. 0, or -1 with errno set. */
 int mc_fsync_dir_of(const char *path);
 

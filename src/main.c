@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
 		if (lang && *lang && cur && (strcmp(cur, "C") == 0 || strcmp(cur, "POSIX") == 0) &&
 		    setlocale(LC_MESSAGES, "C.UTF-8"))
 			setlocale(LC_CTYPE, "C.UTF-8");
-		char exe[4096], tree[4200];
+		char exe[PATH_MAX], tree[PATH_MAX];
 		ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		struct stat st;
 
@@ -280,8 +281,8 @@ int main(int argc, char **argv)
 			exe[l] = '\0';
 			if ((slash = strrchr(exe, '/')) != NULL) {
 				*slash = '\0';
-				snprintf(tree, sizeof(tree), "%s/locale", exe);
-				if (stat(tree, &st) != 0 || !S_ISDIR(st.st_mode))
+				if (snprintf(tree, sizeof(tree), "%s/locale", exe) >= (int)sizeof(tree) ||
+				    stat(tree, &st) != 0 || !S_ISDIR(st.st_mode))
 					tree[0] = '\0';
 			}
 		}
@@ -365,7 +366,7 @@ int main(int argc, char **argv)
 			case 256 + G_DATADIR:
 				if (!*optarg)
 					return mc_cli_usage(_("--datadir needs a directory"));
-				if (strlen(optarg) >= sizeof(cli.datadir) - 64)
+				if (strlen(optarg) > MC_DATADIR_MAX)
 					return mc_cli_usage(_("--datadir is too long"));
 				snprintf(cli.datadir, sizeof(cli.datadir), "%s", optarg);
 				datadir_flag = true;
@@ -452,7 +453,7 @@ int main(int argc, char **argv)
 	{
 		struct mc_err err = { 0 };
 		extern char **environ;
-		char path[4200];
+		char path[PATH_MAX];
 
 		if (mc_config_load_file(&cli.conf, config_file ? config_file : MC_SYSTEM_CONFIG,
 					config_file == NULL, &err) != 0)
@@ -462,7 +463,12 @@ int main(int argc, char **argv)
 			if (cli.conf.datadir[0] && !getenv("MEDCHAIN_DATADIR"))
 				snprintf(cli.datadir, sizeof(cli.datadir), "%s", cli.conf.datadir);
 		}
-		snprintf(path, sizeof(path), "%s/medchain.conf", cli.datadir);
+		/* however it was chosen: every <datadir>/<file> must fit */
+		if (strlen(cli.datadir) > MC_DATADIR_MAX ||
+		    snprintf(path, sizeof(path), "%s/medchain.conf", cli.datadir) >= (int)sizeof(path)) {
+			mc_err_set(&err, EX_USAGE, _("the data dir path is too long"));
+			return mc_cli_fail(&err);
+		}
 		if (mc_config_load_file(&cli.conf, path, true, &err) != 0 ||
 		    mc_config_load_env(&cli.conf, environ, &err) != 0)
 			return mc_cli_fail(&err);

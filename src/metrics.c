@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -133,7 +134,7 @@ struct mc_metrics {
 	struct MHD_Daemon *d;
 	struct mc_metrics_conf c;
 	pthread_mutex_t mu;                   /* the cache below */
-	char db_path[4200], vlast_path[4200];
+	char db_path[PATH_MAX], vlast_path[PATH_MAX];
 	struct seen db, vl;
 	/* from the store */
 	bool chain_read, anchored;

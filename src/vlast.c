@@ -85,7 +85,7 @@ int mc_state_file_load(const char *datadir, const char *name, cJSON **out, char 
 
 int mc_vlast_load(const char *datadir, struct mc_verify_last *v, struct mc_err *err)
 {
-	char path[4200];
+	char path[PATH_MAX];
 	cJSON *j;
 	const cJSON *t, *r, *m, *d, *b;
 	int rc;
