@@ -214,8 +214,6 @@ static void emit_csv(FILE *f, const struct mc_audit_event *e)
 }
 
 /* FHIR R4 AuditEvent. */
-static const char *const act_reason[] = { "", "TREAT", "HPAYMT", "HOPERAT", "HRESCH", "PATRQT", "ETREAT" };
-
 static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
 {
 	cJSON *ev = cJSON_CreateObject(), *agents, *agent, *entities, *ent, *src, *sub, *pur;
@@ -268,7 +266,7 @@ static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
 		cJSON *cc = cJSON_CreateObject(), *codings = cJSON_AddArrayToObject(cc, "coding");
 
 		cJSON_AddItemToArray(codings, mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
-						     act_reason[e->purpose], mc_purpose_name(e->purpose)));
+						     mc_purpose_fhir_code(e->purpose), mc_purpose_name(e->purpose)));
 		if (e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_BREAK_GLASS)
 			cJSON_AddItemToArray(codings, mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
 							     "BTG", "break the glass"));
