@@ -646,9 +646,8 @@ int mc_cli_usage(const char *fmt, ...)
 int mc_cli_read_all(const char *path, size_t max, unsigned char **out, size_t *n,
 		    struct mc_err *err)
 {
-	int fd = 0;
-	size_t cap = 65536, len = 0;
-	unsigned char *buf;
+	int fd = 0, rc = 0;
+	struct mc_buf b;
 
 	*out = NULL;
 	*n = 0;
@@ -663,58 +662,33 @@ int mc_cli_read_all(const char *path, size_t max, unsigned char **out, size_t *n
 			return mc_err_set(err, EX_NOINPUT, _("'%s' is a directory"), path);
 		}
 	}
-	buf = malloc(cap);
-	if (!buf) {
-		if (fd)
-			close(fd);
-		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	}
-	for (;;) {
+	mc_buf_init(&b);
+	while (rc == 0) {
 		ssize_t r;
 
-		if (len == cap) {
-			unsigned char *p;
-
-			if (cap > max) {
-				free(buf);
-				if (fd)
-					close(fd);
-				return mc_err_set(err, EX_DATAERR, _("input is over the limit of %zu bytes"), max);
-			}
-			p = realloc(buf, cap * 2);
-			if (!p) {
-				free(buf);
-				if (fd)
-					close(fd);
-				return mc_err_set(err, EX_OSERR, _("out of memory"));
-			}
-			buf = p;
-			cap *= 2;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
+		if (b.len > max)
+			rc = mc_err_set(err, EX_DATAERR, _("input is over the limit of %zu bytes"), max);
+		else if (!mc_buf_reserve(&b, 65536))
+			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+		else if ((r = read(fd, b.data + b.len, b.cap - b.len)) < 0 && errno == EINTR)
 			continue;
-		if (r < 0) {
-			int e = errno;
-
-			free(buf);
-			if (fd)
-				close(fd);
-			return mc_err_set(err, EX_IOERR, _("cannot read '%s': %s"), path ? path : "-",
-					  strerror(e));
-		}
-		if (r == 0)
+		else if (r < 0)
+			rc = mc_err_set(err, EX_IOERR, _("cannot read '%s': %s"), path ? path : "-", strerror(errno));
+		else if (r == 0)
 			break;
-		len += (size_t)r;
+		else
+			b.len += (size_t)r;
 	}
 	if (fd)
 		close(fd);
-	if (len > max) {
-		free(buf);
-		return mc_err_set(err, EX_DATAERR, _("input is over the limit of %zu bytes"), max);
+	if (rc == 0 && b.len > max)
+		rc = mc_err_set(err, EX_DATAERR, _("input is over the limit of %zu bytes"), max);
+	if (rc != 0) {
+		mc_buf_release(&b);
+		return -1;
 	}
-	*out = buf;
-	*n = len;
+	*out = b.data;
+	*n = b.len;
 	return 0;
 }
 
