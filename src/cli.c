@@ -875,7 +875,8 @@ bool mc_cli_probing(void)
 	return probe != NULL;
 }
 
-typedef void (*opt_fn)(void *ctx, size_t k, char *value);
+/* nonzero: the parse ends, returning it */
+typedef int (*opt_fn)(void *ctx, size_t k, char *value);
 typedef int (*pos_fn)(void *ctx, char *arg);
 
 static bool is_long(const char *name)
@@ -889,7 +890,7 @@ static bool is_short(const char *name)
 }
 
 /* Why getopt_long refused the option before optind: reported as usage. */
-static void report_bad(char **v, int c, const struct mc_optinfo *all, size_t n)
+static void report_bad(char **v, int c, const struct mc_optinfo *all, size_t n, bool global)
 {
 	const char *arg = v[optind - 1];
 	char shortname[3] = { '-', (char)optopt, '\0' };
@@ -899,7 +900,10 @@ static void report_bad(char **v, int c, const struct mc_optinfo *all, size_t n)
 	} else if (optopt >= 256 && (size_t)(optopt - 256) < n) {
 		mc_cli_usage(_("option '%s' takes no value"), all[optopt - 256].name);
 	} else if (optopt > 0 && optopt < 256) {
-		mc_cli_usage(_("unknown option '%s'"), shortname);
+		if (global)
+			mc_cli_usage(_("unknown option '%s' (see 'medchain --help')"), shortname);
+		else
+			mc_cli_usage(_("unknown option '%s'"), shortname);
 	} else {
 		size_t len = strcspn(arg, "="), matches = 0;
 
@@ -909,6 +913,8 @@ static void report_bad(char **v, int c, const struct mc_optinfo *all, size_t n)
 				matches++;
 		if (len > 2 && matches > 1)
 			mc_cli_usage(_("ambiguous option '%s'"), arg);
+		else if (global)
+			mc_cli_usage(_("unknown option '%s' (see 'medchain --help')"), arg);
 		else
 			mc_cli_usage(_("unknown option '%s'"), arg);
 	}
@@ -938,9 +944,12 @@ const char *mc_cli_abbreviated(char **v, int ind, const char *name, const char *
  * the order given. report: usage errors are reported and end the parse;
  * otherwise unknown options are skipped. "-" in front of the short options
  * returns positionals in place, so that neither permutation nor
- * POSIXLY_CORRECT changes their order; ':' lets us tell a missing value. */
+ * POSIXLY_CORRECT changes their order; ':' lets us tell a missing value.
+ * end (the global options, before the command): "+" instead, the parse
+ * stops at the first argument that is no option, *end counts the
+ * arguments before it, and on_pos is not called. */
 static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, size_t n, bool report,
-		      opt_fn on_opt, pos_fn on_pos, void *ctx)
+		      opt_fn on_opt, pos_fn on_pos, void *ctx, int *end)
 {
 	static char prog[] = "medchain";
 	struct option lo[MC_OPTS_MAX + NCOMMON + 1];
@@ -966,6 +975,8 @@ static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, siz
 	}
 	memset(&lo[nl], 0, sizeof(lo[nl]));
 	shorts[ns] = '\0';
+	if (end)
+		shorts[0] = '+';
 	v = calloc((size_t)argc + 1, sizeof(*v));
 	if (!v)
 		return report ? mc_cli_usage(_("out of memory")), -1 : -1;
@@ -988,7 +999,7 @@ static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, siz
 		if (c == '?' || c == ':') {
 			if (!report)
 				continue;
-			report_bad(v, c, all, n);
+			report_bad(v, c, all, n, end != NULL);
 			rc = -1;
 			break;
 		}
@@ -1010,10 +1021,12 @@ static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, siz
 				if (is_short(all[j].name) && all[j].name[1] == c)
 					k = j;
 		}
-		if (k < n)
-			on_opt(ctx, k, optarg);
+		if (k < n && (rc = on_opt(ctx, k, optarg)) != 0)
+			break;
 	}
-	for (int i = optind; rc == 0 && i < argc; i++)
+	if (end)
+		*end = optind - 1;
+	for (int i = optind; !end && rc == 0 && i < argc; i++)
 		if (on_pos(ctx, v[i]) != 0)
 			rc = -1;
 	free(v);
@@ -1036,16 +1049,17 @@ struct parse_ctx {
 	int maxpos, *npos;
 };
 
-static void parse_opt(void *vctx, size_t k, char *value)
+static int parse_opt(void *vctx, size_t k, char *value)
 {
 	struct parse_ctx *p = vctx;
 
 	if (k >= p->nopts)
-		return; /* a common option: main() has acted on it */
+		return 0; /* a common option: main() has acted on it */
 	if (p->opts[k].has_arg)
 		*p->opts[k].value = value;
 	else
 		*p->opts[k].flag = true;
+	return 0;
 }
 
 static int parse_pos(void *vctx, char *arg)
@@ -1082,7 +1096,13 @@ int mc_cli_parse(struct mc_args *a, const struct mc_opt *opts, size_t nopts,
 		all[k].name = opts[k].name;
 		all[k].has_arg = opts[k].has_arg;
 	}
-	return run_getopt(a, all, join_opts(all, all, nopts), true, parse_opt, parse_pos, &p);
+	return run_getopt(a, all, join_opts(all, all, nopts), true, parse_opt, parse_pos, &p, NULL);
+}
+
+int mc_cli_parse_global(const struct mc_args *a, const struct mc_optinfo *all, size_t n,
+			int (*on_opt)(void *ctx, size_t k, char *value), void *ctx, int *end)
+{
+	return run_getopt(a, all, n, true, on_opt, NULL, ctx, end);
 }
 
 struct common_ctx {
@@ -1090,13 +1110,13 @@ struct common_ctx {
 	struct mc_common *c;
 };
 
-static void common_opt(void *vctx, size_t k, char *value)
+static int common_opt(void *vctx, size_t k, char *value)
 {
 	struct common_ctx *x = vctx;
 
 	(void)value;
 	if (k < x->own)
-		return;
+		return 0;
 	switch (k - x->own) {
 	case COMMON_JSON: x->c->json = true; break;
 	case COMMON_QUIET: case COMMON_Q: x->c->quiet = true; break;
@@ -1104,6 +1124,7 @@ static void common_opt(void *vctx, size_t k, char *value)
 	case COMMON_LIST: x->c->list_options = true; break;
 	default: break;
 	}
+	return 0;
 }
 
 static int common_pos(void *vctx, char *arg)
@@ -1119,7 +1140,7 @@ void mc_cli_common(const struct mc_args *a, const struct mc_optprobe *p, struct 
 	struct common_ctx x = { p->n, c };
 
 	memset(c, 0, sizeof(*c));
-	run_getopt(a, all, join_opts(all, p->opts, p->n), false, common_opt, common_pos, &x);
+	run_getopt(a, all, join_opts(all, p->opts, p->n), false, common_opt, common_pos, &x, NULL);
 }
 
 void mc_cli_print_options(FILE *f, const struct mc_optprobe *p)

@@ -202,6 +202,13 @@ struct mc_optinfo {
 	const char *name;      /* "--subject", "-o" */
 	bool has_arg;
 };
+/* The global options, before the command (main.c), through the same
+ * getopt_long as every command's: on_opt(ctx, k, value) for each of
+ * all[0..n) given (a nonzero return ends the parse with it), up to the
+ * first argument that is no option; *end counts the arguments before it.
+ * A usage error is reported: -1. */
+int mc_cli_parse_global(const struct mc_args *a, const struct mc_optinfo *all, size_t n,
+			int (*on_opt)(void *ctx, size_t k, char *value), void *ctx, int *end);
 struct mc_optprobe {
 	bool reached;          /* the command called mc_cli_parse */
 	size_t n;
