@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,12 @@
 #include "i18n.h"
 #include "journal.h"
 #include "text.h"
+#include "util.h"
 #include "vlast.h"
 
 int mc_balance_load(const char *datadir, struct mc_balance_seen *b, struct mc_err *err)
 {
-	char path[4200], *end;
+	char path[PATH_MAX], *end;
 	const cJSON *t, *a, *c, *w, *big, *f, *g, *low, *ls;
 	cJSON *j;
 	int rc;
@@ -120,7 +122,7 @@ static int each_entry(struct mc_txn *t, const struct mc_anchor_entry *e, void *v
 		return 0;
 	if (w->p->now_ms < e->created_ms || w->p->now_ms - e->created_ms <= w->stuck_ms)
 		return 0;
-	if (w->p->nextra == sizeof(w->p->extra) / sizeof(w->p->extra[0]))
+	if (w->p->nextra == MC_ARRAY_LEN(w->p->extra))
 		return 1;
 	x = &w->p->extra[w->p->nextra++];
 	memset(x, 0, sizeof(*x));
@@ -144,7 +146,7 @@ int mc_anchor_watch(struct mc_txn *t, const char *datadir, uint32_t bump_after_s
 		rc = mc_balance_load(datadir, &b, err);
 		if (rc < 0)
 			return -1;
-		if (rc == 0 && b.low && p->nextra < sizeof(p->extra) / sizeof(p->extra[0])) {
+		if (rc == 0 && b.low && p->nextra < MC_ARRAY_LEN(p->extra)) {
 			struct mc_alert_extra *x = &p->extra[p->nextra++];
 
 			memset(x, 0, sizeof(*x));
@@ -163,7 +165,7 @@ int mc_anchor_watch(struct mc_txn *t, const char *datadir, uint32_t bump_after_s
 int mc_alert_gather(struct mc_txn *t, const char *datadir, const struct mc_config *conf,
 		    struct mc_alert_params *p, struct mc_err *err)
 {
-	char path[4200];
+	char path[PATH_MAX];
 	int rc;
 
 	p->check_verify = true;

@@ -7,6 +7,7 @@
 #include "chain.h"
 #include "i18n.h"
 #include "journal.h"
+#include "util.h"
 
 #define JOURNAL_VERSION 1
 
@@ -15,7 +16,7 @@ const char *mc_anchor_state_name(unsigned state)
 	static const char *const names[] = { NULL, "planned", "broadcast", "mined", "confirmed",
 					     "superseded" };
 
-	return state < sizeof(names) / sizeof(names[0]) ? names[state] : NULL;
+	return state < MC_ARRAY_LEN(names) ? names[state] : NULL;
 }
 
 void mc_journal_encode(const struct mc_anchor_entry *e, struct mc_buf *b)

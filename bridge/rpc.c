@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "codec.h"
 #include "crypto.h"
 #include "i18n.h"
 #include "keccak.h"
@@ -21,8 +22,7 @@ struct mc_rpc {
 };
 
 struct body {
-	char *p;
-	size_t n, cap;
+	struct mc_buf b;
 	bool too_big;
 };
 
@@ -31,26 +31,11 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 	struct body *b = ud;
 	size_t n = size * nmemb;
 
-	if (b->n + n > MC_RPC_RESPONSE_MAX) {
+	if (b->b.len + n > MC_RPC_RESPONSE_MAX) {
 		b->too_big = true;
 		return 0;   /* aborts the transfer */
 	}
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *q;
-
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		q = realloc(b->p, cap);
-		if (!q)
-			return 0;
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, ptr, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-	return n;
+	return mc_buf_append(&b->b, ptr, n) ? n : 0;
 }
 
 int mc_rpc_open(const char *url, long timeout_ms, int retries, struct mc_rpc **out,
@@ -163,13 +148,13 @@ int mc_rpc_call(struct mc_rpc *r, const char *method, cJSON *params, cJSON **res
 		curl_slist_free_all(h);
 		curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (b.too_big) {
-			free(b.p);
+			mc_buf_release(&b.b);
 			rc = mc_err_set(err, EX_PROTOCOL, _("the node's answer is larger than %u bytes"),
 					MC_RPC_RESPONSE_MAX);
 			break;
 		}
 		if (cc != CURLE_OK) {
-			free(b.p);
+			mc_buf_release(&b.b);
 			rc = mc_err_set(err, EX_UNAVAILABLE, _("cannot reach the node at %s: %s"), r->url,
 					curl_easy_strerror(cc));
 			if (attempt < r->retries) {
@@ -179,14 +164,14 @@ int mc_rpc_call(struct mc_rpc *r, const char *method, cJSON *params, cJSON **res
 			}
 			continue;
 		}
-		if (status != 200 && !b.p) {
+		if (status != 200 && !b.b.data) {
 			rc = mc_err_set(err, EX_PROTOCOL, _("the node answered HTTP %ld"), status);
 			break;
 		}
-		rc = mc_rpc_parse(b.p ? b.p : "", b.n, id, result, err);
+		rc = mc_rpc_parse(b.b.data ? (const char *)b.b.data : "", b.b.len, id, result, err);
 		if (rc != 0 && status != 200 && err && err->code == EX_PROTOCOL)
 			mc_err_set(err, EX_PROTOCOL, _("the node answered HTTP %ld, not JSON-RPC"), status);
-		free(b.p);
+		mc_buf_release(&b.b);
 		break;
 	}
 	free(text);

@@ -94,6 +94,7 @@
 #include "peerauth.h"
 #include "replica.h"
 #include "store.h"
+#include "util.h"
 #include "valset.h"
 
 static uint8_t chain_id[MC_HASH_LEN];
@@ -120,7 +121,7 @@ static long perform(CURL *c, const char *url, const char *method, const char *pa
 
 	mc_peer_sig_headers(sg, k, t, n, s);
 	mc_peer_body_header(sg, b);
-	for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(hv); i++) {
 		snprintf(line, sizeof(line), "%s: %s", hv[i][0], hv[i][1]);
 		h = curl_slist_append(h, line);
 	}

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "i18n.h"
 #include "tx.h"
+#include "util.h"
 
 #define ANY 0
 /* Consent is given by the patient or recorded by staff who record consent
@@ -60,7 +61,7 @@ const struct mc_action_def mc_actions[] = {
 	  MC_ROLE_ADMIN | MC_ROLE_NODE | MC_ROLE_ANCHOR },
 	{ MC_ACT_VERIFY_PROOF, 'v', "v", MC_SCR_ANCHORS, N_("verify a proof bundle file"), ANY },
 };
-const size_t mc_nactions = sizeof(mc_actions) / sizeof(mc_actions[0]);
+const size_t mc_nactions = MC_ARRAY_LEN(mc_actions);
 
 enum mc_action mc_action_for(int screen, int key)
 {

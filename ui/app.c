@@ -6,6 +6,7 @@
 
 #include <curses.h>
 #include <langinfo.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,7 +51,7 @@ bool mc_app_allowed(const struct mc_app *app, uint32_t roles)
 
 int mc_app_child_argv(struct mc_app *app, const char **argv, int max, int *n)
 {
-	static char self[4096];
+	static char self[PATH_MAX];
 	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (l <= 0 || max < 10)

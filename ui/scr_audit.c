@@ -142,7 +142,7 @@ static void draw(struct mc_app *app, int y, int h)
 
 static void audit_filter(struct mc_app *app)
 {
-	static const char *const outcomes[] = { "any", "permit", "deny", "break-glass" };
+	const char *outcomes[MC_OUTCOME_MAX + 1] = { "any" };
 	struct mc_form_field f[5];
 	struct mc_err err = { 0 };
 	struct mc_identity who;
@@ -156,8 +156,10 @@ static void audit_filter(struct mc_app *app)
 	f[1].hint = _("a name or key; empty: everyone");
 	mc_ui_copy(f[1].value, sizeof(f[1].value), A.actor_text);
 	f[2].label = _("Outcome");
+	for (unsigned i = 1; i <= MC_OUTCOME_MAX; i++)
+		outcomes[i] = mc_outcome_name(i);
 	f[2].choices = outcomes;
-	f[2].nchoices = 4;
+	f[2].nchoices = MC_OUTCOME_MAX + 1;
 	f[2].choice = A.f.outcome;
 	f[3].label = _("Since");
 	f[3].hint = _("RFC 3339 or relative (12h); empty: the start");

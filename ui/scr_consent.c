@@ -93,10 +93,7 @@ static void draw(struct mc_app *app, int y, int h)
 
 static void grant(struct mc_app *app)
 {
-	static const char *const purposes[] = { "treatment", "payment", "operations", "research", "patient-request",
-						"emergency" };
-	static const uint8_t pcodes[] = { MC_PURPOSE_TREATMENT, MC_PURPOSE_PAYMENT, MC_PURPOSE_OPERATIONS,
-					  MC_PURPOSE_RESEARCH, MC_PURPOSE_PATIENT_REQUEST, MC_PURPOSE_EMERGENCY };
+	const char *purposes[MC_PURPOSE_MAX];
 	struct mc_form_field f[5];
 	struct mc_grant g;
 	struct mc_identity grantee;
@@ -112,8 +109,10 @@ static void grant(struct mc_app *app)
 	f[1].label = _("Grantee");
 	f[1].hint = _("an enrolled identity: its name or key");
 	f[2].label = _("Purpose");
+	for (unsigned i = 0; i < MC_PURPOSE_MAX; i++)
+		purposes[i] = mc_purpose_name(MC_PURPOSE_TREATMENT + i);
 	f[2].choices = purposes;
-	f[2].nchoices = 6;
+	f[2].nchoices = MC_PURPOSE_MAX;
 	f[3].label = _("Scope");
 	f[3].hint = _("categories, comma separated; empty: every category");
 	f[4].label = _("Until");
@@ -125,7 +124,7 @@ static void grant(struct mc_app *app)
 		mc_app_msg(app, true, _("a grant needs a patient and a grantee"));
 		return;
 	}
-	g.purpose = pcodes[f[2].choice];
+	g.purpose = (uint8_t)(MC_PURPOSE_TREATMENT + f[2].choice);
 	if (mc_grant_scope_parse(f[3].value, &g, cats, sizeof(cats), &err) != 0) {
 		mc_app_msg(app, true, "%s", err.msg);
 		return;

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <curses.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static unsigned g_sel;
 static void nodes_load(struct mc_app *app)
 {
 	struct mc_err err = { 0 };
-	char path[4200];
+	char path[PATH_MAX];
 
 	mc_cli_path(app->cli, path, sizeof(path), "serve.status.json");
 	g_nodes_ok = mc_nodes_load(app->cli->store, app->node->pk, app->cli->conf.node_name, path, mc_now_ms(),

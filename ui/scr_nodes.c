@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <curses.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static int g_ncols;
 static void load(struct mc_app *app)
 {
 	struct mc_err err = { 0 };
-	char path[4200];
+	char path[PATH_MAX];
 
 	g_err[0] = '\0';
 	mc_cli_path(app->cli, path, sizeof(path), "serve.status.json");

@@ -16,6 +16,7 @@
 #include "ops.h"
 #include "screens.h"
 #include "text.h"
+#include "util.h"
 #include "widgets.h"
 
 #define PAGE 200
@@ -223,9 +224,8 @@ static void show(struct mc_app *app, struct mc_op_read *rd)
 
 static void read_record(struct mc_app *app, bool glass)
 {
-	static const char *const purposes[] = { "treatment", "payment", "operations", "research", "patient-request" };
-	static const uint8_t pcodes[] = { MC_PURPOSE_TREATMENT, MC_PURPOSE_PAYMENT, MC_PURPOSE_OPERATIONS,
-					  MC_PURPOSE_RESEARCH, MC_PURPOSE_PATIENT_REQUEST };
+	/* every purpose but emergency (the last): that is a break-glass read */
+	const char *purposes[MC_PURPOSE_EMERGENCY - 1];
 	struct mc_form_field f[1];
 	const struct mc_record_info *r;
 	struct mc_op_read rd;
@@ -246,14 +246,16 @@ static void read_record(struct mc_app *app, bool glass)
 		}
 	} else {
 		f[0].label = _("Purpose");
+		for (unsigned i = 0; i < MC_ARRAY_LEN(purposes); i++)
+			purposes[i] = mc_purpose_name(MC_PURPOSE_TREATMENT + i);
 		f[0].choices = purposes;
-		f[0].nchoices = 5;
+		f[0].nchoices = (int)MC_ARRAY_LEN(purposes);
 		f[0].hint = _("why you read it: consent grants are for a purpose");
 		if (!mc_form_run(app, _("Read a record"), f, 1))
 			return;
 	}
 	if (mc_op_read(app->cli, app->node, app->actor, r->id, R.history ? r->version : 0,
-		       glass ? MC_PURPOSE_EMERGENCY : pcodes[f[0].choice], glass ? f[0].value : NULL, &rd, &err) != 0) {
+		       glass ? MC_PURPOSE_EMERGENCY : (uint8_t)(MC_PURPOSE_TREATMENT + f[0].choice), glass ? f[0].value : NULL, &rd, &err) != 0) {
 		mc_app_msg(app, true, "%s", err.msg);
 		return;
 	}

@@ -11,6 +11,7 @@
 
 #include "i18n.h"
 #include "screens.h"
+#include "util.h"
 #include "widgets.h"
 
 static bool g_color;
@@ -101,7 +102,7 @@ void mc_ui_copy(char *dst, size_t cap, const char *src)
 int mc_ui_width(const char *utf8)
 {
 	wchar_t w[1024];
-	size_t n = to_wide(utf8, w, sizeof(w) / sizeof(w[0]));
+	size_t n = to_wide(utf8, w, MC_ARRAY_LEN(w));
 	int cols = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -183,7 +184,7 @@ void mc_ui_put(int y, int x, int width, enum mc_ui_style st, const char *utf8)
 		return;
 	if (x + width > COLS)
 		width = COLS - x;
-	n = to_wide(utf8 ? utf8 : "", w, sizeof(w) / sizeof(w[0]));
+	n = to_wide(utf8 ? utf8 : "", w, MC_ARRAY_LEN(w));
 	attron(a);
 	move(y, x);
 	for (size_t i = 0; i < n; i++) {

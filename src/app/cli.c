@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +16,22 @@
 
 #include "cli.h"
 #include "crypto.h"
+#include "fileio.h"
 #include "i18n.h"
 #include "identity.h"
 #include "nodekey.h"
 #include "orgrot.h"
 #include "records.h"
+#include "util.h"
 
 #define MC_PASS_MAX 1024
 
 void mc_cli_path(const struct mc_cli *cli, char *out, size_t n, const char *rel)
 {
-	snprintf(out, n, "%s/%s", cli->datadir, rel);
+	/* fits, given MC_DATADIR_MAX; else an empty path, never a shortened
+	 * one that names another file */
+	if (mc_path_printf(out, n, NULL, "%s/%s", cli->datadir, rel) != 0)
+		out[0] = '\0';
 }
 
 void mc_cli_serve_url(const struct mc_cli *cli, char *out, size_t n)
@@ -43,7 +49,7 @@ void mc_cli_serve_url(const struct mc_cli *cli, char *out, size_t n)
 
 int mc_cli_open(struct mc_cli *cli, unsigned flags, struct mc_err *err)
 {
-	char db[4200];
+	char db[PATH_MAX];
 	struct stat st;
 
 	if (stat(cli->datadir, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -205,7 +211,7 @@ static bool is_role_key_file(const char *path)
 	size_t i;
 
 	base = base ? base + 1 : path;
-	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+	for (i = 0; i < MC_ARRAY_LEN(roles); i++)
 		if (strcmp(base, roles[i]) == 0)
 			return true;
 	return false;
@@ -219,7 +225,7 @@ static int find_key_path(struct mc_cli *cli, const unsigned char pk[32], char *o
 static bool passfile_is_nodes(struct mc_cli *cli)
 {
 	struct mc_identity id;
-	char path[4500];
+	char path[PATH_MAX];
 
 	if (!cli->as)
 		return true;
@@ -240,7 +246,7 @@ int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err)
 	const char *env = getenv("MEDCHAIN_PASSPHRASE_FILE");
 	const char *file = cli->passfile && passfile_is_nodes(cli) ? cli->passfile : env && *env ? env : NULL;
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
-	char cred[4200], notty[600];
+	char cred[PATH_MAX], notty[600];
 	bool credential = false;
 
 	if (cli->pass)
@@ -364,8 +370,8 @@ static int org_finish(struct mc_cli *cli, const char *path, struct mc_err *err)
 {
 	struct org_finish_ctx c;
 	struct mc_err ignored = { 0 };
-	char oldhex[2 * MC_PK_LEN + 1], newhex[2 * MC_PK_LEN + 1], rel[200], newpath[4300],
-		retpath[4400];
+	char oldhex[2 * MC_PK_LEN + 1], newhex[2 * MC_PK_LEN + 1], rel[200], newpath[PATH_MAX],
+		retpath[PATH_MAX];
 	bool sealed;
 
 	memset(&c, 0, sizeof(c));
@@ -388,7 +394,7 @@ static int org_finish(struct mc_cli *cli, const char *path, struct mc_err *err)
 int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **key,
 			 struct mc_err *err)
 {
-	char rel[64], path[4200];
+	char rel[64], path[PATH_MAX];
 
 	/* a rotation of the node's key the chain has: node.key becomes the new
 	 * key first (nodekey.h) */
@@ -413,7 +419,7 @@ int mc_cli_load_role_key(struct mc_cli *cli, const char *role, struct mc_key **k
 static int find_key_path(struct mc_cli *cli, const unsigned char pk[32], char *out, size_t n,
 			 struct mc_err *err)
 {
-	char dir[4200], hex[2 * MC_PK_LEN + 1];
+	char dir[PATH_MAX], hex[2 * MC_PK_LEN + 1];
 	DIR *d;
 	struct dirent *de;
 
@@ -428,7 +434,8 @@ static int find_key_path(struct mc_cli *cli, const unsigned char pk[32], char *o
 
 		if (len < 5 || strcmp(de->d_name + len - 4, ".key") != 0)
 			continue;
-		snprintf(out, n, "%s/%s", dir, de->d_name);
+		if (mc_path_printf(out, n, NULL, "%s/%s", dir, de->d_name) != 0)
+			continue;  /* no file of that path can be opened either */
 		if (mc_key_peek(out, fpk, &sealed, NULL) == 0 && memcmp(fpk, pk, MC_PK_LEN) == 0) {
 			closedir(d);
 			return 0;
@@ -442,7 +449,7 @@ static int find_key_path(struct mc_cli *cli, const unsigned char pk[32], char *o
 int mc_cli_load_key_for(struct mc_cli *cli, const unsigned char pk[32], struct mc_key **key,
 			struct mc_err *err)
 {
-	char path[4500];
+	char path[PATH_MAX];
 
 	if (find_key_path(cli, pk, path, sizeof(path), err) != 0)
 		return -1;
@@ -453,7 +460,7 @@ int mc_cli_load_holder_key(struct mc_cli *cli, const unsigned char pk[32], const
 			   const char *passfile, const char *fileopt, struct mc_key **key,
 			   struct mc_err *err)
 {
-	char path[4500], prompt[400], notty[700];
+	char path[PATH_MAX], prompt[400], notty[700];
 	uint8_t fpk[MC_PK_LEN];
 	char *pass = NULL;
 	size_t passlen = 0;
@@ -503,7 +510,7 @@ int mc_cli_find_identity(struct mc_cli *cli, const char *what, struct mc_identit
 
 int mc_cli_actor_identity(struct mc_cli *cli, struct mc_identity *id, struct mc_err *err)
 {
-	char path[4200], hex[2 * MC_PK_LEN + 1];
+	char path[PATH_MAX], hex[2 * MC_PK_LEN + 1];
 	uint8_t pk[MC_PK_LEN];
 	bool sealed;
 
@@ -519,7 +526,7 @@ int mc_cli_actor_identity(struct mc_cli *cli, struct mc_identity *id, struct mc_
 int mc_cli_load_actor(struct mc_cli *cli, struct mc_key **key, struct mc_err *err)
 {
 	struct mc_identity id;
-	char path[4500];
+	char path[PATH_MAX];
 
 	if (!cli->as)
 		return mc_cli_load_role_key(cli, "admin", key, err);
@@ -586,7 +593,7 @@ int mc_cli_other_org(struct mc_cli *cli, const unsigned char actor[32], bool *ot
 {
 	uint8_t home[MC_PK_LEN];
 	bool sealed;
-	char path[4200];
+	char path[PATH_MAX];
 	struct org_find_ctx c = { .actor = actor, .home = home };
 
 	mc_cli_path(cli, path, sizeof(path), "keys/org.key");
@@ -639,9 +646,8 @@ int mc_cli_usage(const char *fmt, ...)
 int mc_cli_read_all(const char *path, size_t max, unsigned char **out, size_t *n,
 		    struct mc_err *err)
 {
-	int fd = 0;
-	size_t cap = 65536, len = 0;
-	unsigned char *buf;
+	int fd = 0, rc = 0;
+	struct mc_buf b;
 
 	*out = NULL;
 	*n = 0;
@@ -656,74 +662,33 @@ int mc_cli_read_all(const char *path, size_t max, unsigned char **out, size_t *n
 			return mc_err_set(err, EX_NOINPUT, _("'%s' is a directory"), path);
 		}
 	}
-	buf = malloc(cap);
-	if (!buf) {
-		if (fd)
-			close(fd);
-		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	}
-	for (;;) {
+	mc_buf_init(&b);
+	while (rc == 0) {
 		ssize_t r;
 
-		if (len == cap) {
-			unsigned char *p;
-
-			if (cap > max) {
-				free(buf);
-				if (fd)
-					close(fd);
-				return mc_err_set(err, EX_DATAERR, _("input is over the limit of %zu bytes"), max);
-			}
-			p = realloc(buf, cap * 2);
-			if (!p) {
-				free(buf);
-				if (fd)
-					close(fd);
-				return mc_err_set(err, EX_OSERR, _("out of memory"));
-			}
-			buf = p;
-			cap *= 2;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
+		if (b.len > max)
+			rc = mc_err_set(err, EX_DATAERR, _("input is over the limit of %zu bytes"), max);
+		else if (!mc_buf_reserve(&b, 65536))
+			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+		else if ((r = read(fd, b.data + b.len, b.cap - b.len)) < 0 && errno == EINTR)
 			continue;
-		if (r < 0) {
-			int e = errno;
-
-			free(buf);
-			if (fd)
-				close(fd);
-			return mc_err_set(err, EX_IOERR, _("cannot read '%s': %s"), path ? path : "-",
-					  strerror(e));
-		}
-		if (r == 0)
+		else if (r < 0)
+			rc = mc_err_set(err, EX_IOERR, _("cannot read '%s': %s"), path ? path : "-", strerror(errno));
+		else if (r == 0)
 			break;
-		len += (size_t)r;
+		else
+			b.len += (size_t)r;
 	}
 	if (fd)
 		close(fd);
-	if (len > max) {
-		free(buf);
-		return mc_err_set(err, EX_DATAERR, _("input is over the limit of %zu bytes"), max);
+	if (rc == 0 && b.len > max)
+		rc = mc_err_set(err, EX_DATAERR, _("input is over the limit of %zu bytes"), max);
+	if (rc != 0) {
+		mc_buf_release(&b);
+		return -1;
 	}
-	*out = buf;
-	*n = len;
-	return 0;
-}
-
-static int write_all(int fd, const char *what, const void *p, size_t n, struct mc_err *err)
-{
-	size_t off = 0;
-
-	while (off < n) {
-		ssize_t w = write(fd, (const char *)p + off, n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return mc_err_set(err, EX_IOERR, _("cannot write '%s': %s"), what, strerror(w < 0 ? errno : EIO));
-		off += (size_t)w;
-	}
+	*out = b.data;
+	*n = b.len;
 	return 0;
 }
 
@@ -746,7 +711,7 @@ static int write_in_place(const char *path, bool follow, const void *p, size_t n
 				  _("'%s' is not a file, a character device or a FIFO (or it changed while it was opened): nothing was written"),
 				  path);
 	}
-	if (write_all(fd, path, p, n, err) != 0) {
+	if (mc_write_all(fd, path, p, n, err) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -757,12 +722,10 @@ static int write_in_place(const char *path, bool follow, const void *p, size_t n
 
 int mc_cli_write_file(const char *path, const void *p, size_t n, struct mc_err *err)
 {
-	char tmp[4200];
 	struct stat st;
-	int fd;
 
 	if (strcmp(path, "-") == 0) {
-		if (fflush(stdout) != 0 || write_all(STDOUT_FILENO, _("standard output"), p, n, err) != 0)
+		if (fflush(stdout) != 0 || mc_write_all(STDOUT_FILENO, _("standard output"), p, n, err) != 0)
 			return err->code ? -1 : mc_err_set(err, EX_IOERR, _("cannot write standard output"));
 		return 0;
 	}
@@ -794,26 +757,7 @@ int mc_cli_write_file(const char *path, const void *p, size_t n, struct mc_err *
 	}
 	/* A regular file, or none: written whole beside it, then renamed over
 	 * it, so it is never half-written. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp, strerror(errno));
-	if (write_all(fd, tmp, p, n, err) != 0) {
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		unlink(tmp);
-		return mc_err_set(err, EX_IOERR, _("cannot write '%s': %s"), tmp, strerror(errno));
-	}
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-
-		unlink(tmp);
-		return mc_err_set(err, EX_CANTCREAT, _("cannot write '%s': %s"), path, strerror(e));
-	}
-	return 0;
+	return mc_file_write_atomic(path, p, n, &(struct mc_file_opts){ .mode = 0600 }, err);
 }
 
 static bool progress_shown;
@@ -931,7 +875,8 @@ bool mc_cli_probing(void)
 	return probe != NULL;
 }
 
-typedef void (*opt_fn)(void *ctx, size_t k, char *value);
+/* nonzero: the parse ends, returning it */
+typedef int (*opt_fn)(void *ctx, size_t k, char *value);
 typedef int (*pos_fn)(void *ctx, char *arg);
 
 static bool is_long(const char *name)
@@ -945,7 +890,7 @@ static bool is_short(const char *name)
 }
 
 /* Why getopt_long refused the option before optind: reported as usage. */
-static void report_bad(char **v, int c, const struct mc_optinfo *all, size_t n)
+static void report_bad(char **v, int c, const struct mc_optinfo *all, size_t n, bool global)
 {
 	const char *arg = v[optind - 1];
 	char shortname[3] = { '-', (char)optopt, '\0' };
@@ -955,7 +900,10 @@ static void report_bad(char **v, int c, const struct mc_optinfo *all, size_t n)
 	} else if (optopt >= 256 && (size_t)(optopt - 256) < n) {
 		mc_cli_usage(_("option '%s' takes no value"), all[optopt - 256].name);
 	} else if (optopt > 0 && optopt < 256) {
-		mc_cli_usage(_("unknown option '%s'"), shortname);
+		if (global)
+			mc_cli_usage(_("unknown option '%s' (see 'medchain --help')"), shortname);
+		else
+			mc_cli_usage(_("unknown option '%s'"), shortname);
 	} else {
 		size_t len = strcspn(arg, "="), matches = 0;
 
@@ -965,6 +913,8 @@ static void report_bad(char **v, int c, const struct mc_optinfo *all, size_t n)
 				matches++;
 		if (len > 2 && matches > 1)
 			mc_cli_usage(_("ambiguous option '%s'"), arg);
+		else if (global)
+			mc_cli_usage(_("unknown option '%s' (see 'medchain --help')"), arg);
 		else
 			mc_cli_usage(_("unknown option '%s'"), arg);
 	}
@@ -994,9 +944,12 @@ const char *mc_cli_abbreviated(char **v, int ind, const char *name, const char *
  * the order given. report: usage errors are reported and end the parse;
  * otherwise unknown options are skipped. "-" in front of the short options
  * returns positionals in place, so that neither permutation nor
- * POSIXLY_CORRECT changes their order; ':' lets us tell a missing value. */
+ * POSIXLY_CORRECT changes their order; ':' lets us tell a missing value.
+ * end (the global options, before the command): "+" instead, the parse
+ * stops at the first argument that is no option, *end counts the
+ * arguments before it, and on_pos is not called. */
 static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, size_t n, bool report,
-		      opt_fn on_opt, pos_fn on_pos, void *ctx)
+		      opt_fn on_opt, pos_fn on_pos, void *ctx, int *end)
 {
 	static char prog[] = "medchain";
 	struct option lo[MC_OPTS_MAX + NCOMMON + 1];
@@ -1022,6 +975,8 @@ static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, siz
 	}
 	memset(&lo[nl], 0, sizeof(lo[nl]));
 	shorts[ns] = '\0';
+	if (end)
+		shorts[0] = '+';
 	v = calloc((size_t)argc + 1, sizeof(*v));
 	if (!v)
 		return report ? mc_cli_usage(_("out of memory")), -1 : -1;
@@ -1044,7 +999,7 @@ static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, siz
 		if (c == '?' || c == ':') {
 			if (!report)
 				continue;
-			report_bad(v, c, all, n);
+			report_bad(v, c, all, n, end != NULL);
 			rc = -1;
 			break;
 		}
@@ -1066,10 +1021,12 @@ static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, siz
 				if (is_short(all[j].name) && all[j].name[1] == c)
 					k = j;
 		}
-		if (k < n)
-			on_opt(ctx, k, optarg);
+		if (k < n && (rc = on_opt(ctx, k, optarg)) != 0)
+			break;
 	}
-	for (int i = optind; rc == 0 && i < argc; i++)
+	if (end)
+		*end = optind - 1;
+	for (int i = optind; !end && rc == 0 && i < argc; i++)
 		if (on_pos(ctx, v[i]) != 0)
 			rc = -1;
 	free(v);
@@ -1092,16 +1049,17 @@ struct parse_ctx {
 	int maxpos, *npos;
 };
 
-static void parse_opt(void *vctx, size_t k, char *value)
+static int parse_opt(void *vctx, size_t k, char *value)
 {
 	struct parse_ctx *p = vctx;
 
 	if (k >= p->nopts)
-		return; /* a common option: main() has acted on it */
+		return 0; /* a common option: main() has acted on it */
 	if (p->opts[k].has_arg)
 		*p->opts[k].value = value;
 	else
 		*p->opts[k].flag = true;
+	return 0;
 }
 
 static int parse_pos(void *vctx, char *arg)
@@ -1138,7 +1096,13 @@ int mc_cli_parse(struct mc_args *a, const struct mc_opt *opts, size_t nopts,
 		all[k].name = opts[k].name;
 		all[k].has_arg = opts[k].has_arg;
 	}
-	return run_getopt(a, all, join_opts(all, all, nopts), true, parse_opt, parse_pos, &p);
+	return run_getopt(a, all, join_opts(all, all, nopts), true, parse_opt, parse_pos, &p, NULL);
+}
+
+int mc_cli_parse_global(const struct mc_args *a, const struct mc_optinfo *all, size_t n,
+			int (*on_opt)(void *ctx, size_t k, char *value), void *ctx, int *end)
+{
+	return run_getopt(a, all, n, true, on_opt, NULL, ctx, end);
 }
 
 struct common_ctx {
@@ -1146,13 +1110,13 @@ struct common_ctx {
 	struct mc_common *c;
 };
 
-static void common_opt(void *vctx, size_t k, char *value)
+static int common_opt(void *vctx, size_t k, char *value)
 {
 	struct common_ctx *x = vctx;
 
 	(void)value;
 	if (k < x->own)
-		return;
+		return 0;
 	switch (k - x->own) {
 	case COMMON_JSON: x->c->json = true; break;
 	case COMMON_QUIET: case COMMON_Q: x->c->quiet = true; break;
@@ -1160,6 +1124,7 @@ static void common_opt(void *vctx, size_t k, char *value)
 	case COMMON_LIST: x->c->list_options = true; break;
 	default: break;
 	}
+	return 0;
 }
 
 static int common_pos(void *vctx, char *arg)
@@ -1175,7 +1140,7 @@ void mc_cli_common(const struct mc_args *a, const struct mc_optprobe *p, struct 
 	struct common_ctx x = { p->n, c };
 
 	memset(c, 0, sizeof(*c));
-	run_getopt(a, all, join_opts(all, p->opts, p->n), false, common_opt, common_pos, &x);
+	run_getopt(a, all, join_opts(all, p->opts, p->n), false, common_opt, common_pos, &x, NULL);
 }
 
 void mc_cli_print_options(FILE *f, const struct mc_optprobe *p)

@@ -4,6 +4,7 @@
 #ifndef MC_CLI_H
 #define MC_CLI_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@
 #define MC_SYSTEM_CONFIG SYSCONFDIR "/medchain/medchain.conf"
 
 struct mc_cli {
-	char datadir[4096];
+	char datadir[PATH_MAX];
 	const char *as;              /* --as IDENTITY, NULL: the node's admin */
 	const char *passfile;        /* --passphrase-file */
 	const char *config_file;     /* --config, or NULL: MC_SYSTEM_CONFIG */
@@ -28,10 +29,10 @@ struct mc_cli {
 	struct mc_store *store;      /* opened by mc_cli_open() */
 	char *pass;                  /* guarded memory; NULL until asked */
 	size_t passlen;
-	char pass_from[4200];        /* the file it was read from, or /dev/tty */
+	char pass_from[PATH_MAX];        /* the file it was read from, or /dev/tty */
 	char *as_pass;               /* guarded: the passphrase of the --as identity's own key */
 	size_t as_passlen;
-	char as_pass_from[4200];
+	char as_pass_from[PATH_MAX];
 	int as_node;                 /* --as names a key of the node: 0 not known yet, 1 yes, 2 no */
 	struct mc_config conf;       /* medchain.conf, environment, flags */
 	struct mc_request req;       /* this command's writes, for retries (outbox.h) */
@@ -56,7 +57,9 @@ struct mc_command {
  * second one (outbox.h). */
 #define MC_CMD_SAME_WRITE (1u << 0)
 
-/* Paths inside the data dir. */
+/* Paths inside the data dir: rel is at most 255 bytes, so every path fits
+ * PATH_MAX (main refuses a data dir longer than MC_DATADIR_MAX). */
+#define MC_DATADIR_MAX (PATH_MAX - 257)
 void mc_cli_path(const struct mc_cli *cli, char *out, size_t n, const char *rel);
 /* The URL this node's own `medchain serve` answers the CLI at ([node] listen). */
 void mc_cli_serve_url(const struct mc_cli *cli, char *out, size_t n);
@@ -135,8 +138,8 @@ int mc_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int mc_cli_read_all(const char *path, size_t max, unsigned char **out, size_t *n,
 		    struct mc_err *err);
 /* Writes data to path, the target of every -o: "-" is standard output; a
- * regular file (or none) is replaced atomically (temp file, fsync, rename;
- * a new file gets mode 0600); anything else that exists (a character
+ * regular file (or none) is replaced atomically (mc_file_write_atomic:
+ * temp file, fsync, rename, fsync of the directory; mode 0600); anything else that exists (a character
  * device, a FIFO) is opened and written in place, never replaced; a
  * symbolic link is written through only when it points at such a
  * non-regular file (/dev/stdout), and refused otherwise; a directory is
@@ -199,6 +202,13 @@ struct mc_optinfo {
 	const char *name;      /* "--subject", "-o" */
 	bool has_arg;
 };
+/* The global options, before the command (main.c), through the same
+ * getopt_long as every command's: on_opt(ctx, k, value) for each of
+ * all[0..n) given (a nonzero return ends the parse with it), up to the
+ * first argument that is no option; *end counts the arguments before it.
+ * A usage error is reported: -1. */
+int mc_cli_parse_global(const struct mc_args *a, const struct mc_optinfo *all, size_t n,
+			int (*on_opt)(void *ctx, size_t k, char *value), void *ctx, int *end);
 struct mc_optprobe {
 	bool reached;          /* the command called mc_cli_parse */
 	size_t n;

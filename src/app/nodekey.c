@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +74,7 @@ static int sync_dir(int dfd, const char *keysdir, struct mc_err *err)
 
 static int do_switch(int dfd, const char *keysdir, const uint8_t cur[MC_PK_LEN], struct mc_err *err)
 {
-	char cur_path[4200], next_path[4200], retired[4200], hex[17];
+	char cur_path[PATH_MAX], next_path[PATH_MAX], retired[PATH_MAX], hex[17];
 	struct stat a, b;
 
 	mc_hex(cur, 8, hex);
@@ -104,7 +105,7 @@ static int do_switch(int dfd, const char *keysdir, const uint8_t cur[MC_PK_LEN],
 int mc_nodekey_settle(const char *keysdir, struct mc_store *s, enum mc_nodekey_state *state,
 		      struct mc_err *err)
 {
-	char cur_path[4200], next_path[4200];
+	char cur_path[PATH_MAX], next_path[PATH_MAX];
 	uint8_t cur[MC_PK_LEN], next[MC_PK_LEN];
 	bool sealed;
 	struct known_ctx kc = { next, false };

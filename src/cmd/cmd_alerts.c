@@ -19,6 +19,7 @@
 #include "identity.h"
 #include "ops.h"
 #include "text.h"
+#include "util.h"
 
 struct alerts_out {
 	struct mc_cli *cli;
@@ -301,7 +302,7 @@ int cmd_alerts(struct mc_cli *cli, struct mc_args *a)
 	struct alerts_out o = { .cli = cli };
 	struct alerts_run r = { .o = &o, .datadir = cli->datadir, .conf = &cli->conf };
 
-	if (mc_cli_parse(a, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &npos) != 0)
+	if (mc_cli_parse(a, opts, MC_ARRAY_LEN(opts), pos, 0, &npos) != 0)
 		return EX_USAGE;
 	mc_alert_defaults(&r.p, mc_now_ms());
 	if (hours) {

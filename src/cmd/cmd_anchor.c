@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "merkle.h"
 #include "rpc.h"
 #include "text.h"
+#include "util.h"
 #include "verify.h"
 
 static void anchor_key_path(struct mc_cli *cli, char *out, size_t n)
@@ -38,7 +40,7 @@ int cmd_anchor_keygen(struct mc_cli *cli, struct mc_args *a)
 {
 	bool nopass = false;
 	struct mc_opt opts[] = { { "--no-passphrase", false, NULL, &nopass } };
-	char *pos[1], path[4200], hex[41];
+	char *pos[1], path[PATH_MAX], hex[41];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
 	struct mc_key *k = NULL;
@@ -164,7 +166,7 @@ static void on_note(const char *msg, void *ctx)
  * files would drop LMDB's locks). Held until the process exits. */
 static int take_lock(struct mc_cli *cli, struct mc_err *err)
 {
-	char path[4200];
+	char path[PATH_MAX];
 	int fd;
 
 	mc_cli_path(cli, path, sizeof(path), "anchor.lock");
@@ -337,7 +339,7 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 		{ "--wait", true, &wait_s, NULL },
 		{ "--dry-run", false, NULL, &dry },
 	};
-	char *pos[1], path[4200], db[4200], line[1024];
+	char *pos[1], path[PATH_MAX], db[PATH_MAX], line[1024];
 	const char *tmp = getenv("TMPDIR");
 	int npos, code, rc;
 	struct mc_err err = { 0 };
@@ -348,7 +350,7 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 	struct stat st;
 	long wait = -1;
 
-	if (mc_cli_parse(a, opts, sizeof(opts) / sizeof(opts[0]), pos, 0, &npos) != 0)
+	if (mc_cli_parse(a, opts, MC_ARRAY_LEN(opts), pos, 0, &npos) != 0)
 		return EX_USAGE;
 	if (wait_s) {
 		char *end;

@@ -214,8 +214,6 @@ static void emit_csv(FILE *f, const struct mc_audit_event *e)
 }
 
 /* FHIR R4 AuditEvent. */
-static const char *const act_reason[] = { "", "TREAT", "HPAYMT", "HOPERAT", "HRESCH", "PATRQT", "ETREAT" };
-
 static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
 {
 	cJSON *ev = cJSON_CreateObject(), *agents, *agent, *entities, *ent, *src, *sub, *pur;
@@ -268,7 +266,7 @@ static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
 		cJSON *cc = cJSON_CreateObject(), *codings = cJSON_AddArrayToObject(cc, "coding");
 
 		cJSON_AddItemToArray(codings, mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
-						     act_reason[e->purpose], mc_purpose_name(e->purpose)));
+						     mc_purpose_fhir_code(e->purpose), mc_purpose_name(e->purpose)));
 		if (e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_BREAK_GLASS)
 			cJSON_AddItemToArray(codings, mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
 							     "BTG", "break the glass"));
@@ -446,7 +444,7 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 		r.f.actor = who.pk;
 	}
 	{
-		char path[4200];
+		char path[PATH_MAX];
 		uint8_t npk[MC_PK_LEN];
 		bool sealed;
 

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 
 #include "chain.h"
 #include "commands.h"
+#include "fileio.h"
 #include "i18n.h"
 #include "verify.h"
 
@@ -94,13 +96,16 @@ static int copy_keys(const char *src, const char *dst, unsigned *n, struct mc_er
 		return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), dst, strerror(errno));
 	}
 	while (rc == 0 && (de = readdir(d)) != NULL) {
-		char a[4200], b[4200];
+		char a[PATH_MAX], b[PATH_MAX];
 		size_t l = strlen(de->d_name);
 
 		if (l < 5 || strcmp(de->d_name + l - 4, ".key") != 0)
 			continue;
-		snprintf(a, sizeof(a), "%s/%s", src, de->d_name);
-		snprintf(b, sizeof(b), "%s/%s", dst, de->d_name);
+		if (mc_path_printf(a, sizeof(a), err, "%s/%s", src, de->d_name) != 0 ||
+		    mc_path_printf(b, sizeof(b), err, "%s/%s", dst, de->d_name) != 0) {
+			rc = -1;
+			break;
+		}
 		rc = copy_file(a, b, 0600, err);
 		(*n)++;
 	}
@@ -151,7 +156,7 @@ int cmd_backup(struct mc_cli *cli, struct mc_args *a)
 {
 	bool with_keys = false;
 	struct mc_opt opts[] = { { "--with-keys", false, NULL, &with_keys } };
-	char *pos[1], tmpl[4200], path[4300], keys[4200], parent[4200], manifest[1024], hash[65], cid[65];
+	char *pos[1], tmpl[PATH_MAX], path[PATH_MAX], keys[PATH_MAX], parent[PATH_MAX], manifest[1024], hash[65], cid[65];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
 	struct mc_head head;
@@ -179,7 +184,8 @@ int cmd_backup(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	}
 	made = true;
-	snprintf(path, sizeof(path), "%s/db", tmpl);
+	if (mc_path_printf(path, sizeof(path), &err, "%s/db", tmpl) != 0)
+		goto out;
 	if (mkdir(path, 0700) != 0) {
 		mc_err_set(&err, EX_CANTCREAT, _("cannot create '%s': %s"), path, strerror(errno));
 		goto out;
@@ -188,13 +194,15 @@ int cmd_backup(struct mc_cli *cli, struct mc_args *a)
 	 * read above; the manifest names the copy's own. */
 	if (mc_store_copy(cli->store, path, &err) != 0)
 		goto out;
-	snprintf(path, sizeof(path), "%s/db/data.mdb", tmpl);
+	if (mc_path_printf(path, sizeof(path), &err, "%s/db/data.mdb", tmpl) != 0)
+		goto out;
 	if (chmod(path, 0600) != 0 || fsync_path(path, &err) != 0) {
 		if (!err.code)
 			mc_err_set(&err, EX_IOERR, _("cannot restrict '%s' to its owner: %s"), path, strerror(errno));
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/db", tmpl);
+	if (mc_path_printf(path, sizeof(path), &err, "%s/db", tmpl) != 0)
+		goto out;
 	if (verify_db(path, _("verifying the copy"), &rep, &err) != 0) {
 		char msg[sizeof(err.msg)];
 
@@ -204,14 +212,16 @@ int cmd_backup(struct mc_cli *cli, struct mc_args *a)
 	}
 	if (with_keys) {
 		mc_cli_path(cli, keys, sizeof(keys), "keys");
-		snprintf(path, sizeof(path), "%s/keys", tmpl);
+		if (mc_path_printf(path, sizeof(path), &err, "%s/keys", tmpl) != 0)
+			goto out;
 		if (copy_keys(keys, path, &nkeys, &err) != 0)
 			goto out;
 	}
 	{
 		struct mc_store *s;
 
-		snprintf(path, sizeof(path), "%s/db", tmpl);
+		if (mc_path_printf(path, sizeof(path), &err, "%s/db", tmpl) != 0)
+			goto out;
 		if (mc_store_open(path, MC_STORE_RDONLY, &s, &err) != 0)
 			goto out;
 		rc = mc_store_read(s, head_txn, &head, &err);
@@ -246,8 +256,10 @@ int cmd_backup(struct mc_cli *cli, struct mc_args *a)
 		snprintf(manifest, sizeof(manifest), "%s\n", text);
 		free(text);
 	}
-	snprintf(path, sizeof(path), "%s/backup.json", tmpl);
-	if (mc_cli_write_file(path, manifest, strlen(manifest), &err) != 0 || fsync_path(tmpl, &err) != 0)
+	if (mc_path_printf(path, sizeof(path), &err, "%s/backup.json", tmpl) != 0)
+		goto out;
+	/* written, fsynced, and tmpl (its directory) fsynced too */
+	if (mc_cli_write_file(path, manifest, strlen(manifest), &err) != 0)
 		goto out;
 	if (rename(tmpl, pos[0]) != 0) {
 		mc_err_set(&err, EX_CANTCREAT, _("cannot move the backup into place at '%s': %s"), pos[0], strerror(errno));
@@ -272,7 +284,7 @@ out:
 
 int cmd_restore(struct mc_cli *cli, struct mc_args *a)
 {
-	char *pos[1], src[4200], db[4200], tmp[4300], keys[4200], bkeys[4200];
+	char *pos[1], src[PATH_MAX], db[PATH_MAX], tmp[PATH_MAX], keys[PATH_MAX], bkeys[PATH_MAX];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
 	struct mc_verify_report rep;
@@ -317,7 +329,8 @@ int cmd_restore(struct mc_cli *cli, struct mc_args *a)
 	mc_cli_path(cli, keys, sizeof(keys), "keys");
 	if (stat(bkeys, &st) == 0 && stat(keys, &st) != 0 && copy_keys(bkeys, keys, &nkeys, &err) != 0)
 		return mc_cli_fail(&err);
-	snprintf(tmp, sizeof(tmp), "%s.restoring", db);
+	if (mc_path_printf(tmp, sizeof(tmp), &err, "%s.restoring", db) != 0)
+		return mc_cli_fail(&err);
 	rm_tree(tmp);   /* what an interrupted restore left: never a store in use */
 	if (mkdir(tmp, 0700) != 0) {
 		mc_err_set(&err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp, strerror(errno));
@@ -325,9 +338,10 @@ int cmd_restore(struct mc_cli *cli, struct mc_args *a)
 	}
 	made = true;
 	{
-		char dst[4400];
+		char dst[PATH_MAX];
 
-		snprintf(dst, sizeof(dst), "%s/data.mdb", tmp);
+		if (mc_path_printf(dst, sizeof(dst), &err, "%s/data.mdb", tmp) != 0)
+			goto out;
 		if (copy_file(src, dst, 0600, &err) != 0 || fsync_path(tmp, &err) != 0)
 			goto out;
 	}

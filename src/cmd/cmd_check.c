@@ -205,7 +205,7 @@ static int facts_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 
 static void check_serve(struct mc_cli *cli, const struct limits *w, const struct limits *c, struct out *o)
 {
-	char path[4200], v[32];
+	char path[PATH_MAX], v[32];
 	struct stat st;
 	unsigned char *text = NULL;
 	size_t n = 0;

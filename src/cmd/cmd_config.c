@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,7 +259,7 @@ static int print_json(const struct mc_cli *cli, const char *files[2])
 int cmd_config_check(struct mc_cli *cli, struct mc_args *a)
 {
 	struct mc_err err = { 0 };
-	char datafile[4200];
+	char datafile[PATH_MAX];
 	const char *files[2];
 	char *pos[1];
 	int npos;

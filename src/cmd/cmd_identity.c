@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -99,7 +100,7 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	struct mc_enroll e;
 	struct mc_buf body;
 	struct mc_produced out;
-	char hex[65], rel[128], path[4300];
+	char hex[65], rel[128], path[PATH_MAX];
 	bool wrote = false;
 	struct mc_identity nodeorg;
 
@@ -148,7 +149,7 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 		 * another: the chain then holds them to it as the custodian of
 		 * what they store (an identity with no organization is bound to
 		 * none; docs/decisions.md). */
-		char orgpath[4200], orghex[2 * MC_PK_LEN + 1];
+		char orgpath[PATH_MAX], orghex[2 * MC_PK_LEN + 1];
 		uint8_t orgpk[MC_PK_LEN];
 		bool sealed;
 
@@ -441,7 +442,7 @@ int cmd_identity_rotate(struct mc_cli *cli, struct mc_args *a)
 	{
 		/* keys/admin.key signs for this node: rotated away, the node
 		 * would sign with a revoked key */
-		char path[4200];
+		char path[PATH_MAX];
 		uint8_t apk[MC_PK_LEN];
 		bool sealed;
 

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 
 #include "chain.h"
 #include "commands.h"
+#include "fileio.h"
 #include "i18n.h"
 #include "records.h"
 #include "text.h"
@@ -26,7 +28,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 static int mkdir_p(const char *path, struct mc_err *err)
 {
-	char tmp[4096];
+	char tmp[PATH_MAX];
 
 	snprintf(tmp, sizeof(tmp), "%s", path);
 	for (char *p = tmp + 1; *p; p++) {
@@ -65,12 +67,13 @@ static int init_join(struct mc_cli *cli, const char *keysnew, const char *keys, 
 		     uint8_t chain_id[MC_HASH_LEN], bool nopass, struct mc_err *err)
 {
 	struct mc_key *node = NULL;
-	char path[4300], hex[2 * MC_PK_LEN + 1];
+	char path[PATH_MAX], hex[2 * MC_PK_LEN + 1];
 	int rc = -1;
 
+	if (mc_path_printf(path, sizeof(path), err, "%s/node.key", keysnew) != 0)
+		return -1;
 	if (mc_key_generate(false, &node, err) != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/node.key", keysnew);
 	if (mc_key_save(path, node, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, err) != 0 ||
 	    mc_store_open(db, MC_STORE_CREATE, &cli->store, err) != 0 ||
 	    mc_store_write(cli->store, join_txn, chain_id, err) != 0)
@@ -114,7 +117,7 @@ int cmd_init(struct mc_cli *cli, struct mc_args *a)
 	};
 	char *pos[1];
 	int npos;
-	char keys[4200], keysnew[4200], db[4200], path[4300];
+	char keys[PATH_MAX], keysnew[PATH_MAX], db[PATH_MAX], path[PATH_MAX];
 	struct mc_key *node = NULL, *admin = NULL, *orgk = NULL;
 	struct mc_err err = { 0 };
 	struct mc_produced gen;
@@ -166,8 +169,8 @@ int cmd_init(struct mc_cli *cli, struct mc_args *a)
 		struct mc_key *ks[] = { node, admin, orgk };
 
 		for (int i = 0; i < 3; i++) {
-			snprintf(path, sizeof(path), "%s/%s.key", keysnew, roles[i]);
-			if (mc_key_save(path, ks[i], nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen,
+			if (mc_path_printf(path, sizeof(path), &err, "%s/%s.key", keysnew, roles[i]) != 0 ||
+			    mc_key_save(path, ks[i], nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen,
 					&err) != 0)
 				goto out;
 		}

@@ -27,6 +27,7 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -511,7 +512,7 @@ int cmd_node_approve(struct mc_cli *cli, struct mc_args *a)
  * signed with it. */
 static int next_key(struct mc_cli *cli, bool node_sealed, bool *made, struct mc_key **out, struct mc_err *err)
 {
-	char keys[4200], path[4300];
+	char keys[PATH_MAX], path[PATH_MAX];
 
 	*made = false;
 	mc_cli_path(cli, keys, sizeof(keys), "keys");
@@ -538,7 +539,7 @@ int cmd_node_rotate_key(struct mc_cli *cli, struct mc_args *a)
 		{ "--yes", false, NULL, &yes },
 		{ "--dry-run", false, NULL, &dry },
 	};
-	char *pos[1], path[4200], hex[2 * MC_PK_LEN + 1], question[512];
+	char *pos[1], path[PATH_MAX], hex[2 * MC_PK_LEN + 1], question[512];
 	int npos, rc;
 	uint8_t pk[MC_PK_LEN], d[MC_HASH_LEN];
 	struct mc_key *next = NULL;
@@ -736,7 +737,7 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 
 static void live_load(struct mc_cli *cli, struct live *l)
 {
-	char path[4200];
+	char path[PATH_MAX];
 	struct stat st;
 	unsigned char *text = NULL;
 	size_t n = 0;

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,8 +172,8 @@ int cmd_org_rotate_key(struct mc_cli *cli, struct mc_args *a)
 	struct mc_identity oldid;
 	struct rot_ctx c;
 	struct mc_produced out;
-	char oldhex[2 * MC_PK_LEN + 1], newhex[2 * MC_PK_LEN + 1], orgpath[4200], newpath[4300],
-		retpath[4400], rel[200];
+	char oldhex[2 * MC_PK_LEN + 1], newhex[2 * MC_PK_LEN + 1], orgpath[PATH_MAX], newpath[PATH_MAX],
+		retpath[PATH_MAX], rel[200];
 	uint8_t filepk[MC_PK_LEN];
 	bool sealed = false, wrote = false;
 

@@ -21,6 +21,7 @@
 #include "records.h"
 #include "rpc.h"
 #include "text.h"
+#include "util.h"
 
 struct export_ctx {
 	const uint8_t *id;
@@ -328,7 +329,7 @@ int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a)
 	uint8_t exp_addr[20], exp_vals[MC_HASH_LEN], vh[MC_HASH_LEN];
 	bool online;
 
-	if (mc_cli_parse(a, opts, sizeof(opts) / sizeof(opts[0]), pos, 1, &npos) != 0)
+	if (mc_cli_parse(a, opts, MC_ARRAY_LEN(opts), pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1)
 		return mc_cli_usage(_("proof verify needs a bundle file"));

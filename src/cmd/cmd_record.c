@@ -336,37 +336,27 @@ static int ndjson_pass(struct mc_importer *im, struct report *rep, bool check, c
 	return 0;
 }
 
-/* Appends the rest of f to *buf (holding *n bytes), up to max bytes. */
+/* Appends the rest of f to *buf (getline's, holding *n bytes), up to max
+ * bytes. */
 static int slurp_rest(FILE *f, char **buf, size_t *n, size_t max, struct mc_err *err)
 {
-	size_t cap = *n + 65536;
-	char *p = realloc(*buf, cap);
+	/* grown as an mc_buf; its capacity is taken as what it holds */
+	struct mc_buf b = { (uint8_t *)*buf, *n, *n, false };
+	char chunk[16384];
+	size_t r;
+	int rc = 0;
 
-	if (!p)
-		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	*buf = p;
-	for (;;) {
-		size_t r;
-
-		if (*n == cap) {
-			if (cap > max)
-				return mc_err_set(err, EX_DATAERR, _("a bundle is at most %zu bytes"), max);
-			p = realloc(*buf, cap * 2);
-			if (!p)
-				return mc_err_set(err, EX_OSERR, _("out of memory"));
-			*buf = p;
-			cap *= 2;
-		}
-		r = fread(*buf + *n, 1, cap - *n, f);
-		*n += r;
-		if (r == 0)
-			break;
+	while (rc == 0 && (r = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (r > max || b.len > max - r)
+			rc = mc_err_set(err, EX_DATAERR, _("a bundle is at most %zu bytes"), max);
+		else if (!mc_buf_append(&b, chunk, r))
+			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
 	}
-	if (ferror(f))
-		return mc_err_set(err, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
-	if (*n > max)
-		return mc_err_set(err, EX_DATAERR, _("a bundle is at most %zu bytes"), max);
-	return 0;
+	*buf = (char *)b.data;
+	*n = b.len;
+	if (rc == 0 && ferror(f))
+		rc = mc_err_set(err, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
+	return rc;
 }
 
 int cmd_record_import(struct mc_cli *cli, struct mc_args *a)

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -167,7 +168,7 @@ static int rekey(void *ctx, const uint8_t current[MC_PK_LEN], struct mc_key **ke
 {
 	struct mc_cli *cli = ctx;
 	enum mc_nodekey_state st;
-	char keys[4200];
+	char keys[PATH_MAX];
 	uint8_t pk[MC_PK_LEN];
 	bool sealed;
 
@@ -213,7 +214,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	struct mc_metrics *m = NULL;
 	struct mc_engine_conf ec;
 	struct mc_httpd_conf hc;
-	char status_file[4200];
+	char status_file[PATH_MAX];
 	struct sigaction sa;
 	char *pos[1];
 	int npos, rc = -1;
@@ -229,7 +230,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 		goto out;
 	{
 		/* a rotation under way (the node key is settled above): its key too */
-		char next[4300], keys[4200];
+		char next[PATH_MAX], keys[PATH_MAX];
 
 		mc_cli_path(cli, keys, sizeof(keys), "keys");
 		mc_nodekey_next_path(keys, next, sizeof(next));

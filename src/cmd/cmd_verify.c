@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ int cmd_verify(struct mc_cli *cli, struct mc_args *a)
 	int npos;
 	struct mc_err err = { 0 };
 	struct mc_verify_report rep;
-	char db[4200];
+	char db[PATH_MAX];
 	const char *tmp = getenv("TMPDIR");
 	struct stat st;
 	struct mc_verify_last vl;

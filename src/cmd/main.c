@@ -2,7 +2,7 @@
 /* main.c - the program's entry and its one command table. */
 #include "config.h"
 
-#include <getopt.h>
+#include <limits.h>
 #include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "crypto.h"
 #include "i18n.h"
+#include "util.h"
 
 /* L10N: in the usage lines, keep the commands, options (--name) and the
  * capitalised placeholders (ID, FILE) as they are: they are typed. */
@@ -111,10 +112,10 @@ static const struct mc_command commands[] = {
 	{ NULL, "check", cmd_check, N_("check [-w lag=N,anchor=SECONDS,verify=HOURS,break-glass=N] [-c lag=N,anchor=SECONDS,verify=HOURS,break-glass=N]"),
 	  N_("a Nagios/Icinga plugin: one line with perfdata, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"), 0 },
 };
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+#define NCOMMANDS (MC_ARRAY_LEN(commands))
 
-/* The global options: getopt_long's table and the help are both made from
- * this list. */
+/* The global options: the parser's table (mc_cli_parse_global) and the
+ * help are both made from this list. */
 struct global_opt {
 	const char *name;      /* long name, without the dashes */
 	char shortname;        /* or 0 */
@@ -238,6 +239,74 @@ static void default_datadir(struct mc_cli *cli)
 		snprintf(cli->datadir, sizeof(cli->datadir), "/var/lib/medchain");
 }
 
+struct global_ctx {
+	struct mc_cli *cli;
+	size_t global[2 * NGLOBAL];   /* the parser's index -> G_* */
+	int exit;                     /* with a nonzero return: main's exit */
+	const char *config_file, *idem;
+	bool datadir_flag;
+};
+
+/* One global option: 0 goes on; 1 ends with g->exit (help, version, a
+ * usage error). */
+static int global_opt(void *ctx, size_t k, char *value)
+{
+	struct global_ctx *g = ctx;
+	struct mc_cli *cli = g->cli;
+
+	g->exit = EX_USAGE;
+	switch (g->global[k]) {
+	case G_HELP:
+		usage(stdout);
+		return (g->exit = 0), 1;
+	case G_VERSION:
+		printf("medchain %s\n", PACKAGE_VERSION);
+		/* machine-read by the tests: not translated */
+#ifdef MC_TEST_HOOKS
+		printf("test hooks: on (MEDCHAIN_KDF, MEDCHAIN_TEST_CRASH; a test build, not for real keys)\n");
+#else
+		printf("test hooks: off\n");
+#endif
+		return (g->exit = 0), 1;
+	case G_LIST:
+		for (size_t c = 0; c < NCOMMANDS; c++)
+			printf("%s%s%s\n", commands[c].group ? commands[c].group : "", commands[c].group ? " " : "",
+			       commands[c].name);
+		return (g->exit = 0), 1;
+	case G_JSON:
+		cli->json = true;
+		break;
+	case G_QUIET:
+		cli->quiet = true;
+		break;
+	case G_DATADIR:
+		if (!*value)
+			return mc_cli_usage(_("--datadir needs a directory")), 1;
+		if (strlen(value) > MC_DATADIR_MAX)
+			return mc_cli_usage(_("--datadir is too long")), 1;
+		snprintf(cli->datadir, sizeof(cli->datadir), "%s", value);
+		g->datadir_flag = true;
+		break;
+	case G_AS:
+		cli->as = value;
+		break;
+	case G_PASSFILE:
+		cli->passfile = value;
+		break;
+	case G_IDEM:
+		if (!*value || strlen(value) > MC_REQUEST_KEY_MAX)
+			return mc_cli_usage(_("--idempotency-key must have 1 to %d bytes"), MC_REQUEST_KEY_MAX), 1;
+		g->idem = value;
+		break;
+	case G_CONFIG:
+		g->config_file = value;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct mc_cli cli;
@@ -265,7 +334,7 @@ int main(int argc, char **argv)
 		if (lang && *lang && cur && (strcmp(cur, "C") == 0 || strcmp(cur, "POSIX") == 0) &&
 		    setlocale(LC_MESSAGES, "C.UTF-8"))
 			setlocale(LC_CTYPE, "C.UTF-8");
-		char exe[4096], tree[4200];
+		char exe[PATH_MAX], tree[PATH_MAX];
 		ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		struct stat st;
 
@@ -279,8 +348,8 @@ int main(int argc, char **argv)
 			exe[l] = '\0';
 			if ((slash = strrchr(exe, '/')) != NULL) {
 				*slash = '\0';
-				snprintf(tree, sizeof(tree), "%s/locale", exe);
-				if (stat(tree, &st) != 0 || !S_ISDIR(st.st_mode))
+				if (snprintf(tree, sizeof(tree), "%s/locale", exe) >= (int)sizeof(tree) ||
+				    stat(tree, &st) != 0 || !S_ISDIR(st.st_mode))
 					tree[0] = '\0';
 			}
 		}
@@ -297,97 +366,32 @@ int main(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	mc_config_defaults(&cli.conf);
 	{
-		/* '+': the global options end at the command; ':': a missing value
-		 * is told from an unknown option */
-		struct option lo[NGLOBAL + 1];
-		char shorts[2 * NGLOBAL + 3] = "+:";
-		size_t ns = 2;
-		int c;
+		/* the same getopt_long as a command's options, ending at the
+		 * command: "--name" and its short form map to the same global */
+		struct mc_optinfo all[2 * NGLOBAL];
+		char longs[NGLOBAL][24], shorts[NGLOBAL][3];
+		struct global_ctx g = { &cli, { 0 }, 0, NULL, NULL, false };
+		struct mc_args ga = { argc - 1, argv + 1 };
+		size_t n = 0;
+		int end = 0;
 
 		for (size_t k = 0; k < NGLOBAL; k++) {
-			lo[k].name = globals[k].name;
-			lo[k].has_arg = globals[k].arg ? required_argument : no_argument;
-			lo[k].flag = NULL;
-			lo[k].val = 256 + (int)k;
-			if (globals[k].shortname)
-				shorts[ns++] = globals[k].shortname;
-		}
-		memset(&lo[NGLOBAL], 0, sizeof(lo[NGLOBAL]));
-		shorts[ns] = '\0';
-		optind = 0;
-		opterr = 0;
-		while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
-			if (c == ':')
-				return mc_cli_usage(_("option '%s' needs a value"), argv[optind - 1]);
-			if (c == '?') {
-				char s1[3] = { '-', (char)optopt, '\0' };
-
-				if (optopt >= 256)
-					return mc_cli_usage(_("option '%s' takes no value"), argv[optind - 1]);
-				return mc_cli_usage(_("unknown option '%s' (see 'medchain --help')"),
-						    optopt ? s1 : argv[optind - 1]);
-			}
-			if (c >= 256) {
-				const char *typed = mc_cli_abbreviated(argv, optind, globals[c - 256].name, optarg);
-
-				char full[32];
-
-				snprintf(full, sizeof(full), "--%s", globals[c - 256].name);
-				if (typed)
-					return mc_cli_usage(_("unknown option '%s' (options are not abbreviated: %s)"),
-							    typed, full);
-			}
-			switch (c == 'q' ? 256 + G_QUIET : c == 'h' ? 256 + G_HELP : c) {
-			case 256 + G_HELP:
-				usage(stdout);
-				return 0;
-			case 256 + G_VERSION:
-				printf("medchain %s\n", PACKAGE_VERSION);
-				/* machine-read by the tests: not translated */
-#ifdef MC_TEST_HOOKS
-				printf("test hooks: on (MEDCHAIN_KDF, MEDCHAIN_TEST_CRASH; a test build, not for real keys)\n");
-#else
-				printf("test hooks: off\n");
-#endif
-				return 0;
-			case 256 + G_LIST:
-				for (size_t k = 0; k < NCOMMANDS; k++)
-					printf("%s%s%s\n", commands[k].group ? commands[k].group : "",
-					       commands[k].group ? " " : "", commands[k].name);
-				return 0;
-			case 256 + G_JSON:
-				cli.json = true;
-				break;
-			case 256 + G_QUIET:
-				cli.quiet = true;
-				break;
-			case 256 + G_DATADIR:
-				if (!*optarg)
-					return mc_cli_usage(_("--datadir needs a directory"));
-				if (strlen(optarg) >= sizeof(cli.datadir) - 64)
-					return mc_cli_usage(_("--datadir is too long"));
-				snprintf(cli.datadir, sizeof(cli.datadir), "%s", optarg);
-				datadir_flag = true;
-				break;
-			case 256 + G_AS:
-				cli.as = optarg;
-				break;
-			case 256 + G_PASSFILE:
-				cli.passfile = optarg;
-				break;
-			case 256 + G_IDEM:
-				idem = optarg;
-				if (!*idem || strlen(idem) > MC_REQUEST_KEY_MAX)
-					return mc_cli_usage(_("--idempotency-key must have 1 to %d bytes"), MC_REQUEST_KEY_MAX);
-				break;
-			case 256 + G_CONFIG:
-				config_file = optarg;
-				break;
-			default:
-				break;
+			snprintf(longs[k], sizeof(longs[k]), "--%s", globals[k].name);
+			g.global[n] = k;
+			all[n++] = (struct mc_optinfo){ longs[k], globals[k].arg != NULL };
+			if (globals[k].shortname) {
+				snprintf(shorts[k], sizeof(shorts[k]), "-%c", globals[k].shortname);
+				g.global[n] = k;
+				all[n++] = (struct mc_optinfo){ shorts[k], globals[k].arg != NULL };
 			}
 		}
-		i = optind;
+		rc = mc_cli_parse_global(&ga, all, n, global_opt, &g, &end);
+		if (rc != 0)
+			return rc < 0 ? EX_USAGE : g.exit;
+		config_file = g.config_file;
+		idem = g.idem;
+		datadir_flag = g.datadir_flag;
+		i = 1 + end;
 	}
 	/* The command, its help and its options, before any file is read. */
 	if (i < argc) {
@@ -451,7 +455,7 @@ int main(int argc, char **argv)
 	{
 		struct mc_err err = { 0 };
 		extern char **environ;
-		char path[4200];
+		char path[PATH_MAX];
 
 		if (mc_config_load_file(&cli.conf, config_file ? config_file : MC_SYSTEM_CONFIG,
 					config_file == NULL, &err) != 0)
@@ -461,7 +465,12 @@ int main(int argc, char **argv)
 			if (cli.conf.datadir[0] && !getenv("MEDCHAIN_DATADIR"))
 				snprintf(cli.datadir, sizeof(cli.datadir), "%s", cli.conf.datadir);
 		}
-		snprintf(path, sizeof(path), "%s/medchain.conf", cli.datadir);
+		/* however it was chosen: every <datadir>/<file> must fit */
+		if (strlen(cli.datadir) > MC_DATADIR_MAX ||
+		    snprintf(path, sizeof(path), "%s/medchain.conf", cli.datadir) >= (int)sizeof(path)) {
+			mc_err_set(&err, EX_USAGE, _("the data dir path is too long"));
+			return mc_cli_fail(&err);
+		}
 		if (mc_config_load_file(&cli.conf, path, true, &err) != 0 ||
 		    mc_config_load_env(&cli.conf, environ, &err) != 0)
 			return mc_cli_fail(&err);

@@ -2,6 +2,8 @@
 /* codec.c - the canonical binary encoding's primitives (see codec.h). */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +73,39 @@ void mc_put_raw(struct mc_buf *b, const void *p, size_t n)
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
+}
+
+bool mc_buf_append(struct mc_buf *b, const void *p, size_t n)
+{
+	if (n == SIZE_MAX || !mc_buf_reserve(b, n + 1))
+		return false;
+	mc_put_raw(b, p, n);
+	b->data[b->len] = '\0';
+	return true;
+}
+
+void mc_buf_printf(struct mc_buf *b, const char *fmt, ...)
+{
+	/* into the room there is; when it does not fit, once more after
+	 * growing to what vsnprintf said it needs */
+	for (int tries = 0; tries < 2 && !b->failed; tries++) {
+		size_t room = b->cap - b->len;
+		va_list ap;
+		int n;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->data ? (char *)b->data + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		mc_buf_reserve(b, (size_t)n + 1);
+	}
 }
 
 void mc_put_u8(struct mc_buf *b, uint8_t v)

@@ -34,6 +34,11 @@ void mc_buf_reset(struct mc_buf *b);
 bool mc_buf_failed(const struct mc_buf *b);
 /* Ensures room for n more bytes; returns false (and marks failed) on OOM. */
 bool mc_buf_reserve(struct mc_buf *b, size_t n);
+/* Appends n bytes and keeps a NUL after them (not counted in len), for
+ * what is read as text; false (and marks failed) on OOM. */
+bool mc_buf_append(struct mc_buf *b, const void *p, size_t n);
+/* Appends printf-formatted text, the same way (NUL kept after it). */
+void mc_buf_printf(struct mc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void mc_put_u8(struct mc_buf *b, uint8_t v);
 void mc_put_u16(struct mc_buf *b, uint16_t v);

@@ -1,50 +1,96 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "consent.h"
 #include "i18n.h"
 #include "text.h"
+#include "util.h"
 
-static const char *const purpose_names[] = {
-	NULL, "treatment", "payment", "operations", "research", "patient-request", "emergency",
+/* The purpose vocabulary, by code: the one list of the machine names
+ * (never translated) and their FHIR v3-ActReason codes. Every list of
+ * purposes (parsing, messages, the console's forms, FHIR) comes from it. */
+static const struct {
+	const char *name;
+	const char *fhir;
+} purposes[] = {
+	[MC_PURPOSE_TREATMENT] = { "treatment", "TREAT" },
+	[MC_PURPOSE_PAYMENT] = { "payment", "HPAYMT" },
+	[MC_PURPOSE_OPERATIONS] = { "operations", "HOPERAT" },
+	[MC_PURPOSE_RESEARCH] = { "research", "HRESCH" },
+	[MC_PURPOSE_PATIENT_REQUEST] = { "patient-request", "PATRQT" },
+	[MC_PURPOSE_EMERGENCY] = { "emergency", "ETREAT" },
 };
+
+static const char *const outcome_names[] = {
+	[MC_OUTCOME_PERMIT] = "permit",
+	[MC_OUTCOME_DENY] = "deny",
+	[MC_OUTCOME_BREAK_GLASS] = "break-glass",
+};
+
+_Static_assert(MC_ARRAY_LEN(purposes) == MC_PURPOSE_MAX + 1, "a purpose without a name");
+_Static_assert(MC_ARRAY_LEN(outcome_names) == MC_OUTCOME_MAX + 1, "an outcome without a name");
 
 const char *mc_purpose_name(unsigned p)
 {
-	return p < sizeof(purpose_names) / sizeof(purpose_names[0]) ? purpose_names[p] : NULL;
+	return p >= 1 && p <= MC_PURPOSE_MAX ? purposes[p].name : NULL;
+}
+
+const char *mc_purpose_fhir_code(unsigned p)
+{
+	return p >= 1 && p <= MC_PURPOSE_MAX ? purposes[p].fhir : NULL;
+}
+
+const char *mc_outcome_name(unsigned o)
+{
+	return o >= 1 && o <= MC_OUTCOME_MAX ? outcome_names[o] : NULL;
+}
+
+void mc_names_join(char *out, size_t n, const char *(*name)(unsigned), unsigned last)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 1; i <= last && len < n; i++)
+		len += (size_t)snprintf(out + len, n - len, "%s%s", i > 1 ? ", " : "", name(i));
+}
+
+/* The code whose name(code) is s: 0; else -1, and all (n bytes, when
+ * given) lists the names for the message. */
+static int find(const char *s, const char *(*name)(unsigned), unsigned last, uint8_t *code, char *all, size_t n)
+{
+	for (unsigned i = 1; i <= last; i++) {
+		if (strcmp(s, name(i)) == 0) {
+			*code = (uint8_t)i;
+			return 0;
+		}
+	}
+	if (all)
+		mc_names_join(all, n, name, last);
+	return -1;
+}
+
+int mc_purpose_from_fhir_code(const char *code, uint8_t *p)
+{
+	return find(code, mc_purpose_fhir_code, MC_PURPOSE_MAX, p, NULL, 0);
 }
 
 int mc_purpose_parse(const char *s, uint8_t *p, struct mc_err *err)
 {
-	for (unsigned i = 1; i < sizeof(purpose_names) / sizeof(purpose_names[0]); i++) {
-		if (strcmp(s, purpose_names[i]) == 0) {
-			*p = (uint8_t)i;
-			return 0;
-		}
-	}
-	return mc_err_set(err, EX_USAGE,
-			  _("unknown purpose '%s' (purposes: treatment, payment, operations, research, patient-request, emergency)"),
-			  s);
-}
+	char all[128];
 
-static const char *const outcome_names[] = { NULL, "permit", "deny", "break-glass" };
-
-const char *mc_outcome_name(unsigned o)
-{
-	return o < 4 ? outcome_names[o] : NULL;
+	return find(s, mc_purpose_name, MC_PURPOSE_MAX, p, all, sizeof(all)) == 0
+		       ? 0 : mc_err_set(err, EX_USAGE, _("unknown purpose '%s' (purposes: %s)"), s, all);
 }
 
 int mc_outcome_parse(const char *s, uint8_t *o, struct mc_err *err)
 {
-	for (unsigned i = 1; i < 4; i++) {
-		if (strcmp(s, outcome_names[i]) == 0) {
-			*o = (uint8_t)i;
-			return 0;
-		}
-	}
-	return mc_err_set(err, EX_USAGE, _("unknown outcome '%s' (outcomes: permit, deny, break-glass)"), s);
+	char all[64];
+
+	return find(s, mc_outcome_name, MC_OUTCOME_MAX, o, all, sizeof(all)) == 0
+		       ? 0 : mc_err_set(err, EX_USAGE, _("unknown outcome '%s' (outcomes: %s)"), s, all);
 }
 
 static const char *const deny_names[] = {
@@ -54,7 +100,7 @@ static const char *const deny_names[] = {
 
 const char *mc_deny_name(unsigned r)
 {
-	return r < sizeof(deny_names) / sizeof(deny_names[0]) ? deny_names[r] : "?";
+	return r < MC_ARRAY_LEN(deny_names) ? deny_names[r] : "?";
 }
 
 const char *mc_deny_text(unsigned r)
@@ -218,7 +264,7 @@ int mc_access_decode(const uint8_t *p, size_t n, struct mc_access *a, struct mc_
 		a->has_attempt = true;
 	}
 	if (!mc_rd_finish(&r) || !mc_purpose_name(a->purpose) || !mc_outcome_name(a->outcome) ||
-	    a->reason >= sizeof(deny_names) / sizeof(deny_names[0]) || a->version == 0 ||
+	    a->reason >= MC_ARRAY_LEN(deny_names) || a->version == 0 ||
 	    !mc_text_clean(a->glass, a->glass_len))
 		return mc_err_set(err, EX_DATAERR, _("malformed access event"));
 	return 0;

@@ -45,9 +45,18 @@ enum mc_purpose {
 	MC_PURPOSE_PATIENT_REQUEST = 5,
 	MC_PURPOSE_EMERGENCY = 6,
 };
-/* "treatment" ... "emergency" (machine names, never translated). */
+#define MC_PURPOSE_MAX MC_PURPOSE_EMERGENCY
+/* "treatment" ... "emergency" (machine names, never translated); NULL for
+ * no purpose. One table in consent.c holds them and their FHIR codes. */
 const char *mc_purpose_name(unsigned p);
 int mc_purpose_parse(const char *s, uint8_t *p, struct mc_err *err);
+/* The FHIR v3-ActReason code of a purpose ("TREAT" ... "ETREAT"; NULL for
+ * none) and back (0, or -1 for a code that names no purpose). */
+const char *mc_purpose_fhir_code(unsigned p);
+int mc_purpose_from_fhir_code(const char *code, uint8_t *p);
+/* "a, b, c": name(1) ... name(last) (mc_purpose_name, mc_outcome_name,
+ * mc_purpose_fhir_code), for the messages that list them. */
+void mc_names_join(char *out, size_t n, const char *(*name)(unsigned), unsigned last);
 
 enum mc_attest {
 	MC_ATTEST_PATIENT_SIGNATURE = 1,  /* the patient's identity authored the grant */
@@ -108,6 +117,7 @@ enum mc_outcome {
 	MC_OUTCOME_DENY = 2,
 	MC_OUTCOME_BREAK_GLASS = 3,
 };
+#define MC_OUTCOME_MAX MC_OUTCOME_BREAK_GLASS
 const char *mc_outcome_name(unsigned o);   /* "permit", "deny", "break-glass" */
 int mc_outcome_parse(const char *s, uint8_t *o, struct mc_err *err);
 

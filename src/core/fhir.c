@@ -1,29 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "fhir.h"
 #include "i18n.h"
 #include "text.h"
-
-static const char *const act_reason[] = { NULL, "TREAT", "HPAYMT", "HOPERAT", "HRESCH", "PATRQT", "ETREAT" };
-
-const char *mc_fhir_purpose_code(unsigned purpose)
-{
-	return purpose < sizeof(act_reason) / sizeof(act_reason[0]) ? act_reason[purpose] : NULL;
-}
-
-int mc_fhir_purpose_from_code(const char *code, uint8_t *purpose)
-{
-	for (unsigned i = 1; i < sizeof(act_reason) / sizeof(act_reason[0]); i++) {
-		if (strcmp(code, act_reason[i]) == 0) {
-			*purpose = (uint8_t)i;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 cJSON *mc_fhir_coding(const char *system, const char *code, const char *display)
 {
@@ -110,7 +93,7 @@ cJSON *mc_fhir_consent(const struct mc_grant *g, const uint8_t grantor[MC_PK_LEN
 	cJSON_AddItemToArray(arr, actor);
 	arr = cJSON_AddArrayToObject(prov, "purpose");
 	cJSON_AddItemToArray(arr, mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
-					 mc_fhir_purpose_code(g->purpose), mc_purpose_name(g->purpose)));
+					 mc_purpose_fhir_code(g->purpose), mc_purpose_name(g->purpose)));
 	if (!g->all_categories && g->ncat) {
 		arr = cJSON_AddArrayToObject(prov, "code");
 		for (unsigned i = 0; i < g->ncat; i++) {
@@ -202,8 +185,13 @@ int mc_fhir_consent_read(const cJSON *res, struct mc_fhir_consent_in *in, struct
 	if (!cJSON_IsArray(purposes) || cJSON_GetArraySize(purposes) != 1)
 		return missing(err, "provision.purpose (exactly one)");
 	p = cJSON_GetArrayItem(purposes, 0);
-	if (!str_at(p, "code") || mc_fhir_purpose_from_code(str_at(p, "code"), &in->purpose) != 0)
-		return missing(err, "provision.purpose.code (TREAT, HPAYMT, HOPERAT, HRESCH, PATRQT or ETREAT)");
+	if (!str_at(p, "code") || mc_purpose_from_fhir_code(str_at(p, "code"), &in->purpose) != 0) {
+		char what[128], fhir[80];
+
+		mc_names_join(fhir, sizeof(fhir), mc_purpose_fhir_code, MC_PURPOSE_MAX);
+		snprintf(what, sizeof(what), "provision.purpose.code (%s)", fhir);
+		return missing(err, what);
+	}
 	period = cJSON_GetObjectItemCaseSensitive(prov, "period");
 	if (period) {
 		const char *start = str_at(period, "start"), *end = str_at(period, "end");

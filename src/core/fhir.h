@@ -24,10 +24,6 @@
 cJSON *mc_fhir_coding(const char *system, const char *code, const char *display);
 cJSON *mc_fhir_ident_ref(const char *system, const char *value, const char *display);
 
-/* v3-ActReason code of a purpose and back ("TREAT" <-> treatment). */
-const char *mc_fhir_purpose_code(unsigned purpose);
-int mc_fhir_purpose_from_code(const char *code, uint8_t *purpose);
-
 /* A new Consent resource for a grant. */
 cJSON *mc_fhir_consent(const struct mc_grant *g, const uint8_t grantor[MC_PK_LEN],
 		       uint64_t granted_at, bool revoked, const char *grantee_name);

@@ -6,11 +6,12 @@
 
 #include "i18n.h"
 #include "identity.h"
+#include "util.h"
 
 static const char *const role_names[] = {
 	"admin", "clinician", "auditor", "patient", "node", "anchor", "org", "registrar",
 };
-#define NROLES (sizeof(role_names) / sizeof(role_names[0]))
+#define NROLES (MC_ARRAY_LEN(role_names))
 
 void mc_identity_encode(const struct mc_identity *id, struct mc_buf *b)
 {

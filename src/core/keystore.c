@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "fileio.h"
 #include "i18n.h"
 #include "keystore.h"
 
@@ -48,7 +49,6 @@ static const uint8_t magic[8] = { 'M', 'C', 'K', 'E', 'Y', '0', '0', '1' };
  * ever: refuse costs above these before running Argon2id. */
 #define OPSLIMIT_MAX crypto_pwhash_OPSLIMIT_SENSITIVE
 #define MEMLIMIT_MAX (1024ULL * 1024 * 1024)
-#define TMP_SUFFIX ".tmpXXXXXX"
 
 _Static_assert(SALT_LEN == 16, "the file format has a 16-byte salt");
 _Static_assert(SEALED_PREFIX + SECRET_MAX + MC_AEAD_TAG_LEN < FILE_MAX, "FILE_MAX too small");
@@ -110,47 +110,6 @@ int mc_key_generate(bool with_pseudo, struct mc_key **out, struct mc_err *err)
 
 /* ---- saving ---- */
 
-static int write_full(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (w == 0) {  /* should not happen on a regular file */
-			errno = ENOSPC;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int fsync_dir_of(const char *path)
-{
-	char tmp[PATH_MAX];
-	int fd, rc;
-
-	/* The caller checked strlen(path) < PATH_MAX. */
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	if (rc != 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return close(fd);
-}
-
 int mc_key_promote(const char *newpath, const char *path, const char *retired, struct mc_err *err)
 {
 	char dir[PATH_MAX];
@@ -160,41 +119,21 @@ int mc_key_promote(const char *newpath, const char *path, const char *retired, s
 	snprintf(dir, sizeof(dir), "%s", retired);
 	if (mkdir(dirname(dir), S_IRWXU) != 0 && errno != EEXIST)
 		return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), dir, strerror(errno));
-	if (fsync_dir_of(dir) != 0)
+	if (mc_fsync_dir_of(dir) != 0)
 		return mc_err_set(err, EX_IOERR, _("cannot sync '%s': %s"), dir, strerror(errno));
 	if (link(path, retired) != 0 && errno != EEXIST)
 		return mc_err_set(err, EX_CANTCREAT, _("cannot keep '%s' as '%s': %s"), path, retired,
 				  strerror(errno));
-	if (fsync_dir_of(retired) != 0)
+	if (mc_fsync_dir_of(retired) != 0)
 		return mc_err_set(err, EX_IOERR, _("cannot sync the directory of '%s': %s"), retired,
 				  strerror(errno));
 	if (rename(newpath, path) != 0)
 		return mc_err_set(err, EX_CANTCREAT, _("cannot move '%s' to '%s': %s"), newpath, path,
 				  strerror(errno));
-	if (fsync_dir_of(path) != 0)
+	if (mc_fsync_dir_of(path) != 0)
 		return mc_err_set(err, EX_IOERR, _("cannot sync the directory of '%s': %s"), path,
 				  strerror(errno));
 	return 0;
-}
-
-/* Moves tmp to path unless path exists. RENAME_NOREPLACE makes the refusal
- * atomic; on a file system without it we fall back to a fresh check and a
- * plain rename (a narrow race, only there). */
-static int publish(const char *tmp, const char *path)
-{
-	struct stat st;
-
-#ifdef RENAME_NOREPLACE
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-		return -1;
-#endif
-	if (lstat(path, &st) == 0) {
-		errno = EEXIST;
-		return -1;
-	}
-	return rename(tmp, path);
 }
 
 /* Builds the whole file in buf (guarded memory); returns its length, or 0
@@ -256,16 +195,15 @@ out:
 int mc_key_save(const char *path, const struct mc_key *key, const char *pass, size_t passlen,
 		struct mc_err *err)
 {
-	char tmp[PATH_MAX];
 	uint8_t *buf = NULL;
 	struct stat st;
 	size_t n;
-	int fd = -1, rc = -1;
+	int rc = -1;
 
-	if (strlen(path) + sizeof(TMP_SUFFIX) > sizeof(tmp))
+	if (strlen(path) + sizeof(".tmp.XXXXXX") > PATH_MAX)
 		return mc_err_set(err, EX_CANTCREAT, _("cannot create key file '%s': %s"), path,
 				  strerror(ENAMETOOLONG));
-	/* Checked early so an existing key costs no Argon2id run; publish()
+	/* Checked early so an existing key costs no Argon2id run; the write
 	 * checks again, atomically. */
 	if (lstat(path, &st) == 0)
 		return mc_err_set(err, EX_CANTCREAT, _("key file '%s' already exists"), path);
@@ -279,45 +217,12 @@ int mc_key_save(const char *path, const struct mc_key *key, const char *pass, si
 	if (n == 0)
 		goto out;
 
-	snprintf(tmp, sizeof(tmp), "%s" TMP_SUFFIX, path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-
-		mc_err_set(err, (e == ENOSPC || e == EIO || e == EDQUOT) ? EX_IOERR : EX_CANTCREAT,
-			   _("cannot create key file '%s': %s"), path, strerror(e));
-		goto out;
-	}
-	/* mkostemp gives 0600 less the umask; make it exactly 0600. */
-	if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 || write_full(fd, buf, n) != 0 || fsync(fd) != 0) {
-		int e = errno;
-
-		close(fd);
-		unlink(tmp);
-		mc_err_set(err, EX_IOERR, _("cannot write key file '%s': %s"), path, strerror(e));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		int e = errno;
-
-		unlink(tmp);
-		mc_err_set(err, EX_IOERR, _("cannot write key file '%s': %s"), path, strerror(e));
-		goto out;
-	}
-	if (publish(tmp, path) != 0) {
-		int e = errno;
-
-		unlink(tmp);
-		if (e == EEXIST)
+	/* exactly 0600; no_replace: an existing key file is never replaced,
+	 * even one put there since the check above */
+	if (mc_file_write_atomic(path, buf, n, &(struct mc_file_opts){ .mode = S_IRUSR | S_IWUSR, .no_replace = true },
+				 err) != 0) {
+		if (errno == EEXIST)
 			mc_err_set(err, EX_CANTCREAT, _("key file '%s' already exists"), path);
-		else
-			mc_err_set(err, EX_IOERR, _("cannot write key file '%s': %s"), path,
-				   strerror(e));
-		goto out;
-	}
-	if (fsync_dir_of(path) != 0) {
-		mc_err_set(err, EX_IOERR, _("cannot sync the directory of key file '%s': %s"), path,
-			   strerror(errno));
 		goto out;
 	}
 	rc = 0;

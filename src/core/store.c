@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -103,7 +104,7 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 			return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), dir,
 					  strerror(errno));
 	} else if (!(flags & MC_STORE_CREATE)) {
-		char path[4096];
+		char path[PATH_MAX];
 		struct stat dst;
 
 		snprintf(path, sizeof(path), "%s/data.mdb", dir);

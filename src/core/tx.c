@@ -6,6 +6,7 @@
 #include "i18n.h"
 #include "text.h"
 #include "tx.h"
+#include "util.h"
 
 static const char tx_domain[] = "medchain/tx/v1";
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "orgrot.h"
 #include "records.h"
 #include "store.h"
+#include "util.h"
 #include "valset.h"
 #include "verify.h"
 
@@ -792,7 +794,7 @@ int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_
 	      void *pctx, struct mc_verify_report *rep, struct mc_err *err)
 {
 	struct vstate vs;
-	char tmpl[4096];
+	char tmpl[PATH_MAX];
 	int rc;
 
 	memset(&vs, 0, sizeof(vs));

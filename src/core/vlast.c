@@ -4,74 +4,36 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "i18n.h"
 #include "text.h"
 #include "vlast.h"
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int mc_state_file_save(const char *datadir, const char *name, const char *text, struct mc_err *err)
 {
-	char path[4200], tmp[4240];
-	struct stat dst;
-	int fd = -1, dfd, rc = -1;
+	char path[PATH_MAX];
+	size_t n = strlen(text);
+	char *doc;
+	int rc;
 
-	if (snprintf(path, sizeof(path), "%s/%s", datadir, name) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+	if (snprintf(path, sizeof(path), "%s/%s", datadir, name) >= (int)sizeof(path))
 		return mc_err_set(err, EX_CANTCREAT, _("the data dir path is too long"));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return mc_err_set(err, EX_CANTCREAT, _("cannot create '%s': %s"), tmp, strerror(errno));
+	doc = malloc(n + 2);
+	if (!doc)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	memcpy(doc, text, n);
+	memcpy(doc + n, "\n", 2);
 	/* verify run by root (by hand) must not leave a file the service
 	 * user can no longer read */
-	if (geteuid() == 0 && stat(datadir, &dst) == 0 && fchown(fd, dst.st_uid, dst.st_gid) != 0) {
-		mc_err_set(err, EX_CANTCREAT, _("cannot write '%s': %s"), tmp, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, 0644) != 0 || write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 ||
-	    fsync(fd) != 0) {
-		mc_err_set(err, EX_IOERR, _("cannot write '%s': %s"), tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		mc_err_set(err, EX_IOERR, _("cannot write '%s': %s"), tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		mc_err_set(err, EX_CANTCREAT, _("cannot replace '%s': %s"), path, strerror(errno));
-		goto out;
-	}
-	if ((dfd = open(datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0)
-		unlink(tmp);
+	rc = mc_file_write_atomic(path, doc, n + 1, &(struct mc_file_opts){ .mode = 0644, .owner_of = datadir }, err);
+	free(doc);
 	return rc;
 }
 
@@ -123,7 +85,7 @@ int mc_state_file_load(const char *datadir, const char *name, cJSON **out, char 
 
 int mc_vlast_load(const char *datadir, struct mc_verify_last *v, struct mc_err *err)
 {
-	char path[4200];
+	char path[PATH_MAX];
 	cJSON *j;
 	const cJSON *t, *r, *m, *d, *b;
 	int rc;

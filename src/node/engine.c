@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "identity.h"
 #include "log.h"
+#include "util.h"
 
 static const char LOCK_KEY[] = "lock";
 static const char JOIN_KEY[] = "join";
@@ -415,7 +416,7 @@ static void take_new_key(struct mc_engine *e)
 	}
 	if (!key)
 		return;
-	if (!eng_is_validator(e, key->pk) || e->nrotated == sizeof(e->rotated) / sizeof(e->rotated[0])) {
+	if (!eng_is_validator(e, key->pk) || e->nrotated == MC_ARRAY_LEN(e->rotated)) {
 		eng_short_pk(key->pk, now);
 		mc_log(LOG_WARNING, NULL,
 		       "keys/node.key (%s) is not a validator's key: restart serve once the chain has its rotation", now);

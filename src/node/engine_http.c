@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "identity.h"
+#include "util.h"
 #include "valset.h"
 
 /* ---- requests ------------------------------------------------------------------ */
@@ -127,7 +128,7 @@ void mc_engine_log_refusal(struct mc_engine *e, const uint8_t *pk, const char *m
 			   const char *why)
 {
 	static const uint8_t nobody[MC_PK_LEN];
-	const size_t n = sizeof(e->logged) / sizeof(e->logged[0]);
+	const size_t n = MC_ARRAY_LEN(e->logged);
 	uint64_t now = mc_now_ms(), dropped = 0;
 	uint8_t h[MC_HASH_LEN];
 	long long quiet = 0;

@@ -14,6 +14,7 @@
 
 #include "chain.h"
 #include "engine_int.h"
+#include "fileio.h"
 #include "i18n.h"
 #include "log.h"
 #include "identity.h"
@@ -433,12 +434,10 @@ cJSON *eng_peers_json(struct mc_engine *e)
 /* The console reads this file: it never talks to the network itself. */
 void eng_write_status_file(struct mc_engine *e)
 {
-	char tmp[4096 + 8];
 	cJSON *j;
 	char *text;
-	FILE *f;
 
-	if (!e->c.status_file || snprintf(tmp, sizeof(tmp), "%s.tmp", e->c.status_file) >= (int)sizeof(tmp))
+	if (!e->c.status_file)
 		return;
 	j = eng_status_json(e);
 	if (!j)
@@ -449,14 +448,9 @@ void eng_write_status_file(struct mc_engine *e)
 	cJSON_Delete(j);
 	if (!text)
 		return;
-	f = fopen(tmp, "w");
-	if (f) {
-		bool ok = fputs(text, f) >= 0;
-
-		ok = fclose(f) == 0 && ok;
-		if (!ok || rename(tmp, e->c.status_file) != 0)
-			unlink(tmp);
-	}
+	/* best effort: the next tick writes it again */
+	(void)mc_file_write_atomic(e->c.status_file, text, strlen(text), &(struct mc_file_opts){ .mode = 0644 },
+				   NULL);
 	free(text);
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "codec.h"
 #include "httpd.h"
 #include "i18n.h"
 #include "metrics.h"
@@ -522,37 +523,41 @@ int mc_httpd_parse_listen(const char *key, const char *listen, struct sockaddr_s
 	return 0;
 }
 
+#define CERT_FILE_MAX (2u << 20)
 static char *slurp(const char *path, struct mc_err *err)
 {
 	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int c;
+	struct mc_buf b;
+	char chunk[4096];
+	size_t r;
 
 	if (!f) {
 		mc_err_set(err, EX_CONFIG, _("cannot read '%s'"), path);
 		return NULL;
 	}
-	while ((c = fgetc(f)) != EOF) {
-		if (n + 2 > cap) {
-			char *p = realloc(buf, cap ? cap * 2 : 4096);
-
-			if (!p || cap > (1u << 20)) {
-				free(p ? p : buf);
-				fclose(f);
-				mc_err_set(err, EX_CONFIG, _("'%s' is too large"), path);
-				return NULL;
-			}
-			buf = p;
-			cap = cap ? cap * 2 : 4096;
+	mc_buf_init(&b);
+	mc_buf_append(&b, "", 0);   /* an empty file is "" */
+	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.len + r > CERT_FILE_MAX) {
+			mc_err_set(err, EX_CONFIG, _("'%s' is too large"), path);
+			goto fail;
 		}
-		buf[n++] = (char)c;
+		mc_buf_append(&b, chunk, r);
+	}
+	if (ferror(f)) {
+		mc_err_set(err, EX_CONFIG, _("cannot read '%s'"), path);
+		goto fail;
+	}
+	if (b.failed) {
+		mc_err_set(err, EX_OSERR, _("out of memory"));
+		goto fail;
 	}
 	fclose(f);
-	if (!buf && !(buf = calloc(1, 1)))
-		return NULL;
-	buf[n] = 0;
-	return buf;
+	return (char *)b.data;
+fail:
+	fclose(f);
+	mc_buf_release(&b);
+	return NULL;
 }
 
 /* The TLS private key (PEM), read like the other key files (keystore.c): a

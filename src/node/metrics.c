@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <limits.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "metrics.h"
+#include "util.h"
 #include "vlast.h"
 
 #define IDLE_TIMEOUT_S 5u
@@ -45,14 +47,14 @@ static const char *const paths[] = {
 	"/v1/status", "/v1/blocks", "/v1/tx", "/v1/propose", "/v1/commit", "/v1/view-vote",
 	"/v1/view-change", "/v1/evidence", "/v1/promote", "other",
 };
-#define NPATHS (sizeof(paths) / sizeof(paths[0]))
+#define NPATHS (MC_ARRAY_LEN(paths))
 /* The statuses it answers; any other counts under 0 ("other"). */
 static const unsigned statuses[] = { 200, 202, 400, 403, 404, 405, 409, 411, 413, 429, 500, 503, 0 };
-#define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
+#define NSTATUS (MC_ARRAY_LEN(statuses))
 
 /* Commit latency buckets, in seconds (upper bounds; +Inf after them). */
 static const double buckets[] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
-#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+#define NBUCKETS (MC_ARRAY_LEN(buckets))
 
 static atomic_uint_fast64_t refusals[MC_REFUSAL_N];
 static atomic_uint_fast64_t requests[NPATHS][NSTATUS];
@@ -132,7 +134,7 @@ struct mc_metrics {
 	struct MHD_Daemon *d;
 	struct mc_metrics_conf c;
 	pthread_mutex_t mu;                   /* the cache below */
-	char db_path[4200], vlast_path[4200];
+	char db_path[PATH_MAX], vlast_path[PATH_MAX];
 	struct seen db, vl;
 	/* from the store */
 	bool chain_read, anchored;
@@ -240,74 +242,37 @@ static void refresh(struct mc_metrics *m)
 
 /* ---- the exposition --------------------------------------------------------- */
 
-struct text {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (int tries = 0; !t->failed && tries < 2; tries++) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->failed = true;
-		} else if (t->p && (size_t)n < t->cap - t->len) {
-			t->len += (size_t)n;
-			return;
-		} else {
-			size_t cap = (t->cap ? t->cap : 4096);
-			char *q;
-
-			while (cap < t->len + (size_t)n + 1)
-				cap *= 2;
-			if (!(q = realloc(t->p, cap)))
-				t->failed = true;
-			else {
-				t->p = q;
-				t->cap = cap;
-			}
-		}
-	}
-}
-
 /* A label value: backslash, double quote and newline escaped, as the
  * format asks. */
-static void put_label(struct text *t, const char *v)
+static void put_label(struct mc_buf *t, const char *v)
 {
 	for (; *v; v++) {
 		if (*v == '\\')
-			put(t, "\\\\");
+			mc_buf_printf(t, "\\\\");
 		else if (*v == '"')
-			put(t, "\\\"");
+			mc_buf_printf(t, "\\\"");
 		else if (*v == '\n')
-			put(t, "\\n");
+			mc_buf_printf(t, "\\n");
 		else
-			put(t, "%c", *v);
+			mc_buf_printf(t, "%c", *v);
 	}
 }
 
-static void head(struct text *t, const char *name, const char *type, const char *help)
+static void head(struct mc_buf *t, const char *name, const char *type, const char *help)
 {
-	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	mc_buf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void gauge(struct text *t, const char *name, const char *help, double v)
+static void gauge(struct mc_buf *t, const char *name, const char *help, double v)
 {
 	head(t, name, "gauge", help);
-	put(t, "%s %.17g\n", name, v);
+	mc_buf_printf(t, "%s %.17g\n", name, v);
 }
 
-static void counter(struct text *t, const char *name, const char *help, uint64_t v)
+static void counter(struct mc_buf *t, const char *name, const char *help, uint64_t v)
 {
 	head(t, name, "counter", help);
-	put(t, "%s %llu\n", name, (unsigned long long)v);
+	mc_buf_printf(t, "%s %llu\n", name, (unsigned long long)v);
 }
 
 /* The /healthz verdict on one copy of the engine's state. */
@@ -356,7 +321,7 @@ static double rss_bytes(void)
 }
 
 /* The series read from the store and the data directory. */
-static void render_cached(struct mc_metrics *m, struct text *t)
+static void render_cached(struct mc_metrics *m, struct mc_buf *t)
 {
 	double now_s = (double)mc_now_ms() / 1000.0;
 
@@ -369,7 +334,7 @@ static void render_cached(struct mc_metrics *m, struct text *t)
 	head(t, "medchain_anchor_state", "gauge",
 	     "State of the newest anchor in this node's journal (1 for that state; all 0: none).");
 	for (unsigned st = 1; m->c.anchor_state_name && m->c.anchor_state_name(st); st++)
-		put(t, "medchain_anchor_state{state=\"%s\"} %d\n", m->c.anchor_state_name(st),
+		mc_buf_printf(t, "medchain_anchor_state{state=\"%s\"} %d\n", m->c.anchor_state_name(st),
 		    m->an.last_state == st);
 	counter(t, "medchain_anchor_gas_used_total", "Gas spent by this node's confirmed anchors.",
 		m->an.gas_used);
@@ -388,7 +353,7 @@ static void render_cached(struct mc_metrics *m, struct text *t)
 		/* every kind the alerts module names, none hard-coded here */
 		for (unsigned k = 1; k < NKINDS; k++)
 			if (strcmp(mc_alert_name(k), "?") != 0)
-				put(t, "medchain_alerts{kind=\"%s\"} %u\n", mc_alert_name(k), m->alerts[k]);
+				mc_buf_printf(t, "medchain_alerts{kind=\"%s\"} %u\n", mc_alert_name(k), m->alerts[k]);
 		gauge(t, "medchain_alerts_age_seconds", "Seconds since the alerts were last counted.",
 		      now_s - (double)m->alerts_at_ms / 1000.0);
 	}
@@ -399,7 +364,7 @@ char *mc_metrics_render(struct mc_metrics *m)
 {
 	struct mc_engine *e = m->c.e;
 	struct mc_engine_health h;
-	struct text t = { NULL, 0, 0, false };
+	struct mc_buf t = { NULL, 0, 0, false };  /* the text */
 	uint64_t cum = 0;
 	char msg[256];
 	bool healthy;
@@ -407,11 +372,11 @@ char *mc_metrics_render(struct mc_metrics *m)
 	mc_engine_health(e, &h);
 	healthy = health_of(&h, msg, sizeof(msg)) == 200;
 	head(&t, "medchain_node_info", "gauge", "This node: its name and version (always 1).");
-	put(&t, "medchain_node_info{name=\"");
+	mc_buf_printf(&t, "medchain_node_info{name=\"");
 	put_label(&t, h.name);
-	put(&t, "\",version=\"");
+	mc_buf_printf(&t, "\",version=\"");
 	put_label(&t, PACKAGE_VERSION);
-	put(&t, "\"} 1\n");
+	mc_buf_printf(&t, "\"} 1\n");
 	gauge(&t, "medchain_healthy", "1 when /healthz answers 200.", healthy);
 	gauge(&t, "medchain_height", "Height of this node's newest block.", (double)h.height);
 	gauge(&t, "medchain_certified_height", "Highest certified height this node knows.", (double)h.certified);
@@ -431,17 +396,17 @@ char *mc_metrics_render(struct mc_metrics *m)
 	for (size_t b = 0; b <= NBUCKETS; b++) {
 		cum += atomic_load(&latency_n[b]);
 		if (b < NBUCKETS)
-			put(&t, "medchain_commit_latency_seconds_bucket{le=\"%g\"} %llu\n", buckets[b],
+			mc_buf_printf(&t, "medchain_commit_latency_seconds_bucket{le=\"%g\"} %llu\n", buckets[b],
 			    (unsigned long long)cum);
 		else
-			put(&t, "medchain_commit_latency_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+			mc_buf_printf(&t, "medchain_commit_latency_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
 	}
 	/* the count is the +Inf bucket's, so that the two always agree */
-	put(&t, "medchain_commit_latency_seconds_sum %.6f\n", (double)atomic_load(&latency_sum_us) / 1e6);
-	put(&t, "medchain_commit_latency_seconds_count %llu\n", (unsigned long long)cum);
+	mc_buf_printf(&t, "medchain_commit_latency_seconds_sum %.6f\n", (double)atomic_load(&latency_sum_us) / 1e6);
+	mc_buf_printf(&t, "medchain_commit_latency_seconds_count %llu\n", (unsigned long long)cum);
 	head(&t, "medchain_peer_refusals_total", "counter", "Peer API requests refused, by reason.");
 	for (size_t i = 0; i < MC_REFUSAL_N; i++)
-		put(&t, "medchain_peer_refusals_total{reason=\"%s\"} %llu\n", refusal_names[i],
+		mc_buf_printf(&t, "medchain_peer_refusals_total{reason=\"%s\"} %llu\n", refusal_names[i],
 		    (unsigned long long)atomic_load(&refusals[i]));
 	head(&t, "medchain_peer_requests_total", "counter", "Peer API answers, by path and status.");
 	for (size_t p = 0; p < NPATHS; p++)
@@ -452,25 +417,25 @@ char *mc_metrics_render(struct mc_metrics *m)
 			if (!v)
 				continue;
 			snprintf(st, sizeof(st), statuses[s] ? "%u" : "other", statuses[s]);
-			put(&t, "medchain_peer_requests_total{path=\"");
+			mc_buf_printf(&t, "medchain_peer_requests_total{path=\"");
 			put_label(&t, paths[p]);
-			put(&t, "\",status=\"%s\"} %llu\n", st, (unsigned long long)v);
+			mc_buf_printf(&t, "\",status=\"%s\"} %llu\n", st, (unsigned long long)v);
 		}
 	gauge(&t, "medchain_peer_connections", "Open connections to the peer API.",
 	      (double)atomic_load(&peer_conns));
 	head(&t, "medchain_monitoring_requests_total", "counter", "Requests to this listener, by path.");
-	put(&t, "medchain_monitoring_requests_total{path=\"/healthz\"} %llu\n",
+	mc_buf_printf(&t, "medchain_monitoring_requests_total{path=\"/healthz\"} %llu\n",
 	    (unsigned long long)(atomic_load(&health_requests[0]) + atomic_load(&health_requests[1])));
-	put(&t, "medchain_monitoring_requests_total{path=\"/metrics\"} %llu\n",
+	mc_buf_printf(&t, "medchain_monitoring_requests_total{path=\"/metrics\"} %llu\n",
 	    (unsigned long long)atomic_load(&metrics_requests));
 	gauge(&t, "medchain_uptime_seconds", "Seconds since serve started.", (double)h.uptime_ms / 1000.0);
 	gauge(&t, "medchain_process_resident_memory_bytes", "Resident memory of the serve process.", rss_bytes());
 	render_cached(m, &t);
 	if (t.failed) {
-		free(t.p);
+		mc_buf_release(&t);
 		return NULL;
 	}
-	return t.p;
+	return (char *)t.data;
 }
 
 /* ---- the listener ----------------------------------------------------------- */

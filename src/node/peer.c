@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "chain.h"
+#include "codec.h"
 #include "i18n.h"
 #include "peer.h"
 #include "peerauth.h"
@@ -45,8 +46,8 @@ void mc_peer_resp_release(struct mc_peer_resp *r)
 }
 
 struct sink {
-	uint8_t *p;
-	size_t len, cap, max;
+	struct mc_buf b;  /* the body */
+	size_t max;
 	bool over;
 	char key[MC_PEER_KEY_HEX], time[MC_PEER_TIME_DEC], sig[MC_PEER_SIG_HEX];
 	bool has_key, has_time, has_sig;
@@ -57,25 +58,11 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 	struct sink *s = ud;
 	size_t n = size * nmemb;
 
-	if (n > s->max - s->len) {
+	if (n > s->max - s->b.len) {
 		s->over = true;
 		return 0;
 	}
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
-		void *p;
-
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(s->p, cap)))
-			return 0;
-		s->p = p;
-		s->cap = cap;
-	}
-	memcpy(s->p + s->len, ptr, n);
-	s->len += n;
-	s->p[s->len] = 0;
-	return n;
+	return mc_buf_append(&s->b, ptr, n) ? n : 0;
 }
 
 /* Copies one of our response headers' value (trimmed) if it fits. */
@@ -184,11 +171,11 @@ int mc_peer_call(struct mc_peer_client *c, const uint8_t chain_id[MC_HASH_LEN],
 	cc = curl_easy_perform(c->curl);
 	curl_slist_free_all(hdrs);
 	if (s.over) {
-		free(s.p);
+		mc_buf_release(&s.b);
 		return mc_err_set(err, EX_PROTOCOL, _("%s: the answer is larger than %zu bytes"), base_url, max_resp);
 	}
 	if (cc != CURLE_OK) {
-		free(s.p);
+		mc_buf_release(&s.b);
 		return mc_err_set(err, EX_UNAVAILABLE, _("%s: %s"), base_url, curl_easy_strerror(cc));
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -196,16 +183,16 @@ int mc_peer_call(struct mc_peer_client *c, const uint8_t chain_id[MC_HASH_LEN],
 				s.has_sig ? s.sig : NULL, sg.nonce, &rs, err);
 	if (rc == 0)
 		rc = mc_peer_check_response(chain_id, &rs, expect_pk, sg.nonce, (uint16_t)status,
-					    s.p, s.len, mc_now_ms(), err);
+					    s.b.data, s.b.len, mc_now_ms(), err);
 	if (rc != 0) {
-		free(s.p);
+		mc_buf_release(&s.b);
 		if (err)
 			err->code = EX_PROTOCOL;
 		return mc_err_wrap(err, _("%s: the answer is not signed by the node"), base_url);
 	}
 	resp->status = status;
-	resp->body = s.p ? s.p : calloc(1, 1);
-	resp->len = s.len;
+	resp->body = s.b.data ? s.b.data : calloc(1, 1);
+	resp->len = s.b.len;
 	memcpy(resp->pk, rs.pk, MC_PK_LEN);
 	if (!resp->body)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));

@@ -40,6 +40,7 @@ static double now_ms(void)
 }
 
 #include "bench_reads.h"
+#include "util.h"
 
 struct ids {
 	uint8_t (*id)[MC_RECORD_ID_LEN];
@@ -167,7 +168,7 @@ static int cmd_measure(const char *dir)
 		return 1;
 	}
 	printf("  first paint of each screen (load from the chain, draw, write to the terminal):\n");
-	for (size_t i = 0; i < sizeof(screen_keys) / sizeof(screen_keys[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(screen_keys); i++) {
 		double t0 = now_ms(), dt;
 
 		mc_console_key(app, screen_keys[i]);
@@ -185,7 +186,7 @@ static int cmd_measure(const char *dir)
 			mc_console_key(app, s == 0 ? '3' : s == 1 ? '5' : '4');
 			mc_console_paint(app);
 			for (int r = 0; r < 4; r++)
-				for (size_t k = 0; k < sizeof(walk) / sizeof(walk[0]) && nlat < 200; k++) {
+				for (size_t k = 0; k < MC_ARRAY_LEN(walk) && nlat < 200; k++) {
 					double t0 = now_ms();
 
 					mc_console_key(app, walk[k]);

@@ -9,6 +9,7 @@
 #include "fuzz.h"
 #include "text.h"
 #include "tx.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,7 +39,7 @@ bool fuzz_seed(int k, struct mc_buf *out)
 	};
 	struct mc_alert_ack a;
 
-	if (k >= (int)(sizeof(reasons) / sizeof(reasons[0])))
+	if (k >= (int)(MC_ARRAY_LEN(reasons)))
 		return false;
 	memset(&a, 0, sizeof(a));
 	a.kind = (uint8_t)(1 + 4 * k);

@@ -6,6 +6,7 @@
 
 #include "fuzz.h"
 #include "ingest.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,7 +28,7 @@ bool fuzz_seed(int k, struct mc_buf *out)
 		"{\"subject\":\"\\u00e9t\\u00e9\",\"category\":\"note\",\"payload\":[1,\"x\",null,true]}",
 	};
 
-	if (k >= (int)(sizeof(seeds) / sizeof(seeds[0])))
+	if (k >= (int)(MC_ARRAY_LEN(seeds)))
 		return false;
 	mc_put_raw(out, seeds[k], strlen(seeds[k]));
 	return true;

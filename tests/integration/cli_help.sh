@@ -84,6 +84,13 @@ expect_exit 64 mc record list --subject P-1 extra
 grep -q "unexpected argument 'extra'" "$T/err" || fail "an extra argument is named"
 expect_exit 64 "$B" --datadir
 grep -q "option '--datadir' needs a value" "$T/err" || fail "a global option's missing value is named"
+# the global options go through the commands' parser: the same refusals
+expect_exit 64 "$B" --datad="$D" status
+grep -q "unknown option '--datad=$D' (options are not abbreviated: --datadir)" "$T/err" || fail "an abbreviated global option is refused"
+expect_exit 64 "$B" --json=yes status
+grep -q "option '--json' takes no value" "$T/err" || fail "a global flag given a value is refused"
+expect_exit 64 "$B" -x status
+grep -q "unknown option '-x' (see 'medchain --help')" "$T/err" || fail "an unknown global short option points at --help"
 # no abbreviations: "--sub" must not quietly mean "--subject" (a script
 # relying on one would change meaning when an option is added)
 expect_exit 64 mc record list --sub P-1

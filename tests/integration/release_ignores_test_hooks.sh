@@ -56,7 +56,7 @@ for conf in release hooks; do
     mkdir "$T/$conf"
     grep -v 'MC_TEST_HOOKS' "$cfg" >"$T/$conf/config.h"
     [ "$conf" = hooks ] && echo '#define MC_TEST_HOOKS 1' >>"$T/$conf/config.h"
-    cc -std=c11 -D_GNU_SOURCE -w -I"$T/$conf" -I"$S" -o "$T/$conf/seal" "$T/seal.c" "$S/keystore.c" \
+    cc -std=c11 -D_GNU_SOURCE -w -I"$T/$conf" -I"$S" -o "$T/$conf/seal" "$T/seal.c" "$S/keystore.c" "$S/fileio.c" \
         "$S/crypto.c" "$S/err.c" "$S/codec.c" $(pkg-config --cflags --libs libsodium nettle) 2>"$T/cc.err" || { cat "$T/cc.err"; fail "the key store builds in the $conf configuration"; }
     MEDCHAIN_KDF=fast "$T/$conf/seal" "$T/$conf.key"
 done

@@ -8,6 +8,7 @@
 #include "alerts.h"
 #include "audit.h"
 #include "events.h"
+#include "util.h"
 
 TestSuite(audit, .init = fx_setup, .fini = fx_teardown);
 
@@ -64,7 +65,7 @@ static const uint8_t chain_types[] = {
 	MC_TX_CONSENT_GRANT, MC_TX_ACCESS, MC_TX_ACCESS, MC_TX_CONSENT_REVOKE, MC_TX_ACCESS,
 	MC_TX_ALERT_ACK, MC_TX_IDENTITY_ROTATE,
 };
-#define NEVENTS (sizeof(chain_types) / sizeof(chain_types[0]))
+#define NEVENTS (MC_ARRAY_LEN(chain_types))
 
 /* The staff-grant alert's id of grant g (a form fx.admin recorded). */
 struct staff_alert { const uint8_t *grant; uint8_t id[MC_ALERT_ID_LEN]; bool found; };

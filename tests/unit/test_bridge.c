@@ -16,6 +16,7 @@
 #include "keccak.h"
 #include "keystore.h"
 #include "rlp.h"
+#include "util.h"
 
 static void unhex(const char *s, uint8_t *out, size_t n)
 {
@@ -50,7 +51,7 @@ Test(keccak, known_answers_including_a_block_boundary)
 
 Test(keccak, every_vector_hash_is_the_keccak_of_its_bytes)
 {
-	for (size_t i = 0; i < sizeof(eth_vectors) / sizeof(eth_vectors[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(eth_vectors); i++) {
 		const struct eth_vector *v = &eth_vectors[i];
 		size_t un = strlen(v->unsigned_hex) / 2, rn = strlen(v->raw_hex) / 2;
 		uint8_t u[512], r[512], h[32];
@@ -140,7 +141,7 @@ static const struct fields cases[] = {
 Test(ethtx, every_vector_encodes_signs_and_hashes_byte_for_byte)
 {
 	cr_assert_eq(mc_crypto_init(), 0);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(cases); i++) {
 		const struct fields *f = &cases[i];
 		const struct eth_vector *v = NULL;
 		struct mc_eth_tx tx;
@@ -148,7 +149,7 @@ Test(ethtx, every_vector_encodes_signs_and_hashes_byte_for_byte)
 		struct mc_buf u, raw;
 		struct mc_err err = { 0 };
 
-		for (size_t k = 0; k < sizeof(eth_vectors) / sizeof(eth_vectors[0]); k++)
+		for (size_t k = 0; k < MC_ARRAY_LEN(eth_vectors); k++)
 			if (strcmp(eth_vectors[k].name, f->name) == 0)
 				v = &eth_vectors[k];
 		cr_assert_not_null(v, "vector %s", f->name);

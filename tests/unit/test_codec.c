@@ -326,3 +326,28 @@ Test(codec, large_buffers_grow)
 	cr_assert_eq(b.data[999999], 0x5a);
 	mc_buf_release(&b);
 }
+
+/* mc_buf as the growable text buffer: what is appended or printed stays
+ * NUL-terminated past len, across growth. */
+Test(codec, appended_and_printed_text_grows_and_stays_nul_terminated)
+{
+	struct mc_buf b;
+	char big[5000];
+
+	mc_buf_init(&b);
+	cr_assert(mc_buf_append(&b, "", 0));
+	cr_assert_eq(b.len, 0);
+	cr_assert_str_eq((char *)b.data, "");
+	cr_assert(mc_buf_append(&b, "ab", 2));
+	mc_buf_printf(&b, "-%d-", 42);
+	cr_assert_eq(b.len, 6);
+	cr_assert_str_eq((char *)b.data, "ab-42-");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	mc_buf_printf(&b, "%s|", big);   /* larger than any room left: grows once */
+	cr_assert_eq(b.len, 6 + sizeof(big));
+	cr_assert_eq(b.data[b.len], '\0');
+	cr_assert_eq(b.data[b.len - 1], '|');
+	cr_assert_not(mc_buf_failed(&b));
+	mc_buf_release(&b);
+}

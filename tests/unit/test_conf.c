@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "util.h"
 
 static char path[64];
 
@@ -79,7 +80,7 @@ Test(conf, every_bad_line_names_file_line_key_and_what_is_allowed)
 		{ "[node]\nthis is not ini\n", { ":2:", "INI", "key = value" } },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(cases); i++) {
 		struct mc_config c;
 		struct mc_err err = { 0 };
 

@@ -300,3 +300,42 @@ Test(consent_names, purposes_and_outcomes_parse)
 	cr_assert_eq(p, MC_OUTCOME_BREAK_GLASS);
 	cr_assert_str_eq(mc_deny_name(MC_DENY_EXPIRED), "expired");
 }
+
+/* The purpose and outcome vocabulary is one table: every name and every
+ * FHIR code parses back to its code, and the messages list them all. */
+Test(vocabulary, every_purpose_name_and_fhir_code_round_trips_and_the_message_lists_them_all)
+{
+	struct mc_err err = { 0 };
+	uint8_t p;
+
+	for (unsigned i = 1; i <= MC_PURPOSE_MAX; i++) {
+		cr_assert_not_null(mc_purpose_name(i));
+		cr_assert_eq(mc_purpose_parse(mc_purpose_name(i), &p, NULL), 0);
+		cr_assert_eq(p, i);
+		cr_assert_eq(mc_purpose_from_fhir_code(mc_purpose_fhir_code(i), &p), 0);
+		cr_assert_eq(p, i);
+	}
+	cr_assert_null(mc_purpose_name(0));
+	cr_assert_null(mc_purpose_name(MC_PURPOSE_MAX + 1));
+	cr_assert_str_eq(mc_purpose_fhir_code(MC_PURPOSE_EMERGENCY), "ETREAT");
+	cr_assert_eq(mc_purpose_from_fhir_code("BTG", &p), -1);
+	cr_assert_eq(mc_purpose_parse("marketing", &p, &err), -1);
+	cr_assert_eq(err.code, EX_USAGE);
+	cr_assert(strstr(err.msg, "treatment, payment, operations, research, patient-request, emergency") != NULL,
+		  "%s", err.msg);
+}
+
+Test(vocabulary, every_outcome_name_round_trips_and_the_message_lists_them_all)
+{
+	struct mc_err err = { 0 };
+	uint8_t o;
+
+	for (unsigned i = 1; i <= MC_OUTCOME_MAX; i++) {
+		cr_assert_eq(mc_outcome_parse(mc_outcome_name(i), &o, NULL), 0);
+		cr_assert_eq(o, i);
+	}
+	cr_assert_null(mc_outcome_name(0));
+	cr_assert_null(mc_outcome_name(MC_OUTCOME_MAX + 1));
+	cr_assert_eq(mc_outcome_parse("maybe", &o, &err), -1);
+	cr_assert(strstr(err.msg, "permit, deny, break-glass") != NULL, "%s", err.msg);
+}

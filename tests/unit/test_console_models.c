@@ -13,6 +13,7 @@
 #include "model_dash.h"
 #include "model_nodes.h"
 #include "model_records.h"
+#include "util.h"
 
 TestSuite(models, .init = fx_setup, .fini = fx_teardown);
 
@@ -459,7 +460,7 @@ Test(models, nodes_are_unknown_without_a_fresh_status_file)
 	}
 	cr_assert_str_eq(row_of(n, p[1])->name, "enrolled-2");
 	/* written more than 5 s before now, or after it */
-	for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+	for (size_t k = 0; k < MC_ARRAY_LEN(at); k++) {
 		write_fixture(at[k]);
 		cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, NULL, status_path(), NOW_MS, n, &err), 0, "%s",
 			     err.msg);
@@ -490,7 +491,7 @@ Test(models, nodes_with_a_malformed_status_file_are_unknown_or_down)
 		"{\"time_ms\":1764517000000", "\x01\x02\xff\xfe", "{\"time_ms\":1e400}",
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(bad); i++) {
 		write_status(bad[i], strlen(bad[i]));
 		cr_assert_eq(mc_nodes_load(fx.s, fx.node->pk, NULL, status_path(), NOW_MS, n, &err), 0, "%s", err.msg);
 		cr_assert_eq(n->n, 1);

@@ -9,6 +9,7 @@
 
 #include "events.h"
 #include "grants.h"
+#include "util.h"
 
 TestSuite(grants, .init = fx_setup, .fini = fx_teardown);
 
@@ -219,7 +220,7 @@ Test(grants, a_malformed_scope_is_a_usage_error_saying_what_a_scope_is)
 	size_t off = 0;
 	struct mc_err err;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(bad); i++) {
 		memset(&err, 0, sizeof(err));
 		memset(&g, 0, sizeof(g));
 		cr_assert_eq(mc_grant_scope_parse(bad[i], &g, store, sizeof(store), &err), -1, "'%s'", bad[i]);

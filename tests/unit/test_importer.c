@@ -12,6 +12,7 @@
 #include "codec.h"
 #include "importer.h"
 #include "ingest.h"
+#include "util.h"
 
 TestSuite(importer, .init = fx_setup, .fini = fx_teardown);
 
@@ -191,7 +192,7 @@ Test(importer, a_malformed_line_is_a_data_error_and_an_abandoned_import_commits_
 	memset(&err, 0, sizeof(err));
 	cr_assert_eq(add_line(im, "{\"subject\":\"MRN-1\",\"category\":\"note\",\"payload\":\"kept?\"}", 1, &dup,
 			      &err), 0, "%s", err.msg);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(bad); i++) {
 		memset(&err, 0, sizeof(err));
 		cr_assert_eq(add_line(im, bad[i], 2 + i, &dup, &err), -1, "line %zu", i);
 		cr_assert_eq(err.code, EX_DATAERR, "line %zu: %d %s", i, err.code, err.msg);

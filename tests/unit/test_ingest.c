@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ingest.h"
+#include "util.h"
 
 static int line(const char *s, struct mc_ingest_item *it, struct mc_err *err)
 {
@@ -75,7 +76,7 @@ Test(ingest, ndjson_malformed_lines_are_refused_without_values_in_messages)
 		"{\"subject\":\"SECRET\xff\",\"category\":\"note\",\"payload\":\"x\"}",
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(bad); i++) {
 		struct mc_ingest_item it;
 		struct mc_err err = { 0 };
 
@@ -124,7 +125,7 @@ Test(ingest, bundle_malformed_documents_are_refused)
 		"{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":\"Observation\",\"subject\":{\"reference\":\"Group/1\"}}}]}",
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(bad); i++) {
 		struct mc_ingest_item *items = NULL;
 		size_t n = 0;
 		struct mc_err err = { 0 };

@@ -18,6 +18,7 @@
 
 #include "codec.h"
 #include "keystore.h"
+#include "util.h"
 
 /* Byte offsets in a key file (see keystore.h). */
 #define OFF_KIND 8
@@ -202,7 +203,7 @@ Test(keystore, every_mode_with_group_or_other_bits_is_refused_with_the_fix)
 	char p[128];
 	struct mc_key *k = saved("m.key", false, false, p);
 
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(modes); i++) {
 		struct mc_key *back;
 		struct mc_err err = { 0 };
 		uint8_t pk[32];

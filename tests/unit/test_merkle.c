@@ -15,6 +15,7 @@
 
 #include "crypto.h"
 #include "merkle.h"
+#include "util.h"
 
 #define HL MC_HASH_LEN
 #define MAXP MC_MERKLE_MAX_PROOF
@@ -433,7 +434,7 @@ Test(merkle, rfc6962_inclusion_proofs)
 
 	ct_leaf_hashes(L);
 	t = table_build(CP(L), 8);
-	for (size_t v = 0; v < sizeof(ct_inclusion) / sizeof(ct_inclusion[0]); v++) {
+	for (size_t v = 0; v < MC_ARRAY_LEN(ct_inclusion); v++) {
 		const struct vec *e = &ct_inclusion[v];
 		struct mc_mtree_src src = { table_get, t };
 		uint8_t p[MAXP][HL], q[MAXP][HL], w[HL], root[HL];
@@ -463,7 +464,7 @@ Test(merkle, rfc6962_consistency_proofs_1_1_1_8_6_8_2_5_6_7)
 
 	ct_leaf_hashes(L);
 	t = table_build(CP(L), 8);
-	for (size_t v = 0; v < sizeof(ct_consistency) / sizeof(ct_consistency[0]); v++) {
+	for (size_t v = 0; v < MC_ARRAY_LEN(ct_consistency); v++) {
 		const struct vec *e = &ct_consistency[v];
 		struct mc_mtree_src src = { table_get, t };
 		uint8_t p[MAXP][HL], q[MAXP][HL], w[HL], r1[HL], r2[HL];
@@ -667,7 +668,7 @@ Test(merkle, stored_tree_operations_make_logarithmic_reads)
 	};
 	const unsigned long bound = 2 * 64 + 2;
 
-	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+	for (size_t z = 0; z < MC_ARRAY_LEN(sizes); z++) {
 		uint64_t size = sizes[z];
 		uint64_t idx[] = { 0, 1, size / 3, size / 2, size - 2, size - 1 };
 		uint64_t old[] = { 1, 2, 3, size / 3, size / 2 + 7, size - 1, size };
@@ -680,7 +681,7 @@ Test(merkle, stored_tree_operations_make_logarithmic_reads)
 		cr_assert_leq(s.calls, 64, "root of %llu: %lu reads", (unsigned long long)size, s.calls);
 		cr_assert_eq(s.calls, (unsigned long)__builtin_popcountll(size),
 			     "a root reads one subtree per bit of the size");
-		for (size_t j = 0; j < sizeof(idx) / sizeof(idx[0]); j++) {
+		for (size_t j = 0; j < MC_ARRAY_LEN(idx); j++) {
 			if (idx[j] >= size)
 				continue;
 			s.calls = 0;
@@ -689,7 +690,7 @@ Test(merkle, stored_tree_operations_make_logarithmic_reads)
 				      (unsigned long long)idx[j], (unsigned long long)size, s.calls);
 			cr_assert_eq(len, ref_path_len(idx[j], size));
 		}
-		for (size_t j = 0; j < sizeof(old) / sizeof(old[0]); j++) {
+		for (size_t j = 0; j < MC_ARRAY_LEN(old); j++) {
 			unsigned want;
 			int rc;
 
@@ -742,11 +743,11 @@ Test(merkle, proofs_from_huge_stored_trees_verify)
 		UINT64_MAX,
 	};
 
-	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+	for (size_t z = 0; z < MC_ARRAY_LEN(sizes); z++) {
 		uint64_t size = sizes[z];
 		uint64_t pos[] = { 0, 1, 2, size / 3, size / 2, size / 2 + 7, size - 2, size - 1 };
 
-		for (size_t j = 0; j < sizeof(pos) / sizeof(pos[0]); j++) {
+		for (size_t j = 0; j < MC_ARRAY_LEN(pos); j++) {
 			struct lone t = { .size = size, .special = pos[j] };
 			struct mc_mtree_src src = { lone_get, &t };
 			uint8_t root[HL], r1[HL], leaf[HL], p[MAXP][HL];
@@ -814,7 +815,7 @@ Test(merkle, every_failed_source_read_fails_the_operation)
 {
 	static const uint64_t sizes[] = { 1, 2, 3, 5, 8, 13, 37, 64, 1000, (1ULL << 40) + 12345 };
 
-	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+	for (size_t z = 0; z < MC_ARRAY_LEN(sizes); z++) {
 		uint64_t size = sizes[z];
 		struct synth s = { .size = size, .fail_rc = -1 };
 		struct mc_mtree_src src = { synth_get, &s };
@@ -981,7 +982,7 @@ Test(merkle, hostile_verify_arguments_are_refused_without_reading_past_the_proof
 	static const uint64_t big[] = {
 		UINT64_MAX, UINT64_MAX - 1, 1ULL << 63, (1ULL << 63) + 1, (1ULL << 63) - 1,
 	};
-	uint64_t vals[13 + sizeof(big) / sizeof(big[0])];
+	uint64_t vals[13 + MC_ARRAY_LEN(big)];
 	size_t nv = 0;
 	uint8_t leaf[HL], r1[HL], r2[HL];
 	uint8_t (*one)[HL];
@@ -989,7 +990,7 @@ Test(merkle, hostile_verify_arguments_are_refused_without_reading_past_the_proof
 
 	for (uint64_t v = 0; v < 13; v++)
 		vals[nv++] = v;
-	for (size_t k = 0; k < sizeof(big) / sizeof(big[0]); k++)
+	for (size_t k = 0; k < MC_ARRAY_LEN(big); k++)
 		vals[nv++] = big[k];
 	memset(leaf, 0x11, HL);
 	memset(r1, 0x22, HL);

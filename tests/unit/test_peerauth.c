@@ -15,6 +15,7 @@
 
 #include "keystore.h"
 #include "peerauth.h"
+#include "util.h"
 
 #define NOW 1764500000000ULL
 
@@ -508,7 +509,7 @@ Test(peerauth, time_header_junk_and_overflow)
 	};
 
 	mc_peer_sig_headers(&s, h.key, h.time, h.nonce, h.sig);
-	for (size_t i = 0; i < sizeof(digits) / sizeof(digits[0]); i++)
+	for (size_t i = 0; i < MC_ARRAY_LEN(digits); i++)
 		assert_refused(h.key, digits[i], h.nonce, h.sig, EX_DATAERR,
 			       "header X-Medchain-Time must be milliseconds since 1970");
 	assert_refused(h.key, "01764500000000", h.nonce, h.sig, EX_DATAERR, "leading zero");

@@ -12,6 +12,7 @@
 #include "consent.h"
 #include "merkle.h"
 #include "replica.h"
+#include "util.h"
 #include "valset.h"
 #include "verify.h"
 
@@ -1687,7 +1688,7 @@ Test(replica, apply_refuses_a_payload_or_wrapped_key_with_one_byte_flipped)
 			{ 2, "wrapped key is missing or does not match its hash" },
 		};
 
-		for (size_t k = 0; k < sizeof(flips) / sizeof(flips[0]); k++) {
+		for (size_t k = 0; k < MC_ARRAY_LEN(flips); k++) {
 			struct row keep = r[flips[k].row];
 
 			v = flipped(&r[flips[k].row]);

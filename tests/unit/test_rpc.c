@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "rpc.h"
+#include "util.h"
 
 static int parse(const char *s, long id, cJSON **res, struct mc_err *err)
 {
@@ -51,7 +52,7 @@ Test(rpc, anything_else_is_a_protocol_error)
 		"{\"jsonrpc\":\"2.0\",\"id\":1}",
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(bad); i++) {
 		cJSON *res = NULL;
 		struct mc_err err = { 0 };
 
@@ -65,7 +66,7 @@ Test(rpc, quantities_are_strict)
 	static const char *bad[] = { "1", "0x", "0xg1", "0x10000000000000000", "12" };
 	uint64_t q;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(bad); i++) {
 		cJSON *v = cJSON_CreateString(bad[i]);
 
 		cr_assert_eq(mc_rpc_quantity(v, &q, NULL), -1, "%s", bad[i]);

@@ -10,6 +10,7 @@
 
 #include "identity.h"
 #include "text.h"
+#include "util.h"
 
 Test(text, utf8_accepts_ascii_and_every_sequence_length)
 {
@@ -100,7 +101,7 @@ Test(text, lossy_utf8_keeps_valid_text_and_replaces_each_bad_byte)
 		{ "a\0b", 3, "a\xef\xbf\xbd" "b" },                           /* NUL */
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(cases); i++) {
 		char *o = mc_utf8_lossy(cases[i].in, cases[i].n);
 
 		cr_assert_not_null(o);

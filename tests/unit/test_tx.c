@@ -11,6 +11,7 @@
 #include "orgrot.h"
 #include "text.h"
 #include "tx.h"
+#include "util.h"
 
 static uint8_t sk[MC_SK_LEN], pk[MC_PK_LEN];
 static const uint8_t chain[MC_HASH_LEN] = { 1, 2, 3 };
@@ -263,7 +264,7 @@ Test(tx, entry_reader_refuses_categories_and_types_the_cli_refuses)
 	e.ctype = (const uint8_t *)"text/plain";
 	e.ctype_len = 10;
 	mc_buf_init(&b);
-	for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(cats); i++) {
 		e.category = (const uint8_t *)cats[i];
 		e.category_len = strlen(cats[i]);
 		mc_buf_reset(&b);
@@ -274,7 +275,7 @@ Test(tx, entry_reader_refuses_categories_and_types_the_cli_refuses)
 	}
 	e.category = (const uint8_t *)"lab";
 	e.category_len = 3;
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(types); i++) {
 		e.ctype = (const uint8_t *)types[i];
 		e.ctype_len = strlen(types[i]);
 		mc_buf_reset(&b);

@@ -13,6 +13,7 @@
 
 #include "fixture.h"
 #include "merkle.h"
+#include "util.h"
 #include "valset.h"
 #include "verify.h"
 
@@ -128,7 +129,7 @@ Test(valset_codec, quorum_is_more_than_two_thirds)
 	static const size_t want[][2] = { { 1, 1 }, { 2, 2 }, { 3, 3 }, { 4, 3 }, { 5, 4 }, { 6, 5 },
 					  { 7, 5 }, { 10, 7 }, { 64, 43 } };
 
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(want); i++) {
 		size_t n = want[i][0], q = mc_quorum(n);
 
 		cr_assert_eq(q, want[i][1], "quorum of %zu", n);
@@ -174,7 +175,7 @@ Test(valset_codec, node_add_refuses_bad_names_urls_and_counts)
 	struct mc_buf b;
 	struct mc_err err = { 0 };
 
-	for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
+	for (size_t i = 0; i < MC_ARRAY_LEN(bad_urls); i++) {
 		sample_add(&a, 1);
 		a.url = (const uint8_t *)bad_urls[i];
 		a.url_len = strlen(bad_urls[i]);
@@ -572,7 +573,7 @@ static uint64_t next_height = 1;
 
 static void free_keys(void)
 {
-	for (size_t i = 1; i < sizeof(vk) / sizeof(vk[0]); i++) {
+	for (size_t i = 1; i < MC_ARRAY_LEN(vk); i++) {
 		mc_key_free(vk[i]);
 		vk[i] = NULL;
 	}
