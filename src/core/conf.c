@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "i18n.h"
 #include "text.h"
+#include "util.h"
 
 static const char *const colors_names[] = { "auto", "always", "never", NULL };
 static const int colors_values[] = { 0, 1, -1 };
@@ -89,7 +90,7 @@ static const struct mc_conf_key keys[] = {
 #undef OF
 #undef TEXT
 #undef F
-_Static_assert(sizeof(keys) / sizeof(keys[0]) == MC_CONF_NKEYS, "MC_CONF_NKEYS counts the keys");
+_Static_assert(MC_ARRAY_LEN(keys) == MC_CONF_NKEYS, "MC_CONF_NKEYS counts the keys");
 
 const struct mc_conf_key *mc_config_key_info(size_t i)
 {
