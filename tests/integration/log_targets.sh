@@ -16,20 +16,40 @@
 # No capture holds an MRN, a payload marker or a break-glass reason.
 if [ -z "${MC_LOG_NS:-}" ]; then
     command -v unshare >/dev/null 2>&1 || { echo "SKIP: unshare (util-linux) is not installed" >&2; exit 77; }
-    unshare -m true 2>/dev/null || { echo "SKIP: no private mount namespace here (unshare -m needs CAP_SYS_ADMIN)" >&2; exit 77; }
-    MC_LOG_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+    if unshare -m --propagation private true 2>/dev/null; then
+        MC_LOG_NS=private exec unshare -m --propagation private bash "$0" "$@"
+    fi
+    # In a chroot / is no mount point, so its propagation cannot be set:
+    # each mount below is then checked to propagate nowhere (ns_tmpfs).
+    unshare -m --propagation unchanged true 2>/dev/null ||
+        { echo "SKIP: no mount namespace here (unshare -m needs CAP_SYS_ADMIN)" >&2; exit 77; }
+    MC_LOG_NS=unchanged exec unshare -m --propagation unchanged bash "$0" "$@"
 fi
 . "$(dirname "$0")/lib.sh"
 need_tool curl
 
+# ns_tmpfs DIR: a tmpfs of this namespace's own on DIR. In a namespace whose
+# propagation could not be made private, a mount that joined a shared peer
+# group (it would appear outside) is taken down at once and the test skips.
+ns_tmpfs() {
+    mount -t tmpfs -o mode=755 tmpfs "$1"
+    [ "$MC_LOG_NS" = private ] && return 0
+    if awk -v m="$1" '$5 == m { for (i = 7; $i != "-"; i++) if ($i ~ /^shared:/) s = 1 } END { exit !s }' \
+        /proc/self/mountinfo; then
+        umount "$1"
+        skip "the mount on $1 would propagate out of this namespace (a chroot under a shared mount)"
+    fi
+    mount --make-private "$1"
+}
+
 # This namespace's own /dev (the few devices serve needs) and /run: the
 # machine's are untouched.
-mount -t tmpfs -o mode=755 tmpfs /dev
+ns_tmpfs /dev
 for d in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; do
     set -- $d; mknod -m 666 "/dev/$1" c "$2" "$3"
 done
 ln -s /proc/self/fd /dev/fd; ln -s /proc/self/fd/0 /dev/stdin; ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr
-mount -t tmpfs -o mode=755 tmpfs /run
+ns_tmpfs /run
 mkdir -p /run/systemd/journal
 
 # sink PATH OUT: datagrams received on the unix socket PATH, one JSON string
