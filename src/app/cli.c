@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "crypto.h"
 #include "fileio.h"
+#include "hooks.h"
 #include "i18n.h"
 #include "identity.h"
 #include "nodekey.h"
@@ -292,6 +293,15 @@ int mc_cli_new_passphrase(const char *file, const char *whose, const char *fileo
 			 fileopt);
 	}
 	return get_pass(file, false, prompt, again, notty, pass, len, err);
+}
+
+int mc_cli_save_key(const char *path, const struct mc_key *key, const char *pass, size_t passlen,
+		    struct mc_err *err)
+{
+	struct mc_kdf_cost kdf;
+
+	mc_hooks_kdf(&kdf);
+	return mc_key_save(path, key, pass, passlen, &kdf, err);
 }
 
 int mc_cli_load_key_file(struct mc_cli *cli, const char *path, struct mc_key **key, struct mc_err *err)

@@ -87,6 +87,12 @@ int mc_cli_passphrase(struct mc_cli *cli, bool confirm, struct mc_err *err);
 int mc_cli_new_passphrase(const char *file, const char *whose, const char *fileopt, char **pass,
 			  size_t *len, struct mc_err *err);
 
+/* mc_key_save at this session's Argon2id cost (mc_hooks_kdf: the default,
+ * or the test builds' MEDCHAIN_KDF=fast): every key file a command writes
+ * goes through here. */
+int mc_cli_save_key(const char *path, const struct mc_key *key, const char *pass, size_t passlen,
+		    struct mc_err *err);
+
 /* Keys of this node: "node", "admin", "org" (keys/<role>.key). */
 /* A key file, asking for the passphrase when it is sealed. */
 int mc_cli_load_key_file(struct mc_cli *cli, const char *path, struct mc_key **key,

@@ -57,7 +57,7 @@ int cmd_anchor_keygen(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	}
 	if ((!nopass && mc_cli_passphrase(cli, true, &err) != 0) || mc_anchor_keygen(&k, addr, &err) != 0 ||
-	    mc_key_save(path, k, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, &err) != 0)
+	    mc_cli_save_key(path, k, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, &err) != 0)
 		goto out;
 	mc_hex(addr, 20, hex);
 	if (cli->json) {

@@ -50,7 +50,7 @@ int cmd_identity_keygen(struct mc_cli *cli, struct mc_args *a)
 	}
 	if (!nopass && mc_cli_new_passphrase(cli->passfile, NULL, "--passphrase-file", &pass, &passlen, &err) != 0)
 		goto out;
-	if (mc_key_save(outfile, key, pass, passlen, &err) != 0)
+	if (mc_cli_save_key(outfile, key, pass, passlen, &err) != 0)
 		goto out;
 	rc = 0;
 	if (cli->json) {
@@ -181,8 +181,8 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 		if (!nopass && !(roles & MC_ROLE_ORG) &&
 		    mc_cli_new_passphrase(newpass, name, "--new-passphrase-file", &pass, &passlen, &err) != 0)
 			goto out;
-		if (mc_key_save(path, key, nopass ? NULL : (roles & MC_ROLE_ORG) ? cli->pass : pass,
-				nopass ? 0 : (roles & MC_ROLE_ORG) ? cli->passlen : passlen, &err) != 0)
+		if (mc_cli_save_key(path, key, nopass ? NULL : (roles & MC_ROLE_ORG) ? cli->pass : pass,
+				    nopass ? 0 : (roles & MC_ROLE_ORG) ? cli->passlen : passlen, &err) != 0)
 			goto out;
 		wrote = true;
 	}

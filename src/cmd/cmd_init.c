@@ -74,7 +74,7 @@ static int init_join(struct mc_cli *cli, const char *keysnew, const char *keys, 
 		return -1;
 	if (mc_key_generate(false, &node, err) != 0)
 		return -1;
-	if (mc_key_save(path, node, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, err) != 0 ||
+	if (mc_cli_save_key(path, node, nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen, err) != 0 ||
 	    mc_store_open(db, MC_STORE_CREATE, &cli->store, err) != 0 ||
 	    mc_store_write(cli->store, join_txn, chain_id, err) != 0)
 		goto out;
@@ -170,8 +170,8 @@ int cmd_init(struct mc_cli *cli, struct mc_args *a)
 
 		for (int i = 0; i < 3; i++) {
 			if (mc_path_printf(path, sizeof(path), &err, "%s/%s.key", keysnew, roles[i]) != 0 ||
-			    mc_key_save(path, ks[i], nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen,
-					&err) != 0)
+			    mc_cli_save_key(path, ks[i], nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen,
+					    &err) != 0)
 				goto out;
 		}
 	}

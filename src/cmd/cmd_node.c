@@ -523,7 +523,7 @@ static int next_key(struct mc_cli *cli, bool node_sealed, bool *made, struct mc_
 		return -1;
 	if (mc_key_generate(false, out, err) != 0)
 		return -1;
-	if (mc_key_save(path, *out, node_sealed ? cli->pass : NULL, node_sealed ? cli->passlen : 0, err) != 0) {
+	if (mc_cli_save_key(path, *out, node_sealed ? cli->pass : NULL, node_sealed ? cli->passlen : 0, err) != 0) {
 		mc_key_free(*out);
 		*out = NULL;
 		return -1;

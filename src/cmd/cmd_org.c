@@ -209,7 +209,7 @@ int cmd_org_rotate_key(struct mc_cli *cli, struct mc_args *a)
 	snprintf(rel, sizeof(rel), "keys/retired/%s.key", oldhex);
 	mc_cli_path(cli, retpath, sizeof(retpath), rel);
 	/* sealed as the old one is: under the node's passphrase */
-	if (mc_key_save(newpath, newk, sealed ? cli->pass : NULL, sealed ? cli->passlen : 0, &err) != 0)
+	if (mc_cli_save_key(newpath, newk, sealed ? cli->pass : NULL, sealed ? cli->passlen : 0, &err) != 0)
 		goto out;
 	wrote = true;
 	test_crash("org-after-keyfile");

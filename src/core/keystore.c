@@ -6,7 +6,9 @@
  * lives in sodium_malloc memory and is wiped when freed; the only stack
  * copies of secrets are libsodium's own, which it wipes.
  *
- * MEDCHAIN_KDF=fast (see mc_kdf_default) is for the test suite only.
+ * The Argon2id cost of a sealed file is the caller's (mc_key_save): the key
+ * store reads no environment. The test builds' MEDCHAIN_KDF=fast is read in
+ * the app layer (src/app/hooks.c).
  */
 #include "config.h"
 
@@ -54,27 +56,20 @@ _Static_assert(SALT_LEN == 16, "the file format has a 16-byte salt");
 _Static_assert(SEALED_PREFIX + SECRET_MAX + MC_AEAD_TAG_LEN < FILE_MAX, "FILE_MAX too small");
 _Static_assert(sizeof(((struct mc_key *)0)->pseudo) == PSEUDO_LEN, "pseudonym key size");
 
-/* The default Argon2id cost is libsodium's "interactive" level. In a test
- * build (./configure --enable-test-hooks, MC_TEST_HOOKS) the environment
- * variable MEDCHAIN_KDF set to exactly "fast" makes it the minimum cost:
- * that is for the test suite ONLY (it runs hundreds of seal and open
- * operations). A release build does not read the variable at all, since it
- * would make guessing passphrases cheap. Files record their own cost, so a
- * key sealed either way opens either way. */
+/* The default Argon2id cost is libsodium's "interactive" level. The minimum
+ * is for the test suite ONLY (it runs hundreds of seal and open operations):
+ * it would make guessing passphrases cheap. Files record their own cost, so
+ * a key sealed either way opens either way. */
 void mc_kdf_default(struct mc_kdf_cost *c)
 {
 	c->opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 	c->memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
-#ifdef MC_TEST_HOOKS
-	{
-		const char *k = getenv("MEDCHAIN_KDF");
+}
 
-		if (k && strcmp(k, "fast") == 0) {
-			c->opslimit = crypto_pwhash_OPSLIMIT_MIN;
-			c->memlimit = crypto_pwhash_MEMLIMIT_MIN;
-		}
-	}
-#endif
+void mc_kdf_min(struct mc_kdf_cost *c)
+{
+	c->opslimit = crypto_pwhash_OPSLIMIT_MIN;
+	c->memlimit = crypto_pwhash_MEMLIMIT_MIN;
 }
 
 static int oom(struct mc_err *err)
@@ -139,7 +134,7 @@ int mc_key_promote(const char *newpath, const char *path, const char *retired, s
 /* Builds the whole file in buf (guarded memory); returns its length, or 0
  * with err set. */
 static size_t encode(uint8_t *buf, const char *path, const struct mc_key *key, const char *pass,
-		     size_t passlen, struct mc_err *err)
+		     size_t passlen, const struct mc_kdf_cost *kdf, struct mc_err *err)
 {
 	size_t n = HDR_LEN, slen = MC_SEED_LEN + (key->has_pseudo ? PSEUDO_LEN : 0);
 	uint8_t *secret = NULL, *dk = NULL, *salt, *nonce;
@@ -166,7 +161,10 @@ static size_t encode(uint8_t *buf, const char *path, const struct mc_key *key, c
 	memcpy(secret, key->sk, MC_SEED_LEN);
 	if (key->has_pseudo)
 		memcpy(secret + MC_SEED_LEN, key->pseudo, PSEUDO_LEN);
-	mc_kdf_default(&cost);
+	if (kdf)
+		cost = *kdf;
+	else
+		mc_kdf_default(&cost);
 	salt = buf + n;
 	mc_random(salt, SALT_LEN);
 	n += SALT_LEN;
@@ -193,7 +191,7 @@ out:
 }
 
 int mc_key_save(const char *path, const struct mc_key *key, const char *pass, size_t passlen,
-		struct mc_err *err)
+		const struct mc_kdf_cost *kdf, struct mc_err *err)
 {
 	uint8_t *buf = NULL;
 	struct stat st;
@@ -213,7 +211,7 @@ int mc_key_save(const char *path, const struct mc_key *key, const char *pass, si
 	buf = mc_secure_alloc(FILE_MAX);
 	if (!buf)
 		return oom(err);
-	n = encode(buf, path, key, pass, passlen, err);
+	n = encode(buf, path, key, pass, passlen, kdf, err);
 	if (n == 0)
 		goto out;
 

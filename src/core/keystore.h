@@ -41,21 +41,25 @@ struct mc_key {
 				       * by its user (flags bit 1) */
 };
 
-/* Argon2id cost for sealing; tests may use MC_KDF_FAST via the environment
- * variable MEDCHAIN_KDF=fast (documented as test-only). */
+/* Argon2id cost for sealing. The default is libsodium's interactive level;
+ * the minimum is for the test suite only (a test build's MEDCHAIN_KDF=fast,
+ * read by the app layer: src/app/hooks.h), never for real keys. */
 struct mc_kdf_cost {
 	uint64_t opslimit;
 	uint64_t memlimit;
 };
 void mc_kdf_default(struct mc_kdf_cost *c);
+void mc_kdf_min(struct mc_kdf_cost *c);
 
 /* New random identity; with_pseudo also draws a pseudonym key. */
 int mc_key_generate(bool with_pseudo, struct mc_key **out, struct mc_err *err);
 
 /* Writes the key to path (must not exist yet: EX_CANTCREAT if it does).
- * pass == NULL writes it unsealed. */
+ * pass == NULL writes it unsealed; a sealed one at the Argon2id cost kdf
+ * (NULL: mc_kdf_default), recorded in the file. */
 int mc_key_save(const char *path, const struct mc_key *key,
-		const char *pass, size_t passlen, struct mc_err *err);
+		const char *pass, size_t passlen, const struct mc_kdf_cost *kdf,
+		struct mc_err *err);
 
 /* Reads a key. A sealed key needs pass (NULL gives EX_NOPERM "key is
  * sealed: a passphrase is needed"); a wrong passphrase gives EX_NOPERM. */

@@ -185,7 +185,6 @@ int main(int argc, char **argv)
 
 	if (mc_crypto_init() != 0)
 		return 1;
-	setenv("MEDCHAIN_KDF", "fast", 1);
 	pure_check_bench();
 
 	snprintf(dir, sizeof(dir), "%s/bench-consent-XXXXXX", scratch);
@@ -197,11 +196,11 @@ int main(int argc, char **argv)
 	    mc_key_generate(true, &g_org, &err) != 0 || mc_key_generate(false, &dr, &err) != 0)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/keys/node.key", dir);
-	mc_key_save(path, node, NULL, 0, &err);
+	mc_key_save(path, node, NULL, 0, NULL, &err);
 	snprintf(path, sizeof(path), "%s/keys/admin.key", dir);
-	mc_key_save(path, admin, NULL, 0, &err);
+	mc_key_save(path, admin, NULL, 0, NULL, &err);
 	snprintf(path, sizeof(path), "%s/keys/org.key", dir);
-	mc_key_save(path, g_org, NULL, 0, &err);
+	mc_key_save(path, g_org, NULL, 0, NULL, &err);
 	snprintf(path, sizeof(path), "%s/db", dir);
 	if (mc_store_open(path, MC_STORE_CREATE, &s, &err) != 0)
 		goto fail;

@@ -17,7 +17,6 @@ static void init_path(void)
 {
 	if (!path[0]) {
 		snprintf(path, sizeof(path), "/tmp/mc-fuzz-key-%ld", (long)getpid());
-		setenv("MEDCHAIN_KDF", "fast", 1);
 	}
 }
 
@@ -49,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 bool fuzz_seed(int k, struct mc_buf *out)
 {
 	struct mc_key *key;
+	struct mc_kdf_cost fast;
 	uint8_t buf[512];
 	ssize_t n;
 	int fd;
@@ -59,7 +59,8 @@ bool fuzz_seed(int k, struct mc_buf *out)
 	unlink(path);
 	if (mc_key_generate(k == 1, &key, NULL) != 0)
 		return false;
-	if (mc_key_save(path, key, k == 1 ? "pw" : NULL, 2, NULL) != 0) {
+	mc_kdf_min(&fast);
+	if (mc_key_save(path, key, k == 1 ? "pw" : NULL, 2, &fast, NULL) != 0) {
 		mc_key_free(key);
 		return false;
 	}

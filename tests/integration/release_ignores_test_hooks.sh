@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 # Test hooks exist only in a test build (./configure --enable-test-hooks):
 # `medchain --version` says whether this binary reads them, the key files it
-# seals follow that, and the key store compiled in the release configuration
-# (this build's config.h without MC_TEST_HOOKS) seals at the full Argon2id
-# cost even with MEDCHAIN_KDF=fast, while the same code with the hooks on
-# takes the cheap cost (so the check can tell the two apart).
+# seals follow that, and the path every command seals a key through (the app
+# layer's hook, src/app/hooks.c, which gives the key store its Argon2id cost:
+# the core reads no environment) compiled in the release configuration (this
+# build's config.h without MC_TEST_HOOKS) seals at the full cost even with
+# MEDCHAIN_KDF=fast, while the same code with the hooks on takes the cheap
+# cost (so the check can tell the two apart).
 . "$(dirname "$0")/lib.sh"
 
 # opslimit and memlimit of a sealed key file (docs/formats.md: magic 8,
@@ -27,24 +29,27 @@ else
     ok "this test build says so in --version and takes MEDCHAIN_KDF=fast"
 fi
 
-# The key store in both configurations, from this build's config.h.
+# The hook and the key store in both configurations, from this build's config.h.
 cfg="$(dirname "$MEDCHAIN_BIN")/config.h"
 [ -f "$cfg" ] || skip "no config.h beside $MEDCHAIN_BIN"
 need_tool cc gcc
-S="$MC_SRCDIR/src/core"
+S="$MC_SRCDIR/src/core" A="$MC_SRCDIR/src/app"
 cat >"$T/seal.c" <<'C'
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include <stdio.h>
 #include <sodium.h>
+#include "hooks.h"
 #include "keystore.h"
 int main(int argc, char **argv)
 {
 	struct mc_key *k = NULL;
+	struct mc_kdf_cost kdf;
 	struct mc_err err = { 0 };
 
+	mc_hooks_kdf(&kdf); /* as mc_cli_save_key does */
 	if (argc != 2 || sodium_init() < 0 || mc_key_generate(false, &k, &err) != 0 ||
-	    mc_key_save(argv[1], k, "pw", 2, &err) != 0) {
+	    mc_key_save(argv[1], k, "pw", 2, &kdf, &err) != 0) {
 		fprintf(stderr, "seal: %s\n", err.msg);
 		return 1;
 	}
@@ -56,20 +61,26 @@ for conf in release hooks; do
     mkdir "$T/$conf"
     grep -v 'MC_TEST_HOOKS' "$cfg" >"$T/$conf/config.h"
     [ "$conf" = hooks ] && echo '#define MC_TEST_HOOKS 1' >>"$T/$conf/config.h"
-    cc -std=c11 -D_GNU_SOURCE -w -I"$T/$conf" -I"$S" -o "$T/$conf/seal" "$T/seal.c" "$S/keystore.c" "$S/fileio.c" \
-        "$S/crypto.c" "$S/err.c" "$S/codec.c" $(pkg-config --cflags --libs libsodium nettle) 2>"$T/cc.err" || { cat "$T/cc.err"; fail "the key store builds in the $conf configuration"; }
+    cc -std=c11 -D_GNU_SOURCE -w -I"$T/$conf" -I"$S" -I"$A" -o "$T/$conf/seal" "$T/seal.c" "$A/hooks.c" "$S/keystore.c" "$S/fileio.c" \
+        "$S/crypto.c" "$S/err.c" "$S/codec.c" $(pkg-config --cflags --libs libsodium nettle) 2>"$T/cc.err" || { cat "$T/cc.err"; fail "the hook and the key store build in the $conf configuration"; }
     MEDCHAIN_KDF=fast "$T/$conf/seal" "$T/$conf.key"
 done
 [ "$(kdf_of "$T/release.key")" = "$full" ] || fail "the release configuration ignores MEDCHAIN_KDF=fast: $(kdf_of "$T/release.key")"
 [ "$(kdf_of "$T/hooks.key")" = "$fast" ] || fail "the test configuration takes MEDCHAIN_KDF=fast: $(kdf_of "$T/hooks.key")"
-ok "built without --enable-test-hooks, the key store seals at the full Argon2id cost under MEDCHAIN_KDF=fast"
+ok "built without --enable-test-hooks, the hook and the key store seal at the full Argon2id cost under MEDCHAIN_KDF=fast"
 
-# every getenv'd test hook sits behind MC_TEST_HOOKS in the sources
-for f in "$S/keystore.c" "$MC_SRCDIR/src/node/engine.c" "$MC_SRCDIR/src/cmd/main.c" "$MC_SRCDIR/src/cmd/cmd_anchor.c"; do
+# the key store itself reads no environment (its cost is the caller's)
+! grep -n 'getenv' "$S/keystore.c" || fail "the key store reads the environment"
+# every getenv'd test hook sits behind MC_TEST_HOOKS in the sources, wherever it is
+n=0
+for f in $(grep -rlE 'getenv\("MEDCHAIN_(KDF|TEST_CRASH|LOCALEDIR)"\)' "$MC_SRCDIR/src" "$MC_SRCDIR/ui" "$MC_SRCDIR/bridge"); do
+    n=$((n + 1))
     awk '/^#ifdef MC_TEST_HOOKS/ { on = 1 } /^#(endif|else)/ { on = 0 }
          /getenv\("MEDCHAIN_(KDF|TEST_CRASH|LOCALEDIR)"\)/ && !on { print FILENAME ": " $0; bad = 1 } END { exit bad }' "$f" \
         || fail "a test hook is read outside #ifdef MC_TEST_HOOKS"
 done
+[ "$n" -ge 5 ] || fail "the test hooks are read in the sources: $n files"
+grep -q 'getenv("MEDCHAIN_KDF")' "$A/hooks.c" || fail "MEDCHAIN_KDF is read in src/app/hooks.c, the file compiled above"
 ok "MEDCHAIN_KDF, MEDCHAIN_TEST_CRASH and MEDCHAIN_LOCALEDIR are read only under MC_TEST_HOOKS"
 
 # medchain(1) says which variables only a test build reads

@@ -221,16 +221,17 @@ Test(anchor, payload_round_trip_and_refusals)
 Test(anchor, a_generated_key_round_trips_through_a_sealed_key_file)
 {
 	struct mc_key *k, *back;
+	struct mc_kdf_cost fast;
 	uint8_t addr[20], addr2[20];
 	char dir[] = "/tmp/mc-anchor-XXXXXX", path[64];
 	struct mc_err err = { 0 };
 
 	cr_assert_eq(mc_crypto_init(), 0);
-	setenv("MEDCHAIN_KDF", "fast", 1);
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/anchor.key", dir);
 	cr_assert_eq(mc_anchor_keygen(&k, addr, &err), 0, "%s", err.msg);
-	cr_assert_eq(mc_key_save(path, k, "pw", 2, &err), 0, "%s", err.msg);
+	mc_kdf_min(&fast);
+	cr_assert_eq(mc_key_save(path, k, "pw", 2, &fast, &err), 0, "%s", err.msg);
 	cr_assert_eq(mc_key_load(path, "pw", 2, &back, &err), 0, "%s", err.msg);
 	cr_assert(back->raw);
 	cr_assert_eq(mc_anchor_key_address(back, addr2, &err), 0, "%s", err.msg);

@@ -29,6 +29,8 @@
 #define OFF_MEM (OFF_OPS + 8)
 
 static char dir[64];
+/* the tests seal at the minimum cost (the key store takes it from its caller) */
+static const struct mc_kdf_cost fast = { crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN };
 
 static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *w)
 {
@@ -39,7 +41,6 @@ static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *w)
 static void setup(void)
 {
 	cr_assert_eq(mc_crypto_init(), 0);
-	setenv("MEDCHAIN_KDF", "fast", 1);
 	strcpy(dir, "/tmp/mc-keys-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 }
@@ -99,7 +100,7 @@ static struct mc_key *saved(const char *name, bool pseudo, bool sealed, char *p)
 
 	path_of(p, name);
 	cr_assert_eq(mc_key_generate(pseudo, &k, &err), 0, "%s", err.msg);
-	cr_assert_eq(mc_key_save(p, k, sealed ? "pw" : NULL, sealed ? 2 : 0, &err), 0, "%s",
+	cr_assert_eq(mc_key_save(p, k, sealed ? "pw" : NULL, sealed ? 2 : 0, &fast, &err), 0, "%s",
 		     err.msg);
 	return k;
 }
@@ -270,7 +271,7 @@ Test(keystore, saving_into_a_missing_directory_is_ex_cantcreat)
 
 	path_of(p, "no/such/dir.key");
 	cr_assert_eq(mc_key_generate(false, &k, NULL), 0);
-	cr_assert_eq(mc_key_save(p, k, NULL, 0, &err), -1);
+	cr_assert_eq(mc_key_save(p, k, NULL, 0, &fast, &err), -1);
 	cr_assert_eq(err.code, EX_CANTCREAT, "%s", err.msg);
 	cr_assert_not_null(strstr(err.msg, p));
 	mc_key_free(k);
@@ -287,10 +288,10 @@ Test(keystore, an_existing_target_is_never_overwritten)
 	k = saved("e.key", false, false, p);
 	n = read_all(p, before, sizeof(before));
 	cr_assert_eq(mc_key_generate(false, &k2, NULL), 0);
-	cr_assert_eq(mc_key_save(p, k2, NULL, 0, &err), -1);
+	cr_assert_eq(mc_key_save(p, k2, NULL, 0, &fast, &err), -1);
 	cr_assert_eq(err.code, EX_CANTCREAT);
 	cr_assert_not_null(strstr(err.msg, p));
-	cr_assert_eq(mc_key_save(p, k2, "pw", 2, &err), -1, "sealed neither");
+	cr_assert_eq(mc_key_save(p, k2, "pw", 2, &fast, &err), -1, "sealed neither");
 	cr_assert_eq(err.code, EX_CANTCREAT);
 	cr_assert_eq(read_all(p, after, sizeof(after)), n);
 	cr_assert_arr_eq(after, before, n, "the old key is untouched");
@@ -308,7 +309,7 @@ Test(keystore, an_existing_dangling_symlink_target_is_refused)
 	path_of(p, "dangling.key");
 	cr_assert_eq(symlink("/nonexistent/medchain-key", p), 0);
 	cr_assert_eq(mc_key_generate(false, &k, NULL), 0);
-	cr_assert_eq(mc_key_save(p, k, NULL, 0, &err), -1);
+	cr_assert_eq(mc_key_save(p, k, NULL, 0, &fast, &err), -1);
 	cr_assert_eq(err.code, EX_CANTCREAT);
 	mc_key_free(k);
 }
@@ -422,34 +423,56 @@ Test(keystore, sealed_round_trip_and_wrong_or_missing_passphrase)
 	mc_key_free(k);
 }
 
-Test(keystore, default_kdf_cost_is_interactive_and_fast_only_on_request)
+/* opslimit and memlimit as the file at p records them (docs/formats.md) */
+static void cost_of(const char *p, uint64_t *ops, uint64_t *mem)
+{
+	uint8_t buf[512];
+	size_t n = read_all(p, buf, sizeof(buf));
+
+	cr_assert_geq(n, 74);
+	*ops = *mem = 0;
+	for (int i = 0; i < 8; i++) {
+		*ops = *ops << 8 | buf[58 + i];
+		*mem = *mem << 8 | buf[66 + i];
+	}
+}
+
+Test(keystore, the_kdf_cost_is_the_callers_and_the_environment_changes_nothing)
 {
 	struct mc_kdf_cost c;
 	struct mc_key *k, *back;
-	char p[128];
+	struct mc_err err = { 0 };
+	char p[128], q[128];
+	uint64_t ops, mem;
 
+	/* the core reads no environment: MEDCHAIN_KDF is the app layer's
+	 * (src/app/hooks.c), in test builds only */
 	setenv("MEDCHAIN_KDF", "fast", 1);
-	mc_kdf_default(&c);
-#ifdef MC_TEST_HOOKS
-	cr_assert_eq(c.opslimit, crypto_pwhash_OPSLIMIT_MIN);
-	cr_assert_eq(c.memlimit, crypto_pwhash_MEMLIMIT_MIN);
-#else
-	/* a release build (no --enable-test-hooks) never reads the variable */
-	cr_assert_eq(c.opslimit, crypto_pwhash_OPSLIMIT_INTERACTIVE, "a release build ignores MEDCHAIN_KDF");
-	cr_assert_eq(c.memlimit, crypto_pwhash_MEMLIMIT_INTERACTIVE, "a release build ignores MEDCHAIN_KDF");
-#endif
-	setenv("MEDCHAIN_KDF", "Fast", 1);
-	mc_kdf_default(&c);
-	cr_assert_eq(c.opslimit, crypto_pwhash_OPSLIMIT_INTERACTIVE, "only exactly \"fast\"");
-	unsetenv("MEDCHAIN_KDF");
 	mc_kdf_default(&c);
 	cr_assert_eq(c.opslimit, crypto_pwhash_OPSLIMIT_INTERACTIVE);
 	cr_assert_eq(c.memlimit, crypto_pwhash_MEMLIMIT_INTERACTIVE);
-	/* A key sealed at the real cost opens with the fast setting: the file
-	 * records its own cost. */
-	k = saved("slow.key", false, true, p);
-	setenv("MEDCHAIN_KDF", "fast", 1);
+	mc_kdf_min(&c);
+	cr_assert_eq(c.opslimit, crypto_pwhash_OPSLIMIT_MIN);
+	cr_assert_eq(c.memlimit, crypto_pwhash_MEMLIMIT_MIN);
+	/* no cost given: the default, whatever the environment says */
+	path_of(p, "slow.key");
+	cr_assert_eq(mc_key_generate(false, &k, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_key_save(p, k, "pw", 2, NULL, &err), 0, "%s", err.msg);
+	cost_of(p, &ops, &mem);
+	cr_assert_eq(ops, crypto_pwhash_OPSLIMIT_INTERACTIVE);
+	cr_assert_eq(mem, crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	/* a cost given is the one sealed with and recorded */
+	path_of(q, "quick.key");
+	cr_assert_eq(mc_key_save(q, k, "pw", 2, &fast, &err), 0, "%s", err.msg);
+	cost_of(q, &ops, &mem);
+	cr_assert_eq(ops, crypto_pwhash_OPSLIMIT_MIN);
+	cr_assert_eq(mem, crypto_pwhash_MEMLIMIT_MIN);
+	unsetenv("MEDCHAIN_KDF");
+	/* each opens at the cost its file records */
 	cr_assert_eq(mc_key_load(p, "pw", 2, &back, NULL), 0);
+	cr_assert_arr_eq(back->sk, k->sk, MC_SK_LEN);
+	mc_key_free(back);
+	cr_assert_eq(mc_key_load(q, "pw", 2, &back, NULL), 0);
 	cr_assert_arr_eq(back->sk, k->sk, MC_SK_LEN);
 	mc_key_free(back);
 	mc_key_free(k);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "hooks.h"
 #include "nodekey.h"
 #include "valset.h"
 
@@ -29,7 +30,7 @@ static void save(const char *name, const struct mc_key *k)
 	struct mc_err err = { 0 };
 
 	path(p, sizeof(p), name);
-	cr_assert_eq(mc_key_save(p, k, NULL, 0, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_key_save(p, k, NULL, 0, NULL, &err), 0, "%s", err.msg);
 }
 
 static bool pk_is(const char *name, const struct mc_key *k)
@@ -185,4 +186,27 @@ Test(nodekey, a_retired_name_taken_by_another_file_stops_the_switch_losing_nothi
 	cr_assert(pk_is("node.next.key", nw), "the new key is still there");
 	cr_assert(pk_is(ret, other), "the other file is untouched");
 	mc_key_free(other);
+}
+
+/* The test builds' fast KDF is read here in the app layer, not by the key
+ * store: only exactly "fast", and only in a test build. */
+Test(nodekey, the_fast_kdf_hook_is_the_app_layers_and_a_test_builds_only)
+{
+	struct mc_kdf_cost c, def, min;
+
+	mc_kdf_default(&def);
+	mc_kdf_min(&min);
+	setenv("MEDCHAIN_KDF", "fast", 1);
+	mc_hooks_kdf(&c);
+#ifdef MC_TEST_HOOKS
+	cr_assert(c.opslimit == min.opslimit && c.memlimit == min.memlimit);
+#else
+	cr_assert(c.opslimit == def.opslimit && c.memlimit == def.memlimit, "a release build ignores MEDCHAIN_KDF");
+#endif
+	setenv("MEDCHAIN_KDF", "Fast", 1);
+	mc_hooks_kdf(&c);
+	cr_assert(c.opslimit == def.opslimit && c.memlimit == def.memlimit, "only exactly \"fast\"");
+	unsetenv("MEDCHAIN_KDF");
+	mc_hooks_kdf(&c);
+	cr_assert(c.opslimit == def.opslimit && c.memlimit == def.memlimit);
 }
