@@ -11,6 +11,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "alerts.h"
 #include "chain.h"
 #include "events.h"
@@ -529,6 +531,29 @@ Test(alerts, an_id_is_the_hash_of_the_kind_and_the_fact)
 	cr_assert_arr_neq(ia, ib, MC_ALERT_ID_LEN, "another kind");
 }
 
+/* Writes a serve.status.json at path (built with cJSON) with this time
+ * and pid, no peers. */
+static void write_status(const char *path, double time_ms, double pid)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *text;
+	FILE *f;
+
+	cr_assert_not_null(j);
+	cJSON_AddNumberToObject(j, "time_ms", time_ms);
+	cJSON_AddNumberToObject(j, "pid", pid);
+	cJSON_AddNumberToObject(j, "uptime_s", 10);
+	cJSON_AddItemToObject(j, "peers", cJSON_CreateArray());
+	text = cJSON_PrintUnformatted(j);
+	cr_assert_not_null(text);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	cJSON_free(text);
+	cJSON_Delete(j);
+}
+
 /* serve.status.json with a time ahead of the clock: a forged or stale file
  * (the clock was set back after serve wrote it) is no proof that serve
  * runs now, even with the pid of a live process in it */
@@ -538,29 +563,18 @@ Test(alerts, a_status_file_from_the_future_is_not_a_running_serve)
 	struct mc_alert_params p;
 	uint64_t now = mc_now_ms();
 	int fd = mkstemp(path);
-	FILE *f;
 
 	cr_assert_geq(fd, 0);
-	f = fdopen(fd, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "{\"time_ms\":%llu,\"pid\":%d,\"uptime_s\":10,\"peers\":[]}",
-		(unsigned long long)(now + 24ULL * 3600 * 1000), (int)getpid());
-	fclose(f);
+	close(fd);
+	write_status(path, (double)(now + 24ULL * 3600 * 1000), (double)getpid());
 	mc_alert_defaults(&p, now);
 	mc_alert_load_serve(&p, path);
 	cr_assert(!p.serve_running, "a status written a day from now is not fresh");
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "{\"time_ms\":%llu,\"pid\":%d,\"uptime_s\":10,\"peers\":[]}", (unsigned long long)now,
-		(int)getpid());
-	fclose(f);
+	write_status(path, (double)now, (double)getpid());
 	mc_alert_defaults(&p, now);
 	mc_alert_load_serve(&p, path);
 	cr_assert(p.serve_running, "one written now by a live process is");
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "{\"time_ms\":%llu,\"pid\":1e300,\"uptime_s\":10,\"peers\":[]}", (unsigned long long)now);
-	fclose(f);
+	write_status(path, (double)now, 1e300);
 	mc_alert_defaults(&p, now);
 	mc_alert_load_serve(&p, path);
 	cr_assert(!p.serve_running, "a pid no process can have is a forged file");
