@@ -68,7 +68,16 @@ int mc_cli_open(struct mc_cli *cli, unsigned flags, struct mc_err *err)
 					  cli->datadir);
 		return -1;
 	}
+	mc_store_set_remote(cli->store, cli->remote, cli->remote_ctx);
 	return 0;
+}
+
+void mc_cli_set_remote(struct mc_cli *cli, mc_remote_fn fn, void *ctx)
+{
+	cli->remote = fn;
+	cli->remote_ctx = fn ? ctx : NULL;
+	if (cli->store)
+		mc_store_set_remote(cli->store, cli->remote, cli->remote_ctx);
 }
 
 void mc_cli_close(struct mc_cli *cli)

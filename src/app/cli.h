@@ -36,6 +36,8 @@ struct mc_cli {
 	int as_node;                 /* --as names a key of the node: 0 not known yet, 1 yes, 2 no */
 	struct mc_config conf;       /* medchain.conf, environment, flags */
 	struct mc_request req;       /* this command's writes, for retries (outbox.h) */
+	mc_remote_fn remote;         /* set on the store mc_cli_open() opens (mc_cli_set_remote) */
+	void *remote_ctx;
 };
 
 /* argv after the global options: a command's own arguments. */
@@ -64,8 +66,14 @@ void mc_cli_path(const struct mc_cli *cli, char *out, size_t n, const char *rel)
 /* The URL this node's own `medchain serve` answers the CLI at ([node] listen). */
 void mc_cli_serve_url(const struct mc_cli *cli, char *out, size_t n);
 
-/* Opens the store of an existing data dir (EX_NOINPUT if it is not one). */
+/* Opens the store of an existing data dir (EX_NOINPUT if it is not one),
+ * with the session's remote submitter set on it. */
 int mc_cli_open(struct mc_cli *cli, unsigned flags, struct mc_err *err);
+/* How the session's writes reach the block maker on a chain of several
+ * validators (store.h, mc_store_set_remote): kept for every store
+ * mc_cli_open() opens, the CLI's and the console's alike, and set on the
+ * one already open. fn NULL: none. */
+void mc_cli_set_remote(struct mc_cli *cli, mc_remote_fn fn, void *ctx);
 void mc_cli_close(struct mc_cli *cli);
 
 /* The passphrase of the node's own keys (node, admin, org, anchor and the

@@ -576,5 +576,5 @@ out:
 
 void mc_cli_use_serve(struct mc_cli *cli)
 {
-	mc_chain_set_remote(remote_submit, cli);
+	mc_cli_set_remote(cli, remote_submit, cli);
 }

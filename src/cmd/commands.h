@@ -48,7 +48,8 @@ int cmd_node_remove(struct mc_cli *cli, struct mc_args *a);
 int cmd_node_approve(struct mc_cli *cli, struct mc_args *a);
 int cmd_node_promote(struct mc_cli *cli, struct mc_args *a);
 int cmd_node_rotate_key(struct mc_cli *cli, struct mc_args *a);
-/* Writes on a chain of several validators go through this node's serve. */
+/* Writes on a chain of several validators go through this node's serve:
+ * the session's remote submitter (mc_cli_set_remote). */
 void mc_cli_use_serve(struct mc_cli *cli);
 
 /* bridge/serve_metrics.c: fills c's hooks for serve's /metrics (the anchor

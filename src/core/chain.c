@@ -1872,15 +1872,6 @@ struct produce_ctx {
 	bool collected;
 };
 
-static mc_remote_fn remote_fn;
-static void *remote_ctx;
-
-void mc_chain_set_remote(mc_remote_fn fn, void *ctx)
-{
-	remote_fn = fn;
-	remote_ctx = ctx;
-}
-
 /* The chain's only validator is this node, and stays the only one: it
  * makes blocks itself. (The set in force for the block, as seal_block
  * checks it, is this node; the set the block's txs leave has one key: the
@@ -1947,6 +1938,8 @@ int mc_chain_produce(struct mc_store *s, const struct mc_key *node, mc_build_fn 
 {
 	struct mc_buf txs;
 	struct produce_ctx pc = { node, build, ctx, out, &txs, false };
+	void *remote_ctx = NULL;
+	mc_remote_fn remote_fn = mc_store_remote(s, &remote_ctx);
 	int rc;
 
 	mc_buf_init(&txs);

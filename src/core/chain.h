@@ -203,19 +203,16 @@ int mc_chain_set_head(struct mc_txn *t, uint64_t height, const uint8_t hash[MC_H
 		      struct mc_err *err);
 
 /* Writes by a node that is not the chain's only validator go through the
- * node's `medchain serve` (the leader makes the block). The CLI registers
- * how: the txs a build made (each with its side rows, as a tx bundle, see
- * replica.h) are handed to fn, which returns once they are committed and
- * fills out. Without it, such writes fail with EX_UNAVAILABLE. */
-struct mc_produced;
-typedef int (*mc_remote_fn)(const uint8_t *txbundle, size_t len, unsigned attempt, struct mc_produced *out,
-			    void *ctx, struct mc_err *err);
-/* What fn returns when a tx was refused only because its author's sequence
- * number went to another tx meanwhile (a concurrent writer): the build
- * runs again (attempt + 1) and the new txs go, up to MC_REMOTE_ATTEMPTS. */
+ * node's `medchain serve` (the leader makes the block): mc_chain_produce
+ * hands the txs a build made to the store handle's submitter
+ * (mc_store_set_remote, store.h), which the session that opened the store
+ * sets. Without one, such writes fail with EX_UNAVAILABLE. */
+/* What the submitter returns when a tx was refused only because its
+ * author's sequence number went to another tx meanwhile (a concurrent
+ * writer): the build runs again (attempt + 1) and the new txs go, up to
+ * MC_REMOTE_ATTEMPTS. */
 #define MC_REMOTE_STALE 2
 #define MC_REMOTE_ATTEMPTS 64
-void mc_chain_set_remote(mc_remote_fn fn, void *ctx);
 
 /* ---- block production on one node (a validator set of one) ---------- */
 
@@ -252,7 +249,9 @@ struct mc_produced {
 
 /* One block: begins a write transaction, runs build, seals the block with
  * the node key's vote (quorum 1 of 1), appends it to the chain tree and
- * commits durably. A build that adds nothing commits nothing. */
+ * commits durably. A build that adds nothing commits nothing. When this
+ * node is not the only validator, the built txs go to s's submitter
+ * (mc_store_set_remote) instead. */
 int mc_chain_produce(struct mc_store *s, const struct mc_key *node, mc_build_fn build,
 		     void *ctx, struct mc_produced *out, struct mc_err *err);
 

@@ -38,6 +38,8 @@ struct mc_store {
 	 * it alone: LMDB remaps, and a thread still reading the old mapping
 	 * would fault. */
 	pthread_rwlock_t maplock;
+	mc_remote_fn remote;        /* mc_store_set_remote */
+	void *remote_ctx;
 };
 
 struct mc_txn {
@@ -192,6 +194,18 @@ void mc_store_close(struct mc_store *s)
 	mdb_env_close(s->env);
 	pthread_rwlock_destroy(&s->maplock);
 	free(s);
+}
+
+void mc_store_set_remote(struct mc_store *s, mc_remote_fn fn, void *ctx)
+{
+	s->remote = fn;
+	s->remote_ctx = fn ? ctx : NULL;
+}
+
+mc_remote_fn mc_store_remote(const struct mc_store *s, void **ctx)
+{
+	*ctx = s->remote_ctx;
+	return s->remote;
 }
 
 uint64_t mc_store_mapsize(struct mc_store *s)

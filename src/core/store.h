@@ -154,6 +154,20 @@ void mc_store_close(struct mc_store *s);
 
 typedef int (*mc_store_fn)(struct mc_txn *txn, void *ctx, struct mc_err *err);
 
+/* How this handle's writes reach the block maker when this node is not the
+ * chain's only validator (chain.h, mc_chain_produce): the txs a build made
+ * (each with its side rows, as a tx bundle, see replica.h) are handed to fn,
+ * which returns once they are committed and fills out. The session that
+ * opened the store sets it (the CLI and the console: this node's `medchain
+ * serve`); a handle without one fails such writes with EX_UNAVAILABLE. */
+struct mc_produced;
+typedef int (*mc_remote_fn)(const uint8_t *txbundle, size_t len, unsigned attempt, struct mc_produced *out,
+			    void *ctx, struct mc_err *err);
+/* fn NULL: none. ctx is borrowed: it must outlive the handle or the next call. */
+void mc_store_set_remote(struct mc_store *s, mc_remote_fn fn, void *ctx);
+/* The submitter set on s (NULL: none), and its ctx in *ctx. */
+mc_remote_fn mc_store_remote(const struct mc_store *s, void **ctx);
+
 /* Runs fn in a write transaction and commits when fn returns 0. */
 int mc_store_write(struct mc_store *s, mc_store_fn fn, void *ctx, struct mc_err *err);
 /* Runs fn in a read transaction. */
