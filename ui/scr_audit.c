@@ -17,7 +17,11 @@
 #include "model_audit.h"
 #include "screens.h"
 #include "text.h"
+#include "util.h"
 #include "widgets.h"
+
+/* this screen's own actions (its keys: keys[] below) */
+enum { ACT_FOLLOW = MC_ACT_OWN, ACT_EXPORT };
 
 #define DEPTH 256
 
@@ -213,13 +217,11 @@ static void audit_export(struct mc_app *app)
 {
 	static const char *const formats[] = { "csv", "fhir" };
 	struct mc_form_field f[2];
-	const char *argv[40];
-	int n;
+	const char *argv[24];
+	int n = 0;
 
-	if (mc_job_running(&app->job)) {
-		mc_app_msg(app, true, _("another job is running: wait, or Esc to cancel it"));
+	if (mc_app_busy(app))
 		return;
-	}
 	memset(f, 0, sizeof(f));
 	f[0].label = _("Format");
 	f[0].choices = formats;
@@ -228,8 +230,6 @@ static void audit_export(struct mc_app *app)
 	f[1].hint = _("written whole, mode 0600: it names patients' pseudonyms and readers");
 	snprintf(f[1].value, sizeof(f[1].value), "audit-export.%s", "csv");
 	if (!mc_form_run(app, _("Export the audit trail (the filter applies)"), f, 2) || !f[1].value[0])
-		return;
-	if (mc_app_child_argv(app, argv, 20, &n) != 0)
 		return;
 	argv[n++] = "audit";
 	argv[n++] = "export";
@@ -258,8 +258,7 @@ static void audit_export(struct mc_app *app)
 		argv[n++] = A.until_text;
 	}
 	argv[n] = NULL;
-	if (mc_job_start(&app->job, _("exporting the audit trail"), MC_SCR_AUDIT, argv, app->cli->pass,
-			 app->cli->passlen) != 0)
+	if (mc_app_job(app, _("exporting the audit trail"), MC_SCR_AUDIT, 0, argv, true) < 0)
 		mc_app_msg(app, true, _("cannot start the export"));
 }
 
@@ -271,7 +270,7 @@ static void job_done(struct mc_app *app, struct mc_job *j)
 		mc_app_msg(app, true, _("export failed (exit %d): %s"), j->exit_code, j->last_line);
 }
 
-static bool act(struct mc_app *app, enum mc_action a)
+static bool act(struct mc_app *app, int a)
 {
 	int page = mc_screen_body_rows() - 4;
 
@@ -279,14 +278,14 @@ static bool act(struct mc_app *app, enum mc_action a)
 	case MC_ACT_FILTER:
 		audit_filter(app);
 		return true;
-	case MC_ACT_FOLLOW:
+	case ACT_FOLLOW:
 		A.follow = !A.follow;
 		A.depth = 0;
 		A.list.cursor = A.list.top = 0;
 		load(app);
 		mc_app_msg(app, false, A.follow ? _("following: new events appear at the top") : _("follow mode off"));
 		return true;
-	case MC_ACT_EXPORT:
+	case ACT_EXPORT:
 		audit_export(app);
 		return true;
 	case MC_ACT_PGDN:
@@ -321,4 +320,14 @@ static void tick(struct mc_app *app)
 		load(app);
 }
 
-const struct mc_screen_ops mc_scr_audit = { N_("Audit"), '5', load, draw, act, tick, job_done };
+/* L10N: Help's explanations of this screen's keys; key names stay as they are */
+static const struct mc_action_def keys[] = {
+	{ MC_ACT_FILTER, '/', "/", N_("filter by patient, actor, outcome and time"), MC_ROLES_ANY },
+	{ ACT_FOLLOW, 'f', "f", N_("follow: show new events as they come"), MC_ROLES_ANY },
+	{ ACT_EXPORT, 'e', "e", N_("export what the filter shows: CSV or FHIR"), MC_ROLE_ADMIN | MC_ROLE_AUDITOR },
+};
+
+const struct mc_screen_ops mc_scr_audit = {
+	.load = load, .draw = draw, .act = act, .tick = tick, .job_done = job_done, .keys = keys,
+	.nkeys = MC_ARRAY_LEN(keys)
+};

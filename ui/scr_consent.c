@@ -13,7 +13,16 @@
 #include "ops.h"
 #include "screens.h"
 #include "text.h"
+#include "util.h"
 #include "widgets.h"
+
+/* Consent is given by the patient or recorded by staff who record consent
+ * forms; a grantee (a clinician) may give up their own grant. */
+#define GRANTERS (MC_ROLE_ADMIN | MC_ROLE_REGISTRAR | MC_ROLE_PATIENT)
+#define REVOKERS (GRANTERS | MC_ROLE_CLINICIAN)
+
+/* this screen's own actions (its keys: keys[] below) */
+enum { ACT_GRANT = MC_ACT_OWN, ACT_REVOKE, ACT_ACTIVE, ACT_EXPIRING };
 
 static const int GRANT_COLS[] = { 8, 13, 12, 10, 8, 10, 8 };
 
@@ -222,23 +231,23 @@ static void consent_filter(struct mc_app *app)
 	load(app);
 }
 
-static bool act(struct mc_app *app, enum mc_action a)
+static bool act(struct mc_app *app, int a)
 {
 	switch (a) {
-	case MC_ACT_GRANT:
+	case ACT_GRANT:
 		grant(app);
 		return true;
-	case MC_ACT_REVOKE:
+	case ACT_REVOKE:
 		revoke(app);
 		return true;
 	case MC_ACT_FILTER:
 		consent_filter(app);
 		return true;
-	case MC_ACT_ACTIVE:
+	case ACT_ACTIVE:
 		C.f.active_only = !C.f.active_only;
 		load(app);
 		return true;
-	case MC_ACT_EXPIRING:
+	case ACT_EXPIRING:
 		C.f.expiring_only = !C.f.expiring_only;
 		load(app);
 		return true;
@@ -247,4 +256,15 @@ static bool act(struct mc_app *app, enum mc_action a)
 	}
 }
 
-const struct mc_screen_ops mc_scr_consent = { N_("Consent"), '4', load, draw, act, NULL, NULL };
+/* L10N: Help's explanations of this screen's keys; key names stay as they are */
+static const struct mc_action_def keys[] = {
+	{ ACT_GRANT, 'g', "g", N_("new grant (a form)"), GRANTERS },
+	{ ACT_REVOKE, 'x', "x", N_("revoke the grant, with a reason"), REVOKERS },
+	{ MC_ACT_FILTER, '/', "/", N_("filter by patient and grantee"), MC_ROLES_ANY },
+	{ ACT_ACTIVE, 'a', "a", N_("active grants only, or all"), MC_ROLES_ANY },
+	{ ACT_EXPIRING, 'e', "e", N_("grants ending within 7 days, or all"), MC_ROLES_ANY },
+};
+
+const struct mc_screen_ops mc_scr_consent = {
+	.load = load, .draw = draw, .act = act, .keys = keys, .nkeys = MC_ARRAY_LEN(keys)
+};

@@ -15,13 +15,17 @@
 #include "ops.h"
 #include "screens.h"
 #include "text.h"
+#include "util.h"
 #include "widgets.h"
+
+/* this screen's own actions (its keys: keys[] below) */
+enum { ACT_VERIFY = MC_ACT_OWN, ACT_ACK_ALERT };
 
 /* The validators and how many are up: the Nodes screen's model, reloaded
  * with the rest every tick (the status file serve writes is live). */
 static struct mc_nodes g_nodes;
 static bool g_nodes_ok;
-/* the selected alert, for MC_ACT_ACK_ALERT */
+/* the selected alert, for ACT_ACK_ALERT */
 static unsigned g_sel;
 
 static void nodes_load(struct mc_app *app)
@@ -287,12 +291,11 @@ static void ack(struct mc_app *app)
 	load(app);
 }
 
-static bool act(struct mc_app *app, enum mc_action a)
+static bool act(struct mc_app *app, int a)
 {
-	const char *argv[24];
-	int n;
+	static const char *const args[] = { "--json", "verify", NULL };
 
-	if (a == MC_ACT_ACK_ALERT) {
+	if (a == ACT_ACK_ALERT) {
 		ack(app);
 		return true;
 	}
@@ -305,19 +308,9 @@ static bool act(struct mc_app *app, enum mc_action a)
 			g_sel++;
 		return true;
 	}
-	if (a != MC_ACT_VERIFY)
+	if (a != ACT_VERIFY)
 		return false;
-	if (mc_job_running(&app->job)) {
-		mc_app_msg(app, true, _("another job is running: wait, or Esc to cancel it"));
-		return true;
-	}
-	if (mc_app_child_argv(app, argv, 20, &n) != 0)
-		return true;
-	argv[n++] = "--json";
-	argv[n++] = "verify";
-	argv[n] = NULL;
-	if (mc_job_start(&app->job, _("verifying the chain"), MC_SCR_DASHBOARD, argv, app->cli->pass,
-			 app->cli->passlen) != 0)
+	if (!mc_app_busy(app) && mc_app_job(app, _("verifying the chain"), MC_SCR_DASHBOARD, 0, args, true) < 0)
 		mc_app_msg(app, true, _("cannot start the verification"));
 	return true;
 }
@@ -340,4 +333,15 @@ static void job_done(struct mc_app *app, struct mc_job *j)
 	cJSON_Delete(o);
 }
 
-const struct mc_screen_ops mc_scr_dashboard = { N_("Dashboard"), '1', load, draw, act, tick, job_done };
+/* L10N: Help's explanations of this screen's keys; key names stay as they are */
+static const struct mc_action_def keys[] = {
+	{ ACT_VERIFY, 'V', "V", N_("verify the whole chain, in the background"), MC_ROLES_ANY },
+	{ ACT_ACK_ALERT, 'a', "a",
+	  N_("acknowledge the selected alert (Up/Down select it), with a reason; recorded on the chain"),
+	  MC_ROLE_ADMIN },
+};
+
+const struct mc_screen_ops mc_scr_dashboard = {
+	.load = load, .draw = draw, .act = act, .tick = tick, .job_done = job_done, .keys = keys,
+	.nkeys = MC_ARRAY_LEN(keys)
+};

@@ -188,10 +188,12 @@ static void draw(struct mc_app *app, int y, int h)
 	mc_ui_put(y + h - 1, 1, w, MC_STYLE_DIM, _("> this node, * leader; r reload (live status comes from medchain serve)"));
 }
 
-static bool act(struct mc_app *app, enum mc_action a)
+static bool act(struct mc_app *app, int a)
 {
 	(void)app;
 	return mc_list_action(&g_list, a, mc_screen_body_rows() - 7);
 }
 
-const struct mc_screen_ops mc_scr_nodes = { N_("Nodes"), '2', load, draw, act, tick, NULL };
+const struct mc_screen_ops mc_scr_nodes = {
+	.load = load, .draw = draw, .act = act, .tick = tick
+};

@@ -19,6 +19,9 @@
 #include "util.h"
 #include "widgets.h"
 
+/* this screen's own actions (its keys: keys[] below) */
+enum { ACT_OPEN = MC_ACT_OWN, ACT_BREAK_GLASS, ACT_HISTORY };
+
 #define PAGE 200
 
 static const int RECORD_COLS[] = { 12, 4, 12, 21, -7, -6, 0 };
@@ -303,21 +306,21 @@ static void records_filter(struct mc_app *app)
 	load_page(app);
 }
 
-static bool act(struct mc_app *app, enum mc_action a)
+static bool act(struct mc_app *app, int a)
 {
 	int page = mc_screen_body_rows() - 4;
 
 	switch (a) {
-	case MC_ACT_OPEN:
+	case ACT_OPEN:
 		read_record(app, false);
 		return true;
-	case MC_ACT_BREAK_GLASS:
+	case ACT_BREAK_GLASS:
 		read_record(app, true);
 		return true;
 	case MC_ACT_FILTER:
 		records_filter(app);
 		return true;
-	case MC_ACT_HISTORY:
+	case ACT_HISTORY:
 		if (!R.history && R.list.count) {
 			memcpy(R.history_id, R.page->rows[R.list.cursor].id, MC_RECORD_ID_LEN);
 			R.history = true;
@@ -357,4 +360,16 @@ static bool act(struct mc_app *app, enum mc_action a)
 	}
 }
 
-const struct mc_screen_ops mc_scr_records = { N_("Records"), '3', load, draw, act, NULL, NULL };
+/* L10N: Help's explanations of this screen's keys; key names stay as they are */
+static const struct mc_action_def keys[] = {
+	{ ACT_OPEN, '\n', "Enter", N_("read it: asks the purpose; consent checked, read audited"),
+	  MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT },
+	{ ACT_OPEN, KEY_ENTER, NULL, NULL, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT },
+	{ ACT_BREAK_GLASS, 'b', "b", N_("emergency read with a reason; flagged"), MC_ROLE_CLINICIAN },
+	{ ACT_HISTORY, 'h', "h", N_("the record's versions"), MC_ROLES_ANY },
+	{ MC_ACT_FILTER, '/', "/", N_("filter by patient and category"), MC_ROLES_ANY },
+};
+
+const struct mc_screen_ops mc_scr_records = {
+	.load = load, .draw = draw, .act = act, .keys = keys, .nkeys = MC_ARRAY_LEN(keys)
+};

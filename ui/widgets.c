@@ -608,11 +608,11 @@ void mc_chrome_draw(struct mc_app *app)
 	mc_ui_put(0, 0, COLS, MC_STYLE_TITLE, " medchain ");
 	x = 10;
 	for (int i = 0; i < MC_SCR__COUNT && x < COLS; i++) {
-		const struct mc_screen_ops *s = mc_screens[i];
+		const struct mc_screen *s = &mc_screens[i];
 		char tab[64];
 		int tw;
 
-		snprintf(tab, sizeof(tab), "%c %s ", s->key, _(s->name));
+		snprintf(tab, sizeof(tab), "%c %s ", s->key, _(s->title));
 		tw = mc_ui_width(tab);
 		mc_ui_put(0, x, tw, (int)app->screen == i ? MC_STYLE_CURRENT : MC_STYLE_TITLE, tab);
 		x += tw;
