@@ -63,9 +63,7 @@ static void load(struct mc_app *app)
 
 	if (!N.rows && !(N.rows = calloc(1, sizeof(*N.rows))))
 		return;
-	N.err[0] = '\0';
-	if (mc_anchor_rows_load(app->cli->store, N.rows, &err) != 0)
-		mc_ui_copy(N.err, sizeof(N.err), err.msg);
+	mc_ui_load_err(N.err, sizeof(N.err), mc_anchor_rows_load(app->cli->store, N.rows, &err), &err);
 	N.list.count = (int)N.rows->n;
 	/* at most every 30 s, off the input path */
 	if (N.rows->n && (!N.conf_at || mc_now_ms_mono() - N.conf_at > 30000))
@@ -137,10 +135,8 @@ static void draw(struct mc_app *app, int y, int h)
 
 		mc_ui_row(head, sizeof(head), ANCHOR_COLS, heads, 9);
 	}
-	mc_list_draw(&N.list, y + 2, 1, h - 3, COLS - 2, head, row, NULL);
-	if (!N.list.count)
-		mc_ui_put(y + 4, 2, COLS - 3, MC_STYLE_DIM, _("the anchor journal is empty"));
-	mc_ui_put(y + h - 1, 1, COLS - 2, MC_STYLE_DIM, _("a anchor now, v verify a proof bundle"));
+	mc_list_body(&N.list, y + 2, y + h - 1, head, row, _("the anchor journal is empty"),
+		     _("a anchor now, v verify a proof bundle"));
 }
 
 static bool busy(struct mc_app *app)
@@ -173,9 +169,8 @@ static void verify_proof(struct mc_app *app)
 	if (busy(app))
 		return;
 	memset(f, 0, sizeof(f));
-	f[0].label = _("Bundle file");
-	f[0].hint = _("made by medchain proof export; checked against the public chain when rpc_url is set");
-	mc_ui_copy(f[0].value, sizeof(f[0].value), N.proof_path);
+	mc_form_text(&f[0], _("Bundle file"),
+		     _("made by medchain proof export; checked against the public chain when rpc_url is set"), N.proof_path);
 	if (!mc_form_run(app, _("Verify a proof bundle"), f, 1) || !f[0].value[0])
 		return;
 	mc_ui_copy(N.proof_path, sizeof(N.proof_path), f[0].value);

@@ -313,8 +313,7 @@ static void ack(struct mc_app *app)
 	al = d->alerts[g_sel];
 	mc_hex(al.id, MC_ALERT_ID_LEN, id);
 	memset(f, 0, sizeof(f));
-	f[0].label = _("Reason");
-	f[0].hint = _("recorded on the chain: no health data");
+	mc_form_text(&f[0], _("Reason"), _("recorded on the chain: no health data"), NULL);
 	{
 		char title[128];
 

@@ -32,11 +32,10 @@ static void load(struct mc_app *app)
 	struct mc_err err = { 0 };
 	char path[PATH_MAX];
 
-	g_err[0] = '\0';
 	mc_cli_path(app->cli, path, sizeof(path), "serve.status.json");
-	if (mc_nodes_load(app->cli->store, app->node->pk, app->cli->conf.node_name, path, mc_now_ms(),
-			  &g_nodes, &err) != 0)
-		mc_ui_copy(g_err, sizeof(g_err), err.msg);
+	mc_ui_load_err(g_err, sizeof(g_err),
+		       mc_nodes_load(app->cli->store, app->node->pk, app->cli->conf.node_name, path, mc_now_ms(),
+				     &g_nodes, &err), &err);
 	g_list.count = (int)g_nodes.n;
 }
 

@@ -100,6 +100,11 @@ void mc_ui_copy(char *dst, size_t cap, const char *src)
 	dst[l] = '\0';
 }
 
+void mc_ui_load_err(char *msg, size_t cap, int rc, const struct mc_err *err)
+{
+	mc_ui_copy(msg, cap, rc != 0 ? err->msg : "");
+}
+
 int mc_ui_width(const char *utf8)
 {
 	wchar_t w[1024];
@@ -238,6 +243,31 @@ bool mc_list_action(struct mc_list *l, enum mc_action a, int page)
 	return l->cursor != old;
 }
 
+void mc_list_body(struct mc_list *l, int top, int bottom, const char *head, mc_list_row_fn row, const char *empty,
+		  const char *hint)
+{
+	mc_list_draw(l, top, 1, bottom - top, COLS - 2, head, row, NULL);
+	if (!l->count)
+		mc_ui_put(top + 2, 2, COLS - 3, MC_STYLE_DIM, empty);
+	mc_ui_put(bottom, 1, COLS - 2, MC_STYLE_DIM, hint);
+}
+
+bool mc_list_paged(struct mc_app *app, struct mc_list *l, int a, int page, bool can_next, bool can_prev,
+		   void (*turn)(struct mc_app *app, bool next))
+{
+	bool next = (a == MC_ACT_DOWN || a == MC_ACT_PGDN) && can_next && l->cursor == l->count - 1;
+	bool prev = (a == MC_ACT_UP || a == MC_ACT_PGUP) && can_prev && l->cursor == 0;
+
+	if (!next && !prev)
+		return mc_list_action(l, (enum mc_action)a, page);
+	if (next)
+		l->cursor = l->top = 0;
+	turn(app, next);
+	if (prev)
+		l->cursor = l->count - 1;
+	return true;
+}
+
 void mc_list_draw(struct mc_list *l, int y, int x, int h, int w, const char *head,
 		  mc_list_row_fn row, void *ctx)
 {
@@ -370,6 +400,14 @@ static void backspace(char *s)
 			break;
 	}
 	s[l] = '\0';
+}
+
+void mc_form_text(struct mc_form_field *f, const char *label, const char *hint, const char *value)
+{
+	f->label = label;
+	f->hint = hint;
+	if (value)
+		mc_ui_copy(f->value, sizeof(f->value), value);
 }
 
 int mc_form_run(struct mc_app *app, const char *title, struct mc_form_field *f, int n)
