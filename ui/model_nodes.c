@@ -11,6 +11,7 @@
 #include "identity.h"
 #include "model_nodes.h"
 #include "text.h"
+#include "ui_text.h"
 #include "valset.h"
 
 /* The status file is small (one entry per peer); refuse anything silly. */
@@ -26,15 +27,10 @@ const char *mc_node_state_name(enum mc_node_state st)
  * ASCII with '?' for the rest, so nothing reaches the terminal as control. */
 static void copy_text(char *dst, size_t cap, const char *src)
 {
-	size_t n = strlen(src);
+	size_t n;
 
-	if (n >= cap) {
-		n = cap - 1;
-		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(dst, src, n);
-	dst[n] = '\0';
+	mc_ui_copy(dst, cap, src);
+	n = strlen(dst);
 	if (!mc_text_clean(dst, n))
 		for (size_t i = 0; i < n; i++)
 			if ((unsigned char)dst[i] < 0x20 || (unsigned char)dst[i] >= 0x7f)

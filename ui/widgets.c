@@ -85,21 +85,6 @@ static size_t to_wide(const char *s, wchar_t *out, size_t cap)
 	return n;
 }
 
-void mc_ui_copy(char *dst, size_t cap, const char *src)
-{
-	size_t l = strlen(src);
-
-	if (!cap)
-		return;
-	if (l >= cap) {
-		l = cap - 1;
-		while (l > 0 && ((unsigned char)src[l] & 0xc0) == 0x80)
-			l--;
-	}
-	memcpy(dst, src, l);
-	dst[l] = '\0';
-}
-
 void mc_ui_load_err(char *msg, size_t cap, int rc, const struct mc_err *err)
 {
 	mc_ui_copy(msg, cap, rc != 0 ? err->msg : "");

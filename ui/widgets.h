@@ -13,6 +13,7 @@
 
 #include "actions.h"
 #include "app.h"
+#include "ui_text.h"       /* mc_ui_copy */
 
 enum mc_ui_style {
 	MC_STYLE_NORMAL,
@@ -30,8 +31,6 @@ void mc_ui_init_styles(struct mc_app *app);
 void mc_ui_put(int y, int x, int width, enum mc_ui_style st, const char *utf8);
 void mc_ui_putf(int y, int x, int width, enum mc_ui_style st, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-/* Copies src into dst (cap bytes), cut at a UTF-8 character boundary. */
-void mc_ui_copy(char *dst, size_t cap, const char *src);
 /* The error line of a screen's model: err's message when rc (what its
  * load returned) is not 0, else "". */
 void mc_ui_load_err(char *msg, size_t cap, int rc, const struct mc_err *err);
