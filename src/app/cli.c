@@ -877,6 +877,20 @@ int mc_cli_json_print(struct cJSON *j, struct mc_err *err)
 	return rc;
 }
 
+int mc_cli_json_written(const char *key, const char *id, uint32_t version, uint64_t height,
+			struct mc_err *err)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	if (j) {
+		cJSON_AddStringToObject(j, key, id);
+		if (version)
+			cJSON_AddNumberToObject(j, "version", version);
+		cJSON_AddNumberToObject(j, "block", (double)height);
+	}
+	return mc_cli_json_print(j, err);
+}
+
 /* ---- options ------------------------------------------------------------ */
 
 /* The options every command's parser takes besides its own table. */
