@@ -102,7 +102,7 @@ static const struct mc_command commands[] = {
 	{ "node", "rotate-key", cmd_node_rotate_key, N_("node rotate-key [--dry-run] [--yes]"),
 	  N_("replace this node's key by a new one; commits at a quorum, else prints a token"), 0 },
 	{ NULL, "backup", cmd_backup, N_("backup DIR [--with-keys]"),
-	  N_("a hot, consistent, compacted copy of the chain, verified before it is kept"), 0 },
+	  N_("a hot, consistent, compacted copy of the chain, verified before it is kept"), MC_SETUP_READ },
 	{ NULL, "restore", cmd_restore, N_("restore BACKUP"),
 	  N_("a backup into a new data dir (--datadir), verified before and after"), 0 },
 	{ "config", "check", cmd_config_check, N_("config check"),
@@ -110,7 +110,7 @@ static const struct mc_command commands[] = {
 	{ NULL, "verify", cmd_verify, N_("verify"),
 	  N_("recompute and check everything stored; exit 65 naming the first damage; the outcome is kept for status, check and alerts"), 0 },
 	{ NULL, "check", cmd_check, N_("check [-w lag=N,anchor=SECONDS,verify=HOURS,break-glass=N] [-c lag=N,anchor=SECONDS,verify=HOURS,break-glass=N]"),
-	  N_("a Nagios/Icinga plugin: one line with perfdata, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"), 0 },
+	  N_("a Nagios/Icinga plugin: one line with perfdata, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"), MC_SETUP_READ },
 };
 #define NCOMMANDS (MC_ARRAY_LEN(commands))
 
