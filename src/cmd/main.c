@@ -502,8 +502,9 @@ static int run_console(struct mc_cli *cli)
 	return EX_USAGE;
 }
 
-/* The command with its row's setup flags (mc_cmd_setup); then the output
- * must have reached its file. */
+/* The command, its row's setup flags in cli->setup for mc_cmd_setup (a
+ * row with none has serve's submitter set here, as before); then the
+ * output must have reached its file. */
 static int run_command(struct mc_cli *cli, const struct mc_command *cmd, struct mc_args *a,
 		       const char *idem, int argc, char **argv)
 {
