@@ -216,7 +216,7 @@ int eng_evidence(struct mc_engine *e, const uint8_t *ev, size_t len, bool relay,
 
 /* Sends the evidence this node found to the other validators. mu held
  * (released during the calls). */
-static void evidence_send(struct mc_engine *e, struct mc_peer_client *cl)
+static void evidence_send(struct mc_engine *e, void *cl)
 {
 	struct { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } to[PEERS_MAX];
 	uint8_t chain[MC_HASH_LEN];
@@ -239,7 +239,7 @@ static void evidence_send(struct mc_engine *e, struct mc_peer_client *cl)
 		struct mc_peer_resp r;
 		struct mc_err err = { 0 };
 
-		if (mc_peer_call(cl, chain, e->node, to[k].url, "POST", "/v1/evidence", ev.data, ev.len, to[k].pk,
+		if (e->tr.send(cl, chain, e->node, to[k].url, "/v1/evidence", ev.data, ev.len, to[k].pk,
 				 PEER_TIMEOUT_MS, 4096, &r, &err) == 0)
 			mc_peer_resp_release(&r);
 	}
@@ -250,6 +250,7 @@ static void evidence_send(struct mc_engine *e, struct mc_peer_client *cl)
 /* ---- applying blocks --------------------------------------------------------- */
 
 struct apply_ctx {
+	struct mc_engine *e;
 	const struct mc_bundle *b;
 	unsigned flags;
 	bool check_only, checked;
@@ -260,7 +261,7 @@ static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	struct apply_ctx *c = vctx;
 
 	c->checked = false;
-	if (mc_block_apply(t, c->b, c->flags, mc_now_ms(), err) != 0)
+	if (mc_block_apply(t, c->b, c->flags, eng_now(c->e), err) != 0)
 		return -1;
 	if (c->check_only) {
 		c->checked = true;
@@ -273,7 +274,7 @@ static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 int eng_apply_block(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, bool check_only,
 		       struct mc_err *err)
 {
-	struct apply_ctx c = { b, flags, check_only, false };
+	struct apply_ctx c = { e, b, flags, check_only, false };
 	int rc = mc_store_write(e->s, apply_txn, &c, err);
 
 	if (check_only)
@@ -452,16 +453,16 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 			}
 			e->fwd[i].resend = true;
 			e->fwd[i].relayed = false;
-			e->fwd[i].at_ms = mc_now_ms();
+			e->fwd[i].at_ms = eng_now(e);
 			i++;
 		}
 	}
 	if (e->height > before && e->cert_hint > e->height)
-		e->cert_hint_ms = mc_now_ms();   /* catching up: not stalled */
+		e->cert_hint_ms = eng_now(e);   /* catching up: not stalled */
 	if (e->height != before)
-		e->last_commit_ms = mc_now_ms();
+		e->last_commit_ms = eng_now(e);
 	if (e->height > before) {
-		uint64_t now = mc_now_ms();
+		uint64_t now = eng_now(e);
 
 		/* the latency of one block just committed; not of a batch caught up */
 		mc_metrics_commits(e->height - before, e->height - before == 1 && b
@@ -479,7 +480,7 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 		if (mc_store_read(e->s, fwd_seen_txn, &fc, &err) != 0)
 			mc_log(LOG_ERR, NULL, "cannot read the chain: %s", err.msg);
 	}
-	e->leader_seen_ms = mc_now_ms();   /* the chain moves: its leader lives */
+	e->leader_seen_ms = eng_now(e);   /* the chain moves: its leader lives */
 	if (e->epoch != old_epoch) {
 		mc_log(LOG_INFO, NULL, "the validator set changed: %zu validators", e->nval);
 		if (!eng_is_validator(e, e->node->pk))
@@ -504,7 +505,7 @@ void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct
  * minute. mu held; only the engine thread removes. */
 static void purge_pool(struct mc_engine *e)
 {
-	uint64_t now = mc_now_ms();
+	uint64_t now = eng_now(e);
 	size_t k = 0;
 
 	for (size_t i = 0; i < e->mp_n; i++) {
@@ -555,7 +556,7 @@ static int build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	int rc;
 
 	c->built = false;
-	rc = mc_block_build(t, c->e->node->pk, c->in, c->n, c->status, c->max, mc_now_ms(), on_refused, c,
+	rc = mc_block_build(t, c->e->node->pk, c->in, c->n, c->status, c->max, eng_now(c->e), on_refused, c,
 			    &c->h, err);
 	if (rc == MC_BUILD_RETRY) {
 		c->applied = 0;
@@ -716,7 +717,6 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 	struct mc_bundle b;
 	struct mc_cert cert;
 	struct mc_vote own;
-	struct timespec ts;
 	uint64_t until;
 	size_t quorum = e->nval * 2 / 3 + 1;
 	int rc;
@@ -733,13 +733,11 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 	e->nrefused = 0;
 	e->prop_seq++;
 	pthread_cond_broadcast(&e->cv);
-	until = mc_now_ms() + VOTE_WAIT_MS;
+	until = eng_now(e) + VOTE_WAIT_MS;
 	/* until a quorum voted, or so many refused that none can (another
 	 * block holds their votes at this height: a twin, a missed commit) */
-	while (e->nvotes < quorum && e->nval - e->nrefused >= quorum && !e->stop && mc_now_ms() < until) {
-		ts.tv_sec = (time_t)(until / 1000);
-		ts.tv_nsec = (long)(until % 1000) * 1000000L;
-		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+	while (e->nvotes < quorum && e->nval - e->nrefused >= quorum && !e->stop && eng_now(e) < until) {
+		eng_wait_until(e, until);
 	}
 	if (e->prop_height != e->height + 1) {
 		mc_log(LOG_WARNING, NULL, "block %llu: the chain moved to %llu meanwhile; not committed here",
@@ -826,7 +824,7 @@ static int sync_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 			rc = c->expect ? mc_block_apply_genesis(t, &b, c->expect, err)
 				       : mc_err_set(err, EX_DATAERR, _("no chain id to join"));
 		else
-			rc = mc_block_apply(t, &b, MC_APPLY_COMMIT, mc_now_ms(), err);
+			rc = mc_block_apply(t, &b, MC_APPLY_COMMIT, eng_now(c->e), err);
 		mc_bundle_release(&b);
 		if (rc != 0)
 			return -1;
@@ -860,7 +858,7 @@ static int join_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
  * Every block is checked as it is applied (mc_block_apply with its
  * certificate). A peer that claims more than it gives is not asked again
  * for CLAIM_RETRY_MS, and the claim never holds up anything else. mu held. */
-void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
+void eng_sync_from_peers(struct mc_engine *e, void *cl)
 {
 	struct join_ctx j = { { 0 }, false };
 	struct mc_err err = { 0 };
@@ -868,10 +866,10 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 
 	if (!e->have_chain && (mc_store_read(e->s, join_txn, &j, &err) != 0 || !j.has))
 		return;
-	behind = eng_behind(e, mc_now_ms());
+	behind = eng_behind(e, eng_now(e));
 	for (size_t i = 0; i < e->npeers && !e->stop; i++) {
 		struct peer *p = e->peers[i];
-		uint64_t from = e->have_chain ? e->height + 1 : 0, now = mc_now_ms();
+		uint64_t from = e->have_chain ? e->height + 1 : 0, now = eng_now(e);
 		char path[96], url[MC_URL_MAX + 1];
 		uint8_t chain[MC_HASH_LEN], pk[MC_PK_LEN];
 		bool known = p->pk_known;
@@ -887,12 +885,12 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 		memcpy(pk, p->pk, MC_PK_LEN);
 		memset(&sc, 0, sizeof(sc));
 		pthread_mutex_unlock(&e->mu);
-		rc = mc_peer_call(cl, chain, e->node, url, "GET", path, NULL, 0, known ? pk : NULL, 30000,
+		rc = e->tr.fetch(cl, chain, e->node, url, path, known ? pk : NULL, 30000,
 				  MC_ENGINE_SYNC_BYTES + MC_ENGINE_BLOCK_BODY_MAX, &r, &err);
 		if (rc == 0 && (r.status == 401 || r.status == 403) && e->c.pending) {
 			/* refused under the node's key: its rotation may be on the chain */
 			mc_peer_resp_release(&r);
-			rc = mc_peer_call(cl, chain, e->c.pending, url, "GET", path, NULL, 0, known ? pk : NULL, 30000,
+			rc = e->tr.fetch(cl, chain, e->c.pending, url, path, known ? pk : NULL, 30000,
 					  MC_ENGINE_SYNC_BYTES + MC_ENGINE_BLOCK_BODY_MAX, &r, &err);
 		}
 		if (rc == 0 && r.status == 200) {
@@ -919,7 +917,7 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 			return;
 		}
 		/* it gave nothing past our head: its claim waits */
-		p->claim_retry_ms = mc_now_ms() + CLAIM_RETRY_MS;
+		p->claim_retry_ms = eng_now(e) + CLAIM_RETRY_MS;
 		if (p->height >= from && p->claim_logged != p->height) {
 			p->claim_logged = p->height;
 			mc_log(LOG_WARNING, NULL, "peer %s claims height %llu but gave no block after %llu: not asked again for %d s",
@@ -942,7 +940,7 @@ static void fwd_drop(struct mc_engine *e, size_t i)
 void eng_fwd_watch(struct mc_engine *e, const struct mc_txin *in, const uint8_t (*hashes)[MC_HASH_LEN],
 		   const uint64_t *heights, size_t n)
 {
-	uint64_t now = mc_now_ms();
+	uint64_t now = eng_now(e);
 
 	for (size_t i = 0; i < n; i++) {
 		struct fwd *f;
@@ -1012,7 +1010,7 @@ static int fwd_seen_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 
 /* After a view change: the txs the old leader sat on go to the new one
  * (into this node's own pool when it leads now). mu held (released). */
-static void fwd_resend(struct mc_engine *e, struct mc_peer_client *cl)
+static void fwd_resend(struct mc_engine *e, void *cl)
 {
 	char url[MC_URL_MAX + 1] = "";
 	uint8_t chain[MC_HASH_LEN], leader[MC_PK_LEN];
@@ -1048,7 +1046,7 @@ static void fwd_resend(struct mc_engine *e, struct mc_peer_client *cl)
 		memcpy(hash, f->hash, MC_HASH_LEN);
 		pthread_mutex_unlock(&e->mu);
 		memset(&r, 0, sizeof(r));
-		ok = mc_peer_call(cl, chain, e->node, url, "POST", "/v1/tx?wait=" HANDOVER_WAIT_S, copy, len, leader,
+		ok = e->tr.send(cl, chain, e->node, url, "/v1/tx?wait=" HANDOVER_WAIT_S, copy, len, leader,
 				  HANDOVER_WAIT_MS + PEER_TIMEOUT_MS, 1u << 20, &r, &err) == 0;
 		free(copy);
 		pthread_mutex_lock(&e->mu);
@@ -1071,7 +1069,7 @@ static void fwd_resend(struct mc_engine *e, struct mc_peer_client *cl)
 /* A node that led and leads no longer (a view change) hands its pending
  * pool to the new leader, a request of up to 1 MiB at a time, so that the
  * txs its writers wait for are not stranded. mu held (released). */
-static void pool_handover(struct mc_engine *e, struct mc_peer_client *cl)
+static void pool_handover(struct mc_engine *e, void *cl)
 {
 	char url[MC_URL_MAX + 1] = "";
 	uint8_t chain[MC_HASH_LEN], leader[MC_PK_LEN], (*hashes)[MC_HASH_LEN];
@@ -1112,7 +1110,7 @@ static void pool_handover(struct mc_engine *e, struct mc_peer_client *cl)
 
 		/* a short wait: its refusals (a sequence number a twin took, say)
 		 * reach the writers waiting here */
-		rc = mc_peer_call(cl, chain, e->node, url, "POST", "/v1/tx?wait=" HANDOVER_WAIT_S, b.data, b.len,
+		rc = e->tr.send(cl, chain, e->node, url, "/v1/tx?wait=" HANDOVER_WAIT_S, b.data, b.len,
 				  leader, HANDOVER_WAIT_MS + PEER_TIMEOUT_MS, 1u << 20, &r, &err);
 	}
 	mc_buf_release(&b);
@@ -1161,7 +1159,7 @@ static bool answer_refused(const struct mc_peer_resp *r, char *why, size_t n)
  * else it goes to every other validator too, which hands it to the leader
  * itself and so sees for itself whether the leader commits it. mu held
  * (released during calls). */
-static void fwd_relay(struct mc_engine *e, struct mc_peer_client *cl, uint64_t now)
+static void fwd_relay(struct mc_engine *e, void *cl, uint64_t now)
 {
 	uint64_t after = (e->c.leader_timeout_ms ? e->c.leader_timeout_ms : 10000u) / 4;
 
@@ -1204,7 +1202,7 @@ static void fwd_relay(struct mc_engine *e, struct mc_peer_client *cl, uint64_t n
 				/* the leader first, the others then */
 				if ((pass == 0) != ((ssize_t)k == lead))
 					continue;
-				if (mc_peer_call(cl, chain, e->node, to[k].url, "POST", "/v1/tx?wait=0", copy, len, to[k].pk,
+				if (e->tr.send(cl, chain, e->node, to[k].url, "/v1/tx?wait=0", copy, len, to[k].pk,
 						 PEER_TIMEOUT_MS, 1u << 20, &r, &err) != 0)
 					continue;
 				refused = pass == 0 && memcmp(to[k].pk, leader, MC_PK_LEN) == 0 &&
@@ -1241,7 +1239,7 @@ void eng_note_certified(struct mc_engine *e, uint64_t height)
 	if (height <= e->height || height <= e->cert_hint)
 		return;
 	e->cert_hint = height;
-	e->cert_hint_ms = mc_now_ms();
+	e->cert_hint_ms = eng_now(e);
 	pthread_cond_broadcast(&e->cv);
 }
 
@@ -1284,18 +1282,15 @@ static bool head_moved(struct mc_engine *e)
 static void *engine_main(void *arg)
 {
 	struct mc_engine *e = arg;
-	struct mc_peer_client *cl = NULL;
+	void *cl = NULL;
 	struct mc_err err = { 0 };
 	uint64_t last_block = 0;
 
-	if (mc_peer_client_new(e->c.ca_file, &cl, &err) != 0) {
-		mc_log(LOG_WARNING, NULL, "%s", err.msg);
+	if (!(cl = eng_client_open(e)))
 		return NULL;
-	}
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop) {
-		uint64_t now = mc_now_ms();
-		struct timespec ts;
+		uint64_t now = eng_now(e);
 		uint64_t until;
 		bool behind;
 
@@ -1402,30 +1397,62 @@ static void *engine_main(void *arg)
 						      (unsigned long long)e->prop_height, err.msg);
 					mc_buf_reset(&e->prop);
 				}
-				last_block = mc_now_ms();
+				last_block = eng_now(e);
 				if (rc > 0 && e->prop.len && e->nval - e->nrefused < mc_quorum(e->nval)) {
 					/* refused by too many to ever commit: not again at
 					 * once (another block holds their votes; the chain
 					 * moves on, or the poll brings it) */
-					uint64_t h = e->height, wake = mc_now_ms() + POLL_MS;
+					uint64_t h = e->height, wake = eng_now(e) + POLL_MS;
 
-					while (!e->stop && e->height == h && mc_now_ms() < wake) {
-						ts.tv_sec = (time_t)(wake / 1000);
-						ts.tv_nsec = (long)(wake % 1000) * 1000000L;
-						pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+					while (!e->stop && e->height == h && eng_now(e) < wake) {
+						eng_wait_until(e, wake);
 					}
 				}
 				continue;
 			}
 		}
-		until = mc_now_ms() + (e->mp_n && eng_am_leader(e) ? e->c.block_interval_ms : 200);
-		ts.tv_sec = (time_t)(until / 1000);
-		ts.tv_nsec = (long)(until % 1000) * 1000000L;
-		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+		until = eng_now(e) + (e->mp_n && eng_am_leader(e) ? e->c.block_interval_ms : 200);
+		eng_wait_until(e, until);
 	}
 	pthread_mutex_unlock(&e->mu);
-	mc_peer_client_free(cl);
+	eng_client_close(e, cl);
 	return NULL;
+}
+
+/* ---- the clock and the transport -------------------------------------------------- */
+
+static uint64_t real_now(void *ctx)
+{
+	(void)ctx;
+	return mc_now_ms();
+}
+
+void eng_wait_until(struct mc_engine *e, uint64_t until)
+{
+	uint64_t now = eng_now(e), real = e->c.now == real_now ? until : mc_now_ms() + (until > now ? until - now : 0);
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(real / 1000);
+	ts.tv_nsec = (long)(real % 1000) * 1000000L;
+	pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+}
+
+void *eng_client_open(struct mc_engine *e)
+{
+	void *cl = NULL;
+	struct mc_err err = { 0 };
+
+	if (e->tr.open(e->tr.ctx, &cl, &err) != 0) {
+		mc_log(LOG_WARNING, NULL, "%s", err.msg);
+		return NULL;
+	}
+	return cl;
+}
+
+void eng_client_close(struct mc_engine *e, void *cl)
+{
+	if (cl)
+		e->tr.close(e->tr.ctx, cl);
 }
 
 /* ---- start and stop ------------------------------------------------------------ */
@@ -1449,6 +1476,12 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	if (!e)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	e->c = *c;
+	if (!e->c.now)
+		e->c.now = real_now;
+	if (c->transport)
+		e->tr = *c->transport;
+	else
+		mc_peer_http_transport(c->ca_file, &e->tr);
 	e->s = c->s;
 	e->node = c->node;
 	if (!e->c.block_interval_ms)
@@ -1460,7 +1493,7 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	if (!e->c.mempool_bytes)
 		e->c.mempool_bytes = MC_ENGINE_POOL_BYTES;
 	e->log_tokens = LOG_BURST;
-	e->started_ms = mc_now_ms();
+	e->started_ms = eng_now(e);
 	e->leader_seen_ms = e->started_ms;
 	e->last_commit_ms = e->started_ms;
 #ifdef MC_TEST_HOOKS /* a test build only (./configure --enable-test-hooks) */

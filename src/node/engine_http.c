@@ -129,7 +129,7 @@ void mc_engine_log_refusal(struct mc_engine *e, const uint8_t *pk, const char *m
 {
 	static const uint8_t nobody[MC_PK_LEN];
 	const size_t n = MC_ARRAY_LEN(e->logged);
-	uint64_t now = mc_now_ms(), dropped = 0;
+	uint64_t now = eng_now(e), dropped = 0;
 	uint8_t h[MC_HASH_LEN];
 	long long quiet = 0;
 	char who[17];
@@ -188,7 +188,7 @@ int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const cha
 		   const char *path, bool write, struct mc_err *err)
 {
 	uint8_t chain[MC_HASH_LEN];
-	uint64_t now = mc_now_ms(), started;
+	uint64_t now = eng_now(e), started;
 	bool member, have;
 	enum mc_refusal why;
 	int rc;
@@ -343,7 +343,7 @@ static bool pool_make_room(struct mc_engine *e, size_t more)
 		e->mp[k++] = e->mp[i];
 	e->mp_n = k;
 	e->evicted += drop;
-	now = mc_now_ms();
+	now = eng_now(e);
 	if (now - e->evicted_logged_ms >= 1000) {
 		mc_log(LOG_WARNING, NULL, "the pending pool is full (%zu txs, %zu bytes at most): %llu oldest txs evicted",
 			      e->c.mempool_max, e->c.mempool_bytes, (unsigned long long)e->evicted);
@@ -382,7 +382,7 @@ int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t ha
 	it->side_len = in->side_len;
 	memcpy(it->hash, hash, MC_HASH_LEN);
 	it->status = MC_TXIN_PENDING;
-	it->added_ms = mc_now_ms();
+	it->added_ms = eng_now(e);
 	e->mp[e->mp_n++] = it;   /* in arrival order: the oldest are evicted first */
 	e->mp_bytes += bytes;
 	return 0;
@@ -410,17 +410,14 @@ static void wait_txs(struct mc_engine *e, const uint8_t (*hashes)[MC_HASH_LEN], 
 
 	for (;;) {
 		size_t done = 0;
-		struct timespec ts;
 
 		if (mc_store_read(e->s, seen_txn, &sc, &err) != 0)
 			return;
 		for (size_t i = 0; i < n; i++)
 			done += heights[i] != 0 || eng_refusal_of(e, hashes[i]) != NULL;
-		if (done == n || e->stop || mc_now_ms() >= deadline)
+		if (done == n || e->stop || eng_now(e) >= deadline)
 			return;
-		ts.tv_sec = (time_t)(deadline / 1000);
-		ts.tv_nsec = (long)(deadline % 1000) * 1000000L;
-		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+		eng_wait_until(e, deadline);
 	}
 }
 
@@ -498,7 +495,7 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 {
 	char url[MC_URL_MAX + 1], path[64];
 	uint8_t chain[MC_HASH_LEN];
-	struct mc_peer_client *cl = NULL;
+	void *cl = NULL;
 	struct mc_peer_resp resp;
 	struct mc_err err = { 0 };
 	uint8_t leader[MC_PK_LEN];
@@ -513,11 +510,12 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 	memcpy(leader, e->leader, MC_PK_LEN);
 	snprintf(path, sizeof(path), "/v1/tx?wait=%u", wait_ms);
 	pthread_mutex_unlock(&e->mu);
-	rc = mc_peer_client_new(e->c.ca_file, &cl, &err);
+	rc = e->tr.open(e->tr.ctx, &cl, &err);
 	if (rc == 0)
-		rc = mc_peer_call(cl, chain, e->node, url, "POST", path, body, len, leader,
+		rc = e->tr.send(cl, chain, e->node, url, path, body, len, leader,
 				  (long)wait_ms + 5000, 16u << 20, &resp, &err);
-	mc_peer_client_free(cl);
+	if (cl)
+		e->tr.close(e->tr.ctx, cl);
 	pthread_mutex_lock(&e->mu);
 	if (rc != 0) {
 		snprintf(ferr, ferr_n, "%.250s", err.msg);
@@ -682,7 +680,7 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 	}
 	/* answered from this node's own store, never on the leader's word */
 	if (wait_ms)
-		wait_txs(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, mc_now_ms() + wait_ms);
+		wait_txs(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, eng_now(e) + wait_ms);
 	if (open && !eng_am_leader(e) && !ferr[0])   /* the leader took them: watch that it commits them */
 		eng_fwd_watch(e, in, (const uint8_t (*)[MC_HASH_LEN])hashes, heights, n);
 	pending_why(e, ferr[0] ? ferr : NULL, said, pending, sizeof(pending));

@@ -83,7 +83,8 @@ struct peer {
 };
 
 struct mc_engine {
-	struct mc_engine_conf c;
+	struct mc_engine_conf c;        /* c.now is set (mc_now_ms by default) */
+	struct mc_peer_transport tr;    /* the peers' calls (c.transport, or HTTP) */
 	struct mc_store *s;
 	/* This node's key: swapped under mu (eng_after_commit, whichever
 	 * thread committed) when a NODE_ROTATE of it commits; read anywhere,
@@ -173,6 +174,19 @@ struct lock {
 };
 
 
+/* engine.c: the clock and the transport. */
+/* The engine's time (mc_engine_conf.now). */
+static inline uint64_t eng_now(const struct mc_engine *e)
+{
+	return e->c.now(e->c.now_ctx);
+}
+/* Waits on e->cv (mu held) until `until` on the engine's clock, or a
+ * signal: at most until - now of real time. */
+void eng_wait_until(struct mc_engine *e, uint64_t until);
+/* A peer client for the calling thread: NULL after logging why. */
+void *eng_client_open(struct mc_engine *e);
+void eng_client_close(struct mc_engine *e, void *cl);
+
 /* engine.c: the chain cache, the vote lock, blocks, the leader, catching up.
  * Unless said otherwise, call with e->mu held. */
 void eng_short_pk(const uint8_t pk[MC_PK_LEN], char out[17]);   /* 16 hex, for logs */
@@ -206,7 +220,7 @@ void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct
  * then sent, voted and committed */
 int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err);
 int eng_run_proposal(struct mc_engine *e, struct mc_err *err);
-void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl);
+void eng_sync_from_peers(struct mc_engine *e, void *cl);
 bool eng_behind(const struct mc_engine *e, uint64_t now);
 /* Watches txs handed to the leader (in) until committed here or refused. */
 void eng_fwd_watch(struct mc_engine *e, const struct mc_txin *in, const uint8_t (*hashes)[MC_HASH_LEN],

@@ -111,7 +111,7 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 	struct vc_put_ctx pc = { view, leader };
 	struct mc_vc_vote v;
 	struct lock l;
-	uint64_t now = mc_now_ms(), base = e->view > e->vc_voted ? e->view : e->vc_voted;
+	uint64_t now = eng_now(e), base = e->view > e->vc_voted ? e->view : e->vc_voted;
 
 	if (!e->have_chain || !eng_is_validator(e, e->node->pk))
 		return mc_err_set(err, EX_NOPERM, _("this node is not a validator"));
@@ -301,7 +301,7 @@ int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t lead
 	uint64_t relay_view = 0, seen = 0;
 	size_t quorum = mc_quorum(e->nval);
 	struct mc_buf apb;
-	struct mc_peer_client *cl = NULL;
+	void *cl = NULL;
 	struct target { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } *tg;
 	size_t nt = 0;
 	int rc = 0;
@@ -336,7 +336,7 @@ int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t lead
 	memcpy(chain, e->chain_id, MC_HASH_LEN);
 	mc_hex(leader, MC_PK_LEN, (char *)lhex);
 	pthread_mutex_unlock(&e->mu);
-	rc = mc_peer_client_new(e->c.ca_file, &cl, err);
+	rc = e->tr.open(e->tr.ctx, &cl, err);
 	for (size_t i = 0; rc == 0 && i <= nt && vc.count < MC_MAX_VALIDATORS; i++) {
 		struct mc_peer_resp resp;
 		const uint8_t *p;
@@ -352,7 +352,7 @@ int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t lead
 		} else {
 			snprintf(path, sizeof(path), "/v1/view-vote?view=%llu&leader=%s%s", (unsigned long long)view,
 				 (const char *)lhex, timeout ? "&why=timeout" : "");
-			if (mc_peer_call(cl, chain, e->node, tg[i].url, "POST", path, apb.data, apb.len, tg[i].pk,
+			if (e->tr.send(cl, chain, e->node, tg[i].url, path, apb.data, apb.len, tg[i].pk,
 					 PEER_TIMEOUT_MS, MC_ENGINE_BLOCK_BODY_MAX, &resp, err) != 0 || resp.status != 200) {
 				if (resp.status) {
 					cJSON *j = cJSON_ParseWithLength((const char *)resp.body, resp.len);
@@ -428,7 +428,7 @@ int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t lead
 		pthread_mutex_unlock(&e->mu);
 		memset(&resp, 0, sizeof(resp));
 		rc = !*url ? mc_err_set(err, EX_UNAVAILABLE, _("the new leader's address is not known"))
-			   : mc_peer_call(cl, chain, e->node, url, "POST", "/v1/view-change", msg.data, msg.len, leader,
+			   : e->tr.send(cl, chain, e->node, url, "/v1/view-change", msg.data, msg.len, leader,
 					  PEER_TIMEOUT_MS, 4096, &resp, err);
 		if (rc == 0 && resp.status != 202)
 			rc = mc_err_set(err, EX_PROTOCOL, _("the new leader refused the view change: %.200s"),
@@ -436,7 +436,8 @@ int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t lead
 		mc_peer_resp_release(&resp);
 		pthread_mutex_lock(&e->mu);
 	}
-	mc_peer_client_free(cl);
+	if (cl)
+		e->tr.close(e->tr.ctx, cl);
 	mc_buf_release(&apb);
 	mc_buf_release(&mine);
 	mc_buf_release(&relay);
@@ -556,7 +557,7 @@ int eng_vc_take_over(struct mc_engine *e, struct mc_err *err)
 		t.version = MC_TX_VERSION;
 		t.type = MC_TX_VIEW_CHANGE;
 		memcpy(t.author, me->pk, MC_PK_LEN);
-		t.timestamp_ms = mc_now_ms();
+		t.timestamp_ms = eng_now(e);
 		t.seq = seq;
 		t.body = e->vc_body.data;
 		t.body_len = e->vc_body.len;
