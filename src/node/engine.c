@@ -595,111 +595,134 @@ static int build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return -1;   /* never stored here: the block is stored with its certificate */
 }
 
-/* Builds a proposal from the pending txs into e->prop. mu held (released
- * while building). 0 with a proposal, 1 when there is nothing to propose. */
-int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err)
+static void build_free(struct build_ctx *c)
 {
-	struct build_ctx c;
-	size_t n = e->mp_n, k = first ? 1 : 0;
-	bool first_refused = false;
-	int rc;
+	for (size_t i = 0; c->why && i < c->n; i++)
+		free(c->why[i]);
+	free(c->in);
+	free(c->status);
+	free(c->why);
+	free(c->stale);
+}
 
-	if (n + k == 0)
-		return 1;
-	memset(&c, 0, sizeof(c));
-	c.e = e;
-	c.n = n + k;
-	c.in = calloc(n + k, sizeof(*c.in));
-	c.status = calloc(n + k, 1);
-	c.why = calloc(n + k, sizeof(*c.why));
-	c.stale = calloc(n + k, sizeof(*c.stale));
-	c.out = &e->prop;
-	if (!c.in || !c.status || !c.why || !c.stale) {
-		free(c.in);
-		free(c.status);
-		free(c.why);
-		free(c.stale);
+/* The build's input: first (or nothing), then the oldest pending txs
+ * while the block's bundle stays within what a validator takes in one
+ * body (txs past the byte cap wait for the next block). mu held. */
+static int build_prepare(struct mc_engine *e, struct build_ctx *c, const struct mc_txin *first, size_t k,
+			 struct mc_err *err)
+{
+	size_t n = e->mp_n, bytes = first ? first->tx_len + first->side_len : 0, keep = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->e = e;
+	c->n = n + k;
+	c->in = calloc(n + k, sizeof(*c->in));
+	c->status = calloc(n + k, 1);
+	c->why = calloc(n + k, sizeof(*c->why));
+	c->stale = calloc(n + k, sizeof(*c->stale));
+	c->out = &e->prop;
+	if (!c->in || !c->status || !c->why || !c->stale) {
+		build_free(c);
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	}
 	if (first) {
 		/* a VIEW_CHANGE goes first: the new leader's first block */
-		c.in[0] = *first;
-		c.status[0] = MC_TXIN_PENDING;
+		c->in[0] = *first;
+		c->status[0] = MC_TXIN_PENDING;
 	}
-	/* A block's bundle stays within what a validator takes in one body:
-	 * txs past the byte cap wait for the next block. */
-	{
-		size_t bytes = first ? first->tx_len + first->side_len : 0, keep = 0;
+	while (keep < n) {
+		size_t more = e->mp[keep]->tx_len + e->mp[keep]->side_len + 8;
 
-		while (keep < n) {
-			size_t more = e->mp[keep]->tx_len + e->mp[keep]->side_len + 8;
+		if (keep > 0 && bytes + more > MC_ENGINE_BLOCK_BYTES - 4096)
+			break;
+		bytes += more;
+		keep++;
+	}
+	c->n = keep + k;
+	for (size_t i = 0; i < keep; i++) {
+		c->in[k + i].tx = e->mp[i]->bytes;
+		c->in[k + i].tx_len = e->mp[i]->tx_len;
+		c->in[k + i].side = e->mp[i]->bytes + e->mp[i]->tx_len;
+		c->in[k + i].side_len = e->mp[i]->side_len;
+		c->status[k + i] = e->mp[i]->status == MC_TXIN_DEFERRED ? MC_TXIN_DEFERRED : MC_TXIN_PENDING;
+	}
+	return 0;
+}
 
-			if (keep > 0 && bytes + more > MC_ENGINE_BLOCK_BYTES - 4096)
-				break;
-			bytes += more;
-			keep++;
-		}
-		n = keep;
-		c.n = n + k;
-	}
-	for (size_t i = 0; i < n; i++) {
-		c.in[k + i].tx = e->mp[i]->bytes;
-		c.in[k + i].tx_len = e->mp[i]->tx_len;
-		c.in[k + i].side = e->mp[i]->bytes + e->mp[i]->tx_len;
-		c.in[k + i].side_len = e->mp[i]->side_len;
-		c.status[k + i] = e->mp[i]->status == MC_TXIN_DEFERRED ? MC_TXIN_DEFERRED : MC_TXIN_PENDING;
-	}
+/* Builds until a block is made (refused txs left out). mu held (released
+ * while building). */
+static void build_run(struct mc_engine *e, struct build_ctx *c, struct mc_err *err)
+{
 	/* Items are only removed by this thread, and by no one while it
 	 * builds, so the snapshot stays valid while others append. */
 	e->building = true;
 	pthread_mutex_unlock(&e->mu);
 	pthread_mutex_lock(&e->chain_mu);
-	c.max = e->c.max_block_txs;
+	c->max = e->c.max_block_txs;
 	for (int attempt = 0; attempt < 1000; attempt++) {
 		mc_err_clear(err);
-		rc = mc_store_write(e->s, build_txn, &c, err);
-		if (c.built || err->code)
+		mc_store_write(e->s, build_txn, c, err);
+		if (c->built || err->code)
 			break;
 		/* A refused tx: build again without it. Many refusals in one
 		 * round (a flood of txs that break the rules) would mean many
 		 * rebuilds of a large block: after a few, the block stops
 		 * before the last refusal, and the rest waits for the next. */
-		if (attempt >= 8 && c.applied)
-			c.max = c.applied;
+		if (attempt >= 8 && c->applied)
+			c->max = c->applied;
 	}
 	pthread_mutex_unlock(&e->chain_mu);
 	pthread_mutex_lock(&e->mu);
-	if (first && c.status[0] != MC_TXIN_IN) {
-		first_refused = true;
-		mc_log(LOG_WARNING, NULL, "the view change was refused: %s", c.why[0] ? c.why[0] : "");
+}
+
+/* What the build said of each pending tx, kept and logged; false when the
+ * tx put first was refused. mu held. */
+static bool build_note(struct mc_engine *e, const struct build_ctx *c, const struct mc_txin *first, size_t k)
+{
+	bool first_ok = true;
+
+	if (first && c->status[0] != MC_TXIN_IN) {
+		first_ok = false;
+		mc_log(LOG_WARNING, NULL, "the view change was refused: %s", c->why[0] ? c->why[0] : "");
 	}
-	for (size_t i = 0; i < n; i++) {
-		e->mp[i]->status = c.status[k + i];
-		if (c.status[k + i] == MC_TXIN_REFUSED) {
+	for (size_t i = 0; i + k < c->n; i++) {
+		e->mp[i]->status = c->status[k + i];
+		if (c->status[k + i] == MC_TXIN_REFUSED) {
 			char hex[17];
 
 			mc_hex(e->mp[i]->hash, 8, hex);
-			eng_remember_refusal(e, e->mp[i]->hash, c.why[k + i] ? c.why[k + i] : _("refused"),
-					     c.stale[k + i]);
-			mc_log(LOG_WARNING, MC_LOG_FIELDS({ "TX", hex }, { "REASON", c.why[k + i] }), "tx %s refused: %s",
-			       hex, c.why[k + i] ? c.why[k + i] : "");
+			eng_remember_refusal(e, e->mp[i]->hash, c->why[k + i] ? c->why[k + i] : _("refused"),
+					     c->stale[k + i]);
+			mc_log(LOG_WARNING, MC_LOG_FIELDS({ "TX", hex }, { "REASON", c->why[k + i] }), "tx %s refused: %s",
+			       hex, c->why[k + i] ? c->why[k + i] : "");
 		}
 	}
-	for (size_t i = 0; i < n + k; i++)
-		free(c.why[i]);
-	free(c.in);
-	free(c.status);
-	free(c.why);
-	free(c.stale);
+	return first_ok;
+}
+
+/* Builds a proposal from the pending txs into e->prop. mu held (released
+ * while building). 0 with a proposal, 1 when there is nothing to propose. */
+int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err)
+{
+	struct build_ctx c;
+	size_t k = first ? 1 : 0;
+	bool first_ok;
+
+	if (e->mp_n + k == 0)
+		return 1;
+	if (build_prepare(e, &c, first, k, err) != 0)
+		return -1;
+	build_run(e, &c, err);
+	first_ok = build_note(e, &c, first, k);
+	build_free(&c);
 	e->building = false;
 	purge_pool(e);
-	if (first_refused) {
+	if (!first_ok) {
 		mc_buf_reset(&e->prop);
 		return -1;
 	}
 	if (!c.built)
 		return err->code ? -1 : 1;
-	(void)rc;
 	if (c.h.tx_count == 0) {
 		mc_buf_reset(&e->prop);
 		pthread_cond_broadcast(&e->cv);  /* refusals reach their waiters */
@@ -1279,11 +1302,156 @@ static bool head_moved(struct mc_engine *e)
 	return !c.head.empty && (!e->have_chain || c.head.height != e->height);
 }
 
+/* The loop's steps, in the order of one pass; mu held. A step that
+ * returns true has done something after which the pass starts again. */
+
+/* The status file, the watchdog, blocks made elsewhere, a stale hint. */
+static void loop_chores(struct mc_engine *e, uint64_t now)
+{
+	if (now - e->last_status_write >= 1000) {
+		eng_write_status_file(e);
+		e->last_status_write = now;
+	}
+	if (e->c.tick)
+		e->c.tick(e->c.tick_ctx, e->height);
+	if (head_moved(e))   /* a block this process did not make (the CLI on a sole validator) */
+		eng_after_commit(e, NULL);
+	if (e->cert_hint > e->height && now - e->cert_hint_ms >= CERT_HINT_TTL_MS) {
+		mc_log(LOG_WARNING, NULL, "block %llu is certified, but no peer gave it for %d s: going on",
+			      (unsigned long long)e->cert_hint, CERT_HINT_TTL_MS / 1000);
+		e->cert_hint = 0;
+	}
+}
+
+/* Catching up: true when blocks came. */
+static bool loop_catch_up(struct mc_engine *e, void *cl, bool behind, uint64_t now)
+{
+	uint64_t before = e->height;
+	bool had = e->have_chain;
+
+	if (e->have_chain && !behind && !claims_due(e, now))
+		return false;
+	eng_sync_from_peers(e, cl);
+	if (!had && e->have_chain)
+		eng_peers_refresh(e);
+	return e->have_chain && e->height > before;
+}
+
+/* A view change handed to this node as the new leader: true when one is. */
+static bool loop_take_over(struct mc_engine *e, bool behind)
+{
+	struct mc_err err = { 0 };
+
+	if (!e->have_chain || e->vc_view <= e->view || behind)
+		return false;
+	if (eng_vc_take_over(e, &err) < 0) {
+		mc_log(LOG_WARNING, NULL, "the view change did not complete: %s", err.msg);
+		e->vc_view = 0;
+	}
+	return true;
+}
+
+/* Evidence to the validators, and txs to the leader. */
+static void loop_hand_over(struct mc_engine *e, void *cl, uint64_t now)
+{
+	if (e->ev_out.len)
+		evidence_send(e, cl);
+	if (e->have_chain && e->mp_n && !eng_am_leader(e))
+		pool_handover(e, cl);
+	if (e->have_chain && e->nfwd) {
+		fwd_resend(e, cl);
+		if (!eng_am_leader(e))
+			fwd_relay(e, cl, now);
+	}
+}
+
+/* The leader silent past the timeout: this node, when it is the candidate,
+ * asks the validators to move to the next view. True when it was. */
+static bool loop_leader_timeout(struct mc_engine *e, uint64_t now)
+{
+	struct mc_err err = { 0 };
+	uint8_t cand[MC_PK_LEN];
+	uint64_t view = 0;
+
+	if (!e->have_chain || !e->c.leader_timeout_ms || eng_am_leader(e) || !eng_is_validator(e, e->node->pk) ||
+	    !eng_leader_silent(e, now, e->c.leader_timeout_ms) || now - e->last_vc_try_ms <= e->c.leader_timeout_ms)
+		return false;
+	e->last_vc_try_ms = now;
+	if (!eng_auto_candidate(e, cand) || memcmp(cand, e->node->pk, MC_PK_LEN) != 0)
+		return true;
+	if (!eng_next_view(e, &view)) {
+		mc_log(LOG_WARNING, NULL, "no view number is left for a view change");
+		return true;
+	}
+	if (e->leader_equivocated && e->equivocated_view == e->view)
+		mc_log(LOG_WARNING, NULL, "the leader signed two blocks at one height: asking to lead view %llu",
+			      (unsigned long long)view);
+	else if (eng_fwd_oldest_ms(e, now) >= e->c.leader_timeout_ms)
+		mc_log(LOG_WARNING, NULL, "the leader has not committed a tx it was handed %llu ms ago: asking to lead view %llu",
+			      (unsigned long long)eng_fwd_oldest_ms(e, now), (unsigned long long)view);
+	else
+		mc_log(LOG_WARNING, NULL, "no word from the leader for %u ms: asking to lead view %llu",
+			      e->c.leader_timeout_ms, (unsigned long long)view);
+	if (eng_start_view_change(e, view, cand, true, NULL, &err) != 0)
+		mc_log(LOG_WARNING, NULL, "view change to %llu: %s", (unsigned long long)view, err.msg);
+	return true;
+}
+
+/* A block this node locked and proposed but did not commit comes first. */
+static void lead_locked_first(struct mc_engine *e)
+{
+	struct mc_err err = { 0 };
+	struct lock l = { 0 };
+
+	if (eng_lock_get(e, &l, &err) == 0 && l.has && l.height == e->height + 1 && l.view == e->view &&
+	    !e->prop.len) {
+		mc_buf_reset(&e->prop);
+		mc_put_raw(&e->prop, l.bundle, l.len);
+		memcpy(e->prop_hash, l.hash, MC_HASH_LEN);
+		e->prop_height = l.height;
+		e->prop_view = l.view;
+		mc_log(LOG_INFO, NULL, "proposing locked block %llu again", (unsigned long long)l.height);
+	}
+	eng_lock_release(&l);
+}
+
+/* The leader's turn: a proposal made when it is time, and run. True when
+ * one ran. */
+static bool loop_lead(struct mc_engine *e, uint64_t *last_block, uint64_t now)
+{
+	struct mc_err err = { 0 };
+	int rc;
+
+	lead_locked_first(e);
+	if (!e->prop.len && e->mp_n && (now - *last_block >= e->c.block_interval_ms ||
+					 e->mp_n >= e->c.max_block_txs) &&
+	    eng_make_proposal(e, NULL, &err) < 0)
+		mc_log(LOG_ERR, NULL, "cannot make a block: %s", err.msg);
+	if (!e->prop.len)
+		return false;
+	rc = eng_run_proposal(e, &err);
+	if (rc < 0) {
+		mc_log(LOG_WARNING, NULL, "block %llu not committed: %s",
+			      (unsigned long long)e->prop_height, err.msg);
+		mc_buf_reset(&e->prop);
+	}
+	*last_block = eng_now(e);
+	if (rc > 0 && e->prop.len && e->nval - e->nrefused < mc_quorum(e->nval)) {
+		/* refused by too many to ever commit: not again at once (another
+		 * block holds their votes; the chain moves on, or the poll
+		 * brings it) */
+		uint64_t h = e->height, wake = eng_now(e) + POLL_MS;
+
+		while (!e->stop && e->height == h && eng_now(e) < wake)
+			eng_wait_until(e, wake);
+	}
+	return true;
+}
+
 static void *engine_main(void *arg)
 {
 	struct mc_engine *e = arg;
 	void *cl = NULL;
-	struct mc_err err = { 0 };
 	uint64_t last_block = 0;
 
 	if (!(cl = eng_client_open(e)))
@@ -1291,76 +1459,15 @@ static void *engine_main(void *arg)
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop) {
 		uint64_t now = eng_now(e);
-		uint64_t until;
 		bool behind;
 
-		if (now - e->last_status_write >= 1000) {
-			eng_write_status_file(e);
-			e->last_status_write = now;
-		}
-		if (e->c.tick)
-			e->c.tick(e->c.tick_ctx, e->height);
-		if (head_moved(e))   /* a block this process did not make (the CLI on a sole validator) */
-			eng_after_commit(e, NULL);
-		if (e->cert_hint > e->height && now - e->cert_hint_ms >= CERT_HINT_TTL_MS) {
-			mc_log(LOG_WARNING, NULL, "block %llu is certified, but no peer gave it for %d s: going on",
-				      (unsigned long long)e->cert_hint, CERT_HINT_TTL_MS / 1000);
-			e->cert_hint = 0;
-		}
+		loop_chores(e, now);
 		behind = eng_behind(e, now);
-		if (!e->have_chain || behind || claims_due(e, now)) {
-			uint64_t before = e->height;
-			bool had = e->have_chain;
-
-			eng_sync_from_peers(e, cl);
-			if (!had && e->have_chain)
-				eng_peers_refresh(e);
-			if (e->have_chain && e->height > before)
-				continue;
-		}
-		if (e->have_chain && e->vc_view > e->view && !behind) {
-			if (eng_vc_take_over(e, &err) < 0) {
-				mc_log(LOG_WARNING, NULL, "the view change did not complete: %s", err.msg);
-				e->vc_view = 0;
-			}
+		if (loop_catch_up(e, cl, behind, now) || loop_take_over(e, behind))
 			continue;
-		}
-		if (e->ev_out.len)
-			evidence_send(e, cl);
-		if (e->have_chain && e->mp_n && !eng_am_leader(e))
-			pool_handover(e, cl);
-		if (e->have_chain && e->nfwd) {
-			fwd_resend(e, cl);
-			if (!eng_am_leader(e))
-				fwd_relay(e, cl, now);
-		}
-		if (e->have_chain && e->c.leader_timeout_ms && !eng_am_leader(e) && eng_is_validator(e, e->node->pk) &&
-		    eng_leader_silent(e, now, e->c.leader_timeout_ms) &&
-		    now - e->last_vc_try_ms > e->c.leader_timeout_ms) {
-			uint8_t cand[MC_PK_LEN];
-
-			e->last_vc_try_ms = now;
-			if (eng_auto_candidate(e, cand) && memcmp(cand, e->node->pk, MC_PK_LEN) == 0) {
-				uint64_t view = 0;
-
-				if (!eng_next_view(e, &view)) {
-					mc_log(LOG_WARNING, NULL, "no view number is left for a view change");
-					continue;
-				}
-				if (e->leader_equivocated && e->equivocated_view == e->view)
-					mc_log(LOG_WARNING, NULL, "the leader signed two blocks at one height: asking to lead view %llu",
-						      (unsigned long long)view);
-				else if (eng_fwd_oldest_ms(e, now) >= e->c.leader_timeout_ms)
-					mc_log(LOG_WARNING, NULL, "the leader has not committed a tx it was handed %llu ms ago: asking to lead view %llu",
-						      (unsigned long long)eng_fwd_oldest_ms(e, now), (unsigned long long)view);
-				else
-					mc_log(LOG_WARNING, NULL, "no word from the leader for %u ms: asking to lead view %llu",
-						      e->c.leader_timeout_ms, (unsigned long long)view);
-				if (eng_start_view_change(e, view, cand, true, NULL, &err) != 0)
-					mc_log(LOG_WARNING, NULL, "view change to %llu: %s", (unsigned long long)view, err.msg);
-			}
+		loop_hand_over(e, cl, now);
+		if (loop_leader_timeout(e, now))
 			continue;
-		}
 		if (e->prop.len && e->prop_height != e->height + 1) {
 			/* another proposer's block took that height (a twin, or a
 			 * leader of a view this node missed): ours is stale */
@@ -1368,51 +1475,9 @@ static void *engine_main(void *arg)
 				      (unsigned long long)e->height);
 			mc_buf_reset(&e->prop);
 		}
-		if (e->have_chain && !behind && eng_am_leader(e)) {
-			struct lock l;
-
-			/* A block we locked and proposed but did not commit comes first. */
-			if (eng_lock_get(e, &l, &err) == 0 && l.has && l.height == e->height + 1 && l.view == e->view &&
-			    !e->prop.len) {
-				mc_buf_reset(&e->prop);
-				mc_put_raw(&e->prop, l.bundle, l.len);
-				memcpy(e->prop_hash, l.hash, MC_HASH_LEN);
-				e->prop_height = l.height;
-				e->prop_view = l.view;
-				mc_log(LOG_INFO, NULL, "proposing locked block %llu again", (unsigned long long)l.height);
-			}
-			eng_lock_release(&l);
-			if (!e->prop.len && e->mp_n && (now - last_block >= e->c.block_interval_ms ||
-							 e->mp_n >= e->c.max_block_txs)) {
-				int rc = eng_make_proposal(e, NULL, &err);
-
-				if (rc < 0)
-					mc_log(LOG_ERR, NULL, "cannot make a block: %s", err.msg);
-			}
-			if (e->prop.len) {
-				int rc = eng_run_proposal(e, &err);
-
-				if (rc < 0) {
-					mc_log(LOG_WARNING, NULL, "block %llu not committed: %s",
-						      (unsigned long long)e->prop_height, err.msg);
-					mc_buf_reset(&e->prop);
-				}
-				last_block = eng_now(e);
-				if (rc > 0 && e->prop.len && e->nval - e->nrefused < mc_quorum(e->nval)) {
-					/* refused by too many to ever commit: not again at
-					 * once (another block holds their votes; the chain
-					 * moves on, or the poll brings it) */
-					uint64_t h = e->height, wake = eng_now(e) + POLL_MS;
-
-					while (!e->stop && e->height == h && eng_now(e) < wake) {
-						eng_wait_until(e, wake);
-					}
-				}
-				continue;
-			}
-		}
-		until = eng_now(e) + (e->mp_n && eng_am_leader(e) ? e->c.block_interval_ms : 200);
-		eng_wait_until(e, until);
+		if (e->have_chain && !behind && eng_am_leader(e) && loop_lead(e, &last_block, now))
+			continue;
+		eng_wait_until(e, eng_now(e) + (e->mp_n && eng_am_leader(e) ? e->c.block_interval_ms : 200));
 	}
 	pthread_mutex_unlock(&e->mu);
 	eng_client_close(e, cl);

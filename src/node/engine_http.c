@@ -602,17 +602,73 @@ static int admit_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
+/* A request's txs and what is known of each. */
+struct txs_req {
+	struct mc_txin *in;
+	size_t n;
+	uint8_t (*hashes)[MC_HASH_LEN];
+	uint64_t *heights;        /* committed at, or 0 */
+	char (*why)[160];         /* a refusal, or "" */
+	bool *stale;
+};
+
+static void txs_req_free(struct txs_req *q)
+{
+	free(q->in);
+	free(q->hashes);
+	free(q->heights);
+	free(q->why);
+	free(q->stale);
+}
+
+/* Decodes the bundle and checks each tx's form and signature; false after
+ * answering in r. */
+static bool txs_decode(struct mc_engine *e, const uint8_t *body, size_t len, struct txs_req *q, struct mc_reply *r)
+{
+	uint8_t chain[MC_HASH_LEN];
+	struct mc_err err = { 0 };
+	size_t n;
+
+	pthread_mutex_lock(&e->mu);
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	pthread_mutex_unlock(&e->mu);
+	if (mc_txbundle_decode(body, len, &q->in, &q->n, &err) != 0) {
+		eng_reply_text(r, 400, err.msg);
+		return false;
+	}
+	n = q->n;
+	q->hashes = calloc(n ? n : 1, sizeof(*q->hashes));
+	q->heights = calloc(n ? n : 1, sizeof(*q->heights));
+	q->why = calloc(n ? n : 1, sizeof(*q->why));
+	q->stale = calloc(n ? n : 1, sizeof(*q->stale));
+	if (!q->hashes || !q->heights || !q->why || !q->stale) {
+		eng_reply_text(r, 503, _("out of memory"));
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct mc_tx tx;
+
+		if (mc_tx_decode(q->in[i].tx, q->in[i].tx_len, &tx, &err) != 0 ||
+		    mc_side_check(q->in[i].side, q->in[i].side_len, &err) != 0 ||
+		    (mc_tx_verify_sig(&tx, chain) != 0 &&
+		     mc_err_set(&err, EX_DATAERR, _("bad signature")) != 0)) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), _("tx %zu: %s"), i, err.msg);
+			eng_reply_text(r, 400, msg);
+			return false;
+		}
+		mc_tx_hash(&tx, q->hashes[i]);
+	}
+	return true;
+}
+
 void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
 		      size_t len, unsigned wait_ms, struct mc_reply *r)
 {
-	struct mc_txin *in = NULL;
-	uint8_t (*hashes)[MC_HASH_LEN] = NULL;
-	uint64_t *heights = NULL;
-	char (*why)[160] = NULL;
-	bool *stale = NULL;
-	uint8_t chain[MC_HASH_LEN];
+	struct txs_req q = { 0 };
 	struct mc_err err = { 0 };
-	size_t n = 0, open = 0;
+	size_t n, open = 0;
 	unsigned status;
 	char ferr[300] = "", pending[400] = "";
 	bool said = false, full = false;
@@ -620,38 +676,11 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 	(void)from;
 	if (wait_ms > 120000)
 		wait_ms = 120000;
-	pthread_mutex_lock(&e->mu);
-	memcpy(chain, e->chain_id, MC_HASH_LEN);
-	pthread_mutex_unlock(&e->mu);
-	if (mc_txbundle_decode(body, len, &in, &n, &err) != 0) {
-		eng_reply_text(r, 400, err.msg);
-		return;
-	}
-	hashes = calloc(n ? n : 1, sizeof(*hashes));
-	heights = calloc(n ? n : 1, sizeof(*heights));
-	why = calloc(n ? n : 1, sizeof(*why));
-	stale = calloc(n ? n : 1, sizeof(*stale));
-	if (!hashes || !heights || !why || !stale) {
-		eng_reply_text(r, 503, _("out of memory"));
+	if (!txs_decode(e, body, len, &q, r))
 		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct mc_tx tx;
-
-		if (mc_tx_decode(in[i].tx, in[i].tx_len, &tx, &err) != 0 ||
-		    mc_side_check(in[i].side, in[i].side_len, &err) != 0 ||
-		    (mc_tx_verify_sig(&tx, chain) != 0 &&
-		     mc_err_set(&err, EX_DATAERR, _("bad signature")) != 0)) {
-			char msg[300];
-
-			snprintf(msg, sizeof(msg), _("tx %zu: %s"), i, err.msg);
-			eng_reply_text(r, 400, msg);
-			goto out;
-		}
-		mc_tx_hash(&tx, hashes[i]);
-	}
+	n = q.n;
 	{
-		struct admit_ctx ac = { in, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, why, stale };
+		struct admit_ctx ac = { q.in, (const uint8_t (*)[MC_HASH_LEN])q.hashes, n, q.heights, q.why, q.stale };
 
 		if (mc_store_read(e->s, admit_txn, &ac, &err) != 0) {
 			eng_reply_text(r, 503, err.msg);
@@ -660,16 +689,16 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 	}
 	pthread_mutex_lock(&e->mu);
 	for (size_t i = 0; i < n; i++) {
-		eng_forget_refusal(e, hashes[i]);   /* sent again: decided afresh */
-		if (why[i][0])
-			eng_remember_refusal(e, hashes[i], why[i], stale[i]);
-		open += !heights[i] && !why[i][0];
+		eng_forget_refusal(e, q.hashes[i]);   /* sent again: decided afresh */
+		if (q.why[i][0])
+			eng_remember_refusal(e, q.hashes[i], q.why[i], q.stale[i]);
+		open += !q.heights[i] && !q.why[i][0];
 	}
 	if (open && !eng_am_leader(e)) {
-		forward_txs(e, body, len, wait_ms, (const uint8_t (*)[MC_HASH_LEN])hashes, n, ferr, sizeof(ferr), &said);
+		forward_txs(e, body, len, wait_ms, (const uint8_t (*)[MC_HASH_LEN])q.hashes, n, ferr, sizeof(ferr), &said);
 	} else {
 		for (size_t i = 0; i < n && !full; i++)
-			if (!heights[i] && !why[i][0] && eng_pool_add(e, &in[i], hashes[i]) != 0)
+			if (!q.heights[i] && !q.why[i][0] && eng_pool_add(e, &q.in[i], q.hashes[i]) != 0)
 				full = true;
 		if (full) {
 			pthread_mutex_unlock(&e->mu);
@@ -680,19 +709,15 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 	}
 	/* answered from this node's own store, never on the leader's word */
 	if (wait_ms)
-		wait_txs(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, eng_now(e) + wait_ms);
+		wait_txs(e, (const uint8_t (*)[MC_HASH_LEN])q.hashes, n, q.heights, eng_now(e) + wait_ms);
 	if (open && !eng_am_leader(e) && !ferr[0])   /* the leader took them: watch that it commits them */
-		eng_fwd_watch(e, in, (const uint8_t (*)[MC_HASH_LEN])hashes, heights, n);
+		eng_fwd_watch(e, q.in, (const uint8_t (*)[MC_HASH_LEN])q.hashes, q.heights, n);
 	pending_why(e, ferr[0] ? ferr : NULL, said, pending, sizeof(pending));
-	eng_reply_json(r, 0, txs_result(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, pending, &status));
+	eng_reply_json(r, 0, txs_result(e, (const uint8_t (*)[MC_HASH_LEN])q.hashes, n, q.heights, pending, &status));
 	r->status = wait_ms || status == 422 ? status : 202;
 	pthread_mutex_unlock(&e->mu);
 out:
-	free(in);
-	free(hashes);
-	free(heights);
-	free(why);
-	free(stale);
+	txs_req_free(&q);
 }
 
 /* ---- proposals and commits ------------------------------------------------------ */
@@ -750,13 +775,119 @@ static void committed_twin(struct mc_engine *e, const struct mc_bundle *b, const
 	free(c);
 }
 
+/* Signed by its proposer. Another validator may bring it: the new leader
+ * of a view change finishing a locked block. */
+static bool proposal_signed(const struct mc_bundle *b)
+{
+	uint8_t vmsg[MC_VOTE_MSG_LEN];
+
+	mc_vote_message(b->hash, vmsg);
+	return b->cert.count == 1 && memcmp(b->cert.votes[0].pk, b->h.proposer, MC_PK_LEN) == 0 &&
+	       mc_sign_verify(b->h.proposer, vmsg, sizeof(vmsg), b->cert.votes[0].sig) == 0;
+}
+
+/* The proposal is another block at the height of the lock l, by the same
+ * proposer in the same view: both are kept as evidence. */
+static void proposal_equivocates(struct mc_engine *e, const struct lock *l, const struct mc_bundle *b,
+				 const char *who)
+{
+	struct mc_err err = { 0 };
+	char ph[17], ha[17], hb[17];
+	struct mc_bundle lb;
+	struct mc_buf ev;
+
+	eng_short_pk(b->h.proposer, ph);
+	mc_hex(l->hash, 8, ha);
+	mc_hex(b->hash, 8, hb);
+	mc_buf_init(&ev);
+	if (mc_bundle_decode(l->bundle, l->len, &lb, &err) == 0) {
+		mc_evidence_encode(&lb.h, &lb.cert, &b->h, &b->cert, &ev);
+		mc_bundle_release(&lb);
+		if (eng_evidence(e, ev.data, ev.len, true, &err) != 0)
+			mc_log(LOG_ERR, NULL, "cannot keep the evidence: %s", err.msg);
+	}
+	mc_buf_release(&ev);
+	mc_log(LOG_WARNING, NULL, "proposal from %s refused: proposer %s signed two blocks at height %llu, view %llu (equivocation): %s and %s, both kept as evidence",
+		      who, ph, (unsigned long long)b->h.height, (unsigned long long)b->h.view, ha, hb);
+}
+
+/* One block a height: a validator locked on a block votes for no other at
+ * its height, in any view (the new leader of a view change finishes the
+ * highest locked block first). True when the lock refuses b (answered in
+ * r). chain_mu held. */
+static bool proposal_lock_refuses(struct mc_engine *e, const struct mc_bundle *b, const char *who,
+				  struct mc_reply *r)
+{
+	struct mc_err err = { 0 };
+	struct lock l;
+
+	if (eng_lock_get(e, &l, &err) != 0) {
+		eng_reply_text(r, 500, err.msg);
+		return true;
+	}
+	if (l.has && l.height == b->h.height && memcmp(l.hash, b->hash, MC_HASH_LEN) != 0) {
+		struct mc_header lh;
+		struct mc_rd rd;
+
+		mc_rd_init(&rd, l.bundle, l.len);
+		if (mc_header_decode(&rd, &lh, NULL) == 0 && lh.view == b->h.view &&
+		    memcmp(lh.proposer, b->h.proposer, MC_PK_LEN) == 0)
+			proposal_equivocates(e, &l, b, who);
+		else
+			mc_log(LOG_WARNING, NULL, "proposal from %s refused: this node is locked on another block at height %llu",
+				      who, (unsigned long long)b->h.height);
+		eng_lock_release(&l);
+		eng_reply_text(r, 409, _("this node voted for another block at this height"));
+		return true;
+	}
+	eng_lock_release(&l);
+	return false;
+}
+
+/* Checks the proposal b fully, stores the lock, and answers with this
+ * validator's vote. chain_mu held. */
+static void proposal_vote(struct mc_engine *e, const struct mc_bundle *b, const uint8_t *body, size_t len,
+			  const char *who, struct mc_reply *r)
+{
+	struct mc_err err = { 0 };
+	struct mc_vote v;
+
+	if (eng_apply_block(e, b, MC_APPLY_PROPOSAL, true, &err) != 0) {
+		char hs[24];
+
+		snprintf(hs, sizeof(hs), "%llu", (unsigned long long)b->h.height);
+		mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", who }, { "HEIGHT", hs }, { "REASON", err.msg }),
+		       "proposal %llu from %s refused: %s", (unsigned long long)b->h.height, who, err.msg);
+		eng_reply_text(r, err.code == EX_NOPERM ? 403 : 422, err.msg);
+		return;
+	}
+	/* The lock is on disk before the vote leaves. */
+	if (eng_lock_put(e, b->h.height, b->h.view, b->hash, body, len, &err) != 0) {
+		mc_log(LOG_ERR, NULL, "cannot store the vote lock: %s", err.msg);
+		eng_reply_text(r, 500, err.msg);
+		return;
+	}
+	{
+		const struct mc_key *me = e->node;   /* one key for both halves */
+
+		mc_vote_sign(b->hash, me->sk, me->pk, &v);
+	}
+	pthread_mutex_lock(&e->mu);
+	memcpy(e->checked, b->hash, MC_HASH_LEN);
+	e->has_checked = true;
+	pthread_mutex_unlock(&e->mu);
+	r->status = 200;
+	r->ctype = "application/octet-stream";
+	mc_buf_reset(&r->body);
+	mc_put_raw(&r->body, v.pk, MC_PK_LEN);
+	mc_put_raw(&r->body, v.sig, MC_SIG_LEN);
+}
+
 void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
 			  size_t len, struct mc_reply *r)
 {
 	struct mc_bundle b;
 	struct mc_err err = { 0 };
-	struct lock l;
-	struct mc_vote v;
 	char who[17], msg[400];
 	uint64_t height;
 
@@ -766,18 +897,11 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 		eng_reply_text(r, 400, err.msg);
 		return;
 	}
-	{
-		uint8_t vmsg[MC_VOTE_MSG_LEN];
-
-		mc_vote_message(b.hash, vmsg);
-		/* Signed by its proposer. Another validator may bring it: the
-		 * new leader of a view change finishing a locked block. */
-		if (b.cert.count != 1 || memcmp(b.cert.votes[0].pk, b.h.proposer, MC_PK_LEN) != 0 ||
-		    mc_sign_verify(b.h.proposer, vmsg, sizeof(vmsg), b.cert.votes[0].sig) != 0) {
-			mc_log(LOG_WARNING, NULL, "proposal from %s refused: it is not signed by its proposer", who);
-			eng_reply_text(r, 403, _("the proposal is not signed by its proposer"));
-			goto out;
-		}
+	if (!proposal_signed(&b)) {
+		mc_log(LOG_WARNING, NULL, "proposal from %s refused: it is not signed by its proposer", who);
+		eng_reply_text(r, 403, _("the proposal is not signed by its proposer"));
+		mc_bundle_release(&b);
+		return;
 	}
 	pthread_mutex_lock(&e->chain_mu);
 	pthread_mutex_lock(&e->mu);
@@ -788,80 +912,10 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 			committed_twin(e, &b, who);
 		snprintf(msg, sizeof(msg), _("this node is at height %llu"), (unsigned long long)height);
 		eng_reply_text(r, 409, msg);
-		goto unlock;
+	} else if (!proposal_lock_refuses(e, &b, who, r)) {
+		proposal_vote(e, &b, body, len, who, r);
 	}
-	if (eng_lock_get(e, &l, &err) != 0) {
-		eng_reply_text(r, 500, err.msg);
-		goto unlock;
-	}
-	/* One block a height: a validator locked on a block votes for no
-	 * other at its height, in any view (the new leader of a view change
-	 * finishes the highest locked block first). */
-	if (l.has && l.height == b.h.height && memcmp(l.hash, b.hash, MC_HASH_LEN) != 0) {
-		struct mc_header lh;
-		struct mc_rd rd;
-
-		mc_rd_init(&rd, l.bundle, l.len);
-		if (mc_header_decode(&rd, &lh, NULL) == 0 && lh.view == b.h.view &&
-		    memcmp(lh.proposer, b.h.proposer, MC_PK_LEN) == 0) {
-			char ph[17], ha[17], hb[17];
-
-			eng_short_pk(b.h.proposer, ph);
-			mc_hex(l.hash, 8, ha);
-			mc_hex(b.hash, 8, hb);
-			struct mc_bundle lb;
-			struct mc_buf ev;
-
-			mc_buf_init(&ev);
-			if (mc_bundle_decode(l.bundle, l.len, &lb, &err) == 0) {
-				mc_evidence_encode(&lb.h, &lb.cert, &b.h, &b.cert, &ev);
-				mc_bundle_release(&lb);
-				if (eng_evidence(e, ev.data, ev.len, true, &err) != 0)
-					mc_log(LOG_ERR, NULL, "cannot keep the evidence: %s", err.msg);
-			}
-			mc_buf_release(&ev);
-			mc_log(LOG_WARNING, NULL, "proposal from %s refused: proposer %s signed two blocks at height %llu, view %llu (equivocation): %s and %s, both kept as evidence",
-				      who, ph, (unsigned long long)b.h.height, (unsigned long long)b.h.view, ha, hb);
-		} else
-			mc_log(LOG_WARNING, NULL, "proposal from %s refused: this node is locked on another block at height %llu",
-				      who, (unsigned long long)b.h.height);
-		eng_lock_release(&l);
-		eng_reply_text(r, 409, _("this node voted for another block at this height"));
-		goto unlock;
-	}
-	eng_lock_release(&l);
-	if (eng_apply_block(e, &b, MC_APPLY_PROPOSAL, true, &err) != 0) {
-		char hs[24];
-
-		snprintf(hs, sizeof(hs), "%llu", (unsigned long long)b.h.height);
-		mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", who }, { "HEIGHT", hs }, { "REASON", err.msg }),
-		       "proposal %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
-		eng_reply_text(r, err.code == EX_NOPERM ? 403 : 422, err.msg);
-		goto unlock;
-	}
-	/* The lock is on disk before the vote leaves. */
-	if (eng_lock_put(e, b.h.height, b.h.view, b.hash, body, len, &err) != 0) {
-		mc_log(LOG_ERR, NULL, "cannot store the vote lock: %s", err.msg);
-		eng_reply_text(r, 500, err.msg);
-		goto unlock;
-	}
-	{
-		const struct mc_key *me = e->node;   /* one key for both halves */
-
-		mc_vote_sign(b.hash, me->sk, me->pk, &v);
-	}
-	pthread_mutex_lock(&e->mu);
-	memcpy(e->checked, b.hash, MC_HASH_LEN);
-	e->has_checked = true;
-	pthread_mutex_unlock(&e->mu);
-	r->status = 200;
-	r->ctype = "application/octet-stream";
-	mc_buf_reset(&r->body);
-	mc_put_raw(&r->body, v.pk, MC_PK_LEN);
-	mc_put_raw(&r->body, v.sig, MC_SIG_LEN);
-unlock:
 	pthread_mutex_unlock(&e->chain_mu);
-out:
 	mc_bundle_release(&b);
 }
 
