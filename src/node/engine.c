@@ -27,6 +27,14 @@ void eng_short_pk(const uint8_t pk[MC_PK_LEN], char out[17])
 	mc_hex(pk, 8, out);
 }
 
+cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n)
+{
+	char hex[2 * 64 + 1];
+
+	mc_hex(p, n, hex);
+	return cJSON_AddStringToObject(o, k, hex);
+}
+
 /* ---- chain state cache --------------------------------------------------- */
 
 struct cache_ctx {
@@ -343,6 +351,83 @@ void eng_pool_free(struct mc_engine *e, struct mp_item *it)
 static void pool_drop(struct mc_engine *e, size_t i)
 {
 	eng_pool_free(e, e->mp[i]);
+}
+
+static bool in_pool(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
+{
+	for (size_t i = 0; i < e->mp_n; i++)
+		if (memcmp(e->mp[i]->hash, hash, MC_HASH_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* Evicts the oldest pending txs until `more` bytes and one more tx fit;
+ * false when they cannot (the engine is building a block from the pool,
+ * or the tx alone is over the limit). Logged once a second at most, with
+ * the count. mu held. */
+static bool pool_make_room(struct mc_engine *e, size_t more)
+{
+	size_t k = 0, drop = 0;
+	uint64_t now;
+
+	if (more > e->c.mempool_bytes)
+		return false;
+	if (e->mp_n + 1 <= e->c.mempool_max && e->mp_bytes + more <= e->c.mempool_bytes)
+		return true;
+	if (e->building)
+		return false;
+	while (drop < e->mp_n && (e->mp_n - drop + 1 > e->c.mempool_max || e->mp_bytes + more > e->c.mempool_bytes)) {
+		eng_remember_refusal(e, e->mp[drop]->hash, _("evicted from a full pending pool (send it again)"), false);
+		eng_pool_free(e, e->mp[drop]);
+		drop++;
+	}
+	for (size_t i = drop; i < e->mp_n; i++)
+		e->mp[k++] = e->mp[i];
+	e->mp_n = k;
+	e->evicted += drop;
+	now = eng_now(e);
+	if (now - e->evicted_logged_ms >= 1000) {
+		mc_log(LOG_WARNING, NULL, "the pending pool is full (%zu txs, %zu bytes at most): %llu oldest txs evicted",
+			      e->c.mempool_max, e->c.mempool_bytes, (unsigned long long)e->evicted);
+		e->evicted = 0;
+		e->evicted_logged_ms = now;
+	}
+	pthread_cond_broadcast(&e->cv);   /* their waiters learn it */
+	return true;
+}
+
+int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN])
+{
+	struct mp_item *it;
+	size_t bytes = in->tx_len + in->side_len;
+
+	if (in_pool(e, hash))
+		return 0;
+	if (!pool_make_room(e, bytes))
+		return -1;
+	if (e->mp_n == e->mp_cap) {
+		size_t cap = e->mp_cap ? e->mp_cap * 2 : 1024;
+		void *p = realloc(e->mp, cap * sizeof(*e->mp));
+
+		if (!p)
+			return -1;
+		e->mp = p;
+		e->mp_cap = cap;
+	}
+	if (!(it = calloc(1, sizeof(*it))) || !(it->bytes = malloc(bytes + 1))) {
+		free(it);
+		return -1;
+	}
+	memcpy(it->bytes, in->tx, in->tx_len);
+	memcpy(it->bytes + in->tx_len, in->side, in->side_len);
+	it->tx_len = in->tx_len;
+	it->side_len = in->side_len;
+	memcpy(it->hash, hash, MC_HASH_LEN);
+	it->status = MC_TXIN_PENDING;
+	it->added_ms = eng_now(e);
+	e->mp[e->mp_n++] = it;   /* in arrival order: the oldest are evicted first */
+	e->mp_bytes += bytes;
+	return 0;
 }
 
 /* After blocks this node did not see the txs of (caught up, or made by
@@ -1076,7 +1161,7 @@ static void fwd_resend(struct mc_engine *e, void *cl)
 		if (ok) {
 			bool said;
 
-			eng_note_answer(e, r.body, r.len, (const uint8_t (*)[MC_HASH_LEN])&hash, 1, &said);
+			eng_http_note_answer(e, r.body, r.len, (const uint8_t (*)[MC_HASH_LEN])&hash, 1, &said);
 			mc_peer_resp_release(&r);
 			sent++;
 		}
@@ -1146,7 +1231,7 @@ static void pool_handover(struct mc_engine *e, void *cl)
 	{
 		bool said;
 
-		eng_note_answer(e, r.body, r.len, (const uint8_t (*)[MC_HASH_LEN])hashes, n, &said);
+		eng_http_note_answer(e, r.body, r.len, (const uint8_t (*)[MC_HASH_LEN])hashes, n, &said);
 		mc_peer_resp_release(&r);
 		free(hashes);
 		pthread_cond_broadcast(&e->cv);
@@ -1309,7 +1394,7 @@ static bool head_moved(struct mc_engine *e)
 static void loop_chores(struct mc_engine *e, uint64_t now)
 {
 	if (now - e->last_status_write >= 1000) {
-		eng_write_status_file(e);
+		eng_peers_write_status(e);
 		e->last_status_write = now;
 	}
 	if (e->c.tick)
@@ -1377,9 +1462,9 @@ static bool loop_leader_timeout(struct mc_engine *e, uint64_t now)
 	    !eng_leader_silent(e, now, e->c.leader_timeout_ms) || now - e->last_vc_try_ms <= e->c.leader_timeout_ms)
 		return false;
 	e->last_vc_try_ms = now;
-	if (!eng_auto_candidate(e, cand) || memcmp(cand, e->node->pk, MC_PK_LEN) != 0)
+	if (!eng_vc_candidate(e, cand) || memcmp(cand, e->node->pk, MC_PK_LEN) != 0)
 		return true;
-	if (!eng_next_view(e, &view)) {
+	if (!eng_vc_next_view(e, &view)) {
 		mc_log(LOG_WARNING, NULL, "no view number is left for a view change");
 		return true;
 	}
@@ -1392,7 +1477,7 @@ static bool loop_leader_timeout(struct mc_engine *e, uint64_t now)
 	else
 		mc_log(LOG_WARNING, NULL, "no word from the leader for %u ms: asking to lead view %llu",
 			      e->c.leader_timeout_ms, (unsigned long long)view);
-	if (eng_start_view_change(e, view, cand, true, NULL, &err) != 0)
+	if (eng_vc_start(e, view, cand, true, NULL, &err) != 0)
 		mc_log(LOG_WARNING, NULL, "view change to %llu: %s", (unsigned long long)view, err.msg);
 	return true;
 }

@@ -22,7 +22,7 @@
 
 /* ---- requests ------------------------------------------------------------------ */
 
-void eng_reply_text(struct mc_reply *r, unsigned status, const char *msg)
+void eng_http_reply_text(struct mc_reply *r, unsigned status, const char *msg)
 {
 	r->status = status;
 	r->ctype = "text/plain; charset=utf-8";
@@ -31,13 +31,13 @@ void eng_reply_text(struct mc_reply *r, unsigned status, const char *msg)
 	mc_put_raw(&r->body, "\n", 1);
 }
 
-void eng_reply_json(struct mc_reply *r, unsigned status, cJSON *j)
+void eng_http_reply_json(struct mc_reply *r, unsigned status, cJSON *j)
 {
 	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
 
 	cJSON_Delete(j);
 	if (!text) {
-		eng_reply_text(r, 500, _("out of memory"));
+		eng_http_reply_text(r, 500, _("out of memory"));
 		return;
 	}
 	r->status = status;
@@ -245,11 +245,11 @@ void mc_engine_on_status(struct mc_engine *e, struct mc_reply *r)
 	cJSON *j;
 
 	pthread_mutex_lock(&e->mu);
-	j = eng_status_json(e);
+	j = eng_peers_status_json(e);
 	if (j)
 		cJSON_AddItemToObject(j, "peers", eng_peers_json(e));
 	pthread_mutex_unlock(&e->mu);
-	eng_reply_json(r, 200, j);
+	eng_http_reply_json(r, 200, j);
 }
 
 struct blocks_ctx {
@@ -280,7 +280,7 @@ void mc_engine_on_blocks(struct mc_engine *e, uint64_t from, uint64_t max, struc
 
 	mc_buf_reset(&r->body);
 	if (mc_store_read(e->s, blocks_txn, &c, &err) != 0) {
-		eng_reply_text(r, 500, err.msg);
+		eng_http_reply_text(r, 500, err.msg);
 		return;
 	}
 	r->status = 200;
@@ -308,83 +308,6 @@ static int seen_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 			return -1;
 		c->heights[i] = rc == 0 && vn == 12 ? mc_from_be64(v) : 0;
 	}
-	return 0;
-}
-
-static bool in_pool(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
-{
-	for (size_t i = 0; i < e->mp_n; i++)
-		if (memcmp(e->mp[i]->hash, hash, MC_HASH_LEN) == 0)
-			return true;
-	return false;
-}
-
-/* Evicts the oldest pending txs until `more` bytes and one more tx fit;
- * false when they cannot (the engine is building a block from the pool,
- * or the tx alone is over the limit). Logged once a second at most, with
- * the count. mu held. */
-static bool pool_make_room(struct mc_engine *e, size_t more)
-{
-	size_t k = 0, drop = 0;
-	uint64_t now;
-
-	if (more > e->c.mempool_bytes)
-		return false;
-	if (e->mp_n + 1 <= e->c.mempool_max && e->mp_bytes + more <= e->c.mempool_bytes)
-		return true;
-	if (e->building)
-		return false;
-	while (drop < e->mp_n && (e->mp_n - drop + 1 > e->c.mempool_max || e->mp_bytes + more > e->c.mempool_bytes)) {
-		eng_remember_refusal(e, e->mp[drop]->hash, _("evicted from a full pending pool (send it again)"), false);
-		eng_pool_free(e, e->mp[drop]);
-		drop++;
-	}
-	for (size_t i = drop; i < e->mp_n; i++)
-		e->mp[k++] = e->mp[i];
-	e->mp_n = k;
-	e->evicted += drop;
-	now = eng_now(e);
-	if (now - e->evicted_logged_ms >= 1000) {
-		mc_log(LOG_WARNING, NULL, "the pending pool is full (%zu txs, %zu bytes at most): %llu oldest txs evicted",
-			      e->c.mempool_max, e->c.mempool_bytes, (unsigned long long)e->evicted);
-		e->evicted = 0;
-		e->evicted_logged_ms = now;
-	}
-	pthread_cond_broadcast(&e->cv);   /* their waiters learn it */
-	return true;
-}
-
-int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN])
-{
-	struct mp_item *it;
-	size_t bytes = in->tx_len + in->side_len;
-
-	if (in_pool(e, hash))
-		return 0;
-	if (!pool_make_room(e, bytes))
-		return -1;
-	if (e->mp_n == e->mp_cap) {
-		size_t cap = e->mp_cap ? e->mp_cap * 2 : 1024;
-		void *p = realloc(e->mp, cap * sizeof(*e->mp));
-
-		if (!p)
-			return -1;
-		e->mp = p;
-		e->mp_cap = cap;
-	}
-	if (!(it = calloc(1, sizeof(*it))) || !(it->bytes = malloc(bytes + 1))) {
-		free(it);
-		return -1;
-	}
-	memcpy(it->bytes, in->tx, in->tx_len);
-	memcpy(it->bytes + in->tx_len, in->side, in->side_len);
-	it->tx_len = in->tx_len;
-	it->side_len = in->side_len;
-	memcpy(it->hash, hash, MC_HASH_LEN);
-	it->status = MC_TXIN_PENDING;
-	it->added_ms = eng_now(e);
-	e->mp[e->mp_n++] = it;   /* in arrival order: the oldest are evicted first */
-	e->mp_bytes += bytes;
 	return 0;
 }
 
@@ -521,14 +444,14 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 		snprintf(ferr, ferr_n, "%.250s", err.msg);
 		return;
 	}
-	if (!eng_note_answer(e, resp.body, resp.len, hashes, n, said_committed) && resp.status >= 400)
+	if (!eng_http_note_answer(e, resp.body, resp.len, hashes, n, said_committed) && resp.status >= 400)
 		snprintf(ferr, ferr_n, "HTTP %ld: %.200s", resp.status, (const char *)resp.body);
 	mc_peer_resp_release(&resp);
 	pthread_cond_broadcast(&e->cv);
 }
 
-bool eng_note_answer(struct mc_engine *e, const uint8_t *body, size_t len, const uint8_t (*hashes)[MC_HASH_LEN],
-		     size_t n, bool *said_committed)
+bool eng_http_note_answer(struct mc_engine *e, const uint8_t *body, size_t len,
+			  const uint8_t (*hashes)[MC_HASH_LEN], size_t n, bool *said_committed)
 {
 	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
 	const cJSON *a = j ? cJSON_GetObjectItemCaseSensitive(j, "txs") : NULL, *o;
@@ -633,7 +556,7 @@ static bool txs_decode(struct mc_engine *e, const uint8_t *body, size_t len, str
 	memcpy(chain, e->chain_id, MC_HASH_LEN);
 	pthread_mutex_unlock(&e->mu);
 	if (mc_txbundle_decode(body, len, &q->in, &q->n, &err) != 0) {
-		eng_reply_text(r, 400, err.msg);
+		eng_http_reply_text(r, 400, err.msg);
 		return false;
 	}
 	n = q->n;
@@ -642,7 +565,7 @@ static bool txs_decode(struct mc_engine *e, const uint8_t *body, size_t len, str
 	q->why = calloc(n ? n : 1, sizeof(*q->why));
 	q->stale = calloc(n ? n : 1, sizeof(*q->stale));
 	if (!q->hashes || !q->heights || !q->why || !q->stale) {
-		eng_reply_text(r, 503, _("out of memory"));
+		eng_http_reply_text(r, 503, _("out of memory"));
 		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -655,7 +578,7 @@ static bool txs_decode(struct mc_engine *e, const uint8_t *body, size_t len, str
 			char msg[300];
 
 			snprintf(msg, sizeof(msg), _("tx %zu: %s"), i, err.msg);
-			eng_reply_text(r, 400, msg);
+			eng_http_reply_text(r, 400, msg);
 			return false;
 		}
 		mc_tx_hash(&tx, q->hashes[i]);
@@ -683,7 +606,7 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 		struct admit_ctx ac = { q.in, (const uint8_t (*)[MC_HASH_LEN])q.hashes, n, q.heights, q.why, q.stale };
 
 		if (mc_store_read(e->s, admit_txn, &ac, &err) != 0) {
-			eng_reply_text(r, 503, err.msg);
+			eng_http_reply_text(r, 503, err.msg);
 			goto out;
 		}
 	}
@@ -702,7 +625,7 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 				full = true;
 		if (full) {
 			pthread_mutex_unlock(&e->mu);
-			eng_reply_text(r, 503, _("too many pending transactions: try again later"));
+			eng_http_reply_text(r, 503, _("too many pending transactions: try again later"));
 			goto out;
 		}
 		pthread_cond_broadcast(&e->cv);
@@ -713,7 +636,7 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 	if (open && !eng_am_leader(e) && !ferr[0])   /* the leader took them: watch that it commits them */
 		eng_fwd_watch(e, q.in, (const uint8_t (*)[MC_HASH_LEN])q.hashes, q.heights, n);
 	pending_why(e, ferr[0] ? ferr : NULL, said, pending, sizeof(pending));
-	eng_reply_json(r, 0, txs_result(e, (const uint8_t (*)[MC_HASH_LEN])q.hashes, n, q.heights, pending, &status));
+	eng_http_reply_json(r, 0, txs_result(e, (const uint8_t (*)[MC_HASH_LEN])q.hashes, n, q.heights, pending, &status));
 	r->status = wait_ms || status == 422 ? status : 202;
 	pthread_mutex_unlock(&e->mu);
 out:
@@ -822,7 +745,7 @@ static bool proposal_lock_refuses(struct mc_engine *e, const struct mc_bundle *b
 	struct lock l;
 
 	if (eng_lock_get(e, &l, &err) != 0) {
-		eng_reply_text(r, 500, err.msg);
+		eng_http_reply_text(r, 500, err.msg);
 		return true;
 	}
 	if (l.has && l.height == b->h.height && memcmp(l.hash, b->hash, MC_HASH_LEN) != 0) {
@@ -837,7 +760,7 @@ static bool proposal_lock_refuses(struct mc_engine *e, const struct mc_bundle *b
 			mc_log(LOG_WARNING, NULL, "proposal from %s refused: this node is locked on another block at height %llu",
 				      who, (unsigned long long)b->h.height);
 		eng_lock_release(&l);
-		eng_reply_text(r, 409, _("this node voted for another block at this height"));
+		eng_http_reply_text(r, 409, _("this node voted for another block at this height"));
 		return true;
 	}
 	eng_lock_release(&l);
@@ -858,13 +781,13 @@ static void proposal_vote(struct mc_engine *e, const struct mc_bundle *b, const 
 		snprintf(hs, sizeof(hs), "%llu", (unsigned long long)b->h.height);
 		mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", who }, { "HEIGHT", hs }, { "REASON", err.msg }),
 		       "proposal %llu from %s refused: %s", (unsigned long long)b->h.height, who, err.msg);
-		eng_reply_text(r, err.code == EX_NOPERM ? 403 : 422, err.msg);
+		eng_http_reply_text(r, err.code == EX_NOPERM ? 403 : 422, err.msg);
 		return;
 	}
 	/* The lock is on disk before the vote leaves. */
 	if (eng_lock_put(e, b->h.height, b->h.view, b->hash, body, len, &err) != 0) {
 		mc_log(LOG_ERR, NULL, "cannot store the vote lock: %s", err.msg);
-		eng_reply_text(r, 500, err.msg);
+		eng_http_reply_text(r, 500, err.msg);
 		return;
 	}
 	{
@@ -894,12 +817,12 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 	eng_short_pk(from, who);
 	if (mc_bundle_decode(body, len, &b, &err) != 0) {
 		mc_log(LOG_WARNING, NULL, "proposal from %s refused: %s", who, err.msg);
-		eng_reply_text(r, 400, err.msg);
+		eng_http_reply_text(r, 400, err.msg);
 		return;
 	}
 	if (!proposal_signed(&b)) {
 		mc_log(LOG_WARNING, NULL, "proposal from %s refused: it is not signed by its proposer", who);
-		eng_reply_text(r, 403, _("the proposal is not signed by its proposer"));
+		eng_http_reply_text(r, 403, _("the proposal is not signed by its proposer"));
 		mc_bundle_release(&b);
 		return;
 	}
@@ -911,7 +834,7 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 		if (b.h.height <= height)
 			committed_twin(e, &b, who);
 		snprintf(msg, sizeof(msg), _("this node is at height %llu"), (unsigned long long)height);
-		eng_reply_text(r, 409, msg);
+		eng_http_reply_text(r, 409, msg);
 	} else if (!proposal_lock_refuses(e, &b, who, r)) {
 		proposal_vote(e, &b, body, len, who, r);
 	}
@@ -952,7 +875,7 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 	eng_short_pk(from, who);
 	if (mc_bundle_decode(body, len, &b, &err) != 0) {
 		mc_log(LOG_WARNING, NULL, "commit from %s refused: %s", who, err.msg);
-		eng_reply_text(r, 400, err.msg);
+		eng_http_reply_text(r, 400, err.msg);
 		return;
 	}
 	pthread_mutex_lock(&e->chain_mu);
@@ -974,30 +897,30 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 		    memcmp(c.hash, b.hash, MC_HASH_LEN) != 0) {
 			mc_log(LOG_WARNING, NULL, "commit from %s refused: another block at height %llu than ours (a fork)",
 				      who, (unsigned long long)b.h.height);
-			eng_reply_text(r, 409, _("this node committed another block at that height"));
+			eng_http_reply_text(r, 409, _("this node committed another block at that height"));
 		} else {
-			eng_reply_text(r, 200, "ok");
+			eng_http_reply_text(r, 200, "ok");
 		}
 	} else if (b.h.height > height + 1 && ahead_ok) {
-		eng_reply_text(r, 202, _("behind: catching up"));
+		eng_http_reply_text(r, 202, _("behind: catching up"));
 	} else if (b.h.height > height + 1) {
 		/* a height nobody certified: it moves nothing here */
 		mc_log(LOG_WARNING, NULL, "commit %llu from %s refused: %s", (unsigned long long)b.h.height, who,
 			      err.msg[0] ? err.msg : _("another chain"));
-		eng_reply_text(r, 422, err.msg[0] ? err.msg : _("another chain"));
+		eng_http_reply_text(r, 422, err.msg[0] ? err.msg : _("another chain"));
 	} else if (eng_apply_block(e, &b, MC_APPLY_COMMIT | (checked ? MC_APPLY_SIGS_CHECKED : 0), false, &err) != 0) {
 		char hs[24];
 
 		snprintf(hs, sizeof(hs), "%llu", (unsigned long long)b.h.height);
 		mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", who }, { "HEIGHT", hs }, { "REASON", err.msg }),
 		       "commit %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
-		eng_reply_text(r, 422, err.msg);
+		eng_http_reply_text(r, 422, err.msg);
 	} else {
 		pthread_mutex_lock(&e->mu);
 		eng_set_commit(e, &b, &b.cert);
 		eng_after_commit(e, &b);
 		pthread_mutex_unlock(&e->mu);
-		eng_reply_text(r, 200, "ok");
+		eng_http_reply_text(r, 200, "ok");
 	}
 	pthread_mutex_unlock(&e->chain_mu);
 	mc_bundle_release(&b);
@@ -1013,9 +936,9 @@ void mc_engine_on_evidence(struct mc_engine *e, const uint8_t from[MC_PK_LEN], c
 	eng_short_pk(from, who);
 	if (eng_evidence(e, body, len, false, &err) != 0) {
 		mc_log(LOG_WARNING, NULL, "evidence from %s refused: %s", who, err.msg);
-		eng_reply_text(r, 422, err.msg);
+		eng_http_reply_text(r, 422, err.msg);
 		return;
 	}
 	mc_log(LOG_WARNING, NULL, "evidence of equivocation from %s checked and kept", who);
-	eng_reply_text(r, 200, "ok");
+	eng_http_reply_text(r, 200, "ok");
 }

@@ -357,16 +357,8 @@ void *eng_peer_main(void *arg)
 	return NULL;
 }
 
-cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n)
-{
-	char hex[2 * 64 + 1];
-
-	mc_hex(p, n, hex);
-	return cJSON_AddStringToObject(o, k, hex);
-}
-
 /* The node's own status as JSON (machine names, never translated). mu held. */
-cJSON *eng_status_json(struct mc_engine *e)
+cJSON *eng_peers_status_json(struct mc_engine *e)
 {
 	cJSON *j = cJSON_CreateObject();
 
@@ -424,14 +416,14 @@ cJSON *eng_peers_json(struct mc_engine *e)
 }
 
 /* The console reads this file: it never talks to the network itself. */
-void eng_write_status_file(struct mc_engine *e)
+void eng_peers_write_status(struct mc_engine *e)
 {
 	cJSON *j;
 	char *text;
 
 	if (!e->c.status_file)
 		return;
-	j = eng_status_json(e);
+	j = eng_peers_status_json(e);
 	if (!j)
 		return;
 	cJSON_AddItemToObject(j, "peers", eng_peers_json(e));

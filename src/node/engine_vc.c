@@ -79,7 +79,7 @@ int eng_vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 
 /* The next view this node may ask for: above the chain's view, its own
  * vote and the votes peers said they gave; false past the last number. */
-bool eng_next_view(const struct mc_engine *e, uint64_t *out)
+bool eng_vc_next_view(const struct mc_engine *e, uint64_t *out)
 {
 	uint64_t base = e->view;
 
@@ -198,11 +198,11 @@ void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], 
 
 	eng_short_pk(from, who);
 	if (parse_view_query(view_s, leader_s, &view, leader) != 0) {
-		eng_reply_text(r, 400, "view=N&leader=HEX");
+		eng_http_reply_text(r, 400, "view=N&leader=HEX");
 		return;
 	}
 	if (len && mc_promote_decode(body, len, &ap, &err) != 0) {
-		eng_reply_text(r, 400, err.msg);
+		eng_http_reply_text(r, 400, err.msg);
 		return;
 	}
 	pthread_mutex_lock(&e->mu);
@@ -217,7 +217,7 @@ void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], 
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "error", err.msg);
 		cJSON_AddNumberToObject(j, "voted", (double)voted);
-		eng_reply_json(r, err.code == EX_TEMPFAIL ? 409 : 422, j);
+		eng_http_reply_json(r, err.code == EX_TEMPFAIL ? 409 : 422, j);
 		return;
 	}
 	pthread_mutex_unlock(&e->mu);
@@ -283,11 +283,11 @@ void mc_engine_on_view_change(struct mc_engine *e, const uint8_t from[MC_PK_LEN]
 	if (vc_adopt(e, body, len, &err) != 0) {
 		pthread_mutex_unlock(&e->mu);
 		mc_log(LOG_WARNING, NULL, "view change from %s refused: %s", who, err.msg);
-		eng_reply_text(r, 422, err.msg);
+		eng_http_reply_text(r, 422, err.msg);
 		return;
 	}
 	pthread_mutex_unlock(&e->mu);
-	eng_reply_text(r, 202, "ok");
+	eng_http_reply_text(r, 202, "ok");
 }
 
 /* One view change this node asks for: the votes gathered so far. */
@@ -443,8 +443,8 @@ static int vc_begin(struct mc_engine *e, struct vc_run *v, const struct mc_promo
 
 /* Asks every validator to move to `view` under `leader`, and hands a
  * quorum's VIEW_CHANGE to the leader. mu held (released during calls). */
-int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
-			  bool timeout, const struct mc_promote *ap, struct mc_err *err)
+int eng_vc_start(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN], bool timeout,
+		 const struct mc_promote *ap, struct mc_err *err)
 {
 	struct vc_run *v = calloc(1, sizeof(*v));
 	struct mc_buf body, msg;
@@ -498,34 +498,34 @@ void mc_engine_on_promote(struct mc_engine *e, const char *leader_s, const uint8
 	cJSON *j;
 
 	if (!leader_s || strlen(leader_s) != 2 * MC_PK_LEN || mc_unhex(leader_s, leader, MC_PK_LEN) != 0) {
-		eng_reply_text(r, 400, "leader=HEX");
+		eng_http_reply_text(r, 400, "leader=HEX");
 		return;
 	}
 	if (len && mc_promote_decode(body, len, &ap, &err) != 0) {
-		eng_reply_text(r, 400, err.msg);
+		eng_http_reply_text(r, 400, err.msg);
 		return;
 	}
 	pthread_mutex_lock(&e->mu);
-	if (!eng_next_view(e, &view)) {
+	if (!eng_vc_next_view(e, &view)) {
 		pthread_mutex_unlock(&e->mu);
-		eng_reply_text(r, 422, _("no view number is left"));
+		eng_http_reply_text(r, 422, _("no view number is left"));
 		return;
 	}
-	if (eng_start_view_change(e, view, leader, false, len ? &ap : NULL, &err) != 0) {
+	if (eng_vc_start(e, view, leader, false, len ? &ap : NULL, &err) != 0) {
 		pthread_mutex_unlock(&e->mu);
 		mc_log(LOG_WARNING, NULL, "promotion to view %llu failed: %s", (unsigned long long)view, err.msg);
-		eng_reply_text(r, err.code == EX_TEMPFAIL ? 503 : 422, err.msg);
+		eng_http_reply_text(r, err.code == EX_TEMPFAIL ? 503 : 422, err.msg);
 		return;
 	}
 	pthread_mutex_unlock(&e->mu);
 	j = cJSON_CreateObject();
 	cJSON_AddNumberToObject(j, "view", (double)view);
-	eng_reply_json(r, 202, j);
+	eng_http_reply_json(r, 202, j);
 }
 
 /* The candidate after a silent leader: the first validator after it (in
  * key order) that this node sees up, itself included. mu held. */
-bool eng_auto_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN])
+bool eng_vc_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN])
 {
 	size_t at = 0;
 
