@@ -349,16 +349,15 @@ static int copy_file(const char *from, const char *to)
 
 static void start(size_t i)
 {
+	static const char *const names[N] = { "n0", "n1", "n2", "n3" };   /* the engine keeps them */
 	struct mc_engine_conf c;
 	struct mc_engine *e;
 	struct mc_err err = { 0 };
-	char name[8];
 
-	snprintf(name, sizeof(name), "n%zu", i);
 	memset(&c, 0, sizeof(c));
 	c.s = cl.s[i];
 	c.node = cl.k[i];
-	c.name = name;
+	c.name = names[i];
 	c.peers = "http://n0.test,http://n1.test,http://n2.test,http://n3.test";
 	c.leader_timeout_ms = TIMEOUT_MS;
 	c.now = test_now;
