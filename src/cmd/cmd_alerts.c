@@ -39,10 +39,10 @@ static void name_of(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], char *out, si
 		snprintf(out, n, "%s", id.name);
 }
 
-/* The kinds about this node's state rather than a chain event. */
-static bool print_state(const struct mc_alert *al, const char *when, cJSON *j)
+/* The kinds about this node's own checks: verify, serve, the validators. */
+static bool print_node_state(const struct mc_alert *al, const char *when, cJSON *j)
 {
-	char pk[65], addr[41], bal[64] = "", cost[64] = "";
+	char pk[65];
 
 	switch (al->kind) {
 	case MC_ALERT_VERIFY_FAILED:
@@ -94,6 +94,17 @@ static bool print_state(const struct mc_alert *al, const char *when, cJSON *j)
 			       (unsigned long long)al->height, al->count);
 		}
 		return true;
+	default:
+		return false;
+	}
+}
+
+/* The kinds about anchoring: overdue, stuck, the anchor key's balance. */
+static bool print_anchor_state(const struct mc_alert *al, const char *when, cJSON *j)
+{
+	char addr[41], bal[64] = "", cost[64] = "";
+
+	switch (al->kind) {
 	case MC_ALERT_ANCHOR_OVERDUE:
 		if (j) {
 			cJSON_AddNumberToObject(j, "tree_size", (double)al->seq);
@@ -136,122 +147,159 @@ static bool print_state(const struct mc_alert *al, const char *when, cJSON *j)
 	}
 }
 
-static int print_alert(const struct mc_alert *al, void *vctx)
+/* The kinds about this node's state rather than a chain event. */
+static bool print_state(const struct mc_alert *al, const char *when, cJSON *j)
 {
-	struct alerts_out *o = vctx;
-	char who[MC_NAME_MAX + 1], staff[MC_NAME_MAX + 1] = "?", by[MC_NAME_MAX + 1] = "?";
-	char ackname[MC_NAME_MAX + 1];
-	char when[32], pk[65], subj[65], rec[33], gid[33], idhex[2 * MC_ALERT_ID_LEN + 1];
-	cJSON *j = NULL;
+	return print_node_state(al, when, j) || print_anchor_state(al, when, j);
+}
 
-	name_of(o->t, al->actor, who, sizeof(who));
+/* An alert's fields as printed: names, time and hex. */
+struct alert_text {
+	char who[MC_NAME_MAX + 1], staff[MC_NAME_MAX + 1], by[MC_NAME_MAX + 1];
+	char when[32], pk[65], subj[65], rec[33], gid[33], idhex[2 * MC_ALERT_ID_LEN + 1];
+};
+
+static void alert_text(struct mc_txn *t, const struct mc_alert *al, struct alert_text *x)
+{
+	snprintf(x->staff, sizeof(x->staff), "?");
+	snprintf(x->by, sizeof(x->by), "?");
+	name_of(t, al->actor, x->who, sizeof(x->who));
 	if (al->kind == MC_ALERT_STAFF_GRANT || al->kind == MC_ALERT_ENROLLER_GRANT ||
 	    al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT || al->kind == MC_ALERT_LOST_KEY_ROTATION)
-		name_of(o->t, al->author, staff, sizeof(staff));
+		name_of(t, al->author, x->staff, sizeof(x->staff));
 	if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT)
-		name_of(o->t, al->enroller, by, sizeof(by));
-	mc_time_format(al->time_ms, when, sizeof(when));
-	mc_hex(al->actor, MC_PK_LEN, pk);
-	mc_hex(al->subject, MC_HASH_LEN, subj);
-	mc_hex(al->record, 16, rec);
-	mc_hex(al->grant, 16, gid);
-	mc_hex(al->id, MC_ALERT_ID_LEN, idhex);
-	if (o->cli->json) {
-		/* every alert's object starts with its id, kind and time */
-		j = cJSON_CreateObject();
-		if (!j || !cJSON_AddItemToArray(o->arr, j)) {
-			cJSON_Delete(j);
-			return -1;
-		}
-		cJSON_AddStringToObject(j, "id", idhex);
-		cJSON_AddStringToObject(j, "alert", mc_alert_name(al->kind));
-		cJSON_AddStringToObject(j, "time", when);
-		cJSON_AddBoolToObject(j, "acked", al->acked);
-		if (al->acked) {
-			name_of(o->t, al->ack_by, ackname, sizeof(ackname));
-			mc_hex(al->ack_by, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "acked_by", pk);
-			mc_json_add_str(j, "acked_by_name", ackname);
-			mc_json_add_str(j, "ack_reason", al->ack_reason);
-			cJSON_AddNumberToObject(j, "ack_block", (double)al->ack_height);
-			mc_hex(al->actor, MC_PK_LEN, pk);
-		}
-	} else {
-		printf("%s  ", idhex);
+		name_of(t, al->enroller, x->by, sizeof(x->by));
+	mc_time_format(al->time_ms, x->when, sizeof(x->when));
+	mc_hex(al->actor, MC_PK_LEN, x->pk);
+	mc_hex(al->subject, MC_HASH_LEN, x->subj);
+	mc_hex(al->record, 16, x->rec);
+	mc_hex(al->grant, 16, x->gid);
+	mc_hex(al->id, MC_ALERT_ID_LEN, x->idhex);
+}
+
+/* --json: the alert's object in o->arr, starting with its id, kind, time
+ * and acknowledgement; NULL when out of memory. */
+static cJSON *alert_json_head(struct alerts_out *o, const struct mc_alert *al, const struct alert_text *x)
+{
+	cJSON *j = cJSON_CreateObject();
+	char ackname[MC_NAME_MAX + 1], pk[65];
+
+	if (!j || !cJSON_AddItemToArray(o->arr, j)) {
+		cJSON_Delete(j);
+		return NULL;
 	}
-	if (print_state(al, when, j)) {
-		/* done */
-	} else if (j) {
-		cJSON_AddNumberToObject(j, "block", (double)al->height);
-		cJSON_AddStringToObject(j, "actor", pk);
-		mc_json_add_str(j, "actor_name", who);
-		if (al->kind == MC_ALERT_BREAK_GLASS) {
-			cJSON_AddStringToObject(j, "record", rec);
-			cJSON_AddStringToObject(j, "subject", subj);
-		} else if (al->kind == MC_ALERT_DENY_BURST) {
-			cJSON_AddNumberToObject(j, "denials", al->count);
-		} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
-			/* actor: the new key; the key it replaced; the admin */
-			mc_hex(al->old_pk, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "old_key", pk);
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "rotated_by", pk);
-			mc_json_add_str(j, "rotated_by_name", staff);
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		} else {
-			cJSON_AddStringToObject(j, "grant", gid);
-			cJSON_AddStringToObject(j, "subject", subj);
-		}
-		if (al->kind == MC_ALERT_STAFF_GRANT) {
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "recorded_by", pk);
-			mc_json_add_str(j, "recorded_by_name", staff);
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
-			/* the patient identity that signed it, which the grantee enrolled */
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "patient_identity", pk);
-			mc_json_add_str(j, "patient_identity_name", staff);
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
-			/* the patient identity that signed it, and who enrolled it */
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "patient_identity", pk);
-			mc_json_add_str(j, "patient_identity_name", staff);
-			mc_hex(al->enroller, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "enrolled_by", pk);
-			mc_json_add_str(j, "enrolled_by_name", by);
-			cJSON_AddNumberToObject(j, "minutes_after_enrolment", (double)(al->after_ms / 60000));
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		}
-	} else if (al->kind == MC_ALERT_BREAK_GLASS) {
-		printf(_("%s  break-glass read by %s of record %s"), when, who, rec);
+	cJSON_AddStringToObject(j, "id", x->idhex);
+	cJSON_AddStringToObject(j, "alert", mc_alert_name(al->kind));
+	cJSON_AddStringToObject(j, "time", x->when);
+	cJSON_AddBoolToObject(j, "acked", al->acked);
+	if (al->acked) {
+		name_of(o->t, al->ack_by, ackname, sizeof(ackname));
+		mc_hex(al->ack_by, MC_PK_LEN, pk);
+		cJSON_AddStringToObject(j, "acked_by", pk);
+		mc_json_add_str(j, "acked_by_name", ackname);
+		mc_json_add_str(j, "ack_reason", al->ack_reason);
+		cJSON_AddNumberToObject(j, "ack_block", (double)al->ack_height);
+	}
+	return j;
+}
+
+/* --json: the fields of an alert about a chain event. */
+static void alert_json_event(cJSON *j, const struct mc_alert *al, const struct alert_text *x)
+{
+	char pk[65];
+
+	cJSON_AddNumberToObject(j, "block", (double)al->height);
+	cJSON_AddStringToObject(j, "actor", x->pk);
+	mc_json_add_str(j, "actor_name", x->who);
+	if (al->kind == MC_ALERT_BREAK_GLASS) {
+		cJSON_AddStringToObject(j, "record", x->rec);
+		cJSON_AddStringToObject(j, "subject", x->subj);
 	} else if (al->kind == MC_ALERT_DENY_BURST) {
-		printf(_("%s  %u denied reads by %s in the last hour"), when, al->count, who);
+		cJSON_AddNumberToObject(j, "denials", al->count);
+	} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
+		/* actor: the new key; the key it replaced; the admin */
+		mc_hex(al->old_pk, MC_PK_LEN, pk);
+		cJSON_AddStringToObject(j, "old_key", pk);
+		mc_hex(al->author, MC_PK_LEN, pk);
+		cJSON_AddStringToObject(j, "rotated_by", pk);
+		mc_json_add_str(j, "rotated_by_name", x->staff);
+		cJSON_AddBoolToObject(j, "revoked", al->revoked);
+	} else {
+		cJSON_AddStringToObject(j, "grant", x->gid);
+		cJSON_AddStringToObject(j, "subject", x->subj);
+	}
+	mc_hex(al->author, MC_PK_LEN, pk);
+	if (al->kind == MC_ALERT_STAFF_GRANT) {
+		cJSON_AddStringToObject(j, "recorded_by", pk);
+		mc_json_add_str(j, "recorded_by_name", x->staff);
+	} else if (al->kind == MC_ALERT_ENROLLER_GRANT || al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+		/* the patient identity that signed it (which the grantee, or
+		 * a colleague of the same organization, enrolled) */
+		cJSON_AddStringToObject(j, "patient_identity", pk);
+		mc_json_add_str(j, "patient_identity_name", x->staff);
+	}
+	if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+		mc_hex(al->enroller, MC_PK_LEN, pk);
+		cJSON_AddStringToObject(j, "enrolled_by", pk);
+		mc_json_add_str(j, "enrolled_by_name", x->by);
+		cJSON_AddNumberToObject(j, "minutes_after_enrolment", (double)(al->after_ms / 60000));
+	}
+	if (al->kind == MC_ALERT_STAFF_GRANT || al->kind == MC_ALERT_ENROLLER_GRANT ||
+	    al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT)
+		cJSON_AddBoolToObject(j, "revoked", al->revoked);
+}
+
+/* The text line of an alert about a chain event. */
+static void alert_print_event(const struct mc_alert *al, const struct alert_text *x)
+{
+	if (al->kind == MC_ALERT_BREAK_GLASS) {
+		printf(_("%s  break-glass read by %s of record %s"), x->when, x->who, x->rec);
+	} else if (al->kind == MC_ALERT_DENY_BURST) {
+		printf(_("%s  %u denied reads by %s in the last hour"), x->when, al->count, x->who);
 	} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
 		printf(_("%s  %s moved to key %s by %s without the old key's signature (lost-key rotation)"),
-		       when, who, pk, staff);
+		       x->when, x->who, x->pk, x->staff);
 	} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
-		printf(_("%s  grant %s to %s, signed by the patient identity %s, which %s enrolled"), when, gid,
-		       who, staff, who);
+		printf(_("%s  grant %s to %s, signed by the patient identity %s, which %s enrolled"), x->when, x->gid,
+		       x->who, x->staff, x->who);
 	} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
 		printf(_("%s  grant %s to %s, signed by the patient identity %s %llu min after %s of the same organization enrolled it%s"),
-		       when, gid, who, staff, (unsigned long long)(al->after_ms / 60000), by,
+		       x->when, x->gid, x->who, x->staff, (unsigned long long)(al->after_ms / 60000), x->by,
 		       al->revoked ? _(", since revoked") : "");
 	} else if (al->kind == MC_ALERT_STAFF_GRANT) {
 		printf(al->revoked ? _("%s  grant %s to %s recorded by staff (%s), since revoked")
 				   : _("%s  grant %s to %s recorded by staff (%s), not by the patient"),
-		       when, gid, who, staff);
+		       x->when, x->gid, x->who, x->staff);
 	} else {
-		printf(_("%s  grant %s to %s ends"), when, gid, who);
+		printf(_("%s  grant %s to %s ends"), x->when, x->gid, x->who);
 	}
-	if (!j && al->acked) {
+}
+
+static int print_alert(const struct mc_alert *al, void *vctx)
+{
+	struct alerts_out *o = vctx;
+	struct alert_text x;
+	char ackname[MC_NAME_MAX + 1];
+	cJSON *j = NULL;
+
+	alert_text(o->t, al, &x);
+	if (o->cli->json) {
+		if (!(j = alert_json_head(o, al, &x)))
+			return -1;
+		if (!print_state(al, x.when, j))
+			alert_json_event(j, al, &x);
+		o->n++;
+		return 0;
+	}
+	printf("%s  ", x.idhex);
+	if (!print_state(al, x.when, NULL))
+		alert_print_event(al, &x);
+	if (al->acked) {
 		name_of(o->t, al->ack_by, ackname, sizeof(ackname));
 		/* L10N: after an alert listed with --all: who acknowledged it, and why */
 		printf(_("  [acknowledged by %s: %s]"), ackname, al->ack_reason);
 	}
-	if (!j)
-		putchar('\n');
+	putchar('\n');
 	o->n++;
 	return 0;
 }
