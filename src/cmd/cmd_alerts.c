@@ -435,6 +435,34 @@ static int find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
+/* The alert f->id names (acknowledged ones too, for the message), which
+ * me may acknowledge: not one about an act of its own. */
+static int ack_find(struct mc_cli *cli, struct find *f, const struct mc_identity *me, const char *idarg,
+		    struct mc_err *err)
+{
+	/* the id must name an alert this node lists now, with any of the
+	 * windows alerts takes: an id names its fact whatever the window
+	 * that showed it */
+	mc_alert_defaults(&f->p, mc_now_ms());
+	f->p.include_acked = true;
+	f->p.break_glass_window_ms = f->p.now_ms;
+	f->p.deny_window_ms = f->p.now_ms;
+	f->p.expiring_window_ms = UINT64_MAX / 2;
+	f->p.validator_down_ms = 0;
+	f->datadir = cli->datadir;
+	f->conf = &cli->conf;
+	memcpy(f->me, me->pk, MC_PK_LEN);
+	if (mc_store_read(cli->store, find_txn, f, err) != 0)
+		return -1;
+	if (!f->found)
+		return mc_err_set(err, EX_DATAERR, _("no alert '%s' (see medchain alerts)"), idarg);
+	if (f->party)
+		return mc_err_set(err, EX_NOPERM,
+				  _("alert %s is about an act or access of '%s' (or of a key it came from): another admin acknowledges it"),
+				  idarg, me->name);
+	return 0;
+}
+
 int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 {
 	const char *reason = NULL;
@@ -469,30 +497,8 @@ int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_NOPERM, _("only an admin acknowledges alerts, and '%s' is not one"), me.name);
 		goto out;
 	}
-	/* the id must name an alert this node lists now (acknowledged ones
-	 * too, for the message), with any of the windows alerts takes: an id
-	 * names its fact whatever the window that showed it */
-	mc_alert_defaults(&f->p, mc_now_ms());
-	f->p.include_acked = true;
-	f->p.break_glass_window_ms = f->p.now_ms;
-	f->p.deny_window_ms = f->p.now_ms;
-	f->p.expiring_window_ms = UINT64_MAX / 2;
-	f->p.validator_down_ms = 0;
-	f->datadir = cli->datadir;
-	f->conf = &cli->conf;
-	memcpy(f->me, me.pk, MC_PK_LEN);
-	if (mc_store_read(cli->store, find_txn, f, &err) != 0)
+	if (ack_find(cli, f, &me, pos[0], &err) != 0)
 		goto out;
-	if (!f->found) {
-		mc_err_set(&err, EX_DATAERR, _("no alert '%s' (see medchain alerts)"), pos[0]);
-		goto out;
-	}
-	if (f->party) {
-		mc_err_set(&err, EX_NOPERM,
-			   _("alert %s is about an act or access of '%s' (or of a key it came from): another admin acknowledges it"),
-			   pos[0], me.name);
-		goto out;
-	}
 	if (mc_cli_load_role_key(cli, "node", &node, &err) != 0 || mc_cli_load_actor(cli, &author, &err) != 0)
 		goto out;
 	rc = mc_op_alert_ack(cli, node, author, f->al.kind, f->id, reason, &height, &err);

@@ -204,6 +204,64 @@ static uint64_t serve_height(struct mc_cli *cli)
 	return h.height;
 }
 
+/* A rotation under way (the node key is settled when it is loaded): its
+ * next key too, or NULL. */
+static int serve_pending_key(struct mc_cli *cli, struct mc_key **pending, struct mc_err *err)
+{
+	char next[PATH_MAX], keys[PATH_MAX];
+
+	mc_cli_path(cli, keys, sizeof(keys), "keys");
+	mc_nodekey_next_path(keys, next, sizeof(next));
+	if (access(next, F_OK) != 0)
+		return 0;
+	if (mc_cli_load_key_file(cli, next, pending, err) != 0)
+		return -1;
+	mc_log(LOG_NOTICE, NULL, "a rotation of this node's key is under way (keys/node.next.key): it is taken once the chain has it");
+	return 0;
+}
+
+/* The engine's and the peer API's configuration from medchain.conf. */
+static void serve_confs(struct mc_cli *cli, struct mc_key *node, struct mc_key *pending, const char *status_file,
+			struct mc_engine_conf *ec, struct mc_httpd_conf *hc)
+{
+	memset(ec, 0, sizeof(*ec));
+	ec->s = cli->store;
+	ec->node = node;
+	ec->name = *cli->conf.node_name ? cli->conf.node_name : "";
+	ec->status_file = status_file;
+	ec->peers = cli->conf.peers;
+	ec->ca_file = *cli->conf.ca_file ? cli->conf.ca_file : NULL;
+	ec->block_interval_ms = cli->conf.block_interval_ms;
+	ec->max_block_txs = cli->conf.max_block_txs;
+	ec->mempool_max = cli->conf.pool_txs;
+	ec->mempool_bytes = (size_t)cli->conf.pool_mib * 1024 * 1024;
+	ec->leader_timeout_ms = cli->conf.leader_timeout_ms;
+	ec->tick = mc_notify_tick;
+	ec->rekey = rekey;
+	ec->rekey_ctx = cli;
+	ec->pending = pending;
+	memset(hc, 0, sizeof(*hc));
+	hc->listen = cli->conf.listen;
+	hc->tls_cert = *cli->conf.tls_cert ? cli->conf.tls_cert : NULL;
+	hc->tls_key = *cli->conf.tls_key ? cli->conf.tls_key : NULL;
+}
+
+/* The process's setup for a long life: memory given back, SIGTERM and
+ * SIGINT stop it, a peer gone away is an error on its socket. */
+static void serve_process(void)
+{
+	struct sigaction sa;
+
+	/* Large bodies come and go: each in its own mapping, given back to
+	 * the system when freed, so that memory follows what is in flight. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 {
 	struct mc_metrics_conf mcf = { 0 };
@@ -215,7 +273,6 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	struct mc_engine_conf ec;
 	struct mc_httpd_conf hc;
 	char status_file[PATH_MAX];
-	struct sigaction sa;
 	char *pos[1];
 	int npos, rc = -1;
 
@@ -226,55 +283,17 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_CONFIG, _("serve needs [node] listen (host:port) in medchain.conf or MEDCHAIN_LISTEN"));
 		return mc_cli_fail(&err);
 	}
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0)
+	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
+	    serve_pending_key(cli, &pending, &err) != 0)
 		goto out;
-	{
-		/* a rotation under way (the node key is settled above): its key too */
-		char next[PATH_MAX], keys[PATH_MAX];
-
-		mc_cli_path(cli, keys, sizeof(keys), "keys");
-		mc_nodekey_next_path(keys, next, sizeof(next));
-		if (access(next, F_OK) == 0) {
-			if (mc_cli_load_key_file(cli, next, &pending, &err) != 0)
-				goto out;
-			mc_log(LOG_NOTICE, NULL, "a rotation of this node's key is under way (keys/node.next.key): it is taken once the chain has it");
-		}
-	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		mc_err_set(&err, EX_SOFTWARE, _("cannot start libcurl"));
 		goto out;
 	}
 	mc_cli_path(cli, status_file, sizeof(status_file), "serve.status.json");
-	memset(&ec, 0, sizeof(ec));
-	ec.s = cli->store;
-	ec.node = node;
-	ec.name = *cli->conf.node_name ? cli->conf.node_name : "";
-	ec.status_file = status_file;
-	ec.peers = cli->conf.peers;
-	ec.ca_file = *cli->conf.ca_file ? cli->conf.ca_file : NULL;
-	ec.block_interval_ms = cli->conf.block_interval_ms;
-	ec.max_block_txs = cli->conf.max_block_txs;
-	ec.mempool_max = cli->conf.pool_txs;
-	ec.mempool_bytes = (size_t)cli->conf.pool_mib * 1024 * 1024;
-	ec.leader_timeout_ms = cli->conf.leader_timeout_ms;
-	ec.tick = mc_notify_tick;
-	ec.rekey = rekey;
-	ec.rekey_ctx = cli;
-	ec.pending = pending;
+	serve_confs(cli, node, pending, status_file, &ec, &hc);
 	mc_notify_init();
-	memset(&hc, 0, sizeof(hc));
-	hc.listen = cli->conf.listen;
-	hc.tls_cert = *cli->conf.tls_cert ? cli->conf.tls_cert : NULL;
-	hc.tls_key = *cli->conf.tls_key ? cli->conf.tls_key : NULL;
-	/* Large bodies come and go: each in its own mapping, given back to
-	 * the system when freed, so that memory follows what is in flight. */
-	mallopt(M_MMAP_THRESHOLD, 1 << 20);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	memset(&mcf, 0, sizeof(mcf));
+	serve_process();
 	mcf.listen = cli->conf.metrics_listen;
 	mcf.s = cli->store;
 	mcf.datadir = cli->datadir;
@@ -493,6 +512,35 @@ static void wait_seq_taken(struct mc_cli *cli, const uint8_t *txs, size_t len)
 	}
 }
 
+/* This very write timed out before: its txs (kept in the outbox under
+ * key) may still commit. They go first; only once they are refused can
+ * new ones go. 1: they committed (at hc->height, *n of them); 0: none
+ * kept, or refused; -1: an error, or still unknown (they stay in the
+ * outbox). */
+static int resend_kept(struct mc_cli *cli, struct mc_key *node, struct head_ctx *hc, const uint8_t key[MC_HASH_LEN],
+		       size_t *n, struct mc_err *err)
+{
+	struct mc_buf old;
+	uint8_t seed[32];
+	enum answer ans;
+	int found;
+
+	mc_buf_init(&old);
+	found = mc_outbox_get(cli->store, key, seed, &old, err);
+	if (found != 0) {
+		mc_buf_release(&old);
+		return found < 0 ? -1 : 0;
+	}
+	ans = send_txs(cli, node, hc, old.data, old.len, &hc->height, n, err);
+	mc_buf_release(&old);
+	if (ans == ANS_COMMITTED)
+		return 1;
+	if (ans == ANS_PENDING)
+		return -1;
+	mc_err_clear(err);   /* refused: it can never commit; the new txs go */
+	return 0;
+}
+
 static int remote_submit(const uint8_t *txs, size_t len, unsigned attempt, struct mc_produced *out, void *ctx,
 			 struct mc_err *err)
 {
@@ -512,29 +560,12 @@ static int remote_submit(const uint8_t *txs, size_t len, unsigned attempt, struc
 	}
 	mc_request_key(&cli->req, key);
 	if (kept && attempt == 0) {
-		/* This very write timed out before: its txs may still commit.
-		 * They go first; only once they are refused can new ones go. */
-		struct mc_buf old;
-		uint8_t seed[32];
-		int found;
+		int r = resend_kept(cli, node, &hc, key, &n, err);
 
-		mc_buf_init(&old);
-		found = mc_outbox_get(cli->store, key, seed, &old, err);
-		if (found < 0) {
-			mc_buf_release(&old);
+		if (r < 0)
 			goto out;
-		}
-		if (found == 0) {
-			ans = send_txs(cli, node, &hc, old.data, old.len, &hc.height, &n, err);
-			if (ans == ANS_COMMITTED) {
-				mc_buf_release(&old);
-				goto committed;
-			}
-			mc_buf_release(&old);
-			if (ans == ANS_PENDING)
-				goto out;   /* still unknown: it stays in the outbox */
-			mc_err_clear(err);   /* refused: it can never commit; the new txs go */
-		}
+		if (r > 0)
+			goto committed;
 	}
 	/* kept before it leaves: a timeout leaves it for the retry */
 	if (kept) {
