@@ -82,6 +82,11 @@ void mc_cli_set_remote(struct mc_cli *cli, mc_remote_fn fn, void *ctx)
 
 void mc_cli_close(struct mc_cli *cli)
 {
+	mc_key_free(cli->node_key);
+	mc_key_free(cli->actor_key);
+	mc_key_free(cli->org_key);
+	cli->node_key = cli->actor_key = cli->org_key = NULL;
+	cli->setup_done = 0;
 	mc_store_close(cli->store);
 	cli->store = NULL;
 	mc_secure_free(cli->pass);

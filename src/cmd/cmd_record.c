@@ -20,37 +20,11 @@
 #include "records.h"
 #include "text.h"
 
-/* What a writing command holds: node key, acting identity, organization. */
-struct writer {
-	struct mc_key *node, *author, *orgkey;
-	struct mc_org *org;
-};
-
-static int writer_open(struct mc_cli *cli, struct writer *w, struct mc_err *err)
+/* This node's organization, opened with the org key of the command's
+ * setup (the steps it performs now: mc_cmd_setup). */
+static int org_setup(struct mc_cli *cli, unsigned steps, struct mc_org **org, struct mc_err *err)
 {
-	memset(w, 0, sizeof(*w));
-	if (mc_cli_open(cli, 0, err) != 0 || mc_cli_load_role_key(cli, "node", &w->node, err) != 0 ||
-	    mc_cli_load_actor(cli, &w->author, err) != 0 ||
-	    mc_cli_load_role_key(cli, "org", &w->orgkey, err) != 0 ||
-	    mc_org_open(cli->store, w->orgkey, &w->org, err) != 0)
-		return -1;
-	return 0;
-}
-
-static void writer_close(struct writer *w)
-{
-	mc_org_free(w->org);
-	mc_key_free(w->node);
-	mc_key_free(w->author);
-	mc_key_free(w->orgkey);
-}
-
-static int reader_open(struct mc_cli *cli, struct writer *w, struct mc_err *err)
-{
-	memset(w, 0, sizeof(*w));
-	if (mc_cli_open(cli, MC_STORE_RDONLY, err) != 0 ||
-	    mc_cli_load_role_key(cli, "org", &w->orgkey, err) != 0 ||
-	    mc_org_open(cli->store, w->orgkey, &w->org, err) != 0)
+	if (mc_cmd_setup(cli, steps, err) != 0 || mc_org_open(cli->store, cli->org_key, org, err) != 0)
 		return -1;
 	return 0;
 }
@@ -90,7 +64,7 @@ int cmd_record_put(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
-	struct writer w;
+	struct mc_org *org = NULL;
 	unsigned char *payload = NULL;
 	size_t n = 0;
 	uint8_t id[MC_RECORD_ID_LEN], subj[MC_HASH_LEN];
@@ -101,7 +75,6 @@ int cmd_record_put(struct mc_cli *cli, struct mc_args *a)
 	struct mc_produced out;
 	char hex[33];
 
-	memset(&w, 0, sizeof(w));
 	if (mc_cli_parse(a, opts, 4, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (!subject || !category)
@@ -124,9 +97,9 @@ int cmd_record_put(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_DATAERR, _("a JSON payload must be UTF-8"));
 		goto out;
 	}
-	if (writer_open(cli, &w, &err) != 0)
+	if (org_setup(cli, MC_SETUP_ALL, &org, &err) != 0)
 		goto out;
-	if (mc_org_subject(w.org, subject, strlen(subject), subj, &err) != 0)
+	if (mc_org_subject(org, subject, strlen(subject), subj, &err) != 0)
 		goto out;
 	if (amend) {
 		lc.id = id;
@@ -141,9 +114,9 @@ int cmd_record_put(struct mc_cli *cli, struct mc_args *a)
 	} else if (mc_request_ids(&cli->req, cli->store, "record id", id, sizeof(id), &err) != 0) {
 		goto out;   /* the same id when this very write is run again after a timeout */
 	}
-	if (mc_record_seal(w.org, id, version, prev, subj, category, type, payload, n, &sealed,
+	if (mc_record_seal(org, id, version, prev, subj, category, type, payload, n, &sealed,
 			   &err) != 0 ||
-	    mc_records_commit(cli->store, w.node, w.author, w.org, &sealed, 1, &out, &err) != 0) {
+	    mc_records_commit(cli->store, cli->node_key, cli->actor_key, org, &sealed, 1, &out, &err) != 0) {
 		goto out;
 	}
 	mc_hex(id, MC_RECORD_ID_LEN, hex);
@@ -167,7 +140,7 @@ out:
 		mc_wipe(payload, n);
 		free(payload);
 	}
-	writer_close(&w);
+	mc_org_free(org);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
@@ -371,7 +344,7 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 }, ferr = { 0 };
-	struct writer w;
+	struct mc_org *org = NULL;
 	struct report rep = { .cli = cli, .first = true };
 	struct mc_importer *im = NULL;
 	FILE *in = stdin;
@@ -382,7 +355,6 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 	long bsize = 10000;
 	unsigned long long committed = 0;
 
-	memset(&w, 0, sizeof(w));
 	if (mc_cli_parse(a, opts, 3, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (strcmp(ondup, "skip") == 0)
@@ -438,8 +410,8 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 				  strlen(line + t + 1)))
 				 ? "bundle" : "ndjson";
 	}
-	if (writer_open(cli, &w, &err) != 0 ||
-	    mc_importer_start(cli->store, w.node, w.author, w.org, (size_t)bsize, dmode, report_commit,
+	if (org_setup(cli, MC_SETUP_ALL, &org, &err) != 0 ||
+	    mc_importer_start(cli->store, cli->node_key, cli->actor_key, org, (size_t)bsize, dmode, report_commit,
 			      &rep, &im, &err) != 0)
 		goto out;
 	rc = 0;
@@ -532,7 +504,7 @@ out:
 	}
 	if (in != stdin)
 		fclose(in);
-	writer_close(&w);
+	mc_org_free(org);
 	if (rc == 0 && !cli->json && !cli->quiet && isatty(STDERR_FILENO))
 		fprintf(stderr, P_("imported %llu record", "imported %llu records", committed), committed);
 	if (rc == 0 && !cli->json && !cli->quiet && isatty(STDERR_FILENO))
@@ -563,13 +535,12 @@ int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
-	struct writer w;
+	struct mc_org *org = NULL;
 	uint8_t id[MC_RECORD_ID_LEN];
 	unsigned long version = 0;
 	uint8_t purp;
 	struct mc_op_read rd;
 
-	memset(&w, 0, sizeof(w));
 	memset(&rd, 0, sizeof(rd));
 	if (mc_cli_parse(a, opts, 4, pos, 1, &npos) != 0)
 		return EX_USAGE;
@@ -590,8 +561,8 @@ int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	if (mc_record_id_parse(pos[0], id, &err) != 0)
 		return mc_cli_fail(&err);
-	if (writer_open(cli, &w, &err) != 0 ||
-	    mc_op_read(cli, w.node, w.author, id, (uint32_t)version, purp, glass, &rd, &err) != 0)
+	if (org_setup(cli, MC_SETUP_ALL, &org, &err) != 0 ||
+	    mc_op_read(cli, cli->node_key, cli->actor_key, id, (uint32_t)version, purp, glass, &rd, &err) != 0)
 		goto out;
 	if (rd.d.outcome == MC_OUTCOME_DENY) {
 		mc_err_set(&err, EX_NOPERM, _("access denied: %s (recorded in block %llu)"),
@@ -611,7 +582,7 @@ int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 	rc = 0;
 out:
 	mc_op_read_release(&rd);
-	writer_close(&w);
+	mc_org_free(org);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
@@ -684,22 +655,21 @@ int cmd_record_list(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
-	struct writer w;
+	struct mc_org *org = NULL;
 	uint8_t subj[MC_HASH_LEN];
 	struct list_ctx lc;
 
-	memset(&w, 0, sizeof(w));
 	memset(&lc, 0, sizeof(lc));
 	if (mc_cli_parse(a, opts, 2, pos, 0, &npos) != 0)
 		return EX_USAGE;
 	lc.pc.cli = cli;
 	lc.category = category;
 	if (subject) {
-		if (reader_open(cli, &w, &err) != 0 ||
-		    mc_org_subject(w.org, subject, strlen(subject), subj, &err) != 0)
+		if (org_setup(cli, MC_SETUP_ALL, &org, &err) != 0 ||
+		    mc_org_subject(org, subject, strlen(subject), subj, &err) != 0)
 			goto out;
 		lc.subject = subj;
-	} else if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0) {
+	} else if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0) {
 		goto out;
 	}
 	if (cli->json && !(lc.pc.arr = cJSON_CreateArray())) {
@@ -722,7 +692,7 @@ int cmd_record_list(struct mc_cli *cli, struct mc_args *a)
 	}
 out:
 	cJSON_Delete(lc.pc.arr);
-	writer_close(&w);
+	mc_org_free(org);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
@@ -743,7 +713,7 @@ int cmd_record_history(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	lc.pc.cli = cli;
 	lc.id = id;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		return mc_cli_fail(&err);
 	if (cli->json && !(lc.pc.arr = cJSON_CreateArray())) {
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
@@ -771,7 +741,6 @@ int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
 	uint8_t id[MC_RECORD_ID_LEN];
-	struct mc_key *node = NULL, *author = NULL;
 	struct latest_ctx lc;
 	struct mc_produced out;
 	char hex[33], question[512];
@@ -786,8 +755,8 @@ int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	mc_hex(id, MC_RECORD_ID_LEN, hex);
 	lc.id = id;
-	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0 ||
-	    mc_store_read(cli->store, latest_txn, &lc, &err) != 0)
+	cli->dry_run = dry;
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_store_read(cli->store, latest_txn, &lc, &err) != 0)
 		goto out;
 	if (dry) {
 		/* what would be done, from the same checks; nothing opened for
@@ -824,13 +793,9 @@ int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 		 P_("erase record %s (%u version) on every node? This cannot be undone.",
 		    "erase record %s (%u versions) on every node? This cannot be undone.", lc.info.version),
 		 hex, lc.info.version);
-	if (mc_cli_confirm(yes, question, &err) != 0 ||
-	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0)
+	if (mc_cli_confirm(yes, question, &err) != 0 || mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 ||
+	    mc_record_erase(cli->store, cli->node_key, cli->actor_key, id, reason, &out, &err) != 0)
 		goto out;
-	if (mc_record_erase(cli->store, node, author, id, reason, &out, &err) != 0) {
-		goto out;
-	}
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject();
 
@@ -843,7 +808,5 @@ int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 	}
 	rc = 0;
 out:
-	mc_key_free(node);
-	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

@@ -67,7 +67,7 @@ int cmd_status(struct mc_cli *cli, struct mc_args *a)
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 ||
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 ||
 	    mc_store_read(cli->store, status_txn, &s, &err) != 0)
 		return mc_cli_fail(&err);
 	/* the last verify's outcome: this node's own file, not the chain */
