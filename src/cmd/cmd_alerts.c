@@ -374,7 +374,7 @@ int cmd_alerts(struct mc_cli *cli, struct mc_args *a)
 		r.p.validator_down_ms = v * 1000ULL;
 	}
 	r.p.include_acked = all;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		return mc_cli_fail(&err);
 	if (cli->json && !(o.arr = cJSON_CreateArray())) {
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
@@ -470,7 +470,6 @@ int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
-	struct mc_key *node = NULL, *author = NULL;
 	struct mc_identity me;
 	struct find *f = NULL;
 	uint64_t height = 0;
@@ -491,7 +490,7 @@ int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 		goto out;
 	}
 	/* refused before any passphrase is asked */
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_actor_identity(cli, &me, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_cli_actor_identity(cli, &me, &err) != 0)
 		goto out;
 	if (!(me.roles & MC_ROLE_ADMIN) || me.revoked != MC_NOT_REVOKED) {
 		mc_err_set(&err, EX_NOPERM, _("only an admin acknowledges alerts, and '%s' is not one"), me.name);
@@ -499,9 +498,9 @@ int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 	}
 	if (ack_find(cli, f, &me, pos[0], &err) != 0)
 		goto out;
-	if (mc_cli_load_role_key(cli, "node", &node, &err) != 0 || mc_cli_load_actor(cli, &author, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		goto out;
-	rc = mc_op_alert_ack(cli, node, author, f->al.kind, f->id, reason, &height, &err);
+	rc = mc_op_alert_ack(cli, cli->node_key, cli->actor_key, f->al.kind, f->id, reason, &height, &err);
 	if (rc == 0 && cli->json) {
 		cJSON *j = cJSON_CreateObject();
 
@@ -516,7 +515,5 @@ int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 	}
 out:
 	free(f);
-	mc_key_free(node);
-	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

@@ -49,7 +49,7 @@ int cmd_anchor_keygen(struct mc_cli *cli, struct mc_args *a)
 
 	if (mc_cli_parse(a, opts, 1, pos, 0, &npos) != 0)
 		return EX_USAGE;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		return mc_cli_fail(&err);
 	anchor_key_path(cli, path, sizeof(path));
 	if (stat(path, &st) == 0) {
@@ -109,7 +109,7 @@ int cmd_anchor_plan(struct mc_cli *cli, struct mc_args *a)
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, plan_txn, &p, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || mc_store_read(cli->store, plan_txn, &p, &err) != 0)
 		return mc_cli_fail(&err);
 	mc_anchor_payload(p.head.chain_id, p.head.height + 1, p.root, payload);
 	mc_hex(payload, sizeof(payload), payload_hex);
@@ -451,7 +451,7 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 	char path[PATH_MAX], db[PATH_MAX];
 	int code;
 	struct mc_err err = { 0 };
-	struct mc_key *akey = NULL, *nkey = NULL;
+	struct mc_key *akey = NULL;
 	struct mc_anchor_opts o;
 	struct mc_anchor_result *res = NULL;
 	long wait;
@@ -462,24 +462,23 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 	mc_log_open("anchor");
 	if (anchor_preflight(cli, db, path, &err) != 0)
 		return finish_fail(cli, &err);
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_key_file(cli, path, &akey, &err) != 0 ||
-	    mc_cli_load_role_key(cli, "node", &nkey, &err) != 0)
+	/* the store, then the anchor key, then the node's */
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_cli_load_key_file(cli, path, &akey, &err) != 0 ||
+	    mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		goto fail;
 	if (!(res = malloc(sizeof(*res)))) {
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
 		goto fail;
 	}
-	anchor_opts(cli, wait, dry, akey, nkey, &o);
+	anchor_opts(cli, wait, dry, akey, cli->node_key, &o);
 	if (mc_anchor_run(cli->store, &o, res, &err) != 0)
 		goto fail;
 	mc_key_free(akey);
-	mc_key_free(nkey);
 	code = anchor_emit(cli, res, wait);
 	free(res);
 	return code;
 fail:
 	mc_key_free(akey);
-	mc_key_free(nkey);
 	free(res);
 	return finish_fail(cli, &err);
 }
@@ -619,7 +618,7 @@ int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
 		return mc_cli_fail(&err);
 	}
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, list_txn, &lc, &err) != 0) {
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || mc_store_read(cli->store, list_txn, &lc, &err) != 0) {
 		cJSON_Delete(lc.arr);
 		return mc_cli_fail(&err);
 	}
@@ -719,7 +718,7 @@ int cmd_anchor_reset_nonce(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	}
 	mc_log_open("anchor");
-	if (take_lock(cli, &err) != 0 || mc_cli_open(cli, 0, &err) != 0 ||
+	if (take_lock(cli, &err) != 0 || mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 ||
 	    mc_store_write(cli->store, reset_txn, &c, &err) != 0) {
 		free(c.last);
 		say(LOG_ERR, err.msg);

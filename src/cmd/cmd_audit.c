@@ -506,7 +506,7 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 	if ((rc = audit_parse(cli, a, export, now, &r, &q)) != 0)
 		return rc;
 	rc = -1;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		goto out;
 	if (q.subject) {
 		if (mc_cli_subject(cli, q.subject, subj, &err) != 0)

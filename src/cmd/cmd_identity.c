@@ -201,7 +201,7 @@ out:
 /* The IDENTITY_ENROLL of q, in org (an organization belongs to itself),
  * with the subject's pseudonym subj (a patient) or NULL. */
 static int add_submit(struct mc_cli *cli, const struct add_req *q, const char *org, const uint8_t *subj,
-		      struct mc_key *node, struct mc_key *author, struct mc_produced *out, struct mc_err *err)
+		      struct mc_produced *out, struct mc_err *err)
 {
 	struct mc_enroll e;
 	struct mc_buf body;
@@ -220,7 +220,8 @@ static int add_submit(struct mc_cli *cli, const struct add_req *q, const char *o
 	e.subject_len = subj ? MC_HASH_LEN : 0;
 	mc_buf_init(&body);
 	mc_enroll_encode(&e, &body);
-	rc = mc_chain_submit(cli->store, node, author, MC_TX_IDENTITY_ENROLL, body.data, body.len, out, err);
+	rc = mc_chain_submit(cli->store, cli->node_key, cli->actor_key, MC_TX_IDENTITY_ENROLL, body.data, body.len,
+			     out, err);
 	mc_buf_release(&body);
 	return rc;
 }
@@ -231,7 +232,6 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	int rc = add_parse(a, &q);
 	uint8_t subj[MC_HASH_LEN];
 	struct mc_err err = { 0 };
-	struct mc_key *node = NULL, *author = NULL;
 	struct mc_produced out;
 	struct mc_identity nodeorg;
 	char hex[65], path[PATH_MAX] = "";
@@ -240,8 +240,7 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	if (rc != 0)
 		return rc;
 	rc = -1;
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		goto out;
 	if (q.subject && mc_cli_subject(cli, q.subject, subj, &err) != 0)
 		goto out;
@@ -250,7 +249,7 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	if (!q.pubhex && add_make_key(cli, &q, path, sizeof(path), &err) != 0)
 		goto out;
 	mc_hex(q.pk, MC_PK_LEN, hex);
-	rc = add_submit(cli, &q, org, q.subject ? subj : NULL, node, author, &out, &err);
+	rc = add_submit(cli, &q, org, q.subject ? subj : NULL, &out, &err);
 	if (rc != 0) {
 		if (path[0])
 			unlink(path);   /* the key made for it enrols nobody */
@@ -268,8 +267,6 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 		printf("%s\n", hex);
 	}
 out:
-	mc_key_free(node);
-	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
@@ -342,8 +339,7 @@ int cmd_identity_list(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
 		return mc_cli_fail(&err);
 	}
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 ||
-	    mc_store_read(cli->store, list_txn, &lc, &err) != 0) {
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || mc_store_read(cli->store, list_txn, &lc, &err) != 0) {
 		cJSON_Delete(lc.arr);
 		return mc_cli_fail(&err);
 	}
@@ -359,7 +355,6 @@ int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
-	struct mc_key *node = NULL, *author = NULL;
 	struct mc_identity target;
 	struct mc_revoke r;
 	struct mc_buf body;
@@ -371,14 +366,14 @@ int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_usage(_("identity revoke needs the identity's key or name"));
 	if (strlen(reason) > MC_REASON_MAX || !mc_text_clean(reason, strlen(reason)))
 		return mc_cli_usage(_("--reason must be at most %d characters of text"), MC_REASON_MAX);
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_find_identity(cli, pos[0], &target, &err) != 0)
+	/* the store first: a refusal is said before any passphrase is asked */
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_cli_find_identity(cli, pos[0], &target, &err) != 0)
 		goto out;
 	if (target.revoked != MC_NOT_REVOKED) {
 		mc_err_set(&err, EX_DATAERR, _("identity '%s' is already revoked"), pos[0]);
 		goto out;
 	}
-	if (mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		goto out;
 	memset(&r, 0, sizeof(r));
 	memcpy(r.pk, target.pk, MC_PK_LEN);
@@ -386,8 +381,8 @@ int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a)
 	r.reason_len = strlen(reason);
 	mc_buf_init(&body);
 	mc_revoke_encode(&r, &body);
-	rc = mc_chain_submit(cli->store, node, author, MC_TX_IDENTITY_REVOKE, body.data, body.len,
-			     &out, &err);
+	rc = mc_chain_submit(cli->store, cli->node_key, cli->actor_key, MC_TX_IDENTITY_REVOKE, body.data,
+			     body.len, &out, &err);
 	mc_buf_release(&body);
 	if (rc == 0 && cli->json) {
 		cJSON *j = cJSON_CreateObject();
@@ -401,8 +396,6 @@ int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a)
 		printf(_("revoked in block %llu\n"), (unsigned long long)out.height);
 	}
 out:
-	mc_key_free(node);
-	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
@@ -551,7 +544,6 @@ int cmd_identity_rotate(struct mc_cli *cli, struct mc_args *a)
 	int rc = rotate_parse(a, &q);
 	char oldhex[65], newhex[65];
 	struct mc_err err = { 0 };
-	struct mc_key *node = NULL, *author = NULL;
 	struct mc_identity target;
 	struct rotate_ctx rx = { .new_pk = q.pk };
 	struct mc_rotate r;
@@ -561,20 +553,21 @@ int cmd_identity_rotate(struct mc_cli *cli, struct mc_args *a)
 	if (rc != 0)
 		return rc;
 	rc = -1;
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_find_identity(cli, q.who, &target, &err) != 0)
+	/* the store first: a refusal is said before any passphrase is asked */
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_cli_find_identity(cli, q.who, &target, &err) != 0)
 		goto out;
 	mc_hex(target.pk, MC_PK_LEN, oldhex);
 	mc_hex(q.pk, MC_PK_LEN, newhex);
 	if (rotate_check(cli, &q, &target, newhex, &rx, &err) != 0 ||
 	    rotate_sign(cli, &q, &target, rx.chain_id, &r, &err) != 0)
 		goto out;
-	if (mc_cli_load_role_key(cli, "node", &node, &err) != 0 || mc_cli_load_actor(cli, &author, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		goto out;
 	mc_buf_init(&body);
 	mc_rotate_encode(&r, &body);
 	rc = mc_buf_failed(&body) ? mc_err_set(&err, EX_OSERR, _("out of memory"))
-				  : mc_chain_submit(cli->store, node, author, MC_TX_IDENTITY_ROTATE, body.data,
-						    body.len, &out, &err);
+				  : mc_chain_submit(cli->store, cli->node_key, cli->actor_key, MC_TX_IDENTITY_ROTATE,
+						    body.data, body.len, &out, &err);
 	mc_buf_release(&body);
 	if (rc == 0 && cli->json) {
 		cJSON *j = cJSON_CreateObject();
@@ -591,7 +584,5 @@ int cmd_identity_rotate(struct mc_cli *cli, struct mc_args *a)
 		       oldhex, (unsigned long long)out.height);
 	}
 out:
-	mc_key_free(node);
-	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

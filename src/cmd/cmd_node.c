@@ -164,7 +164,6 @@ static int promote_via_serve(struct mc_cli *cli, const uint8_t leader[MC_PK_LEN]
 			     struct mc_err *err)
 {
 	char url[700], path[200], hex[2 * MC_PK_LEN + 1];
-	struct mc_key *node = NULL;
 	struct mc_peer_client *cl = NULL;
 	struct mc_peer_resp r;
 	struct mc_buf body;
@@ -179,10 +178,10 @@ static int promote_via_serve(struct mc_cli *cli, const uint8_t leader[MC_PK_LEN]
 	mc_hex(leader, MC_PK_LEN, hex);
 	mc_cli_serve_url(cli, url, sizeof(url));
 	snprintf(path, sizeof(path), "/v1/promote?leader=%s", hex);
-	if (mc_store_read(cli->store, set_txn, &sc, err) != 0 || mc_cli_load_role_key(cli, "node", &node, err) != 0 ||
+	if (mc_store_read(cli->store, set_txn, &sc, err) != 0 || mc_cmd_setup(cli, MC_SETUP_ALL, err) != 0 ||
 	    mc_peer_client_new(*cli->conf.ca_file ? cli->conf.ca_file : NULL, &cl, err) != 0 ||
-	    mc_peer_call(cl, sc.head.chain_id, node, url, "POST", path, body.data, body.len, node->pk, 30000, 4096, &r,
-			 err) != 0)
+	    mc_peer_call(cl, sc.head.chain_id, cli->node_key, url, "POST", path, body.data, body.len,
+			 cli->node_key->pk, 30000, 4096, &r, err) != 0)
 		goto out;
 	if (r.status != 202) {
 		mc_err_set(err, r.status == 503 ? EX_TEMPFAIL : EX_DATAERR, "%.300s", (const char *)r.body);
@@ -215,7 +214,6 @@ out:
 	mc_buf_release(&body);
 	mc_peer_resp_release(&r);
 	mc_peer_client_free(cl);
-	mc_key_free(node);
 	return rc;
 }
 
@@ -331,28 +329,23 @@ static int change_pending(struct mc_cli *cli, struct change *c, const struct set
 static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *err)
 {
 	struct set_ctx sc;
-	struct mc_key *node = NULL;
 	struct mc_approval mine;
 	uint8_t d[MC_HASH_LEN];
-	int rc = -1;
 
 	memset(&sc, 0, sizeof(sc));
-	if (mc_store_read(cli->store, set_txn, &sc, err) != 0 || mc_cli_load_role_key(cli, "node", &node, err) != 0 ||
-	    approve_check(c, &sc, node, err) != 0)
-		goto out;
+	/* the set first: a refusal is said before any passphrase is asked */
+	if (mc_store_read(cli->store, set_txn, &sc, err) != 0 || mc_cmd_setup(cli, MC_SETUP_ALL, err) != 0 ||
+	    approve_check(c, &sc, cli->node_key, err) != 0)
+		return -1;
 	change_digest(c, sc.head.chain_id, d);
-	mc_approval_sign(d, node->sk, node->pk, &mine);
+	mc_approval_sign(d, cli->node_key->sk, cli->node_key->pk, &mine);
 	if (mc_approvals_add(approvals_of(c), &mine, err) != 0)
-		goto out;
+		return -1;
 	if (approvals_of(c)->count < mc_quorum(sc.nval))
-		rc = change_pending(cli, c, &sc, err);
-	else if (c->op == MC_NODE_OP_PROMOTE)
-		rc = promote_via_serve(cli, c->pr.leader, &c->pr, err);
-	else
-		rc = change_commit(cli, c, &sc, node, err);
-out:
-	mc_key_free(node);
-	return rc;
+		return change_pending(cli, c, &sc, err);
+	if (c->op == MC_NODE_OP_PROMOTE)
+		return promote_via_serve(cli, c->pr.leader, &c->pr, err);
+	return change_commit(cli, c, &sc, cli->node_key, err);
 }
 
 static int parse_key(const char *s, uint8_t pk[MC_PK_LEN])
@@ -389,7 +382,7 @@ int cmd_node_add(struct mc_cli *cli, struct mc_args *a)
 	c.add.url = (const uint8_t *)pos[0];
 	c.add.url_len = strlen(pos[0]);
 	memset(&sc, 0, sizeof(sc));
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
 		return mc_cli_fail(&err);
 	c.add.epoch = sc.epoch;
 	return approve_and_go(cli, &c, &err) == 0 ? 0 : mc_cli_fail(&err);
@@ -419,8 +412,8 @@ int cmd_node_remove(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_usage(_("KEY must be the node's public key: 64 hex digits"));
 	mc_hex(c.rm.pk, MC_PK_LEN, hex);
 	memset(&sc, 0, sizeof(sc));
-	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0 ||
-	    mc_store_read(cli->store, set_txn, &sc, &err) != 0)
+	cli->dry_run = dry;   /* the store read-only, no key */
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
 		return mc_cli_fail(&err);
 	c.rm.epoch = sc.epoch;
 	/* the chain's own rules (valset.h), checked before anything is signed */
@@ -461,7 +454,7 @@ int cmd_node_promote(struct mc_cli *cli, struct mc_args *a)
 	if (npos != 1 || parse_key(pos[0], c.pr.leader) != 0)
 		return mc_cli_usage(_("node promote needs the new leader's key: 64 hex digits (`node list` shows them)"));
 	memset(&sc, 0, sizeof(sc));
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
 		return mc_cli_fail(&err);
 	if (!in_set(&sc, c.pr.leader)) {
 		mc_err_set(&err, EX_DATAERR, _("that key is not a validator (`node list` shows them)"));
@@ -512,7 +505,7 @@ int cmd_node_approve(struct mc_cli *cli, struct mc_args *a)
 	   : mc_err_set(&err, EX_DATAERR, _("unknown kind of proposal"));
 	if (rc != 0)
 		mc_err_wrap(&err, _("the proposal token is not one `node add`, `node remove`, `node promote` or `node rotate-key` printed"));
-	if (rc == 0 && mc_cli_open(cli, 0, &err) == 0) {
+	if (rc == 0 && mc_cmd_setup(cli, MC_SETUP_STORE, &err) == 0) {
 		struct set_ctx sc;
 		uint8_t d[MC_HASH_LEN];
 		const struct mc_approvals *ap = approvals_of(&c);
@@ -634,8 +627,8 @@ int cmd_node_rotate_key(struct mc_cli *cli, struct mc_args *a)
 	if (mc_cli_parse(a, opts, 2, pos, 0, &npos) != 0)
 		return EX_USAGE;
 	memset(&sc, 0, sizeof(sc));
-	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0 ||
-	    rotate_key_state(cli, dry, pk, &sealed, hex, &sc, &err) != 0)
+	cli->dry_run = dry;   /* the store read-only, no key */
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || rotate_key_state(cli, dry, pk, &sealed, hex, &sc, &err) != 0)
 		return mc_cli_fail(&err);
 	if (dry) {
 		if (cli->json)
@@ -804,19 +797,18 @@ int cmd_node_list(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc;
 	struct mc_err err = { 0 };
-	struct mc_key *node = NULL;
 	struct live live;
 	struct list_ctx c;
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		return mc_cli_fail(&err);
 	live_load(cli, &live);
 	memset(&c, 0, sizeof(c));
 	c.cli = cli;
 	c.live = &live;
-	c.self = node->pk;
+	c.self = cli->node_key->pk;
 	c.arr = cJSON_CreateArray();
 	rc = mc_store_read(cli->store, list_txn, &c, &err);
 	if (rc == 0 && cli->json) {
@@ -833,6 +825,5 @@ int cmd_node_list(struct mc_cli *cli, struct mc_args *a)
 	}
 	cJSON_Delete(c.arr);
 	cJSON_Delete(live.status);
-	mc_key_free(node);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

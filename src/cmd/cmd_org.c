@@ -149,23 +149,23 @@ static int rot_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct 
 				  c->items, (size_t)c->count * MC_ORGROT_ITEM_LEN, err);
 }
 
-/* The organization's current key (keys/org.key in orgpath, *sealed:
- * whether the file is), which must be an active organization's and carry
- * its pseudonym key. */
-static int org_old_key(struct mc_cli *cli, const char *orgpath, struct mc_key **oldk, bool *sealed,
-		       char oldhex[2 * MC_PK_LEN + 1], struct mc_err *err)
+/* The organization's current key (cli->org_key, from keys/org.key in
+ * orgpath; *sealed: whether the file is), which must be an active
+ * organization's and carry its pseudonym key. */
+static int org_old_key(struct mc_cli *cli, const char *orgpath, bool *sealed, char oldhex[2 * MC_PK_LEN + 1],
+		       struct mc_err *err)
 {
 	struct mc_identity oldid;
 	uint8_t filepk[MC_PK_LEN];
 
-	if (mc_cli_load_role_key(cli, "org", oldk, err) != 0 || mc_key_peek(orgpath, filepk, sealed, err) != 0)
+	if (mc_key_peek(orgpath, filepk, sealed, err) != 0)
 		return -1;
-	mc_hex((*oldk)->pk, MC_PK_LEN, oldhex);
+	mc_hex(cli->org_key->pk, MC_PK_LEN, oldhex);
 	if (mc_cli_find_identity(cli, oldhex, &oldid, err) != 0)
 		return -1;
 	if (!(oldid.roles & MC_ROLE_ORG) || oldid.revoked != MC_NOT_REVOKED)
 		return mc_err_set(err, EX_DATAERR, _("keys/org.key is not an active organization's key"));
-	if (!(*oldk)->has_pseudo)
+	if (!cli->org_key->has_pseudo)
 		return mc_err_set(err, EX_DATAERR, _("the organization key has no pseudonym key"));
 	return 0;
 }
@@ -228,7 +228,7 @@ int cmd_org_rotate_key(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
-	struct mc_key *node = NULL, *author = NULL, *oldk = NULL, *newk = NULL;
+	struct mc_key *newk = NULL;
 	struct rot_ctx c;
 	struct mc_produced out;
 	char oldhex[2 * MC_PK_LEN + 1], newhex[2 * MC_PK_LEN + 1], orgpath[PATH_MAX], newpath[PATH_MAX],
@@ -240,18 +240,17 @@ int cmd_org_rotate_key(struct mc_cli *cli, struct mc_args *a)
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
 	mc_cli_path(cli, orgpath, sizeof(orgpath), "keys/org.key");
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0 || org_old_key(cli, orgpath, &oldk, &sealed, oldhex, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || org_old_key(cli, orgpath, &sealed, oldhex, &err) != 0)
 		goto out;
-	if (org_new_key(cli, oldk, sealed, &newk, newhex, newpath, &err) != 0)
+	if (org_new_key(cli, cli->org_key, sealed, &newk, newhex, newpath, &err) != 0)
 		goto out;
 	snprintf(rel, sizeof(rel), "keys/retired/%s.key", oldhex);
 	mc_cli_path(cli, retpath, sizeof(retpath), rel);
 	mc_nodekey_test_crash("org-after-keyfile");
-	c.author = author;
-	c.oldk = oldk;
+	c.author = cli->actor_key;
+	c.oldk = cli->org_key;
 	c.newk = newk;
-	if (mc_chain_produce(cli->store, node, rot_build, &c, &out, &err) != 0) {
+	if (mc_chain_produce(cli->store, cli->node_key, rot_build, &c, &out, &err) != 0) {
 		org_not_committed(&err, newpath);
 		goto out;
 	}
@@ -268,9 +267,6 @@ out:
 		mc_wipe(c.items, (size_t)c.cap * MC_ORGROT_ITEM_LEN);
 	free(c.items);
 	mc_buf_release(&c.body);
-	mc_key_free(node);
-	mc_key_free(author);
-	mc_key_free(oldk);
 	mc_key_free(newk);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

@@ -69,7 +69,7 @@ int cmd_proof_export(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	}
 	mc_buf_init(&b);
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, export_txn, &c, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || mc_store_read(cli->store, export_txn, &c, &err) != 0)
 		goto out;
 	mc_proof_render(c.p, &b);
 	if (mc_buf_failed(&b)) {

@@ -266,7 +266,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 {
 	struct mc_metrics_conf mcf = { 0 };
 	struct mc_err err = { 0 };
-	struct mc_key *node = NULL, *pending = NULL;
+	struct mc_key *pending = NULL;
 	struct mc_engine *e = NULL;
 	struct mc_httpd *h = NULL;
 	struct mc_metrics *m = NULL;
@@ -283,15 +283,14 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_CONFIG, _("serve needs [node] listen (host:port) in medchain.conf or MEDCHAIN_LISTEN"));
 		return mc_cli_fail(&err);
 	}
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    serve_pending_key(cli, &pending, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || serve_pending_key(cli, &pending, &err) != 0)
 		goto out;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		mc_err_set(&err, EX_SOFTWARE, _("cannot start libcurl"));
 		goto out;
 	}
 	mc_cli_path(cli, status_file, sizeof(status_file), "serve.status.json");
-	serve_confs(cli, node, pending, status_file, &ec, &hc);
+	serve_confs(cli, cli->node_key, pending, status_file, &ec, &hc);
 	mc_notify_init();
 	serve_process();
 	mcf.listen = cli->conf.metrics_listen;
@@ -301,7 +300,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 		goto out;
 	if (mc_engine_start(&ec, &e, &err) != 0 || mc_httpd_start(&hc, e, &h, &err) != 0 ||
 	    (*cli->conf.metrics_listen && (mcf.e = e, mc_metrics_start(&mcf, &m, &err)) != 0) ||
-	    announce_url(cli, node, &err) != 0)   /* once it is reachable there */
+	    announce_url(cli, cli->node_key, &err) != 0)   /* once it is reachable there */
 		goto out;
 	mc_log(LOG_INFO, NULL, "listening on %s", cli->conf.listen);
 	if (m)
@@ -317,7 +316,6 @@ out:
 	mc_serve_metrics_hooks_free(&mcf);
 	mc_httpd_stop(h);
 	mc_engine_stop(e);
-	mc_key_free(node);
 	mc_key_free(pending);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
