@@ -614,16 +614,8 @@ int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a)
 		lc.have_final = fin.found;
 		lc.final = fin.number;
 	}
-	if (cli->json && !(lc.arr = cJSON_CreateArray())) {
-		mc_err_set(&err, EX_OSERR, _("out of memory"));
-		return mc_cli_fail(&err);
-	}
-	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || mc_store_read(cli->store, list_txn, &lc, &err) != 0) {
-		cJSON_Delete(lc.arr);
-		return mc_cli_fail(&err);
-	}
 	/* printed with a failed consistency proof too: the rows say which */
-	if (lc.arr && mc_cli_json_print(lc.arr, &err) != 0)
+	if (mc_cmd_list(cli, list_txn, &lc, &lc.arr, &err) != 0)
 		return mc_cli_fail(&err);
 	if (lc.bad) {
 		mc_err_set(&err, EX_DATAERR, P_("%u anchor fails its consistency proof", "%u anchors fail their consistency proof",

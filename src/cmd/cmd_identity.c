@@ -335,17 +335,7 @@ int cmd_identity_list(struct mc_cli *cli, struct mc_args *a)
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
-	if (cli->json && !(lc.arr = cJSON_CreateArray())) {
-		mc_err_set(&err, EX_OSERR, _("out of memory"));
-		return mc_cli_fail(&err);
-	}
-	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || mc_store_read(cli->store, list_txn, &lc, &err) != 0) {
-		cJSON_Delete(lc.arr);
-		return mc_cli_fail(&err);
-	}
-	if (lc.arr && mc_cli_json_print(lc.arr, &err) != 0)
-		return mc_cli_fail(&err);
-	return 0;
+	return mc_cmd_list(cli, list_txn, &lc, &lc.arr, &err) == 0 ? 0 : mc_cli_fail(&err);
 }
 
 int cmd_identity_revoke(struct mc_cli *cli, struct mc_args *a)
