@@ -685,12 +685,58 @@ static int reset_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return mc_journal_reset_put(t, &c->r, err);
 }
 
+/* What reset-nonce did, in one line: to the log, and on stdout (unless
+ * the journal printed it) or in --json's document. Returns the exit code. */
+static int reset_emit(struct mc_cli *cli, const struct reset_ctx *c)
+{
+	char addr[43], line[512];
+	struct mc_err err = { 0 };
+	cJSON *j;
+	bool okj;
+
+	hex0x(c->r.address, 20, addr);
+	if (c->empty)
+		snprintf(line, sizeof(line), _("the anchor journal is empty: there is no nonce floor to reset"));
+	else if (c->gave_up)
+		snprintf(line, sizeof(line),
+			 _("nonce floor reset: pending anchor %llu (nonce %llu) is given up; the next anchor of %s "
+			   "on chain %llu takes nonce %llu, or the node's count if it is higher"),
+			 (unsigned long long)c->last->seq, (unsigned long long)c->last->nonce, addr,
+			 (unsigned long long)c->r.public_chain_id, (unsigned long long)c->r.next_nonce);
+	else
+		snprintf(line, sizeof(line),
+			 _("nonce floor reset: the next anchor of %s on chain %llu takes nonce %llu, or the node's "
+			   "count if it is higher"),
+			 addr, (unsigned long long)c->r.public_chain_id, (unsigned long long)c->r.next_nonce);
+	say(LOG_NOTICE, line);
+	if (!cli->json) {
+		if (!printed_to_journal())
+			printf("%s\n", line);
+		return 0;
+	}
+	j = cJSON_CreateObject();
+	okj = j && cJSON_AddBoolToObject(j, "reset", !c->empty) && cJSON_AddStringToObject(j, "message", line);
+	if (okj && !c->empty)
+		okj = cJSON_AddStringToObject(j, "address", addr) &&
+		      cJSON_AddNumberToObject(j, "public_chain_id", (double)c->r.public_chain_id) &&
+		      cJSON_AddNumberToObject(j, "next_nonce", (double)c->r.next_nonce) &&
+		      cJSON_AddNumberToObject(j, "after_seq", (double)c->r.after_seq) &&
+		      (c->gave_up ? cJSON_AddNumberToObject(j, "superseded", (double)c->last->seq)
+				  : cJSON_AddNullToObject(j, "superseded"));
+	if (!okj) {
+		cJSON_Delete(j);
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		return mc_cli_fail(&err);
+	}
+	return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
+}
+
 int cmd_anchor_reset_nonce(struct mc_cli *cli, struct mc_args *a)
 {
 	struct reset_ctx c;
 	struct mc_opt opts[1];
-	char *pos[1], addr[43], line[512];
-	int npos;
+	char *pos[1];
+	int npos, rc;
 	struct mc_err err = { 0 };
 
 	memset(&c, 0, sizeof(c));
@@ -716,42 +762,7 @@ int cmd_anchor_reset_nonce(struct mc_cli *cli, struct mc_args *a)
 		say(LOG_ERR, err.msg);
 		return printed_to_journal() ? (err.code ? err.code : EX_SOFTWARE) : mc_cli_fail(&err);
 	}
-	hex0x(c.r.address, 20, addr);
-	if (c.empty)
-		snprintf(line, sizeof(line), _("the anchor journal is empty: there is no nonce floor to reset"));
-	else if (c.gave_up)
-		snprintf(line, sizeof(line),
-			 _("nonce floor reset: pending anchor %llu (nonce %llu) is given up; the next anchor of %s "
-			   "on chain %llu takes nonce %llu, or the node's count if it is higher"),
-			 (unsigned long long)c.last->seq, (unsigned long long)c.last->nonce, addr,
-			 (unsigned long long)c.r.public_chain_id, (unsigned long long)c.r.next_nonce);
-	else
-		snprintf(line, sizeof(line),
-			 _("nonce floor reset: the next anchor of %s on chain %llu takes nonce %llu, or the node's "
-			   "count if it is higher"),
-			 addr, (unsigned long long)c.r.public_chain_id, (unsigned long long)c.r.next_nonce);
-	say(LOG_NOTICE, line);
-	if (cli->json) {
-		cJSON *j = cJSON_CreateObject();
-		bool okj = j && cJSON_AddBoolToObject(j, "reset", !c.empty) && cJSON_AddStringToObject(j, "message", line);
-
-		if (okj && !c.empty)
-			okj = cJSON_AddStringToObject(j, "address", addr) &&
-			      cJSON_AddNumberToObject(j, "public_chain_id", (double)c.r.public_chain_id) &&
-			      cJSON_AddNumberToObject(j, "next_nonce", (double)c.r.next_nonce) &&
-			      cJSON_AddNumberToObject(j, "after_seq", (double)c.r.after_seq) &&
-			      (c.gave_up ? cJSON_AddNumberToObject(j, "superseded", (double)c.last->seq)
-					 : cJSON_AddNullToObject(j, "superseded"));
-		free(c.last);
-		if (!okj) {
-			cJSON_Delete(j);
-			mc_err_set(&err, EX_OSERR, _("out of memory"));
-			return mc_cli_fail(&err);
-		}
-		return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
-	}
+	rc = reset_emit(cli, &c);
 	free(c.last);
-	if (!printed_to_journal())
-		printf("%s\n", line);
-	return 0;
+	return rc;
 }
