@@ -185,23 +185,36 @@ static int rekey(void *ctx, const uint8_t current[MC_PK_LEN], struct mc_key **ke
 	return mc_cli_load_key_file(cli, keys, key, err);
 }
 
-static int height_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct mc_head *h = vctx;
+/* The chain's head; with height set, the hash of that block too. */
+struct head_ctx {
+	struct mc_head head;
+	uint64_t height;
+	uint8_t hash[MC_HASH_LEN];
+};
 
-	return mc_chain_head(t, h, err);
+static int head_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct head_ctx *c = vctx;
+	struct mc_header h;
+	struct mc_cert cert;
+
+	if (mc_chain_head(t, &c->head, err) != 0)
+		return -1;
+	if (c->height && mc_chain_block(t, c->height, &h, &cert, err) == 0)
+		mc_block_hash(&h, c->hash);
+	return 0;
 }
 
 /* The height in the store (for the READY=1 status; 0 when unknown). */
 static uint64_t serve_height(struct mc_cli *cli)
 {
-	struct mc_head h;
+	struct head_ctx hc;
 	struct mc_err err = { 0 };
 
-	memset(&h, 0, sizeof(h));
-	if (mc_store_read(cli->store, height_txn, &h, &err) != 0 || h.empty)
+	memset(&hc, 0, sizeof(hc));   /* height 0: the head alone */
+	if (mc_store_read(cli->store, head_txn, &hc, &err) != 0 || hc.head.empty)
 		return 0;
-	return h.height;
+	return hc.head.height;
 }
 
 /* A rotation under way (the node key is settled when it is loaded): its
@@ -321,25 +334,6 @@ out:
 }
 
 /* ---- writes through the node's serve --------------------------------------- */
-
-struct head_ctx {
-	struct mc_head head;
-	uint64_t height;
-	uint8_t hash[MC_HASH_LEN];
-};
-
-static int head_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct head_ctx *c = vctx;
-	struct mc_header h;
-	struct mc_cert cert;
-
-	if (mc_chain_head(t, &c->head, err) != 0)
-		return -1;
-	if (c->height && mc_chain_block(t, c->height, &h, &cert, err) == 0)
-		mc_block_hash(&h, c->hash);
-	return 0;
-}
 
 /* What serve said of a submission. */
 enum answer { ANS_COMMITTED, ANS_STALE, ANS_REFUSED, ANS_PENDING };
