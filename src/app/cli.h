@@ -223,6 +223,10 @@ int mc_cli_confirm(bool yes, const char *question, struct mc_err *err);
  * mc_json_add_str() (text.h), which makes it well-formed UTF-8. */
 struct cJSON;
 int mc_cli_json_print(struct cJSON *j, struct mc_err *err);
+/* The --json answer of a write: {"<key>": id, "version": version, "block":
+ * height}, printed with mc_cli_json_print; version 0 leaves it out. */
+int mc_cli_json_written(const char *key, const char *id, uint32_t version, uint64_t height,
+			struct mc_err *err);
 
 /* Simple option parsing for commands: --name VALUE / --flag. Returns the
  * index of the first positional argument, or -1 after reporting usage. */

@@ -54,15 +54,15 @@ static const struct mc_command commands[] = {
 	  N_("erase a record's data on every node"), MC_SETUP_SIGN | MC_CMD_SAME_WRITE },
 	{ "consent", "grant", cmd_consent_grant,
 	  N_("consent grant --subject ID --to KEY|NAME --purpose P [--scope C,C|*] [--record R,R] [--from T] [--until T] [--form REF]"),
-	  N_("record a patient's consent; prints the grant id"), MC_CMD_SAME_WRITE },
+	  N_("record a patient's consent; prints the grant id"), MC_SETUP_SIGN | MC_CMD_SAME_WRITE },
 	{ "consent", "revoke", cmd_consent_revoke, N_("consent revoke GRANT --reason T"),
-	  N_("revoke a grant"), MC_CMD_SAME_WRITE },
+	  N_("revoke a grant"), MC_SETUP_SIGN | MC_CMD_SAME_WRITE },
 	{ "consent", "list", cmd_consent_list, N_("consent list [--subject ID] [--grantee X] [--active]"),
-	  N_("list grants"), 0 },
+	  N_("list grants"), MC_SETUP_READ },
 	{ "consent", "export", cmd_consent_export, N_("consent export [--subject ID] [--grantee X] [-o FILE]"),
-	  N_("grants as a FHIR R4 Bundle of Consent resources"), 0 },
+	  N_("grants as a FHIR R4 Bundle of Consent resources"), MC_SETUP_READ },
 	{ "consent", "import", cmd_consent_import, N_("consent import [--dry-run] [--yes] [FILE|-]"),
-	  N_("grants from FHIR R4 Consent resources (a Bundle or one), all in one block"), 0 },
+	  N_("grants from FHIR R4 Consent resources (a Bundle or one), all in one block"), MC_SETUP_SIGN | MC_SETUP_ORG_KEY },
 	{ "audit", "list", cmd_audit_list,
 	  N_("audit list [--subject ID] [--actor X] [--since T] [--until T] [--outcome O] [--limit N] [--after CURSOR] [--newest]"),
 	  N_("the audit trail, oldest first, paged"), MC_SETUP_READ },
@@ -102,7 +102,7 @@ static const struct mc_command commands[] = {
 	{ "node", "rotate-key", cmd_node_rotate_key, N_("node rotate-key [--dry-run] [--yes]"),
 	  N_("replace this node's key by a new one; commits at a quorum, else prints a token"), MC_SETUP_WRITE | MC_SETUP_SERVE | MC_SETUP_NODE_KEY },
 	{ NULL, "backup", cmd_backup, N_("backup DIR [--with-keys]"),
-	  N_("a hot, consistent, compacted copy of the chain, verified before it is kept"), 0 },
+	  N_("a hot, consistent, compacted copy of the chain, verified before it is kept"), MC_SETUP_READ },
 	{ NULL, "restore", cmd_restore, N_("restore BACKUP"),
 	  N_("a backup into a new data dir (--datadir), verified before and after"), 0 },
 	{ "config", "check", cmd_config_check, N_("config check"),
@@ -110,7 +110,7 @@ static const struct mc_command commands[] = {
 	{ NULL, "verify", cmd_verify, N_("verify"),
 	  N_("recompute and check everything stored; exit 65 naming the first damage; the outcome is kept for status, check and alerts"), 0 },
 	{ NULL, "check", cmd_check, N_("check [-w lag=N,anchor=SECONDS,verify=HOURS,break-glass=N] [-c lag=N,anchor=SECONDS,verify=HOURS,break-glass=N]"),
-	  N_("a Nagios/Icinga plugin: one line with perfdata, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"), 0 },
+	  N_("a Nagios/Icinga plugin: one line with perfdata, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"), MC_SETUP_READ },
 };
 #define NCOMMANDS (MC_ARRAY_LEN(commands))
 
@@ -502,8 +502,9 @@ static int run_console(struct mc_cli *cli)
 	return EX_USAGE;
 }
 
-/* The command with its row's setup flags (mc_cmd_setup); then the output
- * must have reached its file. */
+/* The command, its row's setup flags in cli->setup for mc_cmd_setup (a
+ * row with none has serve's submitter set here, as before); then the
+ * output must have reached its file. */
 static int run_command(struct mc_cli *cli, const struct mc_command *cmd, struct mc_args *a,
 		       const char *idem, int argc, char **argv)
 {
