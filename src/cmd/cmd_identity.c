@@ -235,11 +235,12 @@ int cmd_identity_add(struct mc_cli *cli, struct mc_args *a)
 	struct mc_produced out;
 	struct mc_identity nodeorg;
 	char hex[65], path[PATH_MAX] = "";
-	const char *org = q.org;
+	const char *org;
 
 	if (rc != 0)
 		return rc;
 	rc = -1;
+	org = q.org;   /* or, for staff, this node's organization (add_node_org) */
 	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		goto out;
 	if (q.subject && mc_cli_subject(cli, q.subject, subj, &err) != 0)
