@@ -78,6 +78,11 @@ int cmd_node_rotate_key(struct mc_cli *cli, struct mc_args *a);
  * no passphrase to sign). Call it after the options are parsed and checked.
  * Returns 0, or -1 with err set (report it with mc_cli_fail). */
 int mc_cmd_setup(struct mc_cli *cli, unsigned steps, struct mc_err *err);
+/* A list: with --json, *arr is a new array that fn (reading the store,
+ * after the row's setup) fills, printed and freed after it (*arr NULL
+ * again); without, fn prints its rows. 0, or -1 with err set. */
+struct cJSON;
+int mc_cmd_list(struct mc_cli *cli, mc_store_fn fn, void *ctx, struct cJSON **arr, struct mc_err *err);
 
 /* Writes on a chain of several validators go through this node's serve:
  * the session's remote submitter (mc_cli_set_remote). MC_SETUP_SERVE, or

@@ -3,7 +3,10 @@
  * work (the MC_SETUP_* flags in cli.h), performed in one place. */
 #include "config.h"
 
+#include <cjson/cJSON.h>
+
 #include "commands.h"
+#include "i18n.h"
 
 int mc_cmd_setup(struct mc_cli *cli, unsigned steps, struct mc_err *err)
 {
@@ -29,4 +32,20 @@ int mc_cmd_setup(struct mc_cli *cli, unsigned steps, struct mc_err *err)
 		return -1;
 	cli->setup_done |= want & MC_SETUP_ORG_KEY;
 	return 0;
+}
+
+int mc_cmd_list(struct mc_cli *cli, mc_store_fn fn, void *ctx, struct cJSON **arr, struct mc_err *err)
+{
+	cJSON *doc;
+
+	if (cli->json && !(*arr = cJSON_CreateArray()))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, err) != 0 || mc_store_read(cli->store, fn, ctx, err) != 0) {
+		cJSON_Delete(*arr);
+		*arr = NULL;
+		return -1;
+	}
+	doc = *arr;
+	*arr = NULL;
+	return doc ? mc_cli_json_print(doc, err) : 0;
 }
