@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +28,6 @@
 #include "replica.h"
 #include "valset.h"
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 /* ---- this node's address on the chain ---------------------------------------- */
 
@@ -259,20 +254,32 @@ static void serve_confs(struct mc_cli *cli, struct mc_key *node, struct mc_key *
 	hc->tls_key = *cli->conf.tls_key ? cli->conf.tls_key : NULL;
 }
 
-/* The process's setup for a long life: memory given back, SIGTERM and
- * SIGINT stop it, a peer gone away is an error on its socket. */
-static void serve_process(void)
+/* The process's setup for a long life: memory given back, a peer gone away
+ * is an error on its socket, and SIGTERM and SIGINT blocked in this thread
+ * before any other starts, so that every thread inherits the block and the
+ * signals stay pending for serve_wait. (With a handler instead, the kernel
+ * may run it on any thread: the flag was set while the main thread slept on
+ * in pause(), and serve never stopped.) */
+static void serve_process(sigset_t *stops)
 {
-	struct sigaction sa;
-
 	/* Large bodies come and go: each in its own mapping, given back to
 	 * the system when freed, so that memory follows what is in flight. */
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(stops);
+	sigaddset(stops, SIGTERM);
+	sigaddset(stops, SIGINT);
+	pthread_sigmask(SIG_BLOCK, stops, NULL);
+}
+
+/* Until SIGTERM or SIGINT, whichever thread it was sent to; returns it. */
+static int serve_wait(const sigset_t *stops)
+{
+	int sig = 0;
+
+	while (sigwait(stops, &sig) != 0)
+		;
+	return sig;
 }
 
 int cmd_serve(struct mc_cli *cli, struct mc_args *a)
@@ -287,7 +294,8 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	struct mc_httpd_conf hc;
 	char status_file[PATH_MAX];
 	char *pos[1];
-	int npos, rc = -1;
+	sigset_t stops;
+	int npos, sig, rc = -1;
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
@@ -305,7 +313,7 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	mc_cli_path(cli, status_file, sizeof(status_file), "serve.status.json");
 	serve_confs(cli, cli->node_key, pending, status_file, &ec, &hc);
 	mc_notify_init();
-	serve_process();
+	serve_process(&stops);
 	mcf.listen = cli->conf.metrics_listen;
 	mcf.s = cli->store;
 	mcf.datadir = cli->datadir;
@@ -319,9 +327,8 @@ int cmd_serve(struct mc_cli *cli, struct mc_args *a)
 	if (m)
 		mc_log(LOG_INFO, NULL, "/healthz and /metrics on %s", cli->conf.metrics_listen);
 	mc_notify_ready(cli->conf.listen, serve_height(cli));
-	while (!stop_signal)
-		pause();
-	mc_log(LOG_INFO, NULL, "stopping (signal %d)", (int)stop_signal);
+	sig = serve_wait(&stops);
+	mc_log(LOG_INFO, NULL, "stopping (signal %d)", sig);
 	rc = 0;
 out:
 	mc_notify_stopping();
