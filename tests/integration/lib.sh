@@ -229,6 +229,14 @@ serve_start() {
     done
     cat "$T/n$i.log" >&2; fail "serve $i did not start"
 }
+# serve_stop I: SIGTERM to node I's serve, which must exit within 15 s
+serve_stop() {
+    local t
+    kill -TERM "${CL_PID[$1]}" 2>/dev/null || return 0
+    for t in $(seq 300); do kill -0 "${CL_PID[$1]}" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "${CL_PID[$1]}" 2>/dev/null && { tail -n 5 "$T/n$1.log" >&2; fail "serve $1 did not stop within 15 s of SIGTERM"; }
+    wait "${CL_PID[$1]}" 2>/dev/null || true
+}
 serve_kill() { kill -"${2:-9}" "${CL_PID[$1]}" 2>/dev/null || true; [ "${2:-9}" = 9 ] && { wait "${CL_PID[$1]}" 2>/dev/null || true; }; return 0; }
 # cl_wait_same TIMEOUT_S NODES...: until every listed node has the same head
 cl_wait_same() {
