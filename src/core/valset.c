@@ -13,10 +13,10 @@ static const char view_domain[] = "medchain/view-change/v1";
 static const char promote_domain[] = "medchain/promote/v1";
 static const char rotate_domain[] = "medchain/node-rotate/v1";
 
-static const char META_VALSET[] = "valset";
-static const char META_EPOCH[] = "valset_epoch";
-static const char META_LEADER[] = "leader";
-static const char META_VIEW[] = "view";
+static const char META_VALSET[] = MC_META_VALSET;
+static const char META_EPOCH[] = MC_META_VALSET_EPOCH;
+static const char META_LEADER[] = MC_META_LEADER;
+static const char META_VIEW[] = MC_META_VIEW;
 
 #define NODE_ROW_FIXED 16   /* added height u64 | removed height u64 */
 
@@ -443,108 +443,6 @@ static int meta_put_u64(struct mc_txn *t, const char *key, uint64_t x, struct mc
 	return meta_put(t, key, v, sizeof(v), err);
 }
 
-int mc_chain_valset_epoch(struct mc_txn *t, uint64_t *epoch, struct mc_err *err)
-{
-	const void *v;
-	size_t vn;
-	int rc = mc_txn_get(t, MC_DB_META, META_EPOCH, sizeof(META_EPOCH) - 1, &v, &vn, err);
-
-	*epoch = 0;
-	if (rc < 0)
-		return -1;
-	if (rc == MC_NOTFOUND)
-		return 0;
-	if (vn != 8)
-		return mc_err_set(err, EX_DATAERR, _("malformed validator set epoch"));
-	*epoch = mc_from_be64(v);
-	return 0;
-}
-
-int mc_chain_leader(struct mc_txn *t, uint8_t leader[MC_PK_LEN], uint64_t *view,
-		    struct mc_err *err)
-{
-	const void *v;
-	size_t vn;
-	int rc = mc_txn_get(t, MC_DB_META, META_VIEW, sizeof(META_VIEW) - 1, &v, &vn, err);
-
-	*view = 0;
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		if (vn != 8)
-			return mc_err_set(err, EX_DATAERR, _("malformed view"));
-		*view = mc_from_be64(v);
-	}
-	rc = mc_txn_get(t, MC_DB_META, META_LEADER, sizeof(META_LEADER) - 1, &v, &vn, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		if (vn != MC_PK_LEN)
-			return mc_err_set(err, EX_DATAERR, _("malformed leader"));
-		memcpy(leader, v, MC_PK_LEN);
-		return 0;
-	}
-	{
-		/* a store older than the leader: the first validator leads */
-		uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
-		size_t n;
-
-		if (mc_chain_validators(t, vals, &n, err) != 0)
-			return -1;
-		memcpy(leader, vals[0], MC_PK_LEN);
-	}
-	return 0;
-}
-
-/* A stored set: 1..MC_MAX_VALIDATORS keys, strictly ascending. */
-static int valset_load(const void *v, size_t vn, uint8_t (*out)[MC_PK_LEN], size_t *n,
-		       struct mc_err *err)
-{
-	const uint8_t *p = v;
-
-	if (vn == 0 || vn % MC_PK_LEN || vn / MC_PK_LEN > MC_MAX_VALIDATORS)
-		return mc_err_set(err, EX_DATAERR, _("malformed validator set"));
-	for (size_t i = MC_PK_LEN; i < vn; i += MC_PK_LEN)
-		if (memcmp(p + i - MC_PK_LEN, p + i, MC_PK_LEN) >= 0)
-			return mc_err_set(err, EX_DATAERR, _("malformed validator set"));
-	memcpy(out, v, vn);
-	*n = vn / MC_PK_LEN;
-	return 0;
-}
-
-int mc_chain_validators_at(struct mc_txn *t, uint64_t height, uint8_t (*out)[MC_PK_LEN],
-			   size_t *n, struct mc_err *err)
-{
-	struct mc_cursor *c;
-	const void *k, *v;
-	size_t kn, vn;
-	uint8_t key[8];
-	bool before_first = false;
-	int rc;
-
-	mc_be64(key, height);
-	if (mc_cursor_open(t, MC_DB_VALSETS, &c, err) != 0)
-		return -1;
-	rc = mc_cursor_seek(c, key, sizeof(key), &k, &kn, &v, &vn, err);
-	if (rc == 0 && kn == sizeof(key) && memcmp(k, key, sizeof(key)) != 0) {
-		rc = mc_cursor_prev(c, &k, &kn, &v, &vn, err);
-		before_first = rc == MC_NOTFOUND;
-	} else if (rc == MC_NOTFOUND) {
-		rc = mc_cursor_last(c, &k, &kn, &v, &vn, err);
-	}
-	if (rc == 0)
-		rc = kn != sizeof(key) ? mc_err_set(err, EX_DATAERR, _("malformed validator set"))
-				       : valset_load(v, vn, out, n, err);
-	mc_cursor_close(c);
-	if (rc != MC_NOTFOUND)
-		return rc;
-	if (before_first)
-		return mc_err_set(err, EX_DATAERR, _("no validator set is recorded for block %llu"),
-				  (unsigned long long)height);
-	/* a store older than VALSETS: one set since genesis, the current one */
-	return mc_chain_validators(t, out, n, err);
-}
-
 static int put_node(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint64_t added,
 		    uint64_t removed, const uint8_t *url, size_t url_len, struct mc_err *err)
 {
@@ -911,5 +809,8 @@ int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
 				return -1;
 		}
 	}
-	return mc_identity_put(t, &new_id, err);
+	/* a node's key replaced: on the audit trail too (by its author) */
+	if (mc_identity_put(t, &new_id, err) != 0)
+		return -1;
+	return mc_rules_audit_index(t, ax, tx, NULL, 0, err);
 }
