@@ -497,7 +497,6 @@ int mc_grant_state_put(struct mc_txn *t, const uint8_t id[16], const struct mc_g
 		       struct mc_err *err)
 {
 	uint8_t *row;
-	int rc;
 
 	if (mc_txn_reserve(t, MC_DB_GRANTS, id, MC_GRANT_ID_LEN, GRANT_ROW_FIXED + gs->body_len,
 			   (void **)&row, err) != 0)
@@ -508,8 +507,7 @@ int mc_grant_state_put(struct mc_txn *t, const uint8_t id[16], const struct mc_g
 	mc_be64(row + 24, gs->revoked_at);
 	memcpy(row + 32, gs->grantor, MC_PK_LEN);
 	memmove(row + GRANT_ROW_FIXED, gs->body, gs->body_len);
-	rc = 0;
-	return rc;
+	return 0;
 }
 
 int mc_consent_load(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN],
@@ -575,16 +573,9 @@ static int check_share(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 	if (strcmp(grantee->org, org.name) != 0)
 		return mc_refuse(err, ax, _("the grantee does not belong to the organization the keys are shared with"));
 	if (!ax->replay) {
-		uint8_t kkey[MC_PK_LEN + 4];
-		const void *v;
-		size_t vn;
-
-		memcpy(kkey, sh.org, MC_PK_LEN);
-		mc_be32(kkey + MC_PK_LEN, sh.epoch);
-		rc = mc_txn_get(t, MC_DB_KEKS, kkey, sizeof(kkey), &v, &vn, err);
+		rc = mc_kek_hash(t, sh.org, sh.epoch, h, err);
 		if (rc < 0)
 			return -1;
-		mc_sha256(v, rc == 0 ? vn : 0, h);
 		if (rc == MC_NOTFOUND || memcmp(h, sh.kek_hash, MC_HASH_LEN) != 0)
 			return mc_refuse(err, ax, _("the shared key-encryption key is missing or differs"));
 	}
@@ -619,27 +610,21 @@ static int check_share(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 	return 0;
 }
 
-int mc_consent_apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
-			   struct mc_err *err)
+/* Staff grant on the strength of a signed consent form; a patient grants
+ * for their own subject, and their signature on this tx is the
+ * attestation. From block version 2 on, consent is given by the patient or
+ * recorded for them by staff whose role records consent forms (admin,
+ * registrar): nobody grants to themself, and a clinician grants to nobody.
+ * Older blocks keep the rule of their time. */
+static int grant_author_ok(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			   const struct mc_grant *g, struct mc_err *err)
 {
-	struct mc_grant g;
-	struct mc_grant_state gs, old;
-	struct mc_identity grantee;
-	uint8_t ikey[MC_HASH_LEN + MC_PK_LEN + MC_GRANT_ID_LEN];
-	struct mc_grant_view views[1];
-	size_t n = 0;
-	int rc;
+	struct mc_identity author;
+	uint32_t staff = mc_rules_consent_v2(ax) ? MC_ROLES_CONSENT_STAFF
+						 : MC_ROLE_ADMIN | MC_ROLE_CLINICIAN;
 
-	if (mc_grant_decode(tx->body, tx->body_len, &g, err) != 0)
-		return mc_refuse_body(err, ax);
-	/* Staff grant on the strength of a signed consent form; a patient
-	 * grants for their own subject, and their signature on this tx is the
-	 * attestation. From block version 2 on, consent is given by the
-	 * patient or recorded for them by staff whose role records consent
-	 * forms (admin, registrar): nobody grants to themself, and a clinician
-	 * grants to nobody. Older blocks keep the rule of their time. */
 	if (mc_rules_consent_v2(ax)) {
-		if (memcmp(g.grantee, tx->author, MC_PK_LEN) == 0)
+		if (memcmp(g->grantee, tx->author, MC_PK_LEN) == 0)
 			return mc_refuse_perm(err, ax, _("an identity cannot grant consent to itself"));
 		if (mc_author_active(t, ax, tx->author, 0, err) != 0)
 			return -1;
@@ -647,48 +632,65 @@ int mc_consent_apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, cons
 				    MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT, err) != 0) {
 		return -1;
 	}
-	{
-		struct mc_identity author;
-		uint32_t staff = mc_rules_consent_v2(ax) ? MC_ROLES_CONSENT_STAFF
-						     : MC_ROLE_ADMIN | MC_ROLE_CLINICIAN;
-
-		if (mc_identity_get(t, tx->author, &author, err) != 0)
-			return -1;
-		if (!(author.roles & (staff | MC_ROLE_PATIENT)))
-			return mc_refuse_perm(err, ax, _("only the patient, or staff who record consent forms (admin, registrar), may grant consent"));
-		if (author.roles & staff) {
-			if (g.attest_kind != MC_ATTEST_CONSENT_FORM)
-				return mc_refuse(err, ax, _("a staff grant must reference the signed consent form"));
-		} else {
-			if (g.attest_kind != MC_ATTEST_PATIENT_SIGNATURE)
-				return mc_refuse(err, ax, _("a patient's grant is attested by the patient's signature"));
-			if (!author.has_subject || memcmp(author.subject, g.subject, MC_HASH_LEN) != 0)
-				return mc_refuse_perm(err, ax, _("a patient grants only for their own records"));
-		}
+	if (mc_identity_get(t, tx->author, &author, err) != 0)
+		return -1;
+	if (!(author.roles & (staff | MC_ROLE_PATIENT)))
+		return mc_refuse_perm(err, ax, _("only the patient, or staff who record consent forms (admin, registrar), may grant consent"));
+	if (author.roles & staff) {
+		if (g->attest_kind != MC_ATTEST_CONSENT_FORM)
+			return mc_refuse(err, ax, _("a staff grant must reference the signed consent form"));
+	} else {
+		if (g->attest_kind != MC_ATTEST_PATIENT_SIGNATURE)
+			return mc_refuse(err, ax, _("a patient's grant is attested by the patient's signature"));
+		if (!author.has_subject || memcmp(author.subject, g->subject, MC_HASH_LEN) != 0)
+			return mc_refuse_perm(err, ax, _("a patient grants only for their own records"));
 	}
-	rc = mc_identity_get(t, g.grantee, &grantee, err);
+	return 0;
+}
+
+/* The grantee is active, the grant id new, and the subject has given the
+ * grantee fewer than MC_GRANTS_PER_PAIR_MAX grants. */
+static int grant_fits(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_grant *g,
+		      struct mc_identity *grantee, struct mc_err *err)
+{
+	struct mc_grant_state old;
+	struct mc_grant_view *all;
+	size_t n = 0;
+	int rc = mc_identity_get(t, g->grantee, grantee, err);
+
 	if (rc < 0)
 		return -1;
-	if (rc == MC_NOTFOUND || grantee.revoked != MC_NOT_REVOKED)
+	if (rc == MC_NOTFOUND || grantee->revoked != MC_NOT_REVOKED)
 		return mc_refuse(err, ax, _("the grantee is not an active identity"));
-	rc = mc_grant_state_get(t, g.id, &old, err);
+	rc = mc_grant_state_get(t, g->id, &old, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
 		return mc_refuse(err, ax, _("the grant id is already in use"));
-	(void)views;
-	{
-		struct mc_grant_view *all = malloc(MC_GRANTS_PER_PAIR_MAX * sizeof(*all));
+	all = malloc(MC_GRANTS_PER_PAIR_MAX * sizeof(*all));
+	if (!all)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	rc = mc_consent_load(t, g->subject, g->grantee, all, MC_GRANTS_PER_PAIR_MAX, &n, err);
+	free(all);
+	if (rc != 0)
+		return -1;
+	if (n >= MC_GRANTS_PER_PAIR_MAX)
+		return mc_refuse(err, ax, _("too many grants for one subject and grantee"));
+	return 0;
+}
 
-		if (!all)
-			return mc_err_set(err, EX_OSERR, _("out of memory"));
-		rc = mc_consent_load(t, g.subject, g.grantee, all, MC_GRANTS_PER_PAIR_MAX, &n, err);
-		free(all);
-		if (rc != 0)
-			return -1;
-		if (n >= MC_GRANTS_PER_PAIR_MAX)
-			return mc_refuse(err, ax, _("too many grants for one subject and grantee"));
-	}
+int mc_consent_apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			   struct mc_err *err)
+{
+	struct mc_grant g;
+	struct mc_grant_state gs;
+	struct mc_identity grantee;
+	uint8_t ikey[MC_HASH_LEN + MC_PK_LEN + MC_GRANT_ID_LEN];
+
+	if (mc_grant_decode(tx->body, tx->body_len, &g, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (grant_author_ok(t, ax, tx, &g, err) != 0 || grant_fits(t, ax, &g, &grantee, err) != 0)
+		return -1;
 	if (g.share_len == MC_HASH_LEN) {
 		if (check_share(t, ax, tx, &g, &grantee, err) != 0)
 			return -1;
@@ -803,15 +805,10 @@ int mc_access_decide(struct mc_txn *t, const uint8_t actor[MC_PK_LEN],
 	memcpy(subject_out, rs.entry.subject, MC_HASH_LEN);
 	{
 		/* Who stored this version: the author of its RECORD_PUT. */
-		uint8_t loc[12];
-		const void *v;
-		size_t vn;
 		struct mc_tx put;
 
-		mc_be64(loc, rs.height);
-		mc_be32(loc + 8, rs.tx_index);
-		rc = mc_txn_get(t, MC_DB_TXS, loc, sizeof(loc), &v, &vn, err);
-		if (rc != 0 || mc_tx_decode(v, vn, &put, err) != 0)
+		rc = mc_record_tx(t, &rs, &put, NULL, err);
+		if (rc != 0)
 			return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("a record's transaction is missing"));
 		/* the author, or the author's identity under a rotated key */
 		if (same_holder_line(t, put.author, actor, &req.actor_is_author, err) != 0)

@@ -117,25 +117,59 @@ static int put_record_state(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN]
 	return mc_txn_put(t, MC_DB_RECORDS, key, sizeof(key), row, sizeof(row), err);
 }
 
-/* The custodian organization of a stored record version: the organization
- * its RECORD_PUT names. */
-static int record_custodian(struct mc_txn *t, const struct mc_record_state *rs,
-			    uint8_t org[MC_PK_LEN], struct mc_err *err)
+int mc_record_tx(struct mc_txn *t, const struct mc_record_state *rs, struct mc_tx *tx,
+		 struct mc_put *put, struct mc_err *err)
 {
 	uint8_t loc[12];
 	const void *v;
 	size_t vn;
-	struct mc_tx tx;
-	struct mc_put put;
 	int rc;
 
 	mc_be64(loc, rs->height);
 	mc_be32(loc + 8, rs->tx_index);
 	rc = mc_txn_get(t, MC_DB_TXS, loc, sizeof(loc), &v, &vn, err);
+	if (rc != 0)
+		return rc;
+	if (mc_tx_decode(v, vn, tx, err) != 0)
+		return MC_RECORD_TX_MALFORMED;
+	if (put && (tx->type != MC_TX_RECORD_PUT || mc_put_decode(tx->body, tx->body_len, put, err) != 0))
+		return MC_RECORD_TX_MALFORMED;
+	return 0;
+}
+
+int mc_kek_get(struct mc_txn *t, const uint8_t org[MC_PK_LEN], uint32_t epoch, uint8_t key[MC_KEK_KEY_LEN],
+	       const void **v, size_t *vn, struct mc_err *err)
+{
+	memcpy(key, org, MC_PK_LEN);
+	mc_be32(key + MC_PK_LEN, epoch);
+	return mc_txn_get(t, MC_DB_KEKS, key, MC_KEK_KEY_LEN, v, vn, err);
+}
+
+int mc_kek_hash(struct mc_txn *t, const uint8_t org[MC_PK_LEN], uint32_t epoch, uint8_t h[MC_HASH_LEN],
+		struct mc_err *err)
+{
+	uint8_t key[MC_KEK_KEY_LEN];
+	const void *v;
+	size_t vn;
+	int rc = mc_kek_get(t, org, epoch, key, &v, &vn, err);
+
+	if (rc == 0)
+		mc_sha256(v, vn, h);
+	return rc;
+}
+
+/* The custodian organization of a stored record version: the organization
+ * its RECORD_PUT names. */
+static int record_custodian(struct mc_txn *t, const struct mc_record_state *rs,
+			    uint8_t org[MC_PK_LEN], struct mc_err *err)
+{
+	struct mc_tx tx;
+	struct mc_put put;
+	int rc = mc_record_tx(t, rs, &tx, &put, err);
+
 	if (rc < 0)
 		return -1;
-	if (rc == MC_NOTFOUND || mc_tx_decode(v, vn, &tx, err) != 0 || tx.type != MC_TX_RECORD_PUT ||
-	    mc_put_decode(tx.body, tx.body_len, &put, err) != 0)
+	if (rc != 0)
 		return mc_err_set(err, EX_DATAERR, _("a record's transaction is missing"));
 	memcpy(org, put.org, MC_PK_LEN);
 	return 0;
@@ -166,60 +200,106 @@ static int custodian_staff(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	return 0;
 }
 
-static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
-		       const uint8_t author[MC_PK_LEN], const struct mc_entry *e, uint32_t index,
-		       uint32_t offset, const uint8_t leaf[MC_HASH_LEN], struct mc_err *err)
+/* An amendment (version 2 on) follows the record's newest version, keeps
+ * its subject and names it; from block version 3 on its author is of the
+ * custodian's staff. A first version names none. */
+static int entry_follows(struct mc_txn *t, const struct mc_apply_ctx *ax, const uint8_t author[MC_PK_LEN],
+			 const struct mc_entry *e, struct mc_err *err)
 {
 	static const uint8_t zeros[MC_HASH_LEN];
-	struct mc_record_state prev, rs;
+	struct mc_record_state prev;
 	int rc;
 
 	if (e->version == 1) {
 		/* Versions are contiguous from 1: the id is in use exactly when
-		 * its version 1 exists, which the insert below checks. */
+		 * its version 1 exists, which the insert checks. */
 		if (memcmp(e->prev, zeros, MC_HASH_LEN) != 0)
 			return mc_refuse(err, ax, _("a first version must not name a previous one"));
-	} else {
-		rc = mc_record_latest(t, e->id, &prev, err);
-		if (rc < 0)
-			return -1;
-		if (rc == MC_NOTFOUND || prev.entry.version != e->version - 1)
-			return mc_refuse(err, ax, _("an amendment must follow the newest version"));
-		if (prev.erased)
-			return mc_refuse(err, ax, _("the record is erased"));
-		if (memcmp(prev.entry.subject, e->subject, MC_HASH_LEN) != 0)
-			return mc_refuse(err, ax, _("an amendment must keep the record's subject"));
-		if (memcmp(prev.leaf, e->prev, MC_HASH_LEN) != 0)
-			return mc_refuse(err, ax, _("an amendment names the wrong previous version"));
-		if (mc_rules_insider_v3(ax) &&
-		    custodian_staff(t, ax, &prev, author, _("only the custodian organization's staff may amend a record"), err) != 0)
-			return -1;
+		return 0;
 	}
-	if (!ax->replay) {
-		uint8_t key[MC_LOC_LEN + MC_PK_LEN];
-		const void *v;
-		size_t vn;
+	rc = mc_record_latest(t, e->id, &prev, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND || prev.entry.version != e->version - 1)
+		return mc_refuse(err, ax, _("an amendment must follow the newest version"));
+	if (prev.erased)
+		return mc_refuse(err, ax, _("the record is erased"));
+	if (memcmp(prev.entry.subject, e->subject, MC_HASH_LEN) != 0)
+		return mc_refuse(err, ax, _("an amendment must keep the record's subject"));
+	if (memcmp(prev.leaf, e->prev, MC_HASH_LEN) != 0)
+		return mc_refuse(err, ax, _("an amendment names the wrong previous version"));
+	if (mc_rules_insider_v3(ax) &&
+	    custodian_staff(t, ax, &prev, author, _("only the custodian organization's staff may amend a record"), err) != 0)
+		return -1;
+	return 0;
+}
 
-		uint8_t h[MC_HASH_LEN];
+/* The entry's ciphertext and the custodian's wrapped data key are stored
+ * (a partial sender may leave them out); from another node, their hashes
+ * are the entry's. */
+static int entry_side_rows(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
+			   const struct mc_entry *e, uint32_t index, struct mc_err *err)
+{
+	uint8_t key[MC_LOC_LEN + MC_PK_LEN];
+	const void *v;
+	size_t vn;
+	uint8_t h[MC_HASH_LEN];
+	int rc;
 
-		mc_loc_key(key, ax->height, ax->tx_index, index);
-		rc = mc_txn_get(t, MC_DB_PAYLOADS, key, MC_LOC_LEN, &v, &vn, err);
-		if (rc < 0)
-			return -1;
-		if (rc == 0 && ax->untrusted)
-			mc_sha256(v, vn, h);
-		if (rc == MC_NOTFOUND ? !ax->partial
-				      : vn != e->ct_size || (ax->untrusted && memcmp(h, e->ct_hash, MC_HASH_LEN) != 0))
-			return mc_refuse(err, ax, _("a record's ciphertext is missing or does not match its hash"));
-		memcpy(key + MC_LOC_LEN, put->org, MC_PK_LEN);
-		rc = mc_txn_get(t, MC_DB_KEYWRAP, key, sizeof(key), &v, &vn, err);
-		if (rc < 0)
-			return -1;
-		if (rc == 0 && ax->untrusted)
-			mc_sha256(v, vn, h);
-		if (rc == MC_NOTFOUND ? !ax->partial : ax->untrusted && memcmp(h, e->wrap_hash, MC_HASH_LEN) != 0)
-			return mc_refuse(err, ax, _("a record's wrapped key is missing or does not match its hash"));
-	}
+	mc_loc_key(key, ax->height, ax->tx_index, index);
+	rc = mc_txn_get(t, MC_DB_PAYLOADS, key, MC_LOC_LEN, &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && ax->untrusted)
+		mc_sha256(v, vn, h);
+	if (rc == MC_NOTFOUND ? !ax->partial
+			      : vn != e->ct_size || (ax->untrusted && memcmp(h, e->ct_hash, MC_HASH_LEN) != 0))
+		return mc_refuse(err, ax, _("a record's ciphertext is missing or does not match its hash"));
+	memcpy(key + MC_LOC_LEN, put->org, MC_PK_LEN);
+	rc = mc_txn_get(t, MC_DB_KEYWRAP, key, sizeof(key), &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && ax->untrusted)
+		mc_sha256(v, vn, h);
+	if (rc == MC_NOTFOUND ? !ax->partial : ax->untrusted && memcmp(h, e->wrap_hash, MC_HASH_LEN) != 0)
+		return mc_refuse(err, ax, _("a record's wrapped key is missing or does not match its hash"));
+	return 0;
+}
+
+/* One record per duplicate key within its custodian: a resource imported
+ * again is a new version of its record, never a second record. The index
+ * is custodian || dupkey -> record id || ckey of its newest keyed version,
+ * so another organization's records never block or answer this one's. */
+static int entry_dupkey(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
+			const struct mc_entry *e, struct mc_err *err)
+{
+	uint8_t ik[MC_PK_LEN + MC_HASH_LEN], iv[MC_RECORD_ID_LEN + MC_HASH_LEN];
+	const void *v;
+	size_t vn;
+	int rc;
+
+	memcpy(ik, put->org, MC_PK_LEN);
+	memcpy(ik + MC_PK_LEN, e->dupkey, MC_HASH_LEN);
+	rc = mc_txn_get(t, MC_DB_DUPKEYS, ik, sizeof(ik), &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && (vn != sizeof(iv) || memcmp(v, e->id, MC_RECORD_ID_LEN) != 0))
+		return mc_refuse(err, ax, _("a record with the same duplicate key exists"));
+	memcpy(iv, e->id, MC_RECORD_ID_LEN);
+	memcpy(iv + MC_RECORD_ID_LEN, e->ckey, MC_HASH_LEN);
+	return mc_txn_put(t, MC_DB_DUPKEYS, ik, sizeof(ik), iv, sizeof(iv), err);
+}
+
+static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
+		       const uint8_t author[MC_PK_LEN], const struct mc_entry *e, uint32_t index,
+		       uint32_t offset, const uint8_t leaf[MC_HASH_LEN], struct mc_err *err)
+{
+	struct mc_record_state rs;
+	int rc;
+
+	if (entry_follows(t, ax, author, e, err) != 0 ||
+	    (!ax->replay && entry_side_rows(t, ax, put, e, index, err) != 0))
+		return -1;
 	memset(&rs, 0, sizeof(rs));
 	rs.height = ax->height;
 	rs.tx_index = ax->tx_index;
@@ -232,28 +312,8 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 		return mc_refuse(err, ax, _("the record id is already in use"));
 	if (rc != 0)
 		return -1;
-	if (e->keyed) {
-		/* One record per duplicate key within its custodian: a resource
-		 * imported again is a new version of its record, never a second
-		 * record. The index is custodian || dupkey -> record id || ckey
-		 * of its newest keyed version, so another organization's records
-		 * never block or answer this one's. */
-		uint8_t ik[MC_PK_LEN + MC_HASH_LEN], iv[MC_RECORD_ID_LEN + MC_HASH_LEN];
-		const void *v;
-		size_t vn;
-
-		memcpy(ik, put->org, MC_PK_LEN);
-		memcpy(ik + MC_PK_LEN, e->dupkey, MC_HASH_LEN);
-		rc = mc_txn_get(t, MC_DB_DUPKEYS, ik, sizeof(ik), &v, &vn, err);
-		if (rc < 0)
-			return -1;
-		if (rc == 0 && (vn != sizeof(iv) || memcmp(v, e->id, MC_RECORD_ID_LEN) != 0))
-			return mc_refuse(err, ax, _("a record with the same duplicate key exists"));
-		memcpy(iv, e->id, MC_RECORD_ID_LEN);
-		memcpy(iv + MC_RECORD_ID_LEN, e->ckey, MC_HASH_LEN);
-		if (mc_txn_put(t, MC_DB_DUPKEYS, ik, sizeof(ik), iv, sizeof(iv), err) != 0)
-			return -1;
-	}
+	if (e->keyed && entry_dupkey(t, ax, put, e, err) != 0)
+		return -1;
 	if (e->version == 1) {
 		uint8_t skey[MC_HASH_LEN + MC_RECORD_ID_LEN];
 
@@ -298,18 +358,13 @@ int mc_rectx_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			return mc_refuse_perm(err, ax, _("the custodian is not the author's own organization"));
 	}
 	if (!ax->replay) {
-		uint8_t key[MC_PK_LEN + 4], h[MC_HASH_LEN];
-		const void *v;
-		size_t vn;
+		uint8_t h[MC_HASH_LEN];
 
-		memcpy(key, put.org, MC_PK_LEN);
-		mc_be32(key + MC_PK_LEN, put.epoch);
-		rc = mc_txn_get(t, MC_DB_KEKS, key, sizeof(key), &v, &vn, err);
+		rc = mc_kek_hash(t, put.org, put.epoch, h, err);
 		if (rc < 0)
 			return -1;
 		if (rc == MC_NOTFOUND)
 			return mc_refuse(err, ax, _("the organization's key-encryption key is missing"));
-		mc_sha256(v, vn, h);
 		if (memcmp(h, put.kek_hash, MC_HASH_LEN) != 0)
 			return mc_refuse(err, ax, _("the key-encryption key does not match its hash"));
 	}

@@ -41,6 +41,23 @@ int mc_record_latest(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
 int mc_record_version(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
 		      struct mc_record_state *rs, struct mc_err *err);
 
+/* The tx that stored record version rs, decoded into tx (and, when put is
+ * not NULL, its RECORD_PUT body into put): 0; MC_NOTFOUND when the tx row
+ * is missing; MC_RECORD_TX_MALFORMED when it does not decode (or is not a
+ * RECORD_PUT); -1 on a store error. Borrows from the row. */
+#define MC_RECORD_TX_MALFORMED 3
+int mc_record_tx(struct mc_txn *t, const struct mc_record_state *rs, struct mc_tx *tx,
+		 struct mc_put *put, struct mc_err *err);
+/* Organization org's sealed KEK of epoch (MC_DB_KEKS, key org || epoch
+ * u32, filled into key): 0, MC_NOTFOUND or -1. v borrows from the store. */
+#define MC_KEK_KEY_LEN (MC_PK_LEN + 4)
+int mc_kek_get(struct mc_txn *t, const uint8_t org[MC_PK_LEN], uint32_t epoch, uint8_t key[MC_KEK_KEY_LEN],
+	       const void **v, size_t *vn, struct mc_err *err);
+/* The SHA-256 of organization org's sealed KEK of epoch (MC_DB_KEKS): 0,
+ * MC_NOTFOUND or -1. */
+int mc_kek_hash(struct mc_txn *t, const uint8_t org[MC_PK_LEN], uint32_t epoch, uint8_t h[MC_HASH_LEN],
+		struct mc_err *err);
+
 /* The rules (tx.h's MC_TX_TYPES). */
 int mc_rectx_put(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
 		 struct mc_err *err);

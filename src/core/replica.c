@@ -33,14 +33,11 @@ static void row_head(struct collect *c, uint8_t kind)
 
 static int collect_kek(struct collect *c, const uint8_t org[MC_PK_LEN], uint32_t epoch)
 {
-	uint8_t key[MC_PK_LEN + 4];
+	uint8_t key[MC_KEK_KEY_LEN];
 	const void *v;
 	size_t vn;
-	int rc;
+	int rc = mc_kek_get(c->t, org, epoch, key, &v, &vn, c->err);
 
-	memcpy(key, org, MC_PK_LEN);
-	mc_be32(key + MC_PK_LEN, epoch);
-	rc = mc_txn_get(c->t, MC_DB_KEKS, key, sizeof(key), &v, &vn, c->err);
 	if (rc < 0)
 		return -1;
 	if (rc == MC_NOTFOUND)

@@ -650,17 +650,49 @@ int mc_valset_apply_node_add(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	return put_node(t, a.pk, ax->height, 0, a.url, a.url_len, err);
 }
 
+/* pk's NODES row, when it has one: its added height and address (else 0
+ * and none). */
+static int node_row_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint64_t *added,
+			uint8_t url[MC_URL_MAX], size_t *url_len, struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_NODES, pk, MC_PK_LEN, &v, &vn, err);
+
+	*added = 0;
+	*url_len = 0;
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		if (vn < NODE_ROW_FIXED || vn - NODE_ROW_FIXED > MC_URL_MAX)
+			return mc_err_set(err, EX_DATAERR, _("malformed validator node row"));
+		*added = mc_from_be64(v);
+		*url_len = vn - NODE_ROW_FIXED;
+		memcpy(url, (const uint8_t *)v + NODE_ROW_FIXED, *url_len);
+	}
+	return 0;
+}
+
+/* Takes pk (a member) out of the sorted set; returns where it was. */
+static size_t set_remove(uint8_t (*vals)[MC_PK_LEN], size_t *n, const uint8_t pk[MC_PK_LEN])
+{
+	size_t at;
+
+	for (at = 0; memcmp(vals[at], pk, MC_PK_LEN) != 0; at++)
+		;
+	memmove(vals[at], vals[at + 1], (*n - at - 1) * MC_PK_LEN);
+	(*n)--;
+	return at;
+}
+
 int mc_valset_apply_node_remove(struct mc_txn *t, const struct mc_apply_ctx *ax,
 				const struct mc_tx *tx, struct mc_err *err)
 {
 	struct mc_node_remove rm;
 	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN], leader[MC_PK_LEN], digest[MC_HASH_LEN];
 	uint8_t url[MC_URL_MAX];
-	uint64_t epoch, view, added = 0;
-	size_t n, at, url_len = 0;
-	const void *v;
-	size_t vn;
-	int rc;
+	uint64_t epoch, view, added;
+	size_t n, at, url_len;
 
 	if (mc_node_remove_decode(tx->body, tx->body_len, &rm, err) != 0)
 		return mc_refuse_body(err, ax);
@@ -677,27 +709,16 @@ int mc_valset_apply_node_remove(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	if (mc_chain_leader(t, leader, &view, err) != 0 ||
 	    adopt_legacy(t, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
 		return -1;
-	for (at = 0; memcmp(vals[at], rm.pk, MC_PK_LEN) != 0; at++)
-		;
-	memmove(vals[at], vals[at + 1], (n - at - 1) * MC_PK_LEN);
-	n--;
+	at = set_remove(vals, &n, rm.pk);
 	/* A removed leader hands over to the next key in the new set. */
 	if (memcmp(leader, rm.pk, MC_PK_LEN) == 0)
 		memcpy(leader, vals[at < n ? at : 0], MC_PK_LEN);
-	if (set_changed(t, ax, (const uint8_t (*)[MC_PK_LEN])vals, n, epoch, leader, err) != 0)
+	if (set_changed(t, ax, (const uint8_t (*)[MC_PK_LEN])vals, n, epoch, leader, err) != 0 ||
+	    node_row_get(t, rm.pk, &added, url, &url_len, err) != 0)
 		return -1;
-	rc = mc_txn_get(t, MC_DB_NODES, rm.pk, MC_PK_LEN, &v, &vn, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		if (vn < NODE_ROW_FIXED || vn - NODE_ROW_FIXED > MC_URL_MAX)
-			return mc_err_set(err, EX_DATAERR, _("malformed validator node row"));
-		added = mc_from_be64(v);
-		url_len = vn - NODE_ROW_FIXED;
-		memcpy(url, (const uint8_t *)v + NODE_ROW_FIXED, url_len);
-	}
 	return put_node(t, rm.pk, added, ax->height, url, url_len, err);
 }
+
 
 int mc_valset_apply_view_change(struct mc_txn *t, const struct mc_apply_ctx *ax,
 				const struct mc_tx *tx, struct mc_err *err)
@@ -724,78 +745,62 @@ int mc_valset_apply_view_change(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	return meta_put(t, META_LEADER, vc.leader, MC_PK_LEN, err);
 }
 
-int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
-				const struct mc_tx *tx, struct mc_err *err)
+/* NODE_ROTATE's checks of the new key: never a validator nor an identity,
+ * its holder's signature, a quorum's approvals of the current set. */
+static int rotate_check_new(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			    const struct mc_node_rotate *ro, const uint8_t (*vals)[MC_PK_LEN], size_t n,
+			    struct mc_err *err)
 {
-	struct mc_node_rotate ro;
-	struct mc_identity old_id, new_id;
-	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN], leader[MC_PK_LEN], digest[MC_HASH_LEN];
-	uint8_t url[MC_URL_MAX];
-	uint64_t epoch, view, added = 0;
-	size_t n, at, url_len = 0;
+	struct mc_identity id;
+	uint8_t digest[MC_HASH_LEN];
 	const void *v;
 	size_t vn;
-	int rc;
+	int rc = mc_txn_get(t, MC_DB_NODES, ro->new_pk, MC_PK_LEN, &v, &vn, err);
 
-	if (mc_node_rotate_decode(tx->body, tx->body_len, &ro, err) != 0)
-		return mc_refuse_body(err, ax);
-	if (change_preamble(t, ax, tx, ro.epoch, vals, &n, &epoch, err) != 0)
-		return -1;
-	if (!in_set((const uint8_t (*)[MC_PK_LEN])vals, n, ro.old_pk))
-		return mc_refuse(err, ax, _("the rotated key is not a validator"));
-	if (mc_chain_leader(t, leader, &view, err) != 0)
-		return -1;
-	rc = mc_txn_get(t, MC_DB_NODES, ro.new_pk, MC_PK_LEN, &v, &vn, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
 		return mc_refuse(err, ax, _("the new key was a validator before: a rotation needs a fresh key"));
-	rc = mc_identity_get(t, ro.new_pk, &new_id, err);
+	rc = mc_identity_get(t, ro->new_pk, &id, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
 		return mc_refuse(err, ax, _("the new key is an enrolled identity already: a rotation needs a fresh key"));
-	mc_node_rotate_digest(ax->chain_id, ro.old_pk, ro.new_pk, ro.epoch, digest);
-	if (mc_sign_verify(ro.new_pk, digest, MC_HASH_LEN, ro.new_sig) != 0)
+	mc_node_rotate_digest(ax->chain_id, ro->old_pk, ro->new_pk, ro->epoch, digest);
+	if (mc_sign_verify(ro->new_pk, digest, MC_HASH_LEN, ro->new_sig) != 0)
 		return mc_refuse(err, ax, _("the new key's signature is not valid (its holder did not agree)"));
-	if (mc_approvals_check(&ro.approvals, digest, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
+	if (mc_approvals_check(&ro->approvals, digest, vals, n, err) != 0)
 		return mc_refuse_body(err, ax);
-	if (adopt_legacy(t, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
+	return 0;
+}
+
+/* The old key's NODES row: removed in this block, its address kept and
+ * given to the new key's row. */
+static int rotate_node_rows(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			    const struct mc_node_rotate *ro, struct mc_err *err)
+{
+	uint8_t url[MC_URL_MAX];
+	uint64_t added;
+	size_t url_len;
+
+	if (node_row_get(t, ro->old_pk, &added, url, &url_len, err) != 0 ||
+	    put_node(t, ro->old_pk, added, ax->height, url, url_len, err) != 0)
 		return -1;
-	/* the old key's row: removed in this block, its address kept */
-	rc = mc_txn_get(t, MC_DB_NODES, ro.old_pk, MC_PK_LEN, &v, &vn, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		if (vn < NODE_ROW_FIXED || vn - NODE_ROW_FIXED > MC_URL_MAX)
-			return mc_err_set(err, EX_DATAERR, _("malformed validator node row"));
-		added = mc_from_be64(v);
-		url_len = vn - NODE_ROW_FIXED;
-		memcpy(url, (const uint8_t *)v + NODE_ROW_FIXED, url_len);
-	}
-	if (put_node(t, ro.old_pk, added, ax->height, url, url_len, err) != 0 ||
-	    put_node(t, ro.new_pk, ax->height, 0, url, url_len, err) != 0)
-		return -1;
-	/* the set: the new key in the old one's place, in key order */
-	for (at = 0; memcmp(vals[at], ro.old_pk, MC_PK_LEN) != 0; at++)
-		;
-	memmove(vals[at], vals[at + 1], (n - at - 1) * MC_PK_LEN);
-	for (at = 0; at < n - 1 && memcmp(vals[at], ro.new_pk, MC_PK_LEN) < 0; at++)
-		;
-	memmove(vals[at + 1], vals[at], (n - 1 - at) * MC_PK_LEN);
-	memcpy(vals[at], ro.new_pk, MC_PK_LEN);
-	/* a leader's rotation: the same node leads on, under its new key */
-	if (memcmp(leader, ro.old_pk, MC_PK_LEN) == 0)
-		memcpy(leader, ro.new_pk, MC_PK_LEN);
-	if (set_changed(t, ax, (const uint8_t (*)[MC_PK_LEN])vals, n, epoch, leader, err) != 0)
-		return -1;
-	/* the identities: the new key a node of the old one's name, the old
-	 * one revoked (its txs and reads are refused from now on) */
-	rc = mc_identity_get(t, ro.old_pk, &old_id, err);
+	return put_node(t, ro->new_pk, ax->height, 0, url, url_len, err);
+}
+
+/* The identities: the new key a node of the old one's name, the old one
+ * revoked (its txs and reads are refused from now on). */
+static int rotate_identity(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			   const struct mc_node_rotate *ro, struct mc_err *err)
+{
+	struct mc_identity old_id, new_id;
+	int rc = mc_identity_get(t, ro->old_pk, &old_id, err);
+
 	if (rc < 0)
 		return -1;
 	memset(&new_id, 0, sizeof(new_id));
-	memcpy(new_id.pk, ro.new_pk, MC_PK_LEN);
+	memcpy(new_id.pk, ro->new_pk, MC_PK_LEN);
 	new_id.roles = MC_ROLE_NODE;
 	new_id.enrolled = ax->height;
 	new_id.revoked = MC_NOT_REVOKED;
@@ -809,8 +814,41 @@ int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
 				return -1;
 		}
 	}
-	/* a node's key replaced: on the audit trail too (by its author) */
-	if (mc_identity_put(t, &new_id, err) != 0)
+	return mc_identity_put(t, &new_id, err);
+}
+
+int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
+				const struct mc_tx *tx, struct mc_err *err)
+{
+	struct mc_node_rotate ro;
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN], leader[MC_PK_LEN];
+	uint64_t epoch, view;
+	size_t n, at;
+
+	if (mc_node_rotate_decode(tx->body, tx->body_len, &ro, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (change_preamble(t, ax, tx, ro.epoch, vals, &n, &epoch, err) != 0)
 		return -1;
+	if (!in_set((const uint8_t (*)[MC_PK_LEN])vals, n, ro.old_pk))
+		return mc_refuse(err, ax, _("the rotated key is not a validator"));
+	if (mc_chain_leader(t, leader, &view, err) != 0 ||
+	    rotate_check_new(t, ax, &ro, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0 ||
+	    adopt_legacy(t, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0 ||
+	    rotate_node_rows(t, ax, &ro, err) != 0)
+		return -1;
+	/* the set: the new key in the old one's place, in key order */
+	set_remove(vals, &n, ro.old_pk);
+	for (at = 0; at < n && memcmp(vals[at], ro.new_pk, MC_PK_LEN) < 0; at++)
+		;
+	memmove(vals[at + 1], vals[at], (n - at) * MC_PK_LEN);
+	memcpy(vals[at], ro.new_pk, MC_PK_LEN);
+	n++;
+	/* a leader's rotation: the same node leads on, under its new key */
+	if (memcmp(leader, ro.old_pk, MC_PK_LEN) == 0)
+		memcpy(leader, ro.new_pk, MC_PK_LEN);
+	if (set_changed(t, ax, (const uint8_t (*)[MC_PK_LEN])vals, n, epoch, leader, err) != 0 ||
+	    rotate_identity(t, ax, &ro, err) != 0)
+		return -1;
+	/* a node's key replaced: on the audit trail too (by its author) */
 	return mc_rules_audit_index(t, ax, tx, NULL, 0, err);
 }
