@@ -34,6 +34,7 @@
 #include "rules.h"
 #include "store.h"
 #include "tx.h"
+#include "valset.h"
 
 /* Checks one decoded tx against the rules and the state in t, and applies it
  * (state rows, the tx row and the tx index). EX_DATAERR naming the rule on

@@ -429,6 +429,18 @@ int mc_view_change_check(const struct mc_view_change *v, const uint8_t chain_id[
 
 /* ---- derived state ------------------------------------------------------ */
 
+void mc_valset_hash(const uint8_t (*validators)[MC_PK_LEN], size_t n, uint8_t out[MC_HASH_LEN])
+{
+	static const char dom[] = "medchain/valset/v1";
+	struct mc_sha256 s;
+
+	mc_sha256_init(&s);
+	mc_sha256_update(&s, dom, sizeof(dom) - 1);
+	for (size_t i = 0; i < n; i++)
+		mc_sha256_update(&s, validators[i], MC_PK_LEN);
+	mc_sha256_final(&s, out);
+}
+
 static int meta_put(struct mc_txn *t, const char *key, const void *v, size_t vn,
 		    struct mc_err *err)
 {

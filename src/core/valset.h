@@ -222,6 +222,9 @@ int mc_valset_genesis(struct mc_txn *t, const uint8_t node[MC_PK_LEN], struct mc
 
 /* ---- derived state ------------------------------------------------------ */
 
+/* SHA-256 over the sorted validator keys (a block header's valset_hash). */
+void mc_valset_hash(const uint8_t (*validators)[MC_PK_LEN], size_t n, uint8_t out[MC_HASH_LEN]);
+
 /* The leader, view, epoch and set in force are read with chainstate.h's
  * mc_chain_leader, mc_chain_valset_epoch and mc_chain_validators_at. */
 
