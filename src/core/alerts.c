@@ -11,7 +11,9 @@
 #include <cjson/cJSON.h>
 
 #include "alerts.h"
-#include "chain.h"
+#include "chainstate.h"
+#include "rectx.h"
+#include "rotation.h"
 #include "consent.h"
 #include "i18n.h"
 #include "identity.h"

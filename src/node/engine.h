@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blocks.h"
 #include "codec.h"
 #include "crypto.h"
 #include "err.h"
