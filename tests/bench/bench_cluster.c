@@ -10,8 +10,6 @@
  *       committed tx/s at full load: prints "committed N seconds S rate R"
  *   bench_cluster DATADIR latency RATE SECONDS THREADS URL...
  *       commit latency at RATE tx/s: prints "sent N p50 MS p99 MS max MS"
- *   bench_cluster DATADIR verify-rate
- *       Ed25519 verifications a second on one core (the machine's limit)
  *   bench_cluster DATADIR rtt N URL
  *       GET /v1/status of a serve N times, signed as the CLI's calls are:
  *       on a new connection each time (as each CLI run), then on one kept
@@ -553,26 +551,13 @@ int main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: bench_cluster DATADIR setup AUTHORS URL | max SECONDS THREADS BATCH URL... |"
-				" latency RATE SECONDS THREADS URL... | verify-rate | rtt N URL |"
+				" latency RATE SECONDS THREADS URL... | rtt N URL |"
 				" etcd-max SECONDS THREADS BATCH URL... | etcd-latency RATE SECONDS THREADS URL...\n");
 		return 64;
 	}
 	mode = argv[2];
 	if (mc_crypto_init() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return 70;
-	if (strcmp(mode, "verify-rate") == 0) {
-		uint8_t pk[MC_PK_LEN], sk[MC_SK_LEN], seed[MC_SEED_LEN] = { 1 }, sig[MC_SIG_LEN], msg[32] = { 2 };
-		double t0 = now_s(), t;
-		int n = 0;
-
-		mc_sign_seed_keypair(seed, pk, sk);
-		mc_sign(sk, msg, sizeof(msg), sig);
-		while ((t = now_s()) - t0 < 1.0)
-			for (int i = 0; i < 100; i++)
-				n += mc_sign_verify(pk, msg, sizeof(msg), sig) == 0;
-		printf("verify-rate %.0f\n", n / (t - t0));
-		return 0;
-	}
 	snprintf(path, sizeof(path), "%s/db", argv[1]);
 	if (mc_store_open(path, MC_STORE_RDONLY, &store, &err) != 0 || mc_store_read(store, state_txn, &sc, &err) != 0)
 		die(path, &err);
