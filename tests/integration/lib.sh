@@ -222,9 +222,11 @@ serve_start() {
     seen=$(grep -c "listening on" "$T/n$i.log" 2>/dev/null || true)
     "$MEDCHAIN_BIN" --datadir "$T/n$i" serve >>"$T/n$i.log" 2>&1 &
     CL_PID[$i]=$!
-    local t
+    local t now
     for t in $(seq 100); do
-        [ "$(grep -c "listening on" "$T/n$i.log" 2>/dev/null || true)" -gt "${seen:-0}" ] && return 0
+        # the log may not be there yet: the redirection is the child's
+        now=$(grep -c "listening on" "$T/n$i.log" 2>/dev/null || true)
+        [ "${now:-0}" -gt "${seen:-0}" ] && return 0
         sleep 0.05
     done
     cat "$T/n$i.log" >&2; fail "serve $i did not start"
