@@ -242,6 +242,58 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 	return emit(t, q, &tx, &e, err);
 }
 
+/* The index the filter walks and its key prefix (plen bytes); the TXS
+ * scan, audit events only, when no index fits. */
+static enum mc_db pick_index(const struct mc_audit_filter *f, struct q *q, uint8_t *prefix,
+			      size_t *plen)
+{
+	enum mc_db db;
+
+	if (f->subject) {
+		db = MC_DB_AUDIT_SUBJECT;
+		memcpy(prefix, f->subject, MC_HASH_LEN);
+		*plen = MC_HASH_LEN;
+	} else if (f->actor && q->line.n == 1) {
+		db = MC_DB_AUDIT_ACTOR;
+		memcpy(prefix, f->actor, MC_PK_LEN);
+		*plen = MC_PK_LEN;
+	} else if (f->outcome) {
+		db = MC_DB_AUDIT_OUTCOME;
+		prefix[0] = f->outcome;
+		*plen = 1;
+	} else {
+		/* no filter, or an actor whose identity held several keys: its
+		 * events under each, in chain order, from the one scan */
+		db = MC_DB_TXS;
+		q->only_audit = true;
+	}
+	return db;
+}
+
+/* Where the walk starts in its direction: the (height, tx index) bound. */
+static int start_bound(struct mc_txn *t, const struct mc_audit_filter *f, uint64_t *bound_h,
+		       uint32_t *bound_t, struct mc_err *err)
+{
+	if (!f->newest_first) {
+		/* from the first block at or after since (or the cursor) */
+		if (f->since && mc_chain_height_at(t, f->since, bound_h, err) != 0)
+			return -1;
+		if (f->have_after && f->after_h > *bound_h)
+			*bound_h = f->after_h;
+	} else if (f->have_after) {
+		*bound_h = f->after_h;
+		*bound_t = f->after_t;
+	} else if (f->until != UINT64_MAX) {
+		/* up to the first block after until */
+		if (mc_chain_height_at(t, f->until + 1, bound_h, err) != 0)
+			return -1;
+	} else {
+		*bound_h = UINT64_MAX;
+		*bound_t = UINT32_MAX;
+	}
+	return 0;
+}
+
 int mc_audit_query(struct mc_txn *t, const struct mc_audit_filter *f, mc_audit_fn fn, void *ctx,
 		   struct mc_audit_page *page, struct mc_err *err)
 {
@@ -264,41 +316,9 @@ int mc_audit_query(struct mc_txn *t, const struct mc_audit_filter *f, mc_audit_f
 	memset(page, 0, sizeof(*page));
 	if (f->actor && mc_key_line(t, f->actor, &q.line, err) != 0)
 		return -1;
-	if (f->subject) {
-		db = MC_DB_AUDIT_SUBJECT;
-		memcpy(prefix, f->subject, MC_HASH_LEN);
-		plen = MC_HASH_LEN;
-	} else if (f->actor && q.line.n == 1) {
-		db = MC_DB_AUDIT_ACTOR;
-		memcpy(prefix, f->actor, MC_PK_LEN);
-		plen = MC_PK_LEN;
-	} else if (f->outcome) {
-		db = MC_DB_AUDIT_OUTCOME;
-		prefix[0] = f->outcome;
-		plen = 1;
-	} else {
-		/* no filter, or an actor whose identity held several keys: its
-		 * events under each, in chain order, from the one scan */
-		db = MC_DB_TXS;
-		q.only_audit = true;
-	}
-	if (!f->newest_first) {
-		/* from the first block at or after since (or the cursor) */
-		if (f->since && mc_chain_height_at(t, f->since, &bound_h, err) != 0)
-			return -1;
-		if (f->have_after && f->after_h > bound_h)
-			bound_h = f->after_h;
-	} else if (f->have_after) {
-		bound_h = f->after_h;
-		bound_t = f->after_t;
-	} else if (f->until != UINT64_MAX) {
-		/* up to the first block after until */
-		if (mc_chain_height_at(t, f->until + 1, &bound_h, err) != 0)
-			return -1;
-	} else {
-		bound_h = UINT64_MAX;
-		bound_t = UINT32_MAX;
-	}
+	db = pick_index(f, &q, prefix, &plen);
+	if (start_bound(t, f, &bound_h, &bound_t, err) != 0)
+		return -1;
 	memcpy(start, prefix, plen);
 	mc_be64(start + plen, bound_h);
 	mc_be32(start + plen + 8, bound_t);
