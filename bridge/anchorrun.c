@@ -339,13 +339,115 @@ static int commit(struct run *r, struct mc_anchor_entry *e, struct mc_err *err)
 	return 0;
 }
 
+/* Attempt `mined` is in the block its receipt names: journal a move into
+ * (or within) a block, then commit once final (or deep enough). */
+static int mined_progress(struct run *r, struct mc_anchor_entry *e, int mined,
+			  const struct mc_rpc_receipt *rc_, enum progress *out, struct mc_err *err)
+{
+	struct mc_rpc_block fin, latest;
+	bool confirmed;
+
+	if (e->state != MC_ANCHOR_MINED || e->mined_block != rc_->block_number ||
+	    memcmp(e->mined_block_hash, rc_->block_hash, 32) != 0) {
+		if (e->state == MC_ANCHOR_MINED)
+			note(r, _("anchor %llu moved from public block %llu to %llu (reorg)"),
+			     (unsigned long long)e->seq, (unsigned long long)e->mined_block,
+			     (unsigned long long)rc_->block_number);
+		e->state = MC_ANCHOR_MINED;
+		e->mined_block = rc_->block_number;
+		memcpy(e->mined_block_hash, rc_->block_hash, 32);
+		memcpy(e->mined_tx, e->attempts[mined].hash, 32);
+		if (journal_write(r, e, err) != 0)
+			return -1;
+	}
+	if (mc_rpc_block(r->rpc, "finalized", 0, &fin, err) != 0 ||
+	    mc_rpc_block(r->rpc, "latest", 0, &latest, err) != 0)
+		return -1;
+	r->res->depth = latest.found && latest.number >= e->mined_block
+				? latest.number - e->mined_block + 1 : 0;
+	r->res->final_block = fin.found ? fin.number : 0;
+	confirmed = fin.found ? fin.number >= e->mined_block
+			      : r->res->depth >= r->o->confirmations;
+	if (!confirmed)
+		return 0;
+	if (commit(r, e, err) != 0)
+		return -1;
+	*out = P_CONFIRMED;
+	return 0;
+}
+
+/* The nonce is used. Ours, with its receipt not served yet? Only when no
+ * attempt of ours is in a block is it another tx: the anchor is
+ * superseded. */
+static int nonce_taken(struct run *r, struct mc_anchor_entry *e, enum progress *out,
+		       struct mc_err *err)
+{
+	for (unsigned i = 0; i < e->nattempts; i++) {
+		struct mc_rpc_txinfo ti;
+
+		if (mc_rpc_tx(r->rpc, e->attempts[i].hash, &ti, err) != 0)
+			return -1;
+		if (ti.found && ti.mined)
+			return 0;   /* the next poll finds its receipt */
+	}
+	/* A mined tx took the nonce, and none of ours is mined. */
+	note(r, _("anchor %llu: another transaction took nonce %llu; a new anchor replaces it"),
+	     (unsigned long long)e->seq, (unsigned long long)e->nonce);
+	e->state = MC_ANCHOR_SUPERSEDED;
+	if (journal_write(r, e, err) != 0)
+		return -1;
+	*out = P_SUPERSEDED;
+	return 0;
+}
+
+/* No attempt in a block: the nonce taken by another tx, the bytes sent
+ * again when the node forgot them, a bump when the last one is old. */
+static int unmined_progress(struct run *r, struct mc_anchor_entry *e, enum progress *out,
+			    struct mc_err *err)
+{
+	uint64_t used;
+	bool known = false;
+	const struct mc_anchor_attempt *last = &e->attempts[e->nattempts - 1];
+	enum sent sent = SENT_OK;
+
+	if (mc_rpc_nonce_at(r->rpc, e->address, "latest", &used, err) != 0)
+		return -1;
+	if (used > e->nonce)
+		return nonce_taken(r, e, out, err);
+	for (unsigned i = 0; i < e->nattempts && !known; i++) {
+		struct mc_rpc_txinfo ti;
+
+		if (mc_rpc_tx(r->rpc, e->attempts[i].hash, &ti, err) != 0)
+			return -1;
+		known = ti.found;
+	}
+	if (!known) {
+		if (e->state != MC_ANCHOR_PLANNED)
+			note(r, _("anchor %llu is no longer known to the node: sending the same bytes again"),
+			     (unsigned long long)e->seq);
+		if (broadcast(r, last, &sent, err) != 0)
+			return -1;
+		if (sent == SENT_FEE_LOW)
+			return bump(r, e, err);
+	}
+	if (e->state == MC_ANCHOR_PLANNED && (sent == SENT_OK || sent == SENT_UNDERPRICED)) {
+		e->state = MC_ANCHOR_BROADCAST;
+		if (journal_write(r, e, err) != 0)
+			return -1;
+	}
+	if (now_ms() >= last->time_ms + (uint64_t)r->o->bump_after_s * 1000)
+		return bump(r, e, err);
+	return 0;
+}
+
+/* One poll of the anchor: where its attempts are on the public chain,
+ * and the step that follows from it. */
 static int progress(struct run *r, struct mc_anchor_entry *e, enum progress *out,
 		    struct mc_err *err)
 {
 	struct mc_rpc_receipt rc_;
-	struct mc_rpc_block blk, fin, latest;
+	struct mc_rpc_block blk;
 	int mined = -1;
-	bool confirmed;
 
 	*out = P_PENDING;
 	for (int i = (int)e->nattempts - 1; i >= 0 && mined < 0; i--) {
@@ -356,35 +458,8 @@ static int progress(struct run *r, struct mc_anchor_entry *e, enum progress *out
 	}
 	if (mined >= 0 && (mc_rpc_block(r->rpc, NULL, rc_.block_number, &blk, err) != 0))
 		return -1;
-	if (mined >= 0 && blk.found && memcmp(blk.hash, rc_.block_hash, 32) == 0) {
-		if (e->state != MC_ANCHOR_MINED || e->mined_block != rc_.block_number ||
-		    memcmp(e->mined_block_hash, rc_.block_hash, 32) != 0) {
-			if (e->state == MC_ANCHOR_MINED)
-				note(r, _("anchor %llu moved from public block %llu to %llu (reorg)"),
-				     (unsigned long long)e->seq, (unsigned long long)e->mined_block,
-				     (unsigned long long)rc_.block_number);
-			e->state = MC_ANCHOR_MINED;
-			e->mined_block = rc_.block_number;
-			memcpy(e->mined_block_hash, rc_.block_hash, 32);
-			memcpy(e->mined_tx, e->attempts[mined].hash, 32);
-			if (journal_write(r, e, err) != 0)
-				return -1;
-		}
-		if (mc_rpc_block(r->rpc, "finalized", 0, &fin, err) != 0 ||
-		    mc_rpc_block(r->rpc, "latest", 0, &latest, err) != 0)
-			return -1;
-		r->res->depth = latest.found && latest.number >= e->mined_block
-					? latest.number - e->mined_block + 1 : 0;
-		r->res->final_block = fin.found ? fin.number : 0;
-		confirmed = fin.found ? fin.number >= e->mined_block
-				      : r->res->depth >= r->o->confirmations;
-		if (!confirmed)
-			return 0;
-		if (commit(r, e, err) != 0)
-			return -1;
-		*out = P_CONFIRMED;
-		return 0;
-	}
+	if (mined >= 0 && blk.found && memcmp(blk.hash, rc_.block_hash, 32) == 0)
+		return mined_progress(r, e, mined, &rc_, out, err);
 
 	/* Not (or no longer) in a block. */
 	if (e->state == MC_ANCHOR_MINED) {
@@ -397,59 +472,7 @@ static int progress(struct run *r, struct mc_anchor_entry *e, enum progress *out
 		if (journal_write(r, e, err) != 0)
 			return -1;
 	}
-	{
-		uint64_t used;
-		bool known = false;
-		const struct mc_anchor_attempt *last = &e->attempts[e->nattempts - 1];
-		enum sent sent = SENT_OK;
-
-		if (mc_rpc_nonce_at(r->rpc, e->address, "latest", &used, err) != 0)
-			return -1;
-		if (used > e->nonce) {
-			/* The nonce is used. Ours, with its receipt not served yet?
-			 * Only when no attempt of ours is in a block is it another tx. */
-			for (unsigned i = 0; i < e->nattempts; i++) {
-				struct mc_rpc_txinfo ti;
-
-				if (mc_rpc_tx(r->rpc, e->attempts[i].hash, &ti, err) != 0)
-					return -1;
-				if (ti.found && ti.mined)
-					return 0;   /* the next poll finds its receipt */
-			}
-			/* A mined tx took the nonce, and none of ours is mined. */
-			note(r, _("anchor %llu: another transaction took nonce %llu; a new anchor replaces it"),
-			     (unsigned long long)e->seq, (unsigned long long)e->nonce);
-			e->state = MC_ANCHOR_SUPERSEDED;
-			if (journal_write(r, e, err) != 0)
-				return -1;
-			*out = P_SUPERSEDED;
-			return 0;
-		}
-		for (unsigned i = 0; i < e->nattempts && !known; i++) {
-			struct mc_rpc_txinfo ti;
-
-			if (mc_rpc_tx(r->rpc, e->attempts[i].hash, &ti, err) != 0)
-				return -1;
-			known = ti.found;
-		}
-		if (!known) {
-			if (e->state != MC_ANCHOR_PLANNED)
-				note(r, _("anchor %llu is no longer known to the node: sending the same bytes again"),
-				     (unsigned long long)e->seq);
-			if (broadcast(r, last, &sent, err) != 0)
-				return -1;
-			if (sent == SENT_FEE_LOW)
-				return bump(r, e, err);
-		}
-		if (e->state == MC_ANCHOR_PLANNED && (sent == SENT_OK || sent == SENT_UNDERPRICED)) {
-			e->state = MC_ANCHOR_BROADCAST;
-			if (journal_write(r, e, err) != 0)
-				return -1;
-		}
-		if (now_ms() >= last->time_ms + (uint64_t)r->o->bump_after_s * 1000)
-			return bump(r, e, err);
-	}
-	return 0;
+	return unmined_progress(r, e, out, err);
 }
 
 /* ---- planning ------------------------------------------------------------ */
