@@ -90,6 +90,36 @@ static int lmdb_err(struct mc_err *err, int rc, const char *what)
 	return mc_err_set(err, code, _("storage: %s: %s"), what, mdb_strerror(rc));
 }
 
+/* Opens every table of MC_DBS in txn (creating it unless read-only; an
+ * optional one may be absent). Every table is kept with LMDB's default
+ * order: a table whose stored flags say otherwise (a reversed or integer
+ * key, duplicates) was altered outside medchain, and its rows would be
+ * ordered and compared by another rule, so the store is refused. */
+static int open_dbis(struct mc_store *s, MDB_txn *txn, const char *dir, struct mc_err *err)
+{
+	for (int i = 0; i < MC_DB__COUNT; i++) {
+		unsigned int flags = 0;
+		int rc = mdb_dbi_open(txn, db_info[i].name, s->rdonly ? 0 : MDB_CREATE, &s->dbi[i]);
+
+		if (rc == MDB_NOTFOUND && (db_info[i].flags & MC_DBF_OPTIONAL)) {
+			s->absent[i] = true;
+			continue;
+		}
+		if (rc == MDB_NOTFOUND)
+			return mc_err_set(err, EX_NOINPUT, _("'%s' is not a medchain database"), dir);
+		if (rc != 0)
+			return lmdb_err(err, rc, db_info[i].name);
+		rc = mdb_dbi_flags(txn, s->dbi[i], &flags);
+		if (rc != 0)
+			return lmdb_err(err, rc, db_info[i].name);
+		if (flags != 0)
+			return mc_err_set(err, EX_DATAERR,
+					  _("%s: the table's LMDB flags were altered (0x%x, not 0): the store is damaged"),
+					  _(db_info[i].label), flags);
+	}
+	return 0;
+}
+
 int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct mc_err *err)
 {
 	struct mc_store *s;
@@ -153,22 +183,9 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 		lmdb_err(err, rc, _("cannot begin a transaction"));
 		goto fail;
 	}
-	for (int i = 0; i < MC_DB__COUNT; i++) {
-		rc = mdb_dbi_open(txn, db_info[i].name, s->rdonly ? 0 : MDB_CREATE, &s->dbi[i]);
-		if (rc == MDB_NOTFOUND && (db_info[i].flags & MC_DBF_OPTIONAL)) {
-			s->absent[i] = true;
-			continue;
-		}
-		if (rc == MDB_NOTFOUND) {
-			mdb_txn_abort(txn);
-			mc_err_set(err, EX_NOINPUT, _("'%s' is not a medchain database"), dir);
-			goto fail;
-		}
-		if (rc != 0) {
-			mdb_txn_abort(txn);
-			lmdb_err(err, rc, db_info[i].name);
-			goto fail;
-		}
+	if (open_dbis(s, txn, dir, err) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
 	}
 	/* Committed even when read-only: DBI handles opened in an aborted
 	 * transaction are closed with it. */

@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <ftw.h>
+#include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -494,4 +495,37 @@ Test(store, a_copy_holds_the_committed_data)
 	cr_assert_eq(mc_store_open(copy, MC_STORE_RDONLY, &c, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(get(c, MC_DB_RECORDS, "r1"), "v1");
 	mc_store_close(c);
+}
+
+/* A table recreated outside medchain with other LMDB flags (here an integer
+ * key, as one flipped byte in its record can make it) would order and
+ * compare its rows by another rule: opening the store refuses it, naming
+ * the table, read-only (as verify opens it) or for writing. The tamper
+ * campaign found such a byte in an empty table passing verify. */
+Test(store, a_table_whose_lmdb_flags_were_altered_is_refused_by_name)
+{
+	struct mc_err err = { 0 };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	mc_store_close(st);
+	st = NULL;
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 64), 0);
+	cr_assert_eq(mdb_env_open(env, dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "subjects", 0, &dbi), 0);
+	cr_assert_eq(mdb_drop(txn, dbi, 1), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "subjects", MDB_CREATE | MDB_INTEGERKEY, &dbi), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	cr_assert_neq(mc_store_open(dir, MC_STORE_RDONLY, &st, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR, "%d %s", err.code, err.msg);
+	cr_assert(strstr(err.msg, "subject index") && strstr(err.msg, "flags"), "%s", err.msg);
+	err = (struct mc_err){ 0 };
+	cr_assert_neq(mc_store_open(dir, 0, &st, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR, "%d %s", err.code, err.msg);
+	st = NULL;
 }
