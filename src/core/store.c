@@ -90,6 +90,36 @@ static int lmdb_err(struct mc_err *err, int rc, const char *what)
 	return mc_err_set(err, code, _("storage: %s: %s"), what, mdb_strerror(rc));
 }
 
+/* Whether the main database names only tables of MC_DBS: a name changed
+ * by one flipped byte would leave an optional table "absent" (read as
+ * empty) and a stray table beside it. */
+static int known_tables_only(MDB_txn *txn, struct mc_err *err)
+{
+	MDB_dbi main_db;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = mdb_dbi_open(txn, NULL, 0, &main_db);
+
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, main_db, &c);
+	if (rc != 0)
+		return lmdb_err(err, rc, _("the table list"));
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		bool known = false;
+
+		for (int i = 0; i < MC_DB__COUNT && !known; i++)
+			known = k.mv_size == strlen(db_info[i].name) && memcmp(k.mv_data, db_info[i].name, k.mv_size) == 0;
+		if (!known) {
+			mdb_cursor_close(c);
+			return mc_err_set(err, EX_DATAERR,
+					  _("the store holds a table medchain does not know (%zu bytes of name): the store is damaged"),
+					  k.mv_size);
+		}
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : lmdb_err(err, rc, _("the table list"));
+}
+
 /* Opens every table of MC_DBS in txn (creating it unless read-only; an
  * optional one may be absent). Every table is kept with LMDB's default
  * order: a table whose stored flags say otherwise (a reversed or integer
@@ -117,7 +147,7 @@ static int open_dbis(struct mc_store *s, MDB_txn *txn, const char *dir, struct m
 					  _("%s: the table's LMDB flags were altered (0x%x, not 0): the store is damaged"),
 					  _(db_info[i].label), flags);
 	}
-	return 0;
+	return known_tables_only(txn, err);
 }
 
 int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct mc_err *err)

@@ -529,3 +529,29 @@ Test(store, a_table_whose_lmdb_flags_were_altered_is_refused_by_name)
 	cr_assert_eq(err.code, EX_DATAERR, "%d %s", err.code, err.msg);
 	st = NULL;
 }
+
+/* A table name changed by one flipped byte: the optional table it named
+ * reads as absent (empty) and a stray table stands beside it. Opening the
+ * store refuses any table MC_DBS does not name. */
+Test(store, a_table_medchain_does_not_know_is_refused)
+{
+	struct mc_err err = { 0 };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	mc_store_close(st);
+	st = NULL;
+	cr_assert_eq(mdb_env_create(&env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(env, 64), 0);
+	cr_assert_eq(mdb_env_open(env, dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "orgkekr", MDB_CREATE, &dbi), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	cr_assert_neq(mc_store_open(dir, MC_STORE_RDONLY, &st, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR, "%d %s", err.code, err.msg);
+	cr_assert(strstr(err.msg, "does not know"), "%s", err.msg);
+	st = NULL;
+}
