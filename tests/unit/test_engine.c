@@ -385,7 +385,7 @@ static void cluster_setup(void)
 	for (size_t i = 1; i < N; i++) {
 		char from[96], to[96];
 
-		strcpy(cl.dir[i], "/tmp/mc-unit-XXXXXX");
+		snprintf(cl.dir[i], sizeof(cl.dir[i]), "%s", "/tmp/mc-unit-XXXXXX");
 		cr_assert_not_null(mkdtemp(cl.dir[i]));
 		snprintf(from, sizeof(from), "%s/data.mdb", fx.dir);
 		snprintf(to, sizeof(to), "%s/data.mdb", cl.dir[i]);

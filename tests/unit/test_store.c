@@ -497,6 +497,18 @@ Test(store, a_copy_holds_the_committed_data)
 	mc_store_close(c);
 }
 
+/* Closes the test's store and opens its environment with LMDB alone, as
+ * something outside medchain would, in a write transaction. */
+static void raw_begin(MDB_env **env, MDB_txn **txn)
+{
+	mc_store_close(st);
+	st = NULL;
+	cr_assert_eq(mdb_env_create(env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(*env, 64), 0);
+	cr_assert_eq(mdb_env_open(*env, dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(*env, NULL, 0, txn), 0);
+}
+
 /* A table recreated outside medchain with other LMDB flags (here an integer
  * key, as one flipped byte in its record can make it) would order and
  * compare its rows by another rule: opening the store refuses it, naming
@@ -509,12 +521,7 @@ Test(store, a_table_whose_lmdb_flags_were_altered_is_refused_by_name)
 	MDB_txn *txn;
 	MDB_dbi dbi;
 
-	mc_store_close(st);
-	st = NULL;
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 64), 0);
-	cr_assert_eq(mdb_env_open(env, dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	raw_begin(&env, &txn);
 	cr_assert_eq(mdb_dbi_open(txn, "subjects", 0, &dbi), 0);
 	cr_assert_eq(mdb_drop(txn, dbi, 1), 0);
 	cr_assert_eq(mdb_dbi_open(txn, "subjects", MDB_CREATE | MDB_INTEGERKEY, &dbi), 0);
@@ -540,12 +547,7 @@ Test(store, a_table_medchain_does_not_know_is_refused)
 	MDB_txn *txn;
 	MDB_dbi dbi;
 
-	mc_store_close(st);
-	st = NULL;
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 64), 0);
-	cr_assert_eq(mdb_env_open(env, dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	raw_begin(&env, &txn);
 	cr_assert_eq(mdb_dbi_open(txn, "orgkekr", MDB_CREATE, &dbi), 0);
 	cr_assert_eq(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
