@@ -516,8 +516,8 @@ static void wait_seq_taken(struct mc_cli *cli, const uint8_t *txs, size_t len)
  * new ones go. 1: they committed (at hc->height, *n of them); 0: none
  * kept, or refused; -1: an error, or still unknown (they stay in the
  * outbox). */
-static int resend_kept(struct mc_cli *cli, struct mc_key *node, struct head_ctx *hc, const uint8_t key[MC_HASH_LEN],
-		       size_t *n, struct mc_err *err)
+static int resend_kept(struct mc_cli *cli, const struct mc_key *node, struct head_ctx *hc,
+		       const uint8_t key[MC_HASH_LEN], size_t *n, struct mc_err *err)
 {
 	struct mc_buf old;
 	uint8_t seed[32];
@@ -544,7 +544,8 @@ static int remote_submit(const uint8_t *txs, size_t len, unsigned attempt, struc
 			 struct mc_err *err)
 {
 	struct mc_cli *cli = ctx;
-	struct mc_key *node = NULL;
+	struct mc_key *own = NULL;   /* loaded here when the command's setup did not */
+	const struct mc_key *node = cli->node_key;
 	struct head_ctx hc;
 	uint8_t key[MC_HASH_LEN];
 	bool kept = cli->req.same_write;
@@ -553,18 +554,23 @@ static int remote_submit(const uint8_t *txs, size_t len, unsigned attempt, struc
 	int rc = -1;
 
 	memset(&hc, 0, sizeof(hc));
-	if (mc_store_read(cli->store, head_txn, &hc, err) != 0 || mc_cli_load_role_key(cli, "node", &node, err) != 0) {
-		mc_key_free(node);
+	if (mc_store_read(cli->store, head_txn, &hc, err) != 0 ||
+	    (!node && mc_cli_load_role_key(cli, "node", &own, err) != 0)) {
+		mc_key_free(own);
 		return -1;
 	}
+	if (!node)
+		node = own;
 	mc_request_key(&cli->req, key);
 	if (kept && attempt == 0) {
 		int r = resend_kept(cli, node, &hc, key, &n, err);
 
 		if (r < 0)
 			goto out;
-		if (r > 0)
+		if (r > 0) {
+			mc_outbox_del(cli->store, key, NULL);
 			goto committed;
+		}
 	}
 	/* kept before it leaves: a timeout leaves it for the retry */
 	if (kept) {
@@ -577,7 +583,7 @@ static int remote_submit(const uint8_t *txs, size_t len, unsigned attempt, struc
 	ans = send_txs(cli, node, &hc, txs, len, &hc.height, &n, err);
 	if (ans == ANS_PENDING)
 		goto out;
-	if (kept)
+	if (kept)   /* its txs are decided: committed or refused */
 		mc_outbox_del(cli->store, key, NULL);
 	if (ans == ANS_STALE) {
 		wait_seq_taken(cli, txs, len);
@@ -589,8 +595,6 @@ static int remote_submit(const uint8_t *txs, size_t len, unsigned attempt, struc
 		goto out;
 	}
 committed:
-	if (kept)
-		mc_outbox_del(cli->store, key, NULL);
 	mc_request_done(&cli->req);
 	memset(out, 0, sizeof(*out));
 	out->height = hc.height;
@@ -600,7 +604,7 @@ committed:
 	memcpy(out->hash, hc.hash, MC_HASH_LEN);
 	rc = 0;
 out:
-	mc_key_free(node);
+	mc_key_free(own);
 	return rc;
 }
 

@@ -42,7 +42,8 @@ static const struct mc_conf_key keys[] = {
 	{ "node", "peers", "MEDCHAIN_PEERS", OF(MC_CONF_URLS, MC_CONF_EMPTY_OK),
 	  N_("comma-separated http:// or https:// URLs"), NULL, "nodes of the chain to start from", F(peers) },
 	{ "node", "block_interval_ms", "MEDCHAIN_BLOCK_INTERVAL_MS", UINT(0, 10, 60000), N_("10 to 60000"), "50",
-	  "how long the leader gathers txs before it proposes a block", F(block_interval_ms) },
+	  "how soon the leader tries again when txs wait and it could make no block "
+	  "(it proposes as soon as no block of its own is in flight)", F(block_interval_ms) },
 	{ "node", "max_block_txs", NULL, UINT(0, 1, 100000), N_("1 to 100000"), "5000", "the most txs in one block",
 	  F(max_block_txs) },
 	{ "node", "pool_txs", NULL, UINT(0, 100, 1000000), N_("100 to 1000000"), "200000",

@@ -125,12 +125,14 @@ static int known_tables_only(MDB_txn *txn, struct mc_err *err)
  * order: a table whose stored flags say otherwise (a reversed or integer
  * key, duplicates) was altered outside medchain, and its rows would be
  * ordered and compared by another rule, so the store is refused. */
-static int open_dbis(struct mc_store *s, MDB_txn *txn, const char *dir, struct mc_err *err)
+static int open_dbis(struct mc_store *s, MDB_txn *txn, bool create, const char *dir, struct mc_err *err)
 {
 	for (int i = 0; i < MC_DB__COUNT; i++) {
 		unsigned int flags = 0;
-		int rc = mdb_dbi_open(txn, db_info[i].name, s->rdonly ? 0 : MDB_CREATE, &s->dbi[i]);
+		int rc = mdb_dbi_open(txn, db_info[i].name, create ? MDB_CREATE : 0, &s->dbi[i]);
 
+		if (rc == MDB_NOTFOUND && !create && !s->rdonly)
+			return 1;   /* a table to create: in a write txn */
 		if (rc == MDB_NOTFOUND && (db_info[i].flags & MC_DBF_OPTIONAL)) {
 			s->absent[i] = true;
 			continue;
@@ -204,18 +206,26 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 	}
 	mdb_reader_check(s->env, &dead);
 
-	rc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0, &txn);
-	if (rc == MDB_MAP_RESIZED) {
-		mdb_env_set_mapsize(s->env, 0);
-		rc = mdb_txn_begin(s->env, NULL, s->rdonly ? MDB_RDONLY : 0, &txn);
-	}
-	if (rc != 0) {
-		lmdb_err(err, rc, _("cannot begin a transaction"));
-		goto fail;
-	}
-	if (open_dbis(s, txn, dir, err) != 0) {
+	/* The tables are opened in a read txn, without the writer lock (which
+	 * serve may hold through its fsyncs); a write txn only when one is to
+	 * be created (a new store, a table added since). */
+	for (bool create = false;; create = true) {
+		rc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn);
+		if (rc == MDB_MAP_RESIZED) {
+			mdb_env_set_mapsize(s->env, 0);
+			rc = mdb_txn_begin(s->env, NULL, create ? 0 : MDB_RDONLY, &txn);
+		}
+		if (rc != 0) {
+			lmdb_err(err, rc, _("cannot begin a transaction"));
+			goto fail;
+		}
+		rc = open_dbis(s, txn, create, dir, err);
+		if (rc == 0)
+			break;
 		mdb_txn_abort(txn);
-		goto fail;
+		if (rc < 0)
+			goto fail;
+		memset(s->absent, 0, sizeof(s->absent));
 	}
 	/* Committed even when read-only: DBI handles opened in an aborted
 	 * transaction are closed with it. */

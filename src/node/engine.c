@@ -1500,17 +1500,16 @@ static void lead_locked_first(struct mc_engine *e)
 	eng_lock_release(&l);
 }
 
-/* The leader's turn: a proposal made when it is time, and run. True when
- * one ran. */
-static bool loop_lead(struct mc_engine *e, uint64_t *last_block, uint64_t now)
+/* The leader's turn: a proposal made as soon as no round is in flight
+ * and txs wait (what came during the last round goes in one block), and
+ * run. True when one ran. */
+static bool loop_lead(struct mc_engine *e)
 {
 	struct mc_err err = { 0 };
 	int rc;
 
 	lead_locked_first(e);
-	if (!e->prop.len && e->mp_n && (now - *last_block >= e->c.block_interval_ms ||
-					 e->mp_n >= e->c.max_block_txs) &&
-	    eng_make_proposal(e, NULL, &err) < 0)
+	if (!e->prop.len && e->mp_n && eng_make_proposal(e, NULL, &err) < 0)
 		mc_log(LOG_ERR, NULL, "cannot make a block: %s", err.msg);
 	if (!e->prop.len)
 		return false;
@@ -1520,7 +1519,6 @@ static bool loop_lead(struct mc_engine *e, uint64_t *last_block, uint64_t now)
 			      (unsigned long long)e->prop_height, err.msg);
 		mc_buf_reset(&e->prop);
 	}
-	*last_block = eng_now(e);
 	if (rc > 0 && e->prop.len && e->nval - e->nrefused < mc_quorum(e->nval)) {
 		/* refused by too many to ever commit: not again at once (another
 		 * block holds their votes; the chain moves on, or the poll
@@ -1537,7 +1535,6 @@ static void *engine_main(void *arg)
 {
 	struct mc_engine *e = arg;
 	void *cl = NULL;
-	uint64_t last_block = 0;
 
 	if (!(cl = eng_client_open(e)))
 		return NULL;
@@ -1560,8 +1557,10 @@ static void *engine_main(void *arg)
 				      (unsigned long long)e->height);
 			mc_buf_reset(&e->prop);
 		}
-		if (e->have_chain && !behind && eng_am_leader(e) && loop_lead(e, &last_block, now))
+		if (e->have_chain && !behind && eng_am_leader(e) && loop_lead(e))
 			continue;
+		/* txs the leader could not make a block of: tried again after
+		 * block_interval_ms (a new tx, a vote or a commit wakes it sooner) */
 		eng_wait_until(e, eng_now(e) + (e->mp_n && eng_am_leader(e) ? e->c.block_interval_ms : 200));
 	}
 	pthread_mutex_unlock(&e->mu);
@@ -1701,6 +1700,8 @@ void mc_engine_stop(struct mc_engine *e)
 	free(e->mp);
 	while (e->nfwd)
 		fwd_drop(e, 0);
+	while (e->nfwd_idle)
+		e->tr.close(e->tr.ctx, e->fwd_idle[--e->nfwd_idle]);
 	mc_buf_release(&e->prop);
 	mc_buf_release(&e->commit);
 	mc_buf_release(&e->head_cert);

@@ -3,7 +3,8 @@
  * proposals, the validators' votes, commits, catch-up, and the peers.
  *
  * One leader per view (meta "leader", valset.h) makes a block from pending
- * txs every block_interval (sooner when max_block_txs are waiting), stores
+ * txs as soon as no round of its own is in flight (block_interval_ms: how
+ * soon it tries again when it could make none), stores
  * its own vote lock, and sends the proposal to every validator. A validator
  * checks the block fully (mc_block_apply without storing it), durably
  * stores its vote lock (height, view, block hash and the block) BEFORE it
@@ -60,7 +61,7 @@ struct mc_engine_conf {
 	const char *status_file;      /* written every second for the console */
 	const char *peers;            /* comma-separated bootstrap URLs */
 	const char *ca_file;          /* TLS trust for https peers, or NULL */
-	unsigned block_interval_ms;
+	unsigned block_interval_ms;   /* retry period, txs pending and no block made */
 	unsigned max_block_txs;
 	size_t mempool_max;           /* pending txs at most (count) */
 	size_t mempool_bytes;         /* and in bytes; the oldest go first */

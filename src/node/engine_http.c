@@ -410,6 +410,30 @@ static cJSON *txs_result(struct mc_engine *e, const uint8_t (*hashes)[MC_HASH_LE
 	return j;
 }
 
+/* A client for one forward: one kept idle by an earlier forward (its
+ * connection to the leader still open, so no new TCP or TLS handshake),
+ * or a new one. mu held. 0, or -1 with err set. */
+static int fwd_client_take(struct mc_engine *e, void **cl, struct mc_err *err)
+{
+	if (e->nfwd_idle) {
+		*cl = e->fwd_idle[--e->nfwd_idle];
+		return 0;
+	}
+	return e->tr.open(e->tr.ctx, cl, err);
+}
+
+/* Back after a forward: kept when the call went through and a slot is
+ * free, else closed. mu held. */
+static void fwd_client_give(struct mc_engine *e, void *cl, bool ok)
+{
+	if (!cl)
+		return;
+	if (ok && !e->stop && e->nfwd_idle < FWD_IDLE_MAX)
+		e->fwd_idle[e->nfwd_idle++] = cl;
+	else
+		e->tr.close(e->tr.ctx, cl);
+}
+
 /* Forwards txs to the leader. Its word is taken for refusals only (they
  * release nothing); what it says is committed counts once the block is
  * here. mu held (released during the call). */
@@ -432,14 +456,15 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 	memcpy(chain, e->chain_id, MC_HASH_LEN);
 	memcpy(leader, e->leader, MC_PK_LEN);
 	snprintf(path, sizeof(path), "/v1/tx?wait=%u", wait_ms);
+	if (fwd_client_take(e, &cl, &err) != 0) {
+		snprintf(ferr, ferr_n, "%.250s", err.msg);
+		return;
+	}
 	pthread_mutex_unlock(&e->mu);
-	rc = e->tr.open(e->tr.ctx, &cl, &err);
-	if (rc == 0)
-		rc = e->tr.send(cl, chain, e->node, url, path, body, len, leader,
-				  (long)wait_ms + 5000, 16u << 20, &resp, &err);
-	if (cl)
-		e->tr.close(e->tr.ctx, cl);
+	rc = e->tr.send(cl, chain, e->node, url, path, body, len, leader, (long)wait_ms + 5000, 16u << 20, &resp,
+			&err);
 	pthread_mutex_lock(&e->mu);
+	fwd_client_give(e, cl, rc == 0);
 	if (rc != 0) {
 		snprintf(ferr, ferr_n, "%.250s", err.msg);
 		return;

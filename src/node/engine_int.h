@@ -30,6 +30,7 @@
 #define CERT_HINT_TTL_MS 10000   /* a certified height no peer delivers: given up after */
 #define LOG_PER_S 5.0            /* refusals logged a second, across all keys */
 #define FWD_MAX 256              /* txs handed to the leader, watched until committed */
+#define FWD_IDLE_MAX 4           /* idle forward clients kept (each one connection) */
 #define HANDOVER_WAIT_S "2000"     /* what a node hands a new leader: answered within */
 #define HANDOVER_WAIT_MS 2000
 #define FWD_BYTES_MAX (8u * 1024 * 1024)
@@ -165,6 +166,10 @@ struct mc_engine {
 	uint64_t log_at_ms, log_dropped;
 	struct mc_replay *replay;
 	uint64_t last_status_write;
+	/* forward clients kept between forwards, their connections to the
+	 * leader kept alive (engine_http.c forward_txs); closed at stop */
+	void *fwd_idle[FWD_IDLE_MAX];
+	size_t nfwd_idle;
 };
 
 struct lock {
@@ -250,7 +255,7 @@ void eng_peers_refresh(struct mc_engine *e);
 bool eng_peer_is_validator(struct mc_engine *e, const struct peer *p);
 cJSON *eng_peers_status_json(struct mc_engine *e);
 cJSON *eng_peers_json(struct mc_engine *e);
-void eng_peers_write_status(struct mc_engine *e);
+void eng_peers_write_status(struct mc_engine *e);   /* releases mu while it writes */
 
 /* engine_vc.c: view changes */
 int eng_vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err);

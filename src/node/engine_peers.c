@@ -415,7 +415,9 @@ cJSON *eng_peers_json(struct mc_engine *e)
 	return a;
 }
 
-/* The console reads this file: it never talks to the network itself. */
+/* The console reads this file: it never talks to the network itself.
+ * mu held on entry and exit; released while the file is written and
+ * synced, so that no vote, proposal or tx waits on that fsync. */
 void eng_peers_write_status(struct mc_engine *e)
 {
 	cJSON *j;
@@ -432,9 +434,11 @@ void eng_peers_write_status(struct mc_engine *e)
 	cJSON_Delete(j);
 	if (!text)
 		return;
+	pthread_mutex_unlock(&e->mu);
 	/* best effort: the next tick writes it again */
 	(void)mc_file_write_atomic(e->c.status_file, text, strlen(text), &(struct mc_file_opts){ .mode = 0644 },
 				   NULL);
+	pthread_mutex_lock(&e->mu);
 	free(text);
 }
 

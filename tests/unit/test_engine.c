@@ -4,8 +4,9 @@
  * that hands each request to the other engine's mc_engine_on_* function,
  * and sharing a clock the test moves forward (real time plus an offset:
  * the engines' threads keep running, and a jump past the leader timeout is
- * the leader's silence). A view change after the leader goes silent, and a
- * block locked by a quorum's votes that the new leader must finish. */
+ * the leader's silence). A view change after the leader goes silent, a
+ * block locked by a quorum's votes that the new leader must finish, and a
+ * leader that proposes as soon as no round is in flight. */
 #include "config.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@
 /* ---- the clock ---------------------------------------------------------- */
 
 static _Atomic uint64_t skew;
+static unsigned block_ms;          /* the engines' block_interval_ms; 0: the default */
 
 static uint64_t test_now(void *ctx)
 {
@@ -360,6 +362,7 @@ static void start(size_t i)
 	c.name = names[i];
 	c.peers = "http://n0.test,http://n1.test,http://n2.test,http://n3.test";
 	c.leader_timeout_ms = TIMEOUT_MS;
+	c.block_interval_ms = block_ms;
 	c.now = test_now;
 	c.transport = &cl.tr;
 	cr_assert_eq(mc_engine_start(&c, &e, &err), 0, "%s", err.msg);
@@ -630,4 +633,31 @@ Test(engine, locked_block_is_finished_after_view_change)
 		cr_assert_geq(s.view, 1, "the view did not move");
 		cr_assert_eq(memcmp(s.h.proposer, s.leader, MC_PK_LEN), 0);
 	}
+}
+
+/* A block interval longer than the test waits (WAIT_S), on a clock that
+ * never jumps. */
+static void cluster_setup_slow_interval(void)
+{
+	block_ms = 60000;
+	cluster_setup();
+}
+
+TestSuite(engine_ready, .init = cluster_setup_slow_interval, .fini = cluster_teardown, .timeout = 180);
+
+/* (c) The leader proposes as soon as no round of its own is in flight:
+ * a tx sent right after a block is committed at once, not block_interval_ms
+ * after that block. */
+Test(engine_ready, proposes_when_no_round_is_in_flight)
+{
+	uint64_t h0, want;
+
+	cr_assert(wait_all(0, all_up, NULL), "the nodes never saw each other");
+	h0 = seen(0, 0).height;
+	submit(0, "Dr R");
+	want = h0 + 1;
+	cr_assert(wait_all(0, at_height, &want), "the first tx was not committed");
+	submit(0, "Dr S");
+	want = h0 + 2;
+	cr_assert(wait_all(0, at_height, &want), "the next tx waited for block_interval_ms after the last block");
 }
