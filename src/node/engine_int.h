@@ -16,6 +16,7 @@
 
 #include "block.h"
 #include "engine.h"
+#include "hset.h"
 #include "peer.h"
 #include "replica.h"
 #include "valset.h"
@@ -116,10 +117,12 @@ struct mc_engine {
 
 	struct mp_item **mp;
 	size_t mp_n, mp_cap, mp_bytes;   /* mp in arrival order */
+	struct mc_hset mp_set;         /* mp by hash (keys: the items' hashes) */
 	bool building;                 /* the engine thread builds from a snapshot of mp */
 	uint64_t evicted, evicted_logged_ms;
 	struct refusal refusals[REFUSALS];
 	size_t ref_next;
+	struct mc_hset ref_set;        /* the live refusals by hash (one per hash, the newest) */
 
 	/* the leader's proposal in flight */
 	uint64_t prop_seq;
@@ -241,6 +244,9 @@ void eng_note_certified(struct mc_engine *e, uint64_t height);
 int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN]);
 /* Frees a pending tx (taken out of e->mp by the caller). */
 void eng_pool_free(struct mc_engine *e, struct mp_item *it);
+/* The pool's and the refusals' tables: made at start, freed at stop. */
+int eng_pool_init(struct mc_engine *e);
+void eng_pool_fini(struct mc_engine *e);
 /* o[k] = the hex of p (n bytes at most 64). */
 cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n);
 
