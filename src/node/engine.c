@@ -262,6 +262,7 @@ struct apply_ctx {
 	const struct mc_bundle *b;
 	unsigned flags;
 	bool check_only, checked;
+	const uint8_t *sig_ok;
 };
 
 static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
@@ -269,7 +270,7 @@ static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	struct apply_ctx *c = vctx;
 
 	c->checked = false;
-	if (mc_block_apply(t, c->b, c->flags, eng_now(c->e), err) != 0)
+	if (mc_block_apply_sigs(t, c->b, c->flags, c->sig_ok, eng_now(c->e), err) != 0)
 		return -1;
 	if (c->check_only) {
 		c->checked = true;
@@ -282,7 +283,15 @@ static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 int eng_apply_block(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, bool check_only,
 		       struct mc_err *err)
 {
-	struct apply_ctx c = { e, b, flags, check_only, false };
+	return eng_apply_block_sigs(e, b, flags, NULL, check_only, err);
+}
+
+/* eng_apply_block with the txs whose signature this node verified
+ * (mc_block_apply_sigs); call with chain_mu held. */
+int eng_apply_block_sigs(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, const uint8_t *sig_ok,
+			 bool check_only, struct mc_err *err)
+{
+	struct apply_ctx c = { e, b, flags, check_only, false, sig_ok };
 	int rc = mc_store_write(e->s, apply_txn, &c, err);
 
 	if (check_only)
@@ -354,7 +363,8 @@ static void fwd_drop(struct mc_engine *e, size_t i);
 
 int eng_pool_init(struct mc_engine *e)
 {
-	if (mc_hset_init(&e->mp_set) == 0 && mc_hset_init(&e->ref_set) == 0)
+	if (mc_hset_init(&e->mp_set) == 0 && mc_hset_init(&e->ref_set) == 0 &&
+	    mc_sigcache_init(&e->sigs, MC_SIGCACHE_ENTRIES) == 0 && mc_par_new(2, &e->par) == 0)
 		return 0;
 	eng_pool_fini(e);
 	return -1;
@@ -363,6 +373,9 @@ int eng_pool_init(struct mc_engine *e)
 /* Safe on what eng_pool_init left half made (the engine is calloc'd). */
 void eng_pool_fini(struct mc_engine *e)
 {
+	mc_par_free(e->par);
+	e->par = NULL;
+	mc_sigcache_free(&e->sigs);
 	mc_hset_free(&e->mp_set);
 	mc_hset_free(&e->ref_set);
 }
