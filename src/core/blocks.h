@@ -33,6 +33,13 @@ enum {
  * EX_NOPERM) naming what is wrong; the caller aborts the transaction. */
 int mc_block_apply(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, uint64_t now_ms,
 		   struct mc_err *err);
+/* mc_block_apply with sig_ok: NULL, or b->count flags, the caller's: a
+ * nonzero flag says the caller itself verified that tx's author signature
+ * under the block's chain id, so it is not verified again (what
+ * MC_APPLY_SIGS_CHECKED says of every tx). A tx whose flag is 0 is
+ * verified as mc_block_apply does. */
+int mc_block_apply_sigs(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, const uint8_t *sig_ok,
+			uint64_t now_ms, struct mc_err *err);
 
 /* The leader's block: applies pending txs in order (a tx whose sequence
  * number is ahead of its author's next is deferred) and fills the header.

@@ -3,8 +3,11 @@
 #include "config.h"
 
 #include <nettle/sha2.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -187,4 +190,115 @@ void mc_secure_free(void *p)
 void mc_wipe(void *p, size_t n)
 {
 	sodium_memzero(p, n);
+}
+
+/* ---- the parallel loop's pool ------------------------------------------ */
+
+struct mc_par {
+	pthread_mutex_t turn;        /* one mc_par_run at a time */
+	pthread_mutex_t mu;          /* what follows */
+	pthread_cond_t go, done;
+	pthread_t th[15];
+	unsigned nth;
+	bool stop;
+	uint64_t gen;                /* a new loop: the threads start on it */
+	unsigned busy;               /* pool threads still in the loop */
+	mc_par_fn fn;
+	void *ctx;
+	size_t n;
+	atomic_size_t next;          /* the next index to take */
+};
+
+static void par_take(struct mc_par *p)
+{
+	size_t i;
+
+	while ((i = atomic_fetch_add(&p->next, 1)) < p->n)
+		p->fn(i, p->ctx);
+}
+
+static void *par_main(void *arg)
+{
+	struct mc_par *p = arg;
+	uint64_t seen = 0;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->gen == seen)
+			pthread_cond_wait(&p->go, &p->mu);
+		if (p->stop)
+			break;
+		seen = p->gen;
+		pthread_mutex_unlock(&p->mu);
+		par_take(p);
+		pthread_mutex_lock(&p->mu);
+		if (--p->busy == 0)
+			pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int mc_par_new(unsigned threads, struct mc_par **out)
+{
+	struct mc_par *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -1;
+	pthread_mutex_init(&p->turn, NULL);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->done, NULL);
+	atomic_init(&p->next, 0);
+	for (unsigned i = 1; i < threads && p->nth < sizeof(p->th) / sizeof(p->th[0]); i++) {
+		if (pthread_create(&p->th[p->nth], NULL, par_main, p) != 0) {
+			mc_par_free(p);
+			return -1;
+		}
+		p->nth++;
+	}
+	*out = p;
+	return 0;
+}
+
+void mc_par_free(struct mc_par *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->nth; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->done);
+	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->turn);
+	free(p);
+}
+
+void mc_par_run(struct mc_par *p, size_t n, mc_par_fn fn, void *ctx)
+{
+	if (n < 2 || !p->nth) {   /* not worth a wakeup */
+		for (size_t i = 0; i < n; i++)
+			fn(i, ctx);
+		return;
+	}
+	pthread_mutex_lock(&p->turn);
+	pthread_mutex_lock(&p->mu);
+	p->fn = fn;
+	p->ctx = ctx;
+	p->n = n;
+	atomic_store(&p->next, 0);
+	p->busy = p->nth;
+	p->gen++;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	par_take(p);
+	pthread_mutex_lock(&p->mu);
+	while (p->busy)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_unlock(&p->turn);
 }

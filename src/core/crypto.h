@@ -81,6 +81,20 @@ void mc_hex(const void *p, size_t n, char *out);
 /* Parses exactly 2n hex digits; 0 on success. */
 int mc_unhex(const char *s, void *out, size_t n) __attribute__((warn_unused_result));
 
+/* A persistent pool of threads for a parallel loop (signature checks are
+ * its use): mc_par_run(p, n, fn, ctx) calls fn(i, ctx) once for each i in
+ * [0, n), on the caller's thread and the pool's, and returns when every
+ * call has returned. Its threads live from mc_par_new to mc_par_free (no
+ * thread is created per loop); calls to mc_par_run from several threads
+ * take turns. threads counts the caller: 2 makes one pool thread. The
+ * handle is the caller's: the core keeps no pool of its own. */
+struct mc_par;
+typedef void (*mc_par_fn)(size_t i, void *ctx);
+/* 0, or -1 (out of memory or threads). */
+int mc_par_new(unsigned threads, struct mc_par **out) __attribute__((warn_unused_result));
+void mc_par_free(struct mc_par *p);   /* NULL ok; joins the threads */
+void mc_par_run(struct mc_par *p, size_t n, mc_par_fn fn, void *ctx);
+
 /* Guarded memory (sodium_malloc); mc_secure_free wipes and frees, NULL ok. */
 void *mc_secure_alloc(size_t n);
 void mc_secure_free(void *p);

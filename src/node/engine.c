@@ -262,6 +262,7 @@ struct apply_ctx {
 	const struct mc_bundle *b;
 	unsigned flags;
 	bool check_only, checked;
+	const uint8_t *sig_ok;
 };
 
 static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
@@ -269,7 +270,7 @@ static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	struct apply_ctx *c = vctx;
 
 	c->checked = false;
-	if (mc_block_apply(t, c->b, c->flags, eng_now(c->e), err) != 0)
+	if (mc_block_apply_sigs(t, c->b, c->flags, c->sig_ok, eng_now(c->e), err) != 0)
 		return -1;
 	if (c->check_only) {
 		c->checked = true;
@@ -282,7 +283,15 @@ static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 int eng_apply_block(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, bool check_only,
 		       struct mc_err *err)
 {
-	struct apply_ctx c = { e, b, flags, check_only, false };
+	return eng_apply_block_sigs(e, b, flags, NULL, check_only, err);
+}
+
+/* eng_apply_block with the txs whose signature this node verified
+ * (mc_block_apply_sigs); call with chain_mu held. */
+int eng_apply_block_sigs(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, const uint8_t *sig_ok,
+			 bool check_only, struct mc_err *err)
+{
+	struct apply_ctx c = { e, b, flags, check_only, false, sig_ok };
 	int rc = mc_store_write(e->s, apply_txn, &c, err);
 
 	if (check_only)
@@ -290,21 +299,32 @@ int eng_apply_block(struct mc_engine *e, const struct mc_bundle *b, unsigned fla
 	return rc;
 }
 
+/* The refusals are a ring of REFUSALS slots; ref_set maps a hash to its
+ * live slot (msg[0] set), so a hash has one refusal at most: the newest. */
+static void refusal_clear(struct mc_engine *e, struct refusal *r)
+{
+	if (r->msg[0] && mc_hset_get(&e->ref_set, r->hash) == r)
+		mc_hset_del(&e->ref_set, r->hash);
+	r->msg[0] = 0;
+}
+
 void eng_remember_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], const char *msg, bool stale)
 {
-	struct refusal *r = &e->refusals[e->ref_next++ % REFUSALS];
+	struct refusal *r = &e->refusals[e->ref_next++ % REFUSALS], *old = mc_hset_get(&e->ref_set, hash);
 
+	refusal_clear(e, r);
+	if (old)
+		refusal_clear(e, old);
 	memcpy(r->hash, hash, MC_HASH_LEN);
 	snprintf(r->msg, sizeof(r->msg), "%.230s", msg);
 	r->stale = stale;
+	if (mc_hset_put(&e->ref_set, r->hash, r) != 0)
+		r->msg[0] = 0;   /* out of memory: not remembered (the tx may be sent again) */
 }
 
 static struct refusal *refusal_find(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
 {
-	for (size_t i = 0; i < REFUSALS; i++)
-		if (e->refusals[i].msg[0] && memcmp(e->refusals[i].hash, hash, MC_HASH_LEN) == 0)
-			return &e->refusals[i];
-	return NULL;
+	return mc_hset_get(&e->ref_set, hash);
 }
 
 const char *eng_refusal_of(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
@@ -324,10 +344,10 @@ const char *eng_refusal_stale(struct mc_engine *e, const uint8_t hash[MC_HASH_LE
 
 void eng_forget_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
 {
-	struct refusal *r;
+	struct refusal *r = refusal_find(e, hash);
 
-	while ((r = refusal_find(e, hash)))
-		r->msg[0] = 0;
+	if (r)
+		refusal_clear(e, r);
 }
 
 struct gone_ctx {
@@ -341,8 +361,29 @@ struct fwd_seen_ctx {
 static int fwd_seen_txn(struct mc_txn *t, void *vctx, struct mc_err *err);
 static void fwd_drop(struct mc_engine *e, size_t i);
 
+int eng_pool_init(struct mc_engine *e)
+{
+	if (mc_hset_init(&e->mp_set) == 0 && mc_hset_init(&e->ref_set) == 0 &&
+	    mc_sigcache_init(&e->sigs, MC_SIGCACHE_ENTRIES) == 0 && mc_par_new(2, &e->par) == 0)
+		return 0;
+	eng_pool_fini(e);
+	return -1;
+}
+
+/* Safe on what eng_pool_init left half made (the engine is calloc'd). */
+void eng_pool_fini(struct mc_engine *e)
+{
+	mc_par_free(e->par);
+	e->par = NULL;
+	mc_sigcache_free(&e->sigs);
+	mc_hset_free(&e->mp_set);
+	mc_hset_free(&e->ref_set);
+}
+
 void eng_pool_free(struct mc_engine *e, struct mp_item *it)
 {
+	if (mc_hset_get(&e->mp_set, it->hash) == it)
+		mc_hset_del(&e->mp_set, it->hash);
 	e->mp_bytes -= it->tx_len + it->side_len;
 	free(it->bytes);
 	free(it);
@@ -355,10 +396,7 @@ static void pool_drop(struct mc_engine *e, size_t i)
 
 static bool in_pool(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
 {
-	for (size_t i = 0; i < e->mp_n; i++)
-		if (memcmp(e->mp[i]->hash, hash, MC_HASH_LEN) == 0)
-			return true;
-	return false;
+	return mc_hset_get(&e->mp_set, hash) != NULL;
 }
 
 /* Evicts the oldest pending txs until `more` bytes and one more tx fit;
@@ -423,6 +461,11 @@ int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t ha
 	it->tx_len = in->tx_len;
 	it->side_len = in->side_len;
 	memcpy(it->hash, hash, MC_HASH_LEN);
+	if (mc_hset_put(&e->mp_set, it->hash, it) != 0) {
+		free(it->bytes);
+		free(it);
+		return -1;
+	}
 	it->status = MC_TXIN_PENDING;
 	it->added_ms = eng_now(e);
 	e->mp[e->mp_n++] = it;   /* in arrival order: the oldest are evicted first */
@@ -1662,10 +1705,15 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->chain_mu, NULL);
 	pthread_cond_init(&e->cv, NULL);
+	if (eng_pool_init(e) != 0) {
+		free(e);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
 	if (mc_replay_new(MC_REPLAY_DEFAULT, &e->replay, err) != 0 || eng_cache_load(e, err) != 0 ||
 	    mc_store_read(e->s, eng_vc_get_txn, e, err) != 0) {
 		mc_replay_free(e->replay);
 		mc_buf_release(&e->head_cert);
+		eng_pool_fini(e);
 		free(e);
 		return -1;
 	}
@@ -1698,6 +1746,7 @@ void mc_engine_stop(struct mc_engine *e)
 	for (size_t i = 0; i < e->mp_n; i++)
 		eng_pool_free(e, e->mp[i]);
 	free(e->mp);
+	eng_pool_fini(e);
 	while (e->nfwd)
 		fwd_drop(e, 0);
 	while (e->nfwd_idle)

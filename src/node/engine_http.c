@@ -596,9 +596,15 @@ static bool txs_decode(struct mc_engine *e, const uint8_t *body, size_t len, str
 	for (size_t i = 0; i < n; i++) {
 		struct mc_tx tx;
 
-		if (mc_tx_decode(q->in[i].tx, q->in[i].tx_len, &tx, &err) != 0 ||
-		    mc_side_check(q->in[i].side, q->in[i].side_len, &err) != 0 ||
-		    (mc_tx_verify_sig(&tx, chain) != 0 &&
+		bool cached = false;
+		int drc = mc_tx_decode(q->in[i].tx, q->in[i].tx_len, &tx, &err);
+
+		if (drc == 0) {
+			mc_tx_hash(&tx, q->hashes[i]);
+			cached = mc_sigcache_has(&e->sigs, chain, q->hashes[i]);
+		}
+		if (drc != 0 || mc_side_check(q->in[i].side, q->in[i].side_len, &err) != 0 ||
+		    (!cached && mc_tx_verify_sig(&tx, chain) != 0 &&
 		     mc_err_set(&err, EX_DATAERR, _("bad signature")) != 0)) {
 			char msg[300];
 
@@ -606,9 +612,68 @@ static bool txs_decode(struct mc_engine *e, const uint8_t *body, size_t len, str
 			eng_http_reply_text(r, 400, msg);
 			return false;
 		}
-		mc_tx_hash(&tx, q->hashes[i]);
+		if (!cached)   /* verified here, just now */
+			mc_sigcache_add(&e->sigs, chain, q->hashes[i]);
 	}
 	return true;
+}
+
+/* A block's txs whose signature is still to check: each is looked up in
+ * this node's cache of its own checks and the others are verified, on the
+ * engine's 2 threads, before the serial apply. ok[i] is set only for a tx
+ * whose signature verified here, now or before; a tx that fails is left
+ * at 0, and the apply verifies it again and refuses the block with its
+ * usual message. */
+struct block_sigs {
+	struct mc_engine *e;
+	const struct mc_bundle *b;
+	uint8_t *ok;
+	size_t *todo;
+	uint8_t (*hashes)[MC_HASH_LEN];
+};
+
+static void block_sig_check(size_t k, void *vctx)
+{
+	struct block_sigs *c = vctx;
+	size_t i = c->todo[k];
+	struct mc_tx tx;
+
+	if (mc_tx_decode(c->b->txs[i].tx, c->b->txs[i].tx_len, &tx, NULL) == 0 &&
+	    mc_tx_verify_sig(&tx, c->b->h.chain_id) == 0) {
+		c->ok[i] = 1;
+		mc_sigcache_add(&c->e->sigs, c->b->h.chain_id, c->hashes[i]);
+	}
+}
+
+/* The flags for eng_apply_block_sigs (malloc'd, b->count of them), or
+ * NULL (out of memory: every tx is verified by the apply). */
+static uint8_t *block_sigs_check(struct mc_engine *e, const struct mc_bundle *b)
+{
+	struct block_sigs c = { e, b, calloc(b->count ? b->count : 1, 1), calloc(b->count ? b->count : 1, sizeof(size_t)),
+				calloc(b->count ? b->count : 1, MC_HASH_LEN) };
+	size_t n = 0;
+
+	if (!c.ok || !c.todo || !c.hashes) {
+		free(c.ok);
+		c.ok = NULL;
+		goto out;
+	}
+	for (size_t i = 0; i < b->count; i++) {
+		struct mc_tx tx;
+
+		if (mc_tx_decode(b->txs[i].tx, b->txs[i].tx_len, &tx, NULL) != 0)
+			continue;   /* the apply refuses it */
+		mc_tx_hash(&tx, c.hashes[i]);
+		if (mc_sigcache_has(&e->sigs, b->h.chain_id, c.hashes[i]))
+			c.ok[i] = 1;
+		else
+			c.todo[n++] = i;
+	}
+	mc_par_run(e->par, n, block_sig_check, &c);
+out:
+	free(c.todo);
+	free(c.hashes);
+	return c.ok;
 }
 
 void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
@@ -800,7 +865,11 @@ static void proposal_vote(struct mc_engine *e, const struct mc_bundle *b, const 
 	struct mc_err err = { 0 };
 	struct mc_vote v;
 
-	if (eng_apply_block(e, b, MC_APPLY_PROPOSAL, true, &err) != 0) {
+	uint8_t *sig_ok = block_sigs_check(e, b);
+	int rc = eng_apply_block_sigs(e, b, MC_APPLY_PROPOSAL, sig_ok, true, &err);
+
+	free(sig_ok);
+	if (rc != 0) {
 		char hs[24];
 
 		snprintf(hs, sizeof(hs), "%llu", (unsigned long long)b->h.height);
@@ -888,6 +957,19 @@ static int hash_at_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
+/* Commits b: its signatures were all checked with the proposal when this
+ * node voted for the same block (checked); otherwise each is looked up or
+ * verified first (block_sigs_check). chain_mu held. */
+static int commit_apply(struct mc_engine *e, const struct mc_bundle *b, bool checked, struct mc_err *err)
+{
+	uint8_t *sig_ok = checked ? NULL : block_sigs_check(e, b);
+	int rc = eng_apply_block_sigs(e, b, MC_APPLY_COMMIT | (checked ? MC_APPLY_SIGS_CHECKED : 0), sig_ok, false,
+				      err);
+
+	free(sig_ok);
+	return rc;
+}
+
 void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
 			 size_t len, struct mc_reply *r)
 {
@@ -933,7 +1015,7 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 		mc_log(LOG_WARNING, NULL, "commit %llu from %s refused: %s", (unsigned long long)b.h.height, who,
 			      err.msg[0] ? err.msg : _("another chain"));
 		eng_http_reply_text(r, 422, err.msg[0] ? err.msg : _("another chain"));
-	} else if (eng_apply_block(e, &b, MC_APPLY_COMMIT | (checked ? MC_APPLY_SIGS_CHECKED : 0), false, &err) != 0) {
+	} else if (commit_apply(e, &b, checked, &err) != 0) {
 		char hs[24];
 
 		snprintf(hs, sizeof(hs), "%llu", (unsigned long long)b.h.height);

@@ -16,6 +16,8 @@
 
 #include "block.h"
 #include "engine.h"
+#include "hset.h"
+#include "sigcache.h"
 #include "peer.h"
 #include "replica.h"
 #include "valset.h"
@@ -117,10 +119,16 @@ struct mc_engine {
 
 	struct mp_item **mp;
 	size_t mp_n, mp_cap, mp_bytes;   /* mp in arrival order */
+	struct mc_hset mp_set;         /* mp by hash (keys: the items' hashes) */
 	bool building;                 /* the engine thread builds from a snapshot of mp */
 	uint64_t evicted, evicted_logged_ms;
 	struct refusal refusals[REFUSALS];
 	size_t ref_next;
+	struct mc_hset ref_set;        /* the live refusals by hash (one per hash, the newest) */
+	/* The txs whose signature this node checked (at receipt, or in a
+	 * block it checked): not verified again (sigcache.h). Locked inside. */
+	struct mc_sigcache sigs;
+	struct mc_par *par;            /* a block's signatures left to check: 2 threads */
 
 	/* the leader's proposal in flight */
 	uint64_t prop_seq;
@@ -215,6 +223,10 @@ int eng_lock_put(struct mc_engine *e, uint64_t height, uint64_t view, const uint
  * block; call with e->chain_mu held */
 int eng_apply_block(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, bool check_only,
 		    struct mc_err *err);
+/* the same, not verifying again the txs whose sig_ok flag is set
+ * (mc_block_apply_sigs: NULL, or b->count flags) */
+int eng_apply_block_sigs(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, const uint8_t *sig_ok,
+			 bool check_only, struct mc_err *err);
 void eng_remember_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], const char *msg, bool stale);
 const char *eng_refusal_of(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN]);
 const char *eng_refusal_stale(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN], bool *stale);
@@ -246,6 +258,10 @@ void eng_note_certified(struct mc_engine *e, uint64_t height);
 int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN]);
 /* Frees a pending tx (taken out of e->mp by the caller). */
 void eng_pool_free(struct mc_engine *e, struct mp_item *it);
+/* The pool's and the refusals' tables, the signature cache and the
+ * signature threads: made at start, freed at stop. */
+int eng_pool_init(struct mc_engine *e);
+void eng_pool_fini(struct mc_engine *e);
 /* o[k] = the hex of p (n bytes at most 64). */
 cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n);
 

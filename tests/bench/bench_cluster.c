@@ -22,6 +22,11 @@
  *       encoded ACCESS tx; a txn is committed when etcd answers it, so
  *       max counts answered puts; prints as max and latency do
  *
+ * The load's txs are signed before the timed window (max: enough for
+ * MC_BENCH_PRESIGN_RATE tx/s, default 60,000, plus the backlog; latency:
+ * RATE plus 10%), so the figures are the cluster's, not the signing of this
+ * client on the same cores.
+ *
  * DATADIR is a node's data dir: its node key signs requests, its store
  * gives the chain id, a record to read and the count of committed txs.
  * The authors' keys are derived from a fixed seed, so setup and load agree.
@@ -250,6 +255,9 @@ struct worker {
 	uint64_t backlog_max;
 	uint64_t base;
 	atomic_ullong *total_sent;
+	struct mc_buf *pre;         /* batches signed before the timed window */
+	size_t npre, ipre;
+	size_t next;                /* the next tx's index (author_of) */
 };
 
 /* The author of a thread's n-th tx: id, id + nthreads, ... */
@@ -330,13 +338,40 @@ static long etcd_post(struct worker *w, const char *url, const struct mc_buf *tx
 	return st;
 }
 
+/* One batch of w->batch ACCESS txs, each signed by its author now. */
+static void sign_batch(struct worker *w, struct mc_buf *txs)
+{
+	mc_put_u32(txs, (uint32_t)w->batch);
+	for (size_t i = 0; i < w->batch; i++) {
+		size_t a = author_of(w, w->next++);
+
+		add_tx(txs, MC_TX_ACCESS, authors[a].pk, authors[a].sk, authors[a].seq++, access_body, access_len);
+	}
+}
+
+/* Signs the worker's w->npre batches before the timed window, so the
+ * figure is the cluster's and not this client's signing (which would
+ * share the cores with the nodes). */
+static void *presign_main(void *arg)
+{
+	struct worker *w = arg;
+
+	w->pre = calloc(w->npre ? w->npre : 1, sizeof(*w->pre));
+	if (!w->pre)
+		abort();
+	for (size_t i = 0; i < w->npre; i++) {
+		mc_buf_init(&w->pre[i]);
+		sign_batch(w, &w->pre[i]);
+	}
+	return NULL;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct mc_peer_client *cl = NULL;
 	struct mc_err err = { 0 };
 	struct mc_buf txs;
-	size_t next = 0;
 	double t_next = now_s();
 
 	if (etcd_mode ? !(w->etcd = curl_easy_init()) : mc_peer_client_new(NULL, &cl, &err) != 0)
@@ -365,19 +400,15 @@ static void *worker_main(void *arg)
 			}
 		}
 		mc_buf_reset(&txs);
-		if (etcd_mode) {
-			etcd_txn(w, &txs, &next);
-		} else {
-			mc_put_u32(&txs, (uint32_t)w->batch);
-			for (size_t i = 0; i < w->batch; i++) {
-				size_t a = author_of(w, next++);
-
-				add_tx(&txs, MC_TX_ACCESS, authors[a].pk, authors[a].sk, authors[a].seq++,
-				       access_body, access_len);
-			}
-		}
+		if (etcd_mode)
+			etcd_txn(w, &txs, &w->next);
+		else if (w->ipre == w->npre)   /* the signed ones ran out: sign here */
+			sign_batch(w, &txs);
 		t0 = now_s();
-		st = etcd_mode ? etcd_post(w, url, &txs) : post(cl, url, &txs, w->rate_per_thread > 0 ? 30000 : 0);
+		if (w->ipre < w->npre)
+			st = post(cl, url, &w->pre[w->ipre++], w->rate_per_thread > 0 ? 30000 : 0);
+		else
+			st = etcd_mode ? etcd_post(w, url, &txs) : post(cl, url, &txs, w->rate_per_thread > 0 ? 30000 : 0);
 		if (st != 200 && st != 202) {
 			atomic_store(&load_failed, 1);
 			atomic_store(&stop_flag, 1);
@@ -394,6 +425,9 @@ static void *worker_main(void *arg)
 		}
 	}
 	mc_buf_release(&txs);
+	for (size_t i = 0; i < w->npre; i++)
+		mc_buf_release(&w->pre[i]);
+	free(w->pre);
 	if (cl)
 		mc_peer_client_free(cl);
 	if (w->etcd)
@@ -418,19 +452,43 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Signs every worker's txs before the timed window, a thread each: at a
+ * fixed rate, 10% more than it sends; at full load, what
+ * MC_BENCH_PRESIGN_RATE tx/s (default 60,000) for seconds needs, plus the
+ * backlog. */
+static void presign(struct worker *w, int threads, size_t batch, double seconds, double rate)
+{
+	const char *env = getenv("MC_BENCH_PRESIGN_RATE");
+	double per_s = rate > 0 ? rate * 1.1 : (env ? num_arg(env, "MC_BENCH_PRESIGN_RATE", 0, 1e7) : 60000);
+	double total = per_s * seconds + (rate > 0 ? 0 : 20000);
+
+	for (int i = 0; i < threads; i++) {
+		w[i].id = i;
+		w[i].nthreads = threads;
+		w[i].batch = batch;
+		w[i].npre = etcd_mode ? 0 : (size_t)(total / threads / (double)batch) + 1;
+		pthread_create(&w[i].th, NULL, presign_main, &w[i]);
+	}
+	for (int i = 0; i < threads; i++)
+		pthread_join(w[i].th, NULL);
+}
+
 static void load(double seconds, int threads, size_t batch, double rate)
 {
 	struct worker *w = calloc((size_t)threads, sizeof(*w));
 	atomic_ullong total_sent = 0;
 	pthread_t mon;
+	int ran_out = 0;
 	uint64_t base = committed(), last;
-	double t_start = now_s(), t_last;
+	double t_start, t_last;
 	struct mc_err err = { 0 };
 
 	if (mc_store_read(store, seqs_txn, NULL, &err) != 0)
 		die("sequence numbers", &err);
 	if (rate > 0)   /* latency: 20 batches a second a thread */
 		batch = (size_t)(rate / threads / 20) > 0 ? (size_t)(rate / threads / 20) : 1;
+	presign(w, threads, batch, seconds, rate);
+	t_start = now_s();
 	atomic_store(&committed_now, base);
 	pthread_create(&mon, NULL, monitor_main, NULL);
 	for (int i = 0; i < threads; i++) {
@@ -444,8 +502,13 @@ static void load(double seconds, int threads, size_t batch, double rate)
 		w[i].total_sent = &total_sent;
 		pthread_create(&w[i].th, NULL, worker_main, &w[i]);
 	}
-	for (int i = 0; i < threads; i++)
+	for (int i = 0; i < threads; i++) {
 		pthread_join(w[i].th, NULL);
+		ran_out += w[i].ipre == w[i].npre && !etcd_mode;
+	}
+	if (ran_out)
+		fprintf(stderr, "bench_cluster: %d of %d threads used up their pre-signed txs and signed more in the timed window (raise MC_BENCH_PRESIGN_RATE)\n",
+			ran_out, threads);
 	/* everything sent is committed, then: the time of the last commit */
 	last = atomic_load(&committed_now);
 	t_last = now_s();
