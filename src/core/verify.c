@@ -25,12 +25,13 @@
 #include "verify.h"
 
 #define SCRATCH_BLOCKS_PER_TXN 512
-/* Long scans drop the pages they have read from the maps (mc_store_trim)
- * every so many bytes read, so that memory stays flat in the chain's
- * length. */
-#define TRIM_BYTES (1u << 20)
-#define TRIM_BLOCKS 64  /* the replay every so many blocks */
-#define TRIM_REFS 256   /* the payload check every so many records */
+/* Long scans drop the pages they have read from the maps (mc_store_trim),
+ * so that memory stays flat in the chain's length. The kernel maps up to 16
+ * cached pages around each one read (fault-around), so a scan of random
+ * keys maps far more than it reads: those trim after a few lookups. */
+#define TRIM_BYTES (256u << 10) /* the table comparison: every so many bytes */
+#define TRIM_WORK 16    /* the replay: after a block, once blocks + txs reach it */
+#define TRIM_REFS 32    /* the payload check: every so many records */
 #define REFS_READ 4096  /* refs read back from the scratch file at a time */
 
 struct wrap_ref {
@@ -656,6 +657,7 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 {
 	struct vstate *vs = vctx;
 	struct chunk *c = vs->cur;
+	size_t work = 0;
 	int rc = 0;
 
 	/* Re-runnable: start from the checkpoint taken before this transaction. */
@@ -676,8 +678,11 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 		rc = replay_chunk_block(vs, st, c, k, err);
 		if (rc == 0 && vs->progress)
 			vs->progress(c->first + k + 1, vs->head.height + 1, vs->pctx);
-		if (k % TRIM_BLOCKS == TRIM_BLOCKS - 1)
+		work += 1 + c->tx_start[k + 1] - c->tx_start[k];
+		if (work >= TRIM_WORK) {
 			mc_store_trim(vs->scratch);
+			work = 0;
+		}
 	}
 	vs->next = c->first + c->count;
 	mc_store_trim(vs->scratch);
