@@ -230,9 +230,36 @@ mc_remote_fn mc_store_remote(const struct mc_store *s, void **ctx)
 	return s->remote;
 }
 
+/* One line of /proc/self/maps, "lo-hi perms offset maj:min inode path":
+ * true if it maps the file (dev, ino); its range in *lo, *hi. */
+static bool maps_line(const char *p, dev_t dev, ino_t ino, uintptr_t *lo, uintptr_t *hi)
+{
+	char *e;
+	unsigned long maj, mnr;
+
+	*lo = strtoul(p, &e, 16);
+	if (*e != '-')
+		return false;
+	*hi = strtoul(e + 1, &e, 16);
+	for (int field = 0; field < 2; field++) { /* perms, offset */
+		while (*e == ' ')
+			e++;
+		while (*e && *e != ' ')
+			e++;
+	}
+	maj = strtoul(e, &e, 16);
+	if (*e != ':')
+		return false;
+	mnr = strtoul(e + 1, &e, 16);
+	return maj == major(dev) && mnr == minor(dev) && strtoul(e, NULL, 10) == (unsigned long)ino &&
+	       *hi > *lo;
+}
+
 /* LMDB does not give the map's address (mdb_env_info's me_mapaddr is set
  * only for MDB_FIXEDMAP): the mappings of the data file are found in
- * /proc/self/maps by device and inode. */
+ * /proc/self/maps by device and inode, each time (a remembered range could
+ * be stale after a remap). They are shared and file-backed, so a dropped
+ * page is read back from the page cache as it was. */
 void mc_store_trim(struct mc_store *s)
 {
 	char line[PATH_MAX + 256];
@@ -246,13 +273,10 @@ void mc_store_trim(struct mc_store *s)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi, ino;
-		unsigned maj, mnr;
+		uintptr_t lo, hi;
 
-		if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &lo, &hi, &maj, &mnr, &ino) == 5 &&
-		    ino == (unsigned long)st.st_ino && maj == major(st.st_dev) && mnr == minor(st.st_dev) &&
-		    hi > lo)
-			madvise((void *)(uintptr_t)lo, hi - lo, MADV_DONTNEED);
+		if (maps_line(line, st.st_dev, st.st_ino, &lo, &hi))
+			madvise((void *)lo, hi - lo, MADV_DONTNEED);
 	}
 	fclose(f);
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
@@ -25,10 +26,12 @@
 #include "verify.h"
 
 #define SCRATCH_BLOCKS_PER_TXN 512
-/* Long scans drop the pages they have read from the maps (mc_store_trim),
- * so that memory stays flat in the chain's length. The kernel maps up to 16
- * cached pages around each one read (fault-around), so a scan of random
- * keys maps far more than it reads: those trim after a few lookups. */
+/* Long scans drop the pages they have read from the maps (mc_store_trim)
+ * once the process's file-backed resident set passes TRIM_ABOVE, so that
+ * memory stays flat in the chain's length. The kernel maps up to 16 cached
+ * pages around each one read (fault-around), so lookups of random keys map
+ * far more than they read: the size is looked at after every few. */
+#define TRIM_ABOVE (24ul << 20)
 #define TRIM_BYTES (256u << 10) /* the table comparison: every so many bytes */
 #define TRIM_WORK 16    /* the replay: after a block, once blocks + txs reach it */
 #define TRIM_REFS 32    /* the payload check: every so many records */
@@ -98,6 +101,28 @@ static int add_ref(struct vstate *vs, const uint8_t id[MC_RECORD_ID_LEN], uint32
 	vs->refs[vs->nrefs].shared = false;
 	vs->nrefs++;
 	return 0;
+}
+
+/* Both maps' pages dropped if the file-backed resident set (statm's third
+ * field, in pages) has passed TRIM_ABOVE. */
+static void trim_maps(struct vstate *vs)
+{
+	char buf[128], *p = buf;
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && page > 0) {
+		buf[n] = '\0';
+		(void)strtoul(p, &p, 10); /* size */
+		(void)strtoul(p, &p, 10); /* resident */
+		if (strtoul(p, NULL, 10) * (unsigned long)page < TRIM_ABOVE)
+			return;
+	}
+	mc_store_trim(vs->real);
+	mc_store_trim(vs->scratch);
 }
 
 static int refs_io_err(struct mc_err *err)
@@ -680,12 +705,11 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 			vs->progress(c->first + k + 1, vs->head.height + 1, vs->pctx);
 		work += 1 + c->tx_start[k + 1] - c->tx_start[k];
 		if (work >= TRIM_WORK) {
-			mc_store_trim(vs->scratch);
+			trim_maps(vs);
 			work = 0;
 		}
 	}
 	vs->next = c->first + c->count;
-	mc_store_trim(vs->scratch);
 	return rc;
 }
 
@@ -707,7 +731,7 @@ static void chunk_start(struct vstate *vs, struct chunk *c, uint64_t first)
 		c->load_rc = -1;
 		c->load_err = e;
 	}
-	mc_store_trim(vs->real);
+	trim_maps(vs);
 }
 
 static void chunk_drop(struct vstate *vs, struct chunk *c)
@@ -817,15 +841,13 @@ static int compare_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 		rb = mc_cursor_next(b, &bk, &bkn, &bv, &bvn, err);
 		read += akn + avn + bkn + bvn;
 		if (read >= TRIM_BYTES) {
-			mc_store_trim(cc->vs->real);
-			mc_store_trim(cc->vs->scratch);
+			trim_maps(cc->vs);
 			read = 0;
 		}
 	}
 	mc_cursor_close(a);
 	mc_cursor_close(b);
-	mc_store_trim(cc->vs->real);
-	mc_store_trim(cc->vs->scratch);
+	trim_maps(cc->vs);
 	return rc;
 }
 
@@ -921,10 +943,8 @@ static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 		for (size_t i = 0; i < n; i++) {
 			if (side_ref(vs, st, &vs->refs[i], &live, &shared, err) != 0)
 				return -1;
-			if (i % TRIM_REFS == TRIM_REFS - 1 || i == n - 1) {
-				mc_store_trim(vs->real);
-				mc_store_trim(vs->scratch);
-			}
+			if (i % TRIM_REFS == TRIM_REFS - 1)
+				trim_maps(vs);
 		}
 		done += n;
 	}
