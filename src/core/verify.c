@@ -25,7 +25,11 @@
 #include "valset.h"
 #include "verify.h"
 
-#define SCRATCH_BLOCKS_PER_TXN 512
+#define SCRATCH_BLOCKS_PER_TXN 512 /* blocks loaded at a time (a chunk) */
+/* A chunk is replayed in scratch transactions of at most this many blocks
+ * + txs (or one block), so that the transaction's dirty pages, in memory
+ * until it commits, do not grow with the chain's tables. */
+#define TXN_MAX_TXS 256
 /* Long scans drop the pages they have read from the maps (mc_store_trim)
  * once the process's file-backed resident set passes TRIM_ABOVE, so that
  * memory stays flat in the chain's length. The kernel maps up to 16 cached
@@ -682,7 +686,8 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 {
 	struct vstate *vs = vctx;
 	struct chunk *c = vs->cur;
-	size_t work = 0;
+	size_t work = 0, txs = 0;
+	uint64_t k;
 	int rc = 0;
 
 	/* Re-runnable: start from the checkpoint taken before this transaction. */
@@ -699,17 +704,22 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 		return -1;
 	}
 	pool_wait(vs->pool, c, false);
-	for (uint64_t k = 0; k < c->count && rc == 0; k++) {
+	for (k = vs->next - c->first; k < c->count && rc == 0; k++) {
+		size_t ntx = c->tx_start[k + 1] - c->tx_start[k];
+
+		if (txs > 0 && txs + ntx > TXN_MAX_TXS)
+			break;
 		rc = replay_chunk_block(vs, st, c, k, err);
 		if (rc == 0 && vs->progress)
 			vs->progress(c->first + k + 1, vs->head.height + 1, vs->pctx);
-		work += 1 + c->tx_start[k + 1] - c->tx_start[k];
+		txs += ntx + 1;
+		work += ntx + 1;
 		if (work >= TRIM_WORK) {
 			trim_maps(vs);
 			work = 0;
 		}
 	}
-	vs->next = c->first + c->count;
+	vs->next = c->first + k;
 	return rc;
 }
 
@@ -740,8 +750,28 @@ static void chunk_drop(struct vstate *vs, struct chunk *c)
 	chunk_free(c);
 }
 
-/* Every block, in scratch transactions of a chunk each: chunk k + 1 is
- * loaded and its signatures under way before chunk k is replayed. */
+/* A loaded chunk, in as many scratch transactions as TXN_MAX_TXS asks (a
+ * chunk that failed to load reports it in the first). */
+static int replay_chunk(struct vstate *vs, struct chunk *c, struct mc_err *err)
+{
+	int rc;
+
+	vs->cur = c;
+	do {
+		vs->ck.next = vs->next;
+		memcpy(vs->ck.prev, vs->prev, MC_HASH_LEN);
+		vs->ck.prev_time = vs->prev_time;
+		vs->ck.prev_version = vs->prev_version;
+		vs->ck.rep = *vs->rep;
+		rc = mc_store_write(vs->scratch, replay_some, vs, err);
+		if (rc == 0)
+			rc = refs_flush(vs, err);
+	} while (rc == 0 && vs->next < c->first + c->count);
+	return rc;
+}
+
+/* Every block, a chunk at a time: chunk k + 1 is loaded and its signatures
+ * under way before chunk k is replayed. */
 static int replay_all(struct vstate *vs, struct mc_err *err)
 {
 	struct chunk ring[2], *cur = &ring[0], *nxt = &ring[1];
@@ -754,15 +784,7 @@ static int replay_all(struct vstate *vs, struct mc_err *err)
 
 		if (cur->load_rc == 0 && after <= vs->head.height)
 			chunk_start(vs, nxt, after);
-		vs->cur = cur;
-		vs->ck.next = vs->next;
-		memcpy(vs->ck.prev, vs->prev, MC_HASH_LEN);
-		vs->ck.prev_time = vs->prev_time;
-		vs->ck.prev_version = vs->prev_version;
-		vs->ck.rep = *vs->rep;
-		rc = mc_store_write(vs->scratch, replay_some, vs, err);
-		if (rc == 0)
-			rc = refs_flush(vs, err);
+		rc = replay_chunk(vs, cur, err);
 		chunk_drop(vs, cur);
 		cur = cur == &ring[0] ? &ring[1] : &ring[0];
 		nxt = nxt == &ring[0] ? &ring[1] : &ring[0];
