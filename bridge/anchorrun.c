@@ -339,13 +339,115 @@ static int commit(struct run *r, struct mc_anchor_entry *e, struct mc_err *err)
 	return 0;
 }
 
+/* Attempt `mined` is in the block its receipt names: journal a move into
+ * (or within) a block, then commit once final (or deep enough). */
+static int mined_progress(struct run *r, struct mc_anchor_entry *e, int mined,
+			  const struct mc_rpc_receipt *rc_, enum progress *out, struct mc_err *err)
+{
+	struct mc_rpc_block fin, latest;
+	bool confirmed;
+
+	if (e->state != MC_ANCHOR_MINED || e->mined_block != rc_->block_number ||
+	    memcmp(e->mined_block_hash, rc_->block_hash, 32) != 0) {
+		if (e->state == MC_ANCHOR_MINED)
+			note(r, _("anchor %llu moved from public block %llu to %llu (reorg)"),
+			     (unsigned long long)e->seq, (unsigned long long)e->mined_block,
+			     (unsigned long long)rc_->block_number);
+		e->state = MC_ANCHOR_MINED;
+		e->mined_block = rc_->block_number;
+		memcpy(e->mined_block_hash, rc_->block_hash, 32);
+		memcpy(e->mined_tx, e->attempts[mined].hash, 32);
+		if (journal_write(r, e, err) != 0)
+			return -1;
+	}
+	if (mc_rpc_block(r->rpc, "finalized", 0, &fin, err) != 0 ||
+	    mc_rpc_block(r->rpc, "latest", 0, &latest, err) != 0)
+		return -1;
+	r->res->depth = latest.found && latest.number >= e->mined_block
+				? latest.number - e->mined_block + 1 : 0;
+	r->res->final_block = fin.found ? fin.number : 0;
+	confirmed = fin.found ? fin.number >= e->mined_block
+			      : r->res->depth >= r->o->confirmations;
+	if (!confirmed)
+		return 0;
+	if (commit(r, e, err) != 0)
+		return -1;
+	*out = P_CONFIRMED;
+	return 0;
+}
+
+/* The nonce is used. Ours, with its receipt not served yet? Only when no
+ * attempt of ours is in a block is it another tx: the anchor is
+ * superseded. */
+static int nonce_taken(struct run *r, struct mc_anchor_entry *e, enum progress *out,
+		       struct mc_err *err)
+{
+	for (unsigned i = 0; i < e->nattempts; i++) {
+		struct mc_rpc_txinfo ti;
+
+		if (mc_rpc_tx(r->rpc, e->attempts[i].hash, &ti, err) != 0)
+			return -1;
+		if (ti.found && ti.mined)
+			return 0;   /* the next poll finds its receipt */
+	}
+	/* A mined tx took the nonce, and none of ours is mined. */
+	note(r, _("anchor %llu: another transaction took nonce %llu; a new anchor replaces it"),
+	     (unsigned long long)e->seq, (unsigned long long)e->nonce);
+	e->state = MC_ANCHOR_SUPERSEDED;
+	if (journal_write(r, e, err) != 0)
+		return -1;
+	*out = P_SUPERSEDED;
+	return 0;
+}
+
+/* No attempt in a block: the nonce taken by another tx, the bytes sent
+ * again when the node forgot them, a bump when the last one is old. */
+static int unmined_progress(struct run *r, struct mc_anchor_entry *e, enum progress *out,
+			    struct mc_err *err)
+{
+	uint64_t used;
+	bool known = false;
+	const struct mc_anchor_attempt *last = &e->attempts[e->nattempts - 1];
+	enum sent sent = SENT_OK;
+
+	if (mc_rpc_nonce_at(r->rpc, e->address, "latest", &used, err) != 0)
+		return -1;
+	if (used > e->nonce)
+		return nonce_taken(r, e, out, err);
+	for (unsigned i = 0; i < e->nattempts && !known; i++) {
+		struct mc_rpc_txinfo ti;
+
+		if (mc_rpc_tx(r->rpc, e->attempts[i].hash, &ti, err) != 0)
+			return -1;
+		known = ti.found;
+	}
+	if (!known) {
+		if (e->state != MC_ANCHOR_PLANNED)
+			note(r, _("anchor %llu is no longer known to the node: sending the same bytes again"),
+			     (unsigned long long)e->seq);
+		if (broadcast(r, last, &sent, err) != 0)
+			return -1;
+		if (sent == SENT_FEE_LOW)
+			return bump(r, e, err);
+	}
+	if (e->state == MC_ANCHOR_PLANNED && (sent == SENT_OK || sent == SENT_UNDERPRICED)) {
+		e->state = MC_ANCHOR_BROADCAST;
+		if (journal_write(r, e, err) != 0)
+			return -1;
+	}
+	if (now_ms() >= last->time_ms + (uint64_t)r->o->bump_after_s * 1000)
+		return bump(r, e, err);
+	return 0;
+}
+
+/* One poll of the anchor: where its attempts are on the public chain,
+ * and the step that follows from it. */
 static int progress(struct run *r, struct mc_anchor_entry *e, enum progress *out,
 		    struct mc_err *err)
 {
 	struct mc_rpc_receipt rc_;
-	struct mc_rpc_block blk, fin, latest;
+	struct mc_rpc_block blk;
 	int mined = -1;
-	bool confirmed;
 
 	*out = P_PENDING;
 	for (int i = (int)e->nattempts - 1; i >= 0 && mined < 0; i--) {
@@ -356,35 +458,8 @@ static int progress(struct run *r, struct mc_anchor_entry *e, enum progress *out
 	}
 	if (mined >= 0 && (mc_rpc_block(r->rpc, NULL, rc_.block_number, &blk, err) != 0))
 		return -1;
-	if (mined >= 0 && blk.found && memcmp(blk.hash, rc_.block_hash, 32) == 0) {
-		if (e->state != MC_ANCHOR_MINED || e->mined_block != rc_.block_number ||
-		    memcmp(e->mined_block_hash, rc_.block_hash, 32) != 0) {
-			if (e->state == MC_ANCHOR_MINED)
-				note(r, _("anchor %llu moved from public block %llu to %llu (reorg)"),
-				     (unsigned long long)e->seq, (unsigned long long)e->mined_block,
-				     (unsigned long long)rc_.block_number);
-			e->state = MC_ANCHOR_MINED;
-			e->mined_block = rc_.block_number;
-			memcpy(e->mined_block_hash, rc_.block_hash, 32);
-			memcpy(e->mined_tx, e->attempts[mined].hash, 32);
-			if (journal_write(r, e, err) != 0)
-				return -1;
-		}
-		if (mc_rpc_block(r->rpc, "finalized", 0, &fin, err) != 0 ||
-		    mc_rpc_block(r->rpc, "latest", 0, &latest, err) != 0)
-			return -1;
-		r->res->depth = latest.found && latest.number >= e->mined_block
-					? latest.number - e->mined_block + 1 : 0;
-		r->res->final_block = fin.found ? fin.number : 0;
-		confirmed = fin.found ? fin.number >= e->mined_block
-				      : r->res->depth >= r->o->confirmations;
-		if (!confirmed)
-			return 0;
-		if (commit(r, e, err) != 0)
-			return -1;
-		*out = P_CONFIRMED;
-		return 0;
-	}
+	if (mined >= 0 && blk.found && memcmp(blk.hash, rc_.block_hash, 32) == 0)
+		return mined_progress(r, e, mined, &rc_, out, err);
 
 	/* Not (or no longer) in a block. */
 	if (e->state == MC_ANCHOR_MINED) {
@@ -397,59 +472,7 @@ static int progress(struct run *r, struct mc_anchor_entry *e, enum progress *out
 		if (journal_write(r, e, err) != 0)
 			return -1;
 	}
-	{
-		uint64_t used;
-		bool known = false;
-		const struct mc_anchor_attempt *last = &e->attempts[e->nattempts - 1];
-		enum sent sent = SENT_OK;
-
-		if (mc_rpc_nonce_at(r->rpc, e->address, "latest", &used, err) != 0)
-			return -1;
-		if (used > e->nonce) {
-			/* The nonce is used. Ours, with its receipt not served yet?
-			 * Only when no attempt of ours is in a block is it another tx. */
-			for (unsigned i = 0; i < e->nattempts; i++) {
-				struct mc_rpc_txinfo ti;
-
-				if (mc_rpc_tx(r->rpc, e->attempts[i].hash, &ti, err) != 0)
-					return -1;
-				if (ti.found && ti.mined)
-					return 0;   /* the next poll finds its receipt */
-			}
-			/* A mined tx took the nonce, and none of ours is mined. */
-			note(r, _("anchor %llu: another transaction took nonce %llu; a new anchor replaces it"),
-			     (unsigned long long)e->seq, (unsigned long long)e->nonce);
-			e->state = MC_ANCHOR_SUPERSEDED;
-			if (journal_write(r, e, err) != 0)
-				return -1;
-			*out = P_SUPERSEDED;
-			return 0;
-		}
-		for (unsigned i = 0; i < e->nattempts && !known; i++) {
-			struct mc_rpc_txinfo ti;
-
-			if (mc_rpc_tx(r->rpc, e->attempts[i].hash, &ti, err) != 0)
-				return -1;
-			known = ti.found;
-		}
-		if (!known) {
-			if (e->state != MC_ANCHOR_PLANNED)
-				note(r, _("anchor %llu is no longer known to the node: sending the same bytes again"),
-				     (unsigned long long)e->seq);
-			if (broadcast(r, last, &sent, err) != 0)
-				return -1;
-			if (sent == SENT_FEE_LOW)
-				return bump(r, e, err);
-		}
-		if (e->state == MC_ANCHOR_PLANNED && (sent == SENT_OK || sent == SENT_UNDERPRICED)) {
-			e->state = MC_ANCHOR_BROADCAST;
-			if (journal_write(r, e, err) != 0)
-				return -1;
-		}
-		if (now_ms() >= last->time_ms + (uint64_t)r->o->bump_after_s * 1000)
-			return bump(r, e, err);
-	}
-	return 0;
+	return unmined_progress(r, e, out, err);
 }
 
 /* ---- planning ------------------------------------------------------------ */
@@ -536,99 +559,70 @@ static int node_nonce(struct run *r, uint64_t jnext, uint64_t *out, struct mc_er
 			  (unsigned long long)jnext);
 }
 
-static int plan(struct run *r, const struct mc_anchor_entry *prev, bool have_prev,
-		struct mc_err *err)
+/* The nonce floor from the journal: the last anchor's nonce + 1 (same key,
+ * same public chain), or the operator's reset after it. */
+static void nonce_floor(struct run *r, const struct mc_anchor_entry *prev, bool have_prev,
+			const struct plan_ctx *p, uint64_t *jnext, bool *floor)
 {
-	struct mc_anchor_entry *e = &r->res->entry;
-	struct plan_ctx p;
-	uint64_t pending, mf, tip, base, wei, jnext = 0;
-	bool legacy, big, floor = false;
-	uint8_t payload[MC_ANCHOR_PAYLOAD_LEN];
-	enum sent sent;
-
-	memset(e, 0, sizeof(*e));
-	memset(&p, 0, sizeof(p));
-	p.e = e;
-	if (mc_store_read(r->s, plan_txn, &p, err) != 0)
-		return -1;
-	if (p.have_anchored && p.content < p.last.a.tree_size) {
-		r->res->outcome = MC_ANCHOR_NOTHING_NEW;
-		return 0;
-	}
-	if (have_prev && prev->state == MC_ANCHOR_CONFIRMED && r->o->min_interval_s &&
-	    now_ms() < prev->created_ms + (uint64_t)r->o->min_interval_s * 1000) {
-		r->res->outcome = MC_ANCHOR_NOT_DUE;
-		return 0;
-	}
-	e->seq = have_prev ? prev->seq + 1 : 1;
-	e->state = MC_ANCHOR_PLANNED;
-	e->public_chain_id = r->chain_id;
-	memcpy(e->address, r->addr, 20);
-	e->created_ms = now_ms();
-	/* The journal is the source of truth for nonces: a node's pending view
-	 * can forget a tx it was sent. The operator's reset (anchor
-	 * reset-nonce) replaces the last anchor's nonce + 1 as the floor. */
 	if (have_prev && memcmp(prev->address, r->addr, 20) == 0 && prev->public_chain_id == r->chain_id) {
-		jnext = prev->nonce + 1;
-		floor = true;
+		*jnext = prev->nonce + 1;
+		*floor = true;
 	}
-	if (have_prev && p.have_reset && p.reset.after_seq == prev->seq &&
-	    memcmp(p.reset.address, r->addr, 20) == 0 && p.reset.public_chain_id == r->chain_id) {
-		jnext = p.reset.next_nonce;
-		floor = true;
+	if (have_prev && p->have_reset && p->reset.after_seq == prev->seq &&
+	    memcmp(p->reset.address, r->addr, 20) == 0 && p->reset.public_chain_id == r->chain_id) {
+		*jnext = p->reset.next_nonce;
+		*floor = true;
 	}
-	if (node_nonce(r, jnext, &pending, err) != 0)
-		return -1;
-	e->nonce = pending;
-	if (floor && jnext > e->nonce)
-		e->nonce = jnext;
-	if (fresh_fees(r, &legacy, &mf, &tip, &base, err) != 0)
+}
+
+/* The first attempt's fees: the node's, the max fee capped at
+ * max_fee_gwei (EX_TEMPFAIL when the base fee alone is above it). */
+static int plan_fees(struct run *r, struct mc_anchor_entry *e, uint64_t *mf, uint64_t *tip,
+		     struct mc_err *err)
+{
+	uint64_t base;
+	bool legacy;
+
+	if (fresh_fees(r, &legacy, mf, tip, &base, err) != 0)
 		return -1;
 	e->legacy = legacy;
 	if (base > r->o->max_fee_wei)
 		return mc_err_set(err, EX_TEMPFAIL,
 				  _("the public chain's fee (%llu wei per gas) is above max_fee_gwei"),
 				  (unsigned long long)base);
-	if (mf > r->o->max_fee_wei)
-		mf = r->o->max_fee_wei;
-	if (tip > mf - (legacy ? 0 : base))
-		tip = mf - (legacy ? 0 : base);
-	mc_anchor_payload(r->priv_chain_id, e->tree_size, e->root, payload);
-	e->gas_limit = mc_anchor_intrinsic_gas(payload, sizeof(payload));
-	if (mc_rpc_balance(r->rpc, r->addr, &wei, &big, err) != 0)
-		return -1;
-	if (r->o->datadir) {
-		/* for `alerts` (balance-low), which reads no network */
-		struct mc_balance_seen bs;
-		struct mc_err berr = { 0 };
+	if (*mf > r->o->max_fee_wei)
+		*mf = r->o->max_fee_wei;
+	if (*tip > *mf - (legacy ? 0 : base))
+		*tip = *mf - (legacy ? 0 : base);
+	return 0;
+}
 
-		memset(&bs, 0, sizeof(bs));
-		bs.time_ms = now_ms();
-		memcpy(bs.address, r->addr, 20);
-		bs.chain_id = r->chain_id;
-		bs.wei = wei;
-		bs.over_64_bits = big;
-		bs.fee_wei = mf;
-		bs.gas = e->gas_limit;
-		if (mc_balance_record(r->o->datadir, &bs, &berr) != 0)
-			note(r, _("the balance is not recorded for alerts: %s"), berr.msg);
-	}
-	if (!big && wei / e->gas_limit < mf) {
-		char hex[41];
+/* The balance seen, for `alerts` (balance-low), which reads no network;
+ * a failure is noted, not fatal. */
+static void record_balance(struct run *r, const struct mc_anchor_entry *e, uint64_t wei, bool big,
+			   uint64_t mf)
+{
+	struct mc_balance_seen bs;
+	struct mc_err berr = { 0 };
 
-		mc_hex(r->addr, 20, hex);
-		return mc_err_set(err, EX_CONFIG,
-				  _("the anchor key 0x%s holds %llu wei; an anchor may cost up to %llu wei: fund it"),
-				  hex, (unsigned long long)wei, (unsigned long long)(e->gas_limit * mf));
-	}
-	e->attempts[0].max_fee = mf;
-	e->attempts[0].tip = tip;
-	if (r->o->dry_run) {
-		e->nattempts = 0;
-		r->res->have = true;
-		r->res->outcome = MC_ANCHOR_PLANNED_DRY;
-		return 0;
-	}
+	memset(&bs, 0, sizeof(bs));
+	bs.time_ms = now_ms();
+	memcpy(bs.address, r->addr, 20);
+	bs.chain_id = r->chain_id;
+	bs.wei = wei;
+	bs.over_64_bits = big;
+	bs.fee_wei = mf;
+	bs.gas = e->gas_limit;
+	if (mc_balance_record(r->o->datadir, &bs, &berr) != 0)
+		note(r, _("the balance is not recorded for alerts: %s"), berr.msg);
+}
+
+/* The first attempt: signed, journaled before it is sent, then sent. */
+static int sign_and_send(struct run *r, struct mc_anchor_entry *e, uint64_t mf, uint64_t tip,
+			 struct mc_err *err)
+{
+	enum sent sent;
+
 	if (sign_attempt(r, e, mf, tip, &e->attempts[0], err) != 0)
 		return -1;
 	e->nattempts = 1;
@@ -654,6 +648,72 @@ static int plan(struct run *r, const struct mc_anchor_entry *prev, bool have_pre
 			return -1;
 	}
 	return 0;
+}
+
+/* Plans the next anchor when one is due (nothing new, not due: an
+ * outcome, no anchor), then signs, journals and sends it. */
+static int plan(struct run *r, const struct mc_anchor_entry *prev, bool have_prev,
+		struct mc_err *err)
+{
+	struct mc_anchor_entry *e = &r->res->entry;
+	struct plan_ctx p;
+	uint64_t pending, mf, tip, wei, jnext = 0;
+	bool big, floor = false;
+	uint8_t payload[MC_ANCHOR_PAYLOAD_LEN];
+
+	memset(e, 0, sizeof(*e));
+	memset(&p, 0, sizeof(p));
+	p.e = e;
+	if (mc_store_read(r->s, plan_txn, &p, err) != 0)
+		return -1;
+	if (p.have_anchored && p.content < p.last.a.tree_size) {
+		r->res->outcome = MC_ANCHOR_NOTHING_NEW;
+		return 0;
+	}
+	if (have_prev && prev->state == MC_ANCHOR_CONFIRMED && r->o->min_interval_s &&
+	    now_ms() < prev->created_ms + (uint64_t)r->o->min_interval_s * 1000) {
+		r->res->outcome = MC_ANCHOR_NOT_DUE;
+		return 0;
+	}
+	e->seq = have_prev ? prev->seq + 1 : 1;
+	e->state = MC_ANCHOR_PLANNED;
+	e->public_chain_id = r->chain_id;
+	memcpy(e->address, r->addr, 20);
+	e->created_ms = now_ms();
+	/* The journal is the source of truth for nonces: a node's pending view
+	 * can forget a tx it was sent. The operator's reset (anchor
+	 * reset-nonce) replaces the last anchor's nonce + 1 as the floor. */
+	nonce_floor(r, prev, have_prev, &p, &jnext, &floor);
+	if (node_nonce(r, jnext, &pending, err) != 0)
+		return -1;
+	e->nonce = pending;
+	if (floor && jnext > e->nonce)
+		e->nonce = jnext;
+	if (plan_fees(r, e, &mf, &tip, err) != 0)
+		return -1;
+	mc_anchor_payload(r->priv_chain_id, e->tree_size, e->root, payload);
+	e->gas_limit = mc_anchor_intrinsic_gas(payload, sizeof(payload));
+	if (mc_rpc_balance(r->rpc, r->addr, &wei, &big, err) != 0)
+		return -1;
+	if (r->o->datadir)
+		record_balance(r, e, wei, big, mf);
+	if (!big && wei / e->gas_limit < mf) {
+		char hex[41];
+
+		mc_hex(r->addr, 20, hex);
+		return mc_err_set(err, EX_CONFIG,
+				  _("the anchor key 0x%s holds %llu wei; an anchor may cost up to %llu wei: fund it"),
+				  hex, (unsigned long long)wei, (unsigned long long)(e->gas_limit * mf));
+	}
+	e->attempts[0].max_fee = mf;
+	e->attempts[0].tip = tip;
+	if (r->o->dry_run) {
+		e->nattempts = 0;
+		r->res->have = true;
+		r->res->outcome = MC_ANCHOR_PLANNED_DRY;
+		return 0;
+	}
+	return sign_and_send(r, e, mf, tip, err);
 }
 
 /* ---- one run ------------------------------------------------------------- */

@@ -187,7 +187,12 @@ static int row(const void *k, size_t kn, const void *v, size_t vn, struct mc_anc
 	return mc_journal_decode(v, vn, e, err);
 }
 
-int mc_journal_each(struct mc_txn *t, bool newest_first, mc_journal_fn fn, void *ctx, struct mc_err *err)
+/* The walk under mc_journal_each and mc_journal_summarise: from the first
+ * entry (from NULL), the one at or after the 8-byte key from, or the last
+ * (newest_first), each anchor decoded and handed to fn until fn returns
+ * other than 0. */
+static int journal_walk(struct mc_txn *t, const uint8_t *from, bool newest_first, mc_journal_fn fn,
+			void *ctx, struct mc_err *err)
 {
 	struct mc_cursor *c;
 	const void *k, *v;
@@ -202,7 +207,7 @@ int mc_journal_each(struct mc_txn *t, bool newest_first, mc_journal_fn fn, void 
 		return -1;
 	}
 	for (rc = newest_first ? mc_cursor_last(c, &k, &kn, &v, &vn, err)
-			       : mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err);
+			       : mc_cursor_seek(c, from, from ? 8 : 0, &k, &kn, &v, &vn, err);
 	     rc == 0 && vr == 0;
 	     rc = newest_first ? mc_cursor_prev(c, &k, &kn, &v, &vn, err)
 			       : mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
@@ -217,6 +222,11 @@ int mc_journal_each(struct mc_txn *t, bool newest_first, mc_journal_fn fn, void 
 	mc_cursor_close(c);
 	free(e);
 	return rc < 0 || vr < 0 ? -1 : 0;
+}
+
+int mc_journal_each(struct mc_txn *t, bool newest_first, mc_journal_fn fn, void *ctx, struct mc_err *err)
+{
+	return journal_walk(t, NULL, newest_first, fn, ctx, err);
 }
 
 struct last_ctx {
@@ -260,53 +270,42 @@ int mc_journal_consistency(struct mc_txn *t, const struct mc_anchor_entry *e, st
 					    (const uint8_t (*)[MC_HASH_LEN])e->proof, e->proof_len) == 0 ? 1 : -1;
 }
 
+struct summary_ctx {
+	struct mc_journal_summary n;
+	uint64_t gas, rows;
+	bool contiguous;
+};
+
+static int summarise_one(struct mc_txn *t, const struct mc_anchor_entry *e, void *vctx, struct mc_err *err)
+{
+	struct summary_ctx *c = vctx;
+	bool final = e->state == MC_ANCHOR_CONFIRMED || e->state == MC_ANCHOR_SUPERSEDED;
+
+	(void)t;
+	(void)err;
+	c->rows++;
+	if (e->state == MC_ANCHOR_CONFIRMED)
+		c->gas += e->gas_limit;
+	if (c->contiguous && final) {
+		c->n.final_seq = e->seq;
+		c->n.final_gas = c->gas;
+		c->n.final_rows = c->rows;
+	} else
+		c->contiguous = false;
+	c->n.last_state = e->state;
+	return 0;
+}
+
 int mc_journal_summarise(struct mc_txn *t, struct mc_journal_summary *s, struct mc_err *err)
 {
-	struct mc_cursor *c;
-	const void *k, *v;
-	size_t kn, vn;
+	struct summary_ctx c = { *s, s->final_gas, s->final_rows, true };
 	uint8_t from[8];
-	uint64_t gas = s->final_gas, rows = s->final_rows;
-	bool contiguous = true;
-	struct mc_anchor_entry *e = malloc(sizeof(*e));
-	struct mc_journal_summary n = *s;
-	int rc, vr = 0;
 
-	if (!e)
-		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	if (mc_cursor_open(t, MC_DB_JOURNAL, &c, err) != 0) {
-		free(e);
-		return -1;
-	}
 	mc_be64(from, s->final_seq + 1);
-	for (rc = mc_cursor_seek(c, from, sizeof(from), &k, &kn, &v, &vn, err); rc == 0;
-	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
-		bool final;
-
-		if (kn == sizeof(reset_key) && memcmp(k, reset_key, kn) == 0)
-			continue;
-		if (row(k, kn, v, vn, e, err) != 0) {
-			vr = -1;
-			break;
-		}
-		rows++;
-		final = e->state == MC_ANCHOR_CONFIRMED || e->state == MC_ANCHOR_SUPERSEDED;
-		if (e->state == MC_ANCHOR_CONFIRMED)
-			gas += e->gas_limit;
-		if (contiguous && final) {
-			n.final_seq = e->seq;
-			n.final_gas = gas;
-			n.final_rows = rows;
-		} else
-			contiguous = false;
-		n.last_state = e->state;
-	}
-	mc_cursor_close(c);
-	free(e);
-	if (rc < 0 || vr < 0)
+	if (journal_walk(t, from, false, summarise_one, &c, err) != 0)
 		return -1;
-	n.gas = gas;
-	n.rows = rows;
-	*s = n;
+	c.n.gas = c.gas;
+	c.n.rows = c.rows;
+	*s = c.n;
 	return 0;
 }

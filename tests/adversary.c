@@ -92,6 +92,7 @@
 #include "keystore.h"
 #include "merkle.h"
 #include "peerauth.h"
+#include "blocks.h"
 #include "replica.h"
 #include "store.h"
 #include "util.h"

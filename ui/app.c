@@ -19,11 +19,13 @@
 #include "i18n.h"
 #include "model_dash.h"
 #include "screens.h"
+#include "util.h"
 #include "widgets.h"
 
-const struct mc_screen_ops *const mc_screens[MC_SCR__COUNT] = {
-	&mc_scr_dashboard, &mc_scr_nodes, &mc_scr_records, &mc_scr_consent,
-	&mc_scr_audit, &mc_scr_anchors, &mc_scr_help,
+const struct mc_screen mc_screens[MC_SCR__COUNT] = {
+#define MC_X_SCREEN(name, ops, key, key_name, title, key_help) [MC_SCR_##name] = { &ops, key, title },
+	MC_SCREENS(MC_X_SCREEN)
+#undef MC_X_SCREEN
 };
 
 static volatile sig_atomic_t g_stop;
@@ -49,27 +51,41 @@ bool mc_app_allowed(const struct mc_app *app, uint32_t roles)
 	return roles == 0 || (app->me.roles & roles) != 0;
 }
 
-int mc_app_child_argv(struct mc_app *app, const char **argv, int max, int *n)
+int mc_app_job(struct mc_app *app, const char *label, enum mc_screen_id owner, int kind,
+	       const char *const *args, bool with_pass)
 {
-	static char self[PATH_MAX];
+	char self[PATH_MAX];
+	const char *argv[48];
 	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int n = 0;
 
-	if (l <= 0 || max < 10)
-		return -1;
+	if (l <= 0)
+		return 1;
 	self[l] = '\0';
-	*n = 0;
-	argv[(*n)++] = self;
-	argv[(*n)++] = "--datadir";
-	argv[(*n)++] = app->cli->datadir;
+	argv[n++] = self;
+	argv[n++] = "--datadir";
+	argv[n++] = app->cli->datadir;
 	if (app->cli->config_file) {
-		argv[(*n)++] = "--config";
-		argv[(*n)++] = app->cli->config_file;
+		argv[n++] = "--config";
+		argv[n++] = app->cli->config_file;
 	}
 	if (app->cli->pass) {
-		argv[(*n)++] = "--passphrase-file";
-		argv[(*n)++] = "/dev/fd/3";
+		argv[n++] = "--passphrase-file";
+		argv[n++] = "/dev/fd/3";
 	}
-	return 0;
+	while (*args && n < (int)MC_ARRAY_LEN(argv) - 1)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return mc_job_start(&app->job, label, (int)owner, kind, argv, with_pass ? app->cli->pass : NULL,
+			    with_pass ? app->cli->passlen : 0) != 0 ? -1 : 0;
+}
+
+bool mc_app_busy(struct mc_app *app)
+{
+	if (!mc_job_running(&app->job))
+		return false;
+	mc_app_msg(app, true, _("another job is running: wait, or Esc to cancel it"));
+	return true;
 }
 
 int mc_screen_body_rows(void)
@@ -121,7 +137,7 @@ void mc_screen_redraw(struct mc_app *app)
 		return;
 	}
 	mc_chrome_draw(app);
-	mc_screens[app->screen]->draw(app, 1, LINES - 3);
+	mc_screens[app->screen].ops->draw(app, 1, LINES - 3);
 	refresh();
 }
 
@@ -129,24 +145,14 @@ static void switch_to(struct mc_app *app, enum mc_screen_id s)
 {
 	app->screen = s;
 	app->msg[0] = '\0';
-	mc_screens[s]->load(app);
-}
-
-static const struct mc_action_def *action_def(int screen, int key)
-{
-	for (size_t i = 0; i < mc_nactions; i++)
-		if (mc_actions[i].scope == screen && mc_actions[i].key == key)
-			return &mc_actions[i];
-	for (size_t i = 0; i < mc_nactions; i++)
-		if (mc_actions[i].scope == MC_SCOPE_GLOBAL && mc_actions[i].key == key)
-			return &mc_actions[i];
-	return NULL;
+	mc_screens[s].ops->load(app);
 }
 
 static void handle_key(struct mc_app *app, int key)
 {
-	const struct mc_action_def *def = action_def((int)app->screen, key);
-	enum mc_action a = def ? def->action : MC_ACT_NONE;
+	int to = 0;
+	const struct mc_action_def *def = mc_action_find((int)app->screen, key, &to);
+	int a = def ? def->action : MC_ACT_NONE;
 
 	if (app->too_small) {
 		if (key == 'q')
@@ -169,12 +175,8 @@ static void handle_key(struct mc_app *app, int key)
 			return;
 		app->quit = true;
 		return;
-	case MC_ACT_HELP:
-		switch_to(app, MC_SCR_HELP);
-		return;
-	case MC_ACT_SCREEN_1: case MC_ACT_SCREEN_2: case MC_ACT_SCREEN_3:
-	case MC_ACT_SCREEN_4: case MC_ACT_SCREEN_5: case MC_ACT_SCREEN_6:
-		switch_to(app, (enum mc_screen_id)(a - MC_ACT_SCREEN_1));
+	case MC_ACT_SCREEN:
+		switch_to(app, (enum mc_screen_id)to);
 		return;
 	case MC_ACT_CANCEL:
 		if (mc_job_running(&app->job)) {
@@ -185,13 +187,13 @@ static void handle_key(struct mc_app *app, int key)
 		break;
 	case MC_ACT_REFRESH:
 		status_refresh(app);
-		mc_screens[app->screen]->load(app);
+		mc_screens[app->screen].ops->load(app);
 		mc_app_msg(app, false, _("reloaded from the chain"));
 		return;
 	default:
 		break;
 	}
-	if (!mc_screens[app->screen]->act(app, a) && a == MC_ACT_CANCEL)
+	if (!mc_screens[app->screen].ops->act(app, a) && a == MC_ACT_CANCEL)
 		app->msg[0] = '\0';
 	/* an action may have written a block; moving a cursor has not (the
 	 * refresh tick keeps the status line current either way) */
@@ -202,7 +204,7 @@ static void handle_key(struct mc_app *app, int key)
 static void job_finished(struct mc_app *app)
 {
 	struct mc_job *j = &app->job;
-	const struct mc_screen_ops *owner = mc_screens[j->kind >= 0 ? j->kind % 100 % MC_SCR__COUNT : 0];
+	const struct mc_screen_ops *owner = mc_screens[j->owner >= 0 && j->owner < MC_SCR__COUNT ? j->owner : 0].ops;
 
 	if (j->cancelled)
 		mc_app_msg(app, true, _("%s: cancelled"), j->label);
@@ -212,7 +214,7 @@ static void job_finished(struct mc_app *app)
 		mc_app_msg(app, j->exit_code != 0, _("%s: exit %d"), j->label, j->exit_code);
 	mc_job_clear(j);
 	status_refresh(app);
-	mc_screens[app->screen]->load(app);
+	mc_screens[app->screen].ops->load(app);
 }
 
 struct mc_app *mc_console_open(struct mc_cli *cli, FILE *out, FILE *in, struct mc_err *err)
@@ -315,8 +317,8 @@ int mc_console_main(struct mc_cli *cli)
 		if (mc_now_ms_mono() - app->last_tick_ms >= refresh_ms) {
 			app->last_tick_ms = mc_now_ms_mono();
 			status_refresh(app);
-			if (mc_screens[app->screen]->tick)
-				mc_screens[app->screen]->tick(app);
+			if (mc_screens[app->screen].ops->tick)
+				mc_screens[app->screen].ops->tick(app);
 		}
 	}
 	mc_console_close(app);

@@ -13,15 +13,13 @@
 #include "jobs.h"
 #include "keystore.h"
 #include "model_dash.h"
+#include "screen_list.h"
 
+/* The screens, from MC_SCREENS (screen_list.h). */
 enum mc_screen_id {
-	MC_SCR_DASHBOARD,
-	MC_SCR_NODES,
-	MC_SCR_RECORDS,
-	MC_SCR_CONSENT,
-	MC_SCR_AUDIT,
-	MC_SCR_ANCHORS,
-	MC_SCR_HELP,
+#define MC_X_ENUM(name, ops, key, key_name, title, key_help) MC_SCR_##name,
+	MC_SCREENS(MC_X_ENUM)
+#undef MC_X_ENUM
 	MC_SCR__COUNT
 };
 
@@ -64,7 +62,13 @@ void mc_console_paint(struct mc_app *app);
 void mc_console_key(struct mc_app *app, int key);
 void mc_console_close(struct mc_app *app);
 
-/* The path of this binary and the global options for a child medchain. */
-int mc_app_child_argv(struct mc_app *app, const char **argv, int max, int *n);
+/* Starts `medchain GLOBAL-OPTIONS args...` (args NULL-terminated) as the
+ * console's job, owned by screen owner, of kind (a tag of the owner's own);
+ * with_pass hands it the operator's passphrase. 0 started; -1 it could not
+ * start; 1 no path to this binary (nothing started). */
+int mc_app_job(struct mc_app *app, const char *label, enum mc_screen_id owner, int kind,
+	       const char *const *args, bool with_pass);
+/* Whether a job is running; if so, says so on the message line. */
+bool mc_app_busy(struct mc_app *app);
 
 #endif

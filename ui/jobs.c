@@ -21,7 +21,7 @@ uint64_t mc_now_ms_mono(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int mc_job_start(struct mc_job *j, const char *label, int kind, const char *const *argv,
+int mc_job_start(struct mc_job *j, const char *label, int owner, int kind, const char *const *argv,
 		 const char *pass, size_t passlen)
 {
 	int out[2], errp[2], pp[2] = { -1, -1 };
@@ -86,6 +86,7 @@ int mc_job_start(struct mc_job *j, const char *label, int kind, const char *cons
 	j->pid = pid;
 	j->out_fd = out[0];
 	j->err_fd = errp[0];
+	j->owner = owner;
 	j->kind = kind;
 	snprintf(j->label, sizeof(j->label), "%s", label);
 	j->started_ms = mc_now_ms_mono();

@@ -24,13 +24,15 @@ struct mc_job {
 	size_t out_len;
 	bool finished, cancelled;
 	int exit_code;                  /* sysexits code; 128 + signal */
-	int kind;                       /* the caller's tag */
+	int owner;                      /* who started it (the console: enum mc_screen_id) */
+	int kind;                       /* what it is, in the owner's own terms */
 	bool background;                /* nobody waits for it: quitting stops it unasked */
 };
 
 /* Starts argv (argv[0] the binary) with stdin from /dev/null; pass, when
- * not NULL, is offered on fd 3 (for --passphrase-file /dev/fd/3). */
-int mc_job_start(struct mc_job *j, const char *label, int kind, const char *const *argv,
+ * not NULL, is offered on fd 3 (for --passphrase-file /dev/fd/3). owner
+ * and kind are the caller's tags, kept as given. */
+int mc_job_start(struct mc_job *j, const char *label, int owner, int kind, const char *const *argv,
 		 const char *pass, size_t passlen);
 /* Reads what is there without blocking; true once the child has exited. */
 bool mc_job_poll(struct mc_job *j);

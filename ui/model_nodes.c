@@ -11,6 +11,7 @@
 #include "identity.h"
 #include "model_nodes.h"
 #include "text.h"
+#include "ui_text.h"
 #include "valset.h"
 
 /* The status file is small (one entry per peer); refuse anything silly. */
@@ -26,15 +27,10 @@ const char *mc_node_state_name(enum mc_node_state st)
  * ASCII with '?' for the rest, so nothing reaches the terminal as control. */
 static void copy_text(char *dst, size_t cap, const char *src)
 {
-	size_t n = strlen(src);
+	size_t n;
 
-	if (n >= cap) {
-		n = cap - 1;
-		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(dst, src, n);
-	dst[n] = '\0';
+	mc_ui_copy(dst, cap, src);
+	n = strlen(dst);
 	if (!mc_text_clean(dst, n))
 		for (size_t i = 0; i < n; i++)
 			if ((unsigned char)dst[i] < 0x20 || (unsigned char)dst[i] >= 0x7f)
@@ -120,11 +116,9 @@ static uint64_t age(uint64_t now_ms, double then_ms)
 	return (double)now_ms > then_ms ? (uint64_t)((double)now_ms - then_ms) : 0;
 }
 
-void mc_nodes_join_status(struct mc_nodes *n, const char *path, uint64_t now_ms)
+/* Every row as if nothing were live: this node's own facts only. */
+static void rows_reset(struct mc_nodes *n)
 {
-	cJSON *st;
-	double t;
-
 	n->live = false;
 	n->up = 0;
 	for (unsigned i = 0; i < n->n; i++) {
@@ -140,15 +134,17 @@ void mc_nodes_join_status(struct mc_nodes *n, const char *path, uint64_t now_ms)
 		r->error[0] = '\0';
 		snprintf(r->version, sizeof(r->version), "%s", r->self ? PACKAGE_VERSION : "");
 	}
-	if (!path || !(st = status_read(path)))
-		return;
-	t = num(st, "time_ms");
+}
+
+/* This node's row from the file, live or not: serve's name for it, and
+ * when serve last wrote (t, -1 when unknown). */
+static void self_written(struct mc_nodes *n, const cJSON *st, double t, uint64_t now_ms)
+{
 	for (unsigned i = 0; i < n->n; i++) {
 		struct mc_node_row *r = &n->rows[i];
 
 		if (!r->self)
 			continue;
-		/* serve's name for this node, and when it last wrote: live or not */
 		if (*str(st, "name"))
 			copy_text(r->name, sizeof(r->name), str(st, "name"));
 		if (t > 0) {
@@ -156,6 +152,50 @@ void mc_nodes_join_status(struct mc_nodes *n, const char *path, uint64_t now_ms)
 			r->seen_age_ms = age(now_ms, t);
 		}
 	}
+}
+
+/* A live file's facts about another validator: its peer entry p (NULL:
+ * serve does not list it). */
+static void peer_join(struct mc_nodes *n, struct mc_node_row *r, const cJSON *p, uint64_t now_ms)
+{
+	double h, seen;
+
+	r->state = MC_NODE_DOWN;
+	if (!p)
+		return;
+	r->listed = true;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "up"))) {
+		r->state = MC_NODE_UP;
+		n->up++;
+	}
+	if (*str(p, "name"))
+		copy_text(r->name, sizeof(r->name), str(p, "name"));
+	copy_text(r->version, sizeof(r->version), str(p, "version"));
+	copy_text(r->error, sizeof(r->error), str(p, "error"));
+	seen = num(p, "last_seen_ms");
+	h = num(p, "height");
+	/* a peer never heard from has no height, only serve's default */
+	if (seen > 0) {
+		r->seen = true;
+		r->seen_age_ms = age(now_ms, seen);
+		if (h >= 0 && h < 9.2e18) {
+			r->has_height = true;
+			r->height = (uint64_t)h;
+			r->lag = (int64_t)n->height - (int64_t)r->height;
+		}
+	}
+}
+
+void mc_nodes_join_status(struct mc_nodes *n, const char *path, uint64_t now_ms)
+{
+	cJSON *st;
+	double t;
+
+	rows_reset(n);
+	if (!path || !(st = status_read(path)))
+		return;
+	t = num(st, "time_ms");
+	self_written(n, st, t, now_ms);
 	/* written in the last few seconds (and not from the future) */
 	if (t < 0 || (double)now_ms - t > MC_NODES_FRESH_MS || t - (double)now_ms > MC_NODES_FRESH_MS) {
 		cJSON_Delete(st);
@@ -165,8 +205,6 @@ void mc_nodes_join_status(struct mc_nodes *n, const char *path, uint64_t now_ms)
 	for (unsigned i = 0; i < n->n; i++) {
 		struct mc_node_row *r = &n->rows[i];
 		char hex[2 * MC_PK_LEN + 1];
-		const cJSON *p;
-		double h, seen;
 
 		if (r->self) {
 			r->state = MC_NODE_UP;
@@ -177,30 +215,7 @@ void mc_nodes_join_status(struct mc_nodes *n, const char *path, uint64_t now_ms)
 			continue;
 		}
 		mc_hex(r->pk, MC_PK_LEN, hex);
-		r->state = MC_NODE_DOWN;
-		if (!(p = peer_of(st, hex, r->url)))
-			continue;
-		r->listed = true;
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "up"))) {
-			r->state = MC_NODE_UP;
-			n->up++;
-		}
-		if (*str(p, "name"))
-			copy_text(r->name, sizeof(r->name), str(p, "name"));
-		copy_text(r->version, sizeof(r->version), str(p, "version"));
-		copy_text(r->error, sizeof(r->error), str(p, "error"));
-		seen = num(p, "last_seen_ms");
-		h = num(p, "height");
-		/* a peer never heard from has no height, only serve's default */
-		if (seen > 0) {
-			r->seen = true;
-			r->seen_age_ms = age(now_ms, seen);
-			if (h >= 0 && h < 9.2e18) {
-				r->has_height = true;
-				r->height = (uint64_t)h;
-				r->lag = (int64_t)n->height - (int64_t)r->height;
-			}
-		}
+		peer_join(n, r, peer_of(st, hex, r->url), now_ms);
 	}
 	cJSON_Delete(st);
 }

@@ -15,9 +15,14 @@
 #include "model_anchors.h"
 #include "screens.h"
 #include "text.h"
+#include "util.h"
 #include "widgets.h"
 
-enum { JOB_ANCHOR = MC_SCR_ANCHORS, JOB_PROOF = MC_SCR_ANCHORS + 100, JOB_CONF = MC_SCR_ANCHORS + 200 };
+/* this screen's own actions (its keys: keys[] below) */
+enum { ACT_ANCHOR_NOW = MC_ACT_OWN, ACT_VERIFY_PROOF };
+
+/* the kinds of job it starts (struct mc_job's kind; its owner is MC_SCR_ANCHORS) */
+enum { JOB_ANCHOR, JOB_PROOF, JOB_CONF };
 
 #define CONF_MAX 256
 
@@ -37,21 +42,19 @@ static struct {
 
 static void fetch_confirmations(struct mc_app *app)
 {
-	const char *argv[24];
-	int n;
+	static const char *const args[] = { "--json", "anchor", "list", "--public", NULL };
+	uint64_t now = mc_now_ms_mono();
+	int rc;
 
-	if (!app->cli->conf.rpc_url[0] || mc_job_running(&app->job) || mc_app_child_argv(app, argv, 20, &n) != 0)
+	if (!app->cli->conf.rpc_url[0] || mc_job_running(&app->job))
 		return;
-	argv[n++] = "--json";
-	argv[n++] = "anchor";
-	argv[n++] = "list";
-	argv[n++] = "--public";
-	argv[n] = NULL;
-	N.conf_at = mc_now_ms_mono();
-	if (mc_job_start(&app->job, _("asking the public chain for confirmations"), JOB_CONF, argv, NULL, 0) != 0)
-		N.conf_at = 0;
-	else
+	rc = mc_app_job(app, _("asking the public chain for confirmations"), MC_SCR_ANCHORS, JOB_CONF, args, false);
+	if (rc == 0) {
+		N.conf_at = now;
 		app->job.background = true;
+	} else if (rc < 0) {
+		N.conf_at = 0;
+	}
 }
 
 static void load(struct mc_app *app)
@@ -60,9 +63,7 @@ static void load(struct mc_app *app)
 
 	if (!N.rows && !(N.rows = calloc(1, sizeof(*N.rows))))
 		return;
-	N.err[0] = '\0';
-	if (mc_anchor_rows_load(app->cli->store, N.rows, &err) != 0)
-		mc_ui_copy(N.err, sizeof(N.err), err.msg);
+	mc_ui_load_err(N.err, sizeof(N.err), mc_anchor_rows_load(app->cli->store, N.rows, &err), &err);
 	N.list.count = (int)N.rows->n;
 	/* at most every 30 s, off the input path */
 	if (N.rows->n && (!N.conf_at || mc_now_ms_mono() - N.conf_at > 30000))
@@ -134,28 +135,21 @@ static void draw(struct mc_app *app, int y, int h)
 
 		mc_ui_row(head, sizeof(head), ANCHOR_COLS, heads, 9);
 	}
-	mc_list_draw(&N.list, y + 2, 1, h - 3, COLS - 2, head, row, NULL);
-	if (!N.list.count)
-		mc_ui_put(y + 4, 2, COLS - 3, MC_STYLE_DIM, _("the anchor journal is empty"));
-	mc_ui_put(y + h - 1, 1, COLS - 2, MC_STYLE_DIM, _("a anchor now, v verify a proof bundle"));
+	mc_list_body(&N.list, y + 2, y + h - 1, head, row, _("the anchor journal is empty"),
+		     _("a anchor now, v verify a proof bundle"));
 }
 
 static bool busy(struct mc_app *app)
 {
 	/* asking for confirmations gives way to what the operator asked for */
-	if (mc_job_running(&app->job) && app->job.kind == JOB_CONF)
+	if (mc_job_running(&app->job) && app->job.owner == MC_SCR_ANCHORS && app->job.kind == JOB_CONF)
 		mc_job_clear(&app->job);
-	if (mc_job_running(&app->job)) {
-		mc_app_msg(app, true, _("another job is running: wait, or Esc to cancel it"));
-		return true;
-	}
-	return false;
+	return mc_app_busy(app);
 }
 
 static void anchor_now(struct mc_app *app)
 {
-	const char *argv[24];
-	int n;
+	static const char *const args[] = { "--json", "anchor", NULL };
 
 	if (busy(app))
 		return;
@@ -163,38 +157,24 @@ static void anchor_now(struct mc_app *app)
 		mc_app_msg(app, true, _("no public chain is configured: set rpc_url in [anchor] of medchain.conf"));
 		return;
 	}
-	if (mc_app_child_argv(app, argv, 20, &n) != 0)
-		return;
-	argv[n++] = "--json";
-	argv[n++] = "anchor";
-	argv[n] = NULL;
-	if (mc_job_start(&app->job, _("anchoring"), JOB_ANCHOR, argv, app->cli->pass, app->cli->passlen) != 0)
+	if (mc_app_job(app, _("anchoring"), MC_SCR_ANCHORS, JOB_ANCHOR, args, true) < 0)
 		mc_app_msg(app, true, _("cannot start the anchor run"));
 }
 
 static void verify_proof(struct mc_app *app)
 {
 	struct mc_form_field f[1];
-	const char *argv[24];
-	int n;
+	const char *args[] = { "--json", "proof", "verify", N.proof_path, NULL };
 
 	if (busy(app))
 		return;
 	memset(f, 0, sizeof(f));
-	f[0].label = _("Bundle file");
-	f[0].hint = _("made by medchain proof export; checked against the public chain when rpc_url is set");
-	mc_ui_copy(f[0].value, sizeof(f[0].value), N.proof_path);
+	mc_form_text(&f[0], _("Bundle file"),
+		     _("made by medchain proof export; checked against the public chain when rpc_url is set"), N.proof_path);
 	if (!mc_form_run(app, _("Verify a proof bundle"), f, 1) || !f[0].value[0])
 		return;
 	mc_ui_copy(N.proof_path, sizeof(N.proof_path), f[0].value);
-	if (mc_app_child_argv(app, argv, 20, &n) != 0)
-		return;
-	argv[n++] = "--json";
-	argv[n++] = "proof";
-	argv[n++] = "verify";
-	argv[n++] = N.proof_path;
-	argv[n] = NULL;
-	if (mc_job_start(&app->job, _("verifying the proof"), JOB_PROOF, argv, NULL, 0) != 0)
+	if (mc_app_job(app, _("verifying the proof"), MC_SCR_ANCHORS, JOB_PROOF, args, false) < 0)
 		mc_app_msg(app, true, _("cannot start the proof check"));
 }
 
@@ -241,13 +221,13 @@ static void job_done(struct mc_app *app, struct mc_job *j)
 	cJSON_Delete(o);
 }
 
-static bool act(struct mc_app *app, enum mc_action a)
+static bool act(struct mc_app *app, int a)
 {
 	switch (a) {
-	case MC_ACT_ANCHOR_NOW:
+	case ACT_ANCHOR_NOW:
 		anchor_now(app);
 		return true;
-	case MC_ACT_VERIFY_PROOF:
+	case ACT_VERIFY_PROOF:
 		verify_proof(app);
 		return true;
 	default:
@@ -261,4 +241,13 @@ static void tick(struct mc_app *app)
 		load(app);
 }
 
-const struct mc_screen_ops mc_scr_anchors = { N_("Anchors"), '6', load, draw, act, tick, job_done };
+/* L10N: Help's explanations of this screen's keys; key names stay as they are */
+static const struct mc_action_def keys[] = {
+	{ ACT_ANCHOR_NOW, 'a', "a", N_("anchor now (in the background)"), MC_ROLE_ADMIN | MC_ROLE_NODE | MC_ROLE_ANCHOR },
+	{ ACT_VERIFY_PROOF, 'v', "v", N_("verify a proof bundle file"), MC_ROLES_ANY },
+};
+
+const struct mc_screen_ops mc_scr_anchors = {
+	.load = load, .draw = draw, .act = act, .tick = tick, .job_done = job_done, .keys = keys,
+	.nkeys = MC_ARRAY_LEN(keys)
+};

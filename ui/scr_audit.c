@@ -17,7 +17,11 @@
 #include "model_audit.h"
 #include "screens.h"
 #include "text.h"
+#include "util.h"
 #include "widgets.h"
+
+/* this screen's own actions (its keys: keys[] below) */
+enum { ACT_FOLLOW = MC_ACT_OWN, ACT_EXPORT };
 
 #define DEPTH 256
 
@@ -48,7 +52,6 @@ static void load(struct mc_app *app)
 			return;
 		mc_audit_filter_init(&A.f);
 	}
-	A.err[0] = '\0';
 	f = A.f;
 	f.newest_first = true;
 	f.limit = 200;
@@ -57,8 +60,7 @@ static void load(struct mc_app *app)
 		f.after_h = A.start_h[A.depth];
 		f.after_t = A.start_t[A.depth];
 	}
-	if (mc_audit_rows_load(app->cli->store, &f, A.rows, &err) != 0)
-		mc_ui_copy(A.err, sizeof(A.err), err.msg);
+	mc_ui_load_err(A.err, sizeof(A.err), mc_audit_rows_load(app->cli->store, &f, A.rows, &err), &err);
 	A.list.count = (int)A.rows->n;
 }
 
@@ -149,24 +151,16 @@ static void audit_filter(struct mc_app *app)
 	uint64_t now = mc_now_ms();
 
 	memset(f, 0, sizeof(f));
-	f[0].label = _("Patient");
-	f[0].hint = _("empty: every patient");
-	mc_ui_copy(f[0].value, sizeof(f[0].value), A.subject_text);
-	f[1].label = _("Actor");
-	f[1].hint = _("a name or key; empty: everyone");
-	mc_ui_copy(f[1].value, sizeof(f[1].value), A.actor_text);
+	mc_form_text(&f[0], _("Patient"), _("empty: every patient"), A.subject_text);
+	mc_form_text(&f[1], _("Actor"), _("a name or key; empty: everyone"), A.actor_text);
 	f[2].label = _("Outcome");
 	for (unsigned i = 1; i <= MC_OUTCOME_MAX; i++)
 		outcomes[i] = mc_outcome_name(i);
 	f[2].choices = outcomes;
 	f[2].nchoices = MC_OUTCOME_MAX + 1;
 	f[2].choice = A.f.outcome;
-	f[3].label = _("Since");
-	f[3].hint = _("RFC 3339 or relative (12h); empty: the start");
-	mc_ui_copy(f[3].value, sizeof(f[3].value), A.since_text);
-	f[4].label = _("Until");
-	f[4].hint = _("RFC 3339 or relative; empty: now");
-	mc_ui_copy(f[4].value, sizeof(f[4].value), A.until_text);
+	mc_form_text(&f[3], _("Since"), _("RFC 3339 or relative (12h); empty: the start"), A.since_text);
+	mc_form_text(&f[4], _("Until"), _("RFC 3339 or relative; empty: now"), A.until_text);
 	if (!mc_form_run(app, _("Filter the audit trail"), f, 5))
 		return;
 	mc_audit_filter_init(&A.f);
@@ -212,24 +206,25 @@ bad:
 static void audit_export(struct mc_app *app)
 {
 	static const char *const formats[] = { "csv", "fhir" };
+	/* the filter on screen, as export's options */
+	const struct {
+		const char *opt, *value;
+	} filter[] = { { "--subject", A.subject_text }, { "--actor", A.actor_text }, { "--outcome", A.outcome_text },
+		       { "--since", A.since_text }, { "--until", A.until_text } };
 	struct mc_form_field f[2];
-	const char *argv[40];
-	int n;
+	const char *argv[24];
+	int n = 0;
 
-	if (mc_job_running(&app->job)) {
-		mc_app_msg(app, true, _("another job is running: wait, or Esc to cancel it"));
+	if (mc_app_busy(app))
 		return;
-	}
 	memset(f, 0, sizeof(f));
 	f[0].label = _("Format");
 	f[0].choices = formats;
 	f[0].nchoices = 2;
-	f[1].label = _("File");
-	f[1].hint = _("written whole, mode 0600: it names patients' pseudonyms and readers");
+	mc_form_text(&f[1], _("File"),
+		     _("written whole, mode 0600: it names patients' pseudonyms and readers"), NULL);
 	snprintf(f[1].value, sizeof(f[1].value), "audit-export.%s", "csv");
 	if (!mc_form_run(app, _("Export the audit trail (the filter applies)"), f, 2) || !f[1].value[0])
-		return;
-	if (mc_app_child_argv(app, argv, 20, &n) != 0)
 		return;
 	argv[n++] = "audit";
 	argv[n++] = "export";
@@ -237,29 +232,13 @@ static void audit_export(struct mc_app *app)
 	argv[n++] = formats[f[0].choice];
 	argv[n++] = "-o";
 	argv[n++] = f[1].value;
-	if (A.subject_text[0]) {
-		argv[n++] = "--subject";
-		argv[n++] = A.subject_text;
-	}
-	if (A.actor_text[0]) {
-		argv[n++] = "--actor";
-		argv[n++] = A.actor_text;
-	}
-	if (A.outcome_text[0]) {
-		argv[n++] = "--outcome";
-		argv[n++] = A.outcome_text;
-	}
-	if (A.since_text[0]) {
-		argv[n++] = "--since";
-		argv[n++] = A.since_text;
-	}
-	if (A.until_text[0]) {
-		argv[n++] = "--until";
-		argv[n++] = A.until_text;
-	}
+	for (size_t i = 0; i < MC_ARRAY_LEN(filter); i++)
+		if (filter[i].value[0]) {
+			argv[n++] = filter[i].opt;
+			argv[n++] = filter[i].value;
+		}
 	argv[n] = NULL;
-	if (mc_job_start(&app->job, _("exporting the audit trail"), MC_SCR_AUDIT, argv, app->cli->pass,
-			 app->cli->passlen) != 0)
+	if (mc_app_job(app, _("exporting the audit trail"), MC_SCR_AUDIT, 0, argv, true) < 0)
 		mc_app_msg(app, true, _("cannot start the export"));
 }
 
@@ -271,7 +250,21 @@ static void job_done(struct mc_app *app, struct mc_job *j)
 		mc_app_msg(app, true, _("export failed (exit %d): %s"), j->exit_code, j->last_line);
 }
 
-static bool act(struct mc_app *app, enum mc_action a)
+/* To the next (older) page, which leaves follow mode, or back. */
+static void turn(struct mc_app *app, bool next)
+{
+	if (next) {
+		A.start_h[A.depth + 1] = A.rows->page.last_h;
+		A.start_t[A.depth + 1] = A.rows->page.last_t;
+		A.depth++;
+		A.follow = false;
+	} else {
+		A.depth--;
+	}
+	load(app);
+}
+
+static bool act(struct mc_app *app, int a)
 {
 	int page = mc_screen_body_rows() - 4;
 
@@ -279,39 +272,19 @@ static bool act(struct mc_app *app, enum mc_action a)
 	case MC_ACT_FILTER:
 		audit_filter(app);
 		return true;
-	case MC_ACT_FOLLOW:
+	case ACT_FOLLOW:
 		A.follow = !A.follow;
 		A.depth = 0;
 		A.list.cursor = A.list.top = 0;
 		load(app);
 		mc_app_msg(app, false, A.follow ? _("following: new events appear at the top") : _("follow mode off"));
 		return true;
-	case MC_ACT_EXPORT:
+	case ACT_EXPORT:
 		audit_export(app);
 		return true;
-	case MC_ACT_PGDN:
-	case MC_ACT_DOWN:
-		if (A.rows && A.rows->page.more && A.list.cursor == A.list.count - 1 && A.depth + 1 < DEPTH) {
-			A.start_h[A.depth + 1] = A.rows->page.last_h;
-			A.start_t[A.depth + 1] = A.rows->page.last_t;
-			A.depth++;
-			A.follow = false;
-			A.list.cursor = A.list.top = 0;
-			load(app);
-			return true;
-		}
-		return mc_list_action(&A.list, a, page);
-	case MC_ACT_PGUP:
-	case MC_ACT_UP:
-		if (A.depth > 0 && A.list.cursor == 0) {
-			A.depth--;
-			load(app);
-			A.list.cursor = A.list.count - 1;
-			return true;
-		}
-		return mc_list_action(&A.list, a, page);
 	default:
-		return mc_list_action(&A.list, a, page);
+		return mc_list_paged(app, &A.list, a, page, A.rows && A.rows->page.more && A.depth + 1 < DEPTH,
+				     A.depth > 0, turn);
 	}
 }
 
@@ -321,4 +294,14 @@ static void tick(struct mc_app *app)
 		load(app);
 }
 
-const struct mc_screen_ops mc_scr_audit = { N_("Audit"), '5', load, draw, act, tick, job_done };
+/* L10N: Help's explanations of this screen's keys; key names stay as they are */
+static const struct mc_action_def keys[] = {
+	{ MC_ACT_FILTER, '/', "/", N_("filter by patient, actor, outcome and time"), MC_ROLES_ANY },
+	{ ACT_FOLLOW, 'f', "f", N_("follow: show new events as they come"), MC_ROLES_ANY },
+	{ ACT_EXPORT, 'e', "e", N_("export what the filter shows: CSV or FHIR"), MC_ROLE_ADMIN | MC_ROLE_AUDITOR },
+};
+
+const struct mc_screen_ops mc_scr_audit = {
+	.load = load, .draw = draw, .act = act, .tick = tick, .job_done = job_done, .keys = keys,
+	.nkeys = MC_ARRAY_LEN(keys)
+};

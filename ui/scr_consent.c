@@ -13,7 +13,16 @@
 #include "ops.h"
 #include "screens.h"
 #include "text.h"
+#include "util.h"
 #include "widgets.h"
+
+/* Consent is given by the patient or recorded by staff who record consent
+ * forms; a grantee (a clinician) may give up their own grant. */
+#define GRANTERS (MC_ROLE_ADMIN | MC_ROLE_REGISTRAR | MC_ROLE_PATIENT)
+#define REVOKERS (GRANTERS | MC_ROLE_CLINICIAN)
+
+/* this screen's own actions (its keys: keys[] below) */
+enum { ACT_GRANT = MC_ACT_OWN, ACT_REVOKE, ACT_ACTIVE, ACT_EXPIRING };
 
 static const int GRANT_COLS[] = { 8, 13, 12, 10, 8, 10, 8 };
 
@@ -32,10 +41,8 @@ static void load(struct mc_app *app)
 
 	if (!C.rows && !(C.rows = calloc(1, sizeof(*C.rows))))
 		return;
-	C.err[0] = '\0';
 	C.f.now_ms = mc_now_ms();
-	if (mc_consent_rows_load(app->cli->store, &C.f, C.rows, &err) != 0)
-		mc_ui_copy(C.err, sizeof(C.err), err.msg);
+	mc_ui_load_err(C.err, sizeof(C.err), mc_consent_rows_load(app->cli->store, &C.f, C.rows, &err), &err);
 	C.list.count = (int)C.rows->n;
 }
 
@@ -84,11 +91,8 @@ static void draw(struct mc_app *app, int y, int h)
 
 		mc_ui_row(head, sizeof(head), GRANT_COLS, heads, 7);
 	}
-	mc_list_draw(&C.list, y + 1, 1, h - 2, COLS - 2, head, row, NULL);
-	if (!C.list.count)
-		mc_ui_put(y + 3, 2, COLS - 3, MC_STYLE_DIM, _("no grants"));
-	mc_ui_put(y + h - 1, 1, COLS - 2, MC_STYLE_DIM,
-		  _("g grant, x revoke, / filter, a active only, e ending soon"));
+	mc_list_body(&C.list, y + 1, y + h - 1, head, row, _("no grants"),
+		     _("g grant, x revoke, / filter, a active only, e ending soon"));
 }
 
 static void grant(struct mc_app *app)
@@ -103,20 +107,15 @@ static void grant(struct mc_app *app)
 	uint64_t now = mc_now_ms();
 
 	memset(f, 0, sizeof(f));
-	f[0].label = _("Patient");
-	f[0].hint = _("the hospital's patient identifier");
-	mc_ui_copy(f[0].value, sizeof(f[0].value), C.subject_text);
-	f[1].label = _("Grantee");
-	f[1].hint = _("an enrolled identity: its name or key");
+	mc_form_text(&f[0], _("Patient"), _("the hospital's patient identifier"), C.subject_text);
+	mc_form_text(&f[1], _("Grantee"), _("an enrolled identity: its name or key"), NULL);
 	f[2].label = _("Purpose");
 	for (unsigned i = 0; i < MC_PURPOSE_MAX; i++)
 		purposes[i] = mc_purpose_name(MC_PURPOSE_TREATMENT + i);
 	f[2].choices = purposes;
 	f[2].nchoices = MC_PURPOSE_MAX;
-	f[3].label = _("Scope");
-	f[3].hint = _("categories, comma separated; empty: every category");
-	f[4].label = _("Until");
-	f[4].hint = _("RFC 3339 or relative (30d); empty: no end");
+	mc_form_text(&f[3], _("Scope"), _("categories, comma separated; empty: every category"), NULL);
+	mc_form_text(&f[4], _("Until"), _("RFC 3339 or relative (30d); empty: no end"), NULL);
 	if (!mc_form_run(app, _("New consent grant"), f, 5))
 		return;
 	memset(&g, 0, sizeof(g));
@@ -171,8 +170,7 @@ static void revoke(struct mc_app *app)
 	if (!mc_confirm(app, q))
 		return;
 	memset(f, 0, sizeof(f));
-	f[0].label = _("Reason");
-	f[0].hint = _("recorded on the chain: no health data");
+	mc_form_text(&f[0], _("Reason"), _("recorded on the chain: no health data"), NULL);
 	if (!mc_form_run(app, _("Revoke a grant"), f, 1))
 		return;
 	if (mc_op_revoke(app->cli, app->node, app->actor, r->id, f[0].value, &height, &err) != 0) {
@@ -190,12 +188,8 @@ static void consent_filter(struct mc_app *app)
 	struct mc_identity who;
 
 	memset(f, 0, sizeof(f));
-	f[0].label = _("Patient");
-	f[0].hint = _("empty: every patient");
-	mc_ui_copy(f[0].value, sizeof(f[0].value), C.subject_text);
-	f[1].label = _("Grantee");
-	f[1].hint = _("a name or key; empty: every grantee");
-	mc_ui_copy(f[1].value, sizeof(f[1].value), C.grantee_text);
+	mc_form_text(&f[0], _("Patient"), _("empty: every patient"), C.subject_text);
+	mc_form_text(&f[1], _("Grantee"), _("a name or key; empty: every grantee"), C.grantee_text);
 	if (!mc_form_run(app, _("Filter grants"), f, 2))
 		return;
 	C.f.subject = NULL;
@@ -222,23 +216,23 @@ static void consent_filter(struct mc_app *app)
 	load(app);
 }
 
-static bool act(struct mc_app *app, enum mc_action a)
+static bool act(struct mc_app *app, int a)
 {
 	switch (a) {
-	case MC_ACT_GRANT:
+	case ACT_GRANT:
 		grant(app);
 		return true;
-	case MC_ACT_REVOKE:
+	case ACT_REVOKE:
 		revoke(app);
 		return true;
 	case MC_ACT_FILTER:
 		consent_filter(app);
 		return true;
-	case MC_ACT_ACTIVE:
+	case ACT_ACTIVE:
 		C.f.active_only = !C.f.active_only;
 		load(app);
 		return true;
-	case MC_ACT_EXPIRING:
+	case ACT_EXPIRING:
 		C.f.expiring_only = !C.f.expiring_only;
 		load(app);
 		return true;
@@ -247,4 +241,15 @@ static bool act(struct mc_app *app, enum mc_action a)
 	}
 }
 
-const struct mc_screen_ops mc_scr_consent = { N_("Consent"), '4', load, draw, act, NULL, NULL };
+/* L10N: Help's explanations of this screen's keys; key names stay as they are */
+static const struct mc_action_def keys[] = {
+	{ ACT_GRANT, 'g', "g", N_("new grant (a form)"), GRANTERS },
+	{ ACT_REVOKE, 'x', "x", N_("revoke the grant, with a reason"), REVOKERS },
+	{ MC_ACT_FILTER, '/', "/", N_("filter by patient and grantee"), MC_ROLES_ANY },
+	{ ACT_ACTIVE, 'a', "a", N_("active grants only, or all"), MC_ROLES_ANY },
+	{ ACT_EXPIRING, 'e', "e", N_("grants ending within 7 days, or all"), MC_ROLES_ANY },
+};
+
+const struct mc_screen_ops mc_scr_consent = {
+	.load = load, .draw = draw, .act = act, .keys = keys, .nkeys = MC_ARRAY_LEN(keys)
+};

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Help: every key of the action table, where it works and whether the
- * operator's roles offer it. Made from the table, so it cannot drift: the
- * keys that work everywhere first, wrapped, then each screen's own keys. */
+/* Help: every key of the key tables, where it works and whether the
+ * operator's roles offer it. Made from the tables, so it cannot drift: the
+ * keys that work everywhere first (those that reach a screen, from
+ * MC_SCREENS, then mc_actions), wrapped, then each screen's own keys. */
 #include "config.h"
 
 #include <curses.h>
@@ -10,12 +11,17 @@
 
 #include "i18n.h"
 #include "screens.h"
+#include "util.h"
 #include "widgets.h"
 
 static const int HELP_COLS[] = { 6, 10, 0 };
 
+/* Help's list: each screen's own keys, screen by screen */
 static struct mc_list g_list;
-static int g_rows[64];
+static struct {
+	const struct mc_action_def *def;
+	int screen;
+} g_rows[64];
 static struct mc_app *g_app;
 
 static void load(struct mc_app *app)
@@ -23,21 +29,27 @@ static void load(struct mc_app *app)
 	int n = 0;
 
 	g_app = app;
-	for (size_t i = 0; i < mc_nactions && n < 64; i++)
-		if (mc_actions[i].key_name && mc_actions[i].scope != MC_SCOPE_GLOBAL)
-			g_rows[n++] = (int)i;
+	for (int s = 0; s < MC_SCR__COUNT; s++) {
+		const struct mc_screen_ops *o = mc_screens[s].ops;
+
+		for (size_t i = 0; i < o->nkeys && n < (int)MC_ARRAY_LEN(g_rows); i++)
+			if (o->keys[i].key_name) {
+				g_rows[n].def = &o->keys[i];
+				g_rows[n++].screen = s;
+			}
+	}
 	g_list.count = n;
 }
 
 static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 {
-	const struct mc_action_def *d = &mc_actions[g_rows[i]];
+	const struct mc_action_def *d = g_rows[i].def;
 	bool ok = mc_app_allowed(g_app, d->roles);
 
 	(void)ctx;
 	{
 		char what[512];
-		const char *cells[] = { d->key_name, _(mc_screens[d->scope]->name), what };
+		const char *cells[] = { d->key_name, _(mc_screens[g_rows[i].screen].title), what };
 
 		snprintf(what, sizeof(what), "%s%s", _(d->help), ok ? "" : _(" (not your role)"));
 		mc_ui_row(buf, n, HELP_COLS, cells, 3);
@@ -46,30 +58,41 @@ static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 		*st = MC_STYLE_DIM;
 }
 
-static void draw(struct mc_app *app, int y, int h)
+/* Adds the listed keys of t to the wrapped "Everywhere" lines: line holds
+ * l bytes so far; a full line is put at *r. */
+static size_t everywhere(const struct mc_action_def *t, size_t nt, char *line, size_t cap, size_t l, int *r, int w)
 {
-	char line[512], item[160], head[128];
-	int r = y, w = COLS - 2;
-	size_t l = 0;
+	char item[160];
 
-	(void)app;
-	mc_ui_put(r++, 1, w, MC_STYLE_HEAD, _("Everywhere"));
-	line[0] = '\0';
-	for (size_t i = 0; i < mc_nactions; i++) {
-		const struct mc_action_def *d = &mc_actions[i];
+	for (size_t i = 0; i < nt; i++) {
+		const struct mc_action_def *d = &t[i];
 		int iw;
 
-		if (!d->key_name || d->scope != MC_SCOPE_GLOBAL)
+		if (!d->key_name)
 			continue;
 		snprintf(item, sizeof(item), "%s %s", d->key_name, _(d->help));
 		iw = mc_ui_width(item);
 		if (l && mc_ui_width(line) + 3 + iw > w - 1) {
-			mc_ui_put(r++, 2, w - 1, MC_STYLE_NORMAL, line);
+			mc_ui_put((*r)++, 2, w - 1, MC_STYLE_NORMAL, line);
 			line[0] = '\0';
 			l = 0;
 		}
-		l += (size_t)snprintf(line + l, sizeof(line) - l, "%s%s", l ? " | " : "", item);
+		l += (size_t)snprintf(line + l, cap - l, "%s%s", l ? " | " : "", item);
 	}
+	return l;
+}
+
+static void draw(struct mc_app *app, int y, int h)
+{
+	char line[512], head[128];
+	int r = y, w = COLS - 2;
+	size_t l;
+
+	(void)app;
+	mc_ui_put(r++, 1, w, MC_STYLE_HEAD, _("Everywhere"));
+	line[0] = '\0';
+	l = everywhere(mc_screen_keys, MC_SCR__COUNT, line, sizeof(line), 0, &r, w);
+	l = everywhere(mc_actions, mc_nactions, line, sizeof(line), l, &r, w);
 	if (l)
 		mc_ui_put(r++, 2, w - 1, MC_STYLE_NORMAL, line);
 	/* L10N: KEY is a key of the keyboard here */
@@ -81,10 +104,10 @@ static void draw(struct mc_app *app, int y, int h)
 	mc_list_draw(&g_list, r, 1, y + h - r, w, head, row, NULL);
 }
 
-static bool act(struct mc_app *app, enum mc_action a)
+static bool act(struct mc_app *app, int a)
 {
 	(void)app;
 	return mc_list_action(&g_list, a, mc_screen_body_rows() - 8);
 }
 
-const struct mc_screen_ops mc_scr_help = { N_("Help"), '?', load, draw, act, NULL, NULL };
+const struct mc_screen_ops mc_scr_help = { .load = load, .draw = draw, .act = act };

@@ -32,11 +32,10 @@ static void load(struct mc_app *app)
 	struct mc_err err = { 0 };
 	char path[PATH_MAX];
 
-	g_err[0] = '\0';
 	mc_cli_path(app->cli, path, sizeof(path), "serve.status.json");
-	if (mc_nodes_load(app->cli->store, app->node->pk, app->cli->conf.node_name, path, mc_now_ms(),
-			  &g_nodes, &err) != 0)
-		mc_ui_copy(g_err, sizeof(g_err), err.msg);
+	mc_ui_load_err(g_err, sizeof(g_err),
+		       mc_nodes_load(app->cli->store, app->node->pk, app->cli->conf.node_name, path, mc_now_ms(),
+				     &g_nodes, &err), &err);
 	g_list.count = (int)g_nodes.n;
 }
 
@@ -188,10 +187,12 @@ static void draw(struct mc_app *app, int y, int h)
 	mc_ui_put(y + h - 1, 1, w, MC_STYLE_DIM, _("> this node, * leader; r reload (live status comes from medchain serve)"));
 }
 
-static bool act(struct mc_app *app, enum mc_action a)
+static bool act(struct mc_app *app, int a)
 {
 	(void)app;
 	return mc_list_action(&g_list, a, mc_screen_body_rows() - 7);
 }
 
-const struct mc_screen_ops mc_scr_nodes = { N_("Nodes"), '2', load, draw, act, tick, NULL };
+const struct mc_screen_ops mc_scr_nodes = {
+	.load = load, .draw = draw, .act = act, .tick = tick
+};

@@ -19,6 +19,9 @@
 #include "util.h"
 #include "widgets.h"
 
+/* this screen's own actions (its keys: keys[] below) */
+enum { ACT_OPEN = MC_ACT_OWN, ACT_BREAK_GLASS, ACT_HISTORY };
+
 #define PAGE 200
 
 static const int RECORD_COLS[] = { 12, 4, 12, 21, -7, -6, 0 };
@@ -44,11 +47,11 @@ static void load_page(struct mc_app *app)
 
 	if (!R.page && !(R.page = calloc(1, sizeof(*R.page))))
 		return;
-	R.err[0] = '\0';
-	if (R.history ? mc_records_history_load(app->cli->store, R.history_id, R.page, &err)
-		      : mc_records_page_load(app->cli->store, R.has_subject ? R.subject : NULL, R.category,
-					     R.depth ? R.starts[R.depth] : NULL, PAGE, R.page, &err))
-		mc_ui_copy(R.err, sizeof(R.err), err.msg);
+	mc_ui_load_err(R.err, sizeof(R.err),
+		       R.history ? mc_records_history_load(app->cli->store, R.history_id, R.page, &err)
+				 : mc_records_page_load(app->cli->store, R.has_subject ? R.subject : NULL, R.category,
+							R.depth ? R.starts[R.depth] : NULL, PAGE, R.page, &err),
+		       &err);
 	R.list.count = (int)R.page->n;
 }
 
@@ -109,11 +112,8 @@ static void draw(struct mc_app *app, int y, int h)
 		cells[6] = pat;
 		mc_ui_row(head, sizeof(head), RECORD_COLS, cells, 7);
 	}
-	mc_list_draw(&R.list, y + 1, 1, h - 2, COLS - 2, head, row, NULL);
-	if (!R.list.count)
-		mc_ui_put(y + 3, 2, COLS - 3, MC_STYLE_DIM, _("no records"));
-	mc_ui_put(y + h - 1, 1, COLS - 2, MC_STYLE_DIM,
-		  _("Enter read, b break-glass, h history, / filter, PgUp/PgDn pages"));
+	mc_list_body(&R.list, y + 1, y + h - 1, head, row, _("no records"),
+		     _("Enter read, b break-glass, h history, / filter, PgUp/PgDn pages"));
 }
 
 static bool text_like(const char *ctype)
@@ -236,8 +236,8 @@ static void read_record(struct mc_app *app, bool glass)
 	r = &R.page->rows[R.list.cursor];
 	memset(f, 0, sizeof(f));
 	if (glass) {
-		f[0].label = _("Reason");
-		f[0].hint = _("the emergency; it is recorded on the chain and flagged");
+		mc_form_text(&f[0], _("Reason"),
+			     _("the emergency; it is recorded on the chain and flagged"), NULL);
 		if (!mc_form_run(app, _("Break-glass read"), f, 1))
 			return;
 		if (!f[0].value[0] || !mc_text_clean(f[0].value, strlen(f[0].value))) {
@@ -278,12 +278,9 @@ static void records_filter(struct mc_app *app)
 	struct mc_err err = { 0 };
 
 	memset(f, 0, sizeof(f));
-	f[0].label = _("Patient");
-	f[0].hint = _("the hospital's patient identifier; empty: every patient");
-	mc_ui_copy(f[0].value, sizeof(f[0].value), R.subject_text);
-	f[1].label = _("Category");
-	f[1].hint = _("lab, note, imaging...; empty: every category");
-	mc_ui_copy(f[1].value, sizeof(f[1].value), R.category);
+	mc_form_text(&f[0], _("Patient"),
+		     _("the hospital's patient identifier; empty: every patient"), R.subject_text);
+	mc_form_text(&f[1], _("Category"), _("lab, note, imaging...; empty: every category"), R.category);
 	if (!mc_form_run(app, _("Filter records"), f, 2))
 		return;
 	R.has_subject = false;
@@ -303,21 +300,33 @@ static void records_filter(struct mc_app *app)
 	load_page(app);
 }
 
-static bool act(struct mc_app *app, enum mc_action a)
+/* To the next page (it starts after this page's last record) or back. */
+static void turn(struct mc_app *app, bool next)
+{
+	if (next) {
+		memcpy(R.starts[R.depth + 1], R.page->rows[R.page->n - 1].id, MC_RECORD_ID_LEN);
+		R.depth++;
+	} else {
+		R.depth--;
+	}
+	load_page(app);
+}
+
+static bool act(struct mc_app *app, int a)
 {
 	int page = mc_screen_body_rows() - 4;
 
 	switch (a) {
-	case MC_ACT_OPEN:
+	case ACT_OPEN:
 		read_record(app, false);
 		return true;
-	case MC_ACT_BREAK_GLASS:
+	case ACT_BREAK_GLASS:
 		read_record(app, true);
 		return true;
 	case MC_ACT_FILTER:
 		records_filter(app);
 		return true;
-	case MC_ACT_HISTORY:
+	case ACT_HISTORY:
 		if (!R.history && R.list.count) {
 			memcpy(R.history_id, R.page->rows[R.list.cursor].id, MC_RECORD_ID_LEN);
 			R.history = true;
@@ -333,28 +342,22 @@ static bool act(struct mc_app *app, enum mc_action a)
 			return true;
 		}
 		return false;
-	case MC_ACT_PGDN:
-	case MC_ACT_DOWN:
-		if (!R.history && R.page && R.page->more && R.list.cursor == R.list.count - 1 && R.depth + 1 < DEPTH) {
-			memcpy(R.starts[R.depth + 1], R.page->rows[R.page->n - 1].id, MC_RECORD_ID_LEN);
-			R.depth++;
-			R.list.cursor = R.list.top = 0;
-			load_page(app);
-			return true;
-		}
-		return mc_list_action(&R.list, a, page);
-	case MC_ACT_PGUP:
-	case MC_ACT_UP:
-		if (!R.history && R.depth > 0 && R.list.cursor == 0) {
-			R.depth--;
-			load_page(app);
-			R.list.cursor = R.list.count - 1;
-			return true;
-		}
-		return mc_list_action(&R.list, a, page);
 	default:
-		return mc_list_action(&R.list, a, page);
+		return mc_list_paged(app, &R.list, a, page, !R.history && R.page && R.page->more && R.depth + 1 < DEPTH,
+				     !R.history && R.depth > 0, turn);
 	}
 }
 
-const struct mc_screen_ops mc_scr_records = { N_("Records"), '3', load, draw, act, NULL, NULL };
+/* L10N: Help's explanations of this screen's keys; key names stay as they are */
+static const struct mc_action_def keys[] = {
+	{ ACT_OPEN, '\n', "Enter", N_("read it: asks the purpose; consent checked, read audited"),
+	  MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT },
+	{ ACT_OPEN, KEY_ENTER, NULL, NULL, MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT },
+	{ ACT_BREAK_GLASS, 'b', "b", N_("emergency read with a reason; flagged"), MC_ROLE_CLINICIAN },
+	{ ACT_HISTORY, 'h', "h", N_("the record's versions"), MC_ROLES_ANY },
+	{ MC_ACT_FILTER, '/', "/", N_("filter by patient and category"), MC_ROLES_ANY },
+};
+
+const struct mc_screen_ops mc_scr_records = {
+	.load = load, .draw = draw, .act = act, .keys = keys, .nkeys = MC_ARRAY_LEN(keys)
+};

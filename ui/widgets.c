@@ -9,6 +9,7 @@
 #include <time.h>
 #include <wchar.h>
 
+#include "codec.h"
 #include "i18n.h"
 #include "screens.h"
 #include "util.h"
@@ -84,19 +85,9 @@ static size_t to_wide(const char *s, wchar_t *out, size_t cap)
 	return n;
 }
 
-void mc_ui_copy(char *dst, size_t cap, const char *src)
+void mc_ui_load_err(char *msg, size_t cap, int rc, const struct mc_err *err)
 {
-	size_t l = strlen(src);
-
-	if (!cap)
-		return;
-	if (l >= cap) {
-		l = cap - 1;
-		while (l > 0 && ((unsigned char)src[l] & 0xc0) == 0x80)
-			l--;
-	}
-	memcpy(dst, src, l);
-	dst[l] = '\0';
+	mc_ui_copy(msg, cap, rc != 0 ? err->msg : "");
 }
 
 int mc_ui_width(const char *utf8)
@@ -237,6 +228,31 @@ bool mc_list_action(struct mc_list *l, enum mc_action a, int page)
 	return l->cursor != old;
 }
 
+void mc_list_body(struct mc_list *l, int top, int bottom, const char *head, mc_list_row_fn row, const char *empty,
+		  const char *hint)
+{
+	mc_list_draw(l, top, 1, bottom - top, COLS - 2, head, row, NULL);
+	if (!l->count)
+		mc_ui_put(top + 2, 2, COLS - 3, MC_STYLE_DIM, empty);
+	mc_ui_put(bottom, 1, COLS - 2, MC_STYLE_DIM, hint);
+}
+
+bool mc_list_paged(struct mc_app *app, struct mc_list *l, int a, int page, bool can_next, bool can_prev,
+		   void (*turn)(struct mc_app *app, bool next))
+{
+	bool next = (a == MC_ACT_DOWN || a == MC_ACT_PGDN) && can_next && l->cursor == l->count - 1;
+	bool prev = (a == MC_ACT_UP || a == MC_ACT_PGUP) && can_prev && l->cursor == 0;
+
+	if (!next && !prev)
+		return mc_list_action(l, (enum mc_action)a, page);
+	if (next)
+		l->cursor = l->top = 0;
+	turn(app, next);
+	if (prev)
+		l->cursor = l->count - 1;
+	return true;
+}
+
 void mc_list_draw(struct mc_list *l, int y, int x, int h, int w, const char *head,
 		  mc_list_row_fn row, void *ctx)
 {
@@ -371,6 +387,14 @@ static void backspace(char *s)
 	s[l] = '\0';
 }
 
+void mc_form_text(struct mc_form_field *f, const char *label, const char *hint, const char *value)
+{
+	f->label = label;
+	f->hint = hint;
+	if (value)
+		mc_ui_copy(f->value, sizeof(f->value), value);
+}
+
 int mc_form_run(struct mc_app *app, const char *title, struct mc_form_field *f, int n)
 {
 	int cur = 0;
@@ -464,94 +488,103 @@ bool mc_confirm(struct mc_app *app, const char *question)
 	}
 }
 
-void mc_text_view(struct mc_app *app, const char *title, const char *text, size_t n)
+/* A line of a text view: where it starts in the text and its bytes. */
+struct text_line {
+	const char *p;
+	size_t len;
+};
+
+/* Splits text into lines (an mc_buf of struct text_line) at each newline
+ * and wherever a line would pass wrap characters (UTF-8 aware). On OOM
+ * the lines so far are kept. */
+static void text_split(const char *text, size_t n, int wrap, struct mc_buf *out)
 {
-	/* split into lines once; the view scrolls over them */
-	size_t nlines = 0, cap = 64;
-	const char **lines = malloc(cap * sizeof(*lines));
-	size_t *lens = malloc(cap * sizeof(*lens));
-	int top = 0;
-
-	if (!lines || !lens) {
-		free(lines);
-		free(lens);
-		return;
-	}
-	int wrap = COLS - 4 > 10 ? COLS - 4 : 10;
-
 	for (size_t i = 0, start = 0, chars = 0; i <= n; i++) {
 		bool cont = i < n && ((unsigned char)text[i] & 0xc0) == 0x80;
+		struct text_line l;
 
 		if (!cont && i < n && text[i] != '\n')
 			chars++;
-		if (i == n || text[i] == '\n' || (!cont && chars > (size_t)wrap)) {
-			if (nlines == cap) {
-				const char **nl = realloc(lines, 2 * cap * sizeof(*lines));
-				size_t *nn = realloc(lens, 2 * cap * sizeof(*lens));
-
-				if (nl)
-					lines = nl;
-				if (nn)
-					lens = nn;
-				if (!nl || !nn)
-					break;
-				cap *= 2;
-			}
-			lines[nlines] = text + start;
-			lens[nlines++] = i - start;
-			if (i < n && text[i] != '\n') {
-				start = i;      /* a wrapped line goes on here */
-				chars = 1;
-			} else {
-				start = i + 1;
-				chars = 0;
-			}
+		if (!(i == n || text[i] == '\n' || (!cont && chars > (size_t)wrap)))
+			continue;
+		l.p = text + start;
+		l.len = i - start;
+		if (!mc_buf_append(out, &l, sizeof(l)))
+			break;
+		if (i < n && text[i] != '\n') {
+			start = i;      /* a wrapped line goes on here */
+			chars = 1;
+		} else {
+			start = i + 1;
+			chars = 0;
 		}
 	}
+}
+
+/* The view's box: lines from top, h - 2 of them, and where they are. */
+static void text_page(const char *title, const struct text_line *lines, size_t nlines, int top, int h)
+{
+	box_at(1, 0, LINES - 2, COLS, title);
+	for (int i = 0; i < h - 2 && i + 1 < LINES; i++) {
+		char buf[1024];
+		size_t idx = (size_t)(top + i);
+
+		if (idx < nlines) {
+			size_t l = lines[idx].len < sizeof(buf) - 1 ? lines[idx].len : sizeof(buf) - 1;
+
+			memcpy(buf, lines[idx].p, l);
+			buf[l] = '\0';
+		} else {
+			buf[0] = '\0';
+		}
+		mc_ui_put(2 + i, 2, COLS - 4, MC_STYLE_NORMAL, buf);
+	}
+	mc_ui_putf(LINES - 3, 2, COLS - 4, MC_STYLE_DIM, _("lines %d-%d of %zu; Up/Down/PgUp/PgDn scroll, Esc or q close"),
+		   nlines ? top + 1 : 0, (int)((size_t)top + (size_t)(h - 2) < nlines ? top + h - 2 : (int)nlines),
+		   nlines);
+	refresh();
+}
+
+/* The first line shown after key, kept within the text. */
+static int text_scroll(int top, int key, int page, size_t nlines)
+{
+	if (key == KEY_DOWN || key == 'j')
+		top++;
+	else if (key == KEY_UP || key == 'k')
+		top--;
+	else if (key == KEY_NPAGE || key == ' ')
+		top += page;
+	else if (key == KEY_PPAGE)
+		top -= page;
+	if (top > (int)nlines - page)
+		top = (int)nlines - page;
+	return top < 0 ? 0 : top;
+}
+
+void mc_text_view(struct mc_app *app, const char *title, const char *text, size_t n)
+{
+	/* split into lines once; the view scrolls over them */
+	struct mc_buf b;
+	int top = 0;
+
+	mc_buf_init(&b);
+	text_split(text, n, COLS - 4 > 10 ? COLS - 4 : 10, &b);
 	for (;;) {
+		const struct text_line *lines = (const struct text_line *)(void *)b.data;
+		size_t nlines = b.len / sizeof(*lines);
 		int h = LINES - 4, key;
 
-		box_at(1, 0, LINES - 2, COLS, title);
-		for (int i = 0; i < h - 2 && i + 1 < LINES; i++) {
-			char buf[1024];
-			size_t idx = (size_t)(top + i);
-
-			if (idx < nlines) {
-				size_t l = lens[idx] < sizeof(buf) - 1 ? lens[idx] : sizeof(buf) - 1;
-
-				memcpy(buf, lines[idx], l);
-				buf[l] = '\0';
-			} else {
-				buf[0] = '\0';
-			}
-			mc_ui_put(2 + i, 2, COLS - 4, MC_STYLE_NORMAL, buf);
-		}
-		mc_ui_putf(LINES - 3, 2, COLS - 4, MC_STYLE_DIM, _("lines %d-%d of %zu; Up/Down/PgUp/PgDn scroll, Esc or q close"),
-			   nlines ? top + 1 : 0, (int)((size_t)top + (size_t)(h - 2) < nlines ? top + h - 2 : (int)nlines),
-			   nlines);
-		refresh();
+		text_page(title, lines, nlines, top, h);
 		key = mc_ui_getkey(-1);
 		if (key == 27 || key == 'q')
 			break;
 		if (key == KEY_RESIZE) {
 			clear();
 			mc_screen_redraw(app);
-		} else if (key == KEY_DOWN || key == 'j') {
-			top++;
-		} else if (key == KEY_UP || key == 'k') {
-			top--;
-		} else if (key == KEY_NPAGE || key == ' ') {
-			top += h - 2;
-		} else if (key == KEY_PPAGE) {
-			top -= h - 2;
 		}
-		if (top > (int)nlines - (h - 2))
-			top = (int)nlines - (h - 2);
-		if (top < 0)
-			top = 0;
+		top = text_scroll(top, key, h - 2, nlines);
 	}
-	free(lines);
-	free(lens);
+	mc_buf_release(&b);
 	clear();
 }
 
@@ -608,11 +641,11 @@ void mc_chrome_draw(struct mc_app *app)
 	mc_ui_put(0, 0, COLS, MC_STYLE_TITLE, " medchain ");
 	x = 10;
 	for (int i = 0; i < MC_SCR__COUNT && x < COLS; i++) {
-		const struct mc_screen_ops *s = mc_screens[i];
+		const struct mc_screen *s = &mc_screens[i];
 		char tab[64];
 		int tw;
 
-		snprintf(tab, sizeof(tab), "%c %s ", s->key, _(s->name));
+		snprintf(tab, sizeof(tab), "%c %s ", s->key, _(s->title));
 		tw = mc_ui_width(tab);
 		mc_ui_put(0, x, tw, (int)app->screen == i ? MC_STYLE_CURRENT : MC_STYLE_TITLE, tab);
 		x += tw;

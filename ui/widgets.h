@@ -13,6 +13,7 @@
 
 #include "actions.h"
 #include "app.h"
+#include "ui_text.h"       /* mc_ui_copy */
 
 enum mc_ui_style {
 	MC_STYLE_NORMAL,
@@ -30,8 +31,9 @@ void mc_ui_init_styles(struct mc_app *app);
 void mc_ui_put(int y, int x, int width, enum mc_ui_style st, const char *utf8);
 void mc_ui_putf(int y, int x, int width, enum mc_ui_style st, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-/* Copies src into dst (cap bytes), cut at a UTF-8 character boundary. */
-void mc_ui_copy(char *dst, size_t cap, const char *src);
+/* The error line of a screen's model: err's message when rc (what its
+ * load returned) is not 0, else "". */
+void mc_ui_load_err(char *msg, size_t cap, int rc, const struct mc_err *err);
 /* "42s ago", "5m ago", "3h ago", "2d ago" for an age in ms. */
 void mc_ui_age(uint64_t ms, char *out, size_t n);
 /* A row of cells, each cut or padded to display columns (not bytes: the
@@ -49,9 +51,22 @@ struct mc_list {
 };
 /* Moves for the navigation actions; true when it moved. */
 bool mc_list_action(struct mc_list *l, enum mc_action a, int page);
+/* A list shown a page at a time (keyset paging): Down or PgDn on the last
+ * row turns to the next page when can_next, Up or PgUp on the first row
+ * to the previous one when can_prev. turn(app, next) moves to that page
+ * and loads it; the cursor lands on the next page's first row or the
+ * previous page's last. Any other move is mc_list_action's. */
+bool mc_list_paged(struct mc_app *app, struct mc_list *l, int a, int page, bool can_next, bool can_prev,
+		   void (*turn)(struct mc_app *app, bool next));
 typedef void (*mc_list_row_fn)(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st);
 void mc_list_draw(struct mc_list *l, int y, int x, int h, int w, const char *head,
 		  mc_list_row_fn row, void *ctx);
+
+/* A screen's list across the width, its heads at row top and its rows
+ * down to bottom; empty two rows below the heads when it has no rows; the
+ * hint (dim) on row bottom. */
+void mc_list_body(struct mc_list *l, int top, int bottom, const char *head, mc_list_row_fn row, const char *empty,
+		  const char *hint);
 
 /* A detail pane: label/value pairs (values may be long; they are cut). */
 void mc_detail_draw(int y, int x, int h, int w, const char *title, const char *const *labels,
@@ -68,6 +83,9 @@ struct mc_form_field {
 	const char *hint;            /* translated, may be NULL */
 };
 int mc_form_run(struct mc_app *app, const char *title, struct mc_form_field *f, int n);
+/* Sets a text field's label and hint (translated; hint may be NULL) and,
+ * when value is not NULL, its value (a copy, cut to fit). */
+void mc_form_text(struct mc_form_field *f, const char *label, const char *hint, const char *value);
 /* A yes/no question; true for yes. */
 bool mc_confirm(struct mc_app *app, const char *question);
 /* A scrollable text view of lines (modal; Esc or q closes). */

@@ -82,6 +82,11 @@ void mc_cli_set_remote(struct mc_cli *cli, mc_remote_fn fn, void *ctx)
 
 void mc_cli_close(struct mc_cli *cli)
 {
+	mc_key_free(cli->node_key);
+	mc_key_free(cli->actor_key);
+	mc_key_free(cli->org_key);
+	cli->node_key = cli->actor_key = cli->org_key = NULL;
+	cli->setup_done = 0;
 	mc_store_close(cli->store);
 	cli->store = NULL;
 	mc_secure_free(cli->pass);
@@ -872,6 +877,20 @@ int mc_cli_json_print(struct cJSON *j, struct mc_err *err)
 	return rc;
 }
 
+int mc_cli_json_written(const char *key, const char *id, uint32_t version, uint64_t height,
+			struct mc_err *err)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	if (j) {
+		cJSON_AddStringToObject(j, key, id);
+		if (version)
+			cJSON_AddNumberToObject(j, "version", version);
+		cJSON_AddNumberToObject(j, "block", (double)height);
+	}
+	return mc_cli_json_print(j, err);
+}
+
 /* ---- options ------------------------------------------------------------ */
 
 /* The options every command's parser takes besides its own table. */
@@ -967,18 +986,14 @@ const char *mc_cli_abbreviated(char **v, int ind, const char *name, const char *
  * end (the global options, before the command): "+" instead, the parse
  * stops at the first argument that is no option, *end counts the
  * arguments before it, and on_pos is not called. */
-static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, size_t n, bool report,
-		      opt_fn on_opt, pos_fn on_pos, void *ctx, int *end)
+/* getopt_long's tables for all[0..n): the long options (val 256 + k) and
+ * the short ones after "-:" (stop: "+:"). */
+static void getopt_tables(const struct mc_optinfo *all, size_t n, bool stop, struct option *lo, char *shorts)
 {
-	static char prog[] = "medchain";
-	struct option lo[MC_OPTS_MAX + NCOMMON + 1];
-	char shorts[2 * (MC_OPTS_MAX + NCOMMON) + 3] = "-:";
 	size_t nl = 0, ns = 2;
-	char **v;
-	int c, rc = 0, argc = a->argc + 1;
 
-	if (n > MC_OPTS_MAX + NCOMMON)
-		return report ? mc_cli_usage(_("too many options in a command's table")), -1 : -1;
+	shorts[0] = stop ? '+' : '-';
+	shorts[1] = ':';
 	for (size_t k = 0; k < n; k++) {
 		if (is_long(all[k].name)) {
 			lo[nl].name = all[k].name + 2;
@@ -994,8 +1009,52 @@ static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, siz
 	}
 	memset(&lo[nl], 0, sizeof(lo[nl]));
 	shorts[ns] = '\0';
-	if (end)
-		shorts[0] = '+';
+}
+
+/* What getopt_long's c (an option, not a positional argument) is: its
+ * index in all, n to skip it (an error when not reporting), or -1 for a
+ * usage error, reported. */
+static long opt_index(int c, char **v, const struct mc_optinfo *all, size_t n, bool report, bool global)
+{
+	size_t k = n;
+
+	if (c == '?' || c == ':') {
+		if (!report)
+			return (long)n;
+		report_bad(v, c, all, n, global);
+		return -1;
+	}
+	if (c >= 256) {
+		const char *typed;
+
+		k = (size_t)(c - 256);
+		typed = mc_cli_abbreviated(v, optind, all[k].name + 2, optarg);
+		if (typed) {
+			if (!report)
+				return (long)n;
+			mc_cli_usage(_("unknown option '%s' (options are not abbreviated: %s)"), typed, all[k].name);
+			return -1;
+		}
+		return (long)k;
+	}
+	for (size_t j = 0; j < n && k == n; j++)
+		if (is_short(all[j].name) && all[j].name[1] == c)
+			k = j;
+	return (long)k;
+}
+
+static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, size_t n, bool report,
+		      opt_fn on_opt, pos_fn on_pos, void *ctx, int *end)
+{
+	static char prog[] = "medchain";
+	struct option lo[MC_OPTS_MAX + NCOMMON + 1];
+	char shorts[2 * (MC_OPTS_MAX + NCOMMON) + 3];
+	char **v;
+	int c, rc = 0, argc = a->argc + 1;
+
+	if (n > MC_OPTS_MAX + NCOMMON)
+		return report ? mc_cli_usage(_("too many options in a command's table")), -1 : -1;
+	getopt_tables(all, n, end != NULL, lo, shorts);
 	v = calloc((size_t)argc + 1, sizeof(*v));
 	if (!v)
 		return report ? mc_cli_usage(_("out of memory")), -1 : -1;
@@ -1006,7 +1065,7 @@ static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, siz
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, v, shorts, lo, NULL)) != -1) {
-		size_t k = n;
+		long k;
 
 		if (c == 1) {
 			if (on_pos(ctx, optarg) != 0) {
@@ -1015,32 +1074,11 @@ static int run_getopt(const struct mc_args *a, const struct mc_optinfo *all, siz
 			}
 			continue;
 		}
-		if (c == '?' || c == ':') {
-			if (!report)
-				continue;
-			report_bad(v, c, all, n, end != NULL);
+		if ((k = opt_index(c, v, all, n, report, end != NULL)) < 0) {
 			rc = -1;
 			break;
 		}
-		if (c >= 256) {
-			const char *typed;
-
-			k = (size_t)(c - 256);
-			typed = mc_cli_abbreviated(v, optind, all[k].name + 2, optarg);
-			if (typed) {
-				if (!report)
-					continue;
-				mc_cli_usage(_("unknown option '%s' (options are not abbreviated: %s)"),
-					     typed, all[k].name);
-				rc = -1;
-				break;
-			}
-		} else {
-			for (size_t j = 0; j < n && k == n; j++)
-				if (is_short(all[j].name) && all[j].name[1] == c)
-					k = j;
-		}
-		if (k < n && (rc = on_opt(ctx, k, optarg)) != 0)
+		if ((size_t)k < n && (rc = on_opt(ctx, (size_t)k, optarg)) != 0)
 			break;
 	}
 	if (end)

@@ -38,6 +38,16 @@ struct mc_cli {
 	struct mc_request req;       /* this command's writes, for retries (outbox.h) */
 	mc_remote_fn remote;         /* set on the store mc_cli_open() opens (mc_cli_set_remote) */
 	void *remote_ctx;
+	/* The command's setup (MC_SETUP_*, performed by mc_cmd_setup in
+	 * commands.h): what its table row asks for, set by main; what is done
+	 * so far; and what it made. The keys are owned here and freed by
+	 * mc_cli_close(). */
+	unsigned setup;              /* the row's MC_SETUP_* flags */
+	unsigned setup_done;         /* those performed so far */
+	bool dry_run;                /* set by the command before its setup: see MC_SETUP_* */
+	struct mc_key *node_key;     /* MC_SETUP_NODE_KEY: keys/node.key */
+	struct mc_key *actor_key;    /* MC_SETUP_ACTOR: the acting identity's key (--as, default admin) */
+	struct mc_key *org_key;      /* MC_SETUP_ORG_KEY: keys/org.key */
 };
 
 /* argv after the global options: a command's own arguments. */
@@ -52,12 +62,36 @@ struct mc_command {
 	int (*run)(struct mc_cli *cli, struct mc_args *a);
 	const char *usage;     /* N_() */
 	const char *summary;   /* N_() */
-	unsigned flags;        /* MC_CMD_* */
+	unsigned flags;        /* MC_CMD_* and MC_SETUP_* */
 };
 
 /* Run again after a timeout, the command makes the same write, not a
- * second one (outbox.h). */
+ * second one (outbox.h). It matters where writes go through serve
+ * (MC_SETUP_SERVE): serve's submitter keeps the write in the outbox. */
 #define MC_CMD_SAME_WRITE (1u << 0)
+
+/* Setup flags: what a command needs before its work, git's RUN_SETUP. main
+ * copies the row's flags into cli->setup; the command parses its options
+ * and checks its arguments first (a usage error exits 64 before any file is
+ * read), then calls mc_cmd_setup (commands.h), which performs them in this
+ * order: serve, the store, the node key, the actor's key, the org key. A
+ * command that asks for none of them (flags & MC_SETUP_ANY == 0) opens what
+ * it needs itself and has serve's submitter set by main, as before. */
+#define MC_SETUP_READ     (1u << 1)  /* open the store read-only (cli->store) */
+#define MC_SETUP_WRITE    (1u << 2)  /* open the store for writing; read-only on a dry run */
+#define MC_SETUP_NODE_KEY (1u << 3)  /* cli->node_key; none on a dry run */
+#define MC_SETUP_ACTOR    (1u << 4)  /* cli->actor_key (mc_cli_load_actor); none on a dry run */
+#define MC_SETUP_ORG_KEY  (1u << 5)  /* cli->org_key (keys/org.key) */
+/* Writes on a chain of several validators go through this node's `medchain
+ * serve`: the session's remote submitter (mc_cli_use_serve) is set before
+ * the store opens. Every command that writes blocks asks for it. */
+#define MC_SETUP_SERVE    (1u << 6)
+/* What a command that signs a write usually asks for. */
+#define MC_SETUP_SIGN (MC_SETUP_WRITE | MC_SETUP_SERVE | MC_SETUP_NODE_KEY | MC_SETUP_ACTOR)
+#define MC_SETUP_STORE (MC_SETUP_READ | MC_SETUP_WRITE)
+#define MC_SETUP_ANY (MC_SETUP_STORE | MC_SETUP_NODE_KEY | MC_SETUP_ACTOR | MC_SETUP_ORG_KEY | MC_SETUP_SERVE)
+/* For mc_cmd_setup's steps: every step the row asks for. */
+#define MC_SETUP_ALL (~0u)
 
 /* Paths inside the data dir: rel is at most 255 bytes, so every path fits
  * PATH_MAX (main refuses a data dir longer than MC_DATADIR_MAX). */
@@ -189,6 +223,10 @@ int mc_cli_confirm(bool yes, const char *question, struct mc_err *err);
  * mc_json_add_str() (text.h), which makes it well-formed UTF-8. */
 struct cJSON;
 int mc_cli_json_print(struct cJSON *j, struct mc_err *err);
+/* The --json answer of a write: {"<key>": id, "version": version, "block":
+ * height}, printed with mc_cli_json_print; version 0 leaves it out. */
+int mc_cli_json_written(const char *key, const char *id, uint32_t version, uint64_t height,
+			struct mc_err *err);
 
 /* Simple option parsing for commands: --name VALUE / --flag. Returns the
  * index of the first positional argument, or -1 after reporting usage. */

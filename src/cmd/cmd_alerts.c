@@ -39,10 +39,10 @@ static void name_of(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], char *out, si
 		snprintf(out, n, "%s", id.name);
 }
 
-/* The kinds about this node's state rather than a chain event. */
-static bool print_state(const struct mc_alert *al, const char *when, cJSON *j)
+/* The kinds about this node's own checks: verify, serve, the validators. */
+static bool print_node_state(const struct mc_alert *al, const char *when, cJSON *j)
 {
-	char pk[65], addr[41], bal[64] = "", cost[64] = "";
+	char pk[65];
 
 	switch (al->kind) {
 	case MC_ALERT_VERIFY_FAILED:
@@ -94,6 +94,17 @@ static bool print_state(const struct mc_alert *al, const char *when, cJSON *j)
 			       (unsigned long long)al->height, al->count);
 		}
 		return true;
+	default:
+		return false;
+	}
+}
+
+/* The kinds about anchoring: overdue, stuck, the anchor key's balance. */
+static bool print_anchor_state(const struct mc_alert *al, const char *when, cJSON *j)
+{
+	char addr[41], bal[64] = "", cost[64] = "";
+
+	switch (al->kind) {
 	case MC_ALERT_ANCHOR_OVERDUE:
 		if (j) {
 			cJSON_AddNumberToObject(j, "tree_size", (double)al->seq);
@@ -136,122 +147,159 @@ static bool print_state(const struct mc_alert *al, const char *when, cJSON *j)
 	}
 }
 
-static int print_alert(const struct mc_alert *al, void *vctx)
+/* The kinds about this node's state rather than a chain event. */
+static bool print_state(const struct mc_alert *al, const char *when, cJSON *j)
 {
-	struct alerts_out *o = vctx;
-	char who[MC_NAME_MAX + 1], staff[MC_NAME_MAX + 1] = "?", by[MC_NAME_MAX + 1] = "?";
-	char ackname[MC_NAME_MAX + 1];
-	char when[32], pk[65], subj[65], rec[33], gid[33], idhex[2 * MC_ALERT_ID_LEN + 1];
-	cJSON *j = NULL;
+	return print_node_state(al, when, j) || print_anchor_state(al, when, j);
+}
 
-	name_of(o->t, al->actor, who, sizeof(who));
+/* An alert's fields as printed: names, time and hex. */
+struct alert_text {
+	char who[MC_NAME_MAX + 1], staff[MC_NAME_MAX + 1], by[MC_NAME_MAX + 1];
+	char when[32], pk[65], subj[65], rec[33], gid[33], idhex[2 * MC_ALERT_ID_LEN + 1];
+};
+
+static void alert_text(struct mc_txn *t, const struct mc_alert *al, struct alert_text *x)
+{
+	snprintf(x->staff, sizeof(x->staff), "?");
+	snprintf(x->by, sizeof(x->by), "?");
+	name_of(t, al->actor, x->who, sizeof(x->who));
 	if (al->kind == MC_ALERT_STAFF_GRANT || al->kind == MC_ALERT_ENROLLER_GRANT ||
 	    al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT || al->kind == MC_ALERT_LOST_KEY_ROTATION)
-		name_of(o->t, al->author, staff, sizeof(staff));
+		name_of(t, al->author, x->staff, sizeof(x->staff));
 	if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT)
-		name_of(o->t, al->enroller, by, sizeof(by));
-	mc_time_format(al->time_ms, when, sizeof(when));
-	mc_hex(al->actor, MC_PK_LEN, pk);
-	mc_hex(al->subject, MC_HASH_LEN, subj);
-	mc_hex(al->record, 16, rec);
-	mc_hex(al->grant, 16, gid);
-	mc_hex(al->id, MC_ALERT_ID_LEN, idhex);
-	if (o->cli->json) {
-		/* every alert's object starts with its id, kind and time */
-		j = cJSON_CreateObject();
-		if (!j || !cJSON_AddItemToArray(o->arr, j)) {
-			cJSON_Delete(j);
-			return -1;
-		}
-		cJSON_AddStringToObject(j, "id", idhex);
-		cJSON_AddStringToObject(j, "alert", mc_alert_name(al->kind));
-		cJSON_AddStringToObject(j, "time", when);
-		cJSON_AddBoolToObject(j, "acked", al->acked);
-		if (al->acked) {
-			name_of(o->t, al->ack_by, ackname, sizeof(ackname));
-			mc_hex(al->ack_by, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "acked_by", pk);
-			mc_json_add_str(j, "acked_by_name", ackname);
-			mc_json_add_str(j, "ack_reason", al->ack_reason);
-			cJSON_AddNumberToObject(j, "ack_block", (double)al->ack_height);
-			mc_hex(al->actor, MC_PK_LEN, pk);
-		}
-	} else {
-		printf("%s  ", idhex);
+		name_of(t, al->enroller, x->by, sizeof(x->by));
+	mc_time_format(al->time_ms, x->when, sizeof(x->when));
+	mc_hex(al->actor, MC_PK_LEN, x->pk);
+	mc_hex(al->subject, MC_HASH_LEN, x->subj);
+	mc_hex(al->record, 16, x->rec);
+	mc_hex(al->grant, 16, x->gid);
+	mc_hex(al->id, MC_ALERT_ID_LEN, x->idhex);
+}
+
+/* --json: the alert's object in o->arr, starting with its id, kind, time
+ * and acknowledgement; NULL when out of memory. */
+static cJSON *alert_json_head(struct alerts_out *o, const struct mc_alert *al, const struct alert_text *x)
+{
+	cJSON *j = cJSON_CreateObject();
+	char ackname[MC_NAME_MAX + 1], pk[65];
+
+	if (!j || !cJSON_AddItemToArray(o->arr, j)) {
+		cJSON_Delete(j);
+		return NULL;
 	}
-	if (print_state(al, when, j)) {
-		/* done */
-	} else if (j) {
-		cJSON_AddNumberToObject(j, "block", (double)al->height);
-		cJSON_AddStringToObject(j, "actor", pk);
-		mc_json_add_str(j, "actor_name", who);
-		if (al->kind == MC_ALERT_BREAK_GLASS) {
-			cJSON_AddStringToObject(j, "record", rec);
-			cJSON_AddStringToObject(j, "subject", subj);
-		} else if (al->kind == MC_ALERT_DENY_BURST) {
-			cJSON_AddNumberToObject(j, "denials", al->count);
-		} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
-			/* actor: the new key; the key it replaced; the admin */
-			mc_hex(al->old_pk, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "old_key", pk);
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "rotated_by", pk);
-			mc_json_add_str(j, "rotated_by_name", staff);
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		} else {
-			cJSON_AddStringToObject(j, "grant", gid);
-			cJSON_AddStringToObject(j, "subject", subj);
-		}
-		if (al->kind == MC_ALERT_STAFF_GRANT) {
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "recorded_by", pk);
-			mc_json_add_str(j, "recorded_by_name", staff);
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
-			/* the patient identity that signed it, which the grantee enrolled */
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "patient_identity", pk);
-			mc_json_add_str(j, "patient_identity_name", staff);
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
-			/* the patient identity that signed it, and who enrolled it */
-			mc_hex(al->author, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "patient_identity", pk);
-			mc_json_add_str(j, "patient_identity_name", staff);
-			mc_hex(al->enroller, MC_PK_LEN, pk);
-			cJSON_AddStringToObject(j, "enrolled_by", pk);
-			mc_json_add_str(j, "enrolled_by_name", by);
-			cJSON_AddNumberToObject(j, "minutes_after_enrolment", (double)(al->after_ms / 60000));
-			cJSON_AddBoolToObject(j, "revoked", al->revoked);
-		}
-	} else if (al->kind == MC_ALERT_BREAK_GLASS) {
-		printf(_("%s  break-glass read by %s of record %s"), when, who, rec);
+	cJSON_AddStringToObject(j, "id", x->idhex);
+	cJSON_AddStringToObject(j, "alert", mc_alert_name(al->kind));
+	cJSON_AddStringToObject(j, "time", x->when);
+	cJSON_AddBoolToObject(j, "acked", al->acked);
+	if (al->acked) {
+		name_of(o->t, al->ack_by, ackname, sizeof(ackname));
+		mc_hex(al->ack_by, MC_PK_LEN, pk);
+		cJSON_AddStringToObject(j, "acked_by", pk);
+		mc_json_add_str(j, "acked_by_name", ackname);
+		mc_json_add_str(j, "ack_reason", al->ack_reason);
+		cJSON_AddNumberToObject(j, "ack_block", (double)al->ack_height);
+	}
+	return j;
+}
+
+/* --json: the fields of an alert about a chain event. */
+static void alert_json_event(cJSON *j, const struct mc_alert *al, const struct alert_text *x)
+{
+	char pk[65];
+
+	cJSON_AddNumberToObject(j, "block", (double)al->height);
+	cJSON_AddStringToObject(j, "actor", x->pk);
+	mc_json_add_str(j, "actor_name", x->who);
+	if (al->kind == MC_ALERT_BREAK_GLASS) {
+		cJSON_AddStringToObject(j, "record", x->rec);
+		cJSON_AddStringToObject(j, "subject", x->subj);
 	} else if (al->kind == MC_ALERT_DENY_BURST) {
-		printf(_("%s  %u denied reads by %s in the last hour"), when, al->count, who);
+		cJSON_AddNumberToObject(j, "denials", al->count);
+	} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
+		/* actor: the new key; the key it replaced; the admin */
+		mc_hex(al->old_pk, MC_PK_LEN, pk);
+		cJSON_AddStringToObject(j, "old_key", pk);
+		mc_hex(al->author, MC_PK_LEN, pk);
+		cJSON_AddStringToObject(j, "rotated_by", pk);
+		mc_json_add_str(j, "rotated_by_name", x->staff);
+		cJSON_AddBoolToObject(j, "revoked", al->revoked);
+	} else {
+		cJSON_AddStringToObject(j, "grant", x->gid);
+		cJSON_AddStringToObject(j, "subject", x->subj);
+	}
+	mc_hex(al->author, MC_PK_LEN, pk);
+	if (al->kind == MC_ALERT_STAFF_GRANT) {
+		cJSON_AddStringToObject(j, "recorded_by", pk);
+		mc_json_add_str(j, "recorded_by_name", x->staff);
+	} else if (al->kind == MC_ALERT_ENROLLER_GRANT || al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+		/* the patient identity that signed it (which the grantee, or
+		 * a colleague of the same organization, enrolled) */
+		cJSON_AddStringToObject(j, "patient_identity", pk);
+		mc_json_add_str(j, "patient_identity_name", x->staff);
+	}
+	if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
+		mc_hex(al->enroller, MC_PK_LEN, pk);
+		cJSON_AddStringToObject(j, "enrolled_by", pk);
+		mc_json_add_str(j, "enrolled_by_name", x->by);
+		cJSON_AddNumberToObject(j, "minutes_after_enrolment", (double)(al->after_ms / 60000));
+	}
+	if (al->kind == MC_ALERT_STAFF_GRANT || al->kind == MC_ALERT_ENROLLER_GRANT ||
+	    al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT)
+		cJSON_AddBoolToObject(j, "revoked", al->revoked);
+}
+
+/* The text line of an alert about a chain event. */
+static void alert_print_event(const struct mc_alert *al, const struct alert_text *x)
+{
+	if (al->kind == MC_ALERT_BREAK_GLASS) {
+		printf(_("%s  break-glass read by %s of record %s"), x->when, x->who, x->rec);
+	} else if (al->kind == MC_ALERT_DENY_BURST) {
+		printf(_("%s  %u denied reads by %s in the last hour"), x->when, al->count, x->who);
 	} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
 		printf(_("%s  %s moved to key %s by %s without the old key's signature (lost-key rotation)"),
-		       when, who, pk, staff);
+		       x->when, x->who, x->pk, x->staff);
 	} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
-		printf(_("%s  grant %s to %s, signed by the patient identity %s, which %s enrolled"), when, gid,
-		       who, staff, who);
+		printf(_("%s  grant %s to %s, signed by the patient identity %s, which %s enrolled"), x->when, x->gid,
+		       x->who, x->staff, x->who);
 	} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
 		printf(_("%s  grant %s to %s, signed by the patient identity %s %llu min after %s of the same organization enrolled it%s"),
-		       when, gid, who, staff, (unsigned long long)(al->after_ms / 60000), by,
+		       x->when, x->gid, x->who, x->staff, (unsigned long long)(al->after_ms / 60000), x->by,
 		       al->revoked ? _(", since revoked") : "");
 	} else if (al->kind == MC_ALERT_STAFF_GRANT) {
 		printf(al->revoked ? _("%s  grant %s to %s recorded by staff (%s), since revoked")
 				   : _("%s  grant %s to %s recorded by staff (%s), not by the patient"),
-		       when, gid, who, staff);
+		       x->when, x->gid, x->who, x->staff);
 	} else {
-		printf(_("%s  grant %s to %s ends"), when, gid, who);
+		printf(_("%s  grant %s to %s ends"), x->when, x->gid, x->who);
 	}
-	if (!j && al->acked) {
+}
+
+static int print_alert(const struct mc_alert *al, void *vctx)
+{
+	struct alerts_out *o = vctx;
+	struct alert_text x;
+	char ackname[MC_NAME_MAX + 1];
+	cJSON *j = NULL;
+
+	alert_text(o->t, al, &x);
+	if (o->cli->json) {
+		if (!(j = alert_json_head(o, al, &x)))
+			return -1;
+		if (!print_state(al, x.when, j))
+			alert_json_event(j, al, &x);
+		o->n++;
+		return 0;
+	}
+	printf("%s  ", x.idhex);
+	if (!print_state(al, x.when, NULL))
+		alert_print_event(al, &x);
+	if (al->acked) {
 		name_of(o->t, al->ack_by, ackname, sizeof(ackname));
 		/* L10N: after an alert listed with --all: who acknowledged it, and why */
 		printf(_("  [acknowledged by %s: %s]"), ackname, al->ack_reason);
 	}
-	if (!j)
-		putchar('\n');
+	putchar('\n');
 	o->n++;
 	return 0;
 }
@@ -326,7 +374,7 @@ int cmd_alerts(struct mc_cli *cli, struct mc_args *a)
 		r.p.validator_down_ms = v * 1000ULL;
 	}
 	r.p.include_acked = all;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		return mc_cli_fail(&err);
 	if (cli->json && !(o.arr = cJSON_CreateArray())) {
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
@@ -387,6 +435,34 @@ static int find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
+/* The alert f->id names (acknowledged ones too, for the message), which
+ * me may acknowledge: not one about an act of its own. */
+static int ack_find(struct mc_cli *cli, struct find *f, const struct mc_identity *me, const char *idarg,
+		    struct mc_err *err)
+{
+	/* the id must name an alert this node lists now, with any of the
+	 * windows alerts takes: an id names its fact whatever the window
+	 * that showed it */
+	mc_alert_defaults(&f->p, mc_now_ms());
+	f->p.include_acked = true;
+	f->p.break_glass_window_ms = f->p.now_ms;
+	f->p.deny_window_ms = f->p.now_ms;
+	f->p.expiring_window_ms = UINT64_MAX / 2;
+	f->p.validator_down_ms = 0;
+	f->datadir = cli->datadir;
+	f->conf = &cli->conf;
+	memcpy(f->me, me->pk, MC_PK_LEN);
+	if (mc_store_read(cli->store, find_txn, f, err) != 0)
+		return -1;
+	if (!f->found)
+		return mc_err_set(err, EX_DATAERR, _("no alert '%s' (see medchain alerts)"), idarg);
+	if (f->party)
+		return mc_err_set(err, EX_NOPERM,
+				  _("alert %s is about an act or access of '%s' (or of a key it came from): another admin acknowledges it"),
+				  idarg, me->name);
+	return 0;
+}
+
 int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 {
 	const char *reason = NULL;
@@ -394,7 +470,6 @@ int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
-	struct mc_key *node = NULL, *author = NULL;
 	struct mc_identity me;
 	struct find *f = NULL;
 	uint64_t height = 0;
@@ -415,39 +490,17 @@ int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 		goto out;
 	}
 	/* refused before any passphrase is asked */
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_actor_identity(cli, &me, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_cli_actor_identity(cli, &me, &err) != 0)
 		goto out;
 	if (!(me.roles & MC_ROLE_ADMIN) || me.revoked != MC_NOT_REVOKED) {
 		mc_err_set(&err, EX_NOPERM, _("only an admin acknowledges alerts, and '%s' is not one"), me.name);
 		goto out;
 	}
-	/* the id must name an alert this node lists now (acknowledged ones
-	 * too, for the message), with any of the windows alerts takes: an id
-	 * names its fact whatever the window that showed it */
-	mc_alert_defaults(&f->p, mc_now_ms());
-	f->p.include_acked = true;
-	f->p.break_glass_window_ms = f->p.now_ms;
-	f->p.deny_window_ms = f->p.now_ms;
-	f->p.expiring_window_ms = UINT64_MAX / 2;
-	f->p.validator_down_ms = 0;
-	f->datadir = cli->datadir;
-	f->conf = &cli->conf;
-	memcpy(f->me, me.pk, MC_PK_LEN);
-	if (mc_store_read(cli->store, find_txn, f, &err) != 0)
+	if (ack_find(cli, f, &me, pos[0], &err) != 0)
 		goto out;
-	if (!f->found) {
-		mc_err_set(&err, EX_DATAERR, _("no alert '%s' (see medchain alerts)"), pos[0]);
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		goto out;
-	}
-	if (f->party) {
-		mc_err_set(&err, EX_NOPERM,
-			   _("alert %s is about an act or access of '%s' (or of a key it came from): another admin acknowledges it"),
-			   pos[0], me.name);
-		goto out;
-	}
-	if (mc_cli_load_role_key(cli, "node", &node, &err) != 0 || mc_cli_load_actor(cli, &author, &err) != 0)
-		goto out;
-	rc = mc_op_alert_ack(cli, node, author, f->al.kind, f->id, reason, &height, &err);
+	rc = mc_op_alert_ack(cli, cli->node_key, cli->actor_key, f->al.kind, f->id, reason, &height, &err);
 	if (rc == 0 && cli->json) {
 		cJSON *j = cJSON_CreateObject();
 
@@ -462,7 +515,5 @@ int cmd_alerts_ack(struct mc_cli *cli, struct mc_args *a)
 	}
 out:
 	free(f);
-	mc_key_free(node);
-	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

@@ -49,7 +49,7 @@ int cmd_anchor_keygen(struct mc_cli *cli, struct mc_args *a)
 
 	if (mc_cli_parse(a, opts, 1, pos, 0, &npos) != 0)
 		return EX_USAGE;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		return mc_cli_fail(&err);
 	anchor_key_path(cli, path, sizeof(path));
 	if (stat(path, &st) == 0) {
@@ -109,7 +109,7 @@ int cmd_anchor_plan(struct mc_cli *cli, struct mc_args *a)
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, plan_txn, &p, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || mc_store_read(cli->store, plan_txn, &p, &err) != 0)
 		return mc_cli_fail(&err);
 	mc_anchor_payload(p.head.chain_id, p.head.height + 1, p.root, payload);
 	mc_hex(payload, sizeof(payload), payload_hex);
@@ -331,111 +331,111 @@ static void verify_progress(uint64_t done, uint64_t total, void *ctx)
 		mc_cli_progress(_("verifying the chain before anchoring"), done, total);
 }
 
-int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
+/* anchor's options: 0, or the exit code of a usage error. *wait: -1
+ * without --wait. */
+static int anchor_parse(struct mc_args *a, long *wait, bool *dry)
 {
 	const char *wait_s = NULL;
-	bool dry = false;
 	struct mc_opt opts[] = {
 		{ "--wait", true, &wait_s, NULL },
-		{ "--dry-run", false, NULL, &dry },
+		{ "--dry-run", false, NULL, dry },
 	};
-	char *pos[1], path[PATH_MAX], db[PATH_MAX], line[1024];
-	const char *tmp = getenv("TMPDIR");
-	int npos, code, rc;
-	struct mc_err err = { 0 };
-	struct mc_key *akey = NULL, *nkey = NULL;
-	struct mc_anchor_opts o;
-	struct mc_anchor_result *res = NULL;
-	struct mc_verify_report rep;
-	struct stat st;
-	long wait = -1;
+	char *pos[1], *end;
+	int npos;
 
+	*wait = -1;
 	if (mc_cli_parse(a, opts, MC_ARRAY_LEN(opts), pos, 0, &npos) != 0)
 		return EX_USAGE;
 	if (wait_s) {
-		char *end;
-
 		errno = 0;
-		wait = strtol(wait_s, &end, 10);
-		if (errno || *end || end == wait_s || wait < 0 || wait > 86400)
+		*wait = strtol(wait_s, &end, 10);
+		if (errno || *end || end == wait_s || *wait < 0 || *wait > 86400)
 			return mc_cli_usage(_("--wait takes 0 to 86400 seconds"));
 	}
-	mc_log_open("anchor");
-	if (!cli->conf.rpc_url[0]) {
-		mc_err_set(&err, EX_CONFIG, _("no public chain is configured: set rpc_url in [anchor] of medchain.conf"));
-		return finish_fail(cli, &err);
-	}
+	return 0;
+}
+
+/* What must hold before anything is anchored: a public chain configured,
+ * a data dir (its db in db), this run's lock, a local chain that passes
+ * verification and an anchor key (its file in path). */
+static int anchor_preflight(struct mc_cli *cli, char *db, char *path, struct mc_err *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct mc_verify_report rep;
+	struct stat st;
+	int rc;
+
+	if (!cli->conf.rpc_url[0])
+		return mc_err_set(err, EX_CONFIG, _("no public chain is configured: set rpc_url in [anchor] of medchain.conf"));
 	/* The chain the anchor key signs for comes from the operator, never
 	 * from the RPC node: a node that lies about eth_chainId would otherwise
 	 * pick the chain (EIP-155) the signature is good on. */
-	if (!cli->conf.chain_id) {
-		mc_err_set(&err, EX_CONFIG, _("[anchor] chain_id is not set: give the public chain's id in "
-					      "medchain.conf (1 for Ethereum mainnet, 31337 for anvil); it is "
-					      "never taken from the RPC node"));
-		return finish_fail(cli, &err);
-	}
-	mc_cli_path(cli, db, sizeof(db), "db");
-	if (stat(db, &st) != 0) {
-		mc_err_set(&err, EX_NOINPUT, _("'%s' is not a medchain data dir"), cli->datadir);
-		return finish_fail(cli, &err);
-	}
-	if (take_lock(cli, &err) != 0)
-		return finish_fail(cli, &err);
+	if (!cli->conf.chain_id)
+		return mc_err_set(err, EX_CONFIG, _("[anchor] chain_id is not set: give the public chain's id in "
+						    "medchain.conf (1 for Ethereum mainnet, 31337 for anvil); it is "
+						    "never taken from the RPC node"));
+	mc_cli_path(cli, db, PATH_MAX, "db");
+	if (stat(db, &st) != 0)
+		return mc_err_set(err, EX_NOINPUT, _("'%s' is not a medchain data dir"), cli->datadir);
+	if (take_lock(cli, err) != 0)
+		return -1;
 	/* Never anchor a corrupt chain. The store is opened only after the
 	 * check, which runs in a child process. */
-	rc = cli->conf.verify_recent ? mc_verify_recent_isolated(db, &rep, &err)
-				     : mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", verify_progress, NULL, &rep, &err);
+	rc = cli->conf.verify_recent ? mc_verify_recent_isolated(db, &rep, err)
+				     : mc_verify_isolated(db, tmp && *tmp ? tmp : "/tmp", verify_progress, NULL, &rep, err);
 	mc_cli_progress_end();
 	if (rc != 0) {
-		char msg[sizeof(err.msg)];
+		char msg[sizeof(err->msg)];
 
-		snprintf(msg, sizeof(msg), "%s", err.msg);
-		mc_err_set(&err, err.code, _("the local chain fails verification, nothing anchored: %s"), msg);
-		return finish_fail(cli, &err);
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return mc_err_set(err, err->code, _("the local chain fails verification, nothing anchored: %s"), msg);
 	}
-	anchor_key_path(cli, path, sizeof(path));
-	if (stat(path, &st) != 0) {
-		mc_err_set(&err, EX_CONFIG, _("no anchor key at '%s': run 'medchain anchor keygen' or set key_file"),
-			   path);
-		return finish_fail(cli, &err);
-	}
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_key_file(cli, path, &akey, &err) != 0 ||
-	    mc_cli_load_role_key(cli, "node", &nkey, &err) != 0)
-		goto fail;
-	if (!(res = malloc(sizeof(*res)))) {
-		mc_err_set(&err, EX_OSERR, _("out of memory"));
-		goto fail;
-	}
-	memset(&o, 0, sizeof(o));
-	o.rpc_url = cli->conf.rpc_url;
-	o.chain_id = cli->conf.chain_id;
-	o.confirmations = cli->conf.confirmations;
-	o.max_fee_wei = (uint64_t)cli->conf.max_fee_gwei * 1000000000ULL;
-	o.bump_after_s = cli->conf.bump_after;
-	o.datadir = cli->datadir;
-	o.min_interval_s = cli->conf.min_interval;
-	o.wait_ms = wait < 0 ? -1 : wait * 1000;
-	o.poll_ms = 500;
-	o.nonce_recheck_ms = 2000;
-	o.dry_run = dry;
-	o.anchor_key = akey;
-	o.node_key = nkey;
-	o.note = on_note;
-	o.note_ctx = cli;
+	anchor_key_path(cli, path, PATH_MAX);
+	if (stat(path, &st) != 0)
+		return mc_err_set(err, EX_CONFIG, _("no anchor key at '%s': run 'medchain anchor keygen' or set key_file"),
+				  path);
+	return 0;
+}
+
+/* The anchor run's options from the configuration and the command line. */
+static void anchor_opts(struct mc_cli *cli, long wait, bool dry, struct mc_key *akey, struct mc_key *nkey,
+			struct mc_anchor_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->rpc_url = cli->conf.rpc_url;
+	o->chain_id = cli->conf.chain_id;
+	o->confirmations = cli->conf.confirmations;
+	o->max_fee_wei = (uint64_t)cli->conf.max_fee_gwei * 1000000000ULL;
+	o->bump_after_s = cli->conf.bump_after;
+	o->datadir = cli->datadir;
+	o->min_interval_s = cli->conf.min_interval;
+	o->wait_ms = wait < 0 ? -1 : wait * 1000;
+	o->poll_ms = 500;
+	o->nonce_recheck_ms = 2000;
+	o->dry_run = dry;
+	o->anchor_key = akey;
+	o->node_key = nkey;
+	o->note = on_note;
+	o->note_ctx = cli;
 #ifdef MC_TEST_HOOKS /* a test build only (./configure --enable-test-hooks) */
 	{
 		const char *crash = getenv("MEDCHAIN_TEST_CRASH");
 
-		o.crash_after_journal = crash && strcmp(crash, "after-journal") == 0;
+		o->crash_after_journal = crash && strcmp(crash, "after-journal") == 0;
 	}
 #endif
-	if (mc_anchor_run(cli->store, &o, res, &err) != 0)
-		goto fail;
-	mc_key_free(akey);
-	mc_key_free(nkey);
+}
+
+/* The run's one line, to the log and (unless printed to the journal
+ * already, or -q on success) to stdout, or --json's document. 0: the run
+ * did its part (nothing new, sent, confirmed); 75: an anchor is still
+ * pending at the end (the next run goes on). */
+static int anchor_emit(struct mc_cli *cli, const struct mc_anchor_result *res, long wait)
+{
+	char line[1024];
+	int code;
+
 	summary(res, line, sizeof(line));
-	/* 0: the run did its part (nothing new, sent, confirmed); 75: an
-	 * anchor is still pending at the end (the next run goes on). */
 	code = res->outcome == MC_ANCHOR_PENDING || (res->outcome == MC_ANCHOR_SENT && wait >= 0)
 		       ? EX_TEMPFAIL : 0;
 	say(code ? LOG_WARNING : LOG_INFO, line);
@@ -443,11 +443,42 @@ int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
 		print_json(res, code, line);
 	else if ((!cli->quiet || code) && !printed_to_journal())
 		printf("%s\n", line);
+	return code;
+}
+
+int cmd_anchor_run(struct mc_cli *cli, struct mc_args *a)
+{
+	char path[PATH_MAX], db[PATH_MAX];
+	int code;
+	struct mc_err err = { 0 };
+	struct mc_key *akey = NULL;
+	struct mc_anchor_opts o;
+	struct mc_anchor_result *res = NULL;
+	long wait;
+	bool dry = false;
+
+	if ((code = anchor_parse(a, &wait, &dry)) != 0)
+		return code;
+	mc_log_open("anchor");
+	if (anchor_preflight(cli, db, path, &err) != 0)
+		return finish_fail(cli, &err);
+	/* the store, then the anchor key, then the node's */
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_cli_load_key_file(cli, path, &akey, &err) != 0 ||
+	    mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
+		goto fail;
+	if (!(res = malloc(sizeof(*res)))) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		goto fail;
+	}
+	anchor_opts(cli, wait, dry, akey, cli->node_key, &o);
+	if (mc_anchor_run(cli->store, &o, res, &err) != 0)
+		goto fail;
+	mc_key_free(akey);
+	code = anchor_emit(cli, res, wait);
 	free(res);
 	return code;
 fail:
 	mc_key_free(akey);
-	mc_key_free(nkey);
 	free(res);
 	return finish_fail(cli, &err);
 }
@@ -583,16 +614,8 @@ int cmd_anchor_list(struct mc_cli *cli, struct mc_args *a)
 		lc.have_final = fin.found;
 		lc.final = fin.number;
 	}
-	if (cli->json && !(lc.arr = cJSON_CreateArray())) {
-		mc_err_set(&err, EX_OSERR, _("out of memory"));
-		return mc_cli_fail(&err);
-	}
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, list_txn, &lc, &err) != 0) {
-		cJSON_Delete(lc.arr);
-		return mc_cli_fail(&err);
-	}
 	/* printed with a failed consistency proof too: the rows say which */
-	if (lc.arr && mc_cli_json_print(lc.arr, &err) != 0)
+	if (mc_cmd_list(cli, list_txn, &lc, &lc.arr, &err) != 0)
 		return mc_cli_fail(&err);
 	if (lc.bad) {
 		mc_err_set(&err, EX_DATAERR, P_("%u anchor fails its consistency proof", "%u anchors fail their consistency proof",
@@ -662,12 +685,58 @@ static int reset_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return mc_journal_reset_put(t, &c->r, err);
 }
 
+/* What reset-nonce did, in one line: to the log, and on stdout (unless
+ * the journal printed it) or in --json's document. Returns the exit code. */
+static int reset_emit(struct mc_cli *cli, const struct reset_ctx *c)
+{
+	char addr[43], line[512];
+	struct mc_err err = { 0 };
+	cJSON *j;
+	bool okj;
+
+	hex0x(c->r.address, 20, addr);
+	if (c->empty)
+		snprintf(line, sizeof(line), _("the anchor journal is empty: there is no nonce floor to reset"));
+	else if (c->gave_up)
+		snprintf(line, sizeof(line),
+			 _("nonce floor reset: pending anchor %llu (nonce %llu) is given up; the next anchor of %s "
+			   "on chain %llu takes nonce %llu, or the node's count if it is higher"),
+			 (unsigned long long)c->last->seq, (unsigned long long)c->last->nonce, addr,
+			 (unsigned long long)c->r.public_chain_id, (unsigned long long)c->r.next_nonce);
+	else
+		snprintf(line, sizeof(line),
+			 _("nonce floor reset: the next anchor of %s on chain %llu takes nonce %llu, or the node's "
+			   "count if it is higher"),
+			 addr, (unsigned long long)c->r.public_chain_id, (unsigned long long)c->r.next_nonce);
+	say(LOG_NOTICE, line);
+	if (!cli->json) {
+		if (!printed_to_journal())
+			printf("%s\n", line);
+		return 0;
+	}
+	j = cJSON_CreateObject();
+	okj = j && cJSON_AddBoolToObject(j, "reset", !c->empty) && cJSON_AddStringToObject(j, "message", line);
+	if (okj && !c->empty)
+		okj = cJSON_AddStringToObject(j, "address", addr) &&
+		      cJSON_AddNumberToObject(j, "public_chain_id", (double)c->r.public_chain_id) &&
+		      cJSON_AddNumberToObject(j, "next_nonce", (double)c->r.next_nonce) &&
+		      cJSON_AddNumberToObject(j, "after_seq", (double)c->r.after_seq) &&
+		      (c->gave_up ? cJSON_AddNumberToObject(j, "superseded", (double)c->last->seq)
+				  : cJSON_AddNullToObject(j, "superseded"));
+	if (!okj) {
+		cJSON_Delete(j);
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		return mc_cli_fail(&err);
+	}
+	return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
+}
+
 int cmd_anchor_reset_nonce(struct mc_cli *cli, struct mc_args *a)
 {
 	struct reset_ctx c;
 	struct mc_opt opts[1];
-	char *pos[1], addr[43], line[512];
-	int npos;
+	char *pos[1];
+	int npos, rc;
 	struct mc_err err = { 0 };
 
 	memset(&c, 0, sizeof(c));
@@ -687,48 +756,13 @@ int cmd_anchor_reset_nonce(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	}
 	mc_log_open("anchor");
-	if (take_lock(cli, &err) != 0 || mc_cli_open(cli, 0, &err) != 0 ||
+	if (take_lock(cli, &err) != 0 || mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 ||
 	    mc_store_write(cli->store, reset_txn, &c, &err) != 0) {
 		free(c.last);
 		say(LOG_ERR, err.msg);
 		return printed_to_journal() ? (err.code ? err.code : EX_SOFTWARE) : mc_cli_fail(&err);
 	}
-	hex0x(c.r.address, 20, addr);
-	if (c.empty)
-		snprintf(line, sizeof(line), _("the anchor journal is empty: there is no nonce floor to reset"));
-	else if (c.gave_up)
-		snprintf(line, sizeof(line),
-			 _("nonce floor reset: pending anchor %llu (nonce %llu) is given up; the next anchor of %s "
-			   "on chain %llu takes nonce %llu, or the node's count if it is higher"),
-			 (unsigned long long)c.last->seq, (unsigned long long)c.last->nonce, addr,
-			 (unsigned long long)c.r.public_chain_id, (unsigned long long)c.r.next_nonce);
-	else
-		snprintf(line, sizeof(line),
-			 _("nonce floor reset: the next anchor of %s on chain %llu takes nonce %llu, or the node's "
-			   "count if it is higher"),
-			 addr, (unsigned long long)c.r.public_chain_id, (unsigned long long)c.r.next_nonce);
-	say(LOG_NOTICE, line);
-	if (cli->json) {
-		cJSON *j = cJSON_CreateObject();
-		bool okj = j && cJSON_AddBoolToObject(j, "reset", !c.empty) && cJSON_AddStringToObject(j, "message", line);
-
-		if (okj && !c.empty)
-			okj = cJSON_AddStringToObject(j, "address", addr) &&
-			      cJSON_AddNumberToObject(j, "public_chain_id", (double)c.r.public_chain_id) &&
-			      cJSON_AddNumberToObject(j, "next_nonce", (double)c.r.next_nonce) &&
-			      cJSON_AddNumberToObject(j, "after_seq", (double)c.r.after_seq) &&
-			      (c.gave_up ? cJSON_AddNumberToObject(j, "superseded", (double)c.last->seq)
-					 : cJSON_AddNullToObject(j, "superseded"));
-		free(c.last);
-		if (!okj) {
-			cJSON_Delete(j);
-			mc_err_set(&err, EX_OSERR, _("out of memory"));
-			return mc_cli_fail(&err);
-		}
-		return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
-	}
+	rc = reset_emit(cli, &c);
 	free(c.last);
-	if (!printed_to_journal())
-		printf("%s\n", line);
-	return 0;
+	return rc;
 }

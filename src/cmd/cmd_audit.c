@@ -213,38 +213,26 @@ static void emit_csv(FILE *f, const struct mc_audit_event *e)
 	csv_field(f, e->type == MC_TX_ACCESS ? e->glass : "", true);   /* the break-glass column */
 }
 
-/* FHIR R4 AuditEvent. */
-static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
+/* One entity of a FHIR AuditEvent: what (an identifier in system) and its
+ * audit-entity-type code; the caller may add to it. */
+static cJSON *fhir_entity(cJSON *entities, const char *system, const char *what, const char *code,
+			  const char *display)
 {
-	cJSON *ev = cJSON_CreateObject(), *agents, *agent, *entities, *ent, *src, *sub, *pur;
-	char when[32], actor[65], rec[33], subj[65], gid[33], id[64];
-	const char *subtype = "read", *action = "R", *outcome = "0";
+	cJSON *ent = cJSON_CreateObject();
 
-	mc_time_format(e->ts, when, sizeof(when));
-	mc_hex(e->actor, MC_PK_LEN, actor);
-	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
-	snprintf(id, sizeof(id), "%llu-%u", (unsigned long long)e->h, e->ti);
-	cJSON_AddStringToObject(ev, "resourceType", "AuditEvent");
-	cJSON_AddStringToObject(ev, "id", id);
-	if (e->type == MC_TX_ACCESS) {
-		cJSON_AddItemToObject(ev, "type", mc_fhir_coding("http://dicom.nema.org/resources/ontology/DCM",
-							  "110110", "Patient Record"));
-		if (e->acc.outcome == MC_OUTCOME_DENY)
-			outcome = "4";
-	} else {
-		cJSON_AddItemToObject(ev, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-event-type",
-							  "rest", "Restful Operation"));
-		subtype = e->type == MC_TX_CONSENT_GRANT ? "create" : "update";
-		action = e->type == MC_TX_CONSENT_GRANT ? "C" : "U";
-	}
-	sub = cJSON_AddArrayToObject(ev, "subtype");
-	cJSON_AddItemToArray(sub, mc_fhir_coding("http://hl7.org/fhir/restful-interaction", subtype, NULL));
-	cJSON_AddStringToObject(ev, "action", action);
-	cJSON_AddStringToObject(ev, "recorded", when);
-	cJSON_AddStringToObject(ev, "outcome", outcome);
+	cJSON_AddItemToObject(ent, "what", mc_fhir_ident_ref(system, what, NULL));
+	cJSON_AddItemToObject(ent, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
+							  code, display));
+	cJSON_AddItemToArray(entities, ent);
+	return ent;
+}
+
+/* The AuditEvent's outcomeDesc and purposeOfEvent. */
+static void fhir_describe(cJSON *ev, const struct mc_audit_event *e)
+{
+	char desc[MC_REASON_MAX + 64];
+
 	if (e->type == MC_TX_ACCESS && (e->acc.outcome == MC_OUTCOME_DENY || e->glass[0])) {
-		char desc[MC_REASON_MAX + 64];
-
 		/* one outcomeDesc: the denial, the break-glass reason, or both */
 		snprintf(desc, sizeof(desc), "%s%s%s%s",
 			 e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "",
@@ -253,7 +241,7 @@ static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
 		mc_json_add_str(ev, "outcomeDesc", desc);
 	}
 	if (e->type == MC_TX_ALERT_ACK) {
-		char desc[MC_REASON_MAX + 64], aid[2 * MC_ALERT_ID_LEN + 1];
+		char aid[2 * MC_ALERT_ID_LEN + 1];
 
 		/* an update of the alert's state: which alert, and why */
 		mc_hex(e->alert_id, MC_ALERT_ID_LEN, aid);
@@ -262,16 +250,79 @@ static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
 		mc_json_add_str(ev, "outcomeDesc", desc);
 	}
 	if (e->purpose) {
-		pur = cJSON_AddArrayToObject(ev, "purposeOfEvent");
+		cJSON *pur = cJSON_AddArrayToObject(ev, "purposeOfEvent");
 		cJSON *cc = cJSON_CreateObject(), *codings = cJSON_AddArrayToObject(cc, "coding");
 
 		cJSON_AddItemToArray(codings, mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
-						     mc_purpose_fhir_code(e->purpose), mc_purpose_name(e->purpose)));
+							     mc_purpose_fhir_code(e->purpose), mc_purpose_name(e->purpose)));
 		if (e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_BREAK_GLASS)
 			cJSON_AddItemToArray(codings, mc_fhir_coding("http://terminology.hl7.org/CodeSystem/v3-ActReason",
-							     "BTG", "break the glass"));
+								     "BTG", "break the glass"));
 		cJSON_AddItemToArray(pur, cc);
 	}
+}
+
+/* The AuditEvent's entities: the subject, the record read, the keys of a
+ * rotation (the one replaced, then the one that took over), the grant. */
+static void fhir_entities(cJSON *ev, const struct mc_audit_event *e)
+{
+	cJSON *entities = cJSON_AddArrayToObject(ev, "entity"), *ent;
+	char k[65];
+
+	if (e->has_subject) {
+		mc_hex(e->subject, MC_HASH_LEN, k);
+		ent = fhir_entity(entities, "urn:medchain:subject", k, "1", "Person");
+		cJSON_AddItemToObject(ent, "role", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/object-role",
+								  "1", "Patient"));
+	}
+	if (e->type == MC_TX_ACCESS) {
+		char rec[33], what[48];
+
+		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
+		snprintf(what, sizeof(what), "%s/%u", rec, e->acc.version);
+		fhir_entity(entities, "urn:medchain:record", what, "2", "System Object");
+	}
+	if (e->type == MC_TX_IDENTITY_ROTATE) {
+		for (int i = 0; i < 2; i++) {
+			mc_hex(i ? e->rot_new : e->rot_old, MC_PK_LEN, k);
+			fhir_entity(entities, "urn:medchain:identity", k, "4", "Other");
+		}
+	}
+	if (e->has_grant) {
+		mc_hex(e->grant, MC_GRANT_ID_LEN, k);
+		fhir_entity(entities, "urn:medchain:grant", k, "2", "System Object");
+	}
+}
+
+/* FHIR R4 AuditEvent. */
+static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
+{
+	cJSON *ev = cJSON_CreateObject(), *agents, *agent, *src, *sub;
+	char when[32], actor[65], id[64];
+	const char *subtype = "read", *action = "R", *outcome = "0";
+
+	mc_time_format(e->ts, when, sizeof(when));
+	mc_hex(e->actor, MC_PK_LEN, actor);
+	snprintf(id, sizeof(id), "%llu-%u", (unsigned long long)e->h, e->ti);
+	cJSON_AddStringToObject(ev, "resourceType", "AuditEvent");
+	cJSON_AddStringToObject(ev, "id", id);
+	if (e->type == MC_TX_ACCESS) {
+		cJSON_AddItemToObject(ev, "type", mc_fhir_coding("http://dicom.nema.org/resources/ontology/DCM",
+								 "110110", "Patient Record"));
+		if (e->acc.outcome == MC_OUTCOME_DENY)
+			outcome = "4";
+	} else {
+		cJSON_AddItemToObject(ev, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-event-type",
+								 "rest", "Restful Operation"));
+		subtype = e->type == MC_TX_CONSENT_GRANT ? "create" : "update";
+		action = e->type == MC_TX_CONSENT_GRANT ? "C" : "U";
+	}
+	sub = cJSON_AddArrayToObject(ev, "subtype");
+	cJSON_AddItemToArray(sub, mc_fhir_coding("http://hl7.org/fhir/restful-interaction", subtype, NULL));
+	cJSON_AddStringToObject(ev, "action", action);
+	cJSON_AddStringToObject(ev, "recorded", when);
+	cJSON_AddStringToObject(ev, "outcome", outcome);
+	fhir_describe(ev, e);
 	agents = cJSON_AddArrayToObject(ev, "agent");
 	agent = cJSON_CreateObject();
 	cJSON_AddItemToObject(agent, "who", mc_fhir_ident_ref("urn:medchain:identity", actor, e->actor_name));
@@ -280,48 +331,7 @@ static cJSON *fhir_event(const struct mc_audit_event *e, const char *node_pk)
 	src = cJSON_AddObjectToObject(ev, "source");
 	cJSON_AddStringToObject(src, "site", "medchain");
 	cJSON_AddItemToObject(src, "observer", mc_fhir_ident_ref("urn:medchain:node", node_pk, "medchain node"));
-	entities = cJSON_AddArrayToObject(ev, "entity");
-	if (e->has_subject) {
-		mc_hex(e->subject, MC_HASH_LEN, subj);
-		ent = cJSON_CreateObject();
-		cJSON_AddItemToObject(ent, "what", mc_fhir_ident_ref("urn:medchain:subject", subj, NULL));
-		cJSON_AddItemToObject(ent, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
-							  "1", "Person"));
-		cJSON_AddItemToObject(ent, "role", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/object-role",
-							  "1", "Patient"));
-		cJSON_AddItemToArray(entities, ent);
-	}
-	if (e->type == MC_TX_ACCESS) {
-		char what[48];
-
-		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
-		snprintf(what, sizeof(what), "%s/%u", rec, e->acc.version);
-		ent = cJSON_CreateObject();
-		cJSON_AddItemToObject(ent, "what", mc_fhir_ident_ref("urn:medchain:record", what, NULL));
-		cJSON_AddItemToObject(ent, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
-							  "2", "System Object"));
-		cJSON_AddItemToArray(entities, ent);
-	}
-	if (e->type == MC_TX_IDENTITY_ROTATE) {
-		char k[65];
-
-		/* the key replaced, then the key that took over */
-		for (int i = 0; i < 2; i++) {
-			mc_hex(i ? e->rot_new : e->rot_old, MC_PK_LEN, k);
-			ent = cJSON_CreateObject();
-			cJSON_AddItemToObject(ent, "what", mc_fhir_ident_ref("urn:medchain:identity", k, NULL));
-			cJSON_AddItemToObject(ent, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
-								  "4", "Other"));
-			cJSON_AddItemToArray(entities, ent);
-		}
-	}
-	if (e->has_grant) {
-		ent = cJSON_CreateObject();
-		cJSON_AddItemToObject(ent, "what", mc_fhir_ident_ref("urn:medchain:grant", gid, NULL));
-		cJSON_AddItemToObject(ent, "type", mc_fhir_coding("http://terminology.hl7.org/CodeSystem/audit-entity-type",
-							  "2", "System Object"));
-		cJSON_AddItemToArray(entities, ent);
-	}
+	fhir_entities(ev, e);
 	return ev;
 }
 
@@ -365,20 +375,122 @@ static int audit_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return mc_audit_query(t, &r->f, emit, &r->o, &r->page, err);
 }
 
-static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
+/* What audit list and export were asked for besides the filter. */
+struct audit_req {
+	const char *subject, *actor, *outpath;
+};
+
+/* The options into r's filter and format (export: --format and -o too):
+ * 0, or the exit code of a usage error. */
+static int audit_parse(struct mc_cli *cli, struct mc_args *a, bool export, uint64_t now,
+		       struct audit_run_ctx *r, struct audit_req *q)
 {
-	const char *subject = NULL, *actor = NULL, *since = NULL, *until = NULL, *outcome = NULL;
-	const char *limit = NULL, *after = NULL, *format = NULL, *outpath = NULL;
-	bool newest = false;
+	const char *since = NULL, *until = NULL, *outcome = NULL, *limit = NULL, *after = NULL, *format = NULL;
 	struct mc_opt opts[] = {
-		{ "--subject", true, &subject, NULL }, { "--actor", true, &actor, NULL },
+		{ "--subject", true, &q->subject, NULL }, { "--actor", true, &q->actor, NULL },
 		{ "--since", true, &since, NULL }, { "--until", true, &until, NULL },
 		{ "--outcome", true, &outcome, NULL }, { "--limit", true, &limit, NULL },
-		{ "--after", true, &after, NULL }, { "--newest", false, NULL, &newest },
-		{ "--format", true, &format, NULL }, { "-o", true, &outpath, NULL },
+		{ "--after", true, &after, NULL }, { "--newest", false, NULL, &r->f.newest_first },
+		{ "--format", true, &format, NULL }, { "-o", true, &q->outpath, NULL },
 	};
-	char *pos[1];
-	int npos, rc = -1;
+	char *pos[1], *end;
+	int npos, used = 0;
+	unsigned long long h;
+	unsigned ti;
+	struct mc_err err = { 0 };
+
+	r->f.limit = export ? 0 : AUDIT_LIMIT_DEFAULT;
+	r->o.fmt = cli->json ? FMT_JSON : FMT_TEXT;
+	if (mc_cli_parse(a, opts, export ? 10 : 8, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (export && !format)
+		return mc_cli_usage(_("audit export needs --format fhir or --format csv"));
+	if (export && strcmp(format, "fhir") != 0 && strcmp(format, "csv") != 0)
+		return mc_cli_usage(_("--format must be 'fhir' or 'csv'"));
+	if (export)
+		r->o.fmt = strcmp(format, "fhir") == 0 ? FMT_FHIR : FMT_CSV;
+	if (since && mc_time_parse(since, now, -1, &r->f.since) != 0)
+		return mc_cli_usage(_("--since: not a time (RFC 3339, or relative such as 12h)"));
+	if (until && mc_time_parse(until, now, -1, &r->f.until) != 0)
+		return mc_cli_usage(_("--until: not a time (RFC 3339, or relative such as 1h)"));
+	if (r->f.until < r->f.since)
+		return mc_cli_usage(_("--until is before --since"));
+	if (outcome && mc_outcome_parse(outcome, &r->f.outcome, &err) != 0)
+		return mc_cli_fail(&err);
+	if (limit) {
+		r->f.limit = strtoul(limit, &end, 10);
+		if (*end || r->f.limit == 0 || r->f.limit > AUDIT_LIMIT_MAX)
+			return mc_cli_usage(_("--limit must be 1 to %d"), AUDIT_LIMIT_MAX);
+	}
+	if (after) {
+		if (sscanf(after, "%llu.%u%n", &h, &ti, &used) != 2 || after[used] != '\0')
+			return mc_cli_usage(_("--after takes the cursor a previous page printed (BLOCK.TX)"));
+		r->f.after_h = h;
+		r->f.after_t = ti;
+		r->f.have_after = true;
+	}
+	return 0;
+}
+
+/* The node's public key in hex, the FHIR events' observer: "unknown"
+ * when keys/node.key cannot be read. */
+static void audit_node_pk(struct mc_cli *cli, char out[65])
+{
+	char path[PATH_MAX];
+	uint8_t npk[MC_PK_LEN];
+	bool sealed;
+
+	mc_cli_path(cli, path, sizeof(path), "keys/node.key");
+	if (mc_key_peek(path, npk, &sealed, NULL) == 0)
+		mc_hex(npk, MC_PK_LEN, out);
+	else
+		snprintf(out, 65, "unknown");
+}
+
+/* What follows the events: --json's document (with the next page's
+ * cursor), the text list's "more" hint, or the FHIR bundle. */
+static int audit_finish(struct mc_cli *cli, struct audit_run_ctx *r, uint64_t now, struct mc_err *err)
+{
+	int rc = 0;
+
+	if (r->o.fmt == FMT_JSON) {
+		cJSON *doc = cJSON_CreateObject();
+
+		if (doc && cJSON_AddItemToObject(doc, "events", r->o.entries))
+			r->o.entries = NULL;
+		if (doc && r->page.more) {
+			char next[48];
+
+			snprintf(next, sizeof(next), "%llu.%u", (unsigned long long)r->page.last_h, r->page.last_t);
+			cJSON_AddStringToObject(doc, "next", next);
+		}
+		rc = mc_cli_json_print(doc, err);
+	} else if (r->o.fmt == FMT_TEXT && r->page.more && !cli->quiet) {
+		fprintf(stderr, _("more: --after %llu.%u\n"), (unsigned long long)r->page.last_h, r->page.last_t);
+	} else if (r->o.fmt == FMT_FHIR) {
+		cJSON *bundle = cJSON_CreateObject();
+		char *text, when[32];
+
+		mc_time_format(now, when, sizeof(when));
+		cJSON_AddStringToObject(bundle, "resourceType", "Bundle");
+		cJSON_AddStringToObject(bundle, "type", "collection");
+		cJSON_AddStringToObject(bundle, "timestamp", when);
+		cJSON_AddItemToObject(bundle, "entry", r->o.entries);
+		r->o.entries = NULL;
+		text = cJSON_PrintUnformatted(bundle);
+		if (text)
+			fprintf(r->o.out, "%s\n", text);
+		else
+			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+		free(text);
+		cJSON_Delete(bundle);
+	}
+	return rc;
+}
+
+static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
+{
+	struct audit_req q = { 0 };
 	struct mc_err err = { 0 };
 	struct audit_run_ctx r;
 	uint8_t subj[MC_HASH_LEN];
@@ -387,80 +499,30 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 	char *mem = NULL;
 	size_t memlen = 0;
 	FILE *ms = NULL;
+	int rc;
 
 	memset(&r, 0, sizeof(r));
 	mc_audit_filter_init(&r.f);
-	r.f.limit = export ? 0 : AUDIT_LIMIT_DEFAULT;
-	r.o.fmt = cli->json ? FMT_JSON : FMT_TEXT;
-	if (mc_cli_parse(a, opts, export ? 10 : 8, pos, 0, &npos) != 0)
-		return EX_USAGE;
-	if (export) {
-		if (!format)
-			return mc_cli_usage(_("audit export needs --format fhir or --format csv"));
-		if (strcmp(format, "fhir") == 0)
-			r.o.fmt = FMT_FHIR;
-		else if (strcmp(format, "csv") == 0)
-			r.o.fmt = FMT_CSV;
-		else
-			return mc_cli_usage(_("--format must be 'fhir' or 'csv'"));
-	}
-	if (since && mc_time_parse(since, now, -1, &r.f.since) != 0)
-		return mc_cli_usage(_("--since: not a time (RFC 3339, or relative such as 12h)"));
-	if (until && mc_time_parse(until, now, -1, &r.f.until) != 0)
-		return mc_cli_usage(_("--until: not a time (RFC 3339, or relative such as 1h)"));
-	if (r.f.until < r.f.since)
-		return mc_cli_usage(_("--until is before --since"));
-	if (outcome && mc_outcome_parse(outcome, &r.f.outcome, &err) != 0)
-		return mc_cli_fail(&err);
-	if (limit) {
-		char *end;
-
-		r.f.limit = strtoul(limit, &end, 10);
-		if (*end || r.f.limit == 0 || r.f.limit > AUDIT_LIMIT_MAX)
-			return mc_cli_usage(_("--limit must be 1 to %d"), AUDIT_LIMIT_MAX);
-	}
-	if (after) {
-		unsigned long long h;
-		unsigned ti;
-		int used = 0;
-
-		if (sscanf(after, "%llu.%u%n", &h, &ti, &used) != 2 || after[used] != '\0')
-			return mc_cli_usage(_("--after takes the cursor a previous page printed (BLOCK.TX)"));
-		r.f.after_h = h;
-		r.f.after_t = ti;
-		r.f.have_after = true;
-	}
-	r.f.newest_first = newest;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+	if ((rc = audit_parse(cli, a, export, now, &r, &q)) != 0)
+		return rc;
+	rc = -1;
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		goto out;
-	if (subject) {
-		if (mc_cli_subject(cli, subject, subj, &err) != 0)
+	if (q.subject) {
+		if (mc_cli_subject(cli, q.subject, subj, &err) != 0)
 			goto out;
 		r.f.subject = subj;
 	}
-	if (actor) {
-		if (mc_cli_find_identity(cli, actor, &who, &err) != 0)
+	if (q.actor) {
+		if (mc_cli_find_identity(cli, q.actor, &who, &err) != 0)
 			goto out;
 		r.f.actor = who.pk;
 	}
-	{
-		char path[PATH_MAX];
-		uint8_t npk[MC_PK_LEN];
-		bool sealed;
-
-		mc_cli_path(cli, path, sizeof(path), "keys/node.key");
-		if (mc_key_peek(path, npk, &sealed, NULL) == 0)
-			mc_hex(npk, MC_PK_LEN, r.o.node_pk);
-		else
-			snprintf(r.o.node_pk, sizeof(r.o.node_pk), "unknown");
-	}
-	if (outpath) {
-		/* Written whole, then moved into place: no half-written export. */
-		ms = open_memstream(&mem, &memlen);
-		if (!ms) {
-			mc_err_set(&err, EX_OSERR, _("out of memory"));
-			goto out;
-		}
+	audit_node_pk(cli, r.o.node_pk);
+	/* -o: written whole, then moved into place: no half-written export. */
+	if (q.outpath && !(ms = open_memstream(&mem, &memlen))) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		goto out;
 	}
 	r.o.out = ms ? ms : stdout;
 	if ((r.o.fmt == FMT_FHIR || r.o.fmt == FMT_JSON) && !(r.o.entries = cJSON_CreateArray())) {
@@ -475,44 +537,14 @@ static int audit_run(struct mc_cli *cli, struct mc_args *a, bool export)
 	rc = mc_store_read(cli->store, audit_txn, &r, &err);
 	if (rc != 0 && !err.code)   /* emit_json ran out of memory */
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
-	if (r.o.fmt == FMT_JSON && rc == 0) {
-		cJSON *doc = cJSON_CreateObject();
-
-		if (doc && cJSON_AddItemToObject(doc, "events", r.o.entries))
-			r.o.entries = NULL;
-		if (doc && r.page.more) {
-			char next[48];
-
-			snprintf(next, sizeof(next), "%llu.%u", (unsigned long long)r.page.last_h, r.page.last_t);
-			cJSON_AddStringToObject(doc, "next", next);
-		}
-		rc = mc_cli_json_print(doc, &err);
-	} else if (r.o.fmt == FMT_TEXT && rc == 0 && r.page.more && !cli->quiet) {
-		fprintf(stderr, _("more: --after %llu.%u\n"), (unsigned long long)r.page.last_h, r.page.last_t);
-	} else if (r.o.fmt == FMT_FHIR && rc == 0) {
-		cJSON *bundle = cJSON_CreateObject();
-		char *text, when[32];
-
-		mc_time_format(now, when, sizeof(when));
-		cJSON_AddStringToObject(bundle, "resourceType", "Bundle");
-		cJSON_AddStringToObject(bundle, "type", "collection");
-		cJSON_AddStringToObject(bundle, "timestamp", when);
-		cJSON_AddItemToObject(bundle, "entry", r.o.entries);
-		r.o.entries = NULL;
-		text = cJSON_PrintUnformatted(bundle);
-		if (text)
-			fprintf(r.o.out, "%s\n", text);
-		else
-			rc = mc_err_set(&err, EX_OSERR, _("out of memory"));
-		free(text);
-		cJSON_Delete(bundle);
-	}
+	if (rc == 0)
+		rc = audit_finish(cli, &r, now, &err);
 	if (ms) {
 		if (fclose(ms) != 0 && rc == 0)
 			rc = mc_err_set(&err, EX_OSERR, _("out of memory"));
 		ms = NULL;
 		if (rc == 0)
-			rc = mc_cli_write_file(outpath, mem, memlen, &err);
+			rc = mc_cli_write_file(q.outpath, mem, memlen, &err);
 	}
 out:
 	if (ms)

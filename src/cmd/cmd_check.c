@@ -203,63 +203,75 @@ static int facts_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return mc_alerts(t, &p, count_glass, f, err);
 }
 
-static void check_serve(struct mc_cli *cli, const struct limits *w, const struct limits *c, struct out *o)
+/* serve counted as down: why, and serve_up 0 */
+static void serve_down(struct out *o, const char *why)
 {
-	char path[PATH_MAX], v[32];
+	part(o, CK_CRITICAL, "%s", why);
+	perf(o, "serve_up", "0", "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
+}
+
+/* serve.status.json, fresh, of a live process and with a height; else
+ * NULL, serve reported down. */
+static cJSON *serve_status(struct mc_cli *cli, struct out *o)
+{
+	char path[PATH_MAX], why[256];
 	struct stat st;
 	unsigned char *text = NULL;
 	size_t n = 0;
 	struct mc_err err = { 0 };
 	cJSON *j = NULL;
-	const cJSON *h, *peers, *p, *pid;
-	double mine, top;
+	const cJSON *pid;
 	time_t now = time(NULL);
 
-	if (!*cli->conf.listen) {
-		part(o, CK_OK, _("no serve configured"));
-		return;
-	}
 	mc_cli_path(cli, path, sizeof(path), "serve.status.json");
-	if (stat(path, &st) != 0) {
-		part(o, CK_CRITICAL, _("serve is not running (no status file)"));
-		perf(o, "serve_up", "0", "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
-		return;
-	}
-	if (now - st.st_mtime > CK_STALE_S) {
-		part(o, CK_CRITICAL, _("serve is not running (status %lld s old)"), (long long)(now - st.st_mtime));
-		perf(o, "serve_up", "0", "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
-		return;
-	}
-	if (st.st_mtime - now > CK_STALE_S) {
-		part(o, CK_CRITICAL, _("serve is not running (status dated %lld s ahead of the clock)"),
-		     (long long)(st.st_mtime - now));
-		perf(o, "serve_up", "0", "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
-		return;
+	why[0] = '\0';
+	if (stat(path, &st) != 0)
+		snprintf(why, sizeof(why), "%s", _("serve is not running (no status file)"));
+	else if (now - st.st_mtime > CK_STALE_S)
+		snprintf(why, sizeof(why), _("serve is not running (status %lld s old)"), (long long)(now - st.st_mtime));
+	else if (st.st_mtime - now > CK_STALE_S)
+		snprintf(why, sizeof(why), _("serve is not running (status dated %lld s ahead of the clock)"),
+			 (long long)(st.st_mtime - now));
+	if (why[0]) {
+		serve_down(o, why);
+		return NULL;
 	}
 	if (mc_cli_read_all(path, 4u << 20, &text, &n, &err) == 0)
 		j = cJSON_ParseWithLength((const char *)text, n);
 	free(text);
-	h = cJSON_GetObjectItemCaseSensitive(j, "height");
 	pid = cJSON_GetObjectItemCaseSensitive(j, "pid");
 	/* killed (SIGKILL, a crash) leaves the file behind: its process is gone
 	 * at once, while the file only goes stale after CK_STALE_S (EPERM: it
 	 * runs as another user, so it is there) */
 	if (cJSON_IsNumber(pid) && pid->valuedouble > 0 &&
-	    (pid->valuedouble > INT_MAX || (kill((pid_t)pid->valuedouble, 0) != 0 && errno == ESRCH))) {
-		part(o, CK_CRITICAL, _("serve is not running (process %.0f is gone)"), pid->valuedouble);
-		perf(o, "serve_up", "0", "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
+	    (pid->valuedouble > INT_MAX || (kill((pid_t)pid->valuedouble, 0) != 0 && errno == ESRCH)))
+		snprintf(why, sizeof(why), _("serve is not running (process %.0f is gone)"), pid->valuedouble);
+	else if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "height")))
+		snprintf(why, sizeof(why), "%s", _("serve status file unreadable"));
+	if (why[0]) {
+		serve_down(o, why);
 		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+static void check_serve(struct mc_cli *cli, const struct limits *w, const struct limits *c, struct out *o)
+{
+	char v[32];
+	cJSON *j;
+	const cJSON *peers, *p;
+	double mine, top;
+
+	if (!*cli->conf.listen) {
+		part(o, CK_OK, _("no serve configured"));
 		return;
 	}
-	if (!cJSON_IsNumber(h)) {
-		part(o, CK_CRITICAL, _("serve status file unreadable"));
-		perf(o, "serve_up", "0", "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
-		cJSON_Delete(j);
+	if (!(j = serve_status(cli, o)))
 		return;
-	}
 	perf(o, "serve_up", "1", "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
 	/* the highest height this node knows of: its own, or a peer's that is up */
-	mine = top = h->valuedouble;
+	mine = top = cJSON_GetObjectItemCaseSensitive(j, "height")->valuedouble;
 	peers = cJSON_GetObjectItemCaseSensitive(j, "peers");
 	cJSON_ArrayForEach(p, peers) {
 		const cJSON *ph = cJSON_GetObjectItemCaseSensitive(p, "height");
@@ -278,84 +290,118 @@ static void check_serve(struct mc_cli *cli, const struct limits *w, const struct
 	perf(o, "lag", v, "", &w->lag, &c->lag, 1);
 }
 
-int cmd_check(struct mc_cli *cli, struct mc_args *a)
+/* anchor age: since the last committed anchor, or since the genesis block
+ * when none was ever anchored */
+static void check_anchor(struct out *o, const struct limits *w, const struct limits *c,
+			 const struct chainfacts *f, uint64_t now)
+{
+	double age;
+	char v[64];
+
+	if (!w->anchor.set && !c->anchor.set)
+		return;
+	age = now > f->since_ms ? (double)(now - f->since_ms) / 1000.0 : 0;
+	if (f->anchored)
+		part(o, level(&w->anchor, &c->anchor, age), _("last anchor %.0f s ago"), age);
+	else
+		part(o, level(&w->anchor, &c->anchor, age), _("never anchored (chain %.0f s old)"), age);
+	snprintf(v, sizeof(v), "%.0f", age);
+	perf(o, "anchor_age", v, "s", &w->anchor, &c->anchor, 1);
+}
+
+/* the last verify's outcome and age (vrc 1: never run) */
+static void check_verify(struct out *o, const struct limits *w, const struct limits *c, int vrc,
+			 const struct mc_verify_last *vl, uint64_t now)
+{
+	double age;
+	char v[64];
+
+	if (vrc == 1) {
+		part(o, CK_WARNING, _("verify never run"));
+		perf(o, "verify_age", "U", "", &w->verify, &c->verify, 3600);
+	} else {
+		age = now > vl->time_ms ? (double)(now - vl->time_ms) / 1000.0 : 0;
+		if (!vl->ok) {
+			char msg[sizeof(vl->message)];
+
+			memcpy(msg, vl->message, sizeof(msg));
+			for (char *p = msg; *p; p++)
+				if ((unsigned char)*p < 0x20 || *p == '|')
+					*p = ' ';
+			part(o, CK_CRITICAL, _("verify FAILED %.1f h ago: %s"), age / 3600.0, msg);
+		} else {
+			part(o, level(&w->verify, &c->verify, age / 3600.0), _("verify ok %.1f h ago"), age / 3600.0);
+		}
+		snprintf(v, sizeof(v), "%.0f", age);
+		perf(o, "verify_age", v, "s", &w->verify, &c->verify, 3600);
+	}
+	snprintf(v, sizeof(v), "%d", vrc == 0 && !vl->ok ? 0 : 1);
+	perf(o, "verify_ok", vrc == 1 ? "U" : v, "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
+}
+
+/* The thresholds: the defaults, then -w and -c. 0, or -1 with *code the
+ * plugin's exit code (UNKNOWN, after its line). */
+static int check_parse(const struct mc_cli *cli, struct mc_args *a, struct limits *w, struct limits *c, int *code)
 {
 	const char *wopt = NULL, *copt = NULL;
 	struct mc_opt opts[] = {
 		{ "-w", true, &wopt, NULL },
 		{ "-c", true, &copt, NULL },
 	};
-	char *pos[1], bad[256], v[64];
-	int npos, vrc;
+	char *pos[1], bad[256];
+	int npos;
+
+	*code = CK_UNKNOWN;
+	if (mc_cli_parse(a, opts, 2, pos, 0, &npos) != 0) {
+		if (!mc_cli_probing())
+			unknown(_("bad options (see medchain check --help)"));
+		return -1;
+	}
+	memset(w, 0, sizeof(*w));
+	memset(c, 0, sizeof(*c));
+	w->lag = (struct thr){ true, 5 };
+	c->lag = (struct thr){ true, 20 };
+	if (cli->conf.overdue_after) {
+		w->anchor = (struct thr){ true, cli->conf.overdue_after };
+		c->anchor = (struct thr){ true, 2.0 * cli->conf.overdue_after };
+	}
+	w->verify = (struct thr){ true, 36 };
+	w->glass = (struct thr){ true, 0 };
+	if (wopt && parse_limits(wopt, w, bad, sizeof(bad)) != 0) {
+		unknown(_("-w: bad threshold '%s' (lag=N,anchor=SECONDS,verify=HOURS,break-glass=N)"), bad);
+		return -1;
+	}
+	if (copt && parse_limits(copt, c, bad, sizeof(bad)) != 0) {
+		unknown(_("-c: bad threshold '%s' (lag=N,anchor=SECONDS,verify=HOURS,break-glass=N)"), bad);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_check(struct mc_cli *cli, struct mc_args *a)
+{
+	char v[64];
+	int vrc, code;
 	struct mc_err err = { 0 };
 	struct limits w, c;
 	struct out o;
 	struct chainfacts f;
 	struct mc_verify_last vl;
 	uint64_t now;
-	double age;
 
-	if (mc_cli_parse(a, opts, 2, pos, 0, &npos) != 0)
-		return mc_cli_probing() ? CK_UNKNOWN : unknown(_("bad options (see medchain check --help)"));
-	memset(&w, 0, sizeof(w));
-	memset(&c, 0, sizeof(c));
-	w.lag = (struct thr){ true, 5 };
-	c.lag = (struct thr){ true, 20 };
-	if (cli->conf.overdue_after) {
-		w.anchor = (struct thr){ true, cli->conf.overdue_after };
-		c.anchor = (struct thr){ true, 2.0 * cli->conf.overdue_after };
-	}
-	w.verify = (struct thr){ true, 36 };
-	w.glass = (struct thr){ true, 0 };
-	if (wopt && parse_limits(wopt, &w, bad, sizeof(bad)) != 0)
-		return unknown(_("-w: bad threshold '%s' (lag=N,anchor=SECONDS,verify=HOURS,break-glass=N)"), bad);
-	if (copt && parse_limits(copt, &c, bad, sizeof(bad)) != 0)
-		return unknown(_("-c: bad threshold '%s' (lag=N,anchor=SECONDS,verify=HOURS,break-glass=N)"), bad);
+	if (check_parse(cli, a, &w, &c, &code) != 0)
+		return code;
 	memset(&f, 0, sizeof(f));
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, facts_txn, &f, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || mc_store_read(cli->store, facts_txn, &f, &err) != 0)
 		return unknown("%s", err.msg);
 	vrc = mc_vlast_load(cli->datadir, &vl, &err);
 	if (vrc < 0)
 		return unknown("%s", err.msg);
 	memset(&o, 0, sizeof(o));
 	now = mc_now_ms();
-
 	check_serve(cli, &w, &c, &o);
-
-	/* anchor age: since the last committed anchor, or since the genesis
-	 * block when none was ever anchored */
-	if (w.anchor.set || c.anchor.set) {
-		age = now > f.since_ms ? (double)(now - f.since_ms) / 1000.0 : 0;
-		if (f.anchored)
-			part(&o, level(&w.anchor, &c.anchor, age), _("last anchor %.0f s ago"), age);
-		else
-			part(&o, level(&w.anchor, &c.anchor, age), _("never anchored (chain %.0f s old)"), age);
-		snprintf(v, sizeof(v), "%.0f", age);
-		perf(&o, "anchor_age", v, "s", &w.anchor, &c.anchor, 1);
-	}
-
-	if (vrc == 1) {
-		part(&o, CK_WARNING, _("verify never run"));
-		perf(&o, "verify_age", "U", "", &w.verify, &c.verify, 3600);
-	} else {
-		age = now > vl.time_ms ? (double)(now - vl.time_ms) / 1000.0 : 0;
-		if (!vl.ok) {
-			char msg[sizeof(vl.message)];
-
-			memcpy(msg, vl.message, sizeof(msg));
-			for (char *p = msg; *p; p++)
-				if ((unsigned char)*p < 0x20 || *p == '|')
-					*p = ' ';
-			part(&o, CK_CRITICAL, _("verify FAILED %.1f h ago: %s"), age / 3600.0, msg);
-		} else {
-			part(&o, level(&w.verify, &c.verify, age / 3600.0), _("verify ok %.1f h ago"), age / 3600.0);
-		}
-		snprintf(v, sizeof(v), "%.0f", age);
-		perf(&o, "verify_age", v, "s", &w.verify, &c.verify, 3600);
-	}
-	snprintf(v, sizeof(v), "%d", vrc == 0 && !vl.ok ? 0 : 1);
-	perf(&o, "verify_ok", vrc == 1 ? "U" : v, "", &(struct thr){ 0 }, &(struct thr){ 0 }, 1);
-
+	check_anchor(&o, &w, &c, &f, now);
+	check_verify(&o, &w, &c, vrc, &vl, now);
 	/* every unacknowledged break-glass read of the last 24 h counts */
 	part(&o, level(&w.glass, &c.glass, f.glass),
 	     P_("%u break-glass read in 24 h", "%u break-glass reads in 24 h", f.glass), f.glass);

@@ -40,93 +40,100 @@ static int parse_records(const char *s, struct mc_grant *g, uint8_t *store, stru
 	return 0;
 }
 
-int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
-{
-	const char *subject = NULL, *to = NULL, *purpose = NULL, *scope = NULL, *records = NULL;
-	const char *from = NULL, *until = NULL, *form = NULL;
-	struct mc_opt opts[] = {
-		{ "--subject", true, &subject, NULL }, { "--to", true, &to, NULL },
-		{ "--purpose", true, &purpose, NULL }, { "--scope", true, &scope, NULL },
-		{ "--record", true, &records, NULL }, { "--from", true, &from, NULL },
-		{ "--until", true, &until, NULL }, { "--form", true, &form, NULL },
-	};
-	char *pos[1], cats[MC_SCOPE_CATS_MAX * MC_CATEGORY_MAX];
-	uint8_t recs[MC_SCOPE_RECS_MAX * MC_RECORD_ID_LEN];
-	int npos, rc = -1;
-	struct mc_err err = { 0 };
+/* consent grant: the options, and the grant they make */
+struct grant_opts {
+	const char *subject, *to;
 	struct mc_grant g;
-	struct mc_identity grantee;
-	struct mc_key *node = NULL, *author = NULL;
-	struct mc_op_grant res;
-	uint64_t now = mc_now_ms();
-	char hex[33];
+	char cats[MC_SCOPE_CATS_MAX * MC_CATEGORY_MAX];
+	uint8_t recs[MC_SCOPE_RECS_MAX * MC_RECORD_ID_LEN];
+};
 
-	memset(&g, 0, sizeof(g));
-	if (mc_cli_parse(a, opts, 8, pos, 0, &npos) != 0)
-		return EX_USAGE;
-	if (!subject || !to || !purpose)
-		return mc_cli_usage(_("consent grant needs --subject, --to and --purpose"));
-	if (mc_purpose_parse(purpose, &g.purpose, &err) != 0 ||
-	    (scope && mc_grant_scope_parse(scope, &g, cats, sizeof(cats), &err) != 0) ||
-	    (records && parse_records(records, &g, recs, &err) != 0))
-		return mc_cli_fail(&err);
-	if (!scope && !records)
-		g.all_categories = true;
-	g.not_before = 0;
-	g.not_after = MC_TIME_OPEN;
-	if (from && mc_time_parse(from, now, +1, &g.not_before) != 0)
+/* --from, --until and --form onto the grant: 0, or a usage error's exit */
+static int grant_terms(struct mc_grant *g, const char *from, const char *until, const char *form)
+{
+	uint64_t now = mc_now_ms();
+
+	g->not_before = 0;
+	g->not_after = MC_TIME_OPEN;
+	if (from && mc_time_parse(from, now, +1, &g->not_before) != 0)
 		return mc_cli_usage(_("--from: not a time (RFC 3339 such as 2026-11-22T10:00:00Z, or relative such as 2d)"));
-	if (until && mc_time_parse(until, now, +1, &g.not_after) != 0)
+	if (until && mc_time_parse(until, now, +1, &g->not_after) != 0)
 		return mc_cli_usage(_("--until: not a time (RFC 3339 such as 2026-11-22T10:00:00Z, or relative such as 30d)"));
-	if (g.not_after < g.not_before)
+	if (g->not_after < g->not_before)
 		return mc_cli_usage(_("--until is before --from"));
 	if (!form)
 		form = "signed consent form on file";
 	if (!*form || strlen(form) > MC_ATTEST_MAX || !mc_text_clean(form, strlen(form)))
 		return mc_cli_usage(_("--form must be 1 to %d characters of text"), MC_ATTEST_MAX);
-	g.attest_kind = MC_ATTEST_CONSENT_FORM;
-	g.attest = (const uint8_t *)form;
-	g.attest_len = strlen(form);
+	g->attest_kind = MC_ATTEST_CONSENT_FORM;
+	g->attest = (const uint8_t *)form;
+	g->attest_len = strlen(form);
+	return 0;
+}
 
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_find_identity(cli, to, &grantee, &err) != 0 ||
-	    mc_cli_subject(cli, subject, g.subject, &err) != 0 ||
-	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0 ||
-	    mc_op_grant(cli, node, author, &g, &grantee, &res, &err) != 0)
-		goto out;
+/* 0, or the exit code of a usage error */
+static int grant_parse(struct mc_args *a, struct grant_opts *o)
+{
+	const char *purpose = NULL, *scope = NULL, *records = NULL, *from = NULL, *until = NULL, *form = NULL;
+	struct mc_opt opts[] = {
+		{ "--subject", true, &o->subject, NULL }, { "--to", true, &o->to, NULL },
+		{ "--purpose", true, &purpose, NULL }, { "--scope", true, &scope, NULL },
+		{ "--record", true, &records, NULL }, { "--from", true, &from, NULL },
+		{ "--until", true, &until, NULL }, { "--form", true, &form, NULL },
+	};
+	char *pos[1];
+	int npos;
+	struct mc_err err = { 0 };
+
+	if (mc_cli_parse(a, opts, 8, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	if (!o->subject || !o->to || !purpose)
+		return mc_cli_usage(_("consent grant needs --subject, --to and --purpose"));
+	if (mc_purpose_parse(purpose, &o->g.purpose, &err) != 0 ||
+	    (scope && mc_grant_scope_parse(scope, &o->g, o->cats, sizeof(o->cats), &err) != 0) ||
+	    (records && parse_records(records, &o->g, o->recs, &err) != 0))
+		return mc_cli_fail(&err);
+	if (!scope && !records)
+		o->g.all_categories = true;
+	return grant_terms(&o->g, from, until, form);
+}
+
+int cmd_consent_grant(struct mc_cli *cli, struct mc_args *a)
+{
+	struct grant_opts o;
+	int rc;
+	struct mc_err err = { 0 };
+	struct mc_identity grantee;
+	struct mc_op_grant res;
+	char hex[33];
+
+	memset(&o, 0, sizeof(o));
+	if ((rc = grant_parse(a, &o)) != 0)
+		return rc;
+	/* the grantee and the subject are looked up before a key is unlocked */
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_cli_find_identity(cli, o.to, &grantee, &err) != 0 ||
+	    mc_cli_subject(cli, o.subject, o.g.subject, &err) != 0 || mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 ||
+	    mc_op_grant(cli, cli->node_key, cli->actor_key, &o.g, &grantee, &res, &err) != 0)
+		return mc_cli_fail(&err);
 	if (res.shared && !cli->quiet)
 		fprintf(stderr, P_("medchain: %zu record version shared with the grantee's organization\n",
 				   "medchain: %zu record versions shared with the grantee's organization\n", res.shared),
 			res.shared);
-	mc_hex(g.id, sizeof(g.id), hex);
-	if (cli->json) {
-		cJSON *j = cJSON_CreateObject();
-
-		if (j) {
-			cJSON_AddStringToObject(j, "grant", hex);
-			cJSON_AddNumberToObject(j, "block", (double)res.height);
-		}
-		if (mc_cli_json_print(j, &err) != 0)
-			goto out;
-	} else {
-		printf("%s\n", hex);
-	}
-	rc = 0;
-out:
-	mc_key_free(node);
-	mc_key_free(author);
-	return rc == 0 ? 0 : mc_cli_fail(&err);
+	mc_hex(o.g.id, sizeof(o.g.id), hex);
+	if (cli->json)
+		return mc_cli_json_written("grant", hex, 0, res.height, &err) == 0 ? 0 : mc_cli_fail(&err);
+	printf("%s\n", hex);
+	return 0;
 }
 
 int cmd_consent_revoke(struct mc_cli *cli, struct mc_args *a)
 {
 	const char *reason = NULL;
 	struct mc_opt opts[] = { { "--reason", true, &reason, NULL } };
-	char *pos[1];
-	int npos, rc = -1;
+	char *pos[1], hex[33];
+	int npos;
 	struct mc_err err = { 0 };
 	uint8_t id[MC_GRANT_ID_LEN];
-	struct mc_key *node = NULL, *author = NULL;
 	uint64_t height = 0;
 
 	if (mc_cli_parse(a, opts, 1, pos, 1, &npos) != 0)
@@ -137,28 +144,15 @@ int cmd_consent_revoke(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_usage(_("--reason must be 1 to %d characters of text"), MC_REASON_MAX);
 	if (strlen(pos[0]) != 32 || mc_unhex(pos[0], id, sizeof(id)) != 0)
 		return mc_cli_usage(_("'%s' is not a grant id (32 hex digits)"), pos[0]);
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0 ||
-	    mc_op_revoke(cli, node, author, id, reason, &height, &err) != 0)
-		goto out;
-	if (cli->json) {
-		cJSON *j = cJSON_CreateObject();
-		char hex[33];
-
-		mc_hex(id, sizeof(id), hex);
-		if (j) {
-			cJSON_AddStringToObject(j, "revoked", hex);
-			cJSON_AddNumberToObject(j, "block", (double)height);
-		}
-		if (mc_cli_json_print(j, &err) != 0)
-			goto out;
-	} else if (!cli->quiet)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 ||
+	    mc_op_revoke(cli, cli->node_key, cli->actor_key, id, reason, &height, &err) != 0)
+		return mc_cli_fail(&err);
+	mc_hex(id, sizeof(id), hex);
+	if (cli->json)
+		return mc_cli_json_written("revoked", hex, 0, height, &err) == 0 ? 0 : mc_cli_fail(&err);
+	if (!cli->quiet)
 		printf(_("revoked in block %llu\n"), (unsigned long long)height);
-	rc = 0;
-out:
-	mc_key_free(node);
-	mc_key_free(author);
-	return rc == 0 ? 0 : mc_cli_fail(&err);
+	return 0;
 }
 
 /* Every grant, optionally one subject's or one grantee's, in id order. */
@@ -225,37 +219,52 @@ static int list_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return mc_grants_each(t, lc->subject, lc->grantee, list_one, lc, err);
 }
 
+/* The filters of consent list and export: --subject (its pseudonym in
+ * subj) and --grantee (found in *who); NULL where not given. Opens the
+ * store first (the setup). */
+struct grant_filter {
+	const char *subject, *grantee;
+	uint8_t subj[MC_HASH_LEN];
+	struct mc_identity who;
+};
+
+static int filter_setup(struct mc_cli *cli, struct grant_filter *f, const uint8_t **subject,
+			const uint8_t **grantee, struct mc_err *err)
+{
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, err) != 0)
+		return -1;
+	if (f->subject) {
+		if (mc_cli_subject(cli, f->subject, f->subj, err) != 0)
+			return -1;
+		*subject = f->subj;
+	}
+	if (f->grantee) {
+		if (mc_cli_find_identity(cli, f->grantee, &f->who, err) != 0)
+			return -1;
+		*grantee = f->who.pk;
+	}
+	return 0;
+}
+
 int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
 {
-	const char *subject = NULL, *grantee = NULL;
+	struct grant_filter f = { 0 };
 	bool active = false;
 	struct mc_opt opts[] = {
-		{ "--subject", true, &subject, NULL },
-		{ "--grantee", true, &grantee, NULL },
+		{ "--subject", true, &f.subject, NULL },
+		{ "--grantee", true, &f.grantee, NULL },
 		{ "--active", false, NULL, &active },
 	};
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
 	struct list_ctx lc = { .cli = cli, .now = mc_now_ms() };
-	uint8_t subj[MC_HASH_LEN];
-	struct mc_identity who;
 
 	if (mc_cli_parse(a, opts, 3, pos, 0, &npos) != 0)
 		return EX_USAGE;
 	lc.active = active;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+	if (filter_setup(cli, &f, &lc.subject, &lc.grantee, &err) != 0)
 		goto out;
-	if (subject) {
-		if (mc_cli_subject(cli, subject, subj, &err) != 0)
-			goto out;
-		lc.subject = subj;
-	}
-	if (grantee) {
-		if (mc_cli_find_identity(cli, grantee, &who, &err) != 0)
-			goto out;
-		lc.grantee = who.pk;
-	}
 	if (cli->json && !(lc.arr = cJSON_CreateArray())) {
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
 		goto out;
@@ -307,18 +316,17 @@ static int export_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 
 int cmd_consent_export(struct mc_cli *cli, struct mc_args *a)
 {
-	const char *subject = NULL, *grantee = NULL, *outpath = NULL;
+	struct grant_filter f = { 0 };
+	const char *outpath = NULL;
 	struct mc_opt opts[] = {
-		{ "--subject", true, &subject, NULL },
-		{ "--grantee", true, &grantee, NULL },
+		{ "--subject", true, &f.subject, NULL },
+		{ "--grantee", true, &f.grantee, NULL },
 		{ "-o", true, &outpath, NULL },
 	};
 	char *pos[1], *text = NULL;
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
 	struct export_ctx x = { 0 };
-	uint8_t subj[MC_HASH_LEN];
-	struct mc_identity who;
 	cJSON *bundle = cJSON_CreateObject();
 
 	if (mc_cli_parse(a, opts, 3, pos, 0, &npos) != 0) {
@@ -329,32 +337,18 @@ int cmd_consent_export(struct mc_cli *cli, struct mc_args *a)
 	cJSON_AddStringToObject(bundle, "resourceType", "Bundle");
 	cJSON_AddStringToObject(bundle, "type", "collection");
 	cJSON_AddItemToObject(bundle, "entry", x.entries);
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
-		goto out;
-	if (subject) {
-		if (mc_cli_subject(cli, subject, subj, &err) != 0)
-			goto out;
-		x.subject = subj;
-	}
-	if (grantee) {
-		if (mc_cli_find_identity(cli, grantee, &who, &err) != 0)
-			goto out;
-		x.grantee = who.pk;
-	}
-	if (mc_store_read(cli->store, export_txn, &x, &err) != 0)
+	if (filter_setup(cli, &f, &x.subject, &x.grantee, &err) != 0 ||
+	    mc_store_read(cli->store, export_txn, &x, &err) != 0)
 		goto out;
 	text = cJSON_Print(bundle);
 	if (!text) {
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
-		goto out;
-	}
-	if (outpath) {
-		if (mc_cli_write_file(outpath, text, strlen(text), &err) != 0)
-			goto out;
+	} else if (outpath) {
+		rc = mc_cli_write_file(outpath, text, strlen(text), &err);
 	} else {
 		printf("%s\n", text);
+		rc = 0;
 	}
-	rc = 0;
 out:
 	free(text);
 	cJSON_Delete(bundle);
@@ -482,6 +476,130 @@ static int import_dry_report(struct mc_cli *cli, const struct mc_buf *bodies, si
 	return cli->json ? mc_cli_json_print(j, err) : 0;
 }
 
+/* consent import: the input's Consents and the grants made of them */
+struct cimport {
+	cJSON *root;
+	const cJSON *list;   /* a Bundle's entries, or NULL: root is one Consent */
+	size_t cap, n;       /* Consents in the input, grants made so far */
+	struct mc_buf *bodies;
+	struct mc_share_prep **shares;
+	uint8_t (*ids)[MC_GRANT_ID_LEN];
+};
+
+/* The input (FILE or stdin): a Bundle of Consents, or one. */
+static int cimport_read(const char *path, struct cimport *x, struct mc_err *err)
+{
+	unsigned char *doc = NULL;
+	size_t dn = 0;
+	const cJSON *rt;
+
+	if (mc_cli_read_all(path, 16u << 20, &doc, &dn, err) != 0)
+		return -1;
+	if (!mc_utf8_valid(doc, dn) || !(x->root = cJSON_ParseWithLength((const char *)doc, dn))) {
+		free(doc);
+		return mc_err_set(err, EX_DATAERR, _("the input is not valid UTF-8 JSON"));
+	}
+	free(doc);
+	rt = cJSON_GetObjectItemCaseSensitive(x->root, "resourceType");
+	if (cJSON_IsString(rt) && strcmp(rt->valuestring, "Bundle") == 0) {
+		x->list = cJSON_GetObjectItemCaseSensitive(x->root, "entry");
+		x->cap = (size_t)cJSON_GetArraySize(x->list);
+	} else {
+		x->cap = 1;
+	}
+	if (x->cap == 0)
+		return mc_err_set(err, EX_DATAERR, _("the bundle holds no Consent"));
+	x->bodies = calloc(x->cap, sizeof(*x->bodies));
+	x->shares = calloc(x->cap, sizeof(*x->shares));
+	x->ids = calloc(x->cap, sizeof(*x->ids));
+	if (!x->bodies || !x->shares || !x->ids)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	return 0;
+}
+
+/* Each Consent made a grant body, its subject and grantee resolved. */
+static int cimport_bodies(struct mc_cli *cli, const struct mc_org *org, struct cimport *x, struct mc_err *err)
+{
+	const cJSON *item;
+
+	if (!x->list) {
+		mc_buf_init(&x->bodies[0]);
+		x->n = 1;
+		return consent_to_body(cli, org, x->root, &x->bodies[0], x->ids[0], err);
+	}
+	cJSON_ArrayForEach(item, x->list) {
+		mc_buf_init(&x->bodies[x->n]);
+		if (consent_to_body(cli, org, cJSON_GetObjectItemCaseSensitive(item, "resource"),
+				    &x->bodies[x->n], x->ids[x->n], err) != 0) {
+			x->n++;
+			return mc_err_wrap(err, _("entry %zu"), x->n);
+		}
+		x->n++;
+	}
+	return 0;
+}
+
+/* Grantees of another organization get that organization's copy of the
+ * keys in scope, as with consent grant. */
+static int cimport_shares(struct mc_cli *cli, const struct mc_org *org, struct cimport *x, struct mc_err *err)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		struct mc_grant g;
+		bool other = false;
+		uint8_t other_org[MC_PK_LEN];
+
+		if (mc_grant_decode(x->bodies[i].data, x->bodies[i].len, &g, err) != 0 ||
+		    mc_cli_other_org(cli, g.grantee, &other, other_org, err) != 0)
+			return -1;
+		if (!other)
+			continue;
+		x->shares[i] = calloc(1, sizeof(**x->shares));
+		if (!x->shares[i])
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		if (mc_share_prepare(cli->store, org, other_org, &g, x->shares[i], err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void cimport_release(struct cimport *x)
+{
+	for (size_t i = 0; x->bodies && i < x->n; i++)
+		mc_buf_release(&x->bodies[i]);
+	for (size_t i = 0; x->shares && i < x->n; i++) {
+		mc_share_release(x->shares[i]);
+		free(x->shares[i]);
+	}
+	free(x->shares);
+	free(x->bodies);
+	free(x->ids);
+	cJSON_Delete(x->root);
+}
+
+/* After the confirmation: the shares, then all the grants in one block (an
+ * import is whole or not at all); prints the grant ids. */
+static int cimport_commit(struct mc_cli *cli, const struct mc_org *org, struct cimport *x, struct mc_err *err)
+{
+	struct import_ctx ic;
+	struct mc_produced out;
+
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, err) != 0 || cimport_shares(cli, org, x, err) != 0)
+		return -1;
+	ic.author = cli->actor_key;
+	ic.bodies = x->bodies;
+	ic.shares = x->shares;
+	ic.n = x->n;
+	if (mc_chain_produce(cli->store, cli->node_key, import_build, &ic, &out, err) != 0)
+		return -1;
+	for (size_t i = 0; i < x->n; i++) {
+		char hex[33];
+
+		mc_hex(x->ids[i], MC_GRANT_ID_LEN, hex);
+		printf("%s\n", hex);
+	}
+	return 0;
+}
+
 int cmd_consent_import(struct mc_cli *cli, struct mc_args *a)
 {
 	bool yes = false, dry = false;
@@ -493,125 +611,29 @@ int cmd_consent_import(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
-	unsigned char *doc = NULL;
-	size_t dn = 0, n = 0, cap = 0;
-	cJSON *root = NULL, *item;
-	const cJSON *list;
-	struct mc_key *node = NULL, *author = NULL, *orgkey = NULL;
+	struct cimport x;
 	struct mc_org *org = NULL;
-	struct mc_buf *bodies = NULL;
-	struct mc_share_prep **shares = NULL;
-	uint8_t (*ids)[MC_GRANT_ID_LEN] = NULL;
-	struct import_ctx ic;
-	struct mc_produced out;
 
+	memset(&x, 0, sizeof(x));
 	if (mc_cli_parse(a, opts, 2, pos, 1, &npos) != 0)
 		return EX_USAGE;
-	if (mc_cli_read_all(npos ? pos[0] : "-", 16u << 20, &doc, &dn, &err) != 0)
-		return mc_cli_fail(&err);
-	if (!mc_utf8_valid(doc, dn) || !(root = cJSON_ParseWithLength((const char *)doc, dn))) {
-		mc_err_set(&err, EX_DATAERR, _("the input is not valid UTF-8 JSON"));
+	cli->dry_run = dry;
+	/* the store and the org key (no signing key yet: a dry run needs none) */
+	if (cimport_read(npos ? pos[0] : "-", &x, &err) != 0 ||
+	    mc_cmd_setup(cli, MC_SETUP_STORE | MC_SETUP_ORG_KEY, &err) != 0 ||
+	    mc_org_open(cli->store, cli->org_key, &org, &err) != 0 || cimport_bodies(cli, org, &x, &err) != 0)
 		goto out;
-	}
-	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "resourceType")) &&
-	    strcmp(cJSON_GetObjectItemCaseSensitive(root, "resourceType")->valuestring, "Bundle") == 0) {
-		list = cJSON_GetObjectItemCaseSensitive(root, "entry");
-		cap = (size_t)cJSON_GetArraySize(list);
-	} else {
-		list = NULL;
-		cap = 1;
-	}
-	if (cap == 0) {
-		mc_err_set(&err, EX_DATAERR, _("the bundle holds no Consent"));
-		goto out;
-	}
-	bodies = calloc(cap, sizeof(*bodies));
-	shares = calloc(cap, sizeof(*shares));
-	ids = calloc(cap, sizeof(*ids));
-	if (!bodies || !shares || !ids) {
-		mc_err_set(&err, EX_OSERR, _("out of memory"));
-		goto out;
-	}
-	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0 ||
-	    mc_cli_load_role_key(cli, "org", &orgkey, &err) != 0 ||
-	    mc_org_open(cli->store, orgkey, &org, &err) != 0)
-		goto out;
-	if (list) {
-		cJSON_ArrayForEach(item, list) {
-			mc_buf_init(&bodies[n]);
-			if (consent_to_body(cli, org, cJSON_GetObjectItemCaseSensitive(item, "resource"),
-					    &bodies[n], ids[n], &err) != 0) {
-				n++;
-				mc_err_wrap(&err, _("entry %zu"), n);
-				goto out;
-			}
-			n++;
-		}
-	} else {
-		mc_buf_init(&bodies[0]);
-		n = 1;
-		if (consent_to_body(cli, org, root, &bodies[0], ids[0], &err) != 0)
-			goto out;
-	}
 	if (dry) {
-		rc = import_dry_report(cli, bodies, n, &err);
+		rc = import_dry_report(cli, x.bodies, x.n, &err);
 		goto out;
 	}
 	snprintf(question, sizeof(question),
-		 P_("import %zu grant in one block?", "import %zu grants in one block?", n), n);
-	if (mc_cli_confirm(yes, question, &err) != 0 ||
-	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0)
+		 P_("import %zu grant in one block?", "import %zu grants in one block?", x.n), x.n);
+	if (mc_cli_confirm(yes, question, &err) != 0 || cimport_commit(cli, org, &x, &err) != 0)
 		goto out;
-	/* grantees of another organization get that organization's copy of
-	 * the keys in scope, as with consent grant */
-	for (size_t i = 0; i < n; i++) {
-		struct mc_grant g;
-		bool other = false;
-		uint8_t other_org[MC_PK_LEN];
-
-		if (mc_grant_decode(bodies[i].data, bodies[i].len, &g, &err) != 0 ||
-		    mc_cli_other_org(cli, g.grantee, &other, other_org, &err) != 0)
-			goto out;
-		if (!other)
-			continue;
-		shares[i] = calloc(1, sizeof(**shares));
-		if (!shares[i] || mc_share_prepare(cli->store, org, other_org, &g, shares[i], &err) != 0) {
-			if (!shares[i])
-				mc_err_set(&err, EX_OSERR, _("out of memory"));
-			goto out;
-		}
-	}
-	ic.author = author;
-	ic.bodies = bodies;
-	ic.shares = shares;
-	ic.n = n;
-	/* All the grants in one block: an import is whole or not at all. */
-	if (mc_chain_produce(cli->store, node, import_build, &ic, &out, &err) != 0) {
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char hex[33];
-
-		mc_hex(ids[i], MC_GRANT_ID_LEN, hex);
-		printf("%s\n", hex);
-	}
 	rc = 0;
 out:
-	for (size_t i = 0; bodies && i < n; i++)
-		mc_buf_release(&bodies[i]);
-	for (size_t i = 0; shares && i < n; i++) {
-		mc_share_release(shares[i]);
-		free(shares[i]);
-	}
-	free(shares);
-	free(bodies);
-	free(ids);
-	cJSON_Delete(root);
-	free(doc);
+	cimport_release(&x);
 	mc_org_free(org);
-	mc_key_free(orgkey);
-	mc_key_free(node);
-	mc_key_free(author);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

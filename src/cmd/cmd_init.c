@@ -61,6 +61,22 @@ static int join_txn(struct mc_txn *t, void *ctx, struct mc_err *err)
 	return mc_txn_put(t, MC_DB_CONSENSUS, "join", 4, ctx, MC_HASH_LEN, err);
 }
 
+/* init --json: {"datadir": ..., k1: v1, [k2: v2,] flag: value} */
+static int init_json(const struct mc_cli *cli, const char *k1, const char *v1, const char *k2, const char *v2,
+		     const char *flag, bool value, struct mc_err *err)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	if (j) {
+		mc_json_add_str(j, "datadir", cli->datadir);
+		cJSON_AddStringToObject(j, k1, v1);
+		if (k2)
+			cJSON_AddStringToObject(j, k2, v2);
+		cJSON_AddBoolToObject(j, flag, value);
+	}
+	return mc_cli_json_print(j, err);
+}
+
 /* A node of an existing chain: its node key, and the chain id it will take
  * the genesis block from its peers by (`medchain serve`). */
 static int init_join(struct mc_cli *cli, const char *keysnew, const char *keys, const char *db,
@@ -84,14 +100,7 @@ static int init_join(struct mc_cli *cli, const char *keysnew, const char *keys, 
 	}
 	mc_hex(node->pk, MC_PK_LEN, hex);
 	if (cli->json) {
-		cJSON *j = cJSON_CreateObject();
-
-		if (j) {
-			mc_json_add_str(j, "datadir", cli->datadir);
-			cJSON_AddStringToObject(j, "node", hex);
-			cJSON_AddTrueToObject(j, "joining");
-		}
-		if (mc_cli_json_print(j, err) != 0)
+		if (init_json(cli, "node", hex, NULL, NULL, "joining", true, err) != 0)
 			goto out;
 	} else if (!cli->quiet) {
 		printf(_("initialised %s to join a chain\n  node key  %s\n"), cli->datadir, hex);
@@ -104,38 +113,43 @@ out:
 	return rc;
 }
 
-int cmd_init(struct mc_cli *cli, struct mc_args *a)
-{
-	const char *name = "node1", *org = "Demo Hospital", *join = NULL;
-	bool nopass = false;
+/* init: the options */
+struct init_opts {
+	const char *name, *org, *join;
+	bool nopass;
 	uint8_t join_id[MC_HASH_LEN];
+};
+
+/* 0, or the exit code of a usage error */
+static int init_parse(struct mc_args *a, struct init_opts *o)
+{
 	struct mc_opt opts[] = {
-		{ "--name", true, &name, NULL },
-		{ "--org", true, &org, NULL },
-		{ "--no-passphrase", false, NULL, &nopass },
-		{ "--join", true, &join, NULL },
+		{ "--name", true, &o->name, NULL },
+		{ "--org", true, &o->org, NULL },
+		{ "--no-passphrase", false, NULL, &o->nopass },
+		{ "--join", true, &o->join, NULL },
 	};
 	char *pos[1];
 	int npos;
-	char keys[PATH_MAX], keysnew[PATH_MAX], db[PATH_MAX], path[PATH_MAX];
-	struct mc_key *node = NULL, *admin = NULL, *orgk = NULL;
-	struct mc_err err = { 0 };
-	struct mc_produced gen;
-	struct stat st;
-	int rc = -1;
 
 	if (mc_cli_parse(a, opts, 4, pos, 0, &npos) != 0)
 		return EX_USAGE;
-	if (join && (strlen(join) != 2 * MC_HASH_LEN || mc_unhex(join, join_id, MC_HASH_LEN) != 0))
+	if (o->join && (strlen(o->join) != 2 * MC_HASH_LEN || mc_unhex(o->join, o->join_id, MC_HASH_LEN) != 0))
 		return mc_cli_usage(_("--join takes the chain id: 64 hex digits (`medchain status` on a node of the chain shows it)"));
-	if (!*name || strlen(name) > MC_NAME_MAX || !mc_text_clean(name, strlen(name)))
+	if (!*o->name || strlen(o->name) > MC_NAME_MAX || !mc_text_clean(o->name, strlen(o->name)))
 		return mc_cli_usage(_("--name must be 1 to %d characters of text"), MC_NAME_MAX);
-	if (!*org || strlen(org) > MC_NAME_MAX || !mc_text_clean(org, strlen(org)))
+	if (!*o->org || strlen(o->org) > MC_NAME_MAX || !mc_text_clean(o->org, strlen(o->org)))
 		return mc_cli_usage(_("--org must be 1 to %d characters of text"), MC_NAME_MAX);
+	return 0;
+}
 
-	mc_cli_path(cli, keys, sizeof(keys), "keys");
-	mc_cli_path(cli, keysnew, sizeof(keysnew), "keys.new");
-	mc_cli_path(cli, db, sizeof(db), "db");
+/* The data dir, made if need be and writable, with an empty keys.new/ and
+ * no db/: 0, or the exit code after the message. */
+static int init_prepare(struct mc_cli *cli, const char *keys, const char *keysnew, const char *db)
+{
+	struct mc_err err = { 0 };
+	struct stat st;
+
 	if (stat(keys, &st) == 0) {
 		fprintf(stderr, "medchain: %s\n", _("this data dir is already initialised"));
 		fprintf(stderr, "  %s\n", cli->datadir);
@@ -155,68 +169,80 @@ int cmd_init(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_CANTCREAT, _("cannot create '%s': %s"), keysnew, strerror(errno));
 		return mc_cli_fail(&err);
 	}
-	if (!nopass && mc_cli_passphrase(cli, true, &err) != 0)
-		goto out;
-	if (join) {
-		rc = init_join(cli, keysnew, keys, db, join_id, nopass, &err);
-		goto out;
-	}
-	if (mc_key_generate(false, &node, &err) != 0 || mc_key_generate(false, &admin, &err) != 0 ||
-	    mc_key_generate(true, &orgk, &err) != 0)
-		goto out;
-	{
-		const char *roles[] = { "node", "admin", "org" };
-		struct mc_key *ks[] = { node, admin, orgk };
+	return 0;
+}
 
-		for (int i = 0; i < 3; i++) {
-			if (mc_path_printf(path, sizeof(path), &err, "%s/%s.key", keysnew, roles[i]) != 0 ||
-			    mc_cli_save_key(path, ks[i], nopass ? NULL : cli->pass, nopass ? 0 : cli->passlen,
-					    &err) != 0)
-				goto out;
-		}
+/* A new chain: the node's, the admin's and the organization's keys in
+ * keys.new/, the store and its genesis block; keys/ last. */
+static int init_chain(struct mc_cli *cli, const struct init_opts *o, const char *keys, const char *keysnew,
+		      const char *db, struct mc_key *ks[3], struct mc_produced *gen, struct mc_err *err)
+{
+	const char *roles[] = { "node", "admin", "org" };
+	char path[PATH_MAX];
+
+	if (mc_key_generate(false, &ks[0], err) != 0 || mc_key_generate(false, &ks[1], err) != 0 ||
+	    mc_key_generate(true, &ks[2], err) != 0)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		if (mc_path_printf(path, sizeof(path), err, "%s/%s.key", keysnew, roles[i]) != 0 ||
+		    mc_cli_save_key(path, ks[i], o->nopass ? NULL : cli->pass, o->nopass ? 0 : cli->passlen,
+				    err) != 0)
+			return -1;
 	}
-	if (mc_store_open(db, MC_STORE_CREATE, &cli->store, &err) != 0)
-		goto out;
+	if (mc_store_open(db, MC_STORE_CREATE, &cli->store, err) != 0)
+		return -1;
 	{
 		struct mc_genesis_identity ids[] = {
-			{ node, MC_ROLE_NODE, name, org },
-			{ admin, MC_ROLE_ADMIN, "admin", org },
-			{ orgk, MC_ROLE_ORG, org, org },
+			{ ks[0], MC_ROLE_NODE, o->name, o->org },
+			{ ks[1], MC_ROLE_ADMIN, "admin", o->org },
+			{ ks[2], MC_ROLE_ORG, o->org, o->org },
 		};
-		struct kek_ctx kc = { orgk->pk };
+		struct kek_ctx kc = { ks[2]->pk };
 
-		if (mc_chain_genesis(cli->store, node, ids, 3, init_kek, &kc, &gen, &err) != 0)
-			goto out;
+		if (mc_chain_genesis(cli->store, ks[0], ids, 3, init_kek, &kc, gen, err) != 0)
+			return -1;
 	}
-	if (rename(keysnew, keys) != 0) {
-		mc_err_set(&err, EX_CANTCREAT, _("cannot rename '%s': %s"), keysnew, strerror(errno));
-		goto out;
-	}
-	{
-		char chex[65], ahex[65];
+	if (rename(keysnew, keys) != 0)
+		return mc_err_set(err, EX_CANTCREAT, _("cannot rename '%s': %s"), keysnew, strerror(errno));
+	return 0;
+}
 
+int cmd_init(struct mc_cli *cli, struct mc_args *a)
+{
+	struct init_opts o = { .name = "node1", .org = "Demo Hospital" };
+	char keys[PATH_MAX], keysnew[PATH_MAX], db[PATH_MAX], chex[65], ahex[65];
+	struct mc_key *ks[3] = { NULL, NULL, NULL };   /* node, admin, org */
+	struct mc_err err = { 0 };
+	struct mc_produced gen;
+	int rc;
+
+	if ((rc = init_parse(a, &o)) != 0)
+		return rc;
+	mc_cli_path(cli, keys, sizeof(keys), "keys");
+	mc_cli_path(cli, keysnew, sizeof(keysnew), "keys.new");
+	mc_cli_path(cli, db, sizeof(db), "db");
+	if ((rc = init_prepare(cli, keys, keysnew, db)) != 0)
+		return rc;
+	if (!o.nopass && mc_cli_passphrase(cli, true, &err) != 0)
+		rc = -1;
+	else if (o.join)
+		rc = init_join(cli, keysnew, keys, db, o.join_id, o.nopass, &err);
+	else
+		rc = init_chain(cli, &o, keys, keysnew, db, ks, &gen, &err);
+	if (rc == 0 && !o.join) {
 		mc_hex(gen.hash, MC_HASH_LEN, chex);
-		mc_hex(admin->pk, MC_PK_LEN, ahex);
+		mc_hex(ks[1]->pk, MC_PK_LEN, ahex);
 		if (cli->json) {
-			cJSON *j = cJSON_CreateObject();
-
-			if (j) {
-				mc_json_add_str(j, "datadir", cli->datadir);
-				cJSON_AddStringToObject(j, "chain_id", chex);
-				cJSON_AddStringToObject(j, "admin", ahex);
-				cJSON_AddBoolToObject(j, "sealed", !nopass);
-			}
-			mc_cli_json_print(j, &err);
+			/* the chain is made: an answer that cannot be printed
+			 * (out of memory) does not fail the init */
+			(void)init_json(cli, "chain_id", chex, "admin", ahex, "sealed", !o.nopass, &err);
 		} else if (!cli->quiet) {
 			printf(_("initialised %s\n  chain id  %s\n  admin     %s\n"), cli->datadir, chex, ahex);
-			if (nopass)
+			if (o.nopass)
 				printf(_("  keys are NOT sealed with a passphrase (--no-passphrase)\n"));
 		}
 	}
-	rc = 0;
-out:
-	mc_key_free(node);
-	mc_key_free(admin);
-	mc_key_free(orgk);
+	for (int i = 0; i < 3; i++)
+		mc_key_free(ks[i]);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

@@ -78,6 +78,29 @@ static void print_json(cJSON *j)
 	cJSON_Delete(j);
 }
 
+/* Whether pk is one of the validators in sc. */
+static bool in_set(const struct set_ctx *sc, const uint8_t pk[MC_PK_LEN])
+{
+	for (size_t i = 0; i < sc->nval; i++)
+		if (memcmp(sc->vals[i], pk, MC_PK_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* --dry-run --json of a set change: field names the key it is about. */
+static int dry_run_json(const char *field, const char *hex, const struct set_ctx *sc)
+{
+	struct mc_err err = { 0 };
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(j, "dry_run", true);
+	cJSON_AddStringToObject(j, field, hex);
+	cJSON_AddNumberToObject(j, "validators", (double)sc->nval);
+	cJSON_AddNumberToObject(j, "needed", (double)mc_quorum(sc->nval));
+	cJSON_AddNumberToObject(j, "epoch", (double)sc->epoch);
+	return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
+}
+
 /* A proposal being approved: the op and its body, decoded. */
 struct change {
 	unsigned op;
@@ -141,7 +164,6 @@ static int promote_via_serve(struct mc_cli *cli, const uint8_t leader[MC_PK_LEN]
 			     struct mc_err *err)
 {
 	char url[700], path[200], hex[2 * MC_PK_LEN + 1];
-	struct mc_key *node = NULL;
 	struct mc_peer_client *cl = NULL;
 	struct mc_peer_resp r;
 	struct mc_buf body;
@@ -156,10 +178,10 @@ static int promote_via_serve(struct mc_cli *cli, const uint8_t leader[MC_PK_LEN]
 	mc_hex(leader, MC_PK_LEN, hex);
 	mc_cli_serve_url(cli, url, sizeof(url));
 	snprintf(path, sizeof(path), "/v1/promote?leader=%s", hex);
-	if (mc_store_read(cli->store, set_txn, &sc, err) != 0 || mc_cli_load_role_key(cli, "node", &node, err) != 0 ||
+	if (mc_store_read(cli->store, set_txn, &sc, err) != 0 || mc_cmd_setup(cli, MC_SETUP_ALL, err) != 0 ||
 	    mc_peer_client_new(*cli->conf.ca_file ? cli->conf.ca_file : NULL, &cl, err) != 0 ||
-	    mc_peer_call(cl, sc.head.chain_id, node, url, "POST", path, body.data, body.len, node->pk, 30000, 4096, &r,
-			 err) != 0)
+	    mc_peer_call(cl, sc.head.chain_id, cli->node_key, url, "POST", path, body.data, body.len,
+			 cli->node_key->pk, 30000, 4096, &r, err) != 0)
 		goto out;
 	if (r.status != 202) {
 		mc_err_set(err, r.status == 503 ? EX_TEMPFAIL : EX_DATAERR, "%.300s", (const char *)r.body);
@@ -192,7 +214,113 @@ out:
 	mc_buf_release(&body);
 	mc_peer_resp_release(&r);
 	mc_peer_client_free(cl);
-	mc_key_free(node);
+	return rc;
+}
+
+/* Whether this node may approve c: the leader or validator set it was
+ * made against is still the chain's, and this node is a validator. */
+static int approve_check(const struct change *c, const struct set_ctx *sc, const struct mc_key *node,
+			 struct mc_err *err)
+{
+	uint64_t epoch = c->op == MC_NODE_OP_ADD ? c->add.epoch
+		       : c->op == MC_NODE_OP_ROTATE ? c->ro.epoch : c->rm.epoch;
+
+	if (c->op == MC_NODE_OP_PROMOTE && c->pr.from_view != sc->view)
+		return mc_err_set(err, EX_DATAERR, _("the leader changed since this promotion was proposed: make it again"));
+	if (c->op != MC_NODE_OP_PROMOTE && epoch != sc->epoch)
+		return mc_err_set(err, EX_DATAERR, _("the validator set changed since this proposal was made: make it again"));
+	if (!in_set(sc, node->pk))
+		return mc_err_set(err, EX_NOPERM, _("this node is not a validator: only validators approve set changes"));
+	return 0;
+}
+
+/* What a committed change says: its block, and a rotation's new key or a
+ * validator's new address. was_member: a NODE_ADD of a validator. */
+static void change_committed(struct mc_cli *cli, const struct change *c, const struct mc_produced *out,
+			     bool was_member)
+{
+	char hex[2 * MC_PK_LEN + 1];
+
+	if (c->op == MC_NODE_OP_ROTATE)
+		mc_hex(c->ro.new_pk, MC_PK_LEN, hex);
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddBoolToObject(j, "committed", true);
+		cJSON_AddNumberToObject(j, "height", (double)out->height);
+		if (c->op == MC_NODE_OP_ROTATE)
+			cJSON_AddStringToObject(j, "key", hex);
+		print_json(j);
+	} else if (cli->quiet) {
+		/* nothing */
+	} else if (c->op == MC_NODE_OP_ROTATE) {
+		printf(_("the node's key is now %s: the rotation is in block %llu, the new key signs from block %llu\n"),
+		       hex, (unsigned long long)out->height, (unsigned long long)out->height + 1);
+	} else if (c->op == MC_NODE_OP_ADD && was_member) {
+		printf(_("the node's address is now %.*s (block %llu)\n"), (int)c->add.url_len,
+		       (const char *)c->add.url, (unsigned long long)out->height);
+	} else {
+		printf(c->op == MC_NODE_OP_ADD ? _("node added in block %llu\n") : _("node removed in block %llu\n"),
+		       (unsigned long long)out->height);
+	}
+}
+
+/* A quorum approved c (not a promotion): its transaction, in a block this
+ * node makes. */
+static int change_commit(struct mc_cli *cli, const struct change *c, const struct set_ctx *sc,
+			 const struct mc_key *node, struct mc_err *err)
+{
+	struct mc_buf body;
+	struct submit_ctx sx = { node, &body, c->op == MC_NODE_OP_ADD ? MC_TX_NODE_ADD
+					    : c->op == MC_NODE_OP_ROTATE ? MC_TX_NODE_ROTATE : MC_TX_NODE_REMOVE };
+	struct mc_produced out;
+	bool was_member = in_set(sc, c->add.pk);   /* a validator's NODE_ADD: its new address */
+	int rc;
+
+	mc_buf_init(&body);
+	if (c->op == MC_NODE_OP_ADD)
+		mc_node_add_encode(&c->add, &body);
+	else if (c->op == MC_NODE_OP_ROTATE)
+		mc_node_rotate_encode(&c->ro, &body);
+	else
+		mc_node_remove_encode(&c->rm, &body);
+	rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
+				  : mc_chain_produce(cli->store, node, change_build, &sx, &out, err);
+	if (rc == 0)
+		change_committed(cli, c, &out, was_member);
+	mc_buf_release(&body);
+	return rc;
+}
+
+/* Short of a quorum: the token with the approvals so far, for the next
+ * validator's operator. */
+static int change_pending(struct mc_cli *cli, struct change *c, const struct set_ctx *sc, struct mc_err *err)
+{
+	struct mc_buf body;
+	char *hex;
+	int rc = 0;
+
+	mc_buf_init(&body);
+	change_encode(c, &body);
+	hex = mc_buf_failed(&body) ? NULL : malloc(2 * body.len + 1);
+	if (!hex) {
+		rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+	} else {
+		mc_hex(body.data, body.len, hex);
+		if (cli->json) {
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddBoolToObject(j, "committed", false);
+			cJSON_AddNumberToObject(j, "approvals", approvals_of(c)->count);
+			cJSON_AddNumberToObject(j, "needed", (double)mc_quorum(sc->nval));
+			cJSON_AddStringToObject(j, "token", hex);
+			print_json(j);
+		} else
+			printf(_("%u of %zu approvals needed so far. On another validator run:\n  medchain node approve %s\n"),
+			       (unsigned)approvals_of(c)->count, mc_quorum(sc->nval), hex);
+		free(hex);
+	}
+	mc_buf_release(&body);
 	return rc;
 }
 
@@ -201,110 +329,23 @@ out:
 static int approve_and_go(struct mc_cli *cli, struct change *c, struct mc_err *err)
 {
 	struct set_ctx sc;
-	struct mc_key *node = NULL;
 	struct mc_approval mine;
 	uint8_t d[MC_HASH_LEN];
-	uint64_t epoch = c->op == MC_NODE_OP_ADD ? c->add.epoch
-		       : c->op == MC_NODE_OP_ROTATE ? c->ro.epoch : c->rm.epoch;
-	struct mc_buf body;
-	bool member = false;
-	int rc = -1;
 
 	memset(&sc, 0, sizeof(sc));
-	if (mc_store_read(cli->store, set_txn, &sc, err) != 0 || mc_cli_load_role_key(cli, "node", &node, err) != 0)
-		goto out;
-	if (c->op == MC_NODE_OP_PROMOTE && c->pr.from_view != sc.view) {
-		mc_err_set(err, EX_DATAERR, _("the leader changed since this promotion was proposed: make it again"));
-		goto out;
-	}
-	if (c->op != MC_NODE_OP_PROMOTE && epoch != sc.epoch) {
-		mc_err_set(err, EX_DATAERR, _("the validator set changed since this proposal was made: make it again"));
-		goto out;
-	}
-	for (size_t i = 0; i < sc.nval; i++)
-		member = member || memcmp(sc.vals[i], node->pk, MC_PK_LEN) == 0;
-	if (!member) {
-		mc_err_set(err, EX_NOPERM, _("this node is not a validator: only validators approve set changes"));
-		goto out;
-	}
+	/* the set first: a refusal is said before any passphrase is asked */
+	if (mc_store_read(cli->store, set_txn, &sc, err) != 0 || mc_cmd_setup(cli, MC_SETUP_ALL, err) != 0 ||
+	    approve_check(c, &sc, cli->node_key, err) != 0)
+		return -1;
 	change_digest(c, sc.head.chain_id, d);
-	mc_approval_sign(d, node->sk, node->pk, &mine);
+	mc_approval_sign(d, cli->node_key->sk, cli->node_key->pk, &mine);
 	if (mc_approvals_add(approvals_of(c), &mine, err) != 0)
-		goto out;
-	mc_buf_init(&body);
-	if (c->op == MC_NODE_OP_PROMOTE && approvals_of(c)->count >= mc_quorum(sc.nval)) {
-		rc = promote_via_serve(cli, c->pr.leader, &c->pr, err);
-	} else if (approvals_of(c)->count >= mc_quorum(sc.nval)) {
-		struct submit_ctx sx = { node, &body, c->op == MC_NODE_OP_ADD ? MC_TX_NODE_ADD
-						    : c->op == MC_NODE_OP_ROTATE ? MC_TX_NODE_ROTATE : MC_TX_NODE_REMOVE };
-		struct mc_produced out;
-		bool was_member = false;   /* a validator's NODE_ADD: its new address */
-
-		for (size_t i = 0; i < sc.nval; i++)
-			was_member = was_member || memcmp(sc.vals[i], c->add.pk, MC_PK_LEN) == 0;
-
-		if (c->op == MC_NODE_OP_ADD)
-			mc_node_add_encode(&c->add, &body);
-		else if (c->op == MC_NODE_OP_ROTATE)
-			mc_node_rotate_encode(&c->ro, &body);
-		else
-			mc_node_remove_encode(&c->rm, &body);
-		rc = mc_buf_failed(&body) ? mc_err_set(err, EX_OSERR, _("out of memory"))
-					  : mc_chain_produce(cli->store, node, change_build, &sx, &out, err);
-		if (rc == 0 && cli->json) {
-			cJSON *j = cJSON_CreateObject();
-
-			cJSON_AddBoolToObject(j, "committed", true);
-			cJSON_AddNumberToObject(j, "height", (double)out.height);
-			if (c->op == MC_NODE_OP_ROTATE) {
-				char hex[2 * MC_PK_LEN + 1];
-
-				mc_hex(c->ro.new_pk, MC_PK_LEN, hex);
-				cJSON_AddStringToObject(j, "key", hex);
-			}
-			print_json(j);
-		} else if (rc == 0 && !cli->quiet && c->op == MC_NODE_OP_ROTATE) {
-			char hex[2 * MC_PK_LEN + 1];
-
-			mc_hex(c->ro.new_pk, MC_PK_LEN, hex);
-			printf(_("the node's key is now %s: the rotation is in block %llu, the new key signs from block %llu\n"),
-			       hex, (unsigned long long)out.height, (unsigned long long)out.height + 1);
-		} else if (rc == 0 && !cli->quiet && c->op == MC_NODE_OP_ADD && was_member) {
-			printf(_("the node's address is now %.*s (block %llu)\n"), (int)c->add.url_len,
-			       (const char *)c->add.url, (unsigned long long)out.height);
-		} else if (rc == 0 && !cli->quiet) {
-			printf(c->op == MC_NODE_OP_ADD ? _("node added in block %llu\n")
-						       : _("node removed in block %llu\n"),
-			       (unsigned long long)out.height);
-		}
-	} else {
-		char *hex;
-
-		change_encode(c, &body);
-		hex = mc_buf_failed(&body) ? NULL : malloc(2 * body.len + 1);
-		if (!hex) {
-			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
-		} else {
-			mc_hex(body.data, body.len, hex);
-			if (cli->json) {
-				cJSON *j = cJSON_CreateObject();
-
-				cJSON_AddBoolToObject(j, "committed", false);
-				cJSON_AddNumberToObject(j, "approvals", approvals_of(c)->count);
-				cJSON_AddNumberToObject(j, "needed", (double)mc_quorum(sc.nval));
-				cJSON_AddStringToObject(j, "token", hex);
-				print_json(j);
-			} else
-				printf(_("%u of %zu approvals needed so far. On another validator run:\n  medchain node approve %s\n"),
-				       (unsigned)approvals_of(c)->count, mc_quorum(sc.nval), hex);
-			free(hex);
-			rc = 0;
-		}
-	}
-	mc_buf_release(&body);
-out:
-	mc_key_free(node);
-	return rc;
+		return -1;
+	if (approvals_of(c)->count < mc_quorum(sc.nval))
+		return change_pending(cli, c, &sc, err);
+	if (c->op == MC_NODE_OP_PROMOTE)
+		return promote_via_serve(cli, c->pr.leader, &c->pr, err);
+	return change_commit(cli, c, &sc, cli->node_key, err);
 }
 
 static int parse_key(const char *s, uint8_t pk[MC_PK_LEN])
@@ -341,7 +382,7 @@ int cmd_node_add(struct mc_cli *cli, struct mc_args *a)
 	c.add.url = (const uint8_t *)pos[0];
 	c.add.url_len = strlen(pos[0]);
 	memset(&sc, 0, sizeof(sc));
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
 		return mc_cli_fail(&err);
 	c.add.epoch = sc.epoch;
 	return approve_and_go(cli, &c, &err) == 0 ? 0 : mc_cli_fail(&err);
@@ -349,7 +390,7 @@ int cmd_node_add(struct mc_cli *cli, struct mc_args *a)
 
 int cmd_node_remove(struct mc_cli *cli, struct mc_args *a)
 {
-	bool yes = false, dry = false, member = false;
+	bool yes = false, dry = false;
 	struct mc_opt opts[] = {
 		{ "--yes", false, NULL, &yes },
 		{ "--dry-run", false, NULL, &dry },
@@ -371,14 +412,12 @@ int cmd_node_remove(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_usage(_("KEY must be the node's public key: 64 hex digits"));
 	mc_hex(c.rm.pk, MC_PK_LEN, hex);
 	memset(&sc, 0, sizeof(sc));
-	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0 ||
-	    mc_store_read(cli->store, set_txn, &sc, &err) != 0)
+	cli->dry_run = dry;   /* the store read-only, no key */
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
 		return mc_cli_fail(&err);
 	c.rm.epoch = sc.epoch;
-	for (size_t i = 0; i < sc.nval; i++)
-		member = member || memcmp(sc.vals[i], c.rm.pk, MC_PK_LEN) == 0;
 	/* the chain's own rules (valset.h), checked before anything is signed */
-	if (!member) {
+	if (!in_set(&sc, c.rm.pk)) {
 		mc_err_set(&err, EX_DATAERR, _("'%s' is not in the validator set"), hex);
 		return mc_cli_fail(&err);
 	}
@@ -387,16 +426,8 @@ int cmd_node_remove(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	}
 	if (dry) {
-		if (cli->json) {
-			cJSON *j = cJSON_CreateObject();
-
-			cJSON_AddBoolToObject(j, "dry_run", true);
-			cJSON_AddStringToObject(j, "remove", hex);
-			cJSON_AddNumberToObject(j, "validators", (double)sc.nval);
-			cJSON_AddNumberToObject(j, "needed", (double)mc_quorum(sc.nval));
-			cJSON_AddNumberToObject(j, "epoch", (double)sc.epoch);
-			return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
-		}
+		if (cli->json)
+			return dry_run_json("remove", hex, &sc);
 		printf(_("would approve removing validator %s from the set of %zu; the removal commits once %zu approve; nothing was written\n"),
 		       hex, sc.nval, mc_quorum(sc.nval));
 		return 0;
@@ -415,7 +446,6 @@ int cmd_node_promote(struct mc_cli *cli, struct mc_args *a)
 	struct mc_err err = { 0 };
 	struct set_ctx sc;
 	struct change c;
-	bool member = false;
 
 	if (mc_cli_parse(a, NULL, 0, pos, 1, &npos) != 0)
 		return EX_USAGE;
@@ -424,11 +454,9 @@ int cmd_node_promote(struct mc_cli *cli, struct mc_args *a)
 	if (npos != 1 || parse_key(pos[0], c.pr.leader) != 0)
 		return mc_cli_usage(_("node promote needs the new leader's key: 64 hex digits (`node list` shows them)"));
 	memset(&sc, 0, sizeof(sc));
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
 		return mc_cli_fail(&err);
-	for (size_t i = 0; i < sc.nval; i++)
-		member = member || memcmp(sc.vals[i], c.pr.leader, MC_PK_LEN) == 0;
-	if (!member) {
+	if (!in_set(&sc, c.pr.leader)) {
 		mc_err_set(&err, EX_DATAERR, _("that key is not a validator (`node list` shows them)"));
 		return mc_cli_fail(&err);
 	}
@@ -477,7 +505,7 @@ int cmd_node_approve(struct mc_cli *cli, struct mc_args *a)
 	   : mc_err_set(&err, EX_DATAERR, _("unknown kind of proposal"));
 	if (rc != 0)
 		mc_err_wrap(&err, _("the proposal token is not one `node add`, `node remove`, `node promote` or `node rotate-key` printed"));
-	if (rc == 0 && mc_cli_open(cli, 0, &err) == 0) {
+	if (rc == 0 && mc_cmd_setup(cli, MC_SETUP_STORE, &err) == 0) {
 		struct set_ctx sc;
 		uint8_t d[MC_HASH_LEN];
 		const struct mc_approvals *ap = approvals_of(&c);
@@ -532,16 +560,65 @@ static int next_key(struct mc_cli *cli, bool node_sealed, bool *made, struct mc_
 	return 0;
 }
 
+/* The key files follow the chain: a rotation it has already settles them
+ * (keys/node.next.key becomes node.key). */
+static int settle_keys(struct mc_cli *cli, struct mc_err *err)
+{
+	char path[PATH_MAX];
+	enum mc_nodekey_state st;
+
+	mc_cli_path(cli, path, sizeof(path), "keys");
+	return mc_nodekey_settle(path, cli->store, &st, err);
+}
+
+/* This node's key (pk, hex; *sealed: whether node.key is) and the
+ * validator set sc, after settling a rotation the chain has already
+ * (not with --dry-run, which writes nothing); a node that is not a
+ * validator has nothing to rotate on the chain. */
+static int rotate_key_state(struct mc_cli *cli, bool dry, uint8_t pk[MC_PK_LEN], bool *sealed,
+			    char hex[2 * MC_PK_LEN + 1], struct set_ctx *sc, struct mc_err *err)
+{
+	char path[PATH_MAX];
+
+	if (!dry && settle_keys(cli, err) != 0)
+		return -1;
+	mc_cli_path(cli, path, sizeof(path), "keys/node.key");
+	if (mc_key_peek(path, pk, sealed, err) != 0 || mc_store_read(cli->store, set_txn, sc, err) != 0)
+		return -1;
+	mc_hex(pk, MC_PK_LEN, hex);
+	/* the chain's own rules (valset.h), checked before anything is made */
+	if (!in_set(sc, pk))
+		return mc_err_set(err, EX_NOPERM,
+				  _("this node (%.16s) is not a validator: only a validator's key is rotated on the chain"),
+				  hex);
+	return 0;
+}
+
+/* The NODE_ROTATE change from old_pk to next's key, signed by next. */
+static void rotate_key_change(const uint8_t old_pk[MC_PK_LEN], const struct mc_key *next, const struct set_ctx *sc,
+			      struct change *c)
+{
+	uint8_t d[MC_HASH_LEN];
+
+	memset(c, 0, sizeof(*c));
+	c->op = MC_NODE_OP_ROTATE;
+	memcpy(c->ro.old_pk, old_pk, MC_PK_LEN);
+	memcpy(c->ro.new_pk, next->pk, MC_PK_LEN);
+	c->ro.epoch = sc->epoch;
+	mc_node_rotate_digest(sc->head.chain_id, c->ro.old_pk, c->ro.new_pk, c->ro.epoch, d);
+	mc_sign(next->sk, d, MC_HASH_LEN, c->ro.new_sig);
+}
+
 int cmd_node_rotate_key(struct mc_cli *cli, struct mc_args *a)
 {
-	bool yes = false, dry = false, member = false, sealed = false, made = false;
+	bool yes = false, dry = false, sealed = false, made = false;
 	struct mc_opt opts[] = {
 		{ "--yes", false, NULL, &yes },
 		{ "--dry-run", false, NULL, &dry },
 	};
-	char *pos[1], path[PATH_MAX], hex[2 * MC_PK_LEN + 1], question[512];
+	char *pos[1], hex[2 * MC_PK_LEN + 1], question[512];
 	int npos, rc;
-	uint8_t pk[MC_PK_LEN], d[MC_HASH_LEN];
+	uint8_t pk[MC_PK_LEN];
 	struct mc_key *next = NULL;
 	struct mc_err err = { 0 };
 	struct set_ctx sc;
@@ -550,39 +627,12 @@ int cmd_node_rotate_key(struct mc_cli *cli, struct mc_args *a)
 	if (mc_cli_parse(a, opts, 2, pos, 0, &npos) != 0)
 		return EX_USAGE;
 	memset(&sc, 0, sizeof(sc));
-	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0)
+	cli->dry_run = dry;   /* the store read-only, no key */
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || rotate_key_state(cli, dry, pk, &sealed, hex, &sc, &err) != 0)
 		return mc_cli_fail(&err);
-	if (!dry) {
-		/* a rotation the chain has already: the key files first */
-		enum mc_nodekey_state st;
-
-		mc_cli_path(cli, path, sizeof(path), "keys");
-		if (mc_nodekey_settle(path, cli->store, &st, &err) != 0)
-			return mc_cli_fail(&err);
-	}
-	mc_cli_path(cli, path, sizeof(path), "keys/node.key");
-	if (mc_key_peek(path, pk, &sealed, &err) != 0 || mc_store_read(cli->store, set_txn, &sc, &err) != 0)
-		return mc_cli_fail(&err);
-	mc_hex(pk, MC_PK_LEN, hex);
-	for (size_t i = 0; i < sc.nval; i++)
-		member = member || memcmp(sc.vals[i], pk, MC_PK_LEN) == 0;
-	/* the chain's own rules (valset.h), checked before anything is made */
-	if (!member) {
-		mc_err_set(&err, EX_NOPERM, _("this node (%.16s) is not a validator: only a validator's key is rotated on the chain"),
-			   hex);
-		return mc_cli_fail(&err);
-	}
 	if (dry) {
-		if (cli->json) {
-			cJSON *j = cJSON_CreateObject();
-
-			cJSON_AddBoolToObject(j, "dry_run", true);
-			cJSON_AddStringToObject(j, "node", hex);
-			cJSON_AddNumberToObject(j, "validators", (double)sc.nval);
-			cJSON_AddNumberToObject(j, "needed", (double)mc_quorum(sc.nval));
-			cJSON_AddNumberToObject(j, "epoch", (double)sc.epoch);
-			return mc_cli_json_print(j, &err) == 0 ? 0 : mc_cli_fail(&err);
-		}
+		if (cli->json)
+			return dry_run_json("node", hex, &sc);
 		printf(_("would make a new key for this node (%s) and approve the rotation; it commits once %zu of %zu validators approve; nothing was written\n"),
 		       hex, mc_quorum(sc.nval), sc.nval);
 		return 0;
@@ -594,25 +644,15 @@ int cmd_node_rotate_key(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	if (!made && !cli->quiet && !cli->json)
 		fprintf(stderr, _("medchain: a rotation was under way: going on with its new key (keys/node.next.key)\n"));
-	memset(&c, 0, sizeof(c));
-	c.op = MC_NODE_OP_ROTATE;
-	memcpy(c.ro.old_pk, pk, MC_PK_LEN);
-	memcpy(c.ro.new_pk, next->pk, MC_PK_LEN);
-	c.ro.epoch = sc.epoch;
-	mc_node_rotate_digest(sc.head.chain_id, c.ro.old_pk, c.ro.new_pk, c.ro.epoch, d);
-	mc_sign(next->sk, d, MC_HASH_LEN, c.ro.new_sig);
+	rotate_key_change(pk, next, &sc, &c);
 	mc_key_free(next);
 	mc_nodekey_test_crash("rotate-before-submit");
 	rc = approve_and_go(cli, &c, &err);
 	if (rc == 0)
 		mc_nodekey_test_crash("rotate-after-commit");
-	if (rc == 0) {
-		/* committed here (or a token printed): the key files follow the chain */
-		enum mc_nodekey_state st;
-
-		mc_cli_path(cli, path, sizeof(path), "keys");
-		rc = mc_nodekey_settle(path, cli->store, &st, &err);
-	}
+	/* committed here (or a token printed): the key files follow the chain */
+	if (rc == 0)
+		rc = settle_keys(cli, &err);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
@@ -757,19 +797,18 @@ int cmd_node_list(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc;
 	struct mc_err err = { 0 };
-	struct mc_key *node = NULL;
 	struct live live;
 	struct list_ctx c;
 
 	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
 		return EX_USAGE;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		return mc_cli_fail(&err);
 	live_load(cli, &live);
 	memset(&c, 0, sizeof(c));
 	c.cli = cli;
 	c.live = &live;
-	c.self = node->pk;
+	c.self = cli->node_key->pk;
 	c.arr = cJSON_CreateArray();
 	rc = mc_store_read(cli->store, list_txn, &c, &err);
 	if (rc == 0 && cli->json) {
@@ -786,6 +825,5 @@ int cmd_node_list(struct mc_cli *cli, struct mc_args *a)
 	}
 	cJSON_Delete(c.arr);
 	cJSON_Delete(live.status);
-	mc_key_free(node);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

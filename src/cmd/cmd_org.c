@@ -15,7 +15,6 @@
 
 #include <cjson/cJSON.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "crypto.h"
 #include "i18n.h"
 #include "identity.h"
+#include "nodekey.h"
 #include "orgrot.h"
 #include "records.h"
 
@@ -119,20 +119,6 @@ static int reseal_all(struct mc_txn *t, struct rot_ctx *c, struct mc_err *err)
 	return 0;
 }
 
-/* MEDCHAIN_TEST_CRASH=org-after-keyfile | org-after-commit: a test build
- * kills itself there (./configure --enable-test-hooks). */
-static void test_crash(const char *where)
-{
-#ifdef MC_TEST_HOOKS
-	const char *crash = getenv("MEDCHAIN_TEST_CRASH");
-
-	if (crash && strcmp(crash, where) == 0)
-		raise(SIGKILL);
-#else
-	(void)where;
-#endif
-}
-
 static int rot_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
 {
 	struct rot_ctx *c = vctx;
@@ -163,109 +149,124 @@ static int rot_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct 
 				  c->items, (size_t)c->count * MC_ORGROT_ITEM_LEN, err);
 }
 
-int cmd_org_rotate_key(struct mc_cli *cli, struct mc_args *a)
+/* The organization's current key (cli->org_key, from keys/org.key in
+ * orgpath; *sealed: whether the file is), which must be an active
+ * organization's and carry its pseudonym key. */
+static int org_old_key(struct mc_cli *cli, const char *orgpath, bool *sealed, char oldhex[2 * MC_PK_LEN + 1],
+		       struct mc_err *err)
 {
-	char *pos[1];
-	int npos, rc = -1;
-	struct mc_err err = { 0 };
-	struct mc_key *node = NULL, *author = NULL, *oldk = NULL, *newk = NULL;
 	struct mc_identity oldid;
-	struct rot_ctx c;
-	struct mc_produced out;
-	char oldhex[2 * MC_PK_LEN + 1], newhex[2 * MC_PK_LEN + 1], orgpath[PATH_MAX], newpath[PATH_MAX],
-		retpath[PATH_MAX], rel[200];
 	uint8_t filepk[MC_PK_LEN];
-	bool sealed = false, wrote = false;
 
-	memset(&c, 0, sizeof(c));
-	mc_buf_init(&c.body);
-	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
-		return EX_USAGE;
-	mc_cli_path(cli, orgpath, sizeof(orgpath), "keys/org.key");
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0 ||
-	    mc_cli_load_role_key(cli, "org", &oldk, &err) != 0 ||
-	    mc_key_peek(orgpath, filepk, &sealed, &err) != 0)
-		goto out;
-	mc_hex(oldk->pk, MC_PK_LEN, oldhex);
-	if (mc_cli_find_identity(cli, oldhex, &oldid, &err) != 0)
-		goto out;
-	if (!(oldid.roles & MC_ROLE_ORG) || oldid.revoked != MC_NOT_REVOKED) {
-		mc_err_set(&err, EX_DATAERR, _("keys/org.key is not an active organization's key"));
-		goto out;
-	}
-	if (!oldk->has_pseudo) {
-		mc_err_set(&err, EX_DATAERR, _("the organization key has no pseudonym key"));
-		goto out;
-	}
-	/* A new signing and sealing key; the pseudonym key stays, or every
-	 * patient would get another pseudonym (docs/decisions.md). */
-	if (mc_key_generate(true, &newk, &err) != 0)
-		goto out;
-	memcpy(newk->pseudo, oldk->pseudo, sizeof(newk->pseudo));
-	mc_hex(newk->pk, MC_PK_LEN, newhex);
+	if (mc_key_peek(orgpath, filepk, sealed, err) != 0)
+		return -1;
+	mc_hex(cli->org_key->pk, MC_PK_LEN, oldhex);
+	if (mc_cli_find_identity(cli, oldhex, &oldid, err) != 0)
+		return -1;
+	if (!(oldid.roles & MC_ROLE_ORG) || oldid.revoked != MC_NOT_REVOKED)
+		return mc_err_set(err, EX_DATAERR, _("keys/org.key is not an active organization's key"));
+	if (!cli->org_key->has_pseudo)
+		return mc_err_set(err, EX_DATAERR, _("the organization key has no pseudonym key"));
+	return 0;
+}
+
+/* A new signing and sealing key; the pseudonym key stays, or every
+ * patient would get another pseudonym (docs/decisions.md). Written to
+ * newpath (keys/<new key>.key), sealed as the old one is: under the
+ * node's passphrase. */
+static int org_new_key(struct mc_cli *cli, const struct mc_key *oldk, bool sealed, struct mc_key **newk,
+		       char newhex[2 * MC_PK_LEN + 1], char *newpath, struct mc_err *err)
+{
+	char rel[200];
+
+	if (mc_key_generate(true, newk, err) != 0)
+		return -1;
+	memcpy((*newk)->pseudo, oldk->pseudo, sizeof((*newk)->pseudo));
+	mc_hex((*newk)->pk, MC_PK_LEN, newhex);
 	snprintf(rel, sizeof(rel), "keys/%s.key", newhex);
-	mc_cli_path(cli, newpath, sizeof(newpath), rel);
-	snprintf(rel, sizeof(rel), "keys/retired/%s.key", oldhex);
-	mc_cli_path(cli, retpath, sizeof(retpath), rel);
-	/* sealed as the old one is: under the node's passphrase */
-	if (mc_cli_save_key(newpath, newk, sealed ? cli->pass : NULL, sealed ? cli->passlen : 0, &err) != 0)
-		goto out;
-	wrote = true;
-	test_crash("org-after-keyfile");
-	c.author = author;
-	c.oldk = oldk;
-	c.newk = newk;
-	if (mc_chain_produce(cli->store, node, rot_build, &c, &out, &err) != 0) {
-		/* A refusal or a local failure commits nothing: the spare key
-		 * goes. With several validators an unknown outcome keeps it, so
-		 * that a rotation committed after all can be finished. */
-		if (err.code == EX_DATAERR || err.code == EX_NOPERM || err.code == EX_USAGE ||
-		    err.code == EX_OSERR || err.code == EX_SOFTWARE)
-			unlink(newpath);
-		else
-			fprintf(stderr, _("medchain: the new key is kept as '%s' until the outcome is known\n"),
-				newpath);
-		wrote = false;
-		goto out;
-	}
-	wrote = false;
-	test_crash("org-after-commit");
-	if (mc_key_promote(newpath, orgpath, retpath, &err) != 0) {
-		/* committed: the next command loading the key finishes the swap */
-		mc_err_wrap(&err, _("the rotation is committed in block %llu, but the new key is not in place of keys/org.key yet (the next command that loads it tries again)"),
-			    (unsigned long long)out.height);
-		goto out;
-	}
-	rc = 0;
+	mc_cli_path(cli, newpath, PATH_MAX, rel);
+	return mc_cli_save_key(newpath, *newk, sealed ? cli->pass : NULL, sealed ? cli->passlen : 0, err);
+}
+
+/* A refusal or a local failure commits nothing: the spare key goes. With
+ * several validators an unknown outcome keeps it, so that a rotation
+ * committed after all can be finished. */
+static void org_not_committed(const struct mc_err *err, const char *newpath)
+{
+	if (err->code == EX_DATAERR || err->code == EX_NOPERM || err->code == EX_USAGE ||
+	    err->code == EX_OSERR || err->code == EX_SOFTWARE)
+		unlink(newpath);
+	else
+		fprintf(stderr, _("medchain: the new key is kept as '%s' until the outcome is known\n"), newpath);
+}
+
+static int org_emit(struct mc_cli *cli, const char *oldhex, const char *newhex, const struct mc_produced *out,
+		    uint32_t resealed, const char *retpath, struct mc_err *err)
+{
 	if (cli->json) {
 		cJSON *j = cJSON_CreateObject();
 
 		if (j) {
 			cJSON_AddStringToObject(j, "old", oldhex);
 			cJSON_AddStringToObject(j, "new", newhex);
-			cJSON_AddNumberToObject(j, "block", (double)out.height);
-			cJSON_AddNumberToObject(j, "resealed", (double)c.count);
+			cJSON_AddNumberToObject(j, "block", (double)out->height);
+			cJSON_AddNumberToObject(j, "resealed", (double)resealed);
 			cJSON_AddStringToObject(j, "retired", retpath);
 		}
-		rc = mc_cli_json_print(j, &err);
-	} else {
-		printf("%s\n", newhex);
-		if (!cli->quiet)
-			fprintf(stderr,
-				_("organization key rotated in block %llu (key-encryption keys resealed: %u); the old key is kept as '%s'\n"),
-				(unsigned long long)out.height, (unsigned)c.count, retpath);
+		return mc_cli_json_print(j, err);
 	}
+	printf("%s\n", newhex);
+	if (!cli->quiet)
+		fprintf(stderr,
+			_("organization key rotated in block %llu (key-encryption keys resealed: %u); the old key is kept as '%s'\n"),
+			(unsigned long long)out->height, (unsigned)resealed, retpath);
+	return 0;
+}
+
+int cmd_org_rotate_key(struct mc_cli *cli, struct mc_args *a)
+{
+	char *pos[1];
+	int npos, rc = -1;
+	struct mc_err err = { 0 };
+	struct mc_key *newk = NULL;
+	struct rot_ctx c;
+	struct mc_produced out;
+	char oldhex[2 * MC_PK_LEN + 1], newhex[2 * MC_PK_LEN + 1], orgpath[PATH_MAX], newpath[PATH_MAX],
+		retpath[PATH_MAX], rel[200];
+	bool sealed = false;
+
+	memset(&c, 0, sizeof(c));
+	mc_buf_init(&c.body);
+	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	mc_cli_path(cli, orgpath, sizeof(orgpath), "keys/org.key");
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || org_old_key(cli, orgpath, &sealed, oldhex, &err) != 0)
+		goto out;
+	if (org_new_key(cli, cli->org_key, sealed, &newk, newhex, newpath, &err) != 0)
+		goto out;
+	snprintf(rel, sizeof(rel), "keys/retired/%s.key", oldhex);
+	mc_cli_path(cli, retpath, sizeof(retpath), rel);
+	mc_nodekey_test_crash("org-after-keyfile");
+	c.author = cli->actor_key;
+	c.oldk = cli->org_key;
+	c.newk = newk;
+	if (mc_chain_produce(cli->store, cli->node_key, rot_build, &c, &out, &err) != 0) {
+		org_not_committed(&err, newpath);
+		goto out;
+	}
+	mc_nodekey_test_crash("org-after-commit");
+	if (mc_key_promote(newpath, orgpath, retpath, &err) != 0) {
+		/* committed: the next command loading the key finishes the swap */
+		mc_err_wrap(&err, _("the rotation is committed in block %llu, but the new key is not in place of keys/org.key yet (the next command that loads it tries again)"),
+			    (unsigned long long)out.height);
+		goto out;
+	}
+	rc = org_emit(cli, oldhex, newhex, &out, c.count, retpath, &err);
 out:
-	if (wrote)
-		unlink(newpath);
 	if (c.items)
 		mc_wipe(c.items, (size_t)c.cap * MC_ORGROT_ITEM_LEN);
 	free(c.items);
 	mc_buf_release(&c.body);
-	mc_key_free(node);
-	mc_key_free(author);
-	mc_key_free(oldk);
 	mc_key_free(newk);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }

@@ -69,7 +69,7 @@ int cmd_proof_export(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	}
 	mc_buf_init(&b);
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0 || mc_store_read(cli->store, export_txn, &c, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || mc_store_read(cli->store, export_txn, &c, &err) != 0)
 		goto out;
 	mc_proof_render(c.p, &b);
 	if (mc_buf_failed(&b)) {
@@ -309,94 +309,107 @@ static int verify_json(const struct mc_proof *p, bool online, uint64_t depth, co
 	return mc_cli_json_print(j, err);
 }
 
-int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a)
-{
-	const char *url = NULL, *conf_s = NULL, *exp_addr_s = NULL, *exp_vals_s = NULL;
-	struct mc_opt opts[] = {
-		{ "--rpc", true, &url, NULL },
-		{ "--confirmations", true, &conf_s, NULL },
-		{ "--expect-address", true, &exp_addr_s, NULL },
-		{ "--expect-validators", true, &exp_vals_s, NULL },
-	};
-	char *pos[1], root[65], tx[65], addr[43], vhash[65], want[65];
-	int npos, rc = -1;
-	struct mc_err err = { 0 };
-	unsigned char *text = NULL;
-	size_t n, nkeys = 0;
-	struct mc_proof *p = NULL;
-	uint32_t confirmations = cli->conf.confirmations;
-	uint64_t depth = 0;
-	uint8_t exp_addr[20], exp_vals[MC_HASH_LEN], vh[MC_HASH_LEN];
+/* What proof verify was asked: the bundle, the public chain and who is
+ * expected to have anchored. */
+struct pv_req {
+	const char *file, *url, *exp_addr_s, *exp_vals_s;
+	uint32_t confirmations;
 	bool online;
+	uint8_t exp_addr[20], exp_vals[MC_HASH_LEN];
+	size_t nkeys;            /* the keys of --expect-validators FILE, 0 for a HASH */
+};
 
+/* 0, or the exit code after the message. */
+static int pv_parse(struct mc_cli *cli, struct mc_args *a, struct pv_req *q)
+{
+	const char *conf_s = NULL;
+	struct mc_opt opts[] = {
+		{ "--rpc", true, &q->url, NULL },
+		{ "--confirmations", true, &conf_s, NULL },
+		{ "--expect-address", true, &q->exp_addr_s, NULL },
+		{ "--expect-validators", true, &q->exp_vals_s, NULL },
+	};
+	char *pos[1];
+	int npos;
+	struct mc_err err = { 0 };
+
+	memset(q, 0, sizeof(*q));
+	q->confirmations = cli->conf.confirmations;
 	if (mc_cli_parse(a, opts, MC_ARRAY_LEN(opts), pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1)
 		return mc_cli_usage(_("proof verify needs a bundle file"));
+	q->file = pos[0];
 	if (conf_s) {
 		char *end;
 		unsigned long v = strtoul(conf_s, &end, 10);
 
 		if (*end || v == 0 || v > 10000)
 			return mc_cli_usage(_("--confirmations takes 1 to 10000"));
-		confirmations = (uint32_t)v;
+		q->confirmations = (uint32_t)v;
 	}
-	if (exp_addr_s && parse_address(exp_addr_s, exp_addr) != 0)
+	if (q->exp_addr_s && parse_address(q->exp_addr_s, q->exp_addr) != 0)
 		return mc_cli_usage(_("--expect-address takes an address: 0x and 40 hex digits"));
-	if (exp_vals_s && expected_valset(exp_vals_s, exp_vals, &nkeys, &err) != 0)
+	if (q->exp_vals_s && expected_valset(q->exp_vals_s, q->exp_vals, &q->nkeys, &err) != 0)
 		return verify_fail(cli, &err);
-	if (!url && cli->conf.rpc_url[0])
-		url = cli->conf.rpc_url;
-	online = url != NULL;
+	if (!q->url && cli->conf.rpc_url[0])
+		q->url = cli->conf.rpc_url;
+	q->online = q->url != NULL;
 	/* Offline, the bundle's anchor address is only what the file says
 	 * (nothing signed covers it until the public chain's transaction is
 	 * checked): "as expected" would prove nothing. */
-	if (exp_addr_s && !online)
+	if (q->exp_addr_s && !q->online)
 		return mc_cli_usage(_("--expect-address needs the public chain (--rpc URL, or [anchor] rpc_url): offline, the bundle's address is only what the file says"));
-	if (mc_cli_read_all(pos[0], MC_PROOF_MAX, &text, &n, &err) != 0)
-		return verify_fail(cli, &err);
-	if (!(p = mc_proof_new())) {
-		mc_err_set(&err, EX_OSERR, _("out of memory"));
-		goto out;
-	}
-	if (mc_proof_parse((const char *)text, n, p, &err) != 0 || mc_proof_check(p, &err) != 0)
-		goto out;
-	/* Who anchored: the bundle's address and validator set (their hash is
-	 * the block header's, checked above), against what the hospitals
-	 * publish. */
+	return 0;
+}
+
+/* Who anchored: the bundle's address and validator set (their hash is the
+ * block header's, checked before), against what the hospitals publish.
+ * addr and vhash: the bundle's, as printed. */
+static int pv_who(const struct mc_proof *p, const struct pv_req *q, char addr[43], char vhash[65],
+		  struct mc_err *err)
+{
+	uint8_t vh[MC_HASH_LEN];
+	char want[65];
+
 	addr[0] = '0';
 	addr[1] = 'x';
 	mc_hex(p->anchor_address, 20, addr + 2);
 	mc_valset_hash((const uint8_t (*)[MC_PK_LEN])p->validators, p->nvalidators, vh);
 	mc_hex(vh, MC_HASH_LEN, vhash);
-	if (exp_addr_s && memcmp(exp_addr, p->anchor_address, 20) != 0) {
-		mc_hex(exp_addr, 20, want);
-		mc_err_set(&err, EX_DATAERR, _("the anchor address differs: the bundle was anchored by %s, not 0x%s"),
-			   addr, want);
-		goto out;
+	if (q->exp_addr_s && memcmp(q->exp_addr, p->anchor_address, 20) != 0) {
+		mc_hex(q->exp_addr, 20, want);
+		return mc_err_set(err, EX_DATAERR, _("the anchor address differs: the bundle was anchored by %s, not 0x%s"),
+				  addr, want);
 	}
-	if (exp_vals_s && memcmp(exp_vals, vh, MC_HASH_LEN) != 0) {
-		mc_hex(exp_vals, MC_HASH_LEN, want);
-		if (nkeys)
-			mc_err_set(&err, EX_DATAERR,
-				   _("the validator set differs: the bundle's block was signed by the set %s (%zu keys), "
-				     "not by the %zu keys in %s (set %s)"),
-				   vhash, p->nvalidators, nkeys, exp_vals_s, want);
-		else
-			mc_err_set(&err, EX_DATAERR,
-				   _("the validator set differs: the bundle's block was signed by the set %s (%zu keys), not %s"),
-				   vhash, p->nvalidators, want);
-		goto out;
+	if (q->exp_vals_s && memcmp(q->exp_vals, vh, MC_HASH_LEN) != 0) {
+		mc_hex(q->exp_vals, MC_HASH_LEN, want);
+		if (q->nkeys)
+			return mc_err_set(err, EX_DATAERR,
+					  _("the validator set differs: the bundle's block was signed by the set %s (%zu keys), "
+					    "not by the %zu keys in %s (set %s)"),
+					  vhash, p->nvalidators, q->nkeys, q->exp_vals_s, want);
+		return mc_err_set(err, EX_DATAERR,
+				  _("the validator set differs: the bundle's block was signed by the set %s (%zu keys), not %s"),
+				  vhash, p->nvalidators, want);
 	}
-	if (online && check_public(p, url, confirmations, &depth, &err) != 0)
-		goto out;
+	return 0;
+}
+
+/* The verdict on stdout (text or --json), and on stderr what was not
+ * checked. */
+static int pv_emit(struct mc_cli *cli, const struct mc_proof *p, const struct pv_req *q, uint64_t depth,
+		   const char *addr, const char *vhash, struct mc_err *err)
+{
+	char root[65], tx[65];
+
 	mc_hex(p->root, MC_HASH_LEN, root);
 	mc_hex(p->anchor_tx, 32, tx);
 	if (cli->json) {
-		if (verify_json(p, online, depth, addr, vhash, exp_addr_s != NULL, exp_vals_s != NULL, &err) != 0)
-			goto out;
+		if (verify_json(p, q->online, depth, addr, vhash, q->exp_addr_s != NULL, q->exp_vals_s != NULL, err) != 0)
+			return -1;
 	} else {
-		if (online)
+		if (q->online)
 			printf(_("the proof holds: the record version is in private block %llu, under root %s of tree size "
 				 "%llu, anchored by tx 0x%s in block %llu of chain %llu (%llu confirmations)\n"),
 			       (unsigned long long)p->leaf_index, root, (unsigned long long)p->tree_size, tx,
@@ -407,16 +420,46 @@ int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a)
 				 "consulted (give --rpc URL to check tx 0x%s)\n"),
 			       root, (unsigned long long)p->tree_size, tx);
 		printf(_("  anchor address %s%s\n  validator set %s (%zu keys)%s\n"), addr,
-		       exp_addr_s ? _(" (as expected)") : "", vhash, p->nvalidators,
-		       exp_vals_s ? _(" (as expected)") : "");
+		       q->exp_addr_s ? _(" (as expected)") : "", vhash, p->nvalidators,
+		       q->exp_vals_s ? _(" (as expected)") : "");
 	}
-	if (!exp_addr_s && !exp_vals_s)
+	if (!q->exp_addr_s && !q->exp_vals_s)
 		fprintf(stderr, _("medchain: did not check who anchored: give --expect-address and --expect-validators "
 				  "(the address and validator keys the hospitals publish)\n"));
-	else if (!exp_addr_s)
+	else if (!q->exp_addr_s)
 		fprintf(stderr, _("medchain: did not check the anchor address: give --expect-address\n"));
-	else if (!exp_vals_s)
+	else if (!q->exp_vals_s)
 		fprintf(stderr, _("medchain: did not check the validator set: give --expect-validators\n"));
+	return 0;
+}
+
+int cmd_proof_verify(struct mc_cli *cli, struct mc_args *a)
+{
+	struct pv_req q;
+	char addr[43], vhash[65];
+	int rc = pv_parse(cli, a, &q);
+	struct mc_err err = { 0 };
+	unsigned char *text = NULL;
+	size_t n;
+	struct mc_proof *p = NULL;
+	uint64_t depth = 0;
+
+	if (rc != 0)
+		return rc;
+	rc = -1;
+	if (mc_cli_read_all(q.file, MC_PROOF_MAX, &text, &n, &err) != 0)
+		return verify_fail(cli, &err);
+	if (!(p = mc_proof_new())) {
+		mc_err_set(&err, EX_OSERR, _("out of memory"));
+		goto out;
+	}
+	if (mc_proof_parse((const char *)text, n, p, &err) != 0 || mc_proof_check(p, &err) != 0 ||
+	    pv_who(p, &q, addr, vhash, &err) != 0)
+		goto out;
+	if (q.online && check_public(p, q.url, q.confirmations, &depth, &err) != 0)
+		goto out;
+	if (pv_emit(cli, p, &q, depth, addr, vhash, &err) != 0)
+		goto out;
 	rc = 0;
 out:
 	free(text);

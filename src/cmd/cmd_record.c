@@ -20,37 +20,11 @@
 #include "records.h"
 #include "text.h"
 
-/* What a writing command holds: node key, acting identity, organization. */
-struct writer {
-	struct mc_key *node, *author, *orgkey;
-	struct mc_org *org;
-};
-
-static int writer_open(struct mc_cli *cli, struct writer *w, struct mc_err *err)
+/* This node's organization, opened with the org key of the command's
+ * setup (the steps it performs now: mc_cmd_setup). */
+static int org_setup(struct mc_cli *cli, unsigned steps, struct mc_org **org, struct mc_err *err)
 {
-	memset(w, 0, sizeof(*w));
-	if (mc_cli_open(cli, 0, err) != 0 || mc_cli_load_role_key(cli, "node", &w->node, err) != 0 ||
-	    mc_cli_load_actor(cli, &w->author, err) != 0 ||
-	    mc_cli_load_role_key(cli, "org", &w->orgkey, err) != 0 ||
-	    mc_org_open(cli->store, w->orgkey, &w->org, err) != 0)
-		return -1;
-	return 0;
-}
-
-static void writer_close(struct writer *w)
-{
-	mc_org_free(w->org);
-	mc_key_free(w->node);
-	mc_key_free(w->author);
-	mc_key_free(w->orgkey);
-}
-
-static int reader_open(struct mc_cli *cli, struct writer *w, struct mc_err *err)
-{
-	memset(w, 0, sizeof(*w));
-	if (mc_cli_open(cli, MC_STORE_RDONLY, err) != 0 ||
-	    mc_cli_load_role_key(cli, "org", &w->orgkey, err) != 0 ||
-	    mc_org_open(cli->store, w->orgkey, &w->org, err) != 0)
+	if (mc_cmd_setup(cli, steps, err) != 0 || mc_org_open(cli->store, cli->org_key, org, err) != 0)
 		return -1;
 	return 0;
 }
@@ -78,97 +52,114 @@ static int latest_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
-int cmd_record_put(struct mc_cli *cli, struct mc_args *a)
+/* record put: the options, and what the write made */
+struct put {
+	const char *subject, *category, *type, *amend, *file;
+	uint8_t id[MC_RECORD_ID_LEN];
+	uint32_t version;
+	struct mc_produced out;
+};
+
+/* 0, or the exit code of a usage error */
+static int put_parse(struct mc_args *a, struct put *p)
 {
-	const char *subject = NULL, *category = NULL, *type = "application/fhir+json", *amend = NULL;
 	struct mc_opt opts[] = {
-		{ "--subject", true, &subject, NULL },
-		{ "--category", true, &category, NULL },
-		{ "--type", true, &type, NULL },
-		{ "--amend", true, &amend, NULL },
+		{ "--subject", true, &p->subject, NULL },
+		{ "--category", true, &p->category, NULL },
+		{ "--type", true, &p->type, NULL },
+		{ "--amend", true, &p->amend, NULL },
 	};
 	char *pos[1];
-	int npos, rc = -1;
+	int npos;
 	struct mc_err err = { 0 };
-	struct writer w;
-	unsigned char *payload = NULL;
-	size_t n = 0;
-	uint8_t id[MC_RECORD_ID_LEN], subj[MC_HASH_LEN];
-	uint32_t version = 1;
+
+	if (mc_cli_parse(a, opts, 4, pos, 1, &npos) != 0)
+		return EX_USAGE;
+	if (!p->subject || !p->category)
+		return mc_cli_usage(_("record put needs --subject and --category"));
+	if (!mc_token_valid(p->category, strlen(p->category), MC_CATEGORY_MAX))
+		return mc_cli_usage(_("invalid category '%s': use 1 to %d of a-z, 0-9, '.', '_' and '-'"),
+				    p->category, MC_CATEGORY_MAX);
+	if (!mc_mime_valid(p->type, strlen(p->type), MC_CTYPE_MAX))
+		return mc_cli_usage(_("invalid content type '%s'"), p->type);
+	if (p->amend && mc_record_id_parse(p->amend, p->id, &err) != 0)
+		return mc_cli_fail(&err);
+	p->file = npos ? pos[0] : "-";
+	return 0;
+}
+
+/* Seals the payload as a new record, or as the next version of --amend,
+ * and commits it. */
+static int put_run(struct mc_cli *cli, struct put *p, const unsigned char *payload, size_t n,
+		   struct mc_err *err)
+{
+	struct mc_org *org = NULL;
+	uint8_t subj[MC_HASH_LEN];
 	const uint8_t *prev = NULL;
 	struct latest_ctx lc;
 	struct mc_sealed sealed = { 0 };
-	struct mc_produced out;
-	char hex[33];
+	int rc = -1;
 
-	memset(&w, 0, sizeof(w));
-	if (mc_cli_parse(a, opts, 4, pos, 1, &npos) != 0)
-		return EX_USAGE;
-	if (!subject || !category)
-		return mc_cli_usage(_("record put needs --subject and --category"));
-	if (!mc_token_valid(category, strlen(category), MC_CATEGORY_MAX))
-		return mc_cli_usage(_("invalid category '%s': use 1 to %d of a-z, 0-9, '.', '_' and '-'"),
-				    category, MC_CATEGORY_MAX);
-	if (!mc_mime_valid(type, strlen(type), MC_CTYPE_MAX))
-		return mc_cli_usage(_("invalid content type '%s'"), type);
-	if (amend && mc_record_id_parse(amend, id, &err) != 0)
-		return mc_cli_fail(&err);
-	if (mc_cli_read_all(npos ? pos[0] : "-", MC_PAYLOAD_MAX, &payload, &n, &err) != 0)
-		return mc_cli_fail(&err);
-	mc_request_add(&cli->req, payload, n);   /* the write is this payload */
-	if (n == 0) {
-		mc_err_set(&err, EX_DATAERR, _("empty payload"));
+	p->version = 1;
+	if (org_setup(cli, MC_SETUP_ALL, &org, err) != 0 ||
+	    mc_org_subject(org, p->subject, strlen(p->subject), subj, err) != 0)
 		goto out;
-	}
-	if (strstr(type, "json") && !mc_utf8_valid(payload, n)) {
-		mc_err_set(&err, EX_DATAERR, _("a JSON payload must be UTF-8"));
-		goto out;
-	}
-	if (writer_open(cli, &w, &err) != 0)
-		goto out;
-	if (mc_org_subject(w.org, subject, strlen(subject), subj, &err) != 0)
-		goto out;
-	if (amend) {
-		lc.id = id;
-		if (mc_store_read(cli->store, latest_txn, &lc, &err) != 0)
+	if (p->amend) {
+		lc.id = p->id;
+		if (mc_store_read(cli->store, latest_txn, &lc, err) != 0)
 			goto out;
 		if (memcmp(lc.info.subject, subj, MC_HASH_LEN) != 0) {
-			mc_err_set(&err, EX_DATAERR, _("an amendment must keep the record's subject"));
+			mc_err_set(err, EX_DATAERR, _("an amendment must keep the record's subject"));
 			goto out;
 		}
-		version = lc.info.version + 1;
+		p->version = lc.info.version + 1;
 		prev = lc.info.leaf;
-	} else if (mc_request_ids(&cli->req, cli->store, "record id", id, sizeof(id), &err) != 0) {
+	} else if (mc_request_ids(&cli->req, cli->store, "record id", p->id, sizeof(p->id), err) != 0) {
 		goto out;   /* the same id when this very write is run again after a timeout */
 	}
-	if (mc_record_seal(w.org, id, version, prev, subj, category, type, payload, n, &sealed,
-			   &err) != 0 ||
-	    mc_records_commit(cli->store, w.node, w.author, w.org, &sealed, 1, &out, &err) != 0) {
+	if (mc_record_seal(org, p->id, p->version, prev, subj, p->category, p->type, payload, n, &sealed,
+			   err) != 0 ||
+	    mc_records_commit(cli->store, cli->node_key, cli->actor_key, org, &sealed, 1, &p->out, err) != 0)
 		goto out;
-	}
-	mc_hex(id, MC_RECORD_ID_LEN, hex);
-	if (cli->json) {
-		cJSON *j = cJSON_CreateObject();
-
-		if (j) {
-			cJSON_AddStringToObject(j, "record", hex);
-			cJSON_AddNumberToObject(j, "version", version);
-			cJSON_AddNumberToObject(j, "block", (double)out.height);
-		}
-		if (mc_cli_json_print(j, &err) != 0)
-			goto out;
-	} else {
-		printf("%s\n", hex);
-	}
 	rc = 0;
 out:
 	mc_sealed_release(&sealed);
+	mc_org_free(org);
+	return rc;
+}
+
+int cmd_record_put(struct mc_cli *cli, struct mc_args *a)
+{
+	struct put p = { .type = "application/fhir+json" };
+	struct mc_err err = { 0 };
+	unsigned char *payload = NULL;
+	size_t n = 0;
+	char hex[33];
+	int rc;
+
+	if ((rc = put_parse(a, &p)) != 0)
+		return rc;
+	if (mc_cli_read_all(p.file, MC_PAYLOAD_MAX, &payload, &n, &err) != 0)
+		return mc_cli_fail(&err);
+	mc_request_add(&cli->req, payload, n);   /* the write is this payload */
+	rc = -1;
+	if (n == 0)
+		mc_err_set(&err, EX_DATAERR, _("empty payload"));
+	else if (strstr(p.type, "json") && !mc_utf8_valid(payload, n))
+		mc_err_set(&err, EX_DATAERR, _("a JSON payload must be UTF-8"));
+	else
+		rc = put_run(cli, &p, payload, n, &err);
 	if (payload) {
 		mc_wipe(payload, n);
 		free(payload);
 	}
-	writer_close(&w);
-	return rc == 0 ? 0 : mc_cli_fail(&err);
+	if (rc != 0)
+		return mc_cli_fail(&err);
+	mc_hex(p.id, MC_RECORD_ID_LEN, hex);
+	if (cli->json)
+		return mc_cli_json_written("record", hex, p.version, p.out.height, &err) == 0 ? 0 : mc_cli_fail(&err);
+	printf("%s\n", hex);
+	return 0;
 }
 
 /* ---- import ------------------------------------------------------------ */
@@ -359,218 +350,276 @@ static int slurp_rest(FILE *f, char **buf, size_t *n, size_t max, struct mc_err 
 	return rc;
 }
 
-int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
-{
-	const char *format = NULL, *batch = NULL, *ondup = "skip";
-	struct mc_opt opts[] = {
-		{ "--format", true, &format, NULL },
-		{ "--batch", true, &batch, NULL },
-		{ "--on-duplicate", true, &ondup, NULL },
-	};
+/* record import: the options and the input as it is read */
+struct import {
+	const char *format, *batch, *ondup, *file;
 	enum mc_dup_mode dmode;
-	char *pos[1];
-	int npos, rc = -1;
-	struct mc_err err = { 0 }, ferr = { 0 };
-	struct writer w;
-	struct report rep = { .cli = cli, .first = true };
-	struct mc_importer *im = NULL;
-	FILE *in = stdin;
-	char *line = NULL;
-	size_t linecap = 0;
+	long bsize;
+	FILE *in;
+	char *line;              /* getline's: the line just read, or the input held */
+	size_t linecap;
 	ssize_t len;
-	unsigned long lineno = 0;
-	long bsize = 10000;
-	unsigned long long committed = 0;
+	unsigned long lineno;
+	struct report rep;
+	unsigned long long committed;
+};
 
-	memset(&w, 0, sizeof(w));
+/* 0, or the exit code of a usage error */
+static int import_parse(struct mc_args *a, struct import *x)
+{
+	struct mc_opt opts[] = {
+		{ "--format", true, &x->format, NULL },
+		{ "--batch", true, &x->batch, NULL },
+		{ "--on-duplicate", true, &x->ondup, NULL },
+	};
+	char *pos[1];
+	int npos;
+
 	if (mc_cli_parse(a, opts, 3, pos, 1, &npos) != 0)
 		return EX_USAGE;
-	if (strcmp(ondup, "skip") == 0)
-		dmode = MC_DUP_SKIP;
-	else if (strcmp(ondup, "version") == 0)
-		dmode = MC_DUP_VERSION;
-	else if (strcmp(ondup, "error") == 0)
-		dmode = MC_DUP_ERROR;
+	if (strcmp(x->ondup, "skip") == 0)
+		x->dmode = MC_DUP_SKIP;
+	else if (strcmp(x->ondup, "version") == 0)
+		x->dmode = MC_DUP_VERSION;
+	else if (strcmp(x->ondup, "error") == 0)
+		x->dmode = MC_DUP_ERROR;
 	else
 		return mc_cli_usage(_("--on-duplicate must be 'skip', 'version' or 'error'"));
-	if (format && strcmp(format, "ndjson") != 0 && strcmp(format, "bundle") != 0)
+	if (x->format && strcmp(x->format, "ndjson") != 0 && strcmp(x->format, "bundle") != 0)
 		return mc_cli_usage(_("--format must be 'ndjson' or 'bundle'"));
-	if (batch) {
+	if (x->batch) {
 		char *end;
 
-		bsize = strtol(batch, &end, 10);
-		if (*end || bsize < 1 || bsize > (long)MC_BATCH_MAX)
+		x->bsize = strtol(x->batch, &end, 10);
+		if (*end || x->bsize < 1 || x->bsize > (long)MC_BATCH_MAX)
 			return mc_cli_usage(_("--batch must be 1 to %u"), MC_BATCH_MAX);
 	}
-	if (npos && strcmp(pos[0], "-") != 0) {
-		struct stat st;
+	x->file = npos ? pos[0] : NULL;
+	return 0;
+}
 
-		in = fopen(pos[0], "rb");
-		if (!in) {
-			mc_err_set(&err, EX_NOINPUT, _("cannot open '%s': %s"), pos[0], strerror(errno));
-			return mc_cli_fail(&err);
-		}
-		if (fstat(fileno(in), &st) == 0 && S_ISDIR(st.st_mode)) {
-			fclose(in);
-			mc_err_set(&err, EX_NOINPUT, _("'%s' is a directory"), pos[0]);
-			return mc_cli_fail(&err);
-		}
-		if (S_ISREG(st.st_mode))
-			rep.bytes_total = (unsigned long long)st.st_size;
+/* The input: FILE, or stdin for none or "-"; a regular file's size is the
+ * progress bar's measure. */
+static int import_open(struct import *x, struct mc_err *err)
+{
+	struct stat st;
+
+	if (!x->file || strcmp(x->file, "-") == 0)
+		return 0;
+	x->in = fopen(x->file, "rb");
+	if (!x->in) {
+		x->in = stdin;
+		return mc_err_set(err, EX_NOINPUT, _("cannot open '%s': %s"), x->file, strerror(errno));
 	}
-	/* The first non-empty line tells the format: a Bundle names itself
-	 * or opens a pretty-printed document; NDJSON is one object a line. */
-	while ((len = getline(&line, &linecap, in)) >= 0) {
-		lineno++;
-		if (strspn(line, " \t\r\n") != (size_t)len)
+	if (fstat(fileno(x->in), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(x->in);
+		x->in = stdin;
+		return mc_err_set(err, EX_NOINPUT, _("'%s' is a directory"), x->file);
+	}
+	if (S_ISREG(st.st_mode))
+		x->rep.bytes_total = (unsigned long long)st.st_size;
+	return 0;
+}
+
+/* The first non-empty line tells the format: a Bundle names itself or
+ * opens a pretty-printed document; NDJSON is one object a line. */
+static int import_first_line(struct import *x, struct mc_err *err)
+{
+	const char *line;
+	size_t t;
+
+	while ((x->len = getline(&x->line, &x->linecap, x->in)) >= 0) {
+		x->lineno++;
+		if (strspn(x->line, " \t\r\n") != (size_t)x->len)
 			break;
 	}
-	if (len < 0) {
-		mc_err_set(&err, ferror(in) ? EX_IOERR : EX_DATAERR,
-			   ferror(in) ? _("cannot read the input") : _("empty input"));
-		goto out;
-	}
-	if (!format) {
-		size_t t = strspn(line, " \t");
+	if (x->len < 0)
+		return mc_err_set(err, ferror(x->in) ? EX_IOERR : EX_DATAERR,
+				  ferror(x->in) ? _("cannot read the input") : _("empty input"));
+	if (x->format)
+		return 0;
+	line = x->line;
+	t = strspn(line, " \t");
+	x->format = (strstr(line, "\"Bundle\"") || line[t] == '\n' || line[t] == '\r' ||
+		     ((line[t] == '{' || line[t] == '[') && strspn(line + t + 1, " \t\r\n") == strlen(line + t + 1)))
+			    ? "bundle" : "ndjson";
+	return 0;
+}
 
-		format = (strstr(line, "\"Bundle\"") || line[t] == '\n' || line[t] == '\r' ||
-			  ((line[t] == '{' || line[t] == '[') && strspn(line + t + 1, " \t\r\n") ==
-				  strlen(line + t + 1)))
-				 ? "bundle" : "ndjson";
-	}
-	if (writer_open(cli, &w, &err) != 0 ||
-	    mc_importer_start(cli->store, w.node, w.author, w.org, (size_t)bsize, dmode, report_commit,
-			      &rep, &im, &err) != 0)
+/* NDJSON as it is read, a line at a time, from the first line on. */
+static int import_stream(struct mc_importer *im, struct import *x, struct mc_err *err)
+{
+	int rc = 0;
+
+	do {
+		size_t l = (size_t)x->len;
+
+		while (l > 0 && (x->line[l - 1] == '\n' || x->line[l - 1] == '\r'))
+			l--;
+		if (l > 0)
+			rc = import_line(im, &x->rep, false, x->line, l, x->lineno, err);
+		x->lineno++;
+		__atomic_fetch_add(&x->rep.bytes_read, (unsigned long long)x->len, __ATOMIC_RELAXED);
+	} while (rc == 0 && (x->len = getline(&x->line, &x->linecap, x->in)) >= 0);
+	if (rc == 0 && ferror(x->in))
+		rc = mc_err_set(err, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
+	return rc;
+}
+
+/* The whole input into the importer: a Bundle, NDJSON checked then
+ * imported (--on-duplicate error: every duplicate is found before anything
+ * is sealed or committed, so the input is held in memory, at most
+ * MC_INGEST_BUNDLE_MAX, and read twice), or NDJSON streamed. */
+static int import_feed(struct mc_importer *im, struct import *x, struct mc_err *err)
+{
+	size_t n = (size_t)x->len;
+	int rc;
+
+	if (strcmp(x->format, "bundle") != 0 && x->dmode != MC_DUP_ERROR)
+		return import_stream(im, x, err);
+	rc = slurp_rest(x->in, &x->line, &n, MC_INGEST_BUNDLE_MAX, err);
+	if (strcmp(x->format, "bundle") == 0)
+		return rc == 0 ? import_bundle(im, &x->rep, x->dmode == MC_DUP_ERROR, x->line, n, err) : rc;
+	if (rc == 0)
+		rc = ndjson_pass(im, &x->rep, true, x->line, n, x->lineno, err);
+	mc_importer_checked(im);
+	if (rc == 0)
+		rc = ndjson_pass(im, &x->rep, false, x->line, n, x->lineno, err);
+	return rc;
+}
+
+/* Imports the input through the setup's keys: 0, or -1 with err set. */
+static int import_run(struct mc_cli *cli, struct import *x, struct mc_importer **imp, struct mc_err *err)
+{
+	struct mc_err ferr = { 0 };
+	struct mc_org *org = NULL;
+	int rc = -1;
+
+	if (org_setup(cli, MC_SETUP_ALL, &org, err) != 0 ||
+	    mc_importer_start(cli->store, cli->node_key, cli->actor_key, org, (size_t)x->bsize, x->dmode,
+			      report_commit, &x->rep, imp, err) != 0)
 		goto out;
 	rc = 0;
 	if (cli->json) {
-		rep.skipped = cJSON_CreateArray();
-		if (!rep.skipped) {
-			mc_err_set(&ferr, EX_OSERR, _("out of memory"));
-			rc = -1;
-		}
+		x->rep.skipped = cJSON_CreateArray();
+		if (!x->rep.skipped)
+			rc = mc_err_set(&ferr, EX_OSERR, _("out of memory"));
 		/* A streaming document: the elements of "records" are printed
 		 * as each batch commits (what is printed is committed), each one
 		 * a cJSON-printed object; only the punctuation around them is
 		 * printed here, and the summary that closes it is cJSON's too. */
 		printf("{\"records\":[");
 	}
-	if (rc == 0 && strcmp(format, "bundle") == 0) {
-		size_t n = (size_t)len;
-
-		rc = slurp_rest(in, &line, &n, MC_INGEST_BUNDLE_MAX, &ferr);
-		if (rc == 0)
-			rc = import_bundle(im, &rep, dmode == MC_DUP_ERROR, line, n, &ferr);
-	} else if (rc == 0 && dmode == MC_DUP_ERROR) {
-		/* every duplicate is found before anything is sealed or committed:
-		 * the input is held in memory (at most MC_INGEST_BUNDLE_MAX) and
-		 * read twice, checked, then imported */
-		size_t n = (size_t)len;
-
-		rc = slurp_rest(in, &line, &n, MC_INGEST_BUNDLE_MAX, &ferr);
-		if (rc == 0)
-			rc = ndjson_pass(im, &rep, true, line, n, lineno, &ferr);
-		mc_importer_checked(im);
-		if (rc == 0)
-			rc = ndjson_pass(im, &rep, false, line, n, lineno, &ferr);
-	} else if (rc == 0) {
-		rc = 0;
-		do {
-			size_t l = (size_t)len;
-
-			while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == '\r'))
-				l--;
-			if (l > 0)
-				rc = import_line(im, &rep, false, line, l, lineno, &ferr);
-			lineno++;
-			__atomic_fetch_add(&rep.bytes_read, (unsigned long long)len, __ATOMIC_RELAXED);
-		} while (rc == 0 && (len = getline(&line, &linecap, in)) >= 0);
-		if (rc == 0 && ferror(in))
-			rc = mc_err_set(&ferr, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
-	}
+	if (rc == 0)
+		rc = import_feed(*imp, x, &ferr);
 	/* An input error drops the batch it was in; what was reported stays. */
-	if (mc_importer_finish(im, rc != 0, &committed, &err) != 0) {
+	if (mc_importer_finish(*imp, rc != 0, &x->committed, err) != 0) {
 		rc = -1;
-		goto out;
+	} else if (rc != 0) {
+		*err = ferr;
+	} else if (x->committed == 0 && x->rep.nskipped == 0) {
+		rc = mc_err_set(err, EX_DATAERR, _("no records in the input"));
 	}
-	if (rc != 0) {
-		err = ferr;
-		goto out;
-	}
-	if (committed == 0 && rep.nskipped == 0) {
-		mc_err_set(&err, EX_DATAERR, _("no records in the input"));
-		rc = -1;
-		goto out;
-	}
-	rc = 0;
 out:
-	mc_cli_progress_end();
-	if (cli->json && im) {
-		/* the summary closes the document: what was stored, what was not */
-		cJSON *sum = cJSON_CreateObject();
-		char *text = NULL;
+	mc_org_free(org);
+	return rc;
+}
 
-		if (sum) {
-			cJSON_AddNumberToObject(sum, "imported", (double)committed);
-			cJSON_AddNumberToObject(sum, "duplicates", (double)(rep.nskipped - rep.nchanged));
-			cJSON_AddNumberToObject(sum, "changed", (double)rep.nchanged);
-			if (rep.skipped && cJSON_AddItemToObject(sum, "skipped", rep.skipped))
-				rep.skipped = NULL;
-			else
-				cJSON_AddArrayToObject(sum, "skipped");
-			text = cJSON_PrintUnformatted(sum);
-			cJSON_Delete(sum);
-		}
-		/* the summary object's members, after the records' array */
-		printf("]%s%s\n", text ? "," : "}", text ? text + 1 : "");
-		free(text);
+/* --json: the summary closes the document: what was stored, what was not */
+static void import_emit_json(struct import *x)
+{
+	cJSON *sum = cJSON_CreateObject();
+	char *text = NULL;
+
+	if (sum) {
+		cJSON_AddNumberToObject(sum, "imported", (double)x->committed);
+		cJSON_AddNumberToObject(sum, "duplicates", (double)(x->rep.nskipped - x->rep.nchanged));
+		cJSON_AddNumberToObject(sum, "changed", (double)x->rep.nchanged);
+		if (x->rep.skipped && cJSON_AddItemToObject(sum, "skipped", x->rep.skipped))
+			x->rep.skipped = NULL;
+		else
+			cJSON_AddArrayToObject(sum, "skipped");
+		text = cJSON_PrintUnformatted(sum);
+		cJSON_Delete(sum);
 	}
-	cJSON_Delete(rep.skipped);
-	if (line) {
-		mc_wipe(line, linecap);
-		free(line);
-	}
-	if (in != stdin)
-		fclose(in);
-	writer_close(&w);
-	if (rc == 0 && !cli->json && !cli->quiet && isatty(STDERR_FILENO))
+	/* the summary object's members, after the records' array */
+	printf("]%s%s\n", text ? "," : "}", text ? text + 1 : "");
+	free(text);
+}
+
+/* After a good import: the counts on a terminal, and, never silent, the
+ * changed resources that were not stored. */
+static void import_emit_text(const struct mc_cli *cli, const struct import *x)
+{
+	unsigned long long committed = x->committed;
+
+	if (!cli->json && !cli->quiet && isatty(STDERR_FILENO))
 		fprintf(stderr, P_("imported %llu record", "imported %llu records", committed), committed);
-	if (rc == 0 && !cli->json && !cli->quiet && isatty(STDERR_FILENO))
+	if (!cli->json && !cli->quiet && isatty(STDERR_FILENO))
 		fprintf(stderr, P_(", %llu duplicate not stored again (--on-duplicate %s)\n",
-				   ", %llu duplicates not stored again (--on-duplicate %s)\n", rep.nskipped),
-			rep.nskipped, ondup);
-	/* never silent, on a terminal or not: a changed resource was not stored */
-	if (rc == 0 && rep.nchanged)
+				   ", %llu duplicates not stored again (--on-duplicate %s)\n", x->rep.nskipped),
+			x->rep.nskipped, x->ondup);
+	if (x->rep.nchanged)
 		fprintf(stderr,
 			P_("medchain: %llu resource differs from the one stored and was not stored: import it again with --on-duplicate version to store it as a new version\n",
 			   "medchain: %llu resources differ from the ones stored and were not stored: import them again with --on-duplicate version to store them as new versions\n",
-			   rep.nchanged),
-			rep.nchanged);
-	return rc == 0 ? 0 : mc_cli_fail(&err);
+			   x->rep.nchanged),
+			x->rep.nchanged);
+}
+
+int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
+{
+	struct import x = { .ondup = "skip", .bsize = 10000, .in = stdin, .rep = { .cli = cli, .first = true } };
+	struct mc_err err = { 0 };
+	struct mc_importer *im = NULL;
+	int rc;
+
+	if ((rc = import_parse(a, &x)) != 0)
+		return rc;
+	if (import_open(&x, &err) != 0)
+		return mc_cli_fail(&err);
+	rc = import_first_line(&x, &err) == 0 ? import_run(cli, &x, &im, &err) : -1;
+	mc_cli_progress_end();
+	if (cli->json && im)
+		import_emit_json(&x);
+	cJSON_Delete(x.rep.skipped);
+	if (x.line) {
+		mc_wipe(x.line, x.linecap);
+		free(x.line);
+	}
+	if (x.in != stdin)
+		fclose(x.in);
+	if (rc != 0)
+		return mc_cli_fail(&err);
+	import_emit_text(cli, &x);
+	return 0;
 }
 
 /* ---- reading ----------------------------------------------------------- */
 
-int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
+/* record get: the options */
+struct get {
+	const char *outpath, *glass;
+	uint8_t id[MC_RECORD_ID_LEN];
+	unsigned long version;
+	uint8_t purpose;
+};
+
+/* 0, or the exit code of a usage error */
+static int get_parse(struct mc_args *a, struct get *g)
 {
-	const char *outpath = NULL, *vers = NULL, *purpose = NULL, *glass = NULL;
+	const char *vers = NULL, *purpose = NULL;
 	struct mc_opt opts[] = {
-		{ "-o", true, &outpath, NULL },
+		{ "-o", true, &g->outpath, NULL },
 		{ "--version", true, &vers, NULL },
 		{ "--purpose", true, &purpose, NULL },
-		{ "--break-glass", true, &glass, NULL },
+		{ "--break-glass", true, &g->glass, NULL },
 	};
 	char *pos[1];
-	int npos, rc = -1;
+	int npos;
 	struct mc_err err = { 0 };
-	struct writer w;
-	uint8_t id[MC_RECORD_ID_LEN];
-	unsigned long version = 0;
-	uint8_t purp;
-	struct mc_op_read rd;
+	const char *glass;
 
-	memset(&w, 0, sizeof(w));
-	memset(&rd, 0, sizeof(rd));
 	if (mc_cli_parse(a, opts, 4, pos, 1, &npos) != 0)
 		return EX_USAGE;
 	if (npos != 1)
@@ -578,20 +627,46 @@ int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 	if (vers) {
 		char *end;
 
-		version = strtoul(vers, &end, 10);
-		if (*end || version == 0 || version > UINT32_MAX)
+		g->version = strtoul(vers, &end, 10);
+		if (*end || g->version == 0 || g->version > UINT32_MAX)
 			return mc_cli_usage(_("--version must be a positive number"));
 	}
+	glass = g->glass;
 	if (glass && (!*glass || strlen(glass) > MC_REASON_MAX || !mc_text_clean(glass, strlen(glass))))
 		return mc_cli_usage(_("--break-glass needs a reason of 1 to %d characters of text"),
 				    MC_REASON_MAX);
-	purp = glass ? MC_PURPOSE_EMERGENCY : MC_PURPOSE_TREATMENT;
-	if (purpose && mc_purpose_parse(purpose, &purp, &err) != 0)
+	g->purpose = glass ? MC_PURPOSE_EMERGENCY : MC_PURPOSE_TREATMENT;
+	if ((purpose && mc_purpose_parse(purpose, &g->purpose, &err) != 0) ||
+	    mc_record_id_parse(pos[0], g->id, &err) != 0)
 		return mc_cli_fail(&err);
-	if (mc_record_id_parse(pos[0], id, &err) != 0)
-		return mc_cli_fail(&err);
-	if (writer_open(cli, &w, &err) != 0 ||
-	    mc_op_read(cli, w.node, w.author, id, (uint32_t)version, purp, glass, &rd, &err) != 0)
+	return 0;
+}
+
+/* The payload read, to -o or standard output. */
+static int get_emit(const struct get *g, const struct mc_op_read *rd, struct mc_err *err)
+{
+	if (g->outpath)
+		return mc_cli_write_file(g->outpath, rd->payload, rd->n, err);
+	if (fwrite(rd->payload, 1, rd->n, stdout) != rd->n || fflush(stdout) != 0)
+		return mc_err_set(err, EX_IOERR, _("cannot write the output"));
+	return 0;
+}
+
+int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
+{
+	struct get g = { 0 };
+	int rc = -1;
+	struct mc_err err = { 0 };
+	struct mc_org *org = NULL;
+	struct mc_op_read rd;
+
+	memset(&rd, 0, sizeof(rd));
+	if ((rc = get_parse(a, &g)) != 0)
+		return rc;
+	rc = -1;
+	if (org_setup(cli, MC_SETUP_ALL, &org, &err) != 0 ||
+	    mc_op_read(cli, cli->node_key, cli->actor_key, g.id, (uint32_t)g.version, g.purpose, g.glass, &rd,
+		       &err) != 0)
 		goto out;
 	if (rd.d.outcome == MC_OUTCOME_DENY) {
 		mc_err_set(&err, EX_NOPERM, _("access denied: %s (recorded in block %llu)"),
@@ -601,17 +676,10 @@ int cmd_record_get(struct mc_cli *cli, struct mc_args *a)
 	if (rd.d.outcome == MC_OUTCOME_BREAK_GLASS && !cli->quiet)
 		fprintf(stderr, _("medchain: break-glass read, recorded and flagged in block %llu\n"),
 			(unsigned long long)rd.height);
-	if (outpath) {
-		if (mc_cli_write_file(outpath, rd.payload, rd.n, &err) != 0)
-			goto out;
-	} else if (fwrite(rd.payload, 1, rd.n, stdout) != rd.n || fflush(stdout) != 0) {
-		mc_err_set(&err, EX_IOERR, _("cannot write the output"));
-		goto out;
-	}
-	rc = 0;
+	rc = get_emit(&g, &rd, &err);
 out:
 	mc_op_read_release(&rd);
-	writer_close(&w);
+	mc_org_free(org);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
@@ -684,22 +752,21 @@ int cmd_record_list(struct mc_cli *cli, struct mc_args *a)
 	char *pos[1];
 	int npos, rc = -1;
 	struct mc_err err = { 0 };
-	struct writer w;
+	struct mc_org *org = NULL;
 	uint8_t subj[MC_HASH_LEN];
 	struct list_ctx lc;
 
-	memset(&w, 0, sizeof(w));
 	memset(&lc, 0, sizeof(lc));
 	if (mc_cli_parse(a, opts, 2, pos, 0, &npos) != 0)
 		return EX_USAGE;
 	lc.pc.cli = cli;
 	lc.category = category;
 	if (subject) {
-		if (reader_open(cli, &w, &err) != 0 ||
-		    mc_org_subject(w.org, subject, strlen(subject), subj, &err) != 0)
+		if (org_setup(cli, MC_SETUP_ALL, &org, &err) != 0 ||
+		    mc_org_subject(org, subject, strlen(subject), subj, &err) != 0)
 			goto out;
 		lc.subject = subj;
-	} else if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0) {
+	} else if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0) {
 		goto out;
 	}
 	if (cli->json && !(lc.pc.arr = cJSON_CreateArray())) {
@@ -722,7 +789,7 @@ int cmd_record_list(struct mc_cli *cli, struct mc_args *a)
 	}
 out:
 	cJSON_Delete(lc.pc.arr);
-	writer_close(&w);
+	mc_org_free(org);
 	return rc == 0 ? 0 : mc_cli_fail(&err);
 }
 
@@ -743,7 +810,7 @@ int cmd_record_history(struct mc_cli *cli, struct mc_args *a)
 		return mc_cli_fail(&err);
 	lc.pc.cli = cli;
 	lc.id = id;
-	if (mc_cli_open(cli, MC_STORE_RDONLY, &err) != 0)
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0)
 		return mc_cli_fail(&err);
 	if (cli->json && !(lc.pc.arr = cJSON_CreateArray())) {
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
@@ -758,92 +825,88 @@ int cmd_record_history(struct mc_cli *cli, struct mc_args *a)
 	return 0;
 }
 
+/* record erase --dry-run: what would be done, from the same checks;
+ * nothing opened for writing and no key unlocked: the chain's rule for
+ * RECORD_ERASE (an active admin) is checked on the acting identity's state */
+static int erase_dry(struct mc_cli *cli, const struct latest_ctx *lc, const char *hex, struct mc_err *err)
+{
+	struct mc_identity actor;
+
+	if (mc_cli_actor_identity(cli, &actor, err) != 0)
+		return -1;
+	if (actor.revoked != MC_NOT_REVOKED || !(actor.roles & MC_ROLE_ADMIN))
+		return mc_err_set(err, EX_NOPERM,
+				  _("'%s' may not erase records (an active admin may): the erase would be refused"),
+				  actor.name);
+	if (cli->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddBoolToObject(j, "dry_run", true);
+		cJSON_AddStringToObject(j, "erase", hex);
+		cJSON_AddNumberToObject(j, "versions", lc->info.version);
+		mc_json_add_str(j, "category", lc->info.category);
+		return mc_cli_json_print(j, err);
+	}
+	printf(P_("would erase record %s (%u version, category %s) on every node; nothing was written\n",
+		  "would erase record %s (%u versions, category %s) on every node; nothing was written\n",
+		  lc->info.version),
+	       hex, lc->info.version, lc->info.category);
+	return 0;
+}
+
+/* 0, or the exit code of a usage error */
+static int erase_parse(struct mc_args *a, const char **reason, bool *yes, bool *dry, uint8_t id[MC_RECORD_ID_LEN])
+{
+	struct mc_opt opts[] = {
+		{ "--reason", true, reason, NULL },
+		{ "--yes", false, NULL, yes },
+		{ "--dry-run", false, NULL, dry },
+	};
+	char *pos[1];
+	int npos;
+	struct mc_err err = { 0 };
+
+	if (mc_cli_parse(a, opts, 3, pos, 1, &npos) != 0)
+		return EX_USAGE;
+	if (npos != 1 || !*reason)
+		return mc_cli_usage(_("record erase needs a record id and --reason"));
+	if (!**reason || strlen(*reason) > MC_REASON_MAX || !mc_text_clean(*reason, strlen(*reason)))
+		return mc_cli_usage(_("give a reason of 1 to %d characters of text"), MC_REASON_MAX);
+	if (mc_record_id_parse(pos[0], id, &err) != 0)
+		return mc_cli_fail(&err);
+	return 0;
+}
+
 int cmd_record_erase(struct mc_cli *cli, struct mc_args *a)
 {
 	const char *reason = NULL;
 	bool yes = false, dry = false;
-	struct mc_opt opts[] = {
-		{ "--reason", true, &reason, NULL },
-		{ "--yes", false, NULL, &yes },
-		{ "--dry-run", false, NULL, &dry },
-	};
-	char *pos[1];
-	int npos, rc = -1;
+	int rc;
 	struct mc_err err = { 0 };
 	uint8_t id[MC_RECORD_ID_LEN];
-	struct mc_key *node = NULL, *author = NULL;
 	struct latest_ctx lc;
 	struct mc_produced out;
 	char hex[33], question[512];
 
-	if (mc_cli_parse(a, opts, 3, pos, 1, &npos) != 0)
-		return EX_USAGE;
-	if (npos != 1 || !reason)
-		return mc_cli_usage(_("record erase needs a record id and --reason"));
-	if (!*reason || strlen(reason) > MC_REASON_MAX || !mc_text_clean(reason, strlen(reason)))
-		return mc_cli_usage(_("give a reason of 1 to %d characters of text"), MC_REASON_MAX);
-	if (mc_record_id_parse(pos[0], id, &err) != 0)
-		return mc_cli_fail(&err);
+	if ((rc = erase_parse(a, &reason, &yes, &dry, id)) != 0)
+		return rc;
 	mc_hex(id, MC_RECORD_ID_LEN, hex);
 	lc.id = id;
-	if (mc_cli_open(cli, dry ? MC_STORE_RDONLY : 0, &err) != 0 ||
-	    mc_store_read(cli->store, latest_txn, &lc, &err) != 0)
-		goto out;
-	if (dry) {
-		/* what would be done, from the same checks; nothing opened for
-		 * writing and no key unlocked: the chain's rule for RECORD_ERASE
-		 * (an active admin) is checked on the acting identity's state */
-		struct mc_identity actor;
-
-		if (mc_cli_actor_identity(cli, &actor, &err) != 0)
-			goto out;
-		if (actor.revoked != MC_NOT_REVOKED || !(actor.roles & MC_ROLE_ADMIN)) {
-			mc_err_set(&err, EX_NOPERM, _("'%s' may not erase records (an active admin may): the erase would be refused"),
-				   actor.name);
-			goto out;
-		}
-		if (cli->json) {
-			cJSON *j = cJSON_CreateObject();
-
-			cJSON_AddBoolToObject(j, "dry_run", true);
-			cJSON_AddStringToObject(j, "erase", hex);
-			cJSON_AddNumberToObject(j, "versions", lc.info.version);
-			mc_json_add_str(j, "category", lc.info.category);
-			if (mc_cli_json_print(j, &err) != 0)
-				goto out;
-		} else {
-			printf(P_("would erase record %s (%u version, category %s) on every node; nothing was written\n",
-				  "would erase record %s (%u versions, category %s) on every node; nothing was written\n",
-				  lc.info.version),
-			       hex, lc.info.version, lc.info.category);
-		}
-		rc = 0;
-		goto out;
-	}
+	cli->dry_run = dry;
+	if (mc_cmd_setup(cli, MC_SETUP_STORE, &err) != 0 || mc_store_read(cli->store, latest_txn, &lc, &err) != 0)
+		return mc_cli_fail(&err);
+	if (dry)
+		return erase_dry(cli, &lc, hex, &err) == 0 ? 0 : mc_cli_fail(&err);
 	snprintf(question, sizeof(question),
 		 P_("erase record %s (%u version) on every node? This cannot be undone.",
 		    "erase record %s (%u versions) on every node? This cannot be undone.", lc.info.version),
 		 hex, lc.info.version);
-	if (mc_cli_confirm(yes, question, &err) != 0 ||
-	    mc_cli_load_role_key(cli, "node", &node, &err) != 0 ||
-	    mc_cli_load_actor(cli, &author, &err) != 0)
-		goto out;
-	if (mc_record_erase(cli->store, node, author, id, reason, &out, &err) != 0) {
-		goto out;
-	}
-	if (cli->json) {
-		cJSON *j = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(j, "erased", hex);
-		cJSON_AddNumberToObject(j, "block", (double)out.height);
-		if (mc_cli_json_print(j, &err) != 0)
-			goto out;
-	} else if (!cli->quiet) {
+	if (mc_cli_confirm(yes, question, &err) != 0 || mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 ||
+	    mc_record_erase(cli->store, cli->node_key, cli->actor_key, id, reason, &out, &err) != 0)
+		return mc_cli_fail(&err);
+	if (cli->json)
+		return mc_cli_json_written("erased", hex, 0, out.height, &err) == 0 ? 0 : mc_cli_fail(&err);
+	if (!cli->quiet)
 		printf(_("erased in block %llu\n"), (unsigned long long)out.height);
-	}
-	rc = 0;
-out:
-	mc_key_free(node);
-	mc_key_free(author);
-	return rc == 0 ? 0 : mc_cli_fail(&err);
+	return 0;
 }

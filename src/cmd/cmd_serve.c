@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +28,6 @@
 #include "replica.h"
 #include "valset.h"
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 /* ---- this node's address on the chain ---------------------------------------- */
 
@@ -185,126 +180,7 @@ static int rekey(void *ctx, const uint8_t current[MC_PK_LEN], struct mc_key **ke
 	return mc_cli_load_key_file(cli, keys, key, err);
 }
 
-static int height_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct mc_head *h = vctx;
-
-	return mc_chain_head(t, h, err);
-}
-
-/* The height in the store (for the READY=1 status; 0 when unknown). */
-static uint64_t serve_height(struct mc_cli *cli)
-{
-	struct mc_head h;
-	struct mc_err err = { 0 };
-
-	memset(&h, 0, sizeof(h));
-	if (mc_store_read(cli->store, height_txn, &h, &err) != 0 || h.empty)
-		return 0;
-	return h.height;
-}
-
-int cmd_serve(struct mc_cli *cli, struct mc_args *a)
-{
-	struct mc_metrics_conf mcf = { 0 };
-	struct mc_err err = { 0 };
-	struct mc_key *node = NULL, *pending = NULL;
-	struct mc_engine *e = NULL;
-	struct mc_httpd *h = NULL;
-	struct mc_metrics *m = NULL;
-	struct mc_engine_conf ec;
-	struct mc_httpd_conf hc;
-	char status_file[PATH_MAX];
-	struct sigaction sa;
-	char *pos[1];
-	int npos, rc = -1;
-
-	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
-		return EX_USAGE;
-	mc_log_open("serve");
-	if (!*cli->conf.listen) {
-		mc_err_set(&err, EX_CONFIG, _("serve needs [node] listen (host:port) in medchain.conf or MEDCHAIN_LISTEN"));
-		return mc_cli_fail(&err);
-	}
-	if (mc_cli_open(cli, 0, &err) != 0 || mc_cli_load_role_key(cli, "node", &node, &err) != 0)
-		goto out;
-	{
-		/* a rotation under way (the node key is settled above): its key too */
-		char next[PATH_MAX], keys[PATH_MAX];
-
-		mc_cli_path(cli, keys, sizeof(keys), "keys");
-		mc_nodekey_next_path(keys, next, sizeof(next));
-		if (access(next, F_OK) == 0) {
-			if (mc_cli_load_key_file(cli, next, &pending, &err) != 0)
-				goto out;
-			mc_log(LOG_NOTICE, NULL, "a rotation of this node's key is under way (keys/node.next.key): it is taken once the chain has it");
-		}
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-		mc_err_set(&err, EX_SOFTWARE, _("cannot start libcurl"));
-		goto out;
-	}
-	mc_cli_path(cli, status_file, sizeof(status_file), "serve.status.json");
-	memset(&ec, 0, sizeof(ec));
-	ec.s = cli->store;
-	ec.node = node;
-	ec.name = *cli->conf.node_name ? cli->conf.node_name : "";
-	ec.status_file = status_file;
-	ec.peers = cli->conf.peers;
-	ec.ca_file = *cli->conf.ca_file ? cli->conf.ca_file : NULL;
-	ec.block_interval_ms = cli->conf.block_interval_ms;
-	ec.max_block_txs = cli->conf.max_block_txs;
-	ec.mempool_max = cli->conf.pool_txs;
-	ec.mempool_bytes = (size_t)cli->conf.pool_mib * 1024 * 1024;
-	ec.leader_timeout_ms = cli->conf.leader_timeout_ms;
-	ec.tick = mc_notify_tick;
-	ec.rekey = rekey;
-	ec.rekey_ctx = cli;
-	ec.pending = pending;
-	mc_notify_init();
-	memset(&hc, 0, sizeof(hc));
-	hc.listen = cli->conf.listen;
-	hc.tls_cert = *cli->conf.tls_cert ? cli->conf.tls_cert : NULL;
-	hc.tls_key = *cli->conf.tls_key ? cli->conf.tls_key : NULL;
-	/* Large bodies come and go: each in its own mapping, given back to
-	 * the system when freed, so that memory follows what is in flight. */
-	mallopt(M_MMAP_THRESHOLD, 1 << 20);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	memset(&mcf, 0, sizeof(mcf));
-	mcf.listen = cli->conf.metrics_listen;
-	mcf.s = cli->store;
-	mcf.datadir = cli->datadir;
-	if (mc_serve_metrics_hooks(&mcf, cli->datadir, &cli->conf, &err) != 0)
-		goto out;
-	if (mc_engine_start(&ec, &e, &err) != 0 || mc_httpd_start(&hc, e, &h, &err) != 0 ||
-	    (*cli->conf.metrics_listen && (mcf.e = e, mc_metrics_start(&mcf, &m, &err)) != 0) ||
-	    announce_url(cli, node, &err) != 0)   /* once it is reachable there */
-		goto out;
-	mc_log(LOG_INFO, NULL, "listening on %s", cli->conf.listen);
-	if (m)
-		mc_log(LOG_INFO, NULL, "/healthz and /metrics on %s", cli->conf.metrics_listen);
-	mc_notify_ready(cli->conf.listen, serve_height(cli));
-	while (!stop_signal)
-		pause();
-	mc_log(LOG_INFO, NULL, "stopping (signal %d)", (int)stop_signal);
-	rc = 0;
-out:
-	mc_notify_stopping();
-	mc_metrics_stop(m);
-	mc_serve_metrics_hooks_free(&mcf);
-	mc_httpd_stop(h);
-	mc_engine_stop(e);
-	mc_key_free(node);
-	mc_key_free(pending);
-	return rc == 0 ? 0 : mc_cli_fail(&err);
-}
-
-/* ---- writes through the node's serve --------------------------------------- */
-
+/* The chain's head; with height set, the hash of that block too. */
 struct head_ctx {
 	struct mc_head head;
 	uint64_t height;
@@ -323,6 +199,148 @@ static int head_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 		mc_block_hash(&h, c->hash);
 	return 0;
 }
+
+/* The height in the store (for the READY=1 status; 0 when unknown). */
+static uint64_t serve_height(struct mc_cli *cli)
+{
+	struct head_ctx hc;
+	struct mc_err err = { 0 };
+
+	memset(&hc, 0, sizeof(hc));   /* height 0: the head alone */
+	if (mc_store_read(cli->store, head_txn, &hc, &err) != 0 || hc.head.empty)
+		return 0;
+	return hc.head.height;
+}
+
+/* A rotation under way (the node key is settled when it is loaded): its
+ * next key too, or NULL. */
+static int serve_pending_key(struct mc_cli *cli, struct mc_key **pending, struct mc_err *err)
+{
+	char next[PATH_MAX], keys[PATH_MAX];
+
+	mc_cli_path(cli, keys, sizeof(keys), "keys");
+	mc_nodekey_next_path(keys, next, sizeof(next));
+	if (access(next, F_OK) != 0)
+		return 0;
+	if (mc_cli_load_key_file(cli, next, pending, err) != 0)
+		return -1;
+	mc_log(LOG_NOTICE, NULL, "a rotation of this node's key is under way (keys/node.next.key): it is taken once the chain has it");
+	return 0;
+}
+
+/* The engine's and the peer API's configuration from medchain.conf. */
+static void serve_confs(struct mc_cli *cli, struct mc_key *node, struct mc_key *pending, const char *status_file,
+			struct mc_engine_conf *ec, struct mc_httpd_conf *hc)
+{
+	memset(ec, 0, sizeof(*ec));
+	ec->s = cli->store;
+	ec->node = node;
+	ec->name = *cli->conf.node_name ? cli->conf.node_name : "";
+	ec->status_file = status_file;
+	ec->peers = cli->conf.peers;
+	ec->ca_file = *cli->conf.ca_file ? cli->conf.ca_file : NULL;
+	ec->block_interval_ms = cli->conf.block_interval_ms;
+	ec->max_block_txs = cli->conf.max_block_txs;
+	ec->mempool_max = cli->conf.pool_txs;
+	ec->mempool_bytes = (size_t)cli->conf.pool_mib * 1024 * 1024;
+	ec->leader_timeout_ms = cli->conf.leader_timeout_ms;
+	ec->tick = mc_notify_tick;
+	ec->rekey = rekey;
+	ec->rekey_ctx = cli;
+	ec->pending = pending;
+	memset(hc, 0, sizeof(*hc));
+	hc->listen = cli->conf.listen;
+	hc->tls_cert = *cli->conf.tls_cert ? cli->conf.tls_cert : NULL;
+	hc->tls_key = *cli->conf.tls_key ? cli->conf.tls_key : NULL;
+}
+
+/* The process's setup for a long life: memory given back, a peer gone away
+ * is an error on its socket, and SIGTERM and SIGINT blocked in this thread
+ * before any other starts, so that every thread inherits the block and the
+ * signals stay pending for serve_wait. (With a handler instead, the kernel
+ * may run it on any thread: the flag was set while the main thread slept on
+ * in pause(), and serve never stopped.) */
+static void serve_process(sigset_t *stops)
+{
+	/* Large bodies come and go: each in its own mapping, given back to
+	 * the system when freed, so that memory follows what is in flight. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(stops);
+	sigaddset(stops, SIGTERM);
+	sigaddset(stops, SIGINT);
+	pthread_sigmask(SIG_BLOCK, stops, NULL);
+}
+
+/* Until SIGTERM or SIGINT, whichever thread it was sent to; returns it. */
+static int serve_wait(const sigset_t *stops)
+{
+	int sig = 0;
+
+	while (sigwait(stops, &sig) != 0)
+		;
+	return sig;
+}
+
+int cmd_serve(struct mc_cli *cli, struct mc_args *a)
+{
+	struct mc_metrics_conf mcf = { 0 };
+	struct mc_err err = { 0 };
+	struct mc_key *pending = NULL;
+	struct mc_engine *e = NULL;
+	struct mc_httpd *h = NULL;
+	struct mc_metrics *m = NULL;
+	struct mc_engine_conf ec;
+	struct mc_httpd_conf hc;
+	char status_file[PATH_MAX];
+	char *pos[1];
+	sigset_t stops;
+	int npos, sig, rc = -1;
+
+	if (mc_cli_parse(a, NULL, 0, pos, 0, &npos) != 0)
+		return EX_USAGE;
+	mc_log_open("serve");
+	if (!*cli->conf.listen) {
+		mc_err_set(&err, EX_CONFIG, _("serve needs [node] listen (host:port) in medchain.conf or MEDCHAIN_LISTEN"));
+		return mc_cli_fail(&err);
+	}
+	if (mc_cmd_setup(cli, MC_SETUP_ALL, &err) != 0 || serve_pending_key(cli, &pending, &err) != 0)
+		goto out;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		mc_err_set(&err, EX_SOFTWARE, _("cannot start libcurl"));
+		goto out;
+	}
+	mc_cli_path(cli, status_file, sizeof(status_file), "serve.status.json");
+	serve_confs(cli, cli->node_key, pending, status_file, &ec, &hc);
+	mc_notify_init();
+	serve_process(&stops);
+	mcf.listen = cli->conf.metrics_listen;
+	mcf.s = cli->store;
+	mcf.datadir = cli->datadir;
+	if (mc_serve_metrics_hooks(&mcf, cli->datadir, &cli->conf, &err) != 0)
+		goto out;
+	if (mc_engine_start(&ec, &e, &err) != 0 || mc_httpd_start(&hc, e, &h, &err) != 0 ||
+	    (*cli->conf.metrics_listen && (mcf.e = e, mc_metrics_start(&mcf, &m, &err)) != 0) ||
+	    announce_url(cli, cli->node_key, &err) != 0)   /* once it is reachable there */
+		goto out;
+	mc_log(LOG_INFO, NULL, "listening on %s", cli->conf.listen);
+	if (m)
+		mc_log(LOG_INFO, NULL, "/healthz and /metrics on %s", cli->conf.metrics_listen);
+	mc_notify_ready(cli->conf.listen, serve_height(cli));
+	sig = serve_wait(&stops);
+	mc_log(LOG_INFO, NULL, "stopping (signal %d)", sig);
+	rc = 0;
+out:
+	mc_notify_stopping();
+	mc_metrics_stop(m);
+	mc_serve_metrics_hooks_free(&mcf);
+	mc_httpd_stop(h);
+	mc_engine_stop(e);
+	mc_key_free(pending);
+	return rc == 0 ? 0 : mc_cli_fail(&err);
+}
+
+/* ---- writes through the node's serve --------------------------------------- */
 
 /* What serve said of a submission. */
 enum answer { ANS_COMMITTED, ANS_STALE, ANS_REFUSED, ANS_PENDING };
@@ -493,6 +511,35 @@ static void wait_seq_taken(struct mc_cli *cli, const uint8_t *txs, size_t len)
 	}
 }
 
+/* This very write timed out before: its txs (kept in the outbox under
+ * key) may still commit. They go first; only once they are refused can
+ * new ones go. 1: they committed (at hc->height, *n of them); 0: none
+ * kept, or refused; -1: an error, or still unknown (they stay in the
+ * outbox). */
+static int resend_kept(struct mc_cli *cli, struct mc_key *node, struct head_ctx *hc, const uint8_t key[MC_HASH_LEN],
+		       size_t *n, struct mc_err *err)
+{
+	struct mc_buf old;
+	uint8_t seed[32];
+	enum answer ans;
+	int found;
+
+	mc_buf_init(&old);
+	found = mc_outbox_get(cli->store, key, seed, &old, err);
+	if (found != 0) {
+		mc_buf_release(&old);
+		return found < 0 ? -1 : 0;
+	}
+	ans = send_txs(cli, node, hc, old.data, old.len, &hc->height, n, err);
+	mc_buf_release(&old);
+	if (ans == ANS_COMMITTED)
+		return 1;
+	if (ans == ANS_PENDING)
+		return -1;
+	mc_err_clear(err);   /* refused: it can never commit; the new txs go */
+	return 0;
+}
+
 static int remote_submit(const uint8_t *txs, size_t len, unsigned attempt, struct mc_produced *out, void *ctx,
 			 struct mc_err *err)
 {
@@ -512,29 +559,12 @@ static int remote_submit(const uint8_t *txs, size_t len, unsigned attempt, struc
 	}
 	mc_request_key(&cli->req, key);
 	if (kept && attempt == 0) {
-		/* This very write timed out before: its txs may still commit.
-		 * They go first; only once they are refused can new ones go. */
-		struct mc_buf old;
-		uint8_t seed[32];
-		int found;
+		int r = resend_kept(cli, node, &hc, key, &n, err);
 
-		mc_buf_init(&old);
-		found = mc_outbox_get(cli->store, key, seed, &old, err);
-		if (found < 0) {
-			mc_buf_release(&old);
+		if (r < 0)
 			goto out;
-		}
-		if (found == 0) {
-			ans = send_txs(cli, node, &hc, old.data, old.len, &hc.height, &n, err);
-			if (ans == ANS_COMMITTED) {
-				mc_buf_release(&old);
-				goto committed;
-			}
-			mc_buf_release(&old);
-			if (ans == ANS_PENDING)
-				goto out;   /* still unknown: it stays in the outbox */
-			mc_err_clear(err);   /* refused: it can never commit; the new txs go */
-		}
+		if (r > 0)
+			goto committed;
 	}
 	/* kept before it leaves: a timeout leaves it for the retry */
 	if (kept) {

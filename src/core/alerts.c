@@ -11,7 +11,9 @@
 #include <cjson/cJSON.h>
 
 #include "alerts.h"
-#include "chain.h"
+#include "chainstate.h"
+#include "rectx.h"
+#include "rotation.h"
 #include "consent.h"
 #include "i18n.h"
 #include "identity.h"
@@ -210,6 +212,51 @@ void mc_alert_defaults(struct mc_alert_params *p, uint64_t now_ms)
 	p->include_acked = false;
 }
 
+/* The alert a validator peer raises, if any: 1 (in al), 0 none, -1 an
+ * error. Down: not heard from for validator_down_ms; lagging: behind the
+ * head for as long. */
+static int peer_alert(struct mc_txn *t, const struct mc_alert_params *p,
+		      const struct mc_alert_peer *pe, uint8_t (*vals)[MC_PK_LEN], size_t nval,
+		      const struct mc_head *head, struct mc_alert *al, struct mc_err *err)
+{
+	/* never heard from: down since serve started */
+	uint64_t since = pe->last_seen_ms ? pe->last_seen_ms : p->serve_started_ms;
+	bool validator = !pe->has_pk;   /* a url not answered yet may be one */
+
+	for (size_t v = 0; pe->has_pk && v < nval && !validator; v++)
+		validator = memcmp(vals[v], pe->pk, MC_PK_LEN) == 0;
+	if (!validator)
+		return 0;
+	memset(al, 0, sizeof(*al));
+	if (pe->has_pk)
+		memcpy(al->actor, pe->pk, MC_PK_LEN);
+	snprintf(al->message, sizeof(al->message), "%s", pe->url);
+	if (!pe->up) {
+		if (p->now_ms < since || p->now_ms - since <= p->validator_down_ms)
+			return 0;
+		al->kind = MC_ALERT_VALIDATOR_DOWN;
+		al->time_ms = since;
+		al->never = pe->last_seen_ms == 0;
+	} else {
+		/* up but behind: lagging for as long as the first block it
+		 * lacks has existed */
+		struct mc_header hd;
+		struct mc_cert c;
+
+		if (head->empty || pe->height >= head->height)
+			return 0;
+		if (mc_chain_block(t, pe->height + 1, &hd, &c, err) != 0)
+			return -1;
+		if (p->now_ms < hd.timestamp_ms || p->now_ms - hd.timestamp_ms <= p->validator_down_ms)
+			return 0;
+		al->kind = MC_ALERT_VALIDATOR_LAGGING;
+		al->time_ms = hd.timestamp_ms;
+		al->height = pe->height + 1;
+		al->count = (unsigned)(head->height - pe->height);
+	}
+	return 1;
+}
+
 /* serve not running, validators not heard from, no anchor for too long,
  * then the caller's extra alerts */
 static int state_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
@@ -231,43 +278,11 @@ static int state_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_al
 	    (mc_chain_validators(t, vals, &nval, err) != 0 || mc_chain_head(t, &head, err) != 0))
 		return -1;
 	for (size_t i = 0; p->check_serve && p->serve_running && i < p->npeers; i++) {
-		const struct mc_alert_peer *pe = &p->peers[i];
-		/* never heard from: down since serve started */
-		uint64_t since = pe->last_seen_ms ? pe->last_seen_ms : p->serve_started_ms;
-		bool validator = !pe->has_pk;   /* a url not answered yet may be one */
+		int rc = peer_alert(t, p, &p->peers[i], vals, nval, &head, &al, err);
 
-		for (size_t v = 0; pe->has_pk && v < nval && !validator; v++)
-			validator = memcmp(vals[v], pe->pk, MC_PK_LEN) == 0;
-		if (!validator)
-			continue;
-		memset(&al, 0, sizeof(al));
-		if (pe->has_pk)
-			memcpy(al.actor, pe->pk, MC_PK_LEN);
-		snprintf(al.message, sizeof(al.message), "%s", pe->url);
-		if (!pe->up) {
-			if (p->now_ms < since || p->now_ms - since <= p->validator_down_ms)
-				continue;
-			al.kind = MC_ALERT_VALIDATOR_DOWN;
-			al.time_ms = since;
-			al.never = pe->last_seen_ms == 0;
-		} else {
-			/* up but behind: lagging for as long as the first block it
-			 * lacks has existed */
-			struct mc_header hd;
-			struct mc_cert c;
-
-			if (head.empty || pe->height >= head.height)
-				continue;
-			if (mc_chain_block(t, pe->height + 1, &hd, &c, err) != 0)
-				return -1;
-			if (p->now_ms < hd.timestamp_ms || p->now_ms - hd.timestamp_ms <= p->validator_down_ms)
-				continue;
-			al.kind = MC_ALERT_VALIDATOR_LAGGING;
-			al.time_ms = hd.timestamp_ms;
-			al.height = pe->height + 1;
-			al.count = (unsigned)(head.height - pe->height);
-		}
-		if (fn(&al, ctx))
+		if (rc < 0)
+			return -1;
+		if (rc > 0 && fn(&al, ctx))
 			return 1;
 	}
 	if (p->anchor_overdue_ms) {

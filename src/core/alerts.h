@@ -174,7 +174,7 @@ typedef int (*mc_alert_fn)(const struct mc_alert *a, void *ctx);
 int mc_alerts(struct mc_txn *t, const struct mc_alert_params *p, mc_alert_fn fn, void *ctx,
 	      struct mc_err *err);
 
-/* What an ALERT_ACK's chain rule (src/chain.c) needs to know of the alert
+/* What an ALERT_ACK's chain rule (alerttx.c) needs to know of the alert
  * it names. Kinds whose fact is a tx on the chain (break-glass, deny-burst,
  * the grant kinds, lost-key-rotation) are looked up among every such fact
  * the chain holds, whatever the windows: on_chain is set, found says

@@ -142,15 +142,3 @@ int mc_cert_check(const struct mc_cert *c, const uint8_t block_hash[MC_HASH_LEN]
 			return mc_err_set(err, EX_DATAERR, _("certificate carries a forged vote"));
 	return 0;
 }
-
-void mc_valset_hash(const uint8_t (*validators)[MC_PK_LEN], size_t n, uint8_t out[MC_HASH_LEN])
-{
-	static const char dom[] = "medchain/valset/v1";
-	struct mc_sha256 s;
-
-	mc_sha256_init(&s);
-	mc_sha256_update(&s, dom, sizeof(dom) - 1);
-	for (size_t i = 0; i < n; i++)
-		mc_sha256_update(&s, validators[i], MC_PK_LEN);
-	mc_sha256_final(&s, out);
-}

@@ -79,7 +79,6 @@ int mc_cert_check_quorum(const struct mc_cert *c, const uint8_t (*validators)[MC
 int mc_cert_check(const struct mc_cert *c, const uint8_t block_hash[MC_HASH_LEN],
 		  const uint8_t (*validators)[MC_PK_LEN], size_t nval, struct mc_err *err)
 	__attribute__((warn_unused_result));
-/* SHA-256 over the sorted validator keys. */
-void mc_valset_hash(const uint8_t (*validators)[MC_PK_LEN], size_t n, uint8_t out[MC_HASH_LEN]);
+/* The header's valset_hash is valset.h's mc_valset_hash. */
 
 #endif

@@ -2,10 +2,15 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "chainstate.h"
 #include "consent.h"
 #include "i18n.h"
+#include "identity.h"
+#include "rectx.h"
+#include "rotation.h"
 #include "text.h"
 #include "util.h"
 
@@ -367,4 +372,492 @@ void mc_consent_check(const struct mc_grant_view *grants, size_t n,
 	}
 	if (out->outcome != MC_OUTCOME_PERMIT)
 		out->reason = (uint8_t)best;
+}
+
+/* ---- on the chain: grant rows, the rules and the access decision ------ */
+
+/* Whether actor is pk, or pk's identity rotated (once or more) to actor. */
+static int same_holder_line(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], const uint8_t actor[MC_PK_LEN],
+			    bool *same, struct mc_err *err)
+{
+	struct mc_key_line l;
+
+	*same = false;
+	if (mc_key_line(t, actor, &l, err) != 0)
+		return -1;
+	*same = mc_key_line_has(&l, pk);
+	return 0;
+}
+
+/* The grant row's body with its grantee replaced: the row holds the grant
+ * as it stands (the CONSENT_GRANT tx keeps the grant as given). The grantee
+ * sits at a fixed offset of the body: grant id (16) | subject (32) | grantee. */
+#define GRANT_GRANTEE_OFF (MC_GRANT_ID_LEN + MC_HASH_LEN)
+
+/* Every grant to old that is not revoked and has not ended by the block's
+ * time names new from now on: its row and its index entry move. */
+int mc_consent_move_grants(struct mc_txn *t, const struct mc_apply_ctx *ax, const uint8_t old[MC_PK_LEN],
+			   const uint8_t new_pk[MC_PK_LEN], struct mc_err *err)
+{
+	enum { IKEY = MC_HASH_LEN + MC_PK_LEN + MC_GRANT_ID_LEN };
+	struct mc_cursor *c;
+	const void *k;
+	size_t kn, n = 0, cap = 0;
+	uint8_t *keys = NULL;
+	int rc;
+
+	/* collect first: the index is rewritten below */
+	if (mc_cursor_open(t, MC_DB_GRANTIDX, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err); rc == 0;
+	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+		if (kn != IKEY || memcmp((const uint8_t *)k + MC_HASH_LEN, old, MC_PK_LEN) != 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			uint8_t *p = realloc(keys, ncap * IKEY);
+
+			if (!p) {
+				rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+				break;
+			}
+			keys = p;
+			cap = ncap;
+		}
+		memcpy(keys + n * IKEY, k, IKEY);
+		n++;
+	}
+	mc_cursor_close(c);
+	if (rc < 0) {
+		free(keys);
+		return -1;
+	}
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		uint8_t *ik = keys + i * IKEY;
+		struct mc_grant_state gs;
+		struct mc_grant g;
+		struct mc_buf copy;
+
+		if (mc_grant_state_get(t, ik + MC_HASH_LEN + MC_PK_LEN, &gs, err) != 0 ||
+		    mc_grant_decode(gs.body, gs.body_len, &g, err) != 0) {
+			rc = mc_err_set(err, EX_DATAERR, _("the grant index names a missing grant"));
+			break;
+		}
+		if (gs.revoked_at != MC_TIME_OPEN || g.not_after < ax->block_time_ms)
+			continue;
+		mc_buf_init(&copy);
+		mc_put_raw(&copy, gs.body, gs.body_len);
+		if (mc_buf_failed(&copy)) {
+			mc_buf_release(&copy);
+			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+			break;
+		}
+		memcpy(copy.data + GRANT_GRANTEE_OFF, new_pk, MC_PK_LEN);
+		gs.body = copy.data;
+		rc = mc_grant_state_put(t, ik + MC_HASH_LEN + MC_PK_LEN, &gs, err);
+		mc_buf_release(&copy);
+		if (rc != 0 || mc_txn_del(t, MC_DB_GRANTIDX, ik, IKEY, err) != 0) {
+			rc = -1;
+			break;
+		}
+		memcpy(ik + MC_HASH_LEN, new_pk, MC_PK_LEN);
+		if (mc_txn_put(t, MC_DB_GRANTIDX, ik, IKEY, "", 0, err) != 0)
+			rc = -1;
+	}
+	free(keys);
+	return rc < 0 ? -1 : 0;
+}
+
+#define GRANT_ROW_FIXED (8 + 8 + 8 + 8 + MC_PK_LEN)
+
+int mc_grant_state_get(struct mc_txn *t, const uint8_t id[16], struct mc_grant_state *gs,
+		       struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	const uint8_t *b;
+	int rc = mc_txn_get(t, MC_DB_GRANTS, id, MC_GRANT_ID_LEN, &v, &vn, err);
+
+	if (rc != 0)
+		return rc;
+	if (vn <= GRANT_ROW_FIXED)
+		return mc_err_set(err, EX_DATAERR, _("malformed grant state"));
+	b = v;
+	gs->height = mc_from_be64(b);
+	gs->granted_at = mc_from_be64(b + 8);
+	gs->revoked_height = mc_from_be64(b + 16);
+	gs->revoked_at = mc_from_be64(b + 24);
+	memcpy(gs->grantor, b + 32, MC_PK_LEN);
+	gs->body = b + GRANT_ROW_FIXED;
+	gs->body_len = vn - GRANT_ROW_FIXED;
+	return 0;
+}
+
+int mc_grant_state_put(struct mc_txn *t, const uint8_t id[16], const struct mc_grant_state *gs,
+		       struct mc_err *err)
+{
+	uint8_t *row;
+
+	if (mc_txn_reserve(t, MC_DB_GRANTS, id, MC_GRANT_ID_LEN, GRANT_ROW_FIXED + gs->body_len,
+			   (void **)&row, err) != 0)
+		return -1;
+	mc_be64(row, gs->height);
+	mc_be64(row + 8, gs->granted_at);
+	mc_be64(row + 16, gs->revoked_height);
+	mc_be64(row + 24, gs->revoked_at);
+	memcpy(row + 32, gs->grantor, MC_PK_LEN);
+	memmove(row + GRANT_ROW_FIXED, gs->body, gs->body_len);
+	return 0;
+}
+
+int mc_consent_load(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN],
+		    const uint8_t grantee[MC_PK_LEN], struct mc_grant_view *views, size_t max,
+		    size_t *n, struct mc_err *err)
+{
+	uint8_t prefix[MC_HASH_LEN + MC_PK_LEN];
+	struct mc_cursor *c;
+	const void *k;
+	size_t kn;
+	int rc;
+
+	*n = 0;
+	memcpy(prefix, subject, MC_HASH_LEN);
+	memcpy(prefix + MC_HASH_LEN, grantee, MC_PK_LEN);
+	if (mc_cursor_open(t, MC_DB_GRANTIDX, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, prefix, sizeof(prefix), &k, &kn, NULL, NULL, err);
+	     rc == 0 && kn == sizeof(prefix) + MC_GRANT_ID_LEN && memcmp(k, prefix, sizeof(prefix)) == 0;
+	     rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err)) {
+		struct mc_grant_state gs;
+
+		if (*n >= max) {
+			mc_cursor_close(c);
+			return mc_err_set(err, EX_DATAERR, _("too many grants for one subject and grantee"));
+		}
+		if (mc_grant_state_get(t, (const uint8_t *)k + sizeof(prefix), &gs, err) != 0 ||
+		    mc_grant_decode(gs.body, gs.body_len, &views[*n].g, err) != 0) {
+			mc_cursor_close(c);
+			return mc_err_set(err, EX_DATAERR, _("the grant index names a missing grant"));
+		}
+		views[*n].revoked_at = gs.revoked_at;
+		views[*n].granted_at = gs.granted_at;
+		(*n)++;
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
+/* A grant to another organization's identity carries that organization's
+ * re-wrapped data keys: every one must be a live version of the grant's
+ * subject within its scope, stored as committed. */
+static int check_share(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+		       const struct mc_grant *g, const struct mc_identity *grantee, struct mc_err *err)
+{
+	struct mc_share sh;
+	struct mc_identity org;
+	uint8_t h[MC_HASH_LEN];
+	int rc;
+
+	if (!tx->attach_len)
+		return mc_refuse(err, ax, _("a grant that shares keys must carry them"));
+	mc_sha256(tx->attach, tx->attach_len, h);
+	if (memcmp(h, g->share, MC_HASH_LEN) != 0)
+		return mc_refuse(err, ax, _("the shared keys do not match the grant"));
+	if (mc_share_decode(tx->attach, tx->attach_len, &sh, err) != 0)
+		return mc_refuse_body(err, ax);
+	rc = mc_identity_get(t, sh.org, &org, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND || !(org.roles & MC_ROLE_ORG) || org.revoked != MC_NOT_REVOKED)
+		return mc_refuse(err, ax, _("keys may be shared only with an active organization"));
+	if (strcmp(grantee->org, org.name) != 0)
+		return mc_refuse(err, ax, _("the grantee does not belong to the organization the keys are shared with"));
+	if (!ax->replay) {
+		rc = mc_kek_hash(t, sh.org, sh.epoch, h, err);
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND || memcmp(h, sh.kek_hash, MC_HASH_LEN) != 0)
+			return mc_refuse(err, ax, _("the shared key-encryption key is missing or differs"));
+	}
+	for (uint32_t i = 0; i < sh.count; i++) {
+		const uint8_t *it = sh.items + (size_t)i * MC_SHARE_ITEM_LEN;
+		struct mc_record_state rs;
+
+		rc = mc_record_version(t, it, mc_from_be32(it + MC_RECORD_ID_LEN), &rs, err);
+		if (rc < 0)
+			return -1;
+		if (rc == MC_NOTFOUND || rs.erased ||
+		    memcmp(rs.entry.subject, g->subject, MC_HASH_LEN) != 0 ||
+		    !mc_grant_covers(g, rs.entry.id, rs.entry.category, rs.entry.category_len))
+			return mc_refuse(err, ax, _("a shared key is not of a live record in the grant's scope"));
+		if (!ax->replay) {
+			uint8_t wkey[MC_LOC_LEN + MC_PK_LEN];
+			const void *v;
+			size_t vn;
+
+			mc_loc_key(wkey, rs.height, rs.tx_index, rs.entry_index);
+			memcpy(wkey + MC_LOC_LEN, sh.org, MC_PK_LEN);
+			rc = mc_txn_get(t, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
+			if (rc < 0)
+				return -1;
+			if (rc == MC_NOTFOUND && ax->partial)
+				continue;
+			mc_sha256(v, rc == 0 ? vn : 0, h);
+			if (rc == MC_NOTFOUND || memcmp(h, it + MC_RECORD_ID_LEN + 4, MC_HASH_LEN) != 0)
+				return mc_refuse(err, ax, _("a shared key is missing or differs from the grant"));
+		}
+	}
+	return 0;
+}
+
+/* Staff grant on the strength of a signed consent form; a patient grants
+ * for their own subject, and their signature on this tx is the
+ * attestation. From block version 2 on, consent is given by the patient or
+ * recorded for them by staff whose role records consent forms (admin,
+ * registrar): nobody grants to themself, and a clinician grants to nobody.
+ * Older blocks keep the rule of their time. */
+static int grant_author_ok(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			   const struct mc_grant *g, struct mc_err *err)
+{
+	struct mc_identity author;
+	uint32_t staff = mc_rules_consent_v2(ax) ? MC_ROLES_CONSENT_STAFF
+						 : MC_ROLE_ADMIN | MC_ROLE_CLINICIAN;
+
+	if (mc_rules_consent_v2(ax)) {
+		if (memcmp(g->grantee, tx->author, MC_PK_LEN) == 0)
+			return mc_refuse_perm(err, ax, _("an identity cannot grant consent to itself"));
+		if (mc_author_active(t, ax, tx->author, 0, err) != 0)
+			return -1;
+	} else if (mc_author_active(t, ax, tx->author,
+				    MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT, err) != 0) {
+		return -1;
+	}
+	if (mc_identity_get(t, tx->author, &author, err) != 0)
+		return -1;
+	if (!(author.roles & (staff | MC_ROLE_PATIENT)))
+		return mc_refuse_perm(err, ax, _("only the patient, or staff who record consent forms (admin, registrar), may grant consent"));
+	if (author.roles & staff) {
+		if (g->attest_kind != MC_ATTEST_CONSENT_FORM)
+			return mc_refuse(err, ax, _("a staff grant must reference the signed consent form"));
+	} else {
+		if (g->attest_kind != MC_ATTEST_PATIENT_SIGNATURE)
+			return mc_refuse(err, ax, _("a patient's grant is attested by the patient's signature"));
+		if (!author.has_subject || memcmp(author.subject, g->subject, MC_HASH_LEN) != 0)
+			return mc_refuse_perm(err, ax, _("a patient grants only for their own records"));
+	}
+	return 0;
+}
+
+/* The grantee is active, the grant id new, and the subject has given the
+ * grantee fewer than MC_GRANTS_PER_PAIR_MAX grants. */
+static int grant_fits(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_grant *g,
+		      struct mc_identity *grantee, struct mc_err *err)
+{
+	struct mc_grant_state old;
+	struct mc_grant_view *all;
+	size_t n = 0;
+	int rc = mc_identity_get(t, g->grantee, grantee, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND || grantee->revoked != MC_NOT_REVOKED)
+		return mc_refuse(err, ax, _("the grantee is not an active identity"));
+	rc = mc_grant_state_get(t, g->id, &old, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return mc_refuse(err, ax, _("the grant id is already in use"));
+	all = malloc(MC_GRANTS_PER_PAIR_MAX * sizeof(*all));
+	if (!all)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	rc = mc_consent_load(t, g->subject, g->grantee, all, MC_GRANTS_PER_PAIR_MAX, &n, err);
+	free(all);
+	if (rc != 0)
+		return -1;
+	if (n >= MC_GRANTS_PER_PAIR_MAX)
+		return mc_refuse(err, ax, _("too many grants for one subject and grantee"));
+	return 0;
+}
+
+int mc_consent_apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			   struct mc_err *err)
+{
+	struct mc_grant g;
+	struct mc_grant_state gs;
+	struct mc_identity grantee;
+	uint8_t ikey[MC_HASH_LEN + MC_PK_LEN + MC_GRANT_ID_LEN];
+
+	if (mc_grant_decode(tx->body, tx->body_len, &g, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (grant_author_ok(t, ax, tx, &g, err) != 0 || grant_fits(t, ax, &g, &grantee, err) != 0)
+		return -1;
+	if (g.share_len == MC_HASH_LEN) {
+		if (check_share(t, ax, tx, &g, &grantee, err) != 0)
+			return -1;
+	} else if (tx->attach_len) {
+		return mc_refuse(err, ax, _("unexpected attachment"));
+	}
+	memset(&gs, 0, sizeof(gs));
+	gs.height = ax->height;
+	gs.granted_at = ax->block_time_ms;
+	gs.revoked_height = MC_TIME_OPEN;
+	gs.revoked_at = MC_TIME_OPEN;
+	memcpy(gs.grantor, tx->author, MC_PK_LEN);
+	gs.body = tx->body;
+	gs.body_len = tx->body_len;
+	if (mc_grant_state_put(t, g.id, &gs, err) != 0)
+		return -1;
+	memcpy(ikey, g.subject, MC_HASH_LEN);
+	memcpy(ikey + MC_HASH_LEN, g.grantee, MC_PK_LEN);
+	memcpy(ikey + MC_HASH_LEN + MC_PK_LEN, g.id, MC_GRANT_ID_LEN);
+	if (mc_txn_put(t, MC_DB_GRANTIDX, ikey, sizeof(ikey), "", 0, err) != 0)
+		return -1;
+	return mc_rules_audit_index(t, ax, tx, g.subject, 0, err);
+}
+
+int mc_consent_apply_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			    const struct mc_tx *tx, struct mc_err *err)
+{
+	struct mc_consent_revoke r;
+	struct mc_grant_state gs;
+	struct mc_grant g;
+	uint8_t subject[MC_HASH_LEN];
+	struct mc_buf copy;
+	int rc;
+
+	if (mc_consent_revoke_decode(tx->body, tx->body_len, &r, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (mc_author_active(t, ax, tx->author,
+			     mc_rules_consent_v2(ax) ? 0 : MC_ROLE_ADMIN | MC_ROLE_CLINICIAN | MC_ROLE_PATIENT,
+			     err) != 0)
+		return -1;
+	rc = mc_grant_state_get(t, r.id, &gs, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return mc_refuse(err, ax, _("no such grant"));
+	if (gs.revoked_at != MC_TIME_OPEN)
+		return mc_refuse(err, ax, _("the grant is already revoked"));
+	if (mc_grant_decode(gs.body, gs.body_len, &g, err) != 0)
+		return -1;
+	memcpy(subject, g.subject, MC_HASH_LEN);
+	{
+		struct mc_identity author;
+
+		bool own_subject;
+
+		if (mc_identity_get(t, tx->author, &author, err) != 0)
+			return -1;
+		own_subject = (author.roles & MC_ROLE_PATIENT) && author.has_subject &&
+			      memcmp(author.subject, subject, MC_HASH_LEN) == 0;
+		if (mc_rules_consent_v2(ax)) {
+			/* The patient, staff who record consent forms, or the
+			 * grantee giving up their own grant. */
+			if (!(author.roles & MC_ROLES_CONSENT_STAFF) && !own_subject &&
+			    memcmp(g.grantee, tx->author, MC_PK_LEN) != 0)
+				return mc_refuse_perm(err, ax, _("only the patient, staff who record consent forms (admin, registrar) or the grantee may revoke a grant"));
+		} else if (!(author.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN)) && !own_subject) {
+			return mc_refuse_perm(err, ax, _("a patient revokes only grants for their own records"));
+		}
+	}
+	/* gs.body points into the row about to be rewritten: copy it. */
+	mc_buf_init(&copy);
+	mc_put_raw(&copy, gs.body, gs.body_len);
+	if (mc_buf_failed(&copy)) {
+		mc_buf_release(&copy);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	gs.body = copy.data;
+	gs.revoked_height = ax->height;
+	gs.revoked_at = ax->block_time_ms;
+	rc = mc_grant_state_put(t, r.id, &gs, err);
+	mc_buf_release(&copy);
+	if (rc != 0)
+		return -1;
+	return mc_rules_audit_index(t, ax, tx, subject, 0, err);
+}
+
+/* Recomputes the decision the ACCESS tx records, at this block's time. */
+int mc_access_decide(struct mc_txn *t, const uint8_t actor[MC_PK_LEN],
+		     const uint8_t record[MC_RECORD_ID_LEN], uint32_t version, uint8_t purpose,
+		     bool break_glass, uint64_t time_ms, uint8_t subject_out[MC_HASH_LEN],
+		     struct mc_decision *d, struct mc_err *err)
+{
+	struct mc_record_state rs;
+	struct mc_identity id;
+	struct mc_access_req req;
+	struct mc_grant_view *views;
+	size_t n = 0;
+	int rc;
+
+	rc = mc_record_version(t, record, version, &rs, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : mc_err_set(err, EX_NOINPUT, _("no such record version"));
+	if (rs.erased)
+		return mc_err_set(err, EX_NOINPUT, _("the record is erased"));
+	memset(&req, 0, sizeof(req));
+	rc = mc_identity_get(t, actor, &id, err);
+	if (rc < 0)
+		return -1;
+	req.actor_active = rc == 0 && id.revoked == MC_NOT_REVOKED;
+	req.actor_roles = rc == 0 ? id.roles : 0;
+	memcpy(req.record, record, MC_RECORD_ID_LEN);
+	memcpy(subject_out, rs.entry.subject, MC_HASH_LEN);
+	{
+		/* Who stored this version: the author of its RECORD_PUT. */
+		struct mc_tx put;
+
+		rc = mc_record_tx(t, &rs, &put, NULL, err);
+		if (rc != 0)
+			return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("a record's transaction is missing"));
+		/* the author, or the author's identity under a rotated key */
+		if (same_holder_line(t, put.author, actor, &req.actor_is_author, err) != 0)
+			return -1;
+	}
+	/* the category is copied: loading grants reads other rows */
+	{
+		uint8_t cat[MC_CATEGORY_MAX];
+		size_t cl = rs.entry.category_len;
+
+		memcpy(cat, rs.entry.category, cl);
+		req.category = cat;
+		req.category_len = cl;
+		req.purpose = purpose;
+		req.time_ms = time_ms;
+		req.break_glass = break_glass;
+		views = malloc(MC_GRANTS_PER_PAIR_MAX * sizeof(*views));
+		if (!views)
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		rc = mc_consent_load(t, subject_out, actor, views, MC_GRANTS_PER_PAIR_MAX, &n, err);
+		if (rc == 0)
+			mc_consent_check(views, n, &req, d);
+		free(views);
+	}
+	return rc;
+}
+
+int mc_consent_apply_access(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			    struct mc_err *err)
+{
+	struct mc_access a;
+	struct mc_decision d;
+	struct mc_identity id;
+	uint8_t subject[MC_HASH_LEN];
+	int rc;
+
+	if (mc_access_decode(tx->body, tx->body_len, &a, err) != 0)
+		return mc_refuse_body(err, ax);
+	/* Any enrolled identity's attempt is recorded, a revoked one's too. */
+	rc = mc_identity_get(t, tx->author, &id, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return mc_refuse_perm(err, ax, _("the author is not an enrolled identity"));
+	if (mc_access_decide(t, tx->author, a.record, a.version, a.purpose, a.glass_len > 0,
+			     ax->block_time_ms, subject, &d, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (memcmp(subject, a.subject, MC_HASH_LEN) != 0 || d.outcome != a.outcome ||
+	    d.reason != a.reason || memcmp(d.grant, a.grant, MC_GRANT_ID_LEN) != 0)
+		return mc_refuse(err, ax, _("the access event does not match the consent rules at its block time"));
+	return mc_rules_audit_index(t, ax, tx, subject, a.outcome, err);
 }

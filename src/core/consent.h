@@ -29,6 +29,8 @@
 #include "codec.h"
 #include "crypto.h"
 #include "err.h"
+#include "rules.h"
+#include "store.h"
 #include "tx.h"
 
 #define MC_GRANT_ID_LEN 16
@@ -196,5 +198,50 @@ bool mc_grant_covers(const struct mc_grant *g, const uint8_t id[MC_RECORD_ID_LEN
  * before one for another purpose. */
 void mc_consent_check(const struct mc_grant_view *grants, size_t n,
 		      const struct mc_access_req *req, struct mc_decision *out);
+
+/* ---- on the chain --------------------------------------------------------
+ * The rules of CONSENT_GRANT, CONSENT_REVOKE and ACCESS (tx.h's
+ * MC_TX_TYPES), the grant rows they derive, and the access decision read
+ * from them. */
+
+/* Grant state row (MC_DB_GRANTS, key grant id):
+ *   granted height u64 | granted at u64 (block time) | revoked height u64 |
+ *   revoked at u64 (MC_TIME_OPEN while active) | grantor pk (32) | grant body */
+struct mc_grant_state {
+	uint64_t height, granted_at, revoked_height, revoked_at;
+	uint8_t grantor[MC_PK_LEN];
+	const uint8_t *body;         /* borrowed from the row */
+	size_t body_len;
+};
+int mc_grant_state_get(struct mc_txn *t, const uint8_t id[16], struct mc_grant_state *gs,
+		       struct mc_err *err);
+/* Writes the row; gs->body may point into the row it replaces. */
+int mc_grant_state_put(struct mc_txn *t, const uint8_t id[16], const struct mc_grant_state *gs,
+		       struct mc_err *err);
+#define MC_GRANTS_PER_PAIR_MAX 256
+
+/* The grants a subject gave one grantee, as mc_consent_check() wants them.
+ * views: room for max. Borrowed from the store: valid until the next write. */
+int mc_consent_load(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN],
+		    const uint8_t grantee[MC_PK_LEN], struct mc_grant_view *views, size_t max,
+		    size_t *n, struct mc_err *err);
+/* The decision for actor reading record/version for purpose at time_ms,
+ * from the chain state in t (also gives the record's subject). */
+int mc_access_decide(struct mc_txn *t, const uint8_t actor[MC_PK_LEN],
+		     const uint8_t record[MC_RECORD_ID_LEN], uint32_t version, uint8_t purpose,
+		     bool break_glass, uint64_t time_ms, uint8_t subject_out[MC_HASH_LEN],
+		     struct mc_decision *d, struct mc_err *err);
+/* An identity moved to a new key (IDENTITY_ROTATE): every grant to old
+ * that is not revoked and has not ended by the block's time names new_pk
+ * from now on. */
+int mc_consent_move_grants(struct mc_txn *t, const struct mc_apply_ctx *ax, const uint8_t old[MC_PK_LEN],
+			   const uint8_t new_pk[MC_PK_LEN], struct mc_err *err);
+
+int mc_consent_apply_grant(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			   struct mc_err *err);
+int mc_consent_apply_revoke(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			    struct mc_err *err);
+int mc_consent_apply_access(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			    struct mc_err *err);
 
 #endif

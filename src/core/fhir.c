@@ -131,17 +131,9 @@ static int missing(struct mc_err *err, const char *what)
 	return mc_err_set(err, EX_DATAERR, _("Consent: '%s' is missing or invalid"), what);
 }
 
-int mc_fhir_consent_read(const cJSON *res, struct mc_fhir_consent_in *in, struct mc_err *err)
+/* The elements FHIR R4 requires of a Consent, and only an active one. */
+static int required_elements(const cJSON *res, const char *status, struct mc_err *err)
 {
-	const cJSON *patient, *pid, *prov, *actors, *actor, *ref, *rid, *purposes, *p, *period, *codes,
-		*data, *item, *src;
-	const char *rt = str_at(res, "resourceType"), *status = str_at(res, "status");
-
-	memset(in, 0, sizeof(*in));
-	in->not_after = MC_TIME_OPEN;
-	if (!rt || strcmp(rt, "Consent") != 0)
-		return mc_err_set(err, EX_DATAERR, _("not a FHIR Consent resource"));
-	/* The elements FHIR R4 requires of a Consent. */
 	if (!status)
 		return missing(err, "status");
 	if (strcmp(status, "active") != 0)
@@ -155,17 +147,14 @@ int mc_fhir_consent_read(const cJSON *res, struct mc_fhir_consent_in *in, struct
 	if (!cJSON_GetObjectItemCaseSensitive(res, "policyRule") &&
 	    !cJSON_GetObjectItemCaseSensitive(res, "policy"))
 		return missing(err, "policy or policyRule");
-	patient = cJSON_GetObjectItemCaseSensitive(res, "patient");
-	pid = cJSON_GetObjectItemCaseSensitive(patient, "identifier");
-	in->subject_system = str_at(pid, "system");
-	in->subject_value = str_at(pid, "value");
-	if (!in->subject_value || !*in->subject_value)
-		return missing(err, "patient.identifier.value");
-	prov = cJSON_GetObjectItemCaseSensitive(res, "provision");
-	if (!cJSON_IsObject(prov))
-		return missing(err, "provision");
-	if (str_at(prov, "type") && strcmp(str_at(prov, "type"), "permit") != 0)
-		return mc_err_set(err, EX_DATAERR, _("Consent: only permit provisions can be imported"));
+	return 0;
+}
+
+/* provision.actor: exactly one, with a role; its reference is the grantee. */
+static int read_actor(const cJSON *prov, struct mc_fhir_consent_in *in, struct mc_err *err)
+{
+	const cJSON *actors, *actor, *ref, *rid;
+
 	actors = cJSON_GetObjectItemCaseSensitive(prov, "actor");
 	if (!cJSON_IsArray(actors) || cJSON_GetArraySize(actors) != 1)
 		return missing(err, "provision.actor (exactly one)");
@@ -181,6 +170,14 @@ int mc_fhir_consent_read(const cJSON *res, struct mc_fhir_consent_in *in, struct
 	in->grantee_display = str_at(ref, "display");
 	if (!in->grantee_value && !in->grantee_display)
 		return missing(err, "provision.actor.reference.identifier");
+	return 0;
+}
+
+/* provision.purpose: exactly one, with a code medchain knows. */
+static int read_purpose(const cJSON *prov, struct mc_fhir_consent_in *in, struct mc_err *err)
+{
+	const cJSON *purposes, *p;
+
 	purposes = cJSON_GetObjectItemCaseSensitive(prov, "purpose");
 	if (!cJSON_IsArray(purposes) || cJSON_GetArraySize(purposes) != 1)
 		return missing(err, "provision.purpose (exactly one)");
@@ -192,7 +189,14 @@ int mc_fhir_consent_read(const cJSON *res, struct mc_fhir_consent_in *in, struct
 		snprintf(what, sizeof(what), "provision.purpose.code (%s)", fhir);
 		return missing(err, what);
 	}
-	period = cJSON_GetObjectItemCaseSensitive(prov, "period");
+	return 0;
+}
+
+/* provision.period, when given: start and end, in that order. */
+static int read_period(const cJSON *prov, struct mc_fhir_consent_in *in, struct mc_err *err)
+{
+	const cJSON *period = cJSON_GetObjectItemCaseSensitive(prov, "period");
+
 	if (period) {
 		const char *start = str_at(period, "start"), *end = str_at(period, "end");
 
@@ -203,6 +207,15 @@ int mc_fhir_consent_read(const cJSON *res, struct mc_fhir_consent_in *in, struct
 		if (in->not_after < in->not_before)
 			return mc_err_set(err, EX_DATAERR, _("Consent: the period ends before it starts"));
 	}
+	return 0;
+}
+
+/* The scope: provision.code categories and provision.data records; all
+ * categories when neither is given. */
+static int read_scope(const cJSON *prov, struct mc_fhir_consent_in *in, struct mc_err *err)
+{
+	const cJSON *codes, *data, *item;
+
 	codes = cJSON_GetObjectItemCaseSensitive(prov, "code");
 	cJSON_ArrayForEach(item, codes) {
 		const cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(item, "coding"), 0);
@@ -224,6 +237,34 @@ int mc_fhir_consent_read(const cJSON *res, struct mc_fhir_consent_in *in, struct
 		in->recs[in->nrec++] = v;
 	}
 	in->all_categories = in->ncat == 0 && in->nrec == 0;
+	return 0;
+}
+
+int mc_fhir_consent_read(const cJSON *res, struct mc_fhir_consent_in *in, struct mc_err *err)
+{
+	const cJSON *patient, *pid, *prov, *src;
+	const char *rt = str_at(res, "resourceType"), *status = str_at(res, "status");
+
+	memset(in, 0, sizeof(*in));
+	in->not_after = MC_TIME_OPEN;
+	if (!rt || strcmp(rt, "Consent") != 0)
+		return mc_err_set(err, EX_DATAERR, _("not a FHIR Consent resource"));
+	if (required_elements(res, status, err) != 0)
+		return -1;
+	patient = cJSON_GetObjectItemCaseSensitive(res, "patient");
+	pid = cJSON_GetObjectItemCaseSensitive(patient, "identifier");
+	in->subject_system = str_at(pid, "system");
+	in->subject_value = str_at(pid, "value");
+	if (!in->subject_value || !*in->subject_value)
+		return missing(err, "patient.identifier.value");
+	prov = cJSON_GetObjectItemCaseSensitive(res, "provision");
+	if (!cJSON_IsObject(prov))
+		return missing(err, "provision");
+	if (str_at(prov, "type") && strcmp(str_at(prov, "type"), "permit") != 0)
+		return mc_err_set(err, EX_DATAERR, _("Consent: only permit provisions can be imported"));
+	if (read_actor(prov, in, err) != 0 || read_purpose(prov, in, err) != 0 ||
+	    read_period(prov, in, err) != 0 || read_scope(prov, in, err) != 0)
+		return -1;
 	src = cJSON_GetObjectItemCaseSensitive(res, "sourceAttachment");
 	in->attestation = str_at(src, "title");
 	return 0;

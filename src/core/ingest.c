@@ -74,6 +74,55 @@ static int copy_field(char *dst, size_t cap, const cJSON *v, const char *name, s
 	return 0;
 }
 
+/* The item's payload and content type from the line's "payload" (a
+ * string: text; an object or array: FHIR JSON, compact) or
+ * "payload_base64" (bytes); exactly one of them is given. n: the line's
+ * length. */
+static int line_payload(struct mc_ingest_item *it, cJSON *payload, const cJSON *b64, size_t n,
+			struct mc_err *err)
+{
+	if (b64) {
+		size_t len = 0, cap;
+
+		if (!cJSON_IsString(b64))
+			return mc_err_set(err, EX_DATAERR, _("field 'payload_base64' must be a string"));
+		cap = strlen(b64->valuestring) / 4 * 3 + 3;
+		it->payload = malloc(cap);
+		if (!it->payload)
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		if (sodium_base642bin(it->payload, cap, b64->valuestring, strlen(b64->valuestring),
+				      "\n\r ", &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+			return mc_err_set(err, EX_DATAERR, _("field 'payload_base64' is not base64"));
+		it->payload_len = len;
+		snprintf(it->ctype, sizeof(it->ctype), "%s", "application/octet-stream");
+	} else if (cJSON_IsString(payload)) {
+		it->payload_len = strlen(payload->valuestring);
+		it->payload = malloc(it->payload_len + 1);
+		if (!it->payload)
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		memcpy(it->payload, payload->valuestring, it->payload_len);
+		snprintf(it->ctype, sizeof(it->ctype), "%s", "text/plain");
+	} else if (cJSON_IsObject(payload) || cJSON_IsArray(payload)) {
+		/* Compact output is never longer than the line it came from
+		 * (plus escapes cJSON may add); print into one allocation. */
+		int cap = (int)(n < 1024 ? 2048 : 2 * n);
+		char *s = malloc((size_t)cap);
+
+		if (s && !cJSON_PrintPreallocated(payload, s, cap, 0)) {
+			free(s);
+			s = cJSON_PrintUnformatted(payload);
+		}
+		if (!s)
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		it->payload = (unsigned char *)s;
+		it->payload_len = strlen(s);
+		snprintf(it->ctype, sizeof(it->ctype), "%s", "application/fhir+json");
+	} else {
+		return mc_err_set(err, EX_DATAERR, _("field 'payload' must be a string, object or array"));
+	}
+	return 0;
+}
+
 int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
 			  struct mc_err *err)
 {
@@ -116,56 +165,8 @@ int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
 		mc_err_set(err, EX_DATAERR, _("give exactly one of 'payload' and 'payload_base64'"));
 		goto out;
 	}
-	if (b64) {
-		size_t len = 0, cap;
-
-		if (!cJSON_IsString(b64)) {
-			mc_err_set(err, EX_DATAERR, _("field 'payload_base64' must be a string"));
-			goto out;
-		}
-		cap = strlen(b64->valuestring) / 4 * 3 + 3;
-		it->payload = malloc(cap);
-		if (!it->payload) {
-			mc_err_set(err, EX_OSERR, _("out of memory"));
-			goto out;
-		}
-		if (sodium_base642bin(it->payload, cap, b64->valuestring, strlen(b64->valuestring),
-				      "\n\r ", &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
-			mc_err_set(err, EX_DATAERR, _("field 'payload_base64' is not base64"));
-			goto out;
-		}
-		it->payload_len = len;
-		snprintf(it->ctype, sizeof(it->ctype), "%s", "application/octet-stream");
-	} else if (cJSON_IsString(payload)) {
-		it->payload_len = strlen(payload->valuestring);
-		it->payload = malloc(it->payload_len + 1);
-		if (!it->payload) {
-			mc_err_set(err, EX_OSERR, _("out of memory"));
-			goto out;
-		}
-		memcpy(it->payload, payload->valuestring, it->payload_len);
-		snprintf(it->ctype, sizeof(it->ctype), "%s", "text/plain");
-	} else if (cJSON_IsObject(payload) || cJSON_IsArray(payload)) {
-		/* Compact output is never longer than the line it came from
-		 * (plus escapes cJSON may add); print into one allocation. */
-		int cap = (int)(n < 1024 ? 2048 : 2 * n);
-		char *s = malloc((size_t)cap);
-
-		if (s && !cJSON_PrintPreallocated(payload, s, cap, 0)) {
-			free(s);
-			s = cJSON_PrintUnformatted(payload);
-		}
-		if (!s) {
-			mc_err_set(err, EX_OSERR, _("out of memory"));
-			goto out;
-		}
-		it->payload = (unsigned char *)s;
-		it->payload_len = strlen(s);
-		snprintf(it->ctype, sizeof(it->ctype), "%s", "application/fhir+json");
-	} else {
-		mc_err_set(err, EX_DATAERR, _("field 'payload' must be a string, object or array"));
+	if (line_payload(it, payload, b64, n, err) != 0)
 		goto out;
-	}
 	if (type && copy_field(it->ctype, sizeof(it->ctype), type, "type", err) != 0)
 		goto out;
 	if (cJSON_IsObject(payload) && resource_ref(payload, it, err) != 0)
@@ -221,6 +222,51 @@ static const char *resolve_ref(const cJSON *entries, const char *ref)
 	return NULL;
 }
 
+/* Entry k (from 0) of a bundle as an item: its resource, category (the
+ * resourceType in lower case) and patient subject. */
+static int bundle_entry(const cJSON *entries, const cJSON *e, struct mc_ingest_item *it, size_t k,
+			struct mc_err *err)
+{
+	const cJSON *res = cJSON_GetObjectItemCaseSensitive(e, "resource");
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(res, "resourceType");
+	const char *subject = NULL;
+	char *s;
+	size_t tl;
+
+	if (!cJSON_IsObject(res) || !cJSON_IsString(type) || !type->valuestring[0])
+		return mc_err_set(err, EX_DATAERR, _("entry %zu: no resource with a resourceType"), k + 1);
+	tl = strlen(type->valuestring);
+	if (tl >= sizeof(it->category))
+		return mc_err_set(err, EX_DATAERR, _("entry %zu: resourceType too long"), k + 1);
+	for (size_t i = 0; i <= tl; i++)
+		it->category[i] = (char)tolower((unsigned char)type->valuestring[i]);
+	if (strcmp(type->valuestring, "Patient") == 0) {
+		subject = patient_id(res);
+	} else {
+		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(res, "subject");
+		const cJSON *r;
+
+		if (!ref)
+			ref = cJSON_GetObjectItemCaseSensitive(res, "patient");
+		r = cJSON_GetObjectItemCaseSensitive(ref, "reference");
+		if (cJSON_IsString(r))
+			subject = resolve_ref(entries, r->valuestring);
+	}
+	if (!subject)
+		return mc_err_set(err, EX_DATAERR, _("entry %zu (%s): no patient subject"), k + 1,
+				  it->category);
+	snprintf(it->ctype, sizeof(it->ctype), "%s", "application/fhir+json");
+	it->subject = strdup(subject);
+	s = cJSON_PrintUnformatted(res);
+	if (!it->subject || !s) {
+		free(s);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	it->payload = (unsigned char *)s;
+	it->payload_len = strlen(s);
+	return resource_ref(res, it, err);
+}
+
 int mc_ingest_bundle(const char *doc, size_t n, struct mc_ingest_item **items, size_t *count,
 		     struct mc_err *err)
 {
@@ -254,52 +300,7 @@ int mc_ingest_bundle(const char *doc, size_t n, struct mc_ingest_item **items, s
 		goto out;
 	}
 	cJSON_ArrayForEach(e, entries) {
-		const cJSON *res = cJSON_GetObjectItemCaseSensitive(e, "resource");
-		const cJSON *type = cJSON_GetObjectItemCaseSensitive(res, "resourceType");
-		const char *subject = NULL;
-		struct mc_ingest_item *it = &out[k];
-		char *s;
-		size_t tl;
-
-		if (!cJSON_IsObject(res) || !cJSON_IsString(type) || !type->valuestring[0]) {
-			mc_err_set(err, EX_DATAERR, _("entry %zu: no resource with a resourceType"), k + 1);
-			goto out;
-		}
-		tl = strlen(type->valuestring);
-		if (tl >= sizeof(it->category)) {
-			mc_err_set(err, EX_DATAERR, _("entry %zu: resourceType too long"), k + 1);
-			goto out;
-		}
-		for (size_t i = 0; i <= tl; i++)
-			it->category[i] = (char)tolower((unsigned char)type->valuestring[i]);
-		if (strcmp(type->valuestring, "Patient") == 0) {
-			subject = patient_id(res);
-		} else {
-			const cJSON *ref = cJSON_GetObjectItemCaseSensitive(res, "subject");
-			const cJSON *r;
-
-			if (!ref)
-				ref = cJSON_GetObjectItemCaseSensitive(res, "patient");
-			r = cJSON_GetObjectItemCaseSensitive(ref, "reference");
-			if (cJSON_IsString(r))
-				subject = resolve_ref(entries, r->valuestring);
-		}
-		if (!subject) {
-			mc_err_set(err, EX_DATAERR, _("entry %zu (%s): no patient subject"), k + 1,
-				   it->category);
-			goto out;
-		}
-		snprintf(it->ctype, sizeof(it->ctype), "%s", "application/fhir+json");
-		it->subject = strdup(subject);
-		s = cJSON_PrintUnformatted(res);
-		if (!it->subject || !s) {
-			free(s);
-			mc_err_set(err, EX_OSERR, _("out of memory"));
-			goto out;
-		}
-		it->payload = (unsigned char *)s;
-		it->payload_len = strlen(s);
-		if (resource_ref(res, it, err) != 0)
+		if (bundle_entry(entries, e, &out[k], k, err) != 0)
 			goto out;
 		k++;
 	}

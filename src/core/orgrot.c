@@ -110,64 +110,71 @@ static int count_prefix(struct mc_txn *t, enum mc_db db, const uint8_t *prefix, 
 	return rc < 0 ? -1 : 0;
 }
 
-int mc_org_rotate_apply(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
-			struct mc_err *err)
+/* Who rotates what: an admin (bound to it, if bound to any) an active
+ * organization's key, to a new key never enrolled and usable; both keys
+ * signed the rotation; the resealed KEKs are the ones its hash names. The
+ * old identity is loaded into old, the items into *items. */
+static int org_rotate_check(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			    const struct mc_org_rotate *r, struct mc_identity *old, const uint8_t **items,
+			    struct mc_err *err)
 {
-	struct mc_org_rotate r;
-	struct mc_identity author, old, nid;
-	const uint8_t *items;
-	uint8_t h[MC_HASH_LEN], xpk[MC_X25519_LEN], succ[MC_PK_LEN + 8];
-	uint8_t akey[MC_PK_LEN + 12], aval[2] = { MC_TX_ORG_ROTATE, 0 };
-	uint64_t own = 0, held = 0, rows;
+	struct mc_identity author, nid;
+	uint8_t h[MC_HASH_LEN], xpk[MC_X25519_LEN];
 	int rc;
 
-	if (mc_org_rotate_decode(tx->body, tx->body_len, &r, err) != 0)
-		return mc_refuse_body(err, ax);
 	if (mc_author_active(t, ax, tx->author, MC_ROLE_ADMIN, err) != 0 ||
 	    mc_identity_get(t, tx->author, &author, err) != 0)
 		return -1;
-	rc = mc_identity_get(t, r.old_pk, &old, err);
+	rc = mc_identity_get(t, r->old_pk, old, err);
 	if (rc < 0)
 		return -1;
-	if (rc == MC_NOTFOUND || !(old.roles & MC_ROLE_ORG) || old.revoked != MC_NOT_REVOKED)
+	if (rc == MC_NOTFOUND || !(old->roles & MC_ROLE_ORG) || old->revoked != MC_NOT_REVOKED)
 		return mc_refuse(err, ax, _("the key rotated is not an active organization's"));
 	/* an admin bound to an organization rotates that one only */
-	if (author.org[0] && strcmp(author.org, old.name) != 0)
+	if (author.org[0] && strcmp(author.org, old->name) != 0)
 		return mc_refuse_perm(err, ax, _("an admin rotates only their own organization's key"));
-	rc = mc_identity_get(t, r.new_pk, &nid, err);
+	rc = mc_identity_get(t, r->new_pk, &nid, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
 		return mc_refuse(err, ax, _("the new organization key is already enrolled"));
-	if (mc_pk_to_x25519(r.new_pk, xpk) != 0)
+	if (mc_pk_to_x25519(r->new_pk, xpk) != 0)
 		return mc_refuse(err, ax, _("the new organization key is not a usable Ed25519 key"));
-	mc_org_rotate_digest(ax->chain_id, &r, h);
-	if (mc_sign_verify(r.old_pk, h, MC_HASH_LEN, r.old_sig) != 0 ||
-	    mc_sign_verify(r.new_pk, h, MC_HASH_LEN, r.new_sig) != 0)
+	mc_org_rotate_digest(ax->chain_id, r, h);
+	if (mc_sign_verify(r->old_pk, h, MC_HASH_LEN, r->old_sig) != 0 ||
+	    mc_sign_verify(r->new_pk, h, MC_HASH_LEN, r->new_sig) != 0)
 		return mc_refuse(err, ax, _("the rotation is not signed by both the old and the new organization key"));
-	if (mc_org_rotate_items(tx->attach, tx->attach_len, r.count, &items, err) != 0)
+	if (mc_org_rotate_items(tx->attach, tx->attach_len, r->count, items, err) != 0)
 		return mc_refuse_body(err, ax);
-	mc_org_rotate_keks_hash(items, r.count, h);
-	if (memcmp(h, r.keks_hash, MC_HASH_LEN) != 0)
+	mc_org_rotate_keks_hash(*items, r->count, h);
+	if (memcmp(h, r->keks_hash, MC_HASH_LEN) != 0)
 		return mc_refuse(err, ax, _("the resealed key-encryption keys do not match the rotation's hash"));
+	return 0;
+}
 
-	/* Every KEK the old key holds goes to the new one: those it holds from
-	 * organizations it succeeded are chain state (checked everywhere);
-	 * its own are checked by the node that writes the rotation. */
-	for (uint32_t i = 0; i < r.count; i++) {
+/* Every KEK the old key holds goes to the new one: those it holds from
+ * organizations it succeeded are chain state (checked everywhere); its own
+ * are checked by the node that writes the rotation. */
+static int org_rotate_covers(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_org_rotate *r,
+			     const uint8_t *items, struct mc_err *err)
+{
+	uint64_t own = 0, held = 0, rows;
+	int rc;
+
+	for (uint32_t i = 0; i < r->count; i++) {
 		const uint8_t *it = items + (size_t)i * MC_ORGROT_ITEM_LEN;
 		uint8_t key[MC_ORGKEKS_KEY_LEN];
 		const void *v;
 		size_t vn;
 
-		if (memcmp(it, r.old_pk, MC_PK_LEN) == 0) {
+		if (memcmp(it, r->old_pk, MC_PK_LEN) == 0) {
 			own++;
 			if (ax->replay || ax->untrusted)
 				continue;
 			rc = mc_txn_get(t, MC_DB_KEKS, it, MC_PK_LEN + 4, &v, &vn, err);
 		} else {
 			held++;
-			memcpy(key, r.old_pk, MC_PK_LEN);
+			memcpy(key, r->old_pk, MC_PK_LEN);
 			memcpy(key + MC_PK_LEN, it, MC_PK_LEN + 4);
 			rc = mc_txn_get(t, MC_DB_ORGKEKS, key, sizeof(key), &v, &vn, err);
 		}
@@ -176,17 +183,32 @@ int mc_org_rotate_apply(struct mc_txn *t, const struct mc_apply_ctx *ax, const s
 		if (rc == MC_NOTFOUND)
 			return mc_refuse(err, ax, _("the rotation reseals a key-encryption key the organization does not hold"));
 	}
-	if (count_prefix(t, MC_DB_ORGKEKS, r.old_pk, MC_PK_LEN, MC_ORGKEKS_KEY_LEN, &rows, err) != 0)
+	if (count_prefix(t, MC_DB_ORGKEKS, r->old_pk, MC_PK_LEN, MC_ORGKEKS_KEY_LEN, &rows, err) != 0)
 		return -1;
 	if (rows != held)
 		return mc_refuse(err, ax, _("the rotation leaves out a key-encryption key the organization holds"));
 	if (!ax->replay && !ax->untrusted) {
-		if (count_prefix(t, MC_DB_KEKS, r.old_pk, MC_PK_LEN, MC_PK_LEN + 4, &rows, err) != 0)
+		if (count_prefix(t, MC_DB_KEKS, r->old_pk, MC_PK_LEN, MC_PK_LEN + 4, &rows, err) != 0)
 			return -1;
 		if (rows != own)
 			return mc_refuse(err, ax, _("the rotation leaves out a key-encryption key the organization holds"));
 	}
+	return 0;
+}
 
+int mc_org_rotate_apply(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
+			struct mc_err *err)
+{
+	struct mc_org_rotate r;
+	struct mc_identity old, nid;
+	const uint8_t *items;
+	uint8_t succ[MC_PK_LEN + 8];
+
+	if (mc_org_rotate_decode(tx->body, tx->body_len, &r, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (org_rotate_check(t, ax, tx, &r, &old, &items, err) != 0 ||
+	    org_rotate_covers(t, ax, &r, items, err) != 0)
+		return -1;
 	/* The old identity is revoked; the new one takes its name. */
 	old.revoked = ax->height;
 	memset(&nid, 0, sizeof(nid));
@@ -213,10 +235,7 @@ int mc_org_rotate_apply(struct mc_txn *t, const struct mc_apply_ctx *ax, const s
 	if (mc_txn_put(t, MC_DB_ORGSUCC, r.old_pk, MC_PK_LEN, succ, sizeof(succ), err) != 0)
 		return -1;
 	/* on the audit trail under its author, as the other audited events */
-	memcpy(akey, tx->author, MC_PK_LEN);
-	mc_be64(akey + MC_PK_LEN, ax->height);
-	mc_be32(akey + MC_PK_LEN + 8, ax->tx_index);
-	return mc_txn_put(t, MC_DB_AUDIT_ACTOR, akey, sizeof(akey), aval, sizeof(aval), err);
+	return mc_rules_audit_index(t, ax, tx, NULL, 0, err);
 }
 
 int mc_org_successor(struct mc_txn *t, const uint8_t org[MC_PK_LEN], uint8_t next[MC_PK_LEN],

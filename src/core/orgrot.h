@@ -29,7 +29,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chain.h"
+#include "chainstate.h"
+#include "rectx.h"
+#include "rules.h"
 #include "codec.h"
 #include "crypto.h"
 #include "err.h"

@@ -196,22 +196,18 @@ int mc_org_dupkey(const struct mc_org *org, const uint8_t subject[MC_HASH_LEN], 
 	return dupkey_hash(org, 1, subject, ref, strlen(ref), NULL, 0, dupkey, err);
 }
 
-static void payload_ad(uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_HASH_LEN],
-		       const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
-		       const uint8_t subject[MC_HASH_LEN])
-{
-	memcpy(ad, id, MC_RECORD_ID_LEN);
-	mc_be32(ad + MC_RECORD_ID_LEN, version);
-	memcpy(ad + MC_RECORD_ID_LEN + 4, subject, MC_HASH_LEN);
-}
+/* The associated data of a record version's sealed parts: record id ||
+ * version || the subject (the payload's) or the org key (a wrapped data
+ * key's); both are 32 bytes. */
+#define AD_LEN (MC_RECORD_ID_LEN + 4 + 32)
+_Static_assert(MC_HASH_LEN == 32 && MC_PK_LEN == 32, "a subject and an org key are 32 bytes");
 
-static void wrap_ad(uint8_t ad[MC_RECORD_ID_LEN + 4 + MC_PK_LEN],
-		    const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
-		    const uint8_t org[MC_PK_LEN])
+static void version_ad(uint8_t ad[AD_LEN], const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
+		       const uint8_t tail[32])
 {
 	memcpy(ad, id, MC_RECORD_ID_LEN);
 	mc_be32(ad + MC_RECORD_ID_LEN, version);
-	memcpy(ad + MC_RECORD_ID_LEN + 4, org, MC_PK_LEN);
+	memcpy(ad + MC_RECORD_ID_LEN + 4, tail, 32);
 }
 
 int mc_record_seal(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_LEN],
@@ -261,10 +257,10 @@ int mc_record_seal_rnd(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_L
 	if (!out->ct)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	memcpy(out->ct, rnd + MC_AEAD_KEY_LEN, MC_AEAD_NONCE_LEN);
-	payload_ad(ad, id, version, subject);
+	version_ad(ad, id, version, subject);
 	mc_aead_encrypt(dk, out->ct, ad, sizeof(ad), payload, n, out->ct + MC_AEAD_NONCE_LEN);
 	memcpy(out->wrapped, rnd + MC_AEAD_KEY_LEN + MC_AEAD_NONCE_LEN, MC_AEAD_NONCE_LEN);
-	wrap_ad(wad, id, version, org->pk);
+	version_ad(wad, id, version, org->pk);
 	mc_aead_encrypt(org->secret, out->wrapped, wad, sizeof(wad), dk, MC_AEAD_KEY_LEN,
 			out->wrapped + MC_AEAD_NONCE_LEN);
 	mc_wipe(rnd, MC_SEAL_RANDOM);
@@ -434,20 +430,13 @@ struct keyref {
 static int put_epoch(struct mc_txn *t, const struct mc_record_state *rs, const uint8_t owner[MC_PK_LEN],
 		     uint32_t *epoch, struct mc_err *err)
 {
-	uint8_t key[12];
-	const void *v;
-	size_t vn;
 	struct mc_tx tx;
 	struct mc_put put;
-	int rc;
+	int rc = mc_record_tx(t, rs, &tx, &put, err);
 
-	mc_be64(key, rs->height);
-	mc_be32(key + 8, rs->tx_index);
-	rc = mc_txn_get(t, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
-	if (rc != 0)
+	if (rc < 0 || rc == MC_NOTFOUND)
 		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("a record's transaction is missing"));
-	if (mc_tx_decode(v, vn, &tx, err) != 0 || tx.type != MC_TX_RECORD_PUT ||
-	    mc_put_decode(tx.body, tx.body_len, &put, err) != 0 || memcmp(put.org, owner, MC_PK_LEN) != 0)
+	if (rc != 0 || memcmp(put.org, owner, MC_PK_LEN) != 0)
 		return mc_err_set(err, EX_DATAERR, _("a record's transaction does not name its custodian"));
 	*epoch = put.epoch;
 	return 0;
@@ -559,7 +548,7 @@ static int open_key(const struct mc_org *org, const struct keyref *ref, const ui
 					  _("the shared key-encryption key does not open with this organization's key"));
 		}
 	}
-	wrap_ad(wad, id, version, ref->wrap_org);
+	version_ad(wad, id, version, ref->wrap_org);
 	if (mc_aead_decrypt(kek ? kek : org->secret, ref->wrapped, wad, sizeof(wad),
 			    ref->wrapped + MC_AEAD_NONCE_LEN, MC_AEAD_KEY_LEN + MC_AEAD_TAG_LEN, dk) != 0)
 		rc = mc_err_set(err, EX_DATAERR, _("the record's data key does not authenticate"));
@@ -644,7 +633,7 @@ int mc_record_read(struct mc_store *s, const struct mc_org *org,
 		mc_err_set(err, EX_OSERR, _("out of memory"));
 		goto done;
 	}
-	payload_ad(ad, id, info->version, info->subject);
+	version_ad(ad, id, info->version, info->subject);
 	if (mc_aead_decrypt(dk, c.ct, ad, sizeof(ad), c.ct + MC_AEAD_NONCE_LEN,
 			    c.ct_len - MC_AEAD_NONCE_LEN, out) != 0) {
 		mc_err_set(err, EX_DATAERR, _("the record's ciphertext does not authenticate"));
@@ -857,7 +846,7 @@ static int share_one(struct share_ctx *c, struct mc_txn *t, const struct mc_reco
 	it->tx_index = rs->tx_index;
 	it->entry_index = rs->entry_index;
 	mc_random(it->wrapped, MC_AEAD_NONCE_LEN);
-	wrap_ad(wad, rs->entry.id, rs->entry.version, p->org);
+	version_ad(wad, rs->entry.id, rs->entry.version, p->org);
 	mc_aead_encrypt(c->kek, it->wrapped, wad, sizeof(wad), dk, MC_AEAD_KEY_LEN,
 			it->wrapped + MC_AEAD_NONCE_LEN);
 	mc_secure_free(dk);

@@ -21,10 +21,10 @@
 #include "crypto.h"
 #include "err.h"
 #include "keystore.h"
+#include "rectx.h"        /* MC_PAYLOAD_MAX */
 #include "store.h"
 #include "tx.h"
 
-#define MC_PAYLOAD_MAX (16u * 1024 * 1024)   /* one record's payload */
 #define MC_SUBJECT_MAX 256                   /* a patient identifier, bytes */
 #define MC_WRAPPED_LEN (MC_AEAD_NONCE_LEN + MC_AEAD_KEY_LEN + MC_AEAD_TAG_LEN)
 #define MC_SEALED_KEK_LEN (MC_AEAD_KEY_LEN + MC_SEALBYTES)

@@ -106,6 +106,66 @@ static bool scratch_ok(const char *dir, unsigned flags)
 	return stat(path, &st) != 0 && errno == ENOENT;
 }
 
+/* Whether the main database names only tables of MC_DBS: a name changed
+ * by one flipped byte would leave an optional table "absent" (read as
+ * empty) and a stray table beside it. */
+static int known_tables_only(MDB_txn *txn, struct mc_err *err)
+{
+	MDB_dbi main_db;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = mdb_dbi_open(txn, NULL, 0, &main_db);
+
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, main_db, &c);
+	if (rc != 0)
+		return lmdb_err(err, rc, _("the table list"));
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		bool known = false;
+
+		for (int i = 0; i < MC_DB__COUNT && !known; i++)
+			known = k.mv_size == strlen(db_info[i].name) && memcmp(k.mv_data, db_info[i].name, k.mv_size) == 0;
+		if (!known) {
+			mdb_cursor_close(c);
+			return mc_err_set(err, EX_DATAERR,
+					  _("the store holds a table medchain does not know (%zu bytes of name): the store is damaged"),
+					  k.mv_size);
+		}
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : lmdb_err(err, rc, _("the table list"));
+}
+
+/* Opens every table of MC_DBS in txn (creating it unless read-only; an
+ * optional one may be absent). Every table is kept with LMDB's default
+ * order: a table whose stored flags say otherwise (a reversed or integer
+ * key, duplicates) was altered outside medchain, and its rows would be
+ * ordered and compared by another rule, so the store is refused. */
+static int open_dbis(struct mc_store *s, MDB_txn *txn, const char *dir, struct mc_err *err)
+{
+	for (int i = 0; i < MC_DB__COUNT; i++) {
+		unsigned int flags = 0;
+		int rc = mdb_dbi_open(txn, db_info[i].name, s->rdonly ? 0 : MDB_CREATE, &s->dbi[i]);
+
+		if (rc == MDB_NOTFOUND && (db_info[i].flags & MC_DBF_OPTIONAL)) {
+			s->absent[i] = true;
+			continue;
+		}
+		if (rc == MDB_NOTFOUND)
+			return mc_err_set(err, EX_NOINPUT, _("'%s' is not a medchain database"), dir);
+		if (rc != 0)
+			return lmdb_err(err, rc, db_info[i].name);
+		rc = mdb_dbi_flags(txn, s->dbi[i], &flags);
+		if (rc != 0)
+			return lmdb_err(err, rc, db_info[i].name);
+		if (flags != 0)
+			return mc_err_set(err, EX_DATAERR,
+					  _("%s: the table's LMDB flags were altered (0x%x, not 0): the store is damaged"),
+					  _(db_info[i].label), flags);
+	}
+	return known_tables_only(txn, err);
+}
+
 int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct mc_err *err)
 {
 	struct mc_store *s;
@@ -175,22 +235,9 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 		lmdb_err(err, rc, _("cannot begin a transaction"));
 		goto fail;
 	}
-	for (int i = 0; i < MC_DB__COUNT; i++) {
-		rc = mdb_dbi_open(txn, db_info[i].name, s->rdonly ? 0 : MDB_CREATE, &s->dbi[i]);
-		if (rc == MDB_NOTFOUND && (db_info[i].flags & MC_DBF_OPTIONAL)) {
-			s->absent[i] = true;
-			continue;
-		}
-		if (rc == MDB_NOTFOUND) {
-			mdb_txn_abort(txn);
-			mc_err_set(err, EX_NOINPUT, _("'%s' is not a medchain database"), dir);
-			goto fail;
-		}
-		if (rc != 0) {
-			mdb_txn_abort(txn);
-			lmdb_err(err, rc, db_info[i].name);
-			goto fail;
-		}
+	if (open_dbis(s, txn, dir, err) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
 	}
 	/* Committed even when read-only: DBI handles opened in an aborted
 	 * transaction are closed with it. */

@@ -114,7 +114,7 @@ enum {
 	/* old org pk -> new org pk || height u64: from ORG_ROTATE (orgrot.h) */                 \
 	X(ORGSUCC, "orgsucc", N_("organization successions"), MC_DBK_DERIVED, MC_DBF_OPTIONAL)   \
 	/* new pk -> old pk (32) | kind u8 | height u64 | tx u32 | author pk (32):               \
-	 * from IDENTITY_ROTATE (chain.h) */                                                     \
+	 * from IDENTITY_ROTATE (rotation.h) */                                                  \
 	X(ROTATIONS, "rotations", N_("key rotations"), MC_DBK_DERIVED, MC_DBF_OPTIONAL)          \
 	/* alert id (8) -> kind u8 | height u64 | tx u32 | author pk: from                       \
 	 * ALERT_ACK (alerts.h) */                                                               \

@@ -40,28 +40,29 @@
  * NAME     gives MC_TX_NAME and the machine name "NAME" (mc_tx_type_name);
  * number   the type byte on the wire: never reused, rows in its order, no gaps;
  * apply    the rule that commit and verify's replay run (mc_chain_apply_tx
- *          dispatches on it): a function of chain.c or of a header it
- *          includes (valset.h, orgrot.h), taking
+ *          dispatches on it): a function of its family's module, declared
+ *          in a header chain.c includes (idtx.h, rectx.h, consent.h,
+ *          valset.h, anchortx.h, orgrot.h, alerttx.h), an mc_tx_apply_fn:
  *          (struct mc_txn *, const struct mc_apply_ctx *, const struct mc_tx *,
  *           struct mc_err *);
  * attach   whether a tx of this type may carry an attachment after genesis;
  * audited  whether it is on the audit trail (`medchain audit` lists it). */
 #define MC_TX_TYPES(X)                                                              \
-	X(IDENTITY_ENROLL,  1, apply_enroll,                 false, false)          \
-	X(IDENTITY_REVOKE,  2, apply_revoke,                 false, false)          \
-	X(RECORD_PUT,       3, apply_put,                    true,  false)          \
-	X(RECORD_ERASE,     4, apply_erase,                  false, false)          \
-	X(CONSENT_GRANT,    5, apply_grant,                  true,  true)           \
-	X(CONSENT_REVOKE,   6, apply_consent_revoke,         false, true)           \
-	X(ACCESS,           7, apply_access,                 false, true)           \
+	X(IDENTITY_ENROLL,  1, mc_idtx_enroll,               false, false)          \
+	X(IDENTITY_REVOKE,  2, mc_idtx_revoke,               false, false)          \
+	X(RECORD_PUT,       3, mc_rectx_put,                 true,  false)          \
+	X(RECORD_ERASE,     4, mc_rectx_erase,               false, false)          \
+	X(CONSENT_GRANT,    5, mc_consent_apply_grant,       true,  true)           \
+	X(CONSENT_REVOKE,   6, mc_consent_apply_revoke,      false, true)           \
+	X(ACCESS,           7, mc_consent_apply_access,      false, true)           \
 	X(NODE_ADD,         8, mc_valset_apply_node_add,     false, false)          \
 	X(NODE_REMOVE,      9, mc_valset_apply_node_remove,  false, false)          \
 	X(VIEW_CHANGE,     10, mc_valset_apply_view_change,  false, false)          \
-	X(ANCHOR_COMMIT,   11, apply_anchor_commit,          false, false)          \
-	X(NODE_ROTATE,     12, apply_node_rotate,            false, true)           \
+	X(ANCHOR_COMMIT,   11, mc_anchortx_commit,           false, false)          \
+	X(NODE_ROTATE,     12, mc_valset_apply_node_rotate,  false, true)           \
 	X(ORG_ROTATE,      13, mc_org_rotate_apply,          true,  true)  /* orgrot.h */ \
-	X(IDENTITY_ROTATE, 14, apply_rotate,                 false, true)           \
-	X(ALERT_ACK,       15, apply_alert_ack,              false, true)
+	X(IDENTITY_ROTATE, 14, mc_idtx_rotate,               false, true)           \
+	X(ALERT_ACK,       15, mc_alerttx_ack,               false, true)
 
 enum mc_tx_type {
 #define MC_TX_ENUM(name, number, apply, attach, audited) MC_TX_##name = number,

@@ -13,10 +13,10 @@ static const char view_domain[] = "medchain/view-change/v1";
 static const char promote_domain[] = "medchain/promote/v1";
 static const char rotate_domain[] = "medchain/node-rotate/v1";
 
-static const char META_VALSET[] = "valset";
-static const char META_EPOCH[] = "valset_epoch";
-static const char META_LEADER[] = "leader";
-static const char META_VIEW[] = "view";
+static const char META_VALSET[] = MC_META_VALSET;
+static const char META_EPOCH[] = MC_META_VALSET_EPOCH;
+static const char META_LEADER[] = MC_META_LEADER;
+static const char META_VIEW[] = MC_META_VIEW;
 
 #define NODE_ROW_FIXED 16   /* added height u64 | removed height u64 */
 
@@ -429,6 +429,18 @@ int mc_view_change_check(const struct mc_view_change *v, const uint8_t chain_id[
 
 /* ---- derived state ------------------------------------------------------ */
 
+void mc_valset_hash(const uint8_t (*validators)[MC_PK_LEN], size_t n, uint8_t out[MC_HASH_LEN])
+{
+	static const char dom[] = "medchain/valset/v1";
+	struct mc_sha256 s;
+
+	mc_sha256_init(&s);
+	mc_sha256_update(&s, dom, sizeof(dom) - 1);
+	for (size_t i = 0; i < n; i++)
+		mc_sha256_update(&s, validators[i], MC_PK_LEN);
+	mc_sha256_final(&s, out);
+}
+
 static int meta_put(struct mc_txn *t, const char *key, const void *v, size_t vn,
 		    struct mc_err *err)
 {
@@ -441,108 +453,6 @@ static int meta_put_u64(struct mc_txn *t, const char *key, uint64_t x, struct mc
 
 	mc_be64(v, x);
 	return meta_put(t, key, v, sizeof(v), err);
-}
-
-int mc_chain_valset_epoch(struct mc_txn *t, uint64_t *epoch, struct mc_err *err)
-{
-	const void *v;
-	size_t vn;
-	int rc = mc_txn_get(t, MC_DB_META, META_EPOCH, sizeof(META_EPOCH) - 1, &v, &vn, err);
-
-	*epoch = 0;
-	if (rc < 0)
-		return -1;
-	if (rc == MC_NOTFOUND)
-		return 0;
-	if (vn != 8)
-		return mc_err_set(err, EX_DATAERR, _("malformed validator set epoch"));
-	*epoch = mc_from_be64(v);
-	return 0;
-}
-
-int mc_chain_leader(struct mc_txn *t, uint8_t leader[MC_PK_LEN], uint64_t *view,
-		    struct mc_err *err)
-{
-	const void *v;
-	size_t vn;
-	int rc = mc_txn_get(t, MC_DB_META, META_VIEW, sizeof(META_VIEW) - 1, &v, &vn, err);
-
-	*view = 0;
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		if (vn != 8)
-			return mc_err_set(err, EX_DATAERR, _("malformed view"));
-		*view = mc_from_be64(v);
-	}
-	rc = mc_txn_get(t, MC_DB_META, META_LEADER, sizeof(META_LEADER) - 1, &v, &vn, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		if (vn != MC_PK_LEN)
-			return mc_err_set(err, EX_DATAERR, _("malformed leader"));
-		memcpy(leader, v, MC_PK_LEN);
-		return 0;
-	}
-	{
-		/* a store older than the leader: the first validator leads */
-		uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN];
-		size_t n;
-
-		if (mc_chain_validators(t, vals, &n, err) != 0)
-			return -1;
-		memcpy(leader, vals[0], MC_PK_LEN);
-	}
-	return 0;
-}
-
-/* A stored set: 1..MC_MAX_VALIDATORS keys, strictly ascending. */
-static int valset_load(const void *v, size_t vn, uint8_t (*out)[MC_PK_LEN], size_t *n,
-		       struct mc_err *err)
-{
-	const uint8_t *p = v;
-
-	if (vn == 0 || vn % MC_PK_LEN || vn / MC_PK_LEN > MC_MAX_VALIDATORS)
-		return mc_err_set(err, EX_DATAERR, _("malformed validator set"));
-	for (size_t i = MC_PK_LEN; i < vn; i += MC_PK_LEN)
-		if (memcmp(p + i - MC_PK_LEN, p + i, MC_PK_LEN) >= 0)
-			return mc_err_set(err, EX_DATAERR, _("malformed validator set"));
-	memcpy(out, v, vn);
-	*n = vn / MC_PK_LEN;
-	return 0;
-}
-
-int mc_chain_validators_at(struct mc_txn *t, uint64_t height, uint8_t (*out)[MC_PK_LEN],
-			   size_t *n, struct mc_err *err)
-{
-	struct mc_cursor *c;
-	const void *k, *v;
-	size_t kn, vn;
-	uint8_t key[8];
-	bool before_first = false;
-	int rc;
-
-	mc_be64(key, height);
-	if (mc_cursor_open(t, MC_DB_VALSETS, &c, err) != 0)
-		return -1;
-	rc = mc_cursor_seek(c, key, sizeof(key), &k, &kn, &v, &vn, err);
-	if (rc == 0 && kn == sizeof(key) && memcmp(k, key, sizeof(key)) != 0) {
-		rc = mc_cursor_prev(c, &k, &kn, &v, &vn, err);
-		before_first = rc == MC_NOTFOUND;
-	} else if (rc == MC_NOTFOUND) {
-		rc = mc_cursor_last(c, &k, &kn, &v, &vn, err);
-	}
-	if (rc == 0)
-		rc = kn != sizeof(key) ? mc_err_set(err, EX_DATAERR, _("malformed validator set"))
-				       : valset_load(v, vn, out, n, err);
-	mc_cursor_close(c);
-	if (rc != MC_NOTFOUND)
-		return rc;
-	if (before_first)
-		return mc_err_set(err, EX_DATAERR, _("no validator set is recorded for block %llu"),
-				  (unsigned long long)height);
-	/* a store older than VALSETS: one set since genesis, the current one */
-	return mc_chain_validators(t, out, n, err);
 }
 
 static int put_node(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint64_t added,
@@ -752,17 +662,49 @@ int mc_valset_apply_node_add(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	return put_node(t, a.pk, ax->height, 0, a.url, a.url_len, err);
 }
 
+/* pk's NODES row, when it has one: its added height and address (else 0
+ * and none). */
+static int node_row_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], uint64_t *added,
+			uint8_t url[MC_URL_MAX], size_t *url_len, struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_NODES, pk, MC_PK_LEN, &v, &vn, err);
+
+	*added = 0;
+	*url_len = 0;
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		if (vn < NODE_ROW_FIXED || vn - NODE_ROW_FIXED > MC_URL_MAX)
+			return mc_err_set(err, EX_DATAERR, _("malformed validator node row"));
+		*added = mc_from_be64(v);
+		*url_len = vn - NODE_ROW_FIXED;
+		memcpy(url, (const uint8_t *)v + NODE_ROW_FIXED, *url_len);
+	}
+	return 0;
+}
+
+/* Takes pk (a member) out of the sorted set; returns where it was. */
+static size_t set_remove(uint8_t (*vals)[MC_PK_LEN], size_t *n, const uint8_t pk[MC_PK_LEN])
+{
+	size_t at;
+
+	for (at = 0; memcmp(vals[at], pk, MC_PK_LEN) != 0; at++)
+		;
+	memmove(vals[at], vals[at + 1], (*n - at - 1) * MC_PK_LEN);
+	(*n)--;
+	return at;
+}
+
 int mc_valset_apply_node_remove(struct mc_txn *t, const struct mc_apply_ctx *ax,
 				const struct mc_tx *tx, struct mc_err *err)
 {
 	struct mc_node_remove rm;
 	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN], leader[MC_PK_LEN], digest[MC_HASH_LEN];
 	uint8_t url[MC_URL_MAX];
-	uint64_t epoch, view, added = 0;
-	size_t n, at, url_len = 0;
-	const void *v;
-	size_t vn;
-	int rc;
+	uint64_t epoch, view, added;
+	size_t n, at, url_len;
 
 	if (mc_node_remove_decode(tx->body, tx->body_len, &rm, err) != 0)
 		return mc_refuse_body(err, ax);
@@ -779,27 +721,16 @@ int mc_valset_apply_node_remove(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	if (mc_chain_leader(t, leader, &view, err) != 0 ||
 	    adopt_legacy(t, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
 		return -1;
-	for (at = 0; memcmp(vals[at], rm.pk, MC_PK_LEN) != 0; at++)
-		;
-	memmove(vals[at], vals[at + 1], (n - at - 1) * MC_PK_LEN);
-	n--;
+	at = set_remove(vals, &n, rm.pk);
 	/* A removed leader hands over to the next key in the new set. */
 	if (memcmp(leader, rm.pk, MC_PK_LEN) == 0)
 		memcpy(leader, vals[at < n ? at : 0], MC_PK_LEN);
-	if (set_changed(t, ax, (const uint8_t (*)[MC_PK_LEN])vals, n, epoch, leader, err) != 0)
+	if (set_changed(t, ax, (const uint8_t (*)[MC_PK_LEN])vals, n, epoch, leader, err) != 0 ||
+	    node_row_get(t, rm.pk, &added, url, &url_len, err) != 0)
 		return -1;
-	rc = mc_txn_get(t, MC_DB_NODES, rm.pk, MC_PK_LEN, &v, &vn, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		if (vn < NODE_ROW_FIXED || vn - NODE_ROW_FIXED > MC_URL_MAX)
-			return mc_err_set(err, EX_DATAERR, _("malformed validator node row"));
-		added = mc_from_be64(v);
-		url_len = vn - NODE_ROW_FIXED;
-		memcpy(url, (const uint8_t *)v + NODE_ROW_FIXED, url_len);
-	}
 	return put_node(t, rm.pk, added, ax->height, url, url_len, err);
 }
+
 
 int mc_valset_apply_view_change(struct mc_txn *t, const struct mc_apply_ctx *ax,
 				const struct mc_tx *tx, struct mc_err *err)
@@ -826,78 +757,62 @@ int mc_valset_apply_view_change(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	return meta_put(t, META_LEADER, vc.leader, MC_PK_LEN, err);
 }
 
-int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
-				const struct mc_tx *tx, struct mc_err *err)
+/* NODE_ROTATE's checks of the new key: never a validator nor an identity,
+ * its holder's signature, a quorum's approvals of the current set. */
+static int rotate_check_new(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			    const struct mc_node_rotate *ro, const uint8_t (*vals)[MC_PK_LEN], size_t n,
+			    struct mc_err *err)
 {
-	struct mc_node_rotate ro;
-	struct mc_identity old_id, new_id;
-	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN], leader[MC_PK_LEN], digest[MC_HASH_LEN];
-	uint8_t url[MC_URL_MAX];
-	uint64_t epoch, view, added = 0;
-	size_t n, at, url_len = 0;
+	struct mc_identity id;
+	uint8_t digest[MC_HASH_LEN];
 	const void *v;
 	size_t vn;
-	int rc;
+	int rc = mc_txn_get(t, MC_DB_NODES, ro->new_pk, MC_PK_LEN, &v, &vn, err);
 
-	if (mc_node_rotate_decode(tx->body, tx->body_len, &ro, err) != 0)
-		return mc_refuse_body(err, ax);
-	if (change_preamble(t, ax, tx, ro.epoch, vals, &n, &epoch, err) != 0)
-		return -1;
-	if (!in_set((const uint8_t (*)[MC_PK_LEN])vals, n, ro.old_pk))
-		return mc_refuse(err, ax, _("the rotated key is not a validator"));
-	if (mc_chain_leader(t, leader, &view, err) != 0)
-		return -1;
-	rc = mc_txn_get(t, MC_DB_NODES, ro.new_pk, MC_PK_LEN, &v, &vn, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
 		return mc_refuse(err, ax, _("the new key was a validator before: a rotation needs a fresh key"));
-	rc = mc_identity_get(t, ro.new_pk, &new_id, err);
+	rc = mc_identity_get(t, ro->new_pk, &id, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
 		return mc_refuse(err, ax, _("the new key is an enrolled identity already: a rotation needs a fresh key"));
-	mc_node_rotate_digest(ax->chain_id, ro.old_pk, ro.new_pk, ro.epoch, digest);
-	if (mc_sign_verify(ro.new_pk, digest, MC_HASH_LEN, ro.new_sig) != 0)
+	mc_node_rotate_digest(ax->chain_id, ro->old_pk, ro->new_pk, ro->epoch, digest);
+	if (mc_sign_verify(ro->new_pk, digest, MC_HASH_LEN, ro->new_sig) != 0)
 		return mc_refuse(err, ax, _("the new key's signature is not valid (its holder did not agree)"));
-	if (mc_approvals_check(&ro.approvals, digest, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
+	if (mc_approvals_check(&ro->approvals, digest, vals, n, err) != 0)
 		return mc_refuse_body(err, ax);
-	if (adopt_legacy(t, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0)
+	return 0;
+}
+
+/* The old key's NODES row: removed in this block, its address kept and
+ * given to the new key's row. */
+static int rotate_node_rows(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			    const struct mc_node_rotate *ro, struct mc_err *err)
+{
+	uint8_t url[MC_URL_MAX];
+	uint64_t added;
+	size_t url_len;
+
+	if (node_row_get(t, ro->old_pk, &added, url, &url_len, err) != 0 ||
+	    put_node(t, ro->old_pk, added, ax->height, url, url_len, err) != 0)
 		return -1;
-	/* the old key's row: removed in this block, its address kept */
-	rc = mc_txn_get(t, MC_DB_NODES, ro.old_pk, MC_PK_LEN, &v, &vn, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		if (vn < NODE_ROW_FIXED || vn - NODE_ROW_FIXED > MC_URL_MAX)
-			return mc_err_set(err, EX_DATAERR, _("malformed validator node row"));
-		added = mc_from_be64(v);
-		url_len = vn - NODE_ROW_FIXED;
-		memcpy(url, (const uint8_t *)v + NODE_ROW_FIXED, url_len);
-	}
-	if (put_node(t, ro.old_pk, added, ax->height, url, url_len, err) != 0 ||
-	    put_node(t, ro.new_pk, ax->height, 0, url, url_len, err) != 0)
-		return -1;
-	/* the set: the new key in the old one's place, in key order */
-	for (at = 0; memcmp(vals[at], ro.old_pk, MC_PK_LEN) != 0; at++)
-		;
-	memmove(vals[at], vals[at + 1], (n - at - 1) * MC_PK_LEN);
-	for (at = 0; at < n - 1 && memcmp(vals[at], ro.new_pk, MC_PK_LEN) < 0; at++)
-		;
-	memmove(vals[at + 1], vals[at], (n - 1 - at) * MC_PK_LEN);
-	memcpy(vals[at], ro.new_pk, MC_PK_LEN);
-	/* a leader's rotation: the same node leads on, under its new key */
-	if (memcmp(leader, ro.old_pk, MC_PK_LEN) == 0)
-		memcpy(leader, ro.new_pk, MC_PK_LEN);
-	if (set_changed(t, ax, (const uint8_t (*)[MC_PK_LEN])vals, n, epoch, leader, err) != 0)
-		return -1;
-	/* the identities: the new key a node of the old one's name, the old
-	 * one revoked (its txs and reads are refused from now on) */
-	rc = mc_identity_get(t, ro.old_pk, &old_id, err);
+	return put_node(t, ro->new_pk, ax->height, 0, url, url_len, err);
+}
+
+/* The identities: the new key a node of the old one's name, the old one
+ * revoked (its txs and reads are refused from now on). */
+static int rotate_identity(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			   const struct mc_node_rotate *ro, struct mc_err *err)
+{
+	struct mc_identity old_id, new_id;
+	int rc = mc_identity_get(t, ro->old_pk, &old_id, err);
+
 	if (rc < 0)
 		return -1;
 	memset(&new_id, 0, sizeof(new_id));
-	memcpy(new_id.pk, ro.new_pk, MC_PK_LEN);
+	memcpy(new_id.pk, ro->new_pk, MC_PK_LEN);
 	new_id.roles = MC_ROLE_NODE;
 	new_id.enrolled = ax->height;
 	new_id.revoked = MC_NOT_REVOKED;
@@ -912,4 +827,40 @@ int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		}
 	}
 	return mc_identity_put(t, &new_id, err);
+}
+
+int mc_valset_apply_node_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax,
+				const struct mc_tx *tx, struct mc_err *err)
+{
+	struct mc_node_rotate ro;
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN], leader[MC_PK_LEN];
+	uint64_t epoch, view;
+	size_t n, at;
+
+	if (mc_node_rotate_decode(tx->body, tx->body_len, &ro, err) != 0)
+		return mc_refuse_body(err, ax);
+	if (change_preamble(t, ax, tx, ro.epoch, vals, &n, &epoch, err) != 0)
+		return -1;
+	if (!in_set((const uint8_t (*)[MC_PK_LEN])vals, n, ro.old_pk))
+		return mc_refuse(err, ax, _("the rotated key is not a validator"));
+	if (mc_chain_leader(t, leader, &view, err) != 0 ||
+	    rotate_check_new(t, ax, &ro, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0 ||
+	    adopt_legacy(t, (const uint8_t (*)[MC_PK_LEN])vals, n, err) != 0 ||
+	    rotate_node_rows(t, ax, &ro, err) != 0)
+		return -1;
+	/* the set: the new key in the old one's place, in key order */
+	set_remove(vals, &n, ro.old_pk);
+	for (at = 0; at < n && memcmp(vals[at], ro.new_pk, MC_PK_LEN) < 0; at++)
+		;
+	memmove(vals[at + 1], vals[at], (n - at) * MC_PK_LEN);
+	memcpy(vals[at], ro.new_pk, MC_PK_LEN);
+	n++;
+	/* a leader's rotation: the same node leads on, under its new key */
+	if (memcmp(leader, ro.old_pk, MC_PK_LEN) == 0)
+		memcpy(leader, ro.new_pk, MC_PK_LEN);
+	if (set_changed(t, ax, (const uint8_t (*)[MC_PK_LEN])vals, n, epoch, leader, err) != 0 ||
+	    rotate_identity(t, ax, &ro, err) != 0)
+		return -1;
+	/* a node's key replaced: on the audit trail too (by its author) */
+	return mc_rules_audit_index(t, ax, tx, NULL, 0, err);
 }

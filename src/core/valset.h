@@ -38,10 +38,11 @@
 #include <stdint.h>
 
 #include "block.h"
-#include "chain.h"
+#include "chainstate.h"
 #include "codec.h"
 #include "crypto.h"
 #include "err.h"
+#include "rules.h"
 #include "store.h"
 #include "tx.h"
 
@@ -221,17 +222,11 @@ int mc_valset_genesis(struct mc_txn *t, const uint8_t node[MC_PK_LEN], struct mc
 
 /* ---- derived state ------------------------------------------------------ */
 
-/* The current leader and view (meta "leader" and "view"; a store older than
- * them: the first validator, view 0). */
-int mc_chain_leader(struct mc_txn *t, uint8_t leader[MC_PK_LEN], uint64_t *view,
-		    struct mc_err *err);
-/* Set changes so far (meta "valset_epoch"; 0 when absent). */
-int mc_chain_valset_epoch(struct mc_txn *t, uint64_t *epoch, struct mc_err *err);
-/* The validator set in force at block `height` (sorted keys; out has room
- * for MC_MAX_VALIDATORS): the VALSETS row with the greatest key <= height,
- * or meta "valset" in a store older than VALSETS. */
-int mc_chain_validators_at(struct mc_txn *t, uint64_t height, uint8_t (*out)[MC_PK_LEN],
-			   size_t *n, struct mc_err *err);
+/* SHA-256 over the sorted validator keys (a block header's valset_hash). */
+void mc_valset_hash(const uint8_t (*validators)[MC_PK_LEN], size_t n, uint8_t out[MC_HASH_LEN]);
+
+/* The leader, view, epoch and set in force are read with chainstate.h's
+ * mc_chain_leader, mc_chain_valset_epoch and mc_chain_validators_at. */
 
 /* Every node that ever was a validator, in key order. url is NUL-terminated
  * and valid during the call; removed is 0 while the node is in the set. fn

@@ -27,6 +27,14 @@ void eng_short_pk(const uint8_t pk[MC_PK_LEN], char out[17])
 	mc_hex(pk, 8, out);
 }
 
+cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n)
+{
+	char hex[2 * 64 + 1];
+
+	mc_hex(p, n, hex);
+	return cJSON_AddStringToObject(o, k, hex);
+}
+
 /* ---- chain state cache --------------------------------------------------- */
 
 struct cache_ctx {
@@ -216,7 +224,7 @@ int eng_evidence(struct mc_engine *e, const uint8_t *ev, size_t len, bool relay,
 
 /* Sends the evidence this node found to the other validators. mu held
  * (released during the calls). */
-static void evidence_send(struct mc_engine *e, struct mc_peer_client *cl)
+static void evidence_send(struct mc_engine *e, void *cl)
 {
 	struct { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } to[PEERS_MAX];
 	uint8_t chain[MC_HASH_LEN];
@@ -239,7 +247,7 @@ static void evidence_send(struct mc_engine *e, struct mc_peer_client *cl)
 		struct mc_peer_resp r;
 		struct mc_err err = { 0 };
 
-		if (mc_peer_call(cl, chain, e->node, to[k].url, "POST", "/v1/evidence", ev.data, ev.len, to[k].pk,
+		if (e->tr.send(cl, chain, e->node, to[k].url, "/v1/evidence", ev.data, ev.len, to[k].pk,
 				 PEER_TIMEOUT_MS, 4096, &r, &err) == 0)
 			mc_peer_resp_release(&r);
 	}
@@ -250,6 +258,7 @@ static void evidence_send(struct mc_engine *e, struct mc_peer_client *cl)
 /* ---- applying blocks --------------------------------------------------------- */
 
 struct apply_ctx {
+	struct mc_engine *e;
 	const struct mc_bundle *b;
 	unsigned flags;
 	bool check_only, checked;
@@ -260,7 +269,7 @@ static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	struct apply_ctx *c = vctx;
 
 	c->checked = false;
-	if (mc_block_apply(t, c->b, c->flags, mc_now_ms(), err) != 0)
+	if (mc_block_apply(t, c->b, c->flags, eng_now(c->e), err) != 0)
 		return -1;
 	if (c->check_only) {
 		c->checked = true;
@@ -273,7 +282,7 @@ static int apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 int eng_apply_block(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, bool check_only,
 		       struct mc_err *err)
 {
-	struct apply_ctx c = { b, flags, check_only, false };
+	struct apply_ctx c = { e, b, flags, check_only, false };
 	int rc = mc_store_write(e->s, apply_txn, &c, err);
 
 	if (check_only)
@@ -342,6 +351,83 @@ void eng_pool_free(struct mc_engine *e, struct mp_item *it)
 static void pool_drop(struct mc_engine *e, size_t i)
 {
 	eng_pool_free(e, e->mp[i]);
+}
+
+static bool in_pool(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
+{
+	for (size_t i = 0; i < e->mp_n; i++)
+		if (memcmp(e->mp[i]->hash, hash, MC_HASH_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* Evicts the oldest pending txs until `more` bytes and one more tx fit;
+ * false when they cannot (the engine is building a block from the pool,
+ * or the tx alone is over the limit). Logged once a second at most, with
+ * the count. mu held. */
+static bool pool_make_room(struct mc_engine *e, size_t more)
+{
+	size_t k = 0, drop = 0;
+	uint64_t now;
+
+	if (more > e->c.mempool_bytes)
+		return false;
+	if (e->mp_n + 1 <= e->c.mempool_max && e->mp_bytes + more <= e->c.mempool_bytes)
+		return true;
+	if (e->building)
+		return false;
+	while (drop < e->mp_n && (e->mp_n - drop + 1 > e->c.mempool_max || e->mp_bytes + more > e->c.mempool_bytes)) {
+		eng_remember_refusal(e, e->mp[drop]->hash, _("evicted from a full pending pool (send it again)"), false);
+		eng_pool_free(e, e->mp[drop]);
+		drop++;
+	}
+	for (size_t i = drop; i < e->mp_n; i++)
+		e->mp[k++] = e->mp[i];
+	e->mp_n = k;
+	e->evicted += drop;
+	now = eng_now(e);
+	if (now - e->evicted_logged_ms >= 1000) {
+		mc_log(LOG_WARNING, NULL, "the pending pool is full (%zu txs, %zu bytes at most): %llu oldest txs evicted",
+			      e->c.mempool_max, e->c.mempool_bytes, (unsigned long long)e->evicted);
+		e->evicted = 0;
+		e->evicted_logged_ms = now;
+	}
+	pthread_cond_broadcast(&e->cv);   /* their waiters learn it */
+	return true;
+}
+
+int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN])
+{
+	struct mp_item *it;
+	size_t bytes = in->tx_len + in->side_len;
+
+	if (in_pool(e, hash))
+		return 0;
+	if (!pool_make_room(e, bytes))
+		return -1;
+	if (e->mp_n == e->mp_cap) {
+		size_t cap = e->mp_cap ? e->mp_cap * 2 : 1024;
+		void *p = realloc(e->mp, cap * sizeof(*e->mp));
+
+		if (!p)
+			return -1;
+		e->mp = p;
+		e->mp_cap = cap;
+	}
+	if (!(it = calloc(1, sizeof(*it))) || !(it->bytes = malloc(bytes + 1))) {
+		free(it);
+		return -1;
+	}
+	memcpy(it->bytes, in->tx, in->tx_len);
+	memcpy(it->bytes + in->tx_len, in->side, in->side_len);
+	it->tx_len = in->tx_len;
+	it->side_len = in->side_len;
+	memcpy(it->hash, hash, MC_HASH_LEN);
+	it->status = MC_TXIN_PENDING;
+	it->added_ms = eng_now(e);
+	e->mp[e->mp_n++] = it;   /* in arrival order: the oldest are evicted first */
+	e->mp_bytes += bytes;
+	return 0;
 }
 
 /* After blocks this node did not see the txs of (caught up, or made by
@@ -452,16 +538,16 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 			}
 			e->fwd[i].resend = true;
 			e->fwd[i].relayed = false;
-			e->fwd[i].at_ms = mc_now_ms();
+			e->fwd[i].at_ms = eng_now(e);
 			i++;
 		}
 	}
 	if (e->height > before && e->cert_hint > e->height)
-		e->cert_hint_ms = mc_now_ms();   /* catching up: not stalled */
+		e->cert_hint_ms = eng_now(e);   /* catching up: not stalled */
 	if (e->height != before)
-		e->last_commit_ms = mc_now_ms();
+		e->last_commit_ms = eng_now(e);
 	if (e->height > before) {
-		uint64_t now = mc_now_ms();
+		uint64_t now = eng_now(e);
 
 		/* the latency of one block just committed; not of a batch caught up */
 		mc_metrics_commits(e->height - before, e->height - before == 1 && b
@@ -479,7 +565,7 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 		if (mc_store_read(e->s, fwd_seen_txn, &fc, &err) != 0)
 			mc_log(LOG_ERR, NULL, "cannot read the chain: %s", err.msg);
 	}
-	e->leader_seen_ms = mc_now_ms();   /* the chain moves: its leader lives */
+	e->leader_seen_ms = eng_now(e);   /* the chain moves: its leader lives */
 	if (e->epoch != old_epoch) {
 		mc_log(LOG_INFO, NULL, "the validator set changed: %zu validators", e->nval);
 		if (!eng_is_validator(e, e->node->pk))
@@ -504,7 +590,7 @@ void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct
  * minute. mu held; only the engine thread removes. */
 static void purge_pool(struct mc_engine *e)
 {
-	uint64_t now = mc_now_ms();
+	uint64_t now = eng_now(e);
 	size_t k = 0;
 
 	for (size_t i = 0; i < e->mp_n; i++) {
@@ -555,7 +641,7 @@ static int build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	int rc;
 
 	c->built = false;
-	rc = mc_block_build(t, c->e->node->pk, c->in, c->n, c->status, c->max, mc_now_ms(), on_refused, c,
+	rc = mc_block_build(t, c->e->node->pk, c->in, c->n, c->status, c->max, eng_now(c->e), on_refused, c,
 			    &c->h, err);
 	if (rc == MC_BUILD_RETRY) {
 		c->applied = 0;
@@ -594,111 +680,134 @@ static int build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return -1;   /* never stored here: the block is stored with its certificate */
 }
 
-/* Builds a proposal from the pending txs into e->prop. mu held (released
- * while building). 0 with a proposal, 1 when there is nothing to propose. */
-int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err)
+static void build_free(struct build_ctx *c)
 {
-	struct build_ctx c;
-	size_t n = e->mp_n, k = first ? 1 : 0;
-	bool first_refused = false;
-	int rc;
+	for (size_t i = 0; c->why && i < c->n; i++)
+		free(c->why[i]);
+	free(c->in);
+	free(c->status);
+	free(c->why);
+	free(c->stale);
+}
 
-	if (n + k == 0)
-		return 1;
-	memset(&c, 0, sizeof(c));
-	c.e = e;
-	c.n = n + k;
-	c.in = calloc(n + k, sizeof(*c.in));
-	c.status = calloc(n + k, 1);
-	c.why = calloc(n + k, sizeof(*c.why));
-	c.stale = calloc(n + k, sizeof(*c.stale));
-	c.out = &e->prop;
-	if (!c.in || !c.status || !c.why || !c.stale) {
-		free(c.in);
-		free(c.status);
-		free(c.why);
-		free(c.stale);
+/* The build's input: first (or nothing), then the oldest pending txs
+ * while the block's bundle stays within what a validator takes in one
+ * body (txs past the byte cap wait for the next block). mu held. */
+static int build_prepare(struct mc_engine *e, struct build_ctx *c, const struct mc_txin *first, size_t k,
+			 struct mc_err *err)
+{
+	size_t n = e->mp_n, bytes = first ? first->tx_len + first->side_len : 0, keep = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->e = e;
+	c->n = n + k;
+	c->in = calloc(n + k, sizeof(*c->in));
+	c->status = calloc(n + k, 1);
+	c->why = calloc(n + k, sizeof(*c->why));
+	c->stale = calloc(n + k, sizeof(*c->stale));
+	c->out = &e->prop;
+	if (!c->in || !c->status || !c->why || !c->stale) {
+		build_free(c);
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	}
 	if (first) {
 		/* a VIEW_CHANGE goes first: the new leader's first block */
-		c.in[0] = *first;
-		c.status[0] = MC_TXIN_PENDING;
+		c->in[0] = *first;
+		c->status[0] = MC_TXIN_PENDING;
 	}
-	/* A block's bundle stays within what a validator takes in one body:
-	 * txs past the byte cap wait for the next block. */
-	{
-		size_t bytes = first ? first->tx_len + first->side_len : 0, keep = 0;
+	while (keep < n) {
+		size_t more = e->mp[keep]->tx_len + e->mp[keep]->side_len + 8;
 
-		while (keep < n) {
-			size_t more = e->mp[keep]->tx_len + e->mp[keep]->side_len + 8;
+		if (keep > 0 && bytes + more > MC_ENGINE_BLOCK_BYTES - 4096)
+			break;
+		bytes += more;
+		keep++;
+	}
+	c->n = keep + k;
+	for (size_t i = 0; i < keep; i++) {
+		c->in[k + i].tx = e->mp[i]->bytes;
+		c->in[k + i].tx_len = e->mp[i]->tx_len;
+		c->in[k + i].side = e->mp[i]->bytes + e->mp[i]->tx_len;
+		c->in[k + i].side_len = e->mp[i]->side_len;
+		c->status[k + i] = e->mp[i]->status == MC_TXIN_DEFERRED ? MC_TXIN_DEFERRED : MC_TXIN_PENDING;
+	}
+	return 0;
+}
 
-			if (keep > 0 && bytes + more > MC_ENGINE_BLOCK_BYTES - 4096)
-				break;
-			bytes += more;
-			keep++;
-		}
-		n = keep;
-		c.n = n + k;
-	}
-	for (size_t i = 0; i < n; i++) {
-		c.in[k + i].tx = e->mp[i]->bytes;
-		c.in[k + i].tx_len = e->mp[i]->tx_len;
-		c.in[k + i].side = e->mp[i]->bytes + e->mp[i]->tx_len;
-		c.in[k + i].side_len = e->mp[i]->side_len;
-		c.status[k + i] = e->mp[i]->status == MC_TXIN_DEFERRED ? MC_TXIN_DEFERRED : MC_TXIN_PENDING;
-	}
+/* Builds until a block is made (refused txs left out). mu held (released
+ * while building). */
+static void build_run(struct mc_engine *e, struct build_ctx *c, struct mc_err *err)
+{
 	/* Items are only removed by this thread, and by no one while it
 	 * builds, so the snapshot stays valid while others append. */
 	e->building = true;
 	pthread_mutex_unlock(&e->mu);
 	pthread_mutex_lock(&e->chain_mu);
-	c.max = e->c.max_block_txs;
+	c->max = e->c.max_block_txs;
 	for (int attempt = 0; attempt < 1000; attempt++) {
 		mc_err_clear(err);
-		rc = mc_store_write(e->s, build_txn, &c, err);
-		if (c.built || err->code)
+		mc_store_write(e->s, build_txn, c, err);
+		if (c->built || err->code)
 			break;
 		/* A refused tx: build again without it. Many refusals in one
 		 * round (a flood of txs that break the rules) would mean many
 		 * rebuilds of a large block: after a few, the block stops
 		 * before the last refusal, and the rest waits for the next. */
-		if (attempt >= 8 && c.applied)
-			c.max = c.applied;
+		if (attempt >= 8 && c->applied)
+			c->max = c->applied;
 	}
 	pthread_mutex_unlock(&e->chain_mu);
 	pthread_mutex_lock(&e->mu);
-	if (first && c.status[0] != MC_TXIN_IN) {
-		first_refused = true;
-		mc_log(LOG_WARNING, NULL, "the view change was refused: %s", c.why[0] ? c.why[0] : "");
+}
+
+/* What the build said of each pending tx, kept and logged; false when the
+ * tx put first was refused. mu held. */
+static bool build_note(struct mc_engine *e, const struct build_ctx *c, const struct mc_txin *first, size_t k)
+{
+	bool first_ok = true;
+
+	if (first && c->status[0] != MC_TXIN_IN) {
+		first_ok = false;
+		mc_log(LOG_WARNING, NULL, "the view change was refused: %s", c->why[0] ? c->why[0] : "");
 	}
-	for (size_t i = 0; i < n; i++) {
-		e->mp[i]->status = c.status[k + i];
-		if (c.status[k + i] == MC_TXIN_REFUSED) {
+	for (size_t i = 0; i + k < c->n; i++) {
+		e->mp[i]->status = c->status[k + i];
+		if (c->status[k + i] == MC_TXIN_REFUSED) {
 			char hex[17];
 
 			mc_hex(e->mp[i]->hash, 8, hex);
-			eng_remember_refusal(e, e->mp[i]->hash, c.why[k + i] ? c.why[k + i] : _("refused"),
-					     c.stale[k + i]);
-			mc_log(LOG_WARNING, MC_LOG_FIELDS({ "TX", hex }, { "REASON", c.why[k + i] }), "tx %s refused: %s",
-			       hex, c.why[k + i] ? c.why[k + i] : "");
+			eng_remember_refusal(e, e->mp[i]->hash, c->why[k + i] ? c->why[k + i] : _("refused"),
+					     c->stale[k + i]);
+			mc_log(LOG_WARNING, MC_LOG_FIELDS({ "TX", hex }, { "REASON", c->why[k + i] }), "tx %s refused: %s",
+			       hex, c->why[k + i] ? c->why[k + i] : "");
 		}
 	}
-	for (size_t i = 0; i < n + k; i++)
-		free(c.why[i]);
-	free(c.in);
-	free(c.status);
-	free(c.why);
-	free(c.stale);
+	return first_ok;
+}
+
+/* Builds a proposal from the pending txs into e->prop. mu held (released
+ * while building). 0 with a proposal, 1 when there is nothing to propose. */
+int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err)
+{
+	struct build_ctx c;
+	size_t k = first ? 1 : 0;
+	bool first_ok;
+
+	if (e->mp_n + k == 0)
+		return 1;
+	if (build_prepare(e, &c, first, k, err) != 0)
+		return -1;
+	build_run(e, &c, err);
+	first_ok = build_note(e, &c, first, k);
+	build_free(&c);
 	e->building = false;
 	purge_pool(e);
-	if (first_refused) {
+	if (!first_ok) {
 		mc_buf_reset(&e->prop);
 		return -1;
 	}
 	if (!c.built)
 		return err->code ? -1 : 1;
-	(void)rc;
 	if (c.h.tx_count == 0) {
 		mc_buf_reset(&e->prop);
 		pthread_cond_broadcast(&e->cv);  /* refusals reach their waiters */
@@ -716,7 +825,6 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 	struct mc_bundle b;
 	struct mc_cert cert;
 	struct mc_vote own;
-	struct timespec ts;
 	uint64_t until;
 	size_t quorum = e->nval * 2 / 3 + 1;
 	int rc;
@@ -733,13 +841,11 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 	e->nrefused = 0;
 	e->prop_seq++;
 	pthread_cond_broadcast(&e->cv);
-	until = mc_now_ms() + VOTE_WAIT_MS;
+	until = eng_now(e) + VOTE_WAIT_MS;
 	/* until a quorum voted, or so many refused that none can (another
 	 * block holds their votes at this height: a twin, a missed commit) */
-	while (e->nvotes < quorum && e->nval - e->nrefused >= quorum && !e->stop && mc_now_ms() < until) {
-		ts.tv_sec = (time_t)(until / 1000);
-		ts.tv_nsec = (long)(until % 1000) * 1000000L;
-		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+	while (e->nvotes < quorum && e->nval - e->nrefused >= quorum && !e->stop && eng_now(e) < until) {
+		eng_wait_until(e, until);
 	}
 	if (e->prop_height != e->height + 1) {
 		mc_log(LOG_WARNING, NULL, "block %llu: the chain moved to %llu meanwhile; not committed here",
@@ -826,7 +932,7 @@ static int sync_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 			rc = c->expect ? mc_block_apply_genesis(t, &b, c->expect, err)
 				       : mc_err_set(err, EX_DATAERR, _("no chain id to join"));
 		else
-			rc = mc_block_apply(t, &b, MC_APPLY_COMMIT, mc_now_ms(), err);
+			rc = mc_block_apply(t, &b, MC_APPLY_COMMIT, eng_now(c->e), err);
 		mc_bundle_release(&b);
 		if (rc != 0)
 			return -1;
@@ -860,7 +966,7 @@ static int join_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
  * Every block is checked as it is applied (mc_block_apply with its
  * certificate). A peer that claims more than it gives is not asked again
  * for CLAIM_RETRY_MS, and the claim never holds up anything else. mu held. */
-void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
+void eng_sync_from_peers(struct mc_engine *e, void *cl)
 {
 	struct join_ctx j = { { 0 }, false };
 	struct mc_err err = { 0 };
@@ -868,10 +974,10 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 
 	if (!e->have_chain && (mc_store_read(e->s, join_txn, &j, &err) != 0 || !j.has))
 		return;
-	behind = eng_behind(e, mc_now_ms());
+	behind = eng_behind(e, eng_now(e));
 	for (size_t i = 0; i < e->npeers && !e->stop; i++) {
 		struct peer *p = e->peers[i];
-		uint64_t from = e->have_chain ? e->height + 1 : 0, now = mc_now_ms();
+		uint64_t from = e->have_chain ? e->height + 1 : 0, now = eng_now(e);
 		char path[96], url[MC_URL_MAX + 1];
 		uint8_t chain[MC_HASH_LEN], pk[MC_PK_LEN];
 		bool known = p->pk_known;
@@ -887,12 +993,12 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 		memcpy(pk, p->pk, MC_PK_LEN);
 		memset(&sc, 0, sizeof(sc));
 		pthread_mutex_unlock(&e->mu);
-		rc = mc_peer_call(cl, chain, e->node, url, "GET", path, NULL, 0, known ? pk : NULL, 30000,
+		rc = e->tr.fetch(cl, chain, e->node, url, path, known ? pk : NULL, 30000,
 				  MC_ENGINE_SYNC_BYTES + MC_ENGINE_BLOCK_BODY_MAX, &r, &err);
 		if (rc == 0 && (r.status == 401 || r.status == 403) && e->c.pending) {
 			/* refused under the node's key: its rotation may be on the chain */
 			mc_peer_resp_release(&r);
-			rc = mc_peer_call(cl, chain, e->c.pending, url, "GET", path, NULL, 0, known ? pk : NULL, 30000,
+			rc = e->tr.fetch(cl, chain, e->c.pending, url, path, known ? pk : NULL, 30000,
 					  MC_ENGINE_SYNC_BYTES + MC_ENGINE_BLOCK_BODY_MAX, &r, &err);
 		}
 		if (rc == 0 && r.status == 200) {
@@ -919,7 +1025,7 @@ void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl)
 			return;
 		}
 		/* it gave nothing past our head: its claim waits */
-		p->claim_retry_ms = mc_now_ms() + CLAIM_RETRY_MS;
+		p->claim_retry_ms = eng_now(e) + CLAIM_RETRY_MS;
 		if (p->height >= from && p->claim_logged != p->height) {
 			p->claim_logged = p->height;
 			mc_log(LOG_WARNING, NULL, "peer %s claims height %llu but gave no block after %llu: not asked again for %d s",
@@ -942,7 +1048,7 @@ static void fwd_drop(struct mc_engine *e, size_t i)
 void eng_fwd_watch(struct mc_engine *e, const struct mc_txin *in, const uint8_t (*hashes)[MC_HASH_LEN],
 		   const uint64_t *heights, size_t n)
 {
-	uint64_t now = mc_now_ms();
+	uint64_t now = eng_now(e);
 
 	for (size_t i = 0; i < n; i++) {
 		struct fwd *f;
@@ -1012,7 +1118,7 @@ static int fwd_seen_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 
 /* After a view change: the txs the old leader sat on go to the new one
  * (into this node's own pool when it leads now). mu held (released). */
-static void fwd_resend(struct mc_engine *e, struct mc_peer_client *cl)
+static void fwd_resend(struct mc_engine *e, void *cl)
 {
 	char url[MC_URL_MAX + 1] = "";
 	uint8_t chain[MC_HASH_LEN], leader[MC_PK_LEN];
@@ -1048,14 +1154,14 @@ static void fwd_resend(struct mc_engine *e, struct mc_peer_client *cl)
 		memcpy(hash, f->hash, MC_HASH_LEN);
 		pthread_mutex_unlock(&e->mu);
 		memset(&r, 0, sizeof(r));
-		ok = mc_peer_call(cl, chain, e->node, url, "POST", "/v1/tx?wait=" HANDOVER_WAIT_S, copy, len, leader,
+		ok = e->tr.send(cl, chain, e->node, url, "/v1/tx?wait=" HANDOVER_WAIT_S, copy, len, leader,
 				  HANDOVER_WAIT_MS + PEER_TIMEOUT_MS, 1u << 20, &r, &err) == 0;
 		free(copy);
 		pthread_mutex_lock(&e->mu);
 		if (ok) {
 			bool said;
 
-			eng_note_answer(e, r.body, r.len, (const uint8_t (*)[MC_HASH_LEN])&hash, 1, &said);
+			eng_http_note_answer(e, r.body, r.len, (const uint8_t (*)[MC_HASH_LEN])&hash, 1, &said);
 			mc_peer_resp_release(&r);
 			sent++;
 		}
@@ -1071,7 +1177,7 @@ static void fwd_resend(struct mc_engine *e, struct mc_peer_client *cl)
 /* A node that led and leads no longer (a view change) hands its pending
  * pool to the new leader, a request of up to 1 MiB at a time, so that the
  * txs its writers wait for are not stranded. mu held (released). */
-static void pool_handover(struct mc_engine *e, struct mc_peer_client *cl)
+static void pool_handover(struct mc_engine *e, void *cl)
 {
 	char url[MC_URL_MAX + 1] = "";
 	uint8_t chain[MC_HASH_LEN], leader[MC_PK_LEN], (*hashes)[MC_HASH_LEN];
@@ -1112,7 +1218,7 @@ static void pool_handover(struct mc_engine *e, struct mc_peer_client *cl)
 
 		/* a short wait: its refusals (a sequence number a twin took, say)
 		 * reach the writers waiting here */
-		rc = mc_peer_call(cl, chain, e->node, url, "POST", "/v1/tx?wait=" HANDOVER_WAIT_S, b.data, b.len,
+		rc = e->tr.send(cl, chain, e->node, url, "/v1/tx?wait=" HANDOVER_WAIT_S, b.data, b.len,
 				  leader, HANDOVER_WAIT_MS + PEER_TIMEOUT_MS, 1u << 20, &r, &err);
 	}
 	mc_buf_release(&b);
@@ -1125,7 +1231,7 @@ static void pool_handover(struct mc_engine *e, struct mc_peer_client *cl)
 	{
 		bool said;
 
-		eng_note_answer(e, r.body, r.len, (const uint8_t (*)[MC_HASH_LEN])hashes, n, &said);
+		eng_http_note_answer(e, r.body, r.len, (const uint8_t (*)[MC_HASH_LEN])hashes, n, &said);
 		mc_peer_resp_release(&r);
 		free(hashes);
 		pthread_cond_broadcast(&e->cv);
@@ -1161,7 +1267,7 @@ static bool answer_refused(const struct mc_peer_resp *r, char *why, size_t n)
  * else it goes to every other validator too, which hands it to the leader
  * itself and so sees for itself whether the leader commits it. mu held
  * (released during calls). */
-static void fwd_relay(struct mc_engine *e, struct mc_peer_client *cl, uint64_t now)
+static void fwd_relay(struct mc_engine *e, void *cl, uint64_t now)
 {
 	uint64_t after = (e->c.leader_timeout_ms ? e->c.leader_timeout_ms : 10000u) / 4;
 
@@ -1204,7 +1310,7 @@ static void fwd_relay(struct mc_engine *e, struct mc_peer_client *cl, uint64_t n
 				/* the leader first, the others then */
 				if ((pass == 0) != ((ssize_t)k == lead))
 					continue;
-				if (mc_peer_call(cl, chain, e->node, to[k].url, "POST", "/v1/tx?wait=0", copy, len, to[k].pk,
+				if (e->tr.send(cl, chain, e->node, to[k].url, "/v1/tx?wait=0", copy, len, to[k].pk,
 						 PEER_TIMEOUT_MS, 1u << 20, &r, &err) != 0)
 					continue;
 				refused = pass == 0 && memcmp(to[k].pk, leader, MC_PK_LEN) == 0 &&
@@ -1241,7 +1347,7 @@ void eng_note_certified(struct mc_engine *e, uint64_t height)
 	if (height <= e->height || height <= e->cert_hint)
 		return;
 	e->cert_hint = height;
-	e->cert_hint_ms = mc_now_ms();
+	e->cert_hint_ms = eng_now(e);
 	pthread_cond_broadcast(&e->cv);
 }
 
@@ -1281,91 +1387,172 @@ static bool head_moved(struct mc_engine *e)
 	return !c.head.empty && (!e->have_chain || c.head.height != e->height);
 }
 
+/* The loop's steps, in the order of one pass; mu held. A step that
+ * returns true has done something after which the pass starts again. */
+
+/* The status file, the watchdog, blocks made elsewhere, a stale hint. */
+static void loop_chores(struct mc_engine *e, uint64_t now)
+{
+	if (now - e->last_status_write >= 1000) {
+		eng_peers_write_status(e);
+		e->last_status_write = now;
+	}
+	if (e->c.tick)
+		e->c.tick(e->c.tick_ctx, e->height);
+	if (head_moved(e))   /* a block this process did not make (the CLI on a sole validator) */
+		eng_after_commit(e, NULL);
+	if (e->cert_hint > e->height && now - e->cert_hint_ms >= CERT_HINT_TTL_MS) {
+		mc_log(LOG_WARNING, NULL, "block %llu is certified, but no peer gave it for %d s: going on",
+			      (unsigned long long)e->cert_hint, CERT_HINT_TTL_MS / 1000);
+		e->cert_hint = 0;
+	}
+}
+
+/* Catching up: true when blocks came. */
+static bool loop_catch_up(struct mc_engine *e, void *cl, bool behind, uint64_t now)
+{
+	uint64_t before = e->height;
+	bool had = e->have_chain;
+
+	if (e->have_chain && !behind && !claims_due(e, now))
+		return false;
+	eng_sync_from_peers(e, cl);
+	if (!had && e->have_chain)
+		eng_peers_refresh(e);
+	return e->have_chain && e->height > before;
+}
+
+/* A view change handed to this node as the new leader: true when one is. */
+static bool loop_take_over(struct mc_engine *e, bool behind)
+{
+	struct mc_err err = { 0 };
+
+	if (!e->have_chain || e->vc_view <= e->view || behind)
+		return false;
+	if (eng_vc_take_over(e, &err) < 0) {
+		mc_log(LOG_WARNING, NULL, "the view change did not complete: %s", err.msg);
+		e->vc_view = 0;
+	}
+	return true;
+}
+
+/* Evidence to the validators, and txs to the leader. */
+static void loop_hand_over(struct mc_engine *e, void *cl, uint64_t now)
+{
+	if (e->ev_out.len)
+		evidence_send(e, cl);
+	if (e->have_chain && e->mp_n && !eng_am_leader(e))
+		pool_handover(e, cl);
+	if (e->have_chain && e->nfwd) {
+		fwd_resend(e, cl);
+		if (!eng_am_leader(e))
+			fwd_relay(e, cl, now);
+	}
+}
+
+/* The leader silent past the timeout: this node, when it is the candidate,
+ * asks the validators to move to the next view. True when it was. */
+static bool loop_leader_timeout(struct mc_engine *e, uint64_t now)
+{
+	struct mc_err err = { 0 };
+	uint8_t cand[MC_PK_LEN];
+	uint64_t view = 0;
+
+	if (!e->have_chain || !e->c.leader_timeout_ms || eng_am_leader(e) || !eng_is_validator(e, e->node->pk) ||
+	    !eng_leader_silent(e, now, e->c.leader_timeout_ms) || now - e->last_vc_try_ms <= e->c.leader_timeout_ms)
+		return false;
+	e->last_vc_try_ms = now;
+	if (!eng_vc_candidate(e, cand) || memcmp(cand, e->node->pk, MC_PK_LEN) != 0)
+		return true;
+	if (!eng_vc_next_view(e, &view)) {
+		mc_log(LOG_WARNING, NULL, "no view number is left for a view change");
+		return true;
+	}
+	if (e->leader_equivocated && e->equivocated_view == e->view)
+		mc_log(LOG_WARNING, NULL, "the leader signed two blocks at one height: asking to lead view %llu",
+			      (unsigned long long)view);
+	else if (eng_fwd_oldest_ms(e, now) >= e->c.leader_timeout_ms)
+		mc_log(LOG_WARNING, NULL, "the leader has not committed a tx it was handed %llu ms ago: asking to lead view %llu",
+			      (unsigned long long)eng_fwd_oldest_ms(e, now), (unsigned long long)view);
+	else
+		mc_log(LOG_WARNING, NULL, "no word from the leader for %u ms: asking to lead view %llu",
+			      e->c.leader_timeout_ms, (unsigned long long)view);
+	if (eng_vc_start(e, view, cand, true, NULL, &err) != 0)
+		mc_log(LOG_WARNING, NULL, "view change to %llu: %s", (unsigned long long)view, err.msg);
+	return true;
+}
+
+/* A block this node locked and proposed but did not commit comes first. */
+static void lead_locked_first(struct mc_engine *e)
+{
+	struct mc_err err = { 0 };
+	struct lock l = { 0 };
+
+	if (eng_lock_get(e, &l, &err) == 0 && l.has && l.height == e->height + 1 && l.view == e->view &&
+	    !e->prop.len) {
+		mc_buf_reset(&e->prop);
+		mc_put_raw(&e->prop, l.bundle, l.len);
+		memcpy(e->prop_hash, l.hash, MC_HASH_LEN);
+		e->prop_height = l.height;
+		e->prop_view = l.view;
+		mc_log(LOG_INFO, NULL, "proposing locked block %llu again", (unsigned long long)l.height);
+	}
+	eng_lock_release(&l);
+}
+
+/* The leader's turn: a proposal made when it is time, and run. True when
+ * one ran. */
+static bool loop_lead(struct mc_engine *e, uint64_t *last_block, uint64_t now)
+{
+	struct mc_err err = { 0 };
+	int rc;
+
+	lead_locked_first(e);
+	if (!e->prop.len && e->mp_n && (now - *last_block >= e->c.block_interval_ms ||
+					 e->mp_n >= e->c.max_block_txs) &&
+	    eng_make_proposal(e, NULL, &err) < 0)
+		mc_log(LOG_ERR, NULL, "cannot make a block: %s", err.msg);
+	if (!e->prop.len)
+		return false;
+	rc = eng_run_proposal(e, &err);
+	if (rc < 0) {
+		mc_log(LOG_WARNING, NULL, "block %llu not committed: %s",
+			      (unsigned long long)e->prop_height, err.msg);
+		mc_buf_reset(&e->prop);
+	}
+	*last_block = eng_now(e);
+	if (rc > 0 && e->prop.len && e->nval - e->nrefused < mc_quorum(e->nval)) {
+		/* refused by too many to ever commit: not again at once (another
+		 * block holds their votes; the chain moves on, or the poll
+		 * brings it) */
+		uint64_t h = e->height, wake = eng_now(e) + POLL_MS;
+
+		while (!e->stop && e->height == h && eng_now(e) < wake)
+			eng_wait_until(e, wake);
+	}
+	return true;
+}
+
 static void *engine_main(void *arg)
 {
 	struct mc_engine *e = arg;
-	struct mc_peer_client *cl = NULL;
-	struct mc_err err = { 0 };
+	void *cl = NULL;
 	uint64_t last_block = 0;
 
-	if (mc_peer_client_new(e->c.ca_file, &cl, &err) != 0) {
-		mc_log(LOG_WARNING, NULL, "%s", err.msg);
+	if (!(cl = eng_client_open(e)))
 		return NULL;
-	}
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop) {
-		uint64_t now = mc_now_ms();
-		struct timespec ts;
-		uint64_t until;
+		uint64_t now = eng_now(e);
 		bool behind;
 
-		if (now - e->last_status_write >= 1000) {
-			eng_write_status_file(e);
-			e->last_status_write = now;
-		}
-		if (e->c.tick)
-			e->c.tick(e->c.tick_ctx, e->height);
-		if (head_moved(e))   /* a block this process did not make (the CLI on a sole validator) */
-			eng_after_commit(e, NULL);
-		if (e->cert_hint > e->height && now - e->cert_hint_ms >= CERT_HINT_TTL_MS) {
-			mc_log(LOG_WARNING, NULL, "block %llu is certified, but no peer gave it for %d s: going on",
-				      (unsigned long long)e->cert_hint, CERT_HINT_TTL_MS / 1000);
-			e->cert_hint = 0;
-		}
+		loop_chores(e, now);
 		behind = eng_behind(e, now);
-		if (!e->have_chain || behind || claims_due(e, now)) {
-			uint64_t before = e->height;
-			bool had = e->have_chain;
-
-			eng_sync_from_peers(e, cl);
-			if (!had && e->have_chain)
-				eng_peers_refresh(e);
-			if (e->have_chain && e->height > before)
-				continue;
-		}
-		if (e->have_chain && e->vc_view > e->view && !behind) {
-			if (eng_vc_take_over(e, &err) < 0) {
-				mc_log(LOG_WARNING, NULL, "the view change did not complete: %s", err.msg);
-				e->vc_view = 0;
-			}
+		if (loop_catch_up(e, cl, behind, now) || loop_take_over(e, behind))
 			continue;
-		}
-		if (e->ev_out.len)
-			evidence_send(e, cl);
-		if (e->have_chain && e->mp_n && !eng_am_leader(e))
-			pool_handover(e, cl);
-		if (e->have_chain && e->nfwd) {
-			fwd_resend(e, cl);
-			if (!eng_am_leader(e))
-				fwd_relay(e, cl, now);
-		}
-		if (e->have_chain && e->c.leader_timeout_ms && !eng_am_leader(e) && eng_is_validator(e, e->node->pk) &&
-		    eng_leader_silent(e, now, e->c.leader_timeout_ms) &&
-		    now - e->last_vc_try_ms > e->c.leader_timeout_ms) {
-			uint8_t cand[MC_PK_LEN];
-
-			e->last_vc_try_ms = now;
-			if (eng_auto_candidate(e, cand) && memcmp(cand, e->node->pk, MC_PK_LEN) == 0) {
-				uint64_t view = 0;
-
-				if (!eng_next_view(e, &view)) {
-					mc_log(LOG_WARNING, NULL, "no view number is left for a view change");
-					continue;
-				}
-				if (e->leader_equivocated && e->equivocated_view == e->view)
-					mc_log(LOG_WARNING, NULL, "the leader signed two blocks at one height: asking to lead view %llu",
-						      (unsigned long long)view);
-				else if (eng_fwd_oldest_ms(e, now) >= e->c.leader_timeout_ms)
-					mc_log(LOG_WARNING, NULL, "the leader has not committed a tx it was handed %llu ms ago: asking to lead view %llu",
-						      (unsigned long long)eng_fwd_oldest_ms(e, now), (unsigned long long)view);
-				else
-					mc_log(LOG_WARNING, NULL, "no word from the leader for %u ms: asking to lead view %llu",
-						      e->c.leader_timeout_ms, (unsigned long long)view);
-				if (eng_start_view_change(e, view, cand, true, NULL, &err) != 0)
-					mc_log(LOG_WARNING, NULL, "view change to %llu: %s", (unsigned long long)view, err.msg);
-			}
+		loop_hand_over(e, cl, now);
+		if (loop_leader_timeout(e, now))
 			continue;
-		}
 		if (e->prop.len && e->prop_height != e->height + 1) {
 			/* another proposer's block took that height (a twin, or a
 			 * leader of a view this node missed): ours is stale */
@@ -1373,59 +1560,49 @@ static void *engine_main(void *arg)
 				      (unsigned long long)e->height);
 			mc_buf_reset(&e->prop);
 		}
-		if (e->have_chain && !behind && eng_am_leader(e)) {
-			struct lock l;
-
-			/* A block we locked and proposed but did not commit comes first. */
-			if (eng_lock_get(e, &l, &err) == 0 && l.has && l.height == e->height + 1 && l.view == e->view &&
-			    !e->prop.len) {
-				mc_buf_reset(&e->prop);
-				mc_put_raw(&e->prop, l.bundle, l.len);
-				memcpy(e->prop_hash, l.hash, MC_HASH_LEN);
-				e->prop_height = l.height;
-				e->prop_view = l.view;
-				mc_log(LOG_INFO, NULL, "proposing locked block %llu again", (unsigned long long)l.height);
-			}
-			eng_lock_release(&l);
-			if (!e->prop.len && e->mp_n && (now - last_block >= e->c.block_interval_ms ||
-							 e->mp_n >= e->c.max_block_txs)) {
-				int rc = eng_make_proposal(e, NULL, &err);
-
-				if (rc < 0)
-					mc_log(LOG_ERR, NULL, "cannot make a block: %s", err.msg);
-			}
-			if (e->prop.len) {
-				int rc = eng_run_proposal(e, &err);
-
-				if (rc < 0) {
-					mc_log(LOG_WARNING, NULL, "block %llu not committed: %s",
-						      (unsigned long long)e->prop_height, err.msg);
-					mc_buf_reset(&e->prop);
-				}
-				last_block = mc_now_ms();
-				if (rc > 0 && e->prop.len && e->nval - e->nrefused < mc_quorum(e->nval)) {
-					/* refused by too many to ever commit: not again at
-					 * once (another block holds their votes; the chain
-					 * moves on, or the poll brings it) */
-					uint64_t h = e->height, wake = mc_now_ms() + POLL_MS;
-
-					while (!e->stop && e->height == h && mc_now_ms() < wake) {
-						ts.tv_sec = (time_t)(wake / 1000);
-						ts.tv_nsec = (long)(wake % 1000) * 1000000L;
-						pthread_cond_timedwait(&e->cv, &e->mu, &ts);
-					}
-				}
-				continue;
-			}
-		}
-		until = mc_now_ms() + (e->mp_n && eng_am_leader(e) ? e->c.block_interval_ms : 200);
-		ts.tv_sec = (time_t)(until / 1000);
-		ts.tv_nsec = (long)(until % 1000) * 1000000L;
-		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+		if (e->have_chain && !behind && eng_am_leader(e) && loop_lead(e, &last_block, now))
+			continue;
+		eng_wait_until(e, eng_now(e) + (e->mp_n && eng_am_leader(e) ? e->c.block_interval_ms : 200));
 	}
 	pthread_mutex_unlock(&e->mu);
-	mc_peer_client_free(cl);
+	eng_client_close(e, cl);
 	return NULL;
+}
+
+/* ---- the clock and the transport -------------------------------------------------- */
+
+static uint64_t real_now(void *ctx)
+{
+	(void)ctx;
+	return mc_now_ms();
+}
+
+void eng_wait_until(struct mc_engine *e, uint64_t until)
+{
+	uint64_t now = eng_now(e), real = e->c.now == real_now ? until : mc_now_ms() + (until > now ? until - now : 0);
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(real / 1000);
+	ts.tv_nsec = (long)(real % 1000) * 1000000L;
+	pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+}
+
+void *eng_client_open(struct mc_engine *e)
+{
+	void *cl = NULL;
+	struct mc_err err = { 0 };
+
+	if (e->tr.open(e->tr.ctx, &cl, &err) != 0) {
+		mc_log(LOG_WARNING, NULL, "%s", err.msg);
+		return NULL;
+	}
+	return cl;
+}
+
+void eng_client_close(struct mc_engine *e, void *cl)
+{
+	if (cl)
+		e->tr.close(e->tr.ctx, cl);
 }
 
 /* ---- start and stop ------------------------------------------------------------ */
@@ -1449,6 +1626,12 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	if (!e)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	e->c = *c;
+	if (!e->c.now)
+		e->c.now = real_now;
+	if (c->transport)
+		e->tr = *c->transport;
+	else
+		mc_peer_http_transport(c->ca_file, &e->tr);
 	e->s = c->s;
 	e->node = c->node;
 	if (!e->c.block_interval_ms)
@@ -1460,7 +1643,7 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	if (!e->c.mempool_bytes)
 		e->c.mempool_bytes = MC_ENGINE_POOL_BYTES;
 	e->log_tokens = LOG_BURST;
-	e->started_ms = mc_now_ms();
+	e->started_ms = eng_now(e);
 	e->leader_seen_ms = e->started_ms;
 	e->last_commit_ms = e->started_ms;
 #ifdef MC_TEST_HOOKS /* a test build only (./configure --enable-test-hooks) */

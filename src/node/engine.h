@@ -31,10 +31,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blocks.h"
 #include "codec.h"
 #include "crypto.h"
 #include "err.h"
 #include "keystore.h"
+#include "peer.h"
 #include "peerauth.h"
 #include "store.h"
 
@@ -82,6 +84,19 @@ struct mc_engine_conf {
 	 * committed while it was down fetches that block with the key the
 	 * chain knows it by now. */
 	const struct mc_key *pending;
+	/* The engine's clock: every time it reads, compares or stamps (block
+	 * and tx times, the leader's silence, timeouts, request times) comes
+	 * from now(now_ctx), in mc_now_ms's base (ms since the epoch, real
+	 * time: times on the chain and in peers' requests are compared with
+	 * it). Its waits last until the time asked for on this clock. NULL:
+	 * mc_now_ms. */
+	uint64_t (*now)(void *ctx);
+	void *now_ctx;
+	/* How the engine reaches its peers (peer.h): proposals, votes, view
+	 * changes, commits, txs handed to the leader, status polls and block
+	 * fetches. NULL: HTTP (mc_peer_http_transport with ca_file). Copied:
+	 * its ctx must outlive the engine. */
+	const struct mc_peer_transport *transport;
 };
 
 struct mc_engine;

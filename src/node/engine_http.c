@@ -22,7 +22,7 @@
 
 /* ---- requests ------------------------------------------------------------------ */
 
-void eng_reply_text(struct mc_reply *r, unsigned status, const char *msg)
+void eng_http_reply_text(struct mc_reply *r, unsigned status, const char *msg)
 {
 	r->status = status;
 	r->ctype = "text/plain; charset=utf-8";
@@ -31,13 +31,13 @@ void eng_reply_text(struct mc_reply *r, unsigned status, const char *msg)
 	mc_put_raw(&r->body, "\n", 1);
 }
 
-void eng_reply_json(struct mc_reply *r, unsigned status, cJSON *j)
+void eng_http_reply_json(struct mc_reply *r, unsigned status, cJSON *j)
 {
 	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
 
 	cJSON_Delete(j);
 	if (!text) {
-		eng_reply_text(r, 500, _("out of memory"));
+		eng_http_reply_text(r, 500, _("out of memory"));
 		return;
 	}
 	r->status = status;
@@ -129,7 +129,7 @@ void mc_engine_log_refusal(struct mc_engine *e, const uint8_t *pk, const char *m
 {
 	static const uint8_t nobody[MC_PK_LEN];
 	const size_t n = MC_ARRAY_LEN(e->logged);
-	uint64_t now = mc_now_ms(), dropped = 0;
+	uint64_t now = eng_now(e), dropped = 0;
 	uint8_t h[MC_HASH_LEN];
 	long long quiet = 0;
 	char who[17];
@@ -188,7 +188,7 @@ int mc_engine_auth(struct mc_engine *e, const struct mc_peer_sig *sig, const cha
 		   const char *path, bool write, struct mc_err *err)
 {
 	uint8_t chain[MC_HASH_LEN];
-	uint64_t now = mc_now_ms(), started;
+	uint64_t now = eng_now(e), started;
 	bool member, have;
 	enum mc_refusal why;
 	int rc;
@@ -245,11 +245,11 @@ void mc_engine_on_status(struct mc_engine *e, struct mc_reply *r)
 	cJSON *j;
 
 	pthread_mutex_lock(&e->mu);
-	j = eng_status_json(e);
+	j = eng_peers_status_json(e);
 	if (j)
 		cJSON_AddItemToObject(j, "peers", eng_peers_json(e));
 	pthread_mutex_unlock(&e->mu);
-	eng_reply_json(r, 200, j);
+	eng_http_reply_json(r, 200, j);
 }
 
 struct blocks_ctx {
@@ -280,7 +280,7 @@ void mc_engine_on_blocks(struct mc_engine *e, uint64_t from, uint64_t max, struc
 
 	mc_buf_reset(&r->body);
 	if (mc_store_read(e->s, blocks_txn, &c, &err) != 0) {
-		eng_reply_text(r, 500, err.msg);
+		eng_http_reply_text(r, 500, err.msg);
 		return;
 	}
 	r->status = 200;
@@ -311,83 +311,6 @@ static int seen_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
-static bool in_pool(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN])
-{
-	for (size_t i = 0; i < e->mp_n; i++)
-		if (memcmp(e->mp[i]->hash, hash, MC_HASH_LEN) == 0)
-			return true;
-	return false;
-}
-
-/* Evicts the oldest pending txs until `more` bytes and one more tx fit;
- * false when they cannot (the engine is building a block from the pool,
- * or the tx alone is over the limit). Logged once a second at most, with
- * the count. mu held. */
-static bool pool_make_room(struct mc_engine *e, size_t more)
-{
-	size_t k = 0, drop = 0;
-	uint64_t now;
-
-	if (more > e->c.mempool_bytes)
-		return false;
-	if (e->mp_n + 1 <= e->c.mempool_max && e->mp_bytes + more <= e->c.mempool_bytes)
-		return true;
-	if (e->building)
-		return false;
-	while (drop < e->mp_n && (e->mp_n - drop + 1 > e->c.mempool_max || e->mp_bytes + more > e->c.mempool_bytes)) {
-		eng_remember_refusal(e, e->mp[drop]->hash, _("evicted from a full pending pool (send it again)"), false);
-		eng_pool_free(e, e->mp[drop]);
-		drop++;
-	}
-	for (size_t i = drop; i < e->mp_n; i++)
-		e->mp[k++] = e->mp[i];
-	e->mp_n = k;
-	e->evicted += drop;
-	now = mc_now_ms();
-	if (now - e->evicted_logged_ms >= 1000) {
-		mc_log(LOG_WARNING, NULL, "the pending pool is full (%zu txs, %zu bytes at most): %llu oldest txs evicted",
-			      e->c.mempool_max, e->c.mempool_bytes, (unsigned long long)e->evicted);
-		e->evicted = 0;
-		e->evicted_logged_ms = now;
-	}
-	pthread_cond_broadcast(&e->cv);   /* their waiters learn it */
-	return true;
-}
-
-int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN])
-{
-	struct mp_item *it;
-	size_t bytes = in->tx_len + in->side_len;
-
-	if (in_pool(e, hash))
-		return 0;
-	if (!pool_make_room(e, bytes))
-		return -1;
-	if (e->mp_n == e->mp_cap) {
-		size_t cap = e->mp_cap ? e->mp_cap * 2 : 1024;
-		void *p = realloc(e->mp, cap * sizeof(*e->mp));
-
-		if (!p)
-			return -1;
-		e->mp = p;
-		e->mp_cap = cap;
-	}
-	if (!(it = calloc(1, sizeof(*it))) || !(it->bytes = malloc(bytes + 1))) {
-		free(it);
-		return -1;
-	}
-	memcpy(it->bytes, in->tx, in->tx_len);
-	memcpy(it->bytes + in->tx_len, in->side, in->side_len);
-	it->tx_len = in->tx_len;
-	it->side_len = in->side_len;
-	memcpy(it->hash, hash, MC_HASH_LEN);
-	it->status = MC_TXIN_PENDING;
-	it->added_ms = mc_now_ms();
-	e->mp[e->mp_n++] = it;   /* in arrival order: the oldest are evicted first */
-	e->mp_bytes += bytes;
-	return 0;
-}
-
 /* The leader's URL, if we know it. mu held. */
 static bool leader_url(struct mc_engine *e, char url[MC_URL_MAX + 1])
 {
@@ -410,17 +333,14 @@ static void wait_txs(struct mc_engine *e, const uint8_t (*hashes)[MC_HASH_LEN], 
 
 	for (;;) {
 		size_t done = 0;
-		struct timespec ts;
 
 		if (mc_store_read(e->s, seen_txn, &sc, &err) != 0)
 			return;
 		for (size_t i = 0; i < n; i++)
 			done += heights[i] != 0 || eng_refusal_of(e, hashes[i]) != NULL;
-		if (done == n || e->stop || mc_now_ms() >= deadline)
+		if (done == n || e->stop || eng_now(e) >= deadline)
 			return;
-		ts.tv_sec = (time_t)(deadline / 1000);
-		ts.tv_nsec = (long)(deadline % 1000) * 1000000L;
-		pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+		eng_wait_until(e, deadline);
 	}
 }
 
@@ -498,7 +418,7 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 {
 	char url[MC_URL_MAX + 1], path[64];
 	uint8_t chain[MC_HASH_LEN];
-	struct mc_peer_client *cl = NULL;
+	void *cl = NULL;
 	struct mc_peer_resp resp;
 	struct mc_err err = { 0 };
 	uint8_t leader[MC_PK_LEN];
@@ -513,24 +433,25 @@ static void forward_txs(struct mc_engine *e, const uint8_t *body, size_t len, un
 	memcpy(leader, e->leader, MC_PK_LEN);
 	snprintf(path, sizeof(path), "/v1/tx?wait=%u", wait_ms);
 	pthread_mutex_unlock(&e->mu);
-	rc = mc_peer_client_new(e->c.ca_file, &cl, &err);
+	rc = e->tr.open(e->tr.ctx, &cl, &err);
 	if (rc == 0)
-		rc = mc_peer_call(cl, chain, e->node, url, "POST", path, body, len, leader,
+		rc = e->tr.send(cl, chain, e->node, url, path, body, len, leader,
 				  (long)wait_ms + 5000, 16u << 20, &resp, &err);
-	mc_peer_client_free(cl);
+	if (cl)
+		e->tr.close(e->tr.ctx, cl);
 	pthread_mutex_lock(&e->mu);
 	if (rc != 0) {
 		snprintf(ferr, ferr_n, "%.250s", err.msg);
 		return;
 	}
-	if (!eng_note_answer(e, resp.body, resp.len, hashes, n, said_committed) && resp.status >= 400)
+	if (!eng_http_note_answer(e, resp.body, resp.len, hashes, n, said_committed) && resp.status >= 400)
 		snprintf(ferr, ferr_n, "HTTP %ld: %.200s", resp.status, (const char *)resp.body);
 	mc_peer_resp_release(&resp);
 	pthread_cond_broadcast(&e->cv);
 }
 
-bool eng_note_answer(struct mc_engine *e, const uint8_t *body, size_t len, const uint8_t (*hashes)[MC_HASH_LEN],
-		     size_t n, bool *said_committed)
+bool eng_http_note_answer(struct mc_engine *e, const uint8_t *body, size_t len,
+			  const uint8_t (*hashes)[MC_HASH_LEN], size_t n, bool *said_committed)
 {
 	cJSON *j = cJSON_ParseWithLength((const char *)body, len);
 	const cJSON *a = j ? cJSON_GetObjectItemCaseSensitive(j, "txs") : NULL, *o;
@@ -604,17 +525,73 @@ static int admit_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
+/* A request's txs and what is known of each. */
+struct txs_req {
+	struct mc_txin *in;
+	size_t n;
+	uint8_t (*hashes)[MC_HASH_LEN];
+	uint64_t *heights;        /* committed at, or 0 */
+	char (*why)[160];         /* a refusal, or "" */
+	bool *stale;
+};
+
+static void txs_req_free(struct txs_req *q)
+{
+	free(q->in);
+	free(q->hashes);
+	free(q->heights);
+	free(q->why);
+	free(q->stale);
+}
+
+/* Decodes the bundle and checks each tx's form and signature; false after
+ * answering in r. */
+static bool txs_decode(struct mc_engine *e, const uint8_t *body, size_t len, struct txs_req *q, struct mc_reply *r)
+{
+	uint8_t chain[MC_HASH_LEN];
+	struct mc_err err = { 0 };
+	size_t n;
+
+	pthread_mutex_lock(&e->mu);
+	memcpy(chain, e->chain_id, MC_HASH_LEN);
+	pthread_mutex_unlock(&e->mu);
+	if (mc_txbundle_decode(body, len, &q->in, &q->n, &err) != 0) {
+		eng_http_reply_text(r, 400, err.msg);
+		return false;
+	}
+	n = q->n;
+	q->hashes = calloc(n ? n : 1, sizeof(*q->hashes));
+	q->heights = calloc(n ? n : 1, sizeof(*q->heights));
+	q->why = calloc(n ? n : 1, sizeof(*q->why));
+	q->stale = calloc(n ? n : 1, sizeof(*q->stale));
+	if (!q->hashes || !q->heights || !q->why || !q->stale) {
+		eng_http_reply_text(r, 503, _("out of memory"));
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct mc_tx tx;
+
+		if (mc_tx_decode(q->in[i].tx, q->in[i].tx_len, &tx, &err) != 0 ||
+		    mc_side_check(q->in[i].side, q->in[i].side_len, &err) != 0 ||
+		    (mc_tx_verify_sig(&tx, chain) != 0 &&
+		     mc_err_set(&err, EX_DATAERR, _("bad signature")) != 0)) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), _("tx %zu: %s"), i, err.msg);
+			eng_http_reply_text(r, 400, msg);
+			return false;
+		}
+		mc_tx_hash(&tx, q->hashes[i]);
+	}
+	return true;
+}
+
 void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
 		      size_t len, unsigned wait_ms, struct mc_reply *r)
 {
-	struct mc_txin *in = NULL;
-	uint8_t (*hashes)[MC_HASH_LEN] = NULL;
-	uint64_t *heights = NULL;
-	char (*why)[160] = NULL;
-	bool *stale = NULL;
-	uint8_t chain[MC_HASH_LEN];
+	struct txs_req q = { 0 };
 	struct mc_err err = { 0 };
-	size_t n = 0, open = 0;
+	size_t n, open = 0;
 	unsigned status;
 	char ferr[300] = "", pending[400] = "";
 	bool said = false, full = false;
@@ -622,79 +599,48 @@ void mc_engine_on_txs(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const 
 	(void)from;
 	if (wait_ms > 120000)
 		wait_ms = 120000;
-	pthread_mutex_lock(&e->mu);
-	memcpy(chain, e->chain_id, MC_HASH_LEN);
-	pthread_mutex_unlock(&e->mu);
-	if (mc_txbundle_decode(body, len, &in, &n, &err) != 0) {
-		eng_reply_text(r, 400, err.msg);
-		return;
-	}
-	hashes = calloc(n ? n : 1, sizeof(*hashes));
-	heights = calloc(n ? n : 1, sizeof(*heights));
-	why = calloc(n ? n : 1, sizeof(*why));
-	stale = calloc(n ? n : 1, sizeof(*stale));
-	if (!hashes || !heights || !why || !stale) {
-		eng_reply_text(r, 503, _("out of memory"));
+	if (!txs_decode(e, body, len, &q, r))
 		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct mc_tx tx;
-
-		if (mc_tx_decode(in[i].tx, in[i].tx_len, &tx, &err) != 0 ||
-		    mc_side_check(in[i].side, in[i].side_len, &err) != 0 ||
-		    (mc_tx_verify_sig(&tx, chain) != 0 &&
-		     mc_err_set(&err, EX_DATAERR, _("bad signature")) != 0)) {
-			char msg[300];
-
-			snprintf(msg, sizeof(msg), _("tx %zu: %s"), i, err.msg);
-			eng_reply_text(r, 400, msg);
-			goto out;
-		}
-		mc_tx_hash(&tx, hashes[i]);
-	}
+	n = q.n;
 	{
-		struct admit_ctx ac = { in, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, why, stale };
+		struct admit_ctx ac = { q.in, (const uint8_t (*)[MC_HASH_LEN])q.hashes, n, q.heights, q.why, q.stale };
 
 		if (mc_store_read(e->s, admit_txn, &ac, &err) != 0) {
-			eng_reply_text(r, 503, err.msg);
+			eng_http_reply_text(r, 503, err.msg);
 			goto out;
 		}
 	}
 	pthread_mutex_lock(&e->mu);
 	for (size_t i = 0; i < n; i++) {
-		eng_forget_refusal(e, hashes[i]);   /* sent again: decided afresh */
-		if (why[i][0])
-			eng_remember_refusal(e, hashes[i], why[i], stale[i]);
-		open += !heights[i] && !why[i][0];
+		eng_forget_refusal(e, q.hashes[i]);   /* sent again: decided afresh */
+		if (q.why[i][0])
+			eng_remember_refusal(e, q.hashes[i], q.why[i], q.stale[i]);
+		open += !q.heights[i] && !q.why[i][0];
 	}
 	if (open && !eng_am_leader(e)) {
-		forward_txs(e, body, len, wait_ms, (const uint8_t (*)[MC_HASH_LEN])hashes, n, ferr, sizeof(ferr), &said);
+		forward_txs(e, body, len, wait_ms, (const uint8_t (*)[MC_HASH_LEN])q.hashes, n, ferr, sizeof(ferr), &said);
 	} else {
 		for (size_t i = 0; i < n && !full; i++)
-			if (!heights[i] && !why[i][0] && eng_pool_add(e, &in[i], hashes[i]) != 0)
+			if (!q.heights[i] && !q.why[i][0] && eng_pool_add(e, &q.in[i], q.hashes[i]) != 0)
 				full = true;
 		if (full) {
 			pthread_mutex_unlock(&e->mu);
-			eng_reply_text(r, 503, _("too many pending transactions: try again later"));
+			eng_http_reply_text(r, 503, _("too many pending transactions: try again later"));
 			goto out;
 		}
 		pthread_cond_broadcast(&e->cv);
 	}
 	/* answered from this node's own store, never on the leader's word */
 	if (wait_ms)
-		wait_txs(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, mc_now_ms() + wait_ms);
+		wait_txs(e, (const uint8_t (*)[MC_HASH_LEN])q.hashes, n, q.heights, eng_now(e) + wait_ms);
 	if (open && !eng_am_leader(e) && !ferr[0])   /* the leader took them: watch that it commits them */
-		eng_fwd_watch(e, in, (const uint8_t (*)[MC_HASH_LEN])hashes, heights, n);
+		eng_fwd_watch(e, q.in, (const uint8_t (*)[MC_HASH_LEN])q.hashes, q.heights, n);
 	pending_why(e, ferr[0] ? ferr : NULL, said, pending, sizeof(pending));
-	eng_reply_json(r, 0, txs_result(e, (const uint8_t (*)[MC_HASH_LEN])hashes, n, heights, pending, &status));
+	eng_http_reply_json(r, 0, txs_result(e, (const uint8_t (*)[MC_HASH_LEN])q.hashes, n, q.heights, pending, &status));
 	r->status = wait_ms || status == 422 ? status : 202;
 	pthread_mutex_unlock(&e->mu);
 out:
-	free(in);
-	free(hashes);
-	free(heights);
-	free(why);
-	free(stale);
+	txs_req_free(&q);
 }
 
 /* ---- proposals and commits ------------------------------------------------------ */
@@ -752,34 +698,133 @@ static void committed_twin(struct mc_engine *e, const struct mc_bundle *b, const
 	free(c);
 }
 
+/* Signed by its proposer. Another validator may bring it: the new leader
+ * of a view change finishing a locked block. */
+static bool proposal_signed(const struct mc_bundle *b)
+{
+	uint8_t vmsg[MC_VOTE_MSG_LEN];
+
+	mc_vote_message(b->hash, vmsg);
+	return b->cert.count == 1 && memcmp(b->cert.votes[0].pk, b->h.proposer, MC_PK_LEN) == 0 &&
+	       mc_sign_verify(b->h.proposer, vmsg, sizeof(vmsg), b->cert.votes[0].sig) == 0;
+}
+
+/* The proposal is another block at the height of the lock l, by the same
+ * proposer in the same view: both are kept as evidence. */
+static void proposal_equivocates(struct mc_engine *e, const struct lock *l, const struct mc_bundle *b,
+				 const char *who)
+{
+	struct mc_err err = { 0 };
+	char ph[17], ha[17], hb[17];
+	struct mc_bundle lb;
+	struct mc_buf ev;
+
+	eng_short_pk(b->h.proposer, ph);
+	mc_hex(l->hash, 8, ha);
+	mc_hex(b->hash, 8, hb);
+	mc_buf_init(&ev);
+	if (mc_bundle_decode(l->bundle, l->len, &lb, &err) == 0) {
+		mc_evidence_encode(&lb.h, &lb.cert, &b->h, &b->cert, &ev);
+		mc_bundle_release(&lb);
+		if (eng_evidence(e, ev.data, ev.len, true, &err) != 0)
+			mc_log(LOG_ERR, NULL, "cannot keep the evidence: %s", err.msg);
+	}
+	mc_buf_release(&ev);
+	mc_log(LOG_WARNING, NULL, "proposal from %s refused: proposer %s signed two blocks at height %llu, view %llu (equivocation): %s and %s, both kept as evidence",
+		      who, ph, (unsigned long long)b->h.height, (unsigned long long)b->h.view, ha, hb);
+}
+
+/* One block a height: a validator locked on a block votes for no other at
+ * its height, in any view (the new leader of a view change finishes the
+ * highest locked block first). True when the lock refuses b (answered in
+ * r). chain_mu held. */
+static bool proposal_lock_refuses(struct mc_engine *e, const struct mc_bundle *b, const char *who,
+				  struct mc_reply *r)
+{
+	struct mc_err err = { 0 };
+	struct lock l;
+
+	if (eng_lock_get(e, &l, &err) != 0) {
+		eng_http_reply_text(r, 500, err.msg);
+		return true;
+	}
+	if (l.has && l.height == b->h.height && memcmp(l.hash, b->hash, MC_HASH_LEN) != 0) {
+		struct mc_header lh;
+		struct mc_rd rd;
+
+		mc_rd_init(&rd, l.bundle, l.len);
+		if (mc_header_decode(&rd, &lh, NULL) == 0 && lh.view == b->h.view &&
+		    memcmp(lh.proposer, b->h.proposer, MC_PK_LEN) == 0)
+			proposal_equivocates(e, &l, b, who);
+		else
+			mc_log(LOG_WARNING, NULL, "proposal from %s refused: this node is locked on another block at height %llu",
+				      who, (unsigned long long)b->h.height);
+		eng_lock_release(&l);
+		eng_http_reply_text(r, 409, _("this node voted for another block at this height"));
+		return true;
+	}
+	eng_lock_release(&l);
+	return false;
+}
+
+/* Checks the proposal b fully, stores the lock, and answers with this
+ * validator's vote. chain_mu held. */
+static void proposal_vote(struct mc_engine *e, const struct mc_bundle *b, const uint8_t *body, size_t len,
+			  const char *who, struct mc_reply *r)
+{
+	struct mc_err err = { 0 };
+	struct mc_vote v;
+
+	if (eng_apply_block(e, b, MC_APPLY_PROPOSAL, true, &err) != 0) {
+		char hs[24];
+
+		snprintf(hs, sizeof(hs), "%llu", (unsigned long long)b->h.height);
+		mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", who }, { "HEIGHT", hs }, { "REASON", err.msg }),
+		       "proposal %llu from %s refused: %s", (unsigned long long)b->h.height, who, err.msg);
+		eng_http_reply_text(r, err.code == EX_NOPERM ? 403 : 422, err.msg);
+		return;
+	}
+	/* The lock is on disk before the vote leaves. */
+	if (eng_lock_put(e, b->h.height, b->h.view, b->hash, body, len, &err) != 0) {
+		mc_log(LOG_ERR, NULL, "cannot store the vote lock: %s", err.msg);
+		eng_http_reply_text(r, 500, err.msg);
+		return;
+	}
+	{
+		const struct mc_key *me = e->node;   /* one key for both halves */
+
+		mc_vote_sign(b->hash, me->sk, me->pk, &v);
+	}
+	pthread_mutex_lock(&e->mu);
+	memcpy(e->checked, b->hash, MC_HASH_LEN);
+	e->has_checked = true;
+	pthread_mutex_unlock(&e->mu);
+	r->status = 200;
+	r->ctype = "application/octet-stream";
+	mc_buf_reset(&r->body);
+	mc_put_raw(&r->body, v.pk, MC_PK_LEN);
+	mc_put_raw(&r->body, v.sig, MC_SIG_LEN);
+}
+
 void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
 			  size_t len, struct mc_reply *r)
 {
 	struct mc_bundle b;
 	struct mc_err err = { 0 };
-	struct lock l;
-	struct mc_vote v;
 	char who[17], msg[400];
 	uint64_t height;
 
 	eng_short_pk(from, who);
 	if (mc_bundle_decode(body, len, &b, &err) != 0) {
 		mc_log(LOG_WARNING, NULL, "proposal from %s refused: %s", who, err.msg);
-		eng_reply_text(r, 400, err.msg);
+		eng_http_reply_text(r, 400, err.msg);
 		return;
 	}
-	{
-		uint8_t vmsg[MC_VOTE_MSG_LEN];
-
-		mc_vote_message(b.hash, vmsg);
-		/* Signed by its proposer. Another validator may bring it: the
-		 * new leader of a view change finishing a locked block. */
-		if (b.cert.count != 1 || memcmp(b.cert.votes[0].pk, b.h.proposer, MC_PK_LEN) != 0 ||
-		    mc_sign_verify(b.h.proposer, vmsg, sizeof(vmsg), b.cert.votes[0].sig) != 0) {
-			mc_log(LOG_WARNING, NULL, "proposal from %s refused: it is not signed by its proposer", who);
-			eng_reply_text(r, 403, _("the proposal is not signed by its proposer"));
-			goto out;
-		}
+	if (!proposal_signed(&b)) {
+		mc_log(LOG_WARNING, NULL, "proposal from %s refused: it is not signed by its proposer", who);
+		eng_http_reply_text(r, 403, _("the proposal is not signed by its proposer"));
+		mc_bundle_release(&b);
+		return;
 	}
 	pthread_mutex_lock(&e->chain_mu);
 	pthread_mutex_lock(&e->mu);
@@ -789,81 +834,11 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 		if (b.h.height <= height)
 			committed_twin(e, &b, who);
 		snprintf(msg, sizeof(msg), _("this node is at height %llu"), (unsigned long long)height);
-		eng_reply_text(r, 409, msg);
-		goto unlock;
+		eng_http_reply_text(r, 409, msg);
+	} else if (!proposal_lock_refuses(e, &b, who, r)) {
+		proposal_vote(e, &b, body, len, who, r);
 	}
-	if (eng_lock_get(e, &l, &err) != 0) {
-		eng_reply_text(r, 500, err.msg);
-		goto unlock;
-	}
-	/* One block a height: a validator locked on a block votes for no
-	 * other at its height, in any view (the new leader of a view change
-	 * finishes the highest locked block first). */
-	if (l.has && l.height == b.h.height && memcmp(l.hash, b.hash, MC_HASH_LEN) != 0) {
-		struct mc_header lh;
-		struct mc_rd rd;
-
-		mc_rd_init(&rd, l.bundle, l.len);
-		if (mc_header_decode(&rd, &lh, NULL) == 0 && lh.view == b.h.view &&
-		    memcmp(lh.proposer, b.h.proposer, MC_PK_LEN) == 0) {
-			char ph[17], ha[17], hb[17];
-
-			eng_short_pk(b.h.proposer, ph);
-			mc_hex(l.hash, 8, ha);
-			mc_hex(b.hash, 8, hb);
-			struct mc_bundle lb;
-			struct mc_buf ev;
-
-			mc_buf_init(&ev);
-			if (mc_bundle_decode(l.bundle, l.len, &lb, &err) == 0) {
-				mc_evidence_encode(&lb.h, &lb.cert, &b.h, &b.cert, &ev);
-				mc_bundle_release(&lb);
-				if (eng_evidence(e, ev.data, ev.len, true, &err) != 0)
-					mc_log(LOG_ERR, NULL, "cannot keep the evidence: %s", err.msg);
-			}
-			mc_buf_release(&ev);
-			mc_log(LOG_WARNING, NULL, "proposal from %s refused: proposer %s signed two blocks at height %llu, view %llu (equivocation): %s and %s, both kept as evidence",
-				      who, ph, (unsigned long long)b.h.height, (unsigned long long)b.h.view, ha, hb);
-		} else
-			mc_log(LOG_WARNING, NULL, "proposal from %s refused: this node is locked on another block at height %llu",
-				      who, (unsigned long long)b.h.height);
-		eng_lock_release(&l);
-		eng_reply_text(r, 409, _("this node voted for another block at this height"));
-		goto unlock;
-	}
-	eng_lock_release(&l);
-	if (eng_apply_block(e, &b, MC_APPLY_PROPOSAL, true, &err) != 0) {
-		char hs[24];
-
-		snprintf(hs, sizeof(hs), "%llu", (unsigned long long)b.h.height);
-		mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", who }, { "HEIGHT", hs }, { "REASON", err.msg }),
-		       "proposal %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
-		eng_reply_text(r, err.code == EX_NOPERM ? 403 : 422, err.msg);
-		goto unlock;
-	}
-	/* The lock is on disk before the vote leaves. */
-	if (eng_lock_put(e, b.h.height, b.h.view, b.hash, body, len, &err) != 0) {
-		mc_log(LOG_ERR, NULL, "cannot store the vote lock: %s", err.msg);
-		eng_reply_text(r, 500, err.msg);
-		goto unlock;
-	}
-	{
-		const struct mc_key *me = e->node;   /* one key for both halves */
-
-		mc_vote_sign(b.hash, me->sk, me->pk, &v);
-	}
-	pthread_mutex_lock(&e->mu);
-	memcpy(e->checked, b.hash, MC_HASH_LEN);
-	e->has_checked = true;
-	pthread_mutex_unlock(&e->mu);
-	r->status = 200;
-	r->ctype = "application/octet-stream";
-	mc_buf_reset(&r->body);
-	mc_put_raw(&r->body, v.pk, MC_PK_LEN);
-	mc_put_raw(&r->body, v.sig, MC_SIG_LEN);
-unlock:
 	pthread_mutex_unlock(&e->chain_mu);
-out:
 	mc_bundle_release(&b);
 }
 
@@ -900,7 +875,7 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 	eng_short_pk(from, who);
 	if (mc_bundle_decode(body, len, &b, &err) != 0) {
 		mc_log(LOG_WARNING, NULL, "commit from %s refused: %s", who, err.msg);
-		eng_reply_text(r, 400, err.msg);
+		eng_http_reply_text(r, 400, err.msg);
 		return;
 	}
 	pthread_mutex_lock(&e->chain_mu);
@@ -922,30 +897,30 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 		    memcmp(c.hash, b.hash, MC_HASH_LEN) != 0) {
 			mc_log(LOG_WARNING, NULL, "commit from %s refused: another block at height %llu than ours (a fork)",
 				      who, (unsigned long long)b.h.height);
-			eng_reply_text(r, 409, _("this node committed another block at that height"));
+			eng_http_reply_text(r, 409, _("this node committed another block at that height"));
 		} else {
-			eng_reply_text(r, 200, "ok");
+			eng_http_reply_text(r, 200, "ok");
 		}
 	} else if (b.h.height > height + 1 && ahead_ok) {
-		eng_reply_text(r, 202, _("behind: catching up"));
+		eng_http_reply_text(r, 202, _("behind: catching up"));
 	} else if (b.h.height > height + 1) {
 		/* a height nobody certified: it moves nothing here */
 		mc_log(LOG_WARNING, NULL, "commit %llu from %s refused: %s", (unsigned long long)b.h.height, who,
 			      err.msg[0] ? err.msg : _("another chain"));
-		eng_reply_text(r, 422, err.msg[0] ? err.msg : _("another chain"));
+		eng_http_reply_text(r, 422, err.msg[0] ? err.msg : _("another chain"));
 	} else if (eng_apply_block(e, &b, MC_APPLY_COMMIT | (checked ? MC_APPLY_SIGS_CHECKED : 0), false, &err) != 0) {
 		char hs[24];
 
 		snprintf(hs, sizeof(hs), "%llu", (unsigned long long)b.h.height);
 		mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", who }, { "HEIGHT", hs }, { "REASON", err.msg }),
 		       "commit %llu from %s refused: %s", (unsigned long long)b.h.height, who, err.msg);
-		eng_reply_text(r, 422, err.msg);
+		eng_http_reply_text(r, 422, err.msg);
 	} else {
 		pthread_mutex_lock(&e->mu);
 		eng_set_commit(e, &b, &b.cert);
 		eng_after_commit(e, &b);
 		pthread_mutex_unlock(&e->mu);
-		eng_reply_text(r, 200, "ok");
+		eng_http_reply_text(r, 200, "ok");
 	}
 	pthread_mutex_unlock(&e->chain_mu);
 	mc_bundle_release(&b);
@@ -961,9 +936,9 @@ void mc_engine_on_evidence(struct mc_engine *e, const uint8_t from[MC_PK_LEN], c
 	eng_short_pk(from, who);
 	if (eng_evidence(e, body, len, false, &err) != 0) {
 		mc_log(LOG_WARNING, NULL, "evidence from %s refused: %s", who, err.msg);
-		eng_reply_text(r, 422, err.msg);
+		eng_http_reply_text(r, 422, err.msg);
 		return;
 	}
 	mc_log(LOG_WARNING, NULL, "evidence of equivocation from %s checked and kept", who);
-	eng_reply_text(r, 200, "ok");
+	eng_http_reply_text(r, 200, "ok");
 }

@@ -3,7 +3,9 @@
  * only (engine.c: the chain cache, the vote lock, the leader, catching up,
  * the engine thread; engine_peers.c: the peers' threads and the status;
  * engine_vc.c: view changes; engine_http.c: the peer API's requests).
- * Everything else uses engine.h. */
+ * Everything else uses engine.h. A name's prefix finds its file: eng_ is
+ * engine.c's, eng_peer_ and eng_peers_ engine_peers.c's, eng_vc_
+ * engine_vc.c's, eng_http_ engine_http.c's; mc_engine_ is engine.h's. */
 #ifndef MC_ENGINE_INT_H
 #define MC_ENGINE_INT_H
 
@@ -83,7 +85,8 @@ struct peer {
 };
 
 struct mc_engine {
-	struct mc_engine_conf c;
+	struct mc_engine_conf c;        /* c.now is set (mc_now_ms by default) */
+	struct mc_peer_transport tr;    /* the peers' calls (c.transport, or HTTP) */
 	struct mc_store *s;
 	/* This node's key: swapped under mu (eng_after_commit, whichever
 	 * thread committed) when a NODE_ROTATE of it commits; read anywhere,
@@ -173,6 +176,19 @@ struct lock {
 };
 
 
+/* engine.c: the clock and the transport. */
+/* The engine's time (mc_engine_conf.now). */
+static inline uint64_t eng_now(const struct mc_engine *e)
+{
+	return e->c.now(e->c.now_ctx);
+}
+/* Waits on e->cv (mu held) until `until` on the engine's clock, or a
+ * signal: at most until - now of real time. */
+void eng_wait_until(struct mc_engine *e, uint64_t until);
+/* A peer client for the calling thread: NULL after logging why. */
+void *eng_client_open(struct mc_engine *e);
+void eng_client_close(struct mc_engine *e, void *cl);
+
 /* engine.c: the chain cache, the vote lock, blocks, the leader, catching up.
  * Unless said otherwise, call with e->mu held. */
 void eng_short_pk(const uint8_t pk[MC_PK_LEN], char out[17]);   /* 16 hex, for logs */
@@ -206,7 +222,7 @@ void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct
  * then sent, voted and committed */
 int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err);
 int eng_run_proposal(struct mc_engine *e, struct mc_err *err);
-void eng_sync_from_peers(struct mc_engine *e, struct mc_peer_client *cl);
+void eng_sync_from_peers(struct mc_engine *e, void *cl);
 bool eng_behind(const struct mc_engine *e, uint64_t now);
 /* Watches txs handed to the leader (in) until committed here or refused. */
 void eng_fwd_watch(struct mc_engine *e, const struct mc_txin *in, const uint8_t (*hashes)[MC_HASH_LEN],
@@ -221,38 +237,39 @@ uint64_t eng_fwd_oldest_ms(const struct mc_engine *e, uint64_t now);
 bool eng_leader_silent(const struct mc_engine *e, uint64_t now, uint64_t ms);
 void eng_note_certified(struct mc_engine *e, uint64_t height);
 /* Adds a tx to the pending pool (evicting the oldest to make room): -1
- * when it cannot. mu held. (engine_http.c) */
+ * when it cannot. mu held. */
 int eng_pool_add(struct mc_engine *e, const struct mc_txin *in, const uint8_t hash[MC_HASH_LEN]);
-/* Reads a leader's answer to txs this node handed it: refusals of the txs
- * named in hashes are remembered (their waiters learn them); its word that
- * they are committed counts for nothing here (said_committed tells). False
- * when the answer is not one. mu held. (engine_http.c) */
-bool eng_note_answer(struct mc_engine *e, const uint8_t *body, size_t len, const uint8_t (*hashes)[MC_HASH_LEN],
-		     size_t n, bool *said_committed);
 /* Frees a pending tx (taken out of e->mp by the caller). */
 void eng_pool_free(struct mc_engine *e, struct mp_item *it);
+/* o[k] = the hex of p (n bytes at most 64). */
+cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n);
 
 /* engine_peers.c: the peers' threads, and the status this node shows */
 void *eng_peer_main(void *arg);
 void eng_peers_refresh(struct mc_engine *e);
 bool eng_peer_is_validator(struct mc_engine *e, const struct peer *p);
-cJSON *eng_status_json(struct mc_engine *e);
+cJSON *eng_peers_status_json(struct mc_engine *e);
 cJSON *eng_peers_json(struct mc_engine *e);
-void eng_write_status_file(struct mc_engine *e);
-cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n);
+void eng_peers_write_status(struct mc_engine *e);
 
 /* engine_vc.c: view changes */
 int eng_vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err);
 int eng_vc_take_over(struct mc_engine *e, struct mc_err *err);
 struct mc_promote;
-int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
-			  bool timeout, const struct mc_promote *ap, struct mc_err *err);
+int eng_vc_start(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN], bool timeout,
+		 const struct mc_promote *ap, struct mc_err *err);
 /* The next view to ask for (overflow-checked): false when none is left. */
-bool eng_next_view(const struct mc_engine *e, uint64_t *out);
-bool eng_auto_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN]);
+bool eng_vc_next_view(const struct mc_engine *e, uint64_t *out);
+bool eng_vc_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN]);
 
 /* engine_http.c: answers */
-void eng_reply_text(struct mc_reply *r, unsigned status, const char *msg);
-void eng_reply_json(struct mc_reply *r, unsigned status, cJSON *j);
+void eng_http_reply_text(struct mc_reply *r, unsigned status, const char *msg);
+void eng_http_reply_json(struct mc_reply *r, unsigned status, cJSON *j);
+/* Reads a leader's answer to txs this node handed it: refusals of the txs
+ * named in hashes are remembered (their waiters learn them); its word that
+ * they are committed counts for nothing here (said_committed tells). False
+ * when the answer is not one. mu held. */
+bool eng_http_note_answer(struct mc_engine *e, const uint8_t *body, size_t len,
+			  const uint8_t (*hashes)[MC_HASH_LEN], size_t n, bool *said_committed);
 
 #endif

@@ -189,7 +189,7 @@ static void peer_status_parse(struct peer *p, const struct mc_peer_resp *r)
 /* POSTs a copy of buf (the engine's, which may change meanwhile) to p with
  * mu released during the call. 0 with *r to release, or -1 (the peer
  * marked down). mu held on entry and exit. */
-static int peer_post(struct peer *p, struct mc_peer_client *cl, const char *path, const struct mc_buf *buf,
+static int peer_post(struct peer *p, void *cl, const char *path, const struct mc_buf *buf,
 		     struct mc_peer_resp *r)
 {
 	struct mc_engine *e = p->e;
@@ -203,7 +203,7 @@ static int peer_post(struct peer *p, struct mc_peer_client *cl, const char *path
 	memcpy(copy, buf->data, len);
 	memcpy(chain, e->chain_id, MC_HASH_LEN);
 	pthread_mutex_unlock(&e->mu);
-	rc = mc_peer_call(cl, chain, e->node, p->url, "POST", path, copy, len, p->pk, PEER_TIMEOUT_MS, 4096, r,
+	rc = e->tr.send(cl, chain, e->node, p->url, path, copy, len, p->pk, PEER_TIMEOUT_MS, 4096, r,
 			  &err);
 	free(copy);
 	pthread_mutex_lock(&e->mu);
@@ -216,7 +216,7 @@ static int peer_post(struct peer *p, struct mc_peer_client *cl, const char *path
 
 /* Sends the current proposal to p and adds its vote. mu held on entry and
  * exit; released during the call. */
-static void peer_propose(struct peer *p, struct mc_peer_client *cl)
+static void peer_propose(struct peer *p, void *cl)
 {
 	struct mc_engine *e = p->e;
 	uint64_t seq = e->prop_seq;
@@ -254,7 +254,7 @@ static void peer_propose(struct peer *p, struct mc_peer_client *cl)
 	mc_peer_resp_release(&r);
 }
 
-static void peer_send_commit(struct peer *p, struct mc_peer_client *cl)
+static void peer_send_commit(struct peer *p, void *cl)
 {
 	struct mc_engine *e = p->e;
 	uint64_t h = e->commit_height;
@@ -268,7 +268,7 @@ static void peer_send_commit(struct peer *p, struct mc_peer_client *cl)
 	mc_peer_resp_release(&r);
 }
 
-static void peer_poll(struct peer *p, struct mc_peer_client *cl)
+static void peer_poll(struct peer *p, void *cl)
 {
 	struct mc_engine *e = p->e;
 	uint8_t chain[MC_HASH_LEN];
@@ -281,12 +281,12 @@ static void peer_poll(struct peer *p, struct mc_peer_client *cl)
 	memcpy(pk, p->pk, MC_PK_LEN);
 	memcpy(chain, e->chain_id, MC_HASH_LEN);
 	pthread_mutex_unlock(&e->mu);
-	rc = mc_peer_call(cl, chain, e->node, p->url, "GET", "/v1/status", NULL, 0, known ? pk : NULL,
+	rc = e->tr.fetch(cl, chain, e->node, p->url, "/v1/status", known ? pk : NULL,
 			  PEER_TIMEOUT_MS, 1u << 20, &r, &err);
 	if (rc == 0 && (r.status == 401 || r.status == 403) && e->c.pending) {
 		/* refused under the node's key: its rotation may be on the chain */
 		mc_peer_resp_release(&r);
-		rc = mc_peer_call(cl, chain, e->c.pending, p->url, "GET", "/v1/status", NULL, 0, known ? pk : NULL,
+		rc = e->tr.fetch(cl, chain, e->c.pending, p->url, "/v1/status", known ? pk : NULL,
 				  PEER_TIMEOUT_MS, 1u << 20, &r, &err);
 	}
 	pthread_mutex_lock(&e->mu);
@@ -311,7 +311,7 @@ static void peer_poll(struct peer *p, struct mc_peer_client *cl)
 		if (!p->up)
 			mc_log(LOG_NOTICE, MC_LOG_FIELDS({ "PEER", p->url }), "peer %s is up", p->url);
 		p->up = true;
-		p->last_seen_ms = mc_now_ms();
+		p->last_seen_ms = eng_now(e);
 		if (memcmp(p->pk, e->leader, MC_PK_LEN) == 0)
 			e->leader_seen_ms = p->last_seen_ms;
 		peer_status_parse(p, &r);
@@ -329,17 +329,14 @@ void *eng_peer_main(void *arg)
 {
 	struct peer *p = arg;
 	struct mc_engine *e = p->e;
-	struct mc_peer_client *cl = NULL;
-	struct mc_err err = { 0 };
+	void *cl = NULL;
 	uint64_t next_poll = 0;
 
-	if (mc_peer_client_new(e->c.ca_file, &cl, &err) != 0) {
-		mc_log(LOG_WARNING, NULL, "%s", err.msg);
+	if (!(cl = eng_client_open(e)))
 		return NULL;
-	}
 	pthread_mutex_lock(&e->mu);
 	while (!e->stop && !p->stop) {
-		uint64_t now = mc_now_ms();
+		uint64_t now = eng_now(e);
 
 		/* The last commit goes before the next proposal: a validator
 		 * checks a proposal only on top of the block before it. */
@@ -350,31 +347,18 @@ void *eng_peer_main(void *arg)
 			peer_propose(p, cl);
 		} else if (now >= next_poll) {
 			peer_poll(p, cl);
-			next_poll = mc_now_ms() + POLL_MS;
+			next_poll = eng_now(e) + POLL_MS;
 		} else {
-			struct timespec ts;
-			uint64_t until = next_poll;
-
-			ts.tv_sec = (time_t)(until / 1000);
-			ts.tv_nsec = (long)(until % 1000) * 1000000L;
-			pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+			eng_wait_until(e, next_poll);
 		}
 	}
 	pthread_mutex_unlock(&e->mu);
-	mc_peer_client_free(cl);
+	eng_client_close(e, cl);
 	return NULL;
 }
 
-cJSON *eng_add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n)
-{
-	char hex[2 * 64 + 1];
-
-	mc_hex(p, n, hex);
-	return cJSON_AddStringToObject(o, k, hex);
-}
-
 /* The node's own status as JSON (machine names, never translated). mu held. */
-cJSON *eng_status_json(struct mc_engine *e)
+cJSON *eng_peers_status_json(struct mc_engine *e)
 {
 	cJSON *j = cJSON_CreateObject();
 
@@ -397,8 +381,8 @@ cJSON *eng_status_json(struct mc_engine *e)
 	cJSON_AddBoolToObject(j, "validator", eng_is_validator(e, e->node->pk));
 	cJSON_AddNumberToObject(j, "validators", (double)e->nval);
 	cJSON_AddNumberToObject(j, "pending", (double)e->mp_n);
-	cJSON_AddNumberToObject(j, "uptime_s", (double)((mc_now_ms() - e->started_ms) / 1000));
-	cJSON_AddNumberToObject(j, "time_ms", (double)mc_now_ms());
+	cJSON_AddNumberToObject(j, "uptime_s", (double)((eng_now(e) - e->started_ms) / 1000));
+	cJSON_AddNumberToObject(j, "time_ms", (double)eng_now(e));
 	return j;
 }
 
@@ -432,14 +416,14 @@ cJSON *eng_peers_json(struct mc_engine *e)
 }
 
 /* The console reads this file: it never talks to the network itself. */
-void eng_write_status_file(struct mc_engine *e)
+void eng_peers_write_status(struct mc_engine *e)
 {
 	cJSON *j;
 	char *text;
 
 	if (!e->c.status_file)
 		return;
-	j = eng_status_json(e);
+	j = eng_peers_status_json(e);
 	if (!j)
 		return;
 	cJSON_AddItemToObject(j, "peers", eng_peers_json(e));
@@ -457,7 +441,7 @@ void eng_write_status_file(struct mc_engine *e)
 
 void mc_engine_health(struct mc_engine *e, struct mc_engine_health *out)
 {
-	uint64_t now = mc_now_ms();
+	uint64_t now = eng_now(e);
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&e->mu);

@@ -79,7 +79,7 @@ int eng_vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 
 /* The next view this node may ask for: above the chain's view, its own
  * vote and the votes peers said they gave; false past the last number. */
-bool eng_next_view(const struct mc_engine *e, uint64_t *out)
+bool eng_vc_next_view(const struct mc_engine *e, uint64_t *out)
 {
 	uint64_t base = e->view;
 
@@ -111,7 +111,7 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 	struct vc_put_ctx pc = { view, leader };
 	struct mc_vc_vote v;
 	struct lock l;
-	uint64_t now = mc_now_ms(), base = e->view > e->vc_voted ? e->view : e->vc_voted;
+	uint64_t now = eng_now(e), base = e->view > e->vc_voted ? e->view : e->vc_voted;
 
 	if (!e->have_chain || !eng_is_validator(e, e->node->pk))
 		return mc_err_set(err, EX_NOPERM, _("this node is not a validator"));
@@ -198,11 +198,11 @@ void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], 
 
 	eng_short_pk(from, who);
 	if (parse_view_query(view_s, leader_s, &view, leader) != 0) {
-		eng_reply_text(r, 400, "view=N&leader=HEX");
+		eng_http_reply_text(r, 400, "view=N&leader=HEX");
 		return;
 	}
 	if (len && mc_promote_decode(body, len, &ap, &err) != 0) {
-		eng_reply_text(r, 400, err.msg);
+		eng_http_reply_text(r, 400, err.msg);
 		return;
 	}
 	pthread_mutex_lock(&e->mu);
@@ -217,7 +217,7 @@ void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], 
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "error", err.msg);
 		cJSON_AddNumberToObject(j, "voted", (double)voted);
-		eng_reply_json(r, err.code == EX_TEMPFAIL ? 409 : 422, j);
+		eng_http_reply_json(r, err.code == EX_TEMPFAIL ? 409 : 422, j);
 		return;
 	}
 	pthread_mutex_unlock(&e->mu);
@@ -283,166 +283,208 @@ void mc_engine_on_view_change(struct mc_engine *e, const uint8_t from[MC_PK_LEN]
 	if (vc_adopt(e, body, len, &err) != 0) {
 		pthread_mutex_unlock(&e->mu);
 		mc_log(LOG_WARNING, NULL, "view change from %s refused: %s", who, err.msg);
-		eng_reply_text(r, 422, err.msg);
+		eng_http_reply_text(r, 422, err.msg);
 		return;
 	}
 	pthread_mutex_unlock(&e->mu);
-	eng_reply_text(r, 202, "ok");
+	eng_http_reply_text(r, 202, "ok");
+}
+
+/* One view change this node asks for: the votes gathered so far. */
+struct vc_run {
+	uint64_t view;
+	const uint8_t *leader;
+	bool timeout;
+	uint8_t chain[MC_HASH_LEN];
+	char lhex[2 * MC_PK_LEN + 1];
+	struct mc_view_change vc;
+	struct mc_buf mine, relay, apb;   /* own vote; the highest locked block; approvals */
+	uint64_t relay_view, seen;        /* seen: the highest view a peer said it voted for */
+	struct target { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } *tg;   /* the other validators */
+	size_t nt;
+	void *cl;
+};
+
+static void vc_run_free(struct mc_engine *e, struct vc_run *v)
+{
+	if (v->cl)
+		e->tr.close(e->tr.ctx, v->cl);
+	mc_buf_release(&v->apb);
+	mc_buf_release(&v->mine);
+	mc_buf_release(&v->relay);
+	free(v->tg);
+}
+
+/* Adds a vote (p, n: the vote, then a locked block) when it checks. */
+static void vc_add_vote(struct vc_run *v, const uint8_t *p, size_t n)
+{
+	struct mc_rd rd;
+	struct mc_vc_vote vo;
+
+	mc_rd_init(&rd, p, n);
+	mc_get_raw(&rd, vo.pk, MC_PK_LEN);
+	vo.locked_height = mc_get_u64(&rd);
+	vo.locked_view = mc_get_u64(&rd);
+	mc_get_raw(&rd, vo.locked_hash, MC_HASH_LEN);
+	mc_get_raw(&rd, vo.sig, MC_SIG_LEN);
+	if (mc_rd_ok(&rd) && mc_vc_vote_verify(v->chain, v->view, v->leader, &vo) == 0) {
+		size_t j = v->vc.count;
+
+		while (j > 0 && memcmp(v->vc.votes[j - 1].pk, vo.pk, MC_PK_LEN) > 0) {
+			v->vc.votes[j] = v->vc.votes[j - 1];
+			j--;
+		}
+		v->vc.votes[j] = vo;
+		v->vc.count++;
+		if (vo.locked_height && rd.left && (v->relay.len == 0 || vo.locked_view > v->relay_view)) {
+			mc_buf_reset(&v->relay);
+			mc_put_raw(&v->relay, rd.p, rd.left);
+			v->relay_view = vo.locked_view;
+		}
+	}
+}
+
+/* Asks target i for its vote, and adds it. A refusal is logged, and the
+ * view it says it voted for noted. mu not held. */
+static void vc_ask(struct mc_engine *e, struct vc_run *v, size_t i, struct mc_err *err)
+{
+	struct mc_peer_resp resp;
+	char path[200];
+
+	memset(&resp, 0, sizeof(resp));
+	snprintf(path, sizeof(path), "/v1/view-vote?view=%llu&leader=%s%s", (unsigned long long)v->view, v->lhex,
+		 v->timeout ? "&why=timeout" : "");
+	if (e->tr.send(v->cl, v->chain, e->node, v->tg[i].url, path, v->apb.data, v->apb.len, v->tg[i].pk,
+		       PEER_TIMEOUT_MS, MC_ENGINE_BLOCK_BODY_MAX, &resp, err) != 0 || resp.status != 200) {
+		if (resp.status) {
+			cJSON *j = cJSON_ParseWithLength((const char *)resp.body, resp.len);
+			const cJSON *vo = j ? cJSON_GetObjectItemCaseSensitive(j, "voted") : NULL;
+			const cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+
+			if (cJSON_IsNumber(vo) && vo->valuedouble > (double)v->seen && vo->valuedouble < 1.8e19)
+				v->seen = (uint64_t)vo->valuedouble;
+			mc_log(LOG_WARNING, NULL, "view change: %s: HTTP %ld: %.150s", v->tg[i].url, resp.status,
+				      cJSON_IsString(m) ? m->valuestring : "");
+			cJSON_Delete(j);
+		}
+		mc_peer_resp_release(&resp);
+		mc_err_clear(err);
+		return;
+	}
+	vc_add_vote(v, resp.body, resp.len);
+	mc_peer_resp_release(&resp);
+}
+
+/* A peer already voted above: the next attempt asks above that (bounded by
+ * what each voter takes, MC_VIEW_AHEAD_MAX). mu held. */
+static void vc_note_seen(struct mc_engine *e, uint64_t seen)
+{
+	uint64_t base = e->view > e->vc_voted ? e->view : e->vc_voted;
+	uint64_t most = base < UINT64_MAX - MC_VIEW_AHEAD_MAX ? base + MC_VIEW_AHEAD_MAX - 1 : base;
+
+	/* what a lying voter says cannot push us past what voters take */
+	if (seen > most)
+		seen = most;
+	if (seen > e->vc_seen)
+		e->vc_seen = seen;
+}
+
+/* Hands the quorum's VIEW_CHANGE (msg) to the new leader: this node, or a
+ * peer. mu held (released during the call). */
+static int vc_hand_over(struct mc_engine *e, struct vc_run *v, const struct mc_buf *msg, struct mc_err *err)
+{
+	char url[MC_URL_MAX + 1] = "";
+	struct mc_peer_resp resp;
+	int rc;
+
+	if (memcmp(v->leader, e->node->pk, MC_PK_LEN) == 0)
+		return vc_adopt(e, msg->data, msg->len, err);
+	for (size_t i = 0; i < v->nt; i++)
+		if (memcmp(v->tg[i].pk, v->leader, MC_PK_LEN) == 0)
+			snprintf(url, sizeof(url), "%s", v->tg[i].url);
+	pthread_mutex_unlock(&e->mu);
+	memset(&resp, 0, sizeof(resp));
+	rc = !*url ? mc_err_set(err, EX_UNAVAILABLE, _("the new leader's address is not known"))
+		   : e->tr.send(v->cl, v->chain, e->node, url, "/v1/view-change", msg->data, msg->len, v->leader,
+				PEER_TIMEOUT_MS, 4096, &resp, err);
+	if (rc == 0 && resp.status != 202)
+		rc = mc_err_set(err, EX_PROTOCOL, _("the new leader refused the view change: %.200s"),
+				(const char *)resp.body);
+	mc_peer_resp_release(&resp);
+	pthread_mutex_lock(&e->mu);
+	return rc;
+}
+
+/* This node's own vote, and the validators to ask. mu held. */
+static int vc_begin(struct mc_engine *e, struct vc_run *v, const struct mc_promote *ap, struct mc_err *err)
+{
+	v->vc.view = v->view;
+	memcpy(v->vc.leader, v->leader, MC_PK_LEN);
+	mc_buf_init(&v->mine);
+	mc_buf_init(&v->relay);
+	mc_buf_init(&v->apb);
+	if (ap)
+		mc_promote_encode(ap, &v->apb);
+	if (!(v->tg = calloc(PEERS_MAX, sizeof(*v->tg))) || mc_buf_failed(&v->apb))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	/* our own vote first */
+	if (vc_vote(e, v->view, v->leader, ap, &v->mine, err) != 0)
+		return -1;
+	for (size_t i = 0; i < e->npeers; i++)
+		if (!e->peers[i]->gone && eng_peer_is_validator(e, e->peers[i])) {
+			snprintf(v->tg[v->nt].url, sizeof(v->tg[v->nt].url), "%s", e->peers[i]->url);
+			memcpy(v->tg[v->nt].pk, e->peers[i]->pk, MC_PK_LEN);
+			v->nt++;
+		}
+	memcpy(v->chain, e->chain_id, MC_HASH_LEN);
+	mc_hex(v->leader, MC_PK_LEN, v->lhex);
+	return 0;
 }
 
 /* Asks every validator to move to `view` under `leader`, and hands a
  * quorum's VIEW_CHANGE to the leader. mu held (released during calls). */
-int eng_start_view_change(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
-			  bool timeout, const struct mc_promote *ap, struct mc_err *err)
+int eng_vc_start(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN], bool timeout,
+		 const struct mc_promote *ap, struct mc_err *err)
 {
-	struct mc_view_change vc;
-	struct mc_buf mine, relay, body, msg;
-	uint8_t chain[MC_HASH_LEN], lhex[2 * MC_PK_LEN + 1];
-	uint64_t relay_view = 0, seen = 0;
+	struct vc_run *v = calloc(1, sizeof(*v));
+	struct mc_buf body, msg;
 	size_t quorum = mc_quorum(e->nval);
-	struct mc_buf apb;
-	struct mc_peer_client *cl = NULL;
-	struct target { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } *tg;
-	size_t nt = 0;
-	int rc = 0;
+	int rc;
 
-	memset(&vc, 0, sizeof(vc));
-	vc.view = view;
-	memcpy(vc.leader, leader, MC_PK_LEN);
-	mc_buf_init(&mine);
-	mc_buf_init(&relay);
-	mc_buf_init(&body);
-	mc_buf_init(&msg);
-	mc_buf_init(&apb);
-	if (ap)
-		mc_promote_encode(ap, &apb);
-	if (!(tg = calloc(PEERS_MAX, sizeof(*tg))) || mc_buf_failed(&apb)) {
-		free(tg);
-		mc_buf_release(&apb);
+	if (!v)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	}
-	/* our own vote first */
-	if (vc_vote(e, view, leader, ap, &mine, err) != 0) {
-		free(tg);
-		mc_buf_release(&apb);
+	v->view = view;
+	v->leader = leader;
+	v->timeout = timeout;
+	if (vc_begin(e, v, ap, err) != 0) {
+		vc_run_free(e, v);
+		free(v);
 		return -1;
 	}
-	for (size_t i = 0; i < e->npeers; i++)
-		if (!e->peers[i]->gone && eng_peer_is_validator(e, e->peers[i])) {
-			snprintf(tg[nt].url, sizeof(tg[nt].url), "%s", e->peers[i]->url);
-			memcpy(tg[nt].pk, e->peers[i]->pk, MC_PK_LEN);
-			nt++;
-		}
-	memcpy(chain, e->chain_id, MC_HASH_LEN);
-	mc_hex(leader, MC_PK_LEN, (char *)lhex);
+	mc_buf_init(&body);
+	mc_buf_init(&msg);
 	pthread_mutex_unlock(&e->mu);
-	rc = mc_peer_client_new(e->c.ca_file, &cl, err);
-	for (size_t i = 0; rc == 0 && i <= nt && vc.count < MC_MAX_VALIDATORS; i++) {
-		struct mc_peer_resp resp;
-		const uint8_t *p;
-		size_t n;
-		struct mc_rd rd;
-		struct mc_vc_vote v;
-		char path[200];
-
-		memset(&resp, 0, sizeof(resp));
-		if (i == nt) {
-			p = mine.data;
-			n = mine.len;
-		} else {
-			snprintf(path, sizeof(path), "/v1/view-vote?view=%llu&leader=%s%s", (unsigned long long)view,
-				 (const char *)lhex, timeout ? "&why=timeout" : "");
-			if (mc_peer_call(cl, chain, e->node, tg[i].url, "POST", path, apb.data, apb.len, tg[i].pk,
-					 PEER_TIMEOUT_MS, MC_ENGINE_BLOCK_BODY_MAX, &resp, err) != 0 || resp.status != 200) {
-				if (resp.status) {
-					cJSON *j = cJSON_ParseWithLength((const char *)resp.body, resp.len);
-					const cJSON *vo = j ? cJSON_GetObjectItemCaseSensitive(j, "voted") : NULL;
-					const cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
-
-					if (cJSON_IsNumber(vo) && vo->valuedouble > (double)seen && vo->valuedouble < 1.8e19)
-						seen = (uint64_t)vo->valuedouble;
-					mc_log(LOG_WARNING, NULL, "view change: %s: HTTP %ld: %.150s", tg[i].url, resp.status,
-						      cJSON_IsString(m) ? m->valuestring : "");
-					cJSON_Delete(j);
-				}
-				mc_peer_resp_release(&resp);
-				mc_err_clear(err);
-				continue;
-			}
-			p = resp.body;
-			n = resp.len;
-		}
-		mc_rd_init(&rd, p, n);
-		mc_get_raw(&rd, v.pk, MC_PK_LEN);
-		v.locked_height = mc_get_u64(&rd);
-		v.locked_view = mc_get_u64(&rd);
-		mc_get_raw(&rd, v.locked_hash, MC_HASH_LEN);
-		mc_get_raw(&rd, v.sig, MC_SIG_LEN);
-		if (mc_rd_ok(&rd) && mc_vc_vote_verify(chain, view, leader, &v) == 0) {
-			size_t j = vc.count;
-
-			while (j > 0 && memcmp(vc.votes[j - 1].pk, v.pk, MC_PK_LEN) > 0) {
-				vc.votes[j] = vc.votes[j - 1];
-				j--;
-			}
-			vc.votes[j] = v;
-			vc.count++;
-			if (v.locked_height && rd.left && (relay.len == 0 || v.locked_view > relay_view)) {
-				mc_buf_reset(&relay);
-				mc_put_raw(&relay, rd.p, rd.left);
-				relay_view = v.locked_view;
-			}
-		}
-		mc_peer_resp_release(&resp);
-	}
-	if (rc == 0 && vc.count < quorum)
+	rc = e->tr.open(e->tr.ctx, &v->cl, err);
+	for (size_t i = 0; rc == 0 && i < v->nt && v->vc.count < MC_MAX_VALIDATORS; i++)
+		vc_ask(e, v, i, err);
+	if (rc == 0 && v->vc.count < MC_MAX_VALIDATORS)
+		vc_add_vote(v, v->mine.data, v->mine.len);
+	if (rc == 0 && v->vc.count < quorum)
 		rc = mc_err_set(err, EX_TEMPFAIL, _("%u of %zu validators agreed to view %llu; %zu needed"),
-				(unsigned)vc.count, e->nval, (unsigned long long)view, quorum);
+				(unsigned)v->vc.count, e->nval, (unsigned long long)view, quorum);
 	if (rc == 0) {
-		mc_view_change_encode(&vc, &body);
+		mc_view_change_encode(&v->vc, &body);
 		mc_put_bytes(&msg, body.data, body.len);
-		mc_put_bytes(&msg, relay.data, relay.len);
+		mc_put_bytes(&msg, v->relay.data, v->relay.len);
 	}
 	pthread_mutex_lock(&e->mu);
-	/* a peer already voted above: the next attempt asks above that (bounded
-	 * by what each voter takes, MC_VIEW_AHEAD_MAX) */
-	{
-		uint64_t base = e->view > e->vc_voted ? e->view : e->vc_voted;
-		uint64_t most = base < UINT64_MAX - MC_VIEW_AHEAD_MAX ? base + MC_VIEW_AHEAD_MAX - 1 : base;
-
-		/* what a lying voter says cannot push us past what voters take */
-		if (seen > most)
-			seen = most;
-		if (seen > e->vc_seen)
-			e->vc_seen = seen;
-	}
-	if (rc == 0 && memcmp(leader, e->node->pk, MC_PK_LEN) == 0) {
-		rc = vc_adopt(e, msg.data, msg.len, err);
-	} else if (rc == 0) {
-		char url[MC_URL_MAX + 1] = "";
-		struct mc_peer_resp resp;
-
-		for (size_t i = 0; i < nt; i++)
-			if (memcmp(tg[i].pk, leader, MC_PK_LEN) == 0)
-				snprintf(url, sizeof(url), "%s", tg[i].url);
-		pthread_mutex_unlock(&e->mu);
-		memset(&resp, 0, sizeof(resp));
-		rc = !*url ? mc_err_set(err, EX_UNAVAILABLE, _("the new leader's address is not known"))
-			   : mc_peer_call(cl, chain, e->node, url, "POST", "/v1/view-change", msg.data, msg.len, leader,
-					  PEER_TIMEOUT_MS, 4096, &resp, err);
-		if (rc == 0 && resp.status != 202)
-			rc = mc_err_set(err, EX_PROTOCOL, _("the new leader refused the view change: %.200s"),
-					(const char *)resp.body);
-		mc_peer_resp_release(&resp);
-		pthread_mutex_lock(&e->mu);
-	}
-	mc_peer_client_free(cl);
-	mc_buf_release(&apb);
-	mc_buf_release(&mine);
-	mc_buf_release(&relay);
+	vc_note_seen(e, v->seen);
+	if (rc == 0)
+		rc = vc_hand_over(e, v, &msg, err);
+	vc_run_free(e, v);
+	free(v);
 	mc_buf_release(&body);
 	mc_buf_release(&msg);
-	free(tg);
 	return rc;
 }
 
@@ -456,34 +498,34 @@ void mc_engine_on_promote(struct mc_engine *e, const char *leader_s, const uint8
 	cJSON *j;
 
 	if (!leader_s || strlen(leader_s) != 2 * MC_PK_LEN || mc_unhex(leader_s, leader, MC_PK_LEN) != 0) {
-		eng_reply_text(r, 400, "leader=HEX");
+		eng_http_reply_text(r, 400, "leader=HEX");
 		return;
 	}
 	if (len && mc_promote_decode(body, len, &ap, &err) != 0) {
-		eng_reply_text(r, 400, err.msg);
+		eng_http_reply_text(r, 400, err.msg);
 		return;
 	}
 	pthread_mutex_lock(&e->mu);
-	if (!eng_next_view(e, &view)) {
+	if (!eng_vc_next_view(e, &view)) {
 		pthread_mutex_unlock(&e->mu);
-		eng_reply_text(r, 422, _("no view number is left"));
+		eng_http_reply_text(r, 422, _("no view number is left"));
 		return;
 	}
-	if (eng_start_view_change(e, view, leader, false, len ? &ap : NULL, &err) != 0) {
+	if (eng_vc_start(e, view, leader, false, len ? &ap : NULL, &err) != 0) {
 		pthread_mutex_unlock(&e->mu);
 		mc_log(LOG_WARNING, NULL, "promotion to view %llu failed: %s", (unsigned long long)view, err.msg);
-		eng_reply_text(r, err.code == EX_TEMPFAIL ? 503 : 422, err.msg);
+		eng_http_reply_text(r, err.code == EX_TEMPFAIL ? 503 : 422, err.msg);
 		return;
 	}
 	pthread_mutex_unlock(&e->mu);
 	j = cJSON_CreateObject();
 	cJSON_AddNumberToObject(j, "view", (double)view);
-	eng_reply_json(r, 202, j);
+	eng_http_reply_json(r, 202, j);
 }
 
 /* The candidate after a silent leader: the first validator after it (in
  * key order) that this node sees up, itself included. mu held. */
-bool eng_auto_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN])
+bool eng_vc_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN])
 {
 	size_t at = 0;
 
@@ -556,7 +598,7 @@ int eng_vc_take_over(struct mc_engine *e, struct mc_err *err)
 		t.version = MC_TX_VERSION;
 		t.type = MC_TX_VIEW_CHANGE;
 		memcpy(t.author, me->pk, MC_PK_LEN);
-		t.timestamp_ms = mc_now_ms();
+		t.timestamp_ms = eng_now(e);
 		t.seq = seq;
 		t.body = e->vc_body.data;
 		t.body_len = e->vc_body.len;

@@ -198,3 +198,46 @@ int mc_peer_call(struct mc_peer_client *c, const uint8_t chain_id[MC_HASH_LEN],
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	return 0;
 }
+
+/* ---- the engine's transport over HTTP ----------------------------------- */
+
+static int http_open(void *ctx, void **client, struct mc_err *err)
+{
+	struct mc_peer_client *c = NULL;
+
+	if (mc_peer_client_new(ctx, &c, err) != 0)
+		return -1;
+	*client = c;
+	return 0;
+}
+
+static void http_close(void *ctx, void *client)
+{
+	(void)ctx;
+	mc_peer_client_free(client);
+}
+
+static int http_send(void *client, const uint8_t chain_id[MC_HASH_LEN], const struct mc_key *node,
+		     const char *base_url, const char *path, const void *body, size_t len, const uint8_t *expect_pk,
+		     long timeout_ms, size_t max_resp, struct mc_peer_resp *resp, struct mc_err *err)
+{
+	return mc_peer_call(client, chain_id, node, base_url, "POST", path, body, len, expect_pk, timeout_ms, max_resp,
+			    resp, err);
+}
+
+static int http_fetch(void *client, const uint8_t chain_id[MC_HASH_LEN], const struct mc_key *node,
+		      const char *base_url, const char *path, const uint8_t *expect_pk, long timeout_ms,
+		      size_t max_resp, struct mc_peer_resp *resp, struct mc_err *err)
+{
+	return mc_peer_call(client, chain_id, node, base_url, "GET", path, NULL, 0, expect_pk, timeout_ms, max_resp,
+			    resp, err);
+}
+
+void mc_peer_http_transport(const char *ca_file, struct mc_peer_transport *out)
+{
+	out->open = http_open;
+	out->close = http_close;
+	out->send = http_send;
+	out->fetch = http_fetch;
+	out->ctx = (void *)(uintptr_t)ca_file;   /* read only: handed back to open */
+}

@@ -41,4 +41,27 @@ int mc_peer_call(struct mc_peer_client *c, const uint8_t chain_id[MC_HASH_LEN],
 		 long timeout_ms, size_t max_resp, struct mc_peer_resp *resp, struct mc_err *err);
 void mc_peer_resp_release(struct mc_peer_resp *r);
 
+/* How the consensus engine reaches its peers: one client per thread
+ * (open/close), a signed POST (send) and a signed GET (fetch), each as
+ * mc_peer_call answers (the response in resp, released with
+ * mc_peer_resp_release: body malloc'd). serve's engine uses the HTTP one
+ * (mc_peer_http_transport); a test links engines in memory. ctx is the
+ * transport's own, given to open and close. */
+struct mc_peer_transport {
+	int (*open)(void *ctx, void **client, struct mc_err *err);
+	void (*close)(void *ctx, void *client);
+	int (*send)(void *client, const uint8_t chain_id[MC_HASH_LEN], const struct mc_key *node,
+		    const char *base_url, const char *path, const void *body, size_t len,
+		    const uint8_t *expect_pk, long timeout_ms, size_t max_resp, struct mc_peer_resp *resp,
+		    struct mc_err *err);
+	int (*fetch)(void *client, const uint8_t chain_id[MC_HASH_LEN], const struct mc_key *node,
+		     const char *base_url, const char *path, const uint8_t *expect_pk, long timeout_ms,
+		     size_t max_resp, struct mc_peer_resp *resp, struct mc_err *err);
+	void *ctx;
+};
+
+/* The HTTP transport (libcurl, mc_peer_call); ca_file (or NULL) must
+ * outlive it. */
+void mc_peer_http_transport(const char *ca_file, struct mc_peer_transport *out);
+
 #endif

@@ -10,8 +10,17 @@
  *       committed tx/s at full load: prints "committed N seconds S rate R"
  *   bench_cluster DATADIR latency RATE SECONDS THREADS URL...
  *       commit latency at RATE tx/s: prints "sent N p50 MS p99 MS max MS"
- *   bench_cluster DATADIR verify-rate
- *       Ed25519 verifications a second on one core (the machine's limit)
+ *   bench_cluster DATADIR rtt N URL
+ *       GET /v1/status of a serve N times, signed as the CLI's calls are:
+ *       on a new connection each time (as each CLI run), then on one kept
+ *       alive: prints "new p50 MS p90 MS keepalive p50 MS p90 MS"
+ *   bench_cluster DATADIR etcd-max SECONDS THREADS BATCH URL...
+ *   bench_cluster DATADIR etcd-latency RATE SECONDS THREADS URL...
+ *       the same load against an etcd cluster (the peer): each batch is one
+ *       txn of BATCH puts through etcd's v3 JSON gateway (POST /v3/kv/txn),
+ *       over 1,024 keys (one per author), each value as long as the
+ *       encoded ACCESS tx; a txn is committed when etcd answers it, so
+ *       max counts answered puts; prints as max and latency do
  *
  * DATADIR is a node's data dir: its node key signs requests, its store
  * gives the chain id, a record to read and the count of committed txs.
@@ -19,6 +28,7 @@
  */
 #include "config.h"
 
+#include <cJSON.h>
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,6 +37,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "chain.h"
 #include "consent.h"
@@ -56,6 +68,12 @@ static uint8_t access_body[512];
 static size_t access_len;
 static atomic_ullong committed_now;
 static atomic_int stop_flag;
+static atomic_int load_failed;   /* a batch was refused: the load did not run */
+/* etcd modes: the peer's URLs take the load; puts answered so far */
+static bool etcd_mode;
+static atomic_ullong etcd_done;
+static char *etcd_keys[MAX_AUTHORS];
+static char *etcd_value;
 
 /* A number argument in [lo, hi], or exit 64 naming it. */
 static double num_arg(const char *s, const char *what, double lo, double hi)
@@ -109,6 +127,8 @@ static uint64_t committed(void)
 	struct state_ctx c;
 	struct mc_err err = { 0 };
 
+	if (etcd_mode)
+		return atomic_load(&etcd_done);
 	if (mc_store_read(store, state_txn, &c, &err) != 0)
 		die("read", &err);
 	return c.txs;
@@ -219,6 +239,7 @@ static double now_s(void)
 
 struct worker {
 	pthread_t th;
+	CURL *etcd;                 /* etcd modes: this thread's connection */
 	int id, nthreads;
 	size_t batch;
 	double rate_per_thread;     /* latency mode: txs a second; 0: as fast as possible */
@@ -231,6 +252,84 @@ struct worker {
 	atomic_ullong *total_sent;
 };
 
+/* The author of a thread's n-th tx: id, id + nthreads, ... */
+static size_t author_of(const struct worker *w, size_t n)
+{
+	return (size_t)w->id + (n % (nauthors / (size_t)w->nthreads)) * (size_t)w->nthreads;
+}
+
+/* A base64 copy of n bytes (etcd's JSON gateway takes bytes so). */
+static char *b64(const void *p, size_t n)
+{
+	size_t len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(len);
+
+	if (!s)
+		abort();
+	return sodium_bin2base64(s, len, p, n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* The etcd peer's batch: one txn of w->batch puts, each to its author's
+ * key, as JSON in out. */
+static void etcd_txn(const struct worker *w, struct mc_buf *out, size_t *next)
+{
+	cJSON *txn = cJSON_CreateObject(), *ops = cJSON_AddArrayToObject(txn, "success");
+	char *js;
+
+	for (size_t i = 0; i < w->batch; i++) {
+		cJSON *op = cJSON_CreateObject(), *put = cJSON_AddObjectToObject(op, "requestPut");
+
+		cJSON_AddStringToObject(put, "key", etcd_keys[author_of(w, (*next)++)]);
+		cJSON_AddStringToObject(put, "value", etcd_value);
+		cJSON_AddItemToArray(ops, op);
+	}
+	js = cJSON_PrintUnformatted(txn);
+	if (!js)
+		abort();
+	mc_put_raw(out, js, strlen(js));
+	free(js);
+	cJSON_Delete(txn);
+}
+
+static size_t etcd_body(char *p, size_t size, size_t n, void *ctx)
+{
+	mc_put_raw(ctx, p, size * n);
+	return size * n;
+}
+
+/* POSTs a txn to an etcd member: 200 once it is committed (the answer says
+ * it succeeded), or the HTTP status (-1 if none) after a message. */
+static long etcd_post(struct worker *w, const char *url, const struct mc_buf *txn)
+{
+	char full[512];
+	struct mc_buf resp;
+	long st = -1;
+	cJSON *j, *ok;
+
+	snprintf(full, sizeof(full), "%s/v3/kv/txn", url);
+	mc_buf_init(&resp);
+	curl_easy_setopt(w->etcd, CURLOPT_URL, full);
+	curl_easy_setopt(w->etcd, CURLOPT_POSTFIELDS, (const char *)txn->data);
+	curl_easy_setopt(w->etcd, CURLOPT_POSTFIELDSIZE, (long)txn->len);
+	curl_easy_setopt(w->etcd, CURLOPT_WRITEFUNCTION, etcd_body);
+	curl_easy_setopt(w->etcd, CURLOPT_WRITEDATA, &resp);
+	curl_easy_setopt(w->etcd, CURLOPT_TIMEOUT_MS, 30000L);
+	if (curl_easy_perform(w->etcd) == CURLE_OK)
+		curl_easy_getinfo(w->etcd, CURLINFO_RESPONSE_CODE, &st);
+	mc_put_raw(&resp, "", 1);
+	j = cJSON_Parse((const char *)resp.data);
+	ok = cJSON_GetObjectItemCaseSensitive(j, "succeeded");
+	if (st == 200 && !cJSON_IsTrue(ok))
+		st = 500;
+	if (st != 200)
+		fprintf(stderr, "bench_cluster: etcd HTTP %ld: %.300s\n", st, (const char *)resp.data);
+	else
+		atomic_fetch_add(&etcd_done, w->batch);
+	cJSON_Delete(j);
+	mc_buf_release(&resp);
+	return st;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -240,7 +339,7 @@ static void *worker_main(void *arg)
 	size_t next = 0;
 	double t_next = now_s();
 
-	if (mc_peer_client_new(NULL, &cl, &err) != 0)
+	if (etcd_mode ? !(w->etcd = curl_easy_init()) : mc_peer_client_new(NULL, &cl, &err) != 0)
 		die("client", &err);
 	mc_buf_init(&txs);
 	while (!atomic_load(&stop_flag) && now_s() < w->until) {
@@ -266,17 +365,21 @@ static void *worker_main(void *arg)
 			}
 		}
 		mc_buf_reset(&txs);
-		mc_put_u32(&txs, (uint32_t)w->batch);
-		for (size_t i = 0; i < w->batch; i++) {
-			/* this thread's authors: id, id + nthreads, ... */
-			size_t a = (size_t)w->id + (next++ % (nauthors / (size_t)w->nthreads)) * (size_t)w->nthreads;
+		if (etcd_mode) {
+			etcd_txn(w, &txs, &next);
+		} else {
+			mc_put_u32(&txs, (uint32_t)w->batch);
+			for (size_t i = 0; i < w->batch; i++) {
+				size_t a = author_of(w, next++);
 
-			add_tx(&txs, MC_TX_ACCESS, authors[a].pk, authors[a].sk, authors[a].seq++, access_body,
-			       access_len);
+				add_tx(&txs, MC_TX_ACCESS, authors[a].pk, authors[a].sk, authors[a].seq++,
+				       access_body, access_len);
+			}
 		}
 		t0 = now_s();
-		st = post(cl, url, &txs, w->rate_per_thread > 0 ? 30000 : 0);
+		st = etcd_mode ? etcd_post(w, url, &txs) : post(cl, url, &txs, w->rate_per_thread > 0 ? 30000 : 0);
 		if (st != 200 && st != 202) {
+			atomic_store(&load_failed, 1);
 			atomic_store(&stop_flag, 1);
 			break;
 		}
@@ -291,7 +394,10 @@ static void *worker_main(void *arg)
 		}
 	}
 	mc_buf_release(&txs);
-	mc_peer_client_free(cl);
+	if (cl)
+		mc_peer_client_free(cl);
+	if (w->etcd)
+		curl_easy_cleanup(w->etcd);
 	return NULL;
 }
 
@@ -379,6 +485,63 @@ static void load(double seconds, int threads, size_t batch, double rate)
 	free(w);
 }
 
+/* The etcd modes' keys (one per author) and value (as long as the
+ * encoded ACCESS tx an author sends to medchain). */
+static void etcd_prepare(void)
+{
+	struct mc_buf one;
+	uint8_t *v;
+	size_t len;
+
+	mc_buf_init(&one);
+	add_tx(&one, MC_TX_ACCESS, authors[0].pk, authors[0].sk, 0, access_body, access_len);
+	len = one.len - 4;
+	mc_buf_release(&one);
+	v = malloc(len);
+	if (!v)
+		abort();
+	randombytes_buf(v, len);
+	etcd_value = b64(v, len);
+	free(v);
+	for (size_t i = 0; i < nauthors; i++) {
+		char k[32];
+
+		snprintf(k, sizeof(k), "mc-bench/%04zu", i);
+		etcd_keys[i] = b64(k, strlen(k));
+	}
+	etcd_mode = true;
+}
+
+/* GET /v1/status of url n times; fresh: a new client (and connection)
+ * each time. Prints "p50 MS p90 MS" after label. */
+static void rtt(const char *label, const char *url, size_t n, bool fresh)
+{
+	struct mc_peer_client *cl = NULL;
+	struct mc_err err = { 0 };
+	double *ms = calloc(n, sizeof(double));
+
+	for (size_t i = 0; i < n; i++) {
+		struct mc_peer_resp r;
+		double t0 = now_s();
+
+		if ((!cl && mc_peer_client_new(NULL, &cl, &err) != 0) ||
+		    mc_peer_call(cl, chain_id, node, url, "GET", "/v1/status", NULL, 0, NULL, 30000, 1u << 20, &r,
+				 &err) != 0)
+			die(url, &err);
+		mc_peer_resp_release(&r);
+		if (fresh) {
+			mc_peer_client_free(cl);
+			cl = NULL;
+		}
+		ms[i] = (now_s() - t0) * 1000.0;
+	}
+	if (cl)
+		mc_peer_client_free(cl);
+	qsort(ms, n, sizeof(double), cmp_d);
+	printf("%s p50 %.3f p90 %.3f", label, ms[n / 2], ms[(n * 90) / 100]);
+	free(ms);
+}
+
 int main(int argc, char **argv)
 {
 	char path[4200];
@@ -388,25 +551,13 @@ int main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: bench_cluster DATADIR setup AUTHORS URL | max SECONDS THREADS BATCH URL... |"
-				" latency RATE SECONDS THREADS URL... | verify-rate\n");
+				" latency RATE SECONDS THREADS URL... | rtt N URL |"
+				" etcd-max SECONDS THREADS BATCH URL... | etcd-latency RATE SECONDS THREADS URL...\n");
 		return 64;
 	}
 	mode = argv[2];
 	if (mc_crypto_init() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return 70;
-	if (strcmp(mode, "verify-rate") == 0) {
-		uint8_t pk[MC_PK_LEN], sk[MC_SK_LEN], seed[MC_SEED_LEN] = { 1 }, sig[MC_SIG_LEN], msg[32] = { 2 };
-		double t0 = now_s(), t;
-		int n = 0;
-
-		mc_sign_seed_keypair(seed, pk, sk);
-		mc_sign(sk, msg, sizeof(msg), sig);
-		while ((t = now_s()) - t0 < 1.0)
-			for (int i = 0; i < 100; i++)
-				n += mc_sign_verify(pk, msg, sizeof(msg), sig) == 0;
-		printf("verify-rate %.0f\n", n / (t - t0));
-		return 0;
-	}
 	snprintf(path, sizeof(path), "%s/db", argv[1]);
 	if (mc_store_open(path, MC_STORE_RDONLY, &store, &err) != 0 || mc_store_read(store, state_txn, &sc, &err) != 0)
 		die(path, &err);
@@ -461,25 +612,40 @@ int main(int argc, char **argv)
 		nurls = 1;
 		return post(cl, argv[4], &txs, 60000) == 200 ? 0 : 1;
 	}
+	if (strcmp(mode, "rtt") == 0 && argc == 5) {
+		size_t n = (size_t)num_arg(argv[3], "N", 1, 100000);
+
+		rtt("new", argv[4], n, true);
+		rtt(" keepalive", argv[4], n, false);
+		printf("\n");
+		return 0;
+	}
+	if (strncmp(mode, "etcd-", 5) == 0) {
+		derive_authors(1024);
+		if (mc_store_read(store, access_txn, NULL, &err) != 0)
+			die("access", &err);
+		etcd_prepare();
+		mode += 5;
+	}
 	if (strcmp(mode, "max") == 0 && argc >= 7) {
 		for (int i = 6; i < argc && nurls < MAX_URLS; i++)
 			urls[nurls++] = argv[i];
 		derive_authors(MAX_AUTHORS >= 1024 ? 1024 : MAX_AUTHORS);
-		if (mc_store_read(store, access_txn, NULL, &err) != 0)
+		if (!etcd_mode && mc_store_read(store, access_txn, NULL, &err) != 0)
 			die("access", &err);
 		load(num_arg(argv[3], "SECONDS", 1, 3600), (int)num_arg(argv[4], "THREADS", 1, 1024),
 		     (size_t)num_arg(argv[5], "BATCH", 1, 10000), 0);
-		return 0;
+		return atomic_load(&load_failed) ? 1 : 0;
 	}
 	if (strcmp(mode, "latency") == 0 && argc >= 7) {
 		for (int i = 6; i < argc && nurls < MAX_URLS; i++)
 			urls[nurls++] = argv[i];
 		derive_authors(1024);
-		if (mc_store_read(store, access_txn, NULL, &err) != 0)
+		if (!etcd_mode && mc_store_read(store, access_txn, NULL, &err) != 0)
 			die("access", &err);
 		load(num_arg(argv[4], "SECONDS", 1, 3600), (int)num_arg(argv[5], "THREADS", 1, 1024), 0,
 		     num_arg(argv[3], "RATE", 1, 1e6));
-		return 0;
+		return atomic_load(&load_failed) ? 1 : 0;
 	}
 	fprintf(stderr, "bench_cluster: bad arguments\n");
 	return 64;

@@ -176,7 +176,7 @@ static int cmd_measure(const char *dir)
 		dt = now_ms() - t0;
 		if (dt > worst_paint)
 			worst_paint = dt;
-		printf("    %c %-10s %7.2f ms\n", screen_keys[i], mc_screens[app->screen]->name, dt);
+		printf("    %c %-10s %7.2f ms\n", screen_keys[i], mc_screens[app->screen].title, dt);
 	}
 	/* key presses on the big lists: cursor moves and page turns */
 	{

@@ -222,12 +222,22 @@ serve_start() {
     seen=$(grep -c "listening on" "$T/n$i.log" 2>/dev/null || true)
     "$MEDCHAIN_BIN" --datadir "$T/n$i" serve >>"$T/n$i.log" 2>&1 &
     CL_PID[$i]=$!
-    local t
+    local t now
     for t in $(seq 100); do
-        [ "$(grep -c "listening on" "$T/n$i.log" 2>/dev/null || true)" -gt "${seen:-0}" ] && return 0
+        # the log may not be there yet: the redirection is the child's
+        now=$(grep -c "listening on" "$T/n$i.log" 2>/dev/null || true)
+        [ "${now:-0}" -gt "${seen:-0}" ] && return 0
         sleep 0.05
     done
     cat "$T/n$i.log" >&2; fail "serve $i did not start"
+}
+# serve_stop I: SIGTERM to node I's serve, which must exit within 15 s
+serve_stop() {
+    local t
+    kill -TERM "${CL_PID[$1]}" 2>/dev/null || return 0
+    for t in $(seq 300); do kill -0 "${CL_PID[$1]}" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "${CL_PID[$1]}" 2>/dev/null && { tail -n 5 "$T/n$1.log" >&2; fail "serve $1 did not stop within 15 s of SIGTERM"; }
+    wait "${CL_PID[$1]}" 2>/dev/null || true
 }
 serve_kill() { kill -"${2:-9}" "${CL_PID[$1]}" 2>/dev/null || true; [ "${2:-9}" = 9 ] && { wait "${CL_PID[$1]}" 2>/dev/null || true; }; return 0; }
 # cl_wait_same TIMEOUT_S NODES...: until every listed node has the same head

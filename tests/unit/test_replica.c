@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "consent.h"
 #include "merkle.h"
+#include "blocks.h"
 #include "replica.h"
 #include "util.h"
 #include "valset.h"

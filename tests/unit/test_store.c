@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <ftw.h>
+#include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -529,4 +530,65 @@ Test(store, only_a_new_store_opens_without_fsync)
 	mc_store_close(s);
 	cr_assert_eq(mc_store_open(dir, 0, &st, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(get(st, MC_DB_META, "format"), "7", "the refused open left the store as it was");
+}
+
+/* Closes the test's store and opens its environment with LMDB alone, as
+ * something outside medchain would, in a write transaction. */
+static void raw_begin(MDB_env **env, MDB_txn **txn)
+{
+	mc_store_close(st);
+	st = NULL;
+	cr_assert_eq(mdb_env_create(env), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(*env, 64), 0);
+	cr_assert_eq(mdb_env_open(*env, dir, 0, 0600), 0);
+	cr_assert_eq(mdb_txn_begin(*env, NULL, 0, txn), 0);
+}
+
+/* A table recreated outside medchain with other LMDB flags (here an integer
+ * key, as one flipped byte in its record can make it) would order and
+ * compare its rows by another rule: opening the store refuses it, naming
+ * the table, read-only (as verify opens it) or for writing. The tamper
+ * campaign found such a byte in an empty table passing verify. */
+Test(store, a_table_whose_lmdb_flags_were_altered_is_refused_by_name)
+{
+	struct mc_err err = { 0 };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	raw_begin(&env, &txn);
+	cr_assert_eq(mdb_dbi_open(txn, "subjects", 0, &dbi), 0);
+	cr_assert_eq(mdb_drop(txn, dbi, 1), 0);
+	cr_assert_eq(mdb_dbi_open(txn, "subjects", MDB_CREATE | MDB_INTEGERKEY, &dbi), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	cr_assert_neq(mc_store_open(dir, MC_STORE_RDONLY, &st, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR, "%d %s", err.code, err.msg);
+	cr_assert(strstr(err.msg, "subject index") && strstr(err.msg, "flags"), "%s", err.msg);
+	err = (struct mc_err){ 0 };
+	cr_assert_neq(mc_store_open(dir, 0, &st, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR, "%d %s", err.code, err.msg);
+	st = NULL;
+}
+
+/* A table name changed by one flipped byte: the optional table it named
+ * reads as absent (empty) and a stray table stands beside it. Opening the
+ * store refuses any table MC_DBS does not name. */
+Test(store, a_table_medchain_does_not_know_is_refused)
+{
+	struct mc_err err = { 0 };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	raw_begin(&env, &txn);
+	cr_assert_eq(mdb_dbi_open(txn, "orgkekr", MDB_CREATE, &dbi), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	cr_assert_neq(mc_store_open(dir, MC_STORE_RDONLY, &st, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR, "%d %s", err.code, err.msg);
+	cr_assert(strstr(err.msg, "does not know"), "%s", err.msg);
+	st = NULL;
 }

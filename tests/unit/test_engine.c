@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The consensus engine's state machine without sockets: four engines, each
+ * on its own temporary store, linked by an in-memory transport (peer.h)
+ * that hands each request to the other engine's mc_engine_on_* function,
+ * and sharing a clock the test moves forward (real time plus an offset:
+ * the engines' threads keep running, and a jump past the leader timeout is
+ * the leader's silence). A view change after the leader goes silent, and a
+ * block locked by a quorum's votes that the new leader must finish. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "fixture.h"
+#include "replica.h"
+#include "tx.h"
+#include "util.h"
+#include "valset.h"
+
+#define N 4
+#define TIMEOUT_MS 60000u          /* the leader timeout: only a jump reaches it */
+#define WAIT_S 40                  /* what the test waits for a state, in real time */
+
+/* ---- the clock ---------------------------------------------------------- */
+
+static _Atomic uint64_t skew;
+
+static uint64_t test_now(void *ctx)
+{
+	(void)ctx;
+	return mc_now_ms() + atomic_load(&skew);
+}
+
+/* ---- the cluster and its in-memory transport ----------------------------- */
+
+enum { LIVE, SILENT, VOTES_LOST };  /* a node's link: all calls, none, its proposals' answers lost */
+
+static struct {
+	char dir[N][64];
+	struct mc_store *s[N];
+	struct mc_key *k[N];
+	struct mc_engine *_Atomic e[N];
+	_Atomic int link[N];
+	_Atomic int inflight;
+	_Atomic bool closing;
+	struct mc_peer_transport tr;
+} cl;
+
+static int node_at(const char *url)
+{
+	int i;
+
+	return sscanf(url, "http://n%d.test", &i) == 1 && i >= 0 && i < N ? i : -1;
+}
+
+static int node_of(const uint8_t pk[MC_PK_LEN])
+{
+	for (int i = 0; i < N; i++)
+		if (memcmp(cl.k[i]->pk, pk, MC_PK_LEN) == 0)
+			return i;
+	return -1;
+}
+
+static int mem_open(void *ctx, void **client, struct mc_err *err)
+{
+	(void)err;
+	*client = ctx;
+	return 0;
+}
+
+static void mem_close(void *ctx, void *client)
+{
+	(void)ctx;
+	(void)client;
+}
+
+/* A query argument of path ("name=value"), copied into out. */
+static const char *arg(const char *path, const char *name, char *out, size_t n)
+{
+	const char *q = strchr(path, '?');
+	size_t len = strlen(name);
+
+	while (q && *q) {
+		q++;
+		if (strncmp(q, name, len) == 0 && q[len] == '=') {
+			size_t v = strcspn(q + len + 1, "&");
+
+			snprintf(out, n, "%.*s", (int)v, q + len + 1);
+			return out;
+		}
+		q = strchr(q, '&');
+	}
+	return NULL;
+}
+
+static bool at(const char *path, const char *route)
+{
+	size_t n = strlen(route);
+
+	return strncmp(path, route, n) == 0 && (path[n] == 0 || path[n] == '?');
+}
+
+/* What httpd.c's route() does, minus HTTP and the request's signature. */
+static void dispatch(struct mc_engine *e, const uint8_t from[MC_PK_LEN], bool post, const char *path,
+		     const void *body, size_t len, struct mc_reply *r)
+{
+	char a[160], b[160];
+
+	if (!post && at(path, "/v1/status")) {
+		mc_engine_on_status(e, r);
+	} else if (!post && at(path, "/v1/blocks")) {
+		mc_engine_on_blocks(e, strtoull(arg(path, "from", a, sizeof(a)) ? a : "0", NULL, 10),
+				    strtoull(arg(path, "max", b, sizeof(b)) ? b : "64", NULL, 10), r);
+	} else if (post && at(path, "/v1/tx")) {
+		mc_engine_on_txs(e, from, body, len, (unsigned)strtoul(arg(path, "wait", a, sizeof(a)) ? a : "0", NULL, 10),
+				 r);
+	} else if (post && at(path, "/v1/propose")) {
+		mc_engine_on_propose(e, from, body, len, r);
+	} else if (post && at(path, "/v1/commit")) {
+		mc_engine_on_commit(e, from, body, len, r);
+	} else if (post && at(path, "/v1/evidence")) {
+		mc_engine_on_evidence(e, from, body, len, r);
+	} else if (post && at(path, "/v1/view-vote")) {
+		char w[16];
+		const char *why = arg(path, "why", w, sizeof(w));
+
+		mc_engine_on_view_vote(e, from, arg(path, "view", a, sizeof(a)), arg(path, "leader", b, sizeof(b)),
+				       why && strcmp(why, "timeout") == 0, body, len, r);
+	} else if (post && at(path, "/v1/view-change")) {
+		mc_engine_on_view_change(e, from, body, len, r);
+	} else {
+		r->status = 404;
+	}
+}
+
+static int mem_call(const struct mc_key *node, const char *url, bool post, const char *path, const void *body,
+		    size_t len, const uint8_t *expect_pk, size_t max_resp, struct mc_peer_resp *resp,
+		    struct mc_err *err)
+{
+	int from = node_of(node->pk), to = node_at(url);
+	struct mc_engine *e;
+	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
+	int rc = 0;
+
+	memset(resp, 0, sizeof(*resp));
+	atomic_fetch_add(&cl.inflight, 1);
+	if (from < 0 || to < 0 || atomic_load(&cl.closing) || atomic_load(&cl.link[from]) == SILENT ||
+	    atomic_load(&cl.link[to]) == SILENT || !(e = atomic_load(&cl.e[to]))) {
+		atomic_fetch_sub(&cl.inflight, 1);
+		return mc_err_set(err, EX_UNAVAILABLE, "%s: unreachable", url);
+	}
+	mc_buf_init(&r.body);
+	dispatch(e, node->pk, post, path, body, len, &r);
+	if (atomic_load(&cl.link[from]) == VOTES_LOST && at(path, "/v1/propose"))
+		rc = mc_err_set(err, EX_UNAVAILABLE, "%s: the answer was lost", url);
+	else if (r.body.len > max_resp || (expect_pk && memcmp(expect_pk, cl.k[to]->pk, MC_PK_LEN) != 0))
+		rc = mc_err_set(err, EX_PROTOCOL, "%s: not the answer asked for", url);
+	if (rc == 0) {
+		resp->status = r.status;
+		resp->len = r.body.len;
+		if (!(resp->body = malloc(r.body.len + 1)))
+			abort();
+		memcpy(resp->body, r.body.data, r.body.len);
+		resp->body[r.body.len] = 0;
+		memcpy(resp->pk, cl.k[to]->pk, MC_PK_LEN);
+	}
+	mc_buf_release(&r.body);
+	atomic_fetch_sub(&cl.inflight, 1);
+	return rc;
+}
+
+static int mem_send(void *client, const uint8_t chain_id[MC_HASH_LEN], const struct mc_key *node, const char *url,
+		    const char *path, const void *body, size_t len, const uint8_t *expect_pk, long timeout_ms,
+		    size_t max_resp, struct mc_peer_resp *resp, struct mc_err *err)
+{
+	(void)client;
+	(void)chain_id;
+	(void)timeout_ms;
+	return mem_call(node, url, true, path, body, len, expect_pk, max_resp, resp, err);
+}
+
+static int mem_fetch(void *client, const uint8_t chain_id[MC_HASH_LEN], const struct mc_key *node, const char *url,
+		     const char *path, const uint8_t *expect_pk, long timeout_ms, size_t max_resp,
+		     struct mc_peer_resp *resp, struct mc_err *err)
+{
+	(void)client;
+	(void)chain_id;
+	(void)timeout_ms;
+	return mem_call(node, url, false, path, NULL, 0, expect_pk, max_resp, resp, err);
+}
+
+/* ---- the chain they share ------------------------------------------------ */
+
+/* A tx of type with body by author, as the next of its sequence on s, as a
+ * tx and its (empty) side rows in out. */
+struct seq_ctx { const uint8_t *pk; uint64_t seq; struct mc_head head; };
+
+static int seq_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct seq_ctx *c = vctx;
+
+	return mc_chain_head(t, &c->head, err) != 0 ? -1 : mc_builder_next_seq(t, c->pk, &c->seq, err);
+}
+
+static void make_tx(struct mc_store *s, const struct mc_key *author, unsigned type, const struct mc_buf *body,
+		    struct mc_buf *out, struct mc_txin *in)
+{
+	struct seq_ctx c = { author->pk, 0, { 0 } };
+	struct mc_err err = { 0 };
+	struct mc_tx t;
+
+	cr_assert_eq(mc_store_read(s, seq_txn, &c, &err), 0, "%s", err.msg);
+	memset(&t, 0, sizeof(t));
+	t.version = MC_TX_VERSION;
+	t.type = (uint8_t)type;
+	memcpy(t.author, author->pk, MC_PK_LEN);
+	t.timestamp_ms = test_now(NULL);
+	t.seq = c.seq;
+	t.body = body->data;
+	t.body_len = body->len;
+	mc_tx_sign(&t, c.head.chain_id, author->sk);
+	mc_buf_init(out);
+	mc_tx_encode(&t, out);
+	mc_put_u32(out, 0);   /* no side rows */
+	in->tx = out->data;
+	in->tx_len = out->len - 4;
+	in->side = out->data + out->len - 4;
+	in->side_len = 4;
+}
+
+struct blk_ctx {
+	const struct mc_txin *in;
+	uint8_t status;
+	struct mc_header h;
+	const struct mc_bundle *b;
+};
+
+static void blk_refused(size_t index, const struct mc_err *why, void *ctx)
+{
+	(void)index;
+	(void)ctx;
+	cr_assert_fail("refused: %s", why->msg);
+}
+
+static int blk_build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct blk_ctx *c = vctx;
+
+	c->status = MC_TXIN_PENDING;
+	cr_assert_eq(mc_block_build(t, cl.k[0]->pk, c->in, 1, &c->status, 1, mc_now_ms(), blk_refused, c, &c->h, err),
+		     0, "%s", err->msg);
+	return -1;   /* the header only */
+}
+
+static int blk_apply_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	return mc_block_apply(t, ((struct blk_ctx *)vctx)->b, MC_APPLY_COMMIT, mc_now_ms(), err);
+}
+
+/* One block of one tx on node 0's store, certified by validators 0..nval-1. */
+static void block_of(const struct mc_txin *in, size_t nval)
+{
+	struct blk_ctx c = { in, 0, { 0 }, NULL };
+	struct mc_err err = { 0 };
+	struct mc_cert cert;
+	struct mc_bundle b;
+	struct mc_buf enc;
+	uint8_t hash[MC_HASH_LEN];
+
+	mc_store_write(cl.s[0], blk_build_txn, &c, &err);
+	cr_assert_eq(c.status, MC_TXIN_IN);
+	mc_block_hash(&c.h, hash);
+	memset(&cert, 0, sizeof(cert));
+	for (size_t i = 0; i < nval; i++) {   /* votes in key order */
+		struct mc_vote v;
+		size_t j = cert.count;
+
+		mc_vote_sign(hash, cl.k[i]->sk, cl.k[i]->pk, &v);
+		while (j > 0 && memcmp(cert.votes[j - 1].pk, v.pk, MC_PK_LEN) > 0) {
+			cert.votes[j] = cert.votes[j - 1];
+			j--;
+		}
+		cert.votes[j] = v;
+		cert.count++;
+	}
+	mc_buf_init(&enc);
+	mc_bundle_encode(&c.h, &cert, in, 1, &enc);
+	cr_assert_eq(mc_bundle_decode(enc.data, enc.len, &b, &err), 0, "%s", err.msg);
+	c.b = &b;
+	cr_assert_eq(mc_store_write(cl.s[0], blk_apply_txn, &c, &err), 0, "%s", err.msg);
+	mc_bundle_release(&b);
+	mc_buf_release(&enc);
+}
+
+/* Node i joins the set: a NODE_ADD approved and certified by 0..i-1. */
+static void add_validator(size_t i)
+{
+	struct mc_node_add a;
+	struct seq_ctx c = { cl.k[0]->pk, 0, { 0 } };
+	struct mc_err err = { 0 };
+	uint8_t digest[MC_HASH_LEN];
+	char name[16], url[32];
+	struct mc_buf body, tx;
+	struct mc_txin in;
+
+	cr_assert_eq(mc_store_read(cl.s[0], seq_txn, &c, &err), 0, "%s", err.msg);
+	snprintf(name, sizeof(name), "n%zu", i);
+	snprintf(url, sizeof(url), "http://n%zu.test", i);
+	memset(&a, 0, sizeof(a));
+	memcpy(a.pk, cl.k[i]->pk, MC_PK_LEN);
+	a.name = (const uint8_t *)name;
+	a.name_len = strlen(name);
+	a.url = (const uint8_t *)url;
+	a.url_len = strlen(url);
+	a.epoch = i - 1;
+	mc_node_change_digest(c.head.chain_id, MC_NODE_OP_ADD, a.pk, a.name, a.name_len, a.url, a.url_len, a.epoch,
+			      digest);
+	for (size_t j = 0; j < i; j++) {
+		struct mc_approval ap;
+
+		mc_approval_sign(digest, cl.k[j]->sk, cl.k[j]->pk, &ap);
+		cr_assert_eq(mc_approvals_add(&a.approvals, &ap, &err), 0);
+	}
+	mc_buf_init(&body);
+	mc_node_add_encode(&a, &body);
+	make_tx(cl.s[0], cl.k[0], MC_TX_NODE_ADD, &body, &tx, &in);
+	block_of(&in, i);
+	mc_buf_release(&tx);
+	mc_buf_release(&body);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char buf[65536];
+	size_t n;
+	int rc = in && out ? 0 : -1;
+
+	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		rc = fwrite(buf, 1, n, out) == n ? 0 : -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		rc = -1;
+	return rc;
+}
+
+static void start(size_t i)
+{
+	static const char *const names[N] = { "n0", "n1", "n2", "n3" };   /* the engine keeps them */
+	struct mc_engine_conf c;
+	struct mc_engine *e;
+	struct mc_err err = { 0 };
+
+	memset(&c, 0, sizeof(c));
+	c.s = cl.s[i];
+	c.node = cl.k[i];
+	c.name = names[i];
+	c.peers = "http://n0.test,http://n1.test,http://n2.test,http://n3.test";
+	c.leader_timeout_ms = TIMEOUT_MS;
+	c.now = test_now;
+	c.transport = &cl.tr;
+	cr_assert_eq(mc_engine_start(&c, &e, &err), 0, "%s", err.msg);
+	atomic_store(&cl.e[i], e);
+}
+
+/* Node 0 makes the genesis block (fixture.h) and adds 1..3 to the set; the
+ * other stores are copies of its store; then every engine starts. */
+static void cluster_setup(void)
+{
+	struct mc_err err = { 0 };
+
+	fx_setup();
+	memset(&cl, 0, sizeof(cl));
+	atomic_store(&skew, 0);
+	cl.tr = (struct mc_peer_transport){ mem_open, mem_close, mem_send, mem_fetch, &cl };
+	cl.s[0] = fx.s;
+	cl.k[0] = fx.node;
+	for (size_t i = 1; i < N; i++)
+		cr_assert_eq(mc_key_generate(false, &cl.k[i], &err), 0);
+	for (size_t i = 1; i < N; i++)
+		add_validator(i);
+	for (size_t i = 1; i < N; i++) {
+		char from[96], to[96];
+
+		snprintf(cl.dir[i], sizeof(cl.dir[i]), "%s", "/tmp/mc-unit-XXXXXX");
+		cr_assert_not_null(mkdtemp(cl.dir[i]));
+		snprintf(from, sizeof(from), "%s/data.mdb", fx.dir);
+		snprintf(to, sizeof(to), "%s/data.mdb", cl.dir[i]);
+		cr_assert_eq(copy_file(from, to), 0, "%s", strerror(errno));
+		cr_assert_eq(mc_store_open(cl.dir[i], 0, &cl.s[i], &err), 0, "%s", err.msg);
+	}
+	for (size_t i = 0; i < N; i++)
+		start(i);
+}
+
+static void cluster_teardown(void)
+{
+	/* every call fails from now on; those under way end first */
+	atomic_store(&cl.closing, true);
+	while (atomic_load(&cl.inflight))
+		usleep(10000);
+	for (size_t i = 0; i < N; i++)
+		mc_engine_stop(atomic_exchange(&cl.e[i], NULL));
+	for (size_t i = 1; i < N; i++) {
+		mc_store_close(cl.s[i]);
+		mc_key_free(cl.k[i]);
+		nftw(cl.dir[i], fx_rm, 8, FTW_DEPTH | FTW_PHYS);
+	}
+	fx_teardown();
+}
+
+/* ---- what the test sees -------------------------------------------------- */
+
+struct seen {
+	uint64_t height, view;
+	uint8_t leader[MC_PK_LEN];
+	struct mc_header h;      /* the block at `at`, when found */
+	bool found;
+	uint64_t at;
+	bool locked;             /* the vote lock (engine.h: MC_DB_CONSENSUS "lock") */
+	uint64_t lock_height;
+	uint8_t lock_hash[MC_HASH_LEN];
+};
+
+static int seen_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct seen *s = vctx;
+	struct mc_head head;
+	struct mc_cert cert;
+	const void *v;
+	size_t vn;
+	int rc;
+
+	if (mc_chain_head(t, &head, err) != 0 || mc_chain_leader(t, s->leader, &s->view, err) != 0)
+		return -1;
+	s->height = head.height;
+	rc = s->at ? mc_chain_block(t, s->at, &s->h, &cert, err) : 1;
+	if (rc < 0)
+		return -1;
+	s->found = rc == 0;
+	rc = mc_txn_get(t, MC_DB_CONSENSUS, "lock", 4, &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	s->locked = rc == 0 && vn >= 16 + MC_HASH_LEN;
+	if (s->locked) {
+		s->lock_height = mc_from_be64(v);
+		memcpy(s->lock_hash, (const uint8_t *)v + 16, MC_HASH_LEN);
+	}
+	return 0;
+}
+
+static struct seen seen(size_t i, uint64_t at)
+{
+	struct seen s;
+	struct mc_err err = { 0 };
+
+	memset(&s, 0, sizeof(s));
+	s.at = at;
+	cr_assert_eq(mc_store_read(cl.s[i], seen_txn, &s, &err), 0, "%s", err.msg);
+	return s;
+}
+
+typedef bool (*cond_fn)(size_t i, const void *arg);
+
+/* Waits until cond holds for every node in [lo, N): false after WAIT_S. */
+static bool wait_all(size_t lo, cond_fn cond, const void *arg)
+{
+	for (int tick = 0; tick < WAIT_S * 20; tick++) {
+		bool all = true;
+
+		for (size_t i = lo; i < N && all; i++)
+			all = cond(i, arg);
+		if (all)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+static bool all_up(size_t i, const void *arg)
+{
+	struct mc_engine_health h;
+
+	(void)arg;
+	mc_engine_health(atomic_load(&cl.e[i]), &h);
+	return h.up == N;
+}
+
+static bool at_height(size_t i, const void *arg)
+{
+	return seen(i, 0).height >= *(const uint64_t *)arg;
+}
+
+static bool locked_at(size_t i, const void *arg)
+{
+	struct seen s = seen(i, 0);
+
+	return s.locked && s.lock_height == *(const uint64_t *)arg;
+}
+
+static bool in_view(size_t i, const void *arg)
+{
+	return seen(i, 0).view >= *(const uint64_t *)arg;
+}
+
+/* A tx for a block: the admin enrolls a new identity. */
+static void submit(size_t to, const char *who)
+{
+	struct mc_enroll en = { .roles = MC_ROLE_CLINICIAN };
+	struct mc_key *k;
+	struct mc_buf body, tx, bundle;
+	struct mc_txin in;
+	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_key_generate(false, &k, &err), 0);
+	memcpy(en.pk, k->pk, MC_PK_LEN);
+	en.name = (const uint8_t *)who;
+	en.name_len = strlen(who);
+	en.org = (const uint8_t *)"Org";
+	en.org_len = 3;
+	mc_buf_init(&body);
+	mc_enroll_encode(&en, &body);
+	make_tx(cl.s[to], fx.admin, MC_TX_IDENTITY_ENROLL, &body, &tx, &in);
+	mc_buf_init(&bundle);
+	mc_txbundle_encode(&in, 1, &bundle);
+	mc_buf_init(&r.body);
+	mc_engine_on_txs(atomic_load(&cl.e[to]), fx.admin->pk, bundle.data, bundle.len, 0, &r);
+	cr_assert(r.status == 200 || r.status == 202, "tx refused: HTTP %u: %.*s", r.status, (int)r.body.len,
+		  (const char *)r.body.data);
+	mc_buf_release(&r.body);
+	mc_buf_release(&bundle);
+	mc_buf_release(&tx);
+	mc_buf_release(&body);
+	mc_key_free(k);
+}
+
+/* The leader falls silent, and the clock runs past the leader timeout. */
+static void silence_leader(void)
+{
+	atomic_store(&cl.link[0], SILENT);
+	atomic_fetch_add(&skew, TIMEOUT_MS + 1000);
+}
+
+TestSuite(engine, .init = cluster_setup, .fini = cluster_teardown, .timeout = 180);
+
+/* (a) The leader goes silent: the others move to the next view under a new
+ * leader, which commits the VIEW_CHANGE block and then a tx's block. */
+Test(engine, view_change_after_silent_leader)
+{
+	uint64_t h0, want;
+	struct seen s;
+	size_t lead = N;
+
+	cr_assert(wait_all(0, all_up, NULL), "the nodes never saw each other");
+	h0 = seen(0, 0).height;
+	cr_assert_eq(h0, N - 1);
+	cr_assert_eq(memcmp(seen(1, 0).leader, cl.k[0]->pk, MC_PK_LEN), 0);
+	submit(0, "Dr A");
+	want = h0 + 1;
+	cr_assert(wait_all(0, at_height, &want), "the first leader committed nothing");
+
+	silence_leader();
+	want = h0 + 2;
+	cr_assert(wait_all(1, at_height, &want), "no view change committed after the leader went silent");
+	s = seen(1, want);
+	cr_assert(s.found);
+	cr_assert_geq(s.view, 1, "the view did not move");
+	cr_assert_neq(memcmp(s.leader, cl.k[0]->pk, MC_PK_LEN), 0, "the silent node still leads");
+	for (size_t i = 1; i < N; i++)
+		if (memcmp(s.leader, cl.k[i]->pk, MC_PK_LEN) == 0)
+			lead = i;
+	cr_assert_lt(lead, N);
+	cr_assert_eq(memcmp(s.h.proposer, s.leader, MC_PK_LEN), 0, "the VIEW_CHANGE block is not the new leader's");
+	for (size_t i = 2; i < N; i++) {
+		struct seen o = seen(i, want);
+
+		cr_assert(o.found);
+		cr_assert_eq(o.view, s.view);
+		cr_assert_eq(memcmp(o.leader, s.leader, MC_PK_LEN), 0, "the nodes disagree on the leader");
+	}
+
+	/* the new leader goes on making blocks */
+	submit(lead, "Dr B");
+	want = h0 + 3;
+	cr_assert(wait_all(1, at_height, &want), "the new leader committed no block of its own");
+	s = seen(1, want);
+	cr_assert_eq(memcmp(s.h.proposer, cl.k[lead]->pk, MC_PK_LEN), 0);
+	cr_assert_eq(s.h.view, seen(1, 0).view);
+}
+
+/* (b) A block that got a quorum of votes (every other validator locked on
+ * it) but that its leader never committed: after the view change, that
+ * block is the one committed at its height, and the VIEW_CHANGE after it. */
+Test(engine, locked_block_is_finished_after_view_change)
+{
+	uint64_t h0, want;
+	uint8_t hash[MC_HASH_LEN];
+	struct seen s;
+
+	cr_assert(wait_all(0, all_up, NULL), "the nodes never saw each other");
+	h0 = seen(0, 0).height;
+	atomic_store(&cl.link[0], VOTES_LOST);
+	submit(0, "Dr L");
+	want = h0 + 1;
+	cr_assert(wait_all(1, locked_at, &want), "the validators never locked the leader's block");
+	s = seen(1, 0);
+	memcpy(hash, s.lock_hash, MC_HASH_LEN);
+	for (size_t i = 2; i < N; i++)
+		cr_assert_eq(memcmp(seen(i, 0).lock_hash, hash, MC_HASH_LEN), 0, "locked on different blocks");
+	cr_assert_eq(seen(0, 0).height, h0, "the leader committed without the votes");
+
+	silence_leader();
+	want = 1;
+	cr_assert(wait_all(1, in_view, &want), "no view change committed after the leader went silent");
+	for (size_t i = 1; i < N; i++) {
+		uint8_t got[MC_HASH_LEN];
+
+		s = seen(i, h0 + 1);
+		cr_assert(s.found);
+		mc_block_hash(&s.h, got);
+		cr_assert_eq(memcmp(got, hash, MC_HASH_LEN), 0, "node %zu committed another block than the locked one",
+			     i);
+		cr_assert_eq(memcmp(s.h.proposer, cl.k[0]->pk, MC_PK_LEN), 0);
+		s = seen(i, h0 + 2);
+		cr_assert(s.found);
+		cr_assert_geq(s.view, 1, "the view did not move");
+		cr_assert_eq(memcmp(s.h.proposer, s.leader, MC_PK_LEN), 0);
+	}
+}
