@@ -18,6 +18,9 @@
  *
  * usage: bench_core SCRATCH_DIR [N_TXS [BLOCKS...]]
  *        (defaults: 50000 txs; chains of 100000 and 1000000 blocks)
+ *        bench_core --chain DIR BLOCKS | --group DIR N_TXS
+ *        (builds one such chain in DIR and keeps it, for timing
+ *        `medchain verify` on it from outside, build against build)
  */
 #include "config.h"
 
@@ -322,6 +325,29 @@ static int verify_blocks(const char *self, const char *scratch, uint64_t blocks,
 	return rc;
 }
 
+/* bench_core --chain DIR BLOCKS, --group DIR N_TXS: the chain, kept. */
+static int keep_chain(bool blocks, const char *dir, uint64_t n)
+{
+	struct mc_err err = { 0 };
+	struct kit k;
+	double secs;
+	int rc;
+
+	if (mc_crypto_init() != 0)
+		return 1;
+	if (blocks) {
+		rc = block_chain(dir, n, &err);
+	} else {
+		rc = kit_open(&k, dir, &err);
+		if (rc == 0)
+			rc = group_commit(&k, (size_t)n, 500, &secs, &err);
+		kit_close(&k);
+	}
+	if (rc != 0)
+		fprintf(stderr, "bench_core: %s\n", err.msg);
+	return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *scratch = argc > 1 ? argv[1] : "/tmp";
@@ -336,6 +362,8 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "--verify") == 0)
 		return verify_main(argv[2], argv[3]);
+	if (argc == 4 && (strcmp(argv[1], "--chain") == 0 || strcmp(argv[1], "--group") == 0))
+		return keep_chain(argv[1][2] == 'c', argv[2], strtoull(argv[3], NULL, 10));
 	if (mc_crypto_init() != 0)
 		return 1;
 	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
