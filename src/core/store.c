@@ -35,6 +35,9 @@ struct mc_store {
 	MDB_dbi dbi[MC_DB__COUNT];
 	bool absent[MC_DB__COUNT];  /* read-only, and older than the table */
 	bool rdonly;
+	bool scratch;               /* MC_STORE_SCRATCH */
+	/* mc_store_borrow: tables read from another store's transaction */
+	struct mc_txn *borrow[MC_DB__COUNT];
 	/* Every transaction of this process holds it shared; changing the
 	 * map size (growing it, or adopting another process's growth) holds
 	 * it alone: LMDB remaps, and a thread still reading the old mapping
@@ -203,7 +206,8 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 	s->rdonly = (flags & MC_STORE_RDONLY) != 0;
 	if (s->rdonly)
 		envflags |= MDB_RDONLY;
-	if (flags & MC_STORE_SCRATCH)
+	s->scratch = (flags & MC_STORE_SCRATCH) != 0;
+	if (s->scratch)
 		envflags |= MDB_NOSYNC; /* the scratch exception (store.h) */
 
 	rc = mdb_env_create(&s->env);
@@ -451,11 +455,40 @@ static int op_err(struct mc_txn *t, int rc, struct mc_err *err, const char *what
 	return lmdb_err(err, rc, what);
 }
 
+int mc_store_borrow(struct mc_store *s, enum mc_db db, struct mc_txn *from, struct mc_err *err)
+{
+	if (!s->scratch)
+		return mc_err_set(err, EX_SOFTWARE, _("storage: only a scratch store may read a table from another store"));
+	s->borrow[db] = from;
+	return 0;
+}
+
+/* A write to a borrowed table: a put of the very row the other store holds
+ * writes nothing; anything else is refused. */
+static int borrowed_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, const void *v, size_t vn,
+			struct mc_err *err)
+{
+	const void *have;
+	size_t hn;
+	int rc = v ? mc_txn_get(t->s->borrow[db], db, k, kn, &have, &hn, err) : MC_NOTFOUND;
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && hn == vn && memcmp(have, v, vn) == 0)
+		return 0;
+	return mc_err_set(err, EX_DATAERR, _("%s: the replay writes a row the node's store does not hold"),
+			  _(db_info[db].label));
+}
+
 int mc_txn_get(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	       const void **v, size_t *vn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val;
-	int rc = t->s->absent[db] ? MDB_NOTFOUND : mdb_get(t->txn, t->s->dbi[db], &key, &val);
+	int rc;
+
+	if (t->s->borrow[db])
+		return mc_txn_get(t->s->borrow[db], db, k, kn, v, vn, err);
+	rc = t->s->absent[db] ? MDB_NOTFOUND : mdb_get(t->txn, t->s->dbi[db], &key, &val);
 
 	if (rc == MDB_NOTFOUND)
 		return MC_NOTFOUND;
@@ -470,8 +503,11 @@ int mc_txn_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	       const void *v, size_t vn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, 0);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, v, vn, err);
+	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, 0);
 	if (rc != 0)
 		return op_err(t, rc, err, db_info[db].name);
 	return 0;
@@ -481,8 +517,11 @@ int mc_txn_put_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 		   const void *v, size_t vn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_NOOVERWRITE);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, NULL, vn, err);
+	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		return MC_EXISTS;
 	if (rc != 0)
@@ -494,8 +533,11 @@ int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 		   size_t vn, void **v, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, NULL };
-	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, NULL, vn, err);
+	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE);
 	if (rc != 0)
 		return op_err(t, rc, err, db_info[db].name);
 	*v = val.mv_data;
@@ -506,8 +548,11 @@ int mc_txn_append_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t
 			  size_t vn, void **v, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, NULL };
-	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE | MDB_APPEND);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, NULL, vn, err);
+	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE | MDB_APPEND);
 	if (rc == MDB_KEYEXIST)
 		return mc_txn_reserve(t, db, k, kn, vn, v, err);
 	if (rc != 0)
@@ -520,8 +565,11 @@ int mc_txn_append(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 		  const void *v, size_t vn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_APPEND);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, v, vn, err);
+	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_APPEND);
 	if (rc == MDB_KEYEXIST)
 		return mc_txn_put(t, db, k, kn, v, vn, err);
 	if (rc != 0)
@@ -532,8 +580,11 @@ int mc_txn_append(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k };
-	int rc = mdb_del(t->txn, t->s->dbi[db], &key, NULL);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, NULL, 0, err);
+	rc = mdb_del(t->txn, t->s->dbi[db], &key, NULL);
 	if (rc == MDB_NOTFOUND)
 		return MC_NOTFOUND;
 	if (rc != 0)
@@ -544,8 +595,11 @@ int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct
 int mc_txn_count(struct mc_txn *t, enum mc_db db, uint64_t *n, struct mc_err *err)
 {
 	MDB_stat st = { 0 };
-	int rc = t->s->absent[db] ? 0 : mdb_stat(t->txn, t->s->dbi[db], &st);
+	int rc;
 
+	if (t->s->borrow[db])
+		return mc_txn_count(t->s->borrow[db], db, n, err);
+	rc = t->s->absent[db] ? 0 : mdb_stat(t->txn, t->s->dbi[db], &st);
 	if (rc != 0)
 		return op_err(t, rc, err, db_info[db].name);
 	*n = st.ms_entries;
@@ -558,6 +612,10 @@ int mc_cursor_open(struct mc_txn *t, enum mc_db db, struct mc_cursor **c, struct
 	int rc;
 
 	*c = NULL;
+	if (t->s->borrow[db]) {
+		free(cur);
+		return mc_cursor_open(t->s->borrow[db], db, c, err);
+	}
 	if (!cur)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	/* an absent table: a cursor that finds nothing (cur stays NULL) */

@@ -227,6 +227,14 @@ int mc_cursor_del(struct mc_cursor *c, struct mc_err *err);
  * transaction, so writers go on meanwhile). */
 int mc_store_copy(struct mc_store *s, const char *dir, struct mc_err *err);
 
+/* Verify's replay: from now on every transaction of the scratch store s
+ * reads table db (gets, cursors, counts) from the transaction `from` of
+ * another store, which must outlive them and be used on the same thread; a
+ * put there of the very row `from` holds writes nothing, and any other
+ * write to db is refused (EX_DATAERR). Only for a store opened with
+ * MC_STORE_SCRATCH (EX_SOFTWARE otherwise); `from` NULL ends it. */
+int mc_store_borrow(struct mc_store *s, enum mc_db db, struct mc_txn *from, struct mc_err *err);
+
 /* Drops this process's mapped pages of the environment (madvise
  * MADV_DONTNEED): the data stays in the file and the page cache and is
  * faulted back on the next read. Long scans (verify) call it so that their
