@@ -36,6 +36,12 @@ struct mc_store {
 	bool absent[MC_DB__COUNT];  /* read-only, and older than the table */
 	bool rdonly;
 	bool scratch;               /* MC_STORE_SCRATCH */
+	/* mc_store_trim: the data file's mappings, found in /proc/self/maps
+	 * for map generation trim_gen (map_gen counts the remaps, which only
+	 * mdb_env_set_mapsize makes: resize() below) */
+	uintptr_t trim_lo[4], trim_hi[4];
+	unsigned ntrim;
+	unsigned long map_gen, trim_gen;
 	/* mc_store_borrow: tables read from another store's transaction */
 	struct mc_txn *borrow[MC_DB__COUNT];
 	/* Every transaction of this process holds it shared; changing the
@@ -306,30 +312,45 @@ static bool maps_line(const char *p, dev_t dev, ino_t ino, uintptr_t *lo, uintpt
 	       *hi > *lo;
 }
 
-/* LMDB does not give the map's address (mdb_env_info's me_mapaddr is set
- * only for MDB_FIXEDMAP): the mappings of the data file are found in
- * /proc/self/maps by device and inode, each time (a remembered range could
- * be stale after a remap). They are shared and file-backed, so a dropped
- * page is read back from the page cache as it was. */
-void mc_store_trim(struct mc_store *s)
+/* The data file's mappings (at most 4), from /proc/self/maps by device
+ * and inode. */
+static void find_maps(struct mc_store *s)
 {
 	char line[PATH_MAX + 256];
 	struct stat st;
 	FILE *f;
 	int fd;
 
+	s->ntrim = 0;
 	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0)
 		return;
 	f = fopen("/proc/self/maps", "re");
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		uintptr_t lo, hi;
-
-		if (maps_line(line, st.st_dev, st.st_ino, &lo, &hi))
-			madvise((void *)lo, hi - lo, MADV_DONTNEED);
-	}
+	while (s->ntrim < 4 && fgets(line, sizeof(line), f))
+		if (maps_line(line, st.st_dev, st.st_ino, &s->trim_lo[s->ntrim], &s->trim_hi[s->ntrim]))
+			s->ntrim++;
 	fclose(f);
+}
+
+/* LMDB does not give the map's address (mdb_env_info's me_mapaddr is set
+ * only for MDB_FIXEDMAP): the mappings of the data file are found in
+ * /proc/self/maps by device and inode, and looked up again after a remap
+ * (only mdb_env_set_mapsize remaps, in resize(), which holds the map lock
+ * alone and counts it in map_gen; this holds it shared). They are shared
+ * and file-backed, so a dropped page is read back from the page cache as
+ * it was. */
+void mc_store_trim(struct mc_store *s)
+{
+	pthread_rwlock_rdlock(&s->maplock);
+	if (s->trim_gen != s->map_gen + 1) {
+		find_maps(s);
+		if (s->ntrim) /* else looked for again next time */
+			s->trim_gen = s->map_gen + 1;
+	}
+	for (unsigned i = 0; i < s->ntrim; i++)
+		madvise((void *)s->trim_lo[i], s->trim_hi[i] - s->trim_lo[i], MADV_DONTNEED);
+	pthread_rwlock_unlock(&s->maplock);
 }
 
 uint64_t mc_store_mapsize(struct mc_store *s)
@@ -365,6 +386,7 @@ static int resize(struct mc_store *s, bool grow, struct mc_err *err)
 	int rc;
 
 	pthread_rwlock_wrlock(&s->maplock);
+	s->map_gen++; /* mc_store_trim looks for the mappings again */
 	if (grow) {
 		rc = grow_map(s, err);
 	} else {
