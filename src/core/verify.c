@@ -1341,6 +1341,9 @@ int mc_verify_recent(const char *dbdir, struct mc_verify_report *rep, struct mc_
 static int run_isolated(const char *dbdir, const char *scratch_parent, bool recent,
 			mc_verify_progress_fn progress, void *pctx,
 			struct mc_verify_report *rep, struct mc_err *err);
+static int run_child(const char *dbdir, const char *scratch_parent, bool recent,
+		     mc_verify_progress_fn progress, void *pctx,
+		     struct mc_verify_report *rep, struct mc_err *err);
 
 int mc_verify_recent_isolated(const char *dbdir, struct mc_verify_report *rep, struct mc_err *err)
 {
@@ -1354,16 +1357,37 @@ int mc_verify_isolated(const char *dbdir, const char *scratch_parent,
 	return run_isolated(dbdir, scratch_parent, false, progress, pctx, rep, err);
 }
 
+/* The full verify's scratch directories go in a directory this process
+ * makes and removes, so that a child killed while reading a damaged store
+ * leaves nothing behind. */
 static int run_isolated(const char *dbdir, const char *scratch_parent, bool recent,
 			mc_verify_progress_fn progress, void *pctx,
 			struct mc_verify_report *rep, struct mc_err *err)
+{
+	char outer[PATH_MAX];
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (recent)
+		return run_child(dbdir, NULL, true, progress, pctx, rep, err);
+	snprintf(outer, sizeof(outer), "%s/medchain-verify-XXXXXX", scratch_parent);
+	if (!mkdtemp(outer))
+		return mc_err_set(err, EX_CANTCREAT, _("cannot make a scratch directory in '%s': %s"),
+				  scratch_parent, strerror(errno));
+	rc = run_child(dbdir, outer, false, progress, pctx, rep, err);
+	nftw(outer, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+static int run_child(const char *dbdir, const char *scratch_parent, bool recent,
+		     mc_verify_progress_fn progress, void *pctx,
+		     struct mc_verify_report *rep, struct mc_err *err)
 {
 	int fds[2], status;
 	pid_t pid;
 	struct wire w;
 	size_t got = 0;
 
-	memset(rep, 0, sizeof(*rep));
 	if (pipe(fds) != 0)
 		return mc_err_set(err, EX_OSERR, _("cannot make a pipe: %s"), strerror(errno));
 	fflush(NULL);

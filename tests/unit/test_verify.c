@@ -7,6 +7,9 @@
  * chain. */
 #include "config.h"
 
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 
 #include "fixture.h"
@@ -126,4 +129,42 @@ Test(verify, a_tx_row_no_block_accounts_for_is_found, .init = build, .fini = fx_
 	cr_assert_neq(mc_verify(fx.dir, "/tmp", NULL, NULL, &rep, &err), 0);
 	cr_assert_eq(err.code, EX_DATAERR, "%s", err.msg);
 	cr_assert_str_eq(err.msg, "transactions: 1103 entries where the chain has 1102");
+}
+
+static void die_at_block_600(uint64_t done, uint64_t total, void *ctx)
+{
+	(void)total;
+	(void)ctx;
+	if (done == 600)
+		raise(SIGKILL);
+}
+
+static int count_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d, "%s", path);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/* The verify child killed part way (as a damaged page can kill it): the
+ * damage is reported, and the scratch store and its files are gone from
+ * the scratch parent all the same. */
+Test(verify, a_killed_verify_leaves_no_scratch_behind, .init = build, .fini = fx_teardown, .timeout = 300)
+{
+	struct mc_verify_report rep;
+	struct mc_err err = { 0 };
+	char parent[4200];
+
+	snprintf(parent, sizeof(parent), "%s/scratch-parent", fx.dir);
+	cr_assert_eq(mkdir(parent, 0700), 0);
+	cr_assert_neq(mc_verify_isolated(fx.dir, parent, die_at_block_600, NULL, &rep, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR, "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "signal 9"), "%s", err.msg);
+	cr_assert_eq(count_entries(parent), 0, "the scratch directory is left in %s", parent);
 }
