@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 
 #include "i18n.h"
@@ -33,6 +35,15 @@ struct mc_store {
 	MDB_dbi dbi[MC_DB__COUNT];
 	bool absent[MC_DB__COUNT];  /* read-only, and older than the table */
 	bool rdonly;
+	bool scratch;               /* MC_STORE_SCRATCH */
+	/* mc_store_trim: the data file's mappings, found in /proc/self/maps
+	 * for map generation trim_gen (map_gen counts the remaps, which only
+	 * mdb_env_set_mapsize makes: resize() below) */
+	uintptr_t trim_lo[4], trim_hi[4];
+	unsigned ntrim;
+	unsigned long map_gen, trim_gen;
+	/* mc_store_borrow: tables read from another store's transaction */
+	struct mc_txn *borrow[MC_DB__COUNT];
 	/* Every transaction of this process holds it shared; changing the
 	 * map size (growing it, or adopting another process's growth) holds
 	 * it alone: LMDB remaps, and a thread still reading the old mapping
@@ -88,6 +99,20 @@ static int lmdb_err(struct mc_err *err, int rc, const char *what)
 		return mc_err_set(err, code, _("storage: %s: %s (is the disk full or failing? nothing was committed)"),
 				  what, mdb_strerror(rc));
 	return mc_err_set(err, code, _("storage: %s: %s"), what, mdb_strerror(rc));
+}
+
+/* MC_STORE_SCRATCH: created, writable, and no environment in dir yet (so
+ * never a node's store). */
+static bool scratch_ok(const char *dir, unsigned flags)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!(flags & MC_STORE_CREATE) || (flags & MC_STORE_RDONLY))
+		return false;
+	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >= (int)sizeof(path))
+		return false;
+	return stat(path, &st) != 0 && errno == ENOENT;
 }
 
 /* Whether the main database names only tables of MC_DBS: a name changed
@@ -161,6 +186,9 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 	int rc, dead = 0;
 
 	*out = NULL;
+	if ((flags & MC_STORE_SCRATCH) && !scratch_ok(dir, flags))
+		return mc_err_set(err, EX_SOFTWARE, _("'%s': only a new scratch store may be opened without fsync"),
+				  dir);
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		if (!(flags & MC_STORE_CREATE))
 			return mc_err_set(err, EX_NOINPUT, _("no chain database in '%s'"), dir);
@@ -186,6 +214,9 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 	s->rdonly = (flags & MC_STORE_RDONLY) != 0;
 	if (s->rdonly)
 		envflags |= MDB_RDONLY;
+	s->scratch = (flags & MC_STORE_SCRATCH) != 0;
+	if (s->scratch)
+		envflags |= MDB_NOSYNC; /* the scratch exception (store.h) */
 
 	rc = mdb_env_create(&s->env);
 	if (rc == 0)
@@ -198,7 +229,8 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 		lmdb_err(err, rc, _("cannot create the environment"));
 		goto fail;
 	}
-	/* Never MDB_NOSYNC, MDB_MAPASYNC, MDB_WRITEMAP or MDB_NOMEMINIT. */
+	/* Never MDB_NOSYNC (but for a new scratch store, above), MDB_MAPASYNC,
+	 * MDB_WRITEMAP or MDB_NOMEMINIT. */
 	rc = mdb_env_open(s->env, dir, envflags, 0600);
 	if (rc != 0) {
 		lmdb_err(err, rc, dir);
@@ -265,6 +297,72 @@ mc_remote_fn mc_store_remote(const struct mc_store *s, void **ctx)
 	return s->remote;
 }
 
+/* One line of /proc/self/maps, "lo-hi perms offset maj:min inode path":
+ * true if it maps the file (dev, ino); its range in *lo, *hi. */
+static bool maps_line(const char *p, dev_t dev, ino_t ino, uintptr_t *lo, uintptr_t *hi)
+{
+	char *e;
+	unsigned long maj, mnr;
+
+	*lo = strtoul(p, &e, 16);
+	if (*e != '-')
+		return false;
+	*hi = strtoul(e + 1, &e, 16);
+	for (int field = 0; field < 2; field++) { /* perms, offset */
+		while (*e == ' ')
+			e++;
+		while (*e && *e != ' ')
+			e++;
+	}
+	maj = strtoul(e, &e, 16);
+	if (*e != ':')
+		return false;
+	mnr = strtoul(e + 1, &e, 16);
+	return maj == major(dev) && mnr == minor(dev) && strtoul(e, NULL, 10) == (unsigned long)ino &&
+	       *hi > *lo;
+}
+
+/* The data file's mappings (at most 4), from /proc/self/maps by device
+ * and inode. */
+static void find_maps(struct mc_store *s)
+{
+	char line[PATH_MAX + 256];
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	s->ntrim = 0;
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	while (s->ntrim < 4 && fgets(line, sizeof(line), f))
+		if (maps_line(line, st.st_dev, st.st_ino, &s->trim_lo[s->ntrim], &s->trim_hi[s->ntrim]))
+			s->ntrim++;
+	fclose(f);
+}
+
+/* LMDB does not give the map's address (mdb_env_info's me_mapaddr is set
+ * only for MDB_FIXEDMAP): the mappings of the data file are found in
+ * /proc/self/maps by device and inode, and looked up again after a remap
+ * (only mdb_env_set_mapsize remaps, in resize(), which holds the map lock
+ * alone and counts it in map_gen; this holds it shared). They are shared
+ * and file-backed, so a dropped page is read back from the page cache as
+ * it was. */
+void mc_store_trim(struct mc_store *s)
+{
+	pthread_rwlock_rdlock(&s->maplock);
+	if (s->trim_gen != s->map_gen + 1) {
+		find_maps(s);
+		if (s->ntrim) /* else looked for again next time */
+			s->trim_gen = s->map_gen + 1;
+	}
+	for (unsigned i = 0; i < s->ntrim; i++)
+		madvise((void *)s->trim_lo[i], s->trim_hi[i] - s->trim_lo[i], MADV_DONTNEED);
+	pthread_rwlock_unlock(&s->maplock);
+}
+
 uint64_t mc_store_mapsize(struct mc_store *s)
 {
 	MDB_envinfo info;
@@ -298,6 +396,7 @@ static int resize(struct mc_store *s, bool grow, struct mc_err *err)
 	int rc;
 
 	pthread_rwlock_wrlock(&s->maplock);
+	s->map_gen++; /* mc_store_trim looks for the mappings again */
 	if (grow) {
 		rc = grow_map(s, err);
 	} else {
@@ -388,11 +487,40 @@ static int op_err(struct mc_txn *t, int rc, struct mc_err *err, const char *what
 	return lmdb_err(err, rc, what);
 }
 
+int mc_store_borrow(struct mc_store *s, enum mc_db db, struct mc_txn *from, struct mc_err *err)
+{
+	if (!s->scratch)
+		return mc_err_set(err, EX_SOFTWARE, _("storage: only a scratch store may read a table from another store"));
+	s->borrow[db] = from;
+	return 0;
+}
+
+/* A write to a borrowed table: a put of the very row the other store holds
+ * writes nothing; anything else is refused. */
+static int borrowed_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, const void *v, size_t vn,
+			struct mc_err *err)
+{
+	const void *have;
+	size_t hn;
+	int rc = v ? mc_txn_get(t->s->borrow[db], db, k, kn, &have, &hn, err) : MC_NOTFOUND;
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && hn == vn && memcmp(have, v, vn) == 0)
+		return 0;
+	return mc_err_set(err, EX_DATAERR, _("%s: the replay writes a row the node's store does not hold"),
+			  _(db_info[db].label));
+}
+
 int mc_txn_get(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	       const void **v, size_t *vn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val;
-	int rc = t->s->absent[db] ? MDB_NOTFOUND : mdb_get(t->txn, t->s->dbi[db], &key, &val);
+	int rc;
+
+	if (t->s->borrow[db])
+		return mc_txn_get(t->s->borrow[db], db, k, kn, v, vn, err);
+	rc = t->s->absent[db] ? MDB_NOTFOUND : mdb_get(t->txn, t->s->dbi[db], &key, &val);
 
 	if (rc == MDB_NOTFOUND)
 		return MC_NOTFOUND;
@@ -407,8 +535,11 @@ int mc_txn_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	       const void *v, size_t vn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, 0);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, v, vn, err);
+	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, 0);
 	if (rc != 0)
 		return op_err(t, rc, err, db_info[db].name);
 	return 0;
@@ -418,8 +549,11 @@ int mc_txn_put_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 		   const void *v, size_t vn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_NOOVERWRITE);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, NULL, vn, err);
+	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		return MC_EXISTS;
 	if (rc != 0)
@@ -431,8 +565,11 @@ int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 		   size_t vn, void **v, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, NULL };
-	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, NULL, vn, err);
+	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE);
 	if (rc != 0)
 		return op_err(t, rc, err, db_info[db].name);
 	*v = val.mv_data;
@@ -443,8 +580,11 @@ int mc_txn_append_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t
 			  size_t vn, void **v, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, NULL };
-	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE | MDB_APPEND);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, NULL, vn, err);
+	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE | MDB_APPEND);
 	if (rc == MDB_KEYEXIST)
 		return mc_txn_reserve(t, db, k, kn, vn, v, err);
 	if (rc != 0)
@@ -457,8 +597,11 @@ int mc_txn_append(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 		  const void *v, size_t vn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
-	int rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_APPEND);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, v, vn, err);
+	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_APPEND);
 	if (rc == MDB_KEYEXIST)
 		return mc_txn_put(t, db, k, kn, v, vn, err);
 	if (rc != 0)
@@ -469,8 +612,11 @@ int mc_txn_append(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k };
-	int rc = mdb_del(t->txn, t->s->dbi[db], &key, NULL);
+	int rc;
 
+	if (t->s->borrow[db])
+		return borrowed_put(t, db, k, kn, NULL, 0, err);
+	rc = mdb_del(t->txn, t->s->dbi[db], &key, NULL);
 	if (rc == MDB_NOTFOUND)
 		return MC_NOTFOUND;
 	if (rc != 0)
@@ -481,8 +627,11 @@ int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct
 int mc_txn_count(struct mc_txn *t, enum mc_db db, uint64_t *n, struct mc_err *err)
 {
 	MDB_stat st = { 0 };
-	int rc = t->s->absent[db] ? 0 : mdb_stat(t->txn, t->s->dbi[db], &st);
+	int rc;
 
+	if (t->s->borrow[db])
+		return mc_txn_count(t->s->borrow[db], db, n, err);
+	rc = t->s->absent[db] ? 0 : mdb_stat(t->txn, t->s->dbi[db], &st);
 	if (rc != 0)
 		return op_err(t, rc, err, db_info[db].name);
 	*n = st.ms_entries;
@@ -495,6 +644,10 @@ int mc_cursor_open(struct mc_txn *t, enum mc_db db, struct mc_cursor **c, struct
 	int rc;
 
 	*c = NULL;
+	if (t->s->borrow[db]) {
+		free(cur);
+		return mc_cursor_open(t->s->borrow[db], db, c, err);
+	}
 	if (!cur)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	/* an absent table: a cursor that finds nothing (cur stays NULL) */

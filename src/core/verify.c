@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
@@ -24,7 +25,21 @@
 #include "valset.h"
 #include "verify.h"
 
-#define SCRATCH_BLOCKS_PER_TXN 512
+#define SCRATCH_BLOCKS_PER_TXN 512 /* blocks loaded at a time (a chunk) */
+/* A chunk is replayed in scratch transactions of at most this many blocks
+ * + txs (or one block), so that the transaction's dirty pages, in memory
+ * until it commits, do not grow with the chain's tables. */
+#define TXN_MAX_TXS 256
+/* Long scans drop the pages they have read from the maps (mc_store_trim)
+ * once the process's file-backed resident set passes TRIM_ABOVE, so that
+ * memory stays flat in the chain's length. The kernel maps up to 16 cached
+ * pages around each one read (fault-around), so lookups of random keys map
+ * far more than they read: the size is looked at after every few. */
+#define TRIM_ABOVE (24ul << 20)
+#define TRIM_BYTES (256u << 10) /* the table comparison: every so many bytes */
+#define TRIM_WORK 16    /* the replay: after a block, once blocks + txs reach it */
+#define TRIM_REFS 32    /* the payload check: every so many records */
+#define REFS_READ 4096  /* refs read back from the scratch file at a time */
 
 struct wrap_ref {
 	uint8_t id[MC_RECORD_ID_LEN];
@@ -33,6 +48,9 @@ struct wrap_ref {
 	bool shared;                    /* re-wrapped for another organization by a grant */
 	uint8_t hash[MC_HASH_LEN];      /* for shared keys: the committed hash */
 };
+
+struct sigpool;
+struct chunk;
 
 struct vstate {
 	struct mc_store *real, *scratch;
@@ -47,21 +65,27 @@ struct vstate {
 	uint8_t prev[MC_HASH_LEN];
 	uint64_t prev_time;
 	uint8_t prev_version;           /* block versions never go down */
-	struct wrap_ref *refs;
-	size_t nrefs, caprefs;
+	struct wrap_ref *refs;          /* the refs of the scratch transaction */
+	size_t nrefs, caprefs;          /* under way; once it commits they go */
+	FILE *refs_file;                /* to refs_file, in the scratch directory, */
+	uint64_t refs_total;            /* which holds refs_total of them */
+	struct chunk *cur;              /* the chunk replay_some replays */
+	struct sigpool *pool;
 	struct mc_verify_report *rep;
 	struct {                        /* where a scratch transaction started: */
 		uint64_t next;          /* it is re-run from here if the scratch */
 		uint8_t prev[MC_HASH_LEN]; /* map has to grow */
 		uint64_t prev_time;
 		uint8_t prev_version;
-		size_t nrefs;
 		struct mc_verify_report rep;
 	} ck;
 	mc_verify_progress_fn progress;
 	void *pctx;
 };
 
+/* Records and shared keys to check at the end, in chain order: kept in
+ * memory for one scratch transaction, then appended to refs_file, so that
+ * memory does not grow with the chain. */
 static int add_ref(struct vstate *vs, const uint8_t id[MC_RECORD_ID_LEN], uint32_t version,
 		   const uint8_t org[MC_PK_LEN], struct mc_err *err)
 {
@@ -74,11 +98,49 @@ static int add_ref(struct vstate *vs, const uint8_t id[MC_RECORD_ID_LEN], uint32
 		vs->refs = p;
 		vs->caprefs = cap;
 	}
+	memset(&vs->refs[vs->nrefs], 0, sizeof(*vs->refs));
 	memcpy(vs->refs[vs->nrefs].id, id, MC_RECORD_ID_LEN);
 	vs->refs[vs->nrefs].version = version;
 	memcpy(vs->refs[vs->nrefs].org, org, MC_PK_LEN);
 	vs->refs[vs->nrefs].shared = false;
 	vs->nrefs++;
+	return 0;
+}
+
+/* Both maps' pages dropped if the file-backed resident set (statm's third
+ * field, in pages) has passed TRIM_ABOVE. */
+static void trim_maps(struct vstate *vs)
+{
+	char buf[128], *p = buf;
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && page > 0) {
+		buf[n] = '\0';
+		(void)strtoul(p, &p, 10); /* size */
+		(void)strtoul(p, &p, 10); /* resident */
+		if (strtoul(p, NULL, 10) * (unsigned long)page < TRIM_ABOVE)
+			return;
+	}
+	mc_store_trim(vs->real);
+	mc_store_trim(vs->scratch);
+}
+
+static int refs_io_err(struct mc_err *err)
+{
+	return mc_err_set(err, EX_IOERR, _("cannot write verify's scratch files: %s"), strerror(errno));
+}
+
+/* After the scratch transaction committed: its refs go to the file. */
+static int refs_flush(struct vstate *vs, struct mc_err *err)
+{
+	if (vs->nrefs && fwrite(vs->refs, sizeof(*vs->refs), vs->nrefs, vs->refs_file) != vs->nrefs)
+		return refs_io_err(err);
+	vs->refs_total += vs->nrefs;
+	vs->nrefs = 0;
 	return 0;
 }
 
@@ -192,12 +254,17 @@ static int check_rotate_side(struct vstate *vs, uint64_t h, const struct mc_tx *
 	return 0;
 }
 
-/* A chunk of blocks replayed in one scratch transaction. Signatures (tx
- * authors' and validators' votes) are checked first, on both cores; the
- * rules are then applied in order on one. */
+/* A chunk of blocks replayed in one scratch transaction. The main thread
+ * loads chunk k + 1 (every LMDB read stays on the thread of its
+ * transaction) while a pool of threads, one per core, hashes and checks
+ * the signatures (tx authors' and validators' votes) of the chunks loaded;
+ * the main thread then replays chunk k in order, applying the rules, and
+ * helps the pool while it waits for a chunk's signatures. */
 struct sigjob {
 	const uint8_t *pk;
 	const uint8_t *sig;
+	const struct mc_tx *tx;    /* a tx's: msg is its signing hash, made by the pool */
+	const uint8_t *chain_id;   /* (for tx) */
 	uint8_t msg[MC_VOTE_MSG_LEN];
 	uint8_t len;
 	uint8_t ok;
@@ -216,6 +283,10 @@ struct chunk {
 	size_t ntx, captx;
 	struct sigjob *jobs;
 	size_t njobs;
+	size_t claimed, finished;  /* jobs handed out and done (under the pool's lock) */
+	bool queued;               /* in the pool's queue */
+	int load_rc;               /* chunk_load's result, reported when the */
+	struct mc_err load_err;    /* replay reaches this chunk */
 };
 
 #define CHUNK_MAX_TXS 20000
@@ -258,13 +329,78 @@ static int chunk_grow_txs(struct chunk *c, size_t need, struct mc_err *err)
 	return 0;
 }
 
+/* The txs of block k of the chunk (at height h), from the node's store. */
+static int chunk_load_txs(struct vstate *vs, struct chunk *c, uint64_t h, uint32_t n, struct mc_err *err)
+{
+	if (chunk_grow_txs(c, c->ntx + n, err) != 0)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t key[12];
+		const void *v;
+		size_t vn;
+		int rc;
+
+		mc_be64(key, h);
+		mc_be32(key + 8, i);
+		rc = mc_txn_get(vs->rt, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
+		if (rc != 0)
+			return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("block %llu: tx %u is missing"),
+							 (unsigned long long)h, i);
+		if (mc_tx_decode(v, vn, &c->txs[c->ntx], err) != 0) {
+			err->code = EX_DATAERR;
+			return mc_err_wrap(err, _("block %llu, tx %u"), (unsigned long long)h, i);
+		}
+		c->enc[c->ntx] = v;
+		c->enc_len[c->ntx] = vn;
+		c->ntx++;
+	}
+	return 0;
+}
+
+/* The signature jobs of a loaded chunk: the votes, then the txs. */
+static int chunk_jobs(struct vstate *vs, struct chunk *c, struct mc_err *err)
+{
+	static const uint8_t zeros[MC_HASH_LEN];
+	size_t nvotes = c->vote_start[c->count];
+
+	c->jobs = calloc(nvotes + c->ntx + 1, sizeof(*c->jobs));
+	if (!c->jobs)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	for (uint64_t k = 0; k < c->count; k++) {
+		uint8_t msg[MC_VOTE_MSG_LEN];
+
+		mc_vote_message(c->hashes[k], msg);
+		for (unsigned v = 0; v < c->certs[k].count; v++) {
+			struct sigjob *j = &c->jobs[c->njobs++];
+
+			j->pk = c->certs[k].votes[v].pk;
+			j->sig = c->certs[k].votes[v].sig;
+			memcpy(j->msg, msg, sizeof(msg));
+			j->len = sizeof(msg);
+		}
+	}
+	for (uint64_t k = 0; k < c->count; k++) {
+		const uint8_t *cid = c->first + k ? vs->head.chain_id : zeros;
+
+		for (size_t i = c->tx_start[k]; i < c->tx_start[k + 1]; i++) {
+			struct sigjob *j = &c->jobs[c->njobs++];
+
+			j->pk = c->txs[i].author;
+			j->sig = c->txs[i].sig;
+			j->tx = &c->txs[i];
+			j->chain_id = cid;
+			j->len = MC_HASH_LEN;
+		}
+	}
+	return 0;
+}
+
 /* Reads blocks [first, last] (stopping early past CHUNK_MAX_TXS) and their
  * txs from the node's store; every pointer stays valid for the long read
  * transaction. */
 static int chunk_load(struct vstate *vs, struct chunk *c, uint64_t first, uint64_t last,
 		      struct mc_err *err)
 {
-	static const uint8_t zeros[MC_HASH_LEN];
 	uint64_t max = last - first + 1;
 	size_t nvotes = 0;
 
@@ -292,91 +428,161 @@ static int chunk_load(struct vstate *vs, struct chunk *c, uint64_t first, uint64
 		c->tx_start[k] = c->ntx;
 		c->vote_start[k] = nvotes;
 		nvotes += c->certs[k].count;
-		if (chunk_grow_txs(c, c->ntx + hdr->tx_count, err) != 0)
+		if (chunk_load_txs(vs, c, h, hdr->tx_count, err) != 0)
 			return -1;
-		for (uint32_t i = 0; i < hdr->tx_count; i++) {
-			uint8_t key[12];
-			const void *v;
-			size_t vn;
-
-			mc_be64(key, h);
-			mc_be32(key + 8, i);
-			rc = mc_txn_get(vs->rt, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
-			if (rc != 0)
-				return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("block %llu: tx %u is missing"),
-								 (unsigned long long)h, i);
-			if (mc_tx_decode(v, vn, &c->txs[c->ntx], err) != 0) {
-				err->code = EX_DATAERR;
-				return mc_err_wrap(err, _("block %llu, tx %u"), (unsigned long long)h, i);
-			}
-			c->enc[c->ntx] = v;
-			c->enc_len[c->ntx] = vn;
-			c->ntx++;
-		}
 		c->count = k + 1;
 	}
 	c->tx_start[c->count] = c->ntx;
 	c->vote_start[c->count] = nvotes;
-
-	c->jobs = calloc(nvotes + c->ntx + 1, sizeof(*c->jobs));
-	if (!c->jobs)
-		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	for (uint64_t k = 0; k < c->count; k++) {
-		uint8_t msg[MC_VOTE_MSG_LEN];
-
-		mc_vote_message(c->hashes[k], msg);
-		for (unsigned v = 0; v < c->certs[k].count; v++) {
-			struct sigjob *j = &c->jobs[c->njobs++];
-
-			j->pk = c->certs[k].votes[v].pk;
-			j->sig = c->certs[k].votes[v].sig;
-			memcpy(j->msg, msg, sizeof(msg));
-			j->len = sizeof(msg);
-		}
-	}
-	for (uint64_t k = 0; k < c->count; k++) {
-		const uint8_t *cid = c->first + k ? vs->head.chain_id : zeros;
-
-		for (size_t i = c->tx_start[k]; i < c->tx_start[k + 1]; i++) {
-			struct sigjob *j = &c->jobs[c->njobs++];
-
-			j->pk = c->txs[i].author;
-			j->sig = c->txs[i].sig;
-			mc_tx_sign_hash(&c->txs[i], cid, j->msg);
-			j->len = MC_HASH_LEN;
-		}
-	}
-	return 0;
+	return chunk_jobs(vs, c, err);
 }
 
-struct sigrange {
-	struct sigjob *jobs;
-	size_t n;
+static void run_jobs(struct sigjob *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sigjob *j = &jobs[i];
+
+		if (j->tx)
+			mc_tx_sign_hash(j->tx, j->chain_id, j->msg);
+		j->ok = mc_sign_verify(j->pk, j->msg, j->len, j->sig) == 0;
+	}
+}
+
+/* The signature checkers: started once per verify, fed whole chunks. */
+#define POOL_MAX_THREADS 16
+#define POOL_BATCH 32
+#define POOL_QUEUE 4
+
+struct sigpool {
+	pthread_mutex_t mu;
+	pthread_cond_t work;       /* a chunk was queued, or stop */
+	pthread_cond_t done;       /* a chunk's last job is done */
+	struct chunk *q[POOL_QUEUE]; /* chunks with jobs not handed out, oldest first */
+	size_t nq;
+	bool stop;
+	pthread_t th[POOL_MAX_THREADS];
+	unsigned nth;
 };
 
-static void *verify_range(void *arg)
+static void pool_dequeue(struct sigpool *p, struct chunk *c)
 {
-	struct sigrange *r = arg;
+	for (size_t i = 0; c->queued && i < p->nq; i++)
+		if (p->q[i] == c) {
+			memmove(&p->q[i], &p->q[i + 1], (p->nq - i - 1) * sizeof(p->q[0]));
+			p->nq--;
+		}
+	c->queued = false;
+}
 
-	for (size_t i = 0; i < r->n; i++)
-		r->jobs[i].ok = mc_sign_verify(r->jobs[i].pk, r->jobs[i].msg, r->jobs[i].len,
-					       r->jobs[i].sig) == 0;
+/* Under the lock: the next batch of c's jobs; c leaves the queue once all
+ * are handed out. */
+static size_t pool_claim(struct sigpool *p, struct chunk *c, size_t *n)
+{
+	size_t from = c->claimed, left = c->njobs - from;
+
+	*n = left < POOL_BATCH ? left : POOL_BATCH;
+	c->claimed += *n;
+	if (c->claimed == c->njobs)
+		pool_dequeue(p, c);
+	return from;
+}
+
+/* Under the lock, which it drops while the jobs run. */
+static void pool_run_batch(struct sigpool *p, struct chunk *c)
+{
+	size_t n, from = pool_claim(p, c, &n);
+
+	pthread_mutex_unlock(&p->mu);
+	run_jobs(c->jobs + from, n);
+	pthread_mutex_lock(&p->mu);
+	c->finished += n;
+	if (c->finished == c->claimed && c->claimed == c->njobs)
+		pthread_cond_broadcast(&p->done);
+}
+
+static void *pool_main(void *arg)
+{
+	struct sigpool *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->nq == 0)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->stop)
+			break;
+		pool_run_batch(p, p->q[0]);
+	}
+	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
-/* Every signature of the chunk, half on a second thread. */
-static void chunk_verify_sigs(struct chunk *c)
+static void pool_stop(struct sigpool *p)
 {
-	struct sigrange lo = { c->jobs, c->njobs / 2 };
-	struct sigrange hi = { c->jobs + c->njobs / 2, c->njobs - c->njobs / 2 };
-	pthread_t th;
-	bool threaded = c->njobs >= 64 && pthread_create(&th, NULL, verify_range, &hi) == 0;
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->nth; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
 
-	verify_range(&lo);
-	if (threaded)
-		pthread_join(th, NULL);
-	else
-		verify_range(&hi);
+/* One thread per online core; with none started, the main thread checks
+ * every signature itself while it waits (pool_wait). */
+static int pool_start(struct sigpool **out, struct mc_err *err)
+{
+	struct sigpool *p = calloc(1, sizeof(*p));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned want = ncpu < 1 ? 1 : ncpu > POOL_MAX_THREADS ? POOL_MAX_THREADS : (unsigned)ncpu;
+
+	*out = NULL;
+	if (!p)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	if (pthread_mutex_init(&p->mu, NULL) != 0) {
+		free(p);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	while (p->nth < want && pthread_create(&p->th[p->nth], NULL, pool_main, p) == 0)
+		p->nth++;
+	*out = p;
+	return 0;
+}
+
+static void pool_submit(struct sigpool *p, struct chunk *c)
+{
+	if (c->njobs == 0)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->q[p->nq++] = c;
+	c->queued = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Returns once every job of c is done, running batches of its own while
+ * some are not handed out. cancel: the jobs not handed out are dropped
+ * (c is about to be freed unreplayed). */
+static void pool_wait(struct sigpool *p, struct chunk *c, bool cancel)
+{
+	pthread_mutex_lock(&p->mu);
+	if (cancel) {
+		pool_dequeue(p, c);
+		c->njobs = c->claimed;
+	}
+	while (c->finished < c->njobs) {
+		if (c->claimed < c->njobs)
+			pool_run_batch(p, c);
+		else
+			pthread_cond_wait(&p->done, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* The set for the next block: the replayed state's (a change in block h
@@ -471,14 +677,17 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 	vs->prev_time = hdr->timestamp_ms;
 	vs->prev_version = hdr->version;
 	vs->rep->blocks++;
+	vs->rep->signatures += c->vote_start[k + 1] - c->vote_start[k] + ntx;
 	return 0;
 }
 
+/* Replays vs->cur, loaded and handed to the pool by run_in_read. */
 static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 {
 	struct vstate *vs = vctx;
-	struct chunk c;
-	uint64_t last;
+	struct chunk *c = vs->cur;
+	size_t work = 0, txs = 0;
+	uint64_t k;
 	int rc = 0;
 
 	/* Re-runnable: start from the checkpoint taken before this transaction. */
@@ -486,25 +695,102 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 	memcpy(vs->prev, vs->ck.prev, MC_HASH_LEN);
 	vs->prev_time = vs->ck.prev_time;
 	vs->prev_version = vs->ck.prev_version;
-	vs->nrefs = vs->ck.nrefs;
+	vs->nrefs = 0;
 	*vs->rep = vs->ck.rep;
 	if (vs->next > 0 && load_vals(vs, st, err) != 0)
 		return -1;
-	last = vs->next + SCRATCH_BLOCKS_PER_TXN - 1;
-	if (last > vs->head.height)
-		last = vs->head.height;
-	if (chunk_load(vs, &c, vs->next, last, err) != 0) {
-		chunk_free(&c);
+	if (c->load_rc != 0) {
+		*err = c->load_err;
 		return -1;
 	}
-	chunk_verify_sigs(&c);
-	for (uint64_t k = 0; k < c.count && rc == 0; k++) {
-		rc = replay_chunk_block(vs, st, &c, k, err);
+	pool_wait(vs->pool, c, false);
+	for (k = vs->next - c->first; k < c->count && rc == 0; k++) {
+		size_t ntx = c->tx_start[k + 1] - c->tx_start[k];
+
+		if (txs > 0 && txs + ntx > TXN_MAX_TXS)
+			break;
+		rc = replay_chunk_block(vs, st, c, k, err);
 		if (rc == 0 && vs->progress)
-			vs->progress(c.first + k + 1, vs->head.height + 1, vs->pctx);
+			vs->progress(c->first + k + 1, vs->head.height + 1, vs->pctx);
+		txs += ntx + 1;
+		work += ntx + 1;
+		if (work >= TRIM_WORK) {
+			trim_maps(vs);
+			work = 0;
+		}
 	}
-	vs->next = c.first + c.count;
-	chunk_free(&c);
+	vs->next = c->first + k;
+	return rc;
+}
+
+/* Loads the chunk from height first and hands its signatures to the pool.
+ * A failure is kept in the chunk, for when the replay reaches it. */
+static void chunk_start(struct vstate *vs, struct chunk *c, uint64_t first)
+{
+	uint64_t last = first + SCRATCH_BLOCKS_PER_TXN - 1;
+
+	if (last > vs->head.height)
+		last = vs->head.height;
+	c->load_rc = chunk_load(vs, c, first, last, &c->load_err);
+	if (c->load_rc == 0) {
+		pool_submit(vs->pool, c);
+	} else {
+		struct mc_err e = c->load_err;
+
+		chunk_free(c);
+		c->load_rc = -1;
+		c->load_err = e;
+	}
+	trim_maps(vs);
+}
+
+static void chunk_drop(struct vstate *vs, struct chunk *c)
+{
+	pool_wait(vs->pool, c, true);
+	chunk_free(c);
+}
+
+/* A loaded chunk, in as many scratch transactions as TXN_MAX_TXS asks (a
+ * chunk that failed to load reports it in the first). */
+static int replay_chunk(struct vstate *vs, struct chunk *c, struct mc_err *err)
+{
+	int rc;
+
+	vs->cur = c;
+	do {
+		vs->ck.next = vs->next;
+		memcpy(vs->ck.prev, vs->prev, MC_HASH_LEN);
+		vs->ck.prev_time = vs->prev_time;
+		vs->ck.prev_version = vs->prev_version;
+		vs->ck.rep = *vs->rep;
+		rc = mc_store_write(vs->scratch, replay_some, vs, err);
+		if (rc == 0)
+			rc = refs_flush(vs, err);
+	} while (rc == 0 && vs->next < c->first + c->count);
+	return rc;
+}
+
+/* Every block, a chunk at a time: chunk k + 1 is loaded and its signatures
+ * under way before chunk k is replayed. */
+static int replay_all(struct vstate *vs, struct mc_err *err)
+{
+	struct chunk ring[2], *cur = &ring[0], *nxt = &ring[1];
+	int rc = 0;
+
+	memset(ring, 0, sizeof(ring));
+	chunk_start(vs, cur, vs->next);
+	while (rc == 0 && vs->next <= vs->head.height) {
+		uint64_t after = cur->first + cur->count;
+
+		if (cur->load_rc == 0 && after <= vs->head.height)
+			chunk_start(vs, nxt, after);
+		rc = replay_chunk(vs, cur, err);
+		chunk_drop(vs, cur);
+		cur = cur == &ring[0] ? &ring[1] : &ring[0];
+		nxt = nxt == &ring[0] ? &ring[1] : &ring[0];
+	}
+	chunk_drop(vs, cur);
+	vs->cur = NULL;
 	return rc;
 }
 
@@ -535,6 +821,7 @@ static int compare_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 	struct mc_cursor *a = NULL, *b = NULL;
 	const void *ak, *av, *bk, *bv;
 	size_t akn, avn, bkn, bvn;
+	size_t read = 0;
 	int ra, rb, rc = 0;
 
 	if (mc_cursor_open(cc->vs->rt, cc->db, &a, err) != 0 ||
@@ -574,9 +861,15 @@ static int compare_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 		}
 		ra = mc_cursor_next(a, &ak, &akn, &av, &avn, err);
 		rb = mc_cursor_next(b, &bk, &bkn, &bv, &bvn, err);
+		read += akn + avn + bkn + bvn;
+		if (read >= TRIM_BYTES) {
+			trim_maps(cc->vs);
+			read = 0;
+		}
 	}
 	mc_cursor_close(a);
 	mc_cursor_close(b);
+	trim_maps(cc->vs);
 	return rc;
 }
 
@@ -584,68 +877,98 @@ struct side_ctx {
 	struct vstate *vs;
 };
 
-/* Payloads and wrapped keys against the hashes in the (replayed) chain. */
-static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
+/* One record version or shared key: its payload and wrapped key against
+ * the hashes in the (replayed) chain. */
+static int side_ref(struct vstate *vs, struct mc_txn *st, const struct wrap_ref *ref, uint64_t *live,
+		    uint64_t *shared, struct mc_err *err)
 {
-	struct vstate *vs = ((struct side_ctx *)vctx)->vs;
-	uint64_t live = 0, shared = 0, npay = 0, nwrap = 0;
+	struct mc_record_state rs;
+	uint8_t wkey[MC_LOC_LEN + MC_PK_LEN], hh[MC_HASH_LEN];
+	char hex[2 * MC_RECORD_ID_LEN + 1];
+	const void *v;
+	size_t vn;
+	int rc = mc_record_version(st, ref->id, ref->version, &rs, err);
 
-	for (size_t i = 0; i < vs->nrefs; i++) {
-		const struct wrap_ref *ref = &vs->refs[i];
-		struct mc_record_state rs;
-		uint8_t wkey[MC_LOC_LEN + MC_PK_LEN], hh[MC_HASH_LEN];
-		char hex[2 * MC_RECORD_ID_LEN + 1];
-		const void *v;
-		size_t vn;
-		int rc = mc_record_version(st, ref->id, ref->version, &rs, err);
-
-		mc_hex(ref->id, MC_RECORD_ID_LEN, hex);
-		if (rc != 0)
-			return rc < 0 ? -1 : mc_err_set(err, EX_SOFTWARE, _("record %s vanished"), hex);
-		mc_loc_key(wkey, rs.height, rs.tx_index, rs.entry_index);
-		memcpy(wkey + MC_LOC_LEN, ref->org, MC_PK_LEN);
-		if (rs.erased)
-			continue;
-		if (ref->shared) {
-			rc = mc_txn_get(vs->rt, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
-			if (rc < 0)
-				return -1;
-			if (rc == MC_NOTFOUND)
-				return mc_err_set(err, EX_DATAERR,
-						  _("record %s version %u (block %llu): a key shared with another organization is missing"),
-						  hex, ref->version, (unsigned long long)rs.height);
-			mc_sha256(v, vn, hh);
-			if (memcmp(hh, ref->hash, MC_HASH_LEN) != 0)
-				return mc_err_set(err, EX_DATAERR,
-						  _("record %s version %u (block %llu): a key shared with another organization does not match its hash"),
-						  hex, ref->version, (unsigned long long)rs.height);
-			shared++;
-			continue;
-		}
-		live++;
-		rc = mc_txn_get(vs->rt, MC_DB_PAYLOADS, wkey, MC_LOC_LEN, &v, &vn, err);
-		if (rc < 0)
-			return -1;
-		if (rc == MC_NOTFOUND)
-			return mc_err_set(err, EX_DATAERR, _("record %s version %u (block %llu): payload is missing"),
-					  hex, ref->version, (unsigned long long)rs.height);
-		mc_sha256(v, vn, hh);
-		if (vn != rs.entry.ct_size || memcmp(hh, rs.entry.ct_hash, MC_HASH_LEN) != 0)
-			return mc_err_set(err, EX_DATAERR,
-					  _("record %s version %u (block %llu): payload does not match its hash"),
-					  hex, ref->version, (unsigned long long)rs.height);
+	mc_hex(ref->id, MC_RECORD_ID_LEN, hex);
+	if (rc != 0)
+		return rc < 0 ? -1 : mc_err_set(err, EX_SOFTWARE, _("record %s vanished"), hex);
+	mc_loc_key(wkey, rs.height, rs.tx_index, rs.entry_index);
+	memcpy(wkey + MC_LOC_LEN, ref->org, MC_PK_LEN);
+	if (rs.erased)
+		return 0;
+	if (ref->shared) {
 		rc = mc_txn_get(vs->rt, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
 		if (rc < 0)
 			return -1;
 		if (rc == MC_NOTFOUND)
 			return mc_err_set(err, EX_DATAERR,
-					  _("record %s version %u (block %llu): wrapped key is missing"),
+					  _("record %s version %u (block %llu): a key shared with another organization is missing"),
 					  hex, ref->version, (unsigned long long)rs.height);
 		mc_sha256(v, vn, hh);
-		if (memcmp(hh, rs.entry.wrap_hash, MC_HASH_LEN) != 0)
+		if (memcmp(hh, ref->hash, MC_HASH_LEN) != 0)
 			return mc_err_set(err, EX_DATAERR,
-					  _("record %s version %u (block %llu): wrapped key does not match its hash"),
+					  _("record %s version %u (block %llu): a key shared with another organization does not match its hash"),
 					  hex, ref->version, (unsigned long long)rs.height);
+		(*shared)++;
+		return 0;
+	}
+	(*live)++;
+	rc = mc_txn_get(vs->rt, MC_DB_PAYLOADS, wkey, MC_LOC_LEN, &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return mc_err_set(err, EX_DATAERR, _("record %s version %u (block %llu): payload is missing"),
+				  hex, ref->version, (unsigned long long)rs.height);
+	mc_sha256(v, vn, hh);
+	if (vn != rs.entry.ct_size || memcmp(hh, rs.entry.ct_hash, MC_HASH_LEN) != 0)
+		return mc_err_set(err, EX_DATAERR,
+				  _("record %s version %u (block %llu): payload does not match its hash"),
+				  hex, ref->version, (unsigned long long)rs.height);
+	rc = mc_txn_get(vs->rt, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND)
+		return mc_err_set(err, EX_DATAERR,
+				  _("record %s version %u (block %llu): wrapped key is missing"),
+				  hex, ref->version, (unsigned long long)rs.height);
+	mc_sha256(v, vn, hh);
+	if (memcmp(hh, rs.entry.wrap_hash, MC_HASH_LEN) != 0)
+		return mc_err_set(err, EX_DATAERR,
+				  _("record %s version %u (block %llu): wrapped key does not match its hash"),
+				  hex, ref->version, (unsigned long long)rs.height);
+	return 0;
+}
+
+/* Payloads and wrapped keys against the hashes in the (replayed) chain,
+ * for every ref in the scratch file, in chain order. */
+static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
+{
+	struct vstate *vs = ((struct side_ctx *)vctx)->vs;
+	uint64_t live = 0, shared = 0, npay = 0, nwrap = 0, done = 0;
+
+	if (vs->caprefs < REFS_READ) {
+		void *p = realloc(vs->refs, REFS_READ * sizeof(*vs->refs));
+
+		if (!p)
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		vs->refs = p;
+		vs->caprefs = REFS_READ;
+	}
+	if (fflush(vs->refs_file) != 0 || fseek(vs->refs_file, 0, SEEK_SET) != 0)
+		return refs_io_err(err);
+	while (done < vs->refs_total) {
+		uint64_t left = vs->refs_total - done;
+		size_t n = left < REFS_READ ? (size_t)left : REFS_READ;
+
+		if (fread(vs->refs, sizeof(*vs->refs), n, vs->refs_file) != n)
+			return refs_io_err(err);
+		for (size_t i = 0; i < n; i++) {
+			if (side_ref(vs, st, &vs->refs[i], &live, &shared, err) != 0)
+				return -1;
+			if (i % TRIM_REFS == TRIM_REFS - 1)
+				trim_maps(vs);
+		}
+		done += n;
 	}
 	if (mc_txn_count(vs->rt, MC_DB_PAYLOADS, &npay, err) != 0 ||
 	    mc_txn_count(vs->rt, MC_DB_KEYWRAP, &nwrap, err) != 0)
@@ -658,7 +981,7 @@ static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 		return mc_err_set(err, EX_DATAERR,
 				  _("the key-wrap store holds %llu keys where the chain accounts for %llu"),
 				  (unsigned long long)nwrap, (unsigned long long)(live + shared));
-	vs->rep->records = vs->nrefs;
+	vs->rep->records = vs->refs_total;
 	vs->rep->payloads = live;
 	return 0;
 }
@@ -739,18 +1062,49 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return remove(path);
 }
 
+static int replay_compare(struct vstate *vs, struct mc_err *err);
+
 struct run_ctx {
 	struct vstate *vs;
 	const char *scratch_parent;
 	struct mc_err *err;
 };
 
+/* The tx table is not copied into the scratch: the replay reads it from
+ * the node's store (mc_store_borrow), every row (h, i) for i below block
+ * h's tx count, and checks each against its block's tx root; the rows the
+ * replay would have written are those very bytes. What a row-by-row
+ * comparison would add is a row no block accounts for: the count finds it. */
+static int txs_count_check(struct vstate *vs, struct mc_err *err)
+{
+	uint64_t n = 0;
+
+	if (mc_txn_count(vs->rt, MC_DB_TXS, &n, err) != 0)
+		return -1;
+	if (n != vs->rep->txs)
+		return mc_err_set(err, EX_DATAERR, _("%s: %llu entries where the chain has %llu"),
+				  db_label(MC_DB_TXS), (unsigned long long)n, (unsigned long long)vs->rep->txs);
+	return 0;
+}
+
 static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 {
 	struct vstate *vs = vctx;
-	struct side_ctx sc = { vs };
+	int rc;
 
 	vs->rt = rt;
+	if (mc_store_borrow(vs->scratch, MC_DB_TXS, rt, err) != 0)
+		return -1;
+	rc = replay_compare(vs, err);
+	mc_store_borrow(vs->scratch, MC_DB_TXS, NULL, NULL);
+	return rc;
+}
+
+static int replay_compare(struct vstate *vs, struct mc_err *err)
+{
+	struct mc_txn *rt = vs->rt;
+	struct side_ctx sc = { vs };
+
 	if (mc_chain_head(rt, &vs->head, err) != 0)
 		return -1;
 	if (vs->head.empty)
@@ -758,16 +1112,8 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 	if (mc_chain_format_check(rt, err) != 0)
 		return -1;
 	/* the validator set of each height comes from the replay itself */
-	while (vs->next <= vs->head.height) {
-		vs->ck.next = vs->next;
-		memcpy(vs->ck.prev, vs->prev, MC_HASH_LEN);
-		vs->ck.prev_time = vs->prev_time;
-		vs->ck.prev_version = vs->prev_version;
-		vs->ck.nrefs = vs->nrefs;
-		vs->ck.rep = *vs->rep;
-		if (mc_store_write(vs->scratch, replay_some, vs, err) != 0)
-			return -1;
-	}
+	if (replay_all(vs, err) != 0)
+		return -1;
 	/* the head a node writes, once, for the metadata's comparison */
 	if (mc_store_write(vs->scratch, scratch_head_txn, vs, err) != 0 ||
 	    mc_store_read(vs->scratch, head_txn, vs, err) != 0 ||
@@ -784,10 +1130,27 @@ static int run_in_read(struct mc_txn *rt, void *vctx, struct mc_err *err)
 		if (mc_db_info(db)->kind != MC_DBK_DERIVED ||
 		    (vs->legacy_valset && (mc_db_info(db)->flags & MC_DBF_VALSET)))
 			continue;
-		if (mc_store_read(vs->scratch, compare_txn, &cc, err) != 0)
+		if (db == MC_DB_TXS ? txs_count_check(vs, err) != 0
+				    : mc_store_read(vs->scratch, compare_txn, &cc, err) != 0)
 			return -1;
 	}
 	return mc_store_read(vs->scratch, side_txn, &sc, err);
+}
+
+/* The scratch store (a throwaway: no fsync, store.h) and the refs file, in
+ * the new directory dir. */
+static int scratch_open(struct vstate *vs, const char *dir, struct mc_err *err)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/refs", dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return refs_io_err(err);
+	}
+	vs->refs_file = fopen(path, "w+xbe");
+	if (!vs->refs_file)
+		return refs_io_err(err);
+	return mc_store_open(dir, MC_STORE_CREATE | MC_STORE_SCRATCH, &vs->scratch, err);
 }
 
 int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_fn progress,
@@ -810,9 +1173,14 @@ int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_
 		return mc_err_set(err, EX_CANTCREAT, _("cannot make a scratch directory in '%s': %s"),
 				  scratch_parent, strerror(errno));
 	}
-	rc = mc_store_open(tmpl, MC_STORE_CREATE, &vs.scratch, err);
+	rc = scratch_open(&vs, tmpl, err);
+	if (rc == 0)
+		rc = pool_start(&vs.pool, err);
 	if (rc == 0)
 		rc = mc_store_read(vs.real, run_in_read, &vs, err);
+	pool_stop(vs.pool);
+	if (vs.refs_file)
+		fclose(vs.refs_file);
 	mc_store_close(vs.scratch);
 	mc_store_close(vs.real);
 	nftw(tmpl, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
@@ -973,6 +1341,9 @@ int mc_verify_recent(const char *dbdir, struct mc_verify_report *rep, struct mc_
 static int run_isolated(const char *dbdir, const char *scratch_parent, bool recent,
 			mc_verify_progress_fn progress, void *pctx,
 			struct mc_verify_report *rep, struct mc_err *err);
+static int run_child(const char *dbdir, const char *scratch_parent, bool recent,
+		     mc_verify_progress_fn progress, void *pctx,
+		     struct mc_verify_report *rep, struct mc_err *err);
 
 int mc_verify_recent_isolated(const char *dbdir, struct mc_verify_report *rep, struct mc_err *err)
 {
@@ -986,16 +1357,37 @@ int mc_verify_isolated(const char *dbdir, const char *scratch_parent,
 	return run_isolated(dbdir, scratch_parent, false, progress, pctx, rep, err);
 }
 
+/* The full verify's scratch directories go in a directory this process
+ * makes and removes, so that a child killed while reading a damaged store
+ * leaves nothing behind. */
 static int run_isolated(const char *dbdir, const char *scratch_parent, bool recent,
 			mc_verify_progress_fn progress, void *pctx,
 			struct mc_verify_report *rep, struct mc_err *err)
+{
+	char outer[PATH_MAX];
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (recent)
+		return run_child(dbdir, NULL, true, progress, pctx, rep, err);
+	snprintf(outer, sizeof(outer), "%s/medchain-verify-XXXXXX", scratch_parent);
+	if (!mkdtemp(outer))
+		return mc_err_set(err, EX_CANTCREAT, _("cannot make a scratch directory in '%s': %s"),
+				  scratch_parent, strerror(errno));
+	rc = run_child(dbdir, outer, false, progress, pctx, rep, err);
+	nftw(outer, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+static int run_child(const char *dbdir, const char *scratch_parent, bool recent,
+		     mc_verify_progress_fn progress, void *pctx,
+		     struct mc_verify_report *rep, struct mc_err *err)
 {
 	int fds[2], status;
 	pid_t pid;
 	struct wire w;
 	size_t got = 0;
 
-	memset(rep, 0, sizeof(*rep));
 	if (pipe(fds) != 0)
 		return mc_err_set(err, EX_OSERR, _("cannot make a pipe: %s"), strerror(errno));
 	fflush(NULL);

@@ -23,6 +23,7 @@ struct mc_verify_report {
 	uint64_t txs;
 	uint64_t records;
 	uint64_t payloads;
+	uint64_t signatures;  /* checked: txs' and certificates' votes (full verify) */
 };
 
 /* dbdir: the LMDB environment directory; scratch_parent: where to make

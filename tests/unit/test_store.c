@@ -497,6 +497,41 @@ Test(store, a_copy_holds_the_committed_data)
 	mc_store_close(c);
 }
 
+/* MC_STORE_SCRATCH (no fsync) is for verify's throwaway replay alone: a
+ * directory that holds a store already (a node's) is refused, and so is the
+ * flag without MC_STORE_CREATE or with MC_STORE_RDONLY. A new directory
+ * opens, takes writes and reads them back. */
+Test(store, only_a_new_store_opens_without_fsync)
+{
+	char fresh[128];
+	struct mc_store *s = NULL;
+	struct mc_err err = { 0 };
+
+	put(st, MC_DB_META, "format", "7");
+	mc_store_close(st);
+	st = NULL;
+	cr_assert_eq(mc_store_open(dir, MC_STORE_CREATE | MC_STORE_SCRATCH, &s, &err), -1, "an existing store");
+	cr_assert_eq(err.code, EX_SOFTWARE, "%s", err.msg);
+	cr_assert_null(s);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(dir, MC_STORE_SCRATCH, &s, &err), -1, "without create");
+	cr_assert_eq(err.code, EX_SOFTWARE, "%s", err.msg);
+
+	snprintf(fresh, sizeof(fresh), "%s/scratch", dir);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(fresh, MC_STORE_CREATE | MC_STORE_RDONLY | MC_STORE_SCRATCH, &s, &err), -1,
+		     "read-only");
+	cr_assert_eq(err.code, EX_SOFTWARE, "%s", err.msg);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(fresh, MC_STORE_CREATE | MC_STORE_SCRATCH, &s, &err), 0, "%s", err.msg);
+	put(s, MC_DB_RECORDS, "r1", "v1");
+	mc_store_trim(s);
+	cr_assert_str_eq(get(s, MC_DB_RECORDS, "r1"), "v1", "read back after the map's pages were dropped");
+	mc_store_close(s);
+	cr_assert_eq(mc_store_open(dir, 0, &st, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(get(st, MC_DB_META, "format"), "7", "the refused open left the store as it was");
+}
+
 /* Closes the test's store and opens its environment with LMDB alone, as
  * something outside medchain would, in a write transaction. */
 static void raw_begin(MDB_env **env, MDB_txn **txn)
@@ -556,4 +591,69 @@ Test(store, a_table_medchain_does_not_know_is_refused)
 	cr_assert_eq(err.code, EX_DATAERR, "%d %s", err.code, err.msg);
 	cr_assert(strstr(err.msg, "does not know"), "%s", err.msg);
 	st = NULL;
+}
+
+struct borrow_ctx {
+	struct mc_store *scratch;
+	int put_same, put_other, put_new, counted;
+	uint64_t n;
+	char seen[16];
+};
+
+static int borrow_write_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct borrow_ctx *b = vctx;
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+
+	b->put_same = mc_txn_put(t, MC_DB_TXS, "t1", 2, "row1", 4, err);
+	b->put_other = mc_txn_put(t, MC_DB_TXS, "t1", 2, "rowX", 4, err);
+	b->put_new = mc_txn_put_new(t, MC_DB_TXS, "t2", 2, "row2", 4, err);
+	b->counted = mc_txn_count(t, MC_DB_TXS, &b->n, err);
+	cr_assert_eq(mc_cursor_open(t, MC_DB_TXS, &c, err), 0, "%s", err->msg);
+	cr_assert_eq(mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err), 0, "%s", err->msg);
+	snprintf(b->seen, sizeof(b->seen), "%.*s=%.*s", (int)kn, (const char *)k, (int)vn, (const char *)v);
+	mc_cursor_close(c);
+	return mc_txn_put(t, MC_DB_RECORDS, "r1", 2, "v1", 2, err);
+}
+
+static int borrow_txn(struct mc_txn *from, void *vctx, struct mc_err *err)
+{
+	struct borrow_ctx *b = vctx;
+
+	if (mc_store_borrow(b->scratch, MC_DB_TXS, from, err) != 0)
+		return -1;
+	cr_assert_str_eq(get(b->scratch, MC_DB_TXS, "t1"), "row1", "a get reads the other store");
+	return mc_store_write(b->scratch, borrow_write_txn, b, err);
+}
+
+/* mc_store_borrow (verify's replay reads the tx table from the node's
+ * store): only a scratch store may borrow; gets, cursors and counts read
+ * the other store; a put of the very row it holds writes nothing, a put of
+ * other bytes or a new row is refused; once ended, the table is the
+ * scratch's own again, and it holds nothing. */
+Test(store, a_scratch_store_reads_a_borrowed_table_from_the_other_store)
+{
+	char fresh[128];
+	struct borrow_ctx b = { 0 };
+	struct mc_err err = { 0 };
+
+	put(st, MC_DB_TXS, "t1", "row1");
+	cr_assert_eq(mc_store_borrow(st, MC_DB_TXS, NULL, &err), -1, "a node's store");
+	cr_assert_eq(err.code, EX_SOFTWARE, "%s", err.msg);
+	snprintf(fresh, sizeof(fresh), "%s/scratch", dir);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(fresh, MC_STORE_CREATE | MC_STORE_SCRATCH, &b.scratch, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_read(st, borrow_txn, &b, &err), 0, "%s", err.msg);
+	cr_assert_eq(b.put_same, 0, "the row it holds");
+	cr_assert_eq(b.put_other, -1, "other bytes");
+	cr_assert_eq(b.put_new, -1, "a new row");
+	cr_assert_eq(b.counted, 0);
+	cr_assert_eq(b.n, 1);
+	cr_assert_str_eq(b.seen, "t1=row1");
+	cr_assert_eq(mc_store_borrow(b.scratch, MC_DB_TXS, NULL, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(get(b.scratch, MC_DB_TXS, "t1"), "", "nothing was written to the scratch's own table");
+	cr_assert_str_eq(get(b.scratch, MC_DB_RECORDS, "r1"), "v1");
+	mc_store_close(b.scratch);
 }
