@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 
 #include "i18n.h"
@@ -150,6 +152,20 @@ static int open_dbis(struct mc_store *s, MDB_txn *txn, const char *dir, struct m
 	return known_tables_only(txn, err);
 }
 
+/* MC_STORE_SCRATCH: created, writable, and no environment in dir yet (so
+ * never a node's store). */
+static bool scratch_ok(const char *dir, unsigned flags)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!(flags & MC_STORE_CREATE) || (flags & MC_STORE_RDONLY))
+		return false;
+	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >= (int)sizeof(path))
+		return false;
+	return stat(path, &st) != 0 && errno == ENOENT;
+}
+
 int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct mc_err *err)
 {
 	struct mc_store *s;
@@ -159,6 +175,9 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 	int rc, dead = 0;
 
 	*out = NULL;
+	if ((flags & MC_STORE_SCRATCH) && !scratch_ok(dir, flags))
+		return mc_err_set(err, EX_SOFTWARE, _("'%s': only a new scratch store may be opened without fsync"),
+				  dir);
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		if (!(flags & MC_STORE_CREATE))
 			return mc_err_set(err, EX_NOINPUT, _("no chain database in '%s'"), dir);
@@ -184,6 +203,8 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 	s->rdonly = (flags & MC_STORE_RDONLY) != 0;
 	if (s->rdonly)
 		envflags |= MDB_RDONLY;
+	if (flags & MC_STORE_SCRATCH)
+		envflags |= MDB_NOSYNC; /* the scratch exception (store.h) */
 
 	rc = mdb_env_create(&s->env);
 	if (rc == 0)
@@ -196,7 +217,8 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 		lmdb_err(err, rc, _("cannot create the environment"));
 		goto fail;
 	}
-	/* Never MDB_NOSYNC, MDB_MAPASYNC, MDB_WRITEMAP or MDB_NOMEMINIT. */
+	/* Never MDB_NOSYNC (but for a new scratch store, above), MDB_MAPASYNC,
+	 * MDB_WRITEMAP or MDB_NOMEMINIT. */
 	rc = mdb_env_open(s->env, dir, envflags, 0600);
 	if (rc != 0) {
 		lmdb_err(err, rc, dir);
@@ -253,6 +275,33 @@ mc_remote_fn mc_store_remote(const struct mc_store *s, void **ctx)
 {
 	*ctx = s->remote_ctx;
 	return s->remote;
+}
+
+/* LMDB does not give the map's address (mdb_env_info's me_mapaddr is set
+ * only for MDB_FIXEDMAP): the mappings of the data file are found in
+ * /proc/self/maps by device and inode. */
+void mc_store_trim(struct mc_store *s)
+{
+	char line[PATH_MAX + 256];
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, ino;
+		unsigned maj, mnr;
+
+		if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &lo, &hi, &maj, &mnr, &ino) == 5 &&
+		    ino == (unsigned long)st.st_ino && maj == major(st.st_dev) && mnr == minor(st.st_dev) &&
+		    hi > lo)
+			madvise((void *)(uintptr_t)lo, hi - lo, MADV_DONTNEED);
+	}
+	fclose(f);
 }
 
 uint64_t mc_store_mapsize(struct mc_store *s)

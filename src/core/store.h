@@ -12,7 +12,8 @@
  *
  * The node's data is opened without MDB_NOSYNC, MDB_MAPASYNC, MDB_WRITEMAP
  * and MDB_NOMEMINIT. A failed commit with EIO/ENOSPC is reported as EX_IOERR
- * and never retried.
+ * and never retried. The one exception is MC_STORE_SCRATCH below: a new,
+ * throwaway store (verify's replay) that never holds a node's data.
  *
  * This header does not expose LMDB: ui/ may include it.
  */
@@ -145,6 +146,13 @@ struct mc_cursor;
 enum {
 	MC_STORE_CREATE = 1 << 0,  /* create the environment if missing */
 	MC_STORE_RDONLY = 1 << 1,  /* open read-only (verify, status) */
+	/* A throwaway store: commits are not fsynced (MDB_NOSYNC). Only for
+	 * verify's scratch replay, which is deleted when verify ends and is
+	 * rebuilt from the chain if a crash cuts it short. It never applies to
+	 * a node's store: it needs MC_STORE_CREATE, not MC_STORE_RDONLY, and a
+	 * directory holding no environment yet; mc_store_open refuses it
+	 * otherwise (EX_SOFTWARE). */
+	MC_STORE_SCRATCH = 1 << 2,
 };
 
 /* Opens (or with MC_STORE_CREATE, creates) the environment in dir. Clears
@@ -218,6 +226,13 @@ int mc_cursor_del(struct mc_cursor *c, struct mc_err *err);
  * empty directory dir (mdb_env_copy2 with MDB_CP_COMPACT: one read
  * transaction, so writers go on meanwhile). */
 int mc_store_copy(struct mc_store *s, const char *dir, struct mc_err *err);
+
+/* Drops this process's mapped pages of the environment (madvise
+ * MADV_DONTNEED): the data stays in the file and the page cache and is
+ * faulted back on the next read. Long scans (verify) call it so that their
+ * resident set does not grow with the store. Pointers into the map stay
+ * valid. */
+void mc_store_trim(struct mc_store *s);
 
 /* Current map size in bytes (for status). */
 uint64_t mc_store_mapsize(struct mc_store *s);

@@ -557,3 +557,38 @@ Test(store, a_table_medchain_does_not_know_is_refused)
 	cr_assert(strstr(err.msg, "does not know"), "%s", err.msg);
 	st = NULL;
 }
+
+/* MC_STORE_SCRATCH (no fsync) is for verify's throwaway replay alone: a
+ * directory that holds a store already (a node's) is refused, and so is the
+ * flag without MC_STORE_CREATE or with MC_STORE_RDONLY. A new directory
+ * opens, takes writes and reads them back. */
+Test(store, only_a_new_store_opens_without_fsync)
+{
+	char fresh[128];
+	struct mc_store *s = NULL;
+	struct mc_err err = { 0 };
+
+	put(st, MC_DB_META, "format", "7");
+	mc_store_close(st);
+	st = NULL;
+	cr_assert_eq(mc_store_open(dir, MC_STORE_CREATE | MC_STORE_SCRATCH, &s, &err), -1, "an existing store");
+	cr_assert_eq(err.code, EX_SOFTWARE, "%s", err.msg);
+	cr_assert_null(s);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(dir, MC_STORE_SCRATCH, &s, &err), -1, "without create");
+	cr_assert_eq(err.code, EX_SOFTWARE, "%s", err.msg);
+
+	snprintf(fresh, sizeof(fresh), "%s/scratch", dir);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(fresh, MC_STORE_CREATE | MC_STORE_RDONLY | MC_STORE_SCRATCH, &s, &err), -1,
+		     "read-only");
+	cr_assert_eq(err.code, EX_SOFTWARE, "%s", err.msg);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(fresh, MC_STORE_CREATE | MC_STORE_SCRATCH, &s, &err), 0, "%s", err.msg);
+	put(s, MC_DB_RECORDS, "r1", "v1");
+	mc_store_trim(s);
+	cr_assert_str_eq(get(s, MC_DB_RECORDS, "r1"), "v1", "read back after the map's pages were dropped");
+	mc_store_close(s);
+	cr_assert_eq(mc_store_open(dir, 0, &st, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(get(st, MC_DB_META, "format"), "7", "the refused open left the store as it was");
+}
