@@ -636,3 +636,28 @@ int mc_store_copy(struct mc_store *s, const char *dir, struct mc_err *err)
 	return mc_err_set(err, rc == EACCES || rc == ENOENT ? EX_CANTCREAT : EX_IOERR, _("cannot copy the store to '%s': %s"),
 			  dir, mdb_strerror(rc));
 }
+
+int mc_store_read_begin(struct mc_store *s, struct mc_txn **out, struct mc_err *err)
+{
+	struct mc_txn *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (!t)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	t->s = s;
+	if (begin(s, MDB_RDONLY, &t->txn, err) != 0) {
+		free(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+void mc_store_read_end(struct mc_txn *t)
+{
+	if (!t)
+		return;
+	mdb_txn_abort(t->txn);
+	end(t->s);
+	free(t);
+}
