@@ -3,8 +3,11 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "i18n.h"
 #include "importer.h"
@@ -14,6 +17,7 @@ struct slot {
 	unsigned long *tags;
 	size_t n;
 	size_t bytes;              /* ciphertext in the batch */
+	double touched[3];         /* index leaf pages its keys are expected to land in */
 	uint64_t gen;              /* the batch's number in this import */
 	uint8_t (*keys)[MC_HASH_LEN];  /* the duplicate keys its records put in `seen` */
 	size_t nkeys;
@@ -44,11 +48,15 @@ struct mc_importer {
 	uint8_t *ids;              /* random record ids for the filling slot */
 	uint8_t *rnd;              /* and its sealing randomness (guarded memory) */
 	uint64_t gen;              /* batches handed over so far */
+	uint64_t stored;           /* records on the chain at the start, then added */
 	struct mc_txn *snap;       /* the lookups' read txn, one per batch (or NULL) */
 
 	pthread_t thread;
+	pthread_t trimmer;
+	bool trimming;             /* the trimmer runs (until done) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t trim_cv;    /* CLOCK_MONOTONIC: the trimmer's tick */
 };
 
 /* A duplicate key met in this import: the record it names and that
@@ -243,6 +251,49 @@ static void slot_clear(struct slot *sl)
 		mc_sealed_release(&sl->recs[i]);
 	sl->n = 0;
 	sl->bytes = 0;
+	memset(sl->touched, 0, sizeof(sl->touched));
+}
+
+/* The process's resident pages that map files (statm's "shared": the store's
+ * map, the libraries), in bytes; 0 if unknown. */
+static size_t mapped_bytes(void)
+{
+	unsigned long size, resident, shared = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu %lu", &size, &resident, &shared) != 3)
+		shared = 0;
+	fclose(f);
+	return (size_t)shared * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Every MC_IMPORT_TRIM_MS until done: drops the store's mapped pages once
+ * they pass MC_IMPORT_MAPPED_BYTES (a trim costs the faults that map the
+ * pages back, so it is done only when they are many). */
+static void *trimmer(void *arg)
+{
+	struct mc_importer *im = arg;
+
+	pthread_mutex_lock(&im->mu);
+	while (!im->done) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += MC_IMPORT_TRIM_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&im->trim_cv, &im->mu, &ts);
+		pthread_mutex_unlock(&im->mu);
+		if (mapped_bytes() > MC_IMPORT_MAPPED_BYTES)
+			mc_store_trim(im->s);
+		pthread_mutex_lock(&im->mu);
+	}
+	pthread_mutex_unlock(&im->mu);
+	return NULL;
 }
 
 static void *committer(void *arg)
@@ -264,12 +315,8 @@ static void *committer(void *arg)
 		pthread_mutex_unlock(&im->mu);
 
 		rc = mc_records_commit(im->s, im->node, im->author, im->org, sl->recs, sl->n, &out, &err);
-		if (rc == 0) {
+		if (rc == 0)
 			im->on_commit(im->ctx, sl->recs, sl->tags, sl->n, &out);
-			/* the pages the commit read stay mapped: dropped, so the
-			 * resident set does not grow with the store */
-			mc_store_trim(im->s);
-		}
 
 		pthread_mutex_lock(&im->mu);
 		if (rc == 0) {
@@ -286,6 +333,54 @@ static void *committer(void *arg)
 	}
 	pthread_mutex_unlock(&im->mu);
 	return NULL;
+}
+
+static int count_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	return mc_txn_count(t, MC_DB_RECORDS, vctx, err);
+}
+
+/* The committer and the trimmer: 0, or -1 with nothing left running. */
+static int start_threads(struct mc_importer *im)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&im->mu, NULL);
+	pthread_cond_init(&im->cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&im->trim_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&im->thread, NULL, committer, im) != 0)
+		goto fail;
+	if (pthread_create(&im->trimmer, NULL, trimmer, im) != 0) {
+		pthread_mutex_lock(&im->mu);
+		im->done = true;
+		pthread_cond_broadcast(&im->cv);
+		pthread_mutex_unlock(&im->mu);
+		pthread_join(im->thread, NULL);
+		goto fail;
+	}
+	return 0;
+fail:
+	pthread_mutex_destroy(&im->mu);
+	pthread_cond_destroy(&im->cv);
+	pthread_cond_destroy(&im->trim_cv);
+	return -1;
+}
+
+static void release(struct mc_importer *im)
+{
+	for (int i = 0; i < 2; i++) {
+		slot_clear(&im->slots[i]);
+		free(im->slots[i].recs);
+		free(im->slots[i].tags);
+		free(im->slots[i].keys);
+	}
+	free(im->ids);
+	free(im->seen);
+	mc_secure_free(im->rnd);
+	free(im);
 }
 
 int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struct mc_key *author,
@@ -324,25 +419,16 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 	/* One draw a batch instead of a few system calls a record. */
 	mc_random(im->ids, batch * MC_RECORD_ID_LEN);
 	mc_random(im->rnd, batch * MC_SEAL_RANDOM);
-	pthread_mutex_init(&im->mu, NULL);
-	pthread_cond_init(&im->cv, NULL);
-	if (pthread_create(&im->thread, NULL, committer, im) != 0) {
-		pthread_mutex_destroy(&im->mu);
-		pthread_cond_destroy(&im->cv);
-		goto oom;
+	if (mc_store_read(s, count_txn, &im->stored, err) != 0) {
+		release(im);
+		return -1;
 	}
+	if (start_threads(im) != 0)
+		goto oom;
 	*out = im;
 	return 0;
 oom:
-	for (int i = 0; i < 2; i++) {
-		free(im->slots[i].recs);
-		free(im->slots[i].tags);
-		free(im->slots[i].keys);
-	}
-	free(im->ids);
-	free(im->seen);
-	mc_secure_free(im->rnd);
-	free(im);
+	release(im);
 	return mc_err_set(err, EX_OSERR, _("out of memory"));
 }
 
@@ -377,6 +463,33 @@ static int hand_over(struct mc_importer *im, struct mc_err *err)
 		mc_random(im->rnd, im->cap * MC_SEAL_RANDOM);
 	}
 	return rc;
+}
+
+/* The bytes of a record's row in each index table it is put in (key, value
+ * and LMDB's node header, rounded up), and the bytes of a leaf page they
+ * fill on average with random keys (about 69% of 4 KiB). */
+static const double index_row[3] = { 96, 112, 64 };
+#define LEAF_FILL 2826.0
+#define ENTRY_BYTES 256.0   /* an entry in the tx's attachment, and its leaf */
+
+/* Counts the record just added to sl; returns what the commit of the
+ * batch is expected to dirty: its
+ * ciphertexts and entries, and for each index table the distinct leaf
+ * pages its keys land in: each new key adds the chance that its page is
+ * not one of those already touched (1 - touched / pages). */
+static double dirty_add(const struct mc_importer *im, struct slot *sl)
+{
+	double pages = 0;
+
+	for (int t = 0; t < 3; t++) {
+		double p = (double)im->stored * index_row[t] / LEAF_FILL;
+
+		if (p < 1)
+			p = 1;
+		sl->touched[t] += 1 - (sl->touched[t] < p ? sl->touched[t] / p : 1);
+		pages += sl->touched[t];
+	}
+	return (double)sl->bytes + ENTRY_BYTES * (double)sl->n + 4096 * pages;
 }
 
 int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref,
@@ -428,9 +541,11 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 	sl->tags[sl->n] = tag;
 	sl->bytes += rec->ct_len;
 	sl->n++;
+	im->stored++;
 	/* full in count, or in bytes: one tx a batch must fit what a node
-	 * takes in one request (MC_IMPORT_BATCH_BYTES) */
-	if (sl->n == im->cap || sl->bytes >= MC_IMPORT_BATCH_BYTES)
+	 * takes in one request (MC_IMPORT_BATCH_BYTES), and its dirty pages
+	 * the memory an import may use (MC_IMPORT_DIRTY_BYTES) */
+	if (sl->n == im->cap || sl->bytes >= MC_IMPORT_BATCH_BYTES || dirty_add(im, sl) >= MC_IMPORT_DIRTY_BYTES)
 		return hand_over(im, err);
 	return 0;
 }
@@ -447,24 +562,18 @@ int mc_importer_finish(struct mc_importer *im, int abandon, unsigned long long *
 	pthread_mutex_lock(&im->mu);
 	im->done = true;
 	pthread_cond_broadcast(&im->cv);
+	pthread_cond_signal(&im->trim_cv);
 	pthread_mutex_unlock(&im->mu);
 	pthread_join(im->thread, NULL);
+	pthread_join(im->trimmer, NULL);
 	if (rc == 0 && im->failed) {
 		*err = im->err;
 		rc = -1;
 	}
 	*committed = im->committed;
-	for (int i = 0; i < 2; i++) {
-		slot_clear(&im->slots[i]);
-		free(im->slots[i].recs);
-		free(im->slots[i].tags);
-		free(im->slots[i].keys);
-	}
-	free(im->ids);
-	free(im->seen);
-	mc_secure_free(im->rnd);
 	pthread_mutex_destroy(&im->mu);
 	pthread_cond_destroy(&im->cv);
-	free(im);
+	pthread_cond_destroy(&im->trim_cv);
+	release(im);
 	return rc;
 }

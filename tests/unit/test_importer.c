@@ -343,3 +343,28 @@ Test(importer, versions_across_committed_batches_are_found_and_chained)
 	read_back(r.ids[0], 0, "{\"resourceType\":\"Observation\",\"id\":\"a\",\"status\":\"v1\"}", "lab");
 	read_back(r.ids[0], 2, "{\"resourceType\":\"Observation\",\"id\":\"a\",\"status\":\"v2\"}", "lab");
 }
+
+/* A batch is also bounded by the pages its commit is expected to dirty
+ * (MC_IMPORT_DIRTY_BYTES): 30,000 small records fit one batch by count
+ * and by ciphertext bytes, but not by what their commit would hold in
+ * memory, so they go in more than one block. */
+Test(importer, a_batch_is_bounded_by_the_pages_its_commit_dirties)
+{
+	char buf[512];
+	struct report r;
+	struct mc_importer *im;
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed;
+
+	im = start(MC_BATCH_MAX, MC_DUP_SKIP, &r);
+	for (unsigned i = 1; i <= 30000; i++) {
+		snprintf(buf, sizeof(buf),
+			 "{\"subject\":\"MRN-%u\",\"category\":\"lab\",\"payload\":{\"resourceType\":\"Observation\","
+			 "\"id\":\"o%u\",\"note\":\"%0150u\"}}", i % 50, i, i);
+		cr_assert_eq(add_line(im, buf, i, &dup, &err), 0, "line %u: %s", i, err.msg);
+	}
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 30000);
+	cr_assert_geq(r.blocks, 2, "one batch of %llu records", committed);
+}
