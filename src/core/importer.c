@@ -536,7 +536,9 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 	hit->version = version;
 	hit->erased = false;
 	hit->gen = sl->gen;
-	mc_entry_leaf(&rec->entry, hit->leaf);
+	mc_entry_leaf(&rec->entry, rec->leaf);
+	rec->has_leaf = true;
+	memcpy(hit->leaf, rec->leaf, MC_HASH_LEN);
 	memcpy(sl->keys[sl->nkeys++], key, MC_HASH_LEN);
 	sl->tags[sl->n] = tag;
 	sl->bytes += rec->ct_len;
