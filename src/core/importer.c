@@ -269,6 +269,22 @@ static size_t mapped_bytes(void)
 	return (size_t)shared * (size_t)sysconf(_SC_PAGESIZE);
 }
 
+/* mc_store_trim while a read txn holds the map's resize lock: the
+ * committer (or a txn that adopts another process's larger map) may
+ * otherwise unmap the map between the trim's reading of its place and
+ * its madvise, and madvise could then drop pages of whatever memory was
+ * mapped there next. */
+static void trim(struct mc_store *s)
+{
+	struct mc_txn *t;
+	struct mc_err err = { 0 };
+
+	if (mc_store_read_begin(s, &t, &err) != 0)
+		return;
+	mc_store_trim(s);
+	mc_store_read_end(t);
+}
+
 /* Every MC_IMPORT_TRIM_MS until done: drops the store's mapped pages once
  * they pass MC_IMPORT_MAPPED_BYTES (a trim costs the faults that map the
  * pages back, so it is done only when they are many). */
@@ -289,7 +305,7 @@ static void *trimmer(void *arg)
 		pthread_cond_timedwait(&im->trim_cv, &im->mu, &ts);
 		pthread_mutex_unlock(&im->mu);
 		if (mapped_bytes() > MC_IMPORT_MAPPED_BYTES)
-			mc_store_trim(im->s);
+			trim(im->s);
 		pthread_mutex_lock(&im->mu);
 	}
 	pthread_mutex_unlock(&im->mu);
