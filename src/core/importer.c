@@ -3,11 +3,8 @@
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "i18n.h"
 #include "importer.h"
@@ -52,11 +49,8 @@ struct mc_importer {
 	struct mc_txn *snap;       /* the lookups' read txn, one per batch (or NULL) */
 
 	pthread_t thread;
-	pthread_t trimmer;
-	bool trimming;             /* the trimmer runs (until done) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pthread_cond_t trim_cv;    /* CLOCK_MONOTONIC: the trimmer's tick */
 };
 
 /* A duplicate key met in this import: the record it names and that
@@ -254,25 +248,10 @@ static void slot_clear(struct slot *sl)
 	memset(sl->touched, 0, sizeof(sl->touched));
 }
 
-/* The process's resident pages that map files (statm's "shared": the store's
- * map, the libraries), in bytes; 0 if unknown. */
-static size_t mapped_bytes(void)
-{
-	unsigned long size, resident, shared = 0;
-	FILE *f = fopen("/proc/self/statm", "re");
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "%lu %lu %lu", &size, &resident, &shared) != 3)
-		shared = 0;
-	fclose(f);
-	return (size_t)shared * (size_t)sysconf(_SC_PAGESIZE);
-}
-
-/* mc_store_trim while a read txn holds the map's resize lock: the
- * committer (or a txn that adopts another process's larger map) may
- * otherwise unmap the map between the trim's reading of its place and
- * its madvise, and madvise could then drop pages of whatever memory was
+/* mc_store_trim while a read txn holds the map's resize lock: a txn begun
+ * on the importer's thread that adopts another process's larger map may
+ * otherwise unmap the map between the trim's reading of its place and its
+ * madvise, and madvise could then drop pages of whatever memory was
  * mapped there next. */
 static void trim(struct mc_store *s)
 {
@@ -283,33 +262,6 @@ static void trim(struct mc_store *s)
 		return;
 	mc_store_trim(s);
 	mc_store_read_end(t);
-}
-
-/* Every MC_IMPORT_TRIM_MS until done: drops the store's mapped pages once
- * they pass MC_IMPORT_MAPPED_BYTES (a trim costs the faults that map the
- * pages back, so it is done only when they are many). */
-static void *trimmer(void *arg)
-{
-	struct mc_importer *im = arg;
-
-	pthread_mutex_lock(&im->mu);
-	while (!im->done) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += MC_IMPORT_TRIM_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&im->trim_cv, &im->mu, &ts);
-		pthread_mutex_unlock(&im->mu);
-		if (mapped_bytes() > MC_IMPORT_MAPPED_BYTES)
-			trim(im->s);
-		pthread_mutex_lock(&im->mu);
-	}
-	pthread_mutex_unlock(&im->mu);
-	return NULL;
 }
 
 static void *committer(void *arg)
@@ -331,8 +283,11 @@ static void *committer(void *arg)
 		pthread_mutex_unlock(&im->mu);
 
 		rc = mc_records_commit(im->s, im->node, im->author, im->org, sl->recs, sl->n, &out, &err);
-		if (rc == 0)
+		if (rc == 0) {
 			im->on_commit(im->ctx, sl->recs, sl->tags, sl->n, &out);
+			/* the map's pages this commit read stay resident */
+			trim(im->s);
+		}
 
 		pthread_mutex_lock(&im->mu);
 		if (rc == 0) {
@@ -356,32 +311,15 @@ static int count_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return mc_txn_count(t, MC_DB_RECORDS, vctx, err);
 }
 
-/* The committer and the trimmer: 0, or -1 with nothing left running. */
+/* The committer: 0, or -1 with nothing left running. */
 static int start_threads(struct mc_importer *im)
 {
-	pthread_condattr_t ca;
-
 	pthread_mutex_init(&im->mu, NULL);
 	pthread_cond_init(&im->cv, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&im->trim_cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&im->thread, NULL, committer, im) != 0)
-		goto fail;
-	if (pthread_create(&im->trimmer, NULL, trimmer, im) != 0) {
-		pthread_mutex_lock(&im->mu);
-		im->done = true;
-		pthread_cond_broadcast(&im->cv);
-		pthread_mutex_unlock(&im->mu);
-		pthread_join(im->thread, NULL);
-		goto fail;
-	}
-	return 0;
-fail:
+	if (pthread_create(&im->thread, NULL, committer, im) == 0)
+		return 0;
 	pthread_mutex_destroy(&im->mu);
 	pthread_cond_destroy(&im->cv);
-	pthread_cond_destroy(&im->trim_cv);
 	return -1;
 }
 
@@ -580,10 +518,8 @@ int mc_importer_finish(struct mc_importer *im, int abandon, unsigned long long *
 	pthread_mutex_lock(&im->mu);
 	im->done = true;
 	pthread_cond_broadcast(&im->cv);
-	pthread_cond_signal(&im->trim_cv);
 	pthread_mutex_unlock(&im->mu);
 	pthread_join(im->thread, NULL);
-	pthread_join(im->trimmer, NULL);
 	if (rc == 0 && im->failed) {
 		*err = im->err;
 		rc = -1;
@@ -591,7 +527,6 @@ int mc_importer_finish(struct mc_importer *im, int abandon, unsigned long long *
 	*committed = im->committed;
 	pthread_mutex_destroy(&im->mu);
 	pthread_cond_destroy(&im->cv);
-	pthread_cond_destroy(&im->trim_cv);
 	release(im);
 	return rc;
 }

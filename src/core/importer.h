@@ -10,12 +10,10 @@
  * A record is reported only after its batch is durably committed. After the
  * first error everything stops: batches not yet committed are dropped.
  *
- * While an import runs, a third thread drops the store's mapped pages
- * (mc_store_trim) when they pass MC_IMPORT_MAPPED_BYTES, looking every
- * MC_IMPORT_TRIM_MS: the index tables are read at
- * random places, and each page fault maps 64 KiB of the file around it,
- * so the mapped pages would otherwise grow to the size of the indexes
- * within one batch.
+ * After each commit the committer drops the store's mapped pages
+ * (mc_store_trim): the index tables are read at random places, and each
+ * page fault maps 64 KiB of the file around it, so the mapped pages would
+ * otherwise grow to the size of the indexes.
  */
 #ifndef MC_IMPORTER_H
 #define MC_IMPORTER_H
@@ -41,8 +39,6 @@
  * bounds the import's resident set whatever the store's size (issue 18:
  * under 64 MiB at 1M records). */
 #define MC_IMPORT_DIRTY_BYTES (24u * 1024 * 1024)
-#define MC_IMPORT_TRIM_MS 4
-#define MC_IMPORT_MAPPED_BYTES (16u * 1024 * 1024)
 
 struct mc_importer;
 
