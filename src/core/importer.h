@@ -38,7 +38,7 @@
  * random keys land in, estimated from the number of records stored. This
  * bounds the import's resident set whatever the store's size (issue 18:
  * under 64 MiB at 1M records). */
-#define MC_IMPORT_DIRTY_BYTES (24u * 1024 * 1024)
+#define MC_IMPORT_DIRTY_BYTES (40u * 1024 * 1024)
 
 struct mc_importer;
 

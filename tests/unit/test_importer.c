@@ -345,7 +345,7 @@ Test(importer, versions_across_committed_batches_are_found_and_chained)
 }
 
 /* A batch is also bounded by the pages its commit is expected to dirty
- * (MC_IMPORT_DIRTY_BYTES): 30,000 small records fit one batch by count
+ * (MC_IMPORT_DIRTY_BYTES): 64,000 small records fit one batch by count
  * and by ciphertext bytes, but not by what their commit would hold in
  * memory, so they go in more than one block. */
 Test(importer, a_batch_is_bounded_by_the_pages_its_commit_dirties)
@@ -358,13 +358,13 @@ Test(importer, a_batch_is_bounded_by_the_pages_its_commit_dirties)
 	unsigned long long committed;
 
 	im = start(MC_BATCH_MAX, MC_DUP_SKIP, &r);
-	for (unsigned i = 1; i <= 30000; i++) {
+	for (unsigned i = 1; i <= 64000; i++) {
 		snprintf(buf, sizeof(buf),
 			 "{\"subject\":\"MRN-%u\",\"category\":\"lab\",\"payload\":{\"resourceType\":\"Observation\","
-			 "\"id\":\"o%u\",\"note\":\"%0150u\"}}", i % 50, i, i);
+			 "\"id\":\"o%u\",\"note\":\"%010u\"}}", i % 50, i, i);
 		cr_assert_eq(add_line(im, buf, i, &dup, &err), 0, "line %u: %s", i, err.msg);
 	}
 	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
-	cr_assert_eq(committed, 30000);
+	cr_assert_eq(committed, 64000);
 	cr_assert_geq(r.blocks, 2, "one batch of %llu records", committed);
 }
