@@ -14,6 +14,10 @@ struct slot {
 	unsigned long *tags;
 	size_t n;
 	size_t bytes;              /* ciphertext in the batch */
+	double touched[3];         /* index leaf pages its keys are expected to land in */
+	uint64_t gen;              /* the batch's number in this import */
+	uint8_t (*keys)[MC_HASH_LEN];  /* the duplicate keys its records put in `seen` */
+	size_t nkeys;
 };
 
 struct mc_importer {
@@ -32,10 +36,17 @@ struct mc_importer {
 	struct mc_err err;         /* the committer's first error */
 	unsigned long long committed;
 	enum mc_dup_mode dup;
-	struct seen *seen;         /* the duplicate keys of this import (open addressing) */
+	/* The duplicate keys of this import's batches not yet known durable
+	 * (open addressing): once a batch's commit is durable, its keys are
+	 * found on the chain and leave `seen` (the check pass of MC_DUP_ERROR
+	 * keeps every key until mc_importer_checked). */
+	struct seen *seen;
 	size_t seen_cap, seen_n;
 	uint8_t *ids;              /* random record ids for the filling slot */
 	uint8_t *rnd;              /* and its sealing randomness (guarded memory) */
+	uint64_t gen;              /* batches handed over so far */
+	uint64_t stored;           /* records on the chain at the start, then added */
+	struct mc_txn *snap;       /* the lookups' read txn, one per batch (or NULL) */
 
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -52,6 +63,7 @@ struct seen {
 	uint8_t id[MC_RECORD_ID_LEN];
 	uint32_t version;
 	uint8_t leaf[MC_HASH_LEN];
+	uint64_t gen;                  /* the batch holding that version */
 };
 
 static struct seen *seen_find(struct mc_importer *im, const uint8_t key[MC_HASH_LEN])
@@ -98,47 +110,83 @@ static struct seen *seen_insert(struct mc_importer *im, const uint8_t key[MC_HAS
 	return sl;
 }
 
-struct lookup_ctx {
-	const uint8_t *key;            /* custodian pk || dupkey */
-	struct seen *out;
-	bool found;
-};
-
-/* The committed record a duplicate key names, at its newest version. */
-static int lookup_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+/* Removes a key (backward shift: the keys after it in its run move up to
+ * where a lookup starting at their home slot still finds them). */
+static void seen_remove(struct mc_importer *im, struct seen *sl)
 {
-	struct lookup_ctx *c = vctx;
+	size_t mask = im->seen_cap - 1, i = (size_t)(sl - im->seen), j = i;
+
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!im->seen[j].used)
+			break;
+		home = mc_from_be32(im->seen[j].key) & mask;
+		/* it stays unless the hole at i lies between its home and j */
+		if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+			im->seen[i] = im->seen[j];
+			i = j;
+		}
+	}
+	memset(&im->seen[i], 0, sizeof(im->seen[i]));
+	im->seen_n--;
+}
+
+/* After the durable commit of the batch in sl: its keys leave `seen`
+ * (unless a later batch holds a newer version); the chain answers for
+ * them from now on. */
+static void seen_evict(struct mc_importer *im, struct slot *sl)
+{
+	for (size_t i = 0; i < sl->nkeys; i++) {
+		struct seen *e = seen_find(im, sl->keys[i]);
+
+		if (e->used && e->gen == sl->gen)
+			seen_remove(im, e);
+	}
+	sl->nkeys = 0;
+}
+
+/* The committed record a duplicate key (custodian pk || dupkey) names, at
+ * its newest version, in the batch's read txn: 1 found, 0 not, -1 error. */
+static int lookup_chain(struct mc_importer *im, const uint8_t *ik, struct seen *out, struct mc_err *err)
+{
 	struct mc_record_state rs;
 	const void *v;
 	size_t vn;
-	int rc = mc_txn_get(t, MC_DB_DUPKEYS, c->key, MC_PK_LEN + MC_HASH_LEN, &v, &vn, err);
+	int rc;
 
+	if (!im->snap && mc_store_read_begin(im->s, &im->snap, err) != 0)
+		return -1;
+	rc = mc_txn_get(im->snap, MC_DB_DUPKEYS, ik, MC_PK_LEN + MC_HASH_LEN, &v, &vn, err);
 	if (rc != 0)
 		return rc == MC_NOTFOUND ? 0 : -1;
 	if (vn != MC_RECORD_ID_LEN + MC_HASH_LEN)
 		return mc_err_set(err, EX_DATAERR, _("malformed duplicate key index"));
-	memcpy(c->out->id, v, MC_RECORD_ID_LEN);
-	memcpy(c->out->ckey, (const uint8_t *)v + MC_RECORD_ID_LEN, MC_HASH_LEN);
-	rc = mc_record_latest(t, c->out->id, &rs, err);
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, v, MC_RECORD_ID_LEN);
+	memcpy(out->ckey, (const uint8_t *)v + MC_RECORD_ID_LEN, MC_HASH_LEN);
+	rc = mc_record_latest(im->snap, out->id, &rs, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("the duplicate key index names a missing record"));
-	c->out->version = rs.entry.version;
-	c->out->erased = rs.erased != 0;
-	memcpy(c->out->leaf, rs.leaf, MC_HASH_LEN);
-	c->found = true;
-	return 0;
+	out->version = rs.entry.version;
+	out->erased = rs.erased != 0;
+	memcpy(out->leaf, rs.leaf, MC_HASH_LEN);
+	return 1;
 }
 
 /* The subject's pseudonym and the record's duplicate key, and what it
- * names: this import's entry for it (NULL if none yet), after looking the
- * key up on the chain on first sight. */
+ * names (*hit, NULL if nothing): this import's entry for it in `seen`, or
+ * else what the chain holds, copied into *chain (not kept: the chain
+ * answers the same next time). */
 static int dup_lookup(struct mc_importer *im, const char *subject, const char *ref,
 		      const char *category, const void *payload, size_t n,
 		      uint8_t subj[MC_HASH_LEN], uint8_t key[MC_HASH_LEN], uint8_t ckey[MC_HASH_LEN],
-		      struct seen **hit, struct mc_err *err)
+		      struct seen *chain, struct seen **hit, struct mc_err *err)
 {
 	struct seen *sl;
 	uint8_t ik[MC_PK_LEN + MC_HASH_LEN];
+	int rc;
 
 	*hit = NULL;
 	if (mc_org_subject(im->org, subject, strlen(subject), subj, err) != 0 ||
@@ -151,24 +199,11 @@ static int dup_lookup(struct mc_importer *im, const char *subject, const char *r
 		*hit = sl;
 		return 0;
 	}
-	{
-		struct seen found;
-		struct lookup_ctx c = { ik, &found, false };
-
-		memset(&found, 0, sizeof(found));
-		if (mc_store_read(im->s, lookup_txn, &c, err) != 0)
-			return -1;
-		if (c.found) {
-			if (!(sl = seen_insert(im, key, err)))
-				return -1;
-			memcpy(sl->id, found.id, MC_RECORD_ID_LEN);
-			sl->version = found.version;
-			sl->erased = found.erased;
-			memcpy(sl->ckey, found.ckey, MC_HASH_LEN);
-			memcpy(sl->leaf, found.leaf, MC_HASH_LEN);
-			*hit = sl;
-		}
-	}
+	rc = lookup_chain(im, ik, chain, err);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		*hit = chain;
 	return 0;
 }
 
@@ -186,9 +221,9 @@ int mc_importer_check(struct mc_importer *im, const char *subject, const char *r
 		      const char *category, const void *payload, size_t n, struct mc_err *err)
 {
 	uint8_t subj[MC_HASH_LEN], key[MC_HASH_LEN], ckey[MC_HASH_LEN];
-	struct seen *hit;
+	struct seen chain, *hit;
 
-	if (dup_lookup(im, subject, ref, category, payload, n, subj, key, ckey, &hit, err) != 0)
+	if (dup_lookup(im, subject, ref, category, payload, n, subj, key, ckey, &chain, &hit, err) != 0)
 		return -1;
 	if (hit)
 		return dup_error(hit, err);
@@ -197,6 +232,8 @@ int mc_importer_check(struct mc_importer *im, const char *subject, const char *r
 
 void mc_importer_checked(struct mc_importer *im)
 {
+	mc_store_read_end(im->snap);
+	im->snap = NULL;
 	if (im->seen)
 		memset(im->seen, 0, im->seen_cap * sizeof(*im->seen));
 	im->seen_n = 0;
@@ -208,6 +245,23 @@ static void slot_clear(struct slot *sl)
 		mc_sealed_release(&sl->recs[i]);
 	sl->n = 0;
 	sl->bytes = 0;
+	memset(sl->touched, 0, sizeof(sl->touched));
+}
+
+/* mc_store_trim while a read txn holds the map's resize lock: a txn begun
+ * on the importer's thread that adopts another process's larger map may
+ * otherwise unmap the map between the trim's reading of its place and its
+ * madvise, and madvise could then drop pages of whatever memory was
+ * mapped there next. */
+static void trim(struct mc_store *s)
+{
+	struct mc_txn *t;
+	struct mc_err err = { 0 };
+
+	if (mc_store_read_begin(s, &t, &err) != 0)
+		return;
+	mc_store_trim(s);
+	mc_store_read_end(t);
 }
 
 static void *committer(void *arg)
@@ -229,8 +283,11 @@ static void *committer(void *arg)
 		pthread_mutex_unlock(&im->mu);
 
 		rc = mc_records_commit(im->s, im->node, im->author, im->org, sl->recs, sl->n, &out, &err);
-		if (rc == 0)
+		if (rc == 0) {
 			im->on_commit(im->ctx, sl->recs, sl->tags, sl->n, &out);
+			/* the map's pages this commit read stay resident */
+			trim(im->s);
+		}
 
 		pthread_mutex_lock(&im->mu);
 		if (rc == 0) {
@@ -247,6 +304,37 @@ static void *committer(void *arg)
 	}
 	pthread_mutex_unlock(&im->mu);
 	return NULL;
+}
+
+static int count_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	return mc_txn_count(t, MC_DB_RECORDS, vctx, err);
+}
+
+/* The committer: 0, or -1 with nothing left running. */
+static int start_threads(struct mc_importer *im)
+{
+	pthread_mutex_init(&im->mu, NULL);
+	pthread_cond_init(&im->cv, NULL);
+	if (pthread_create(&im->thread, NULL, committer, im) == 0)
+		return 0;
+	pthread_mutex_destroy(&im->mu);
+	pthread_cond_destroy(&im->cv);
+	return -1;
+}
+
+static void release(struct mc_importer *im)
+{
+	for (int i = 0; i < 2; i++) {
+		slot_clear(&im->slots[i]);
+		free(im->slots[i].recs);
+		free(im->slots[i].tags);
+		free(im->slots[i].keys);
+	}
+	free(im->ids);
+	free(im->seen);
+	mc_secure_free(im->rnd);
+	free(im);
 }
 
 int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struct mc_key *author,
@@ -272,43 +360,42 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 	for (int i = 0; i < 2; i++) {
 		im->slots[i].recs = calloc(batch, sizeof(struct mc_sealed));
 		im->slots[i].tags = calloc(batch, sizeof(unsigned long));
+		im->slots[i].keys = malloc(batch * MC_HASH_LEN);
 	}
+	im->slots[0].gen = im->gen = 1;
 	im->seen_cap = 4096;
 	im->seen = calloc(im->seen_cap, sizeof(*im->seen));
 	im->ids = malloc(batch * MC_RECORD_ID_LEN);
 	im->rnd = mc_secure_alloc(batch * MC_SEAL_RANDOM);
 	if (!im->slots[0].recs || !im->slots[1].recs || !im->slots[0].tags || !im->slots[1].tags ||
-	    !im->ids || !im->rnd || !im->seen)
+	    !im->slots[0].keys || !im->slots[1].keys || !im->ids || !im->rnd || !im->seen)
 		goto oom;
 	/* One draw a batch instead of a few system calls a record. */
 	mc_random(im->ids, batch * MC_RECORD_ID_LEN);
 	mc_random(im->rnd, batch * MC_SEAL_RANDOM);
-	pthread_mutex_init(&im->mu, NULL);
-	pthread_cond_init(&im->cv, NULL);
-	if (pthread_create(&im->thread, NULL, committer, im) != 0) {
-		pthread_mutex_destroy(&im->mu);
-		pthread_cond_destroy(&im->cv);
-		goto oom;
+	if (mc_store_read(s, count_txn, &im->stored, err) != 0) {
+		release(im);
+		return -1;
 	}
+	if (start_threads(im) != 0)
+		goto oom;
 	*out = im;
 	return 0;
 oom:
-	for (int i = 0; i < 2; i++) {
-		free(im->slots[i].recs);
-		free(im->slots[i].tags);
-	}
-	free(im->ids);
-	free(im->seen);
-	mc_secure_free(im->rnd);
-	free(im);
+	release(im);
 	return mc_err_set(err, EX_OSERR, _("out of memory"));
 }
 
-/* Hands the filling slot to the committer (waiting while it is busy). */
+/* Hands the filling slot to the committer (waiting while it is busy). The
+ * slot the caller fills next holds a batch whose commit is durable: its
+ * keys leave `seen`, and the next lookup takes a read txn that sees it. */
 static int hand_over(struct mc_importer *im, struct mc_err *err)
 {
 	int rc = 0;
 
+	/* the committer may need to grow the map, which waits for readers */
+	mc_store_read_end(im->snap);
+	im->snap = NULL;
 	pthread_mutex_lock(&im->mu);
 	while (im->ready && !im->failed)
 		pthread_cond_wait(&im->cv, &im->mu);
@@ -322,10 +409,41 @@ static int hand_over(struct mc_importer *im, struct mc_err *err)
 	}
 	pthread_mutex_unlock(&im->mu);
 	if (rc == 0) {
+		struct slot *sl = &im->slots[im->filling];
+
+		seen_evict(im, sl);
+		sl->gen = ++im->gen;
 		mc_random(im->ids, im->cap * MC_RECORD_ID_LEN);
 		mc_random(im->rnd, im->cap * MC_SEAL_RANDOM);
 	}
 	return rc;
+}
+
+/* The bytes of a record's row in each index table it is put in (key, value
+ * and LMDB's node header, rounded up), and the bytes of a leaf page they
+ * fill on average with random keys (about 69% of 4 KiB). */
+static const double index_row[3] = { 96, 112, 64 };
+#define LEAF_FILL 2826.0
+#define ENTRY_BYTES 256.0   /* an entry in the tx's attachment, and its leaf */
+
+/* Counts the record just added to sl; returns what the commit of the
+ * batch is expected to dirty: its
+ * ciphertexts and entries, and for each index table the distinct leaf
+ * pages its keys land in: each new key adds the chance that its page is
+ * not one of those already touched (1 - touched / pages). */
+static double dirty_add(const struct mc_importer *im, struct slot *sl)
+{
+	double pages = 0;
+
+	for (int t = 0; t < 3; t++) {
+		double p = (double)im->stored * index_row[t] / LEAF_FILL;
+
+		if (p < 1)
+			p = 1;
+		sl->touched[t] += 1 - (sl->touched[t] < p ? sl->touched[t] / p : 1);
+		pages += sl->touched[t];
+	}
+	return (double)sl->bytes + ENTRY_BYTES * (double)sl->n + 4096 * pages;
 }
 
 int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref,
@@ -336,10 +454,10 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 	uint8_t subj[MC_HASH_LEN], key[MC_HASH_LEN], ckey[MC_HASH_LEN];
 	const uint8_t *id = im->ids + sl->n * MC_RECORD_ID_LEN, *prev = NULL;
 	uint32_t version = 1;
-	struct seen *hit;
+	struct seen chain, *hit;
 	struct mc_sealed *rec = &sl->recs[sl->n];
 
-	if (dup_lookup(im, subject, ref, category, payload, n, subj, key, ckey, &hit, err) != 0)
+	if (dup_lookup(im, subject, ref, category, payload, n, subj, key, ckey, &chain, &hit, err) != 0)
 		return -1;
 	if (hit && im->dup == MC_DUP_ERROR && !hit->erased)
 		return dup_error(hit, err);
@@ -363,20 +481,27 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 	rec->entry.keyed = true;
 	memcpy(rec->entry.dupkey, key, MC_HASH_LEN);
 	memcpy(rec->entry.ckey, ckey, MC_HASH_LEN);
-	if (!hit && !(hit = seen_insert(im, key, err))) {
+	if ((!hit || hit == &chain) && !(hit = seen_insert(im, key, err))) {
 		mc_sealed_release(rec);
 		return -1;
 	}
 	memcpy(hit->id, rec->entry.id, MC_RECORD_ID_LEN);
 	memcpy(hit->ckey, ckey, MC_HASH_LEN);
 	hit->version = version;
-	mc_entry_leaf(&rec->entry, hit->leaf);
+	hit->erased = false;
+	hit->gen = sl->gen;
+	mc_entry_leaf(&rec->entry, rec->leaf);
+	rec->has_leaf = true;
+	memcpy(hit->leaf, rec->leaf, MC_HASH_LEN);
+	memcpy(sl->keys[sl->nkeys++], key, MC_HASH_LEN);
 	sl->tags[sl->n] = tag;
 	sl->bytes += rec->ct_len;
 	sl->n++;
+	im->stored++;
 	/* full in count, or in bytes: one tx a batch must fit what a node
-	 * takes in one request (MC_IMPORT_BATCH_BYTES) */
-	if (sl->n == im->cap || sl->bytes >= MC_IMPORT_BATCH_BYTES)
+	 * takes in one request (MC_IMPORT_BATCH_BYTES), and its dirty pages
+	 * the memory an import may use (MC_IMPORT_DIRTY_BYTES) */
+	if (sl->n == im->cap || sl->bytes >= MC_IMPORT_BATCH_BYTES || dirty_add(im, sl) >= MC_IMPORT_DIRTY_BYTES)
 		return hand_over(im, err);
 	return 0;
 }
@@ -388,6 +513,8 @@ int mc_importer_finish(struct mc_importer *im, int abandon, unsigned long long *
 
 	if (!abandon && im->slots[im->filling].n > 0)
 		rc = hand_over(im, err);
+	mc_store_read_end(im->snap);
+	im->snap = NULL;
 	pthread_mutex_lock(&im->mu);
 	im->done = true;
 	pthread_cond_broadcast(&im->cv);
@@ -398,16 +525,8 @@ int mc_importer_finish(struct mc_importer *im, int abandon, unsigned long long *
 		rc = -1;
 	}
 	*committed = im->committed;
-	for (int i = 0; i < 2; i++) {
-		slot_clear(&im->slots[i]);
-		free(im->slots[i].recs);
-		free(im->slots[i].tags);
-	}
-	free(im->ids);
-	free(im->seen);
-	mc_secure_free(im->rnd);
 	pthread_mutex_destroy(&im->mu);
 	pthread_cond_destroy(&im->cv);
-	free(im);
+	release(im);
 	return rc;
 }

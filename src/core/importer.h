@@ -9,6 +9,11 @@
  *
  * A record is reported only after its batch is durably committed. After the
  * first error everything stops: batches not yet committed are dropped.
+ *
+ * After each commit the committer drops the store's mapped pages
+ * (mc_store_trim): the index tables are read at random places, and each
+ * page fault maps 64 KiB of the file around it, so the mapped pages would
+ * otherwise grow to the size of the indexes.
  */
 #ifndef MC_IMPORTER_H
 #define MC_IMPORTER_H
@@ -26,6 +31,14 @@
 /* A batch is committed when it holds this much ciphertext (a record of
  * MC_PAYLOAD_MAX goes alone), so that its tx fits one peer API request. */
 #define MC_IMPORT_BATCH_BYTES (8u * 1024 * 1024)
+/* ... or when the pages its commit is expected to dirty reach this: LMDB
+ * holds a write txn's dirty pages in memory until the commit (and keeps
+ * them for reuse), the ciphertexts and entries plus the leaf pages of the
+ * 3 index tables (records, duplicate keys, subjects) that the batch's
+ * random keys land in, estimated from the number of records stored. This
+ * bounds the import's resident set whatever the store's size (issue 18:
+ * under 64 MiB at 1M records). */
+#define MC_IMPORT_DIRTY_BYTES (40u * 1024 * 1024)
 
 struct mc_importer;
 

@@ -303,7 +303,10 @@ int mc_batch_prepare(struct mc_batch *b, struct mc_sealed *recs, size_t n, struc
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	for (size_t i = 0; i < n; i++) {
 		mc_entry_encode(&recs[i].entry, &b->attach);
-		mc_entry_leaf(&recs[i].entry, leaves[i]);
+		if (recs[i].has_leaf)
+			memcpy(leaves[i], recs[i].leaf, MC_HASH_LEN);
+		else
+			mc_entry_leaf(&recs[i].entry, leaves[i]);
 	}
 	mc_merkle_root((const uint8_t (*)[MC_HASH_LEN])leaves, n, b->root);
 	free(leaves);

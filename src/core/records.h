@@ -70,6 +70,11 @@ struct mc_sealed {
 	uint8_t *ct;                        /* nonce || ciphertext || tag, malloc'd */
 	size_t ct_len;
 	uint8_t wrapped[MC_WRAPPED_LEN];
+	/* the entry's leaf hash, when its maker computed it after the last
+	 * change to the entry (bulk import); mc_batch_prepare uses it instead
+	 * of hashing again (a wrong one fails the tx's entries root) */
+	bool has_leaf;
+	uint8_t leaf[MC_HASH_LEN];
 };
 
 /* Seals a payload as version `version` of record `id` (prev: the previous

@@ -177,6 +177,20 @@ static int open_dbis(struct mc_store *s, MDB_txn *txn, bool create, const char *
 	return known_tables_only(txn, err);
 }
 
+/* MC_STORE_SCRATCH: created, writable, and no environment in dir yet (so
+ * never a node's store). */
+static bool scratch_ok(const char *dir, unsigned flags)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!(flags & MC_STORE_CREATE) || (flags & MC_STORE_RDONLY))
+		return false;
+	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >= (int)sizeof(path))
+		return false;
+	return stat(path, &st) != 0 && errno == ENOENT;
+}
+
 int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct mc_err *err)
 {
 	struct mc_store *s;
@@ -749,4 +763,29 @@ int mc_store_copy(struct mc_store *s, const char *dir, struct mc_err *err)
 		return mc_err_set(err, EX_IOERR, _("the copy does not fit: %s"), mdb_strerror(rc));
 	return mc_err_set(err, rc == EACCES || rc == ENOENT ? EX_CANTCREAT : EX_IOERR, _("cannot copy the store to '%s': %s"),
 			  dir, mdb_strerror(rc));
+}
+
+int mc_store_read_begin(struct mc_store *s, struct mc_txn **out, struct mc_err *err)
+{
+	struct mc_txn *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (!t)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	t->s = s;
+	if (begin(s, MDB_RDONLY, &t->txn, err) != 0) {
+		free(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+void mc_store_read_end(struct mc_txn *t)
+{
+	if (!t)
+		return;
+	mdb_txn_abort(t->txn);
+	end(t->s);
+	free(t);
 }

@@ -245,4 +245,12 @@ void mc_store_trim(struct mc_store *s);
 /* Current map size in bytes (for status). */
 uint64_t mc_store_mapsize(struct mc_store *s);
 
+/* A read transaction held across calls (bulk import: one per batch for its
+ * duplicate lookups instead of one per record). It holds the map's resize
+ * lock shared: end it before waiting on a writer of the same store handle,
+ * which may need to grow the map. Returns 0 or -1; *out is freed by
+ * mc_store_read_end (NULL is allowed). */
+int mc_store_read_begin(struct mc_store *s, struct mc_txn **out, struct mc_err *err);
+void mc_store_read_end(struct mc_txn *t);
+
 #endif

@@ -302,3 +302,69 @@ Test(importer, error_refuses_a_duplicate_in_the_check_pass_naming_it_and_stores_
 	cr_assert_eq(committed, 0);
 	cr_assert_eq(height(), h0, "the check pass stores nothing");
 }
+
+/* `seen` keeps only the keys of batches not yet durable: with one record a
+ * batch, each batch is committed (and its keys dropped) while later lines
+ * come; a later version is still found, on the chain or in the batch
+ * being committed, and chains to the one before it. */
+static const char *line_of(char buf[256], const char *obs, const char *status)
+{
+	snprintf(buf, 256,
+		 "{\"subject\":\"MRN-1\",\"category\":\"lab\",\"payload\":{\"resourceType\":\"Observation\","
+		 "\"id\":\"%s\",\"status\":\"%s\"}}", obs, status);
+	return buf;
+}
+
+Test(importer, versions_across_committed_batches_are_found_and_chained)
+{
+	static const char *obs[] = { "a", "b", "c", "a", "a", "d", "e", "a", "a" };
+	static const char *st[] = { "v1", "x", "y", "v2", "v2", "z", "w", "v3", "v1" };
+	static const int want[] = { 0, 0, 0, 0, 1, 0, 0, 0, 0 };
+	static const uint32_t versions[] = { 1, 1, 1, 2, 1, 1, 3, 4 };
+	char buf[256];
+	struct report r;
+	struct mc_importer *im;
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed;
+
+	im = start(1, MC_DUP_VERSION, &r);
+	for (unsigned i = 0; i < 9; i++)
+		cr_assert_eq(add_line(im, line_of(buf, obs[i], st[i]), i + 1, &dup, &err), want[i], "line %u: %s",
+			     i + 1, err.msg);
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 8);
+	cr_assert_eq(r.blocks, 8);
+	for (unsigned i = 0; i < 8; i++)
+		cr_assert_eq(r.versions[i], versions[i], "record %u: version %u", i, r.versions[i]);
+	cr_assert_arr_eq(r.ids[3], r.ids[0], MC_RECORD_ID_LEN, "one record");
+	cr_assert_arr_eq(r.ids[6], r.ids[0], MC_RECORD_ID_LEN, "one record");
+	cr_assert_arr_eq(r.ids[7], r.ids[0], MC_RECORD_ID_LEN, "one record");
+	read_back(r.ids[0], 0, "{\"resourceType\":\"Observation\",\"id\":\"a\",\"status\":\"v1\"}", "lab");
+	read_back(r.ids[0], 2, "{\"resourceType\":\"Observation\",\"id\":\"a\",\"status\":\"v2\"}", "lab");
+}
+
+/* A batch is also bounded by the pages its commit is expected to dirty
+ * (MC_IMPORT_DIRTY_BYTES): 64,000 small records fit one batch by count
+ * and by ciphertext bytes, but not by what their commit would hold in
+ * memory, so they go in more than one block. */
+Test(importer, a_batch_is_bounded_by_the_pages_its_commit_dirties)
+{
+	char buf[512];
+	struct report r;
+	struct mc_importer *im;
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed;
+
+	im = start(MC_BATCH_MAX, MC_DUP_SKIP, &r);
+	for (unsigned i = 1; i <= 64000; i++) {
+		snprintf(buf, sizeof(buf),
+			 "{\"subject\":\"MRN-%u\",\"category\":\"lab\",\"payload\":{\"resourceType\":\"Observation\","
+			 "\"id\":\"o%u\",\"note\":\"%010u\"}}", i % 50, i, i);
+		cr_assert_eq(add_line(im, buf, i, &dup, &err), 0, "line %u: %s", i, err.msg);
+	}
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 64000);
+	cr_assert_geq(r.blocks, 2, "one batch of %llu records", committed);
+}
