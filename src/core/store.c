@@ -101,20 +101,6 @@ static int lmdb_err(struct mc_err *err, int rc, const char *what)
 	return mc_err_set(err, code, _("storage: %s: %s"), what, mdb_strerror(rc));
 }
 
-/* MC_STORE_SCRATCH: created, writable, and no environment in dir yet (so
- * never a node's store). */
-static bool scratch_ok(const char *dir, unsigned flags)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	if (!(flags & MC_STORE_CREATE) || (flags & MC_STORE_RDONLY))
-		return false;
-	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >= (int)sizeof(path))
-		return false;
-	return stat(path, &st) != 0 && errno == ENOENT;
-}
-
 /* Whether the main database names only tables of MC_DBS: a name changed
  * by one flipped byte would leave an optional table "absent" (read as
  * empty) and a stray table beside it. */
