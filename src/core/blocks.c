@@ -108,23 +108,23 @@ int mc_block_apply(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, 
 	return mc_block_apply_sigs(t, b, flags, NULL, now_ms, err);
 }
 
-int mc_block_apply_sigs(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, const uint8_t *sig_ok,
-			uint64_t now_ms, struct mc_err *err)
+/* What a block must be before any of its txs is looked at: of this chain,
+ * of a version not older than the head's, next after the head, in time, of
+ * the validator set in force, certified by it (a commit), proposed by the
+ * leader of its view (or naming itself in a first VIEW_CHANGE). The head in
+ * *head. */
+static int block_head_check(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, uint64_t now_ms,
+			    struct mc_head *head, struct mc_err *err)
 {
 	const struct mc_header *h = &b->h;
-	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN], vhash[MC_HASH_LEN], root[MC_HASH_LEN];
-	uint8_t leader[MC_PK_LEN];
-	uint64_t view;
+	uint8_t vals[MC_MAX_VALIDATORS][MC_PK_LEN], vhash[MC_HASH_LEN];
 	size_t nval;
-	struct mc_head head;
-	struct leafs l = { NULL, 0, 0 };
-	int rc = 0;
 
-	if (mc_chain_head(t, &head, err) != 0)
+	if (mc_chain_head(t, head, err) != 0)
 		return -1;
-	if (head.empty)
+	if (head->empty)
 		return mc_err_set(err, EX_DATAERR, _("the chain has no genesis block"));
-	if (memcmp(h->chain_id, head.chain_id, MC_HASH_LEN) != 0)
+	if (memcmp(h->chain_id, head->chain_id, MC_HASH_LEN) != 0)
 		return mc_err_set(err, EX_DATAERR, _("block %llu is not of this chain"),
 				  (unsigned long long)h->height);
 	{
@@ -133,16 +133,16 @@ int mc_block_apply_sigs(struct mc_txn *t, const struct mc_bundle *b, unsigned fl
 		struct mc_header ph;
 		struct mc_cert pc;
 
-		if (mc_chain_block(t, head.height, &ph, &pc, err) != 0)
+		if (mc_chain_block(t, head->height, &ph, &pc, err) != 0)
 			return -1;
 		if (h->version < ph.version || ((flags & MC_APPLY_PROPOSAL) && h->version != MC_BLOCK_VERSION))
 			return mc_err_set(err, EX_DATAERR, _("block %llu: its version is older than the previous block's"),
 					  (unsigned long long)h->height);
 	}
-	if (h->height != head.height + 1 || memcmp(h->prev, head.hash, MC_HASH_LEN) != 0)
+	if (h->height != head->height + 1 || memcmp(h->prev, head->hash, MC_HASH_LEN) != 0)
 		return mc_err_set(err, EX_DATAERR, _("block %llu does not follow the head (%llu)"),
-				  (unsigned long long)h->height, (unsigned long long)head.height);
-	if (h->timestamp_ms < head.timestamp_ms ||
+				  (unsigned long long)h->height, (unsigned long long)head->height);
+	if (h->timestamp_ms < head->timestamp_ms ||
 	    ((flags & MC_APPLY_PROPOSAL) && h->timestamp_ms > now_ms + MC_BLOCK_SKEW_MS))
 		return mc_err_set(err, EX_DATAERR, _("block %llu: its time is out of order"),
 				  (unsigned long long)h->height);
@@ -155,7 +155,29 @@ int mc_block_apply_sigs(struct mc_txn *t, const struct mc_bundle *b, unsigned fl
 	if ((flags & MC_APPLY_COMMIT) &&
 	    mc_cert_check(&b->cert, b->hash, (const uint8_t (*)[MC_PK_LEN])vals, nval, err) != 0)
 		return mc_err_wrap(err, _("block %llu"), (unsigned long long)h->height);
-	if (leader_precheck(t, b, err) != 0)
+	return leader_precheck(t, b, err);
+}
+
+int mc_block_precheck(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, uint64_t now_ms,
+		      struct mc_err *err)
+{
+	struct mc_head head;
+
+	return block_head_check(t, b, flags, now_ms, &head, err);
+}
+
+int mc_block_apply_sigs(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, const uint8_t *sig_ok,
+			uint64_t now_ms, struct mc_err *err)
+{
+	const struct mc_header *h = &b->h;
+	uint8_t root[MC_HASH_LEN];
+	uint8_t leader[MC_PK_LEN];
+	uint64_t view;
+	struct mc_head head;
+	struct leafs l = { NULL, 0, 0 };
+	int rc = 0;
+
+	if (block_head_check(t, b, flags, now_ms, &head, err) != 0)
 		return -1;
 	for (uint32_t i = 0; i < b->count && rc == 0; i++) {
 		struct mc_tx tx;

@@ -33,6 +33,13 @@ enum {
  * EX_NOPERM) naming what is wrong; the caller aborts the transaction. */
 int mc_block_apply(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, uint64_t now_ms,
 		   struct mc_err *err);
+/* The checks of mc_block_apply that read no tx beyond a first VIEW_CHANGE
+ * (chain, version, height and prev, time, validator set, the certificate
+ * with MC_APPLY_COMMIT, the proposer): a caller runs them in a read txn
+ * before it spends a signature check on each tx of a block a peer sent.
+ * 0, or -1 with err set as mc_block_apply would. */
+int mc_block_precheck(struct mc_txn *t, const struct mc_bundle *b, unsigned flags, uint64_t now_ms,
+		      struct mc_err *err);
 /* mc_block_apply with sig_ok: NULL, or b->count flags, the caller's: a
  * nonzero flag says the caller itself verified that tx's author signature
  * under the block's chain id, so it is not verified again (what

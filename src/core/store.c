@@ -49,6 +49,7 @@ struct mc_store {
 	 * it alone: LMDB remaps, and a thread still reading the old mapping
 	 * would fault. */
 	pthread_rwlock_t maplock;
+	pthread_mutex_t trim_mu;      /* mc_store_trim: one caller at a time */
 	mc_remote_fn remote;        /* mc_store_set_remote */
 	void *remote_ctx;
 };
@@ -211,6 +212,7 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 		free(s);
 		return mc_err_set(err, EX_OSERR, _("cannot create the map lock"));
 	}
+	pthread_mutex_init(&s->trim_mu, NULL);   /* default attributes: cannot fail */
 	s->rdonly = (flags & MC_STORE_RDONLY) != 0;
 	if (s->rdonly)
 		envflags |= MDB_RDONLY;
@@ -272,6 +274,7 @@ fail:
 	if (s->env)
 		mdb_env_close(s->env);
 	pthread_rwlock_destroy(&s->maplock);
+	pthread_mutex_destroy(&s->trim_mu);
 	free(s);
 	return -1;
 }
@@ -282,6 +285,7 @@ void mc_store_close(struct mc_store *s)
 		return;
 	mdb_env_close(s->env);
 	pthread_rwlock_destroy(&s->maplock);
+	pthread_mutex_destroy(&s->trim_mu);
 	free(s);
 }
 
@@ -352,6 +356,7 @@ static void find_maps(struct mc_store *s)
  * it was. */
 void mc_store_trim(struct mc_store *s)
 {
+	pthread_mutex_lock(&s->trim_mu);   /* the mappings found are shared state */
 	pthread_rwlock_rdlock(&s->maplock);
 	if (s->trim_gen != s->map_gen + 1) {
 		find_maps(s);
@@ -361,6 +366,7 @@ void mc_store_trim(struct mc_store *s)
 	for (unsigned i = 0; i < s->ntrim; i++)
 		madvise((void *)s->trim_lo[i], s->trim_hi[i] - s->trim_lo[i], MADV_DONTNEED);
 	pthread_rwlock_unlock(&s->maplock);
+	pthread_mutex_unlock(&s->trim_mu);
 }
 
 uint64_t mc_store_mapsize(struct mc_store *s)

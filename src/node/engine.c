@@ -1558,9 +1558,15 @@ static bool loop_lead(struct mc_engine *e)
 		return false;
 	rc = eng_run_proposal(e, &err);
 	if (rc < 0) {
+		uint64_t wake = eng_now(e) + e->c.block_interval_ms;
+
 		mc_log(LOG_WARNING, NULL, "block %llu not committed: %s",
 			      (unsigned long long)e->prop_height, err.msg);
 		mc_buf_reset(&e->prop);
+		/* not at once again: a lock that cannot be stored (a full
+		 * disk) would otherwise spin and flood the log */
+		while (!e->stop && eng_now(e) < wake)
+			eng_wait_until(e, wake);
 	}
 	if (rc > 0 && e->prop.len && e->nval - e->nrefused < mc_quorum(e->nval)) {
 		/* refused by too many to ever commit: not again at once (another

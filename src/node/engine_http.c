@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -623,13 +624,16 @@ static bool txs_decode(struct mc_engine *e, const uint8_t *body, size_t len, str
  * engine's 2 threads, before the serial apply. ok[i] is set only for a tx
  * whose signature verified here, now or before; a tx that fails is left
  * at 0, and the apply verifies it again and refuses the block with its
- * usual message. */
+ * usual message. Once one fails, the others are left to the apply too
+ * (which stops at the first bad one, as before), so a block of bad
+ * signatures costs no more than it did. */
 struct block_sigs {
 	struct mc_engine *e;
 	const struct mc_bundle *b;
 	uint8_t *ok;
 	size_t *todo;
 	uint8_t (*hashes)[MC_HASH_LEN];
+	atomic_bool failed;
 };
 
 static void block_sig_check(size_t k, void *vctx)
@@ -638,21 +642,48 @@ static void block_sig_check(size_t k, void *vctx)
 	size_t i = c->todo[k];
 	struct mc_tx tx;
 
+	if (atomic_load(&c->failed))
+		return;
 	if (mc_tx_decode(c->b->txs[i].tx, c->b->txs[i].tx_len, &tx, NULL) == 0 &&
 	    mc_tx_verify_sig(&tx, c->b->h.chain_id) == 0) {
 		c->ok[i] = 1;
 		mc_sigcache_add(&c->e->sigs, c->b->h.chain_id, c->hashes[i]);
+	} else {
+		atomic_store(&c->failed, true);
 	}
 }
 
-/* The flags for eng_apply_block_sigs (malloc'd, b->count of them), or
- * NULL (out of memory: every tx is verified by the apply). */
-static uint8_t *block_sigs_check(struct mc_engine *e, const struct mc_bundle *b)
+struct precheck_ctx {
+	struct mc_engine *e;
+	const struct mc_bundle *b;
+	unsigned flags;
+};
+
+static int precheck_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
-	struct block_sigs c = { e, b, calloc(b->count ? b->count : 1, 1), calloc(b->count ? b->count : 1, sizeof(size_t)),
-				calloc(b->count ? b->count : 1, MC_HASH_LEN) };
+	struct precheck_ctx *c = vctx;
+
+	return mc_block_precheck(t, c->b, c->flags, eng_now(c->e), err);
+}
+
+/* The flags for eng_apply_block_sigs (malloc'd, b->count of them), or
+ * NULL: out of memory, or the block fails a check that needs no tx
+ * (mc_block_precheck: another chain, not next, not of the leader, a
+ * certificate that does not check), which the apply then refuses before
+ * any signature is spent on it. The cache is filled only under this
+ * node's chain id, never one a peer chose. */
+static uint8_t *block_sigs_check(struct mc_engine *e, const struct mc_bundle *b, unsigned flags)
+{
+	struct precheck_ctx pc = { e, b, flags };
+	struct mc_err perr = { 0 };
+	struct block_sigs c = { e, b, NULL, NULL, NULL, false };
 	size_t n = 0;
 
+	if (mc_store_read(e->s, precheck_txn, &pc, &perr) != 0)
+		return NULL;
+	c.ok = calloc(b->count ? b->count : 1, 1);
+	c.todo = calloc(b->count ? b->count : 1, sizeof(size_t));
+	c.hashes = calloc(b->count ? b->count : 1, MC_HASH_LEN);
 	if (!c.ok || !c.todo || !c.hashes) {
 		free(c.ok);
 		c.ok = NULL;
@@ -865,7 +896,7 @@ static void proposal_vote(struct mc_engine *e, const struct mc_bundle *b, const 
 	struct mc_err err = { 0 };
 	struct mc_vote v;
 
-	uint8_t *sig_ok = block_sigs_check(e, b);
+	uint8_t *sig_ok = block_sigs_check(e, b, MC_APPLY_PROPOSAL);
 	int rc = eng_apply_block_sigs(e, b, MC_APPLY_PROPOSAL, sig_ok, true, &err);
 
 	free(sig_ok);
@@ -962,7 +993,7 @@ static int hash_at_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
  * verified first (block_sigs_check). chain_mu held. */
 static int commit_apply(struct mc_engine *e, const struct mc_bundle *b, bool checked, struct mc_err *err)
 {
-	uint8_t *sig_ok = checked ? NULL : block_sigs_check(e, b);
+	uint8_t *sig_ok = checked ? NULL : block_sigs_check(e, b, MC_APPLY_COMMIT);
 	int rc = eng_apply_block_sigs(e, b, MC_APPLY_COMMIT | (checked ? MC_APPLY_SIGS_CHECKED : 0), sig_ok, false,
 				      err);
 

@@ -13,6 +13,7 @@ int mc_sigcache_init(struct mc_sigcache *c, size_t cap)
 		return -1;
 	if (mc_hset_init(&c->set) != 0) {
 		free(c->ring);
+		c->ring = NULL;   /* mc_sigcache_free then does nothing */
 		return -1;
 	}
 	c->cap = cap;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "engine_int.h"
 #include "fixture.h"
 #include "replica.h"
 #include "tx.h"
@@ -750,6 +751,62 @@ Test(engine, altered_signature_refused_after_good_copy_cached)
 	mc_buf_release(&r.body);
 	mc_buf_release(&prop);
 	mc_buf_release(&tx);
+	mc_buf_release(&body);
+	mc_key_free(k);
+}
+
+/* (c) A proposal that fails a check needing no tx (here: the leader's
+ * block naming another validator set) costs no signature check: it is
+ * refused as before (422), and the never-seen tx it carries was not verified, so it is not
+ * in node 1's cache. Before the precheck, all its txs were verified on the
+ * pool first: a validator could make another spend a block's worth of
+ * signature checks with a block refused at its header. */
+Test(engine, a_block_refused_at_its_header_costs_no_signature_check)
+{
+	struct mc_enroll en = { .roles = MC_ROLE_CLINICIAN, .name = (const uint8_t *)"Dr T", .name_len = 4 };
+	struct mc_key *k;
+	struct mc_buf body, txb, prop;
+	struct mc_txin in;
+	struct mc_tx tx;
+	struct mc_err err = { 0 };
+	struct mc_cert cert;
+	struct build1_ctx bc;
+	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
+	struct mc_engine *e1;
+	uint8_t hash[MC_HASH_LEN], txhash[MC_HASH_LEN];
+	char msg[512];
+
+	cr_assert(wait_all(0, all_up, NULL), "the nodes never saw each other");
+	atomic_store(&cl.link[0], SILENT);
+	cr_assert_eq(mc_key_generate(false, &k, &err), 0);
+	memcpy(en.pk, k->pk, MC_PK_LEN);
+	mc_buf_init(&body);
+	mc_enroll_encode(&en, &body);
+	make_tx(cl.s[1], fx.admin, MC_TX_IDENTITY_ENROLL, &body, &txb, &in);
+	cr_assert_eq(mc_tx_decode(in.tx, in.tx_len, &tx, &err), 0, "%s", err.msg);
+	mc_tx_hash(&tx, txhash);
+
+	bc.in = &in;
+	cr_assert_eq(mc_store_write(cl.s[1], build1_txn, &bc, &err), -1);
+	bc.h.valset_hash[0] ^= 0x01;
+	mc_block_hash(&bc.h, hash);
+	memset(&cert, 0, sizeof(cert));
+	mc_vote_sign(hash, cl.k[0]->sk, cl.k[0]->pk, &cert.votes[0]);
+	cert.count = 1;
+	mc_buf_init(&prop);
+	mc_bundle_encode(&bc.h, &cert, &in, 1, &prop);
+	mc_buf_init(&r.body);
+	e1 = atomic_load(&cl.e[1]);
+	mc_engine_on_propose(e1, cl.k[0]->pk, prop.data, prop.len, &r);
+	cr_assert_eq(r.status, 422, "a proposal naming another set: HTTP %u: %.*s", r.status, (int)r.body.len,
+		     (const char *)r.body.data);
+	snprintf(msg, sizeof(msg), "%.*s", (int)r.body.len, (const char *)r.body.data);
+	cr_assert(strstr(msg, "another validator set"), "%s", msg);
+	cr_assert(!mc_sigcache_has(&e1->sigs, bc.h.chain_id, txhash),
+		  "the tx of a block refused at its header was verified (and cached)");
+	mc_buf_release(&r.body);
+	mc_buf_release(&prop);
+	mc_buf_release(&txb);
 	mc_buf_release(&body);
 	mc_key_free(k);
 }
