@@ -42,7 +42,8 @@ struct mc_importer {
 	 * keeps every key until mc_importer_checked). */
 	struct seen *seen;
 	size_t seen_cap, seen_n;
-	uint8_t *ids;              /* random record ids for the filling slot */
+	uint8_t *ids;              /* record ids for the filling slot (draw_ids) */
+	uint64_t id_ms;            /* the time in those ids */
 	uint8_t *rnd;              /* and its sealing randomness (guarded memory) */
 	uint64_t gen;              /* batches handed over so far */
 	uint64_t stored;           /* records on the chain at the start, then added */
@@ -323,6 +324,36 @@ static int start_threads(struct mc_importer *im)
 	return -1;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, MC_RECORD_ID_LEN);
+}
+
+/* The filling slot's record ids and sealing randomness, one draw a batch
+ * instead of a few system calls a record. An id is the batch's time in ms
+ * (48 bits, big-endian) and 80 random bits, the batch's ids in ascending
+ * order and above the previous batch's: the records table (keyed by id) then grows at its end, a batch
+ * dirtying only the pages it fills instead of one old leaf page a record
+ * (docs/decisions.md). */
+static void draw_ids(struct mc_importer *im)
+{
+	uint64_t ms = mc_now_ms();
+	uint8_t be[8];
+
+	/* and above the previous batch's, drawn in the same ms or before a
+	 * step back of the clock */
+	if (ms <= im->id_ms)
+		ms = im->id_ms + 1;
+	im->id_ms = ms;
+
+	mc_random(im->ids, im->cap * MC_RECORD_ID_LEN);
+	mc_be64(be, ms);
+	for (size_t i = 0; i < im->cap; i++)
+		memcpy(im->ids + i * MC_RECORD_ID_LEN, be + 2, 6);
+	qsort(im->ids, im->cap, MC_RECORD_ID_LEN, id_cmp);
+	mc_random(im->rnd, im->cap * MC_SEAL_RANDOM);
+}
+
 static void release(struct mc_importer *im)
 {
 	for (int i = 0; i < 2; i++) {
@@ -370,9 +401,7 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 	if (!im->slots[0].recs || !im->slots[1].recs || !im->slots[0].tags || !im->slots[1].tags ||
 	    !im->slots[0].keys || !im->slots[1].keys || !im->ids || !im->rnd || !im->seen)
 		goto oom;
-	/* One draw a batch instead of a few system calls a record. */
-	mc_random(im->ids, batch * MC_RECORD_ID_LEN);
-	mc_random(im->rnd, batch * MC_SEAL_RANDOM);
+	draw_ids(im);
 	if (mc_store_read(s, count_txn, &im->stored, err) != 0) {
 		release(im);
 		return -1;
@@ -413,8 +442,7 @@ static int hand_over(struct mc_importer *im, struct mc_err *err)
 
 		seen_evict(im, sl);
 		sl->gen = ++im->gen;
-		mc_random(im->ids, im->cap * MC_RECORD_ID_LEN);
-		mc_random(im->rnd, im->cap * MC_SEAL_RANDOM);
+		draw_ids(im);
 	}
 	return rc;
 }
@@ -426,12 +454,13 @@ static const double index_row[3] = { 96, 112, 64 };
 #define LEAF_FILL 2826.0
 #define ENTRY_BYTES 256.0   /* an entry in the tx's attachment, and its leaf */
 
-/* Counts the record just added to sl; returns what the commit of the
- * batch is expected to dirty: its
- * ciphertexts and entries, and for each index table the distinct leaf
- * pages its keys land in: each new key adds the chance that its page is
- * not one of those already touched (1 - touched / pages). */
-static double dirty_add(const struct mc_importer *im, struct slot *sl)
+/* Counts the record just added to sl (fresh: a new id, which the records
+ * table appends: draw_ids); returns what the commit of the batch is
+ * expected to dirty: its ciphertexts and entries, the records table's new
+ * pages, and for each random key the distinct leaf pages those keys land
+ * in: each new key adds the chance that its page is not one of those
+ * already touched (1 - touched / pages). */
+static double dirty_add(const struct mc_importer *im, struct slot *sl, bool fresh)
 {
 	double pages = 0;
 
@@ -440,7 +469,10 @@ static double dirty_add(const struct mc_importer *im, struct slot *sl)
 
 		if (p < 1)
 			p = 1;
-		sl->touched[t] += 1 - (sl->touched[t] < p ? sl->touched[t] / p : 1);
+		if (t == 0 && fresh)
+			sl->touched[t] += index_row[t] / 4096;
+		else
+			sl->touched[t] += 1 - (sl->touched[t] < p ? sl->touched[t] / p : 1);
 		pages += sl->touched[t];
 	}
 	return (double)sl->bytes + ENTRY_BYTES * (double)sl->n + 4096 * pages;
@@ -501,7 +533,7 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 	/* full in count, or in bytes: one tx a batch must fit what a node
 	 * takes in one request (MC_IMPORT_BATCH_BYTES), and its dirty pages
 	 * the memory an import may use (MC_IMPORT_DIRTY_BYTES) */
-	if (sl->n == im->cap || sl->bytes >= MC_IMPORT_BATCH_BYTES || dirty_add(im, sl) >= MC_IMPORT_DIRTY_BYTES)
+	if (sl->n == im->cap || sl->bytes >= MC_IMPORT_BATCH_BYTES || dirty_add(im, sl, version == 1) >= MC_IMPORT_DIRTY_BYTES)
 		return hand_over(im, err);
 	return 0;
 }

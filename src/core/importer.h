@@ -33,9 +33,10 @@
 #define MC_IMPORT_BATCH_BYTES (8u * 1024 * 1024)
 /* ... or when the pages its commit is expected to dirty reach this: LMDB
  * holds a write txn's dirty pages in memory until the commit (and keeps
- * them for reuse), the ciphertexts and entries plus the leaf pages of the
- * 3 index tables (records, duplicate keys, subjects) that the batch's
- * random keys land in, estimated from the number of records stored. This
+ * them for reuse), the ciphertexts and entries, the records table's new
+ * pages (an import's ids are time-ordered: it appends), and the leaf pages
+ * of the duplicate keys and subjects tables that the batch's random keys
+ * land in, estimated from the number of records stored. This
  * bounds the import's resident set whatever the store's size (issue 18:
  * under 64 MiB at 1M records). */
 #define MC_IMPORT_DIRTY_BYTES (40u * 1024 * 1024)

@@ -98,7 +98,8 @@ int mc_record_latest(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
 	return rc;
 }
 
-/* fresh: the row must not exist yet (MC_EXISTS if it does). */
+/* fresh: the row must not exist yet (MC_EXISTS if it does); appended
+ * when its key is the greatest (an import's time-ordered ids). */
 static int put_record_state(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN],
 			    uint32_t version, const struct mc_record_state *rs, bool fresh,
 			    struct mc_err *err)
@@ -113,7 +114,7 @@ static int put_record_state(struct mc_txn *t, const uint8_t id[MC_RECORD_ID_LEN]
 	memcpy(row + 28, rs->leaf, MC_HASH_LEN);
 	record_key(key, id, version);
 	if (fresh)
-		return mc_txn_put_new(t, MC_DB_RECORDS, key, sizeof(key), row, sizeof(row), err);
+		return mc_txn_append_new(t, MC_DB_RECORDS, key, sizeof(key), row, sizeof(row), err);
 	return mc_txn_put(t, MC_DB_RECORDS, key, sizeof(key), row, sizeof(row), err);
 }
 

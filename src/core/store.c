@@ -615,6 +615,22 @@ int mc_txn_append(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	return 0;
 }
 
+int mc_txn_append_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+		      const void *v, size_t vn, struct mc_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc;
+
+	if (t->s->borrow[db])
+		return mc_txn_put_new(t, db, k, kn, v, vn, err);
+	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_APPEND);
+	if (rc == MDB_KEYEXIST)
+		return mc_txn_put_new(t, db, k, kn, v, vn, err);
+	if (rc != 0)
+		return op_err(t, rc, err, db_info[db].name);
+	return 0;
+}
+
 int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct mc_err *err)
 {
 	MDB_val key = { kn, (void *)k };

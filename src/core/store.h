@@ -200,6 +200,10 @@ int mc_txn_append_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t
 			  size_t vn, void **v, struct mc_err *err);
 int mc_txn_append(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 		  const void *v, size_t vn, struct mc_err *err);
+/* As mc_txn_put_new, appending when the key is greater than every key in
+ * db: 0, MC_EXISTS, or -1. */
+int mc_txn_append_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
+		      const void *v, size_t vn, struct mc_err *err);
 
 /* 0 deleted, MC_NOTFOUND, -1 error. */
 int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct mc_err *err);

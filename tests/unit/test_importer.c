@@ -368,3 +368,40 @@ Test(importer, a_batch_is_bounded_by_the_pages_its_commit_dirties)
 	cr_assert_eq(committed, 64000);
 	cr_assert_geq(r.blocks, 2, "one batch of %llu records", committed);
 }
+
+/* An import's record ids are time-ordered (docs/decisions.md): the batch's
+ * time in ms, big-endian, in the first 6 bytes, and ascending in input
+ * order, within a batch and across batches, so the records table grows at
+ * its end. */
+Test(importer, record_ids_begin_with_the_batch_time_and_ascend_in_input_order)
+{
+	char buf[256];
+	struct report r;
+	struct mc_importer *im = start(3, MC_DUP_SKIP, &r);
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed = 0;
+	uint64_t t0 = mc_now_ms(), t1;
+
+	for (unsigned i = 0; i < MAXR; i++) {
+		snprintf(buf, sizeof(buf), "{\"subject\":\"MRN-%u\",\"category\":\"note\",\"payload\":\"p%u\"}", i, i);
+		cr_assert_eq(add_line(im, buf, i + 1, &dup, &err), 0, "line %u: %s", i, err.msg);
+	}
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	t1 = mc_now_ms();
+	cr_assert_eq(r.n, MAXR);
+	cr_assert_geq(r.blocks, 5, "batches of three");
+	for (unsigned i = 0; i < MAXR; i++) {
+		uint8_t be[8] = { 0 };
+		uint64_t ms;
+
+		memcpy(be + 2, r.ids[i], 6);
+		ms = mc_from_be64(be);
+		/* a batch drawn in the same ms as the one before takes the next */
+		cr_assert(ms >= t0 && ms <= t1 + MAXR, "record %u: id time %llu outside [%llu, %llu]", i,
+			  (unsigned long long)ms, (unsigned long long)t0, (unsigned long long)t1);
+		if (i)
+			cr_assert_lt(memcmp(r.ids[i - 1], r.ids[i], MC_RECORD_ID_LEN), 0, "record %u: ids ascend", i);
+	}
+	read_back(r.ids[MAXR - 1], 0, "p15", "note");
+}
