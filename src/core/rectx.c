@@ -281,13 +281,17 @@ static int entry_dupkey(struct mc_txn *t, const struct mc_apply_ctx *ax, const s
 
 	memcpy(ik, put->org, MC_PK_LEN);
 	memcpy(ik + MC_PK_LEN, e->dupkey, MC_HASH_LEN);
+	memcpy(iv, e->id, MC_RECORD_ID_LEN);
+	memcpy(iv + MC_RECORD_ID_LEN, e->ckey, MC_HASH_LEN);
+	/* a new key (a first import) in one descent of the index */
+	rc = mc_txn_put_new(t, MC_DB_DUPKEYS, ik, sizeof(ik), iv, sizeof(iv), err);
+	if (rc != MC_EXISTS)
+		return rc;
 	rc = mc_txn_get(t, MC_DB_DUPKEYS, ik, sizeof(ik), &v, &vn, err);
 	if (rc < 0)
 		return -1;
-	if (rc == 0 && (vn != sizeof(iv) || memcmp(v, e->id, MC_RECORD_ID_LEN) != 0))
+	if (rc != 0 || vn != sizeof(iv) || memcmp(v, e->id, MC_RECORD_ID_LEN) != 0)
 		return mc_refuse(err, ax, _("a record with the same duplicate key exists"));
-	memcpy(iv, e->id, MC_RECORD_ID_LEN);
-	memcpy(iv + MC_RECORD_ID_LEN, e->ckey, MC_HASH_LEN);
 	return mc_txn_put(t, MC_DB_DUPKEYS, ik, sizeof(ik), iv, sizeof(iv), err);
 }
 

@@ -405,3 +405,44 @@ Test(importer, record_ids_begin_with_the_batch_time_and_ascend_in_input_order)
 	}
 	read_back(r.ids[MAXR - 1], 0, "p15", "note");
 }
+
+/* The chain's rule behind the importer's lookups: a version 1 under a
+ * duplicate key of this custodian already in use is refused (nothing of
+ * its batch stored), within one batch and across batches (the next
+ * version of the record holding the key: versions_across_...). */
+static void seal_keyed(const uint8_t id[MC_RECORD_ID_LEN], uint32_t version, const uint8_t *prev,
+		       uint8_t key, uint8_t ckey, struct mc_sealed *out)
+{
+	uint8_t subj[MC_HASH_LEN] = { 7 };
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_record_seal(fx.o, id, version, prev, subj, "note", "text/plain", "x", 1, out, &err), 0,
+		     "%s", err.msg);
+	out->entry.keyed = true;
+	memset(out->entry.dupkey, key, MC_HASH_LEN);
+	memset(out->entry.ckey, ckey, MC_HASH_LEN);
+}
+
+Test(importer, the_chain_refuses_a_second_record_under_a_duplicate_key_in_use)
+{
+	uint8_t a[MC_RECORD_ID_LEN] = { 1 }, b[MC_RECORD_ID_LEN] = { 2 }, c[MC_RECORD_ID_LEN] = { 3 };
+	struct mc_sealed r[2];
+	struct mc_produced out;
+	struct mc_err err = { 0 };
+	uint64_t h0 = height();
+
+	seal_keyed(a, 1, NULL, 0xa1, 1, &r[0]);
+	seal_keyed(b, 1, NULL, 0xa1, 2, &r[1]);
+	cr_assert_eq(mc_records_commit(fx.s, fx.node, fx.admin, fx.o, r, 2, &out, &err), -1, "one batch, one key");
+	cr_assert(strstr(err.msg, "duplicate key"), "%s", err.msg);
+	mc_sealed_release(&r[1]);
+	cr_assert_eq(height(), h0, "nothing stored");
+	cr_assert_eq(mc_records_commit(fx.s, fx.node, fx.admin, fx.o, r, 1, &out, &err), 0, "%s", err.msg);
+	mc_sealed_release(&r[0]);
+	seal_keyed(c, 1, NULL, 0xa1, 3, &r[0]);
+	err = (struct mc_err){ 0 };
+	cr_assert_eq(mc_records_commit(fx.s, fx.node, fx.admin, fx.o, r, 1, &out, &err), -1, "a later batch");
+	cr_assert(strstr(err.msg, "duplicate key"), "%s", err.msg);
+	mc_sealed_release(&r[0]);
+	cr_assert_eq(height(), h0 + 1);
+}
