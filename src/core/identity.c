@@ -13,6 +13,99 @@ static const char *const role_names[] = {
 };
 #define NROLES (MC_ARRAY_LEN(role_names))
 
+/* ---- the identity index (MC_DB_IDINDEX, store.h) ----
+ * 0x00 -> (empty): the index is built (a store older than it has no such
+ * row until its first identity write builds it);
+ * 'n' | name | 0x00 | pk -> (empty): an active identity and its name (a
+ * name holds no NUL: the name's end is unambiguous);
+ * 's' | subject (32) | pk -> (empty): an active patient identity with a
+ * subject. Exactly what the scans below find, so that the index answers
+ * as they do. */
+enum { IDX_BUILT = 0x00, IDX_NAME = 'n', IDX_SUBJECT = 's' };
+#define IDX_KEY_MAX (2 + MC_NAME_MAX + MC_PK_LEN)
+
+static const uint8_t idx_marker[1] = { IDX_BUILT };
+
+/* The key of name (len bytes) and pk; with pk NULL, its prefix. */
+static size_t name_key(uint8_t k[IDX_KEY_MAX], const void *name, size_t len, const uint8_t *pk)
+{
+	k[0] = IDX_NAME;
+	memcpy(k + 1, name, len);
+	k[1 + len] = 0;
+	if (pk)
+		memcpy(k + 2 + len, pk, MC_PK_LEN);
+	return 2 + len + (pk ? MC_PK_LEN : 0);
+}
+
+static size_t subject_key(uint8_t k[IDX_KEY_MAX], const uint8_t *subject, const uint8_t *pk)
+{
+	k[0] = IDX_SUBJECT;
+	memcpy(k + 1, subject, MC_HASH_LEN);
+	if (pk)
+		memcpy(k + 1 + MC_HASH_LEN, pk, MC_PK_LEN);
+	return 1 + MC_HASH_LEN + (pk ? MC_PK_LEN : 0);
+}
+
+static bool active_patient(const struct mc_identity *id)
+{
+	return (id->roles & MC_ROLE_PATIENT) && id->has_subject && id->revoked == MC_NOT_REVOKED;
+}
+
+/* Adds (add) or removes the entries of id: 0 or -1. A removed entry that
+ * is not there is no error (verify finds a damaged index). */
+static int idx_entries(struct mc_txn *t, const struct mc_identity *id, bool add, struct mc_err *err)
+{
+	uint8_t k[IDX_KEY_MAX];
+	size_t kn;
+	int rc;
+
+	if (id->revoked != MC_NOT_REVOKED)
+		return 0;
+	kn = name_key(k, id->name, strlen(id->name), id->pk);
+	rc = add ? mc_txn_put(t, MC_DB_IDINDEX, k, kn, idx_marker, 0, err) : mc_txn_del(t, MC_DB_IDINDEX, k, kn, err);
+	if (rc < 0 || !active_patient(id))
+		return rc < 0 ? -1 : 0;
+	kn = subject_key(k, id->subject, id->pk);
+	rc = add ? mc_txn_put(t, MC_DB_IDINDEX, k, kn, idx_marker, 0, err) : mc_txn_del(t, MC_DB_IDINDEX, k, kn, err);
+	return rc < 0 ? -1 : 0;
+}
+
+/* 1 when the index is built, 0 when not, -1 on error. */
+static int idx_built(struct mc_txn *t, struct mc_err *err)
+{
+	const void *v;
+	size_t vn;
+	int rc = mc_txn_get(t, MC_DB_IDINDEX, idx_marker, sizeof(idx_marker), &v, &vn, err);
+
+	return rc < 0 ? -1 : rc == 0;
+}
+
+static int idx_add(const struct mc_identity *id, void *ctx, struct mc_err *err)
+{
+	return idx_entries(ctx, id, true, err);
+}
+
+/* Builds the index unless it is: whatever rows it holds without its marker
+ * go first, then one entry set per identity, then the marker. 0 or -1. */
+static int idx_ready(struct mc_txn *t, struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc = idx_built(t, err);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (mc_cursor_open(t, MC_DB_IDINDEX, &c, err) != 0)
+		return -1;
+	while ((rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err)) == 0 && mc_cursor_del(c, err) == 0)
+		;
+	mc_cursor_close(c);
+	if (rc != MC_NOTFOUND || mc_identities_each(t, idx_add, t, err) != 0)
+		return -1;
+	return mc_txn_put(t, MC_DB_IDINDEX, idx_marker, sizeof(idx_marker), idx_marker, 0, err);
+}
+
 void mc_identity_encode(const struct mc_identity *id, struct mc_buf *b)
 {
 	mc_put_u32(b, id->roles);
@@ -55,15 +148,20 @@ int mc_identity_decode(const uint8_t pk[MC_PK_LEN], const void *p, size_t n,
 
 int mc_identity_put(struct mc_txn *t, const struct mc_identity *id, struct mc_err *err)
 {
+	struct mc_identity old;
 	struct mc_buf b;
-	int rc;
+	int rc = idx_ready(t, err);
 
+	if (rc == 0)
+		rc = mc_identity_get(t, id->pk, &old, err);
+	if (rc < 0 || (rc == 0 && idx_entries(t, &old, false, err) != 0))
+		return -1;
 	mc_buf_init(&b);
 	mc_identity_encode(id, &b);
 	rc = mc_buf_failed(&b) ? mc_err_set(err, EX_OSERR, _("out of memory"))
 			       : mc_txn_put(t, MC_DB_IDENTITIES, id->pk, MC_PK_LEN, b.data, b.len, err);
 	mc_buf_release(&b);
-	return rc;
+	return rc != 0 ? rc : idx_entries(t, id, true, err);
 }
 
 int mc_identity_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_identity *id,
@@ -103,6 +201,81 @@ int mc_identities_each(struct mc_txn *t, mc_identity_fn fn, void *ctx, struct mc
 	}
 	mc_cursor_close(c);
 	return rc < 0 ? -1 : stop;
+}
+
+/* The scans the index replaces while a store has not built it yet. */
+struct name_look {
+	const uint8_t *name;
+	size_t len;
+	uint8_t *holder;
+};
+
+static int bears_name(const struct mc_identity *id, void *ctx, struct mc_err *err)
+{
+	struct name_look *l = ctx;
+
+	(void)err;
+	if (id->revoked != MC_NOT_REVOKED || strlen(id->name) != l->len || memcmp(id->name, l->name, l->len) != 0)
+		return 0;
+	memcpy(l->holder, id->pk, MC_PK_LEN);
+	return 1;
+}
+
+static int is_subjects_patient(const struct mc_identity *id, void *ctx, struct mc_err *err)
+{
+	(void)err;
+	return active_patient(id) && memcmp(id->subject, ctx, MC_HASH_LEN) == 0;
+}
+
+/* 1 and the key after prefix (kn bytes) of the first entry under it that
+ * has one more key, 0 when none has, -1 on error. */
+static int idx_first(struct mc_txn *t, const uint8_t *prefix, size_t kn, uint8_t pk[MC_PK_LEN],
+		     struct mc_err *err)
+{
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t n, vn;
+	int rc, found;
+
+	if (mc_cursor_open(t, MC_DB_IDINDEX, &c, err) != 0)
+		return -1;
+	rc = mc_cursor_seek(c, prefix, kn, &k, &n, &v, &vn, err);
+	found = rc == 0 && n == kn + MC_PK_LEN && memcmp(k, prefix, kn) == 0;
+	if (found)
+		memcpy(pk, (const uint8_t *)k + kn, MC_PK_LEN);
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : found;
+}
+
+int mc_identity_named(struct mc_txn *t, const void *name, size_t len, uint8_t holder[MC_PK_LEN],
+		      struct mc_err *err)
+{
+	uint8_t k[IDX_KEY_MAX];
+	int rc = idx_built(t, err);
+
+	if (rc == 0) {
+		struct name_look l = { name, len, holder };
+
+		return mc_identities_each(t, bears_name, &l, err);
+	}
+	if (rc < 0)
+		return -1;
+	/* no identity's name is longer or holds a NUL: the scan finds none */
+	if (len > MC_NAME_MAX || memchr(name, 0, len))
+		return 0;
+	return idx_first(t, k, name_key(k, name, len, NULL), holder, err);
+}
+
+int mc_identity_patient_of(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN], struct mc_err *err)
+{
+	uint8_t k[IDX_KEY_MAX], pk[MC_PK_LEN];
+	int rc = idx_built(t, err);
+
+	if (rc == 0)
+		return mc_identities_each(t, is_subjects_patient, (void *)subject, err);
+	if (rc < 0)
+		return -1;
+	return idx_first(t, k, subject_key(k, subject, NULL), pk, err);
 }
 
 int mc_identity_find(struct mc_txn *t, const char *what, struct mc_identity *id,
