@@ -278,22 +278,13 @@ int mc_identity_patient_of(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN],
 	return idx_first(t, k, subject_key(k, subject, NULL), pk, err);
 }
 
-int mc_identity_find(struct mc_txn *t, const char *what, struct mc_identity *id,
-		     struct mc_err *err)
+static int find_scan(struct mc_txn *t, const char *what, struct mc_identity *id, struct mc_err *err)
 {
 	struct mc_cursor *c;
 	const void *k, *v;
 	size_t kn, vn, wlen = strlen(what);
 	int found = 0, rc;
-	uint8_t pk[MC_PK_LEN];
-	bool hexkey = wlen == 2 * MC_PK_LEN && mc_unhex(what, pk, MC_PK_LEN) == 0;
 
-	if (hexkey) {
-		rc = mc_identity_get(t, pk, id, err);
-		if (rc == MC_NOTFOUND)
-			return mc_err_set(err, EX_NOUSER, _("no identity with key '%s'"), what);
-		return rc;
-	}
 	if (mc_cursor_open(t, MC_DB_IDENTITIES, &c, err) != 0)
 		return -1;
 	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
@@ -326,6 +317,110 @@ int mc_identity_find(struct mc_txn *t, const char *what, struct mc_identity *id,
 	if (!found)
 		return mc_err_set(err, EX_NOUSER, _("no identity named '%s'"), what);
 	return 0;
+}
+
+/* The active identities `what` names, from the index, by name and (8 hex
+ * digits or more) by key prefix: up to two distinct keys in f. */
+struct found {
+	uint8_t pk[2][MC_PK_LEN];
+	unsigned n;
+};
+
+static void found_add(struct found *f, const uint8_t *pk)
+{
+	for (unsigned i = 0; i < f->n; i++)
+		if (memcmp(f->pk[i], pk, MC_PK_LEN) == 0)
+			return;
+	if (f->n < 2)
+		memcpy(f->pk[f->n++], pk, MC_PK_LEN);
+}
+
+static int found_by_name(struct mc_txn *t, const char *what, size_t wlen, struct found *f, struct mc_err *err)
+{
+	uint8_t k[IDX_KEY_MAX];
+	size_t kn = name_key(k, what, wlen, NULL), n;
+	struct mc_cursor *c;
+	const void *key;
+	int rc;
+
+	if (mc_cursor_open(t, MC_DB_IDINDEX, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, k, kn, &key, &n, NULL, NULL, err); rc == 0 && f->n < 2;
+	     rc = mc_cursor_next(c, &key, &n, NULL, NULL, err)) {
+		if (n != kn + MC_PK_LEN || memcmp(key, k, kn) != 0)
+			break;
+		found_add(f, (const uint8_t *)key + kn);
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Active identities whose key's hex starts with what (lower-case hex, as
+ * mc_hex writes it and the scan compares). */
+static int found_by_prefix(struct mc_txn *t, const char *what, size_t wlen, struct found *f,
+			   struct mc_err *err)
+{
+	uint8_t start[MC_PK_LEN] = { 0 };
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn;
+	int rc;
+
+	if (wlen > 2 * MC_PK_LEN || strspn(what, "0123456789abcdef") != wlen)
+		return 0;
+	for (size_t i = 0; i < wlen; i++)
+		start[i / 2] |= (uint8_t)((what[i] <= '9' ? what[i] - '0' : what[i] - 'a' + 10) << (i % 2 ? 0 : 4));
+	if (mc_cursor_open(t, MC_DB_IDENTITIES, &c, err) != 0)
+		return -1;
+	for (rc = mc_cursor_seek(c, start, (wlen + 1) / 2, &k, &kn, &v, &vn, err); rc == 0 && f->n < 2;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		struct mc_identity id;
+		char hex[2 * MC_PK_LEN + 1];
+
+		if (kn != MC_PK_LEN || mc_identity_decode(k, v, vn, &id, err) != 0) {
+			rc = mc_err_set(err, EX_DATAERR, _("malformed identity record"));
+			break;
+		}
+		mc_hex(k, kn, hex);
+		if (strncmp(hex, what, wlen) != 0)
+			break;
+		if (id.revoked == MC_NOT_REVOKED)
+			found_add(f, k);
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
+int mc_identity_find(struct mc_txn *t, const char *what, struct mc_identity *id,
+		     struct mc_err *err)
+{
+	size_t wlen = strlen(what);
+	uint8_t pk[MC_PK_LEN];
+	struct found f = { .n = 0 };
+	int rc;
+
+	if (wlen == 2 * MC_PK_LEN && mc_unhex(what, pk, MC_PK_LEN) == 0) {
+		rc = mc_identity_get(t, pk, id, err);
+		if (rc == MC_NOTFOUND)
+			return mc_err_set(err, EX_NOUSER, _("no identity with key '%s'"), what);
+		return rc;
+	}
+	/* An active match is the answer (two are ambiguous), as in the scan,
+	 * which prefers an active identity; with none, the scan finds the
+	 * revoked one it names, or says none is. */
+	rc = idx_built(t, err);
+	if (rc > 0 && wlen <= MC_NAME_MAX)
+		rc = found_by_name(t, what, wlen, &f, err) == 0 ? 1 : -1;
+	if (rc > 0 && wlen >= 8)
+		rc = found_by_prefix(t, what, wlen, &f, err) == 0 ? 1 : -1;
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || f.n == 0)
+		return find_scan(t, what, id, err);
+	if (f.n > 1)
+		return mc_err_set(err, EX_USAGE, _("'%s' names more than one identity: give the key"), what);
+	rc = mc_identity_get(t, f.pk[0], id, err);
+	return rc == MC_NOTFOUND ? find_scan(t, what, id, err) : rc;
 }
 
 int mc_roles_parse(const char *s, uint32_t *roles, struct mc_err *err)

@@ -57,7 +57,9 @@ int mc_identity_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_ide
 typedef int (*mc_identity_fn)(const struct mc_identity *id, void *ctx, struct mc_err *err);
 int mc_identities_each(struct mc_txn *t, mc_identity_fn fn, void *ctx, struct mc_err *err);
 /* Finds an identity by 64-hex key, unique hex prefix (>= 8 digits), or
- * exact name. EX_NOUSER when none, EX_USAGE when ambiguous. */
+ * exact name. EX_NOUSER when none, EX_USAGE when ambiguous. An active
+ * identity is found through the index (O(log n)); a name or prefix no
+ * active identity has is looked for among all identities (a scan). */
 int mc_identity_find(struct mc_txn *t, const char *what, struct mc_identity *id,
 		     struct mc_err *err);
 

@@ -4,7 +4,8 @@
  * same refusals as the scan it replaced, after revocations and rotations
  * too; a store older than the index (the table absent) is read by the scan,
  * built whole at its first identity write, and verifies before and after;
- * verify finds an altered index row. */
+ * verify finds an altered index row; mc_identity_find answers through the
+ * index as the scan does. */
 #include "config.h"
 
 #include <lmdb.h>
@@ -13,6 +14,7 @@
 #include "fixture.h"
 #include "idtx.h"
 #include "rotation.h"
+#include "util.h"
 #include "verify.h"
 
 #define IDX_TEST_KEY_MAX (2 + MC_NAME_MAX + MC_PK_LEN)
@@ -366,4 +368,93 @@ Test(idindex, verify_finds_an_altered_missing_or_unmarked_index_row)
 	tampered_is_found((struct tamper){ 'n', false });
 	tampered_is_found((struct tamper){ 's', false });
 	tampered_is_found((struct tamper){ 0x00, false });
+}
+
+/* mc_identity_find's answer to each query: rc, error code, key found. */
+struct find_ans {
+	int rc, code;
+	uint8_t pk[MC_PK_LEN];
+};
+
+#define NQ 64
+
+struct find_ctx {
+	const char *q[NQ];
+	unsigned n;
+	struct find_ans a[NQ];
+};
+
+static int find_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct find_ctx *c = vctx;
+
+	(void)err;
+	for (unsigned i = 0; i < c->n; i++) {
+		struct mc_identity id;
+		struct mc_err e = { 0 };
+
+		memset(&c->a[i], 0, sizeof(c->a[i]));
+		c->a[i].rc = mc_identity_find(t, c->q[i], &id, &e);
+		c->a[i].code = e.code;
+		if (c->a[i].rc == 0)
+			memcpy(c->a[i].pk, id.pk, MC_PK_LEN);
+	}
+	return 0;
+}
+
+Test(idindex, finding_an_identity_by_name_or_key_prefix_answers_as_the_scan)
+{
+	struct mc_key *a = NULL, *b = NULL, *r = NULL, *nw;
+	struct mc_err err = { 0 };
+	struct find_ctx ix = { .n = 0 }, sc;
+	struct mc_store *ro = NULL;
+	char hex[3][2 * MC_PK_LEN + 1], pre[6][16], clash[9];
+
+	cr_assert_eq(enrol("Dr A", MC_ROLE_CLINICIAN, 0, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(enrol("Dr B", MC_ROLE_CLINICIAN, 0, &b, &err), 0, "%s", err.msg);
+	cr_assert_eq(enrol("Dr R", MC_ROLE_CLINICIAN, 0, &r, &err), 0, "%s", err.msg);
+	revoke(r->pk);                      /* a name only a revoked identity has */
+	nw = rotate(b);                     /* "Dr B": the old key revoked, the new active */
+	mc_hex(a->pk, MC_PK_LEN, hex[0]);
+	mc_hex(b->pk, MC_PK_LEN, hex[1]);
+	mc_hex(r->pk, MC_PK_LEN, hex[2]);
+	/* a name that is another active identity's key prefix: ambiguous */
+	snprintf(clash, sizeof(clash), "%.8s", hex[0]);
+	cr_assert_eq(enrol(clash, MC_ROLE_AUDITOR, 0, NULL, &err), 0, "%s", err.msg);
+	for (int i = 0; i < 3; i++) {
+		snprintf(pre[2 * i], sizeof(pre[0]), "%.9s", hex[i]);
+		snprintf(pre[2 * i + 1], sizeof(pre[0]), "%.12s", hex[i]);
+	}
+	{
+		const char *q[] = { "Dr A", "Dr B", "Dr R", "admin", "Org", "nobody", clash, pre[0], pre[1],
+				    pre[2], pre[3], pre[4], pre[5], hex[0], hex[1], hex[2], "DR A", "dr a",
+				    "0000000", "" };
+
+		for (size_t i = 0; i < MC_ARRAY_LEN(q); i++)
+			ix.q[ix.n++] = q[i];
+	}
+	cr_assert_eq(mc_store_read(fx.s, find_txn, &ix, &err), 0, "%s", err.msg);
+	cr_assert_eq(ix.a[0].rc, 0);
+	cr_assert_arr_eq(ix.a[0].pk, a->pk, MC_PK_LEN);
+	cr_assert_arr_eq(ix.a[1].pk, nw->pk, MC_PK_LEN, "the active identity of a reused name");
+	cr_assert_eq(ix.a[2].rc, 0, "a revoked identity's own name finds it");
+	cr_assert_eq(ix.a[6].code, EX_USAGE, "a name that is another key's prefix is ambiguous");
+	cr_assert_eq(ix.a[5].code, EX_NOUSER);
+	/* the same queries through the scan: the store without the index */
+	sc = ix;
+	drop_index();
+	cr_assert_eq(mc_store_open(fx.dir, MC_STORE_RDONLY, &ro, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_read(ro, find_txn, &sc, &err), 0, "%s", err.msg);
+	mc_store_close(ro);
+	cr_assert_eq(mc_store_open(fx.dir, 0, &fx.s, &err), 0, "%s", err.msg);
+	for (unsigned i = 0; i < ix.n; i++) {
+		cr_assert_eq(ix.a[i].rc, sc.a[i].rc, "'%s': rc %d, scan %d", ix.q[i], ix.a[i].rc, sc.a[i].rc);
+		cr_assert_eq(ix.a[i].code, sc.a[i].code, "'%s': code %d, scan %d", ix.q[i], ix.a[i].code,
+			     sc.a[i].code);
+		cr_assert_arr_eq(ix.a[i].pk, sc.a[i].pk, MC_PK_LEN, "'%s': the same identity", ix.q[i]);
+	}
+	mc_key_free(a);
+	mc_key_free(b);
+	mc_key_free(r);
+	mc_key_free(nw);
 }
