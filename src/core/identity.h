@@ -32,8 +32,22 @@ void mc_identity_encode(const struct mc_identity *id, struct mc_buf *b);
 int mc_identity_decode(const uint8_t pk[MC_PK_LEN], const void *p, size_t n,
 		       struct mc_identity *id, struct mc_err *err);
 
-/* Writes the identity's state row (key id->pk): 0 or -1. */
+/* Writes the identity's state row (key id->pk) and keeps the identity
+ * index (MC_DB_IDINDEX) in step: 0 or -1. Every writer of an identity row
+ * goes through it. The index holds, for each active identity, its name and,
+ * for an active patient identity with a subject, its subject; a store older
+ * than the index gets it whole in the first call (in the caller's write
+ * transaction: a crash leaves no index or a whole one). */
 int mc_identity_put(struct mc_txn *t, const struct mc_identity *id, struct mc_err *err);
+/* 1 and, in holder, the key (the lowest, as a scan in key order finds it)
+ * of an active identity whose name is the len bytes at name; 0 when none
+ * is; -1 on error. From the index, O(log n); by a scan of the identities
+ * while the store has not built it yet. */
+int mc_identity_named(struct mc_txn *t, const void *name, size_t len, uint8_t holder[MC_PK_LEN],
+		      struct mc_err *err);
+/* 1 when an active patient identity has this subject, 0 when none has,
+ * -1 on error. As mc_identity_named. */
+int mc_identity_patient_of(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN], struct mc_err *err);
 /* 0, MC_NOTFOUND or -1. */
 int mc_identity_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_identity *id,
 		    struct mc_err *err);
@@ -43,7 +57,9 @@ int mc_identity_get(struct mc_txn *t, const uint8_t pk[MC_PK_LEN], struct mc_ide
 typedef int (*mc_identity_fn)(const struct mc_identity *id, void *ctx, struct mc_err *err);
 int mc_identities_each(struct mc_txn *t, mc_identity_fn fn, void *ctx, struct mc_err *err);
 /* Finds an identity by 64-hex key, unique hex prefix (>= 8 digits), or
- * exact name. EX_NOUSER when none, EX_USAGE when ambiguous. */
+ * exact name. EX_NOUSER when none, EX_USAGE when ambiguous. An active
+ * identity is found through the index (O(log n)); a name or prefix no
+ * active identity has is looked for among all identities (a scan). */
 int mc_identity_find(struct mc_txn *t, const char *what, struct mc_identity *id,
 		     struct mc_err *err);
 

@@ -11,47 +11,6 @@
 #include "rotation.h"
 #include "text.h"
 
-/* 1 when an active patient identity already names this subject, 0 when
- * none does, -1 on error. A scan of the identities: enrolments are rare. */
-static int is_subjects_patient(const struct mc_identity *id, void *ctx, struct mc_err *err)
-{
-	(void)err;
-	return (id->roles & MC_ROLE_PATIENT) && id->has_subject && id->revoked == MC_NOT_REVOKED &&
-	       memcmp(id->subject, ctx, MC_HASH_LEN) == 0;
-}
-
-static int patient_exists(struct mc_txn *t, const uint8_t subject[MC_HASH_LEN], struct mc_err *err)
-{
-	return mc_identities_each(t, is_subjects_patient, (void *)subject, err);
-}
-
-/* 1 and holder's key when an active identity bears this display name, 0
- * when none does, -1 on error. A scan, as patient_exists. */
-struct name_look {
-	const uint8_t *name;
-	size_t len;
-	uint8_t *holder;
-};
-
-static int bears_name(const struct mc_identity *id, void *ctx, struct mc_err *err)
-{
-	struct name_look *l = ctx;
-
-	(void)err;
-	if (id->revoked != MC_NOT_REVOKED || strlen(id->name) != l->len || memcmp(id->name, l->name, l->len) != 0)
-		return 0;
-	memcpy(l->holder, id->pk, MC_PK_LEN);
-	return 1;
-}
-
-static int name_taken(struct mc_txn *t, const uint8_t *name, size_t len, uint8_t holder[MC_PK_LEN],
-		      struct mc_err *err)
-{
-	struct name_look l = { name, len, holder };
-
-	return mc_identities_each(t, bears_name, &l, err);
-}
-
 int mc_idtx_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		   const struct mc_tx *tx, struct mc_err *err)
 {
@@ -86,7 +45,7 @@ int mc_idtx_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	 * a second one (made by staff to grant consent in the patient's
 	 * name) is refused; a patient's new key follows a revocation. */
 	if (id.has_subject && (id.roles & MC_ROLE_PATIENT) && mc_rules_consent_v2(ax)) {
-		rc = patient_exists(t, id.subject, err);
+		rc = mc_identity_patient_of(t, id.subject, err);
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
@@ -103,7 +62,7 @@ int mc_idtx_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		 * doubled, no other whitespace, nothing invisible */
 		if (!mc_name_plain(e.name, e.name_len))
 			return mc_refuse(err, ax, _("a name has no space at either end, no two spaces in a row, and no other space or invisible character: it would print like another name"));
-		rc = name_taken(t, e.name, e.name_len, holder, err);
+		rc = mc_identity_named(t, e.name, e.name_len, holder, err);
 		if (rc < 0)
 			return -1;
 		if (rc > 0) {
@@ -210,7 +169,7 @@ int mc_idtx_rotate(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct
 		return -1;
 	if (nw.has_subject && (nw.roles & MC_ROLE_PATIENT)) {
 		/* the subject passes on, never doubles */
-		rc = patient_exists(t, nw.subject, err);
+		rc = mc_identity_patient_of(t, nw.subject, err);
 		if (rc < 0)
 			return -1;
 		if (rc > 0)

@@ -45,6 +45,12 @@ enum {
 	 * set since genesis, which the getters give, so verify does not compare
 	 * it there */
 	MC_DBF_VALSET = 1 << 1,
+	/* an index of another derived table that a store older than it lacks:
+	 * its writer builds it whole, with a marker row, in the first write
+	 * transaction that changes the table it indexes; until then it is
+	 * empty (or absent) and its readers scan instead, so verify compares
+	 * it only when the store's holds a row */
+	MC_DBF_INDEX = 1 << 2,
 };
 
 /* The named databases: the one list a new table is added to. Each row:
@@ -118,7 +124,11 @@ enum {
 	X(ROTATIONS, "rotations", N_("key rotations"), MC_DBK_DERIVED, MC_DBF_OPTIONAL)          \
 	/* alert id (8) -> kind u8 | height u64 | tx u32 | author pk: from                       \
 	 * ALERT_ACK (alerts.h) */                                                               \
-	X(ALERT_ACKS, "alert_acks", N_("alert acknowledgements"), MC_DBK_DERIVED, MC_DBF_OPTIONAL)
+	X(ALERT_ACKS, "alert_acks", N_("alert acknowledgements"), MC_DBK_DERIVED, MC_DBF_OPTIONAL)  \
+	/* active identities by display name and active patient identities by                    \
+	 * subject: 0x00 -> (empty) once built; 'n' | name | 0x00 | pk -> (empty);               \
+	 * 's' | subject (32) | pk -> (empty) (identity.h) */                                    \
+	X(IDINDEX, "idindex", N_("identity index"), MC_DBK_DERIVED, MC_DBF_OPTIONAL | MC_DBF_INDEX)
 
 enum mc_db {
 #define MC_DB_ENUM(id, name, label, kind, flags) MC_DB_##id,

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* bench_bridge - the Bridge issue's in-process measurements.
  *
- *   grow DATADIR N     appends N blocks (one IDENTITY_ENROLL each, by the
- *                      node's admin) to a data dir made by `medchain init
- *                      --no-passphrase`: a long chain to measure on
+ *   grow DATADIR N [K] appends N blocks (K IDENTITY_ENROLLs each, default 1,
+ *                      by the node's admin, each a name of its own) to a
+ *                      data dir made by `medchain init --no-passphrase`: a
+ *                      long chain, or many identities, to measure on; prints
+ *                      the enrolment rate
  *   proof DATADIR      builds the proof bundle of every record many times:
  *                      microseconds per proof, and its size (binary and
  *                      JSON) beside the budget 32 x (log2(blocks) +
@@ -50,39 +52,45 @@ static struct mc_key *load(const char *dir, const char *name)
 
 struct grow {
 	const struct mc_key *admin;
-	uint64_t i;
+	uint64_t i, per_block;
+	uint32_t tag;   /* names differ from another run's on the same dir */
 };
 
 static int grow_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
 {
 	struct grow *g = vctx;
-	struct mc_enroll e;
-	struct mc_buf body;
-	char name[32];
-	int rc;
+	int rc = 0;
 
-	memset(&e, 0, sizeof(e));
-	mc_random(e.pk, sizeof(e.pk));
-	e.roles = MC_ROLE_AUDITOR;
-	snprintf(name, sizeof(name), "bench-%llu", (unsigned long long)g->i);
-	e.name = (const uint8_t *)name;
-	e.name_len = strlen(name);
-	mc_buf_init(&body);
-	mc_enroll_encode(&e, &body);
-	rc = mc_builder_add_new(t, b, g->admin, MC_TX_IDENTITY_ENROLL, body.data, body.len, NULL, 0, err);
-	mc_buf_release(&body);
+	for (uint64_t k = 0; k < g->per_block && rc == 0; k++) {
+		struct mc_enroll e;
+		struct mc_buf body;
+		char name[48];
+
+		memset(&e, 0, sizeof(e));
+		mc_random(e.pk, sizeof(e.pk));
+		e.roles = MC_ROLE_AUDITOR;
+		snprintf(name, sizeof(name), "bench-%08x-%llu", (unsigned)g->tag,
+			 (unsigned long long)(g->i * g->per_block + k));
+		e.name = (const uint8_t *)name;
+		e.name_len = strlen(name);
+		mc_buf_init(&body);
+		mc_enroll_encode(&e, &body);
+		rc = mc_builder_add_new(t, b, g->admin, MC_TX_IDENTITY_ENROLL, body.data, body.len, NULL, 0, err);
+		mc_buf_release(&body);
+	}
 	return rc;
 }
 
-static int cmd_grow(const char *dir, uint64_t n)
+static int cmd_grow(const char *dir, uint64_t n, uint64_t per_block)
 {
 	char db[4096];
 	struct mc_store *s;
 	struct mc_err err = { 0 };
 	struct mc_key *node = load(dir, "node"), *admin = load(dir, "admin");
-	struct grow g = { admin, 0 };
-	double t0 = now_s();
+	struct grow g = { admin, 0, per_block, 0 };
+	double t0 = now_s(), dt;
 
+	mc_random(&g.tag, sizeof(g.tag));
 	snprintf(db, sizeof(db), "%s/db", dir);
 	if (mc_store_open(db, 0, &s, &err) != 0) {
 		fprintf(stderr, "bench_bridge: %s\n", err.msg);
@@ -96,7 +104,9 @@ static int cmd_grow(const char *dir, uint64_t n)
 			return 1;
 		}
 	}
-	printf("  appended %llu blocks in %.1f s\n", (unsigned long long)n, now_s() - t0);
+	dt = now_s() - t0;
+	printf("  appended %llu blocks in %.1f s (%.0f enrolments/s)\n", (unsigned long long)n, dt,
+	       dt > 0 ? (double)(n * per_block) / dt : 0.0);
 	mc_store_close(s);
 	mc_key_free(node);
 	mc_key_free(admin);
@@ -220,10 +230,10 @@ int main(int argc, char **argv)
 {
 	if (mc_crypto_init() != 0)
 		return 1;
-	if (argc == 4 && strcmp(argv[1], "grow") == 0)
-		return cmd_grow(argv[2], strtoull(argv[3], NULL, 10));
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "grow") == 0)
+		return cmd_grow(argv[2], strtoull(argv[3], NULL, 10), argc == 5 ? strtoull(argv[4], NULL, 10) : 1);
 	if (argc == 3 && strcmp(argv[1], "proof") == 0)
 		return cmd_proof(argv[2]);
-	fprintf(stderr, "usage: bench_bridge grow DATADIR N | proof DATADIR\n");
+	fprintf(stderr, "usage: bench_bridge grow DATADIR N [K] | proof DATADIR\n");
 	return 64;
 }
