@@ -26,10 +26,14 @@
 #include "verify.h"
 
 #define SCRATCH_BLOCKS_PER_TXN 512 /* blocks loaded at a time (a chunk) */
-/* A chunk is replayed in scratch transactions of at most this many blocks
- * + txs (or one block), so that the transaction's dirty pages, in memory
- * until it commits, do not grow with the chain's tables. */
-#define TXN_MAX_TXS 256
+/* A chunk is replayed in scratch transactions of at most this much work
+ * (or one block), so that the transaction's dirty pages, in memory until it
+ * commits, do not grow with the chain's tables. A block weighs 1 + its txs
+ * + a unit per TXN_UNIT_BYTES of its txs' encodings: a tx writes rows in
+ * proportion to its size (a RECORD_PUT one per entry), and a chain of
+ * large txs (an import's) must not replay in one transaction. */
+#define TXN_MAX_WORK 256
+#define TXN_UNIT_BYTES 1024
 /* Long scans drop the pages they have read from the maps (mc_store_trim)
  * once the process's file-backed resident set passes TRIM_ABOVE, so that
  * memory stays flat in the chain's length. The kernel maps up to 16 cached
@@ -107,26 +111,11 @@ static int add_ref(struct vstate *vs, const uint8_t id[MC_RECORD_ID_LEN], uint32
 	return 0;
 }
 
-/* Both maps' pages dropped if the file-backed resident set (statm's third
- * field, in pages) has passed TRIM_ABOVE. */
+/* Both maps' pages dropped if the file-backed resident set has passed
+ * TRIM_ABOVE. */
 static void trim_maps(struct vstate *vs)
 {
-	char buf[128], *p = buf;
-	long page = sysconf(_SC_PAGESIZE);
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-
-	if (fd >= 0)
-		close(fd);
-	if (n > 0 && page > 0) {
-		buf[n] = '\0';
-		(void)strtoul(p, &p, 10); /* size */
-		(void)strtoul(p, &p, 10); /* resident */
-		if (strtoul(p, NULL, 10) * (unsigned long)page < TRIM_ABOVE)
-			return;
-	}
-	mc_store_trim(vs->real);
-	mc_store_trim(vs->scratch);
+	mc_store_trim_above(vs->real, vs->scratch, TRIM_ABOVE);
 }
 
 static int refs_io_err(struct mc_err *err)
@@ -281,6 +270,7 @@ struct chunk {
 	const uint8_t **enc;
 	size_t *enc_len;
 	size_t ntx, captx;
+	size_t bytes;              /* of the txs' encodings */
 	struct sigjob *jobs;
 	size_t njobs;
 	size_t claimed, finished;  /* jobs handed out and done (under the pool's lock) */
@@ -289,7 +279,11 @@ struct chunk {
 	struct mc_err load_err;    /* replay reaches this chunk */
 };
 
+/* A chunk stops at the block that takes it past either bound: its txs'
+ * pages (read through the map) stay resident while it is under way, two
+ * chunks at a time, so their bytes, not only their count, are bounded. */
 #define CHUNK_MAX_TXS 20000
+#define CHUNK_MAX_BYTES (4u << 20)
 
 static void chunk_free(struct chunk *c)
 {
@@ -352,6 +346,7 @@ static int chunk_load_txs(struct vstate *vs, struct chunk *c, uint64_t h, uint32
 		}
 		c->enc[c->ntx] = v;
 		c->enc_len[c->ntx] = vn;
+		c->bytes += vn;
 		c->ntx++;
 	}
 	return 0;
@@ -395,7 +390,7 @@ static int chunk_jobs(struct vstate *vs, struct chunk *c, struct mc_err *err)
 	return 0;
 }
 
-/* Reads blocks [first, last] (stopping early past CHUNK_MAX_TXS) and their
+/* Reads blocks [first, last] (stopping early past CHUNK_MAX_*) and their
  * txs from the node's store; every pointer stays valid for the long read
  * transaction. */
 static int chunk_load(struct vstate *vs, struct chunk *c, uint64_t first, uint64_t last,
@@ -413,7 +408,7 @@ static int chunk_load(struct vstate *vs, struct chunk *c, uint64_t first, uint64
 	c->vote_start = calloc(max + 1, sizeof(size_t));
 	if (!c->hdrs || !c->certs || !c->hashes || !c->tx_start || !c->vote_start)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	for (uint64_t k = 0; k < max && (k == 0 || c->ntx < CHUNK_MAX_TXS); k++) {
+	for (uint64_t k = 0; k < max && (k == 0 || (c->ntx < CHUNK_MAX_TXS && c->bytes < CHUNK_MAX_BYTES)); k++) {
 		uint64_t h = first + k;
 		struct mc_header *hdr = &c->hdrs[k];
 		int rc = mc_chain_block(vs->rt, h, hdr, &c->certs[k], err);
@@ -681,6 +676,17 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 	return 0;
 }
 
+/* What replaying block k of c weighs (TXN_MAX_WORK). */
+static size_t block_work(const struct chunk *c, uint64_t k)
+{
+	size_t w = 1, bytes = 0;
+
+	for (size_t i = c->tx_start[k]; i < c->tx_start[k + 1]; i++)
+		bytes += c->enc_len[i];
+	w += c->tx_start[k + 1] - c->tx_start[k];
+	return w + bytes / TXN_UNIT_BYTES;
+}
+
 /* Replays vs->cur, loaded and handed to the pool by run_in_read. */
 static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 {
@@ -705,15 +711,15 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 	}
 	pool_wait(vs->pool, c, false);
 	for (k = vs->next - c->first; k < c->count && rc == 0; k++) {
-		size_t ntx = c->tx_start[k + 1] - c->tx_start[k];
+		size_t w = block_work(c, k);
 
-		if (txs > 0 && txs + ntx > TXN_MAX_TXS)
+		if (txs > 0 && txs + w > TXN_MAX_WORK)
 			break;
 		rc = replay_chunk_block(vs, st, c, k, err);
 		if (rc == 0 && vs->progress)
 			vs->progress(c->first + k + 1, vs->head.height + 1, vs->pctx);
-		txs += ntx + 1;
-		work += ntx + 1;
+		txs += w;
+		work += w;
 		if (work >= TRIM_WORK) {
 			trim_maps(vs);
 			work = 0;
@@ -750,7 +756,7 @@ static void chunk_drop(struct vstate *vs, struct chunk *c)
 	chunk_free(c);
 }
 
-/* A loaded chunk, in as many scratch transactions as TXN_MAX_TXS asks (a
+/* A loaded chunk, in as many scratch transactions as TXN_MAX_WORK asks (a
  * chunk that failed to load reports it in the first). */
 static int replay_chunk(struct vstate *vs, struct chunk *c, struct mc_err *err)
 {
@@ -1174,8 +1180,11 @@ int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_
 				  scratch_parent, strerror(errno));
 	}
 	rc = scratch_open(&vs, tmpl, err);
-	if (rc == 0)
+	if (rc == 0) {
+		/* a block's replay can read and write a great many rows */
+		mc_store_autotrim(vs.scratch, vs.real, TRIM_ABOVE);
 		rc = pool_start(&vs.pool, err);
+	}
 	if (rc == 0)
 		rc = mc_store_read(vs.real, run_in_read, &vs, err);
 	pool_stop(vs.pool);
