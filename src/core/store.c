@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "i18n.h"
 #include "store.h"
@@ -50,6 +52,10 @@ struct mc_store {
 	 * would fault. */
 	pthread_rwlock_t maplock;
 	pthread_mutex_t trim_mu;      /* mc_store_trim: one caller at a time */
+	/* mc_store_autotrim (a scratch store's; used on its writer's thread) */
+	size_t trim_above;
+	struct mc_store *trim_also;
+	unsigned trim_ops;
 	mc_remote_fn remote;        /* mc_store_set_remote */
 	void *remote_ctx;
 };
@@ -369,6 +375,54 @@ void mc_store_trim(struct mc_store *s)
 	pthread_mutex_unlock(&s->trim_mu);
 }
 
+/* The process's file-backed resident set, in bytes (statm's third field,
+ * in pages); 0 if it cannot be read. */
+static unsigned long file_rss(void)
+{
+	char buf[128], *p = buf;
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || page <= 0)
+		return 0;
+	buf[n] = '\0';
+	(void)strtoul(p, &p, 10); /* size */
+	(void)strtoul(p, &p, 10); /* resident */
+	return strtoul(p, NULL, 10) * (unsigned long)page;
+}
+
+void mc_store_trim_above(struct mc_store *s, struct mc_store *also, size_t above)
+{
+	unsigned long rss = file_rss();
+
+	if (rss != 0 && rss < above)
+		return;
+	mc_store_trim(s);
+	if (also)
+		mc_store_trim(also);
+}
+
+void mc_store_autotrim(struct mc_store *s, struct mc_store *also, size_t above)
+{
+	if (!s->scratch)
+		return;
+	s->trim_above = above;
+	s->trim_also = also;
+	s->trim_ops = 0;
+}
+
+/* A read or write of a store under mc_store_autotrim. */
+static void autotrim_tick(struct mc_store *s)
+{
+	if (s->trim_above == 0 || ++s->trim_ops < MC_STORE_TRIM_OPS)
+		return;
+	s->trim_ops = 0;
+	mc_store_trim_above(s, s->trim_also, s->trim_above);
+}
+
 uint64_t mc_store_mapsize(struct mc_store *s)
 {
 	MDB_envinfo info;
@@ -524,6 +578,7 @@ int mc_txn_get(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	MDB_val key = { kn, (void *)k }, val;
 	int rc;
 
+	autotrim_tick(t->s);
 	if (t->s->borrow[db])
 		return mc_txn_get(t->s->borrow[db], db, k, kn, v, vn, err);
 	rc = t->s->absent[db] ? MDB_NOTFOUND : mdb_get(t->txn, t->s->dbi[db], &key, &val);
@@ -543,6 +598,7 @@ int mc_txn_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
 	int rc;
 
+	autotrim_tick(t->s);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, v, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, 0);
@@ -557,6 +613,7 @@ int mc_txn_put_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
 	int rc;
 
+	autotrim_tick(t->s);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, NULL, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_NOOVERWRITE);
@@ -573,6 +630,7 @@ int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	MDB_val key = { kn, (void *)k }, val = { vn, NULL };
 	int rc;
 
+	autotrim_tick(t->s);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, NULL, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE);
@@ -588,6 +646,7 @@ int mc_txn_append_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t
 	MDB_val key = { kn, (void *)k }, val = { vn, NULL };
 	int rc;
 
+	autotrim_tick(t->s);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, NULL, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE | MDB_APPEND);

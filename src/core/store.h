@@ -256,6 +256,19 @@ int mc_store_borrow(struct mc_store *s, enum mc_db db, struct mc_txn *from, stru
  * valid. */
 void mc_store_trim(struct mc_store *s);
 
+/* mc_store_trim of s, and of also unless NULL, if the process's
+ * file-backed resident set has passed above bytes (or cannot be read). */
+void mc_store_trim_above(struct mc_store *s, struct mc_store *also, size_t above);
+
+/* A scratch store's long transactions (verify's replay of a block that
+ * writes a great many rows) map pages of both stores, the kernel up to 16
+ * around each one read: every MC_STORE_TRIM_OPS gets and puts on s (only
+ * on the thread that uses s), mc_store_trim_above(s, also, above) runs.
+ * above 0 ends it. A no-op on a store not opened with MC_STORE_SCRATCH;
+ * also must outlive s's use of it. */
+#define MC_STORE_TRIM_OPS 64
+void mc_store_autotrim(struct mc_store *s, struct mc_store *also, size_t above);
+
 /* Current map size in bytes (for status). */
 uint64_t mc_store_mapsize(struct mc_store *s);
 

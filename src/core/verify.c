@@ -26,10 +26,14 @@
 #include "verify.h"
 
 #define SCRATCH_BLOCKS_PER_TXN 512 /* blocks loaded at a time (a chunk) */
-/* A chunk is replayed in scratch transactions of at most this many blocks
- * + txs (or one block), so that the transaction's dirty pages, in memory
- * until it commits, do not grow with the chain's tables. */
-#define TXN_MAX_TXS 256
+/* A chunk is replayed in scratch transactions of at most this much work
+ * (or one block), so that the transaction's dirty pages, in memory until it
+ * commits, do not grow with the chain's tables. A block weighs 1 + its txs
+ * + a unit per TXN_UNIT_BYTES of its txs' encodings: a tx writes rows in
+ * proportion to its size (a RECORD_PUT one per entry), and a chain of
+ * large txs (an import's) must not replay in one transaction. */
+#define TXN_MAX_WORK 256
+#define TXN_UNIT_BYTES 1024
 /* Long scans drop the pages they have read from the maps (mc_store_trim)
  * once the process's file-backed resident set passes TRIM_ABOVE, so that
  * memory stays flat in the chain's length. The kernel maps up to 16 cached
@@ -107,26 +111,11 @@ static int add_ref(struct vstate *vs, const uint8_t id[MC_RECORD_ID_LEN], uint32
 	return 0;
 }
 
-/* Both maps' pages dropped if the file-backed resident set (statm's third
- * field, in pages) has passed TRIM_ABOVE. */
+/* Both maps' pages dropped if the file-backed resident set has passed
+ * TRIM_ABOVE. */
 static void trim_maps(struct vstate *vs)
 {
-	char buf[128], *p = buf;
-	long page = sysconf(_SC_PAGESIZE);
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-
-	if (fd >= 0)
-		close(fd);
-	if (n > 0 && page > 0) {
-		buf[n] = '\0';
-		(void)strtoul(p, &p, 10); /* size */
-		(void)strtoul(p, &p, 10); /* resident */
-		if (strtoul(p, NULL, 10) * (unsigned long)page < TRIM_ABOVE)
-			return;
-	}
-	mc_store_trim(vs->real);
-	mc_store_trim(vs->scratch);
+	mc_store_trim_above(vs->real, vs->scratch, TRIM_ABOVE);
 }
 
 static int refs_io_err(struct mc_err *err)
@@ -265,6 +254,8 @@ struct sigjob {
 	const uint8_t *sig;
 	const struct mc_tx *tx;    /* a tx's: msg is its signing hash, made by the pool */
 	const uint8_t *chain_id;   /* (for tx) */
+	const void *data;          /* a hash job (pk NULL): the SHA-256 of data, */
+	size_t data_len;           /* data_len bytes, must be msg's first MC_HASH_LEN */
 	uint8_t msg[MC_VOTE_MSG_LEN];
 	uint8_t len;
 	uint8_t ok;
@@ -281,6 +272,7 @@ struct chunk {
 	const uint8_t **enc;
 	size_t *enc_len;
 	size_t ntx, captx;
+	size_t bytes;              /* of the txs' encodings */
 	struct sigjob *jobs;
 	size_t njobs;
 	size_t claimed, finished;  /* jobs handed out and done (under the pool's lock) */
@@ -289,7 +281,11 @@ struct chunk {
 	struct mc_err load_err;    /* replay reaches this chunk */
 };
 
+/* A chunk stops at the block that takes it past either bound: its txs'
+ * pages (read through the map) stay resident while it is under way, two
+ * chunks at a time, so their bytes, not only their count, are bounded. */
 #define CHUNK_MAX_TXS 20000
+#define CHUNK_MAX_BYTES (4u << 20)
 
 static void chunk_free(struct chunk *c)
 {
@@ -352,6 +348,7 @@ static int chunk_load_txs(struct vstate *vs, struct chunk *c, uint64_t h, uint32
 		}
 		c->enc[c->ntx] = v;
 		c->enc_len[c->ntx] = vn;
+		c->bytes += vn;
 		c->ntx++;
 	}
 	return 0;
@@ -395,7 +392,7 @@ static int chunk_jobs(struct vstate *vs, struct chunk *c, struct mc_err *err)
 	return 0;
 }
 
-/* Reads blocks [first, last] (stopping early past CHUNK_MAX_TXS) and their
+/* Reads blocks [first, last] (stopping early past CHUNK_MAX_*) and their
  * txs from the node's store; every pointer stays valid for the long read
  * transaction. */
 static int chunk_load(struct vstate *vs, struct chunk *c, uint64_t first, uint64_t last,
@@ -413,7 +410,7 @@ static int chunk_load(struct vstate *vs, struct chunk *c, uint64_t first, uint64
 	c->vote_start = calloc(max + 1, sizeof(size_t));
 	if (!c->hdrs || !c->certs || !c->hashes || !c->tx_start || !c->vote_start)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	for (uint64_t k = 0; k < max && (k == 0 || c->ntx < CHUNK_MAX_TXS); k++) {
+	for (uint64_t k = 0; k < max && (k == 0 || (c->ntx < CHUNK_MAX_TXS && c->bytes < CHUNK_MAX_BYTES)); k++) {
 		uint64_t h = first + k;
 		struct mc_header *hdr = &c->hdrs[k];
 		int rc = mc_chain_block(vs->rt, h, hdr, &c->certs[k], err);
@@ -442,6 +439,13 @@ static void run_jobs(struct sigjob *jobs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct sigjob *j = &jobs[i];
 
+		if (!j->pk) {
+			uint8_t hh[MC_HASH_LEN];
+
+			mc_sha256(j->data, j->data_len, hh);
+			j->ok = memcmp(hh, j->msg, MC_HASH_LEN) == 0;
+			continue;
+		}
 		if (j->tx)
 			mc_tx_sign_hash(j->tx, j->chain_id, j->msg);
 		j->ok = mc_sign_verify(j->pk, j->msg, j->len, j->sig) == 0;
@@ -681,6 +685,17 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 	return 0;
 }
 
+/* What replaying block k of c weighs (TXN_MAX_WORK). */
+static size_t block_work(const struct chunk *c, uint64_t k)
+{
+	size_t w = 1, bytes = 0;
+
+	for (size_t i = c->tx_start[k]; i < c->tx_start[k + 1]; i++)
+		bytes += c->enc_len[i];
+	w += c->tx_start[k + 1] - c->tx_start[k];
+	return w + bytes / TXN_UNIT_BYTES;
+}
+
 /* Replays vs->cur, loaded and handed to the pool by run_in_read. */
 static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 {
@@ -705,15 +720,15 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 	}
 	pool_wait(vs->pool, c, false);
 	for (k = vs->next - c->first; k < c->count && rc == 0; k++) {
-		size_t ntx = c->tx_start[k + 1] - c->tx_start[k];
+		size_t w = block_work(c, k);
 
-		if (txs > 0 && txs + ntx > TXN_MAX_TXS)
+		if (txs > 0 && txs + w > TXN_MAX_WORK)
 			break;
 		rc = replay_chunk_block(vs, st, c, k, err);
 		if (rc == 0 && vs->progress)
 			vs->progress(c->first + k + 1, vs->head.height + 1, vs->pctx);
-		txs += ntx + 1;
-		work += ntx + 1;
+		txs += w;
+		work += w;
 		if (work >= TRIM_WORK) {
 			trim_maps(vs);
 			work = 0;
@@ -750,7 +765,7 @@ static void chunk_drop(struct vstate *vs, struct chunk *c)
 	chunk_free(c);
 }
 
-/* A loaded chunk, in as many scratch transactions as TXN_MAX_TXS asks (a
+/* A loaded chunk, in as many scratch transactions as TXN_MAX_WORK asks (a
  * chunk that failed to load reports it in the first). */
 static int replay_chunk(struct vstate *vs, struct chunk *c, struct mc_err *err)
 {
@@ -877,13 +892,125 @@ struct side_ctx {
 	struct vstate *vs;
 };
 
-/* One record version or shared key: its payload and wrapped key against
- * the hashes in the (replayed) chain. */
-static int side_ref(struct vstate *vs, struct mc_txn *st, const struct wrap_ref *ref, uint64_t *live,
-		    uint64_t *shared, struct mc_err *err)
+/* The end phase: the main thread looks up each ref's rows (every LMDB read
+ * on the thread of its transaction) and hands their hashes to the pool, a
+ * batch at a time, two batches under way; a failure is reported for the
+ * first ref, in chain order, that fails any check, as a serial walk would. */
+#define SIDE_BATCH 4096        /* hash jobs in a batch, */
+#define SIDE_BATCH_BYTES (4u << 20) /* and bytes hashed: mapped until hashed */
+#define SIDE_POOL_MIN 4096     /* smaller rows are hashed on the main thread */
+
+enum side_what { SIDE_PAYLOAD, SIDE_WRAP, SIDE_SHARED };
+
+struct side_item {             /* what a hash job's failure names */
+	uint8_t id[MC_RECORD_ID_LEN];
+	uint32_t version;
+	uint8_t what;
+	uint64_t height;
+};
+
+struct side_batch {
+	struct chunk c;            /* c.jobs, c.njobs: the hash jobs */
+	struct side_item *items;   /* one per job */
+	bool submitted;            /* to the pool, since it was last checked */
+	size_t bytes;              /* hashed by its jobs */
+};
+
+static int side_batch_init(struct side_batch *b, struct mc_err *err)
+{
+	memset(b, 0, sizeof(*b));
+	b->c.jobs = calloc(SIDE_BATCH, sizeof(*b->c.jobs));
+	b->items = calloc(SIDE_BATCH, sizeof(*b->items));
+	if (!b->c.jobs || !b->items)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	return 0;
+}
+
+static void side_batch_free(struct vstate *vs, struct side_batch *b)
+{
+	pool_wait(vs->pool, &b->c, true);
+	free(b->c.jobs);
+	free(b->items);
+	memset(b, 0, sizeof(*b));
+}
+
+/* A hash that does not match: the error that names it. */
+static int side_fail(struct mc_err *err, enum side_what what, const uint8_t id[MC_RECORD_ID_LEN],
+		     uint32_t version, uint64_t height)
+{
+	char hex[2 * MC_RECORD_ID_LEN + 1];
+
+	mc_hex(id, MC_RECORD_ID_LEN, hex);
+	if (what == SIDE_SHARED)
+		return mc_err_set(err, EX_DATAERR,
+				  _("record %s version %u (block %llu): a key shared with another organization does not match its hash"),
+				  hex, version, (unsigned long long)height);
+	if (what == SIDE_PAYLOAD)
+		return mc_err_set(err, EX_DATAERR,
+				  _("record %s version %u (block %llu): payload does not match its hash"),
+				  hex, version, (unsigned long long)height);
+	return mc_err_set(err, EX_DATAERR,
+			  _("record %s version %u (block %llu): wrapped key does not match its hash"),
+			  hex, version, (unsigned long long)height);
+}
+
+/* The SHA-256 of v must be want: checked here if v is small (a job costs
+ * more than the hash), else queued in b for the pool. */
+static int side_hash(struct side_batch *b, const struct wrap_ref *ref, uint64_t height, enum side_what what,
+		     const void *v, size_t vn, const uint8_t want[MC_HASH_LEN], struct mc_err *err)
+{
+	struct sigjob *j = &b->c.jobs[b->c.njobs];
+	struct side_item *it = &b->items[b->c.njobs];
+	uint8_t hh[MC_HASH_LEN];
+
+	if (vn < SIDE_POOL_MIN) {
+		mc_sha256(v, vn, hh);
+		return memcmp(hh, want, MC_HASH_LEN) == 0 ? 0 : side_fail(err, what, ref->id, ref->version, height);
+	}
+	b->c.njobs++;
+	memset(j, 0, sizeof(*j));
+	j->data = v;
+	j->data_len = vn;
+	memcpy(j->msg, want, MC_HASH_LEN);
+	b->bytes += vn;
+	memcpy(it->id, ref->id, MC_RECORD_ID_LEN);
+	it->version = ref->version;
+	it->what = (uint8_t)what;
+	it->height = height;
+	return 0;
+}
+
+/* Waits for b's hashes; the first that does not match is the error. */
+static void side_batch_submit(struct vstate *vs, struct side_batch *b)
+{
+	if (!b->submitted)
+		pool_submit(vs->pool, &b->c);
+	b->submitted = true;
+}
+
+static int side_batch_check(struct vstate *vs, struct side_batch *b, struct mc_err *err)
+{
+	side_batch_submit(vs, b);
+	pool_wait(vs->pool, &b->c, false);
+	for (size_t i = 0; i < b->c.njobs; i++) {
+		const struct side_item *it = &b->items[i];
+
+		if (!b->c.jobs[i].ok)
+			return side_fail(err, it->what, it->id, it->version, it->height);
+	}
+	b->c.njobs = b->c.claimed = b->c.finished = 0;
+	b->submitted = false;
+	b->bytes = 0;
+	return 0;
+}
+
+/* One record version or shared key: its payload's and wrapped key's rows
+ * looked up, their hashes (against the replayed chain's) added to b. */
+static int side_ref(struct vstate *vs, struct mc_txn *st, const struct wrap_ref *ref, struct side_batch *b,
+		    uint64_t *live, uint64_t *shared, struct mc_err *err)
 {
 	struct mc_record_state rs;
-	uint8_t wkey[MC_LOC_LEN + MC_PK_LEN], hh[MC_HASH_LEN];
+	uint8_t wkey[MC_LOC_LEN + MC_PK_LEN];
 	char hex[2 * MC_RECORD_ID_LEN + 1];
 	const void *v;
 	size_t vn;
@@ -904,13 +1031,8 @@ static int side_ref(struct vstate *vs, struct mc_txn *st, const struct wrap_ref 
 			return mc_err_set(err, EX_DATAERR,
 					  _("record %s version %u (block %llu): a key shared with another organization is missing"),
 					  hex, ref->version, (unsigned long long)rs.height);
-		mc_sha256(v, vn, hh);
-		if (memcmp(hh, ref->hash, MC_HASH_LEN) != 0)
-			return mc_err_set(err, EX_DATAERR,
-					  _("record %s version %u (block %llu): a key shared with another organization does not match its hash"),
-					  hex, ref->version, (unsigned long long)rs.height);
 		(*shared)++;
-		return 0;
+		return side_hash(b, ref, rs.height, SIDE_SHARED, v, vn, ref->hash, err);
 	}
 	(*live)++;
 	rc = mc_txn_get(vs->rt, MC_DB_PAYLOADS, wkey, MC_LOC_LEN, &v, &vn, err);
@@ -919,11 +1041,12 @@ static int side_ref(struct vstate *vs, struct mc_txn *st, const struct wrap_ref 
 	if (rc == MC_NOTFOUND)
 		return mc_err_set(err, EX_DATAERR, _("record %s version %u (block %llu): payload is missing"),
 				  hex, ref->version, (unsigned long long)rs.height);
-	mc_sha256(v, vn, hh);
-	if (vn != rs.entry.ct_size || memcmp(hh, rs.entry.ct_hash, MC_HASH_LEN) != 0)
+	if (vn != rs.entry.ct_size)
 		return mc_err_set(err, EX_DATAERR,
 				  _("record %s version %u (block %llu): payload does not match its hash"),
 				  hex, ref->version, (unsigned long long)rs.height);
+	if (side_hash(b, ref, rs.height, SIDE_PAYLOAD, v, vn, rs.entry.ct_hash, err) != 0)
+		return -1;
 	rc = mc_txn_get(vs->rt, MC_DB_KEYWRAP, wkey, sizeof(wkey), &v, &vn, err);
 	if (rc < 0)
 		return -1;
@@ -931,29 +1054,18 @@ static int side_ref(struct vstate *vs, struct mc_txn *st, const struct wrap_ref 
 		return mc_err_set(err, EX_DATAERR,
 				  _("record %s version %u (block %llu): wrapped key is missing"),
 				  hex, ref->version, (unsigned long long)rs.height);
-	mc_sha256(v, vn, hh);
-	if (memcmp(hh, rs.entry.wrap_hash, MC_HASH_LEN) != 0)
-		return mc_err_set(err, EX_DATAERR,
-				  _("record %s version %u (block %llu): wrapped key does not match its hash"),
-				  hex, ref->version, (unsigned long long)rs.height);
-	return 0;
+	return side_hash(b, ref, rs.height, SIDE_WRAP, v, vn, rs.entry.wrap_hash, err);
 }
 
-/* Payloads and wrapped keys against the hashes in the (replayed) chain,
- * for every ref in the scratch file, in chain order. */
-static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
+/* The refs of the scratch file, in chain order, through side_ref: b[0]
+ * fills while the pool hashes b[1]. A ref's failed lookup is reported once
+ * the hashes of the refs before it have all matched. */
+static int side_walk(struct vstate *vs, struct mc_txn *st, struct side_batch b[2], uint64_t *live,
+		     uint64_t *shared, struct mc_err *err)
 {
-	struct vstate *vs = ((struct side_ctx *)vctx)->vs;
-	uint64_t live = 0, shared = 0, npay = 0, nwrap = 0, done = 0;
+	uint64_t done = 0;
+	unsigned cur = 0;
 
-	if (vs->caprefs < REFS_READ) {
-		void *p = realloc(vs->refs, REFS_READ * sizeof(*vs->refs));
-
-		if (!p)
-			return mc_err_set(err, EX_OSERR, _("out of memory"));
-		vs->refs = p;
-		vs->caprefs = REFS_READ;
-	}
 	if (fflush(vs->refs_file) != 0 || fseek(vs->refs_file, 0, SEEK_SET) != 0)
 		return refs_io_err(err);
 	while (done < vs->refs_total) {
@@ -963,13 +1075,55 @@ static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 		if (fread(vs->refs, sizeof(*vs->refs), n, vs->refs_file) != n)
 			return refs_io_err(err);
 		for (size_t i = 0; i < n; i++) {
-			if (side_ref(vs, st, &vs->refs[i], &live, &shared, err) != 0)
+			if (b[cur].c.njobs + 2 > SIDE_BATCH || b[cur].bytes >= SIDE_BATCH_BYTES) {
+				side_batch_submit(vs, &b[cur]);
+				cur ^= 1;
+				if (side_batch_check(vs, &b[cur], err) != 0)
+					return -1;
+			}
+			if (side_ref(vs, st, &vs->refs[i], &b[cur], live, shared, err) != 0) {
+				struct mc_err e = *err;
+
+				if (side_batch_check(vs, &b[cur ^ 1], err) != 0 ||
+				    side_batch_check(vs, &b[cur], err) != 0)
+					return -1;
+				*err = e;
 				return -1;
+			}
 			if (i % TRIM_REFS == TRIM_REFS - 1)
 				trim_maps(vs);
 		}
 		done += n;
 	}
+	return side_batch_check(vs, &b[cur ^ 1], err) != 0 || side_batch_check(vs, &b[cur], err) != 0 ? -1 : 0;
+}
+
+/* Payloads and wrapped keys against the hashes in the (replayed) chain,
+ * for every ref in the scratch file, in chain order. */
+static int side_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
+{
+	struct vstate *vs = ((struct side_ctx *)vctx)->vs;
+	struct side_batch b[2];
+	uint64_t live = 0, shared = 0, npay = 0, nwrap = 0;
+	int rc;
+
+	if (vs->caprefs < REFS_READ) {
+		void *p = realloc(vs->refs, REFS_READ * sizeof(*vs->refs));
+
+		if (!p)
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		vs->refs = p;
+		vs->caprefs = REFS_READ;
+	}
+	rc = side_batch_init(&b[0], err);
+	if (rc == 0)
+		rc = side_batch_init(&b[1], err);
+	if (rc == 0)
+		rc = side_walk(vs, st, b, &live, &shared, err);
+	side_batch_free(vs, &b[0]);
+	side_batch_free(vs, &b[1]);
+	if (rc != 0)
+		return -1;
 	if (mc_txn_count(vs->rt, MC_DB_PAYLOADS, &npay, err) != 0 ||
 	    mc_txn_count(vs->rt, MC_DB_KEYWRAP, &nwrap, err) != 0)
 		return -1;
@@ -1182,8 +1336,11 @@ int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_
 				  scratch_parent, strerror(errno));
 	}
 	rc = scratch_open(&vs, tmpl, err);
-	if (rc == 0)
+	if (rc == 0) {
+		/* a block's replay can read and write a great many rows */
+		mc_store_autotrim(vs.scratch, vs.real, TRIM_ABOVE);
 		rc = pool_start(&vs.pool, err);
+	}
 	if (rc == 0)
 		rc = mc_store_read(vs.real, run_in_read, &vs, err);
 	pool_stop(vs.pool);

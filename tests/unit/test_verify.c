@@ -32,7 +32,7 @@ static int edit_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	const struct edit *e = vctx;
 	const void *v;
 	size_t vn;
-	uint8_t buf[4096];
+	uint8_t buf[16384];
 	int rc;
 
 	if (e->del)
@@ -96,6 +96,47 @@ Test(verify, a_payload_altered_in_the_last_chunk_is_named, .init = build, .fini 
 	cr_assert_neq(mc_verify(fx.dir, "/tmp", NULL, NULL, &rep, &err), 0);
 	cr_assert_eq(err.code, EX_DATAERR, "%s", err.msg);
 	cr_assert_not_null(strstr(err.msg, "(block 1050): payload does not match its hash"), "%s", err.msg);
+}
+
+/* A chain of 40 records of 6 KiB: payloads this large are hashed on the
+ * pool. */
+static void build_large(void)
+{
+	struct mc_err err = { 0 };
+	uint8_t id[MC_RECORD_ID_LEN];
+	static char big[6 * 1024 + 1];
+
+	memset(big, 'x', sizeof(big) - 1);
+	fx_setup();
+	for (int i = 1; i <= 40; i++)
+		cr_assert_eq(fx_put("P1", big, id, &err), 0, "%s", err.msg);
+	mc_store_close(fx.s);
+	fx.s = NULL;
+}
+
+/* Large payloads' hashes are checked on the pool, in batches, while the
+ * main thread looks rows up: a payload missing further down (found by the
+ * lookup at once) is not reported over an altered one before it (found
+ * by its hash later): the first damage in chain order is named. */
+Test(verify, of_two_damaged_payloads_the_first_in_chain_order_is_named, .init = build_large,
+     .fini = fx_teardown, .timeout = 300)
+{
+	struct mc_verify_report rep;
+	struct mc_err err = { 0 };
+	struct edit alter = { .db = MC_DB_PAYLOADS, .kn = MC_LOC_LEN };
+	struct edit gone = { .db = MC_DB_PAYLOADS, .kn = MC_LOC_LEN, .del = true };
+
+	cr_assert_eq(mc_verify(fx.dir, "/tmp", NULL, NULL, &rep, &err), 0, "%s", err.msg);
+	cr_assert_eq(rep.payloads, 40);
+	mc_loc_key(alter.key, 10, 0, 0);
+	edit(&alter);
+	cr_assert_neq(mc_verify(fx.dir, "/tmp", NULL, NULL, &rep, &err), 0);
+	cr_assert_not_null(strstr(err.msg, "(block 10): payload does not match its hash"), "%s", err.msg);
+	mc_loc_key(gone.key, 30, 0, 0);
+	edit(&gone);
+	cr_assert_neq(mc_verify(fx.dir, "/tmp", NULL, NULL, &rep, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR, "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "(block 10): payload does not match its hash"), "%s", err.msg);
 }
 
 Test(verify, a_tx_missing_from_a_later_chunk_is_named, .init = build, .fini = fx_teardown, .timeout = 300)
