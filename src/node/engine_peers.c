@@ -214,6 +214,21 @@ static int peer_post(struct peer *p, void *cl, const char *path, const struct mc
 	return rc;
 }
 
+/* Whether p is sent the newest commit now: it is behind as far as this
+ * node knows, and either this node gathered the block's certificate or a
+ * status of p polled since this node committed still shows it behind.
+ * mu held. */
+static bool commit_due(const struct peer *p)
+{
+	const struct mc_engine *e = p->e;
+
+	if (!p->pk_known || e->commit_height <= p->sent_commit || !e->commit.len)
+		return false;
+	if (e->commit_ours)
+		return !p->up || p->height < e->commit_height;
+	return p->up && p->last_seen_ms > e->commit_ms && p->height < e->commit_height;
+}
+
 /* Sends the current proposal to p and adds its vote. mu held on entry and
  * exit; released during the call. */
 static void peer_propose(struct peer *p, void *cl)
@@ -340,8 +355,7 @@ void *eng_peer_main(void *arg)
 
 		/* The last commit goes before the next proposal: a validator
 		 * checks a proposal only on top of the block before it. */
-		if (p->pk_known && e->commit_height > p->sent_commit && e->commit.len &&
-		    (!p->up || p->height < e->commit_height)) {
+		if (commit_due(p)) {
 			peer_send_commit(p, cl);
 		} else if (p->pk_known && eng_peer_is_validator(e, p) && e->prop_seq > p->sent_prop && e->prop.len) {
 			peer_propose(p, cl);
