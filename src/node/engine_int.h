@@ -241,7 +241,9 @@ void eng_forget_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN]);
 void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b);
 void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct mc_cert *cert, bool ours);
 /* the leader: a proposal from pending txs (first: a tx to put before them),
- * then sent, voted and committed */
+ * then sent, voted and committed. 0: e->prop holds it; 1: no block; 2 (first
+ * NULL only): this node alone is the validator set, and the block was
+ * committed as it was built; -1 with err set. */
 int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err);
 int eng_run_proposal(struct mc_engine *e, struct mc_err *err);
 void eng_sync_from_peers(struct mc_engine *e, void *cl);
