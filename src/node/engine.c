@@ -1120,6 +1120,9 @@ void eng_sync_from_peers(struct mc_engine *e, void *cl)
 			eng_after_commit(e, NULL);
 			return;
 		}
+		if (e->have_chain && e->height >= from)
+			return;   /* a commit moved our head during the fetch: its blocks no longer
+				   * follow it, no fault of the peer's (asked again at once if still behind) */
 		/* it gave nothing past our head: its claim waits */
 		p->claim_retry_ms = eng_now(e) + CLAIM_RETRY_MS;
 		if (p->height >= from && p->claim_logged != p->height) {

@@ -79,6 +79,7 @@ struct peer {
 	bool pk_known;
 	uint8_t pk[MC_PK_LEN];
 	uint64_t sent_prop, sent_commit;
+	bool commit_failed;   /* the last commit sent to it did not arrive */
 	/* what its status said, and when; a height it claims but does not
 	 * deliver blocks for is not asked for again before claim_retry_ms */
 	bool up;
