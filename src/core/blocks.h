@@ -54,7 +54,9 @@ int mc_block_apply_sigs(struct mc_txn *t, const struct mc_bundle *b, unsigned fl
  * on return. When a tx is refused the transaction holds half of it: the
  * function returns MC_BUILD_RETRY and the caller aborts and calls again
  * (refused txs are skipped). Returns 0 with *included txs in the header, or
- * -1. The caller never commits this transaction. */
+ * -1. The caller commits this transaction only when the proposer alone is
+ * the set in force (h->valset_hash), after storing the block with the
+ * proposer's vote as its certificate (mc_chain_store_block). */
 enum { MC_TXIN_PENDING, MC_TXIN_IN, MC_TXIN_DEFERRED, MC_TXIN_REFUSED };
 #define MC_BUILD_RETRY 3
 /* why->code is EX_TEMPFAIL when the tx was refused only because its

@@ -618,11 +618,13 @@ void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b)
 	pthread_cond_broadcast(&e->cv);
 }
 
-void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct mc_cert *cert)
+void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct mc_cert *cert, bool ours)
 {
 	mc_buf_reset(&e->commit);
 	mc_bundle_encode(&b->h, cert, b->txs, b->count, &e->commit);
 	e->commit_height = b->h.height;
+	e->commit_ms = eng_now(e);
+	e->commit_ours = ours;
 }
 
 /* ---- the leader ---------------------------------------------------------- */
@@ -666,6 +668,8 @@ struct build_ctx {
 	size_t max;               /* txs in the block at most */
 	size_t applied;           /* after a refusal: the txs applied before it */
 	bool built;
+	bool sole;                /* may commit at once when this node is the whole set */
+	bool stored;              /* it did: the block is committed here */
 };
 
 /* Called without mu: the reason is kept in the build's own array. */
@@ -676,6 +680,18 @@ static void on_refused(size_t index, const struct mc_err *why, void *ctx)
 	free(c->why[index]);
 	c->why[index] = strdup(why->msg);
 	c->stale[index] = why->code == EX_TEMPFAIL;
+}
+
+/* Whether this node alone is the validator set in force for the block h
+ * (its header names the set before the block's own txs change it). */
+static bool build_sole(struct mc_engine *e, const struct mc_header *h)
+{
+	const struct mc_key *me = e->node;
+	uint8_t one[1][MC_PK_LEN], hash[MC_HASH_LEN];
+
+	memcpy(one[0], me->pk, MC_PK_LEN);
+	mc_valset_hash((const uint8_t (*)[MC_PK_LEN])one, 1, hash);
+	return memcmp(hash, h->valset_hash, MC_HASH_LEN) == 0;
 }
 
 static int build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
@@ -718,6 +734,15 @@ static int build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 		mc_buf_reset(c->out);
 		mc_bundle_encode(&c->h, &none, picked, k, c->out);
 		free(picked);
+		if (c->sole && build_sole(c->e, &c->h)) {
+			/* the whole set signed it: certified, so stored in this
+			 * very txn (decisions.md "A sole validator commits as it
+			 * builds") */
+			if (mc_chain_store_block(t, &c->h, &none, hash, err) != 0)
+				return -1;
+			c->stored = c->built = true;
+			return 0;
+		}
 	}
 	c->built = true;
 	return -1;   /* never stored here: the block is stored with its certificate */
@@ -830,6 +855,23 @@ static bool build_note(struct mc_engine *e, const struct build_ctx *c, const str
 
 /* Builds a proposal from the pending txs into e->prop. mu held (released
  * while building). 0 with a proposal, 1 when there is nothing to propose. */
+/* After a sole validator's block was committed as it was built: what a
+ * round's commit does (eng_run_proposal). 2, or -1 with err set. mu held. */
+static int sole_committed(struct mc_engine *e, struct mc_err *err)
+{
+	struct mc_bundle b;
+
+	if (mc_bundle_decode(e->prop.data, e->prop.len, &b, err) != 0) {
+		mc_buf_reset(&e->prop);
+		return -1;
+	}
+	eng_set_commit(e, &b, &b.cert, true);
+	mc_buf_reset(&e->prop);
+	eng_after_commit(e, &b);
+	mc_bundle_release(&b);
+	return 2;
+}
+
 int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err)
 {
 	struct build_ctx c;
@@ -840,6 +882,7 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 		return 1;
 	if (build_prepare(e, &c, first, k, err) != 0)
 		return -1;
+	c.sole = !first;
 	build_run(e, &c, err);
 	first_ok = build_note(e, &c, first, k);
 	build_free(&c);
@@ -859,6 +902,8 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 	mc_block_hash(&c.h, e->prop_hash);
 	e->prop_height = c.h.height;
 	e->prop_view = c.h.view;
+	if (c.stored)
+		return sole_committed(e, err);
 	return 0;
 }
 
@@ -924,6 +969,13 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 	if (mc_bundle_decode(e->prop.data, e->prop.len, &b, err) != 0)
 		return -1;
 	b.cert = cert;
+	/* Certified, so decided: the peers get it while this node's own
+	 * commit is synced (decisions.md "The commit leaves before the
+	 * leader's own sync"); the crash hook 2 keeps a block sent nowhere. */
+	if (e->test_crash != 2) {
+		eng_set_commit(e, &b, &cert, true);
+		pthread_cond_broadcast(&e->cv);
+	}
 	pthread_mutex_unlock(&e->mu);
 	pthread_mutex_lock(&e->chain_mu);
 	rc = eng_apply_block(e, &b, MC_APPLY_COMMIT | MC_APPLY_SIGS_CHECKED, false, err);
@@ -934,7 +986,8 @@ int eng_run_proposal(struct mc_engine *e, struct mc_err *err)
 		_exit(137);
 	}
 	if (rc == 0) {
-		eng_set_commit(e, &b, &cert);
+		if (e->commit_height != b.h.height)
+			eng_set_commit(e, &b, &cert, true);
 		mc_buf_reset(&e->prop);
 		eng_after_commit(e, &b);
 	}
@@ -1067,6 +1120,9 @@ void eng_sync_from_peers(struct mc_engine *e, void *cl)
 			eng_after_commit(e, NULL);
 			return;
 		}
+		if (e->have_chain && e->height >= from)
+			return;   /* a commit moved our head during the fetch: its blocks no longer
+				   * follow it, no fault of the peer's (asked again at once if still behind) */
 		/* it gave nothing past our head: its claim waits */
 		p->claim_retry_ms = eng_now(e) + CLAIM_RETRY_MS;
 		if (p->height >= from && p->claim_logged != p->height) {
@@ -1552,8 +1608,11 @@ static bool loop_lead(struct mc_engine *e)
 	int rc;
 
 	lead_locked_first(e);
-	if (!e->prop.len && e->mp_n && eng_make_proposal(e, NULL, &err) < 0)
+	rc = !e->prop.len && e->mp_n ? eng_make_proposal(e, NULL, &err) : 0;
+	if (rc < 0)
 		mc_log(LOG_ERR, NULL, "cannot make a block: %s", err.msg);
+	if (rc == 2)
+		return true;   /* a sole validator's block, committed as built */
 	if (!e->prop.len)
 		return false;
 	rc = eng_run_proposal(e, &err);

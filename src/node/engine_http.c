@@ -1055,7 +1055,7 @@ void mc_engine_on_commit(struct mc_engine *e, const uint8_t from[MC_PK_LEN], con
 		eng_http_reply_text(r, 422, err.msg);
 	} else {
 		pthread_mutex_lock(&e->mu);
-		eng_set_commit(e, &b, &b.cert);
+		eng_set_commit(e, &b, &b.cert, false);
 		eng_after_commit(e, &b);
 		pthread_mutex_unlock(&e->mu);
 		eng_http_reply_text(r, 200, "ok");

@@ -79,6 +79,7 @@ struct peer {
 	bool pk_known;
 	uint8_t pk[MC_PK_LEN];
 	uint64_t sent_prop, sent_commit;
+	bool commit_failed;   /* the last commit sent to it did not arrive */
 	/* what its status said, and when; a height it claims but does not
 	 * deliver blocks for is not asked for again before claim_retry_ms */
 	bool up;
@@ -138,9 +139,14 @@ struct mc_engine {
 	struct mc_vote votes[MC_MAX_VALIDATORS];
 	size_t nvotes;
 	size_t nrefused;              /* validators that refused it (409, 4xx) */
-	/* the newest committed block, for the peers */
+	/* the newest committed block, for the peers: sent to each at once by
+	 * the node that gathered its certificate (commit_ours); a node that
+	 * received it relays it only to a peer whose status, polled after
+	 * commit_ms, shows it behind (else every node would send every block
+	 * to every other one) */
 	struct mc_buf commit;
-	uint64_t commit_height;
+	uint64_t commit_height, commit_ms;
+	bool commit_ours;
 	/* a validator's last checked proposal */
 	uint8_t checked[MC_HASH_LEN];
 	bool has_checked;
@@ -234,9 +240,11 @@ const char *eng_refusal_stale(struct mc_engine *e, const uint8_t hash[MC_HASH_LE
 void eng_forget_refusal(struct mc_engine *e, const uint8_t hash[MC_HASH_LEN]);
 /* b: the block just committed, or NULL after several or unknown ones */
 void eng_after_commit(struct mc_engine *e, const struct mc_bundle *b);
-void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct mc_cert *cert);
+void eng_set_commit(struct mc_engine *e, const struct mc_bundle *b, const struct mc_cert *cert, bool ours);
 /* the leader: a proposal from pending txs (first: a tx to put before them),
- * then sent, voted and committed */
+ * then sent, voted and committed. 0: e->prop holds it; 1: no block; 2 (first
+ * NULL only): this node alone is the validator set, and the block was
+ * committed as it was built; -1 with err set. */
 int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct mc_err *err);
 int eng_run_proposal(struct mc_engine *e, struct mc_err *err);
 void eng_sync_from_peers(struct mc_engine *e, void *cl);

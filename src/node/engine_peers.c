@@ -214,6 +214,25 @@ static int peer_post(struct peer *p, void *cl, const char *path, const struct mc
 	return rc;
 }
 
+/* Whether p is sent the newest commit now: it is behind as far as this
+ * node knows, and either this node gathered the block's certificate (sent
+ * again, once p answers a poll, when the send failed) or a status of p
+ * polled since this node committed still shows it behind. mu held. */
+static bool commit_due(const struct peer *p)
+{
+	const struct mc_engine *e = p->e;
+
+	if (!p->pk_known || !e->commit.len)
+		return false;
+	if (e->commit_ours && e->commit_height <= p->sent_commit)   /* the last send failed: again once p answers */
+		return p->commit_failed && p->up && p->height < e->commit_height;
+	if (e->commit_height <= p->sent_commit)
+		return false;
+	if (e->commit_ours)
+		return !p->up || p->height < e->commit_height;
+	return p->up && p->last_seen_ms > e->commit_ms && p->height < e->commit_height;
+}
+
 /* Sends the current proposal to p and adds its vote. mu held on entry and
  * exit; released during the call. */
 static void peer_propose(struct peer *p, void *cl)
@@ -261,8 +280,10 @@ static void peer_send_commit(struct peer *p, void *cl)
 	struct mc_peer_resp r;
 
 	p->sent_commit = h;
+	p->commit_failed = true;
 	if (peer_post(p, cl, "/v1/commit", &e->commit, &r) != 0)
 		return;
+	p->commit_failed = false;
 	if (r.status == 200 && p->height < h)
 		p->height = h;
 	mc_peer_resp_release(&r);
@@ -340,8 +361,7 @@ void *eng_peer_main(void *arg)
 
 		/* The last commit goes before the next proposal: a validator
 		 * checks a proposal only on top of the block before it. */
-		if (p->pk_known && e->commit_height > p->sent_commit && e->commit.len &&
-		    (!p->up || p->height < e->commit_height)) {
+		if (commit_due(p)) {
 			peer_send_commit(p, cl);
 		} else if (p->pk_known && eng_peer_is_validator(e, p) && e->prop_seq > p->sent_prop && e->prop.len) {
 			peer_propose(p, cl);

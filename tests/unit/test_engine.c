@@ -810,3 +810,46 @@ Test(engine, a_block_refused_at_its_header_costs_no_signature_check)
 	mc_buf_release(&body);
 	mc_key_free(k);
 }
+
+/* ---- a sole validator -------------------------------------------------------- */
+
+/* Node 0 alone: the genesis set, no one added; its engine only. */
+static void sole_setup(void)
+{
+	fx_setup();
+	memset(&cl, 0, sizeof(cl));
+	atomic_store(&skew, 0);
+	cl.tr = (struct mc_peer_transport){ mem_open, mem_close, mem_send, mem_fetch, &cl };
+	cl.s[0] = fx.s;
+	cl.k[0] = fx.node;
+	start(0);
+}
+
+static void sole_teardown(void)
+{
+	atomic_store(&cl.closing, true);
+	while (atomic_load(&cl.inflight))
+		usleep(10000);
+	mc_engine_stop(atomic_exchange(&cl.e[0], NULL));
+	fx_teardown();
+}
+
+TestSuite(engine_sole, .init = sole_setup, .fini = sole_teardown, .timeout = 120);
+
+/* (c) A sole validator commits its blocks as it builds them: each block is
+ * stored with its certificate (its own vote), and no vote lock is ever
+ * written, since no vote leaves it (decisions.md). */
+Test(engine_sole, commits_as_it_builds_without_a_lock)
+{
+	uint64_t h0 = seen(0, 0).height;
+	struct seen s;
+	int tick;
+
+	submit(0, "Dr U");
+	submit(0, "Dr V");
+	for (tick = 0; tick < WAIT_S * 20 && seen(0, 0).height < h0 + 1; tick++)
+		usleep(50000);
+	s = seen(0, h0 + 1);
+	cr_assert(s.found, "the sole validator committed nothing");
+	cr_assert(!s.locked, "a sole validator stored a vote lock (at height %llu)", (unsigned long long)s.lock_height);
+}
