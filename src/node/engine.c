@@ -699,7 +699,7 @@ static int build_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	struct build_ctx *c = vctx;
 	int rc;
 
-	c->built = false;
+	c->built = c->stored = false;
 	rc = mc_block_build(t, c->e->node->pk, c->in, c->n, c->status, c->max, eng_now(c->e), on_refused, c,
 			    &c->h, err);
 	if (rc == MC_BUILD_RETRY) {
@@ -814,7 +814,14 @@ static void build_run(struct mc_engine *e, struct build_ctx *c, struct mc_err *e
 	c->max = e->c.max_block_txs;
 	for (int attempt = 0; attempt < 1000; attempt++) {
 		mc_err_clear(err);
-		mc_store_write(e->s, build_txn, c, err);
+		if (mc_store_write(e->s, build_txn, c, err) != 0 && c->stored) {
+			/* a sole validator's commit failed (a sync, the map):
+			 * nothing is stored, so nothing is announced and the
+			 * txs stay pending for the next round */
+			c->stored = c->built = false;
+			if (!err->code)
+				mc_err_set(err, EX_IOERR, _("cannot commit"));
+		}
 		if (c->built || err->code)
 			break;
 		/* A refused tx: build again without it. Many refusals in one
@@ -892,8 +899,10 @@ int eng_make_proposal(struct mc_engine *e, const struct mc_txin *first, struct m
 		mc_buf_reset(&e->prop);
 		return -1;
 	}
-	if (!c.built)
+	if (!c.built) {
+		mc_buf_reset(&e->prop);
 		return err->code ? -1 : 1;
+	}
 	if (c.h.tx_count == 0) {
 		mc_buf_reset(&e->prop);
 		pthread_cond_broadcast(&e->cv);  /* refusals reach their waiters */
@@ -1003,6 +1012,8 @@ struct sync_ctx {
 	size_t n;
 	const uint8_t *expect;  /* joining: the genesis hash */
 	uint64_t applied;
+	uint64_t from;          /* the height asked for */
+	bool overtaken;         /* its first block is one a commit stored meanwhile */
 	uint8_t bad_peer;
 };
 
@@ -1023,6 +1034,13 @@ static int sync_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 		if (mc_chain_head(t, &head, err) != 0) {
 			mc_bundle_release(&b);
 			return -1;
+		}
+		if (!head.empty && c->applied == 0 && b.h.height >= c->from && b.h.height <= head.height) {
+			/* the fetch raced a commit: nothing of the peer's is
+			 * checked, and it is not held against it */
+			mc_bundle_release(&b);
+			c->overtaken = true;
+			return mc_err_set(err, EX_TEMPFAIL, _("the blocks no longer follow this node's head"));
 		}
 		if (head.empty)
 			rc = c->expect ? mc_block_apply_genesis(t, &b, c->expect, err)
@@ -1102,10 +1120,11 @@ void eng_sync_from_peers(struct mc_engine *e, void *cl)
 			sc.p = r.body;
 			sc.n = r.len;
 			sc.expect = e->have_chain ? NULL : j.id;
+			sc.from = from;
 			pthread_mutex_lock(&e->chain_mu);
 			rc = mc_store_write(e->s, sync_txn, &sc, &err);
 			pthread_mutex_unlock(&e->chain_mu);
-			if (rc != 0)
+			if (rc != 0 && !sc.overtaken)
 				mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", url }, { "REASON", err.msg }), "blocks from %s refused: %s",
 				       url, err.msg);
 			else if (sc.applied)
@@ -1120,9 +1139,11 @@ void eng_sync_from_peers(struct mc_engine *e, void *cl)
 			eng_after_commit(e, NULL);
 			return;
 		}
-		if (e->have_chain && e->height >= from)
-			return;   /* a commit moved our head during the fetch: its blocks no longer
-				   * follow it, no fault of the peer's (asked again at once if still behind) */
+		if (sc.overtaken)
+			return;   /* a commit stored the fetched heights during the fetch: no fault of
+				   * the peer's (asked again at once if still behind); a peer that
+				   * failed, answered late with nothing new, or sent blocks refused
+				   * on their merits still waits CLAIM_RETRY_MS */
 		/* it gave nothing past our head: its claim waits */
 		p->claim_retry_ms = eng_now(e) + CLAIM_RETRY_MS;
 		if (p->height >= from && p->claim_logged != p->height) {

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -852,4 +853,44 @@ Test(engine_sole, commits_as_it_builds_without_a_lock)
 	s = seen(0, h0 + 1);
 	cr_assert(s.found, "the sole validator committed nothing");
 	cr_assert(!s.locked, "a sole validator stored a vote lock (at height %llu)", (unsigned long long)s.lock_height);
+}
+
+/* While set, every fdatasync in this process fails with EIO (a disk that
+ * stops taking writes): LMDB's commit syncs its data pages with fdatasync
+ * before it writes the meta page, so a commit then fails cleanly. The
+ * executable's definition is the one liblmdb binds to. */
+static atomic_bool fail_syncs;
+
+int fdatasync(int fd)
+{
+	if (atomic_load(&fail_syncs)) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
+
+/* A sole validator whose commit fails (EIO at its sync) neither drops the
+ * block's txs nor treats the block as committed: once the disk takes
+ * writes again the same tx is committed (the review of the sole path:
+ * before, the txs left the pool and the unstored block was announced to
+ * the peers, so a different block followed at that height). */
+Test(engine_sole, a_failed_commit_keeps_its_txs_and_announces_nothing)
+{
+	uint64_t h0 = seen(0, 0).height;
+	struct mc_engine_health hl;
+	int tick;
+
+	atomic_store(&fail_syncs, true);
+	submit(0, "Dr W");
+	usleep(800000);   /* several rounds, each failing at its commit */
+	mc_engine_health(atomic_load(&cl.e[0]), &hl);
+	atomic_store(&fail_syncs, false);
+	cr_assert_eq(seen(0, 0).height, h0, "a block was stored while every sync failed");
+	cr_assert_eq(hl.pending, 1, "the tx of a block whose commit failed left the pool (%zu pending)", hl.pending);
+	cr_assert_eq(atomic_load(&cl.e[0])->commit_height, 0, "a block whose commit failed was announced (height %llu)",
+		     (unsigned long long)atomic_load(&cl.e[0])->commit_height);
+	for (tick = 0; tick < WAIT_S * 20 && seen(0, 0).height < h0 + 1; tick++)
+		usleep(50000);
+	cr_assert_eq(seen(0, 0).height, h0 + 1, "the tx was not committed once syncs worked again");
 }
