@@ -106,6 +106,31 @@ static int idx_ready(struct mc_txn *t, struct mc_err *err)
 	return mc_txn_put(t, MC_DB_IDINDEX, idx_marker, sizeof(idx_marker), idx_marker, 0, err);
 }
 
+static int idx_built_txn(struct mc_txn *t, void *ctx, struct mc_err *err)
+{
+	int rc = idx_built(t, err);
+
+	if (rc < 0)
+		return -1;
+	*(bool *)ctx = rc == 1;
+	return 0;
+}
+
+static int idx_ready_txn(struct mc_txn *t, void *ctx, struct mc_err *err)
+{
+	(void)ctx;
+	return idx_ready(t, err);
+}
+
+int mc_identity_index_ensure(struct mc_store *s, struct mc_err *err)
+{
+	bool built = false;
+
+	if (mc_store_read(s, idx_built_txn, &built, err) != 0)
+		return -1;
+	return built ? 0 : mc_store_write(s, idx_ready_txn, NULL, err);
+}
+
 void mc_identity_encode(const struct mc_identity *id, struct mc_buf *b)
 {
 	mc_put_u32(b, id->roles);

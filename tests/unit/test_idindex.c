@@ -318,6 +318,28 @@ Test(idindex, a_store_older_than_the_index_verifies_enrols_and_builds_it_whole)
 	mc_key_free(p);
 }
 
+/* An older store's index is built when the store is opened for writing,
+ * in a transaction of its own that commits: a validator's proposal build
+ * and check are transactions aborted by design, and a build inside them
+ * would run again on every round (5 s at a million identities, past the
+ * vote deadline: no block would gather a quorum). */
+Test(idindex, an_older_store_gets_its_index_at_write_open_not_in_a_proposal)
+{
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(enrol("Dr A", MC_ROLE_CLINICIAN, 0, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(enrol("Pat", MC_ROLE_PATIENT, 9, NULL, &err), 0, "%s", err.msg);
+	drop_index();
+	cr_assert_eq(mc_store_open(fx.dir, 0, &fx.s, &err), 0, "%s", err.msg);
+	cr_assert_eq(index_rows(), 0);
+	cr_assert_eq(mc_identity_index_ensure(fx.s, &err), 0, "%s", err.msg);
+	cr_assert_eq(index_rows(), 1 + 5 + 1, "the index was not built (and committed) at write open: %llu rows", (unsigned long long)index_rows());
+	cr_assert_eq(index_agrees_with_scan(fx.s), 5);
+	cr_assert_eq(mc_identity_index_ensure(fx.s, &err), 0, "%s", err.msg);
+	cr_assert_eq(index_rows(), 1 + 5 + 1);
+	verifies();
+}
+
 /* Tampers fx's index: deletes the row whose key starts with byte `first`
  * (the marker: 0x00), and with add, puts it back under another key. */
 struct tamper {
