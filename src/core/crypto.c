@@ -87,6 +87,15 @@ void mc_random(void *p, size_t n)
 	randombytes_buf(p, n);
 }
 
+void mc_random_expand(void *p, size_t n)
+{
+	uint8_t seed[randombytes_SEEDBYTES];
+
+	randombytes_buf(seed, sizeof(seed));
+	randombytes_buf_deterministic(p, n, seed);
+	sodium_memzero(seed, sizeof(seed));
+}
+
 void mc_sign_seed_keypair(const uint8_t seed[MC_SEED_LEN], uint8_t pk[MC_PK_LEN],
 			  uint8_t sk[MC_SK_LEN])
 {

@@ -40,6 +40,10 @@ void mc_blake2b_keyed(const uint8_t key[32], const void *p, size_t n,
 		      uint8_t out[MC_HASH_LEN]);
 
 void mc_random(void *p, size_t n);
+/* As mc_random for large n without a system call every 256 bytes: a
+ * ChaCha20 keystream under a fresh 256-bit seed from the system's
+ * generator, the seed wiped once used. */
+void mc_random_expand(void *p, size_t n);
 
 /* Ed25519. sk is 64 bytes (seed || pk) and should live in guarded memory. */
 void mc_sign_seed_keypair(const uint8_t seed[MC_SEED_LEN], uint8_t pk[MC_PK_LEN],

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <pthread.h>
-#include <sodium.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,7 +338,7 @@ static int id_cmp(const void *a, const void *b)
 static void draw_ids(struct mc_importer *im)
 {
 	uint64_t ms = mc_now_ms();
-	uint8_t be[8], seed[randombytes_SEEDBYTES];
+	uint8_t be[8];
 
 	/* and above the previous batch's, drawn in the same ms or before a
 	 * step back of the clock */
@@ -349,11 +348,8 @@ static void draw_ids(struct mc_importer *im)
 
 	/* each from a seed of the system's generator (a system call every
 	 * 256 bytes otherwise: 3,700 a batch) */
-	mc_random(seed, sizeof(seed));
-	randombytes_buf_deterministic(im->ids, im->cap * MC_RECORD_ID_LEN, seed);
-	mc_random(seed, sizeof(seed));
-	randombytes_buf_deterministic(im->rnd, im->cap * MC_SEAL_RANDOM, seed);
-	sodium_memzero(seed, sizeof(seed));
+	mc_random_expand(im->ids, im->cap * MC_RECORD_ID_LEN);
+	mc_random_expand(im->rnd, im->cap * MC_SEAL_RANDOM);
 	mc_be64(be, ms);
 	for (size_t i = 0; i < im->cap; i++)
 		memcpy(im->ids + i * MC_RECORD_ID_LEN, be + 2, 6);
