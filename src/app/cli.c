@@ -69,11 +69,6 @@ int mc_cli_open(struct mc_cli *cli, unsigned flags, struct mc_err *err)
 		return -1;
 	}
 	mc_store_set_remote(cli->store, cli->remote, cli->remote_ctx);
-	if (!(flags & MC_STORE_RDONLY) && mc_identity_index_ensure(cli->store, err) != 0) {
-		mc_store_close(cli->store);
-		cli->store = NULL;
-		return -1;
-	}
 	return 0;
 }
 

@@ -38,13 +38,13 @@ int mc_identity_decode(const uint8_t pk[MC_PK_LEN], const void *p, size_t n,
  * for an active patient identity with a subject, its subject; a store older
  * than the index gets it whole in the first call (in the caller's write
  * transaction: a crash leaves no index or a whole one) unless it was given
- * it when opened for writing (mc_identity_index_ensure). */
+ * it when the engine started (mc_identity_index_ensure). */
 int mc_identity_put(struct mc_txn *t, const struct mc_identity *id, struct mc_err *err);
 /* Builds the identity index of a store older than it, in a write
  * transaction of its own that commits (nothing when it is built): called
- * when a store is opened for writing, so that no transaction that is
- * aborted by design (a proposal's build or check) pays for the build, once
- * per round, on a large store. 0 or -1. */
+ * by the engine before its first round, so that no transaction aborted by
+ * design (a proposal's build or check) pays for the build, once per round,
+ * on a large store. 0 or -1. */
 int mc_identity_index_ensure(struct mc_store *s, struct mc_err *err);
 /* 1 and, in holder, the key (the lowest, as a scan in key order finds it)
  * of an active identity whose name is the len bytes at name; 0 when none

@@ -12,8 +12,8 @@
 #include "chain.h"
 #include "engine_int.h"
 #include "i18n.h"
-#include "metrics.h"
 #include "identity.h"
+#include "metrics.h"
 #include "log.h"
 #include "util.h"
 
@@ -1012,10 +1012,30 @@ struct sync_ctx {
 	size_t n;
 	const uint8_t *expect;  /* joining: the genesis hash */
 	uint64_t applied;
-	uint64_t from;          /* the height asked for */
-	bool overtaken;         /* its first block is one a commit stored meanwhile */
 	uint8_t bad_peer;
 };
+
+/* A fetched block at a height this node has already stored (a commit that
+ * landed during the fetch): 0 when it is the very block stored there (it
+ * is skipped), -1 when it is another (refused). */
+static int sync_known(struct mc_txn *t, const struct mc_bundle *b, struct mc_err *err)
+{
+	struct mc_header h;
+	struct mc_cert cert;
+	uint8_t ours[MC_HASH_LEN], theirs[MC_HASH_LEN];
+	int rc = mc_chain_block(t, b->h.height, &h, &cert, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		mc_block_hash(&h, ours);
+		mc_block_hash(&b->h, theirs);
+		if (memcmp(ours, theirs, MC_HASH_LEN) == 0)
+			return 0;
+	}
+	return mc_err_set(err, EX_DATAERR, _("a block at height %llu is not the one stored there"),
+			  (unsigned long long)b->h.height);
+}
 
 static int sync_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
@@ -1035,12 +1055,15 @@ static int sync_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 			mc_bundle_release(&b);
 			return -1;
 		}
-		if (!head.empty && c->applied == 0 && b.h.height >= c->from && b.h.height <= head.height) {
-			/* the fetch raced a commit: nothing of the peer's is
-			 * checked, and it is not held against it */
+		if (!head.empty && b.h.height <= head.height) {
+			/* the fetch raced a commit: the blocks this node stored
+			 * meanwhile are skipped when they are the same blocks,
+			 * and what follows them is applied */
+			rc = sync_known(t, &b, err);
 			mc_bundle_release(&b);
-			c->overtaken = true;
-			return mc_err_set(err, EX_TEMPFAIL, _("the blocks no longer follow this node's head"));
+			if (rc != 0)
+				return -1;
+			continue;
 		}
 		if (head.empty)
 			rc = c->expect ? mc_block_apply_genesis(t, &b, c->expect, err)
@@ -1120,11 +1143,10 @@ void eng_sync_from_peers(struct mc_engine *e, void *cl)
 			sc.p = r.body;
 			sc.n = r.len;
 			sc.expect = e->have_chain ? NULL : j.id;
-			sc.from = from;
 			pthread_mutex_lock(&e->chain_mu);
 			rc = mc_store_write(e->s, sync_txn, &sc, &err);
 			pthread_mutex_unlock(&e->chain_mu);
-			if (rc != 0 && !sc.overtaken)
+			if (rc != 0)
 				mc_log(LOG_WARNING, MC_LOG_FIELDS({ "PEER", url }, { "REASON", err.msg }), "blocks from %s refused: %s",
 				       url, err.msg);
 			else if (sc.applied)
@@ -1139,11 +1161,12 @@ void eng_sync_from_peers(struct mc_engine *e, void *cl)
 			eng_after_commit(e, NULL);
 			return;
 		}
-		if (sc.overtaken)
-			return;   /* a commit stored the fetched heights during the fetch: no fault of
-				   * the peer's (asked again at once if still behind); a peer that
-				   * failed, answered late with nothing new, or sent blocks refused
-				   * on their merits still waits CLAIM_RETRY_MS */
+		if (rc == 0 && e->have_chain && e->height >= p->height)
+			continue;   /* its blocks were all stored here meanwhile (commits that
+				     * landed during the fetch), and it claims no more: nothing
+				     * to hold against it. A peer that failed, sent a block
+				     * refused on its merits, or claims more than it gave waits
+				     * CLAIM_RETRY_MS */
 		/* it gave nothing past our head: its claim waits */
 		p->claim_retry_ms = eng_now(e) + CLAIM_RETRY_MS;
 		if (p->height >= from && p->claim_logged != p->height) {
@@ -1749,8 +1772,14 @@ const struct mc_key *mc_engine_node(struct mc_engine *e)
 
 int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, struct mc_err *err)
 {
-	struct mc_engine *e = calloc(1, sizeof(*e));
+	struct mc_engine *e;
 
+	/* A store older than the identity index gets it now, in a txn that
+	 * commits: the rounds build and check in txns aborted by design,
+	 * where the build would run again each round (decisions.md). */
+	if (mc_identity_index_ensure(c->s, err) != 0)
+		return -1;
+	e = calloc(1, sizeof(*e));
 	if (!e)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	e->c = *c;
