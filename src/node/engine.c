@@ -1643,6 +1643,30 @@ static void lead_locked_first(struct mc_engine *e)
 	eng_lock_release(&l);
 }
 
+/* A failed round of the leader's, logged: a message that repeats the last
+ * one (the same failure, as a full disk gives every round) at most once in
+ * ROUND_LOG_MS, with the count of those left out. */
+static void log_round_failure(struct mc_engine *e, int prio, const char *what, uint64_t height)
+{
+	uint64_t now = eng_now(e);
+	char at[48] = "";
+
+	if (strcmp(what, e->round_log.what) == 0 && now - e->round_log.at_ms < ROUND_LOG_MS) {
+		e->round_log.quiet++;
+		return;
+	}
+	if (height)
+		snprintf(at, sizeof(at), " (block %llu)", (unsigned long long)height);
+	if (e->round_log.quiet)
+		mc_log(prio, NULL, "%s%s (and %llu times more in the last %d s)", what, at,
+		       (unsigned long long)e->round_log.quiet, ROUND_LOG_MS / 1000);
+	else
+		mc_log(prio, NULL, "%s%s", what, at);
+	snprintf(e->round_log.what, sizeof(e->round_log.what), "%s", what);
+	e->round_log.at_ms = now;
+	e->round_log.quiet = 0;
+}
+
 /* The leader's turn: a proposal made as soon as no round is in flight
  * and txs wait (what came during the last round goes in one block), and
  * run. True when one ran. */
@@ -1653,8 +1677,12 @@ static bool loop_lead(struct mc_engine *e)
 
 	lead_locked_first(e);
 	rc = !e->prop.len && e->mp_n ? eng_make_proposal(e, NULL, &err) : 0;
-	if (rc < 0)
-		mc_log(LOG_ERR, NULL, "cannot make a block: %s", err.msg);
+	if (rc < 0) {
+		char what[sizeof(e->round_log.what)];
+
+		snprintf(what, sizeof(what), "cannot make a block: %s", err.msg);
+		log_round_failure(e, LOG_ERR, what, 0);
+	}
 	if (rc == 2)
 		return true;   /* a sole validator's block, committed as built */
 	if (!e->prop.len)
@@ -1662,9 +1690,10 @@ static bool loop_lead(struct mc_engine *e)
 	rc = eng_run_proposal(e, &err);
 	if (rc < 0) {
 		uint64_t wake = eng_now(e) + e->c.block_interval_ms;
+		char what[sizeof(e->round_log.what)];
 
-		mc_log(LOG_WARNING, NULL, "block %llu not committed: %s",
-			      (unsigned long long)e->prop_height, err.msg);
+		snprintf(what, sizeof(what), "a block was not committed: %s", err.msg);
+		log_round_failure(e, LOG_WARNING, what, e->prop_height);
 		mc_buf_reset(&e->prop);
 		/* not at once again: a lock that cannot be stored (a full
 		 * disk) would otherwise spin and flood the log */

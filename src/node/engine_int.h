@@ -37,6 +37,7 @@
 #define HANDOVER_WAIT_MS 2000
 #define FWD_BYTES_MAX (8u * 1024 * 1024)
 #define LOG_BURST 20.0
+#define ROUND_LOG_MS 10000     /* a failing round's message, at most this often */
 #define RATE_PER_S 500.0
 #define RATE_BURST 1000.0
 
@@ -178,6 +179,12 @@ struct mc_engine {
 	size_t logged_next;
 	double log_tokens;             /* all refusals: a token bucket */
 	uint64_t log_at_ms, log_dropped;
+	struct {                       /* the leader's last failed round, logged: the
+					* same failure again (a full or failing disk
+					* fails every round) once in ROUND_LOG_MS */
+		char what[sizeof(((struct mc_err *)0)->msg) + 64];
+		uint64_t at_ms, quiet;
+	} round_log;
 	struct mc_replay *replay;
 	uint64_t last_status_write;
 	/* forward clients kept between forwards, their connections to the
