@@ -128,7 +128,9 @@ int mc_identity_index_ensure(struct mc_store *s, struct mc_err *err)
 
 	if (mc_store_read(s, idx_built_txn, &built, err) != 0)
 		return -1;
-	return built ? 0 : mc_store_write(s, idx_ready_txn, NULL, err);
+	if (built)
+		return 0;
+	return mc_store_write(s, idx_ready_txn, NULL, err) != 0 ? -1 : 1;
 }
 
 void mc_identity_encode(const struct mc_identity *id, struct mc_buf *b)

@@ -44,7 +44,7 @@ int mc_identity_put(struct mc_txn *t, const struct mc_identity *id, struct mc_er
  * transaction of its own that commits (nothing when it is built): called
  * by the engine before its first round, so that no transaction aborted by
  * design (a proposal's build or check) pays for the build, once per round,
- * on a large store. 0 or -1. */
+ * on a large store. 0 when it was built, 1 when it was built now, -1. */
 int mc_identity_index_ensure(struct mc_store *s, struct mc_err *err);
 /* 1 and, in holder, the key (the lowest, as a scan in key order finds it)
  * of an active identity whose name is the len bytes at name; 0 when none

@@ -1802,12 +1802,17 @@ const struct mc_key *mc_engine_node(struct mc_engine *e)
 int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, struct mc_err *err)
 {
 	struct mc_engine *e;
+	uint64_t t0 = mc_now_ms();
+	int built;
 
 	/* A store older than the identity index gets it now, in a txn that
 	 * commits: the rounds build and check in txns aborted by design,
 	 * where the build would run again each round (decisions.md). */
-	if (mc_identity_index_ensure(c->s, err) != 0)
+	if ((built = mc_identity_index_ensure(c->s, err)) < 0)
 		return -1;
+	if (built)
+		mc_log(LOG_INFO, NULL, "built the identity index of a store older than it (once): %llu ms",
+		       (unsigned long long)(mc_now_ms() - t0));
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));

@@ -386,6 +386,18 @@ static void start(size_t i)
 	atomic_store(&cl.e[i], e);
 }
 
+/* The in-memory cluster, empty but for node 0 on fx's store and key (its
+ * engine not started). */
+static void cluster_reset(void)
+{
+	memset(&cl, 0, sizeof(cl));
+	atomic_store(&cl.overlap, -1);
+	atomic_store(&skew, 0);
+	cl.tr = (struct mc_peer_transport){ mem_open, mem_close, mem_send, mem_fetch, &cl };
+	cl.s[0] = fx.s;
+	cl.k[0] = fx.node;
+}
+
 /* Node 0 makes the genesis block (fixture.h) and adds 1..3 to the set; the
  * other stores are copies of its store; then every engine starts. */
 static void cluster_setup(void)
@@ -393,12 +405,7 @@ static void cluster_setup(void)
 	struct mc_err err = { 0 };
 
 	fx_setup();
-	memset(&cl, 0, sizeof(cl));
-	atomic_store(&cl.overlap, -1);
-	atomic_store(&skew, 0);
-	cl.tr = (struct mc_peer_transport){ mem_open, mem_close, mem_send, mem_fetch, &cl };
-	cl.s[0] = fx.s;
-	cl.k[0] = fx.node;
+	cluster_reset();
 	for (size_t i = 1; i < N; i++)
 		cr_assert_eq(mc_key_generate(false, &cl.k[i], &err), 0);
 	for (size_t i = 1; i < N; i++)
@@ -867,12 +874,7 @@ Test(engine, a_catch_up_that_overlaps_the_head_applies_what_follows)
 static void sole_setup(void)
 {
 	fx_setup();
-	memset(&cl, 0, sizeof(cl));
-	atomic_store(&cl.overlap, -1);
-	atomic_store(&skew, 0);
-	cl.tr = (struct mc_peer_transport){ mem_open, mem_close, mem_send, mem_fetch, &cl };
-	cl.s[0] = fx.s;
-	cl.k[0] = fx.node;
+	cluster_reset();
 	start(0);
 }
 
@@ -1014,12 +1016,7 @@ static void unindexed_setup(void)
 	fx_setup();
 	cr_assert_eq(mc_store_write(fx.s, unmark_txn, NULL, &err), 0, "%s", err.msg);
 	cr_assert(!index_marked());
-	memset(&cl, 0, sizeof(cl));
-	atomic_store(&cl.overlap, -1);
-	atomic_store(&skew, 0);
-	cl.tr = (struct mc_peer_transport){ mem_open, mem_close, mem_send, mem_fetch, &cl };
-	cl.s[0] = fx.s;
-	cl.k[0] = fx.node;
+	cluster_reset();
 }
 
 TestSuite(engine_unindexed, .init = unindexed_setup, .fini = sole_teardown, .timeout = 180);

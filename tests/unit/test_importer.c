@@ -6,6 +6,7 @@
  * duplicate is skipped, versioned or an error as --on-duplicate says. */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <sysexits.h>
 
 #include "fixture.h"
@@ -307,12 +308,34 @@ Test(importer, error_refuses_a_duplicate_in_the_check_pass_naming_it_and_stores_
  * batch, each batch is committed (and its keys dropped) while later lines
  * come; a later version is still found, on the chain or in the batch
  * being committed, and chains to the one before it. */
+/* One input line, printed by cJSON: subject, category, then payload (owned
+ * by the line from here). */
+static const char *record_line(char buf[256], const char *subject, const char *category, cJSON *payload)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *p;
+
+	cr_assert(o && payload);
+	cJSON_AddStringToObject(o, "subject", subject);
+	cJSON_AddStringToObject(o, "category", category);
+	cJSON_AddItemToObject(o, "payload", payload);
+	p = cJSON_PrintUnformatted(o);
+	cr_assert(p && strlen(p) < 256);
+	memcpy(buf, p, strlen(p) + 1);
+	cJSON_free(p);
+	cJSON_Delete(o);
+	return buf;
+}
+
 static const char *line_of(char buf[256], const char *obs, const char *status)
 {
-	snprintf(buf, 256,
-		 "{\"subject\":\"MRN-1\",\"category\":\"lab\",\"payload\":{\"resourceType\":\"Observation\","
-		 "\"id\":\"%s\",\"status\":\"%s\"}}", obs, status);
-	return buf;
+	cJSON *p = cJSON_CreateObject();
+
+	cr_assert(p);
+	cJSON_AddStringToObject(p, "resourceType", "Observation");
+	cJSON_AddStringToObject(p, "id", obs);
+	cJSON_AddStringToObject(p, "status", status);
+	return record_line(buf, "MRN-1", "lab", p);
 }
 
 Test(importer, versions_across_committed_batches_are_found_and_chained)
@@ -384,7 +407,11 @@ Test(importer, record_ids_begin_with_the_batch_time_and_ascend_in_input_order)
 	uint64_t t0 = mc_now_ms(), t1;
 
 	for (unsigned i = 0; i < MAXR; i++) {
-		snprintf(buf, sizeof(buf), "{\"subject\":\"MRN-%u\",\"category\":\"note\",\"payload\":\"p%u\"}", i, i);
+		char subject[32], payload[32];
+
+		snprintf(subject, sizeof(subject), "MRN-%u", i);
+		snprintf(payload, sizeof(payload), "p%u", i);
+		record_line(buf, subject, "note", cJSON_CreateString(payload));
 		cr_assert_eq(add_line(im, buf, i + 1, &dup, &err), 0, "line %u: %s", i, err.msg);
 	}
 	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
