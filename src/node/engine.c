@@ -150,11 +150,24 @@ void eng_lock_release(struct lock *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* One block a height (docs/decisions.md): a lock at the same height on
+ * another block is never replaced, whoever asks (a follower voting, the
+ * leader signing its own proposal or a locked block it finishes). The
+ * check is in the txn that writes the lock, so nothing races it. */
 static int lock_put_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct lock_ctx *c = vctx;
+	const void *v;
+	size_t vn;
 	void *p;
+	int rc = mc_txn_get(t, MC_DB_CONSENSUS, LOCK_KEY, sizeof(LOCK_KEY) - 1, &v, &vn, err);
 
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && vn >= 16 + MC_HASH_LEN && mc_from_be64(v) == c->l->height &&
+	    memcmp((const uint8_t *)v + 16, c->l->hash, MC_HASH_LEN) != 0)
+		return mc_err_set(err, EX_TEMPFAIL, _("this node voted for another block at height %llu"),
+				  (unsigned long long)c->l->height);
 	if (mc_txn_reserve(t, MC_DB_CONSENSUS, LOCK_KEY, sizeof(LOCK_KEY) - 1,
 			   16 + MC_HASH_LEN + c->len, &p, err) != 0)
 		return -1;
@@ -1575,6 +1588,12 @@ static bool loop_take_over(struct mc_engine *e, bool behind)
 	if (eng_vc_take_over(e, &err) < 0) {
 		mc_log(LOG_WARNING, NULL, "the view change did not complete: %s", err.msg);
 		e->vc_view = 0;
+	} else if (e->vc_view > e->view && e->prop.len && e->nval - e->nrefused < mc_quorum(e->nval)) {
+		/* refused by too many to commit: not again at once */
+		uint64_t h = e->height, wake = eng_now(e) + POLL_MS;
+
+		while (!e->stop && e->height == h && eng_now(e) < wake)
+			eng_wait_until(e, wake);
 	}
 	return true;
 }
@@ -1675,6 +1694,9 @@ static bool loop_lead(struct mc_engine *e)
 	struct mc_err err = { 0 };
 	int rc;
 
+	/* this node voted to hand the lead on: nothing new of its view */
+	if (eng_vc_left_view(e, e->view, NULL, eng_now(e)))
+		return false;
 	lead_locked_first(e);
 	rc = !e->prop.len && e->mp_n ? eng_make_proposal(e, NULL, &err) : 0;
 	if (rc < 0) {

@@ -937,7 +937,7 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 	struct mc_bundle b;
 	struct mc_err err = { 0 };
 	char who[17], msg[400];
-	uint64_t height;
+	uint64_t height, left = 0;
 
 	eng_short_pk(from, who);
 	if (mc_bundle_decode(body, len, &b, &err) != 0) {
@@ -954,8 +954,16 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 	pthread_mutex_lock(&e->chain_mu);
 	pthread_mutex_lock(&e->mu);
 	height = e->height;   /* a proposal's height proves nothing: it moves no hint */
+	if (eng_vc_left_view(e, b.h.view, from, eng_now(e)))
+		left = e->vc_voted;
 	pthread_mutex_unlock(&e->mu);
-	if (b.h.height != height + 1) {
+	if (left) {
+		/* the lock would be missing from the vote this node gave */
+		mc_log(LOG_INFO, NULL, "proposal %llu from %s refused: this node voted to move to view %llu",
+		       (unsigned long long)b.h.height, who, (unsigned long long)left);
+		snprintf(msg, sizeof(msg), _("this node voted to move to view %llu"), (unsigned long long)left);
+		eng_http_reply_text(r, 409, msg);
+	} else if (b.h.height != height + 1) {
 		if (b.h.height <= height)
 			committed_twin(e, &b, who);
 		snprintf(msg, sizeof(msg), _("this node is at height %llu"), (unsigned long long)height);

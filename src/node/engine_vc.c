@@ -93,6 +93,25 @@ bool eng_vc_next_view(const struct mc_engine *e, uint64_t *out)
 	return true;
 }
 
+/* This node voted to move past `view` (to vc_voted) less than a leader
+ * timeout ago: it locks no block of that view, as a follower or as its
+ * leader, unless the leader it voted for brings it (bringer; NULL: none),
+ * which is the locked block that leader finishes first. Its vote carried
+ * its lock; a lock taken after it would be missing from what the new
+ * leader gathered, and the new leader's first block would meet it: with
+ * twins proposing to different validators, two locks on two blocks at
+ * one height, and no quorum for either, ever (decisions.md). Past the
+ * timeout the change has completed or failed, and the view's blocks are
+ * taken again (a failed change must not stall an honest leader). mu
+ * held. */
+bool eng_vc_left_view(const struct mc_engine *e, uint64_t view, const uint8_t *bringer, uint64_t now)
+{
+	uint64_t window = e->c.leader_timeout_ms ? e->c.leader_timeout_ms : 10000u;
+
+	return e->vc_voted_ms && view < e->vc_voted && now - e->vc_voted_ms < window &&
+	       (!bringer || memcmp(bringer, e->vc_voted_leader, MC_PK_LEN) != 0);
+}
+
 /* How long the leader must have been silent, as seen here, for this node
  * to vote it out without the operators' approvals. */
 static uint64_t silence_ms(const struct mc_engine *e)
@@ -146,6 +165,7 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 		return -1;
 	e->vc_voted = view;
 	memcpy(e->vc_voted_leader, leader, MC_PK_LEN);
+	e->vc_voted_ms = now;
 	memset(&v, 0, sizeof(v));
 	if (eng_lock_get(e, &l, err) != 0)
 		return -1;
@@ -582,6 +602,12 @@ int eng_vc_take_over(struct mc_engine *e, struct mc_err *err)
 		}
 		mc_buf_reset(&e->vc_relay);
 	}
+	if (e->prop.len && e->prop_view == e->vc_view && e->prop_height == e->height + 1) {
+		/* this view's first block, short of votes: the same block again
+		 * (a second one at its height would be this node equivocating) */
+		rc = eng_run_proposal(e, err);
+		goto proposed;
+	}
 	/* the VIEW_CHANGE as this node's next tx, first in the block */
 	{
 		uint64_t seq = 1;
@@ -617,6 +643,7 @@ int eng_vc_take_over(struct mc_engine *e, struct mc_err *err)
 		return -1;
 	}
 	rc = eng_run_proposal(e, err);
+proposed:
 	if (rc == 0) {
 		mc_log(LOG_NOTICE, NULL, "leader of view %llu", (unsigned long long)e->view);
 		e->vc_view = 0;

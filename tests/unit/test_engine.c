@@ -870,6 +870,69 @@ Test(engine, a_catch_up_that_overlaps_the_head_applies_what_follows)
 
 /* ---- a sole validator -------------------------------------------------------- */
 
+/* One block a height, on every path: a lock is never replaced by another
+ * block at its height, in the same view or another (decisions.md), so no
+ * path of this node's (a follower's vote, the leader's own proposal, a
+ * locked block a new leader finishes) can sign two blocks at one height. */
+Test(engine, a_lock_is_never_replaced_by_another_block_at_its_height)
+{
+	struct mc_engine *e = atomic_load(&cl.e[1]);
+	struct mc_err err = { 0 };
+	uint8_t a[MC_HASH_LEN], b[MC_HASH_LEN];
+	static const uint8_t blk_a[] = "block a", blk_b[] = "block b";
+	struct seen s;
+
+	memset(a, 0xaa, sizeof(a));
+	memset(b, 0xbb, sizeof(b));
+	/* far above the chain: the engine never looks at it */
+	cr_assert_eq(eng_lock_put(e, 1000, 0, a, blk_a, sizeof(blk_a), &err), 0, "%s", err.msg);
+	cr_assert_eq(eng_lock_put(e, 1000, 0, a, blk_a, sizeof(blk_a), &err), 0, "the same block again: %s", err.msg);
+	cr_assert_neq(eng_lock_put(e, 1000, 0, b, blk_b, sizeof(blk_b), &err), 0, "another block, same view");
+	cr_assert_eq(err.code, EX_TEMPFAIL);
+	cr_assert(strstr(err.msg, "another block at height 1000"), "%s", err.msg);
+	cr_assert_neq(eng_lock_put(e, 1000, 5, b, blk_b, sizeof(blk_b), &err), 0, "another block, a later view");
+	s = seen(1, 0);
+	cr_assert(s.locked && s.lock_height == 1000 && memcmp(s.lock_hash, a, MC_HASH_LEN) == 0,
+		  "the lock was replaced");
+	cr_assert_eq(eng_lock_put(e, 1001, 5, b, blk_b, sizeof(blk_b), &err), 0, "the next height: %s", err.msg);
+}
+
+/* A validator that voted to move to the next view locks no block of the
+ * old one (for a leader timeout): its vote carried its lock, and a lock
+ * taken after it would be missing from the votes the new leader gathered.
+ * With twins proposing to different validators that left two validators
+ * locked on two blocks at one height and the new leader's block refused by
+ * both: no quorum for any block, ever (seen in cluster_adversary_twins).
+ * Here node 2 votes to move while the leader is cut off; the leader comes
+ * back and commits a block with the other two, which node 2 did not lock. */
+Test(engine, a_validator_that_voted_to_leave_the_view_locks_none_of_its_blocks)
+{
+	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
+	char lhex[2 * MC_PK_LEN + 1];
+	uint64_t h0, want;
+	struct seen s;
+
+	cr_assert(wait_all(0, all_up, NULL), "the nodes never saw each other");
+	h0 = seen(0, 0).height;
+	/* node 2 has not heard from the leader for half its timeout */
+	atomic_store(&cl.link[0], SILENT);
+	atomic_fetch_add(&skew, TIMEOUT_MS / 2 + 1000);
+	mc_hex(cl.k[1]->pk, MC_PK_LEN, lhex);
+	mc_buf_init(&r.body);
+	mc_engine_on_view_vote(atomic_load(&cl.e[2]), cl.k[1]->pk, "1", lhex, true, NULL, 0, &r);
+	cr_assert_eq(r.status, 200, "node 2 did not vote: HTTP %u: %.*s", r.status, (int)r.body.len,
+		     (const char *)r.body.data);
+	mc_buf_release(&r.body);
+	atomic_store(&cl.link[0], LIVE);
+
+	submit(0, "Dr V");
+	want = h0 + 1;
+	cr_assert(wait_all(0, at_height, &want), "the leader and the two others committed nothing");
+	s = seen(2, 0);
+	cr_assert(!s.locked || s.lock_height < want, "node 2 locked a block of the view it voted to leave");
+}
+
+
 /* Node 0 alone: the genesis set, no one added; its engine only. */
 static void sole_setup(void)
 {
