@@ -273,10 +273,18 @@ static int vc_adopt(struct mc_engine *e, const uint8_t *body, size_t len, struct
 	mc_buf_reset(&e->vc_relay);
 	if (best) {
 		struct mc_bundle b;
+		bool highest = false;
 
 		if (mc_bundle_decode(relay, relayn, &b, err) != 0)
 			return mc_err_wrap(err, _("the locked block"));
-		if (memcmp(b.hash, best->locked_hash, MC_HASH_LEN) != 0) {
+		/* any block locked in the highest view: two there (an
+		 * equivocating proposer's) cannot both have been certified,
+		 * and the lockers of a certified one refuse the other */
+		for (uint16_t i = 0; i < vc.count; i++)
+			highest |= vc.votes[i].locked_height == e->height + 1 &&
+				   vc.votes[i].locked_view == best->locked_view &&
+				   memcmp(b.hash, vc.votes[i].locked_hash, MC_HASH_LEN) == 0;
+		if (!highest) {
 			mc_bundle_release(&b);
 			return mc_err_set(err, EX_DATAERR, _("the block given is not the highest locked block"));
 		}
@@ -356,7 +364,11 @@ static void vc_add_vote(struct vc_run *v, const uint8_t *p, size_t n)
 		}
 		v->vc.votes[j] = vo;
 		v->vc.count++;
-		if (vo.locked_height && rd.left && (v->relay.len == 0 || vo.locked_view > v->relay_view)) {
+		/* the highest locked block; of two in one view (an equivocating
+		 * proposer's), the new leader's own, which it can sign */
+		if (vo.locked_height && rd.left &&
+		    (v->relay.len == 0 || vo.locked_view > v->relay_view ||
+		     (vo.locked_view == v->relay_view && memcmp(vo.pk, v->leader, MC_PK_LEN) == 0))) {
 			mc_buf_reset(&v->relay);
 			mc_put_raw(&v->relay, rd.p, rd.left);
 			v->relay_view = vo.locked_view;

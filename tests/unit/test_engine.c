@@ -897,6 +897,111 @@ Test(engine, a_lock_is_never_replaced_by_another_block_at_its_height)
 	cr_assert_eq(eng_lock_put(e, 1001, 5, b, blk_b, sizeof(blk_b), &err), 0, "the next height: %s", err.msg);
 }
 
+/* A block at height h0 + 1 of node 0's (the view's leader), holding one
+ * enrolment of name, signed by its proposer alone (a proposal), in out. */
+static void proposal_of(const char *name, struct mc_buf *out, uint8_t hash[MC_HASH_LEN])
+{
+	struct mc_enroll en = { .roles = MC_ROLE_CLINICIAN };
+	struct mc_key *k;
+	struct mc_buf body, tx;
+	struct mc_txin in;
+	struct blk_ctx c = { &in, 0, { 0 }, NULL };
+	struct mc_err err = { 0 };
+	struct mc_cert cert;
+
+	cr_assert_eq(mc_key_generate(false, &k, &err), 0);
+	memcpy(en.pk, k->pk, MC_PK_LEN);
+	en.name = (const uint8_t *)name;
+	en.name_len = strlen(name);
+	en.org = (const uint8_t *)"Org";
+	en.org_len = 3;
+	mc_buf_init(&body);
+	mc_enroll_encode(&en, &body);
+	make_tx(cl.s[0], fx.admin, MC_TX_IDENTITY_ENROLL, &body, &tx, &in);
+	mc_store_write(cl.s[0], blk_build_txn, &c, &err);   /* aborted: the header only */
+	cr_assert_eq(c.status, MC_TXIN_IN);
+	mc_block_hash(&c.h, hash);
+	memset(&cert, 0, sizeof(cert));
+	mc_vote_sign(hash, cl.k[0]->sk, cl.k[0]->pk, &cert.votes[0]);
+	cert.count = 1;
+	mc_buf_init(out);
+	mc_bundle_encode(&c.h, &cert, &in, 1, out);
+	mc_buf_release(&tx);
+	mc_buf_release(&body);
+	mc_key_free(k);
+}
+
+/* An equivocating leader's two blocks at one height, each locked by one
+ * validator in the same view: a view change reporting both may hand the
+ * new leader either one (only one of two can have been certified, and the
+ * lockers of a certified one refuse the other). The new leader took only
+ * the first in key order before, and refused the change when given the
+ * other: a change the asker could not get past. Here it takes the second,
+ * finishes it, and leads. */
+Test(engine, a_view_change_may_finish_either_of_two_blocks_locked_in_one_view)
+{
+	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
+	struct seq_ctx head = { cl.k[0]->pk, 0, { 0 } };
+	struct mc_view_change vc;
+	struct mc_buf blk[2], body, msg;
+	uint8_t hash[2][MC_HASH_LEN], got[MC_HASH_LEN];
+	struct mc_err err = { 0 };
+	size_t voter[N - 1] = { 1, 2, 3 };
+	uint64_t h0, want;
+	struct seen s;
+
+	cr_assert(wait_all(0, all_up, NULL), "the nodes never saw each other");
+	h0 = seen(0, 0).height;
+	cr_assert_eq(mc_store_read(cl.s[0], seq_txn, &head, &err), 0, "%s", err.msg);
+	proposal_of("Dr Twin A", &blk[0], hash[0]);
+	proposal_of("Dr Twin B", &blk[1], hash[1]);
+	cr_assert_neq(memcmp(hash[0], hash[1], MC_HASH_LEN), 0);
+	/* nodes 1..3 vote to move to view 1 under node 1, in key order: the
+	 * first locked on block 0, the second on block 1, the third on none */
+	for (size_t i = 0; i < N - 1; i++)
+		for (size_t j = i + 1; j < N - 1; j++)
+			if (memcmp(cl.k[voter[j]]->pk, cl.k[voter[i]]->pk, MC_PK_LEN) < 0) {
+				size_t t = voter[i];
+
+				voter[i] = voter[j];
+				voter[j] = t;
+			}
+	memset(&vc, 0, sizeof(vc));
+	vc.view = 1;
+	memcpy(vc.leader, cl.k[1]->pk, MC_PK_LEN);
+	for (size_t i = 0; i < N - 1; i++) {
+		struct mc_vc_vote *v = &vc.votes[vc.count++];
+
+		memset(v, 0, sizeof(*v));
+		if (i < 2) {
+			v->locked_height = h0 + 1;
+			memcpy(v->locked_hash, hash[i], MC_HASH_LEN);
+		}
+		mc_vc_vote_sign(head.head.chain_id, 1, cl.k[1]->pk, cl.k[voter[i]]->sk, cl.k[voter[i]]->pk, v);
+	}
+	mc_buf_init(&body);
+	mc_buf_init(&msg);
+	mc_view_change_encode(&vc, &body);
+	mc_put_bytes(&msg, body.data, body.len);
+	mc_put_bytes(&msg, blk[1].data, blk[1].len);   /* the second in key order */
+	mc_buf_init(&r.body);
+	mc_engine_on_view_change(atomic_load(&cl.e[1]), cl.k[voter[2]]->pk, msg.data, msg.len, &r);
+	cr_assert_eq(r.status, 202, "the new leader refused: HTTP %u: %.*s", r.status, (int)r.body.len,
+		     (const char *)r.body.data);
+	mc_buf_release(&r.body);
+	want = h0 + 2;
+	cr_assert(wait_all(0, at_height, &want), "the new leader did not finish the block and lead");
+	s = seen(1, h0 + 1);
+	cr_assert(s.found);
+	mc_block_hash(&s.h, got);
+	cr_assert_eq(memcmp(got, hash[1], MC_HASH_LEN), 0, "another block than the one handed over");
+	cr_assert_eq(seen(1, 0).view, 1);
+	for (int i = 0; i < 2; i++)
+		mc_buf_release(&blk[i]);
+	mc_buf_release(&body);
+	mc_buf_release(&msg);
+}
+
 /* A validator that voted to move to the next view locks no block of the
  * old one (for a leader timeout): its vote carried its lock, and a lock
  * taken after it would be missing from the votes the new leader gathered.
