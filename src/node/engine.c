@@ -1585,6 +1585,13 @@ static bool loop_take_over(struct mc_engine *e, bool behind)
 
 	if (!e->have_chain || e->vc_view <= e->view || behind)
 		return false;
+	if (eng_now(e) - e->vc_adopted_ms > eng_vc_window_ms(e)) {
+		/* its first block never gathered a quorum: another change may */
+		mc_log(LOG_WARNING, NULL, "the view change to %llu did not complete in %llu ms: given up",
+		       (unsigned long long)e->vc_view, (unsigned long long)eng_vc_window_ms(e));
+		e->vc_view = 0;
+		return true;
+	}
 	if (eng_vc_take_over(e, &err) < 0) {
 		mc_log(LOG_WARNING, NULL, "the view change did not complete: %s", err.msg);
 		e->vc_view = 0;
@@ -1889,6 +1896,8 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 		return -1;
 	}
 	pthread_mutex_lock(&e->mu);
+	if (e->vc_voted > e->view)   /* voted before a restart: as if just now */
+		e->vc_voted_ms = eng_now(e);
 	eng_peers_refresh(e);
 	pthread_mutex_unlock(&e->mu);
 	if (pthread_create(&e->th, NULL, engine_main, e) != 0) {

@@ -821,7 +821,7 @@ static void committed_twin(struct mc_engine *e, const struct mc_bundle *b, const
 
 /* Signed by its proposer. Another validator may bring it: the new leader
  * of a view change finishing a locked block. */
-static bool proposal_signed(const struct mc_bundle *b)
+bool eng_proposal_signed(const struct mc_bundle *b)
 {
 	uint8_t vmsg[MC_VOTE_MSG_LEN];
 
@@ -911,8 +911,9 @@ static void proposal_vote(struct mc_engine *e, const struct mc_bundle *b, const 
 	}
 	/* The lock is on disk before the vote leaves. */
 	if (eng_lock_put(e, b->h.height, b->h.view, b->hash, body, len, &err) != 0) {
-		mc_log(LOG_ERR, NULL, "cannot store the vote lock: %s", err.msg);
-		eng_http_reply_text(r, 500, err.msg);
+		/* TEMPFAIL: locked on another block meanwhile (a refusal) */
+		mc_log(err.code == EX_TEMPFAIL ? LOG_WARNING : LOG_ERR, NULL, "cannot store the vote lock: %s", err.msg);
+		eng_http_reply_text(r, err.code == EX_TEMPFAIL ? 409 : 500, err.msg);
 		return;
 	}
 	{
@@ -945,7 +946,7 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 		eng_http_reply_text(r, 400, err.msg);
 		return;
 	}
-	if (!proposal_signed(&b)) {
+	if (!eng_proposal_signed(&b)) {
 		mc_log(LOG_WARNING, NULL, "proposal from %s refused: it is not signed by its proposer", who);
 		eng_http_reply_text(r, 403, _("the proposal is not signed by its proposer"));
 		mc_bundle_release(&b);
@@ -957,18 +958,20 @@ void mc_engine_on_propose(struct mc_engine *e, const uint8_t from[MC_PK_LEN], co
 	if (eng_vc_left_view(e, b.h.view, from, eng_now(e)))
 		left = e->vc_voted;
 	pthread_mutex_unlock(&e->mu);
-	if (left) {
+	if (b.h.height != height + 1) {
+		if (b.h.height <= height)
+			committed_twin(e, &b, who);
+		snprintf(msg, sizeof(msg), _("this node is at height %llu"), (unsigned long long)height);
+		eng_http_reply_text(r, 409, msg);
+	} else if (proposal_lock_refuses(e, &b, who, r)) {
+		;   /* answered, and any evidence kept */
+	} else if (left) {
 		/* the lock would be missing from the vote this node gave */
 		mc_log(LOG_INFO, NULL, "proposal %llu from %s refused: this node voted to move to view %llu",
 		       (unsigned long long)b.h.height, who, (unsigned long long)left);
 		snprintf(msg, sizeof(msg), _("this node voted to move to view %llu"), (unsigned long long)left);
 		eng_http_reply_text(r, 409, msg);
-	} else if (b.h.height != height + 1) {
-		if (b.h.height <= height)
-			committed_twin(e, &b, who);
-		snprintf(msg, sizeof(msg), _("this node is at height %llu"), (unsigned long long)height);
-		eng_http_reply_text(r, 409, msg);
-	} else if (!proposal_lock_refuses(e, &b, who, r)) {
+	} else {
 		proposal_vote(e, &b, body, len, who, r);
 	}
 	pthread_mutex_unlock(&e->chain_mu);

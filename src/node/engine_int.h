@@ -157,6 +157,7 @@ struct mc_engine {
 	uint64_t vc_voted, vc_seen;    /* vc_seen: the highest a peer said it voted */
 	uint8_t vc_voted_leader[MC_PK_LEN];
 	uint64_t vc_voted_ms;          /* when this process gave that vote (0: not) */
+	uint64_t vc_adopted_ms;        /* when this node was handed vc_view */
 	struct mc_buf vc_body, vc_relay;
 	uint64_t vc_view;
 	uint64_t leader_seen_ms, last_vc_try_ms;
@@ -298,6 +299,8 @@ int eng_vc_start(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_
 /* The next view to ask for (overflow-checked): false when none is left. */
 bool eng_vc_next_view(const struct mc_engine *e, uint64_t *out);
 bool eng_vc_left_view(const struct mc_engine *e, uint64_t view, const uint8_t *bringer, uint64_t now);
+uint64_t eng_vc_window_ms(const struct mc_engine *e);
+bool eng_proposal_signed(const struct mc_bundle *b);
 bool eng_vc_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN]);
 
 /* engine_http.c: answers */

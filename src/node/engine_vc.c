@@ -106,10 +106,20 @@ bool eng_vc_next_view(const struct mc_engine *e, uint64_t *out)
  * held. */
 bool eng_vc_left_view(const struct mc_engine *e, uint64_t view, const uint8_t *bringer, uint64_t now)
 {
-	uint64_t window = e->c.leader_timeout_ms ? e->c.leader_timeout_ms : 10000u;
-
-	return e->vc_voted_ms && view < e->vc_voted && now - e->vc_voted_ms < window &&
+	return e->vc_voted_ms && view < e->vc_voted && now - e->vc_voted_ms < eng_vc_window_ms(e) &&
 	       (!bringer || memcmp(bringer, e->vc_voted_leader, MC_PK_LEN) != 0);
+}
+
+/* How long a view change may take, from a vote to the new leader's first
+ * block: the leader timeout, and at least what its slowest path takes
+ * (an ask of each other validator and the hand-over, each up to
+ * PEER_TIMEOUT_MS, then the first block's round, VOTE_WAIT_MS). */
+uint64_t eng_vc_window_ms(const struct mc_engine *e)
+{
+	uint64_t slowest = (uint64_t)(e->nval ? e->nval : 1) * PEER_TIMEOUT_MS + VOTE_WAIT_MS;
+	uint64_t timeout = e->c.leader_timeout_ms ? e->c.leader_timeout_ms : 10000u;
+
+	return timeout > slowest ? timeout : slowest;
 }
 
 /* How long the leader must have been silent, as seen here, for this node
@@ -123,9 +133,14 @@ static uint64_t silence_ms(const struct mc_engine *e)
  * vote, then the locked block's bundle when the lock is at the next
  * height). Given only for a view just above the current ones, and only
  * with evidence: the leader silent as seen from here, or a quorum of the
- * operators' approvals (ap, or NULL). mu held. */
+ * operators' approvals (ap, or NULL). The leader itself votes without
+ * either only for a change asked on this node (local: its operator's
+ * `node promote`); asked by a peer, it needs the approvals: it hears
+ * itself, and its vote stops its proposals for a while (eng_vc_left_view),
+ * which one validator asking every timeout would otherwise make a halt.
+ * mu held. */
 static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
-		   const struct mc_promote *ap, struct mc_buf *out, struct mc_err *err)
+		   const struct mc_promote *ap, bool local, struct mc_buf *out, struct mc_err *err)
 {
 	struct vc_put_ctx pc = { view, leader };
 	struct mc_vc_vote v;
@@ -156,6 +171,10 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 		mc_promote_digest(e->chain_id, ap->from_view, ap->leader, d);
 		if (mc_approvals_check(&ap->approvals, d, (const uint8_t (*)[MC_PK_LEN])e->vals, e->nval, err) != 0)
 			return -1;
+	} else if (eng_am_leader(e) && !local) {
+		return mc_err_set(err, EX_TEMPFAIL,
+				  _("this node leads view %llu: a peer's change of leader needs the operators' approvals"),
+				  (unsigned long long)e->view);
 	} else if (!eng_am_leader(e) && !eng_leader_silent(e, now, silence_ms(e))) {
 		return mc_err_set(err, EX_TEMPFAIL,
 				  _("the leader was heard from %llu ms ago: a change needs %llu ms of its silence, or the operators' approvals"),
@@ -227,7 +246,7 @@ void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], 
 	}
 	pthread_mutex_lock(&e->mu);
 	mc_buf_reset(&r->body);
-	if (vc_vote(e, view, leader, len ? &ap : NULL, &r->body, &err) != 0) {
+	if (vc_vote(e, view, leader, len ? &ap : NULL, false, &r->body, &err) != 0) {
 		uint64_t voted = e->vc_voted;
 
 		pthread_mutex_unlock(&e->mu);
@@ -243,6 +262,41 @@ void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], 
 	pthread_mutex_unlock(&e->mu);
 	r->status = 200;
 	r->ctype = "application/octet-stream";
+}
+
+struct relay_ctx {
+	struct mc_engine *e;
+	const struct mc_bundle *b;
+};
+
+static int relay_precheck_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct relay_ctx *c = vctx;
+
+	return mc_block_precheck(t, c->b, MC_APPLY_PROPOSAL, eng_now(c->e), err);
+}
+
+/* Whether the block a vote came with (p, n) backs the lock it claims: that
+ * block, at the claimed height and view, signed by its proposer, next on
+ * this node's chain and passing the checks that read no tx (its proposer
+ * leads its view, or is named by the VIEW_CHANGE it starts with). A vote's
+ * signature covers only the claim: a voter could otherwise name a lock in
+ * view 1000 with a junk block, and every new leader would try to finish
+ * a block no validator can vote for. */
+static bool relay_backs(struct mc_engine *e, const struct mc_vc_vote *vo, const uint8_t *p, size_t n)
+{
+	struct mc_err err = { 0 };
+	struct mc_bundle b;
+	struct relay_ctx c = { e, &b };
+	bool ok;
+
+	if (!n || mc_bundle_decode(p, n, &b, &err) != 0)
+		return false;
+	ok = b.h.height == vo->locked_height && b.h.view == vo->locked_view &&
+	     memcmp(b.hash, vo->locked_hash, MC_HASH_LEN) == 0 && eng_proposal_signed(&b) &&
+	     mc_store_read(e->s, relay_precheck_txn, &c, &err) == 0;
+	mc_bundle_release(&b);
+	return ok;
 }
 
 /* Hands a quorum's VIEW_CHANGE (and the locked block to finish first) to
@@ -273,7 +327,7 @@ static int vc_adopt(struct mc_engine *e, const uint8_t *body, size_t len, struct
 	mc_buf_reset(&e->vc_relay);
 	if (best) {
 		struct mc_bundle b;
-		bool highest = false;
+		const struct mc_vc_vote *claim = NULL;
 
 		if (mc_bundle_decode(relay, relayn, &b, err) != 0)
 			return mc_err_wrap(err, _("the locked block"));
@@ -281,19 +335,20 @@ static int vc_adopt(struct mc_engine *e, const uint8_t *body, size_t len, struct
 		 * equivocating proposer's) cannot both have been certified,
 		 * and the lockers of a certified one refuse the other */
 		for (uint16_t i = 0; i < vc.count; i++)
-			highest |= vc.votes[i].locked_height == e->height + 1 &&
-				   vc.votes[i].locked_view == best->locked_view &&
-				   memcmp(b.hash, vc.votes[i].locked_hash, MC_HASH_LEN) == 0;
-		if (!highest) {
-			mc_bundle_release(&b);
-			return mc_err_set(err, EX_DATAERR, _("the block given is not the highest locked block"));
-		}
+			if (vc.votes[i].locked_height == e->height + 1 && vc.votes[i].locked_view == best->locked_view &&
+			    memcmp(b.hash, vc.votes[i].locked_hash, MC_HASH_LEN) == 0)
+				claim = &vc.votes[i];
 		mc_bundle_release(&b);
+		if (!claim)
+			return mc_err_set(err, EX_DATAERR, _("the block given is not the highest locked block"));
+		if (!relay_backs(e, claim, relay, relayn))
+			return mc_err_set(err, EX_DATAERR, _("the locked block given does not back the lock claimed"));
 		mc_put_raw(&e->vc_relay, relay, relayn);
 	}
 	mc_buf_reset(&e->vc_body);
 	mc_put_raw(&e->vc_body, vcb, vcn);
 	e->vc_view = vc.view;
+	e->vc_adopted_ms = eng_now(e);
 	mc_log(LOG_NOTICE, NULL, "taking over as leader of view %llu%s", (unsigned long long)vc.view,
 		      best ? _(" (finishing a locked block first)") : "");
 	pthread_cond_broadcast(&e->cv);
@@ -328,6 +383,7 @@ struct vc_run {
 	struct mc_view_change vc;
 	struct mc_buf mine, relay, apb;   /* own vote; the highest locked block; approvals */
 	uint64_t relay_view, seen;        /* seen: the highest view a peer said it voted for */
+	uint64_t height;                  /* this node's chain, when it asked */
 	struct target { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } *tg;   /* the other validators */
 	size_t nt;
 	void *cl;
@@ -343,8 +399,11 @@ static void vc_run_free(struct mc_engine *e, struct vc_run *v)
 	free(v->tg);
 }
 
-/* Adds a vote (p, n: the vote, then a locked block) when it checks. */
-static void vc_add_vote(struct vc_run *v, const uint8_t *p, size_t n)
+/* Adds a vote (p, n: the vote, then a locked block) when it checks, and a
+ * lock it claims at the next height only with a block that backs it
+ * (relay_backs): a vote claiming one without is not counted. mu not
+ * held. */
+static void vc_add_vote(struct mc_engine *e, struct vc_run *v, const uint8_t *p, size_t n)
 {
 	struct mc_rd rd;
 	struct mc_vc_vote vo;
@@ -355,7 +414,17 @@ static void vc_add_vote(struct vc_run *v, const uint8_t *p, size_t n)
 	vo.locked_view = mc_get_u64(&rd);
 	mc_get_raw(&rd, vo.locked_hash, MC_HASH_LEN);
 	mc_get_raw(&rd, vo.sig, MC_SIG_LEN);
-	if (mc_rd_ok(&rd) && mc_vc_vote_verify(v->chain, v->view, v->leader, &vo) == 0) {
+	if (!mc_rd_ok(&rd) || mc_vc_vote_verify(v->chain, v->view, v->leader, &vo) != 0)
+		return;
+	if (vo.locked_height == v->height + 1 && !relay_backs(e, &vo, rd.p, rd.left)) {
+		char who[17];
+
+		eng_short_pk(vo.pk, who);
+		mc_log(LOG_WARNING, NULL, "view change: %s claims a lock at height %llu that the block it sent does not back: its vote is not counted",
+		       who, (unsigned long long)vo.locked_height);
+		return;
+	}
+	{
 		size_t j = v->vc.count;
 
 		while (j > 0 && memcmp(v->vc.votes[j - 1].pk, vo.pk, MC_PK_LEN) > 0) {
@@ -366,7 +435,7 @@ static void vc_add_vote(struct vc_run *v, const uint8_t *p, size_t n)
 		v->vc.count++;
 		/* the highest locked block; of two in one view (an equivocating
 		 * proposer's), the new leader's own, which it can sign */
-		if (vo.locked_height && rd.left &&
+		if (vo.locked_height == v->height + 1 &&
 		    (v->relay.len == 0 || vo.locked_view > v->relay_view ||
 		     (vo.locked_view == v->relay_view && memcmp(vo.pk, v->leader, MC_PK_LEN) == 0))) {
 			mc_buf_reset(&v->relay);
@@ -403,7 +472,7 @@ static void vc_ask(struct mc_engine *e, struct vc_run *v, size_t i, struct mc_er
 		mc_err_clear(err);
 		return;
 	}
-	vc_add_vote(v, resp.body, resp.len);
+	vc_add_vote(e, v, resp.body, resp.len);
 	mc_peer_resp_release(&resp);
 }
 
@@ -460,7 +529,7 @@ static int vc_begin(struct mc_engine *e, struct vc_run *v, const struct mc_promo
 	if (!(v->tg = calloc(PEERS_MAX, sizeof(*v->tg))) || mc_buf_failed(&v->apb))
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	/* our own vote first */
-	if (vc_vote(e, v->view, v->leader, ap, &v->mine, err) != 0)
+	if (vc_vote(e, v->view, v->leader, ap, true, &v->mine, err) != 0)
 		return -1;
 	for (size_t i = 0; i < e->npeers; i++)
 		if (!e->peers[i]->gone && eng_peer_is_validator(e, e->peers[i])) {
@@ -469,6 +538,7 @@ static int vc_begin(struct mc_engine *e, struct vc_run *v, const struct mc_promo
 			v->nt++;
 		}
 	memcpy(v->chain, e->chain_id, MC_HASH_LEN);
+	v->height = e->height;
 	mc_hex(v->leader, MC_PK_LEN, v->lhex);
 	return 0;
 }
@@ -500,7 +570,7 @@ int eng_vc_start(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_
 	for (size_t i = 0; rc == 0 && i < v->nt && v->vc.count < MC_MAX_VALIDATORS; i++)
 		vc_ask(e, v, i, err);
 	if (rc == 0 && v->vc.count < MC_MAX_VALIDATORS)
-		vc_add_vote(v, v->mine.data, v->mine.len);
+		vc_add_vote(e, v, v->mine.data, v->mine.len);
 	if (rc == 0 && v->vc.count < quorum)
 		rc = mc_err_set(err, EX_TEMPFAIL, _("%u of %zu validators agreed to view %llu; %zu needed"),
 				(unsigned)v->vc.count, e->nval, (unsigned long long)view, quorum);
@@ -511,6 +581,8 @@ int eng_vc_start(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_
 	}
 	pthread_mutex_lock(&e->mu);
 	vc_note_seen(e, v->seen);
+	if (rc != 0 && e->vc_voted == view)
+		e->vc_voted_ms = 0;   /* its vote went to no change: the view's blocks again */
 	if (rc == 0)
 		rc = vc_hand_over(e, v, &msg, err);
 	vc_run_free(e, v);

@@ -1002,6 +1002,85 @@ Test(engine, a_view_change_may_finish_either_of_two_blocks_locked_in_one_view)
 	mc_buf_release(&msg);
 }
 
+/* A vote's signature covers only the lock it claims: a view change whose
+ * locked block does not back the claim (here a block of view 0 handed as
+ * the lock of view 1000, which no validator can vote for) is refused; the
+ * new leader took it before and tried to finish that block for ever. */
+Test(engine, a_view_change_whose_block_does_not_back_its_lock_is_refused)
+{
+	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
+	struct seq_ctx head = { cl.k[0]->pk, 0, { 0 } };
+	struct mc_view_change vc;
+	struct mc_buf blk, body, msg;
+	uint8_t hash[MC_HASH_LEN];
+	struct mc_err err = { 0 };
+	size_t voter[N - 1] = { 1, 2, 3 };
+
+	cr_assert(wait_all(0, all_up, NULL), "the nodes never saw each other");
+	cr_assert_eq(mc_store_read(cl.s[0], seq_txn, &head, &err), 0, "%s", err.msg);
+	proposal_of("Dr Forged", &blk, hash);
+	for (size_t i = 0; i < N - 1; i++)
+		for (size_t j = i + 1; j < N - 1; j++)
+			if (memcmp(cl.k[voter[j]]->pk, cl.k[voter[i]]->pk, MC_PK_LEN) < 0) {
+				size_t t = voter[i];
+
+				voter[i] = voter[j];
+				voter[j] = t;
+			}
+	memset(&vc, 0, sizeof(vc));
+	vc.view = 1;
+	memcpy(vc.leader, cl.k[1]->pk, MC_PK_LEN);
+	for (size_t i = 0; i < N - 1; i++) {
+		struct mc_vc_vote *v = &vc.votes[vc.count++];
+
+		memset(v, 0, sizeof(*v));
+		if (i == 0) {   /* the liar */
+			v->locked_height = seen(1, 0).height + 1;
+			v->locked_view = 1000;
+			memcpy(v->locked_hash, hash, MC_HASH_LEN);
+		}
+		mc_vc_vote_sign(head.head.chain_id, 1, cl.k[1]->pk, cl.k[voter[i]]->sk, cl.k[voter[i]]->pk, v);
+	}
+	mc_buf_init(&body);
+	mc_buf_init(&msg);
+	mc_view_change_encode(&vc, &body);
+	mc_put_bytes(&msg, body.data, body.len);
+	mc_put_bytes(&msg, blk.data, blk.len);
+	mc_buf_init(&r.body);
+	mc_engine_on_view_change(atomic_load(&cl.e[1]), cl.k[voter[0]]->pk, msg.data, msg.len, &r);
+	cr_assert_eq(r.status, 422, "the new leader took it: HTTP %u", r.status);
+	cr_assert(strstr((const char *)r.body.data, "does not back"), "%.*s", (int)r.body.len,
+		  (const char *)r.body.data);
+	mc_buf_release(&r.body);
+	mc_buf_release(&blk);
+	mc_buf_release(&body);
+	mc_buf_release(&msg);
+}
+
+/* The live leader votes itself out without the operators' approvals only
+ * when its own operator asks (`node promote` on its node). Asked by a
+ * peer, it refuses: its vote stops its proposals for a while, so one
+ * validator asking every timeout would halt the chain. */
+Test(engine, a_peer_cannot_make_the_live_leader_vote_itself_out)
+{
+	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
+	char lhex[2 * MC_PK_LEN + 1];
+	uint64_t h0, want;
+
+	cr_assert(wait_all(0, all_up, NULL), "the nodes never saw each other");
+	h0 = seen(0, 0).height;
+	mc_hex(cl.k[3]->pk, MC_PK_LEN, lhex);
+	mc_buf_init(&r.body);
+	mc_engine_on_view_vote(atomic_load(&cl.e[0]), cl.k[3]->pk, "1", lhex, false, NULL, 0, &r);
+	cr_assert_eq(r.status, 409, "the leader voted: HTTP %u", r.status);
+	cr_assert(strstr((const char *)r.body.data, "approvals"), "%.*s", (int)r.body.len,
+		  (const char *)r.body.data);
+	mc_buf_release(&r.body);
+	submit(1, "Dr Still");
+	want = h0 + 1;
+	cr_assert(wait_all(0, at_height, &want), "the leader stopped proposing");
+}
+
 /* A validator that voted to move to the next view locks no block of the
  * old one (for a leader timeout): its vote carried its lock, and a lock
  * taken after it would be missing from the votes the new leader gathered.
