@@ -1657,7 +1657,10 @@ static void lead_locked_first(struct mc_engine *e)
 	struct mc_err err = { 0 };
 	struct lock l = { 0 };
 
-	if (eng_lock_get(e, &l, &err) == 0 && l.has && l.height == e->height + 1 && l.view == e->view &&
+	/* of this view, or of a later one: a change's first block whose
+	 * change was given up, which one block a height leaves the only one
+	 * this node can sign at that height */
+	if (eng_lock_get(e, &l, &err) == 0 && l.has && l.height == e->height + 1 && l.view >= e->view &&
 	    !e->prop.len) {
 		mc_buf_reset(&e->prop);
 		mc_put_raw(&e->prop, l.bundle, l.len);

@@ -169,9 +169,12 @@ void mc_engine_on_evidence(struct mc_engine *e, const uint8_t from[MC_PK_LEN], c
  * (the local CLI). A vote is given only for the next view or a little
  * above it (MC_VIEW_AHEAD_MAX), and only when this validator too has lost
  * the leader, or when the body carries a quorum of the operators'
- * approvals of that promotion (valset.h, mc_promote_digest). */
+ * approvals of that promotion (valset.h, mc_promote_digest), or with why
+ * "join" the signed votes of f + 1 validators for the same change (a
+ * VIEW_CHANGE body short of a quorum). why: the query's `why` (may be
+ * NULL; "timeout" is only logged). */
 void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const char *view,
-			    const char *leader, bool timeout, const uint8_t *body, size_t len,
+			    const char *leader, const char *why, const uint8_t *body, size_t len,
 			    struct mc_reply *r);
 void mc_engine_on_view_change(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const uint8_t *body,
 			      size_t len, struct mc_reply *r);

@@ -51,15 +51,19 @@ static int next_seq_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 struct vc_put_ctx {
 	uint64_t view;
 	const uint8_t *leader;
+	uint64_t ms;   /* when the vote was first given (eng_vc_left_view) */
 };
 
+/* "vc" -> view u64 | leader | ms u64 (a row of 40 bytes, from before the
+ * time was kept, reads as ms 0: no window after a restart). */
 static int vc_put_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct vc_put_ctx *c = vctx;
-	uint8_t v[8 + MC_PK_LEN];
+	uint8_t v[8 + MC_PK_LEN + 8];
 
 	mc_be64(v, c->view);
 	memcpy(v + 8, c->leader, MC_PK_LEN);
+	mc_be64(v + 8 + MC_PK_LEN, c->ms);
 	return mc_txn_put(t, MC_DB_CONSENSUS, VC_KEY, sizeof(VC_KEY) - 1, v, sizeof(v), err);
 }
 
@@ -70,10 +74,11 @@ int eng_vc_get_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	size_t vn;
 	int rc = mc_txn_get(t, MC_DB_CONSENSUS, VC_KEY, sizeof(VC_KEY) - 1, &v, &vn, err);
 
-	if (rc != 0 || vn != 8 + MC_PK_LEN)
+	if (rc != 0 || (vn != 8 + MC_PK_LEN && vn != 8 + MC_PK_LEN + 8))
 		return rc < 0 ? -1 : 0;
 	e->vc_voted = mc_from_be64(v);
 	memcpy(e->vc_voted_leader, (const uint8_t *)v + 8, MC_PK_LEN);
+	e->vc_voted_ms = vn == 8 + MC_PK_LEN + 8 ? mc_from_be64((const uint8_t *)v + 8 + MC_PK_LEN) : 0;
 	return 0;
 }
 
@@ -133,16 +138,19 @@ static uint64_t silence_ms(const struct mc_engine *e)
  * vote, then the locked block's bundle when the lock is at the next
  * height). Given only for a view just above the current ones, and only
  * with evidence: the leader silent as seen from here, or a quorum of the
- * operators' approvals (ap, or NULL). The leader itself votes without
- * either only for a change asked on this node (local: its operator's
- * `node promote`); asked by a peer, it needs the approvals: it hears
- * itself, and its vote stops its proposals for a while (eng_vc_left_view),
- * which one validator asking every timeout would otherwise make a halt.
- * mu held. */
+ * operators' approvals (ap, or NULL), or the votes of f + 1 validators
+ * for the same change (joined: at least one honest validator lost the
+ * leader; checked by the caller, vc_join_check). The leader itself votes
+ * on its own word only for a change asked on this node (local: its
+ * operator's `node promote`); asked by a peer, it needs the approvals or
+ * the f + 1 votes: it hears itself, and its vote stops its proposals for
+ * a while (eng_vc_left_view), which one validator asking every timeout
+ * would otherwise make a halt. A vote given again (the same view and
+ * leader) keeps the time of the first. mu held. */
 static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
-		   const struct mc_promote *ap, bool local, struct mc_buf *out, struct mc_err *err)
+		   const struct mc_promote *ap, bool local, bool joined, struct mc_buf *out, struct mc_err *err)
 {
-	struct vc_put_ctx pc = { view, leader };
+	struct vc_put_ctx pc = { view, leader, 0 };
 	struct mc_vc_vote v;
 	struct lock l;
 	uint64_t now = eng_now(e), base = e->view > e->vc_voted ? e->view : e->vc_voted;
@@ -171,6 +179,8 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 		mc_promote_digest(e->chain_id, ap->from_view, ap->leader, d);
 		if (mc_approvals_check(&ap->approvals, d, (const uint8_t (*)[MC_PK_LEN])e->vals, e->nval, err) != 0)
 			return -1;
+	} else if (joined) {
+		;   /* f + 1 validators voted for it */
 	} else if (eng_am_leader(e) && !local) {
 		return mc_err_set(err, EX_TEMPFAIL,
 				  _("this node leads view %llu: a peer's change of leader needs the operators' approvals"),
@@ -180,11 +190,13 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 				  _("the leader was heard from %llu ms ago: a change needs %llu ms of its silence, or the operators' approvals"),
 				  (unsigned long long)(now - e->leader_seen_ms), (unsigned long long)silence_ms(e));
 	}
+	pc.ms = view == e->vc_voted && e->vc_voted_ms && memcmp(leader, e->vc_voted_leader, MC_PK_LEN) == 0
+			? e->vc_voted_ms : now;
 	if (mc_store_write(e->s, vc_put_txn, &pc, err) != 0)   /* durable before the vote leaves */
 		return -1;
 	e->vc_voted = view;
 	memcpy(e->vc_voted_leader, leader, MC_PK_LEN);
-	e->vc_voted_ms = now;
+	e->vc_voted_ms = pc.ms;
 	memset(&v, 0, sizeof(v));
 	if (eng_lock_get(e, &l, err) != 0)
 		return -1;
@@ -224,15 +236,39 @@ static int parse_view_query(const char *view_s, const char *leader_s, uint64_t *
 	return 0;
 }
 
+/* The votes of a join (vc: decoded from the request) are for this change,
+ * from f + 1 distinct validators, each signed: at least one honest
+ * validator lost the leader (PBFT's rule for joining a view change). mu
+ * held. */
+static int vc_join_check(const struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
+			 const struct mc_view_change *vc, struct mc_err *err)
+{
+	size_t need = e->nval - mc_quorum(e->nval) + 1;
+
+	if (vc->view != view || memcmp(vc->leader, leader, MC_PK_LEN) != 0)
+		return mc_err_set(err, EX_DATAERR, _("the votes are for another change"));
+	if (vc->count < need)
+		return mc_err_set(err, EX_TEMPFAIL, _("%u validators voted for this change; %zu are needed to join it"),
+				  (unsigned)vc->count, need);
+	for (uint16_t i = 0; i < vc->count; i++)   /* distinct: decoded in key order */
+		if (!eng_is_validator(e, vc->votes[i].pk) ||
+		    mc_vc_vote_verify(e->chain_id, view, leader, &vc->votes[i]) != 0)
+			return mc_err_set(err, EX_DATAERR, _("a vote is not a validator's, or its signature is not valid"));
+	return 0;
+}
+
 void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const char *view_s,
-			    const char *leader_s, bool timeout, const uint8_t *body, size_t len,
+			    const char *leader_s, const char *why, const uint8_t *body, size_t len,
 			    struct mc_reply *r)
 {
 	uint64_t view;
 	uint8_t leader[MC_PK_LEN];
 	struct mc_promote ap;
+	struct mc_view_change jv;
 	struct mc_err err = { 0 };
 	char who[17];
+	bool timeout = why && strcmp(why, "timeout") == 0, join = why && strcmp(why, "join") == 0;
+	int rc;
 	cJSON *j;
 
 	eng_short_pk(from, who);
@@ -240,13 +276,20 @@ void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], 
 		eng_http_reply_text(r, 400, "view=N&leader=HEX");
 		return;
 	}
-	if (len && mc_promote_decode(body, len, &ap, &err) != 0) {
+	/* the body: the operators' approvals, or for a join the votes so far */
+	if (len && (join ? mc_view_change_decode(body, len, &jv, &err) : mc_promote_decode(body, len, &ap, &err)) != 0) {
 		eng_http_reply_text(r, 400, err.msg);
 		return;
 	}
 	pthread_mutex_lock(&e->mu);
 	mc_buf_reset(&r->body);
-	if (vc_vote(e, view, leader, len ? &ap : NULL, false, &r->body, &err) != 0) {
+	if (join)
+		rc = !len ? mc_err_set(&err, EX_DATAERR, _("a join carries the votes so far"))
+			  : vc_join_check(e, view, leader, &jv, &err) != 0 ? -1
+			  : vc_vote(e, view, leader, NULL, false, true, &r->body, &err);
+	else
+		rc = vc_vote(e, view, leader, len ? &ap : NULL, false, false, &r->body, &err);
+	if (rc != 0) {
 		uint64_t voted = e->vc_voted;
 
 		pthread_mutex_unlock(&e->mu);
@@ -384,6 +427,7 @@ struct vc_run {
 	struct mc_buf mine, relay, apb;   /* own vote; the highest locked block; approvals */
 	uint64_t relay_view, seen;        /* seen: the highest view a peer said it voted for */
 	uint64_t height;                  /* this node's chain, when it asked */
+	size_t nval;                      /* the set's size, when it asked */
 	struct target { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } *tg;   /* the other validators */
 	size_t nt;
 	void *cl;
@@ -399,10 +443,35 @@ static void vc_run_free(struct mc_engine *e, struct vc_run *v)
 	free(v->tg);
 }
 
+struct head_ctx {
+	uint64_t height;
+};
+
+static int head_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_head h;
+
+	if (mc_chain_head(t, &h, err) != 0)
+		return -1;
+	((struct head_ctx *)vctx)->height = h.height;
+	return 0;
+}
+
+/* The stored chain's height (0 when it cannot be read). */
+static uint64_t chain_height(struct mc_engine *e)
+{
+	struct head_ctx c = { 0 };
+	struct mc_err err = { 0 };
+
+	return mc_store_read(e->s, head_txn, &c, &err) == 0 ? c.height : 0;
+}
+
 /* Adds a vote (p, n: the vote, then a locked block) when it checks, and a
  * lock it claims at the next height only with a block that backs it
- * (relay_backs): a vote claiming one without is not counted. mu not
- * held. */
+ * (relay_backs): a vote claiming one without is not counted, unless this
+ * node's chain has since passed that height (a commit landed while it
+ * asked; such a lock no longer matters and its block no longer follows
+ * the head). mu not held. */
 static void vc_add_vote(struct mc_engine *e, struct vc_run *v, const uint8_t *p, size_t n)
 {
 	struct mc_rd rd;
@@ -416,7 +485,8 @@ static void vc_add_vote(struct mc_engine *e, struct vc_run *v, const uint8_t *p,
 	mc_get_raw(&rd, vo.sig, MC_SIG_LEN);
 	if (!mc_rd_ok(&rd) || mc_vc_vote_verify(v->chain, v->view, v->leader, &vo) != 0)
 		return;
-	if (vo.locked_height == v->height + 1 && !relay_backs(e, &vo, rd.p, rd.left)) {
+	if (vo.locked_height == v->height + 1 && !relay_backs(e, &vo, rd.p, rd.left) &&
+	    chain_height(e) < vo.locked_height) {
 		char who[17];
 
 		eng_short_pk(vo.pk, who);
@@ -445,17 +515,19 @@ static void vc_add_vote(struct mc_engine *e, struct vc_run *v, const uint8_t *p,
 	}
 }
 
-/* Asks target i for its vote, and adds it. A refusal is logged, and the
+/* Asks target i for its vote (join: with the votes so far, which f + 1
+ * validators must have given), and adds it. A refusal is logged, and the
  * view it says it voted for noted. mu not held. */
-static void vc_ask(struct mc_engine *e, struct vc_run *v, size_t i, struct mc_err *err)
+static void vc_ask(struct mc_engine *e, struct vc_run *v, size_t i, const struct mc_buf *join, struct mc_err *err)
 {
 	struct mc_peer_resp resp;
+	const struct mc_buf *body = join ? join : &v->apb;
 	char path[200];
 
 	memset(&resp, 0, sizeof(resp));
 	snprintf(path, sizeof(path), "/v1/view-vote?view=%llu&leader=%s%s", (unsigned long long)v->view, v->lhex,
-		 v->timeout ? "&why=timeout" : "");
-	if (e->tr.send(v->cl, v->chain, e->node, v->tg[i].url, path, v->apb.data, v->apb.len, v->tg[i].pk,
+		 join ? "&why=join" : v->timeout ? "&why=timeout" : "");
+	if (e->tr.send(v->cl, v->chain, e->node, v->tg[i].url, path, body->data, body->len, v->tg[i].pk,
 		       PEER_TIMEOUT_MS, MC_ENGINE_BLOCK_BODY_MAX, &resp, err) != 0 || resp.status != 200) {
 		if (resp.status) {
 			cJSON *j = cJSON_ParseWithLength((const char *)resp.body, resp.len);
@@ -474,6 +546,33 @@ static void vc_ask(struct mc_engine *e, struct vc_run *v, size_t i, struct mc_er
 	}
 	vc_add_vote(e, v, resp.body, resp.len);
 	mc_peer_resp_release(&resp);
+}
+
+/* Short of a quorum with the votes of f + 1 validators: asks those that
+ * have not voted again, with the votes so far, which lets a validator
+ * that still hears the leader (the leader itself too) join (PBFT's rule:
+ * at least one honest validator lost the leader). Without it, a change
+ * one validator of a set with another down could not complete, and the
+ * validators that voted refuse the old view's blocks for a while
+ * (eng_vc_left_view): an honest leader stalled, again at each attempt.
+ * mu not held. */
+static void vc_ask_join(struct mc_engine *e, struct vc_run *v, struct mc_err *err)
+{
+	struct mc_buf votes;
+
+	if (v->vc.count < v->nval - mc_quorum(v->nval) + 1)
+		return;
+	mc_buf_init(&votes);
+	mc_view_change_encode(&v->vc, &votes);
+	for (size_t i = 0; i < v->nt && !mc_buf_failed(&votes); i++) {
+		bool voted = false;
+
+		for (uint16_t k = 0; k < v->vc.count; k++)
+			voted |= memcmp(v->vc.votes[k].pk, v->tg[i].pk, MC_PK_LEN) == 0;
+		if (!voted && v->vc.count < MC_MAX_VALIDATORS)
+			vc_ask(e, v, i, &votes, err);
+	}
+	mc_buf_release(&votes);
 }
 
 /* A peer already voted above: the next attempt asks above that (bounded by
@@ -529,7 +628,7 @@ static int vc_begin(struct mc_engine *e, struct vc_run *v, const struct mc_promo
 	if (!(v->tg = calloc(PEERS_MAX, sizeof(*v->tg))) || mc_buf_failed(&v->apb))
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	/* our own vote first */
-	if (vc_vote(e, v->view, v->leader, ap, true, &v->mine, err) != 0)
+	if (vc_vote(e, v->view, v->leader, ap, true, false, &v->mine, err) != 0)
 		return -1;
 	for (size_t i = 0; i < e->npeers; i++)
 		if (!e->peers[i]->gone && eng_peer_is_validator(e, e->peers[i])) {
@@ -539,6 +638,7 @@ static int vc_begin(struct mc_engine *e, struct vc_run *v, const struct mc_promo
 		}
 	memcpy(v->chain, e->chain_id, MC_HASH_LEN);
 	v->height = e->height;
+	v->nval = e->nval;
 	mc_hex(v->leader, MC_PK_LEN, v->lhex);
 	return 0;
 }
@@ -567,10 +667,12 @@ int eng_vc_start(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_
 	mc_buf_init(&msg);
 	pthread_mutex_unlock(&e->mu);
 	rc = e->tr.open(e->tr.ctx, &v->cl, err);
-	for (size_t i = 0; rc == 0 && i < v->nt && v->vc.count < MC_MAX_VALIDATORS; i++)
-		vc_ask(e, v, i, err);
-	if (rc == 0 && v->vc.count < MC_MAX_VALIDATORS)
+	if (rc == 0)
 		vc_add_vote(e, v, v->mine.data, v->mine.len);
+	for (size_t i = 0; rc == 0 && i < v->nt && v->vc.count < MC_MAX_VALIDATORS; i++)
+		vc_ask(e, v, i, NULL, err);
+	if (rc == 0 && v->vc.count < quorum && !ap)
+		vc_ask_join(e, v, err);
 	if (rc == 0 && v->vc.count < quorum)
 		rc = mc_err_set(err, EX_TEMPFAIL, _("%u of %zu validators agreed to view %llu; %zu needed"),
 				(unsigned)v->vc.count, e->nval, (unsigned long long)view, quorum);

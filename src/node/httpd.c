@@ -352,7 +352,7 @@ static void route(struct mc_httpd *h, struct MHD_Connection *con, const char *ur
 
 		mc_engine_on_view_vote(h->e, sg->pk, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "view"),
 				       MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "leader"),
-				       why && strcmp(why, "timeout") == 0, rq->body.data, rq->body.len, r);
+				       why, rq->body.data, rq->body.len, r);
 	} else if (post && strcmp(url, "/v1/evidence") == 0) {
 		mc_engine_on_evidence(h->e, sg->pk, rq->body.data, rq->body.len, r);
 	} else if (post && strcmp(url, "/v1/view-change") == 0) {
