@@ -1704,9 +1704,6 @@ static bool loop_lead(struct mc_engine *e)
 	struct mc_err err = { 0 };
 	int rc;
 
-	/* this node voted to hand the lead on: nothing new of its view */
-	if (eng_vc_left_view(e, e->view, NULL, eng_now(e)))
-		return false;
 	lead_locked_first(e);
 	rc = !e->prop.len && e->mp_n ? eng_make_proposal(e, NULL, &err) : 0;
 	if (rc < 0) {
@@ -1899,8 +1896,6 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 		return -1;
 	}
 	pthread_mutex_lock(&e->mu);
-	if (e->vc_voted > e->view)   /* voted before a restart: as if just now */
-		e->vc_voted_ms = eng_now(e);
 	eng_peers_refresh(e);
 	pthread_mutex_unlock(&e->mu);
 	if (pthread_create(&e->th, NULL, engine_main, e) != 0) {

@@ -21,7 +21,8 @@
  * mc_engine_on_* functions. MC_DB_CONSENSUS holds the node's local state:
  *   "lock" -> height u64 | view u64 | block hash (32) | the block bundle
  *   "join" -> the chain id given to `init --join` (until genesis arrives)
- *   "vc"   -> the view this validator last voted to move to, and its leader
+ *   "vc"   -> the view this validator last voted to move to, its leader,
+ *             and when it first gave that vote
  *   "evidence" || height u64 || proposer (32) -> two blocks that proposer
  *            signed at one height and view (replica.h: mc_evidence_check)
  */

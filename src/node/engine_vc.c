@@ -98,20 +98,22 @@ bool eng_vc_next_view(const struct mc_engine *e, uint64_t *out)
 	return true;
 }
 
-/* This node voted to move past `view` (to vc_voted) less than a leader
- * timeout ago: it locks no block of that view, as a follower or as its
- * leader, unless the leader it voted for brings it (bringer; NULL: none),
- * which is the locked block that leader finishes first. Its vote carried
- * its lock; a lock taken after it would be missing from what the new
- * leader gathered, and the new leader's first block would meet it: with
- * twins proposing to different validators, two locks on two blocks at
- * one height, and no quorum for either, ever (decisions.md). Past the
- * timeout the change has completed or failed, and the view's blocks are
- * taken again (a failed change must not stall an honest leader). mu
- * held. */
+/* This validator voted to move past `view` (to vc_voted) less than
+ * eng_vc_window_ms ago: as a follower it locks no block of that view,
+ * unless the leader it voted for brings it (bringer), which is the locked
+ * block that leader finishes first. Its vote carried its lock; a lock
+ * taken after it would be missing from what the new leader gathered, and
+ * the new leader's first block would meet it: with twins proposing to
+ * different validators, two locks on two blocks at one height, and no
+ * quorum for either, ever (decisions.md). The window counts from the
+ * first vote for that view and leader; past it the change has completed
+ * or failed, and the view's blocks are taken again. (The leader that
+ * voted goes on proposing: a vote of its, asked by anyone, stops nothing.)
+ * mu held. */
 bool eng_vc_left_view(const struct mc_engine *e, uint64_t view, const uint8_t *bringer, uint64_t now)
 {
-	return e->vc_voted_ms && view < e->vc_voted && now - e->vc_voted_ms < eng_vc_window_ms(e) &&
+	/* a clock stepped back ends it early */
+	return e->vc_voted_ms && view < e->vc_voted && now >= e->vc_voted_ms && now - e->vc_voted_ms < eng_vc_window_ms(e) &&
 	       (!bringer || memcmp(bringer, e->vc_voted_leader, MC_PK_LEN) != 0);
 }
 
@@ -138,17 +140,13 @@ static uint64_t silence_ms(const struct mc_engine *e)
  * vote, then the locked block's bundle when the lock is at the next
  * height). Given only for a view just above the current ones, and only
  * with evidence: the leader silent as seen from here, or a quorum of the
- * operators' approvals (ap, or NULL), or the votes of f + 1 validators
- * for the same change (joined: at least one honest validator lost the
- * leader; checked by the caller, vc_join_check). The leader itself votes
- * on its own word only for a change asked on this node (local: its
- * operator's `node promote`); asked by a peer, it needs the approvals or
- * the f + 1 votes: it hears itself, and its vote stops its proposals for
- * a while (eng_vc_left_view), which one validator asking every timeout
- * would otherwise make a halt. A vote given again (the same view and
+ * operators' approvals (ap, or NULL). The leader itself votes without
+ * either (a change it is asked for is one it cannot block: the other
+ * validators are a quorum) and goes on proposing: its vote stops nothing
+ * of its own (decisions.md). A vote given again (the same view and
  * leader) keeps the time of the first. mu held. */
 static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
-		   const struct mc_promote *ap, bool local, bool joined, struct mc_buf *out, struct mc_err *err)
+		   const struct mc_promote *ap, struct mc_buf *out, struct mc_err *err)
 {
 	struct vc_put_ctx pc = { view, leader, 0 };
 	struct mc_vc_vote v;
@@ -179,12 +177,6 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 		mc_promote_digest(e->chain_id, ap->from_view, ap->leader, d);
 		if (mc_approvals_check(&ap->approvals, d, (const uint8_t (*)[MC_PK_LEN])e->vals, e->nval, err) != 0)
 			return -1;
-	} else if (joined) {
-		;   /* f + 1 validators voted for it */
-	} else if (eng_am_leader(e) && !local) {
-		return mc_err_set(err, EX_TEMPFAIL,
-				  _("this node leads view %llu: a peer's change of leader needs the operators' approvals"),
-				  (unsigned long long)e->view);
 	} else if (!eng_am_leader(e) && !eng_leader_silent(e, now, silence_ms(e))) {
 		return mc_err_set(err, EX_TEMPFAIL,
 				  _("the leader was heard from %llu ms ago: a change needs %llu ms of its silence, or the operators' approvals"),
@@ -236,27 +228,6 @@ static int parse_view_query(const char *view_s, const char *leader_s, uint64_t *
 	return 0;
 }
 
-/* The votes of a join (vc: decoded from the request) are for this change,
- * from f + 1 distinct validators, each signed: at least one honest
- * validator lost the leader (PBFT's rule for joining a view change). mu
- * held. */
-static int vc_join_check(const struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_LEN],
-			 const struct mc_view_change *vc, struct mc_err *err)
-{
-	size_t need = e->nval - mc_quorum(e->nval) + 1;
-
-	if (vc->view != view || memcmp(vc->leader, leader, MC_PK_LEN) != 0)
-		return mc_err_set(err, EX_DATAERR, _("the votes are for another change"));
-	if (vc->count < need)
-		return mc_err_set(err, EX_TEMPFAIL, _("%u validators voted for this change; %zu are needed to join it"),
-				  (unsigned)vc->count, need);
-	for (uint16_t i = 0; i < vc->count; i++)   /* distinct: decoded in key order */
-		if (!eng_is_validator(e, vc->votes[i].pk) ||
-		    mc_vc_vote_verify(e->chain_id, view, leader, &vc->votes[i]) != 0)
-			return mc_err_set(err, EX_DATAERR, _("a vote is not a validator's, or its signature is not valid"));
-	return 0;
-}
-
 void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], const char *view_s,
 			    const char *leader_s, const char *why, const uint8_t *body, size_t len,
 			    struct mc_reply *r)
@@ -264,11 +235,9 @@ void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], 
 	uint64_t view;
 	uint8_t leader[MC_PK_LEN];
 	struct mc_promote ap;
-	struct mc_view_change jv;
 	struct mc_err err = { 0 };
 	char who[17];
-	bool timeout = why && strcmp(why, "timeout") == 0, join = why && strcmp(why, "join") == 0;
-	int rc;
+	bool timeout = why && strcmp(why, "timeout") == 0;
 	cJSON *j;
 
 	eng_short_pk(from, who);
@@ -276,20 +245,13 @@ void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], 
 		eng_http_reply_text(r, 400, "view=N&leader=HEX");
 		return;
 	}
-	/* the body: the operators' approvals, or for a join the votes so far */
-	if (len && (join ? mc_view_change_decode(body, len, &jv, &err) : mc_promote_decode(body, len, &ap, &err)) != 0) {
+	if (len && mc_promote_decode(body, len, &ap, &err) != 0) {
 		eng_http_reply_text(r, 400, err.msg);
 		return;
 	}
 	pthread_mutex_lock(&e->mu);
 	mc_buf_reset(&r->body);
-	if (join)
-		rc = !len ? mc_err_set(&err, EX_DATAERR, _("a join carries the votes so far"))
-			  : vc_join_check(e, view, leader, &jv, &err) != 0 ? -1
-			  : vc_vote(e, view, leader, NULL, false, true, &r->body, &err);
-	else
-		rc = vc_vote(e, view, leader, len ? &ap : NULL, false, false, &r->body, &err);
-	if (rc != 0) {
+	if (vc_vote(e, view, leader, len ? &ap : NULL, &r->body, &err) != 0) {
 		uint64_t voted = e->vc_voted;
 
 		pthread_mutex_unlock(&e->mu);
@@ -466,13 +428,15 @@ static uint64_t chain_height(struct mc_engine *e)
 	return mc_store_read(e->s, head_txn, &c, &err) == 0 ? c.height : 0;
 }
 
-/* Adds a vote (p, n: the vote, then a locked block) when it checks, and a
+/* Adds the vote of validator `from` (p, n: the vote, then a locked block)
+ * when it checks, and a
  * lock it claims at the next height only with a block that backs it
  * (relay_backs): a vote claiming one without is not counted, unless this
  * node's chain has since passed that height (a commit landed while it
  * asked; such a lock no longer matters and its block no longer follows
  * the head). mu not held. */
-static void vc_add_vote(struct mc_engine *e, struct vc_run *v, const uint8_t *p, size_t n)
+static void vc_add_vote(struct mc_engine *e, struct vc_run *v, const uint8_t from[MC_PK_LEN], const uint8_t *p,
+			size_t n)
 {
 	struct mc_rd rd;
 	struct mc_vc_vote vo;
@@ -483,8 +447,15 @@ static void vc_add_vote(struct mc_engine *e, struct vc_run *v, const uint8_t *p,
 	vo.locked_view = mc_get_u64(&rd);
 	mc_get_raw(&rd, vo.locked_hash, MC_HASH_LEN);
 	mc_get_raw(&rd, vo.sig, MC_SIG_LEN);
-	if (!mc_rd_ok(&rd) || mc_vc_vote_verify(v->chain, v->view, v->leader, &vo) != 0)
+	/* the asked validator's own vote, once: another key's (an outsider's,
+	 * or a copy of someone else's vote) would make a VIEW_CHANGE the new
+	 * leader refuses, or count one validator twice */
+	if (!mc_rd_ok(&rd) || memcmp(vo.pk, from, MC_PK_LEN) != 0 ||
+	    mc_vc_vote_verify(v->chain, v->view, v->leader, &vo) != 0)
 		return;
+	for (uint16_t k = 0; k < v->vc.count; k++)
+		if (memcmp(v->vc.votes[k].pk, vo.pk, MC_PK_LEN) == 0)
+			return;
 	if (vo.locked_height == v->height + 1 && !relay_backs(e, &vo, rd.p, rd.left) &&
 	    chain_height(e) < vo.locked_height) {
 		char who[17];
@@ -515,19 +486,17 @@ static void vc_add_vote(struct mc_engine *e, struct vc_run *v, const uint8_t *p,
 	}
 }
 
-/* Asks target i for its vote (join: with the votes so far, which f + 1
- * validators must have given), and adds it. A refusal is logged, and the
+/* Asks target i for its vote, and adds it when it is target i's. A refusal is logged, and the
  * view it says it voted for noted. mu not held. */
-static void vc_ask(struct mc_engine *e, struct vc_run *v, size_t i, const struct mc_buf *join, struct mc_err *err)
+static void vc_ask(struct mc_engine *e, struct vc_run *v, size_t i, struct mc_err *err)
 {
 	struct mc_peer_resp resp;
-	const struct mc_buf *body = join ? join : &v->apb;
 	char path[200];
 
 	memset(&resp, 0, sizeof(resp));
 	snprintf(path, sizeof(path), "/v1/view-vote?view=%llu&leader=%s%s", (unsigned long long)v->view, v->lhex,
-		 join ? "&why=join" : v->timeout ? "&why=timeout" : "");
-	if (e->tr.send(v->cl, v->chain, e->node, v->tg[i].url, path, body->data, body->len, v->tg[i].pk,
+		 v->timeout ? "&why=timeout" : "");
+	if (e->tr.send(v->cl, v->chain, e->node, v->tg[i].url, path, v->apb.data, v->apb.len, v->tg[i].pk,
 		       PEER_TIMEOUT_MS, MC_ENGINE_BLOCK_BODY_MAX, &resp, err) != 0 || resp.status != 200) {
 		if (resp.status) {
 			cJSON *j = cJSON_ParseWithLength((const char *)resp.body, resp.len);
@@ -544,35 +513,8 @@ static void vc_ask(struct mc_engine *e, struct vc_run *v, size_t i, const struct
 		mc_err_clear(err);
 		return;
 	}
-	vc_add_vote(e, v, resp.body, resp.len);
+	vc_add_vote(e, v, v->tg[i].pk, resp.body, resp.len);
 	mc_peer_resp_release(&resp);
-}
-
-/* Short of a quorum with the votes of f + 1 validators: asks those that
- * have not voted again, with the votes so far, which lets a validator
- * that still hears the leader (the leader itself too) join (PBFT's rule:
- * at least one honest validator lost the leader). Without it, a change
- * one validator of a set with another down could not complete, and the
- * validators that voted refuse the old view's blocks for a while
- * (eng_vc_left_view): an honest leader stalled, again at each attempt.
- * mu not held. */
-static void vc_ask_join(struct mc_engine *e, struct vc_run *v, struct mc_err *err)
-{
-	struct mc_buf votes;
-
-	if (v->vc.count < v->nval - mc_quorum(v->nval) + 1)
-		return;
-	mc_buf_init(&votes);
-	mc_view_change_encode(&v->vc, &votes);
-	for (size_t i = 0; i < v->nt && !mc_buf_failed(&votes); i++) {
-		bool voted = false;
-
-		for (uint16_t k = 0; k < v->vc.count; k++)
-			voted |= memcmp(v->vc.votes[k].pk, v->tg[i].pk, MC_PK_LEN) == 0;
-		if (!voted && v->vc.count < MC_MAX_VALIDATORS)
-			vc_ask(e, v, i, &votes, err);
-	}
-	mc_buf_release(&votes);
 }
 
 /* A peer already voted above: the next attempt asks above that (bounded by
@@ -628,7 +570,7 @@ static int vc_begin(struct mc_engine *e, struct vc_run *v, const struct mc_promo
 	if (!(v->tg = calloc(PEERS_MAX, sizeof(*v->tg))) || mc_buf_failed(&v->apb))
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	/* our own vote first */
-	if (vc_vote(e, v->view, v->leader, ap, true, false, &v->mine, err) != 0)
+	if (vc_vote(e, v->view, v->leader, ap, &v->mine, err) != 0)
 		return -1;
 	for (size_t i = 0; i < e->npeers; i++)
 		if (!e->peers[i]->gone && eng_peer_is_validator(e, e->peers[i])) {
@@ -668,11 +610,9 @@ int eng_vc_start(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_
 	pthread_mutex_unlock(&e->mu);
 	rc = e->tr.open(e->tr.ctx, &v->cl, err);
 	if (rc == 0)
-		vc_add_vote(e, v, v->mine.data, v->mine.len);
+		vc_add_vote(e, v, e->node->pk, v->mine.data, v->mine.len);
 	for (size_t i = 0; rc == 0 && i < v->nt && v->vc.count < MC_MAX_VALIDATORS; i++)
-		vc_ask(e, v, i, NULL, err);
-	if (rc == 0 && v->vc.count < quorum && !ap)
-		vc_ask_join(e, v, err);
+		vc_ask(e, v, i, err);
 	if (rc == 0 && v->vc.count < quorum)
 		rc = mc_err_set(err, EX_TEMPFAIL, _("%u of %zu validators agreed to view %llu; %zu needed"),
 				(unsigned)v->vc.count, e->nval, (unsigned long long)view, quorum);
