@@ -229,7 +229,7 @@ struct mc_app *mc_console_open(struct mc_cli *cli, FILE *out, FILE *in, struct m
 	}
 	app->cli = cli;
 	/* Before the terminal is taken: a passphrase prompt that never echoes. */
-	if (mc_cli_open(cli, 0, err) != 0 || mc_cli_load_actor(cli, &app->actor, err) != 0 ||
+	if (mc_cli_open(cli, MC_STORE_RANDOM, err) != 0 || mc_cli_load_actor(cli, &app->actor, err) != 0 ||
 	    mc_cli_load_role_key(cli, "node", &app->node, err) != 0)
 		goto fail;
 	mc_hex(app->actor->pk, MC_PK_LEN, hex);

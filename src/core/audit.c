@@ -9,6 +9,7 @@
 #include "i18n.h"
 #include "identity.h"
 #include "orgrot.h"
+#include "rotation.h"
 
 struct q {
 	const struct mc_audit_filter *f;
@@ -58,19 +59,29 @@ static bool past_cursor(const struct q *q, uint64_t h, uint32_t ti)
 	return h > f->after_h || (h == f->after_h && ti > f->after_t);
 }
 
-/* The transaction at (h, ti) that the audit index names, decoded. */
-static int read_tx(struct mc_txn *t, uint64_t h, uint32_t ti, struct mc_tx *tx, struct mc_err *err)
+/* The transaction at (h, ti) that the audit index names, decoded: 0, or
+ * MC_NOTFOUND when only_audit and its envelope's type byte (the second)
+ * says it is no audit event, left undecoded: decoding reads the signature
+ * after the body, one more page of a large tx (an import's batch) to read
+ * from the disk. */
+static int read_tx(struct mc_txn *t, uint64_t h, uint32_t ti, bool only_audit, struct mc_tx *tx,
+		   struct mc_err *err)
 {
 	uint8_t key[12];
-	const void *v;
+	const uint8_t *v;
+	const void *vv;
 	size_t vn;
 	int rc;
 
 	mc_be64(key, h);
 	mc_be32(key + 8, ti);
-	rc = mc_txn_get(t, MC_DB_TXS, key, sizeof(key), &v, &vn, err);
+	rc = mc_txn_get(t, MC_DB_TXS, key, sizeof(key), &vv, &vn, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : mc_err_set(err, EX_DATAERR, _("the audit index names a missing transaction"));
+	v = vv;
+	if (only_audit && vn >= 2 && v[0] == MC_TX_VERSION && mc_tx_type_name(v[1]) &&
+	    !mc_tx_type_audited(v[1]))
+		return MC_NOTFOUND;
 	if (mc_tx_decode(v, vn, tx, err) != 0)
 		return -1;
 	return 0;
@@ -217,6 +228,7 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 	const struct mc_audit_filter *f = q->f;
 	struct mc_tx tx;
 	struct mc_audit_event e;
+	int rc;
 
 	if (!past_cursor(q, h, ti))
 		return 0;
@@ -227,8 +239,9 @@ static int visit(struct mc_txn *t, struct q *q, uint64_t h, uint32_t ti, struct 
 		return f->newest_first ? 2 : 0;
 	if (e.ts > f->until)
 		return f->newest_first ? 0 : 2;
-	if (read_tx(t, h, ti, &tx, err) != 0)
-		return -1;
+	rc = read_tx(t, h, ti, q->only_audit, &tx, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	if (q->only_audit && !mc_tx_type_audited(tx.type))
 		return 0;
 	if (f->actor && !mc_key_line_has(&q->line, tx.author))
@@ -294,6 +307,133 @@ static int start_bound(struct mc_txn *t, const struct mc_audit_filter *f, uint64
 	return 0;
 }
 
+/* The trail with no index of its own (unfiltered, or an actor whose
+ * identity held several keys) from the actor index instead of the TXS
+ * scan: one head per actor key, merged in chain order, so a page reads its
+ * events and a seek per actor, not every transaction since the page's
+ * oldest event (a chain of imports only holds no audit event: the scan read
+ * it all). The unfiltered trail of a chain with more than MERGE_MAX actors
+ * falls back to the scan. Each audited tx is under its author in the actor
+ * index (mc_rules_audit_index, which every audited type's apply ends with),
+ * once: the same events in the same order. */
+#define MERGE_MAX (MC_ROTATIONS_MAX + 1)
+
+struct head {
+	uint8_t key[MC_PK_LEN + 12];      /* actor || height || tx of its next event */
+	bool live;
+};
+
+/* Moves hd to its actor's first event in the walking direction from its
+ * key: at or after it (oldest first; strictly after when past), or strictly
+ * before it (newest first). */
+static int head_seek(struct mc_cursor *c, struct head *hd, bool newest, bool past, struct mc_err *err)
+{
+	const void *k;
+	size_t kn;
+	int rc = mc_cursor_seek(c, hd->key, sizeof(hd->key), &k, &kn, NULL, NULL, err);
+
+	if (!newest) {
+		if (rc == 0 && past && kn == sizeof(hd->key) && memcmp(k, hd->key, kn) == 0)
+			rc = mc_cursor_next(c, &k, &kn, NULL, NULL, err);
+	} else if (rc == 0) {
+		rc = mc_cursor_prev(c, &k, &kn, NULL, NULL, err);
+	} else if (rc == MC_NOTFOUND) {
+		rc = mc_cursor_last(c, &k, &kn, NULL, NULL, err);
+	}
+	if (rc < 0)
+		return -1;
+	hd->live = rc == 0 && kn == sizeof(hd->key) && memcmp(k, hd->key, MC_PK_LEN) == 0;
+	if (hd->live)
+		memcpy(hd->key, k, kn);
+	return 0;
+}
+
+/* The actor index's distinct actors into hd: *n of them, or MERGE_MAX + 1
+ * when there are more (or a key of another length: the scan then). */
+static int actors(struct mc_cursor *c, struct head *hd, size_t *n, struct mc_err *err)
+{
+	uint8_t next[MC_PK_LEN];
+	const void *k;
+	size_t kn, i;
+	int rc = mc_cursor_seek(c, NULL, 0, &k, &kn, NULL, NULL, err);
+
+	*n = 0;
+	while (rc == 0) {
+		if (*n == MERGE_MAX || kn != sizeof(hd->key)) {
+			*n = MERGE_MAX + 1;
+			return 0;
+		}
+		memcpy(hd[(*n)++].key, k, MC_PK_LEN);
+		/* the next actor: the first key past this actor's prefix */
+		memcpy(next, k, MC_PK_LEN);
+		for (i = MC_PK_LEN; i > 0 && next[i - 1] == 0xff; i--)
+			next[i - 1] = 0;
+		if (i == 0)
+			return 0;
+		next[i - 1]++;
+		rc = mc_cursor_seek(c, next, MC_PK_LEN, &k, &kn, NULL, NULL, err);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/* Visits the heads' events in chain order from the bound: as visit. */
+static int merge_walk(struct mc_txn *t, struct q *q, struct mc_cursor *c, struct head *hd, size_t n,
+		      uint64_t bound_h, uint32_t bound_t, struct mc_err *err)
+{
+	bool newest = q->f->newest_first;
+	int vr = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		mc_be64(hd[i].key + MC_PK_LEN, bound_h);
+		mc_be32(hd[i].key + MC_PK_LEN + 8, bound_t);
+		if (head_seek(c, &hd[i], newest, false, err) != 0)
+			return -1;
+	}
+	while (vr == 0) {
+		size_t best = n;
+
+		for (size_t i = 0; i < n; i++) {
+			int cmp;
+
+			if (!hd[i].live)
+				continue;
+			cmp = best == n ? 0 : memcmp(hd[i].key + MC_PK_LEN, hd[best].key + MC_PK_LEN, 12);
+			if (best == n || (newest ? cmp > 0 : cmp < 0))
+				best = i;
+		}
+		if (best == n)
+			break;
+		vr = visit(t, q, mc_from_be64(hd[best].key + MC_PK_LEN), mc_from_be32(hd[best].key + MC_PK_LEN + 8),
+			   err);
+		if (vr == 0 && head_seek(c, &hd[best], newest, true, err) != 0)
+			return -1;
+	}
+	return vr < 0 ? -1 : 0;
+}
+
+/* The merge for a query pick_index gave the TXS scan: 0 done, 1 the scan
+ * instead (too many actors), -1 error. */
+static int merged(struct mc_txn *t, struct q *q, uint64_t bound_h, uint32_t bound_t, struct mc_err *err)
+{
+	struct head hd[MERGE_MAX];
+	struct mc_cursor *c;
+	size_t n = 0;
+	int rc = 0;
+
+	if (mc_cursor_open(t, MC_DB_AUDIT_ACTOR, &c, err) != 0)
+		return -1;
+	if (q->f->actor) {
+		for (; n < q->line.n && n < MERGE_MAX; n++)
+			memcpy(hd[n].key, q->line.pk[n], MC_PK_LEN);
+	} else {
+		rc = actors(c, hd, &n, err);
+	}
+	if (rc == 0)
+		rc = n > MERGE_MAX ? 1 : merge_walk(t, q, c, hd, n, bound_h, bound_t, err);
+	mc_cursor_close(c);
+	return rc;
+}
+
 int mc_audit_query(struct mc_txn *t, const struct mc_audit_filter *f, mc_audit_fn fn, void *ctx,
 		   struct mc_audit_page *page, struct mc_err *err)
 {
@@ -319,6 +459,8 @@ int mc_audit_query(struct mc_txn *t, const struct mc_audit_filter *f, mc_audit_f
 	db = pick_index(f, &q, prefix, &plen);
 	if (start_bound(t, f, &bound_h, &bound_t, err) != 0)
 		return -1;
+	if (db == MC_DB_TXS && (rc = merged(t, &q, bound_h, bound_t, err)) != 1)
+		return rc;
 	memcpy(start, prefix, plen);
 	mc_be64(start + plen, bound_h);
 	mc_be32(start + plen + 8, bound_t);

@@ -225,6 +225,8 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 	s->scratch = (flags & MC_STORE_SCRATCH) != 0;
 	if (s->scratch)
 		envflags |= MDB_NOSYNC; /* the scratch exception (store.h) */
+	if (flags & MC_STORE_RANDOM)
+		envflags |= MDB_NORDAHEAD;
 
 	rc = mdb_env_create(&s->env);
 	if (rc == 0)

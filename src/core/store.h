@@ -163,6 +163,11 @@ enum {
 	 * directory holding no environment yet; mc_store_open refuses it
 	 * otherwise (EX_SOFTWARE). */
 	MC_STORE_SCRATCH = 1 << 2,
+	/* Reads jump about (the console's pages): no readahead on the map
+	 * (MDB_NORDAHEAD). Where the disk's readahead is large (8 MB on the
+	 * build machine) a page fault otherwise reads that much around each
+	 * page touched. Read advice only: commits and fsync are as without it. */
+	MC_STORE_RANDOM = 1 << 3,
 };
 
 /* Opens (or with MC_STORE_CREATE, creates) the environment in dir. Clears

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -134,6 +135,26 @@ static long rss_kib(void)
 	return kib;
 }
 
+/* What the process has read from the disk (KiB, /proc/self/io read_bytes)
+ * and its major page faults: what a screen's load cost beyond the page
+ * cache. */
+static void disk_reads(double *kib, long *majflt)
+{
+	FILE *f = fopen("/proc/self/io", "r");
+	char line[256];
+	unsigned long long b = 0;
+	struct rusage ru;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "read_bytes: %llu", &b) == 1)
+			break;
+	if (f)
+		fclose(f);
+	*kib = (double)b / 1024;
+	getrusage(RUSAGE_SELF, &ru);
+	*majflt = ru.ru_majflt;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -169,14 +190,19 @@ static int cmd_measure(const char *dir)
 	}
 	printf("  first paint of each screen (load from the chain, draw, write to the terminal):\n");
 	for (size_t i = 0; i < MC_ARRAY_LEN(screen_keys); i++) {
-		double t0 = now_ms(), dt;
+		double t0, dt, kib0, kib1;
+		long flt0, flt1;
 
+		disk_reads(&kib0, &flt0);
+		t0 = now_ms();
 		mc_console_key(app, screen_keys[i]);
 		mc_console_paint(app);
 		dt = now_ms() - t0;
+		disk_reads(&kib1, &flt1);
 		if (dt > worst_paint)
 			worst_paint = dt;
-		printf("    %c %-10s %7.2f ms\n", screen_keys[i], mc_screens[app->screen].title, dt);
+		printf("    %c %-10s %7.2f ms %9.0f KiB read %6ld major faults\n", screen_keys[i],
+		       mc_screens[app->screen].title, dt, kib1 - kib0, flt1 - flt0);
 	}
 	/* key presses on the big lists: cursor moves and page turns */
 	{

@@ -348,3 +348,104 @@ Test(audit, an_empty_chain_has_no_events)
 	f.newest_first = true;
 	cr_assert_eq(query(&f)->n, 0);
 }
+
+Test(audit_chain, a_rotated_actor_gives_the_events_under_each_of_its_keys_in_chain_order)
+{
+	struct mc_audit_filter f;
+	uint8_t types[EV_MAX];
+	uint64_t hs[EV_MAX];
+	struct got *g;
+
+	mc_audit_filter_init(&f);
+	f.actor = c.clin2->pk;
+	g = query(&f);
+	cr_assert_eq(g->n, 3, "the reads signed by the key it replaced (got %u)", g->n);
+	for (unsigned i = 0; i < g->n; i++) {
+		cr_assert_eq(g->e[i].type, MC_TX_ACCESS);
+		cr_assert_arr_eq(g->e[i].actor, c.clin->pk, MC_PK_LEN);
+		if (i)
+			cr_assert_gt(g->e[i].h, g->e[i - 1].h);
+	}
+	f.newest_first = true;
+	g = query(&f);
+	cr_assert_eq(g->n, 3);
+	cr_assert_gt(g->e[0].h, g->e[2].h, "newest first");
+	cr_assert_eq(page_through(&f, 1, types, hs), 3, "one a page");
+}
+
+/* More actors than the actor-index merge takes (MC_ROTATIONS_MAX + 1): the
+ * transaction scan gives the unfiltered trail, the same events as the
+ * merge gives below that many. */
+#define MANY (MC_ROTATIONS_MAX + 6)
+
+struct seen {
+	unsigned n;
+	uint64_t h[MANY];
+	uint8_t actor[MANY][MC_PK_LEN];
+};
+
+static int seen_fn(const struct mc_audit_event *e, void *vctx)
+{
+	struct seen *s = vctx;
+
+	cr_assert_lt(s->n, MANY);
+	s->h[s->n] = e->h;
+	memcpy(s->actor[s->n++], e->actor, MC_PK_LEN);
+	return 0;
+}
+
+struct seen_q {
+	struct mc_audit_filter f;
+	struct seen s;
+	struct mc_audit_page page;
+};
+
+static int seen_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct seen_q *q = vctx;
+
+	return mc_audit_query(t, &q->f, seen_fn, &q->s, &q->page, err);
+}
+
+/* The unfiltered trail in both orders is one read by each of keys[0..n),
+ * in that order. */
+static void assert_reads(struct mc_key **keys, unsigned n)
+{
+	static struct seen_q q;
+	struct mc_err err = { 0 };
+
+	for (int newest = 0; newest < 2; newest++) {
+		memset(&q, 0, sizeof(q));
+		mc_audit_filter_init(&q.f);
+		q.f.newest_first = newest;
+		cr_assert_eq(mc_store_read(fx.s, seen_txn, &q, &err), 0, "%s", err.msg);
+		cr_assert_eq(q.s.n, n, "one event an actor (got %u of %u)", q.s.n, n);
+		for (unsigned i = 0; i < n; i++) {
+			unsigned at = newest ? n - 1 - i : i;
+
+			cr_assert_arr_eq(q.s.actor[i], keys[at]->pk, MC_PK_LEN, "event %u of %u", i, n);
+			if (i)
+				cr_assert(newest ? q.s.h[i] < q.s.h[i - 1] : q.s.h[i] > q.s.h[i - 1]);
+		}
+	}
+}
+
+Test(audit, more_actors_than_the_merge_takes_give_the_same_trail_through_the_scan)
+{
+	static struct mc_key *keys[MANY];
+	uint8_t rec[MC_RECORD_ID_LEN];
+	struct mc_err err = { 0 };
+	char name[32];
+
+	cr_assert_eq(fx_put("P1", "one", rec, &err), 0, "%s", err.msg);
+	for (unsigned i = 0; i < MANY; i++) {
+		snprintf(name, sizeof(name), "Dr %u", i);
+		keys[i] = ev_enroll(name, MC_ROLE_CLINICIAN);
+		cr_assert_eq(ev_read(keys[i], rec, NULL, NULL), MC_OUTCOME_DENY);
+		if (i + 1 == MC_ROTATIONS_MAX + 1)
+			assert_reads(keys, i + 1);
+	}
+	assert_reads(keys, MANY);
+	for (unsigned i = 0; i < MANY; i++)
+		mc_key_free(keys[i]);
+}

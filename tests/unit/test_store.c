@@ -723,3 +723,38 @@ Test(store, a_scratch_store_under_autotrim_keeps_its_mapped_pages_bounded)
 	cr_assert_lt(c.peak_kb, base + 8192, "peak %lu KiB over a base of %lu", c.peak_kb, base);
 	mc_store_close(s);
 }
+
+/* Whether this process maps dir's data.mdb with the random-read advice
+ * (VmFlags "rr" in /proc/self/smaps): -1 when it is not mapped. */
+static int mapped_random(const char *d)
+{
+	char path[128], line[512];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	int in = 0, rr = -1;
+
+	cr_assert_not_null(f);
+	snprintf(path, sizeof(path), "%s/data.mdb", d);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, ' ') && strchr(line, '-') < strchr(line, ' '))
+			in = strstr(line, path) != NULL;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0)
+			rr = strstr(line, " rr") != NULL;
+	}
+	fclose(f);
+	return rr;
+}
+
+Test(store, a_store_opened_for_random_reads_maps_without_readahead_and_reads_and_writes_as_any)
+{
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mapped_random(dir), 0, "the default keeps the kernel's readahead");
+	put(st, MC_DB_META, "format", "7");
+	mc_store_close(st);
+	st = NULL;
+	cr_assert_eq(mc_store_open(dir, MC_STORE_RANDOM, &st, &err), 0, "%s", err.msg);
+	cr_assert_eq(mapped_random(dir), 1, "MADV_RANDOM on the map");
+	cr_assert_str_eq(get(st, MC_DB_META, "format"), "7");
+	put(st, MC_DB_META, "format", "8");
+	cr_assert_str_eq(get(st, MC_DB_META, "format"), "8");
+}
