@@ -168,6 +168,12 @@ static int vc_vote(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_P
 	if (view < e->vc_voted || (view == e->vc_voted && memcmp(leader, e->vc_voted_leader, MC_PK_LEN) != 0))
 		return mc_err_set(err, EX_TEMPFAIL, _("this node already voted for another leader of view %llu"),
 				  (unsigned long long)e->vc_voted);
+	/* the same vote again only within its window: after it, this node
+	 * takes the old view's blocks again, and a vote given then would miss
+	 * the locks it takes next (the asker learns "voted" and asks above) */
+	if (view == e->vc_voted && e->vc_voted_ms && !eng_vc_left_view(e, e->view, NULL, now))
+		return mc_err_set(err, EX_TEMPFAIL, _("this node voted for view %llu a while ago: ask for a later view"),
+				  (unsigned long long)e->vc_voted);
 	if (ap) {
 		uint8_t d[MC_HASH_LEN];
 
@@ -623,8 +629,6 @@ int eng_vc_start(struct mc_engine *e, uint64_t view, const uint8_t leader[MC_PK_
 	}
 	pthread_mutex_lock(&e->mu);
 	vc_note_seen(e, v->seen);
-	if (rc != 0 && e->vc_voted == view)
-		e->vc_voted_ms = 0;   /* its vote went to no change: the view's blocks again */
 	if (rc == 0)
 		rc = vc_hand_over(e, v, &msg, err);
 	vc_run_free(e, v);

@@ -1119,6 +1119,40 @@ Test(engine, a_change_with_one_validator_down_completes_with_the_leaders_vote)
 	cr_assert_eq(memcmp(seen(0, 0).leader, cl.k[1]->pk, MC_PK_LEN), 0, "node 1 does not lead");
 }
 
+/* A vote is given again (the same view and leader) only within its window:
+ * after it, the validator takes the old view's blocks again, and a vote
+ * given then would miss the locks it takes next. The asker is told the
+ * view voted for, to ask above it. */
+Test(engine, a_vote_is_not_given_again_after_its_window)
+{
+	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
+	struct mc_engine *e2;
+	char lhex[2 * MC_PK_LEN + 1];
+
+	cr_assert(wait_all(0, all_up, NULL), "the nodes never saw each other");
+	e2 = atomic_load(&cl.e[2]);
+	atomic_store(&cl.link[0], SILENT);
+	atomic_fetch_add(&skew, TIMEOUT_MS / 2 + 1000);
+	mc_hex(cl.k[1]->pk, MC_PK_LEN, lhex);
+	mc_buf_init(&r.body);
+	mc_engine_on_view_vote(e2, cl.k[1]->pk, "1", lhex, "timeout", NULL, 0, &r);
+	cr_assert_eq(r.status, 200, "no first vote: HTTP %u", r.status);
+	mc_buf_reset(&r.body);
+	mc_engine_on_view_vote(e2, cl.k[1]->pk, "1", lhex, "timeout", NULL, 0, &r);
+	cr_assert_eq(r.status, 200, "the same vote within its window: HTTP %u", r.status);
+	/* the window has passed */
+	pthread_mutex_lock(&e2->mu);
+	e2->vc_voted_ms -= eng_vc_window_ms(e2) + 1;
+	pthread_mutex_unlock(&e2->mu);
+	mc_buf_reset(&r.body);
+	mc_engine_on_view_vote(e2, cl.k[1]->pk, "1", lhex, "timeout", NULL, 0, &r);
+	cr_assert_eq(r.status, 409, "the same vote after its window: HTTP %u", r.status);
+	cr_assert(strstr((const char *)r.body.data, "\"voted\":1"), "%.*s", (int)r.body.len,
+		  (const char *)r.body.data);
+	mc_buf_release(&r.body);
+	atomic_store(&cl.link[0], LIVE);
+}
+
 /* A validator that voted to move to the next view locks no block of the
  * old one (for a leader timeout): its vote carried its lock, and a lock
  * taken after it would be missing from the votes the new leader gathered.
