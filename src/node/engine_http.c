@@ -666,6 +666,13 @@ static int precheck_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return mc_block_precheck(t, c->b, c->flags, eng_now(c->e), err);
 }
 
+int eng_block_precheck(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, struct mc_err *err)
+{
+	struct precheck_ctx pc = { e, b, flags };
+
+	return mc_store_read(e->s, precheck_txn, &pc, err);
+}
+
 /* The flags for eng_apply_block_sigs (malloc'd, b->count of them), or
  * NULL: out of memory, or the block fails a check that needs no tx
  * (mc_block_precheck: another chain, not next, not of the leader, a
@@ -674,12 +681,11 @@ static int precheck_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
  * node's chain id, never one a peer chose. */
 static uint8_t *block_sigs_check(struct mc_engine *e, const struct mc_bundle *b, unsigned flags)
 {
-	struct precheck_ctx pc = { e, b, flags };
 	struct mc_err perr = { 0 };
 	struct block_sigs c = { e, b, NULL, NULL, NULL, false };
 	size_t n = 0;
 
-	if (mc_store_read(e->s, precheck_txn, &pc, &perr) != 0)
+	if (eng_block_precheck(e, b, flags, &perr) != 0)
 		return NULL;
 	c.ok = calloc(b->count ? b->count : 1, 1);
 	c.todo = calloc(b->count ? b->count : 1, sizeof(size_t));

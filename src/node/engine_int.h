@@ -301,6 +301,8 @@ bool eng_vc_next_view(const struct mc_engine *e, uint64_t *out);
 bool eng_vc_left_view(const struct mc_engine *e, uint64_t view, const uint8_t *bringer, uint64_t now);
 uint64_t eng_vc_window_ms(const struct mc_engine *e);
 bool eng_proposal_signed(const struct mc_bundle *b);
+/* mc_block_precheck of b against this node's chain, in a read txn. */
+int eng_block_precheck(struct mc_engine *e, const struct mc_bundle *b, unsigned flags, struct mc_err *err);
 bool eng_vc_candidate(struct mc_engine *e, uint8_t out[MC_PK_LEN]);
 
 /* engine_http.c: answers */

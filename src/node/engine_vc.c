@@ -275,18 +275,6 @@ void mc_engine_on_view_vote(struct mc_engine *e, const uint8_t from[MC_PK_LEN], 
 	r->ctype = "application/octet-stream";
 }
 
-struct relay_ctx {
-	struct mc_engine *e;
-	const struct mc_bundle *b;
-};
-
-static int relay_precheck_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct relay_ctx *c = vctx;
-
-	return mc_block_precheck(t, c->b, MC_APPLY_PROPOSAL, eng_now(c->e), err);
-}
-
 /* Whether the block a vote came with (p, n) backs the lock it claims: that
  * block, at the claimed height and view, signed by its proposer, next on
  * this node's chain and passing the checks that read no tx (its proposer
@@ -298,14 +286,13 @@ static bool relay_backs(struct mc_engine *e, const struct mc_vc_vote *vo, const 
 {
 	struct mc_err err = { 0 };
 	struct mc_bundle b;
-	struct relay_ctx c = { e, &b };
 	bool ok;
 
 	if (!n || mc_bundle_decode(p, n, &b, &err) != 0)
 		return false;
 	ok = b.h.height == vo->locked_height && b.h.view == vo->locked_view &&
 	     memcmp(b.hash, vo->locked_hash, MC_HASH_LEN) == 0 && eng_proposal_signed(&b) &&
-	     mc_store_read(e->s, relay_precheck_txn, &c, &err) == 0;
+	     eng_block_precheck(e, &b, MC_APPLY_PROPOSAL, &err) == 0;
 	mc_bundle_release(&b);
 	return ok;
 }
@@ -395,7 +382,6 @@ struct vc_run {
 	struct mc_buf mine, relay, apb;   /* own vote; the highest locked block; approvals */
 	uint64_t relay_view, seen;        /* seen: the highest view a peer said it voted for */
 	uint64_t height;                  /* this node's chain, when it asked */
-	size_t nval;                      /* the set's size, when it asked */
 	struct target { char url[MC_URL_MAX + 1]; uint8_t pk[MC_PK_LEN]; } *tg;   /* the other validators */
 	size_t nt;
 	void *cl;
@@ -411,27 +397,15 @@ static void vc_run_free(struct mc_engine *e, struct vc_run *v)
 	free(v->tg);
 }
 
-struct head_ctx {
-	uint64_t height;
-};
-
-static int head_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
-{
-	struct mc_head h;
-
-	if (mc_chain_head(t, &h, err) != 0)
-		return -1;
-	((struct head_ctx *)vctx)->height = h.height;
-	return 0;
-}
-
-/* The stored chain's height (0 when it cannot be read). */
+/* This node's chain height, as the engine last loaded it. mu not held. */
 static uint64_t chain_height(struct mc_engine *e)
 {
-	struct head_ctx c = { 0 };
-	struct mc_err err = { 0 };
+	uint64_t h;
 
-	return mc_store_read(e->s, head_txn, &c, &err) == 0 ? c.height : 0;
+	pthread_mutex_lock(&e->mu);
+	h = e->height;
+	pthread_mutex_unlock(&e->mu);
+	return h;
 }
 
 /* Adds the vote of validator `from` (p, n: the vote, then a locked block)
@@ -586,7 +560,6 @@ static int vc_begin(struct mc_engine *e, struct vc_run *v, const struct mc_promo
 		}
 	memcpy(v->chain, e->chain_id, MC_HASH_LEN);
 	v->height = e->height;
-	v->nval = e->nval;
 	mc_hex(v->leader, MC_PK_LEN, v->lhex);
 	return 0;
 }

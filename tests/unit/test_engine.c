@@ -538,13 +538,11 @@ static bool in_view(size_t i, const void *arg)
 }
 
 /* A tx for a block: the admin enrolls a new identity. */
-static void submit(size_t to, const char *who)
+/* The body of an enrolment of a new clinician named who, into body. */
+static void enroll_body(const char *who, struct mc_buf *body)
 {
 	struct mc_enroll en = { .roles = MC_ROLE_CLINICIAN };
 	struct mc_key *k;
-	struct mc_buf body, tx, bundle;
-	struct mc_txin in;
-	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
 	struct mc_err err = { 0 };
 
 	cr_assert_eq(mc_key_generate(false, &k, &err), 0);
@@ -553,8 +551,18 @@ static void submit(size_t to, const char *who)
 	en.name_len = strlen(who);
 	en.org = (const uint8_t *)"Org";
 	en.org_len = 3;
-	mc_buf_init(&body);
-	mc_enroll_encode(&en, &body);
+	mc_buf_init(body);
+	mc_enroll_encode(&en, body);
+	mc_key_free(k);
+}
+
+static void submit(size_t to, const char *who)
+{
+	struct mc_buf body, tx, bundle;
+	struct mc_txin in;
+	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
+
+	enroll_body(who, &body);
 	make_tx(cl.s[to], fx.admin, MC_TX_IDENTITY_ENROLL, &body, &tx, &in);
 	mc_buf_init(&bundle);
 	mc_txbundle_encode(&in, 1, &bundle);
@@ -566,7 +574,6 @@ static void submit(size_t to, const char *who)
 	mc_buf_release(&bundle);
 	mc_buf_release(&tx);
 	mc_buf_release(&body);
-	mc_key_free(k);
 }
 
 /* The leader falls silent, and the clock runs past the leader timeout. */
@@ -904,22 +911,13 @@ Test(engine, a_lock_is_never_replaced_by_another_block_at_its_height)
  * enrolment of name, signed by its proposer alone (a proposal), in out. */
 static void proposal_of(const char *name, struct mc_buf *out, uint8_t hash[MC_HASH_LEN])
 {
-	struct mc_enroll en = { .roles = MC_ROLE_CLINICIAN };
-	struct mc_key *k;
 	struct mc_buf body, tx;
 	struct mc_txin in;
 	struct blk_ctx c = { &in, 0, { 0 }, NULL };
 	struct mc_err err = { 0 };
 	struct mc_cert cert;
 
-	cr_assert_eq(mc_key_generate(false, &k, &err), 0);
-	memcpy(en.pk, k->pk, MC_PK_LEN);
-	en.name = (const uint8_t *)name;
-	en.name_len = strlen(name);
-	en.org = (const uint8_t *)"Org";
-	en.org_len = 3;
-	mc_buf_init(&body);
-	mc_enroll_encode(&en, &body);
+	enroll_body(name, &body);
 	make_tx(cl.s[0], fx.admin, MC_TX_IDENTITY_ENROLL, &body, &tx, &in);
 	mc_store_write(cl.s[0], blk_build_txn, &c, &err);   /* aborted: the header only */
 	cr_assert_eq(c.status, MC_TXIN_IN);
@@ -931,7 +929,47 @@ static void proposal_of(const char *name, struct mc_buf *out, uint8_t hash[MC_HA
 	mc_bundle_encode(&c.h, &cert, &in, 1, out);
 	mc_buf_release(&tx);
 	mc_buf_release(&body);
-	mc_key_free(k);
+}
+
+/* Hands node 1 a VIEW_CHANGE to view 1 under itself, voted by nodes 1..3:
+ * the i-th of them in key order claiming lock[i] (locked height, view and
+ * hash; zeros: none), with relay as the locked block; the answer in r (its
+ * body initialised here). */
+static void hand_over(const struct mc_vc_vote lock[N - 1], const struct mc_buf *relay, struct mc_reply *r)
+{
+	struct seq_ctx head = { cl.k[0]->pk, 0, { 0 } };
+	struct mc_view_change vc;
+	struct mc_buf body, msg;
+	struct mc_err err = { 0 };
+	size_t voter[N - 1] = { 1, 2, 3 };
+
+	cr_assert_eq(mc_store_read(cl.s[0], seq_txn, &head, &err), 0, "%s", err.msg);
+	for (size_t i = 0; i < N - 1; i++)   /* votes in key order */
+		for (size_t j = i + 1; j < N - 1; j++)
+			if (memcmp(cl.k[voter[j]]->pk, cl.k[voter[i]]->pk, MC_PK_LEN) < 0) {
+				size_t t = voter[i];
+
+				voter[i] = voter[j];
+				voter[j] = t;
+			}
+	memset(&vc, 0, sizeof(vc));
+	vc.view = 1;
+	memcpy(vc.leader, cl.k[1]->pk, MC_PK_LEN);
+	for (size_t i = 0; i < N - 1; i++) {
+		struct mc_vc_vote *v = &vc.votes[vc.count++];
+
+		*v = lock[i];
+		mc_vc_vote_sign(head.head.chain_id, 1, cl.k[1]->pk, cl.k[voter[i]]->sk, cl.k[voter[i]]->pk, v);
+	}
+	mc_buf_init(&body);
+	mc_buf_init(&msg);
+	mc_view_change_encode(&vc, &body);
+	mc_put_bytes(&msg, body.data, body.len);
+	mc_put_bytes(&msg, relay->data, relay->len);
+	mc_buf_init(&r->body);
+	mc_engine_on_view_change(atomic_load(&cl.e[1]), cl.k[voter[N - 2]]->pk, msg.data, msg.len, r);
+	mc_buf_release(&body);
+	mc_buf_release(&msg);
 }
 
 /* An equivocating leader's two blocks at one height, each locked by one
@@ -944,51 +982,25 @@ static void proposal_of(const char *name, struct mc_buf *out, uint8_t hash[MC_HA
 Test(engine, a_view_change_may_finish_either_of_two_blocks_locked_in_one_view)
 {
 	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
-	struct seq_ctx head = { cl.k[0]->pk, 0, { 0 } };
-	struct mc_view_change vc;
-	struct mc_buf blk[2], body, msg;
+	struct mc_vc_vote lock[N - 1];
+	struct mc_buf blk[2];
 	uint8_t hash[2][MC_HASH_LEN], got[MC_HASH_LEN];
-	struct mc_err err = { 0 };
-	size_t voter[N - 1] = { 1, 2, 3 };
 	uint64_t h0, want;
 	struct seen s;
 
 	cr_assert(wait_all(0, all_up, NULL), "the nodes never saw each other");
 	h0 = seen(0, 0).height;
-	cr_assert_eq(mc_store_read(cl.s[0], seq_txn, &head, &err), 0, "%s", err.msg);
 	proposal_of("Dr Twin A", &blk[0], hash[0]);
 	proposal_of("Dr Twin B", &blk[1], hash[1]);
 	cr_assert_neq(memcmp(hash[0], hash[1], MC_HASH_LEN), 0);
 	/* nodes 1..3 vote to move to view 1 under node 1, in key order: the
 	 * first locked on block 0, the second on block 1, the third on none */
-	for (size_t i = 0; i < N - 1; i++)
-		for (size_t j = i + 1; j < N - 1; j++)
-			if (memcmp(cl.k[voter[j]]->pk, cl.k[voter[i]]->pk, MC_PK_LEN) < 0) {
-				size_t t = voter[i];
-
-				voter[i] = voter[j];
-				voter[j] = t;
-			}
-	memset(&vc, 0, sizeof(vc));
-	vc.view = 1;
-	memcpy(vc.leader, cl.k[1]->pk, MC_PK_LEN);
-	for (size_t i = 0; i < N - 1; i++) {
-		struct mc_vc_vote *v = &vc.votes[vc.count++];
-
-		memset(v, 0, sizeof(*v));
-		if (i < 2) {
-			v->locked_height = h0 + 1;
-			memcpy(v->locked_hash, hash[i], MC_HASH_LEN);
-		}
-		mc_vc_vote_sign(head.head.chain_id, 1, cl.k[1]->pk, cl.k[voter[i]]->sk, cl.k[voter[i]]->pk, v);
+	memset(lock, 0, sizeof(lock));
+	for (size_t i = 0; i < 2; i++) {
+		lock[i].locked_height = h0 + 1;
+		memcpy(lock[i].locked_hash, hash[i], MC_HASH_LEN);
 	}
-	mc_buf_init(&body);
-	mc_buf_init(&msg);
-	mc_view_change_encode(&vc, &body);
-	mc_put_bytes(&msg, body.data, body.len);
-	mc_put_bytes(&msg, blk[1].data, blk[1].len);   /* the second in key order */
-	mc_buf_init(&r.body);
-	mc_engine_on_view_change(atomic_load(&cl.e[1]), cl.k[voter[2]]->pk, msg.data, msg.len, &r);
+	hand_over(lock, &blk[1], &r);   /* the second in key order */
 	cr_assert_eq(r.status, 202, "the new leader refused: HTTP %u: %.*s", r.status, (int)r.body.len,
 		     (const char *)r.body.data);
 	mc_buf_release(&r.body);
@@ -1001,8 +1013,6 @@ Test(engine, a_view_change_may_finish_either_of_two_blocks_locked_in_one_view)
 	cr_assert_eq(seen(1, 0).view, 1);
 	for (int i = 0; i < 2; i++)
 		mc_buf_release(&blk[i]);
-	mc_buf_release(&body);
-	mc_buf_release(&msg);
 }
 
 /* A vote's signature covers only the lock it claims: a view change whose
@@ -1012,52 +1022,22 @@ Test(engine, a_view_change_may_finish_either_of_two_blocks_locked_in_one_view)
 Test(engine, a_view_change_whose_block_does_not_back_its_lock_is_refused)
 {
 	struct mc_reply r = { 0, NULL, { NULL, 0, 0, false } };
-	struct seq_ctx head = { cl.k[0]->pk, 0, { 0 } };
-	struct mc_view_change vc;
-	struct mc_buf blk, body, msg;
+	struct mc_vc_vote lock[N - 1];
+	struct mc_buf blk;
 	uint8_t hash[MC_HASH_LEN];
-	struct mc_err err = { 0 };
-	size_t voter[N - 1] = { 1, 2, 3 };
 
 	cr_assert(wait_all(0, all_up, NULL), "the nodes never saw each other");
-	cr_assert_eq(mc_store_read(cl.s[0], seq_txn, &head, &err), 0, "%s", err.msg);
 	proposal_of("Dr Forged", &blk, hash);
-	for (size_t i = 0; i < N - 1; i++)
-		for (size_t j = i + 1; j < N - 1; j++)
-			if (memcmp(cl.k[voter[j]]->pk, cl.k[voter[i]]->pk, MC_PK_LEN) < 0) {
-				size_t t = voter[i];
-
-				voter[i] = voter[j];
-				voter[j] = t;
-			}
-	memset(&vc, 0, sizeof(vc));
-	vc.view = 1;
-	memcpy(vc.leader, cl.k[1]->pk, MC_PK_LEN);
-	for (size_t i = 0; i < N - 1; i++) {
-		struct mc_vc_vote *v = &vc.votes[vc.count++];
-
-		memset(v, 0, sizeof(*v));
-		if (i == 0) {   /* the liar */
-			v->locked_height = seen(1, 0).height + 1;
-			v->locked_view = 1000;
-			memcpy(v->locked_hash, hash, MC_HASH_LEN);
-		}
-		mc_vc_vote_sign(head.head.chain_id, 1, cl.k[1]->pk, cl.k[voter[i]]->sk, cl.k[voter[i]]->pk, v);
-	}
-	mc_buf_init(&body);
-	mc_buf_init(&msg);
-	mc_view_change_encode(&vc, &body);
-	mc_put_bytes(&msg, body.data, body.len);
-	mc_put_bytes(&msg, blk.data, blk.len);
-	mc_buf_init(&r.body);
-	mc_engine_on_view_change(atomic_load(&cl.e[1]), cl.k[voter[0]]->pk, msg.data, msg.len, &r);
+	memset(lock, 0, sizeof(lock));
+	lock[0].locked_height = seen(1, 0).height + 1;   /* the liar */
+	lock[0].locked_view = 1000;
+	memcpy(lock[0].locked_hash, hash, MC_HASH_LEN);
+	hand_over(lock, &blk, &r);
 	cr_assert_eq(r.status, 422, "the new leader took it: HTTP %u", r.status);
 	cr_assert(strstr((const char *)r.body.data, "does not back"), "%.*s", (int)r.body.len,
 		  (const char *)r.body.data);
 	mc_buf_release(&r.body);
 	mc_buf_release(&blk);
-	mc_buf_release(&body);
-	mc_buf_release(&msg);
 }
 
 /* The leader votes for a change it is asked for without evidence (the

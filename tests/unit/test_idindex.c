@@ -8,10 +8,10 @@
  * index as the scan does. */
 #include "config.h"
 
-#include <lmdb.h>
 #include <sysexits.h>
 
 #include "fixture.h"
+#include "rawstore.h"
 #include "idtx.h"
 #include "rotation.h"
 #include "util.h"
@@ -255,19 +255,10 @@ Test(idindex, enrolment_refuses_what_the_scan_refused_after_revocations_and_rota
 static void drop_index(void)
 {
 	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
+	MDB_txn *txn = raw_begin(&env);
 
-	mc_store_close(fx.s);
-	fx.s = NULL;
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 64), 0);
-	cr_assert_eq(mdb_env_open(env, fx.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "idindex", 0, &dbi), 0);
-	cr_assert_eq(mdb_drop(txn, dbi, 1), 0);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	raw_drop(txn, "idindex");
+	raw_commit(env, txn);
 }
 
 static int count_txn(struct mc_txn *t, void *vctx, struct mc_err *err)

@@ -8,11 +8,11 @@
  * longer certify). */
 #include "config.h"
 
-#include <lmdb.h>
 #include <sys/stat.h>
 
 #include "fixture.h"
 #include "merkle.h"
+#include "rawstore.h"
 #include "util.h"
 #include "valset.h"
 #include "verify.h"
@@ -1429,21 +1429,13 @@ Test(valset, verify_finds_a_changed_view, .fini = free_keys)
 static void make_legacy(void)
 {
 	MDB_env *env;
-	MDB_txn *txn;
+	MDB_txn *txn = raw_begin(&env);
 	MDB_dbi dbi;
 	MDB_val k;
 	static char leader[] = "leader", view[] = "view";
 
-	mc_store_close(fx.s);
-	fx.s = NULL;
-	cr_assert_eq(mdb_env_create(&env), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(env, 64), 0);
-	cr_assert_eq(mdb_env_open(env, fx.dir, 0, 0600), 0);
-	cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "nodes", 0, &dbi), 0);
-	cr_assert_eq(mdb_drop(txn, dbi, 1), 0);
-	cr_assert_eq(mdb_dbi_open(txn, "valsets", 0, &dbi), 0);
-	cr_assert_eq(mdb_drop(txn, dbi, 1), 0);
+	raw_drop(txn, "nodes");
+	raw_drop(txn, "valsets");
 	cr_assert_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
 	k.mv_data = leader;
 	k.mv_size = 6;
@@ -1451,8 +1443,7 @@ static void make_legacy(void)
 	k.mv_data = view;
 	k.mv_size = 4;
 	cr_assert_eq(mdb_del(txn, dbi, &k, NULL), 0);
-	cr_assert_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	raw_commit(env, txn);
 }
 
 Test(valset, a_store_older_than_the_tables_reads_and_verifies)
