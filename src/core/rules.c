@@ -68,16 +68,26 @@ bool mc_rules_insider_v3(const struct mc_apply_ctx *ax)
  * below every 12-byte key, so a walk of the 12-byte keys never meets it). A
  * store older than it has neither until its first audited tx (or the
  * engine's start, mc_rules_audit_chain_ensure) builds it whole from
- * audit_actor, which holds every audited tx once under its author. */
+ * audit_actor, which holds every audited tx once under its author; so does
+ * one whose row count has left audit_actor's (an older build's writer went
+ * on after a newer one built it). */
 static const uint8_t chain_marker[1] = { 0x00 };
 
 int mc_rules_audit_chain_built(struct mc_txn *t, struct mc_err *err)
 {
 	const void *v;
 	size_t vn;
+	uint64_t nc, na;
 	int rc = mc_txn_get(t, MC_DB_AUDIT_CHAIN, chain_marker, sizeof(chain_marker), &v, &vn, err);
 
-	return rc < 0 ? -1 : rc == 0;
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	/* in step: one row an audit_actor row, and the marker (an older
+	 * build's writer, still running after a newer one built it, adds to
+	 * audit_actor alone) */
+	if (mc_txn_count(t, MC_DB_AUDIT_CHAIN, &nc, err) != 0 || mc_txn_count(t, MC_DB_AUDIT_ACTOR, &na, err) != 0)
+		return -1;
+	return nc == na + 1;
 }
 
 /* Copies every audit_actor row into the chain index, keyed without the
@@ -106,11 +116,11 @@ static int chain_copy(struct mc_txn *t, struct mc_err *err)
 	return rc == MC_NOTFOUND ? 0 : -1;
 }
 
-/* Builds the chain index unless it is built: whatever rows it holds
- * without its marker go first, then one row per audit_actor row, then the
- * marker. Called with an audited tx to index (the replay of a chain holds
- * the marker from its first audited tx on), or by the ensure when
- * audit_actor holds a row. 0 or -1. */
+/* Builds the chain index unless it is built and in step: whatever rows it
+ * holds go first, then one row per audit_actor row, then the marker. Called
+ * with an audited tx to index (the replay of a chain holds the marker from
+ * its first audited tx on), or by the ensure when audit_actor holds a row.
+ * 0 or -1. */
 static int chain_ready(struct mc_txn *t, struct mc_err *err)
 {
 	struct mc_cursor *c;

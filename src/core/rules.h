@@ -80,8 +80,10 @@ struct mc_audit_ref {
  * (mc_rules_audit_chain_ensure). */
 int mc_rules_audit_index(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
 			 const uint8_t *subject, uint8_t outcome, struct mc_err *err);
-/* 1 when audit_chain is built (its marker row is there: it names every
- * audited tx), 0 when not (a store older than it: read audit_actor), -1. */
+/* 1 when audit_chain is built (its marker row is there) and in step with
+ * audit_actor (one row each, the marker besides: it names every audited
+ * tx), 0 when not (a store older than it, or written since by an older
+ * build: read audit_actor), -1. */
 int mc_rules_audit_chain_built(struct mc_txn *t, struct mc_err *err);
 /* Builds audit_chain in a store older than it that holds audited txs, in
  * a write transaction of its own that commits (nothing when it is built or
