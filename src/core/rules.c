@@ -166,7 +166,12 @@ int mc_rules_audit_chain_ensure(struct mc_store *s, struct mc_err *err)
 		return -1;
 	if (done)
 		return 0;
-	return mc_store_write(s, chain_ready_txn, NULL, err) != 0 ? -1 : 1;
+	if (mc_store_write(s, chain_ready_txn, NULL, err) != 0)
+		return -1;
+	/* the build read all of audit_actor: the map's pages it faulted in
+	 * (most of the file at a million events) leave the process's RSS */
+	mc_store_trim(s);
+	return 1;
 }
 
 int mc_rules_audit_index(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
