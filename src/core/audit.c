@@ -309,15 +309,15 @@ static int start_bound(struct mc_txn *t, const struct mc_audit_filter *f, uint64
 }
 
 /* An actor whose identity held several keys, and the unfiltered trail of
- * a store without audit_chain's marker (an older build's, opened
- * read-only), from the actor index instead of the TXS scan: one head per
- * actor key, merged in chain order, so a page reads its events and a seek
- * per actor, not every transaction since the page's oldest event (a chain
- * of imports only holds no audit event: the scan read it all). The
- * unfiltered trail of such a store with more than MERGE_MAX actors falls
- * back to the scan. Each audited tx is under its author in the actor index
- * (mc_rules_audit_index, which every audited type's apply ends with), once:
- * the same events in the same order. */
+ * a store without audit_chain in step (an older build's opened read-only,
+ * or one an older build wrote to since), from the actor index instead of
+ * the TXS scan: one head per actor key, merged in chain order, so a page
+ * reads its events and a seek per actor, not every transaction since the
+ * page's oldest event (a chain of imports only holds no audit event: the
+ * scan read it all). The unfiltered trail of such a store with more than
+ * MERGE_MAX actors falls back to the scan. Each audited tx is under its
+ * author in the actor index (mc_rules_audit_index, which every audited
+ * type's apply ends with), once: the same events in the same order. */
 #define MERGE_MAX (MC_ROTATIONS_MAX + 1)
 
 struct head {
