@@ -64,49 +64,59 @@ bool mc_rules_insider_v3(const struct mc_apply_ctx *ax)
 
 /* ---- the audit index in chain order (MC_DB_AUDIT_CHAIN, store.h) ----
  * height u64 || tx u32 -> type u8 | outcome u8, every audited tx, as in
- * audit_actor; 0x00 -> (empty): the marker that it is built (one byte:
- * below every 12-byte key, so a walk of the 12-byte keys never meets it). A
- * store older than it has neither until its first audited tx (or the
- * engine's start, mc_rules_audit_chain_ensure) builds it whole from
- * audit_actor, which holds every audited tx once under its author; so does
- * one whose row count has left audit_actor's (an older build's writer went
- * on after a newer one built it). */
+ * audit_actor; 0x00 -> skipped u64: the marker that it is built (one byte:
+ * below every 12-byte key, so a walk of the 12-byte keys never meets it),
+ * with the audit_actor rows of another key length the build left out
+ * (damage verify reports in audit_actor; none in a sound store). A store
+ * older than it has neither until its first audited tx (or the engine's
+ * start, mc_rules_audit_chain_ensure) builds it whole from audit_actor,
+ * which holds every audited tx once under its author; so does one whose row
+ * count has left audit_actor's (an older build's writer went on after a
+ * newer one built it). */
 static const uint8_t chain_marker[1] = { 0x00 };
 
 int mc_rules_audit_chain_built(struct mc_txn *t, struct mc_err *err)
 {
 	const void *v;
 	size_t vn;
-	uint64_t nc, na;
+	uint64_t nc, na, skipped;
 	int rc = mc_txn_get(t, MC_DB_AUDIT_CHAIN, chain_marker, sizeof(chain_marker), &v, &vn, err);
 
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	/* in step: one row an audit_actor row, and the marker (an older
-	 * build's writer, still running after a newer one built it, adds to
-	 * audit_actor alone) */
+	if (vn != 8)
+		return 0; /* not a marker this build wrote: built again */
+	skipped = mc_from_be64(v);
+	/* in step: one row an audit_actor row the build took, and the marker
+	 * (an older build's writer, still running after a newer one built it,
+	 * adds to audit_actor alone) */
 	if (mc_txn_count(t, MC_DB_AUDIT_CHAIN, &nc, err) != 0 || mc_txn_count(t, MC_DB_AUDIT_ACTOR, &na, err) != 0)
 		return -1;
-	return nc == na + 1;
+	return na >= skipped && nc == na - skipped + 1;
 }
 
 /* Copies every audit_actor row into the chain index, keyed without the
- * actor: 0 or -1. */
-static int chain_copy(struct mc_txn *t, struct mc_err *err)
+ * actor; *skipped: the rows of another key length, left out. 0 or -1. */
+static int chain_copy(struct mc_txn *t, uint64_t *skipped, struct mc_err *err)
 {
 	struct mc_cursor *c;
 	const void *k, *v;
 	size_t kn, vn;
 	int rc;
 
+	*skipped = 0;
 	if (mc_cursor_open(t, MC_DB_AUDIT_ACTOR, &c, err) != 0)
 		return -1;
 	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
 	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
 		/* a key of another length is damage verify reports in
-		 * audit_actor: nothing here names an event */
-		if (kn != MC_PK_LEN + 12)
+		 * audit_actor: nothing here names an event; counted in the
+		 * marker, so the index stays in step (one such row must not
+		 * make every audited write build it again) */
+		if (kn != MC_PK_LEN + 12) {
+			(*skipped)++;
 			continue;
+		}
 		if (mc_txn_put(t, MC_DB_AUDIT_CHAIN, (const uint8_t *)k + MC_PK_LEN, 12, v, vn, err) != 0) {
 			rc = -1;
 			break;
@@ -126,6 +136,8 @@ static int chain_ready(struct mc_txn *t, struct mc_err *err)
 	struct mc_cursor *c;
 	const void *k, *v;
 	size_t kn, vn;
+	uint64_t skipped;
+	uint8_t mark[8];
 	int rc = mc_rules_audit_chain_built(t, err);
 
 	if (rc != 0)
@@ -135,9 +147,10 @@ static int chain_ready(struct mc_txn *t, struct mc_err *err)
 	while ((rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err)) == 0 && mc_cursor_del(c, err) == 0)
 		;
 	mc_cursor_close(c);
-	if (rc != MC_NOTFOUND || chain_copy(t, err) != 0)
+	if (rc != MC_NOTFOUND || chain_copy(t, &skipped, err) != 0)
 		return -1;
-	return mc_txn_put(t, MC_DB_AUDIT_CHAIN, chain_marker, sizeof(chain_marker), "", 0, err);
+	mc_be64(mark, skipped);
+	return mc_txn_put(t, MC_DB_AUDIT_CHAIN, chain_marker, sizeof(chain_marker), mark, sizeof(mark), err);
 }
 
 static int chain_built_txn(struct mc_txn *t, void *ctx, struct mc_err *err)

@@ -766,3 +766,115 @@ Test(audit, verify_finds_an_altered_missing_added_or_unmarked_chain_index_row)
 		cr_assert_eq(mc_store_open(fx.dir, 0, &fx.s, &err), 0, "%s", err.msg);
 	}
 }
+
+/* Hides the event at (h, ti) from audit_chain and audit_actor both (the
+ * counts stay in step): a trail that reads audit_chain no longer gives it;
+ * a walk over the txs still would. */
+struct hide { uint64_t h; uint32_t ti; uint8_t actor[MC_PK_LEN]; };
+
+static int chain_hide_txn(struct mc_txn *t, void *ctx, struct mc_err *err)
+{
+	const struct hide *hd = ctx;
+	uint8_t key[MC_PK_LEN + 12];
+
+	memcpy(key, hd->actor, MC_PK_LEN);
+	mc_be64(key + MC_PK_LEN, hd->h);
+	mc_be32(key + MC_PK_LEN + 8, hd->ti);
+	cr_assert_eq(mc_txn_del(t, MC_DB_AUDIT_ACTOR, key, sizeof(key), err), 0, "%s", err->msg);
+	cr_assert_eq(mc_txn_del(t, MC_DB_AUDIT_CHAIN, key + MC_PK_LEN, 12, err), 0, "%s", err->msg);
+	return 0;
+}
+
+Test(audit, the_unfiltered_trail_is_read_from_the_chain_index_once_it_is_built)
+{
+	static struct mc_key *keys[WIDE];
+	static struct trail before, after;
+	struct mc_audit_filter f;
+	struct mc_err err = { 0 };
+	uint8_t rec[MC_RECORD_ID_LEN];
+	uint64_t built, rows;
+	struct hide hd;
+
+	wide_chain(keys, rec);
+	mc_audit_filter_init(&f);
+	trail_pages(f, &before);
+	cr_assert_gt(before.n, 10);
+	hd.h = before.e[7].h;
+	hd.ti = before.e[7].ti;
+	memcpy(hd.actor, before.e[7].actor, MC_PK_LEN);
+	cr_assert_eq(mc_store_write(fx.s, chain_hide_txn, &hd, &err), 0, "%s", err.msg);
+	chain_state(&built, &rows);
+	cr_assert_eq(built, 1, "still in step");
+	trail_pages(f, &after);
+	/* more actors than the merge takes: without the index, the walk */
+	cr_assert_eq(after.n, before.n - 1, "the trail read audit_chain: %u events of %u", after.n, before.n);
+	for (unsigned i = 0; i < after.n; i++)
+		cr_assert(!(after.e[i].h == hd.h && after.e[i].ti == hd.ti), "the hidden event is not in the index");
+	for (unsigned i = 0; i < WIDE; i++)
+		mc_key_free(keys[i]);
+}
+
+/* A stray audit_chain row (out of step) and an audit_actor row of another
+ * key length (damage): the next audited write rebuilds the index once,
+ * without the stray, and it stays built. */
+static int chain_stray_txn(struct mc_txn *t, void *ctx, struct mc_err *err)
+{
+	uint8_t key[12], val[2] = { 0, 0 }, odd[10] = { 0x7f };
+
+	if (*(const int *)ctx)
+		return mc_txn_put(t, MC_DB_AUDIT_ACTOR, odd, sizeof(odd), val, 2, err);
+	mc_be64(key, UINT64_C(1) << 40);
+	mc_be32(key + 8, 3);
+	return mc_txn_put(t, MC_DB_AUDIT_CHAIN, key, sizeof(key), val, 2, err);
+}
+
+static int chain_last_txn(struct mc_txn *t, void *ctx, struct mc_err *err)
+{
+	struct mc_cursor *cur;
+	const void *k, *v;
+	size_t kn, vn;
+
+	cr_assert_eq(mc_cursor_open(t, MC_DB_AUDIT_CHAIN, &cur, err), 0);
+	cr_assert_eq(mc_cursor_last(cur, &k, &kn, &v, &vn, err), 0);
+	cr_assert_eq(kn, 12);
+	*(uint64_t *)ctx = mc_from_be64(k);
+	mc_cursor_close(cur);
+	return 0;
+}
+
+Test(audit, a_rebuild_drops_stray_rows_and_a_damaged_actor_row_does_not_rebuild_it_again)
+{
+	struct mc_err err = { 0 };
+	uint8_t rec[MC_RECORD_ID_LEN];
+	uint64_t built, rows, rows1, last;
+	int damaged = 0;
+
+	cr_assert_eq(fx_put("P1", "one", rec, &err), 0, "%s", err.msg);
+	cr_assert_eq(ev_read(fx.admin, rec, NULL, NULL), MC_OUTCOME_PERMIT);
+	cr_assert_eq(ev_read(fx.admin, rec, NULL, NULL), MC_OUTCOME_PERMIT);
+	chain_state(&built, &rows);
+	cr_assert_eq(built, 1);
+	cr_assert_eq(mc_store_write(fx.s, chain_stray_txn, &damaged, &err), 0, "%s", err.msg);
+	chain_state(&built, &rows1);
+	cr_assert_eq(built, 0, "a stray row: out of step");
+	cr_assert_eq(ev_read(fx.admin, rec, NULL, NULL), MC_OUTCOME_PERMIT);
+	chain_state(&built, &rows1);
+	cr_assert_eq(built, 1, "rebuilt by the audited write");
+	cr_assert_eq(rows1, rows + 1, "the events and the marker, no stray: %llu rows", (unsigned long long)rows1);
+	cr_assert_eq(mc_store_read(fx.s, chain_last_txn, &last, &err), 0, "%s", err.msg);
+	cr_assert_lt(last, UINT64_C(1) << 40, "the stray row is gone");
+	/* the damaged row is counted in the marker: built once, not at every
+	 * audited write, nor at the engine's start */
+	damaged = 1;
+	cr_assert_eq(mc_store_write(fx.s, chain_stray_txn, &damaged, &err), 0, "%s", err.msg);
+	chain_state(&built, &rows);
+	cr_assert_eq(built, 0, "a row more in audit_actor: out of step");
+	cr_assert_eq(ev_read(fx.admin, rec, NULL, NULL), MC_OUTCOME_PERMIT);
+	chain_state(&built, &rows);
+	cr_assert(built == 1 && rows == rows1 + 1, "rebuilt, the damaged row left out: %llu rows", (unsigned long long)rows);
+	cr_assert_eq(ev_read(fx.admin, rec, NULL, NULL), MC_OUTCOME_PERMIT);
+	rows1 = rows;
+	chain_state(&built, &rows);
+	cr_assert(built == 1 && rows == rows1 + 1, "in step after the next write: %llu rows", (unsigned long long)rows);
+	cr_assert_eq(mc_rules_audit_chain_ensure(fx.s, &err), 0, "nothing to build: %s", err.msg);
+}
