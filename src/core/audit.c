@@ -275,8 +275,9 @@ static enum mc_db pick_index(const struct mc_audit_filter *f, struct q *q, uint8
 		prefix[0] = f->outcome;
 		*plen = 1;
 	} else {
-		/* no filter, or an actor whose identity held several keys: its
-		 * events under each, in chain order, from the one scan */
+		/* no filter (audit_chain when built: mc_audit_query), or an
+		 * actor whose identity held several keys: its events under
+		 * each, in chain order, merged (or from the one scan) */
 		db = MC_DB_TXS;
 		q->only_audit = true;
 	}
@@ -307,15 +308,16 @@ static int start_bound(struct mc_txn *t, const struct mc_audit_filter *f, uint64
 	return 0;
 }
 
-/* The trail with no index of its own (unfiltered, or an actor whose
- * identity held several keys) from the actor index instead of the TXS
- * scan: one head per actor key, merged in chain order, so a page reads its
- * events and a seek per actor, not every transaction since the page's
- * oldest event (a chain of imports only holds no audit event: the scan read
- * it all). The unfiltered trail of a chain with more than MERGE_MAX actors
- * falls back to the scan. Each audited tx is under its author in the actor
- * index (mc_rules_audit_index, which every audited type's apply ends with),
- * once: the same events in the same order. */
+/* An actor whose identity held several keys, and the unfiltered trail of
+ * a store without audit_chain in step (an older build's opened read-only,
+ * or one an older build wrote to since), from the actor index instead of
+ * the TXS scan: one head per actor key, merged in chain order, so a page
+ * reads its events and a seek per actor, not every transaction since the
+ * page's oldest event (a chain of imports only holds no audit event: the
+ * scan read it all). The unfiltered trail of such a store with more than
+ * MERGE_MAX actors falls back to the scan. Each audited tx is under its
+ * author in the actor index (mc_rules_audit_index, which every audited
+ * type's apply ends with), once: the same events in the same order. */
 #define MERGE_MAX (MC_ROTATIONS_MAX + 1)
 
 struct head {
@@ -459,6 +461,13 @@ int mc_audit_query(struct mc_txn *t, const struct mc_audit_filter *f, mc_audit_f
 	db = pick_index(f, &q, prefix, &plen);
 	if (start_bound(t, f, &bound_h, &bound_t, err) != 0)
 		return -1;
+	if (db == MC_DB_TXS && !f->actor) {
+		/* unfiltered: the chain index, when the store has built it */
+		if ((rc = mc_rules_audit_chain_built(t, err)) < 0)
+			return -1;
+		if (rc == 1)
+			db = MC_DB_AUDIT_CHAIN;
+	}
 	if (db == MC_DB_TXS && (rc = merged(t, &q, bound_h, bound_t, err)) != 1)
 		return rc;
 	memcpy(start, prefix, plen);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* audit.h - the audit trail as a query: every ACCESS, CONSENT_GRANT,
  * CONSENT_REVOKE and ALERT_ACK event (and the rotations: whose access moved to which key), through the audit indexes (by subject, actor or
- * outcome) or, unfiltered, the actor index's runs merged in chain order
- * (the transaction table past 65 actors); filtered by time with
+ * outcome) or, unfiltered, the index in chain order (audit_chain; a store
+ * older than it: the actor index's runs merged in chain order, the
+ * transaction table past 65 actors); filtered by time with
  * block-time binary search; oldest or newest first; paged with a cursor.
  * Used by `audit list`, `audit export` and the console. */
 #ifndef MC_AUDIT_H

@@ -73,8 +73,24 @@ struct mc_audit_ref {
 	uint8_t outcome;   /* 0 for events other than ACCESS */
 };
 /* Indexes tx on the audit trail: by its subject (when not NULL), by its
- * author and, for an ACCESS, by its outcome (0: none). */
+ * author, in chain order (audit_chain) and, for an ACCESS, by its outcome
+ * (0: none). A store older than audit_chain gets it whole in the first
+ * call (in the caller's write transaction: a crash leaves no index or a
+ * whole one) unless the engine gave it at its start
+ * (mc_rules_audit_chain_ensure). */
 int mc_rules_audit_index(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_tx *tx,
 			 const uint8_t *subject, uint8_t outcome, struct mc_err *err);
+/* 1 when audit_chain is built (its marker row is there) and in step with
+ * audit_actor (one row each, the marker besides: it names every audited
+ * tx), 0 when not (a store older than it, or written since by an older
+ * build: read audit_actor), -1. */
+int mc_rules_audit_chain_built(struct mc_txn *t, struct mc_err *err);
+/* Builds audit_chain in a store older than it that holds audited txs, in
+ * a write transaction of its own that commits (nothing when it is built or
+ * there is no audited tx): called by the engine before its first round, so
+ * that no transaction aborted by design (a proposal's build or check) pays
+ * for the build. 0 when there was nothing to build, 1 when it was built
+ * now, -1. */
+int mc_rules_audit_chain_ensure(struct mc_store *s, struct mc_err *err);
 
 #endif

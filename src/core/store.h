@@ -128,7 +128,11 @@ enum {
 	/* active identities by display name and active patient identities by                    \
 	 * subject: 0x00 -> (empty) once built; 'n' | name | 0x00 | pk -> (empty);               \
 	 * 's' | subject (32) | pk -> (empty) (identity.h) */                                    \
-	X(IDINDEX, "idindex", N_("identity index"), MC_DBK_DERIVED, MC_DBF_OPTIONAL | MC_DBF_INDEX)
+	X(IDINDEX, "idindex", N_("identity index"), MC_DBK_DERIVED, MC_DBF_OPTIONAL | MC_DBF_INDEX) \
+	/* every audited tx in chain order: 0x00 -> (empty) once built; height                   \
+	 * u64 || tx u32 -> type u8 | outcome u8 (rules.h) */                                    \
+	X(AUDIT_CHAIN, "audit_chain", N_("audit index in chain order"), MC_DBK_DERIVED,          \
+	  MC_DBF_OPTIONAL | MC_DBF_INDEX)
 
 enum mc_db {
 #define MC_DB_ENUM(id, name, label, kind, flags) MC_DB_##id,

@@ -1842,6 +1842,13 @@ int mc_engine_start(const struct mc_engine_conf *c, struct mc_engine **out, stru
 	if (built)
 		mc_log(LOG_INFO, NULL, "built the identity index of a store older than it (once): %llu ms",
 		       (unsigned long long)(mc_now_ms() - t0));
+	/* the same for the audit index in chain order */
+	t0 = mc_now_ms();
+	if ((built = mc_rules_audit_chain_ensure(c->s, err)) < 0)
+		return -1;
+	if (built)
+		mc_log(LOG_INFO, NULL, "built the audit index in chain order of a store older than it (once): %llu ms",
+		       (unsigned long long)(mc_now_ms() - t0));
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));

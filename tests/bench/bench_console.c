@@ -4,6 +4,10 @@
  *   events DATADIR N   appends N ACCESS events (the admin reading back the
  *                      records it stored, 5,000 a block) to a data dir made by
  *                      `medchain init --no-passphrase` and `record import`
+ *   actors DATADIR N   enrols N clinicians (one block) and has each read the
+ *                      first record once (one ACCESS each, one block): a
+ *                      chain of more distinct actors than the audit trail's
+ *                      merge of the actor index takes (65)
  *   measure DATADIR    opens the console (the same code as `medchain` on a
  *                      terminal) and prints: first paint of each screen (load
  *                      from the chain and draw), a key press to the updated
@@ -105,6 +109,86 @@ static int cmd_events(const char *dir, size_t n)
 	}
 	printf("  appended %zu audit events in %.1f s\n", n, (now_ms() - t0) / 1000);
 	mc_store_close(s);
+	mc_key_free(node);
+	mc_key_free(admin);
+	free(ids.id);
+	return 0;
+}
+
+struct actors {
+	const struct mc_key *admin;
+	struct mc_key **keys;
+	size_t n;
+	uint8_t (*rec)[MC_RECORD_ID_LEN];
+};
+
+/* One IDENTITY_ENROLL (a clinician) for each key. */
+static int enrol_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
+{
+	struct actors *a = vctx;
+	int rc = 0;
+
+	for (size_t i = 0; i < a->n && rc == 0; i++) {
+		struct mc_enroll e;
+		struct mc_buf body;
+		char name[48];
+
+		memset(&e, 0, sizeof(e));
+		memcpy(e.pk, a->keys[i]->pk, MC_PK_LEN);
+		e.roles = MC_ROLE_CLINICIAN;
+		snprintf(name, sizeof(name), "bench-clinician-%zu", i);
+		e.name = (const uint8_t *)name;
+		e.name_len = strlen(name);
+		mc_buf_init(&body);
+		mc_enroll_encode(&e, &body);
+		rc = mc_builder_add_new(t, b, a->admin, MC_TX_IDENTITY_ENROLL, body.data, body.len, NULL, 0, err);
+		mc_buf_release(&body);
+	}
+	return rc;
+}
+
+/* One read of the first record by each key. */
+static int actor_reads_build(struct mc_txn *t, struct mc_builder *b, void *vctx, struct mc_err *err)
+{
+	struct actors *a = vctx;
+
+	for (size_t i = 0; i < a->n; i++) {
+		struct reads r = { a->keys[i], a->rec, 0, 1, 1, 0 };
+
+		if (reads_build(t, b, &r, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int cmd_actors(const char *dir, size_t n)
+{
+	char db[4096];
+	struct mc_store *s;
+	struct mc_err err = { 0 };
+	struct mc_key *node = load_key(dir, "node"), *admin = load_key(dir, "admin");
+	struct ids ids = { calloc(1, MC_RECORD_ID_LEN), 0, 1 };
+	struct actors a = { admin, calloc(n ? n : 1, sizeof(struct mc_key *)), n, ids.id };
+	struct mc_produced out;
+	int rc = 0;
+
+	snprintf(db, sizeof(db), "%s/db", dir);
+	if (mc_store_open(db, 0, &s, &err) != 0 || mc_store_read(s, ids_txn, &ids, &err) != 0 || !ids.n) {
+		fprintf(stderr, "bench_console: %s\n", err.msg[0] ? err.msg : "no records");
+		return 1;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = mc_key_generate(false, &a.keys[i], &err);
+	if (rc != 0 || mc_chain_produce(s, node, enrol_build, &a, &out, &err) != 0 ||
+	    mc_chain_produce(s, node, actor_reads_build, &a, &out, &err) != 0) {
+		fprintf(stderr, "bench_console: %s\n", err.msg);
+		return 1;
+	}
+	printf("  %zu clinicians enrolled, one read each\n", n);
+	mc_store_close(s);
+	for (size_t i = 0; i < n; i++)
+		mc_key_free(a.keys[i]);
+	free(a.keys);
 	mc_key_free(node);
 	mc_key_free(admin);
 	free(ids.id);
@@ -237,8 +321,10 @@ int main(int argc, char **argv)
 		return 1;
 	if (argc == 4 && strcmp(argv[1], "events") == 0)
 		return cmd_events(argv[2], strtoull(argv[3], NULL, 10));
+	if (argc == 4 && strcmp(argv[1], "actors") == 0)
+		return cmd_actors(argv[2], strtoull(argv[3], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "measure") == 0)
 		return cmd_measure(argv[2]);
-	fprintf(stderr, "usage: bench_console events DATADIR N | measure DATADIR\n");
+	fprintf(stderr, "usage: bench_console events DATADIR N | actors DATADIR N | measure DATADIR\n");
 	return 64;
 }
