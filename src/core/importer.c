@@ -9,6 +9,9 @@
 #include "i18n.h"
 #include "importer.h"
 
+/* Record ids and sealing randomness are drawn this many at a time. */
+#define IDS_CHUNK 256
+
 struct slot {
 	struct mc_sealed *recs;
 	unsigned long *tags;
@@ -42,9 +45,10 @@ struct mc_importer {
 	 * keeps every key until mc_importer_checked). */
 	struct seen *seen;
 	size_t seen_cap, seen_n;
-	uint8_t *ids;              /* record ids for the filling slot (draw_ids) */
+	uint8_t *ids;              /* the next IDS_CHUNK record ids (draw_ids) */
 	uint64_t id_ms;            /* the time in those ids */
-	uint8_t *rnd;              /* and its sealing randomness (guarded memory) */
+	uint8_t *rnd;              /* and their sealing randomness (guarded memory) */
+	size_t drawn;              /* how many of them are used */
 	uint64_t gen;              /* batches handed over so far */
 	uint64_t stored;           /* records on the chain at the start, then added */
 	struct mc_txn *snap;       /* the lookups' read txn, one per batch (or NULL) */
@@ -249,22 +253,6 @@ static void slot_clear(struct slot *sl)
 	memset(sl->touched, 0, sizeof(sl->touched));
 }
 
-/* mc_store_trim while a read txn holds the map's resize lock: a txn begun
- * on the importer's thread that adopts another process's larger map may
- * otherwise unmap the map between the trim's reading of its place and its
- * madvise, and madvise could then drop pages of whatever memory was
- * mapped there next. */
-static void trim(struct mc_store *s)
-{
-	struct mc_txn *t;
-	struct mc_err err = { 0 };
-
-	if (mc_store_read_begin(s, &t, &err) != 0)
-		return;
-	mc_store_trim(s);
-	mc_store_read_end(t);
-}
-
 static void *committer(void *arg)
 {
 	struct mc_importer *im = arg;
@@ -284,11 +272,8 @@ static void *committer(void *arg)
 		pthread_mutex_unlock(&im->mu);
 
 		rc = mc_records_commit(im->s, im->node, im->author, im->org, sl->recs, sl->n, &out, &err);
-		if (rc == 0) {
+		if (rc == 0)
 			im->on_commit(im->ctx, sl->recs, sl->tags, sl->n, &out);
-			/* the map's pages this commit read stay resident */
-			trim(im->s);
-		}
 
 		pthread_mutex_lock(&im->mu);
 		if (rc == 0) {
@@ -329,31 +314,33 @@ static int id_cmp(const void *a, const void *b)
 	return memcmp(a, b, MC_RECORD_ID_LEN);
 }
 
-/* The filling slot's record ids and sealing randomness, one draw a batch
- * instead of a few system calls a record. An id is the batch's time in ms
- * (48 bits, big-endian) and 80 random bits, the batch's ids in ascending
- * order and above the previous batch's: the records table (keyed by id) then grows at its end, a batch
- * dirtying only the pages it fills instead of one old leaf page a record
- * (docs/decisions.md). */
+/* The next IDS_CHUNK record ids and their sealing randomness, one draw a
+ * chunk instead of a few system calls a record (and not a whole batch's
+ * worth, MC_BATCH_MAX, whatever the batch holds). An id is the chunk's
+ * time in ms (48 bits, big-endian) and 80 random bits, the chunk's ids in
+ * ascending order and above the previous chunk's: the records table (keyed
+ * by id) then grows at its end, a batch dirtying only the pages it fills
+ * instead of one old leaf page a record (docs/decisions.md). */
 static void draw_ids(struct mc_importer *im)
 {
 	uint64_t ms = mc_now_ms();
 	uint8_t be[8];
 
-	/* and above the previous batch's, drawn in the same ms or before a
+	/* and above the previous chunk's, drawn in the same ms or before a
 	 * step back of the clock */
 	if (ms <= im->id_ms)
 		ms = im->id_ms + 1;
 	im->id_ms = ms;
 
 	/* each from a seed of the system's generator (a system call every
-	 * 256 bytes otherwise: 3,700 a batch) */
-	mc_random_expand(im->ids, im->cap * MC_RECORD_ID_LEN);
-	mc_random_expand(im->rnd, im->cap * MC_SEAL_RANDOM);
+	 * 256 bytes otherwise) */
+	mc_random_expand(im->ids, IDS_CHUNK * MC_RECORD_ID_LEN);
+	mc_random_expand(im->rnd, IDS_CHUNK * MC_SEAL_RANDOM);
 	mc_be64(be, ms);
-	for (size_t i = 0; i < im->cap; i++)
+	for (size_t i = 0; i < IDS_CHUNK; i++)
 		memcpy(im->ids + i * MC_RECORD_ID_LEN, be + 2, 6);
-	qsort(im->ids, im->cap, MC_RECORD_ID_LEN, id_cmp);
+	qsort(im->ids, IDS_CHUNK, MC_RECORD_ID_LEN, id_cmp);
+	im->drawn = 0;
 }
 
 static void release(struct mc_importer *im)
@@ -398,8 +385,8 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 	im->slots[0].gen = im->gen = 1;
 	im->seen_cap = 4096;
 	im->seen = calloc(im->seen_cap, sizeof(*im->seen));
-	im->ids = malloc(batch * MC_RECORD_ID_LEN);
-	im->rnd = mc_secure_alloc(batch * MC_SEAL_RANDOM);
+	im->ids = malloc(IDS_CHUNK * MC_RECORD_ID_LEN);
+	im->rnd = mc_secure_alloc(IDS_CHUNK * MC_SEAL_RANDOM);
 	if (!im->slots[0].recs || !im->slots[1].recs || !im->slots[0].tags || !im->slots[1].tags ||
 	    !im->slots[0].keys || !im->slots[1].keys || !im->ids || !im->rnd || !im->seen)
 		goto oom;
@@ -408,11 +395,14 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 		release(im);
 		return -1;
 	}
+	/* before the committer starts: it reads the setting */
+	mc_store_autotrim_shared(s, MC_IMPORT_TRIM_ABOVE, MC_IMPORT_TRIM_EVERY);
 	if (start_threads(im) != 0)
 		goto oom;
 	*out = im;
 	return 0;
 oom:
+	mc_store_autotrim_shared(s, 0, 0);
 	release(im);
 	return mc_err_set(err, EX_OSERR, _("out of memory"));
 }
@@ -444,7 +434,6 @@ static int hand_over(struct mc_importer *im, struct mc_err *err)
 
 		seen_evict(im, sl);
 		sl->gen = ++im->gen;
-		draw_ids(im);
 	}
 	return rc;
 }
@@ -486,7 +475,7 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 {
 	struct slot *sl = &im->slots[im->filling];
 	uint8_t subj[MC_HASH_LEN], key[MC_HASH_LEN], ckey[MC_HASH_LEN];
-	const uint8_t *id = im->ids + sl->n * MC_RECORD_ID_LEN, *prev = NULL;
+	const uint8_t *id, *prev = NULL;
 	uint32_t version = 1;
 	struct seen chain, *hit;
 	struct mc_sealed *rec = &sl->recs[sl->n];
@@ -504,14 +493,18 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 		dup->changed = !hit->erased && memcmp(hit->ckey, ckey, MC_HASH_LEN) != 0;
 		return 1;
 	}
+	if (im->drawn == IDS_CHUNK)
+		draw_ids(im);
+	id = im->ids + im->drawn * MC_RECORD_ID_LEN;
 	if (hit) {
 		id = hit->id;
 		version = hit->version + 1;
 		prev = hit->leaf;
 	}
 	if (mc_record_seal_rnd(im->org, id, version, prev, subj, category, ctype, payload, n,
-			       im->rnd + sl->n * MC_SEAL_RANDOM, rec, err) != 0)
+			       im->rnd + im->drawn * MC_SEAL_RANDOM, rec, err) != 0)
 		return -1;
+	im->drawn++;
 	rec->entry.keyed = true;
 	memcpy(rec->entry.dupkey, key, MC_HASH_LEN);
 	memcpy(rec->entry.ckey, ckey, MC_HASH_LEN);
@@ -554,6 +547,7 @@ int mc_importer_finish(struct mc_importer *im, int abandon, unsigned long long *
 	pthread_cond_broadcast(&im->cv);
 	pthread_mutex_unlock(&im->mu);
 	pthread_join(im->thread, NULL);
+	mc_store_autotrim_shared(im->s, 0, 0);
 	if (rc == 0 && im->failed) {
 		*err = im->err;
 		rc = -1;

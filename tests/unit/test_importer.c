@@ -25,6 +25,8 @@ struct report {
 	uint8_t ids[MAXR][MC_RECORD_ID_LEN];
 	uint32_t versions[MAXR];
 	uint64_t heights[MAXR];
+	unsigned total, descents;              /* every record; ids below the one before */
+	uint8_t last[MC_RECORD_ID_LEN];
 };
 
 static void on_commit(void *ctx, const struct mc_sealed *recs, const unsigned long *tags, size_t n,
@@ -33,6 +35,12 @@ static void on_commit(void *ctx, const struct mc_sealed *recs, const unsigned lo
 	struct report *r = ctx;
 
 	r->blocks++;
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i].entry.version == 1 && r->total++ && memcmp(r->last, recs[i].entry.id, MC_RECORD_ID_LEN) >= 0)
+			r->descents++;
+		if (recs[i].entry.version == 1)
+			memcpy(r->last, recs[i].entry.id, MC_RECORD_ID_LEN);
+	}
 	for (size_t i = 0; i < n && r->n < MAXR; i++) {
 		r->tags[r->n] = tags[i];
 		memcpy(r->ids[r->n], recs[i].entry.id, MC_RECORD_ID_LEN);
@@ -432,6 +440,30 @@ Test(importer, record_ids_begin_with_the_batch_time_and_ascend_in_input_order)
 			cr_assert_lt(memcmp(r.ids[i - 1], r.ids[i], MC_RECORD_ID_LEN), 0, "record %u: ids ascend", i);
 	}
 	read_back(r.ids[MAXR - 1], 0, "p15", "note");
+}
+
+/* Ids are drawn a chunk of 256 at a time, each chunk in a ms of its own:
+ * they ascend across chunks within a batch and across batches. */
+Test(importer, record_ids_ascend_across_the_chunks_they_are_drawn_in)
+{
+	char buf[256];
+	struct report r;
+	struct mc_importer *im = start(700, MC_DUP_SKIP, &r);
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed = 0;
+
+	for (unsigned i = 1; i <= 1500; i++) {
+		snprintf(buf, sizeof(buf),
+			 "{\"subject\":\"MRN-%u\",\"category\":\"lab\",\"payload\":{\"resourceType\":\"Observation\","
+			 "\"id\":\"o%u\"}}", i % 7, i);
+		cr_assert_eq(add_line(im, buf, i, &dup, &err), 0, "line %u: %s", i, err.msg);
+	}
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 1500);
+	cr_assert_eq(r.total, 1500);
+	cr_assert_geq(r.blocks, 3, "batches of 700");
+	cr_assert_eq(r.descents, 0, "%u ids not above the one before", r.descents);
 }
 
 /* The chain's rule behind the importer's lookups: a version 1 under a
