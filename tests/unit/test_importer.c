@@ -26,6 +26,7 @@ struct report {
 	uint32_t versions[MAXR];
 	uint64_t heights[MAXR];
 	unsigned total, descents;              /* every record; ids below the one before */
+	unsigned second;                       /* records stored as version 2 */
 	uint8_t last[MC_RECORD_ID_LEN];
 };
 
@@ -36,6 +37,7 @@ static void on_commit(void *ctx, const struct mc_sealed *recs, const unsigned lo
 
 	r->blocks++;
 	for (size_t i = 0; i < n; i++) {
+		r->second += recs[i].entry.version == 2;
 		if (recs[i].entry.version == 1 && r->total++ && memcmp(r->last, recs[i].entry.id, MC_RECORD_ID_LEN) >= 0)
 			r->descents++;
 		if (recs[i].entry.version == 1)
@@ -373,6 +375,54 @@ Test(importer, versions_across_committed_batches_are_found_and_chained)
 	cr_assert_arr_eq(r.ids[7], r.ids[0], MC_RECORD_ID_LEN, "one record");
 	read_back(r.ids[0], 0, "{\"resourceType\":\"Observation\",\"id\":\"a\",\"status\":\"v1\"}", "lab");
 	read_back(r.ids[0], 2, "{\"resourceType\":\"Observation\",\"id\":\"a\",\"status\":\"v2\"}", "lab");
+}
+
+/* A big record of the test below: note is `size` digits of `fill`. */
+static char *big_line(const char *obs, char fill, size_t size)
+{
+	static const char head[] = "{\"subject\":\"MRN-1\",\"category\":\"lab\",\"payload\":"
+				   "{\"resourceType\":\"Observation\",\"id\":\"";
+	char *line = malloc(sizeof(head) + strlen(obs) + size + 32);
+	char *p;
+
+	cr_assert(line);
+	p = line + sprintf(line, "%s%s\",\"note\":\"", head, obs);
+	memset(p, fill, size);
+	strcpy(p + size, "\"}}");
+	return line;
+}
+
+/* The duplicate set shrinks when a large batch's keys leave it and a
+ * small one's stay (issue 18): the keys of the batch being committed are
+ * still found after it shrank, so a new version of one of them in the next
+ * batch is chained to it, not refused as a second record under its key. */
+Test(importer, keys_in_flight_are_found_after_the_duplicate_set_shrinks)
+{
+	char buf[256];
+	struct report r;
+	struct mc_importer *im;
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed;
+	unsigned long tag = 0;
+
+	im = start(5000, MC_DUP_VERSION, &r);
+	for (unsigned i = 0; i < 5000; i++) {
+		snprintf(buf, sizeof(buf), "o%u", i);
+		cr_assert_eq(add_line(im, line_of(buf, buf, "v1"), ++tag, &dup, &err), 0, "%s", err.msg);
+	}
+	/* 4 of 1 MiB fill a batch by bytes; the 4 after them are versions 2 */
+	for (unsigned i = 0; i < 8; i++) {
+		char obs[16], *line;
+
+		snprintf(obs, sizeof(obs), "big%u", i % 4);
+		line = big_line(obs, i < 4 ? '1' : '2', 1024 * 1024);
+		cr_assert_eq(add_line(im, line, ++tag, &dup, &err), 0, "big %u: %s", i, err.msg);
+		free(line);
+	}
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 5008);
+	cr_assert_eq(r.second, 4);
 }
 
 /* A batch is also bounded by the pages its commit is expected to dirty
