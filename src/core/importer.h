@@ -43,9 +43,12 @@
  * of the duplicate keys and subjects tables that the batch's random keys
  * land in, estimated from the number of records stored. This
  * bounds the import's resident set whatever the store's size (issue 18:
- * under 64 MiB at 1M records; the resident set grows by about twice this,
- * LMDB keeping the pages of its largest txn for reuse). */
-#define MC_IMPORT_DIRTY_BYTES (12u * 1024 * 1024)
+ * under 64 MiB at 1M records, 56 MiB measured; the resident set grows by
+ * about 1.5 times this, LMDB keeping the pages of its largest txn for
+ * reuse). More is fewer commits (16 MiB: 32 instead of 44 for 100k
+ * records) and a higher peak (1M records: 50 MiB at 12, 56 at 16, 60 at
+ * 18). */
+#define MC_IMPORT_DIRTY_BYTES (16u * 1024 * 1024)
 /* The process's file-backed resident set (its libraries' pages included)
  * above which the store's mapped pages are dropped, looked at every this
  * many gets and puts of a thread's txn (after a drop, each of them maps
