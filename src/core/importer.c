@@ -5,9 +5,17 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>     /* malloc_trim */
+#endif
 
 #include "i18n.h"
 #include "importer.h"
+
+/* Record ids and sealing randomness are drawn this many at a time. */
+#define IDS_CHUNK 256
+/* The fewest slots of the duplicate set (`seen`). */
+#define SEEN_MIN 4096
 
 struct slot {
 	struct mc_sealed *recs;
@@ -42,9 +50,10 @@ struct mc_importer {
 	 * keeps every key until mc_importer_checked). */
 	struct seen *seen;
 	size_t seen_cap, seen_n;
-	uint8_t *ids;              /* record ids for the filling slot (draw_ids) */
+	uint8_t *ids;              /* the next IDS_CHUNK record ids (draw_ids) */
 	uint64_t id_ms;            /* the time in those ids */
-	uint8_t *rnd;              /* and its sealing randomness (guarded memory) */
+	uint8_t *rnd;              /* and their sealing randomness (guarded memory) */
+	size_t drawn;              /* how many of them are used */
 	uint64_t gen;              /* batches handed over so far */
 	uint64_t stored;           /* records on the chain at the start, then added */
 	struct mc_txn *snap;       /* the lookups' read txn, one per batch (or NULL) */
@@ -78,28 +87,36 @@ static struct seen *seen_find(struct mc_importer *im, const uint8_t key[MC_HASH_
 	return &im->seen[i];
 }
 
+/* Moves `seen` to a table of cap slots (a power of two above twice its
+ * keys): 0, or -1 with the table as it was. */
+static int seen_rehash(struct mc_importer *im, size_t cap)
+{
+	struct seen *old = im->seen;
+	size_t oldcap = im->seen_cap;
+
+	im->seen = calloc(cap, sizeof(*im->seen));
+	if (!im->seen) {
+		im->seen = old;
+		return -1;
+	}
+	im->seen_cap = cap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].used)
+			*seen_find(im, old[i].key) = old[i];
+	free(old);
+	return 0;
+}
+
 /* The slot for a new key (grown to stay at most half full). */
 static struct seen *seen_insert(struct mc_importer *im, const uint8_t key[MC_HASH_LEN],
 				struct mc_err *err)
 {
 	struct seen *sl;
 
-	if (2 * (im->seen_n + 1) > im->seen_cap) {
-		struct seen *old = im->seen;
-		size_t oldcap = im->seen_cap;
-
-		im->seen_cap = oldcap ? 2 * oldcap : 4096;
-		im->seen = calloc(im->seen_cap, sizeof(*im->seen));
-		if (!im->seen) {
-			im->seen = old;
-			im->seen_cap = oldcap;
-			mc_err_set(err, EX_OSERR, _("out of memory"));
-			return NULL;
-		}
-		for (size_t i = 0; i < oldcap; i++)
-			if (old[i].used)
-				*seen_find(im, old[i].key) = old[i];
-		free(old);
+	if (2 * (im->seen_n + 1) > im->seen_cap &&
+	    seen_rehash(im, im->seen_cap ? 2 * im->seen_cap : SEEN_MIN) != 0) {
+		mc_err_set(err, EX_OSERR, _("out of memory"));
+		return NULL;
 	}
 	sl = seen_find(im, key);
 	if (!sl->used) {
@@ -146,6 +163,11 @@ static void seen_evict(struct mc_importer *im, struct slot *sl)
 			seen_remove(im, e);
 	}
 	sl->nkeys = 0;
+	/* shrunk once an eighth full: the batches of a large store are smaller
+	 * than the first ones (MC_IMPORT_DIRTY_BYTES), and every slot of the
+	 * table is resident (issue 18); kept as it is if memory is short */
+	if (im->seen_cap > SEEN_MIN && 8 * im->seen_n < im->seen_cap)
+		(void)seen_rehash(im, im->seen_cap / 2);
 }
 
 /* The committed record a duplicate key (custodian pk || dupkey) names, at
@@ -249,22 +271,6 @@ static void slot_clear(struct slot *sl)
 	memset(sl->touched, 0, sizeof(sl->touched));
 }
 
-/* mc_store_trim while a read txn holds the map's resize lock: a txn begun
- * on the importer's thread that adopts another process's larger map may
- * otherwise unmap the map between the trim's reading of its place and its
- * madvise, and madvise could then drop pages of whatever memory was
- * mapped there next. */
-static void trim(struct mc_store *s)
-{
-	struct mc_txn *t;
-	struct mc_err err = { 0 };
-
-	if (mc_store_read_begin(s, &t, &err) != 0)
-		return;
-	mc_store_trim(s);
-	mc_store_read_end(t);
-}
-
 static void *committer(void *arg)
 {
 	struct mc_importer *im = arg;
@@ -284,11 +290,8 @@ static void *committer(void *arg)
 		pthread_mutex_unlock(&im->mu);
 
 		rc = mc_records_commit(im->s, im->node, im->author, im->org, sl->recs, sl->n, &out, &err);
-		if (rc == 0) {
+		if (rc == 0)
 			im->on_commit(im->ctx, sl->recs, sl->tags, sl->n, &out);
-			/* the map's pages this commit read stay resident */
-			trim(im->s);
-		}
 
 		pthread_mutex_lock(&im->mu);
 		if (rc == 0) {
@@ -298,6 +301,12 @@ static void *committer(void *arg)
 			im->err = err;
 		}
 		slot_clear(sl);
+#ifdef __GLIBC__
+		/* the batch's memory freed here and in the commit goes back to
+		 * the system, not kept in the threads' malloc arenas between
+		 * two batches (issue 18: 3 MiB of a 1M import's RSS) */
+		malloc_trim(0);
+#endif
 		im->ready = false;
 		pthread_cond_broadcast(&im->cv);
 		if (im->failed)
@@ -329,31 +338,33 @@ static int id_cmp(const void *a, const void *b)
 	return memcmp(a, b, MC_RECORD_ID_LEN);
 }
 
-/* The filling slot's record ids and sealing randomness, one draw a batch
- * instead of a few system calls a record. An id is the batch's time in ms
- * (48 bits, big-endian) and 80 random bits, the batch's ids in ascending
- * order and above the previous batch's: the records table (keyed by id) then grows at its end, a batch
- * dirtying only the pages it fills instead of one old leaf page a record
- * (docs/decisions.md). */
+/* The next IDS_CHUNK record ids and their sealing randomness, one draw a
+ * chunk instead of a few system calls a record (and not a whole batch's
+ * worth, MC_BATCH_MAX, whatever the batch holds). An id is the chunk's
+ * time in ms (48 bits, big-endian) and 80 random bits, the chunk's ids in
+ * ascending order and above the previous chunk's: the records table (keyed
+ * by id) then grows at its end, a batch dirtying only the pages it fills
+ * instead of one old leaf page a record (docs/decisions.md). */
 static void draw_ids(struct mc_importer *im)
 {
 	uint64_t ms = mc_now_ms();
 	uint8_t be[8];
 
-	/* and above the previous batch's, drawn in the same ms or before a
+	/* and above the previous chunk's, drawn in the same ms or before a
 	 * step back of the clock */
 	if (ms <= im->id_ms)
 		ms = im->id_ms + 1;
 	im->id_ms = ms;
 
 	/* each from a seed of the system's generator (a system call every
-	 * 256 bytes otherwise: 3,700 a batch) */
-	mc_random_expand(im->ids, im->cap * MC_RECORD_ID_LEN);
-	mc_random_expand(im->rnd, im->cap * MC_SEAL_RANDOM);
+	 * 256 bytes otherwise) */
+	mc_random_expand(im->ids, IDS_CHUNK * MC_RECORD_ID_LEN);
+	mc_random_expand(im->rnd, IDS_CHUNK * MC_SEAL_RANDOM);
 	mc_be64(be, ms);
-	for (size_t i = 0; i < im->cap; i++)
+	for (size_t i = 0; i < IDS_CHUNK; i++)
 		memcpy(im->ids + i * MC_RECORD_ID_LEN, be + 2, 6);
-	qsort(im->ids, im->cap, MC_RECORD_ID_LEN, id_cmp);
+	qsort(im->ids, IDS_CHUNK, MC_RECORD_ID_LEN, id_cmp);
+	im->drawn = 0;
 }
 
 static void release(struct mc_importer *im)
@@ -396,10 +407,10 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 		im->slots[i].keys = malloc(batch * MC_HASH_LEN);
 	}
 	im->slots[0].gen = im->gen = 1;
-	im->seen_cap = 4096;
+	im->seen_cap = SEEN_MIN;
 	im->seen = calloc(im->seen_cap, sizeof(*im->seen));
-	im->ids = malloc(batch * MC_RECORD_ID_LEN);
-	im->rnd = mc_secure_alloc(batch * MC_SEAL_RANDOM);
+	im->ids = malloc(IDS_CHUNK * MC_RECORD_ID_LEN);
+	im->rnd = mc_secure_alloc(IDS_CHUNK * MC_SEAL_RANDOM);
 	if (!im->slots[0].recs || !im->slots[1].recs || !im->slots[0].tags || !im->slots[1].tags ||
 	    !im->slots[0].keys || !im->slots[1].keys || !im->ids || !im->rnd || !im->seen)
 		goto oom;
@@ -408,11 +419,14 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 		release(im);
 		return -1;
 	}
+	/* before the committer starts: it reads the setting */
+	mc_store_autotrim_shared(s, MC_IMPORT_TRIM_ABOVE, MC_IMPORT_TRIM_EVERY);
 	if (start_threads(im) != 0)
 		goto oom;
 	*out = im;
 	return 0;
 oom:
+	mc_store_autotrim_shared(s, 0, 0);
 	release(im);
 	return mc_err_set(err, EX_OSERR, _("out of memory"));
 }
@@ -444,7 +458,6 @@ static int hand_over(struct mc_importer *im, struct mc_err *err)
 
 		seen_evict(im, sl);
 		sl->gen = ++im->gen;
-		draw_ids(im);
 	}
 	return rc;
 }
@@ -486,7 +499,7 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 {
 	struct slot *sl = &im->slots[im->filling];
 	uint8_t subj[MC_HASH_LEN], key[MC_HASH_LEN], ckey[MC_HASH_LEN];
-	const uint8_t *id = im->ids + sl->n * MC_RECORD_ID_LEN, *prev = NULL;
+	const uint8_t *id, *prev = NULL;
 	uint32_t version = 1;
 	struct seen chain, *hit;
 	struct mc_sealed *rec = &sl->recs[sl->n];
@@ -504,14 +517,18 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 		dup->changed = !hit->erased && memcmp(hit->ckey, ckey, MC_HASH_LEN) != 0;
 		return 1;
 	}
+	if (im->drawn == IDS_CHUNK)
+		draw_ids(im);
+	id = im->ids + im->drawn * MC_RECORD_ID_LEN;
 	if (hit) {
 		id = hit->id;
 		version = hit->version + 1;
 		prev = hit->leaf;
 	}
 	if (mc_record_seal_rnd(im->org, id, version, prev, subj, category, ctype, payload, n,
-			       im->rnd + sl->n * MC_SEAL_RANDOM, rec, err) != 0)
+			       im->rnd + im->drawn * MC_SEAL_RANDOM, rec, err) != 0)
 		return -1;
+	im->drawn++;
 	rec->entry.keyed = true;
 	memcpy(rec->entry.dupkey, key, MC_HASH_LEN);
 	memcpy(rec->entry.ckey, ckey, MC_HASH_LEN);
@@ -554,6 +571,7 @@ int mc_importer_finish(struct mc_importer *im, int abandon, unsigned long long *
 	pthread_cond_broadcast(&im->cv);
 	pthread_mutex_unlock(&im->mu);
 	pthread_join(im->thread, NULL);
+	mc_store_autotrim_shared(im->s, 0, 0);
 	if (rc == 0 && im->failed) {
 		*err = im->err;
 		rc = -1;

@@ -10,10 +10,13 @@
  * A record is reported only after its batch is durably committed. After the
  * first error everything stops: batches not yet committed are dropped.
  *
- * After each commit the committer drops the store's mapped pages
- * (mc_store_trim): the index tables are read at random places, and each
- * page fault maps 64 KiB of the file around it, so the mapped pages would
- * otherwise grow to the size of the indexes.
+ * While it runs, the store is under mc_store_autotrim_shared: the index
+ * tables are read at random places (the caller's duplicate lookups, the
+ * committer's puts), and each page fault maps 64 KiB of the file around
+ * it, so the mapped pages would otherwise grow to the size of the indexes;
+ * they are dropped whenever the process's file-backed resident set passes
+ * MC_IMPORT_TRIM_ABOVE, looked at every MC_IMPORT_TRIM_EVERY gets and puts
+ * of a thread's txn.
  */
 #ifndef MC_IMPORTER_H
 #define MC_IMPORTER_H
@@ -29,8 +32,10 @@
 #include "store.h"
 
 /* A batch is committed when it holds this much ciphertext (a record of
- * MC_PAYLOAD_MAX goes alone), so that its tx fits one peer API request. */
-#define MC_IMPORT_BATCH_BYTES (8u * 1024 * 1024)
+ * MC_PAYLOAD_MAX goes alone), so that its tx fits one peer API request and
+ * the two batches in flight, their ciphertexts held until their commit,
+ * fit the import's memory (issue 18: under 64 MiB at 1M records). */
+#define MC_IMPORT_BATCH_BYTES (4u * 1024 * 1024)
 /* ... or when the pages its commit is expected to dirty reach this: LMDB
  * holds a write txn's dirty pages in memory until the commit (and keeps
  * them for reuse), the ciphertexts and entries, the records table's new
@@ -38,8 +43,18 @@
  * of the duplicate keys and subjects tables that the batch's random keys
  * land in, estimated from the number of records stored. This
  * bounds the import's resident set whatever the store's size (issue 18:
- * under 64 MiB at 1M records). */
-#define MC_IMPORT_DIRTY_BYTES (40u * 1024 * 1024)
+ * under 64 MiB at 1M records, 56 MiB measured; the resident set grows by
+ * about 1.5 times this, LMDB keeping the pages of its largest txn for
+ * reuse). More is fewer commits (16 MiB: 32 instead of 44 for 100k
+ * records) and a higher peak (1M records: 50 MiB at 12, 56 at 16, 60 at
+ * 18). */
+#define MC_IMPORT_DIRTY_BYTES (16u * 1024 * 1024)
+/* The process's file-backed resident set (its libraries' pages included)
+ * above which the store's mapped pages are dropped, looked at every this
+ * many gets and puts of a thread's txn (after a drop, each of them maps
+ * 64 KiB around each page of its path again). */
+#define MC_IMPORT_TRIM_ABOVE (14u * 1024 * 1024)
+#define MC_IMPORT_TRIM_EVERY 16
 
 struct mc_importer;
 

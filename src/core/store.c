@@ -52,10 +52,12 @@ struct mc_store {
 	 * would fault. */
 	pthread_rwlock_t maplock;
 	pthread_mutex_t trim_mu;      /* mc_store_trim: one caller at a time */
-	/* mc_store_autotrim (a scratch store's; used on its writer's thread) */
+	/* mc_store_autotrim and mc_store_autotrim_shared (set before the
+	 * threads that use the store start) */
 	size_t trim_above;
+	unsigned trim_every;          /* gets and puts a txn between checks */
 	struct mc_store *trim_also;
-	unsigned trim_ops;
+	int statm_fd;                 /* /proc/self/statm while autotrimmed, or -1 */
 	mc_remote_fn remote;        /* mc_store_set_remote */
 	void *remote_ctx;
 };
@@ -64,6 +66,7 @@ struct mc_txn {
 	struct mc_store *s;
 	MDB_txn *txn;
 	bool map_full;  /* an operation hit MDB_MAP_FULL: grow and rerun */
+	unsigned trim_ops;  /* gets and puts since the last autotrim check */
 };
 
 struct mc_cursor {
@@ -214,6 +217,7 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **out, struct
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	s->statm_fd = -1;
 	if (pthread_rwlock_init(&s->maplock, NULL) != 0) {
 		free(s);
 		return mc_err_set(err, EX_OSERR, _("cannot create the map lock"));
@@ -294,6 +298,8 @@ void mc_store_close(struct mc_store *s)
 	mdb_env_close(s->env);
 	pthread_rwlock_destroy(&s->maplock);
 	pthread_mutex_destroy(&s->trim_mu);
+	if (s->statm_fd >= 0)
+		close(s->statm_fd);
 	free(s);
 }
 
@@ -378,16 +384,18 @@ void mc_store_trim(struct mc_store *s)
 }
 
 /* The process's file-backed resident set, in bytes (statm's third field,
- * in pages); 0 if it cannot be read. */
-static unsigned long file_rss(void)
+ * in pages), read through fd (/proc/self/statm, kept open while s is
+ * autotrimmed: one system call a check) or else opened for it; 0 if it
+ * cannot be read. */
+static unsigned long file_rss(int fd)
 {
 	char buf[128], *p = buf;
 	long page = sysconf(_SC_PAGESIZE);
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	int own = fd < 0 ? open("/proc/self/statm", O_RDONLY | O_CLOEXEC) : -1;
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : own < 0 ? -1 : read(own, buf, sizeof(buf) - 1);
 
-	if (fd >= 0)
-		close(fd);
+	if (own >= 0)
+		close(own);
 	if (n <= 0 || page <= 0)
 		return 0;
 	buf[n] = '\0';
@@ -398,7 +406,7 @@ static unsigned long file_rss(void)
 
 void mc_store_trim_above(struct mc_store *s, struct mc_store *also, size_t above)
 {
-	unsigned long rss = file_rss();
+	unsigned long rss = file_rss(s->statm_fd);
 
 	if (rss != 0 && rss < above)
 		return;
@@ -407,22 +415,39 @@ void mc_store_trim_above(struct mc_store *s, struct mc_store *also, size_t above
 		mc_store_trim(also);
 }
 
-void mc_store_autotrim(struct mc_store *s, struct mc_store *also, size_t above)
+/* Sets what autotrim_tick does (the statm file open while it runs). */
+static void autotrim_set(struct mc_store *s, struct mc_store *also, size_t above, unsigned every)
 {
-	if (!s->scratch)
-		return;
-	s->trim_above = above;
+	s->trim_every = every ? every : 1;
 	s->trim_also = also;
-	s->trim_ops = 0;
+	s->trim_above = above;
+	if (above && s->statm_fd < 0)
+		s->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (!above && s->statm_fd >= 0) {
+		close(s->statm_fd);
+		s->statm_fd = -1;
+	}
 }
 
-/* A read or write of a store under mc_store_autotrim. */
-static void autotrim_tick(struct mc_store *s)
+void mc_store_autotrim(struct mc_store *s, struct mc_store *also, size_t above)
 {
-	if (s->trim_above == 0 || ++s->trim_ops < MC_STORE_TRIM_OPS)
+	if (s->scratch)
+		autotrim_set(s, also, above, MC_STORE_TRIM_OPS);
+}
+
+void mc_store_autotrim_shared(struct mc_store *s, size_t above, unsigned every)
+{
+	autotrim_set(s, NULL, above, every);
+}
+
+/* A read or write in t under mc_store_autotrim: the ops are counted in the
+ * transaction, which is one thread's. */
+static void autotrim_tick(struct mc_txn *t)
+{
+	if (t->s->trim_above == 0 || ++t->trim_ops < t->s->trim_every)
 		return;
-	s->trim_ops = 0;
-	mc_store_trim_above(s, s->trim_also, s->trim_above);
+	t->trim_ops = 0;
+	mc_store_trim_above(t->s, t->s->trim_also, t->s->trim_above);
 }
 
 uint64_t mc_store_mapsize(struct mc_store *s)
@@ -580,7 +605,7 @@ int mc_txn_get(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	MDB_val key = { kn, (void *)k }, val;
 	int rc;
 
-	autotrim_tick(t->s);
+	autotrim_tick(t);
 	if (t->s->borrow[db])
 		return mc_txn_get(t->s->borrow[db], db, k, kn, v, vn, err);
 	rc = t->s->absent[db] ? MDB_NOTFOUND : mdb_get(t->txn, t->s->dbi[db], &key, &val);
@@ -600,7 +625,7 @@ int mc_txn_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
 	int rc;
 
-	autotrim_tick(t->s);
+	autotrim_tick(t);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, v, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, 0);
@@ -615,7 +640,7 @@ int mc_txn_put_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
 	int rc;
 
-	autotrim_tick(t->s);
+	autotrim_tick(t);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, NULL, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_NOOVERWRITE);
@@ -632,7 +657,7 @@ int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	MDB_val key = { kn, (void *)k }, val = { vn, NULL };
 	int rc;
 
-	autotrim_tick(t->s);
+	autotrim_tick(t);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, NULL, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE);
@@ -648,7 +673,7 @@ int mc_txn_append_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t
 	MDB_val key = { kn, (void *)k }, val = { vn, NULL };
 	int rc;
 
-	autotrim_tick(t->s);
+	autotrim_tick(t);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, NULL, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE | MDB_APPEND);

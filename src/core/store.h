@@ -271,12 +271,19 @@ void mc_store_trim_above(struct mc_store *s, struct mc_store *also, size_t above
 
 /* A scratch store's long transactions (verify's replay of a block that
  * writes a great many rows) map pages of both stores, the kernel up to 16
- * around each one read: every MC_STORE_TRIM_OPS gets and puts on s (only
- * on the thread that uses s), mc_store_trim_above(s, also, above) runs.
- * above 0 ends it. A no-op on a store not opened with MC_STORE_SCRATCH;
- * also must outlive s's use of it. */
+ * around each one read: every MC_STORE_TRIM_OPS gets and puts in a
+ * transaction of s, mc_store_trim_above(s, also, above) runs. above 0 ends
+ * it. A no-op on a store not opened with MC_STORE_SCRATCH; also must
+ * outlive s's use of it. Set it before the threads that use s start, or
+ * after they end. */
 #define MC_STORE_TRIM_OPS 64
 void mc_store_autotrim(struct mc_store *s, struct mc_store *also, size_t above);
+/* The same for any store, with no other store, checked every `every` gets
+ * and puts of a txn (bulk import: in the caller's read txn of duplicate
+ * lookups and in the committer's write txn; right after a trim each one
+ * maps the 64 KiB around each page of its path again). Set it as
+ * mc_store_autotrim. */
+void mc_store_autotrim_shared(struct mc_store *s, size_t above, unsigned every);
 
 /* Current map size in bytes (for status). */
 uint64_t mc_store_mapsize(struct mc_store *s);

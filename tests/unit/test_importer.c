@@ -25,6 +25,9 @@ struct report {
 	uint8_t ids[MAXR][MC_RECORD_ID_LEN];
 	uint32_t versions[MAXR];
 	uint64_t heights[MAXR];
+	unsigned total, descents;              /* every record; ids below the one before */
+	unsigned second;                       /* records stored as version 2 */
+	uint8_t last[MC_RECORD_ID_LEN];
 };
 
 static void on_commit(void *ctx, const struct mc_sealed *recs, const unsigned long *tags, size_t n,
@@ -33,6 +36,13 @@ static void on_commit(void *ctx, const struct mc_sealed *recs, const unsigned lo
 	struct report *r = ctx;
 
 	r->blocks++;
+	for (size_t i = 0; i < n; i++) {
+		r->second += recs[i].entry.version == 2;
+		if (recs[i].entry.version == 1 && r->total++ && memcmp(r->last, recs[i].entry.id, MC_RECORD_ID_LEN) >= 0)
+			r->descents++;
+		if (recs[i].entry.version == 1)
+			memcpy(r->last, recs[i].entry.id, MC_RECORD_ID_LEN);
+	}
 	for (size_t i = 0; i < n && r->n < MAXR; i++) {
 		r->tags[r->n] = tags[i];
 		memcpy(r->ids[r->n], recs[i].entry.id, MC_RECORD_ID_LEN);
@@ -367,6 +377,54 @@ Test(importer, versions_across_committed_batches_are_found_and_chained)
 	read_back(r.ids[0], 2, "{\"resourceType\":\"Observation\",\"id\":\"a\",\"status\":\"v2\"}", "lab");
 }
 
+/* A big record of the test below: note is `size` digits of `fill`. */
+static char *big_line(const char *obs, char fill, size_t size)
+{
+	static const char head[] = "{\"subject\":\"MRN-1\",\"category\":\"lab\",\"payload\":"
+				   "{\"resourceType\":\"Observation\",\"id\":\"";
+	char *line = malloc(sizeof(head) + strlen(obs) + size + 32);
+	char *p;
+
+	cr_assert(line);
+	p = line + sprintf(line, "%s%s\",\"note\":\"", head, obs);
+	memset(p, fill, size);
+	strcpy(p + size, "\"}}");
+	return line;
+}
+
+/* The duplicate set shrinks when a large batch's keys leave it and a
+ * small one's stay (issue 18): the keys of the batch being committed are
+ * still found after it shrank, so a new version of one of them in the next
+ * batch is chained to it, not refused as a second record under its key. */
+Test(importer, keys_in_flight_are_found_after_the_duplicate_set_shrinks)
+{
+	char buf[256];
+	struct report r;
+	struct mc_importer *im;
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed;
+	unsigned long tag = 0;
+
+	im = start(5000, MC_DUP_VERSION, &r);
+	for (unsigned i = 0; i < 5000; i++) {
+		snprintf(buf, sizeof(buf), "o%u", i);
+		cr_assert_eq(add_line(im, line_of(buf, buf, "v1"), ++tag, &dup, &err), 0, "%s", err.msg);
+	}
+	/* 4 of 1 MiB fill a batch by bytes; the 4 after them are versions 2 */
+	for (unsigned i = 0; i < 8; i++) {
+		char obs[16], *line;
+
+		snprintf(obs, sizeof(obs), "big%u", i % 4);
+		line = big_line(obs, i < 4 ? '1' : '2', 1024 * 1024);
+		cr_assert_eq(add_line(im, line, ++tag, &dup, &err), 0, "big %u: %s", i, err.msg);
+		free(line);
+	}
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 5008);
+	cr_assert_eq(r.second, 4);
+}
+
 /* A batch is also bounded by the pages its commit is expected to dirty
  * (MC_IMPORT_DIRTY_BYTES): 64,000 small records fit one batch by count
  * and by ciphertext bytes, but not by what their commit would hold in
@@ -432,6 +490,30 @@ Test(importer, record_ids_begin_with_the_batch_time_and_ascend_in_input_order)
 			cr_assert_lt(memcmp(r.ids[i - 1], r.ids[i], MC_RECORD_ID_LEN), 0, "record %u: ids ascend", i);
 	}
 	read_back(r.ids[MAXR - 1], 0, "p15", "note");
+}
+
+/* Ids are drawn a chunk of 256 at a time, each chunk in a ms of its own:
+ * they ascend across chunks within a batch and across batches. */
+Test(importer, record_ids_ascend_across_the_chunks_they_are_drawn_in)
+{
+	char buf[256];
+	struct report r;
+	struct mc_importer *im = start(700, MC_DUP_SKIP, &r);
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed = 0;
+
+	for (unsigned i = 1; i <= 1500; i++) {
+		snprintf(buf, sizeof(buf),
+			 "{\"subject\":\"MRN-%u\",\"category\":\"lab\",\"payload\":{\"resourceType\":\"Observation\","
+			 "\"id\":\"o%u\"}}", i % 7, i);
+		cr_assert_eq(add_line(im, buf, i, &dup, &err), 0, "line %u: %s", i, err.msg);
+	}
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 1500);
+	cr_assert_eq(r.total, 1500);
+	cr_assert_geq(r.blocks, 3, "batches of 700");
+	cr_assert_eq(r.descents, 0, "%u ids not above the one before", r.descents);
 }
 
 /* The chain's rule behind the importer's lookups: a version 1 under a

@@ -724,6 +724,41 @@ Test(store, a_scratch_store_under_autotrim_keeps_its_mapped_pages_bounded)
 	mc_store_close(s);
 }
 
+static void *read_all_thread(void *arg)
+{
+	struct mc_err err = { 0 };
+
+	return mc_store_read(st, read_all_txn, arg, &err) == 0 ? arg : NULL;
+}
+
+/* mc_store_autotrim_shared (bulk import): a node's store read by two
+ * threads at once, each a long read txn over 32 MiB, keeps the store's
+ * pages it maps to a few MiB above the bound. */
+Test(store, a_store_under_shared_autotrim_keeps_its_mapped_pages_bounded_across_threads)
+{
+	struct mc_err err = { 0 };
+	struct big w = { 0, 4096, calloc(1, 8192), 8192 };
+	struct trim_ctx c[2] = { { 4096, 0 }, { 4096, 0 } };
+	pthread_t th;
+	void *ok = NULL;
+	unsigned long base;
+
+	cr_assert_not_null(w.val);
+	cr_assert_eq(mc_store_write(st, big_txn, &w, &err), 0, "%s", err.msg);
+	free(w.val);
+	mc_store_trim(st);
+	base = file_rss_kb();
+	mc_store_autotrim_shared(st, (base + 4096) * 1024, 16);
+	cr_assert_eq(pthread_create(&th, NULL, read_all_thread, &c[1]), 0);
+	cr_assert_eq(mc_store_read(st, read_all_txn, &c[0], &err), 0, "%s", err.msg);
+	pthread_join(th, &ok);
+	mc_store_autotrim_shared(st, 0, 0);
+	cr_assert_not_null(ok);
+	for (int i = 0; i < 2; i++)
+		cr_assert_lt(c[i].peak_kb, base + 8192, "thread %d: peak %lu KiB over a base of %lu", i,
+			     c[i].peak_kb, base);
+}
+
 /* Whether this process maps dir's data.mdb with the random-read advice
  * (VmFlags "rr" in /proc/self/smaps): -1 when it is not mapped. */
 static int mapped_random(const char *d)
