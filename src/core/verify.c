@@ -50,7 +50,15 @@ struct wrap_ref {
 	uint32_t version;
 	uint8_t org[MC_PK_LEN];
 	bool shared;                    /* re-wrapped for another organization by a grant */
-	uint8_t hash[MC_HASH_LEN];      /* for shared keys: the committed hash */
+	uint8_t hash[MC_HASH_LEN];      /* for shared keys: the committed hash;
+					 * for a put's: its entry's ct_hash */
+	/* A RECORD_PUT's ref: the version's state as the put wrote it (where,
+	 * and its entry's hashes), which is its state at the end when no tx
+	 * replayed after it can change a stored version (vstate.states_kept) */
+	uint64_t height;
+	uint32_t tx_index, entry_index;
+	uint64_t ct_size;
+	uint8_t wrap_hash[MC_HASH_LEN];
 };
 
 struct sigpool;
@@ -69,6 +77,10 @@ struct vstate {
 	uint8_t prev[MC_HASH_LEN];
 	uint64_t prev_time;
 	uint8_t prev_version;           /* block versions never go down */
+	/* every tx replayed is of a type that never changes the state of a
+	 * stored record version (states_kept_by): the refs' own states are
+	 * the end's, and the side walk need not look them up */
+	bool states_kept;
 	struct wrap_ref *refs;          /* the refs of the scratch transaction */
 	size_t nrefs, caprefs;          /* under way; once it commits they go */
 	FILE *refs_file;                /* to refs_file, in the scratch directory, */
@@ -177,8 +189,49 @@ static int bad_block(struct mc_err *err, uint64_t h, const char *why)
 	return mc_err_set(err, EX_DATAERR, _("block %llu: %s"), (unsigned long long)h, why);
 }
 
+/* What the put of entry e (entry_index of tx tx_index of block h) writes
+ * as the version's state (rectx.c, apply_entry): its location and entry. */
+static void put_ref_state(struct wrap_ref *ref, uint64_t h, uint32_t tx_index, uint32_t entry_index,
+			  const struct mc_entry *e)
+{
+	ref->height = h;
+	ref->tx_index = tx_index;
+	ref->entry_index = entry_index;
+	ref->ct_size = e->ct_size;
+	memcpy(ref->hash, e->ct_hash, MC_HASH_LEN);
+	memcpy(ref->wrap_hash, e->wrap_hash, MC_HASH_LEN);
+}
+
+/* The types whose rules never change the state of a stored record version
+ * (MC_DB_RECORDS): RECORD_PUT adds new versions only (a version that exists
+ * is refused), the others do not write the table. RECORD_ERASE marks
+ * versions erased; a type not named here (a new one) counts as changing
+ * them, so the side walk looks every state up, as it always did. */
+static bool states_kept_by(unsigned type)
+{
+	switch (type) {
+	case MC_TX_IDENTITY_ENROLL:
+	case MC_TX_IDENTITY_REVOKE:
+	case MC_TX_RECORD_PUT:
+	case MC_TX_CONSENT_GRANT:
+	case MC_TX_CONSENT_REVOKE:
+	case MC_TX_ACCESS:
+	case MC_TX_NODE_ADD:
+	case MC_TX_NODE_REMOVE:
+	case MC_TX_VIEW_CHANGE:
+	case MC_TX_ANCHOR_COMMIT:
+	case MC_TX_NODE_ROTATE:
+	case MC_TX_ORG_ROTATE:
+	case MC_TX_IDENTITY_ROTATE:
+	case MC_TX_ALERT_ACK:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The sealed KEK a RECORD_PUT names must be the one stored. */
-static int check_put_side(struct vstate *vs, uint64_t h, const struct mc_tx *tx,
+static int check_put_side(struct vstate *vs, uint64_t h, uint32_t tx_index, const struct mc_tx *tx,
 			  struct mc_err *err)
 {
 	struct mc_put put;
@@ -208,6 +261,7 @@ static int check_put_side(struct vstate *vs, uint64_t h, const struct mc_tx *tx,
 			return bad_block(err, h, _("malformed record entry"));
 		if (add_ref(vs, e.id, e.version, put.org, err) != 0)
 			return -1;
+		put_ref_state(&vs->refs[vs->nrefs - 1], h, tx_index, i, &e);
 	}
 	return 0;
 }
@@ -661,7 +715,9 @@ static int replay_chunk_block(struct vstate *vs, struct mc_txn *st, struct chunk
 			err->code = EX_DATAERR;
 			return -1;
 		}
-		if ((tx->type == MC_TX_RECORD_PUT && check_put_side(vs, h, tx, err) != 0) ||
+		if (!states_kept_by(tx->type))
+			vs->states_kept = false;
+		if ((tx->type == MC_TX_RECORD_PUT && check_put_side(vs, h, (uint32_t)i, tx, err) != 0) ||
 		    (tx->type == MC_TX_CONSENT_GRANT && check_grant_side(vs, h, tx, err) != 0) ||
 		    (tx->type == MC_TX_ORG_ROTATE && check_rotate_side(vs, h, tx, err) != 0)) {
 			free(leaves);
@@ -1004,6 +1060,22 @@ static int side_batch_check(struct vstate *vs, struct side_batch *b, struct mc_e
 	return 0;
 }
 
+/* A put's ref when no tx replayed can have changed its state: the state
+ * the put wrote (the fields side_ref reads), without a lookup. */
+static bool rs_of_put(const struct vstate *vs, const struct wrap_ref *ref, struct mc_record_state *rs)
+{
+	if (!vs->states_kept || ref->shared)
+		return false;
+	memset(rs, 0, sizeof(*rs));
+	rs->height = ref->height;
+	rs->tx_index = ref->tx_index;
+	rs->entry_index = ref->entry_index;
+	rs->entry.ct_size = ref->ct_size;
+	memcpy(rs->entry.ct_hash, ref->hash, MC_HASH_LEN);
+	memcpy(rs->entry.wrap_hash, ref->wrap_hash, MC_HASH_LEN);
+	return true;
+}
+
 /* One record version or shared key: its payload's and wrapped key's rows
  * looked up, their hashes (against the replayed chain's) added to b. */
 static int side_ref(struct vstate *vs, struct mc_txn *st, const struct wrap_ref *ref, struct side_batch *b,
@@ -1014,11 +1086,14 @@ static int side_ref(struct vstate *vs, struct mc_txn *st, const struct wrap_ref 
 	char hex[2 * MC_RECORD_ID_LEN + 1];
 	const void *v;
 	size_t vn;
-	int rc = mc_record_version(st, ref->id, ref->version, &rs, err);
+	int rc;
 
 	mc_hex(ref->id, MC_RECORD_ID_LEN, hex);
-	if (rc != 0)
-		return rc < 0 ? -1 : mc_err_set(err, EX_SOFTWARE, _("record %s vanished"), hex);
+	if (!rs_of_put(vs, ref, &rs)) {
+		rc = mc_record_version(st, ref->id, ref->version, &rs, err);
+		if (rc != 0)
+			return rc < 0 ? -1 : mc_err_set(err, EX_SOFTWARE, _("record %s vanished"), hex);
+	}
 	mc_loc_key(wkey, rs.height, rs.tx_index, rs.entry_index);
 	memcpy(wkey + MC_LOC_LEN, ref->org, MC_PK_LEN);
 	if (rs.erased)
@@ -1324,6 +1399,7 @@ int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_
 
 	memset(&vs, 0, sizeof(vs));
 	memset(rep, 0, sizeof(*rep));
+	vs.states_kept = true;
 	vs.rep = rep;
 	vs.progress = progress;
 	vs.pctx = pctx;

@@ -6,9 +6,10 @@
  *   group commit: single-record signed RECORD_PUT txs, many per block
  *   full verify of that chain, and of chains of BLOCKS blocks of one tx
  *   each: signatures checked per second (txs' and votes') as a ratio of
- *   one core's rate (the budget: >= 1.8 on 2 cores), and the verify
+ *   one core's rate (the budget: >= 1.8 on 2 cores), the verify
  *   process's peak resident set (VmHWM), which must not grow with the
- *   chain's length
+ *   chain's length, and its CPU time (whether a core idled, and the
+ *   share of it the signatures alone would take)
  *
  * Verify runs in a process of its own (this program, re-run with --verify)
  * so that its VmHWM is its own. The chains of BLOCKS blocks are built on
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -50,20 +52,39 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static double ed25519_rate(void)
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Verifications per second of wall time on one core; *cpu_each (unless
+ * NULL) gets the CPU seconds one took, which a load on the machine does
+ * not inflate as it does the wall time. */
+static double ed25519_rate_cpu(double *cpu_each)
 {
 	uint8_t seed[32] = { 1 }, pk[32], sk[64], msg[32] = { 2 }, sig[64];
 	int n = 20000, ok = 0;
-	double t0;
+	double t0, c0;
 
 	mc_sign_seed_keypair(seed, pk, sk);
 	mc_sign(sk, msg, sizeof(msg), sig);
 	t0 = now_s();
+	c0 = thread_cpu_s();
 	for (int i = 0; i < n; i++)
 		ok += mc_sign_verify(pk, msg, sizeof(msg), sig) == 0;
 	if (ok != n)
 		abort();
+	if (cpu_each)
+		*cpu_each = (thread_cpu_s() - c0) / n;
 	return n / (now_s() - t0);
+}
+
+static double ed25519_rate(void)
+{
+	return ed25519_rate_cpu(NULL);
 }
 
 static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *w)
@@ -216,6 +237,8 @@ struct vres {
 	unsigned long long blocks, txs, sigs;
 	double secs;
 	unsigned long hwm_kb;
+	double cpu;    /* the verify process's user + system seconds, all threads */
+	double sig_cpu; /* CPU seconds of one verification on one core, around it */
 	double limit;  /* one core's ed25519 rate, measured just before and after */
 };
 
@@ -233,22 +256,35 @@ static unsigned long vmhwm_kb(void)
 	return kb;
 }
 
-/* bench_core --verify DB SCRATCH: one line, "blocks txs sigs secs hwm_kb". */
+/* This process's user + system seconds so far, all its threads. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+/* bench_core --verify DB SCRATCH: one line, "blocks txs sigs secs hwm_kb
+ * cpu_secs". */
 static int verify_main(const char *db, const char *scratch)
 {
 	struct mc_verify_report rep;
 	struct mc_err err = { 0 };
-	double t0;
+	double t0, c0;
 
 	if (mc_crypto_init() != 0)
 		return 1;
 	t0 = now_s();
+	c0 = cpu_s();
 	if (mc_verify(db, scratch, NULL, NULL, &rep, &err) != 0) {
 		fprintf(stderr, "bench_core: verify: %s\n", err.msg);
 		return 1;
 	}
-	printf("%llu %llu %llu %.6f %lu\n", (unsigned long long)rep.blocks, (unsigned long long)rep.txs,
-	       (unsigned long long)rep.signatures, now_s() - t0, vmhwm_kb());
+	printf("%llu %llu %llu %.6f %lu %.6f\n", (unsigned long long)rep.blocks, (unsigned long long)rep.txs,
+	       (unsigned long long)rep.signatures, now_s() - t0, vmhwm_kb(), cpu_s() - c0);
 	return 0;
 }
 
@@ -261,7 +297,7 @@ static int verify_child(const char *self, const char *db, const char *scratch, s
 
 	if (pipe(fds) != 0)
 		return -1;
-	r->limit = ed25519_rate();
+	r->limit = ed25519_rate_cpu(&r->sig_cpu);
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
@@ -273,18 +309,26 @@ static int verify_child(const char *self, const char *db, const char *scratch, s
 	}
 	close(fds[1]);
 	f = fdopen(fds[0], "r");
-	got = f ? fscanf(f, "%llu %llu %llu %lf %lu", &r->blocks, &r->txs, &r->sigs, &r->secs, &r->hwm_kb) : 0;
+	got = f ? fscanf(f, "%llu %llu %llu %lf %lu %lf", &r->blocks, &r->txs, &r->sigs, &r->secs, &r->hwm_kb,
+			 &r->cpu) : 0;
 	if (f)
 		fclose(f);
 	if (pid > 0)
 		waitpid(pid, &status, 0);
-	r->limit = (r->limit + ed25519_rate()) / 2;
-	return got == 5 && pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	{
+		double each;
+
+		r->limit = (r->limit + ed25519_rate_cpu(&each)) / 2;
+		r->sig_cpu = (r->sig_cpu + each) / 2;
+	}
+	return got == 6 && pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* The ratio is against one core's rate measured around this verify (the
  * mean of before and after), so that a load on the machine that comes and
- * goes weighs on both alike. */
+ * goes weighs on both alike. The CPU line says whether a core idled (cores
+ * busy below the machine's) and what share of that CPU the signatures
+ * alone would take at one core's rate: the rest is verify's other work. */
 static void print_verify(const char *what, const struct vres *r)
 {
 	printf("verify of %s:\n", what);
@@ -292,6 +336,10 @@ static void print_verify(const char *what, const struct vres *r)
 	       "  = %.2fx one core's ed25519 rate of %.0f/s around it (budget >= 1.80 on 2 cores); VmHWM %.1f MiB\n",
 	       r->blocks, r->txs, r->sigs, r->secs, r->txs / r->secs, r->sigs / r->secs,
 	       r->sigs / r->secs / r->limit, r->limit, r->hwm_kb / 1024.0);
+	if (r->cpu > 0)
+		printf("  CPU %.2f s: %.2f of %ld cores busy on average; the signatures alone (%.1f us of CPU each on one core) are %.0f%% of it\n",
+		       r->cpu, r->cpu / r->secs, sysconf(_SC_NPROCESSORS_ONLN), r->sig_cpu * 1e6,
+		       100.0 * r->sigs * r->sig_cpu / r->cpu);
 }
 
 /* A chain of `blocks` blocks built (on /dev/shm if there is one), copied

@@ -20,11 +20,11 @@
 
 struct edit {
 	enum mc_db db;
-	uint8_t key[MC_LOC_LEN];
+	uint8_t key[MC_LOC_LEN + MC_PK_LEN];
 	size_t kn;
 	bool del;      /* delete the row; else flip the first byte of its value */
 	bool copy;     /* or: put a copy of the row under key2 */
-	uint8_t key2[MC_LOC_LEN];
+	uint8_t key2[MC_LOC_LEN + MC_PK_LEN];
 };
 
 static int edit_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
@@ -96,6 +96,65 @@ Test(verify, a_payload_altered_in_the_last_chunk_is_named, .init = build, .fini 
 	cr_assert_neq(mc_verify(fx.dir, "/tmp", NULL, NULL, &rep, &err), 0);
 	cr_assert_eq(err.code, EX_DATAERR, "%s", err.msg);
 	cr_assert_not_null(strstr(err.msg, "(block 1050): payload does not match its hash"), "%s", err.msg);
+}
+
+/* On a chain no tx of which can change a stored record version's state
+ * (no erasure here), the end's check takes each version's location and
+ * hashes from its put, without looking its state up: an altered wrapped
+ * key is still named with its block. */
+Test(verify, a_wrapped_key_altered_in_the_last_chunk_is_named, .init = build, .fini = fx_teardown,
+     .timeout = 300)
+{
+	struct mc_verify_report rep;
+	struct mc_err err = { 0 };
+	struct edit e = { .db = MC_DB_KEYWRAP, .kn = MC_LOC_LEN + MC_PK_LEN };
+
+	mc_loc_key(e.key, 1050, 0, 0);
+	memcpy(e.key + MC_LOC_LEN, fx.org->pk, MC_PK_LEN);
+	edit(&e);
+	cr_assert_neq(mc_verify(fx.dir, "/tmp", NULL, NULL, &rep, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR, "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "(block 1050): wrapped key does not match its hash"), "%s", err.msg);
+}
+
+/* 20 records in blocks 1 to 20, the fifth erased in block 21 (its payload
+ * and wrapped key deleted). */
+static void build_erased(void)
+{
+	struct mc_err err = { 0 };
+	struct mc_produced out;
+	uint8_t id[MC_RECORD_ID_LEN], gone[MC_RECORD_ID_LEN];
+
+	fx_setup();
+	for (int i = 1; i <= 20; i++) {
+		cr_assert_eq(fx_put("P1", "a note", id, &err), 0, "%s", err.msg);
+		if (i == 5)
+			memcpy(gone, id, sizeof(gone));
+	}
+	cr_assert_eq(mc_record_erase(fx.s, fx.node, fx.admin, gone, "asked", &out, &err), 0, "%s", err.msg);
+	cr_assert_eq(out.height, 21);
+	mc_store_close(fx.s);
+	fx.s = NULL;
+}
+
+/* After an erasure the versions' states are looked up at the end, as the
+ * replay left them: the erased one is not asked for its payload, and an
+ * altered payload of another is still named. */
+Test(verify, after_an_erasure_each_state_is_the_replayed_one, .init = build_erased, .fini = fx_teardown,
+     .timeout = 300)
+{
+	struct mc_verify_report rep;
+	struct mc_err err = { 0 };
+	struct edit e = { .db = MC_DB_PAYLOADS, .kn = MC_LOC_LEN };
+
+	cr_assert_eq(mc_verify(fx.dir, "/tmp", NULL, NULL, &rep, &err), 0, "%s", err.msg);
+	cr_assert_eq(rep.records, 20);
+	cr_assert_eq(rep.payloads, 19);
+	mc_loc_key(e.key, 10, 0, 0);
+	edit(&e);
+	cr_assert_neq(mc_verify(fx.dir, "/tmp", NULL, NULL, &rep, &err), 0);
+	cr_assert_eq(err.code, EX_DATAERR, "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "(block 10): payload does not match its hash"), "%s", err.msg);
 }
 
 /* A chain of 40 records of 6 KiB: payloads this large are hashed on the
