@@ -419,7 +419,9 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 		release(im);
 		return -1;
 	}
-	/* before the committer starts: it reads the setting */
+	/* before the committer starts: it reads the setting; measured from the
+	 * process's file-backed pages with none of the map's */
+	mc_store_trim(s);
 	mc_store_autotrim_shared(s, MC_IMPORT_TRIM_ABOVE, MC_IMPORT_TRIM_EVERY);
 	if (start_threads(im) != 0)
 		goto oom;

@@ -49,11 +49,12 @@
  * records) and a higher peak (1M records: 50 MiB at 12, 56 at 16, 60 at
  * 18). */
 #define MC_IMPORT_DIRTY_BYTES (16u * 1024 * 1024)
-/* The process's file-backed resident set (its libraries' pages included)
- * above which the store's mapped pages are dropped, looked at every this
- * many gets and puts of a thread's txn (after a drop, each of them maps
- * 64 KiB around each page of its path again). */
-#define MC_IMPORT_TRIM_ABOVE (14u * 1024 * 1024)
+/* How far the process's file-backed resident set may grow past what it was
+ * at the import's start (its libraries' pages, about 8 MiB here) before the
+ * store's mapped pages are dropped, looked at every this many gets and puts
+ * of a thread's txn (after a drop, each of them maps 64 KiB around each
+ * page of its path again). */
+#define MC_IMPORT_TRIM_ABOVE (6u * 1024 * 1024)
 #define MC_IMPORT_TRIM_EVERY 16
 
 struct mc_importer;

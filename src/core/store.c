@@ -371,6 +371,10 @@ static void find_maps(struct mc_store *s)
 void mc_store_trim(struct mc_store *s)
 {
 	pthread_mutex_lock(&s->trim_mu);   /* the mappings found are shared state */
+	/* taken shared again when an autotrim runs in a txn of this thread,
+	 * which holds it: this relies on the default lock of glibc (and musl)
+	 * letting a reader in past a writer waiting in resize(); a
+	 * writer-preferring lock would deadlock here */
 	pthread_rwlock_rdlock(&s->maplock);
 	if (s->trim_gen != s->map_gen + 1) {
 		find_maps(s);
@@ -438,6 +442,8 @@ void mc_store_autotrim(struct mc_store *s, struct mc_store *also, size_t above)
 void mc_store_autotrim_shared(struct mc_store *s, size_t above, unsigned every)
 {
 	autotrim_set(s, NULL, above, every);
+	if (above)  /* 0 if unreadable: the bound is then above alone */
+		s->trim_above = above + file_rss(s->statm_fd);
 }
 
 /* A read or write in t under mc_store_autotrim: the ops are counted in the

@@ -281,7 +281,11 @@ void mc_store_autotrim(struct mc_store *s, struct mc_store *also, size_t above);
 /* The same for any store, with no other store, checked every `every` gets
  * and puts of a txn (bulk import: in the caller's read txn of duplicate
  * lookups and in the committer's write txn; right after a trim each one
- * maps the 64 KiB around each page of its path again). Set it as
+ * maps the 64 KiB around each page of its path again). Here above is an
+ * allowance over the process's file-backed resident set when it is set
+ * (its libraries' pages, which a trim cannot drop: a bound of the whole set
+ * would trim at every check in a process whose libraries hold more), so
+ * set it with the map's pages dropped (mc_store_trim). Set it as
  * mc_store_autotrim. */
 void mc_store_autotrim_shared(struct mc_store *s, size_t above, unsigned every);
 
