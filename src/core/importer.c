@@ -301,16 +301,19 @@ static void *committer(void *arg)
 			im->err = err;
 		}
 		slot_clear(sl);
-#ifdef __GLIBC__
-		/* the batch's memory freed here and in the commit goes back to
-		 * the system, not kept in the threads' malloc arenas between
-		 * two batches (issue 18: 3 MiB of a 1M import's RSS) */
-		malloc_trim(0);
-#endif
 		im->ready = false;
 		pthread_cond_broadcast(&im->cv);
 		if (im->failed)
 			break;
+#ifdef __GLIBC__
+		/* the batch's memory freed above and in the commit goes back to
+		 * the system, not kept in the threads' malloc arenas between
+		 * two batches (issue 18: 3 MiB of a 1M import's RSS); outside
+		 * the lock, which the filling thread waits for */
+		pthread_mutex_unlock(&im->mu);
+		malloc_trim(0);
+		pthread_mutex_lock(&im->mu);
+#endif
 	}
 	pthread_mutex_unlock(&im->mu);
 	return NULL;

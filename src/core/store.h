@@ -129,7 +129,7 @@ enum {
 	 * subject: 0x00 -> (empty) once built; 'n' | name | 0x00 | pk -> (empty);               \
 	 * 's' | subject (32) | pk -> (empty) (identity.h) */                                    \
 	X(IDINDEX, "idindex", N_("identity index"), MC_DBK_DERIVED, MC_DBF_OPTIONAL | MC_DBF_INDEX) \
-	/* every audited tx in chain order: 0x00 -> (empty) once built; height                   \
+	/* every audited tx in chain order: 0x00 -> skipped u64 once built; height                 \
 	 * u64 || tx u32 -> type u8 | outcome u8 (rules.h) */                                    \
 	X(AUDIT_CHAIN, "audit_chain", N_("audit index in chain order"), MC_DBK_DERIVED,          \
 	  MC_DBF_OPTIONAL | MC_DBF_INDEX)

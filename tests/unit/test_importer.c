@@ -320,7 +320,9 @@ Test(importer, error_refuses_a_duplicate_in_the_check_pass_naming_it_and_stores_
  * being committed, and chains to the one before it. */
 /* One input line, printed by cJSON: subject, category, then payload (owned
  * by the line from here). */
-static const char *record_line(char buf[256], const char *subject, const char *category, cJSON *payload)
+/* An import line of payload (taken), printed by cJSON: the caller frees
+ * it with cJSON_free. */
+static char *record_json(const char *subject, const char *category, cJSON *payload)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *p;
@@ -330,10 +332,18 @@ static const char *record_line(char buf[256], const char *subject, const char *c
 	cJSON_AddStringToObject(o, "category", category);
 	cJSON_AddItemToObject(o, "payload", payload);
 	p = cJSON_PrintUnformatted(o);
-	cr_assert(p && strlen(p) < 256);
+	cr_assert(p);
+	cJSON_Delete(o);
+	return p;
+}
+
+static const char *record_line(char buf[256], const char *subject, const char *category, cJSON *payload)
+{
+	char *p = record_json(subject, category, payload);
+
+	cr_assert(strlen(p) < 256);
 	memcpy(buf, p, strlen(p) + 1);
 	cJSON_free(p);
-	cJSON_Delete(o);
 	return buf;
 }
 
@@ -377,19 +387,21 @@ Test(importer, versions_across_committed_batches_are_found_and_chained)
 	read_back(r.ids[0], 2, "{\"resourceType\":\"Observation\",\"id\":\"a\",\"status\":\"v2\"}", "lab");
 }
 
-/* A big record of the test below: note is `size` digits of `fill`. */
+/* A big record of the test below: note is `size` copies of `fill`
+ * (cJSON_free it). */
 static char *big_line(const char *obs, char fill, size_t size)
 {
-	static const char head[] = "{\"subject\":\"MRN-1\",\"category\":\"lab\",\"payload\":"
-				   "{\"resourceType\":\"Observation\",\"id\":\"";
-	char *line = malloc(sizeof(head) + strlen(obs) + size + 32);
-	char *p;
+	cJSON *p = cJSON_CreateObject();
+	char *note = malloc(size + 1);
 
-	cr_assert(line);
-	p = line + sprintf(line, "%s%s\",\"note\":\"", head, obs);
-	memset(p, fill, size);
-	strcpy(p + size, "\"}}");
-	return line;
+	cr_assert(p && note);
+	memset(note, fill, size);
+	note[size] = '\0';
+	cJSON_AddStringToObject(p, "resourceType", "Observation");
+	cJSON_AddStringToObject(p, "id", obs);
+	cJSON_AddStringToObject(p, "note", note);
+	free(note);
+	return record_json("MRN-1", "lab", p);
 }
 
 /* The duplicate set shrinks when a large batch's keys leave it and a
@@ -418,7 +430,7 @@ Test(importer, keys_in_flight_are_found_after_the_duplicate_set_shrinks)
 		snprintf(obs, sizeof(obs), "big%u", i % 4);
 		line = big_line(obs, i < 4 ? '1' : '2', 1024 * 1024);
 		cr_assert_eq(add_line(im, line, ++tag, &dup, &err), 0, "big %u: %s", i, err.msg);
-		free(line);
+		cJSON_free(line);
 	}
 	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
 	cr_assert_eq(committed, 5008);
