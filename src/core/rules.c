@@ -133,21 +133,13 @@ static int chain_copy(struct mc_txn *t, uint64_t *skipped, struct mc_err *err)
  * 0 or -1. */
 static int chain_ready(struct mc_txn *t, struct mc_err *err)
 {
-	struct mc_cursor *c;
-	const void *k, *v;
-	size_t kn, vn;
 	uint64_t skipped;
 	uint8_t mark[8];
 	int rc = mc_rules_audit_chain_built(t, err);
 
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	if (mc_cursor_open(t, MC_DB_AUDIT_CHAIN, &c, err) != 0)
-		return -1;
-	while ((rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err)) == 0 && mc_cursor_del(c, err) == 0)
-		;
-	mc_cursor_close(c);
-	if (rc != MC_NOTFOUND || chain_copy(t, &skipped, err) != 0)
+	if (mc_txn_clear(t, MC_DB_AUDIT_CHAIN, err) != 0 || chain_copy(t, &skipped, err) != 0)
 		return -1;
 	mc_be64(mark, skipped);
 	return mc_txn_put(t, MC_DB_AUDIT_CHAIN, chain_marker, sizeof(chain_marker), mark, sizeof(mark), err);

@@ -738,6 +738,22 @@ int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct
 	return 0;
 }
 
+int mc_txn_clear(struct mc_txn *t, enum mc_db db, struct mc_err *err)
+{
+	uint64_t n;
+	int rc;
+
+	if (t->s->borrow[db]) {
+		if (mc_txn_count(t, db, &n, err) != 0)
+			return -1;
+		return n == 0 ? 0 : borrowed_put(t, db, NULL, 0, NULL, 0, err);
+	}
+	rc = mdb_drop(t->txn, t->s->dbi[db], 0);
+	if (rc != 0)
+		return op_err(t, rc, err, db_info[db].name);
+	return 0;
+}
+
 int mc_txn_count(struct mc_txn *t, enum mc_db db, uint64_t *n, struct mc_err *err)
 {
 	MDB_stat st = { 0 };

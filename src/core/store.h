@@ -226,6 +226,10 @@ int mc_txn_append_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 
 /* 0 deleted, MC_NOTFOUND, -1 error. */
 int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct mc_err *err);
+/* Empties db in t (mdb_drop, keeping the table): its pages go to the free
+ * list in one pass instead of one descent a row. A borrowed table holding a
+ * row is refused (EX_DATAERR), as a delete of that row is. 0 or -1. */
+int mc_txn_clear(struct mc_txn *t, enum mc_db db, struct mc_err *err);
 /* Number of entries in db. */
 int mc_txn_count(struct mc_txn *t, enum mc_db db, uint64_t *n, struct mc_err *err);
 

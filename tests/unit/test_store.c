@@ -333,6 +333,38 @@ Test(store, puts_gets_deletes_and_cursors_keep_key_order)
 	cr_assert_str_eq(get(st, MC_DB_SEQS, "z"), "last");
 }
 
+static int clear_seqs_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	uint64_t n = 1;
+
+	cr_assert_eq(mc_txn_clear(t, MC_DB_SEQS, err), 0, "%s", err->msg);
+	cr_assert_eq(mc_txn_count(t, MC_DB_SEQS, &n, err), 0, "%s", err->msg);
+	cr_assert_eq(n, 0, "empty within the txn");
+	cr_assert_eq(mc_txn_put(t, MC_DB_SEQS, "n", 1, "new", 3, err), 0, "%s", err->msg);
+	/* vctx set: the callback fails after the clear */
+	return vctx ? mc_err_set(err, EX_SOFTWARE, "fail after the clear") : 0;
+}
+
+/* mc_txn_clear (the audit index rebuilt whole): it empties the one table,
+ * and the table is usable in the same txn; like any write, a clear in a txn
+ * that fails leaves every row where it was. */
+Test(store, a_clear_empties_its_table_alone_and_a_failed_txn_keeps_every_row)
+{
+	struct mc_err err = { 0 };
+	int fail = 1;
+
+	cr_assert_eq(mc_store_write(st, ops_txn, NULL, &err), 0, "%s", err.msg);
+	put(st, MC_DB_RECORDS, "r1", "v1");
+	cr_assert_eq(mc_store_write(st, clear_seqs_txn, &fail, &err), -1);
+	cr_assert_str_eq(get(st, MC_DB_SEQS, "z"), "last", "a failed txn's clear leaves the rows");
+	cr_assert_str_eq(get(st, MC_DB_SEQS, "n"), "");
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_write(st, clear_seqs_txn, NULL, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(get(st, MC_DB_SEQS, "z"), "", "cleared");
+	cr_assert_str_eq(get(st, MC_DB_SEQS, "n"), "new", "written after the clear");
+	cr_assert_str_eq(get(st, MC_DB_RECORDS, "r1"), "v1", "another table is untouched");
+}
+
 struct big {
 	unsigned runs, values;
 	uint8_t *val;
@@ -595,7 +627,7 @@ Test(store, a_table_medchain_does_not_know_is_refused)
 
 struct borrow_ctx {
 	struct mc_store *scratch;
-	int put_same, put_other, put_new, counted;
+	int put_same, put_other, put_new, counted, cleared;
 	uint64_t n;
 	char seen[16];
 };
@@ -611,6 +643,7 @@ static int borrow_write_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	b->put_other = mc_txn_put(t, MC_DB_TXS, "t1", 2, "rowX", 4, err);
 	b->put_new = mc_txn_put_new(t, MC_DB_TXS, "t2", 2, "row2", 4, err);
 	b->counted = mc_txn_count(t, MC_DB_TXS, &b->n, err);
+	b->cleared = mc_txn_clear(t, MC_DB_TXS, err);
 	cr_assert_eq(mc_cursor_open(t, MC_DB_TXS, &c, err), 0, "%s", err->msg);
 	cr_assert_eq(mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err), 0, "%s", err->msg);
 	snprintf(b->seen, sizeof(b->seen), "%.*s=%.*s", (int)kn, (const char *)k, (int)vn, (const char *)v);
@@ -649,6 +682,7 @@ Test(store, a_scratch_store_reads_a_borrowed_table_from_the_other_store)
 	cr_assert_eq(b.put_same, 0, "the row it holds");
 	cr_assert_eq(b.put_other, -1, "other bytes");
 	cr_assert_eq(b.put_new, -1, "a new row");
+	cr_assert_eq(b.cleared, -1, "a clear of the rows the other store holds");
 	cr_assert_eq(b.counted, 0);
 	cr_assert_eq(b.n, 1);
 	cr_assert_str_eq(b.seen, "t1=row1");
