@@ -206,7 +206,9 @@ static void put_ref_state(struct wrap_ref *ref, uint64_t h, uint32_t tx_index, u
  * (MC_DB_RECORDS): RECORD_PUT adds new versions only (a version that exists
  * is refused), the others do not write the table. RECORD_ERASE marks
  * versions erased; a type not named here (a new one) counts as changing
- * them, so the side walk looks every state up, as it always did. */
+ * them, so the side walk looks every state up, as it always did.
+ * tests/integration/verify_states_kept.sh fails when the table's writers
+ * change (a new writer must be weighed here). */
 static bool states_kept_by(unsigned type)
 {
 	switch (type) {
