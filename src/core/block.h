@@ -26,7 +26,7 @@
  * authorship rules (docs/formats.md). Version 1 and 2 blocks of older
  * chains are still read and replayed under the rules of their time; a
  * chain's block versions never go down. */
-#define MC_BLOCK_VERSION 3
+#define MC_BLOCK_VERSION 4
 #define MC_BLOCK_VERSION_MIN 1
 #define MC_HEADER_LEN (1 + 32 + 8 + 32 + 8 + 32 + 32 + 4 + 32 + 8)
 #define MC_MAX_VALIDATORS 64

@@ -54,27 +54,8 @@ int mc_idtx_enroll(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	/* From block version 3 on, no two active identities share a display
 	 * name: lists, audits and alerts show names, and "Dr A" must be one
 	 * person. A revoked identity's name is free again. */
-	if (ax->height > 0 && mc_rules_insider_v3(ax)) {
-		uint8_t holder[MC_PK_LEN];
-		char hex[2 * MC_PK_LEN + 1], why[256];
-
-		/* names that print alike are one name: no spaces at an end or
-		 * doubled, no other whitespace, nothing invisible */
-		if (!mc_name_plain(e.name, e.name_len))
-			return mc_refuse(err, ax, _("a name has no space at either end, no two spaces in a row, and no other space or invisible character: it would print like another name"));
-		rc = mc_identity_named(t, e.name, e.name_len, holder, err);
-		if (rc < 0)
-			return -1;
-		if (rc > 0) {
-			mc_hex(holder, MC_PK_LEN, hex);
-			/* by key prefix, not by the name: serve logs refusals, and
-			 * a patient identity's name is a patient identifier */
-			snprintf(why, sizeof(why),
-				 _("an active identity already has this display name (key %.8s): enrol this one under a name of its own"),
-				 hex);
-			return mc_refuse(err, ax, why);
-		}
-	}
+	if (ax->height > 0 && mc_rules_insider_v3(ax) && mc_rules_name_free(t, ax, e.name, e.name_len, err) != 0)
+		return -1;
 	return mc_identity_put(t, &id, err);
 }
 

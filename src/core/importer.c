@@ -57,6 +57,10 @@ struct mc_importer {
 	uint64_t gen;              /* batches handed over so far */
 	uint64_t stored;           /* records on the chain at the start, then added */
 	struct mc_txn *snap;       /* the lookups' read txn, one per batch (or NULL) */
+	/* the organizations the custodian succeeded (key rotations), whose
+	 * duplicate keys are its own (mc_custody_predecessors) */
+	uint8_t (*preds)[MC_PK_LEN];
+	size_t npreds;
 
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -171,8 +175,11 @@ static void seen_evict(struct mc_importer *im, struct slot *sl)
 }
 
 /* The committed record a duplicate key (custodian pk || dupkey) names, at
- * its newest version, in the batch's read txn: 1 found, 0 not, -1 error. */
-static int lookup_chain(struct mc_importer *im, const uint8_t *ik, struct seen *out, struct mc_err *err)
+ * its newest version, in the batch's read txn: 1 found, 0 not, -1 error.
+ * Not found under the custodian's key, it is looked for under the keys the
+ * custodian succeeded, newest first: an import run again after an org
+ * rotate-key finds what the earlier key stored (erased records included). */
+static int lookup_chain(struct mc_importer *im, uint8_t *ik, struct seen *out, struct mc_err *err)
 {
 	struct mc_record_state rs;
 	const void *v;
@@ -182,6 +189,10 @@ static int lookup_chain(struct mc_importer *im, const uint8_t *ik, struct seen *
 	if (!im->snap && mc_store_read_begin(im->s, &im->snap, err) != 0)
 		return -1;
 	rc = mc_txn_get(im->snap, MC_DB_DUPKEYS, ik, MC_PK_LEN + MC_HASH_LEN, &v, &vn, err);
+	for (size_t i = 0; rc == MC_NOTFOUND && i < im->npreds; i++) {
+		memcpy(ik, im->preds[i], MC_PK_LEN);
+		rc = mc_txn_get(im->snap, MC_DB_DUPKEYS, ik, MC_PK_LEN + MC_HASH_LEN, &v, &vn, err);
+	}
 	if (rc != 0)
 		return rc == MC_NOTFOUND ? 0 : -1;
 	if (vn != MC_RECORD_ID_LEN + MC_HASH_LEN)
@@ -321,7 +332,13 @@ static void *committer(void *arg)
 
 static int count_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
-	return mc_txn_count(t, MC_DB_RECORDS, vctx, err);
+	struct mc_importer *im = vctx;
+
+	free(im->preds);   /* a txn run again */
+	im->preds = NULL;
+	if (mc_custody_predecessors(t, mc_org_pk(im->org), &im->preds, &im->npreds, err) != 0)
+		return -1;
+	return mc_txn_count(t, MC_DB_RECORDS, &im->stored, err);
 }
 
 /* The committer: 0, or -1 with nothing left running. */
@@ -380,6 +397,7 @@ static void release(struct mc_importer *im)
 	}
 	free(im->ids);
 	free(im->seen);
+	free(im->preds);
 	mc_secure_free(im->rnd);
 	free(im);
 }
@@ -418,7 +436,7 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 	    !im->slots[0].keys || !im->slots[1].keys || !im->ids || !im->rnd || !im->seen)
 		goto oom;
 	draw_ids(im);
-	if (mc_store_read(s, count_txn, &im->stored, err) != 0) {
+	if (mc_store_read(s, count_txn, im, err) != 0) {
 		release(im);
 		return -1;
 	}

@@ -267,6 +267,94 @@ static int entry_side_rows(struct mc_txn *t, const struct mc_apply_ctx *ax, cons
 	return 0;
 }
 
+int mc_custody_predecessors(struct mc_txn *t, const uint8_t org[MC_PK_LEN], uint8_t (**preds)[MC_PK_LEN],
+			    size_t *n, struct mc_err *err)
+{
+	uint8_t (*p)[MC_PK_LEN];
+	const uint8_t *cur = org;
+	uint64_t rows;
+
+	*preds = NULL;
+	*n = 0;
+	if (mc_txn_count(t, MC_DB_ORGSUCC, &rows, err) != 0)
+		return -1;
+	if (rows == 0)
+		return 0;
+	if (rows > SIZE_MAX / MC_PK_LEN || !(p = malloc((size_t)rows * MC_PK_LEN)))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	/* one walk of the table a step back (it holds a row a rotation: a
+	 * handful), at most one step a row, so a damaged table that loops
+	 * ends too */
+	while (*n < rows) {
+		struct mc_cursor *c;
+		const void *k, *v;
+		size_t kn, vn, i;
+		bool found = false;
+		int rc;
+
+		if (mc_cursor_open(t, MC_DB_ORGSUCC, &c, err) != 0)
+			goto fail;
+		for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
+		     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+			if (kn == MC_PK_LEN && vn >= MC_PK_LEN && memcmp(v, cur, MC_PK_LEN) == 0) {
+				found = true;
+				break;
+			}
+		}
+		if (found)
+			memcpy(p[*n], k, MC_PK_LEN);
+		mc_cursor_close(c);
+		if (rc < 0)
+			goto fail;
+		if (!found || memcmp(p[*n], org, MC_PK_LEN) == 0)
+			break;
+		for (i = 0; i < *n && memcmp(p[i], p[*n], MC_PK_LEN) != 0; i++)
+			;
+		if (i < *n)
+			break;
+		cur = p[(*n)++];
+	}
+	if (*n == 0)
+		free(p);
+	else
+		*preds = p;
+	return 0;
+fail:
+	free(p);
+	*n = 0;
+	return -1;
+}
+
+/* From block version 4 on, a duplicate key the custodian stored under an
+ * earlier key of its own (before an org rotate-key) is in use: the same
+ * record's next version may follow it, nothing else (found in review: a
+ * re-run of last night's import after a rotation stored every record
+ * again, an erased one included). Only reads: the rows are the
+ * predecessors', which no RECORD_PUT writes once they are revoked. */
+static int entry_dupkey_before(struct mc_txn *t, const struct mc_apply_ctx *ax, const uint8_t (*preds)[MC_PK_LEN],
+			       size_t npreds, const struct mc_entry *e, struct mc_err *err)
+{
+	uint8_t ik[MC_PK_LEN + MC_HASH_LEN];
+
+	memcpy(ik + MC_PK_LEN, e->dupkey, MC_HASH_LEN);
+	for (size_t i = 0; i < npreds; i++) {
+		const void *v;
+		size_t vn;
+		int rc;
+
+		memcpy(ik, preds[i], MC_PK_LEN);
+		rc = mc_txn_get(t, MC_DB_DUPKEYS, ik, sizeof(ik), &v, &vn, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			if (vn != MC_RECORD_ID_LEN + MC_HASH_LEN || memcmp(v, e->id, MC_RECORD_ID_LEN) != 0)
+				return mc_refuse(err, ax, _("a record with the same duplicate key exists"));
+			return 0;   /* the newest predecessor holding it answers */
+		}
+	}
+	return 0;
+}
+
 /* One record per duplicate key within its custodian: a resource imported
  * again is a new version of its record, never a second record. The index
  * is custodian || dupkey -> record id || ckey of its newest keyed version,
@@ -296,6 +384,7 @@ static int entry_dupkey(struct mc_txn *t, const struct mc_apply_ctx *ax, const s
 }
 
 static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
+		       const uint8_t (*preds)[MC_PK_LEN], size_t npreds,
 		       const uint8_t author[MC_PK_LEN], const struct mc_entry *e, uint32_t index,
 		       uint32_t offset, const uint8_t leaf[MC_HASH_LEN], struct mc_err *err)
 {
@@ -317,7 +406,7 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 		return mc_refuse(err, ax, _("the record id is already in use"));
 	if (rc != 0)
 		return -1;
-	if (e->keyed && entry_dupkey(t, ax, put, e, err) != 0)
+	if (e->keyed && (entry_dupkey_before(t, ax, preds, npreds, e, err) != 0 || entry_dupkey(t, ax, put, e, err) != 0))
 		return -1;
 	if (e->version == 1) {
 		uint8_t skey[MC_HASH_LEN + MC_RECORD_ID_LEN];
@@ -337,6 +426,8 @@ int mc_rectx_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	struct mc_identity org;
 	struct mc_rd r;
 	uint8_t (*leaves)[MC_HASH_LEN] = NULL;
+	uint8_t (*preds)[MC_PK_LEN] = NULL;
+	size_t npreds = 0;
 	uint8_t root[MC_HASH_LEN];
 	int rc;
 
@@ -373,9 +464,13 @@ int mc_rectx_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 		if (memcmp(h, put.kek_hash, MC_HASH_LEN) != 0)
 			return mc_refuse(err, ax, _("the key-encryption key does not match its hash"));
 	}
+	if (mc_rules_succession_v4(ax) && mc_custody_predecessors(t, put.org, &preds, &npreds, err) != 0)
+		return -1;
 	leaves = malloc((size_t)put.count * MC_HASH_LEN);
-	if (!leaves)
+	if (!leaves) {
+		free(preds);
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
 	mc_rd_init(&r, tx->attach, tx->attach_len);
 	for (uint32_t i = 0; i < put.count; i++) {
 		struct mc_entry e;
@@ -383,14 +478,18 @@ int mc_rectx_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 
 		if (mc_entry_read(&r, &e, err) != 0) {
 			free(leaves);
+			free(preds);
 			return mc_refuse_body(err, ax);
 		}
 		mc_entry_leaf(&e, leaves[i]);
-		if (apply_entry(t, ax, &put, tx->author, &e, i, offset, leaves[i], err) != 0) {
+		if (apply_entry(t, ax, &put, (const uint8_t (*)[MC_PK_LEN])preds, npreds, tx->author, &e, i, offset,
+				leaves[i], err) != 0) {
 			free(leaves);
+			free(preds);
 			return -1;
 		}
 	}
+	free(preds);
 	if (!mc_rd_finish(&r)) {
 		free(leaves);
 		return mc_refuse(err, ax, _("the attachment does not hold exactly the announced entries"));

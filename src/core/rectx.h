@@ -20,6 +20,14 @@
 
 #define MC_PAYLOAD_MAX (16u * 1024 * 1024)   /* one record's payload */
 
+/* The organizations `org` succeeded by key rotations (ORG_ROTATE's rows
+ * in MC_DB_ORGSUCC, old org -> new org), its predecessor first, then that
+ * one's, and so on: *preds (malloc'd, NULL if none; free it), *n of them.
+ * A custodian's duplicate keys stored under those keys are its own
+ * (mc_rules_succession_v4). 0 or -1. */
+int mc_custody_predecessors(struct mc_txn *t, const uint8_t org[MC_PK_LEN], uint8_t (**preds)[MC_PK_LEN],
+			    size_t *n, struct mc_err *err);
+
 /* Record state row (MC_DB_RECORDS, key id || version), small so that
  * random-key inserts touch few pages:
  *   height u64 | tx index u32 | entry index u32 | offset of the entry in

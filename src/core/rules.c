@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "i18n.h"
 #include "identity.h"
 #include "rules.h"
+#include "text.h"
 
 int mc_refuse(struct mc_err *err, const struct mc_apply_ctx *ax, const char *why)
 {
@@ -60,6 +62,39 @@ bool mc_rules_consent_v2(const struct mc_apply_ctx *ax)
 bool mc_rules_insider_v3(const struct mc_apply_ctx *ax)
 {
 	return ax->block_version == 0 || ax->block_version >= 3;
+}
+
+bool mc_rules_succession_v4(const struct mc_apply_ctx *ax)
+{
+	return ax->block_version == 0 || ax->block_version >= 4;
+}
+
+/* No two active identities share a display name: lists, audits and alerts
+ * show names, and "Dr A" must be one person. A revoked identity's name is
+ * free again. */
+int mc_rules_name_free(struct mc_txn *t, const struct mc_apply_ctx *ax, const void *name, size_t len,
+		       struct mc_err *err)
+{
+	uint8_t holder[MC_PK_LEN];
+	char hex[2 * MC_PK_LEN + 1], why[256];
+	int rc;
+
+	/* names that print alike are one name: no spaces at an end or
+	 * doubled, no other whitespace, nothing invisible */
+	if (!mc_name_plain(name, len))
+		return mc_refuse(err, ax, _("a name has no space at either end, no two spaces in a row, and no other space or invisible character: it would print like another name"));
+	rc = mc_identity_named(t, name, len, holder, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return 0;
+	mc_hex(holder, MC_PK_LEN, hex);
+	/* by key prefix, not by the name: serve logs refusals, and a patient
+	 * identity's name is a patient identifier */
+	snprintf(why, sizeof(why),
+		 _("an active identity already has this display name (key %.8s): enrol this one under a name of its own"),
+		 hex);
+	return mc_refuse(err, ax, why);
 }
 
 /* ---- the audit index in chain order (MC_DB_AUDIT_CHAIN, store.h) ----

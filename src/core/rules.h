@@ -64,6 +64,18 @@ bool mc_rules_consent_v2(const struct mc_apply_ctx *ax);
  * organization stores nothing), and only that organization's staff amend
  * or erase its records. Older blocks replay as they were. */
 bool mc_rules_insider_v3(const struct mc_apply_ctx *ax);
+/* Blocks from version 4 on follow the succession rules: a duplicate key
+ * stored under an organization's earlier key (before an ORG_ROTATE) is in
+ * use for its successor too, and a NODE_ADD's new identity takes a display
+ * name as an IDENTITY_ENROLL does (mc_rules_name_free). Older blocks replay
+ * as they were. */
+bool mc_rules_succession_v4(const struct mc_apply_ctx *ax);
+/* An IDENTITY_ENROLL's rule for a new display name (after genesis, from
+ * block version 3): it prints as itself (mc_name_plain) and no active
+ * identity holds it; else a refusal (EX_DATAERR) naming the holder by key
+ * prefix only. 0 or -1. */
+int mc_rules_name_free(struct mc_txn *t, const struct mc_apply_ctx *ax, const void *name, size_t len,
+		       struct mc_err *err);
 
 /* Audit index entries: where, what, and the outcome of an ACCESS. */
 struct mc_audit_ref {

@@ -597,6 +597,11 @@ static int node_identity(struct mc_txn *t, const struct mc_apply_ctx *ax,
 			return mc_refuse(err, ax, _("the node's identity does not have the node role"));
 		return 0;
 	}
+	/* From block version 4 on, a node's new identity takes its name as an
+	 * enrolment does (found in review: a NODE_ADD named a second active
+	 * "Dr A", and "consent grant --to" that name became ambiguous). */
+	if (ax->height > 0 && mc_rules_succession_v4(ax) && mc_rules_name_free(t, ax, a->name, a->name_len, err) != 0)
+		return -1;
 	memset(&id, 0, sizeof(id));
 	memcpy(id.pk, a->pk, MC_PK_LEN);
 	id.roles = MC_ROLE_NODE;

@@ -568,6 +568,78 @@ Test(chain, a_put_by_staff_of_no_organization_is_refused_from_block_version_3)
 	mc_key_free(clin);
 }
 
+/* The custodian's earlier key (before an ORG_ROTATE: its ORGSUCC row)
+ * holds a duplicate key for record `id`. */
+struct succ_rows {
+	uint8_t old[MC_PK_LEN], dupkey[MC_HASH_LEN], id[MC_RECORD_ID_LEN];
+};
+
+static int succ_rows_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct succ_rows *c = vctx;
+	uint8_t succ[MC_PK_LEN + 8] = { 0 }, ik[MC_PK_LEN + MC_HASH_LEN], iv[MC_RECORD_ID_LEN + MC_HASH_LEN] = { 0 };
+
+	memcpy(succ, fx.org->pk, MC_PK_LEN);
+	memcpy(ik, c->old, MC_PK_LEN);
+	memcpy(ik + MC_PK_LEN, c->dupkey, MC_HASH_LEN);
+	memcpy(iv, c->id, MC_RECORD_ID_LEN);
+	if (mc_txn_put(t, MC_DB_ORGSUCC, c->old, MC_PK_LEN, succ, sizeof(succ), err) != 0)
+		return -1;
+	return mc_txn_put(t, MC_DB_DUPKEYS, ik, sizeof(ik), iv, sizeof(iv), err);
+}
+
+/* Found in review (session 12): a re-run of an import after org rotate-key
+ * stored every record again. From block version 4 a duplicate key the
+ * custodian's earlier key holds is in use: a new record under it is
+ * refused; the record it names may take it (its next version). A version 3
+ * block replays as it was (the put passes). */
+Test(chain, a_duplicate_key_held_by_the_custodians_earlier_key_is_in_use_from_block_version_4)
+{
+	struct mc_key *clin = NULL;
+	struct mc_err err = { 0 };
+	struct succ_rows rows;
+	struct mc_entry e;
+	struct mc_buf body, attach;
+
+	cr_assert_eq(enroll_in(fx.admin, "Dr K", MC_ROLE_CLINICIAN, "Org", false, &clin, &err), 0, "%s", err.msg);
+	mc_random(rows.old, MC_PK_LEN);
+	mc_random(rows.dupkey, MC_HASH_LEN);
+	mc_random(rows.id, MC_RECORD_ID_LEN);
+	cr_assert_eq(mc_store_write(fx.s, succ_rows_txn, &rows, &err), 0, "%s", err.msg);
+	fresh_entry(&e, 0x42);
+	e.keyed = true;
+	memcpy(e.dupkey, rows.dupkey, MC_HASH_LEN);
+	one_entry_put(fx.org->pk, &e, &body, &attach);
+	for (uint8_t v = 0; v <= 4; v++) {
+		struct rule_try c = { clin, MC_TX_RECORD_PUT, &body, &attach, v, 0, { 0 } };
+
+		if (v == 1 || v == 2)
+			continue;
+		cr_assert_eq(mc_store_write(fx.s, rule_try_txn, &c, &err), -1);
+		if (v == 3) {
+			cr_assert_eq(c.rc, 0, "a version 3 block keeps its rule: %s", c.err.msg);
+		} else {
+			cr_assert_eq(c.rc, -1, "block version %u: refused", v);
+			cr_assert_eq(c.err.code, EX_DATAERR, "%s", c.err.msg);
+			cr_assert_not_null(strstr(c.err.msg, "same duplicate key"), "%s", c.err.msg);
+		}
+	}
+	mc_buf_release(&body);
+	mc_buf_release(&attach);
+	/* the record the earlier key's row names takes its key */
+	memcpy(e.id, rows.id, MC_RECORD_ID_LEN);
+	one_entry_put(fx.org->pk, &e, &body, &attach);
+	{
+		struct rule_try c = { clin, MC_TX_RECORD_PUT, &body, &attach, 4, 0, { 0 } };
+
+		cr_assert_eq(mc_store_write(fx.s, rule_try_txn, &c, &err), -1);
+		cr_assert_eq(c.rc, 0, "the named record: %s", c.err.msg);
+	}
+	mc_buf_release(&body);
+	mc_buf_release(&attach);
+	mc_key_free(clin);
+}
+
 struct latest_ctx { uint8_t id[MC_RECORD_ID_LEN]; uint8_t subject[MC_HASH_LEN], leaf[MC_HASH_LEN]; };
 
 static int latest_txn(struct mc_txn *t, void *vctx, struct mc_err *err)

@@ -961,6 +961,37 @@ Test(valset, node_add_refusals_name_the_rule_and_change_nothing, .fini = free_ke
 	mc_key_free(outsider);
 }
 
+/* From block version 4 a node's new identity takes its display name as an
+ * enrolment does (found in review, session 12: a NODE_ADD made a second
+ * active "admin", and `--to admin` became ambiguous): an active identity's
+ * name, or one that prints like another, is refused; a name of its own is
+ * taken. */
+Test(valset, node_add_takes_a_display_name_as_an_enrolment_does, .fini = free_keys)
+{
+	struct mc_key *x = NULL;
+	struct mc_err err = { 0 };
+	struct mc_buf b;
+	struct snap before;
+
+	next_height = 1;
+	grow_to(1);
+	cr_assert_eq(mc_key_generate(false, &x, &err), 0);
+	before = snap();
+	add_body(&b, x->pk, "admin", "http://x.example", 0, vk, 1);
+	expect_refused(apply(vk[0], MC_TX_NODE_ADD, &b, &err), &err, "already has this display name", &before);
+	mc_buf_release(&b);
+	memset(&err, 0, sizeof(err));
+	add_body(&b, x->pk, "x ", "http://x.example", 0, vk, 1);
+	expect_refused(apply(vk[0], MC_TX_NODE_ADD, &b, &err), &err, "print like another name", &before);
+	mc_buf_release(&b);
+	memset(&err, 0, sizeof(err));
+	add_body(&b, x->pk, "x", "http://x.example", 0, vk, 1);
+	cr_assert_eq(apply(vk[0], MC_TX_NODE_ADD, &b, &err), 0, "%s", err.msg);
+	cr_assert_eq(snap().n, 2);
+	mc_buf_release(&b);
+	mc_key_free(x);
+}
+
 /* The genesis node has no address on the chain: a NODE_ADD of itself, with
  * a quorum of approvals, gives it one. A validator's NODE_ADD changes only
  * its address (and the epoch, so older approvals cannot put an old one
