@@ -336,6 +336,12 @@ static int count_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 
 	free(im->preds);   /* a txn run again */
 	im->preds = NULL;
+	/* before any lookup: who may not store records under this custodian
+	 * learns nothing of what it holds (found in an attack, session 12: an
+	 * auditor's and a patient's imports answered "duplicate" and
+	 * "changed" for records they may not read) */
+	if (mc_custody_may_store(t, im->author->pk, mc_org_pk(im->org), err) != 0)
+		return -1;
 	if (mc_custody_predecessors(t, mc_org_pk(im->org), &im->preds, &im->npreds, err) != 0)
 		return -1;
 	return mc_txn_count(t, MC_DB_RECORDS, &im->stored, err);

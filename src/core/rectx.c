@@ -267,6 +267,26 @@ static int entry_side_rows(struct mc_txn *t, const struct mc_apply_ctx *ax, cons
 	return 0;
 }
 
+int mc_custody_may_store(struct mc_txn *t, const uint8_t author[MC_PK_LEN], const uint8_t org[MC_PK_LEN],
+			 struct mc_err *err)
+{
+	struct mc_identity a, o;
+	int rc = mc_identity_get(t, author, &a, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND || a.revoked != MC_NOT_REVOKED || !(a.roles & (MC_ROLE_ADMIN | MC_ROLE_CLINICIAN)))
+		return mc_err_set(err, EX_NOPERM, _("the acting identity may not store records: only an active admin or clinician of the custodian organization does"));
+	rc = mc_identity_get(t, org, &o, err);
+	if (rc < 0)
+		return -1;
+	if (rc == MC_NOTFOUND || !(o.roles & MC_ROLE_ORG) || o.revoked != MC_NOT_REVOKED)
+		return mc_err_set(err, EX_DATAERR, _("the custodian is not an active organization"));
+	if (!a.org[0] || strcmp(a.org, o.name) != 0)
+		return mc_err_set(err, EX_NOPERM, _("the acting identity is not staff of the custodian organization: only its own staff store its records"));
+	return 0;
+}
+
 int mc_custody_predecessors(struct mc_txn *t, const uint8_t org[MC_PK_LEN], uint8_t (**preds)[MC_PK_LEN],
 			    size_t *n, struct mc_err *err)
 {

@@ -20,6 +20,15 @@
 
 #define MC_PAYLOAD_MAX (16u * 1024 * 1024)   /* one record's payload */
 
+/* Whether author may store records in the custody of org, by the chain's
+ * RECORD_PUT rule of this build: an active admin or clinician whose
+ * enrollment org is the name of org, an active organization. 0, or -1 with
+ * EX_NOPERM (EX_DATAERR: org is not an active organization). For callers
+ * that answer about stored records before any tx is signed (the importer's
+ * duplicate lookups): whoever may not store gets no answer. */
+int mc_custody_may_store(struct mc_txn *t, const uint8_t author[MC_PK_LEN], const uint8_t org[MC_PK_LEN],
+			 struct mc_err *err);
+
 /* The organizations `org` succeeded by key rotations (ORG_ROTATE's rows
  * in MC_DB_ORGSUCC, old org -> new org), its predecessor first, then that
  * one's, and so on: *preds (malloc'd, NULL if none; free it), *n of them.

@@ -328,7 +328,9 @@ static void add_validator(size_t i)
 	struct mc_txin in;
 
 	cr_assert_eq(mc_store_read(cl.s[0], seq_txn, &c, &err), 0, "%s", err.msg);
-	snprintf(name, sizeof(name), "n%zu", i);
+	/* not "n1": the genesis node is named so (fixture.h), and a node takes
+	 * a display name of its own (block version 4) */
+	snprintf(name, sizeof(name), "validator %zu", i);
 	snprintf(url, sizeof(url), "http://n%zu.test", i);
 	memset(&a, 0, sizeof(a));
 	memcpy(a.pk, cl.k[i]->pk, MC_PK_LEN);
