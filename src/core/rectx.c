@@ -287,59 +287,77 @@ int mc_custody_may_store(struct mc_txn *t, const uint8_t author[MC_PK_LEN], cons
 	return 0;
 }
 
+struct succ_row {
+	uint8_t old[MC_PK_LEN], next[MC_PK_LEN];
+};
+
+static int succ_by_next(const void *a, const void *b)
+{
+	return memcmp(((const struct succ_row *)a)->next, ((const struct succ_row *)b)->next, MC_PK_LEN);
+}
+
 int mc_custody_predecessors(struct mc_txn *t, const uint8_t org[MC_PK_LEN], uint8_t (**preds)[MC_PK_LEN],
 			    size_t *n, struct mc_err *err)
 {
-	uint8_t (*p)[MC_PK_LEN];
-	const uint8_t *cur = org;
-	uint64_t rows;
+	struct succ_row *rows = NULL, key;
+	uint8_t (*p)[MC_PK_LEN] = NULL;
+	struct mc_cursor *c;
+	const void *k, *v;
+	size_t kn, vn, nrows = 0;
+	uint64_t count;
+	int rc;
 
 	*preds = NULL;
 	*n = 0;
-	if (mc_txn_count(t, MC_DB_ORGSUCC, &rows, err) != 0)
+	if (mc_txn_count(t, MC_DB_ORGSUCC, &count, err) != 0)
 		return -1;
-	if (rows == 0)
+	if (count == 0)
 		return 0;
-	if (rows > SIZE_MAX / MC_PK_LEN || !(p = malloc((size_t)rows * MC_PK_LEN)))
+	if (count > SIZE_MAX / sizeof(*rows) || !(rows = malloc((size_t)count * sizeof(*rows))) ||
+	    !(p = malloc((size_t)count * MC_PK_LEN))) {
+		free(rows);
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
-	/* one walk of the table a step back (it holds a row a rotation: a
-	 * handful), at most one step a row, so a damaged table that loops
-	 * ends too */
-	while (*n < rows) {
-		struct mc_cursor *c;
-		const void *k, *v;
-		size_t kn, vn, i;
-		bool found = false;
-		int rc;
+	}
+	/* the table (a row a rotation) read once, ordered by successor: each
+	 * step back is a binary search */
+	if (mc_cursor_open(t, MC_DB_ORGSUCC, &c, err) != 0)
+		goto fail;
+	for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0 && nrows < count;
+	     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
+		if (kn != MC_PK_LEN || vn < MC_PK_LEN)
+			continue;   /* damage verify reports in orgsucc */
+		memcpy(rows[nrows].old, k, MC_PK_LEN);
+		memcpy(rows[nrows].next, v, MC_PK_LEN);
+		nrows++;
+	}
+	mc_cursor_close(c);
+	if (rc < 0)
+		goto fail;
+	qsort(rows, nrows, sizeof(*rows), succ_by_next);
+	memcpy(key.next, org, MC_PK_LEN);
+	/* at most one step a row, and never back to a key already met, so a
+	 * damaged table that loops ends too */
+	while (*n < nrows) {
+		const struct succ_row *r = bsearch(&key, rows, nrows, sizeof(*rows), succ_by_next);
+		size_t i;
 
-		if (mc_cursor_open(t, MC_DB_ORGSUCC, &c, err) != 0)
-			goto fail;
-		for (rc = mc_cursor_seek(c, NULL, 0, &k, &kn, &v, &vn, err); rc == 0;
-		     rc = mc_cursor_next(c, &k, &kn, &v, &vn, err)) {
-			if (kn == MC_PK_LEN && vn >= MC_PK_LEN && memcmp(v, cur, MC_PK_LEN) == 0) {
-				found = true;
-				break;
-			}
-		}
-		if (found)
-			memcpy(p[*n], k, MC_PK_LEN);
-		mc_cursor_close(c);
-		if (rc < 0)
-			goto fail;
-		if (!found || memcmp(p[*n], org, MC_PK_LEN) == 0)
+		if (!r || memcmp(r->old, org, MC_PK_LEN) == 0)
 			break;
-		for (i = 0; i < *n && memcmp(p[i], p[*n], MC_PK_LEN) != 0; i++)
+		for (i = 0; i < *n && memcmp(p[i], r->old, MC_PK_LEN) != 0; i++)
 			;
 		if (i < *n)
 			break;
-		cur = p[(*n)++];
+		memcpy(p[(*n)++], r->old, MC_PK_LEN);
+		memcpy(key.next, r->old, MC_PK_LEN);
 	}
+	free(rows);
 	if (*n == 0)
 		free(p);
 	else
 		*preds = p;
 	return 0;
 fail:
+	free(rows);
 	free(p);
 	*n = 0;
 	return -1;
@@ -351,17 +369,28 @@ fail:
  * re-run of last night's import after a rotation stored every record
  * again, an erased one included). Only reads: the rows are the
  * predecessors', which no RECORD_PUT writes once they are revoked. */
-static int entry_dupkey_before(struct mc_txn *t, const struct mc_apply_ctx *ax, const uint8_t (*preds)[MC_PK_LEN],
-			       size_t npreds, const struct mc_entry *e, struct mc_err *err)
+static int entry_dupkey_before(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
+			       const uint8_t (*preds)[MC_PK_LEN], size_t npreds, const struct mc_entry *e,
+			       struct mc_err *err)
 {
 	uint8_t ik[MC_PK_LEN + MC_HASH_LEN];
+	const void *v;
+	size_t vn;
+	int rc;
 
+	if (npreds == 0)
+		return 0;
+	/* the custodian's own row, when it holds one, answers alone
+	 * (entry_dupkey), as in the importer's lookups: the newest key first.
+	 * So a resource stored twice before version 4 (once under the old key,
+	 * once under the new) takes its next version under the new key's
+	 * record (found in review) */
+	memcpy(ik, put->org, MC_PK_LEN);
 	memcpy(ik + MC_PK_LEN, e->dupkey, MC_HASH_LEN);
+	rc = mc_txn_get(t, MC_DB_DUPKEYS, ik, sizeof(ik), &v, &vn, err);
+	if (rc != MC_NOTFOUND)
+		return rc < 0 ? -1 : 0;
 	for (size_t i = 0; i < npreds; i++) {
-		const void *v;
-		size_t vn;
-		int rc;
-
 		memcpy(ik, preds[i], MC_PK_LEN);
 		rc = mc_txn_get(t, MC_DB_DUPKEYS, ik, sizeof(ik), &v, &vn, err);
 		if (rc < 0)
@@ -426,7 +455,7 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 		return mc_refuse(err, ax, _("the record id is already in use"));
 	if (rc != 0)
 		return -1;
-	if (e->keyed && (entry_dupkey_before(t, ax, preds, npreds, e, err) != 0 || entry_dupkey(t, ax, put, e, err) != 0))
+	if (e->keyed && (entry_dupkey_before(t, ax, put, preds, npreds, e, err) != 0 || entry_dupkey(t, ax, put, e, err) != 0))
 		return -1;
 	if (e->version == 1) {
 		uint8_t skey[MC_HASH_LEN + MC_RECORD_ID_LEN];

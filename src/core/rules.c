@@ -92,7 +92,7 @@ int mc_rules_name_free(struct mc_txn *t, const struct mc_apply_ctx *ax, const vo
 	/* by key prefix, not by the name: serve logs refusals, and a patient
 	 * identity's name is a patient identifier */
 	snprintf(why, sizeof(why),
-		 _("an active identity already has this display name (key %.8s): enrol this one under a name of its own"),
+		 _("an active identity already has this display name (key %.8s): give this one a name of its own"),
 		 hex);
 	return mc_refuse(err, ax, why);
 }

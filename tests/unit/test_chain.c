@@ -588,6 +588,27 @@ static int succ_rows_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return mc_txn_put(t, MC_DB_DUPKEYS, ik, sizeof(ik), iv, sizeof(iv), err);
 }
 
+static int dupkey_row_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct succ_rows *c = vctx;
+	uint8_t ik[MC_PK_LEN + MC_HASH_LEN], iv[MC_RECORD_ID_LEN + MC_HASH_LEN] = { 0 };
+
+	memcpy(ik, c->old, MC_PK_LEN);
+	memcpy(ik + MC_PK_LEN, c->dupkey, MC_HASH_LEN);
+	memcpy(iv, c->id, MC_RECORD_ID_LEN);
+	return mc_txn_put(t, MC_DB_DUPKEYS, ik, sizeof(ik), iv, sizeof(iv), err);
+}
+
+static int dupkey_row_del_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct succ_rows *c = vctx;
+	uint8_t ik[MC_PK_LEN + MC_HASH_LEN];
+
+	memcpy(ik, c->old, MC_PK_LEN);
+	memcpy(ik + MC_PK_LEN, c->dupkey, MC_HASH_LEN);
+	return mc_txn_del(t, MC_DB_DUPKEYS, ik, sizeof(ik), err) == 0 ? 0 : -1;
+}
+
 /* Found in review (session 12): a re-run of an import after org rotate-key
  * stored every record again. From block version 4 a duplicate key the
  * custodian's earlier key holds is in use: a new record under it is
@@ -626,6 +647,35 @@ Test(chain, a_duplicate_key_held_by_the_custodians_earlier_key_is_in_use_from_bl
 	}
 	mc_buf_release(&body);
 	mc_buf_release(&attach);
+	/* a resource stored twice before version 4 (under the old key as
+	 * rows.id, under the new as `again`): the new key's row answers, so
+	 * `again` takes its next version and rows.id does not (found in
+	 * review: the old key's row answered first, and neither could) */
+	{
+		struct succ_rows cur = rows;
+		uint8_t again[MC_RECORD_ID_LEN];
+
+		mc_random(again, MC_RECORD_ID_LEN);
+		memcpy(cur.old, fx.org->pk, MC_PK_LEN);   /* a DUPKEYS row under the custodian */
+		memcpy(cur.id, again, MC_RECORD_ID_LEN);
+		cr_assert_eq(mc_store_write(fx.s, dupkey_row_txn, &cur, &err), 0, "%s", err.msg);
+		for (int which = 0; which < 2; which++) {
+			struct rule_try c = { clin, MC_TX_RECORD_PUT, &body, &attach, 4, 0, { 0 } };
+
+			memcpy(e.id, which ? rows.id : again, MC_RECORD_ID_LEN);
+			one_entry_put(fx.org->pk, &e, &body, &attach);
+			c.body = &body;
+			c.attach = &attach;
+			cr_assert_eq(mc_store_write(fx.s, rule_try_txn, &c, &err), -1);
+			if (which == 0)
+				cr_assert_eq(c.rc, 0, "the new key's record: %s", c.err.msg);
+			else
+				cr_assert_eq(c.rc, -1, "the old key's record, whose key the new key's row holds");
+			mc_buf_release(&body);
+			mc_buf_release(&attach);
+		}
+		cr_assert_eq(mc_store_write(fx.s, dupkey_row_del_txn, &cur, &err), 0, "%s", err.msg);
+	}
 	/* the record the earlier key's row names takes its key */
 	memcpy(e.id, rows.id, MC_RECORD_ID_LEN);
 	one_entry_put(fx.org->pk, &e, &body, &attach);
@@ -638,6 +688,81 @@ Test(chain, a_duplicate_key_held_by_the_custodians_earlier_key_is_in_use_from_bl
 	mc_buf_release(&body);
 	mc_buf_release(&attach);
 	mc_key_free(clin);
+}
+
+struct succ_chain {
+	uint8_t k[6][MC_PK_LEN];   /* A B C, D E, and X */
+};
+
+static int succ_chain_rows_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct succ_chain *c = vctx;
+	/* orgsucc rows old -> new: X -> A -> B -> C, and D -> E */
+	static const int rows[][2] = { { 0, 1 }, { 1, 2 }, { 3, 4 }, { 5, 0 } };
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint8_t v[MC_PK_LEN + 8] = { 0 };
+
+		memcpy(v, c->k[rows[i][1]], MC_PK_LEN);
+		if (mc_txn_put(t, MC_DB_ORGSUCC, c->k[rows[i][0]], MC_PK_LEN, v, sizeof(v), err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct preds_ctx {
+	const uint8_t *org;
+	uint8_t (*p)[MC_PK_LEN];
+	size_t n;
+};
+
+static int preds_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct preds_ctx *c = vctx;
+
+	return mc_custody_predecessors(t, c->org, &c->p, &c->n, err);
+}
+
+/* mc_custody_predecessors follows the rotations back, newest first, each
+ * organization's own chain only, and ends on a table whose rows loop. */
+Test(chain, the_keys_an_organization_succeeded_are_found_newest_first)
+{
+	struct succ_chain sc;
+	struct mc_err err = { 0 };
+	struct preds_ctx c = { 0 };
+
+	for (int i = 0; i < 6; i++)
+		mc_random(sc.k[i], MC_PK_LEN);
+	c.org = sc.k[2];
+	cr_assert_eq(mc_store_read(fx.s, preds_txn, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n, 0, "no rotation: none");
+	cr_assert_eq(mc_store_write(fx.s, succ_chain_rows_txn, &sc, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_read(fx.s, preds_txn, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n, 3, "C succeeded B, B A, A X");
+	cr_assert_eq(memcmp(c.p[0], sc.k[1], MC_PK_LEN), 0, "B first");
+	cr_assert_eq(memcmp(c.p[1], sc.k[0], MC_PK_LEN), 0, "then A");
+	cr_assert_eq(memcmp(c.p[2], sc.k[5], MC_PK_LEN), 0, "then X");
+	free(c.p);
+	c.org = sc.k[4];
+	cr_assert_eq(mc_store_read(fx.s, preds_txn, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n, 1, "E succeeded D only");
+	cr_assert_eq(memcmp(c.p[0], sc.k[3], MC_PK_LEN), 0);
+	free(c.p);
+	c.org = sc.k[5];
+	cr_assert_eq(mc_store_read(fx.s, preds_txn, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n, 0, "X succeeded no one");
+	/* damage: rows C -> B and X -> C beside B -> C make a loop; the walk
+	 * ends */
+	{
+		struct succ_chain loop = sc;
+
+		memcpy(loop.k[0], sc.k[2], MC_PK_LEN);   /* rows C -> B -> C ... */
+		cr_assert_eq(mc_store_write(fx.s, succ_chain_rows_txn, &loop, &err), 0, "%s", err.msg);
+		c.org = sc.k[2];
+		cr_assert_eq(mc_store_read(fx.s, preds_txn, &c, &err), 0, "%s", err.msg);
+		cr_assert(c.n <= 6, "a loop ends: %zu", c.n);
+		free(c.p);
+	}
 }
 
 struct latest_ctx { uint8_t id[MC_RECORD_ID_LEN]; uint8_t subject[MC_HASH_LEN], leaf[MC_HASH_LEN]; };
