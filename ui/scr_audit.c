@@ -25,7 +25,11 @@ enum { ACT_FOLLOW = MC_ACT_OWN, ACT_EXPORT };
 
 #define DEPTH 256
 
-static const int AUDIT_COLS[] = { 19, 9, 12, 0 };
+/* 80 columns: the time to the minute (the detail pane has it to the ms),
+ * the actor as "name (key prefix)" with the name cut to fit, the event
+ * as before (an access's record, version, purpose and outcome) */
+#define ACTOR_COLS 17
+static const int AUDIT_COLS[] = { 16, 9, ACTOR_COLS, 0 };
 
 static struct {
 	struct mc_audit_rows *rows;
@@ -33,6 +37,7 @@ static struct {
 	struct mc_audit_filter f;
 	uint8_t subject[MC_HASH_LEN], actor[MC_PK_LEN];
 	char subject_text[MC_SUBJECT_MAX + 1], actor_text[MC_NAME_MAX + 1], outcome_text[16];
+	char actor_who[MC_WHO_MAX], actor_hex[2 * MC_PK_LEN + 1];   /* the actor filtered on, as shown; its key */
 	char since_text[64], until_text[64];
 	bool follow;
 	/* page starts: a cursor (h, t) per page; page 0 has none */
@@ -67,7 +72,7 @@ static void load(struct mc_app *app)
 static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 {
 	const struct mc_audit_event *e = &A.rows->rows[i];
-	char when[32], what[160] = "", rec[33], gid[33];
+	char when[32], what[160] = "", rec[33], gid[33], who[MC_WHO_MAX];
 
 	(void)ctx;
 	mc_time_format(e->ts, when, sizeof(when));
@@ -86,10 +91,11 @@ static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 			 e->purpose ? " " : "", e->purpose ? mc_purpose_name(e->purpose) : "");
 	}
 	when[10] = ' ';
-	when[19] = '\0';
+	when[16] = '\0';
+	mc_ui_who(who, sizeof(who), e->actor_name, e->actor, ACTOR_COLS);
 	{
 		char bt[32];
-		const char *cells[] = { when, bt, e->actor_name, what };
+		const char *cells[] = { when, bt, who, what };
 
 		snprintf(bt, sizeof(bt), "%5llu.%-3u", (unsigned long long)e->h, e->ti);
 		mc_ui_row(buf, n, AUDIT_COLS, cells, 4);
@@ -102,8 +108,8 @@ static void draw(struct mc_app *app, int y, int h)
 
 	(void)app;
 	mc_ui_putf(y, 1, COLS - 2, MC_STYLE_HEAD, _("Audit trail, newest first%s%s%s%s%s%s%s%s, page %d%s"),
-		   A.subject_text[0] ? _(", patient ") : "", A.subject_text, A.actor_text[0] ? _(", actor ") : "",
-		   A.actor_text, A.outcome_text[0] ? _(", outcome ") : "", A.outcome_text,
+		   A.subject_text[0] ? _(", patient ") : "", A.subject_text, A.actor_who[0] ? _(", actor ") : "",
+		   A.actor_who, A.outcome_text[0] ? _(", outcome ") : "", A.outcome_text,
 		   A.since_text[0] || A.until_text[0] ? _(", time-bounded") : "", "", A.depth + 1,
 		   A.follow ? _("  [FOLLOWING]") : "");
 	if (A.err[0]) {
@@ -116,14 +122,16 @@ static void draw(struct mc_app *app, int y, int h)
 
 		mc_ui_row(head, sizeof(head), AUDIT_COLS, heads, 4);
 	}
-	mc_list_draw(&A.list, y + 1, 1, h - 7, COLS - 2, head, row, NULL);
+	mc_list_draw(&A.list, y + 1, 1, h - 9, COLS - 2, head, row, NULL);
 	if (A.list.count) {
 		/* the selected event in full */
 		const struct mc_audit_event *e = &A.rows->rows[A.list.cursor];
-		char rec[64] = "-", subj[65] = "-", gid[33] = "-", actor[65];
-		const char *labels[] = { _("Record"), _("Patient"), _("Grant"), _("Actor key"), _("Break-glass") };
-		const char *values[] = { rec, subj, gid, actor, e->glass[0] ? e->glass : "-" };
+		char when[32], rec[64] = "-", subj[65] = "-", gid[33] = "-", actor[65];
+		const char *labels[] = { _("Time"), _("Record"), _("Patient"), _("Grant"), _("Actor"), _("Actor key"),
+					 _("Break-glass") };
+		const char *values[] = { when, rec, subj, gid, e->actor_name, actor, e->glass[0] ? e->glass : "-" };
 
+		mc_time_format(e->ts, when, sizeof(when));
 		if (e->type == MC_TX_ACCESS) {
 			char hex[33];
 
@@ -135,7 +143,7 @@ static void draw(struct mc_app *app, int y, int h)
 		if (e->has_grant)
 			mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
 		mc_hex(e->actor, MC_PK_LEN, actor);
-		mc_detail_draw(y + h - 6, 1, 5, COLS - 2, NULL, labels, values, 5);
+		mc_detail_draw(y + h - 8, 1, 7, COLS - 2, NULL, labels, values, 7);
 	}
 	if (!A.list.count)
 		mc_ui_put(y + 3, 2, COLS - 3, MC_STYLE_DIM, _("no events"));
@@ -165,6 +173,7 @@ static void audit_filter(struct mc_app *app)
 		return;
 	mc_audit_filter_init(&A.f);
 	A.subject_text[0] = A.actor_text[0] = A.outcome_text[0] = A.since_text[0] = A.until_text[0] = '\0';
+	A.actor_who[0] = A.actor_hex[0] = '\0';
 	if (f[0].value[0]) {
 		if (mc_cli_subject(app->cli, f[0].value, A.subject, &err) != 0)
 			goto bad;
@@ -177,6 +186,8 @@ static void audit_filter(struct mc_app *app)
 		memcpy(A.actor, who.pk, MC_PK_LEN);
 		A.f.actor = A.actor;
 		mc_ui_copy(A.actor_text, sizeof(A.actor_text), f[1].value);
+		mc_identity_who(who.name, who.pk, A.actor_who, sizeof(A.actor_who));
+		mc_hex(who.pk, MC_PK_LEN, A.actor_hex);
 	}
 	A.f.outcome = (uint8_t)f[2].choice;
 	if (f[2].choice)
@@ -209,7 +220,7 @@ static void audit_export(struct mc_app *app)
 	/* the filter on screen, as export's options */
 	const struct {
 		const char *opt, *value;
-	} filter[] = { { "--subject", A.subject_text }, { "--actor", A.actor_text }, { "--outcome", A.outcome_text },
+	} filter[] = { { "--subject", A.subject_text }, { "--actor", A.actor_hex }, { "--outcome", A.outcome_text },
 		       { "--since", A.since_text }, { "--until", A.until_text } };
 	struct mc_form_field f[2];
 	const char *argv[24];

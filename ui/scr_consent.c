@@ -24,7 +24,9 @@
 /* this screen's own actions (its keys: keys[] below) */
 enum { ACT_GRANT = MC_ACT_OWN, ACT_REVOKE, ACT_ACTIVE, ACT_EXPIRING };
 
-static const int GRANT_COLS[] = { 8, 13, 12, 10, 8, 10, 8 };
+/* the grantee last, as "name (key prefix)" in the rest of the width (15
+ * columns at 80: the name is cut to fit, never the key prefix) */
+static const int GRANT_COLS[] = { 8, 13, 10, 8, 10, 8, 0 };
 
 static struct {
 	struct mc_consent_rows *rows;
@@ -32,6 +34,7 @@ static struct {
 	struct mc_consent_filter f;
 	uint8_t subject[MC_HASH_LEN], grantee[MC_PK_LEN];
 	char subject_text[MC_SUBJECT_MAX + 1], grantee_text[MC_NAME_MAX + 1];
+	char grantee_who[MC_WHO_MAX];   /* the grantee filtered on, as shown */
 	char err[MC_ERR_MSG_MAX];
 } C;
 
@@ -49,9 +52,13 @@ static void load(struct mc_app *app)
 static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 {
 	const struct mc_grant_row *r = &C.rows->rows[i];
-	char id[33], until[32], subj[65];
+	char id[33], until[32], subj[65], who[MC_WHO_MAX];
+	int rest = COLS - 2;
 
 	(void)ctx;
+	for (size_t k = 0; k + 1 < MC_ARRAY_LEN(GRANT_COLS); k++)
+		rest -= GRANT_COLS[k] + 1;
+	mc_ui_who(who, sizeof(who), r->grantee_name, r->grantee, rest);
 	mc_hex(r->id, MC_GRANT_ID_LEN, id);
 	mc_hex(r->subject, MC_HASH_LEN, subj);
 	if (r->until_ms == MC_TIME_OPEN)
@@ -59,8 +66,7 @@ static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 	else
 		mc_time_format(r->until_ms, until, sizeof(until));
 	{
-		const char *cells[] = { id, r->status, r->grantee_name, mc_purpose_name(r->purpose), r->scope, until,
-					subj + 56 };
+		const char *cells[] = { id, r->status, mc_purpose_name(r->purpose), r->scope, until, subj + 56, who };
 
 		mc_ui_row(buf, n, GRANT_COLS, cells, 7);
 	}
@@ -76,8 +82,8 @@ static void draw(struct mc_app *app, int y, int h)
 
 	(void)app;
 	mc_ui_putf(y, 1, COLS - 2, MC_STYLE_HEAD, _("Consent grants%s%s%s%s%s%s: %u shown, %u ending within 7 days"),
-		   C.subject_text[0] ? _(" of patient ") : "", C.subject_text, C.grantee_text[0] ? _(" to ") : "",
-		   C.grantee_text, C.f.active_only ? _(", active only") : "",
+		   C.subject_text[0] ? _(" of patient ") : "", C.subject_text, C.grantee_who[0] ? _(" to ") : "",
+		   C.grantee_who, C.f.active_only ? _(", active only") : "",
 		   C.f.expiring_only ? _(", ending soon only") : "", C.rows ? C.rows->n : 0,
 		   C.rows ? C.rows->expiring : 0);
 	if (C.err[0]) {
@@ -86,8 +92,8 @@ static void draw(struct mc_app *app, int y, int h)
 	}
 	/* L10N: column heads of the grants list: keep each as short as the English */
 	{
-		const char *heads[] = { _("GRANT"), _("STATUS"), _("GRANTEE"), _("PURPOSE"), _("SCOPE"), _("UNTIL"),
-					_("PATIENT") };
+		const char *heads[] = { _("GRANT"), _("STATUS"), _("PURPOSE"), _("SCOPE"), _("UNTIL"), _("PATIENT"),
+					_("GRANTEE") };
 
 		mc_ui_row(head, sizeof(head), GRANT_COLS, heads, 7);
 	}
@@ -103,7 +109,7 @@ static void grant(struct mc_app *app)
 	struct mc_identity grantee;
 	struct mc_op_grant res;
 	struct mc_err err = { 0 };
-	char cats[MC_SCOPE_CATS_MAX * MC_CATEGORY_MAX], hex[33];
+	char cats[MC_SCOPE_CATS_MAX * MC_CATEGORY_MAX], hex[33], who[MC_WHO_MAX];
 	uint64_t now = mc_now_ms();
 
 	memset(f, 0, sizeof(f));
@@ -145,8 +151,8 @@ static void grant(struct mc_app *app)
 		return;
 	}
 	mc_hex(res.id, MC_GRANT_ID_LEN, hex);
-	mc_app_msg(app, false, _("grant %s to %s made in block %llu"), hex, grantee.name,
-		   (unsigned long long)res.height);
+	mc_identity_who(grantee.name, grantee.pk, who, sizeof(who));
+	mc_app_msg(app, false, _("grant %s to %s made in block %llu"), hex, who, (unsigned long long)res.height);
 	load(app);
 }
 
@@ -155,7 +161,7 @@ static void revoke(struct mc_app *app)
 	const struct mc_grant_row *r;
 	struct mc_form_field f[1];
 	struct mc_err err = { 0 };
-	char q[256], hex[33];
+	char q[256], hex[33], who[MC_WHO_MAX];
 	uint64_t height;
 
 	if (!C.list.count)
@@ -166,7 +172,9 @@ static void revoke(struct mc_app *app)
 		mc_app_msg(app, true, _("grant %s is already revoked"), hex);
 		return;
 	}
-	snprintf(q, sizeof(q), _("Revoke grant %.12s... to %s (%s)?"), hex, r->grantee_name, mc_purpose_name(r->purpose));
+	mc_identity_who(r->grantee_name, r->grantee, who, sizeof(who));
+	/* L10N: the grant's id, its grantee (a name and its key prefix) and purpose */
+	snprintf(q, sizeof(q), _("Revoke grant %.12s... to %s for %s?"), hex, who, mc_purpose_name(r->purpose));
 	if (!mc_confirm(app, q))
 		return;
 	memset(f, 0, sizeof(f));
@@ -194,7 +202,7 @@ static void consent_filter(struct mc_app *app)
 		return;
 	C.f.subject = NULL;
 	C.f.grantee = NULL;
-	C.subject_text[0] = C.grantee_text[0] = '\0';
+	C.subject_text[0] = C.grantee_text[0] = C.grantee_who[0] = '\0';
 	if (f[0].value[0]) {
 		if (mc_cli_subject(app->cli, f[0].value, C.subject, &err) != 0) {
 			mc_app_msg(app, true, "%s", err.msg);
@@ -210,7 +218,8 @@ static void consent_filter(struct mc_app *app)
 		}
 		memcpy(C.grantee, who.pk, MC_PK_LEN);
 		C.f.grantee = C.grantee;
-		mc_ui_copy(C.grantee_text, sizeof(C.grantee_text), who.name);
+		mc_ui_copy(C.grantee_text, sizeof(C.grantee_text), f[1].value);   /* as typed: a name may be reused */
+		mc_identity_who(who.name, who.pk, C.grantee_who, sizeof(C.grantee_who));
 	}
 	C.list.cursor = C.list.top = 0;
 	load(app);

@@ -11,6 +11,7 @@
 
 #include "codec.h"
 #include "i18n.h"
+#include "identity.h"
 #include "screens.h"
 #include "util.h"
 #include "widgets.h"
@@ -162,6 +163,23 @@ void mc_ui_row(char *out, size_t n, const int *widths, const char *const *cells,
 			out[o++] = ' ';
 		o = cell(out, n, o, cells[i] ? cells[i] : "", w < 0 ? -w : w, w < 0);
 	}
+}
+
+void mc_ui_who(char *out, size_t n, const char *name, const uint8_t pk[MC_PK_LEN], int width)
+{
+	char cut[4 * MC_NAME_MAX + 8];
+	int room = width - (MC_WHO_PREFIX + 3) - 1;   /* " (" prefix ")", and the cut's mark */
+	size_t l;
+
+	mc_identity_who(name, pk, out, n);
+	if (mc_ui_width(out) <= width || room < 1)
+		return;
+	l = cell(cut, sizeof(cut) - 4, 0, name, room, false);
+	while (l > 0 && cut[l - 1] == ' ')   /* cell's padding, or the name's own space at the cut */
+		l--;
+	/* marked, so a cut "Dr Alexandra" never reads as another "Dr A" */
+	memcpy(cut + l, g_ascii ? "~" : "\xe2\x80\xa6" /* U+2026 */, g_ascii ? 2 : 4);
+	mc_identity_who(cut, pk, out, n);
 }
 
 void mc_ui_put(int y, int x, int width, enum mc_ui_style st, const char *utf8)

@@ -42,6 +42,10 @@ void mc_ui_age(uint64_t ms, char *out, size_t n);
 void mc_ui_row(char *out, size_t n, const int *widths, const char *const *cells, int ncells);
 /* Display width of a UTF-8 string. */
 int mc_ui_width(const char *utf8);
+/* An identity in a cell of width display columns: "Dr A (fdd1d306)"
+ * (mc_identity_who); when it is wider, the name is cut, never the key
+ * prefix (a name alone may be a revoked identity's, taken again). */
+void mc_ui_who(char *out, size_t n, const char *name, const uint8_t pk[MC_PK_LEN], int width);
 
 /* A list: count rows, a cursor and the first row shown. */
 struct mc_list {

@@ -181,8 +181,13 @@ int mc_op_grant(struct mc_cli *cli, const struct mc_key *node, const struct mc_k
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (grantee->revoked != MC_NOT_REVOKED)
-		return mc_err_set(err, EX_NOUSER, _("the grantee '%s' is revoked"), grantee->name);
+	if (grantee->revoked != MC_NOT_REVOKED) {
+		char who[MC_WHO_MAX];
+
+		/* with its key prefix: an active identity may bear the name now */
+		mc_identity_who(grantee->name, grantee->pk, who, sizeof(who));
+		return mc_err_set(err, EX_NOUSER, _("the grantee '%s' is revoked"), who);
+	}
 	memcpy(g->grantee, grantee->pk, MC_PK_LEN);
 	/* A patient grants for themself: their signature attests it. */
 	mc_hex(author->pk, MC_PK_LEN, mehex);

@@ -153,9 +153,12 @@ static bool print_state(const struct mc_alert *al, const char *when, cJSON *j)
 	return print_node_state(al, when, j) || print_anchor_state(al, when, j);
 }
 
-/* An alert's fields as printed: names, time and hex. */
+/* An alert's fields as printed: names (for --json; the keys go beside
+ * them), the same with their key prefixes (for the text: mc_identity_who),
+ * time and hex. */
 struct alert_text {
 	char who[MC_NAME_MAX + 1], staff[MC_NAME_MAX + 1], by[MC_NAME_MAX + 1];
+	char who_k[MC_WHO_MAX], staff_k[MC_WHO_MAX], by_k[MC_WHO_MAX];
 	char when[32], pk[65], subj[65], rec[33], gid[33], idhex[2 * MC_ALERT_ID_LEN + 1];
 };
 
@@ -164,11 +167,19 @@ static void alert_text(struct mc_txn *t, const struct mc_alert *al, struct alert
 	snprintf(x->staff, sizeof(x->staff), "?");
 	snprintf(x->by, sizeof(x->by), "?");
 	name_of(t, al->actor, x->who, sizeof(x->who));
+	/* a lost-key rotation's actor is the new key: the person is shown by
+	 * the key they held (the text gives the new one in full) */
+	mc_identity_who(x->who, al->kind == MC_ALERT_LOST_KEY_ROTATION ? al->old_pk : al->actor, x->who_k,
+			sizeof(x->who_k));
 	if (al->kind == MC_ALERT_STAFF_GRANT || al->kind == MC_ALERT_ENROLLER_GRANT ||
-	    al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT || al->kind == MC_ALERT_LOST_KEY_ROTATION)
+	    al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT || al->kind == MC_ALERT_LOST_KEY_ROTATION) {
 		name_of(t, al->author, x->staff, sizeof(x->staff));
-	if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT)
+		mc_identity_who(x->staff, al->author, x->staff_k, sizeof(x->staff_k));
+	}
+	if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
 		name_of(t, al->enroller, x->by, sizeof(x->by));
+		mc_identity_who(x->by, al->enroller, x->by_k, sizeof(x->by_k));
+	}
 	mc_time_format(al->time_ms, x->when, sizeof(x->when));
 	mc_hex(al->actor, MC_PK_LEN, x->pk);
 	mc_hex(al->subject, MC_HASH_LEN, x->subj);
@@ -253,25 +264,25 @@ static void alert_json_event(cJSON *j, const struct mc_alert *al, const struct a
 static void alert_print_event(const struct mc_alert *al, const struct alert_text *x)
 {
 	if (al->kind == MC_ALERT_BREAK_GLASS) {
-		printf(_("%s  break-glass read by %s of record %s"), x->when, x->who, x->rec);
+		printf(_("%s  break-glass read by %s of record %s"), x->when, x->who_k, x->rec);
 	} else if (al->kind == MC_ALERT_DENY_BURST) {
-		printf(_("%s  %u denied reads by %s in the last hour"), x->when, al->count, x->who);
+		printf(_("%s  %u denied reads by %s in the last hour"), x->when, al->count, x->who_k);
 	} else if (al->kind == MC_ALERT_LOST_KEY_ROTATION) {
 		printf(_("%s  %s moved to key %s by %s without the old key's signature (lost-key rotation)"),
-		       x->when, x->who, x->pk, x->staff);
+		       x->when, x->who_k, x->pk, x->staff_k);
 	} else if (al->kind == MC_ALERT_ENROLLER_GRANT) {
 		printf(_("%s  grant %s to %s, signed by the patient identity %s, which %s enrolled"), x->when, x->gid,
-		       x->who, x->staff, x->who);
+		       x->who_k, x->staff_k, x->who_k);
 	} else if (al->kind == MC_ALERT_ENROLLER_COLLEAGUE_GRANT) {
 		printf(_("%s  grant %s to %s, signed by the patient identity %s %llu min after %s of the same organization enrolled it%s"),
-		       x->when, x->gid, x->who, x->staff, (unsigned long long)(al->after_ms / 60000), x->by,
+		       x->when, x->gid, x->who_k, x->staff_k, (unsigned long long)(al->after_ms / 60000), x->by_k,
 		       al->revoked ? _(", since revoked") : "");
 	} else if (al->kind == MC_ALERT_STAFF_GRANT) {
-		printf(al->revoked ? _("%s  grant %s to %s recorded by staff (%s), since revoked")
-				   : _("%s  grant %s to %s recorded by staff (%s), not by the patient"),
-		       x->when, x->gid, x->who, x->staff);
+		printf(al->revoked ? _("%s  grant %s to %s recorded by staff member %s, since revoked")
+				   : _("%s  grant %s to %s recorded by staff member %s, not by the patient"),
+		       x->when, x->gid, x->who_k, x->staff_k);
 	} else {
-		printf(_("%s  grant %s to %s ends"), x->when, x->gid, x->who);
+		printf(_("%s  grant %s to %s ends"), x->when, x->gid, x->who_k);
 	}
 }
 
@@ -279,7 +290,7 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 {
 	struct alerts_out *o = vctx;
 	struct alert_text x;
-	char ackname[MC_NAME_MAX + 1];
+	char ackname[MC_NAME_MAX + 1], ackwho[MC_WHO_MAX];
 	cJSON *j = NULL;
 
 	alert_text(o->t, al, &x);
@@ -296,8 +307,9 @@ static int print_alert(const struct mc_alert *al, void *vctx)
 		alert_print_event(al, &x);
 	if (al->acked) {
 		name_of(o->t, al->ack_by, ackname, sizeof(ackname));
-		/* L10N: after an alert listed with --all: who acknowledged it, and why */
-		printf(_("  [acknowledged by %s: %s]"), ackname, al->ack_reason);
+		mc_identity_who(ackname, al->ack_by, ackwho, sizeof(ackwho));
+		/* L10N: after an alert listed with --all: who acknowledged it (name and key prefix), and why */
+		printf(_("  [acknowledged by %s: %s]"), ackwho, al->ack_reason);
 	}
 	putchar('\n');
 	o->n++;

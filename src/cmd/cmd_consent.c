@@ -205,7 +205,12 @@ static int list_one(struct mc_txn *t, const struct mc_grant_state *gsp, const st
 		cJSON_AddStringToObject(o, "status", status);
 		cJSON_AddNumberToObject(o, "block", (double)gs.height);
 	} else {
-		printf("%s  %-14s %-16s %-20s %-15s %s .. %s  %s\n", id, status, who.name,
+		char grantee[MC_WHO_MAX];
+
+		/* the name with its key prefix: a revoked identity's name may be
+		 * taken again */
+		mc_identity_who(who.name, g.grantee, grantee, sizeof(grantee));
+		printf("%s  %-14s %-27s %-20s %-15s %s .. %s  %s\n", id, status, grantee,
 		       mc_purpose_name(g.purpose), scope, from, until, subj + 56);
 	}
 	lc->n++;
@@ -269,7 +274,7 @@ int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
 		goto out;
 	} else if (mc_cli_list_header(cli)) {
-		printf("%-32s  %-14s %-16s %-20s %-15s %-44s  %s\n", _("GRANT"), _("STATUS"), _("GRANTEE"),
+		printf("%-32s  %-14s %-27s %-20s %-15s %-44s  %s\n", _("GRANT"), _("STATUS"), _("GRANTEE"),
 		       _("PURPOSE"), _("SCOPE"), _("VALID"), _("SUBJECT"));
 	}
 	rc = mc_store_read(cli->store, list_txn, &lc, &err);

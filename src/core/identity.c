@@ -478,6 +478,14 @@ int mc_roles_parse(const char *s, uint32_t *roles, struct mc_err *err)
 	return 0;
 }
 
+void mc_identity_who(const char *name, const uint8_t pk[MC_PK_LEN], char *out, size_t n)
+{
+	char hex[2 * MC_PK_LEN + 1];
+
+	mc_hex(pk, MC_PK_LEN, hex);
+	snprintf(out, n, "%s (%.*s)", name && *name ? name : "?", MC_WHO_PREFIX, hex);
+}
+
 void mc_roles_format(uint32_t roles, char *out, size_t outlen)
 {
 	size_t len = 0;

@@ -70,6 +70,15 @@ int mc_identities_each(struct mc_txn *t, mc_identity_fn fn, void *ctx, struct mc
 int mc_identity_find(struct mc_txn *t, const char *what, struct mc_identity *id,
 		     struct mc_err *err);
 
+/* An identity as shown to an operator: its display name and its key's
+ * first MC_WHO_PREFIX hex digits, "Dr A (fdd1d306)". A revoked identity's
+ * name may be taken again (and older chains may hold two active ones), so
+ * a name is never shown alone (docs/decisions.md, "A name is never
+ * shown alone"). name NULL or "": "?". */
+#define MC_WHO_PREFIX 8
+#define MC_WHO_MAX (MC_NAME_MAX + MC_WHO_PREFIX + 4)
+void mc_identity_who(const char *name, const uint8_t pk[MC_PK_LEN], char *out, size_t n);
+
 /* "admin,clinician" <-> bits. Unknown role: EX_USAGE naming it. */
 int mc_roles_parse(const char *s, uint32_t *roles, struct mc_err *err);
 /* Writes the comma-separated machine names (never translated). */

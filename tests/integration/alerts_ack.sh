@@ -55,7 +55,8 @@ jq -e --arg o "$other" 'map(.id) | index($o)' "$T/a2.json" >/dev/null || fail "t
 mc --json alerts --all >"$T/a3.json"
 jq -e --arg a "$aid" '.[] | select(.id == $a) | .acked == true and .acked_by_name == "admin" and .ack_reason == "called the ER: a real emergency"' \
     "$T/a3.json" >/dev/null || fail "--all lists it acknowledged, with who and why: $(cat "$T/a3.json")"
-mc alerts --all | grep -q "^$aid .*\[acknowledged by admin: called the ER: a real emergency\]" \
+admin=$(mc --json identity list | jq -r '.[] | select(.name == "admin") | .key')
+mc alerts --all | grep -q "^$aid .*\[acknowledged by admin (${admin:0:8}): called the ER: a real emergency\]" \
     || fail "--all in text marks it acknowledged"
 expect_exit 1 mc check -w break-glass=5 -c break-glass=9
 grep -q "1 break-glass read in 24 h" "$T/out" || fail "check leaves the acknowledged read out"

@@ -30,7 +30,8 @@ jq -e --arg g "$g1" --arg a "$(key "Dr A")" --arg p "$(key "Pat One")" --arg e "
     || fail "a patient grant to the enroller's colleague soon after enrolment is flagged: $(cat "$T/alerts.json")"
 [ "$(kinds "$g1")" = enroller-colleague-grant ] || fail "one alert for the grant: $(kinds "$g1")"
 mc alerts >"$T/alerts.txt"
-grep -q "grant $g1 to Dr A, signed by the patient identity Pat One .* after admin of the same organization enrolled it" "$T/alerts.txt" \
+ka=$(key admin); kd=$(key "Dr A"); kp=$(key "Pat One")
+grep -q "grant $g1 to Dr A (${kd:0:8}), signed by the patient identity Pat One (${kp:0:8}) .* after admin (${ka:0:8}) of the same organization enrolled it" "$T/alerts.txt" \
     || fail "text alerts name the grantee, the patient identity and the enroller: $(cat "$T/alerts.txt")"
 ok "a patient identity's grant to a colleague of whoever enrolled it, within 24 hours: enroller-colleague-grant"
 

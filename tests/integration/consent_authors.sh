@@ -80,7 +80,8 @@ ge=$(mc --as "Pat Two" consent grant --subject P2 --to admin --purpose treatment
 mc --json alerts >"$T/alerts.json" || fail "alerts --json"
 jq -e --arg g "$ge" --arg a "$admin" '[.[] | select(.alert == "enroller-grant" and .grant == $g and .actor == $a and .patient_identity_name == "Pat Two")] | length == 1' \
     "$T/alerts.json" >/dev/null || fail "a patient grant to the staff member who enrolled that patient is an enroller-grant alert: $(cat "$T/alerts.json")"
-mc alerts | grep -q "signed by the patient identity Pat Two, which admin enrolled" || fail "text alerts name the enroller grant"
+mc alerts | grep -q "signed by the patient identity Pat Two ([0-9a-f]\{8\}), which admin (${admin:0:8}) enrolled" \
+    || fail "text alerts name the enroller grant: $(mc alerts)"
 ok "alerts list every staff-recorded grant, not the patient's, and a patient grant to whoever enrolled that patient"
 
 # A record's custodian is its author's own organization.

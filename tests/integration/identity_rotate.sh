@@ -141,7 +141,8 @@ mc --json alerts >"$T/alerts.json"
 jq -e --arg n "$pke" --arg o "$pka2" --arg a "$admin" \
     '[.[] | select(.alert == "lost-key-rotation" and .actor == $n and .old_key == $o and .rotated_by == $a and .actor_name == "Dr A")] | length == 1' \
     "$T/alerts.json" >/dev/null || fail "the lost-key rotation is an alert naming both keys and the admin: $(cat "$T/alerts.json")"
-mc alerts | grep -q "Dr A moved to key $pke by admin without the old key's signature" || fail "text alerts name it"
+mc alerts | grep -q "Dr A (${pka2:0:8}) moved to key $pke by admin (${admin:0:8}) without the old key's signature" \
+    || fail "text alerts name it, Dr A by the key replaced: $(mc alerts)"
 mc --json audit list | jq -e --arg n "$pke" '[.events[] | select(.type == "IDENTITY_ROTATE" and .new_key == $n and .rotation == "lost-key" and .reason == "Dr A lost the laptop")] | length == 1' \
     >/dev/null || fail "the audit trail shows a lost-key rotation and its reason"
 ok "the admin cannot move Dr A to a key of their own without the old key's signature, except as a lost-key rotation, which alerts list"
