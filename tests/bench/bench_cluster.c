@@ -7,7 +7,11 @@
  *   bench_cluster DATADIR setup AUTHORS URL
  *       enrolls AUTHORS clinicians (signed by DATADIR's admin)
  *   bench_cluster DATADIR max SECONDS THREADS BATCH URL...
- *       committed tx/s at full load: prints "committed N seconds S rate R"
+ *       committed tx/s at full load: prints "committed N seconds S rate R
+ *       busy B", B the share of all the machine's cores busy (any process:
+ *       the nodes, this client, anything else running) from the window's
+ *       start to the last commit, from /proc/stat (-1 where it cannot be
+ *       read)
  *   bench_cluster DATADIR latency RATE SECONDS THREADS URL...
  *       commit latency at RATE tx/s: prints "sent N p50 MS p99 MS max MS"
  *       (each thread 20 batches a second; the threads' first sends are
@@ -450,6 +454,26 @@ static void *monitor_main(void *arg)
 	return NULL;
 }
 
+/* The machine's CPU time so far, in ticks: all of it and the idle part
+ * (idle and iowait), from /proc/stat's first line; both 0 where it cannot
+ * be read. */
+static void cpu_ticks(unsigned long long *all, unsigned long long *idle)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	unsigned long long v[8];
+
+	*all = *idle = 0;
+	if (!f)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+		   &v[7]) == 8) {
+		for (int i = 0; i < 8; i++)
+			*all += v[i];
+		*idle = v[3] + v[4];
+	}
+	fclose(f);
+}
+
 static int cmp_d(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -486,6 +510,7 @@ static void load(double seconds, int threads, size_t batch, double rate)
 	int ran_out = 0;
 	uint64_t base = committed(), last;
 	double t_start, t_last;
+	unsigned long long all0, idle0, all1, idle1;   /* the machine's CPU ticks at t_start, t_last */
 	struct mc_err err = { 0 };
 
 	if (mc_store_read(store, seqs_txn, NULL, &err) != 0)
@@ -493,6 +518,7 @@ static void load(double seconds, int threads, size_t batch, double rate)
 	if (rate > 0)   /* latency: 20 batches a second a thread */
 		batch = (size_t)(rate / threads / 20) > 0 ? (size_t)(rate / threads / 20) : 1;
 	presign(w, threads, batch, seconds, rate);
+	cpu_ticks(&all0, &idle0);
 	t_start = now_s();
 	atomic_store(&committed_now, base);
 	pthread_create(&mon, NULL, monitor_main, NULL);
@@ -517,6 +543,7 @@ static void load(double seconds, int threads, size_t batch, double rate)
 	/* everything sent is committed, then: the time of the last commit */
 	last = atomic_load(&committed_now);
 	t_last = now_s();
+	cpu_ticks(&all1, &idle1);
 	for (int idle = 0; idle < 3000 && last - base < atomic_load(&total_sent); idle++) {
 		uint64_t c;
 
@@ -525,6 +552,7 @@ static void load(double seconds, int threads, size_t batch, double rate)
 		if (c != last) {
 			last = c;
 			t_last = now_s();
+			cpu_ticks(&all1, &idle1);
 			idle = 0;
 		}
 	}
@@ -547,8 +575,9 @@ static void load(double seconds, int threads, size_t batch, double rate)
 		       (double)(last - base) / (t_last - t_start));
 		free(all);
 	} else {
-		printf("committed %llu seconds %.2f rate %.0f\n", (unsigned long long)(last - base),
-		       t_last - t_start, (double)(last - base) / (t_last - t_start));
+		printf("committed %llu seconds %.2f rate %.0f busy %.2f\n", (unsigned long long)(last - base),
+		       t_last - t_start, (double)(last - base) / (t_last - t_start),
+		       all1 > all0 ? 1.0 - (double)(idle1 - idle0) / (double)(all1 - all0) : -1.0);
 	}
 	free(w);
 }
