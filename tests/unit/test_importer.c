@@ -568,3 +568,34 @@ Test(importer, the_chain_refuses_a_second_record_under_a_duplicate_key_in_use)
 	mc_sealed_release(&r[0]);
 	cr_assert_eq(height(), h0 + 1);
 }
+
+/* Of several failing entries of a batch the first one's failure is
+ * reported, whichever table it is found in: the duplicate key and subject
+ * rows are put after the entries' other rows, in key order (issue 18),
+ * and the outcome must stay the one of entry order. */
+Test(importer, the_first_failing_entry_is_reported_though_index_rows_go_in_key_order)
+{
+	uint8_t a[MC_RECORD_ID_LEN] = { 1 }, b[MC_RECORD_ID_LEN] = { 2 }, c[MC_RECORD_ID_LEN] = { 3 };
+	uint8_t prev[MC_HASH_LEN] = { 9 };
+	struct mc_sealed r[4];
+	struct mc_produced out;
+	struct mc_err err = { 0 };
+	uint64_t h0 = height();
+
+	/* entry 2 takes entry 0's key; entry 3 amends a version that is not the newest */
+	seal_keyed(a, 1, NULL, 0xb1, 1, &r[0]);
+	seal_keyed(b, 1, NULL, 0xb2, 2, &r[1]);
+	seal_keyed(c, 1, NULL, 0xb1, 3, &r[2]);
+	seal_keyed(a, 3, prev, 0xb1, 4, &r[3]);
+	cr_assert_eq(mc_records_commit(fx.s, fx.node, fx.admin, fx.o, r, 4, &out, &err), -1);
+	cr_assert(strstr(err.msg, "duplicate key"), "entry 2's, not entry 3's: %s", err.msg);
+	/* and the other way round: entry 1's amendment fails before entry 2's key */
+	mc_sealed_release(&r[1]);
+	seal_keyed(b, 2, prev, 0xb2, 2, &r[1]);
+	err = (struct mc_err){ 0 };
+	cr_assert_eq(mc_records_commit(fx.s, fx.node, fx.admin, fx.o, r, 4, &out, &err), -1);
+	cr_assert(strstr(err.msg, "newest version"), "entry 1's, not entry 2's: %s", err.msg);
+	for (int i = 0; i < 4; i++)
+		mc_sealed_release(&r[i]);
+	cr_assert_eq(height(), h0, "nothing stored");
+}
