@@ -599,3 +599,45 @@ Test(importer, the_first_failing_entry_is_reported_though_index_rows_go_in_key_o
 		mc_sealed_release(&r[i]);
 	cr_assert_eq(height(), h0, "nothing stored");
 }
+
+/* An import into a store without records of its custodian looks up on the
+ * chain only the keys it stored itself (issue 18); a key another writer
+ * stores meanwhile is found all the same, from the next batch on: it is
+ * skipped as a duplicate of that writer's record, not stored again (which
+ * the chain would refuse, failing the import). */
+Test(importer, a_key_another_writer_stores_between_batches_is_found)
+{
+	static const char *other = "{\"subject\":\"MRN-9\",\"category\":\"note\",\"payload\":\"theirs\"}";
+	uint8_t id[MC_RECORD_ID_LEN] = { 0x42 }, subj[MC_HASH_LEN];
+	struct mc_ingest_item it;
+	struct mc_sealed rec;
+	struct mc_produced out;
+	struct report r;
+	struct mc_importer *im = start(2, MC_DUP_SKIP, &r);
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed = 0;
+
+	cr_assert_eq(add_line(im, "{\"subject\":\"MRN-1\",\"category\":\"note\",\"payload\":\"a\"}", 1, &dup, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(add_line(im, "{\"subject\":\"MRN-2\",\"category\":\"note\",\"payload\":\"b\"}", 2, &dup, &err), 0,
+		     "%s", err.msg);
+	/* the other writer, while the first batch may still be committing */
+	cr_assert_eq(mc_ingest_ndjson_line(other, strlen(other), &it, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_org_subject(fx.o, it.subject, strlen(it.subject), subj, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_record_seal(fx.o, id, 1, NULL, subj, it.category, it.ctype, it.payload, it.payload_len, &rec,
+				    &err), 0, "%s", err.msg);
+	rec.entry.keyed = true;
+	cr_assert_eq(mc_org_dupkey(fx.o, subj, it.ref, it.category, it.payload, it.payload_len, rec.entry.dupkey,
+				   rec.entry.ckey, &err), 0, "%s", err.msg);
+	mc_ingest_item_release(&it);
+	cr_assert_eq(mc_records_commit(fx.s, fx.node, fx.admin, fx.o, &rec, 1, &out, &err), 0, "%s", err.msg);
+	mc_sealed_release(&rec);
+
+	cr_assert_eq(add_line(im, "{\"subject\":\"MRN-3\",\"category\":\"note\",\"payload\":\"c\"}", 3, &dup, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(add_line(im, other, 4, &dup, &err), 1, "a duplicate: %s", err.msg);
+	cr_assert_arr_eq(dup.id, id, MC_RECORD_ID_LEN, "of the other writer's record");
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 3);
+}
