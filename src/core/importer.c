@@ -16,6 +16,12 @@
 #define IDS_CHUNK 256
 /* The fewest slots of the duplicate set (`seen`). */
 #define SEEN_MIN 4096
+/* The filter of the duplicate keys this import stored (`bloom`): its bits
+ * (1 MiB) and the bits a key sets. At 1M keys about 2% of the keys it does
+ * not hold are found in it anyway (and looked up on the chain, as all were
+ * before it). */
+#define BLOOM_BITS (1u << 23)
+#define BLOOM_K 4
 
 struct slot {
 	struct mc_sealed *recs;
@@ -26,6 +32,8 @@ struct slot {
 	uint64_t gen;              /* the batch's number in this import */
 	uint8_t (*keys)[MC_HASH_LEN];  /* the duplicate keys its records put in `seen` */
 	size_t nkeys;
+	size_t nfresh;             /* its records of version 1: new duplicate key rows */
+	uint8_t fresh_id[MC_RECORD_ID_LEN];  /* the first of them */
 };
 
 struct mc_importer {
@@ -61,6 +69,18 @@ struct mc_importer {
 	 * duplicate keys are its own (mc_custody_predecessors) */
 	uint8_t (*preds)[MC_PK_LEN];
 	size_t npreds;
+	/* Lookups skipped (issue 18): while `alone` holds, the chain holds no
+	 * duplicate key of this custodian but those this import stored, all
+	 * of them in `bloom`, and a key not in it is not looked up. It holds
+	 * when the store has no key of the custodian at the start and, at
+	 * each batch's read txn, the duplicate key rows are those at the start
+	 * and one per record of version 1 this import committed (rows are
+	 * never deleted: another writer's new row breaks it for good). */
+	bool alone;
+	uint64_t *bloom;
+	uint64_t dk_rows;          /* the rows expected: the start's and the committed batches' */
+	size_t inflight_fresh;     /* the batch being committed: its new rows, */
+	uint8_t inflight_id[MC_RECORD_ID_LEN];  /* and the first of their records */
 
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -174,6 +194,63 @@ static void seen_evict(struct mc_importer *im, struct slot *sl)
 		(void)seen_rehash(im, im->seen_cap / 2);
 }
 
+/* The key's bits in `bloom` (the key is a keyed hash: uniform; bytes 4 on,
+ * as `seen` takes the first four). */
+static uint32_t bloom_bit(const uint8_t key[MC_HASH_LEN], int i)
+{
+	return mc_from_be32(key + 4 + 4 * i) & (BLOOM_BITS - 1);
+}
+
+static void bloom_add(struct mc_importer *im, const uint8_t key[MC_HASH_LEN])
+{
+	for (int i = 0; i < BLOOM_K; i++) {
+		uint32_t b = bloom_bit(key, i);
+
+		im->bloom[b / 64] |= (uint64_t)1 << (b % 64);
+	}
+}
+
+static bool bloom_has(const struct mc_importer *im, const uint8_t key[MC_HASH_LEN])
+{
+	for (int i = 0; i < BLOOM_K; i++) {
+		uint32_t b = bloom_bit(key, i);
+
+		if (!(im->bloom[b / 64] & ((uint64_t)1 << (b % 64))))
+			return false;
+	}
+	return true;
+}
+
+/* Begins the batch's read txn and sees whether `alone` still holds in it:
+ * the batch being committed is in it when its first new record is. */
+static int snap_begin(struct mc_importer *im, struct mc_err *err)
+{
+	uint8_t key[MC_RECORD_ID_LEN + 4];
+	uint64_t rows, want = im->dk_rows;
+	const void *v;
+	size_t vn;
+	int rc;
+
+	if (mc_store_read_begin(im->s, &im->snap, err) != 0)
+		return -1;
+	if (!im->alone)
+		return 0;
+	if (im->inflight_fresh) {
+		memcpy(key, im->inflight_id, MC_RECORD_ID_LEN);
+		mc_be32(key + MC_RECORD_ID_LEN, 1);
+		rc = mc_txn_get(im->snap, MC_DB_RECORDS, key, sizeof(key), &v, &vn, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			want += im->inflight_fresh;
+	}
+	if (mc_txn_count(im->snap, MC_DB_DUPKEYS, &rows, err) != 0)
+		return -1;
+	if (rows != want)
+		im->alone = false;
+	return 0;
+}
+
 /* The committed record a duplicate key (custodian pk || dupkey) names, at
  * its newest version, in the batch's read txn: 1 found, 0 not, -1 error.
  * Not found under the custodian's key, it is looked for under the keys the
@@ -186,8 +263,11 @@ static int lookup_chain(struct mc_importer *im, uint8_t *ik, struct seen *out, s
 	size_t vn;
 	int rc;
 
-	if (!im->snap && mc_store_read_begin(im->s, &im->snap, err) != 0)
+	if (!im->snap && snap_begin(im, err) != 0)
 		return -1;
+	/* not on the chain: alone, and not one of this import's keys */
+	if (im->alone && !bloom_has(im, ik + MC_PK_LEN))
+		return 0;
 	rc = mc_txn_get(im->snap, MC_DB_DUPKEYS, ik, MC_PK_LEN + MC_HASH_LEN, &v, &vn, err);
 	for (size_t i = 0; rc == MC_NOTFOUND && i < im->npreds; i++) {
 		memcpy(ik, im->preds[i], MC_PK_LEN);
@@ -330,9 +410,16 @@ static void *committer(void *arg)
 	return NULL;
 }
 
-static int count_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+/* At the start: the records stored, the duplicate key rows, and whether
+ * none of them is the custodian's (`alone`). */
+static int start_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 {
 	struct mc_importer *im = vctx;
+	const uint8_t *pk = mc_org_pk(im->org);
+	struct mc_cursor *c;
+	const void *k;
+	size_t kn;
+	int rc = 0;
 
 	free(im->preds);   /* a txn run again */
 	im->preds = NULL;
@@ -340,11 +427,26 @@ static int count_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	 * learns nothing of what it holds (found in an attack, session 12: an
 	 * auditor's and a patient's imports answered "duplicate" and
 	 * "changed" for records they may not read) */
-	if (mc_custody_may_store(t, im->author->pk, mc_org_pk(im->org), err) != 0)
+	if (mc_custody_may_store(t, im->author->pk, pk, err) != 0 ||
+	    mc_custody_predecessors(t, pk, &im->preds, &im->npreds, err) != 0)
 		return -1;
-	if (mc_custody_predecessors(t, mc_org_pk(im->org), &im->preds, &im->npreds, err) != 0)
+	if (mc_txn_count(t, MC_DB_RECORDS, &im->stored, err) != 0 ||
+	    mc_txn_count(t, MC_DB_DUPKEYS, &im->dk_rows, err) != 0 ||
+	    mc_cursor_open(t, MC_DB_DUPKEYS, &c, err) != 0)
 		return -1;
-	return mc_txn_count(t, MC_DB_RECORDS, &im->stored, err);
+	/* alone: no key of the custodian, nor of a key it succeeded (whose
+	 * keys are its own: lookup_chain) */
+	im->alone = true;
+	for (size_t i = 0; im->alone && i <= im->npreds; i++) {
+		const uint8_t *who = i == 0 ? pk : im->preds[i - 1];
+
+		rc = mc_cursor_seek(c, who, MC_PK_LEN, &k, &kn, NULL, NULL, err);
+		if (rc < 0)
+			break;
+		im->alone = rc == MC_NOTFOUND || kn < MC_PK_LEN || memcmp(k, who, MC_PK_LEN) != 0;
+	}
+	mc_cursor_close(c);
+	return rc < 0 ? -1 : 0;
 }
 
 /* The committer: 0, or -1 with nothing left running. */
@@ -404,6 +506,7 @@ static void release(struct mc_importer *im)
 	free(im->ids);
 	free(im->seen);
 	free(im->preds);
+	free(im->bloom);
 	mc_secure_free(im->rnd);
 	free(im);
 }
@@ -438,11 +541,12 @@ int mc_importer_start(struct mc_store *s, const struct mc_key *node, const struc
 	im->seen = calloc(im->seen_cap, sizeof(*im->seen));
 	im->ids = malloc(IDS_CHUNK * MC_RECORD_ID_LEN);
 	im->rnd = mc_secure_alloc(IDS_CHUNK * MC_SEAL_RANDOM);
+	im->bloom = calloc(BLOOM_BITS / 64, sizeof(uint64_t));
 	if (!im->slots[0].recs || !im->slots[1].recs || !im->slots[0].tags || !im->slots[1].tags ||
-	    !im->slots[0].keys || !im->slots[1].keys || !im->ids || !im->rnd || !im->seen)
+	    !im->slots[0].keys || !im->slots[1].keys || !im->ids || !im->rnd || !im->seen || !im->bloom)
 		goto oom;
 	draw_ids(im);
-	if (mc_store_read(s, count_txn, im, err) != 0) {
+	if (mc_store_read(s, start_txn, im, err) != 0) {
 		release(im);
 		return -1;
 	}
@@ -477,6 +581,10 @@ static int hand_over(struct mc_importer *im, struct mc_err *err)
 		*err = im->err;
 		rc = -1;
 	} else {
+		/* the batch committed before is durable; this one goes */
+		im->dk_rows += im->inflight_fresh;
+		im->inflight_fresh = im->slots[im->filling].nfresh;
+		memcpy(im->inflight_id, im->slots[im->filling].fresh_id, MC_RECORD_ID_LEN);
 		im->filling = 1 - im->filling;
 		im->ready = true;
 		pthread_cond_broadcast(&im->cv);
@@ -487,6 +595,7 @@ static int hand_over(struct mc_importer *im, struct mc_err *err)
 
 		seen_evict(im, sl);
 		sl->gen = ++im->gen;
+		sl->nfresh = 0;
 	}
 	return rc;
 }
@@ -574,6 +683,9 @@ int mc_importer_add(struct mc_importer *im, const char *subject, const char *ref
 	rec->has_leaf = true;
 	memcpy(hit->leaf, rec->leaf, MC_HASH_LEN);
 	memcpy(sl->keys[sl->nkeys++], key, MC_HASH_LEN);
+	bloom_add(im, key);
+	if (version == 1 && sl->nfresh++ == 0)
+		memcpy(sl->fresh_id, rec->entry.id, MC_RECORD_ID_LEN);
 	sl->tags[sl->n] = tag;
 	sl->bytes += rec->ct_len;
 	sl->n++;

@@ -10,13 +10,18 @@
  * A record is reported only after its batch is durably committed. After the
  * first error everything stops: batches not yet committed are dropped.
  *
+ * Duplicates are looked up in the import's own set, then on the chain; a
+ * key is not looked up on the chain while the store holds no duplicate key
+ * of the custodian but those this import stored (checked at the start and
+ * at each batch's read txn), unless this import stored it (a Bloom filter).
+ *
  * While it runs, the store is under mc_store_autotrim_shared: the index
  * tables are read at random places (the caller's duplicate lookups, the
- * committer's puts), and each page fault maps 64 KiB of the file around
- * it, so the mapped pages would otherwise grow to the size of the indexes;
- * they are dropped whenever the process's file-backed resident set passes
- * MC_IMPORT_TRIM_ABOVE, looked at every MC_IMPORT_TRIM_EVERY gets and puts
- * of a thread's txn.
+ * committer's puts), and each page fault maps 64 KiB of the file or more
+ * around it, so the mapped pages would otherwise grow to the size of the
+ * indexes; they are dropped whenever the process's file-backed resident
+ * set passes MC_IMPORT_TRIM_ABOVE, looked at every MC_IMPORT_TRIM_EVERY
+ * gets and puts of a thread's txn.
  */
 #ifndef MC_IMPORTER_H
 #define MC_IMPORTER_H

@@ -408,34 +408,60 @@ static int entry_dupkey_before(struct mc_txn *t, const struct mc_apply_ctx *ax, 
  * again is a new version of its record, never a second record. The index
  * is custodian || dupkey -> record id || ckey of its newest keyed version,
  * so another organization's records never block or answer this one's. */
-static int entry_dupkey(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
-			const struct mc_entry *e, struct mc_err *err)
+static int entry_dupkey(struct mc_txn *t, const struct mc_apply_ctx *ax,
+			const uint8_t ik[MC_PK_LEN + MC_HASH_LEN],
+			const uint8_t iv[MC_RECORD_ID_LEN + MC_HASH_LEN], struct mc_err *err)
 {
-	uint8_t ik[MC_PK_LEN + MC_HASH_LEN], iv[MC_RECORD_ID_LEN + MC_HASH_LEN];
 	const void *v;
 	size_t vn;
 	int rc;
 
-	memcpy(ik, put->org, MC_PK_LEN);
-	memcpy(ik + MC_PK_LEN, e->dupkey, MC_HASH_LEN);
-	memcpy(iv, e->id, MC_RECORD_ID_LEN);
-	memcpy(iv + MC_RECORD_ID_LEN, e->ckey, MC_HASH_LEN);
 	/* a new key (a first import) in one descent of the index */
-	rc = mc_txn_put_new(t, MC_DB_DUPKEYS, ik, sizeof(ik), iv, sizeof(iv), err);
+	rc = mc_txn_put_new(t, MC_DB_DUPKEYS, ik, MC_PK_LEN + MC_HASH_LEN, iv,
+			    MC_RECORD_ID_LEN + MC_HASH_LEN, err);
 	if (rc != MC_EXISTS)
 		return rc;
-	rc = mc_txn_get(t, MC_DB_DUPKEYS, ik, sizeof(ik), &v, &vn, err);
+	rc = mc_txn_get(t, MC_DB_DUPKEYS, ik, MC_PK_LEN + MC_HASH_LEN, &v, &vn, err);
 	if (rc < 0)
 		return -1;
-	if (rc != 0 || vn != sizeof(iv) || memcmp(v, e->id, MC_RECORD_ID_LEN) != 0)
+	if (rc != 0 || vn != MC_RECORD_ID_LEN + MC_HASH_LEN || memcmp(v, iv, MC_RECORD_ID_LEN) != 0)
 		return mc_refuse(err, ax, _("a record with the same duplicate key exists"));
-	return mc_txn_put(t, MC_DB_DUPKEYS, ik, sizeof(ik), iv, sizeof(iv), err);
+	return mc_txn_put(t, MC_DB_DUPKEYS, ik, MC_PK_LEN + MC_HASH_LEN, iv,
+			  MC_RECORD_ID_LEN + MC_HASH_LEN, err);
 }
 
+/* The rows an entry puts in the two random-keyed index tables (duplicate
+ * keys, subjects), put after the entries' other rows, in key order. */
+struct ixrow {
+	uint8_t key[MC_PK_LEN + MC_HASH_LEN];         /* custodian || dupkey */
+	uint8_t val[MC_RECORD_ID_LEN + MC_HASH_LEN];  /* id || ckey */
+	uint8_t skey[MC_HASH_LEN + MC_RECORD_ID_LEN]; /* subject || id */
+	uint32_t index;                               /* the entry's */
+	bool keyed;                                   /* it has a duplicate key row */
+	bool first;                                   /* version 1: a subject row */
+};
+
+static int ixrow_key_cmp(const void *a, const void *b)
+{
+	const struct ixrow *x = a, *y = b;
+	int c = memcmp(x->key, y->key, sizeof(x->key));
+
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static int ixrow_skey_cmp(const void *a, const void *b)
+{
+	const struct ixrow *x = a, *y = b;
+
+	return memcmp(x->skey, y->skey, sizeof(x->skey));
+}
+
+/* The entry's rows but its index rows, which go in *ix. */
 static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const struct mc_put *put,
 		       const uint8_t (*preds)[MC_PK_LEN], size_t npreds,
 		       const uint8_t author[MC_PK_LEN], const struct mc_entry *e, uint32_t index,
-		       uint32_t offset, const uint8_t leaf[MC_HASH_LEN], struct mc_err *err)
+		       uint32_t offset, const uint8_t leaf[MC_HASH_LEN], struct ixrow *ix,
+		       struct mc_err *err)
 {
 	struct mc_record_state rs;
 	int rc;
@@ -455,17 +481,64 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
 		return mc_refuse(err, ax, _("the record id is already in use"));
 	if (rc != 0)
 		return -1;
-	if (e->keyed && (entry_dupkey_before(t, ax, put, preds, npreds, e, err) != 0 || entry_dupkey(t, ax, put, e, err) != 0))
+	if (e->keyed && entry_dupkey_before(t, ax, put, preds, npreds, e, err) != 0)
 		return -1;
-	if (e->version == 1) {
-		uint8_t skey[MC_HASH_LEN + MC_RECORD_ID_LEN];
-
-		memcpy(skey, e->subject, MC_HASH_LEN);
-		memcpy(skey + MC_HASH_LEN, e->id, MC_RECORD_ID_LEN);
-		if (mc_txn_put(t, MC_DB_SUBJECTS, skey, sizeof(skey), "", 0, err) != 0)
-			return -1;
-	}
+	ix->index = index;
+	ix->keyed = e->keyed;
+	ix->first = e->version == 1;
+	memcpy(ix->key, put->org, MC_PK_LEN);
+	memcpy(ix->key + MC_PK_LEN, e->dupkey, MC_HASH_LEN);
+	memcpy(ix->val, e->id, MC_RECORD_ID_LEN);
+	memcpy(ix->val + MC_RECORD_ID_LEN, e->ckey, MC_HASH_LEN);
+	memcpy(ix->skey, e->subject, MC_HASH_LEN);
+	memcpy(ix->skey + MC_HASH_LEN, e->id, MC_RECORD_ID_LEN);
 	return 0;
+}
+
+/* The index rows of the first n entries (ix, reordered), in key order:
+ * each table's leaf pages are then touched once each and in order, not
+ * at random entry after entry (issue 18). The outcome is the record
+ * order's: a duplicate key row depends only on the rows of the same key,
+ * put here in entry order, and on no other table (nor do the entries'
+ * other rows depend on it); of several failures the first entry's is
+ * reported (*failed: its index, lowered from the caller's failure at
+ * *failed, if any, to this one's, with err set). Subject rows are put
+ * only when nothing failed (their value is empty: any order gives the
+ * same rows). */
+static void apply_index_rows(struct mc_txn *t, const struct mc_apply_ctx *ax, struct ixrow *ix,
+			     size_t n, uint32_t *failed, struct mc_err *err)
+{
+	struct mc_err e1;
+
+	qsort(ix, n, sizeof(*ix), ixrow_key_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (!ix[i].keyed || ix[i].index >= *failed)
+			continue;
+		memset(&e1, 0, sizeof(e1));
+		if (entry_dupkey(t, ax, ix[i].key, ix[i].val, &e1) == 0)
+			continue;
+		/* the first failure of this key: the later entries of the same
+		 * key are not reached in entry order */
+		*failed = ix[i].index;
+		if (err)
+			*err = e1;
+		while (i + 1 < n && memcmp(ix[i + 1].key, ix[i].key, sizeof(ix[i].key)) == 0)
+			i++;
+	}
+	if (*failed != UINT32_MAX)
+		return;
+	qsort(ix, n, sizeof(*ix), ixrow_skey_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (!ix[i].first)
+			continue;
+		memset(&e1, 0, sizeof(e1));
+		if (mc_txn_put(t, MC_DB_SUBJECTS, ix[i].skey, sizeof(ix[i].skey), "", 0, &e1) != 0) {
+			*failed = ix[i].index;
+			if (err)
+				*err = e1;
+			return;
+		}
+	}
 }
 
 int mc_rectx_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
@@ -477,7 +550,9 @@ int mc_rectx_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	uint8_t (*leaves)[MC_HASH_LEN] = NULL;
 	uint8_t (*preds)[MC_PK_LEN] = NULL;
 	size_t npreds = 0;
+	struct ixrow *ix = NULL;
 	uint8_t root[MC_HASH_LEN];
+	uint32_t failed = UINT32_MAX, done = 0;
 	int rc;
 
 	if (mc_put_decode(tx->body, tx->body_len, &put, err) != 0)
@@ -516,29 +591,39 @@ int mc_rectx_put(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	if (mc_rules_succession_v4(ax) && mc_custody_predecessors(t, put.org, &preds, &npreds, err) != 0)
 		return -1;
 	leaves = malloc((size_t)put.count * MC_HASH_LEN);
-	if (!leaves) {
+	ix = malloc((size_t)put.count * sizeof(*ix));
+	if (!leaves || !ix) {
+		free(leaves);
+		free(ix);
 		free(preds);
 		return mc_err_set(err, EX_OSERR, _("out of memory"));
 	}
+	/* every entry's rows but its index rows, in entry order, up to the
+	 * first that fails; then the index rows of the entries before it */
 	mc_rd_init(&r, tx->attach, tx->attach_len);
-	for (uint32_t i = 0; i < put.count; i++) {
+	for (; done < put.count; done++) {
 		struct mc_entry e;
 		uint32_t offset = (uint32_t)(tx->attach_len - r.left);
 
 		if (mc_entry_read(&r, &e, err) != 0) {
-			free(leaves);
-			free(preds);
-			return mc_refuse_body(err, ax);
+			mc_refuse_body(err, ax);
+			failed = done;
+			break;
 		}
-		mc_entry_leaf(&e, leaves[i]);
-		if (apply_entry(t, ax, &put, (const uint8_t (*)[MC_PK_LEN])preds, npreds, tx->author, &e, i, offset,
-				leaves[i], err) != 0) {
-			free(leaves);
-			free(preds);
-			return -1;
+		mc_entry_leaf(&e, leaves[done]);
+		if (apply_entry(t, ax, &put, (const uint8_t (*)[MC_PK_LEN])preds, npreds, tx->author, &e, done, offset,
+				leaves[done], &ix[done], err) != 0) {
+			failed = done;
+			break;
 		}
 	}
 	free(preds);
+	apply_index_rows(t, ax, ix, done, &failed, err);
+	free(ix);
+	if (failed != UINT32_MAX) {
+		free(leaves);
+		return -1;
+	}
 	if (!mc_rd_finish(&r)) {
 		free(leaves);
 		return mc_refuse(err, ax, _("the attachment does not hold exactly the announced entries"));

@@ -568,3 +568,76 @@ Test(importer, the_chain_refuses_a_second_record_under_a_duplicate_key_in_use)
 	mc_sealed_release(&r[0]);
 	cr_assert_eq(height(), h0 + 1);
 }
+
+/* Of several failing entries of a batch the first one's failure is
+ * reported, whichever table it is found in: the duplicate key and subject
+ * rows are put after the entries' other rows, in key order (issue 18),
+ * and the outcome must stay the one of entry order. */
+Test(importer, the_first_failing_entry_is_reported_though_index_rows_go_in_key_order)
+{
+	uint8_t a[MC_RECORD_ID_LEN] = { 1 }, b[MC_RECORD_ID_LEN] = { 2 }, c[MC_RECORD_ID_LEN] = { 3 };
+	uint8_t prev[MC_HASH_LEN] = { 9 };
+	struct mc_sealed r[4];
+	struct mc_produced out;
+	struct mc_err err = { 0 };
+	uint64_t h0 = height();
+
+	/* entry 2 takes entry 0's key; entry 3 amends a version that is not the newest */
+	seal_keyed(a, 1, NULL, 0xb1, 1, &r[0]);
+	seal_keyed(b, 1, NULL, 0xb2, 2, &r[1]);
+	seal_keyed(c, 1, NULL, 0xb1, 3, &r[2]);
+	seal_keyed(a, 3, prev, 0xb1, 4, &r[3]);
+	cr_assert_eq(mc_records_commit(fx.s, fx.node, fx.admin, fx.o, r, 4, &out, &err), -1);
+	cr_assert(strstr(err.msg, "duplicate key"), "entry 2's, not entry 3's: %s", err.msg);
+	/* and the other way round: entry 1's amendment fails before entry 2's key */
+	mc_sealed_release(&r[1]);
+	seal_keyed(b, 2, prev, 0xb2, 2, &r[1]);
+	err = (struct mc_err){ 0 };
+	cr_assert_eq(mc_records_commit(fx.s, fx.node, fx.admin, fx.o, r, 4, &out, &err), -1);
+	cr_assert(strstr(err.msg, "newest version"), "entry 1's, not entry 2's: %s", err.msg);
+	for (int i = 0; i < 4; i++)
+		mc_sealed_release(&r[i]);
+	cr_assert_eq(height(), h0, "nothing stored");
+}
+
+/* An import into a store without records of its custodian looks up on the
+ * chain only the keys it stored itself (issue 18); a key another writer
+ * stores meanwhile is found all the same, from the next batch on: it is
+ * skipped as a duplicate of that writer's record, not stored again (which
+ * the chain would refuse, failing the import). */
+Test(importer, a_key_another_writer_stores_between_batches_is_found)
+{
+	static const char *other = "{\"subject\":\"MRN-9\",\"category\":\"note\",\"payload\":\"theirs\"}";
+	uint8_t id[MC_RECORD_ID_LEN] = { 0x42 }, subj[MC_HASH_LEN];
+	struct mc_ingest_item it;
+	struct mc_sealed rec;
+	struct mc_produced out;
+	struct report r;
+	struct mc_importer *im = start(2, MC_DUP_SKIP, &r);
+	struct mc_import_dup dup;
+	struct mc_err err = { 0 };
+	unsigned long long committed = 0;
+
+	cr_assert_eq(add_line(im, "{\"subject\":\"MRN-1\",\"category\":\"note\",\"payload\":\"a\"}", 1, &dup, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(add_line(im, "{\"subject\":\"MRN-2\",\"category\":\"note\",\"payload\":\"b\"}", 2, &dup, &err), 0,
+		     "%s", err.msg);
+	/* the other writer, while the first batch may still be committing */
+	cr_assert_eq(mc_ingest_ndjson_line(other, strlen(other), &it, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_org_subject(fx.o, it.subject, strlen(it.subject), subj, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_record_seal(fx.o, id, 1, NULL, subj, it.category, it.ctype, it.payload, it.payload_len, &rec,
+				    &err), 0, "%s", err.msg);
+	rec.entry.keyed = true;
+	cr_assert_eq(mc_org_dupkey(fx.o, subj, it.ref, it.category, it.payload, it.payload_len, rec.entry.dupkey,
+				   rec.entry.ckey, &err), 0, "%s", err.msg);
+	mc_ingest_item_release(&it);
+	cr_assert_eq(mc_records_commit(fx.s, fx.node, fx.admin, fx.o, &rec, 1, &out, &err), 0, "%s", err.msg);
+	mc_sealed_release(&rec);
+
+	cr_assert_eq(add_line(im, "{\"subject\":\"MRN-3\",\"category\":\"note\",\"payload\":\"c\"}", 3, &dup, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(add_line(im, other, 4, &dup, &err), 1, "a duplicate: %s", err.msg);
+	cr_assert_arr_eq(dup.id, id, MC_RECORD_ID_LEN, "of the other writer's record");
+	cr_assert_eq(mc_importer_finish(im, 0, &committed, &err), 0, "%s", err.msg);
+	cr_assert_eq(committed, 3);
+}
