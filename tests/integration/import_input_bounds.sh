@@ -75,16 +75,16 @@ rm -f "$T/b.json"
 [ "$(tail -1 "$T/file.rss")" -lt 98304 ] || fail "a Bundle file over the cap is refused before it is read, not at $(tail -1 "$T/file.rss") KiB"
 ok "a one-line Bundle file over 256 MiB is refused before it is read ($(tail -1 "$T/file.rss") KiB peak)"
 
-# A Bundle's parsed tree is ~85 bytes a JSON value: one of 4194305 values
-# (8 MB of "0,") is refused before it is parsed
+# A Bundle's parsed tree is ~85 bytes a JSON value: one of 2097153 values
+# (4 MB of "0,") is refused before it is parsed
 awk 'BEGIN { printf "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":\"Observation\",\"subject\":{\"reference\":\"Patient/P1\"},\"v\":["
-    for (i = 0; i < 4194304; i++) printf "0,"; printf "0]}}]}" }' >"$T/values.json"
+    for (i = 0; i < 2097152; i++) printf "0,"; printf "0]}}]}" }' >"$T/values.json"
 run_rss values record import "$T/values.json"
-[ "$(cat "$T/values.rc")" -eq 65 ] && grep -q "a bundle holds at most 4194304 JSON values" "$T/values.err" ||
-    fail "a Bundle of more than 4194304 values is refused: $(cat "$T/values.rc") $(head -c 300 "$T/values.err")"
+[ "$(cat "$T/values.rc")" -eq 65 ] && grep -q "a bundle holds at most 2097152 JSON values" "$T/values.err" ||
+    fail "a Bundle of more than 2097152 values is refused: $(cat "$T/values.rc") $(head -c 300 "$T/values.err")"
 [ "$(records)" -eq 0 ] || fail "nothing of a Bundle of too many values is stored"
 [ "$(tail -1 "$T/values.rss")" -lt 98304 ] || fail "a Bundle of too many values is refused before it is parsed, not at $(tail -1 "$T/values.rss") KiB"
-ok "a Bundle of more than 4194304 JSON values is refused before it is parsed ($(tail -1 "$T/values.rss") KiB peak)"
+ok "a Bundle of more than 2097152 JSON values is refused before it is parsed ($(tail -1 "$T/values.rss") KiB peak)"
 
 # import_refused N LINE WHAT: LINE imported as line N after a good line
 # exits 65 naming line N, its message holding none of LINE's SECRET values
