@@ -327,27 +327,31 @@ static int ndjson_pass(struct mc_importer *im, struct report *rep, bool check, c
 	return 0;
 }
 
-/* Appends the rest of f to *buf (getline's, holding *n bytes), up to max
- * bytes. */
-static int slurp_rest(FILE *f, char **buf, size_t *n, size_t max, struct mc_err *err)
-{
-	/* grown as an mc_buf; its capacity is taken as what it holds */
-	struct mc_buf b = { (uint8_t *)*buf, *n, *n, false };
-	char chunk[16384];
-	size_t r;
-	int rc = 0;
+/* An NDJSON line is read up to this: its limit, its "\r\n" and one byte
+ * more to tell it is over. */
+#define IMPORT_LINE_READ (MC_INGEST_LINE_MAX + 3u)
 
-	while (rc == 0 && (r = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (r > max || b.len > max - r)
-			rc = mc_err_set(err, EX_DATAERR, _("a bundle is at most %zu bytes"), max);
-		else if (!mc_buf_append(&b, chunk, r))
-			rc = mc_err_set(err, EX_OSERR, _("out of memory"));
-	}
-	*buf = (char *)b.data;
-	*n = b.len;
-	if (rc == 0 && ferror(f))
-		rc = mc_err_set(err, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
-	return rc;
+/* The length of the line read (len bytes) without its line end; a line
+ * cut by read_line keeps its length, over the limit. */
+static size_t line_len(const char *line, ssize_t len)
+{
+	size_t l = (size_t)len;
+
+	if (l >= IMPORT_LINE_READ && line[l - 1] != '\n')
+		return l;
+	while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+		l--;
+	return l;
+}
+
+/* The error of read_line's len after the last line, if any */
+static int read_end(FILE *f, ssize_t len, struct mc_err *err)
+{
+	if (len == -2)
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	if (ferror(f))
+		return mc_err_set(err, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
+	return 0;
 }
 
 #define IMPORT_IOBUF (1u << 20)
@@ -358,14 +362,137 @@ struct import {
 	enum mc_dup_mode dmode;
 	long bsize;
 	FILE *in;
-	char *iobuf;             /* a file's stdio buffer (IMPORT_IOBUF bytes) */
-	char *line;              /* getline's: the line just read, or the input held */
+	char *rbuf;              /* the input as read, IMPORT_IOBUF bytes at a time */
+	size_t rpos, rlen;       /* what of rbuf is read (rlen), and used (rpos) */
+	char *line;              /* read_line's: the line just read, or the input held */
 	size_t linecap;
+	size_t held;             /* after slurp_rest: the bytes of line that held input */
 	ssize_t len;
 	unsigned long lineno;
 	struct report rep;
 	unsigned long long committed;
 };
+
+/* Makes x->line hold at least need bytes; moved by hand, not realloc'd,
+ * so that the old copy of the input is wiped. */
+static bool line_room(struct import *x, size_t need, size_t max)
+{
+	size_t ncap = x->linecap < 4096 ? 4096 : x->linecap;
+	char *p;
+
+	if (need <= x->linecap)
+		return true;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > max)
+		ncap = max > need ? max : need;
+	p = malloc(ncap);
+	if (!p)
+		return false;
+	if (x->line) {
+		memcpy(p, x->line, x->linecap);
+		mc_wipe(x->line, x->linecap);
+		free(x->line);
+	}
+	x->line = p;
+	x->linecap = ncap;
+	return true;
+}
+
+/* Fills x->rbuf when it is used up: false at the end of the input, on an
+ * error (ferror) or out of memory (x->rbuf NULL). */
+static bool reader_fill(struct import *x)
+{
+	if (x->rpos < x->rlen)
+		return true;
+	if (!x->rbuf && !(x->rbuf = malloc(IMPORT_IOBUF)))
+		return false;
+	x->rpos = 0;
+	x->rlen = fread(x->rbuf, 1, IMPORT_IOBUF, x->in);
+	return x->rlen > 0;
+}
+
+/* The next line of the input into x->line, its newline kept and a NUL
+ * after it, as getline: its length, -1 at the end of the input or -2 out
+ * of memory. Reading stops after max bytes without a newline: a longer
+ * line is returned cut there (max bytes, more than any line accepted),
+ * never held whole. */
+static ssize_t read_line(struct import *x, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && reader_fill(x)) {
+		const char *p = x->rbuf + x->rpos;
+		size_t avail = x->rlen - x->rpos;
+		const char *nl = memchr(p, '\n', avail);
+		size_t take = nl ? (size_t)(nl - p) + 1 : avail;
+
+		if (take > max - n)
+			take = max - n;
+		if (!line_room(x, n + take + 1, max + 1))
+			return -2;
+		memcpy(x->line + n, p, take);
+		n += take;
+		x->rpos += take;
+		if (nl && x->line[n - 1] == '\n')
+			break;
+	}
+	if (!x->rbuf)
+		return -2;
+	if (n == 0)
+		return -1;
+	x->line[n] = '\0';
+	return (ssize_t)n;
+}
+
+/* Appends r bytes of input to b (slurp_rest's), up to max bytes in all;
+ * *run: the bytes of the NDJSON line being read, over line_max (when not
+ * 0) refused as line *lineno. */
+static int slurp_add(struct mc_buf *b, const char *p, size_t r, size_t max, size_t line_max,
+		     size_t *run, unsigned long *lineno, struct mc_err *err)
+{
+	for (size_t off = 0; line_max && off < r;) {
+		const char *nl = memchr(p + off, '\n', r - off);
+		size_t l = nl ? (size_t)(nl - (p + off)) : r - off;
+
+		if (*run + l > line_max)
+			return mc_err_set(err, EX_DATAERR, _("line %lu: longer than %u bytes"), *lineno,
+					  MC_INGEST_LINE_MAX);
+		*run = nl ? 0 : *run + l;
+		*lineno += nl ? 1 : 0;
+		off += l + (nl ? 1 : 0);
+	}
+	if (r > max || b->len > max - r)
+		return mc_err_set(err, EX_DATAERR, _("a bundle is at most %zu bytes"), max);
+	if (!mc_buf_append(b, p, r))
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	return 0;
+}
+
+/* Appends the rest of the input to x->line (holding *n bytes), up to max
+ * bytes in all. line_max > 0 (NDJSON held for --on-duplicate error): a
+ * line (from line lineno) of more bytes is refused as it is read, not once
+ * the input is held. */
+static int slurp_rest(struct import *x, size_t *n, size_t max, size_t line_max,
+		      unsigned long lineno, struct mc_err *err)
+{
+	struct mc_buf b = { (uint8_t *)x->line, *n, x->linecap, false };
+	size_t run = 0;
+	int rc = 0;
+
+	while (rc == 0 && reader_fill(x)) {
+		rc = slurp_add(&b, x->rbuf + x->rpos, x->rlen - x->rpos, max, line_max, &run, &lineno, err);
+		x->rpos = x->rlen;
+	}
+	x->line = (char *)b.data;
+	x->linecap = b.cap;
+	*n = b.len;
+	if (rc == 0 && !x->rbuf)
+		rc = mc_err_set(err, EX_OSERR, _("out of memory"));
+	if (rc == 0 && ferror(x->in))
+		rc = mc_err_set(err, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
+	return rc;
+}
 
 /* 0, or the exit code of a usage error */
 static int import_parse(struct mc_args *a, struct import *x)
@@ -421,28 +548,26 @@ static int import_open(struct import *x, struct mc_err *err)
 	}
 	if (S_ISREG(st.st_mode))
 		x->rep.bytes_total = (unsigned long long)st.st_size;
-	/* read in blocks of 1 MiB, not of the file system's 4 KiB */
-	x->iobuf = malloc(IMPORT_IOBUF);
-	if (x->iobuf)
-		setvbuf(x->in, x->iobuf, _IOFBF, IMPORT_IOBUF);
 	return 0;
 }
 
 /* The first non-empty line tells the format: a Bundle names itself or
- * opens a pretty-printed document; NDJSON is one object a line. */
+ * opens a pretty-printed document; NDJSON is one object a line. A first
+ * line is read up to the NDJSON line limit: a one-line Bundle longer than
+ * that names itself in what is read ("resourceType" comes first in FHIR
+ * JSON) or is given --format bundle. */
 static int import_first_line(struct import *x, struct mc_err *err)
 {
 	const char *line;
 	size_t t;
 
-	while ((x->len = getline(&x->line, &x->linecap, x->in)) >= 0) {
+	while ((x->len = read_line(x, IMPORT_LINE_READ)) >= 0) {
 		x->lineno++;
 		if (strspn(x->line, " \t\r\n") != (size_t)x->len)
 			break;
 	}
 	if (x->len < 0)
-		return mc_err_set(err, ferror(x->in) ? EX_IOERR : EX_DATAERR,
-				  ferror(x->in) ? _("cannot read the input") : _("empty input"));
+		return read_end(x->in, x->len, err) != 0 ? -1 : mc_err_set(err, EX_DATAERR, _("empty input"));
 	if (x->format)
 		return 0;
 	line = x->line;
@@ -459,33 +584,43 @@ static int import_stream(struct mc_importer *im, struct import *x, struct mc_err
 	int rc = 0;
 
 	do {
-		size_t l = (size_t)x->len;
+		size_t l = line_len(x->line, x->len);
 
-		while (l > 0 && (x->line[l - 1] == '\n' || x->line[l - 1] == '\r'))
-			l--;
 		if (l > 0)
 			rc = import_line(im, &x->rep, false, x->line, l, x->lineno, err);
 		x->lineno++;
 		__atomic_fetch_add(&x->rep.bytes_read, (unsigned long long)x->len, __ATOMIC_RELAXED);
-	} while (rc == 0 && (x->len = getline(&x->line, &x->linecap, x->in)) >= 0);
-	if (rc == 0 && ferror(x->in))
-		rc = mc_err_set(err, EX_IOERR, _("cannot read the input: %s"), strerror(errno));
+	} while (rc == 0 && (x->len = read_line(x, IMPORT_LINE_READ)) >= 0);
+	if (rc == 0)
+		rc = read_end(x->in, x->len, err);
 	return rc;
 }
 
 /* The whole input into the importer: a Bundle, NDJSON checked then
  * imported (--on-duplicate error: every duplicate is found before anything
  * is sealed or committed, so the input is held in memory, at most
- * MC_INGEST_BUNDLE_MAX, and read twice), or NDJSON streamed. */
+ * MC_INGEST_BUNDLE_MAX, and read twice), or NDJSON streamed. A Bundle file
+ * over the limit is refused before it is read; a line over
+ * MC_INGEST_LINE_MAX as soon as it is. */
 static int import_feed(struct mc_importer *im, struct import *x, struct mc_err *err)
 {
 	size_t n = (size_t)x->len;
+	bool bundle = strcmp(x->format, "bundle") == 0;
 	int rc;
 
-	if (strcmp(x->format, "bundle") != 0 && x->dmode != MC_DUP_ERROR)
+	if (!bundle && x->dmode != MC_DUP_ERROR)
 		return import_stream(im, x, err);
-	rc = slurp_rest(x->in, &x->line, &n, MC_INGEST_BUNDLE_MAX, err);
-	if (strcmp(x->format, "bundle") == 0)
+	if (bundle && x->rep.bytes_total > MC_INGEST_BUNDLE_MAX)
+		return mc_err_set(err, EX_DATAERR, _("a bundle is at most %zu bytes"),
+				  (size_t)MC_INGEST_BUNDLE_MAX);
+	if (!bundle && line_len(x->line, x->len) > MC_INGEST_LINE_MAX)
+		return mc_err_set(err, EX_DATAERR, _("line %lu: longer than %u bytes"), x->lineno,
+				  MC_INGEST_LINE_MAX);
+	/* NDJSON's lines are counted from the one after the first line read */
+	rc = slurp_rest(x, &n, MC_INGEST_BUNDLE_MAX, bundle ? 0 : MC_INGEST_LINE_MAX + 1,
+			x->lineno + 1, err);
+	x->held = x->line ? (n + 1 < x->linecap ? n + 1 : x->linecap) : 0;
+	if (bundle)
 		return rc == 0 ? import_bundle(im, &x->rep, x->dmode == MC_DUP_ERROR, x->line, n, err) : rc;
 	if (rc == 0)
 		rc = ndjson_pass(im, &x->rep, true, x->line, n, x->lineno, err);
@@ -591,14 +726,16 @@ int cmd_record_import(struct mc_cli *cli, struct mc_args *a)
 		import_emit_json(&x);
 	cJSON_Delete(x.rep.skipped);
 	if (x.line) {
-		mc_wipe(x.line, x.linecap);
+		/* what held input: the lines read, or what slurp_rest held (not
+		 * its spare capacity, which wiping would make resident) */
+		mc_wipe(x.line, x.held ? x.held : x.linecap);
 		free(x.line);
 	}
 	if (x.in != stdin)
 		fclose(x.in);
-	if (x.iobuf) {
-		mc_wipe(x.iobuf, IMPORT_IOBUF);   /* it held the input, as x.line did */
-		free(x.iobuf);
+	if (x.rbuf) {
+		mc_wipe(x.rbuf, IMPORT_IOBUF);   /* it held the input, as x.line did */
+		free(x.rbuf);
 	}
 	if (rc != 0)
 		return mc_cli_fail(&err);

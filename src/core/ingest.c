@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,54 @@ void mc_ingest_item_release(struct mc_ingest_item *it)
 		sodium_memzero(it->ref, strlen(it->ref));
 	free(it->ref);
 	memset(it, 0, sizeof(*it));
+}
+
+/* Whether a string of JSON text (a member name or a value) holds U+0000:
+ * cJSON decodes "\u0000" into a string it ends there (valuestring is
+ * NUL-terminated), so it is told here, from the text, before it is parsed.
+ * A NUL byte anywhere counts too. A backslash is only valid inside a
+ * string; a run of them escapes the character after it when it is odd. */
+static bool json_has_nul(const char *s, size_t n)
+{
+	const char *end = s + n, *p;
+
+	if (memchr(s, '\0', n))
+		return true;
+	for (p = memchr(s, '\\', n); p; p = p < end ? memchr(p, '\\', (size_t)(end - p)) : NULL) {
+		size_t k = 0;
+
+		while (p + k < end && p[k] == '\\')
+			k++;
+		p += k;
+		if ((k & 1) && end - p >= 5 && memcmp(p, "u0000", 5) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* About the number of nodes cJSON would allocate for JSON text: one more
+ * than its '{', '[' and ',' outside strings (at least the number of
+ * values, within one per member of the nodes). */
+static size_t json_values(const char *s, size_t n)
+{
+	size_t v = 1;
+	bool in_str = false;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (c == '"')
+				in_str = false;
+			else if (c == '\\')
+				i++;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[' || c == ',') {
+			v++;
+		}
+	}
+	return v;
 }
 
 /* it->ref from a FHIR resource (see ingest.h); none when it has no type,
@@ -133,6 +182,8 @@ int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
 	memset(it, 0, sizeof(*it));
 	if (!mc_utf8_valid(line, n))
 		return mc_err_set(err, EX_DATAERR, _("not UTF-8"));
+	if (json_has_nul(line, n))
+		return mc_err_set(err, EX_DATAERR, _("a string holds U+0000 (NUL)"));
 	root = cJSON_ParseWithLengthOpts(line, n, &end, 0);
 	if (!root)
 		return mc_err_set(err, EX_DATAERR, _("invalid JSON"));
@@ -169,6 +220,11 @@ int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
 		goto out;
 	if (type && copy_field(it->ctype, sizeof(it->ctype), type, "type", err) != 0)
 		goto out;
+	/* record put's rule: a JSON type's payload is UTF-8 */
+	if (strstr(it->ctype, "json") && !mc_utf8_valid(it->payload, it->payload_len)) {
+		mc_err_set(err, EX_DATAERR, _("a JSON payload must be UTF-8"));
+		goto out;
+	}
 	if (cJSON_IsObject(payload) && resource_ref(payload, it, err) != 0)
 		goto out;
 	it->subject = strdup(subj->valuestring);
@@ -198,25 +254,99 @@ static const char *patient_id(const cJSON *patient)
 	return NULL;
 }
 
-/* Resolves "Patient/<id>" or a fullUrl to the subject identifier. */
-static const char *resolve_ref(const cJSON *entries, const char *ref)
+/* The Bundle's Patients by the names a reference finds them by: an
+ * entry's fullUrl, and "Patient/<id>" (kept as <id>, ids[]), each sorted by
+ * name then entry, so that a name's first entry is the one the Bundle
+ * names first. Built once; a reference is then two binary searches. */
+struct pat_key {
+	const char *name;
+	size_t entry;                /* the entry's place in the Bundle */
+	const cJSON *res;
+};
+
+struct pat_index {
+	struct pat_key *urls, *ids;
+	size_t nurls, nids;
+};
+
+static int pat_key_cmp(const void *a, const void *b)
+{
+	const struct pat_key *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->entry > y->entry) - (x->entry < y->entry);
+}
+
+static void pat_index_free(struct pat_index *ix)
+{
+	free(ix->urls);
+	free(ix->ids);
+	memset(ix, 0, sizeof(*ix));
+}
+
+static int pat_index_build(const cJSON *entries, size_t total, struct pat_index *ix,
+			   struct mc_err *err)
 {
 	const cJSON *e;
+	size_t k = 0;
 
+	memset(ix, 0, sizeof(*ix));
+	ix->urls = calloc(total ? total : 1, sizeof(*ix->urls));
+	ix->ids = calloc(total ? total : 1, sizeof(*ix->ids));
+	if (!ix->urls || !ix->ids) {
+		pat_index_free(ix);
+		return mc_err_set(err, EX_OSERR, _("out of memory"));
+	}
 	cJSON_ArrayForEach(e, entries) {
 		const cJSON *res = cJSON_GetObjectItemCaseSensitive(e, "resource");
 		const cJSON *full = cJSON_GetObjectItemCaseSensitive(e, "fullUrl");
 		const cJSON *rt = cJSON_GetObjectItemCaseSensitive(res, "resourceType");
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
 
-		if (!cJSON_IsString(rt) || strcmp(rt->valuestring, "Patient") != 0)
-			continue;
-		if (cJSON_IsString(full) && strcmp(full->valuestring, ref) == 0)
-			return patient_id(res);
-		if (cJSON_IsString(id) && strncmp(ref, "Patient/", 8) == 0 &&
-		    strcmp(ref + 8, id->valuestring) == 0)
-			return patient_id(res);
+		if (k >= total)
+			break;
+		if (cJSON_IsString(rt) && strcmp(rt->valuestring, "Patient") == 0) {
+			if (cJSON_IsString(full))
+				ix->urls[ix->nurls++] = (struct pat_key){ full->valuestring, k, res };
+			if (cJSON_IsString(id))
+				ix->ids[ix->nids++] = (struct pat_key){ id->valuestring, k, res };
+		}
+		k++;
 	}
+	qsort(ix->urls, ix->nurls, sizeof(*ix->urls), pat_key_cmp);
+	qsort(ix->ids, ix->nids, sizeof(*ix->ids), pat_key_cmp);
+	return 0;
+}
+
+/* The first key named name (the Bundle's first entry of that name), or NULL */
+static const struct pat_key *pat_find(const struct pat_key *keys, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(keys[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(keys[lo].name, name) == 0 ? &keys[lo] : NULL;
+}
+
+/* Resolves "Patient/<id>" or a fullUrl to the subject identifier: the
+ * first Patient entry of the Bundle whose fullUrl is ref or whose id is
+ * <id>, else <id> itself (a Patient the Bundle does not hold). */
+static const char *resolve_ref(const struct pat_index *ix, const char *ref)
+{
+	const struct pat_key *u = pat_find(ix->urls, ix->nurls, ref), *i = NULL;
+
+	if (strncmp(ref, "Patient/", 8) == 0)
+		i = pat_find(ix->ids, ix->nids, ref + 8);
+	if (u && (!i || u->entry < i->entry))
+		return patient_id(u->res);
+	if (i)
+		return patient_id(i->res);
 	if (strncmp(ref, "Patient/", 8) == 0 && ref[8])
 		return ref + 8;
 	return NULL;
@@ -224,7 +354,7 @@ static const char *resolve_ref(const cJSON *entries, const char *ref)
 
 /* Entry k (from 0) of a bundle as an item: its resource, category (the
  * resourceType in lower case) and patient subject. */
-static int bundle_entry(const cJSON *entries, const cJSON *e, struct mc_ingest_item *it, size_t k,
+static int bundle_entry(const struct pat_index *ix, const cJSON *e, struct mc_ingest_item *it, size_t k,
 			struct mc_err *err)
 {
 	const cJSON *res = cJSON_GetObjectItemCaseSensitive(e, "resource");
@@ -250,11 +380,10 @@ static int bundle_entry(const cJSON *entries, const cJSON *e, struct mc_ingest_i
 			ref = cJSON_GetObjectItemCaseSensitive(res, "patient");
 		r = cJSON_GetObjectItemCaseSensitive(ref, "reference");
 		if (cJSON_IsString(r))
-			subject = resolve_ref(entries, r->valuestring);
+			subject = resolve_ref(ix, r->valuestring);
 	}
 	if (!subject)
-		return mc_err_set(err, EX_DATAERR, _("entry %zu (%s): no patient subject"), k + 1,
-				  it->category);
+		return mc_err_set(err, EX_DATAERR, _("entry %zu: no patient subject"), k + 1);
 	snprintf(it->ctype, sizeof(it->ctype), "%s", "application/fhir+json");
 	it->subject = strdup(subject);
 	s = cJSON_PrintUnformatted(res);
@@ -272,14 +401,21 @@ int mc_ingest_bundle(const char *doc, size_t n, struct mc_ingest_item **items, s
 {
 	cJSON *root, *entries, *e;
 	const cJSON *rt;
+	struct pat_index ix = { 0 };
 	struct mc_ingest_item *out = NULL;
-	size_t k = 0, total;
+	size_t k = 0, total = 0;
 	int rc = -1;
 
 	*items = NULL;
 	*count = 0;
 	if (!mc_utf8_valid(doc, n))
 		return mc_err_set(err, EX_DATAERR, _("the bundle is not UTF-8"));
+	if (json_has_nul(doc, n))
+		return mc_err_set(err, EX_DATAERR, _("a string of the bundle holds U+0000 (NUL)"));
+	if (json_values(doc, n) > MC_INGEST_BUNDLE_VALUES)
+		return mc_err_set(err, EX_DATAERR,
+				  _("a bundle holds at most %u JSON values: import a larger one as NDJSON"),
+				  MC_INGEST_BUNDLE_VALUES);
 	root = cJSON_ParseWithLength(doc, n);
 	if (!root)
 		return mc_err_set(err, EX_DATAERR, _("the bundle is not valid JSON"));
@@ -299,8 +435,10 @@ int mc_ingest_bundle(const char *doc, size_t n, struct mc_ingest_item **items, s
 		mc_err_set(err, EX_OSERR, _("out of memory"));
 		goto out;
 	}
+	if (pat_index_build(entries, total, &ix, err) != 0)
+		goto out;
 	cJSON_ArrayForEach(e, entries) {
-		if (bundle_entry(entries, e, &out[k], k, err) != 0)
+		if (bundle_entry(&ix, e, &out[k], k, err) != 0)
 			goto out;
 		k++;
 	}
@@ -314,6 +452,7 @@ out:
 			mc_ingest_item_release(&out[i]);
 		free(out);
 	}
+	pat_index_free(&ix);
 	cJSON_Delete(root);
 	return rc;
 }

@@ -25,6 +25,10 @@
 
 #define MC_INGEST_LINE_MAX (24u * 1024 * 1024)
 #define MC_INGEST_BUNDLE_MAX (256u * 1024 * 1024)
+/* A Bundle is parsed whole (a cJSON tree, about 85 bytes a value, 16x the
+ * input for small entries): it holds at most this many JSON values (counted
+ * as '{', '[' and ',' outside strings, plus one) before it is parsed. */
+#define MC_INGEST_BUNDLE_VALUES (2u * 1024 * 1024)
 
 struct mc_ingest_item {
 	char *subject;              /* malloc'd */

@@ -245,10 +245,10 @@ int mc_record_seal_rnd(const struct mc_org *org, const uint8_t id[MC_RECORD_ID_L
 				  n, MC_PAYLOAD_MAX);
 	if (!mc_token_valid(category, clen, MC_CATEGORY_MAX))
 		return mc_err_set(err, EX_DATAERR,
-				  _("invalid category '%s': use 1 to %d of a-z, 0-9, '.', '_' and '-'"),
-				  category, MC_CATEGORY_MAX);
+				  _("invalid category: use 1 to %d of a-z, 0-9, '.', '_' and '-'"),
+				  MC_CATEGORY_MAX);
 	if (!mc_mime_valid(ctype, tlen, MC_CTYPE_MAX))
-		return mc_err_set(err, EX_DATAERR, _("invalid content type '%s'"), ctype);
+		return mc_err_set(err, EX_DATAERR, _("invalid content type"));
 	if (version == 0)
 		return mc_err_set(err, EX_SOFTWARE, _("record versions start at 1"));
 

@@ -135,3 +135,129 @@ Test(ingest, bundle_malformed_documents_are_refused)
 		cr_assert_null(items);
 	}
 }
+
+/* cJSON ends a decoded string at U+0000: a subject "A\u0000B" would be
+ * filed under A, two identifiers that differ after it would be one. */
+Test(ingest, ndjson_string_holding_nul_is_refused_anywhere_without_its_value)
+{
+	static const char *bad[] = {
+		"{\"subject\":\"SECRET\\u0000MRN-1\",\"category\":\"lab\",\"payload\":\"a\"}",
+		"{\"subject\":\"S\",\"category\":\"lab\",\"payload\":{\"resourceType\":\"Observation\","
+		"\"identifier\":[{\"system\":\"s\",\"value\":\"SECRET\\u0000A\"}]}}",
+		"{\"subject\":\"S\",\"category\":\"lab\",\"payload\":\"SECRET\\u0000rest\"}",
+		"{\"subject\":\"S\",\"category\":\"lab\",\"payload\":{\"k\\u0000SECRET\":1}}",
+		"{\"subject\":\"S\",\"category\":\"lab\",\"payload\":\"a\\\\\\u0000\"}",
+	};
+
+	for (size_t i = 0; i < MC_ARRAY_LEN(bad); i++) {
+		struct mc_ingest_item it;
+		struct mc_err err = { 0 };
+
+		cr_assert_eq(line(bad[i], &it, &err), -1, "case %zu accepted", i);
+		cr_assert_eq(err.code, EX_DATAERR, "case %zu", i);
+		cr_assert_not_null(strstr(err.msg, "U+0000"), "case %zu: %s", i, err.msg);
+		cr_assert_null(strstr(err.msg, "SECRET"), "case %zu leaks a value: %s", i, err.msg);
+	}
+}
+
+Test(ingest, ndjson_nul_byte_in_the_line_is_refused)
+{
+	static const char l[] = "{\"subject\":\"A\0B\",\"category\":\"lab\",\"payload\":\"a\"}";
+	struct mc_ingest_item it;
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_ingest_ndjson_line(l, sizeof(l) - 1, &it, &err), -1);
+	cr_assert_eq(err.code, EX_DATAERR);
+}
+
+Test(ingest, ndjson_escaped_backslash_before_u0000_is_text_not_nul)
+{
+	struct mc_ingest_item it;
+
+	cr_assert_eq(line("{\"subject\":\"S\",\"category\":\"lab\",\"payload\":\"a\\\\u0000b\"}", &it, NULL), 0);
+	cr_assert_eq(it.payload_len, 8);
+	cr_assert_arr_eq(it.payload, "a\\u0000b", 8);
+	mc_ingest_item_release(&it);
+}
+
+/* record put refuses a JSON type's payload that is not UTF-8; so does import */
+Test(ingest, ndjson_json_type_with_non_utf8_payload_is_refused)
+{
+	struct mc_ingest_item it;
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(line("{\"subject\":\"S\",\"category\":\"lab\",\"type\":\"application/fhir+json\","
+			  "\"payload_base64\":\"/wD+\"}", &it, &err), -1);
+	cr_assert_eq(err.code, EX_DATAERR);
+	cr_assert_eq(line("{\"subject\":\"S\",\"category\":\"lab\",\"type\":\"image/png\","
+			  "\"payload_base64\":\"/wD+\"}", &it, NULL), 0, "a binary type takes any bytes");
+	mc_ingest_item_release(&it);
+}
+
+Test(ingest, bundle_string_holding_nul_is_refused_without_its_value)
+{
+	const char *doc = "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\","
+			  "\"id\":\"p\",\"identifier\":[{\"value\":\"SECRET\\u0000B\"}]}}]}";
+	struct mc_ingest_item *items = NULL;
+	size_t n = 0;
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_ingest_bundle(doc, strlen(doc), &items, &n, &err), -1);
+	cr_assert_eq(err.code, EX_DATAERR);
+	cr_assert_null(strstr(err.msg, "SECRET"), "%s", err.msg);
+}
+
+Test(ingest, bundle_error_names_the_entry_not_its_resource_type)
+{
+	const char *doc = "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":\"SecretType\"}}]}";
+	struct mc_ingest_item *items = NULL;
+	size_t n = 0;
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_ingest_bundle(doc, strlen(doc), &items, &n, &err), -1);
+	cr_assert_not_null(strstr(err.msg, "entry 1"), "%s", err.msg);
+	cr_assert_null(strstr(err.msg, "ecret"), "%s", err.msg);
+}
+
+/* The Bundle's Patients are found through an index built once: the same
+ * subjects as a scan of every entry (the first Patient the Bundle names
+ * by a fullUrl or by Patient/<id>, else the id referenced). */
+Test(ingest, bundle_references_resolve_as_a_scan_of_every_entry_would)
+{
+	const char *doc =
+		"{\"resourceType\":\"Bundle\",\"entry\":["
+		/* 1 */ "{\"fullUrl\":\"urn:uuid:aa\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\","
+		"\"identifier\":[{\"value\":\"MRN-1\"}]}},"
+		/* 2 */ "{\"fullUrl\":\"http://h/fhir/Patient/p2\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p2\"}},"
+		/* 3: a second Patient with id p1: the first one wins */
+		"{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\",\"identifier\":[{\"value\":\"MRN-LATE\"}]}},"
+		/* 4: an Observation whose id is p3 is no Patient */
+		"{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"p3\",\"subject\":{\"reference\":\"Patient/p2\"}}},"
+		/* 5: fullUrl "Patient/p4" of the entry after one whose id is p4: the id's entry comes first */
+		"{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p4\",\"identifier\":[{\"value\":\"MRN-4-ID\"}]}},"
+		"{\"fullUrl\":\"Patient/p4\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"q\","
+		"\"identifier\":[{\"value\":\"MRN-4-URL\"}]}},"
+		/* 7.. references */
+		"{\"resource\":{\"resourceType\":\"Observation\",\"subject\":{\"reference\":\"urn:uuid:aa\"}}},"
+		"{\"resource\":{\"resourceType\":\"Observation\",\"subject\":{\"reference\":\"Patient/p1\"}}},"
+		"{\"resource\":{\"resourceType\":\"Condition\",\"subject\":{\"reference\":\"http://h/fhir/Patient/p2\"}}},"
+		"{\"resource\":{\"resourceType\":\"Condition\",\"subject\":{\"reference\":\"Patient/p3\"}}},"
+		"{\"resource\":{\"resourceType\":\"Condition\",\"subject\":{\"reference\":\"Patient/p4\"}}},"
+		"{\"resource\":{\"resourceType\":\"AllergyIntolerance\",\"patient\":{\"reference\":\"Patient/elsewhere\"}}}]}";
+	static const char *want[] = { "MRN-1", "p2", "MRN-LATE", "p2", "MRN-4-ID", "MRN-4-URL",
+				      "MRN-1", "MRN-1", "p2", "p3", "MRN-4-ID", "elsewhere" };
+	struct mc_ingest_item *items;
+	size_t n;
+
+	cr_assert_eq(mc_ingest_bundle(doc, strlen(doc), &items, &n, NULL), 0);
+	cr_assert_eq(n, MC_ARRAY_LEN(want));
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(items[i].subject, want[i], "entry %zu", i + 1);
+	for (size_t i = 0; i < n; i++)
+		mc_ingest_item_release(&items[i]);
+	free(items);
+	/* an urn:uuid the Bundle does not hold names no Patient */
+	doc = "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":\"Observation\","
+	      "\"subject\":{\"reference\":\"urn:uuid:none\"}}}]}";
+	cr_assert_eq(mc_ingest_bundle(doc, strlen(doc), &items, &n, NULL), -1);
+}
