@@ -46,6 +46,9 @@ struct mc_store {
 	unsigned long map_gen, trim_gen;
 	/* mc_store_borrow: tables read from another store's transaction */
 	struct mc_txn *borrow[MC_DB__COUNT];
+	/* mc_store_divert: tables whose puts go to a sink */
+	mc_store_sink_fn sink[MC_DB__COUNT];
+	void *sink_ctx[MC_DB__COUNT];
 	/* Every transaction of this process holds it shared; changing the
 	 * map size (growing it, or adopting another process's growth) holds
 	 * it alone: LMDB remaps, and a thread still reading the old mapping
@@ -588,6 +591,22 @@ int mc_store_borrow(struct mc_store *s, enum mc_db db, struct mc_txn *from, stru
 	return 0;
 }
 
+int mc_store_divert(struct mc_store *s, enum mc_db db, mc_store_sink_fn fn, void *ctx, struct mc_err *err)
+{
+	if (!s->scratch)
+		return mc_err_set(err, EX_SOFTWARE, _("storage: only a scratch store may hand a table's writes elsewhere"));
+	s->sink[db] = fn;
+	s->sink_ctx[db] = fn ? ctx : NULL;
+	return 0;
+}
+
+/* A use of a diverted table other than a put. */
+static int diverted(struct mc_err *err, enum mc_db db)
+{
+	return mc_err_set(err, EX_SOFTWARE, _("%s: the replay only writes this table, and it was read"),
+			  _(db_info[db].label));
+}
+
 /* A write to a borrowed table: a put of the very row the other store holds
  * writes nothing; anything else is refused. */
 static int borrowed_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, const void *v, size_t vn,
@@ -612,6 +631,8 @@ int mc_txn_get(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	int rc;
 
 	autotrim_tick(t);
+	if (t->s->sink[db])
+		return diverted(err, db);
 	if (t->s->borrow[db])
 		return mc_txn_get(t->s->borrow[db], db, k, kn, v, vn, err);
 	rc = t->s->absent[db] ? MDB_NOTFOUND : mdb_get(t->txn, t->s->dbi[db], &key, &val);
@@ -632,6 +653,8 @@ int mc_txn_put(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	int rc;
 
 	autotrim_tick(t);
+	if (t->s->sink[db])
+		return t->s->sink[db](t->s->sink_ctx[db], db, k, kn, v, vn, err);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, v, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, 0);
@@ -647,6 +670,8 @@ int mc_txn_put_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	int rc;
 
 	autotrim_tick(t);
+	if (t->s->sink[db])
+		return diverted(err, db);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, NULL, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_NOOVERWRITE);
@@ -664,6 +689,8 @@ int mc_txn_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	int rc;
 
 	autotrim_tick(t);
+	if (t->s->sink[db])
+		return diverted(err, db);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, NULL, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE);
@@ -680,6 +707,8 @@ int mc_txn_append_reserve(struct mc_txn *t, enum mc_db db, const void *k, size_t
 	int rc;
 
 	autotrim_tick(t);
+	if (t->s->sink[db])
+		return diverted(err, db);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, NULL, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_RESERVE | MDB_APPEND);
@@ -697,6 +726,8 @@ int mc_txn_append(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
 	int rc;
 
+	if (t->s->sink[db])
+		return t->s->sink[db](t->s->sink_ctx[db], db, k, kn, v, vn, err);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, v, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_APPEND);
@@ -713,7 +744,7 @@ int mc_txn_append_new(struct mc_txn *t, enum mc_db db, const void *k, size_t kn,
 	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
 	int rc;
 
-	if (t->s->borrow[db])
+	if (t->s->sink[db] || t->s->borrow[db])
 		return mc_txn_put_new(t, db, k, kn, v, vn, err);
 	rc = mdb_put(t->txn, t->s->dbi[db], &key, &val, MDB_APPEND);
 	if (rc == MDB_KEYEXIST)
@@ -728,6 +759,8 @@ int mc_txn_del(struct mc_txn *t, enum mc_db db, const void *k, size_t kn, struct
 	MDB_val key = { kn, (void *)k };
 	int rc;
 
+	if (t->s->sink[db])
+		return diverted(err, db);
 	if (t->s->borrow[db])
 		return borrowed_put(t, db, k, kn, NULL, 0, err);
 	rc = mdb_del(t->txn, t->s->dbi[db], &key, NULL);
@@ -759,6 +792,8 @@ int mc_txn_count(struct mc_txn *t, enum mc_db db, uint64_t *n, struct mc_err *er
 	MDB_stat st = { 0 };
 	int rc;
 
+	if (t->s->sink[db])
+		return diverted(err, db);
 	if (t->s->borrow[db])
 		return mc_txn_count(t->s->borrow[db], db, n, err);
 	rc = t->s->absent[db] ? 0 : mdb_stat(t->txn, t->s->dbi[db], &st);
@@ -774,6 +809,10 @@ int mc_cursor_open(struct mc_txn *t, enum mc_db db, struct mc_cursor **c, struct
 	int rc;
 
 	*c = NULL;
+	if (t->s->sink[db]) {
+		free(cur);
+		return diverted(err, db);
+	}
 	if (t->s->borrow[db]) {
 		free(cur);
 		return mc_cursor_open(t->s->borrow[db], db, c, err);

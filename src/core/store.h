@@ -262,6 +262,17 @@ int mc_store_copy(struct mc_store *s, const char *dir, struct mc_err *err);
  * MC_STORE_SCRATCH (EX_SOFTWARE otherwise); `from` NULL ends it. */
 int mc_store_borrow(struct mc_store *s, enum mc_db db, struct mc_txn *from, struct mc_err *err);
 
+/* Verify's replay: from now on a put (mc_txn_put, mc_txn_append) to table
+ * db of the scratch store s goes to fn, with ctx, instead of the store, and
+ * every other use of db in s (a get, a cursor, a count, any other write) is
+ * refused (EX_SOFTWARE): a table the replay's rules only write (its
+ * random-keyed indexes), which verify sorts and compares on its own. Only
+ * for a store opened with MC_STORE_SCRATCH (EX_SOFTWARE otherwise); fn
+ * NULL ends it. */
+typedef int (*mc_store_sink_fn)(void *ctx, enum mc_db db, const void *k, size_t kn, const void *v, size_t vn,
+				struct mc_err *err);
+int mc_store_divert(struct mc_store *s, enum mc_db db, mc_store_sink_fn fn, void *ctx, struct mc_err *err);
+
 /* Drops this process's mapped pages of the environment (madvise
  * MADV_DONTNEED): the data stays in the file and the page cache and is
  * faulted back on the next read. Long scans (verify) call it so that their

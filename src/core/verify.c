@@ -20,6 +20,7 @@
 #include "merkle.h"
 #include "orgrot.h"
 #include "records.h"
+#include "spool.h"
 #include "store.h"
 #include "util.h"
 #include "valset.h"
@@ -44,6 +45,15 @@
 #define TRIM_WORK 16    /* the replay: after a block, once blocks + txs reach it */
 #define TRIM_REFS 32    /* the payload check: every so many records */
 #define REFS_READ 4096  /* refs read back from the scratch file at a time */
+/* The replay's random-keyed tables that no rule reads back (the tx index,
+ * by tx hash; the subject index, by pseudonym and record id): inserted at
+ * random into the scratch map, they outgrew what stays mapped on long
+ * chains, and each block's rows faulted cold pages in and wrote them back.
+ * Their rows go to a spool instead (store.h, mc_store_divert), sorted in
+ * chunks of SPOOL_MEM bytes, and are merged against the node's table, key
+ * for key, at the end. */
+static const enum mc_db spooled[] = { MC_DB_TXIDX, MC_DB_SUBJECTS };
+#define SPOOL_MEM (2u << 20)
 
 struct wrap_ref {
 	uint8_t id[MC_RECORD_ID_LEN];
@@ -86,6 +96,7 @@ struct vstate {
 	FILE *refs_file;                /* to refs_file, in the scratch directory, */
 	uint64_t refs_total;            /* which holds refs_total of them */
 	struct chunk *cur;              /* the chunk replay_some replays */
+	struct mc_spool *spool[MC_DB__COUNT]; /* the spooled tables' rows */
 	struct sigpool *pool;
 	struct mc_verify_report *rep;
 	struct {                        /* where a scratch transaction started: */
@@ -142,6 +153,32 @@ static int refs_flush(struct vstate *vs, struct mc_err *err)
 		return refs_io_err(err);
 	vs->refs_total += vs->nrefs;
 	vs->nrefs = 0;
+	return 0;
+}
+
+/* A put to a spooled table, in the scratch transaction under way. */
+static int spool_sink(void *ctx, enum mc_db db, const void *k, size_t kn, const void *v, size_t vn,
+		      struct mc_err *err)
+{
+	struct vstate *vs = ctx;
+
+	return mc_spool_add(vs->spool[db], k, kn, v, vn, err);
+}
+
+/* After the scratch transaction committed (commit) or before it is run
+ * again (rollback): the spooled rows it added are kept, or dropped. */
+static int spools_commit(struct vstate *vs, bool commit, struct mc_err *err)
+{
+	for (size_t i = 0; i < MC_ARRAY_LEN(spooled); i++) {
+		struct mc_spool *sp = vs->spool[spooled[i]];
+
+		if (!sp)
+			continue;
+		if (!commit)
+			mc_spool_rollback(sp);
+		else if (mc_spool_commit(sp, err) != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -769,6 +806,7 @@ static int replay_some(struct mc_txn *st, void *vctx, struct mc_err *err)
 	vs->prev_time = vs->ck.prev_time;
 	vs->prev_version = vs->ck.prev_version;
 	vs->nrefs = 0;
+	spools_commit(vs, false, NULL);
 	*vs->rep = vs->ck.rep;
 	if (vs->next > 0 && load_vals(vs, st, err) != 0)
 		return -1;
@@ -839,6 +877,8 @@ static int replay_chunk(struct vstate *vs, struct chunk *c, struct mc_err *err)
 		rc = mc_store_write(vs->scratch, replay_some, vs, err);
 		if (rc == 0)
 			rc = refs_flush(vs, err);
+		if (rc == 0)
+			rc = spools_commit(vs, true, err);
 	} while (rc == 0 && vs->next < c->first + c->count);
 	return rc;
 }
@@ -883,10 +923,104 @@ static int diff_err(struct mc_err *err, enum mc_db db, const void *k, size_t kn,
 	return mc_err_set(err, EX_DATAERR, _("%s: entry %s: %s"), db_label(db), hex, what);
 }
 
+/* A spooled table's replayed rows, in key order, one row a key as LMDB
+ * keeps it (the last put of a key wins). A tx hash put twice is the rule's
+ * refusal of a duplicate tx (chain.c), the later tx named. */
+struct spooled {
+	struct mc_spool *sp;
+	enum mc_db db;
+	int rc;                    /* the row read ahead: mc_spool_next's result */
+	const void *nk, *nv;
+	size_t nkn, nvn;
+	uint8_t *k, *v;            /* the row given: a copy */
+	size_t kn, vn, kcap, vcap;
+};
+
+static int copy_to(uint8_t **dst, size_t *cap, const void *src, size_t n, struct mc_err *err)
+{
+	if (n > *cap) {
+		void *p = realloc(*dst, n);
+
+		if (!p)
+			return mc_err_set(err, EX_OSERR, _("out of memory"));
+		*dst = p;
+		*cap = n;
+	}
+	if (n)
+		memcpy(*dst, src, n);
+	return 0;
+}
+
+static int spooled_start(struct spooled *q, struct mc_spool *sp, enum mc_db db, struct mc_err *err)
+{
+	memset(q, 0, sizeof(*q));
+	q->sp = sp;
+	q->db = db;
+	if (mc_spool_sorted(sp, err) != 0)
+		return -1;
+	q->rc = mc_spool_next(sp, &q->nk, &q->nkn, &q->nv, &q->nvn, err);
+	return q->rc < 0 ? -1 : 0;
+}
+
+/* As mc_cursor_next: 0 (k, v set, valid until the next call), MC_NOTFOUND,
+ * or -1. */
+static int spooled_next(struct spooled *q, const void **k, size_t *kn, const void **v, size_t *vn,
+			struct mc_err *err)
+{
+	if (q->rc < 0)
+		return -1;
+	if (q->rc == 1)
+		return MC_NOTFOUND;
+	if (copy_to(&q->k, &q->kcap, q->nk, q->nkn, err) != 0 || copy_to(&q->v, &q->vcap, q->nv, q->nvn, err) != 0)
+		return -1;
+	q->kn = q->nkn;
+	q->vn = q->nvn;
+	while ((q->rc = mc_spool_next(q->sp, &q->nk, &q->nkn, &q->nv, &q->nvn, err)) == 0 &&
+	       q->nkn == q->kn && memcmp(q->nk, q->k, q->kn) == 0) {
+		if (q->db == MC_DB_TXIDX) {
+			const uint8_t *loc = q->nv;
+
+			if (q->nvn != 12)
+				return diff_err(err, q->db, q->k, q->kn, _("differs from what the chain gives"));
+			return mc_err_set(err, EX_DATAERR, _("block %llu, tx %u: %s"),
+					  (unsigned long long)mc_from_be64(loc), (unsigned)mc_from_be32(loc + 8),
+					  _("duplicate transaction"));
+		}
+		if (copy_to(&q->v, &q->vcap, q->nv, q->nvn, err) != 0)
+			return -1;
+		q->vn = q->nvn;
+	}
+	if (q->rc < 0)
+		return -1;
+	*k = q->k;
+	*kn = q->kn;
+	*v = q->v;
+	*vn = q->vn;
+	return 0;
+}
+
+static void spooled_end(struct spooled *q)
+{
+	free(q->k);
+	free(q->v);
+	memset(q, 0, sizeof(*q));
+}
+
 struct cmp_ctx {
 	struct vstate *vs;
 	enum mc_db db;
+	struct spooled *q;         /* a spooled table: its rows, not the scratch's */
 };
+
+/* The replayed table's next row (first: its first), from the scratch
+ * store's cursor or the spool. */
+static int replayed_row(struct cmp_ctx *cc, struct mc_cursor *b, bool first, const void **k, size_t *kn,
+			const void **v, size_t *vn, struct mc_err *err)
+{
+	if (cc->q)
+		return spooled_next(cc->q, k, kn, v, vn, err);
+	return first ? mc_cursor_seek(b, NULL, 0, k, kn, v, vn, err) : mc_cursor_next(b, k, kn, v, vn, err);
+}
 
 static int compare_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 {
@@ -898,12 +1032,12 @@ static int compare_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 	int ra, rb, rc = 0;
 
 	if (mc_cursor_open(cc->vs->rt, cc->db, &a, err) != 0 ||
-	    mc_cursor_open(st, cc->db, &b, err) != 0) {
+	    (!cc->q && mc_cursor_open(st, cc->db, &b, err) != 0)) {
 		mc_cursor_close(a);
 		return -1;
 	}
 	ra = mc_cursor_seek(a, NULL, 0, &ak, &akn, &av, &avn, err);
-	rb = mc_cursor_seek(b, NULL, 0, &bk, &bkn, &bv, &bvn, err);
+	rb = replayed_row(cc, b, true, &bk, &bkn, &bv, &bvn, err);
 	while (rc == 0) {
 		if (ra < 0 || rb < 0) {
 			rc = -1;
@@ -933,7 +1067,7 @@ static int compare_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 			break;
 		}
 		ra = mc_cursor_next(a, &ak, &akn, &av, &avn, err);
-		rb = mc_cursor_next(b, &bk, &bkn, &bv, &bvn, err);
+		rb = replayed_row(cc, b, false, &bk, &bkn, &bv, &bvn, err);
 		read += akn + avn + bkn + bvn;
 		if (read >= TRIM_BYTES) {
 			trim_maps(cc->vs);
@@ -943,6 +1077,25 @@ static int compare_txn(struct mc_txn *st, void *vctx, struct mc_err *err)
 	mc_cursor_close(a);
 	mc_cursor_close(b);
 	trim_maps(cc->vs);
+	return rc;
+}
+
+/* A table compared key for key: a spooled one against its sorted rows. */
+static int compare_table(struct vstate *vs, enum mc_db db, struct mc_err *err)
+{
+	struct cmp_ctx cc = { vs, db, NULL };
+	struct spooled q;
+	int rc;
+
+	if (!vs->spool[db])
+		return mc_store_read(vs->scratch, compare_txn, &cc, err);
+	if (spooled_start(&q, vs->spool[db], db, err) != 0) {
+		spooled_end(&q);
+		return -1;
+	}
+	cc.q = &q;
+	rc = mc_store_read(vs->scratch, compare_txn, &cc, err);
+	spooled_end(&q);
 	return rc;
 }
 
@@ -1353,7 +1506,6 @@ static int replay_compare(struct vstate *vs, struct mc_err *err)
 		return -1;
 	/* every derived table of store.h's MC_DBS, key for key */
 	for (unsigned db = 0; db < MC_DB__COUNT; db++) {
-		struct cmp_ctx cc = { vs, db };
 
 		/* an older store without these tables (and meta keys) has had
 		 * one set since genesis, which the getters give; every other
@@ -1369,8 +1521,7 @@ static int replay_compare(struct vstate *vs, struct mc_err *err)
 			if (n == 0)
 				continue;
 		}
-		if (db == MC_DB_TXS ? txs_count_check(vs, err) != 0
-				    : mc_store_read(vs->scratch, compare_txn, &cc, err) != 0)
+		if (db == MC_DB_TXS ? txs_count_check(vs, err) != 0 : compare_table(vs, db, err) != 0)
 			return -1;
 	}
 	return mc_store_read(vs->scratch, side_txn, &sc, err);
@@ -1389,7 +1540,20 @@ static int scratch_open(struct vstate *vs, const char *dir, struct mc_err *err)
 	vs->refs_file = fopen(path, "w+xbe");
 	if (!vs->refs_file)
 		return refs_io_err(err);
-	return mc_store_open(dir, MC_STORE_CREATE | MC_STORE_SCRATCH, &vs->scratch, err);
+	if (mc_store_open(dir, MC_STORE_CREATE | MC_STORE_SCRATCH, &vs->scratch, err) != 0)
+		return -1;
+	for (size_t i = 0; i < MC_ARRAY_LEN(spooled); i++) {
+		enum mc_db db = spooled[i];
+
+		if (snprintf(path, sizeof(path), "%s/%s.rows", dir, mc_db_info(db)->name) >= (int)sizeof(path)) {
+			errno = ENAMETOOLONG;
+			return refs_io_err(err);
+		}
+		if (mc_spool_open(path, SPOOL_MEM, &vs->spool[db], err) != 0 ||
+		    mc_store_divert(vs->scratch, db, spool_sink, vs, err) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_fn progress,
@@ -1426,6 +1590,8 @@ int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_
 		fclose(vs.refs_file);
 	mc_store_close(vs.scratch);
 	mc_store_close(vs.real);
+	for (size_t i = 0; i < MC_ARRAY_LEN(spooled); i++)
+		mc_spool_close(vs.spool[spooled[i]]);
 	nftw(tmpl, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	free(vs.refs);
 	return rc;

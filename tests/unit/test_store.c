@@ -692,6 +692,77 @@ Test(store, a_scratch_store_reads_a_borrowed_table_from_the_other_store)
 	mc_store_close(b.scratch);
 }
 
+struct sink_ctx {
+	char seen[256];
+	int get, put_new, del, count, cursor, reserve;
+};
+
+static int sink(void *vctx, enum mc_db db, const void *k, size_t kn, const void *v, size_t vn,
+		struct mc_err *err)
+{
+	struct sink_ctx *c = vctx;
+	size_t at = strlen(c->seen);
+
+	(void)err;
+	snprintf(c->seen + at, sizeof(c->seen) - at, "%s%d:%.*s=%.*s", at ? " " : "", (int)db, (int)kn,
+		 (const char *)k, (int)vn, (const char *)v);
+	return 0;
+}
+
+/* Every use of a diverted table but a put, each refused. */
+static int divert_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct sink_ctx *c = vctx;
+	struct mc_cursor *cur = NULL;
+	const void *v;
+	size_t vn;
+	uint64_t n;
+	void *w;
+
+	if (mc_txn_put(t, MC_DB_TXIDX, "h1", 2, "loc1", 4, err) != 0 ||
+	    mc_txn_append(t, MC_DB_TXIDX, "h2", 2, "loc2", 4, err) != 0 ||
+	    mc_txn_put(t, MC_DB_RECORDS, "r1", 2, "v1", 2, err) != 0)
+		return -1;
+	c->get = mc_txn_get(t, MC_DB_TXIDX, "h1", 2, &v, &vn, err);
+	c->put_new = mc_txn_put_new(t, MC_DB_TXIDX, "h3", 2, "x", 1, err);
+	c->reserve = mc_txn_reserve(t, MC_DB_TXIDX, "h4", 2, 1, &w, err);
+	c->del = mc_txn_del(t, MC_DB_TXIDX, "h1", 2, err);
+	c->count = mc_txn_count(t, MC_DB_TXIDX, &n, err);
+	c->cursor = mc_cursor_open(t, MC_DB_TXIDX, &cur, err);
+	mc_cursor_close(cur);
+	return 0;
+}
+
+/* Verify's replay hands the puts of its random-keyed index tables to a
+ * sort (mc_store_divert): they reach the sink, nothing reaches the table,
+ * any other use fails closed, and a node's store cannot divert. */
+Test(store, a_diverted_table_hands_its_puts_over_and_refuses_every_other_use)
+{
+	char fresh[128];
+	struct mc_store *scratch;
+	struct sink_ctx c = { 0 };
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_store_divert(st, MC_DB_TXIDX, sink, &c, &err), -1, "a node's store");
+	cr_assert_eq(err.code, EX_SOFTWARE, "%s", err.msg);
+	snprintf(fresh, sizeof(fresh), "%s/scratch", dir);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(fresh, MC_STORE_CREATE | MC_STORE_SCRATCH, &scratch, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_divert(scratch, MC_DB_TXIDX, sink, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_write(scratch, divert_txn, &c, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(c.seen, "3:h1=loc1 3:h2=loc2");
+	cr_assert_eq(c.get, -1, "a get");
+	cr_assert_eq(c.put_new, -1, "a put of a new key (it would need a get)");
+	cr_assert_eq(c.reserve, -1, "a reserve");
+	cr_assert_eq(c.del, -1, "a delete");
+	cr_assert_eq(c.count, -1, "a count");
+	cr_assert_eq(c.cursor, -1, "a cursor");
+	cr_assert_eq(mc_store_divert(scratch, MC_DB_TXIDX, NULL, NULL, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(get(scratch, MC_DB_TXIDX, "h1"), "", "nothing was written to the table");
+	cr_assert_str_eq(get(scratch, MC_DB_RECORDS, "r1"), "v1", "other tables as before");
+	mc_store_close(scratch);
+}
+
 /* The process's file-backed resident set, in KiB (statm's third field). */
 static unsigned long file_rss_kb(void)
 {
