@@ -145,7 +145,7 @@ int cmd_record_put(struct mc_cli *cli, struct mc_args *a)
 	rc = -1;
 	if (n == 0)
 		mc_err_set(&err, EX_DATAERR, _("empty payload"));
-	else if (strstr(p.type, "json") && !mc_utf8_valid(payload, n))
+	else if (mc_mime_json(p.type) && !mc_utf8_valid(payload, n))
 		mc_err_set(&err, EX_DATAERR, _("a JSON payload must be UTF-8"));
 	else
 		rc = put_run(cli, &p, payload, n, &err);

@@ -29,52 +29,70 @@ void mc_ingest_item_release(struct mc_ingest_item *it)
 	memset(it, 0, sizeof(*it));
 }
 
-/* Whether a string of JSON text (a member name or a value) holds U+0000:
- * cJSON decodes "\u0000" into a string it ends there (valuestring is
- * NUL-terminated), so it is told here, from the text, before it is parsed.
- * A NUL byte anywhere counts too. A backslash is only valid inside a
- * string; a run of them escapes the character after it when it is odd. */
-static bool json_has_nul(const char *s, size_t n)
+/* json_scan's short cut counts no value below the smaller cap */
+_Static_assert(MC_INGEST_VALUES_MAX <= MC_INGEST_BUNDLE_VALUES, "the line's cap is the smaller");
+
+/* What json_scan finds in JSON text. */
+enum json_flaw { JSON_CLEAN, JSON_NUL, JSON_CTRL };
+
+/* One pass over JSON text, within its n bytes: JSON_NUL when it holds a NUL
+ * byte or a string escapes U+0000 (cJSON's strings end at a NUL: the rest
+ * would be cut silently); JSON_CTRL when a string holds a raw control
+ * character, which JSON escapes (cJSON takes it and prints it back as six
+ * bytes, so a Bundle of them grew eight times in memory and the stored
+ * payload differed from the input: found in review); else JSON_CLEAN with
+ * *values about the number of nodes cJSON would allocate: one more than its
+ * '{', '[' and ',' outside strings (at least the number of values, within
+ * one per member of the nodes). A backslash in a string takes the next
+ * byte with it, so "\\u0000" is text. */
+static enum json_flaw json_scan(const char *s, size_t n, size_t *values)
 {
 	const char *end = s + n, *p;
-
-	if (memchr(s, '\0', n))
-		return true;
-	for (p = memchr(s, '\\', n); p; p = p < end ? memchr(p, '\\', (size_t)(end - p)) : NULL) {
-		size_t k = 0;
-
-		while (p + k < end && p[k] == '\\')
-			k++;
-		p += k;
-		if ((k & 1) && end - p >= 5 && memcmp(p, "u0000", 5) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* About the number of nodes cJSON would allocate for JSON text: one more
- * than its '{', '[' and ',' outside strings (at least the number of
- * values, within one per member of the nodes). */
-static size_t json_values(const char *s, size_t n)
-{
+	bool ctrl = false;
 	size_t v = 1;
 	bool in_str = false;
 
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
+	/* the common case, a line of no control byte shorter than the cap of
+	 * values (each value counted is a byte of its own): no state to keep,
+	 * only an escaped U+0000 to find, by memchr of each run of
+	 * backslashes (an odd run escapes what follows) */
+	for (size_t i = 0; i < n; i++)
+		ctrl |= (unsigned char)s[i] < 0x20;
+	if (!ctrl && n < MC_INGEST_VALUES_MAX) {
+		for (p = memchr(s, '\\', n); p; p = p < end ? memchr(p, '\\', (size_t)(end - p)) : NULL) {
+			size_t k = 0;
 
-		if (in_str) {
+			while (p + k < end && p[k] == '\\')
+				k++;
+			p += k;
+			if ((k & 1) && end - p >= 5 && memcmp(p, "u0000", 5) == 0)
+				return JSON_NUL;
+		}
+		*values = n + 1;   /* at most: under the cap */
+		return JSON_CLEAN;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == 0)
+			return JSON_NUL;
+		if (!in_str) {
 			if (c == '"')
-				in_str = false;
-			else if (c == '\\')
-				i++;
+				in_str = true;
+			else if (c == '{' || c == '[' || c == ',')
+				v++;
 		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '{' || c == '[' || c == ',') {
-			v++;
+			in_str = false;
+		} else if (c == '\\') {
+			if (n - i > 5 && memcmp(s + i + 1, "u0000", 5) == 0)
+				return JSON_NUL;
+			i++;
+		} else if (c < 0x20) {
+			return JSON_CTRL;
 		}
 	}
-	return v;
+	*values = v;
+	return JSON_CLEAN;
 }
 
 /* it->ref from a FHIR resource (see ingest.h); none when it has no type,
@@ -176,14 +194,25 @@ int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
 			  struct mc_err *err)
 {
 	cJSON *root, *subj, *cat, *type, *payload, *b64;
+	size_t values = 0;
 	const char *end = NULL;
 	int rc = -1;
 
 	memset(it, 0, sizeof(*it));
 	if (!mc_utf8_valid(line, n))
 		return mc_err_set(err, EX_DATAERR, _("not UTF-8"));
-	if (json_has_nul(line, n))
+	switch (json_scan(line, n, &values)) {
+	case JSON_NUL:
 		return mc_err_set(err, EX_DATAERR, _("a string holds U+0000 (NUL)"));
+	case JSON_CTRL:
+		return mc_err_set(err, EX_DATAERR, _("a string holds a control character that JSON escapes"));
+	case JSON_CLEAN:
+		break;
+	}
+	/* a line is parsed whole too (a 24 MiB line of "0," held a gigabyte
+	 * of cJSON's nodes: found in review) */
+	if (values > MC_INGEST_VALUES_MAX)
+		return mc_err_set(err, EX_DATAERR, _("a line holds at most %u JSON values"), MC_INGEST_VALUES_MAX);
 	root = cJSON_ParseWithLengthOpts(line, n, &end, 0);
 	if (!root)
 		return mc_err_set(err, EX_DATAERR, _("invalid JSON"));
@@ -221,7 +250,7 @@ int mc_ingest_ndjson_line(const char *line, size_t n, struct mc_ingest_item *it,
 	if (type && copy_field(it->ctype, sizeof(it->ctype), type, "type", err) != 0)
 		goto out;
 	/* record put's rule: a JSON type's payload is UTF-8 */
-	if (strstr(it->ctype, "json") && !mc_utf8_valid(it->payload, it->payload_len)) {
+	if (mc_mime_json(it->ctype) && !mc_utf8_valid(it->payload, it->payload_len)) {
 		mc_err_set(err, EX_DATAERR, _("a JSON payload must be UTF-8"));
 		goto out;
 	}
@@ -403,16 +432,22 @@ int mc_ingest_bundle(const char *doc, size_t n, struct mc_ingest_item **items, s
 	const cJSON *rt;
 	struct pat_index ix = { 0 };
 	struct mc_ingest_item *out = NULL;
-	size_t k = 0, total = 0;
+	size_t k = 0, total = 0, values = 0;
 	int rc = -1;
 
 	*items = NULL;
 	*count = 0;
 	if (!mc_utf8_valid(doc, n))
 		return mc_err_set(err, EX_DATAERR, _("the bundle is not UTF-8"));
-	if (json_has_nul(doc, n))
+	switch (json_scan(doc, n, &values)) {
+	case JSON_NUL:
 		return mc_err_set(err, EX_DATAERR, _("a string of the bundle holds U+0000 (NUL)"));
-	if (json_values(doc, n) > MC_INGEST_BUNDLE_VALUES)
+	case JSON_CTRL:
+		return mc_err_set(err, EX_DATAERR, _("a string of the bundle holds a control character that JSON escapes"));
+	case JSON_CLEAN:
+		break;
+	}
+	if (values > MC_INGEST_BUNDLE_VALUES)
 		return mc_err_set(err, EX_DATAERR,
 				  _("a bundle holds at most %u JSON values: import a larger one as NDJSON"),
 				  MC_INGEST_BUNDLE_VALUES);

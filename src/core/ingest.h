@@ -29,6 +29,8 @@
  * input for small entries): it holds at most this many JSON values (counted
  * as '{', '[' and ',' outside strings, plus one) before it is parsed. */
 #define MC_INGEST_BUNDLE_VALUES (2u * 1024 * 1024)
+/* And an NDJSON line, parsed whole as well, at most this many. */
+#define MC_INGEST_VALUES_MAX (2u * 1024 * 1024)
 
 struct mc_ingest_item {
 	char *subject;              /* malloc'd */

@@ -290,3 +290,8 @@ bool mc_mime_valid(const void *p, size_t n, size_t max)
 	}
 	return slashes == 1 && s[0] != '/' && s[n - 1] != '/';
 }
+
+bool mc_mime_json(const char *type)
+{
+	return type && strcasestr(type, "json") != NULL;
+}

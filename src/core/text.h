@@ -21,6 +21,9 @@ bool mc_name_plain(const void *p, size_t n);
 bool mc_token_valid(const void *p, size_t n, size_t max);
 /* A MIME type: 1..max printable ASCII with one '/', no spaces. */
 bool mc_mime_valid(const void *p, size_t n, size_t max);
+/* A content type whose payload is JSON text ("json" in it, in any case: a
+ * MIME type is case-insensitive), so UTF-8. */
+bool mc_mime_json(const char *type);
 
 /* The text of p..n as well-formed UTF-8: each byte that does not start a
  * well-formed sequence, and each NUL, becomes U+FFFD. Returns a malloc'd

@@ -194,6 +194,72 @@ Test(ingest, ndjson_json_type_with_non_utf8_payload_is_refused)
 	mc_ingest_item_release(&it);
 }
 
+/* Found in review: a MIME type is case-insensitive. */
+Test(ingest, ndjson_json_type_in_capitals_with_non_utf8_payload_is_refused)
+{
+	struct mc_ingest_item it;
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(line("{\"subject\":\"S\",\"category\":\"lab\",\"type\":\"application/JSON\","
+			  "\"payload_base64\":\"/w==\"}", &it, &err), -1);
+	cr_assert_eq(err.code, EX_DATAERR);
+}
+
+/* Found in review: cJSON takes a raw control character in a string (JSON
+ * escapes them) and prints it back as six bytes, so a Bundle of them grew
+ * eight times in memory and the stored payload was not the input. Refused,
+ * the value not echoed; an escaped one is text, and a tab between tokens is
+ * whitespace. */
+Test(ingest, a_raw_control_character_in_a_string_is_refused_without_its_value)
+{
+	static const char *bad[] = {
+		"{\"subject\":\"S\",\"category\":\"lab\",\"payload\":\"SECRET\x01\"}",
+		"{\"subject\":\"S\tSECRET\",\"category\":\"lab\",\"payload\":\"a\"}",
+		"{\"subject\":\"S\",\"category\":\"lab\",\"payload\":{\"k\x1fSECRET\":1}}",
+	};
+	const char *doc = "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\","
+			  "\"id\":\"p\",\"note\":\"SECRET\x01\"}}]}";
+	struct mc_ingest_item it, *items = NULL;
+	size_t n = 0;
+	struct mc_err err = { 0 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		cr_assert_eq(line(bad[i], &it, &err), -1, "case %zu accepted", i);
+		cr_assert_eq(err.code, EX_DATAERR, "case %zu", i);
+		cr_assert_not_null(strstr(err.msg, "control character"), "case %zu: %s", i, err.msg);
+		cr_assert_null(strstr(err.msg, "SECRET"), "case %zu leaks a value: %s", i, err.msg);
+	}
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_ingest_bundle(doc, strlen(doc), &items, &n, &err), -1);
+	cr_assert_not_null(strstr(err.msg, "control character"), "%s", err.msg);
+	cr_assert_eq(line("{\"subject\":\"S\",\t\"category\":\"lab\",\"payload\":\"a\\u0001\\t\"}", &it, &err), 0,
+		     "escaped, and a tab between tokens: %s", err.msg);
+	mc_ingest_item_release(&it);
+}
+
+/* Found in review: a line is parsed whole, and a 24 MiB line of "0," held
+ * a gigabyte of cJSON's nodes; it holds at most MC_INGEST_VALUES_MAX. */
+Test(ingest, a_line_of_more_json_values_than_the_cap_is_refused_before_parsing)
+{
+	const char *head = "{\"subject\":\"S\",\"category\":\"lab\",\"payload\":[";
+	size_t hn = strlen(head), n = hn + 2 * (size_t)MC_INGEST_VALUES_MAX + 2;
+	char *l = malloc(n + 1);
+	struct mc_ingest_item it;
+	struct mc_err err = { 0 };
+
+	cr_assert_not_null(l);
+	memcpy(l, head, hn);
+	for (size_t i = 0; i < MC_INGEST_VALUES_MAX; i++)
+		memcpy(l + hn + 2 * i, "0,", 2);
+	memcpy(l + n - 2, "0]", 2);
+	l[n] = '}';
+	cr_assert_eq(mc_ingest_ndjson_line(l, n + 1, &it, &err), -1);
+	cr_assert_eq(err.code, EX_DATAERR);
+	cr_assert_not_null(strstr(err.msg, "JSON values"), "%s", err.msg);
+	free(l);
+}
+
 Test(ingest, bundle_string_holding_nul_is_refused_without_its_value)
 {
 	const char *doc = "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\","
