@@ -500,7 +500,16 @@ static int apply_entry(struct mc_txn *t, const struct mc_apply_ctx *ax, const st
  * at random entry after entry (issue 18). The outcome is the record
  * order's: a duplicate key row depends only on the rows of the same key,
  * put here in entry order, and on no other table (nor do the entries'
- * other rows depend on it); of several failures the first entry's is
+ * other rows depend on it). One read runs before them, in apply_entry:
+ * from block version 4, entry_dupkey_before reads the custodian's own row
+ * of the key (which an earlier entry of this tx may not have put yet) and,
+ * absent, the rows of the keys it succeeded. Same outcome either way: an
+ * earlier entry that would have put the own row passed the same check of
+ * the predecessors' row, so its id is that row's, and a later entry is
+ * refused, with the same message, exactly when its id is another (a
+ * differential run of 20,000 random puts in review matched the sequential
+ * order); a change to that check must keep this. Of several failures the
+ * first entry's is
  * reported (*failed: its index, lowered from the caller's failure at
  * *failed, if any, to this one's, with err set). Subject rows are put
  * only when nothing failed (their value is empty: any order gives the
