@@ -290,6 +290,10 @@ int mc_spool_commit(struct mc_spool *sp, struct mc_err *err)
  * hold them). */
 static int reader_fill(struct mc_spool *sp, struct reader *r, size_t need, struct mc_err *err)
 {
+	/* a row's header names its size: past what is left of the run, the
+	 * file is damaged, before any buffer grows for it (found in review) */
+	if (r->len - r->pos < need && need - (r->len - r->pos) > r->end - r->off)
+		return damaged(err);
 	while (r->len - r->pos < need) {
 		uint64_t left = r->end - r->off;
 		size_t want;
