@@ -565,6 +565,11 @@ static int import_first_line(struct import *x, struct mc_err *err)
 		x->lineno++;
 		if (strspn(x->line, " \t\r\n") != (size_t)x->len)
 			break;
+		/* blank, but cut at the limit: one line too long, not several
+		 * (found in review: 26M spaces then an object imported, as line 2) */
+		if (line_len(x->line, x->len) > MC_INGEST_LINE_MAX)
+			return mc_err_set(err, EX_DATAERR, _("line %lu: longer than %u bytes"), x->lineno,
+					  MC_INGEST_LINE_MAX);
 	}
 	if (x->len < 0)
 		return read_end(x->in, x->len, err) != 0 ? -1 : mc_err_set(err, EX_DATAERR, _("empty input"));

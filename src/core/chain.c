@@ -65,8 +65,9 @@ int mc_chain_apply_tx(struct mc_txn *t, const struct mc_apply_ctx *ax,
 	mc_tx_hash(tx, hash);
 	/* Verify's replay never reads the index back: its rows go to a sort
 	 * (store.h, mc_store_divert), where verify finds a duplicate and
-	 * refuses it as here, naming the later tx. */
-	if (!ax->replay) {
+	 * refuses it as here, naming the later tx. Keyed on the divert, not on
+	 * the replay: an index that is there is always checked. */
+	if (!mc_txn_diverted(t, MC_DB_TXIDX)) {
 		rc = mc_txn_get(t, MC_DB_TXIDX, hash, MC_HASH_LEN, &v, &vn, err);
 		if (rc < 0)
 			return -1;

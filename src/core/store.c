@@ -600,6 +600,11 @@ int mc_store_divert(struct mc_store *s, enum mc_db db, mc_store_sink_fn fn, void
 	return 0;
 }
 
+bool mc_txn_diverted(const struct mc_txn *t, enum mc_db db)
+{
+	return t->s->sink[db] != NULL;
+}
+
 /* A use of a diverted table other than a put. */
 static int diverted(struct mc_err *err, enum mc_db db)
 {
@@ -776,6 +781,8 @@ int mc_txn_clear(struct mc_txn *t, enum mc_db db, struct mc_err *err)
 	uint64_t n;
 	int rc;
 
+	if (t->s->sink[db])
+		return diverted(err, db);
 	if (t->s->borrow[db]) {
 		if (mc_txn_count(t, db, &n, err) != 0)
 			return -1;

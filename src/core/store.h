@@ -272,6 +272,9 @@ int mc_store_borrow(struct mc_store *s, enum mc_db db, struct mc_txn *from, stru
 typedef int (*mc_store_sink_fn)(void *ctx, enum mc_db db, const void *k, size_t kn, const void *v, size_t vn,
 				struct mc_err *err);
 int mc_store_divert(struct mc_store *s, enum mc_db db, mc_store_sink_fn fn, void *ctx, struct mc_err *err);
+/* Whether db's puts in t go to a sink (mc_store_divert): nothing of it can
+ * be read back in t. */
+bool mc_txn_diverted(const struct mc_txn *t, enum mc_db db);
 
 /* Drops this process's mapped pages of the environment (madvise
  * MADV_DONTNEED): the data stays in the file and the page cache and is

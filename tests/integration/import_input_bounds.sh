@@ -38,6 +38,16 @@ head -c 100000000 /dev/zero | tr '\0' x | run_rss first record import - || true
 [ "$(tail -1 "$T/first.rss")" -lt 98304 ] || fail "a first line of 100 MB is refused within 96 MiB, not $(tail -1 "$T/first.rss") KiB"
 ok "a first line over 24 MiB that names no Bundle is refused as NDJSON at the limit ($(tail -1 "$T/first.rss") KiB peak)"
 
+# A first line of 26 MB of spaces, then an object on the same line: one
+# line over the limit, not blank lines before a good one (found in review:
+# it was imported, as line 2)
+{ head -c 26000000 /dev/zero | tr '\0' ' '; printf '%s\n' '{"subject":"P1","category":"lab","payload":"a"}'; } |
+    run_rss blank record import - || true
+[ "$(cat "$T/blank.rc")" -eq 65 ] && grep -q "line 1: longer than 25165824 bytes" "$T/blank.err" ||
+    fail "26 MB of spaces then an object is one line over the limit: $(cat "$T/blank.rc") $(head -c 300 "$T/blank.err")"
+[ "$(records)" -eq 0 ] || fail "nothing stored of the over-long line"
+ok "a first line of spaces past the limit is refused as one line over it"
+
 # The same with --on-duplicate error, which holds the input to read it twice
 { printf '%s\n' '{"subject":"P1","category":"lab","payload":"a"}'; head -c 200000000 /dev/zero | tr '\0' x; } |
     run_rss long2 record import --on-duplicate error - || true
