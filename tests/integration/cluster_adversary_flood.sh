@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # An outsider, and a validator gone bad, try to exhaust a node:
-#  - 16 unauthenticated connections each sending a 64 MiB body (less one
-#    byte): each refused at once from its headers, before its body is read;
-#    the node stays under 64 MiB of memory;
+#  - 16 unauthenticated connections each announcing a 64 MiB body (less
+#    one byte), the body held back 2 s: each refused at once from its
+#    headers, before a byte of its body is sent (a node that waited for the
+#    body answers after 2 s); the node stays under 64 MiB of memory;
 #  - 256 half-sent requests from 127.0.0.2-5 hold connections: a validator's
 #    signed status still answers within a second;
 #  - 300 requests, each signed by a new random key: refused, and logged at
