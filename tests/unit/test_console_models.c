@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include "events.h"
 #include "fixture.h"
 #include "journal.h"
 #include "model_anchors.h"
@@ -162,6 +163,40 @@ Test(models, consent_rows_show_status_filters_and_grants_ending_soon)
 	f.expiring_window_ms = 3600000;   /* one hour: nothing ends that soon */
 	cr_assert_eq(mc_consent_rows_load(fx.s, &f, r, &err), 0);
 	cr_assert_eq(r->n, 0);
+	free(r);
+}
+
+/* A grant whose grantee's identity was revoked since (IDENTITY_REVOKE)
+ * permits no read (actor-inactive): the Consent screen shows it as
+ * "grantee-revoked", not "active", and "active only" leaves it out. */
+Test(models, consent_rows_show_a_grant_to_a_revoked_identity_as_grantee_revoked)
+{
+	struct mc_consent_rows *r = calloc(1, sizeof(*r));
+	struct mc_consent_filter f = { 0 };
+	struct mc_err err = { 0 };
+	struct mc_key *dr;
+	struct mc_revoke rv = { .reason = (const uint8_t *)"left", .reason_len = 4 };
+	struct mc_buf b;
+	uint8_t g1[16];
+
+	dr = ev_enroll("Dr A", MC_ROLE_CLINICIAN);
+	grant("P1", dr->pk, MC_TIME_OPEN, g1);
+	f.now_ms = mc_now_ms();
+	cr_assert_eq(mc_consent_rows_load(fx.s, &f, r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r->n, 1);
+	cr_assert_str_eq(r->rows[0].status, "active", "before the identity is revoked");
+	memcpy(rv.pk, dr->pk, MC_PK_LEN);
+	mc_buf_init(&b);
+	mc_revoke_encode(&rv, &b);
+	submit(fx.admin, MC_TX_IDENTITY_REVOKE, &b);
+	cr_assert_eq(mc_consent_rows_load(fx.s, &f, r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r->n, 1);
+	cr_assert_str_eq(r->rows[0].status, "grantee-revoked");
+	cr_assert_str_eq(r->rows[0].grantee_name, "Dr A");
+	f.active_only = true;
+	cr_assert_eq(mc_consent_rows_load(fx.s, &f, r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r->n, 0, "not an active grant");
+	mc_key_free(dr);
 	free(r);
 }
 
