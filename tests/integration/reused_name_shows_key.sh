@@ -120,6 +120,11 @@ pane | grep -q "^ *Actor  *Dr Alexandra Longname-Smith$" || { pane >&2; fail "th
 pane | grep -q "^ *Actor key  *$al$" || { pane >&2; fail "the detail pane gives the actor's key"; }
 awk 'length > 80 { exit 1 }' <(pane) || fail "the Audit screen keeps to 80 columns"
 ok "the console's Audit screen tells the two Dr A apart; a long name is cut, its key prefix kept"
+# an acknowledgement's row says what it acknowledged (its EVENT cell was
+# empty: the screen named only reads, grants and revocations)
+pane | grep -F "admin ($ka)" | grep -q "ack break-glass $bg2" \
+    || { pane >&2; fail "the Audit screen's row of an acknowledgement names the alert's kind and id"; }
+ok "the console's Audit screen names an acknowledged alert"
 
 # Consent: the grantee with its key prefix; the revoke question too
 keys 4; wait_for "GRANTEE"

@@ -200,6 +200,59 @@ Test(models, consent_rows_show_a_grant_to_a_revoked_identity_as_grantee_revoked)
 	free(r);
 }
 
+/* The Audit list's EVENT cell says what each audited event was: an
+ * acknowledgement its alert's kind, id and reason, a lost-key rotation its
+ * two keys, a grant its id and purpose (the acknowledgement's and the
+ * rotation's were empty). */
+Test(models, audit_event_cells_name_every_audited_event)
+{
+	struct mc_audit_rows *r = calloc(1, sizeof(*r));
+	struct mc_audit_filter f;
+	struct mc_err err = { 0 };
+	struct mc_key *dr, *admin2, *dr2;
+	uint8_t g[16], alert[MC_ALERT_ID_LEN];
+	char want[200], ahex[2 * MC_ALERT_ID_LEN + 1], gh[33], o[65], n[65];
+	unsigned seen = 0;
+
+	dr = ev_enroll("Dr C", MC_ROLE_CLINICIAN);
+	admin2 = ev_enroll("Admin B", MC_ROLE_ADMIN);
+	ev_grant("P1", dr->pk, 0, MC_TIME_OPEN, g);
+	ev_staff_alert(g, alert);
+	ev_ack_by(admin2, MC_ALERT_STAFF_GRANT, alert, "reviewed");
+	dr2 = ev_rotate_lost(dr);
+	mc_audit_filter_init(&f);
+	cr_assert_eq(mc_audit_rows_load(fx.s, &f, r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r->n, 3, "the grant, the acknowledgement and the rotation");
+	for (unsigned i = 0; i < r->n; i++) {
+		char cell[700];
+
+		mc_audit_event_what(&r->rows[i], cell, sizeof(cell));
+		cr_assert_neq(cell[0], '\0', "event %u (type %u) has an EVENT cell", i, r->rows[i].type);
+		if (r->rows[i].type == MC_TX_ALERT_ACK) {
+			mc_hex(alert, MC_ALERT_ID_LEN, ahex);
+			snprintf(want, sizeof(want), "ack staff-grant %s \"reviewed\"", ahex);
+			cr_assert_str_eq(cell, want);
+			seen |= 1;
+		} else if (r->rows[i].type == MC_TX_IDENTITY_ROTATE) {
+			mc_hex(dr->pk, MC_PK_LEN, o);
+			mc_hex(dr2->pk, MC_PK_LEN, n);
+			snprintf(want, sizeof(want), "rotate %.8s -> %.8s lost-key", o, n);
+			cr_assert_str_eq(cell, want);
+			seen |= 2;
+		} else if (r->rows[i].type == MC_TX_CONSENT_GRANT) {
+			mc_hex(g, 16, gh);
+			snprintf(want, sizeof(want), "grant %.8s treatment", gh);
+			cr_assert_str_eq(cell, want);
+			seen |= 4;
+		}
+	}
+	cr_assert_eq(seen, 7);
+	mc_key_free(dr);
+	mc_key_free(dr2);
+	mc_key_free(admin2);
+	free(r);
+}
+
 Test(models, audit_rows_are_newest_first_and_page_backwards)
 {
 	struct mc_audit_rows *r = calloc(1, sizeof(*r));
