@@ -87,24 +87,8 @@ kl=${al:0:8}
 gl=$(mc consent grant --subject MRN-1 --to "$al" --purpose research)
 mc --as "$al" record get "$r" --purpose research >/dev/null 2>&1
 
-SOCK="mc-test-$$"
-tm() { tmux -L "$SOCK" "$@"; }
-pane() { tm capture-pane -t c -p; }
-wait_for() {
-    local i
-    for i in $(seq 1 100); do pane | grep -qF -- "$1" && return 0; sleep 0.1; done
-    pane >&2
-    fail "the console never showed '$1'"
-}
-keys() { tm send-keys -t c "$@"; }
-cleanup_tmux() { tm kill-server 2>/dev/null || true; }
-trap 'cleanup_tmux; cleanup' EXIT
-
-tm new-session -d -s c -x 80 -y 24 "env -i PATH=/usr/bin:/bin HOME=$T HISTFILE=/dev/null TERM=screen LANG=C.UTF-8 MEDCHAIN_KDF=fast bash --norc --noprofile"
-keys "PS1='shell> '; clear" Enter
-wait_for "shell>"
-keys "$MEDCHAIN_BIN --datadir $D" Enter
-wait_for "1 Dashboard"
+tmux_shell
+tmux_console
 
 # Audit: each row's actor with its key prefix
 keys 5; wait_for "ACTOR"

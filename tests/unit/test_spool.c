@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,28 +18,20 @@
 #include "crypto.h"
 #include "spool.h"
 #include "store.h"
+#include "tmpdir.h"
 
 static char dir[64], path[128];
-
-static int rm_one(const char *p, const struct stat *sb, int f, struct FTW *w)
-{
-	(void)sb;
-	(void)f;
-	(void)w;
-	return remove(p);
-}
 
 static void setup(void)
 {
 	cr_assert_eq(mc_crypto_init(), 0);
-	snprintf(dir, sizeof(dir), "/tmp/mc-spool-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "spool");
 	snprintf(path, sizeof(path), "%s/rows", dir);
 }
 
 static void teardown(void)
 {
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 TestSuite(spool, .init = setup, .fini = teardown);

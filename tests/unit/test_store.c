@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,33 +19,25 @@
 #include "codec.h"
 #include "crypto.h"
 #include "store.h"
+#include "tmpdir.h"
 
 static char dir[64];
 static struct mc_store *st;
 static atomic_int stop, reads, bad;
-
-static int rm_one(const char *p, const struct stat *sb, int f, struct FTW *w)
-{
-	(void)sb;
-	(void)f;
-	(void)w;
-	return remove(p);
-}
 
 static void setup(void)
 {
 	struct mc_err err = { 0 };
 
 	cr_assert_eq(mc_crypto_init(), 0);
-	snprintf(dir, sizeof(dir), "/tmp/mc-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "store");
 	cr_assert_eq(mc_store_open(dir, MC_STORE_CREATE, &st, &err), 0, "%s", err.msg);
 }
 
 static void teardown(void)
 {
 	mc_store_close(st);
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);
