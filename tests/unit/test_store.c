@@ -555,6 +555,26 @@ Test(store, only_a_new_store_opens_without_fsync)
 	cr_assert_str_eq(get(st, MC_DB_META, "format"), "7", "the refused open left the store as it was");
 }
 
+/* A scratch store's map may be set small (tests of verify fill it with a
+ * short chain); a node store's may not. */
+Test(store, only_a_scratch_stores_map_is_set_small)
+{
+	char fresh[128];
+	struct mc_store *s = NULL;
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_store_scratch_map(st, 1u << 20, &err), -1);
+	cr_assert_eq(err.code, EX_SOFTWARE, "%s", err.msg);
+	snprintf(fresh, sizeof(fresh), "%s/scratch", dir);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(fresh, MC_STORE_CREATE | MC_STORE_SCRATCH, &s, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_scratch_map(s, 256u << 10, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_mapsize(s), 256u << 10);
+	put(s, MC_DB_RECORDS, "r1", "v1");
+	cr_assert_str_eq(get(s, MC_DB_RECORDS, "r1"), "v1");
+	mc_store_close(s);
+}
+
 /* Closes the test's store and opens its environment with LMDB alone, as
  * something outside medchain would, in a write transaction. */
 static void raw_begin(MDB_env **env, MDB_txn **txn)
