@@ -15,13 +15,16 @@ static int add(struct mc_txn *t, const struct mc_grant_state *gs, const struct m
 	       void *vctx, struct mc_err *err)
 {
 	struct load *l = vctx;
-	const char *status = mc_grant_status(gs, g, l->f->now_ms);
-	bool active = strcmp(status, "active") == 0;
-	bool expiring = active && g->not_after != MC_TIME_OPEN &&
-			g->not_after <= l->f->now_ms + l->f->expiring_window_ms;
+	const char *status;
+	bool active, expiring, grantee_active;
 	struct mc_grant_row *r;
 	struct mc_identity who;
 
+	if (mc_grant_grantee(t, g, &who, &grantee_active, err) != 0)
+		return -1;
+	status = mc_grant_status(gs, g, grantee_active, l->f->now_ms);
+	active = strcmp(status, "active") == 0;
+	expiring = active && g->not_after != MC_TIME_OPEN && g->not_after <= l->f->now_ms + l->f->expiring_window_ms;
 	if ((l->f->active_only && !active) || (l->f->expiring_only && !expiring))
 		return 0;
 	if (expiring)
@@ -35,10 +38,7 @@ static int add(struct mc_txn *t, const struct mc_grant_state *gs, const struct m
 	memcpy(r->id, g->id, MC_GRANT_ID_LEN);
 	memcpy(r->subject, g->subject, MC_HASH_LEN);
 	memcpy(r->grantee, g->grantee, MC_PK_LEN);
-	if (mc_identity_get(t, g->grantee, &who, err) == 0)
-		memcpy(r->grantee_name, who.name, sizeof(r->grantee_name));
-	else
-		snprintf(r->grantee_name, sizeof(r->grantee_name), "?");
+	memcpy(r->grantee_name, who.name, sizeof(r->grantee_name));
 	snprintf(r->status, sizeof(r->status), "%s", status);
 	r->purpose = g->purpose;
 	mc_grant_scope_text(g, r->scope, sizeof(r->scope));

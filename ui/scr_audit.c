@@ -72,24 +72,15 @@ static void load(struct mc_app *app)
 static void row(void *ctx, int i, char *buf, size_t n, enum mc_ui_style *st)
 {
 	const struct mc_audit_event *e = &A.rows->rows[i];
-	char when[32], what[160] = "", rec[33], gid[33], who[MC_WHO_MAX];
+	char when[32], what[MC_REASON_MAX + 128], who[MC_WHO_MAX];
 
 	(void)ctx;
 	mc_time_format(e->ts, when, sizeof(when));
-	mc_hex(e->grant, MC_GRANT_ID_LEN, gid);
-	if (e->type == MC_TX_ACCESS) {
-		mc_hex(e->acc.record, MC_RECORD_ID_LEN, rec);
-		snprintf(what, sizeof(what), "%.8s v%u %s %s%s%s", rec, e->acc.version, mc_purpose_name(e->acc.purpose),
-			 mc_outcome_name(e->acc.outcome), e->acc.outcome == MC_OUTCOME_DENY ? " " : "",
-			 e->acc.outcome == MC_OUTCOME_DENY ? mc_deny_name(e->acc.reason) : "");
-		if (e->acc.outcome == MC_OUTCOME_DENY)
-			*st = MC_STYLE_WARN;
-		else if (e->acc.outcome == MC_OUTCOME_BREAK_GLASS)
-			*st = MC_STYLE_BAD;
-	} else if (e->has_grant) {
-		snprintf(what, sizeof(what), "%s %.8s%s%s", e->type == MC_TX_CONSENT_GRANT ? _("grant") : _("revoke"), gid,
-			 e->purpose ? " " : "", e->purpose ? mc_purpose_name(e->purpose) : "");
-	}
+	mc_audit_event_what(e, what, sizeof(what));
+	if (e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_DENY)
+		*st = MC_STYLE_WARN;
+	else if (e->type == MC_TX_ACCESS && e->acc.outcome == MC_OUTCOME_BREAK_GLASS)
+		*st = MC_STYLE_BAD;
 	when[10] = ' ';
 	when[16] = '\0';
 	mc_ui_who(who, sizeof(who), e->actor_name, e->actor, ACTOR_COLS);

@@ -25,8 +25,9 @@
 enum { ACT_GRANT = MC_ACT_OWN, ACT_REVOKE, ACT_ACTIVE, ACT_EXPIRING };
 
 /* the grantee last, as "name (key prefix)" in the rest of the width (15
- * columns at 80: the name is cut to fit, never the key prefix) */
-static const int GRANT_COLS[] = { 8, 13, 10, 8, 10, 8, 0 };
+ * columns at 80: the name is cut to fit, never the key prefix); the status
+ * as wide as its longest, "grantee-revoked" */
+static const int GRANT_COLS[] = { 8, 15, 9, 7, 10, 8, 0 };
 
 static struct {
 	struct mc_consent_rows *rows;

@@ -174,11 +174,14 @@ static int list_one(struct mc_txn *t, const struct mc_grant_state *gsp, const st
 	const struct mc_grant g = *gp;
 	struct mc_identity who;
 	char id[33], subj[65], from[32], until[32], scope[MC_GRANT_SCOPE_TEXT_MAX];
-	const char *status = mc_grant_status(&gs, &g, lc->now);
+	const char *status;
+	bool grantee_active;
+
+	if (mc_grant_grantee(t, &g, &who, &grantee_active, err) != 0)
+		return -1;
+	status = mc_grant_status(&gs, &g, grantee_active, lc->now);
 	if (lc->active && strcmp(status, "active") != 0)
 		return 0;
-	if (mc_identity_get(t, g.grantee, &who, err) != 0)
-		snprintf(who.name, sizeof(who.name), "?");
 	mc_hex(g.id, MC_GRANT_ID_LEN, id);
 	mc_hex(g.subject, MC_HASH_LEN, subj);
 	mc_time_format(g.not_before ? g.not_before : gs.granted_at, from, sizeof(from));
@@ -210,7 +213,7 @@ static int list_one(struct mc_txn *t, const struct mc_grant_state *gsp, const st
 		/* the name with its key prefix: a revoked identity's name may be
 		 * taken again */
 		mc_identity_who(who.name, g.grantee, grantee, sizeof(grantee));
-		printf("%s  %-14s %-27s %-20s %-15s %s .. %s  %s\n", id, status, grantee,
+		printf("%s  %-15s %-27s %-20s %-15s %s .. %s  %s\n", id, status, grantee,
 		       mc_purpose_name(g.purpose), scope, from, until, subj + 56);
 	}
 	lc->n++;
@@ -274,7 +277,7 @@ int cmd_consent_list(struct mc_cli *cli, struct mc_args *a)
 		mc_err_set(&err, EX_OSERR, _("out of memory"));
 		goto out;
 	} else if (mc_cli_list_header(cli)) {
-		printf("%-32s  %-14s %-27s %-20s %-15s %-44s  %s\n", _("GRANT"), _("STATUS"), _("GRANTEE"),
+		printf("%-32s  %-15s %-27s %-20s %-15s %-44s  %s\n", _("GRANT"), _("STATUS"), _("GRANTEE"),
 		       _("PURPOSE"), _("SCOPE"), _("VALID"), _("SUBJECT"));
 	}
 	rc = mc_store_read(cli->store, list_txn, &lc, &err);

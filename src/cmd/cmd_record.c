@@ -367,6 +367,7 @@ struct import {
 	char *line;              /* read_line's: the line just read, or the input held */
 	size_t linecap;
 	size_t held;             /* after slurp_rest: the bytes of line that held input */
+	bool guessed;            /* the format was told from the first line, not given */
 	ssize_t len;
 	unsigned long lineno;
 	struct report rep;
@@ -575,6 +576,7 @@ static int import_first_line(struct import *x, struct mc_err *err)
 		return read_end(x->in, x->len, err) != 0 ? -1 : mc_err_set(err, EX_DATAERR, _("empty input"));
 	if (x->format)
 		return 0;
+	x->guessed = true;
 	line = x->line;
 	t = strspn(line, " \t");
 	x->format = (strstr(line, "\"Bundle\"") || line[t] == '\n' || line[t] == '\r' ||
@@ -613,14 +615,22 @@ static int import_feed(struct mc_importer *im, struct import *x, struct mc_err *
 	bool bundle = strcmp(x->format, "bundle") == 0;
 	int rc;
 
+	if (!bundle && line_len(x->line, x->len) > MC_INGEST_LINE_MAX) {
+		/* a first line that opens an object and was taken for NDJSON
+		 * may be a one-line Bundle that names itself past the limit
+		 * (its keys sorted, say): say what reads it, parsing nothing */
+		if (x->guessed && x->line[strspn(x->line, " \t")] == '{')
+			return mc_err_set(err, EX_DATAERR,
+					  _("line %lu: longer than %u bytes (a FHIR Bundle on one line is read with --format bundle)"),
+					  x->lineno, MC_INGEST_LINE_MAX);
+		return mc_err_set(err, EX_DATAERR, _("line %lu: longer than %u bytes"), x->lineno,
+				  MC_INGEST_LINE_MAX);
+	}
 	if (!bundle && x->dmode != MC_DUP_ERROR)
 		return import_stream(im, x, err);
 	if (bundle && x->rep.bytes_total > MC_INGEST_BUNDLE_MAX)
 		return mc_err_set(err, EX_DATAERR, _("a bundle is at most %zu bytes"),
 				  (size_t)MC_INGEST_BUNDLE_MAX);
-	if (!bundle && line_len(x->line, x->len) > MC_INGEST_LINE_MAX)
-		return mc_err_set(err, EX_DATAERR, _("line %lu: longer than %u bytes"), x->lineno,
-				  MC_INGEST_LINE_MAX);
 	/* NDJSON's lines are counted from the one after the first line read */
 	rc = slurp_rest(x, &n, MC_INGEST_BUNDLE_MAX, bundle ? 0 : MC_INGEST_LINE_MAX + 1,
 			x->lineno + 1, err);

@@ -37,15 +37,33 @@ int mc_grants_each(struct mc_txn *t, const uint8_t *subject, const uint8_t *gran
 	return rc < 0 || vr < 0 ? -1 : 0;
 }
 
-const char *mc_grant_status(const struct mc_grant_state *gs, const struct mc_grant *g, uint64_t now)
+const char *mc_grant_status(const struct mc_grant_state *gs, const struct mc_grant *g, bool grantee_active,
+			    uint64_t now)
 {
 	if (gs->revoked_at != MC_TIME_OPEN)
 		return "revoked";
+	if (!grantee_active)
+		return "grantee-revoked";
 	if (now < g->not_before)
 		return "not-yet-valid";
 	if (now > g->not_after)
 		return "expired";
 	return "active";
+}
+
+int mc_grant_grantee(struct mc_txn *t, const struct mc_grant *g, struct mc_identity *who, bool *active,
+		     struct mc_err *err)
+{
+	int rc = mc_identity_get(t, g->grantee, who, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc != 0) {
+		memset(who, 0, sizeof(*who));
+		snprintf(who->name, sizeof(who->name), "?");
+	}
+	*active = rc == 0 && who->revoked == MC_NOT_REVOKED;
+	return 0;
 }
 
 void mc_grant_scope_text(const struct mc_grant *g, char *out, size_t n)

@@ -5,12 +5,14 @@
 #ifndef MC_GRANTS_H
 #define MC_GRANTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "chain.h"
 #include "consent.h"
 #include "err.h"
+#include "identity.h"
 #include "store.h"
 
 /* fn returns 0 to go on, 1 to stop, -1 on error (err set). */
@@ -20,8 +22,20 @@ typedef int (*mc_grant_each_fn)(struct mc_txn *t, const struct mc_grant_state *g
 int mc_grants_each(struct mc_txn *t, const uint8_t *subject, const uint8_t *grantee,
 		   mc_grant_each_fn fn, void *ctx, struct mc_err *err);
 
-/* "active", "revoked", "expired" or "not-yet-valid" at now (machine names). */
-const char *mc_grant_status(const struct mc_grant_state *gs, const struct mc_grant *g, uint64_t now);
+/* "active", "revoked", "grantee-revoked", "expired" or "not-yet-valid" at
+ * now (machine names). grantee_active: the grantee's identity is enrolled
+ * and not revoked (mc_access_decide's actor_active). A grant revoked
+ * itself is "revoked"; else one whose grantee's identity was revoked since
+ * (IDENTITY_REVOKE, or a rotation that left an ended grant on the old key)
+ * is "grantee-revoked" whatever its dates, as every read by that identity
+ * is refused (actor-inactive) before any grant is looked at
+ * (docs/decisions.md, "A grant to a revoked identity"). */
+const char *mc_grant_status(const struct mc_grant_state *gs, const struct mc_grant *g, bool grantee_active,
+			    uint64_t now);
+/* Whether the grantee of g is an enrolled identity not revoked: who is
+ * filled with its row (name "?" when it has none). 0 or -1. */
+int mc_grant_grantee(struct mc_txn *t, const struct mc_grant *g, struct mc_identity *who, bool *active,
+		     struct mc_err *err);
 
 /* The scope as text: "*" for every category, or "lab,imaging", plus
  * "N record(s)" for record-scoped grants. */

@@ -23,6 +23,7 @@ struct run {
 
 struct reader {
 	uint64_t off, end;      /* the next byte of its run to read, and its end */
+	uint64_t given;         /* the run's bytes before it are given back (give_back) */
 	uint8_t *buf;
 	size_t cap, pos, len;   /* bytes buf[pos, len) read but not consumed */
 	const uint8_t *row;     /* the row it is at (into buf), NULL at its end */
@@ -40,6 +41,7 @@ struct mc_spool {
 	struct run *runs;
 	size_t nruns, capruns;
 	uint64_t file_len;
+	bool keep;              /* the file system cannot give bytes back (give_back) */
 	/* the merge */
 	struct reader *rd;
 	size_t nrd;
@@ -286,6 +288,27 @@ int mc_spool_commit(struct mc_spool *sp, struct mc_err *err)
 	return sp->len >= sp->mem ? write_chunk(sp, err) : 0;
 }
 
+/* Every run is read once (by a merge pass, whose output takes its place,
+ * or by the last merge), so what a reader has read of its run goes back to
+ * the file system as it goes: the whole blocks of the run before r->off
+ * (a block the run shares with the next or the one before is left). A
+ * merge pass then takes no more disk than the rows it merges, where it
+ * took as much again (its output is written at the end of the file). On a
+ * file system without FALLOC_FL_PUNCH_HOLE nothing is given back, as
+ * before. */
+#define GIVE_BLOCK 4096u
+
+static void give_back(struct mc_spool *sp, struct reader *r)
+{
+	uint64_t to = r->off / GIVE_BLOCK * GIVE_BLOCK;
+
+	if (sp->keep || to <= r->given)
+		return;
+	if (fallocate(sp->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)r->given, (off_t)(to - r->given)) != 0)
+		sp->keep = true;
+	r->given = to;
+}
+
 /* At least need bytes of r's run at r->buf + r->pos (the buffer grows to
  * hold them). */
 static int reader_fill(struct mc_spool *sp, struct reader *r, size_t need, struct mc_err *err)
@@ -320,6 +343,7 @@ static int reader_fill(struct mc_spool *sp, struct reader *r, size_t need, struc
 			return n < 0 ? io_err(err) : damaged(err);
 		r->len += (size_t)n;
 		r->off += (uint64_t)n;
+		give_back(sp, r);
 	}
 	return 0;
 }
@@ -393,6 +417,7 @@ static int merge_start(struct mc_spool *sp, size_t first, size_t n, struct mc_er
 
 		r->off = sp->runs[first + i].off;
 		r->end = r->off + sp->runs[first + i].len;
+		r->given = (r->off + GIVE_BLOCK - 1) / GIVE_BLOCK * GIVE_BLOCK;
 		r->cap = MC_SPOOL_READ;
 		if (!(r->buf = malloc(r->cap))) {
 			merge_end(sp);

@@ -10,7 +10,9 @@
  * order of LMDB's default comparison (memcmp of the common length, then
  * the shorter key first), rows of equal keys in the order they were added.
  * Memory: the chunk (mem, plus a pointer a row while it is sorted), then
- * MC_SPOOL_READ bytes a run being merged.
+ * MC_SPOOL_READ bytes a run being merged. Disk: the rows' bytes; a merge
+ * gives back the blocks of the runs it has read (where the file system
+ * can), so a pass over more than MC_SPOOL_FANIN runs does not double it.
  *
  * A commit point (mc_spool_commit) is where the rows added so far are
  * kept: mc_spool_rollback() drops the rows added since, so that a caller

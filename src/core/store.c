@@ -600,6 +600,19 @@ int mc_store_divert(struct mc_store *s, enum mc_db db, mc_store_sink_fn fn, void
 	return 0;
 }
 
+int mc_store_scratch_map(struct mc_store *s, uint64_t size, struct mc_err *err)
+{
+	int rc;
+
+	if (!s->scratch)
+		return mc_err_set(err, EX_SOFTWARE, _("storage: only a scratch store's map is set this way"));
+	pthread_rwlock_wrlock(&s->maplock);
+	s->map_gen++; /* mc_store_trim looks for the mappings again */
+	rc = mdb_env_set_mapsize(s->env, (size_t)size);
+	pthread_rwlock_unlock(&s->maplock);
+	return rc == 0 ? 0 : lmdb_err(err, rc, _("cannot set the map size"));
+}
+
 bool mc_txn_diverted(const struct mc_txn *t, enum mc_db db)
 {
 	return t->s->sink[db] != NULL;

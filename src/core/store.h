@@ -276,6 +276,13 @@ int mc_store_divert(struct mc_store *s, enum mc_db db, mc_store_sink_fn fn, void
  * be read back in t. */
 bool mc_txn_diverted(const struct mc_txn *t, enum mc_db db);
 
+/* A scratch store's map, with no transaction of it open, set to size
+ * bytes (at least what its data holds; it grows by doubling from there,
+ * its transactions run again after MDB_MAP_FULL as every store's do):
+ * tests of verify start it small, so that a short chain fills it. Only for
+ * a store opened with MC_STORE_SCRATCH (EX_SOFTWARE otherwise). */
+int mc_store_scratch_map(struct mc_store *s, uint64_t size, struct mc_err *err);
+
 /* Drops this process's mapped pages of the environment (madvise
  * MADV_DONTNEED): the data stays in the file and the page cache and is
  * faulted back on the next read. Long scans (verify) call it so that their

@@ -1560,6 +1560,13 @@ static int scratch_open(struct vstate *vs, const char *dir, struct mc_err *err)
 int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_fn progress,
 	      void *pctx, struct mc_verify_report *rep, struct mc_err *err)
 {
+	return mc_verify_scratch_map(dbdir, scratch_parent, 0, progress, pctx, rep, err);
+}
+
+int mc_verify_scratch_map(const char *dbdir, const char *scratch_parent, uint64_t scratch_map,
+			  mc_verify_progress_fn progress, void *pctx, struct mc_verify_report *rep,
+			  struct mc_err *err)
+{
 	struct vstate vs;
 	char tmpl[PATH_MAX];
 	int rc;
@@ -1579,6 +1586,8 @@ int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_
 				  scratch_parent, strerror(errno));
 	}
 	rc = scratch_open(&vs, tmpl, err);
+	if (rc == 0 && scratch_map)
+		rc = mc_store_scratch_map(vs.scratch, scratch_map, err);
 	if (rc == 0) {
 		/* a block's replay can read and write a great many rows */
 		mc_store_autotrim(vs.scratch, vs.real, TRIM_ABOVE);

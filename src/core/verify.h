@@ -33,6 +33,13 @@ typedef void (*mc_verify_progress_fn)(uint64_t done, uint64_t total, void *ctx);
 
 int mc_verify(const char *dbdir, const char *scratch_parent, mc_verify_progress_fn progress,
 	      void *pctx, struct mc_verify_report *rep, struct mc_err *err);
+/* As mc_verify, the scratch store's map starting at scratch_map bytes (0:
+ * the store's default, 64 MiB), for tests: a short chain fills a small
+ * map, so that scratch transactions meet MDB_MAP_FULL and are run again
+ * from their checkpoint. */
+int mc_verify_scratch_map(const char *dbdir, const char *scratch_parent, uint64_t scratch_map,
+			  mc_verify_progress_fn progress, void *pctx, struct mc_verify_report *rep,
+			  struct mc_err *err);
 int mc_verify_isolated(const char *dbdir, const char *scratch_parent,
 		       mc_verify_progress_fn progress, void *pctx,
 		       struct mc_verify_report *rep, struct mc_err *err);

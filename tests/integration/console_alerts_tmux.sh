@@ -18,24 +18,8 @@ mc --json alerts >"$T/a.json"
 first=$(jq -r '[.[] | select(.alert == "break-glass")][0].id' "$T/a.json")
 second=$(jq -r '[.[] | select(.alert == "break-glass")][1].id' "$T/a.json")
 
-SOCK="mc-test-$$"
-tm() { tmux -L "$SOCK" "$@"; }
-pane() { tm capture-pane -t c -p; }
-wait_for() {
-    local i
-    for i in $(seq 1 100); do pane | grep -qF -- "$1" && return 0; sleep 0.1; done
-    pane >&2
-    fail "the console never showed '$1'"
-}
-keys() { tm send-keys -t c "$@"; }
-cleanup_tmux() { tm kill-server 2>/dev/null || true; }
-trap 'cleanup_tmux; cleanup' EXIT
-
-tm new-session -d -s c -x 80 -y 24 "env -i PATH=/usr/bin:/bin HOME=$T HISTFILE=/dev/null TERM=screen LANG=C.UTF-8 MEDCHAIN_KDF=fast bash --norc --noprofile"
-keys "PS1='shell> '; clear" Enter
-wait_for "shell>"
-keys "$MEDCHAIN_BIN --datadir $D" Enter
-wait_for "1 Dashboard"
+tmux_shell
+tmux_console
 wait_for "$first  "
 wait_for "$second  "
 ok "the Dashboard lists both break-glass alerts with their ids"

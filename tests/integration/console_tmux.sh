@@ -21,25 +21,8 @@ start_anvil --slots-in-an-epoch 1 --block-time 1
 anchor_setup
 mc anchor --wait 60 -q
 
-SOCK="mc-test-$$"
-tm() { tmux -L "$SOCK" "$@"; }
-pane() { tm capture-pane -t c -p; }
-# wait_for TEXT: the pane shows TEXT within 10 s
-wait_for() {
-    local i
-    for i in $(seq 1 100); do pane | grep -qF -- "$1" && return 0; sleep 0.1; done
-    pane >&2
-    fail "the console never showed '$1'"
-}
-keys() { tm send-keys -t c "$@"; }
-cleanup_tmux() { tm kill-server 2>/dev/null || true; }
-trap 'cleanup_tmux; cleanup' EXIT
-
-tm new-session -d -s c -x 80 -y 24 "env -i PATH=/usr/bin:/bin HOME=$T HISTFILE=/dev/null TERM=screen LANG=C.UTF-8 MEDCHAIN_KDF=fast bash --norc --noprofile"
-keys "PS1='shell> '; clear; echo BEFORE-CONSOLE" Enter
-wait_for "BEFORE-CONSOLE"
-keys "$MEDCHAIN_BIN --datadir $D" Enter
-wait_for "1 Dashboard"
+tmux_shell BEFORE-CONSOLE
+tmux_console
 
 # 1..6: six screens, each with real data from the chain
 h=$(height)

@@ -5,6 +5,8 @@
 # MC_INGEST_BUNDLE_MAX (256 MiB) or of more than MC_INGEST_BUNDLE_VALUES
 # JSON values exit 65 with the bound's message, nothing of their batch
 # stored, the import's peak RSS well under what holding it would take.
+# A first line over the limit that opens an object, no format given: the
+# refusal says --format bundle reads a one-line Bundle (last, below).
 # A string holding U+0000, a JSON payload that is not UTF-8 and a bad
 # category or type are refused naming the line and field, never the value.
 . "$(dirname "$0")/lib.sh"
@@ -57,19 +59,24 @@ ok "a first line of spaces past the limit is refused as one line over it"
 [ "$(records)" -eq 0 ] || fail "--on-duplicate error: nothing stored"
 ok "--on-duplicate error: an NDJSON line over 24 MiB is refused at the limit ($(tail -1 "$T/long2.rss") KiB peak)"
 
+# one_line_bundle N BYTES [last]: a compact (one-line) Bundle of N
+# Observations of P1, each with a note of BYTES; "last": its resourceType
+# after its entries (as a writer that sorts keys puts it), else first
+one_line_bundle() {
+    if [ "${3:-}" = last ]; then printf '{"entry":['; else printf '{"resourceType":"Bundle","entry":['; fi
+    for i in $(seq 1 "$1"); do
+        [ "$i" -eq 1 ] || printf ','
+        printf '{"resource":{"resourceType":"Observation","id":"o%d","subject":{"reference":"Patient/P1"},"note":"' "$i"
+        head -c "$2" /dev/zero | tr '\0' x
+        printf '"}}'
+    done
+    if [ "${3:-}" = last ]; then printf '],"resourceType":"Bundle"}'; else printf ']}'; fi
+}
+bundle() { one_line_bundle 27 10485760; }
+
 # A compact (one-line) Bundle of 27 Observations of 10 MiB each: 283 MB,
 # over the 256 MiB cap, from a pipe (read up to the cap) and from a file
 # (its size known before reading).
-bundle() {
-    printf '{"resourceType":"Bundle","entry":['
-    for i in $(seq 1 27); do
-        [ "$i" -eq 1 ] || printf ','
-        printf '{"resource":{"resourceType":"Observation","id":"o%d","subject":{"reference":"Patient/P1"},"note":"' "$i"
-        head -c 10485760 /dev/zero | tr '\0' x
-        printf '"}}'
-    done
-    printf ']}'
-}
 bundle | run_rss pipe record import - || true
 [ "$(cat "$T/pipe.rc")" -eq 65 ] && grep -q "a bundle is at most 268435456 bytes" "$T/pipe.err" ||
     fail "a one-line Bundle over the cap from a pipe exits 65 with the cap's message: $(cat "$T/pipe.rc") $(head -c 300 "$T/pipe.err")"
@@ -130,3 +137,24 @@ printf '%s\n' '{"subject":"P3","category":"lab","payload":"a\\u0000b"}' | mc rec
 id=$(mc --json record list --subject P3 | jq -r '.[0].record')
 [ "$(mc record get "$id")" = 'a\u0000b' ] || fail "an escaped backslash before u0000 is kept as text"
 ok "an escaped backslash before u0000 is text, stored as written"
+
+# A one-line Bundle over 24 MiB whose "resourceType" comes after its first
+# 24 MiB (after its entries, as sorted keys put it) is taken for NDJSON and
+# refused as one line over the limit; as its first line opens an object and
+# no format was given, the refusal says that --format bundle reads it, and
+# it does.
+# A first line that opens no object, or a format given, gets no hint.
+one_line_bundle 2 13000000 last >"$T/sorted.json"
+before=$(records)
+code=0; mc record import "$T/sorted.json" >/dev/null 2>"$T/err" || code=$?
+[ "$code" -eq 65 ] && grep -q "line 1: longer than 25165824 bytes" "$T/err" ||
+    fail "a one-line Bundle naming itself past 24 MiB is refused as a line over the limit: $code $(head -c 300 "$T/err")"
+grep -q -- "--format bundle" "$T/err" || fail "the refusal says --format bundle reads a one-line Bundle: $(head -c 300 "$T/err")"
+! grep -q -- "--format bundle" "$T/first.err" || fail "a first line that opens no object gets no hint: $(head -c 300 "$T/first.err")"
+code=0; mc record import --format ndjson "$T/sorted.json" >/dev/null 2>"$T/err" || code=$?
+[ "$code" -eq 65 ] && grep -q "line 1: longer than 25165824 bytes" "$T/err" && ! grep -q -- "--format bundle" "$T/err" ||
+    fail "--format ndjson given: the refusal without the hint: $code $(head -c 300 "$T/err")"
+mc record import --format bundle "$T/sorted.json" >/dev/null || fail "--format bundle imports the one-line Bundle"
+rm -f "$T/sorted.json"
+[ "$(records)" -eq $((before + 2)) ] || fail "--format bundle stores its two records"
+ok "a one-line Bundle naming itself past 24 MiB: the refusal says --format bundle, which imports it"

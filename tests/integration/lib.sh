@@ -294,3 +294,36 @@ cluster_start() {
         cp "$T/n1/keys/admin.key" "$T/n1/keys/org.key" "$T/n$i/keys/"
     done
 }
+
+# ---- the console under tmux -----------------------------------------------
+# tmux_shell [MARK]: a clean shell (env -i, prompt "shell> ") in the tmux
+# session "c", 80x24, on a tmux server of this test's own, killed on exit;
+# MARK, when given, is echoed on the cleared screen (a test that the console
+# gives the screen back looks for it). Then: tm runs tmux on that server,
+# pane prints the pane, keys sends keys to it, wait_for TEXT waits up to
+# 10 s for TEXT on the pane (else prints the pane and fails).
+# tmux_console: the console on $D started in that shell, at its Dashboard.
+tm() { tmux -L "mc-test-$$" "$@"; }
+pane() { tm capture-pane -t c -p; }
+wait_for() {
+    local i
+    for i in $(seq 1 100); do pane | grep -qF -- "$1" && return 0; sleep 0.1; done
+    pane >&2
+    fail "the console never showed '$1'"
+}
+keys() { tm send-keys -t c "$@"; }
+tmux_shell() {
+    trap 'tm kill-server 2>/dev/null || true; cleanup' EXIT
+    tm new-session -d -s c -x 80 -y 24 "env -i PATH=/usr/bin:/bin HOME=$T HISTFILE=/dev/null TERM=screen LANG=C.UTF-8 MEDCHAIN_KDF=fast bash --norc --noprofile"
+    if [ -n "${1:-}" ]; then
+        keys "PS1='shell> '; clear; echo $1" Enter
+        wait_for "$1"
+    else
+        keys "PS1='shell> '; clear" Enter
+        wait_for "shell>"
+    fi
+}
+tmux_console() {
+    keys "$MEDCHAIN_BIN --datadir $D" Enter
+    wait_for "1 Dashboard"
+}

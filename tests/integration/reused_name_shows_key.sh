@@ -87,24 +87,8 @@ kl=${al:0:8}
 gl=$(mc consent grant --subject MRN-1 --to "$al" --purpose research)
 mc --as "$al" record get "$r" --purpose research >/dev/null 2>&1
 
-SOCK="mc-test-$$"
-tm() { tmux -L "$SOCK" "$@"; }
-pane() { tm capture-pane -t c -p; }
-wait_for() {
-    local i
-    for i in $(seq 1 100); do pane | grep -qF -- "$1" && return 0; sleep 0.1; done
-    pane >&2
-    fail "the console never showed '$1'"
-}
-keys() { tm send-keys -t c "$@"; }
-cleanup_tmux() { tm kill-server 2>/dev/null || true; }
-trap 'cleanup_tmux; cleanup' EXIT
-
-tm new-session -d -s c -x 80 -y 24 "env -i PATH=/usr/bin:/bin HOME=$T HISTFILE=/dev/null TERM=screen LANG=C.UTF-8 MEDCHAIN_KDF=fast bash --norc --noprofile"
-keys "PS1='shell> '; clear" Enter
-wait_for "shell>"
-keys "$MEDCHAIN_BIN --datadir $D" Enter
-wait_for "1 Dashboard"
+tmux_shell
+tmux_console
 
 # Audit: each row's actor with its key prefix
 keys 5; wait_for "ACTOR"
@@ -120,6 +104,11 @@ pane | grep -q "^ *Actor  *Dr Alexandra Longname-Smith$" || { pane >&2; fail "th
 pane | grep -q "^ *Actor key  *$al$" || { pane >&2; fail "the detail pane gives the actor's key"; }
 awk 'length > 80 { exit 1 }' <(pane) || fail "the Audit screen keeps to 80 columns"
 ok "the console's Audit screen tells the two Dr A apart; a long name is cut, its key prefix kept"
+# an acknowledgement's row says what it acknowledged (its EVENT cell was
+# empty: the screen named only reads, grants and revocations)
+pane | grep -F "admin ($ka)" | grep -q "ack break-glass $bg2" \
+    || { pane >&2; fail "the Audit screen's row of an acknowledgement names the alert's kind and id"; }
+ok "the console's Audit screen names an acknowledged alert"
 
 # Consent: the grantee with its key prefix; the revoke question too
 keys 4; wait_for "GRANTEE"

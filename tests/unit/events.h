@@ -7,6 +7,7 @@
 #ifndef MC_TEST_EVENTS_H
 #define MC_TEST_EVENTS_H
 
+#include "alerts.h"
 #include "consent.h"
 #include "fixture.h"
 #include "tx.h"
@@ -147,6 +148,43 @@ static inline void ev_ack_by(const struct mc_key *author, uint8_t kind, const ui
 	mc_buf_init(&b);
 	mc_alert_ack_encode(&a, &b);
 	ev_submit(author, MC_TX_ALERT_ACK, &b);
+}
+
+struct ev_staff_alert {
+	const uint8_t *grant;
+	uint8_t id[MC_ALERT_ID_LEN];
+	bool found;
+};
+
+static inline int ev_staff_alert_fn(const struct mc_alert *a, void *vctx)
+{
+	struct ev_staff_alert *s = vctx;
+
+	if (a->kind == MC_ALERT_STAFF_GRANT && memcmp(a->grant, s->grant, MC_GRANT_ID_LEN) == 0) {
+		memcpy(s->id, a->id, MC_ALERT_ID_LEN);
+		s->found = true;
+	}
+	return 0;
+}
+
+static inline int ev_staff_alert_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct mc_alert_params p;
+
+	mc_alert_defaults(&p, mc_now_ms());
+	return mc_alerts(t, &p, ev_staff_alert_fn, vctx, err);
+}
+
+/* The id of the staff-grant alert of grant (a form fx.admin recorded):
+ * what another admin acknowledges with ev_ack_by. */
+static inline void ev_staff_alert(const uint8_t grant[MC_GRANT_ID_LEN], uint8_t id[MC_ALERT_ID_LEN])
+{
+	struct ev_staff_alert sa = { grant, { 0 }, false };
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_store_read(fx.s, ev_staff_alert_txn, &sa, &err), 0, "%s", err.msg);
+	cr_assert(sa.found, "the staff-grant alert of the grant");
+	memcpy(id, sa.id, MC_ALERT_ID_LEN);
 }
 
 static inline int ev_head_txn(struct mc_txn *t, void *vctx, struct mc_err *err)

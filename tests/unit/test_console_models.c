@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include "events.h"
 #include "fixture.h"
 #include "journal.h"
 #include "model_anchors.h"
@@ -162,6 +163,93 @@ Test(models, consent_rows_show_status_filters_and_grants_ending_soon)
 	f.expiring_window_ms = 3600000;   /* one hour: nothing ends that soon */
 	cr_assert_eq(mc_consent_rows_load(fx.s, &f, r, &err), 0);
 	cr_assert_eq(r->n, 0);
+	free(r);
+}
+
+/* A grant whose grantee's identity was revoked since (IDENTITY_REVOKE)
+ * permits no read (actor-inactive): the Consent screen shows it as
+ * "grantee-revoked", not "active", and "active only" leaves it out. */
+Test(models, consent_rows_show_a_grant_to_a_revoked_identity_as_grantee_revoked)
+{
+	struct mc_consent_rows *r = calloc(1, sizeof(*r));
+	struct mc_consent_filter f = { 0 };
+	struct mc_err err = { 0 };
+	struct mc_key *dr;
+	struct mc_revoke rv = { .reason = (const uint8_t *)"left", .reason_len = 4 };
+	struct mc_buf b;
+	uint8_t g1[16];
+
+	dr = ev_enroll("Dr A", MC_ROLE_CLINICIAN);
+	grant("P1", dr->pk, MC_TIME_OPEN, g1);
+	f.now_ms = mc_now_ms();
+	cr_assert_eq(mc_consent_rows_load(fx.s, &f, r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r->n, 1);
+	cr_assert_str_eq(r->rows[0].status, "active", "before the identity is revoked");
+	memcpy(rv.pk, dr->pk, MC_PK_LEN);
+	mc_buf_init(&b);
+	mc_revoke_encode(&rv, &b);
+	submit(fx.admin, MC_TX_IDENTITY_REVOKE, &b);
+	cr_assert_eq(mc_consent_rows_load(fx.s, &f, r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r->n, 1);
+	cr_assert_str_eq(r->rows[0].status, "grantee-revoked");
+	cr_assert_str_eq(r->rows[0].grantee_name, "Dr A");
+	f.active_only = true;
+	cr_assert_eq(mc_consent_rows_load(fx.s, &f, r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r->n, 0, "not an active grant");
+	mc_key_free(dr);
+	free(r);
+}
+
+/* The Audit list's EVENT cell says what each audited event was: an
+ * acknowledgement its alert's kind, id and reason, a lost-key rotation its
+ * two keys, a grant its id and purpose (the acknowledgement's and the
+ * rotation's were empty). */
+Test(models, audit_event_cells_name_every_audited_event)
+{
+	struct mc_audit_rows *r = calloc(1, sizeof(*r));
+	struct mc_audit_filter f;
+	struct mc_err err = { 0 };
+	struct mc_key *dr, *admin2, *dr2;
+	uint8_t g[16], alert[MC_ALERT_ID_LEN];
+	char want[200], ahex[2 * MC_ALERT_ID_LEN + 1], gh[33], o[65], n[65];
+	unsigned seen = 0;
+
+	dr = ev_enroll("Dr C", MC_ROLE_CLINICIAN);
+	admin2 = ev_enroll("Admin B", MC_ROLE_ADMIN);
+	ev_grant("P1", dr->pk, 0, MC_TIME_OPEN, g);
+	ev_staff_alert(g, alert);
+	ev_ack_by(admin2, MC_ALERT_STAFF_GRANT, alert, "reviewed");
+	dr2 = ev_rotate_lost(dr);
+	mc_audit_filter_init(&f);
+	cr_assert_eq(mc_audit_rows_load(fx.s, &f, r, &err), 0, "%s", err.msg);
+	cr_assert_eq(r->n, 3, "the grant, the acknowledgement and the rotation");
+	for (unsigned i = 0; i < r->n; i++) {
+		char cell[700];
+
+		mc_audit_event_what(&r->rows[i], cell, sizeof(cell));
+		cr_assert_neq(cell[0], '\0', "event %u (type %u) has an EVENT cell", i, r->rows[i].type);
+		if (r->rows[i].type == MC_TX_ALERT_ACK) {
+			mc_hex(alert, MC_ALERT_ID_LEN, ahex);
+			snprintf(want, sizeof(want), "ack staff-grant %s \"reviewed\"", ahex);
+			cr_assert_str_eq(cell, want);
+			seen |= 1;
+		} else if (r->rows[i].type == MC_TX_IDENTITY_ROTATE) {
+			mc_hex(dr->pk, MC_PK_LEN, o);
+			mc_hex(dr2->pk, MC_PK_LEN, n);
+			snprintf(want, sizeof(want), "rotate %.8s -> %.8s lost-key", o, n);
+			cr_assert_str_eq(cell, want);
+			seen |= 2;
+		} else if (r->rows[i].type == MC_TX_CONSENT_GRANT) {
+			mc_hex(g, 16, gh);
+			snprintf(want, sizeof(want), "grant %.8s treatment", gh);
+			cr_assert_str_eq(cell, want);
+			seen |= 4;
+		}
+	}
+	cr_assert_eq(seen, 7);
+	mc_key_free(dr);
+	mc_key_free(dr2);
+	mc_key_free(admin2);
 	free(r);
 }
 

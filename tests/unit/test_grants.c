@@ -33,15 +33,16 @@ static int each(struct mc_txn *t, const struct mc_grant_state *gs, const struct 
 		struct mc_err *err)
 {
 	struct list *l = vctx;
+	struct mc_identity who;
+	bool active;
 
-	(void)t;
-	(void)err;
+	cr_assert_eq(mc_grant_grantee(t, g, &who, &active, err), 0, "%s", err->msg);
 	cr_assert_lt(l->n, 8);
 	memcpy(l->r[l->n].id, g->id, MC_GRANT_ID_LEN);
 	memcpy(l->r[l->n].grantor, gs->grantor, MC_PK_LEN);
 	l->r[l->n].granted_at = gs->granted_at;
 	for (int i = 0; i < 3; i++)
-		snprintf(l->r[l->n].status[i], sizeof(l->r[l->n].status[i]), "%s", mc_grant_status(gs, g, l->at[i]));
+		snprintf(l->r[l->n].status[i], sizeof(l->r[l->n].status[i]), "%s", mc_grant_status(gs, g, active, l->at[i]));
 	l->n++;
 	return l->stop_after && l->n >= l->stop_after ? 1 : 0;
 }
@@ -165,12 +166,26 @@ Test(grants, the_edges_of_the_window_are_inside_it)
 	struct mc_grant_state gs = { .revoked_at = MC_TIME_OPEN };
 	struct mc_grant g = { .not_before = 1000, .not_after = 2000 };
 
-	cr_assert_str_eq(mc_grant_status(&gs, &g, 999), "not-yet-valid");
-	cr_assert_str_eq(mc_grant_status(&gs, &g, 1000), "active");
-	cr_assert_str_eq(mc_grant_status(&gs, &g, 2000), "active");
-	cr_assert_str_eq(mc_grant_status(&gs, &g, 2001), "expired");
+	cr_assert_str_eq(mc_grant_status(&gs, &g, true, 999), "not-yet-valid");
+	cr_assert_str_eq(mc_grant_status(&gs, &g, true, 1000), "active");
+	cr_assert_str_eq(mc_grant_status(&gs, &g, true, 2000), "active");
+	cr_assert_str_eq(mc_grant_status(&gs, &g, true, 2001), "expired");
 	gs.revoked_at = 1500;
-	cr_assert_str_eq(mc_grant_status(&gs, &g, 1400), "revoked");
+	cr_assert_str_eq(mc_grant_status(&gs, &g, true, 1400), "revoked");
+}
+
+/* A revoked grantee permits nothing at any time; a grant revoked itself
+ * stays "revoked" (what was done to the grant comes first). */
+Test(grants, a_grant_to_a_revoked_identity_is_grantee_revoked_at_any_time)
+{
+	struct mc_grant_state gs = { .revoked_at = MC_TIME_OPEN };
+	struct mc_grant g = { .not_before = 1000, .not_after = 2000 };
+
+	cr_assert_str_eq(mc_grant_status(&gs, &g, false, 999), "grantee-revoked");
+	cr_assert_str_eq(mc_grant_status(&gs, &g, false, 1500), "grantee-revoked");
+	cr_assert_str_eq(mc_grant_status(&gs, &g, false, 2001), "grantee-revoked");
+	gs.revoked_at = 1500;
+	cr_assert_str_eq(mc_grant_status(&gs, &g, false, 1600), "revoked");
 }
 
 Test(grants, a_scope_parses_to_its_categories_and_prints_back)

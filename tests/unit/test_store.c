@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,33 +19,25 @@
 #include "codec.h"
 #include "crypto.h"
 #include "store.h"
+#include "tmpdir.h"
 
 static char dir[64];
 static struct mc_store *st;
 static atomic_int stop, reads, bad;
-
-static int rm_one(const char *p, const struct stat *sb, int f, struct FTW *w)
-{
-	(void)sb;
-	(void)f;
-	(void)w;
-	return remove(p);
-}
 
 static void setup(void)
 {
 	struct mc_err err = { 0 };
 
 	cr_assert_eq(mc_crypto_init(), 0);
-	snprintf(dir, sizeof(dir), "/tmp/mc-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "store");
 	cr_assert_eq(mc_store_open(dir, MC_STORE_CREATE, &st, &err), 0, "%s", err.msg);
 }
 
 static void teardown(void)
 {
 	mc_store_close(st);
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);
@@ -562,6 +553,26 @@ Test(store, only_a_new_store_opens_without_fsync)
 	mc_store_close(s);
 	cr_assert_eq(mc_store_open(dir, 0, &st, &err), 0, "%s", err.msg);
 	cr_assert_str_eq(get(st, MC_DB_META, "format"), "7", "the refused open left the store as it was");
+}
+
+/* A scratch store's map may be set small (tests of verify fill it with a
+ * short chain); a node store's may not. */
+Test(store, only_a_scratch_stores_map_is_set_small)
+{
+	char fresh[128];
+	struct mc_store *s = NULL;
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_store_scratch_map(st, 1u << 20, &err), -1);
+	cr_assert_eq(err.code, EX_SOFTWARE, "%s", err.msg);
+	snprintf(fresh, sizeof(fresh), "%s/scratch", dir);
+	memset(&err, 0, sizeof(err));
+	cr_assert_eq(mc_store_open(fresh, MC_STORE_CREATE | MC_STORE_SCRATCH, &s, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_scratch_map(s, 256u << 10, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_store_mapsize(s), 256u << 10);
+	put(s, MC_DB_RECORDS, "r1", "v1");
+	cr_assert_str_eq(get(s, MC_DB_RECORDS, "r1"), "v1");
+	mc_store_close(s);
 }
 
 /* Closes the test's store and opens its environment with LMDB alone, as
