@@ -42,6 +42,8 @@ struct mc_spool {
 	size_t nruns, capruns;
 	uint64_t file_len;
 	bool keep;              /* the file system cannot give bytes back (give_back) */
+	bool sorted;            /* mc_spool_sorted ran: rows are read once (their
+				 * blocks given back as they are), never again */
 	/* the merge */
 	struct reader *rd;
 	size_t nrd;
@@ -121,6 +123,8 @@ int mc_spool_add(struct mc_spool *sp, const void *k, size_t kn, const void *v, s
 	uint32_t h[2] = { (uint32_t)kn, (uint32_t)vn };
 	size_t need = ROW_HEAD + kn + vn;
 
+	if (sp->sorted)
+		return mc_err_set(err, EX_SOFTWARE, _("verify's scratch rows were already read once"));
 	if (kn > KEY_MAX || vn > UINT32_MAX - KEY_MAX)
 		return mc_err_set(err, EX_SOFTWARE, _("a row too large to sort"));
 	if (sp->cap - sp->len < need) {
@@ -487,6 +491,9 @@ static int merge_pass(struct mc_spool *sp, size_t first, size_t n, struct mc_err
 
 int mc_spool_sorted(struct mc_spool *sp, struct mc_err *err)
 {
+	if (sp->sorted)
+		return mc_err_set(err, EX_SOFTWARE, _("verify's scratch rows were already read once"));
+	sp->sorted = true;
 	mc_spool_rollback(sp);
 	if (write_chunk(sp, err) != 0)
 		return -1;

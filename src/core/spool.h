@@ -48,7 +48,9 @@ void mc_spool_rollback(struct mc_spool *sp);
 uint64_t mc_spool_count(const struct mc_spool *sp);
 
 /* Ends adding (the rows since the last commit point are dropped) and
- * readies the rows in key order. */
+ * readies the rows in key order. Once: the rows are read once, the blocks
+ * read given back as the merge goes, so a second call (or an add after
+ * it) is refused (EX_SOFTWARE). */
 int mc_spool_sorted(struct mc_spool *sp, struct mc_err *err);
 /* The next row in key order: 0 (k and v valid until the next call), 1 at
  * the end, or -1. */

@@ -210,6 +210,27 @@ Test(spool, a_rollback_drops_the_rows_added_since_the_last_commit_point)
 	mc_spool_close(sp);
 }
 
+/* The merge gives back the blocks it read: the rows are read once. A
+ * second sort (it would read the given-back blocks as zeros: empty rows)
+ * and an add after the sort are refused. */
+Test(spool, the_rows_are_read_once_a_second_sort_is_refused)
+{
+	struct mc_spool *sp;
+	struct mc_err err = { 0 };
+
+	cr_assert_eq(mc_spool_open(path, 40, &sp, &err), 0, "%s", err.msg);
+	add(sp, "k", "1");
+	add(sp, "b", "x");
+	cr_assert_eq(mc_spool_commit(sp, &err), 0, "%s", err.msg);
+	cr_assert_eq(mc_spool_sorted(sp, &err), 0, "%s", err.msg);
+	expect(sp, "b", "x");
+	cr_assert_eq(mc_spool_sorted(sp, &err), -1);
+	cr_assert_eq(err.code, EX_SOFTWARE);
+	cr_assert_eq(mc_spool_add(sp, "a", 1, "y", 1, &err), -1);
+	cr_assert_eq(err.code, EX_SOFTWARE);
+	mc_spool_close(sp);
+}
+
 /* The run file cut short: the merge reports it and reads nothing past it. */
 Test(spool, a_run_file_cut_short_is_reported_as_damaged)
 {
