@@ -71,6 +71,53 @@ static int access_build(struct mc_txn *t, struct mc_builder *b, void *vctx, stru
 	return rc;
 }
 
+/* The ACCESS event of this very attempt, as committed in block `height` of
+ * this node's own store: the one decided, or nothing is decrypted. A read
+ * run again after a timeout sends its kept tx first, and that tx, not the
+ * one just built, is what the chain holds (decided at another time: an
+ * older newest version, say). */
+struct committed_ctx {
+	const struct access_ctx *ac;
+	uint64_t height;
+	bool found, same;
+};
+
+static int committed_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct committed_ctx *c = vctx;
+	const struct access_ctx *ac = c->ac;
+
+	c->found = c->same = false;
+	for (uint32_t i = 0;; i++) {
+		uint8_t loc[12];
+		const void *v;
+		size_t vn;
+		struct mc_tx tx;
+		struct mc_access a;
+		int rc;
+
+		mc_be64(loc, c->height);
+		mc_be32(loc + 8, i);
+		rc = mc_txn_get(t, MC_DB_TXS, loc, sizeof(loc), &v, &vn, err);
+		if (rc == MC_NOTFOUND)
+			return 0;
+		if (rc != 0 || mc_tx_decode(v, vn, &tx, err) != 0)
+			return -1;
+		if (tx.type != MC_TX_ACCESS || memcmp(tx.author, ac->actor->pk, MC_PK_LEN) != 0)
+			continue;
+		if (mc_access_decode(tx.body, tx.body_len, &a, err) != 0)
+			return -1;
+		if (!a.has_attempt || memcmp(a.attempt, ac->attempt, MC_ACCESS_ATTEMPT_LEN) != 0)
+			continue;
+		c->found = true;
+		c->same = memcmp(a.record, ac->id, MC_RECORD_ID_LEN) == 0 && a.version == ac->used_version &&
+			  a.purpose == ac->purpose && a.outcome == ac->d.outcome &&
+			  memcmp(a.grant, ac->d.grant, MC_GRANT_ID_LEN) == 0 &&
+			  (a.glass_len != 0) == (ac->glass != NULL);
+		return 0;
+	}
+}
+
 int mc_op_read(struct mc_cli *cli, const struct mc_key *node, const struct mc_key *actor,
 	       const uint8_t id[MC_RECORD_ID_LEN], uint32_t version, uint8_t purpose,
 	       const char *glass, struct mc_op_read *out, struct mc_err *err)
@@ -97,6 +144,28 @@ int mc_op_read(struct mc_cli *cli, const struct mc_key *node, const struct mc_ke
 	/* Every attempt is on the chain before any plaintext leaves. */
 	if (mc_chain_produce(cli->store, node, access_build, &ac, &p, err) != 0)
 		return -1;
+	/* what is reported, and any plaintext, only once this node's store
+	 * holds this attempt's event as decided here (serve's word, or a kept
+	 * tx sent again, is not enough) */
+	{
+		struct committed_ctx cc = { &ac, p.height, false, false };
+		char hex[33];
+
+		if (mc_store_read(cli->store, committed_txn, &cc, err) != 0)
+			return -1;
+		mc_hex(id, MC_RECORD_ID_LEN, hex);
+		if (!cc.found)
+			return mc_err_set(err, EX_TEMPFAIL,
+					  _("record '%s': no ACCESS event of this read in block %llu of this node's "
+					    "store: nothing was decrypted; try again"),
+					  hex, (unsigned long long)p.height);
+		if (!cc.same)
+			return mc_err_set(err, EX_TEMPFAIL,
+					  _("record '%s': the ACCESS event committed for this read (block %llu) was "
+					    "decided at an earlier attempt, otherwise than now: nothing was decrypted; "
+					    "run the command again for a new read"),
+					  hex, (unsigned long long)p.height);
+	}
 	out->d = ac.d;
 	out->version = ac.used_version;
 	out->height = p.height;

@@ -9,9 +9,13 @@
 #include "i18n.h"
 #include "outbox.h"
 
-static const char request_domain[] = "medchain/request/v1";
+/* v2: the row holds the write's content hash (v1 rows, without it, are
+ * never found under a v2 key and expire) */
+static const char request_domain[] = "medchain/request/v2";
 static const char OUTBOX_PREFIX[] = "outbox";
-#define ROW_FIXED (8 + 32)
+#define ROW_CONTENT 8
+#define ROW_SEED (8 + MC_HASH_LEN)
+#define ROW_FIXED (8 + MC_HASH_LEN + 32)
 
 static void put_str(struct mc_sha256 *h, const char *s)
 {
@@ -28,33 +32,42 @@ void mc_request_begin(struct mc_request *r, bool same_write, const char *key, co
 {
 	memset(r, 0, sizeof(*r));
 	r->same_write = same_write;
+	/* the content: always the command line, the identity and the input */
 	mc_sha256_init(&r->h);
 	mc_sha256_update(&r->h, request_domain, sizeof(request_domain) - 1);
 	put_str(&r->h, as);
-	if (key) {
-		/* the caller's key names the write, whatever the command line */
-		put_str(&r->h, "key");
-		put_str(&r->h, key);
-		r->keyed = true;
-		return;
-	}
 	for (int i = 0; i < argc; i++)
 		put_str(&r->h, argv[i]);
+	if (key) {
+		/* the caller's key names the write; its content must match */
+		mc_sha256_init(&r->kh);
+		mc_sha256_update(&r->kh, request_domain, sizeof(request_domain) - 1);
+		put_str(&r->kh, as);
+		put_str(&r->kh, "key");
+		put_str(&r->kh, key);
+		r->keyed = true;
+	}
 }
 
 void mc_request_add(struct mc_request *r, const void *p, size_t n)
 {
 	uint8_t d[MC_HASH_LEN];
 
-	if (r->keyed)
-		return;
 	mc_sha256(n ? p : "", n, d);
 	mc_sha256_update(&r->h, d, sizeof(d));
 }
 
-void mc_request_key(const struct mc_request *r, uint8_t out[MC_HASH_LEN])
+void mc_request_content(const struct mc_request *r, uint8_t out[MC_HASH_LEN])
 {
 	struct mc_sha256 h = r->h;
+
+	put_str(&h, "content");
+	mc_sha256_final(&h, out);
+}
+
+void mc_request_key(const struct mc_request *r, uint8_t out[MC_HASH_LEN])
+{
+	struct mc_sha256 h = r->keyed ? r->kh : r->h;
 	uint8_t k[4];
 
 	mc_be32(k, r->writes);
@@ -65,13 +78,14 @@ void mc_request_key(const struct mc_request *r, uint8_t out[MC_HASH_LEN])
 int mc_request_seed(struct mc_request *r, struct mc_store *s, uint8_t out[32], struct mc_err *err)
 {
 	if (!r->seed_set || r->seed_for != r->writes) {
-		uint8_t key[MC_HASH_LEN];
+		uint8_t key[MC_HASH_LEN], content[MC_HASH_LEN];
 		struct mc_buf txs;
 		int rc = MC_NOTFOUND;
 
 		mc_buf_init(&txs);
 		mc_request_key(r, key);
-		if (r->same_write && s && (rc = mc_outbox_get(s, key, r->seed, &txs, err)) < 0) {
+		mc_request_content(r, content);
+		if (r->same_write && s && (rc = mc_outbox_get(s, key, content, r->seed, &txs, err)) < 0) {
 			mc_buf_release(&txs);
 			return -1;
 		}
@@ -114,7 +128,7 @@ static void row_key(const uint8_t key[MC_HASH_LEN], uint8_t out[sizeof(OUTBOX_PR
 }
 
 struct get_ctx {
-	const uint8_t *key;
+	const uint8_t *key, *content;
 	uint8_t *seed;
 	struct mc_buf *txs;
 	int found;
@@ -135,7 +149,13 @@ static int get_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	c->found = MC_NOTFOUND;
 	if (rc != 0 || vn < ROW_FIXED || mc_now_ms() - mc_from_be64(v) > MC_OUTBOX_TTL_MS)
 		return 0;
-	memcpy(c->seed, (const uint8_t *)v + 8, 32);
+	/* another write under this key is waiting: never sent in its place */
+	if (memcmp((const uint8_t *)v + ROW_CONTENT, c->content, MC_HASH_LEN) != 0)
+		return mc_err_set(err, EX_USAGE,
+				  _("this idempotency key names another write (another command, identity or input), "
+				    "still waiting in this node's outbox: nothing was sent; run that write again, "
+				    "or give this one a key of its own"));
+	memcpy(c->seed, (const uint8_t *)v + ROW_SEED, 32);
 	mc_buf_reset(c->txs);
 	mc_put_raw(c->txs, (const uint8_t *)v + ROW_FIXED, vn - ROW_FIXED);
 	if (mc_buf_failed(c->txs))
@@ -144,10 +164,10 @@ static int get_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	return 0;
 }
 
-int mc_outbox_get(struct mc_store *s, const uint8_t key[MC_HASH_LEN], uint8_t seed[32], struct mc_buf *txs,
-		  struct mc_err *err)
+int mc_outbox_get(struct mc_store *s, const uint8_t key[MC_HASH_LEN], const uint8_t content[MC_HASH_LEN],
+		  uint8_t seed[32], struct mc_buf *txs, struct mc_err *err)
 {
-	struct get_ctx c = { key, seed, txs, MC_NOTFOUND };
+	struct get_ctx c = { key, content, seed, txs, MC_NOTFOUND };
 
 	if (mc_store_read(s, get_txn, &c, err) != 0)
 		return -1;
@@ -155,7 +175,7 @@ int mc_outbox_get(struct mc_store *s, const uint8_t key[MC_HASH_LEN], uint8_t se
 }
 
 struct put_ctx {
-	const uint8_t *key, *seed, *txs;
+	const uint8_t *key, *content, *seed, *txs;
 	size_t len;
 	bool del;
 };
@@ -201,22 +221,23 @@ static int put_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
 	    mc_txn_reserve(t, MC_DB_CONSENSUS, k, sizeof(k), ROW_FIXED + c->len, &p, err) != 0)
 		return -1;
 	mc_be64(p, mc_now_ms());
-	memcpy((uint8_t *)p + 8, c->seed, 32);
+	memcpy((uint8_t *)p + ROW_CONTENT, c->content, MC_HASH_LEN);
+	memcpy((uint8_t *)p + ROW_SEED, c->seed, 32);
 	memcpy((uint8_t *)p + ROW_FIXED, c->txs, c->len);
 	return 0;
 }
 
-int mc_outbox_put(struct mc_store *s, const uint8_t key[MC_HASH_LEN], const uint8_t seed[32],
-		  const uint8_t *txs, size_t len, struct mc_err *err)
+int mc_outbox_put(struct mc_store *s, const uint8_t key[MC_HASH_LEN], const uint8_t content[MC_HASH_LEN],
+		  const uint8_t seed[32], const uint8_t *txs, size_t len, struct mc_err *err)
 {
-	struct put_ctx c = { key, seed, txs, len, false };
+	struct put_ctx c = { key, content, seed, txs, len, false };
 
 	return mc_store_write(s, put_txn, &c, err);
 }
 
 int mc_outbox_del(struct mc_store *s, const uint8_t key[MC_HASH_LEN], struct mc_err *err)
 {
-	struct put_ctx c = { key, NULL, NULL, 0, true };
+	struct put_ctx c = { key, NULL, NULL, NULL, 0, true };
 
 	return mc_store_write(s, put_txn, &c, err);
 }

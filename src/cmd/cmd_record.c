@@ -60,6 +60,46 @@ struct put {
 	struct mc_produced out;
 };
 
+/* The version this write stored: the one of this author in the block the
+ * commit reports. Run again after a timeout, the write sends its kept tx
+ * first, built at the first attempt; when that one commits, the version
+ * built now (an amendment's next one) was never sent. */
+struct stored_ctx {
+	const uint8_t *id, *author;
+	uint64_t height;
+	uint32_t version;   /* in: the version built; out: the one stored */
+};
+
+static int stored_txn(struct mc_txn *t, void *vctx, struct mc_err *err)
+{
+	struct stored_ctx *c = vctx;
+	char hex[33];
+
+	for (uint32_t v = c->version; v >= 1; v--) {
+		struct mc_record_state rs;
+		struct mc_tx tx;
+		int rc = mc_record_version(t, c->id, v, &rs, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc != 0 || rs.height > c->height)
+			continue;
+		if (rs.height < c->height)
+			break;   /* older versions are in older blocks */
+		if ((rc = mc_record_tx(t, &rs, &tx, NULL, err)) < 0)
+			return -1;
+		if (rc == 0 && memcmp(tx.author, c->author, MC_PK_LEN) == 0) {
+			c->version = v;
+			return 0;
+		}
+	}
+	mc_hex(c->id, MC_RECORD_ID_LEN, hex);
+	return mc_err_set(err, EX_TEMPFAIL,
+			  _("record '%s': none of its versions in block %llu of this node's store is this write's: "
+			    "see `medchain record history %s`"),
+			  hex, (unsigned long long)c->height, hex);
+}
+
 /* 0, or the exit code of a usage error */
 static int put_parse(struct mc_args *a, struct put *p)
 {
@@ -121,6 +161,13 @@ static int put_run(struct mc_cli *cli, struct put *p, const unsigned char *paylo
 			   err) != 0 ||
 	    mc_records_commit(cli->store, cli->node_key, cli->actor_key, org, &sealed, 1, &p->out, err) != 0)
 		goto out;
+	{
+		struct stored_ctx sc = { p->id, cli->actor_key->pk, p->out.height, p->version };
+
+		if (mc_store_read(cli->store, stored_txn, &sc, err) != 0)
+			goto out;
+		p->version = sc.version;
+	}
 	rc = 0;
 out:
 	mc_sealed_release(&sealed);

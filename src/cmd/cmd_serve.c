@@ -520,12 +520,14 @@ static int resend_kept(struct mc_cli *cli, const struct mc_key *node, struct hea
 		       const uint8_t key[MC_HASH_LEN], size_t *n, struct mc_err *err)
 {
 	struct mc_buf old;
-	uint8_t seed[32];
+	uint8_t seed[32], content[MC_HASH_LEN];
 	enum answer ans;
 	int found;
 
 	mc_buf_init(&old);
-	found = mc_outbox_get(cli->store, key, seed, &old, err);
+	mc_request_content(&cli->req, content);
+	/* another write's txs under this key are refused here, never sent */
+	found = mc_outbox_get(cli->store, key, content, seed, &old, err);
 	if (found != 0) {
 		mc_buf_release(&old);
 		return found < 0 ? -1 : 0;
@@ -574,10 +576,11 @@ static int remote_submit(const uint8_t *txs, size_t len, unsigned attempt, struc
 	}
 	/* kept before it leaves: a timeout leaves it for the retry */
 	if (kept) {
-		uint8_t seed[32];
+		uint8_t seed[32], content[MC_HASH_LEN];
 
+		mc_request_content(&cli->req, content);
 		if (mc_request_seed(&cli->req, cli->store, seed, err) != 0 ||
-		    mc_outbox_put(cli->store, key, seed, txs, len, err) != 0)
+		    mc_outbox_put(cli->store, key, content, seed, txs, len, err) != 0)
 			goto out;
 	}
 	ans = send_txs(cli, node, &hc, txs, len, &hc.height, &n, err);

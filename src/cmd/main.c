@@ -514,7 +514,7 @@ static int run_command(struct mc_cli *cli, const struct mc_command *cmd, struct 
 	if (!cli->setup)
 		mc_cli_use_serve(cli);
 	/* what makes this write the same write when it is run again */
-	mc_request_begin(&cli->req, (cmd->flags & MC_CMD_SAME_WRITE) != 0, idem, cli->as, argc - 1, argv + 1);
+	mc_request_begin(&cli->req, (cmd->flags & MC_CMD_SAME_WRITE) != 0, idem, cli->as, argc, argv);
 	rc = cmd->run(cli, a);
 	mc_cli_close(cli);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -554,5 +554,6 @@ int main(int argc, char **argv)
 		return rc;
 	if (!cmd)
 		return run_console(&cli);
-	return run_command(&cli, cmd, &a, g.idem, argc, argv);
+	/* the command and its arguments: the global options name no write */
+	return run_command(&cli, cmd, &a, g.idem, argc - i, argv + i);
 }
